@@ -1,0 +1,48 @@
+# alphalab — `make run` serves the example workspace; `make test` builds and runs every test.
+SHELL := /bin/bash
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKSPACE ?= examples/workspace
+ALPHALAB := $(BUILD_DIR)/bin/alphalab
+CMAKE_FLAGS := -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+ifeq ($(CI),true)
+CMAKE_FLAGS += -DALPHALAB_WERROR=ON
+endif
+
+.PHONY: run test deps build ui data bench clean
+
+run: deps build ui data
+	@echo "alphalab: open http://$(HOST):$(PORT)/ (Ctrl-C stops the server)"
+	$(ALPHALAB) serve --workspace $(WORKSPACE) --host $(HOST) --port $(PORT)
+
+test: deps build ui data
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# The web UI: npm ci only when the lock file changed, then a production build.
+ui: deps
+	@if [ -f ui/package.json ]; then \
+	  if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then \
+	    (cd ui && npm ci --no-audit --no-fund --loglevel=error); fi; \
+	  (cd ui && npm run --silent build); fi
+
+# Sample data for the example workspace (real S&P 500 daily OHLCV from vega-datasets).
+data: build ui
+	@scripts/prepare-data.sh $(WORKSPACE) $(ALPHALAB)
+
+bench: build
+	@scripts/run-benchmarks.sh $(BUILD_DIR)
+
+clean:
+	rm -rf $(BUILD_DIR) ui/dist

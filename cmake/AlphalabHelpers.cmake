@@ -1,0 +1,36 @@
+# Shared compile flags for every alphalab target.
+add_library(alphalab_options INTERFACE)
+target_compile_options(alphalab_options INTERFACE -Wall -Wextra -Wpedantic -Wno-unused-parameter)
+if(ALPHALAB_WERROR)
+  target_compile_options(alphalab_options INTERFACE -Werror)
+endif()
+if(ALPHALAB_SANITIZE)
+  target_compile_options(alphalab_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer)
+  target_link_options(alphalab_options INTERFACE -fsanitize=address,undefined)
+endif()
+# GCC 12 + C++20: Asio needs <utility> first ('exchange' is not a member of 'std').
+target_compile_definitions(alphalab_options INTERFACE BOOST_ASIO_NO_DEPRECATED)
+
+# alphalab_module(NAME SOURCES ... DEPS ...): one static library per src/ folder.
+function(alphalab_module name)
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(alphalab_${name} STATIC ${M_SOURCES})
+  target_include_directories(alphalab_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(alphalab_${name} PUBLIC alphalab_options ${M_DEPS})
+endfunction()
+
+# alphalab_test(NAME SOURCES ... DEPS ... [LABELS ...]): a GoogleTest binary registered with CTest.
+function(alphalab_test name)
+  cmake_parse_arguments(T "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
+  target_link_libraries(${name} PRIVATE alphalab_options ${T_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_compile_definitions(${name} PRIVATE
+    ALPHALAB_SOURCE_DIR="${PROJECT_SOURCE_DIR}" ALPHALAB_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  set(labels unit)
+  if(T_LABELS)
+    set(labels ${T_LABELS})
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
+    PROPERTIES LABELS "${labels}" TIMEOUT 300)
+endfunction()

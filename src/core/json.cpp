@@ -1,0 +1,104 @@
+#include "core/json.hpp"
+
+namespace alphalab {
+
+namespace {
+const char* TypeName(const Json& v) { return v.type_name(); }
+
+Status WrongType(std::string_view key, std::string_view want, const Json& got) {
+  return Status::InvalidArgument(
+      "field '" + std::string(key) + "' must be " + std::string(want) + ", got " + TypeName(got),
+      Json{{"field", std::string(key)}});
+}
+}  // namespace
+
+Result<Json> ParseJson(std::string_view text) {
+  Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Status::InvalidArgument("request body is not valid JSON");
+  return j;
+}
+
+Result<std::optional<std::string>> GetOptionalString(const Json& obj, std::string_view key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::optional<std::string>();
+  if (!it->is_string()) return WrongType(key, "a string", *it);
+  return std::optional<std::string>(it->get<std::string>());
+}
+
+Result<std::optional<int64_t>> GetOptionalInt(const Json& obj, std::string_view key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::optional<int64_t>();
+  if (it->is_number_integer()) return std::optional<int64_t>(it->get<int64_t>());
+  if (it->is_number_float()) {
+    const double d = it->get<double>();
+    if (d == static_cast<double>(static_cast<int64_t>(d))) return std::optional<int64_t>(static_cast<int64_t>(d));
+  }
+  return WrongType(key, "an integer", *it);
+}
+
+Result<std::optional<double>> GetOptionalDouble(const Json& obj, std::string_view key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::optional<double>();
+  if (!it->is_number()) return WrongType(key, "a number", *it);
+  return std::optional<double>(it->get<double>());
+}
+
+Result<std::optional<bool>> GetOptionalBool(const Json& obj, std::string_view key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::optional<bool>();
+  if (!it->is_boolean()) return WrongType(key, "a boolean", *it);
+  return std::optional<bool>(it->get<bool>());
+}
+
+template <typename T>
+static Result<T> Required(Result<std::optional<T>> r, std::string_view key) {
+  if (!r.ok()) return r.status();
+  if (!r->has_value()) {
+    return Status::InvalidArgument("missing required field '" + std::string(key) + "'",
+                                   Json{{"field", std::string(key)}});
+  }
+  return **r;
+}
+
+Result<std::string> GetString(const Json& obj, std::string_view key) {
+  return Required(GetOptionalString(obj, key), key);
+}
+Result<int64_t> GetInt(const Json& obj, std::string_view key) {
+  return Required(GetOptionalInt(obj, key), key);
+}
+Result<double> GetDouble(const Json& obj, std::string_view key) {
+  return Required(GetOptionalDouble(obj, key), key);
+}
+Result<bool> GetBool(const Json& obj, std::string_view key) {
+  return Required(GetOptionalBool(obj, key), key);
+}
+
+Result<std::vector<std::string>> GetStringList(const Json& obj, std::string_view key) {
+  std::vector<std::string> out;
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return out;
+  if (!it->is_array()) return WrongType(key, "a list of strings", *it);
+  for (const auto& v : *it) {
+    if (!v.is_string()) return WrongType(key, "a list of strings", *it);
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+Status CheckKnownKeys(const Json& obj, std::initializer_list<std::string_view> allowed) {
+  if (!obj.is_object()) return Status::InvalidArgument("request body must be a JSON object");
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    bool known = false;
+    for (auto a : allowed) known = known || it.key() == a;
+    if (!known) {
+      return Status::InvalidArgument("unknown field '" + it.key() + "'", Json{{"field", it.key()}});
+    }
+  }
+  return Status::Ok();
+}
+
+std::string DumpJson(const Json& j, int indent) {
+  return j.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
+}  // namespace alphalab

@@ -1,0 +1,37 @@
+// JSON helpers: parse without exceptions, typed field access with clear messages.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.hpp"
+
+namespace alphalab {
+
+using Json = nlohmann::json;
+
+Result<Json> ParseJson(std::string_view text);
+
+// Required fields: missing or wrong type -> InvalidArgument naming the field.
+Result<std::string> GetString(const Json& obj, std::string_view key);
+Result<int64_t> GetInt(const Json& obj, std::string_view key);
+Result<double> GetDouble(const Json& obj, std::string_view key);
+Result<bool> GetBool(const Json& obj, std::string_view key);
+// Optional fields: absent or null -> nullopt; present with the wrong type -> error.
+Result<std::optional<std::string>> GetOptionalString(const Json& obj, std::string_view key);
+Result<std::optional<int64_t>> GetOptionalInt(const Json& obj, std::string_view key);
+Result<std::optional<double>> GetOptionalDouble(const Json& obj, std::string_view key);
+Result<std::optional<bool>> GetOptionalBool(const Json& obj, std::string_view key);
+Result<std::vector<std::string>> GetStringList(const Json& obj, std::string_view key);  // absent -> {}
+
+// Refuses keys of `obj` that are not in `allowed` (catches typos like "config_pth").
+Status CheckKnownKeys(const Json& obj, std::initializer_list<std::string_view> allowed);
+
+// Dump with invalid UTF-8 replaced instead of throwing.
+std::string DumpJson(const Json& j, int indent = -1);
+
+}  // namespace alphalab

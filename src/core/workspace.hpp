@@ -1,0 +1,56 @@
+// The workspace: the directory the server runs in, and the sandbox every user-supplied
+// path goes through. A path is resolved (symlinks included) and must stay inside.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "core/status.hpp"
+
+namespace alphalab {
+
+namespace fs = std::filesystem;
+
+enum class PathMust { kExist, kBeNew, kAny };
+
+class Workspace {
+ public:
+  // The root is made absolute and canonical; it must be an existing directory.
+  static Result<Workspace> Open(const fs::path& root);
+
+  const fs::path& root() const { return root_; }
+
+  // Resolves a user-supplied path (relative to the root, or absolute) and checks it
+  // stays inside the workspace after following symlinks. Refuses empty paths, NUL and
+  // control bytes, backslashes, percent-encoded sequences and anything that escapes.
+  Result<fs::path> Resolve(std::string_view user_path, PathMust must = PathMust::kAny) const;
+
+  // The path relative to the root with '/' separators ("configs/base.yaml").
+  // Precondition: `absolute` is inside the workspace (as returned by Resolve).
+  std::string Relative(const fs::path& absolute) const;
+
+  // Well-known folders (SPEC §1).
+  fs::path RunsDir() const { return root_ / "runs"; }
+  fs::path BacktestsDir() const { return root_ / "backtests"; }
+  fs::path JobsRuntimeDir() const { return root_ / "reports" / "jobs" / "runtime"; }
+  fs::path RegistryReportsDir() const { return root_ / "reports" / "registry"; }
+  fs::path HistoryDir() const { return root_ / "history"; }
+  fs::path DataDir() const { return root_ / "data"; }
+  fs::path ConfigFile() const { return root_ / "alphalab.yaml"; }
+
+ private:
+  explicit Workspace(fs::path root) : root_(std::move(root)) {}
+  fs::path root_;
+};
+
+// True when `child` equals `parent` or lies below it, compared component by component
+// (so /ws2 is not inside /ws). Both must be normalized absolute paths.
+bool IsWithin(const fs::path& parent, const fs::path& child);
+
+// Writes `content` to `path` atomically: a temporary file in the same folder, fsync,
+// rename. Readers see the old or the new file, never half of one.
+Status WriteFileAtomic(const fs::path& path, std::string_view content);
+Result<std::string> ReadFile(const fs::path& path);
+
+}  // namespace alphalab
