@@ -25,7 +25,10 @@ struct ProcessSpec {
   std::chrono::seconds timeout{0};           // 0 = none; on expiry the job is terminated
 };
 
-// How a process ended. Exactly one of the fields below explains why.
+// How a process ended. `canceled` and `timed_out` take precedence when set (the process then
+// usually also shows the signal that stopped it); otherwise exit_code or signal says why.
+// `error` is non-empty when the executor itself has something to say (the program could not
+// be executed after all, the exit status was lost), for error_message.
 struct ProcessExit {
   JobId job_id;
   std::optional<int> exit_code;   // normal exit
@@ -48,16 +51,21 @@ class Executor {
   // `on_exit` is not called.
   virtual Result<std::string> Submit(const ProcessSpec& spec, ExitCallback on_exit) = 0;
 
-  // SIGTERM to the whole process group, SIGKILL after the grace period. NotFound when
-  // the executor does not know the job.
+  // SIGTERM to the whole process group, SIGKILL after the grace period; returns at once
+  // (on_exit reports the end with canceled=true). Calling it again is harmless. NotFound when
+  // the executor does not know the job (never submitted, or already ended).
   virtual Status Cancel(const JobId& job_id) = 0;
 
-  // After a restart: watch a process started by an earlier server. Returns false when it
-  // no longer lives (the caller marks the job FAILED); otherwise `on_exit` fires later.
+  // After a restart: watch a process started by an earlier server. Returns true when the
+  // process still lives (`on_exit` fires when it ends) and also when it ended while no server
+  // watched but left a record of its exit status (LocalExecutor: "<log_path>.exit"); then
+  // `on_exit` fires soon with that status, from an executor thread. Returns false when it is
+  // gone without a record (the caller marks the job FAILED). InvalidArgument for a malformed ref.
   virtual Result<bool> Reattach(const JobId& job_id, const std::string& executor_ref,
                                 const std::filesystem::path& log_path, ExitCallback on_exit) = 0;
 
-  // How many processes may run at once (the jobs service keeps the rest QUEUED).
+  // How many processes may run at once (the jobs service keeps the rest QUEUED). Advisory:
+  // Submit does not refuse work beyond it.
   virtual int Capacity() const = 0;
 
   // Stops watching (does not kill children; they are re-attached by the next server).

@@ -68,11 +68,13 @@ class JobStore {
   virtual Result<std::vector<JobRecord>> ListJobs(const JobQuery& query) = 0;
   // Replaces the row only if its stored status is still `expected` (compare-and-set, so
   // two servers sharing one database never both move a job). FailedPrecondition otherwise.
+  // job_type, created_at and parent_id are fixed at insert: changes to them are ignored.
   virtual Status UpdateJob(const JobRecord& job, JobState expected) = 0;
-  // Jobs in any of `states`, oldest first (recovery and the queue).
-  // Oldest first (created_at ASC, job_id ASC); an empty `states` gives no rows.
+  // Jobs in any of `states`, oldest first (created_at ASC, job_id ASC), for recovery and the
+  // queue; an empty `states` gives no rows.
   virtual Result<std::vector<JobRecord>> ListJobsInStates(const std::vector<JobState>& states,
                                                           int limit) = 0;
+  // Every state is present (0 when no job is in it).
   virtual Result<std::map<JobState, int64_t>> CountJobsByState() = 0;
   // How many jobs match the query's filters (limit/offset ignored), for paging totals.
   // The default pages through ListJobs; stores override it with a COUNT(*).

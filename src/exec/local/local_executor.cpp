@@ -1,0 +1,705 @@
+#include "exec/local/local_executor.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/json.hpp"
+
+extern char** environ;
+
+namespace alphalab {
+namespace {
+
+constexpr uint64_t kWakeKey = 0;
+// Processes without a pidfd (very old kernels) are polled this often.
+constexpr int kPollMs = 50;
+
+std::string Errno(int err) { return std::strerror(err); }
+
+int PidfdOpen(int pid) {
+#ifdef SYS_pidfd_open
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+#else
+  (void)pid;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+struct ProcStat {
+  char state = '?';
+  int ppid = 0;
+  uint64_t start_time = 0;
+};
+
+// /proc/<pid>/stat; NotFound when the process does not exist (zombies do exist).
+Result<ProcStat> ReadProcStat(int pid) {
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::NotFound("process " + std::to_string(pid) + " does not exist");
+  char buf[1024];
+  const ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return Status::NotFound("process " + std::to_string(pid) + " does not exist");
+  buf[n] = '\0';
+  // comm (field 2) may contain spaces and parentheses: fields resume after the last ')'.
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return Status::Internal("unreadable " + std::string(path));
+  std::istringstream in(p + 1);
+  std::vector<std::string> fields;
+  std::string field;
+  while (in >> field) fields.push_back(field);
+  if (fields.size() < 20) return Status::Internal("unreadable " + std::string(path));
+  ProcStat stat;
+  stat.state = fields[0].empty() ? '?' : fields[0][0];    // field 3
+  stat.ppid = std::atoi(fields[1].c_str());                // field 4
+  stat.start_time = std::strtoull(fields[19].c_str(), nullptr, 10);  // field 22
+  return stat;
+}
+
+bool IsExecutableFile(const std::filesystem::path& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
+}
+
+// The file posix_spawn should execute: argv[0] itself when it has a '/', else the first
+// executable match in PATH (the job's PATH when spec.env sets one), like execvp.
+Result<std::filesystem::path> ResolveProgram(const ProcessSpec& spec) {
+  const std::string& name = spec.argv[0];
+  if (name.find('/') != std::string::npos) {
+    std::filesystem::path path(name);
+    if (path.is_relative()) path = spec.cwd / path;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      return Status::FailedPrecondition("cannot execute '" + name + "': " + Errno(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      return Status::FailedPrecondition("cannot execute '" + name + "': not a regular file");
+    }
+    if (access(path.c_str(), X_OK) != 0) {
+      return Status::FailedPrecondition("cannot execute '" + name + "': " + Errno(errno));
+    }
+    return path;
+  }
+  std::string search;
+  if (auto it = spec.env.find("PATH"); it != spec.env.end()) {
+    search = it->second;
+  } else if (const char* env_path = std::getenv("PATH")) {
+    search = env_path;
+  } else {
+    search = "/usr/local/bin:/usr/bin:/bin";
+  }
+  size_t start = 0;
+  while (start <= search.size()) {
+    size_t end = search.find(':', start);
+    if (end == std::string::npos) end = search.size();
+    std::filesystem::path dir = search.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    if (dir.is_relative()) dir = spec.cwd / dir;
+    std::filesystem::path candidate = dir / name;
+    if (IsExecutableFile(candidate)) return candidate;
+    start = end + 1;
+  }
+  return Status::FailedPrecondition("cannot execute '" + name + "': not found in PATH (" +
+                                    search + ")");
+}
+
+Status ValidateSpec(const ProcessSpec& spec) {
+  if (spec.job_id.empty()) return Status::InvalidArgument("process spec: job_id is empty");
+  if (spec.argv.empty() || spec.argv[0].empty()) {
+    return Status::InvalidArgument("process spec for " + spec.job_id.str() + ": empty command");
+  }
+  for (const std::string& arg : spec.argv) {
+    if (arg.find('\0') != std::string::npos) {
+      return Status::InvalidArgument("process spec: an argument contains a NUL byte");
+    }
+  }
+  for (const auto& [key, value] : spec.env) {
+    if (key.empty() || key.find('=') != std::string::npos || key.find('\0') != std::string::npos ||
+        value.find('\0') != std::string::npos) {
+      return Status::InvalidArgument("process spec: invalid environment variable '" + key + "'");
+    }
+  }
+  if (spec.log_path.empty()) {
+    return Status::InvalidArgument("process spec for " + spec.job_id.str() + ": no log path");
+  }
+  if (spec.cwd.empty()) {
+    return Status::InvalidArgument("process spec for " + spec.job_id.str() + ": no cwd");
+  }
+  struct stat st {};
+  if (::stat(spec.cwd.c_str(), &st) != 0) {
+    return Status::FailedPrecondition("working directory '" + spec.cwd.string() +
+                                      "' is not usable: " + Errno(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::FailedPrecondition("working directory '" + spec.cwd.string() +
+                                      "' is not a directory");
+  }
+  if (spec.timeout.count() < 0) {
+    return Status::InvalidArgument("process spec: negative timeout");
+  }
+  return Status::Ok();
+}
+
+// The server's environment with spec.env added/overriding, as "K=V" strings.
+std::vector<std::string> BuildEnvironment(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    const size_t eq = entry.find('=');
+    const std::string key(entry.substr(0, eq));
+    if (extra.count(key) == 0) env.emplace_back(entry);
+  }
+  for (const auto& [key, value] : extra) env.push_back(key + "=" + value);
+  return env;
+}
+
+Result<int> OpenLog(const std::filesystem::path& log_path) {
+  constexpr int kFlags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
+  int fd = open(log_path.c_str(), kFlags, 0644);
+  if (fd < 0 && errno == ENOENT && log_path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(log_path.parent_path(), ec);
+    fd = open(log_path.c_str(), kFlags, 0644);
+  }
+  if (fd < 0) {
+    return Status::FailedPrecondition("cannot open log file '" + log_path.string() +
+                                      "': " + Errno(errno));
+  }
+  return fd;
+}
+
+sigset_t DefaultedSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig = 1; sig < 32; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaddset(&set, sig);
+  }
+  return set;
+}
+
+constexpr const char* kExitXattr = "user.alphalab.exit";
+
+// Reads what the shim recorded: the log's user.alphalab.exit attribute, else "<log>.exit".
+// nullopt when there is no (complete) record.
+std::optional<Json> ReadExitRecordJson(const std::filesystem::path& log_path) {
+  std::string text;
+  char buf[512];
+  const ssize_t n = getxattr(log_path.c_str(), kExitXattr, buf, sizeof(buf));
+  if (n > 0) {
+    text.assign(buf, static_cast<size_t>(n));
+  } else {
+    std::ifstream in(LocalExecutor::ExitFilePath(log_path), std::ios::binary);
+    if (!in) return std::nullopt;
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    text = buffer.str();
+  }
+  Result<Json> parsed = ParseJson(text);
+  if (!parsed.ok() || !parsed->is_object()) return std::nullopt;
+  return *parsed;
+}
+
+void ApplyExitRecord(const Json& record, ProcessExit& exit) {
+  if (auto it = record.find("exit_code"); it != record.end() && it->is_number_integer()) {
+    exit.exit_code = it->get<int>();
+  }
+  if (auto it = record.find("signal"); it != record.end() && it->is_number_integer()) {
+    exit.signal = it->get<int>();
+  }
+  if (auto it = record.find("error"); it != record.end() && it->is_string()) {
+    exit.error = it->get<std::string>();
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+std::filesystem::path DefaultShimPath() {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "alphalab-shim";
+  return self.parent_path() / "alphalab-shim";
+}
+
+std::string FormatLocalRef(const LocalProcessRef& ref) {
+  return "local:" + std::to_string(ref.pid) + ":" + std::to_string(ref.start_time);
+}
+
+Result<LocalProcessRef> ParseLocalRef(std::string_view ref) {
+  auto bad = [&] {
+    return Status::InvalidArgument("not a local executor ref: '" + std::string(ref) +
+                                   "' (expected local:<pid>:<start-time>)");
+  };
+  constexpr std::string_view kPrefix = "local:";
+  if (ref.substr(0, kPrefix.size()) != kPrefix) return bad();
+  std::string_view rest = ref.substr(kPrefix.size());
+  const size_t colon = rest.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 >= rest.size()) return bad();
+  auto all_digits = [](std::string_view s) {
+    return !s.empty() && s.size() <= 19 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const std::string_view pid_text = rest.substr(0, colon);
+  const std::string_view start_text = rest.substr(colon + 1);
+  if (!all_digits(pid_text) || !all_digits(start_text) || pid_text.size() > 9) return bad();
+  LocalProcessRef parsed;
+  parsed.pid = std::atoi(std::string(pid_text).c_str());
+  parsed.start_time = std::strtoull(std::string(start_text).c_str(), nullptr, 10);
+  if (parsed.pid <= 1) return bad();
+  return parsed;
+}
+
+Result<uint64_t> ProcessStartTime(int pid) {
+  ASSIGN_OR_RETURN(ProcStat stat, ReadProcStat(pid));
+  if (stat.state == 'Z' || stat.state == 'X') {
+    return Status::NotFound("process " + std::to_string(pid) + " has ended");
+  }
+  return stat.start_time;
+}
+
+std::optional<ProcessExit> LocalExecutor::ReadExitRecord(const std::filesystem::path& log_path) {
+  std::optional<Json> record = ReadExitRecordJson(log_path);
+  if (!record) return std::nullopt;
+  ProcessExit exit;
+  ApplyExitRecord(*record, exit);
+  return exit;
+}
+
+std::filesystem::path LocalExecutor::ExitFilePath(const std::filesystem::path& log_path) {
+  std::filesystem::path path = log_path;
+  path += ".exit";
+  return path;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+LocalExecutor::LocalExecutor(LocalExecutorOptions options)
+    : slots_(options.slots > 0 ? options.slots
+                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
+      shim_path_(options.shim_path.empty() ? DefaultShimPath() : options.shim_path),
+      kill_grace_(std::max(options.kill_grace, std::chrono::milliseconds(0))) {
+  if (!IsExecutableFile(shim_path_)) {
+    init_status_ = Status::FailedPrecondition(
+        "local executor: the process shim '" + shim_path_.string() +
+        "' is missing or not executable (build the alphalab-shim target; it belongs beside the "
+        "alphalab binary)");
+  }
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) {
+    init_status_ = Status::Internal("local executor: epoll/eventfd failed: " + Errno(errno));
+    return;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeKey;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
+    init_status_ = Status::Internal("local executor: epoll_ctl failed: " + Errno(errno));
+    return;
+  }
+  reaper_ = std::thread([this] { ReaperLoop(); });
+}
+
+Result<std::unique_ptr<LocalExecutor>> LocalExecutor::Create(LocalExecutorOptions options) {
+  auto executor = std::make_unique<LocalExecutor>(std::move(options));
+  RETURN_IF_ERROR(executor->init_status());
+  return executor;
+}
+
+LocalExecutor::~LocalExecutor() {
+  Shutdown();
+  if (wake_fd_ >= 0) close(wake_fd_);
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+}
+
+void LocalExecutor::Wake() {
+  const uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!write(wake_fd_, &one, sizeof(one));
+}
+
+int LocalExecutor::Running() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int>(watched_.size());
+}
+
+Status LocalExecutor::AddWatchLocked(uint64_t key, Watched& w) {
+  if (w.pidfd < 0) return Status::Ok();  // polled by the reaper tick
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = key;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, w.pidfd, &ev) != 0) {
+    return Status::Internal("local executor: epoll_ctl(pidfd) failed: " + Errno(errno));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> LocalExecutor::Submit(const ProcessSpec& spec, ExitCallback on_exit) {
+  RETURN_IF_ERROR(init_status_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Status::Unavailable("local executor is shut down");
+    if (by_job_.count(spec.job_id) != 0 || !submitting_.insert(spec.job_id).second) {
+      return Status::AlreadyExists("job " + spec.job_id.str() + " is already running");
+    }
+  }
+  // Until registered below, the id is reserved in submitting_ (two racing Submits of one id
+  // must not both spawn).
+  struct Unreserve {
+    LocalExecutor* self;
+    const JobId& id;
+    ~Unreserve() {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->submitting_.erase(id);
+    }
+  } unreserve{this, spec.job_id};
+  RETURN_IF_ERROR(ValidateSpec(spec));
+  ASSIGN_OR_RETURN(std::filesystem::path program, ResolveProgram(spec));
+
+  const std::filesystem::path exit_file = ExitFilePath(spec.log_path);
+  if (unlink(exit_file.c_str()) != 0 && errno != ENOENT) {
+    return Status::FailedPrecondition("cannot remove stale '" + exit_file.string() +
+                                      "': " + Errno(errno));
+  }
+
+  // argv of the shim: shim --exit-file F --program P -- argv...
+  std::vector<std::string> shim_args = {shim_path_.string(), "--exit-file", exit_file.string(),
+                                        "--program", program.string(), "--"};
+  shim_args.insert(shim_args.end(), spec.argv.begin(), spec.argv.end());
+  std::vector<char*> shim_argv;
+  shim_argv.reserve(shim_args.size() + 1);
+  for (std::string& arg : shim_args) shim_argv.push_back(arg.data());
+  shim_argv.push_back(nullptr);
+
+  std::vector<std::string> env = BuildEnvironment(spec.env);
+  std::vector<char*> envp;
+  envp.reserve(env.size() + 1);
+  for (std::string& entry : env) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+
+  ASSIGN_OR_RETURN(int log_fd, OpenLog(spec.log_path));
+  fremovexattr(log_fd, kExitXattr);  // a stale record would end the new job at once
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, log_fd, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
+  posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  const sigset_t defaults = DefaultedSignals();
+  sigset_t empty;
+  sigemptyset(&empty);
+  posix_spawnattr_setpgroup(&attr, 0);  // a new group led by the shim: pgid == pid
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+  pid_t pid = -1;
+  const int rc =
+      posix_spawn(&pid, shim_path_.c_str(), &actions, &attr, shim_argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  close(log_fd);
+  if (rc != 0) {
+    return Status::FailedPrecondition("cannot start job " + spec.job_id.str() + " ('" +
+                                      spec.argv[0] + "' in '" + spec.cwd.string() +
+                                      "'): " + Errno(rc));
+  }
+
+  // The shim is our child and not yet reaped, so its pid and /proc entry are stable here.
+  Result<ProcStat> stat = ReadProcStat(pid);
+  const uint64_t start_time = stat.ok() ? stat->start_time : 0;
+  Watched w;
+  w.job_id = spec.job_id;
+  w.pid = pid;
+  w.pidfd = PidfdOpen(pid);
+  w.is_child = true;
+  w.start_time = start_time;
+  w.log_path = spec.log_path;
+  w.on_exit = std::move(on_exit);
+  if (spec.timeout.count() > 0) w.deadline = std::chrono::steady_clock::now() + spec.timeout;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t key = next_key_++;
+    Status added = AddWatchLocked(key, w);
+    if (!added.ok()) {
+      close(w.pidfd);
+      w.pidfd = -1;  // fall back to polling rather than losing the process
+    }
+    by_job_[spec.job_id] = key;
+    watched_.emplace(key, std::move(w));
+  }
+  Wake();  // the reaper recomputes its timeout (deadline, polling)
+  return FormatLocalRef({pid, start_time});
+}
+
+void LocalExecutor::TerminateLocked(Watched& w) {
+  if (kill(-w.pid, SIGTERM) != 0 && errno == ESRCH) return;  // already gone
+  if (kill_grace_.count() == 0) {
+    kill(-w.pid, SIGKILL);
+    w.kill_sent = true;
+    return;
+  }
+  if (!w.kill_at) w.kill_at = std::chrono::steady_clock::now() + kill_grace_;
+}
+
+Status LocalExecutor::Cancel(const JobId& job_id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto key = by_job_.find(job_id);
+    if (key == by_job_.end()) {
+      return Status::NotFound("job " + job_id.str() + " is not running in the local executor");
+    }
+    Watched& w = watched_.at(key->second);
+    if (w.canceled) return Status::Ok();
+    w.canceled = true;
+    if (!w.kill_at) TerminateLocked(w);
+  }
+  Wake();
+  return Status::Ok();
+}
+
+Result<bool> LocalExecutor::Reattach(const JobId& job_id, const std::string& executor_ref,
+                                     const std::filesystem::path& log_path, ExitCallback on_exit) {
+  RETURN_IF_ERROR(init_status_);
+  ASSIGN_OR_RETURN(LocalProcessRef ref, ParseLocalRef(executor_ref));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return Status::Unavailable("local executor is shut down");
+  if (by_job_.count(job_id) != 0) {
+    return Status::AlreadyExists("job " + job_id.str() + " is already watched");
+  }
+
+  // Same pid and same start time: the very process we started (zombies included: it ended,
+  // but its parent has not collected it yet; the reaper reports it at once).
+  int pidfd = -1;
+  Result<ProcStat> stat = ReadProcStat(ref.pid);
+  bool alive = stat.ok() && stat->start_time == ref.start_time;
+  if (alive) {
+    pidfd = PidfdOpen(ref.pid);
+    // Re-check after opening: the pidfd must refer to the process we identified.
+    Result<ProcStat> again = ReadProcStat(ref.pid);
+    if (!again.ok() || again->start_time != ref.start_time) {
+      if (pidfd >= 0) close(pidfd);
+      pidfd = -1;
+      alive = false;
+    }
+  }
+  if (!alive) {
+    std::optional<Json> record = ReadExitRecordJson(log_path);
+    if (!record) return false;
+    Finished finished;
+    finished.on_exit = std::move(on_exit);
+    finished.exit.job_id = job_id;
+    ApplyExitRecord(*record, finished.exit);
+    ready_.push_back(std::move(finished));
+    Wake();
+    return true;
+  }
+  Watched w;
+  w.job_id = job_id;
+  w.pid = ref.pid;
+  w.pidfd = pidfd;
+  w.is_child = stat->ppid == getpid();  // e.g. a second executor in the same process
+  w.start_time = ref.start_time;
+  w.log_path = log_path;
+  w.on_exit = std::move(on_exit);
+  const uint64_t key = next_key_++;
+  if (!AddWatchLocked(key, w).ok()) {
+    close(w.pidfd);
+    w.pidfd = -1;
+  }
+  by_job_[job_id] = key;
+  watched_.emplace(key, std::move(w));
+  Wake();
+  return true;
+}
+
+bool LocalExecutor::HasEndedLocked(Watched& w, int* wait_status, bool* reaped) {
+  *reaped = false;
+  if (w.is_child) {
+    siginfo_t info{};
+    if (waitid(P_PID, static_cast<id_t>(w.pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+      return errno == ECHILD;  // someone else collected it: it has ended
+    }
+    if (info.si_pid != w.pid) return false;
+    // A zombie still holds the pid, so the group id cannot be recycled: kill what the job
+    // left behind in its group, then collect the leader.
+    kill(-w.pid, SIGKILL);
+    while (waitpid(w.pid, wait_status, 0) < 0 && errno == EINTR) {
+    }
+    *reaped = true;
+    return true;
+  }
+  if (w.pidfd >= 0) {
+    // Readable only once the process has exited; the event brought us here, but check.
+    pollfd pfd{w.pidfd, POLLIN, 0};
+    if (poll(&pfd, 1, 0) <= 0) return false;
+  } else {
+    Result<ProcStat> stat = ReadProcStat(w.pid);
+    if (stat.ok() && stat->start_time == w.start_time && stat->state != 'Z' && stat->state != 'X') {
+      return false;
+    }
+  }
+  kill(-w.pid, SIGKILL);  // leftovers of the group, as above
+  return true;
+}
+
+LocalExecutor::Finished LocalExecutor::FinishLocked(Watched& w, std::optional<int> wait_status) {
+  Finished finished;
+  finished.on_exit = std::move(w.on_exit);
+  ProcessExit& exit = finished.exit;
+  exit.job_id = w.job_id;
+  exit.canceled = w.canceled;
+  exit.timed_out = w.timed_out;
+  if (std::optional<Json> record = ReadExitRecordJson(w.log_path)) {
+    ApplyExitRecord(*record, exit);
+  } else if (wait_status) {
+    // The shim itself was killed (SIGKILL after the grace period) before it could record.
+    if (WIFEXITED(*wait_status)) exit.exit_code = WEXITSTATUS(*wait_status);
+    if (WIFSIGNALED(*wait_status)) exit.signal = WTERMSIG(*wait_status);
+  } else if (w.kill_sent) {
+    exit.signal = SIGKILL;  // we killed the whole group before the shim could record
+  } else {
+    exit.error = "the process ended without recording its exit status (log " +
+                 w.log_path.string() + ")";
+  }
+  if (w.pidfd >= 0) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, w.pidfd, nullptr);
+    close(w.pidfd);
+    w.pidfd = -1;
+  }
+  return finished;
+}
+
+void LocalExecutor::CheckLocked(const std::vector<uint64_t>& readable,
+                                std::vector<Finished>& done) {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<uint64_t> ended;
+  for (auto& [key, w] : watched_) {
+    if (w.deadline && now >= *w.deadline && !w.timed_out && !w.canceled) {
+      w.timed_out = true;
+      TerminateLocked(w);
+    }
+    if (w.kill_at && now >= *w.kill_at) {
+      kill(-w.pid, SIGKILL);
+      w.kill_at.reset();
+      w.kill_sent = true;
+    }
+    const bool check = w.pidfd < 0 ||
+                       std::find(readable.begin(), readable.end(), key) != readable.end();
+    if (!check) continue;
+    int wait_status = 0;
+    bool reaped = false;
+    if (!HasEndedLocked(w, &wait_status, &reaped)) continue;
+    done.push_back(FinishLocked(w, reaped ? std::optional<int>(wait_status) : std::nullopt));
+    ended.push_back(key);
+  }
+  for (uint64_t key : ended) {
+    by_job_.erase(watched_.at(key).job_id);
+    watched_.erase(key);
+  }
+}
+
+void LocalExecutor::ReaperLoop() {
+  std::vector<epoll_event> events(128);
+  while (true) {
+    int timeout_ms = -1;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+      const auto now = std::chrono::steady_clock::now();
+      auto consider = [&](std::chrono::steady_clock::time_point at) {
+        const auto ms = std::chrono::ceil<std::chrono::milliseconds>(at - now).count();
+        const int clamped = static_cast<int>(std::clamp<int64_t>(ms, 0, 60'000));
+        timeout_ms = timeout_ms < 0 ? clamped : std::min(timeout_ms, clamped);
+      };
+      for (const auto& [key, w] : watched_) {
+        if (w.deadline && !w.timed_out && !w.canceled) consider(*w.deadline);
+        if (w.kill_at) consider(*w.kill_at);
+        if (w.pidfd < 0) consider(now + std::chrono::milliseconds(kPollMs));
+      }
+      if (!ready_.empty()) timeout_ms = 0;
+    }
+    const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
+    std::vector<uint64_t> readable;
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 == kWakeKey) {
+        uint64_t drained = 0;
+        (void)!read(wake_fd_, &drained, sizeof(drained));
+      } else {
+        readable.push_back(events[i].data.u64);
+      }
+    }
+    std::vector<Finished> done;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+      CheckLocked(readable, done);
+      for (Finished& f : ready_) done.push_back(std::move(f));
+      ready_.clear();
+    }
+    for (Finished& f : done) {
+      if (!f.on_exit) continue;
+      try {
+        f.on_exit(f.exit);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "local executor: exit callback of %s threw: %s\n",
+                     f.exit.job_id.str().c_str(), e.what());
+      } catch (...) {
+        std::fprintf(stderr, "local executor: exit callback of %s threw\n",
+                     f.exit.job_id.str().c_str());
+      }
+    }
+  }
+}
+
+void LocalExecutor::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  Wake();
+  if (reaper_.joinable()) {
+    if (reaper_.get_id() == std::this_thread::get_id()) {
+      reaper_.detach();  // Shutdown from inside an exit callback
+    } else {
+      reaper_.join();
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [key, w] : watched_) {
+    if (w.pidfd >= 0) {
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, w.pidfd, nullptr);
+      close(w.pidfd);
+    }
+  }
+  watched_.clear();
+  by_job_.clear();
+  ready_.clear();
+}
+
+}  // namespace alphalab

@@ -1,0 +1,172 @@
+// An in-memory JobStore for unit tests of other modules. Thread-safe; behaves like the real
+// stores (the shared conformance suite in tests/store/ runs against it), including the
+// microsecond time precision. Tests may inject failures with FailNextCalls().
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <tuple>
+#include <unordered_map>
+
+#include "store/job_store.hpp"
+
+namespace alphalab {
+
+class FakeJobStore final : public JobStore {
+ public:
+  Status InsertJob(const JobRecord& job) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(TakeInjectedFailure());
+    RETURN_IF_ERROR(Validate(job));
+    auto [it, inserted] = jobs_.emplace(job.job_id.str(), Normalize(job));
+    if (!inserted) return Status::AlreadyExists("job " + job.job_id.str() + " already exists");
+    ++writes_;
+    return Status::Ok();
+  }
+
+  Result<JobRecord> GetJob(const JobId& id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(TakeInjectedFailure());
+    auto it = jobs_.find(id.str());
+    if (it == jobs_.end()) return Status::NotFound("job " + id.str() + " does not exist");
+    return it->second;
+  }
+
+  Result<std::vector<JobRecord>> ListJobs(const JobQuery& query) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(TakeInjectedFailure());
+    if (query.limit < 0 || query.offset < 0) {
+      return Status::InvalidArgument("job store: limit and offset must not be negative");
+    }
+    std::vector<JobRecord> matching = Matching(query);
+    std::sort(matching.begin(), matching.end(), [](const JobRecord& a, const JobRecord& b) {
+      return std::tie(a.created_at, a.job_id) > std::tie(b.created_at, b.job_id);
+    });
+    std::vector<JobRecord> page;
+    for (size_t i = static_cast<size_t>(query.offset);
+         i < matching.size() && page.size() < static_cast<size_t>(query.limit); ++i) {
+      page.push_back(std::move(matching[i]));
+    }
+    return page;
+  }
+
+  Result<int64_t> CountJobs(const JobQuery& query) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(TakeInjectedFailure());
+    return static_cast<int64_t>(Matching(query).size());
+  }
+
+  Status UpdateJob(const JobRecord& job, JobState expected) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(TakeInjectedFailure());
+    RETURN_IF_ERROR(Validate(job));
+    auto it = jobs_.find(job.job_id.str());
+    if (it == jobs_.end()) return Status::NotFound("job " + job.job_id.str() + " does not exist");
+    if (it->second.status != expected) {
+      const std::string actual(JobStateName(it->second.status));
+      const std::string wanted(JobStateName(expected));
+      return Status::FailedPrecondition(
+          "job " + job.job_id.str() + " is " + actual + ", expected " + wanted,
+          Json{{"job_id", job.job_id.str()}, {"status", actual}, {"expected", wanted}});
+    }
+    JobRecord updated = Normalize(job);
+    updated.job_type = it->second.job_type;  // fixed at insert
+    updated.created_at = it->second.created_at;
+    updated.parent_id = it->second.parent_id;
+    it->second = std::move(updated);
+    ++writes_;
+    return Status::Ok();
+  }
+
+  Result<std::vector<JobRecord>> ListJobsInStates(const std::vector<JobState>& states,
+                                                  int limit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(TakeInjectedFailure());
+    if (limit < 0) return Status::InvalidArgument("job store: limit must not be negative");
+    std::vector<JobRecord> matching;
+    for (const auto& [id, job] : jobs_) {
+      if (std::find(states.begin(), states.end(), job.status) != states.end()) {
+        matching.push_back(job);
+      }
+    }
+    std::sort(matching.begin(), matching.end(), [](const JobRecord& a, const JobRecord& b) {
+      return std::tie(a.created_at, a.job_id) < std::tie(b.created_at, b.job_id);
+    });
+    if (matching.size() > static_cast<size_t>(limit)) matching.resize(static_cast<size_t>(limit));
+    return matching;
+  }
+
+  Result<std::map<JobState, int64_t>> CountJobsByState() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(TakeInjectedFailure());
+    std::map<JobState, int64_t> counts;
+    for (JobState state : kAllJobStates) counts[state] = 0;
+    for (const auto& [id, job] : jobs_) ++counts[job.status];
+    return counts;
+  }
+
+  // Test helpers.
+  // The next `n` calls (of any method) fail with `status` (e.g. Status::Unavailable("db down")).
+  void FailNextCalls(int n, Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_calls_ = n;
+    failure_ = std::move(status);
+  }
+  // Successful inserts + updates so far.
+  int64_t writes() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return writes_;
+  }
+  size_t size() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return jobs_.size();
+  }
+
+ private:
+  static TimePoint Truncate(TimePoint tp) {
+    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+        std::chrono::duration_cast<std::chrono::microseconds>(tp.time_since_epoch())));
+  }
+  static std::optional<TimePoint> Truncate(const std::optional<TimePoint>& tp) {
+    if (!tp) return std::nullopt;
+    return Truncate(*tp);
+  }
+  static JobRecord Normalize(JobRecord job) {
+    job.created_at = Truncate(job.created_at);
+    job.started_at = Truncate(job.started_at);
+    job.ended_at = Truncate(job.ended_at);
+    return job;
+  }
+  static Status Validate(const JobRecord& job) {
+    if (job.job_id.empty()) return Status::InvalidArgument("job store: job_id is empty");
+    if (job.job_type.empty()) {
+      return Status::InvalidArgument("job store: job " + job.job_id.str() + " has no job_type");
+    }
+    return Status::Ok();
+  }
+  Status TakeInjectedFailure() {
+    if (fail_calls_ <= 0) return Status::Ok();
+    --fail_calls_;
+    return failure_;
+  }
+  std::vector<JobRecord> Matching(const JobQuery& query) const {
+    std::vector<JobRecord> out;
+    for (const auto& [id, job] : jobs_) {
+      if (query.status && job.status != *query.status) continue;
+      if (query.job_type && job.job_type != *query.job_type) continue;
+      if (query.parent_id && job.parent_id != query.parent_id) continue;
+      if (query.owner_id && job.owner_id != query.owner_id) continue;
+      out.push_back(job);
+    }
+    return out;
+  }
+
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, JobRecord> jobs_;
+  int fail_calls_ = 0;
+  Status failure_;
+  int64_t writes_ = 0;
+};
+
+}  // namespace alphalab

@@ -1,0 +1,631 @@
+// LocalExecutor against real processes: /bin/sh scripts, real signals, real files.
+#include "exec/local/local_executor.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "store/temp_dir.hpp"
+
+namespace alphalab {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::TempDir;
+
+const char* kShim = ALPHALAB_BINARY_DIR "/bin/alphalab-shim";
+
+// Collects on_exit calls; shared so a late callback never touches a dead test.
+class ExitRecorder {
+ public:
+  static std::shared_ptr<ExitRecorder> Make() { return std::make_shared<ExitRecorder>(); }
+  static ExitCallback CallbackOf(const std::shared_ptr<ExitRecorder>& self) {
+    return [self](const ProcessExit& exit) {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->exits_.push_back(exit);
+      self->cv_.notify_all();
+    };
+  }
+  std::optional<ProcessExit> Wait(std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return !exits_.empty(); })) return std::nullopt;
+    return exits_.front();
+  }
+  size_t calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return exits_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<ProcessExit> exits_;
+};
+
+std::string ReadAll(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 5s) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return condition();
+}
+
+// Live (non-zombie) processes whose process group is `pgid`.
+std::vector<int> LiveMembersOfGroup(int pgid) {
+  std::vector<int> members;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat = ReadAll(entry.path() / "stat");
+    const size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::istringstream in(stat.substr(paren + 1));
+    std::string state, ppid, pgrp;
+    in >> state >> ppid >> pgrp;
+    if (state == "Z" || state == "X") continue;
+    if (std::atoi(pgrp.c_str()) == pgid) members.push_back(std::atoi(name.c_str()));
+  }
+  return members;
+}
+
+bool ProcessLives(int pid) {
+  Result<uint64_t> start = ProcessStartTime(pid);
+  return start.ok();
+}
+
+class LocalExecutorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    log_ = dir_.path() / "logs" / "job.log";
+  }
+
+  LocalExecutorOptions Options() {
+    LocalExecutorOptions options;
+    options.shim_path = kShim;
+    options.kill_grace = 300ms;
+    options.slots = 4;
+    return options;
+  }
+
+  ProcessSpec Spec(std::vector<std::string> argv, const std::string& id = "job_test") {
+    ProcessSpec spec;
+    spec.job_id = JobId(id);
+    spec.argv = std::move(argv);
+    spec.cwd = dir_.path();
+    spec.log_path = log_;
+    return spec;
+  }
+
+  ProcessSpec Sh(const std::string& script, const std::string& id = "job_test") {
+    return Spec({"/bin/sh", "-c", script}, id);
+  }
+
+  // Submits and waits for the end; fails the test on a submit error or a hang.
+  ProcessExit Run(LocalExecutor& executor, const ProcessSpec& spec) {
+    auto recorder = ExitRecorder::Make();
+    Result<std::string> ref = executor.Submit(spec, ExitRecorder::CallbackOf(recorder));
+    EXPECT_TRUE(ref.ok()) << ref.status().ToString();
+    if (!ref.ok()) return {};
+    std::optional<ProcessExit> exit = recorder->Wait();
+    EXPECT_TRUE(exit.has_value()) << "job did not end";
+    return exit.value_or(ProcessExit{});
+  }
+
+  TempDir dir_;
+  std::filesystem::path log_;
+};
+
+TEST_F(LocalExecutorTest, ReportsTheExitCodeAndAPidRef) {
+  LocalExecutor executor(Options());
+  ASSERT_TRUE(executor.init_status().ok()) << executor.init_status().ToString();
+  auto recorder = ExitRecorder::Make();
+  Result<std::string> ref = executor.Submit(Sh("exit 7"), ExitRecorder::CallbackOf(recorder));
+  ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+  Result<LocalProcessRef> parsed = ParseLocalRef(*ref);
+  ASSERT_TRUE(parsed.ok()) << *ref;
+  EXPECT_GT(parsed->pid, 1);
+  EXPECT_GT(parsed->start_time, 0u);
+  std::optional<ProcessExit> exit = recorder->Wait();
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->job_id, JobId("job_test"));
+  EXPECT_EQ(exit->exit_code, 7);
+  EXPECT_FALSE(exit->signal);
+  EXPECT_FALSE(exit->canceled);
+  EXPECT_FALSE(exit->timed_out);
+  EXPECT_TRUE(exit->error.empty()) << exit->error;
+  EXPECT_EQ(Run(executor, Sh("exit 0", "job_zero")).exit_code, 0);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(recorder->calls(), 1u);  // exactly once
+  EXPECT_EQ(executor.Running(), 0);
+}
+
+TEST_F(LocalExecutorTest, ReportsTheSignalThatKilledTheProgram) {
+  LocalExecutor executor(Options());
+  ProcessExit exit = Run(executor, Sh("kill -USR1 $$; sleep 5"));
+  EXPECT_EQ(exit.signal, SIGUSR1);
+  EXPECT_FALSE(exit.exit_code);
+  EXPECT_FALSE(exit.canceled);
+}
+
+TEST_F(LocalExecutorTest, MergesStdoutAndStderrInOrderAndAppends) {
+  std::filesystem::create_directories(log_.parent_path());
+  std::ofstream(log_) << "previous\n";
+  LocalExecutor executor(Options());
+  ProcessExit exit = Run(executor, Sh("for i in 1 2 3; do echo out$i; echo err$i >&2; done; "
+                                      "printf 'no newline'"));
+  EXPECT_EQ(exit.exit_code, 0);
+  EXPECT_EQ(ReadAll(log_), "previous\nout1\nerr1\nout2\nerr2\nout3\nerr3\nno newline");
+}
+
+TEST_F(LocalExecutorTest, CreatesTheLogDirectoryWhenMissing) {
+  log_ = dir_.path() / "deep" / "er" / "job.log";
+  LocalExecutor executor(Options());
+  EXPECT_EQ(Run(executor, Sh("echo hi")).exit_code, 0);
+  EXPECT_EQ(ReadAll(log_), "hi\n");
+}
+
+TEST_F(LocalExecutorTest, EnvironmentIsTheServersPlusTheSpecs) {
+  ASSERT_EQ(setenv("ALPHALAB_FROM_SERVER", "inherited", 1), 0);
+  ASSERT_EQ(setenv("ALPHALAB_OVERRIDDEN", "server value", 1), 0);
+  LocalExecutor executor(Options());
+  ProcessSpec spec = Sh("echo \"[$ALPHALAB_FROM_SERVER][$ALPHALAB_OVERRIDDEN][$ALPHALAB_NEW]\"");
+  spec.env = {{"ALPHALAB_OVERRIDDEN", "job value"}, {"ALPHALAB_NEW", "a b=c"}};
+  EXPECT_EQ(Run(executor, spec).exit_code, 0);
+  EXPECT_EQ(ReadAll(log_), "[inherited][job value][a b=c]\n");
+  unsetenv("ALPHALAB_FROM_SERVER");
+  unsetenv("ALPHALAB_OVERRIDDEN");
+}
+
+TEST_F(LocalExecutorTest, RunsInTheGivenCwdAndResolvesRelativePrograms) {
+  const auto work = dir_.path() / "work dir";
+  std::filesystem::create_directories(work / "bin");
+  {
+    std::ofstream script(work / "bin" / "tool.sh");
+    script << "#!/bin/sh\necho \"tool in $(pwd) args=$*\"\n";
+  }
+  std::filesystem::permissions(work / "bin" / "tool.sh", std::filesystem::perms::owner_all);
+  LocalExecutor executor(Options());
+  ProcessSpec spec = Spec({"./bin/tool.sh", "x", "y z"});
+  spec.cwd = work;
+  EXPECT_EQ(Run(executor, spec).exit_code, 0);
+  EXPECT_EQ(ReadAll(log_), "tool in " + work.string() + " args=x y z\n");
+
+  // A bare name is looked up in the job's PATH (spec.env overrides the server's).
+  std::filesystem::remove(log_);
+  ProcessSpec by_name = Spec({"tool.sh", "q"}, "job_by_name");
+  by_name.cwd = work;
+  by_name.env = {{"PATH", (work / "bin").string() + ":/usr/bin:/bin"}};
+  EXPECT_EQ(Run(executor, by_name).exit_code, 0);
+  EXPECT_EQ(ReadAll(log_), "tool in " + work.string() + " args=q\n");
+}
+
+TEST_F(LocalExecutorTest, ArgumentsReachTheProgramVerbatimWithoutAShell) {
+  LocalExecutor executor(Options());
+  ProcessSpec spec = Spec({"printf", "[%s]", "$HOME", "a;b", "*", "'q'", ""});
+  EXPECT_EQ(Run(executor, spec).exit_code, 0);
+  EXPECT_EQ(ReadAll(log_), "[$HOME][a;b][*]['q'][]");
+}
+
+TEST_F(LocalExecutorTest, StdinIsEmptyAndServerDescriptorsDoNotLeak) {
+  // A descriptor the server opened without O_CLOEXEC must not reach the job.
+  const int fd = open("/dev/null", O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(dup2(fd, 57), 57);
+  LocalExecutor executor(Options());
+  ProcessExit exit = Run(executor, Sh("cat; if [ -e /proc/$$/fd/57 ]; then echo leaked; else echo clean; fi"));
+  close(57);
+  close(fd);
+  EXPECT_EQ(exit.exit_code, 0);
+  EXPECT_EQ(ReadAll(log_), "clean\n");
+}
+
+TEST_F(LocalExecutorTest, SpawnFailuresAreReturnedAndNeverCallBack) {
+  LocalExecutor executor(Options());
+  auto recorder = ExitRecorder::Make();
+
+  Result<std::string> missing = executor.Submit(Spec({"/no/such/program"}), ExitRecorder::CallbackOf(recorder));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("/no/such/program"), std::string::npos);
+  EXPECT_NE(missing.status().message().find("No such file"), std::string::npos) << missing.status().message();
+
+  Result<std::string> not_in_path =
+      executor.Submit(Spec({"alphalab-no-such-tool"}), ExitRecorder::CallbackOf(recorder));
+  ASSERT_FALSE(not_in_path.ok());
+  EXPECT_NE(not_in_path.status().message().find("not found in PATH"), std::string::npos)
+      << not_in_path.status().message();
+
+  ProcessSpec bad_cwd = Sh("true");
+  bad_cwd.cwd = dir_.path() / "gone";
+  Result<std::string> cwd = executor.Submit(bad_cwd, ExitRecorder::CallbackOf(recorder));
+  ASSERT_FALSE(cwd.ok());
+  EXPECT_NE(cwd.status().message().find("gone"), std::string::npos) << cwd.status().message();
+
+  std::ofstream(dir_.path() / "data.txt") << "not a program";
+  Result<std::string> not_exec = executor.Submit(Spec({"./data.txt"}), ExitRecorder::CallbackOf(recorder));
+  ASSERT_FALSE(not_exec.ok());
+  EXPECT_NE(not_exec.status().message().find("Permission denied"), std::string::npos)
+      << not_exec.status().message();
+
+  Result<std::string> empty = executor.Submit(Spec({}), ExitRecorder::CallbackOf(recorder));
+  EXPECT_EQ(empty.status().code(), StatusCode::kInvalidArgument);
+
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(recorder->calls(), 0u);
+  EXPECT_EQ(executor.Running(), 0);
+}
+
+TEST_F(LocalExecutorTest, ProgramThatCannotBeExecutedEndsWith127AndAMessage) {
+  // Passes the executable check but exec fails (its interpreter is missing).
+  {
+    std::ofstream script(dir_.path() / "broken.sh");
+    script << "#!/no/such/interpreter\n";
+  }
+  std::filesystem::permissions(dir_.path() / "broken.sh", std::filesystem::perms::owner_all);
+  LocalExecutor executor(Options());
+  ProcessExit exit = Run(executor, Spec({"./broken.sh"}));
+  EXPECT_EQ(exit.exit_code, 127);
+  EXPECT_NE(exit.error.find("cannot execute"), std::string::npos) << exit.error;
+  EXPECT_NE(ReadAll(log_).find("cannot execute"), std::string::npos);
+}
+
+TEST_F(LocalExecutorTest, TimeoutTerminatesTheJob) {
+  LocalExecutor executor(Options());
+  ProcessSpec spec = Sh("echo started; sleep 30");
+  spec.timeout = 1s;
+  const auto t0 = std::chrono::steady_clock::now();
+  ProcessExit exit = Run(executor, spec);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_TRUE(exit.timed_out);
+  EXPECT_FALSE(exit.canceled);
+  EXPECT_EQ(exit.signal, SIGTERM);
+  EXPECT_GE(took, 1s);
+  EXPECT_LT(took, 3s);
+}
+
+TEST_F(LocalExecutorTest, TimeoutEscalatesToSigkillWhenSigtermIsIgnored) {
+  LocalExecutor executor(Options());
+  ProcessSpec spec = Sh("trap '' TERM; echo started; sleep 30");
+  spec.timeout = 1s;
+  const auto t0 = std::chrono::steady_clock::now();
+  ProcessExit exit = Run(executor, spec);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_TRUE(exit.timed_out);
+  EXPECT_EQ(exit.signal, SIGKILL);
+  EXPECT_GE(took, 1300ms);  // timeout + grace
+  EXPECT_LT(took, 4s);
+}
+
+TEST_F(LocalExecutorTest, CancelKillsTheWholeTreeEvenWhenTheParentIgnoresSigterm) {
+  LocalExecutor executor(Options());
+  auto recorder = ExitRecorder::Make();
+  // The grandchild is started before the trap (default SIGTERM) and a second one after it
+  // (inherits the ignored SIGTERM); the parent ignores SIGTERM and waits.
+  ProcessSpec spec = Sh(
+      "sleep 1000 & echo $! > gc1.pid; trap '' TERM; sleep 1000 & echo $! > gc2.pid; "
+      "echo ready; wait");
+  Result<std::string> ref = executor.Submit(spec, ExitRecorder::CallbackOf(recorder));
+  ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+  const int pgid = ParseLocalRef(*ref)->pid;
+  ASSERT_TRUE(WaitFor([&] { return ReadAll(log_).find("ready") != std::string::npos; }));
+  const int gc1 = std::atoi(ReadAll(dir_.path() / "gc1.pid").c_str());
+  const int gc2 = std::atoi(ReadAll(dir_.path() / "gc2.pid").c_str());
+  ASSERT_GT(gc1, 1);
+  ASSERT_GT(gc2, 1);
+  ASSERT_GE(LiveMembersOfGroup(pgid).size(), 4u);  // shim, sh, two sleeps
+
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(executor.Cancel(JobId("job_test")).ok());
+  EXPECT_TRUE(executor.Cancel(JobId("job_test")).ok());  // idempotent
+  std::optional<ProcessExit> exit = recorder->Wait();
+  ASSERT_TRUE(exit);
+  EXPECT_TRUE(exit->canceled);
+  EXPECT_EQ(exit->signal, SIGKILL);  // the parent ignored SIGTERM
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 250ms);  // waited for the grace period
+  EXPECT_TRUE(WaitFor([&] { return LiveMembersOfGroup(pgid).empty(); }, 2s))
+      << "still alive in group " << pgid << ": " << LiveMembersOfGroup(pgid).size();
+  EXPECT_FALSE(ProcessLives(gc1));
+  EXPECT_FALSE(ProcessLives(gc2));
+  EXPECT_EQ(executor.Cancel(JobId("job_test")).code(), StatusCode::kNotFound);
+}
+
+TEST_F(LocalExecutorTest, CancelOfAPoliteJobEndsItWithSigterm) {
+  LocalExecutor executor(Options());
+  auto recorder = ExitRecorder::Make();
+  ASSERT_TRUE(executor.Submit(Sh("echo ready; sleep 1000"), ExitRecorder::CallbackOf(recorder)).ok());
+  ASSERT_TRUE(WaitFor([&] { return ReadAll(log_).find("ready") != std::string::npos; }));
+  ASSERT_TRUE(executor.Cancel(JobId("job_test")).ok());
+  std::optional<ProcessExit> exit = recorder->Wait(2s);
+  ASSERT_TRUE(exit);
+  EXPECT_TRUE(exit->canceled);
+  EXPECT_EQ(exit->signal, SIGTERM);  // the shim recorded it; no SIGKILL was needed
+}
+
+TEST_F(LocalExecutorTest, LeftoverProcessesDieWhenTheJobEnds) {
+  LocalExecutor executor(Options());
+  ProcessExit exit = Run(executor, Sh("sleep 1000 & echo $! > gc.pid; exit 3"));
+  EXPECT_EQ(exit.exit_code, 3);
+  const int gc = std::atoi(ReadAll(dir_.path() / "gc.pid").c_str());
+  ASSERT_GT(gc, 1);
+  EXPECT_TRUE(WaitFor([&] { return !ProcessLives(gc); }, 2s));
+}
+
+TEST_F(LocalExecutorTest, UnknownJobsCannotBeCanceledAndIdsAreUniqueWhileRunning) {
+  LocalExecutor executor(Options());
+  EXPECT_EQ(executor.Cancel(JobId("job_unknown")).code(), StatusCode::kNotFound);
+  auto recorder = ExitRecorder::Make();
+  ASSERT_TRUE(executor.Submit(Sh("sleep 1000"), ExitRecorder::CallbackOf(recorder)).ok());
+  EXPECT_EQ(executor.Submit(Sh("true"), nullptr).status().code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(executor.Cancel(JobId("job_test")).ok());
+  ASSERT_TRUE(recorder->Wait());
+}
+
+TEST_F(LocalExecutorTest, CapacityComesFromSlotsOrTheCores) {
+  LocalExecutorOptions options = Options();
+  options.slots = 3;
+  EXPECT_EQ(LocalExecutor(options).Capacity(), 3);
+  options.slots = 0;
+  EXPECT_EQ(LocalExecutor(options).Capacity(),
+            std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+}
+
+TEST_F(LocalExecutorTest, MissingShimIsReportedUpFront) {
+  LocalExecutorOptions options = Options();
+  options.shim_path = dir_.path() / "no-shim";
+  Result<std::unique_ptr<LocalExecutor>> created = LocalExecutor::Create(options);
+  ASSERT_FALSE(created.ok());
+  EXPECT_NE(created.status().message().find("no-shim"), std::string::npos);
+  LocalExecutor executor(options);
+  EXPECT_FALSE(executor.Submit(Sh("true"), nullptr).ok());
+}
+
+TEST_F(LocalExecutorTest, ManyConcurrentJobsEachReportExactlyOnce) {
+  LocalExecutor executor(Options());
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 15;
+  std::atomic<int> callbacks{0};
+  std::mutex mu;
+  std::map<std::string, int> seen;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string id = "job_" + std::to_string(t) + "_" + std::to_string(i);
+        ProcessSpec spec = Sh("exit " + std::to_string(i), id);
+        spec.log_path = dir_.path() / (id + ".log");
+        Result<std::string> ref = executor.Submit(spec, [&, i](const ProcessExit& exit) {
+          std::lock_guard<std::mutex> lock(mu);
+          seen[exit.job_id.str()] += 1;
+          EXPECT_EQ(exit.exit_code, i) << exit.job_id.str();
+          ++callbacks;
+        });
+        EXPECT_TRUE(ref.ok()) << ref.status().ToString();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(WaitFor([&] { return callbacks.load() == kThreads * kPerThread; }, 20s));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(callbacks.load(), kThreads * kPerThread);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kThreads * kPerThread));
+  for (const auto& [id, n] : seen) EXPECT_EQ(n, 1) << id;
+  EXPECT_EQ(executor.Running(), 0);
+}
+
+TEST_F(LocalExecutorTest, ShutdownLeavesChildrenRunning) {
+  auto recorder = ExitRecorder::Make();
+  int pid = 0;
+  {
+    LocalExecutor executor(Options());
+    Result<std::string> ref = executor.Submit(Sh("sleep 1000"), ExitRecorder::CallbackOf(recorder));
+    ASSERT_TRUE(ref.ok());
+    pid = ParseLocalRef(*ref)->pid;
+    executor.Shutdown();
+    EXPECT_EQ(executor.Submit(Sh("true", "job_after"), nullptr).status().code(), StatusCode::kUnavailable);
+  }  // destroyed too
+  std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(ProcessLives(pid));
+  EXPECT_EQ(recorder->calls(), 0u);
+  kill(-pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+}
+
+// ---- re-attach after a restart ---------------------------------------------------------
+
+// Submits from a forked "server" process that then dies without cleaning up (like kill -9),
+// so the job's processes are not children of this test process. Returns the ref.
+std::string SubmitFromDyingServer(const LocalExecutorOptions& options, const ProcessSpec& spec) {
+  int fds[2];
+  if (pipe(fds) != 0) return "";
+  const pid_t server = fork();
+  if (server == 0) {
+    close(fds[0]);
+    LocalExecutor executor(options);
+    Result<std::string> ref = executor.Submit(spec, nullptr);
+    const std::string out = ref.ok() ? *ref : "error:" + ref.status().message();
+    (void)!write(fds[1], out.data(), out.size());
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string ref;
+  char buf[256];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof(buf))) > 0) ref.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  waitpid(server, nullptr, 0);
+  return ref;
+}
+
+TEST_F(LocalExecutorTest, ReattachRecordsTheRealExitCodeOfAnOrphanedJob) {
+  // The job waits for a "go" file, so it is certainly alive when re-attached.
+  const std::string ref = SubmitFromDyingServer(
+      Options(), Sh("echo ready; while [ ! -e go ]; do sleep 0.02; done; exit 42", "job_orphan"));
+  ASSERT_EQ(ref.rfind("local:", 0), 0u) << ref;
+  const int pid = ParseLocalRef(ref)->pid;
+  ASSERT_TRUE(ProcessLives(pid)) << "the job should outlive its server";
+
+  LocalExecutor executor(Options());
+  auto recorder = ExitRecorder::Make();
+  Result<bool> attached = executor.Reattach(JobId("job_orphan"), ref, log_, ExitRecorder::CallbackOf(recorder));
+  ASSERT_TRUE(attached.ok()) << attached.status().ToString();
+  EXPECT_TRUE(*attached);
+  EXPECT_EQ(executor.Running(), 1);
+  std::ofstream(dir_.path() / "go") << "";
+  std::optional<ProcessExit> exit = recorder->Wait();
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->job_id, JobId("job_orphan"));
+  EXPECT_EQ(exit->exit_code, 42);
+  EXPECT_TRUE(exit->error.empty()) << exit->error;
+  EXPECT_EQ(ReadAll(log_), "ready\n");
+}
+
+TEST_F(LocalExecutorTest, ReattachAfterExecutorShutdownInTheSameProcess) {
+  auto first = ExitRecorder::Make();
+  std::string ref;
+  {
+    LocalExecutor a(Options());
+    Result<std::string> submitted = a.Submit(
+        Sh("while [ ! -e go ]; do sleep 0.02; done; exit 9", "job_ab"), ExitRecorder::CallbackOf(first));
+    ASSERT_TRUE(submitted.ok());
+    ref = *submitted;
+    a.Shutdown();
+  }
+  LocalExecutor b(Options());
+  auto second = ExitRecorder::Make();
+  Result<bool> attached = b.Reattach(JobId("job_ab"), ref, log_, ExitRecorder::CallbackOf(second));
+  ASSERT_TRUE(attached.ok() && *attached);
+  std::ofstream(dir_.path() / "go") << "";
+  std::optional<ProcessExit> exit = second->Wait();
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->exit_code, 9);
+  EXPECT_EQ(first->calls(), 0u);
+}
+
+TEST_F(LocalExecutorTest, ReattachOfAJobThatEndedWhileNobodyWatchedReportsItsRecord) {
+  const std::string ref = SubmitFromDyingServer(Options(), Sh("exit 5", "job_done"));
+  ASSERT_EQ(ref.rfind("local:", 0), 0u) << ref;
+  ASSERT_TRUE(WaitFor([&] { return LocalExecutor::ReadExitRecord(log_).has_value(); }));
+  ASSERT_TRUE(WaitFor([&] { return !ProcessLives(ParseLocalRef(ref)->pid); }));
+  LocalExecutor executor(Options());
+  auto recorder = ExitRecorder::Make();
+  Result<bool> attached = executor.Reattach(JobId("job_done"), ref, log_, ExitRecorder::CallbackOf(recorder));
+  ASSERT_TRUE(attached.ok());
+  EXPECT_TRUE(*attached);
+  std::optional<ProcessExit> exit = recorder->Wait(2s);
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->exit_code, 5);
+}
+
+TEST_F(LocalExecutorTest, TheShimLeavesAnExitRecordWithTheLog) {
+  LocalExecutor executor(Options());
+  EXPECT_EQ(Run(executor, Sh("exit 12")).exit_code, 12);
+  std::optional<ProcessExit> record = LocalExecutor::ReadExitRecord(log_);
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->exit_code, 12);
+  // A new job on the same log starts without the old record.
+  auto recorder = ExitRecorder::Make();
+  ASSERT_TRUE(executor.Submit(Sh("while [ ! -e go ]; do sleep 0.02; done; exit 4", "job_again"),
+                              ExitRecorder::CallbackOf(recorder)).ok());
+  EXPECT_FALSE(LocalExecutor::ReadExitRecord(log_).has_value());
+  std::ofstream(dir_.path() / "go") << "";
+  std::optional<ProcessExit> exit = recorder->Wait();
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->exit_code, 4);
+}
+
+TEST_F(LocalExecutorTest, ReattachReadsTheFallbackExitFile) {
+  // Where the file system has no user xattrs the shim writes "<log>.exit" instead.
+  std::filesystem::create_directories(log_.parent_path());
+  std::ofstream(log_) << "output\n";
+  std::ofstream(LocalExecutor::ExitFilePath(log_)) << R"({"signal":6,"ended_at_ms":1})";
+  const pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  waitpid(dead, nullptr, 0);
+  LocalExecutor executor(Options());
+  auto recorder = ExitRecorder::Make();
+  Result<bool> attached = executor.Reattach(JobId("job_file"), "local:" + std::to_string(dead) + ":1",
+                                            log_, ExitRecorder::CallbackOf(recorder));
+  ASSERT_TRUE(attached.ok() && *attached);
+  std::optional<ProcessExit> exit = recorder->Wait(2s);
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->signal, 6);
+  EXPECT_FALSE(exit->exit_code);
+}
+
+TEST_F(LocalExecutorTest, ReattachOfADeadOrRecycledPidWithoutRecordIsFalse) {
+  LocalExecutor executor(Options());
+  // A process that ran and was reaped: its pid is dead.
+  const pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  waitpid(dead, nullptr, 0);
+  Result<bool> gone = executor.Reattach(JobId("job_x"), "local:" + std::to_string(dead) + ":12345", log_, nullptr);
+  ASSERT_TRUE(gone.ok()) << gone.status().ToString();
+  EXPECT_FALSE(*gone);
+  // A live pid with another start time is a recycled pid, not our job.
+  Result<uint64_t> mine = ProcessStartTime(getpid());
+  ASSERT_TRUE(mine.ok());
+  Result<bool> recycled = executor.Reattach(
+      JobId("job_y"), FormatLocalRef({getpid(), *mine + 1}), log_, nullptr);
+  ASSERT_TRUE(recycled.ok());
+  EXPECT_FALSE(*recycled);
+  EXPECT_EQ(executor.Running(), 0);
+  for (const char* bad : {"slurm:12", "local:", "local:12", "local:abc:1", "local:12:", "local:-5:1"}) {
+    EXPECT_EQ(executor.Reattach(JobId("job_z"), bad, log_, nullptr).status().code(),
+              StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST_F(LocalExecutorTest, ReattachedJobCanBeCanceledAndLeavesNothingBehind) {
+  const std::string ref = SubmitFromDyingServer(
+      Options(), Sh("trap '' TERM; sleep 1000 & echo ready; wait", "job_re_cancel"));
+  ASSERT_EQ(ref.rfind("local:", 0), 0u) << ref;
+  const int pgid = ParseLocalRef(ref)->pid;
+  ASSERT_TRUE(WaitFor([&] { return ReadAll(log_).find("ready") != std::string::npos; }));
+  LocalExecutor executor(Options());
+  auto recorder = ExitRecorder::Make();
+  ASSERT_TRUE(executor.Reattach(JobId("job_re_cancel"), ref, log_, ExitRecorder::CallbackOf(recorder)).value_or(false));
+  ASSERT_TRUE(executor.Cancel(JobId("job_re_cancel")).ok());
+  std::optional<ProcessExit> exit = recorder->Wait();
+  ASSERT_TRUE(exit);
+  EXPECT_TRUE(exit->canceled);
+  EXPECT_EQ(exit->signal, SIGKILL);
+  EXPECT_TRUE(WaitFor([&] { return LiveMembersOfGroup(pgid).empty(); }, 2s));
+}
+
+TEST(LocalRefTest, FormatsAndParses) {
+  EXPECT_EQ(FormatLocalRef({4321, 987654}), "local:4321:987654");
+  Result<LocalProcessRef> ref = ParseLocalRef("local:4321:987654");
+  ASSERT_TRUE(ref.ok());
+  EXPECT_EQ(ref->pid, 4321);
+  EXPECT_EQ(ref->start_time, 987654u);
+}
+
+TEST(DefaultShimPathTest, IsBesideTheRunningBinary) {
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe");
+  EXPECT_EQ(DefaultShimPath(), self.parent_path() / "alphalab-shim");
+  // Tests live in bin/ too, so the default finds the built shim.
+  EXPECT_TRUE(std::filesystem::exists(DefaultShimPath()));
+}
+
+}  // namespace
+}  // namespace alphalab

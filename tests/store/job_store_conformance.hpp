@@ -1,0 +1,504 @@
+// The one behaviour suite every JobStore implementation must pass (SQLite, the in-memory
+// fake, PostgreSQL later). To run it against a store, include this header in exactly one .cpp
+// of a test binary and instantiate it with a factory that returns a fresh, empty store:
+//
+//   INSTANTIATE_TEST_SUITE_P(Sqlite, JobStoreConformanceTest,
+//       ::testing::Values(JobStoreFactory{"sqlite", [] { return MakeMyStore(); }}),
+//       JobStoreFactoryName);
+//
+// The factory returns a shared_ptr so it can keep whatever the store needs (a temp dir, a
+// database handle) alive through a custom deleter or an aliasing constructor.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/job_store.hpp"
+
+namespace alphalab::testing {
+
+struct JobStoreFactory {
+  std::string name;
+  std::function<std::shared_ptr<JobStore>()> make;
+};
+
+// So gtest prints "sqlite" instead of the struct's bytes.
+inline void PrintTo(const JobStoreFactory& factory, std::ostream* os) { *os << factory.name; }
+
+inline std::string JobStoreFactoryName(const ::testing::TestParamInfo<JobStoreFactory>& info) {
+  return info.param.name;
+}
+
+class JobStoreConformanceTest : public ::testing::TestWithParam<JobStoreFactory> {
+ protected:
+  void SetUp() override {
+    store_ = GetParam().make();
+    ASSERT_NE(store_, nullptr);
+  }
+
+  // 2026-01-02T03:04:05.123456Z + `offset_us` microseconds.
+  static TimePoint At(int64_t offset_us) {
+    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+        std::chrono::microseconds(1'767'323'045'123'456LL + offset_us)));
+  }
+
+  // A minimal valid record: only what every job has.
+  static JobRecord Minimal(const std::string& id, int64_t created_offset_us = 0) {
+    JobRecord job;
+    job.job_id = JobId(id);
+    job.job_type = "train";
+    job.created_at = At(created_offset_us);
+    job.cwd = "/ws";
+    job.command = {"alphalab", "train"};
+    job.args_preview = "alphalab train";
+    job.log_path = "reports/jobs/runtime/" + id + ".log";
+    job.meta_path = "reports/jobs/runtime/" + id + ".json";
+    return job;
+  }
+
+  // Every field set, with awkward content.
+  static JobRecord Full(const std::string& id) {
+    JobRecord job = Minimal(id, 7);
+    job.job_type = "backtest";
+    job.status = JobState::kFailed;
+    job.started_at = At(1'000'001);
+    job.ended_at = At(2'500'002);
+    job.exit_code = -3;
+    job.error_message = "Traceback (most recent call last):\n  boom \"quoted\" \xe2\x9c\x93";
+    job.cwd = "/work space/with 'quotes'";
+    job.command = {"python", "-m", "scripts.run", "--set", "a.b=1", "", "x y", "\xc3\xa9t\xc3\xa9"};
+    job.args_preview = "python -m scripts.run ...";
+    job.params = Json{{"config_path", "configs/base.yaml"},
+                      {"overrides", Json::array({"a.b=1", "c=\xe2\x82\xac"})},
+                      {"nested", Json{{"n", 1.5}, {"big", 9007199254740993LL}, {"null", nullptr}}},
+                      {"flag", true}};
+    job.artifacts = Json{{"bt_run_id", "bt_1"}, {"bt_dir", "backtests/bt_1"}};
+    job.artifacts_parse_error = "missing out_dir:";
+    job.parent_id = "opt_parent";
+    job.source_job_id = "job_src";
+    job.owner_id = "alice";
+    job.dry_run = true;
+    job.executor_ref = "local:1234:5678";
+    job.timeout_sec = 3600;
+    job.env = Json{{"PYTHONUNBUFFERED", "1"}, {"EMPTY", ""}};
+    return job;
+  }
+
+  static void ExpectSameJob(const JobRecord& a, const JobRecord& b) {
+    EXPECT_EQ(a.job_id, b.job_id);
+    EXPECT_EQ(a.job_type, b.job_type);
+    EXPECT_EQ(a.status, b.status);
+    EXPECT_EQ(a.created_at, b.created_at);
+    EXPECT_EQ(a.started_at, b.started_at);
+    EXPECT_EQ(a.ended_at, b.ended_at);
+    EXPECT_EQ(a.exit_code, b.exit_code);
+    EXPECT_EQ(a.error_message, b.error_message);
+    EXPECT_EQ(a.cwd, b.cwd);
+    EXPECT_EQ(a.command, b.command);
+    EXPECT_EQ(a.args_preview, b.args_preview);
+    EXPECT_EQ(a.params, b.params);
+    EXPECT_EQ(a.artifacts, b.artifacts);
+    EXPECT_EQ(a.artifacts_parse_error, b.artifacts_parse_error);
+    EXPECT_EQ(a.log_path, b.log_path);
+    EXPECT_EQ(a.meta_path, b.meta_path);
+    EXPECT_EQ(a.parent_id, b.parent_id);
+    EXPECT_EQ(a.source_job_id, b.source_job_id);
+    EXPECT_EQ(a.owner_id, b.owner_id);
+    EXPECT_EQ(a.dry_run, b.dry_run);
+    EXPECT_EQ(a.executor_ref, b.executor_ref);
+    EXPECT_EQ(a.timeout_sec, b.timeout_sec);
+    EXPECT_EQ(a.env, b.env);
+  }
+
+  static std::vector<std::string> Ids(const std::vector<JobRecord>& jobs) {
+    std::vector<std::string> ids;
+    for (const JobRecord& j : jobs) ids.push_back(j.job_id.str());
+    return ids;
+  }
+
+  std::vector<std::string> ListIds(const JobQuery& q) {
+    Result<std::vector<JobRecord>> jobs = store_->ListJobs(q);
+    EXPECT_TRUE(jobs.ok()) << jobs.status().ToString();
+    return jobs.ok() ? Ids(*jobs) : std::vector<std::string>{};
+  }
+
+  std::shared_ptr<JobStore> store_;
+};
+
+TEST_P(JobStoreConformanceTest, FullRecordRoundTripsEveryField) {
+  const JobRecord job = Full("job_full");
+  ASSERT_TRUE(store_->InsertJob(job).ok());
+  Result<JobRecord> got = store_->GetJob(job.job_id);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ExpectSameJob(*got, job);
+  // The 64-bit integer inside params must not lose precision through a double.
+  EXPECT_EQ(got->params["nested"]["big"].get<int64_t>(), 9007199254740993LL);
+}
+
+TEST_P(JobStoreConformanceTest, MinimalRecordKeepsOptionalFieldsAbsent) {
+  const JobRecord job = Minimal("job_min");
+  ASSERT_TRUE(store_->InsertJob(job).ok());
+  Result<JobRecord> got = store_->GetJob(job.job_id);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ExpectSameJob(*got, job);
+  EXPECT_EQ(got->status, JobState::kQueued);
+  EXPECT_FALSE(got->started_at.has_value());
+  EXPECT_FALSE(got->ended_at.has_value());
+  EXPECT_FALSE(got->exit_code.has_value());
+  EXPECT_FALSE(got->error_message.has_value());
+  EXPECT_FALSE(got->parent_id.has_value());
+  EXPECT_FALSE(got->owner_id.has_value());
+  EXPECT_FALSE(got->executor_ref.has_value());
+  EXPECT_TRUE(got->params.is_object() && got->params.empty());
+  EXPECT_TRUE(got->artifacts.is_object() && got->artifacts.empty());
+  EXPECT_TRUE(got->env.is_object() && got->env.empty());
+}
+
+TEST_P(JobStoreConformanceTest, EmptyStringsStayEmptyNotAbsent) {
+  JobRecord job = Minimal("job_empty_strings");
+  job.error_message = "";
+  job.owner_id = "";
+  job.exit_code = 0;
+  ASSERT_TRUE(store_->InsertJob(job).ok());
+  Result<JobRecord> got = store_->GetJob(job.job_id);
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->error_message.has_value());
+  EXPECT_EQ(*got->error_message, "");
+  ASSERT_TRUE(got->owner_id.has_value());
+  EXPECT_EQ(*got->owner_id, "");
+  EXPECT_EQ(got->exit_code, 0);
+}
+
+TEST_P(JobStoreConformanceTest, TimesKeepMicrosecondsAndDropNanoseconds) {
+  JobRecord job = Minimal("job_ns");
+  job.created_at = At(0) + std::chrono::nanoseconds(999);
+  job.started_at = At(5) + std::chrono::nanoseconds(1);
+  ASSERT_TRUE(store_->InsertJob(job).ok());
+  Result<JobRecord> got = store_->GetJob(job.job_id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->created_at, At(0));
+  EXPECT_EQ(got->started_at, At(5));
+}
+
+TEST_P(JobStoreConformanceTest, DuplicateInsertIsAlreadyExistsAndKeepsTheFirst) {
+  JobRecord first = Minimal("job_dup");
+  ASSERT_TRUE(store_->InsertJob(first).ok());
+  JobRecord second = Minimal("job_dup");
+  second.job_type = "backtest";
+  Status status = store_->InsertJob(second);
+  EXPECT_EQ(status.code(), StatusCode::kAlreadyExists) << status.ToString();
+  EXPECT_NE(status.message().find("job_dup"), std::string::npos) << status.message();
+  Result<JobRecord> got = store_->GetJob(JobId("job_dup"));
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->job_type, "train");
+}
+
+TEST_P(JobStoreConformanceTest, UnknownJobIsNotFoundWithItsId) {
+  Result<JobRecord> got = store_->GetJob(JobId("job_nope"));
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(got.status().message().find("job_nope"), std::string::npos);
+}
+
+TEST_P(JobStoreConformanceTest, RecordWithoutIdOrTypeIsRefused) {
+  JobRecord no_id = Minimal("x");
+  no_id.job_id = JobId("");
+  EXPECT_EQ(store_->InsertJob(no_id).code(), StatusCode::kInvalidArgument);
+  JobRecord no_type = Minimal("job_no_type");
+  no_type.job_type = "";
+  EXPECT_EQ(store_->InsertJob(no_type).code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(store_->GetJob(JobId("job_no_type")).ok());
+}
+
+TEST_P(JobStoreConformanceTest, UpdateWithExpectedStatusReplacesTheRow) {
+  JobRecord job = Minimal("job_upd");
+  ASSERT_TRUE(store_->InsertJob(job).ok());
+  job.status = JobState::kRunning;
+  job.started_at = At(100);
+  job.executor_ref = "local:99:12345";
+  ASSERT_TRUE(store_->UpdateJob(job, JobState::kQueued).ok());
+  job.status = JobState::kSuccess;
+  job.ended_at = At(200);
+  job.exit_code = 0;
+  job.artifacts = Json{{"run_id", "r1"}, {"run_dir", "runs/r1"}};
+  Status done = store_->UpdateJob(job, JobState::kRunning);
+  ASSERT_TRUE(done.ok()) << done.ToString();
+  Result<JobRecord> got = store_->GetJob(job.job_id);
+  ASSERT_TRUE(got.ok());
+  ExpectSameJob(*got, job);
+}
+
+TEST_P(JobStoreConformanceTest, UpdateKeepsTheFieldsFixedAtInsert) {
+  JobRecord job = Minimal("job_fixed", 50);
+  job.parent_id = "opt_1";
+  ASSERT_TRUE(store_->InsertJob(job).ok());
+  JobRecord changed = job;
+  changed.status = JobState::kRunning;
+  changed.job_type = "backtest";
+  changed.created_at = At(999);
+  changed.parent_id = "opt_2";
+  changed.owner_id = "carol";  // not fixed
+  ASSERT_TRUE(store_->UpdateJob(changed, JobState::kQueued).ok());
+  Result<JobRecord> got = store_->GetJob(job.job_id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->status, JobState::kRunning);
+  EXPECT_EQ(got->job_type, "train");
+  EXPECT_EQ(got->created_at, At(50));
+  EXPECT_EQ(got->parent_id, "opt_1");
+  EXPECT_EQ(got->owner_id, "carol");
+  JobQuery by_parent;
+  by_parent.parent_id = "opt_1";
+  EXPECT_EQ(ListIds(by_parent), (std::vector<std::string>{"job_fixed"}));
+}
+
+TEST_P(JobStoreConformanceTest, UpdateCanClearOptionalFields) {
+  JobRecord job = Full("job_clear");
+  job.status = JobState::kRunning;
+  ASSERT_TRUE(store_->InsertJob(job).ok());
+  job.error_message.reset();
+  job.exit_code.reset();
+  job.ended_at.reset();
+  job.artifacts_parse_error.reset();
+  job.executor_ref.reset();
+  job.params = Json::object();
+  ASSERT_TRUE(store_->UpdateJob(job, JobState::kRunning).ok());
+  Result<JobRecord> got = store_->GetJob(job.job_id);
+  ASSERT_TRUE(got.ok());
+  ExpectSameJob(*got, job);
+}
+
+TEST_P(JobStoreConformanceTest, UpdateWithStaleStatusIsRefusedAndChangesNothing) {
+  JobRecord job = Minimal("job_cas");
+  job.status = JobState::kRunning;
+  ASSERT_TRUE(store_->InsertJob(job).ok());
+  JobRecord stale = job;
+  stale.status = JobState::kCanceled;
+  stale.error_message = "should not land";
+  Status status = store_->UpdateJob(stale, JobState::kQueued);
+  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition) << status.ToString();
+  EXPECT_NE(status.message().find("RUNNING"), std::string::npos) << status.message();
+  Result<JobRecord> got = store_->GetJob(job.job_id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->status, JobState::kRunning);
+  EXPECT_FALSE(got->error_message.has_value());
+}
+
+TEST_P(JobStoreConformanceTest, UpdateOfUnknownJobIsNotFound) {
+  Status status = store_->UpdateJob(Minimal("job_ghost"), JobState::kQueued);
+  EXPECT_EQ(status.code(), StatusCode::kNotFound) << status.ToString();
+  EXPECT_FALSE(store_->GetJob(JobId("job_ghost")).ok());
+}
+
+TEST_P(JobStoreConformanceTest, ConcurrentCompareAndSetHasExactlyOneWinner) {
+  constexpr int kJobs = 20;
+  constexpr int kThreads = 4;
+  for (int j = 0; j < kJobs; ++j) ASSERT_TRUE(store_->InsertJob(Minimal("job_race_" + std::to_string(j), j)).ok());
+  std::atomic<int> wins{0};
+  std::atomic<int> refusals{0};
+  std::atomic<int> other_errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int j = 0; j < kJobs; ++j) {
+        JobRecord job = Minimal("job_race_" + std::to_string(j), j);
+        job.status = JobState::kRunning;
+        job.executor_ref = "worker-" + std::to_string(t);
+        Status s = store_->UpdateJob(job, JobState::kQueued);
+        if (s.ok()) {
+          ++wins;
+        } else if (s.code() == StatusCode::kFailedPrecondition) {
+          ++refusals;
+        } else {
+          ++other_errors;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wins.load(), kJobs);
+  EXPECT_EQ(refusals.load(), kJobs * (kThreads - 1));
+  EXPECT_EQ(other_errors.load(), 0);
+}
+
+TEST_P(JobStoreConformanceTest, ListIsNewestFirstWithJobIdBreakingTies) {
+  ASSERT_TRUE(store_->InsertJob(Minimal("job_b", 10)).ok());
+  ASSERT_TRUE(store_->InsertJob(Minimal("job_a", 30)).ok());
+  ASSERT_TRUE(store_->InsertJob(Minimal("job_c", 20)).ok());
+  ASSERT_TRUE(store_->InsertJob(Minimal("job_d", 20)).ok());  // same time as job_c
+  EXPECT_EQ(ListIds({}), (std::vector<std::string>{"job_a", "job_d", "job_c", "job_b"}));
+}
+
+TEST_P(JobStoreConformanceTest, ListFiltersByStatusTypeParentAndOwner) {
+  // 60 jobs with independent attribute cycles; the expected answers are computed here.
+  std::vector<JobRecord> all;
+  for (int i = 0; i < 60; ++i) {
+    JobRecord job = Minimal("job_" + std::to_string(1000 + i), i);
+    job.status = kAllJobStates[i % 5];
+    job.job_type = i % 3 == 0 ? "train" : (i % 3 == 1 ? "backtest" : "eval-metrics");
+    if (i % 4 == 0) job.parent_id = "opt_" + std::to_string(i % 8);
+    if (i % 2 == 0) job.owner_id = "alice";
+    if (i % 2 == 1 && i % 5 == 1) job.owner_id = "bob";
+    all.push_back(job);
+    ASSERT_TRUE(store_->InsertJob(job).ok());
+  }
+  auto expected = [&](const std::function<bool(const JobRecord&)>& keep) {
+    std::vector<std::string> ids;
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      if (keep(*it)) ids.push_back(it->job_id.str());
+    }
+    return ids;
+  };
+  JobQuery q;
+  q.status = JobState::kRunning;
+  EXPECT_EQ(ListIds(q), expected([](const JobRecord& j) { return j.status == JobState::kRunning; }));
+  q = {};
+  q.job_type = "backtest";
+  EXPECT_EQ(ListIds(q), expected([](const JobRecord& j) { return j.job_type == "backtest"; }));
+  q = {};
+  q.parent_id = "opt_4";
+  EXPECT_EQ(ListIds(q), expected([](const JobRecord& j) { return j.parent_id == "opt_4"; }));
+  EXPECT_FALSE(ListIds(q).empty());
+  q = {};
+  q.owner_id = "bob";
+  EXPECT_EQ(ListIds(q), expected([](const JobRecord& j) { return j.owner_id == "bob"; }));
+  EXPECT_FALSE(ListIds(q).empty());
+  q = {};
+  q.status = JobState::kQueued;
+  q.job_type = "train";
+  q.owner_id = "alice";
+  EXPECT_EQ(ListIds(q), expected([](const JobRecord& j) {
+              return j.status == JobState::kQueued && j.job_type == "train" && j.owner_id == "alice";
+            }));
+  q = {};
+  q.job_type = "no-such-type";
+  EXPECT_TRUE(ListIds(q).empty());
+
+  // Counts agree with the listings.
+  q = {};
+  q.job_type = "backtest";
+  Result<int64_t> count = store_->CountJobs(q);
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, static_cast<int64_t>(expected([](const JobRecord& j) {
+                      return j.job_type == "backtest";
+                    }).size()));
+  Result<int64_t> total = store_->CountJobs({});
+  ASSERT_TRUE(total.ok());
+  EXPECT_EQ(*total, 60);
+}
+
+TEST_P(JobStoreConformanceTest, LimitAndOffsetPageWithoutGapsOrOverlap) {
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_TRUE(store_->InsertJob(Minimal("job_p" + std::to_string(100 + i), i)).ok());
+  }
+  std::vector<std::string> paged;
+  for (int offset = 0; offset < 30; offset += 7) {
+    JobQuery q;
+    q.limit = 7;
+    q.offset = offset;
+    std::vector<std::string> page = ListIds(q);
+    EXPECT_LE(page.size(), 7u);
+    paged.insert(paged.end(), page.begin(), page.end());
+  }
+  std::vector<std::string> expected;
+  for (int i = 24; i >= 0; --i) expected.push_back("job_p" + std::to_string(100 + i));
+  EXPECT_EQ(paged, expected);
+
+  JobQuery q;
+  q.limit = 100;
+  q.offset = 25;
+  EXPECT_TRUE(ListIds(q).empty());
+  q.limit = 0;
+  q.offset = 0;
+  EXPECT_TRUE(ListIds(q).empty());
+  q.limit = 3;
+  EXPECT_EQ(ListIds(q), (std::vector<std::string>{"job_p124", "job_p123", "job_p122"}));
+  q.limit = -1;
+  EXPECT_EQ(store_->ListJobs(q).status().code(), StatusCode::kInvalidArgument);
+  q.limit = 10;
+  q.offset = -5;
+  EXPECT_EQ(store_->ListJobs(q).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(JobStoreConformanceTest, ListJobsInStatesIsOldestFirstAndLimited) {
+  const JobState states[] = {JobState::kQueued, JobState::kRunning, JobState::kSuccess,
+                             JobState::kQueued, JobState::kFailed,  JobState::kRunning,
+                             JobState::kQueued};
+  for (int i = 0; i < 7; ++i) {
+    JobRecord job = Minimal("job_s" + std::to_string(i), 100 - i * 10);  // later index = older
+    job.status = states[i];
+    ASSERT_TRUE(store_->InsertJob(job).ok());
+  }
+  Result<std::vector<JobRecord>> active =
+      store_->ListJobsInStates({JobState::kQueued, JobState::kRunning}, 100);
+  ASSERT_TRUE(active.ok()) << active.status().ToString();
+  EXPECT_EQ(Ids(*active),
+            (std::vector<std::string>{"job_s6", "job_s5", "job_s3", "job_s1", "job_s0"}));
+  Result<std::vector<JobRecord>> queued = store_->ListJobsInStates({JobState::kQueued}, 2);
+  ASSERT_TRUE(queued.ok());
+  EXPECT_EQ(Ids(*queued), (std::vector<std::string>{"job_s6", "job_s3"}));
+  Result<std::vector<JobRecord>> none = store_->ListJobsInStates({}, 10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  Result<std::vector<JobRecord>> canceled = store_->ListJobsInStates({JobState::kCanceled}, 10);
+  ASSERT_TRUE(canceled.ok());
+  EXPECT_TRUE(canceled->empty());
+}
+
+TEST_P(JobStoreConformanceTest, CountJobsByStateListsEveryStateIncludingZeros) {
+  Result<std::map<JobState, int64_t>> empty = store_->CountJobsByState();
+  ASSERT_TRUE(empty.ok());
+  for (JobState s : kAllJobStates) EXPECT_EQ(empty->at(s), 0) << JobStateName(s);
+
+  int expected[5] = {0, 0, 0, 0, 0};
+  for (int i = 0; i < 23; ++i) {
+    JobRecord job = Minimal("job_n" + std::to_string(i), i);
+    const int k = (i * i + 1) % 4;  // never CANCELED
+    job.status = kAllJobStates[k];
+    ++expected[k];
+    ASSERT_TRUE(store_->InsertJob(job).ok());
+  }
+  // Moving one job changes the counts.
+  JobRecord moved = Minimal("job_n0", 0);
+  moved.status = JobState::kCanceled;
+  ASSERT_TRUE(store_->UpdateJob(moved, kAllJobStates[1]).ok());  // i=0 -> k=1 (RUNNING)
+  --expected[1];
+  ++expected[4];
+  Result<std::map<JobState, int64_t>> counts = store_->CountJobsByState();
+  ASSERT_TRUE(counts.ok());
+  for (int k = 0; k < 5; ++k) {
+    EXPECT_EQ(counts->at(kAllJobStates[k]), expected[k]) << JobStateName(kAllJobStates[k]);
+  }
+}
+
+TEST_P(JobStoreConformanceTest, ConcurrentInsertsAndReadsAllLand) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 50;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string id = "job_t" + std::to_string(t) + "_" + std::to_string(i);
+        if (!store_->InsertJob(Minimal(id, t * 1000 + i)).ok()) ++failures;
+        if (!store_->GetJob(JobId(id)).ok()) ++failures;
+        if (!store_->ListJobs({}).ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  Result<int64_t> total = store_->CountJobs({});
+  ASSERT_TRUE(total.ok());
+  EXPECT_EQ(*total, kThreads * kPerThread);
+}
+
+}  // namespace alphalab::testing
