@@ -1,0 +1,52 @@
+// `alphalab train --config configs/base.yaml [--set k=v]... [--workspace DIR]`
+// Trains XGBoost model(s) and writes runs/<run_id>/ (engine/model/trainer.hpp).
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/command.hpp"
+#include "core/clock.hpp"
+#include "core/workspace.hpp"
+#include "engine/model/trainer.hpp"
+
+namespace alphalab::cli {
+namespace {
+
+struct TrainOptions {
+  std::string workspace = ".";
+  std::string config;
+  std::vector<std::string> overrides;
+};
+
+int RunTrain(const TrainOptions& o) {
+  auto ws = Workspace::Open(o.workspace);
+  if (!ws.ok()) {
+    std::cerr << "error: " << ws.status().message() << std::endl;
+    return 2;
+  }
+  auto outcome = engine::RunTraining(*ws, engine::TrainRequest{o.config, o.overrides}, SystemClock::Instance(),
+                                     std::cout);
+  if (!outcome.ok()) {
+    std::cerr << "error: " << outcome.status().message() << std::endl;
+    return outcome.status().IsInvalidArgument() || outcome.status().IsNotFound() ? 2 : 1;
+  }
+  std::cout << "run_id: " << outcome->run_id << "\n"
+            << "run_dir: runs/" << outcome->run_id << std::endl;
+  return 0;
+}
+
+void SetupTrainCommand(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<TrainOptions>();
+  CLI::App* cmd = app.add_subcommand("train", "train XGBoost model(s) from a YAML config into runs/<run_id>/");
+  cmd->add_option("--config", options->config, "training config (YAML), inside the workspace")->required();
+  cmd->add_option("--set", options->overrides, "override a dotted key: --set label.horizon_days=10 (repeatable)");
+  cmd->add_option("--workspace", options->workspace, "workspace directory (default: .)");
+  cmd->callback([options, &exit_code] { exit_code = RunTrain(*options); });
+}
+
+}  // namespace
+
+ALPHALAB_REGISTER_COMMAND(30, SetupTrainCommand);
+
+}  // namespace alphalab::cli
