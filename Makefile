@@ -14,11 +14,11 @@ endif
 
 .PHONY: run test deps build ui data bench clean
 
-run: deps build ui data
+run: deps ui build data
 	@echo "alphalab: open http://$(HOST):$(PORT)/ (Ctrl-C stops the server)"
 	$(ALPHALAB) serve --workspace $(WORKSPACE) --host $(HOST) --port $(PORT)
 
-test: deps build ui data
+test: deps ui build data
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 deps:

@@ -1,0 +1,477 @@
+#!/usr/bin/env node
+// End-to-end tests of the alphalab UI against the REAL server.
+//
+//   ALPHALAB_BIN=/path/to/bin/alphalab node ui/e2e/run.mjs
+//
+// Creates a temporary workspace (a copy of examples/workspace + the S&P 500 demo
+// data from vega-datasets), starts `alphalab serve --ui-dir ui/dist` on a free
+// port, drives Debian's /usr/bin/chromium with playwright-core, saves a screenshot
+// of every page to ui/test-results/, and prints `N passed, N failed`.
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const UI_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const REPO = resolve(UI_DIR, '..');
+const OUT = join(UI_DIR, 'test-results');
+const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+const JOB_TIMEOUT_MS = Number(process.env.E2E_JOB_TIMEOUT_MS ?? 180_000);
+const SECOND_TICKER = 'SPXCOPY'; // a renamed copy of the SPX file, only to test the cross-ticker refusal
+
+function log(...a) {
+  console.log(`[e2e ${new Date().toISOString().slice(11, 19)}]`, ...a);
+}
+
+function fail(msg) {
+  console.error(`e2e: ${msg}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+const bin = process.env.ALPHALAB_BIN ? resolve(process.env.ALPHALAB_BIN) : undefined;
+if (!bin || !existsSync(bin)) fail(`set ALPHALAB_BIN to the alphalab binary (got ${bin ?? 'nothing'})`);
+if (!existsSync(CHROMIUM)) fail(`${CHROMIUM} not found (apt-get install -y chromium)`);
+
+if (!existsSync(join(UI_DIR, 'dist', 'index.html')) || process.env.E2E_REBUILD === '1') {
+  log('building ui/dist');
+  const r = spawnSync('npm', ['run', 'build'], { cwd: UI_DIR, stdio: 'inherit' });
+  if (r.status !== 0) fail('npm run build failed');
+}
+
+// ------------------------------------------------------------ workspace + server
+const tmp = mkdtempSync(join(tmpdir(), 'alphalab-e2e-'));
+const ws = join(tmp, 'workspace');
+cpSync(join(REPO, 'examples', 'workspace'), ws, { recursive: true, filter: (src) => !/\/(runs|backtests|reports|history)(\/|$)|alphalab\.db/.test(src.slice(join(REPO, 'examples', 'workspace').length)) });
+mkdirSync(join(ws, 'data', 'demo'), { recursive: true });
+const csv = readFileSync(join(UI_DIR, 'node_modules', 'vega-datasets', 'data', 'sp500-2000.csv'));
+writeFileSync(join(ws, 'data', 'demo', 'SPX.csv'), csv);
+writeFileSync(join(ws, 'data', 'demo', `${SECOND_TICKER}.csv`), csv);
+mkdirSync(OUT, { recursive: true });
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const serverLog = join(OUT, 'server.log');
+const serverOut = [];
+log(`starting ${bin} serve --workspace ${ws} --port ${port}`);
+const server = spawn(bin, ['serve', '--workspace', ws, '--host', '127.0.0.1', '--port', String(port), '--ui-dir', join(UI_DIR, 'dist')], { stdio: ['ignore', 'pipe', 'pipe'] });
+server.stdout.on('data', (d) => serverOut.push(d));
+server.stderr.on('data', (d) => serverOut.push(d));
+let serverExited = false;
+server.on('exit', (code, signal) => {
+  serverExited = true;
+  log(`server exited with ${code ?? signal}`);
+});
+// Never leave the server behind, whatever ends this process.
+process.on('exit', () => {
+  if (!serverExited) server.kill('SIGKILL');
+});
+process.on('uncaughtException', (e) => {
+  console.error(e);
+  cleanup();
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+});
+
+function cleanup() {
+  try {
+    writeFileSync(serverLog, Buffer.concat(serverOut));
+  } catch {
+    /* ignore */
+  }
+  if (!serverExited) server.kill('SIGTERM');
+  if (process.env.E2E_KEEP !== '1') rmSync(tmp, { recursive: true, force: true });
+  else log(`kept workspace ${ws}`);
+}
+
+async function apiGet(path) {
+  const r = await fetch(base + path);
+  const text = await r.text();
+  if (!r.ok) throw new Error(`GET ${path}: ${r.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text);
+}
+
+async function apiPost(path, body) {
+  const r = await fetch(base + path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`POST ${path}: ${r.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text);
+}
+
+async function waitFor(what, fn, timeoutMs = 20_000, everyMs = 250) {
+  const t0 = Date.now();
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+async function waitJob(jobId, timeoutMs = JOB_TIMEOUT_MS) {
+  return waitFor(`job ${jobId} to finish`, async () => {
+    const j = await apiGet(`/api/jobs/${jobId}`);
+    return ['SUCCESS', 'FAILED', 'CANCELED'].includes(j.status) ? j : null;
+  }, timeoutMs, 500);
+}
+
+try {
+  await waitFor('the server to answer', async () => {
+    if (serverExited) throw new Error('server exited; see ui/test-results/server.log');
+    const r = await fetch(`${base}/api/jobs/recent?limit=1`);
+    return r.ok;
+  }, 30_000);
+} catch (e) {
+  cleanup();
+  fail(e.message);
+}
+
+// ------------------------------------------------------------ browser
+const profile = mkdtempSync(join(tmpdir(), 'alphalab-e2e-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: CHROMIUM,
+  headless: true,
+  viewport: { width: 1280, height: 900 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base }).catch(() => {});
+const page = context.pages()[0] ?? (await context.newPage());
+page.setDefaultTimeout(20_000);
+const consoleErrors = [];
+page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+page.on('console', (m) => {
+  if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleErrors.push(m.text());
+});
+
+const results = [];
+let shotNo = 0;
+async function shot(name) {
+  shotNo += 1;
+  const file = join(OUT, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+async function test(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    log(`PASS ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  } catch (e) {
+    results.push({ name, ok: false, error: e });
+    log(`FAIL ${name}: ${e.message}`);
+    await shot(`FAILED-${name.replace(/\W+/g, '_')}`).catch(() => {});
+  }
+}
+
+function expect(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function toastJobId() {
+  const toast = page.locator('[data-testid=toast].toast-success').last();
+  await toast.waitFor({ timeout: 20_000 });
+  const id = (await toast.locator('.toast-body').innerText()).trim();
+  expect(/^job_/.test(id), `toast shows a job id (got "${id}")`);
+  return id;
+}
+
+const state = {};
+
+await test('dashboard renders with navigation', async () => {
+  await page.goto(base + '/');
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  await page.getByRole('heading', { name: 'Recent Jobs' }).waitFor();
+  const active = await page.locator('nav a.active').innerText();
+  expect(active === 'Dashboard', `nav marks Dashboard active (got ${active})`);
+  await shot('dashboard-empty');
+});
+
+await test('submit a train job from Actions and follow its log', async () => {
+  await page.goto(base + '/actions?type=train&config_path=configs/base.yaml');
+  expect((await page.getByRole('tab', { name: 'Train' }).getAttribute('aria-selected')) === 'true', 'type=train picks the Train tab');
+  expect((await page.locator('[data-testid=train-form] input[name=config_path]').inputValue()) === 'configs/base.yaml', 'config_path prefilled');
+  await page.locator('#train-overrides').fill('# e2e run 1\nlabel.threshold=0.05\n\nmodel.params.num_round=150');
+  await page.getByTestId('overrides-preview').getByText('"model.params.num_round": "150"').waitFor();
+  await shot('actions-train');
+  await page.getByRole('button', { name: 'Submit train job' }).click();
+  const jobId = await toastJobId();
+  state.trainJob = jobId;
+  await page.locator('[data-testid=toast]').getByRole('link', { name: /Open job/ }).last().click();
+  await page.waitForURL(`**/jobs/${jobId}`);
+  const box = page.getByTestId('log-box');
+  await box.waitFor();
+  expect(await page.getByLabel('Auto-follow').isChecked(), 'auto-follow is on by default');
+  // Sample the log while the job runs: it must grow and stay scrolled to the bottom.
+  const sizes = [];
+  const t0 = Date.now();
+  for (;;) {
+    const len = (await box.innerText()).length;
+    sizes.push(len);
+    const status = await page.locator('.page-head .badge').first().innerText();
+    if (['SUCCESS', 'FAILED', 'CANCELED'].includes(status) && (await page.getByTestId('log-status').innerText()) === 'complete') break;
+    if (Date.now() - t0 > JOB_TIMEOUT_MS) throw new Error('train job did not finish in time');
+    await page.waitForTimeout(300);
+  }
+  const final = await box.innerText();
+  state.trainLogSizes = sizes;
+  expect(/run_id:\s*\S+/.test(final), 'log shows the run_id line');
+  expect(sizes[sizes.length - 1] > sizes[0] || sizes[0] > 0, `log has content (sizes ${sizes.join(',')})`);
+  const grew = sizes.some((s, i) => i > 0 && s > sizes[i - 1] && sizes[i - 1] > 0);
+  state.logGrowthObserved = grew;
+  expect(grew, `the log grew while the job ran (sizes ${sizes.join(',')})`);
+  const atBottom = await box.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight <= 30);
+  expect(atBottom, 'auto-follow keeps the log scrolled to the bottom');
+  const status = await page.locator('.page-head .badge').first().innerText();
+  expect(status === 'SUCCESS', `train job ended SUCCESS (got ${status}); log tail: ${final.slice(-400)}`);
+  await page.getByRole('link', { name: 'View Run' }).waitFor();
+  const job = await apiGet(`/api/jobs/${jobId}`);
+  state.runId = job.artifacts.run_id;
+  expect(state.runId, 'job has artifacts.run_id');
+  await shot('job-detail-success');
+});
+
+await test('auto-follow turns off on scroll-up and back on at the bottom; search highlights; Copy', async () => {
+  const box = page.getByTestId('log-box');
+  const scrollable = await box.evaluate((el) => el.scrollHeight > el.clientHeight + 40);
+  if (scrollable) {
+    await box.evaluate((el) => {
+      el.scrollTop = 0;
+      el.dispatchEvent(new Event('scroll'));
+    });
+    await page.waitForTimeout(100);
+    expect(!(await page.getByLabel('Auto-follow').isChecked()), 'scrolling up turns auto-follow off');
+    await box.evaluate((el) => {
+      el.scrollTop = el.scrollHeight;
+      el.dispatchEvent(new Event('scroll'));
+    });
+    await page.waitForTimeout(100);
+    expect(await page.getByLabel('Auto-follow').isChecked(), 'back at the bottom turns it on');
+  }
+  await page.getByLabel('Search log').fill('run_id');
+  const marks = await box.locator('mark').count();
+  expect(marks >= 1, `search highlights run_id (${marks} marks)`);
+  await shot('job-detail-search');
+  await page.getByLabel('Search log').fill('');
+  await page.locator('.log-toolbar').getByRole('button', { name: 'Copy' }).click();
+  await page.locator('.log-toolbar').getByRole('button', { name: 'Copied' }).waitFor();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  const onDisk = await apiGet(`/api/jobs/${state.trainJob}/log?offset=0&tail=100000000`);
+  expect(copied === onDisk.content, `Copy puts the whole log on the clipboard (${copied.length} vs ${onDisk.content.length} chars)`);
+});
+
+await test('second same-ticker run and a run of another ticker (API)', async () => {
+  const a = await apiPost('/api/jobs/train', { config_path: 'configs/base.yaml', overrides: ['label.threshold=0.03', 'model.params.num_round=100'], dry_run: false });
+  const b = await apiPost('/api/jobs/train', { config_path: 'configs/base.yaml', overrides: [`tickers=[${SECOND_TICKER}]`, 'model.params.num_round=100'], dry_run: false });
+  const ja = await waitJob(a.job_id);
+  const jb = await waitJob(b.job_id);
+  expect(ja.status === 'SUCCESS', `second SPX run SUCCESS (got ${ja.status}: ${ja.error_message ?? ''})`);
+  expect(jb.status === 'SUCCESS', `${SECOND_TICKER} run SUCCESS (got ${jb.status}: ${jb.error_message ?? ''})`);
+  state.runId2 = ja.artifacts.run_id;
+});
+
+await test('registry lists the runs; compare same ticker, refuse another ticker', async () => {
+  await page.goto(base + '/registry');
+  expect((await page.getByLabel('Min Support').inputValue()) === '30', 'Min Support defaults to 30');
+  const table = page.getByTestId('registry-table');
+  await waitFor('registry rows for all three runs', async () => {
+    await page.getByRole('button', { name: 'Refetch' }).click();
+    await page.waitForTimeout(300);
+    const text = await table.innerText().catch(() => '');
+    return text.includes(state.runId) && text.includes(state.runId2) && text.includes(SECOND_TICKER);
+  }, 30_000, 1000);
+  const rowText = await table.locator('tbody tr').first().innerText();
+  expect(/\d+d \/ \d+(\.\d)?%/.test(rowText), `label column formatted like "20d / 5%" (row: ${rowText})`);
+  expect(/\d\.\d\dx/.test(rowText), 'lift formatted like 1.23x');
+  await shot('registry');
+  await page.getByLabel(`Compare SPX ${state.runId}`).check();
+  await page.getByLabel(`Compare SPX ${state.runId2}`).check();
+  const otherBox = table.locator('tbody tr', { hasText: SECOND_TICKER }).first().locator('input[type=checkbox]');
+  await otherBox.click();
+  const msg = await page.getByTestId('compare-message').innerText();
+  expect(/one ticker/.test(msg) && msg.includes(SECOND_TICKER), `refusal message shown (got "${msg}")`);
+  expect(!(await otherBox.isChecked()), 'the other ticker stays unticked');
+  await shot('registry-refused');
+  const btn = page.getByTestId('compare-button');
+  expect((await btn.innerText()) === 'Compare(2)', 'Compare(2)');
+  await btn.click();
+  const ct = page.getByTestId('compare-table');
+  await ct.waitFor();
+  expect((await ct.locator('tbody tr').count()) === 2, 'drawer compares two runs');
+  const head = await ct.locator('thead').innerText();
+  for (const col of ['run_id', 'Label', 'Precision', 'Lift', 'Buy Rate', 'Pos Rate', 'Support', 'TP', 'FP', 'TN', 'FN']) expect(head.includes(col), `compare column ${col}`);
+  await shot('registry-compare-drawer');
+  await page.getByRole('button', { name: 'Close' }).click();
+  // Filters go to the server and survive paging.
+  await page.getByLabel('Ticker').fill(SECOND_TICKER);
+  await page.getByRole('button', { name: 'Refetch' }).click();
+  await waitFor('ticker filter applied', async () => (await table.locator('tbody tr').count()) >= 1 && !(await table.innerText()).includes(state.runId));
+  expect(page.url().includes(`ticker=${SECOND_TICKER}`), 'filters are kept in the URL');
+});
+
+await test('run detail: metrics per ticker and Recompute Metrics', async () => {
+  await page.goto(`${base}/runs/${state.runId}`);
+  await page.getByTestId('run-metrics').waitFor();
+  const m = await page.getByTestId('run-metrics').innerText();
+  expect(m.includes('SPX'), 'metrics per ticker list SPX');
+  await shot('run-detail');
+  await page.getByRole('button', { name: 'Recompute Metrics' }).click();
+  const jobId = await toastJobId();
+  const j = await waitJob(jobId);
+  expect(j.job_type === 'eval-metrics', `eval-metrics job (got ${j.job_type})`);
+  expect(j.status === 'SUCCESS', `eval-metrics SUCCESS (got ${j.status}: ${j.error_message ?? ''})`);
+});
+
+await test('runs list', async () => {
+  await page.goto(`${base}/runs`);
+  await page.getByTestId('runs-table').getByText(state.runId).waitFor();
+  await shot('runs');
+});
+
+await test('backtest from Actions prefilled by URL shows its equity chart', async () => {
+  const run = await apiGet(`/api/registry/models?ticker=SPX&min_support=0&limit=50`);
+  const row = (run.items ?? run).find((r) => r.run_id === state.runId);
+  const modelPath = row?.model_final_path;
+  expect(modelPath, 'registry row has model_final_path');
+  const url = `/actions?type=backtest&ticker=SPX&model_path=${encodeURIComponent(modelPath)}&start=2017-01-01&end=2020-12-31`;
+  await page.goto(base + url);
+  expect((await page.getByRole('tab', { name: 'Backtest' }).getAttribute('aria-selected')) === 'true', 'type=backtest picks the Backtest tab');
+  const form = page.getByTestId('backtest-form');
+  expect((await form.locator('input[name=tickers]').inputValue()) === 'SPX', 'ticker prefilled');
+  expect((await form.locator('input[name=model_path]').inputValue()) === modelPath, 'model_path prefilled');
+  expect((await form.locator('input[name=start]').inputValue()) === '2017-01-01', 'start prefilled');
+  expect((await form.locator('input[name=end]').inputValue()) === '2020-12-31', 'end prefilled');
+  await shot('actions-backtest-prefilled');
+  await page.getByRole('button', { name: 'Submit backtest job' }).click();
+  const jobId = await toastJobId();
+  const j = await waitJob(jobId);
+  expect(j.status === 'SUCCESS', `backtest SUCCESS (got ${j.status}: ${j.error_message ?? ''})`);
+  await page.goto(`${base}/jobs/${jobId}`);
+  await page.getByRole('link', { name: 'View Backtest' }).click();
+  await page.getByTestId('equity-chart').locator('canvas').waitFor();
+  await page.getByTestId('drawdown-chart').locator('canvas').waitFor();
+  const stats = await page.getByTestId('backtest-stats').innerText();
+  expect(/CAGR[\s\S]*-?\d+\.\d+%/.test(stats), `CAGR shown (${stats.slice(0, 80)})`);
+  state.btRunId = j.artifacts.bt_run_id;
+  const href = await page.getByRole('link', { name: 'summary.json' }).getAttribute('href');
+  const file = await page.request.get(base + href);
+  expect(file.status() === 200 && 'cagr' in (await file.json()), `summary.json link downloads the file (${file.status()})`);
+  expect((await page.getByTestId('trades-table').locator('tbody tr').count()) >= 1, 'trades table has rows');
+  await shot('backtest-detail');
+});
+
+await test('backtests list', async () => {
+  await page.goto(`${base}/backtests`);
+  await page.getByTestId('backtests-table').getByText(state.btRunId).waitFor();
+  await shot('backtests');
+});
+
+await test('a refused submission shows the ApiError in a toast', async () => {
+  await page.goto(`${base}/actions?type=train&config_path=../outside.yaml`);
+  await page.getByRole('button', { name: 'Submit train job' }).click();
+  const t = page.locator('[data-testid=toast].toast-error').last();
+  await t.waitFor();
+  const text = await t.innerText();
+  expect(/40\d/.test(text), `error toast names the HTTP status (got "${text}")`);
+  await shot('actions-refused');
+});
+
+await test('Error Summary of a failing job', async () => {
+  await page.goto(`${base}/actions?type=train`);
+  await page.locator('#train-overrides').fill('dataset=no_such_dataset');
+  await page.getByRole('button', { name: 'Submit train job' }).click();
+  const jobId = await toastJobId();
+  state.failedJob = jobId;
+  const j = await waitJob(jobId);
+  expect(j.status === 'FAILED', `job FAILED (got ${j.status})`);
+  await page.goto(`${base}/jobs/${jobId}`);
+  const summary = page.getByTestId('error-summary');
+  await summary.waitFor();
+  const code = await page.getByTestId('exit-code').innerText();
+  expect(code !== '0' && code !== '—', `non-zero exit code shown (got ${code})`);
+  const msg = await page.getByTestId('error-message').innerText();
+  expect(msg.length > 0, 'error message shown');
+  await shot('job-detail-failed');
+  await summary.getByRole('button', { name: 'Hide message' }).click();
+  expect((await page.getByTestId('error-message').count()) === 0, 'error message collapses');
+});
+
+await test('jobs page filters by status and type (server-side)', async () => {
+  await page.goto(`${base}/jobs?status=FAILED`);
+  const table = page.getByTestId('jobs-table');
+  await table.getByText(state.failedJob).waitFor();
+  const text = await table.innerText();
+  expect(!text.includes(state.trainJob), 'a SUCCESS job is filtered out');
+  await shot('jobs-failed');
+  await page.goto(`${base}/jobs`);
+  await table.getByText(state.trainJob).waitFor();
+  await shot('jobs');
+  await page.goto(`${base}/jobs?job_type=backtest`);
+  await waitFor('type filter', async () => !(await table.innerText()).includes(state.trainJob));
+});
+
+await test('dashboard shows recent jobs, best models and recent backtests', async () => {
+  await page.goto(base + '/');
+  await page.getByTestId('jobs-table').waitFor();
+  await page.getByTestId('best-model').first().waitFor();
+  await page.getByTestId('backtests-table').waitFor();
+  const card = page.getByTestId('best-model').first();
+  for (const b of ['Backtest', 'Run Backtest with this model', 'Open in Actions']) await card.getByText(b, { exact: true }).waitFor();
+  await shot('dashboard');
+  await card.getByText('Open in Actions', { exact: true }).click();
+  await page.waitForURL('**/actions?type=backtest*');
+  expect((await page.locator('[data-testid=backtest-form] input[name=model_path]').inputValue()).length > 0, 'Open in Actions carries the model path');
+});
+
+await test('narrow window (420 px) stays usable', async () => {
+  await page.setViewportSize({ width: 420, height: 860 });
+  await page.goto(`${base}/registry`);
+  await page.getByTestId('registry-table').waitFor();
+  expect((await page.getByTestId('nav-current').innerText()) === 'Registry', 'the narrow top bar names the current page');
+  await page.getByRole('button', { name: 'Menu' }).click();
+  await page.locator('nav.open a', { hasText: 'Jobs' }).waitFor();
+  await shot('narrow-registry-menu');
+  await page.goto(`${base}/jobs/${state.trainJob}`);
+  await page.getByTestId('log-box').getByText('run_id:').waitFor();
+  await page.getByTestId('log-status').getByText('complete').waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow <= 2, `job detail has no horizontal page overflow at 420 px (${overflow}px)`);
+  await shot('narrow-job-detail');
+  await page.setViewportSize({ width: 1280, height: 900 });
+});
+
+await test('no uncaught errors in the browser console', async () => {
+  expect(consoleErrors.length === 0, consoleErrors.slice(0, 5).join(' | '));
+});
+
+await context.close();
+rmSync(profile, { recursive: true, force: true });
+cleanup();
+
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+for (const r of results.filter((x) => !x.ok)) console.log(`  FAILED: ${r.name}\n    ${r.error?.stack?.split('\n').slice(0, 3).join('\n    ')}`);
+if (state.trainLogSizes) log(`train log sizes while following: ${state.trainLogSizes.slice(0, 20).join(',')} (growth observed: ${state.logGrowthObserved})`);
+log(`screenshots in ${OUT}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

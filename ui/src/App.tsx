@@ -1,0 +1,63 @@
+import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { createBrowserRouter, Link, RouterProvider, type RouteObject } from 'react-router-dom';
+import { Layout } from './components/Layout';
+import { toastError } from './lib/errors';
+import { ActionsPage } from './pages/Actions';
+import { BacktestDetailPage } from './pages/BacktestDetail';
+import { BacktestsPage } from './pages/Backtests';
+import { DashboardPage } from './pages/Dashboard';
+import { JobDetailPage } from './pages/JobDetail';
+import { JobsPage } from './pages/Jobs';
+import { RegistryPage } from './pages/Registry';
+import { RunDetailPage } from './pages/RunDetail';
+import { RunsPage } from './pages/Runs';
+
+function NotFound() {
+  return (
+    <div className="page">
+      <h1>Not found</h1>
+      <p>
+        No page here. <Link to="/">Back to the dashboard</Link>.
+      </p>
+    </div>
+  );
+}
+
+export const routes: RouteObject[] = [
+  {
+    path: '/',
+    element: <Layout />,
+    children: [
+      { index: true, element: <DashboardPage /> },
+      { path: 'jobs', element: <JobsPage /> },
+      { path: 'jobs/:jobId', element: <JobDetailPage /> },
+      { path: 'registry', element: <RegistryPage /> },
+      { path: 'runs', element: <RunsPage /> },
+      { path: 'runs/:runId', element: <RunDetailPage /> },
+      { path: 'backtests', element: <BacktestsPage /> },
+      { path: 'backtests/:btRunId', element: <BacktestDetailPage /> },
+      { path: 'actions', element: <ActionsPage /> },
+      { path: '*', element: <NotFound /> },
+    ],
+  },
+];
+
+export function makeQueryClient(): QueryClient {
+  return new QueryClient({
+    // Every failed query shows its ApiError once in a toast (identical toasts are merged).
+    queryCache: new QueryCache({ onError: (e) => toastError(e) }),
+    mutationCache: new MutationCache({}),
+    defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false, staleTime: 2000 } },
+  });
+}
+
+const router = createBrowserRouter(routes);
+const queryClient = makeQueryClient();
+
+export function App() {
+  return (
+    <QueryClientProvider client={queryClient}>
+      <RouterProvider router={router} />
+    </QueryClientProvider>
+  );
+}

@@ -1,0 +1,60 @@
+import { Link } from 'react-router-dom';
+import type { JobDetail } from '../types/api';
+import { fmtDuration, fmtTime } from '../lib/format';
+import { StatusBadge } from './StatusBadge';
+
+export function ArtifactLinks({ job }: { job: JobDetail }) {
+  const a = job.artifacts;
+  return (
+    <span className="links">
+      {a.run_id && <Link to={`/runs/${encodeURIComponent(String(a.run_id))}`}>run</Link>}
+      {a.bt_run_id && <Link to={`/backtests/${encodeURIComponent(String(a.bt_run_id))}`}>backtest</Link>}
+    </span>
+  );
+}
+
+export function JobsTable({ jobs, compact = false }: { jobs: JobDetail[]; compact?: boolean }) {
+  return (
+    <div className="table-wrap">
+      <table className="table" data-testid="jobs-table">
+        <thead>
+          <tr>
+            <th>job_id</th>
+            <th>type</th>
+            <th>status</th>
+            <th>start</th>
+            {!compact && <th>end</th>}
+            <th className="num">duration</th>
+            {!compact && <th>args</th>}
+            <th>links</th>
+          </tr>
+        </thead>
+        <tbody>
+          {jobs.map((j) => (
+            <tr key={j.job_id}>
+              <td className="mono nowrap">
+                <Link to={`/jobs/${encodeURIComponent(j.job_id)}`}>{j.job_id}</Link>
+              </td>
+              <td className="nowrap">{j.job_type}</td>
+              <td>
+                <StatusBadge status={j.status} />
+              </td>
+              <td className="nowrap">{fmtTime(j.started_at ?? j.created_at)}</td>
+              {!compact && <td className="nowrap">{fmtTime(j.ended_at)}</td>}
+              <td className="num">{fmtDuration(j.duration_sec)}</td>
+              {!compact && (
+                <td className="mono args" title={j.command.join(' ')}>
+                  {j.args_preview}
+                </td>
+              )}
+              <td className="nowrap">
+                <Link to={`/jobs/${encodeURIComponent(j.job_id)}`}>log</Link>
+                <ArtifactLinks job={j} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,52 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export interface ChartSeries {
+  label: string;
+  values: number[];
+  stroke: string;
+  fill?: string;
+}
+
+/** A uPlot line chart over dates (YYYY-MM-DD or ISO), resizing with its container. */
+export function TimeSeriesChart(props: { title: string; dates: string[]; series: ChartSeries[]; height?: number; format?: (v: number) => string; testId?: string }) {
+  const { title, dates, series, height = 260, format, testId } = props;
+  const hostRef = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    const host = hostRef.current;
+    if (!host) return;
+    const xs = dates.map((d) => Date.parse(d.length === 10 ? `${d}T00:00:00Z` : d) / 1000);
+    const fmt = format ?? ((v: number) => v.toLocaleString('en-US', { maximumFractionDigits: 2 }));
+    const opts: uPlot.Options = {
+      width: Math.max(200, host.clientWidth),
+      height,
+      legend: { show: true },
+      cursor: { drag: { x: true, y: false } },
+      scales: { x: { time: true } },
+      axes: [
+        { stroke: '#555', grid: { stroke: '#eee' } },
+        { stroke: '#555', grid: { stroke: '#eee' }, size: 70, values: (_u, vals) => vals.map((v) => (v == null ? '' : fmt(v))) },
+      ],
+      series: [
+        { label: 'date', value: (_u, v) => (v == null ? '—' : new Date(v * 1000).toISOString().slice(0, 10)) },
+        ...series.map((s) => ({ label: s.label, stroke: s.stroke, fill: s.fill, width: 1.5, value: (_u: uPlot, v: number | null) => (v == null ? '—' : fmt(v)) })),
+      ],
+    };
+    const plot = new uPlot(opts, [xs, ...series.map((s) => s.values)] as uPlot.AlignedData, host);
+    const ro = typeof ResizeObserver !== 'undefined' ? new ResizeObserver(() => plot.setSize({ width: Math.max(200, host.clientWidth), height })) : null;
+    ro?.observe(host);
+    return () => {
+      ro?.disconnect();
+      plot.destroy();
+    };
+  }, [dates, series, height, format]);
+
+  return (
+    <figure className="chart" data-testid={testId}>
+      <figcaption>{title}</figcaption>
+      <div ref={hostRef} className="chart-host" />
+    </figure>
+  );
+}

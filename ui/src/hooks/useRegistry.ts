@@ -1,0 +1,10 @@
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { api, type RegistryQuery } from '../api/client';
+
+export function useRegistryModels(q: RegistryQuery) {
+  return useQuery({
+    queryKey: ['registry', 'models', q],
+    queryFn: ({ signal }) => api.registryModels(q, signal),
+    placeholderData: keepPreviousData,
+  });
+}

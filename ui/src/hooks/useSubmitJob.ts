@@ -1,0 +1,39 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { api, type BacktestRequest, type EvalMetricsRequest, type JobCreated, type TrainRequest } from '../api/client';
+import { pushToast } from '../lib/toastStore';
+import { toastError } from '../lib/errors';
+
+export type SubmitRequest =
+  | { kind: 'train'; body: TrainRequest }
+  | { kind: 'backtest'; body: BacktestRequest }
+  | { kind: 'eval-metrics'; body: EvalMetricsRequest };
+
+function submit(req: SubmitRequest): Promise<JobCreated> {
+  switch (req.kind) {
+    case 'train':
+      return api.submitTrain(req.body);
+    case 'backtest':
+      return api.submitBacktest(req.body);
+    case 'eval-metrics':
+      return api.submitEval(req.body);
+  }
+}
+
+/** Submits a job; on success a toast shows the job id with a link to it. */
+export function useSubmitJob() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: submit,
+    onSuccess: (created, req) => {
+      pushToast({
+        kind: 'success',
+        title: `${req.kind} job submitted`,
+        body: created.job_id,
+        link: { to: `/jobs/${created.job_id}`, label: 'Open job' },
+      });
+      void qc.invalidateQueries({ queryKey: ['jobs'] });
+      void qc.invalidateQueries({ queryKey: ['dashboard'] });
+    },
+    onError: (e, req) => toastError(e, `${req.kind} job refused`),
+  });
+}

@@ -1,0 +1,170 @@
+import { useMemo, useState } from 'react';
+import { useParams } from 'react-router-dom';
+import { api } from '../api/client';
+import { useBacktest } from '../hooks/useBacktests';
+import { TimeSeriesChart, type ChartSeries } from '../components/TimeSeriesChart';
+import { Empty, ErrorState, Loading } from '../components/States';
+import { Pager } from '../components/Pager';
+import { fmtBytes, fmtInt, fmtMoney, fmtNum, fmtPct } from '../lib/format';
+import type { BacktestDetail } from '../types/api';
+
+const TRADES_PER_PAGE = 50;
+const pctAxis = (v: number) => `${(v * 100).toFixed(0)}%`;
+const moneyAxis = (v: number) => (Math.abs(v) >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : Math.abs(v) >= 1e3 ? `${(v / 1e3).toFixed(0)}k` : v.toFixed(0));
+
+function isOpenPosition(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function Stat({ label, value }: { label: string; value: string }) {
+  return (
+    <div className="stat">
+      <div className="stat-label">{label}</div>
+      <div className="stat-value">{value}</div>
+    </div>
+  );
+}
+
+function Charts({ bt }: { bt: BacktestDetail }) {
+  const dates = useMemo(() => bt.equity.map((p) => p.date), [bt.equity]);
+  const equity: ChartSeries[] = useMemo(() => [{ label: 'Equity', values: bt.equity.map((p) => p.equity), stroke: '#2563eb', fill: 'rgba(37,99,235,0.08)' }], [bt.equity]);
+  const dd: ChartSeries[] = useMemo(
+    // Drawdown is shown as a negative share below the running peak, whatever sign the server uses.
+    () => [{ label: 'Drawdown', values: bt.equity.map((p) => -Math.abs(p.drawdown)), stroke: '#dc2626', fill: 'rgba(220,38,38,0.15)' }],
+    [bt.equity],
+  );
+  if (bt.equity.length === 0) return <Empty>No equity curve in this backtest.</Empty>;
+  return (
+    <>
+      <TimeSeriesChart title="Equity curve" dates={dates} series={equity} height={280} format={moneyAxis} testId="equity-chart" />
+      <TimeSeriesChart title="Drawdown" dates={dates} series={dd} height={180} format={pctAxis} testId="drawdown-chart" />
+    </>
+  );
+}
+
+export function BacktestDetailPage() {
+  const { btRunId = '' } = useParams();
+  const q = useBacktest(btRunId);
+  const [page, setPage] = useState(0);
+  if (q.isLoading) return <Loading what="Loading backtest" />;
+  if (!q.data) return <ErrorState error={q.error} onRetry={() => void q.refetch()} />;
+  const bt = q.data;
+  const s = bt.summary;
+  const stats = Object.entries(s.statistics ?? {});
+  const trades = bt.trades.slice(page, page + TRADES_PER_PAGE);
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1 className="mono break">{bt.bt_run_id}</h1>
+        <span className="muted">
+          {bt.tickers?.join(', ')} {bt.strategy ? `· ${bt.strategy}` : ''} {bt.start ? `· ${bt.start} → ${bt.end ?? ''}` : ''}
+        </span>
+      </div>
+      <section className="stats" data-testid="backtest-stats">
+        <Stat label="CAGR" value={fmtPct(s.cagr, 2)} />
+        <Stat label="Max drawdown" value={fmtPct(s.max_drawdown, 2)} />
+        <Stat label="Sharpe" value={fmtNum(s.sharpe)} />
+        <Stat label="Sortino" value={fmtNum(s.sortino)} />
+        <Stat label="Volatility" value={fmtPct(s.volatility, 2)} />
+        <Stat label="Total return" value={fmtPct(s.total_return, 2)} />
+        <Stat label="Trades" value={fmtInt(s.trades)} />
+        <Stat label="Win rate" value={fmtPct(s.win_rate)} />
+        <Stat label="Exposure" value={fmtPct(s.exposure)} />
+        <Stat label="Final equity" value={fmtMoney(s.final_equity)} />
+      </section>
+      {isOpenPosition(s.open_position) && (
+        <div className="notice notice-warn" data-testid="open-position">
+          Open position at the end (not counted in trades): {String(s.open_position.symbol ?? '')} {fmtInt(Number(s.open_position.shares))} shares from {String(s.open_position.entry_date ?? '')}
+          {typeof s.open_position.unrealized_pnl === 'number' ? `, unrealised PnL ${fmtMoney(s.open_position.unrealized_pnl)}` : ''}
+        </div>
+      )}
+      <section className="panel">
+        <Charts bt={bt} />
+      </section>
+      <div className="two-col">
+        <section className="panel">
+          <h2>Statistics</h2>
+          {stats.length === 0 ? (
+            <Empty>No statistics block.</Empty>
+          ) : (
+            <table className="table compact">
+              <tbody>
+                {stats.map(([k, v]) => (
+                  <tr key={k}>
+                    <th>{k}</th>
+                    <td className="num">{v}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+        <section className="panel">
+          <h2>Files</h2>
+          {bt.files.length === 0 ? (
+            <Empty>No files listed.</Empty>
+          ) : (
+            <ul className="plain mono files">
+              {bt.files.map((f) => (
+                <li key={f.name}>
+                  <a href={api.backtestFileUrl(bt.bt_run_id, f.name)} target="_blank" rel="noreferrer">
+                    {f.name}
+                  </a>{' '}
+                  <span className="muted">{f.size != null ? fmtBytes(f.size) : ''}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+          {bt.config != null && (
+            <details>
+              <summary>Resolved config</summary>
+              <pre className="code-block">{typeof bt.config === 'string' ? bt.config : JSON.stringify(bt.config, null, 2)}</pre>
+            </details>
+          )}
+        </section>
+      </div>
+      <section className="panel">
+        <h2>Trades ({bt.trades.length})</h2>
+        {bt.trades.length === 0 ? (
+          <Empty>No trades.</Empty>
+        ) : (
+          <>
+            <div className="table-wrap">
+              <table className="table" data-testid="trades-table">
+                <thead>
+                  <tr>
+                    <th>Symbol</th>
+                    <th>Entry</th>
+                    <th className="num">Entry price</th>
+                    <th>Exit</th>
+                    <th className="num">Exit price</th>
+                    <th className="num">Shares</th>
+                    <th className="num">PnL</th>
+                    <th className="num">Return</th>
+                    <th className="num">Fees</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {trades.map((t, i) => (
+                    <tr key={`${t.symbol}-${t.entry_date}-${i}`}>
+                      <td>{t.symbol}</td>
+                      <td className="nowrap">{t.entry_date}</td>
+                      <td className="num">{fmtMoney(t.entry_price)}</td>
+                      <td className="nowrap">{t.exit_date ?? 'open'}</td>
+                      <td className="num">{fmtMoney(t.exit_price)}</td>
+                      <td className="num">{fmtInt(t.shares)}</td>
+                      <td className={`num ${t.pnl != null && t.pnl < 0 ? 'neg' : 'pos'}`}>{fmtMoney(t.pnl)}</td>
+                      <td className={`num ${t.return != null && t.return < 0 ? 'neg' : 'pos'}`}>{fmtPct(t.return, 2)}</td>
+                      <td className="num">{fmtMoney(t.fees)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            {bt.trades.length > TRADES_PER_PAGE && <Pager total={bt.trades.length} limit={TRADES_PER_PAGE} offset={page} onChange={setPage} />}
+          </>
+        )}
+      </section>
+    </div>
+  );
+}

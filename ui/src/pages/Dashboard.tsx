@@ -1,0 +1,105 @@
+import { Link } from 'react-router-dom';
+import { useDashboard } from '../hooks/useDashboard';
+import { useSubmitJob } from '../hooks/useSubmitJob';
+import { JobsTable } from '../components/JobsTable';
+import { Empty, ErrorState, Loading } from '../components/States';
+import { BacktestsTable } from './Backtests';
+import { fmtConfusionTitle, fmtInt, fmtLabel, fmtLift, fmtPct, fmtTpFp } from '../lib/format';
+import { DEFAULT_BACKTEST_CONFIG, modelBacktestUrl } from '../lib/links';
+import type { RegistryModelRow } from '../types/api';
+
+function BestModelCard({ m }: { m: RegistryModelRow }) {
+  const submit = useSubmitJob();
+  const backtest = (withModel: boolean) =>
+    submit.mutate({
+      kind: 'backtest',
+      body: {
+        config_path: DEFAULT_BACKTEST_CONFIG,
+        tickers: [m.ticker],
+        ...(withModel && m.model_final_path ? { model_path: m.model_final_path } : {}),
+        overrides: [],
+        dry_run: false,
+      },
+    });
+  return (
+    <article className="card model-card" data-testid="best-model">
+      <header>
+        <strong className="ticker">{m.ticker}</strong>
+        <span className="muted small">{m.mode}</span>
+      </header>
+      <div className="mono small">
+        <Link to={`/runs/${encodeURIComponent(m.run_id)}`}>{m.run_id}</Link>
+      </div>
+      <dl className="kv-inline">
+        <dt>Label</dt>
+        <dd>{fmtLabel(m.label_horizon_days, m.label_threshold)}</dd>
+        <dt>Precision</dt>
+        <dd>{fmtPct(m.precision)}</dd>
+        <dt>Lift</dt>
+        <dd>{fmtLift(m.lift)}</dd>
+        <dt>Buy rate</dt>
+        <dd>{fmtPct(m.buy_rate)}</dd>
+        <dt>Support</dt>
+        <dd>{fmtInt(m.support)}</dd>
+        <dt>TP / FP</dt>
+        <dd title={fmtConfusionTitle(m.tp, m.fp, m.tn, m.fn)}>{fmtTpFp(m.tp, m.fp)}</dd>
+      </dl>
+      <div className="actions">
+        <button type="button" className="btn btn-small" disabled={submit.isPending} onClick={() => backtest(false)} title={`Backtest ${m.ticker} with ${DEFAULT_BACKTEST_CONFIG}`}>
+          Backtest
+        </button>
+        <button type="button" className="btn btn-small btn-primary" disabled={submit.isPending || !m.model_final_path} onClick={() => backtest(true)}>
+          Run Backtest with this model
+        </button>
+        <Link className="btn btn-small" to={modelBacktestUrl(m)}>
+          Open in Actions
+        </Link>
+      </div>
+    </article>
+  );
+}
+
+export function DashboardPage() {
+  const q = useDashboard();
+  if (q.isLoading) return <Loading what="Loading dashboard" />;
+  if (!q.data) return <ErrorState error={q.error} onRetry={() => void q.refetch()} />;
+  const d = q.data;
+  return (
+    <div className="page">
+      <h1>Dashboard</h1>
+      <section className="panel">
+        <div className="panel-head">
+          <h2>Recent Jobs</h2>
+          <Link to="/jobs" className="btn btn-small">
+            View All
+          </Link>
+        </div>
+        {d.recent_jobs.length === 0 ? (
+          <Empty>
+            No jobs yet. <Link to="/actions?type=train">Train a model</Link> to get started.
+          </Empty>
+        ) : (
+          <JobsTable jobs={d.recent_jobs.slice(0, 8)} compact />
+        )}
+      </section>
+      <section className="panel">
+        <div className="panel-head">
+          <h2>Best Models</h2>
+          <Link to="/registry" className="btn btn-small">
+            Registry
+          </Link>
+        </div>
+        {d.best_models.length === 0 ? <Empty>No models in the registry yet.</Empty> : <div className="cards">{d.best_models.map((m) => <BestModelCard key={`${m.run_id}|${m.ticker}|${m.mode}`} m={m} />)}</div>}
+      </section>
+      <section className="panel">
+        <div className="panel-head">
+          <h2>Recent Backtests</h2>
+          <Link to="/backtests" className="btn btn-small">
+            View All
+          </Link>
+        </div>
+        {d.recent_backtests.length === 0 ? <Empty>No backtests yet.</Empty> : <BacktestsTable items={d.recent_backtests.slice(0, 8)} />}
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,141 @@
+import { useState } from 'react';
+import { Link, useParams } from 'react-router-dom';
+import { isTerminal } from '../api/client';
+import { useCancelJob, useJob } from '../hooks/useJobs';
+import { LogViewer } from '../components/LogViewer';
+import { StatusBadge } from '../components/StatusBadge';
+import { ErrorState, Loading } from '../components/States';
+import { CopyButton } from '../components/CopyButton';
+import { fmtDuration, fmtTime } from '../lib/format';
+import type { JobDetail } from '../types/api';
+
+function ErrorSummary({ job }: { job: JobDetail }) {
+  const [open, setOpen] = useState(true);
+  return (
+    <section className="error-summary" role="alert" data-testid="error-summary">
+      <div className="error-summary-head">
+        <strong>Error Summary</strong>
+        <StatusBadge status={job.status} />
+        <span>
+          exit_code: <code data-testid="exit-code">{job.exit_code ?? '—'}</code>
+        </span>
+        <span className="spacer" />
+        <button type="button" className="btn btn-small" onClick={() => setOpen((o) => !o)} aria-expanded={open}>
+          {open ? 'Hide message' : 'Show message'}
+        </button>
+      </div>
+      {open && <pre className="error-message" data-testid="error-message">{job.error_message || 'The job failed without an error message; see the log below.'}</pre>}
+    </section>
+  );
+}
+
+function Row({ k, children }: { k: string; children: React.ReactNode }) {
+  return (
+    <>
+      <dt>{k}</dt>
+      <dd>{children}</dd>
+    </>
+  );
+}
+
+export function JobDetailPage() {
+  const { jobId = '' } = useParams();
+  const q = useJob(jobId);
+  const cancel = useCancelJob();
+  if (q.isLoading) return <Loading what="Loading job" />;
+  if (!q.data) return <ErrorState error={q.error} onRetry={() => void q.refetch()} />;
+  const job = q.data;
+  const a = job.artifacts;
+  const finished = isTerminal(job.status);
+  const otherArtifacts = Object.entries(a).filter(([k, v]) => !['run_id', 'run_dir', 'bt_run_id', 'bt_dir'].includes(k) && v != null && v !== '');
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1 className="mono break">{job.job_id}</h1>
+        <StatusBadge status={job.status} />
+        <span className="spacer" />
+        {a.run_id && (
+          <Link className="btn btn-primary" to={`/runs/${encodeURIComponent(String(a.run_id))}`}>
+            View Run
+          </Link>
+        )}
+        {a.bt_run_id && (
+          <Link className="btn btn-primary" to={`/backtests/${encodeURIComponent(String(a.bt_run_id))}`}>
+            View Backtest
+          </Link>
+        )}
+        {!finished && (
+          <button type="button" className="btn btn-danger" disabled={cancel.isPending} onClick={() => cancel.mutate(job.job_id)}>
+            {cancel.isPending ? 'Cancelling…' : 'Cancel'}
+          </button>
+        )}
+      </div>
+      {job.status === 'FAILED' && <ErrorSummary job={job} />}
+      {job.artifacts_parse_error && (
+        <div className="notice notice-warn" data-testid="artifacts-parse-error">
+          <strong>artifacts_parse_error:</strong> {job.artifacts_parse_error}
+        </div>
+      )}
+      <section className="panel">
+        <dl className="kv">
+          <Row k="type">{job.job_type}</Row>
+          <Row k="status">
+            <StatusBadge status={job.status} />
+          </Row>
+          <Row k="created">{fmtTime(job.created_at)}</Row>
+          <Row k="started">{fmtTime(job.started_at)}</Row>
+          <Row k="ended">{fmtTime(job.ended_at)}</Row>
+          <Row k="duration">{fmtDuration(job.duration_sec)}</Row>
+          <Row k="exit_code">{job.exit_code ?? '—'}</Row>
+          <Row k="cwd">
+            <code>{job.cwd || '—'}</code>
+          </Row>
+          <Row k="command">
+            <div className="command">
+              <ol className="argv mono" data-testid="command">
+                {job.command.map((c, i) => (
+                  <li key={i}>{c}</li>
+                ))}
+              </ol>
+              <CopyButton text={JSON.stringify(job.command)} label="Copy argv" />
+            </div>
+          </Row>
+          <Row k="artifacts">
+            {a.run_id || a.bt_run_id || otherArtifacts.length ? (
+              <ul className="plain mono">
+                {a.run_id && <li>run_id: <Link to={`/runs/${encodeURIComponent(String(a.run_id))}`}>{String(a.run_id)}</Link></li>}
+                {a.run_dir && <li>run_dir: {String(a.run_dir)}</li>}
+                {a.bt_run_id && <li>bt_run_id: <Link to={`/backtests/${encodeURIComponent(String(a.bt_run_id))}`}>{String(a.bt_run_id)}</Link></li>}
+                {a.bt_dir && <li>bt_dir: {String(a.bt_dir)}</li>}
+                {otherArtifacts.map(([k, v]) => (
+                  <li key={k}>
+                    {k}: {typeof v === 'string' ? v : JSON.stringify(v)}
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <span className="muted">{finished ? 'none' : 'parsed when the job prints them'}</span>
+            )}
+          </Row>
+          {job.parent_id && <Row k="parent">{job.parent_id}</Row>}
+          {job.source_job_id && (
+            <Row k="source job">
+              <Link to={`/jobs/${encodeURIComponent(job.source_job_id)}`}>{job.source_job_id}</Link>
+            </Row>
+          )}
+          <Row k="params">
+            <code className="break">{JSON.stringify(job.params)}</code>
+          </Row>
+          <Row k="runtime">
+            <span className="mono small">
+              {job.runtime.meta_path}
+              <br />
+              {job.runtime.log_path}
+            </span>
+          </Row>
+        </dl>
+      </section>
+      <LogViewer jobId={job.job_id} finished={finished} />
+    </div>
+  );
+}

@@ -1,0 +1,247 @@
+import { useEffect, useState } from 'react';
+import { Link, useSearchParams } from 'react-router-dom';
+import { useRegistryModels } from '../hooks/useRegistry';
+import { useSubmitJob } from '../hooks/useSubmitJob';
+import { CompareDrawer } from '../components/CompareDrawer';
+import { Pager } from '../components/Pager';
+import { Empty, ErrorState, Loading } from '../components/States';
+import { rowKey, toggleCompare } from '../lib/compare';
+import { fmtConfusionTitle, fmtInt, fmtLabel, fmtLift, fmtPct, fmtTpFp } from '../lib/format';
+import { DEFAULT_BACKTEST_CONFIG, modelBacktestUrl } from '../lib/links';
+import type { RegistryModelRow, RegistryQuery } from '../types/api';
+
+export const SORT_OPTIONS = [
+  { value: 'precision_desc,lift_desc,buy_rate_asc,support_desc', label: 'Precision↓ Lift↓ BuyRate↑ Support↓' },
+  { value: 'lift_desc,precision_desc,buy_rate_asc,support_desc', label: 'Lift↓ Precision↓ BuyRate↑ Support↓' },
+  { value: 'precision_desc,support_desc,lift_desc,buy_rate_asc', label: 'Precision↓ Support↓ Lift↓ BuyRate↑' },
+] as const;
+export const DEFAULT_MIN_SUPPORT = 30;
+
+interface Draft {
+  ticker: string;
+  min_lift: string;
+  min_precision: string;
+  min_support: string;
+}
+
+function numParam(v: string | null): number | undefined {
+  if (v === null || v.trim() === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Reads the registry query from the URL; Min Support defaults to 30 unless the URL clears it. */
+export function queryFromParams(sp: URLSearchParams): RegistryQuery {
+  const sort = sp.get('sort');
+  return {
+    ticker: sp.get('ticker')?.trim() || undefined,
+    min_lift: numParam(sp.get('min_lift')),
+    min_precision: numParam(sp.get('min_precision')),
+    min_support: sp.has('min_support') ? numParam(sp.get('min_support')) : DEFAULT_MIN_SUPPORT,
+    max_buy_rate: numParam(sp.get('max_buy_rate')),
+    sort: SORT_OPTIONS.some((o) => o.value === sort) ? sort! : SORT_OPTIONS[0].value,
+    limit: numParam(sp.get('limit')) ?? 50,
+    offset: numParam(sp.get('offset')) ?? 0,
+  };
+}
+
+function draftFrom(q: RegistryQuery): Draft {
+  const s = (v: number | string | undefined) => (v === undefined ? '' : String(v));
+  return { ticker: q.ticker ?? '', min_lift: s(q.min_lift), min_precision: s(q.min_precision), min_support: s(q.min_support) };
+}
+
+export function RegistryPage() {
+  const [sp, setSp] = useSearchParams();
+  const query = queryFromParams(sp);
+  const q = useRegistryModels(query);
+  const [draft, setDraft] = useState<Draft>(() => draftFrom(query));
+  const [selected, setSelected] = useState<RegistryModelRow[]>([]);
+  const [message, setMessage] = useState<string | null>(null);
+  const [drawer, setDrawer] = useState(false);
+  const submit = useSubmitJob();
+
+  // Keep the inputs in step with the URL (back/forward navigation).
+  const urlKey = sp.toString();
+  useEffect(() => setDraft(draftFrom(queryFromParams(new URLSearchParams(urlKey)))), [urlKey]);
+
+  /** Applies changes to the URL; returns whether the URL changed (a changed URL refetches by itself). */
+  const update = (changes: Record<string, string | number | undefined>, resetOffset = true): boolean => {
+    const next = new URLSearchParams(sp);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === undefined) next.delete(k);
+      else next.set(k, String(v));
+    }
+    if (resetOffset) next.delete('offset');
+    if (next.toString() === sp.toString()) return false;
+    setSp(next);
+    return true;
+  };
+
+  const applyFilters = () => {
+    const changed = update({
+      ticker: draft.ticker.trim() || undefined,
+      min_lift: draft.min_lift.trim() || undefined,
+      min_precision: draft.min_precision.trim() || undefined,
+      // An emptied Min Support stays empty (no filter) instead of snapping back to 30.
+      min_support: draft.min_support.trim(),
+    });
+    if (!changed) void q.refetch();
+  };
+
+  const toggle = (row: RegistryModelRow) => {
+    const r = toggleCompare(selected, row);
+    setSelected(r.selected);
+    setMessage(r.ok ? null : r.message);
+  };
+
+  const runBacktest = (r: RegistryModelRow) =>
+    submit.mutate({
+      kind: 'backtest',
+      body: { config_path: DEFAULT_BACKTEST_CONFIG, tickers: [r.ticker], ...(r.model_final_path ? { model_path: r.model_final_path } : {}), overrides: [], dry_run: false },
+    });
+
+  const selectedKeys = new Set(selected.map(rowKey));
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Registry</h1>
+        <span className="spacer" />
+        <button type="button" className="btn btn-primary" disabled={selected.length === 0} onClick={() => setDrawer(true)} data-testid="compare-button">
+          Compare({selected.length})
+        </button>
+        {selected.length > 0 && (
+          <button type="button" className="btn" onClick={() => { setSelected([]); setMessage(null); }}>
+            Clear selection
+          </button>
+        )}
+      </div>
+      <form
+        className="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          applyFilters();
+        }}
+      >
+        <label>
+          Ticker
+          <input value={draft.ticker} onChange={(e) => setDraft({ ...draft, ticker: e.target.value })} placeholder="any" aria-label="Ticker" />
+        </label>
+        <label>
+          Min Lift
+          <input type="number" step="0.01" min="0" value={draft.min_lift} onChange={(e) => setDraft({ ...draft, min_lift: e.target.value })} aria-label="Min Lift" />
+        </label>
+        <label>
+          Min Precision
+          <input type="number" step="0.01" min="0" max="1" value={draft.min_precision} onChange={(e) => setDraft({ ...draft, min_precision: e.target.value })} aria-label="Min Precision" placeholder="0–1" />
+        </label>
+        <label>
+          Min Support
+          <input type="number" step="1" min="0" value={draft.min_support} onChange={(e) => setDraft({ ...draft, min_support: e.target.value })} aria-label="Min Support" />
+        </label>
+        <label>
+          Sort
+          <select value={query.sort} onChange={(e) => update({ sort: e.target.value })} aria-label="Sort">
+            {SORT_OPTIONS.map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit" className="btn btn-primary">
+          Refetch
+        </button>
+      </form>
+      {message && (
+        <div className="notice notice-warn" role="alert" data-testid="compare-message">
+          {message}
+          <button type="button" className="btn btn-small" onClick={() => setMessage(null)}>
+            OK
+          </button>
+        </div>
+      )}
+      {q.isLoading ? (
+        <Loading what="Loading models" />
+      ) : !q.data ? (
+        <ErrorState error={q.error} onRetry={() => void q.refetch()} />
+      ) : q.data.items.length === 0 ? (
+        <Empty>No models match these filters{query.min_support !== undefined ? ` (Min Support ${query.min_support})` : ''}.</Empty>
+      ) : (
+        <>
+          {q.isError && <ErrorState error={q.error} onRetry={() => void q.refetch()} />}
+          <div className={`table-wrap${q.isFetching ? ' fetching' : ''}`}>
+            <table className="table" data-testid="registry-table">
+              <thead>
+                <tr>
+                  <th aria-label="Select for compare" />
+                  <th>Ticker</th>
+                  <th>Run ID</th>
+                  <th>Label (H/TH)</th>
+                  <th className="num">Precision</th>
+                  <th className="num">Lift</th>
+                  <th className="num">Buy Rate</th>
+                  <th className="num">Pos Rate</th>
+                  <th className="num">Support</th>
+                  <th className="num">TP/FP</th>
+                  <th>Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {q.data.items.map((r) => {
+                  const k = rowKey(r);
+                  return (
+                    <tr key={k} className={selectedKeys.has(k) ? 'selected' : ''}>
+                      <td>
+                        <input type="checkbox" checked={selectedKeys.has(k)} onChange={() => toggle(r)} aria-label={`Compare ${r.ticker} ${r.run_id}`} />
+                      </td>
+                      <td>
+                        <strong>{r.ticker}</strong>
+                        {r.mode && r.mode !== 'base' && <span className="muted small"> {r.mode}</span>}
+                      </td>
+                      <td className="mono">
+                        <Link to={`/runs/${encodeURIComponent(r.run_id)}`}>{r.run_id}</Link>
+                      </td>
+                      <td className="nowrap">{fmtLabel(r.label_horizon_days, r.label_threshold)}</td>
+                      <td className="num">{fmtPct(r.precision)}</td>
+                      <td className="num">{fmtLift(r.lift)}</td>
+                      <td className="num">{fmtPct(r.buy_rate)}</td>
+                      <td className="num">{fmtPct(r.positive_rate)}</td>
+                      <td className="num">{fmtInt(r.support)}</td>
+                      <td className="num nowrap" title={fmtConfusionTitle(r.tp, r.fp, r.tn, r.fn)}>
+                        {fmtTpFp(r.tp, r.fp)}
+                      </td>
+                      <td className="nowrap">
+                        <Link className="btn btn-small" to={`/runs/${encodeURIComponent(r.run_id)}`}>
+                          Details
+                        </Link>{' '}
+                        <button type="button" className="btn btn-small" disabled={submit.isPending} onClick={() => runBacktest(r)}>
+                          Run Backtest
+                        </button>{' '}
+                        <Link className="btn btn-small" to={modelBacktestUrl(r)}>
+                          Open in Actions
+                        </Link>
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+          <Pager total={q.data.total} limit={query.limit} offset={query.offset} onChange={(o) => update({ offset: o || undefined }, false)} onLimit={(l) => update({ limit: l })} />
+        </>
+      )}
+      {drawer && selected.length > 0 && (
+        <CompareDrawer
+          rows={selected}
+          onClose={() => setDrawer(false)}
+          onRemove={(r) => {
+            const next = selected.filter((s) => rowKey(s) !== rowKey(r));
+            setSelected(next);
+            if (next.length === 0) setDrawer(false);
+          }}
+        />
+      )}
+    </div>
+  );
+}

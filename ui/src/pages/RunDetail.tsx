@@ -1,0 +1,158 @@
+import { useState } from 'react';
+import { Link, useParams } from 'react-router-dom';
+import { useRun } from '../hooks/useRuns';
+import { useSubmitJob } from '../hooks/useSubmitJob';
+import { JobsTable } from '../components/JobsTable';
+import { ErrorState, Loading, Empty } from '../components/States';
+import { StatusBadge } from '../components/StatusBadge';
+import { fmtBytes, fmtConfusionTitle, fmtInt, fmtLift, fmtNum, fmtPct, fmtTime, fmtTpFp } from '../lib/format';
+import { actionsBacktestUrl, actionsTrainUrl } from '../lib/links';
+import type { EvalMode, RunDetail } from '../types/api';
+
+function modelPathOf(run: RunDetail): string | undefined {
+  if (typeof run.model_path === 'string' && run.model_path) return run.model_path;
+  const m = run.manifest as Record<string, unknown> | null;
+  if (m && typeof m === 'object') {
+    for (const k of ['model_final_path', 'model_path', 'model']) if (typeof m[k] === 'string') return m[k] as string;
+  }
+  const f = run.files.find((x) => /^model.*\.(json|ubj|bin)$/.test(x.name));
+  return f ? f.path ?? `${run.run_dir ?? `runs/${run.run_id}`}/${f.name}` : undefined;
+}
+
+function configText(run: RunDetail): string {
+  if (run.config_text) return run.config_text;
+  if (typeof run.config === 'string') return run.config;
+  return run.config == null ? '' : JSON.stringify(run.config, null, 2);
+}
+
+export function RunDetailPage() {
+  const { runId = '' } = useParams();
+  const q = useRun(runId);
+  const submit = useSubmitJob();
+  const [mode, setMode] = useState<EvalMode | ''>('');
+  if (q.isLoading) return <Loading what="Loading run" />;
+  if (!q.data) return <ErrorState error={q.error} onRetry={() => void q.refetch()} />;
+  const run = q.data;
+  const evalMode: EvalMode = mode || (run.mode === 'finetune' ? 'finetune' : 'base');
+  const modelPath = modelPathOf(run);
+  const firstTicker = run.tickers?.[0] ?? run.metrics[0]?.ticker;
+  const cfg = configText(run);
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1 className="mono break">{run.run_id}</h1>
+        {run.status && <StatusBadge status={run.status} />}
+        <span className="spacer" />
+        <select value={evalMode} onChange={(e) => setMode(e.target.value as EvalMode)} aria-label="Eval mode">
+          <option value="base">base</option>
+          <option value="finetune">finetune</option>
+        </select>
+        <button type="button" className="btn btn-primary" disabled={submit.isPending} onClick={() => submit.mutate({ kind: 'eval-metrics', body: { run_id: run.run_id, mode: evalMode, dry_run: false } })}>
+          Recompute Metrics
+        </button>
+        <Link className="btn" to={actionsBacktestUrl({ ticker: firstTicker, model_path: modelPath })}>
+          Open in Actions
+        </Link>
+        {run.config_path && (
+          <Link className="btn" to={actionsTrainUrl(run.config_path)}>
+            Train again
+          </Link>
+        )}
+      </div>
+      <section className="panel">
+        <dl className="kv">
+          <dt>tickers</dt>
+          <dd>{run.tickers?.join(', ') || '—'}</dd>
+          <dt>mode</dt>
+          <dd>{run.mode ?? '—'}</dd>
+          <dt>run_dir</dt>
+          <dd className="mono">{run.run_dir ?? `runs/${run.run_id}`}</dd>
+          <dt>model</dt>
+          <dd className="mono">{modelPath ?? '—'}</dd>
+          <dt>started</dt>
+          <dd>{fmtTime(run.start_time)}</dd>
+          <dt>ended</dt>
+          <dd>{fmtTime(run.end_time)}</dd>
+        </dl>
+      </section>
+      <section className="panel">
+        <h2>Metrics per ticker</h2>
+        {run.metrics.length === 0 ? (
+          <Empty>No metrics.json for this run (yet). Recompute Metrics writes it.</Empty>
+        ) : (
+          <div className="table-wrap">
+            <table className="table" data-testid="run-metrics">
+              <thead>
+                <tr>
+                  <th>Ticker</th>
+                  <th className="num">Precision</th>
+                  <th className="num">Recall</th>
+                  <th className="num">F1</th>
+                  <th className="num">Accuracy</th>
+                  <th className="num">Buy Rate</th>
+                  <th className="num">Pos Rate</th>
+                  <th className="num">Lift</th>
+                  <th className="num">TP/FP</th>
+                  <th className="num">Support</th>
+                </tr>
+              </thead>
+              <tbody>
+                {run.metrics.map((m, i) => (
+                  <tr key={`${m.ticker}-${i}`}>
+                    <td>
+                      <strong>{m.ticker}</strong>
+                      {typeof m.mode === 'string' && <span className="muted small"> {m.mode}</span>}
+                    </td>
+                    <td className="num">{fmtPct(m.precision)}</td>
+                    <td className="num">{fmtPct(m.recall)}</td>
+                    <td className="num">{fmtNum(m.f1, 3)}</td>
+                    <td className="num">{fmtPct(m.accuracy)}</td>
+                    <td className="num">{fmtPct(m.buy_rate)}</td>
+                    <td className="num">{fmtPct(m.positive_rate)}</td>
+                    <td className="num">{fmtLift(m.lift)}</td>
+                    <td className="num" title={fmtConfusionTitle(m.tp, m.fp, m.tn, m.fn)}>
+                      {fmtTpFp(m.tp, m.fp)}
+                    </td>
+                    <td className="num">{fmtInt(m.support)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <div className="two-col">
+        <section className="panel">
+          <h2>Config</h2>
+          {cfg ? <pre className="code-block" data-testid="run-config">{cfg}</pre> : <Empty>No config.</Empty>}
+        </section>
+        <section className="panel">
+          <h2>Files</h2>
+          {run.files.length === 0 ? (
+            <Empty>No files listed.</Empty>
+          ) : (
+            <ul className="plain mono files">
+              {run.files.map((f) => (
+                <li key={f.name}>
+                  {f.name} <span className="muted">{f.size != null ? fmtBytes(f.size) : ''}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+          {run.manifest != null && (
+            <details>
+              <summary>manifest.json</summary>
+              <pre className="code-block">{JSON.stringify(run.manifest, null, 2)}</pre>
+            </details>
+          )}
+        </section>
+      </div>
+      {run.jobs.length > 0 && (
+        <section className="panel">
+          <h2>Jobs of this run</h2>
+          <JobsTable jobs={run.jobs} compact />
+        </section>
+      )}
+    </div>
+  );
+}
