@@ -1,0 +1,99 @@
+// Runs backtests from a parsed spec: data loaded once into a context, indicators and scores
+// cached per (instrument, window) / (model), single runs and grids (many parameter
+// combinations on all cores, identical results to single runs), and the output folder.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "core/status.hpp"
+#include "core/workspace.hpp"
+#include "engine/backtest/result.hpp"
+#include "engine/backtest/spec.hpp"
+#include "engine/data/bars.hpp"
+#include "engine/data/dataset.hpp"
+
+namespace alphalab::engine {
+
+// Per-bar scores of one instrument (P(label = 1), NaN where undefined). Must be thread-safe.
+using ScoreFn = std::function<Result<std::vector<double>>(const BarSeries&)>;
+// Opens a model by its workspace-relative path (cmd_backtest wires engine/model's ModelScorer;
+// tests pass hand-made score functions).
+using ScorerFactory = std::function<Result<ScoreFn>(const std::string& model_path)>;
+
+// Momentum score: close[t] / close[t - window] - 1 (NaN for t < window).
+std::vector<double> MomentumScores(const BarSeries& bars, int window);
+
+class BacktestContext {
+ public:
+  // Resolves the dataset and loads exactly the instruments the spec needs (tickers; for
+  // topn also the market symbol and defensive symbols it uses; all when tickers is empty).
+  static Result<BacktestContext> Load(const Workspace& ws, const BacktestSpec& spec);
+  // Wraps an already loaded universe (tests, benchmarks).
+  static Result<BacktestContext> FromUniverse(Universe universe, const BacktestSpec& spec);
+
+  // Computes and caches what `spec` needs (moving averages, scores). Not thread-safe.
+  Status Prepare(const BacktestSpec& spec, const ScorerFactory& scorers);
+  // One backtest from the caches; thread-safe once Prepare ran for this spec.
+  Result<BacktestResult> Run(const BacktestSpec& spec, bool record_curves = true) const;
+
+  const Universe& universe() const { return universe_; }
+  const DatasetRef& dataset() const { return dataset_; }
+  // The instruments traded by sma_cross / signal (in ticker order).
+  const std::vector<size_t>& traded() const { return traded_; }
+
+ private:
+  static std::string ScoreKey(const BacktestSpec& spec);
+  Status SelectTraded(const BacktestSpec& spec);
+
+  Universe universe_;
+  DatasetRef dataset_;
+  std::vector<size_t> traded_;
+  std::vector<std::vector<long double>> prefix_;                  // per instrument
+  std::map<std::pair<size_t, int>, std::vector<double>> sma_;     // (instrument, window)
+  std::map<std::string, std::vector<std::vector<double>>> scores_;  // score key -> per instrument
+};
+
+// One grid dimension: `strategy.params.fast=5:50:5` (inclusive range), `key=1,2,3`, or
+// `key=[a, b]`.
+struct GridAxis {
+  std::vector<std::string> path;
+  std::string key;
+  std::vector<YAML::Node> values;
+};
+Result<GridAxis> ParseGridAxis(std::string_view text);
+
+struct GridCell {
+  nlohmann::json params;        // {"strategy.params.fast": 5, ...}
+  PerformanceMetrics metrics;
+};
+
+// Evaluates every combination (cartesian product, first axis outermost) of `axes` applied
+// to `base_config`. Every combination is parsed and checked before any work; axes may not
+// change the data (dataset, tickers, dates, strategy type, model). threads <= 0: all cores.
+Result<std::vector<GridCell>> RunGrid(const Workspace& ws, const YAML::Node& base_config,
+                                      const std::vector<GridAxis>& axes,
+                                      const ScorerFactory& scorers, int threads = 0);
+// Same on an existing context (benchmarks, tests).
+Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const YAML::Node& base_config,
+                                               const std::vector<GridAxis>& axes,
+                                               const ScorerFactory& scorers, int threads = 0);
+
+nlohmann::json MetricsToJson(const PerformanceMetrics& m);
+
+// Writes summary.json, equity.csv, trades.csv and config.yaml into `out_dir` (created).
+// `summary_extra` is merged into summary.json (bt_run_id, created_at, config_path, ...).
+Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const BacktestSpec& spec,
+                            const BacktestContext& context, const BacktestResult& result,
+                            const nlohmann::json& summary_extra);
+nlohmann::json BuildSummary(const BacktestSpec& spec, const BacktestContext& context,
+                            const BacktestResult& result);
+
+}  // namespace alphalab::engine

@@ -1,0 +1,45 @@
+// A backtest config (configs/backtest/*.yaml after --set overrides) parsed and checked:
+// every unknown key, wrong type or impossible value is a one-line InvalidArgument before
+// any data is read.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "core/status.hpp"
+#include "engine/backtest/topn.hpp"
+
+namespace alphalab::engine {
+
+enum class StrategyType { kSmaCross, kSignal, kTopN };
+std::string_view StrategyTypeName(StrategyType type);
+
+// Where per-bar scores for `signal` / `topn` come from.
+enum class ScoreSource { kModel, kMomentum };
+
+struct BacktestSpec {
+  std::string dataset = "demo";
+  std::vector<std::string> tickers;      // empty: every instrument (topn only)
+  std::optional<int32_t> start, end;
+  double initial_cash = 1'000'000;
+  double fee_bps = 10;
+  StrategyType type = StrategyType::kSmaCross;
+  int fast = 10, slow = 50;              // sma_cross
+  double cutoff = 0.5;                   // signal: long while score >= cutoff
+  ScoreSource score_source = ScoreSource::kModel;
+  int momentum_window = 63;              // score_source momentum: close[t] / close[t-w] - 1
+  std::string model_path;                // as written in the config (workspace-relative)
+  TopNParams topn;                       // topn (its initial_cash / fee_bps mirror the above)
+  YAML::Node config;                     // the resolved config (after overrides)
+};
+
+Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config);
+
+// The keys that select data and scores; grid axes must not change them.
+bool SameData(const BacktestSpec& a, const BacktestSpec& b);
+
+}  // namespace alphalab::engine

@@ -1,0 +1,335 @@
+#include "engine/data/config.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "core/clock.hpp"
+#include "core/workspace.hpp"
+
+namespace alphalab::engine {
+namespace {
+
+std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+std::string ScalarText(const YAML::Node& n) {
+  if (n.IsScalar()) return n.Scalar();
+  if (n.IsSequence()) return "a list";
+  if (n.IsMap()) return "a mapping";
+  return "null";
+}
+
+}  // namespace
+
+Result<YAML::Node> ParseYamlConfig(std::string_view text, std::string_view origin) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(std::string(origin) + ": invalid YAML at line " +
+                                   std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (root.IsNull()) return YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap()) {
+    return Status::InvalidArgument(std::string(origin) + ": the top level must be a mapping");
+  }
+  return root;
+}
+
+Result<YAML::Node> LoadYamlConfig(const std::filesystem::path& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return Status::NotFound("config file " + path.string() + " cannot be read");
+  return ParseYamlConfig(*text, path.string());
+}
+
+Result<ConfigOverride> ParseOverride(std::string_view assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string_view::npos) {
+    return Status::InvalidArgument("override '" + std::string(assignment) +
+                                   "' must look like key=value");
+  }
+  std::string key(assignment.substr(0, eq));
+  std::string value(assignment.substr(eq + 1));
+  while (!key.empty() && key.back() == ' ') key.pop_back();
+  while (!key.empty() && key.front() == ' ') key.erase(key.begin());
+  if (key.empty()) {
+    return Status::InvalidArgument("override '" + std::string(assignment) + "' has an empty key");
+  }
+  ConfigOverride out;
+  size_t pos = 0;
+  while (true) {
+    const auto dot = key.find('.', pos);
+    std::string seg = key.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
+    if (seg.empty()) {
+      return Status::InvalidArgument("override key '" + key + "' has an empty segment");
+    }
+    for (char c : seg) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) {
+        return Status::InvalidArgument("override key '" + key +
+                                       "' may only hold letters, digits, '_', '-' and '.'");
+      }
+    }
+    out.path.push_back(std::move(seg));
+    if (dot == std::string::npos) break;
+    pos = dot + 1;
+  }
+  try {
+    out.value = value.empty() ? YAML::Node(std::string()) : YAML::Load(value);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument("override '" + std::string(assignment) +
+                                   "': value is not valid YAML: " + e.msg);
+  }
+  if (out.value.IsNull() && !value.empty() && value != "null" && value != "~") {
+    out.value = YAML::Node(value);
+  }
+  return out;
+}
+
+Status SetPath(YAML::Node& root, const std::vector<std::string>& path, const YAML::Node& value) {
+  if (path.empty()) return Status::InvalidArgument("empty config key");
+  // yaml-cpp nodes are handles: walking with operator[] and reassigning would rebind the
+  // handle, so build the chain recursively.
+  std::vector<YAML::Node> chain{root};
+  std::string walked;
+  for (size_t i = 0; i + 1 < path.size(); ++i) {
+    walked += (i ? "." : "") + path[i];
+    YAML::Node next = chain.back()[path[i]];
+    if (!next.IsDefined() || next.IsNull()) {
+      chain.back()[path[i]] = YAML::Node(YAML::NodeType::Map);
+      next = chain.back()[path[i]];
+    } else if (!next.IsMap()) {
+      return Status::InvalidArgument("config key '" + walked + "' is not a mapping, cannot set '" +
+                                     Join(path, ".") + "'");
+    }
+    chain.push_back(next);
+  }
+  chain.back()[path.back()] = value;
+  return Status::Ok();
+}
+
+Status ApplyOverride(YAML::Node& root, const ConfigOverride& o) { return SetPath(root, o.path, o.value); }
+
+Status ApplyOverrides(YAML::Node& root, const std::vector<std::string>& assignments) {
+  for (const auto& a : assignments) {
+    ASSIGN_OR_RETURN(auto o, ParseOverride(a));
+    RETURN_IF_ERROR(ApplyOverride(root, o));
+  }
+  return Status::Ok();
+}
+
+nlohmann::json YamlToJson(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Sequence: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& item : node) out.push_back(YamlToJson(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& kv : node) out[kv.first.as<std::string>()] = YamlToJson(kv.second);
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      if (node.Tag() == "!") return s;  // quoted in the source
+      int64_t i = 0;
+      double d = 0;
+      bool b = false;
+      if (YAML::convert<int64_t>::decode(node, i)) return i;
+      if (YAML::convert<double>::decode(node, d) && std::isfinite(d)) return d;
+      if (YAML::convert<bool>::decode(node, b)) return b;
+      return s;
+    }
+  }
+  return nullptr;
+}
+
+std::string DumpYaml(const YAML::Node& node) {
+  YAML::Emitter out;
+  out << node;
+  std::string s = out.c_str();
+  if (s.empty() || s.back() != '\n') s += '\n';
+  return s;
+}
+
+ConfigMap::ConfigMap(YAML::Node node, std::string where)
+    : node_(std::move(node)), where_(std::move(where)) {}
+
+bool ConfigMap::Has(std::string_view key) const {
+  if (!node_.IsMap()) return false;
+  const YAML::Node n = node_[std::string(key)];
+  return n.IsDefined() && !n.IsNull();
+}
+
+std::string ConfigMap::KeyPath(std::string_view key) const {
+  return where_.empty() ? std::string(key) : where_ + "." + std::string(key);
+}
+
+Status ConfigMap::CheckKnownKeys(const std::vector<std::string_view>& allowed) const {
+  if (!node_.IsDefined() || node_.IsNull()) return Status::Ok();
+  if (!node_.IsMap()) {
+    return Status::InvalidArgument("config key '" + where_ + "' must be a mapping");
+  }
+  for (const auto& kv : node_) {
+    const std::string key = kv.first.as<std::string>();
+    bool ok = false;
+    for (auto a : allowed) ok = ok || a == key;
+    if (!ok) {
+      std::string list;
+      for (size_t i = 0; i < allowed.size(); ++i) list += (i ? ", " : "") + std::string(allowed[i]);
+      return Status::InvalidArgument("unknown config key '" + KeyPath(key) + "' (allowed: " + list +
+                                     ")");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<double> ConfigMap::Double(std::string_view key, std::optional<double> fallback) const {
+  if (!Has(key)) {
+    if (fallback) return *fallback;
+    return Status::InvalidArgument("config key '" + KeyPath(key) + "' is required");
+  }
+  const YAML::Node n = node_[std::string(key)];
+  double v = 0;
+  if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !std::isfinite(v)) {
+    return Status::InvalidArgument("config key '" + KeyPath(key) + "' must be a number, got '" +
+                                   ScalarText(n) + "'");
+  }
+  return v;
+}
+
+Result<int64_t> ConfigMap::Int(std::string_view key, std::optional<int64_t> fallback) const {
+  if (!Has(key)) {
+    if (fallback) return *fallback;
+    return Status::InvalidArgument("config key '" + KeyPath(key) + "' is required");
+  }
+  const YAML::Node n = node_[std::string(key)];
+  int64_t v = 0;
+  if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v)) {
+    double d = 0;
+    if (n.IsScalar() && YAML::convert<double>::decode(n, d) && std::isfinite(d) &&
+        d == std::floor(d) && std::fabs(d) < 9e15) {
+      return static_cast<int64_t>(d);
+    }
+    return Status::InvalidArgument("config key '" + KeyPath(key) + "' must be an integer, got '" +
+                                   ScalarText(n) + "'");
+  }
+  return v;
+}
+
+Result<bool> ConfigMap::Bool(std::string_view key, std::optional<bool> fallback) const {
+  if (!Has(key)) {
+    if (fallback) return *fallback;
+    return Status::InvalidArgument("config key '" + KeyPath(key) + "' is required");
+  }
+  const YAML::Node n = node_[std::string(key)];
+  bool v = false;
+  if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
+    return Status::InvalidArgument("config key '" + KeyPath(key) +
+                                   "' must be true or false, got '" + ScalarText(n) + "'");
+  }
+  return v;
+}
+
+Result<std::string> ConfigMap::String(std::string_view key, std::optional<std::string> fallback) const {
+  if (!Has(key)) {
+    if (fallback) return *fallback;
+    return Status::InvalidArgument("config key '" + KeyPath(key) + "' is required");
+  }
+  const YAML::Node n = node_[std::string(key)];
+  if (!n.IsScalar()) {
+    return Status::InvalidArgument("config key '" + KeyPath(key) + "' must be a string, got " +
+                                   ScalarText(n));
+  }
+  return n.Scalar();
+}
+
+Result<std::optional<int32_t>> ConfigMap::OptionalDate(std::string_view key) const {
+  if (!Has(key)) return std::optional<int32_t>();
+  const YAML::Node n = node_[std::string(key)];
+  if (!n.IsScalar()) {
+    return Status::InvalidArgument("config key '" + KeyPath(key) + "' must be a date YYYY-MM-DD");
+  }
+  auto d = ParseDate(n.Scalar());
+  if (!d.ok()) {
+    return Status::InvalidArgument("config key '" + KeyPath(key) +
+                                   "' must be a date YYYY-MM-DD, got '" + n.Scalar() + "'");
+  }
+  return std::optional<int32_t>(*d);
+}
+
+Result<std::vector<std::string>> ConfigMap::StringList(
+    std::string_view key, std::optional<std::vector<std::string>> fallback) const {
+  if (!Has(key)) {
+    if (fallback) return *fallback;
+    return Status::InvalidArgument("config key '" + KeyPath(key) + "' is required");
+  }
+  const YAML::Node n = node_[std::string(key)];
+  std::vector<std::string> out;
+  if (n.IsSequence()) {
+    for (const auto& item : n) {
+      if (!item.IsScalar()) {
+        return Status::InvalidArgument("config key '" + KeyPath(key) +
+                                       "' must be a list of strings");
+      }
+      out.push_back(item.Scalar());
+    }
+  } else if (n.IsScalar()) {
+    std::string s = n.Scalar();
+    size_t pos = 0;
+    while (pos <= s.size()) {
+      auto comma = s.find(',', pos);
+      std::string part = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      while (!part.empty() && part.front() == ' ') part.erase(part.begin());
+      while (!part.empty() && part.back() == ' ') part.pop_back();
+      if (!part.empty()) out.push_back(part);
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+  } else {
+    return Status::InvalidArgument("config key '" + KeyPath(key) + "' must be a list");
+  }
+  return out;
+}
+
+Result<std::vector<double>> ConfigMap::DoubleList(std::string_view key,
+                                                  std::optional<std::vector<double>> fallback) const {
+  if (!Has(key)) {
+    if (fallback) return *fallback;
+    return Status::InvalidArgument("config key '" + KeyPath(key) + "' is required");
+  }
+  ASSIGN_OR_RETURN(auto strings, StringList(key, std::nullopt));
+  std::vector<double> out;
+  for (const auto& s : strings) {
+    double v = 0;
+    if (!YAML::convert<double>::decode(YAML::Node(s), v) || !std::isfinite(v)) {
+      return Status::InvalidArgument("config key '" + KeyPath(key) +
+                                     "' must be a list of numbers, got '" + s + "'");
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
+Result<ConfigMap> ConfigMap::Map(std::string_view key, bool required) const {
+  if (!Has(key)) {
+    if (required) return Status::InvalidArgument("config key '" + KeyPath(key) + "' is required");
+    return ConfigMap(YAML::Node(YAML::NodeType::Map), KeyPath(key));
+  }
+  const YAML::Node n = node_[std::string(key)];
+  if (!n.IsMap()) {
+    return Status::InvalidArgument("config key '" + KeyPath(key) + "' must be a mapping");
+  }
+  return ConfigMap(n, KeyPath(key));
+}
+
+}  // namespace alphalab::engine

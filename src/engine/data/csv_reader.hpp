@@ -1,0 +1,30 @@
+// One instrument per CSV file: Yahoo (Date,Open,High,Low,Close,Adj Close,Volume) and
+// Stooq / vega-datasets (date,open,high,low,close,adjclose,volume) headers, any case.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.hpp"
+#include "engine/data/bars.hpp"
+
+namespace alphalab::engine {
+
+// Parses CSV text. `display_name` prefixes every error ("data/demo/SPX.csv:12: ...").
+// Validation: known header, parseable dates (YYYY-MM-DD) and numbers, strictly ascending
+// dates (duplicates and disorder reported with both dates), prices > 0, high >= low,
+// volume >= 0. Adj close defaults to close, volume to 0 when the column is absent.
+Result<BarSeries> ParseBarsCsv(std::string_view text, std::string symbol,
+                               std::string_view display_name);
+
+// Reads <file>; uses/refreshes a binary cache in <file's dir>/.cache/<stem>.bin keyed by
+// the CSV's size and mtime (a cache that cannot be written is silently skipped).
+Result<BarSeries> LoadBarsCsv(const std::filesystem::path& file, std::string symbol,
+                              std::string_view display_name, bool use_cache = true);
+
+// Writes a series as date,open,high,low,close,adjclose,volume.
+std::string FormatBarsCsv(const BarSeries& s);
+
+}  // namespace alphalab::engine

@@ -1,0 +1,44 @@
+// Named datasets: resolved through the workspace's alphalab.yaml `datasets:` section
+// (fallback data/<name>/), loaded from CSV (one file per instrument) or a Qlib directory.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.hpp"
+#include "core/workspace.hpp"
+#include "engine/data/bars.hpp"
+
+namespace alphalab::engine {
+
+struct DatasetRef {
+  std::string name;
+  std::string format;           // "csv" | "qlib"
+  std::filesystem::path path;   // absolute, inside the workspace
+};
+
+// Looks `name` up in alphalab.yaml `datasets: {name: {format, path}}`; when the workspace
+// file does not declare it, data/<name>/ is used if it exists (format guessed: a
+// calendars/ folder means qlib). NotFound lists the datasets that exist.
+Result<DatasetRef> ResolveDataset(const Workspace& ws, std::string_view name);
+
+// Every instrument the dataset holds (CSV: file stems; Qlib: instruments/all.txt or the
+// union of instruments/*.txt, upper-cased), sorted.
+Result<std::vector<std::string>> ListSymbols(const DatasetRef& ds);
+
+// Loads the named instruments (empty = all), optionally clipped to [start, end], and
+// validates everything (sorted unique dates, positive prices, high >= low, ...). An
+// unknown ticker is NotFound naming what exists. Errors name the file and line.
+Result<Universe> LoadUniverse(const Workspace& ws, const DatasetRef& ds,
+                              const std::vector<std::string>& symbols,
+                              std::optional<int32_t> start = std::nullopt,
+                              std::optional<int32_t> end = std::nullopt);
+
+// One line per problem found in the whole dataset (empty = OK). Does not stop at the first.
+Result<std::vector<std::string>> ValidateDataset(const DatasetRef& ds);
+
+}  // namespace alphalab::engine

@@ -1,0 +1,159 @@
+#include "engine/metrics/performance.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace alphalab::engine {
+
+double TotalReturn(double initial, double final_value) {
+  return initial > 0 ? final_value / initial - 1.0 : 0.0;
+}
+
+double Cagr(double initial, double final_value, int32_t first_date, int32_t last_date) {
+  const double days = static_cast<double>(last_date - first_date);
+  if (!(initial > 0) || days <= 0) return 0.0;
+  if (!(final_value > 0)) return -1.0;
+  return std::pow(final_value / initial, kDaysPerYear / days) - 1.0;
+}
+
+double MaxDrawdown(const double* equity, size_t n) {
+  double peak = 0, worst = 0;
+  for (size_t i = 0; i < n; ++i) {
+    peak = std::max(peak, equity[i]);
+    if (peak > 0) worst = std::max(worst, 1.0 - equity[i] / peak);
+  }
+  return worst;
+}
+
+ReturnStats DailyReturnStats(const double* equity, size_t n) {
+  EquityAccumulator acc;
+  for (size_t i = 0; i < n; ++i) acc.Add(equity[i]);
+  return acc.Stats();
+}
+
+ReturnStats EquityAccumulator::Stats() const {
+  ReturnStats s;
+  const size_t n = count_ > 0 ? count_ - 1 : 0;
+  s.count = n;
+  if (n == 0) return s;
+  const double dn = static_cast<double>(n);
+  s.mean = sum_ / dn;
+  const double var = n > 1 ? (sum2_ - sum_ * sum_ / dn) / (dn - 1.0) : 0.0;
+  // Cancellation noise of identical returns is not volatility.
+  s.stdev = var > 1e-14 * sum2_ / dn ? std::sqrt(var) : 0.0;
+  s.downside = std::sqrt(down2_ / dn);
+  return s;
+}
+
+double Sharpe(const ReturnStats& r) {
+  return r.stdev > 0 ? r.mean / r.stdev * std::sqrt(kTradingDaysPerYear) : 0.0;
+}
+double Sortino(const ReturnStats& r) {
+  return r.downside > 0 ? r.mean / r.downside * std::sqrt(kTradingDaysPerYear) : 0.0;
+}
+double Volatility(const ReturnStats& r) { return r.stdev * std::sqrt(kTradingDaysPerYear); }
+
+PerformanceMetrics ComputePerformance(const PerformanceInput& in) {
+  EquityAccumulator acc;
+  for (size_t i = 0; i < in.n; ++i) acc.Add(in.equity[i]);
+  if (in.n == 0) {
+    PerformanceMetrics m;
+    m.initial_cash = m.final_equity = in.initial_cash;
+    return m;
+  }
+  return FinishPerformance(acc, in.dates[0], in.dates[in.n - 1], in.initial_cash,
+                           in.bars_with_position, in.trades, in.orders, in.total_fees);
+}
+
+PerformanceMetrics FinishPerformance(const EquityAccumulator& acc, int32_t first_date,
+                                     int32_t last_date, double initial_cash,
+                                     size_t bars_with_position,
+                                     const std::vector<ClosedTradeStat>* trades, int64_t orders,
+                                     double total_fees) {
+  PerformanceMetrics m;
+  m.initial_cash = initial_cash;
+  m.final_equity = acc.count() ? acc.last() : initial_cash;
+  m.total_return = TotalReturn(initial_cash, m.final_equity);
+  m.cagr = acc.count() ? Cagr(initial_cash, m.final_equity, first_date, last_date) : 0.0;
+  m.max_drawdown = acc.max_drawdown();
+  const ReturnStats rs = acc.Stats();
+  m.sharpe = Sharpe(rs);
+  m.sortino = Sortino(rs);
+  m.volatility = Volatility(rs);
+  m.exposure = acc.count() ? static_cast<double>(bars_with_position) / static_cast<double>(acc.count())
+                           : 0.0;
+  m.orders = orders;
+  m.total_fees = total_fees;
+  if (trades) {
+    int64_t wins = 0, losses = 0;
+    double win_sum = 0, loss_sum = 0;
+    for (const auto& t : *trades) {
+      if (t.pnl > 0) {
+        ++wins;
+        win_sum += t.ret;
+      } else {
+        ++losses;
+        loss_sum += t.ret;
+      }
+    }
+    m.trades = static_cast<int64_t>(trades->size());
+    if (m.trades > 0) {
+      m.win_rate = static_cast<double>(wins) / static_cast<double>(m.trades);
+      m.loss_rate = static_cast<double>(losses) / static_cast<double>(m.trades);
+    }
+    m.average_win = wins ? win_sum / static_cast<double>(wins) : 0.0;
+    m.average_loss = losses ? loss_sum / static_cast<double>(losses) : 0.0;
+    m.profit_loss_ratio = m.average_loss != 0 ? m.average_win / -m.average_loss : 0.0;
+    m.expectancy = m.trades > 0 ? m.win_rate * m.profit_loss_ratio - m.loss_rate : 0.0;
+  }
+  return m;
+}
+
+std::string LeanDecimal(double v, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  double r = std::round(v * scale) / scale;  // C# Math.Round(decimal) is banker's; ties are rare
+  if (r == 0) return "0";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, r);
+  return buf;
+}
+
+std::string LeanDouble(double v, int decimals) {
+  if (!std::isfinite(v)) return "0";
+  std::string s = LeanDecimal(v, decimals);
+  if (s.find('.') != std::string::npos) {
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+  }
+  if (s == "-0") s = "0";
+  return s;
+}
+
+std::vector<std::pair<std::string, std::string>> LeanStatistics(const PerformanceMetrics& m) {
+  const double net_profit = m.initial_cash > 0 ? m.final_equity / m.initial_cash - 1.0 : 0.0;
+  const bool integral_start = m.initial_cash == std::floor(m.initial_cash);
+  char fees[64];
+  std::snprintf(fees, sizeof fees, "$%.2f", m.total_fees);
+  return {
+      {"Total Orders", std::to_string(m.orders)},
+      {"Average Win", LeanDecimal(m.average_win * 100, 2) + "%"},
+      {"Average Loss", LeanDecimal(m.average_loss * 100, 2) + "%"},
+      {"Compounding Annual Return", LeanDecimal(m.cagr * 100, 3) + "%"},
+      {"Drawdown", LeanDecimal(m.max_drawdown * 100, 3) + "%"},
+      {"Expectancy", LeanDecimal(m.expectancy, 3)},
+      {"Start Equity", integral_start ? LeanDouble(m.initial_cash, 0) : LeanDecimal(m.initial_cash, 2)},
+      {"End Equity", LeanDecimal(m.final_equity, 2)},
+      {"Net Profit", LeanDecimal(net_profit * 100, 3) + "%"},
+      {"Sharpe Ratio", LeanDouble(m.sharpe, 3)},
+      {"Sortino Ratio", LeanDouble(m.sortino, 3)},
+      {"Loss Rate", LeanDecimal(m.loss_rate * 100, 0) + "%"},
+      {"Win Rate", LeanDecimal(m.win_rate * 100, 0) + "%"},
+      {"Profit-Loss Ratio", LeanDecimal(m.profit_loss_ratio, 2)},
+      {"Annual Standard Deviation", LeanDouble(m.volatility, 3)},
+      {"Annual Variance", LeanDouble(m.volatility * m.volatility, 3)},
+      {"Total Fees", fees},
+  };
+}
+
+}  // namespace alphalab::engine

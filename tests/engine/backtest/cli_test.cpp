@@ -1,0 +1,117 @@
+// Runs the real `alphalab` binary: data synth, backtest (single and grid), bad configs.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kBin = std::string(ALPHALAB_BINARY_DIR) + "/bin/alphalab";
+
+struct ExecResult {
+  int code;
+  std::string out, err;
+};
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device rd;
+    ws_ = fs::temp_directory_path() / ("alphalab_cli_" + std::to_string(rd()) + std::to_string(rd()));
+    fs::create_directories(ws_ / "configs");
+    std::ofstream(ws_ / "alphalab.yaml") << "datasets:\n  synthetic: {format: csv, path: data/synthetic}\n";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(ws_, ec);
+  }
+  ExecResult Exec(const std::string& args) {
+    const auto out = ws_ / "stdout.txt", err = ws_ / "stderr.txt";
+    const std::string cmd = "cd '" + ws_.string() + "' && '" + kBin + "' " + args + " >'" + out.string() +
+                            "' 2>'" + err.string() + "'";
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(out), Slurp(err)};
+  }
+  void Config(const std::string& name, const std::string& text) { std::ofstream(ws_ / "configs" / name) << text; }
+  fs::path ws_;
+};
+
+TEST_F(CliTest, SynthBacktestGridAndErrors) {
+  auto synth = Exec("data synth --out data/synthetic --instruments 5 --years 4 --seed 3 --symbols TSM");
+  ASSERT_EQ(synth.code, 0) << synth.err;
+  EXPECT_TRUE(fs::exists(ws_ / "data/synthetic/TSM.csv"));
+  EXPECT_TRUE(fs::exists(ws_ / "data/synthetic/SYNBOND.csv"));
+  EXPECT_EQ(Exec("data validate --dataset synthetic").code, 0);
+
+  Config("bt.yaml", "dataset: synthetic\ntickers: [TSM]\ninitial_cash: 100000\nfee_bps: 10\n"
+                    "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+  auto bt = Exec("backtest --config configs/bt.yaml --set strategy.params.fast=5 --start 2006-01-01");
+  ASSERT_EQ(bt.code, 0) << bt.err;
+  ASSERT_EQ(bt.out.rfind("bt_run_id: bt_", 0), 0u) << bt.out;
+  const std::string id = bt.out.substr(11, bt.out.find('\n') - 11);
+  EXPECT_NE(bt.out.find("out_dir: backtests/" + id), std::string::npos);
+  const auto summary = nlohmann::json::parse(Slurp(ws_ / "backtests" / id / "summary.json"));
+  EXPECT_EQ(summary["bt_run_id"], id);
+  EXPECT_EQ(summary["strategy"]["params"]["fast"], 5);
+  EXPECT_EQ(summary["config_path"], "configs/bt.yaml");
+  EXPECT_EQ(summary["tickers"], nlohmann::json::array({"TSM"}));
+  EXPECT_TRUE(summary["statistics"].contains("Compounding Annual Return"));
+  EXPECT_TRUE(fs::exists(ws_ / "backtests" / id / "equity.csv"));
+  EXPECT_NE(Slurp(ws_ / "backtests" / id / "config.yaml").find("fast: 5"), std::string::npos);
+
+  auto grid = Exec("backtest --config configs/bt.yaml --grid strategy.params.fast=5:15:5 "
+                   "--grid strategy.params.slow=20,40 --out-jsonl grid.jsonl");
+  ASSERT_EQ(grid.code, 0) << grid.err;
+  std::stringstream lines(Slurp(ws_ / "grid.jsonl"));
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line);
+    EXPECT_TRUE(j["metrics"]["final_equity"].is_number());
+    ++n;
+  }
+  EXPECT_EQ(n, 6);
+
+  // Bad input: one line on stderr, exit code 2, nothing written.
+  const auto before = std::distance(fs::directory_iterator(ws_ / "backtests"), fs::directory_iterator());
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"backtest --config configs/bt.yaml --set strategy.params.speed=3",
+            "error: unknown config key 'strategy.params.speed' (allowed: fast, slow, initial_cash, fee_bps)\n"},
+           {"backtest --config configs/bt.yaml --ticker NOPE",
+            "error: unknown ticker 'NOPE' in dataset 'synthetic' (available: SYN0002, SYN0003, SYN0004, SYN0005, "
+            "SYNBOND, SYNGOLD, SYNMKT, TSM)\n"},
+           {"backtest --config configs/bt.yaml --start 2010-01-01 --end 2009-01-01",
+            "error: start 2010-01-01 is after end 2009-01-01\n"},
+           {"backtest --config configs/bt.yaml --model runs/none/model.json",
+            "error: model file 'runs/none/model.json' does not exist or is outside the workspace\n"},
+           {"backtest --config configs/bt.yaml --set dataset=nope", "error: unknown dataset 'nope' (known: synthetic)\n"},
+           {"backtest --config configs/bt.yaml --set strategy.params.fast=abc",
+            "error: config key 'strategy.params.fast' must be an integer, got 'abc'\n"},
+           {"backtest --config configs/bt.yaml --set novalue", "error: override 'novalue' must look like key=value\n"},
+       }) {
+    auto r = Exec(args);
+    EXPECT_EQ(r.code, 2) << args;
+    EXPECT_EQ(r.err, message) << args;
+  }
+  EXPECT_EQ(std::distance(fs::directory_iterator(ws_ / "backtests"), fs::directory_iterator()), before);
+  EXPECT_NE(Exec("backtest --config ../outside.yaml").code, 0);
+}
+
+}  // namespace

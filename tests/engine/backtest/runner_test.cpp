@@ -1,0 +1,252 @@
+#include "engine/backtest/runner.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <random>
+
+#include "core/clock.hpp"
+#include "engine/backtest/long_flat.hpp"
+#include "engine/data/config.hpp"
+#include "engine/data/synth.hpp"
+
+namespace alphalab::engine {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() / ("alphalab_runner_" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+YAML::Node Yaml(const std::string& text) { return ParseYamlConfig(text, "test").value(); }
+
+std::string SpecError(const std::string& text) {
+  auto r = ParseBacktestSpec(Yaml(text));
+  return r.ok() ? "OK" : r.status().message();
+}
+
+TEST(BacktestSpecTest, BadConfigsAreOneLineErrors) {
+  const std::string base = "dataset: demo\ntickers: [SPX]\n";
+  EXPECT_EQ(SpecError(base + "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n"), "OK");
+  EXPECT_EQ(SpecError(base + "strategy: {type: sma_cross, params: {fast: 10, slowww: 50}}\n"),
+            "unknown config key 'strategy.params.slowww' (allowed: fast, slow, initial_cash, fee_bps)");
+  EXPECT_EQ(SpecError(base + "strategy: {type: sma_cross, params: {fast: ten}}\n"),
+            "config key 'strategy.params.fast' must be an integer, got 'ten'");
+  EXPECT_EQ(SpecError(base + "strategy: {type: sma_cross, params: {fast: 0}}\n"),
+            "config key 'strategy.params.fast' must be between 1 and 100000");
+  EXPECT_EQ(SpecError(base + "bogus: 1\nstrategy: {type: sma_cross}\n").substr(0, 30),
+            "unknown config key 'bogus' (al");
+  EXPECT_EQ(SpecError(base + "start: 2010-01-01\nend: 2009-01-01\nstrategy: {type: sma_cross}\n"),
+            "start 2010-01-01 is after end 2009-01-01");
+  EXPECT_EQ(SpecError(base + "start: 2010-13-01\nstrategy: {type: sma_cross}\n"),
+            "config key 'start' must be a date YYYY-MM-DD, got '2010-13-01'");
+  EXPECT_EQ(SpecError(base + "strategy: {type: magic}\n"),
+            "config key 'strategy.type' must be sma_cross, signal or topn, got 'magic'");
+  EXPECT_EQ(SpecError(base + "strategy: {type: signal, params: {cutoff: 0.6}}\n"),
+            "config key 'strategy.params.model_path' is required for strategy signal (or set "
+            "strategy.params.score: momentum)");
+  EXPECT_EQ(SpecError(base + "fee_bps: -1\nstrategy: {type: sma_cross}\n"),
+            "config key 'fee_bps' must be between 0 and 10000");
+  EXPECT_EQ(SpecError(base + "strategy: {type: topn, params: {score: momentum, weighting: best}}\n"),
+            "config key 'strategy.params.weighting' must be equal or score, got 'best'");
+  EXPECT_EQ(SpecError(base + "strategy: {type: topn, params: {score: momentum, dynamic_exposure: true, "
+                             "drawdown_tiers: '0.1,0.2', drawdown_exposures: '0.5'}}\n"),
+            "config key 'strategy.params.drawdown_exposures' must have as many entries as drawdown_tiers (2)");
+  EXPECT_EQ(SpecError(base + "strategy: {type: topn, params: {score: momentum, rebalance_day: Sunday}}\n"),
+            "config key 'strategy.params.rebalance_day' must be Monday..Friday for weekly, got 'Sunday'");
+  EXPECT_EQ(SpecError("tickers: []\nstrategy: {type: sma_cross}\n"),
+            "config key 'tickers' is required for strategy sma_cross");
+}
+
+TEST(BacktestSpecTest, SeedFourParametersParse) {
+  auto spec = ParseBacktestSpec(Yaml(
+      "dataset: synthetic\nstrategy:\n  type: topn\n  params:\n    model_path: runs/r/model.json\n"
+      "    top_n: '30'\n    retain_top_n: '10'\n    weighting: score\n    min_score: '0'\n"
+      "    market_filter: 'True'\n    market_ma_window: '200'\n    rebalance_frequency: Weekly\n"
+      "    rebalance_day: Monday\n    rebalance_time_minutes: '30'\n    dynamic_exposure: 'True'\n"
+      "    drawdown_tiers: '0.08,0.12,0.15'\n    drawdown_exposures: '0.80,0.60,0.40'\n"
+      "    max_drawdown: '0.15'\n    max_drawdown_52w: '0.15'\n    risk_off_mode: defensive\n"
+      "    risk_off_pick: lowest_vol\n    risk_off_symbols: SHY,IEF,GLD,TLT\n    initial_cash: '30000.0'\n"
+      "    fee_bps: '10.0'\n    max_exposure: 0.4\n    vol_target: 0.045\n    max_weight: 0.028\n"));
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  const auto& t = spec->topn;
+  EXPECT_EQ(t.top_n, 30);
+  EXPECT_EQ(t.retain_top_n, 10);
+  EXPECT_EQ(t.weighting, Weighting::kScore);
+  EXPECT_EQ(t.min_score, 0);
+  EXPECT_TRUE(t.market_filter);
+  EXPECT_EQ(t.market_ma_window, 200);
+  EXPECT_EQ(t.rebalance_frequency, RebalanceFrequency::kWeekly);
+  EXPECT_EQ(t.rebalance_day, 0);
+  EXPECT_EQ(t.rebalance_time_minutes, 30);
+  EXPECT_TRUE(t.dynamic_exposure);
+  EXPECT_EQ(t.drawdown_tiers, (std::vector<double>{0.08, 0.12, 0.15}));
+  EXPECT_EQ(t.drawdown_exposures, (std::vector<double>{0.8, 0.6, 0.4}));
+  EXPECT_EQ(t.max_drawdown, 0.15);
+  EXPECT_EQ(t.risk_off_mode, RiskOffMode::kDefensive);
+  EXPECT_EQ(t.risk_off_symbols, (std::vector<std::string>{"SHY", "IEF", "GLD", "TLT"}));
+  EXPECT_EQ(spec->initial_cash, 30000);
+  EXPECT_EQ(spec->fee_bps, 10);
+  EXPECT_EQ(t.max_exposure, 0.4);
+  EXPECT_EQ(t.vol_target, 0.045);
+  EXPECT_EQ(t.max_weight, 0.028);
+}
+
+Universe Synthetic() {
+  SynthOptions o;
+  o.instruments = 6;
+  o.years = 10;
+  o.seed = 21;
+  return MakeSyntheticUniverse(o);
+}
+
+TEST(GridTest, GridEqualsSingleRuns) {
+  const auto config = Yaml("dataset: synthetic\ntickers: [SYN0002]\ninitial_cash: 100000\nfee_bps: 10\n"
+                           "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+  auto spec = ParseBacktestSpec(config).value();
+  auto ctx = BacktestContext::FromUniverse(Synthetic(), spec).value();
+  std::vector<GridAxis> axes = {ParseGridAxis("strategy.params.fast=5:50:5").value(),
+                                ParseGridAxis("strategy.params.slow=20:200:20").value()};
+  auto cells = RunGridOnContext(ctx, config, axes, {}, 2);
+  ASSERT_TRUE(cells.ok()) << cells.status().ToString();
+  ASSERT_EQ(cells->size(), 100u);
+  EXPECT_EQ((*cells)[0].params["strategy.params.fast"], 5);
+  EXPECT_EQ((*cells)[0].params["strategy.params.slow"], 20);
+  EXPECT_EQ((*cells)[99].params["strategy.params.fast"], 50);
+  EXPECT_EQ((*cells)[99].params["strategy.params.slow"], 200);
+  const auto& bars = *ctx.universe().Find("SYN0002");
+  for (const auto& cell : *cells) {
+    // A single run from scratch, through the plain functions.
+    const int fast = cell.params["strategy.params.fast"], slow = cell.params["strategy.params.slow"];
+    auto f = SimpleMovingAverage(bars.close, fast), s = SimpleMovingAverage(bars.close, slow);
+    std::vector<int8_t> sig(bars.size());
+    SmaCrossSignals(f.data(), s.data(), bars.size(), sig.data());
+    LongFlatOptions o;
+    o.initial_cash = 100000;
+    o.fee_rate = 0.001;
+    const auto single = RunLongFlat(bars, sig.data(), o);
+    EXPECT_EQ(cell.metrics.final_equity, single.metrics.final_equity) << cell.params.dump();
+    EXPECT_EQ(cell.metrics.sharpe, single.metrics.sharpe);
+    EXPECT_EQ(cell.metrics.max_drawdown, single.metrics.max_drawdown);
+    EXPECT_EQ(cell.metrics.trades, single.metrics.trades);
+  }
+  // The slow path (a non-numeric axis) gives the same numbers too.
+  std::vector<GridAxis> list_axes = {ParseGridAxis("strategy.params.fast=[5, 10]").value(),
+                                     ParseGridAxis("strategy.type=[sma_cross]").value()};
+  auto listed = RunGridOnContext(ctx, config, list_axes, {}, 1);
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_TRUE(ctx.Prepare(spec, {}).ok());
+  EXPECT_EQ((*listed)[1].metrics.final_equity, ctx.Run(spec)->metrics.final_equity);  // fast 10, slow 50
+}
+
+TEST(GridTest, BadAxesAreRejectedBeforeWork) {
+  EXPECT_FALSE(ParseGridAxis("strategy.params.fast").ok());
+  EXPECT_FALSE(ParseGridAxis("strategy.params.fast=50:5:5").ok());
+  EXPECT_FALSE(ParseGridAxis("strategy.params.fast=5:50:0").ok());
+  const auto config = Yaml("tickers: [SYN0002]\nstrategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+  auto ctx = BacktestContext::FromUniverse(Synthetic(), ParseBacktestSpec(config).value()).value();
+  auto zero = RunGridOnContext(ctx, config, {ParseGridAxis("strategy.params.fast=0:10:5").value()}, {});
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.status().message().find("strategy.params.fast=0"), std::string::npos) << zero.status().message();
+  auto data = RunGridOnContext(ctx, config, {ParseGridAxis("tickers=[SYN0001]").value()}, {});
+  ASSERT_FALSE(data.ok());
+  EXPECT_NE(data.status().message().find("changes the data"), std::string::npos);
+}
+
+TEST(RunnerTest, SignalStrategyUsesInjectedScores) {
+  const auto config = Yaml("tickers: [SYN0001]\ninitial_cash: 50000\nfee_bps: 5\n"
+                           "strategy: {type: signal, params: {model_path: runs/x/model.json, cutoff: 0.6}}\n");
+  auto spec = ParseBacktestSpec(config).value();
+  auto ctx = BacktestContext::FromUniverse(Synthetic(), spec).value();
+  std::vector<double> seen_scores;
+  ScorerFactory factory = [&](const std::string& path) -> Result<ScoreFn> {
+    EXPECT_EQ(path, "runs/x/model.json");
+    return ScoreFn([&](const BarSeries& bars) -> Result<std::vector<double>> {
+      std::vector<double> s(bars.size());
+      for (size_t t = 0; t < s.size(); ++t) s[t] = (t / 40) % 2 ? 0.7 : 0.3;  // 40 bars on, 40 off
+      seen_scores = s;
+      return s;
+    });
+  };
+  ASSERT_TRUE(ctx.Prepare(spec, factory).ok());
+  auto r = ctx.Run(spec);
+  ASSERT_TRUE(r.ok());
+  const auto& bars = *ctx.universe().Find("SYN0001");
+  std::vector<int8_t> sig(bars.size());
+  ThresholdSignals(seen_scores.data(), bars.size(), 0.6, sig.data());
+  LongFlatOptions o;
+  o.initial_cash = 50000;
+  o.fee_rate = 0.0005;
+  const auto expect = RunLongFlat(bars, sig.data(), o);
+  EXPECT_EQ(r->metrics.final_equity, expect.metrics.final_equity);
+  EXPECT_GT(r->metrics.trades, 10);
+  // First entry: the score turns 0.7 on bar 40, so the buy fills at bar 41's open.
+  EXPECT_EQ(r->trades[0].entry_date, bars.date[41]);
+  // A scorer failure is an error, not a silent zero.
+  BacktestContext ctx2 = BacktestContext::FromUniverse(Synthetic(), spec).value();
+  ScorerFactory broken = [](const std::string&) -> Result<ScoreFn> {
+    return Status::InvalidArgument("model from another feature set");
+  };
+  EXPECT_EQ(ctx2.Prepare(spec, broken).message(), "model from another feature set");
+}
+
+TEST(RunnerTest, LoadsThroughWorkspaceAndWritesOutputs) {
+  TempDir dir;
+  SynthOptions o;
+  o.instruments = 3;
+  o.years = 3;
+  ASSERT_TRUE(WriteUniverseCsv(MakeSyntheticUniverse(o), dir.path() / "data" / "synthetic").ok());
+  auto ws = Workspace::Open(dir.path()).value();
+  auto spec = ParseBacktestSpec(Yaml("dataset: synthetic\ntickers: [SYN0001, SYN0002]\nstart: 2006-01-01\n"
+                                     "strategy: {type: sma_cross, params: {fast: 5, slow: 20}}\n")).value();
+  auto ctx = BacktestContext::Load(ws, spec);
+  ASSERT_TRUE(ctx.ok()) << ctx.status().ToString();
+  ASSERT_TRUE(ctx->Prepare(spec, {}).ok());
+  auto r = ctx->Run(spec);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(FormatDate(r->dates.front()), "2006-01-02");
+  const auto out = dir.path() / "backtests" / "bt_x";
+  ASSERT_TRUE(WriteBacktestOutputs(out, spec, *ctx, *r, {{"bt_run_id", "bt_x"}}).ok());
+  auto summary = nlohmann::json::parse(ReadFile(out / "summary.json").value());
+  for (const char* k : {"cagr", "max_drawdown", "sharpe", "sortino", "volatility", "total_return", "trades",
+                        "win_rate", "exposure", "final_equity"}) {
+    EXPECT_TRUE(summary[k].is_number()) << k;
+  }
+  EXPECT_EQ(summary["bt_run_id"], "bt_x");
+  EXPECT_EQ(summary["strategy"]["type"], "sma_cross");
+  EXPECT_EQ(summary["strategy"]["params"]["fast"], 5);
+  EXPECT_EQ(summary["tickers"], (nlohmann::json{"SYN0001", "SYN0002"}));
+  EXPECT_EQ(summary["start"], "2006-01-02");
+  EXPECT_EQ(summary["statistics"]["Total Orders"], std::to_string(r->metrics.orders));
+  EXPECT_DOUBLE_EQ(summary["final_equity"].get<double>(), r->metrics.final_equity);
+  const std::string equity = ReadFile(out / "equity.csv").value();
+  EXPECT_EQ(equity.substr(0, equity.find('\n')), "date,equity,cash,holdings,drawdown");
+  EXPECT_EQ(std::count(equity.begin(), equity.end(), '\n'), static_cast<long>(r->dates.size() + 1));
+  const std::string trades = ReadFile(out / "trades.csv").value();
+  EXPECT_EQ(std::count(trades.begin(), trades.end(), '\n'), static_cast<long>(r->trades.size() + 1));
+  EXPECT_TRUE(std::filesystem::exists(out / "config.yaml"));
+  // Unknown tickers name what exists.
+  auto bad = ParseBacktestSpec(Yaml("dataset: synthetic\ntickers: [TSM]\nstrategy: {type: sma_cross}\n")).value();
+  auto missing = BacktestContext::Load(ws, bad);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(),
+            "unknown ticker 'TSM' in dataset 'synthetic' (available: SYN0001, SYN0002, SYN0003, SYNBOND, "
+            "SYNGOLD, SYNMKT)");
+}
+
+}  // namespace
+}  // namespace alphalab::engine
