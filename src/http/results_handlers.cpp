@@ -1,0 +1,67 @@
+// Results API (SPEC §4): GET /api/runs (paged, newest first), GET /api/runs/{run_id},
+// GET /api/backtests (paged; ticker / strategy / model_run_id filters),
+// GET /api/backtests/{bt_run_id}?points=N, GET /api/backtests/{bt_run_id}/files/{name},
+// GET /api/dashboard. Served by the RegistryService that registry_handlers.cpp builds.
+#include "core/ids.hpp"
+#include "http/route_modules.hpp"
+#include "registry/registry_service.hpp"
+
+namespace alphalab::http {
+
+namespace {
+
+Result<std::string> IdParam(const HttpRequest& req, const char* name) {
+  std::string id(req.Param(name));
+  if (!IsSafeIdentifier(id)) {
+    return Status::InvalidArgument(std::string(name) + " '" + id.substr(0, 100) +
+                                       "' is not a valid identifier ([A-Za-z0-9_.-], at most 128 characters)",
+                                   Json{{name, id.substr(0, 100)}});
+  }
+  return id;
+}
+
+void RegisterResultsRoutes(Router& router, ServerContext& ctx) {
+  // ctx.registry is set by RegisterRegistryRoutes (order 40); read it per request so a
+  // registry that failed to open answers 503 instead of crashing.
+  auto svc = [&ctx]() -> Result<RegistryService*> {
+    if (!ctx.registry) return Status::Unavailable("registry is unavailable (see the server log)");
+    return ctx.registry.get();
+  };
+  router.Get("/api/runs", [svc](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(auto* s, svc());
+    return s->Runs(registry::ParamsFromItems(req.query.items()));
+  });
+  router.Get("/api/runs/{run_id}", [svc](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(auto* s, svc());
+    ASSIGN_OR_RETURN(std::string id, IdParam(req, "run_id"));
+    return s->RunDetail(id);
+  });
+  router.Get("/api/backtests", [svc](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(auto* s, svc());
+    return s->Backtests(registry::ParamsFromItems(req.query.items()));
+  });
+  router.Get("/api/backtests/{bt_run_id}", [svc](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(auto* s, svc());
+    ASSIGN_OR_RETURN(std::string id, IdParam(req, "bt_run_id"));
+    return s->BacktestDetail(id, registry::ParamsFromItems(req.query.items()));
+  });
+  router.GetRaw("/api/backtests/{bt_run_id}/files/{name}", [svc](const HttpRequest& req) -> Result<HttpResponse> {
+    ASSIGN_OR_RETURN(auto* s, svc());
+    ASSIGN_OR_RETURN(std::string id, IdParam(req, "bt_run_id"));
+    ASSIGN_OR_RETURN(std::string name, IdParam(req, "name"));
+    ASSIGN_OR_RETURN(registry::FileContent file, s->BacktestFile(id, name));
+    HttpResponse resp = HttpResponse::Text(std::move(file.body), file.content_type);
+    resp.headers.emplace_back("Content-Disposition", "inline; filename=\"" + file.name + "\"");
+    return resp;
+  });
+  router.Get("/api/dashboard", [svc](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(auto* s, svc());
+    return s->Dashboard(registry::ParamsFromItems(req.query.items()));
+  });
+}
+
+}  // namespace
+
+ALPHALAB_REGISTER_ROUTES(41, RegisterResultsRoutes);
+
+}  // namespace alphalab::http

@@ -1,0 +1,569 @@
+#include "registry/indexer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <set>
+#include <system_error>
+
+#include "core/ids.hpp"
+#include "registry/registry_json.hpp"
+
+namespace alphalab::registry {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kMaxMetricsFileBytes = 64u << 20;  // a metrics file bigger than this is not ours
+constexpr size_t kBatchSize = 500;                  // runs per store transaction
+
+// Reads typed fields of one JSON file and remembers the first problem (with the JSON path).
+class FieldReader {
+ public:
+  explicit FieldReader(std::string file) : file_(std::move(file)) {}
+
+  std::string String(const Json& obj, const std::string& key, const std::string& where = "") {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return "";
+    if (it->is_string()) return it->get<std::string>();
+    if (it->is_number()) return it->dump();
+    Fail(where + key, std::string("must be a string, got ") + it->type_name());
+    return "";
+  }
+  std::optional<double> Double(const Json& obj, const std::string& key, const std::string& where = "") {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return std::nullopt;
+    if (it->is_number()) {
+      const double v = it->get<double>();
+      if (std::isfinite(v)) return v;
+      return std::nullopt;
+    }
+    Fail(where + key, std::string("must be a number or null, got ") + it->type_name());
+    return std::nullopt;
+  }
+  std::optional<int64_t> Int(const Json& obj, const std::string& key, const std::string& where = "") {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return std::nullopt;
+    if (it->is_number_integer()) return it->get<int64_t>();
+    if (it->is_number_float()) {
+      const double v = it->get<double>();
+      if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9e15) return static_cast<int64_t>(v);
+    }
+    Fail(where + key, std::string("must be an integer or null, got ") + it->dump().substr(0, 40));
+    return std::nullopt;
+  }
+  void Fail(const std::string& field, const std::string& message) {
+    if (ok()) problem_ = "field '" + field + "' " + message;
+  }
+  void FailWhole(const std::string& message) {
+    if (ok()) problem_ = message;
+  }
+  bool ok() const { return problem_.empty(); }
+  const std::string& problem() const { return problem_; }
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+  std::string problem_;
+};
+
+// Reads and parses a JSON object file; on failure returns nullopt and a reason.
+std::optional<Json> ReadJsonObject(const fs::path& path, std::string& why) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec) {
+    why = ec == std::errc::no_such_file_or_directory ? "file is missing" : "cannot stat: " + ec.message();
+    return std::nullopt;
+  }
+  if (size > kMaxMetricsFileBytes) {
+    why = "file is larger than 64 MiB";
+    return std::nullopt;
+  }
+  auto text = ReadFile(path);
+  if (!text.ok()) {
+    why = "cannot read: " + text.status().message();
+    return std::nullopt;
+  }
+  Json j = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    why = text->empty() ? "file is empty" : "invalid JSON";
+    return std::nullopt;
+  }
+  if (!j.is_object()) {
+    why = std::string("expected a JSON object, got ") + j.type_name();
+    return std::nullopt;
+  }
+  return j;
+}
+
+std::string Rel(const std::string& run_dir_rel, const std::string& name) { return run_dir_rel + "/" + name; }
+
+// Rows of one metrics file (metrics.json or metrics_eval_<mode>.json).
+bool RowsFromMetrics(const Json& m, FieldReader& rd, const std::string& run_id, const std::string& mode,
+                     const std::string& metrics_rel, const RunSummary& run, const Json* manifest,
+                     const std::string& run_dir_rel, const fs::path& dir, std::vector<RegistryRow>& out) {
+  const auto top_horizon = rd.Int(m, "label_horizon_days");
+  const auto top_threshold = rd.Double(m, "label_threshold");
+  auto per = m.find("per_ticker");
+  if (per == m.end() || per->is_null()) {
+    rd.Fail("per_ticker", "is missing");
+    return false;
+  }
+  if (!per->is_object()) {
+    rd.Fail("per_ticker", std::string("must be an object of ticker -> metrics, got ") + per->type_name());
+    return false;
+  }
+  for (const auto& [ticker, t] : per->items()) {
+    const std::string where = "per_ticker." + ticker + ".";
+    if (ticker.empty() || ticker.size() > 64) {
+      rd.Fail("per_ticker", "has an empty or over-long ticker name");
+      return false;
+    }
+    if (!t.is_object()) {
+      rd.Fail("per_ticker." + ticker, std::string("must be an object, got ") + t.type_name());
+      return false;
+    }
+    RegistryRow r;
+    r.ticker = ticker;
+    r.run_id = run_id;
+    r.mode = mode;
+    r.project = run.project;
+    r.label_horizon_days = rd.Int(t, "label_horizon_days", where);
+    if (!r.label_horizon_days) r.label_horizon_days = top_horizon;
+    r.label_threshold = rd.Double(t, "label_threshold", where);
+    if (!r.label_threshold) r.label_threshold = top_threshold;
+    r.precision = rd.Double(t, "precision", where);
+    r.recall = rd.Double(t, "recall", where);
+    r.f1 = rd.Double(t, "f1", where);
+    r.accuracy = rd.Double(t, "accuracy", where);
+    r.buy_rate = rd.Double(t, "buy_rate", where);
+    r.positive_rate = rd.Double(t, "positive_rate", where);
+    r.lift = rd.Double(t, "lift", where);
+    r.tp = rd.Int(t, "tp", where);
+    r.fp = rd.Int(t, "fp", where);
+    r.tn = rd.Int(t, "tn", where);
+    r.fn = rd.Int(t, "fn", where);
+    r.support = rd.Int(t, "support", where);
+    r.model_final_path = rd.String(t, "model_path", where);
+    if (r.model_final_path.empty() && manifest) {
+      auto models = manifest->find("models");
+      if (models != manifest->end() && models->is_object()) {
+        auto mp = models->find(ticker);
+        if (mp != models->end() && mp->is_string()) r.model_final_path = mp->get<std::string>();
+      }
+    }
+    if (r.model_final_path.empty()) {
+      std::error_code ec;
+      if (fs::exists(dir / ("model_" + ticker + ".json"), ec)) {
+        r.model_final_path = Rel(run_dir_rel, "model_" + ticker + ".json");
+      } else if (fs::exists(dir / "model.json", ec)) {
+        r.model_final_path = Rel(run_dir_rel, "model.json");
+      }
+    }
+    r.config_path = run.config_path;
+    r.metrics_path = metrics_rel;
+    r.manifest_path = manifest ? Rel(run_dir_rel, "manifest.json") : "";
+    r.start_time = run.start_time;
+    r.end_time = run.end_time;
+    r.status = run.status;
+    if (!rd.ok()) return false;
+    out.push_back(std::move(r));
+  }
+  return true;
+}
+
+std::vector<std::string> ListDirNames(const fs::path& root, std::vector<IndexProblem>& problems, const char* kind,
+                                      const std::string& root_rel) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  if (!fs::exists(root, ec)) return names;
+  fs::directory_iterator it(root, ec), end;
+  if (ec) {
+    problems.push_back({"workspace", "", root_rel, "cannot list: " + ec.message()});
+    return names;
+  }
+  for (; it != end; it.increment(ec)) {
+    if (ec) {
+      problems.push_back({"workspace", "", root_rel, "listing stopped: " + ec.message()});
+      break;
+    }
+    std::error_code type_ec;
+    if (!it->is_directory(type_ec)) continue;
+    std::string name = it->path().filename().string();
+    if (name.empty() || name[0] == '.') continue;  // hidden / temporary folders
+    if (!IsSafeIdentifier(name)) {
+      problems.push_back({kind, name.substr(0, 128), root_rel + "/" + name.substr(0, 128),
+                          "directory name is not a safe identifier ([A-Za-z0-9_.-], at most 128 characters)"});
+      continue;
+    }
+    names.push_back(std::move(name));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+Json IndexReport::ToJson() const {
+  Json list = Json::array();
+  for (const auto& p : problems) {
+    list.push_back({{"kind", p.kind}, {"id", p.id}, {"file", p.file}, {"message", p.message}});
+  }
+  return Json{{"runs_indexed", runs_indexed},         {"rows_indexed", rows_indexed},
+              {"runs_removed", runs_removed},         {"backtests_indexed", backtests_indexed},
+              {"backtests_removed", backtests_removed}, {"problems", list},
+              {"seconds", seconds}, {"read_seconds", read_seconds}, {"store_seconds", store_seconds},
+              {"export_seconds", export_seconds}};
+}
+
+std::optional<IndexedRun> ReadRunDir(const Workspace& ws, const fs::path& dir, const std::string& now,
+                                     std::vector<IndexProblem>& problems) {
+  const std::string run_id = dir.filename().string();
+  const std::string run_dir_rel = "runs/" + run_id;
+  auto problem = [&](const std::string& file, const std::string& message) {
+    problems.push_back({"run", run_id, file, message});
+    return std::nullopt;
+  };
+  if (!IsSafeIdentifier(run_id)) return problem(run_dir_rel, "run directory name is not a safe identifier");
+
+  const std::string metrics_rel = Rel(run_dir_rel, "metrics.json");
+  std::string why;
+  auto metrics = ReadJsonObject(dir / "metrics.json", why);
+  if (!metrics) {
+    if (why == "file is missing") why += " (the run is unfinished, or failed before writing its metrics)";
+    return problem(metrics_rel, why);
+  }
+  std::optional<Json> manifest;
+  {
+    std::error_code ec;
+    if (fs::exists(dir / "manifest.json", ec)) {
+      manifest = ReadJsonObject(dir / "manifest.json", why);
+      if (!manifest) return problem(Rel(run_dir_rel, "manifest.json"), why);
+    }
+  }
+
+  FieldReader rd(metrics_rel);
+  IndexedRun out;
+  RunSummary& run = out.run;
+  run.run_id = run_id;
+  const std::string declared_id = rd.String(*metrics, "run_id");
+  if (rd.ok() && !declared_id.empty() && declared_id != run_id) {
+    rd.Fail("run_id", "is '" + declared_id.substr(0, 128) + "' but the directory is '" + run_id + "'");
+  }
+  run.project = rd.String(*metrics, "project");
+  run.mode = rd.String(*metrics, "mode");
+  run.status = rd.String(*metrics, "status");
+  run.start_time = rd.String(*metrics, "start_time");
+  run.end_time = rd.String(*metrics, "end_time");
+  run.dataset = rd.String(*metrics, "dataset");
+  if (!rd.ok()) return problem(metrics_rel, rd.problem());
+  if (manifest) {
+    FieldReader mr(Rel(run_dir_rel, "manifest.json"));
+    if (run.project.empty()) run.project = mr.String(*manifest, "project");
+    if (run.mode.empty()) run.mode = mr.String(*manifest, "mode");
+    if (run.status.empty()) run.status = mr.String(*manifest, "status");
+    if (run.start_time.empty()) run.start_time = mr.String(*manifest, "start_time");
+    if (run.end_time.empty()) run.end_time = mr.String(*manifest, "end_time");
+    if (run.dataset.empty()) run.dataset = mr.String(*manifest, "dataset");
+  }
+  if (run.mode.empty()) run.mode = "base";
+  if (run.status.empty()) run.status = "success";
+  // The resolved config inside the run reproduces it; fall back to the config it was started with.
+  {
+    std::error_code ec;
+    if (fs::exists(dir / "config.yaml", ec)) {
+      run.config_path = Rel(run_dir_rel, "config.yaml");
+    } else {
+      run.config_path = rd.String(*metrics, "config_path");
+    }
+  }
+  run.indexed_at = now;
+
+  std::vector<RegistryRow> rows;
+  if (!RowsFromMetrics(*metrics, rd, run_id, run.mode, metrics_rel, run, manifest ? &*manifest : nullptr,
+                       run_dir_rel, dir, rows)) {
+    return problem(metrics_rel, rd.problem());
+  }
+
+  // eval-metrics re-evaluations: metrics_eval_<mode>.json, newer than metrics.json for that mode.
+  std::vector<std::pair<std::string, fs::path>> evals;
+  {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      constexpr std::string_view kPrefix = "metrics_eval_";
+      constexpr std::string_view kSuffix = ".json";
+      if (name.size() <= kPrefix.size() + kSuffix.size() || name.compare(0, kPrefix.size(), kPrefix) != 0 ||
+          name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+        continue;
+      }
+      evals.emplace_back(name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size()), it->path());
+    }
+    std::sort(evals.begin(), evals.end());
+  }
+  for (const auto& [mode, path] : evals) {
+    const std::string eval_rel = Rel(run_dir_rel, path.filename().string());
+    if (!IsSafeIdentifier(mode)) return problem(eval_rel, "mode in the file name is not a safe identifier");
+    auto eval = ReadJsonObject(path, why);
+    if (!eval) return problem(eval_rel, why);
+    FieldReader er(eval_rel);
+    const std::string declared_mode = er.String(*eval, "mode");
+    if (er.ok() && !declared_mode.empty() && declared_mode != mode) {
+      er.Fail("mode", "is '" + declared_mode.substr(0, 64) + "' but the file name says '" + mode + "'");
+    }
+    std::vector<RegistryRow> eval_rows;
+    if (!er.ok() || !RowsFromMetrics(*eval, er, run_id, mode, eval_rel, run, manifest ? &*manifest : nullptr,
+                                     run_dir_rel, dir, eval_rows)) {
+      return problem(eval_rel, er.problem());
+    }
+    std::erase_if(rows, [&](const RegistryRow& r) { return r.mode == mode; });
+    rows.insert(rows.end(), eval_rows.begin(), eval_rows.end());
+    run.eval_modes.push_back(mode);
+  }
+
+  std::set<std::string> tickers;
+  for (const auto& r : rows) tickers.insert(r.ticker);
+  run.tickers.assign(tickers.begin(), tickers.end());
+  out.rows = std::move(rows);
+  (void)ws;
+  return out;
+}
+
+std::optional<BacktestSummaryRow> ReadBacktestDir(const Workspace& ws, const fs::path& dir, const std::string& now,
+                                                  std::vector<IndexProblem>& problems) {
+  const std::string id = dir.filename().string();
+  const std::string dir_rel = "backtests/" + id;
+  const std::string summary_rel = Rel(dir_rel, "summary.json");
+  auto problem = [&](const std::string& file, const std::string& message) {
+    problems.push_back({"backtest", id, file, message});
+    return std::nullopt;
+  };
+  if (!IsSafeIdentifier(id)) return problem(dir_rel, "backtest directory name is not a safe identifier");
+  std::string why;
+  auto s = ReadJsonObject(dir / "summary.json", why);
+  if (!s) {
+    if (why == "file is missing") why += " (the backtest is unfinished or failed)";
+    return problem(summary_rel, why);
+  }
+  FieldReader rd(summary_rel);
+  BacktestSummaryRow b;
+  b.bt_run_id = id;
+  const std::string declared = rd.String(*s, "bt_run_id");
+  if (rd.ok() && !declared.empty() && declared != id) {
+    rd.Fail("bt_run_id", "is '" + declared.substr(0, 128) + "' but the directory is '" + id + "'");
+  }
+  b.created_at = rd.String(*s, "created_at");
+  auto strategy = s->find("strategy");
+  if (strategy != s->end() && strategy->is_object()) {
+    b.strategy_type = rd.String(*strategy, "type", "strategy.");
+  } else if (strategy != s->end() && strategy->is_string()) {
+    b.strategy_type = strategy->get<std::string>();
+  } else if (strategy != s->end() && !strategy->is_null()) {
+    rd.Fail("strategy", std::string("must be an object {type, params}, got ") + strategy->type_name());
+  }
+  b.dataset = rd.String(*s, "dataset");
+  auto tickers = s->find("tickers");
+  if (tickers != s->end() && tickers->is_array()) {
+    for (const auto& t : *tickers) {
+      if (!t.is_string()) {
+        rd.Fail("tickers", "must be a list of strings");
+        break;
+      }
+      b.tickers.push_back(t.get<std::string>());
+    }
+  } else if (tickers != s->end() && tickers->is_string()) {
+    b.tickers.push_back(tickers->get<std::string>());
+  } else if (tickers != s->end() && !tickers->is_null()) {
+    rd.Fail("tickers", std::string("must be a list of strings, got ") + tickers->type_name());
+  }
+  std::sort(b.tickers.begin(), b.tickers.end());
+  b.tickers.erase(std::unique(b.tickers.begin(), b.tickers.end()), b.tickers.end());
+  b.start = rd.String(*s, "start");
+  b.end = rd.String(*s, "end");
+  b.model_path = rd.String(*s, "model_path");
+  b.model_run_id = rd.String(*s, "model_run_id");
+  if (b.model_path.empty() && strategy != s->end() && strategy->is_object()) {
+    auto params = strategy->find("params");
+    if (params != strategy->end() && params->is_object()) b.model_path = rd.String(*params, "model_path", "strategy.params.");
+  }
+  if (b.model_run_id.empty() && b.model_path.rfind("runs/", 0) == 0) {
+    const auto slash = b.model_path.find('/', 5);
+    if (slash != std::string::npos) b.model_run_id = b.model_path.substr(5, slash - 5);
+  }
+  b.config_path = rd.String(*s, "config_path");
+  {
+    std::error_code ec;
+    if (fs::exists(dir / "config.yaml", ec)) b.config_path = Rel(dir_rel, "config.yaml");
+  }
+  b.cagr = rd.Double(*s, "cagr");
+  b.max_drawdown = rd.Double(*s, "max_drawdown");
+  b.sharpe = rd.Double(*s, "sharpe");
+  b.sortino = rd.Double(*s, "sortino");
+  b.volatility = rd.Double(*s, "volatility");
+  b.total_return = rd.Double(*s, "total_return");
+  b.trades = rd.Int(*s, "trades");
+  b.win_rate = rd.Double(*s, "win_rate");
+  b.exposure = rd.Double(*s, "exposure");
+  b.final_equity = rd.Double(*s, "final_equity");
+  b.initial_cash = rd.Double(*s, "initial_cash");
+  if (!rd.ok()) return problem(summary_rel, rd.problem());
+  if (b.created_at.empty()) {
+    // Older summaries without created_at: use the file time so "newest first" still works.
+    std::error_code ec;
+    auto mtime = fs::last_write_time(dir / "summary.json", ec);
+    if (!ec) {
+      b.created_at = FormatIso8601(std::chrono::time_point_cast<std::chrono::system_clock::duration>(std::chrono::file_clock::to_sys(mtime)));
+    }
+  }
+  b.summary_json = DumpJson(*s);
+  b.indexed_at = now;
+  (void)ws;
+  return b;
+}
+
+Status Indexer::IndexRunsLocked(const std::vector<std::string>& run_ids, bool prune, IndexReport& report) {
+  const std::string now = FormatIso8601(clock_.Now());
+  std::vector<IndexedRun> batch;
+  std::set<std::string> on_disk(run_ids.begin(), run_ids.end());
+  using SteadyClock = std::chrono::steady_clock;
+  auto since = [](SteadyClock::time_point t) { return std::chrono::duration<double>(SteadyClock::now() - t).count(); };
+  auto flush = [&]() -> Status {
+    if (batch.empty()) return Status::Ok();
+    const auto t = SteadyClock::now();
+    RETURN_IF_ERROR(store_.ReplaceRuns(batch));
+    report.store_seconds += since(t);
+    batch.clear();
+    return Status::Ok();
+  };
+  for (const auto& id : run_ids) {
+    const fs::path dir = ws_.RunsDir() / id;
+    const auto t_read = SteadyClock::now();
+    auto run = ReadRunDir(ws_, dir, now, report.problems);
+    report.read_seconds += since(t_read);
+    if (!run) {
+      // Broken now: whatever was indexed before is no longer backed by the disk.
+      RETURN_IF_ERROR(store_.DeleteRun(id));
+      continue;
+    }
+    ++report.runs_indexed;
+    report.rows_indexed += static_cast<int64_t>(run->rows.size());
+    batch.push_back(std::move(*run));
+    if (batch.size() >= kBatchSize) RETURN_IF_ERROR(flush());
+  }
+  RETURN_IF_ERROR(flush());
+  if (prune) {
+    ASSIGN_OR_RETURN(auto indexed, store_.ListRunIds());
+    for (const auto& id : indexed) {
+      if (!on_disk.count(id)) {
+        RETURN_IF_ERROR(store_.DeleteRun(id));
+        ++report.runs_removed;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status Indexer::IndexBacktestsLocked(const std::vector<std::string>& ids, bool prune, IndexReport& report) {
+  const std::string now = FormatIso8601(clock_.Now());
+  std::vector<BacktestSummaryRow> batch;
+  std::set<std::string> on_disk(ids.begin(), ids.end());
+  for (const auto& id : ids) {
+    auto bt = ReadBacktestDir(ws_, ws_.BacktestsDir() / id, now, report.problems);
+    if (!bt) {
+      RETURN_IF_ERROR(store_.DeleteBacktest(id));
+      continue;
+    }
+    ++report.backtests_indexed;
+    batch.push_back(std::move(*bt));
+    if (batch.size() >= kBatchSize) {
+      RETURN_IF_ERROR(store_.UpsertBacktests(batch));
+      batch.clear();
+    }
+  }
+  RETURN_IF_ERROR(store_.UpsertBacktests(batch));
+  if (prune) {
+    ASSIGN_OR_RETURN(auto indexed, store_.ListBacktestIds());
+    for (const auto& id : indexed) {
+      if (!on_disk.count(id)) {
+        RETURN_IF_ERROR(store_.DeleteBacktest(id));
+        ++report.backtests_removed;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Result<IndexReport> Indexer::IndexAll() {
+  std::lock_guard lock(mu_);
+  const auto t0 = std::chrono::steady_clock::now();
+  IndexReport report;
+  const auto runs = ListDirNames(ws_.RunsDir(), report.problems, "run", "runs");
+  RETURN_IF_ERROR(IndexRunsLocked(runs, /*prune=*/true, report));
+  const auto bts = ListDirNames(ws_.BacktestsDir(), report.problems, "backtest", "backtests");
+  RETURN_IF_ERROR(IndexBacktestsLocked(bts, /*prune=*/true, report));
+  const auto t_export = std::chrono::steady_clock::now();
+  RETURN_IF_ERROR(Export());
+  report.export_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_export).count();
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return report;
+}
+
+Result<IndexReport> Indexer::IndexRun(const std::string& run_id, bool export_after) {
+  if (!IsSafeIdentifier(run_id)) return Status::InvalidArgument("run_id '" + run_id.substr(0, 128) + "' is not a safe identifier");
+  std::lock_guard lock(mu_);
+  const auto t0 = std::chrono::steady_clock::now();
+  IndexReport report;
+  std::error_code ec;
+  if (!fs::is_directory(ws_.RunsDir() / run_id, ec)) {
+    RETURN_IF_ERROR(store_.DeleteRun(run_id));
+    report.problems.push_back({"run", run_id, "runs/" + run_id, "run directory does not exist"});
+  } else {
+    RETURN_IF_ERROR(IndexRunsLocked({run_id}, /*prune=*/false, report));
+  }
+  if (export_after) RETURN_IF_ERROR(Export());
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return report;
+}
+
+Result<IndexReport> Indexer::IndexBacktest(const std::string& bt_run_id) {
+  if (!IsSafeIdentifier(bt_run_id)) {
+    return Status::InvalidArgument("bt_run_id '" + bt_run_id.substr(0, 128) + "' is not a safe identifier");
+  }
+  std::lock_guard lock(mu_);
+  IndexReport report;
+  std::error_code ec;
+  if (!fs::is_directory(ws_.BacktestsDir() / bt_run_id, ec)) {
+    RETURN_IF_ERROR(store_.DeleteBacktest(bt_run_id));
+    report.problems.push_back({"backtest", bt_run_id, "backtests/" + bt_run_id, "backtest directory does not exist"});
+    return report;
+  }
+  RETURN_IF_ERROR(IndexBacktestsLocked({bt_run_id}, /*prune=*/false, report));
+  return report;
+}
+
+Status Indexer::Export() {
+  std::vector<RegistryRow> rows;
+  RETURN_IF_ERROR(store_.ScanModels([&](const RegistryRow& r) {
+    rows.push_back(r);
+    return Status::Ok();
+  }));
+  // models.json is written row by row (one small object at a time) instead of one big DOM.
+  std::string json = "{\n  \"columns\": " + Json(RegistryColumns()).dump() + ",\n  \"sort\": \"" +
+                     std::string(kDefaultRegistrySort) + "\",\n  \"total\": " + std::to_string(rows.size()) +
+                     ",\n  \"items\": [";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    json += i ? ",\n    " : "\n    ";
+    json += DumpJson(RegistryRowToJson(rows[i]));
+  }
+  json += rows.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  const fs::path dir = ws_.RegistryReportsDir();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::Internal("cannot create " + dir.string() + ": " + ec.message());
+  RETURN_IF_ERROR(WriteFileAtomic(dir / "models.csv", RegistryRowsToCsv(rows)));
+  return WriteFileAtomic(dir / "models.json", json);
+}
+
+}  // namespace alphalab::registry

@@ -1,0 +1,482 @@
+#include "registry/registry_service.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <set>
+
+#include "core/ids.hpp"
+#include "jobs/job_dto.hpp"
+#include "registry/registry_json.hpp"
+#include "store/sqlite/sqlite_db.hpp"
+#include "store/sqlite/sqlite_registry_store.hpp"
+
+namespace alphalab::registry {
+
+namespace {
+
+std::optional<std::string> Get(const Params& p, const std::string& name) {
+  auto it = p.find(name);
+  if (it == p.end() || it->second.empty()) return std::nullopt;
+  return it->second;
+}
+
+std::string Shown(const std::string& v) { return v.substr(0, 64); }
+
+Result<std::optional<double>> GetDouble(const Params& p, const std::string& name) {
+  auto v = Get(p, name);
+  if (!v) return std::optional<double>();
+  double d = 0;
+  auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), d);
+  if (ec != std::errc() || ptr != v->data() + v->size() || !std::isfinite(d)) {
+    return Status::InvalidArgument(name + " must be a number, got '" + Shown(*v) + "'", {{"param", name}});
+  }
+  return std::optional<double>(d);
+}
+
+Result<std::optional<int64_t>> GetInt(const Params& p, const std::string& name, int64_t min, int64_t max) {
+  auto v = Get(p, name);
+  if (!v) return std::optional<int64_t>();
+  int64_t i = 0;
+  auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), i);
+  if (ec != std::errc() || ptr != v->data() + v->size()) {
+    return Status::InvalidArgument(name + " must be an integer, got '" + Shown(*v) + "'", {{"param", name}});
+  }
+  if (i < min || i > max) {
+    return Status::InvalidArgument(name + " must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                                       ", got " + std::to_string(i),
+                                   {{"param", name}});
+  }
+  return std::optional<int64_t>(i);
+}
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    std::string part = s.substr(start, comma - start);
+    // Trim spaces around list elements ("AAA, BBB").
+    const auto b = part.find_first_not_of(' ');
+    const auto e = part.find_last_not_of(' ');
+    part = b == std::string::npos ? "" : part.substr(b, e - b + 1);
+    if (!part.empty() && std::find(out.begin(), out.end(), part) == out.end()) out.push_back(part);
+    start = comma + 1;
+  }
+  return out;
+}
+
+Status CheckIds(const std::vector<std::string>& ids, const char* param) {
+  for (const auto& id : ids) {
+    if (!IsSafeIdentifier(id)) {
+      return Status::InvalidArgument(std::string(param) + " value '" + Shown(id) +
+                                         "' is not a valid identifier ([A-Za-z0-9_.-], at most 128 characters)",
+                                     {{"param", param}});
+    }
+  }
+  return Status::Ok();
+}
+
+struct Paging {
+  int limit;
+  int64_t offset;
+};
+
+Result<Paging> ParsePaging(const Params& p, int default_limit) {
+  // Negative or over-limit values are refused here with the parameter named (not clamped).
+  ASSIGN_OR_RETURN(auto limit, GetInt(p, "limit", 0, kMaxRegistryLimit));
+  ASSIGN_OR_RETURN(auto offset, GetInt(p, "offset", 0, INT64_MAX / 2));
+  return Paging{static_cast<int>(limit.value_or(default_limit)), offset.value_or(0)};
+}
+
+Result<std::optional<std::string>> GetId(const Params& p, const std::string& name) {
+  auto v = Get(p, name);
+  if (v) RETURN_IF_ERROR(CheckIds({*v}, name.c_str()));
+  return v;
+}
+
+}  // namespace
+
+Result<RegistryQuery> ParseModelsParams(const Params& p) {
+  RegistryQuery q;
+  // Parameters the seed and the UI send that carry no meaning are accepted and ignored;
+  // known ones are validated strictly.
+  if (auto t = Get(p, "ticker")) {
+    q.tickers = SplitList(*t);
+    if (q.tickers.empty()) return Status::InvalidArgument("ticker must name at least one ticker", {{"param", "ticker"}});
+    if (q.tickers.size() > 1000) return Status::InvalidArgument("ticker lists at most 1000 values", {{"param", "ticker"}});
+  }
+  auto run_ids = Get(p, "run_id");
+  if (!run_ids) run_ids = Get(p, "run_ids");
+  if (run_ids) {
+    q.run_ids = SplitList(*run_ids);
+    RETURN_IF_ERROR(CheckIds(q.run_ids, "run_id"));
+  }
+  q.mode = Get(p, "mode");
+  q.project = Get(p, "project");
+  q.status = Get(p, "status");
+  ASSIGN_OR_RETURN(q.min_lift, GetDouble(p, "min_lift"));
+  ASSIGN_OR_RETURN(q.min_precision, GetDouble(p, "min_precision"));
+  ASSIGN_OR_RETURN(q.max_buy_rate, GetDouble(p, "max_buy_rate"));
+  ASSIGN_OR_RETURN(q.min_support, GetInt(p, "min_support", INT64_MIN, INT64_MAX));
+  if (auto sort = Get(p, "sort")) {
+    ASSIGN_OR_RETURN(q.sort, ParseRegistrySort(*sort));
+  }
+  ASSIGN_OR_RETURN(Paging paging, ParsePaging(p, 50));
+  q.limit = paging.limit;
+  q.offset = paging.offset;
+  RETURN_IF_ERROR(ValidateRegistryQuery(q));
+  return q;
+}
+
+Json JobBriefJson(const JobRecord& job, TimePoint now) { return JobDetailJson(job, now); }
+
+}  // namespace alphalab::registry
+
+namespace alphalab {
+
+using registry::Get;
+using registry::GetDouble;
+using registry::GetInt;
+using registry::GetId;
+using registry::SplitList;
+using registry::CheckIds;
+using registry::Paging;
+using registry::ParsePaging;
+using registry::ParseModelsParams;
+using registry::RegistryRowToJson;
+using registry::RunSummaryToJson;
+using registry::BacktestSummaryToJson;
+using registry::JobBriefJson;
+using registry::IndexReport;
+using registry::ReadRunFiles;
+using registry::ReadBacktestFiles;
+using registry::BacktestDetailOptions;
+using registry::FileContent;
+using registry::ReadBacktestFile;
+
+RegistryService::RegistryService(const Workspace& ws, RegistryStore& store, JobStore* jobs, const Clock& clock)
+    : ws_(ws), store_(store), jobs_(jobs), clock_(clock), indexer_(ws, store, clock) {}
+
+RegistryService::~RegistryService() {
+  {
+    std::lock_guard lock(export_mu_);
+    stopping_ = true;
+  }
+  export_cv_.notify_all();
+  if (export_thread_.joinable()) export_thread_.join();
+}
+
+void RegistryService::ScheduleExport() {
+  std::lock_guard lock(export_mu_);
+  export_pending_ = true;
+  if (!export_thread_.joinable()) export_thread_ = std::thread([this] { ExportLoop(); });
+  export_cv_.notify_all();
+}
+
+void RegistryService::ExportLoop() {
+  std::unique_lock lock(export_mu_);
+  while (true) {
+    export_cv_.wait(lock, [&] { return export_pending_ || stopping_; });
+    if (!export_pending_) return;  // stopping with nothing left to write
+    export_pending_ = false;
+    export_running_ = true;
+    lock.unlock();
+    Status s = indexer_.Export();
+    lock.lock();
+    export_running_ = false;
+    last_export_ = s;
+    export_cv_.notify_all();
+  }
+}
+
+Status RegistryService::WaitForExports() {
+  std::unique_lock lock(export_mu_);
+  export_cv_.wait(lock, [&] { return (!export_pending_ && !export_running_) || !export_thread_.joinable(); });
+  return last_export_;
+}
+
+namespace {
+// The run a job refers to: artifacts.run_id, else params.run_id, else the last segment of
+// artifacts.run_dir / params.run_dir.
+std::optional<std::string> RunIdOfJob(const JobRecord& job) {
+  for (const Json* src : {&job.artifacts, &job.params}) {
+    if (!src->is_object()) continue;
+    auto it = src->find("run_id");
+    if (it != src->end() && it->is_string() && !it->get<std::string>().empty()) return it->get<std::string>();
+  }
+  for (const Json* src : {&job.artifacts, &job.params}) {
+    if (!src->is_object()) continue;
+    auto it = src->find("run_dir");
+    if (it != src->end() && it->is_string()) {
+      std::string dir = it->get<std::string>();
+      while (!dir.empty() && dir.back() == '/') dir.pop_back();
+      const auto slash = dir.rfind('/');
+      std::string id = slash == std::string::npos ? dir : dir.substr(slash + 1);
+      if (!id.empty()) return id;
+    }
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+Result<IndexReport> RegistryService::OnJobFinished(const JobRecord& job) {
+  if (job.status != JobState::kSuccess || job.dry_run) return IndexReport{};
+  if (job.job_type == "train" || job.job_type == "eval-metrics") {
+    auto run_id = RunIdOfJob(job);
+    if (!run_id) {
+      IndexReport r;
+      r.problems.push_back({"run", "", "", "job " + job.job_id.str() + " succeeded but names no run_id"});
+      return r;
+    }
+    auto report = indexer_.IndexRun(*run_id, /*export_after=*/false);
+    if (report.ok()) ScheduleExport();
+    return report;
+  }
+  if (job.job_type == "backtest") {
+    auto it = job.artifacts.is_object() ? job.artifacts.find("bt_run_id") : job.artifacts.end();
+    if (job.artifacts.is_object() && it != job.artifacts.end() && it->is_string()) {
+      return indexer_.IndexBacktest(it->get<std::string>());
+    }
+  }
+  return IndexReport{};
+}
+
+Result<Json> RegistryService::Models(const Params& params) {
+  ASSIGN_OR_RETURN(RegistryQuery q, ParseModelsParams(params));
+  ASSIGN_OR_RETURN(RegistryPage page, store_.QueryModels(q));
+  Json items = Json::array();
+  for (const auto& r : page.items) items.push_back(RegistryRowToJson(r));
+  return Json{{"items", std::move(items)},
+              {"total", page.total},
+              {"limit", page.limit},
+              {"offset", page.offset},
+              {"sort", FormatRegistrySort(EffectiveRegistrySort(q.sort))}};
+}
+
+Result<Json> RegistryService::Compare(const Params& params) {
+  auto ids_text = Get(params, "run_ids");
+  if (!ids_text) ids_text = Get(params, "run_id");
+  if (!ids_text) return Status::InvalidArgument("run_ids is required (a comma list of run ids)", {{"param", "run_ids"}});
+  std::vector<std::string> ids = SplitList(*ids_text);
+  if (ids.empty()) return Status::InvalidArgument("run_ids is required (a comma list of run ids)", {{"param", "run_ids"}});
+  if (ids.size() > 50) return Status::InvalidArgument("compare at most 50 runs at once", {{"param", "run_ids"}});
+  RETURN_IF_ERROR(CheckIds(ids, "run_ids"));
+  auto ticker = Get(params, "ticker");
+  auto mode = Get(params, "mode");
+
+  RegistryQuery q;
+  q.run_ids = ids;
+  q.mode = mode;
+  q.limit = kMaxRegistryLimit;
+  ASSIGN_OR_RETURN(RegistryPage all, store_.QueryModels(q));
+  std::map<std::string, std::set<std::string>> tickers_of;  // run -> tickers
+  for (const auto& r : all.items) tickers_of[r.run_id].insert(r.ticker);
+  std::vector<std::string> unknown;
+  for (const auto& id : ids) {
+    if (!tickers_of.count(id)) unknown.push_back(id);
+  }
+  if (!unknown.empty()) {
+    std::string list;
+    for (const auto& u : unknown) list += (list.empty() ? "" : ", ") + u;
+    return Status::NotFound("no registry rows for run(s) " + list + " (not indexed, or not a finished training run)",
+                            {{"run_ids", unknown}});
+  }
+  auto describe = [&]() {
+    std::string s;
+    Json details = Json::object();
+    for (const auto& id : ids) {
+      std::string t;
+      for (const auto& x : tickers_of[id]) t += (t.empty() ? "" : "+") + x;
+      s += (s.empty() ? "" : "; ") + id + " -> " + t;
+      details[id] = std::vector<std::string>(tickers_of[id].begin(), tickers_of[id].end());
+    }
+    return std::make_pair(s, details);
+  };
+  std::string chosen;
+  if (ticker) {
+    std::vector<std::string> missing;
+    for (const auto& id : ids) {
+      if (!tickers_of[id].count(*ticker)) missing.push_back(id);
+    }
+    if (!missing.empty()) {
+      auto [s, details] = describe();
+      std::string list;
+      for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+      return Status::InvalidArgument("compare needs runs of the same ticker: " + list + " has no rows for ticker " +
+                                         *ticker + " (" + s + ")",
+                                     {{"ticker", *ticker}, {"runs_without_ticker", missing}, {"tickers_by_run", details}});
+    }
+    chosen = *ticker;
+  } else {
+    std::set<std::string> all_tickers;
+    for (const auto& [id, ts] : tickers_of) all_tickers.insert(ts.begin(), ts.end());
+    if (all_tickers.size() != 1) {
+      auto [s, details] = describe();
+      return Status::InvalidArgument(
+          "compare needs runs of the same ticker, these runs cover different tickers (" + s +
+              "); pass ticker=<T> to compare one ticker they all have",
+          {{"tickers_by_run", details}});
+    }
+    chosen = *all_tickers.begin();
+  }
+  Json items = Json::array();
+  for (const auto& id : ids) {  // in the order the user asked
+    for (const auto& r : all.items) {
+      if (r.run_id == id && r.ticker == chosen) items.push_back(RegistryRowToJson(r));
+    }
+  }
+  return Json{{"ticker", chosen}, {"run_ids", ids}, {"items", std::move(items)}};
+}
+
+Result<Json> RegistryService::Runs(const Params& params) {
+  RunQuery q;
+  ASSIGN_OR_RETURN(Paging paging, ParsePaging(params, 50));
+  q.limit = paging.limit;
+  q.offset = paging.offset;
+  q.project = Get(params, "project");
+  q.status = Get(params, "status");
+  q.ticker = Get(params, "ticker");
+  ASSIGN_OR_RETURN(RunPage page, store_.ListRuns(q));
+  Json items = Json::array();
+  for (const auto& r : page.items) items.push_back(RunSummaryToJson(r));
+  return Json{{"items", std::move(items)}, {"total", page.total}, {"limit", page.limit}, {"offset", page.offset}};
+}
+
+Result<std::vector<JobRecord>> RegistryService::JobsForRun(const std::string& run_id) {
+  std::vector<JobRecord> out;
+  if (!jobs_) return out;
+  // JobStore has no query by artifact/param; scan the most recent jobs of the two job types
+  // that produce or re-evaluate runs (newest first, bounded).
+  for (const char* type : {"train", "eval-metrics"}) {
+    JobQuery q;
+    q.job_type = type;
+    q.limit = 1000;
+    ASSIGN_OR_RETURN(auto jobs, jobs_->ListJobs(q));
+    for (auto& j : jobs) {
+      if (RunIdOfJob(j) == run_id) out.push_back(std::move(j));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const JobRecord& a, const JobRecord& b) { return a.created_at > b.created_at; });
+  return out;
+}
+
+Result<Json> RegistryService::RunDetail(const std::string& run_id) {
+  ASSIGN_OR_RETURN(Json detail, ReadRunFiles(ws_, run_id));
+  auto summary = store_.GetRun(run_id);
+  if (summary.ok()) {
+    detail["summary"] = RunSummaryToJson(*summary);
+  } else if (summary.status().IsNotFound()) {
+    detail["summary"] = nullptr;  // on disk but not (yet) indexed
+  } else {
+    return summary.status();
+  }
+  RegistryQuery q;
+  q.run_ids = {run_id};
+  q.limit = kMaxRegistryLimit;
+  ASSIGN_OR_RETURN(RegistryPage rows, store_.QueryModels(q));
+  Json registry_rows = Json::array();
+  for (const auto& r : rows.items) registry_rows.push_back(RegistryRowToJson(r));
+  detail["registry_rows"] = std::move(registry_rows);
+  ASSIGN_OR_RETURN(auto jobs, JobsForRun(run_id));
+  Json job_list = Json::array();
+  for (const auto& j : jobs) {
+    Json b = JobBriefJson(j, clock_.Now());
+    b["relation"] = j.job_type == "train" ? "produced" : "re-evaluated";
+    job_list.push_back(std::move(b));
+  }
+  detail["jobs"] = std::move(job_list);
+  return detail;
+}
+
+Result<Json> RegistryService::Backtests(const Params& params) {
+  BacktestQuery q;
+  ASSIGN_OR_RETURN(Paging paging, ParsePaging(params, 50));
+  q.limit = paging.limit;
+  q.offset = paging.offset;
+  q.ticker = Get(params, "ticker");
+  q.strategy = Get(params, "strategy");
+  ASSIGN_OR_RETURN(q.model_run_id, GetId(params, "model_run_id"));
+  ASSIGN_OR_RETURN(BacktestPage page, store_.ListBacktests(q));
+  Json items = Json::array();
+  for (const auto& b : page.items) items.push_back(BacktestSummaryToJson(b));
+  return Json{{"items", std::move(items)}, {"total", page.total}, {"limit", page.limit}, {"offset", page.offset}};
+}
+
+Result<Json> RegistryService::BacktestDetail(const std::string& bt_run_id, const Params& params) {
+  BacktestDetailOptions opt;
+  ASSIGN_OR_RETURN(auto points, GetInt(params, "points", 4, 1000000));
+  if (points) opt.points = static_cast<size_t>(*points);
+  return ReadBacktestFiles(ws_, bt_run_id, opt);
+}
+
+Result<FileContent> RegistryService::BacktestFile(const std::string& bt_run_id, const std::string& name) {
+  return ReadBacktestFile(ws_, bt_run_id, name);
+}
+
+Result<Json> RegistryService::Dashboard(const Params& params) {
+  ASSIGN_OR_RETURN(auto jobs_limit, GetInt(params, "jobs_limit", 0, 100));
+  ASSIGN_OR_RETURN(auto models_limit, GetInt(params, "models_limit", 0, kMaxRegistryLimit));
+  ASSIGN_OR_RETURN(auto bt_limit, GetInt(params, "backtests_limit", 0, 100));
+  Json recent_jobs = Json::array();
+  if (jobs_) {
+    JobQuery q;
+    q.limit = static_cast<int>(jobs_limit.value_or(10));
+    ASSIGN_OR_RETURN(auto jobs, jobs_->ListJobs(q));
+    for (const auto& j : jobs) recent_jobs.push_back(JobBriefJson(j, clock_.Now()));
+  }
+  ASSIGN_OR_RETURN(auto best, store_.BestModelPerTicker({}, static_cast<int>(models_limit.value_or(20))));
+  Json best_models = Json::array();
+  for (const auto& r : best) best_models.push_back(RegistryRowToJson(r));
+  BacktestQuery bq;
+  bq.limit = static_cast<int>(bt_limit.value_or(10));
+  ASSIGN_OR_RETURN(BacktestPage bts, store_.ListBacktests(bq));
+  Json recent_backtests = Json::array();
+  for (const auto& b : bts.items) recent_backtests.push_back(BacktestSummaryToJson(b));
+  return Json{{"recent_jobs", std::move(recent_jobs)},
+              {"best_models", std::move(best_models)},
+              {"best_models_sort", std::string(kDefaultRegistrySort)},
+              {"recent_backtests", std::move(recent_backtests)}};
+}
+
+}  // namespace alphalab
+
+namespace alphalab::registry {
+
+RegistryBundle::~RegistryBundle() {
+  service.reset();
+  store.reset();
+  db.reset();
+}
+
+Result<std::unique_ptr<RegistryBundle>> OpenRegistryOn(SqliteDb& db, const Workspace& ws, JobStore* jobs,
+                                                       const Clock& clock) {
+  auto bundle = std::make_unique<RegistryBundle>();
+  ASSIGN_OR_RETURN(auto store, SqliteRegistryStore::Open(db));
+  bundle->store = std::move(store);
+  bundle->service = std::make_shared<RegistryService>(ws, *bundle->store, jobs, clock);
+  return bundle;
+}
+
+Result<std::unique_ptr<RegistryBundle>> OpenRegistry(const Workspace& ws, const std::string& db_url, JobStore* jobs,
+                                                     const Clock& clock) {
+  constexpr std::string_view kSqlite = "sqlite:";
+  if (db_url.rfind(kSqlite, 0) != 0) {
+    return Status::InvalidArgument("registry: unsupported database URL '" + db_url.substr(0, 64) +
+                                   "' (this build supports sqlite:<path>)");
+  }
+  std::string path = db_url.substr(kSqlite.size());
+  while (path.rfind("//", 0) == 0 && path.size() > 2 && path[2] == '/') path.erase(0, 2);  // sqlite:///abs
+  if (path.empty()) return Status::InvalidArgument("registry: database URL has no path");
+  std::filesystem::path p(path);
+  if (p.is_relative() && path != ":memory:") p = ws.root() / p;
+  auto bundle = std::make_unique<RegistryBundle>();
+  ASSIGN_OR_RETURN(bundle->db, SqliteDb::Open(p));
+  ASSIGN_OR_RETURN(auto store, SqliteRegistryStore::Open(*bundle->db));
+  bundle->store = std::move(store);
+  bundle->service = std::make_shared<RegistryService>(ws, *bundle->store, jobs, clock);
+  return bundle;
+}
+
+}  // namespace alphalab::registry

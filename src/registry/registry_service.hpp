@@ -1,0 +1,130 @@
+// RegistryService: the read side of results (registry rows, runs, backtests, dashboard) and
+// the trigger points of indexing (server start, a train / eval-metrics / backtest job that
+// succeeded, `alphalab index`). Handlers in src/http/registry_handlers.cpp and
+// results_handlers.cpp translate HTTP to these calls; everything here is testable without
+// a socket.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <optional>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/json.hpp"
+#include "core/workspace.hpp"
+#include "registry/indexer.hpp"
+#include "registry/results_reader.hpp"
+#include "store/job_store.hpp"
+#include "store/registry_store.hpp"
+
+namespace alphalab {
+class SqliteDb;
+}
+
+namespace alphalab::registry {
+
+// Decoded query-string parameters; an empty value counts as absent.
+using Params = std::map<std::string, std::string>;
+
+// GET /api/registry/models parameters -> RegistryQuery. ticker and run_id accept comma lists;
+// min_lift / min_precision / max_buy_rate must be finite numbers, min_support / limit /
+// offset integers; limit 0..1000 (default 50), offset >= 0; sort a comma list of
+// <numeric field>_<asc|desc>. Anything else -> InvalidArgument naming the parameter.
+Result<RegistryQuery> ParseModelsParams(const Params& params);
+
+// Query-string pairs (already decoded) -> Params; the first occurrence of a name wins.
+inline Params ParamsFromItems(const std::vector<std::pair<std::string, std::string>>& items) {
+  Params p;
+  for (const auto& [k, v] : items) p.emplace(k, v);
+  return p;
+}
+
+}  // namespace alphalab::registry
+
+namespace alphalab {
+
+// (In namespace alphalab, not alphalab::registry: http::ServerContext forward-declares it.)
+class RegistryService {
+ public:
+  using Params = registry::Params;
+  using IndexReport = registry::IndexReport;
+  using Indexer = registry::Indexer;
+  using FileContent = registry::FileContent;
+
+  // `jobs` may be null (CLI use): run detail then lists no jobs.
+  RegistryService(const Workspace& ws, RegistryStore& store, JobStore* jobs, const Clock& clock);
+  // Finishes a pending background export, then stops its thread.
+  ~RegistryService();
+  RegistryService(const RegistryService&) = delete;
+  RegistryService& operator=(const RegistryService&) = delete;
+
+  Indexer& indexer() { return indexer_; }
+  RegistryStore& store() { return store_; }
+
+  Result<IndexReport> IndexAll() { return indexer_.IndexAll(); }
+  // The job-finished hook: SUCCESS of train / eval-metrics re-indexes the run named by
+  // artifacts.run_id (or params.run_id / run_dir); SUCCESS of backtest indexes its backtest.
+  // Other jobs are ignored. Problems are returned for logging, never thrown.
+  // The exports are then rewritten on a background thread (coalesced: many jobs finishing
+  // together cost one export), so a large registry never delays the job completion thread.
+  Result<IndexReport> OnJobFinished(const JobRecord& job);
+  // Blocks until no export is pending or running; returns the last export's status.
+  Status WaitForExports();
+
+  Result<Json> Models(const Params& params);
+  // ?run_ids=a,b,c[&ticker=T]: rows of those runs for one ticker; 400 when they are not all
+  // for the same ticker (the message names the runs and tickers), 404 for unknown runs.
+  Result<Json> Compare(const Params& params);
+  Result<Json> Runs(const Params& params);
+  Result<Json> RunDetail(const std::string& run_id);
+  Result<Json> Backtests(const Params& params);
+  Result<Json> BacktestDetail(const std::string& bt_run_id, const Params& params);
+  Result<FileContent> BacktestFile(const std::string& bt_run_id, const std::string& name);
+  Result<Json> Dashboard(const Params& params);
+
+ private:
+  Result<std::vector<JobRecord>> JobsForRun(const std::string& run_id);
+  void ScheduleExport();
+  void ExportLoop();
+
+  const Workspace& ws_;
+  RegistryStore& store_;
+  JobStore* jobs_;
+  const Clock& clock_;
+  Indexer indexer_;
+
+  std::mutex export_mu_;
+  std::condition_variable export_cv_;
+  bool export_pending_ = false;
+  bool export_running_ = false;
+  bool stopping_ = false;
+  Status last_export_;
+  std::thread export_thread_;  // started on the first scheduled export
+};
+
+}  // namespace alphalab
+
+namespace alphalab::registry {
+
+// A job as the run detail and the dashboard show it: the jobs API's JobDetailResponse.
+Json JobBriefJson(const JobRecord& job, TimePoint now);
+
+// Owns a database handle, a store and the service. db_url: "sqlite:<path>" (relative paths
+// are inside the workspace) — the only URL scheme this build knows for the registry.
+struct RegistryBundle {
+  std::unique_ptr<SqliteDb> db;  // null when the database is borrowed (OpenRegistryOn)
+  std::unique_ptr<RegistryStore> store;
+  std::shared_ptr<RegistryService> service;
+  ~RegistryBundle();
+};
+Result<std::unique_ptr<RegistryBundle>> OpenRegistry(const Workspace& ws, const std::string& db_url, JobStore* jobs,
+                                                     const Clock& clock);
+// The same on a database handle someone else owns (the server's shared SqliteDb).
+Result<std::unique_ptr<RegistryBundle>> OpenRegistryOn(SqliteDb& db, const Workspace& ws, JobStore* jobs,
+                                                       const Clock& clock);
+
+}  // namespace alphalab::registry

@@ -1,0 +1,642 @@
+#include "store/sqlite/sqlite_registry_store.hpp"
+
+#include <variant>
+
+#include "core/json.hpp"
+
+namespace alphalab {
+
+namespace {
+
+using Value = std::variant<std::string, double, int64_t>;
+
+constexpr std::string_view kModelColumns =
+    "ticker, run_id, mode, project, label_horizon_days, label_threshold, precision, recall, f1, "
+    "accuracy, buy_rate, positive_rate, lift, tp, fp, tn, fn, support, model_final_path, config_path, "
+    "metrics_path, manifest_path, start_time, end_time, status";
+
+constexpr std::string_view kRunColumns =
+    "run_id, project, mode, status, start_time, end_time, dataset, config_path, tickers, eval_modes, indexed_at";
+
+constexpr std::string_view kBacktestColumns =
+    "bt_run_id, created_at, strategy_type, dataset, tickers, start, \"end\", model_run_id, model_path, "
+    "config_path, cagr, max_drawdown, sharpe, sortino, volatility, total_return, trades, win_rate, exposure, "
+    "final_equity, initial_cash, summary_json, indexed_at";
+
+Status BindValues(SqliteStatement& stmt, const std::vector<Value>& values, int first = 1) {
+  int index = first;
+  for (const auto& v : values) {
+    Status s = std::visit([&](const auto& x) { return stmt.Bind(index, x); }, v);
+    RETURN_IF_ERROR(s);
+    ++index;
+  }
+  return Status::Ok();
+}
+
+std::string JoinJson(const std::vector<std::string>& values) { return Json(values).dump(); }
+
+std::vector<std::string> SplitJson(const std::string& text) {
+  std::vector<std::string> out;
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  for (const auto& v : j) {
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+RegistryRow ReadModelRow(const SqliteStatement& s) {
+  RegistryRow r;
+  r.ticker = s.ColumnText(0);
+  r.run_id = s.ColumnText(1);
+  r.mode = s.ColumnText(2);
+  r.project = s.ColumnText(3);
+  r.label_horizon_days = s.ColumnOptionalInt64(4);
+  r.label_threshold = s.ColumnOptionalDouble(5);
+  r.precision = s.ColumnOptionalDouble(6);
+  r.recall = s.ColumnOptionalDouble(7);
+  r.f1 = s.ColumnOptionalDouble(8);
+  r.accuracy = s.ColumnOptionalDouble(9);
+  r.buy_rate = s.ColumnOptionalDouble(10);
+  r.positive_rate = s.ColumnOptionalDouble(11);
+  r.lift = s.ColumnOptionalDouble(12);
+  r.tp = s.ColumnOptionalInt64(13);
+  r.fp = s.ColumnOptionalInt64(14);
+  r.tn = s.ColumnOptionalInt64(15);
+  r.fn = s.ColumnOptionalInt64(16);
+  r.support = s.ColumnOptionalInt64(17);
+  r.model_final_path = s.ColumnText(18);
+  r.config_path = s.ColumnText(19);
+  r.metrics_path = s.ColumnText(20);
+  r.manifest_path = s.ColumnText(21);
+  r.start_time = s.ColumnText(22);
+  r.end_time = s.ColumnText(23);
+  r.status = s.ColumnText(24);
+  return r;
+}
+
+RunSummary ReadRun(const SqliteStatement& s) {
+  RunSummary r;
+  r.run_id = s.ColumnText(0);
+  r.project = s.ColumnText(1);
+  r.mode = s.ColumnText(2);
+  r.status = s.ColumnText(3);
+  r.start_time = s.ColumnText(4);
+  r.end_time = s.ColumnText(5);
+  r.dataset = s.ColumnText(6);
+  r.config_path = s.ColumnText(7);
+  r.tickers = SplitJson(s.ColumnText(8));
+  r.eval_modes = SplitJson(s.ColumnText(9));
+  r.indexed_at = s.ColumnText(10);
+  return r;
+}
+
+BacktestSummaryRow ReadBacktest(const SqliteStatement& s) {
+  BacktestSummaryRow b;
+  b.bt_run_id = s.ColumnText(0);
+  b.created_at = s.ColumnText(1);
+  b.strategy_type = s.ColumnText(2);
+  b.dataset = s.ColumnText(3);
+  b.tickers = SplitJson(s.ColumnText(4));
+  b.start = s.ColumnText(5);
+  b.end = s.ColumnText(6);
+  b.model_run_id = s.ColumnText(7);
+  b.model_path = s.ColumnText(8);
+  b.config_path = s.ColumnText(9);
+  b.cagr = s.ColumnOptionalDouble(10);
+  b.max_drawdown = s.ColumnOptionalDouble(11);
+  b.sharpe = s.ColumnOptionalDouble(12);
+  b.sortino = s.ColumnOptionalDouble(13);
+  b.volatility = s.ColumnOptionalDouble(14);
+  b.total_return = s.ColumnOptionalDouble(15);
+  b.trades = s.ColumnOptionalInt64(16);
+  b.win_rate = s.ColumnOptionalDouble(17);
+  b.exposure = s.ColumnOptionalDouble(18);
+  b.final_equity = s.ColumnOptionalDouble(19);
+  b.initial_cash = s.ColumnOptionalDouble(20);
+  b.summary_json = s.ColumnText(21);
+  b.indexed_at = s.ColumnText(22);
+  return b;
+}
+
+// NaN cannot be stored meaningfully; SQLite would turn it into NULL anyway, say so explicitly.
+std::optional<double> Finite(const std::optional<double>& v) {
+  if (v && !(*v == *v && *v - *v == 0)) return std::nullopt;
+  return v;
+}
+
+std::string Placeholders(size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += i == 0 ? "?" : ",?";
+  return out;
+}
+
+struct Where {
+  std::string sql;  // "" or " WHERE ..."
+  std::vector<Value> values;
+
+  void Add(const std::string& clause) { sql += (sql.empty() ? " WHERE " : " AND ") + clause; }
+};
+
+Where ModelsWhere(const RegistryQuery& q) {
+  Where w;
+  if (q.tickers.size() == 1) {
+    w.Add("ticker = ?");
+    w.values.emplace_back(q.tickers[0]);
+  } else if (!q.tickers.empty()) {
+    w.Add("ticker IN (" + Placeholders(q.tickers.size()) + ")");
+    for (const auto& t : q.tickers) w.values.emplace_back(t);
+  }
+  if (q.run_ids.size() == 1) {
+    w.Add("run_id = ?");
+    w.values.emplace_back(q.run_ids[0]);
+  } else if (!q.run_ids.empty()) {
+    w.Add("run_id IN (" + Placeholders(q.run_ids.size()) + ")");
+    for (const auto& r : q.run_ids) w.values.emplace_back(r);
+  }
+  if (q.mode) { w.Add("mode = ?"); w.values.emplace_back(*q.mode); }
+  if (q.project) { w.Add("project = ?"); w.values.emplace_back(*q.project); }
+  if (q.status) { w.Add("status = ?"); w.values.emplace_back(*q.status); }
+  // A comparison with NULL is never true, so rows missing the metric drop out (documented).
+  if (q.min_precision) { w.Add("precision >= ?"); w.values.emplace_back(*q.min_precision); }
+  if (q.min_lift) { w.Add("lift >= ?"); w.values.emplace_back(*q.min_lift); }
+  if (q.min_support) { w.Add("support >= ?"); w.values.emplace_back(*q.min_support); }
+  if (q.max_buy_rate) { w.Add("buy_rate <= ?"); w.values.emplace_back(*q.max_buy_rate); }
+  return w;
+}
+
+std::string OrderBy(const std::vector<RegistrySortKey>& sort) {
+  std::string out = " ORDER BY ";
+  for (const auto& k : sort) {
+    out += std::string(FieldInfo(k.field).name) + (k.descending ? " DESC NULLS LAST, " : " ASC NULLS LAST, ");
+  }
+  out += "run_id ASC, ticker ASC, mode ASC";
+  return out;
+}
+
+Status InsertModelRow(SqliteConnection& c, const RegistryRow& r) {
+  // An upsert, not INSERT OR REPLACE: REPLACE's implicit delete would bypass the count trigger.
+  static const std::string sql = [] {
+    std::string q = "INSERT INTO registry_models (" + std::string(kModelColumns) + ") VALUES (" + Placeholders(25) +
+                    ") ON CONFLICT (run_id, ticker, mode) DO UPDATE SET ";
+    std::string cols(kModelColumns);
+    bool first = true;
+    size_t start = 0;
+    while (start < cols.size()) {
+      size_t comma = cols.find(',', start);
+      if (comma == std::string::npos) comma = cols.size();
+      std::string c = cols.substr(start, comma - start);
+      c.erase(0, c.find_first_not_of(' '));
+      if (c != "ticker" && c != "run_id" && c != "mode") {
+        q += (first ? "" : ", ") + c + " = excluded." + c;
+        first = false;
+      }
+      start = comma + 1;
+    }
+    return q;
+  }();
+  return c.Execute(sql, r.ticker, r.run_id, r.mode, r.project, r.label_horizon_days, Finite(r.label_threshold),
+                   Finite(r.precision), Finite(r.recall), Finite(r.f1), Finite(r.accuracy), Finite(r.buy_rate),
+                   Finite(r.positive_rate), Finite(r.lift), r.tp, r.fp, r.tn, r.fn, r.support, r.model_final_path,
+                   r.config_path, r.metrics_path, r.manifest_path, r.start_time, r.end_time, r.status);
+}
+
+}  // namespace
+
+const std::vector<std::string>& SqliteRegistryMigrations() {
+  static const std::vector<std::string> migrations = {
+      // 1: registry rows, runs and backtests.
+      R"sql(
+CREATE TABLE registry_runs (
+  run_id TEXT PRIMARY KEY,
+  project TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  status TEXT NOT NULL,
+  start_time TEXT NOT NULL,
+  end_time TEXT NOT NULL,
+  dataset TEXT NOT NULL,
+  config_path TEXT NOT NULL,
+  tickers TEXT NOT NULL,
+  eval_modes TEXT NOT NULL,
+  indexed_at TEXT NOT NULL
+);
+CREATE INDEX registry_runs_newest ON registry_runs (start_time DESC, run_id DESC);
+CREATE TABLE registry_models (
+  ticker TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  project TEXT NOT NULL,
+  label_horizon_days INTEGER,
+  label_threshold REAL,
+  precision REAL,
+  recall REAL,
+  f1 REAL,
+  accuracy REAL,
+  buy_rate REAL,
+  positive_rate REAL,
+  lift REAL,
+  tp INTEGER,
+  fp INTEGER,
+  tn INTEGER,
+  fn INTEGER,
+  support INTEGER,
+  model_final_path TEXT NOT NULL,
+  config_path TEXT NOT NULL,
+  metrics_path TEXT NOT NULL,
+  manifest_path TEXT NOT NULL,
+  start_time TEXT NOT NULL,
+  end_time TEXT NOT NULL,
+  status TEXT NOT NULL,
+  PRIMARY KEY (run_id, ticker, mode)
+);
+-- ticker filter + default sort (precision_desc,lift_desc,buy_rate_asc,support_desc + tie-breakers)
+CREATE INDEX registry_models_ticker_default
+  ON registry_models (ticker, precision DESC, lift DESC, buy_rate ASC, support DESC, run_id, mode);
+-- default sort without a ticker filter
+CREATE INDEX registry_models_default
+  ON registry_models (precision DESC, lift DESC, buy_rate ASC, support DESC, run_id, ticker, mode);
+-- ticker filter + the lift-first sort the UI offers
+CREATE INDEX registry_models_ticker_lift
+  ON registry_models (ticker, lift DESC, precision DESC, buy_rate ASC, support DESC);
+CREATE TABLE registry_backtests (
+  bt_run_id TEXT PRIMARY KEY,
+  created_at TEXT NOT NULL,
+  strategy_type TEXT NOT NULL,
+  dataset TEXT NOT NULL,
+  tickers TEXT NOT NULL,
+  start TEXT NOT NULL,
+  "end" TEXT NOT NULL,
+  model_run_id TEXT NOT NULL,
+  model_path TEXT NOT NULL,
+  config_path TEXT NOT NULL,
+  cagr REAL,
+  max_drawdown REAL,
+  sharpe REAL,
+  sortino REAL,
+  volatility REAL,
+  total_return REAL,
+  trades INTEGER,
+  win_rate REAL,
+  exposure REAL,
+  final_equity REAL,
+  initial_cash REAL,
+  summary_json TEXT NOT NULL,
+  indexed_at TEXT NOT NULL
+);
+CREATE INDEX registry_backtests_newest ON registry_backtests (created_at DESC, bt_run_id DESC);
+CREATE INDEX registry_backtests_strategy ON registry_backtests (strategy_type, created_at DESC, bt_run_id DESC);
+CREATE INDEX registry_backtests_model ON registry_backtests (model_run_id, created_at DESC, bt_run_id DESC);
+CREATE TABLE registry_backtest_tickers (
+  ticker TEXT NOT NULL,
+  bt_run_id TEXT NOT NULL REFERENCES registry_backtests (bt_run_id) ON DELETE CASCADE,
+  PRIMARY KEY (ticker, bt_run_id)
+) WITHOUT ROWID;
+CREATE INDEX registry_backtest_tickers_bt ON registry_backtest_tickers (bt_run_id);
+)sql",
+      // 2: row counts per ticker kept by triggers, so the total of an unfiltered or
+      // ticker-only query is a lookup instead of a COUNT over the index.
+      R"sql(
+CREATE TABLE registry_model_counts (ticker TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO registry_model_counts (ticker, n) SELECT ticker, COUNT(*) FROM registry_models GROUP BY ticker;
+CREATE TRIGGER registry_models_count_insert AFTER INSERT ON registry_models BEGIN
+  INSERT INTO registry_model_counts (ticker, n) VALUES (NEW.ticker, 1)
+    ON CONFLICT (ticker) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER registry_models_count_delete AFTER DELETE ON registry_models BEGIN
+  UPDATE registry_model_counts SET n = n - 1 WHERE ticker = OLD.ticker;
+  DELETE FROM registry_model_counts WHERE ticker = OLD.ticker AND n <= 0;
+END;
+)sql",
+  };
+  return migrations;
+}
+
+Result<std::unique_ptr<SqliteRegistryStore>> SqliteRegistryStore::Open(SqliteDb& db) {
+  RETURN_IF_ERROR(db.Migrate("registry", SqliteRegistryMigrations()));
+  // Re-indexing writes rows into three secondary indexes in random key order; SQLite's default
+  // 2 MB page cache makes that seek-bound. 32 MB on the writer connection (memory, not disk).
+  RETURN_IF_ERROR(db.WithWriter([](SqliteConnection& c) { return c.Exec("PRAGMA cache_size = -32768"); }));
+  return std::unique_ptr<SqliteRegistryStore>(new SqliteRegistryStore(db));
+}
+
+Status SqliteRegistryStore::ReplaceRuns(const std::vector<IndexedRun>& runs) {
+  for (const auto& r : runs) {
+    if (r.run.run_id.empty()) return Status::InvalidArgument("run without run_id");
+    for (const auto& row : r.rows) {
+      if (row.run_id != r.run.run_id) {
+        return Status::InvalidArgument("row of run '" + row.run_id + "' given for run '" + r.run.run_id + "'");
+      }
+    }
+  }
+  if (runs.empty()) return Status::Ok();
+  return db_.InTransaction([&](SqliteConnection& c) -> Status {
+    for (const auto& r : runs) {
+      const RunSummary& s = r.run;
+      RETURN_IF_ERROR(c.Execute("DELETE FROM registry_models WHERE run_id = ?", s.run_id));
+      RETURN_IF_ERROR(c.Execute("INSERT OR REPLACE INTO registry_runs (" + std::string(kRunColumns) +
+                                    ") VALUES (" + Placeholders(11) + ")",
+                                s.run_id, s.project, s.mode, s.status, s.start_time, s.end_time, s.dataset,
+                                s.config_path, JoinJson(s.tickers), JoinJson(s.eval_modes), s.indexed_at));
+      for (const auto& row : r.rows) RETURN_IF_ERROR(InsertModelRow(c, row));
+    }
+    return Status::Ok();
+  });
+}
+
+Status SqliteRegistryStore::DeleteRun(const std::string& run_id) {
+  return db_.InTransaction([&](SqliteConnection& c) -> Status {
+    RETURN_IF_ERROR(c.Execute("DELETE FROM registry_models WHERE run_id = ?", run_id));
+    return c.Execute("DELETE FROM registry_runs WHERE run_id = ?", run_id);
+  });
+}
+
+Result<std::vector<std::string>> SqliteRegistryStore::ListRunIds() {
+  return db_.WithReader([&](SqliteConnection& c) -> Result<std::vector<std::string>> {
+    std::vector<std::string> ids;
+    RETURN_IF_ERROR(c.Query("SELECT run_id FROM registry_runs ORDER BY run_id",
+                            [&](SqliteStatement& s) { ids.push_back(s.ColumnText(0)); }));
+    return ids;
+  });
+}
+
+namespace {
+
+struct ModelsSql {
+  std::string items;
+  std::vector<Value> items_values;  // including LIMIT and OFFSET
+  std::string count;
+  std::vector<Value> count_values;
+};
+
+// Above this many rows per ticker the per-ticker top-k rewrite of an IN list stops paying.
+constexpr int64_t kMaxUnionWindow = 5000;
+
+ModelsSql BuildModelsSql(const RegistryQuery& q) {
+  ModelsSql out;
+  const std::string order = OrderBy(EffectiveRegistrySort(q.sort));
+  const std::string select = "SELECT " + std::string(kModelColumns) + " FROM registry_models";
+  const int64_t window = q.offset + q.limit;
+  if (q.tickers.size() > 1 && window <= kMaxUnionWindow) {
+    // ticker IN (a, b, c): the first offset+limit rows of the whole result are among the first
+    // offset+limit rows of each ticker, and each of those is an ordered index range
+    // (ticker + sort index), so merge per-ticker top-k lists instead of sorting every match.
+    RegistryQuery one = q;
+    for (size_t i = 0; i < q.tickers.size(); ++i) {
+      one.tickers = {q.tickers[i]};
+      Where w = ModelsWhere(one);
+      if (i) out.items += " UNION ALL ";
+      out.items += "SELECT * FROM (" + select + w.sql + order + " LIMIT ?)";
+      out.items_values.insert(out.items_values.end(), w.values.begin(), w.values.end());
+      out.items_values.emplace_back(window);
+    }
+    out.items += order + " LIMIT ? OFFSET ?";
+  } else {
+    Where w = ModelsWhere(q);
+    out.items = select + w.sql + order + " LIMIT ? OFFSET ?";
+    out.items_values = w.values;
+  }
+  out.items_values.emplace_back(static_cast<int64_t>(q.limit));
+  out.items_values.emplace_back(q.offset);
+
+  const bool only_tickers = q.run_ids.empty() && !q.mode && !q.project && !q.status && !q.min_lift &&
+                            !q.min_precision && !q.min_support && !q.max_buy_rate;
+  if (only_tickers) {
+    // Totals kept by triggers (migration 2): no COUNT over the index for the common pages.
+    out.count = "SELECT COALESCE(SUM(n), 0) FROM registry_model_counts";
+    if (!q.tickers.empty()) {
+      out.count += " WHERE ticker IN (" + Placeholders(q.tickers.size()) + ")";
+      for (const auto& t : q.tickers) out.count_values.emplace_back(t);
+    }
+  } else {
+    Where w = ModelsWhere(q);
+    out.count = "SELECT COUNT(*) FROM registry_models" + w.sql;
+    out.count_values = w.values;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::pair<std::string, std::string> SqliteRegistryStore::ModelsSqlForTesting(const RegistryQuery& q) {
+  ModelsSql sql = BuildModelsSql(q);
+  return {sql.items, sql.count};
+}
+
+Result<RegistryPage> SqliteRegistryStore::QueryModels(const RegistryQuery& q) {
+  RETURN_IF_ERROR(ValidateRegistryQuery(q));
+  const ModelsSql sql = BuildModelsSql(q);
+  return db_.WithReader([&](SqliteConnection& c) -> Result<RegistryPage> {
+    // One read transaction so items and total come from the same snapshot.
+    ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(c, /*immediate=*/false));
+    RegistryPage page;
+    page.limit = q.limit;
+    page.offset = q.offset;
+    {
+      ASSIGN_OR_RETURN(SqliteStatement count, c.Prepare(sql.count));
+      RETURN_IF_ERROR(BindValues(count, sql.count_values));
+      ASSIGN_OR_RETURN(bool has, count.Step());
+      page.total = has ? count.ColumnInt64(0) : 0;
+    }
+    if (q.limit > 0 && q.offset < page.total) {
+      ASSIGN_OR_RETURN(SqliteStatement stmt, c.Prepare(sql.items));
+      RETURN_IF_ERROR(BindValues(stmt, sql.items_values));
+      while (true) {
+        ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+        if (!has_row) break;
+        page.items.push_back(ReadModelRow(stmt));
+      }
+    }
+    RETURN_IF_ERROR(tx.Commit());
+    return page;
+  });
+}
+
+Result<std::vector<std::string>> SqliteRegistryStore::ExplainModelsQuery(const RegistryQuery& q, bool count) {
+  const ModelsSql sql = BuildModelsSql(q);
+  return db_.WithReader([&](SqliteConnection& c) -> Result<std::vector<std::string>> {
+    ASSIGN_OR_RETURN(SqliteStatement stmt, c.Prepare("EXPLAIN QUERY PLAN " + (count ? sql.count : sql.items)));
+    RETURN_IF_ERROR(BindValues(stmt, count ? sql.count_values : sql.items_values));
+    std::vector<std::string> lines;
+    while (true) {
+      ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      lines.push_back(stmt.ColumnText(3));
+    }
+    return lines;
+  });
+}
+
+Result<std::vector<RegistryRow>> SqliteRegistryStore::BestModelPerTicker(const std::vector<RegistrySortKey>& sort,
+                                                                         int limit) {
+  RETURN_IF_ERROR(ValidatePaging(limit, 0));
+  // One index probe per ticker (ticker + sort index, LIMIT 1) instead of a window over the table.
+  const std::string sql = "SELECT " + std::string(kModelColumns) + " FROM registry_models WHERE ticker = ?" +
+                          OrderBy(EffectiveRegistrySort(sort)) + " LIMIT 1";
+  return db_.WithReader([&](SqliteConnection& c) -> Result<std::vector<RegistryRow>> {
+    ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(c, /*immediate=*/false));
+    std::vector<std::string> tickers;
+    RETURN_IF_ERROR(c.Query("SELECT ticker FROM registry_model_counts WHERE n > 0 ORDER BY ticker LIMIT ?",
+                            [&](SqliteStatement& s) { tickers.push_back(s.ColumnText(0)); },
+                            static_cast<int64_t>(limit)));
+    std::vector<RegistryRow> out;
+    for (const auto& t : tickers) {
+      RETURN_IF_ERROR(c.Query(sql, [&](SqliteStatement& s) { out.push_back(ReadModelRow(s)); }, t));
+    }
+    RETURN_IF_ERROR(tx.Commit());
+    return out;
+  });
+}
+
+Status SqliteRegistryStore::ScanModels(const std::function<Status(const RegistryRow&)>& fn) {
+  const std::string sql = "SELECT " + std::string(kModelColumns) + " FROM registry_models" + OrderBy(EffectiveRegistrySort({}));
+  return db_.WithReader([&](SqliteConnection& c) -> Status {
+    ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(c, /*immediate=*/false));
+    RETURN_IF_ERROR(c.Query(sql, [&](SqliteStatement& s) -> Status { return fn(ReadModelRow(s)); }));
+    return tx.Commit();
+  });
+}
+
+Result<std::vector<std::string>> SqliteRegistryStore::ListTickers() {
+  return db_.WithReader([&](SqliteConnection& c) -> Result<std::vector<std::string>> {
+    std::vector<std::string> tickers;
+    RETURN_IF_ERROR(c.Query("SELECT ticker FROM registry_model_counts WHERE n > 0 ORDER BY ticker",
+                            [&](SqliteStatement& s) { tickers.push_back(s.ColumnText(0)); }));
+    return tickers;
+  });
+}
+
+Result<RunPage> SqliteRegistryStore::ListRuns(const RunQuery& q) {
+  RETURN_IF_ERROR(ValidatePaging(q.limit, q.offset));
+  Where w;
+  if (q.project) { w.Add("project = ?"); w.values.emplace_back(*q.project); }
+  if (q.status) { w.Add("status = ?"); w.values.emplace_back(*q.status); }
+  if (q.ticker) {
+    w.Add("run_id IN (SELECT run_id FROM registry_models WHERE ticker = ?)");
+    w.values.emplace_back(*q.ticker);
+  }
+  const std::string items_sql = "SELECT " + std::string(kRunColumns) + " FROM registry_runs" + w.sql +
+                                " ORDER BY start_time DESC, run_id DESC LIMIT ? OFFSET ?";
+  const std::string count_sql = "SELECT COUNT(*) FROM registry_runs" + w.sql;
+  return db_.WithReader([&](SqliteConnection& c) -> Result<RunPage> {
+    ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(c, /*immediate=*/false));
+    RunPage page;
+    page.limit = q.limit;
+    page.offset = q.offset;
+    {
+      ASSIGN_OR_RETURN(SqliteStatement count, c.Prepare(count_sql));
+      RETURN_IF_ERROR(BindValues(count, w.values));
+      ASSIGN_OR_RETURN(bool has, count.Step());
+      page.total = has ? count.ColumnInt64(0) : 0;
+    }
+    ASSIGN_OR_RETURN(SqliteStatement stmt, c.Prepare(items_sql));
+    RETURN_IF_ERROR(BindValues(stmt, w.values));
+    RETURN_IF_ERROR(stmt.Bind(static_cast<int>(w.values.size()) + 1, static_cast<int64_t>(q.limit)));
+    RETURN_IF_ERROR(stmt.Bind(static_cast<int>(w.values.size()) + 2, q.offset));
+    while (true) {
+      ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      page.items.push_back(ReadRun(stmt));
+    }
+    RETURN_IF_ERROR(tx.Commit());
+    return page;
+  });
+}
+
+Result<RunSummary> SqliteRegistryStore::GetRun(const std::string& run_id) {
+  return db_.WithReader([&](SqliteConnection& c) -> Result<RunSummary> {
+    std::optional<RunSummary> found;
+    RETURN_IF_ERROR(c.Query("SELECT " + std::string(kRunColumns) + " FROM registry_runs WHERE run_id = ?",
+                            [&](SqliteStatement& s) { found = ReadRun(s); }, run_id));
+    if (!found) return Status::NotFound("run '" + run_id + "' is not indexed");
+    return *found;
+  });
+}
+
+Status SqliteRegistryStore::UpsertBacktests(const std::vector<BacktestSummaryRow>& backtests) {
+  for (const auto& b : backtests) {
+    if (b.bt_run_id.empty()) return Status::InvalidArgument("backtest without bt_run_id");
+  }
+  if (backtests.empty()) return Status::Ok();
+  const std::string insert = "INSERT OR REPLACE INTO registry_backtests (" + std::string(kBacktestColumns) +
+                             ") VALUES (" + Placeholders(23) + ")";
+  return db_.InTransaction([&](SqliteConnection& c) -> Status {
+    for (const auto& b : backtests) {
+      RETURN_IF_ERROR(c.Execute("DELETE FROM registry_backtest_tickers WHERE bt_run_id = ?", b.bt_run_id));
+      RETURN_IF_ERROR(c.Execute(insert, b.bt_run_id, b.created_at, b.strategy_type, b.dataset, JoinJson(b.tickers),
+                                b.start, b.end, b.model_run_id, b.model_path, b.config_path, Finite(b.cagr),
+                                Finite(b.max_drawdown), Finite(b.sharpe), Finite(b.sortino), Finite(b.volatility),
+                                Finite(b.total_return), b.trades, Finite(b.win_rate), Finite(b.exposure),
+                                Finite(b.final_equity), Finite(b.initial_cash), b.summary_json, b.indexed_at));
+      for (const auto& t : b.tickers) {
+        RETURN_IF_ERROR(c.Execute("INSERT OR IGNORE INTO registry_backtest_tickers (ticker, bt_run_id) VALUES (?, ?)",
+                                  t, b.bt_run_id));
+      }
+    }
+    return Status::Ok();
+  });
+}
+
+Status SqliteRegistryStore::DeleteBacktest(const std::string& bt_run_id) {
+  return db_.InTransaction([&](SqliteConnection& c) -> Status {
+    RETURN_IF_ERROR(c.Execute("DELETE FROM registry_backtest_tickers WHERE bt_run_id = ?", bt_run_id));
+    return c.Execute("DELETE FROM registry_backtests WHERE bt_run_id = ?", bt_run_id);
+  });
+}
+
+Result<std::vector<std::string>> SqliteRegistryStore::ListBacktestIds() {
+  return db_.WithReader([&](SqliteConnection& c) -> Result<std::vector<std::string>> {
+    std::vector<std::string> ids;
+    RETURN_IF_ERROR(c.Query("SELECT bt_run_id FROM registry_backtests ORDER BY bt_run_id",
+                            [&](SqliteStatement& s) { ids.push_back(s.ColumnText(0)); }));
+    return ids;
+  });
+}
+
+Result<BacktestPage> SqliteRegistryStore::ListBacktests(const BacktestQuery& q) {
+  RETURN_IF_ERROR(ValidatePaging(q.limit, q.offset));
+  Where w;
+  if (q.strategy) { w.Add("strategy_type = ?"); w.values.emplace_back(*q.strategy); }
+  if (q.model_run_id) { w.Add("model_run_id = ?"); w.values.emplace_back(*q.model_run_id); }
+  if (q.ticker) {
+    w.Add("bt_run_id IN (SELECT bt_run_id FROM registry_backtest_tickers WHERE ticker = ?)");
+    w.values.emplace_back(*q.ticker);
+  }
+  const std::string items_sql = "SELECT " + std::string(kBacktestColumns) + " FROM registry_backtests" + w.sql +
+                                " ORDER BY created_at DESC, bt_run_id DESC LIMIT ? OFFSET ?";
+  const std::string count_sql = "SELECT COUNT(*) FROM registry_backtests" + w.sql;
+  return db_.WithReader([&](SqliteConnection& c) -> Result<BacktestPage> {
+    ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(c, /*immediate=*/false));
+    BacktestPage page;
+    page.limit = q.limit;
+    page.offset = q.offset;
+    {
+      ASSIGN_OR_RETURN(SqliteStatement count, c.Prepare(count_sql));
+      RETURN_IF_ERROR(BindValues(count, w.values));
+      ASSIGN_OR_RETURN(bool has, count.Step());
+      page.total = has ? count.ColumnInt64(0) : 0;
+    }
+    ASSIGN_OR_RETURN(SqliteStatement stmt, c.Prepare(items_sql));
+    RETURN_IF_ERROR(BindValues(stmt, w.values));
+    RETURN_IF_ERROR(stmt.Bind(static_cast<int>(w.values.size()) + 1, static_cast<int64_t>(q.limit)));
+    RETURN_IF_ERROR(stmt.Bind(static_cast<int>(w.values.size()) + 2, q.offset));
+    while (true) {
+      ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      page.items.push_back(ReadBacktest(stmt));
+    }
+    RETURN_IF_ERROR(tx.Commit());
+    return page;
+  });
+}
+
+Result<BacktestSummaryRow> SqliteRegistryStore::GetBacktest(const std::string& bt_run_id) {
+  return db_.WithReader([&](SqliteConnection& c) -> Result<BacktestSummaryRow> {
+    std::optional<BacktestSummaryRow> found;
+    RETURN_IF_ERROR(c.Query("SELECT " + std::string(kBacktestColumns) + " FROM registry_backtests WHERE bt_run_id = ?",
+                            [&](SqliteStatement& s) { found = ReadBacktest(s); }, bt_run_id));
+    if (!found) return Status::NotFound("backtest '" + bt_run_id + "' is not indexed");
+    return *found;
+  });
+}
+
+}  // namespace alphalab
