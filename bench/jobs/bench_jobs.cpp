@@ -1,0 +1,145 @@
+// bench_jobs: trivial jobs (a program that exits at once) submitted over HTTP to a real
+// `alphalab serve` and run to SUCCESS. Prints sustained jobs/s and submit-to-start p50/p95.
+//
+//   build/bin/bench_jobs [--jobs 3000] [--clients 4] [--slots 0] [--program /bin/true]
+//
+// It starts its own server on a temporary workspace (port 0) and stops it afterwards.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "http/http_client.hpp"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+using namespace alphalab;
+
+int main(int argc, char** argv) {
+  int jobs = 3000, clients = 4, slots = 0;
+  std::string program = "/bin/true";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--jobs") jobs = std::atoi(argv[i + 1]);
+    else if (a == "--clients") clients = std::atoi(argv[i + 1]);
+    else if (a == "--slots") slots = std::atoi(argv[i + 1]);
+    else if (a == "--program") program = argv[i + 1];
+  }
+  const fs::path bin = fs::read_symlink("/proc/self/exe").parent_path();
+  const fs::path ws = fs::temp_directory_path() / ("alphalab_bench_jobs_" + std::to_string(::getpid()));
+  fs::create_directories(ws);
+  std::ofstream(ws / "alphalab.yaml") << "job_types:\n  noop:\n    argv: [\"" << program << "\"]\n";
+
+  int out[2];
+  if (::pipe(out) != 0) return 1;
+  std::vector<std::string> args = {(bin / "alphalab").string(), "serve", "--workspace", ws.string(), "--port", "0",
+                                   "--no-access-log", "--slots", std::to_string(slots)};
+  std::vector<char*> cargv;
+  for (auto& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_addclose(&fa, out[0]);
+  pid_t server = 0;
+  if (posix_spawn(&server, cargv[0], &fa, nullptr, cargv.data(), environ) != 0) {
+    std::fprintf(stderr, "cannot start %s\n", cargv[0]);
+    return 1;
+  }
+  ::close(out[1]);
+  std::string line;
+  char c;
+  int port = 0;
+  while (::read(out[0], &c, 1) == 1) {
+    if (c != '\n') {
+      line.push_back(c);
+      continue;
+    }
+    const size_t at = line.find("http://127.0.0.1:");
+    if (at != std::string::npos) {
+      port = std::stoi(line.substr(at + 17));
+      std::printf("%s\n", line.c_str());
+      break;
+    }
+    line.clear();
+  }
+  if (port == 0) {
+    std::fprintf(stderr, "server did not start\n");
+    return 1;
+  }
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+
+  std::vector<std::vector<std::string>> ids(clients);
+  std::atomic<int> next{0};
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < clients; ++t) {
+    threads.emplace_back([&, t] {
+      auto client = std::move(http::HttpClient::Create(url).value());
+      const std::string body = R"({"job_type":"noop","params":{}})";
+      while (next.fetch_add(1) < jobs) {
+        auto r = client->Request("POST", "/api/jobs", body);
+        if (!r.ok() || r->status != 200) {
+          std::fprintf(stderr, "submit failed: %s\n", r.ok() ? r->body.c_str() : r.status().ToString().c_str());
+          continue;
+        }
+        ids[t].push_back(Json::parse(r->body)["job_id"].get<std::string>());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const double submit_sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  // Wait until every job is terminal (poll the counts).
+  auto client = std::move(http::HttpClient::Create(url).value());
+  int done = 0;
+  for (int i = 0; i < 12000; ++i) {
+    auto r = client->Get("/api/jobs/recent?status=SUCCESS&limit=0");
+    auto f = client->Get("/api/jobs/recent?status=FAILED&limit=0");
+    done = Json::parse(r->body)["total"].get<int>() + Json::parse(f->body)["total"].get<int>();
+    if (done >= jobs) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const double total_sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  std::vector<double> start_ms;
+  int success = 0;
+  for (auto& list : ids) {
+    for (const std::string& id : list) {
+      auto r = client->Get("/api/jobs/" + id);
+      Json j = Json::parse(r->body);
+      if (j["status"] == "SUCCESS") ++success;
+      if (j["started_at"].is_string()) {
+        auto c0 = ParseIso8601(j["created_at"].get<std::string>());
+        auto s0 = ParseIso8601(j["started_at"].get<std::string>());
+        if (c0.ok() && s0.ok()) start_ms.push_back(SecondsBetween(*c0, *s0) * 1000.0);
+      }
+    }
+  }
+  std::sort(start_ms.begin(), start_ms.end());
+  auto pct = [&](double p) { return start_ms.empty() ? 0.0 : start_ms[static_cast<size_t>(p * (start_ms.size() - 1))]; };
+  auto metrics = client->Get("/metrics");
+  std::printf("jobs: %d submitted by %d clients, %d SUCCESS\n", jobs, clients, success);
+  std::printf("submit phase: %.3f s (%.0f submits/s)\n", submit_sec, jobs / submit_sec);
+  std::printf("all terminal after: %.3f s -> %.0f jobs/s sustained (submit to SUCCESS)\n", total_sec, done / total_sec);
+  std::printf("submit-to-start (server timestamps, ms resolution, includes queueing when slots are full): p50 %.1f ms, p95 %.1f ms, max %.1f ms\n",
+              pct(0.5), pct(0.95), start_ms.empty() ? 0.0 : start_ms.back());
+  ::kill(server, SIGTERM);
+  int st = 0;
+  ::waitpid(server, &st, 0);
+  fs::remove_all(ws);
+  return success == jobs ? 0 : 2;
+}

@@ -1,0 +1,153 @@
+#include <utility>
+
+#include "cli/server_wiring.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
+#include "core/clock.hpp"
+#include "core/workspace.hpp"
+#include "exec/local/local_executor.hpp"
+#include "http/route_modules.hpp"
+#include "http/server.hpp"
+#include "jobs/job_catalog.hpp"
+#include "jobs/job_service.hpp"
+#include "jobs/metrics.hpp"
+#include "store/sqlite/sqlite_db.hpp"
+#include "store/sqlite/sqlite_job_store.hpp"
+
+#ifndef ALPHALAB_DEFAULT_UI_DIR
+#define ALPHALAB_DEFAULT_UI_DIR ""
+#endif
+
+namespace alphalab::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct YamlDefaults {
+  std::optional<std::string> host;
+  std::optional<int> port;
+  std::optional<std::string> db;
+  std::optional<int> slots;
+};
+
+Result<YamlDefaults> ReadDefaults(const Workspace& ws) {
+  YamlDefaults d;
+  std::error_code ec;
+  if (!fs::exists(ws.ConfigFile(), ec)) return d;
+  try {
+    YAML::Node root = YAML::LoadFile(ws.ConfigFile().string());
+    if (root["server"] && root["server"]["host"]) d.host = root["server"]["host"].as<std::string>();
+    if (root["server"] && root["server"]["port"]) d.port = root["server"]["port"].as<int>();
+    if (root["storage"] && root["storage"]["db"]) d.db = root["storage"]["db"].as<std::string>();
+    if (root["executor"] && root["executor"]["slots"]) d.slots = root["executor"]["slots"].as<int>();
+    if (root["executor"] && root["executor"]["type"]) {
+      const std::string type = root["executor"]["type"].as<std::string>();
+      if (type != "local") {
+        return Status::InvalidArgument("alphalab.yaml: executor.type '" + type +
+                                       "' is not available in this build (use local)");
+      }
+    }
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(std::string("alphalab.yaml: ") + e.what());
+  }
+  return d;
+}
+
+fs::path SelfExe() {
+  std::error_code ec;
+  fs::path p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path("alphalab") : p;
+}
+
+}  // namespace
+
+std::string ChooseUiDir(const std::optional<std::string>& flag) {
+  std::error_code ec;
+  if (flag) return *flag;
+  if (const char* env = std::getenv("ALPHALAB_UI_DIR"); env && *env) return env;
+  const fs::path def = ALPHALAB_DEFAULT_UI_DIR;
+  if (!def.empty() && fs::is_directory(def, ec)) return def.string();
+  return "";
+}
+
+Status RunServer(const ServeFlags& flags) {
+  // Structured JSON logs on stderr.
+  auto logger = spdlog::stderr_logger_mt("alphalab");
+  logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","event":%v})", spdlog::pattern_time_type::utc);
+  spdlog::set_default_logger(logger);
+  spdlog::flush_every(std::chrono::seconds(1));
+
+  ASSIGN_OR_RETURN(Workspace ws, Workspace::Open(flags.workspace));
+  ASSIGN_OR_RETURN(YamlDefaults defaults, ReadDefaults(ws));
+
+  http::ServerOptions options;
+  options.host = flags.host.value_or(defaults.host.value_or("127.0.0.1"));
+  options.port = flags.port.value_or(defaults.port.value_or(8000));
+  options.io_threads = std::max(1, flags.io_threads);
+  options.access_log = flags.access_log;
+  options.ui_dir = ChooseUiDir(flags.ui_dir);
+  if (options.port < 0 || options.port > 65535) return Status::InvalidArgument("port must be 0..65535");
+
+  std::string db = flags.db.value_or(defaults.db.value_or("sqlite:alphalab.db"));
+  if (db.rfind("sqlite:", 0) != 0) {
+    return Status::InvalidArgument("--db '" + db + "' is not supported by this build (use sqlite:PATH)");
+  }
+  fs::path db_path = db.substr(7);
+  if (db_path.empty()) return Status::InvalidArgument("--db sqlite: needs a path");
+  if (db_path.is_relative()) db_path = ws.root() / db_path;
+  options.db_url = "sqlite:" + db_path.string();
+
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> sqlite, SqliteDb::Open(db_path));
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteJobStore> store, SqliteJobStore::Open(*sqlite));
+
+  LocalExecutorOptions exec_options;
+  const int slots = flags.slots.value_or(defaults.slots.value_or(0));
+  if (slots < 0) return Status::InvalidArgument("--slots must be >= 0");
+  exec_options.slots = slots;
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalExecutor> executor, LocalExecutor::Create(exec_options));
+
+  JobCatalog catalog(ws, SelfExe());
+  RETURN_IF_ERROR(catalog.LoadWorkspaceFile());
+
+  Metrics metrics;
+  const Clock& clock = SystemClock::Instance();
+  JobService jobs(*store, *executor, catalog, ws, clock, &metrics);
+  RETURN_IF_ERROR(jobs.Recover().WithContext("recovering jobs"));
+
+  http::Router router;
+  http::ServerContext ctx(ws, jobs, catalog, *store, clock, metrics, options);
+  ctx.sqlite_db = sqlite.get();
+  http::RegisterAllRoutes(router, ctx);
+
+  http::HttpServer server(options, router, &metrics);
+  RETURN_IF_ERROR(server.Listen());
+  server.StopOnSignals();
+  std::fprintf(stdout, "alphalab: serving %s on http://%s:%d/ (ui: %s, slots: %d)\n",
+               ws.root().c_str(), options.host.c_str(), server.port(),
+               options.ui_dir.empty() ? "none" : options.ui_dir.c_str(), jobs.capacity());
+  std::fflush(stdout);
+  spdlog::info(R"({{"msg":"listening","host":"{}","port":{},"workspace":{},"routes":{}}})", options.host,
+               server.port(), Json(ws.root().string()).dump(), router.ListRoutes().size());
+  server.Run();
+
+  spdlog::info(R"({"msg":"stopping"})");
+  for (auto it = ctx.on_shutdown.rbegin(); it != ctx.on_shutdown.rend(); ++it) (*it)();
+  jobs.Shutdown();
+  executor->Shutdown();
+  spdlog::info(R"({"msg":"stopped"})");
+  spdlog::default_logger()->flush();
+  return Status::Ok();
+}
+
+}  // namespace alphalab::cli

@@ -1,0 +1,194 @@
+// Jobs API (SPEC §2): submit (train / backtest / eval-metrics / any catalog type), recent,
+// detail, log by offset, log stream (SSE), cancel, job types.
+#include <chrono>
+
+#include "core/ids.hpp"
+#include "http/route_modules.hpp"
+#include "jobs/job_catalog.hpp"
+#include "jobs/job_dto.hpp"
+#include "jobs/job_service.hpp"
+#include "jobs/log_reader.hpp"
+
+namespace alphalab::http {
+
+namespace {
+
+Result<JobId> JobIdParam(const HttpRequest& req) {
+  const std::string id(req.Param("job_id"));
+  if (!IsSafeIdentifier(id)) {
+    return Status::InvalidArgument("'" + id.substr(0, 100) + "' is not a valid job id",
+                                   Json{{"job_id", id.substr(0, 100)}});
+  }
+  return JobId(id);
+}
+
+Result<Json> SubmitTyped(ServerContext& ctx, std::string_view type, const HttpRequest& req) {
+  ASSIGN_OR_RETURN(Json body, req.JsonBody());
+  ASSIGN_OR_RETURN(JobRecord rec, ctx.jobs.Submit(type, body));
+  return JobDetailJson(rec, ctx.clock.Now());
+}
+
+std::string SseEvent(std::string_view event, const Json& data) {
+  return "event: " + std::string(event) + "\ndata: " + DumpJson(data) + "\n\n";
+}
+
+// Streams appended log bytes as SSE `log` events ({offset, content, next_offset}); ends with
+// an `end` event ({status, exit_code, next_offset}) once the job is terminal and the log has
+// been sent to its end. Polls the file every 200 ms; a comment line every 15 s keeps proxies
+// from closing an idle stream.
+class LogStream final : public BodyStream {
+ public:
+  LogStream(ServerContext& ctx, JobId id, std::filesystem::path path, int64_t offset)
+      : ctx_(ctx), id_(std::move(id)), path_(std::move(path)), offset_(offset) {}
+
+  Result<StreamChunk> Next() override {
+    StreamChunk out;
+    auto job = ctx_.jobs.Get(id_);
+    if (!job.ok()) return job.status();
+    const bool terminal = IsTerminal(job->status);
+    auto chunk = ReadLogChunk(path_, offset_, INT64_MAX, /*hold_incomplete_tail=*/!terminal);
+    if (!chunk.ok() && !chunk.status().IsNotFound()) return chunk.status();
+    if (chunk.ok() && chunk->next_offset != offset_) {
+      out.data = SseEvent("log", Json{{"offset", offset_},
+                                      {"content", chunk->content},
+                                      {"next_offset", chunk->next_offset}});
+      offset_ = chunk->next_offset;
+      idle_ms_ = 0;
+      return out;
+    }
+    const int64_t size = chunk.ok() ? chunk->file_size : 0;
+    if (terminal && offset_ >= size) {
+      out.data = SseEvent("end", Json{{"status", std::string(JobStateName(job->status))},
+                                      {"exit_code", job->exit_code ? Json(*job->exit_code) : Json()},
+                                      {"next_offset", offset_}});
+      out.done = true;
+      return out;
+    }
+    idle_ms_ += 200;
+    if (idle_ms_ >= 15000) {
+      out.data = ": keep-alive\n\n";
+      idle_ms_ = 0;
+    }
+    out.wait = std::chrono::milliseconds(200);
+    return out;
+  }
+
+ private:
+  ServerContext& ctx_;
+  JobId id_;
+  std::filesystem::path path_;
+  int64_t offset_;
+  int idle_ms_ = 0;
+};
+
+void RegisterJobRoutes(Router& router, ServerContext& ctx) {
+  router.Post("/api/jobs/train", [&ctx](const HttpRequest& req) { return SubmitTyped(ctx, "train", req); });
+  router.Post("/api/jobs/backtest", [&ctx](const HttpRequest& req) { return SubmitTyped(ctx, "backtest", req); });
+  router.Post("/api/jobs/eval-metrics",
+              [&ctx](const HttpRequest& req) { return SubmitTyped(ctx, "eval-metrics", req); });
+
+  router.Post("/api/jobs", [&ctx](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(Json body, req.JsonBody());
+    RETURN_IF_ERROR(CheckKnownKeys(body, {"job_type", "params", "dry_run", "source_job_id", "parent_id"}));
+    ASSIGN_OR_RETURN(std::string type, GetString(body, "job_type"));
+    Json params = body.contains("params") && !body["params"].is_null() ? body["params"] : Json::object();
+    if (!params.is_object()) return Status::InvalidArgument("field 'params' must be an object");
+    ASSIGN_OR_RETURN(std::optional<bool> dry_run, GetOptionalBool(body, "dry_run"));
+    if (dry_run) params["dry_run"] = *dry_run;
+    SubmitOptions opts;
+    ASSIGN_OR_RETURN(opts.source_job_id, GetOptionalString(body, "source_job_id"));
+    ASSIGN_OR_RETURN(opts.parent_id, GetOptionalString(body, "parent_id"));
+    for (const auto* link : {&opts.source_job_id, &opts.parent_id}) {
+      if (*link && !IsSafeIdentifier(**link)) return Status::InvalidArgument("'" + **link + "' is not a valid job id");
+    }
+    if (opts.source_job_id) {
+      auto src = ctx.jobs.Get(JobId(*opts.source_job_id));
+      if (!src.ok()) return src.status().WithContext("source_job_id");
+    }
+    ASSIGN_OR_RETURN(JobRecord rec, ctx.jobs.Submit(type, params, opts));
+    return JobDetailJson(rec, ctx.clock.Now());
+  });
+
+  router.Get("/api/jobs/recent", [&ctx](const HttpRequest& req) -> Result<Json> {
+    JobQuery q;
+    if (auto s = req.query.Get("status")) {
+      std::string upper = *s;
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      auto st = ParseJobState(upper);
+      if (!st) {
+        return Status::InvalidArgument("status must be one of QUEUED, RUNNING, SUCCESS, FAILED, CANCELED; got '" +
+                                           s->substr(0, 50) + "'",
+                                       Json{{"parameter", "status"}});
+      }
+      q.status = *st;
+    }
+    q.job_type = req.query.Get("job_type");
+    ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 100, 0, 1000));
+    ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0, 1000000000));
+    q.limit = static_cast<int>(limit);
+    q.offset = static_cast<int>(offset);
+    ASSIGN_OR_RETURN(std::vector<JobRecord> rows, ctx.jobs.List(q));
+    ASSIGN_OR_RETURN(int64_t total, ctx.jobs.Count(q));
+    const TimePoint now = ctx.clock.Now();
+    Json items = Json::array();
+    for (const JobRecord& r : rows) items.push_back(JobDetailJson(r, now));
+    return Json{{"items", std::move(items)}, {"total", total}, {"limit", limit}, {"offset", offset}};
+  });
+
+  router.Get("/api/jobs/{job_id}", [&ctx](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
+    ASSIGN_OR_RETURN(JobRecord rec, ctx.jobs.Get(id));
+    return JobDetailJson(rec, ctx.clock.Now());
+  });
+
+  router.Get("/api/jobs/{job_id}/log", [&ctx](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
+    ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0));
+    ASSIGN_OR_RETURN(int64_t tail, req.query.GetInt("tail", kDefaultLogTail, 0));
+    ASSIGN_OR_RETURN(JobRecord rec, ctx.jobs.Get(id));
+    auto chunk = ReadLogChunk(ctx.jobs.LogPath(rec), offset, tail, !IsTerminal(rec.status));
+    if (!chunk.ok()) {
+      if (chunk.status().IsNotFound() && !IsTerminal(rec.status)) {
+        // Not started yet (the executor creates the log when it spawns): nothing to show.
+        return Json{{"job_id", id.str()}, {"content", ""}, {"next_offset", 0},
+                    {"is_truncated", false}, {"log_path", rec.log_path}};
+      }
+      if (chunk.status().IsNotFound()) {
+        return Status::NotFound("log of job " + id.str() + " does not exist (" + rec.log_path + ")",
+                                Json{{"job_id", id.str()}, {"log_path", rec.log_path}});
+      }
+      return chunk.status();
+    }
+    return Json{{"job_id", id.str()},
+                {"content", std::move(chunk->content)},
+                {"next_offset", chunk->next_offset},
+                {"is_truncated", chunk->is_truncated},
+                {"log_path", rec.log_path}};
+  });
+
+  router.GetRaw("/api/jobs/{job_id}/log/stream", [&ctx](const HttpRequest& req) -> Result<HttpResponse> {
+    ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
+    ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0));
+    ASSIGN_OR_RETURN(JobRecord rec, ctx.jobs.Get(id));
+    HttpResponse res;
+    res.content_type = "text/event-stream";
+    res.headers.emplace_back("X-Accel-Buffering", "no");
+    res.body = "retry: 2000\n\n";
+    res.stream = std::make_shared<LogStream>(ctx, id, ctx.jobs.LogPath(rec), offset);
+    return res;
+  });
+
+  router.Post("/api/jobs/{job_id}/cancel", [&ctx](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
+    ASSIGN_OR_RETURN(JobRecord rec, ctx.jobs.Cancel(id));
+    return JobDetailJson(rec, ctx.clock.Now());
+  });
+
+  router.Get("/api/job-types", [&ctx](const HttpRequest&) -> Result<Json> { return ctx.catalog.ToJson(); });
+}
+
+}  // namespace
+
+ALPHALAB_REGISTER_ROUTES(15, RegisterJobRoutes);
+
+}  // namespace alphalab::http

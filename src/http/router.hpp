@@ -1,0 +1,177 @@
+// Routing for the alphalab HTTP API: pure handlers from request to Result<...>; they never
+// touch a socket (the session in server.cpp does all I/O).
+//
+// ============================ HOW TO ADD ROUTES (other modules) ============================
+// 1. Create src/http/<resource>_handlers.cpp (it is globbed into alphalab_http; re-run cmake
+//    after adding the file). alphalab_http links alphalab_registry / _optimize / _configs /
+//    _datasets when those targets exist.
+// 2. In it, write a function and register it with ALPHALAB_REGISTER_ROUTES (route_modules.hpp):
+//
+//      #include "http/route_modules.hpp"   // brings router.hpp + server_context.hpp
+//      namespace alphalab::http {
+//      namespace {
+//      void RegisterRegistryRoutes(Router& router, ServerContext& ctx) {
+//        // Build (and own) your service here; the context keeps it alive for the server's life.
+//        ctx.registry = MakeRegistryService(ctx.workspace, ctx.db_url, ...);   // shared_ptr
+//        ctx.jobs.AddFinishedListener([svc = ctx.registry](const JobRecord& job) { ... });
+//        router.Get("/api/registry/models", [&ctx](const HttpRequest& req) -> Result<Json> {
+//          ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 50, 0, 1000));
+//          ASSIGN_OR_RETURN(std::optional<double> min_lift, req.query.GetDouble("min_lift"));
+//          std::optional<std::string> ticker = req.query.Get("ticker");
+//          return Json{{"items", Json::array()}, {"total", 0}};     // -> 200 application/json
+//        });
+//        router.Get("/api/runs/{run_id}", [&ctx](const HttpRequest& req) -> Result<Json> {
+//          std::string run_id(req.Param("run_id"));               // already percent-decoded
+//          ...
+//          return Status::NotFound("run " + run_id + " does not exist");   // -> 404 envelope
+//        });
+//      }
+//      }  // namespace
+//      ALPHALAB_REGISTER_ROUTES(40, RegisterRegistryRoutes);   // order: jobs use 10..19
+//      }  // namespace alphalab::http
+//
+// 3. Errors: return a Status; ONE function (ErrorResponse in http/api_error.hpp) maps its code
+//    to the HTTP status and the envelope {"error": {"code", "message", "details"}}:
+//      InvalidArgument 400, Unauthenticated 401, PermissionDenied 403, NotFound 404,
+//      AlreadyExists / FailedPrecondition / InvalidStateTransition 409,
+//      ResourceExhausted 429 (413 for bodies), Unavailable 503, anything else 500.
+//    Unknown /api paths get a 404 envelope, a known path with another method a 405.
+// 4. Non-JSON responses (files, CSV, zip, text): register with router.AddRaw(...) / GetRaw and
+//    return an HttpResponse; streaming bodies (SSE) set HttpResponse::stream.
+// 5. Request helpers: req.query.GetInt/GetDouble/GetBool/Get (400 with a clear message on
+//    garbage, negatives when min >= 0, out-of-range); req.JsonBody() (400 if the body is not a
+//    JSON object); req.Param("name") for {name} segments; req.Header("x-foo").
+// ===========================================================================================
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/json.hpp"
+#include "core/status.hpp"
+
+namespace alphalab::http {
+
+enum class HttpMethod { kGet, kPost, kPut, kDelete, kPatch, kHead, kOptions, kOther };
+std::string_view HttpMethodName(HttpMethod m);
+
+// Decodes %XX and (in query strings) '+'; refuses malformed escapes and NUL.
+Result<std::string> PercentDecode(std::string_view in, bool plus_is_space);
+
+// Query string parameters (decoded). Getters return 400 (InvalidArgument) naming the
+// parameter when a value is present but malformed.
+class QueryParams {
+ public:
+  QueryParams() = default;
+  static Result<QueryParams> Parse(std::string_view query_string);
+
+  // The raw (decoded) value; nullopt when absent. An empty value ("?status=") counts as absent.
+  std::optional<std::string> Get(std::string_view name) const;
+  bool Has(std::string_view name) const { return Get(name).has_value(); }
+  // Integer in [min, max]; absent -> fallback. "abc", "1.5", "-3" (when min >= 0) -> 400.
+  Result<int64_t> GetInt(std::string_view name, int64_t fallback, int64_t min = 0,
+                         int64_t max = INT64_MAX) const;
+  Result<std::optional<int64_t>> GetOptionalInt(std::string_view name, int64_t min = 0,
+                                                int64_t max = INT64_MAX) const;
+  // Finite number; absent -> nullopt.
+  Result<std::optional<double>> GetDouble(std::string_view name) const;
+  // true/false/1/0; absent -> fallback.
+  Result<bool> GetBool(std::string_view name, bool fallback) const;
+
+  const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> items_;
+};
+
+struct HttpRequest {
+  HttpMethod method = HttpMethod::kGet;
+  std::string method_name;  // as sent ("GET")
+  std::string target;       // raw target: "/api/jobs/recent?limit=5"
+  std::string path;         // decoded path without the query: "/api/jobs/recent"
+  QueryParams query;
+  std::map<std::string, std::string> path_params;  // {job_id} -> value (decoded)
+  std::map<std::string, std::string> headers;      // lowercase names
+  std::string body;
+  std::string remote;  // "127.0.0.1:53422"
+
+  std::string_view Param(std::string_view name) const;
+  std::optional<std::string> Header(std::string_view lowercase_name) const;
+  // The body parsed as a JSON object; an empty body is {}. Not JSON / not an object -> 400.
+  Result<Json> JsonBody() const;
+};
+
+// A streamed body (Server-Sent Events). The session calls Next() until it returns done;
+// `wait` asks the session to sleep before calling again (no data yet).
+struct StreamChunk {
+  std::string data;
+  bool done = false;
+  std::chrono::milliseconds wait{0};
+};
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  virtual Result<StreamChunk> Next() = 0;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  std::shared_ptr<BodyStream> stream;  // when set, `body` is sent first, then the stream
+
+  static HttpResponse FromJson(const Json& j, int status = 200);
+  static HttpResponse Text(std::string body, std::string content_type = "text/plain; charset=utf-8",
+                           int status = 200);
+};
+
+using JsonHandler = std::function<Result<Json>(const HttpRequest&)>;
+using RawHandler = std::function<Result<HttpResponse>(const HttpRequest&)>;
+
+class Router {
+ public:
+  // Patterns are literal segments and {name} captures: "/api/jobs/{job_id}/log".
+  // A literal segment beats a capture ("/api/jobs/recent" wins over "/api/jobs/{job_id}").
+  void Add(HttpMethod method, std::string pattern, JsonHandler handler);
+  void AddRaw(HttpMethod method, std::string pattern, RawHandler handler);
+  void Get(std::string pattern, JsonHandler h) { Add(HttpMethod::kGet, std::move(pattern), std::move(h)); }
+  void Post(std::string pattern, JsonHandler h) { Add(HttpMethod::kPost, std::move(pattern), std::move(h)); }
+  void Put(std::string pattern, JsonHandler h) { Add(HttpMethod::kPut, std::move(pattern), std::move(h)); }
+  void Delete(std::string pattern, JsonHandler h) { Add(HttpMethod::kDelete, std::move(pattern), std::move(h)); }
+  void GetRaw(std::string pattern, RawHandler h) { AddRaw(HttpMethod::kGet, std::move(pattern), std::move(h)); }
+
+  // Fallback for paths no route matches (static UI files); nullptr -> 404 envelope.
+  void SetFallback(RawHandler handler) { fallback_ = std::move(handler); }
+
+  // Finds the route, fills req.path_params, runs the handler and turns a Status into the
+  // error envelope. Never throws (a handler's exception becomes a logged 500).
+  HttpResponse Dispatch(HttpRequest& req) const;
+
+  // For /metrics labels: the pattern that matched ("/api/jobs/{job_id}"), or "other".
+  std::string_view MatchedPattern(const HttpRequest& req) const;
+
+  std::vector<std::pair<std::string, std::string>> ListRoutes() const;  // (method, pattern)
+
+ private:
+  struct Route {
+    HttpMethod method;
+    std::string pattern;
+    std::vector<std::string> segments;  // "{x}" for captures
+    int literal_count = 0;
+    RawHandler handler;
+  };
+  const Route* Match(const HttpRequest& req, std::vector<std::string>* captures,
+                     bool* path_matched) const;
+  std::vector<Route> routes_;
+  RawHandler fallback_;
+};
+
+}  // namespace alphalab::http

@@ -1,0 +1,44 @@
+// The Boost.Beast HTTP/1.1 server: N io threads on one io_context, one coroutine per
+// connection (keep-alive), a timeout on every read, header/body limits (431/413), one catch
+// per session turning the unexpected into a logged 500 with the error envelope, JSON access
+// logs, graceful Stop(). All routing and logic live in the Router's pure handlers.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/status.hpp"
+#include "http/router.hpp"
+#include "http/server_context.hpp"
+
+namespace alphalab {
+class Metrics;
+}
+
+namespace alphalab::http {
+
+class HttpServer {
+ public:
+  // `router` and `metrics` must outlive the server.
+  HttpServer(const ServerOptions& options, const Router& router, Metrics* metrics);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens (port 0 picks a free port). Unavailable when the port is taken.
+  Status Listen();
+  int port() const;
+  // Serves on options.io_threads threads until Stop(); returns when they have exited.
+  void Run();
+  // Stops accepting, gives open requests a short grace period, then ends Run(). Thread-safe,
+  // callable from a signal handler's asio callback.
+  void Stop();
+  // Installs SIGINT/SIGTERM handlers (asio signal_set) that call Stop(). Before Run().
+  void StopOnSignals();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace alphalab::http

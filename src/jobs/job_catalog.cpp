@@ -1,0 +1,721 @@
+#include "jobs/job_catalog.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include <yaml-cpp/yaml.h>
+
+#include "core/clock.hpp"
+#include "core/ids.hpp"
+
+namespace alphalab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool IsKeyStart(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
+bool IsKeyChar(char c) { return IsKeyStart(c) || (c >= '0' && c <= '9'); }
+
+bool HasLineBreakOrNul(std::string_view s) {
+  return s.find_first_of(std::string_view("\n\r\0", 3)) != std::string_view::npos;
+}
+
+Status ParamError(std::string_view name, std::string message) {
+  return Status::InvalidArgument("parameter '" + std::string(name) + "' " + message,
+                                 Json{{"param", std::string(name)}});
+}
+
+ParamSpec MakeParam(std::string name, ParamType type, bool required, std::string description,
+                    Json default_value = nullptr) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.type = type;
+  p.required = required;
+  p.description = std::move(description);
+  p.default_value = std::move(default_value);
+  return p;
+}
+
+ArtifactRule MakeRule(std::string name, std::string pattern) {
+  ArtifactRule r;
+  r.name = std::move(name);
+  r.pattern = pattern;
+  r.regex = std::regex(pattern, std::regex::ECMAScript | std::regex::optimize);
+  return r;
+}
+
+std::optional<ParamType> ParseParamType(std::string_view s) {
+  if (s == "string" || s == "str") return ParamType::kString;
+  if (s == "int" || s == "integer") return ParamType::kInt;
+  if (s == "float" || s == "number") return ParamType::kFloat;
+  if (s == "bool" || s == "boolean") return ParamType::kBool;
+  if (s == "date") return ParamType::kDate;
+  if (s == "enum") return ParamType::kEnum;
+  if (s == "list") return ParamType::kList;
+  if (s == "path") return ParamType::kPath;
+  return std::nullopt;
+}
+
+// Placeholder names used in a template string ("--x={a}" -> {"a"}).
+std::vector<std::string> Placeholders(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while ((i = s.find('{', i)) != std::string_view::npos) {
+    size_t j = i + 1;
+    while (j < s.size() && IsKeyChar(s[j])) ++j;
+    if (j < s.size() && s[j] == '}' && j > i + 1) {
+      out.emplace_back(s.substr(i + 1, j - i - 1));
+      i = j + 1;
+    } else {
+      i = i + 1;
+    }
+  }
+  return out;
+}
+
+std::string ValueToArg(const Json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_array()) {
+    std::string out;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i) out += ",";
+      out += ValueToArg(v[i]);
+    }
+    return out;
+  }
+  return v.dump();
+}
+
+Result<double> ToNumber(const Json& v, std::string_view name) {
+  if (v.is_number()) return v.get<double>();
+  if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    double d = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+    if (ec == std::errc() && p == s.data() + s.size() && std::isfinite(d)) return d;
+  }
+  return ParamError(name, "must be a number");
+}
+
+}  // namespace
+
+std::string_view ParamTypeName(ParamType t) {
+  switch (t) {
+    case ParamType::kString: return "string";
+    case ParamType::kInt: return "int";
+    case ParamType::kFloat: return "float";
+    case ParamType::kBool: return "bool";
+    case ParamType::kDate: return "date";
+    case ParamType::kEnum: return "enum";
+    case ParamType::kList: return "list";
+    case ParamType::kPath: return "path";
+  }
+  return "string";
+}
+
+Status ValidateOverride(std::string_view kv) {
+  auto bad = [&](std::string why) {
+    std::string shown(kv.substr(0, 200));
+    for (char& c : shown) {
+      if (static_cast<unsigned char>(c) < 0x20) c = '?';
+    }
+    return Status::InvalidArgument("override '" + shown + "' is malformed: " + why +
+                                       " (expected key=value, key like a.b_c.d)",
+                                   Json{{"override", shown}});
+  };
+  if (HasLineBreakOrNul(kv)) return bad("contains a line break or NUL");
+  const size_t eq = kv.find('=');
+  if (eq == std::string_view::npos) return bad("no '='");
+  std::string_view key = kv.substr(0, eq);
+  if (key.empty()) return bad("empty key");
+  // ^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$
+  if (!IsKeyStart(key[0])) return bad("key must start with a letter or '_'");
+  bool after_dot = false;
+  for (size_t i = 1; i < key.size(); ++i) {
+    const char c = key[i];
+    if (c == '.') {
+      if (after_dot) return bad("empty key segment");
+      after_dot = true;
+    } else if (IsKeyChar(c)) {
+      after_dot = false;
+    } else {
+      return bad("key contains '" + std::string(1, c) + "'");
+    }
+  }
+  if (after_dot) return bad("key ends with '.'");
+  return Status::Ok();
+}
+
+bool IsValidTicker(std::string_view t) {
+  if (t.empty() || t.size() > 32) return false;
+  for (char c : t) {
+    if (!(IsKeyChar(c) || c == '.' || c == '^' || c == '=' || c == '-')) return false;
+  }
+  return true;
+}
+
+std::string ArgsPreview(const std::vector<std::string>& argv) {
+  std::string out;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    std::string a = argv[i];
+    if (i == 0) a = fs::path(a).filename().string();
+    if (a.empty() || a.find_first_of(" \t\"'") != std::string::npos) a = "'" + a + "'";
+    if (i) out += " ";
+    out += a;
+  }
+  if (out.size() > 300) out = out.substr(0, 297) + "...";
+  return out;
+}
+
+const ParamSpec* JobTypeSpec::FindParam(std::string_view n) const {
+  for (const ParamSpec& p : params) {
+    if (p.name == n) return &p;
+  }
+  return nullptr;
+}
+
+JobCatalog::JobCatalog(const Workspace& workspace, fs::path self_exe)
+    : workspace_(workspace), self_exe_(std::move(self_exe)) {
+  const ParamSpec overrides = MakeParam("overrides", ParamType::kList, false,
+                                        "config overrides key=value, passed as --set key=value");
+  const ParamSpec dry_run = MakeParam("dry_run", ParamType::kBool, false,
+                                      "validate and show the command without running it", false);
+  {
+    JobTypeSpec t;
+    t.name = "train";
+    t.description = "Train a model: alphalab train --config <config_path> [--set k=v]...";
+    t.builtin = true;
+    t.accepts_overrides = true;
+    t.params = {MakeParam("config_path", ParamType::kPath, true, "training config YAML"),
+                overrides, dry_run};
+    t.artifacts = {MakeRule("run_id", R"(^\s*run_id\s*[:=]\s*(\S+))"),
+                   MakeRule("run_dir", R"(^\s*run_dir\s*[:=]\s*(\S+))")};
+    t.required_artifacts = {"run_id", "run_dir"};
+    types_.push_back(std::move(t));
+  }
+  {
+    JobTypeSpec t;
+    t.name = "backtest";
+    t.description = "Backtest: alphalab backtest --config <config_path> [--tickers A,B] [--start D] "
+                    "[--end D] [--model P] [--set k=v]...";
+    t.builtin = true;
+    t.accepts_overrides = true;
+    t.params = {MakeParam("config_path", ParamType::kPath, true, "backtest config YAML"),
+                MakeParam("tickers", ParamType::kList, false, "tickers (list or comma-separated)"),
+                MakeParam("start", ParamType::kDate, false, "first date YYYY-MM-DD"),
+                MakeParam("end", ParamType::kDate, false, "last date YYYY-MM-DD"),
+                MakeParam("model_path", ParamType::kPath, false, "trained model file"),
+                overrides, dry_run};
+    t.artifacts = {MakeRule("bt_run_id", R"(^\s*bt_run_id\s*[:=]\s*(\S+))"),
+                   MakeRule("bt_dir", R"(^\s*out_dir\s*[:=]\s*(\S+))")};
+    t.required_artifacts = {"bt_run_id", "bt_dir"};
+    types_.push_back(std::move(t));
+  }
+  {
+    JobTypeSpec t;
+    t.name = "eval-metrics";
+    t.description = "Recompute metrics: alphalab eval-metrics --run-dir runs/<run_id> --mode <mode>";
+    t.builtin = true;
+    ParamSpec mode = MakeParam("mode", ParamType::kEnum, false, "base or finetune", "finetune");
+    mode.choices = {"base", "finetune"};
+    t.params = {MakeParam("run_id", ParamType::kString, true, "a run under runs/"), mode,
+                MakeParam("model_path", ParamType::kPath, false, "model file to evaluate"),
+                dry_run};
+    t.artifacts = {MakeRule("run_id", R"(^\s*run_id\s*[:=]\s*(\S+))")};
+    t.required_artifacts = {"run_id"};
+    types_.push_back(std::move(t));
+  }
+}
+
+Status JobCatalog::LoadWorkspaceFile() {
+  std::error_code ec;
+  if (!fs::exists(workspace_.ConfigFile(), ec)) return Status::Ok();
+  ASSIGN_OR_RETURN(std::string text, ReadFile(workspace_.ConfigFile()));
+  return LoadUserTypes(text).WithContext("alphalab.yaml");
+}
+
+Status JobCatalog::LoadUserTypes(std::string_view text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(std::string("invalid YAML: ") + e.what());
+  }
+  try {
+    if (!root.IsMap() || !root["job_types"] || root["job_types"].IsNull()) return Status::Ok();
+    const YAML::Node types = root["job_types"];
+    if (!types.IsMap()) return Status::InvalidArgument("job_types must be a mapping of name -> type");
+    for (const auto& entry : types) {
+      const std::string name = entry.first.as<std::string>();
+      const YAML::Node node = entry.second;
+      auto err = [&](const std::string& msg) {
+        return Status::InvalidArgument("job type '" + name + "': " + msg);
+      };
+      if (!IsSafeIdentifier(name)) return err("name must be [A-Za-z0-9_.-]");
+      if (Find(name)) return err("already defined (built-in types cannot be redefined)");
+      if (!node.IsMap()) return err("must be a mapping");
+      JobTypeSpec t;
+      t.name = name;
+      if (node["description"]) t.description = node["description"].as<std::string>();
+      // Params first, so argv placeholders can be checked against them.
+      if (node["params"]) {
+        if (!node["params"].IsMap()) return err("params must be a mapping");
+        for (const auto& pe : node["params"]) {
+          ParamSpec p;
+          p.name = pe.first.as<std::string>();
+          if (p.name.empty() || !IsKeyStart(p.name[0]) ||
+              !std::all_of(p.name.begin(), p.name.end(), IsKeyChar)) {
+            return err("param name '" + p.name + "' must be an identifier");
+          }
+          if (p.name == "overrides" || p.name == "dry_run") return err("param '" + p.name + "' is reserved");
+          const YAML::Node pn = pe.second;
+          std::string type = "string";
+          if (pn.IsScalar()) {
+            type = pn.as<std::string>();
+          } else if (pn.IsMap()) {
+            if (pn["type"]) type = pn["type"].as<std::string>();
+            if (pn["required"]) p.required = pn["required"].as<bool>();
+            if (pn["description"]) p.description = pn["description"].as<std::string>();
+            if (pn["min"]) p.min = pn["min"].as<double>();
+            if (pn["max"]) p.max = pn["max"].as<double>();
+            if (pn["must_exist"]) p.must_exist = pn["must_exist"].as<bool>();
+            if (pn["choices"]) {
+              for (const auto& c : pn["choices"]) p.choices.push_back(c.as<std::string>());
+            }
+            if (pn["default"] && !pn["default"].IsNull()) {
+              if (pn["default"].IsSequence()) {
+                Json arr = Json::array();
+                for (const auto& v : pn["default"]) arr.push_back(v.as<std::string>());
+                p.default_value = arr;
+              } else {
+                p.default_value = pn["default"].as<std::string>();
+              }
+            }
+          } else {
+            return err("param '" + p.name + "' must be a type name or a mapping");
+          }
+          auto pt = ParseParamType(type);
+          if (!pt) return err("param '" + p.name + "' has unknown type '" + type + "'");
+          p.type = *pt;
+          if (p.type == ParamType::kEnum && p.choices.empty()) {
+            return err("enum param '" + p.name + "' needs choices");
+          }
+          t.params.push_back(std::move(p));
+        }
+      }
+      if (!node["argv"] || !node["argv"].IsSequence() || node["argv"].size() == 0) {
+        return err("argv must be a non-empty list");
+      }
+      auto check_placeholders = [&](const std::string& s) -> Status {
+        for (const std::string& ph : Placeholders(s)) {
+          if (ph == "workspace" || ph == "alphalab" || ph == "job_id") continue;
+          if (ph == "overrides") {
+            if (s != "{overrides}") return err("{overrides} must be a whole argv item");
+            t.accepts_overrides = true;
+            continue;
+          }
+          if (!t.FindParam(ph)) return err("argv uses {" + ph + "} but no such param is declared");
+        }
+        return Status::Ok();
+      };
+      for (const auto& item : node["argv"]) {
+        ArgvItem a;
+        if (item.IsSequence()) {
+          a.group = true;
+          for (const auto& part : item) a.parts.push_back(part.as<std::string>());
+          if (a.parts.empty()) return err("an argv group must not be empty");
+        } else {
+          a.parts.push_back(item.as<std::string>());
+        }
+        for (const std::string& part : a.parts) RETURN_IF_ERROR(check_placeholders(part));
+        t.argv.push_back(std::move(a));
+      }
+      if (t.argv.front().group) return err("argv[0] must be a plain program name");
+      if (node["artifacts"]) {
+        if (!node["artifacts"].IsMap()) return err("artifacts must map name -> regex");
+        for (const auto& ae : node["artifacts"]) {
+          const std::string an = ae.first.as<std::string>();
+          const std::string pattern = ae.second.as<std::string>();
+          try {
+            ArtifactRule r = MakeRule(an, pattern);
+            if (r.regex.mark_count() < 1) return err("artifact '" + an + "' regex needs a capture group");
+            t.artifacts.push_back(std::move(r));
+          } catch (const std::regex_error& e) {
+            return err("artifact '" + an + "' has an invalid regex: " + e.what());
+          }
+        }
+      }
+      if (node["required_artifacts"]) {
+        for (const auto& r : node["required_artifacts"]) {
+          const std::string an = r.as<std::string>();
+          const bool known = std::any_of(t.artifacts.begin(), t.artifacts.end(),
+                                         [&](const ArtifactRule& a) { return a.name == an; });
+          if (!known) return err("required artifact '" + an + "' has no regex under artifacts");
+          t.required_artifacts.push_back(an);
+        }
+      }
+      if (node["timeout_sec"]) t.timeout_sec = node["timeout_sec"].as<int64_t>();
+      if (t.timeout_sec < 0) return err("timeout_sec must be >= 0");
+      if (node["env"]) {
+        if (!node["env"].IsMap()) return err("env must be a mapping");
+        for (const auto& ee : node["env"]) t.env[ee.first.as<std::string>()] = ee.second.as<std::string>();
+      }
+      if (t.accepts_overrides) {
+        t.params.push_back(MakeParam("overrides", ParamType::kList, false,
+                                     "key=value overrides, passed as --set key=value"));
+      }
+      t.params.push_back(MakeParam("dry_run", ParamType::kBool, false,
+                                   "validate and show the command without running it", false));
+      types_.push_back(std::move(t));
+    }
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(std::string("invalid job_types: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+const JobTypeSpec* JobCatalog::Find(std::string_view name) const {
+  for (const JobTypeSpec& t : types_) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+std::vector<const JobTypeSpec*> JobCatalog::List() const {
+  std::vector<const JobTypeSpec*> out;
+  for (const JobTypeSpec& t : types_) out.push_back(&t);
+  return out;
+}
+
+Json JobCatalog::ToJson() const {
+  Json types = Json::array();
+  for (const JobTypeSpec& t : types_) {
+    Json params = Json::array();
+    for (const ParamSpec& p : t.params) {
+      Json pj{{"name", p.name},
+              {"type", std::string(ParamTypeName(p.type))},
+              {"required", p.required},
+              {"default", p.default_value},
+              {"description", p.description}};
+      if (!p.choices.empty()) pj["choices"] = p.choices;
+      if (p.min) pj["min"] = *p.min;
+      if (p.max) pj["max"] = *p.max;
+      if (p.type == ParamType::kPath) pj["must_exist"] = p.must_exist;
+      params.push_back(std::move(pj));
+    }
+    Json artifacts = Json::array();
+    for (const ArtifactRule& a : t.artifacts) artifacts.push_back({{"name", a.name}, {"regex", a.pattern}});
+    Json argv = Json::array();
+    for (const ArgvItem& a : t.argv) {
+      if (a.group) {
+        argv.push_back(a.parts);
+      } else {
+        argv.push_back(a.parts.front());
+      }
+    }
+    types.push_back({{"name", t.name},
+                     {"description", t.description},
+                     {"builtin", t.builtin},
+                     {"params", std::move(params)},
+                     {"accepts_overrides", t.accepts_overrides},
+                     {"artifacts", std::move(artifacts)},
+                     {"required_artifacts", t.required_artifacts},
+                     {"timeout_sec", t.timeout_sec},
+                     {"argv_template", std::move(argv)}});
+  }
+  return Json{{"job_types", std::move(types)}};
+}
+
+Result<Json> JobCatalog::NormalizeParams(const JobTypeSpec& spec, const Json& params) const {
+  if (!params.is_object()) return Status::InvalidArgument("params must be a JSON object");
+  for (const auto& [key, value] : params.items()) {
+    if (!spec.FindParam(key)) {
+      std::string known;
+      for (const ParamSpec& p : spec.params) known += (known.empty() ? "" : ", ") + p.name;
+      return Status::InvalidArgument(
+          "unknown parameter '" + key + "' for job type '" + spec.name + "' (known: " + known + ")",
+          Json{{"param", key}, {"job_type", spec.name}});
+    }
+  }
+  Json out = Json::object();
+  for (const ParamSpec& p : spec.params) {
+    Json v = params.contains(p.name) ? params.at(p.name) : Json(nullptr);
+    if (v.is_null()) v = p.default_value;
+    if (v.is_null()) {
+      if (p.required) {
+        return Status::InvalidArgument("missing required parameter '" + p.name + "'",
+                                       Json{{"param", p.name}});
+      }
+      continue;
+    }
+    switch (p.type) {
+      case ParamType::kString: {
+        if (!v.is_string()) return ParamError(p.name, "must be a string");
+        const std::string s = v.get<std::string>();
+        if (HasLineBreakOrNul(s)) return ParamError(p.name, "must not contain line breaks or NUL");
+        if (s.size() > 4096) return ParamError(p.name, "is longer than 4096 bytes");
+        out[p.name] = s;
+        break;
+      }
+      case ParamType::kInt: {
+        ASSIGN_OR_RETURN(double d, ToNumber(v, p.name));
+        if (d != std::floor(d) || std::fabs(d) > 9.0e15) return ParamError(p.name, "must be an integer");
+        if (p.min && d < *p.min) return ParamError(p.name, "must be >= " + Json(*p.min).dump());
+        if (p.max && d > *p.max) return ParamError(p.name, "must be <= " + Json(*p.max).dump());
+        out[p.name] = static_cast<int64_t>(d);
+        break;
+      }
+      case ParamType::kFloat: {
+        ASSIGN_OR_RETURN(double d, ToNumber(v, p.name));
+        if (p.min && d < *p.min) return ParamError(p.name, "must be >= " + Json(*p.min).dump());
+        if (p.max && d > *p.max) return ParamError(p.name, "must be <= " + Json(*p.max).dump());
+        out[p.name] = d;
+        break;
+      }
+      case ParamType::kBool: {
+        if (v.is_boolean()) {
+          out[p.name] = v.get<bool>();
+        } else if (v.is_string() && (v == "true" || v == "false")) {
+          out[p.name] = v == "true";
+        } else {
+          return ParamError(p.name, "must be true or false");
+        }
+        break;
+      }
+      case ParamType::kDate: {
+        if (!v.is_string()) return ParamError(p.name, "must be a date YYYY-MM-DD");
+        auto days = ParseDate(v.get<std::string>());
+        if (!days.ok()) return ParamError(p.name, "must be a valid date YYYY-MM-DD");
+        out[p.name] = FormatDate(*days);
+        break;
+      }
+      case ParamType::kEnum: {
+        if (!v.is_string() ||
+            std::find(p.choices.begin(), p.choices.end(), v.get<std::string>()) == p.choices.end()) {
+          std::string choices;
+          for (const auto& c : p.choices) choices += (choices.empty() ? "" : ", ") + c;
+          return ParamError(p.name, "must be one of: " + choices);
+        }
+        out[p.name] = v;
+        break;
+      }
+      case ParamType::kList: {
+        Json arr = Json::array();
+        if (v.is_string()) {
+          // "A,B" -> ["A","B"] (overrides are never split: a value may contain commas)
+          if (p.name == "overrides") {
+            arr.push_back(v.get<std::string>());
+          } else {
+            const std::string s = v.get<std::string>();
+            size_t i = 0;
+            while (i <= s.size()) {
+              size_t j = s.find(',', i);
+              if (j == std::string::npos) j = s.size();
+              std::string item = s.substr(i, j - i);
+              item.erase(0, item.find_first_not_of(" \t"));
+              item.erase(item.find_last_not_of(" \t") + 1);
+              if (!item.empty()) arr.push_back(item);
+              i = j + 1;
+            }
+          }
+        } else if (v.is_array()) {
+          for (const Json& item : v) {
+            if (!item.is_string()) return ParamError(p.name, "must be a list of strings");
+            arr.push_back(item);
+          }
+        } else {
+          return ParamError(p.name, "must be a list of strings");
+        }
+        for (const Json& item : arr) {
+          const std::string s = item.get<std::string>();
+          if (p.name == "overrides") {
+            RETURN_IF_ERROR(ValidateOverride(s));
+          } else if (HasLineBreakOrNul(s)) {
+            return ParamError(p.name, "items must not contain line breaks or NUL");
+          }
+        }
+        out[p.name] = std::move(arr);
+        break;
+      }
+      case ParamType::kPath: {
+        if (!v.is_string()) return ParamError(p.name, "must be a path string");
+        auto resolved = workspace_.Resolve(v.get<std::string>(),
+                                           p.must_exist ? PathMust::kExist : PathMust::kAny);
+        if (!resolved.ok()) {
+          const Status& s = resolved.status();
+          return Status(s.code(), "parameter '" + p.name + "': " + s.message(), s.details());
+        }
+        std::string rel = workspace_.Relative(*resolved);
+        out[p.name] = rel.empty() ? "." : rel;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+Result<ResolvedJob> JobCatalog::Resolve(std::string_view job_type, const Json& params) const {
+  const JobTypeSpec* spec = Find(job_type);
+  if (!spec) {
+    std::string known;
+    for (const JobTypeSpec& t : types_) known += (known.empty() ? "" : ", ") + t.name;
+    return Status::InvalidArgument(
+        "unknown job type '" + std::string(job_type.substr(0, 100)) + "' (known: " + known + ")",
+        Json{{"job_type", std::string(job_type.substr(0, 100))}});
+  }
+  auto r = spec->builtin ? ResolveBuiltin(*spec, params) : ResolveUser(*spec, params);
+  if (!r.ok()) return r.status();
+  ResolvedJob job = std::move(r).value();
+  job.job_type = spec->name;
+  job.cwd = workspace_.root();
+  job.timeout_sec = spec->timeout_sec;
+  job.dry_run = job.params.value("dry_run", false);
+  job.args_preview = ArgsPreview(job.argv);
+  return job;
+}
+
+Result<ResolvedJob> JobCatalog::ResolveBuiltin(const JobTypeSpec& spec, const Json& params) const {
+  ASSIGN_OR_RETURN(Json p, NormalizeParams(spec, params));
+  ResolvedJob job;
+  job.params = p;
+  std::vector<std::string>& argv = job.argv;
+  argv.push_back(self_exe_.string());
+  auto need_file = [&](const std::string& key) -> Status {
+    if (!p.contains(key)) return Status::Ok();
+    const fs::path abs = workspace_.root() / p[key].get<std::string>();
+    std::error_code ec;
+    if (!fs::is_regular_file(abs, ec)) {
+      return ParamError(key, "must name a file, '" + p[key].get<std::string>() + "' is not one");
+    }
+    return Status::Ok();
+  };
+  if (spec.name == "train" || spec.name == "backtest") {
+    RETURN_IF_ERROR(need_file("config_path"));
+    argv.push_back(spec.name);
+    argv.push_back("--config");
+    argv.push_back(p["config_path"].get<std::string>());
+    if (spec.name == "backtest") {
+      if (p.contains("tickers")) {
+        for (const Json& t : p["tickers"]) {
+          if (!IsValidTicker(t.get<std::string>())) {
+            return ParamError("tickers", "has an invalid ticker '" + t.get<std::string>() + "'");
+          }
+        }
+        if (!p["tickers"].empty()) {
+          argv.push_back("--tickers");
+          argv.push_back(ValueToArg(p["tickers"]));
+        }
+      }
+      if (p.contains("start") && p.contains("end") && p["start"].get<std::string>() > p["end"].get<std::string>()) {
+        return ParamError("start", "must not be after end");
+      }
+      for (const char* key : {"start", "end"}) {
+        if (p.contains(key)) {
+          argv.push_back(std::string("--") + key);
+          argv.push_back(p[key].get<std::string>());
+        }
+      }
+      RETURN_IF_ERROR(need_file("model_path"));
+      if (p.contains("model_path")) {
+        argv.push_back("--model");
+        argv.push_back(p["model_path"].get<std::string>());
+      }
+    }
+    if (p.contains("overrides")) {
+      for (const Json& kv : p["overrides"]) {
+        argv.push_back("--set");
+        argv.push_back(kv.get<std::string>());
+      }
+    }
+  } else if (spec.name == "eval-metrics") {
+    const std::string run_id = p["run_id"].get<std::string>();
+    if (!IsSafeIdentifier(run_id)) {
+      return ParamError("run_id", "must be a run id ([A-Za-z0-9_.-], no path separators)");
+    }
+    const std::string run_dir = "runs/" + run_id;
+    auto resolved = workspace_.Resolve(run_dir, PathMust::kExist);
+    if (!resolved.ok()) {
+      if (resolved.status().IsNotFound()) {
+        return Status::NotFound("run '" + run_id + "' not found (" + run_dir + " does not exist)",
+                                Json{{"param", "run_id"}, {"run_id", run_id}});
+      }
+      return resolved.status();
+    }
+    RETURN_IF_ERROR(need_file("model_path"));
+    argv.insert(argv.end(), {"eval-metrics", "--run-dir", run_dir, "--mode", p["mode"].get<std::string>()});
+    if (p.contains("model_path")) {
+      argv.push_back("--model");
+      argv.push_back(p["model_path"].get<std::string>());
+    }
+  } else {
+    return Status::Internal("built-in type without an argv builder: " + spec.name);
+  }
+  return job;
+}
+
+Result<ResolvedJob> JobCatalog::ResolveUser(const JobTypeSpec& spec, const Json& params) const {
+  ASSIGN_OR_RETURN(Json p, NormalizeParams(spec, params));
+  ResolvedJob job;
+  job.params = p;
+  // Values are substituted into argv items; a value never becomes more than one item
+  // (except {overrides}), so nothing a user sends can add flags of its own.
+  auto substitute = [&](const std::string& part, bool* missing) -> std::string {
+    std::string out;
+    size_t i = 0;
+    while (i < part.size()) {
+      if (part[i] == '{') {
+        size_t j = i + 1;
+        while (j < part.size() && IsKeyChar(part[j])) ++j;
+        if (j < part.size() && part[j] == '}' && j > i + 1) {
+          const std::string name = part.substr(i + 1, j - i - 1);
+          if (name == "workspace") {
+            out += workspace_.root().string();
+          } else if (name == "alphalab") {
+            out += self_exe_.string();
+          } else if (name == "job_id") {
+            out += "{job_id}";  // filled by the job service once the id exists
+          } else if (p.contains(name)) {
+            out += ValueToArg(p[name]);
+          } else {
+            *missing = true;
+          }
+          i = j + 1;
+          continue;
+        }
+      }
+      out.push_back(part[i++]);
+    }
+    return out;
+  };
+  for (const ArgvItem& item : spec.argv) {
+    if (!item.group && item.parts.front() == "{overrides}") {
+      if (p.contains("overrides")) {
+        for (const Json& kv : p["overrides"]) {
+          job.argv.push_back("--set");
+          job.argv.push_back(kv.get<std::string>());
+        }
+      }
+      continue;
+    }
+    std::vector<std::string> parts;
+    bool missing = false;
+    for (const std::string& part : item.parts) parts.push_back(substitute(part, &missing));
+    if (missing) continue;  // an optional param is absent: drop the item / group
+    for (auto& s : parts) job.argv.push_back(std::move(s));
+  }
+  if (job.argv.empty()) return Status::InvalidArgument("job type '" + spec.name + "' resolved to an empty argv");
+  std::string& prog = job.argv.front();
+  if (prog.find('/') != std::string::npos && fs::path(prog).is_relative()) {
+    prog = (workspace_.root() / prog).lexically_normal().string();
+  }
+  for (const auto& [k, v] : spec.env) {
+    bool missing = false;
+    job.env[k] = substitute(v, &missing);
+  }
+  return job;
+}
+
+}  // namespace alphalab

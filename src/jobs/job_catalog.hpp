@@ -1,0 +1,133 @@
+// The job-type catalog: the whitelist of what may run. Built-in types (train, backtest,
+// eval-metrics run this binary's engine subcommands) plus types declared under `job_types:`
+// in alphalab.yaml. The API never accepts a command: a type name and parameters are
+// validated here and turned into an argv; no shell is involved.
+//
+// alphalab.yaml:
+//   job_types:
+//     my-experiment:
+//       description: Run my experiment script
+//       argv: [python3, -m, scripts.run_experiment, --config, "{config}",
+//              [--seed, "{seed}"],           # a nested list is dropped when a param is absent
+//              "{overrides}"]                # expands to --set k=v pairs (enables `overrides`)
+//       params:
+//         config: {type: path, required: true}          # resolved inside the workspace
+//         seed:   {type: int, min: 0}
+//         mode:   {type: enum, choices: [base, finetune], default: base}
+//         tickers: {type: list}                          # "{tickers}" -> "A,B"
+//         start:  {type: date}
+//       artifacts: {run_id: '^run_id:\s*(\S+)'}           # regex, first group is the value
+//       required_artifacts: [run_id]                      # missing -> artifacts_parse_error
+//       timeout_sec: 3600
+//       env: {PYTHONUNBUFFERED: "1"}
+// Placeholders: "{param}" (whole item or inside a string), "{workspace}" (root),
+// "{alphalab}" (this binary), "{job_id}", "{overrides}". argv[0] containing '/' is resolved
+// against the workspace when relative.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "core/json.hpp"
+#include "core/status.hpp"
+#include "core/workspace.hpp"
+
+namespace alphalab {
+
+enum class ParamType { kString, kInt, kFloat, kBool, kDate, kEnum, kList, kPath };
+std::string_view ParamTypeName(ParamType t);
+
+struct ParamSpec {
+  std::string name;
+  ParamType type = ParamType::kString;
+  bool required = false;
+  Json default_value;                 // null = none
+  std::vector<std::string> choices;   // enum
+  std::optional<double> min, max;     // int/float
+  bool must_exist = true;             // path: must exist in the workspace
+  std::string description;
+};
+
+struct ArtifactRule {
+  std::string name;     // run_id, run_dir, bt_run_id, bt_dir, ...
+  std::string pattern;  // as declared
+  std::regex regex;     // first capture group is the value
+};
+
+// One argv template item: a plain string, or a group dropped when any param it names is absent.
+struct ArgvItem {
+  std::vector<std::string> parts;  // one part for a plain item
+  bool group = false;
+};
+
+struct JobTypeSpec {
+  std::string name;
+  std::string description;
+  bool builtin = false;
+  std::vector<ArgvItem> argv;  // user types only (built-ins build argv in code)
+  std::vector<ParamSpec> params;
+  bool accepts_overrides = false;
+  std::vector<ArtifactRule> artifacts;
+  std::vector<std::string> required_artifacts;
+  int64_t timeout_sec = 0;
+  std::map<std::string, std::string> env;
+
+  const ParamSpec* FindParam(std::string_view name) const;
+};
+
+// A validated submission: what will run and the normalized parameters.
+struct ResolvedJob {
+  std::string job_type;
+  std::vector<std::string> argv;
+  std::filesystem::path cwd;
+  std::map<std::string, std::string> env;
+  int64_t timeout_sec = 0;
+  Json params = Json::object();  // normalized (paths workspace-relative, dates canonical)
+  bool dry_run = false;
+  std::string args_preview;
+};
+
+// `key=value` with key ^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$, no newline/NUL anywhere.
+Status ValidateOverride(std::string_view kv);
+// Ticker symbols: [A-Za-z0-9._^=-]{1,32}.
+bool IsValidTicker(std::string_view t);
+// "alphalab train --config configs/base.yaml" (argv[0] shortened to its basename, <= 300 chars).
+std::string ArgsPreview(const std::vector<std::string>& argv);
+
+class JobCatalog {
+ public:
+  // Built-ins only; `self_exe` is the alphalab binary the built-ins run.
+  JobCatalog(const Workspace& workspace, std::filesystem::path self_exe);
+
+  // Adds the user types of an alphalab.yaml `job_types:` node (YAML text of the whole file).
+  // A malformed declaration is an InvalidArgument naming the type and field.
+  Status LoadUserTypes(std::string_view alphalab_yaml_text);
+  // Reads workspace/alphalab.yaml when present.
+  Status LoadWorkspaceFile();
+
+  const JobTypeSpec* Find(std::string_view name) const;
+  std::vector<const JobTypeSpec*> List() const;
+  // GET /api/job-types: [{name, description, builtin, params[...], artifacts, ...}].
+  Json ToJson() const;
+
+  // Validates `params` for `job_type` (unknown type 400, unknown/missing/mistyped params
+  // 400, paths through Workspace::Resolve, overrides grammar) and builds the argv.
+  Result<ResolvedJob> Resolve(std::string_view job_type, const Json& params) const;
+
+  const std::filesystem::path& self_exe() const { return self_exe_; }
+
+ private:
+  Result<ResolvedJob> ResolveBuiltin(const JobTypeSpec& spec, const Json& params) const;
+  Result<ResolvedJob> ResolveUser(const JobTypeSpec& spec, const Json& params) const;
+  Result<Json> NormalizeParams(const JobTypeSpec& spec, const Json& params) const;
+
+  const Workspace& workspace_;
+  std::filesystem::path self_exe_;
+  std::vector<JobTypeSpec> types_;
+};
+
+}  // namespace alphalab

@@ -1,0 +1,604 @@
+#include "jobs/job_service.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "core/ids.hpp"
+#include "jobs/job_dto.hpp"
+#include "jobs/job_state_machine.hpp"
+#include "jobs/log_reader.hpp"
+
+namespace alphalab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int64_t kArtifactScanBytes = 8 << 20;  // artifacts are looked for in the last 8 MiB
+constexpr const char* kLostMessage = "server restarted and the process was gone";
+
+std::vector<std::string_view> SplitLines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = text.find('\n', i);
+    if (j == std::string_view::npos) j = text.size();
+    std::string_view line = text.substr(i, j - i);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    lines.push_back(line);
+    i = j + 1;
+  }
+  return lines;
+}
+
+bool IsBlank(std::string_view s) { return s.find_first_not_of(" \t\r") == std::string_view::npos; }
+
+bool LooksLikeError(std::string_view s) {
+  static constexpr std::string_view kMarkers[] = {"Error", "error:", "ERROR", "Exception", "exception",
+                                                  "Traceback", "FATAL", "Fatal", "panic", "failed"};
+  for (auto m : kMarkers) {
+    if (s.find(m) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+std::atomic<uint64_t> g_tmp_counter{0};
+
+std::string Describe(const ProcessExit& e, int64_t timeout_sec) {
+  if (!e.error.empty()) return e.error;
+  if (e.timed_out) return "timed out after " + std::to_string(timeout_sec) + " s and was stopped";
+  if (e.signal) return "killed by signal " + std::to_string(*e.signal);
+  if (e.exit_code) return "exited with code " + std::to_string(*e.exit_code);
+  return "ended without an exit status";
+}
+
+}  // namespace
+
+Status WriteFileReplace(const fs::path& path, std::string_view content) {
+  const fs::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp" +
+                                             std::to_string(::getpid()) + "_" +
+                                             std::to_string(g_tmp_counter.fetch_add(1)));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Internal("cannot create " + tmp.string() + ": " + std::strerror(errno));
+  size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Status::Internal("cannot write " + tmp.string() + ": " + std::strerror(err));
+    }
+    written += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return Status::Internal("cannot rename into " + path.string() + ": " + std::strerror(err));
+  }
+  return Status::Ok();
+}
+
+Json ParseArtifacts(const JobTypeSpec& spec, std::string_view log_text) {
+  Json out = Json::object();
+  if (spec.artifacts.empty()) return out;
+  for (std::string_view line : SplitLines(log_text)) {
+    if (line.size() > 4096) continue;  // artifact lines are short; skip giant lines cheaply
+    for (const ArtifactRule& rule : spec.artifacts) {
+      std::match_results<std::string_view::const_iterator> m;
+      if (std::regex_search(line.begin(), line.end(), m, rule.regex) && m.size() > 1 && m[1].matched) {
+        out[rule.name] = m[1].str();
+      }
+    }
+  }
+  return out;
+}
+
+std::string SummarizeError(std::string_view log_text) {
+  std::vector<std::string_view> lines;
+  for (std::string_view l : SplitLines(log_text)) {
+    if (!IsBlank(l)) lines.push_back(l);
+  }
+  if (lines.empty()) return "";
+  size_t from = lines.size() > 5 ? lines.size() - 5 : 0;
+  // Prefer the last traceback; else the last line that looks like an error.
+  std::optional<size_t> marker;
+  for (size_t i = lines.size(); i-- > 0;) {
+    if (lines[i].find("Traceback") != std::string_view::npos) {
+      marker = i;
+      break;
+    }
+  }
+  if (!marker) {
+    for (size_t i = lines.size(); i-- > 0;) {
+      if (LooksLikeError(lines[i])) {
+        marker = i;
+        break;
+      }
+    }
+  }
+  if (marker) from = *marker;
+  if (lines.size() - from > 20) from = lines.size() - 20;
+  std::string out;
+  for (size_t i = from; i < lines.size(); ++i) {
+    if (!out.empty()) out += "\n";
+    out += lines[i];
+  }
+  if (out.size() > 2000) out = "..." + out.substr(out.size() - 1997);
+  return SanitizeUtf8(out);
+}
+
+JobService::JobService(JobStore& store, Executor& executor, const JobCatalog& catalog,
+                       const Workspace& workspace, const Clock& clock, Metrics* metrics,
+                       int capacity)
+    : store_(store),
+      executor_(executor),
+      catalog_(catalog),
+      workspace_(workspace),
+      clock_(clock),
+      metrics_(metrics),
+      capacity_(capacity > 0 ? capacity : std::max(1, executor.Capacity())) {
+  std::error_code ec;
+  fs::create_directories(workspace_.JobsRuntimeDir(), ec);
+  if (metrics_) {
+    const std::vector<double> wait_buckets = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600};
+    const std::vector<double> exec_buckets = {0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600, 14400};
+    metrics_->DeclareHistogram("queue_wait_seconds", "Time from submit to start", wait_buckets);
+    metrics_->DeclareHistogram("job_exec_seconds", "Time from start to end", exec_buckets);
+    metrics_->DeclareCounter("alphalab_jobs_submitted_total", "Jobs accepted, by type");
+    metrics_->DeclareCounter("alphalab_jobs_finished_total", "Jobs ended, by type and status");
+    metrics_->DeclareGauge("alphalab_jobs", "Jobs by state (from the store)");
+    metrics_->AddCollector([this](Metrics& m) {
+      auto counts = store_.CountJobsByState();
+      if (!counts.ok()) return;
+      for (JobState s : kAllJobStates) {
+        auto it = counts->find(s);
+        m.Set("alphalab_jobs", {{"state", std::string(JobStateName(s))}},
+              it == counts->end() ? 0.0 : static_cast<double>(it->second));
+      }
+    });
+  }
+  completion_thread_ = std::thread([this] { CompletionLoop(); });
+}
+
+JobService::~JobService() { Shutdown(); }
+
+void JobService::Shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    shutting_down_ = true;
+  }
+  {
+    std::lock_guard lock(completions_mu_);
+    completions_stop_ = true;
+  }
+  completions_cv_.notify_all();
+  if (completion_thread_.joinable()) completion_thread_.join();
+}
+
+fs::path JobService::LogPath(const JobRecord& job) const { return workspace_.root() / job.log_path; }
+fs::path JobService::MetaPath(const JobRecord& job) const { return workspace_.root() / job.meta_path; }
+
+void JobService::AddFinishedListener(FinishedListener listener) {
+  std::lock_guard lock(listeners_mu_);
+  listeners_.push_back(std::move(listener));
+}
+
+void JobService::NotifyFinished(const JobRecord& job) {
+  std::vector<FinishedListener> listeners;
+  {
+    std::lock_guard lock(listeners_mu_);
+    listeners = listeners_;
+  }
+  for (auto& l : listeners) {
+    try {
+      l(job);
+    } catch (const std::exception& e) {
+      spdlog::error(R"({{"msg":"finished listener threw","job_id":"{}","what":"{}"}})", job.job_id.str(), e.what());
+    }
+  }
+}
+
+void JobService::WriteMeta(const JobRecord& job) {
+  Status s = WriteFileReplace(MetaPath(job), DumpJson(JobDetailJson(job, clock_.Now()), 2));
+  if (!s.ok()) {
+    spdlog::error(R"({{"msg":"meta write failed","job_id":"{}","error":{}}})", job.job_id.str(),
+                  Json(s.message()).dump());
+  }
+}
+
+Status JobService::Persist(JobRecord& job, JobState expected) {
+  Status s = store_.UpdateJob(job, expected);
+  if (!s.ok()) {
+    spdlog::error(R"({{"msg":"job update failed","job_id":"{}","error":{}}})", job.job_id.str(),
+                  Json(s.ToString()).dump());
+  }
+  WriteMeta(job);
+  return s;
+}
+
+Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& params,
+                                     const SubmitOptions& options) {
+  ASSIGN_OR_RETURN(ResolvedJob resolved, catalog_.Resolve(job_type, params));
+  const TimePoint now = clock_.Now();
+  JobRecord rec;
+  rec.job_id = NewJobId(now);
+  const std::string& id = rec.job_id.str();
+  for (std::string& a : resolved.argv) {
+    for (size_t p; (p = a.find("{job_id}")) != std::string::npos;) a.replace(p, 8, id);
+  }
+  rec.job_type = resolved.job_type;
+  rec.status = JobState::kQueued;
+  rec.created_at = now;
+  rec.cwd = resolved.cwd.string();
+  rec.command = resolved.argv;
+  rec.args_preview = ArgsPreview(resolved.argv);
+  rec.params = resolved.params;
+  rec.log_path = "reports/jobs/runtime/" + id + ".log";
+  rec.meta_path = "reports/jobs/runtime/" + id + ".json";
+  rec.parent_id = options.parent_id;
+  rec.source_job_id = options.source_job_id;
+  rec.owner_id = options.owner_id;
+  rec.dry_run = resolved.dry_run;
+  rec.timeout_sec = resolved.timeout_sec;
+  rec.env = Json::object();
+  for (auto& [k, v] : resolved.env) {
+    for (size_t p; (p = v.find("{job_id}")) != std::string::npos;) v.replace(p, 8, id);
+    rec.env[k] = v;
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (shutting_down_) return Status::Unavailable("the server is shutting down");
+  }
+  RETURN_IF_ERROR(store_.InsertJob(rec));
+  if (metrics_) metrics_->Increment("alphalab_jobs_submitted_total", {{"job_type", rec.job_type}});
+  if (rec.dry_run) return RunDry(std::move(rec));
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(rec.job_id);
+    pending_.emplace(rec.job_id, rec);
+  }
+  Pump();
+  // Return the freshest view. A job that started at once already has its RUNNING meta file;
+  // one that stays queued gets its QUEUED meta here (one file write per transition seen).
+  std::shared_ptr<Active> a;
+  {
+    std::lock_guard lock(mu_);
+    auto it = active_.find(rec.job_id);
+    if (it != active_.end()) a = it->second;
+  }
+  if (a) {
+    std::lock_guard alock(a->mu);
+    return a->record;
+  }
+  {
+    // Under mu_, so a concurrent Pump cannot start it (and write RUNNING) before this write.
+    std::lock_guard lock(mu_);
+    if (pending_.count(rec.job_id) > 0) {
+      WriteMeta(rec);
+      return rec;
+    }
+  }
+  return store_.GetJob(rec.job_id);  // it already ended (spawn failure or a very fast job)
+}
+
+Result<JobRecord> JobService::RunDry(JobRecord rec) {
+  const Json argv_json = rec.command;
+  std::string log = "[dry-run] job " + rec.job_id.str() + " (type " + rec.job_type +
+                    ") would run the command below; nothing was executed.\n";
+  log += "cwd: " + rec.cwd + "\n";
+  log += "argv: " + DumpJson(argv_json) + "\n";
+  log += "command: " + rec.args_preview + "\n";
+  if (!rec.env.empty()) log += "env: " + DumpJson(rec.env) + "\n";
+  if (rec.timeout_sec > 0) log += "timeout_sec: " + std::to_string(rec.timeout_sec) + "\n";
+  log += "[dry-run] validation passed; status SUCCESS\n";
+  RETURN_IF_ERROR(WriteFileReplace(LogPath(rec), log));
+  ASSIGN_OR_RETURN(JobState running, Transition(rec.status, JobEvent::kJobStarted));
+  ASSIGN_OR_RETURN(JobState done, Transition(running, JobEvent::kJobSucceeded));
+  const TimePoint now = clock_.Now();
+  rec.status = done;
+  rec.started_at = now;
+  rec.ended_at = now;
+  RETURN_IF_ERROR(Persist(rec, JobState::kQueued));
+  if (metrics_) {
+    metrics_->Increment("alphalab_jobs_finished_total", {{"job_type", rec.job_type}, {"status", "SUCCESS"}});
+  }
+  NotifyFinished(rec);
+  return rec;
+}
+
+void JobService::Pump() {
+  for (;;) {
+    std::shared_ptr<Active> a;
+    {
+      std::lock_guard lock(mu_);
+      if (shutting_down_ || running_ >= capacity_ || queue_.empty()) return;
+      JobId id = queue_.front();
+      queue_.pop_front();
+      auto it = pending_.find(id);
+      if (it == pending_.end()) continue;  // canceled while queued
+      a = std::make_shared<Active>();
+      a->record = std::move(it->second);
+      pending_.erase(it);
+      active_.emplace(id, a);
+      ++running_;
+    }
+    Start(a);
+  }
+}
+
+ExitCallback JobService::MakeExitCallback(const std::shared_ptr<Active>& a) {
+  return [this, a](const ProcessExit& exit) { OnExit(a, exit); };
+}
+
+void JobService::Start(const std::shared_ptr<Active>& a) {
+  std::unique_lock alock(a->mu);
+  JobRecord& rec = a->record;
+  ProcessSpec spec;
+  spec.job_id = rec.job_id;
+  spec.argv = rec.command;
+  spec.cwd = rec.cwd;
+  for (const auto& [k, v] : rec.env.items()) spec.env[k] = v.get<std::string>();
+  spec.log_path = LogPath(rec);
+  spec.timeout = std::chrono::seconds(rec.timeout_sec);
+  auto ref = executor_.Submit(spec, MakeExitCallback(a));
+  const TimePoint now = clock_.Now();
+  if (!ref.ok()) {
+    // Spawn failed: the job never ran (QUEUED -> FAILED), the reason is the spawn error.
+    auto next = Transition(rec.status, JobEvent::kJobFailed);
+    rec.status = next.ok() ? *next : JobState::kFailed;
+    rec.ended_at = now;
+    rec.error_message = "could not start: " + ref.status().message();
+    Persist(rec, JobState::kQueued).ok();
+    JobRecord done = rec;
+    alock.unlock();
+    {
+      std::lock_guard lock(mu_);
+      active_.erase(done.job_id);
+      --running_;
+    }
+    idle_cv_.notify_all();
+    if (metrics_) {
+      metrics_->Increment("alphalab_jobs_finished_total", {{"job_type", done.job_type}, {"status", "FAILED"}});
+    }
+    NotifyFinished(done);
+    return;
+  }
+  auto next = Transition(rec.status, JobEvent::kJobStarted);
+  if (!next.ok()) {
+    spdlog::error(R"({{"msg":"start refused","job_id":"{}","error":{}}})", rec.job_id.str(),
+                  Json(next.status().message()).dump());
+    return;
+  }
+  rec.status = *next;
+  rec.started_at = now;
+  rec.executor_ref = *ref;
+  Persist(rec, JobState::kQueued).ok();
+  if (metrics_) {
+    metrics_->Observe("queue_wait_seconds", SecondsBetween(rec.created_at, now), {{"job_type", rec.job_type}});
+  }
+}
+
+void JobService::OnExit(const std::shared_ptr<Active>& a, const ProcessExit& exit) {
+  {
+    std::lock_guard lock(completions_mu_);
+    completions_.push_back(Completion{a, exit});
+  }
+  completions_cv_.notify_one();
+}
+
+void JobService::CompletionLoop() {
+  for (;;) {
+    std::deque<Completion> batch;
+    {
+      std::unique_lock lock(completions_mu_);
+      completions_cv_.wait(lock, [this] { return completions_stop_ || !completions_.empty(); });
+      if (completions_.empty() && completions_stop_) return;
+      batch.swap(completions_);
+    }
+    for (Completion& c : batch) Finish(c.active, c.exit);
+    Pump();
+  }
+}
+
+void JobService::Finish(const std::shared_ptr<Active>& a, const ProcessExit& exit_in) {
+  ProcessExit exit = exit_in;
+  if (a->reattached && !exit.exit_code && !exit.signal && !exit.canceled && !exit.timed_out &&
+      exit.error.rfind(kLostMessage, 0) != 0) {
+    // A re-attached process that ended without leaving an exit record.
+    exit.error = exit.error.empty() ? kLostMessage : std::string(kLostMessage) + " (" + exit.error + ")";
+  }
+  JobRecord done;
+  {
+    std::lock_guard alock(a->mu);
+    JobRecord& rec = a->record;
+    const JobState before = rec.status;
+    JobEvent event = JobEvent::kJobFailed;
+    if (exit.canceled) {
+      event = JobEvent::kJobCanceled;
+    } else if (exit.timed_out) {
+      event = JobEvent::kJobTimedOut;
+    } else if (exit.exit_code && *exit.exit_code == 0 && exit.error.empty()) {
+      event = JobEvent::kJobSucceeded;
+    } else if (!exit.exit_code && !exit.signal && exit.error.rfind(kLostMessage, 0) == 0) {
+      event = JobEvent::kJobLost;
+    }
+    auto next = Transition(before, event);
+    if (!next.ok() || *next == before) {
+      a->cv.notify_all();
+      return;  // terminal already (absorbed) or refused: nothing to record
+    }
+    const TimePoint now = clock_.Now();
+    rec.status = *next;
+    rec.ended_at = now;
+    if (exit.exit_code) {
+      rec.exit_code = *exit.exit_code;
+    } else if (exit.signal) {
+      rec.exit_code = -*exit.signal;  // like Python's Popen.returncode
+    }
+    const std::string tail = ReadFileTail(LogPath(rec), kArtifactScanBytes);
+    const JobTypeSpec* spec = catalog_.Find(rec.job_type);
+    if (spec) {
+      rec.artifacts = ParseArtifacts(*spec, tail);
+      if (rec.status != JobState::kCanceled) {
+        std::string missing;
+        for (const std::string& name : spec->required_artifacts) {
+          if (!rec.artifacts.contains(name)) missing += (missing.empty() ? "" : ", ") + name;
+        }
+        if (!missing.empty()) {
+          std::string patterns;
+          for (const ArtifactRule& r : spec->artifacts) {
+            if (!rec.artifacts.contains(r.name)) patterns += (patterns.empty() ? "" : "; ") + r.name + ": /" + r.pattern + "/";
+          }
+          rec.artifacts_parse_error = "missing artifact(s) " + missing +
+                                      ": no log line matched (" + patterns + ")";
+        }
+      }
+    } else {
+      rec.artifacts_parse_error = "job type '" + rec.job_type + "' is no longer in the catalog";
+    }
+    if (rec.status == JobState::kFailed) {
+      const std::string summary = SummarizeError(tail);
+      const std::string why = Describe(exit, rec.timeout_sec);
+      if (!exit.error.empty() || exit.timed_out || exit.signal) {
+        rec.error_message = summary.empty() ? why : why + "; last output:\n" + summary;
+      } else {
+        rec.error_message = summary.empty() ? "process " + why + " and printed nothing" : summary;
+      }
+    }
+    Persist(rec, before).ok();
+    done = rec;
+    a->cv.notify_all();
+  }
+  if (metrics_) {
+    if (done.started_at && done.ended_at) {
+      metrics_->Observe("job_exec_seconds", SecondsBetween(*done.started_at, *done.ended_at),
+                        {{"job_type", done.job_type}});
+    }
+    metrics_->Increment("alphalab_jobs_finished_total",
+                        {{"job_type", done.job_type}, {"status", std::string(JobStateName(done.status))}});
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (active_.erase(done.job_id) > 0) --running_;
+  }
+  idle_cv_.notify_all();
+  NotifyFinished(done);
+}
+
+Result<JobRecord> JobService::Get(const JobId& id) { return store_.GetJob(id); }
+
+Result<std::vector<JobRecord>> JobService::List(const JobQuery& query) { return store_.ListJobs(query); }
+
+Result<int64_t> JobService::Count(const JobQuery& query) { return store_.CountJobs(query); }
+
+Result<JobRecord> JobService::Cancel(const JobId& id) {
+  std::shared_ptr<Active> a;
+  {
+    std::unique_lock lock(mu_);
+    auto pit = pending_.find(id);
+    if (pit != pending_.end()) {
+      JobRecord rec = std::move(pit->second);
+      pending_.erase(pit);
+      lock.unlock();
+      ASSIGN_OR_RETURN(JobState next, Transition(rec.status, JobEvent::kJobCanceled));
+      rec.status = next;
+      rec.ended_at = clock_.Now();
+      RETURN_IF_ERROR(Persist(rec, JobState::kQueued));
+      if (metrics_) {
+        metrics_->Increment("alphalab_jobs_finished_total", {{"job_type", rec.job_type}, {"status", "CANCELED"}});
+      }
+      idle_cv_.notify_all();
+      NotifyFinished(rec);
+      return rec;
+    }
+    auto ait = active_.find(id);
+    if (ait != active_.end()) a = ait->second;
+  }
+  if (!a) {
+    ASSIGN_OR_RETURN(JobRecord rec, store_.GetJob(id));
+    if (IsTerminal(rec.status)) {
+      return Status::FailedPrecondition(
+          "job " + id.str() + " already ended with status " + std::string(JobStateName(rec.status)),
+          Json{{"job_id", id.str()}, {"status", std::string(JobStateName(rec.status))}});
+    }
+    return Status::FailedPrecondition("job " + id.str() + " is not managed by this server",
+                                      Json{{"job_id", id.str()}});
+  }
+  Status s = executor_.Cancel(id);
+  if (!s.ok() && !s.IsNotFound()) return s;
+  std::unique_lock alock(a->mu);
+  a->cv.wait_for(alock, std::chrono::milliseconds(1500), [&] { return IsTerminal(a->record.status); });
+  return a->record;
+}
+
+bool JobService::WaitIdle(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return idle_cv_.wait_for(lock, timeout, [this] { return running_ == 0 && pending_.empty(); });
+}
+
+Status JobService::Recover() {
+  ASSIGN_OR_RETURN(std::vector<JobRecord> running, store_.ListJobsInStates({JobState::kRunning}, 1000000));
+  int reattached = 0, lost = 0;
+  for (JobRecord& rec : running) {
+    auto a = std::make_shared<Active>();
+    a->record = rec;
+    a->reattached = true;
+    bool alive = false;
+    std::string why = kLostMessage;
+    if (rec.executor_ref && !rec.executor_ref->empty()) {
+      {
+        std::lock_guard lock(mu_);
+        active_.emplace(rec.job_id, a);
+        ++running_;
+      }
+      auto r = executor_.Reattach(rec.job_id, *rec.executor_ref, LogPath(rec), MakeExitCallback(a));
+      if (r.ok() && *r) {
+        alive = true;
+        ++reattached;
+        std::lock_guard alock(a->mu);
+        auto next = Transition(a->record.status, JobEvent::kJobReattached);
+        if (next.ok()) a->record.status = *next;
+      } else {
+        if (!r.ok()) why = std::string(kLostMessage) + " (" + r.status().message() + ")";
+        std::lock_guard lock(mu_);
+        active_.erase(rec.job_id);
+        --running_;
+      }
+    }
+    if (!alive) {
+      ++lost;
+      ProcessExit exit;
+      exit.job_id = rec.job_id;
+      exit.error = why;
+      {
+        std::lock_guard lock(mu_);
+        active_.emplace(rec.job_id, a);
+        ++running_;
+      }
+      Finish(a, exit);
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<JobRecord> queued, store_.ListJobsInStates({JobState::kQueued}, 1000000));
+  {
+    std::lock_guard lock(mu_);
+    for (JobRecord& rec : queued) {
+      if (pending_.count(rec.job_id) || active_.count(rec.job_id)) continue;
+      queue_.push_back(rec.job_id);
+      pending_.emplace(rec.job_id, std::move(rec));
+    }
+  }
+  spdlog::info(R"({{"msg":"recovery","reattached":{},"lost":{},"requeued":{}}})", reattached, lost, queued.size());
+  Pump();
+  return Status::Ok();
+}
+
+}  // namespace alphalab

@@ -1,0 +1,46 @@
+// Reads a job log by byte offset (SPEC §2 GET /api/jobs/{id}/log): pread of only the bytes
+// returned, so the cost is O(returned bytes) whatever the file size.
+//
+//   offset > 0            bytes [offset, EOF) (at most max_bytes), is_truncated = false
+//   offset == 0, size>tail the last min(tail, max_bytes) bytes, is_truncated = true,
+//                         next_offset = EOF
+//   offset == 0, size<=tail the whole file (at most max_bytes; then is_truncated = false and
+//                         next_offset < EOF tells the follower to come back)
+//   offset >= EOF         empty content, next_offset = EOF (client ahead of a shorter file)
+//   negative offset/tail  InvalidArgument; missing file NotFound.
+// Content is UTF-8: invalid sequences become U+FFFD (one per maximal invalid subpart, the
+// way Python's errors="replace" does), including a tail that starts inside a character.
+// While the writer may still append (`hold_incomplete_tail`), an incomplete character at
+// the end is not returned; next_offset stops before it so the next read gets it whole.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "core/status.hpp"
+
+namespace alphalab {
+
+inline constexpr int64_t kDefaultLogTail = 20000;
+inline constexpr int64_t kMaxLogResponseBytes = 1 << 20;  // 1 MiB per response
+
+struct LogChunk {
+  std::string content;  // valid UTF-8
+  int64_t next_offset = 0;
+  bool is_truncated = false;
+  int64_t file_size = 0;
+};
+
+Result<LogChunk> ReadLogChunk(const std::filesystem::path& path, int64_t offset, int64_t tail,
+                              bool hold_incomplete_tail = false,
+                              int64_t max_bytes = kMaxLogResponseBytes);
+
+// Replaces invalid UTF-8 with U+FFFD. If `held_back` is non-null, a truncated (but so far
+// valid) sequence at the very end is left out and its length stored there.
+std::string SanitizeUtf8(std::string_view bytes, size_t* held_back = nullptr);
+
+// The last `max_bytes` of a file (for artifacts / error summaries); empty if missing.
+std::string ReadFileTail(const std::filesystem::path& path, int64_t max_bytes);
+
+}  // namespace alphalab

@@ -1,0 +1,144 @@
+// Restart safety: kill -9 of the server while jobs run and wait; a new server recovers every
+// job (still-running ones are re-attached and their exit code recorded, ones that ended while
+// no server watched get their true end from the exit record, queued ones run). Also spawn
+// failures and the CLI client against a live server.
+#include <sys/wait.h>
+
+#include <cstdio>
+
+#include <gtest/gtest.h>
+
+#include "integration/server_harness.hpp"
+
+namespace alphalab::testing {
+namespace {
+
+std::string RunCommand(const std::string& cmd, int* exit_code) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  const int st = ::pclose(p);
+  *exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return out;
+}
+
+TEST(JobsLifecycleTest, KillNineMidRunThenRestartRecoversEveryJob) {
+  TempWorkspace ws;
+  std::string long_id, short_id, queued_id;
+  {
+    ServerProcess server(ws.root(), {"--slots", "2"});
+    ASSERT_TRUE(server.Start());
+    auto submit = [&](const Json& params) {
+      auto r = server.Post("/api/jobs", {{"job_type", "fixture"}, {"params", params}});
+      EXPECT_EQ(r.status, 200) << r.body;
+      return Json::parse(r.body)["job_id"].get<std::string>();
+    };
+    // Outlives the server; its end (exit 5) must be recorded by the next server.
+    long_id = submit({{"print", "long"}, {"sleep", 6.0}, {"exit_code", 5}, {"pid_file", "pids/long.txt"}});
+    // Ends while no server is running; the exit record tells the truth (exit 7).
+    short_id = submit({{"print", "short"}, {"sleep", 0.5}, {"exit_code", 7}, {"pid_file", "pids/short.txt"}});
+    // Waits in the queue (2 slots busy) and must run after the restart.
+    queued_id = submit({{"run_id", "run_after_restart"}});
+    EXPECT_EQ(server.GetJson("/api/jobs/" + queued_id)["status"], "QUEUED");
+    for (int i = 0; i < 500 && !(fs::exists(ws.root() / "pids/long.txt") && fs::exists(ws.root() / "pids/short.txt")); ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(server.GetJson("/api/jobs/" + long_id)["status"], "RUNNING");
+    server.Kill9();
+  }
+  std::this_thread::sleep_for(1200ms);  // the short job ends while no server watches
+  ServerProcess server(ws.root(), {"--slots", "2"});
+  ASSERT_TRUE(server.Start());
+  Json s = server.WaitTerminal(short_id);
+  EXPECT_EQ(s["status"], "FAILED");
+  EXPECT_EQ(s["exit_code"], 7) << s.dump();
+  Json q = server.WaitTerminal(queued_id);
+  EXPECT_EQ(q["status"], "SUCCESS");
+  EXPECT_EQ(q["artifacts"]["run_id"], "run_after_restart");
+  Json l = server.GetJson("/api/jobs/" + long_id);
+  EXPECT_EQ(l["status"], "RUNNING");  // re-attached, still going
+  l = server.WaitTerminal(long_id);
+  EXPECT_EQ(l["status"], "FAILED");
+  EXPECT_EQ(l["exit_code"], 5) << l.dump();
+  EXPECT_NE(server.GetJson("/api/jobs/" + long_id + "/log")["content"].get<std::string>().find("long"), std::string::npos);
+}
+
+TEST(JobsLifecycleTest, RunningJobWhoseProcessVanishedIsFailedWithAReason) {
+  TempWorkspace ws;
+  std::string id;
+  {
+    ServerProcess server(ws.root(), {"--slots", "1"});
+    ASSERT_TRUE(server.Start());
+    auto r = server.Post("/api/jobs", {{"job_type", "fixture"}, {"params", {{"sleep", 30}, {"pid_file", "pids/v.txt"}}}});
+    ASSERT_EQ(r.status, 200);
+    id = Json::parse(r.body)["job_id"];
+    for (int i = 0; i < 500 && !fs::exists(ws.root() / "pids/v.txt"); ++i) std::this_thread::sleep_for(10ms);
+    server.Kill9();
+  }
+  // The process group dies too (as after a reboot), and its exit record is lost.
+  int pid = 0, gc = 0;
+  std::ifstream(ws.root() / "pids/v.txt") >> pid >> gc;
+  ASSERT_GT(pid, 0);
+  const int pgid = ::getpgid(pid);
+  ASSERT_GT(pgid, 1);
+  ::kill(-pgid, SIGKILL);
+  for (int i = 0; i < 200 && !ProcessDead(pgid); ++i) std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(200ms);
+  fs::remove(ws.root() / ("reports/jobs/runtime/" + id + ".log.exit"));
+  ServerProcess server(ws.root(), {"--slots", "1"});
+  ASSERT_TRUE(server.Start());
+  Json j = server.GetJson("/api/jobs/" + id);
+  EXPECT_EQ(j["status"], "FAILED");
+  EXPECT_NE(j["error_message"].get<std::string>().find("server restarted and the process was gone"), std::string::npos)
+      << j.dump();
+}
+
+TEST(JobsLifecycleTest, SpawnFailureAndTheCliClient) {
+  TempWorkspace ws("  broken:\n    argv: [bin/does-not-exist]\n");
+  ServerProcess server(ws.root(), {"--slots", "2"});
+  ASSERT_TRUE(server.Start());
+  auto r = server.Post("/api/jobs", {{"job_type", "broken"}, {"params", Json::object()}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json j = server.WaitTerminal(Json::parse(r.body)["job_id"]);
+  EXPECT_EQ(j["status"], "FAILED");
+  EXPECT_NE(j["error_message"].get<std::string>().find("could not start"), std::string::npos) << j.dump();
+
+  const std::string cli = (BinDir() / "alphalab").string() + " ";
+  const std::string srv = " --server " + server.url();
+  int rc = 0;
+  std::string out = RunCommand(cli + "submit fixture lines=2 run_id=cli_run" + srv, &rc);
+  EXPECT_EQ(rc, 0) << out;
+  const std::string id = out.substr(0, out.find(' '));
+  ASSERT_EQ(id.rfind("job_", 0), 0u) << out;
+  server.WaitTerminal(id);
+  out = RunCommand(cli + "logs " + id + srv, &rc);
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(out, "line 0\nline 1\nrun_id: cli_run\nrun_dir: runs/cli_run\n");
+  out = RunCommand(cli + "logs -f " + id + srv, &rc);
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(out.find("run_dir: runs/cli_run"), std::string::npos);
+  out = RunCommand(cli + "jobs --status SUCCESS --type fixture" + srv, &rc);
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(out.find(id), std::string::npos) << out;
+  out = RunCommand(cli + "submit train config_path=configs/base.yaml --set model.eta=0.1 --dry-run" + srv, &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("SUCCESS"), std::string::npos);
+  out = RunCommand(cli + "submit train config_path=../x.yaml" + srv, &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("400"), std::string::npos) << out;
+  out = RunCommand(cli + "cancel " + id + srv, &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("409"), std::string::npos) << out;
+  out = RunCommand(cli + "jobs --server http://127.0.0.1:1", &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("cannot connect"), std::string::npos) << out;
+  // Graceful stop on SIGTERM.
+  server.Stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(server.exit_status()) && WEXITSTATUS(server.exit_status()) == 0);
+}
+
+}  // namespace
+}  // namespace alphalab::testing

@@ -1,0 +1,201 @@
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "jobs/job_catalog.hpp"
+
+namespace alphalab {
+namespace {
+
+namespace fs = std::filesystem;
+
+class JobCatalogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("catalog_" + std::to_string(::getpid()) + "_" +
+                                         std::to_string(std::random_device{}()));
+    fs::create_directories(root_ / "configs" / "backtest");
+    fs::create_directories(root_ / "runs" / "run_1");
+    std::ofstream(root_ / "configs" / "base.yaml") << "dataset: demo\n";
+    std::ofstream(root_ / "configs" / "backtest" / "base.yaml") << "dataset: demo\n";
+    std::ofstream(root_ / "runs" / "run_1" / "model.json") << "{}";
+    fs::create_directories(root_.parent_path() / (root_.filename().string() + "_outside"));
+    std::ofstream(root_.parent_path() / (root_.filename().string() + "_outside") / "x.yaml") << "a: 1\n";
+    fs::create_symlink(root_.parent_path() / (root_.filename().string() + "_outside") / "x.yaml",
+                       root_ / "configs" / "escape.yaml");
+    ws_ = std::make_unique<Workspace>(*Workspace::Open(root_));
+    catalog_ = std::make_unique<JobCatalog>(*ws_, "/opt/alphalab/bin/alphalab");
+  }
+  void TearDown() override {
+    fs::remove_all(root_);
+    fs::remove_all(root_.parent_path() / (root_.filename().string() + "_outside"));
+  }
+  fs::path root_;
+  std::unique_ptr<Workspace> ws_;
+  std::unique_ptr<JobCatalog> catalog_;
+};
+
+TEST_F(JobCatalogTest, TrainArgv) {
+  auto r = catalog_->Resolve("train", Json{{"config_path", "configs/base.yaml"},
+                                           {"overrides", {"model.params.eta=0.05", "tickers=[SPX, TSM]"}}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->argv, (std::vector<std::string>{"/opt/alphalab/bin/alphalab", "train", "--config",
+                                               "configs/base.yaml", "--set", "model.params.eta=0.05",
+                                               "--set", "tickers=[SPX, TSM]"}));
+  EXPECT_EQ(r->cwd, root_);
+  EXPECT_FALSE(r->dry_run);
+  EXPECT_EQ(r->args_preview.rfind("alphalab train --config configs/base.yaml", 0), 0u);
+}
+
+TEST_F(JobCatalogTest, BacktestArgvWithOptionalFlags) {
+  auto r = catalog_->Resolve("backtest", Json{{"config_path", "./configs/backtest/../backtest/base.yaml"},
+                                              {"tickers", {"TSM"}},
+                                              {"dry_run", true}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->argv, (std::vector<std::string>{"/opt/alphalab/bin/alphalab", "backtest", "--config",
+                                               "configs/backtest/base.yaml", "--tickers", "TSM"}));
+  EXPECT_TRUE(r->dry_run);
+  auto full = catalog_->Resolve("backtest", Json{{"config_path", "configs/backtest/base.yaml"},
+                                                 {"tickers", "TSM, SPX"},
+                                                 {"start", "2010-01-04"},
+                                                 {"end", "2012-12-31"},
+                                                 {"model_path", "runs/run_1/model.json"},
+                                                 {"overrides", {"fee_bps=5"}}});
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+  EXPECT_EQ(full->argv, (std::vector<std::string>{
+                            "/opt/alphalab/bin/alphalab", "backtest", "--config", "configs/backtest/base.yaml",
+                            "--tickers", "TSM,SPX", "--start", "2010-01-04", "--end", "2012-12-31",
+                            "--model", "runs/run_1/model.json", "--set", "fee_bps=5"}));
+}
+
+TEST_F(JobCatalogTest, EvalMetricsArgvAndRunChecks) {
+  auto r = catalog_->Resolve("eval-metrics", Json{{"run_id", "run_1"}, {"mode", "base"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->argv, (std::vector<std::string>{"/opt/alphalab/bin/alphalab", "eval-metrics", "--run-dir",
+                                               "runs/run_1", "--mode", "base"}));
+  auto def = catalog_->Resolve("eval-metrics", Json{{"run_id", "run_1"}});
+  ASSERT_TRUE(def.ok());
+  EXPECT_EQ(def->argv.back(), "finetune");
+  EXPECT_EQ(catalog_->Resolve("eval-metrics", Json{{"run_id", "nope"}}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(catalog_->Resolve("eval-metrics", Json{{"run_id", "../etc"}}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(catalog_->Resolve("eval-metrics", Json{{"run_id", "run_1"}, {"mode", "turbo"}}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_F(JobCatalogTest, OverrideGrammar) {
+  for (const char* good : {"a=1", "_x=", "a.b.c=hello world", "model.params.eta=0.1", "a1.2b=x=y", "k=[1, 2]"}) {
+    EXPECT_TRUE(ValidateOverride(good).ok()) << good;
+  }
+  for (const std::string& bad : std::vector<std::string>{"", "=1", "novalue", "1a=2", "a..b=1", "a.=1", ".a=1", "a-b=1", "a b=1",
+                          "a=1\nb=2", "a=\r", std::string("a=x\0y", 5), "--set=1", "a/b=1"}) {
+    EXPECT_FALSE(ValidateOverride(bad).ok()) << bad;
+  }
+  auto r = catalog_->Resolve("train", Json{{"config_path", "configs/base.yaml"}, {"overrides", {"ok=1", "bad key=1"}}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("bad key=1"), std::string::npos);
+  EXPECT_FALSE(catalog_->Resolve("train", Json{{"config_path", "configs/base.yaml"}, {"overrides", {1}}}).ok());
+}
+
+TEST_F(JobCatalogTest, PathsAreConfined) {
+  for (const char* bad : {"../outside.yaml", "/etc/passwd", "configs/escape.yaml", "configs/%2e%2e/x",
+                          "configs/../../x.yaml", "~/x.yaml"}) {
+    auto r = catalog_->Resolve("train", Json{{"config_path", bad}});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad << ": " << r.status().ToString();
+    EXPECT_NE(r.status().message().find("config_path"), std::string::npos);
+  }
+  EXPECT_EQ(catalog_->Resolve("train", Json{{"config_path", "configs/missing.yaml"}}).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(catalog_->Resolve("train", Json{{"config_path", "configs"}}).status().code(),
+            StatusCode::kInvalidArgument);  // a directory, not a file
+}
+
+TEST_F(JobCatalogTest, UnknownTypeFieldAndBadValues) {
+  EXPECT_EQ(catalog_->Resolve("rm -rf", Json::object()).status().code(), StatusCode::kInvalidArgument);
+  auto unknown = catalog_->Resolve("train", Json{{"config_path", "configs/base.yaml"}, {"command", "ls"}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("unknown parameter 'command'"), std::string::npos);
+  EXPECT_FALSE(catalog_->Resolve("train", Json::object()).ok());  // missing config_path
+  EXPECT_FALSE(catalog_->Resolve("backtest", Json{{"config_path", "configs/backtest/base.yaml"},
+                                                  {"start", "2021-02-30"}}).ok());
+  EXPECT_FALSE(catalog_->Resolve("backtest", Json{{"config_path", "configs/backtest/base.yaml"},
+                                                  {"tickers", {"TSM;rm"}}}).ok());
+  EXPECT_FALSE(catalog_->Resolve("backtest", Json{{"config_path", "configs/backtest/base.yaml"},
+                                                  {"start", "2012-01-01"}, {"end", "2011-01-01"}}).ok());
+  EXPECT_FALSE(catalog_->Resolve("train", Json{{"config_path", "configs/base.yaml"}, {"dry_run", "yes"}}).ok());
+  EXPECT_FALSE(catalog_->Resolve("train", Json::array()).ok());
+}
+
+TEST_F(JobCatalogTest, UserTypeTemplate) {
+  ASSERT_TRUE(catalog_->LoadUserTypes(R"(
+job_types:
+  experiment:
+    description: my script
+    argv: [bin/run, --config, "{config}", [--seed, "{seed}"], "--tag={tag}", "{overrides}", --ws, "{workspace}"]
+    params:
+      config: {type: path, required: true}
+      seed: {type: int, min: 0, max: 100}
+      tag: {type: string, default: dev}
+      ratio: float
+      flag: bool
+      day: date
+      mode: {type: enum, choices: [a, b]}
+      names: list
+      out: {type: path, must_exist: false}
+    artifacts: {run_id: '^run_id:\s*(\S+)'}
+    required_artifacts: [run_id]
+    timeout_sec: 30
+    env: {JOB: "{job_id}", MODE: fixed}
+)").ok());
+  const JobTypeSpec* t = catalog_->Find("experiment");
+  ASSERT_NE(t, nullptr);
+  EXPECT_TRUE(t->accepts_overrides);
+  EXPECT_EQ(t->timeout_sec, 30);
+  auto r = catalog_->Resolve("experiment", Json{{"config", "configs/base.yaml"}, {"overrides", {"a=1"}}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->argv, (std::vector<std::string>{(root_ / "bin/run").string(), "--config", "configs/base.yaml",
+                                               "--tag=dev", "--set", "a=1", "--ws", root_.string()}));
+  EXPECT_EQ(r->env.at("MODE"), "fixed");
+  EXPECT_EQ(r->env.at("JOB"), "{job_id}");
+  EXPECT_EQ(r->timeout_sec, 30);
+  auto seeded = catalog_->Resolve("experiment", Json{{"config", "configs/base.yaml"}, {"seed", "7"},
+                                                     {"ratio", 0.5}, {"flag", "true"}, {"day", "2020-01-02"},
+                                                     {"mode", "b"}, {"names", "x, y"}, {"out", "new/dir"}});
+  ASSERT_TRUE(seeded.ok()) << seeded.status().ToString();
+  EXPECT_EQ(seeded->argv[3], "--seed");
+  EXPECT_EQ(seeded->argv[4], "7");
+  EXPECT_EQ(seeded->params["names"], Json({"x", "y"}));
+  EXPECT_EQ(seeded->params["out"], "new/dir");
+  EXPECT_FALSE(catalog_->Resolve("experiment", Json{{"config", "configs/base.yaml"}, {"seed", 101}}).ok());
+  EXPECT_FALSE(catalog_->Resolve("experiment", Json{{"config", "configs/base.yaml"}, {"seed", "1.5"}}).ok());
+  EXPECT_FALSE(catalog_->Resolve("experiment", Json{{"config", "configs/base.yaml"}, {"mode", "c"}}).ok());
+  EXPECT_FALSE(catalog_->Resolve("experiment", Json{{"config", "configs/base.yaml"}, {"tag", "a\nb"}}).ok());
+  EXPECT_FALSE(catalog_->Resolve("experiment", Json{{"config", "configs/base.yaml"}, {"out", "../x"}}).ok());
+  // A value is one argv item: it cannot smuggle flags.
+  auto sneaky = catalog_->Resolve("experiment", Json{{"config", "configs/base.yaml"}, {"tag", "x --evil"}});
+  ASSERT_TRUE(sneaky.ok());
+  EXPECT_EQ(sneaky->argv[3], "--tag=x --evil");
+  auto json = catalog_->ToJson();
+  ASSERT_EQ(json["job_types"].size(), 4u);
+  EXPECT_EQ(json["job_types"][3]["name"], "experiment");
+}
+
+TEST_F(JobCatalogTest, BadUserTypesAreRefused) {
+  EXPECT_FALSE(catalog_->LoadUserTypes("job_types:\n  train:\n    argv: [x]\n").ok());
+  EXPECT_FALSE(catalog_->LoadUserTypes("job_types:\n  t1:\n    argv: []\n").ok());
+  EXPECT_FALSE(catalog_->LoadUserTypes("job_types:\n  t2:\n    argv: [x, '{nope}']\n").ok());
+  EXPECT_FALSE(catalog_->LoadUserTypes("job_types:\n  t3:\n    argv: [x]\n    params: {p: {type: color}}\n").ok());
+  EXPECT_FALSE(catalog_->LoadUserTypes("job_types:\n  t4:\n    argv: [x]\n    artifacts: {a: '('}\n").ok());
+  EXPECT_FALSE(catalog_->LoadUserTypes("job_types:\n  t5:\n    argv: [x]\n    required_artifacts: [a]\n").ok());
+  EXPECT_TRUE(catalog_->LoadUserTypes("job_types: {}\n").ok());
+  EXPECT_TRUE(catalog_->LoadUserTypes("server: {port: 1}\n").ok());
+}
+
+}  // namespace
+}  // namespace alphalab
