@@ -1,5 +1,5 @@
 // Prints engine backtest/data figures (docs/benchmarks/enginebt.md).
-//   bench_engine_bt [--demo PATH/sp500-2000.csv] [--workdir DIR] [--instruments 497] [--years 20]
+//   bench_engine_bt [--demo PATH/sp500-2000.csv] [--workdir DIR] [--instruments 497] [--years 20] [--quick]
 // Figures: sma_cross(10,50) compute time on the demo bars, a 100-combination grid on one
 // core and on all cores, synthetic universe generation/write, cold (CSV) and warm (cache)
 // load of 500 instruments x 20 years, topn over that universe.
@@ -43,6 +43,10 @@ int main(int argc, char** argv) {
   std::string demo = std::string(ALPHALAB_SOURCE_DIR) + "/ui/node_modules/vega-datasets/data/sp500-2000.csv";
   std::string workdir = "/tmp/alphalab_bench_engine_bt";
   int instruments = 497, years = 20;
+  bool quick = false;  // --quick: only the sma_cross figures (sections 1 and 2)
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--quick")) quick = true;
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--demo")) demo = argv[i + 1];
     if (!std::strcmp(argv[i], "--workdir")) workdir = argv[i + 1];
@@ -62,34 +66,43 @@ int main(int argc, char** argv) {
   o.record_curves = false;
   double sink = 0;
   const int reps = 2000;
-  const double full = BestOf(reps, [&] {
-    auto fast = SimpleMovingAverage(bars->close, 10);
-    auto slow = SimpleMovingAverage(bars->close, 50);
+  // The engine path (what BacktestContext::Run does for one ticker): fixed-point prefix of
+  // the closes, crossing signals, simulation + metrics.
+  auto engine_run = [&] {
+    SmaCrossSeries cross(bars->close);
     std::vector<int8_t> sig(bars->size());
-    SmaCrossSignals(fast.data(), slow.data(), bars->size(), sig.data());
+    cross.Signals(bars->close, 10, 50, sig.data());
     sink += RunLongFlat(*bars, sig.data(), o).metrics.final_equity;
-  });
-  std::printf("sma_cross(10,50) compute (SMAs + signals + simulation + metrics): %.2f us\n", full * 1e6);
-  o.record_curves = true;
-  const double recorded = BestOf(reps, [&] {
-    auto fast = SimpleMovingAverage(bars->close, 10);
-    auto slow = SimpleMovingAverage(bars->close, 50);
-    std::vector<int8_t> sig(bars->size());
-    SmaCrossSignals(fast.data(), slow.data(), bars->size(), sig.data());
-    sink += RunLongFlat(*bars, sig.data(), o).metrics.final_equity;
-  });
+  };
+  const double full = BestOf(reps, engine_run);
+  std::printf("sma_cross(10,50) compute (prefix + signals + simulation + metrics): %.2f us\n", full * 1e6);
   {
-    std::vector<long double> prefix;
-    std::vector<double> f, s;
     std::vector<int8_t> sig(bars->size());
-    const double t_prefix = BestOf(reps, [&] { prefix = PrefixSum(bars->close); });
-    const double t_sma = BestOf(reps, [&] { SimpleMovingAverageFromPrefix(prefix, 10, f); SimpleMovingAverageFromPrefix(prefix, 50, s); });
-    const double t_sig = BestOf(reps, [&] { SmaCrossSignals(f.data(), s.data(), bars->size(), sig.data()); });
+    const double t_build = BestOf(reps, [&] { SmaCrossSeries c(bars->close); sink += static_cast<double>(c.size()); });
+    SmaCrossSeries cross(bars->close);
+    const double t_sig = BestOf(reps, [&] { cross.Signals(bars->close, 10, 50, sig.data()); });
     const double t_sim = BestOf(reps, [&] { sink += RunLongFlat(*bars, sig.data(), o).metrics.final_equity; });
-    std::printf("  breakdown: prefix %.2f us, two SMAs %.2f us, signals %.2f us, simulation+metrics %.2f us\n",
-                t_prefix * 1e6, t_sma * 1e6, t_sig * 1e6, t_sim * 1e6);
+    std::printf("  breakdown: fixed-point prefix %.2f us, signals %.2f us, simulation+metrics %.2f us"
+                " (long-double fallbacks: %zu bars)\n",
+                t_build * 1e6, t_sig * 1e6, t_sim * 1e6, cross.fallback_count());
   }
+  {
+    // The previous path: long-double prefix sums, two moving-average arrays, signals.
+    const double legacy = BestOf(reps, [&] {
+      auto prefix = PrefixSum(bars->close);
+      std::vector<double> fast, slow;
+      SimpleMovingAverageFromPrefix(prefix, 10, fast);
+      SimpleMovingAverageFromPrefix(prefix, 50, slow);
+      std::vector<int8_t> sig(bars->size());
+      SmaCrossSignals(fast.data(), slow.data(), bars->size(), sig.data());
+      sink += RunLongFlat(*bars, sig.data(), o).metrics.final_equity;
+    });
+    std::printf("  same via long-double moving-average arrays (old signal path): %.2f us\n", legacy * 1e6);
+  }
+  o.record_curves = true;
+  const double recorded = BestOf(reps, engine_run);
   std::printf("sma_cross(10,50) with equity curve + trade records: %.2f us\n", recorded * 1e6);
+  o.record_curves = false;
 
   // 2. 100-combination grid.
   Universe u;
@@ -119,6 +132,10 @@ int main(int argc, char** argv) {
                 threads == 1 ? "1 thread" : "all cores", t * 1e3);
   }
 
+  if (quick) {
+    std::printf("(checksum %.3f)\n", sink);
+    return 0;
+  }
   // 3. Synthetic 500 x 20y: generate, write, cold load, warm load, topn.
   std::filesystem::remove_all(workdir);
   std::filesystem::create_directories(workdir + "/data/big");

@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace alphalab::engine {
 
 BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
                            const LongFlatOptions& o) {
+  // Walks from one fill to the next: a flat stretch has a constant equity (cash), a held
+  // stretch is cash + shares x close. The arithmetic of fills, equity and metrics is the
+  // per-bar definition (bit-identical to a bar-by-bar loop); only the control flow skips.
   BacktestResult result;
   const size_t n = bars.size();
   const double fee = o.fee_rate;
@@ -18,9 +22,10 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
   int64_t orders = 0;
   double total_fees = 0;
   size_t bars_long = 0;
-  std::vector<ClosedTradeStat> stats;
+  TradeTally tally;
   EquityAccumulator acc;
-  if (o.record_curves) {
+  const bool record = o.record_curves;
+  if (record) {
     result.dates = bars.date;
     result.equity.resize(n);
     result.cash.resize(n);
@@ -28,48 +33,76 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
   }
   const double* open = bars.open.data();
   const double* close = bars.close.data();
-  for (size_t t = 0; t < n; ++t) {
-    if (t > 0) {
-      const int8_t s = signals[t - 1];
-      if (s == kSignalBuy && shares == 0) {
-        const double px = open[t];
-        double q = std::floor(cash / (px * (1.0 + fee)));
-        if (q > 0 && q * px + q * px * fee > cash) q -= 1;  // rounding guard: cash stays >= 0
-        if (q > 0) {
-          entry_cost = q * px;
-          entry_fee = entry_cost * fee;
-          cash -= entry_cost + entry_fee;
-          shares = q;
-          entry_price = px;
-          entry_date = bars.date[t];
-          total_fees += entry_fee;
-          ++orders;
+  // First bar j >= from (j >= 1, j <= n - 1) whose fill signal signals[j - 1] == want; n if none.
+  auto next_fill = [&](size_t from, int8_t want) -> size_t {
+    const size_t lo = from == 0 ? 0 : from - 1;
+    if (n < 2 || lo >= n - 1) return n;
+    const void* hit = std::memchr(signals + lo, static_cast<unsigned char>(want), n - 1 - lo);
+    return hit ? static_cast<size_t>(static_cast<const int8_t*>(hit) - signals) + 1 : n;
+  };
+  size_t t = 0;  // first bar not yet accounted for
+  while (t < n) {
+    if (shares == 0) {
+      const size_t j = next_fill(t, kSignalBuy);
+      acc.AddConstant(cash, j - t);
+      if (record) {
+        for (size_t i = t; i < j; ++i) {
+          result.equity[i] = cash;
+          result.cash[i] = cash;
+          result.holdings[i] = 0;
         }
-      } else if (s == kSignalSell && shares > 0) {
-        const double px = open[t];
-        const double proceeds = shares * px;
-        const double exit_fee = proceeds * fee;
-        cash += proceeds - exit_fee;
-        total_fees += exit_fee;
-        ++orders;
-        const double basis = entry_cost + entry_fee;
-        const double pnl = proceeds - exit_fee - basis;
-        stats.push_back({pnl, pnl / basis});
-        if (o.record_curves) {
-          result.trades.push_back(Trade{bars.symbol, entry_date, entry_price, bars.date[t], px,
-                                        shares, pnl, pnl / basis, entry_fee + exit_fee});
-        }
-        shares = 0;
       }
-    }
-    const double holdings = shares * close[t];
-    const double equity = cash + holdings;
-    acc.Add(equity);
-    bars_long += shares > 0;
-    if (o.record_curves) {
-      result.equity[t] = equity;
-      result.cash[t] = cash;
-      result.holdings[t] = holdings;
+      if (j >= n) break;
+      const double px = open[j];
+      double q = std::floor(cash / (px * (1.0 + fee)));
+      if (q > 0 && q * px + q * px * fee > cash) q -= 1;  // rounding guard: cash stays >= 0
+      if (q > 0) {
+        entry_cost = q * px;
+        entry_fee = entry_cost * fee;
+        cash -= entry_cost + entry_fee;
+        shares = q;
+        entry_price = px;
+        entry_date = bars.date[j];
+        total_fees += entry_fee;
+        ++orders;
+        t = j;  // bar j is held (filled at its open)
+      } else {
+        acc.AddConstant(cash, 1);
+        if (record) {
+          result.equity[j] = cash;
+          result.cash[j] = cash;
+          result.holdings[j] = 0;
+        }
+        t = j + 1;
+      }
+    } else {
+      const size_t j = next_fill(t + 1, kSignalSell);  // a sell decided on bar t fills at t + 1
+      acc.AddMarked(cash, shares, close + t, j - t);
+      bars_long += j - t;
+      if (record) {
+        for (size_t i = t; i < j; ++i) {
+          const double holdings = shares * close[i];
+          result.equity[i] = cash + holdings;
+          result.cash[i] = cash;
+          result.holdings[i] = holdings;
+        }
+      }
+      if (j >= n) break;
+      const double px = open[j];
+      const double proceeds = shares * px;
+      const double exit_fee = proceeds * fee;
+      cash += proceeds - exit_fee;
+      total_fees += exit_fee;
+      ++orders;
+      const double basis = entry_cost + entry_fee;
+      const double pnl = proceeds - exit_fee - basis;
+      tally.Add(pnl, pnl / basis);
+      if (record) {
+        result.trades.push_back(Trade{bars.symbol, entry_date, entry_price, bars.date[j], px,
+                                      shares, pnl, pnl / basis, entry_fee + exit_fee});
+      }
+      shares = 0;
+      t = j;  // bar j is flat again (sold at its open)
     }
   }
   if (shares > 0 && n > 0) {
@@ -78,11 +111,8 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
                                                  shares * last,
                                                  shares * last - entry_cost - entry_fee});
   }
-  // Hand a copy to the non-inlined finisher so `acc` itself never escapes and the compiler
-  // keeps its fields in registers inside the loop (2x faster).
-  const EquityAccumulator finished = acc;
-  result.metrics = FinishPerformance(finished, n ? bars.date[0] : 0, n ? bars.date[n - 1] : 0,
-                                     o.initial_cash, bars_long, &stats, orders, total_fees);
+  result.metrics = FinishPerformance(acc, n ? bars.date[0] : 0, n ? bars.date[n - 1] : 0,
+                                     o.initial_cash, bars_long, &tally, orders, total_fees);
   return result;
 }
 
@@ -122,6 +152,187 @@ void SmaCrossSignals(const double* fast, const double* slow, size_t n, int8_t* o
     const bool up = fast[t - 1] < slow[t - 1] && fast[t] > slow[t];
     const bool down = fast[t - 1] > slow[t - 1] && fast[t] < slow[t];
     out[t] = static_cast<int8_t>(up ? kSignalBuy : (down ? kSignalSell : kSignalNone));
+  }
+}
+
+namespace {
+
+size_t BitLength(size_t v) {
+  size_t b = 0;
+  while (v) {
+    ++b;
+    v >>= 1;
+  }
+  return b;
+}
+
+// Largest |v| (two independent accumulators kept in registers). NaN is skipped here; the
+// caller detects inf/NaN through the prefix sum.
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((noinline, optimize("no-tree-slp-vectorize")))
+#endif
+double MaxAbs(const double* v, size_t n) {
+  double m0 = 0, m1 = 0;
+  size_t i = 0;
+  for (; i + 1 < n; i += 2) {
+    const double a = std::fabs(v[i]), b = std::fabs(v[i + 1]);
+    m0 = a > m0 ? a : m0;
+    m1 = b > m1 ? b : m1;
+  }
+  if (i < n) {
+    const double a = std::fabs(v[i]);
+    m0 = a > m0 ? a : m0;
+  }
+  return m0 > m1 ? m0 : m1;
+}
+
+}  // namespace
+
+// Why the fast decision equals the old one (all quantities in grid units 2^-k):
+//  * q_i = round(close_i * 2^k) is within 1/2 of close_i * 2^k, so a grid mean m' is within
+//    1/2 of the exact mean m of the doubles, and |m'_f - m'_s - (m_f - m_s)| <= 1.
+//  * the old mean o (long-double prefix sum, difference, times 1/w, rounded to double) is
+//    within e_old(w) = 2.02 n u_l A / w + (3.1 u_l + 1.01 u) M of m (A = sum |close|,
+//    M = max |close|, u_l / u the long-double / double unit roundoffs; standard bounds for
+//    a recursive sum of n terms and three roundings).
+//  * D = S_f * slow - S_s * fast is computed from exact integer sums with two products and
+//    a difference: |D - D*| <= 4.04 u fast slow (M + 1), D* = fast slow (m'_f - m'_s).
+//  So D > T = fast slow (1 + e_old(f) + e_old(s) + 4.04 u (M + 1)) implies o_f > o_s, and
+//  D < -T implies o_f < o_s; otherwise (ties, near-ties) the old formula itself decides.
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-slp-vectorize")))  // see EquityAccumulator::AddMarked
+#endif
+SmaCrossSeries::SmaCrossSeries(const std::vector<double>& close)
+    : n_(close.size()), lazy_(std::make_unique<Lazy>()) {
+  const double max_abs = MaxAbs(close.data(), close.size());
+  const bool finite = max_abs <= std::numeric_limits<double>::max();
+  const size_t bits_n = BitLength(n_ + 1);
+  const int budget = std::min(40, 52 - static_cast<int>(bits_n));
+  int e = 0;
+  if (max_abs > 0) std::frexp(max_abs, &e);  // max_abs < 2^e
+  if (!finite || n_ == 0 || budget < 16 || e < -900 || e > 900) return;
+  const int k = budget - e;
+  const double scale = std::ldexp(1.0, k);
+  constexpr double kRound = 0x1.8p52;  // (v + kRound) - kRound rounds |v| < 2^51 to nearest
+  grid_prefix_.resize(n_ + 1);
+  grid_prefix_[0] = 0;
+  // Sums of integers below 2^52 are exact in any order: two elements per step halve the
+  // loop-carried add chain.
+  double sum = 0;
+  double* out = grid_prefix_.data();
+  size_t i = 0;
+  for (; i + 1 < n_; i += 2) {
+    const double a = (close[i] * scale + kRound) - kRound;  // the scaling is exact (2^k)
+    const double b = (close[i + 1] * scale + kRound) - kRound;
+    out[i + 1] = sum + a;
+    sum += a + b;
+    out[i + 2] = sum;
+  }
+  if (i < n_) out[i + 1] = sum + ((close[i] * scale + kRound) - kRound);
+  if (!std::isfinite(out[n_])) {  // a NaN somewhere: only the old formula defines the means
+    grid_prefix_.clear();
+    return;
+  }
+  const double sum_abs = static_cast<double>(n_) * max_abs * scale;  // >= sum of |v|
+  const double u = std::numeric_limits<double>::epsilon() / 2;
+  const double ul = std::numeric_limits<long double>::epsilon() / 2;
+  const double m = max_abs * scale;
+  old_err_num_ = 2.02 * static_cast<double>(n_) * ul * sum_abs * 1.01;
+  old_err_const_ = (3.1 * ul + 1.01 * u) * m;
+  prod_err_ = 4.04 * u * (m + 1.0);
+  fast_ok_ = true;
+}
+
+void SmaCrossSeries::CacheWindow(int window) {
+  if (!fast_ok_ || window < 1 || static_cast<size_t>(window) > n_) return;
+  const size_t w = static_cast<size_t>(window);
+  if (window_sums_.size() <= w) window_sums_.resize(w + 1);
+  auto& out = window_sums_[w];
+  if (!out.empty()) return;
+  out.assign(n_, 0.0);
+  const double* p = grid_prefix_.data();
+  for (size_t t = w - 1; t < n_; ++t) out[t] = p[t + 1] - p[t + 1 - w];  // exact
+}
+
+size_t SmaCrossSeries::fallback_count() const { return lazy_->fallbacks.load(); }
+
+int8_t SmaCrossSeries::OldSign(const std::vector<double>& close, size_t t, int fast,
+                               int slow) const {
+  std::call_once(lazy_->once, [&] { lazy_->prefix = PrefixSum(close); });
+  lazy_->fallbacks.fetch_add(1, std::memory_order_relaxed);
+  const auto& p = lazy_->prefix;
+  auto mean = [&](int w) {
+    const size_t ws = static_cast<size_t>(w);
+    const long double inv = 1.0L / static_cast<long double>(ws);
+    return static_cast<double>((p[t + 1] - p[t + 1 - ws]) * inv);
+  };
+  const double f = mean(fast), s = mean(slow);
+  return static_cast<int8_t>((f > s) - (f < s));
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-slp-vectorize")))  // see EquityAccumulator::AddMarked
+#endif
+void SmaCrossSeries::Signals(const std::vector<double>& close, int fast, int slow,
+                             int8_t* out) const {
+  const size_t n = n_;
+  if (n == 0) return;
+  std::memset(out, kSignalNone, n);
+  if (fast < 1 || slow < 1) return;  // SimpleMovingAverage: all undefined
+  const size_t fw = static_cast<size_t>(fast), sw = static_cast<size_t>(slow);
+  const size_t m = std::max(fw, sw);
+  if (m >= n) return;  // never two defined bars in a row
+  if (fw == sw) return;  // the old formula gives identical means: never a strict cross
+  if (!fast_ok_) {
+    std::vector<double> f, s;
+    std::vector<long double> prefix = PrefixSum(close);
+    SimpleMovingAverageFromPrefix(prefix, fast, f);
+    SimpleMovingAverageFromPrefix(prefix, slow, s);
+    SmaCrossSignals(f.data(), s.data(), n, out);
+    return;
+  }
+  const double fd = static_cast<double>(fw), sd = static_cast<double>(sw);
+  const double fs = fd * sd;
+  const double threshold =
+      fs * (1.0 + old_err_num_ / fd + old_err_num_ / sd + 2 * old_err_const_ + prod_err_) *
+          (1.0 + 1e-9) +
+      1.0;
+  const double* p = grid_prefix_.data();
+  const double* wf = fw < window_sums_.size() && !window_sums_[fw].empty() ? window_sums_[fw].data() : nullptr;
+  const double* ws = sw < window_sums_.size() && !window_sums_[sw].empty() ? window_sums_[sw].data() : nullptr;
+  if (wf && ws) {  // the same exact window sums, precomputed
+    auto sign_at = [&](size_t t) -> int {
+      const double d = wf[t] * sd - ws[t] * fd;
+      if (d > threshold) return 1;
+      if (d < -threshold) return -1;
+      return OldSign(close, t, fast, slow);
+    };
+    int prev = sign_at(m - 1);
+    for (size_t t = m; t < n; ++t) {
+      const int cur = sign_at(t);
+      if (cur != prev) {
+        if (prev < 0 && cur > 0) out[t] = kSignalBuy;
+        if (prev > 0 && cur < 0) out[t] = kSignalSell;
+      }
+      prev = cur;
+    }
+    return;
+  }
+  auto sign_at = [&](size_t t) -> int {
+    const double pa = p[t + 1];
+    const double d = (pa - p[t + 1 - fw]) * sd - (pa - p[t + 1 - sw]) * fd;
+    if (d > threshold) return 1;
+    if (d < -threshold) return -1;
+    return OldSign(close, t, fast, slow);
+  };
+  int prev = sign_at(m - 1);
+  for (size_t t = m; t < n; ++t) {
+    const int cur = sign_at(t);
+    if (cur != prev) {  // strict cross: a sign flip without a tie in between
+      if (prev < 0 && cur > 0) out[t] = kSignalBuy;
+      if (prev > 0 && cur < 0) out[t] = kSignalSell;
+    }
+    prev = cur;
   }
 }
 

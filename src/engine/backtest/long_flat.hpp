@@ -8,7 +8,10 @@
 //   an exit fee.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "engine/backtest/result.hpp"
@@ -38,6 +41,47 @@ std::vector<long double> PrefixSum(const std::vector<double>& values);
 // Buy on a strict up-cross (fast[t-1] < slow[t-1] and fast[t] > slow[t]), sell on a strict
 // down-cross; nothing while either mean is undefined. `out` has n entries.
 void SmaCrossSignals(const double* fast, const double* slow, size_t n, int8_t* out);
+
+// sma_cross decisions without moving-average arrays, bit-for-bit the same signals as
+// SmaCrossSignals(SimpleMovingAverage(close, fast), SimpleMovingAverage(close, slow)).
+// Built once per close series: the closes rounded to a fixed-point grid (2^-k, chosen so
+// every prefix sum is an exact integer in a double), and their prefix sums. For a bar, the
+// exact-grid comparison fast - slow ~ (S_fast * slow - S_slow * fast) is decisive whenever it
+// exceeds a proven bound on (grid rounding + the old long-double means' rounding); inside
+// that band (ties, e.g. flat prices) the old long-double formula decides, from a prefix sum
+// built on first use. Thread-safe after construction.
+class SmaCrossSeries {
+ public:
+  explicit SmaCrossSeries(const std::vector<double>& close);
+  size_t size() const { return n_; }
+  // out[t] as SmaCrossSignals would give it (n entries). `close` must be the series the
+  // object was built from (read only for bars inside the band).
+  void Signals(const std::vector<double>& close, int fast, int slow, int8_t* out) const;
+  // Keeps the window sums of `window` (grid units) so Signals reads them instead of
+  // differencing the prefix (a grid shares each window across its combinations). Not
+  // thread-safe; call before concurrent Signals.
+  void CacheWindow(int window);
+  // Bars decided by the long-double fallback so far (tests check the band is exercised).
+  size_t fallback_count() const;
+
+ private:
+  // sign(old fast[t] - old slow[t])
+  int8_t OldSign(const std::vector<double>& close, size_t t, int fast, int slow) const;
+
+  size_t n_ = 0;
+  bool fast_ok_ = false;         // finite values and a usable grid
+  std::vector<double> grid_prefix_;  // exact integers: sum of round(close * 2^k)
+  std::vector<std::vector<double>> window_sums_;  // [w]: sum of the last w grid values at t (t >= w - 1)
+  double old_err_num_ = 0;       // e_old(w) = old_err_num_ / w + old_err_const_ (in grid units)
+  double old_err_const_ = 0;
+  double prod_err_ = 0;          // rounding of the double products, per fast*slow (grid units)
+  struct Lazy {
+    std::once_flag once;
+    std::vector<long double> prefix;
+    std::atomic<size_t> fallbacks{0};
+  };
+  std::unique_ptr<Lazy> lazy_;
+};
 
 // Buy when score >= cutoff, sell when score < cutoff or undefined (NaN = no opinion = flat).
 void ThresholdSignals(const double* scores, size_t n, double cutoff, int8_t* out);

@@ -56,7 +56,7 @@ Result<BacktestContext> BacktestContext::FromUniverse(Universe universe, const B
   if (ctx.universe_.calendar.empty()) ctx.universe_.BuildCalendar();
   ctx.dataset_.name = spec.dataset;
   RETURN_IF_ERROR(ctx.SelectTraded(spec));
-  ctx.prefix_.resize(ctx.universe_.series.size());
+  ctx.cross_.resize(ctx.universe_.series.size());
   return ctx;
 }
 
@@ -89,11 +89,12 @@ std::string BacktestContext::ScoreKey(const BacktestSpec& spec) {
 
 Status BacktestContext::Prepare(const BacktestSpec& spec, const ScorerFactory& scorers) {
   if (spec.type == StrategyType::kSmaCross) {
+    // One fixed-point prefix per instrument serves every (fast, slow) pair of a grid.
     for (size_t i : traded_) {
-      if (prefix_[i].empty()) prefix_[i] = PrefixSum(universe_.series[i].close);
-      for (int w : {spec.fast, spec.slow}) {
-        auto key = std::make_pair(i, w);
-        if (!sma_.count(key)) SimpleMovingAverageFromPrefix(prefix_[i], w, sma_[key]);
+      if (!cross_[i]) cross_[i] = std::make_shared<SmaCrossSeries>(universe_.series[i].close);
+      if (share_windows_) {  // each distinct window once, shared by the combinations
+        cross_[i]->CacheWindow(spec.fast);
+        cross_[i]->CacheWindow(spec.slow);
       }
     }
     return Status::Ok();
@@ -152,16 +153,24 @@ Result<BacktestResult> BacktestContext::Run(const BacktestSpec& spec, bool recor
   options.fee_rate = FeeRate(spec.fee_bps);
   options.record_curves = record;
   if (spec.type == StrategyType::kSmaCross) {
+    for (size_t i : traded_) {
+      if (!cross_[i]) return Status::Internal("moving averages not prepared");
+    }
+    if (traded_.size() == 1) {
+      // The common case (and every grid cell): one reusable signal buffer per thread.
+      thread_local std::vector<int8_t> buffer;
+      const auto& series = universe_.series[traded_[0]];
+      buffer.resize(series.size());
+      cross_[traded_[0]]->Signals(series.close, spec.fast, spec.slow, buffer.data());
+      return RunLongFlat(series, buffer.data(), options);
+    }
     std::vector<const BarSeries*> bars;
     std::vector<std::vector<int8_t>> signals;
     for (size_t i : traded_) {
-      auto f = sma_.find({i, spec.fast});
-      auto s = sma_.find({i, spec.slow});
-      if (f == sma_.end() || s == sma_.end()) return Status::Internal("moving averages not prepared");
       const auto& series = universe_.series[i];
       bars.push_back(&series);
       signals.emplace_back(series.size());
-      SmaCrossSignals(f->second.data(), s->second.data(), series.size(), signals.back().data());
+      cross_[i]->Signals(series.close, spec.fast, spec.slow, signals.back().data());
     }
     return RunSleeves(bars, signals, options);
   }
@@ -332,6 +341,7 @@ Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const Y
       }
       specs.push_back(std::move(*spec));
     }
+    context.ShareWindows(true);
     RETURN_IF_ERROR(context.Prepare(specs.back(), scorers));
     cells[c].params = std::move(params);
   }

@@ -15,6 +15,7 @@
 
 #include "core/status.hpp"
 #include "core/workspace.hpp"
+#include "engine/backtest/long_flat.hpp"
 #include "engine/backtest/result.hpp"
 #include "engine/backtest/spec.hpp"
 #include "engine/data/bars.hpp"
@@ -41,6 +42,8 @@ class BacktestContext {
 
   // Computes and caches what `spec` needs (moving averages, scores). Not thread-safe.
   Status Prepare(const BacktestSpec& spec, const ScorerFactory& scorers);
+  // Grids: Prepare also keeps each sma_cross window's sums, shared by the combinations.
+  void ShareWindows(bool on) { share_windows_ = on; }
   // One backtest from the caches; thread-safe once Prepare ran for this spec.
   Result<BacktestResult> Run(const BacktestSpec& spec, bool record_curves = true) const;
 
@@ -56,8 +59,9 @@ class BacktestContext {
   Universe universe_;
   DatasetRef dataset_;
   std::vector<size_t> traded_;
-  std::vector<std::vector<long double>> prefix_;                  // per instrument
-  std::map<std::pair<size_t, int>, std::vector<double>> sma_;     // (instrument, window)
+  // Per instrument (built for the traded ones): sma_cross decisions for any window pair.
+  std::vector<std::shared_ptr<SmaCrossSeries>> cross_;
+  bool share_windows_ = false;
   std::map<std::string, std::vector<std::vector<double>>> scores_;  // score key -> per instrument
 };
 

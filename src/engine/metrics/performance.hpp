@@ -59,6 +59,17 @@ class EquityAccumulator {
     last_ = equity;
     ++count_;
   }
+  // `count` bars of the same equity: bit-identical to calling Add(equity) `count` times
+  // (after the first, an unchanged equity adds no return and cannot move peak or trough).
+  void AddConstant(double equity, size_t count) {
+    if (count == 0) return;
+    Add(equity);
+    count_ += count - 1;
+  }
+  // Bars of a held position: equity[i] = cash + shares * close[i]. Bit-identical to Add on
+  // each bar (same operations in the same order), but branch-light: the drawdown of a
+  // peak-to-peak run is taken once at its deepest point (1 - x / peak is monotone in x).
+  void AddMarked(double cash, double shares, const double* close, size_t count);
   ReturnStats Stats() const;
   double max_drawdown() const { return max_dd_; }
   double last() const { return last_; }
@@ -97,6 +108,22 @@ struct PerformanceMetrics {
   int64_t trades = 0, orders = 0;
 };
 
+// Closed-trade aggregates (sums taken in trade order, as the vector form does).
+struct TradeTally {
+  int64_t trades = 0, wins = 0, losses = 0;
+  double win_sum = 0, loss_sum = 0;  // of ClosedTradeStat::ret
+  void Add(double pnl, double ret) {
+    ++trades;
+    if (pnl > 0) {
+      ++wins;
+      win_sum += ret;
+    } else {
+      ++losses;
+      loss_sum += ret;
+    }
+  }
+};
+
 PerformanceMetrics ComputePerformance(const PerformanceInput& in);
 // The same from an accumulator that saw the whole curve (first/last dates, bar count).
 PerformanceMetrics FinishPerformance(const EquityAccumulator& acc, int32_t first_date,
@@ -104,6 +131,11 @@ PerformanceMetrics FinishPerformance(const EquityAccumulator& acc, int32_t first
                                      size_t bars_with_position,
                                      const std::vector<ClosedTradeStat>* trades, int64_t orders,
                                      double total_fees);
+// Same with the trades already tallied (no per-trade storage; grids use it).
+PerformanceMetrics FinishPerformance(const EquityAccumulator& acc, int32_t first_date,
+                                     int32_t last_date, double initial_cash,
+                                     size_t bars_with_position, const TradeTally* trades,
+                                     int64_t orders, double total_fees);
 
 // LEAN's summary statistics: names and string formats of QuantConnect LEAN
 // (Common/Statistics/StatisticsBuilder.cs GetSummary), in LEAN's order.

@@ -1,0 +1,308 @@
+// The fast sma_cross path (fixed-point prefix + proven band + long-double fallback, and the
+// fill-to-fill simulation) must give exactly what the previous bar-by-bar implementation
+// gave: the same signals on every bar, and bit-identical trades, equity curves and metrics.
+// The previous implementation is copied here verbatim (Legacy*), so this test keeps
+// checking the equivalence even if the engine functions change again.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "engine/backtest/long_flat.hpp"
+#include "engine/data/csv_reader.hpp"
+#include "engine/data/synth.hpp"
+
+namespace alphalab::engine {
+namespace {
+
+// ---- previous implementation (long-double prefix sums, per-bar loop) ----
+std::vector<double> LegacySma(const std::vector<double>& values, int window) {
+  std::vector<long double> prefix(values.size() + 1);
+  long double sum = 0;
+  prefix[0] = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    sum += values[i];
+    prefix[i + 1] = sum;
+  }
+  const size_t n = values.size();
+  std::vector<double> out(n, std::numeric_limits<double>::quiet_NaN());
+  if (window < 1) return out;
+  const size_t w = static_cast<size_t>(window);
+  const long double inv = 1.0L / static_cast<long double>(w);
+  for (size_t t = w - 1; t < n; ++t) {
+    out[t] = static_cast<double>((prefix[t + 1] - prefix[t + 1 - w]) * inv);
+  }
+  return out;
+}
+
+std::vector<int8_t> LegacySignals(const std::vector<double>& close, int fast, int slow) {
+  const auto f = LegacySma(close, fast), s = LegacySma(close, slow);
+  const size_t n = close.size();
+  std::vector<int8_t> out(n, 0);
+  for (size_t t = 1; t < n; ++t) {
+    const bool up = f[t - 1] < s[t - 1] && f[t] > s[t];
+    const bool down = f[t - 1] > s[t - 1] && f[t] < s[t];
+    out[t] = static_cast<int8_t>(up ? 1 : (down ? -1 : 0));
+  }
+  return out;
+}
+
+BacktestResult LegacyRun(const BarSeries& bars, const int8_t* signals, double initial_cash,
+                         double fee) {
+  BacktestResult result;
+  const size_t n = bars.size();
+  double cash = initial_cash, shares = 0, entry_cost = 0, entry_fee = 0, entry_price = 0;
+  int32_t entry_date = 0;
+  int64_t orders = 0;
+  double total_fees = 0;
+  size_t bars_long = 0;
+  std::vector<ClosedTradeStat> stats;
+  EquityAccumulator acc;
+  result.equity.resize(n);
+  result.cash.resize(n);
+  result.holdings.resize(n);
+  for (size_t t = 0; t < n; ++t) {
+    if (t > 0) {
+      const int8_t s = signals[t - 1];
+      if (s == 1 && shares == 0) {
+        const double px = bars.open[t];
+        double q = std::floor(cash / (px * (1.0 + fee)));
+        if (q > 0 && q * px + q * px * fee > cash) q -= 1;
+        if (q > 0) {
+          entry_cost = q * px;
+          entry_fee = entry_cost * fee;
+          cash -= entry_cost + entry_fee;
+          shares = q;
+          entry_price = px;
+          entry_date = bars.date[t];
+          total_fees += entry_fee;
+          ++orders;
+        }
+      } else if (s == -1 && shares > 0) {
+        const double px = bars.open[t];
+        const double proceeds = shares * px;
+        const double exit_fee = proceeds * fee;
+        cash += proceeds - exit_fee;
+        total_fees += exit_fee;
+        ++orders;
+        const double basis = entry_cost + entry_fee;
+        const double pnl = proceeds - exit_fee - basis;
+        stats.push_back({pnl, pnl / basis});
+        result.trades.push_back(Trade{bars.symbol, entry_date, entry_price, bars.date[t], px,
+                                      shares, pnl, pnl / basis, entry_fee + exit_fee});
+        shares = 0;
+      }
+    }
+    const double holdings = shares * bars.close[t];
+    const double equity = cash + holdings;
+    acc.Add(equity);
+    bars_long += shares > 0;
+    result.equity[t] = equity;
+    result.cash[t] = cash;
+    result.holdings[t] = holdings;
+  }
+  result.metrics = FinishPerformance(acc, n ? bars.date[0] : 0, n ? bars.date[n - 1] : 0,
+                                     initial_cash, bars_long, &stats, orders, total_fees);
+  return result;
+}
+// ---- end of the previous implementation ----
+
+void ExpectSameMetrics(const PerformanceMetrics& a, const PerformanceMetrics& b) {
+  EXPECT_EQ(a.final_equity, b.final_equity);
+  EXPECT_EQ(a.total_return, b.total_return);
+  EXPECT_EQ(a.cagr, b.cagr);
+  EXPECT_EQ(a.max_drawdown, b.max_drawdown);
+  EXPECT_EQ(a.sharpe, b.sharpe);
+  EXPECT_EQ(a.sortino, b.sortino);
+  EXPECT_EQ(a.volatility, b.volatility);
+  EXPECT_EQ(a.exposure, b.exposure);
+  EXPECT_EQ(a.win_rate, b.win_rate);
+  EXPECT_EQ(a.average_win, b.average_win);
+  EXPECT_EQ(a.average_loss, b.average_loss);
+  EXPECT_EQ(a.expectancy, b.expectancy);
+  EXPECT_EQ(a.trades, b.trades);
+  EXPECT_EQ(a.orders, b.orders);
+  EXPECT_EQ(a.total_fees, b.total_fees);
+}
+
+// Signals for every pair; full runs (curves, trades, metrics) for a few. Returns the number
+// of bars that needed the long-double fallback.
+size_t CompareSeries(const BarSeries& bars, const std::vector<std::pair<int, int>>& pairs,
+                     size_t full_runs) {
+  const SmaCrossSeries cross(bars.close);
+  SmaCrossSeries shared(bars.close);  // grid mode: window sums cached
+  for (auto [f, s] : pairs) {
+    shared.CacheWindow(f);
+    shared.CacheWindow(s);
+  }
+  std::vector<int8_t> fast_sig(bars.size()), shared_sig(bars.size());
+  size_t k = 0;
+  for (auto [f, s] : pairs) {
+    SCOPED_TRACE(bars.symbol + " sma(" + std::to_string(f) + "," + std::to_string(s) + ")");
+    const auto old_sig = LegacySignals(bars.close, f, s);
+    cross.Signals(bars.close, f, s, fast_sig.data());
+    shared.Signals(bars.close, f, s, shared_sig.data());
+    EXPECT_EQ(shared_sig, fast_sig);
+    for (size_t t = 0; t < bars.size(); ++t) {
+      if (fast_sig[t] != old_sig[t]) {
+        ADD_FAILURE() << "signal differs at bar " << t << ": " << int(fast_sig[t]) << " vs "
+                      << int(old_sig[t]);
+        break;
+      }
+    }
+    // The public function on the plain moving averages agrees too.
+    const auto sf = SimpleMovingAverage(bars.close, f), ss = SimpleMovingAverage(bars.close, s);
+    std::vector<int8_t> plain(bars.size());
+    SmaCrossSignals(sf.data(), ss.data(), bars.size(), plain.data());
+    EXPECT_EQ(plain, old_sig);
+    if (k++ >= full_runs) continue;
+    for (double fee_bps : {0.0, 10.0}) {
+      LongFlatOptions o;
+      o.initial_cash = 1'000'000;
+      o.fee_rate = FeeRate(fee_bps);
+      const auto fresh = RunLongFlat(bars, fast_sig.data(), o);
+      const auto old = LegacyRun(bars, old_sig.data(), o.initial_cash, o.fee_rate);
+      ExpectSameMetrics(fresh.metrics, old.metrics);
+      EXPECT_EQ(fresh.equity, old.equity);
+      EXPECT_EQ(fresh.cash, old.cash);
+      EXPECT_EQ(fresh.holdings, old.holdings);
+      EXPECT_EQ(fresh.trades.size(), old.trades.size());
+      for (size_t i = 0; i < old.trades.size() && i < fresh.trades.size(); ++i) {
+        EXPECT_EQ(fresh.trades[i].entry_date, old.trades[i].entry_date);
+        EXPECT_EQ(fresh.trades[i].exit_date, old.trades[i].exit_date);
+        EXPECT_EQ(fresh.trades[i].shares, old.trades[i].shares);
+        EXPECT_EQ(fresh.trades[i].pnl, old.trades[i].pnl);
+      }
+      o.record_curves = false;
+      ExpectSameMetrics(RunLongFlat(bars, fast_sig.data(), o).metrics, old.metrics);
+    }
+  }
+  return cross.fallback_count();
+}
+
+std::vector<std::pair<int, int>> ManyPairs() {
+  std::vector<std::pair<int, int>> pairs;
+  for (int f : {1, 2, 3, 5, 7, 10, 20, 50}) {
+    for (int s : {2, 3, 4, 10, 20, 37, 50, 100, 200}) pairs.emplace_back(f, s);
+  }
+  pairs.emplace_back(10, 10);  // equal windows: never a strict cross
+  pairs.emplace_back(50, 10);  // fast > slow is allowed
+  return pairs;
+}
+
+BarSeries FromCloses(const std::string& symbol, std::vector<double> close) {
+  BarSeries b;
+  b.symbol = symbol;
+  for (size_t i = 0; i < close.size(); ++i) {
+    b.date.push_back(static_cast<int32_t>(10000 + i));
+    const double open = i ? close[i - 1] : close[i];
+    b.open.push_back(open);
+    b.high.push_back(std::max(open, close[i]));
+    b.low.push_back(std::min(open, close[i]));
+    b.close.push_back(close[i]);
+    b.adj_close.push_back(close[i]);
+    b.volume.push_back(0);
+  }
+  return b;
+}
+
+TEST(FastPathTest, DemoDataMatchesPreviousImplementation) {
+  const std::string demo =
+      std::string(ALPHALAB_SOURCE_DIR) + "/ui/node_modules/vega-datasets/data/sp500-2000.csv";
+  if (!std::filesystem::exists(demo)) GTEST_SKIP() << "vega-datasets not installed";
+  auto bars = LoadBarsCsv(demo, "SPX", demo, false);
+  ASSERT_TRUE(bars.ok());
+  // The whole benchmark grid plus the spread of ManyPairs.
+  auto pairs = ManyPairs();
+  for (int f = 5; f <= 50; f += 5) {
+    for (int s = 20; s <= 200; s += 20) pairs.emplace_back(f, s);
+  }
+  CompareSeries(*bars, pairs, 12);
+}
+
+TEST(FastPathTest, FixtureAndSyntheticMatchPreviousImplementation) {
+  auto fixture = LoadBarsCsv(std::string(ALPHALAB_SOURCE_DIR) + "/tests/engine/backtest/data/cross_fixture.csv",
+                             "FIX", "fixture", false);
+  ASSERT_TRUE(fixture.ok());
+  // Integer closes with exact ties (10 10 10): the band must send them to the old formula.
+  EXPECT_GT(CompareSeries(*fixture, {{2, 3}, {1, 4}, {2, 5}, {3, 3}}, 4), 0u);
+  SynthOptions o;
+  o.instruments = 3;
+  o.years = 10;
+  o.seed = 17;
+  for (const auto& s : MakeSyntheticUniverse(o).series) CompareSeries(s, ManyPairs(), 6);
+}
+
+TEST(FastPathTest, RandomSeriesMatchPreviousImplementation) {
+  std::mt19937_64 rng(2026);
+  size_t fallbacks = 0;
+  for (int series = 0; series < 40; ++series) {
+    const int kind = series % 5;
+    const size_t n = 300 + rng() % 1500;
+    std::vector<double> close(n);
+    double px = std::uniform_real_distribution<double>(0.5, 5000)(rng);
+    for (size_t t = 0; t < n; ++t) {
+      const double step = std::normal_distribution<double>(0, 0.015)(rng);
+      switch (kind) {
+        case 0:  // full-precision doubles
+          px *= std::exp(step);
+          close[t] = px;
+          break;
+        case 1:  // cents
+          px = std::max(0.01, px * std::exp(step));
+          close[t] = std::round(px * 100) / 100;
+          break;
+        case 2:  // whole numbers with long flat runs: many exact ties
+          if (rng() % 4 == 0) px = std::max(1.0, std::round(px + std::normal_distribution<double>(0, 2)(rng)));
+          close[t] = std::round(std::min(px, 300.0));
+          break;
+        case 3:  // a few distinct levels repeated (ties between different windows)
+          close[t] = 10.1 + 0.1 * static_cast<double>(rng() % 3);
+          break;
+        default:  // tiny prices with six decimals
+          px = std::max(1e-6, px * 1e-4 * std::exp(step)) / 1e-4;
+          close[t] = std::round(px * 1e-4 * 1e6) / 1e6;
+          break;
+      }
+    }
+    fallbacks += CompareSeries(FromCloses("R" + std::to_string(series), close), ManyPairs(), 3);
+  }
+  EXPECT_GT(fallbacks, 0u);  // ties happened and were decided by the old formula
+}
+
+TEST(FastPathTest, DegenerateSeries) {
+  // Constant prices: every bar is a tie; no signal at all.
+  CompareSeries(FromCloses("C", std::vector<double>(400, 10.1)), ManyPairs(), 2);
+  // Short series and windows longer than the data.
+  CompareSeries(FromCloses("S", {5, 6, 7, 6, 5}), {{1, 2}, {2, 3}, {3, 8}, {0, 2}}, 4);
+  // A NaN close: the old formula throughout (NaN means are never a cross).
+  std::vector<double> with_nan(300);
+  for (size_t t = 0; t < with_nan.size(); ++t) with_nan[t] = 100 + 10 * std::sin(0.1 * static_cast<double>(t));
+  with_nan[150] = std::numeric_limits<double>::quiet_NaN();
+  const SmaCrossSeries cross(with_nan);
+  std::vector<int8_t> sig(with_nan.size());
+  for (auto [f, s] : {std::pair{3, 10}, std::pair{5, 20}}) {
+    cross.Signals(with_nan, f, s, sig.data());
+    EXPECT_EQ(sig, LegacySignals(with_nan, f, s));
+  }
+  // Closes that cross zero: a held position's equity turns negative (the general path).
+  std::vector<double> through_zero(400);
+  for (size_t t = 0; t < through_zero.size(); ++t) {
+    through_zero[t] = 3 + 5 * std::sin(0.05 * static_cast<double>(t)) + 0.3 * std::sin(1.3 * static_cast<double>(t));
+  }
+  CompareSeries(FromCloses("Z", through_zero), ManyPairs(), 20);
+  // Huge and tiny magnitudes.
+  std::vector<double> huge(300), tiny(300);
+  for (size_t t = 0; t < huge.size(); ++t) {
+    huge[t] = 1e12 * (2 + std::sin(0.07 * static_cast<double>(t)));
+    tiny[t] = 1e-9 * (2 + std::cos(0.05 * static_cast<double>(t)));
+  }
+  CompareSeries(FromCloses("H", huge), ManyPairs(), 0);
+  CompareSeries(FromCloses("T", tiny), ManyPairs(), 0);
+}
+
+}  // namespace
+}  // namespace alphalab::engine
