@@ -75,7 +75,7 @@ int RunValidate(const DataOptions& o) {
   if (!ws.ok()) return Fail(ws.status());
   auto ds = engine::ResolveDataset(*ws, o.dataset);
   if (!ds.ok()) return Fail(ds.status());
-  auto problems = engine::ValidateDataset(*ds);
+  auto problems = engine::ValidateDataset(*ws, *ds);
   if (!problems.ok()) return Fail(problems.status());
   auto symbols = engine::ListSymbols(*ds);
   if (problems->empty()) {

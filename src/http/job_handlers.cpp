@@ -135,10 +135,12 @@ void RegisterJobRoutes(Router& router, ServerContext& ctx) {
     return Json{{"items", std::move(items)}, {"total", total}, {"limit", limit}, {"offset", offset}};
   });
 
-  router.Get("/api/jobs/{job_id}", [&ctx](const HttpRequest& req) -> Result<Json> {
+  // The hot read: the body comes pre-serialized from the job service's cache when it can.
+  router.GetRaw("/api/jobs/{job_id}", [&ctx](const HttpRequest& req) -> Result<HttpResponse> {
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
-    ASSIGN_OR_RETURN(JobRecord rec, ctx.jobs.Get(id));
-    return JobDetailJson(rec, ctx.clock.Now());
+    HttpResponse res;
+    ASSIGN_OR_RETURN(res.body, ctx.jobs.DetailBody(id, ctx.clock.Now()));
+    return res;
   });
 
   router.Get("/api/jobs/{job_id}/log", [&ctx](const HttpRequest& req) -> Result<Json> {

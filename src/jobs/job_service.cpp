@@ -166,7 +166,8 @@ JobService::JobService(JobStore& store, Executor& executor, const JobCatalog& ca
       }
     });
   }
-  completion_thread_ = std::thread([this] { CompletionLoop(); });
+  for (int i = 0; i < kCompletionThreads; ++i) completion_threads_.emplace_back([this] { CompletionLoop(); });
+  meta_thread_ = std::thread([this] { MetaLoop(); });
 }
 
 JobService::~JobService() { Shutdown(); }
@@ -181,7 +182,16 @@ void JobService::Shutdown() {
     completions_stop_ = true;
   }
   completions_cv_.notify_all();
-  if (completion_thread_.joinable()) completion_thread_.join();
+  for (auto& t : completion_threads_) {
+    if (t.joinable()) t.join();
+  }
+  completion_threads_.clear();
+  {
+    std::lock_guard lock(meta_mu_);
+    meta_stop_ = true;
+  }
+  meta_cv_.notify_all();
+  if (meta_thread_.joinable()) meta_thread_.join();  // writes what is still pending first
 }
 
 fs::path JobService::LogPath(const JobRecord& job) const { return workspace_.root() / job.log_path; }
@@ -198,6 +208,8 @@ void JobService::NotifyFinished(const JobRecord& job) {
     std::lock_guard lock(listeners_mu_);
     listeners = listeners_;
   }
+  if (listeners.empty()) return;
+  std::lock_guard serial(notify_mu_);
   for (auto& l : listeners) {
     try {
       l(job);
@@ -207,21 +219,126 @@ void JobService::NotifyFinished(const JobRecord& job) {
   }
 }
 
-void JobService::WriteMeta(const JobRecord& job) {
-  Status s = WriteFileReplace(MetaPath(job), DumpJson(JobDetailJson(job, clock_.Now()), 2));
+namespace {
+void WriteMetaFile(const fs::path& path, const JobRecord& job, TimePoint now) {
+  Status s = WriteFileReplace(path, DumpJson(JobDetailJson(job, now), 2));
   if (!s.ok()) {
     spdlog::error(R"({{"msg":"meta write failed","job_id":"{}","error":{}}})", job.job_id.str(),
                   Json(s.message()).dump());
   }
 }
+int StateRank(JobState s) { return IsTerminal(s) ? 2 : s == JobState::kRunning ? 1 : 0; }
+}  // namespace
+
+void JobService::WriteMeta(const JobRecord& job) {
+  std::lock_guard io(meta_io_mu_);
+  {
+    // A queued older version must not be written after this one.
+    std::lock_guard lock(meta_mu_);
+    meta_pending_.erase(job.job_id);
+  }
+  WriteMetaFile(MetaPath(job), job, clock_.Now());
+}
+
+void JobService::WriteMetaLater(const JobRecord& job) {
+  {
+    std::lock_guard lock(meta_mu_);
+    if (!meta_stop_) {
+      auto [it, inserted] = meta_pending_.try_emplace(job.job_id);
+      it->second.record = job;  // keeps the first enqueue's due time: a file within kMetaDelay
+      if (inserted) {
+        it->second.due = std::chrono::steady_clock::now() + kMetaDelay;
+        meta_order_.push_back(job.job_id);
+      }
+      meta_cv_.notify_one();
+      return;
+    }
+  }
+  WriteMeta(job);  // writer stopped (shutdown): write it now
+}
+
+void JobService::MetaLoop() {
+  for (;;) {
+    {
+      std::unique_lock lock(meta_mu_);
+      for (;;) {
+        while (!meta_order_.empty() && meta_pending_.count(meta_order_.front()) == 0) meta_order_.pop_front();
+        if (meta_order_.empty()) {
+          if (meta_stop_) return;
+          meta_cv_.wait(lock);
+          continue;
+        }
+        const auto due = meta_pending_.at(meta_order_.front()).due;
+        if (meta_stop_ || due <= std::chrono::steady_clock::now()) break;
+        meta_cv_.wait_until(lock, due);
+      }
+    }
+    // Take the entry under meta_io_mu_ and keep it held while writing: a synchronous
+    // (terminal) write either erased the entry before or waits until this write is done.
+    std::lock_guard io(meta_io_mu_);
+    std::optional<JobRecord> rec;
+    {
+      std::lock_guard lock(meta_mu_);
+      while (!meta_order_.empty()) {
+        auto it = meta_pending_.find(meta_order_.front());
+        meta_order_.pop_front();
+        if (it == meta_pending_.end()) continue;
+        rec = std::move(it->second.record);
+        meta_pending_.erase(it);
+        break;
+      }
+    }
+    if (rec) WriteMetaFile(MetaPath(*rec), *rec, clock_.Now());
+  }
+}
+
+void JobService::CachePut(const JobRecord& job) {
+  auto entry = std::make_shared<CachedJob>();
+  entry->record = job;
+  if (job.status != JobState::kRunning) entry->body = DumpJson(JobDetailJson(job, clock_.Now()));
+  std::lock_guard lock(cache_mu_);
+  auto [it, inserted] = cache_.try_emplace(job.job_id);
+  if (!inserted && it->second && StateRank(it->second->record.status) > StateRank(job.status)) {
+    return;  // never move backwards
+  }
+  it->second = std::move(entry);
+  if (inserted) {
+    cache_order_.push_back(job.job_id);
+    while (cache_.size() > kCacheCapacity && !cache_order_.empty()) {
+      cache_.erase(cache_order_.front());
+      cache_order_.pop_front();
+    }
+  }
+}
+
+void JobService::CacheDrop(const JobId& id) {
+  std::lock_guard lock(cache_mu_);
+  cache_.erase(id);  // its cache_order_ entry is harmless (erasing a missing id is a no-op)
+}
+
+std::shared_ptr<const JobService::CachedJob> JobService::CacheGet(const JobId& id) const {
+  std::lock_guard lock(cache_mu_);
+  auto it = cache_.find(id);
+  return it == cache_.end() ? nullptr : it->second;
+}
 
 Status JobService::Persist(JobRecord& job, JobState expected) {
+  const bool terminal = IsTerminal(job.status);
+  // A terminal meta file is complete before anyone can see the terminal state (store or cache).
+  if (terminal) WriteMeta(job);
   Status s = store_.UpdateJob(job, expected);
   if (!s.ok()) {
     spdlog::error(R"({{"msg":"job update failed","job_id":"{}","error":{}}})", job.job_id.str(),
                   Json(s.ToString()).dump());
+    CacheDrop(job.job_id);  // the store knows better now
+    if (terminal) {
+      auto stored = store_.GetJob(job.job_id);  // mirror what the store really holds
+      if (stored.ok()) WriteMeta(*stored);
+    }
+    return s;
   }
-  WriteMeta(job);
+  if (!terminal) WriteMetaLater(job);
+  CachePut(job);
   return s;
 }
 
@@ -259,16 +376,26 @@ Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& para
     if (shutting_down_) return Status::Unavailable("the server is shutting down");
   }
   RETURN_IF_ERROR(store_.InsertJob(rec));
+  CachePut(rec);
   if (metrics_) metrics_->Increment("alphalab_jobs_submitted_total", {{"job_type", rec.job_type}});
   if (rec.dry_run) return RunDry(std::move(rec));
+  bool will_wait = false;
+  {
+    std::lock_guard lock(mu_);
+    will_wait = running_ >= capacity_ || !queue_.empty();
+  }
+  // A job that has to wait gets its QUEUED meta now, before it is queued (so no RUNNING
+  // version can be written before it) and outside mu_ (file work must not block the queue).
+  if (will_wait) WriteMeta(rec);
   {
     std::lock_guard lock(mu_);
     queue_.push_back(rec.job_id);
     pending_.emplace(rec.job_id, rec);
   }
   Pump();
-  // Return the freshest view. A job that started at once already has its RUNNING meta file;
-  // one that stays queued gets its QUEUED meta here (one file write per transition seen).
+  // Return the freshest view. A job that started at once has its RUNNING meta queued in the
+  // writer (written within kMetaDelay, or replaced by its terminal version if it ends sooner);
+  // one that stays queued gets its QUEUED meta here, synchronously.
   std::shared_ptr<Active> a;
   {
     std::lock_guard lock(mu_);
@@ -280,14 +407,14 @@ Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& para
     return a->record;
   }
   {
-    // Under mu_, so a concurrent Pump cannot start it (and write RUNNING) before this write.
+    // Under mu_, so a concurrent Pump cannot start it (and queue RUNNING) before this write.
     std::lock_guard lock(mu_);
     if (pending_.count(rec.job_id) > 0) {
-      WriteMeta(rec);
+      if (!will_wait) WriteMeta(rec);  // a slot it expected was taken meanwhile (rare)
       return rec;
     }
   }
-  return store_.GetJob(rec.job_id);  // it already ended (spawn failure or a very fast job)
+  return Get(rec.job_id);  // it already ended (spawn failure or a very fast job)
 }
 
 Result<JobRecord> JobService::RunDry(JobRecord rec) {
@@ -381,10 +508,10 @@ void JobService::Start(const std::shared_ptr<Active>& a) {
   rec.status = *next;
   rec.started_at = now;
   rec.executor_ref = *ref;
-  Persist(rec, JobState::kQueued).ok();
   if (metrics_) {
     metrics_->Observe("queue_wait_seconds", SecondsBetween(rec.created_at, now), {{"job_type", rec.job_type}});
   }
+  Persist(rec, JobState::kQueued).ok();
 }
 
 void JobService::OnExit(const std::shared_ptr<Active>& a, const ProcessExit& exit) {
@@ -396,15 +523,18 @@ void JobService::OnExit(const std::shared_ptr<Active>& a, const ProcessExit& exi
 }
 
 void JobService::CompletionLoop() {
+  // One completion at a time, then refill the freed slot at once: a second thread finishes
+  // another job meanwhile (the file and database work of Finish waits on the kernel a lot).
   for (;;) {
-    std::deque<Completion> batch;
+    std::optional<Completion> c;
     {
       std::unique_lock lock(completions_mu_);
       completions_cv_.wait(lock, [this] { return completions_stop_ || !completions_.empty(); });
       if (completions_.empty() && completions_stop_) return;
-      batch.swap(completions_);
+      c = std::move(completions_.front());
+      completions_.pop_front();
     }
-    for (Completion& c : batch) Finish(c.active, c.exit);
+    Finish(c->active, c->exit);
     Pump();
   }
 }
@@ -494,7 +624,19 @@ void JobService::Finish(const std::shared_ptr<Active>& a, const ProcessExit& exi
   NotifyFinished(done);
 }
 
-Result<JobRecord> JobService::Get(const JobId& id) { return store_.GetJob(id); }
+Result<JobRecord> JobService::Get(const JobId& id) {
+  if (auto c = CacheGet(id)) return c->record;
+  return store_.GetJob(id);
+}
+
+Result<std::string> JobService::DetailBody(const JobId& id, TimePoint now) {
+  if (auto c = CacheGet(id)) {
+    if (!c->body.empty()) return c->body;
+    return DumpJson(JobDetailJson(c->record, now));
+  }
+  ASSIGN_OR_RETURN(JobRecord rec, store_.GetJob(id));
+  return DumpJson(JobDetailJson(rec, now));
+}
 
 Result<std::vector<JobRecord>> JobService::List(const JobQuery& query) { return store_.ListJobs(query); }
 
@@ -524,7 +666,7 @@ Result<JobRecord> JobService::Cancel(const JobId& id) {
     if (ait != active_.end()) a = ait->second;
   }
   if (!a) {
-    ASSIGN_OR_RETURN(JobRecord rec, store_.GetJob(id));
+    ASSIGN_OR_RETURN(JobRecord rec, Get(id));
     if (IsTerminal(rec.status)) {
       return Status::FailedPrecondition(
           "job " + id.str() + " already ended with status " + std::string(JobStateName(rec.status)),

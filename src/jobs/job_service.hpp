@@ -4,7 +4,7 @@
 //          -> row QUEUED in the JobStore + meta JSON + empty log
 //          -> started as soon as the executor has a free slot (QUEUED -> RUNNING, persisted
 //             with executor_ref so a restarted server can re-attach)
-//          -> on exit (executor callback, handled on the service's completion thread):
+//          -> on exit (executor callback, handled on one of the service's completion threads):
 //             artifacts parsed from the log, artifacts_parse_error when a promised one is
 //             missing, error_message from the last meaningful log lines or the spawn error,
 //             state persisted, finished listeners called, next queued job started.
@@ -14,10 +14,23 @@
 //   restarted and the process was gone"; QUEUED rows are queued again.
 //
 // Every state change goes through Transition() (job_state_machine.hpp) and is persisted
-// with a compare-and-set on the previous state; the meta file
-// reports/jobs/runtime/<job_id>.json mirrors the row after every change (atomic rename).
+// with a compare-and-set on the previous state. The meta file
+// reports/jobs/runtime/<job_id>.json mirrors the row (atomic rename): the terminal version is
+// written synchronously before the terminal state becomes visible through Get(); the QUEUED
+// version synchronously at submit when the job has to wait for a slot; the RUNNING version
+// through a writer thread that keeps only the latest version per job and writes it once it is
+// kMetaDelay old (a job that ends sooner gets a single meta write, its terminal one; a longer
+// one has its RUNNING meta within ~kMetaDelay of its start).
+//
+// Read cache: every record this service writes (submit and each transition, after the store
+// write succeeded) is kept in memory, newest kCacheCapacity jobs, with the detail JSON
+// pre-serialized when it does not depend on the current time (any state but RUNNING). Get()
+// and DetailBody() serve from it and fall back to the store. An entry never moves backwards
+// (QUEUED < RUNNING < terminal), so a terminal state once served is never replaced by an older
+// one; a failed store write drops the entry so the store answers.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -63,13 +76,15 @@ class JobService {
   Result<JobRecord> Submit(std::string_view job_type, const Json& params,
                            const SubmitOptions& options = {});
   Result<JobRecord> Get(const JobId& id);
+  // The detail JSON (JobDetailJson, compact) of a job as a string, from the cache when it can.
+  Result<std::string> DetailBody(const JobId& id, TimePoint now);
   Result<std::vector<JobRecord>> List(const JobQuery& query);
   Result<int64_t> Count(const JobQuery& query);
   // QUEUED -> CANCELED at once; RUNNING: SIGTERM/SIGKILL to the group, then CANCELED (waits
   // up to ~1 s for that and returns the latest record). Finished job -> FailedPrecondition.
   Result<JobRecord> Cancel(const JobId& id);
 
-  // Called (from the completion thread, outside locks) after a job's terminal state is
+  // Called (from a completion thread, outside the service's locks, one job at a time) after a job's terminal state is
   // persisted: SUCCESS, FAILED or CANCELED, dry runs included.
   void AddFinishedListener(FinishedListener listener);
 
@@ -77,13 +92,17 @@ class JobService {
   std::filesystem::path LogPath(const JobRecord& job) const;
   std::filesystem::path MetaPath(const JobRecord& job) const;
 
-  // Stops starting jobs and the completion thread. Running processes are left alone (the
+  // Stops starting jobs, the completion threads and the meta writer (after writing what is pending). Running processes are left alone (the
   // next server re-attaches them). Idempotent.
   void Shutdown();
 
   // Tests/benchmarks: blocks until no job is queued or running (or the timeout passes).
   bool WaitIdle(std::chrono::milliseconds timeout);
   int capacity() const { return capacity_; }
+
+  static constexpr size_t kCacheCapacity = 20000;
+  static constexpr int kCompletionThreads = 2;
+  static constexpr std::chrono::milliseconds kMetaDelay{20};
 
  private:
   struct Active {
@@ -103,7 +122,16 @@ class JobService {
   void CompletionLoop();
   void Finish(const std::shared_ptr<Active>& a, const ProcessExit& exit);
   Status Persist(JobRecord& job, JobState expected);
-  void WriteMeta(const JobRecord& job);
+  void WriteMeta(const JobRecord& job);       // synchronous (terminal states)
+  void WriteMetaLater(const JobRecord& job);  // through the writer thread (coalesced)
+  void MetaLoop();
+  struct CachedJob {
+    JobRecord record;
+    std::string body;  // pre-serialized detail JSON; empty for RUNNING (duration uses `now`)
+  };
+  void CachePut(const JobRecord& job);
+  void CacheDrop(const JobId& id);
+  std::shared_ptr<const CachedJob> CacheGet(const JobId& id) const;
   void NotifyFinished(const JobRecord& job);
   ExitCallback MakeExitCallback(const std::shared_ptr<Active>& a);
   Result<JobRecord> RunDry(JobRecord record);
@@ -128,10 +156,29 @@ class JobService {
   std::condition_variable completions_cv_;
   std::deque<Completion> completions_;
   bool completions_stop_ = false;
-  std::thread completion_thread_;
+  std::vector<std::thread> completion_threads_;  // kCompletionThreads, each finishes one job at a time
 
   std::mutex listeners_mu_;
+  std::mutex notify_mu_;  // listeners never run concurrently
   std::vector<FinishedListener> listeners_;
+
+  // Meta writer. meta_io_mu_ is held while a meta file is written (by the writer thread or a
+  // synchronous terminal write), so an older version can never be renamed over a newer one.
+  struct PendingMeta {
+    JobRecord record;
+    std::chrono::steady_clock::time_point due;
+  };
+  std::mutex meta_io_mu_;
+  std::mutex meta_mu_;
+  std::condition_variable meta_cv_;
+  std::unordered_map<JobId, PendingMeta> meta_pending_;
+  std::deque<JobId> meta_order_;  // ids in enqueue order (stale ids are skipped)
+  bool meta_stop_ = false;
+  std::thread meta_thread_;
+
+  mutable std::mutex cache_mu_;
+  std::unordered_map<JobId, std::shared_ptr<const CachedJob>> cache_;
+  std::deque<JobId> cache_order_;  // insertion order, for eviction
 };
 
 // Artifacts from log text: for each rule, the last line matching it (first capture group).

@@ -13,6 +13,7 @@
 
 #include "core/ids.hpp"
 #include "exec/fake_executor.hpp"
+#include "jobs/job_dto.hpp"
 #include "jobs/job_service.hpp"
 #include "store/fake_job_store.hpp"
 
@@ -21,6 +22,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+
+// Round-trips through text like the HTTP body does (numbers compare as parsed JSON).
+Json JobDetailJsonForTest(const JobRecord& job, TimePoint now) {
+  return Json::parse(DumpJson(JobDetailJson(job, now)));
+}
 
 template <typename Pred>
 bool WaitFor(Pred pred, std::chrono::milliseconds timeout = 5s) {
@@ -126,6 +132,62 @@ TEST_F(JobServiceTest, RunsToSuccessWithArtifactsAndQueuesBeyondCapacity) {
   ASSERT_TRUE(WaitFor([&] { return StateOf(b.job_id) == JobState::kRunning; }));
   EXPECT_EQ(metrics_.HistogramCount("queue_wait_seconds", {{"job_type", "train"}}), 2u);
   EXPECT_EQ(metrics_.HistogramCount("job_exec_seconds", {{"job_type", "train"}}), 1u);
+}
+
+// The read cache: Get() and DetailBody() follow every transition, agree with the store, and
+// the meta files end up with the same terminal state.
+TEST_F(JobServiceTest, GetAndDetailBodyFollowEveryTransition) {
+  MakeService(1);
+  exec_->set_finish_on_cancel(true);
+  auto body_of = [&](const JobId& id) {
+    auto b = service_->DetailBody(id, SystemClock::Instance().Now());
+    EXPECT_TRUE(b.ok()) << b.status().ToString();
+    return b.ok() ? Json::parse(*b) : Json();
+  };
+  JobRecord a = SubmitTrain();
+  JobRecord b = SubmitTrain();
+  EXPECT_EQ(service_->Get(a.job_id)->status, JobState::kRunning);
+  EXPECT_EQ(body_of(a.job_id)["status"], "RUNNING");
+  EXPECT_TRUE(body_of(a.job_id)["duration_sec"].is_number()) << "RUNNING: duration so far";
+  EXPECT_EQ(service_->Get(b.job_id)->status, JobState::kQueued);
+  EXPECT_EQ(body_of(b.job_id)["status"], "QUEUED");
+  EXPECT_TRUE(body_of(b.job_id)["duration_sec"].is_null());
+  // A finished job: served as SUCCESS exactly like the stored row, at every read after.
+  ASSERT_TRUE(exec_->WaitForSubmits(1));
+  ASSERT_TRUE(exec_->AppendLog(a.job_id, "run_id: r_c\nrun_dir: runs/r_c\n").ok());
+  ASSERT_TRUE(exec_->FinishWithExitCode(a.job_id, 0).ok());
+  ASSERT_TRUE(WaitFor([&] { return service_->Get(a.job_id)->status == JobState::kSuccess; }));
+  const JobRecord stored = Stored(a.job_id);
+  EXPECT_EQ(stored.status, JobState::kSuccess) << "the cache never runs ahead of the store";
+  EXPECT_EQ(Meta(stored)["status"], "SUCCESS") << "terminal meta is written before it is served";
+  const TimePoint later = SystemClock::Instance().Now() + std::chrono::hours(1);
+  const Json expected = JobDetailJsonForTest(stored, later);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(body_of(a.job_id), expected) << "terminal body is fixed (no 'now' in it)";
+    EXPECT_EQ(service_->Get(a.job_id)->artifacts, (Json{{"run_id", "r_c"}, {"run_dir", "runs/r_c"}}));
+  }
+  // The queued job moves to RUNNING in the cache too, then a cancel ends it.
+  ASSERT_TRUE(WaitFor([&] { return service_->Get(b.job_id)->status == JobState::kRunning; }));
+  EXPECT_EQ(body_of(b.job_id)["status"], "RUNNING");
+  auto cb = service_->Cancel(b.job_id);
+  ASSERT_TRUE(cb.ok()) << cb.status().ToString();
+  ASSERT_TRUE(WaitFor([&] { return service_->Get(b.job_id)->status == JobState::kCanceled; }));
+  EXPECT_EQ(body_of(b.job_id)["status"], "CANCELED");
+  EXPECT_EQ(Meta(Stored(b.job_id))["status"], "CANCELED");
+  // A job the service never wrote (another process, or evicted) comes from the store.
+  JobRecord other = Stored(a.job_id);
+  other.job_id = NewJobId(SystemClock::Instance().Now());
+  other.status = JobState::kFailed;
+  other.exit_code = 7;
+  ASSERT_TRUE(store_.InsertJob(other).ok());
+  EXPECT_EQ(service_->Get(other.job_id)->exit_code, 7);
+  EXPECT_EQ(body_of(other.job_id)["status"], "FAILED");
+  EXPECT_TRUE(service_->DetailBody(JobId("job_nope"), SystemClock::Instance().Now()).status().IsNotFound());
+  // After shutdown every pending meta version is on disk and matches the store.
+  service_->Shutdown();
+  for (const JobId& id : {a.job_id, b.job_id}) {
+    EXPECT_EQ(Meta(Stored(id))["status"], std::string(JobStateName(Stored(id).status)));
+  }
 }
 
 TEST_F(JobServiceTest, FailureRecordsExitCodeErrorAndMissingArtifacts) {

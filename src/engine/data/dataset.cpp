@@ -202,7 +202,7 @@ Result<Universe> LoadUniverse(const Workspace& ws, const DatasetRef& ds,
   return u;
 }
 
-Result<std::vector<std::string>> ValidateDataset(const DatasetRef& ds) {
+Result<std::vector<std::string>> ValidateDataset(const Workspace& ws, const DatasetRef& ds) {
   std::vector<std::string> problems;
   if (ds.format == "qlib") {
     ASSIGN_OR_RETURN(auto idx, OpenQlibIndex(ds.path));
@@ -224,7 +224,7 @@ Result<std::vector<std::string>> ValidateDataset(const DatasetRef& ds) {
   std::vector<std::string> errs(names.size());
   ParallelFor(names.size(), [&](size_t i) {
     const auto file = ds.path / (names[i] + ".csv");
-    auto r = LoadBarsCsv(file, names[i], (ds.name + "/" + names[i] + ".csv"), false);
+    auto r = LoadBarsCsv(file, names[i], ws.Relative(file), false);
     if (!r.ok()) errs[i] = r.status().message();
   });
   for (auto& e : errs) {

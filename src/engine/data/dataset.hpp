@@ -39,6 +39,7 @@ Result<Universe> LoadUniverse(const Workspace& ws, const DatasetRef& ds,
                               std::optional<int32_t> end = std::nullopt);
 
 // One line per problem found in the whole dataset (empty = OK). Does not stop at the first.
-Result<std::vector<std::string>> ValidateDataset(const DatasetRef& ds);
+// Files are named workspace-relative ("data/demo/SPX.csv:4: ...").
+Result<std::vector<std::string>> ValidateDataset(const Workspace& ws, const DatasetRef& ds);
 
 }  // namespace alphalab::engine

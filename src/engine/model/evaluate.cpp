@@ -44,6 +44,13 @@ Result<EvalOutcome> RunEvalMetrics(const Workspace& ws, const EvalRequest& reque
   if (mode != "base" && mode != "finetune") {
     return Status::InvalidArgument("--mode must be 'base' or 'finetune', got '" + mode + "'");
   }
+  // A run holds the model(s) of its own mode only: evaluating a base run "as finetune" would
+  // file metrics for a model that was never fine-tuned. Another model must be named with --model.
+  if (mode != manifest.mode && !request.model_path) {
+    return Status::InvalidArgument("run " + manifest.run_id + " is a '" + manifest.mode +
+                                   "' run and has no '" + mode + "' model; use --mode " +
+                                   manifest.mode + " or name one with --model");
+  }
   if (!(manifest.feature_set == DefaultFeatureSet())) {
     return Status::FailedPrecondition("run " + manifest.run_id + " was trained on feature set '" +
                                       manifest.feature_set.Label() + "'; this alphalab computes '" +

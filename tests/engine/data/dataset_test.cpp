@@ -73,11 +73,11 @@ TEST(DatasetTest, ValidateReportsEveryBrokenFile) {
   tmp.Write("data/v/NEG.csv", std::string(kHeader) + "2020-01-02,1,2,1,-1.5,1.5,1\n");
   auto ds = ResolveDataset(tmp.ws(), "v");
   ASSERT_TRUE(ds.ok());
-  auto problems = ValidateDataset(*ds);
+  auto problems = ValidateDataset(tmp.ws(), *ds);
   ASSERT_TRUE(problems.ok());
   ASSERT_EQ(problems->size(), 2u);
-  EXPECT_EQ((*problems)[0], "v/DUP.csv:3: duplicate date 2020-01-02");
-  EXPECT_EQ((*problems)[1], "v/NEG.csv:2: non-positive close -1.5 on 2020-01-02");
+  EXPECT_EQ((*problems)[0], "data/v/DUP.csv:3: duplicate date 2020-01-02");
+  EXPECT_EQ((*problems)[1], "data/v/NEG.csv:2: non-positive close -1.5 on 2020-01-02");
 }
 
 }  // namespace

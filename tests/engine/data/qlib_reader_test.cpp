@@ -93,12 +93,12 @@ TEST(QlibReaderTest, LoadUniverseAndValidateThroughDataset) {
   ASSERT_TRUE(u.ok()) << u.status().ToString();
   EXPECT_EQ(u->calendar.size(), 6u);
   EXPECT_EQ(u->Find("SZ000001")->size(), 6u);
-  auto problems = ValidateDataset(*ds);
+  auto problems = ValidateDataset(tmp.ws(), *ds);
   ASSERT_TRUE(problems.ok());
   EXPECT_TRUE(problems->empty());
   // A features folder nobody lists.
   ASSERT_TRUE(WriteQlibField(tmp.root() / "q/features/sh688888/close.day.bin", 0, {1}).ok());
-  problems = ValidateDataset(*ds);
+  problems = ValidateDataset(tmp.ws(), *ds);
   ASSERT_EQ(problems->size(), 1u);
   EXPECT_EQ((*problems)[0], "features/sh688888/ has no entry in instruments/*.txt (instrument not in the index)");
   auto bad = LoadUniverse(tmp.ws(), *ds, {"SH600009"}, std::nullopt, std::nullopt);

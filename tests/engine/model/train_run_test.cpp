@@ -234,6 +234,16 @@ TEST_F(TrainRunTest, EvalMetricsReproducesStoredMetricsExactly) {
   EXPECT_EQ(f["per_ticker"]["SYN0001"], stored["per_ticker"]["SYN0001"]);
   EXPECT_EQ(f["per_ticker"]["SYN0002"]["model_path"], "runs/" + out->run_id + "/model_SYN0001.json");
 
+  // A base run has no finetune model: evaluating it "as finetune" without --model is refused
+  // (it would file registry rows for a model that was never fine-tuned).
+  fs::remove(dir / "metrics_eval_finetune.json");
+  auto phantom = RunEvalMetrics(*ws_, EvalRequest{"runs/" + out->run_id, "finetune", std::nullopt},
+                                SystemClock::Instance(), progress);
+  ASSERT_FALSE(phantom.ok());
+  EXPECT_TRUE(phantom.status().IsInvalidArgument()) << phantom.status().ToString();
+  EXPECT_NE(phantom.status().message().find("has no 'finetune' model"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir / "metrics_eval_finetune.json"));
+
   EXPECT_FALSE(RunEvalMetrics(*ws_, EvalRequest{"runs/" + out->run_id, "bogus", std::nullopt},
                               SystemClock::Instance(), progress)
                    .ok());
