@@ -217,9 +217,11 @@ JobCatalog::JobCatalog(const Workspace& workspace, fs::path self_exe)
   {
     JobTypeSpec t;
     t.name = "eval-metrics";
-    t.description = "Recompute metrics: alphalab eval-metrics --run-dir runs/<run_id> --mode <mode>";
+    t.description = "Recompute metrics: alphalab eval-metrics --run-dir runs/<run_id> [--mode <mode>]";
     t.builtin = true;
-    ParamSpec mode = MakeParam("mode", ParamType::kEnum, false, "base or finetune", "finetune");
+    // No default: without `mode` the engine evaluates the run in its own mode, so a base run is
+    // never filed as "finetune" (seed 001 defaults to finetune, which only fits finetune runs).
+    ParamSpec mode = MakeParam("mode", ParamType::kEnum, false, "base or finetune (default: the run's own mode)");
     mode.choices = {"base", "finetune"};
     t.params = {MakeParam("run_id", ParamType::kString, true, "a run under runs/"), mode,
                 MakeParam("model_path", ParamType::kPath, false, "model file to evaluate"),
@@ -645,7 +647,11 @@ Result<ResolvedJob> JobCatalog::ResolveBuiltin(const JobTypeSpec& spec, const Js
       return resolved.status();
     }
     RETURN_IF_ERROR(need_file("model_path"));
-    argv.insert(argv.end(), {"eval-metrics", "--run-dir", run_dir, "--mode", p["mode"].get<std::string>()});
+    argv.insert(argv.end(), {"eval-metrics", "--run-dir", run_dir});
+    if (p.contains("mode")) {
+      argv.push_back("--mode");
+      argv.push_back(p["mode"].get<std::string>());
+    }
     if (p.contains("model_path")) {
       argv.push_back("--model");
       argv.push_back(p["model_path"].get<std::string>());

@@ -355,7 +355,7 @@ TEST(ResearchFlow, FinetuneRunGetsItsOwnRegistryRow) {
   const std::string ft_run = ft["artifacts"].value("run_id", "");
   ASSERT_FALSE(ft_run.empty());
   EXPECT_EQ(ReadJsonFile(ws.root() / "runs" / ft_run / "manifest.json").value("base_run", ""), base_run);
-  // eval-metrics with the API's default mode (finetune, as seed 001 states) on the finetune run.
+  // eval-metrics without a mode evaluates the run in its own mode (finetune here).
   Json eval = RunJob(server, "/api/jobs/eval-metrics", Json{{"run_id", ft_run}});
   EXPECT_EQ(eval["artifacts"].value("run_id", ""), ft_run);
   EXPECT_TRUE(fs::is_regular_file(ws.root() / "runs" / ft_run / "metrics_eval_finetune.json"));

@@ -79,7 +79,7 @@ TEST_F(JobCatalogTest, EvalMetricsArgvAndRunChecks) {
                                                "runs/run_1", "--mode", "base"}));
   auto def = catalog_->Resolve("eval-metrics", Json{{"run_id", "run_1"}});
   ASSERT_TRUE(def.ok());
-  EXPECT_EQ(def->argv.back(), "finetune");
+  EXPECT_EQ(def->argv.back(), "runs/run_1");  // no --mode: the engine uses the run's own mode
   EXPECT_EQ(catalog_->Resolve("eval-metrics", Json{{"run_id", "nope"}}).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(catalog_->Resolve("eval-metrics", Json{{"run_id", "../etc"}}).status().code(),
             StatusCode::kInvalidArgument);
