@@ -22,22 +22,37 @@ std::string Sha256Hex(std::string_view bytes) {
   return out;
 }
 
+namespace {
+// A bijection on 32 bits (xorshift-multiply, "lowbias32"): distinct inputs give distinct outputs.
+uint32_t Permute32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
+}
+
+uint32_t ProcessRandomBase() {
+  uint32_t base = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&base), sizeof base) != 1) {
+    base = static_cast<uint32_t>(getpid()) * 2654435761U ^
+           static_cast<uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  }
+  return base;
+}
+}  // namespace
+
 std::string MakeTimestampedId(std::string_view prefix, TimePoint now) {
-  static std::atomic<uint64_t> counter{0};
+  // The hash8 is a permutation of (random per-process base + counter): ids made by one process
+  // never collide (for 2^32 ids), and different processes start at unrelated points. Should two
+  // servers sharing one database ever meet, the store refuses the duplicate (AlreadyExists).
+  static const uint32_t base = ProcessRandomBase();
+  static std::atomic<uint32_t> counter{0};
   using namespace std::chrono;
   const int64_t nanos = duration_cast<nanoseconds>(now.time_since_epoch()).count();
-  unsigned char random[8] = {};
-  if (RAND_bytes(random, sizeof random) != 1) {
-    // The counter and pid still make the id unique within and across processes.
-    std::memset(random, 0, sizeof random);
-  }
-  char seed[96];
-  const int n = std::snprintf(seed, sizeof seed, "%lld|%d|%llu|",
-                              static_cast<long long>(nanos), static_cast<int>(getpid()),
-                              static_cast<unsigned long long>(counter.fetch_add(1)));
-  std::string material(seed, static_cast<size_t>(n));
-  material.append(reinterpret_cast<const char*>(random), sizeof random);
-  const std::string hash = Sha256Hex(material).substr(0, 8);
+  char hash[9];
+  std::snprintf(hash, sizeof hash, "%08x", Permute32(base + counter.fetch_add(1)));
 
   const int64_t secs = nanos >= 0 ? nanos / 1000000000 : (nanos - 999999999) / 1000000000;
   const int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;

@@ -675,6 +675,16 @@ Result<JobRecord> JobService::Cancel(const JobId& id) {
     return Status::FailedPrecondition("job " + id.str() + " is not managed by this server",
                                       Json{{"job_id", id.str()}});
   }
+  {
+    // The job may have ended while its completion is still being finished on another thread:
+    // a terminal record answers the same as a job no longer active.
+    std::lock_guard alock(a->mu);
+    if (IsTerminal(a->record.status)) {
+      const std::string state(JobStateName(a->record.status));
+      return Status::FailedPrecondition("job " + id.str() + " already ended with status " + state,
+                                        Json{{"job_id", id.str()}, {"status", state}});
+    }
+  }
   Status s = executor_.Cancel(id);
   if (!s.ok() && !s.IsNotFound()) return s;
   std::unique_lock alock(a->mu);
