@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `make bench`: runs the quick benchmark programs and prints their figures.
+# The long ones (training on 500 x 20 years, 1M-row registry) are listed in docs/benchmarks.md.
+set -euo pipefail
+BUILD_DIR=${1:-build}
+BIN="$BUILD_DIR/bin"
+run() { echo; echo "== $*"; "$@"; }
+run "$BIN/bench_log_tail" --size-gb 1
+run "$BIN/bench_exec_spawn"
+run "$BIN/bench_store_write"
+run "$BIN/bench_engine_bt" --quick
+run "$BIN/bench_jobs" --jobs 1000 --clients 4 --slots 32
+run "$BIN/bench_registry" --rows 100000 --runs-to-index 1000
+if command -v wrk >/dev/null; then run bash bench/http/bench_http.sh "$BUILD_DIR"; fi
