@@ -94,7 +94,7 @@ std::string Workspace::Relative(const fs::path& absolute) const {
   return absolute.lexically_relative(root_).generic_string();
 }
 
-Status WriteFileAtomic(const fs::path& path, std::string_view content) {
+Status WriteFileAtomic(const fs::path& path, std::string_view content, FileSync sync) {
   const fs::path dir = path.parent_path();
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -115,7 +115,9 @@ Status WriteFileAtomic(const fs::path& path, std::string_view content) {
     }
     written += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  const bool synced = sync == FileSync::kNoSync || ::fsync(fd) == 0;
+  const bool closed = ::close(fd) == 0;
+  if (!synced || !closed) {
     ::unlink(tmp.c_str());
     return Status::Internal("cannot flush " + tmp.string());
   }

@@ -48,9 +48,15 @@ class Workspace {
 // (so /ws2 is not inside /ws). Both must be normalized absolute paths.
 bool IsWithin(const fs::path& parent, const fs::path& child);
 
-// Writes `content` to `path` atomically: a temporary file in the same folder, fsync,
+// Whether WriteFileAtomic waits for the bytes to reach the disk before renaming. kNoSync keeps
+// the all-or-nothing view for readers but may lose the newest version on a power cut: for
+// files whose durable record lives elsewhere (job meta files; the database is the record).
+enum class FileSync { kSync, kNoSync };
+
+// Writes `content` to `path` atomically: a temporary file in the same folder, (fsync),
 // rename. Readers see the old or the new file, never half of one.
-Status WriteFileAtomic(const fs::path& path, std::string_view content);
+Status WriteFileAtomic(const fs::path& path, std::string_view content,
+                       FileSync sync = FileSync::kSync);
 Result<std::string> ReadFile(const fs::path& path);
 
 }  // namespace alphalab

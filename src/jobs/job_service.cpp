@@ -48,7 +48,6 @@ bool LooksLikeError(std::string_view s) {
   return false;
 }
 
-std::atomic<uint64_t> g_tmp_counter{0};
 
 std::string Describe(const ProcessExit& e, int64_t timeout_sec) {
   if (!e.error.empty()) return e.error;
@@ -61,30 +60,7 @@ std::string Describe(const ProcessExit& e, int64_t timeout_sec) {
 }  // namespace
 
 Status WriteFileReplace(const fs::path& path, std::string_view content) {
-  const fs::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp" +
-                                             std::to_string(::getpid()) + "_" +
-                                             std::to_string(g_tmp_counter.fetch_add(1)));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::Internal("cannot create " + tmp.string() + ": " + std::strerror(errno));
-  size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Status::Internal("cannot write " + tmp.string() + ": " + std::strerror(err));
-    }
-    written += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return Status::Internal("cannot rename into " + path.string() + ": " + std::strerror(err));
-  }
-  return Status::Ok();
+  return WriteFileAtomic(path, content, FileSync::kNoSync);
 }
 
 Json ParseArtifacts(const JobTypeSpec& spec, std::string_view log_text) {
