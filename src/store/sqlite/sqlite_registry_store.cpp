@@ -415,6 +415,39 @@ ModelsSql BuildModelsSql(const RegistryQuery& q) {
   return out;
 }
 
+// One page of `table` rows matching `w`, newest first by `order_by`, with the total count,
+// read in one snapshot (a read transaction) so items and total agree.
+template <typename Page, typename ReadRow>
+Result<Page> QueryPage(SqliteDb& db, std::string_view columns, std::string_view table, const Where& w,
+                       std::string_view order_by, int limit, int64_t offset, ReadRow read_row) {
+  const std::string items_sql = "SELECT " + std::string(columns) + " FROM " + std::string(table) + w.sql +
+                                " ORDER BY " + std::string(order_by) + " LIMIT ? OFFSET ?";
+  const std::string count_sql = "SELECT COUNT(*) FROM " + std::string(table) + w.sql;
+  return db.WithReader([&](SqliteConnection& c) -> Result<Page> {
+    ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(c, /*immediate=*/false));
+    Page page;
+    page.limit = limit;
+    page.offset = offset;
+    {
+      ASSIGN_OR_RETURN(SqliteStatement count, c.Prepare(count_sql));
+      RETURN_IF_ERROR(BindValues(count, w.values));
+      ASSIGN_OR_RETURN(bool has, count.Step());
+      page.total = has ? count.ColumnInt64(0) : 0;
+    }
+    ASSIGN_OR_RETURN(SqliteStatement stmt, c.Prepare(items_sql));
+    RETURN_IF_ERROR(BindValues(stmt, w.values));
+    RETURN_IF_ERROR(stmt.Bind(static_cast<int>(w.values.size()) + 1, static_cast<int64_t>(limit)));
+    RETURN_IF_ERROR(stmt.Bind(static_cast<int>(w.values.size()) + 2, offset));
+    while (true) {
+      ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      page.items.push_back(read_row(stmt));
+    }
+    RETURN_IF_ERROR(tx.Commit());
+    return page;
+  });
+}
+
 }  // namespace
 
 std::pair<std::string, std::string> SqliteRegistryStore::ModelsSqlForTesting(const RegistryQuery& q) {
@@ -514,32 +547,8 @@ Result<RunPage> SqliteRegistryStore::ListRuns(const RunQuery& q) {
     w.Add("run_id IN (SELECT run_id FROM registry_models WHERE ticker = ?)");
     w.values.emplace_back(*q.ticker);
   }
-  const std::string items_sql = "SELECT " + std::string(kRunColumns) + " FROM registry_runs" + w.sql +
-                                " ORDER BY start_time DESC, run_id DESC LIMIT ? OFFSET ?";
-  const std::string count_sql = "SELECT COUNT(*) FROM registry_runs" + w.sql;
-  return db_.WithReader([&](SqliteConnection& c) -> Result<RunPage> {
-    ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(c, /*immediate=*/false));
-    RunPage page;
-    page.limit = q.limit;
-    page.offset = q.offset;
-    {
-      ASSIGN_OR_RETURN(SqliteStatement count, c.Prepare(count_sql));
-      RETURN_IF_ERROR(BindValues(count, w.values));
-      ASSIGN_OR_RETURN(bool has, count.Step());
-      page.total = has ? count.ColumnInt64(0) : 0;
-    }
-    ASSIGN_OR_RETURN(SqliteStatement stmt, c.Prepare(items_sql));
-    RETURN_IF_ERROR(BindValues(stmt, w.values));
-    RETURN_IF_ERROR(stmt.Bind(static_cast<int>(w.values.size()) + 1, static_cast<int64_t>(q.limit)));
-    RETURN_IF_ERROR(stmt.Bind(static_cast<int>(w.values.size()) + 2, q.offset));
-    while (true) {
-      ASSIGN_OR_RETURN(bool has_row, stmt.Step());
-      if (!has_row) break;
-      page.items.push_back(ReadRun(stmt));
-    }
-    RETURN_IF_ERROR(tx.Commit());
-    return page;
-  });
+  return QueryPage<RunPage>(db_, kRunColumns, "registry_runs", w, "start_time DESC, run_id DESC", q.limit,
+                            q.offset, [](SqliteStatement& s) { return ReadRun(s); });
 }
 
 Result<RunSummary> SqliteRegistryStore::GetRun(const std::string& run_id) {
@@ -601,32 +610,8 @@ Result<BacktestPage> SqliteRegistryStore::ListBacktests(const BacktestQuery& q) 
     w.Add("bt_run_id IN (SELECT bt_run_id FROM registry_backtest_tickers WHERE ticker = ?)");
     w.values.emplace_back(*q.ticker);
   }
-  const std::string items_sql = "SELECT " + std::string(kBacktestColumns) + " FROM registry_backtests" + w.sql +
-                                " ORDER BY created_at DESC, bt_run_id DESC LIMIT ? OFFSET ?";
-  const std::string count_sql = "SELECT COUNT(*) FROM registry_backtests" + w.sql;
-  return db_.WithReader([&](SqliteConnection& c) -> Result<BacktestPage> {
-    ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(c, /*immediate=*/false));
-    BacktestPage page;
-    page.limit = q.limit;
-    page.offset = q.offset;
-    {
-      ASSIGN_OR_RETURN(SqliteStatement count, c.Prepare(count_sql));
-      RETURN_IF_ERROR(BindValues(count, w.values));
-      ASSIGN_OR_RETURN(bool has, count.Step());
-      page.total = has ? count.ColumnInt64(0) : 0;
-    }
-    ASSIGN_OR_RETURN(SqliteStatement stmt, c.Prepare(items_sql));
-    RETURN_IF_ERROR(BindValues(stmt, w.values));
-    RETURN_IF_ERROR(stmt.Bind(static_cast<int>(w.values.size()) + 1, static_cast<int64_t>(q.limit)));
-    RETURN_IF_ERROR(stmt.Bind(static_cast<int>(w.values.size()) + 2, q.offset));
-    while (true) {
-      ASSIGN_OR_RETURN(bool has_row, stmt.Step());
-      if (!has_row) break;
-      page.items.push_back(ReadBacktest(stmt));
-    }
-    RETURN_IF_ERROR(tx.Commit());
-    return page;
-  });
+  return QueryPage<BacktestPage>(db_, kBacktestColumns, "registry_backtests", w, "created_at DESC, bt_run_id DESC",
+                                 q.limit, q.offset, [](SqliteStatement& s) { return ReadBacktest(s); });
 }
 
 Result<BacktestSummaryRow> SqliteRegistryStore::GetBacktest(const std::string& bt_run_id) {
