@@ -11,11 +11,13 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <sstream>
 #include <thread>
 
+#include "exec/local/supervisor_protocol.hpp"
 #include "store/temp_dir.hpp"
 
 namespace alphalab {
@@ -274,7 +276,7 @@ TEST_F(LocalExecutorTest, SpawnFailuresAreReturnedAndNeverCallBack) {
   EXPECT_EQ(executor.Running(), 0);
 }
 
-TEST_F(LocalExecutorTest, ProgramThatCannotBeExecutedEndsWith127AndAMessage) {
+TEST_F(LocalExecutorTest, ProgramThatCannotBeExecutedIsASpawnFailureExplainedInTheLog) {
   // Passes the executable check but exec fails (its interpreter is missing).
   {
     std::ofstream script(dir_.path() / "broken.sh");
@@ -282,10 +284,17 @@ TEST_F(LocalExecutorTest, ProgramThatCannotBeExecutedEndsWith127AndAMessage) {
   }
   std::filesystem::permissions(dir_.path() / "broken.sh", std::filesystem::perms::owner_all);
   LocalExecutor executor(Options());
-  ProcessExit exit = Run(executor, Spec({"./broken.sh"}));
-  EXPECT_EQ(exit.exit_code, 127);
-  EXPECT_NE(exit.error.find("cannot execute"), std::string::npos) << exit.error;
+  auto recorder = ExitRecorder::Make();
+  Result<std::string> ref = executor.Submit(Spec({"./broken.sh"}), ExitRecorder::CallbackOf(recorder));
+  ASSERT_FALSE(ref.ok());
+  EXPECT_NE(ref.status().message().find("cannot execute"), std::string::npos) << ref.status().message();
+  EXPECT_NE(ref.status().message().find("No such file"), std::string::npos) << ref.status().message();
   EXPECT_NE(ReadAll(log_).find("cannot execute"), std::string::npos);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(recorder->calls(), 0u);
+  EXPECT_EQ(executor.Running(), 0);
+  // The executor stays usable.
+  EXPECT_EQ(Run(executor, Sh("exit 3", "job_next")).exit_code, 3);
 }
 
 TEST_F(LocalExecutorTest, TimeoutTerminatesTheJob) {
@@ -331,7 +340,7 @@ TEST_F(LocalExecutorTest, CancelKillsTheWholeTreeEvenWhenTheParentIgnoresSigterm
   const int gc2 = std::atoi(ReadAll(dir_.path() / "gc2.pid").c_str());
   ASSERT_GT(gc1, 1);
   ASSERT_GT(gc2, 1);
-  ASSERT_GE(LiveMembersOfGroup(pgid).size(), 4u);  // shim, sh, two sleeps
+  ASSERT_GE(LiveMembersOfGroup(pgid).size(), 3u);  // sh, two sleeps
 
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(executor.Cancel(JobId("job_test")).ok());
@@ -357,7 +366,7 @@ TEST_F(LocalExecutorTest, CancelOfAPoliteJobEndsItWithSigterm) {
   std::optional<ProcessExit> exit = recorder->Wait(2s);
   ASSERT_TRUE(exit);
   EXPECT_TRUE(exit->canceled);
-  EXPECT_EQ(exit->signal, SIGTERM);  // the shim recorded it; no SIGKILL was needed
+  EXPECT_EQ(exit->signal, SIGTERM);  // no SIGKILL was needed
 }
 
 TEST_F(LocalExecutorTest, LeftoverProcessesDieWhenTheJobEnds) {
@@ -536,7 +545,7 @@ TEST_F(LocalExecutorTest, ReattachOfAJobThatEndedWhileNobodyWatchedReportsItsRec
   EXPECT_EQ(exit->exit_code, 5);
 }
 
-TEST_F(LocalExecutorTest, TheShimLeavesAnExitRecordWithTheLog) {
+TEST_F(LocalExecutorTest, TheSupervisorLeavesAnExitRecordWithTheLog) {
   LocalExecutor executor(Options());
   EXPECT_EQ(Run(executor, Sh("exit 12")).exit_code, 12);
   std::optional<ProcessExit> record = LocalExecutor::ReadExitRecord(log_);
@@ -554,7 +563,7 @@ TEST_F(LocalExecutorTest, TheShimLeavesAnExitRecordWithTheLog) {
 }
 
 TEST_F(LocalExecutorTest, ReattachReadsTheFallbackExitFile) {
-  // Where the file system has no user xattrs the shim writes "<log>.exit" instead.
+  // Where the file system has no user xattrs the supervisor writes "<log>.exit" instead.
   std::filesystem::create_directories(log_.parent_path());
   std::ofstream(log_) << "output\n";
   std::ofstream(LocalExecutor::ExitFilePath(log_)) << R"({"signal":6,"ended_at_ms":1})";
@@ -610,6 +619,150 @@ TEST_F(LocalExecutorTest, ReattachedJobCanBeCanceledAndLeavesNothingBehind) {
   EXPECT_TRUE(exit->canceled);
   EXPECT_EQ(exit->signal, SIGKILL);
   EXPECT_TRUE(WaitFor([&] { return LiveMembersOfGroup(pgid).empty(); }, 2s));
+}
+
+// ---- the process supervisor ------------------------------------------------------------
+
+// Field `index` (1-based, as in proc(5)) of /proc/<pid>/stat; -1 when unreadable.
+long StatField(int pid, int index) {
+  const std::string stat = ReadAll("/proc/" + std::to_string(pid) + "/stat");
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream in(stat.substr(paren + 1));
+  std::string field;
+  for (int i = 3; in >> field; ++i) {
+    if (i == index) return std::atol(field.c_str());
+  }
+  return -1;
+}
+
+TEST_F(LocalExecutorTest, OneDetachedSupervisorIsTheParentOfEveryJob) {
+  LocalExecutor executor(Options());
+  const int supervisor = executor.SupervisorPid();
+  ASSERT_GT(supervisor, 1);
+  EXPECT_NE(StatField(supervisor, 4), getpid()) << "detached: this process never collects it";
+  EXPECT_EQ(StatField(supervisor, 6), supervisor) << "leads its own session";
+  std::vector<int> pids;
+  for (int i = 0; i < 3; ++i) {
+    ProcessSpec spec = Sh("while [ ! -e go ]; do sleep 0.02; done", "job_p" + std::to_string(i));
+    spec.log_path = dir_.path() / ("p" + std::to_string(i) + ".log");
+    Result<std::string> ref = executor.Submit(spec, nullptr);
+    ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+    pids.push_back(ParseLocalRef(*ref)->pid);
+  }
+  for (int pid : pids) {
+    EXPECT_EQ(StatField(pid, 4), supervisor);  // ppid
+    EXPECT_EQ(StatField(pid, 5), pid);         // leads its own process group
+  }
+  EXPECT_EQ(executor.SupervisorPid(), supervisor);
+  std::ofstream(dir_.path() / "go") << "";
+  EXPECT_TRUE(WaitFor([&] { return executor.Running() == 0; }));
+}
+
+TEST_F(LocalExecutorTest, SupervisorOutlivesTheExecutorRecordsItsJobsAndThenExits) {
+  int supervisor = 0;
+  std::string ref;
+  {
+    LocalExecutor executor(Options());
+    supervisor = executor.SupervisorPid();
+    Result<std::string> submitted =
+        executor.Submit(Sh("while [ ! -e go ]; do sleep 0.02; done; exit 17"), nullptr);
+    ASSERT_TRUE(submitted.ok());
+    ref = *submitted;
+  }  // the "server" is gone
+  std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(ProcessLives(supervisor)) << "it still has a job to record";
+  EXPECT_FALSE(LocalExecutor::ReadExitRecord(log_).has_value());
+  std::ofstream(dir_.path() / "go") << "";
+  ASSERT_TRUE(WaitFor([&] { return LocalExecutor::ReadExitRecord(log_).has_value(); }));
+  EXPECT_EQ(LocalExecutor::ReadExitRecord(log_)->exit_code, 17);
+  EXPECT_TRUE(WaitFor([&] { return !ProcessLives(supervisor); }))
+      << "the supervisor exits after its last job";
+}
+
+TEST_F(LocalExecutorTest, IdleSupervisorExitsWithItsExecutor) {
+  int supervisor = 0;
+  {
+    LocalExecutor executor(Options());
+    supervisor = executor.SupervisorPid();
+    EXPECT_EQ(Run(executor, Sh("true")).exit_code, 0);
+    ASSERT_TRUE(ProcessLives(supervisor));
+  }
+  EXPECT_TRUE(WaitFor([&] { return !ProcessLives(supervisor); }));
+}
+
+TEST_F(LocalExecutorTest, KilledSupervisorIsReplacedAndItsRunningJobsEndAsLost) {
+  LocalExecutor executor(Options());
+  const int first = executor.SupervisorPid();
+  auto recorder = ExitRecorder::Make();
+  Result<std::string> ref = executor.Submit(
+      Sh("echo ready; while [ ! -e go ]; do sleep 0.02; done; exit 0"), ExitRecorder::CallbackOf(recorder));
+  ASSERT_TRUE(ref.ok());
+  const int job = ParseLocalRef(*ref)->pid;
+  ASSERT_TRUE(WaitFor([&] { return ReadAll(log_).find("ready") != std::string::npos; }));
+  ASSERT_EQ(kill(first, SIGKILL), 0);
+  ASSERT_TRUE(WaitFor([&] { return executor.SupervisorPid() == 0; })) << "the loss is noticed";
+  EXPECT_TRUE(ProcessLives(job)) << "the job itself keeps running";
+  EXPECT_EQ(recorder->calls(), 0u);
+  std::ofstream(dir_.path() / "go") << "";
+  std::optional<ProcessExit> exit = recorder->Wait();
+  ASSERT_TRUE(exit);
+  EXPECT_FALSE(exit->exit_code);
+  EXPECT_NE(exit->error.find("supervisor ended unexpectedly"), std::string::npos) << exit->error;
+  // The next job gets a new supervisor and runs normally.
+  ProcessSpec next = Sh("exit 6", "job_after_loss");
+  next.log_path = dir_.path() / "after.log";
+  EXPECT_EQ(Run(executor, next).exit_code, 6);
+  EXPECT_GT(executor.SupervisorPid(), 1);
+  EXPECT_NE(executor.SupervisorPid(), first);
+}
+
+TEST_F(LocalExecutorTest, CancelRightAfterSubmitLeavesNothingRunning) {
+  LocalExecutor executor(Options());
+  for (int i = 0; i < 20; ++i) {
+    auto recorder = ExitRecorder::Make();
+    ProcessSpec spec = Sh("sleep 1000 & wait", "job_c" + std::to_string(i));
+    spec.log_path = dir_.path() / ("c" + std::to_string(i) + ".log");
+    Result<std::string> ref = executor.Submit(spec, ExitRecorder::CallbackOf(recorder));
+    ASSERT_TRUE(ref.ok());
+    ASSERT_TRUE(executor.Cancel(spec.job_id).ok());
+    std::optional<ProcessExit> exit = recorder->Wait();
+    ASSERT_TRUE(exit);
+    EXPECT_TRUE(exit->canceled);
+    EXPECT_TRUE(WaitFor([&] { return LiveMembersOfGroup(ParseLocalRef(*ref)->pid).empty(); }, 2s));
+  }
+}
+
+TEST(SupervisorProtocolTest, SpawnFramesRoundTripAndMalformedOnesAreRefused) {
+  supervisor::SpawnRequest r;
+  r.token = 42;
+  r.program = "/bin/echo";
+  r.cwd = "/tmp/a dir";
+  r.log_path = "/tmp/x.log";
+  r.exit_file = "/tmp/x.log.exit";
+  r.argv = {"echo", "", "a b", "line\nbreak"};
+  r.env = {"A=1", "EMPTY="};
+  const std::string frame = supervisor::EncodeSpawn(r);
+  uint32_t size = 0;
+  std::memcpy(&size, frame.data(), sizeof(size));
+  ASSERT_EQ(size, frame.size() - sizeof(size));
+  const std::string payload = frame.substr(sizeof(size));
+  std::optional<supervisor::SpawnRequest> back = supervisor::DecodeSpawn(payload);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->token, 42u);
+  EXPECT_EQ(back->program, r.program);
+  EXPECT_EQ(back->cwd, r.cwd);
+  EXPECT_EQ(back->log_path, r.log_path);
+  EXPECT_EQ(back->exit_file, r.exit_file);
+  EXPECT_EQ(back->argv, r.argv);
+  EXPECT_EQ(back->env, r.env);
+  EXPECT_FALSE(supervisor::DecodeSpawn(""));
+  EXPECT_FALSE(supervisor::DecodeSpawn(payload.substr(0, payload.size() - 1)));  // unterminated
+  EXPECT_FALSE(supervisor::DecodeSpawn(payload + std::string("extra\0", 6)));   // counts disagree
+  std::string wrong_kind = payload;
+  wrong_kind[0] = 'x';
+  EXPECT_FALSE(supervisor::DecodeSpawn(wrong_kind));
+  EXPECT_EQ(supervisor::OneLine("a\nb\rc"), "a b c");
 }
 
 TEST(LocalRefTest, FormatsAndParses) {

@@ -3,8 +3,11 @@
 // no server watched get their true end from the exit record, queued ones run). Also spawn
 // failures and the CLI client against a live server.
 #include <sys/wait.h>
+#include <sys/xattr.h>
 
 #include <cstdio>
+#include <iterator>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -78,16 +81,30 @@ TEST(JobsLifecycleTest, RunningJobWhoseProcessVanishedIsFailedWithAReason) {
     for (int i = 0; i < 500 && !fs::exists(ws.root() / "pids/v.txt"); ++i) std::this_thread::sleep_for(10ms);
     server.Kill9();
   }
-  // The process group dies too (as after a reboot), and its exit record is lost.
+  // The job and the process supervisor that would record its end die too (as after a
+  // reboot): no exit record is left.
   int pid = 0, gc = 0;
   std::ifstream(ws.root() / "pids/v.txt") >> pid >> gc;
   ASSERT_GT(pid, 0);
   const int pgid = ::getpgid(pid);
   ASSERT_GT(pgid, 1);
+  int supervisor = 0;
+  {
+    std::ifstream stat("/proc/" + std::to_string(pgid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    std::istringstream fields(text.substr(text.rfind(')') + 2));
+    std::string state;
+    fields >> state >> supervisor;  // fields 3 and 4: state, ppid
+  }
+  ASSERT_GT(supervisor, 1);
+  ::kill(supervisor, SIGKILL);
   ::kill(-pgid, SIGKILL);
-  for (int i = 0; i < 200 && !ProcessDead(pgid); ++i) std::this_thread::sleep_for(10ms);
-  std::this_thread::sleep_for(200ms);
-  fs::remove(ws.root() / ("reports/jobs/runtime/" + id + ".log.exit"));
+  // Gone for good: not even a zombie (orphans are collected by pid 1, here within a second or so).
+  for (int i = 0; i < 1000 && fs::exists("/proc/" + std::to_string(pgid)); ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_FALSE(fs::exists("/proc/" + std::to_string(pgid)));
+  const fs::path log = ws.root() / ("reports/jobs/runtime/" + id + ".log");
+  ASSERT_NE(::getxattr(log.c_str(), "user.alphalab.exit", nullptr, 0), 0) << "nobody recorded the end";
+  ASSERT_FALSE(fs::exists(log.string() + ".exit"));
   ServerProcess server(ws.root(), {"--slots", "1"});
   ASSERT_TRUE(server.Start());
   Json j = server.GetJson("/api/jobs/" + id);

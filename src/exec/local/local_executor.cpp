@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -21,13 +22,18 @@
 #include <sstream>
 
 #include "core/json.hpp"
+#include "exec/local/supervisor_protocol.hpp"
 
 extern char** environ;
 
 namespace alphalab {
 namespace {
 
-constexpr uint64_t kWakeKey = 0;
+constexpr uint64_t kWakeKey = 0;        // epoll data of the wake eventfd
+constexpr uint64_t kSupervisorKey = 1;  // epoll data of the supervisor's socket
+constexpr int kSupervisorFd = 3;        // where the supervisor finds its socket
+// An ended re-attached process whose record is not there yet is checked this often.
+constexpr int kRecordPollMs = 20;
 // Processes without a pidfd (very old kernels) are polled this often.
 constexpr int kPollMs = 50;
 
@@ -172,21 +178,6 @@ std::vector<std::string> BuildEnvironment(const std::map<std::string, std::strin
   return env;
 }
 
-Result<int> OpenLog(const std::filesystem::path& log_path) {
-  constexpr int kFlags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
-  int fd = open(log_path.c_str(), kFlags, 0644);
-  if (fd < 0 && errno == ENOENT && log_path.has_parent_path()) {
-    std::error_code ec;
-    std::filesystem::create_directories(log_path.parent_path(), ec);
-    fd = open(log_path.c_str(), kFlags, 0644);
-  }
-  if (fd < 0) {
-    return Status::FailedPrecondition("cannot open log file '" + log_path.string() +
-                                      "': " + Errno(errno));
-  }
-  return fd;
-}
-
 sigset_t DefaultedSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -300,7 +291,7 @@ LocalExecutor::LocalExecutor(LocalExecutorOptions options)
       kill_grace_(std::max(options.kill_grace, std::chrono::milliseconds(0))) {
   if (!IsExecutableFile(shim_path_)) {
     init_status_ = Status::FailedPrecondition(
-        "local executor: the process shim '" + shim_path_.string() +
+        "local executor: the process supervisor '" + shim_path_.string() +
         "' is missing or not executable (build the alphalab-shim target; it belongs beside the "
         "alphalab binary)");
   }
@@ -316,6 +307,11 @@ LocalExecutor::LocalExecutor(LocalExecutorOptions options)
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
     init_status_ = Status::Internal("local executor: epoll_ctl failed: " + Errno(errno));
     return;
+  }
+  if (init_status_.ok()) {
+    std::lock_guard<std::mutex> send_lock(send_mu_);
+    Status started = EnsureSupervisor();
+    if (!started.ok()) init_status_ = started;
   }
   reaper_ = std::thread([this] { ReaperLoop(); });
 }
@@ -342,6 +338,11 @@ int LocalExecutor::Running() const {
   return static_cast<int>(watched_.size());
 }
 
+int LocalExecutor::SupervisorPid() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return supervisor_fd_ >= 0 ? supervisor_pid_ : 0;
+}
+
 Status LocalExecutor::AddWatchLocked(uint64_t key, Watched& w) {
   if (w.pidfd < 0) return Status::Ok();  // polled by the reaper tick
   epoll_event ev{};
@@ -353,111 +354,184 @@ Status LocalExecutor::AddWatchLocked(uint64_t key, Watched& w) {
   return Status::Ok();
 }
 
-Result<std::string> LocalExecutor::Submit(const ProcessSpec& spec, ExitCallback on_exit) {
-  RETURN_IF_ERROR(init_status_);
+// Called with send_mu_ held. Starts the supervisor when none is connected: the shim with one
+// end of a socket pair on descriptor 3; it forks into the background (we collect the parent at
+// once) and says "R <pid>" when it is ready.
+Status LocalExecutor::EnsureSupervisor() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Status::Unavailable("local executor is shut down");
-    if (by_job_.count(spec.job_id) != 0 || !submitting_.insert(spec.job_id).second) {
-      return Status::AlreadyExists("job " + spec.job_id.str() + " is already running");
-    }
+    if (supervisor_fd_ >= 0) return Status::Ok();
   }
-  // Until registered below, the id is reserved in submitting_ (two racing Submits of one id
-  // must not both spawn).
-  struct Unreserve {
-    LocalExecutor* self;
-    const JobId& id;
-    ~Unreserve() {
-      std::lock_guard<std::mutex> lock(self->mu_);
-      self->submitting_.erase(id);
-    }
-  } unreserve{this, spec.job_id};
-  RETURN_IF_ERROR(ValidateSpec(spec));
-  ASSIGN_OR_RETURN(std::filesystem::path program, ResolveProgram(spec));
-
-  const std::filesystem::path exit_file = ExitFilePath(spec.log_path);
-  if (unlink(exit_file.c_str()) != 0 && errno != ENOENT) {
-    return Status::FailedPrecondition("cannot remove stale '" + exit_file.string() +
-                                      "': " + Errno(errno));
+  RETURN_IF_ERROR(init_status_);
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    return Status::Internal("local executor: socketpair failed: " + Errno(errno));
   }
-
-  // argv of the shim: shim --exit-file F --program P -- argv...
-  std::vector<std::string> shim_args = {shim_path_.string(), "--exit-file", exit_file.string(),
-                                        "--program", program.string(), "--"};
-  shim_args.insert(shim_args.end(), spec.argv.begin(), spec.argv.end());
-  std::vector<char*> shim_argv;
-  shim_argv.reserve(shim_args.size() + 1);
-  for (std::string& arg : shim_args) shim_argv.push_back(arg.data());
-  shim_argv.push_back(nullptr);
-
-  std::vector<std::string> env = BuildEnvironment(spec.env);
-  std::vector<char*> envp;
-  envp.reserve(env.size() + 1);
-  for (std::string& entry : env) envp.push_back(entry.data());
-  envp.push_back(nullptr);
-
-  ASSIGN_OR_RETURN(int log_fd, OpenLog(spec.log_path));
-  fremovexattr(log_fd, kExitXattr);  // a stale record would end the new job at once
-
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, log_fd, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
-  posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
-  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
-
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, sv[1], kSupervisorFd);
+  posix_spawn_file_actions_addclosefrom_np(&actions, kSupervisorFd + 1);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   const sigset_t defaults = DefaultedSignals();
   sigset_t empty;
   sigemptyset(&empty);
-  posix_spawnattr_setpgroup(&attr, 0);  // a new group led by the shim: pgid == pid
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
-  pid_t pid = -1;
-  const int rc =
-      posix_spawn(&pid, shim_path_.c_str(), &actions, &attr, shim_argv.data(), envp.data());
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  std::string arg0 = shim_path_.string();
+  std::string arg1 = "--supervise";
+  char* argv[] = {arg0.data(), arg1.data(), nullptr};
+  pid_t launcher = -1;
+  const int rc = posix_spawn(&launcher, shim_path_.c_str(), &actions, &attr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  close(log_fd);
+  close(sv[1]);
   if (rc != 0) {
-    return Status::FailedPrecondition("cannot start job " + spec.job_id.str() + " ('" +
-                                      spec.argv[0] + "' in '" + spec.cwd.string() +
-                                      "'): " + Errno(rc));
+    close(sv[0]);
+    return Status::FailedPrecondition("local executor: cannot start the process supervisor '" +
+                                      shim_path_.string() + "': " + Errno(rc));
   }
+  int launcher_status = 0;
+  while (waitpid(launcher, &launcher_status, 0) < 0 && errno == EINTR) {
+  }
+  // The first line says the supervisor is ready: "R <pid>\n".
+  std::string hello;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (hello.find('\n') == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    pollfd pfd{sv[0], POLLIN, 0};
+    const int ready = left.count() > 0 ? poll(&pfd, 1, static_cast<int>(left.count())) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    char c = 0;
+    if (ready <= 0 || read(sv[0], &c, 1) != 1) break;
+    hello.push_back(c);
+  }
+  int pid = 0;
+  if (hello.size() < 4 || hello[0] != 'R' || (pid = std::atoi(hello.c_str() + 2)) <= 1) {
+    close(sv[0]);
+    return Status::Internal("local executor: the process supervisor '" + shim_path_.string() +
+                            "' did not start (exit status " + std::to_string(launcher_status) + ")");
+  }
+  fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+  std::lock_guard<std::mutex> lock(mu_);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kSupervisorKey;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, sv[0], &ev) != 0) {
+    close(sv[0]);
+    return Status::Internal("local executor: epoll_ctl(supervisor) failed: " + Errno(errno));
+  }
+  supervisor_fd_ = sv[0];
+  supervisor_pid_ = pid;
+  return Status::Ok();
+}
 
-  // The shim is our child and not yet reaped, so its pid and /proc entry are stable here.
-  Result<ProcStat> stat = ReadProcStat(pid);
-  const uint64_t start_time = stat.ok() ? stat->start_time : 0;
-  Watched w;
-  w.job_id = spec.job_id;
-  w.pid = pid;
-  w.pidfd = PidfdOpen(pid);
-  w.is_child = true;
-  w.start_time = start_time;
-  w.log_path = spec.log_path;
-  w.on_exit = std::move(on_exit);
-  if (spec.timeout.count() > 0) w.deadline = std::chrono::steady_clock::now() + spec.timeout;
+void LocalExecutor::ForgetLocked(uint64_t key) {
+  auto it = watched_.find(key);
+  if (it == watched_.end()) return;
+  if (it->second.pidfd >= 0) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.pidfd, nullptr);
+    close(it->second.pidfd);
+  }
+  by_job_.erase(it->second.job_id);
+  watched_.erase(it);
+}
+
+Result<std::string> LocalExecutor::Submit(const ProcessSpec& spec, ExitCallback on_exit) {
+  RETURN_IF_ERROR(init_status_);
+  RETURN_IF_ERROR(ValidateSpec(spec));
+  ASSIGN_OR_RETURN(std::filesystem::path program, ResolveProgram(spec));
+
+  supervisor::SpawnRequest request;
+  request.program = program.string();
+  request.cwd = spec.cwd.string();
+  request.log_path = spec.log_path.string();
+  request.exit_file = ExitFilePath(spec.log_path).string();
+  request.argv = spec.argv;
+  request.env = BuildEnvironment(spec.env);
+
+  uint64_t key = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    const uint64_t key = next_key_++;
-    Status added = AddWatchLocked(key, w);
-    if (!added.ok()) {
-      close(w.pidfd);
-      w.pidfd = -1;  // fall back to polling rather than losing the process
+    if (stopping_) return Status::Unavailable("local executor is shut down");
+    if (by_job_.count(spec.job_id) != 0) {
+      return Status::AlreadyExists("job " + spec.job_id.str() + " is already running");
     }
+    key = next_key_++;
+    Watched w;
+    w.job_id = spec.job_id;
+    w.supervised = true;
+    w.log_path = spec.log_path;
+    w.on_exit = std::move(on_exit);
+    w.timeout = spec.timeout;
     by_job_[spec.job_id] = key;
     watched_.emplace(key, std::move(w));
+    spawn_replies_[key] = SpawnReply{};
   }
-  Wake();  // the reaper recomputes its timeout (deadline, polling)
-  return FormatLocalRef({pid, start_time});
+  auto fail = [&](Status status) -> Status {
+    std::lock_guard<std::mutex> lock(mu_);
+    ForgetLocked(key);
+    spawn_replies_.erase(key);
+    return status;
+  };
+  request.token = key;
+  {
+    std::lock_guard<std::mutex> send_lock(send_mu_);
+    Status up = EnsureSupervisor();
+    if (!up.ok()) return fail(up);
+    int fd = -1;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fd = supervisor_fd_;
+    }
+    const std::string frame = supervisor::EncodeSpawn(request);
+    size_t sent = 0;
+    while (sent < frame.size()) {
+      const ssize_t n = send(fd, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        pollfd pfd{fd, POLLOUT, 0};
+        poll(&pfd, 1, 1000);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        return fail(Status::Unavailable("cannot start job " + spec.job_id.str() +
+                                         ": the process supervisor is gone (" + Errno(errno) + ")"));
+      }
+    }
+  }
+  Wake();  // the reaper recomputes its timeout when the job has one
+  std::unique_lock<std::mutex> lock(mu_);
+  const bool answered = spawn_cv_.wait_for(lock, std::chrono::seconds(60), [&] {
+    auto it = spawn_replies_.find(key);
+    return it == spawn_replies_.end() || it->second.done;
+  });
+  auto it = spawn_replies_.find(key);
+  if (!answered || it == spawn_replies_.end()) {
+    if (it != spawn_replies_.end()) spawn_replies_.erase(it);
+    ForgetLocked(key);
+    return Status::Unavailable("cannot start job " + spec.job_id.str() +
+                               ": the process supervisor did not answer");
+  }
+  SpawnReply reply = std::move(it->second);
+  spawn_replies_.erase(it);
+  if (!reply.ok) {
+    return Status::FailedPrecondition("cannot start job " + spec.job_id.str() + " ('" +
+                                      spec.argv[0] + "' in '" + spec.cwd.string() +
+                                      "'): " + reply.error);
+  }
+  return FormatLocalRef({reply.pid, reply.start_time});
 }
 
 void LocalExecutor::TerminateLocked(Watched& w) {
+  if (w.pid <= 1) return;  // not spawned yet: done when the supervisor reports the pid
   if (kill(-w.pid, SIGTERM) != 0 && errno == ESRCH) return;  // already gone
   if (kill_grace_.count() == 0) {
     kill(-w.pid, SIGKILL);
@@ -494,7 +568,7 @@ Result<bool> LocalExecutor::Reattach(const JobId& job_id, const std::string& exe
   }
 
   // Same pid and same start time: the very process we started (zombies included: it ended,
-  // but its parent has not collected it yet; the reaper reports it at once).
+  // but its supervisor has not collected it yet).
   int pidfd = -1;
   Result<ProcStat> stat = ReadProcStat(ref.pid);
   bool alive = stat.ok() && stat->start_time == ref.start_time;
@@ -523,7 +597,6 @@ Result<bool> LocalExecutor::Reattach(const JobId& job_id, const std::string& exe
   w.job_id = job_id;
   w.pid = ref.pid;
   w.pidfd = pidfd;
-  w.is_child = stat->ppid == getpid();  // e.g. a second executor in the same process
   w.start_time = ref.start_time;
   w.log_path = log_path;
   w.on_exit = std::move(on_exit);
@@ -538,22 +611,8 @@ Result<bool> LocalExecutor::Reattach(const JobId& job_id, const std::string& exe
   return true;
 }
 
-bool LocalExecutor::HasEndedLocked(Watched& w, int* wait_status, bool* reaped) {
-  *reaped = false;
-  if (w.is_child) {
-    siginfo_t info{};
-    if (waitid(P_PID, static_cast<id_t>(w.pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
-      return errno == ECHILD;  // someone else collected it: it has ended
-    }
-    if (info.si_pid != w.pid) return false;
-    // A zombie still holds the pid, so the group id cannot be recycled: kill what the job
-    // left behind in its group, then collect the leader.
-    kill(-w.pid, SIGKILL);
-    while (waitpid(w.pid, wait_status, 0) < 0 && errno == EINTR) {
-    }
-    *reaped = true;
-    return true;
-  }
+// A re-attached process (not our supervisor's child): true once it has exited.
+bool LocalExecutor::HasEndedLocked(Watched& w) {
   if (w.pidfd >= 0) {
     // Readable only once the process has exited; the event brought us here, but check.
     pollfd pfd{w.pidfd, POLLIN, 0};
@@ -564,25 +623,28 @@ bool LocalExecutor::HasEndedLocked(Watched& w, int* wait_status, bool* reaped) {
       return false;
     }
   }
-  kill(-w.pid, SIGKILL);  // leftovers of the group, as above
+  kill(-w.pid, SIGKILL);  // leftovers of the group
   return true;
 }
 
-LocalExecutor::Finished LocalExecutor::FinishLocked(Watched& w, std::optional<int> wait_status) {
+LocalExecutor::Finished LocalExecutor::FinishLocked(Watched& w,
+                                                    const std::optional<ReportedEnd>& reported) {
   Finished finished;
   finished.on_exit = std::move(w.on_exit);
   ProcessExit& exit = finished.exit;
   exit.job_id = w.job_id;
   exit.canceled = w.canceled;
   exit.timed_out = w.timed_out;
-  if (std::optional<Json> record = ReadExitRecordJson(w.log_path)) {
+  if (reported) {
+    exit.exit_code = reported->exit_code;
+    exit.signal = reported->signal;
+  } else if (std::optional<Json> record = ReadExitRecordJson(w.log_path)) {
     ApplyExitRecord(*record, exit);
-  } else if (wait_status) {
-    // The shim itself was killed (SIGKILL after the grace period) before it could record.
-    if (WIFEXITED(*wait_status)) exit.exit_code = WEXITSTATUS(*wait_status);
-    if (WIFSIGNALED(*wait_status)) exit.signal = WTERMSIG(*wait_status);
   } else if (w.kill_sent) {
-    exit.signal = SIGKILL;  // we killed the whole group before the shim could record
+    exit.signal = SIGKILL;  // we killed the whole group; nobody recorded it
+  } else if (w.supervisor_lost) {
+    exit.error = "the process supervisor ended unexpectedly while the job ran, so its exit "
+                 "status was lost (log " + w.log_path.string() + ")";
   } else {
     exit.error = "the process ended without recording its exit status (log " +
                  w.log_path.string() + ")";
@@ -609,19 +671,155 @@ void LocalExecutor::CheckLocked(const std::vector<uint64_t>& readable,
       w.kill_at.reset();
       w.kill_sent = true;
     }
-    const bool check = w.pidfd < 0 ||
-                       std::find(readable.begin(), readable.end(), key) != readable.end();
-    if (!check) continue;
-    int wait_status = 0;
-    bool reaped = false;
-    if (!HasEndedLocked(w, &wait_status, &reaped)) continue;
-    done.push_back(FinishLocked(w, reaped ? std::optional<int>(wait_status) : std::nullopt));
+    if (w.supervised) continue;  // its end arrives as a message
+    if (w.record_due) {
+      // Ended; its supervisor writes the record right after collecting it.
+      if (now < *w.record_due && !ReadExitRecordJson(w.log_path)) continue;
+    } else {
+      const bool check = w.pidfd < 0 ||
+                         std::find(readable.begin(), readable.end(), key) != readable.end();
+      if (!check || !HasEndedLocked(w)) continue;
+      if (!ReadExitRecordJson(w.log_path) && !w.supervisor_lost) {
+        w.record_due = now + kRecordGrace;
+        if (w.pidfd >= 0) {
+          epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, w.pidfd, nullptr);
+          close(w.pidfd);
+          w.pidfd = -1;
+        }
+        continue;
+      }
+    }
+    done.push_back(FinishLocked(w, std::nullopt));
     ended.push_back(key);
   }
   for (uint64_t key : ended) {
     by_job_.erase(watched_.at(key).job_id);
     watched_.erase(key);
   }
+}
+
+void LocalExecutor::HandleLineLocked(std::string_view line, std::vector<Finished>& done) {
+  std::istringstream in{std::string(line)};
+  char kind = 0;
+  uint64_t key = 0;
+  in >> kind >> key;
+  if (!in) return;
+  if (kind == 'S' || kind == 'E') {
+    auto reply = spawn_replies_.find(key);
+    auto it = watched_.find(key);
+    if (kind == 'S') {
+      int pid = 0;
+      uint64_t start_time = 0;
+      in >> pid >> start_time;
+      if (it != watched_.end()) {
+        Watched& w = it->second;
+        w.pid = pid;
+        w.start_time = start_time;
+        w.spawned = true;
+        if (w.timeout.count() > 0) w.deadline = std::chrono::steady_clock::now() + w.timeout;
+        if (w.canceled) TerminateLocked(w);  // canceled before the pid was known
+      }
+      if (reply != spawn_replies_.end()) {
+        reply->second = SpawnReply{true, true, pid, start_time, ""};
+      }
+    } else {
+      int err = 0;
+      in >> err;
+      std::string message;
+      std::getline(in >> std::ws, message);
+      ForgetLocked(key);
+      if (reply != spawn_replies_.end()) reply->second = SpawnReply{true, false, 0, 0, message};
+    }
+    spawn_cv_.notify_all();
+    return;
+  }
+  if (kind == 'X') {
+    int pid = 0;
+    char how = 0;
+    int value = 0;
+    in >> pid >> how >> value;
+    auto it = watched_.find(key);
+    if (!in || it == watched_.end()) return;
+    ReportedEnd end;
+    if (how == 's') {
+      end.signal = value;
+    } else {
+      end.exit_code = value;
+    }
+    done.push_back(FinishLocked(it->second, end));
+    ForgetLocked(key);
+  }
+}
+
+void LocalExecutor::ReadSupervisor(std::vector<Finished>& done) {
+  char chunk[16384];
+  for (;;) {
+    int fd = -1;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fd = supervisor_fd_;
+    }
+    if (fd < 0) return;
+    const ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) {
+      SupervisorLost(done);
+      return;
+    }
+    supervisor_input_.append(chunk, static_cast<size_t>(n));
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t start = 0;
+    for (size_t nl; (nl = supervisor_input_.find('\n', start)) != std::string::npos; start = nl + 1) {
+      HandleLineLocked(std::string_view(supervisor_input_).substr(start, nl - start), done);
+    }
+    supervisor_input_.erase(0, start);
+  }
+}
+
+// The supervisor's socket closed: it was killed or crashed. Its jobs (now orphans) are watched
+// through pidfds; their exit status is lost. Jobs it had not reported as started fail their
+// Submit. The next Submit starts a new supervisor.
+void LocalExecutor::SupervisorLost(std::vector<Finished>& done) {
+  std::lock_guard<std::mutex> send_lock(send_mu_);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (supervisor_fd_ < 0) return;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, supervisor_fd_, nullptr);
+  close(supervisor_fd_);
+  supervisor_fd_ = -1;
+  supervisor_input_.clear();
+  std::fprintf(stderr, "local executor: the process supervisor (pid %d) ended unexpectedly\n",
+               supervisor_pid_);
+  std::vector<uint64_t> lost;
+  for (auto& [key, w] : watched_) {
+    if (!w.supervised) continue;
+    if (!w.spawned) {
+      lost.push_back(key);
+      continue;
+    }
+    w.supervised = false;
+    w.supervisor_lost = true;
+    w.pidfd = PidfdOpen(w.pid);
+    Result<ProcStat> stat = ReadProcStat(w.pid);
+    if (w.pidfd >= 0 && stat.ok() && stat->start_time == w.start_time) {
+      if (!AddWatchLocked(key, w).ok()) {
+        close(w.pidfd);
+        w.pidfd = -1;
+      }
+    } else if (w.pidfd >= 0) {
+      close(w.pidfd);
+      w.pidfd = -1;  // already gone: the next check finishes it
+    }
+  }
+  for (uint64_t key : lost) {
+    ForgetLocked(key);
+    auto reply = spawn_replies_.find(key);
+    if (reply != spawn_replies_.end()) {
+      reply->second = SpawnReply{true, false, 0, 0, "the process supervisor ended unexpectedly"};
+    }
+  }
+  spawn_cv_.notify_all();
+  CheckLocked({}, done);
 }
 
 void LocalExecutor::ReaperLoop() {
@@ -640,21 +838,26 @@ void LocalExecutor::ReaperLoop() {
       for (const auto& [key, w] : watched_) {
         if (w.deadline && !w.timed_out && !w.canceled) consider(*w.deadline);
         if (w.kill_at) consider(*w.kill_at);
-        if (w.pidfd < 0) consider(now + std::chrono::milliseconds(kPollMs));
+        if (w.record_due) consider(now + std::chrono::milliseconds(kRecordPollMs));
+        else if (!w.supervised && w.pidfd < 0) consider(now + std::chrono::milliseconds(kPollMs));
       }
       if (!ready_.empty()) timeout_ms = 0;
     }
     const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
     std::vector<uint64_t> readable;
+    bool supervisor_readable = false;
     for (int i = 0; i < n; ++i) {
       if (events[i].data.u64 == kWakeKey) {
         uint64_t drained = 0;
         (void)!read(wake_fd_, &drained, sizeof(drained));
+      } else if (events[i].data.u64 == kSupervisorKey) {
+        supervisor_readable = true;
       } else {
         readable.push_back(events[i].data.u64);
       }
     }
     std::vector<Finished> done;
+    if (supervisor_readable) ReadSupervisor(done);
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
@@ -681,7 +884,11 @@ void LocalExecutor::Shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
+    for (auto& [key, reply] : spawn_replies_) {
+      if (!reply.done) reply = SpawnReply{true, false, 0, 0, "the local executor is shutting down"};
+    }
   }
+  spawn_cv_.notify_all();
   Wake();
   if (reaper_.joinable()) {
     if (reaper_.get_id() == std::this_thread::get_id()) {
@@ -690,6 +897,7 @@ void LocalExecutor::Shutdown() {
       reaper_.join();
     }
   }
+  std::lock_guard<std::mutex> send_lock(send_mu_);
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [key, w] : watched_) {
     if (w.pidfd >= 0) {
@@ -700,6 +908,13 @@ void LocalExecutor::Shutdown() {
   watched_.clear();
   by_job_.clear();
   ready_.clear();
+  // The supervisor sees its socket close, keeps recording the ends of the jobs it started
+  // (the next server re-attaches them) and exits after the last one.
+  if (supervisor_fd_ >= 0) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, supervisor_fd_, nullptr);
+    close(supervisor_fd_);
+    supervisor_fd_ = -1;
+  }
 }
 
 }  // namespace alphalab

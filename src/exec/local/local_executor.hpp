@@ -1,26 +1,33 @@
 // LocalExecutor: runs jobs as processes on this machine.
 //
-//   Submit ──posix_spawn──> alphalab-shim (leader of a new process group; cwd, env, log fds set)
-//                                └─posix_spawn──> the job's program (same group)
+//   LocalExecutor ──socket──> alphalab-shim --supervise (one per executor, started once,
+//        (server)                   │                     detached, its own session)
+//                                   └─posix_spawn──> each job's program (leader of a new
+//                                                    process group; cwd, env, log fds set)
 //
 // - No shell: argv[0] is resolved here (PATH of the job's environment when it has no '/',
-//   relative to cwd otherwise) so a missing program or cwd is a Status from Submit.
+//   relative to cwd otherwise) so a missing program or cwd is a Status from Submit; so is an
+//   exec failure the supervisor reports (also written to the job's log).
 // - stdout and stderr are the same O_APPEND descriptor on the log file (merged, in order);
 //   stdin is /dev/null; no other descriptor of the server leaks into the job.
-// - One reaper thread watches every process through a pidfd in an epoll set and never
-//   blocks a caller. Timeout and Cancel send SIGTERM to the group and SIGKILL after the
-//   grace period. When the leader ends, whatever it left in its group is killed (like
-//   Slurm at the end of a batch script), so no orphan outlives its job.
-// - The shim records the program's end as the extended attribute "user.alphalab.exit" of the
-//   log file (or in "<log_path>.exit" where the file system has no user xattrs); Reattach uses
-//   it to learn the exit status of a process the current server did not start. The record
-//   stays as part of the log's metadata. (A file per job cost a new inode per job: ~25% of
-//   the CPU of a trivial job.)
-// - executor_ref = "local:<shim pid>:<start time from /proc/<pid>/stat field 22>", so a
+// - The supervisor (src/exec/shim/shim_main.cpp, protocol in supervisor_protocol.hpp) is the
+//   parent of every job: when one ends it kills whatever the job left in its process group,
+//   collects it, records how it ended as the extended attribute "user.alphalab.exit" of the log
+//   (or in "<log_path>.exit" where the file system has no user xattrs) and then tells the
+//   server. It outlives a crashed or stopped server and keeps recording its jobs' ends; that
+//   record is how Reattach learns the exit status of a job a previous server started. One
+//   long-lived supervisor instead of a helper process per job halves the process starts per
+//   job. If the supervisor dies, its jobs are watched through pidfds (their exit status is then
+//   lost and reported so) and the next Submit starts a new one.
+// - One reaper thread reads the supervisor's messages and watches re-attached processes
+//   through pidfds in an epoll set; it never blocks a caller. Timeout and Cancel send SIGTERM
+//   to the job's group and SIGKILL after the grace period.
+// - executor_ref = "local:<job pid>:<start time from /proc/<pid>/stat field 22>", so a
 //   recycled pid is never mistaken for the job.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -29,7 +36,6 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "exec/executor.hpp"
@@ -38,7 +44,7 @@ namespace alphalab {
 
 struct LocalExecutorOptions {
   int slots = 0;                                  // Capacity(); 0 = hardware threads
-  std::filesystem::path shim_path;                // empty = DefaultShimPath()
+  std::filesystem::path shim_path;                // the supervisor binary; empty = DefaultShimPath()
   std::chrono::milliseconds kill_grace{5000};     // SIGTERM -> SIGKILL delay
 };
 
@@ -72,24 +78,34 @@ class LocalExecutor final : public Executor {
 
   // Processes currently watched (submitted or re-attached, not yet reported).
   int Running() const;
-  // Startup problems (shim missing, epoll unavailable); OK when usable.
+  // Startup problems (shim missing, epoll unavailable, supervisor not starting); OK when usable.
   const Status& init_status() const { return init_status_; }
-  // What the shim recorded when the job's program ended (nullopt: nothing yet).
+  // The supervisor's pid (0 when none is running). For tests and diagnostics.
+  int SupervisorPid() const;
+  // What the supervisor recorded when the job's program ended (nullopt: nothing yet).
   static std::optional<ProcessExit> ReadExitRecord(const std::filesystem::path& log_path);
   // "<log_path>.exit": where the record goes when the file system has no user xattrs.
   static std::filesystem::path ExitFilePath(const std::filesystem::path& log_path);
 
+  // How long an ended re-attached process may take to show its exit record (its supervisor
+  // writes it right after collecting the process) before it counts as lost.
+  static constexpr std::chrono::milliseconds kRecordGrace{2000};
+
  private:
   struct Watched {
     JobId job_id;
-    int pid = 0;       // the shim, leader of the group (pgid == pid)
-    int pidfd = -1;    // -1 when pidfd_open is unavailable (then polled every tick)
-    bool is_child = false;
+    int pid = 0;          // leader of the job's process group (pgid == pid); 0 until spawned
+    int pidfd = -1;       // re-attached only; -1 = polled every tick
+    bool supervised = false;  // our supervisor's child: its end arrives as a message
+    bool spawned = false;     // supervised: the supervisor reported the pid
+    bool supervisor_lost = false;  // was supervised when the supervisor died
     uint64_t start_time = 0;
-    std::filesystem::path log_path;  // the shim's exit record hangs off it
+    std::filesystem::path log_path;  // the exit record hangs off it
     ExitCallback on_exit;
+    std::chrono::seconds timeout{0};
     std::optional<std::chrono::steady_clock::time_point> deadline;  // timeout
     std::optional<std::chrono::steady_clock::time_point> kill_at;   // SIGKILL due
+    std::optional<std::chrono::steady_clock::time_point> record_due;  // ended, record awaited
     bool canceled = false;
     bool timed_out = false;
     bool kill_sent = false;  // SIGKILL went to the group
@@ -98,16 +114,33 @@ class LocalExecutor final : public Executor {
     ExitCallback on_exit;
     ProcessExit exit;
   };
+  struct SpawnReply {
+    bool done = false;
+    bool ok = false;
+    int pid = 0;
+    uint64_t start_time = 0;
+    std::string error;
+  };
+  // How a supervised job ended, from the supervisor's message.
+  struct ReportedEnd {
+    std::optional<int> exit_code;
+    std::optional<int> signal;
+  };
 
   void ReaperLoop();
   void Wake();
-  // Under mu_: sends due signals, collects ended processes into `done`.
+  // Under mu_: sends due signals, collects ended re-attached processes into `done`.
   void CheckLocked(const std::vector<uint64_t>& readable, std::vector<Finished>& done);
-  // True when the process has ended; *reaped when we collected it (then *wait_status is set).
-  bool HasEndedLocked(Watched& w, int* wait_status, bool* reaped);
-  Finished FinishLocked(Watched& w, std::optional<int> wait_status);
+  bool HasEndedLocked(Watched& w);
+  Finished FinishLocked(Watched& w, const std::optional<ReportedEnd>& reported);
   void TerminateLocked(Watched& w);
   Status AddWatchLocked(uint64_t key, Watched& w);
+  // Supervisor link. StartSupervisor runs under send_mu_; the rest on the reaper thread.
+  Status EnsureSupervisor();
+  void ReadSupervisor(std::vector<Finished>& done);
+  void HandleLineLocked(std::string_view line, std::vector<Finished>& done);
+  void SupervisorLost(std::vector<Finished>& done);
+  void ForgetLocked(uint64_t key);
 
   const int slots_;
   const std::filesystem::path shim_path_;
@@ -116,11 +149,18 @@ class LocalExecutor final : public Executor {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
 
+  // Lock order: send_mu_ before mu_.
+  std::mutex send_mu_;      // one frame on the socket at a time; (re)starting the supervisor
+  int supervisor_fd_ = -1;  // guarded by mu_ (and changed only with send_mu_ held too)
+  int supervisor_pid_ = 0;
+  std::string supervisor_input_;  // reaper thread only: bytes of an unfinished line
+
   mutable std::mutex mu_;
-  uint64_t next_key_ = 1;
-  std::unordered_map<uint64_t, Watched> watched_;   // key = epoll data
+  std::condition_variable spawn_cv_;
+  std::unordered_map<uint64_t, SpawnReply> spawn_replies_;  // key -> reply, for waiting Submits
+  uint64_t next_key_ = 2;  // 0 = wake eventfd, 1 = supervisor socket
+  std::unordered_map<uint64_t, Watched> watched_;   // key = epoll data / supervisor token
   std::unordered_map<JobId, uint64_t> by_job_;
-  std::unordered_set<JobId> submitting_;            // ids between Submit's check and registration
   std::vector<Finished> ready_;                     // reported by the reaper thread
   bool stopping_ = false;
   std::thread reaper_;

@@ -1,39 +1,64 @@
-// alphalab-shim: the first process of every local job.
+// alphalab-shim --supervise: the process supervisor of a LocalExecutor.
 //
-//   alphalab-shim --exit-file PATH [--program FILE] -- ARGV0 [ARGS...]
+// One supervisor per executor (per server), started once, instead of a helper process per
+// job: every local job is a direct child of the supervisor, which
+//   - starts it (posix_spawn: leader of a new process group, stdout+stderr appended to the log,
+//     stdin /dev/null, cwd, the complete environment the server sent, default signal
+//     dispositions, empty mask, no other descriptor);
+//   - when it ends: kills whatever the job left in its process group (the leader is not yet
+//     collected, so the group id cannot have been recycled), collects it, records how it ended
+//     ({"exit_code":N} or {"signal":S}) as the extended attribute "user.alphalab.exit" of the
+//     log file (or in the exit file where the file system has no user xattrs), and only then
+//     tells the server;
+//   - outlives the server: when the server goes away (its socket closes: crash, kill -9,
+//     restart) it keeps recording the end of the jobs it started and exits after the last one.
+//     That record is how a restarted server learns the exit status of a re-attached job.
 //
-// LocalExecutor starts the shim as the leader of a new process group, with stdout/stderr
-// already pointing at the job's log, the job's cwd and environment. The shim runs FILE (ARGV0
-// when --program is absent; no PATH search, no shell) as its child in the same group, waits
-// for it, and records how it ended ({"exit_code":N} or {"signal":S}) before exiting with the
-// same code (128+S for a signal): as the extended attribute "user.alphalab.exit" of the log
-// file (its stdout), or, where the file system has no user xattrs, in the file PATH. The
-// record is what lets a restarted server learn the end of a job it can no longer waitpid.
-//
-// The shim ignores SIGTERM/SIGINT/SIGHUP, so a group-wide SIGTERM (cancel, timeout) reaches
-// the program while the shim stays to record the outcome; SIGKILL ends everything. The child
-// gets default dispositions and an empty signal mask.
-//
-// Deliberately plain: C library only, so it starts fast and links statically.
+// The server starts it with the socket on descriptor 3 and /dev/null on 0-2. It detaches at
+// once (forks; the parent exits, so the server never has to collect it) into its own session,
+// ignores SIGTERM/SIGINT/SIGHUP/SIGPIPE (a Ctrl-C or a group-wide signal to the server must not
+// take the jobs' recorder with it; SIGKILL still ends it) and serves requests one at a time.
+// Protocol: src/exec/local/supervisor_protocol.hpp.
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/xattr.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
-extern char** environ;
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+#include "exec/local/supervisor_protocol.hpp"
 
 namespace {
 
-constexpr int kExecFailedCode = 127;
+using alphalab::supervisor::DecodeSpawn;
+using alphalab::supervisor::OneLine;
+using alphalab::supervisor::SpawnRequest;
+
+constexpr int kSocketFd = 3;
+constexpr const char* kExitXattr = "user.alphalab.exit";
+constexpr uint32_t kMaxFrame = 64u << 20;  // 64 MiB: far above ARG_MAX; anything bigger is a bug
+
+struct Job {
+  uint64_t token = 0;
+  std::string log_path;
+  std::string exit_file;
+};
+
+bool server_gone = false;
 
 void WriteAll(int fd, const char* data, size_t size) {
   while (size > 0) {
@@ -47,51 +72,21 @@ void WriteAll(int fd, const char* data, size_t size) {
   }
 }
 
-void Log(const char* fmt, const char* a, const char* b) {
-  char line[1024];
-  const int n = snprintf(line, sizeof(line), fmt, a, b);
-  if (n <= 0) return;
-  const size_t len = static_cast<size_t>(n) < sizeof(line) ? static_cast<size_t>(n) : sizeof(line) - 1;
-  WriteAll(STDERR_FILENO, line, len);
-}
-
-// Copies `text` into `out` as a JSON string body (quotes and control characters escaped).
-void JsonEscape(const char* text, char* out, size_t cap) {
-  size_t o = 0;
-  for (const char* p = text; *p != '\0' && o + 7 < cap; ++p) {
-    const unsigned char c = static_cast<unsigned char>(*p);
-    if (c == '"' || c == '\\') {
-      out[o++] = '\\';
-      out[o++] = static_cast<char>(c);
-    } else if (c < 0x20) {
-      o += static_cast<size_t>(snprintf(out + o, cap - o, "\\u%04x", c));
-    } else {
-      out[o++] = static_cast<char>(c);
+// One line to the server; a server that went away is remembered, not fatal.
+void Reply(const std::string& line) {
+  if (server_gone) return;
+  const char* data = line.data();
+  size_t size = line.size();
+  while (size > 0) {
+    const ssize_t n = send(kSocketFd, data, size, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      server_gone = true;
+      return;
     }
+    data += n;
+    size -= static_cast<size_t>(n);
   }
-  out[o] = '\0';
-}
-
-// Records `body` as the extended attribute user.alphalab.exit of the log (fd 1) when the
-// file system allows it: no new inode per job. Returns false when it could not.
-bool WriteExitXattr(const char* body) {
-  struct stat st {};
-  if (fstat(STDOUT_FILENO, &st) != 0 || !S_ISREG(st.st_mode)) return false;
-  return fsetxattr(STDOUT_FILENO, "user.alphalab.exit", body, strlen(body), 0) == 0;
-}
-
-// Writes `body` to `path` with one write(). No temporary file + rename: readers only look at
-// the file once the shim has exited, and a shim killed halfway leaves an empty or partial file,
-// which readers treat as "no record". (Creating and renaming a second inode per job cost more
-// CPU than the rest of the shim.)
-void WriteExitFile(const char* path, const char* body) {
-  const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    Log("alphalab-shim: cannot write %s: %s\n", path, strerror(errno));
-    return;
-  }
-  WriteAll(fd, body, strlen(body));
-  close(fd);
 }
 
 long long NowUnixMs() {
@@ -100,40 +95,75 @@ long long NowUnixMs() {
   return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-int Usage() {
-  static const char kUsage[] =
-      "usage: alphalab-shim --exit-file PATH [--program FILE] -- ARGV0 [ARGS...]\n"
-      "Runs PROGRAM, waits for it and records its exit status in PATH (used by alphalab's\n"
-      "local executor; not meant to be run by hand).\n";
-  WriteAll(STDERR_FILENO, kUsage, sizeof(kUsage) - 1);
-  return 2;
+// Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); 0 when unreadable.
+unsigned long long StartTime(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(pid));
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[1024];
+  const ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  const char* p = strrchr(buf, ')');  // comm may hold spaces and parentheses
+  if (p == nullptr) return 0;
+  int field = 2;
+  for (++p; *p != '\0'; ++p) {
+    if (*p != ' ') continue;
+    if (++field == 22) return strtoull(p + 1, nullptr, 10);
+  }
+  return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const char* exit_file = nullptr;
-  const char* program = nullptr;
-  int program_index = -1;
-  for (int i = 1; i < argc; ++i) {
-    if (strcmp(argv[i], "--exit-file") == 0 && i + 1 < argc) {
-      exit_file = argv[++i];
-    } else if (strcmp(argv[i], "--program") == 0 && i + 1 < argc) {
-      program = argv[++i];
-    } else if (strcmp(argv[i], "--") == 0) {
-      program_index = i + 1;
-      break;
-    } else {
-      return Usage();
-    }
+void MakeParents(const std::string& path) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+    mkdir(path.substr(0, slash).c_str(), 0755);  // EEXIST and friends: open() reports the rest
   }
-  if (exit_file == nullptr || program_index < 0 || program_index >= argc) return Usage();
-  if (program == nullptr) program = argv[program_index];
+}
 
-  // Stay alive through a group-wide SIGTERM so the outcome is recorded.
-  signal(SIGTERM, SIG_IGN);
-  signal(SIGINT, SIG_IGN);
-  signal(SIGHUP, SIG_IGN);
+int OpenLog(const std::string& path) {
+  constexpr int kFlags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
+  int fd = open(path.c_str(), kFlags, 0644);
+  if (fd < 0 && errno == ENOENT) {
+    MakeParents(path);
+    fd = open(path.c_str(), kFlags, 0644);
+  }
+  return fd;
+}
+
+// Records `body` on the log (extended attribute; no new inode per job) or, where the file
+// system has no user xattrs, in the exit file with a single write (readers treat a partial
+// file as "no record").
+void WriteExitRecord(const Job& job, const std::string& body) {
+  if (setxattr(job.log_path.c_str(), kExitXattr, body.data(), body.size(), 0) == 0) return;
+  const int fd = open(job.exit_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  WriteAll(fd, body.data(), body.size());
+  close(fd);
+}
+
+void Spawn(const SpawnRequest& r, std::unordered_map<pid_t, Job>& jobs) {
+  const std::string token = std::to_string(r.token);
+  const int log_fd = OpenLog(r.log_path);
+  if (log_fd < 0) {
+    const int err = errno;
+    Reply("E " + token + " " + std::to_string(err) + " " +
+          OneLine("cannot open log file '" + r.log_path + "': " + strerror(err)) + "\n");
+    return;
+  }
+  // A record left by an earlier run on the same log would end this job at once on re-attach.
+  if (fremovexattr(log_fd, kExitXattr) != 0 && (errno == ENOTSUP || errno == EOPNOTSUPP)) {
+    unlink(r.exit_file.c_str());
+  }
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, log_fd, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
+  posix_spawn_file_actions_addchdir_np(&actions, r.cwd.c_str());
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
 
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -144,43 +174,150 @@ int main(int argc, char** argv) {
   }
   sigset_t empty;
   sigemptyset(&empty);
+  posix_spawnattr_setpgroup(&attr, 0);  // a new group led by the job: pgid == pid
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
-  pid_t child = -1;
-  const int rc = posix_spawn(&child, program, nullptr, &attr, argv + program_index, environ);
+  std::vector<char*> argv;
+  argv.reserve(r.argv.size() + 1);
+  for (const std::string& a : r.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  envp.reserve(r.env.size() + 1);
+  for (const std::string& e : r.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, r.program.c_str(), &actions, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    char reason[1024];
-    snprintf(reason, sizeof(reason), "cannot execute %s: %s", program, strerror(rc));
-    Log("alphalab-shim: %s%s\n", reason, "");
-    char escaped[2048];
-    JsonEscape(reason, escaped, sizeof(escaped));
-    char body[2300];
-    snprintf(body, sizeof(body), "{\"exit_code\":%d,\"error\":\"%s\",\"ended_at_ms\":%lld}\n",
-             kExecFailedCode, escaped, NowUnixMs());
-    if (!WriteExitXattr(body)) WriteExitFile(exit_file, body);
-    return kExecFailedCode;
+    const std::string reason = "cannot execute " + r.program + ": " + strerror(rc);
+    const std::string line = "alphalab: " + reason + "\n";
+    WriteAll(log_fd, line.data(), line.size());
+    close(log_fd);
+    Reply("E " + token + " " + std::to_string(rc) + " " + OneLine(reason) + "\n");
+    return;
   }
+  close(log_fd);
+  jobs[pid] = Job{r.token, r.log_path, r.exit_file};
+  Reply("S " + token + " " + std::to_string(pid) + " " + std::to_string(StartTime(pid)) + "\n");
+}
 
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0) {
-    if (errno != EINTR) {
-      Log("alphalab-shim: waitpid failed: %s%s\n", strerror(errno), "");
-      return kExecFailedCode;
+// Collects every ended child: group leftovers killed first, record written, server told.
+void Reap(std::unordered_map<pid_t, Job>& jobs) {
+  for (;;) {
+    siginfo_t info{};
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
+    const pid_t pid = info.si_pid;
+    kill(-pid, SIGKILL);  // what the job left behind; the leader is a zombie, its id is ours
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    auto it = jobs.find(pid);
+    if (it == jobs.end()) continue;
+    const Job job = it->second;
+    jobs.erase(it);
+    std::string body;
+    std::string line = "X " + std::to_string(job.token) + " " + std::to_string(pid);
+    if (WIFSIGNALED(status)) {
+      body = "{\"signal\":" + std::to_string(WTERMSIG(status));
+      line += " s " + std::to_string(WTERMSIG(status));
+    } else {
+      body = "{\"exit_code\":" + std::to_string(WEXITSTATUS(status));
+      line += " c " + std::to_string(WEXITSTATUS(status));
+    }
+    body += ",\"ended_at_ms\":" + std::to_string(NowUnixMs()) + "}\n";
+    WriteExitRecord(job, body);
+    Reply(line + "\n");
+  }
+}
+
+// Decodes every complete frame in `buffer` (consumed) and serves it. False on a bad frame.
+bool ServeFrames(std::string& buffer, std::unordered_map<pid_t, Job>& jobs) {
+  size_t at = 0;
+  while (buffer.size() - at >= sizeof(uint32_t)) {
+    uint32_t size = 0;
+    memcpy(&size, buffer.data() + at, sizeof(size));
+    if (size > kMaxFrame) return false;
+    if (buffer.size() - at - sizeof(size) < size) break;
+    const std::string_view payload(buffer.data() + at + sizeof(size), size);
+    at += sizeof(size) + size;
+    std::optional<SpawnRequest> request = DecodeSpawn(payload);
+    if (!request) return false;
+    Spawn(*request, jobs);
+  }
+  buffer.erase(0, at);
+  return true;
+}
+
+int Supervise() {
+  struct stat st {};
+  if (fstat(kSocketFd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    static const char kMsg[] = "alphalab-shim --supervise: descriptor 3 must be the executor's socket\n";
+    WriteAll(STDERR_FILENO, kMsg, sizeof(kMsg) - 1);
+    return 2;
+  }
+  // Detach: the server collects the parent at once and never has to collect us.
+  const pid_t child = fork();
+  if (child < 0) return 1;
+  if (child > 0) _exit(0);
+  setsid();
+  fcntl(kSocketFd, F_SETFD, FD_CLOEXEC);
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, nullptr);
+  const int sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sig_fd < 0) return 1;
+
+  Reply("R " + std::to_string(getpid()) + "\n");
+  std::unordered_map<pid_t, Job> jobs;
+  std::string buffer;
+  char chunk[65536];
+  for (;;) {
+    if (server_gone && jobs.empty()) return 0;
+    pollfd fds[2] = {{sig_fd, POLLIN, 0}, {server_gone ? -1 : kSocketFd, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return 1;
+    }
+    if (fds[0].revents != 0) {
+      signalfd_siginfo info;
+      while (read(sig_fd, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
+      }
+      Reap(jobs);
+    }
+    if (!server_gone && fds[1].revents != 0) {
+      const ssize_t n = read(kSocketFd, chunk, sizeof(chunk));
+      if (n > 0) {
+        buffer.append(chunk, static_cast<size_t>(n));
+        if (!ServeFrames(buffer, jobs)) server_gone = true;  // not our server: stop listening
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        server_gone = true;  // the server went away; finish recording our jobs
+      }
+      if (server_gone) close(kSocketFd);
     }
   }
-  char body[256];
-  int code = 0;
-  if (WIFSIGNALED(status)) {
-    code = 128 + WTERMSIG(status);
-    snprintf(body, sizeof(body), "{\"signal\":%d,\"ended_at_ms\":%lld}\n", WTERMSIG(status),
-             NowUnixMs());
-  } else {
-    code = WEXITSTATUS(status);
-    snprintf(body, sizeof(body), "{\"exit_code\":%d,\"ended_at_ms\":%lld}\n", code, NowUnixMs());
-  }
-  if (!WriteExitXattr(body)) WriteExitFile(exit_file, body);
-  return code;
+}
+
+int Usage() {
+  static const char kUsage[] =
+      "usage: alphalab-shim --supervise\n"
+      "The process supervisor of alphalab's local executor: starts jobs, records how they end\n"
+      "(started by the server with its socket on descriptor 3; not meant to be run by hand).\n";
+  WriteAll(STDERR_FILENO, kUsage, sizeof(kUsage) - 1);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 2 && strcmp(argv[1], "--supervise") == 0) return Supervise();
+  return Usage();
 }
