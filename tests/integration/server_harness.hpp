@@ -91,12 +91,16 @@ class ServerProcess {
       : workspace_(workspace), extra_(std::move(extra_args)) {}
   ~ServerProcess() { Stop(); }
 
+  // Keep the access log on (off by default in tests: it only fills server.stderr.log).
+  void WithAccessLog() { access_log_ = true; }
+
   // Starts the server and waits for its "serving ... on http://host:port/" line.
   ::testing::AssertionResult Start() {
     int out[2];
     if (::pipe2(out, O_CLOEXEC) != 0) return ::testing::AssertionFailure() << "pipe";
     std::vector<std::string> args = {(BinDir() / "alphalab").string(), "serve", "--workspace", workspace_.string(),
-                                     "--host", "127.0.0.1", "--port", "0", "--no-access-log"};
+                                     "--host", "127.0.0.1", "--port", "0"};
+    if (!access_log_) args.push_back("--no-access-log");
     args.insert(args.end(), extra_.begin(), extra_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -208,6 +212,7 @@ class ServerProcess {
  private:
   fs::path workspace_;
   std::vector<std::string> extra_;
+  bool access_log_ = false;
   pid_t pid_ = 0;
   int port_ = 0;
   int exit_status_ = 0;
