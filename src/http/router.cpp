@@ -244,12 +244,6 @@ const Router::Route* Router::Match(const HttpRequest& req, std::vector<std::stri
   return best;
 }
 
-std::string_view Router::MatchedPattern(const HttpRequest& req) const {
-  bool path_matched = false;
-  const Route* r = Match(req, nullptr, &path_matched);
-  return r ? std::string_view(r->pattern) : std::string_view("other");
-}
-
 HttpResponse Router::Dispatch(HttpRequest& req) const {
   try {
     std::vector<std::string> captures;
@@ -271,6 +265,7 @@ HttpResponse Router::Dispatch(HttpRequest& req) const {
       return ErrorResponse(Status::NotFound("no route for " + req.method_name + " " + req.path,
                                             Json{{"path", req.path}}));
     }
+    req.route = route->pattern;
     size_t ci = 0;
     for (const std::string& seg : route->segments) {
       if (seg.size() >= 2 && seg.front() == '{') {

@@ -101,6 +101,9 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;      // lowercase names
   std::string body;
   std::string remote;  // "127.0.0.1:53422"
+  // Set by Router::Dispatch: the pattern that matched ("/api/jobs/{job_id}", for /metrics
+  // labels), or "other". Points into the router, which outlives every request.
+  std::string_view route = "other";
 
   std::string_view Param(std::string_view name) const;
   std::optional<std::string> Header(std::string_view lowercase_name) const;
@@ -154,9 +157,6 @@ class Router {
   // Finds the route, fills req.path_params, runs the handler and turns a Status into the
   // error envelope. Never throws (a handler's exception becomes a logged 500).
   HttpResponse Dispatch(HttpRequest& req) const;
-
-  // For /metrics labels: the pattern that matched ("/api/jobs/{job_id}"), or "other".
-  std::string_view MatchedPattern(const HttpRequest& req) const;
 
   std::vector<std::pair<std::string, std::string>> ListRoutes() const;  // (method, pattern)
 

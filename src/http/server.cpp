@@ -163,7 +163,7 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
 
 void HttpServer::Impl::AccessLog(const HttpRequest& req, int status, size_t bytes, double ms) {
   if (metrics) {
-    const std::string route(router.MatchedPattern(req));
+    const std::string route(req.route);
     metrics->Increment("alphalab_http_requests_total",
                        {{"method", req.method_name}, {"route", route}, {"status", std::to_string(status)}});
     metrics->Observe("alphalab_http_request_seconds", ms / 1000.0);
