@@ -60,6 +60,11 @@ static Result<T> Required(Result<std::optional<T>> r, std::string_view key) {
   return **r;
 }
 
+Result<std::string> GetStringOr(const Json& obj, std::string_view key, std::string_view fallback) {
+  ASSIGN_OR_RETURN(std::optional<std::string> value, GetOptionalString(obj, key));
+  return value ? std::move(*value) : std::string(fallback);
+}
+
 Result<std::string> GetString(const Json& obj, std::string_view key) {
   return Required(GetOptionalString(obj, key), key);
 }

@@ -26,6 +26,8 @@ Result<std::optional<std::string>> GetOptionalString(const Json& obj, std::strin
 Result<std::optional<int64_t>> GetOptionalInt(const Json& obj, std::string_view key);
 Result<std::optional<double>> GetOptionalDouble(const Json& obj, std::string_view key);
 Result<std::optional<bool>> GetOptionalBool(const Json& obj, std::string_view key);
+// Optional string with a default: absent or null -> `fallback`; wrong type -> error.
+Result<std::string> GetStringOr(const Json& obj, std::string_view key, std::string_view fallback);
 Result<std::vector<std::string>> GetStringList(const Json& obj, std::string_view key);  // absent -> {}
 
 // Refuses keys of `obj` that are not in `allowed` (catches typos like "config_pth").

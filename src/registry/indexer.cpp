@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 #include <system_error>
@@ -423,76 +424,86 @@ std::optional<BacktestSummaryRow> ReadBacktestDir(const Workspace& ws, const fs:
   return b;
 }
 
-Status Indexer::IndexRunsLocked(const std::vector<std::string>& run_ids, bool prune, IndexReport& report) {
-  const std::string now = FormatIso8601(clock_.Now());
-  std::vector<IndexedRun> batch;
-  std::set<std::string> on_disk(run_ids.begin(), run_ids.end());
+namespace {
+
+// How one kind of folder (runs/, backtests/) is read and stored.
+template <typename Row>
+struct FolderKind {
+  std::function<std::optional<Row>(const std::string& id)> read;  // nullopt: broken (reported)
+  std::function<Status(const std::vector<Row>&)> upsert;
+  std::function<Status(const std::string& id)> remove;
+  std::function<Result<std::vector<std::string>>()> list_ids;
+  int64_t* indexed;  // IndexReport counters
+  int64_t* removed;
+};
+
+// Reads each folder (a broken one drops the rows indexed from it before), stores them in
+// batches, and with `prune` deletes the rows whose folder is gone.
+template <typename Row>
+Status IndexFolders(const std::vector<std::string>& ids, bool prune, const FolderKind<Row>& kind,
+                    IndexReport& report) {
   using SteadyClock = std::chrono::steady_clock;
   auto since = [](SteadyClock::time_point t) { return std::chrono::duration<double>(SteadyClock::now() - t).count(); };
+  std::vector<Row> batch;
   auto flush = [&]() -> Status {
     if (batch.empty()) return Status::Ok();
     const auto t = SteadyClock::now();
-    RETURN_IF_ERROR(store_.ReplaceRuns(batch));
+    RETURN_IF_ERROR(kind.upsert(batch));
     report.store_seconds += since(t);
     batch.clear();
     return Status::Ok();
   };
-  for (const auto& id : run_ids) {
-    const fs::path dir = ws_.RunsDir() / id;
+  for (const auto& id : ids) {
     const auto t_read = SteadyClock::now();
-    auto run = ReadRunDir(ws_, dir, now, report.problems);
+    std::optional<Row> row = kind.read(id);
     report.read_seconds += since(t_read);
-    if (!run) {
-      // Broken now: whatever was indexed before is no longer backed by the disk.
-      RETURN_IF_ERROR(store_.DeleteRun(id));
+    if (!row) {
+      RETURN_IF_ERROR(kind.remove(id));
       continue;
     }
-    ++report.runs_indexed;
-    report.rows_indexed += static_cast<int64_t>(run->rows.size());
-    batch.push_back(std::move(*run));
+    ++*kind.indexed;
+    batch.push_back(std::move(*row));
     if (batch.size() >= kBatchSize) RETURN_IF_ERROR(flush());
   }
   RETURN_IF_ERROR(flush());
-  if (prune) {
-    ASSIGN_OR_RETURN(auto indexed, store_.ListRunIds());
-    for (const auto& id : indexed) {
-      if (!on_disk.count(id)) {
-        RETURN_IF_ERROR(store_.DeleteRun(id));
-        ++report.runs_removed;
-      }
+  if (!prune) return Status::Ok();
+  const std::set<std::string> on_disk(ids.begin(), ids.end());
+  ASSIGN_OR_RETURN(auto indexed, kind.list_ids());
+  for (const auto& id : indexed) {
+    if (!on_disk.count(id)) {
+      RETURN_IF_ERROR(kind.remove(id));
+      ++*kind.removed;
     }
   }
   return Status::Ok();
 }
 
+}  // namespace
+
+Status Indexer::IndexRunsLocked(const std::vector<std::string>& run_ids, bool prune, IndexReport& report) {
+  const std::string now = FormatIso8601(clock_.Now());
+  FolderKind<IndexedRun> kind{
+      [&](const std::string& id) {
+        auto run = ReadRunDir(ws_, ws_.RunsDir() / id, now, report.problems);
+        if (run) report.rows_indexed += static_cast<int64_t>(run->rows.size());
+        return run;
+      },
+      [&](const std::vector<IndexedRun>& batch) { return store_.ReplaceRuns(batch); },
+      [&](const std::string& id) { return store_.DeleteRun(id); },
+      [&] { return store_.ListRunIds(); },
+      &report.runs_indexed, &report.runs_removed};
+  return IndexFolders(run_ids, prune, kind, report);
+}
+
 Status Indexer::IndexBacktestsLocked(const std::vector<std::string>& ids, bool prune, IndexReport& report) {
   const std::string now = FormatIso8601(clock_.Now());
-  std::vector<BacktestSummaryRow> batch;
-  std::set<std::string> on_disk(ids.begin(), ids.end());
-  for (const auto& id : ids) {
-    auto bt = ReadBacktestDir(ws_, ws_.BacktestsDir() / id, now, report.problems);
-    if (!bt) {
-      RETURN_IF_ERROR(store_.DeleteBacktest(id));
-      continue;
-    }
-    ++report.backtests_indexed;
-    batch.push_back(std::move(*bt));
-    if (batch.size() >= kBatchSize) {
-      RETURN_IF_ERROR(store_.UpsertBacktests(batch));
-      batch.clear();
-    }
-  }
-  RETURN_IF_ERROR(store_.UpsertBacktests(batch));
-  if (prune) {
-    ASSIGN_OR_RETURN(auto indexed, store_.ListBacktestIds());
-    for (const auto& id : indexed) {
-      if (!on_disk.count(id)) {
-        RETURN_IF_ERROR(store_.DeleteBacktest(id));
-        ++report.backtests_removed;
-      }
-    }
-  }
-  return Status::Ok();
+  FolderKind<BacktestSummaryRow> kind{
+      [&](const std::string& id) { return ReadBacktestDir(ws_, ws_.BacktestsDir() / id, now, report.problems); },
+      [&](const std::vector<BacktestSummaryRow>& batch) { return store_.UpsertBacktests(batch); },
+      [&](const std::string& id) { return store_.DeleteBacktest(id); },
+      [&] { return store_.ListBacktestIds(); },
+      &report.backtests_indexed, &report.backtests_removed};
+  return IndexFolders(ids, prune, kind, report);
 }
 
 Result<IndexReport> Indexer::IndexAll() {

@@ -20,6 +20,10 @@ TEST(JsonTest, TypedGettersNameTheField) {
   EXPECT_FALSE(GetOptionalString(j, "n")->has_value());
   EXPECT_FALSE(GetOptionalString(j, "missing")->has_value());
   EXPECT_EQ(GetStringList(j, "l")->size(), 2u);
+  EXPECT_EQ(*GetStringOr(j, "s", "d"), "x");
+  EXPECT_EQ(*GetStringOr(j, "n", "d"), "d");
+  EXPECT_EQ(*GetStringOr(j, "missing", "d"), "d");
+  EXPECT_FALSE(GetStringOr(j, "i", "d").ok());  // present with the wrong type
 
   auto wrong = GetString(j, "i");
   ASSERT_FALSE(wrong.ok());

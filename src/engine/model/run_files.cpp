@@ -46,26 +46,16 @@ Result<RunManifest> RunManifest::FromJson(const Json& j) {
     m.models[ticker] = path.get<std::string>();
   }
   ASSIGN_OR_RETURN(m.files, GetStringList(j, "files"));
-  ASSIGN_OR_RETURN(auto opt, GetOptionalString(j, "created_at"));
-  m.created_at = opt.value_or("");
-  ASSIGN_OR_RETURN(opt, GetOptionalString(j, "start_time"));
-  m.start_time = opt.value_or("");
-  ASSIGN_OR_RETURN(opt, GetOptionalString(j, "end_time"));
-  m.end_time = opt.value_or("");
-  ASSIGN_OR_RETURN(opt, GetOptionalString(j, "project"));
-  m.project = opt.value_or("default");
-  ASSIGN_OR_RETURN(opt, GetOptionalString(j, "scope"));
-  m.scope = opt.value_or("per_ticker");
-  ASSIGN_OR_RETURN(opt, GetOptionalString(j, "data_fingerprint"));
-  m.data_fingerprint = opt.value_or("");
-  ASSIGN_OR_RETURN(opt, GetOptionalString(j, "alphalab_version"));
-  m.alphalab_version = opt.value_or("");
-  ASSIGN_OR_RETURN(opt, GetOptionalString(j, "config_path"));
-  m.config_path = opt.value_or("");
-  ASSIGN_OR_RETURN(opt, GetOptionalString(j, "resolved_config_path"));
-  m.resolved_config_path = opt.value_or("");
-  ASSIGN_OR_RETURN(opt, GetOptionalString(j, "base_run"));
-  m.base_run = opt.value_or("");
+  ASSIGN_OR_RETURN(m.created_at, GetStringOr(j, "created_at", ""));
+  ASSIGN_OR_RETURN(m.start_time, GetStringOr(j, "start_time", ""));
+  ASSIGN_OR_RETURN(m.end_time, GetStringOr(j, "end_time", ""));
+  ASSIGN_OR_RETURN(m.project, GetStringOr(j, "project", "default"));
+  ASSIGN_OR_RETURN(m.scope, GetStringOr(j, "scope", "per_ticker"));
+  ASSIGN_OR_RETURN(m.data_fingerprint, GetStringOr(j, "data_fingerprint", ""));
+  ASSIGN_OR_RETURN(m.alphalab_version, GetStringOr(j, "alphalab_version", ""));
+  ASSIGN_OR_RETURN(m.config_path, GetStringOr(j, "config_path", ""));
+  ASSIGN_OR_RETURN(m.resolved_config_path, GetStringOr(j, "resolved_config_path", ""));
+  ASSIGN_OR_RETURN(m.base_run, GetStringOr(j, "base_run", ""));
   return m;
 }
 
