@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <exception>
 #include <system_error>
 
 namespace alphalab {
@@ -308,6 +310,7 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::filesystem::path& pa
                                                  Options options) {
   const bool in_memory = path.empty() || path == ":memory:";
   std::unique_ptr<SqliteDb> db(new SqliteDb());
+  db->options_ = options;
   db->path_ = in_memory ? std::filesystem::path(":memory:") : path;
   if (!in_memory && path.has_parent_path() && options.create) {
     std::error_code ec;
@@ -325,11 +328,33 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::filesystem::path& pa
       db->readers_.push_back(std::move(reader));
     }
   }
+  if (!in_memory && options.background_checkpoint) {
+    // No checkpoint inside the writer's commits; the WAL hook below replaces SQLite's
+    // auto-checkpoint (which is itself a WAL hook).
+    sqlite3_wal_autocheckpoint(db->writer_->raw(), 0);
+    if (options.wal_autocheckpoint_pages > 0) {
+      // The checkpointer needs a read-write handle of its own: it copies WAL frames back
+      // into the database file while the writer keeps committing.
+      ASSIGN_OR_RETURN(db->checkpointer_,
+                       OpenConnection(db->path_, options, /*read_only=*/false));
+      sqlite3_wal_autocheckpoint(db->checkpointer_->raw(), 0);
+      sqlite3_wal_hook(db->writer_->raw(), &SqliteDb::WalHook, db.get());
+      db->wal_max_pages_ = options.wal_max_pages > 0 ? options.wal_max_pages
+                                                     : 4 * options.wal_autocheckpoint_pages;
+      // A pass costs two fsyncs whatever it copies: while the WAL stays above the threshold,
+      // the next pass waits for half a threshold of new frames (a stalled writer overrides).
+      db->min_new_frames_ = std::max(1, options.wal_autocheckpoint_pages / 2);
+      SqliteDb* raw = db.get();
+      db->checkpoint_thread_ = std::thread([raw] { raw->CheckpointLoop(); });
+    }
+  }
   return db;
 }
 
 SqliteDb::~SqliteDb() {
+  StopCheckpointer();
   readers_.clear();
+  checkpointer_.reset();
   writer_.reset();
 }
 
@@ -354,6 +379,256 @@ Status SqliteDb::InTransaction(const std::function<Status(SqliteConnection&)>& f
     RETURN_IF_ERROR(fn(conn));
     return tx.Commit();
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Group commit
+
+namespace {
+
+constexpr std::string_view kBeginImmediate = "BEGIN IMMEDIATE";
+constexpr std::string_view kCommit = "COMMIT";
+constexpr std::string_view kRollback = "ROLLBACK";
+constexpr std::string_view kSavepoint = "SAVEPOINT alphalab_grouped_write";
+constexpr std::string_view kRollbackTo = "ROLLBACK TO alphalab_grouped_write";
+constexpr std::string_view kRelease = "RELEASE alphalab_grouped_write";
+
+// Transaction-control statements run through the statement cache (prepared once).
+Status Control(SqliteConnection& conn, std::string_view sql) { return conn.Execute(sql); }
+
+void RollbackIfOpen(SqliteConnection& conn) {
+  if (conn.InTransaction()) (void)conn.Exec(kRollback);
+}
+
+// Each closure is a transaction of its own: a deferred foreign key it leaves unresolved
+// would make the shared COMMIT fail for everyone, so it fails that closure now instead.
+Status CheckDeferredConstraints(SqliteConnection& conn) {
+  int current = 0;
+  int highwater = 0;
+  if (sqlite3_db_status(conn.raw(), SQLITE_DBSTATUS_DEFERRED_FKS, &current, &highwater, 0) !=
+          SQLITE_OK ||
+      current == 0) {
+    return Status::Ok();
+  }
+  return Status(StatusCode::kFailedPrecondition,
+                "sqlite: FOREIGN KEY constraint failed (deferred constraint unresolved at the"
+                " end of the write)",
+                nlohmann::json{{"sqlite_code", SQLITE_CONSTRAINT_FOREIGNKEY}});
+}
+
+// A closure must not let an exception escape into the leader (it would strand every
+// follower); it becomes that caller's error instead.
+Status RunClosure(const std::function<Status(SqliteConnection&)>& fn, SqliteConnection& conn) {
+  try {
+    return fn(conn);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("sqlite: grouped write threw: ") + e.what());
+  } catch (...) {
+    return Status::Internal("sqlite: grouped write threw a non-standard exception");
+  }
+}
+
+}  // namespace
+
+Status SqliteDb::WriteAlone(const std::function<Status(SqliteConnection&)>& fn) {
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  SqliteConnection& conn = *writer_;
+  WaitForCheckpointIfWalFull();
+  group_commits_.fetch_add(1, std::memory_order_relaxed);
+  grouped_writes_.fetch_add(1, std::memory_order_relaxed);
+  RETURN_IF_ERROR(Control(conn, kBeginImmediate));
+  Status status = RunClosure(fn, conn);
+  if (status.ok()) status = Control(conn, kCommit);
+  if (!status.ok()) RollbackIfOpen(conn);
+  return status;
+}
+
+void SqliteDb::CommitBatch(std::vector<GroupedWrite*>& batch) {
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  SqliteConnection& conn = *writer_;
+  WaitForCheckpointIfWalFull();
+  group_commits_.fetch_add(1, std::memory_order_relaxed);
+  grouped_writes_.fetch_add(batch.size(), std::memory_order_relaxed);
+  // Every caller whose closure did not fail on its own gets `status`; nothing of the batch
+  // is kept.
+  auto fail_batch = [&](const Status& status) {
+    RollbackIfOpen(conn);
+    for (GroupedWrite* w : batch) {
+      if (w->status.ok()) w->status = status;
+    }
+  };
+  Status begin = Control(conn, kBeginImmediate);
+  if (!begin.ok()) return fail_batch(begin);
+  if (batch.size() == 1) {  // a lone caller: no savepoint needed
+    GroupedWrite* w = batch.front();
+    w->status = RunClosure(*w->fn, conn);
+    if (!w->status.ok()) return RollbackIfOpen(conn);
+  } else {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      GroupedWrite* w = batch[i];
+      Status savepoint = Control(conn, kSavepoint);
+      if (!savepoint.ok()) return fail_batch(savepoint);
+      w->status = RunClosure(*w->fn, conn);
+      if (w->status.ok()) w->status = CheckDeferredConstraints(conn);
+      if (w->status.ok()) {
+        Status release = Control(conn, kRelease);
+        if (!release.ok()) {
+          w->status = release;
+          return fail_batch(release);
+        }
+        continue;
+      }
+      if (!conn.InTransaction()) {
+        // SQLite itself rolled the whole transaction back (I/O error, disk full...): the
+        // earlier closures' changes are gone too.
+        return fail_batch(Status::Internal(
+            "sqlite: group transaction rolled back by an error in another write of the batch: " +
+            w->status.message()));
+      }
+      Status undo = Control(conn, kRollbackTo);
+      if (undo.ok()) undo = Control(conn, kRelease);
+      if (!undo.ok()) return fail_batch(undo);
+    }
+  }
+  Status commit = Control(conn, kCommit);
+  if (!commit.ok()) fail_batch(commit.WithContext("group commit of " +
+                                                  std::to_string(batch.size()) + " writes"));
+}
+
+Status SqliteDb::WriteGrouped(const std::function<Status(SqliteConnection&)>& fn) {
+  if (!options_.group_commit) return WriteAlone(fn);
+  const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_group_batch));
+  GroupedWrite self;
+  self.fn = &fn;
+  std::unique_lock<std::mutex> lock(group_mu_);
+  group_queue_.push_back(&self);
+  if (!group_leader_active_) {  // nothing is being committed: lead at once, alone
+    group_leader_active_ = true;
+    self.lead = true;
+  }
+  self.cv.wait(lock, [&] { return self.done || self.lead; });
+  if (self.done) return std::move(self.status);
+  // Leader. The queue's front is this caller (a leader is named only from the front, and an
+  // arriving caller leads only when the queue was empty), so it is in its first batch.
+  // Callers that queued meanwhile get one more batch from this leader while the writer is
+  // warm (no wake-up hand-off before it is busy again); then the oldest waiter leads.
+  const int extra_batches = options_.leader_extra_batches;
+  for (int round = 0;; ++round) {
+    const size_t n = std::min(max_batch, group_queue_.size());
+    std::vector<GroupedWrite*> batch(group_queue_.begin(),
+                                     group_queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    group_queue_.erase(group_queue_.begin(),
+                       group_queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    lock.unlock();
+    CommitBatch(batch);
+    lock.lock();
+    for (GroupedWrite* w : batch) {
+      w->done = true;
+      if (w != &self) w->cv.notify_one();  // under the lock: w may return (and die) once done
+    }
+    if (group_queue_.empty()) {
+      group_leader_active_ = false;
+      break;
+    }
+    if (round >= extra_batches) {  // the oldest waiter leads the next batch
+      group_queue_.front()->lead = true;
+      group_queue_.front()->cv.notify_one();
+      break;
+    }
+  }
+  return std::move(self.status);
+}
+
+SqliteDb::WriteStats SqliteDb::write_stats() const {
+  WriteStats stats;
+  stats.group_commits = group_commits_.load();
+  stats.grouped_writes = grouped_writes_.load();
+  stats.checkpoints = checkpoints_.load();
+  stats.writer_stalls = writer_stalls_.load();
+  stats.wal_pages = wal_pages_.load();
+  stats.max_wal_pages = max_wal_pages_.load();
+  stats.wal_restarts = wal_restarts_.load();
+  return stats;
+}
+
+size_t SqliteDb::QueuedGroupedWrites() const {
+  std::lock_guard<std::mutex> lock(group_mu_);
+  return group_queue_.size();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Background checkpoints
+
+int SqliteDb::WalHook(void* self, sqlite3* /*db*/, const char* /*name*/, int pages) {
+  // Runs on the committing thread right after each commit of the writer connection (with
+  // writer_mu_ held): record, and wake the checkpointer once the threshold is crossed.
+  auto* db = static_cast<SqliteDb*>(self);
+  const int previous = db->wal_pages_.exchange(pages);
+  if (pages < previous) db->wal_restarts_.fetch_add(1);
+  if (pages > db->max_wal_pages_.load()) db->max_wal_pages_.store(pages);  // hook is serialised
+  if (pages < db->options_.wal_autocheckpoint_pages || db->checkpoint_running_.load()) {
+    return SQLITE_OK;  // below the threshold, or a pass runs (it re-checks when done)
+  }
+  const int last = db->pages_at_last_pass_.load();
+  if (pages < last || pages - last >= db->min_new_frames_) {
+    { std::lock_guard<std::mutex> lock(db->checkpoint_mu_); }  // no lost wake-up
+    db->checkpoint_cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void SqliteDb::CheckpointLoop() {
+  const int threshold = options_.wal_autocheckpoint_pages;
+  std::unique_lock<std::mutex> lock(checkpoint_mu_);
+  while (true) {
+    checkpoint_cv_.wait(lock, [&] {
+      if (checkpoint_stop_ || checkpoint_urgent_) return true;
+      const int pages = wal_pages_.load();
+      const int last = pages_at_last_pass_.load();
+      return pages >= threshold && (pages < last || pages - last >= min_new_frames_);
+    });
+    if (checkpoint_stop_) return;
+    checkpoint_urgent_ = false;
+    ++checkpoint_passes_started_;
+    checkpoint_running_.store(true);
+    pages_at_last_pass_.store(wal_pages_.load());
+    lock.unlock();
+    int log_frames = 0;
+    int copied_frames = 0;
+    // PASSIVE never waits for readers or the writer: frames a reader's snapshot still needs
+    // are left for the next pass. Errors (SQLITE_BUSY while another process checkpoints) are
+    // retried on the next wake-up.
+    (void)sqlite3_wal_checkpoint_v2(checkpointer_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                    &log_frames, &copied_frames);
+    checkpoints_.fetch_add(1);
+    checkpoint_running_.store(false);
+    lock.lock();
+    checkpoint_passes_done_ = checkpoint_passes_started_;
+    checkpoint_done_cv_.notify_all();
+  }
+}
+
+void SqliteDb::WaitForCheckpointIfWalFull() {
+  // Called with writer_mu_ held, before BEGIN. The checkpointer never takes writer_mu_.
+  if (!checkpoint_thread_.joinable() || wal_pages_.load() < wal_max_pages_) return;
+  writer_stalls_.fetch_add(1);
+  std::unique_lock<std::mutex> lock(checkpoint_mu_);
+  const uint64_t target = checkpoint_passes_started_ + 1;  // a pass that starts from now on
+  checkpoint_urgent_ = true;
+  checkpoint_cv_.notify_one();
+  checkpoint_done_cv_.wait(
+      lock, [&] { return checkpoint_stop_ || checkpoint_passes_done_ >= target; });
+}
+
+void SqliteDb::StopCheckpointer() {
+  if (!checkpoint_thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
+    checkpoint_stop_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  checkpoint_done_cv_.notify_all();
+  checkpoint_thread_.join();
 }
 
 Status SqliteDb::Exec(std::string_view sql) {

@@ -6,10 +6,46 @@
 //   connections (WAL lets readers run while the writer commits). Use
 //     db.WithWriter([&](SqliteConnection& c) -> Status { ... });   // exclusive
 //     db.WithReader([&](SqliteConnection& c) -> Result<T> { ... }); // shared, snapshot reads
+//     db.WriteGrouped([&](SqliteConnection& c) -> Status { ... }); // group commit (below)
 //   A SqliteConnection and the SqliteStatements it hands out must only be used inside the
 //   callback that received it (never store them). Callbacks must not call back into
-//   WithWriter on the same SqliteDb (the writer mutex is not recursive).
+//   WithWriter/WriteGrouped/InTransaction on the same SqliteDb (the writer mutex is not
+//   recursive), and WriteGrouped must not be called while holding WithWriter.
 //   For ":memory:" databases there are no readers; WithReader uses the writer.
+//
+// Group commit (WriteGrouped)
+//   Small, independent writes (a job row insert, a status CAS) from many threads share one
+//   transaction instead of paying one commit each. Leader/follower: a caller queues its
+//   closure; if no batch is being committed it becomes the leader, takes the writer mutex,
+//   drains up to Options::max_group_batch queued closures (FIFO), runs BEGIN IMMEDIATE, each
+//   closure inside its own SAVEPOINT (on a closure's error: ROLLBACK TO + RELEASE, so only
+//   that caller sees its error and the rest still commit), COMMIT, and hands every caller
+//   its result. Callers that arrive while a batch commits wait and form the next batch
+//   (committed by the same leader once, Options::leader_extra_batches, then the oldest
+//   waiter is woken to lead; each caller is woken alone); a lone caller never waits for
+//   company (no timers). WriteGrouped returns only after the
+//   caller's change is committed (same durability as any commit: WAL, synchronous=NORMAL).
+//   A closure's statements are atomic (its savepoint), and a deferred foreign key it leaves
+//   unresolved fails that closure alone (as its own COMMIT would); a failed BEGIN or COMMIT
+//   (I/O error, disk full...) fails every caller of that batch and nothing of it is kept. The closure runs on the leader's
+//   thread: do the expensive preparation (serialising JSON...) before calling, and keep
+//   results by reference (the caller's stack outlives the call). With
+//   Options::group_commit = false each call is its own transaction (the A/B switch).
+//
+// Checkpoints
+//   With Options::background_checkpoint (the default for files), the writer connection never
+//   checkpoints inside a commit: sqlite3_wal_hook reports the WAL size after each commit and
+//   a thread owned by SqliteDb runs PASSIVE checkpoints on its own connection while the WAL
+//   holds >= wal_autocheckpoint_pages frames, without blocking writers. The WAL starts over
+//   from its beginning only when a pass has copied every frame, which a writer that never
+//   pauses prevents; so, as back-pressure, a grouped commit that finds the WAL at
+//   wal_max_pages or more waits (holding the writer, before its BEGIN) for one background
+//   pass that starts after it began waiting: that pass copies everything (nothing commits
+//   meanwhile) and the commit restarts the WAL. (WithWriter/InTransaction users never wait;
+//   their commits only count.) The copying and fsyncs stay on the
+//   background thread; a writer waits only when writes outrun it, for the frames written
+//   since the previous pass. The WAL file stays bounded (about wal_max_pages plus one batch).
+//   The destructor stops and joins the thread before closing the connections.
 //
 // Errors: every SQLite failure becomes a Status carrying sqlite3_errmsg() and the SQL text;
 //   details = {"sqlite_code": <extended code>, "sql": "..."}. UNIQUE/PRIMARY KEY violations
@@ -21,8 +57,10 @@
 //   component, each in its own transaction. Append new migrations; never edit old ones.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -30,6 +68,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -210,7 +249,32 @@ class SqliteDb {
     bool create = true;          // create the file if missing
     // WAL pages between automatic checkpoints (SQLite's default is 1000). Larger batches copy
     // hot pages (the newest index leaves) fewer times; the WAL file grows to ~4 KiB x this.
+    // <= 0 disables checkpoints while the database is open.
     int wal_autocheckpoint_pages = 1000;
+    // true: checkpoints run on a background thread (see "Checkpoints" above); false: SQLite's
+    // own auto-checkpoint runs inside the commit that crosses the threshold (old behaviour).
+    bool background_checkpoint = true;
+    // WAL frames at which grouped commits wait for a background pass (so the WAL restarts);
+    // 0 = 4 x wal_autocheckpoint_pages.
+    int wal_max_pages = 0;
+    // true: WriteGrouped batches concurrent callers into one transaction; false: each call
+    // is its own transaction (for A/B measurements).
+    bool group_commit = true;
+    int max_group_batch = 128;  // closures per group transaction
+    // Batches a leader commits for callers that queued during its own commit before it
+    // returns and names the oldest waiter leader (0 = hand off at once).
+    int leader_extra_batches = 1;
+  };
+
+  // Counters since Open (for tests and benchmarks).
+  struct WriteStats {
+    uint64_t group_commits = 0;       // transactions committed (or failed) by WriteGrouped
+    uint64_t grouped_writes = 0;      // closures run by WriteGrouped
+    uint64_t checkpoints = 0;         // background PASSIVE checkpoint passes
+    uint64_t writer_stalls = 0;       // grouped commits that waited for a pass (WAL too big)
+    int wal_pages = 0;                // WAL frames after the last commit (from the WAL hook)
+    int max_wal_pages = 0;            // the most WAL frames any commit left
+    uint64_t wal_restarts = 0;        // commits that started the WAL over from its beginning
   };
 
   // Opens (creating parent directories) with journal_mode=WAL, synchronous=NORMAL,
@@ -247,6 +311,16 @@ class SqliteDb {
   // fn(SqliteConnection&) -> Status.
   Status InTransaction(const std::function<Status(SqliteConnection&)>& fn);
 
+  // Group commit (see the header comment): fn runs, atomically, in a transaction shared with
+  // other concurrent callers; returns fn's error (its changes undone), the batch's BEGIN or
+  // COMMIT error, or OK once the change is committed.
+  Status WriteGrouped(const std::function<Status(SqliteConnection&)>& fn);
+
+  WriteStats write_stats() const;
+  // Closures queued for WriteGrouped and not yet picked by a leader (tests use it to build
+  // a batch deterministically).
+  size_t QueuedGroupedWrites() const;
+
   // Convenience: Exec on the writer.
   Status Exec(std::string_view sql);
 
@@ -271,7 +345,50 @@ class SqliteDb {
     SqliteConnection* conn;
   };
 
+  struct GroupedWrite {
+    const std::function<Status(SqliteConnection&)>* fn = nullptr;
+    Status status;
+    bool done = false;  // (group_mu_) result is final
+    bool lead = false;  // (group_mu_) this caller commits the next batch
+    std::condition_variable cv;  // each caller is woken alone (no thundering herd)
+  };
+  Status WriteAlone(const std::function<Status(SqliteConnection&)>& fn);
+  void CommitBatch(std::vector<GroupedWrite*>& batch);
+  static int WalHook(void* self, sqlite3* db, const char* name, int pages);
+  void CheckpointLoop();
+  void WaitForCheckpointIfWalFull();
+  void StopCheckpointer();
+
+  Options options_;
   std::filesystem::path path_;
+
+  // Group commit queue (group_mu_ is never held while waiting for writer_mu_).
+  mutable std::mutex group_mu_;
+  std::deque<GroupedWrite*> group_queue_;
+  bool group_leader_active_ = false;  // a leader runs or has been named; queue non-empty => true
+  std::atomic<uint64_t> group_commits_{0};
+  std::atomic<uint64_t> grouped_writes_{0};
+
+  // Background checkpointer.
+  std::unique_ptr<SqliteConnection> checkpointer_;
+  std::thread checkpoint_thread_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_stop_ = false;
+  std::atomic<int> wal_pages_{0};
+  std::atomic<int> max_wal_pages_{0};
+  std::atomic<uint64_t> wal_restarts_{0};
+  std::atomic<uint64_t> checkpoints_{0};
+  std::atomic<uint64_t> writer_stalls_{0};
+  int wal_max_pages_ = 0;
+  std::atomic<int> pages_at_last_pass_{0};
+  std::atomic<bool> checkpoint_running_{false};
+  int min_new_frames_ = 1;
+  bool checkpoint_urgent_ = false;      // a stalled writer asks for a pass (checkpoint_mu_)
+  uint64_t checkpoint_passes_started_ = 0;  // (checkpoint_mu_)
+  uint64_t checkpoint_passes_done_ = 0;     // (checkpoint_mu_)
+  std::condition_variable checkpoint_done_cv_;
+
   std::mutex writer_mu_;
   std::unique_ptr<SqliteConnection> writer_;
   std::mutex readers_mu_;

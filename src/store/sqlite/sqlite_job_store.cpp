@@ -76,26 +76,57 @@ Result<JobRecord> RowToJob(const SqliteStatement& stmt) {
   return job;
 }
 
-// Binds every column but job_id, starting at parameter `first`, in kColumns order; with
-// `for_update`, also without the columns fixed at insert (job_type, created_at, parent_id).
-Status BindMutable(SqliteStatement& stmt, int first, const JobRecord& job, bool for_update = false) {
-  int i = first;
+// A job's column values, serialised on the caller's thread before the write is queued (the
+// grouped-write closure runs on the batch leader's thread, where time is shared by everyone).
+struct EncodedJob {
+  std::string job_id;
+  std::string job_type;
+  std::string status;
+  int64_t created_at_us = 0;
+  std::optional<int64_t> started_at_us;
+  std::optional<int64_t> ended_at_us;
+  std::optional<int64_t> exit_code;
+  std::string command;
+  std::string params;
+  std::string artifacts;
+  std::string env;
+};
+
+EncodedJob Encode(const JobRecord& job) {
+  EncodedJob e;
+  e.job_id = job.job_id.str();
+  e.job_type = job.job_type;
+  e.status = StateText(job.status);
+  e.created_at_us = ToMicros(job.created_at);
+  e.started_at_us = ToMicros(job.started_at);
+  e.ended_at_us = ToMicros(job.ended_at);
+  if (job.exit_code) e.exit_code = *job.exit_code;
   Json command = Json::array();
   for (const std::string& arg : job.command) command.push_back(arg);
-  std::optional<int64_t> exit_code;
-  if (job.exit_code) exit_code = *job.exit_code;
-  if (!for_update) RETURN_IF_ERROR(stmt.Bind(i++, job.job_type));
-  RETURN_IF_ERROR(stmt.Bind(i++, StateText(job.status)));
-  if (!for_update) RETURN_IF_ERROR(stmt.Bind(i++, ToMicros(job.created_at)));
-  RETURN_IF_ERROR(stmt.Bind(i++, ToMicros(job.started_at)));
-  RETURN_IF_ERROR(stmt.Bind(i++, ToMicros(job.ended_at)));
-  RETURN_IF_ERROR(stmt.Bind(i++, exit_code));
+  e.command = DumpJson(command);
+  e.params = DumpJson(job.params);
+  e.artifacts = DumpJson(job.artifacts);
+  e.env = DumpJson(job.env);
+  return e;
+}
+
+// Binds every column but job_id, starting at parameter `first`, in kColumns order; with
+// `for_update`, also without the columns fixed at insert (job_type, created_at, parent_id).
+Status BindMutable(SqliteStatement& stmt, int first, const JobRecord& job, const EncodedJob& e,
+                   bool for_update = false) {
+  int i = first;
+  if (!for_update) RETURN_IF_ERROR(stmt.Bind(i++, e.job_type));
+  RETURN_IF_ERROR(stmt.Bind(i++, e.status));
+  if (!for_update) RETURN_IF_ERROR(stmt.Bind(i++, e.created_at_us));
+  RETURN_IF_ERROR(stmt.Bind(i++, e.started_at_us));
+  RETURN_IF_ERROR(stmt.Bind(i++, e.ended_at_us));
+  RETURN_IF_ERROR(stmt.Bind(i++, e.exit_code));
   RETURN_IF_ERROR(stmt.Bind(i++, job.error_message));
   RETURN_IF_ERROR(stmt.Bind(i++, job.cwd));
-  RETURN_IF_ERROR(stmt.Bind(i++, DumpJson(command)));
+  RETURN_IF_ERROR(stmt.Bind(i++, e.command));
   RETURN_IF_ERROR(stmt.Bind(i++, job.args_preview));
-  RETURN_IF_ERROR(stmt.Bind(i++, DumpJson(job.params)));
-  RETURN_IF_ERROR(stmt.Bind(i++, DumpJson(job.artifacts)));
+  RETURN_IF_ERROR(stmt.Bind(i++, e.params));
+  RETURN_IF_ERROR(stmt.Bind(i++, e.artifacts));
   RETURN_IF_ERROR(stmt.Bind(i++, job.artifacts_parse_error));
   RETURN_IF_ERROR(stmt.Bind(i++, job.log_path));
   RETURN_IF_ERROR(stmt.Bind(i++, job.meta_path));
@@ -105,7 +136,7 @@ Status BindMutable(SqliteStatement& stmt, int first, const JobRecord& job, bool 
   RETURN_IF_ERROR(stmt.Bind(i++, job.dry_run));
   RETURN_IF_ERROR(stmt.Bind(i++, job.executor_ref));
   RETURN_IF_ERROR(stmt.Bind(i++, job.timeout_sec));
-  return stmt.Bind(i++, DumpJson(job.env));
+  return stmt.Bind(i++, e.env);
 }
 
 Status ValidateForWrite(const JobRecord& job) {
@@ -196,10 +227,13 @@ Status SqliteJobStore::InsertJob(const JobRecord& job) {
   static const std::string kSql =
       "INSERT INTO jobs (" + std::string(kColumns) +
       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-  Status status = db_.WithWriter([&](SqliteConnection& conn) -> Status {
+  const EncodedJob encoded = Encode(job);
+  // One statement in the caller's savepoint of a shared group transaction (SqliteDb::
+  // WriteGrouped): a duplicate id fails only this caller.
+  Status status = db_.WriteGrouped([&](SqliteConnection& conn) -> Status {
     ASSIGN_OR_RETURN(SqliteStatement stmt, conn.Prepare(kSql));
-    RETURN_IF_ERROR(stmt.Bind(1, job.job_id.str()));
-    RETURN_IF_ERROR(BindMutable(stmt, 2, job));
+    RETURN_IF_ERROR(stmt.Bind(1, encoded.job_id));
+    RETURN_IF_ERROR(BindMutable(stmt, 2, job, encoded));
     return stmt.Run();
   });
   if (status.IsAlreadyExists()) {
@@ -260,18 +294,22 @@ Status SqliteJobStore::UpdateJob(const JobRecord& job, JobState expected) {
       " args_preview = ?, params = ?, artifacts = ?, artifacts_parse_error = ?, log_path = ?,"
       " meta_path = ?, source_job_id = ?, owner_id = ?, dry_run = ?,"
       " executor_ref = ?, timeout_sec = ?, env = ? WHERE job_id = ? AND status = ?";
-  return db_.WithWriter([&](SqliteConnection& conn) -> Status {
+  const EncodedJob encoded = Encode(job);
+  const std::string expected_text = StateText(expected);
+  // The CAS and, when it matched nothing, the probe run in this caller's savepoint of a
+  // group transaction, so the probe sees exactly the state the UPDATE saw.
+  return db_.WriteGrouped([&](SqliteConnection& conn) -> Status {
     {
       ASSIGN_OR_RETURN(SqliteStatement stmt, conn.Prepare(kSql));
-      RETURN_IF_ERROR(BindMutable(stmt, 1, job, /*for_update=*/true));
-      RETURN_IF_ERROR(stmt.Bind(20, job.job_id.str()));
-      RETURN_IF_ERROR(stmt.Bind(21, StateText(expected)));
+      RETURN_IF_ERROR(BindMutable(stmt, 1, job, encoded, /*for_update=*/true));
+      RETURN_IF_ERROR(stmt.Bind(20, encoded.job_id));
+      RETURN_IF_ERROR(stmt.Bind(21, expected_text));
       RETURN_IF_ERROR(stmt.Run());
       if (conn.Changes() == 1) return Status::Ok();
     }
     // Nothing changed: tell "unknown job" from "someone else moved it".
     ASSIGN_OR_RETURN(SqliteStatement probe, conn.Prepare("SELECT status FROM jobs WHERE job_id = ?"));
-    RETURN_IF_ERROR(probe.Bind(1, job.job_id.str()));
+    RETURN_IF_ERROR(probe.Bind(1, encoded.job_id));
     ASSIGN_OR_RETURN(bool has_row, probe.Step());
     if (!has_row) return Status::NotFound("job " + job.job_id.str() + " does not exist");
     const std::string actual = probe.ColumnText(0);
