@@ -2,8 +2,16 @@
 // `alphalab serve` and run to SUCCESS. Prints sustained jobs/s and submit-to-start p50/p95.
 //
 //   build/bin/bench_jobs [--jobs 3000] [--clients 4] [--slots 0] [--program /bin/true]
+//                        [--dir /tmp] [--keep] [--no-access-log]
 //
-// It starts its own server on a temporary workspace (port 0) and stops it afterwards.
+// It starts its own server (access log on, as users run it; the server's stderr goes to
+// <workspace>/server.log) on a new workspace under --dir (port 0) and stops it afterwards.
+// The workspace is deleted at the end unless --keep. Mind the file system: on ext4 without a
+// journal (these machines) every inode allocation scans past the inodes freed in the last
+// 60 s (up to 6 min while their inode table block is dirty) in its block group, so a run
+// right after a deletion of thousands of files (the previous run's cleanup, a compiler's
+// temporary files in the same folder) measures mostly that. Use --keep and delete later.
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -31,22 +39,35 @@ using namespace alphalab;
 int main(int argc, char** argv) {
   int jobs = 3000, clients = 4, slots = 0;
   std::string program = "/bin/true";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  fs::path parent = fs::temp_directory_path();
+  bool keep = false, access_log = true;
+  for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--jobs") jobs = std::atoi(argv[i + 1]);
-    else if (a == "--clients") clients = std::atoi(argv[i + 1]);
-    else if (a == "--slots") slots = std::atoi(argv[i + 1]);
-    else if (a == "--program") program = argv[i + 1];
+    const bool has_value = i + 1 < argc;
+    if (a == "--jobs" && has_value) jobs = std::atoi(argv[++i]);
+    else if (a == "--clients" && has_value) clients = std::atoi(argv[++i]);
+    else if (a == "--slots" && has_value) slots = std::atoi(argv[++i]);
+    else if (a == "--program" && has_value) program = argv[++i];
+    else if (a == "--dir" && has_value) parent = argv[++i];
+    else if (a == "--keep") keep = true;
+    else if (a == "--no-access-log") access_log = false;
+    else {
+      std::fprintf(stderr,
+                   "usage: bench_jobs [--jobs N] [--clients N] [--slots N] [--program P] [--dir D] [--keep] "
+                   "[--no-access-log]\n");
+      return 2;
+    }
   }
   const fs::path bin = fs::read_symlink("/proc/self/exe").parent_path();
-  const fs::path ws = fs::temp_directory_path() / ("alphalab_bench_jobs_" + std::to_string(::getpid()));
+  const fs::path ws = parent / ("alphalab_bench_jobs_" + std::to_string(::getpid()));
   fs::create_directories(ws);
   std::ofstream(ws / "alphalab.yaml") << "job_types:\n  noop:\n    argv: [\"" << program << "\"]\n";
 
   int out[2];
   if (::pipe(out) != 0) return 1;
   std::vector<std::string> args = {(bin / "alphalab").string(), "serve", "--workspace", ws.string(), "--port", "0",
-                                   "--no-access-log", "--slots", std::to_string(slots)};
+                                   "--slots", std::to_string(slots)};
+  if (!access_log) args.push_back("--no-access-log");
   std::vector<char*> cargv;
   for (auto& a : args) cargv.push_back(a.data());
   cargv.push_back(nullptr);
@@ -54,6 +75,8 @@ int main(int argc, char** argv) {
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_addclose(&fa, out[0]);
+  const std::string server_log = (ws / "server.log").string();
+  posix_spawn_file_actions_addopen(&fa, 2, server_log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   pid_t server = 0;
   if (posix_spawn(&server, cargv[0], &fa, nullptr, cargv.data(), environ) != 0) {
     std::fprintf(stderr, "cannot start %s\n", cargv[0]);
@@ -132,7 +155,8 @@ int main(int argc, char** argv) {
   std::sort(start_ms.begin(), start_ms.end());
   auto pct = [&](double p) { return start_ms.empty() ? 0.0 : start_ms[static_cast<size_t>(p * (start_ms.size() - 1))]; };
   auto metrics = client->Get("/metrics");
-  std::printf("jobs: %d submitted by %d clients, %d SUCCESS\n", jobs, clients, success);
+  std::printf("jobs: %d submitted by %d clients, %d SUCCESS (access log %s)\n", jobs, clients, success,
+              access_log ? "on" : "off");
   std::printf("submit phase: %.3f s (%.0f submits/s)\n", submit_sec, jobs / submit_sec);
   std::printf("all terminal after: %.3f s -> %.0f jobs/s sustained (submit to SUCCESS)\n", total_sec, done / total_sec);
   std::printf("submit-to-start (server timestamps, ms resolution, includes queueing when slots are full): p50 %.1f ms, p95 %.1f ms, max %.1f ms\n",
@@ -140,6 +164,10 @@ int main(int argc, char** argv) {
   ::kill(server, SIGTERM);
   int st = 0;
   ::waitpid(server, &st, 0);
-  fs::remove_all(ws);
+  if (keep) {
+    std::printf("workspace kept: %s\n", ws.c_str());
+  } else {
+    fs::remove_all(ws);
+  }
   return success == jobs ? 0 : 2;
 }
