@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <cstring>
+#include <optional>
 #include <string>
 
 namespace alphalab {
@@ -91,7 +94,37 @@ void FileReplacer::Retire(fs::path path) {
   if (!drop.empty()) ::unlink(drop.c_str());
 }
 
+// A target that does not exist yet (the usual case: most files get one version) is written to
+// an unnamed O_TMPFILE inode in its folder and linked in: one directory change instead of
+// two. Nullopt when that is not possible here (no O_TMPFILE, or the target exists after all).
+static std::optional<Status> WriteNewFile(const fs::path& target, std::string_view content) {
+  struct stat st {};
+  if (::stat(target.c_str(), &st) == 0 || errno != ENOENT) return std::nullopt;
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return Status::Internal("cannot write " + target.string() + ": " + Errno(errno));
+    }
+    return std::nullopt;  // no O_TMPFILE on this file system
+  }
+  Status written = WriteAllTo(fd, content, target);
+  if (written.ok()) {
+    char proc[64];
+    std::snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    if (::linkat(AT_FDCWD, proc, AT_FDCWD, target.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      const int err = errno;
+      ::close(fd);
+      if (err == EEXIST) return std::nullopt;  // created meanwhile: replace it instead
+      return Status::Internal("cannot write " + target.string() + ": " + Errno(err));
+    }
+  }
+  ::close(fd);
+  return written;
+}
+
 Status FileReplacer::Write(const fs::path& target, std::string_view content) {
+  if (std::optional<Status> created = WriteNewFile(target, content)) return *created;
   int fd = -1;
   ASSIGN_OR_RETURN(fs::path scratch, TakeScratch(&fd));
   Status written = WriteAllTo(fd, content, scratch);

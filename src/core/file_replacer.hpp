@@ -10,9 +10,11 @@
 // the targets) and swaps it with the target in one renameat2(RENAME_EXCHANGE): readers see the
 // old or the new file, never half of one, and the target's old inode is not freed but becomes
 // a spare. A spare is reused (truncated and rewritten) only after `reuse_delay`, so a reader
-// that opened the old version still reads it whole. A target that does not exist yet simply
-// gets the spare renamed onto it. Where the file system cannot exchange (EINVAL), it falls back
-// to rename-over. At most `max_spares` are kept; older ones are deleted.
+// that opened the old version still reads it whole. A target that does not exist yet (most
+// files get one version) is written to an unnamed O_TMPFILE inode and linked in, or, where
+// that is unavailable, gets a scratch file renamed onto it. Where the file system cannot
+// exchange (EINVAL), it falls back to rename-over. At most `max_spares` are kept; older ones
+// are deleted.
 //
 // No fsync: for files whose durable record lives elsewhere (the database). Thread-safe; writes
 // to the same target from several threads race like renames do (the caller orders them).

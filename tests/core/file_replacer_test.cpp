@@ -142,7 +142,10 @@ TEST_F(FileReplacerTest, LeftoverSparesOfAnEarlierProcessAreReused) {
   const ino_t old = Inode(base_ / ".scratch" / "old_spare");
   FileReplacer replacer(base_ / ".scratch");
   EXPECT_EQ(replacer.spares(), 1u);
-  ASSERT_TRUE(replacer.Write(base_ / "new.json", "fresh").ok());
+  ASSERT_TRUE(replacer.Write(base_ / "new.json", "first").ok());  // new file: no spare needed
+  EXPECT_NE(Inode(base_ / "new.json"), old);
+  EXPECT_EQ(replacer.spares(), 1u);
+  ASSERT_TRUE(replacer.Write(base_ / "new.json", "fresh").ok());  // replacement: the old spare
   EXPECT_EQ(Inode(base_ / "new.json"), old);
   EXPECT_EQ(ReadAll(base_ / "new.json"), "fresh");
 }
