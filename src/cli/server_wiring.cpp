@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 
+#include <spdlog/async.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
@@ -42,8 +43,13 @@ namespace {
 // The server's log on stderr, buffered: lines are collected and written with one write() when
 // 32 KB are pending, every second (spdlog::flush_every), at shutdown, and at once from level
 // warn up. A write() per access-log line cost more than the rest of logging a request. A
-// kill -9 loses at most the last second of info lines.
+// kill -9 loses at most the last second of info lines. The logger in front of it is
+// asynchronous (one spdlog worker thread formats and writes), so a request thread only
+// formats its message and queues it.
 class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  ~BufferedStderrSink() override { flush_(); }
+
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t formatted;
@@ -115,8 +121,16 @@ std::string ChooseUiDir(const std::optional<std::string>& flag) {
 }
 
 Status RunServer(const ServeFlags& flags) {
-  // Structured JSON logs on stderr (one JSON object per line), buffered.
-  auto logger = std::make_shared<spdlog::logger>("alphalab", std::make_shared<BufferedStderrSink>());
+  // Structured JSON logs on stderr (one JSON object per line), asynchronous and buffered.
+  spdlog::init_thread_pool(1 << 16, 1);
+  struct LogShutdown {
+    ~LogShutdown() {
+      spdlog::default_logger()->flush();  // queued behind every line logged so far
+      spdlog::shutdown();                 // drains the queue, joins the worker
+    }
+  } log_shutdown;
+  auto logger = std::make_shared<spdlog::async_logger>("alphalab", std::make_shared<BufferedStderrSink>(),
+                                                       spdlog::thread_pool(), spdlog::async_overflow_policy::block);
   logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","event":%v})", spdlog::pattern_time_type::utc);
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);
@@ -180,7 +194,6 @@ Status RunServer(const ServeFlags& flags) {
   jobs.Shutdown();
   executor->Shutdown();
   spdlog::info(R"({"msg":"stopped"})");
-  spdlog::default_logger()->flush();
   return Status::Ok();
 }
 
