@@ -1,10 +1,13 @@
 #include "jobs/job_service.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -37,6 +40,9 @@ std::vector<std::string_view> SplitLines(std::string_view text) {
   return lines;
 }
 
+// Names the calling thread (shown by top -H, perf, gdb); at most 15 characters.
+void NameThread(const char* name) { pthread_setname_np(pthread_self(), name); }
+
 bool IsBlank(std::string_view s) { return s.find_first_not_of(" \t\r") == std::string_view::npos; }
 
 bool LooksLikeError(std::string_view s) {
@@ -60,6 +66,32 @@ std::string Describe(const ProcessExit& e, int64_t timeout_sec) {
 }  // namespace
 
 Status WriteFileReplace(const fs::path& path, std::string_view content) {
+  // The first version of a file (the usual case: most jobs get one meta write) is written to
+  // an unnamed O_TMPFILE inode that is then linked in: readers never see a partial file, and
+  // the directory is changed once instead of twice (create temp + rename). A file that
+  // exists is replaced through a temp file + rename.
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+    const int fd = ::open(path.parent_path().c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      size_t written = 0;
+      while (written < content.size()) {
+        const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        written += static_cast<size_t>(n);
+      }
+      bool linked = false;
+      if (written == content.size()) {
+        char proc[64];
+        std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        linked = ::linkat(AT_FDCWD, proc, AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0;
+      }
+      ::close(fd);
+      if (linked) return Status::Ok();
+      // Unsupported here, or the file appeared meanwhile: the rename path below.
+    }
+  }
   return WriteFileAtomic(path, content, FileSync::kNoSync);
 }
 
@@ -114,14 +146,17 @@ std::string SummarizeError(std::string_view log_text) {
 
 JobService::JobService(JobStore& store, Executor& executor, const JobCatalog& catalog,
                        const Workspace& workspace, const Clock& clock, Metrics* metrics,
-                       int capacity)
+                       int capacity, JobServiceTuning tuning)
     : store_(store),
       executor_(executor),
       catalog_(catalog),
       workspace_(workspace),
       clock_(clock),
       metrics_(metrics),
-      capacity_(capacity > 0 ? capacity : std::max(1, executor.Capacity())) {
+      capacity_(capacity > 0 ? capacity : std::max(1, executor.Capacity())),
+      starter_count_(std::max(1, tuning.starter_threads)),
+      meta_delay_(tuning.meta_delay.count() >= 0 ? tuning.meta_delay : kMetaDelay),
+      admit_backlog_(std::max(0, tuning.admit_backlog)) {
   std::error_code ec;
   fs::create_directories(workspace_.JobsRuntimeDir(), ec);
   if (metrics_) {
@@ -142,8 +177,22 @@ JobService::JobService(JobStore& store, Executor& executor, const JobCatalog& ca
       }
     });
   }
-  for (int i = 0; i < kCompletionThreads; ++i) completion_threads_.emplace_back([this] { CompletionLoop(); });
-  meta_thread_ = std::thread([this] { MetaLoop(); });
+  for (int i = 0; i < kCompletionThreads; ++i) {
+    completion_threads_.emplace_back([this] {
+      NameThread("jobs-done");
+      CompletionLoop();
+    });
+  }
+  for (int i = 0; i < starter_count_; ++i) {
+    starter_threads_.emplace_back([this] {
+      NameThread("jobs-start");
+      StarterLoop();
+    });
+  }
+  meta_thread_ = std::thread([this] {
+    NameThread("jobs-meta");
+    MetaLoop();
+  });
 }
 
 JobService::~JobService() { Shutdown(); }
@@ -153,6 +202,12 @@ void JobService::Shutdown() {
     std::lock_guard lock(mu_);
     shutting_down_ = true;
   }
+  start_cv_.notify_all();
+  admit_cv_.notify_all();
+  for (auto& t : starter_threads_) {
+    if (t.joinable()) t.join();  // a spawn in progress is completed and recorded first
+  }
+  starter_threads_.clear();
   {
     std::lock_guard lock(completions_mu_);
     completions_stop_ = true;
@@ -207,11 +262,12 @@ int StateRank(JobState s) { return IsTerminal(s) ? 2 : s == JobState::kRunning ?
 }  // namespace
 
 void JobService::WriteMeta(const JobRecord& job) {
-  std::lock_guard io(meta_io_mu_);
   {
-    // A queued older version must not be written after this one.
-    std::lock_guard lock(meta_mu_);
+    std::unique_lock lock(meta_mu_);
+    // A pending older version must not be written after this one, and one the writer thread
+    // is writing right now must land first (its rename would otherwise replace this file).
     meta_pending_.erase(job.job_id);
+    meta_done_cv_.wait(lock, [&] { return meta_in_flight_.count(job.job_id) == 0; });
   }
   WriteMetaFile(MetaPath(job), job, clock_.Now());
 }
@@ -221,12 +277,20 @@ void JobService::WriteMetaLater(const JobRecord& job) {
     std::lock_guard lock(meta_mu_);
     if (!meta_stop_) {
       auto [it, inserted] = meta_pending_.try_emplace(job.job_id);
-      it->second.record = job;  // keeps the first enqueue's due time: a file within kMetaDelay
-      if (inserted) {
-        it->second.due = std::chrono::steady_clock::now() + kMetaDelay;
-        meta_order_.push_back(job.job_id);
+      if (!inserted && StateRank(it->second.record.status) > StateRank(job.status)) return;
+      if (inserted || it->second.record.status != job.status) {
+        // A new state is written once it is meta_delay old (QUEUED: after submit, RUNNING:
+        // after start), unless a newer version replaces it first. The old position in
+        // meta_order_ goes stale (its due time no longer matches).
+        const auto due = std::chrono::steady_clock::now() + meta_delay_;
+        const bool was_empty = meta_order_.empty();
+        it->second.due = due;
+        meta_order_.emplace_back(job.job_id, due);
+        // The writer sleeps until the oldest entry is due (entries are due in order); only
+        // an empty queue needs a wake-up.
+        if (was_empty) meta_cv_.notify_one();
       }
-      meta_cv_.notify_one();
+      it->second.record = job;
       return;
     }
   }
@@ -235,43 +299,42 @@ void JobService::WriteMetaLater(const JobRecord& job) {
 
 void JobService::MetaLoop() {
   for (;;) {
+    JobRecord rec;
     {
       std::unique_lock lock(meta_mu_);
       for (;;) {
-        while (!meta_order_.empty() && meta_pending_.count(meta_order_.front()) == 0) meta_order_.pop_front();
+        while (!meta_order_.empty()) {  // drop superseded positions
+          auto it = meta_pending_.find(meta_order_.front().first);
+          if (it != meta_pending_.end() && it->second.due == meta_order_.front().second) break;
+          meta_order_.pop_front();
+        }
         if (meta_order_.empty()) {
           if (meta_stop_) return;
           meta_cv_.wait(lock);
           continue;
         }
-        const auto due = meta_pending_.at(meta_order_.front()).due;
+        const auto due = meta_order_.front().second;
         if (meta_stop_ || due <= std::chrono::steady_clock::now()) break;
         meta_cv_.wait_until(lock, due);
       }
+      auto it = meta_pending_.find(meta_order_.front().first);
+      meta_order_.pop_front();
+      rec = std::move(it->second.record);
+      meta_pending_.erase(it);
+      meta_in_flight_.insert(rec.job_id);  // a synchronous write of this job waits for it
     }
-    // Take the entry under meta_io_mu_ and keep it held while writing: a synchronous
-    // (terminal) write either erased the entry before or waits until this write is done.
-    std::lock_guard io(meta_io_mu_);
-    std::optional<JobRecord> rec;
+    WriteMetaFile(MetaPath(rec), rec, clock_.Now());
     {
       std::lock_guard lock(meta_mu_);
-      while (!meta_order_.empty()) {
-        auto it = meta_pending_.find(meta_order_.front());
-        meta_order_.pop_front();
-        if (it == meta_pending_.end()) continue;
-        rec = std::move(it->second.record);
-        meta_pending_.erase(it);
-        break;
-      }
+      meta_in_flight_.erase(rec.job_id);
     }
-    if (rec) WriteMetaFile(MetaPath(*rec), *rec, clock_.Now());
+    meta_done_cv_.notify_all();
   }
 }
 
 void JobService::CachePut(const JobRecord& job) {
   auto entry = std::make_shared<CachedJob>();
   entry->record = job;
-  if (job.status != JobState::kRunning) entry->body = DumpJson(JobDetailJson(job, clock_.Now()));
   std::lock_guard lock(cache_mu_);
   auto [it, inserted] = cache_.try_emplace(job.job_id);
   if (!inserted && it->second && StateRank(it->second->record.status) > StateRank(job.status)) {
@@ -321,6 +384,7 @@ Status JobService::Persist(JobRecord& job, JobState expected) {
 Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& params,
                                      const SubmitOptions& options) {
   ASSIGN_OR_RETURN(ResolvedJob resolved, catalog_.Resolve(job_type, params));
+  if (!resolved.dry_run) AwaitAdmission();
   const TimePoint now = clock_.Now();
   JobRecord rec;
   rec.job_id = NewJobId(now);
@@ -355,42 +419,36 @@ Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& para
   CachePut(rec);
   if (metrics_) metrics_->Increment("alphalab_jobs_submitted_total", {{"job_type", rec.job_type}});
   if (rec.dry_run) return RunDry(std::move(rec));
-  bool will_wait = false;
+  // The QUEUED meta goes through the writer (due in meta_delay; replaced by the RUNNING or
+  // terminal version if the job moves on sooner). Before the job is queued, so no newer
+  // version of it can be pending yet.
+  WriteMetaLater(rec);
   {
     std::lock_guard lock(mu_);
-    will_wait = running_ >= capacity_ || !queue_.empty();
-  }
-  // A job that has to wait gets its QUEUED meta now, before it is queued (so no RUNNING
-  // version can be written before it) and outside mu_ (file work must not block the queue).
-  if (will_wait) WriteMeta(rec);
-  {
-    std::lock_guard lock(mu_);
+    if (pending_.empty()) last_progress_ = std::chrono::steady_clock::now();
     queue_.push_back(rec.job_id);
     pending_.emplace(rec.job_id, rec);
   }
-  Pump();
-  // Return the freshest view. A job that started at once has its RUNNING meta queued in the
-  // writer (written within kMetaDelay, or replaced by its terminal version if it ends sooner);
-  // one that stays queued gets its QUEUED meta here, synchronously.
-  std::shared_ptr<Active> a;
-  {
-    std::lock_guard lock(mu_);
-    auto it = active_.find(rec.job_id);
-    if (it != active_.end()) a = it->second;
+  start_cv_.notify_one();
+  // A starter may already have moved it on; the cache has the newest version then.
+  if (auto c = CacheGet(rec.job_id); c && StateRank(c->record.status) > StateRank(rec.status)) {
+    return c->record;
   }
-  if (a) {
-    std::lock_guard alock(a->mu);
-    return a->record;
+  return rec;
+}
+
+void JobService::AwaitAdmission() {
+  if (admit_backlog_ <= 0) return;
+  std::unique_lock lock(mu_);
+  const auto deadline = std::chrono::steady_clock::now() + kAdmitMaxWait;
+  while (!shutting_down_ && static_cast<int>(pending_.size()) >= admit_backlog_) {
+    const auto now = std::chrono::steady_clock::now();
+    // Not moving (every slot is held by a running job) or waited long enough: accept.
+    if (now - last_progress_ >= kAdmitStall || now >= deadline) return;
+    ++admit_waiters_;
+    admit_cv_.wait_until(lock, std::min(deadline, last_progress_ + kAdmitStall));
+    --admit_waiters_;
   }
-  {
-    // Under mu_, so a concurrent Pump cannot start it (and queue RUNNING) before this write.
-    std::lock_guard lock(mu_);
-    if (pending_.count(rec.job_id) > 0) {
-      if (!will_wait) WriteMeta(rec);  // a slot it expected was taken meanwhile (rare)
-      return rec;
-    }
-  }
-  return Get(rec.job_id);  // it already ended (spawn failure or a very fast job)
 }
 
 Result<JobRecord> JobService::RunDry(JobRecord rec) {
@@ -418,23 +476,42 @@ Result<JobRecord> JobService::RunDry(JobRecord rec) {
   return rec;
 }
 
-void JobService::Pump() {
+void JobService::StarterLoop() {
   for (;;) {
     std::shared_ptr<Active> a;
+    std::unique_lock<std::mutex> alock;
     {
-      std::lock_guard lock(mu_);
-      if (shutting_down_ || running_ >= capacity_ || queue_.empty()) return;
-      JobId id = queue_.front();
+      std::unique_lock lock(mu_);
+      start_cv_.wait(lock, [this] { return shutting_down_ || (running_ < capacity_ && !queue_.empty()); });
+      if (shutting_down_) return;
+      JobId id = std::move(queue_.front());
       queue_.pop_front();
       auto it = pending_.find(id);
       if (it == pending_.end()) continue;  // canceled while queued
       a = std::make_shared<Active>();
       a->record = std::move(it->second);
+      // Locked before it is visible in active_: a Cancel() that finds it there waits until
+      // the spawn is recorded (RUNNING, or FAILED when the spawn failed) and then stops it
+      // through the executor; there is no moment where it is neither queued nor spawned.
+      alock = std::unique_lock(a->mu);
       pending_.erase(it);
-      active_.emplace(id, a);
+      active_.emplace(std::move(id), a);
       ++running_;
+      last_progress_ = std::chrono::steady_clock::now();
+      if (admit_waiters_ > 0) admit_cv_.notify_all();
     }
-    Start(a);
+    const JobRecord& rec = a->record;
+    ProcessSpec spec;
+    spec.job_id = rec.job_id;
+    spec.argv = rec.command;
+    spec.cwd = rec.cwd;
+    for (const auto& [k, v] : rec.env.items()) spec.env[k] = v.get<std::string>();
+    spec.log_path = LogPath(rec);
+    spec.timeout = std::chrono::seconds(rec.timeout_sec);
+    // Starters spawn concurrently: the executor's Submit is mostly a wait (LocalExecutor: a
+    // round trip to its process supervisor, which pipelines concurrent requests).
+    const Result<std::string> ref = executor_.Submit(spec, MakeExitCallback(a));
+    Started(a, alock, ref);
   }
 }
 
@@ -442,17 +519,18 @@ ExitCallback JobService::MakeExitCallback(const std::shared_ptr<Active>& a) {
   return [this, a](const ProcessExit& exit) { OnExit(a, exit); };
 }
 
-void JobService::Start(const std::shared_ptr<Active>& a) {
-  std::unique_lock alock(a->mu);
+void JobService::ReleaseSlot(const JobId& id) {
+  {
+    std::lock_guard lock(mu_);
+    if (active_.erase(id) > 0) --running_;
+  }
+  idle_cv_.notify_all();
+  start_cv_.notify_one();
+}
+
+void JobService::Started(const std::shared_ptr<Active>& a, std::unique_lock<std::mutex>& alock,
+                         const Result<std::string>& ref) {
   JobRecord& rec = a->record;
-  ProcessSpec spec;
-  spec.job_id = rec.job_id;
-  spec.argv = rec.command;
-  spec.cwd = rec.cwd;
-  for (const auto& [k, v] : rec.env.items()) spec.env[k] = v.get<std::string>();
-  spec.log_path = LogPath(rec);
-  spec.timeout = std::chrono::seconds(rec.timeout_sec);
-  auto ref = executor_.Submit(spec, MakeExitCallback(a));
   const TimePoint now = clock_.Now();
   if (!ref.ok()) {
     // Spawn failed: the job never ran (QUEUED -> FAILED), the reason is the spawn error.
@@ -462,15 +540,12 @@ void JobService::Start(const std::shared_ptr<Active>& a) {
     rec.error_message = "could not start: " + ref.status().message();
     Persist(rec, JobState::kQueued).ok();
     JobRecord done = rec;
+    a->cv.notify_all();
     alock.unlock();
-    {
-      std::lock_guard lock(mu_);
-      active_.erase(done.job_id);
-      --running_;
-    }
-    idle_cv_.notify_all();
+    ReleaseSlot(done.job_id);
     if (metrics_) {
-      metrics_->Increment("alphalab_jobs_finished_total", {{"job_type", done.job_type}, {"status", "FAILED"}});
+      metrics_->Increment("alphalab_jobs_finished_total",
+                          {{"job_type", done.job_type}, {"status", std::string(JobStateName(done.status))}});
     }
     NotifyFinished(done);
     return;
@@ -488,6 +563,7 @@ void JobService::Start(const std::shared_ptr<Active>& a) {
     metrics_->Observe("queue_wait_seconds", SecondsBetween(rec.created_at, now), {{"job_type", rec.job_type}});
   }
   Persist(rec, JobState::kQueued).ok();
+  alock.unlock();
 }
 
 void JobService::OnExit(const std::shared_ptr<Active>& a, const ProcessExit& exit) {
@@ -499,8 +575,8 @@ void JobService::OnExit(const std::shared_ptr<Active>& a, const ProcessExit& exi
 }
 
 void JobService::CompletionLoop() {
-  // One completion at a time, then refill the freed slot at once: a second thread finishes
-  // another job meanwhile (the file and database work of Finish waits on the kernel a lot).
+  // One completion at a time; a second thread finishes another job meanwhile (the file and
+  // database work of Finish waits on the kernel a lot). The freed slot goes to a starter.
   for (;;) {
     std::optional<Completion> c;
     {
@@ -510,8 +586,7 @@ void JobService::CompletionLoop() {
       c = std::move(completions_.front());
       completions_.pop_front();
     }
-    Finish(c->active, c->exit);
-    Pump();
+    Finish(c->active, c->exit);  // frees the slot: a starter refills it
   }
 }
 
@@ -550,8 +625,10 @@ void JobService::Finish(const std::shared_ptr<Active>& a, const ProcessExit& exi
     } else if (exit.signal) {
       rec.exit_code = -*exit.signal;  // like Python's Popen.returncode
     }
-    const std::string tail = ReadFileTail(LogPath(rec), kArtifactScanBytes);
     const JobTypeSpec* spec = catalog_.Find(rec.job_type);
+    // The log is only read when something is taken from it (artifacts, error summary).
+    const bool need_tail = rec.status == JobState::kFailed || !spec || !spec->artifacts.empty();
+    const std::string tail = need_tail ? ReadFileTail(LogPath(rec), kArtifactScanBytes) : std::string();
     if (spec) {
       rec.artifacts = ParseArtifacts(*spec, tail);
       if (rec.status != JobState::kCanceled) {
@@ -592,11 +669,7 @@ void JobService::Finish(const std::shared_ptr<Active>& a, const ProcessExit& exi
     metrics_->Increment("alphalab_jobs_finished_total",
                         {{"job_type", done.job_type}, {"status", std::string(JobStateName(done.status))}});
   }
-  {
-    std::lock_guard lock(mu_);
-    if (active_.erase(done.job_id) > 0) --running_;
-  }
-  idle_cv_.notify_all();
+  ReleaseSlot(done.job_id);
   NotifyFinished(done);
 }
 
@@ -607,8 +680,10 @@ Result<JobRecord> JobService::Get(const JobId& id) {
 
 Result<std::string> JobService::DetailBody(const JobId& id, TimePoint now) {
   if (auto c = CacheGet(id)) {
-    if (!c->body.empty()) return c->body;
-    return DumpJson(JobDetailJson(c->record, now));
+    if (c->record.status == JobState::kRunning) return DumpJson(JobDetailJson(c->record, now));
+    // Any other state's detail does not depend on `now`: serialized once, on first use.
+    std::call_once(c->body_once, [&] { c->body = DumpJson(JobDetailJson(c->record, now)); });
+    return c->body;
   }
   ASSIGN_OR_RETURN(JobRecord rec, store_.GetJob(id));
   return DumpJson(JobDetailJson(rec, now));
@@ -661,6 +736,8 @@ Result<JobRecord> JobService::Cancel(const JobId& id) {
                                         Json{{"job_id", id.str()}, {"status", state}});
     }
   }
+  // A starter holds a->mu from before the job is visible in active_ until its spawn is
+  // recorded, so here it is RUNNING (or a re-attached RUNNING job): the executor stops it.
   Status s = executor_.Cancel(id);
   if (!s.ok() && !s.IsNotFound()) return s;
   std::unique_lock alock(a->mu);
@@ -724,8 +801,8 @@ Status JobService::Recover() {
       pending_.emplace(rec.job_id, std::move(rec));
     }
   }
+  start_cv_.notify_one();
   spdlog::info(R"({{"msg":"recovery","reattached":{},"lost":{},"requeued":{}}})", reattached, lost, queued.size());
-  Pump();
   return Status::Ok();
 }
 

@@ -1,5 +1,6 @@
 // JobService against the in-memory store and the fake executor: the whole life of a job
 // without real processes.
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -7,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -38,6 +40,157 @@ bool WaitFor(Pred pred, std::chrono::milliseconds timeout = 5s) {
   return pred();
 }
 
+// Wraps a FakeExecutor: Submit can be slowed down or held at a gate, and the wrapper tracks
+// the spawn order and how many processes ran at once.
+class GatedExecutor final : public Executor {
+ public:
+  explicit GatedExecutor(FakeExecutor& inner) : inner_(inner) {}
+
+  Result<std::string> Submit(const ProcessSpec& spec, ExitCallback on_exit) override {
+    std::chrono::milliseconds delay;
+    {
+      std::unique_lock lock(mu_);
+      ++entered_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return open_; });
+      delay = delay_;
+    }
+    if (delay.count() > 0) std::this_thread::sleep_for(delay);
+    {
+      std::lock_guard lock(mu_);
+      max_running_ = std::max(max_running_, ++running_);
+      order_.push_back(spec.job_id);
+    }
+    auto ref = inner_.Submit(spec, [this, cb = std::move(on_exit)](const ProcessExit& e) {
+      {
+        std::lock_guard lock(mu_);
+        --running_;
+      }
+      cb(e);
+    });
+    if (!ref.ok()) {
+      std::lock_guard lock(mu_);
+      --running_;
+      order_.pop_back();
+    }
+    return ref;
+  }
+  Status Cancel(const JobId& id) override { return inner_.Cancel(id); }
+  Result<bool> Reattach(const JobId& id, const std::string& ref, const fs::path& log, ExitCallback cb) override {
+    return inner_.Reattach(id, ref, log, std::move(cb));
+  }
+  int Capacity() const override { return inner_.Capacity(); }
+  void Shutdown() override { inner_.Shutdown(); }
+
+  void set_delay(std::chrono::milliseconds d) {
+    std::lock_guard lock(mu_);
+    delay_ = d;
+  }
+  void set_open(bool open) {
+    std::lock_guard lock(mu_);
+    open_ = open;
+    cv_.notify_all();
+  }
+  bool WaitEntered(int n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 5s, [&] { return entered_ >= n; });
+  }
+  std::vector<JobId> order() const {
+    std::lock_guard lock(mu_);
+    return order_;
+  }
+  int max_running() const {
+    std::lock_guard lock(mu_);
+    return max_running_;
+  }
+
+ private:
+  FakeExecutor& inner_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true;
+  int entered_ = 0;
+  std::chrono::milliseconds delay_{0};
+  int running_ = 0;
+  int max_running_ = 0;
+  std::vector<JobId> order_;
+};
+
+// A JobStore that checks, at every terminal update, that the job's meta file on disk already
+// says so (the service promises the terminal meta before the terminal state is visible).
+class MetaCheckingStore final : public JobStore {
+ public:
+  MetaCheckingStore(JobStore& inner, fs::path root) : inner_(inner), root_(std::move(root)) {}
+  Status InsertJob(const JobRecord& job) override { return inner_.InsertJob(job); }
+  Result<JobRecord> GetJob(const JobId& id) override { return inner_.GetJob(id); }
+  Result<std::vector<JobRecord>> ListJobs(const JobQuery& q) override { return inner_.ListJobs(q); }
+  Status UpdateJob(const JobRecord& job, JobState expected) override {
+    if (IsTerminal(job.status)) {
+      ++terminal_updates_;
+      auto text = ReadFile(root_ / job.meta_path);
+      const std::string want(JobStateName(job.status));
+      if (!text.ok() || Json::parse(*text, nullptr, false).value("status", "") != want) {
+        std::lock_guard lock(mu_);
+        violations_.push_back(job.job_id.str() + ": store gets " + want + ", meta file is " +
+                              (text.ok() ? *text : std::string("missing")));
+      }
+    }
+    return inner_.UpdateJob(job, expected);
+  }
+  Result<std::vector<JobRecord>> ListJobsInStates(const std::vector<JobState>& states, int limit) override {
+    return inner_.ListJobsInStates(states, limit);
+  }
+  Result<std::map<JobState, int64_t>> CountJobsByState() override { return inner_.CountJobsByState(); }
+
+  std::vector<std::string> violations() const {
+    std::lock_guard lock(mu_);
+    return violations_;
+  }
+  int terminal_updates() const { return terminal_updates_; }
+
+ private:
+  JobStore& inner_;
+  fs::path root_;
+  mutable std::mutex mu_;
+  std::vector<std::string> violations_;
+  std::atomic<int> terminal_updates_{0};
+};
+
+// Counts the file appearances (create or rename-into) per name in a directory.
+class DirWatch {
+ public:
+  explicit DirWatch(const fs::path& dir) {
+    fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd_ >= 0) wd_ = ::inotify_add_watch(fd_, dir.c_str(), IN_CREATE | IN_MOVED_TO);
+  }
+  ~DirWatch() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return fd_ >= 0 && wd_ >= 0; }
+  // Appearances of `name` since the watch began.
+  int Count(const std::string& name) {
+    Drain();
+    return counts_[name];
+  }
+
+ private:
+  void Drain() {
+    alignas(struct inotify_event) char buf[16384];
+    for (;;) {
+      const ssize_t n = ::read(fd_, buf, sizeof(buf));
+      if (n <= 0) return;
+      for (ssize_t i = 0; i < n;) {
+        const auto* ev = reinterpret_cast<const struct inotify_event*>(buf + i);
+        if (ev->len > 0) ++counts_[std::string(ev->name)];
+        i += static_cast<ssize_t>(sizeof(struct inotify_event) + ev->len);
+      }
+    }
+  }
+  int fd_ = -1;
+  int wd_ = -1;
+  std::map<std::string, int> counts_;
+};
+
 class JobServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -52,9 +205,20 @@ class JobServiceTest : public ::testing::Test {
     service_.reset();
     fs::remove_all(root_);
   }
-  void MakeService(int capacity) {
+  // The service's executor is gate_, a GatedExecutor around exec_.
+  void MakeGatedService(int capacity, JobServiceTuning tuning = {}, JobStore* store = nullptr) {
+    service_.reset();
+    gate_.reset();
     exec_ = std::make_unique<FakeExecutor>(capacity);
-    service_ = std::make_unique<JobService>(store_, *exec_, *catalog_, *ws_, SystemClock::Instance(), &metrics_);
+    gate_ = std::make_unique<GatedExecutor>(*exec_);
+    service_ = std::make_unique<JobService>(store ? *store : store_, *gate_, *catalog_, *ws_, SystemClock::Instance(),
+                                            &metrics_, 0, tuning);
+  }
+  void MakeService(int capacity, JobServiceTuning tuning = {}) {
+    service_.reset();
+    exec_ = std::make_unique<FakeExecutor>(capacity);
+    service_ = std::make_unique<JobService>(store_, *exec_, *catalog_, *ws_, SystemClock::Instance(), &metrics_,
+                                            0, tuning);
   }
   JobRecord Stored(const JobId& id) { return *store_.GetJob(id); }
   JobState StateOf(const JobId& id) { return Stored(id).status; }
@@ -68,6 +232,13 @@ class JobServiceTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return *r;
   }
+  // Jobs start on a starter thread: submits and waits until RUNNING is recorded.
+  JobRecord SubmitRunning() {
+    JobRecord job = SubmitTrain();
+    EXPECT_TRUE(WaitFor([&] { return service_->Get(job.job_id)->status == JobState::kRunning; }))
+        << JobStateName(service_->Get(job.job_id)->status);
+    return *service_->Get(job.job_id);
+  }
 
   fs::path root_;
   std::unique_ptr<Workspace> ws_;
@@ -75,6 +246,8 @@ class JobServiceTest : public ::testing::Test {
   FakeJobStore store_;
   Metrics metrics_;
   std::unique_ptr<FakeExecutor> exec_;
+  std::unique_ptr<GatedExecutor> gate_;
+  std::unique_ptr<MetaCheckingStore> checking_store_;
   std::unique_ptr<JobService> service_;
 };
 
@@ -107,10 +280,12 @@ TEST_F(JobServiceTest, DryRunWritesMetaAndLogAndSucceedsWithoutRunning) {
 
 TEST_F(JobServiceTest, RunsToSuccessWithArtifactsAndQueuesBeyondCapacity) {
   MakeService(1);
-  JobRecord a = SubmitTrain();
+  JobRecord a = SubmitRunning();
   JobRecord b = SubmitTrain();
   EXPECT_EQ(a.status, JobState::kRunning);
   EXPECT_EQ(b.status, JobState::kQueued);
+  // Its QUEUED meta comes through the writer, within ~kMetaDelay.
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(root_ / b.meta_path); }));
   EXPECT_EQ(Meta(b)["status"], "QUEUED");
   ASSERT_TRUE(exec_->WaitForSubmits(1));
   EXPECT_EQ(exec_->submits()[0].argv, a.command);
@@ -144,7 +319,7 @@ TEST_F(JobServiceTest, GetAndDetailBodyFollowEveryTransition) {
     EXPECT_TRUE(b.ok()) << b.status().ToString();
     return b.ok() ? Json::parse(*b) : Json();
   };
-  JobRecord a = SubmitTrain();
+  JobRecord a = SubmitRunning();
   JobRecord b = SubmitTrain();
   EXPECT_EQ(service_->Get(a.job_id)->status, JobState::kRunning);
   EXPECT_EQ(body_of(a.job_id)["status"], "RUNNING");
@@ -192,7 +367,7 @@ TEST_F(JobServiceTest, GetAndDetailBodyFollowEveryTransition) {
 
 TEST_F(JobServiceTest, FailureRecordsExitCodeErrorAndMissingArtifacts) {
   MakeService(2);
-  JobRecord a = SubmitTrain();
+  JobRecord a = SubmitRunning();
   ASSERT_TRUE(exec_->AppendLog(a.job_id,
                                "loading data\n\nTraceback (most recent call last):\n  File \"x.py\", line 3\n"
                                "ValueError: bad horizon\n\n\n").ok());
@@ -208,7 +383,7 @@ TEST_F(JobServiceTest, FailureRecordsExitCodeErrorAndMissingArtifacts) {
 
 TEST_F(JobServiceTest, SuccessWithoutPromisedArtifactIsNeverSilent) {
   MakeService(2);
-  JobRecord a = SubmitTrain();
+  JobRecord a = SubmitRunning();
   ASSERT_TRUE(exec_->AppendLog(a.job_id, "run_id: only_id\n").ok());
   ASSERT_TRUE(exec_->FinishWithExitCode(a.job_id, 0).ok());
   ASSERT_TRUE(WaitFor([&] { return StateOf(a.job_id) == JobState::kSuccess; }));
@@ -221,7 +396,7 @@ TEST_F(JobServiceTest, SuccessWithoutPromisedArtifactIsNeverSilent) {
 
 TEST_F(JobServiceTest, SignalAndSpawnFailure) {
   MakeService(2);
-  JobRecord a = SubmitTrain();
+  JobRecord a = SubmitRunning();
   ASSERT_TRUE(exec_->FinishWithSignal(a.job_id, 9).ok());
   ASSERT_TRUE(WaitFor([&] { return StateOf(a.job_id) == JobState::kFailed; }));
   EXPECT_EQ(Stored(a.job_id).exit_code, -9);
@@ -229,7 +404,7 @@ TEST_F(JobServiceTest, SignalAndSpawnFailure) {
 
   exec_->FailNextSubmit(Status::NotFound("program 'nope' not found"));
   JobRecord b = SubmitTrain();
-  EXPECT_EQ(StateOf(b.job_id), JobState::kFailed);
+  ASSERT_TRUE(WaitFor([&] { return StateOf(b.job_id) == JobState::kFailed; }));
   EXPECT_EQ(*Stored(b.job_id).error_message, "could not start: program 'nope' not found");
   EXPECT_FALSE(Stored(b.job_id).started_at.has_value());
 }
@@ -237,7 +412,7 @@ TEST_F(JobServiceTest, SignalAndSpawnFailure) {
 TEST_F(JobServiceTest, CancelQueuedRunningAndFinished) {
   MakeService(1);
   exec_->set_finish_on_cancel(true);
-  JobRecord a = SubmitTrain();
+  JobRecord a = SubmitRunning();
   JobRecord b = SubmitTrain();
   auto cb = service_->Cancel(b.job_id);
   ASSERT_TRUE(cb.ok());
@@ -315,6 +490,339 @@ TEST_F(JobServiceTest, RecoveryAfterRestart) {
   ASSERT_TRUE(exec_->FinishWithExitCode(alive.job_id, 0).ok());
   ASSERT_TRUE(WaitFor([&] { return StateOf(alive.job_id) == JobState::kSuccess; }));
   EXPECT_EQ(Stored(alive.job_id).artifacts["run_id"], "r9");
+}
+
+// ---- Starting jobs off the caller's thread -------------------------------------------------
+
+TEST_F(JobServiceTest, SubmitReturnsBeforeTheSpawnEvenWhenTheExecutorIsSlow) {
+  MakeGatedService(4);
+  gate_->set_delay(300ms);  // every spawn takes 300 ms
+  const auto t0 = std::chrono::steady_clock::now();
+  JobRecord a = SubmitTrain();
+  JobRecord b = SubmitTrain();
+  JobRecord c = SubmitTrain();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(took, 150ms) << "three submits must not wait for 900 ms of spawning";
+  for (const JobRecord& j : {a, b, c}) {
+    EXPECT_EQ(j.status, JobState::kQueued);
+    EXPECT_FALSE(j.started_at.has_value());
+  }
+  EXPECT_EQ(StateOf(c.job_id), JobState::kQueued);
+  for (const JobRecord& j : {a, b, c}) {
+    ASSERT_TRUE(WaitFor([&] { return StateOf(j.job_id) == JobState::kRunning; })) << j.job_id.str();
+    EXPECT_TRUE(Stored(j.job_id).executor_ref.has_value());
+  }
+  std::vector<JobId> order = gate_->order();
+  std::sort(order.begin(), order.end());
+  std::vector<JobId> want{a.job_id, b.job_id, c.job_id};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(order, want);
+}
+
+// One starter spawns strictly in submission order. Several take jobs in that order but spawn
+// concurrently: the test frees the 3 slots only once all 3 run, so each group of 3
+// consecutive jobs must be spawned before the next group, in any order within the group.
+TEST_F(JobServiceTest, StartsInFifoOrderWithinTheSlotLimit) {
+  for (int starters : {1, 3}) {
+    SCOPED_TRACE("starter threads: " + std::to_string(starters));
+    MakeGatedService(3, JobServiceTuning{.starter_threads = starters});
+    ASSERT_EQ(service_->starter_threads(), starters);
+    gate_->set_delay(1ms);  // widens the window in which two starters could overtake each other
+    std::vector<JobId> submitted;
+    for (int i = 0; i < 24; ++i) submitted.push_back(SubmitTrain().job_id);
+    // Finish whatever runs, a full set of 3 at a time, until all 24 ended.
+    size_t finished = 0;
+    while (finished < submitted.size()) {
+      const size_t expect = std::min<size_t>(3, submitted.size() - finished);
+      ASSERT_TRUE(exec_->WaitForRunning(expect)) << "finished " << finished;
+      for (const JobId& id : exec_->running()) {
+        ASSERT_TRUE(exec_->FinishWithExitCode(id, 0).ok());
+        ++finished;
+      }
+    }
+    const std::vector<JobId> order = gate_->order();
+    ASSERT_EQ(order.size(), submitted.size());
+    if (starters == 1) {
+      EXPECT_EQ(order, submitted) << "spawned in submission order";
+    } else {
+      for (size_t g = 0; g < submitted.size(); g += 3) {
+        std::set<std::string> want, got;
+        for (size_t k = g; k < g + 3; ++k) {
+          want.insert(submitted[k].str());
+          got.insert(order[k].str());
+        }
+        EXPECT_EQ(got, want) << "group starting at " << g;
+      }
+    }
+    EXPECT_EQ(gate_->max_running(), 3) << "the slot limit is reached and respected";
+    EXPECT_TRUE(service_->WaitIdle(5s));
+    for (const JobId& id : submitted) EXPECT_EQ(StateOf(id), JobState::kSuccess) << id.str();
+  }
+}
+
+TEST_F(JobServiceTest, SubmitToStartStaysLow) {
+  MakeService(64);
+  std::atomic<bool> stop{false};
+  std::thread finisher([&] {  // ends every job soon after it starts, so slots stay free
+    while (!stop) {
+      for (const JobId& id : exec_->running()) (void)exec_->FinishWithExitCode(id, 0);
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  // Bursts of 8 submits with free slots (the queue never holds more than the burst).
+  std::vector<JobId> ids;
+  bool idle = true;
+  for (int burst = 0; burst < 25 && idle; ++burst) {
+    for (int i = 0; i < 8; ++i) ids.push_back(SubmitTrain().job_id);
+    idle = service_->WaitIdle(10s);
+  }
+  stop = true;
+  finisher.join();
+  ASSERT_TRUE(idle);
+  std::vector<double> ms;
+  for (const JobId& id : ids) {
+    const JobRecord r = Stored(id);
+    ASSERT_TRUE(r.started_at.has_value()) << id.str();
+    ms.push_back(SecondsBetween(r.created_at, *r.started_at) * 1000.0);
+  }
+  std::sort(ms.begin(), ms.end());
+  EXPECT_LT(ms[ms.size() / 2], 5.0) << "p50 submit-to-start, ms";
+  EXPECT_LT(ms[ms.size() * 95 / 100], 20.0) << "p95 submit-to-start, ms";
+}
+
+// Flow control: while the queue is moving, a Submit waits (before its job exists) until
+// fewer than admit_backlog jobs are queued, so jobs do not pile up in the server faster than
+// they can be started; while every slot is held by a running job, Submit does not wait.
+TEST_F(JobServiceTest, FlowControlBoundsTheQueueOnlyWhileItMoves) {
+  auto max_wait_ms = [&](const std::vector<JobId>& ids) {
+    double worst = 0;
+    for (const JobId& id : ids) {
+      const JobRecord r = Stored(id);
+      EXPECT_TRUE(r.started_at.has_value()) << id.str();
+      if (r.started_at) worst = std::max(worst, SecondsBetween(r.created_at, *r.started_at) * 1000.0);
+    }
+    return worst;
+  };
+  for (int backlog : {2, 0}) {
+    SCOPED_TRACE("admit_backlog " + std::to_string(backlog));
+    MakeGatedService(64, JobServiceTuning{.starter_threads = 1, .admit_backlog = backlog});
+    gate_->set_delay(10ms);  // each spawn takes 10 ms: the starter is the bottleneck
+    std::vector<JobId> ids;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 20; ++i) ids.push_back(SubmitTrain().job_id);
+    const auto submit_time = std::chrono::steady_clock::now() - t0;
+    ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == ids.size(); }));
+    ASSERT_TRUE(WaitFor([&] { return StateOf(ids.back()) == JobState::kRunning; }));
+    if (backlog > 0) {
+      EXPECT_GE(submit_time, 120ms) << "submits are paced by the starts";
+      EXPECT_LT(max_wait_ms(ids), 100.0) << "no job waits behind a long queue";
+    } else {
+      EXPECT_LT(submit_time, 100ms);
+      EXPECT_GT(max_wait_ms(ids), 150.0) << "without flow control the last job waits for 19 spawns";
+    }
+  }
+  // Every slot held by a job that runs on: the queue does not move, Submit must not wait.
+  MakeGatedService(1, JobServiceTuning{.admit_backlog = 2});
+  SubmitRunning();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(SubmitTrain().status, JobState::kQueued);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 300ms);
+}
+
+TEST_F(JobServiceTest, CancelDuringASlowSpawnEndsCanceledAndNothingRuns) {
+  MakeGatedService(2);
+  exec_->set_finish_on_cancel(true);
+  gate_->set_open(false);  // the starter takes the job and is held inside the spawn
+  JobRecord a = SubmitTrain();
+  ASSERT_TRUE(gate_->WaitEntered(1));
+  Result<JobRecord> canceled = Status::Internal("not called");
+  std::thread canceler([&] { canceled = service_->Cancel(a.job_id); });
+  std::this_thread::sleep_for(50ms);
+  gate_->set_open(true);
+  canceler.join();
+  ASSERT_TRUE(canceled.ok()) << canceled.status().ToString();
+  EXPECT_EQ(canceled->status, JobState::kCanceled);
+  ASSERT_TRUE(WaitFor([&] { return StateOf(a.job_id) == JobState::kCanceled; }));
+  EXPECT_TRUE(service_->WaitIdle(5s));
+  EXPECT_TRUE(exec_->running().empty()) << "nothing may be left running";
+  EXPECT_EQ(Meta(Stored(a.job_id))["status"], "CANCELED");
+}
+
+// Cancel at every moment around the hand-over to the starter: while queued, while a starter
+// takes and spawns it, and once running. Every job must end CANCELED, and no process may be
+// left running.
+TEST_F(JobServiceTest, CancelRacingTheStarterAlwaysEndsCanceled) {
+  for (int starters : {1, 2}) {
+    SCOPED_TRACE("starter threads: " + std::to_string(starters));
+    MakeGatedService(2, JobServiceTuning{.starter_threads = starters});
+    exec_->set_finish_on_cancel(true);
+    std::mt19937 rng(42 + starters);
+    std::vector<JobId> ids;
+    for (int i = 0; i < 150; ++i) {
+      JobRecord j = SubmitTrain();
+      ids.push_back(j.job_id);
+      const int wait_us = static_cast<int>(rng() % 400);
+      if (wait_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(wait_us));
+      auto r = service_->Cancel(j.job_id);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(r->status, JobState::kCanceled) << j.job_id.str();
+    }
+    ASSERT_TRUE(service_->WaitIdle(10s));
+    EXPECT_TRUE(exec_->running().empty()) << "nothing may be left running";
+    for (const JobId& id : ids) EXPECT_EQ(StateOf(id), JobState::kCanceled) << id.str();
+    EXPECT_EQ(exec_->cancels().size(), exec_->submits().size()) << "every spawned job was stopped";
+  }
+}
+
+TEST_F(JobServiceTest, ShutdownWithQueuedJobsThenRecoverRunsThem) {
+  MakeService(1);
+  JobRecord a = SubmitRunning();
+  JobRecord b = SubmitTrain();
+  JobRecord c = SubmitTrain();
+  JobRecord d = SubmitTrain();
+  const std::string ref_a = exec_->RefOf(a.job_id);
+  ASSERT_FALSE(ref_a.empty());
+  service_->Shutdown();
+  EXPECT_EQ(exec_->submits().size(), 1u);
+  for (const JobRecord& j : {b, c, d}) {
+    EXPECT_EQ(StateOf(j.job_id), JobState::kQueued);
+    EXPECT_EQ(Meta(j)["status"], "QUEUED") << "pending meta versions are written at shutdown";
+  }
+  EXPECT_EQ(service_->Submit("train", Json{{"config_path", "configs/base.yaml"}}).status().code(),
+            StatusCode::kUnavailable);
+
+  // The next server: a is still alive and re-attached, b, c, d run one after the other.
+  service_.reset();
+  exec_ = std::make_unique<FakeExecutor>(1);
+  exec_->SetAlive(ref_a);
+  service_ = std::make_unique<JobService>(store_, *exec_, *catalog_, *ws_, SystemClock::Instance(), &metrics_);
+  ASSERT_TRUE(service_->Recover().ok());
+  EXPECT_EQ(StateOf(a.job_id), JobState::kRunning);
+  std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(exec_->submits().empty()) << "the one slot is taken by the re-attached job";
+  ASSERT_TRUE(exec_->FinishWithExitCode(a.job_id, 0).ok());
+  for (const JobRecord& j : {b, c, d}) {
+    ASSERT_TRUE(WaitFor([&] { return exec_->IsRunning(j.job_id); })) << j.job_id.str();
+    ASSERT_TRUE(WaitFor([&] { return StateOf(j.job_id) == JobState::kRunning; }));
+    ASSERT_TRUE(exec_->FinishWithExitCode(j.job_id, 0).ok());
+  }
+  ASSERT_TRUE(service_->WaitIdle(5s));
+  for (const JobRecord& j : {a, b, c, d}) EXPECT_EQ(StateOf(j.job_id), JobState::kSuccess);
+  ASSERT_EQ(exec_->submits().size(), 3u);
+  EXPECT_EQ(exec_->submits()[0].job_id, b.job_id);
+  EXPECT_EQ(exec_->submits()[1].job_id, c.job_id);
+  EXPECT_EQ(exec_->submits()[2].job_id, d.job_id);
+}
+
+TEST_F(JobServiceTest, TerminalMetaIsWrittenBeforeTheTerminalStateIsVisible) {
+  checking_store_ = std::make_unique<MetaCheckingStore>(store_, root_);
+  MakeGatedService(3, {}, checking_store_.get());
+  exec_->set_finish_on_cancel(true);
+  std::atomic<bool> stop{false};
+  std::mutex seen_mu;
+  std::vector<JobId> watched;
+  std::vector<std::string> reader_violations;
+  int terminal_seen = 0;
+  std::thread reader([&] {  // whenever Get() shows a terminal state, the meta file must too
+    std::set<std::string> done;
+    while (!stop) {
+      std::vector<JobId> ids;
+      {
+        std::lock_guard lock(seen_mu);
+        ids = watched;
+      }
+      for (const JobId& id : ids) {
+        if (done.count(id.str())) continue;
+        auto r = service_->Get(id);
+        if (!r.ok() || !IsTerminal(r->status)) continue;
+        done.insert(id.str());
+        auto text = ReadFile(root_ / r->meta_path);
+        const std::string want(JobStateName(r->status));
+        std::lock_guard lock(seen_mu);
+        ++terminal_seen;
+        if (!text.ok() || Json::parse(*text, nullptr, false).value("status", "") != want) {
+          reader_violations.push_back(id.str() + " is " + want + " but its meta is " +
+                                      (text.ok() ? *text : std::string("missing")));
+        }
+      }
+    }
+  });
+  std::vector<JobId> ids;
+  for (int i = 0; i < 40; ++i) {
+    if (i % 10 == 9) exec_->FailNextSubmit(Status::NotFound("program 'nope' not found"));
+    JobRecord j = SubmitTrain();
+    ids.push_back(j.job_id);
+    {
+      std::lock_guard lock(seen_mu);
+      watched.push_back(j.job_id);
+    }
+    if (i % 10 == 4) (void)service_->Cancel(j.job_id);  // queued, being started or running
+    for (const JobId& id : exec_->running()) {
+      (void)exec_->FinishWithExitCode(id, (i % 3 == 0) ? 2 : 0);
+    }
+  }
+  while (!service_->WaitIdle(10ms)) {
+    for (const JobId& id : exec_->running()) (void)exec_->FinishWithExitCode(id, 0);
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(seen_mu);
+    return terminal_seen == static_cast<int>(ids.size());
+  }));
+  stop = true;
+  reader.join();
+  EXPECT_EQ(checking_store_->terminal_updates(), static_cast<int>(ids.size()));
+  EXPECT_TRUE(checking_store_->violations().empty()) << checking_store_->violations().front();
+  EXPECT_TRUE(reader_violations.empty()) << reader_violations.front();
+  std::set<JobState> states;
+  for (const JobId& id : ids) states.insert(StateOf(id));
+  EXPECT_EQ(states, (std::set<JobState>{JobState::kSuccess, JobState::kFailed, JobState::kCanceled}));
+}
+
+// QUEUED and RUNNING metas go through the delayed writer: a job that ends within the delay
+// gets exactly one meta file write (its terminal one); one that waits in the queue gets its
+// QUEUED meta once it is the delay old.
+TEST_F(JobServiceTest, MetaFileWritesAreCoalesced) {
+  const auto delay = 400ms;
+  MakeService(1, JobServiceTuning{.meta_delay = delay});
+  DirWatch watch(ws_->JobsRuntimeDir());
+  ASSERT_TRUE(watch.ok());
+  auto writes = [&](const JobRecord& j) { return watch.Count(fs::path(j.meta_path).filename().string()); };
+
+  // Fast: submitted, started and ended well within the delay.
+  JobRecord fast = SubmitRunning();
+  ASSERT_TRUE(exec_->FinishWithExitCode(fast.job_id, 0).ok());
+  ASSERT_TRUE(WaitFor([&] { return service_->Get(fast.job_id)->status == JobState::kSuccess; }));
+  std::this_thread::sleep_for(delay + 200ms);  // a pending QUEUED/RUNNING version would be written by now
+  EXPECT_EQ(writes(fast), 1) << "one meta write: the terminal one";
+  EXPECT_EQ(Meta(fast)["status"], "SUCCESS");
+
+  // Waiting: its QUEUED meta appears once it is `delay` old, not at submit.
+  JobRecord running = SubmitRunning();
+  const auto t0 = std::chrono::steady_clock::now();
+  JobRecord queued = SubmitTrain();
+  EXPECT_EQ(writes(queued), 0) << "no synchronous QUEUED meta at submit";
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(root_ / queued.meta_path); }));
+  const auto appeared = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(appeared, delay - 50ms);
+  EXPECT_LT(appeared, delay + 1000ms);
+  EXPECT_EQ(Meta(queued)["status"], "QUEUED");
+  EXPECT_EQ(writes(queued), 1);
+  // It starts and ends quickly: one more write (terminal), no RUNNING version in between.
+  ASSERT_TRUE(exec_->FinishWithExitCode(running.job_id, 0).ok());
+  ASSERT_TRUE(WaitFor([&] { return service_->Get(queued.job_id)->status == JobState::kRunning; }));
+  ASSERT_TRUE(exec_->FinishWithExitCode(queued.job_id, 0).ok());
+  ASSERT_TRUE(WaitFor([&] { return service_->Get(queued.job_id)->status == JobState::kSuccess; }));
+  std::this_thread::sleep_for(delay + 200ms);
+  EXPECT_EQ(writes(queued), 2);
+  EXPECT_EQ(Meta(queued)["status"], "SUCCESS");
+  // A job that runs longer than the delay gets its RUNNING meta.
+  JobRecord slow = SubmitRunning();
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(root_ / slow.meta_path); }));
+  EXPECT_EQ(Meta(slow)["status"], "RUNNING");
+  ASSERT_TRUE(exec_->FinishWithExitCode(slow.job_id, 0).ok());
+  ASSERT_TRUE(WaitFor([&] { return service_->Get(slow.job_id)->status == JobState::kSuccess; }));
+  EXPECT_EQ(Meta(slow)["status"], "SUCCESS");
+  EXPECT_EQ(writes(slow), 2);
 }
 
 TEST(JobServiceHelpersTest, SummarizeError) {
