@@ -65,36 +65,6 @@ std::string Describe(const ProcessExit& e, int64_t timeout_sec) {
 
 }  // namespace
 
-Status WriteFileReplace(const fs::path& path, std::string_view content) {
-  // The first version of a file (the usual case: most jobs get one meta write) is written to
-  // an unnamed O_TMPFILE inode that is then linked in: readers never see a partial file, and
-  // the directory is changed once instead of twice (create temp + rename). A file that
-  // exists is replaced through a temp file + rename.
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
-    const int fd = ::open(path.parent_path().c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      size_t written = 0;
-      while (written < content.size()) {
-        const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        written += static_cast<size_t>(n);
-      }
-      bool linked = false;
-      if (written == content.size()) {
-        char proc[64];
-        std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-        linked = ::linkat(AT_FDCWD, proc, AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0;
-      }
-      ::close(fd);
-      if (linked) return Status::Ok();
-      // Unsupported here, or the file appeared meanwhile: the rename path below.
-    }
-  }
-  return WriteFileAtomic(path, content, FileSync::kNoSync);
-}
-
 Json ParseArtifacts(const JobTypeSpec& spec, std::string_view log_text) {
   Json out = Json::object();
   if (spec.artifacts.empty()) return out;
@@ -156,9 +126,8 @@ JobService::JobService(JobStore& store, Executor& executor, const JobCatalog& ca
       capacity_(capacity > 0 ? capacity : std::max(1, executor.Capacity())),
       starter_count_(std::max(1, tuning.starter_threads)),
       meta_delay_(tuning.meta_delay.count() >= 0 ? tuning.meta_delay : kMetaDelay),
-      admit_backlog_(std::max(0, tuning.admit_backlog)) {
-  std::error_code ec;
-  fs::create_directories(workspace_.JobsRuntimeDir(), ec);
+      admit_backlog_(std::max(0, tuning.admit_backlog)),
+      files_(workspace.JobsRuntimeDir() / ".scratch") {  // creates the runtime folder too
   if (metrics_) {
     const std::vector<double> wait_buckets = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600};
     const std::vector<double> exec_buckets = {0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600, 14400};
@@ -250,14 +219,16 @@ void JobService::NotifyFinished(const JobRecord& job) {
   }
 }
 
-namespace {
-void WriteMetaFile(const fs::path& path, const JobRecord& job, TimePoint now) {
-  Status s = WriteFileReplace(path, DumpJson(JobDetailJson(job, now), 2));
+void JobService::WriteMetaFile(const JobRecord& job) {
+  // No fsync: the database is the durable record, the meta file its mirror.
+  Status s = files_.Write(MetaPath(job), DumpJson(JobDetailJson(job, clock_.Now()), 2));
   if (!s.ok()) {
     spdlog::error(R"({{"msg":"meta write failed","job_id":"{}","error":{}}})", job.job_id.str(),
                   Json(s.message()).dump());
   }
 }
+
+namespace {
 int StateRank(JobState s) { return IsTerminal(s) ? 2 : s == JobState::kRunning ? 1 : 0; }
 }  // namespace
 
@@ -269,7 +240,7 @@ void JobService::WriteMeta(const JobRecord& job) {
     meta_pending_.erase(job.job_id);
     meta_done_cv_.wait(lock, [&] { return meta_in_flight_.count(job.job_id) == 0; });
   }
-  WriteMetaFile(MetaPath(job), job, clock_.Now());
+  WriteMetaFile(job);
 }
 
 void JobService::WriteMetaLater(const JobRecord& job) {
@@ -323,7 +294,7 @@ void JobService::MetaLoop() {
       meta_pending_.erase(it);
       meta_in_flight_.insert(rec.job_id);  // a synchronous write of this job waits for it
     }
-    WriteMetaFile(MetaPath(rec), rec, clock_.Now());
+    WriteMetaFile(rec);
     {
       std::lock_guard lock(meta_mu_);
       meta_in_flight_.erase(rec.job_id);
@@ -378,7 +349,30 @@ Status JobService::Persist(JobRecord& job, JobState expected) {
   }
   if (!terminal) WriteMetaLater(job);
   CachePut(job);
+  LogEvent(job);
   return s;
+}
+
+// One structured line per recorded state: {"msg":"job","job_id",...,"status",...}; RUNNING
+// adds the queue wait, terminal states the exit code, duration and the first line of the error.
+void JobService::LogEvent(const JobRecord& job) const {
+  Json e = {{"msg", "job"}, {"job_id", job.job_id.str()}, {"job_type", job.job_type},
+            {"status", JobStateName(job.status)}};
+  if (job.dry_run) e["dry_run"] = true;
+  if (job.status == JobState::kRunning && job.started_at) {
+    e["queue_wait_sec"] = SecondsBetween(job.created_at, *job.started_at);
+  }
+  if (IsTerminal(job.status)) {
+    if (job.exit_code) e["exit_code"] = *job.exit_code;
+    if (job.started_at && job.ended_at) e["duration_sec"] = SecondsBetween(*job.started_at, *job.ended_at);
+    if (job.error_message) e["error"] = job.error_message->substr(0, job.error_message->find('\n')).substr(0, 300);
+    if (job.artifacts_parse_error) e["artifacts_parse_error"] = *job.artifacts_parse_error;
+  }
+  if (IsTerminal(job.status) && job.status != JobState::kSuccess) {
+    spdlog::warn("{}", e.dump());
+  } else {
+    spdlog::info("{}", e.dump());
+  }
 }
 
 Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& params,
@@ -417,6 +411,7 @@ Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& para
   }
   RETURN_IF_ERROR(store_.InsertJob(rec));
   CachePut(rec);
+  LogEvent(rec);
   if (metrics_) metrics_->Increment("alphalab_jobs_submitted_total", {{"job_type", rec.job_type}});
   if (rec.dry_run) return RunDry(std::move(rec));
   // The QUEUED meta goes through the writer (due in meta_delay; replaced by the RUNNING or
@@ -461,7 +456,7 @@ Result<JobRecord> JobService::RunDry(JobRecord rec) {
   if (!rec.env.empty()) log += "env: " + DumpJson(rec.env) + "\n";
   if (rec.timeout_sec > 0) log += "timeout_sec: " + std::to_string(rec.timeout_sec) + "\n";
   log += "[dry-run] validation passed; status SUCCESS\n";
-  RETURN_IF_ERROR(WriteFileReplace(LogPath(rec), log));
+  RETURN_IF_ERROR(files_.Write(LogPath(rec), log));
   ASSIGN_OR_RETURN(JobState running, Transition(rec.status, JobEvent::kJobStarted));
   ASSIGN_OR_RETURN(JobState done, Transition(running, JobEvent::kJobSucceeded));
   const TimePoint now = clock_.Now();

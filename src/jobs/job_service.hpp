@@ -73,6 +73,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/file_replacer.hpp"
 #include "core/workspace.hpp"
 #include "exec/executor.hpp"
 #include "jobs/job_catalog.hpp"
@@ -175,6 +176,8 @@ class JobService {
   void CompletionLoop();
   void Finish(const std::shared_ptr<Active>& a, const ProcessExit& exit);
   Status Persist(JobRecord& job, JobState expected);
+  void WriteMetaFile(const JobRecord& job);  // the file write itself
+  void LogEvent(const JobRecord& job) const;  // structured log line for a recorded state
   void WriteMeta(const JobRecord& job);       // synchronous (terminal states)
   void WriteMetaLater(const JobRecord& job);  // through the writer thread (coalesced)
   void MetaLoop();
@@ -201,6 +204,9 @@ class JobService {
   const int starter_count_;
   const std::chrono::milliseconds meta_delay_;
   const int admit_backlog_;
+  // Meta files and dry-run logs: atomic writes; a rewritten meta file (queued or long-running
+  // jobs) keeps its old inode as a spare instead of freeing it (core/file_replacer.hpp).
+  FileReplacer files_;
 
   // Lock order: mu_ -> Active::mu -> meta_mu_ (a starter takes a job's Active::mu under mu_,
   // before the job is visible in active_); cache_mu_, completions_mu_ and
@@ -261,8 +267,5 @@ Json ParseArtifacts(const JobTypeSpec& spec, std::string_view log_text);
 // last line mentioning Error/Exception/FATAL/panic) to the end when there is one, else the
 // last 5 lines; at most 20 lines / 2000 bytes.
 std::string SummarizeError(std::string_view log_text);
-// Writes via a temp file + rename (readers never see half a file). No fsync: the database is
-// the durable record, the meta file its mirror.
-Status WriteFileReplace(const std::filesystem::path& path, std::string_view content);
 
 }  // namespace alphalab

@@ -54,6 +54,15 @@ TEST(ServerLogsTest, AccessAndEventLinesAreJsonAndReachStderr) {
   EXPECT_TRUE(seen) << "the access line did not reach stderr within 4 s";
 
   for (int i = 0; i < 50; ++i) server.Get("/api/job-types?n=" + std::to_string(i));
+  // Job events: one line per recorded state, failures at warn level with the exit code.
+  auto ok = server.Post("/api/jobs", {{"job_type", "fixture"}, {"params", {{"lines", 1}, {"run_id", "r1"}}}});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  const std::string ok_id = Json::parse(ok.body)["job_id"];
+  auto bad = server.Post("/api/jobs", {{"job_type", "fixture"}, {"params", {{"exit_code", 3}}}});
+  ASSERT_EQ(bad.status, 200) << bad.body;
+  const std::string bad_id = Json::parse(bad.body)["job_id"];
+  EXPECT_EQ(server.WaitTerminal(ok_id)["status"], "SUCCESS");
+  EXPECT_EQ(server.WaitTerminal(bad_id)["status"], "FAILED");
   server.Stop();
   const std::vector<Json> lines = LogLines(ws.root());
   ASSERT_FALSE(lines.empty());
@@ -76,6 +85,23 @@ TEST(ServerLogsTest, AccessAndEventLinesAreJsonAndReachStderr) {
   }
   EXPECT_TRUE(listening);
   EXPECT_TRUE(stopped);
+  std::vector<std::string> ok_states, bad_states;
+  for (const Json& l : lines) {
+    const Json& e = l["event"];
+    if (!e.is_object() || e.value("msg", "") != "job") continue;
+    if (e.value("job_id", "") == ok_id) ok_states.push_back(e.value("status", ""));
+    if (e.value("job_id", "") == bad_id) {
+      bad_states.push_back(e.value("status", ""));
+      if (e.value("status", "") == "FAILED") {
+        EXPECT_EQ(l.value("level", ""), "warning");
+        EXPECT_EQ(e.value("exit_code", 0), 3);
+        EXPECT_TRUE(e["duration_sec"].is_number());
+        EXPECT_EQ(e.value("job_type", ""), "fixture");
+      }
+    }
+  }
+  EXPECT_EQ(ok_states, (std::vector<std::string>{"QUEUED", "RUNNING", "SUCCESS"}));
+  EXPECT_EQ(bad_states, (std::vector<std::string>{"QUEUED", "RUNNING", "FAILED"}));
   EXPECT_EQ(job_types, 50) << "every request of a stopped server is in its log";
 }
 

@@ -1,6 +1,7 @@
 // JobService against the in-memory store and the fake executor: the whole life of a job
 // without real processes.
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -807,6 +808,11 @@ TEST_F(JobServiceTest, MetaFileWritesAreCoalesced) {
   EXPECT_LT(appeared, delay + 1000ms);
   EXPECT_EQ(Meta(queued)["status"], "QUEUED");
   EXPECT_EQ(writes(queued), 1);
+  auto inode_of = [](const fs::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 ? st.st_ino : ino_t{0};
+  };
+  const ino_t queued_inode = inode_of(root_ / queued.meta_path);
   // It starts and ends quickly: one more write (terminal), no RUNNING version in between.
   ASSERT_TRUE(exec_->FinishWithExitCode(running.job_id, 0).ok());
   ASSERT_TRUE(WaitFor([&] { return service_->Get(queued.job_id)->status == JobState::kRunning; }));
@@ -815,6 +821,12 @@ TEST_F(JobServiceTest, MetaFileWritesAreCoalesced) {
   std::this_thread::sleep_for(delay + 200ms);
   EXPECT_EQ(writes(queued), 2);
   EXPECT_EQ(Meta(queued)["status"], "SUCCESS");
+  // The QUEUED version's inode was kept as a spare, not freed (core/file_replacer.hpp).
+  bool kept = false;
+  for (const auto& e : fs::directory_iterator(ws_->JobsRuntimeDir() / ".scratch")) {
+    kept |= inode_of(e.path()) == queued_inode;
+  }
+  EXPECT_TRUE(kept);
   // A job that runs longer than the delay gets its RUNNING meta.
   JobRecord slow = SubmitRunning();
   ASSERT_TRUE(WaitFor([&] { return fs::exists(root_ / slow.meta_path); }));
