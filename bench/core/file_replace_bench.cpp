@@ -7,10 +7,10 @@
 // interleaved with `versions` rewrites of each earlier file, like a running server. Printed:
 // µs per rewrite and µs per new-file creation. WriteFileAtomic renames a temporary file over
 // the target, freeing its old inode; on ext4 without a journal every later inode allocation
-// scans past the inodes freed in the last ~30 s, so creations slow down as the run goes on.
+// scans past the inodes freed in the last 60 s (more while their inode table block is dirty), so creations slow down as the run goes on.
 // FileReplacer swaps the new content in with RENAME_EXCHANGE and keeps the old inode as a
 // spare. Run the methods in either order and repeat: a method runs right after the previous
-// one deleted its folder, which itself leaves freed inodes behind; the tool waits 35 s
+// one deleted its folder, which itself leaves freed inodes behind; the tool waits 65 s
 // between methods unless --no-wait.
 #include <unistd.h>
 
@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   const fs::path root = base / ("alphalab_bench_replace_" + std::to_string(::getpid()));
   std::printf("%d new files, each with %d meta versions, in %s\n", files, versions, root.c_str());
   for (int method = 0; method < 2; ++method) {
-    if (method > 0 && wait) std::this_thread::sleep_for(std::chrono::seconds(35));
+    if (method > 0 && wait) std::this_thread::sleep_for(std::chrono::seconds(65));
     const fs::path dir = root / (method == 0 ? "atomic" : "replacer");
     Figures f;
     if (method == 0) {
