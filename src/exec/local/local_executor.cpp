@@ -779,7 +779,8 @@ void LocalExecutor::ReadSupervisor(std::vector<Finished>& done) {
 
 // The supervisor's socket closed: it was killed or crashed. Its jobs (now orphans) are watched
 // through pidfds; their exit status is lost. Jobs it had not reported as started fail their
-// Submit. The next Submit starts a new supervisor.
+// Submit; one it had spawned in the instant before dying (its "S" line never sent) then runs
+// unwatched. The next Submit starts a new supervisor.
 void LocalExecutor::SupervisorLost(std::vector<Finished>& done) {
   std::lock_guard<std::mutex> send_lock(send_mu_);
   std::lock_guard<std::mutex> lock(mu_);
