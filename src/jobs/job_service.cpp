@@ -356,8 +356,8 @@ Status JobService::Persist(JobRecord& job, JobState expected) {
 // One structured line per recorded state: {"msg":"job","job_id",...,"status",...}; RUNNING
 // adds the queue wait, terminal states the exit code, duration and the first line of the error.
 void JobService::LogEvent(const JobRecord& job) const {
-  Json e = {{"msg", "job"}, {"job_id", job.job_id.str()}, {"job_type", job.job_type},
-            {"status", JobStateName(job.status)}};
+  nlohmann::ordered_json e = {{"msg", "job"}, {"job_id", job.job_id.str()}, {"job_type", job.job_type},
+                              {"status", JobStateName(job.status)}};  // in this order on the line
   if (job.dry_run) e["dry_run"] = true;
   if (job.status == JobState::kRunning && job.started_at) {
     e["queue_wait_sec"] = SecondsBetween(job.created_at, *job.started_at);
