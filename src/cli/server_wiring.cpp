@@ -50,6 +50,13 @@ class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   ~BufferedStderrSink() override { flush_(); }
 
+  // Whole lines formatted elsewhere (the HTTP server's batched access log), newlines included.
+  void WriteRaw(std::string_view lines) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    buffer_.append(lines);
+    if (buffer_.size() >= kFlushBytes) flush_();
+  }
+
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t formatted;
@@ -129,8 +136,9 @@ Status RunServer(const ServeFlags& flags) {
       spdlog::shutdown();                 // drains the queue, joins the worker
     }
   } log_shutdown;
-  auto logger = std::make_shared<spdlog::async_logger>("alphalab", std::make_shared<BufferedStderrSink>(),
-                                                       spdlog::thread_pool(), spdlog::async_overflow_policy::block);
+  auto sink = std::make_shared<BufferedStderrSink>();
+  auto logger = std::make_shared<spdlog::async_logger>("alphalab", sink, spdlog::thread_pool(),
+                                                       spdlog::async_overflow_policy::block);
   logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","event":%v})", spdlog::pattern_time_type::utc);
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);
@@ -144,6 +152,9 @@ Status RunServer(const ServeFlags& flags) {
   options.port = flags.port.value_or(defaults.port.value_or(8000));
   options.io_threads = std::max(1, flags.io_threads);
   options.access_log = flags.access_log;
+  // Access lines are batched per I/O thread and go straight to the sink (same lock as every
+  // other line, so lines never mix); the sink's periodic flush writes them.
+  options.access_log_writer = [sink](std::string_view lines) { sink->WriteRaw(lines); };
   options.ui_dir = ChooseUiDir(flags.ui_dir);
   if (options.port < 0 || options.port > 65535) return Status::InvalidArgument("port must be 0..65535");
 

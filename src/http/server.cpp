@@ -4,6 +4,8 @@
 
 #include "http/server.hpp"
 
+#include "http/access_log.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -48,16 +50,13 @@ HttpMethod ToMethod(bhttp::verb v) {
   }
 }
 
-std::string JsonEscape(std::string_view s) {
-  std::string out = Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
-  return out;
-}
-
 }  // namespace
 
 struct HttpServer::Impl {
   Impl(const ServerOptions& o, const Router& r, Metrics* m)
-      : options(o), router(r), metrics(m), ioc(std::max(1, o.io_threads)), acceptor(ioc) {}
+      : options(o), router(r), metrics(m), ioc(std::max(1, o.io_threads)), acceptor(ioc) {
+    if (o.access_log && o.access_log_writer) access_buffer = std::make_unique<AccessLogBuffer>(o.access_log_writer);
+  }
 
   const ServerOptions& options;
   const Router& router;
@@ -69,6 +68,7 @@ struct HttpServer::Impl {
   std::thread stopper;
   std::atomic<int> active_sessions{0};
   int bound_port = 0;
+  std::unique_ptr<AccessLogBuffer> access_buffer;  // when options.access_log_writer is set
 
   asio::awaitable<void> Accept();
   asio::awaitable<void> Session(beast::tcp_stream stream);
@@ -169,6 +169,10 @@ void HttpServer::Impl::AccessLog(const HttpRequest& req, int status, size_t byte
     metrics->Observe("alphalab_http_request_seconds", ms / 1000.0);
   }
   if (!options.access_log) return;
+  if (access_buffer) {
+    access_buffer->Append(FormatAccessLine(req.method_name, req.target, status, bytes, ms, req.remote));
+    return;
+  }
   spdlog::info(R"({{"msg":"http","method":"{}","path":{},"status":{},"bytes":{},"ms":{:.3f},"remote":"{}"}})",
                req.method_name, JsonEscape(req.target), status, bytes, ms, req.remote);
 }

@@ -33,6 +33,9 @@ struct ServerOptions {
   size_t max_header_bytes = 16u << 10; // 431/413 above this
   int read_timeout_sec = 30;      // every read on a connection (keep-alive idle too)
   bool access_log = true;         // structured JSON access log lines on stderr
+  // Where batched access-log lines go, a chunk of whole lines at a time (the server's log sink,
+  // set by the wiring). Empty: one spdlog line per request.
+  std::function<void(std::string_view chunk)> access_log_writer;
 };
 
 struct ServerContext {

@@ -1,0 +1,108 @@
+#include "http/access_log.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "core/json.hpp"
+
+namespace alphalab::http {
+
+namespace {
+std::atomic<uint64_t> next_id{1};
+}  // namespace
+
+AccessLogBuffer::AccessLogBuffer(std::function<void(std::string_view)> writer)
+    : id_(next_id.fetch_add(1)), writer_(std::move(writer)) {
+  flusher_ = std::thread([this] {
+    std::unique_lock lock(stop_mu_);
+    while (!stop_) {
+      stop_cv_.wait_for(lock, kFlushEvery);
+      lock.unlock();
+      Flush();
+      lock.lock();
+    }
+  });
+}
+
+AccessLogBuffer::~AccessLogBuffer() {
+  {
+    std::lock_guard lock(stop_mu_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  flusher_.join();
+  Flush();
+}
+
+AccessLogBuffer::Batch& AccessLogBuffer::ThreadBatch() {
+  // Per thread: this instance's batch (ids are never reused, so a dead instance's entry is
+  // never looked up again).
+  thread_local std::unordered_map<uint64_t, Batch*> mine;
+  Batch*& batch = mine[id_];
+  if (batch == nullptr) {
+    auto owned = std::make_unique<Batch>();
+    batch = owned.get();
+    std::lock_guard lock(batches_mu_);
+    batches_.push_back(std::move(owned));
+  }
+  return *batch;
+}
+
+void AccessLogBuffer::Drain(Batch& batch) {
+  std::string chunk;
+  {
+    std::lock_guard lock(batch.mu);
+    chunk.swap(batch.text);
+  }
+  if (!chunk.empty()) writer_(chunk);
+}
+
+void AccessLogBuffer::Append(std::string_view line) {
+  Batch& batch = ThreadBatch();
+  bool full = false;
+  {
+    std::lock_guard lock(batch.mu);
+    batch.text.append(line);
+    full = batch.text.size() >= kChunkBytes;
+  }
+  if (full) Drain(batch);
+}
+
+void AccessLogBuffer::Flush() {
+  std::vector<Batch*> all;
+  {
+    std::lock_guard lock(batches_mu_);
+    for (auto& b : batches_) all.push_back(b.get());
+  }
+  for (Batch* b : all) Drain(*b);
+}
+
+std::string JsonEscape(std::string_view s) {
+  return Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string FormatAccessLine(std::string_view method, std::string_view target, int status,
+                             size_t bytes, double ms, std::string_view remote) {
+  // The "YYYY-MM-DDTHH:MM:SS" part is formatted once per second and thread.
+  thread_local std::time_t cached_second = -1;
+  thread_local char cached[32];
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  if (seconds != cached_second) {
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    std::strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_second = seconds;
+  }
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  return fmt::format(
+      R"({{"ts":"{}.{:03d}Z","level":"info","event":{{"msg":"http","method":"{}","path":{},"status":{},"bytes":{},"ms":{:.3f},"remote":"{}"}}}})"
+      "\n",
+      cached, static_cast<int>(millis), method, JsonEscape(target), status, bytes, ms, remote);
+}
+
+}  // namespace alphalab::http
