@@ -36,7 +36,8 @@
 // Every state change goes through Transition() (job_state_machine.hpp) and is persisted
 // with a compare-and-set on the previous state. The meta file
 // reports/jobs/runtime/<job_id>.json mirrors the row and is always replaced whole (readers
-// never see a partial file). The terminal version is written synchronously before the
+// never see a partial file; written through files_, a FileReplacer, so a rewrite keeps the old
+// inode as a spare instead of freeing it). The terminal version is written synchronously before the
 // terminal state becomes visible through Get() or the store. The QUEUED and RUNNING versions
 // (relaxed rule: not synchronously at submit) go through a writer thread that keeps only the
 // newest unwritten version per job and writes it once that state is meta_delay (kMetaDelay)
@@ -240,7 +241,7 @@ class JobService {
   // longer matches its entry is stale and skipped). The writer thread takes one due entry at a
   // time and marks the job in flight while writing; a synchronous (terminal) write erases the
   // job's pending entry and waits for an in-flight write of the same job, so an older version
-  // can never be renamed over a newer one.
+  // can never replace a newer one.
   struct PendingMeta {
     JobRecord record;
     std::chrono::steady_clock::time_point due;
