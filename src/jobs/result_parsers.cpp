@@ -1,0 +1,323 @@
+#include "jobs/result_parsers.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+#include <vector>
+
+#include "core/json.hpp"
+
+namespace alphalab {
+
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// The whole of `s` as a finite double (no leading '+', no spaces), else nullopt.
+std::optional<double> ParsePlainNumber(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  double v = 0;
+  const char* begin = s.data();
+  const char* end = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(begin, end, v);
+  if (ec != std::errc() || ptr != end || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+Status ParseError(std::string_view parser, std::string message) {
+  return Status::InvalidArgument(std::string(parser) + ": " + message,
+                                 Json{{"parser", std::string(parser)}});
+}
+
+Result<Json> ParseJsonObject(std::string_view parser, std::string_view text) {
+  Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return ParseError(parser, "the file is not valid JSON");
+  if (!j.is_object()) {
+    return ParseError(parser, std::string("the top level must be a JSON object, got ") + j.type_name());
+  }
+  return j;
+}
+
+// One LEAN statistics object into `out` (keys prefixed by `prefix`); numbers as numbers,
+// numeric strings via ParseLeanNumber, the rest aside as strings.
+Status ReadLeanStatistics(std::string_view parser, const Json& stats, std::string_view field,
+                          const std::string& prefix, bool overwrite, ParsedResult& out) {
+  if (!stats.is_object()) {
+    return ParseError(parser, "'" + std::string(field) + "' must be an object, got " + stats.type_name());
+  }
+  for (const auto& [name, value] : stats.items()) {
+    const std::string key = prefix + name;
+    if (!overwrite && (out.metrics.count(key) || out.strings.count(key))) continue;
+    if (value.is_number()) {
+      const double d = value.get<double>();
+      if (std::isfinite(d)) {
+        out.metrics[key] = d;
+        continue;
+      }
+    }
+    if (value.is_string()) {
+      const auto& s = value.get_ref<const std::string&>();
+      if (auto d = ParseLeanNumber(s)) {
+        out.metrics[key] = *d;
+      } else {
+        out.strings[key] = s;
+      }
+      continue;
+    }
+    if (value.is_null()) {
+      out.strings[key] = "";
+      continue;
+    }
+    return ParseError(parser, "'" + std::string(field) + "." + name +
+                                  "' must be a string or a number, got " + value.type_name());
+  }
+  return Status::Ok();
+}
+
+// Splits one CSV line into fields (RFC 4180 quotes: "a,b" and "" inside quotes).
+Result<std::vector<std::string>> SplitCsvLine(std::string_view line, size_t line_no) {
+  std::vector<std::string> fields;
+  std::string cur;
+  bool quoted = false;
+  bool was_quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"') {
+        if (i + 1 < line.size() && line[i + 1] == '"') {
+          cur += '"';
+          ++i;
+        } else {
+          quoted = false;
+        }
+      } else {
+        cur += c;
+      }
+    } else if (c == '"' && cur.empty() && !was_quoted) {
+      quoted = true;
+      was_quoted = true;
+    } else if (c == ',') {
+      fields.push_back(std::move(cur));
+      cur.clear();
+      was_quoted = false;
+    } else {
+      cur += c;
+    }
+  }
+  if (quoted) {
+    return ParseError("qlib_res", "line " + std::to_string(line_no) + " has an unterminated quote");
+  }
+  fields.push_back(std::move(cur));
+  return fields;
+}
+
+}  // namespace
+
+std::string_view ResultParserName(ResultParserKind kind) {
+  switch (kind) {
+    case ResultParserKind::kAlphalabSummary: return "alphalab_summary";
+    case ResultParserKind::kLeanSummary: return "lean_summary";
+    case ResultParserKind::kQlibRes: return "qlib_res";
+  }
+  return "unknown";
+}
+
+std::optional<ResultParserKind> ParseResultParserName(std::string_view name) {
+  for (auto kind : kAllResultParsers) {
+    if (ResultParserName(kind) == name) return kind;
+  }
+  return std::nullopt;
+}
+
+std::optional<double> ParseLeanNumber(std::string_view text) {
+  std::string_view s = Trim(text);
+  if (s.empty()) return std::nullopt;
+  bool negative = false;
+  bool percent = false;
+  bool money = false;
+  if (s.front() == '-') {
+    negative = true;
+    s.remove_prefix(1);
+  }
+  if (!s.empty() && s.front() == '$') {
+    money = true;
+    s.remove_prefix(1);
+    if (!negative && !s.empty() && s.front() == '-') {
+      negative = true;
+      s.remove_prefix(1);
+    }
+  }
+  if (!s.empty() && s.back() == '%') {
+    if (money) return std::nullopt;
+    percent = true;
+    s.remove_suffix(1);
+    s = Trim(s);
+  }
+  if (s.empty()) return std::nullopt;
+  // Thousands separators: a ',' must sit between digits, with exactly three digits after it
+  // up to the next ',' or '.' (or the end).
+  std::string digits;
+  digits.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == ',') {
+      if (i == 0 || !std::isdigit(static_cast<unsigned char>(s[i - 1]))) return std::nullopt;
+      size_t run = 0;
+      size_t j = i + 1;
+      while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) {
+        ++run;
+        ++j;
+      }
+      if (run != 3 || (j < s.size() && s[j] != ',' && s[j] != '.')) return std::nullopt;
+      if (digits.find('.') != std::string::npos) return std::nullopt;
+      continue;
+    }
+    if (c == '+' || c == '-') {
+      if (i == 0) return std::nullopt;  // a second sign
+      const char prev = s[i - 1];
+      if (prev != 'e' && prev != 'E') return std::nullopt;
+    }
+    digits += c;
+  }
+  auto v = ParsePlainNumber(digits);
+  if (!v) return std::nullopt;
+  double out = negative ? -*v : *v;
+  if (percent) out /= 100.0;
+  return out;
+}
+
+Result<ParsedResult> ParseAlphalabSummary(std::string_view text) {
+  constexpr std::string_view kParser = "alphalab_summary";
+  ASSIGN_OR_RETURN(Json root, ParseJsonObject(kParser, text));
+  ParsedResult out;
+  for (const auto& [key, value] : root.items()) {
+    if (value.is_number()) {
+      const double d = value.get<double>();
+      if (std::isfinite(d)) out.metrics[key] = d;
+    } else if (value.is_string()) {
+      out.strings[key] = value.get<std::string>();
+    }
+    // booleans, null, objects and lists (open_position, strategy, tickers) are not metrics
+  }
+  if (out.metrics.empty()) return ParseError(kParser, "the summary has no numeric top-level field");
+  auto stats = root.find("statistics");
+  if (stats != root.end() && !stats->is_null()) {
+    RETURN_IF_ERROR(ReadLeanStatistics(kParser, *stats, "statistics", "", /*overwrite=*/false, out));
+  }
+  return out;
+}
+
+Result<ParsedResult> ParseLeanSummary(std::string_view text) {
+  constexpr std::string_view kParser = "lean_summary";
+  ASSIGN_OR_RETURN(Json root, ParseJsonObject(kParser, text));
+  auto stats = root.find("statistics");
+  if (stats == root.end() || stats->is_null()) {
+    return ParseError(kParser, "the file has no 'statistics' object (is it a LEAN *-summary.json?)");
+  }
+  ParsedResult out;
+  RETURN_IF_ERROR(ReadLeanStatistics(kParser, *stats, "statistics", "", /*overwrite=*/true, out));
+  if (out.metrics.empty()) return ParseError(kParser, "'statistics' holds no numeric value");
+  auto runtime = root.find("runtimeStatistics");
+  if (runtime != root.end() && !runtime->is_null()) {
+    RETURN_IF_ERROR(ReadLeanStatistics(kParser, *runtime, "runtimeStatistics", "runtimeStatistics.",
+                                       /*overwrite=*/true, out));
+  }
+  return out;
+}
+
+Result<ParsedResult> ParseQlibRes(std::string_view text) {
+  constexpr std::string_view kParser = "qlib_res";
+  if (text.size() >= 3 && static_cast<unsigned char>(text[0]) == 0xEF &&
+      static_cast<unsigned char>(text[1]) == 0xBB && static_cast<unsigned char>(text[2]) == 0xBF) {
+    text.remove_prefix(3);  // UTF-8 byte order mark
+  }
+  ParsedResult out;
+  size_t line_no = 0;
+  size_t data_rows = 0;
+  size_t pos = 0;
+  bool first_content_line = true;
+  while (pos < text.size()) {
+    const auto nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (Trim(line).empty()) continue;
+    ASSIGN_OR_RETURN(auto fields, SplitCsvLine(line, line_no));
+    if (fields.size() != 2) {
+      return ParseError(kParser, "line " + std::to_string(line_no) + " has " + std::to_string(fields.size()) +
+                                     " columns, expected 2 (metric name, value)");
+    }
+    const std::string name(Trim(fields[0]));
+    const std::string_view value = Trim(fields[1]);
+    const auto number = ParsePlainNumber(value);
+    if (first_content_line) {
+      first_content_line = false;
+      // pandas writes a header row: ",0" for an unnamed Series, or "<index>,<name>".
+      if (name.empty() || !number) continue;
+    }
+    if (name.empty()) {
+      return ParseError(kParser, "line " + std::to_string(line_no) + " has an empty metric name");
+    }
+    if (out.metrics.count(name) || out.strings.count(name)) {
+      return ParseError(kParser, "metric '" + name + "' appears twice (line " + std::to_string(line_no) + ")");
+    }
+    ++data_rows;
+    if (number) {
+      out.metrics[name] = *number;
+    } else {
+      // pandas writes NaN as an empty cell; "nan"/"inf" and text are kept aside too.
+      out.strings[name] = std::string(value);
+    }
+  }
+  if (data_rows == 0) return ParseError(kParser, "the file holds no metric rows");
+  if (out.metrics.empty()) return ParseError(kParser, "no metric has a numeric value");
+  return out;
+}
+
+Result<ParsedResult> ParseResultText(ResultParserKind kind, std::string_view text) {
+  switch (kind) {
+    case ResultParserKind::kAlphalabSummary: return ParseAlphalabSummary(text);
+    case ResultParserKind::kLeanSummary: return ParseLeanSummary(text);
+    case ResultParserKind::kQlibRes: return ParseQlibRes(text);
+  }
+  return Status::Internal("unknown result parser");
+}
+
+Result<ParsedResult> ParseResultFile(ResultParserKind kind, const std::filesystem::path& path) {
+  const std::string parser(ResultParserName(kind));
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    return Status::NotFound(parser + ": cannot read result file " + path.string() + ": " + ec.message(),
+                            Json{{"parser", parser}, {"path", path.string()}});
+  }
+  if (size > kMaxResultFileBytes) {
+    return Status::InvalidArgument(parser + ": result file " + path.string() + " is larger than " +
+                                       std::to_string(kMaxResultFileBytes >> 20) + " MiB",
+                                   Json{{"parser", parser}, {"path", path.string()}});
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::NotFound(parser + ": cannot open result file " + path.string(),
+                            Json{{"parser", parser}, {"path", path.string()}});
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  auto parsed = ParseResultText(kind, buf.str());
+  if (!parsed.ok()) return parsed.status().WithContext(path.string());
+  return parsed;
+}
+
+}  // namespace alphalab
