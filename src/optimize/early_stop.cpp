@@ -67,6 +67,7 @@ std::string_view StopReasonName(StopReason r) {
 StopReason EarlyStopTracker::OnTaskFinished(std::optional<double> score) {
   if (stopped_ != StopReason::kNone) return stopped_;
   ++finished_;
+  if (score && policy_.target && Reaches(policy_.mode, *score, *policy_.target)) target_hit_ = true;
   if (score && (!best_ || Better(policy_.mode, *score, *best_))) {
     best_ = score;
     since_improvement_ = 0;
@@ -74,12 +75,23 @@ StopReason EarlyStopTracker::OnTaskFinished(std::optional<double> score) {
     ++since_improvement_;
   }
   if (finished_ < policy_.min_tasks) return StopReason::kNone;
-  if (policy_.target && best_ && Reaches(policy_.mode, *best_, *policy_.target)) {
+  if (target_hit_) {
     stopped_ = StopReason::kTarget;
   } else if (policy_.patience && since_improvement_ >= *policy_.patience) {
     stopped_ = StopReason::kPatience;
   }
   return stopped_;
+}
+
+}  // namespace alphalab::optimize
+
+namespace alphalab::optimize {
+
+void EarlyStopTracker::Restart() {
+  finished_ = 0;
+  since_improvement_ = 0;
+  stopped_ = StopReason::kNone;
+  target_hit_ = false;
 }
 
 }  // namespace alphalab::optimize

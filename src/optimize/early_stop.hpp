@@ -5,6 +5,7 @@
 //   best so far (in `mode`); the first ranked score is an improvement.
 // - patience P: stop when P finished tasks in a row did not improve.
 // - target T: stop as soon as the best score reaches T (>= for max, <= for min).
+// - After Restart (extend / retry-failed) the counts start afresh; the best score is kept.
 // - min_tasks M: neither rule applies before M tasks have finished.
 // - mode must equal the objective's direction (ParseEarlyStopPolicy checks it).
 #pragma once
@@ -49,12 +50,17 @@ class EarlyStopTracker {
   std::optional<double> best() const { return best_; }
   StopReason stopped() const { return stopped_; }
 
+  // After an extension or retry: counting starts afresh (finished, patience, target) while
+  // the best score is kept, so an improvement still means beating every earlier task.
+  void Restart();
+
  private:
   EarlyStopPolicy policy_;
   int64_t finished_ = 0;
   int64_t since_improvement_ = 0;
   std::optional<double> best_;
   StopReason stopped_ = StopReason::kNone;
+  bool target_hit_ = false;  // a score since the (re)start reached the target
 };
 
 }  // namespace alphalab::optimize

@@ -123,3 +123,37 @@ TEST(EarlyStopParseTest, Errors) {
 
 }  // namespace
 }  // namespace alphalab::optimize
+
+namespace alphalab::optimize {
+namespace {
+
+TEST(EarlyStopRestartTest, CountsAfreshButKeepsTheBest) {
+  EarlyStopPolicy p;
+  p.patience = 2;
+  EarlyStopTracker t(p);
+  ASSERT_EQ(t.OnTaskFinished(5.0), StopReason::kNone);
+  ASSERT_EQ(t.OnTaskFinished(1.0), StopReason::kNone);
+  ASSERT_EQ(t.OnTaskFinished(1.0), StopReason::kPatience);
+  t.Restart();
+  EXPECT_EQ(t.stopped(), StopReason::kNone);
+  EXPECT_EQ(t.finished(), 0);
+  EXPECT_EQ(*t.best(), 5.0);
+  EXPECT_EQ(t.OnTaskFinished(4.0), StopReason::kNone);      // below the kept best: no improvement
+  EXPECT_EQ(t.OnTaskFinished(4.5), StopReason::kPatience);  // second one without improvement
+}
+
+TEST(EarlyStopRestartTest, TargetMustBeReachedAgainAfterRestart) {
+  EarlyStopPolicy p;
+  p.target = 10.0;
+  p.min_tasks = 2;
+  EarlyStopTracker t(p);
+  ASSERT_EQ(t.OnTaskFinished(12.0), StopReason::kNone);  // reached, but min_tasks is 2
+  ASSERT_EQ(t.OnTaskFinished(3.0), StopReason::kTarget);
+  t.Restart();
+  EXPECT_EQ(t.OnTaskFinished(3.0), StopReason::kNone);
+  EXPECT_EQ(t.OnTaskFinished(3.0), StopReason::kNone);
+  EXPECT_EQ(t.OnTaskFinished(10.0), StopReason::kTarget);
+}
+
+}  // namespace
+}  // namespace alphalab::optimize
