@@ -1,4 +1,4 @@
-// The optimization request document: the example parses; every invalid field is an
+// The optimization request document: the documented example parses; every invalid field is an
 // InvalidArgument naming it; the normalised document round-trips; re-run merge.
 #include "optimize/request.hpp"
 
