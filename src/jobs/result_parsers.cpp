@@ -140,6 +140,18 @@ std::optional<ResultParserKind> ParseResultParserName(std::string_view name) {
   return std::nullopt;
 }
 
+std::optional<std::set<std::string>> KnownMetricNames(ResultParserKind kind) {
+  if (kind != ResultParserKind::kAlphalabSummary) return std::nullopt;
+  return std::set<std::string>{
+      // numeric top-level fields of summary.json (docs/engine.md)
+      "cagr", "max_drawdown", "sharpe", "sortino", "volatility", "total_return", "trades", "win_rate", "exposure",
+      "final_equity", "initial_cash", "orders", "total_fees", "bars", "fee_bps",
+      // its LEAN-named statistics
+      "Total Orders", "Average Win", "Average Loss", "Compounding Annual Return", "Drawdown", "Expectancy",
+      "Start Equity", "End Equity", "Net Profit", "Sharpe Ratio", "Sortino Ratio", "Loss Rate", "Win Rate",
+      "Profit-Loss Ratio", "Annual Standard Deviation", "Annual Variance", "Total Fees"};
+}
+
 std::optional<double> ParseLeanNumber(std::string_view text) {
   std::string_view s = Trim(text);
   if (s.empty()) return std::nullopt;

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,12 @@ Result<ParsedResult> ParseResultText(ResultParserKind kind, std::string_view tex
 // Reads the file (at most kMaxResultFileBytes) and parses it; errors name the path.
 inline constexpr uintmax_t kMaxResultFileBytes = 64ull << 20;
 Result<ParsedResult> ParseResultFile(ResultParserKind kind, const std::filesystem::path& path);
+
+// The metric names a parser always yields for a well-formed file, when that set is closed:
+// alphalab_summary -> the numeric summary.json fields and the LEAN-named statistics the
+// engine writes; lean_summary and qlib_res -> nullopt (algorithms and Qlib recorders add
+// their own names). Request validation uses it to refuse an unknown objective metric.
+std::optional<std::set<std::string>> KnownMetricNames(ResultParserKind kind);
 
 // One LEAN statistic string as a number: "1.2" -> 1.2, "10.0%" / "63.11 %" -> fraction,
 // "$1,234.56" / "-$47.70" / "$-47.70" -> money, "1,151" -> 1151. Anything else (an asset

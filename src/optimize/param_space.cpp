@@ -90,9 +90,10 @@ Result<std::vector<Json>> ExpandRange(const Json& min, const Json& max, const Js
   std::vector<Json> out;
   out.reserve(count);
   if (integers) {
-    const int64_t a = min.get<int64_t>();
-    const int64_t s = step.get<int64_t>();
-    for (uint64_t i = 0; i < count; ++i) out.emplace_back(a + static_cast<int64_t>(i) * s);
+    // unsigned arithmetic wraps instead of overflowing; every value lies in [min, max]
+    const auto a = static_cast<uint64_t>(min.get<int64_t>());
+    const auto s = static_cast<uint64_t>(step.get<int64_t>());
+    for (uint64_t i = 0; i < count; ++i) out.emplace_back(static_cast<int64_t>(a + i * s));
     return out;
   }
   const int decimals = std::max(DecimalPlaces(lo), DecimalPlaces(st));

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -69,6 +70,17 @@ TEST(AlphalabSummaryParserTest, ReadsEveryNumericTopLevelKey) {
   EXPECT_DOUBLE_EQ(r.metrics.at("Drawdown"), 0.25123);
   EXPECT_DOUBLE_EQ(r.metrics.at("Sharpe Ratio"), 0.412);
   EXPECT_DOUBLE_EQ(r.metrics.at("Total Fees"), 311.27);
+}
+
+TEST(AlphalabSummaryParserTest, KnownMetricNamesMatchTheSummary) {
+  auto known = KnownMetricNames(ResultParserKind::kAlphalabSummary);
+  ASSERT_TRUE(known.has_value());
+  auto r = MustParseFile(ResultParserKind::kAlphalabSummary, "alphalab-summary.json");
+  std::set<std::string> parsed;
+  for (const auto& [name, _] : r.metrics) parsed.insert(name);
+  EXPECT_EQ(parsed, *known);
+  EXPECT_FALSE(KnownMetricNames(ResultParserKind::kLeanSummary).has_value());
+  EXPECT_FALSE(KnownMetricNames(ResultParserKind::kQlibRes).has_value());
 }
 
 TEST(AlphalabSummaryParserTest, TopLevelKeysWinOverStatistics) {

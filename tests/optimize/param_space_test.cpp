@@ -34,6 +34,11 @@ TEST(ExpandRangeTest, IntegersStayIntegersAndMaxIsInclusive) {
   ASSERT_TRUE(uneven.ok());
   EXPECT_EQ(uneven->size(), 4u);
   EXPECT_EQ(uneven->back().get<int64_t>(), 9);
+  auto wide = ExpandRange(int64_t{-9'000'000'000'000'000'000}, int64_t{9'000'000'000'000'000'000},
+                          int64_t{9'000'000'000'000'000'000}, "f", 1000);
+  ASSERT_TRUE(wide.ok());
+  ASSERT_EQ(wide->size(), 3u);
+  EXPECT_EQ((*wide)[2].get<int64_t>(), int64_t{9'000'000'000'000'000'000});
   auto single = ExpandRange(7, 7, 1, "f", 1000);
   ASSERT_TRUE(single.ok());
   EXPECT_EQ(single->size(), 1u);
