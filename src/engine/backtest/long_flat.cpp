@@ -13,7 +13,12 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
   // stretch is cash + shares x close. The arithmetic of fills, equity and metrics is the
   // per-bar definition (bit-identical to a bar-by-bar loop); only the control flow skips.
   BacktestResult result;
-  const size_t n = bars.size();
+  // Warm-up bars (before trade_from) only fed the signals: the walk starts after them.
+  const size_t first = static_cast<size_t>(
+      std::lower_bound(bars.date.begin(), bars.date.end(), o.trade_from) - bars.date.begin());
+  const size_t n = bars.size() - first;
+  const int32_t* date = bars.date.data() + first;
+  signals += first;
   const double fee = o.fee_rate;
   double cash = o.initial_cash;
   double shares = 0;
@@ -26,13 +31,13 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
   EquityAccumulator acc;
   const bool record = o.record_curves;
   if (record) {
-    result.dates = bars.date;
+    result.dates.assign(date, date + n);
     result.equity.resize(n);
     result.cash.resize(n);
     result.holdings.resize(n);
   }
-  const double* open = bars.open.data();
-  const double* close = bars.close.data();
+  const double* open = bars.open.data() + first;
+  const double* close = bars.close.data() + first;
   // First bar j >= from (j >= 1, j <= n - 1) whose fill signal signals[j - 1] == want; n if none.
   auto next_fill = [&](size_t from, int8_t want) -> size_t {
     const size_t lo = from == 0 ? 0 : from - 1;
@@ -62,7 +67,7 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
         cash -= entry_cost + entry_fee;
         shares = q;
         entry_price = px;
-        entry_date = bars.date[j];
+        entry_date = date[j];
         total_fees += entry_fee;
         ++orders;
         t = j;  // bar j is held (filled at its open)
@@ -98,7 +103,7 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
       const double pnl = proceeds - exit_fee - basis;
       tally.Add(pnl, pnl / basis);
       if (record) {
-        result.trades.push_back(Trade{bars.symbol, entry_date, entry_price, bars.date[j], px,
+        result.trades.push_back(Trade{bars.symbol, entry_date, entry_price, date[j], px,
                                       shares, pnl, pnl / basis, entry_fee + exit_fee});
       }
       shares = 0;
@@ -111,7 +116,7 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
                                                  shares * last,
                                                  shares * last - entry_cost - entry_fee});
   }
-  result.metrics = FinishPerformance(acc, n ? bars.date[0] : 0, n ? bars.date[n - 1] : 0,
+  result.metrics = FinishPerformance(acc, n ? date[0] : 0, n ? date[n - 1] : 0,
                                      o.initial_cash, bars_long, &tally, orders, total_fees);
   return result;
 }
@@ -353,7 +358,7 @@ BacktestResult RunSleeves(const std::vector<const BarSeries*>& bars,
   std::vector<int32_t> calendar;
   for (size_t k = 0; k < bars.size(); ++k) {
     parts.push_back(RunLongFlat(*bars[k], signals[k].data(), sleeve));
-    calendar.insert(calendar.end(), bars[k]->date.begin(), bars[k]->date.end());
+    calendar.insert(calendar.end(), parts.back().dates.begin(), parts.back().dates.end());
   }
   std::sort(calendar.begin(), calendar.end());
   calendar.erase(std::unique(calendar.begin(), calendar.end()), calendar.end());

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,9 @@ struct LongFlatOptions {
   double initial_cash = 1'000'000;
   double fee_rate = 0.001;
   bool record_curves = true;   // fill dates/equity/cash/holdings and trade records
+  // Warm-up: bars dated before `trade_from` are history only (the signals were computed on
+  // them); the simulation, the curve and the metrics start at the first bar >= trade_from.
+  int32_t trade_from = INT32_MIN;
 };
 
 BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -44,7 +45,29 @@ std::vector<std::string> SymbolsToLoad(const BacktestSpec& spec) {
 
 Result<BacktestContext> BacktestContext::Load(const Workspace& ws, const BacktestSpec& spec) {
   ASSIGN_OR_RETURN(auto ds, ResolveDataset(ws, spec.dataset));
-  ASSIGN_OR_RETURN(auto universe, LoadUniverse(ws, ds, SymbolsToLoad(spec), spec.start, spec.end));
+  // Everything up to `end` is loaded: the bars before `start` are warm-up history for the
+  // indicators, features, scores and the market filter; trading starts at `start`.
+  const auto symbols = SymbolsToLoad(spec);
+  ASSIGN_OR_RETURN(auto universe, LoadUniverse(ws, ds, symbols));
+  const int32_t from = spec.start.value_or(INT32_MIN), to = spec.end.value_or(INT32_MAX);
+  std::vector<BarSeries> kept;
+  for (auto& s : universe.series) {
+    s.Clip(INT32_MIN, to);
+    const bool traded = s.size() > 0 && s.date.back() >= from;
+    if (!traded && !symbols.empty()) {
+      return Status::InvalidArgument("ticker '" + s.symbol + "' has no bars between " +
+                                     (spec.start ? FormatDate(*spec.start) : std::string("the start")) +
+                                     " and " + (spec.end ? FormatDate(*spec.end) : std::string("the end")));
+    }
+    if (traded) kept.push_back(std::move(s));  // all instruments: one that ended before start is left out
+  }
+  if (kept.empty()) {
+    return Status::InvalidArgument("dataset '" + ds.name + "' has no bars between " +
+                                   (spec.start ? FormatDate(*spec.start) : std::string("the start")) + " and " +
+                                   (spec.end ? FormatDate(*spec.end) : std::string("the end")));
+  }
+  universe.series = std::move(kept);
+  universe.BuildCalendar();
   ASSIGN_OR_RETURN(auto ctx, FromUniverse(std::move(universe), spec));
   ctx.dataset_ = std::move(ds);
   return ctx;
@@ -147,11 +170,18 @@ Status BacktestContext::Prepare(const BacktestSpec& spec, const ScorerFactory& s
   return Status::Ok();
 }
 
+size_t BacktestContext::WarmupBars(const BacktestSpec& spec) const {
+  const auto& cal = universe_.calendar;
+  if (!spec.start) return 0;
+  return static_cast<size_t>(std::lower_bound(cal.begin(), cal.end(), *spec.start) - cal.begin());
+}
+
 Result<BacktestResult> BacktestContext::Run(const BacktestSpec& spec, bool record) const {
   LongFlatOptions options;
   options.initial_cash = spec.initial_cash;
   options.fee_rate = FeeRate(spec.fee_bps);
   options.record_curves = record;
+  options.trade_from = spec.start.value_or(INT32_MIN);
   if (spec.type == StrategyType::kSmaCross) {
     for (size_t i : traded_) {
       if (!cross_[i]) return Status::Internal("moving averages not prepared");
@@ -190,7 +220,7 @@ Result<BacktestResult> BacktestContext::Run(const BacktestSpec& spec, bool recor
   TopNParams p = spec.topn;
   p.initial_cash = spec.initial_cash;
   p.fee_bps = spec.fee_bps;
-  return RunTopN(universe_, it->second, p, record);
+  return RunTopN(universe_, it->second, p, record, options.trade_from);
 }
 
 Result<GridAxis> ParseGridAxis(std::string_view text) {
@@ -416,10 +446,17 @@ nlohmann::json BuildSummary(const BacktestSpec& spec, const BacktestContext& con
     for (size_t i : context.traded()) tickers.push_back(context.universe().series[i].symbol);
   }
   s["tickers"] = tickers;
-  const auto& dates = context.universe().calendar;
+  // The traded window (after the warm-up history); a run without curves falls back to the
+  // loaded calendar from the start date.
+  std::vector<int32_t> dates = result.dates;
+  if (dates.empty()) {
+    const auto& cal = context.universe().calendar;
+    dates.assign(cal.begin() + static_cast<std::ptrdiff_t>(context.WarmupBars(spec)), cal.end());
+  }
   s["start"] = dates.empty() ? nlohmann::json(nullptr) : nlohmann::json(FormatDate(dates.front()));
   s["end"] = dates.empty() ? nlohmann::json(nullptr) : nlohmann::json(FormatDate(dates.back()));
   s["bars"] = dates.size();
+  s["warmup_bars"] = context.WarmupBars(spec);
   s["fee_bps"] = spec.fee_bps;
   nlohmann::json stats = nlohmann::json::object();
   for (const auto& [k, v] : LeanStatistics(result.metrics)) stats[k] = v;

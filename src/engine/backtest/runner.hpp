@@ -35,9 +35,11 @@ std::vector<double> MomentumScores(const BarSeries& bars, int window);
 class BacktestContext {
  public:
   // Resolves the dataset and loads exactly the instruments the spec needs (tickers; for
-  // topn also the market symbol and defensive symbols it uses; all when tickers is empty).
+  // topn also the market symbol and defensive symbols it uses; all when tickers is empty),
+  // with all their history up to `end`: bars before `start` are warm-up only.
   static Result<BacktestContext> Load(const Workspace& ws, const BacktestSpec& spec);
-  // Wraps an already loaded universe (tests, benchmarks).
+  // Wraps an already loaded universe (tests, benchmarks); bars before spec.start are
+  // warm-up history, as with Load.
   static Result<BacktestContext> FromUniverse(Universe universe, const BacktestSpec& spec);
 
   // Computes and caches what `spec` needs (moving averages, scores). Not thread-safe.
@@ -46,6 +48,10 @@ class BacktestContext {
   void ShareWindows(bool on) { share_windows_ = on; }
   // One backtest from the caches; thread-safe once Prepare ran for this spec.
   Result<BacktestResult> Run(const BacktestSpec& spec, bool record_curves = true) const;
+
+  // Calendar days before spec.start: history the indicators, features and the market
+  // filter see before the first traded day (0 without a start date).
+  size_t WarmupBars(const BacktestSpec& spec) const;
 
   const Universe& universe() const { return universe_; }
   const DatasetRef& dataset() const { return dataset_; }

@@ -27,9 +27,13 @@ struct Lot {
 }  // namespace
 
 Result<BacktestResult> RunTopN(const Universe& u, const std::vector<std::vector<double>>& scores,
-                               const TopNParams& p, bool record) {
+                               const TopNParams& p, bool record, int32_t trade_from) {
   const size_t k = u.series.size();
   const size_t n = u.calendar.size();
+  // First traded calendar day; the days before it are warm-up history.
+  const size_t c0 = static_cast<size_t>(
+      std::lower_bound(u.calendar.begin(), u.calendar.end(), trade_from) - u.calendar.begin());
+  if (c0 >= n) return Status::InvalidArgument("topn: no bars on or after the start date");
   if (scores.size() != k) return Status::Internal("topn: one score series per instrument expected");
   for (size_t i = 0; i < k; ++i) {
     if (scores[i].size() != u.series[i].size()) {
@@ -131,10 +135,10 @@ Result<BacktestResult> RunTopN(const Universe& u, const std::vector<std::vector<
   bool has_pending = false;
   BacktestResult result;
   if (record) {
-    result.dates = u.calendar;
-    result.equity.resize(n);
-    result.cash.resize(n);
-    result.holdings.resize(n);
+    result.dates.assign(u.calendar.begin() + static_cast<std::ptrdiff_t>(c0), u.calendar.end());
+    result.equity.resize(n - c0);
+    result.cash.resize(n - c0);
+    result.holdings.resize(n - c0);
   }
   EquityAccumulator acc;
   std::vector<ClosedTradeStat> stats;
@@ -181,7 +185,14 @@ Result<BacktestResult> RunTopN(const Universe& u, const std::vector<std::vector<
     lot.buy_fees += f;
   };
 
-  for (size_t c = 0; c < n; ++c) {
+  // Warm-up days: only the last known closes matter (nothing is held yet).
+  for (size_t c = 0; c < c0; ++c) {
+    for (size_t i = 0; i < k; ++i) {
+      const int32_t j = bar_at(i, c);
+      if (j >= 0) last_close[i] = u.series[i].close[static_cast<size_t>(j)];
+    }
+  }
+  for (size_t c = c0; c < n; ++c) {
     const int32_t day = u.calendar[c];
     // 1. Fill yesterday's decision at today's open.
     if (has_pending) {
@@ -230,9 +241,9 @@ Result<BacktestResult> RunTopN(const Universe& u, const std::vector<std::vector<
     acc.Add(equity);
     bars_invested += invested;
     if (record) {
-      result.equity[c] = equity;
-      result.cash[c] = cash;
-      result.holdings[c] = holdings;
+      result.equity[c - c0] = equity;
+      result.cash[c - c0] = cash;
+      result.holdings[c - c0] = holdings;
     }
     hwm = std::max(hwm, equity);
     while (!window_max.empty() && window_max.back().second <= equity) window_max.pop_back();
@@ -365,7 +376,7 @@ Result<BacktestResult> RunTopN(const Universe& u, const std::vector<std::vector<
         last_close[i], mv,
         mv + lot.sell_notional - lot.sell_fees - lot.buy_notional - lot.buy_fees});
   }
-  result.metrics = FinishPerformance(acc, n ? u.calendar[0] : 0, n ? u.calendar[n - 1] : 0,
+  result.metrics = FinishPerformance(acc, u.calendar[c0], u.calendar[n - 1],
                                      p.initial_cash, bars_invested, &stats, orders, total_fees);
   return result;
 }

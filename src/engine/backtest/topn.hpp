@@ -17,6 +17,7 @@
 //              lowest_vol | highest_momentum | all)
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -61,7 +62,11 @@ struct TopNParams {
 // `scores[k]` is aligned with `universe.series[k]` (one per bar, NaN = no score). The
 // market symbol and the risk-off symbols take part only in their roles, never in the
 // ranking. Returns InvalidArgument when a symbol the parameters need is not loaded.
+// Warm-up: calendar days before `trade_from` are history only (market SMA, volatility and
+// momentum look-backs, scores); the first decision is taken on the close of the first day
+// >= trade_from and the curve and metrics start there.
 Result<BacktestResult> RunTopN(const Universe& universe, const std::vector<std::vector<double>>& scores,
-                               const TopNParams& params, bool record_curves = true);
+                               const TopNParams& params, bool record_curves = true,
+                               int32_t trade_from = INT32_MIN);
 
 }  // namespace alphalab::engine
