@@ -406,12 +406,15 @@ class TopNRun {
     pending_reason_ = !risk.risk_off       ? FillReason::kRebalance
                       : risk.drawdown_stop ? FillReason::kDrawdownStop
                                            : FillReason::kRiskOff;
-    const size_t eligible = Rank(c);
     if (risk.risk_off) {
-      if (record_) RecordScores(c, {});
+      if (record_) {  // scores.csv shows the ranking of risk-off days too
+        Rank(c);
+        RecordScores(c, {});
+      }
       if (p_.risk_off_mode == RiskOffMode::kDefensive) PickDefensive(c, risk.exposure);
       return;
     }
+    const size_t eligible = Rank(c);
     std::vector<size_t> kept = KeptWithoutBar(c);
     std::vector<size_t> chosen = Choose(eligible, kept.size());
     if (record_) RecordScores(c, chosen);
@@ -551,10 +554,12 @@ class TopNRun {
 
   void RecordScores(size_t c, const std::vector<size_t>& chosen) {
     const int32_t day = in_.u().calendar[c];
+    selected_.assign(in_.k(), 0);
+    for (size_t i : chosen) selected_[i] = 1;
     for (size_t r = 0; r < order_.size(); ++r) {
       const size_t i = order_[r];
-      const bool selected = std::find(chosen.begin(), chosen.end(), i) != chosen.end();
-      result_.scores.push_back(ScoreRow{day, in_.u().series[i].symbol, ScoreAt(i, c), static_cast<int>(r + 1), selected});
+      result_.scores.push_back(
+          ScoreRow{day, in_.u().series[i].symbol, ScoreAt(i, c), static_cast<int>(r + 1), selected_[i] != 0});
     }
   }
 
@@ -592,6 +597,7 @@ class TopNRun {
   bool in_spell_ = false;
   size_t risk_off_bars_ = 0;
   std::vector<size_t> order_;    // ranking scratch
+  std::vector<uint8_t> selected_;  // RecordScores scratch
   BacktestResult result_;
   EquityAccumulator acc_;
   std::vector<ClosedTradeStat> stats_;
