@@ -52,7 +52,7 @@ struct PositionRow {
 };
 inline constexpr std::string_view kCashSymbol = "$CASH";
 
-// One instrument's score at a decision close (scores.csv). rank: 1 = best among the scored
+// One instrument's score at a decision close (scores.csv). rank: 1 = best among the ranked
 // names of that day (ties alphabetical); selected: part of the targets decided that day.
 struct ScoreRow {
   int32_t date = 0;

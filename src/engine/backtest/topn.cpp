@@ -65,7 +65,7 @@ class TopNInputs {
   const TopNParams& p() const { return p_; }
   size_t k() const { return k_; }
   size_t n() const { return n_; }
-  int32_t BarAt(size_t i, size_t c) const { return bar_[i * n_ + c]; }
+  int32_t BarAt(size_t i, size_t c) const { return bar_[c * k_ + i]; }
   double Score(size_t i, int32_t j) const { return scores_[i][static_cast<size_t>(j)]; }
   double Open(size_t i, int32_t j) const { return u_.series[i].open[static_cast<size_t>(j)]; }
   double Close(size_t i, int32_t j) const { return u_.series[i].close[static_cast<size_t>(j)]; }
@@ -173,7 +173,7 @@ class TopNInputs {
       size_t c = 0;
       for (size_t j = 0; j < s.size(); ++j) {
         while (u_.calendar[c] < s.date[j]) ++c;
-        bar_[i * n_ + c] = static_cast<int32_t>(j);
+        bar_[c * k_ + i] = static_cast<int32_t>(j);
       }
     }
   }
@@ -208,7 +208,9 @@ class TopNInputs {
   std::vector<uint8_t> rankable_;
   long market_ = -1;
   std::vector<size_t> defensive_;
-  std::vector<int32_t> bar_;  // bar index of instrument i on calendar day c, or -1
+  // bar index of instrument i on calendar day c, or -1; day-major (the per-day loops over
+  // the instruments read it contiguously)
+  std::vector<int32_t> bar_;
   std::vector<double> market_sma_;
   std::vector<int32_t> delist_day_;
   std::vector<size_t> alpha_;
@@ -453,29 +455,31 @@ class TopNRun {
     }
   }
 
-  bool Better(size_t a, size_t b, size_t c) const {
-    const double sa = ScoreAt(a, c), sb = ScoreAt(b, c);
-    return sa != sb ? sa > sb : in_.Alpha(a) < in_.Alpha(b);
-  }
-  double ScoreAt(size_t i, size_t c) const { return in_.Score(i, in_.BarAt(i, c)); }
+  // The score of instrument i on the decision day being ranked (set by Rank).
+  double ScoreAt(size_t i, size_t) const { return score_now_[i]; }
 
-  // Sorts the scored rankable names with a bar on day c (not delisting that day) into
-  // order_, best first, ties alphabetical; returns how many reach min_score (a prefix).
+  // Sorts the rankable names with a bar on day c (not delisting that day) whose score
+  // reaches min_score into order_, best first, ties alphabetical; returns their count.
   size_t Rank(size_t c) {
     const int32_t day = in_.u().calendar[c];
-    order_.clear();
+    score_now_.resize(in_.k());
+    keyed_.clear();
     for (size_t i = 0; i < in_.k(); ++i) {
       if (!in_.rankable(i)) continue;
       const int32_t j = in_.BarAt(i, c);
       if (j < 0 || in_.DelistsOn(i, day)) continue;
       const double s = in_.Score(i, j);
       if (std::isnan(s)) continue;
-      order_.push_back(i);
+      score_now_[i] = s;
+      if (s < p_.min_score) continue;
+      keyed_.push_back(Keyed{s, in_.Alpha(i), i});
     }
-    std::sort(order_.begin(), order_.end(), [&](size_t a, size_t b) { return Better(a, b, c); });
-    size_t eligible = 0;
-    while (eligible < order_.size() && !(ScoreAt(order_[eligible], c) < p_.min_score)) ++eligible;
-    return eligible;
+    std::sort(keyed_.begin(), keyed_.end(), [](const Keyed& a, const Keyed& b) {
+      return a.score != b.score ? a.score > b.score : a.alpha < b.alpha;
+    });
+    order_.resize(keyed_.size());
+    for (size_t r = 0; r < keyed_.size(); ++r) order_[r] = keyed_[r].instrument;
+    return order_.size();
   }
 
   // Held rankable names without a bar on day c: kept as they are (not sold for being
@@ -490,7 +494,7 @@ class TopNRun {
 
   // Held names ranked inside the band top_n + retain_top_n stay; new names fill the rest
   // of the top_n slots (minus the kept ones) in rank order. Returned best first.
-  std::vector<size_t> Choose(size_t eligible, size_t kept) const {
+  std::vector<size_t> Choose(size_t eligible, size_t kept) {
     const size_t top = static_cast<size_t>(std::max(0, p_.top_n));
     const size_t slots = top > kept ? top - kept : 0;
     const size_t band = top + static_cast<size_t>(std::max(0, p_.retain_top_n));
@@ -506,9 +510,9 @@ class TopNRun {
       }
     }
     // Rank order (order_ is sorted; positions in it give the merge order).
-    std::vector<size_t> pos(in_.k(), 0);
-    for (size_t r = 0; r < eligible; ++r) pos[order_[r]] = r;
-    std::sort(chosen.begin(), chosen.end(), [&](size_t a, size_t b) { return pos[a] < pos[b]; });
+    pos_.resize(in_.k());
+    for (size_t r = 0; r < eligible; ++r) pos_[order_[r]] = r;
+    std::sort(chosen.begin(), chosen.end(), [&](size_t a, size_t b) { return pos_[a] < pos_[b]; });
     return chosen;
   }
 
@@ -596,7 +600,14 @@ class TopNRun {
   RiskState regime_;             // of the last decision
   bool in_spell_ = false;
   size_t risk_off_bars_ = 0;
-  std::vector<size_t> order_;    // ranking scratch
+  struct Keyed {
+    double score;
+    size_t alpha, instrument;
+  };
+  std::vector<Keyed> keyed_;          // ranking scratch
+  std::vector<double> score_now_;     // scores of the day being ranked
+  std::vector<size_t> order_;         // ranked instruments, best first
+  std::vector<size_t> pos_;           // Choose: rank of each instrument
   std::vector<uint8_t> selected_;  // RecordScores scratch
   BacktestResult result_;
   EquityAccumulator acc_;
