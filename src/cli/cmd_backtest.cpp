@@ -1,11 +1,14 @@
 // `alphalab backtest --config configs/backtest/base.yaml [--ticker T|--tickers A,B] [--start D]
 //   [--end D] [--model PATH] [--set k=v]... [--grid key=a:b:s]... [--out-jsonl FILE]
 //   [--threads N] [--workspace DIR]`
-// Single run: writes backtests/<bt_run_id>/ and prints `bt_run_id:` / `out_dir:`.
+// Single run: writes backtests/<bt_run_id>/, prints `bt_run_id:` / `out_dir:` and a short
+// summary (CAGR, max drawdown, Sharpe, trades, final equity, invested share; one more line
+// when the portfolio averaged under 50% invested).
 // Grid (--grid given): evaluates every combination in this process and prints one JSON line
 // per combination (or writes them to --out-jsonl). Every config problem is reported before
 // any data is read.
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -112,6 +115,29 @@ engine::ScorerFactory MakeScorerFactory(const Workspace& ws, std::shared_ptr<Mod
   };
 }
 
+std::string Percent(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", v * 100);
+  return buf;
+}
+
+// The lines printed after a single backtest (summary.json fields).
+std::string SummaryLines(const nlohmann::json& s) {
+  char buf[256];
+  const double invested = s.value("avg_invested_share", 0.0);
+  std::snprintf(buf, sizeof buf, "summary: CAGR %s, max drawdown %s, Sharpe %.2f, trades %lld, final equity %.2f, invested %s\n",
+                Percent(s.value("cagr", 0.0)).c_str(), Percent(s.value("max_drawdown", 0.0)).c_str(),
+                s.value("sharpe", 0.0), static_cast<long long>(s.value("trades", int64_t{0})),
+                s.value("final_equity", 0.0), Percent(invested).c_str());
+  std::string out = buf;
+  if (s.value("bars", size_t{0}) > 0 && invested < 0.5) {
+    out += "note: the portfolio was only " + Percent(invested) +
+           " invested on average (under 50%): max_exposure, drawdown tiers, vol_target, max_weight and "
+           "risk-off periods multiply\n";
+  }
+  return out;
+}
+
 int RunBacktestCommand(const BacktestOptions& o) {
   auto ws_result = Workspace::Open(o.workspace);
   if (!ws_result.ok()) return Fail(ws_result.status());
@@ -127,6 +153,13 @@ int RunBacktestCommand(const BacktestOptions& o) {
     auto model = ws.Resolve(spec->model_path, PathMust::kExist);
     if (!model.ok()) {
       return Fail(Status::NotFound("model file '" + spec->model_path +
+                                   "' does not exist or is outside the workspace"));
+    }
+  }
+  if (!spec->scores_path.empty()) {
+    auto scores = ws.Resolve(spec->scores_path, PathMust::kExist);
+    if (!scores.ok()) {
+      return Fail(Status::NotFound("scores file '" + spec->scores_path +
                                    "' does not exist or is outside the workspace"));
     }
   }
@@ -185,7 +218,8 @@ int RunBacktestCommand(const BacktestOptions& o) {
     return Fail(s);
   }
   std::cout << "bt_run_id: " << id << "\n"
-            << "out_dir: backtests/" << id << std::endl;
+            << "out_dir: backtests/" << id << "\n"
+            << SummaryLines(engine::BuildSummary(*spec, *context, *result)) << std::flush;
   return 0;
 }
 

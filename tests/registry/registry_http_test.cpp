@@ -208,6 +208,13 @@ TEST_F(RegistryHttpTest, BacktestsListDetailDownsampleAndFiles) {
   ASSERT_EQ(csv.status, 200);
   EXPECT_EQ(csv.content_type.rfind("text/csv", 0), 0u);
   EXPECT_EQ(csv.body.rfind("date,", 0), 0u);
+  // The engine's order and holdings files download the same way.
+  auto fills = server_->Get("/api/backtests/" + bt + "/files/fills.csv");
+  ASSERT_EQ(fills.status, 200);
+  EXPECT_EQ(fills.body.rfind("date,symbol,side,shares,price,fee,reason\n", 0), 0u);
+  auto positions = server_->Get("/api/backtests/" + bt + "/files/positions.csv");
+  ASSERT_EQ(positions.status, 200);
+  EXPECT_EQ(positions.body.rfind("date,symbol,shares,price,weight\n", 0), 0u);
   // Traversal never serves a file (the router may refuse it before the handler: 400 or 404).
   const int traversal = server_->Get("/api/backtests/" + bt + "/files/..%2F..%2Falphalab.yaml").status;
   EXPECT_TRUE(traversal == 400 || traversal == 404) << traversal;

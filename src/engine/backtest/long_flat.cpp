@@ -13,7 +13,12 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
   // stretch is cash + shares x close. The arithmetic of fills, equity and metrics is the
   // per-bar definition (bit-identical to a bar-by-bar loop); only the control flow skips.
   BacktestResult result;
-  const size_t n = bars.size();
+  // Warm-up bars (before trade_from) only fed the signals: the walk starts after them.
+  const size_t first = static_cast<size_t>(
+      std::lower_bound(bars.date.begin(), bars.date.end(), o.trade_from) - bars.date.begin());
+  const size_t n = bars.size() - first;
+  const int32_t* date = bars.date.data() + first;
+  signals += first;
   const double fee = o.fee_rate;
   double cash = o.initial_cash;
   double shares = 0;
@@ -26,13 +31,13 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
   EquityAccumulator acc;
   const bool record = o.record_curves;
   if (record) {
-    result.dates = bars.date;
+    result.dates.assign(date, date + n);
     result.equity.resize(n);
     result.cash.resize(n);
     result.holdings.resize(n);
   }
-  const double* open = bars.open.data();
-  const double* close = bars.close.data();
+  const double* open = bars.open.data() + first;
+  const double* close = bars.close.data() + first;
   // First bar j >= from (j >= 1, j <= n - 1) whose fill signal signals[j - 1] == want; n if none.
   auto next_fill = [&](size_t from, int8_t want) -> size_t {
     const size_t lo = from == 0 ? 0 : from - 1;
@@ -62,9 +67,10 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
         cash -= entry_cost + entry_fee;
         shares = q;
         entry_price = px;
-        entry_date = bars.date[j];
+        entry_date = date[j];
         total_fees += entry_fee;
         ++orders;
+        if (record) result.fills.push_back(Fill{date[j], bars.symbol, true, q, px, entry_fee, FillReason::kSignal});
         t = j;  // bar j is held (filled at its open)
       } else {
         acc.AddConstant(cash, 1);
@@ -77,18 +83,23 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
       }
     } else {
       const size_t j = next_fill(t + 1, kSignalSell);  // a sell decided on bar t fills at t + 1
-      acc.AddMarked(cash, shares, close + t, j - t);
-      bars_long += j - t;
+      // Delisted: the last bar is not marked held, the position is sold at its close.
+      const bool delist = j >= n && o.delisted;
+      const size_t held_end = delist ? n - 1 : j;
+      acc.AddMarked(cash, shares, close + t, held_end - t);
+      bars_long += held_end - t;
       if (record) {
-        for (size_t i = t; i < j; ++i) {
+        for (size_t i = t; i < held_end; ++i) {
           const double holdings = shares * close[i];
           result.equity[i] = cash + holdings;
           result.cash[i] = cash;
           result.holdings[i] = holdings;
         }
       }
-      if (j >= n) break;
-      const double px = open[j];
+      if (j >= n && !delist) break;
+      const FillReason why = delist ? FillReason::kDelisted : FillReason::kSignal;
+      const size_t fill_bar = delist ? n - 1 : j;
+      const double px = delist ? close[n - 1] * (1.0 - o.delisting_haircut) : open[j];
       const double proceeds = shares * px;
       const double exit_fee = proceeds * fee;
       cash += proceeds - exit_fee;
@@ -98,10 +109,20 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
       const double pnl = proceeds - exit_fee - basis;
       tally.Add(pnl, pnl / basis);
       if (record) {
-        result.trades.push_back(Trade{bars.symbol, entry_date, entry_price, bars.date[j], px,
-                                      shares, pnl, pnl / basis, entry_fee + exit_fee});
+        result.trades.push_back(Trade{bars.symbol, entry_date, entry_price, date[fill_bar], px,
+                                      shares, pnl, pnl / basis, entry_fee + exit_fee, why});
+        result.fills.push_back(Fill{date[fill_bar], bars.symbol, false, shares, px, exit_fee, why});
       }
       shares = 0;
+      if (delist) {  // the last bar ends in cash
+        acc.Add(cash);
+        if (record) {
+          result.equity[n - 1] = cash;
+          result.cash[n - 1] = cash;
+          result.holdings[n - 1] = 0;
+        }
+        break;
+      }
       t = j;  // bar j is flat again (sold at its open)
     }
   }
@@ -111,7 +132,7 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
                                                  shares * last,
                                                  shares * last - entry_cost - entry_fee});
   }
-  result.metrics = FinishPerformance(acc, n ? bars.date[0] : 0, n ? bars.date[n - 1] : 0,
+  result.metrics = FinishPerformance(acc, n ? date[0] : 0, n ? date[n - 1] : 0,
                                      o.initial_cash, bars_long, &tally, orders, total_fees);
   return result;
 }
@@ -351,9 +372,14 @@ BacktestResult RunSleeves(const std::vector<const BarSeries*>& bars,
   sleeve.record_curves = true;
   std::vector<BacktestResult> parts;
   std::vector<int32_t> calendar;
+  int32_t last_day = INT32_MIN;
+  for (const auto* b : bars) {
+    if (b->size()) last_day = std::max(last_day, b->date.back());
+  }
   for (size_t k = 0; k < bars.size(); ++k) {
+    sleeve.delisted = bars[k]->size() && bars[k]->date.back() < last_day;
     parts.push_back(RunLongFlat(*bars[k], signals[k].data(), sleeve));
-    calendar.insert(calendar.end(), bars[k]->date.begin(), bars[k]->date.end());
+    calendar.insert(calendar.end(), parts.back().dates.begin(), parts.back().dates.end());
   }
   std::sort(calendar.begin(), calendar.end());
   calendar.erase(std::unique(calendar.begin(), calendar.end()), calendar.end());
@@ -389,11 +415,14 @@ BacktestResult RunSleeves(const std::vector<const BarSeries*>& bars,
     fees += p.metrics.total_fees;
     for (const auto& tr : p.trades) stats.push_back({tr.pnl, tr.ret});
     result.trades.insert(result.trades.end(), p.trades.begin(), p.trades.end());
+    result.fills.insert(result.fills.end(), p.fills.begin(), p.fills.end());
     result.open_positions.insert(result.open_positions.end(), p.open_positions.begin(),
                                  p.open_positions.end());
   }
   std::stable_sort(result.trades.begin(), result.trades.end(),
                    [](const Trade& a, const Trade& b) { return a.exit_date < b.exit_date; });
+  std::stable_sort(result.fills.begin(), result.fills.end(),
+                   [](const Fill& a, const Fill& b) { return a.date < b.date; });
   EquityAccumulator acc;
   size_t bars_long = 0;
   for (size_t t = 0; t < n; ++t) {
@@ -408,6 +437,7 @@ BacktestResult RunSleeves(const std::vector<const BarSeries*>& bars,
     result.cash.clear();
     result.holdings.clear();
     result.trades.clear();
+    result.fills.clear();
   }
   return result;
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,13 @@ struct LongFlatOptions {
   double initial_cash = 1'000'000;
   double fee_rate = 0.001;
   bool record_curves = true;   // fill dates/equity/cash/holdings and trade records
+  // Warm-up: bars dated before `trade_from` are history only (the signals were computed on
+  // them); the simulation, the curve and the metrics start at the first bar >= trade_from.
+  int32_t trade_from = INT32_MIN;
+  // The series ends before the portfolio's calendar (a delisting): a position still open
+  // on its last bar is sold at that bar's close x (1 - delisting_haircut), reason delisted.
+  bool delisted = false;
+  double delisting_haircut = 0;
 };
 
 BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
@@ -88,7 +96,8 @@ void ThresholdSignals(const double* scores, size_t n, double cutoff, int8_t* out
 
 // Several instruments, each its own long/flat sleeve with initial_cash / k; the portfolio
 // equity is the sum of the sleeves on the union calendar (a sleeve before its first bar is
-// cash, after its last bar it keeps its last value). Metrics are those of the sum.
+// cash, after its last bar it keeps its last value). Metrics are those of the sum. A sleeve
+// whose series ends before the others' is delisted on its last bar (see LongFlatOptions).
 BacktestResult RunSleeves(const std::vector<const BarSeries*>& bars,
                           const std::vector<std::vector<int8_t>>& signals,
                           const LongFlatOptions& options);

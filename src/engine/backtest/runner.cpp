@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -11,6 +12,7 @@
 
 #include "core/clock.hpp"
 #include "engine/backtest/long_flat.hpp"
+#include "engine/backtest/scores_file.hpp"
 #include "engine/backtest/topn.hpp"
 #include "engine/data/config.hpp"
 #include "engine/metrics/performance.hpp"
@@ -44,8 +46,34 @@ std::vector<std::string> SymbolsToLoad(const BacktestSpec& spec) {
 
 Result<BacktestContext> BacktestContext::Load(const Workspace& ws, const BacktestSpec& spec) {
   ASSIGN_OR_RETURN(auto ds, ResolveDataset(ws, spec.dataset));
-  ASSIGN_OR_RETURN(auto universe, LoadUniverse(ws, ds, SymbolsToLoad(spec), spec.start, spec.end));
+  // Everything up to `end` is loaded: the bars before `start` are warm-up history for the
+  // indicators, features, scores and the market filter; trading starts at `start`.
+  const auto symbols = SymbolsToLoad(spec);
+  ASSIGN_OR_RETURN(auto universe, LoadUniverse(ws, ds, symbols));
+  const int32_t from = spec.start.value_or(INT32_MIN), to = spec.end.value_or(INT32_MAX);
+  std::vector<BarSeries> kept;
+  for (auto& s : universe.series) {
+    s.Clip(INT32_MIN, to);
+    const bool traded = s.size() > 0 && s.date.back() >= from;
+    if (!traded && !symbols.empty()) {
+      return Status::InvalidArgument("ticker '" + s.symbol + "' has no bars between " +
+                                     (spec.start ? FormatDate(*spec.start) : std::string("the start")) +
+                                     " and " + (spec.end ? FormatDate(*spec.end) : std::string("the end")));
+    }
+    if (traded) kept.push_back(std::move(s));  // all instruments: one that ended before start is left out
+  }
+  if (kept.empty()) {
+    return Status::InvalidArgument("dataset '" + ds.name + "' has no bars between " +
+                                   (spec.start ? FormatDate(*spec.start) : std::string("the start")) + " and " +
+                                   (spec.end ? FormatDate(*spec.end) : std::string("the end")));
+  }
+  universe.series = std::move(kept);
+  universe.BuildCalendar();
   ASSIGN_OR_RETURN(auto ctx, FromUniverse(std::move(universe), spec));
+  if (spec.score_source == ScoreSource::kFile) {
+    ASSIGN_OR_RETURN(ctx.dataset_symbols_, ListSymbols(ds));
+    ctx.root_ = ws.root();
+  }
   ctx.dataset_ = std::move(ds);
   return ctx;
 }
@@ -84,6 +112,7 @@ std::string BacktestContext::ScoreKey(const BacktestSpec& spec) {
   if (spec.score_source == ScoreSource::kMomentum) {
     return "momentum:" + std::to_string(spec.momentum_window);
   }
+  if (spec.score_source == ScoreSource::kFile) return "file:" + spec.scores_path;
   return "model:" + spec.model_path;
 }
 
@@ -101,6 +130,25 @@ Status BacktestContext::Prepare(const BacktestSpec& spec, const ScorerFactory& s
   }
   const std::string key = ScoreKey(spec);
   if (scores_.count(key)) return Status::Ok();
+  if (spec.score_source == ScoreSource::kFile) {
+    std::filesystem::path file = spec.scores_path;
+    if (!root_.empty()) {
+      ASSIGN_OR_RETURN(auto ws, Workspace::Open(root_));
+      auto resolved = ws.Resolve(spec.scores_path, PathMust::kExist);
+      if (!resolved.ok()) {
+        return Status::NotFound("scores file '" + spec.scores_path + "' does not exist or is outside the workspace");
+      }
+      file = *resolved;
+    }
+    auto text = ReadFile(file);
+    if (!text.ok()) return Status::NotFound("scores file '" + spec.scores_path + "' cannot be read");
+    ScoresFileOptions options;
+    options.dataset_symbols = dataset_symbols_;
+    options.end = spec.end;
+    ASSIGN_OR_RETURN(auto parsed, ParseScoresCsv(*text, spec.scores_path, universe_, options));
+    scores_[key] = std::move(parsed);
+    return Status::Ok();
+  }
   std::vector<std::vector<double>> all(universe_.series.size());
   ScoreFn fn;
   if (spec.score_source == ScoreSource::kModel) {
@@ -147,11 +195,98 @@ Status BacktestContext::Prepare(const BacktestSpec& spec, const ScorerFactory& s
   return Status::Ok();
 }
 
+size_t BacktestContext::WarmupBars(const BacktestSpec& spec) const {
+  const auto& cal = universe_.calendar;
+  if (!spec.start) return 0;
+  return static_cast<size_t>(std::lower_bound(cal.begin(), cal.end(), *spec.start) - cal.begin());
+}
+
+namespace {
+
+// scores.csv rows of `signal`: every traded instrument's score on each traded bar, ranked
+// among the traded instruments of that day (ties alphabetical); selected = score >= cutoff.
+std::vector<ScoreRow> SignalScoreRows(const Universe& u, const std::vector<size_t>& traded,
+                                      const std::vector<std::vector<double>>& scores, const BacktestResult& result,
+                                      double cutoff) {
+  std::vector<ScoreRow> rows;
+  if (result.dates.empty()) return rows;
+  std::vector<size_t> at(traded.size());  // next bar of each traded series
+  for (size_t t = 0; t < traded.size(); ++t) {
+    const auto& d = u.series[traded[t]].date;
+    at[t] = static_cast<size_t>(std::lower_bound(d.begin(), d.end(), result.dates.front()) - d.begin());
+  }
+  std::vector<std::pair<double, size_t>> day;  // (score, traded slot)
+  for (int32_t date : result.dates) {
+    day.clear();
+    for (size_t t = 0; t < traded.size(); ++t) {
+      const auto& s = u.series[traded[t]];
+      if (at[t] < s.size() && s.date[at[t]] == date) {
+        const double v = scores[traded[t]][at[t]];
+        if (!std::isnan(v)) day.emplace_back(v, t);
+        ++at[t];
+      }
+    }
+    std::sort(day.begin(), day.end(), [&](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : u.series[traded[a.second]].symbol < u.series[traded[b.second]].symbol;
+    });
+    for (size_t r = 0; r < day.size(); ++r) {
+      rows.push_back(ScoreRow{date, u.series[traded[day[r].second]].symbol, day[r].first, static_cast<int>(r + 1),
+                              day[r].first >= cutoff});
+    }
+  }
+  return rows;
+}
+
+}  // namespace
+
+std::vector<PositionRow> PositionsFromFills(const Universe& u, const BacktestResult& r) {
+  std::vector<PositionRow> rows;
+  if (r.dates.empty() || r.cash.size() != r.dates.size()) return rows;
+  std::map<std::string, const BarSeries*> series;
+  for (const auto& s : u.series) series.emplace(s.symbol, &s);
+  std::map<std::string, double> held;  // alphabetical
+  size_t f = 0;
+  for (size_t t = 0; t < r.dates.size(); ++t) {
+    const int32_t day = r.dates[t];
+    bool traded = false;
+    for (; f < r.fills.size() && r.fills[f].date <= day; ++f) {
+      held[r.fills[f].symbol] += r.fills[f].buy ? r.fills[f].shares : -r.fills[f].shares;
+      traded = true;
+    }
+    if (!traded && t + 1 < r.dates.size()) continue;
+    const double equity = r.equity[t];
+    for (auto it = held.begin(); it != held.end();) {
+      if (it->second <= 0) {
+        it = held.erase(it);
+        continue;
+      }
+      double price = 0;
+      if (auto s = series.find(it->first); s != series.end()) {
+        const auto& d = s->second->date;
+        const auto bar = std::upper_bound(d.begin(), d.end(), day) - d.begin();
+        if (bar > 0) price = s->second->close[static_cast<size_t>(bar - 1)];
+      }
+      rows.push_back(PositionRow{day, it->first, it->second, price, equity > 0 ? it->second * price / equity : 0.0});
+      ++it;
+    }
+    rows.push_back(PositionRow{day, std::string(kCashSymbol), r.cash[t], 1.0, equity > 0 ? r.cash[t] / equity : 0.0});
+  }
+  return rows;
+}
+
 Result<BacktestResult> BacktestContext::Run(const BacktestSpec& spec, bool record) const {
+  auto result = Simulate(spec, record);
+  if (result.ok() && record) result->positions = PositionsFromFills(universe_, *result);
+  return result;
+}
+
+Result<BacktestResult> BacktestContext::Simulate(const BacktestSpec& spec, bool record) const {
   LongFlatOptions options;
+  options.delisting_haircut = spec.delisting_haircut;
   options.initial_cash = spec.initial_cash;
   options.fee_rate = FeeRate(spec.fee_bps);
   options.record_curves = record;
+  options.trade_from = spec.start.value_or(INT32_MIN);
   if (spec.type == StrategyType::kSmaCross) {
     for (size_t i : traded_) {
       if (!cross_[i]) return Status::Internal("moving averages not prepared");
@@ -185,12 +320,14 @@ Result<BacktestResult> BacktestContext::Run(const BacktestSpec& spec, bool recor
       signals.emplace_back(series.size());
       ThresholdSignals(it->second[i].data(), series.size(), spec.cutoff, signals.back().data());
     }
-    return RunSleeves(bars, signals, options);
+    BacktestResult result = RunSleeves(bars, signals, options);
+    if (record) result.scores = SignalScoreRows(universe_, traded_, it->second, result, spec.cutoff);
+    return result;
   }
   TopNParams p = spec.topn;
   p.initial_cash = spec.initial_cash;
   p.fee_bps = spec.fee_bps;
-  return RunTopN(universe_, it->second, p, record);
+  return RunTopN(universe_, it->second, p, record, options.trade_from);
 }
 
 Result<GridAxis> ParseGridAxis(std::string_view text) {
@@ -416,10 +553,36 @@ nlohmann::json BuildSummary(const BacktestSpec& spec, const BacktestContext& con
     for (size_t i : context.traded()) tickers.push_back(context.universe().series[i].symbol);
   }
   s["tickers"] = tickers;
-  const auto& dates = context.universe().calendar;
+  // The traded window (after the warm-up history); a run without curves falls back to the
+  // loaded calendar from the start date.
+  std::vector<int32_t> dates = result.dates;
+  if (dates.empty()) {
+    const auto& cal = context.universe().calendar;
+    dates.assign(cal.begin() + static_cast<std::ptrdiff_t>(context.WarmupBars(spec)), cal.end());
+  }
   s["start"] = dates.empty() ? nlohmann::json(nullptr) : nlohmann::json(FormatDate(dates.front()));
   s["end"] = dates.empty() ? nlohmann::json(nullptr) : nlohmann::json(FormatDate(dates.back()));
   s["bars"] = dates.size();
+  s["warmup_bars"] = context.WarmupBars(spec);
+  // What the user gets: the average share of the equity held in instruments, the share of
+  // bars under a risk-off decision, and the drawdown-stop lock-outs (topn).
+  double invested = 0;
+  size_t marked = 0;
+  for (size_t t = 0; t < result.equity.size(); ++t) {
+    if (result.equity[t] > 0) {
+      invested += result.holdings[t] / result.equity[t];
+      ++marked;
+    }
+  }
+  s["avg_invested_share"] = marked ? invested / static_cast<double>(marked) : 0.0;
+  s["risk_off_share"] = result.risk_off_share;
+  nlohmann::json spells = nlohmann::json::array();
+  for (const auto& sp : result.lockout_spells) {
+    spells.push_back({{"start", FormatDate(sp.start)}, {"end", FormatDate(sp.end)}, {"bars", sp.bars}});
+  }
+  s["lockout_spells"] = spells;
+  s["delisting_haircut"] = spec.delisting_haircut;
+  s["scores_path"] = spec.scores_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(spec.scores_path);
   s["fee_bps"] = spec.fee_bps;
   nlohmann::json stats = nlohmann::json::object();
   for (const auto& [k, v] : LeanStatistics(result.metrics)) stats[k] = v;
@@ -434,6 +597,17 @@ namespace {
 void AppendFixed(std::string& out, double v, int decimals) {
   char buf[64];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
+  if (ec != std::errc()) {
+    out += "nan";
+    return;
+  }
+  out.append(buf, end);
+}
+
+// Shortest form that reads back to the same double (fills and positions reconcile exactly).
+void AppendShortest(std::string& out, double v) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
   if (ec != std::errc()) {
     out += "nan";
     return;
@@ -500,7 +674,7 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
     AppendFixed(equity, dd, 6);
     equity += '\n';
   }
-  std::string trades = "symbol,entry_date,entry_price,exit_date,exit_price,shares,pnl,return,fees\n";
+  std::string trades = "symbol,entry_date,entry_price,exit_date,exit_price,shares,pnl,return,fees,exit_reason\n";
   for (const auto& t : result.trades) {
     trades += t.symbol;
     trades += ',';
@@ -519,10 +693,57 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
     AppendFixed(trades, t.ret, 8);
     trades += ',';
     AppendFixed(trades, t.fees, 4);
+    trades += ',';
+    trades += FillReasonName(t.exit_reason);
     trades += '\n';
+  }
+  std::string fills = "date,symbol,side,shares,price,fee,reason\n";
+  for (const auto& f : result.fills) {
+    AppendDate(fills, f.date);
+    fills += ',';
+    fills += f.symbol;
+    fills += f.buy ? ",buy," : ",sell,";
+    AppendFixed(fills, f.shares, 0);
+    fills += ',';
+    AppendShortest(fills, f.price);
+    fills += ',';
+    AppendShortest(fills, f.fee);
+    fills += ',';
+    fills += FillReasonName(f.reason);
+    fills += '\n';
+  }
+  std::string positions = "date,symbol,shares,price,weight\n";
+  for (const auto& p : result.positions) {
+    AppendDate(positions, p.date);
+    positions += ',';
+    positions += p.symbol;
+    positions += ',';
+    AppendShortest(positions, p.shares);
+    positions += ',';
+    AppendShortest(positions, p.price);
+    positions += ',';
+    AppendShortest(positions, p.weight);
+    positions += '\n';
   }
   RETURN_IF_ERROR(WriteFileQuick(out_dir / "equity.csv", equity));
   RETURN_IF_ERROR(WriteFileQuick(out_dir / "trades.csv", trades));
+  RETURN_IF_ERROR(WriteFileQuick(out_dir / "fills.csv", fills));
+  RETURN_IF_ERROR(WriteFileQuick(out_dir / "positions.csv", positions));
+  if (spec.type != StrategyType::kSmaCross) {
+    std::string scores = "date,symbol,score,rank,selected\n";
+    scores.reserve(result.scores.size() * 40);
+    for (const auto& r : result.scores) {
+      AppendDate(scores, r.date);
+      scores += ',';
+      scores += r.symbol;
+      scores += ',';
+      AppendShortest(scores, r.score);  // reads back to the same score (a scores_path input)
+      scores += ',';
+      scores += std::to_string(r.rank);
+      scores += r.selected ? ",1\n" : ",0\n";
+    }
+    RETURN_IF_ERROR(WriteFileQuick(out_dir / "scores.csv", scores));
+  }
   RETURN_IF_ERROR(WriteFileQuick(out_dir / "config.yaml", DumpYaml(spec.config)));
   return WriteFileQuick(out_dir / "summary.json", summary.dump(2) + "\n");
 }

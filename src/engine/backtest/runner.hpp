@@ -35,9 +35,11 @@ std::vector<double> MomentumScores(const BarSeries& bars, int window);
 class BacktestContext {
  public:
   // Resolves the dataset and loads exactly the instruments the spec needs (tickers; for
-  // topn also the market symbol and defensive symbols it uses; all when tickers is empty).
+  // topn also the market symbol and defensive symbols it uses; all when tickers is empty),
+  // with all their history up to `end`: bars before `start` are warm-up only.
   static Result<BacktestContext> Load(const Workspace& ws, const BacktestSpec& spec);
-  // Wraps an already loaded universe (tests, benchmarks).
+  // Wraps an already loaded universe (tests, benchmarks); bars before spec.start are
+  // warm-up history, as with Load.
   static Result<BacktestContext> FromUniverse(Universe universe, const BacktestSpec& spec);
 
   // Computes and caches what `spec` needs (moving averages, scores). Not thread-safe.
@@ -47,6 +49,10 @@ class BacktestContext {
   // One backtest from the caches; thread-safe once Prepare ran for this spec.
   Result<BacktestResult> Run(const BacktestSpec& spec, bool record_curves = true) const;
 
+  // Calendar days before spec.start: history the indicators, features and the market
+  // filter see before the first traded day (0 without a start date).
+  size_t WarmupBars(const BacktestSpec& spec) const;
+
   const Universe& universe() const { return universe_; }
   const DatasetRef& dataset() const { return dataset_; }
   // The instruments traded by sma_cross / signal (in ticker order).
@@ -54,6 +60,7 @@ class BacktestContext {
 
  private:
   static std::string ScoreKey(const BacktestSpec& spec);
+  Result<BacktestResult> Simulate(const BacktestSpec& spec, bool record_curves) const;
   Status SelectTraded(const BacktestSpec& spec);
 
   Universe universe_;
@@ -63,7 +70,16 @@ class BacktestContext {
   std::vector<std::shared_ptr<SmaCrossSeries>> cross_;
   bool share_windows_ = false;
   std::map<std::string, std::vector<std::vector<double>>> scores_;  // score key -> per instrument
+  // Scores files: the workspace root they resolve against (empty: as given) and the
+  // dataset's instruments (a file may score instruments this backtest did not load).
+  std::filesystem::path root_;
+  std::vector<std::string> dataset_symbols_;
 };
+
+// Holdings snapshots from the fills: after the fills of every day that has any, and on the
+// last day; each instrument held (alphabetical) at its last close on/before that day, and a
+// kCashSymbol row with the cash. Weights are of the close-marked equity.
+std::vector<PositionRow> PositionsFromFills(const Universe& universe, const BacktestResult& result);
 
 // One grid dimension: `strategy.params.fast=5:50:5` (inclusive range), `key=1,2,3`, or
 // `key=[a, b]`.
@@ -92,7 +108,8 @@ Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const Y
 
 nlohmann::json MetricsToJson(const PerformanceMetrics& m);
 
-// Writes summary.json, equity.csv, trades.csv and config.yaml into `out_dir` (created).
+// Writes summary.json, equity.csv, trades.csv, fills.csv, positions.csv, config.yaml and,
+// for model-driven strategies (signal, topn), scores.csv into `out_dir` (created).
 // `summary_extra` is merged into summary.json (bt_run_id, created_at, config_path, ...).
 Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const BacktestSpec& spec,
                             const BacktestContext& context, const BacktestResult& result,

@@ -135,6 +135,7 @@ Status ParseTopN(const ConfigMap& p, BacktestSpec& spec) {
   if (t.max_weight <= 0) return Bad(p, "max_weight", "must be > 0");
   t.initial_cash = spec.initial_cash;
   t.fee_bps = spec.fee_bps;
+  t.delisting_haircut = spec.delisting_haircut;
   return Status::Ok();
 }
 
@@ -154,7 +155,7 @@ Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config) {
   spec.config = YAML::Clone(config);
   ConfigMap root(config, "");
   RETURN_IF_ERROR(root.CheckKnownKeys({"dataset", "tickers", "ticker", "start", "end", "initial_cash",
-                                       "fee_bps", "strategy", "name", "description"}));
+                                       "fee_bps", "delisting_haircut", "strategy", "name", "description"}));
   ASSIGN_OR_RETURN(spec.dataset, root.String("dataset", "demo"));
   ASSIGN_OR_RETURN(spec.tickers, root.StringList("tickers", std::vector<std::string>{}));
   if (root.Has("ticker")) {
@@ -181,10 +182,28 @@ Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config) {
   if (spec.fee_bps < 0 || spec.fee_bps > 10000) {
     return Status::InvalidArgument("config key 'fee_bps' must be between 0 and 10000");
   }
+  ASSIGN_OR_RETURN(spec.delisting_haircut, root.Double("delisting_haircut", 0));
+  if (!(spec.delisting_haircut >= 0 && spec.delisting_haircut < 1)) {
+    return Status::InvalidArgument("config key 'delisting_haircut' must be a fraction in [0, 1)");
+  }
   auto parse_scores = [&]() -> Status {
-    ASSIGN_OR_RETURN(auto source, params.String("score", "model"));
+    ASSIGN_OR_RETURN(auto source, params.String("score", params.Has("scores_path") ? "file" : "model"));
     source = Lower(source);
-    if (source == "model") {
+    if (params.Has("scores_path")) {
+      if (source != "file") {
+        return Status::InvalidArgument("config key 'strategy.params.scores_path' conflicts with strategy.params.score: " +
+                                       source);
+      }
+      if (params.Has("model_path")) {
+        return Status::InvalidArgument(
+            "config key 'strategy.params.scores_path' conflicts with strategy.params.model_path (give one)");
+      }
+      spec.score_source = ScoreSource::kFile;
+      ASSIGN_OR_RETURN(spec.scores_path, params.String("scores_path"));
+      if (spec.scores_path.empty()) {
+        return Status::InvalidArgument("config key 'strategy.params.scores_path' is empty");
+      }
+    } else if (source == "model") {
       spec.score_source = ScoreSource::kModel;
       ASSIGN_OR_RETURN(spec.model_path, params.String("model_path", ""));
       if (spec.model_path.empty()) {
@@ -197,8 +216,10 @@ Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config) {
         return Status::InvalidArgument(
             "config key 'strategy.params.model_path' conflicts with strategy.params.score: momentum");
       }
+    } else if (source == "file") {
+      return Status::InvalidArgument("config key 'strategy.params.scores_path' is required for score: file");
     } else {
-      return Status::InvalidArgument("config key 'strategy.params.score' must be model or momentum, got '" +
+      return Status::InvalidArgument("config key 'strategy.params.score' must be model, momentum or file, got '" +
                                      source + "'");
     }
     ASSIGN_OR_RETURN(spec.momentum_window, PositiveInt(params, "momentum_window", 63, 5000));
@@ -215,7 +236,7 @@ Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config) {
   } else if (type == "signal") {
     spec.type = StrategyType::kSignal;
     RETURN_IF_ERROR(params.CheckKnownKeys(
-        {"model_path", "cutoff", "score", "momentum_window", "initial_cash", "fee_bps"}));
+        {"model_path", "scores_path", "cutoff", "score", "momentum_window", "initial_cash", "fee_bps"}));
     ASSIGN_OR_RETURN(spec.cutoff, params.Double("cutoff", 0.5));
     RETURN_IF_ERROR(parse_scores());
     if (spec.tickers.empty()) {
@@ -224,7 +245,7 @@ Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config) {
   } else if (type == "topn") {
     spec.type = StrategyType::kTopN;
     RETURN_IF_ERROR(params.CheckKnownKeys(
-        {"model_path", "score", "momentum_window", "top_n", "retain_top_n", "weighting", "min_score",
+        {"model_path", "scores_path", "score", "momentum_window", "top_n", "retain_top_n", "weighting", "min_score",
          "market_filter", "market_ma_window", "market_symbol", "rebalance_frequency", "rebalance_day",
          "rebalance_time_minutes", "dynamic_exposure", "drawdown_tiers", "drawdown_exposures",
          "max_drawdown", "max_drawdown_52w", "risk_off_mode", "risk_off_pick", "risk_off_symbols",
@@ -240,7 +261,8 @@ Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config) {
 
 bool SameData(const BacktestSpec& a, const BacktestSpec& b) {
   return a.dataset == b.dataset && a.tickers == b.tickers && a.start == b.start && a.end == b.end &&
-         a.type == b.type && a.model_path == b.model_path && a.score_source == b.score_source &&
+         a.type == b.type && a.model_path == b.model_path && a.scores_path == b.scores_path &&
+         a.score_source == b.score_source && a.delisting_haircut == b.delisting_haircut &&
          a.momentum_window == b.momentum_window &&
          a.topn.market_symbol == b.topn.market_symbol &&
          a.topn.risk_off_symbols == b.topn.risk_off_symbols;

@@ -18,8 +18,9 @@ namespace alphalab::engine {
 enum class StrategyType { kSmaCross, kSignal, kTopN };
 std::string_view StrategyTypeName(StrategyType type);
 
-// Where per-bar scores for `signal` / `topn` come from.
-enum class ScoreSource { kModel, kMomentum };
+// Where per-bar scores for `signal` / `topn` come from: a trained model (model_path), the
+// momentum rule (score: momentum), or a CSV file of date,symbol,score (scores_path).
+enum class ScoreSource { kModel, kMomentum, kFile };
 
 struct BacktestSpec {
   std::string dataset = "demo";
@@ -33,6 +34,8 @@ struct BacktestSpec {
   ScoreSource score_source = ScoreSource::kModel;
   int momentum_window = 63;              // score_source momentum: close[t] / close[t-w] - 1
   std::string model_path;                // as written in the config (workspace-relative)
+  std::string scores_path;               // score source kFile (workspace-relative)
+  double delisting_haircut = 0;          // fraction off the last close when an instrument delists
   TopNParams topn;                       // topn (its initial_cash / fee_bps mirror the above)
   YAML::Node config;                     // the resolved config (after overrides)
 };

@@ -6,17 +6,24 @@
 //              | monthly (first bar of the month on/after day rebalance_day, 1..28)
 //   selection: instruments with a score >= min_score ranked by score; held names stay while
 //              their rank < top_n + retain_top_n, new names fill up to top_n
-//   weights:   equal | score (proportional to positive scores), capped at max_weight (the
-//              excess stays in cash), scaled by the exposure below
-//   exposure:  max_exposure x drawdown tier (dynamic_exposure) x min(1, vol_target / est.
-//              annualized vol of the target portfolio over vol_window bars)
+//   weights:   equal (1 / names chosen) | score (proportional to positive scores); each
+//              name's target weight is min(w x max_exposure x tier x vol_scale, max_weight),
+//              multiplied in that order (the excess over max_weight stays in cash):
+//              tier = drawdown_exposures[i] of the deepest drawdown tier reached
+//              (dynamic_exposure), vol_scale = min(1, vol_target / est. annualized vol of
+//              the target portfolio over vol_window bars)
 //   risk-off:  market_filter (market close < its market_ma_window SMA), drawdown from the
 //              high-water mark >= max_drawdown (the mark then resets to current equity), or
 //              drawdown from the 252-bar high >= max_drawdown_52w -> risk_off_mode:
 //              cash (flat) | defensive (risk_off_symbols, picked by risk_off_pick:
-//              lowest_vol | highest_momentum | all)
+//              lowest_vol | highest_momentum | all), each pick max_exposure x tier / picks
+//   delisting: a held instrument is sold at the close of its last bar (the series ends
+//              before the calendar does) at close x (1 - delisting_haircut)
+//   gaps:      a held name without a bar on a decision day is kept as it is (it takes a
+//              slot of top_n); a name without a bar on the fill day is not traded that day
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -56,12 +63,17 @@ struct TopNParams {
   double max_weight = 1.0;
   double initial_cash = 1'000'000;
   double fee_bps = 10;
+  double delisting_haircut = 0;        // fraction taken off the last close of a delisted name
 };
 
 // `scores[k]` is aligned with `universe.series[k]` (one per bar, NaN = no score). The
 // market symbol and the risk-off symbols take part only in their roles, never in the
 // ranking. Returns InvalidArgument when a symbol the parameters need is not loaded.
+// Warm-up: calendar days before `trade_from` are history only (market SMA, volatility and
+// momentum look-backs, scores); the first decision is taken on the close of the first day
+// >= trade_from and the curve and metrics start there.
 Result<BacktestResult> RunTopN(const Universe& universe, const std::vector<std::vector<double>>& scores,
-                               const TopNParams& params, bool record_curves = true);
+                               const TopNParams& params, bool record_curves = true,
+                               int32_t trade_from = INT32_MIN);
 
 }  // namespace alphalab::engine

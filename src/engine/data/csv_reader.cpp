@@ -88,6 +88,21 @@ struct CacheHeader {
 
 }  // namespace
 
+bool ParseCsvDate(std::string_view field, int32_t& days) { return ParseDay(field, days); }
+bool ParseCsvNumber(std::string_view field, double& value) { return ParseNumber(field, value); }
+
+int SplitCsvLine(std::string_view line, std::string_view* fields, int max_fields) {
+  int n = 0;
+  size_t fpos = 0;
+  while (n < max_fields) {
+    size_t comma = line.find(',', fpos);
+    fields[n++] = line.substr(fpos, comma == std::string_view::npos ? std::string_view::npos : comma - fpos);
+    if (comma == std::string_view::npos) break;
+    fpos = comma + 1;
+  }
+  return n;
+}
+
 Result<BarSeries> ParseBarsCsv(std::string_view text, std::string symbol,
                                std::string_view display_name) {
   const std::string where(display_name);
@@ -109,15 +124,7 @@ Result<BarSeries> ParseBarsCsv(std::string_view text, std::string symbol,
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) continue;
-    int n = 0;
-    size_t fpos = 0;
-    while (n < 32) {
-      size_t comma = line.find(',', fpos);
-      fields[n++] = line.substr(fpos, comma == std::string_view::npos ? std::string_view::npos
-                                                                      : comma - fpos);
-      if (comma == std::string_view::npos) break;
-      fpos = comma + 1;
-    }
+    const int n = SplitCsvLine(line, fields, 32);
     const std::string at = where + ":" + std::to_string(line_no) + ": ";
     if (!header_done) {
       for (int i = 0; i < n; ++i) {

@@ -27,4 +27,12 @@ Result<BarSeries> LoadBarsCsv(const std::filesystem::path& file, std::string sym
 // Writes a series as date,open,high,low,close,adjclose,volume.
 std::string FormatBarsCsv(const BarSeries& s);
 
+// The field parsers of the reader, shared by the engine's other CSV inputs (scores files):
+// a YYYY-MM-DD date (quotes and a time suffix ignored) as days since 1970-01-01, and a
+// finite number (surrounding spaces and quotes ignored).
+bool ParseCsvDate(std::string_view field, int32_t& days);
+bool ParseCsvNumber(std::string_view field, double& value);
+// Splits one CSV line (no quoting) into at most `max_fields` fields; returns the count.
+int SplitCsvLine(std::string_view line, std::string_view* fields, int max_fields);
+
 }  // namespace alphalab::engine

@@ -8,7 +8,7 @@ namespace alphalab::engine {
 
 namespace {
 
-constexpr ParamSpec kSpecs[] = {
+constexpr ModelParamSpec kSpecs[] = {
     {"num_round", true, 200, 1, 100000, false, false, "boosting rounds (trees) to add"},
     {"early_stopping_rounds", true, 0, 0, 100000, false, false,
      "stop when valid logloss has not improved for this many rounds and keep the best round (0 = off)"},
@@ -24,7 +24,7 @@ constexpr ParamSpec kSpecs[] = {
     {"nthread", true, 0, 0, 1024, false, true, "threads (0 = all cores)"},
 };
 
-const ParamSpec* FindSpec(std::string_view name) {
+const ModelParamSpec* FindSpec(std::string_view name) {
   for (const auto& s : kSpecs) {
     if (s.name == name) return &s;
   }
@@ -37,13 +37,13 @@ std::string FormatNumber(double v) {
   return buf;
 }
 
-std::string RangeText(const ParamSpec& s) {
+std::string RangeText(const ModelParamSpec& s) {
   return std::string(s.min_exclusive ? "(" : "[") + FormatNumber(s.min) + ", " + FormatNumber(s.max) + "]";
 }
 
 }  // namespace
 
-std::span<const ParamSpec> XgbParamSpecs() { return kSpecs; }
+std::span<const ModelParamSpec> XgbParamSpecs() { return kSpecs; }
 
 XgbParams::XgbParams() {
   for (const auto& s : kSpecs) values_[std::string(s.name)] = s.default_value;
@@ -55,7 +55,7 @@ double XgbParams::Get(std::string_view name) const {
 }
 
 Status XgbParams::Set(std::string_view name, double value) {
-  const ParamSpec* spec = FindSpec(name);
+  const ModelParamSpec* spec = FindSpec(name);
   if (spec == nullptr) {
     std::string known;
     for (const auto& s : kSpecs) known += (known.empty() ? "" : ", ") + std::string(s.name);

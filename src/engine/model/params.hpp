@@ -15,7 +15,7 @@
 
 namespace alphalab::engine {
 
-struct ParamSpec {
+struct ModelParamSpec {
   std::string_view name;
   bool integer;              // value must be a whole number
   double default_value;
@@ -26,7 +26,7 @@ struct ParamSpec {
   std::string_view description;
 };
 
-std::span<const ParamSpec> XgbParamSpecs();
+std::span<const ModelParamSpec> XgbParamSpecs();
 
 class XgbParams {
  public:

@@ -283,77 +283,98 @@ std::string FormatProba(float v) {
 
 }  // namespace
 
-Result<TrainOutcome> RunTraining(const Workspace& ws, const TrainRequest& request, const Clock& clock,
-                                 std::ostream& progress) {
-  const TimePoint started = clock.Now();
-  const auto t_start = std::chrono::steady_clock::now();
-  const double cpu_start = ProcessCpuSeconds();
-  TrainProfile profile;
-  ASSIGN_OR_RETURN(Prepared p, Prepare(ws, request, progress, profile));
-  const TrainConfig& c = p.cfg;
-  const std::string run_id = MakeTimestampedId("run", started);
-  const std::string run_rel = "runs/" + run_id;
+namespace {
 
-  // Train: one model per ticker, or one pooled model.
-  struct Model {
-    std::string file;
-    TrainedModel trained;
-    std::shared_ptr<Booster> reloaded;  // the saved JSON loaded back: predictions use exactly the file
-  };
+// One trained booster and the file it is saved as; `reloaded` is the saved JSON loaded
+// back, so predictions use exactly the file.
+struct Model {
+  std::string file;
+  TrainedModel trained;
+  std::shared_ptr<Booster> reloaded;
+};
+
+struct TrainedModels {
   std::vector<Model> models;
   std::map<std::string, size_t> model_of;  // ticker -> index into models
-  auto train_one = [&](const std::vector<const LabeledSeries*>& group, const std::string& name,
-                       const std::string& file, const std::string& base_json) -> Status {
-    const SplitRows train = GatherRows(group, Split::kTrain, c.finetune_start);
-    const SplitRows valid = GatherRows(group, Split::kValid);
-    progress << "[train] " << name << ": training on " << train.rows << " rows x " << train.cols << " features ("
-             << c.params.num_round() << " rounds" << (base_json.empty() ? "" : ", continuing the base model")
-             << ")" << std::endl;
-    profile.train_rows += train.rows;
-    const auto t_xgb = std::chrono::steady_clock::now();
-    const double cpu_xgb = ProcessCpuSeconds();
-    auto trained = TrainBooster(c.params, train, valid, base_json, name, progress);
-    if (!trained.ok()) return trained.status().WithContext(name);
-    ASSIGN_OR_RETURN(Booster reloaded, Booster::FromJson(trained->json));
-    profile.xgboost_s += Seconds(t_xgb);
-    profile.xgboost_cpu_s += ProcessCpuSeconds() - cpu_xgb;
-    models.push_back(Model{file, std::move(trained).value(), std::make_shared<Booster>(std::move(reloaded))});
-    return Status::Ok();
-  };
+};
+
+// Trains one booster on `group` (train rows, early stopping on the valid rows).
+Result<Model> TrainOne(const TrainConfig& c, const std::vector<const LabeledSeries*>& group, const std::string& name,
+                       const std::string& file, const std::string& base_json, std::ostream& progress,
+                       TrainProfile& profile) {
+  const SplitRows train = GatherRows(group, Split::kTrain, c.finetune_start);
+  const SplitRows valid = GatherRows(group, Split::kValid);
+  progress << "[train] " << name << ": training on " << train.rows << " rows x " << train.cols << " features ("
+           << c.params.num_round() << " rounds" << (base_json.empty() ? "" : ", continuing the base model") << ")"
+           << std::endl;
+  profile.train_rows += train.rows;
+  const auto t_xgb = std::chrono::steady_clock::now();
+  const double cpu_xgb = ProcessCpuSeconds();
+  auto trained = TrainBooster(c.params, train, valid, base_json, name, progress);
+  if (!trained.ok()) return trained.status().WithContext(name);
+  ASSIGN_OR_RETURN(Booster reloaded, Booster::FromJson(trained->json));
+  profile.xgboost_s += Seconds(t_xgb);
+  profile.xgboost_cpu_s += ProcessCpuSeconds() - cpu_xgb;
+  return Model{file, std::move(trained).value(), std::make_shared<Booster>(std::move(reloaded))};
+}
+
+// One model per ticker, or one pooled model.
+Result<TrainedModels> TrainModels(Prepared& p, std::ostream& progress, TrainProfile& profile) {
+  const TrainConfig& c = p.cfg;
+  TrainedModels out;
   if (c.scope == TrainScope::kPooled) {
     std::vector<const LabeledSeries*> all;
     for (const auto& ls : p.labeled) all.push_back(&ls);
-    RETURN_IF_ERROR(train_one(all, "pooled", kPooledModelFileName, p.base_run.empty() ? "" : p.base_models[""]));
-    for (const auto& ls : p.labeled) model_of[ls.bars->symbol] = 0;
-  } else {
-    for (const auto& ls : p.labeled) {
-      const std::string& t = ls.bars->symbol;
-      RETURN_IF_ERROR(train_one({&ls}, t, PerTickerModelFileName(t), p.base_run.empty() ? "" : p.base_models[t]));
-      model_of[t] = models.size() - 1;
-    }
+    ASSIGN_OR_RETURN(Model m, TrainOne(c, all, "pooled", kPooledModelFileName,
+                                       p.base_run.empty() ? "" : p.base_models[""], progress, profile));
+    out.models.push_back(std::move(m));
+    for (const auto& ls : p.labeled) out.model_of[ls.bars->symbol] = 0;
+    return out;
   }
-
-  // Predict valid + test with the reloaded models; test metrics per ticker.
-  std::string predictions = "date,ticker,split,label,proba,pred\n";
-  Json per_ticker = Json::object();
-  std::map<std::string, std::string> model_paths;
   for (const auto& ls : p.labeled) {
     const std::string& t = ls.bars->symbol;
-    const Model& m = models[model_of[t]];
+    ASSIGN_OR_RETURN(Model m, TrainOne(c, {&ls}, t, PerTickerModelFileName(t),
+                                       p.base_run.empty() ? "" : p.base_models[t], progress, profile));
+    out.models.push_back(std::move(m));
+    out.model_of[t] = out.models.size() - 1;
+  }
+  return out;
+}
+
+struct Evaluation {
+  std::string predictions;  // predictions.csv
+  Json per_ticker = Json::object();
+  std::map<std::string, std::string> model_paths;  // ticker -> runs/<id>/<file>
+};
+
+// Predicts the valid + test rows with the reloaded models; test metrics per ticker.
+Result<Evaluation> Evaluate(const Prepared& p, const TrainedModels& trained, const std::string& run_rel,
+                            std::ostream& progress, TrainProfile& profile) {
+  const TrainConfig& c = p.cfg;
+  Evaluation e;
+  e.predictions = "date,ticker,split,label,proba,pred\n";
+  for (const auto& ls : p.labeled) {
+    const std::string& t = ls.bars->symbol;
+    const Model& m = trained.models[trained.model_of.at(t)];
     ASSIGN_OR_RETURN(const TickerPredictions pred, PredictSeries(*m.reloaded, ls, &profile.xgboost_s));
     for (size_t i = 0; i < pred.bars.size(); ++i) {
-      predictions += FormatDate(ls.bars->date[pred.bars[i]]) + "," + t + "," + std::string(SplitName(pred.splits[i])) +
-                     "," + std::to_string(pred.labels[i]) + "," + FormatProba(pred.proba[i]) + "," +
-                     (pred.proba[i] >= c.decision_threshold ? "1" : "0") + "\n";
+      e.predictions += FormatDate(ls.bars->date[pred.bars[i]]) + "," + t + "," +
+                       std::string(SplitName(pred.splits[i])) + "," + std::to_string(pred.labels[i]) + "," +
+                       FormatProba(pred.proba[i]) + "," + (pred.proba[i] >= c.decision_threshold ? "1" : "0") + "\n";
     }
-    model_paths[t] = run_rel + "/" + m.file;
-    per_ticker[t] = TickerMetricsEntry(TestMetricsJson(pred, c.decision_threshold), c, model_paths[t]);
-    progress << "[train] " << t << ": test precision=" << per_ticker[t]["precision"].dump()
-             << " recall=" << per_ticker[t]["recall"].dump() << " lift=" << per_ticker[t]["lift"].dump()
-             << " support=" << per_ticker[t]["support"].dump() << std::endl;
+    e.model_paths[t] = run_rel + "/" + m.file;
+    e.per_ticker[t] = TickerMetricsEntry(TestMetricsJson(pred, c.decision_threshold), c, e.model_paths[t]);
+    progress << "[train] " << t << ": test precision=" << e.per_ticker[t]["precision"].dump()
+             << " recall=" << e.per_ticker[t]["recall"].dump() << " lift=" << e.per_ticker[t]["lift"].dump()
+             << " support=" << e.per_ticker[t]["support"].dump() << std::endl;
   }
+  return e;
+}
 
-  const TimePoint finished = clock.Now();
+RunManifest BuildManifest(const Prepared& p, const std::string& run_id, TimePoint started, TimePoint finished,
+                          const std::map<std::string, std::string>& model_paths) {
+  const TrainConfig& c = p.cfg;
+  const std::string run_rel = "runs/" + run_id;
   RunManifest manifest;
   manifest.run_id = run_id;
   manifest.created_at = FormatIso8601(finished);
@@ -372,16 +393,13 @@ Result<TrainOutcome> RunTraining(const Workspace& ws, const TrainRequest& reques
   manifest.config_path = p.config_rel;
   manifest.resolved_config_path = run_rel + "/config.yaml";
   manifest.base_run = p.base_run;
+  return manifest;
+}
 
-  Json training = Json::object();
-  for (size_t i = 0; i < models.size(); ++i) {
-    training[models[i].file] = Json{{"rounds", models[i].trained.rounds},
-                                    {"best_iteration", models[i].trained.best_iteration}};
-  }
-  Json metrics = RunMetricsJson(manifest, c, SplitSummaryJson(p.labeled, c), per_ticker);
-  metrics["training"] = training;
-
-  // Write into runs/.<id>.tmp, then rename: the run appears complete or not at all.
+// Writes the files into runs/.<id>.tmp, then renames it: the run appears complete or not
+// at all (the temporary folder is removed on an error).
+Status WriteRunFolder(const Workspace& ws, const std::string& run_id,
+                      const std::vector<std::pair<std::string, std::string>>& files) {
   const fs::path final_dir = ws.RunsDir() / run_id;
   const fs::path tmp_dir = ws.RunsDir() / ("." + run_id + ".tmp");
   std::error_code ec;
@@ -392,26 +410,54 @@ Result<TrainOutcome> RunTraining(const Workspace& ws, const TrainRequest& reques
     fs::remove_all(tmp_dir, ignored);
     return st;
   };
-  std::vector<std::pair<std::string, std::string>> files;
-  files.emplace_back("config.yaml", DumpYaml(p.resolved));
-  for (const auto& m : models) files.emplace_back(m.file, m.trained.json);
-  files.emplace_back("predictions.csv", std::move(predictions));
-  files.emplace_back("metrics.json", DumpJson(metrics, 2) + "\n");
-  for (const auto& [name, content] : files) manifest.files.push_back(name);
-  manifest.files.push_back("manifest.json");
-  files.emplace_back("manifest.json", DumpJson(manifest.ToJson(), 2) + "\n");
   for (const auto& [name, content] : files) {
     const Status st = WriteFileAtomic(tmp_dir / name, content);
     if (!st.ok()) return cleanup_on_error(st);
   }
   fs::rename(tmp_dir, final_dir, ec);
-  if (ec) return cleanup_on_error(Status::Internal("cannot rename " + tmp_dir.string() + " to " + final_dir.string() + ": " + ec.message()));
+  if (ec) {
+    return cleanup_on_error(
+        Status::Internal("cannot rename " + tmp_dir.string() + " to " + final_dir.string() + ": " + ec.message()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<TrainOutcome> RunTraining(const Workspace& ws, const TrainRequest& request, const Clock& clock,
+                                 std::ostream& progress) {
+  const TimePoint started = clock.Now();
+  const auto t_start = std::chrono::steady_clock::now();
+  const double cpu_start = ProcessCpuSeconds();
+  TrainProfile profile;
+  ASSIGN_OR_RETURN(Prepared p, Prepare(ws, request, progress, profile));
+  const std::string run_id = MakeTimestampedId("run", started);
+  const std::string run_rel = "runs/" + run_id;
+  ASSIGN_OR_RETURN(TrainedModels trained, TrainModels(p, progress, profile));
+  ASSIGN_OR_RETURN(Evaluation eval, Evaluate(p, trained, run_rel, progress, profile));
+  RunManifest manifest = BuildManifest(p, run_id, started, clock.Now(), eval.model_paths);
+  Json training = Json::object();
+  for (const auto& m : trained.models) {
+    training[m.file] = Json{{"rounds", m.trained.rounds}, {"best_iteration", m.trained.best_iteration}};
+  }
+  Json metrics = RunMetricsJson(manifest, p.cfg, SplitSummaryJson(p.labeled, p.cfg), eval.per_ticker);
+  metrics["training"] = training;
+
+  std::vector<std::pair<std::string, std::string>> files;
+  files.emplace_back("config.yaml", DumpYaml(p.resolved));
+  for (const auto& m : trained.models) files.emplace_back(m.file, m.trained.json);
+  files.emplace_back("predictions.csv", std::move(eval.predictions));
+  files.emplace_back("metrics.json", DumpJson(metrics, 2) + "\n");
+  for (const auto& [name, content] : files) manifest.files.push_back(name);
+  manifest.files.push_back("manifest.json");
+  files.emplace_back("manifest.json", DumpJson(manifest.ToJson(), 2) + "\n");
+  RETURN_IF_ERROR(WriteRunFolder(ws, run_id, files));
   profile.total_s = Seconds(t_start);
   profile.total_cpu_s = ProcessCpuSeconds() - cpu_start;
   progress << "[train] wrote " << run_rel << " (" << files.size() << " files) in " << profile.total_s
            << " s (xgboost " << profile.xgboost_s << " s, data " << profile.load_s << " s, features "
            << profile.features_s << " s)" << std::endl;
-  return TrainOutcome{run_id, final_dir, std::move(metrics), profile};
+  return TrainOutcome{run_id, ws.RunsDir() / run_id, std::move(metrics), profile};
 }
 
 }  // namespace alphalab::engine

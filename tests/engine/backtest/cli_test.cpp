@@ -3,6 +3,7 @@
 
 #include <sys/wait.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -112,6 +113,67 @@ TEST_F(CliTest, SynthBacktestGridAndErrors) {
   }
   EXPECT_EQ(std::distance(fs::directory_iterator(ws_ / "backtests"), fs::directory_iterator()), before);
   EXPECT_NE(Exec("backtest --config ../outside.yaml").code, 0);
+}
+
+std::string Line(const std::string& out, const std::string& prefix) {
+  std::stringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) == 0) return line;
+  }
+  return "";
+}
+
+TEST_F(CliTest, SummaryLinesScoresFileAndNewFiles) {
+  ASSERT_EQ(Exec("data synth --out data/synthetic --instruments 8 --years 4 --seed 9").code, 0);
+  // A momentum topn: the printed summary agrees with summary.json.
+  Config("topn.yaml", "dataset: synthetic\nstart: 2006-01-02\ninitial_cash: 100000\n"
+                      "strategy: {type: topn, params: {score: momentum, top_n: 3}}\n");
+  auto bt = Exec("backtest --config configs/topn.yaml");
+  ASSERT_EQ(bt.code, 0) << bt.err;
+  const std::string id = bt.out.substr(11, bt.out.find('\n') - 11);
+  const fs::path dir = ws_ / "backtests" / id;
+  const auto s = nlohmann::json::parse(Slurp(dir / "summary.json"));
+  const std::string summary = Line(bt.out, "summary: ");
+  ASSERT_FALSE(summary.empty()) << bt.out;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "CAGR %.2f%%", s["cagr"].get<double>() * 100);
+  EXPECT_NE(summary.find(buf), std::string::npos) << summary;
+  std::snprintf(buf, sizeof buf, "final equity %.2f", s["final_equity"].get<double>());
+  EXPECT_NE(summary.find(buf), std::string::npos) << summary;
+  EXPECT_NE(summary.find("trades " + std::to_string(s["trades"].get<int>())), std::string::npos) << summary;
+  EXPECT_EQ(Line(bt.out, "note: "), "");  // fully invested: no note
+  EXPECT_GT(s["avg_invested_share"].get<double>(), 0.5);
+  EXPECT_GT(s["warmup_bars"].get<int>(), 200);
+  for (const char* f : {"fills.csv", "positions.csv", "scores.csv"}) EXPECT_TRUE(fs::exists(dir / f)) << f;
+
+  // The run's scores.csv as a scores file (the CLI path): the same final equity.
+  fs::create_directories(ws_ / "preds");
+  fs::copy_file(dir / "scores.csv", ws_ / "preds" / "scores.csv");
+  Config("file.yaml", "dataset: synthetic\nstart: 2006-01-02\ninitial_cash: 100000\n"
+                      "strategy: {type: topn, params: {scores_path: preds/scores.csv, top_n: 3}}\n");
+  auto by_file = Exec("backtest --config configs/file.yaml");
+  ASSERT_EQ(by_file.code, 0) << by_file.err;
+  const std::string id2 = by_file.out.substr(11, by_file.out.find('\n') - 11);
+  const auto s2 = nlohmann::json::parse(Slurp(ws_ / "backtests" / id2 / "summary.json"));
+  EXPECT_EQ(s2["final_equity"], s["final_equity"]);
+  EXPECT_EQ(s2["scores_path"], "preds/scores.csv");
+
+  // Low exposure: one note line.
+  auto low = Exec("backtest --config configs/topn.yaml --set strategy.params.max_exposure=0.3");
+  ASSERT_EQ(low.code, 0) << low.err;
+  EXPECT_EQ(Line(low.out, "note: ").rfind("note: the portfolio was only ", 0), 0u) << low.out;
+
+  // Bad scores files: one line, exit 2, nothing written.
+  const auto before = std::distance(fs::directory_iterator(ws_ / "backtests"), fs::directory_iterator());
+  std::ofstream(ws_ / "preds" / "bad.csv") << "date,symbol,score\n2006-01-02,SYN0001,0.5\n2006-01-02,SYN0001,0.7\n";
+  auto dup = Exec("backtest --config configs/file.yaml --set strategy.params.scores_path=preds/bad.csv");
+  EXPECT_EQ(dup.code, 2);
+  EXPECT_EQ(dup.err, "error: preds/bad.csv:3: duplicate score for SYN0001 on 2006-01-02 (first on line 2)\n");
+  auto missing = Exec("backtest --config configs/file.yaml --set strategy.params.scores_path=preds/none.csv");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_EQ(missing.err, "error: scores file 'preds/none.csv' does not exist or is outside the workspace\n");
+  EXPECT_EQ(std::distance(fs::directory_iterator(ws_ / "backtests"), fs::directory_iterator()), before);
 }
 
 }  // namespace

@@ -92,7 +92,7 @@ BacktestResult LegacyRun(const BarSeries& bars, const int8_t* signals, double in
         const double pnl = proceeds - exit_fee - basis;
         stats.push_back({pnl, pnl / basis});
         result.trades.push_back(Trade{bars.symbol, entry_date, entry_price, bars.date[t], px,
-                                      shares, pnl, pnl / basis, entry_fee + exit_fee});
+                                      shares, pnl, pnl / basis, entry_fee + exit_fee, FillReason::kSignal});
         shares = 0;
       }
     }

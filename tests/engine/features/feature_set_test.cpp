@@ -129,6 +129,18 @@ TEST(FeatureSetTest, VolumeZScoreIsZeroForConstantVolume) {
   EXPECT_EQ(m->at(19, 0), 0.0f);
 }
 
+// docs/engine.md worked example: volume_z_20 divides by the sample standard deviation.
+TEST(FeatureSetTest, VolumeZScoreUsesTheSampleStdDev) {
+  Bars b = RandomBars(20, 4);
+  for (size_t t = 0; t < 20; ++t) b.volume[t] = static_cast<double>(t + 1);  // 1..20
+  FeatureSet set{"t", 1, {"volume_z_20"}};
+  auto m = ComputeFeatures(set, b.View());
+  ASSERT_TRUE(m.ok());
+  // mean 10.5, sum of squared deviations 665: (20 - 10.5) / sqrt(665 / 19) = 1.60579
+  // (the population std-dev, sqrt(665 / 20), would give 1.64751).
+  EXPECT_NEAR(m->at(19, 0), 1.60579, 1e-5);
+}
+
 // No look-ahead: changing any bar after t changes no feature at or before t.
 TEST(FeatureSetTest, NoLookAhead) {
   const Bars base = RandomBars(700, 11);

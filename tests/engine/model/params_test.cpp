@@ -9,7 +9,7 @@ ConfigMap Params(const std::string& yaml) { return ConfigMap(YAML::Load(yaml), "
 
 TEST(XgbParamsTest, DefaultsComeFromTheDeclarations) {
   const XgbParams p;
-  for (const ParamSpec& s : XgbParamSpecs()) {
+  for (const ModelParamSpec& s : XgbParamSpecs()) {
     EXPECT_EQ(p.Get(s.name), s.default_value) << s.name;
     EXPECT_FALSE(s.description.empty()) << s.name;
   }
