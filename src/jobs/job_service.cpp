@@ -233,8 +233,9 @@ Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& para
     rec.env[k] = v;
   }
   if (shutting_down_) return Status::Unavailable("the server is shutting down");
-  // A dry run is this server's from the start: no queue (here or on another server) takes it.
-  if (rec.dry_run) rec.claimed_by = claimer_;
+  // Claimed by this server in its insert (one write): no other server's queue takes it, and
+  // its start needs no second write. Jobs not claimed here are claimed in Start().
+  rec.claimed_by = claimer_;
   RETURN_IF_ERROR(store_.InsertJob(rec));
   cache_.Put(rec);
   LogEvent(rec);
@@ -289,12 +290,12 @@ std::function<void()> JobService::Take(JobRecord job) {
 void JobService::Start(const std::shared_ptr<Active>& a) {
   std::unique_lock<std::mutex> alock = std::move(a->start_lock);
   JobRecord& rec = a->record;
-  // The store decides who starts it (another server sharing the database may have claimed it,
-  // or moved it on).
-  Result<JobRecord> claimed = store_.ClaimQueued(rec.job_id, claimer_);
+  // A job this server did not claim at insert (queued again by Recover): the store decides
+  // who starts it (another server sharing the database may have claimed it, or moved it on).
+  const Status claimed = rec.claimed_by ? Status::Ok() : store_.ClaimQueued(rec.job_id, claimer_);
   if (!claimed.ok()) {
     spdlog::warn(R"({{"msg":"job not claimed","job_id":"{}","error":{}}})", rec.job_id.str(),
-                 Json(claimed.status().ToString()).dump());
+                 Json(claimed.ToString()).dump());
     const JobId id = rec.job_id;
     a->holds_slot = false;
     a->cv.notify_all();
@@ -533,6 +534,7 @@ Status JobService::Recover() {
       ++dry;
       continue;
     }
+    rec.claimed_by.reset();  // claimed again in the store when a starter takes it
     if (queue_.Push(std::move(rec))) ++requeued;
   }
   spdlog::info(R"({{"msg":"recovery","reattached":{},"lost":{},"requeued":{},"dry_runs":{}}})", reattached, lost,

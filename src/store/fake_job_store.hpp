@@ -80,7 +80,7 @@ class FakeJobStore final : public JobStore {
     return Status::Ok();
   }
 
-  Result<JobRecord> ClaimQueued(const JobId& id, const std::string& claimer) override {
+  Status ClaimQueued(const JobId& id, const std::string& claimer) override {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(TakeInjectedFailure());
     if (claimer.empty()) return Status::InvalidArgument("job store: claimer is empty");
@@ -98,7 +98,7 @@ class FakeJobStore final : public JobStore {
     }
     job.claimed_by = claimer;
     ++writes_;
-    return job;
+    return Status::Ok();
   }
 
   Result<std::optional<JobRecord>> ClaimNext(const std::string& claimer) override {

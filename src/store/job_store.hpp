@@ -84,10 +84,10 @@ class JobStore {
   // claimed by the same `claimer` (a restarted server keeps its name and takes its own queue
   // back). Claiming does not change the status: the claimer then moves it on with UpdateJob
   // (RUNNING, or a terminal state).
-  // ClaimQueued: that job; returns the claimed row. FailedPrecondition when it is not QUEUED
-  // or another claimer holds it, NotFound for an unknown id, InvalidArgument for an empty
-  // claimer. Of two claimers racing for one job exactly one wins.
-  virtual Result<JobRecord> ClaimQueued(const JobId& id, const std::string& claimer) = 0;
+  // ClaimQueued: that job (the caller has its record). FailedPrecondition when it is not
+  // QUEUED or another claimer holds it, NotFound for an unknown id, InvalidArgument for an
+  // empty claimer. Of two claimers racing for one job exactly one wins.
+  virtual Status ClaimQueued(const JobId& id, const std::string& claimer) = 0;
   // ClaimNext: the oldest claimable QUEUED job (created_at ASC, job_id ASC), claimed; nullopt
   // when there is none. Concurrent callers never get the same job.
   virtual Result<std::optional<JobRecord>> ClaimNext(const std::string& claimer) = 0;

@@ -143,7 +143,7 @@ class MetaCheckingStore final : public JobStore {
     return inner_.ListJobsInStates(states, limit);
   }
   Result<std::map<JobState, int64_t>> CountJobsByState() override { return inner_.CountJobsByState(); }
-  Result<JobRecord> ClaimQueued(const JobId& id, const std::string& claimer) override {
+  Status ClaimQueued(const JobId& id, const std::string& claimer) override {
     return inner_.ClaimQueued(id, claimer);
   }
   Result<std::optional<JobRecord>> ClaimNext(const std::string& claimer) override {
@@ -1147,21 +1147,41 @@ TEST_F(JobServiceTest, GroupBoundSurvivesARestart) {
 
 // ---- Claiming through the store -------------------------------------------------------------
 
-// A queued job another server claimed in the shared store is not started here.
-TEST_F(JobServiceTest, AJobClaimedByAnotherServerIsNotStarted) {
-  // One slot, held: both jobs wait in this server's queue while another server claims one.
-  MakeService(1);
-  JobRecord holder = SubmitRunning();
-  JobRecord theirs = SubmitTrain();
-  JobRecord ours = SubmitTrain();
+// Jobs are claimed by this server in their insert; queued rows found at startup are claimed in
+// the store when a starter takes them, and one another server claimed is not started here.
+TEST_F(JobServiceTest, QueuedJobsAreClaimedInTheStoreAndAnotherServersAreNotStarted) {
+  auto make_queued = [&] {
+    JobRecord r;
+    r.job_id = NewJobId(SystemClock::Instance().Now());
+    r.job_type = "train";
+    r.created_at = SystemClock::Instance().Now();
+    r.cwd = root_.string();
+    r.command = {"/usr/bin/alphalab", "train"};
+    r.log_path = "reports/jobs/runtime/" + r.job_id.str() + ".log";
+    r.meta_path = "reports/jobs/runtime/" + r.job_id.str() + ".json";
+    EXPECT_TRUE(store_.InsertJob(r).ok());
+    return r;
+  };
+  const JobRecord theirs = make_queued();
+  const JobRecord ours = make_queued();
+  const JobRecord unclaimed = make_queued();
   ASSERT_TRUE(store_.ClaimQueued(theirs.job_id, "other-server").ok());
-  ASSERT_TRUE(exec_->FinishWithExitCode(holder.job_id, 0).ok());
-  ASSERT_TRUE(WaitFor([&] { return exec_->IsRunning(ours.job_id); }));
+  ASSERT_TRUE(store_.ClaimQueued(ours.job_id, "local").ok());  // claimed before a restart
+  MakeService(4);
+  ASSERT_TRUE(service_->Recover().ok());
+  ASSERT_TRUE(WaitFor([&] { return exec_->IsRunning(ours.job_id) && exec_->IsRunning(unclaimed.job_id); }));
+  std::this_thread::sleep_for(30ms);
   EXPECT_FALSE(exec_->IsRunning(theirs.job_id));
   EXPECT_EQ(StateOf(theirs.job_id), JobState::kQueued);
   EXPECT_EQ(Stored(theirs.job_id).claimed_by, "other-server");
-  EXPECT_EQ(Stored(ours.job_id).claimed_by, "local");
-  ASSERT_TRUE(exec_->FinishWithExitCode(ours.job_id, 0).ok());
+  EXPECT_EQ(Stored(unclaimed.job_id).claimed_by, "local");
+  // A submitted job is claimed in its insert.
+  JobRecord submitted = SubmitRunning();
+  EXPECT_EQ(Stored(submitted.job_id).claimed_by, "local");
+  for (const JobId& id : {ours.job_id, unclaimed.job_id, submitted.job_id}) {
+    ASSERT_TRUE(WaitFor([&] { return StateOf(id) == JobState::kRunning; }));
+    ASSERT_TRUE(exec_->FinishWithExitCode(id, 0).ok());
+  }
   EXPECT_TRUE(service_->WaitIdle(5s)) << "the slot of the job not claimed is free again";
 }
 

@@ -529,13 +529,15 @@ TEST_P(JobStoreConformanceTest, ClaimQueuedIsACompareAndSetPerClaimer) {
   JobRecord job = Minimal("job_c1", 1);
   job.max_inflight = 2;
   ASSERT_TRUE(store_->InsertJob(job).ok());
-  Result<JobRecord> a = store_->ClaimQueued(job.job_id, "server-a");
-  ASSERT_TRUE(a.ok()) << a.status().ToString();
-  EXPECT_EQ(a->claimed_by, "server-a");
-  EXPECT_EQ(a->status, JobState::kQueued) << "claiming does not change the status";
-  EXPECT_EQ(a->max_inflight, 2);
-  Result<JobRecord> b = store_->ClaimQueued(job.job_id, "server-b");
-  EXPECT_EQ(b.status().code(), StatusCode::kFailedPrecondition) << b.status().ToString();
+  Status a = store_->ClaimQueued(job.job_id, "server-a");
+  ASSERT_TRUE(a.ok()) << a.ToString();
+  Result<JobRecord> got = store_->GetJob(job.job_id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->claimed_by, "server-a");
+  EXPECT_EQ(got->status, JobState::kQueued) << "claiming does not change the status";
+  EXPECT_EQ(got->max_inflight, 2);
+  Status b = store_->ClaimQueued(job.job_id, "server-b");
+  EXPECT_EQ(b.code(), StatusCode::kFailedPrecondition) << b.ToString();
   EXPECT_TRUE(store_->ClaimQueued(job.job_id, "server-a").ok()) << "the holder may claim again";
   EXPECT_EQ(store_->GetJob(job.job_id)->claimed_by, "server-a");
   // UpdateJob moves it on and keeps the claim; a job no longer QUEUED is not claimable.
@@ -544,10 +546,10 @@ TEST_P(JobStoreConformanceTest, ClaimQueuedIsACompareAndSetPerClaimer) {
   running.claimed_by.reset();
   ASSERT_TRUE(store_->UpdateJob(running, JobState::kQueued).ok());
   EXPECT_EQ(store_->GetJob(job.job_id)->claimed_by, "server-a");
-  EXPECT_EQ(store_->ClaimQueued(job.job_id, "server-a").status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(store_->ClaimQueued(JobId("job_nope"), "server-a").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->ClaimQueued(job.job_id, "server-a").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->ClaimQueued(JobId("job_nope"), "server-a").code(), StatusCode::kNotFound);
   ASSERT_TRUE(store_->InsertJob(Minimal("job_c2", 2)).ok());
-  EXPECT_EQ(store_->ClaimQueued(JobId("job_c2"), "").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->ClaimQueued(JobId("job_c2"), "").code(), StatusCode::kInvalidArgument);
   EXPECT_FALSE(store_->GetJob(JobId("job_c2"))->claimed_by.has_value());
 }
 
@@ -589,13 +591,14 @@ TEST_P(JobStoreConformanceTest, TwoClaimersRacingNeverBothWin) {
       threads.emplace_back([&, t] {
         const std::string claimer = t == 0 ? "server-a" : "server-b";
         for (int i = 0; i < kJobs / 2; ++i) {  // the first half by id, both in the same order
-          Result<JobRecord> r = store_->ClaimQueued(JobId("job_k" + std::to_string(i)), claimer);
+          const std::string id = "job_k" + std::to_string(i);
+          Status r = store_->ClaimQueued(JobId(id), claimer);
           if (r.ok()) {
-            won[t].push_back(r->job_id.str());
-            JobRecord moved = *r;  // started (a claimer may claim its own QUEUED job again)
+            won[t].push_back(id);
+            JobRecord moved = Minimal(id, i);  // started (a claimer may claim its own QUEUED job again)
             moved.status = JobState::kRunning;
             if (!store_->UpdateJob(moved, JobState::kQueued).ok()) ++errors;
-          } else if (r.status().code() != StatusCode::kFailedPrecondition) {
+          } else if (r.code() != StatusCode::kFailedPrecondition) {
             ++errors;
           }
         }

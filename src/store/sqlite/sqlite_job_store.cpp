@@ -354,10 +354,9 @@ Status SqliteJobStore::UpdateJob(const JobRecord& job, JobState expected) {
 namespace {
 
 // In the caller's savepoint of a write transaction: claims `job_id` for `claimer` when it is
-// claimable (QUEUED, unclaimed or already the claimer's) and returns the claimed row;
-// otherwise why not (FailedPrecondition / NotFound). The UPDATE is the compare-and-set.
-Result<JobRecord> ClaimInTransaction(SqliteConnection& conn, const std::string& job_id,
-                                     const std::string& claimer) {
+// claimable (QUEUED, unclaimed or already the claimer's); otherwise why not
+// (FailedPrecondition / NotFound). The UPDATE is the compare-and-set.
+Status ClaimInTransaction(SqliteConnection& conn, const std::string& job_id, const std::string& claimer) {
   {
     ASSIGN_OR_RETURN(SqliteStatement update,
                      conn.Prepare("UPDATE jobs SET claimed_by = ? WHERE job_id = ? AND status = 'QUEUED'"
@@ -366,36 +365,28 @@ Result<JobRecord> ClaimInTransaction(SqliteConnection& conn, const std::string& 
     RETURN_IF_ERROR(update.Bind(2, job_id));
     RETURN_IF_ERROR(update.Bind(3, claimer));
     RETURN_IF_ERROR(update.Run());
+    if (conn.Changes() == 1) return Status::Ok();
   }
-  const bool claimed = conn.Changes() == 1;
-  static const std::string kSelect = "SELECT " + std::string(kColumns) + " FROM jobs WHERE job_id = ?";
-  ASSIGN_OR_RETURN(SqliteStatement stmt, conn.Prepare(kSelect));
-  RETURN_IF_ERROR(stmt.Bind(1, job_id));
-  ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+  // Not claimed: tell "unknown job" from "moved on" and "someone else's".
+  ASSIGN_OR_RETURN(SqliteStatement probe, conn.Prepare("SELECT status, claimed_by FROM jobs WHERE job_id = ?"));
+  RETURN_IF_ERROR(probe.Bind(1, job_id));
+  ASSIGN_OR_RETURN(bool has_row, probe.Step());
   if (!has_row) return Status::NotFound("job " + job_id + " does not exist");
-  ASSIGN_OR_RETURN(JobRecord job, RowToJob(stmt));
-  if (claimed) return job;
-  const std::string actual = StateText(job.status);
-  if (job.status != JobState::kQueued) {
+  const std::string actual = probe.ColumnText(0);
+  if (actual != StateText(JobState::kQueued)) {
     return Status::FailedPrecondition("job " + job_id + " is " + actual + ", not QUEUED",
                                       Json{{"job_id", job_id}, {"status", actual}});
   }
-  const std::string holder = job.claimed_by.value_or("");
+  const std::string holder = probe.ColumnOptionalText(1).value_or("");
   return Status::FailedPrecondition("job " + job_id + " is claimed by " + holder,
                                     Json{{"job_id", job_id}, {"claimed_by", holder}});
 }
 
 }  // namespace
 
-Result<JobRecord> SqliteJobStore::ClaimQueued(const JobId& id, const std::string& claimer) {
+Status SqliteJobStore::ClaimQueued(const JobId& id, const std::string& claimer) {
   if (claimer.empty()) return Status::InvalidArgument("job store: claimer is empty");
-  std::optional<JobRecord> claimed;
-  RETURN_IF_ERROR(db_.WriteGrouped([&](SqliteConnection& conn) -> Status {
-    ASSIGN_OR_RETURN(JobRecord job, ClaimInTransaction(conn, id.str(), claimer));
-    claimed = std::move(job);
-    return Status::Ok();
-  }));
-  return std::move(*claimed);
+  return db_.WriteGrouped([&](SqliteConnection& conn) { return ClaimInTransaction(conn, id.str(), claimer); });
 }
 
 Result<std::optional<JobRecord>> SqliteJobStore::ClaimNext(const std::string& claimer) {
@@ -404,15 +395,16 @@ Result<std::optional<JobRecord>> SqliteJobStore::ClaimNext(const std::string& cl
   RETURN_IF_ERROR(db_.WriteGrouped([&](SqliteConnection& conn) -> Status {
     // One writer at a time (SQLite): the oldest claimable row cannot be taken by anyone else
     // between this SELECT and the UPDATE in the same transaction. Served by jobs_by_status.
-    ASSIGN_OR_RETURN(SqliteStatement next,
-                     conn.Prepare("SELECT job_id FROM jobs WHERE status = 'QUEUED'"
-                                  " AND (claimed_by IS NULL OR claimed_by = ?)"
-                                  " ORDER BY created_at_us ASC, job_id ASC LIMIT 1"));
+    static const std::string kNext = "SELECT " + std::string(kColumns) +
+                                     " FROM jobs WHERE status = 'QUEUED' AND (claimed_by IS NULL OR claimed_by = ?)"
+                                     " ORDER BY created_at_us ASC, job_id ASC LIMIT 1";
+    ASSIGN_OR_RETURN(SqliteStatement next, conn.Prepare(kNext));
     RETURN_IF_ERROR(next.Bind(1, claimer));
     ASSIGN_OR_RETURN(bool has_row, next.Step());
     if (!has_row) return Status::Ok();
-    const std::string job_id = next.ColumnText(0);
-    ASSIGN_OR_RETURN(JobRecord job, ClaimInTransaction(conn, job_id, claimer));
+    ASSIGN_OR_RETURN(JobRecord job, RowToJob(next));
+    RETURN_IF_ERROR(ClaimInTransaction(conn, job.job_id.str(), claimer));
+    job.claimed_by = claimer;
     claimed = std::move(job);
     return Status::Ok();
   }));
