@@ -2,8 +2,9 @@
 // parts that each do one thing:
 //   - JobQueue (jobs/job_queue.hpp): admission/flow control, slots, per-group in-flight
 //     bounds, FIFO starter threads;
-//   - JobStore::ClaimQueued: a starter claims the job in the store (compare-and-set) before
-//     it spawns it, so servers sharing one database never start a job twice;
+//   - claiming in the store: a submitted job is inserted claimed by this server; a QUEUED
+//     row queued again by Recover is claimed with JobStore::ClaimQueued (compare-and-set)
+//     before it is spawned, so servers sharing one database never start a job twice;
 //   - the outcome step (jobs/job_outcome.hpp): how a job ended -> event, end_reason, exit
 //     code, artifacts, error summary; pure;
 //   - JobMetaMirror (jobs/job_meta_mirror.hpp): the meta file reports/jobs/runtime/<id>.json;
@@ -18,8 +19,9 @@
 //             here (QUEUED, or the newer state when a starter already moved the job on). It
 //             never spawns: the caller (an HTTP I/O thread) pays for validation and one insert.
 //          -> a starter takes the job (FIFO, within the slots and its group's bound), claims
-//             it in the store, spawns it through the executor, and records QUEUED -> RUNNING
-//             with executor_ref so a restarted server can re-attach. Starters spawn
+//             it in the store unless it is already this server's, spawns it through the
+//             executor, and records QUEUED -> RUNNING with executor_ref so a restarted server
+//             can re-attach. Starters spawn
 //             concurrently (a spawn is mostly waiting for the executor), so jobs taken at about
 //             the same time may start in either order; with one starter they start strictly in
 //             submission order.
