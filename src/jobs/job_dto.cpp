@@ -29,6 +29,7 @@ Json JobDetailJson(const JobRecord& job, TimePoint now) {
       {"ended_at", TimeOrNull(job.ended_at)},
       {"duration_sec", duration},
       {"exit_code", OrNull(job.exit_code)},
+      {"end_reason", job.end_reason ? Json(std::string(EndReasonName(*job.end_reason))) : Json(nullptr)},
       {"error_message", OrNull(job.error_message)},
       {"cwd", job.cwd},
       {"command", job.command},

@@ -1,4 +1,4 @@
-// JobRecord -> the wire JSON (JobDetailResponse, SPEC §2). One function, used by the API and
+// JobRecord -> the wire JSON (the job detail of docs/api.md). One function, used by the API and
 // by the meta file reports/jobs/runtime/<job_id>.json, so both always agree.
 #pragma once
 
@@ -9,7 +9,8 @@
 namespace alphalab {
 
 // job_id, job_type, status, created_at, started_at, ended_at, duration_sec, exit_code,
-// error_message, cwd, command[], args_preview, artifacts{run_id?, run_dir?, bt_run_id?, bt_dir?},
+// end_reason (EndReasonName, null while not terminal), error_message, cwd, command[],
+// args_preview, artifacts{run_id?, run_dir?, bt_run_id?, bt_dir?},
 // artifacts_parse_error, runtime{meta_path, log_path}, parent_id, source_job_id, owner_id,
 // params, dry_run, timeout_sec. Absent optionals are null. duration_sec of a RUNNING job is
 // the time so far (from `now`).

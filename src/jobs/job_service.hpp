@@ -1,64 +1,53 @@
-// JobService: the life of a job, from a validated submission to a recorded end.
+// JobService: the life of a job, from a validated submission to a recorded end. It composes
+// parts that each do one thing:
+//   - JobQueue (jobs/job_queue.hpp): admission/flow control, slots, per-group in-flight
+//     bounds, FIFO starter threads;
+//   - claiming in the store: a submitted job is inserted claimed by this server; a QUEUED
+//     row queued again by Recover is claimed with JobStore::ClaimQueued (compare-and-set)
+//     before it is spawned, so servers sharing one database never start a job twice;
+//   - the outcome step (jobs/job_outcome.hpp): how a job ended -> event, end_reason, exit
+//     code, artifacts, error summary; pure;
+//   - JobMetaMirror (jobs/job_meta_mirror.hpp): the meta file reports/jobs/runtime/<id>.json;
+//   - JobReadCache (jobs/job_read_cache.hpp): recent records for Get()/DetailBody();
+//   - EndJob (private): the one path every end takes (process exit, timeout, cancel of a
+//     queued job, spawn failure, dry run, lost process found at recovery): outcome step,
+//     transition, terminal meta file, store write (compare-and-set), cache, slot, metrics,
+//     finished listeners.
 //
 //   Submit -> JobCatalog::Resolve (400/404 before anything exists)
-//          -> flow control (below), then row QUEUED in the JobStore, cached, queued; Submit
-//             returns here (QUEUED, or the newer state when a starter already moved the job
-//             on). It never spawns: the caller (an HTTP I/O thread) pays for validation and
-//             one insert.
-//          -> starter threads (JobServiceTuning::starter_threads, default 2) take queued jobs
-//             in FIFO order while fewer than `capacity` run: executor Submit (spawn), then
-//             QUEUED -> RUNNING persisted with executor_ref so a restarted server can
-//             re-attach. The starters spawn concurrently (a spawn is mostly waiting for the
-//             executor), so jobs taken at about the same time may start in either order; with
-//             one starter they start strictly in submission order.
+//          -> flow control, then row QUEUED in the JobStore, cached, queued; Submit returns
+//             here (QUEUED, or the newer state when a starter already moved the job on). It
+//             never spawns: the caller (an HTTP I/O thread) pays for validation and one insert.
+//          -> a starter takes the job (FIFO, within the slots and its group's bound), claims
+//             it in the store unless it is already this server's, spawns it through the
+//             executor, and records QUEUED -> RUNNING with executor_ref so a restarted server
+//             can re-attach. Starters spawn
+//             concurrently (a spawn is mostly waiting for the executor), so jobs taken at about
+//             the same time may start in either order; with one starter they start strictly in
+//             submission order.
 //          -> on exit (executor callback, handled on one of the service's completion threads):
-//             artifacts parsed from the log, artifacts_parse_error when a promised one is
-//             missing, error_message from the last meaningful log lines or the spawn error,
-//             state persisted, finished listeners called, the freed slot handed to a starter.
-//   Flow control: while admit_backlog jobs are queued and the queue is moving (a starter took
-//   a job, or a job entered an empty queue, within kAdmitStall), Submit waits before its job
-//   exists (at most kAdmitMaxWait), so a burst of submits cannot pile jobs up in the server
-//   faster than they can be started; the client's request takes longer instead (as when the
-//   spawn was done on its thread). A queue that waits for slots held by running jobs does not
-//   move, and Submit does not wait for it.
-//   dry_run: synchronous in Submit (no flow control): log shows the command, ends SUCCESS
-//   without running anything, and Submit returns the SUCCESS record.
+//             EndJob.
+//   dry_run: synchronous in Submit (no flow control, never queued, never spawned): the log
+//   shows the command and the job ends SUCCESS (end_reason exit_code, exit 0); when the log
+//   cannot be written it ends FAILED (spawn_failed) with the cause. Submit returns the
+//   terminal record. A dry run left QUEUED by a crash is completed as a dry run by Recover.
 //   Cancel: a queued job ends CANCELED at once (it never runs). A starter locks the job it
 //   takes before it leaves the queue and keeps it locked until the spawn is recorded, so a
 //   Cancel racing the start either finds it queued or waits for RUNNING and then stops it
 //   through the executor (ends CANCELED, nothing left running).
 //   Recover (startup): RUNNING rows are re-attached through the executor (which also reads
-//   the exit record a process left while no server watched); gone -> FAILED "server
-//   restarted and the process was gone"; QUEUED rows are queued again. Shutdown stops the
+//   the exit record a process left while no server watched); gone -> FAILED, end_reason lost;
+//   QUEUED rows are queued again (dry runs completed as dry runs). Shutdown stops the
 //   starters (a spawn in progress completes and is recorded); jobs still queued stay QUEUED
 //   in the store for the next server's Recover.
 //
 // Every state change goes through Transition() (job_state_machine.hpp) and is persisted
-// with a compare-and-set on the previous state. The meta file
-// reports/jobs/runtime/<job_id>.json mirrors the row and is always replaced whole (readers
-// never see a partial file; written through files_, a FileReplacer, so a rewrite keeps the old
-// inode as a spare instead of freeing it). The terminal version is written synchronously before the
-// terminal state becomes visible through Get() or the store. The QUEUED and RUNNING versions
-// (relaxed rule: not synchronously at submit) go through a writer thread that keeps only the
-// newest unwritten version per job and writes it once that state is meta_delay (kMetaDelay)
-// old: QUEUED meta_delay after submit, RUNNING meta_delay after start, unless a newer
-// version replaced it first. So a job that starts within kMetaDelay of its submit and ends
-// within kMetaDelay of its start gets exactly one meta file write, its terminal one; a job
-// that waits in the queue has its QUEUED meta ~kMetaDelay after submit (until then its meta
-// file may not exist; the store row always does); a longer-running one its RUNNING meta
-// ~kMetaDelay after its start. A version is never replaced by an older one (pending
-// versions never move backwards, and a synchronous write waits for the writer's in-flight
-// write of the same job). Shutdown writes what is pending.
-//
-// Read cache: every record this service writes (submit and each transition, after the store
-// write succeeded) is kept in memory, newest kCacheCapacity jobs; the detail JSON of a state
-// that does not depend on the current time (any state but RUNNING) is serialized once, on
-// the first DetailBody() that needs it. Get() and DetailBody() serve from it and fall back to
-// the store. An entry never moves backwards (QUEUED < RUNNING < terminal), so a terminal
-// state once served is never replaced by an older one; a failed store write drops the entry
-// so the store answers.
+// with a compare-and-set on the previous state. The terminal meta file is written before the
+// terminal state becomes visible through Get() or the store; QUEUED/RUNNING meta versions
+// are coalesced (JobMetaMirror).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -78,6 +67,10 @@
 #include "core/workspace.hpp"
 #include "exec/executor.hpp"
 #include "jobs/job_catalog.hpp"
+#include "jobs/job_meta_mirror.hpp"
+#include "jobs/job_outcome.hpp"
+#include "jobs/job_queue.hpp"
+#include "jobs/job_read_cache.hpp"
 #include "jobs/metrics.hpp"
 #include "store/job_store.hpp"
 
@@ -87,6 +80,9 @@ struct SubmitOptions {
   std::optional<std::string> parent_id;
   std::optional<std::string> source_job_id;
   std::optional<std::string> owner_id;
+  // At most this many jobs of the group (same parent_id) run at once; needs parent_id, >= 1.
+  // Stored with the job, so a restarted server keeps the bound (JobQueue).
+  std::optional<int> max_inflight;
 };
 
 // How the service spreads its work over threads; the defaults are what the server uses.
@@ -98,6 +94,9 @@ struct JobServiceTuning {
   // Flow control: a Submit waits (before its job exists) while this many jobs are queued and
   // the queue is moving (a job started within kAdmitStall). 0 = never wait.
   int admit_backlog = 1;
+  // Name under which this server claims queued jobs in the store (JobStore::ClaimQueued).
+  // Stable across restarts, so a restarted server takes its own claimed jobs back.
+  std::string claimer = "local";
 };
 
 class JobService {
@@ -144,56 +143,48 @@ class JobService {
   // Tests/benchmarks: blocks until no job is queued or running (or the timeout passes).
   bool WaitIdle(std::chrono::milliseconds timeout);
   int capacity() const { return capacity_; }
-  int starter_threads() const { return starter_count_; }
+  int starter_threads() const { return queue_.starter_threads(); }
+  // Tests: jobs of a group (parent_id) in flight now.
+  int InFlight(const std::string& group) const { return queue_.in_flight(group); }
 
   static constexpr size_t kCacheCapacity = 20000;
   static constexpr int kCompletionThreads = 2;
   static constexpr std::chrono::milliseconds kMetaDelay{20};  // JobServiceTuning default
-  // Flow control: no start for this long means the queue waits for slots held by running
-  // jobs (Submit then does not wait); no Submit waits longer than kAdmitMaxWait in total.
-  static constexpr std::chrono::milliseconds kAdmitStall{50};
-  static constexpr std::chrono::milliseconds kAdmitMaxWait{1000};
 
  private:
   struct Active {
     std::mutex mu;
-    std::condition_variable cv;
+    std::condition_variable cv;  // the record became terminal
     JobRecord record;
     bool reattached = false;  // watched again after a server restart
+    bool holds_slot = false;  // in flight in queue_: EndJob releases it
+    // Held by the starter from the moment the job leaves the queue until its spawn is recorded.
+    std::unique_lock<std::mutex> start_lock;
   };
   struct Completion {
     std::shared_ptr<Active> active;
     ProcessExit exit;
   };
 
-  void AwaitAdmission();
-  void StarterLoop();
-  // After the spawn attempt (under a->mu, held by `alock` since the job was taken): records
-  // RUNNING or the spawn failure; releases `alock`.
-  void Started(const std::shared_ptr<Active>& a, std::unique_lock<std::mutex>& alock,
-               const Result<std::string>& ref);
-  void ReleaseSlot(const JobId& id);  // active_ -> gone, a starter may fill the slot
+  // Under queue_'s lock: the job left the queue; returns its start (run on the starter).
+  std::function<void()> Take(JobRecord job);
+  // On a starter thread, a->start_lock held: claim, spawn, record RUNNING (or end it).
+  void Start(const std::shared_ptr<Active>& a);
+  // Dry run of a job whose lock `alock` is held: writes its log and ends it (EndJob).
+  JobRecord RunDry(const std::shared_ptr<Active>& a, std::unique_lock<std::mutex>& alock);
+  // The one end path (see above). `alock` holds a->mu and is released here. Returns the
+  // record as it ended (unchanged when the job had ended already).
+  JobRecord EndJob(const std::shared_ptr<Active>& a, std::unique_lock<std::mutex>& alock,
+                   const JobEnd& end);
   void OnExit(const std::shared_ptr<Active>& a, const ProcessExit& exit);
   void CompletionLoop();
-  void Finish(const std::shared_ptr<Active>& a, const ProcessExit& exit);
   Status Persist(JobRecord& job, JobState expected);
-  void WriteMetaFile(const JobRecord& job);  // the file write itself
   void LogEvent(const JobRecord& job) const;  // structured log line for a recorded state
-  void WriteMeta(const JobRecord& job);       // synchronous (terminal states)
-  void WriteMetaLater(const JobRecord& job);  // through the writer thread (coalesced)
-  void MetaLoop();
-  struct CachedJob {
-    JobRecord record;
-    // Detail JSON, serialized on first use; never for RUNNING (its duration uses `now`).
-    mutable std::once_flag body_once;
-    mutable std::string body;
-  };
-  void CachePut(const JobRecord& job);
-  void CacheDrop(const JobId& id);
-  std::shared_ptr<const CachedJob> CacheGet(const JobId& id) const;
   void NotifyFinished(const JobRecord& job);
   ExitCallback MakeExitCallback(const std::shared_ptr<Active>& a);
-  Result<JobRecord> RunDry(JobRecord record);
+  void AddActive(const std::shared_ptr<Active>& a);
+  void RemoveActive(const JobId& id);
+  std::shared_ptr<Active> FindActive(const JobId& id);
 
   JobStore& store_;
   Executor& executor_;
@@ -202,71 +193,33 @@ class JobService {
   const Clock& clock_;
   Metrics* metrics_;
   const int capacity_;
-  const int starter_count_;
-  const std::chrono::milliseconds meta_delay_;
-  const int admit_backlog_;
-  // Meta files and dry-run logs: atomic writes; a rewritten meta file (queued or long-running
-  // jobs) keeps its old inode as a spare instead of freeing it (core/file_replacer.hpp).
+  const std::string claimer_;
+  std::atomic<bool> shutting_down_{false};
+  // Meta files: atomic writes; a rewritten meta file (queued or long-running jobs) keeps its
+  // old inode as a spare instead of freeing it (core/file_replacer.hpp).
   FileReplacer files_;
+  JobMetaMirror meta_;
+  JobReadCache cache_{kCacheCapacity};
 
-  // Lock order: mu_ -> Active::mu -> meta_mu_ (a starter takes a job's Active::mu under mu_,
-  // before the job is visible in active_); cache_mu_, completions_mu_ and
-  // listeners_mu_ are innermost (nothing else is taken while they are held).
-  std::mutex mu_;
-  std::condition_variable idle_cv_;
-  std::condition_variable start_cv_;  // a job was queued or a slot freed (or shutdown)
-  std::deque<JobId> queue_;
-  std::unordered_map<JobId, JobRecord> pending_;                  // queued, not yet started
-  std::unordered_map<JobId, std::shared_ptr<Active>> active_;     // started, not yet ended
-  int running_ = 0;
-  bool shutting_down_ = false;
-  std::vector<std::thread> starter_threads_;
-  std::condition_variable admit_cv_;  // a starter took a job (flow control)
-  int admit_waiters_ = 0;
-  // When the queue last moved: a starter took a job, or a job entered an empty queue.
-  std::chrono::steady_clock::time_point last_progress_;
+  // Jobs taken from the queue (or re-attached) and not yet ended. Lock order: queue_'s lock
+  // -> active_mu_ -> Active::mu (Take runs under queue_'s lock); nothing calls into queue_
+  // while holding active_mu_ or an Active::mu.
+  std::mutex active_mu_;
+  std::unordered_map<JobId, std::shared_ptr<Active>> active_;
 
   std::mutex completions_mu_;
   std::condition_variable completions_cv_;
   std::deque<Completion> completions_;
   bool completions_stop_ = false;
-  std::vector<std::thread> completion_threads_;  // kCompletionThreads, each finishes one job at a time
+  std::vector<std::thread> completion_threads_;  // kCompletionThreads, each ends one job at a time
 
   std::mutex listeners_mu_;
   std::mutex notify_mu_;  // listeners never run concurrently
   std::vector<FinishedListener> listeners_;
 
-  // Meta writer. meta_pending_ holds the newest unwritten QUEUED/RUNNING version per job and
-  // when it is due; meta_order_ the (id, due) positions in due order (a position whose due no
-  // longer matches its entry is stale and skipped). The writer thread takes one due entry at a
-  // time and marks the job in flight while writing; a synchronous (terminal) write erases the
-  // job's pending entry and waits for an in-flight write of the same job, so an older version
-  // can never replace a newer one.
-  struct PendingMeta {
-    JobRecord record;
-    std::chrono::steady_clock::time_point due;
-  };
-  std::mutex meta_mu_;
-  std::condition_variable meta_cv_;
-  std::condition_variable meta_done_cv_;
-  std::unordered_map<JobId, PendingMeta> meta_pending_;
-  std::deque<std::pair<JobId, std::chrono::steady_clock::time_point>> meta_order_;
-  std::unordered_set<JobId> meta_in_flight_;
-  bool meta_stop_ = false;
-  std::thread meta_thread_;
-
-  mutable std::mutex cache_mu_;
-  std::unordered_map<JobId, std::shared_ptr<const CachedJob>> cache_;
-  std::deque<JobId> cache_order_;  // insertion order, for eviction
+  JobQueue queue_;  // last: its starters call Take/Start, which use everything above
 };
 
 static_assert(JobServiceTuning{}.meta_delay == JobService::kMetaDelay);
-
-// Artifacts from log text: for each rule, the last line matching it (first capture group).
-Json ParseArtifacts(const JobTypeSpec& spec, std::string_view log_text);
-// The last meaningful lines of a log: blank lines skipped; from the last "Traceback" (or the
-// last line mentioning Error/Exception/FATAL/panic) to the end when there is one, else the
-// last 5 lines; at most 20 lines / 2000 bytes.
-std::string SummarizeError(std::string_view log_text);
 
 }  // namespace alphalab

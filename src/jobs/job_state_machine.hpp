@@ -39,4 +39,8 @@ std::string_view JobEventName(JobEvent event);
 
 Result<JobState> Transition(JobState state, JobEvent event);
 
+// Order of progress: QUEUED 0 < RUNNING 1 < terminal 2. A copy of a job (cache entry, meta
+// file version) never moves to a lower rank.
+inline int JobStateRank(JobState s) { return IsTerminal(s) ? 2 : s == JobState::kRunning ? 1 : 0; }
+
 }  // namespace alphalab

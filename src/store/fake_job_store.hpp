@@ -74,9 +74,48 @@ class FakeJobStore final : public JobStore {
     updated.job_type = it->second.job_type;  // fixed at insert
     updated.created_at = it->second.created_at;
     updated.parent_id = it->second.parent_id;
+    updated.claimed_by = it->second.claimed_by;  // only the claim operations set it
     it->second = std::move(updated);
     ++writes_;
     return Status::Ok();
+  }
+
+  Status ClaimQueued(const JobId& id, const std::string& claimer) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(TakeInjectedFailure());
+    if (claimer.empty()) return Status::InvalidArgument("job store: claimer is empty");
+    auto it = jobs_.find(id.str());
+    if (it == jobs_.end()) return Status::NotFound("job " + id.str() + " does not exist");
+    JobRecord& job = it->second;
+    if (job.status != JobState::kQueued) {
+      const std::string actual(JobStateName(job.status));
+      return Status::FailedPrecondition("job " + id.str() + " is " + actual + ", not QUEUED",
+                                        Json{{"job_id", id.str()}, {"status", actual}});
+    }
+    if (job.claimed_by && *job.claimed_by != claimer) {
+      return Status::FailedPrecondition("job " + id.str() + " is claimed by " + *job.claimed_by,
+                                        Json{{"job_id", id.str()}, {"claimed_by", *job.claimed_by}});
+    }
+    job.claimed_by = claimer;
+    ++writes_;
+    return Status::Ok();
+  }
+
+  Result<std::optional<JobRecord>> ClaimNext(const std::string& claimer) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(TakeInjectedFailure());
+    if (claimer.empty()) return Status::InvalidArgument("job store: claimer is empty");
+    JobRecord* best = nullptr;
+    for (auto& [key, job] : jobs_) {
+      if (job.status != JobState::kQueued || (job.claimed_by && *job.claimed_by != claimer)) continue;
+      if (!best || std::tie(job.created_at, job.job_id) < std::tie(best->created_at, best->job_id)) {
+        best = &job;
+      }
+    }
+    if (!best) return std::optional<JobRecord>();
+    best->claimed_by = claimer;
+    ++writes_;
+    return std::optional<JobRecord>(*best);
   }
 
   Result<std::vector<JobRecord>> ListJobsInStates(const std::vector<JobState>& states,

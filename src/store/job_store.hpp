@@ -25,6 +25,7 @@ struct JobRecord {
   std::optional<TimePoint> started_at;
   std::optional<TimePoint> ended_at;
   std::optional<int> exit_code;
+  std::optional<EndReason> end_reason;  // set on every terminal job, null before
   std::optional<std::string> error_message;
   std::string cwd;                    // absolute working directory of the process
   std::vector<std::string> command;   // argv exactly as executed
@@ -42,6 +43,13 @@ struct JobRecord {
   std::optional<std::string> executor_ref;
   int64_t timeout_sec = 0;            // 0 = none
   Json env = Json::object();          // extra environment for the process
+  // In-flight bound of the job's group (its parent_id) given by the submitter: at most this
+  // many jobs of the group run at once (jobs/job_queue.hpp). Kept so a restarted server
+  // queues the group with the same bound.
+  std::optional<int> max_inflight;
+  // Who took the job from the queue (ClaimQueued / ClaimNext): a server's claimer name.
+  // Set by the claim operations and by InsertJob; UpdateJob leaves it unchanged.
+  std::optional<std::string> claimed_by;
 };
 
 struct JobQuery {
@@ -70,6 +78,19 @@ class JobStore {
   // two servers sharing one database never both move a job). FailedPrecondition otherwise.
   // job_type, created_at and parent_id are fixed at insert: changes to them are ignored.
   virtual Status UpdateJob(const JobRecord& job, JobState expected) = 0;
+  // Claiming a queued job before it is started, with compare-and-set semantics, so several
+  // servers sharing one database never start the same job (PostgreSQL: SELECT ... FOR UPDATE
+  // SKIP LOCKED). A job is claimable by `claimer` while it is QUEUED and unclaimed or already
+  // claimed by the same `claimer` (a restarted server keeps its name and takes its own queue
+  // back). Claiming does not change the status: the claimer then moves it on with UpdateJob
+  // (RUNNING, or a terminal state).
+  // ClaimQueued: that job (the caller has its record). FailedPrecondition when it is not
+  // QUEUED or another claimer holds it, NotFound for an unknown id, InvalidArgument for an
+  // empty claimer. Of two claimers racing for one job exactly one wins.
+  virtual Status ClaimQueued(const JobId& id, const std::string& claimer) = 0;
+  // ClaimNext: the oldest claimable QUEUED job (created_at ASC, job_id ASC), claimed; nullopt
+  // when there is none. Concurrent callers never get the same job.
+  virtual Result<std::optional<JobRecord>> ClaimNext(const std::string& claimer) = 0;
   // Jobs in any of `states`, oldest first (created_at ASC, job_id ASC), for recovery and the
   // queue; an empty `states` gives no rows.
   virtual Result<std::vector<JobRecord>> ListJobsInStates(const std::vector<JobState>& states,

@@ -63,6 +63,8 @@ TEST_F(JobsApiTest, DryRunTrainWritesMetaAndLog) {
   Json job = Submit("/api/jobs/train", {{"config_path", "configs/base.yaml"}, {"overrides", {"model.params.eta=0.2"}},
                                         {"dry_run", true}});
   ASSERT_EQ(job["status"], "SUCCESS");
+  EXPECT_EQ(job["end_reason"], "exit_code");
+  EXPECT_EQ(job["exit_code"], 0) << "a dry run ends like a successful exit";
   const std::string id = job["job_id"];
   EXPECT_TRUE(std::regex_match(id, std::regex(R"(job_\d{8}_\d{6}__[0-9a-f]{8})"))) << id;
   EXPECT_EQ(job["command"][1], "train");
@@ -134,6 +136,7 @@ TEST_F(JobsApiTest, FixtureJobSucceedsWithArtifacts) {
   Json done = s().WaitTerminal(id);
   EXPECT_EQ(done["status"], "SUCCESS") << done.dump();
   EXPECT_EQ(done["exit_code"], 0);
+  EXPECT_EQ(done["end_reason"], "exit_code");
   EXPECT_EQ(done["artifacts"]["run_id"], "run_fixture_1");
   EXPECT_EQ(done["artifacts"]["run_dir"], "runs/run_fixture_1");
   EXPECT_TRUE(done["artifacts_parse_error"].is_null());
@@ -153,6 +156,7 @@ TEST_F(JobsApiTest, FailedJobShowsExitCodeAndErrorMessage) {
   Json done = s().WaitTerminal(job["job_id"]);
   EXPECT_EQ(done["status"], "FAILED");
   EXPECT_EQ(done["exit_code"], 3);
+  EXPECT_EQ(done["end_reason"], "exit_code");
   ASSERT_TRUE(done["error_message"].is_string());
   EXPECT_NE(done["error_message"].get<std::string>().find("ValueError: horizon must be > 0"), std::string::npos);
   ASSERT_TRUE(done["artifacts_parse_error"].is_string());
@@ -246,6 +250,7 @@ TEST_F(JobsApiTest, CancelKillsTheWholeProcessTree) {
   ASSERT_EQ(r.status, 200) << r.body;
   Json done = s().WaitTerminal(id);
   EXPECT_EQ(done["status"], "CANCELED");
+  EXPECT_EQ(done["end_reason"], "canceled");
   for (int i = 0; i < 300 && !(ProcessDead(pid) && ProcessDead(grandchild)); ++i) std::this_thread::sleep_for(10ms);
   EXPECT_TRUE(ProcessDead(pid));
   EXPECT_TRUE(ProcessDead(grandchild));

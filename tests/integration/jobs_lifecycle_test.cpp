@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <iterator>
 #include <sstream>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -58,6 +59,7 @@ TEST(JobsLifecycleTest, KillNineMidRunThenRestartRecoversEveryJob) {
   Json s = server.WaitTerminal(short_id);
   EXPECT_EQ(s["status"], "FAILED");
   EXPECT_EQ(s["exit_code"], 7) << s.dump();
+  EXPECT_EQ(s["end_reason"], "exit_code") << "the exit record tells the truth: not lost";
   Json q = server.WaitTerminal(queued_id);
   EXPECT_EQ(q["status"], "SUCCESS");
   EXPECT_EQ(q["artifacts"]["run_id"], "run_after_restart");
@@ -66,6 +68,8 @@ TEST(JobsLifecycleTest, KillNineMidRunThenRestartRecoversEveryJob) {
   l = server.WaitTerminal(long_id);
   EXPECT_EQ(l["status"], "FAILED");
   EXPECT_EQ(l["exit_code"], 5) << l.dump();
+  EXPECT_EQ(l["end_reason"], "exit_code");
+  EXPECT_EQ(q["end_reason"], "exit_code");
   EXPECT_NE(server.GetJson("/api/jobs/" + long_id + "/log")["content"].get<std::string>().find("long"), std::string::npos);
 }
 
@@ -111,6 +115,8 @@ TEST(JobsLifecycleTest, RunningJobWhoseProcessVanishedIsFailedWithAReason) {
   EXPECT_EQ(j["status"], "FAILED");
   EXPECT_NE(j["error_message"].get<std::string>().find("server restarted and the process was gone"), std::string::npos)
       << j.dump();
+  EXPECT_EQ(j["end_reason"], "lost") << j.dump();
+  EXPECT_TRUE(j["exit_code"].is_null());
 }
 
 TEST(JobsLifecycleTest, SpawnFailureAndTheCliClient) {
@@ -122,6 +128,7 @@ TEST(JobsLifecycleTest, SpawnFailureAndTheCliClient) {
   Json j = server.WaitTerminal(Json::parse(r.body)["job_id"]);
   EXPECT_EQ(j["status"], "FAILED");
   EXPECT_NE(j["error_message"].get<std::string>().find("could not start"), std::string::npos) << j.dump();
+  EXPECT_EQ(j["end_reason"], "spawn_failed") << j.dump();
 
   const std::string cli = (BinDir() / "alphalab").string() + " ";
   const std::string srv = " --server " + server.url();
@@ -155,6 +162,51 @@ TEST(JobsLifecycleTest, SpawnFailureAndTheCliClient) {
   // Graceful stop on SIGTERM.
   server.Stop(SIGTERM);
   EXPECT_TRUE(WIFEXITED(server.exit_status()) && WEXITSTATUS(server.exit_status()) == 0);
+}
+
+// Every end reason a local job can have, through the real executor and the HTTP API (lost and
+// the exit record after a restart are in the tests above).
+TEST(JobsLifecycleTest, EndReasonsThroughTheLocalExecutor) {
+  const std::string fixture = (BinDir() / "alphalab-fixture-job").string();
+  TempWorkspace ws("  slow:\n    argv: [\"" + fixture + "\", --sleep, \"30\"]\n    timeout_sec: 1\n"
+                   "  selfkill:\n    argv: [/bin/sh, -c, \"kill -9 $$\"]\n"
+                   "  broken:\n    argv: [bin/does-not-exist]\n");
+  ServerProcess server(ws.root(), {"--slots", "4"});
+  ASSERT_TRUE(server.Start());
+  auto submit = [&](const std::string& type, const Json& params) {
+    auto r = server.Post("/api/jobs", {{"job_type", type}, {"params", params}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    Json j = Json::parse(r.body);
+    return j["job_id"].get<std::string>();
+  };
+  const std::string ok = submit("fixture", {{"run_id", "r_ok"}});
+  const std::string code = submit("fixture", {{"run_id", "r_code"}, {"exit_code", 3}});
+  const std::string sig = submit("selfkill", Json::object());
+  const std::string slow = submit("slow", Json::object());
+  const std::string cancel = submit("fixture", {{"sleep", 30.0}, {"pid_file", "pids/c.txt"}});
+  const std::string broken = submit("broken", Json::object());
+  for (int i = 0; i < 500 && !fs::exists(ws.root() / "pids/c.txt"); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(server.GetJson("/api/jobs/" + cancel)["end_reason"].is_null()) << "RUNNING: no end reason";
+  ASSERT_EQ(server.Post("/api/jobs/" + cancel + "/cancel", Json::object()).status, 200);
+  const std::vector<std::tuple<std::string, std::string, std::string>> want = {
+      {ok, "SUCCESS", "exit_code"}, {code, "FAILED", "exit_code"},   {sig, "FAILED", "signal"},
+      {slow, "FAILED", "timeout"},  {cancel, "CANCELED", "canceled"}, {broken, "FAILED", "spawn_failed"}};
+  for (const auto& [id, status, reason] : want) {
+    Json j = server.WaitTerminal(id);
+    EXPECT_EQ(j["status"], status) << j.dump();
+    EXPECT_EQ(j["end_reason"], reason) << j.dump();
+    auto meta = ReadFile(ws.root() / "reports/jobs/runtime" / (id + ".json"));
+    ASSERT_TRUE(meta.ok());
+    EXPECT_EQ(Json::parse(*meta)["end_reason"], reason) << id;
+  }
+  EXPECT_EQ(server.GetJson("/api/jobs/" + ok)["exit_code"], 0);
+  EXPECT_EQ(server.GetJson("/api/jobs/" + code)["exit_code"], 3);
+  EXPECT_EQ(server.GetJson("/api/jobs/" + sig)["exit_code"], -9);
+  // The list carries it too.
+  Json list = server.GetJson("/api/jobs/recent?limit=20");
+  int with_reason = 0;
+  for (const Json& item : list["items"]) with_reason += item["end_reason"].is_string() ? 1 : 0;
+  EXPECT_EQ(with_reason, 6) << list.dump();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -142,6 +143,12 @@ class MetaCheckingStore final : public JobStore {
     return inner_.ListJobsInStates(states, limit);
   }
   Result<std::map<JobState, int64_t>> CountJobsByState() override { return inner_.CountJobsByState(); }
+  Status ClaimQueued(const JobId& id, const std::string& claimer) override {
+    return inner_.ClaimQueued(id, claimer);
+  }
+  Result<std::optional<JobRecord>> ClaimNext(const std::string& claimer) override {
+    return inner_.ClaimNext(claimer);
+  }
 
   std::vector<std::string> violations() const {
     std::lock_guard lock(mu_);
@@ -835,6 +842,347 @@ TEST_F(JobServiceTest, MetaFileWritesAreCoalesced) {
   ASSERT_TRUE(WaitFor([&] { return service_->Get(slow.job_id)->status == JobState::kSuccess; }));
   EXPECT_EQ(Meta(slow)["status"], "SUCCESS");
   EXPECT_EQ(writes(slow), 2);
+}
+
+// ---- Typed end reasons ----------------------------------------------------------------------
+
+// Every end reason through the service: on the record, in the store, in the detail JSON and in
+// the meta file; null while the job is not terminal.
+TEST_F(JobServiceTest, EveryEndReasonIsRecordedAndServed) {
+  MakeService(8);
+  exec_->set_finish_on_cancel(true);
+  auto reason_of = [&](const JobId& id) -> Json {
+    auto body = service_->DetailBody(id, SystemClock::Instance().Now());
+    EXPECT_TRUE(body.ok());
+    return body.ok() ? Json::parse(*body)["end_reason"] : Json("no body");
+  };
+  auto expect_end = [&](const JobId& id, JobState state, EndReason reason, std::optional<int> exit_code) {
+    ASSERT_TRUE(WaitFor([&] { return StateOf(id) == state; })) << id.str() << " is " << JobStateName(StateOf(id));
+    const JobRecord r = Stored(id);
+    EXPECT_EQ(r.end_reason, reason) << id.str();
+    EXPECT_EQ(r.exit_code, exit_code) << id.str();
+    const std::string name(EndReasonName(reason));
+    EXPECT_EQ(reason_of(id), name) << id.str();
+    EXPECT_EQ(Meta(r)["end_reason"], name) << id.str();
+    EXPECT_EQ(JobDetailJsonForTest(r, SystemClock::Instance().Now())["end_reason"], name);
+  };
+
+  JobRecord ok = SubmitRunning();
+  EXPECT_TRUE(reason_of(ok.job_id).is_null()) << "RUNNING: no end reason yet";
+  ASSERT_TRUE(exec_->FinishWithExitCode(ok.job_id, 0).ok());
+  expect_end(ok.job_id, JobState::kSuccess, EndReason::kExitCode, 0);
+
+  JobRecord code = SubmitRunning();
+  ASSERT_TRUE(exec_->FinishWithExitCode(code.job_id, 4).ok());
+  expect_end(code.job_id, JobState::kFailed, EndReason::kExitCode, 4);
+
+  JobRecord sig = SubmitRunning();
+  ASSERT_TRUE(exec_->FinishWithSignal(sig.job_id, 9).ok());
+  expect_end(sig.job_id, JobState::kFailed, EndReason::kSignal, -9);
+
+  JobRecord slow = SubmitRunning();
+  ASSERT_TRUE(exec_->FinishTimedOut(slow.job_id).ok());
+  expect_end(slow.job_id, JobState::kFailed, EndReason::kTimeout, -SIGTERM);
+  EXPECT_NE(Stored(slow.job_id).error_message->find("timed out"), std::string::npos);
+
+  JobRecord running = SubmitRunning();
+  ASSERT_TRUE(service_->Cancel(running.job_id).ok());
+  expect_end(running.job_id, JobState::kCanceled, EndReason::kCanceled, -SIGTERM);
+
+  // Neither an exit code nor a signal (the process and every record of its end are gone).
+  JobRecord vanished = SubmitRunning();
+  ProcessExit unknown;
+  unknown.error = "the process ended without recording its exit status";
+  ASSERT_TRUE(exec_->Finish(vanished.job_id, unknown).ok());
+  expect_end(vanished.job_id, JobState::kFailed, EndReason::kLost, std::nullopt);
+
+  exec_->FailNextSubmit(Status::NotFound("program 'nope' not found"));
+  JobRecord spawn = SubmitTrain();
+  expect_end(spawn.job_id, JobState::kFailed, EndReason::kSpawnFailed, std::nullopt);
+  EXPECT_FALSE(Stored(spawn.job_id).started_at.has_value());
+
+  JobRecord dry = SubmitTrain(/*dry_run=*/true);
+  EXPECT_EQ(dry.end_reason, EndReason::kExitCode);
+  expect_end(dry.job_id, JobState::kSuccess, EndReason::kExitCode, 0);
+
+  // Queued behind a full executor, then canceled: never ran.
+  MakeService(1);
+  JobRecord holder = SubmitRunning();
+  JobRecord waiting = SubmitTrain();
+  EXPECT_TRUE(Json::parse(*service_->DetailBody(waiting.job_id, SystemClock::Instance().Now()))["end_reason"].is_null());
+  ASSERT_TRUE(service_->Cancel(waiting.job_id).ok());
+  expect_end(waiting.job_id, JobState::kCanceled, EndReason::kCanceled, std::nullopt);
+  ASSERT_TRUE(exec_->FinishWithExitCode(holder.job_id, 0).ok());
+  EXPECT_TRUE(service_->WaitIdle(5s));
+}
+
+// lost: after a restart the executor has no process and no exit record for a RUNNING job (or
+// the row has no executor reference at all). Recognised by that fact, not by message text.
+TEST_F(JobServiceTest, RunningJobWithoutProcessOrExitRecordIsLostAfterRestart) {
+  auto make_running = [&](const std::string& ref) {
+    JobRecord r;
+    r.job_id = NewJobId(SystemClock::Instance().Now());
+    r.job_type = "train";
+    r.status = JobState::kRunning;
+    r.created_at = SystemClock::Instance().Now();
+    r.started_at = r.created_at;
+    r.cwd = root_.string();
+    r.command = {"/usr/bin/alphalab", "train"};
+    r.log_path = "reports/jobs/runtime/" + r.job_id.str() + ".log";
+    r.meta_path = "reports/jobs/runtime/" + r.job_id.str() + ".json";
+    if (!ref.empty()) r.executor_ref = ref;
+    EXPECT_TRUE(store_.InsertJob(r).ok());
+    return r;
+  };
+  JobRecord gone = make_running("fake:gone");
+  JobRecord no_ref = make_running("");
+  JobRecord recorded = make_running("fake:recorded");
+  JobRecord alive = make_running("fake:alive");
+  exec_ = std::make_unique<FakeExecutor>(4);
+  exec_->SetAlive("fake:alive");
+  ProcessExit rec_exit;
+  rec_exit.signal = 9;
+  exec_->MarkExitRecorded("fake:recorded", rec_exit);
+  service_ = std::make_unique<JobService>(store_, *exec_, *catalog_, *ws_, SystemClock::Instance(), &metrics_);
+  ASSERT_TRUE(service_->Recover().ok());
+  for (const JobRecord& j : {gone, no_ref}) {
+    EXPECT_EQ(StateOf(j.job_id), JobState::kFailed);
+    EXPECT_EQ(Stored(j.job_id).end_reason, EndReason::kLost) << j.job_id.str();
+    EXPECT_FALSE(Stored(j.job_id).exit_code.has_value());
+  }
+  // The exit record tells the truth: not lost.
+  ASSERT_TRUE(WaitFor([&] { return StateOf(recorded.job_id) == JobState::kFailed; }));
+  EXPECT_EQ(Stored(recorded.job_id).end_reason, EndReason::kSignal);
+  // A re-attached process that later ends without any status is lost too.
+  EXPECT_EQ(StateOf(alive.job_id), JobState::kRunning);
+  EXPECT_FALSE(Stored(alive.job_id).end_reason.has_value());
+  ASSERT_TRUE(exec_->Finish(alive.job_id, ProcessExit{}).ok());
+  ASSERT_TRUE(WaitFor([&] { return StateOf(alive.job_id) == JobState::kFailed; }));
+  EXPECT_EQ(Stored(alive.job_id).end_reason, EndReason::kLost);
+  EXPECT_NE(Stored(alive.job_id).error_message->find("server restarted and the process was gone"), std::string::npos);
+}
+
+// ---- A dry run that cannot be recorded is never started -----------------------------------
+
+TEST_F(JobServiceTest, DryRunWhoseLogCannotBeWrittenFailsAndIsNeverStarted) {
+  MakeService(2);
+  // A regular file where the runtime folder should be: the log write fails, even for root.
+  const fs::path runtime = ws_->JobsRuntimeDir();
+  const fs::path aside = root_ / "runtime.aside";
+  fs::rename(runtime, aside);
+  std::ofstream(runtime) << "not a directory\n";
+  auto r = service_->Submit("train", Json{{"config_path", "configs/base.yaml"}, {"dry_run", true}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, JobState::kFailed);
+  EXPECT_EQ(r->end_reason, EndReason::kSpawnFailed);
+  const JobRecord stored = Stored(r->job_id);
+  EXPECT_EQ(stored.status, JobState::kFailed);
+  EXPECT_EQ(stored.end_reason, EndReason::kSpawnFailed);
+  ASSERT_TRUE(stored.error_message.has_value());
+  EXPECT_NE(stored.error_message->find("dry-run log"), std::string::npos) << *stored.error_message;
+  EXPECT_NE(stored.error_message->find("Not a directory"), std::string::npos) << *stored.error_message;
+  EXPECT_EQ(stored.error_message->find(root_.string()), std::string::npos) << "no absolute path: " << *stored.error_message;
+  EXPECT_EQ(stored.error_message->find(" /"), std::string::npos) << *stored.error_message;
+  EXPECT_TRUE(service_->WaitIdle(1s));
+  EXPECT_TRUE(exec_->submits().empty());
+
+  // A restarted server does not start it either.
+  service_.reset();
+  exec_ = std::make_unique<FakeExecutor>(2);
+  service_ = std::make_unique<JobService>(store_, *exec_, *catalog_, *ws_, SystemClock::Instance(), &metrics_);
+  ASSERT_TRUE(service_->Recover().ok());
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(exec_->submits().empty());
+  EXPECT_EQ(StateOf(r->job_id), JobState::kFailed);
+  fs::remove(runtime);
+  fs::rename(aside, runtime);
+}
+
+// A dry run left QUEUED (the server stopped between its insert and its end) is completed as a
+// dry run by the next server's recovery, never run for real; when its log still cannot be
+// written it ends FAILED (spawn_failed).
+TEST_F(JobServiceTest, RecoveryNeverTurnsADryRunIntoARealRun) {
+  auto make_queued_dry = [&] {
+    JobRecord r;
+    r.job_id = NewJobId(SystemClock::Instance().Now());
+    r.job_type = "train";
+    r.created_at = SystemClock::Instance().Now();
+    r.cwd = root_.string();
+    r.command = {"/usr/bin/alphalab", "train", "--config", "configs/base.yaml"};
+    r.log_path = "reports/jobs/runtime/" + r.job_id.str() + ".log";
+    r.meta_path = "reports/jobs/runtime/" + r.job_id.str() + ".json";
+    r.dry_run = true;
+    r.claimed_by = "local";
+    EXPECT_TRUE(store_.InsertJob(r).ok());
+    return r;
+  };
+  JobRecord dry = make_queued_dry();
+  MakeService(2);
+  ASSERT_TRUE(service_->Recover().ok());
+  EXPECT_EQ(StateOf(dry.job_id), JobState::kSuccess);
+  EXPECT_EQ(Stored(dry.job_id).end_reason, EndReason::kExitCode);
+  auto log = ReadFile(root_ / dry.log_path);
+  ASSERT_TRUE(log.ok());
+  EXPECT_NE(log->find("nothing was executed"), std::string::npos);
+
+  service_.reset();
+  JobRecord broken = make_queued_dry();
+  const fs::path runtime = ws_->JobsRuntimeDir();
+  const fs::path aside = root_ / "runtime.aside";
+  fs::rename(runtime, aside);
+  std::ofstream(runtime) << "not a directory\n";
+  exec_ = std::make_unique<FakeExecutor>(2);
+  service_ = std::make_unique<JobService>(store_, *exec_, *catalog_, *ws_, SystemClock::Instance(), &metrics_);
+  ASSERT_TRUE(service_->Recover().ok());
+  EXPECT_EQ(StateOf(broken.job_id), JobState::kFailed);
+  EXPECT_EQ(Stored(broken.job_id).end_reason, EndReason::kSpawnFailed);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(exec_->submits().empty()) << "no dry run is ever spawned";
+  service_.reset();
+  fs::remove(runtime);
+  fs::rename(aside, runtime);
+}
+
+// ---- Per-group in-flight bound ---------------------------------------------------------------
+
+// Jobs of one group (parent_id) submitted with max_inflight N: never more than N of them run,
+// and other groups (and ungrouped jobs) behind them are not blocked.
+TEST_F(JobServiceTest, GroupInFlightBoundHoldsAndDoesNotBlockOtherGroups) {
+  MakeService(6);
+  auto submit = [&](const std::optional<std::string>& parent, std::optional<int> max_inflight) {
+    SubmitOptions o;
+    o.parent_id = parent;
+    o.max_inflight = max_inflight;
+    auto r = service_->Submit("train", Json{{"config_path", "configs/base.yaml"}}, o);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r->job_id;
+  };
+  std::set<std::string> group_a, group_b;
+  for (int i = 0; i < 10; ++i) group_a.insert(submit("opt_a", 2).str());
+  for (int i = 0; i < 3; ++i) group_b.insert(submit("opt_b", 1).str());
+  const JobId loose = submit(std::nullopt, std::nullopt);
+  auto running_of = [&](const std::set<std::string>& group) {
+    int n = 0;
+    for (const JobId& id : exec_->running()) n += static_cast<int>(group.count(id.str()));
+    return n;
+  };
+  // 2 of a, 1 of b and the ungrouped job run; the other 2 slots stay free (a and b wait for
+  // their own jobs, not for slots).
+  ASSERT_TRUE(exec_->WaitForRunning(4));
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ(running_of(group_a), 2);
+  EXPECT_EQ(running_of(group_b), 1);
+  EXPECT_TRUE(exec_->IsRunning(loose));
+  EXPECT_EQ(service_->InFlight("opt_a"), 2);
+  // Finish jobs one at a time: every state seen respects the bounds.
+  std::atomic<bool> stop{false};
+  std::atomic<int> max_a{0}, max_b{0};
+  std::thread sampler([&] {
+    while (!stop) {
+      max_a = std::max(max_a.load(), service_->InFlight("opt_a"));
+      max_b = std::max(max_b.load(), service_->InFlight("opt_b"));
+      std::this_thread::yield();
+    }
+  });
+  int finished = 0;
+  while (finished < 14) {
+    std::vector<JobId> now = exec_->running();
+    ASSERT_FALSE(now.empty()) << "finished " << finished;
+    EXPECT_LE(running_of(group_a), 2);
+    EXPECT_LE(running_of(group_b), 1);
+    ASSERT_TRUE(exec_->FinishWithExitCode(now.front(), 0).ok());
+    ++finished;
+    ASSERT_TRUE(WaitFor([&] { return StateOf(now.front()) == JobState::kSuccess; }));
+    std::this_thread::sleep_for(2ms);
+  }
+  stop = true;
+  sampler.join();
+  EXPECT_TRUE(service_->WaitIdle(5s));
+  EXPECT_LE(max_a.load(), 2);
+  EXPECT_LE(max_b.load(), 1);
+  EXPECT_EQ(exec_->submits().size(), 14u);
+  EXPECT_EQ(Stored(JobId(*group_a.begin())).max_inflight, 2) << "the bound is stored with the job";
+  // A bound needs a group and must be >= 1.
+  SubmitOptions bad;
+  bad.max_inflight = 2;
+  EXPECT_EQ(service_->Submit("train", Json{{"config_path", "configs/base.yaml"}}, bad).status().code(),
+            StatusCode::kInvalidArgument);
+  bad.parent_id = "opt_c";
+  bad.max_inflight = 0;
+  EXPECT_EQ(service_->Submit("train", Json{{"config_path", "configs/base.yaml"}}, bad).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+// The bound survives a restart: the queued jobs of a group come back with it, and re-attached
+// jobs of the group count against it.
+TEST_F(JobServiceTest, GroupBoundSurvivesARestart) {
+  MakeService(4);
+  SubmitOptions o;
+  o.parent_id = "opt_r";
+  o.max_inflight = 1;
+  std::vector<JobId> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(service_->Submit("train", Json{{"config_path", "configs/base.yaml"}}, o)->job_id);
+  ASSERT_TRUE(exec_->WaitForRunning(1));
+  const std::string ref = exec_->RefOf(ids[0]);
+  ASSERT_FALSE(ref.empty());
+  service_->Shutdown();
+  service_.reset();
+  exec_ = std::make_unique<FakeExecutor>(4);
+  exec_->SetAlive(ref);
+  service_ = std::make_unique<JobService>(store_, *exec_, *catalog_, *ws_, SystemClock::Instance(), &metrics_);
+  ASSERT_TRUE(service_->Recover().ok());
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(exec_->submits().empty()) << "the re-attached job holds the group's only place";
+  ASSERT_TRUE(exec_->FinishWithExitCode(ids[0], 0).ok());
+  ASSERT_TRUE(exec_->WaitForSubmits(1));
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ(exec_->running().size(), 1u);
+  ASSERT_TRUE(exec_->FinishWithExitCode(exec_->running().front(), 0).ok());
+  ASSERT_TRUE(exec_->WaitForSubmits(2));
+  ASSERT_TRUE(exec_->WaitForRunning(1));
+  ASSERT_TRUE(exec_->FinishWithExitCode(exec_->running().front(), 0).ok());
+  EXPECT_TRUE(service_->WaitIdle(5s));
+  for (const JobId& id : ids) EXPECT_EQ(StateOf(id), JobState::kSuccess);
+}
+
+// ---- Claiming through the store -------------------------------------------------------------
+
+// Jobs are claimed by this server in their insert; queued rows found at startup are claimed in
+// the store when a starter takes them, and one another server claimed is not started here.
+TEST_F(JobServiceTest, QueuedJobsAreClaimedInTheStoreAndAnotherServersAreNotStarted) {
+  auto make_queued = [&] {
+    JobRecord r;
+    r.job_id = NewJobId(SystemClock::Instance().Now());
+    r.job_type = "train";
+    r.created_at = SystemClock::Instance().Now();
+    r.cwd = root_.string();
+    r.command = {"/usr/bin/alphalab", "train"};
+    r.log_path = "reports/jobs/runtime/" + r.job_id.str() + ".log";
+    r.meta_path = "reports/jobs/runtime/" + r.job_id.str() + ".json";
+    EXPECT_TRUE(store_.InsertJob(r).ok());
+    return r;
+  };
+  const JobRecord theirs = make_queued();
+  const JobRecord ours = make_queued();
+  const JobRecord unclaimed = make_queued();
+  ASSERT_TRUE(store_.ClaimQueued(theirs.job_id, "other-server").ok());
+  ASSERT_TRUE(store_.ClaimQueued(ours.job_id, "local").ok());  // claimed before a restart
+  MakeService(4);
+  ASSERT_TRUE(service_->Recover().ok());
+  ASSERT_TRUE(WaitFor([&] { return exec_->IsRunning(ours.job_id) && exec_->IsRunning(unclaimed.job_id); }));
+  std::this_thread::sleep_for(30ms);
+  EXPECT_FALSE(exec_->IsRunning(theirs.job_id));
+  EXPECT_EQ(StateOf(theirs.job_id), JobState::kQueued);
+  EXPECT_EQ(Stored(theirs.job_id).claimed_by, "other-server");
+  EXPECT_EQ(Stored(unclaimed.job_id).claimed_by, "local");
+  // A submitted job is claimed in its insert.
+  JobRecord submitted = SubmitRunning();
+  EXPECT_EQ(Stored(submitted.job_id).claimed_by, "local");
+  for (const JobId& id : {ours.job_id, unclaimed.job_id, submitted.job_id}) {
+    ASSERT_TRUE(WaitFor([&] { return StateOf(id) == JobState::kRunning; }));
+    ASSERT_TRUE(exec_->FinishWithExitCode(id, 0).ok());
+  }
+  EXPECT_TRUE(service_->WaitIdle(5s)) << "the slot of the job not claimed is free again";
 }
 
 TEST(JobServiceHelpersTest, SummarizeError) {

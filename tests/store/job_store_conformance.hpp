@@ -73,6 +73,7 @@ class JobStoreConformanceTest : public ::testing::TestWithParam<JobStoreFactory>
     job.started_at = At(1'000'001);
     job.ended_at = At(2'500'002);
     job.exit_code = -3;
+    job.end_reason = EndReason::kSignal;
     job.error_message = "Traceback (most recent call last):\n  boom \"quoted\" \xe2\x9c\x93";
     job.cwd = "/work space/with 'quotes'";
     job.command = {"python", "-m", "scripts.run", "--set", "a.b=1", "", "x y", "\xc3\xa9t\xc3\xa9"};
@@ -90,6 +91,8 @@ class JobStoreConformanceTest : public ::testing::TestWithParam<JobStoreFactory>
     job.executor_ref = "local:1234:5678";
     job.timeout_sec = 3600;
     job.env = Json{{"PYTHONUNBUFFERED", "1"}, {"EMPTY", ""}};
+    job.max_inflight = 8;
+    job.claimed_by = "server-a";
     return job;
   }
 
@@ -117,6 +120,9 @@ class JobStoreConformanceTest : public ::testing::TestWithParam<JobStoreFactory>
     EXPECT_EQ(a.executor_ref, b.executor_ref);
     EXPECT_EQ(a.timeout_sec, b.timeout_sec);
     EXPECT_EQ(a.env, b.env);
+    EXPECT_EQ(a.end_reason, b.end_reason);
+    EXPECT_EQ(a.max_inflight, b.max_inflight);
+    EXPECT_EQ(a.claimed_by, b.claimed_by);
   }
 
   static std::vector<std::string> Ids(const std::vector<JobRecord>& jobs) {
@@ -158,6 +164,9 @@ TEST_P(JobStoreConformanceTest, MinimalRecordKeepsOptionalFieldsAbsent) {
   EXPECT_FALSE(got->parent_id.has_value());
   EXPECT_FALSE(got->owner_id.has_value());
   EXPECT_FALSE(got->executor_ref.has_value());
+  EXPECT_FALSE(got->end_reason.has_value());
+  EXPECT_FALSE(got->max_inflight.has_value());
+  EXPECT_FALSE(got->claimed_by.has_value());
   EXPECT_TRUE(got->params.is_object() && got->params.empty());
   EXPECT_TRUE(got->artifacts.is_object() && got->artifacts.empty());
   EXPECT_TRUE(got->env.is_object() && got->env.empty());
@@ -499,6 +508,129 @@ TEST_P(JobStoreConformanceTest, ConcurrentInsertsAndReadsAllLand) {
   Result<int64_t> total = store_->CountJobs({});
   ASSERT_TRUE(total.ok());
   EXPECT_EQ(*total, kThreads * kPerThread);
+}
+
+TEST_P(JobStoreConformanceTest, EveryEndReasonRoundTripsThroughUpdate) {
+  int i = 0;
+  for (EndReason reason : kAllEndReasons) {
+    const std::string id = "job_r" + std::to_string(i++);
+    ASSERT_TRUE(store_->InsertJob(Minimal(id, i)).ok());
+    JobRecord ended = Minimal(id, i);
+    ended.status = reason == EndReason::kCanceled ? JobState::kCanceled : JobState::kFailed;
+    ended.end_reason = reason;
+    ASSERT_TRUE(store_->UpdateJob(ended, JobState::kQueued).ok()) << EndReasonName(reason);
+    Result<JobRecord> got = store_->GetJob(JobId(id));
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->end_reason, reason) << EndReasonName(reason);
+  }
+}
+
+TEST_P(JobStoreConformanceTest, ClaimQueuedIsACompareAndSetPerClaimer) {
+  JobRecord job = Minimal("job_c1", 1);
+  job.max_inflight = 2;
+  ASSERT_TRUE(store_->InsertJob(job).ok());
+  Status a = store_->ClaimQueued(job.job_id, "server-a");
+  ASSERT_TRUE(a.ok()) << a.ToString();
+  Result<JobRecord> got = store_->GetJob(job.job_id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->claimed_by, "server-a");
+  EXPECT_EQ(got->status, JobState::kQueued) << "claiming does not change the status";
+  EXPECT_EQ(got->max_inflight, 2);
+  Status b = store_->ClaimQueued(job.job_id, "server-b");
+  EXPECT_EQ(b.code(), StatusCode::kFailedPrecondition) << b.ToString();
+  EXPECT_TRUE(store_->ClaimQueued(job.job_id, "server-a").ok()) << "the holder may claim again";
+  EXPECT_EQ(store_->GetJob(job.job_id)->claimed_by, "server-a");
+  // UpdateJob moves it on and keeps the claim; a job no longer QUEUED is not claimable.
+  JobRecord running = job;
+  running.status = JobState::kRunning;
+  running.claimed_by.reset();
+  ASSERT_TRUE(store_->UpdateJob(running, JobState::kQueued).ok());
+  EXPECT_EQ(store_->GetJob(job.job_id)->claimed_by, "server-a");
+  EXPECT_EQ(store_->ClaimQueued(job.job_id, "server-a").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->ClaimQueued(JobId("job_nope"), "server-a").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->InsertJob(Minimal("job_c2", 2)).ok());
+  EXPECT_EQ(store_->ClaimQueued(JobId("job_c2"), "").code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(store_->GetJob(JobId("job_c2"))->claimed_by.has_value());
+}
+
+TEST_P(JobStoreConformanceTest, ClaimNextTakesTheOldestClaimableJob) {
+  ASSERT_TRUE(store_->InsertJob(Minimal("job_n3", 30)).ok());
+  ASSERT_TRUE(store_->InsertJob(Minimal("job_n1", 10)).ok());
+  ASSERT_TRUE(store_->InsertJob(Minimal("job_n2", 20)).ok());
+  JobRecord running = Minimal("job_n0", 0);
+  running.status = JobState::kRunning;
+  ASSERT_TRUE(store_->InsertJob(running).ok());
+  ASSERT_TRUE(store_->ClaimQueued(JobId("job_n1"), "server-b").ok());
+  std::vector<std::string> got;
+  for (int i = 0; i < 3; ++i) {
+    Result<std::optional<JobRecord>> next = store_->ClaimNext("server-a");
+    ASSERT_TRUE(next.ok()) << next.status().ToString();
+    if (!next->has_value()) break;
+    EXPECT_EQ((*next)->claimed_by, "server-a");
+    got.push_back((*next)->job_id.str());
+    // Still QUEUED and now claimed by server-a: moved on so the next call gets another one.
+    JobRecord moved = **next;
+    moved.status = JobState::kRunning;
+    ASSERT_TRUE(store_->UpdateJob(moved, JobState::kQueued).ok());
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"job_n2", "job_n3"})) << "job_n1 is server-b's";
+  Result<std::optional<JobRecord>> none = store_->ClaimNext("server-a");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+// Two claimers race for every job, by id and by ClaimNext: each job is won exactly once.
+TEST_P(JobStoreConformanceTest, TwoClaimersRacingNeverBothWin) {
+  constexpr int kJobs = 60;
+  for (int i = 0; i < kJobs; ++i) ASSERT_TRUE(store_->InsertJob(Minimal("job_k" + std::to_string(i), i)).ok());
+  std::atomic<int> errors{0};
+  std::vector<std::vector<std::string>> won(2);
+  {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; ++t) {
+      threads.emplace_back([&, t] {
+        const std::string claimer = t == 0 ? "server-a" : "server-b";
+        for (int i = 0; i < kJobs / 2; ++i) {  // the first half by id, both in the same order
+          const std::string id = "job_k" + std::to_string(i);
+          Status r = store_->ClaimQueued(JobId(id), claimer);
+          if (r.ok()) {
+            won[t].push_back(id);
+            JobRecord moved = Minimal(id, i);  // started (a claimer may claim its own QUEUED job again)
+            moved.status = JobState::kRunning;
+            if (!store_->UpdateJob(moved, JobState::kQueued).ok()) ++errors;
+          } else if (r.code() != StatusCode::kFailedPrecondition) {
+            ++errors;
+          }
+        }
+        for (;;) {  // the rest by ClaimNext
+          Result<std::optional<JobRecord>> r = store_->ClaimNext(claimer);
+          if (!r.ok()) {
+            ++errors;
+            break;
+          }
+          if (!r->has_value()) break;
+          won[t].push_back((*r)->job_id.str());
+          JobRecord moved = **r;  // started: no longer claimable by its own claimer either
+          moved.status = JobState::kRunning;
+          if (!store_->UpdateJob(moved, JobState::kQueued).ok()) ++errors;
+        }
+      });
+    }
+    for (std::thread& th : threads) th.join();
+  }
+  EXPECT_EQ(errors.load(), 0);
+  std::vector<std::string> all = won[0];
+  all.insert(all.end(), won[1].begin(), won[1].end());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end()) << "a job was claimed twice";
+  EXPECT_EQ(all.size(), static_cast<size_t>(kJobs)) << "every job was claimed once";
+  for (int i = 0; i < kJobs; ++i) {
+    const std::string id = "job_k" + std::to_string(i);
+    Result<JobRecord> got = store_->GetJob(JobId(id));
+    ASSERT_TRUE(got.ok());
+    const bool by_a = std::find(won[0].begin(), won[0].end(), id) != won[0].end();
+    EXPECT_EQ(got->claimed_by, by_a ? "server-a" : "server-b") << id;
+  }
 }
 
 }  // namespace alphalab::testing

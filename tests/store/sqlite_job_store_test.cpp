@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -53,6 +54,48 @@ TEST(SqliteJobStoreTest, JobsSurviveReopenAndMigrationIsRecorded) {
   auto job = (*store)->GetJob(JobId("job_keep"));
   ASSERT_TRUE(job.ok()) << job.status().ToString();
   EXPECT_EQ(job->command, (std::vector<std::string>{"alphalab", "train"}));
+}
+
+// A database written before end_reason existed (jobs schema v1) is migrated: its terminal
+// rows get the reason their stored facts imply, without reading any message text.
+TEST(SqliteJobStoreTest, MigrationToV2BackfillsEndReasonsOfExistingRows) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "alphalab.db";
+  {
+    auto db = SqliteDb::Open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Migrate("jobs", {SqliteJobStore::Migrations().front()}).ok());
+    Status s = (*db)->WriteGrouped([](SqliteConnection& c) {
+      return c.Exec(
+          "INSERT INTO jobs (job_id, job_type, status, created_at_us, started_at_us, exit_code,"
+          " error_message, cwd, command, args_preview, params, artifacts, log_path, meta_path,"
+          " dry_run, timeout_sec, env) VALUES"
+          " ('job_ok', 't', 'SUCCESS', 1, 2, 0, NULL, '/', '[]', '', '{}', '{}', 'l', 'm', 0, 0, '{}'),"
+          " ('job_cancel', 't', 'CANCELED', 2, NULL, NULL, NULL, '/', '[]', '', '{}', '{}', 'l', 'm', 0, 0, '{}'),"
+          " ('job_spawn', 't', 'FAILED', 3, NULL, NULL, 'x', '/', '[]', '', '{}', '{}', 'l', 'm', 0, 0, '{}'),"
+          " ('job_sig', 't', 'FAILED', 4, 5, -9, 'x', '/', '[]', '', '{}', '{}', 'l', 'm', 0, 0, '{}'),"
+          " ('job_exit', 't', 'FAILED', 5, 6, 3, 'x', '/', '[]', '', '{}', '{}', 'l', 'm', 0, 0, '{}'),"
+          " ('job_lost', 't', 'FAILED', 6, 7, NULL, 'x', '/', '[]', '', '{}', '{}', 'l', 'm', 0, 0, '{}'),"
+          " ('job_run', 't', 'RUNNING', 7, 8, NULL, NULL, '/', '[]', '', '{}', '{}', 'l', 'm', 0, 0, '{}')");
+    });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  auto db = SqliteDb::Open(path);
+  ASSERT_TRUE(db.ok());
+  auto store = SqliteJobStore::Open(**db);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*db)->SchemaVersion("jobs").value_or(-1), 2);
+  const std::map<std::string, std::optional<EndReason>> want = {
+      {"job_ok", EndReason::kExitCode},     {"job_cancel", EndReason::kCanceled},
+      {"job_spawn", EndReason::kSpawnFailed}, {"job_sig", EndReason::kSignal},
+      {"job_exit", EndReason::kExitCode},   {"job_lost", EndReason::kLost},
+      {"job_run", std::nullopt}};
+  for (const auto& [id, reason] : want) {
+    auto job = (*store)->GetJob(JobId(id));
+    ASSERT_TRUE(job.ok()) << job.status().ToString();
+    EXPECT_EQ(job->end_reason, reason) << id;
+    EXPECT_FALSE(job->claimed_by.has_value());
+  }
 }
 
 TEST(SqliteJobStoreTest, ListingsAreServedByIndexes) {

@@ -12,7 +12,7 @@ constexpr std::string_view kColumns =
     "job_id, job_type, status, created_at_us, started_at_us, ended_at_us, exit_code,"
     " error_message, cwd, command, args_preview, params, artifacts, artifacts_parse_error,"
     " log_path, meta_path, parent_id, source_job_id, owner_id, dry_run, executor_ref,"
-    " timeout_sec, env";
+    " timeout_sec, env, end_reason, max_inflight, claimed_by";
 
 int64_t ToMicros(TimePoint tp) {
   return std::chrono::duration_cast<std::chrono::microseconds>(tp.time_since_epoch()).count();
@@ -73,6 +73,12 @@ Result<JobRecord> RowToJob(const SqliteStatement& stmt) {
   job.executor_ref = stmt.ColumnOptionalText(20);
   job.timeout_sec = stmt.ColumnInt64(21);
   ASSIGN_OR_RETURN(job.env, ParseColumn(stmt, 22, "env", id));
+  if (std::optional<std::string> reason = stmt.ColumnOptionalText(23)) {
+    job.end_reason = ParseEndReason(*reason);
+    if (!job.end_reason) return Status::Internal("job " + id + ": unknown stored end_reason '" + *reason + "'");
+  }
+  if (auto v = stmt.ColumnOptionalInt64(24)) job.max_inflight = static_cast<int>(*v);
+  job.claimed_by = stmt.ColumnOptionalText(25);
   return job;
 }
 
@@ -86,6 +92,8 @@ struct EncodedJob {
   std::optional<int64_t> started_at_us;
   std::optional<int64_t> ended_at_us;
   std::optional<int64_t> exit_code;
+  std::optional<std::string> end_reason;
+  std::optional<int64_t> max_inflight;
   std::string command;
   std::string params;
   std::string artifacts;
@@ -101,6 +109,8 @@ EncodedJob Encode(const JobRecord& job) {
   e.started_at_us = ToMicros(job.started_at);
   e.ended_at_us = ToMicros(job.ended_at);
   if (job.exit_code) e.exit_code = *job.exit_code;
+  if (job.end_reason) e.end_reason = std::string(EndReasonName(*job.end_reason));
+  if (job.max_inflight) e.max_inflight = *job.max_inflight;
   Json command = Json::array();
   for (const std::string& arg : job.command) command.push_back(arg);
   e.command = DumpJson(command);
@@ -111,7 +121,8 @@ EncodedJob Encode(const JobRecord& job) {
 }
 
 // Binds every column but job_id, starting at parameter `first`, in kColumns order; with
-// `for_update`, also without the columns fixed at insert (job_type, created_at, parent_id).
+// `for_update`, also without the columns fixed at insert (job_type, created_at, parent_id)
+// and claimed_by (set by the claim operations only).
 Status BindMutable(SqliteStatement& stmt, int first, const JobRecord& job, const EncodedJob& e,
                    bool for_update = false) {
   int i = first;
@@ -136,7 +147,11 @@ Status BindMutable(SqliteStatement& stmt, int first, const JobRecord& job, const
   RETURN_IF_ERROR(stmt.Bind(i++, job.dry_run));
   RETURN_IF_ERROR(stmt.Bind(i++, job.executor_ref));
   RETURN_IF_ERROR(stmt.Bind(i++, job.timeout_sec));
-  return stmt.Bind(i++, e.env);
+  RETURN_IF_ERROR(stmt.Bind(i++, e.env));
+  RETURN_IF_ERROR(stmt.Bind(i++, e.end_reason));
+  RETURN_IF_ERROR(stmt.Bind(i++, e.max_inflight));
+  if (!for_update) RETURN_IF_ERROR(stmt.Bind(i++, job.claimed_by));
+  return Status::Ok();
 }
 
 Status ValidateForWrite(const JobRecord& job) {
@@ -213,6 +228,22 @@ const std::vector<std::string>& SqliteJobStore::Migrations() {
       "CREATE INDEX jobs_by_type ON jobs (job_type, created_at_us, job_id);"
       "CREATE INDEX jobs_by_parent ON jobs (parent_id, created_at_us, job_id)"
       " WHERE parent_id IS NOT NULL;",
+      // v2: the typed end reason of terminal jobs, the group in-flight bound and the claim.
+      // Rows that ended before v2 get the reason their stored facts imply: SUCCESS ->
+      // exit_code, CANCELED -> canceled; FAILED: never started -> spawn_failed, negative
+      // exit code -> signal (a timeout recorded before v2 shows as its signal), other exit
+      // code -> exit_code, no exit code -> lost.
+      "ALTER TABLE jobs ADD COLUMN end_reason TEXT;"
+      "ALTER TABLE jobs ADD COLUMN max_inflight INTEGER;"
+      "ALTER TABLE jobs ADD COLUMN claimed_by TEXT;"
+      "UPDATE jobs SET end_reason = CASE"
+      " WHEN status = 'SUCCESS' THEN 'exit_code'"
+      " WHEN status = 'CANCELED' THEN 'canceled'"
+      " WHEN started_at_us IS NULL THEN 'spawn_failed'"
+      " WHEN exit_code < 0 THEN 'signal'"
+      " WHEN exit_code IS NOT NULL THEN 'exit_code'"
+      " ELSE 'lost' END"
+      " WHERE status IN ('SUCCESS', 'FAILED', 'CANCELED');",
   };
   return kMigrations;
 }
@@ -226,7 +257,7 @@ Status SqliteJobStore::InsertJob(const JobRecord& job) {
   RETURN_IF_ERROR(ValidateForWrite(job));
   static const std::string kSql =
       "INSERT INTO jobs (" + std::string(kColumns) +
-      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   const EncodedJob encoded = Encode(job);
   // One statement in the caller's savepoint of a shared group transaction (SqliteDb::
   // WriteGrouped): a duplicate id fails only this caller.
@@ -293,7 +324,8 @@ Status SqliteJobStore::UpdateJob(const JobRecord& job, JobState expected) {
       " ended_at_us = ?, exit_code = ?, error_message = ?, cwd = ?, command = ?,"
       " args_preview = ?, params = ?, artifacts = ?, artifacts_parse_error = ?, log_path = ?,"
       " meta_path = ?, source_job_id = ?, owner_id = ?, dry_run = ?,"
-      " executor_ref = ?, timeout_sec = ?, env = ? WHERE job_id = ? AND status = ?";
+      " executor_ref = ?, timeout_sec = ?, env = ?, end_reason = ?, max_inflight = ?"
+      " WHERE job_id = ? AND status = ?";
   const EncodedJob encoded = Encode(job);
   const std::string expected_text = StateText(expected);
   // The CAS and, when it matched nothing, the probe run in this caller's savepoint of a
@@ -302,8 +334,8 @@ Status SqliteJobStore::UpdateJob(const JobRecord& job, JobState expected) {
     {
       ASSIGN_OR_RETURN(SqliteStatement stmt, conn.Prepare(kSql));
       RETURN_IF_ERROR(BindMutable(stmt, 1, job, encoded, /*for_update=*/true));
-      RETURN_IF_ERROR(stmt.Bind(20, encoded.job_id));
-      RETURN_IF_ERROR(stmt.Bind(21, expected_text));
+      RETURN_IF_ERROR(stmt.Bind(22, encoded.job_id));
+      RETURN_IF_ERROR(stmt.Bind(23, expected_text));
       RETURN_IF_ERROR(stmt.Run());
       if (conn.Changes() == 1) return Status::Ok();
     }
@@ -317,6 +349,66 @@ Status SqliteJobStore::UpdateJob(const JobRecord& job, JobState expected) {
         "job " + job.job_id.str() + " is " + actual + ", expected " + StateText(expected),
         Json{{"job_id", job.job_id.str()}, {"status", actual}, {"expected", StateText(expected)}});
   });
+}
+
+namespace {
+
+// In the caller's savepoint of a write transaction: claims `job_id` for `claimer` when it is
+// claimable (QUEUED, unclaimed or already the claimer's); otherwise why not
+// (FailedPrecondition / NotFound). The UPDATE is the compare-and-set.
+Status ClaimInTransaction(SqliteConnection& conn, const std::string& job_id, const std::string& claimer) {
+  {
+    ASSIGN_OR_RETURN(SqliteStatement update,
+                     conn.Prepare("UPDATE jobs SET claimed_by = ? WHERE job_id = ? AND status = 'QUEUED'"
+                                  " AND (claimed_by IS NULL OR claimed_by = ?)"));
+    RETURN_IF_ERROR(update.Bind(1, claimer));
+    RETURN_IF_ERROR(update.Bind(2, job_id));
+    RETURN_IF_ERROR(update.Bind(3, claimer));
+    RETURN_IF_ERROR(update.Run());
+    if (conn.Changes() == 1) return Status::Ok();
+  }
+  // Not claimed: tell "unknown job" from "moved on" and "someone else's".
+  ASSIGN_OR_RETURN(SqliteStatement probe, conn.Prepare("SELECT status, claimed_by FROM jobs WHERE job_id = ?"));
+  RETURN_IF_ERROR(probe.Bind(1, job_id));
+  ASSIGN_OR_RETURN(bool has_row, probe.Step());
+  if (!has_row) return Status::NotFound("job " + job_id + " does not exist");
+  const std::string actual = probe.ColumnText(0);
+  if (actual != StateText(JobState::kQueued)) {
+    return Status::FailedPrecondition("job " + job_id + " is " + actual + ", not QUEUED",
+                                      Json{{"job_id", job_id}, {"status", actual}});
+  }
+  const std::string holder = probe.ColumnOptionalText(1).value_or("");
+  return Status::FailedPrecondition("job " + job_id + " is claimed by " + holder,
+                                    Json{{"job_id", job_id}, {"claimed_by", holder}});
+}
+
+}  // namespace
+
+Status SqliteJobStore::ClaimQueued(const JobId& id, const std::string& claimer) {
+  if (claimer.empty()) return Status::InvalidArgument("job store: claimer is empty");
+  return db_.WriteGrouped([&](SqliteConnection& conn) { return ClaimInTransaction(conn, id.str(), claimer); });
+}
+
+Result<std::optional<JobRecord>> SqliteJobStore::ClaimNext(const std::string& claimer) {
+  if (claimer.empty()) return Status::InvalidArgument("job store: claimer is empty");
+  std::optional<JobRecord> claimed;
+  RETURN_IF_ERROR(db_.WriteGrouped([&](SqliteConnection& conn) -> Status {
+    // One writer at a time (SQLite): the oldest claimable row cannot be taken by anyone else
+    // between this SELECT and the UPDATE in the same transaction. Served by jobs_by_status.
+    static const std::string kNext = "SELECT " + std::string(kColumns) +
+                                     " FROM jobs WHERE status = 'QUEUED' AND (claimed_by IS NULL OR claimed_by = ?)"
+                                     " ORDER BY created_at_us ASC, job_id ASC LIMIT 1";
+    ASSIGN_OR_RETURN(SqliteStatement next, conn.Prepare(kNext));
+    RETURN_IF_ERROR(next.Bind(1, claimer));
+    ASSIGN_OR_RETURN(bool has_row, next.Step());
+    if (!has_row) return Status::Ok();
+    ASSIGN_OR_RETURN(JobRecord job, RowToJob(next));
+    RETURN_IF_ERROR(ClaimInTransaction(conn, job.job_id.str(), claimer));
+    job.claimed_by = claimer;
+    claimed = std::move(job);
+    return Status::Ok();
+  }));
+  return claimed;
 }
 
 Result<std::vector<JobRecord>> SqliteJobStore::ListJobsInStates(const std::vector<JobState>& states,

@@ -19,6 +19,8 @@ class SqliteJobStore final : public JobStore {
   Result<JobRecord> GetJob(const JobId& id) override;
   Result<std::vector<JobRecord>> ListJobs(const JobQuery& query) override;
   Status UpdateJob(const JobRecord& job, JobState expected) override;
+  Status ClaimQueued(const JobId& id, const std::string& claimer) override;
+  Result<std::optional<JobRecord>> ClaimNext(const std::string& claimer) override;
   Result<std::vector<JobRecord>> ListJobsInStates(const std::vector<JobState>& states,
                                                   int limit) override;
   Result<std::map<JobState, int64_t>> CountJobsByState() override;

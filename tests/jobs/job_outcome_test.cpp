@@ -1,0 +1,142 @@
+// The outcome step as a table: (how a job ended, its log tail) -> event, end reason, exit
+// code, artifacts, error summary. Pure: no threads, no files.
+#include "jobs/job_outcome.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+namespace alphalab {
+namespace {
+
+JobTypeSpec SpecWithRunArtifacts() {
+  JobTypeSpec spec;
+  spec.name = "train";
+  spec.artifacts.push_back(ArtifactRule{"run_id", R"(^run_id:\s*(\S+))", std::regex(R"(^run_id:\s*(\S+))")});
+  spec.required_artifacts = {"run_id"};
+  return spec;
+}
+
+JobRecord Running() {
+  JobRecord job;
+  job.job_id = JobId("job_x");
+  job.job_type = "train";
+  job.status = JobState::kRunning;
+  job.timeout_sec = 30;
+  return job;
+}
+
+ProcessExit Exit(std::optional<int> code, std::optional<int> signal = std::nullopt) {
+  ProcessExit e;
+  e.exit_code = code;
+  e.signal = signal;
+  return e;
+}
+
+struct Row {
+  std::string name;
+  JobEnd end;
+  JobEvent event;
+  EndReason reason;
+  std::optional<int> exit_code;
+  std::optional<std::string> error;  // exact error_message, or nullopt = none
+};
+
+TEST(JobOutcomeTest, TableOfEnds) {
+  const JobTypeSpec spec = SpecWithRunArtifacts();
+  const std::string log = "step 1\nrun_id: r1\n";
+  ProcessExit canceled = Exit(std::nullopt, SIGTERM);
+  canceled.canceled = true;
+  ProcessExit timed_out = Exit(std::nullopt, SIGTERM);
+  timed_out.timed_out = true;
+  ProcessExit lost_exit;
+  lost_exit.error = "the process ended without recording its exit status";
+  ProcessExit zero_with_error = Exit(0);
+  zero_with_error.error = "the program could not be executed";
+  const std::vector<Row> rows = {
+      {"success", JobEnd::Exited(Exit(0)), JobEvent::kJobSucceeded, EndReason::kExitCode, 0, std::nullopt},
+      {"exit 3", JobEnd::Exited(Exit(3)), JobEvent::kJobFailed, EndReason::kExitCode, 3, "step 1\nrun_id: r1"},
+      {"exit 0 with executor error", JobEnd::Exited(zero_with_error), JobEvent::kJobFailed, EndReason::kExitCode, 0,
+       "the program could not be executed; last output:\nstep 1\nrun_id: r1"},
+      {"signal 9", JobEnd::Exited(Exit(std::nullopt, 9)), JobEvent::kJobFailed, EndReason::kSignal, -9,
+       "killed by signal 9; last output:\nstep 1\nrun_id: r1"},
+      {"timeout", JobEnd::Exited(timed_out), JobEvent::kJobTimedOut, EndReason::kTimeout, -SIGTERM,
+       "timed out after 30 s and was stopped; last output:\nstep 1\nrun_id: r1"},
+      {"canceled running", JobEnd::Exited(canceled), JobEvent::kJobCanceled, EndReason::kCanceled, -SIGTERM,
+       std::nullopt},
+      {"no status", JobEnd::Exited(lost_exit), JobEvent::kJobLost, EndReason::kLost, std::nullopt,
+       "the process ended without recording its exit status; last output:\nstep 1\nrun_id: r1"},
+      {"no status after re-attach", JobEnd::Exited(ProcessExit{}, /*reattached=*/true), JobEvent::kJobLost,
+       EndReason::kLost, std::nullopt, "server restarted and the process was gone; last output:\nstep 1\nrun_id: r1"},
+      {"lost at recovery", JobEnd::Lost("no such process"), JobEvent::kJobLost, EndReason::kLost, std::nullopt,
+       "server restarted and the process was gone (no such process); last output:\nstep 1\nrun_id: r1"},
+      {"canceled queued", JobEnd::CanceledQueued(), JobEvent::kJobCanceled, EndReason::kCanceled, std::nullopt,
+       std::nullopt},
+      {"spawn failed", JobEnd::SpawnFailed("program 'x' not found"), JobEvent::kJobFailed, EndReason::kSpawnFailed,
+       std::nullopt, "could not start: program 'x' not found"},
+      {"dry run", JobEnd::DryRun(), JobEvent::kJobSucceeded, EndReason::kExitCode, 0, std::nullopt},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.name);
+    const JobOutcome o = DecideOutcome(Running(), &spec, row.end, log);
+    EXPECT_EQ(o.event, row.event) << JobEventName(o.event);
+    EXPECT_EQ(o.end_reason, row.reason) << EndReasonName(o.end_reason);
+    EXPECT_EQ(o.exit_code, row.exit_code);
+    EXPECT_EQ(o.error_message, row.error);
+    const bool ran = row.end.kind == JobEnd::Kind::kExited || row.end.kind == JobEnd::Kind::kLost;
+    const Json want_artifacts = ran ? Json{{"run_id", "r1"}} : Json::object();
+    EXPECT_EQ(o.artifacts, want_artifacts);
+    EXPECT_FALSE(o.artifacts_parse_error.has_value());
+  }
+}
+
+TEST(JobOutcomeTest, FailedExitWithoutOutputSaysSo) {
+  const JobTypeSpec spec = SpecWithRunArtifacts();
+  const JobOutcome o = DecideOutcome(Running(), &spec, JobEnd::Exited(Exit(2)), "");
+  EXPECT_EQ(o.error_message, "process exited with code 2 and printed nothing");
+  ASSERT_TRUE(o.artifacts_parse_error.has_value());
+  EXPECT_NE(o.artifacts_parse_error->find("missing artifact(s) run_id"), std::string::npos);
+}
+
+TEST(JobOutcomeTest, MissingArtifactsAreReportedExceptForCanceledJobs) {
+  const JobTypeSpec spec = SpecWithRunArtifacts();
+  const JobOutcome ok = DecideOutcome(Running(), &spec, JobEnd::Exited(Exit(0)), "no id here\n");
+  EXPECT_EQ(ok.event, JobEvent::kJobSucceeded);
+  ASSERT_TRUE(ok.artifacts_parse_error.has_value());
+  ProcessExit canceled = Exit(0);
+  canceled.canceled = true;
+  EXPECT_FALSE(DecideOutcome(Running(), &spec, JobEnd::Exited(canceled), "").artifacts_parse_error.has_value());
+  // A type no longer in the catalog.
+  const JobOutcome gone = DecideOutcome(Running(), nullptr, JobEnd::Exited(Exit(0)), "");
+  EXPECT_EQ(gone.artifacts_parse_error, "job type 'train' is no longer in the catalog");
+}
+
+TEST(JobOutcomeTest, TheLogIsReadOnlyWhenSomethingIsTakenFromIt) {
+  const JobTypeSpec with_rules = SpecWithRunArtifacts();
+  const JobTypeSpec no_rules;
+  ProcessExit canceled = Exit(std::nullopt, SIGTERM);
+  canceled.canceled = true;
+  EXPECT_FALSE(OutcomeNeedsLog(JobEnd::Exited(Exit(0)), &no_rules));
+  EXPECT_TRUE(OutcomeNeedsLog(JobEnd::Exited(Exit(0)), &with_rules));
+  EXPECT_TRUE(OutcomeNeedsLog(JobEnd::Exited(Exit(1)), &no_rules));
+  EXPECT_FALSE(OutcomeNeedsLog(JobEnd::Exited(canceled), &no_rules));
+  EXPECT_TRUE(OutcomeNeedsLog(JobEnd::Lost(), &no_rules));
+  EXPECT_FALSE(OutcomeNeedsLog(JobEnd::SpawnFailed("x"), &with_rules));
+  EXPECT_FALSE(OutcomeNeedsLog(JobEnd::CanceledQueued(), &with_rules));
+  EXPECT_FALSE(OutcomeNeedsLog(JobEnd::DryRun(), &with_rules));
+}
+
+TEST(JobOutcomeTest, EndReasonNamesRoundTrip) {
+  const std::vector<std::string> names = {"exit_code", "signal",        "timeout",   "canceled", "spawn_failed",
+                                          "lost",      "out_of_memory", "node_fail", "preempted"};
+  ASSERT_EQ(std::size(kAllEndReasons), names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    EXPECT_EQ(EndReasonName(kAllEndReasons[i]), names[i]);
+    EXPECT_EQ(ParseEndReason(names[i]), kAllEndReasons[i]);
+  }
+  EXPECT_FALSE(ParseEndReason("EXIT_CODE").has_value());
+  EXPECT_FALSE(ParseEndReason("").has_value());
+}
+
+}  // namespace
+}  // namespace alphalab
