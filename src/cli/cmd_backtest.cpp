@@ -19,6 +19,7 @@
 #include "cli/command.hpp"
 #include "core/clock.hpp"
 #include "core/ids.hpp"
+#include "core/text.hpp"
 #include "core/workspace.hpp"
 #include "engine/backtest/runner.hpp"
 #include "engine/backtest/spec.hpp"
@@ -51,17 +52,7 @@ Status ApplyFlags(const BacktestOptions& o, YAML::Node& config) {
   }
   if (!o.ticker.empty() || !o.tickers.empty()) {
     YAML::Node list(YAML::NodeType::Sequence);
-    std::string text = o.ticker.empty() ? o.tickers : o.ticker;
-    size_t pos = 0;
-    while (pos <= text.size()) {
-      const auto comma = text.find(',', pos);
-      std::string t = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-      while (!t.empty() && t.front() == ' ') t.erase(t.begin());
-      while (!t.empty() && t.back() == ' ') t.pop_back();
-      if (!t.empty()) list.push_back(t);
-      if (comma == std::string::npos) break;
-      pos = comma + 1;
-    }
+    for (const std::string& t : SplitCommaList(o.ticker.empty() ? o.tickers : o.ticker)) list.push_back(t);
     if (list.size() == 0) return Status::InvalidArgument("--tickers is empty");
     config["tickers"] = list;
     if (config["ticker"]) config.remove("ticker");

@@ -8,6 +8,7 @@
 
 #include "cli/command.hpp"
 #include "core/clock.hpp"
+#include "core/text.hpp"
 #include "core/workspace.hpp"
 #include "engine/data/dataset.hpp"
 #include "engine/data/synth.hpp"
@@ -47,20 +48,13 @@ int RunSynth(const DataOptions& o) {
   options.years = o.years;
   options.seed = o.seed;
   options.start = *start;
-  size_t pos = 0;
-  while (!o.symbols.empty() && pos <= o.symbols.size()) {
-    const auto comma = o.symbols.find(',', pos);
-    std::string s = o.symbols.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    if (!s.empty()) {
-      for (char c : s) {
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_')) {
-          return Fail(Status::InvalidArgument("--symbols: '" + s + "' is not a valid symbol"));
-        }
+  for (const std::string& sym : SplitCommaList(o.symbols)) {
+    for (char c : sym) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_')) {
+        return Fail(Status::InvalidArgument("--symbols: '" + sym + "' is not a valid symbol"));
       }
-      options.symbols.push_back(s);
     }
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
+    options.symbols.push_back(sym);
   }
   const auto universe = engine::MakeSyntheticUniverse(options);
   if (auto s = engine::WriteUniverseCsv(universe, *out); !s.ok()) return Fail(s);

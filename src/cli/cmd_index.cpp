@@ -3,10 +3,11 @@
 // reports/registry/models.csv + models.json. Prints counts and one line per problem
 // (which directory, which file, what is wrong). Exit 0 when the pass completed (problems in
 // single directories included), 2 when the workspace or database is unusable.
-#include <yaml-cpp/yaml.h>
-
 #include <cstdio>
+#include <optional>
+#include <string>
 
+#include "app/composition_root.hpp"
 #include "cli/command.hpp"
 #include "core/clock.hpp"
 #include "core/workspace.hpp"
@@ -18,45 +19,27 @@ namespace {
 
 struct IndexFlags {
   std::string workspace = ".";
-  std::string db;
+  std::string db;  // empty = alphalab.yaml storage.db
   bool json = false;
 };
 
-// storage.db from alphalab.yaml, else the default sqlite:alphalab.db.
-Result<std::string> DbUrlFor(const Workspace& ws, const std::string& flag) {
-  if (!flag.empty()) return flag;
-  std::error_code ec;
-  if (!std::filesystem::exists(ws.ConfigFile(), ec)) return std::string("sqlite:alphalab.db");
-  try {
-    YAML::Node root = YAML::LoadFile(ws.ConfigFile().string());
-    if (root["storage"] && root["storage"]["db"]) return root["storage"]["db"].as<std::string>();
-  } catch (const std::exception& e) {
-    return Status::InvalidArgument(std::string("alphalab.yaml: ") + e.what());
-  }
-  return std::string("sqlite:alphalab.db");
+int Fail(const Status& s) {
+  std::fprintf(stderr, "alphalab index: %s\n", s.ToString().c_str());
+  return 2;
 }
 
 int RunIndex(const IndexFlags& flags) {
   auto ws = Workspace::Open(flags.workspace);
-  if (!ws.ok()) {
-    std::fprintf(stderr, "alphalab index: %s\n", ws.status().ToString().c_str());
-    return 2;
-  }
-  auto url = DbUrlFor(*ws, flags.db);
-  if (!url.ok()) {
-    std::fprintf(stderr, "alphalab index: %s\n", url.status().ToString().c_str());
-    return 2;
-  }
-  auto bundle = registry::OpenRegistry(*ws, *url, /*jobs=*/nullptr, SystemClock::Instance());
-  if (!bundle.ok()) {
-    std::fprintf(stderr, "alphalab index: %s\n", bundle.status().ToString().c_str());
-    return 2;
-  }
-  auto report = (*bundle)->service->IndexAll();
-  if (!report.ok()) {
-    std::fprintf(stderr, "alphalab index: %s\n", report.status().ToString().c_str());
-    return 2;
-  }
+  if (!ws.ok()) return Fail(ws.status());
+  auto config = LoadWorkspaceConfig(*ws);
+  if (!config.ok()) return Fail(config.status());
+  auto url = app::ChooseDbUrl(*config, flags.db.empty() ? std::nullopt : std::optional<std::string>(flags.db));
+  if (!url.ok()) return Fail(url.status());
+  auto stores = app::Stores::Open(*ws, *url);
+  if (!stores.ok()) return Fail(stores.status());
+  RegistryService registry(*ws, (*stores)->registry(), /*jobs=*/nullptr, SystemClock::Instance());
+  auto report = registry.IndexAll();
+  if (!report.ok()) return Fail(report.status());
   if (flags.json) {
     std::printf("%s\n", DumpJson(report->ToJson(), 2).c_str());
     return 0;

@@ -4,13 +4,13 @@
 #include <string>
 
 #include "cli/command.hpp"
-#include "cli/server_wiring.hpp"
+#include "app/composition_root.hpp"
 
 namespace alphalab::cli {
 namespace {
 
 void SetupServeCommand(CLI::App& app, int& exit_code) {
-  auto flags = std::make_shared<ServeFlags>();
+  auto flags = std::make_shared<app::ServeFlags>();
   auto host = std::make_shared<std::string>();
   auto db = std::make_shared<std::string>();
   auto ui = std::make_shared<std::string>();
@@ -20,21 +20,21 @@ void SetupServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--workspace,-w", flags->workspace, "workspace directory")->capture_default_str();
   auto* host_opt = cmd->add_option("--host", *host, "address to bind (default: alphalab.yaml server.host, else 127.0.0.1)");
   auto* port_opt = cmd->add_option("--port,-p", *port, "port (default: alphalab.yaml server.port, else 8000; 0 = any free)");
-  auto* db_opt = cmd->add_option("--db", *db, "database, sqlite:PATH (default: alphalab.yaml storage.db, else sqlite:alphalab.db)");
+  auto* db_opt = cmd->add_option("--db", *db, "database URL, sqlite:PATH (default: alphalab.yaml storage.db, else sqlite:alphalab.db)");
   auto* slots_opt = cmd->add_option("--slots", *slots, "jobs running at once (default: alphalab.yaml executor.slots; 0 = one per core)");
   auto* ui_opt = cmd->add_option("--ui-dir", *ui, "web UI build directory (default: $ALPHALAB_UI_DIR, else the source tree's ui/dist)");
   cmd->add_option("--io-threads", flags->io_threads, "HTTP I/O threads")->capture_default_str();
   auto no_access_log = std::make_shared<bool>(false);
   cmd->add_flag("--no-access-log", *no_access_log, "do not log every request");
   cmd->callback([=, &exit_code]() {
-    ServeFlags f = *flags;
+    app::ServeFlags f = *flags;
     if (host_opt->count()) f.host = *host;
     if (port_opt->count()) f.port = *port;
     if (db_opt->count()) f.db = *db;
     if (slots_opt->count()) f.slots = *slots;
     if (ui_opt->count()) f.ui_dir = *ui;
     f.access_log = !*no_access_log;
-    Status s = RunServer(f);
+    Status s = app::RunServer(f);
     if (!s.ok()) {
       std::fprintf(stderr, "alphalab serve: %s\n", s.message().c_str());
       exit_code = 1;

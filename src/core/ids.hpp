@@ -1,4 +1,4 @@
-// Typed identifiers. Job ids look like job_YYYYMMDD_HHMMSS__<hash8> (SPEC §2).
+// Typed identifiers. Job ids look like job_YYYYMMDD_HHMMSS__<hash8> (docs/api.md, job object).
 #pragma once
 
 #include <functional>

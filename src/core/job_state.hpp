@@ -12,7 +12,7 @@ inline constexpr JobState kAllJobStates[] = {JobState::kQueued, JobState::kRunni
                                              JobState::kSuccess, JobState::kFailed,
                                              JobState::kCanceled};
 
-// "QUEUED", "RUNNING", "SUCCESS", "FAILED", "CANCELED" (SPEC §2 wire names).
+// "QUEUED", "RUNNING", "SUCCESS", "FAILED", "CANCELED" (wire names, docs/job_states.md).
 std::string_view JobStateName(JobState state);
 std::optional<JobState> ParseJobState(std::string_view name);
 inline bool IsTerminal(JobState s) {

@@ -23,7 +23,6 @@ enum class StatusCode {
   kPermissionDenied,        // -> 403
   kResourceExhausted,       // -> 429 / 413
   kUnavailable,             // -> 503
-  kCancelled,
   kInternal,                // a bug or an environment failure -> 500
 };
 
@@ -60,9 +59,6 @@ class [[nodiscard]] Status {
   }
   static Status Unavailable(std::string message) {
     return Status(StatusCode::kUnavailable, std::move(message));
-  }
-  static Status Cancelled(std::string message) {
-    return Status(StatusCode::kCancelled, std::move(message));
   }
   static Status Internal(std::string message, nlohmann::json details = nullptr) {
     return Status(StatusCode::kInternal, std::move(message), std::move(details));

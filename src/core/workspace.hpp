@@ -30,7 +30,7 @@ class Workspace {
   // Precondition: `absolute` is inside the workspace (as returned by Resolve).
   std::string Relative(const fs::path& absolute) const;
 
-  // Well-known folders (SPEC §1).
+  // Well-known folders (docs/architecture.md).
   fs::path RunsDir() const { return root_ / "runs"; }
   fs::path BacktestsDir() const { return root_ / "backtests"; }
   fs::path JobsRuntimeDir() const { return root_ / "reports" / "jobs" / "runtime"; }

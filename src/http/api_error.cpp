@@ -14,7 +14,6 @@ int HttpStatusFor(StatusCode code) {
     case StatusCode::kInvalidStateTransition: return 409;
     case StatusCode::kResourceExhausted: return 429;
     case StatusCode::kUnavailable: return 503;
-    case StatusCode::kCancelled: return 499;
     case StatusCode::kInternal: return 500;
   }
   return 500;

@@ -1,33 +1,28 @@
 // GET /api/health and GET /metrics (Prometheus text format).
 #include <chrono>
 
-#include "http/route_modules.hpp"
+#include "http/routes.hpp"
 #include "jobs/job_service.hpp"
 #include "jobs/metrics.hpp"
 
 namespace alphalab::http {
 
-namespace {
-
-void RegisterHealthRoutes(Router& router, ServerContext& ctx) {
+void RegisterHealthRoutes(Router& router, const Workspace& workspace, JobService& jobs, const Clock& clock,
+                          Metrics& metrics) {
   const auto started = std::chrono::steady_clock::now();
-  router.Get("/api/health", [&ctx, started](const HttpRequest&) -> Result<Json> {
+  router.Get("/api/health", [&workspace, &jobs, &clock, started](const HttpRequest&) -> Result<Json> {
     const double uptime =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return Json{{"status", "ok"},
                 {"version", "0.1.0"},
-                {"workspace", ctx.workspace.root().string()},
-                {"executor_slots", ctx.jobs.capacity()},
-                {"time", FormatIso8601(ctx.clock.Now())},
+                {"workspace", workspace.root().string()},
+                {"executor_slots", jobs.capacity()},
+                {"time", FormatIso8601(clock.Now())},
                 {"uptime_sec", uptime}};
   });
-  router.GetRaw("/metrics", [&ctx](const HttpRequest&) -> Result<HttpResponse> {
-    return HttpResponse::Text(ctx.metrics.RenderPrometheus(), "text/plain; version=0.0.4; charset=utf-8");
+  router.GetRaw("/metrics", [&metrics](const HttpRequest&) -> Result<HttpResponse> {
+    return HttpResponse::Text(metrics.RenderPrometheus(), "text/plain; version=0.0.4; charset=utf-8");
   });
 }
-
-}  // namespace
-
-ALPHALAB_REGISTER_ROUTES(10, RegisterHealthRoutes);
 
 }  // namespace alphalab::http

@@ -1,9 +1,9 @@
-// Jobs API (SPEC §2): submit (train / backtest / eval-metrics / any catalog type), recent,
+// Jobs API (docs/api.md, jobs): submit (train / backtest / eval-metrics / any catalog type), recent,
 // detail, log by offset, log stream (SSE), cancel, job types.
 #include <chrono>
 
 #include "core/ids.hpp"
-#include "http/route_modules.hpp"
+#include "http/routes.hpp"
 #include "jobs/job_catalog.hpp"
 #include "jobs/job_dto.hpp"
 #include "jobs/job_service.hpp"
@@ -22,10 +22,10 @@ Result<JobId> JobIdParam(const HttpRequest& req) {
   return JobId(id);
 }
 
-Result<Json> SubmitTyped(ServerContext& ctx, std::string_view type, const HttpRequest& req) {
+Result<Json> SubmitTyped(JobService& jobs, const Clock& clock, std::string_view type, const HttpRequest& req) {
   ASSIGN_OR_RETURN(Json body, req.JsonBody());
-  ASSIGN_OR_RETURN(JobRecord rec, ctx.jobs.Submit(type, body));
-  return JobDetailJson(rec, ctx.clock.Now());
+  ASSIGN_OR_RETURN(JobRecord rec, jobs.Submit(type, body));
+  return JobDetailJson(rec, clock.Now());
 }
 
 std::string SseEvent(std::string_view event, const Json& data) {
@@ -38,12 +38,12 @@ std::string SseEvent(std::string_view event, const Json& data) {
 // from closing an idle stream.
 class LogStream final : public BodyStream {
  public:
-  LogStream(ServerContext& ctx, JobId id, std::filesystem::path path, int64_t offset)
-      : ctx_(ctx), id_(std::move(id)), path_(std::move(path)), offset_(offset) {}
+  LogStream(JobService& jobs, JobId id, std::filesystem::path path, int64_t offset)
+      : jobs_(jobs), id_(std::move(id)), path_(std::move(path)), offset_(offset) {}
 
   Result<StreamChunk> Next() override {
     StreamChunk out;
-    auto job = ctx_.jobs.Get(id_);
+    auto job = jobs_.Get(id_);
     if (!job.ok()) return job.status();
     const bool terminal = IsTerminal(job->status);
     auto chunk = ReadLogChunk(path_, offset_, INT64_MAX, /*hold_incomplete_tail=*/!terminal);
@@ -74,20 +74,23 @@ class LogStream final : public BodyStream {
   }
 
  private:
-  ServerContext& ctx_;
+  JobService& jobs_;
   JobId id_;
   std::filesystem::path path_;
   int64_t offset_;
   int idle_ms_ = 0;
 };
 
-void RegisterJobRoutes(Router& router, ServerContext& ctx) {
-  router.Post("/api/jobs/train", [&ctx](const HttpRequest& req) { return SubmitTyped(ctx, "train", req); });
-  router.Post("/api/jobs/backtest", [&ctx](const HttpRequest& req) { return SubmitTyped(ctx, "backtest", req); });
-  router.Post("/api/jobs/eval-metrics",
-              [&ctx](const HttpRequest& req) { return SubmitTyped(ctx, "eval-metrics", req); });
+}  // namespace
 
-  router.Post("/api/jobs", [&ctx](const HttpRequest& req) -> Result<Json> {
+void RegisterJobRoutes(Router& router, JobService& jobs, const JobCatalog& catalog, const Clock& clock) {
+  for (const char* type : {"train", "backtest", "eval-metrics"}) {
+    router.Post(std::string("/api/jobs/") + type, [&jobs, &clock, type](const HttpRequest& req) {
+      return SubmitTyped(jobs, clock, type, req);
+    });
+  }
+
+  router.Post("/api/jobs", [&jobs, &clock](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
     RETURN_IF_ERROR(CheckKnownKeys(body, {"job_type", "params", "dry_run", "source_job_id", "parent_id"}));
     ASSIGN_OR_RETURN(std::string type, GetString(body, "job_type"));
@@ -102,14 +105,14 @@ void RegisterJobRoutes(Router& router, ServerContext& ctx) {
       if (*link && !IsSafeIdentifier(**link)) return Status::InvalidArgument("'" + **link + "' is not a valid job id");
     }
     if (opts.source_job_id) {
-      auto src = ctx.jobs.Get(JobId(*opts.source_job_id));
+      auto src = jobs.Get(JobId(*opts.source_job_id));
       if (!src.ok()) return src.status().WithContext("source_job_id");
     }
-    ASSIGN_OR_RETURN(JobRecord rec, ctx.jobs.Submit(type, params, opts));
-    return JobDetailJson(rec, ctx.clock.Now());
+    ASSIGN_OR_RETURN(JobRecord rec, jobs.Submit(type, params, opts));
+    return JobDetailJson(rec, clock.Now());
   });
 
-  router.Get("/api/jobs/recent", [&ctx](const HttpRequest& req) -> Result<Json> {
+  router.Get("/api/jobs/recent", [&jobs, &clock](const HttpRequest& req) -> Result<Json> {
     JobQuery q;
     if (auto s = req.query.Get("status")) {
       std::string upper = *s;
@@ -127,28 +130,28 @@ void RegisterJobRoutes(Router& router, ServerContext& ctx) {
     ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0, 1000000000));
     q.limit = static_cast<int>(limit);
     q.offset = static_cast<int>(offset);
-    ASSIGN_OR_RETURN(std::vector<JobRecord> rows, ctx.jobs.List(q));
-    ASSIGN_OR_RETURN(int64_t total, ctx.jobs.Count(q));
-    const TimePoint now = ctx.clock.Now();
+    ASSIGN_OR_RETURN(std::vector<JobRecord> rows, jobs.List(q));
+    ASSIGN_OR_RETURN(int64_t total, jobs.Count(q));
+    const TimePoint now = clock.Now();
     Json items = Json::array();
     for (const JobRecord& r : rows) items.push_back(JobDetailJson(r, now));
     return Json{{"items", std::move(items)}, {"total", total}, {"limit", limit}, {"offset", offset}};
   });
 
   // The hot read: the body comes pre-serialized from the job service's cache when it can.
-  router.GetRaw("/api/jobs/{job_id}", [&ctx](const HttpRequest& req) -> Result<HttpResponse> {
+  router.GetRaw("/api/jobs/{job_id}", [&jobs, &clock](const HttpRequest& req) -> Result<HttpResponse> {
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
     HttpResponse res;
-    ASSIGN_OR_RETURN(res.body, ctx.jobs.DetailBody(id, ctx.clock.Now()));
+    ASSIGN_OR_RETURN(res.body, jobs.DetailBody(id, clock.Now()));
     return res;
   });
 
-  router.Get("/api/jobs/{job_id}/log", [&ctx](const HttpRequest& req) -> Result<Json> {
+  router.Get("/api/jobs/{job_id}/log", [&jobs, &clock](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
     ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0));
     ASSIGN_OR_RETURN(int64_t tail, req.query.GetInt("tail", kDefaultLogTail, 0));
-    ASSIGN_OR_RETURN(JobRecord rec, ctx.jobs.Get(id));
-    auto chunk = ReadLogChunk(ctx.jobs.LogPath(rec), offset, tail, !IsTerminal(rec.status));
+    ASSIGN_OR_RETURN(JobRecord rec, jobs.Get(id));
+    auto chunk = ReadLogChunk(jobs.LogPath(rec), offset, tail, !IsTerminal(rec.status));
     if (!chunk.ok()) {
       if (chunk.status().IsNotFound() && !IsTerminal(rec.status)) {
         // Not started yet (the executor creates the log when it spawns): nothing to show.
@@ -168,29 +171,25 @@ void RegisterJobRoutes(Router& router, ServerContext& ctx) {
                 {"log_path", rec.log_path}};
   });
 
-  router.GetRaw("/api/jobs/{job_id}/log/stream", [&ctx](const HttpRequest& req) -> Result<HttpResponse> {
+  router.GetRaw("/api/jobs/{job_id}/log/stream", [&jobs, &clock](const HttpRequest& req) -> Result<HttpResponse> {
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
     ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0));
-    ASSIGN_OR_RETURN(JobRecord rec, ctx.jobs.Get(id));
+    ASSIGN_OR_RETURN(JobRecord rec, jobs.Get(id));
     HttpResponse res;
     res.content_type = "text/event-stream";
     res.headers.emplace_back("X-Accel-Buffering", "no");
     res.body = "retry: 2000\n\n";
-    res.stream = std::make_shared<LogStream>(ctx, id, ctx.jobs.LogPath(rec), offset);
+    res.stream = std::make_shared<LogStream>(jobs, id, jobs.LogPath(rec), offset);
     return res;
   });
 
-  router.Post("/api/jobs/{job_id}/cancel", [&ctx](const HttpRequest& req) -> Result<Json> {
+  router.Post("/api/jobs/{job_id}/cancel", [&jobs, &clock](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
-    ASSIGN_OR_RETURN(JobRecord rec, ctx.jobs.Cancel(id));
-    return JobDetailJson(rec, ctx.clock.Now());
+    ASSIGN_OR_RETURN(JobRecord rec, jobs.Cancel(id));
+    return JobDetailJson(rec, clock.Now());
   });
 
-  router.Get("/api/job-types", [&ctx](const HttpRequest&) -> Result<Json> { return ctx.catalog.ToJson(); });
+  router.Get("/api/job-types", [&catalog](const HttpRequest&) -> Result<Json> { return catalog.ToJson(); });
 }
-
-}  // namespace
-
-ALPHALAB_REGISTER_ROUTES(15, RegisterJobRoutes);
 
 }  // namespace alphalab::http

@@ -1,9 +1,9 @@
-// Results API (SPEC §4): GET /api/runs (paged, newest first), GET /api/runs/{run_id},
+// Results API (docs/registry.md): GET /api/runs (paged, newest first), GET /api/runs/{run_id},
 // GET /api/backtests (paged; ticker / strategy / model_run_id filters),
 // GET /api/backtests/{bt_run_id}?points=N, GET /api/backtests/{bt_run_id}/files/{name},
-// GET /api/dashboard. Served by the RegistryService that registry_handlers.cpp builds.
+// GET /api/dashboard. Served by the RegistryService the composition root builds.
 #include "core/ids.hpp"
-#include "http/route_modules.hpp"
+#include "http/routes.hpp"
 #include "registry/registry_service.hpp"
 
 namespace alphalab::http {
@@ -20,33 +20,25 @@ Result<std::string> IdParam(const HttpRequest& req, const char* name) {
   return id;
 }
 
-void RegisterResultsRoutes(Router& router, ServerContext& ctx) {
-  // ctx.registry is set by RegisterRegistryRoutes (order 40); read it per request so a
-  // registry that failed to open answers 503 instead of crashing.
-  auto svc = [&ctx]() -> Result<RegistryService*> {
-    if (!ctx.registry) return Status::Unavailable("registry is unavailable (see the server log)");
-    return ctx.registry.get();
-  };
-  router.Get("/api/runs", [svc](const HttpRequest& req) -> Result<Json> {
-    ASSIGN_OR_RETURN(auto* s, svc());
+}  // namespace
+
+void RegisterResultsRoutes(Router& router, RegistryService& service) {
+  RegistryService* const s = &service;
+  router.Get("/api/runs", [s](const HttpRequest& req) -> Result<Json> {
     return s->Runs(registry::ParamsFromItems(req.query.items()));
   });
-  router.Get("/api/runs/{run_id}", [svc](const HttpRequest& req) -> Result<Json> {
-    ASSIGN_OR_RETURN(auto* s, svc());
+  router.Get("/api/runs/{run_id}", [s](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(std::string id, IdParam(req, "run_id"));
     return s->RunDetail(id);
   });
-  router.Get("/api/backtests", [svc](const HttpRequest& req) -> Result<Json> {
-    ASSIGN_OR_RETURN(auto* s, svc());
+  router.Get("/api/backtests", [s](const HttpRequest& req) -> Result<Json> {
     return s->Backtests(registry::ParamsFromItems(req.query.items()));
   });
-  router.Get("/api/backtests/{bt_run_id}", [svc](const HttpRequest& req) -> Result<Json> {
-    ASSIGN_OR_RETURN(auto* s, svc());
+  router.Get("/api/backtests/{bt_run_id}", [s](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(std::string id, IdParam(req, "bt_run_id"));
     return s->BacktestDetail(id, registry::ParamsFromItems(req.query.items()));
   });
-  router.GetRaw("/api/backtests/{bt_run_id}/files/{name}", [svc](const HttpRequest& req) -> Result<HttpResponse> {
-    ASSIGN_OR_RETURN(auto* s, svc());
+  router.GetRaw("/api/backtests/{bt_run_id}/files/{name}", [s](const HttpRequest& req) -> Result<HttpResponse> {
     ASSIGN_OR_RETURN(std::string id, IdParam(req, "bt_run_id"));
     ASSIGN_OR_RETURN(std::string name, IdParam(req, "name"));
     ASSIGN_OR_RETURN(registry::FileContent file, s->BacktestFile(id, name));
@@ -54,14 +46,9 @@ void RegisterResultsRoutes(Router& router, ServerContext& ctx) {
     resp.headers.emplace_back("Content-Disposition", "inline; filename=\"" + file.name + "\"");
     return resp;
   });
-  router.Get("/api/dashboard", [svc](const HttpRequest& req) -> Result<Json> {
-    ASSIGN_OR_RETURN(auto* s, svc());
+  router.Get("/api/dashboard", [s](const HttpRequest& req) -> Result<Json> {
     return s->Dashboard(registry::ParamsFromItems(req.query.items()));
   });
 }
-
-}  // namespace
-
-ALPHALAB_REGISTER_ROUTES(41, RegisterResultsRoutes);
 
 }  // namespace alphalab::http

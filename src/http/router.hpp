@@ -2,33 +2,24 @@
 // touch a socket (the session in server.cpp does all I/O).
 //
 // ============================ HOW TO ADD ROUTES (other modules) ============================
-// 1. Create src/http/<resource>_handlers.cpp (it is globbed into alphalab_http; re-run cmake
-//    after adding the file). alphalab_http links alphalab_registry / _optimize / _configs /
-//    _datasets when those targets exist.
-// 2. In it, write a function and register it with ALPHALAB_REGISTER_ROUTES (route_modules.hpp):
+// 1. Create src/http/<resource>_handlers.cpp with a function
+//      void RegisterXxxRoutes(Router& router, XxxService& service);
+//    declared in http/routes.hpp. It receives exactly the services it uses (no context
+//    object); it never builds services, opens databases or reads configuration.
+// 2. Call it in the one route list of the composition root (src/app/composition_root.cpp),
+//    which builds the services from the workspace config. Inside the function:
 //
-//      #include "http/route_modules.hpp"   // brings router.hpp + server_context.hpp
-//      namespace alphalab::http {
-//      namespace {
-//      void RegisterRegistryRoutes(Router& router, ServerContext& ctx) {
-//        // Build (and own) your service here; the context keeps it alive for the server's life.
-//        ctx.registry = MakeRegistryService(ctx.workspace, ctx.db_url, ...);   // shared_ptr
-//        ctx.jobs.AddFinishedListener([svc = ctx.registry](const JobRecord& job) { ... });
-//        router.Get("/api/registry/models", [&ctx](const HttpRequest& req) -> Result<Json> {
-//          ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 50, 0, 1000));
-//          ASSIGN_OR_RETURN(std::optional<double> min_lift, req.query.GetDouble("min_lift"));
-//          std::optional<std::string> ticker = req.query.Get("ticker");
-//          return Json{{"items", Json::array()}, {"total", 0}};     // -> 200 application/json
-//        });
-//        router.Get("/api/runs/{run_id}", [&ctx](const HttpRequest& req) -> Result<Json> {
-//          std::string run_id(req.Param("run_id"));               // already percent-decoded
-//          ...
-//          return Status::NotFound("run " + run_id + " does not exist");   // -> 404 envelope
-//        });
-//      }
-//      }  // namespace
-//      ALPHALAB_REGISTER_ROUTES(40, RegisterRegistryRoutes);   // order: jobs use 10..19
-//      }  // namespace alphalab::http
+//      router.Get("/api/registry/models", [svc = &service](const HttpRequest& req) -> Result<Json> {
+//        ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 50, 0, 1000));
+//        ASSIGN_OR_RETURN(std::optional<double> min_lift, req.query.GetDouble("min_lift"));
+//        std::optional<std::string> ticker = req.query.Get("ticker");
+//        return Json{{"items", Json::array()}, {"total", 0}};     // -> 200 application/json
+//      });
+//      router.Get("/api/runs/{run_id}", [svc = &service](const HttpRequest& req) -> Result<Json> {
+//        std::string run_id(req.Param("run_id"));               // already percent-decoded
+//        ...
+//        return Status::NotFound("run " + run_id + " does not exist");   // -> 404 envelope
+//      });
 //
 // 3. Errors: return a Status; ONE function (ErrorResponse in http/api_error.hpp) maps its code
 //    to the HTTP status and the envelope {"error": {"code", "message", "details"}}:

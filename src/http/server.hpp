@@ -9,7 +9,7 @@
 
 #include "core/status.hpp"
 #include "http/router.hpp"
-#include "http/server_context.hpp"
+#include "http/server_options.hpp"
 
 namespace alphalab {
 class Metrics;

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/workspace.hpp"
-#include "http/route_modules.hpp"
+#include "http/routes.hpp"
 
 namespace alphalab::http {
 
@@ -40,10 +40,12 @@ Result<HttpResponse> ServeFile(const fs::path& file, bool immutable) {
   return r;
 }
 
-void RegisterStaticRoutes(Router& router, ServerContext& ctx) {
-  if (ctx.options.ui_dir.empty()) return;
+}  // namespace
+
+void RegisterStaticRoutes(Router& router, const std::string& ui_dir) {
+  if (ui_dir.empty()) return;
   std::error_code ec;
-  const fs::path root = fs::canonical(ctx.options.ui_dir, ec);
+  const fs::path root = fs::canonical(ui_dir, ec);
   if (ec || !fs::is_directory(root, ec)) return;
   router.SetFallback([root](const HttpRequest& req) -> Result<HttpResponse> {
     if (req.method != HttpMethod::kGet && req.method != HttpMethod::kHead) {
@@ -71,9 +73,5 @@ void RegisterStaticRoutes(Router& router, ServerContext& ctx) {
     return ServeFile(index, false);  // SPA fallback
   });
 }
-
-}  // namespace
-
-ALPHALAB_REGISTER_ROUTES(90, RegisterStaticRoutes);
 
 }  // namespace alphalab::http

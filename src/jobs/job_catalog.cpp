@@ -4,10 +4,9 @@
 #include <charconv>
 #include <cmath>
 
-#include <yaml-cpp/yaml.h>
-
 #include "core/clock.hpp"
 #include "core/ids.hpp"
+#include "core/text.hpp"
 
 namespace alphalab {
 
@@ -220,7 +219,7 @@ JobCatalog::JobCatalog(const Workspace& workspace, fs::path self_exe)
     t.description = "Recompute metrics: alphalab eval-metrics --run-dir runs/<run_id> [--mode <mode>]";
     t.builtin = true;
     // No default: without `mode` the engine evaluates the run in its own mode, so a base run is
-    // never filed as "finetune" (seed 001 defaults to finetune, which only fits finetune runs).
+    // never filed as "finetune" (a fixed finetune default would only fit finetune runs).
     ParamSpec mode = MakeParam("mode", ParamType::kEnum, false, "base or finetune (default: the run's own mode)");
     mode.choices = {"base", "finetune"};
     t.params = {MakeParam("run_id", ParamType::kString, true, "a run under runs/"), mode,
@@ -232,149 +231,117 @@ JobCatalog::JobCatalog(const Workspace& workspace, fs::path self_exe)
   }
 }
 
-Status JobCatalog::LoadWorkspaceFile() {
-  std::error_code ec;
-  if (!fs::exists(workspace_.ConfigFile(), ec)) return Status::Ok();
-  ASSIGN_OR_RETURN(std::string text, ReadFile(workspace_.ConfigFile()));
-  return LoadUserTypes(text).WithContext("alphalab.yaml");
+namespace {
+
+// Errors about one declaration name the file, the line and the key (see config/workspace_config.hpp).
+struct DeclErrors {
+  const WorkspaceConfig& config;
+  Status operator()(int line, const std::string& key, const std::string& message) const {
+    return ConfigError(config.file, line, key, message);
+  }
+};
+
+Result<ParamSpec> BuildParam(const DeclErrors& err, const JobTypeDecl& decl, const JobParamDecl& pd) {
+  const std::string key = decl.key + ".params." + pd.name;
+  if (pd.name.empty() || !IsKeyStart(pd.name[0]) || !std::all_of(pd.name.begin(), pd.name.end(), IsKeyChar)) {
+    return err(pd.line, key, "param name must be an identifier");
+  }
+  if (pd.name == "overrides" || pd.name == "dry_run") return err(pd.line, key, "param name is reserved");
+  ParamSpec p;
+  p.name = pd.name;
+  auto type = ParseParamType(pd.type);
+  if (!type) return err(pd.line, key + ".type", "unknown type '" + pd.type + "'");
+  p.type = *type;
+  p.required = pd.required;
+  p.description = pd.description;
+  p.min = pd.min;
+  p.max = pd.max;
+  p.must_exist = pd.must_exist;
+  p.choices = pd.choices;
+  p.default_value = pd.default_value;
+  if (p.type == ParamType::kEnum && p.choices.empty()) return err(pd.line, key + ".choices", "an enum param needs choices");
+  return p;
 }
 
-Status JobCatalog::LoadUserTypes(std::string_view text) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const std::exception& e) {
-    return Status::InvalidArgument(std::string("invalid YAML: ") + e.what());
-  }
-  try {
-    if (!root.IsMap() || !root["job_types"] || root["job_types"].IsNull()) return Status::Ok();
-    const YAML::Node types = root["job_types"];
-    if (!types.IsMap()) return Status::InvalidArgument("job_types must be a mapping of name -> type");
-    for (const auto& entry : types) {
-      const std::string name = entry.first.as<std::string>();
-      const YAML::Node node = entry.second;
-      auto err = [&](const std::string& msg) {
-        return Status::InvalidArgument("job type '" + name + "': " + msg);
-      };
-      if (!IsSafeIdentifier(name)) return err("name must be [A-Za-z0-9_.-]");
-      if (Find(name)) return err("already defined (built-in types cannot be redefined)");
-      if (!node.IsMap()) return err("must be a mapping");
-      JobTypeSpec t;
-      t.name = name;
-      if (node["description"]) t.description = node["description"].as<std::string>();
-      // Params first, so argv placeholders can be checked against them.
-      if (node["params"]) {
-        if (!node["params"].IsMap()) return err("params must be a mapping");
-        for (const auto& pe : node["params"]) {
-          ParamSpec p;
-          p.name = pe.first.as<std::string>();
-          if (p.name.empty() || !IsKeyStart(p.name[0]) ||
-              !std::all_of(p.name.begin(), p.name.end(), IsKeyChar)) {
-            return err("param name '" + p.name + "' must be an identifier");
-          }
-          if (p.name == "overrides" || p.name == "dry_run") return err("param '" + p.name + "' is reserved");
-          const YAML::Node pn = pe.second;
-          std::string type = "string";
-          if (pn.IsScalar()) {
-            type = pn.as<std::string>();
-          } else if (pn.IsMap()) {
-            if (pn["type"]) type = pn["type"].as<std::string>();
-            if (pn["required"]) p.required = pn["required"].as<bool>();
-            if (pn["description"]) p.description = pn["description"].as<std::string>();
-            if (pn["min"]) p.min = pn["min"].as<double>();
-            if (pn["max"]) p.max = pn["max"].as<double>();
-            if (pn["must_exist"]) p.must_exist = pn["must_exist"].as<bool>();
-            if (pn["choices"]) {
-              for (const auto& c : pn["choices"]) p.choices.push_back(c.as<std::string>());
-            }
-            if (pn["default"] && !pn["default"].IsNull()) {
-              if (pn["default"].IsSequence()) {
-                Json arr = Json::array();
-                for (const auto& v : pn["default"]) arr.push_back(v.as<std::string>());
-                p.default_value = arr;
-              } else {
-                p.default_value = pn["default"].as<std::string>();
-              }
-            }
-          } else {
-            return err("param '" + p.name + "' must be a type name or a mapping");
-          }
-          auto pt = ParseParamType(type);
-          if (!pt) return err("param '" + p.name + "' has unknown type '" + type + "'");
-          p.type = *pt;
-          if (p.type == ParamType::kEnum && p.choices.empty()) {
-            return err("enum param '" + p.name + "' needs choices");
-          }
-          t.params.push_back(std::move(p));
+// Checks the placeholders of the argv template against the declared params; sets
+// accepts_overrides when "{overrides}" is used.
+Status BuildArgv(const DeclErrors& err, const JobTypeDecl& decl, JobTypeSpec& t) {
+  for (size_t i = 0; i < decl.argv.size(); ++i) {
+    const JobArgvDecl& item = decl.argv[i];
+    const std::string key = decl.key + ".argv[" + std::to_string(i) + "]";
+    for (const std::string& part : item.parts) {
+      for (const std::string& ph : Placeholders(part)) {
+        if (ph == "workspace" || ph == "alphalab" || ph == "job_id") continue;
+        if (ph == "overrides") {
+          if (part != "{overrides}") return err(item.line, key, "{overrides} must be a whole argv item");
+          t.accepts_overrides = true;
+          continue;
         }
+        if (!t.FindParam(ph)) return err(item.line, key, "uses {" + ph + "} but no such param is declared");
       }
-      if (!node["argv"] || !node["argv"].IsSequence() || node["argv"].size() == 0) {
-        return err("argv must be a non-empty list");
-      }
-      auto check_placeholders = [&](const std::string& s) -> Status {
-        for (const std::string& ph : Placeholders(s)) {
-          if (ph == "workspace" || ph == "alphalab" || ph == "job_id") continue;
-          if (ph == "overrides") {
-            if (s != "{overrides}") return err("{overrides} must be a whole argv item");
-            t.accepts_overrides = true;
-            continue;
-          }
-          if (!t.FindParam(ph)) return err("argv uses {" + ph + "} but no such param is declared");
-        }
-        return Status::Ok();
-      };
-      for (const auto& item : node["argv"]) {
-        ArgvItem a;
-        if (item.IsSequence()) {
-          a.group = true;
-          for (const auto& part : item) a.parts.push_back(part.as<std::string>());
-          if (a.parts.empty()) return err("an argv group must not be empty");
-        } else {
-          a.parts.push_back(item.as<std::string>());
-        }
-        for (const std::string& part : a.parts) RETURN_IF_ERROR(check_placeholders(part));
-        t.argv.push_back(std::move(a));
-      }
-      if (t.argv.front().group) return err("argv[0] must be a plain program name");
-      if (node["artifacts"]) {
-        if (!node["artifacts"].IsMap()) return err("artifacts must map name -> regex");
-        for (const auto& ae : node["artifacts"]) {
-          const std::string an = ae.first.as<std::string>();
-          const std::string pattern = ae.second.as<std::string>();
-          try {
-            ArtifactRule r = MakeRule(an, pattern);
-            if (r.regex.mark_count() < 1) return err("artifact '" + an + "' regex needs a capture group");
-            t.artifacts.push_back(std::move(r));
-          } catch (const std::regex_error& e) {
-            return err("artifact '" + an + "' has an invalid regex: " + e.what());
-          }
-        }
-      }
-      if (node["required_artifacts"]) {
-        for (const auto& r : node["required_artifacts"]) {
-          const std::string an = r.as<std::string>();
-          const bool known = std::any_of(t.artifacts.begin(), t.artifacts.end(),
-                                         [&](const ArtifactRule& a) { return a.name == an; });
-          if (!known) return err("required artifact '" + an + "' has no regex under artifacts");
-          t.required_artifacts.push_back(an);
-        }
-      }
-      if (node["timeout_sec"]) t.timeout_sec = node["timeout_sec"].as<int64_t>();
-      if (t.timeout_sec < 0) return err("timeout_sec must be >= 0");
-      if (node["env"]) {
-        if (!node["env"].IsMap()) return err("env must be a mapping");
-        for (const auto& ee : node["env"]) t.env[ee.first.as<std::string>()] = ee.second.as<std::string>();
-      }
-      if (t.accepts_overrides) {
-        t.params.push_back(MakeParam("overrides", ParamType::kList, false,
-                                     "key=value overrides, passed as --set key=value"));
-      }
-      t.params.push_back(MakeParam("dry_run", ParamType::kBool, false,
-                                   "validate and show the command without running it", false));
-      types_.push_back(std::move(t));
     }
-  } catch (const std::exception& e) {
-    return Status::InvalidArgument(std::string("invalid job_types: ") + e.what());
+    t.argv.push_back(ArgvItem{item.parts, item.group});
+  }
+  if (t.argv.front().group) return err(decl.argv.front().line, decl.key + ".argv[0]", "must be a plain program name");
+  return Status::Ok();
+}
+
+Status BuildArtifacts(const DeclErrors& err, const JobTypeDecl& decl, JobTypeSpec& t) {
+  for (const JobArtifactDecl& a : decl.artifacts) {
+    const std::string key = decl.key + ".artifacts." + a.name;
+    try {
+      ArtifactRule r = MakeRule(a.name, a.pattern);
+      if (r.regex.mark_count() < 1) return err(a.line, key, "the regex needs a capture group");
+      t.artifacts.push_back(std::move(r));
+    } catch (const std::regex_error& e) {
+      return err(a.line, key, std::string("invalid regex: ") + e.what());
+    }
+  }
+  for (const std::string& name : decl.required_artifacts) {
+    const bool known = std::any_of(t.artifacts.begin(), t.artifacts.end(),
+                                   [&](const ArtifactRule& a) { return a.name == name; });
+    if (!known) {
+      return err(decl.required_artifacts_line, decl.key + ".required_artifacts",
+                 "'" + name + "' has no regex under artifacts");
+    }
+    t.required_artifacts.push_back(name);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status JobCatalog::AddUserType(const WorkspaceConfig& config, const JobTypeDecl& decl) {
+  const DeclErrors err{config};
+  if (!IsSafeIdentifier(decl.name)) return err(decl.line, decl.key, "name must be [A-Za-z0-9_.-]");
+  if (Find(decl.name)) return err(decl.line, decl.key, "already defined (built-in types cannot be redefined)");
+  JobTypeSpec t;
+  t.name = decl.name;
+  t.description = decl.description;
+  for (const JobParamDecl& pd : decl.params) {  // params first: argv placeholders are checked against them
+    ASSIGN_OR_RETURN(ParamSpec p, BuildParam(err, decl, pd));
+    t.params.push_back(std::move(p));
+  }
+  RETURN_IF_ERROR(BuildArgv(err, decl, t));
+  RETURN_IF_ERROR(BuildArtifacts(err, decl, t));
+  t.timeout_sec = decl.timeout_sec;
+  t.env = decl.env;
+  if (t.accepts_overrides) {
+    t.params.push_back(MakeParam("overrides", ParamType::kList, false, "key=value overrides, passed as --set key=value"));
+  }
+  t.params.push_back(MakeParam("dry_run", ParamType::kBool, false, "validate and show the command without running it", false));
+  types_.push_back(std::move(t));
+  return Status::Ok();
+}
+
+Status JobCatalog::AddUserTypes(const WorkspaceConfig& config) {
+  const size_t before = types_.size();
+  for (const JobTypeDecl& decl : config.job_types) {
+    Status s = AddUserType(config, decl);
+    if (!s.ok()) {
+      types_.erase(types_.begin() + static_cast<std::ptrdiff_t>(before), types_.end());  // all or nothing
+      return s;
+    }
   }
   return Status::Ok();
 }
@@ -431,130 +398,134 @@ Json JobCatalog::ToJson() const {
   return Json{{"job_types", std::move(types)}};
 }
 
-Result<Json> JobCatalog::NormalizeParams(const JobTypeSpec& spec, const Json& params) const {
-  if (!params.is_object()) return Status::InvalidArgument("params must be a JSON object");
+namespace {
+
+Status CheckUnknownParams(const JobTypeSpec& spec, const Json& params) {
   for (const auto& [key, value] : params.items()) {
-    if (!spec.FindParam(key)) {
-      std::string known;
-      for (const ParamSpec& p : spec.params) known += (known.empty() ? "" : ", ") + p.name;
-      return Status::InvalidArgument(
-          "unknown parameter '" + key + "' for job type '" + spec.name + "' (known: " + known + ")",
-          Json{{"param", key}, {"job_type", spec.name}});
+    if (spec.FindParam(key)) continue;
+    std::string known;
+    for (const ParamSpec& p : spec.params) known += (known.empty() ? "" : ", ") + p.name;
+    return Status::InvalidArgument(
+        "unknown parameter '" + key + "' for job type '" + spec.name + "' (known: " + known + ")",
+        Json{{"param", key}, {"job_type", spec.name}});
+  }
+  return Status::Ok();
+}
+
+Result<Json> NormalizeString(const ParamSpec& p, const Json& v) {
+  if (!v.is_string()) return ParamError(p.name, "must be a string");
+  const std::string s = v.get<std::string>();
+  if (HasLineBreakOrNul(s)) return ParamError(p.name, "must not contain line breaks or NUL");
+  if (s.size() > 4096) return ParamError(p.name, "is longer than 4096 bytes");
+  return Json(s);
+}
+
+Result<double> NormalizeNumber(const ParamSpec& p, const Json& v) {
+  ASSIGN_OR_RETURN(double d, ToNumber(v, p.name));
+  if (p.type == ParamType::kInt && (d != std::floor(d) || std::fabs(d) > 9.0e15)) {
+    return ParamError(p.name, "must be an integer");
+  }
+  if (p.min && d < *p.min) return ParamError(p.name, "must be >= " + Json(*p.min).dump());
+  if (p.max && d > *p.max) return ParamError(p.name, "must be <= " + Json(*p.max).dump());
+  return d;
+}
+
+Result<Json> NormalizeBool(const ParamSpec& p, const Json& v) {
+  if (v.is_boolean()) return Json(v.get<bool>());
+  if (v.is_string() && (v == "true" || v == "false")) return Json(v == "true");
+  return ParamError(p.name, "must be true or false");
+}
+
+Result<Json> NormalizeDate(const ParamSpec& p, const Json& v) {
+  if (!v.is_string()) return ParamError(p.name, "must be a date YYYY-MM-DD");
+  auto days = ParseDate(v.get<std::string>());
+  if (!days.ok()) return ParamError(p.name, "must be a valid date YYYY-MM-DD");
+  return Json(FormatDate(*days));
+}
+
+Result<Json> NormalizeEnum(const ParamSpec& p, const Json& v) {
+  if (!v.is_string() || std::find(p.choices.begin(), p.choices.end(), v.get<std::string>()) == p.choices.end()) {
+    std::string choices;
+    for (const auto& c : p.choices) choices += (choices.empty() ? "" : ", ") + c;
+    return ParamError(p.name, "must be one of: " + choices);
+  }
+  return v;
+}
+
+// A list: a JSON array of strings, or one string "A,B" (overrides are never split: a value
+// may contain commas). Overrides must follow the key=value grammar.
+Result<Json> NormalizeList(const ParamSpec& p, const Json& v) {
+  Json arr = Json::array();
+  if (v.is_string()) {
+    if (p.name == "overrides") {
+      arr.push_back(v.get<std::string>());
+    } else {
+      for (std::string& item : SplitCommaList(v.get<std::string>())) arr.push_back(std::move(item));
+    }
+  } else if (v.is_array()) {
+    for (const Json& item : v) {
+      if (!item.is_string()) return ParamError(p.name, "must be a list of strings");
+      arr.push_back(item);
+    }
+  } else {
+    return ParamError(p.name, "must be a list of strings");
+  }
+  for (const Json& item : arr) {
+    const std::string s = item.get<std::string>();
+    if (p.name == "overrides") {
+      RETURN_IF_ERROR(ValidateOverride(s));
+    } else if (HasLineBreakOrNul(s)) {
+      return ParamError(p.name, "items must not contain line breaks or NUL");
     }
   }
+  return arr;
+}
+
+}  // namespace
+
+Result<Json> JobCatalog::NormalizeValue(const ParamSpec& p, const Json& v) const {
+  switch (p.type) {
+    case ParamType::kString: return NormalizeString(p, v);
+    case ParamType::kInt: {
+      ASSIGN_OR_RETURN(double d, NormalizeNumber(p, v));
+      return Json(static_cast<int64_t>(d));
+    }
+    case ParamType::kFloat: {
+      ASSIGN_OR_RETURN(double d, NormalizeNumber(p, v));
+      return Json(d);
+    }
+    case ParamType::kBool: return NormalizeBool(p, v);
+    case ParamType::kDate: return NormalizeDate(p, v);
+    case ParamType::kEnum: return NormalizeEnum(p, v);
+    case ParamType::kList: return NormalizeList(p, v);
+    case ParamType::kPath: {
+      if (!v.is_string()) return ParamError(p.name, "must be a path string");
+      auto resolved = workspace_.Resolve(v.get<std::string>(), p.must_exist ? PathMust::kExist : PathMust::kAny);
+      if (!resolved.ok()) {
+        const Status& s = resolved.status();
+        return Status(s.code(), "parameter '" + p.name + "': " + s.message(), s.details());
+      }
+      std::string rel = workspace_.Relative(*resolved);
+      return Json(rel.empty() ? "." : rel);
+    }
+  }
+  return ParamError(p.name, "has an unknown type");
+}
+
+Result<Json> JobCatalog::NormalizeParams(const JobTypeSpec& spec, const Json& params) const {
+  if (!params.is_object()) return Status::InvalidArgument("params must be a JSON object");
+  RETURN_IF_ERROR(CheckUnknownParams(spec, params));
   Json out = Json::object();
   for (const ParamSpec& p : spec.params) {
     Json v = params.contains(p.name) ? params.at(p.name) : Json(nullptr);
     if (v.is_null()) v = p.default_value;
     if (v.is_null()) {
       if (p.required) {
-        return Status::InvalidArgument("missing required parameter '" + p.name + "'",
-                                       Json{{"param", p.name}});
+        return Status::InvalidArgument("missing required parameter '" + p.name + "'", Json{{"param", p.name}});
       }
       continue;
     }
-    switch (p.type) {
-      case ParamType::kString: {
-        if (!v.is_string()) return ParamError(p.name, "must be a string");
-        const std::string s = v.get<std::string>();
-        if (HasLineBreakOrNul(s)) return ParamError(p.name, "must not contain line breaks or NUL");
-        if (s.size() > 4096) return ParamError(p.name, "is longer than 4096 bytes");
-        out[p.name] = s;
-        break;
-      }
-      case ParamType::kInt: {
-        ASSIGN_OR_RETURN(double d, ToNumber(v, p.name));
-        if (d != std::floor(d) || std::fabs(d) > 9.0e15) return ParamError(p.name, "must be an integer");
-        if (p.min && d < *p.min) return ParamError(p.name, "must be >= " + Json(*p.min).dump());
-        if (p.max && d > *p.max) return ParamError(p.name, "must be <= " + Json(*p.max).dump());
-        out[p.name] = static_cast<int64_t>(d);
-        break;
-      }
-      case ParamType::kFloat: {
-        ASSIGN_OR_RETURN(double d, ToNumber(v, p.name));
-        if (p.min && d < *p.min) return ParamError(p.name, "must be >= " + Json(*p.min).dump());
-        if (p.max && d > *p.max) return ParamError(p.name, "must be <= " + Json(*p.max).dump());
-        out[p.name] = d;
-        break;
-      }
-      case ParamType::kBool: {
-        if (v.is_boolean()) {
-          out[p.name] = v.get<bool>();
-        } else if (v.is_string() && (v == "true" || v == "false")) {
-          out[p.name] = v == "true";
-        } else {
-          return ParamError(p.name, "must be true or false");
-        }
-        break;
-      }
-      case ParamType::kDate: {
-        if (!v.is_string()) return ParamError(p.name, "must be a date YYYY-MM-DD");
-        auto days = ParseDate(v.get<std::string>());
-        if (!days.ok()) return ParamError(p.name, "must be a valid date YYYY-MM-DD");
-        out[p.name] = FormatDate(*days);
-        break;
-      }
-      case ParamType::kEnum: {
-        if (!v.is_string() ||
-            std::find(p.choices.begin(), p.choices.end(), v.get<std::string>()) == p.choices.end()) {
-          std::string choices;
-          for (const auto& c : p.choices) choices += (choices.empty() ? "" : ", ") + c;
-          return ParamError(p.name, "must be one of: " + choices);
-        }
-        out[p.name] = v;
-        break;
-      }
-      case ParamType::kList: {
-        Json arr = Json::array();
-        if (v.is_string()) {
-          // "A,B" -> ["A","B"] (overrides are never split: a value may contain commas)
-          if (p.name == "overrides") {
-            arr.push_back(v.get<std::string>());
-          } else {
-            const std::string s = v.get<std::string>();
-            size_t i = 0;
-            while (i <= s.size()) {
-              size_t j = s.find(',', i);
-              if (j == std::string::npos) j = s.size();
-              std::string item = s.substr(i, j - i);
-              item.erase(0, item.find_first_not_of(" \t"));
-              item.erase(item.find_last_not_of(" \t") + 1);
-              if (!item.empty()) arr.push_back(item);
-              i = j + 1;
-            }
-          }
-        } else if (v.is_array()) {
-          for (const Json& item : v) {
-            if (!item.is_string()) return ParamError(p.name, "must be a list of strings");
-            arr.push_back(item);
-          }
-        } else {
-          return ParamError(p.name, "must be a list of strings");
-        }
-        for (const Json& item : arr) {
-          const std::string s = item.get<std::string>();
-          if (p.name == "overrides") {
-            RETURN_IF_ERROR(ValidateOverride(s));
-          } else if (HasLineBreakOrNul(s)) {
-            return ParamError(p.name, "items must not contain line breaks or NUL");
-          }
-        }
-        out[p.name] = std::move(arr);
-        break;
-      }
-      case ParamType::kPath: {
-        if (!v.is_string()) return ParamError(p.name, "must be a path string");
-        auto resolved = workspace_.Resolve(v.get<std::string>(),
-                                           p.must_exist ? PathMust::kExist : PathMust::kAny);
-        if (!resolved.ok()) {
-          const Status& s = resolved.status();
-          return Status(s.code(), "parameter '" + p.name + "': " + s.message(), s.details());
-        }
-        std::string rel = workspace_.Relative(*resolved);
-        out[p.name] = rel.empty() ? "." : rel;
-        break;
-      }
-    }
+    ASSIGN_OR_RETURN(out[p.name], NormalizeValue(p, v));
   }
   return out;
 }

@@ -35,6 +35,7 @@
 #include "core/json.hpp"
 #include "core/status.hpp"
 #include "core/workspace.hpp"
+#include "config/workspace_config.hpp"
 
 namespace alphalab {
 
@@ -103,11 +104,10 @@ class JobCatalog {
   // Built-ins only; `self_exe` is the alphalab binary the built-ins run.
   JobCatalog(const Workspace& workspace, std::filesystem::path self_exe);
 
-  // Adds the user types of an alphalab.yaml `job_types:` node (YAML text of the whole file).
-  // A malformed declaration is an InvalidArgument naming the type and field.
-  Status LoadUserTypes(std::string_view alphalab_yaml_text);
-  // Reads workspace/alphalab.yaml when present.
-  Status LoadWorkspaceFile();
+  // Adds the user types declared under `job_types:` of the workspace config. A declaration
+  // the catalog cannot use (unknown param type, argv placeholder without a param, bad regex,
+  // a built-in's name) is an InvalidArgument naming the file, line and key.
+  Status AddUserTypes(const WorkspaceConfig& config);
 
   const JobTypeSpec* Find(std::string_view name) const;
   std::vector<const JobTypeSpec*> List() const;
@@ -123,7 +123,9 @@ class JobCatalog {
  private:
   Result<ResolvedJob> ResolveBuiltin(const JobTypeSpec& spec, const Json& params) const;
   Result<ResolvedJob> ResolveUser(const JobTypeSpec& spec, const Json& params) const;
+  Status AddUserType(const WorkspaceConfig& config, const JobTypeDecl& decl);
   Result<Json> NormalizeParams(const JobTypeSpec& spec, const Json& params) const;
+  Result<Json> NormalizeValue(const ParamSpec& p, const Json& v) const;
 
   const Workspace& workspace_;
   std::filesystem::path self_exe_;

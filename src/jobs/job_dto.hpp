@@ -1,4 +1,4 @@
-// JobRecord -> the wire JSON (the job detail of docs/api.md). One function, used by the API and
+// JobRecord -> the wire JSON (JobDetailResponse, docs/api.md). One function, used by the API and
 // by the meta file reports/jobs/runtime/<job_id>.json, so both always agree.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Reads a job log by byte offset (SPEC §2 GET /api/jobs/{id}/log): pread of only the bytes
+// Reads a job log by byte offset (docs/api.md, GET /api/jobs/{id}/log): pread of only the bytes
 // returned, so the cost is O(returned bytes) whatever the file size.
 //
 //   offset > 0            bytes [offset, EOF) (at most max_bytes), is_truncated = false

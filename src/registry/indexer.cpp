@@ -58,9 +58,6 @@ class FieldReader {
   void Fail(const std::string& field, const std::string& message) {
     if (ok()) problem_ = "field '" + field + "' " + message;
   }
-  void FailWhole(const std::string& message) {
-    if (ok()) problem_ = message;
-  }
   bool ok() const { return problem_.empty(); }
   const std::string& problem() const { return problem_; }
   const std::string& file() const { return file_; }
@@ -219,6 +216,95 @@ Json IndexReport::ToJson() const {
               {"export_seconds", export_seconds}};
 }
 
+namespace {
+
+// What is wrong with which file of a run.
+struct RunFileProblem {
+  std::string file;
+  std::string message;
+};
+
+// The run's summary fields from metrics.json (read through `rd`), then manifest.json for those
+// metrics.json leaves empty, then the defaults.
+std::optional<RunFileProblem> ReadRunSummary(const Json& metrics, const Json* manifest, FieldReader& rd,
+                                             const fs::path& dir, const std::string& run_dir_rel, RunSummary& run) {
+  const std::string declared_id = rd.String(metrics, "run_id");
+  if (rd.ok() && !declared_id.empty() && declared_id != run.run_id) {
+    rd.Fail("run_id", "is '" + declared_id.substr(0, 128) + "' but the directory is '" + run.run_id + "'");
+  }
+  run.project = rd.String(metrics, "project");
+  run.mode = rd.String(metrics, "mode");
+  run.status = rd.String(metrics, "status");
+  run.start_time = rd.String(metrics, "start_time");
+  run.end_time = rd.String(metrics, "end_time");
+  run.dataset = rd.String(metrics, "dataset");
+  if (!rd.ok()) return RunFileProblem{rd.file(), rd.problem()};
+  if (manifest) {
+    FieldReader mr(Rel(run_dir_rel, "manifest.json"));
+    if (run.project.empty()) run.project = mr.String(*manifest, "project");
+    if (run.mode.empty()) run.mode = mr.String(*manifest, "mode");
+    if (run.status.empty()) run.status = mr.String(*manifest, "status");
+    if (run.start_time.empty()) run.start_time = mr.String(*manifest, "start_time");
+    if (run.end_time.empty()) run.end_time = mr.String(*manifest, "end_time");
+    if (run.dataset.empty()) run.dataset = mr.String(*manifest, "dataset");
+  }
+  if (run.mode.empty()) run.mode = "base";
+  if (run.status.empty()) run.status = "success";
+  // The resolved config inside the run reproduces it; fall back to the config it was started with.
+  std::error_code ec;
+  if (fs::exists(dir / "config.yaml", ec)) {
+    run.config_path = Rel(run_dir_rel, "config.yaml");
+  } else {
+    run.config_path = rd.String(metrics, "config_path");
+  }
+  return std::nullopt;
+}
+
+// eval-metrics re-evaluations in a run directory: (mode, path of metrics_eval_<mode>.json), sorted.
+std::vector<std::pair<std::string, fs::path>> ListEvalFiles(const fs::path& dir) {
+  std::vector<std::pair<std::string, fs::path>> evals;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    constexpr std::string_view kPrefix = "metrics_eval_";
+    constexpr std::string_view kSuffix = ".json";
+    if (name.size() <= kPrefix.size() + kSuffix.size() || name.compare(0, kPrefix.size(), kPrefix) != 0 ||
+        name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+      continue;
+    }
+    evals.emplace_back(name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size()), it->path());
+  }
+  std::sort(evals.begin(), evals.end());
+  return evals;
+}
+
+// Each metrics_eval_<mode>.json replaces the rows of its mode (it is newer than metrics.json).
+std::optional<RunFileProblem> ApplyEvalFiles(const fs::path& dir, const std::string& run_dir_rel, const Json* manifest,
+                                             RunSummary& run, std::vector<RegistryRow>& rows) {
+  for (const auto& [mode, path] : ListEvalFiles(dir)) {
+    const std::string eval_rel = Rel(run_dir_rel, path.filename().string());
+    if (!IsSafeIdentifier(mode)) return RunFileProblem{eval_rel, "mode in the file name is not a safe identifier"};
+    std::string why;
+    auto eval = ReadJsonObject(path, why);
+    if (!eval) return RunFileProblem{eval_rel, why};
+    FieldReader er(eval_rel);
+    const std::string declared_mode = er.String(*eval, "mode");
+    if (er.ok() && !declared_mode.empty() && declared_mode != mode) {
+      er.Fail("mode", "is '" + declared_mode.substr(0, 64) + "' but the file name says '" + mode + "'");
+    }
+    std::vector<RegistryRow> eval_rows;
+    if (!er.ok() || !RowsFromMetrics(*eval, er, run.run_id, mode, eval_rel, run, manifest, run_dir_rel, dir, eval_rows)) {
+      return RunFileProblem{eval_rel, er.problem()};
+    }
+    std::erase_if(rows, [&](const RegistryRow& r) { return r.mode == mode; });
+    rows.insert(rows.end(), eval_rows.begin(), eval_rows.end());
+    run.eval_modes.push_back(mode);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<IndexedRun> ReadRunDir(const Workspace& ws, const fs::path& dir, const std::string& now,
                                      std::vector<IndexProblem>& problems) {
   const std::string run_id = dir.filename().string();
@@ -237,92 +323,25 @@ std::optional<IndexedRun> ReadRunDir(const Workspace& ws, const fs::path& dir, c
     return problem(metrics_rel, why);
   }
   std::optional<Json> manifest;
-  {
-    std::error_code ec;
-    if (fs::exists(dir / "manifest.json", ec)) {
-      manifest = ReadJsonObject(dir / "manifest.json", why);
-      if (!manifest) return problem(Rel(run_dir_rel, "manifest.json"), why);
-    }
+  std::error_code ec;
+  if (fs::exists(dir / "manifest.json", ec)) {
+    manifest = ReadJsonObject(dir / "manifest.json", why);
+    if (!manifest) return problem(Rel(run_dir_rel, "manifest.json"), why);
   }
+  const Json* manifest_ptr = manifest ? &*manifest : nullptr;
 
   FieldReader rd(metrics_rel);
   IndexedRun out;
   RunSummary& run = out.run;
   run.run_id = run_id;
-  const std::string declared_id = rd.String(*metrics, "run_id");
-  if (rd.ok() && !declared_id.empty() && declared_id != run_id) {
-    rd.Fail("run_id", "is '" + declared_id.substr(0, 128) + "' but the directory is '" + run_id + "'");
-  }
-  run.project = rd.String(*metrics, "project");
-  run.mode = rd.String(*metrics, "mode");
-  run.status = rd.String(*metrics, "status");
-  run.start_time = rd.String(*metrics, "start_time");
-  run.end_time = rd.String(*metrics, "end_time");
-  run.dataset = rd.String(*metrics, "dataset");
-  if (!rd.ok()) return problem(metrics_rel, rd.problem());
-  if (manifest) {
-    FieldReader mr(Rel(run_dir_rel, "manifest.json"));
-    if (run.project.empty()) run.project = mr.String(*manifest, "project");
-    if (run.mode.empty()) run.mode = mr.String(*manifest, "mode");
-    if (run.status.empty()) run.status = mr.String(*manifest, "status");
-    if (run.start_time.empty()) run.start_time = mr.String(*manifest, "start_time");
-    if (run.end_time.empty()) run.end_time = mr.String(*manifest, "end_time");
-    if (run.dataset.empty()) run.dataset = mr.String(*manifest, "dataset");
-  }
-  if (run.mode.empty()) run.mode = "base";
-  if (run.status.empty()) run.status = "success";
-  // The resolved config inside the run reproduces it; fall back to the config it was started with.
-  {
-    std::error_code ec;
-    if (fs::exists(dir / "config.yaml", ec)) {
-      run.config_path = Rel(run_dir_rel, "config.yaml");
-    } else {
-      run.config_path = rd.String(*metrics, "config_path");
-    }
-  }
+  if (auto p = ReadRunSummary(*metrics, manifest_ptr, rd, dir, run_dir_rel, run)) return problem(p->file, p->message);
   run.indexed_at = now;
 
   std::vector<RegistryRow> rows;
-  if (!RowsFromMetrics(*metrics, rd, run_id, run.mode, metrics_rel, run, manifest ? &*manifest : nullptr,
-                       run_dir_rel, dir, rows)) {
+  if (!RowsFromMetrics(*metrics, rd, run_id, run.mode, metrics_rel, run, manifest_ptr, run_dir_rel, dir, rows)) {
     return problem(metrics_rel, rd.problem());
   }
-
-  // eval-metrics re-evaluations: metrics_eval_<mode>.json, newer than metrics.json for that mode.
-  std::vector<std::pair<std::string, fs::path>> evals;
-  {
-    std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-      const std::string name = it->path().filename().string();
-      constexpr std::string_view kPrefix = "metrics_eval_";
-      constexpr std::string_view kSuffix = ".json";
-      if (name.size() <= kPrefix.size() + kSuffix.size() || name.compare(0, kPrefix.size(), kPrefix) != 0 ||
-          name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
-        continue;
-      }
-      evals.emplace_back(name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size()), it->path());
-    }
-    std::sort(evals.begin(), evals.end());
-  }
-  for (const auto& [mode, path] : evals) {
-    const std::string eval_rel = Rel(run_dir_rel, path.filename().string());
-    if (!IsSafeIdentifier(mode)) return problem(eval_rel, "mode in the file name is not a safe identifier");
-    auto eval = ReadJsonObject(path, why);
-    if (!eval) return problem(eval_rel, why);
-    FieldReader er(eval_rel);
-    const std::string declared_mode = er.String(*eval, "mode");
-    if (er.ok() && !declared_mode.empty() && declared_mode != mode) {
-      er.Fail("mode", "is '" + declared_mode.substr(0, 64) + "' but the file name says '" + mode + "'");
-    }
-    std::vector<RegistryRow> eval_rows;
-    if (!er.ok() || !RowsFromMetrics(*eval, er, run_id, mode, eval_rel, run, manifest ? &*manifest : nullptr,
-                                     run_dir_rel, dir, eval_rows)) {
-      return problem(eval_rel, er.problem());
-    }
-    std::erase_if(rows, [&](const RegistryRow& r) { return r.mode == mode; });
-    rows.insert(rows.end(), eval_rows.begin(), eval_rows.end());
-    run.eval_modes.push_back(mode);
-  }
+  if (auto p = ApplyEvalFiles(dir, run_dir_rel, manifest_ptr, run, rows)) return problem(p->file, p->message);
 
   std::set<std::string> tickers;
   for (const auto& r : rows) tickers.insert(r.ticker);

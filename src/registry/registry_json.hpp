@@ -1,6 +1,6 @@
 // Wire forms of registry rows, runs and backtests: the JSON the API returns and the CSV /
 // JSON exports in reports/registry/. One column list, so the API, models.csv and
-// models.json always use the same names (seed 000 C: "field names consistent").
+// models.json always use the same names (docs/registry.md: one set of field names).
 #pragma once
 
 #include <string>
@@ -11,7 +11,7 @@
 
 namespace alphalab::registry {
 
-// Column order of models.csv and of the keys in every API row (SPEC §4 + project).
+// Column order of models.csv and of the keys in every API row (docs/registry.md).
 const std::vector<std::string>& RegistryColumns();
 
 Json RegistryRowToJson(const RegistryRow& row);

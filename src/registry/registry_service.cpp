@@ -6,10 +6,9 @@
 #include <set>
 
 #include "core/ids.hpp"
+#include "core/text.hpp"
 #include "jobs/job_dto.hpp"
 #include "registry/registry_json.hpp"
-#include "store/sqlite/sqlite_db.hpp"
-#include "store/sqlite/sqlite_registry_store.hpp"
 
 namespace alphalab::registry {
 
@@ -50,19 +49,11 @@ Result<std::optional<int64_t>> GetInt(const Params& p, const std::string& name, 
   return std::optional<int64_t>(i);
 }
 
+// A comma list with duplicates removed (first occurrence kept).
 std::vector<std::string> SplitList(const std::string& s) {
   std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t comma = s.find(',', start);
-    if (comma == std::string::npos) comma = s.size();
-    std::string part = s.substr(start, comma - start);
-    // Trim spaces around list elements ("AAA, BBB").
-    const auto b = part.find_first_not_of(' ');
-    const auto e = part.find_last_not_of(' ');
-    part = b == std::string::npos ? "" : part.substr(b, e - b + 1);
-    if (!part.empty() && std::find(out.begin(), out.end(), part) == out.end()) out.push_back(part);
-    start = comma + 1;
+  for (std::string& part : SplitCommaList(s)) {
+    if (std::find(out.begin(), out.end(), part) == out.end()) out.push_back(std::move(part));
   }
   return out;
 }
@@ -441,42 +432,3 @@ Result<Json> RegistryService::Dashboard(const Params& params) {
 }
 
 }  // namespace alphalab
-
-namespace alphalab::registry {
-
-RegistryBundle::~RegistryBundle() {
-  service.reset();
-  store.reset();
-  db.reset();
-}
-
-Result<std::unique_ptr<RegistryBundle>> OpenRegistryOn(SqliteDb& db, const Workspace& ws, JobStore* jobs,
-                                                       const Clock& clock) {
-  auto bundle = std::make_unique<RegistryBundle>();
-  ASSIGN_OR_RETURN(auto store, SqliteRegistryStore::Open(db));
-  bundle->store = std::move(store);
-  bundle->service = std::make_shared<RegistryService>(ws, *bundle->store, jobs, clock);
-  return bundle;
-}
-
-Result<std::unique_ptr<RegistryBundle>> OpenRegistry(const Workspace& ws, const std::string& db_url, JobStore* jobs,
-                                                     const Clock& clock) {
-  constexpr std::string_view kSqlite = "sqlite:";
-  if (db_url.rfind(kSqlite, 0) != 0) {
-    return Status::InvalidArgument("registry: unsupported database URL '" + db_url.substr(0, 64) +
-                                   "' (this build supports sqlite:<path>)");
-  }
-  std::string path = db_url.substr(kSqlite.size());
-  while (path.rfind("//", 0) == 0 && path.size() > 2 && path[2] == '/') path.erase(0, 2);  // sqlite:///abs
-  if (path.empty()) return Status::InvalidArgument("registry: database URL has no path");
-  std::filesystem::path p(path);
-  if (p.is_relative() && path != ":memory:") p = ws.root() / p;
-  auto bundle = std::make_unique<RegistryBundle>();
-  ASSIGN_OR_RETURN(bundle->db, SqliteDb::Open(p));
-  ASSIGN_OR_RETURN(auto store, SqliteRegistryStore::Open(*bundle->db));
-  bundle->store = std::move(store);
-  bundle->service = std::make_shared<RegistryService>(ws, *bundle->store, jobs, clock);
-  return bundle;
-}
-
-}  // namespace alphalab::registry

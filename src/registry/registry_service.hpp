@@ -21,10 +21,6 @@
 #include "store/job_store.hpp"
 #include "store/registry_store.hpp"
 
-namespace alphalab {
-class SqliteDb;
-}
-
 namespace alphalab::registry {
 
 // Decoded query-string parameters; an empty value counts as absent.
@@ -47,7 +43,6 @@ inline Params ParamsFromItems(const std::vector<std::pair<std::string, std::stri
 
 namespace alphalab {
 
-// (In namespace alphalab, not alphalab::registry: http::ServerContext forward-declares it.)
 class RegistryService {
  public:
   using Params = registry::Params;
@@ -112,19 +107,5 @@ namespace alphalab::registry {
 
 // A job as the run detail and the dashboard show it: the jobs API's JobDetailResponse.
 Json JobBriefJson(const JobRecord& job, TimePoint now);
-
-// Owns a database handle, a store and the service. db_url: "sqlite:<path>" (relative paths
-// are inside the workspace) — the only URL scheme this build knows for the registry.
-struct RegistryBundle {
-  std::unique_ptr<SqliteDb> db;  // null when the database is borrowed (OpenRegistryOn)
-  std::unique_ptr<RegistryStore> store;
-  std::shared_ptr<RegistryService> service;
-  ~RegistryBundle();
-};
-Result<std::unique_ptr<RegistryBundle>> OpenRegistry(const Workspace& ws, const std::string& db_url, JobStore* jobs,
-                                                     const Clock& clock);
-// The same on a database handle someone else owns (the server's shared SqliteDb).
-Result<std::unique_ptr<RegistryBundle>> OpenRegistryOn(SqliteDb& db, const Workspace& ws, JobStore* jobs,
-                                                       const Clock& clock);
 
 }  // namespace alphalab::registry

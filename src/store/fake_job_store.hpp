@@ -1,6 +1,6 @@
 // An in-memory JobStore for unit tests of other modules. Thread-safe; behaves like the real
 // stores (the shared conformance suite in tests/store/ runs against it), including the
-// microsecond time precision. Tests may inject failures with FailNextCalls().
+// microsecond time precision.
 #pragma once
 
 #include <algorithm>
@@ -17,7 +17,6 @@ class FakeJobStore final : public JobStore {
  public:
   Status InsertJob(const JobRecord& job) override {
     std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(TakeInjectedFailure());
     RETURN_IF_ERROR(Validate(job));
     auto [it, inserted] = jobs_.emplace(job.job_id.str(), Normalize(job));
     if (!inserted) return Status::AlreadyExists("job " + job.job_id.str() + " already exists");
@@ -27,7 +26,6 @@ class FakeJobStore final : public JobStore {
 
   Result<JobRecord> GetJob(const JobId& id) override {
     std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(TakeInjectedFailure());
     auto it = jobs_.find(id.str());
     if (it == jobs_.end()) return Status::NotFound("job " + id.str() + " does not exist");
     return it->second;
@@ -35,7 +33,6 @@ class FakeJobStore final : public JobStore {
 
   Result<std::vector<JobRecord>> ListJobs(const JobQuery& query) override {
     std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(TakeInjectedFailure());
     if (query.limit < 0 || query.offset < 0) {
       return Status::InvalidArgument("job store: limit and offset must not be negative");
     }
@@ -53,13 +50,11 @@ class FakeJobStore final : public JobStore {
 
   Result<int64_t> CountJobs(const JobQuery& query) override {
     std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(TakeInjectedFailure());
     return static_cast<int64_t>(Matching(query).size());
   }
 
   Status UpdateJob(const JobRecord& job, JobState expected) override {
     std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(TakeInjectedFailure());
     RETURN_IF_ERROR(Validate(job));
     auto it = jobs_.find(job.job_id.str());
     if (it == jobs_.end()) return Status::NotFound("job " + job.job_id.str() + " does not exist");
@@ -121,7 +116,6 @@ class FakeJobStore final : public JobStore {
   Result<std::vector<JobRecord>> ListJobsInStates(const std::vector<JobState>& states,
                                                   int limit) override {
     std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(TakeInjectedFailure());
     if (limit < 0) return Status::InvalidArgument("job store: limit must not be negative");
     std::vector<JobRecord> matching;
     for (const auto& [id, job] : jobs_) {
@@ -138,7 +132,6 @@ class FakeJobStore final : public JobStore {
 
   Result<std::map<JobState, int64_t>> CountJobsByState() override {
     std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(TakeInjectedFailure());
     std::map<JobState, int64_t> counts;
     for (JobState state : kAllJobStates) counts[state] = 0;
     for (const auto& [id, job] : jobs_) ++counts[job.status];
@@ -146,12 +139,6 @@ class FakeJobStore final : public JobStore {
   }
 
   // Test helpers.
-  // The next `n` calls (of any method) fail with `status` (e.g. Status::Unavailable("db down")).
-  void FailNextCalls(int n, Status status) {
-    std::lock_guard<std::mutex> lock(mu_);
-    fail_calls_ = n;
-    failure_ = std::move(status);
-  }
   // Successful inserts + updates so far.
   int64_t writes() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -184,11 +171,6 @@ class FakeJobStore final : public JobStore {
     }
     return Status::Ok();
   }
-  Status TakeInjectedFailure() {
-    if (fail_calls_ <= 0) return Status::Ok();
-    --fail_calls_;
-    return failure_;
-  }
   std::vector<JobRecord> Matching(const JobQuery& query) const {
     std::vector<JobRecord> out;
     for (const auto& [id, job] : jobs_) {
@@ -203,8 +185,6 @@ class FakeJobStore final : public JobStore {
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, JobRecord> jobs_;
-  int fail_calls_ = 0;
-  Status failure_;
   int64_t writes_ = 0;
 };
 

@@ -1,4 +1,4 @@
-// The model registry, the run index and the backtest index (SPEC §4): one row per
+// The model registry, the run index and the backtest index (docs/registry.md): one row per
 // (run, ticker, mode) with the metrics of that run's test split, plus one summary row per
 // run and per backtest. Filtering, sorting, counting and paging happen inside the store
 // (SQL with indexes in SQLite and PostgreSQL; a plain vector in the fake), and every

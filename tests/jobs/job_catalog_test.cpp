@@ -6,12 +6,19 @@
 
 #include <gtest/gtest.h>
 
+#include "config/workspace_config.hpp"
 #include "jobs/job_catalog.hpp"
 
 namespace alphalab {
 namespace {
 
 namespace fs = std::filesystem;
+
+// alphalab.yaml text -> the catalog's user types, through the one config parser.
+Status LoadUserTypes(JobCatalog& catalog, std::string_view yaml) {
+  ASSIGN_OR_RETURN(WorkspaceConfig config, ParseWorkspaceConfig(yaml));
+  return catalog.AddUserTypes(config);
+}
 
 class JobCatalogTest : public ::testing::Test {
  protected:
@@ -133,7 +140,7 @@ TEST_F(JobCatalogTest, UnknownTypeFieldAndBadValues) {
 }
 
 TEST_F(JobCatalogTest, UserTypeTemplate) {
-  ASSERT_TRUE(catalog_->LoadUserTypes(R"(
+  ASSERT_TRUE(LoadUserTypes(*catalog_, R"(
 job_types:
   experiment:
     description: my script
@@ -187,15 +194,37 @@ job_types:
 }
 
 TEST_F(JobCatalogTest, BadUserTypesAreRefused) {
-  EXPECT_FALSE(catalog_->LoadUserTypes("job_types:\n  train:\n    argv: [x]\n").ok());
-  EXPECT_FALSE(catalog_->LoadUserTypes("job_types:\n  t1:\n    argv: []\n").ok());
-  EXPECT_FALSE(catalog_->LoadUserTypes("job_types:\n  t2:\n    argv: [x, '{nope}']\n").ok());
-  EXPECT_FALSE(catalog_->LoadUserTypes("job_types:\n  t3:\n    argv: [x]\n    params: {p: {type: color}}\n").ok());
-  EXPECT_FALSE(catalog_->LoadUserTypes("job_types:\n  t4:\n    argv: [x]\n    artifacts: {a: '('}\n").ok());
-  EXPECT_FALSE(catalog_->LoadUserTypes("job_types:\n  t5:\n    argv: [x]\n    required_artifacts: [a]\n").ok());
-  EXPECT_TRUE(catalog_->LoadUserTypes("job_types: {}\n").ok());
-  EXPECT_TRUE(catalog_->LoadUserTypes("server: {port: 1}\n").ok());
+  EXPECT_FALSE(LoadUserTypes(*catalog_, "job_types:\n  train:\n    argv: [x]\n").ok());
+  EXPECT_FALSE(LoadUserTypes(*catalog_, "job_types:\n  t1:\n    argv: []\n").ok());
+  EXPECT_FALSE(LoadUserTypes(*catalog_, "job_types:\n  t2:\n    argv: [x, '{nope}']\n").ok());
+  EXPECT_FALSE(LoadUserTypes(*catalog_, "job_types:\n  t3:\n    argv: [x]\n    params: {p: {type: color}}\n").ok());
+  EXPECT_FALSE(LoadUserTypes(*catalog_, "job_types:\n  t4:\n    argv: [x]\n    artifacts: {a: '('}\n").ok());
+  EXPECT_FALSE(LoadUserTypes(*catalog_, "job_types:\n  t5:\n    argv: [x]\n    required_artifacts: [a]\n").ok());
+  EXPECT_TRUE(LoadUserTypes(*catalog_, "job_types: {}\n").ok());
+  EXPECT_TRUE(LoadUserTypes(*catalog_, "server: {port: 1}\n").ok());
 }
 
 }  // namespace
+TEST_F(JobCatalogTest, UserTypeErrorsNameFileLineAndKey) {
+  auto message = [&](const std::string& yaml) { return LoadUserTypes(*catalog_, yaml).message(); };
+  EXPECT_EQ(message("job_types:\n  train:\n    argv: [x]\n"),
+            "alphalab.yaml:2: job_types.train: already defined (built-in types cannot be redefined)");
+  EXPECT_EQ(message("job_types:\n  t2:\n    description: d\n    argv: [x, '{nope}']\n"),
+            "alphalab.yaml:4: job_types.t2.argv[1]: uses {nope} but no such param is declared");
+  EXPECT_EQ(message("job_types:\n  t3:\n    argv: [x]\n    params:\n      p: {type: color}\n"),
+            "alphalab.yaml:5: job_types.t3.params.p.type: unknown type 'color'");
+  EXPECT_EQ(message("job_types:\n  t4:\n    argv: [x]\n    artifacts: {a: 'no group'}\n"),
+            "alphalab.yaml:4: job_types.t4.artifacts.a: the regex needs a capture group");
+  EXPECT_EQ(message("job_types:\n  t5:\n    argv: [x]\n    required_artifacts: [a]\n"),
+            "alphalab.yaml:4: job_types.t5.required_artifacts: 'a' has no regex under artifacts");
+  EXPECT_EQ(message("job_types:\n  t6:\n    argv: [[-x, '{p}']]\n    params: {p: int}\n"),
+            "alphalab.yaml:3: job_types.t6.argv[0]: must be a plain program name");
+  EXPECT_EQ(message("job_types:\n  t7:\n    argv: [x]\n    params: {e: {type: enum}}\n"),
+            "alphalab.yaml:4: job_types.t7.params.e.choices: an enum param needs choices");
+  // All or nothing: a good type before a bad one is not kept.
+  EXPECT_FALSE(LoadUserTypes(*catalog_, "job_types:\n  good:\n    argv: [x]\n  bad:\n    argv: [x, '{q}']\n").ok());
+  EXPECT_EQ(catalog_->List().size(), 3u);
+  EXPECT_EQ(catalog_->Find("good"), nullptr);
+}
+
 }  // namespace alphalab

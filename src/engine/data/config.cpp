@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/clock.hpp"
+#include "core/text.hpp"
 #include "core/workspace.hpp"
 
 namespace alphalab::engine {
@@ -284,17 +285,7 @@ Result<std::vector<std::string>> ConfigMap::StringList(
       out.push_back(item.Scalar());
     }
   } else if (n.IsScalar()) {
-    std::string s = n.Scalar();
-    size_t pos = 0;
-    while (pos <= s.size()) {
-      auto comma = s.find(',', pos);
-      std::string part = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-      while (!part.empty() && part.front() == ' ') part.erase(part.begin());
-      while (!part.empty() && part.back() == ' ') part.pop_back();
-      if (!part.empty()) out.push_back(part);
-      if (comma == std::string::npos) break;
-      pos = comma + 1;
-    }
+    out = SplitCommaList(n.Scalar());
   } else {
     return Status::InvalidArgument("config key '" + KeyPath(key) + "' must be a list");
   }

@@ -4,8 +4,7 @@
 #include <atomic>
 #include <thread>
 
-#include <yaml-cpp/yaml.h>
-
+#include "config/workspace_config.hpp"
 #include "core/clock.hpp"
 #include "engine/data/csv_reader.hpp"
 #include "engine/data/qlib_reader.hpp"
@@ -60,32 +59,15 @@ Result<DatasetRef> ResolveDataset(const Workspace& ws, std::string_view name) {
   if (name.empty()) return Status::InvalidArgument("config key 'dataset' is empty");
   DatasetRef ref;
   ref.name = std::string(name);
+  ASSIGN_OR_RETURN(const WorkspaceConfig config, LoadWorkspaceConfig(ws));
   std::vector<std::string> declared;
+  for (const DatasetDecl& d : config.datasets) declared.push_back(d.name);
   std::string path_text;
-  auto text = ReadFile(ws.ConfigFile());
-  if (text.ok()) {
-    try {
-      YAML::Node root = YAML::Load(*text);
-      YAML::Node ds = root["datasets"];
-      if (ds.IsMap()) {
-        for (const auto& kv : ds) declared.push_back(kv.first.as<std::string>());
-        YAML::Node entry = ds[std::string(name)];
-        if (entry.IsMap()) {
-          if (entry["path"].IsScalar()) path_text = entry["path"].Scalar();
-          if (entry["format"].IsScalar()) ref.format = entry["format"].Scalar();
-          if (entry["provider_uri"].IsScalar() && path_text.empty()) {
-            path_text = entry["provider_uri"].Scalar();
-          }
-        }
-      }
-    } catch (const YAML::Exception& e) {
-      return Status::InvalidArgument(ws.ConfigFile().string() + ": invalid YAML: " + e.msg);
-    }
+  if (const DatasetDecl* decl = config.FindDataset(name)) {
+    path_text = decl->path;
+    ref.format = decl->format;
   }
-  if (path_text.empty()) {
-    if (std::find(declared.begin(), declared.end(), std::string(name)) != declared.end()) {
-      return Status::InvalidArgument("dataset '" + ref.name + "' in alphalab.yaml has no 'path'");
-    }
+  if (path_text.empty()) {  // not declared: data/<name>/
     std::error_code ec;
     if (!std::filesystem::is_directory(ws.DataDir() / std::string(name), ec)) {
       std::vector<std::string> found = declared;

@@ -21,8 +21,8 @@ struct DatasetRef {
   std::filesystem::path path;   // absolute, inside the workspace
 };
 
-// Looks `name` up in alphalab.yaml `datasets: {name: {format, path}}`; when the workspace
-// file does not declare it, data/<name>/ is used if it exists (format guessed: a
+// Looks `name` up in the workspace config's `datasets: {name: {format, path}}` (read through
+// LoadWorkspaceConfig: a broken alphalab.yaml is that error); when the config does not declare it, data/<name>/ is used if it exists (format guessed: a
 // calendars/ folder means qlib). NotFound lists the datasets that exist.
 Result<DatasetRef> ResolveDataset(const Workspace& ws, std::string_view name);
 

@@ -1,4 +1,4 @@
-// Binary classification metrics on a test split (SPEC §3): precision, recall, f1, accuracy,
+// Binary classification metrics on a test split (docs/engine_training.md): precision, recall, f1, accuracy,
 // buy_rate (predicted-positive share), positive_rate (actual-positive share),
 // lift = precision / positive_rate, tp, fp, tn, fn, support.
 //

@@ -137,7 +137,6 @@ class SqliteStatement {
   std::string ColumnName(int col) const;
   bool ColumnIsNull(int col) const;
   int64_t ColumnInt64(int col) const;
-  int ColumnInt(int col) const { return static_cast<int>(ColumnInt64(col)); }
   double ColumnDouble(int col) const;
   std::string ColumnText(int col) const;  // "" for NULL
   std::string ColumnBlob(int col) const;
@@ -293,11 +292,6 @@ class SqliteDb {
   auto WithWriter(Fn&& fn) -> std::invoke_result_t<Fn&, SqliteConnection&> {
     std::lock_guard<std::mutex> lock(writer_mu_);
     return fn(*writer_);
-  }
-  // Alias kept for readability at call sites that do both reads and writes.
-  template <typename Fn>
-  auto WithConnection(Fn&& fn) -> std::invoke_result_t<Fn&, SqliteConnection&> {
-    return WithWriter(std::forward<Fn>(fn));
   }
   // A reader connection (read-only snapshot semantics in WAL mode). Blocks when every
   // reader is busy.

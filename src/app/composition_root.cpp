@@ -1,0 +1,280 @@
+#include <utility>  // before Asio headers (GCC 12 + C++20)
+
+#include "app/composition_root.hpp"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <string>
+
+#include <spdlog/async.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "core/clock.hpp"
+#include "exec/local/local_executor.hpp"
+#include "http/router.hpp"
+#include "http/routes.hpp"
+#include "http/server.hpp"
+#include "jobs/job_catalog.hpp"
+#include "jobs/job_service.hpp"
+#include "jobs/metrics.hpp"
+#include "registry/registry_service.hpp"
+#include "store/sqlite/sqlite_db.hpp"
+#include "store/sqlite/sqlite_job_store.hpp"
+#include "store/sqlite/sqlite_registry_store.hpp"
+
+#ifndef ALPHALAB_DEFAULT_UI_DIR
+#define ALPHALAB_DEFAULT_UI_DIR ""
+#endif
+
+namespace alphalab::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The server's log on stderr, buffered: lines are collected and written with one write() when
+// 32 KB are pending, every second (spdlog::flush_every), at shutdown, and at once from level
+// warn up. A write() per access-log line cost more than the rest of logging a request. A
+// kill -9 loses at most the last second of info lines. The logger in front of it is
+// asynchronous (one spdlog worker thread formats and writes), so a request thread only
+// formats its message and queues it.
+class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  ~BufferedStderrSink() override { flush_(); }
+
+  // Whole lines formatted elsewhere (the HTTP server's batched access log), newlines included.
+  void WriteRaw(std::string_view lines) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    buffer_.append(lines);
+    if (buffer_.size() >= kFlushBytes) flush_();
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    buffer_.append(formatted.data(), formatted.size());
+    if (buffer_.size() >= kFlushBytes) flush_();
+  }
+  void flush_() override {
+    size_t done = 0;
+    while (done < buffer_.size()) {
+      const ssize_t n = ::write(STDERR_FILENO, buffer_.data() + done, buffer_.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // stderr closed or full disk: drop rather than block the server
+      done += static_cast<size_t>(n);
+    }
+    buffer_.clear();
+  }
+
+ private:
+  static constexpr size_t kFlushBytes = 32 * 1024;
+  std::string buffer_;
+};
+
+fs::path SelfExe() {
+  std::error_code ec;
+  fs::path p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path("alphalab") : p;
+}
+
+void LogIndexReport(const char* trigger, const registry::IndexReport& report) {
+  spdlog::info(R"({{"msg":"registry index","trigger":{},"report":{}}})", Json(trigger).dump(),
+               DumpJson(report.ToJson()));
+}
+
+// Re-indexes the run or backtest of a job that finished (RegistryService::OnJobFinished).
+void IndexWhenJobsFinish(JobService& jobs, RegistryService& registry) {
+  jobs.AddFinishedListener([&registry](const JobRecord& job) {
+    auto r = registry.OnJobFinished(job);
+    if (!r.ok()) {
+      spdlog::error(R"({{"msg":"registry index after job failed","job_id":{},"error":{}}})",
+                    Json(job.job_id.str()).dump(), Json(r.status().ToString()).dump());
+    } else if (r->runs_indexed + r->backtests_indexed > 0 || !r->problems.empty()) {
+      LogIndexReport(job.job_id.str().c_str(), *r);
+    }
+  });
+}
+
+void IndexAtStart(RegistryService& registry) {
+  auto report = registry.IndexAll();
+  if (report.ok()) {
+    LogIndexReport("startup", *report);
+  } else {
+    spdlog::error(R"({{"msg":"registry startup index failed","error":{}}})", Json(report.status().ToString()).dump());
+  }
+}
+
+Result<http::ServerOptions> MakeServerOptions(const WorkspaceConfig& config, const ServeFlags& flags,
+                                              std::function<void(std::string_view)> access_log_writer) {
+  http::ServerOptions options;
+  options.host = flags.host.value_or(config.server.host.value_or("127.0.0.1"));
+  options.port = flags.port.value_or(config.server.port.value_or(8000));
+  if (options.port < 0 || options.port > 65535) return Status::InvalidArgument("--port must be 0..65535");
+  options.io_threads = std::max(1, flags.io_threads);
+  options.access_log = flags.access_log;
+  options.access_log_writer = std::move(access_log_writer);
+  options.ui_dir = ChooseUiDir(flags.ui_dir);
+  return options;
+}
+
+}  // namespace
+
+Stores::Stores() = default;
+Stores::~Stores() {
+  registry_.reset();
+  jobs_.reset();
+  db_.reset();
+}
+
+Result<std::unique_ptr<Stores>> Stores::Open(const Workspace& ws, const DbUrl& url) {
+  std::unique_ptr<Stores> stores(new Stores());
+  switch (url.scheme) {
+    case DbUrl::Scheme::kSqlite: {
+      ASSIGN_OR_RETURN(stores->db_, SqliteDb::Open(url.SqliteFile(ws)));
+      ASSIGN_OR_RETURN(stores->jobs_, SqliteJobStore::Open(*stores->db_));
+      ASSIGN_OR_RETURN(stores->registry_, SqliteRegistryStore::Open(*stores->db_));
+      return stores;
+    }
+  }
+  return Status::InvalidArgument("database URL '" + url.text + "' is not supported by this build");
+}
+
+Result<DbUrl> ChooseDbUrl(const WorkspaceConfig& config, const std::optional<std::string>& flag) {
+  if (!flag) return config.storage.db;
+  auto url = DbUrl::Parse(*flag);
+  if (!url.ok()) return url.status().WithContext("--db");
+  return url;
+}
+
+std::string ChooseUiDir(const std::optional<std::string>& flag) {
+  std::error_code ec;
+  if (flag) return *flag;
+  if (const char* env = std::getenv("ALPHALAB_UI_DIR"); env && *env) return env;
+  const fs::path def = ALPHALAB_DEFAULT_UI_DIR;
+  if (!def.empty() && fs::is_directory(def, ec)) return def.string();
+  return "";
+}
+
+// Members in construction order; destroyed in reverse.
+struct Server::Parts {
+  const Workspace& ws;
+  http::ServerOptions options;
+  std::unique_ptr<Stores> stores;
+  std::unique_ptr<Executor> executor;
+  std::unique_ptr<JobCatalog> catalog;
+  Metrics metrics;
+  std::unique_ptr<JobService> jobs;
+  std::unique_ptr<RegistryService> registry;
+  http::Router router;
+  std::unique_ptr<http::HttpServer> server;
+
+  explicit Parts(const Workspace& w) : ws(w) {}
+  ~Parts() {
+    server.reset();
+    if (jobs) jobs->Shutdown();  // no job-finished listener runs after this
+    if (executor) executor->Shutdown();
+  }
+};
+
+Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const WorkspaceConfig& config,
+                                              const ServeFlags& flags,
+                                              std::function<void(std::string_view)> access_log_writer) {
+  const Clock& clock = SystemClock::Instance();
+  auto parts = std::make_unique<Parts>(ws);
+  ASSIGN_OR_RETURN(parts->options, MakeServerOptions(config, flags, std::move(access_log_writer)));
+
+  ASSIGN_OR_RETURN(const DbUrl db_url, ChooseDbUrl(config, flags.db));
+  ASSIGN_OR_RETURN(parts->stores, Stores::Open(ws, db_url));
+
+  switch (config.executor.type) {
+    case ExecutorType::kLocal: {
+      LocalExecutorOptions exec_options;
+      exec_options.slots = flags.slots.value_or(config.executor.slots.value_or(0));
+      if (exec_options.slots < 0) return Status::InvalidArgument("--slots must be >= 0");
+      ASSIGN_OR_RETURN(parts->executor, LocalExecutor::Create(exec_options));
+      break;
+    }
+  }
+
+  parts->catalog = std::make_unique<JobCatalog>(ws, SelfExe());
+  RETURN_IF_ERROR(parts->catalog->AddUserTypes(config));
+
+  parts->jobs = std::make_unique<JobService>(parts->stores->jobs(), *parts->executor, *parts->catalog, ws, clock,
+                                             &parts->metrics);
+  RETURN_IF_ERROR(parts->jobs->Recover().WithContext("recovering jobs"));
+
+  parts->registry = std::make_unique<RegistryService>(ws, parts->stores->registry(), &parts->stores->jobs(), clock);
+  if (config.registry.index_on_start) IndexAtStart(*parts->registry);
+  IndexWhenJobsFinish(*parts->jobs, *parts->registry);
+
+  // The API, one route group per line (the static UI last: it is the fallback).
+  http::Router& router = parts->router;
+  http::RegisterHealthRoutes(router, ws, *parts->jobs, clock, parts->metrics);
+  http::RegisterJobRoutes(router, *parts->jobs, *parts->catalog, clock);
+  http::RegisterRegistryRoutes(router, *parts->registry);
+  http::RegisterResultsRoutes(router, *parts->registry);
+  http::RegisterStaticRoutes(router, parts->options.ui_dir);
+
+  parts->server = std::make_unique<http::HttpServer>(parts->options, parts->router, &parts->metrics);
+  return std::unique_ptr<Server>(new Server(std::move(parts)));
+}
+
+Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Server::~Server() = default;
+
+const http::Router& Server::router() const { return parts_->router; }
+
+Status Server::Run() {
+  Parts& p = *parts_;
+  RETURN_IF_ERROR(p.server->Listen());
+  p.server->StopOnSignals();
+  std::fprintf(stdout, "alphalab: serving %s on http://%s:%d/ (ui: %s, slots: %d)\n", p.ws.root().c_str(),
+               p.options.host.c_str(), p.server->port(), p.options.ui_dir.empty() ? "none" : p.options.ui_dir.c_str(),
+               p.jobs->capacity());
+  std::fflush(stdout);
+  spdlog::info(R"({{"msg":"listening","host":"{}","port":{},"workspace":{},"routes":{}}})", p.options.host,
+               p.server->port(), Json(p.ws.root().string()).dump(), p.router.ListRoutes().size());
+  p.server->Run();
+  spdlog::info(R"({"msg":"stopping"})");
+  return Status::Ok();
+}
+
+Status RunServer(const ServeFlags& flags) {
+  // Structured JSON logs on stderr (one JSON object per line), asynchronous and buffered.
+  spdlog::init_thread_pool(1 << 16, 1);
+  struct LogShutdown {
+    ~LogShutdown() {
+      spdlog::default_logger()->flush();  // queued behind every line logged so far
+      spdlog::shutdown();                 // drains the queue, joins the worker
+    }
+  } log_shutdown;
+  auto sink = std::make_shared<BufferedStderrSink>();
+  auto logger = std::make_shared<spdlog::async_logger>("alphalab", sink, spdlog::thread_pool(),
+                                                       spdlog::async_overflow_policy::block);
+  logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","event":%v})", spdlog::pattern_time_type::utc);
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+  spdlog::flush_every(std::chrono::seconds(1));
+
+  ASSIGN_OR_RETURN(Workspace ws, Workspace::Open(flags.workspace));
+  ASSIGN_OR_RETURN(WorkspaceConfig config, LoadWorkspaceConfig(ws));
+  // Access lines are batched per I/O thread and go straight to the sink (same lock as every
+  // other line, so lines never mix); the sink's periodic flush writes them.
+  ASSIGN_OR_RETURN(std::unique_ptr<Server> server,
+                   Server::Build(ws, config, flags, [sink](std::string_view lines) { sink->WriteRaw(lines); }));
+  RETURN_IF_ERROR(server->Run());
+  server.reset();
+  spdlog::info(R"({"msg":"stopped"})");
+  return Status::Ok();
+}
+
+}  // namespace alphalab::app

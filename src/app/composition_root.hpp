@@ -1,0 +1,99 @@
+// The composition root: the one place that names concrete classes (SqliteDb, SqliteJobStore,
+// SqliteRegistryStore, LocalExecutor) and builds the object graph of a server from the
+// workspace config (config/workspace_config.hpp) and the command-line flags:
+//
+//   WorkspaceConfig -> Stores (one database: job store + registry store)
+//                   -> executor -> job catalog -> JobService (Recover)
+//                   -> RegistryService (start-up index when registry.index_on_start,
+//                      re-index when a job finishes: a JobService finished listener)
+//                   -> Router: the route groups of http/routes.hpp in one explicit list
+//                   -> HttpServer
+//
+// and stops it in reverse (running jobs are left running; the next server re-attaches them).
+// Everything else sees interfaces (JobStore, RegistryStore, Executor) and is handed what it
+// uses; a lint in the test suite (scripts/check-concrete-includes.sh) fails when a file
+// outside src/app includes store/sqlite/* or exec/local/*.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/workspace_config.hpp"
+#include "core/status.hpp"
+#include "core/workspace.hpp"
+
+namespace alphalab {
+class JobStore;
+class RegistryStore;
+class SqliteDb;
+namespace http {
+class Router;
+}
+}  // namespace alphalab
+
+namespace alphalab::app {
+
+struct ServeFlags {
+  std::string workspace = ".";
+  std::optional<std::string> host;      // default: alphalab.yaml server.host, else 127.0.0.1
+  std::optional<int> port;              // default: alphalab.yaml server.port, else 8000
+  std::optional<std::string> db;        // a database URL (default: alphalab.yaml storage.db)
+  std::optional<int> slots;             // default: alphalab.yaml executor.slots, 0 = cores
+  std::optional<std::string> ui_dir;    // default: $ALPHALAB_UI_DIR, else <source>/ui/dist
+  int io_threads = 2;
+  bool access_log = true;
+};
+
+// The stores of one database, opened from a parsed URL (migrations applied).
+class Stores {
+ public:
+  static Result<std::unique_ptr<Stores>> Open(const Workspace& ws, const DbUrl& url);
+  ~Stores();
+  Stores(const Stores&) = delete;
+  Stores& operator=(const Stores&) = delete;
+
+  JobStore& jobs() const { return *jobs_; }
+  RegistryStore& registry() const { return *registry_; }
+
+ private:
+  Stores();
+  std::unique_ptr<SqliteDb> db_;
+  std::unique_ptr<JobStore> jobs_;
+  std::unique_ptr<RegistryStore> registry_;
+};
+
+// The database URL a command uses: `flag` when given (parsed here), else storage.db.
+Result<DbUrl> ChooseDbUrl(const WorkspaceConfig& config, const std::optional<std::string>& flag);
+
+// The UI directory the server would use for `flag` (empty = none found).
+std::string ChooseUiDir(const std::optional<std::string>& flag);
+
+// One server's object graph, built and started in dependency order (see the top of this file).
+class Server {
+ public:
+  // `access_log_writer`: where batched access-log lines go (empty = one log line per request).
+  static Result<std::unique_ptr<Server>> Build(const Workspace& ws, const WorkspaceConfig& config,
+                                               const ServeFlags& flags,
+                                               std::function<void(std::string_view)> access_log_writer = {});
+  // Stops the job service and the executor, then releases everything in reverse order.
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  const http::Router& router() const;
+  // Binds, prints the address, serves until SIGINT/SIGTERM.
+  Status Run();
+
+ private:
+  struct Parts;
+  explicit Server(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+// `alphalab serve`: structured logging on stderr, the workspace config, Build, Run.
+Status RunServer(const ServeFlags& flags);
+
+}  // namespace alphalab::app

@@ -1,0 +1,389 @@
+#include "config/workspace_config.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+
+#include <yaml-cpp/yaml.h>
+
+namespace alphalab {
+
+namespace {
+
+int LineOf(const YAML::Node& n) {
+  const YAML::Mark m = n.Mark();
+  return m.is_null() ? 0 : m.line + 1;
+}
+
+std::string Shown(const YAML::Node& n) {
+  if (n.IsScalar()) return "'" + n.Scalar().substr(0, 80) + "'";
+  if (n.IsSequence()) return "a list";
+  if (n.IsMap()) return "a mapping";
+  return "nothing";
+}
+
+std::string Join(std::initializer_list<std::string_view> names) {
+  std::string out;
+  for (std::string_view n : names) out += (out.empty() ? "" : ", ") + std::string(n);
+  return out;
+}
+
+// Typed reads of YAML nodes; every failure names the file, the key path and the line.
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  const std::string& file() const { return file_; }
+
+  Status Error(const YAML::Node& at, std::string_view key, std::string_view message) const {
+    return ConfigError(file_, LineOf(at), key, message);
+  }
+
+  // A mapping (null = empty) whose keys are all in `allowed`; calls `fn(key_node, value)` for each.
+  Status Map(const YAML::Node& n, const std::string& key, std::initializer_list<std::string_view> allowed,
+             const std::function<Status(const std::string& name, const YAML::Node& value)>& fn) const {
+    if (n.IsNull()) return Status::Ok();
+    if (!n.IsMap()) return Error(n, key, "must be a mapping, got " + Shown(n));
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      if (!it->first.IsScalar()) return Error(it->first, key, "keys must be plain names");
+      const std::string name = it->first.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+        return Error(it->first, Child(key, name), "unknown key (known: " + Join(allowed) + ")");
+      }
+      RETURN_IF_ERROR(fn(name, it->second));
+    }
+    return Status::Ok();
+  }
+
+  // A mapping of user-chosen names (datasets, job types, params ...): `fn(name, value, key_node)`.
+  Status Entries(const YAML::Node& n, const std::string& key,
+                 const std::function<Status(const std::string& name, const YAML::Node& value,
+                                            const YAML::Node& key_node)>& fn) const {
+    if (n.IsNull()) return Status::Ok();
+    if (!n.IsMap()) return Error(n, key, "must be a mapping of name -> entry, got " + Shown(n));
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      if (!it->first.IsScalar() || it->first.Scalar().empty()) return Error(it->first, key, "names must be plain strings");
+      RETURN_IF_ERROR(fn(it->first.Scalar(), it->second, it->first));
+    }
+    return Status::Ok();
+  }
+
+  Result<std::string> String(const YAML::Node& n, const std::string& key) const {
+    if (!n.IsScalar()) return Error(n, key, "must be a string, got " + Shown(n));
+    return n.Scalar();
+  }
+  Result<std::string> NonEmptyString(const YAML::Node& n, const std::string& key) const {
+    ASSIGN_OR_RETURN(std::string s, String(n, key));
+    if (s.empty()) return Error(n, key, "must not be empty");
+    return s;
+  }
+  Result<int64_t> Int(const YAML::Node& n, const std::string& key, int64_t min, int64_t max) const {
+    int64_t v = 0;
+    if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v)) return Error(n, key, "must be an integer, got " + Shown(n));
+    if (v < min || v > max) {
+      return Error(n, key, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
+                               std::to_string(v));
+    }
+    return v;
+  }
+  Result<double> Number(const YAML::Node& n, const std::string& key) const {
+    double v = 0;
+    if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !std::isfinite(v)) {
+      return Error(n, key, "must be a number, got " + Shown(n));
+    }
+    return v;
+  }
+  Result<bool> Bool(const YAML::Node& n, const std::string& key) const {
+    bool v = false;
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) return Error(n, key, "must be true or false, got " + Shown(n));
+    return v;
+  }
+  Result<std::vector<std::string>> StringList(const YAML::Node& n, const std::string& key) const {
+    if (n.IsNull()) return std::vector<std::string>{};
+    if (!n.IsSequence()) return Error(n, key, "must be a list of strings, got " + Shown(n));
+    std::vector<std::string> out;
+    for (size_t i = 0; i < n.size(); ++i) {
+      ASSIGN_OR_RETURN(std::string s, String(n[i], key + "[" + std::to_string(i) + "]"));
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  static std::string Child(const std::string& key, std::string_view name) {
+    return key.empty() ? std::string(name) : key + "." + std::string(name);
+  }
+
+ private:
+  std::string file_;
+};
+
+Status ParseServer(const Reader& r, const YAML::Node& n, ServerSection& out) {
+  return r.Map(n, "server", {"host", "port"}, [&](const std::string& k, const YAML::Node& v) -> Status {
+    if (k == "host") {
+      ASSIGN_OR_RETURN(out.host, r.NonEmptyString(v, "server.host"));
+    } else {
+      ASSIGN_OR_RETURN(int64_t port, r.Int(v, "server.port", 0, 65535));
+      out.port = static_cast<int>(port);
+    }
+    return Status::Ok();
+  });
+}
+
+Status ParseStorage(const Reader& r, const YAML::Node& n, StorageSection& out) {
+  return r.Map(n, "storage", {"db"}, [&](const std::string&, const YAML::Node& v) -> Status {
+    ASSIGN_OR_RETURN(std::string text, r.String(v, "storage.db"));
+    auto url = DbUrl::Parse(text);
+    if (!url.ok()) return r.Error(v, "storage.db", url.status().message());
+    out.db = *std::move(url);
+    return Status::Ok();
+  });
+}
+
+Status ParseExecutor(const Reader& r, const YAML::Node& n, ExecutorSection& out) {
+  return r.Map(n, "executor", {"type", "slots"}, [&](const std::string& k, const YAML::Node& v) -> Status {
+    if (k == "type") {
+      ASSIGN_OR_RETURN(std::string type, r.String(v, "executor.type"));
+      if (type == "local") {
+        out.type = ExecutorType::kLocal;
+      } else if (type == "slurm") {
+        return r.Error(v, "executor.type", "'slurm' is not available in this build (use local)");
+      } else {
+        return r.Error(v, "executor.type", "unknown executor '" + type.substr(0, 80) + "' (use local)");
+      }
+    } else {
+      ASSIGN_OR_RETURN(int64_t slots, r.Int(v, "executor.slots", 0, 4096));
+      out.slots = static_cast<int>(slots);
+    }
+    return Status::Ok();
+  });
+}
+
+Status ParseDatasets(const Reader& r, const YAML::Node& n, std::vector<DatasetDecl>& out) {
+  return r.Entries(n, "datasets", [&](const std::string& name, const YAML::Node& v, const YAML::Node& at) -> Status {
+    const std::string key = "datasets." + name;
+    DatasetDecl d;
+    d.name = name;
+    d.line = LineOf(at);
+    if (!v.IsMap()) return r.Error(v, key, "must be a mapping {format, path}, got " + Shown(v));
+    RETURN_IF_ERROR(r.Map(v, key, {"format", "path", "provider_uri"}, [&](const std::string& k, const YAML::Node& f) -> Status {
+      const std::string fkey = key + "." + k;
+      if (k == "format") {
+        ASSIGN_OR_RETURN(d.format, r.String(f, fkey));
+        if (d.format != "csv" && d.format != "qlib") {
+          return r.Error(f, fkey, "unknown format '" + d.format.substr(0, 80) + "' (csv or qlib)");
+        }
+      } else {
+        ASSIGN_OR_RETURN(std::string path, r.NonEmptyString(f, fkey));
+        if (k == "path" || d.path.empty()) d.path = std::move(path);  // path wins over provider_uri
+      }
+      return Status::Ok();
+    }));
+    if (d.path.empty()) return r.Error(at, key, "needs 'path'");
+    out.push_back(std::move(d));
+    return Status::Ok();
+  });
+}
+
+Status ParseRegistry(const Reader& r, const YAML::Node& n, RegistrySection& out) {
+  return r.Map(n, "registry", {"index_on_start"}, [&](const std::string&, const YAML::Node& v) -> Status {
+    ASSIGN_OR_RETURN(out.index_on_start, r.Bool(v, "registry.index_on_start"));
+    return Status::Ok();
+  });
+}
+
+Result<JobParamDecl> ParseJobParam(const Reader& r, const std::string& key, const std::string& name,
+                                   const YAML::Node& v, const YAML::Node& at) {
+  JobParamDecl p;
+  p.name = name;
+  p.line = LineOf(at);
+  if (v.IsScalar()) {  // `seed: int`
+    p.type = v.Scalar();
+    return p;
+  }
+  if (!v.IsMap()) return r.Error(v, key, "must be a type name or a mapping, got " + Shown(v));
+  RETURN_IF_ERROR(r.Map(v, key, {"type", "required", "description", "min", "max", "must_exist", "choices", "default"},
+                        [&](const std::string& k, const YAML::Node& f) -> Status {
+    const std::string fkey = key + "." + k;
+    if (k == "type") {
+      ASSIGN_OR_RETURN(p.type, r.NonEmptyString(f, fkey));
+    } else if (k == "required") {
+      ASSIGN_OR_RETURN(p.required, r.Bool(f, fkey));
+    } else if (k == "description") {
+      ASSIGN_OR_RETURN(p.description, r.String(f, fkey));
+    } else if (k == "min") {
+      ASSIGN_OR_RETURN(p.min, r.Number(f, fkey));
+    } else if (k == "max") {
+      ASSIGN_OR_RETURN(p.max, r.Number(f, fkey));
+    } else if (k == "must_exist") {
+      ASSIGN_OR_RETURN(p.must_exist, r.Bool(f, fkey));
+    } else if (k == "choices") {
+      ASSIGN_OR_RETURN(p.choices, r.StringList(f, fkey));
+    } else if (!f.IsNull()) {  // default: a scalar (kept as text) or a list of strings
+      if (f.IsSequence()) {
+        ASSIGN_OR_RETURN(std::vector<std::string> items, r.StringList(f, fkey));
+        p.default_value = Json(items);
+      } else {
+        ASSIGN_OR_RETURN(std::string text, r.String(f, fkey));
+        p.default_value = text;
+      }
+    }
+    return Status::Ok();
+  }));
+  return p;
+}
+
+Result<std::vector<JobArgvDecl>> ParseJobArgv(const Reader& r, const std::string& key, const YAML::Node& v) {
+  if (!v.IsSequence() || v.size() == 0) return r.Error(v, key, "must be a non-empty list");
+  std::vector<JobArgvDecl> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string ikey = key + "[" + std::to_string(i) + "]";
+    JobArgvDecl a;
+    a.line = LineOf(v[i]);
+    if (v[i].IsSequence()) {
+      a.group = true;
+      ASSIGN_OR_RETURN(a.parts, r.StringList(v[i], ikey));
+      if (a.parts.empty()) return r.Error(v[i], ikey, "an argv group must not be empty");
+    } else {
+      ASSIGN_OR_RETURN(std::string part, r.String(v[i], ikey));
+      a.parts.push_back(std::move(part));
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Status ParseJobTypeFields(const Reader& r, const YAML::Node& v, JobTypeDecl& t) {
+  const std::string& key = t.key;
+  return r.Map(v, key, {"description", "argv", "params", "artifacts", "required_artifacts", "timeout_sec", "env"},
+               [&](const std::string& k, const YAML::Node& f) -> Status {
+    const std::string fkey = key + "." + k;
+    if (k == "description") {
+      ASSIGN_OR_RETURN(t.description, r.String(f, fkey));
+    } else if (k == "argv") {
+      t.argv_line = LineOf(f);
+      ASSIGN_OR_RETURN(t.argv, ParseJobArgv(r, fkey, f));
+    } else if (k == "params") {
+      return r.Entries(f, fkey, [&](const std::string& name, const YAML::Node& pv, const YAML::Node& at) -> Status {
+        ASSIGN_OR_RETURN(JobParamDecl p, ParseJobParam(r, fkey + "." + name, name, pv, at));
+        t.params.push_back(std::move(p));
+        return Status::Ok();
+      });
+    } else if (k == "artifacts") {
+      return r.Entries(f, fkey, [&](const std::string& name, const YAML::Node& av, const YAML::Node& at) -> Status {
+        ASSIGN_OR_RETURN(std::string pattern, r.NonEmptyString(av, fkey + "." + name));
+        t.artifacts.push_back(JobArtifactDecl{name, std::move(pattern), LineOf(at)});
+        return Status::Ok();
+      });
+    } else if (k == "required_artifacts") {
+      t.required_artifacts_line = LineOf(f);
+      ASSIGN_OR_RETURN(t.required_artifacts, r.StringList(f, fkey));
+    } else if (k == "timeout_sec") {
+      ASSIGN_OR_RETURN(t.timeout_sec, r.Int(f, fkey, 0, INT64_MAX / 1000));
+    } else {
+      return r.Entries(f, fkey, [&](const std::string& name, const YAML::Node& ev, const YAML::Node&) -> Status {
+        ASSIGN_OR_RETURN(t.env[name], r.String(ev, fkey + "." + name));
+        return Status::Ok();
+      });
+    }
+    return Status::Ok();
+  });
+}
+
+Status ParseJobTypes(const Reader& r, const YAML::Node& n, std::vector<JobTypeDecl>& out) {
+  return r.Entries(n, "job_types", [&](const std::string& name, const YAML::Node& v, const YAML::Node& at) -> Status {
+    JobTypeDecl t;
+    t.name = name;
+    t.key = "job_types." + name;
+    t.line = LineOf(at);
+    if (!v.IsMap()) return r.Error(v, t.key, "must be a mapping, got " + Shown(v));
+    RETURN_IF_ERROR(ParseJobTypeFields(r, v, t));
+    if (t.argv.empty()) return r.Error(at, t.key + ".argv", "is required (a non-empty list)");
+    out.push_back(std::move(t));
+    return Status::Ok();
+  });
+}
+
+}  // namespace
+
+Result<DbUrl> DbUrl::Parse(std::string_view text) {
+  constexpr std::string_view kSqlite = "sqlite:";
+  DbUrl url;
+  url.text = std::string(text);
+  if (text.rfind(kSqlite, 0) == 0) {
+    std::string path(text.substr(kSqlite.size()));
+    if (path.rfind("///", 0) == 0) path.erase(0, 2);  // sqlite:///abs/path
+    if (path.empty()) return Status::InvalidArgument("database URL 'sqlite:' needs a path (sqlite:PATH)");
+    if (path.find('\0') != std::string::npos) return Status::InvalidArgument("database URL contains NUL");
+    url.scheme = Scheme::kSqlite;
+    url.path = std::move(path);
+    return url;
+  }
+  const std::string shown(text.substr(0, 80));
+  if (text.rfind("postgresql:", 0) == 0 || text.rfind("postgres:", 0) == 0) {
+    return Status::InvalidArgument("database URL '" + shown + "' is not supported by this build (use sqlite:PATH)");
+  }
+  return Status::InvalidArgument("database URL '" + shown + "' is not a URL this build knows (use sqlite:PATH)");
+}
+
+std::filesystem::path DbUrl::SqliteFile(const Workspace& ws) const {
+  const std::filesystem::path p(path);
+  return p.is_relative() && path != ":memory:" ? ws.root() / p : p;
+}
+
+const DatasetDecl* WorkspaceConfig::FindDataset(std::string_view name) const {
+  for (const DatasetDecl& d : datasets) {
+    if (d.name == name) return &d;
+  }
+  return nullptr;
+}
+
+Status ConfigError(std::string_view file, int line, std::string_view key, std::string_view message) {
+  std::string where(file);
+  if (line > 0) where += ":" + std::to_string(line);
+  return Status::InvalidArgument(where + ": " + std::string(key) + ": " + std::string(message),
+                                 Json{{"file", std::string(file)}, {"line", line}, {"key", std::string(key)}});
+}
+
+Result<WorkspaceConfig> ParseWorkspaceConfig(std::string_view yaml_text, std::string_view file) {
+  WorkspaceConfig cfg;
+  cfg.file = std::string(file);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(cfg.file + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg,
+                                   Json{{"file", cfg.file}, {"line", e.mark.line + 1}});
+  }
+  if (root.IsNull()) return cfg;  // empty file: every default
+  const Reader r(cfg.file);
+  if (!root.IsMap()) return r.Error(root, "(top level)", "must be a mapping of sections, got " + Shown(root));
+  try {
+    RETURN_IF_ERROR(r.Map(root, "", {"server", "storage", "executor", "datasets", "job_types", "registry"},
+                          [&](const std::string& section, const YAML::Node& v) -> Status {
+      if (section == "server") return ParseServer(r, v, cfg.server);
+      if (section == "storage") return ParseStorage(r, v, cfg.storage);
+      if (section == "executor") return ParseExecutor(r, v, cfg.executor);
+      if (section == "datasets") return ParseDatasets(r, v, cfg.datasets);
+      if (section == "job_types") return ParseJobTypes(r, v, cfg.job_types);
+      return ParseRegistry(r, v, cfg.registry);
+    }));
+  } catch (const YAML::Exception& e) {  // not expected: every read above is checked first
+    return Status::InvalidArgument(cfg.file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  return cfg;
+}
+
+Result<WorkspaceConfig> LoadWorkspaceConfig(const Workspace& ws) {
+  std::error_code ec;
+  if (!std::filesystem::exists(ws.ConfigFile(), ec)) {
+    WorkspaceConfig cfg;
+    cfg.file = ws.ConfigFile().string();
+    return cfg;
+  }
+  ASSIGN_OR_RETURN(std::string text, ReadFile(ws.ConfigFile()));
+  return ParseWorkspaceConfig(text, ws.ConfigFile().string());
+}
+
+}  // namespace alphalab

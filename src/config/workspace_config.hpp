@@ -1,0 +1,137 @@
+// WorkspaceConfig: the workspace's alphalab.yaml, parsed once into typed, validated values.
+// Every reader (the server's composition root, the job catalog, the registry, the engine's
+// dataset resolver, `alphalab index`, `alphalab config check`) gets its settings from here;
+// nothing else parses alphalab.yaml.
+//
+// Sections (every key optional; an absent file means all defaults):
+//   server:    {host: 127.0.0.1, port: 8000}
+//   storage:   {db: "sqlite:alphalab.db"}                 # sqlite:PATH, relative = in the workspace
+//   executor:  {type: local, slots: 0}                    # 0 = one slot per core
+//   datasets:  {NAME: {format: csv|qlib, path: DIR}}      # (provider_uri: is accepted for path)
+//   job_types: {NAME: {description, argv, params, artifacts, required_artifacts, timeout_sec, env}}
+//   registry:  {index_on_start: true}
+// An unknown key, a value of the wrong type or a bad value is one InvalidArgument
+// "<file>:<line>: <key.path>: <what is wrong>" with details {file, line, key}.
+//
+// Adding a section (auth, extra path roots, managed files, optimize, ...): a struct below, a
+// member of WorkspaceConfig, and one entry in the section table of workspace_config.cpp.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/json.hpp"
+#include "core/status.hpp"
+#include "core/workspace.hpp"
+
+namespace alphalab {
+
+// The one place a database URL is parsed. This build knows `sqlite:PATH` (also
+// `sqlite:///abs/path`); a relative PATH is inside the workspace.
+struct DbUrl {
+  enum class Scheme { kSqlite };
+  Scheme scheme = Scheme::kSqlite;
+  std::string path;  // as written after the scheme ("alphalab.db", "/abs/x.db")
+  std::string text;  // the URL as written
+
+  // InvalidArgument for an empty path, an unsupported scheme (postgresql:// is not in this
+  // build) or anything that is not a URL this build knows.
+  static Result<DbUrl> Parse(std::string_view text);
+  // The database file: `path` made absolute against the workspace root.
+  std::filesystem::path SqliteFile(const Workspace& ws) const;
+};
+
+enum class ExecutorType { kLocal };
+
+struct ServerSection {
+  std::optional<std::string> host;  // default 127.0.0.1
+  std::optional<int> port;          // 0..65535; default 8000
+};
+
+struct StorageSection {
+  DbUrl db = DbUrl{DbUrl::Scheme::kSqlite, "alphalab.db", "sqlite:alphalab.db"};
+};
+
+struct ExecutorSection {
+  ExecutorType type = ExecutorType::kLocal;
+  std::optional<int> slots;  // >= 0; 0 = one per core
+};
+
+struct DatasetDecl {
+  std::string name;
+  std::string format;  // "csv" | "qlib" | "" (guessed from the directory)
+  std::string path;    // as written (workspace-relative or absolute; checked when resolved)
+  int line = 0;
+};
+
+struct RegistrySection {
+  bool index_on_start = true;  // index runs/ and backtests/ when the server starts
+};
+
+// A user job type as declared. The job catalog checks what needs the catalog (type names of
+// params, placeholders in argv, regexes, clashes with built-ins) and names `key` and the lines.
+struct JobParamDecl {
+  std::string name;
+  std::string type = "string";
+  bool required = false;
+  std::string description;
+  std::optional<double> min, max;
+  bool must_exist = true;
+  std::vector<std::string> choices;
+  Json default_value;  // null = none; a string, or an array of strings for a list
+  int line = 0;
+};
+
+struct JobArgvDecl {
+  std::vector<std::string> parts;  // one part for a plain item
+  bool group = false;              // a nested list: dropped when a param it names is absent
+  int line = 0;
+};
+
+struct JobArtifactDecl {
+  std::string name;
+  std::string pattern;
+  int line = 0;
+};
+
+struct JobTypeDecl {
+  std::string name;
+  std::string key;  // "job_types.<name>"
+  int line = 0;
+  std::string description;
+  std::vector<JobArgvDecl> argv;
+  int argv_line = 0;
+  std::vector<JobParamDecl> params;
+  std::vector<JobArtifactDecl> artifacts;
+  std::vector<std::string> required_artifacts;
+  int required_artifacts_line = 0;
+  int64_t timeout_sec = 0;
+  std::map<std::string, std::string> env;
+};
+
+struct WorkspaceConfig {
+  std::string file = "alphalab.yaml";  // how errors name the file
+  ServerSection server;
+  StorageSection storage;
+  ExecutorSection executor;
+  std::vector<DatasetDecl> datasets;   // in file order
+  std::vector<JobTypeDecl> job_types;  // in file order
+  RegistrySection registry;
+
+  const DatasetDecl* FindDataset(std::string_view name) const;
+};
+
+// The error every config problem becomes: "<file>:<line>: <key>: <message>", details
+// {file, line, key}. line 0 = no line known (the message then has no line).
+Status ConfigError(std::string_view file, int line, std::string_view key, std::string_view message);
+
+// Parses alphalab.yaml text; `file` names it in errors.
+Result<WorkspaceConfig> ParseWorkspaceConfig(std::string_view yaml_text, std::string_view file = "alphalab.yaml");
+// Reads <workspace>/alphalab.yaml; no file = the defaults.
+Result<WorkspaceConfig> LoadWorkspaceConfig(const Workspace& ws);
+
+}  // namespace alphalab

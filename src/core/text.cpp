@@ -1,0 +1,22 @@
+#include "core/text.hpp"
+
+namespace alphalab {
+
+std::vector<std::string> SplitCommaList(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string_view item = text.substr(start, comma - start);
+    const size_t b = item.find_first_not_of(" \t");
+    if (b != std::string_view::npos) {
+      const size_t e = item.find_last_not_of(" \t");
+      out.emplace_back(item.substr(b, e - b + 1));
+    }
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace alphalab

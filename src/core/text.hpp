@@ -1,0 +1,15 @@
+// Small text helpers every module shares.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace alphalab {
+
+// "A, B,,C " -> {"A", "B", "C"}: splits on ',', trims spaces and tabs around each item and
+// drops empty items. Order and duplicates are kept. The one comma-list splitter (query
+// parameters, CLI flags, config values, job parameters).
+std::vector<std::string> SplitCommaList(std::string_view text);
+
+}  // namespace alphalab

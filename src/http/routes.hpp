@@ -1,0 +1,34 @@
+// The route groups of the API. Each function registers one resource's routes on a Router and
+// is given exactly the services it uses; the composition root (src/app/composition_root.cpp)
+// calls them in one explicit list. Handlers never build services or read configuration.
+#pragma once
+
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/workspace.hpp"
+#include "http/router.hpp"
+
+namespace alphalab {
+class JobCatalog;
+class JobService;
+class Metrics;
+class RegistryService;
+}  // namespace alphalab
+
+namespace alphalab::http {
+
+// GET /api/health, GET /metrics (Prometheus text).
+void RegisterHealthRoutes(Router& router, const Workspace& workspace, JobService& jobs, const Clock& clock,
+                          Metrics& metrics);
+// Jobs: submit (typed and generic), recent, detail, log, log stream (SSE), cancel, job types.
+void RegisterJobRoutes(Router& router, JobService& jobs, const JobCatalog& catalog, const Clock& clock);
+// /api/registry/models|compare|tickers, POST /api/registry/index.
+void RegisterRegistryRoutes(Router& router, RegistryService& service);
+// /api/runs, /api/runs/{run_id}, /api/backtests[/{bt_run_id}[/files/{name}]], /api/dashboard.
+void RegisterResultsRoutes(Router& router, RegistryService& service);
+// The web UI's files with the client-side routing fallback (nothing when ui_dir is empty or
+// not a directory). Registered last: it is the router's fallback.
+void RegisterStaticRoutes(Router& router, const std::string& ui_dir);
+
+}  // namespace alphalab::http

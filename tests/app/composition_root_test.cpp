@@ -1,0 +1,100 @@
+// The composition root builds a real server (SQLite stores, the local executor, every
+// service) from a workspace config; its route list is the API's, in the registration order.
+#include "app/composition_root.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "http/router.hpp"
+
+namespace alphalab::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CompositionRootTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("approot_" + std::to_string(::getpid()) + "_" +
+                                         std::to_string(std::random_device{}()));
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  Result<std::unique_ptr<Server>> Build(const std::string& yaml, ServeFlags flags = {}) {
+    std::ofstream(root_ / "alphalab.yaml") << yaml;
+    auto ws = Workspace::Open(root_);
+    if (!ws.ok()) return ws.status();
+    ws_ = std::make_unique<Workspace>(*ws);
+    ASSIGN_OR_RETURN(WorkspaceConfig config, LoadWorkspaceConfig(*ws_));
+    flags.workspace = root_.string();
+    flags.ui_dir = "";
+    return Server::Build(*ws_, config, flags);
+  }
+
+  fs::path root_;
+  std::unique_ptr<Workspace> ws_;
+};
+
+TEST_F(CompositionRootTest, RegistersEveryRouteGroupInOneList) {
+  auto server = Build("storage:\n  db: sqlite:state/alphalab.db\nexecutor:\n  slots: 1\n");
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  using Route = std::pair<std::string, std::string>;
+  const std::vector<Route> expected = {
+      {"GET", "/api/health"},
+      {"GET", "/metrics"},
+      {"POST", "/api/jobs/train"},
+      {"POST", "/api/jobs/backtest"},
+      {"POST", "/api/jobs/eval-metrics"},
+      {"POST", "/api/jobs"},
+      {"GET", "/api/jobs/recent"},
+      {"GET", "/api/jobs/{job_id}"},
+      {"GET", "/api/jobs/{job_id}/log"},
+      {"GET", "/api/jobs/{job_id}/log/stream"},
+      {"POST", "/api/jobs/{job_id}/cancel"},
+      {"GET", "/api/job-types"},
+      {"GET", "/api/registry/models"},
+      {"GET", "/api/registry/compare"},
+      {"GET", "/api/registry/tickers"},
+      {"POST", "/api/registry/index"},
+      {"GET", "/api/runs"},
+      {"GET", "/api/runs/{run_id}"},
+      {"GET", "/api/backtests"},
+      {"GET", "/api/backtests/{bt_run_id}"},
+      {"GET", "/api/backtests/{bt_run_id}/files/{name}"},
+      {"GET", "/api/dashboard"},
+  };
+  EXPECT_EQ((*server)->router().ListRoutes(), expected);
+  // storage.db decided where the database went.
+  EXPECT_TRUE(fs::exists(root_ / "state" / "alphalab.db"));
+}
+
+TEST_F(CompositionRootTest, TheDbFlagWinsOverTheConfigAndIsParsedTheSameWay) {
+  ServeFlags flags;
+  flags.db = "sqlite:flag.db";
+  auto server = Build("storage:\n  db: sqlite:config.db\n", flags);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  EXPECT_TRUE(fs::exists(root_ / "flag.db"));
+  EXPECT_FALSE(fs::exists(root_ / "config.db"));
+  server->reset();
+  flags.db = "postgresql://u@h/db";
+  auto refused = Build("", flags);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            "--db: database URL 'postgresql://u@h/db' is not supported by this build (use sqlite:PATH)");
+}
+
+TEST_F(CompositionRootTest, UserJobTypesTheCatalogRefusesStopTheBuildWithFileLineAndKey) {
+  auto server = Build("job_types:\n  t:\n    argv: [x, '{nope}']\n");
+  ASSERT_FALSE(server.ok());
+  EXPECT_NE(server.status().message().find("alphalab.yaml:3: job_types.t.argv[1]: uses {nope}"), std::string::npos)
+      << server.status().message();
+}
+
+}  // namespace
+}  // namespace alphalab::app

@@ -1,0 +1,161 @@
+#include "config/workspace_config.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <gtest/gtest.h>
+
+namespace alphalab {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The error of parsing `yaml`; fails the test when it parses.
+Status ErrorOf(const std::string& yaml) {
+  auto r = ParseWorkspaceConfig(yaml);
+  EXPECT_FALSE(r.ok()) << "parsed:\n" << yaml;
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+void ExpectError(const std::string& yaml, const std::string& key, int line, const std::string& message_part) {
+  const Status s = ErrorOf(yaml);
+  SCOPED_TRACE(yaml);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  ASSERT_TRUE(s.details().is_object()) << s.ToString();
+  EXPECT_EQ(s.details().value("key", ""), key) << s.ToString();
+  EXPECT_EQ(s.details().value("line", -1), line) << s.ToString();
+  EXPECT_EQ(s.message().rfind("alphalab.yaml:" + std::to_string(line) + ": " + key + ": ", 0), 0u) << s.message();
+  EXPECT_NE(s.message().find(message_part), std::string::npos) << s.message();
+}
+
+TEST(WorkspaceConfigTest, TheExampleWorkspaceLoads) {
+  const fs::path example = fs::path(ALPHALAB_SOURCE_DIR) / "examples" / "workspace";
+  auto ws = Workspace::Open(example);
+  ASSERT_TRUE(ws.ok()) << ws.status().ToString();
+  auto cfg = LoadWorkspaceConfig(*ws);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->server.host, "127.0.0.1");
+  EXPECT_EQ(cfg->server.port, 8000);
+  EXPECT_EQ(cfg->storage.db.scheme, DbUrl::Scheme::kSqlite);
+  EXPECT_EQ(cfg->storage.db.path, "alphalab.db");
+  EXPECT_EQ(cfg->storage.db.SqliteFile(*ws), ws->root() / "alphalab.db");
+  EXPECT_EQ(cfg->executor.type, ExecutorType::kLocal);
+  EXPECT_EQ(cfg->executor.slots, 0);
+  ASSERT_NE(cfg->FindDataset("demo"), nullptr);
+  EXPECT_EQ(cfg->FindDataset("demo")->format, "csv");
+  EXPECT_EQ(cfg->FindDataset("demo")->path, "data/demo");
+  ASSERT_NE(cfg->FindDataset("synthetic"), nullptr);
+  ASSERT_EQ(cfg->job_types.size(), 1u);
+  const JobTypeDecl& t = cfg->job_types[0];
+  EXPECT_EQ(t.name, "rdagent-fin-quant");
+  EXPECT_EQ(t.timeout_sec, 86400);
+  ASSERT_EQ(t.argv.size(), 4u);
+  EXPECT_TRUE(t.argv[2].group);
+  EXPECT_EQ(t.argv[2].parts, (std::vector<std::string>{"--loop-n", "{loop_n}"}));
+  ASSERT_EQ(t.params.size(), 2u);
+  EXPECT_EQ(t.params[0].name, "loop_n");
+  EXPECT_EQ(t.params[0].type, "int");
+  EXPECT_EQ(t.params[0].min, 1.0);
+  EXPECT_EQ(t.params[0].default_value, Json("1"));
+  EXPECT_EQ(t.env.at("PYTHONUNBUFFERED"), "1");
+  EXPECT_TRUE(cfg->registry.index_on_start);
+}
+
+TEST(WorkspaceConfigTest, AbsentOrEmptyFileMeansDefaults) {
+  const fs::path dir = fs::temp_directory_path() / ("wscfg_" + std::to_string(::getpid()) + "_" +
+                                                    std::to_string(std::random_device{}()));
+  fs::create_directories(dir);
+  auto ws = Workspace::Open(dir);
+  ASSERT_TRUE(ws.ok());
+  auto cfg = LoadWorkspaceConfig(*ws);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_FALSE(cfg->server.port.has_value());
+  EXPECT_EQ(cfg->storage.db.text, "sqlite:alphalab.db");
+  EXPECT_TRUE(cfg->job_types.empty());
+  // A file with every section empty (all entries commented out) is the defaults too.
+  std::ofstream(dir / "alphalab.yaml") << "# nothing\nserver:\ndatasets:\njob_types:\nregistry:\n";
+  cfg = LoadWorkspaceConfig(*ws);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_TRUE(cfg->datasets.empty());
+  // Errors from a file name its path.
+  std::ofstream(dir / "alphalab.yaml") << "server:\n  port: high\n";
+  cfg = LoadWorkspaceConfig(*ws);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_EQ(cfg.status().message(), (dir / "alphalab.yaml").string() + ":2: server.port: must be an integer, got 'high'");
+  fs::remove_all(dir);
+}
+
+TEST(WorkspaceConfigTest, UnknownKeysNameTheKeyAndLine) {
+  ExpectError("server:\n  host: a\nstorage:\n  db: sqlite:x.db\nexecuter:\n  slots: 2\n", "executer", 5, "unknown key");
+  ExpectError("server:\n  hots: a\n", "server.hots", 2, "known: host, port");
+  ExpectError("registry:\n  index_on_start: true\n  reindex: false\n", "registry.reindex", 3, "unknown key");
+  ExpectError("datasets:\n  demo:\n    format: csv\n    pth: data/demo\n", "datasets.demo.pth", 4, "unknown key");
+  ExpectError("job_types:\n  t:\n    argv: [x]\n    timeout: 5\n", "job_types.t.timeout", 4, "unknown key");
+  ExpectError("job_types:\n  t:\n    argv: [x, '{a}']\n    params:\n      a: {type: int, minimum: 1}\n",
+              "job_types.t.params.a.minimum", 5, "unknown key");
+}
+
+TEST(WorkspaceConfigTest, WrongTypesNameTheKeyAndLine) {
+  ExpectError("server:\n  port: eighty\n", "server.port", 2, "must be an integer, got 'eighty'");
+  ExpectError("server:\n  port: [1]\n", "server.port", 2, "must be an integer, got a list");
+  ExpectError("server: 8000\n", "server", 1, "must be a mapping");
+  ExpectError("executor:\n  slots: 1.5\n", "executor.slots", 2, "must be an integer");
+  ExpectError("registry:\n  index_on_start: maybe\n", "registry.index_on_start", 2, "must be true or false");
+  ExpectError("storage:\n  db: {path: x}\n", "storage.db", 2, "must be a string");
+  ExpectError("job_types:\n  t:\n    argv: x\n", "job_types.t.argv", 3, "non-empty list");
+  ExpectError("job_types:\n  t:\n    argv: [x]\n    env: {A: [1]}\n", "job_types.t.env.A", 4, "must be a string");
+  ExpectError("job_types:\n  t: [x]\n", "job_types.t", 2, "must be a mapping");
+  ExpectError("- a\n- b\n", "(top level)", 1, "must be a mapping");
+}
+
+TEST(WorkspaceConfigTest, BadExecutorAndStorageValuesNameTheKeyAndLine) {
+  ExpectError("executor:\n  type: slurm\n", "executor.type", 2, "'slurm' is not available in this build");
+  ExpectError("executor:\n  type: kubernetes\n", "executor.type", 2, "unknown executor 'kubernetes'");
+  ExpectError("executor:\n  slots: -1\n", "executor.slots", 2, "must be between 0 and 4096, got -1");
+  ExpectError("storage:\n  db: postgresql://u@h:5432/db\n", "storage.db", 2, "not supported by this build");
+  ExpectError("storage:\n  db: mysql://x\n", "storage.db", 2, "not a URL this build knows");
+  ExpectError("storage:\n  db: 'sqlite:'\n", "storage.db", 2, "needs a path");
+  ExpectError("server:\n  port: 70000\n", "server.port", 2, "between 0 and 65535");
+  ExpectError("datasets:\n  d:\n    format: parquet\n    path: data/d\n", "datasets.d.format", 3, "csv or qlib");
+  ExpectError("datasets:\n  d:\n    format: csv\n", "datasets.d", 2, "needs 'path'");
+}
+
+TEST(WorkspaceConfigTest, InvalidYamlNamesTheLine) {
+  const Status s = ErrorOf("server:\n  host: [a\n  port: 1\n");
+  EXPECT_EQ(s.message().rfind("alphalab.yaml:", 0), 0u) << s.message();
+  EXPECT_NE(s.message().find("invalid YAML"), std::string::npos) << s.message();
+  EXPECT_GT(s.details().value("line", 0), 1);
+}
+
+TEST(WorkspaceConfigTest, DbUrlIsParsedOnce) {
+  auto rel = DbUrl::Parse("sqlite:data/x.db");
+  ASSERT_TRUE(rel.ok());
+  EXPECT_EQ(rel->path, "data/x.db");
+  auto abs = DbUrl::Parse("sqlite:///tmp/x.db");
+  ASSERT_TRUE(abs.ok());
+  EXPECT_EQ(abs->path, "/tmp/x.db");
+  auto mem = DbUrl::Parse("sqlite::memory:");
+  ASSERT_TRUE(mem.ok());
+  EXPECT_EQ(mem->path, ":memory:");
+  EXPECT_FALSE(DbUrl::Parse("").ok());
+  EXPECT_FALSE(DbUrl::Parse("alphalab.db").ok());
+  EXPECT_FALSE(DbUrl::Parse("postgres://x").ok());
+}
+
+TEST(WorkspaceConfigTest, DatasetsKeepFileOrderAndProviderUriIsAPath) {
+  auto cfg = ParseWorkspaceConfig(
+      "datasets:\n  b: {format: qlib, provider_uri: data/q}\n  a: {path: data/a}\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  ASSERT_EQ(cfg->datasets.size(), 2u);
+  EXPECT_EQ(cfg->datasets[0].name, "b");
+  EXPECT_EQ(cfg->datasets[0].path, "data/q");
+  EXPECT_EQ(cfg->datasets[0].line, 2);
+  EXPECT_EQ(cfg->datasets[1].format, "");
+  EXPECT_EQ(cfg->FindDataset("zzz"), nullptr);
+}
+
+}  // namespace
+}  // namespace alphalab
