@@ -22,6 +22,7 @@
 #include "core/clock.hpp"
 #include "core/workspace.hpp"
 #include "exec/local/local_executor.hpp"
+#include "http/openapi.hpp"
 #include "http/route_modules.hpp"
 #include "http/server.hpp"
 #include "jobs/job_catalog.hpp"
@@ -188,6 +189,9 @@ Status RunServer(const ServeFlags& flags) {
   http::ServerContext ctx(ws, jobs, catalog, *store, clock, metrics, options);
   ctx.sqlite_db = sqlite.get();
   http::RegisterAllRoutes(router, ctx);
+  // Last: serves the OpenAPI document and takes each route's query parameters from it; fails
+  // when a route is undocumented or a documented operation has no route.
+  RETURN_IF_ERROR(http::InstallOpenApi(router).WithContext("OpenAPI contract"));
 
   http::HttpServer server(options, router, &metrics);
   RETURN_IF_ERROR(server.Listen());

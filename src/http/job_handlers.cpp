@@ -182,6 +182,8 @@ void RegisterJobRoutes(Router& router, ServerContext& ctx) {
 
   router.Post("/api/jobs/{job_id}/cancel", [&ctx](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
+    ASSIGN_OR_RETURN(Json body, req.JsonBody());
+    RETURN_IF_ERROR(CheckKnownKeys(body, {}));  // the body carries no fields (empty or {})
     ASSIGN_OR_RETURN(JobRecord rec, ctx.jobs.Cancel(id));
     return JobDetailJson(rec, ctx.clock.Now());
   });

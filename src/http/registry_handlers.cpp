@@ -49,6 +49,7 @@ void RegisterRegistryRoutes(Router& router, ServerContext& ctx) {
     for (const char* path : {"/api/registry/models", "/api/registry/compare", "/api/registry/tickers"}) {
       router.Get(path, [why](const HttpRequest&) -> Result<Json> { return why; });
     }
+    router.Post("/api/registry/index", [why](const HttpRequest&) -> Result<Json> { return why; });
     return;
   }
   // The context keeps the whole bundle (database handle, store, service) alive through an
@@ -86,7 +87,9 @@ void RegisterRegistryRoutes(Router& router, ServerContext& ctx) {
     ASSIGN_OR_RETURN(auto tickers, svc->store().ListTickers());
     return Json{{"items", tickers}, {"total", tickers.size()}};
   });
-  router.Post("/api/registry/index", [svc](const HttpRequest&) -> Result<Json> {
+  router.Post("/api/registry/index", [svc](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(Json body, req.JsonBody());
+    RETURN_IF_ERROR(CheckKnownKeys(body, {}));  // the body carries no fields (empty or {})
     ASSIGN_OR_RETURN(auto r, svc->IndexAll());
     return r.ToJson();
   });
