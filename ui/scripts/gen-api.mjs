@@ -4,7 +4,7 @@
 //   src/api/openapi.gen.json the document itself, for validating responses at run time
 // Both are build outputs (git-ignored); `npm run build`, `npm test`, `npm run lint` and
 // `npm run dev` run this first.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import openapiTS, { astToString } from 'openapi-typescript';
@@ -28,5 +28,10 @@ function writeIfChanged(path, content) {
   } catch {
     /* absent */
   }
-  if (old !== content) writeFileSync(path, content);
+  if (old === content) return;
+  // Write-then-rename: a concurrent reader (ui_unit and ui_lint run in parallel) never sees
+  // a half-written file.
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, content);
+  renameSync(tmp, path);
 }
