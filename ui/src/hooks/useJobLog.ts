@@ -103,8 +103,8 @@ export function useJobLog(jobId: string, opts: { finished: boolean; paused: bool
       es.addEventListener('log', (ev) => {
         const e = parseLogEvent((ev as MessageEvent).data);
         if (stopped || !e) return;
-        buf.apply({ job_id: jobId, content: e['content'], next_offset: e['next_offset'], is_truncated: false, log_path: '' });
-        if (e['content'].length > 0) setVersion((v) => v + 1);
+        buf.apply({ job_id: jobId, content: e.content, next_offset: e.next_offset, is_truncated: false, log_path: '' });
+        if (e.content.length > 0) setVersion((v) => v + 1);
       });
       es.addEventListener('end', (ev) => {
         const next = parseEndOffset((ev as MessageEvent).data);
