@@ -3,7 +3,7 @@ import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
 // The dev server proxies the API to a running alphalab server (default 127.0.0.1:8000).
-const api = process.env.ALPHALAB_API ?? 'http://127.0.0.1:8000';
+const api = process.env['ALPHALAB_API'] ?? 'http://127.0.0.1:8000';
 
 export default defineConfig({
   plugins: [react()],

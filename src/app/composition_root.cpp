@@ -19,6 +19,7 @@
 #include "core/clock.hpp"
 #include "exec/local/local_executor.hpp"
 #include "http/router.hpp"
+#include "http/openapi.hpp"
 #include "http/routes.hpp"
 #include "http/server.hpp"
 #include "jobs/job_catalog.hpp"
@@ -222,6 +223,9 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   http::RegisterRegistryRoutes(router, *parts->registry);
   http::RegisterResultsRoutes(router, *parts->registry);
   http::RegisterStaticRoutes(router, parts->options.ui_dir);
+  // Last: serves the OpenAPI document and takes each route's query parameters from it; fails
+  // when a route is undocumented or a documented operation has no route.
+  RETURN_IF_ERROR(http::InstallOpenApi(router).WithContext("OpenAPI contract"));
 
   parts->server = std::make_unique<http::HttpServer>(parts->options, parts->router, &parts->metrics);
   return std::unique_ptr<Server>(new Server(std::move(parts)));

@@ -185,6 +185,8 @@ void RegisterJobRoutes(Router& router, JobService& jobs, const JobCatalog& catal
 
   router.Post("/api/jobs/{job_id}/cancel", [&jobs, &clock](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
+    ASSIGN_OR_RETURN(Json body, req.JsonBody());
+    RETURN_IF_ERROR(CheckKnownKeys(body, {}));  // the body carries no fields (empty or {})
     ASSIGN_OR_RETURN(JobRecord rec, jobs.Cancel(id));
     return JobDetailJson(rec, clock.Now());
   });

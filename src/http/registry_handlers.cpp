@@ -18,7 +18,9 @@ void RegisterRegistryRoutes(Router& router, RegistryService& service) {
     ASSIGN_OR_RETURN(auto tickers, svc->store().ListTickers());
     return Json{{"items", tickers}, {"total", tickers.size()}};
   });
-  router.Post("/api/registry/index", [svc](const HttpRequest&) -> Result<Json> {
+  router.Post("/api/registry/index", [svc](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(Json body, req.JsonBody());
+    RETURN_IF_ERROR(CheckKnownKeys(body, {}));  // the body carries no fields (empty or {})
     ASSIGN_OR_RETURN(auto r, svc->IndexAll());
     return r.ToJson();
   });

@@ -1,5 +1,6 @@
 #include "http/router.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <exception>
@@ -266,6 +267,7 @@ HttpResponse Router::Dispatch(HttpRequest& req) const {
                                             Json{{"path", req.path}}));
     }
     req.route = route->pattern;
+    if (Status q = CheckQuery(*route, req); !q.ok()) return ErrorResponse(q);
     size_t ci = 0;
     for (const std::string& seg : route->segments) {
       if (seg.size() >= 2 && seg.front() == '{') {
@@ -283,6 +285,32 @@ HttpResponse Router::Dispatch(HttpRequest& req) const {
     spdlog::error(R"({{"msg":"handler threw a non-exception","path":"{}"}})", req.path);
     return ErrorResponse(Status::Internal("internal error while handling the request"));
   }
+}
+
+Status Router::CheckQuery(const Route& route, const HttpRequest& req) {
+  if (!route.query_params) return Status::Ok();
+  const auto& known = *route.query_params;
+  for (const auto& [name, value] : req.query.items()) {
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    return Status::InvalidArgument(
+        "unknown query parameter '" + name.substr(0, 100) + "' for " + std::string(HttpMethodName(route.method)) +
+            " " + route.pattern + (known.empty() ? " (it takes none)" : " (known: " + list + ")"),
+        Json{{"parameter", name.substr(0, 100)}, {"known", known}});
+  }
+  return Status::Ok();
+}
+
+Status Router::DeclareQueryParameters(std::string_view method, std::string_view pattern,
+                                      std::vector<std::string> names) {
+  for (Route& r : routes_) {
+    if (HttpMethodName(r.method) == method && r.pattern == pattern) {
+      r.query_params = std::move(names);
+      return Status::Ok();
+    }
+  }
+  return Status::NotFound("no route " + std::string(method) + " " + std::string(pattern));
 }
 
 std::vector<std::pair<std::string, std::string>> Router::ListRoutes() const {

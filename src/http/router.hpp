@@ -21,6 +21,9 @@
 //        return Status::NotFound("run " + run_id + " does not exist");   // -> 404 envelope
 //      });
 //
+// 2b. Describe every route in src/http/openapi.json (path, query parameters, body, responses):
+//    the server refuses to start when a route is missing there (InstallOpenApi, http/openapi.hpp),
+//    and the router refuses any query parameter the operation does not declare (400).
 // 3. Errors: return a Status; ONE function (ErrorResponse in http/api_error.hpp) maps its code
 //    to the HTTP status and the envelope {"error": {"code", "message", "details"}}:
 //      InvalidArgument 400, Unauthenticated 401, PermissionDenied 403, NotFound 404,
@@ -151,6 +154,13 @@ class Router {
 
   std::vector<std::pair<std::string, std::string>> ListRoutes() const;  // (method, pattern)
 
+  // Declares the query parameters a route accepts (from the OpenAPI document, see
+  // http/openapi.hpp). From then on Dispatch answers a request carrying any other query
+  // parameter with 400 INVALID_ARGUMENT (details.parameter names it) before the handler runs.
+  // NotFound when no route has this method ("GET") and pattern.
+  Status DeclareQueryParameters(std::string_view method, std::string_view pattern,
+                                std::vector<std::string> names);
+
  private:
   struct Route {
     HttpMethod method;
@@ -158,7 +168,9 @@ class Router {
     std::vector<std::string> segments;  // "{x}" for captures
     int literal_count = 0;
     RawHandler handler;
+    std::optional<std::vector<std::string>> query_params;  // nullopt: not declared (no check)
   };
+  static Status CheckQuery(const Route& route, const HttpRequest& req);
   const Route* Match(const HttpRequest& req, std::vector<std::string>* captures,
                      bool* path_matched) const;
   std::vector<Route> routes_;

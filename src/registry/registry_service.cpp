@@ -91,8 +91,8 @@ Result<std::optional<std::string>> GetId(const Params& p, const std::string& nam
 
 Result<RegistryQuery> ParseModelsParams(const Params& p) {
   RegistryQuery q;
-  // Parameters the seed and the UI send that carry no meaning are accepted and ignored;
-  // known ones are validated strictly.
+  // Every parameter is validated strictly; names the OpenAPI document does not declare for the
+  // endpoint never get here (the router answers them with 400).
   if (auto t = Get(p, "ticker")) {
     q.tickers = SplitList(*t);
     if (q.tickers.empty()) return Status::InvalidArgument("ticker must name at least one ticker", {{"param", "ticker"}});

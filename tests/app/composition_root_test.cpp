@@ -68,6 +68,7 @@ TEST_F(CompositionRootTest, RegistersEveryRouteGroupInOneList) {
       {"GET", "/api/backtests/{bt_run_id}"},
       {"GET", "/api/backtests/{bt_run_id}/files/{name}"},
       {"GET", "/api/dashboard"},
+      {"GET", "/api/openapi.json"},
   };
   EXPECT_EQ((*server)->router().ListRoutes(), expected);
   // storage.db decided where the database went.

@@ -53,7 +53,7 @@ TEST(ServerLogsTest, AccessAndEventLinesAreJsonAndReachStderr) {
   }
   EXPECT_TRUE(seen) << "the access line did not reach stderr within 4 s";
 
-  for (int i = 0; i < 50; ++i) server.Get("/api/job-types?n=" + std::to_string(i));
+  for (int i = 0; i < 50; ++i) server.Get("/api/jobs/recent?offset=" + std::to_string(i));
   // Job events: one line per recorded state, failures at warn level with the exit code.
   auto ok = server.Post("/api/jobs", {{"job_type", "fixture"}, {"params", {{"lines", 1}, {"run_id", "r1"}}}});
   ASSERT_EQ(ok.status, 200) << ok.body;
@@ -66,7 +66,7 @@ TEST(ServerLogsTest, AccessAndEventLinesAreJsonAndReachStderr) {
   server.Stop();
   const std::vector<Json> lines = LogLines(ws.root());
   ASSERT_FALSE(lines.empty());
-  int job_types = 0;
+  int recent_lines = 0;
   bool listening = false, stopped = false;
   for (const Json& l : lines) {
     EXPECT_TRUE(l.contains("ts") && l.contains("level") && l.contains("event")) << l.dump();
@@ -75,8 +75,8 @@ TEST(ServerLogsTest, AccessAndEventLinesAreJsonAndReachStderr) {
     const std::string msg = e.value("msg", "");
     listening |= msg == "listening";
     stopped |= msg == "stopped";
-    if (msg == "http" && e.value("path", "").rfind("/api/job-types?n=", 0) == 0) {
-      ++job_types;
+    if (msg == "http" && e.value("path", "").rfind("/api/jobs/recent?offset=", 0) == 0) {
+      ++recent_lines;
       EXPECT_EQ(e.value("method", ""), "GET");
       EXPECT_EQ(e.value("status", 0), 200);
       EXPECT_GT(e.value("bytes", 0), 0);
@@ -102,7 +102,7 @@ TEST(ServerLogsTest, AccessAndEventLinesAreJsonAndReachStderr) {
   }
   EXPECT_EQ(ok_states, (std::vector<std::string>{"QUEUED", "RUNNING", "SUCCESS"}));
   EXPECT_EQ(bad_states, (std::vector<std::string>{"QUEUED", "RUNNING", "FAILED"}));
-  EXPECT_EQ(job_types, 50) << "every request of a stopped server is in its log";
+  EXPECT_EQ(recent_lines, 50) << "every request of a stopped server is in its log";
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 // port, drives Debian's /usr/bin/chromium with playwright-core, saves a screenshot
 // of every page to ui/test-results/, and prints `N passed, N failed`.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -50,6 +50,20 @@ mkdirSync(join(ws, 'data', 'demo'), { recursive: true });
 const csv = readFileSync(join(UI_DIR, 'node_modules', 'vega-datasets', 'data', 'sp500-2000.csv'));
 writeFileSync(join(ws, 'data', 'demo', 'SPX.csv'), csv);
 writeFileSync(join(ws, 'data', 'demo', `${SECOND_TICKER}.csv`), csv);
+// A user-declared job type (continues the example's job_types mapping): Actions builds its
+// form from GET /api/job-types. It only echoes its typed params.
+appendFileSync(join(ws, 'alphalab.yaml'), `
+  e2e-echo:
+    description: e2e - prints its typed params
+    argv: [/bin/echo, e2e-echo, [seed, "{seed}"], [rate, "{rate}"], [mode, "{mode}"], [since, "{since}"], [note, "{note}"], [config, "{config}"]]
+    params:
+      seed: {type: int, min: 0, default: 1, description: random seed}
+      rate: {type: float, default: 0.5}
+      mode: {type: enum, choices: [fast, slow], default: fast}
+      since: {type: date}
+      note: {type: string, description: free text}
+      config: {type: path, description: a config file}
+`);
 mkdirSync(OUT, { recursive: true });
 
 function freePort() {
@@ -278,6 +292,34 @@ await test('auto-follow turns off on scroll-up and back on at the bottom; search
   const copied = await page.evaluate(() => navigator.clipboard.readText());
   const onDisk = await apiGet(`/api/jobs/${state.trainJob}/log?offset=0&tail=100000000`);
   expect(copied === onDisk.content, `Copy puts the whole log on the clipboard (${copied.length} vs ${onDisk.content.length} chars)`);
+});
+
+await test('submit a user-declared job type from Actions (form built from GET /api/job-types)', async () => {
+  await page.goto(base + '/actions?type=e2e-echo');
+  const tab = page.getByRole('tab', { name: 'e2e-echo' });
+  await tab.waitFor();
+  expect((await tab.getAttribute('aria-selected')) === 'true', 'type=e2e-echo picks its tab');
+  const form = page.getByTestId('jobtype-form-e2e-echo');
+  expect((await form.locator('input[name=seed]').getAttribute('type')) === 'number', 'int param is a number field');
+  expect((await form.locator('input[name=since]').getAttribute('type')) === 'date', 'date param is a date field');
+  expect((await form.locator('select[name=mode] option').allInnerTexts()).join(',') === '(default),fast,slow', 'enum param is a select of its choices');
+  await form.locator('input[name=seed]').fill('7');
+  await form.locator('input[name=rate]').fill('0.25');
+  await form.locator('select[name=mode]').selectOption('slow');
+  await form.locator('input[name=since]').fill('2020-01-31');
+  await form.locator('input[name=note]').fill('hello from the UI');
+  await form.locator('input[name=config]').fill('configs/base.yaml');
+  await shot('actions-user-type');
+  await page.getByRole('button', { name: 'Submit e2e-echo job' }).click();
+  const jobId = await toastJobId();
+  const job = await waitJob(jobId);
+  expect(job.status === 'SUCCESS', `e2e-echo ended SUCCESS (got ${job.status}: ${job.error_message ?? ''})`);
+  expect(job.job_type === 'e2e-echo', 'the job has the user type');
+  const params = job.params;
+  expect(params.seed === 7 && params.rate === 0.25 && params.mode === 'slow' && params.since === '2020-01-31' && params.note === 'hello from the UI', `typed params reached the server: ${JSON.stringify(params)}`);
+  await page.goto(`${base}/jobs/${jobId}`);
+  await page.getByTestId('log-box').getByText(/e2e-echo seed 7 rate 0.25 mode slow since 2020-01-31 note hello from the UI config/).waitFor();
+  await shot('job-detail-user-type');
 });
 
 await test('second same-ticker run and a run of another ticker (API)', async () => {

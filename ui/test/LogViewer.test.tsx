@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { MemoryRouter } from 'react-router-dom';
@@ -110,5 +110,82 @@ describe('LogViewer', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Resume' }));
     await waitFor(() => expect(s.calls.length).toBeGreaterThan(n));
     expect(s.calls[s.calls.length - 1]!.url.searchParams.get('offset')).toBe('4');
+  });
+});
+
+/** A scripted EventSource: tests push `log` / `end` events or fail the connection. */
+class FakeEventSource {
+  static instances: FakeEventSource[] = [];
+  readonly url: string;
+  closed = false;
+  onerror: ((ev: Event) => void) | null = null;
+  private listeners = new Map<string, ((ev: MessageEvent) => void)[]>();
+  constructor(url: string) {
+    this.url = url;
+    FakeEventSource.instances.push(this);
+  }
+  addEventListener(type: string, fn: (ev: MessageEvent) => void) {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), fn]);
+  }
+  close() {
+    this.closed = true;
+  }
+  emit(type: string, data: unknown) {
+    for (const fn of this.listeners.get(type) ?? []) fn(new MessageEvent(type, { data: JSON.stringify(data) }));
+  }
+  fail() {
+    this.onerror?.(new Event('error'));
+  }
+}
+
+describe('LogViewer with the SSE stream', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    FakeEventSource.instances = [];
+  });
+
+  it('follows a running job through EventSource from next_offset and stops at `end`', async () => {
+    vi.stubGlobal('EventSource', FakeEventSource);
+    const s = new MockServer().on('GET', '/api/jobs/job_1/log', log('first\n', 6));
+    mount(false, s);
+    await screen.findByText(/first/);
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
+    const es = FakeEventSource.instances[0]!;
+    expect(es.url).toBe('/api/jobs/job_1/log/stream?offset=6');
+    expect(screen.getByTestId('log-status').textContent).toBe('following (live stream)');
+    act(() => es.emit('log', { offset: 6, content: 'second\n', next_offset: 13 }));
+    await screen.findByText(/second/);
+    act(() => es.emit('end', { status: 'SUCCESS', exit_code: 0, next_offset: 13 }));
+    await waitFor(() => expect(screen.getByTestId('log-status').textContent).toBe('complete'));
+    expect(es.closed).toBe(true);
+    // The stream carried the log: only the first (tail) request was a poll.
+    await new Promise((r) => setTimeout(r, 60));
+    expect(s.calls).toHaveLength(1);
+  });
+
+  it('falls back to offset polling when the stream fails', async () => {
+    vi.stubGlobal('EventSource', FakeEventSource);
+    const s = new MockServer().on('GET', '/api/jobs/job_1/log', log('first\n', 6), log('', 6), log('polled\n', 13), log('', 13));
+    mount(false, s);
+    await screen.findByText(/first/);
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
+    const es = FakeEventSource.instances[0]!;
+    act(() => es.emit('log', { offset: 6, content: '', next_offset: 6 }));
+    act(() => es.fail());
+    expect(es.closed).toBe(true);
+    await screen.findByText(/polled/);
+    expect(s.calls[1]!.url.searchParams.get('offset')).toBe('6');
+    expect(screen.getByTestId('log-status').textContent).toBe('following');
+    // It keeps polling and does not reopen the failed stream.
+    await waitFor(() => expect(s.calls.length).toBeGreaterThanOrEqual(4));
+    expect(FakeEventSource.instances).toHaveLength(1);
+  });
+
+  it('polls when the browser has no EventSource', async () => {
+    vi.stubGlobal('EventSource', undefined);
+    const s = new MockServer().on('GET', '/api/jobs/job_1/log', log('a\n', 2), log('b\n', 4), log('', 4));
+    mount(false, s);
+    await screen.findByText(/b/);
+    expect(s.calls.map((c) => c.url.searchParams.get('offset')).slice(0, 2)).toEqual(['0', '2']);
   });
 });

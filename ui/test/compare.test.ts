@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { bestIndex, toggleCompare } from '../src/lib/compare';
-import { toRegistryRow } from '../src/api/client';
+import { registryRow } from './fixtures';
 
-const row = (ticker: string, run_id: string, precision = 0.5) => toRegistryRow({ ticker, run_id, mode: 'base', precision });
+const row = (ticker: string, run_id: string, precision = 0.5) => registryRow({ ticker, run_id, mode: 'base', precision });
 
 describe('same-ticker compare rule', () => {
   it('adds rows of the same ticker and removes a ticked row', () => {
@@ -36,7 +36,7 @@ describe('same-ticker compare rule', () => {
   });
 
   it('bestIndex picks max or min and skips nulls', () => {
-    const rows = [row('SPX', 'a', 0.4), toRegistryRow({ ticker: 'SPX', run_id: 'n' }), row('SPX', 'b', 0.7)];
+    const rows = [row('SPX', 'a', 0.4), registryRow({ ticker: 'SPX', run_id: 'n', precision: null }), row('SPX', 'b', 0.7)];
     expect(bestIndex(rows, (r) => r.precision, true)).toBe(2);
     expect(bestIndex(rows, (r) => r.precision, false)).toBe(0);
   });

@@ -26,7 +26,7 @@ export class MockServer {
         const call: Call = { method: init?.method ?? 'GET', url, body: init?.body ? JSON.parse(String(init.body)) : undefined };
         this.calls.push(call);
         const route = this.routes.find((r) => r.method === call.method && (typeof r.path === 'string' ? r.path === url.pathname : r.path.test(url.pathname)));
-        if (!route) return new Response(JSON.stringify({ error: { code: 'not_found', message: `no mock for ${call.method} ${url.pathname}`, details: null } }), { status: 404 });
+        if (!route) return new Response(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no mock for ${call.method} ${url.pathname}`, details: null } }), { status: 404 });
         // Replies are consumed in order; the last one repeats.
         const reply = route.replies.length > 1 ? route.replies.shift()! : route.replies[0]!;
         const r = typeof reply === 'function' ? reply(call) : reply;

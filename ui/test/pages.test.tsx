@@ -5,15 +5,16 @@ import { ActionsPage } from '../src/pages/Actions';
 import { JobDetailPage } from '../src/pages/JobDetail';
 import { MockServer } from './mockServer';
 import { renderRoute } from './render';
+import { BUILTIN_TYPES, job, jobType, logChunk, param, registryRow } from './fixtures';
+import type { RegistryModelRow } from '../src/types/api';
 
-const model = (ticker: string, run_id: string, extra: Record<string, unknown> = {}) => ({
-  ticker, run_id, mode: 'base', label_horizon_days: 120, label_threshold: 0.2, precision: 0.61, recall: 0.4, f1: 0.5, accuracy: 0.7,
-  buy_rate: 0.12, positive_rate: 0.3, lift: 1.234, tp: 12, fp: 3, tn: 40, fn: 5, support: 60, model_final_path: `runs/${run_id}/model.json`, ...extra,
-});
+const SORT = 'precision_desc,lift_desc,buy_rate_asc,support_desc';
+const model = (ticker: string, run_id: string, extra: Partial<RegistryModelRow> = {}) => registryRow({ ticker, run_id, ...extra });
+const jobTypes = { body: { job_types: BUILTIN_TYPES } };
 
 describe('Registry page', () => {
   it('queries with Min Support 30 and the default sort, shows seed formats', async () => {
-    const s = new MockServer().on('GET', '/api/registry/models', { body: { items: [model('SPX', 'run_a')], total: 1, limit: 50, offset: 0 } }).install();
+    const s = new MockServer().on('GET', '/api/registry/models', { body: { items: [model('SPX', 'run_a')], total: 1, limit: 50, offset: 0, sort: SORT } }).install();
     renderRoute(<RegistryPage />, '/registry', '/registry');
     await screen.findByText('run_a', { selector: 'a' });
     const q = s.calls[0]!.url.searchParams;
@@ -30,7 +31,7 @@ describe('Registry page', () => {
   });
 
   it('keeps filters when paging and sends them server-side', async () => {
-    const s = new MockServer().on('GET', '/api/registry/models', (c) => ({ body: { items: [model('SPX', `run_${c.url.searchParams.get('offset')}`)], total: 120, limit: 50, offset: Number(c.url.searchParams.get('offset')) } })).install();
+    const s = new MockServer().on('GET', '/api/registry/models', (c) => ({ body: { items: [model('SPX', `run_${c.url.searchParams.get('offset')}`)], total: 120, limit: 50, offset: Number(c.url.searchParams.get('offset')), sort: SORT } })).install();
     const { router } = renderRoute(<RegistryPage />, '/registry', '/registry?ticker=SPX&min_lift=1.1');
     await screen.findByText('run_0');
     fireEvent.click(screen.getByRole('button', { name: 'Next' }));
@@ -44,7 +45,7 @@ describe('Registry page', () => {
   });
 
   it('refuses a different ticker and compares same-ticker rows in the drawer', async () => {
-    new MockServer().on('GET', '/api/registry/models', { body: { items: [model('SPX', 'run_a'), model('SPX', 'run_b', { precision: 0.7 }), model('NDX', 'run_c')], total: 3, limit: 50, offset: 0 } }).install();
+    new MockServer().on('GET', '/api/registry/models', { body: { items: [model('SPX', 'run_a'), model('SPX', 'run_b', { precision: 0.7 }), model('NDX', 'run_c')], total: 3, limit: 50, offset: 0, sort: SORT } }).install();
     renderRoute(<RegistryPage />, '/registry', '/registry');
     await screen.findByText('run_a');
     fireEvent.click(screen.getByLabelText('Compare SPX run_a'));
@@ -63,7 +64,10 @@ describe('Registry page', () => {
 
 describe('Actions page', () => {
   it('prefills the backtest tab from the URL and submits the payload', async () => {
-    const s = new MockServer().on('POST', '/api/jobs/backtest', { body: { job_id: 'job_20260101_000000__abcd1234', status: 'QUEUED' } }).install();
+    const s = new MockServer()
+      .on('POST', '/api/jobs/backtest', { body: job({ job_id: 'job_20260101_000000__abcd1234', job_type: 'backtest', status: 'QUEUED', started_at: null, ended_at: null, duration_sec: null, exit_code: null }) })
+      .on('GET', '/api/job-types', jobTypes)
+      .install();
     renderRoute(<ActionsPage />, '/actions', '/actions?type=backtest&ticker=SPX&model_path=runs/r1/model.json&start=2010-01-01&end=2015-12-31');
     expect(screen.getByRole('tab', { name: 'Backtest' }).getAttribute('aria-selected')).toBe('true');
     const form = screen.getByTestId('backtest-form');
@@ -76,7 +80,7 @@ describe('Actions page', () => {
     expect(screen.getByTestId('overrides-preview').textContent).toContain('"fee_bps": "5"');
     fireEvent.click(screen.getByRole('button', { name: 'Submit backtest job' }));
     await screen.findByText('job_20260101_000000__abcd1234', { selector: '.toast-body' });
-    expect(s.calls[0]!.body).toEqual({
+    expect(s.callsTo('/api/jobs/backtest')[0]!.body).toEqual({
       config_path: 'configs/backtest/base.yaml', tickers: ['SPX'], start: '2010-01-01', end: '2015-12-31', model_path: 'runs/r1/model.json',
       overrides: ['fee_bps=5', 'strategy.params.cutoff=0.6'], dry_run: false,
     });
@@ -84,7 +88,7 @@ describe('Actions page', () => {
   });
 
   it('type=train prefills config_path; invalid overrides block submit', () => {
-    new MockServer().install();
+    new MockServer().on('GET', '/api/job-types', jobTypes).install();
     renderRoute(<ActionsPage />, '/actions', '/actions?type=train&config_path=configs/other.yaml');
     expect(screen.getByRole('tab', { name: 'Train' }).getAttribute('aria-selected')).toBe('true');
     expect(screen.getByDisplayValue('configs/other.yaml')).toBeTruthy();
@@ -94,25 +98,30 @@ describe('Actions page', () => {
   });
 
   it('type=eval prefills run_id and shows a refused job as an error toast', async () => {
-    new MockServer().on('POST', '/api/jobs/eval-metrics', { status: 404, body: { error: { code: 'not_found', message: 'run run_x not found', details: null } } }).install();
+    new MockServer()
+      .on('POST', '/api/jobs/eval-metrics', { status: 404, body: { error: { code: 'NOT_FOUND', message: 'run run_x not found', details: null } } })
+      .on('GET', '/api/job-types', jobTypes)
+      .install();
     renderRoute(<ActionsPage />, '/actions', '/actions?type=eval&run_id=run_x');
     expect(screen.getByRole('tab', { name: 'Eval Metrics' }).getAttribute('aria-selected')).toBe('true');
     fireEvent.click(screen.getByRole('button', { name: 'Recompute metrics' }));
     const toast = await screen.findByRole('alert');
-    expect(toast.textContent).toMatch(/run run_x not found \(404 not_found\)/);
+    expect(toast.textContent).toMatch(/run run_x not found \(404 NOT_FOUND\)/);
   });
 });
 
 describe('Job detail', () => {
   it('shows the Error Summary of a FAILED job and View Run for its artifacts', async () => {
     new MockServer()
-      .on('GET', '/api/jobs/job_f', { body: { job_id: 'job_f', job_type: 'train', status: 'FAILED', created_at: '2026-01-01T00:00:00Z', exit_code: 2, error_message: 'unknown key model.foo', cwd: '/w', command: ['alphalab', 'train', '--config', 'configs/base.yaml'], args_preview: 'train', artifacts: { run_id: 'run_1' }, runtime: { meta_path: 'm', log_path: 'l' }, params: {} } })
-      .on('GET', '/api/jobs/job_f/log', { body: { job_id: 'job_f', content: 'boom\n', next_offset: 5, is_truncated: false, log_path: 'l' } })
+      .on('GET', '/api/jobs/job_f', { body: job({ job_id: 'job_f', status: 'FAILED', exit_code: 2, end_reason: 'exit_code', error_message: 'unknown key model.foo', artifacts: { run_id: 'run_1' } }) })
+      .on('GET', '/api/jobs/job_f/log', { body: logChunk({ job_id: 'job_f', content: 'boom\n', next_offset: 5 }) })
       .install();
     renderRoute(<JobDetailPage />, '/jobs/:jobId', '/jobs/job_f');
     const summary = await screen.findByTestId('error-summary');
     expect(within(summary).getByText('FAILED')).toBeTruthy();
     expect(screen.getByTestId('exit-code').textContent).toBe('2');
+    expect(screen.getByTestId('end-reason').textContent).toBe('exit_code');
+    expect(summary.textContent).toMatch(/exited with a non-zero code/);
     expect(screen.getByTestId('error-message').textContent).toBe('unknown key model.foo');
     fireEvent.click(within(summary).getByRole('button', { name: 'Hide message' }));
     expect(screen.queryByTestId('error-message')).toBeNull();
@@ -124,9 +133,9 @@ describe('Job detail', () => {
 
   it('offers Cancel while running and no Error Summary', async () => {
     const s = new MockServer()
-      .on('GET', '/api/jobs/job_r', { body: { job_id: 'job_r', job_type: 'backtest', status: 'RUNNING', command: [], artifacts: {}, runtime: {}, params: {} } })
-      .on('GET', '/api/jobs/job_r/log', { body: { job_id: 'job_r', content: '', next_offset: 0, is_truncated: false, log_path: 'l' } })
-      .on('POST', '/api/jobs/job_r/cancel', { body: { job_id: 'job_r', status: 'CANCELED' } })
+      .on('GET', '/api/jobs/job_r', { body: job({ job_id: 'job_r', job_type: 'backtest', status: 'RUNNING', ended_at: null, exit_code: null }) })
+      .on('GET', '/api/jobs/job_r/log', { body: logChunk({ job_id: 'job_r' }) })
+      .on('POST', '/api/jobs/job_r/cancel', { body: job({ job_id: 'job_r', status: 'CANCELED', exit_code: null, end_reason: 'canceled' }) })
       .install();
     renderRoute(<JobDetailPage />, '/jobs/:jobId', '/jobs/job_r');
     fireEvent.click(await screen.findByRole('button', { name: 'Cancel' }));
@@ -139,8 +148,10 @@ describe('Jobs page', () => {
   it('sends the status and type filters to the server and keeps them in the URL', async () => {
     const { JobsPage } = await import('../src/pages/Jobs');
     const s = new MockServer()
-      .on('GET', '/api/jobs/recent', (c) => ({ body: { items: [{ job_id: `job_${c.url.searchParams.get('status') ?? 'all'}`, job_type: 'train', status: c.url.searchParams.get('status') ?? 'SUCCESS', command: [], artifacts: { run_id: 'run_9' } }], total: 1 } }))
-      .on('GET', '/api/job-types', { body: { job_types: [{ name: 'train' }, { name: 'backtest' }, { name: 'rdagent-fin-quant' }] } })
+      .on('GET', '/api/jobs/recent', (c) => ({
+        body: { items: [job({ job_id: `job_${c.url.searchParams.get('status') ?? 'all'}`, status: (c.url.searchParams.get('status') ?? 'SUCCESS') as 'SUCCESS', artifacts: { run_id: 'run_9' } })], total: 1, limit: 100, offset: 0 },
+      }))
+      .on('GET', '/api/job-types', { body: { job_types: [...BUILTIN_TYPES, jobType({ name: 'rdagent-fin-quant' })] } })
       .install();
     const { router } = renderRoute(<JobsPage />, '/jobs', '/jobs');
     await screen.findByText('job_all');
@@ -153,5 +164,69 @@ describe('Jobs page', () => {
     const row = await screen.findByRole('row', { name: /job_FAILED/ });
     expect(within(row).getByText('FAILED').className).toContain('badge-failed');
     expect(within(row).getByRole('link', { name: 'run' }).getAttribute('href')).toBe('/runs/run_9');
+  });
+});
+
+describe('Actions page: forms from GET /api/job-types', () => {
+  const userType = jobType({
+    name: 'my-experiment',
+    description: 'Run my experiment script',
+    params: [
+      param({ name: 'config', type: 'path', required: true, must_exist: true }),
+      param({ name: 'seed', type: 'int', min: 0, default: 7 }),
+      param({ name: 'rate', type: 'float' }),
+      param({ name: 'verbose', type: 'bool', default: false }),
+      param({ name: 'since', type: 'date' }),
+      param({ name: 'mode', type: 'enum', choices: ['base', 'finetune'], default: 'base' }),
+      param({ name: 'tags', type: 'list' }),
+      param({ name: 'note', type: 'string', description: 'free text' }),
+    ],
+  });
+
+  it('offers a tab per declared type with typed fields, and submits POST /api/jobs', async () => {
+    const s = new MockServer()
+      .on('GET', '/api/job-types', { body: { job_types: [...BUILTIN_TYPES, userType] } })
+      .on('POST', '/api/jobs', { body: job({ job_id: 'job_u', job_type: 'my-experiment', status: 'QUEUED', started_at: null, ended_at: null, duration_sec: null, exit_code: null }) })
+      .install();
+    renderRoute(<ActionsPage />, '/actions', '/actions?type=my-experiment&config=configs/exp.yaml&tags=a&tags=b');
+    const tab = await screen.findByRole('tab', { name: 'my-experiment' }, { timeout: 5000 });
+    expect(tab.getAttribute('aria-selected')).toBe('true');
+    const form = screen.getByTestId('jobtype-form-my-experiment');
+    const field = (n: string) => form.querySelector(`[name=${n}]`) as HTMLInputElement;
+    expect(field('config').value).toBe('configs/exp.yaml');
+    expect(field('seed').type).toBe('number');
+    expect(field('seed').step).toBe('1');
+    expect(field('seed').min).toBe('0');
+    expect(field('seed').value).toBe('7');
+    expect(field('rate').step).toBe('any');
+    expect(field('verbose').type).toBe('checkbox');
+    expect(field('since').type).toBe('date');
+    expect(field('mode').tagName).toBe('SELECT');
+    expect(within(field('mode') as unknown as HTMLElement).getAllByRole('option').map((o) => o.textContent)).toEqual(['(default)', 'base', 'finetune']);
+    expect(field('tags').tagName).toBe('TEXTAREA');
+    expect(field('tags').value).toBe('a\nb');
+    fireEvent.change(field('rate'), { target: { value: '0.25' } });
+    fireEvent.click(field('verbose'));
+    fireEvent.change(field('since'), { target: { value: '2020-01-31' } });
+    fireEvent.change(field('mode'), { target: { value: 'finetune' } });
+    fireEvent.click(field('dry_run'));
+    fireEvent.click(screen.getByRole('button', { name: 'Submit my-experiment job' }));
+    await screen.findByText('job_u', { selector: '.toast-body' });
+    expect(s.callsTo('/api/jobs')[0]!.body).toEqual({
+      job_type: 'my-experiment',
+      params: { config: 'configs/exp.yaml', seed: 7, rate: 0.25, verbose: true, since: '2020-01-31', mode: 'finetune', tags: ['a', 'b'] },
+      dry_run: true,
+    });
+  });
+
+  it('shows the server refusal of a user type as an error toast', async () => {
+    new MockServer()
+      .on('GET', '/api/job-types', { body: { job_types: [...BUILTIN_TYPES, userType] } })
+      .on('POST', '/api/jobs', { status: 400, body: { error: { code: 'INVALID_ARGUMENT', message: "param 'config': c.yaml does not exist", details: { param: 'config' } } } })
+      .install();
+    renderRoute(<ActionsPage />, '/actions', '/actions?type=my-experiment&config=c.yaml&seed=3');
+    fireEvent.click(await screen.findByRole('button', { name: 'Submit my-experiment job' }, { timeout: 5000 }));
+    const toast = await screen.findByText(/my-experiment job refused/);
+    expect(toast.closest('[role=alert]')!.textContent).toMatch(/param 'config': c.yaml does not exist \(400 INVALID_ARGUMENT\)/);
   });
 });

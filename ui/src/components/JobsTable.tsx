@@ -7,8 +7,8 @@ export function ArtifactLinks({ job }: { job: JobDetail }) {
   const a = job.artifacts;
   return (
     <span className="links">
-      {a.run_id && <Link to={`/runs/${encodeURIComponent(String(a.run_id))}`}>run</Link>}
-      {a.bt_run_id && <Link to={`/backtests/${encodeURIComponent(String(a.bt_run_id))}`}>backtest</Link>}
+      {a['run_id'] && <Link to={`/runs/${encodeURIComponent(String(a['run_id']))}`}>run</Link>}
+      {a['bt_run_id'] && <Link to={`/backtests/${encodeURIComponent(String(a['bt_run_id']))}`}>backtest</Link>}
     </span>
   );
 }

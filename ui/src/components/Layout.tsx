@@ -28,7 +28,7 @@ export function Layout() {
         </button>
         <nav className={`nav${open ? ' open' : ''}`} aria-label="Main">
           {NAV.map((n) => (
-            <NavLink key={n.to} to={n.to} end={n.end} className={({ isActive }) => (isActive ? 'active' : '')} onClick={() => setOpen(false)}>
+            <NavLink key={n.to} to={n.to} end={n.end === true} className={({ isActive }) => (isActive ? 'active' : '')} onClick={() => setOpen(false)}>
               {n.label}
             </NavLink>
           ))}

@@ -107,7 +107,9 @@ export function LogViewer({ jobId, finished, pollMs = 1000 }: { jobId: string; f
       : paused
         ? 'paused'
         : log.following
-          ? 'following'
+          ? log.streaming
+            ? 'following (live stream)'
+            : 'following'
           : 'complete';
 
   return (

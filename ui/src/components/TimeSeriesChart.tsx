@@ -31,7 +31,7 @@ export function TimeSeriesChart(props: { title: string; dates: string[]; series:
       ],
       series: [
         { label: 'date', value: (_u, v) => (v == null ? '—' : new Date(v * 1000).toISOString().slice(0, 10)) },
-        ...series.map((s) => ({ label: s.label, stroke: s.stroke, fill: s.fill, width: 1.5, value: (_u: uPlot, v: number | null) => (v == null ? '—' : fmt(v)) })),
+        ...series.map((s) => ({ label: s.label, stroke: s.stroke, ...(s.fill ? { fill: s.fill } : {}), width: 1.5, value: (_u: uPlot, v: number | null) => (v == null ? '—' : fmt(v)) })),
       ],
     };
     const plot = new uPlot(opts, [xs, ...series.map((s) => s.values)] as uPlot.AlignedData, host);

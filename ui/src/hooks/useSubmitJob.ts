@@ -1,12 +1,13 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { api, type BacktestRequest, type EvalMetricsRequest, type JobCreated, type TrainRequest } from '../api/client';
+import { api, type BacktestRequest, type EvalMetricsRequest, type JobCreated, type SubmitJobRequest, type TrainRequest } from '../api/client';
 import { pushToast } from '../lib/toastStore';
 import { toastError } from '../lib/errors';
 
 export type SubmitRequest =
   | { kind: 'train'; body: TrainRequest }
   | { kind: 'backtest'; body: BacktestRequest }
-  | { kind: 'eval-metrics'; body: EvalMetricsRequest };
+  | { kind: 'eval-metrics'; body: EvalMetricsRequest }
+  | { kind: 'job'; body: SubmitJobRequest };
 
 function submit(req: SubmitRequest): Promise<JobCreated> {
   switch (req.kind) {
@@ -16,7 +17,13 @@ function submit(req: SubmitRequest): Promise<JobCreated> {
       return api.submitBacktest(req.body);
     case 'eval-metrics':
       return api.submitEval(req.body);
+    case 'job':
+      return api.submitJob(req.body);
   }
+}
+
+function label(req: SubmitRequest): string {
+  return req.kind === 'job' ? req.body.job_type : req.kind;
 }
 
 /** Submits a job; on success a toast shows the job id with a link to it. */
@@ -27,13 +34,13 @@ export function useSubmitJob() {
     onSuccess: (created, req) => {
       pushToast({
         kind: 'success',
-        title: `${req.kind} job submitted`,
+        title: `${label(req)} job submitted`,
         body: created.job_id,
         link: { to: `/jobs/${created.job_id}`, label: 'Open job' },
       });
       void qc.invalidateQueries({ queryKey: ['jobs'] });
       void qc.invalidateQueries({ queryKey: ['dashboard'] });
     },
-    onError: (e, req) => toastError(e, `${req.kind} job refused`),
+    onError: (e, req) => toastError(e, `${label(req)} job refused`),
   });
 }

@@ -5,7 +5,7 @@ import { buildQuery } from '../api/client';
 export const DEFAULT_TRAIN_CONFIG = 'configs/base.yaml';
 export const DEFAULT_BACKTEST_CONFIG = 'configs/backtest/base.yaml';
 
-export function actionsBacktestUrl(p: { ticker?: string | null; model_path?: string | null; start?: string | null; end?: string | null; config_path?: string | null }): string {
+export function actionsBacktestUrl(p: { ticker?: string | null | undefined; model_path?: string | null | undefined; start?: string | null | undefined; end?: string | null | undefined; config_path?: string | null | undefined }): string {
   return `/actions${buildQuery({ type: 'backtest', ticker: p.ticker ?? undefined, model_path: p.model_path ?? undefined, start: p.start ?? undefined, end: p.end ?? undefined, config_path: p.config_path ?? undefined })}`;
 }
 

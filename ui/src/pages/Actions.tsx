@@ -4,18 +4,24 @@ import { useSubmitJob } from '../hooks/useSubmitJob';
 import { OverridesEditor } from '../components/OverridesEditor';
 import { parseOverrides } from '../lib/overrides';
 import { DEFAULT_BACKTEST_CONFIG, DEFAULT_TRAIN_CONFIG } from '../lib/links';
+import { useJobTypes } from '../hooks/useJobs';
+import { JobTypeForm } from '../components/JobTypeForm';
+import { ErrorState } from '../components/States';
 import type { BacktestRequest, EvalMode, JobCreated } from '../types/api';
 
-export type ActionTab = 'train' | 'backtest' | 'eval';
-const TABS: { id: ActionTab; label: string }[] = [
+/** The three built-in types have their own forms (overrides preview, ticker lists); every
+ * other type of GET /api/job-types (declared in alphalab.yaml) gets a form built from its params. */
+export type ActionTab = string;
+const BUILTIN_TABS: { id: ActionTab; label: string }[] = [
   { id: 'train', label: 'Train' },
   { id: 'backtest', label: 'Backtest' },
   { id: 'eval', label: 'Eval Metrics' },
 ];
 
-export function tabFromType(t: string | null): ActionTab {
+export function tabFromType(t: string | null, userTypes: readonly string[] = []): ActionTab {
   if (t === 'backtest') return 'backtest';
   if (t === 'eval' || t === 'eval-metrics' || t === 'eval_metrics') return 'eval';
+  if (t && userTypes.includes(t)) return t;
   return 'train';
 }
 
@@ -183,7 +189,11 @@ function EvalForm({ sp }: { sp: URLSearchParams }) {
 
 export function ActionsPage() {
   const [sp, setSp] = useSearchParams();
-  const tab = tabFromType(sp.get('type'));
+  const types = useJobTypes();
+  const userTypes = (types.data ?? []).filter((t) => !t.builtin);
+  const tab = tabFromType(sp.get('type'), userTypes.map((t) => t.name));
+  const tabs = [...BUILTIN_TABS, ...userTypes.map((t) => ({ id: t.name, label: t.name }))];
+  const userType = userTypes.find((t) => t.name === tab);
   // Forms re-initialise when the prefill parameters change, not when only the tab does.
   const prefill = new URLSearchParams(sp);
   prefill.delete('type');
@@ -197,7 +207,7 @@ export function ActionsPage() {
     <div className="page">
       <h1>Actions</h1>
       <div className="tabs" role="tablist">
-        {TABS.map((t) => (
+        {tabs.map((t) => (
           <button key={t.id} type="button" role="tab" aria-selected={tab === t.id} className={`tab${tab === t.id ? ' active' : ''}`} onClick={() => pick(t.id)}>
             {t.label}
           </button>
@@ -207,7 +217,9 @@ export function ActionsPage() {
         {tab === 'train' && <TrainForm key={key} sp={sp} />}
         {tab === 'backtest' && <BacktestForm key={key} sp={sp} />}
         {tab === 'eval' && <EvalForm key={key} sp={sp} />}
+        {userType && <JobTypeForm key={`${userType.name}?${key}`} type={userType} sp={prefill} />}
       </section>
+      {types.isError && <ErrorState error={types.error} onRetry={() => void types.refetch()} />}
     </div>
   );
 }

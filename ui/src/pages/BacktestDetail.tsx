@@ -12,10 +12,6 @@ const TRADES_PER_PAGE = 50;
 const pctAxis = (v: number) => `${(v * 100).toFixed(0)}%`;
 const moneyAxis = (v: number) => (Math.abs(v) >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : Math.abs(v) >= 1e3 ? `${(v / 1e3).toFixed(0)}k` : v.toFixed(0));
 
-function isOpenPosition(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function Stat({ label, value }: { label: string; value: string }) {
   return (
     <div className="stat">
@@ -26,14 +22,15 @@ function Stat({ label, value }: { label: string; value: string }) {
 }
 
 function Charts({ bt }: { bt: BacktestDetail }) {
-  const dates = useMemo(() => bt.equity.map((p) => p.date), [bt.equity]);
-  const equity: ChartSeries[] = useMemo(() => [{ label: 'Equity', values: bt.equity.map((p) => p.equity), stroke: '#2563eb', fill: 'rgba(37,99,235,0.08)' }], [bt.equity]);
+  const curve = bt.equity_curve;
+  const dates = useMemo(() => curve.map((p) => p.date), [curve]);
+  const equity: ChartSeries[] = useMemo(() => [{ label: 'Equity', values: curve.map((p) => p.equity), stroke: '#2563eb', fill: 'rgba(37,99,235,0.08)' }], [curve]);
   const dd: ChartSeries[] = useMemo(
-    // Drawdown is shown as a negative share below the running peak, whatever sign the server uses.
-    () => [{ label: 'Drawdown', values: bt.equity.map((p) => -Math.abs(p.drawdown)), stroke: '#dc2626', fill: 'rgba(220,38,38,0.15)' }],
-    [bt.equity],
+    // equity.csv stores the drawdown as a positive share below the running peak; drawn below zero.
+    () => [{ label: 'Drawdown', values: curve.map((p) => -Math.abs(p.drawdown)), stroke: '#dc2626', fill: 'rgba(220,38,38,0.15)' }],
+    [curve],
   );
-  if (bt.equity.length === 0) return <Empty>No equity curve in this backtest.</Empty>;
+  if (curve.length === 0) return <Empty>No equity curve in this backtest.</Empty>;
   return (
     <>
       <TimeSeriesChart title="Equity curve" dates={dates} series={equity} height={280} format={moneyAxis} testId="equity-chart" />
@@ -50,14 +47,15 @@ export function BacktestDetailPage() {
   if (!q.data) return <ErrorState error={q.error} onRetry={() => void q.refetch()} />;
   const bt = q.data;
   const s = bt.summary;
-  const stats = Object.entries(s.statistics ?? {});
+  const stats = Object.entries(bt.statistics ?? {});
+  const open = s.open_position;
   const trades = bt.trades.slice(page, page + TRADES_PER_PAGE);
   return (
     <div className="page">
       <div className="page-head">
         <h1 className="mono break">{bt.bt_run_id}</h1>
         <span className="muted">
-          {bt.tickers?.join(', ')} {bt.strategy ? `· ${bt.strategy}` : ''} {bt.start ? `· ${bt.start} → ${bt.end ?? ''}` : ''}
+          {s.tickers?.join(', ')} {s.strategy ? `· ${s.strategy.type}` : ''} {s.start ? `· ${s.start} → ${s.end ?? ''}` : ''}
         </span>
       </div>
       <section className="stats" data-testid="backtest-stats">
@@ -72,10 +70,10 @@ export function BacktestDetailPage() {
         <Stat label="Exposure" value={fmtPct(s.exposure)} />
         <Stat label="Final equity" value={fmtMoney(s.final_equity)} />
       </section>
-      {isOpenPosition(s.open_position) && (
+      {open && (
         <div className="notice notice-warn" data-testid="open-position">
-          Open position at the end (not counted in trades): {String(s.open_position.symbol ?? '')} {fmtInt(Number(s.open_position.shares))} shares from {String(s.open_position.entry_date ?? '')}
-          {typeof s.open_position.unrealized_pnl === 'number' ? `, unrealised PnL ${fmtMoney(s.open_position.unrealized_pnl)}` : ''}
+          Open position at the end (not counted in trades): {open.symbol} {fmtInt(open.shares)} shares from {open.entry_date}
+          {typeof open.unrealized_pnl === 'number' ? `, unrealised PnL ${fmtMoney(open.unrealized_pnl)}` : ''}
         </div>
       )}
       <section className="panel">
@@ -92,7 +90,7 @@ export function BacktestDetailPage() {
                 {stats.map(([k, v]) => (
                   <tr key={k}>
                     <th>{k}</th>
-                    <td className="num">{v}</td>
+                    <td className="num">{v ?? '—'}</td>
                   </tr>
                 ))}
               </tbody>
@@ -118,13 +116,13 @@ export function BacktestDetailPage() {
           {bt.config != null && (
             <details>
               <summary>Resolved config</summary>
-              <pre className="code-block">{typeof bt.config === 'string' ? bt.config : JSON.stringify(bt.config, null, 2)}</pre>
+              <pre className="code-block">{bt.config.raw ?? bt.config.error ?? ''}</pre>
             </details>
           )}
         </section>
       </div>
       <section className="panel">
-        <h2>Trades ({bt.trades.length})</h2>
+        <h2>Trades ({bt.trades_total})</h2>
         {bt.trades.length === 0 ? (
           <Empty>No trades.</Empty>
         ) : (
@@ -150,7 +148,7 @@ export function BacktestDetailPage() {
                       <td>{t.symbol}</td>
                       <td className="nowrap">{t.entry_date}</td>
                       <td className="num">{fmtMoney(t.entry_price)}</td>
-                      <td className="nowrap">{t.exit_date ?? 'open'}</td>
+                      <td className="nowrap">{t.exit_date || 'open'}</td>
                       <td className="num">{fmtMoney(t.exit_price)}</td>
                       <td className="num">{fmtInt(t.shares)}</td>
                       <td className={`num ${t.pnl != null && t.pnl < 0 ? 'neg' : 'pos'}`}>{fmtMoney(t.pnl)}</td>

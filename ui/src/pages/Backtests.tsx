@@ -28,14 +28,14 @@ export function BacktestsTable({ items }: { items: BacktestListItem[] }) {
               <td className="mono">
                 <Link to={`/backtests/${encodeURIComponent(b.bt_run_id)}`}>{b.bt_run_id}</Link>
               </td>
-              <td>{b.tickers?.join(', ') || '—'}</td>
-              <td>{b.strategy ?? '—'}</td>
+              <td>{b.tickers.join(', ') || '—'}</td>
+              <td>{b.strategy || '—'}</td>
               <td className="nowrap">{fmtTime(b.created_at)}</td>
-              <td className="num">{fmtPct(b.summary?.cagr, 2)}</td>
-              <td className="num">{fmtPct(b.summary?.max_drawdown, 2)}</td>
-              <td className="num">{fmtNum(b.summary?.sharpe)}</td>
-              <td className="num">{fmtInt(b.summary?.trades)}</td>
-              <td className="num">{fmtMoney(b.summary?.final_equity)}</td>
+              <td className="num">{fmtPct(b.cagr, 2)}</td>
+              <td className="num">{fmtPct(b.max_drawdown, 2)}</td>
+              <td className="num">{fmtNum(b.sharpe)}</td>
+              <td className="num">{fmtInt(b.trades)}</td>
+              <td className="num">{fmtMoney(b.final_equity)}</td>
             </tr>
           ))}
         </tbody>

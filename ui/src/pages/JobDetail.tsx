@@ -7,7 +7,29 @@ import { StatusBadge } from '../components/StatusBadge';
 import { ErrorState, Loading } from '../components/States';
 import { CopyButton } from '../components/CopyButton';
 import { fmtDuration, fmtTime } from '../lib/format';
-import type { JobDetail } from '../types/api';
+import type { EndReason, JobDetail } from '../types/api';
+
+/** What each typed end reason means, shown next to it in the Error Summary. */
+export const END_REASON_TEXT: Record<EndReason, string> = {
+  exit_code: 'the process exited with a non-zero code',
+  signal: 'the process was killed by a signal',
+  timeout: 'the job ran past its timeout',
+  canceled: 'the job was canceled',
+  spawn_failed: 'the process could not be started',
+  lost: 'the process vanished (server restart) with no exit record',
+  out_of_memory: 'the job ran out of memory',
+  node_fail: 'the node running the job failed',
+  preempted: 'the job was preempted by the scheduler',
+};
+
+const ERROR_LINES = 20;
+
+/** The first lines of the error message (the server keeps the meaningful ones first). */
+export function firstErrorLines(message: string | null): string {
+  if (!message) return '';
+  const lines = message.split('\n');
+  return lines.length <= ERROR_LINES ? message : `${lines.slice(0, ERROR_LINES).join('\n')}\n… (${lines.length - ERROR_LINES} more lines)`;
+}
 
 function ErrorSummary({ job }: { job: JobDetail }) {
   const [open, setOpen] = useState(true);
@@ -16,6 +38,12 @@ function ErrorSummary({ job }: { job: JobDetail }) {
       <div className="error-summary-head">
         <strong>Error Summary</strong>
         <StatusBadge status={job.status} />
+        {job.end_reason && (
+          <span>
+            end_reason: <code data-testid="end-reason">{job.end_reason}</code>{' '}
+            <span className="muted small">{END_REASON_TEXT[job.end_reason]}</span>
+          </span>
+        )}
         <span>
           exit_code: <code data-testid="exit-code">{job.exit_code ?? '—'}</code>
         </span>
@@ -24,7 +52,11 @@ function ErrorSummary({ job }: { job: JobDetail }) {
           {open ? 'Hide message' : 'Show message'}
         </button>
       </div>
-      {open && <pre className="error-message" data-testid="error-message">{job.error_message || 'The job failed without an error message; see the log below.'}</pre>}
+      {open && (
+        <pre className="error-message" data-testid="error-message">
+          {firstErrorLines(job.error_message) || 'The job failed without an error message; see the log below.'}
+        </pre>
+      )}
     </section>
   );
 }
@@ -54,13 +86,13 @@ export function JobDetailPage() {
         <h1 className="mono break">{job.job_id}</h1>
         <StatusBadge status={job.status} />
         <span className="spacer" />
-        {a.run_id && (
-          <Link className="btn btn-primary" to={`/runs/${encodeURIComponent(String(a.run_id))}`}>
+        {a['run_id'] && (
+          <Link className="btn btn-primary" to={`/runs/${encodeURIComponent(String(a['run_id']))}`}>
             View Run
           </Link>
         )}
-        {a.bt_run_id && (
-          <Link className="btn btn-primary" to={`/backtests/${encodeURIComponent(String(a.bt_run_id))}`}>
+        {a['bt_run_id'] && (
+          <Link className="btn btn-primary" to={`/backtests/${encodeURIComponent(String(a['bt_run_id']))}`}>
             View Backtest
           </Link>
         )}
@@ -101,12 +133,12 @@ export function JobDetailPage() {
             </div>
           </Row>
           <Row k="artifacts">
-            {a.run_id || a.bt_run_id || otherArtifacts.length ? (
+            {a['run_id'] || a['bt_run_id'] || otherArtifacts.length ? (
               <ul className="plain mono">
-                {a.run_id && <li>run_id: <Link to={`/runs/${encodeURIComponent(String(a.run_id))}`}>{String(a.run_id)}</Link></li>}
-                {a.run_dir && <li>run_dir: {String(a.run_dir)}</li>}
-                {a.bt_run_id && <li>bt_run_id: <Link to={`/backtests/${encodeURIComponent(String(a.bt_run_id))}`}>{String(a.bt_run_id)}</Link></li>}
-                {a.bt_dir && <li>bt_dir: {String(a.bt_dir)}</li>}
+                {a['run_id'] && <li>run_id: <Link to={`/runs/${encodeURIComponent(String(a['run_id']))}`}>{String(a['run_id'])}</Link></li>}
+                {a['run_dir'] && <li>run_dir: {String(a['run_dir'])}</li>}
+                {a['bt_run_id'] && <li>bt_run_id: <Link to={`/backtests/${encodeURIComponent(String(a['bt_run_id']))}`}>{String(a['bt_run_id'])}</Link></li>}
+                {a['bt_dir'] && <li>bt_dir: {String(a['bt_dir'])}</li>}
                 {otherArtifacts.map(([k, v]) => (
                   <li key={k}>
                     {k}: {typeof v === 'string' ? v : JSON.stringify(v)}

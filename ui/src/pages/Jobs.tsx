@@ -61,8 +61,8 @@ export function JobsPage() {
           Refresh
         </button>
       </form>
-      <QueryView query={q} isEmpty={(d) => d.length === 0} empty={status || jobType ? 'No jobs match these filters.' : 'No jobs yet — submit one from Actions.'}>
-        {(jobs) => <JobsTable jobs={jobs} />}
+      <QueryView query={q} isEmpty={(d) => d.items.length === 0} empty={status || jobType ? 'No jobs match these filters.' : 'No jobs yet — submit one from Actions.'}>
+        {(d) => <JobsTable jobs={d.items} />}
       </QueryView>
     </div>
   );

@@ -9,20 +9,9 @@ import { fmtBytes, fmtConfusionTitle, fmtInt, fmtLift, fmtNum, fmtPct, fmtTime, 
 import { actionsBacktestUrl, actionsTrainUrl } from '../lib/links';
 import type { EvalMode, RunDetail } from '../types/api';
 
+/** The trained model: the registry rows name it (model_final_path). */
 function modelPathOf(run: RunDetail): string | undefined {
-  if (typeof run.model_path === 'string' && run.model_path) return run.model_path;
-  const m = run.manifest as Record<string, unknown> | null;
-  if (m && typeof m === 'object') {
-    for (const k of ['model_final_path', 'model_path', 'model']) if (typeof m[k] === 'string') return m[k] as string;
-  }
-  const f = run.files.find((x) => /^model.*\.(json|ubj|bin)$/.test(x.name));
-  return f ? f.path ?? `${run.run_dir ?? `runs/${run.run_id}`}/${f.name}` : undefined;
-}
-
-function configText(run: RunDetail): string {
-  if (run.config_text) return run.config_text;
-  if (typeof run.config === 'string') return run.config;
-  return run.config == null ? '' : JSON.stringify(run.config, null, 2);
+  return run.registry_rows.find((r) => r.model_final_path)?.model_final_path;
 }
 
 export function RunDetailPage() {
@@ -33,15 +22,19 @@ export function RunDetailPage() {
   if (q.isLoading) return <Loading what="Loading run" />;
   if (!q.data) return <ErrorState error={q.error} onRetry={() => void q.refetch()} />;
   const run = q.data;
-  const evalMode: EvalMode = mode || (run.mode === 'finetune' ? 'finetune' : 'base');
+  const summary = run.summary;
+  const runMode = summary?.mode ?? run.registry_rows[0]?.mode ?? '';
+  const evalMode: EvalMode = mode || (runMode === 'finetune' ? 'finetune' : 'base');
   const modelPath = modelPathOf(run);
-  const firstTicker = run.tickers?.[0] ?? run.metrics[0]?.ticker;
-  const cfg = configText(run);
+  const tickers = summary?.tickers ?? [...new Set(run.registry_rows.map((r) => r.ticker))];
+  const firstTicker = tickers[0];
+  const cfg = run.config?.raw ?? '';
+  const configPath = summary?.config_path;
   return (
     <div className="page">
       <div className="page-head">
         <h1 className="mono break">{run.run_id}</h1>
-        {run.status && <StatusBadge status={run.status} />}
+        {summary?.status && <StatusBadge status={summary.status} />}
         <span className="spacer" />
         <select value={evalMode} onChange={(e) => setMode(e.target.value as EvalMode)} aria-label="Eval mode">
           <option value="base">base</option>
@@ -53,8 +46,8 @@ export function RunDetailPage() {
         <Link className="btn" to={actionsBacktestUrl({ ticker: firstTicker, model_path: modelPath })}>
           Open in Actions
         </Link>
-        {run.config_path && (
-          <Link className="btn" to={actionsTrainUrl(run.config_path)}>
+        {configPath && (
+          <Link className="btn" to={actionsTrainUrl(configPath)}>
             Train again
           </Link>
         )}
@@ -62,22 +55,22 @@ export function RunDetailPage() {
       <section className="panel">
         <dl className="kv">
           <dt>tickers</dt>
-          <dd>{run.tickers?.join(', ') || '—'}</dd>
+          <dd>{tickers.join(', ') || '—'}</dd>
           <dt>mode</dt>
-          <dd>{run.mode ?? '—'}</dd>
+          <dd>{runMode || '—'}</dd>
           <dt>run_dir</dt>
-          <dd className="mono">{run.run_dir ?? `runs/${run.run_id}`}</dd>
+          <dd className="mono">{run.run_dir}</dd>
           <dt>model</dt>
           <dd className="mono">{modelPath ?? '—'}</dd>
           <dt>started</dt>
-          <dd>{fmtTime(run.start_time)}</dd>
+          <dd>{fmtTime(summary?.start_time)}</dd>
           <dt>ended</dt>
-          <dd>{fmtTime(run.end_time)}</dd>
+          <dd>{fmtTime(summary?.end_time)}</dd>
         </dl>
       </section>
       <section className="panel">
         <h2>Metrics per ticker</h2>
-        {run.metrics.length === 0 ? (
+        {run.registry_rows.length === 0 ? (
           <Empty>No metrics.json for this run (yet). Recompute Metrics writes it.</Empty>
         ) : (
           <div className="table-wrap">
@@ -97,11 +90,11 @@ export function RunDetailPage() {
                 </tr>
               </thead>
               <tbody>
-                {run.metrics.map((m, i) => (
+                {run.registry_rows.map((m, i) => (
                   <tr key={`${m.ticker}-${i}`}>
                     <td>
                       <strong>{m.ticker}</strong>
-                      {typeof m.mode === 'string' && <span className="muted small"> {m.mode}</span>}
+                      {m.mode && <span className="muted small"> {m.mode}</span>}
                     </td>
                     <td className="num">{fmtPct(m.precision)}</td>
                     <td className="num">{fmtPct(m.recall)}</td>

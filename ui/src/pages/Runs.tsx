@@ -3,7 +3,7 @@ import { useRuns } from '../hooks/useRuns';
 import { Pager } from '../components/Pager';
 import { QueryView } from '../components/States';
 import { StatusBadge } from '../components/StatusBadge';
-import { fmtLabel, fmtTime } from '../lib/format';
+import { fmtTime } from '../lib/format';
 
 export function RunsPage() {
   const [sp, setSp] = useSearchParams();
@@ -24,7 +24,7 @@ export function RunsPage() {
                     <th>run_id</th>
                     <th>tickers</th>
                     <th>mode</th>
-                    <th>label</th>
+                    <th>dataset</th>
                     <th>status</th>
                     <th>started</th>
                     <th>ended</th>
@@ -36,9 +36,9 @@ export function RunsPage() {
                       <td className="mono">
                         <Link to={`/runs/${encodeURIComponent(r.run_id)}`}>{r.run_id}</Link>
                       </td>
-                      <td>{r.tickers?.join(', ') || '—'}</td>
-                      <td>{r.mode ?? '—'}</td>
-                      <td className="nowrap">{r.label_horizon_days != null ? fmtLabel(r.label_horizon_days, r.label_threshold) : '—'}</td>
+                      <td>{r.tickers.join(', ') || '—'}</td>
+                      <td>{r.mode || '—'}</td>
+                      <td>{r.dataset || '—'}</td>
                       <td>{r.status ? <StatusBadge status={r.status} /> : '—'}</td>
                       <td className="nowrap">{fmtTime(r.start_time)}</td>
                       <td className="nowrap">{fmtTime(r.end_time)}</td>

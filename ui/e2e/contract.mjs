@@ -1,0 +1,291 @@
+#!/usr/bin/env node
+// The OpenAPI contract suite: REAL responses of every endpoint of a REAL server, success and
+// error envelopes, validated with ajv against the document the server serves
+// (GET /api/openapi.json, which must equal src/http/openapi.json).
+//
+//   ALPHALAB_BIN=/path/to/bin/alphalab node ui/e2e/contract.mjs
+//
+// Workspace: a temporary copy of examples/workspace + the S&P 500 demo data (vega-datasets),
+// with a finished dry-run job, a trained run, a backtest, a failed and a canceled job.
+// Every documented operation must be exercised with at least one 2xx and one 4xx response,
+// and every status a response comes back with must be documented for that operation.
+// Prints `N passed, N failed` (one check per request) and exits 1 on any failure.
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+
+const UI_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const REPO = resolve(UI_DIR, '..');
+const JOB_TIMEOUT_MS = Number(process.env.E2E_JOB_TIMEOUT_MS ?? 240_000);
+
+function log(...a) {
+  console.log(`[contract ${new Date().toISOString().slice(11, 19)}]`, ...a);
+}
+function fail(msg) {
+  console.error(`contract: ${msg}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+const bin = process.env.ALPHALAB_BIN ? resolve(process.env.ALPHALAB_BIN) : undefined;
+if (!bin || !existsSync(bin)) fail(`set ALPHALAB_BIN to the alphalab binary (got ${bin ?? 'nothing'})`);
+
+// ------------------------------------------------------------ workspace + server
+const tmp = mkdtempSync(join(tmpdir(), 'alphalab-contract-'));
+const ws = join(tmp, 'workspace');
+const example = join(REPO, 'examples', 'workspace');
+cpSync(example, ws, { recursive: true, filter: (src) => !/\/(runs|backtests|reports|history|data)(\/|$)|alphalab\.db/.test(src.slice(example.length)) });
+mkdirSync(join(ws, 'data', 'demo'), { recursive: true });
+writeFileSync(join(ws, 'data', 'demo', 'SPX.csv'), readFileSync(join(UI_DIR, 'node_modules', 'vega-datasets', 'data', 'sp500-2000.csv')));
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const serverOut = [];
+log(`starting ${bin} serve --workspace ${ws} --port ${port}`);
+const server = spawn(bin, ['serve', '--workspace', ws, '--host', '127.0.0.1', '--port', String(port), '--no-access-log'], { stdio: ['ignore', 'pipe', 'pipe'] });
+server.stdout.on('data', (d) => serverOut.push(d));
+server.stderr.on('data', (d) => serverOut.push(d));
+let serverExited = false;
+server.on('exit', () => {
+  serverExited = true;
+});
+process.on('exit', () => {
+  if (!serverExited) server.kill('SIGKILL');
+});
+function cleanup() {
+  if (!serverExited) server.kill('SIGTERM');
+  if (process.env.E2E_KEEP !== '1') rmSync(tmp, { recursive: true, force: true });
+  else log(`kept workspace ${ws}`);
+}
+
+async function waitFor(what, fn, timeoutMs = 20_000, everyMs = 250) {
+  const t0 = Date.now();
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+try {
+  await waitFor('the server to answer', async () => {
+    if (serverExited) throw new Error(`server exited:\n${Buffer.concat(serverOut).toString().slice(-2000)}`);
+    return (await fetch(`${base}/api/health`)).ok;
+  }, 30_000);
+} catch (e) {
+  cleanup();
+  fail(e.message);
+}
+
+// ------------------------------------------------------------ the document + validators
+const served = await (await fetch(`${base}/api/openapi.json`)).json();
+const inRepo = JSON.parse(readFileSync(join(REPO, 'src', 'http', 'openapi.json'), 'utf8'));
+const doc = served;
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
+ajv.addSchema({ $id: 'api', components: doc.components });
+const validators = new Map();
+function validatorFor(schema) {
+  const key = JSON.stringify(schema);
+  let v = validators.get(key);
+  if (!v) {
+    // Inline schemas refer to '#/components/...' of the document: point them at 'api'.
+    v = ajv.compile(JSON.parse(key.replaceAll('"#/components/', '"api#/components/')));
+    validators.set(key, v);
+  }
+  return v;
+}
+function deref(node) {
+  if (node && typeof node.$ref === 'string') return node.$ref.slice(2).split('/').reduce((o, k) => o[k], doc);
+  return node;
+}
+
+// ------------------------------------------------------------ checks
+let passed = 0;
+let failed = 0;
+const coverage = new Map(); // "GET /api/jobs/{job_id}" -> Set of statuses
+for (const [path, item] of Object.entries(doc.paths)) {
+  for (const m of ['get', 'post', 'put', 'delete', 'patch']) if (item[m]) coverage.set(`${m.toUpperCase()} ${path}`, new Set());
+}
+function check(ok, what) {
+  if (ok) passed += 1;
+  else {
+    failed += 1;
+    console.log(`FAIL ${what}`);
+  }
+  return ok;
+}
+
+/**
+ * Sends one request to `pattern` (filled with `params`), checks that the status is documented
+ * for the operation and that the body matches the documented schema of its content type.
+ * Returns {status, body (parsed JSON or text)}.
+ */
+async function call(method, pattern, { params = {}, query = '', body, expect } = {}) {
+  const path = pattern.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(params[k]));
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+  }
+  const res = await fetch(base + path + query, init);
+  const text = await res.text();
+  const what = `${method} ${path}${query} -> ${res.status}`;
+  coverage.get(`${method} ${pattern}`)?.add(res.status);
+  if (expect !== undefined && !check(res.status === expect, `${what}: expected ${expect}; body ${text.slice(0, 300)}`)) return { status: res.status, body: text };
+  const op = doc.paths[pattern]?.[method.toLowerCase()];
+  if (!check(!!op, `${what}: operation not in the document`)) return { status: res.status, body: text };
+  const response = deref(op.responses[String(res.status)]);
+  if (!check(!!response, `${what}: status ${res.status} is not documented for ${method} ${pattern}; body ${text.slice(0, 300)}`)) return { status: res.status, body: text };
+  const ctype = (res.headers.get('content-type') ?? '').split(';')[0].trim();
+  const media = response.content?.[ctype];
+  if (!check(!!media, `${what}: content type '${ctype}' is not documented (${Object.keys(response.content ?? {}).join(', ')})`)) return { status: res.status, body: text };
+  let value = text;
+  if (ctype === 'application/json') {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      check(false, `${what}: body is not JSON`);
+      return { status: res.status, body: text };
+    }
+  }
+  const v = validatorFor(media.schema);
+  check(v(value), `${what}: body does not match the schema: ${ajv.errorsText(v.errors, { separator: '; ' })}; body ${text.slice(0, 300)}`);
+  return { status: res.status, body: value };
+}
+
+async function waitJob(jobId, timeoutMs = JOB_TIMEOUT_MS) {
+  return waitFor(`job ${jobId} to finish`, async () => {
+    const j = await (await fetch(`${base}/api/jobs/${jobId}`)).json();
+    return ['SUCCESS', 'FAILED', 'CANCELED'].includes(j.status) ? j : null;
+  }, timeoutMs, 500);
+}
+
+const J = '/api/jobs/{job_id}';
+try {
+  check(JSON.stringify(served) === JSON.stringify(inRepo), 'GET /api/openapi.json equals src/http/openapi.json');
+  await call('GET', '/api/openapi.json', { expect: 200 });
+  await call('GET', '/api/openapi.json', { query: '?x=1', expect: 400 });
+  await call('GET', '/api/health', { expect: 200 });
+  await call('GET', '/api/health', { query: '?verbose=1', expect: 400 });
+  await call('GET', '/metrics', { expect: 200 });
+  await call('GET', '/metrics', { query: '?name=x', expect: 400 });
+  const types = await call('GET', '/api/job-types', { expect: 200 });
+  check(types.body.job_types.some((t) => t.name === 'rdagent-fin-quant' && !t.builtin), 'job-types lists the alphalab.yaml type');
+  await call('GET', '/api/job-types', { query: '?n=1', expect: 400 });
+
+  // Jobs: a dry run, a real training run, a backtest, a failure, a cancel.
+  const dry = await call('POST', '/api/jobs/train', { body: { config_path: 'configs/base.yaml', dry_run: true }, expect: 200 });
+  const train = await call('POST', '/api/jobs/train', { body: { config_path: 'configs/base.yaml', overrides: ['model.params.num_round=20'] }, expect: 200 });
+  await call('POST', '/api/jobs/train', { body: { overrides: [] }, expect: 400 });
+  await call('POST', '/api/jobs/train', { body: { config_path: 'configs/nope.yaml' }, expect: 404 });
+  const broken = await call('POST', '/api/jobs/train', { body: { config_path: 'configs/base.yaml', overrides: ['model.type=no_such_model'] }, expect: 200 });
+  await call('POST', '/api/jobs', { body: { job_type: 'rdagent-fin-quant', params: { loop_n: 2 }, dry_run: true }, expect: 200 });
+  await call('POST', '/api/jobs', { body: { job_type: 'no-such-type' }, expect: 400 });
+  await call('POST', '/api/jobs', { body: { job_type: 'train', source_job_id: 'job_20000101_000000__00000000' }, expect: 404 });
+  log('waiting for the training job');
+  const trained = await waitJob(train.body.job_id);
+  check(trained.status === 'SUCCESS', `training job succeeded (${trained.status}: ${trained.error_message ?? ''})`);
+  const runId = trained.artifacts.run_id;
+  const bt = await call('POST', '/api/jobs/backtest', { body: { config_path: 'configs/backtest/base.yaml', tickers: ['SPX'], start: '2010-01-01', end: '2020-12-31' }, expect: 200 });
+  await call('POST', '/api/jobs/backtest', { body: { config_path: 'configs/backtest/base.yaml', start: '2020-01-01', end: '2010-01-01' }, expect: 400 });
+  await call('POST', '/api/jobs/eval-metrics', { body: { run_id: runId, mode: 'base', dry_run: true }, expect: 200 });
+  await call('POST', '/api/jobs/eval-metrics', { body: { run_id: 'run_does_not_exist' }, expect: 404 });
+  await call('POST', '/api/jobs/eval-metrics', { body: { run_id: runId, mode: 'sideways' }, expect: 400 });
+  const slow = await call('POST', '/api/jobs/train', { body: { config_path: 'configs/base.yaml' }, expect: 200 });
+  const canceled = await call('POST', `${J}/cancel`, { params: { job_id: slow.body.job_id }, body: {}, expect: 200 });
+  const canceledJob = await waitJob(canceled.body.job_id);
+  check(canceledJob.status === 'CANCELED', `canceled job ends CANCELED (${canceledJob.status})`);
+  await call('POST', `${J}/cancel`, { params: { job_id: slow.body.job_id }, body: {}, expect: 409 });
+  await call('POST', `${J}/cancel`, { params: { job_id: 'job_20000101_000000__00000000' }, body: {}, expect: 404 });
+  await call('POST', `${J}/cancel`, { params: { job_id: slow.body.job_id }, body: { force: true }, expect: 400 });
+  log('waiting for the backtest job');
+  const backtested = await waitJob(bt.body.job_id);
+  check(backtested.status === 'SUCCESS', `backtest job succeeded (${backtested.status}: ${backtested.error_message ?? ''})`);
+  const btRunId = backtested.artifacts.bt_run_id;
+  const failedJob = await waitJob(broken.body.job_id);
+  check(failedJob.status === 'FAILED', `broken training job FAILED (${failedJob.status})`);
+  await waitJob(dry.body.job_id);
+
+  // Reading jobs.
+  for (const id of [dry.body.job_id, train.body.job_id, broken.body.job_id, slow.body.job_id]) {
+    await call('GET', J, { params: { job_id: id }, expect: 200 });
+    await call('GET', `${J}/log`, { params: { job_id: id }, query: '?offset=0&tail=1000', expect: 200 });
+  }
+  await call('GET', J, { params: { job_id: 'job_20000101_000000__00000000' }, expect: 404 });
+  await call('GET', J, { params: { job_id: 'bad id!' }, expect: 400 });
+  await call('GET', `${J}/log`, { params: { job_id: train.body.job_id }, query: '?offset=-1', expect: 400 });
+  await call('GET', `${J}/log`, { params: { job_id: 'job_20000101_000000__00000000' }, expect: 404 });
+  const stream = await call('GET', `${J}/log/stream`, { params: { job_id: dry.body.job_id }, query: '?offset=0', expect: 200 });
+  check(/event: end\ndata: \{[^\n]*"status":"SUCCESS"/.test(stream.body), 'the SSE stream of a finished job ends with an end event');
+  await call('GET', `${J}/log/stream`, { params: { job_id: 'job_20000101_000000__00000000' }, expect: 404 });
+  await call('GET', `${J}/log/stream`, { params: { job_id: dry.body.job_id }, query: '?offset=abc', expect: 400 });
+  const recent = await call('GET', '/api/jobs/recent', { query: '?limit=50&offset=0', expect: 200 });
+  check(recent.body.items.some((j) => j.status === 'FAILED') && recent.body.items.some((j) => j.status === 'CANCELED'), 'recent jobs include the failed and the canceled job');
+  await call('GET', '/api/jobs/recent', { query: '?status=failed&job_type=train', expect: 200 });
+  await call('GET', '/api/jobs/recent', { query: '?status=DONE', expect: 400 });
+  await call('GET', '/api/jobs/recent', { query: '?limit=5000', expect: 400 });
+
+  // Registry and results.
+  await call('POST', '/api/registry/index', { body: {}, expect: 200 });
+  await call('POST', '/api/registry/index', { body: { full: true }, expect: 400 });
+  const models = await call('GET', '/api/registry/models', { query: '?ticker=SPX&min_support=0&sort=lift_desc&limit=10', expect: 200 });
+  check(models.body.items.some((r) => r.run_id === runId), 'the trained run is in the registry');
+  await call('GET', '/api/registry/models', { query: '?min_lift=high', expect: 400 });
+  await call('GET', '/api/registry/compare', { query: `?run_ids=${runId}`, expect: 200 });
+  await call('GET', '/api/registry/compare', { query: '', expect: 400 });
+  await call('GET', '/api/registry/compare', { query: '?run_ids=run_nope', expect: 404 });
+  await call('GET', '/api/registry/tickers', { expect: 200 });
+  await call('GET', '/api/registry/tickers', { query: '?limit=1', expect: 400 });
+  await call('GET', '/api/runs', { query: '?limit=10&ticker=SPX', expect: 200 });
+  await call('GET', '/api/runs', { query: '?limit=-1', expect: 400 });
+  await call('GET', '/api/runs/{run_id}', { params: { run_id: runId }, expect: 200 });
+  await call('GET', '/api/runs/{run_id}', { params: { run_id: 'run_nope' }, expect: 404 });
+  await call('GET', '/api/runs/{run_id}', { params: { run_id: 'bad$id' }, expect: 400 });
+  await call('GET', '/api/backtests', { query: '?limit=10&ticker=SPX', expect: 200 });
+  await call('GET', '/api/backtests', { query: '?model_run_id=bad$id', expect: 400 });
+  await call('GET', '/api/backtests/{bt_run_id}', { params: { bt_run_id: btRunId }, query: '?points=50', expect: 200 });
+  await call('GET', '/api/backtests/{bt_run_id}', { params: { bt_run_id: 'bt_nope' }, expect: 404 });
+  await call('GET', '/api/backtests/{bt_run_id}', { params: { bt_run_id: btRunId }, query: '?points=1', expect: 400 });
+  const F = '/api/backtests/{bt_run_id}/files/{name}';
+  await call('GET', F, { params: { bt_run_id: btRunId, name: 'summary.json' }, expect: 200 });
+  await call('GET', F, { params: { bt_run_id: btRunId, name: 'equity.csv' }, expect: 200 });
+  await call('GET', F, { params: { bt_run_id: btRunId, name: 'nope.csv' }, expect: 404 });
+  await call('GET', F, { params: { bt_run_id: btRunId, name: 'a$b' }, expect: 400 });
+  await call('GET', '/api/dashboard', { query: '?jobs_limit=5', expect: 200 });
+  await call('GET', '/api/dashboard', { query: '?jobs_limit=1000', expect: 400 });
+
+  // Coverage: every operation answered at least one 2xx and one 4xx.
+  for (const [op, statuses] of coverage) {
+    const s = [...statuses];
+    check(s.some((x) => x >= 200 && x < 300), `${op}: exercised with a 2xx response`);
+    check(s.some((x) => x >= 400 && x < 500), `${op}: exercised with a 4xx response`);
+  }
+} catch (e) {
+  console.error(e);
+  failed += 1;
+}
+cleanup();
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,87 @@
+// Complete wire objects (as the server sends them, valid against src/http/openapi.json) for
+// scripted responses; each builder takes the fields a test cares about.
+import type { JobDetail, JobLogResponse, JobType, JobTypeParam, RegistryModelRow } from '../src/types/api';
+
+export function job(over: Partial<JobDetail> = {}): JobDetail {
+  return {
+    job_id: 'job_1',
+    job_type: 'train',
+    status: 'SUCCESS',
+    created_at: '2026-01-01T00:00:00.000Z',
+    started_at: '2026-01-01T00:00:01.000Z',
+    ended_at: '2026-01-01T00:00:05.000Z',
+    duration_sec: 4,
+    exit_code: 0,
+    error_message: null,
+    cwd: '/w',
+    command: ['alphalab', 'train', '--config', 'configs/base.yaml'],
+    args_preview: 'alphalab train --config configs/base.yaml',
+    artifacts: {},
+    artifacts_parse_error: null,
+    runtime: { meta_path: 'reports/jobs/runtime/job_1.json', log_path: 'reports/jobs/runtime/job_1.log' },
+    parent_id: null,
+    source_job_id: null,
+    owner_id: null,
+    params: {},
+    dry_run: false,
+    timeout_sec: 0,
+    ...over,
+  };
+}
+
+export function registryRow(over: Partial<RegistryModelRow> & Pick<RegistryModelRow, 'ticker' | 'run_id'>): RegistryModelRow {
+  return {
+    mode: 'base',
+    label_horizon_days: 120,
+    label_threshold: 0.2,
+    precision: 0.61,
+    recall: 0.4,
+    f1: 0.5,
+    accuracy: 0.7,
+    buy_rate: 0.12,
+    positive_rate: 0.3,
+    lift: 1.234,
+    tp: 12,
+    fp: 3,
+    tn: 40,
+    fn: 5,
+    support: 60,
+    model_final_path: `runs/${over.run_id}/model.json`,
+    config_path: `runs/${over.run_id}/config.yaml`,
+    metrics_path: `runs/${over.run_id}/metrics.json`,
+    manifest_path: `runs/${over.run_id}/manifest.json`,
+    start_time: '2026-01-01T00:00:00Z',
+    end_time: '2026-01-01T00:01:00Z',
+    status: 'success',
+    project: '',
+    ...over,
+  };
+}
+
+export function logChunk(over: Partial<JobLogResponse> = {}): JobLogResponse {
+  return { job_id: 'job_1', content: '', next_offset: 0, is_truncated: false, log_path: 'reports/jobs/runtime/job_1.log', ...over };
+}
+
+export function param(over: Partial<JobTypeParam> & Pick<JobTypeParam, 'name' | 'type'>): JobTypeParam {
+  return { required: false, default: null, description: '', ...over };
+}
+
+export function jobType(over: Partial<JobType> & Pick<JobType, 'name'>): JobType {
+  return {
+    description: '',
+    builtin: false,
+    params: [],
+    accepts_overrides: false,
+    artifacts: [],
+    required_artifacts: [],
+    timeout_sec: 0,
+    argv_template: [],
+    ...over,
+  };
+}
+
+export const BUILTIN_TYPES: JobType[] = [
+  jobType({ name: 'train', builtin: true }),
+  jobType({ name: 'backtest', builtin: true }),
+  jobType({ name: 'eval-metrics', builtin: true }),
+];
