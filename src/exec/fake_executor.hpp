@@ -137,6 +137,12 @@ class FakeExecutor final : public Executor {
     exit.signal = signal;
     return Finish(job_id, exit);
   }
+  Status FinishTimedOut(const JobId& job_id) {
+    ProcessExit exit;
+    exit.timed_out = true;
+    exit.signal = SIGTERM;
+    return Finish(job_id, exit);
+  }
 
   // Appends to the log file of a running job (as the process would).
   Status AppendLog(const JobId& job_id, std::string_view text) {
