@@ -4,8 +4,9 @@
 // docs/engine.md describes every parameter; the short version:
 //   rebalance: daily | weekly (first bar of the week on/after rebalance_day, Monday..Friday)
 //              | monthly (first bar of the month on/after day rebalance_day, 1..28)
-//   selection: instruments with a score >= min_score ranked by score; held names stay while
-//              their rank < top_n + retain_top_n, new names fill up to top_n
+//   selection: instruments with a score >= min_score ranked by score (ties alphabetical);
+//              held names stay while their rank < top_n + retain_top_n, new names fill up
+//              to top_n
 //   weights:   equal (1 / names chosen) | score (proportional to positive scores); each
 //              name's target weight is min(w x max_exposure x tier x vol_scale, max_weight),
 //              multiplied in that order (the excess over max_weight stays in cash):
