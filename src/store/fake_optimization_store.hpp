@@ -128,17 +128,23 @@ class FakeOptimizationStore final : public OptimizationStore {
     RETURN_IF_ERROR(CheckOptimizationTaskQuery(query));
     std::lock_guard<std::mutex> lock(mu_);
     ASSIGN_OR_RETURN(Entry * entry, Find(opt_id));
-    std::vector<OptimizationTaskRecord> rows = MatchingTasks(*entry, query);
+    // Sorts pointers and copies only the page.
+    std::vector<const OptimizationTaskRecord*> rows = MatchingTasks(*entry, query);
     const OptimizationTaskSort& sort = query.sort;
-    std::stable_sort(rows.begin(), rows.end(), [&](const OptimizationTaskRecord& a, const OptimizationTaskRecord& b) {
-      if (sort.field == "index") return sort.descending ? a.index > b.index : a.index < b.index;
-      std::optional<double> va = SortValue(a, sort.field);
-      std::optional<double> vb = SortValue(b, sort.field);
+    std::stable_sort(rows.begin(), rows.end(), [&](const OptimizationTaskRecord* a, const OptimizationTaskRecord* b) {
+      if (sort.field == "index") return sort.descending ? a->index > b->index : a->index < b->index;
+      std::optional<double> va = SortValue(*a, sort.field);
+      std::optional<double> vb = SortValue(*b, sort.field);
       if (va.has_value() != vb.has_value()) return va.has_value();  // values first, NULLs last
       if (va && *va != *vb) return sort.descending ? *va > *vb : *va < *vb;
-      return a.index < b.index;
+      return a->index < b->index;
     });
-    return Page(std::move(rows), query.limit, query.offset);
+    std::vector<OptimizationTaskRecord> out;
+    for (size_t i = static_cast<size_t>(query.offset); i < rows.size() && static_cast<int>(out.size()) < query.limit;
+         ++i) {
+      out.push_back(*rows[i]);
+    }
+    return out;
   }
 
   Result<int64_t> CountTasks(const std::string& opt_id, const OptimizationTaskQuery& query) override {
@@ -308,12 +314,12 @@ class FakeOptimizationStore final : public OptimizationStore {
     }
     return rows;
   }
-  static std::vector<OptimizationTaskRecord> MatchingTasks(const Entry& entry, const OptimizationTaskQuery& q) {
-    std::vector<OptimizationTaskRecord> rows;
+  static std::vector<const OptimizationTaskRecord*> MatchingTasks(const Entry& entry, const OptimizationTaskQuery& q) {
+    std::vector<const OptimizationTaskRecord*> rows;
     for (const auto& [index, t] : entry.tasks) {
       if (q.status && t.status != *q.status) continue;
       if (q.validation && t.validation != *q.validation) continue;
-      rows.push_back(t);
+      rows.push_back(&t);
     }
     return rows;
   }
