@@ -2,7 +2,9 @@
 // (file-backed with reader connections, and ":memory:"), plus SQLite-specific checks:
 // everything survives closing and reopening the file, migrations apply once, and the index
 // and score orders of a task page are index walks, not sorts.
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "store/fake_optimization_store.hpp"
 #include "store/optimization_store_conformance.hpp"
@@ -92,6 +94,50 @@ TEST(SqliteOptimizationStore, EverythingSurvivesReopeningTheFile) {
   // Resume where it stopped: the pending tasks, in index order, and no configuration twice.
   EXPECT_EQ(Indices((*store)->TasksToRun(opt.id, 100).value()), (std::vector<int64_t>{0, 1, 2, 4, 5, 6}));
   EXPECT_EQ((*store)->AddTasks(opt.id, MakeTasks(7)).value(), 0);
+}
+
+// Two servers sharing one database file: each has its own SqliteDb (its own connections),
+// both claim the same tasks; compare-and-set gives every task exactly one owner.
+TEST(SqliteOptimizationStore, TwoHandlesOnOneFileClaimEachTaskOnce) {
+  TempDir dir;
+  const fs::path path = dir.path() / "alphalab.db";
+  auto db_a = SqliteDb::Open(path).value();
+  auto db_b = SqliteDb::Open(path).value();
+  auto store_a = SqliteOptimizationStore::Open(*db_a).value();
+  auto store_b = SqliteOptimizationStore::Open(*db_b).value();
+  const int64_t n = 200;
+  ASSERT_TRUE(store_a->Create(MakeOpt("opt_shared"), MakeTasks(n)).ok());
+
+  std::atomic<int64_t> wins_a{0};
+  std::atomic<int64_t> wins_b{0};
+  std::atomic<int64_t> errors{0};
+  auto claim = [&](OptimizationStore& store, const std::string& server, std::atomic<int64_t>& wins) {
+    for (int64_t i = 0; i < n; ++i) {
+      Status s = store.MarkTaskQueued("opt_shared", i, server + "_job_" + std::to_string(i));
+      if (s.ok()) {
+        ++wins;
+      } else if (s.code() != StatusCode::kFailedPrecondition) {
+        ++errors;
+      }
+    }
+  };
+  std::thread a([&] { claim(*store_a, "a", wins_a); });
+  std::thread b([&] { claim(*store_b, "b", wins_b); });
+  a.join();
+  b.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(wins_a.load() + wins_b.load(), n);
+  OptimizationTaskQuery queued;
+  queued.status = "queued";
+  EXPECT_EQ(store_b->CountTasks("opt_shared", queued).value(), n);
+  // Every recorded job maps back to its task, whichever server recorded it.
+  int64_t mapped = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    OptimizationTaskRecord t = store_a->GetTask("opt_shared", i).value();
+    ASSERT_TRUE(t.job_id.has_value());
+    if (store_b->TaskByJobId(*t.job_id).value() == OptimizationTaskRef{"opt_shared", i}) ++mapped;
+  }
+  EXPECT_EQ(mapped, n);
 }
 
 std::string Joined(const std::vector<std::string>& lines) {
