@@ -170,6 +170,16 @@ TEST(SqliteOptimizationStore, TaskPagesWalkIndexesInsteadOfSorting) {
   EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
 }
 
+TEST(OptimizationIds, FollowTheJobIdSchemeWithAnOptPrefix) {
+  const std::string a = NewOptimizationId(OptTime(3723, 5));  // 2026-12-01T01:02:03Z
+  const std::string b = NewOptimizationId(OptTime(3723, 5));
+  EXPECT_EQ(a.substr(0, 21), "opt_20261201_010203__") << a;
+  ASSERT_EQ(a.size(), 29u) << a;
+  EXPECT_EQ(a.substr(21).find_first_not_of("0123456789abcdef"), std::string::npos) << a;
+  EXPECT_NE(a, b);  // same second, different ids
+  EXPECT_TRUE(IsSafeIdentifier(a));
+}
+
 TEST(SqliteOptimizationStore, MigrationsApplyOnce) {
   auto db = SqliteDb::Open(":memory:").value();
   ASSERT_TRUE(SqliteOptimizationStore::Open(*db).ok());
