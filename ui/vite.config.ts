@@ -24,5 +24,8 @@ export default defineConfig({
     environment: 'jsdom',
     include: ['test/**/*.test.{ts,tsx}'],
     setupFiles: ['test/setup.ts'],
+    // The first render of a page compiles its response schemas (ajv); on a loaded 2-core
+    // machine that alone can pass the 5 s default.
+    testTimeout: 30_000,
   },
 });
