@@ -46,7 +46,7 @@ class LogStream final : public BodyStream {
     auto job = ctx_.jobs.Get(id_);
     if (!job.ok()) return job.status();
     const bool terminal = IsTerminal(job->status);
-    auto chunk = ReadLogChunk(path_, offset_, INT64_MAX, /*hold_incomplete_tail=*/!terminal);
+    auto chunk = ReadLogChunk(ctx_.workspace.root(), path_, offset_, INT64_MAX, /*hold_incomplete_tail=*/!terminal);
     if (!chunk.ok() && !chunk.status().IsNotFound()) return chunk.status();
     if (chunk.ok() && chunk->next_offset != offset_) {
       out.data = SseEvent("log", Json{{"offset", offset_},
@@ -148,7 +148,7 @@ void RegisterJobRoutes(Router& router, ServerContext& ctx) {
     ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0));
     ASSIGN_OR_RETURN(int64_t tail, req.query.GetInt("tail", kDefaultLogTail, 0));
     ASSIGN_OR_RETURN(JobRecord rec, ctx.jobs.Get(id));
-    auto chunk = ReadLogChunk(ctx.jobs.LogPath(rec), offset, tail, !IsTerminal(rec.status));
+    auto chunk = ReadLogChunk(ctx.workspace.root(), ctx.jobs.LogPath(rec), offset, tail, !IsTerminal(rec.status));
     if (!chunk.ok()) {
       if (chunk.status().IsNotFound() && !IsTerminal(rec.status)) {
         // Not started yet (the executor creates the log when it spawns): nothing to show.

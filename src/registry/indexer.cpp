@@ -8,6 +8,7 @@
 #include <set>
 #include <system_error>
 
+#include "core/confined_open.hpp"
 #include "core/ids.hpp"
 #include "registry/registry_json.hpp"
 
@@ -71,27 +72,24 @@ class FieldReader {
 };
 
 // Reads and parses a JSON object file; on failure returns nullopt and a reason.
-std::optional<Json> ReadJsonObject(const fs::path& path, std::string& why) {
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  if (ec) {
-    why = ec == std::errc::no_such_file_or_directory ? "file is missing" : "cannot stat: " + ec.message();
-    return std::nullopt;
-  }
-  if (size > kMaxMetricsFileBytes) {
-    why = "file is larger than 64 MiB";
-    return std::nullopt;
-  }
-  auto text = ReadFile(path);
+// Files are read through the one confined open rooted at the workspace: a symlink leading
+// outside (or a run/backtest folder that is one) is a problem, never indexed.
+std::optional<Json> ReadJsonObject(const fs::path& root, const fs::path& path, std::string& why) {
+  auto text = ReadFileConfined(root, path, kMaxMetricsFileBytes);
   if (!text.ok()) {
-    why = "cannot read: " + text.status().message();
+    const Status& st = text.status();
+    if (st.IsNotFound()) why = "file is missing";
+    else if (st.code() == StatusCode::kResourceExhausted) why = "file is larger than 64 MiB";
+    else if (st.code() == StatusCode::kPermissionDenied) why = "file leads outside the workspace (symlink); not indexed";
+    else why = "cannot read: " + st.message();
     return std::nullopt;
   }
-  Json j = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    why = text->empty() ? "file is empty" : "invalid JSON";
+  auto parsed = ParseJson(*text);
+  if (!parsed.ok()) {
+    why = text->empty() ? "file is empty" : "invalid JSON (or nested too deeply)";
     return std::nullopt;
   }
+  Json j = std::move(parsed).value();
   if (!j.is_object()) {
     why = std::string("expected a JSON object, got ") + j.type_name();
     return std::nullopt;
@@ -228,10 +226,13 @@ std::optional<IndexedRun> ReadRunDir(const Workspace& ws, const fs::path& dir, c
     return std::nullopt;
   };
   if (!IsSafeIdentifier(run_id)) return problem(run_dir_rel, "run directory name is not a safe identifier");
+  if (!IsDirectoryConfined(ws.root(), dir)) {
+    return problem(run_dir_rel, "run directory leads outside the workspace (symlink); not indexed");
+  }
 
   const std::string metrics_rel = Rel(run_dir_rel, "metrics.json");
   std::string why;
-  auto metrics = ReadJsonObject(dir / "metrics.json", why);
+  auto metrics = ReadJsonObject(ws.root(), dir / "metrics.json", why);
   if (!metrics) {
     if (why == "file is missing") why += " (the run is unfinished, or failed before writing its metrics)";
     return problem(metrics_rel, why);
@@ -240,7 +241,7 @@ std::optional<IndexedRun> ReadRunDir(const Workspace& ws, const fs::path& dir, c
   {
     std::error_code ec;
     if (fs::exists(dir / "manifest.json", ec)) {
-      manifest = ReadJsonObject(dir / "manifest.json", why);
+      manifest = ReadJsonObject(ws.root(), dir / "manifest.json", why);
       if (!manifest) return problem(Rel(run_dir_rel, "manifest.json"), why);
     }
   }
@@ -307,7 +308,7 @@ std::optional<IndexedRun> ReadRunDir(const Workspace& ws, const fs::path& dir, c
   for (const auto& [mode, path] : evals) {
     const std::string eval_rel = Rel(run_dir_rel, path.filename().string());
     if (!IsSafeIdentifier(mode)) return problem(eval_rel, "mode in the file name is not a safe identifier");
-    auto eval = ReadJsonObject(path, why);
+    auto eval = ReadJsonObject(ws.root(), path, why);
     if (!eval) return problem(eval_rel, why);
     FieldReader er(eval_rel);
     const std::string declared_mode = er.String(*eval, "mode");
@@ -342,8 +343,11 @@ std::optional<BacktestSummaryRow> ReadBacktestDir(const Workspace& ws, const fs:
     return std::nullopt;
   };
   if (!IsSafeIdentifier(id)) return problem(dir_rel, "backtest directory name is not a safe identifier");
+  if (!IsDirectoryConfined(ws.root(), dir)) {
+    return problem(dir_rel, "backtest directory leads outside the workspace (symlink); not indexed");
+  }
   std::string why;
-  auto s = ReadJsonObject(dir / "summary.json", why);
+  auto s = ReadJsonObject(ws.root(), dir / "summary.json", why);
   if (!s) {
     if (why == "file is missing") why += " (the backtest is unfinished or failed)";
     return problem(summary_rel, why);
