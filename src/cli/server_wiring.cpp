@@ -151,6 +151,8 @@ Status RunServer(const ServeFlags& flags) {
   options.host = flags.host.value_or(defaults.host.value_or("127.0.0.1"));
   options.port = flags.port.value_or(defaults.port.value_or(8000));
   options.io_threads = std::max(1, flags.io_threads);
+  options.handler_threads = std::max(1, flags.handler_threads);
+  options.max_connections = std::max(0, flags.max_connections);
   options.access_log = flags.access_log;
   // Access lines are batched per I/O thread and go straight to the sink (same lock as every
   // other line, so lines never mix); the sink's periodic flush writes them.

@@ -142,6 +142,9 @@ void RegisterJobRoutes(Router& router, ServerContext& ctx) {
     ASSIGN_OR_RETURN(res.body, ctx.jobs.DetailBody(id, ctx.clock.Now()));
     return res;
   });
+  // Answered on the I/O thread (no hop to the handler pool): the cache lookup holds a lock only
+  // for a map find, and a miss is a WAL snapshot read that never waits for the write lock.
+  router.SetInline("/api/jobs/{job_id}");
 
   router.Get("/api/jobs/{job_id}/log", [&ctx](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
