@@ -12,7 +12,7 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DALPHALAB_WERROR=ON
 endif
 
-.PHONY: run test deps build ui data bench clean
+.PHONY: run test deps build ui data bench clean fuzz
 
 run: deps ui build data
 	@echo "alphalab: open http://$(HOST):$(PORT)/ (Ctrl-C stops the server)"
@@ -40,6 +40,18 @@ ui: deps
 # Sample data for the example workspace (real S&P 500 daily OHLCV from vega-datasets).
 data: build ui
 	@scripts/prepare-data.sh $(WORKSPACE) $(ALPHALAB)
+
+# Long fuzzing runs (FUZZ_SECONDS per target; `make test` runs a bounded 10,000 inputs each).
+# New inputs land in $(BUILD_DIR)/tests/fuzz/<target>.long/, crashes next to them.
+FUZZ_SECONDS ?= 300
+fuzz: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) --target alphalab_fuzzers
+	@for t in fuzz_json:json fuzz_http_request:http; do \
+	  name=$${t%%:*}; corpus=$${t##*:}; work=$(BUILD_DIR)/tests/fuzz/$$name.long; mkdir -p $$work/new; \
+	  echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
+	  $(BUILD_DIR)/tests/fuzz/targets/$$name -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -max_len=65536 -artifact_prefix=$$work/ $$work/new tests/fuzz/corpus/$$corpus || exit 1; \
+	done
 
 bench: build
 	@scripts/run-benchmarks.sh $(BUILD_DIR)

@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm chromium
   wrk hyperfine curl procps
+  clang libclang-rt-dev
 )
 
 missing=()

@@ -19,6 +19,7 @@
 #include "core/clock.hpp"
 #include "exec/local/local_executor.hpp"
 #include "http/router.hpp"
+#include "http/api_error.hpp"
 #include "http/openapi.hpp"
 #include "http/routes.hpp"
 #include "http/server.hpp"
@@ -120,6 +121,8 @@ Result<http::ServerOptions> MakeServerOptions(const WorkspaceConfig& config, con
   options.port = flags.port.value_or(config.server.port.value_or(8000));
   if (options.port < 0 || options.port > 65535) return Status::InvalidArgument("--port must be 0..65535");
   options.io_threads = std::max(1, flags.io_threads);
+  options.handler_threads = std::max(1, flags.handler_threads);
+  options.max_connections = std::max(0, flags.max_connections);
   options.access_log = flags.access_log;
   options.access_log_writer = std::move(access_log_writer);
   options.ui_dir = ChooseUiDir(flags.ui_dir);
@@ -216,10 +219,13 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   if (config.registry.index_on_start) IndexAtStart(*parts->registry);
   IndexWhenJobsFinish(*parts->jobs, *parts->registry);
 
+  // Error envelopes name workspace files relative to the workspace, never absolute.
+  http::SetEnvelopePathRoots({ws.root().string()});
+
   // The API, one route group per line (the static UI last: it is the fallback).
   http::Router& router = parts->router;
   http::RegisterHealthRoutes(router, ws, *parts->jobs, clock, parts->metrics);
-  http::RegisterJobRoutes(router, *parts->jobs, *parts->catalog, clock);
+  http::RegisterJobRoutes(router, ws, *parts->jobs, *parts->catalog, clock);
   http::RegisterRegistryRoutes(router, *parts->registry);
   http::RegisterResultsRoutes(router, *parts->registry);
   http::RegisterStaticRoutes(router, parts->options.ui_dir);

@@ -44,6 +44,8 @@ struct ServeFlags {
   std::optional<int> slots;             // default: alphalab.yaml executor.slots, 0 = cores
   std::optional<std::string> ui_dir;    // default: $ALPHALAB_UI_DIR, else <source>/ui/dist
   int io_threads = 2;
+  int handler_threads = 8;       // handler pool (database, files) off the I/O threads
+  int max_connections = 0;       // connections served at once (0: from the fd limit); excess get 503
   bool access_log = true;
 };
 

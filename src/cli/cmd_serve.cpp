@@ -24,6 +24,11 @@ void SetupServeCommand(CLI::App& app, int& exit_code) {
   auto* slots_opt = cmd->add_option("--slots", *slots, "jobs running at once (default: alphalab.yaml executor.slots; 0 = one per core)");
   auto* ui_opt = cmd->add_option("--ui-dir", *ui, "web UI build directory (default: $ALPHALAB_UI_DIR, else the source tree's ui/dist)");
   cmd->add_option("--io-threads", flags->io_threads, "HTTP I/O threads")->capture_default_str();
+  cmd->add_option("--handler-threads", flags->handler_threads, "threads running request handlers")
+      ->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--max-connections", flags->max_connections,
+                  "connections served at once, more are answered 503 (0: from the open-file limit)")
+      ->capture_default_str()->check(CLI::Range(0, 1000000));
   auto no_access_log = std::make_shared<bool>(false);
   cmd->add_flag("--no-access-log", *no_access_log, "do not log every request");
   cmd->callback([=, &exit_code]() {

@@ -12,8 +12,33 @@ Status WrongType(std::string_view key, std::string_view want, const Json& got) {
 }
 }  // namespace
 
-Result<Json> ParseJson(std::string_view text) {
-  Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+Result<Json> ParseJson(std::string_view text, int max_depth) {
+  // Fast path: with no more '[' / '{' bytes than the limit, no nesting can exceed it.
+  int64_t openers = 0;
+  for (char c : text) openers += (c == '[' || c == '{') ? 1 : 0;
+  if (openers <= max_depth) {
+    Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) return Status::InvalidArgument("request body is not valid JSON");
+    return j;
+  }
+  // nlohmann's parser itself is iterative; the callback sees each container's depth (0 for
+  // the top level) as it opens and discards anything too deep, so no deep tree is built.
+  bool too_deep = false;
+  Json::parser_callback_t guard = [&too_deep, max_depth](int depth, Json::parse_event_t event,
+                                                         Json& /*parsed*/) {
+    if ((event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start) &&
+        depth >= max_depth) {
+      too_deep = true;
+      return false;
+    }
+    return !too_deep;
+  };
+  Json j = Json::parse(text.begin(), text.end(), guard, /*allow_exceptions=*/false);
+  if (too_deep) {
+    return Status::InvalidArgument(
+        "JSON nested deeper than " + std::to_string(max_depth) + " levels",
+        Json{{"max_depth", max_depth}});
+  }
   if (j.is_discarded()) return Status::InvalidArgument("request body is not valid JSON");
   return j;
 }

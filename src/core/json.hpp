@@ -14,7 +14,14 @@ namespace alphalab {
 
 using Json = nlohmann::json;
 
-Result<Json> ParseJson(std::string_view text);
+// Deepest nesting of arrays/objects ParseJson accepts. Deeper documents are refused while
+// parsing (InvalidArgument), before any tree is built: copying, dumping or comparing a Json
+// value recurses once per level, so an unbounded depth from a request body would overflow
+// the stack.
+inline constexpr int kMaxJsonDepth = 64;
+
+// Parses `text`; not JSON, or nested deeper than `max_depth` -> InvalidArgument.
+Result<Json> ParseJson(std::string_view text, int max_depth = kMaxJsonDepth);
 
 // Required fields: missing or wrong type -> InvalidArgument naming the field.
 Result<std::string> GetString(const Json& obj, std::string_view key);

@@ -23,6 +23,10 @@ void RegisterHealthRoutes(Router& router, const Workspace& workspace, JobService
   router.GetRaw("/metrics", [&metrics](const HttpRequest&) -> Result<HttpResponse> {
     return HttpResponse::Text(metrics.RenderPrometheus(), "text/plain; version=0.0.4; charset=utf-8");
   });
+  // Neither touches the database or a file: answered on the I/O thread, so they stay fast
+  // while handlers wait on a locked database.
+  router.SetInline("/api/health");
+  router.SetInline("/metrics");
 }
 
 }  // namespace alphalab::http

@@ -38,15 +38,15 @@ std::string SseEvent(std::string_view event, const Json& data) {
 // from closing an idle stream.
 class LogStream final : public BodyStream {
  public:
-  LogStream(JobService& jobs, JobId id, std::filesystem::path path, int64_t offset)
-      : jobs_(jobs), id_(std::move(id)), path_(std::move(path)), offset_(offset) {}
+  LogStream(JobService& jobs, std::filesystem::path root, JobId id, std::filesystem::path path, int64_t offset)
+      : jobs_(jobs), root_(std::move(root)), id_(std::move(id)), path_(std::move(path)), offset_(offset) {}
 
   Result<StreamChunk> Next() override {
     StreamChunk out;
     auto job = jobs_.Get(id_);
     if (!job.ok()) return job.status();
     const bool terminal = IsTerminal(job->status);
-    auto chunk = ReadLogChunk(path_, offset_, INT64_MAX, /*hold_incomplete_tail=*/!terminal);
+    auto chunk = ReadLogChunk(root_, path_, offset_, INT64_MAX, /*hold_incomplete_tail=*/!terminal);
     if (!chunk.ok() && !chunk.status().IsNotFound()) return chunk.status();
     if (chunk.ok() && chunk->next_offset != offset_) {
       out.data = SseEvent("log", Json{{"offset", offset_},
@@ -75,6 +75,7 @@ class LogStream final : public BodyStream {
 
  private:
   JobService& jobs_;
+  std::filesystem::path root_;  // logs are read confined to the workspace
   JobId id_;
   std::filesystem::path path_;
   int64_t offset_;
@@ -83,7 +84,9 @@ class LogStream final : public BodyStream {
 
 }  // namespace
 
-void RegisterJobRoutes(Router& router, JobService& jobs, const JobCatalog& catalog, const Clock& clock) {
+void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, const JobCatalog& catalog,
+                       const Clock& clock) {
+  const std::filesystem::path root = ws.root();
   for (const char* type : {"train", "backtest", "eval-metrics"}) {
     router.Post(std::string("/api/jobs/") + type, [&jobs, &clock, type](const HttpRequest& req) {
       return SubmitTyped(jobs, clock, type, req);
@@ -145,13 +148,16 @@ void RegisterJobRoutes(Router& router, JobService& jobs, const JobCatalog& catal
     ASSIGN_OR_RETURN(res.body, jobs.DetailBody(id, clock.Now()));
     return res;
   });
+  // Answered on the I/O thread (no hop to the handler pool): the cache lookup holds a lock only
+  // for a map find, and a miss is a WAL snapshot read that never waits for the write lock.
+  router.SetInline("/api/jobs/{job_id}");
 
-  router.Get("/api/jobs/{job_id}/log", [&jobs, &clock](const HttpRequest& req) -> Result<Json> {
+  router.Get("/api/jobs/{job_id}/log", [&jobs, root](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
     ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0));
     ASSIGN_OR_RETURN(int64_t tail, req.query.GetInt("tail", kDefaultLogTail, 0));
     ASSIGN_OR_RETURN(JobRecord rec, jobs.Get(id));
-    auto chunk = ReadLogChunk(jobs.LogPath(rec), offset, tail, !IsTerminal(rec.status));
+    auto chunk = ReadLogChunk(root, jobs.LogPath(rec), offset, tail, !IsTerminal(rec.status));
     if (!chunk.ok()) {
       if (chunk.status().IsNotFound() && !IsTerminal(rec.status)) {
         // Not started yet (the executor creates the log when it spawns): nothing to show.
@@ -171,7 +177,7 @@ void RegisterJobRoutes(Router& router, JobService& jobs, const JobCatalog& catal
                 {"log_path", rec.log_path}};
   });
 
-  router.GetRaw("/api/jobs/{job_id}/log/stream", [&jobs, &clock](const HttpRequest& req) -> Result<HttpResponse> {
+  router.GetRaw("/api/jobs/{job_id}/log/stream", [&jobs, root](const HttpRequest& req) -> Result<HttpResponse> {
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
     ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0));
     ASSIGN_OR_RETURN(JobRecord rec, jobs.Get(id));
@@ -179,7 +185,7 @@ void RegisterJobRoutes(Router& router, JobService& jobs, const JobCatalog& catal
     res.content_type = "text/event-stream";
     res.headers.emplace_back("X-Accel-Buffering", "no");
     res.body = "retry: 2000\n\n";
-    res.stream = std::make_shared<LogStream>(jobs, id, jobs.LogPath(rec), offset);
+    res.stream = std::make_shared<LogStream>(jobs, root, id, jobs.LogPath(rec), offset);
     return res;
   });
 

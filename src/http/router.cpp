@@ -211,6 +211,18 @@ void Router::AddRaw(HttpMethod method, std::string pattern, RawHandler handler) 
   routes_.push_back(std::move(r));
 }
 
+void Router::SetInline(std::string_view pattern) {
+  for (Route& r : routes_) {
+    if (r.pattern == pattern) r.inline_io = true;
+  }
+}
+
+bool Router::IsInline(const HttpRequest& req) const {
+  bool path_matched = false;
+  const Route* route = Match(req, nullptr, &path_matched);
+  return route != nullptr && route->inline_io;
+}
+
 const Router::Route* Router::Match(const HttpRequest& req, std::vector<std::string>* captures,
                                    bool* path_matched) const {
   const auto segs = SplitPath(req.path);

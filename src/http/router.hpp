@@ -145,6 +145,12 @@ class Router {
   void Delete(std::string pattern, JsonHandler h) { Add(HttpMethod::kDelete, std::move(pattern), std::move(h)); }
   void GetRaw(std::string pattern, RawHandler h) { AddRaw(HttpMethod::kGet, std::move(pattern), std::move(h)); }
 
+  // Runs the routes with this pattern (every method) on the server's I/O thread instead of the
+  // handler pool: only for handlers that never block (no database, no files), like /api/health.
+  void SetInline(std::string_view pattern);
+  // True when the route `req` would dispatch to was marked with SetInline.
+  bool IsInline(const HttpRequest& req) const;
+
   // Fallback for paths no route matches (static UI files); nullptr -> 404 envelope.
   void SetFallback(RawHandler handler) { fallback_ = std::move(handler); }
 
@@ -167,6 +173,7 @@ class Router {
     std::string pattern;
     std::vector<std::string> segments;  // "{x}" for captures
     int literal_count = 0;
+    bool inline_io = false;
     RawHandler handler;
     std::optional<std::vector<std::string>> query_params;  // nullopt: not declared (no check)
   };

@@ -22,7 +22,8 @@ namespace alphalab::http {
 void RegisterHealthRoutes(Router& router, const Workspace& workspace, JobService& jobs, const Clock& clock,
                           Metrics& metrics);
 // Jobs: submit (typed and generic), recent, detail, log, log stream (SSE), cancel, job types.
-void RegisterJobRoutes(Router& router, JobService& jobs, const JobCatalog& catalog, const Clock& clock);
+void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, const JobCatalog& catalog,
+                       const Clock& clock);
 // /api/registry/models|compare|tickers, POST /api/registry/index.
 void RegisterRegistryRoutes(Router& router, RegistryService& service);
 // /api/runs, /api/runs/{run_id}, /api/backtests[/{bt_run_id}[/files/{name}]], /api/dashboard.

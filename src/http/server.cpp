@@ -6,8 +6,16 @@
 
 #include "http/access_log.hpp"
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -19,6 +27,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -50,12 +59,123 @@ HttpMethod ToMethod(bhttp::verb v) {
   }
 }
 
+// The status and message a request that Beast could not parse gets before the connection is
+// closed; nullopt for a peer that went away or timed out (nothing to answer).
+struct ParseFailure {
+  int http_status;
+  std::string message;
+};
+std::optional<ParseFailure> ClassifyReadError(const beast::error_code& ec, size_t max_body) {
+  if (ec == bhttp::error::body_limit) {
+    return ParseFailure{413, "request body larger than " + std::to_string(max_body) + " bytes"};
+  }
+  if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
+    return ParseFailure{431, "request headers too large"};
+  }
+  if (ec.category() != bhttp::make_error_code(bhttp::error::bad_method).category()) {
+    return std::nullopt;  // socket errors, timeouts: the peer is gone or silent
+  }
+  if (ec == bhttp::error::end_of_stream) return std::nullopt;
+  if (ec == bhttp::error::partial_message) {
+    return ParseFailure{400, "malformed HTTP request: the connection ended inside the request"};
+  }
+  const char* what = "malformed HTTP request";
+  if (ec == bhttp::error::bad_method) what = "malformed HTTP request: bad method";
+  else if (ec == bhttp::error::bad_target) what = "malformed HTTP request: bad request target";
+  else if (ec == bhttp::error::bad_version) what = "malformed HTTP request: bad HTTP version";
+  else if (ec == bhttp::error::bad_field) what = "malformed HTTP request: bad header name";
+  else if (ec == bhttp::error::bad_value) what = "malformed HTTP request: bad header value";
+  else if (ec == bhttp::error::bad_line_ending) what = "malformed HTTP request: bad line ending";
+  else if (ec == bhttp::error::bad_content_length) {
+    what = "malformed HTTP request: bad or repeated Content-Length";
+  } else if (ec == bhttp::error::bad_transfer_encoding) {
+    what = "malformed HTTP request: bad Transfer-Encoding";
+  } else if (ec == bhttp::error::bad_chunk || ec == bhttp::error::bad_chunk_extension) {
+    what = "malformed HTTP request: broken chunked body";
+  } else if (ec == bhttp::error::bad_obs_fold) {
+    what = "malformed HTTP request: folded header line";
+  }
+  return ParseFailure{400, what};
+}
+
+// A request line starts with a method token (RFC 9110 tchar); anything else is not HTTP/1.x.
+bool IsMethodStart(unsigned char c) {
+  if (std::isalnum(c)) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+    case '.': case '^': case '_': case '`': case '|': case '~':
+    case '\r': case '\n':  // empty lines before a request line are tolerated (RFC 9112 2.2)
+      return true;
+    default:
+      return false;
+  }
+}
+
+// True when the request line in `buffer` ends in a well-formed "HTTP/<d>.<d>" other than 1.x
+// (Beast accepts only HTTP/1.x and reports the rest as bad_version): "PRI * HTTP/2.0" is the
+// HTTP/2 preface.
+bool IsOtherHttpVersion(const beast::flat_buffer& buffer) {
+  const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+  const size_t eol = data.find("\r\n");
+  if (eol == std::string_view::npos || eol < 8) return false;
+  const std::string_view version = data.substr(eol - 8, 8);
+  return version.substr(0, 5) == "HTTP/" && std::isdigit(static_cast<unsigned char>(version[5])) &&
+         version[6] == '.' && std::isdigit(static_cast<unsigned char>(version[7])) && version[5] != '1' &&
+         (eol == 8 || data[eol - 9] == ' ');
+}
+
+// What a connection over the limit gets (written without a session).
+const std::string& OverloadedResponse() {
+  static const std::string text = [] {
+    const std::string body = DumpJson(ErrorEnvelope(
+        Status::Unavailable("server is at its connection limit; retry shortly")));
+    return "HTTP/1.1 503 Service Unavailable\r\nServer: alphalab\r\nContent-Type: application/json\r\n"
+           "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  return text;
+}
+
+// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
+rlim_t RaiseFdLimit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 1024;
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      spdlog::info(R"({{"msg":"raised open file limit","from":{},"to":{}}})",
+                   static_cast<uint64_t>(lim.rlim_cur), static_cast<uint64_t>(raised.rlim_cur));
+      lim = raised;
+    }
+  }
+  return lim.rlim_cur;
+}
+
+// Writes an error response (Connection: close); the caller closes the connection.
+asio::awaitable<void> WriteErrorAndClose(beast::tcp_stream& stream, HttpResponse r) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), 11};
+  res.set(bhttp::field::server, "alphalab");
+  res.set(bhttp::field::content_type, r.content_type);
+  res.keep_alive(false);
+  res.body() = std::move(r.body);
+  res.prepare_payload();
+  stream.expires_after(std::chrono::seconds(10));
+  beast::error_code ec;
+  co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
   Impl(const ServerOptions& o, const Router& r, Metrics* m)
-      : options(o), router(r), metrics(m), ioc(std::max(1, o.io_threads)), acceptor(ioc) {
+      : options(o), router(r), metrics(m), ioc(std::max(1, o.io_threads)), acceptor(ioc),
+        handlers(static_cast<size_t>(std::max(1, o.handler_threads))),
+        max_connections(o.max_connections > 0 ? o.max_connections : 1024) {
     if (o.access_log && o.access_log_writer) access_buffer = std::make_unique<AccessLogBuffer>(o.access_log_writer);
+  }
+  ~Impl() {
+    if (spare_fd >= 0) ::close(spare_fd);
   }
 
   const ServerOptions& options;
@@ -69,10 +189,30 @@ struct HttpServer::Impl {
   std::atomic<int> active_sessions{0};
   int bound_port = 0;
   std::unique_ptr<AccessLogBuffer> access_buffer;  // when options.access_log_writer is set
+  asio::thread_pool handlers;  // blocking handler work runs here, never on the I/O threads
+  int max_connections;         // options.max_connections, or (0) derived from the fd limit in Listen()
+  int spare_fd = -1;           // released to accept-and-refuse when the process is out of fds
+  // Accept errors: logged at most once per 10 s with the number suppressed in between.
+  std::chrono::steady_clock::time_point last_accept_log{};
+  uint64_t accept_errors_unlogged = 0;
 
   asio::awaitable<void> Accept();
   asio::awaitable<void> Session(beast::tcp_stream stream);
-  HttpResponse Handle(bhttp::request<bhttp::string_body>& breq, const std::string& remote);
+  asio::awaitable<void> Refuse(tcp::socket socket);
+  // Runs fn() on the handler pool and resumes on the caller's executor.
+  template <typename Fn>
+  asio::awaitable<void> OffIo(Fn fn) {
+    co_await asio::co_spawn(
+        handlers, [&fn]() -> asio::awaitable<void> {
+          fn();
+          co_return;
+        },
+        asio::use_awaitable);
+  }
+  void OnAcceptError(const beast::error_code& ec);
+  std::optional<HttpRequest> BuildRequest(bhttp::request<bhttp::string_body>& breq,
+                                          const std::string& remote, HttpResponse* error);
+  HttpResponse Handle(HttpRequest& req);
   void AccessLog(const HttpRequest& req, int status, size_t bytes, double ms);
 };
 
@@ -89,9 +229,19 @@ HttpServer::HttpServer(const ServerOptions& options, const Router& router, Metri
 HttpServer::~HttpServer() {
   Stop();
   if (impl_->stopper.joinable()) impl_->stopper.join();
+  impl_->handlers.join();
 }
 
 Status HttpServer::Listen() {
+  // Every connection is a descriptor: use all the process may have, keep headroom for the
+  // database, logs and jobs, and refuse connections beyond that instead of failing accept().
+  const rlim_t fd_limit = RaiseFdLimit();
+  const int64_t usable = static_cast<int64_t>(std::min<rlim_t>(fd_limit, 1u << 30));
+  const int64_t fd_cap = std::max<int64_t>(usable / 2, usable - 256);
+  if (impl_->options.max_connections <= 0) {
+    impl_->max_connections = static_cast<int>(std::clamp<int64_t>(fd_cap, 1, 1 << 20));
+  }
+  if (impl_->spare_fd < 0) impl_->spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   beast::error_code ec;
   auto addr = asio::ip::make_address(impl_->options.host, ec);
   if (ec) return Status::InvalidArgument("bad host '" + impl_->options.host + "': " + ec.message());
@@ -118,6 +268,8 @@ void HttpServer::Run() {
   for (int i = 1; i < n; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
   impl_->ioc.run();
   for (auto& t : threads) t.join();
+  // Handlers still running finish; their sessions are gone with the stopped io_context.
+  impl_->handlers.join();
 }
 
 void HttpServer::Stop() {
@@ -145,20 +297,63 @@ void HttpServer::StopOnSignals() {
   });
 }
 
+void HttpServer::Impl::OnAcceptError(const beast::error_code& ec) {
+  ++accept_errors_unlogged;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_accept_log < std::chrono::seconds(10)) return;
+  spdlog::warn(R"({{"msg":"accept failed","error":{},"count":{},"active_connections":{}}})",
+               JsonEscape(ec.message()), accept_errors_unlogged, active_sessions.load());
+  accept_errors_unlogged = 0;
+  last_accept_log = now;
+}
+
 asio::awaitable<void> HttpServer::Impl::Accept() {
+  asio::steady_timer backoff(ioc);
   for (;;) {
     beast::error_code ec;
     tcp::socket socket(asio::make_strand(ioc));
     co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) co_return;
-      spdlog::warn(R"({{"msg":"accept failed","error":{}}})", JsonEscape(ec.message()));
+      OnAcceptError(ec);
+      const bool out_of_fds = ec == asio::error::no_descriptors || ec.value() == ENFILE;
+      if (out_of_fds && spare_fd >= 0) {
+        // Free one descriptor to take the waiting connection off the queue with a 503, so
+        // clients learn the server is full instead of hanging in the backlog.
+        ::close(spare_fd);
+        spare_fd = -1;
+        const int fd = ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd >= 0) {
+          const std::string& text = OverloadedResponse();
+          [[maybe_unused]] const ssize_t n = ::send(fd, text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+          ::close(fd);
+        }
+        spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      }
+      // Back off: retrying at once would spin on a condition that lasts until connections close.
+      backoff.expires_after(std::chrono::milliseconds(out_of_fds ? 100 : 50));
+      co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (stopping) co_return;
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
     auto ex = socket.get_executor();
+    if (active_sessions.load() >= max_connections) {
+      asio::co_spawn(ex, Refuse(std::move(socket)), asio::detached);
+      continue;
+    }
+    ++active_sessions;  // counted here so a burst of accepts cannot overshoot the cap
     asio::co_spawn(ex, Session(beast::tcp_stream(std::move(socket))), asio::detached);
   }
+}
+
+asio::awaitable<void> HttpServer::Impl::Refuse(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  stream.expires_after(std::chrono::seconds(2));
+  beast::error_code ec;
+  co_await asio::async_write(stream, asio::buffer(OverloadedResponse()),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
 }
 
 void HttpServer::Impl::AccessLog(const HttpRequest& req, int status, size_t bytes, double ms) {
@@ -177,8 +372,8 @@ void HttpServer::Impl::AccessLog(const HttpRequest& req, int status, size_t byte
                req.method_name, JsonEscape(req.target), status, bytes, ms, req.remote);
 }
 
-HttpResponse HttpServer::Impl::Handle(bhttp::request<bhttp::string_body>& breq,
-                                      const std::string& remote) {
+std::optional<HttpRequest> HttpServer::Impl::BuildRequest(bhttp::request<bhttp::string_body>& breq,
+                                                          const std::string& remote, HttpResponse* error) {
   HttpRequest req;
   req.method = ToMethod(breq.method());
   req.method_name = std::string(breq.method_string());
@@ -186,14 +381,21 @@ HttpResponse HttpServer::Impl::Handle(bhttp::request<bhttp::string_body>& breq,
   req.remote = remote;
   const size_t q = req.target.find('?');
   auto path = PercentDecode(std::string_view(req.target).substr(0, q), false);
-  if (!path.ok()) return ErrorResponse(path.status());
+  if (!path.ok()) {
+    *error = ErrorResponse(path.status());
+    return std::nullopt;
+  }
   req.path = std::move(path).value();
   if (req.path.empty() || req.path[0] != '/') {
-    return ErrorResponse(Status::InvalidArgument("request target must start with '/'"));
+    *error = ErrorResponse(Status::InvalidArgument("request target must start with '/'"));
+    return std::nullopt;
   }
   if (q != std::string::npos) {
     auto query = QueryParams::Parse(std::string_view(req.target).substr(q + 1));
-    if (!query.ok()) return ErrorResponse(query.status());
+    if (!query.ok()) {
+      *error = ErrorResponse(query.status());
+      return std::nullopt;
+    }
     req.query = std::move(query).value();
   }
   for (const auto& field : breq) {
@@ -202,6 +404,10 @@ HttpResponse HttpServer::Impl::Handle(bhttp::request<bhttp::string_body>& breq,
     req.headers[std::move(name)] = std::string(field.value());
   }
   req.body = std::move(breq.body());
+  return req;
+}
+
+HttpResponse HttpServer::Impl::Handle(HttpRequest& req) {
   const auto t0 = std::chrono::steady_clock::now();
   HttpResponse res = router.Dispatch(req);
   const double ms =
@@ -211,7 +417,7 @@ HttpResponse HttpServer::Impl::Handle(bhttp::request<bhttp::string_body>& breq,
 }
 
 asio::awaitable<void> HttpServer::Impl::Session(beast::tcp_stream stream) {
-  ++active_sessions;
+  // active_sessions was incremented by Accept().
   struct Guard {
     std::atomic<int>& n;
     ~Guard() { --n; }
@@ -223,6 +429,7 @@ asio::awaitable<void> HttpServer::Impl::Session(beast::tcp_stream stream) {
     if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
   beast::flat_buffer buffer;
+  bool first_request = true;
   try {
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;
@@ -230,35 +437,61 @@ asio::awaitable<void> HttpServer::Impl::Session(beast::tcp_stream stream) {
       parser.body_limit(options.max_body_bytes);
       stream.expires_after(std::chrono::seconds(options.read_timeout_sec));
       beast::error_code ec;
+      if (first_request && buffer.size() == 0) {
+        first_request = false;
+        // The first bytes on a connection decide early whether it is HTTP at all: a TLS
+        // ClientHello or another binary protocol would otherwise wait for a header end that
+        // never comes and be closed silently at the read timeout.
+        const size_t n = co_await stream.async_read_some(
+            buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+        buffer.commit(n);
+        if (ec && n == 0) break;
+        const auto first = static_cast<unsigned char>(*static_cast<const char*>(buffer.data().data()));
+        if (!IsMethodStart(first)) {
+          co_await WriteErrorAndClose(
+              stream, ErrorResponse(Status::InvalidArgument(
+                                        first == 0x16 ? "this port speaks plain HTTP/1.1, not TLS"
+                                                      : "malformed HTTP request: not an HTTP/1.1 request line"),
+                                    400));
+          break;
+        }
+        ec = {};
+      }
       co_await bhttp::async_read(stream, buffer, parser,
                                  asio::redirect_error(asio::use_awaitable, ec));
-      if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-          ec == asio::error::connection_reset || ec == asio::error::eof) {
+      if (ec) {
+        // Anything Beast refuses to parse gets a 4xx envelope before the close (a peer that
+        // went away or timed out gets nothing: there is no one to answer).
+        auto failure = ClassifyReadError(ec, options.max_body_bytes);
+        if (!failure) break;
+        if (ec == bhttp::error::bad_version && IsOtherHttpVersion(buffer)) {
+          failure = ParseFailure{505, "HTTP version not supported (use HTTP/1.1)"};
+        }
+        const Status status = failure->http_status == 400
+                                  ? Status::InvalidArgument(failure->message)
+                                  : Status::ResourceExhausted(failure->message);
+        co_await WriteErrorAndClose(stream, ErrorResponse(status, failure->http_status));
         break;
       }
-      if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
-        const bool body = ec == bhttp::error::body_limit;
-        HttpResponse r = ErrorResponse(
-            Status::ResourceExhausted(body ? "request body larger than " +
-                                                 std::to_string(options.max_body_bytes) + " bytes"
-                                           : "request headers too large"),
-            body ? 413 : 431);
-        bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), 11};
-        res.set(bhttp::field::content_type, r.content_type);
-        res.keep_alive(false);
-        res.body() = std::move(r.body);
-        res.prepare_payload();
-        stream.expires_after(std::chrono::seconds(10));
-        co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-        break;
-      }
-      if (ec) break;  // malformed request or socket error: drop the connection
 
       auto& breq = parser.get();
+      if (breq.version() != 10 && breq.version() != 11) {
+        co_await WriteErrorAndClose(
+            stream, ErrorResponse(Status::InvalidArgument("HTTP version not supported (use HTTP/1.1)"), 505));
+        break;
+      }
       const bool keep_alive = breq.keep_alive() && !stopping;
       const unsigned version = breq.version();
       const bool head = breq.method() == bhttp::verb::head;
-      HttpResponse r = Handle(breq, remote);
+      HttpResponse r;
+      std::optional<HttpRequest> req = BuildRequest(breq, remote, &r);
+      if (req) {
+        if (router.IsInline(*req)) {
+          r = Handle(*req);
+        } else {
+          co_await OffIo([&] { r = Handle(*req); });
+        }
+      }
 
       if (r.stream) {
         // Streamed body (SSE): headers, then chunks until the source is done; then close.
@@ -277,7 +510,9 @@ asio::awaitable<void> HttpServer::Impl::Session(beast::tcp_stream stream) {
         }
         asio::steady_timer timer(stream.get_executor());
         while (!ec && !stopping) {
-          auto chunk = r.stream->Next();
+          std::optional<Result<StreamChunk>> next;
+          co_await OffIo([&] { next.emplace(r.stream->Next()); });
+          auto& chunk = *next;
           if (!chunk.ok()) break;
           if (!chunk->data.empty()) {
             stream.expires_after(std::chrono::seconds(30));

@@ -1,7 +1,12 @@
 // The Boost.Beast HTTP/1.1 server: N io threads on one io_context, one coroutine per
 // connection (keep-alive), a timeout on every read, header/body limits (431/413), one catch
 // per session turning the unexpected into a logged 500 with the error envelope, JSON access
-// logs, graceful Stop(). All routing and logic live in the Router's pure handlers.
+// logs, graceful Stop(). All routing and logic live in the Router's pure handlers, which run on
+// a handler pool (ServerOptions::handler_threads) so blocking work never stalls the I/O
+// threads; routes marked Router::SetInline run on the I/O thread.
+// Hostile clients: malformed HTTP gets a 400/505 envelope before the close; connections over
+// ServerOptions::max_connections get a 503; running out of descriptors backs off (no spin) and
+// logs at most once per 10 s; Listen() raises the soft open-file limit to the hard one.
 #pragma once
 
 #include <memory>

@@ -16,7 +16,14 @@ struct ServerOptions {
   std::string ui_dir;                  // empty = no static files
   size_t max_body_bytes = 8u << 20;    // 413 above this
   size_t max_header_bytes = 16u << 10; // 431/413 above this
-  int read_timeout_sec = 30;           // every read on a connection (keep-alive idle too)
+  int read_timeout_sec = 30;
+  // Connections served at once; further ones are answered 503 and closed. 0 (the default):
+  // derived at Listen() from the open-file limit (whose soft value Listen() first raises to the
+  // hard one): the limit minus 256 descriptors of headroom, at least half of it.
+  int max_connections = 0;
+  // Threads that run handlers (database, files) so the I/O threads never block; routes marked
+  // Router::SetInline (health, metrics) run on the I/O thread.
+  int handler_threads = 8;           // every read on a connection (keep-alive idle too)
   bool access_log = true;              // structured JSON access log lines on stderr
   // Where batched access-log lines go, a chunk of whole lines at a time (the server's log sink,
   // set by the wiring). Empty: one spdlog line per request.

@@ -1,5 +1,7 @@
 #include "jobs/log_reader.hpp"
 
+#include "core/confined_open.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -111,16 +113,27 @@ std::string SanitizeUtf8(std::string_view s, size_t* held_back) {
 
 Result<LogChunk> ReadLogChunk(const std::filesystem::path& path, int64_t offset, int64_t tail,
                               bool hold_incomplete_tail, int64_t max_bytes) {
+  return ReadLogChunk(path.parent_path(), path, offset, tail, hold_incomplete_tail, max_bytes);
+}
+
+Result<LogChunk> ReadLogChunk(const std::filesystem::path& root, const std::filesystem::path& path,
+                              int64_t offset, int64_t tail, bool hold_incomplete_tail, int64_t max_bytes) {
   if (offset < 0) return Status::InvalidArgument("offset must be >= 0");
   if (tail < 0) return Status::InvalidArgument("tail must be >= 0");
   Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) {
-    if (errno == ENOENT) return Status::NotFound("log file " + path.filename().string() + " does not exist");
-    return Status::Internal("cannot open log " + path.string() + ": " + std::strerror(errno));
+  {
+    auto opened = OpenConfined(root, path, O_RDONLY | O_NONBLOCK);
+    if (!opened.ok()) {
+      if (opened.status().IsNotFound()) {
+        return Status::NotFound("log file " + path.filename().string() + " does not exist");
+      }
+      return opened.status().WithContext("log " + path.filename().string());
+    }
+    f.fd = opened->release();
   }
   struct stat st {};
-  if (::fstat(f.fd, &st) != 0) return Status::Internal("cannot stat log " + path.string());
+  if (::fstat(f.fd, &st) != 0) return Status::Internal("cannot stat log " + path.filename().string());
+  if (!S_ISREG(st.st_mode)) return Status::NotFound("log file " + path.filename().string() + " is not a file");
   const int64_t size = st.st_size;
   LogChunk chunk;
   chunk.file_size = size;
@@ -160,10 +173,11 @@ Result<LogChunk> ReadLogChunk(const std::filesystem::path& path, int64_t offset,
 
 std::string ReadFileTail(const std::filesystem::path& path, int64_t max_bytes) {
   Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) return {};
+  auto opened = OpenConfined(path.parent_path(), path, O_RDONLY | O_NONBLOCK);
+  if (!opened.ok()) return {};
+  f.fd = opened->release();
   struct stat st {};
-  if (::fstat(f.fd, &st) != 0) return {};
+  if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode)) return {};
   const int64_t start = std::max<int64_t>(0, st.st_size - max_bytes);
   auto r = PreadAll(f.fd, start, st.st_size - start);
   return r.ok() ? std::move(r).value() : std::string();

@@ -32,6 +32,12 @@ struct LogChunk {
   int64_t file_size = 0;
 };
 
+// The log is opened through the one confined open (core/confined_open.hpp) beneath `root`
+// (the workspace): a log replaced by a symlink leading outside is PermissionDenied.
+Result<LogChunk> ReadLogChunk(const std::filesystem::path& root, const std::filesystem::path& path,
+                              int64_t offset, int64_t tail, bool hold_incomplete_tail = false,
+                              int64_t max_bytes = kMaxLogResponseBytes);
+// Same, confined to the log's own folder.
 Result<LogChunk> ReadLogChunk(const std::filesystem::path& path, int64_t offset, int64_t tail,
                               bool hold_incomplete_tail = false,
                               int64_t max_bytes = kMaxLogResponseBytes);
@@ -40,7 +46,8 @@ Result<LogChunk> ReadLogChunk(const std::filesystem::path& path, int64_t offset,
 // valid) sequence at the very end is left out and its length stored there.
 std::string SanitizeUtf8(std::string_view bytes, size_t* held_back = nullptr);
 
-// The last `max_bytes` of a file (for artifacts / error summaries); empty if missing.
+// The last `max_bytes` of a file (for artifacts / error summaries); empty if missing or if
+// it is a symlink leading out of its folder.
 std::string ReadFileTail(const std::filesystem::path& path, int64_t max_bytes);
 
 }  // namespace alphalab

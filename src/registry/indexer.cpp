@@ -8,6 +8,7 @@
 #include <set>
 #include <system_error>
 
+#include "core/confined_open.hpp"
 #include "core/ids.hpp"
 #include "registry/registry_json.hpp"
 
@@ -68,27 +69,24 @@ class FieldReader {
 };
 
 // Reads and parses a JSON object file; on failure returns nullopt and a reason.
-std::optional<Json> ReadJsonObject(const fs::path& path, std::string& why) {
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  if (ec) {
-    why = ec == std::errc::no_such_file_or_directory ? "file is missing" : "cannot stat: " + ec.message();
-    return std::nullopt;
-  }
-  if (size > kMaxMetricsFileBytes) {
-    why = "file is larger than 64 MiB";
-    return std::nullopt;
-  }
-  auto text = ReadFile(path);
+// Files are read through the one confined open rooted at the workspace: a symlink leading
+// outside (or a run/backtest folder that is one) is a problem, never indexed.
+std::optional<Json> ReadJsonObject(const fs::path& root, const fs::path& path, std::string& why) {
+  auto text = ReadFileConfined(root, path, kMaxMetricsFileBytes);
   if (!text.ok()) {
-    why = "cannot read: " + text.status().message();
+    const Status& st = text.status();
+    if (st.IsNotFound()) why = "file is missing";
+    else if (st.code() == StatusCode::kResourceExhausted) why = "file is larger than 64 MiB";
+    else if (st.code() == StatusCode::kPermissionDenied) why = "file leads outside the workspace (symlink); not indexed";
+    else why = "cannot read: " + st.message();
     return std::nullopt;
   }
-  Json j = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    why = text->empty() ? "file is empty" : "invalid JSON";
+  auto parsed = ParseJson(*text);
+  if (!parsed.ok()) {
+    why = text->empty() ? "file is empty" : "invalid JSON (or nested too deeply)";
     return std::nullopt;
   }
+  Json j = std::move(parsed).value();
   if (!j.is_object()) {
     why = std::string("expected a JSON object, got ") + j.type_name();
     return std::nullopt;
@@ -279,13 +277,14 @@ std::vector<std::pair<std::string, fs::path>> ListEvalFiles(const fs::path& dir)
 }
 
 // Each metrics_eval_<mode>.json replaces the rows of its mode (it is newer than metrics.json).
-std::optional<RunFileProblem> ApplyEvalFiles(const fs::path& dir, const std::string& run_dir_rel, const Json* manifest,
+std::optional<RunFileProblem> ApplyEvalFiles(const fs::path& root, const fs::path& dir, const std::string& run_dir_rel,
+                                             const Json* manifest,
                                              RunSummary& run, std::vector<RegistryRow>& rows) {
   for (const auto& [mode, path] : ListEvalFiles(dir)) {
     const std::string eval_rel = Rel(run_dir_rel, path.filename().string());
     if (!IsSafeIdentifier(mode)) return RunFileProblem{eval_rel, "mode in the file name is not a safe identifier"};
     std::string why;
-    auto eval = ReadJsonObject(path, why);
+    auto eval = ReadJsonObject(root, path, why);
     if (!eval) return RunFileProblem{eval_rel, why};
     FieldReader er(eval_rel);
     const std::string declared_mode = er.String(*eval, "mode");
@@ -314,10 +313,13 @@ std::optional<IndexedRun> ReadRunDir(const Workspace& ws, const fs::path& dir, c
     return std::nullopt;
   };
   if (!IsSafeIdentifier(run_id)) return problem(run_dir_rel, "run directory name is not a safe identifier");
+  if (!IsDirectoryConfined(ws.root(), dir)) {
+    return problem(run_dir_rel, "run directory leads outside the workspace (symlink); not indexed");
+  }
 
   const std::string metrics_rel = Rel(run_dir_rel, "metrics.json");
   std::string why;
-  auto metrics = ReadJsonObject(dir / "metrics.json", why);
+  auto metrics = ReadJsonObject(ws.root(), dir / "metrics.json", why);
   if (!metrics) {
     if (why == "file is missing") why += " (the run is unfinished, or failed before writing its metrics)";
     return problem(metrics_rel, why);
@@ -325,7 +327,7 @@ std::optional<IndexedRun> ReadRunDir(const Workspace& ws, const fs::path& dir, c
   std::optional<Json> manifest;
   std::error_code ec;
   if (fs::exists(dir / "manifest.json", ec)) {
-    manifest = ReadJsonObject(dir / "manifest.json", why);
+    manifest = ReadJsonObject(ws.root(), dir / "manifest.json", why);
     if (!manifest) return problem(Rel(run_dir_rel, "manifest.json"), why);
   }
   const Json* manifest_ptr = manifest ? &*manifest : nullptr;
@@ -341,7 +343,7 @@ std::optional<IndexedRun> ReadRunDir(const Workspace& ws, const fs::path& dir, c
   if (!RowsFromMetrics(*metrics, rd, run_id, run.mode, metrics_rel, run, manifest_ptr, run_dir_rel, dir, rows)) {
     return problem(metrics_rel, rd.problem());
   }
-  if (auto p = ApplyEvalFiles(dir, run_dir_rel, manifest_ptr, run, rows)) return problem(p->file, p->message);
+  if (auto p = ApplyEvalFiles(ws.root(), dir, run_dir_rel, manifest_ptr, run, rows)) return problem(p->file, p->message);
 
   std::set<std::string> tickers;
   for (const auto& r : rows) tickers.insert(r.ticker);
@@ -361,8 +363,11 @@ std::optional<BacktestSummaryRow> ReadBacktestDir(const Workspace& ws, const fs:
     return std::nullopt;
   };
   if (!IsSafeIdentifier(id)) return problem(dir_rel, "backtest directory name is not a safe identifier");
+  if (!IsDirectoryConfined(ws.root(), dir)) {
+    return problem(dir_rel, "backtest directory leads outside the workspace (symlink); not indexed");
+  }
   std::string why;
-  auto s = ReadJsonObject(dir / "summary.json", why);
+  auto s = ReadJsonObject(ws.root(), dir / "summary.json", why);
   if (!s) {
     if (why == "file is missing") why += " (the backtest is unfinished or failed)";
     return problem(summary_rel, why);

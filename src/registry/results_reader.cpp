@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "core/clock.hpp"
+#include "core/confined_open.hpp"
 #include "core/ids.hpp"
 
 namespace alphalab::registry {
@@ -85,31 +86,36 @@ Json FileList(const fs::path& dir) {
   return files;
 }
 
-Result<std::string> ReadSmallFile(const fs::path& path) {
-  std::error_code ec;
-  auto size = fs::file_size(path, ec);
-  if (ec) return Status::NotFound(path.filename().string() + " is missing");
-  if (size > kMaxDetailFileBytes) return Status::ResourceExhausted(path.filename().string() + " is too large to show");
-  return ReadFile(path);
+// Every read goes through the one confined open rooted at the workspace: a planted symlink
+// (runs/x/config.yaml -> /etc/passwd) is refused, one that stays inside the workspace works.
+Result<std::string> ReadSmallFile(const fs::path& root, const fs::path& path) {
+  auto text = ReadFileConfined(root, path, kMaxDetailFileBytes);
+  if (text.ok()) return text;
+  const std::string name = path.filename().string();
+  if (text.status().IsNotFound()) return Status::NotFound(name + " is missing");
+  if (text.status().code() == StatusCode::kResourceExhausted) {
+    return Status::ResourceExhausted(name + " is too large to show");
+  }
+  return text.status();
 }
 
 // Reads and parses a JSON file if present: value, null when absent, {"error": ...} when broken.
-Json OptionalJsonFile(const fs::path& path) {
+Json OptionalJsonFile(const fs::path& root, const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return nullptr;
-  auto text = ReadSmallFile(path);
+  auto text = ReadSmallFile(root, path);
   if (!text.ok()) return Json{{"error", text.status().message()}};
-  Json j = Json::parse(*text, nullptr, false);
-  if (j.is_discarded()) return Json{{"error", path.filename().string() + " is not valid JSON"}};
-  return j;
+  auto j = ParseJson(*text);
+  if (!j.ok()) return Json{{"error", path.filename().string() + " is not valid JSON (or nested too deeply)"}};
+  return std::move(j).value();
 }
 
-Json ConfigBlock(const fs::path& dir, const std::string& dir_rel) {
+Json ConfigBlock(const fs::path& root, const fs::path& dir, const std::string& dir_rel) {
   const fs::path path = dir / "config.yaml";
   std::error_code ec;
   if (!fs::exists(path, ec)) return nullptr;
   Json block{{"path", dir_rel + "/config.yaml"}};
-  auto text = ReadSmallFile(path);
+  auto text = ReadSmallFile(root, path);
   if (!text.ok()) {
     block["error"] = text.status().message();
     return block;
@@ -276,10 +282,10 @@ Result<Json> ReadRunFiles(const Workspace& ws, const std::string& run_id) {
   ASSIGN_OR_RETURN(fs::path dir, RunDir(ws, run_id));
   const std::string rel = "runs/" + run_id;
   Json out{{"run_id", run_id}, {"run_dir", rel}};
-  out["config"] = ConfigBlock(dir, rel);
-  out["manifest"] = OptionalJsonFile(dir / "manifest.json");
+  out["config"] = ConfigBlock(ws.root(), dir, rel);
+  out["manifest"] = OptionalJsonFile(ws.root(), dir / "manifest.json");
   Json metrics = Json::object();
-  Json base = OptionalJsonFile(dir / "metrics.json");
+  Json base = OptionalJsonFile(ws.root(), dir / "metrics.json");
   if (!base.is_null()) {
     std::string mode = base.is_object() && base.contains("mode") && base["mode"].is_string()
                            ? base["mode"].get<std::string>()
@@ -297,7 +303,7 @@ Result<Json> ReadRunFiles(const Workspace& ws, const std::string& run_id) {
   std::sort(eval_files.begin(), eval_files.end());
   for (const auto& name : eval_files) {
     const std::string mode = name.substr(13, name.size() - 18);
-    Json data = OptionalJsonFile(dir / name);
+    Json data = OptionalJsonFile(ws.root(), dir / name);
     Json entry{{"source", rel + "/" + name}, {"data", data}};
     if (data.is_object() && data.contains("evaluated_at")) entry["evaluated_at"] = data["evaluated_at"];
     metrics[mode] = std::move(entry);  // the re-evaluation wins over metrics.json for its mode
@@ -311,11 +317,11 @@ Result<Json> ReadBacktestFiles(const Workspace& ws, const std::string& bt_run_id
   ASSIGN_OR_RETURN(fs::path dir, BacktestDir(ws, bt_run_id));
   const std::string rel = "backtests/" + bt_run_id;
   Json out{{"bt_run_id", bt_run_id}, {"bt_dir", rel}};
-  Json summary = OptionalJsonFile(dir / "summary.json");
+  Json summary = OptionalJsonFile(ws.root(), dir / "summary.json");
   if (summary.is_null()) return Status::NotFound("backtest '" + bt_run_id + "' has no summary.json (unfinished or failed)");
   out["summary"] = summary;
   out["statistics"] = summary.is_object() && summary.contains("statistics") ? summary["statistics"] : Json(nullptr);
-  out["config"] = ConfigBlock(dir, rel);
+  out["config"] = ConfigBlock(ws.root(), dir, rel);
 
   // Equity curve + drawdown series.
   Json curve = Json::array();
@@ -324,7 +330,7 @@ Result<Json> ReadBacktestFiles(const Workspace& ws, const std::string& bt_run_id
   bool downsampled = false;
   std::error_code ec;
   if (fs::exists(dir / "equity.csv", ec)) {
-    ASSIGN_OR_RETURN(std::string text, ReadSmallFile(dir / "equity.csv"));
+    ASSIGN_OR_RETURN(std::string text, ReadSmallFile(ws.root(), dir / "equity.csv"));
     auto csv = ParseCsv(text);
     if (!csv.ok()) return csv.status().WithContext(rel + "/equity.csv");
     const auto& columns = (*csv)["columns"];
@@ -379,7 +385,7 @@ Result<Json> ReadBacktestFiles(const Workspace& ws, const std::string& bt_run_id
   Json trades = Json::array();
   size_t trades_total = 0;
   if (fs::exists(dir / "trades.csv", ec)) {
-    ASSIGN_OR_RETURN(std::string text, ReadSmallFile(dir / "trades.csv"));
+    ASSIGN_OR_RETURN(std::string text, ReadSmallFile(ws.root(), dir / "trades.csv"));
     auto csv = ParseCsv(text);
     if (!csv.ok()) return csv.status().WithContext(rel + "/trades.csv");
     const auto& columns = (*csv)["columns"];
@@ -414,7 +420,7 @@ Result<FileContent> ReadBacktestFile(const Workspace& ws, const std::string& bt_
   if (!fs::is_regular_file(path, ec)) {
     return Status::NotFound("backtest '" + bt_run_id + "' has no file '" + name + "'");
   }
-  ASSIGN_OR_RETURN(std::string body, ReadSmallFile(path));
+  ASSIGN_OR_RETURN(std::string body, ReadSmallFile(ws.root(), path));
   FileContent f;
   f.name = name;
   f.body = std::move(body);

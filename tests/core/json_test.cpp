@@ -11,6 +11,47 @@ TEST(JsonTest, ParseRejectsGarbageWithoutThrowing) {
   EXPECT_TRUE(ParseJson("").status().IsInvalidArgument());
 }
 
+std::string Nested(int depth, char open, char close, std::string_view leaf = "1") {
+  std::string s(static_cast<size_t>(depth), open);
+  s += leaf;
+  s += std::string(static_cast<size_t>(depth), close);
+  return s;
+}
+
+TEST(JsonTest, NestingDeeperThanTheLimitIsRefusedWhileParsing) {
+  // 64 levels are fine, 65 are not; arrays and objects count alike.
+  EXPECT_TRUE(ParseJson(Nested(kMaxJsonDepth, '[', ']')).ok());
+  auto deep = ParseJson(Nested(kMaxJsonDepth + 1, '[', ']'));
+  ASSERT_FALSE(deep.ok());
+  EXPECT_TRUE(deep.status().IsInvalidArgument());
+  EXPECT_NE(deep.status().message().find("nested deeper than 64"), std::string::npos);
+  std::string objects;
+  for (int i = 0; i < 70; ++i) objects += "{\"a\":";
+  objects += "1" + std::string(70, '}');
+  EXPECT_TRUE(ParseJson(objects).status().IsInvalidArgument());
+  // Wide but shallow documents with many brackets still parse (the slow path is exact).
+  std::string wide = "[";
+  for (int i = 0; i < 500; ++i) wide += std::string(i ? "," : "") + "[{\"k\":[1]}]";
+  wide += "]";
+  auto w = ParseJson(wide);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->size(), 500u);
+  // Brackets inside strings do not count.
+  EXPECT_TRUE(ParseJson("{\"s\":\"" + std::string(1000, '[') + "\"}").ok());
+}
+
+TEST(JsonTest, HugelyNestedBodyIsRefusedAndNothingRecurses) {
+  // The shape that crashed the server: ~70,000 levels (~420 KB) inside a params object.
+  std::string body = "{\"job_type\":\"train\",\"params\":" + Nested(70000, '[', ']') + "}";
+  body += std::string(420000 - std::min<size_t>(body.size(), 420000), ' ');
+  auto r = ParseJson(body);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsInvalidArgument());
+  // Copying and dumping the error details must not recurse either.
+  Json copy = r.status().details();
+  EXPECT_EQ(copy["max_depth"], kMaxJsonDepth);
+}
+
 TEST(JsonTest, TypedGettersNameTheField) {
   const Json j = Json::parse(R"({"s": "x", "i": 3, "f": 2.5, "b": true, "n": null, "l": ["a", "b"]})");
   EXPECT_EQ(*GetString(j, "s"), "x");

@@ -7,6 +7,12 @@
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+
+#include "http/api_error.hpp"
 #include "http/http_client.hpp"
 #include "http/server.hpp"
 #include "jobs/metrics.hpp"
@@ -67,18 +73,212 @@ TEST_F(ServerTest, BodyLimitIs413WithEnvelope) {
   EXPECT_EQ(Json::parse(big->body)["error"]["code"], "RESOURCE_EXHAUSTED");
 }
 
-TEST_F(ServerTest, GarbageRequestClosesTheConnectionWithoutHurtingOthers) {
+// Sends raw bytes on a fresh connection, half-closes, and returns everything the server wrote
+// until it closed the connection (or 5 s passed).
+std::string RawExchange(int port, const std::string& bytes) {
   namespace asio = boost::asio;
   asio::io_context ioc;
   asio::ip::tcp::socket sock(ioc);
-  sock.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_->port())});
-  asio::write(sock, asio::buffer(std::string("NOT HTTP AT ALL\r\n\r\n")));
+  sock.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+  timeval tv{5, 0};
+  ::setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   boost::system::error_code ec;
-  char buf[256];
-  sock.read_some(asio::buffer(buf), ec);  // closed (or an error) — either way no crash
+  asio::write(sock, asio::buffer(bytes), ec);
+  sock.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const size_t n = sock.read_some(asio::buffer(buf), ec);
+    if (ec || n == 0) break;
+    out.append(buf, n);
+  }
+  return out;
+}
+
+int StatusOf(const std::string& response) {
+  if (response.rfind("HTTP/1.1 ", 0) != 0 || response.size() < 12) return 0;
+  return std::stoi(response.substr(9, 3));
+}
+
+Json BodyOf(const std::string& response) {
+  const size_t at = response.find("\r\n\r\n");
+  if (at == std::string::npos) return Json();
+  return Json::parse(response.substr(at + 4), nullptr, false);
+}
+
+TEST_F(ServerTest, GarbageRequestGets400EnvelopeWithoutHurtingOthers) {
+  const std::string res = RawExchange(server_->port(), "NOT HTTP AT ALL\r\n\r\n");
+  EXPECT_EQ(StatusOf(res), 400) << res;
+  EXPECT_EQ(BodyOf(res)["error"]["code"], "INVALID_ARGUMENT") << res;
   auto r = client_->Get("/api/ping");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(ServerTest, MalformedHttpIsAnsweredBeforeTheClose) {
+  struct Case {
+    const char* name;
+    std::string bytes;
+    int status;
+  };
+  // The start of a TLS 1.2 ClientHello record (content type 0x16), as a browser sends to https://.
+  std::string tls_hello = {'\x16', '\x03', '\x01', '\x00', '\xa5', '\x01', '\x00', '\x00', '\xa1', '\x03', '\x03'};
+  tls_hello += std::string(32, '\x11');
+  const std::vector<Case> cases = {
+      {"bad content-length", "POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}", 400},
+      {"negative content-length", "POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: -2\r\n\r\n{}", 400},
+      {"duplicate content-length",
+       "POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400},
+      {"broken chunk size",
+       "POST /api/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400},
+      {"chunk without terminator",
+       "POST /api/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n", 400},
+      {"bad version", "GET /api/ping HTTP/1.x\r\nHost: x\r\n\r\n", 400},
+      {"NUL in method", std::string("GE\0T /api/ping HTTP/1.1\r\nHost: x\r\n\r\n", 34), 400},
+      {"bad header syntax", "GET /api/ping HTTP/1.1\r\nHost x\r\nBad Header: y\r\n\r\n", 400},
+      {"space before colon", "GET /api/ping HTTP/1.1\r\nHost : x\r\n\r\n", 400},
+      {"truncated request", "POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{}", 400},
+      {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
+      {"HTTP/3.0 request", "GET /api/ping HTTP/3.0\r\nHost: x\r\n\r\n", 505},
+      {"TLS ClientHello", tls_hello, 400},
+  };
+  for (const Case& c : cases) {
+    const std::string res = RawExchange(server_->port(), c.bytes);
+    EXPECT_EQ(StatusOf(res), c.status) << c.name << ": " << res;
+    const Json body = BodyOf(res);
+    EXPECT_TRUE(body.contains("error") && body["error"].contains("code") && body["error"].contains("message"))
+        << c.name << ": " << res;
+    EXPECT_NE(res.find("Connection: close"), std::string::npos) << c.name;
+  }
+  auto r = client_->Get("/api/ping");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(ServerTest, DeeplyNestedBodyIs400) {
+  // ~420 KB of '[' in a 1 KB-limited server is a 413; raise the limit for this server.
+  Router router;
+  router.Post("/api/echo", [](const HttpRequest& r) -> Result<Json> {
+    auto j = r.JsonBody();
+    if (!j.ok()) return j.status();
+    Json copy = *j;  // a recursive copy: what overflowed the stack before the depth limit
+    return copy;
+  });
+  ServerOptions options;
+  options.port = 0;
+  options.access_log = false;
+  HttpServer server(options, router, nullptr);
+  ASSERT_TRUE(server.Listen().ok());
+  std::thread t([&] { server.Run(); });
+  auto client = std::move(HttpClient::Create("http://127.0.0.1:" + std::to_string(server.port())).value());
+  const std::string body = "{\"params\":" + std::string(70000, '[') + std::string(70000, ']') + "}";
+  auto r = client->Request("POST", "/api/echo", body);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(Json::parse(r->body)["error"]["code"], "INVALID_ARGUMENT");
+  auto ok = client->Request("POST", "/api/echo", R"({"a":[[[1]]]})");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->status, 200);
+  server.Stop();
+  t.join();
+}
+
+TEST_F(ServerTest, ConnectionsBeyondTheCapGet503) {
+  Router router;
+  router.Get("/api/ping", [](const HttpRequest&) -> Result<Json> { return Json{{"pong", true}}; });
+  ServerOptions options;
+  options.port = 0;
+  options.access_log = false;
+  options.max_connections = 3;
+  HttpServer server(options, router, nullptr);
+  ASSERT_TRUE(server.Listen().ok());
+  std::thread t([&] { server.Run(); });
+  namespace asio = boost::asio;
+  asio::io_context ioc;
+  std::vector<std::unique_ptr<asio::ip::tcp::socket>> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(std::make_unique<asio::ip::tcp::socket>(ioc));
+    idle.back()->connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server.port())});
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // all three accepted
+  const std::string res = RawExchange(server.port(), "GET /api/ping HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(StatusOf(res), 503) << res;
+  EXPECT_EQ(BodyOf(res)["error"]["code"], "UNAVAILABLE") << res;
+  idle.clear();  // closing them frees the slots
+  std::string again;
+  for (int i = 0; i < 50 && StatusOf(again) != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    again = RawExchange(server.port(), "GET /api/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  }
+  EXPECT_EQ(StatusOf(again), 200) << again;
+  server.Stop();
+  t.join();
+}
+
+TEST_F(ServerTest, InlineRoutesAnswerWhileTheHandlerPoolIsBusy) {
+  Router router;
+  std::atomic<bool> release{false};
+  router.Get("/api/slow", [&](const HttpRequest&) -> Result<Json> {
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return Json{{"slow", true}};
+  });
+  router.Get("/api/health", [](const HttpRequest&) -> Result<Json> { return Json{{"status", "ok"}}; });
+  router.Get("/api/other", [](const HttpRequest&) -> Result<Json> { return Json{{"other", true}}; });
+  router.SetInline("/api/health");
+  ServerOptions options;
+  options.port = 0;
+  options.access_log = false;
+  options.io_threads = 1;       // a handler on the I/O thread would block everything
+  options.handler_threads = 2;
+  HttpServer server(options, router, nullptr);
+  ASSERT_TRUE(server.Listen().ok());
+  std::thread t([&] { server.Run(); });
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port());
+  std::vector<std::thread> slow;
+  for (int i = 0; i < 2; ++i) {
+    slow.emplace_back([&] {
+      auto c = std::move(HttpClient::Create(url).value());
+      auto r = c->Get("/api/slow");
+      EXPECT_TRUE(r.ok() && r->status == 200);
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // both pool threads blocked
+  auto client = std::move(HttpClient::Create(url, std::chrono::seconds(5)).value());
+  std::vector<int64_t> ms;
+  for (int i = 0; i < 20; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = client->Get("/api/health");  // on the I/O thread this would wait for `release`
+    ms.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->status, 200);
+  }
+  std::sort(ms.begin(), ms.end());
+  EXPECT_LT(ms[ms.size() / 2], 50);  // median; a busy machine may delay a single one
+  EXPECT_LT(ms.back(), 2000);
+  release = true;
+  for (auto& th : slow) th.join();
+  auto other = client->Get("/api/other");
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->status, 200);
+  server.Stop();
+  t.join();
+}
+
+TEST(ApiErrorTest, EnvelopeNeverCarriesAbsolutePaths) {
+  SetEnvelopePathRoots({"/srv/alphalab-ws-test"});
+  const Status s = Status::NotFound("cannot read /srv/alphalab-ws-test/runs/r1/config.yaml: no such file",
+                                    Json{{"path", "/srv/alphalab-ws-test/runs/r1"}, {"other", "/etc/passwd"},
+                                         {"list", Json::array({"/home/u/.ssh/id_rsa", "/api/jobs/x"})}});
+  const Json e = ErrorEnvelope(s)["error"];
+  EXPECT_EQ(e["message"], "cannot read runs/r1/config.yaml: no such file");
+  EXPECT_EQ(e["details"]["path"], "runs/r1");
+  EXPECT_EQ(e["details"]["other"], "<path>");
+  EXPECT_EQ(e["details"]["list"][0], "<path>");
+  EXPECT_EQ(e["details"]["list"][1], "/api/jobs/x");  // URL paths are not file paths
+  EXPECT_EQ(RedactPaths("at '/srv/alphalab-ws-test' and /tmp/x/y, see /proc/self/environ"),
+            "at '.' and <path>, see <path>");
+  EXPECT_EQ(RedactPaths("no route for GET /api/nope"), "no route for GET /api/nope");
+  EXPECT_EQ(RedactPaths("a/etc/passwd"), "a/etc/passwd");
 }
 
 }  // namespace

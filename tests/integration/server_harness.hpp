@@ -93,6 +93,9 @@ class ServerProcess {
 
   // Keep the access log on (off by default in tests: it only fills server.stderr.log).
   void WithAccessLog() { access_log_ = true; }
+  // Runs the server through a wrapper (absolute path first), e.g. {"/usr/bin/prlimit", "--nofile=64:64", "--"}.
+  void WithCommandPrefix(std::vector<std::string> prefix) { prefix_ = std::move(prefix); }
+  pid_t pid() const { return pid_; }
 
   // Starts the server and waits for its "serving ... on http://host:port/" line.
   ::testing::AssertionResult Start() {
@@ -102,6 +105,7 @@ class ServerProcess {
                                      "--host", "127.0.0.1", "--port", "0"};
     if (!access_log_) args.push_back("--no-access-log");
     args.insert(args.end(), extra_.begin(), extra_.end());
+    args.insert(args.begin(), prefix_.begin(), prefix_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -213,6 +217,7 @@ class ServerProcess {
   fs::path workspace_;
   std::vector<std::string> extra_;
   bool access_log_ = false;
+  std::vector<std::string> prefix_;
   pid_t pid_ = 0;
   int port_ = 0;
   int exit_status_ = 0;

@@ -1,6 +1,8 @@
 // Indexer: run folders -> registry rows (field mapping, eval-metrics re-evaluation, broken
 // folders, idempotence, pruning) and the reports/registry exports. Real files in a temp
 // workspace, the real SQLite store.
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "core/clock.hpp"
@@ -239,6 +241,40 @@ TEST_F(IndexerTest, BacktestsAreIndexedAndBrokenOnesReported) {
   BacktestQuery q;
   q.model_run_id = "run_x";
   EXPECT_EQ(store_->ListBacktests(q)->total, 1);
+}
+
+TEST_F(IndexerTest, SymlinksLeadingOutsideAreNotIndexedInsideOnesAre) {
+  // A backtest and a run folder elsewhere on disk, linked into the workspace; a run whose
+  // metrics.json is /etc/passwd; a backtest linked to another folder of the workspace.
+  testing::TempDir outside;
+  testing::WriteBacktest(outside.path(), "bt_far", "sma_cross", {"SYNA"});
+  std::filesystem::create_directories(tmp_.path() / "backtests");
+  std::filesystem::create_directory_symlink(outside.path() / "backtests" / "bt_far", tmp_.path() / "backtests" / "bt_link");
+  WriteRun(outside.path(), "run_far", {{"SYNA", TickerMetrics{}}});
+  std::filesystem::create_directories(tmp_.path() / "runs");
+  std::filesystem::create_directory_symlink(outside.path() / "runs" / "run_far", tmp_.path() / "runs" / "run_link");
+  std::filesystem::create_directories(tmp_.path() / "runs" / "run_passwd");
+  std::filesystem::create_symlink("/etc/passwd", tmp_.path() / "runs" / "run_passwd" / "metrics.json");
+  testing::WriteBacktest(tmp_.path(), "bt_real", "sma_cross", {"SYNA"});
+  // A summary that is a symlink to another file of the workspace still counts.
+  testing::WriteBacktest(tmp_.path(), "bt_linked_file", "sma_cross", {"SYNA"});
+  std::filesystem::create_directories(tmp_.path() / "shared");
+  std::filesystem::rename(tmp_.path() / "backtests" / "bt_linked_file" / "summary.json",
+                          tmp_.path() / "shared" / "bt_linked_file.json");
+  std::filesystem::create_symlink("../../shared/bt_linked_file.json",
+                                  tmp_.path() / "backtests" / "bt_linked_file" / "summary.json");
+  auto report = indexer_->IndexAll();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->runs_indexed, 0) << report->ToJson().dump(2);
+  EXPECT_EQ(report->backtests_indexed, 2) << report->ToJson().dump(2);  // bt_real, bt_linked_file
+  EXPECT_FALSE(store_->GetBacktest("bt_link").ok());
+  EXPECT_TRUE(store_->GetBacktest("bt_linked_file").ok());
+  std::set<std::string> flagged;
+  for (const auto& p : report->problems) {
+    flagged.insert(p.id);
+    EXPECT_NE(p.message.find("outside the workspace"), std::string::npos) << p.message;
+  }
+  EXPECT_EQ(flagged, (std::set<std::string>{"bt_link", "run_link", "run_passwd"}));
 }
 
 TEST_F(IndexerTest, UnsafeDirectoryNamesAreProblemsNotCrashes) {

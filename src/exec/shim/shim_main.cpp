@@ -10,6 +10,12 @@
 //     ({"exit_code":N} or {"signal":S}) as the extended attribute "user.alphalab.exit" of the
 //     log file (or in the exit file where the file system has no user xattrs), and only then
 //     tells the server;
+//   - is a child subreaper (PR_SET_CHILD_SUBREAPER): a descendant a job orphans, or that left
+//     the job's process group and session (`setsid sleep 1001 &`), is re-parented to the
+//     supervisor instead of init. Every job's descendants are tracked (a /proc scan every
+//     250 ms while jobs run, plus the marker ALPHALAB_SUPERVISOR_JOB=<token> in their
+//     environment); when the job ends, all of them are killed, whatever group or session they
+//     moved to, so no child, grandchild or orphan survives it;
 //   - outlives the server: when the server goes away (its socket closes: crash, kill -9,
 //     restart) it keeps recording the end of the jobs it started and exits after the last one.
 //     That record is how a restarted server learns the exit status of a re-attached job.
@@ -27,6 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,8 +45,11 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "exec/local/supervisor_protocol.hpp"
 
@@ -52,10 +63,14 @@ constexpr int kSocketFd = 3;
 constexpr const char* kExitXattr = "user.alphalab.exit";
 constexpr uint32_t kMaxFrame = 64u << 20;  // 64 MiB: far above ARG_MAX; anything bigger is a bug
 
+constexpr const char* kJobMarker = "ALPHALAB_SUPERVISOR_JOB=";
+
 struct Job {
   uint64_t token = 0;
   std::string log_path;
   std::string exit_file;
+  // Descendants seen so far: pid -> start time (a pid reused by another process has another).
+  std::map<pid_t, unsigned long long> descendants;
 };
 
 bool server_gone = false;
@@ -89,6 +104,14 @@ void Reply(const std::string& line) {
   }
 }
 
+constexpr int kTrackIntervalMs = 250;
+
+long long MonotonicMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
 long long NowUnixMs() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -114,6 +137,86 @@ unsigned long long StartTime(pid_t pid) {
     if (++field == 22) return strtoull(p + 1, nullptr, 10);
   }
   return 0;
+}
+
+struct ProcInfo {
+  pid_t ppid = 0;
+  unsigned long long start = 0;
+};
+
+// Every process: pid -> (parent, start time), from /proc/<pid>/stat.
+std::unordered_map<pid_t, ProcInfo> ScanProcesses() {
+  std::unordered_map<pid_t, ProcInfo> out;
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) return out;
+  while (dirent* e = readdir(dir)) {
+    char* end = nullptr;
+    const long pid = strtol(e->d_name, &end, 10);
+    if (pid <= 0 || *end != '\0') continue;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buf[1024];
+    const ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) continue;
+    buf[n] = '\0';
+    const char* p = strrchr(buf, ')');
+    if (p == nullptr) continue;
+    ProcInfo info;
+    int field = 2;
+    for (++p; *p != '\0'; ++p) {
+      if (*p != ' ') continue;
+      ++field;
+      if (field == 4) info.ppid = static_cast<pid_t>(strtol(p + 1, nullptr, 10));
+      if (field == 22) {
+        info.start = strtoull(p + 1, nullptr, 10);
+        break;
+      }
+    }
+    out[static_cast<pid_t>(pid)] = info;
+  }
+  closedir(dir);
+  return out;
+}
+
+// The job token in a process's environment marker; 0 when absent or unreadable.
+uint64_t MarkerToken(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/environ", static_cast<int>(pid));
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  std::string env;
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0 || env.size() > (1u << 20)) break;
+    env.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  const std::string marker = kJobMarker;
+  for (size_t at = 0; at < env.size();) {
+    const size_t end = env.find('\0', at);
+    const std::string_view var(env.data() + at, (end == std::string::npos ? env.size() : end) - at);
+    if (var.substr(0, marker.size()) == marker) {
+      return strtoull(std::string(var.substr(marker.size())).c_str(), nullptr, 10);
+    }
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return 0;
+}
+
+// pid and all its descendants in `procs`.
+std::vector<pid_t> Subtree(pid_t pid, const std::unordered_map<pid_t, std::vector<pid_t>>& children) {
+  std::vector<pid_t> out{pid};
+  for (size_t i = 0; i < out.size(); ++i) {
+    auto it = children.find(out[i]);
+    if (it == children.end()) continue;
+    out.insert(out.end(), it->second.begin(), it->second.end());
+  }
+  return out;
 }
 
 void MakeParents(const std::string& path) {
@@ -185,7 +288,11 @@ void Spawn(const SpawnRequest& r, std::unordered_map<pid_t, Job>& jobs) {
   argv.push_back(nullptr);
   std::vector<char*> envp;
   envp.reserve(r.env.size() + 1);
-  for (const std::string& e : r.env) envp.push_back(const_cast<char*>(e.c_str()));
+  for (const std::string& e : r.env) {
+    if (e.rfind(kJobMarker, 0) != 0) envp.push_back(const_cast<char*>(e.c_str()));
+  }
+  const std::string marker = std::string(kJobMarker) + token;
+  envp.push_back(const_cast<char*>(marker.c_str()));
   envp.push_back(nullptr);
 
   pid_t pid = -1;
@@ -201,8 +308,88 @@ void Spawn(const SpawnRequest& r, std::unordered_map<pid_t, Job>& jobs) {
     return;
   }
   close(log_fd);
-  jobs[pid] = Job{r.token, r.log_path, r.exit_file};
+  jobs[pid] = Job{r.token, r.log_path, r.exit_file, {}};
   Reply("S " + token + " " + std::to_string(pid) + " " + std::to_string(StartTime(pid)) + "\n");
+}
+
+// Adds every process below each running job (and every orphan re-parented to us that carries
+// a job's marker, with its own descendants) to that job's descendants.
+void TrackDescendants(std::unordered_map<pid_t, Job>& jobs) {
+  if (jobs.empty()) return;
+  const auto procs = ScanProcesses();
+  std::unordered_map<pid_t, std::vector<pid_t>> children;
+  for (const auto& [pid, info] : procs) children[info.ppid].push_back(pid);
+  std::unordered_map<uint64_t, Job*> by_token;
+  for (auto& [pid, job] : jobs) by_token[job.token] = &job;
+  auto add = [&](Job& job, pid_t root) {
+    for (pid_t p : Subtree(root, children)) {
+      auto it = procs.find(p);
+      if (it != procs.end() && jobs.find(p) == jobs.end()) job.descendants[p] = it->second.start;
+    }
+  };
+  for (auto& [pid, job] : jobs) {
+    auto it = children.find(pid);
+    if (it == children.end()) continue;
+    for (pid_t c : it->second) add(job, c);
+  }
+  auto mine = children.find(getpid());
+  if (mine == children.end()) return;
+  for (pid_t c : mine->second) {
+    if (jobs.count(c) != 0) continue;  // a job leader
+    auto job = by_token.find(MarkerToken(c));
+    if (job != by_token.end()) add(*job->second, c);
+  }
+}
+
+// Kills everything that descends from the ended job `job` (leader `leader`, not yet
+// collected): its tracked descendants that still run (same start time), their descendants,
+// and orphans re-parented to us that carry its marker or no marker at all. Repeats until
+// nothing is left, so a process forking while it dies is caught too.
+void KillDescendants(pid_t leader, Job& job, const std::unordered_map<pid_t, Job>& jobs) {
+  for (int round = 0; round < 50; ++round) {
+    const auto procs = ScanProcesses();
+    std::unordered_map<pid_t, std::vector<pid_t>> children;
+    for (const auto& [pid, info] : procs) children[info.ppid].push_back(pid);
+    std::set<pid_t> targets;
+    auto add_tree = [&](pid_t root) {
+      for (pid_t p : Subtree(root, children)) {
+        if (p != getpid() && p != leader && jobs.count(p) == 0) targets.insert(p);
+      }
+    };
+    for (const auto& [pid, start] : job.descendants) {
+      auto it = procs.find(pid);
+      if (it != procs.end() && it->second.start == start) add_tree(pid);
+    }
+    if (auto it = children.find(leader); it != children.end()) {
+      for (pid_t c : it->second) add_tree(c);
+    }
+    if (auto mine = children.find(getpid()); mine != children.end()) {
+      for (pid_t c : mine->second) {
+        if (jobs.count(c) != 0) continue;
+        const uint64_t token = MarkerToken(c);
+        if (token == job.token || token == 0) add_tree(c);
+      }
+    }
+    // A zombie (already dead, waiting for its parent) needs no signal.
+    std::vector<pid_t> alive;
+    for (pid_t p : targets) {
+      char path[64];
+      snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(p));
+      const int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      char buf[512];
+      const ssize_t n = read(fd, buf, sizeof(buf) - 1);
+      close(fd);
+      if (n <= 0) continue;
+      buf[n] = '\0';
+      const char* rp = strrchr(buf, ')');
+      if (rp != nullptr && rp[1] == ' ' && rp[2] == 'Z') continue;
+      alive.push_back(p);
+    }
+    if (alive.empty()) return;
+    for (pid_t p : alive) kill(p, SIGKILL);
+    usleep(2000);
+  }
 }
 
 // Collects every ended child: group leftovers killed first, record written, server told.
@@ -212,6 +399,10 @@ void Reap(std::unordered_map<pid_t, Job>& jobs) {
     if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
     const pid_t pid = info.si_pid;
     kill(-pid, SIGKILL);  // what the job left behind; the leader is a zombie, its id is ours
+    if (auto job = jobs.find(pid); job != jobs.end()) {
+      // ... and what left the group or session, or was orphaned to us.
+      KillDescendants(pid, job->second, jobs);
+    }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -264,6 +455,9 @@ int Supervise() {
   if (child < 0) return 1;
   if (child > 0) _exit(0);
   setsid();
+  // Orphaned descendants of jobs become our children (not init's), so they can be found and
+  // killed when their job ends, and collected.
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   fcntl(kSocketFd, F_SETFD, FD_CLOEXEC);
   signal(SIGTERM, SIG_IGN);
   signal(SIGINT, SIG_IGN);
@@ -280,12 +474,18 @@ int Supervise() {
   std::unordered_map<pid_t, Job> jobs;
   std::string buffer;
   char chunk[65536];
+  long long last_track_ms = 0;
   for (;;) {
     if (server_gone && jobs.empty()) return 0;
     pollfd fds[2] = {{sig_fd, POLLIN, 0}, {server_gone ? -1 : kSocketFd, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
+    const int ready = poll(fds, 2, jobs.empty() ? -1 : kTrackIntervalMs);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return 1;
+    }
+    if (!jobs.empty() && MonotonicMs() - last_track_ms >= kTrackIntervalMs) {
+      TrackDescendants(jobs);
+      last_track_ms = MonotonicMs();
     }
     if (fds[0].revents != 0) {
       signalfd_siginfo info;

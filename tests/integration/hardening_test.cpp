@@ -1,0 +1,355 @@
+// Hostile input and a failing machine against a real `alphalab serve`: nested JSON bodies, error
+// envelopes without absolute paths, running out of file descriptors, a database write lock
+// held by another process.
+#include <sqlite3.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <atomic>
+#include <sstream>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+
+#include <gtest/gtest.h>
+
+#include "integration/server_harness.hpp"
+#include "registry/run_fixtures.hpp"
+
+namespace alphalab::testing {
+namespace {
+
+namespace asio = boost::asio;
+
+// CPU seconds (user + system) the process has used so far.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t rp = content.rfind(')');
+  if (rp == std::string::npos) return 0;
+  std::istringstream fields(content.substr(rp + 2));
+  std::string f;
+  std::vector<std::string> v;
+  while (fields >> f) v.push_back(f);
+  if (v.size() < 13) return 0;
+  return (std::stod(v[11]) + std::stod(v[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+size_t CountLines(const fs::path& file, const std::string& needle) {
+  std::ifstream in(file);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) n += line.find(needle) != std::string::npos ? 1 : 0;
+  return n;
+}
+
+double P99(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(static_cast<double>(v.size()) * 0.99))];
+}
+
+TEST(HardeningTest, DeeplyNestedJsonBodiesAre400AndTheServerLives) {
+  TempWorkspace ws;
+  ServerProcess server(ws.root());
+  ASSERT_TRUE(server.Start());
+  const std::string deep = std::string(70000, '[') + std::string(70000, ']');  // ~140 KB
+  std::string padded = deep + std::string(280000, ' ');                          // ~420 KB body
+  const std::vector<std::pair<std::string, std::string>> bodies = {
+      {"/api/jobs", R"({"job_type":"fixture","params":{"print":)" + padded + "}}"},
+      {"/api/jobs", R"({"job_type":"fixture","params":)" + deep + "}"},
+      {"/api/jobs/train", R"({"config_path":"configs/base.yaml","overrides":)" + deep + "}"},
+      {"/api/jobs/backtest", deep},
+  };
+  for (const auto& [path, body] : bodies) {
+    auto r = server.PostRaw(path, body);
+    EXPECT_EQ(r.status, 400) << path << ": " << r.body.substr(0, 300);
+    auto j = r.JsonBody();
+    ASSERT_TRUE(j.ok()) << r.body.substr(0, 300);
+    EXPECT_EQ((*j)["error"]["code"], "INVALID_ARGUMENT");
+    EXPECT_NE((*j)["error"]["message"].get<std::string>().find("nested deeper"), std::string::npos)
+        << r.body;
+  }
+  EXPECT_EQ(server.Get("/api/health").status, 200);
+  EXPECT_FALSE(ProcessDead(server.pid()));
+}
+
+TEST(HardeningTest, ErrorEnvelopesNeverCarryAbsolutePaths) {
+  TempWorkspace ws;
+  ServerProcess server(ws.root());
+  ASSERT_TRUE(server.Start());
+  const std::string root = fs::canonical(ws.root()).string();
+  const std::vector<std::pair<std::string, Json>> posts = {
+      {"/api/jobs/train", Json{{"config_path", "configs/does_not_exist.yaml"}}},
+      {"/api/jobs/train", Json{{"config_path", "/etc/passwd"}}},
+      {"/api/jobs/train", Json{{"config_path", root + "/configs/missing.yaml"}}},
+      {"/api/jobs/backtest", Json{{"config_path", "../../../../etc/shadow"}}},
+      {"/api/jobs", Json{{"job_type", "fixture"}, {"params", {{"pid_file", "/proc/self/environ"}}}}},
+  };
+  for (const auto& [path, body] : posts) {
+    auto r = server.Post(path, body);
+    EXPECT_GE(r.status, 400) << body.dump();
+    EXPECT_EQ(r.body.find(root), std::string::npos) << r.body;
+    for (const char* dir : {"/etc/", "/proc/", "/tmp/"}) {
+      // An absolute path starts a token; "../../etc/shadow" (the client's own relative text) may stay.
+      for (size_t at = r.body.find(dir); at != std::string::npos; at = r.body.find(dir, at + 1)) {
+        const char before = at == 0 ? ' ' : r.body[at - 1];
+        EXPECT_TRUE(before == '.' || std::isalnum(static_cast<unsigned char>(before))) << r.body;
+      }
+    }
+  }
+}
+
+TEST(HardeningTest, RunningOutOfFileDescriptorsBacksOffAndRecovers) {
+  TempWorkspace ws;
+  // 64 descriptors in all, and a connection cap far above them: accept() hits EMFILE.
+  ServerProcess server(ws.root(), {"--max-connections", "100000"});
+  server.WithCommandPrefix({"/usr/bin/prlimit", "--nofile=64:64", "--"});
+  ASSERT_TRUE(server.Start());
+  asio::io_context ioc;
+  std::vector<std::unique_ptr<asio::ip::tcp::socket>> idle;
+  for (int i = 0; i < 150; ++i) {
+    auto sock = std::make_unique<asio::ip::tcp::socket>(ioc);
+    boost::system::error_code ec;
+    sock->connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server.port())}, ec);
+    if (!ec) idle.push_back(std::move(sock));
+  }
+  ASSERT_GT(idle.size(), 100u);
+  std::this_thread::sleep_for(300ms);
+  const double cpu0 = CpuSeconds(server.pid());
+  std::this_thread::sleep_for(2s);
+  const double cpu = CpuSeconds(server.pid()) - cpu0;
+  EXPECT_LT(cpu, 0.4) << "the server spins while out of descriptors";
+  // Some of the waiting connections were taken off the queue with a 503 envelope.
+  int refused = 0;
+  for (auto& sock : idle) {
+    int avail = 0;
+    if (::ioctl(sock->native_handle(), FIONREAD, &avail) == 0 && avail > 0) {
+      std::string buf(static_cast<size_t>(avail), '\0');
+      const ssize_t n = ::recv(sock->native_handle(), buf.data(), buf.size(), MSG_DONTWAIT);
+      if (n > 0 && buf.rfind("HTTP/1.1 503", 0) == 0 && buf.find("UNAVAILABLE") != std::string::npos) ++refused;
+    }
+  }
+  EXPECT_GT(refused, 0);
+  idle.clear();
+  // Once connections close the server serves again.
+  int status = 0;
+  for (int i = 0; i < 50 && status != 200; ++i) {
+    std::this_thread::sleep_for(100ms);
+    auto client = http::HttpClient::Create(server.url(), 2s);
+    auto r = (*client)->Get("/api/health");
+    status = r.ok() ? r->status : 0;
+  }
+  EXPECT_EQ(status, 200);
+  server.Stop();
+  EXPECT_LE(CountLines(ws.root() / "server.stderr.log", "accept failed"), 3u);
+}
+
+TEST(HardeningTest, ConnectionsBeyondTheDefaultCapAre503UnderALowFdLimit) {
+  TempWorkspace ws;
+  ServerProcess server(ws.root());
+  server.WithCommandPrefix({"/usr/bin/prlimit", "--nofile=64:64", "--"});
+  ASSERT_TRUE(server.Start());
+  asio::io_context ioc;
+  std::vector<std::unique_ptr<asio::ip::tcp::socket>> idle;
+  for (int i = 0; i < 80; ++i) {
+    auto sock = std::make_unique<asio::ip::tcp::socket>(ioc);
+    boost::system::error_code ec;
+    sock->connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server.port())}, ec);
+    if (!ec) idle.push_back(std::move(sock));
+  }
+  std::this_thread::sleep_for(500ms);
+  int refused = 0;
+  for (auto& sock : idle) {
+    char buf[512];
+    const ssize_t n = ::recv(sock->native_handle(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0 && std::string(buf, static_cast<size_t>(n)).rfind("HTTP/1.1 503", 0) == 0) ++refused;
+  }
+  EXPECT_GE(refused, 30) << "connections beyond the cap (half the fd limit) are refused at once";
+  idle.clear();
+  int status = 0;
+  for (int i = 0; i < 50 && status != 200; ++i) {
+    std::this_thread::sleep_for(100ms);
+    auto client = http::HttpClient::Create(server.url(), 2s);
+    auto r = (*client)->Get("/api/health");
+    status = r.ok() ? r->status : 0;
+  }
+  EXPECT_EQ(status, 200);
+}
+
+TEST(HardeningTest, HealthAndMetricsStayFastWhileTheDatabaseIsWriteLocked) {
+  TempWorkspace ws;
+  ServerProcess server(ws.root());
+  ASSERT_TRUE(server.Start());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((ws.root() / "alphalab.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const auto locked_at = std::chrono::steady_clock::now();
+  std::atomic<int> submits_done{0};
+  std::vector<std::thread> submits;
+  for (int i = 0; i < 2; ++i) {
+    submits.emplace_back([&] {
+      auto client = http::HttpClient::Create(server.url(), 30s);
+      auto r = (*client)->PostJson("/api/jobs", Json{{"job_type", "fixture"}, {"params", {{"lines", 1}}}});
+      ++submits_done;
+    });
+  }
+  std::this_thread::sleep_for(300ms);
+  auto client = std::move(http::HttpClient::Create(server.url(), 10s).value());
+  std::vector<double> health_ms, metrics_ms;
+  while (std::chrono::steady_clock::now() - locked_at < 4s) {
+    for (const char* path : {"/api/health", "/metrics"}) {
+      const auto t0 = std::chrono::steady_clock::now();
+      auto r = client->Get(path);
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(r->status, 200);
+      (std::string(path) == "/metrics" ? metrics_ms : health_ms).push_back(ms);
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(submits_done.load(), 0) << "the submits should still be waiting on the lock";
+  EXPECT_GT(health_ms.size(), 20u);
+  EXPECT_LT(P99(health_ms), 50.0);
+  EXPECT_LT(P99(metrics_ms), 50.0);
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  for (auto& t : submits) t.join();
+}
+
+
+// The hostile corpus: symlinks to /etc/passwd (and to a folder outside the workspace) planted
+// where every request reader looks. None of it may come back; inside symlinks still work.
+TEST(HardeningTest, PlantedSymlinksLeakNothingThroughAnyReader) {
+  TempWorkspace ws;
+  const fs::path root = ws.root();
+  const fs::path outside = root.parent_path() / (root.filename().string() + "_outside");
+  fs::create_directories(outside);
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(p, ec);
+    }
+  } cleanup{outside};
+  // A run whose config is /etc/passwd; a run whose config links inside the workspace.
+  fs::create_directories(root / "runs" / "run_evil");
+  fs::create_symlink("/etc/passwd", root / "runs" / "run_evil" / "config.yaml");
+  fs::create_symlink("/etc/passwd", root / "runs" / "run_evil" / "metrics.json");
+  fs::create_directories(root / "runs" / "run_ok");
+  fs::create_symlink("../../configs/base.yaml", root / "runs" / "run_ok" / "config.yaml");
+  // Backtests: planted files, a folder symlinked outside, and a clean one.
+  WriteBacktest(root, "bt_ok", "sma_cross", {"AAA"});
+  WriteBacktest(root, "bt_evil", "sma_cross", {"AAA"});
+  for (const char* f : {"config.yaml", "trades.csv", "summary.json", "equity.csv"}) {
+    fs::remove(root / "backtests" / "bt_evil" / f);
+    fs::create_symlink("/etc/passwd", root / "backtests" / "bt_evil" / f);
+  }
+  WriteBacktest(outside, "bt_far", "sma_cross", {"AAA"});
+  fs::create_directory_symlink(outside / "backtests" / "bt_far", root / "backtests" / "bt_link");
+
+  ServerProcess server(root);
+  ASSERT_TRUE(server.Start());
+  const std::string passwd_marker = "root:x:0:0";
+
+  auto run_evil = server.Get("/api/runs/run_evil");
+  EXPECT_EQ(run_evil.body.find(passwd_marker), std::string::npos) << run_evil.body;
+  EXPECT_EQ(run_evil.body.find("/bin/"), std::string::npos) << run_evil.body;
+  auto run_ok = server.Get("/api/runs/run_ok");
+  EXPECT_EQ(run_ok.status, 200) << run_ok.body;
+  auto run_ok_json = run_ok.JsonBody();
+  ASSERT_TRUE(run_ok_json.ok());
+  EXPECT_TRUE((*run_ok_json)["config"].contains("raw")) << run_ok.body;
+
+  auto bt_evil = server.Get("/api/backtests/bt_evil");
+  EXPECT_EQ(bt_evil.body.find(passwd_marker), std::string::npos) << bt_evil.body;
+  for (const char* f : {"config.yaml", "trades.csv", "summary.json"}) {
+    auto file = server.Get(std::string("/api/backtests/bt_evil/files/") + f);
+    EXPECT_GE(file.status, 400) << f;
+    EXPECT_EQ(file.body.find(passwd_marker), std::string::npos) << f << ": " << file.body;
+  }
+  auto bt_link = server.Get("/api/backtests/bt_link");
+  EXPECT_GE(bt_link.status, 400) << bt_link.body;
+  EXPECT_EQ(server.Get("/api/backtests/bt_ok").status, 200);
+
+  // The indexer: the clean backtest is listed, the symlinked folder is not.
+  EXPECT_EQ(server.Post("/api/registry/index", Json::object()).status, 200);
+  const Json list = server.GetJson("/api/backtests?limit=100");
+  std::set<std::string> ids;
+  for (const auto& b : list["items"]) ids.insert(b.value("bt_run_id", ""));
+  EXPECT_TRUE(ids.count("bt_ok")) << list.dump();
+  EXPECT_FALSE(ids.count("bt_link")) << list.dump();
+  EXPECT_FALSE(ids.count("bt_evil")) << list.dump();
+
+  // A job's log replaced by a symlink to /etc/passwd: neither /log nor /log/stream reads it.
+  auto submitted = server.Post("/api/jobs", Json{{"job_type", "fixture"}, {"params", {{"lines", 2}}}});
+  ASSERT_EQ(submitted.status, 200) << submitted.body;
+  const std::string id = submitted.JsonBody().value()["job_id"];
+  const Json done = server.WaitTerminal(id);
+  fs::path log_path = root / "reports" / "jobs" / "runtime" / (id + ".log");
+  ASSERT_TRUE(fs::exists(log_path)) << done.dump();
+  fs::remove(log_path);
+  fs::create_symlink("/etc/passwd", log_path);
+  auto log = server.Get("/api/jobs/" + id + "/log");
+  EXPECT_EQ(log.body.find(passwd_marker), std::string::npos) << log.body;
+  EXPECT_GE(log.status, 400) << log.body;
+  std::string streamed;
+  auto st = server.client().Stream("/api/jobs/" + id + "/log/stream", [&](std::string_view d) {
+    streamed.append(d);
+    return streamed.size() < (1u << 20);
+  });
+  EXPECT_EQ(streamed.find(passwd_marker), std::string::npos) << streamed;
+}
+
+TEST(HardeningTest, CancelAndEndKillDescendantsThatLeftTheSession) {
+  const std::string fixture = (BinDir() / "alphalab-fixture-job").string();
+  TempWorkspace ws("  fixture-escape:\n"
+                   "    description: fixture whose descendants leave its process group and session\n"
+                   "    argv: [\"" + fixture + "\", --escape, [--pid-file, \"{pid_file}\"], [--sleep, \"{sleep}\"]]\n"
+                   "    params:\n"
+                   "      pid_file: {type: path, must_exist: false}\n"
+                   "      sleep: {type: float, min: 0}\n");
+  ServerProcess server(ws.root());
+  ASSERT_TRUE(server.Start());
+  std::vector<int> all_pids;
+  struct Reaper {
+    std::vector<int>& pids;
+    ~Reaper() {
+      for (int p : pids) {
+        if (p > 0 && !ProcessDead(p)) ::kill(p, SIGKILL);
+      }
+    }
+  } reaper{all_pids};
+  for (const bool cancel : {true, false}) {
+    const std::string name = cancel ? "cancel" : "end";
+    auto r = server.Post("/api/jobs", Json{{"job_type", "fixture-escape"},
+                                           {"params", {{"pid_file", "pids/" + name + ".txt"}, {"sleep", cancel ? 60 : 1.0}}}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    const std::string id = r.JsonBody().value()["job_id"];
+    const fs::path pid_file = ws.root() / "pids" / (name + ".txt");
+    for (int i = 0; i < 500 && !fs::exists(pid_file); ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(fs::exists(pid_file));
+    int pid = 0, grandchild = 0, escaped = 0, orphan = 0;
+    std::ifstream(pid_file) >> pid >> grandchild >> escaped >> orphan;
+    all_pids.insert(all_pids.end(), {pid, escaped, orphan});
+    ASSERT_GT(escaped, 0);
+    ASSERT_GT(orphan, 0);
+    EXPECT_FALSE(ProcessDead(escaped));
+    EXPECT_FALSE(ProcessDead(orphan));
+    EXPECT_NE(::getsid(escaped), ::getsid(pid)) << "the fixture's descendant left the session";
+    if (cancel) {
+      auto c = server.Post("/api/jobs/" + id + "/cancel", Json::object());
+      ASSERT_EQ(c.status, 200) << c.body;
+    }
+    const Json done = server.WaitTerminal(id);
+    EXPECT_EQ(done["status"], cancel ? "CANCELED" : "SUCCESS") << done.dump();
+    for (int i = 0; i < 300 && !(ProcessDead(escaped) && ProcessDead(orphan)); ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_TRUE(ProcessDead(escaped)) << name << ": the setsid child survived its job";
+    EXPECT_TRUE(ProcessDead(orphan)) << name << ": the orphaned grandchild survived its job";
+  }
+}
+
+}  // namespace
+}  // namespace alphalab::testing
