@@ -68,8 +68,11 @@ describe('responses are checked against the OpenAPI document', () => {
     expect(schemaMismatch('RegistryRow', registryRow({ ticker: 'SPX', run_id: 'r' }))).toBeNull();
   });
 
-  it('end_reason is optional, typed and nullable', () => {
+  it('end_reason is required, typed and nullable', () => {
     expect(schemaMismatch('Job', job())).toBeNull();
+    const { end_reason: _dropped, ...without } = job();
+    void _dropped;
+    expect(schemaMismatch('Job', without)).toMatch(/end_reason/);
     expect(schemaMismatch('Job', job({ status: 'FAILED', end_reason: 'spawn_failed' }))).toBeNull();
     expect(schemaMismatch('Job', job({ end_reason: null }))).toBeNull();
     expect(schemaMismatch('Job', job({ end_reason: 'exploded' as never }))).toMatch(/end_reason/);

@@ -12,6 +12,7 @@ export function job(over: Partial<JobDetail> = {}): JobDetail {
     ended_at: '2026-01-01T00:00:05.000Z',
     duration_sec: 4,
     exit_code: 0,
+    end_reason: 'exit_code',
     error_message: null,
     cwd: '/w',
     command: ['alphalab', 'train', '--config', 'configs/base.yaml'],
