@@ -77,7 +77,6 @@ class FakeJobStore final : public JobStore {
 
   Status ClaimQueued(const JobId& id, const std::string& claimer) override {
     std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(TakeInjectedFailure());
     if (claimer.empty()) return Status::InvalidArgument("job store: claimer is empty");
     auto it = jobs_.find(id.str());
     if (it == jobs_.end()) return Status::NotFound("job " + id.str() + " does not exist");
@@ -98,7 +97,6 @@ class FakeJobStore final : public JobStore {
 
   Result<std::optional<JobRecord>> ClaimNext(const std::string& claimer) override {
     std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(TakeInjectedFailure());
     if (claimer.empty()) return Status::InvalidArgument("job store: claimer is empty");
     JobRecord* best = nullptr;
     for (auto& [key, job] : jobs_) {
