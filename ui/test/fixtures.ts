@@ -25,6 +25,7 @@ export function job(over: Partial<JobDetail> = {}): JobDetail {
     params: {},
     dry_run: false,
     timeout_sec: 0,
+    end_reason: null,
     ...over,
   };
 }
