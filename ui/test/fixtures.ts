@@ -1,6 +1,6 @@
 // Complete wire objects (as the server sends them, valid against src/http/openapi.json) for
 // scripted responses; each builder takes the fields a test cares about.
-import type { JobDetail, JobLogResponse, JobType, JobTypeParam, RegistryModelRow } from '../src/types/api';
+import type { BacktestDetail, JobDetail, JobLogResponse, JobType, JobTypeParam, RegistryModelRow } from '../src/types/api';
 
 export function job(over: Partial<JobDetail> = {}): JobDetail {
   return {
@@ -86,3 +86,24 @@ export const BUILTIN_TYPES: JobType[] = [
   jobType({ name: 'backtest', builtin: true }),
   jobType({ name: 'eval-metrics', builtin: true }),
 ];
+
+export function backtestDetail(over: Partial<BacktestDetail> = {}): BacktestDetail {
+  return {
+    bt_run_id: 'bt_1',
+    bt_dir: 'backtests/bt_1',
+    summary: { cagr: 0.05, max_drawdown: 0.1, sharpe: 0.8, trades: 1, final_equity: 1_050_000, initial_cash: 1_000_000, tickers: ['AAA'], strategy: { type: 'topn' } },
+    statistics: null,
+    config: null,
+    equity_curve: [
+      { date: '2021-01-04', equity: 1_000_000, drawdown: 0 },
+      { date: '2021-01-05', equity: 1_050_000, drawdown: 0 },
+    ],
+    drawdown: [],
+    equity_points_total: 2,
+    downsampled: false,
+    trades: [],
+    trades_total: 0,
+    files: [],
+    ...over,
+  };
+}
