@@ -107,3 +107,23 @@ export function backtestDetail(over: Partial<BacktestDetail> = {}): BacktestDeta
     ...over,
   };
 }
+
+// fills.csv / positions.csv of a small backtest (see test/backtestFiles.test.ts for the arithmetic).
+// Two instruments, 1,000 cash to start, fee 1 per order. Day 1 buys 4 AAA at 100 and 5 BBB
+// at 100 (900 traded, 2 fees); day 2 sells the 4 AAA at 110 and buys 2 more BBB at 100.
+export const FILLS_CSV = `date,symbol,side,shares,price,fee,reason
+2021-01-04,AAA,buy,4,100,1,rebalance
+2021-01-04,BBB,buy,5,100,1,rebalance
+2021-01-05,AAA,sell,4,110,1,rebalance
+2021-01-05,BBB,buy,2,100,1,rebalance
+`;
+// Close-marked snapshots after the fills: day 1 AAA closes 105, BBB 100 -> 4*105 + 5*100 + cash 98 = 1018;
+// day 2 BBB closes 101, cash 98 + 440 - 1 - 200 - 1 = 336 -> 7*101 + 336 = 1043.
+export const POSITIONS_CSV = `date,symbol,shares,price,weight
+2021-01-04,AAA,4,105,0.41257367
+2021-01-04,BBB,5,100,0.49115914
+2021-01-04,$CASH,98,1,0.09626719
+2021-01-05,BBB,7,101,0.67785235
+2021-01-05,$CASH,336,1,0.32214765
+`;
+
