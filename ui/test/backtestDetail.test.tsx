@@ -55,6 +55,9 @@ describe('Backtest detail: what the engine writes', () => {
     expect(screen.getByRole('heading', { name: 'Fills (4)' })).toBeTruthy();
     expect(screen.getByTestId('series-Names').textContent).toBe('2021-01-04=2 2021-01-05=1');
     expect(screen.getByTestId('series-Invested').textContent).toBe(`2021-01-04=${920 / 1018} 2021-01-05=${707 / 1043}`);
+    // holdings last until the next snapshot: drawn as steps, not interpolated
+    expect(screen.getByTestId('series-Invested').getAttribute('data-step')).toBe('true');
+    expect(screen.getByTestId('series-Names').getAttribute('data-step')).toBe('true');
     // turnover: 900 / 2036 = 44.2%, 640 / 2086 = 30.7%, mean 37.4%
     expect(screen.getByTestId('turnover-summary').textContent).toBe('2 days with fills · average turnover 37.4% per rebalance · fees 4.00');
     const tt = within(screen.getByTestId('turnover-table')).getAllByRole('row').map((r) => r.lastElementChild?.textContent);

@@ -8,7 +8,7 @@ export function TimeSeriesChart(props: { title: string; dates: string[]; series:
       <figcaption>{props.title}</figcaption>
       <ul>
         {props.series.map((s) => (
-          <li key={s.label} data-testid={`series-${s.label}`}>
+          <li key={s.label} data-testid={`series-${s.label}`} data-step={s.step ? 'true' : 'false'}>
             {props.dates.map((d, i) => `${d}=${s.values[i]}`).join(' ')}
           </li>
         ))}

@@ -13,7 +13,8 @@ import { TimeSeriesChart, type ChartSeries } from './TimeSeriesChart';
 export const FILLS_PER_PAGE = 50;
 const REBALANCES_PER_PAGE = 25;
 const pctAxis = (v: number) => `${(v * 100).toFixed(0)}%`;
-const intAxis = (v: number) => v.toFixed(0);
+// Names are whole numbers: fractional ticks get no label (else 0.5 would print as 1).
+const intAxis = (v: number) => (Number.isInteger(v) ? String(v) : '');
 
 /** The data files a researcher downloads from the page, in this order, when the folder has them. */
 export const DOWNLOADS = ['fills.csv', 'positions.csv', 'scores.csv', 'trades.csv', 'equity.csv'] as const;
@@ -75,8 +76,8 @@ export function FillsTable({ fills }: { fills: readonly Fill[] }) {
 
 function PositionsCharts({ snapshots }: { snapshots: readonly Snapshot[] }) {
   const dates = useMemo(() => snapshots.map((s) => s.date), [snapshots]);
-  const invested: ChartSeries[] = useMemo(() => [{ label: 'Invested', values: snapshots.map((s) => s.invested), stroke: '#7c3aed', fill: 'rgba(124,58,237,0.10)' }], [snapshots]);
-  const names: ChartSeries[] = useMemo(() => [{ label: 'Names', values: snapshots.map((s) => s.names), stroke: '#0f766e' }], [snapshots]);
+  const invested: ChartSeries[] = useMemo(() => [{ label: 'Invested', values: snapshots.map((s) => s.invested), stroke: '#7c3aed', fill: 'rgba(124,58,237,0.10)', step: true }], [snapshots]);
+  const names: ChartSeries[] = useMemo(() => [{ label: 'Names', values: snapshots.map((s) => s.names), stroke: '#0f766e', step: true }], [snapshots]);
   if (snapshots.length === 0) return <Empty>positions.csv has no rows.</Empty>;
   return (
     <>
