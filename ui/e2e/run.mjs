@@ -465,6 +465,28 @@ await test('sma_cross backtest detail: fills table, positions over time, turnove
   await page.setViewportSize({ width: 1280, height: 900 });
 });
 
+await test('topn backtest at max_exposure 0.4: the under-50%-invested notice and scores.csv download', async () => {
+  const sub = await apiPost('/api/jobs/backtest', {
+    config_path: 'configs/backtest/base.yaml',
+    tickers: ['SPX', SECOND_TICKER],
+    overrides: ['strategy={type: topn, params: {score: momentum, top_n: 1, max_exposure: 0.4}}'],
+  });
+  const j = await waitJob(sub.job_id);
+  expect(j.status === 'SUCCESS', `topn backtest SUCCESS (got ${j.status}: ${j.error_message ?? ''})`);
+  const id = j.artifacts.bt_run_id;
+  const detail = await apiGet(`/api/backtests/${id}`);
+  const share = detail.summary.avg_invested_share;
+  expect(typeof share === 'number' && share < 0.5, `summary.avg_invested_share under 0.5 (got ${share})`);
+  await page.goto(`${base}/backtests/${id}`);
+  const notice = await page.getByTestId('invested-notice').innerText();
+  expect(notice.startsWith(`Kept under 50% invested on average: ${(share * 100).toFixed(1)}%`), `notice names the share (got "${notice}")`);
+  await page.getByTestId('fills-table').waitFor();
+  const href = await page.getByTestId('download-scores.csv').getAttribute('href');
+  const scores = await page.request.get(base + href);
+  expect(scores.status() === 200 && (await scores.text()).startsWith('date,symbol,score,rank,selected'), `scores.csv downloads (${scores.status()})`);
+  await shot('backtest-detail-topn-notice');
+});
+
 await test('a missing backtest shows its error at once, asked for once (no 4xx retry)', async () => {
   const seen = [];
   const onReq = (r) => {
