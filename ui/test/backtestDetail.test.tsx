@@ -108,6 +108,16 @@ describe('Backtest detail: what the engine writes', () => {
     expect(alert.textContent).toMatch(/fills.csv has no 'side', 'price', 'fee', 'reason' column/);
   });
 
+  it('a file the route refuses shows its ApiError in the panel', async () => {
+    new MockServer()
+      .on('GET', '/api/backtests/bt_1', { body: backtestDetail({ summary, files: [file('fills.csv')] }) })
+      .on('GET', '/api/backtests/bt_1/files/fills.csv', { status: 404, body: { error: { code: 'NOT_FOUND', message: "backtest 'bt_1' has no file 'fills.csv'", details: null } } })
+      .install();
+    renderRoute(<BacktestDetailPage />, '/backtests/:btRunId', '/backtests/bt_1');
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toMatch(/has no file 'fills.csv' \(404 NOT_FOUND\)/);
+  });
+
   it('the trades table has the exit_reason column', async () => {
     serve({
       trades: [{ symbol: 'AAA', entry_date: '2021-01-04', entry_price: 100, exit_date: '2021-01-05', exit_price: 110, shares: 4, pnl: 38, return: 0.0948, fees: 2, exit_reason: 'delisted' }],
