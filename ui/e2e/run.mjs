@@ -428,6 +428,78 @@ await test('backtests list', async () => {
   await shot('backtests');
 });
 
+await test('sma_cross backtest detail: fills table, positions over time, turnover, downloads (1280 and 420 px)', async () => {
+  const sub = await apiPost('/api/jobs/backtest', { config_path: 'configs/backtest/base.yaml' });
+  const j = await waitJob(sub.job_id);
+  expect(j.status === 'SUCCESS', `sma_cross backtest SUCCESS (got ${j.status}: ${j.error_message ?? ''})`);
+  const id = j.artifacts.bt_run_id;
+  await page.goto(`${base}/backtests/${id}`);
+  const fills = page.getByTestId('fills-table');
+  await fills.waitFor();
+  const first = await fills.locator('tbody tr').first().innerText();
+  expect(/\d{4}-\d\d-\d\d\s+SPX\s+buy\s/.test(first), `first fill is a buy of SPX (got "${first}")`);
+  const onDisk = await (await fetch(`${base}/api/backtests/${id}/files/fills.csv`)).text();
+  const rows = onDisk.trim().split('\n').length - 1;
+  expect((await page.getByRole('heading', { name: `Fills (${rows.toLocaleString('en-US')})` }).count()) === 1, `fills heading counts the ${rows} rows of fills.csv`);
+  await page.getByTestId('invested-chart').locator('canvas').waitFor();
+  await page.getByTestId('names-chart').locator('canvas').waitFor();
+  const turnover = await page.getByTestId('turnover-summary').innerText();
+  expect(/average turnover \d+\.\d%/.test(turnover), `turnover summary (got "${turnover}")`);
+  const stats = await page.getByTestId('backtest-stats').innerText();
+  expect(/Avg invested\s+\d+\.\d%/.test(stats), `Avg invested card (got ${stats.replace(/\n/g, ' ')})`);
+  expect((await page.getByTestId('trades-table').getByRole('columnheader', { name: 'Exit reason' }).count()) === 1, 'trades table has the Exit reason column');
+  const link = page.getByTestId('download-fills.csv');
+  expect((await link.getAttribute('download')) === 'fills.csv', 'fills.csv link downloads');
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  const saved = join(tmp, 'fills-download.csv');
+  await download.saveAs(saved);
+  expect(readFileSync(saved, 'utf8') === onDisk, 'the downloaded fills.csv is the file on the server');
+  expect((await page.getByTestId('download-positions.csv').count()) === 1, 'positions.csv download link');
+  await shot('backtest-detail-fills');
+  await page.setViewportSize({ width: 420, height: 860 });
+  await page.reload();
+  await page.getByTestId('fills-table').waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow <= 2, `backtest detail has no horizontal page overflow at 420 px (${overflow}px)`);
+  await shot('narrow-backtest-detail-fills');
+  await page.setViewportSize({ width: 1280, height: 900 });
+});
+
+await test('topn backtest at max_exposure 0.4: the under-50%-invested notice and scores.csv download', async () => {
+  const sub = await apiPost('/api/jobs/backtest', {
+    config_path: 'configs/backtest/base.yaml',
+    tickers: ['SPX', SECOND_TICKER],
+    overrides: ['strategy={type: topn, params: {score: momentum, top_n: 1, max_exposure: 0.4}}'],
+  });
+  const j = await waitJob(sub.job_id);
+  expect(j.status === 'SUCCESS', `topn backtest SUCCESS (got ${j.status}: ${j.error_message ?? ''})`);
+  const id = j.artifacts.bt_run_id;
+  const detail = await apiGet(`/api/backtests/${id}`);
+  const share = detail.summary.avg_invested_share;
+  expect(typeof share === 'number' && share < 0.5, `summary.avg_invested_share under 0.5 (got ${share})`);
+  await page.goto(`${base}/backtests/${id}`);
+  const notice = await page.getByTestId('invested-notice').innerText();
+  expect(notice.startsWith(`Kept under 50% invested on average: ${(share * 100).toFixed(1)}%`), `notice names the share (got "${notice}")`);
+  await page.getByTestId('fills-table').waitFor();
+  const href = await page.getByTestId('download-scores.csv').getAttribute('href');
+  const scores = await page.request.get(base + href);
+  expect(scores.status() === 200 && (await scores.text()).startsWith('date,symbol,score,rank,selected'), `scores.csv downloads (${scores.status()})`);
+  await shot('backtest-detail-topn-notice');
+});
+
+await test('a missing backtest shows its error at once, asked for once (no 4xx retry)', async () => {
+  const seen = [];
+  const onReq = (r) => {
+    if (r.url().includes('/api/backtests/bt_does_not_exist')) seen.push(r.url());
+  };
+  page.on('request', onReq);
+  await page.goto(`${base}/backtests/bt_does_not_exist`);
+  await page.locator('.state-error', { hasText: '404' }).waitFor({ timeout: 3_000 });
+  await page.waitForTimeout(1_500);
+  page.off('request', onReq);
+  expect(seen.length === 1, `the backtest was requested once (got ${seen.length})`);
+});
+
 await test('a refused submission shows the ApiError in a toast', async () => {
   await page.goto(`${base}/actions?type=train&config_path=../outside.yaml`);
   await page.getByRole('button', { name: 'Submit train job' }).click();

@@ -1,7 +1,6 @@
-import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { QueryClientProvider } from '@tanstack/react-query';
 import { createBrowserRouter, Link, RouterProvider, type RouteObject } from 'react-router-dom';
 import { Layout } from './components/Layout';
-import { toastError } from './lib/errors';
 import { ActionsPage } from './pages/Actions';
 import { BacktestDetailPage } from './pages/BacktestDetail';
 import { BacktestsPage } from './pages/Backtests';
@@ -11,6 +10,7 @@ import { JobsPage } from './pages/Jobs';
 import { RegistryPage } from './pages/Registry';
 import { RunDetailPage } from './pages/RunDetail';
 import { RunsPage } from './pages/Runs';
+import { makeQueryClient } from './queryClient';
 
 function NotFound() {
   return (
@@ -41,15 +41,6 @@ export const routes: RouteObject[] = [
     ],
   },
 ];
-
-export function makeQueryClient(): QueryClient {
-  return new QueryClient({
-    // Every failed query shows its ApiError once in a toast (identical toasts are merged).
-    queryCache: new QueryCache({ onError: (e) => toastError(e) }),
-    mutationCache: new MutationCache({}),
-    defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false, staleTime: 2000 } },
-  });
-}
 
 const router = createBrowserRouter(routes);
 const queryClient = makeQueryClient();

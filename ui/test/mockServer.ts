@@ -7,7 +7,9 @@ export interface Call {
   body: unknown;
 }
 
-type Reply = { status?: number; body: unknown } | ((call: Call) => { status?: number; body: unknown });
+/** `body` is sent as JSON; `text` (e.g. a CSV) is sent as is. */
+type ReplyValue = { status?: number; body: unknown } | { status?: number; text: string; contentType?: string };
+type Reply = ReplyValue | ((call: Call) => ReplyValue);
 
 export class MockServer {
   calls: Call[] = [];
@@ -30,6 +32,7 @@ export class MockServer {
         // Replies are consumed in order; the last one repeats.
         const reply = route.replies.length > 1 ? route.replies.shift()! : route.replies[0]!;
         const r = typeof reply === 'function' ? reply(call) : reply;
+        if ('text' in r) return new Response(r.text, { status: r.status ?? 200, headers: { 'Content-Type': r.contentType ?? 'text/csv; charset=utf-8' } });
         return new Response(JSON.stringify(r.body), { status: r.status ?? 200, headers: { 'Content-Type': 'application/json' } });
       },
     });

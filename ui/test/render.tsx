@@ -4,9 +4,9 @@ import type { ReactElement } from 'react';
 import { createMemoryRouter, RouterProvider } from 'react-router-dom';
 import { ToastHost } from '../src/components/ToastHost';
 
-/** Renders `element` at `path` (a route pattern) with the URL `url`, plus the toast host. */
-export function renderRoute(element: ReactElement, path: string, url: string) {
-  const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+/** Renders `element` at `path` (a route pattern) with the URL `url`, plus the toast host.
+ *  `qc` defaults to a client that never retries. */
+export function renderRoute(element: ReactElement, path: string, url: string, qc = new QueryClient({ defaultOptions: { queries: { retry: false } } })) {
   const router = createMemoryRouter(
     [
       {

@@ -118,6 +118,22 @@ export async function request<T>(method: string, path: string, schema: SchemaNam
   return data as T;
 }
 
+/** GETs a text resource (a CSV of a backtest folder): the body as is, or an ApiError. */
+export async function requestText(path: string, signal?: AbortSignal): Promise<string> {
+  let res: Response;
+  try {
+    const init: RequestInit = { method: 'GET' };
+    if (signal) init.signal = signal;
+    res = await fetchImpl(baseUrl + path, init);
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'AbortError') throw e;
+    throw new ApiError(0, 'network_error', `Cannot reach the alphalab server (${(e as Error).message})`, null, path);
+  }
+  const text = await res.text();
+  if (!res.ok) throw errorFromResponse(res.status, res.statusText, text, path);
+  return text;
+}
+
 export function isTerminal(status: JobStatus): boolean {
   return status === 'SUCCESS' || status === 'FAILED' || status === 'CANCELED';
 }
@@ -160,6 +176,9 @@ export const api = {
   backtest: (btRunId: string, points?: number, signal?: AbortSignal): Promise<BacktestDetail> =>
     request('GET', `/api/backtests/${enc(btRunId)}${buildQuery({ points })}`, 'BacktestDetail', undefined, signal),
   backtestFileUrl: (btRunId: string, name: string) => `${baseUrl}/api/backtests/${enc(btRunId)}/files/${enc(name)}`,
+  /** One file of a backtest folder as text (GET /api/backtests/{id}/files/{name}). */
+  backtestFileText: (btRunId: string, name: string, signal?: AbortSignal): Promise<string> =>
+    requestText(`/api/backtests/${enc(btRunId)}/files/${enc(name)}`, signal),
 
   dashboard: (signal?: AbortSignal): Promise<Dashboard> => request('GET', '/api/dashboard', 'Dashboard', undefined, signal),
 };

@@ -7,6 +7,8 @@ export interface ChartSeries {
   values: number[];
   stroke: string;
   fill?: string;
+  /** draw as steps (the value holds until the next point), e.g. holdings between snapshots */
+  step?: boolean;
 }
 
 /** A uPlot line chart over dates (YYYY-MM-DD or ISO), resizing with its container. */
@@ -31,7 +33,7 @@ export function TimeSeriesChart(props: { title: string; dates: string[]; series:
       ],
       series: [
         { label: 'date', value: (_u, v) => (v == null ? '—' : new Date(v * 1000).toISOString().slice(0, 10)) },
-        ...series.map((s) => ({ label: s.label, stroke: s.stroke, ...(s.fill ? { fill: s.fill } : {}), width: 1.5, value: (_u: uPlot, v: number | null) => (v == null ? '—' : fmt(v)) })),
+        ...series.map((s) => ({ label: s.label, stroke: s.stroke, ...(s.fill ? { fill: s.fill } : {}), ...(s.step && uPlot.paths.stepped ? { paths: uPlot.paths.stepped({ align: 1 }) } : {}), width: 1.5, value: (_u: uPlot, v: number | null) => (v == null ? '—' : fmt(v)) })),
       ],
     };
     const plot = new uPlot(opts, [xs, ...series.map((s) => s.values)] as uPlot.AlignedData, host);

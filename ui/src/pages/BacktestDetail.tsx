@@ -5,6 +5,8 @@ import { useBacktest } from '../hooks/useBacktests';
 import { TimeSeriesChart, type ChartSeries } from '../components/TimeSeriesChart';
 import { Empty, ErrorState, Loading } from '../components/States';
 import { Pager } from '../components/Pager';
+import { BacktestActivity, Downloads } from '../components/BacktestActivity';
+import { investedNotice } from '../lib/backtestFiles';
 import { fmtBytes, fmtInt, fmtMoney, fmtNum, fmtPct } from '../lib/format';
 import type { BacktestDetail } from '../types/api';
 
@@ -12,9 +14,9 @@ const TRADES_PER_PAGE = 50;
 const pctAxis = (v: number) => `${(v * 100).toFixed(0)}%`;
 const moneyAxis = (v: number) => (Math.abs(v) >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : Math.abs(v) >= 1e3 ? `${(v / 1e3).toFixed(0)}k` : v.toFixed(0));
 
-function Stat({ label, value }: { label: string; value: string }) {
+function Stat({ label, value, title }: { label: string; value: string; title?: string }) {
   return (
-    <div className="stat">
+    <div className="stat" title={title}>
       <div className="stat-label">{label}</div>
       <div className="stat-value">{value}</div>
     </div>
@@ -50,6 +52,9 @@ export function BacktestDetailPage() {
   const stats = Object.entries(bt.statistics ?? {});
   const open = s.open_position;
   const trades = bt.trades.slice(page, page + TRADES_PER_PAGE);
+  const notice = investedNotice(s);
+  const spells = s.lockout_spells ?? [];
+  const hasExitReason = bt.trades.some((t) => t.exit_reason != null);
   return (
     <div className="page">
       <div className="page-head">
@@ -69,7 +74,30 @@ export function BacktestDetailPage() {
         <Stat label="Win rate" value={fmtPct(s.win_rate)} />
         <Stat label="Exposure" value={fmtPct(s.exposure)} />
         <Stat label="Final equity" value={fmtMoney(s.final_equity)} />
+        <Stat label="Warm-up bars" value={fmtInt(s.warmup_bars)} title="bars before the start date loaded only to warm up indicators and features" />
+        <Stat label="Avg invested" value={fmtPct(s.avg_invested_share)} title="mean of holdings / equity over the traded bars" />
+        <Stat label="Risk-off share" value={fmtPct(s.risk_off_share)} title="share of the traded bars under a risk-off decision" />
+        <Stat label="Lock-out spells" value={s.lockout_spells ? fmtInt(s.lockout_spells.length) : '—'} title="runs of bars kept out by a drawdown stop" />
       </section>
+      {notice && (
+        <div className="notice notice-warn" data-testid="invested-notice">
+          {notice}
+        </div>
+      )}
+      {spells.length > 0 && (
+        <details data-testid="lockout-spells">
+          <summary>
+            Lock-out spells: {spells.length}, {fmtInt(spells.reduce((a, x) => a + x.bars, 0))} bars in all
+          </summary>
+          <ul className="plain">
+            {spells.map((x) => (
+              <li key={x.start}>
+                {x.start} → {x.end} ({fmtInt(x.bars)} bars)
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
       {open && (
         <div className="notice notice-warn" data-testid="open-position">
           Open position at the end (not counted in trades): {open.symbol} {fmtInt(open.shares)} shares from {open.entry_date}
@@ -79,6 +107,8 @@ export function BacktestDetailPage() {
       <section className="panel">
         <Charts bt={bt} />
       </section>
+      <Downloads btRunId={bt.bt_run_id} files={bt.files} />
+      <BacktestActivity btRunId={bt.bt_run_id} files={bt.files} />
       <div className="two-col">
         <section className="panel">
           <h2>Statistics</h2>
@@ -140,6 +170,7 @@ export function BacktestDetailPage() {
                     <th className="num">PnL</th>
                     <th className="num">Return</th>
                     <th className="num">Fees</th>
+                    {hasExitReason && <th>Exit reason</th>}
                   </tr>
                 </thead>
                 <tbody>
@@ -154,6 +185,7 @@ export function BacktestDetailPage() {
                       <td className={`num ${t.pnl != null && t.pnl < 0 ? 'neg' : 'pos'}`}>{fmtMoney(t.pnl)}</td>
                       <td className={`num ${t.return != null && t.return < 0 ? 'neg' : 'pos'}`}>{fmtPct(t.return, 2)}</td>
                       <td className="num">{fmtMoney(t.fees)}</td>
+                      {hasExitReason && <td>{t.exit_reason ?? '—'}</td>}
                     </tr>
                   ))}
                 </tbody>
