@@ -26,7 +26,6 @@ export function job(over: Partial<JobDetail> = {}): JobDetail {
     params: {},
     dry_run: false,
     timeout_sec: 0,
-    end_reason: null,
     ...over,
   };
 }
