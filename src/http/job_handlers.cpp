@@ -159,8 +159,9 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
     ASSIGN_OR_RETURN(JobRecord rec, jobs.Get(id));
     auto chunk = ReadLogChunk(root, jobs.LogPath(rec), offset, tail, !IsTerminal(rec.status));
     if (!chunk.ok()) {
-      if (chunk.status().IsNotFound() && !IsTerminal(rec.status)) {
-        // Not started yet (the executor creates the log when it spawns): nothing to show.
+      if (chunk.status().IsNotFound() && (!IsTerminal(rec.status) || !rec.started_at)) {
+        // Not started yet, or ended without ever starting (canceled while queued): the executor
+        // creates the log when it spawns, so there is nothing to show.
         return Json{{"job_id", id.str()}, {"content", ""}, {"next_offset", 0},
                     {"is_truncated", false}, {"log_path", rec.log_path}};
       }

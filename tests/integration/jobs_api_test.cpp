@@ -256,6 +256,29 @@ TEST_F(JobsApiTest, CancelKillsTheWholeProcessTree) {
   EXPECT_TRUE(ProcessDead(grandchild));
 }
 
+TEST_F(JobsApiTest, JobCanceledWhileQueuedHasAnEmptyLogNotA404) {
+  // Four sleepers take the four slots, so the fifth job waits in the queue and is canceled there.
+  std::vector<std::string> sleepers;
+  for (int i = 0; i < 4; ++i) {
+    sleepers.push_back(Submit("/api/jobs", {{"job_type", "fixture"}, {"params", {{"lines", 1}, {"sleep", 30}}}})["job_id"]);
+  }
+  Json queued = Submit("/api/jobs", {{"job_type", "fixture"}, {"params", {{"lines", 1}}}});
+  const std::string id = queued["job_id"];
+  auto r = s().Post("/api/jobs/" + id + "/cancel", Json::object());
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json done = s().WaitTerminal(id);
+  EXPECT_EQ(done["status"], "CANCELED");
+  EXPECT_TRUE(done["started_at"].is_null()) << done.dump();
+  auto log = s().Get("/api/jobs/" + id + "/log?offset=0&tail=1000");
+  EXPECT_EQ(log.status, 200) << log.body;
+  auto body = log.JsonBody();
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ((*body)["content"], "");
+  EXPECT_EQ((*body)["next_offset"], 0);
+  for (const std::string& sleeper : sleepers) (void)s().Post("/api/jobs/" + sleeper + "/cancel", Json::object());
+  for (const std::string& sleeper : sleepers) s().WaitTerminal(sleeper);
+}
+
 TEST_F(JobsApiTest, LogStreamSendsAppendedBytesAndEnds) {
   Json job = Submit("/api/jobs", {{"job_type", "fixture"},
                                   {"params", {{"lines", 5}, {"sleep", 0.3}, {"run_id", "r_sse"}}}});
