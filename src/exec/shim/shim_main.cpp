@@ -341,11 +341,43 @@ void TrackDescendants(std::unordered_map<pid_t, Job>& jobs) {
   }
 }
 
+// True when every direct child of the supervisor is a job leader (the kernel's list of our
+// children; the supervisor is single-threaded). As the child subreaper we inherit every orphan,
+// so once a job's leader has exited, anything of that job still alive (or not yet collected)
+// sits in a tree whose root is one of our children: with no child but job leaders there is
+// nothing left to look for, and the /proc scan (a read per process on the machine) is skipped.
+// Unknown (no such file): false, so the caller scans.
+bool OnlyJobLeadersAreChildren(const std::unordered_map<pid_t, Job>& jobs) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/task/%d/children", static_cast<int>(getpid()));
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  const char* p = text.c_str();
+  for (;;) {
+    char* end = nullptr;
+    const long pid = strtol(p, &end, 10);
+    if (end == p) break;
+    if (jobs.count(static_cast<pid_t>(pid)) == 0) return false;
+    p = end;
+  }
+  return true;
+}
+
 // Kills everything that descends from the ended job `job` (leader `leader`, not yet
 // collected): its tracked descendants that still run (same start time), their descendants,
 // and orphans re-parented to us that carry its marker or no marker at all. Repeats until
 // nothing is left, so a process forking while it dies is caught too.
 void KillDescendants(pid_t leader, Job& job, const std::unordered_map<pid_t, Job>& jobs) {
+  if (OnlyJobLeadersAreChildren(jobs)) return;  // the common case: the job left nothing behind
   for (int round = 0; round < 50; ++round) {
     const auto procs = ScanProcesses();
     std::unordered_map<pid_t, std::vector<pid_t>> children;
