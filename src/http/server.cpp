@@ -1,4 +1,4 @@
-#include <utility>  // must precede Asio with GCC 12 + C++20 (PLATFORM.md)
+#include <utility>  // must precede Asio with GCC 12 + C++20 ('exchange' is not a member of 'std' otherwise)
 // GCC 12 warns inside Asio's coroutine frame allocator (a false positive); keep -Werror usable.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 

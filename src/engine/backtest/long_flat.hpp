@@ -1,4 +1,4 @@
-// Single-instrument long/flat simulation with SPEC §3 semantics, and the two rules that
+// Single-instrument long/flat simulation with the backtest semantics of docs/engine.md, and the two rules that
 // feed it (sma_cross, signal).
 //
 //   signal[t] is decided on bar t's close and filled at bar t+1's open; signal[n-1] is

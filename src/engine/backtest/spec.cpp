@@ -172,7 +172,7 @@ Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config) {
   RETURN_IF_ERROR(strategy.CheckKnownKeys({"type", "params"}));
   ASSIGN_OR_RETURN(auto type, strategy.String("type"));
   ASSIGN_OR_RETURN(auto params, strategy.Map("params"));
-  // initial_cash / fee_bps may sit at the top level or in strategy.params (seed 004 style);
+  // initial_cash / fee_bps may sit at the top level or in strategy.params (as cross-sectional parameter sets carry them);
   // params win.
   ASSIGN_OR_RETURN(spec.initial_cash, root.Double("initial_cash", 1'000'000));
   ASSIGN_OR_RETURN(spec.fee_bps, root.Double("fee_bps", 10));

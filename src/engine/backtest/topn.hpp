@@ -1,4 +1,4 @@
-// `topn`: a cross-sectional long-only portfolio on per-instrument scores (seed 004).
+// `topn`: a cross-sectional long-only portfolio on per-instrument scores (docs/engine.md, "topn").
 // Same fill semantics as every strategy: targets are decided on the close of bar t from
 // data up to t and traded at the open of t+1 in whole shares with the fee on both sides.
 // docs/engine.md describes every parameter; the short version:

@@ -1,4 +1,4 @@
-// The training config (SPEC §3), validated completely before any work starts.
+// The training config (docs/engine_training.md), validated completely before any work starts.
 //
 //   dataset: demo                        # a dataset name (alphalab.yaml datasets: or data/<name>/)
 //   tickers: [SPX]                       # or "all" / [all]: every instrument of the dataset

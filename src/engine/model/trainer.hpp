@@ -92,7 +92,7 @@ struct TickerPredictions {
 Result<TickerPredictions> PredictSeries(const Booster& booster, const LabeledSeries& series,
                                         double* xgboost_seconds = nullptr);
 
-// Classification metrics of the test rows at `decision_threshold` (SPEC §3 fields).
+// Classification metrics of the test rows at `decision_threshold` (the fields of docs/engine_training.md).
 Json TestMetricsJson(const TickerPredictions& p, double decision_threshold);
 
 // sha256 over the bars of every series (per-series sha256 of symbol and raw columns,

@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 import { parseOverrides, type ParsedOverrides } from '../lib/overrides';
 import { CopyButton } from './CopyButton';
 
-/** Overrides textarea + Parsed Overrides Preview (seed 000 D2). */
+/** Overrides textarea + Parsed Overrides Preview. */
 export function OverridesEditor({ value, onChange, id }: { value: string; onChange: (v: string) => void; id: string }) {
   const parsed: ParsedOverrides = useMemo(() => parseOverrides(value), [value]);
   const json = JSON.stringify(parsed.values, null, 2);

@@ -1,4 +1,4 @@
-// Registry compare selection (seed 000 C2): only rows of one ticker may be ticked.
+// Registry compare selection: only rows of one ticker may be ticked.
 import type { RegistryModelRow } from '../types/api';
 
 export function rowKey(r: Pick<RegistryModelRow, 'run_id' | 'ticker' | 'mode'>): string {

@@ -1,4 +1,4 @@
-// Display formats used across pages (seed 000 C2: `120d / 20%`, percentages, `1.23x`, `tp / fp`).
+// Display formats used across pages (`120d / 20%`, percentages, `1.23x`, `tp / fp`).
 
 const DASH = '—';
 

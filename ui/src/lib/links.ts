@@ -1,4 +1,4 @@
-// URLs that open the Actions page prefilled (seed 000 D1).
+// URLs that open the Actions page prefilled.
 import type { RegistryModelRow } from '../types/api';
 import { buildQuery } from '../api/client';
 

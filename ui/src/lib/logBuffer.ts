@@ -1,4 +1,4 @@
-// The LogViewer's model: byte offsets against the server (seed 000 B3) and the
+// The LogViewer's model: byte offsets against the server (docs/api.md, the log endpoint) and the
 // text kept on screen as chunks, so an append renders one new chunk instead of
 // the whole log, and memory stays bounded however big the file grows.
 import type { JobLogResponse } from '../types/api';

@@ -1,4 +1,4 @@
-// Parsing of the overrides textarea (seed 000 D2): one `key=value` per line,
+// Parsing of the overrides textarea: one `key=value` per line,
 // blank lines and `#` comments ignored, malformed lines flagged, later duplicates win.
 
 export interface OverrideLine {
