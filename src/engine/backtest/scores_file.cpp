@@ -47,18 +47,9 @@ Result<std::vector<std::vector<double>>> ParseScoresCsv(std::string_view text, s
   }
   int col_date = -1, col_symbol = -1, col_score = -1, ncols = 0;
   bool header_done = false;
-  size_t rows = 0, pos = 0;
-  uint32_t line_no = 0;
+  size_t rows = 0;
   std::string_view fields[64];
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;
-    const int n = SplitCsvLine(line, fields, 64);
+  RETURN_IF_ERROR(ForEachCsvLine(text, fields, 64, [&](uint32_t line_no, int n) -> Status {
     auto at = [&] { return where + ":" + std::to_string(line_no) + ": "; };
     if (!header_done) {
       for (int i = 0; i < n; ++i) {
@@ -74,7 +65,7 @@ Result<std::vector<std::vector<double>>> ParseScoresCsv(std::string_view text, s
       }
       ncols = std::max({col_date, col_symbol, col_score}) + 1;
       header_done = true;
-      continue;
+      return Status::Ok();
     }
     if (n < ncols) {
       return Status::InvalidArgument(at() + "expected at least " + std::to_string(ncols) + " fields, got " +
@@ -100,12 +91,12 @@ Result<std::vector<std::vector<double>>> ParseScoresCsv(std::string_view text, s
       return Status::InvalidArgument(at() + "unknown symbol '" + symbol + "' (not in the dataset)");
     }
     ++rows;
-    if (o.end && day > *o.end) continue;  // after the backtest's end: not loaded
+    if (o.end && day > *o.end) return Status::Ok();  // after the backtest's end: not loaded
     if (day > last_day) {
       return Status::InvalidArgument(at() + "date " + FormatDate(day) + " is after the data's last day " +
                                      FormatDate(last_day));
     }
-    if (index == kNotLoaded) continue;
+    if (index == kNotLoaded) return Status::Ok();
     const size_t i = static_cast<size_t>(index);
     const auto& dates = u.series[i].date;
     const auto bar = std::lower_bound(dates.begin(), dates.end(), day);
@@ -119,7 +110,8 @@ Result<std::vector<std::vector<double>>> ParseScoresCsv(std::string_view text, s
     }
     line_of[i][j] = line_no;
     scores[i][j] = score;
-  }
+    return Status::Ok();
+  }));
   if (!header_done) return Status::InvalidArgument(where + ": empty file (expected a date,symbol,score header)");
   if (rows == 0) return Status::InvalidArgument(where + ": no score rows");
   return scores;

@@ -108,23 +108,13 @@ Result<BarSeries> ParseBarsCsv(std::string_view text, std::string symbol,
   const std::string where(display_name);
   BarSeries s;
   s.symbol = std::move(symbol);
-  size_t pos = 0;
-  size_t line_no = 0;
   int index[kNumCols];
   std::fill(std::begin(index), std::end(index), -1);
   int ncols = 0;
   bool header_done = false;
   std::string_view fields[32];
   s.Reserve(text.size() / 60 + 1);
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;
-    const int n = SplitCsvLine(line, fields, 32);
+  RETURN_IF_ERROR(ForEachCsvLine(text, fields, 32, [&](uint32_t line_no, int n) -> Status {
     const std::string at = where + ":" + std::to_string(line_no) + ": ";
     if (!header_done) {
       for (int i = 0; i < n; ++i) {
@@ -141,7 +131,7 @@ Result<BarSeries> ParseBarsCsv(std::string_view text, std::string symbol,
       }
       ncols = n;
       header_done = true;
-      continue;
+      return Status::Ok();
     }
     if (n < ncols) {
       return Status::InvalidArgument(at + "expected " + std::to_string(ncols) + " fields, got " +
@@ -192,7 +182,8 @@ Result<BarSeries> ParseBarsCsv(std::string_view text, std::string symbol,
     s.close.push_back(v[kClose]);
     s.adj_close.push_back(v[kAdj]);
     s.volume.push_back(v[kVolume]);
-  }
+    return Status::Ok();
+  }));
   if (!header_done) return Status::InvalidArgument(where + ": empty file (no header)");
   if (s.size() == 0) return Status::InvalidArgument(where + ": no data rows");
   return s;

@@ -35,4 +35,25 @@ bool ParseCsvNumber(std::string_view field, double& value);
 // Splits one CSV line (no quoting) into at most `max_fields` fields; returns the count.
 int SplitCsvLine(std::string_view line, std::string_view* fields, int max_fields);
 
+// The line loop of the engine's CSV inputs: for every non-empty line of `text` (LF or CRLF;
+// `line_no` counts every line from 1, empty ones included) calls fn(line_no, n) with the line
+// split into `fields` (n of them, at most `max_fields`). Stops at, and returns, the first error
+// fn returns.
+template <typename Fn>
+Status ForEachCsvLine(std::string_view text, std::string_view* fields, int max_fields, Fn&& fn) {
+  size_t pos = 0;
+  uint32_t line_no = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    RETURN_IF_ERROR(fn(line_no, SplitCsvLine(line, fields, max_fields)));
+  }
+  return Status::Ok();
+}
+
 }  // namespace alphalab::engine
