@@ -1,6 +1,10 @@
 // alphalab: one binary for the server, the client and the research engine.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,9 +21,31 @@ std::vector<std::pair<int, CommandSetup>>& Registry() {
 CommandRegistrar::CommandRegistrar(int order, CommandSetup setup) {
   Registry().emplace_back(order, setup);
 }
+
+namespace {
+// Commands that run XGBoost's OpenMP loops (training, model evaluation) or start jobs that do.
+bool RunsOpenMp(int argc, char** argv) {
+  if (argc < 2) return false;
+  const std::string_view command = argv[1];
+  return command == "train" || command == "eval-metrics" || command == "serve";
+}
+}  // namespace
+
+// OpenMP reads OMP_WAIT_POLICY once, when the runtime is loaded (before main), and by default
+// its idle workers spin for a while after every parallel loop: with jobs sharing the cores
+// that spinning takes the cores from the other jobs (docs/job_states.md, "Threads of a job").
+// When the variable is unset, these commands set it to passive and re-execute themselves
+// once, so the runtime starts with it; the server's jobs inherit it. Set the variable to keep
+// another policy. A failed re-exec leaves the process running as it is.
+void EnsurePassiveOpenMp(int argc, char** argv) {
+  if (!RunsOpenMp(argc, argv) || std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  if (setenv("OMP_WAIT_POLICY", "passive", 0) != 0) return;
+  execv("/proc/self/exe", argv);
+}
 }  // namespace alphalab::cli
 
 int main(int argc, char** argv) {
+  alphalab::cli::EnsurePassiveOpenMp(argc, argv);
   CLI::App app{"alphalab — research job platform: server, client and engine"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "alphalab 0.1.0");

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -196,6 +197,57 @@ TEST_F(LocalExecutorTest, EnvironmentIsTheServersPlusTheSpecs) {
   EXPECT_EQ(ReadAll(log_), "[inherited][job value][a b=c]\n");
   unsetenv("ALPHALAB_FROM_SERVER");
   unsetenv("ALPHALAB_OVERRIDDEN");
+}
+
+TEST_F(LocalExecutorTest, JobsGetAPassiveOpenMpPolicyAndTheThreadsOfTheirSlot) {
+  unsetenv("OMP_WAIT_POLICY");
+  unsetenv("OMP_NUM_THREADS");
+  LocalExecutorOptions options = Options();
+  options.slots = 1;
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  {
+    LocalExecutor executor(options);
+    EXPECT_EQ(Run(executor, Sh("echo \"[$OMP_WAIT_POLICY][$OMP_NUM_THREADS]\"")).exit_code, 0);
+    // One slot owns every core: one training alone still uses them all.
+    EXPECT_EQ(ReadAll(log_), "[passive][" + std::to_string(cores) + "]\n");
+  }
+  std::filesystem::remove(log_);
+  {
+    // As many slots as cores (the server's default): one thread per job.
+    options.slots = static_cast<int>(cores);
+    LocalExecutor executor(options);
+    ProcessSpec spec = Sh("echo \"[$OMP_WAIT_POLICY][$OMP_NUM_THREADS]\"");
+    EXPECT_EQ(Run(executor, spec).exit_code, 0);
+    EXPECT_EQ(ReadAll(log_), "[passive][1]\n");
+  }
+  std::filesystem::remove(log_);
+  {
+    // The job's own settings win, then the server's.
+    ASSERT_EQ(setenv("OMP_WAIT_POLICY", "active", 1), 0);
+    LocalExecutor executor(options);
+    ProcessSpec spec = Sh("echo \"[$OMP_WAIT_POLICY][$OMP_NUM_THREADS]\"");
+    spec.env = {{"OMP_NUM_THREADS", "3"}};
+    EXPECT_EQ(Run(executor, spec).exit_code, 0);
+    EXPECT_EQ(ReadAll(log_), "[active][3]\n");
+    unsetenv("OMP_WAIT_POLICY");
+  }
+}
+
+TEST(ThreadPolicyTest, ThreadsAreTheCoresASlotOwnsAndAtLeastOne) {
+  EXPECT_EQ(ThreadPolicyEnvironment(1, 8).at("OMP_NUM_THREADS"), "8");
+  EXPECT_EQ(ThreadPolicyEnvironment(2, 8).at("OMP_NUM_THREADS"), "4");
+  EXPECT_EQ(ThreadPolicyEnvironment(3, 8).at("OMP_NUM_THREADS"), "2");
+  EXPECT_EQ(ThreadPolicyEnvironment(2, 2).at("OMP_NUM_THREADS"), "1");
+  EXPECT_EQ(ThreadPolicyEnvironment(16, 2).at("OMP_NUM_THREADS"), "1");
+  EXPECT_EQ(ThreadPolicyEnvironment(2, 2).at("OMP_WAIT_POLICY"), "passive");
+}
+
+TEST(ThreadPolicyTest, JobEnvironmentPrecedence) {
+  std::string a = "A=server", b = "OMP_WAIT_POLICY=active";
+  char* server[] = {a.data(), b.data(), nullptr};
+  const auto env = BuildJobEnvironment(server, {{"A", "job"}, {"B", "job"}},
+                                       {{"OMP_WAIT_POLICY", "passive"}, {"OMP_NUM_THREADS", "1"}, {"B", "default"}});
+  EXPECT_EQ(env, (std::vector<std::string>{"OMP_WAIT_POLICY=active", "A=job", "B=job", "OMP_NUM_THREADS=1"}));
 }
 
 TEST_F(LocalExecutorTest, RunsInTheGivenCwdAndResolvesRelativePrograms) {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <sys/xattr.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iterator>
 #include <sstream>
@@ -27,6 +28,43 @@ std::string RunCommand(const std::string& cmd, int* exit_code) {
   const int st = ::pclose(p);
   *exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return out;
+}
+
+// OpenMP reads its wait policy when it loads: `serve` re-executes itself once with
+// OMP_WAIT_POLICY=passive, so the server and the jobs it starts never spin on shared cores.
+TEST(JobsLifecycleTest, ServeRunsWithAPassiveOpenMpPolicyUnlessOneIsSet) {
+  auto environ_of = [](pid_t pid) {
+    auto text = ReadFile(fs::path("/proc") / std::to_string(pid) / "environ");
+    std::vector<std::string> vars;
+    if (!text.ok()) return vars;
+    size_t start = 0;
+    for (size_t i = 0; i < text->size(); ++i) {
+      if ((*text)[i] == '\0') {
+        vars.push_back(text->substr(start, i - start));
+        start = i + 1;
+      }
+    }
+    return vars;
+  };
+  auto has = [](const std::vector<std::string>& vars, const std::string& entry) {
+    return std::find(vars.begin(), vars.end(), entry) != vars.end();
+  };
+  TempWorkspace ws;
+  unsetenv("OMP_WAIT_POLICY");
+  {
+    ServerProcess server(ws.root());
+    ASSERT_TRUE(server.Start());
+    EXPECT_TRUE(has(environ_of(server.pid()), "OMP_WAIT_POLICY=passive"));
+  }
+  ASSERT_EQ(setenv("OMP_WAIT_POLICY", "active", 1), 0);
+  {
+    ServerProcess server(ws.root());
+    ASSERT_TRUE(server.Start());
+    const auto vars = environ_of(server.pid());
+    EXPECT_TRUE(has(vars, "OMP_WAIT_POLICY=active"));
+    EXPECT_FALSE(has(vars, "OMP_WAIT_POLICY=passive"));
+  }
+  unsetenv("OMP_WAIT_POLICY");
 }
 
 TEST(JobsLifecycleTest, KillNineMidRunThenRestartRecoversEveryJob) {

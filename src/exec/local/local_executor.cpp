@@ -165,18 +165,33 @@ Status ValidateSpec(const ProcessSpec& spec) {
   return Status::Ok();
 }
 
-// The server's environment with spec.env added/overriding, as "K=V" strings.
-std::vector<std::string> BuildEnvironment(const std::map<std::string, std::string>& extra) {
+}  // namespace
+
+std::map<std::string, std::string> ThreadPolicyEnvironment(int slots, unsigned cores) {
+  const unsigned per_slot = slots > 0 ? cores / static_cast<unsigned>(slots) : cores;
+  return {{"OMP_WAIT_POLICY", "passive"}, {"OMP_NUM_THREADS", std::to_string(std::max(1u, per_slot))}};
+}
+
+std::vector<std::string> BuildJobEnvironment(char** server_env, const std::map<std::string, std::string>& extra,
+                                             const std::map<std::string, std::string>& defaults) {
   std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+  std::map<std::string, std::string> missing = defaults;
+  for (char** e = server_env; e != nullptr && *e != nullptr; ++e) {
     std::string_view entry(*e);
     const size_t eq = entry.find('=');
     const std::string key(entry.substr(0, eq));
+    missing.erase(key);
     if (extra.count(key) == 0) env.emplace_back(entry);
   }
-  for (const auto& [key, value] : extra) env.push_back(key + "=" + value);
+  for (const auto& [key, value] : extra) {
+    missing.erase(key);
+    env.push_back(key + "=" + value);
+  }
+  for (const auto& [key, value] : missing) env.push_back(key + "=" + value);
   return env;
 }
+
+namespace {
 
 sigset_t DefaultedSignals() {
   sigset_t set;
@@ -287,6 +302,7 @@ std::filesystem::path LocalExecutor::ExitFilePath(const std::filesystem::path& l
 LocalExecutor::LocalExecutor(LocalExecutorOptions options)
     : slots_(options.slots > 0 ? options.slots
                                : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
+      thread_policy_(ThreadPolicyEnvironment(slots_, std::max(1u, std::thread::hardware_concurrency()))),
       shim_path_(options.shim_path.empty() ? DefaultShimPath() : options.shim_path),
       kill_grace_(std::max(options.kill_grace, std::chrono::milliseconds(0))) {
   if (!IsExecutableFile(shim_path_)) {
@@ -454,7 +470,7 @@ Result<std::string> LocalExecutor::Submit(const ProcessSpec& spec, ExitCallback 
   request.log_path = spec.log_path.string();
   request.exit_file = ExitFilePath(spec.log_path).string();
   request.argv = spec.argv;
-  request.env = BuildEnvironment(spec.env);
+  request.env = BuildJobEnvironment(environ, spec.env, thread_policy_);
 
   uint64_t key = 0;
   {

@@ -30,6 +30,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -60,6 +61,18 @@ std::string FormatLocalRef(const LocalProcessRef& ref);
 Result<LocalProcessRef> ParseLocalRef(std::string_view ref);
 // The start time of a live (non-zombie) process; NotFound when it is gone or a zombie.
 Result<uint64_t> ProcessStartTime(int pid);
+
+// The OpenMP settings a job gets unless its own environment or the server's sets them
+// (docs/job_states.md, "Threads of a job"): OMP_WAIT_POLICY=passive (idle OpenMP workers
+// sleep instead of spinning on cores other jobs need) and OMP_NUM_THREADS = the cores a slot
+// owns (cores / slots, at least 1), so N concurrent jobs on N cores never oversubscribe them.
+std::map<std::string, std::string> ThreadPolicyEnvironment(int slots, unsigned cores);
+
+// A job's environment as "K=V" strings: `server_env` (a NULL-terminated environ array), with
+// `extra` (the job's own variables) added or overriding, and `defaults` added for the keys
+// neither sets.
+std::vector<std::string> BuildJobEnvironment(char** server_env, const std::map<std::string, std::string>& extra,
+                                             const std::map<std::string, std::string>& defaults);
 
 class LocalExecutor final : public Executor {
  public:
@@ -143,6 +156,7 @@ class LocalExecutor final : public Executor {
   void ForgetLocked(uint64_t key);
 
   const int slots_;
+  const std::map<std::string, std::string> thread_policy_;  // ThreadPolicyEnvironment(slots_)
   const std::filesystem::path shim_path_;
   const std::chrono::milliseconds kill_grace_;
   Status init_status_;
