@@ -1,5 +1,5 @@
 // URLs that open the Actions page prefilled.
-import type { RegistryModelRow } from '../types/api';
+import type { BacktestRequest, RegistryModelRow } from '../types/api';
 import { buildQuery } from '../api/client';
 
 export const DEFAULT_TRAIN_CONFIG = 'configs/base.yaml';
@@ -17,6 +17,13 @@ export function actionsEvalUrl(runId: string, mode?: string): string {
   return `/actions${buildQuery({ type: 'eval', run_id: runId, mode })}`;
 }
 
-export function modelBacktestUrl(r: RegistryModelRow): string {
-  return actionsBacktestUrl({ ticker: r.ticker, model_path: r.model_final_path });
+/** Actions prefilled with a model: the server takes the dataset, the tickers this model file
+ *  serves and its test period from the model's run, so nothing else is sent. */
+export function modelBacktestUrl(r: Pick<RegistryModelRow, 'model_final_path'>): string {
+  return actionsBacktestUrl({ model_path: r.model_final_path });
+}
+
+/** POST /api/jobs/backtest body for "backtest this model" (the same server-side defaults). */
+export function modelBacktestBody(modelPath: string): BacktestRequest {
+  return { config_path: DEFAULT_BACKTEST_CONFIG, model_path: modelPath, overrides: [], dry_run: false };
 }
