@@ -385,11 +385,19 @@ await test('run detail: metrics per ticker and Recompute Metrics', async () => {
   const m = await page.getByTestId('run-metrics').innerText();
   expect(m.includes('SPX'), 'metrics per ticker list SPX');
   await shot('run-detail');
+  expect((await page.locator('.files').getByText('metrics_eval_base.json').count()) === 0, 'no re-evaluation yet');
   await page.getByRole('button', { name: 'Recompute Metrics' }).click();
   const jobId = await toastJobId();
   const j = await waitJob(jobId);
   expect(j.job_type === 'eval-metrics', `eval-metrics job (got ${j.job_type})`);
   expect(j.status === 'SUCCESS', `eval-metrics SUCCESS (got ${j.status}: ${j.error_message ?? ''})`);
+  // Freshness: without a reload, the page lists the job and the new file, and a toast says it finished.
+  await page.locator('.files').getByText('metrics_eval_base.json').waitFor({ timeout: 15_000 });
+  await page.locator('[data-testid=jobs-table]').getByText(jobId).waitFor();
+  const done = page.locator('[data-testid=toast]', { hasText: 'eval-metrics job finished' });
+  await done.waitFor({ timeout: 10_000 });
+  expect((await done.getByRole('link', { name: 'Open run' }).getAttribute('href')) === `/runs/${state.runId}`, 'the toast links the run');
+  await shot('run-detail-refreshed');
 });
 
 await test('runs list', async () => {
@@ -536,6 +544,11 @@ await test('Error Summary of a failing job', async () => {
   await shot('job-detail-failed');
   await summary.getByRole('button', { name: 'Hide message' }).click();
   expect((await page.getByTestId('error-message').count()) === 0, 'error message collapses');
+  // Edit and re-run: Actions prefilled with the job's exact params.
+  await page.getByRole('link', { name: 'Edit and re-run' }).click();
+  await page.waitForURL('**/actions?type=train*');
+  expect((await page.locator('#train-overrides').inputValue()) === 'dataset=no_such_dataset', 'the failed job\'s overrides are prefilled');
+  expect((await page.locator('[data-testid=train-form] input[name=config_path]').inputValue()) === 'configs/base.yaml', 'and its config');
 });
 
 await test('jobs page filters by status and type (server-side)', async () => {

@@ -133,7 +133,7 @@ describe('Job detail', () => {
     await waitFor(() => expect(screen.getByTestId('log-box').textContent).toContain('boom'));
   });
 
-  it('offers Cancel while running and no Error Summary', async () => {
+  it('offers Cancel while running, asks for confirmation first, and no Error Summary', async () => {
     const s = new MockServer()
       .on('GET', '/api/jobs/job_r', { body: job({ job_id: 'job_r', job_type: 'backtest', status: 'RUNNING', ended_at: null, exit_code: null }) })
       .on('GET', '/api/jobs/job_r/log', { body: logChunk({ job_id: 'job_r' }) })
@@ -141,7 +141,14 @@ describe('Job detail', () => {
       .install();
     renderRoute(<JobDetailPage />, '/jobs/:jobId', '/jobs/job_r');
     fireEvent.click(await screen.findByRole('button', { name: 'Cancel' }));
+    const confirm = screen.getByTestId('confirm-cancel');
+    fireEvent.click(within(confirm).getByRole('button', { name: 'Keep it running' }));
+    expect(screen.queryByTestId('confirm-cancel')).toBeNull();
+    expect(s.callsTo('/api/jobs/job_r/cancel')).toHaveLength(0);
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    fireEvent.click(within(screen.getByTestId('confirm-cancel')).getByRole('button', { name: 'Yes, cancel the job' }));
     await waitFor(() => expect(s.callsTo('/api/jobs/job_r/cancel')).toHaveLength(1));
+    expect(screen.queryByRole('button', { name: 'Re-run' })).toBeNull(); // not while it runs
     expect(screen.queryByTestId('error-summary')).toBeNull();
   });
 });
