@@ -208,10 +208,16 @@ function expect(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
+// The job id of the newest "... job submitted" toast not read before (a "job finished" toast or
+// an earlier submission still on screen is never taken for it).
+const seenSubmitted = new Set();
 async function toastJobId() {
-  const toast = page.locator('[data-testid=toast].toast-success').last();
-  await toast.waitFor({ timeout: 20_000 });
-  const id = (await toast.locator('.toast-body').innerText()).trim();
+  const bodies = page.locator('[data-testid=toast].toast-success', { hasText: 'job submitted' }).locator('.toast-body');
+  const id = await waitFor('a new "job submitted" toast', async () => {
+    const ids = (await bodies.allInnerTexts()).map((t) => t.trim()).filter((t) => !seenSubmitted.has(t));
+    return ids.length ? ids[ids.length - 1] : null;
+  }, 20_000, 100);
+  seenSubmitted.add(id);
   expect(/^job_/.test(id), `toast shows a job id (got "${id}")`);
   return id;
 }
