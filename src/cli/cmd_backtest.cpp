@@ -226,7 +226,8 @@ void SetupBacktestCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--start", options->start, "first date YYYY-MM-DD");
   cmd->add_option("--end", options->end, "last date YYYY-MM-DD");
   cmd->add_option("--model", options->model,
-                  "model file (sets strategy.params.model_path; sma_cross becomes signal, cutoff 0.5)");
+                  "model file (sets strategy.params.model_path; sma_cross becomes signal, cutoff 0.5); dataset, "
+                  "tickers and dates not given here come from the model's run (its test period)");
   cmd->add_option("--set", options->overrides, "override a dotted key: --set strategy.params.fast=5 (repeatable)");
   cmd->add_option("--grid", options->grid,
                   "grid axis: key=start:stop:step | key=a,b,c (repeatable; runs every combination)");
