@@ -24,6 +24,7 @@
 #include "engine/backtest/runner.hpp"
 #include "engine/backtest/spec.hpp"
 #include "engine/data/config.hpp"
+#include "engine/model/model_defaults.hpp"
 #include "engine/model/scorer.hpp"
 
 namespace alphalab::cli {
@@ -138,6 +139,7 @@ int RunBacktestCommand(const BacktestOptions& o) {
   auto config = engine::LoadYamlConfig(*config_path);
   if (!config.ok()) return Fail(config.status());
   if (auto s = ApplyFlags(o, *config); !s.ok()) return Fail(s);
+  if (auto s = engine::ApplyModelDefaults(ws, {o.model, !o.ticker.empty() || !o.tickers.empty(), !o.start.empty(), !o.end.empty(), o.overrides}, *config); !s.ok()) return Fail(s);
   auto spec = engine::ParseBacktestSpec(*config);
   if (!spec.ok()) return Fail(spec.status());
   if (!spec->model_path.empty()) {
@@ -204,6 +206,7 @@ int RunBacktestCommand(const BacktestOptions& o) {
                                                                   : nlohmann::json(spec->model_path)},
                           {"model_run_id", info->run_id.empty() ? nlohmann::json(nullptr)
                                                                 : nlohmann::json(info->run_id)}};
+  extra.update(engine::ModelPeriodSummary(ws, spec->model_path, result->dates));
   const auto out_dir = ws.BacktestsDir() / id;
   if (auto s = engine::WriteBacktestOutputs(out_dir, *spec, *context, *result, extra); !s.ok()) {
     return Fail(s);
@@ -223,7 +226,8 @@ void SetupBacktestCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--start", options->start, "first date YYYY-MM-DD");
   cmd->add_option("--end", options->end, "last date YYYY-MM-DD");
   cmd->add_option("--model", options->model,
-                  "model file (sets strategy.params.model_path; sma_cross becomes signal, cutoff 0.5)");
+                  "model file (sets strategy.params.model_path; sma_cross becomes signal, cutoff 0.5); dataset, "
+                  "tickers and dates not given here come from the model's run (its test period)");
   cmd->add_option("--set", options->overrides, "override a dotted key: --set strategy.params.fast=5 (repeatable)");
   cmd->add_option("--grid", options->grid,
                   "grid axis: key=start:stop:step | key=a,b,c (repeatable; runs every combination)");

@@ -236,6 +236,7 @@ Result<IndexReport> RegistryService::OnJobFinished(const JobRecord& job) {
 
 Result<Json> RegistryService::Models(const Params& params) {
   ASSIGN_OR_RETURN(RegistryQuery q, ParseModelsParams(params));
+  if (!q.min_support) q.min_support = registry::kDefaultMinSupport;
   ASSIGN_OR_RETURN(RegistryPage page, store_.QueryModels(q));
   Json items = Json::array();
   for (const auto& r : page.items) items.push_back(RegistryRowToJson(r));
@@ -243,7 +244,8 @@ Result<Json> RegistryService::Models(const Params& params) {
               {"total", page.total},
               {"limit", page.limit},
               {"offset", page.offset},
-              {"sort", FormatRegistrySort(EffectiveRegistrySort(q.sort))}};
+              {"sort", FormatRegistrySort(EffectiveRegistrySort(q.sort))},
+              {"min_support", *q.min_support}};
 }
 
 Result<Json> RegistryService::Compare(const Params& params) {
@@ -417,9 +419,22 @@ Result<Json> RegistryService::Dashboard(const Params& params) {
     ASSIGN_OR_RETURN(auto jobs, jobs_->ListJobs(q));
     for (const auto& j : jobs) recent_jobs.push_back(JobBriefJson(j, clock_.Now()));
   }
-  ASSIGN_OR_RETURN(auto best, store_.BestModelPerTicker({}, static_cast<int>(models_limit.value_or(20))));
+  // The first row per ticker under the default sort among the rows with at least
+  // kDefaultMinSupport test rows (tickers ascending; a ticker without such a row is left out).
+  const int64_t best_limit = models_limit.value_or(20);
   Json best_models = Json::array();
-  for (const auto& r : best) best_models.push_back(RegistryRowToJson(r));
+  if (best_limit > 0) {
+    ASSIGN_OR_RETURN(const auto tickers, store_.ListTickers());
+    for (const auto& t : tickers) {
+      if (static_cast<int64_t>(best_models.size()) >= best_limit) break;
+      RegistryQuery q;
+      q.tickers = {t};
+      q.min_support = registry::kDefaultMinSupport;
+      q.limit = 1;
+      ASSIGN_OR_RETURN(RegistryPage page, store_.QueryModels(q));
+      for (const auto& r : page.items) best_models.push_back(RegistryRowToJson(r));
+    }
+  }
   BacktestQuery bq;
   bq.limit = static_cast<int>(bt_limit.value_or(10));
   ASSIGN_OR_RETURN(BacktestPage bts, store_.ListBacktests(bq));
@@ -428,6 +443,7 @@ Result<Json> RegistryService::Dashboard(const Params& params) {
   return Json{{"recent_jobs", std::move(recent_jobs)},
               {"best_models", std::move(best_models)},
               {"best_models_sort", std::string(kDefaultRegistrySort)},
+              {"best_models_min_support", registry::kDefaultMinSupport},
               {"recent_backtests", std::move(recent_backtests)}};
 }
 

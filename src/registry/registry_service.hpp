@@ -32,6 +32,11 @@ using Params = std::map<std::string, std::string>;
 // <numeric field>_<asc|desc>. Anything else -> InvalidArgument naming the parameter.
 Result<RegistryQuery> ParseModelsParams(const Params& params);
 
+// The server's one default for `min_support` (test rows behind a model's metrics): used by
+// GET /api/registry/models when the parameter is absent or empty, and by the Dashboard's best
+// models. A model scored on fewer rows ranks on noise (7 predicted positives at 100% precision).
+inline constexpr int64_t kDefaultMinSupport = 30;
+
 // Query-string pairs (already decoded) -> Params; the first occurrence of a name wins.
 inline Params ParamsFromItems(const std::vector<std::pair<std::string, std::string>>& items) {
   Params p;

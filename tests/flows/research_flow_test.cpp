@@ -104,6 +104,12 @@ TEST(ResearchFlow, TrainEvalBacktestThenRegistryRunsBacktestsDashboardSurviveRes
   EXPECT_EQ(summary["strategy"]["type"], "signal") << summary["strategy"].dump();
   EXPECT_EQ(summary.value("model_path", ""), model_path);
   EXPECT_EQ(summary.value("model_run_id", ""), run_id);
+  // A backtest given only a model runs over the model's test period (after valid_end 2016-12-31).
+  EXPECT_EQ(summary.value("model_valid_end", ""), "2016-12-31");
+  EXPECT_EQ(summary.value("model_test_start", ""), "2017-01-01");
+  EXPECT_GE(summary.value("start", ""), std::string("2017-01-01"));
+  EXPECT_EQ(summary.value("in_sample_overlap_days", -1), 0);
+
 
   // --- Issue 4: registry --------------------------------------------------------------------
   Json all = server->GetJson("/api/registry/models?limit=1000");
@@ -266,6 +272,24 @@ TEST(ResearchFlow, TrainEvalBacktestThenRegistryRunsBacktestsDashboardSurviveRes
   EXPECT_EQ(raw.body, Slurp(ws.root() / bt_dir / "equity.csv"));
   EXPECT_EQ(server->Get("/api/backtests/bt_20990101_000000__deadbeef").status, 404);
   EXPECT_GE(server->Get("/api/backtests/" + bt_id + "/files/..%2F..%2Falphalab.yaml").status, 400);
+
+  // The synthetic run's model through the API with only model_path: the base config names the
+  // demo dataset and SPX, the backtest still runs on the model's dataset and ticker.
+  const Json syn_manifest = ReadJsonFile(ws.root() / "runs" / syn_run / "manifest.json");
+  const std::string syn_model = syn_manifest["models"].value("SYN0002", "");
+  ASSERT_FALSE(syn_model.empty()) << syn_manifest.dump();
+  Json syn_bt = RunJob(*server, "/api/jobs/backtest",
+                       Json{{"config_path", "configs/backtest/base.yaml"}, {"model_path", syn_model}});
+  const std::string syn_bt_id = syn_bt["artifacts"].value("bt_run_id", "");
+  ASSERT_FALSE(syn_bt_id.empty()) << syn_bt.dump();
+  const Json syn_detail = server->GetJson("/api/backtests/" + syn_bt_id);
+  const Json& syn_summary = syn_detail["summary"];
+  EXPECT_EQ(syn_summary["dataset"], "synthetic");
+  EXPECT_EQ(syn_summary["tickers"], Json::array({"SYN0002"}));
+  EXPECT_EQ(syn_summary["model_train_end"], "2009-12-31");
+  EXPECT_EQ(syn_summary["model_valid_end"], "2010-12-31");
+  EXPECT_GE(syn_summary.value("start", ""), std::string("2011-01-01"));
+  EXPECT_EQ(syn_summary["in_sample_overlap_days"], 0);
 
   // --- dashboard ----------------------------------------------------------------------------
   Json dash = server->GetJson("/api/dashboard");

@@ -1,11 +1,13 @@
 // The OpenAPI document compiled into the server, and the router checks derived from it.
 #include <functional>
+#include <regex>
 #include <set>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "http/openapi.hpp"
+#include "jobs/job_catalog.hpp"
 
 namespace alphalab::http {
 namespace {
@@ -187,6 +189,25 @@ TEST(OpenApiTest, DeclaringParametersOfAnUnknownRouteFails) {
   EXPECT_TRUE(router.DeclareQueryParameters("GET", "/api/things", {"a"}).ok());
   EXPECT_EQ(router.DeclareQueryParameters("POST", "/api/things", {"a"}).code(), StatusCode::kNotFound);
   EXPECT_EQ(router.DeclareQueryParameters("GET", "/api/other", {}).code(), StatusCode::kNotFound);
+}
+
+// The override rule the UI's preview reads from the document (components.schemas.OverrideItem)
+// is the rule the jobs API applies: the pattern and ValidateOverride agree item by item.
+TEST(OpenApiDocument, OverrideItemPatternIsTheJobsApiRule) {
+  const Json& item = OpenApiDocument()["components"]["schemas"]["OverrideItem"];
+  ASSERT_TRUE(item.contains("pattern")) << item.dump();
+  const std::regex re(item["pattern"].get<std::string>(), std::regex::ECMAScript);
+  for (const std::string& kv : std::vector<std::string>{
+           "a=1", "_x=", "a.b.c=hello world", "model.params.eta=0.1", "a1.2b=x=y", "k=[1, 2]", "strategy.params.top_n=5",
+           "", "=1", "novalue", "1a=2", "a..b=1", "a.=1", ".a=1", "a-b=1", "model.params.max-depth=3", "a b=1",
+           "a=1\nb=2", "a=\r", std::string("a=x\0y", 5), "--set=1", "a/b=1", "-a=1", "a.b-c.d=1", "é=1"}) {
+    EXPECT_EQ(std::regex_match(kv, re), ValidateOverride(kv).ok()) << "'" << kv << "'";
+  }
+  for (const char* req : {"TrainRequest", "BacktestRequest"}) {
+    EXPECT_EQ(OpenApiDocument()["components"]["schemas"][req]["properties"]["overrides"]["items"]["$ref"],
+              "#/components/schemas/OverrideItem")
+        << req;
+  }
 }
 
 }  // namespace

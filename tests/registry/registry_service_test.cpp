@@ -296,6 +296,43 @@ TEST_F(ServiceTest, DashboardHasRecentJobsBestModelsAndRecentBacktests) {
   EXPECT_EQ((*d)["recent_backtests"][0]["bt_run_id"], "bt_new");
 }
 
+// The server owns one default min_support (30): the models list applies it when the parameter
+// is absent or empty and says so; the Dashboard's best model per ticker skips rows under it (a
+// 100%-precision model on 14 test rows does not outrank one on 400).
+TEST_F(ServiceTest, DefaultMinSupportForModelsAndDashboard) {
+  TickerMetrics tiny, solid, few;
+  tiny.precision = 1.0;
+  tiny.tp = 7;
+  tiny.fp = 0;
+  tiny.support = 14;
+  solid.precision = 0.62;
+  solid.support = 400;
+  few.support = 29;
+  WriteRun(tmp_.path(), "run_tiny", {{"TSM", tiny}, {"SYNA", few}});
+  WriteRun(tmp_.path(), "run_solid", {{"TSM", solid}});
+  ASSERT_TRUE(svc_->IndexAll().ok());
+  for (const Params& p : {Params{}, Params{{"min_support", ""}}}) {
+    auto page = svc_->Models(p);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    EXPECT_EQ((*page)["min_support"], kDefaultMinSupport);
+    EXPECT_EQ(kDefaultMinSupport, 30);
+    ASSERT_EQ((*page)["total"], 1) << page->dump();
+    EXPECT_EQ((*page)["items"][0]["run_id"], "run_solid");
+  }
+  auto all = svc_->Models({{"min_support", "0"}});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ((*all)["min_support"], 0);
+  EXPECT_EQ((*all)["total"], 3);
+  EXPECT_EQ((*all)["items"][0]["run_id"], "run_tiny");  // precision 1.0 first without the floor
+
+  auto d = svc_->Dashboard({});
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ((*d)["best_models_min_support"], 30);
+  ASSERT_EQ((*d)["best_models"].size(), 1u) << (*d)["best_models"].dump();  // SYNA has no row >= 30
+  EXPECT_EQ((*d)["best_models"][0]["ticker"], "TSM");
+  EXPECT_EQ((*d)["best_models"][0]["run_id"], "run_solid");
+}
+
 TEST_F(ServiceTest, RunsAndBacktestsListsPageAndFilter) {
   WriteRun(tmp_.path(), "run_old", {{"TSM", {}}}, "base", "2026-11-19T10:00:00.000Z");
   WriteRun(tmp_.path(), "run_new", {{"SYNA", {}}}, "base", "2026-11-20T10:00:00.000Z");

@@ -65,6 +65,12 @@ appendFileSync(join(ws, 'alphalab.yaml'), `
       config: {type: path, description: a config file}
 `);
 mkdirSync(OUT, { recursive: true });
+// The second dataset: a small synthetic universe (SYN0001..SYN0003 + SYNMKT/SYNBOND/SYNGOLD,
+// business days 2005-2010) for the model flows, which must not depend on the demo dataset.
+{
+  const r = spawnSync(bin, ['data', 'synth', '--out', 'data/synthetic', '--instruments', '3', '--years', '6', '--seed', '5', '--workspace', ws], { encoding: 'utf8' });
+  if (r.status !== 0) fail(`data synth failed: ${r.stderr}`);
+}
 
 function freePort() {
   return new Promise((res, rej) => {
@@ -202,10 +208,16 @@ function expect(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
+// The job id of the newest "... job submitted" toast not read before (a "job finished" toast or
+// an earlier submission still on screen is never taken for it).
+const seenSubmitted = new Set();
 async function toastJobId() {
-  const toast = page.locator('[data-testid=toast].toast-success').last();
-  await toast.waitFor({ timeout: 20_000 });
-  const id = (await toast.locator('.toast-body').innerText()).trim();
+  const bodies = page.locator('[data-testid=toast].toast-success', { hasText: 'job submitted' }).locator('.toast-body');
+  const id = await waitFor('a new "job submitted" toast', async () => {
+    const ids = (await bodies.allInnerTexts()).map((t) => t.trim()).filter((t) => !seenSubmitted.has(t));
+    return ids.length ? ids[ids.length - 1] : null;
+  }, 20_000, 100);
+  seenSubmitted.add(id);
   expect(/^job_/.test(id), `toast shows a job id (got "${id}")`);
   return id;
 }
@@ -226,7 +238,7 @@ await test('submit a train job from Actions and follow its log', async () => {
   expect((await page.getByRole('tab', { name: 'Train' }).getAttribute('aria-selected')) === 'true', 'type=train picks the Train tab');
   expect((await page.locator('[data-testid=train-form] input[name=config_path]').inputValue()) === 'configs/base.yaml', 'config_path prefilled');
   await page.locator('#train-overrides').fill('# e2e run 1\nlabel.threshold=0.05\n\nmodel.params.num_round=150');
-  await page.getByTestId('overrides-preview').getByText('"model.params.num_round": "150"').waitFor();
+  await page.getByTestId('overrides-preview').getByText('"model.params.num_round": 150').waitFor();
   await shot('actions-train');
   await page.getByRole('button', { name: 'Submit train job' }).click();
   const jobId = await toastJobId();
@@ -334,7 +346,9 @@ await test('second same-ticker run and a run of another ticker (API)', async () 
 
 await test('registry lists the runs; compare same ticker, refuse another ticker', async () => {
   await page.goto(base + '/registry');
-  expect((await page.getByLabel('Min Support').inputValue()) === '30', 'Min Support defaults to 30');
+  expect((await page.getByLabel('Min Support').inputValue()) === '', 'Min Support is left to the server');
+  await waitFor('the server default as the placeholder', async () => (await page.getByLabel('Min Support').getAttribute('placeholder')) === '30 (default)');
+  expect(!page.url().includes('min_support'), 'no min_support in the URL');
   const table = page.getByTestId('registry-table');
   await waitFor('registry rows for all three runs', async () => {
     await page.getByRole('button', { name: 'Refetch' }).click();
@@ -377,11 +391,19 @@ await test('run detail: metrics per ticker and Recompute Metrics', async () => {
   const m = await page.getByTestId('run-metrics').innerText();
   expect(m.includes('SPX'), 'metrics per ticker list SPX');
   await shot('run-detail');
+  expect((await page.locator('.files').getByText('metrics_eval_base.json').count()) === 0, 'no re-evaluation yet');
   await page.getByRole('button', { name: 'Recompute Metrics' }).click();
   const jobId = await toastJobId();
   const j = await waitJob(jobId);
   expect(j.job_type === 'eval-metrics', `eval-metrics job (got ${j.job_type})`);
   expect(j.status === 'SUCCESS', `eval-metrics SUCCESS (got ${j.status}: ${j.error_message ?? ''})`);
+  // Freshness: without a reload, the page lists the job and the new file, and a toast says it finished.
+  await page.locator('.files').getByText('metrics_eval_base.json').waitFor({ timeout: 15_000 });
+  await page.locator('[data-testid=jobs-table]').getByText(jobId).waitFor();
+  const done = page.locator('[data-testid=toast]', { hasText: 'eval-metrics job finished' });
+  await done.waitFor({ timeout: 10_000 });
+  expect((await done.getByRole('link', { name: 'Open run' }).getAttribute('href')) === `/runs/${state.runId}`, 'the toast links the run');
+  await shot('run-detail-refreshed');
 });
 
 await test('runs list', async () => {
@@ -528,6 +550,11 @@ await test('Error Summary of a failing job', async () => {
   await shot('job-detail-failed');
   await summary.getByRole('button', { name: 'Hide message' }).click();
   expect((await page.getByTestId('error-message').count()) === 0, 'error message collapses');
+  // Edit and re-run: Actions prefilled with the job's exact params.
+  await page.getByRole('link', { name: 'Edit and re-run' }).click();
+  await page.waitForURL('**/actions?type=train*');
+  expect((await page.locator('#train-overrides').inputValue()) === 'dataset=no_such_dataset', 'the failed job\'s overrides are prefilled');
+  expect((await page.locator('[data-testid=train-form] input[name=config_path]').inputValue()) === 'configs/base.yaml', 'and its config');
 });
 
 await test('jobs page filters by status and type (server-side)', async () => {
@@ -550,11 +577,134 @@ await test('dashboard shows recent jobs, best models and recent backtests', asyn
   await page.getByTestId('best-model').first().waitFor();
   await page.getByTestId('backtests-table').waitFor();
   const card = page.getByTestId('best-model').first();
-  for (const b of ['Backtest', 'Run Backtest with this model', 'Open in Actions']) await card.getByText(b, { exact: true }).waitFor();
+  for (const b of ['Run Backtest with this model', 'Open in Actions']) await card.getByText(b, { exact: true }).waitFor();
+  expect((await card.getByText('Backtest', { exact: true }).count()) === 0, 'no plain base-config "Backtest" button (it ignored the model\'s dataset)');
+  expect(/support ≥ 30 test rows/.test(await page.getByTestId('best-models-floor').innerText()), 'the cards say the server\'s support floor');
   await shot('dashboard');
   await card.getByText('Open in Actions', { exact: true }).click();
   await page.waitForURL('**/actions?type=backtest*');
   expect((await page.locator('[data-testid=backtest-form] input[name=model_path]').inputValue()).length > 0, 'Open in Actions carries the model path');
+});
+
+
+// ------------------------------------------------------------ model flows on the second dataset
+// A model trained on `synthetic` (not demo): every "backtest this model" button sends the model
+// only and the server takes its dataset, tickers and test period from the run.
+async function backtestOf(jobId) {
+  const j = await waitJob(jobId);
+  expect(j.status === 'SUCCESS', `backtest SUCCESS (got ${j.status}: ${j.error_message ?? ''})`);
+  const id = j.artifacts.bt_run_id;
+  return { job: j, id, detail: await apiGet(`/api/backtests/${id}`) };
+}
+
+async function narrowShot(name, ready) {
+  await page.setViewportSize({ width: 420, height: 860 });
+  await page.reload();
+  await ready();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await shot(name);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  expect(overflow <= 2, `no horizontal page overflow at 420 px (${overflow}px)`);
+}
+
+await test('a model trained on the synthetic dataset (API)', async () => {
+  const t = await apiPost('/api/jobs/train', {
+    config_path: 'configs/base.yaml',
+    overrides: ['dataset=synthetic', 'tickers=[SYN0001, SYN0002]', 'split.train_end=2007-12-31', 'split.valid_end=2008-12-31', 'label.threshold=0.02', 'model.params.num_round=30', 'model.params.nthread=1'],
+  });
+  const j = await waitJob(t.job_id);
+  expect(j.status === 'SUCCESS', `synthetic train SUCCESS (got ${j.status}: ${j.error_message ?? ''})`);
+  state.synRun = j.artifacts.run_id;
+  const manifest = (await apiGet(`/api/runs/${state.synRun}`)).manifest;
+  state.synModels = manifest.models;
+  expect(state.synModels.SYN0002 === `runs/${state.synRun}/model_SYN0002.json`, `one model per ticker (${JSON.stringify(state.synModels)})`);
+});
+
+await test('bug 1+2: Registry "Run Backtest" on a synthetic model runs on its dataset, out of sample, periods shaded (1280 and 420 px)', async () => {
+  await page.goto(`${base}/registry?ticker=SYN0002`);
+  const row = page.getByTestId('registry-table').locator('tbody tr', { hasText: state.synRun }).first();
+  await row.waitFor();
+  await row.getByRole('button', { name: 'Run Backtest' }).click();
+  const { id, detail } = await backtestOf(await toastJobId());
+  const s = detail.summary;
+  expect(s.dataset === 'synthetic' && JSON.stringify(s.tickers) === '["SYN0002"]', `the model's dataset and ticker (got ${s.dataset} ${JSON.stringify(s.tickers)})`);
+  expect(s.model_valid_end === '2008-12-31' && s.model_test_start === '2009-01-01', `the model's split (got ${s.model_valid_end} / ${s.model_test_start})`);
+  expect(s.start >= '2009-01-01' && s.in_sample_overlap_days === 0, `out of sample by default (start ${s.start}, overlap ${s.in_sample_overlap_days})`);
+  await page.goto(`${base}/backtests/${id}`);
+  await page.getByTestId('equity-chart').locator('canvas').waitFor();
+  await page.getByTestId('out-of-sample').waitFor();
+  expect((await page.getByTestId('overlap-warning').count()) === 0, 'no in-sample warning');
+  const legend = page.getByTestId('period-legend');
+  expect((await legend.locator('[data-period=test]').getAttribute('data-visible')) === 'true', 'the test period is shaded');
+  expect((await legend.locator('[data-period=train]').getAttribute('data-visible')) === 'false', 'no train period in an out-of-sample backtest');
+  await shot('model-flow-registry-out-of-sample');
+  await narrowShot('narrow-model-flow-registry-out-of-sample', () => page.getByTestId('out-of-sample').waitFor());
+});
+
+await test('bug 1+2+4: Dashboard "Run Backtest with this model" on a synthetic model', async () => {
+  await page.goto(base + '/');
+  const card = page.getByTestId('best-model').filter({ hasText: 'SYN0001' }).first();
+  await card.waitFor();
+  await card.getByRole('button', { name: 'Run Backtest with this model' }).click();
+  const { id, detail } = await backtestOf(await toastJobId());
+  const s = detail.summary;
+  expect(s.dataset === 'synthetic' && JSON.stringify(s.tickers) === '["SYN0001"]', `the card's model ticker on its dataset (got ${s.dataset} ${JSON.stringify(s.tickers)})`);
+  expect(s.in_sample_overlap_days === 0 && s.start >= s.model_test_start, `out of sample (start ${s.start}, overlap ${s.in_sample_overlap_days})`);
+  await page.goto(`${base}/backtests/${id}`);
+  await page.getByTestId('out-of-sample').waitFor();
+  await shot('model-flow-dashboard-out-of-sample');
+});
+
+await test('bug 3+2: Run detail pairs each ticker with its own model; an in-sample window warns in red and shades train/valid/test (1280 and 420 px)', async () => {
+  await page.goto(`${base}/runs/${state.synRun}`);
+  const models = page.getByTestId('run-models');
+  await models.waitFor();
+  const listed = await models.locator('li').allInnerTexts();
+  expect(listed.length === 2 && listed.every((t) => /^SYN000[12]: runs\/.+\/model_SYN000[12]\.json$/.test(t)), `every model listed (${listed.join(' | ')})`);
+  const links = page.getByTestId('open-in-actions');
+  expect((await links.count()) === 2, 'one Open in Actions per ticker');
+  for (let i = 0; i < 2; i += 1) {
+    const q = new URLSearchParams((await links.nth(i).getAttribute('href')).split('?')[1]);
+    expect(q.get('model_path') === state.synModels[q.get('ticker')], `ticker ${q.get('ticker')} opens its own model (got ${q.get('model_path')})`);
+  }
+  await shot('model-flow-run-detail');
+  await page.getByTestId('run-metrics').locator('tr', { hasText: 'SYN0002' }).getByTestId('open-in-actions').click();
+  await page.waitForURL('**/actions?type=backtest*');
+  const form = page.getByTestId('backtest-form');
+  expect((await form.locator('input[name=tickers]').inputValue()) === 'SYN0002', 'ticker SYN0002');
+  expect((await form.locator('input[name=model_path]').inputValue()) === state.synModels.SYN0002, 'with model_SYN0002.json');
+  await page.getByTestId('model-defaults-hint').waitFor();
+  await form.locator('input[name=start]').fill('2007-06-01'); // a window the model was trained / validated on
+  await page.getByRole('button', { name: 'Submit backtest job' }).click();
+  const { id, detail } = await backtestOf(await toastJobId());
+  const s = detail.summary;
+  expect(s.in_sample_overlap_days > 300, `the overlap is counted (got ${s.in_sample_overlap_days})`);
+  await page.goto(`${base}/backtests/${id}`);
+  const warn = page.getByTestId('overlap-warning');
+  await warn.waitFor();
+  const text = await warn.innerText();
+  expect(text.startsWith(`In-sample: ${s.in_sample_overlap_days.toLocaleString('en-US')} of`), `warning names the overlap (got "${text}")`);
+  const color = await warn.evaluate((el) => getComputedStyle(el).color);
+  expect(color === 'rgb(130, 7, 30)', `the warning is red (got ${color})`);
+  await page.getByTestId('equity-chart').locator('canvas').waitFor();
+  const legend = page.getByTestId('period-legend');
+  for (const p of ['train', 'valid', 'test']) expect((await legend.locator(`[data-period=${p}]`).getAttribute('data-visible')) === 'true', `${p} period shaded`);
+  await shot('model-flow-in-sample-warning');
+  await narrowShot('narrow-model-flow-in-sample-warning', () => page.getByTestId('overlap-warning').waitFor());
+});
+
+await test('bug 5: the overrides preview refuses what the server refuses and shows typed values', async () => {
+  await page.goto(`${base}/actions?type=backtest`);
+  await page.locator('#backtest-overrides').fill('model.params.max-depth=3\nfee_bps=5\nstrategy.params.cutoff=0.6');
+  const err = page.getByTestId('override-error');
+  await err.first().waitFor();
+  expect((await err.count()) === 1 && /max-depth/.test(await err.first().innerText()), 'the "-" key is flagged');
+  expect(await page.getByRole('button', { name: 'Submit backtest job' }).isDisabled(), 'submit blocked');
+  const preview = await page.getByTestId('overrides-preview').locator('pre').innerText();
+  expect(preview.includes('"fee_bps": 5') && preview.includes('"strategy.params.cutoff": 0.6'), `typed values (got ${preview})`);
+  const r = await fetch(`${base}/api/jobs/backtest`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ config_path: 'configs/backtest/base.yaml', overrides: ['model.params.max-depth=3'], dry_run: true }) });
+  expect(r.status === 400, `the server refuses the same key (${r.status})`);
+  await shot('actions-overrides-server-rule');
 });
 
 await test('narrow window (420 px) stays usable', async () => {

@@ -1,8 +1,8 @@
 // uPlot needs a canvas and matchMedia, which jsdom lacks: page tests replace TimeSeriesChart
 // with this stand-in that renders its title and data as text, so tests can read what would be drawn.
-import type { ChartSeries } from '../src/components/TimeSeriesChart';
+import type { ChartBand, ChartSeries } from '../src/components/TimeSeriesChart';
 
-export function TimeSeriesChart(props: { title: string; dates: string[]; series: ChartSeries[]; testId?: string }) {
+export function TimeSeriesChart(props: { title: string; dates: string[]; series: ChartSeries[]; testId?: string; bands?: ChartBand[] }) {
   return (
     <figure data-testid={props.testId}>
       <figcaption>{props.title}</figcaption>
@@ -13,6 +13,13 @@ export function TimeSeriesChart(props: { title: string; dates: string[]; series:
           </li>
         ))}
       </ul>
+      {props.bands && props.bands.length > 0 && (
+        <ol data-testid={`${props.testId ?? 'chart'}-bands`}>
+          {props.bands.map((b, i) => (
+            <li key={i} style={{ background: b.color }}>{`${b.from ?? '…'}..${b.to ?? '…'}`}</li>
+          ))}
+        </ol>
+      )}
     </figure>
   );
 }

@@ -87,7 +87,7 @@ describe('queries', () => {
 
   it('registryModels sends filters, sort and paging to the server', async () => {
     const s = new MockServer()
-      .on('GET', '/api/registry/models', { body: { items: [registryRow({ ticker: 'SPX', run_id: 'r1' })], total: 71, limit: 50, offset: 50, sort: 'lift_desc' } })
+      .on('GET', '/api/registry/models', { body: { items: [registryRow({ ticker: 'SPX', run_id: 'r1' })], total: 71, limit: 50, offset: 50, sort: 'lift_desc', min_support: 30 } })
       .install();
     const page = await api.registryModels({ ticker: 'SPX', min_support: 30, min_lift: 1.1, sort: 'lift_desc', limit: 50, offset: 50 });
     const q = s.calls[0]!.url.searchParams;

@@ -13,14 +13,16 @@ const model = (ticker: string, run_id: string, extra: Partial<RegistryModelRow> 
 const jobTypes = { body: { job_types: BUILTIN_TYPES } };
 
 describe('Registry page', () => {
-  it('queries with Min Support 30 and the default sort, shows seed formats', async () => {
-    const s = new MockServer().on('GET', '/api/registry/models', { body: { items: [model('SPX', 'run_a')], total: 1, limit: 50, offset: 0, sort: SORT } }).install();
+  it('leaves Min Support to the server (its default shown), sends the default sort, shows seed formats', async () => {
+    const s = new MockServer().on('GET', '/api/registry/models', { body: { items: [model('SPX', 'run_a')], total: 1, limit: 50, offset: 0, sort: SORT, min_support: 30 } }).install();
     renderRoute(<RegistryPage />, '/registry', '/registry');
     await screen.findByText('run_a', { selector: 'a' });
     const q = s.calls[0]!.url.searchParams;
-    expect(q.get('min_support')).toBe('30');
+    expect(q.has('min_support')).toBe(false);
     expect(q.get('sort')).toBe('precision_desc,lift_desc,buy_rate_asc,support_desc');
-    expect((screen.getByLabelText('Min Support') as HTMLInputElement).value).toBe('30');
+    const minSupport = screen.getByLabelText('Min Support') as HTMLInputElement;
+    expect(minSupport.value).toBe('');
+    expect(minSupport.placeholder).toBe('30 (default)');
     const row = screen.getByRole('row', { name: /run_a/ });
     expect(within(row).getByText('120d / 20%')).toBeTruthy();
     expect(within(row).getByText('1.23x')).toBeTruthy();
@@ -31,7 +33,7 @@ describe('Registry page', () => {
   });
 
   it('keeps filters when paging and sends them server-side', async () => {
-    const s = new MockServer().on('GET', '/api/registry/models', (c) => ({ body: { items: [model('SPX', `run_${c.url.searchParams.get('offset')}`)], total: 120, limit: 50, offset: Number(c.url.searchParams.get('offset')), sort: SORT } })).install();
+    const s = new MockServer().on('GET', '/api/registry/models', (c) => ({ body: { items: [model('SPX', `run_${c.url.searchParams.get('offset')}`)], total: 120, limit: 50, offset: Number(c.url.searchParams.get('offset')), sort: SORT, min_support: 30 } })).install();
     const { router } = renderRoute(<RegistryPage />, '/registry', '/registry?ticker=SPX&min_lift=1.1');
     await screen.findByText('run_0');
     fireEvent.click(screen.getByRole('button', { name: 'Next' }));
@@ -45,7 +47,7 @@ describe('Registry page', () => {
   });
 
   it('refuses a different ticker and compares same-ticker rows in the drawer', async () => {
-    new MockServer().on('GET', '/api/registry/models', { body: { items: [model('SPX', 'run_a'), model('SPX', 'run_b', { precision: 0.7 }), model('NDX', 'run_c')], total: 3, limit: 50, offset: 0, sort: SORT } }).install();
+    new MockServer().on('GET', '/api/registry/models', { body: { items: [model('SPX', 'run_a'), model('SPX', 'run_b', { precision: 0.7 }), model('NDX', 'run_c')], total: 3, limit: 50, offset: 0, sort: SORT, min_support: 30 } }).install();
     renderRoute(<RegistryPage />, '/registry', '/registry');
     await screen.findByText('run_a');
     fireEvent.click(screen.getByLabelText('Compare SPX run_a'));
@@ -77,7 +79,7 @@ describe('Actions page', () => {
     expect((form.querySelector('[name=end]') as HTMLInputElement).value).toBe('2015-12-31');
     expect((form.querySelector('[name=config_path]') as HTMLInputElement).value).toBe('configs/backtest/base.yaml');
     fireEvent.change(screen.getByLabelText(/Overrides/), { target: { value: '# fees\nfee_bps=5\n\nstrategy.params.cutoff=0.6' } });
-    expect(screen.getByTestId('overrides-preview').textContent).toContain('"fee_bps": "5"');
+    expect(screen.getByTestId('overrides-preview').textContent).toContain('"fee_bps": 5'); // typed as the server reads it
     fireEvent.click(screen.getByRole('button', { name: 'Submit backtest job' }));
     await screen.findByText('job_20260101_000000__abcd1234', { selector: '.toast-body' });
     expect(s.callsTo('/api/jobs/backtest')[0]!.body).toEqual({
@@ -131,7 +133,7 @@ describe('Job detail', () => {
     await waitFor(() => expect(screen.getByTestId('log-box').textContent).toContain('boom'));
   });
 
-  it('offers Cancel while running and no Error Summary', async () => {
+  it('offers Cancel while running, asks for confirmation first, and no Error Summary', async () => {
     const s = new MockServer()
       .on('GET', '/api/jobs/job_r', { body: job({ job_id: 'job_r', job_type: 'backtest', status: 'RUNNING', ended_at: null, exit_code: null }) })
       .on('GET', '/api/jobs/job_r/log', { body: logChunk({ job_id: 'job_r' }) })
@@ -139,7 +141,14 @@ describe('Job detail', () => {
       .install();
     renderRoute(<JobDetailPage />, '/jobs/:jobId', '/jobs/job_r');
     fireEvent.click(await screen.findByRole('button', { name: 'Cancel' }));
+    const confirm = screen.getByTestId('confirm-cancel');
+    fireEvent.click(within(confirm).getByRole('button', { name: 'Keep it running' }));
+    expect(screen.queryByTestId('confirm-cancel')).toBeNull();
+    expect(s.callsTo('/api/jobs/job_r/cancel')).toHaveLength(0);
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    fireEvent.click(within(screen.getByTestId('confirm-cancel')).getByRole('button', { name: 'Yes, cancel the job' }));
     await waitFor(() => expect(s.callsTo('/api/jobs/job_r/cancel')).toHaveLength(1));
+    expect(screen.queryByRole('button', { name: 'Re-run' })).toBeNull(); // not while it runs
     expect(screen.queryByTestId('error-summary')).toBeNull();
   });
 });

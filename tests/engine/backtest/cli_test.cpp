@@ -176,4 +176,76 @@ TEST_F(CliTest, SummaryLinesScoresFileAndNewFiles) {
   EXPECT_EQ(std::distance(fs::directory_iterator(ws_ / "backtests"), fs::directory_iterator()), before);
 }
 
+// A backtest given only a model takes the dataset, the tickers and the test period from the
+// model's training run (a config for another dataset, as the UI's base config is, still works),
+// and summary.json says how many traded bars the model had seen.
+TEST_F(CliTest, ModelBacktestDefaultsToTheModelsDatasetTickersAndTestPeriod) {
+  ASSERT_EQ(Exec("data synth --out data/synthetic --instruments 3 --years 5 --seed 5").code, 0);
+  Config("train.yaml", "dataset: synthetic\ntickers: [SYN0001, SYN0002]\n"
+                       "label: {horizon_days: 10, threshold: 0.02}\n"
+                       "split: {train_end: 2007-06-30, valid_end: 2008-06-30, gap_days: 10}\n"
+                       "model: {type: xgboost, params: {num_round: 8, max_depth: 3, nthread: 1}}\n");
+  auto train = Exec("train --config configs/train.yaml");
+  ASSERT_EQ(train.code, 0) << train.err;
+  const auto run_id_at = train.out.find("run_id: ");
+  ASSERT_NE(run_id_at, std::string::npos) << train.out;
+  const std::string run_id = train.out.substr(run_id_at + 8, train.out.find('\n', run_id_at) - run_id_at - 8);
+  const std::string model = "runs/" + run_id + "/model_SYN0002.json";
+  ASSERT_TRUE(fs::exists(ws_ / model)) << model;
+  // The UI's generic config: another dataset and ticker, the whole 2000-2020 range.
+  Config("base.yaml", "dataset: demo\ntickers: [SPX]\nstart: 2000-01-01\nend: 2020-12-31\n"
+                      "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+
+  auto run = [&](const std::string& extra) {
+    auto bt = Exec("backtest --config configs/base.yaml --model " + model + extra);
+    EXPECT_EQ(bt.code, 0) << extra << ": " << bt.err;
+    const std::string id = bt.out.substr(11, bt.out.find('\n') - 11);
+    return std::make_pair(ws_ / "backtests" / id, bt.code == 0 ? nlohmann::json::parse(Slurp(ws_ / "backtests" / id / "summary.json"))
+                                                               : nlohmann::json());
+  };
+  auto [dir, s] = run("");
+  ASSERT_TRUE(s.is_object());
+  EXPECT_EQ(s["dataset"], "synthetic");
+  EXPECT_EQ(s["tickers"], nlohmann::json::array({"SYN0002"}));  // the ticker this model file serves
+  EXPECT_EQ(s["strategy"]["type"], "signal");
+  EXPECT_EQ(s["model_run_id"], run_id);
+  EXPECT_EQ(s["model_train_end"], "2007-06-30");
+  EXPECT_EQ(s["model_valid_end"], "2008-06-30");
+  EXPECT_EQ(s["model_test_start"], "2008-07-01");
+  EXPECT_EQ(s["start"], "2008-07-01");  // first business day after valid_end
+  EXPECT_EQ(s["in_sample_overlap_days"], 0);
+  EXPECT_GT(s["warmup_bars"].get<int>(), 800) << "history before the test period warms the features up";
+
+  // The request's own dates win; the overlap is the traded bars dated <= valid_end, counted here
+  // from equity.csv.
+  auto [dir2, s2] = run(" --start 2007-01-02");
+  ASSERT_TRUE(s2.is_object());
+  EXPECT_EQ(s2["start"], "2007-01-02");
+  std::stringstream eq(Slurp(dir2 / "equity.csv"));
+  std::string line;
+  std::getline(eq, line);
+  int by_hand = 0, bars = 0;
+  while (std::getline(eq, line)) {
+    ++bars;
+    if (line.substr(0, 10) <= "2008-06-30") ++by_hand;
+  }
+  EXPECT_EQ(bars, s2["bars"].get<int>());
+  EXPECT_GT(by_hand, 300);
+  EXPECT_EQ(s2["in_sample_overlap_days"], by_hand);
+
+  // The request's tickers and dataset win over the model's.
+  auto [dir3, s3] = run(" --ticker SYN0001 --end 2009-06-30");
+  ASSERT_TRUE(s3.is_object());
+  EXPECT_EQ(s3["tickers"], nlohmann::json::array({"SYN0001"}));
+  EXPECT_EQ(s3["end"], "2009-06-30");
+  auto other = Exec("backtest --config configs/base.yaml --model " + model + " --set dataset=nope");
+  EXPECT_EQ(other.code, 2);
+  EXPECT_EQ(other.err, "error: unknown dataset 'nope' (known: synthetic)\n");
+
+  // Without --model nothing changes: the config's demo dataset does not exist here.
+  auto plain = Exec("backtest --config configs/base.yaml");
+  EXPECT_EQ(plain.code, 2);
+  EXPECT_NE(plain.err.find("demo"), std::string::npos) << plain.err;
+}
+
 }  // namespace

@@ -1,7 +1,7 @@
 import { Link } from 'react-router-dom';
 import type { RegistryModelRow } from '../types/api';
 import { bestIndex } from '../lib/compare';
-import { fmtConfusionTitle, fmtInt, fmtLabel, fmtLift, fmtPct } from '../lib/format';
+import { fmtConfusionTitle, fmtInt, fmtLabel, fmtModelLift, fmtModelPrecision, fmtPct, predictedAnyPositive } from '../lib/format';
 
 interface Col {
   label: string;
@@ -11,8 +11,8 @@ interface Col {
 }
 
 const COLS: Col[] = [
-  { label: 'Precision', pick: (r) => r.precision, fmt: (r) => fmtPct(r.precision), higher: true },
-  { label: 'Lift', pick: (r) => r.lift, fmt: (r) => fmtLift(r.lift), higher: true },
+  { label: 'Precision', pick: (r) => (predictedAnyPositive(r) ? r.precision : null), fmt: (r) => fmtModelPrecision(r), higher: true },
+  { label: 'Lift', pick: (r) => (predictedAnyPositive(r) ? r.lift : null), fmt: (r) => fmtModelLift(r), higher: true },
   { label: 'Buy Rate', pick: (r) => r.buy_rate, fmt: (r) => fmtPct(r.buy_rate), higher: false },
   { label: 'Pos Rate', pick: (r) => r.positive_rate, fmt: (r) => fmtPct(r.positive_rate) },
   { label: 'Support', pick: (r) => r.support, fmt: (r) => fmtInt(r.support), higher: true },

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { NavLink, Outlet, useLocation } from 'react-router-dom';
 import { ToastHost } from './ToastHost';
+import { JobWatcher } from './JobWatcher';
 
 const NAV = [
   { to: '/', label: 'Dashboard', end: true },
@@ -38,6 +39,7 @@ export function Layout() {
         <Outlet />
       </main>
       <ToastHost />
+      <JobWatcher />
     </div>
   );
 }

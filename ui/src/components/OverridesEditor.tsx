@@ -5,7 +5,8 @@ import { CopyButton } from './CopyButton';
 /** Overrides textarea + Parsed Overrides Preview. */
 export function OverridesEditor({ value, onChange, id }: { value: string; onChange: (v: string) => void; id: string }) {
   const parsed: ParsedOverrides = useMemo(() => parseOverrides(value), [value]);
-  const json = JSON.stringify(parsed.values, null, 2);
+  // The values as the server will read them (numbers, booleans, null, lists), not as typed.
+  const json = JSON.stringify(parsed.typed, null, 2);
   return (
     <div className="overrides">
       <label htmlFor={id}>Overrides (one key=value per line; # comments and blank lines are ignored)</label>

@@ -11,15 +11,40 @@ export interface ChartSeries {
   step?: boolean;
 }
 
+/** A shaded span of days behind the lines (inclusive dates; null = open on that side). */
+export interface ChartBand {
+  from: string | null;
+  to: string | null;
+  color: string;
+}
+
+const DAY = 86_400;
+const toSec = (d: string) => Date.parse(d.length === 10 ? `${d}T00:00:00Z` : d) / 1000;
+
 /** A uPlot line chart over dates (YYYY-MM-DD or ISO), resizing with its container. */
-export function TimeSeriesChart(props: { title: string; dates: string[]; series: ChartSeries[]; height?: number; format?: (v: number) => string; testId?: string }) {
-  const { title, dates, series, height = 260, format, testId } = props;
+export function TimeSeriesChart(props: { title: string; dates: string[]; series: ChartSeries[]; height?: number; format?: (v: number) => string; testId?: string; bands?: ChartBand[] }) {
+  const { title, dates, series, height = 260, format, testId, bands } = props;
   const hostRef = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
     const host = hostRef.current;
     if (!host) return;
-    const xs = dates.map((d) => Date.parse(d.length === 10 ? `${d}T00:00:00Z` : d) / 1000);
+    const xs = dates.map(toSec);
+    // Bands are drawn under the series, split half-way between two days.
+    const drawBands = (u: uPlot) => {
+      if (!bands || bands.length === 0) return;
+      const { left, top, width, height: h } = u.bbox;
+      const ctx = u.ctx;
+      ctx.save();
+      for (const b of bands) {
+        const x0 = b.from === null ? left : Math.max(left, u.valToPos(toSec(b.from) - DAY / 2, 'x', true));
+        const x1 = b.to === null ? left + width : Math.min(left + width, u.valToPos(toSec(b.to) + DAY / 2, 'x', true));
+        if (x1 <= x0) continue;
+        ctx.fillStyle = b.color;
+        ctx.fillRect(x0, top, x1 - x0, h);
+      }
+      ctx.restore();
+    };
     const fmt = format ?? ((v: number) => v.toLocaleString('en-US', { maximumFractionDigits: 2 }));
     const opts: uPlot.Options = {
       width: Math.max(200, host.clientWidth),
@@ -27,6 +52,7 @@ export function TimeSeriesChart(props: { title: string; dates: string[]; series:
       legend: { show: true },
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: true } },
+      hooks: { drawClear: [drawBands] },
       axes: [
         { stroke: '#555', grid: { stroke: '#eee' } },
         { stroke: '#555', grid: { stroke: '#eee' }, size: 70, values: (_u, vals) => vals.map((v) => (v == null ? '' : fmt(v))) },
@@ -43,7 +69,7 @@ export function TimeSeriesChart(props: { title: string; dates: string[]; series:
       ro?.disconnect();
       plot.destroy();
     };
-  }, [dates, series, height, format]);
+  }, [dates, series, height, format, bands]);
 
   return (
     <figure className="chart" data-testid={testId}>

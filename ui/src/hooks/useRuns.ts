@@ -1,5 +1,5 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { api } from '../api/client';
+import { api, isTerminal } from '../api/client';
 
 export function useRuns(limit: number, offset: number) {
   return useQuery({
@@ -15,5 +15,8 @@ export function useRun(runId: string | undefined) {
     queryKey: ['run', runId],
     queryFn: ({ signal }) => api.run(runId!, signal),
     enabled: !!runId,
+    // While a job of this run (Recompute Metrics, training) is queued or running, poll: its end
+    // brings new metrics and files.
+    refetchInterval: (query) => (query.state.data?.jobs.some((j) => !isTerminal(j.status)) ? 3000 : false),
   });
 }

@@ -2,6 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { api, type BacktestRequest, type EvalMetricsRequest, type JobCreated, type SubmitJobRequest, type TrainRequest } from '../api/client';
 import { pushToast } from '../lib/toastStore';
 import { toastError } from '../lib/errors';
+import { watchJob } from '../lib/jobWatch';
 
 export type SubmitRequest =
   | { kind: 'train'; body: TrainRequest }
@@ -38,8 +39,11 @@ export function useSubmitJob() {
         body: created.job_id,
         link: { to: `/jobs/${created.job_id}`, label: 'Open job' },
       });
+      // Announced again when it ends (components/JobWatcher); pages showing its jobs refresh now.
+      watchJob(created.job_id);
       void qc.invalidateQueries({ queryKey: ['jobs'] });
       void qc.invalidateQueries({ queryKey: ['dashboard'] });
+      void qc.invalidateQueries({ queryKey: ['run'] });
     },
     onError: (e, req) => toastError(e, `${label(req)} job refused`),
   });

@@ -79,3 +79,25 @@ export function fmtBytes(n: number | null | undefined): string {
   if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
   return `${(n / 1024 / 1024 / 1024).toFixed(2)} GB`;
 }
+
+interface PredictedCounts {
+  precision?: number | null | undefined;
+  lift?: number | null | undefined;
+  tp?: number | null | undefined;
+  fp?: number | null | undefined;
+}
+
+/** Whether a model predicted any positive on its test rows (tp + fp > 0); unknown counts count as yes. */
+export function predictedAnyPositive(r: PredictedCounts): boolean {
+  return !(isNum(r.tp) && isNum(r.fp) && r.tp + r.fp === 0);
+}
+
+/** Precision of a model row; "—" when it predicted no positive (the server's 0 is a zero division, not a score). */
+export function fmtModelPrecision(r: PredictedCounts, digits = 1): string {
+  return predictedAnyPositive(r) ? fmtPct(r.precision, digits) : DASH;
+}
+
+/** Lift of a model row; "—" when it predicted no positive. */
+export function fmtModelLift(r: PredictedCounts): string {
+  return predictedAnyPositive(r) ? fmtLift(r.lift) : DASH;
+}

@@ -115,7 +115,7 @@ function BacktestForm({ sp }: { sp: URLSearchParams }) {
       <div className="row">
         <label>
           Ticker(s)
-          <input name="tickers" value={tickers} onChange={(e) => setTickers(e.target.value)} placeholder="from config (e.g. SPX or A,B)" />
+          <input name="tickers" value={tickers} onChange={(e) => setTickers(e.target.value)} placeholder={modelPath.trim() ? "the model's tickers" : 'from config (e.g. SPX or A,B)'} />
         </label>
         <label>
           Start
@@ -130,6 +130,13 @@ function BacktestForm({ sp }: { sp: URLSearchParams }) {
         Model path (optional: backtest a trained model's signal)
         <input name="model_path" value={modelPath} onChange={(e) => setModelPath(e.target.value)} placeholder="runs/<run_id>/model.json" className="mono" />
       </label>
+      {modelPath.trim() !== '' && (
+        <p className="muted small" data-testid="model-defaults-hint">
+          With a model, the server takes the dataset, the tickers this model serves and its test period (from the day after its
+          valid_end to the data&apos;s last day) from the model&apos;s training run; Ticker(s), Start, End and a <code>dataset=</code>{' '}
+          override given here win.
+        </p>
+      )}
       <OverridesEditor id="backtest-overrides" value={overrides} onChange={setOverrides} />
       <label className="toggle">
         <input type="checkbox" checked={dryRun} onChange={(e) => setDryRun(e.target.checked)} /> Dry run

@@ -2,11 +2,12 @@ import { useMemo, useState } from 'react';
 import { useParams } from 'react-router-dom';
 import { api } from '../api/client';
 import { useBacktest } from '../hooks/useBacktests';
-import { TimeSeriesChart, type ChartSeries } from '../components/TimeSeriesChart';
+import { TimeSeriesChart, type ChartBand, type ChartSeries } from '../components/TimeSeriesChart';
 import { Empty, ErrorState, Loading } from '../components/States';
 import { Pager } from '../components/Pager';
 import { BacktestActivity, Downloads } from '../components/BacktestActivity';
 import { investedNotice } from '../lib/backtestFiles';
+import { modelPeriods, overlapWarning, type ModelPeriod } from '../lib/modelPeriods';
 import { fmtBytes, fmtInt, fmtMoney, fmtNum, fmtPct } from '../lib/format';
 import type { BacktestDetail } from '../types/api';
 
@@ -23,8 +24,23 @@ function Stat({ label, value, title }: { label: string; value: string; title?: s
   );
 }
 
-function Charts({ bt }: { bt: BacktestDetail }) {
+function PeriodLegend({ periods }: { periods: ModelPeriod[] }) {
+  return (
+    <div className="period-legend small" data-testid="period-legend">
+      <span className="muted">Model periods:</span>
+      {periods.map((p) => (
+        <span key={p.name} className={`period${p.visible ? '' : ' muted'}`} data-period={p.name} data-visible={p.visible ? 'true' : 'false'}>
+          <span className="swatch" style={{ background: p.color }} aria-hidden="true" /> {p.label}
+          {!p.visible && ' (not in this backtest)'}
+        </span>
+      ))}
+    </div>
+  );
+}
+
+function Charts({ bt, periods }: { bt: BacktestDetail; periods: ModelPeriod[] }) {
   const curve = bt.equity_curve;
+  const bands: ChartBand[] = useMemo(() => periods.map((p) => ({ from: p.from, to: p.to, color: p.color })), [periods]);
   const dates = useMemo(() => curve.map((p) => p.date), [curve]);
   const equity: ChartSeries[] = useMemo(() => [{ label: 'Equity', values: curve.map((p) => p.equity), stroke: '#2563eb', fill: 'rgba(37,99,235,0.08)' }], [curve]);
   const dd: ChartSeries[] = useMemo(
@@ -35,7 +51,8 @@ function Charts({ bt }: { bt: BacktestDetail }) {
   if (curve.length === 0) return <Empty>No equity curve in this backtest.</Empty>;
   return (
     <>
-      <TimeSeriesChart title="Equity curve" dates={dates} series={equity} height={280} format={moneyAxis} testId="equity-chart" />
+      <TimeSeriesChart title="Equity curve" dates={dates} series={equity} height={280} format={moneyAxis} testId="equity-chart" bands={bands} />
+      {periods.length > 0 && <PeriodLegend periods={periods} />}
       <TimeSeriesChart title="Drawdown" dates={dates} series={dd} height={180} format={pctAxis} testId="drawdown-chart" />
     </>
   );
@@ -55,6 +72,9 @@ export function BacktestDetailPage() {
   const notice = investedNotice(s);
   const spells = s.lockout_spells ?? [];
   const hasExitReason = bt.trades.some((t) => t.exit_reason != null);
+  const curve = bt.equity_curve;
+  const periods = modelPeriods(s, curve[0]?.date ?? s.start ?? null, curve[curve.length - 1]?.date ?? s.end ?? null);
+  const overlap = overlapWarning(s);
   return (
     <div className="page">
       <div className="page-head">
@@ -79,6 +99,16 @@ export function BacktestDetailPage() {
         <Stat label="Risk-off share" value={fmtPct(s.risk_off_share)} title="share of the traded bars under a risk-off decision" />
         <Stat label="Lock-out spells" value={s.lockout_spells ? fmtInt(s.lockout_spells.length) : '—'} title="runs of bars kept out by a drawdown stop" />
       </section>
+      {overlap && (
+        <div className="notice notice-error" role="alert" data-testid="overlap-warning">
+          {overlap}
+        </div>
+      )}
+      {!overlap && s.in_sample_overlap_days === 0 && (
+        <div className="notice notice-ok" data-testid="out-of-sample">
+          Out of sample: every traded bar is after the model&apos;s valid_end ({String(s.model_valid_end)}).
+        </div>
+      )}
       {notice && (
         <div className="notice notice-warn" data-testid="invested-notice">
           {notice}
@@ -105,7 +135,7 @@ export function BacktestDetailPage() {
         </div>
       )}
       <section className="panel">
-        <Charts bt={bt} />
+        <Charts bt={bt} periods={periods} />
       </section>
       <Downloads btRunId={bt.bt_run_id} files={bt.files} />
       <BacktestActivity btRunId={bt.bt_run_id} files={bt.files} />

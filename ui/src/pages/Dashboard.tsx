@@ -4,23 +4,14 @@ import { useSubmitJob } from '../hooks/useSubmitJob';
 import { JobsTable } from '../components/JobsTable';
 import { Empty, ErrorState, Loading } from '../components/States';
 import { BacktestsTable } from './Backtests';
-import { fmtConfusionTitle, fmtInt, fmtLabel, fmtLift, fmtPct, fmtTpFp } from '../lib/format';
-import { DEFAULT_BACKTEST_CONFIG, modelBacktestUrl } from '../lib/links';
+import { fmtConfusionTitle, fmtInt, fmtLabel, fmtModelLift, fmtModelPrecision, fmtPct, fmtTpFp } from '../lib/format';
+import { modelBacktestBody, modelBacktestUrl } from '../lib/links';
 import type { RegistryModelRow } from '../types/api';
 
 function BestModelCard({ m }: { m: RegistryModelRow }) {
   const submit = useSubmitJob();
-  const backtest = (withModel: boolean) =>
-    submit.mutate({
-      kind: 'backtest',
-      body: {
-        config_path: DEFAULT_BACKTEST_CONFIG,
-        tickers: [m.ticker],
-        ...(withModel && m.model_final_path ? { model_path: m.model_final_path } : {}),
-        overrides: [],
-        dry_run: false,
-      },
-    });
+  // Only the model is sent: the server takes its dataset, tickers and test period from its run.
+  const backtest = () => submit.mutate({ kind: 'backtest', body: modelBacktestBody(m.model_final_path) });
   return (
     <article className="card model-card" data-testid="best-model">
       <header>
@@ -34,9 +25,9 @@ function BestModelCard({ m }: { m: RegistryModelRow }) {
         <dt>Label</dt>
         <dd>{fmtLabel(m.label_horizon_days, m.label_threshold)}</dd>
         <dt>Precision</dt>
-        <dd>{fmtPct(m.precision)}</dd>
+        <dd>{fmtModelPrecision(m)}</dd>
         <dt>Lift</dt>
-        <dd>{fmtLift(m.lift)}</dd>
+        <dd>{fmtModelLift(m)}</dd>
         <dt>Buy rate</dt>
         <dd>{fmtPct(m.buy_rate)}</dd>
         <dt>Support</dt>
@@ -45,10 +36,7 @@ function BestModelCard({ m }: { m: RegistryModelRow }) {
         <dd title={fmtConfusionTitle(m.tp, m.fp, m.tn, m.fn)}>{fmtTpFp(m.tp, m.fp)}</dd>
       </dl>
       <div className="actions">
-        <button type="button" className="btn btn-small" disabled={submit.isPending} onClick={() => backtest(false)} title={`Backtest ${m.ticker} with ${DEFAULT_BACKTEST_CONFIG}`}>
-          Backtest
-        </button>
-        <button type="button" className="btn btn-small btn-primary" disabled={submit.isPending || !m.model_final_path} onClick={() => backtest(true)}>
+        <button type="button" className="btn btn-small btn-primary" disabled={submit.isPending || !m.model_final_path} onClick={backtest} title="Backtest this model on its own dataset and tickers, over its test period">
           Run Backtest with this model
         </button>
         <Link className="btn btn-small" to={modelBacktestUrl(m)}>
@@ -85,6 +73,9 @@ export function DashboardPage() {
       <section className="panel">
         <div className="panel-head">
           <h2>Best Models</h2>
+          <span className="muted small" data-testid="best-models-floor">
+            best per ticker with support ≥ {d.best_models_min_support} test rows
+          </span>
           <Link to="/registry" className="btn btn-small">
             Registry
           </Link>

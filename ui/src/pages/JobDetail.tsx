@@ -2,6 +2,8 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { isTerminal } from '../api/client';
 import { useCancelJob, useJob } from '../hooks/useJobs';
+import { useSubmitJob } from '../hooks/useSubmitJob';
+import { actionsRerunUrl } from '../lib/links';
 import { LogViewer } from '../components/LogViewer';
 import { StatusBadge } from '../components/StatusBadge';
 import { ErrorState, Loading } from '../components/States';
@@ -74,6 +76,8 @@ export function JobDetailPage() {
   const { jobId = '' } = useParams();
   const q = useJob(jobId);
   const cancel = useCancelJob();
+  const rerun = useSubmitJob();
+  const [confirmCancel, setConfirmCancel] = useState(false);
   if (q.isLoading) return <Loading what="Loading job" />;
   if (!q.data) return <ErrorState error={q.error} onRetry={() => void q.refetch()} />;
   const job = q.data;
@@ -96,12 +100,51 @@ export function JobDetailPage() {
             View Backtest
           </Link>
         )}
-        {!finished && (
-          <button type="button" className="btn btn-danger" disabled={cancel.isPending} onClick={() => cancel.mutate(job.job_id)}>
+        {!finished && !confirmCancel && (
+          <button type="button" className="btn btn-danger" disabled={cancel.isPending} onClick={() => setConfirmCancel(true)}>
             {cancel.isPending ? 'Cancelling…' : 'Cancel'}
           </button>
         )}
+        {finished && (
+          <>
+            <button
+              type="button"
+              className="btn"
+              disabled={rerun.isPending}
+              onClick={() => {
+                const params = Object.fromEntries(Object.entries(job.params).filter(([k]) => k !== 'dry_run'));
+                rerun.mutate({ kind: 'job', body: { job_type: job.job_type, params, dry_run: job.dry_run, source_job_id: job.job_id } });
+              }}
+              title="Submit the same job type with the same params again"
+            >
+              Re-run
+            </button>
+            <Link className="btn" to={actionsRerunUrl(job)} title="Open Actions prefilled with this job's params">
+              Edit and re-run
+            </Link>
+          </>
+        )}
       </div>
+      {!finished && confirmCancel && (
+        <div className="notice notice-warn" role="alertdialog" aria-label="Confirm cancel" data-testid="confirm-cancel">
+          Cancel {job.job_id}? A running process is stopped; this cannot be undone.
+          <span className="spacer" />
+          <button
+            type="button"
+            className="btn btn-danger btn-small"
+            autoFocus
+            onClick={() => {
+              setConfirmCancel(false);
+              cancel.mutate(job.job_id);
+            }}
+          >
+            Yes, cancel the job
+          </button>
+          <button type="button" className="btn btn-small" onClick={() => setConfirmCancel(false)}>
+            Keep it running
+          </button>
+        </div>
+      )}
       {job.status === 'FAILED' && <ErrorSummary job={job} />}
       {job.artifacts_parse_error && (
         <div className="notice notice-warn" data-testid="artifacts-parse-error">

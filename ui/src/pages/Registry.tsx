@@ -6,8 +6,8 @@ import { CompareDrawer } from '../components/CompareDrawer';
 import { Pager } from '../components/Pager';
 import { Empty, ErrorState, Loading } from '../components/States';
 import { rowKey, toggleCompare } from '../lib/compare';
-import { fmtConfusionTitle, fmtInt, fmtLabel, fmtLift, fmtPct, fmtTpFp } from '../lib/format';
-import { DEFAULT_BACKTEST_CONFIG, modelBacktestUrl } from '../lib/links';
+import { fmtConfusionTitle, fmtInt, fmtLabel, fmtModelLift, fmtModelPrecision, fmtPct, fmtTpFp } from '../lib/format';
+import { modelBacktestBody, modelBacktestUrl } from '../lib/links';
 import type { RegistryModelRow, RegistryQuery } from '../types/api';
 
 export const SORT_OPTIONS = [
@@ -15,7 +15,6 @@ export const SORT_OPTIONS = [
   { value: 'lift_desc,precision_desc,buy_rate_asc,support_desc', label: 'Lift↓ Precision↓ BuyRate↑ Support↓' },
   { value: 'precision_desc,support_desc,lift_desc,buy_rate_asc', label: 'Precision↓ Support↓ Lift↓ BuyRate↑' },
 ] as const;
-export const DEFAULT_MIN_SUPPORT = 30;
 
 interface Draft {
   ticker: string;
@@ -30,14 +29,15 @@ function numParam(v: string | null): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-/** Reads the registry query from the URL; Min Support defaults to 30 unless the URL clears it. */
+/** Reads the registry query from the URL. Without min_support the server applies its default
+ *  (the response's `min_support` says which); 0 keeps every row. */
 export function queryFromParams(sp: URLSearchParams): RegistryQuery {
   const sort = sp.get('sort');
   return {
     ticker: sp.get('ticker')?.trim() || undefined,
     min_lift: numParam(sp.get('min_lift')),
     min_precision: numParam(sp.get('min_precision')),
-    min_support: sp.has('min_support') ? numParam(sp.get('min_support')) : DEFAULT_MIN_SUPPORT,
+    min_support: numParam(sp.get('min_support')),
     max_buy_rate: numParam(sp.get('max_buy_rate')),
     sort: SORT_OPTIONS.some((o) => o.value === sort) ? sort! : SORT_OPTIONS[0].value,
     limit: numParam(sp.get('limit')) ?? 50,
@@ -82,8 +82,8 @@ export function RegistryPage() {
       ticker: draft.ticker.trim() || undefined,
       min_lift: draft.min_lift.trim() || undefined,
       min_precision: draft.min_precision.trim() || undefined,
-      // An emptied Min Support stays empty (no filter) instead of snapping back to 30.
-      min_support: draft.min_support.trim(),
+      // Empty: the server's default applies (shown as the placeholder); 0 turns the floor off.
+      min_support: draft.min_support.trim() || undefined,
     });
     if (!changed) void q.refetch();
   };
@@ -94,11 +94,9 @@ export function RegistryPage() {
     setMessage(r.ok ? null : r.message);
   };
 
-  const runBacktest = (r: RegistryModelRow) =>
-    submit.mutate({
-      kind: 'backtest',
-      body: { config_path: DEFAULT_BACKTEST_CONFIG, tickers: [r.ticker], ...(r.model_final_path ? { model_path: r.model_final_path } : {}), overrides: [], dry_run: false },
-    });
+  // The server takes the dataset, tickers and test period from the model's run.
+  const runBacktest = (r: RegistryModelRow) => submit.mutate({ kind: 'backtest', body: modelBacktestBody(r.model_final_path) });
+  const appliedMinSupport = q.data?.min_support;
 
   const selectedKeys = new Set(selected.map(rowKey));
 
@@ -137,7 +135,7 @@ export function RegistryPage() {
         </label>
         <label>
           Min Support
-          <input type="number" step="1" min="0" value={draft.min_support} onChange={(e) => setDraft({ ...draft, min_support: e.target.value })} aria-label="Min Support" />
+          <input type="number" step="1" min="0" value={draft.min_support} onChange={(e) => setDraft({ ...draft, min_support: e.target.value })} aria-label="Min Support" placeholder={query.min_support === undefined && appliedMinSupport !== undefined ? `${appliedMinSupport} (default)` : ''} />
         </label>
         <label>
           Sort
@@ -166,7 +164,7 @@ export function RegistryPage() {
       ) : !q.data ? (
         <ErrorState error={q.error} onRetry={() => void q.refetch()} />
       ) : q.data.items.length === 0 ? (
-        <Empty>No models match these filters{query.min_support !== undefined ? ` (Min Support ${query.min_support})` : ''}.</Empty>
+        <Empty>No models match these filters (Min Support {q.data.min_support}{query.min_support === undefined ? ', the server default' : ''}).</Empty>
       ) : (
         <>
           {q.isError && <ErrorState error={q.error} onRetry={() => void q.refetch()} />}
@@ -203,8 +201,8 @@ export function RegistryPage() {
                         <Link to={`/runs/${encodeURIComponent(r.run_id)}`}>{r.run_id}</Link>
                       </td>
                       <td className="nowrap">{fmtLabel(r.label_horizon_days, r.label_threshold)}</td>
-                      <td className="num">{fmtPct(r.precision)}</td>
-                      <td className="num">{fmtLift(r.lift)}</td>
+                      <td className="num">{fmtModelPrecision(r)}</td>
+                      <td className="num">{fmtModelLift(r)}</td>
                       <td className="num">{fmtPct(r.buy_rate)}</td>
                       <td className="num">{fmtPct(r.positive_rate)}</td>
                       <td className="num">{fmtInt(r.support)}</td>
@@ -215,7 +213,7 @@ export function RegistryPage() {
                         <Link className="btn btn-small" to={`/runs/${encodeURIComponent(r.run_id)}`}>
                           Details
                         </Link>{' '}
-                        <button type="button" className="btn btn-small" disabled={submit.isPending} onClick={() => runBacktest(r)}>
+                        <button type="button" className="btn btn-small" disabled={submit.isPending || !r.model_final_path} onClick={() => runBacktest(r)} title="Backtest this model on its own dataset and tickers, over its test period">
                           Run Backtest
                         </button>{' '}
                         <Link className="btn btn-small" to={modelBacktestUrl(r)}>

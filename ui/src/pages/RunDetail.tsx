@@ -5,14 +5,10 @@ import { useSubmitJob } from '../hooks/useSubmitJob';
 import { JobsTable } from '../components/JobsTable';
 import { ErrorState, Loading, Empty } from '../components/States';
 import { StatusBadge } from '../components/StatusBadge';
-import { fmtBytes, fmtConfusionTitle, fmtInt, fmtLift, fmtNum, fmtPct, fmtTime, fmtTpFp } from '../lib/format';
-import { actionsBacktestUrl, actionsTrainUrl } from '../lib/links';
-import type { EvalMode, RunDetail } from '../types/api';
-
-/** The trained model: the registry rows name it (model_final_path). */
-function modelPathOf(run: RunDetail): string | undefined {
-  return run.registry_rows.find((r) => r.model_final_path)?.model_final_path;
-}
+import { fmtBytes, fmtConfusionTitle, fmtInt, fmtModelLift, fmtModelPrecision, fmtNum, fmtPct, fmtTime, fmtTpFp } from '../lib/format';
+import { actionsBacktestUrl, actionsTrainUrl, modelBacktestUrl } from '../lib/links';
+import { runModels } from '../lib/runModels';
+import type { EvalMode } from '../types/api';
 
 export function RunDetailPage() {
   const { runId = '' } = useParams();
@@ -25,9 +21,9 @@ export function RunDetailPage() {
   const summary = run.summary;
   const runMode = summary?.mode ?? run.registry_rows[0]?.mode ?? '';
   const evalMode: EvalMode = mode || (runMode === 'finetune' ? 'finetune' : 'base');
-  const modelPath = modelPathOf(run);
+  const models = runModels(run);
+  const modelFiles = [...new Set(models.map((m) => m.model_path))];
   const tickers = summary?.tickers ?? [...new Set(run.registry_rows.map((r) => r.ticker))];
-  const firstTicker = tickers[0];
   const cfg = run.config?.raw ?? '';
   const configPath = summary?.config_path;
   return (
@@ -43,9 +39,11 @@ export function RunDetailPage() {
         <button type="button" className="btn btn-primary" disabled={submit.isPending} onClick={() => submit.mutate({ kind: 'eval-metrics', body: { run_id: run.run_id, mode: evalMode, dry_run: false } })}>
           Recompute Metrics
         </button>
-        <Link className="btn" to={actionsBacktestUrl({ ticker: firstTicker, model_path: modelPath })}>
-          Open in Actions
-        </Link>
+        {modelFiles.length === 1 && (
+          <Link className="btn" to={modelBacktestUrl({ model_final_path: modelFiles[0]! })}>
+            Open in Actions
+          </Link>
+        )}
         {configPath && (
           <Link className="btn" to={actionsTrainUrl(configPath)}>
             Train again
@@ -60,8 +58,21 @@ export function RunDetailPage() {
           <dd>{runMode || '—'}</dd>
           <dt>run_dir</dt>
           <dd className="mono">{run.run_dir}</dd>
-          <dt>model</dt>
-          <dd className="mono">{modelPath ?? '—'}</dd>
+          <dt>{modelFiles.length > 1 ? `models (${modelFiles.length})` : 'model'}</dt>
+          <dd className="mono">
+            {modelFiles.length === 0 ? (
+              '—'
+            ) : (
+              <ul className="plain" data-testid="run-models">
+                {models.map((m) => (
+                  <li key={m.ticker}>
+                    {modelFiles.length > 1 && <strong>{m.ticker}: </strong>}
+                    {m.model_path}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </dd>
           <dt>started</dt>
           <dd>{fmtTime(summary?.start_time)}</dd>
           <dt>ended</dt>
@@ -87,6 +98,7 @@ export function RunDetailPage() {
                   <th className="num">Lift</th>
                   <th className="num">TP/FP</th>
                   <th className="num">Support</th>
+                  <th>Backtest</th>
                 </tr>
               </thead>
               <tbody>
@@ -96,17 +108,27 @@ export function RunDetailPage() {
                       <strong>{m.ticker}</strong>
                       {m.mode && <span className="muted small"> {m.mode}</span>}
                     </td>
-                    <td className="num">{fmtPct(m.precision)}</td>
+                    <td className="num">{fmtModelPrecision(m)}</td>
                     <td className="num">{fmtPct(m.recall)}</td>
                     <td className="num">{fmtNum(m.f1, 3)}</td>
                     <td className="num">{fmtPct(m.accuracy)}</td>
                     <td className="num">{fmtPct(m.buy_rate)}</td>
                     <td className="num">{fmtPct(m.positive_rate)}</td>
-                    <td className="num">{fmtLift(m.lift)}</td>
+                    <td className="num">{fmtModelLift(m)}</td>
                     <td className="num" title={fmtConfusionTitle(m.tp, m.fp, m.tn, m.fn)}>
                       {fmtTpFp(m.tp, m.fp)}
                     </td>
                     <td className="num">{fmtInt(m.support)}</td>
+                    <td className="nowrap">
+                      {/* each ticker with its own model file (its row's model_final_path) */}
+                      {m.model_final_path ? (
+                        <Link className="btn btn-small" to={actionsBacktestUrl({ ticker: m.ticker, model_path: m.model_final_path })} data-testid="open-in-actions" title={m.model_final_path}>
+                          Open in Actions
+                        </Link>
+                      ) : (
+                        '—'
+                      )}
+                    </td>
                   </tr>
                 ))}
               </tbody>
