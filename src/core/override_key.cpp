@@ -1,26 +1,39 @@
 #include "core/override_key.hpp"
 
-#include <cctype>
-
 namespace alphalab {
+namespace {
+bool IsKeyStart(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
+bool IsKeyChar(char c) { return IsKeyStart(c) || (c >= '0' && c <= '9'); }
+}  // namespace
+
+std::string OverrideKeyProblem(std::string_view key) {
+  if (key.empty()) return "empty key";
+  if (!IsKeyStart(key[0])) return "key must start with a letter or '_'";
+  bool after_dot = false;
+  for (size_t i = 1; i < key.size(); ++i) {
+    const char c = key[i];
+    if (c == '.') {
+      if (after_dot) return "empty key segment";
+      after_dot = true;
+    } else if (IsKeyChar(c)) {
+      after_dot = false;
+    } else {
+      return "key contains '" + std::string(1, c) + "' (letters, digits, '_' and '.' only)";
+    }
+  }
+  if (after_dot) return "key ends with '.'";
+  return "";
+}
 
 Result<std::vector<std::string>> SplitOverrideKey(std::string_view key) {
-  if (key.empty()) return Status::InvalidArgument("override key is empty");
+  if (std::string problem = OverrideKeyProblem(key); !problem.empty()) {
+    return Status::InvalidArgument("override key '" + std::string(key.substr(0, 200)) + "': " + problem);
+  }
   std::vector<std::string> out;
   size_t pos = 0;
   while (true) {
     const auto dot = key.find('.', pos);
-    std::string_view seg = key.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos);
-    if (seg.empty()) {
-      return Status::InvalidArgument("override key '" + std::string(key) + "' has an empty segment");
-    }
-    for (char c : seg) {
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) {
-        return Status::InvalidArgument("override key '" + std::string(key) +
-                                       "' may only hold letters, digits, '_', '-' and '.'");
-      }
-    }
-    out.emplace_back(seg);
+    out.emplace_back(key.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos));
     if (dot == std::string_view::npos) break;
     pos = dot + 1;
   }
@@ -28,8 +41,9 @@ Result<std::vector<std::string>> SplitOverrideKey(std::string_view key) {
 }
 
 Status ValidateOverrideKey(std::string_view key) {
-  auto parts = SplitOverrideKey(key);
-  return parts.ok() ? Status::Ok() : parts.status();
+  std::string problem = OverrideKeyProblem(key);
+  if (problem.empty()) return Status::Ok();
+  return Status::InvalidArgument("override key '" + std::string(key.substr(0, 200)) + "': " + problem);
 }
 
 }  // namespace alphalab

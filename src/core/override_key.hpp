@@ -1,5 +1,11 @@
-// The rule for an override key (`--set a.b.c=value`, optimization `param_space` keys):
-// dot-separated, non-empty segments of letters, digits, '_' and '-'.
+// The one rule for an override key: `--set a.b.c=value` on the command line, `overrides`
+// items of the jobs API, optimization `param_space` keys, and the pattern the OpenAPI
+// document gives the UI (components.schemas.OverrideItem):
+//
+//   key := [A-Za-z_][A-Za-z0-9_]* ( "." [A-Za-z0-9_]+ )*
+//
+// A key never starts with '-' or a digit, so an override passed as `--set <key>=<value>` can
+// never be read as an option.
 #pragma once
 
 #include <string>
@@ -11,8 +17,10 @@
 namespace alphalab {
 
 // {"strategy", "params", "fast"} for "strategy.params.fast"; InvalidArgument naming the key
-// when it is empty, has an empty segment or a character outside [A-Za-z0-9_-].
+// and the problem when it does not follow the rule.
 Result<std::vector<std::string>> SplitOverrideKey(std::string_view key);
 Status ValidateOverrideKey(std::string_view key);
+// The problem with a key ("" when it follows the rule), for callers with their own wording.
+std::string OverrideKeyProblem(std::string_view key);
 
 }  // namespace alphalab

@@ -6,6 +6,7 @@
 
 #include "core/clock.hpp"
 #include "core/ids.hpp"
+#include "core/override_key.hpp"
 #include "core/text.hpp"
 
 namespace alphalab {
@@ -128,23 +129,7 @@ Status ValidateOverride(std::string_view kv) {
   if (HasLineBreakOrNul(kv)) return bad("contains a line break or NUL");
   const size_t eq = kv.find('=');
   if (eq == std::string_view::npos) return bad("no '='");
-  std::string_view key = kv.substr(0, eq);
-  if (key.empty()) return bad("empty key");
-  // ^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$
-  if (!IsKeyStart(key[0])) return bad("key must start with a letter or '_'");
-  bool after_dot = false;
-  for (size_t i = 1; i < key.size(); ++i) {
-    const char c = key[i];
-    if (c == '.') {
-      if (after_dot) return bad("empty key segment");
-      after_dot = true;
-    } else if (IsKeyChar(c)) {
-      after_dot = false;
-    } else {
-      return bad("key contains '" + std::string(1, c) + "'");
-    }
-  }
-  if (after_dot) return bad("key ends with '.'");
+  if (std::string problem = OverrideKeyProblem(kv.substr(0, eq)); !problem.empty()) return bad(problem);
   return Status::Ok();
 }
 

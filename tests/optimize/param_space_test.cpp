@@ -17,8 +17,10 @@ TEST(OverrideKeyTest, SameRuleAsSet) {
   auto parts = SplitOverrideKey("strategy.params.fast");
   ASSERT_TRUE(parts.ok());
   EXPECT_EQ(*parts, (std::vector<std::string>{"strategy", "params", "fast"}));
-  EXPECT_TRUE(ValidateOverrideKey("model.params.max-depth_2").ok());
-  for (const char* bad : {"", ".a", "a.", "a..b", "a b", "a=b", "a/b", "a.$x", "ü"}) {
+  EXPECT_TRUE(ValidateOverrideKey("model.params.max_depth_2").ok());
+  EXPECT_TRUE(ValidateOverrideKey("_a.0.b").ok());  // later segments may start with a digit
+  for (const char* bad : {"", ".a", "a.", "a..b", "a b", "a=b", "a/b", "a.$x", "ü", "-a", "9a", "a.max-depth",
+                          "--config"}) {
     EXPECT_FALSE(ValidateOverrideKey(bad).ok()) << bad;
   }
 }

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/clock.hpp"
+#include "core/override_key.hpp"
 #include "core/text.hpp"
 #include "core/workspace.hpp"
 
@@ -63,23 +64,7 @@ Result<ConfigOverride> ParseOverride(std::string_view assignment) {
     return Status::InvalidArgument("override '" + std::string(assignment) + "' has an empty key");
   }
   ConfigOverride out;
-  size_t pos = 0;
-  while (true) {
-    const auto dot = key.find('.', pos);
-    std::string seg = key.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
-    if (seg.empty()) {
-      return Status::InvalidArgument("override key '" + key + "' has an empty segment");
-    }
-    for (char c : seg) {
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) {
-        return Status::InvalidArgument("override key '" + key +
-                                       "' may only hold letters, digits, '_', '-' and '.'");
-      }
-    }
-    out.path.push_back(std::move(seg));
-    if (dot == std::string::npos) break;
-    pos = dot + 1;
-  }
+  ASSIGN_OR_RETURN(out.path, SplitOverrideKey(key));
   try {
     out.value = value.empty() ? YAML::Node(std::string()) : YAML::Load(value);
   } catch (const YAML::Exception& e) {
