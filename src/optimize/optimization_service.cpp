@@ -528,14 +528,23 @@ void OptimizationService::OnJobFinished(const JobRecord& job) {
 void OptimizationService::HandleJobEnd(const JobRecord& job) {
   auto live = FindLive(*job.parent_id);
   if (!live) return;  // an ended optimization: nothing in flight, absorbed
-  auto ref = store_.TaskByJobId(job.job_id.str());
-  if (!ref.ok()) return;  // not (yet) a task: a runner job is linked in on_done
   std::lock_guard<std::mutex> lock(live->mu);
-  if (ref->optimization_id != live->rec.id) return;
-  const auto state = live->progress->summary().StateOf(Key(ref->index));
-  if (!state || IsTaskEnded(*state)) return;  // already ended (runner on_done, resume)
-  if (!live->index_of.count(job.job_id.str())) return;
-  EndTask(*live, ref->index, job, nullptr, "");
+  // Jobs in flight are known by id (submitted here, or linked at resume). Anything else is
+  // absorbed: a runner's job (ended in on_done), a repeated end, a job not of a task.
+  auto it = live->index_of.find(job.job_id.str());
+  if (it == live->index_of.end()) return;
+  const int64_t index = it->second;
+  // The store's job -> task mapping must agree.
+  auto ref = store_.TaskByJobId(job.job_id.str());
+  if (!ref.ok() || ref->optimization_id != live->rec.id || ref->index != index) {
+    spdlog::warn("{}", DumpJson(Json{{"msg", "optimization job not recorded on its task"},
+                                     {"optimization_id", live->rec.id}, {"index", index},
+                                     {"job_id", job.job_id.str()},
+                                     {"error", ref.ok() ? std::string("another task") : ref.status().ToString()}}));
+  }
+  const auto state = live->progress->summary().StateOf(Key(index));
+  if (!state || IsTaskEnded(*state)) return;
+  EndTask(*live, index, job, nullptr, "");
 }
 
 void OptimizationService::EndTask(Live& live, int64_t index, const JobRecord& job, const Result<ParsedResult>* given,
@@ -681,21 +690,16 @@ void OptimizationService::StopTasks(const std::shared_ptr<Live>& live) {
 }
 
 void OptimizationService::CancelPendingLocked(Live& live) {
-  const TimePoint now = clock_.Now();
-  for (;;) {
-    auto rows = store_.TasksToRun(live.rec.id, kPage);
-    if (!rows.ok() || rows->empty()) break;
-    int moved = 0;
-    for (const auto& t : *rows) {
-      if (t.validation) continue;
-      OptimizationTaskUpdate upd;
-      upd.ended_at = now;
-      upd.reason = "canceled";
-      if (!store_.MarkTaskStatus(live.rec.id, t.index, "pending", "canceled", upd).ok()) continue;
-      ++moved;
-      ApplyUpdate(live, live.progress->TaskCanceled(Key(t.index)), "cancel pending");
-    }
-    if (moved == 0) break;
+  auto moved = store_.CancelPending(live.rec.id, "canceled", clock_.Now());
+  if (!moved.ok()) {
+    spdlog::error("{}", DumpJson(Json{{"msg", "optimization pending tasks not canceled"},
+                                      {"optimization_id", live.rec.id}, {"error", moved.status().ToString()}}));
+    return;
+  }
+  for (int64_t index : *moved) ApplyUpdate(live, live.progress->TaskCanceled(Key(index)), "cancel pending");
+  if (metrics_ && !moved->empty()) {
+    metrics_->Increment("alphalab_optimization_tasks_total", {{"event", "ended"}, {"status", "canceled"}},
+                        static_cast<double>(moved->size()));
   }
   live.pending_exhausted = true;
   live.dirty = true;
@@ -999,6 +1003,10 @@ Result<Json> OptimizationService::Create(const Json& request, const std::optiona
   const int64_t slots = live->use_runner ? std::max(1, jobs_.capacity())
                                          : std::min<int64_t>(live->max_inflight, std::max(1, jobs_.capacity()));
   ASSIGN_OR_RETURN(Json estimate, BuildEstimate(req, rec.id, slots));
+  {
+    std::lock_guard<std::mutex> lock(live->mu);
+    PersistLocked(*live, true);  // the answer shows what the calibration task did
+  }
   ASSIGN_OR_RETURN(OptimizationRecord stored, store_.Get(rec.id));
   Json out = OptimizationJson(stored, true);
   out["estimate"] = std::move(estimate);
