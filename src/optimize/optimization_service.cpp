@@ -200,7 +200,8 @@ Status OptimizationService::Start() {
     started_ = true;
   }
   jobs_.AddFinishedListener([this](const JobRecord& job) { OnJobFinished(job); });
-  // Resume every queued or running optimization.
+  // Resume every queued or running optimization (listed first: resuming may end some).
+  std::vector<OptimizationRecord> unfinished;
   for (const char* status : {"queued", "running"}) {
     OptimizationQuery q;
     q.status = status;
@@ -208,33 +209,35 @@ Status OptimizationService::Start() {
     for (int64_t offset = 0;; offset += kPage) {
       q.offset = offset;
       ASSIGN_OR_RETURN(std::vector<OptimizationRecord> rows, store_.List(q));
-      for (const OptimizationRecord& rec : rows) {
-        auto live = BuildLive(rec);
-        if (!live.ok()) {
-          spdlog::error("{}", DumpJson(Json{{"msg", "optimization resume failed"},
-                                            {"optimization_id", rec.id},
-                                            {"error", live.status().ToString()}}));
-          continue;
-        }
-        {
-          std::lock_guard<std::mutex> lock(live_mu_);
-          live_[rec.id] = *live;
-        }
-        {
-          std::lock_guard<std::mutex> lock((*live)->mu);
-          Status st = Reconcile(**live);
-          if (!st.ok()) {
-            spdlog::error("{}", DumpJson(Json{{"msg", "optimization reconcile failed"},
-                                              {"optimization_id", rec.id},
-                                              {"error", st.ToString()}}));
-          }
-          PersistLocked(**live, true);
-        }
-        LogEvent("optimization resumed", {{"optimization_id", rec.id}, {"status", (*live)->rec.status}});
-        Wake(rec.id);
-      }
-      if (static_cast<int>(rows.size()) < kPage) break;
+      const size_t n = rows.size();
+      for (auto& r : rows) unfinished.push_back(std::move(r));
+      if (static_cast<int>(n) < kPage) break;
     }
+  }
+  for (const OptimizationRecord& rec : unfinished) {
+    auto live = BuildLive(rec);
+    if (!live.ok()) {
+      spdlog::error("{}", DumpJson(Json{{"msg", "optimization resume failed"},
+                                        {"optimization_id", rec.id},
+                                        {"error", live.status().ToString()}}));
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(live_mu_);
+      live_[rec.id] = *live;
+    }
+    {
+      std::lock_guard<std::mutex> lock((*live)->mu);
+      Status st = Reconcile(**live);
+      if (!st.ok()) {
+        spdlog::error("{}", DumpJson(Json{{"msg", "optimization reconcile failed"},
+                                          {"optimization_id", rec.id},
+                                          {"error", st.ToString()}}));
+      }
+      PersistLocked(**live, true);
+      LogEvent("optimization resumed", {{"optimization_id", rec.id}, {"status", (*live)->rec.status}});
+    }
+    Wake(rec.id);
   }
   driver_ = std::thread([this] { DriverLoop(); });
   return Status::Ok();
