@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/ids.hpp"
+#include "optimize/backtest_task_check.hpp"
 #include "optimize/estimate.hpp"
 #include "optimize/export_zip.hpp"
 #include "optimize/progress.hpp"
@@ -200,7 +201,8 @@ Status OptimizationService::Start() {
     started_ = true;
   }
   jobs_.AddFinishedListener([this](const JobRecord& job) { OnJobFinished(job); });
-  // Resume every queued or running optimization.
+  // Resume every queued or running optimization (listed first: resuming may end some).
+  std::vector<OptimizationRecord> unfinished;
   for (const char* status : {"queued", "running"}) {
     OptimizationQuery q;
     q.status = status;
@@ -208,33 +210,35 @@ Status OptimizationService::Start() {
     for (int64_t offset = 0;; offset += kPage) {
       q.offset = offset;
       ASSIGN_OR_RETURN(std::vector<OptimizationRecord> rows, store_.List(q));
-      for (const OptimizationRecord& rec : rows) {
-        auto live = BuildLive(rec);
-        if (!live.ok()) {
-          spdlog::error("{}", DumpJson(Json{{"msg", "optimization resume failed"},
-                                            {"optimization_id", rec.id},
-                                            {"error", live.status().ToString()}}));
-          continue;
-        }
-        {
-          std::lock_guard<std::mutex> lock(live_mu_);
-          live_[rec.id] = *live;
-        }
-        {
-          std::lock_guard<std::mutex> lock((*live)->mu);
-          Status st = Reconcile(**live);
-          if (!st.ok()) {
-            spdlog::error("{}", DumpJson(Json{{"msg", "optimization reconcile failed"},
-                                              {"optimization_id", rec.id},
-                                              {"error", st.ToString()}}));
-          }
-          PersistLocked(**live, true);
-        }
-        LogEvent("optimization resumed", {{"optimization_id", rec.id}, {"status", (*live)->rec.status}});
-        Wake(rec.id);
-      }
-      if (static_cast<int>(rows.size()) < kPage) break;
+      const size_t n = rows.size();
+      for (auto& r : rows) unfinished.push_back(std::move(r));
+      if (static_cast<int>(n) < kPage) break;
     }
+  }
+  for (const OptimizationRecord& rec : unfinished) {
+    auto live = BuildLive(rec);
+    if (!live.ok()) {
+      spdlog::error("{}", DumpJson(Json{{"msg", "optimization resume failed"},
+                                        {"optimization_id", rec.id},
+                                        {"error", live.status().ToString()}}));
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(live_mu_);
+      live_[rec.id] = *live;
+    }
+    {
+      std::lock_guard<std::mutex> lock((*live)->mu);
+      Status st = Reconcile(**live);
+      if (!st.ok()) {
+        spdlog::error("{}", DumpJson(Json{{"msg", "optimization reconcile failed"},
+                                          {"optimization_id", rec.id},
+                                          {"error", st.ToString()}}));
+      }
+      PersistLocked(**live, true);
+      LogEvent("optimization resumed", {{"optimization_id", rec.id}, {"status", (*live)->rec.status}});
+    }
+    Wake(rec.id);
   }
   driver_ = std::thread([this] { DriverLoop(); });
   return Status::Ok();
@@ -950,6 +954,12 @@ Result<Json> OptimizationService::Create(const Json& request, const std::optiona
       Json details = resolved.status().details().is_object() ? resolved.status().details() : Json::object();
       details["field"] = "base_params";
       return Status::InvalidArgument("base_params: " + resolved.status().message(), details);
+    }
+    // A backtest's param_space keys must be config keys it knows (values are judged per task).
+    if (req.job_type == "backtest") {
+      std::vector<std::string> keys;
+      for (const auto& axis : req.param_space.axes) keys.push_back(axis.key);
+      RETURN_IF_ERROR(CheckBacktestTaskKeys(ws_, resolved->params, keys));
     }
   }
   const TimePoint now = clock_.Now();
