@@ -131,6 +131,17 @@ class JobService {
   // state is persisted: SUCCESS, FAILED or CANCELED, dry runs included.
   void AddFinishedListener(FinishedListener listener);
 
+  // The QUEUED record Submit makes for a resolved job: a new id, `{job_id}` filled in argv
+  // and env, log/meta paths, claimed by this server. Nothing is written.
+  JobRecord NewRecord(ResolvedJob resolved, const SubmitOptions& options, TimePoint now) const;
+  // Jobs that ran inside the server (the optimization fast path, jobs/inprocess_jobs.hpp):
+  // terminal records made by NewRecord and ended by FinishInProcess, their logs written. Each
+  // gets what a process job gets at its end: its terminal meta file, its row (inserted
+  // terminal, in one store write per job), the cache, the structured log events of its
+  // states, the metrics of a submitted, started and ended job, and the finished listeners.
+  // Stops at the first store error (the jobs before it are recorded).
+  Status RecordFinished(const std::vector<JobRecord>& jobs);
+
   // Absolute paths of a job's files.
   std::filesystem::path LogPath(const JobRecord& job) const;
   std::filesystem::path MetaPath(const JobRecord& job) const;
