@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "engine/backtest/fixed_format.hpp"
 #include "engine/backtest/long_flat.hpp"
 #include "engine/backtest/scores_file.hpp"
 #include "engine/backtest/topn.hpp"
@@ -662,18 +663,6 @@ nlohmann::json BuildSummary(const BacktestSpec& spec, const BacktestContext& con
 }
 
 namespace {
-
-// Fast fixed-point formatting (std::to_chars) for the per-bar CSV rows; snprintf("%.4f")
-// dominated the process time of a backtest.
-void AppendFixed(std::string& out, double v, int decimals) {
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
-  if (ec != std::errc()) {
-    out += "nan";
-    return;
-  }
-  out.append(buf, end);
-}
 
 // Shortest form that reads back to the same double (fills and positions reconcile exactly).
 void AppendShortest(std::string& out, double v) {
