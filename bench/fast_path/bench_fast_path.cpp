@@ -10,6 +10,7 @@
 // log, meta file and output folder written and on_done called for it.
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,6 +68,14 @@ std::vector<optimize::BatchTask> Tasks(size_t n) {
     tasks.push_back(optimize::BatchTask{static_cast<int64_t>(i), std::move(params)});
   }
   return tasks;
+}
+
+// CPU seconds (user + system) of this process so far.
+double CpuSeconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 int RunProcess(const std::vector<std::string>& args, const fs::path& cwd) {
@@ -149,6 +158,7 @@ int main(int argc, char** argv) {
     const auto tasks = Tasks(n);
     size_t done = 0, ok = 0;
     const std::string opt_id = "opt_bench_" + std::to_string(++n_opt);
+    const double cpu0 = CpuSeconds();
     const auto t0 = std::chrono::steady_clock::now();
     Status s = runner.Run(opt_id, std::nullopt, tasks,
                           [&](optimize::BatchTaskResult&& r) {
@@ -157,6 +167,7 @@ int main(int argc, char** argv) {
                           },
                           [] { return false; });
     const double secs = Since(t0);
+    const double cpu = CpuSeconds() - cpu0;
     if (!s.ok() || done != n || ok != n) {
       std::fprintf(stderr, "fast path failed: %s (%zu done, %zu ok)\n", s.ToString().c_str(), done, ok);
       return 1;
@@ -167,7 +178,7 @@ int main(int argc, char** argv) {
     std::printf("fast path: %zu sma_cross tasks to all recorded: %.3f s, %.3f ms/task (%lld job rows)", n, secs,
                 secs / static_cast<double>(n) * 1e3, static_cast<long long>(rows));
     if (process_per_task > 0) std::printf(", %.1fx faster per task than a process", process_per_task * n / secs);
-    std::printf("\n");
+    std::printf("; CPU %.3f s (%.3f ms/task)\n", cpu, cpu / static_cast<double>(n) * 1e3);
   }
   jobs.Shutdown();
   executor->Shutdown();
