@@ -26,6 +26,7 @@
 #include "jobs/job_catalog.hpp"
 #include "jobs/job_service.hpp"
 #include "jobs/metrics.hpp"
+#include "optimize/builtin_backtest_runner.hpp"
 #include "registry/registry_service.hpp"
 #include "store/sqlite/sqlite_db.hpp"
 #include "store/sqlite/sqlite_job_store.hpp"
@@ -176,6 +177,7 @@ struct Server::Parts {
   std::unique_ptr<JobCatalog> catalog;
   Metrics metrics;
   std::unique_ptr<JobService> jobs;
+  std::unique_ptr<optimize::TaskBatchRunner> fast_path;  // the optimization service's runner
   std::unique_ptr<RegistryService> registry;
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
@@ -214,6 +216,8 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   parts->jobs = std::make_unique<JobService>(parts->stores->jobs(), *parts->executor, *parts->catalog, ws, clock,
                                              &parts->metrics);
   RETURN_IF_ERROR(parts->jobs->Recover().WithContext("recovering jobs"));
+  // Built-in backtest tasks of optimizations run in process through the engine's grid mode.
+  parts->fast_path = optimize::MakeBuiltinBacktestBatchRunner(*parts->jobs, *parts->catalog, ws, clock);
 
   parts->registry = std::make_unique<RegistryService>(ws, parts->stores->registry(), &parts->stores->jobs(), clock);
   if (config.registry.index_on_start) IndexAtStart(*parts->registry);
