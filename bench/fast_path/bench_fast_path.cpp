@@ -4,7 +4,11 @@
 // processes run one after another, on the demo data (S&P 500 daily, 2000-2020), in the same
 // run. Prints figures; not a test.
 //
-//   bench_fast_path [--tasks 1000,10000] [--process 20] [--threads 0] [--keep]
+//   bench_fast_path [--tasks 1000,10000] [--process 20] [--threads 0] [--dir DIR] [--keep]
+//
+// The workspace is a fresh folder under DIR (default $TMPDIR or /tmp), removed at the end
+// unless --keep. Mind ext4 without a journal: for minutes after many files were deleted
+// nearby, creating files is slow (docs/benchmarks.md); every task creates 8 files.
 //
 // "to all recorded": from Run() being called until it returned, i.e. every task's job row,
 // log, meta file and output folder written and on_done called for it.
@@ -45,8 +49,8 @@ double Since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-fs::path MakeWorkspace() {
-  const fs::path root = fs::temp_directory_path() / ("alphalab_bench_fast_path_" + std::to_string(::getpid()));
+fs::path MakeWorkspace(const fs::path& dir) {
+  const fs::path root = dir / ("alphalab_bench_fast_path_" + std::to_string(::getpid()));
   fs::remove_all(root);
   fs::create_directories(root / "data" / "demo");
   fs::copy(fs::path(ALPHALAB_SOURCE_DIR) / "examples" / "workspace", root, fs::copy_options::recursive);
@@ -102,6 +106,7 @@ int main(int argc, char** argv) {
   std::vector<size_t> sizes = {1000, 10000};
   int process_n = 20, threads = 0;
   bool keep = false;
+  fs::path dir = fs::temp_directory_path();
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--tasks" && i + 1 < argc) {
@@ -111,15 +116,17 @@ int main(int argc, char** argv) {
       process_n = std::stoi(argv[++i]);
     } else if (a == "--threads" && i + 1 < argc) {
       threads = std::stoi(argv[++i]);
+    } else if (a == "--dir" && i + 1 < argc) {
+      dir = argv[++i];
     } else if (a == "--keep") {
       keep = true;
     } else {
-      std::fprintf(stderr, "usage: bench_fast_path [--tasks 1000,10000] [--process 20] [--threads N] [--keep]\n");
+      std::fprintf(stderr, "usage: bench_fast_path [--tasks 1000,10000] [--process 20] [--threads N] [--dir DIR] [--keep]\n");
       return 2;
     }
   }
   spdlog::set_level(spdlog::level::warn);  // the server's job events would dominate the terminal
-  const fs::path root = MakeWorkspace();
+  const fs::path root = MakeWorkspace(dir);
   auto ws = Workspace::Open(root).value();
   auto stores = app::Stores::Open(ws, DbUrl::Parse("sqlite:alphalab.db").value()).value();
   LocalExecutorOptions exec_options;
@@ -130,7 +137,7 @@ int main(int argc, char** argv) {
   JobService jobs(stores->jobs(), *executor, catalog, ws, SystemClock::Instance(), &metrics);
   optimize::BuiltinBacktestBatchRunner runner(jobs, catalog, ws, SystemClock::Instance(), threads);
 
-  std::printf("machine: %u hardware threads\n", std::thread::hardware_concurrency());
+  std::printf("machine: %u hardware threads; workspace %s\n", std::thread::hardware_concurrency(), root.c_str());
   // Process per task, one after another (the same tasks, first N).
   double process_per_task = 0;
   if (process_n > 0) {
