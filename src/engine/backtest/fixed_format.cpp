@@ -10,14 +10,14 @@ namespace alphalab::engine {
 
 namespace {
 
-void AppendFixedSlow(std::string& out, double v, int decimals) {
-  char buf[64];  // as before: a value too long for it prints "nan"
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
+char* WriteFixedSlow(char* out, double v, int decimals) {
+  // As before: a value too long for 64 characters prints "nan".
+  auto [end, ec] = std::to_chars(out, out + kMaxFixedChars, v, std::chars_format::fixed, decimals);
   if (ec != std::errc()) {
-    out += "nan";
-    return;
+    std::memcpy(out, "nan", 3);
+    return out + 3;
   }
-  out.append(buf, end);
+  return end;
 }
 
 constexpr double kPow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
@@ -34,15 +34,20 @@ constexpr std::array<char, 200> kPairs = [] {
 }  // namespace
 
 void AppendFixed(std::string& out, double v, int decimals) {
-  if (decimals < 0 || decimals > 9 || !std::isfinite(v)) return AppendFixedSlow(out, v, decimals);
+  char buf[kMaxFixedChars];
+  out.append(buf, WriteFixed(buf, v, decimals));
+}
+
+char* WriteFixed(char* out, double v, int decimals) {
+  if (decimals < 0 || decimals > 9 || !std::isfinite(v)) return WriteFixedSlow(out, v, decimals);
   // |v| * 10^d is one correctly rounded product: the exact value is within half an ulp of
   // `scaled`. Below 2^44 an ulp is at most 2^-8, so unless the fraction lies within 2^-7 of
   // one half, rounding `scaled` to the nearest integer rounds the exact value the same way.
   const double scaled = std::fabs(v) * kPow10[decimals];
-  if (!(scaled < 17592186044416.0)) return AppendFixedSlow(out, v, decimals);  // 2^44
+  if (!(scaled < 17592186044416.0)) return WriteFixedSlow(out, v, decimals);  // 2^44
   const double whole = std::floor(scaled);
   const double frac = scaled - whole;
-  if (std::fabs(frac - 0.5) < 0.0078125) return AppendFixedSlow(out, v, decimals);  // 2^-7
+  if (std::fabs(frac - 0.5) < 0.0078125) return WriteFixedSlow(out, v, decimals);  // 2^-7
   uint64_t n = static_cast<uint64_t>(whole) + (frac > 0.5 ? 1 : 0);
   // The digits of n, two at a time from the right, at least decimals + 1 of them.
   char digits[32];
@@ -61,17 +66,16 @@ void AppendFixed(std::string& out, double v, int decimals) {
   }
   while (end - p < decimals + 1) *--p = '0';
   const size_t len = static_cast<size_t>(end - p), int_len = len - static_cast<size_t>(decimals);
-  char text[40];
-  size_t k = 0;
-  if (std::signbit(v)) text[k++] = '-';  // as to_chars: "-0.0000" for -0.0 and tiny negatives
-  std::memcpy(text + k, p, int_len);
-  k += int_len;
+  char* o = out;
+  if (std::signbit(v)) *o++ = '-';  // as to_chars: "-0.0000" for -0.0 and tiny negatives
+  std::memcpy(o, p, int_len);
+  o += int_len;
   if (decimals > 0) {
-    text[k++] = '.';
-    std::memcpy(text + k, p + int_len, static_cast<size_t>(decimals));
-    k += static_cast<size_t>(decimals);
+    *o++ = '.';
+    std::memcpy(o, p + int_len, static_cast<size_t>(decimals));
+    o += decimals;
   }
-  out.append(text, k);
+  return o;
 }
 
 }  // namespace alphalab::engine

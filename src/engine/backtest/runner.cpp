@@ -10,7 +10,9 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "engine/backtest/fixed_format.hpp"
@@ -675,11 +677,10 @@ void AppendShortest(std::string& out, double v) {
   out.append(buf, end);
 }
 
-void AppendDate(std::string& out, int32_t days) {
+char* WriteDate(char* buf, int32_t days) {
   int y;
   unsigned m, d;
   CivilFromDays(days, y, m, d);
-  char buf[16];
   buf[0] = static_cast<char>('0' + y / 1000 % 10);
   buf[1] = static_cast<char>('0' + y / 100 % 10);
   buf[2] = static_cast<char>('0' + y / 10 % 10);
@@ -690,7 +691,12 @@ void AppendDate(std::string& out, int32_t days) {
   buf[7] = '-';
   buf[8] = static_cast<char>('0' + d / 10);
   buf[9] = static_cast<char>('0' + d % 10);
-  out.append(buf, 10);
+  return buf + 10;
+}
+
+void AppendDate(std::string& out, int32_t days) {
+  char buf[16];
+  out.append(buf, WriteDate(buf, days));
 }
 
 // Write to a temporary name, then rename: readers never see half a file. No fsync: a
@@ -717,23 +723,30 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
   if (ec) return Status::Internal("cannot create " + out_dir.string() + ": " + ec.message());
   nlohmann::json summary = BuildSummary(spec, context, result);
   for (auto it = summary_extra.begin(); it != summary_extra.end(); ++it) summary[it.key()] = it.value();
-  std::string equity = "date,equity,cash,holdings,drawdown\n";
-  equity.reserve(result.dates.size() * 64);
+  // equity.csv is most of a folder's bytes: rows go straight into a per-thread buffer large
+  // enough for the longest possible row (no reallocation, no per-number string appends).
+  static constexpr std::string_view kEquityHeader = "date,equity,cash,holdings,drawdown\n";
+  static constexpr size_t kMaxEquityRow = 10 + 4 * (1 + kMaxFixedChars) + 1;
+  thread_local std::vector<char> equity_buffer;
+  equity_buffer.resize(std::max(equity_buffer.size(), kEquityHeader.size() + result.dates.size() * kMaxEquityRow));
+  char* const equity_begin = equity_buffer.data();
+  char* e = std::copy(kEquityHeader.begin(), kEquityHeader.end(), equity_begin);
   double peak = 0;
   for (size_t i = 0; i < result.dates.size(); ++i) {
     peak = std::max(peak, result.equity[i]);
     const double dd = peak > 0 ? 1.0 - result.equity[i] / peak : 0.0;
-    AppendDate(equity, result.dates[i]);
-    equity += ',';
-    AppendFixed(equity, result.equity[i], 4);
-    equity += ',';
-    AppendFixed(equity, result.cash[i], 4);
-    equity += ',';
-    AppendFixed(equity, result.holdings[i], 4);
-    equity += ',';
-    AppendFixed(equity, dd, 6);
-    equity += '\n';
+    e = WriteDate(e, result.dates[i]);
+    *e++ = ',';
+    e = WriteFixed(e, result.equity[i], 4);
+    *e++ = ',';
+    e = WriteFixed(e, result.cash[i], 4);
+    *e++ = ',';
+    e = WriteFixed(e, result.holdings[i], 4);
+    *e++ = ',';
+    e = WriteFixed(e, dd, 6);
+    *e++ = '\n';
   }
+  const std::string_view equity(equity_begin, static_cast<size_t>(e - equity_begin));
   std::string trades = "symbol,entry_date,entry_price,exit_date,exit_price,shares,pnl,return,fees,exit_reason\n";
   for (const auto& t : result.trades) {
     trades += t.symbol;
