@@ -1,6 +1,9 @@
 #include "optimize/builtin_backtest_runner.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <optional>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -26,6 +29,18 @@ struct Slot {
   bool finished = false;                           // log written, terminal fields set
   Result<ParsedResult> result = Status::FailedPrecondition("the task did not succeed");
 };
+
+// fn(0..n-1) on `workers` threads (the calling one included).
+void ParallelFor(size_t n, size_t workers, const std::function<void(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < n; i = next++) fn(i);
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < std::min(n, workers); ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+}
 
 // The data one group of tasks reads, loaded once per Run.
 struct LoadedContext {
@@ -57,6 +72,8 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
   engine::ConfigFileCache files;
   const engine::ScorerFactory scorers = models.Factory();
   std::vector<std::unique_ptr<LoadedContext>> contexts;
+  const size_t workers =
+      threads_ > 0 ? static_cast<size_t>(threads_) : std::max(1u, std::thread::hardware_concurrency());
   SubmitOptions options;
   options.parent_id = optimization_id;
   options.owner_id = std::move(owner_id);
@@ -88,14 +105,14 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
     const size_t n = std::min(kChunk, tasks.size() - from);
     std::vector<Slot> slots(n);
     const TimePoint created = clock_.Now();
-    // 1. catalog and preparation, in task order (the caches are not thread-safe).
-    for (size_t i = 0; i < n; ++i) {
+    // 1. catalog and preparation on all cores (the model and config caches lock).
+    ParallelFor(n, workers, [&](size_t i) {
       Slot& s = slots[i];
       const Json& params = tasks[from + i].params;
       auto job = CreateInProcess(jobs_, catalog_, kBacktest, params, options, created);
       if (!job.ok()) {
         s.job = FailedToStart(jobs_, kBacktest, params, options, job.status(), created);
-        continue;
+        return;
       }
       s.job = std::move(*job);
       s.created = true;
@@ -103,10 +120,10 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
       auto run = engine::PrepareBacktest(workspace_, engine::FlagsFromJobParams(s.job.params), models, &files);
       if (!run.ok()) {
         fail(s, run.status());
-        continue;
+        return;
       }
       s.run = std::move(*run);
-    }
+    });
     // 2. groups by the data they load, in order of first appearance.
     std::vector<std::vector<size_t>> groups;
     for (size_t i = 0; i < n; ++i) {

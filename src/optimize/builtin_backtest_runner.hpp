@@ -9,8 +9,9 @@
 //   Accepts: job_type "backtest", not a dry run, a config_path given.
 //   Run, per chunk of kChunk tasks (should_stop is asked before each chunk):
 //     1. each task's parameters go through the catalog (argv, normalized params) and the
-//        preparation `alphalab backtest` makes (engine/backtest/job_config.hpp); a task that
-//        fails there ends as the command would (its `error: ...` line, exit 2 or 1);
+//        preparation `alphalab backtest` makes (engine/backtest/job_config.hpp), on all
+//        cores; a task that fails there ends as the command would (its `error: ...` line,
+//        exit 2 or 1);
 //     2. tasks are grouped by the data they load (engine::SameContext): tasks that differ in
 //        data (a param_space over tickers or dates) are run group by group, never refused;
 //        a group whose data cannot be loaded fails each of its tasks with that error;

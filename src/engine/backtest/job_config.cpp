@@ -98,6 +98,7 @@ std::string ModelCache::RunId(const std::string& model_path) const {
 }
 
 Result<YAML::Node> ConfigFileCache::Load(const std::filesystem::path& path) {
+  std::lock_guard lock(mu_);  // the cached node is only read (cloned) under the lock
   auto it = files_.find(path);
   if (it == files_.end()) {
     ASSIGN_OR_RETURN(YAML::Node node, LoadYamlConfig(path));

@@ -61,13 +61,14 @@ class ModelCache {
   std::map<std::string, std::pair<ScoreFn, std::string>> loaded_;  // path -> scorer, run id
 };
 
-// Parsed config files, by absolute path (a batch of runs reads each file once). Not
-// thread-safe.
+// Parsed config files, by absolute path (a batch of runs reads each file once).
+// Thread-safe: every caller gets its own clone.
 class ConfigFileCache {
  public:
   Result<YAML::Node> Load(const std::filesystem::path& path);  // a clone the caller may modify
 
  private:
+  std::mutex mu_;
   std::map<std::filesystem::path, YAML::Node> files_;
 };
 
