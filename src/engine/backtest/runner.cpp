@@ -476,6 +476,7 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
   // Validate every distinct override once with a full parse; numeric values of known keys
   // then apply directly (fast path), anything else re-parses per combination.
   struct Checked {
+    std::string key;  // dotted
     std::optional<double> numeric;
   };
   std::map<std::string, Checked> checked;  // dotted key + value -> how it applies
@@ -485,11 +486,16 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
     for (const auto& o : combo) params[JoinPath(o.path)] = YamlToJson(o.value);
     return params;
   };
-  for (const auto& combo : combinations) {
-    for (const auto& o : combo) {
+  // Per combination, the checked entry of each override (found once, used by the fast path).
+  std::vector<std::vector<const Checked*>> entries(combinations.size());
+  for (size_t c = 0; c < combinations.size(); ++c) {
+    entries[c].reserve(combinations[c].size());
+    for (const auto& o : combinations[c]) {
       const std::string key = JoinPath(o.path);
       auto [it, inserted] = checked.try_emplace(key + "\n" + ValueKey(o.value));
+      entries[c].push_back(&it->second);  // map entries never move
       if (!inserted) continue;
+      it->second.key = key;
       YAML::Node config = YAML::Clone(base_config);
       RETURN_IF_ERROR(SetPath(config, o.path, YAML::Clone(o.value)));  // a clone: never share node memory
       auto spec = ParseBacktestSpec(config);
@@ -510,13 +516,11 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
   }
   std::vector<BacktestSpec> specs;
   specs.reserve(combinations.size());
-  for (const auto& combo : combinations) {
+  for (size_t c = 0; c < combinations.size(); ++c) {
+    const Combination& combo = combinations[c];
     if (fast_path) {
       BacktestSpec spec = base;
-      for (const auto& o : combo) {
-        const std::string key = JoinPath(o.path);
-        SetNumericParam(spec, key, *checked.at(key + "\n" + ValueKey(o.value)).numeric);
-      }
+      for (const Checked* entry : entries[c]) SetNumericParam(spec, entry->key, *entry->numeric);
       specs.push_back(std::move(spec));
       continue;
     }
