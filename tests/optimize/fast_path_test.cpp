@@ -182,6 +182,34 @@ TEST(FastPathTest, EachTaskEqualsTheSameJobRunAsAProcess) {
   }
 }
 
+TEST(FastPathTest, ModelTasksEqualTheSameJobsRunAsProcesses) {
+  Harness h;
+  // A small real model (5 rounds on the demo data).
+  flows::CmdResult t = flows::RunAlphalab({"train", "--config", "configs/base.yaml", "--set", "model.params.num_round=5",
+                                           "--set", "model.params.nthread=1", "--workspace", h.ws.root().string()},
+                                          h.ws.root());
+  ASSERT_EQ(t.exit_code, 0) << flows::Describe(t);
+  const std::string run_id = flows::OutputValue(t.out, "run_id");
+  const std::string model = "runs/" + run_id + "/model_SPX.json";
+  const std::vector<std::pair<std::string, Json>> cases = {
+      {"--model: sma_cross becomes signal", Params({}, {{"model_path", model}})},
+      {"signal with a cutoff", Params({"strategy={type: signal, params: {model_path: " + model + ", cutoff: 0.45}}"})},
+      {"topn on the model", Params({"strategy={type: topn, params: {model_path: " + model + ", top_n: 1}}"})},
+  };
+  std::vector<Json> params;
+  for (const auto& c : cases) params.push_back(c.second);
+  const auto fast = h.RunFast(params);
+  ASSERT_EQ(fast.size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(fast[i].job.status, JobState::kSuccess) << cases[i].first << ": " << fast[i].job.error_message.value_or("");
+    ExpectSameJob(h, h.RunAsProcess(cases[i].second), fast[i], cases[i].first);
+    if (fast[i].job.status != JobState::kSuccess) continue;
+    const auto summary = ParseJson(Slurp(h.ws.BacktestsDir() / fast[i].result_summary_id / "summary.json")).value();
+    EXPECT_EQ(summary["model_run_id"], run_id) << cases[i].first;
+    EXPECT_TRUE(fs::exists(h.ws.BacktestsDir() / fast[i].result_summary_id / "scores.csv"));
+  }
+}
+
 TEST(FastPathTest, ChunksStopWhenAskedAndReportInTaskOrder) {
   Harness h;
   std::atomic<int> finished{0};
