@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <charconv>
 #include <climits>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
@@ -735,19 +737,36 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
   equity_buffer.resize(std::max(equity_buffer.size(), kEquityHeader.size() + result.dates.size() * kMaxEquityRow));
   char* const equity_begin = equity_buffer.data();
   char* e = std::copy(kEquityHeader.begin(), kEquityHeader.end(), equity_begin);
+  // A column often repeats its previous value (cash between trades, everything while flat):
+  // the previous text is reused for the same bits.
+  struct Column {
+    uint64_t bits = 0;
+    size_t len = 0;  // 0: nothing formatted yet
+    char text[kMaxFixedChars];
+  };
+  Column columns[4];
+  auto put = [&e](Column& c, double v, int decimals) {
+    const uint64_t bits = std::bit_cast<uint64_t>(v);
+    if (c.len == 0 || bits != c.bits) {
+      c.len = static_cast<size_t>(WriteFixed(c.text, v, decimals) - c.text);
+      c.bits = bits;
+    }
+    std::memcpy(e, c.text, c.len);
+    e += c.len;
+  };
   double peak = 0;
   for (size_t i = 0; i < result.dates.size(); ++i) {
     peak = std::max(peak, result.equity[i]);
     const double dd = peak > 0 ? 1.0 - result.equity[i] / peak : 0.0;
     e = WriteDate(e, result.dates[i]);
     *e++ = ',';
-    e = WriteFixed(e, result.equity[i], 4);
+    put(columns[0], result.equity[i], 4);
     *e++ = ',';
-    e = WriteFixed(e, result.cash[i], 4);
+    put(columns[1], result.cash[i], 4);
     *e++ = ',';
-    e = WriteFixed(e, result.holdings[i], 4);
+    put(columns[2], result.holdings[i], 4);
     *e++ = ',';
-    e = WriteFixed(e, dd, 6);
+    put(columns[3], dd, 6);
     *e++ = '\n';
   }
   const std::string_view equity(equity_begin, static_cast<size_t>(e - equity_begin));
