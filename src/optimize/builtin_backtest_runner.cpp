@@ -155,6 +155,7 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
         for (size_t i : group) {
           fail(slots[i], loaded->context.status());
           finish(slots[i]);
+          slots[i].finished = true;
         }
         continue;
       }
@@ -187,7 +188,7 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
       if (!ran.ok()) return ran;  // the groups share their data: cannot happen
     }
     for (Slot& s : slots) {
-      if (!s.finished && s.created && !s.run) finish(s);  // failed in preparation
+      if (!s.finished && !s.run) finish(s);  // failed in preparation (refused by the catalog: nothing to do)
     }
     // 4. record the chunk, then report in task order.
     std::vector<JobRecord> records;
