@@ -4,7 +4,10 @@
 // processes run one after another, on the demo data (S&P 500 daily, 2000-2020), in the same
 // run. Prints figures; not a test.
 //
-//   bench_fast_path [--tasks 1000,10000] [--process 20] [--threads 0] [--dir DIR] [--keep]
+//   bench_fast_path [--tasks 1000,10000] [--process 20] [--threads 0] [--dir DIR] [--registry] [--keep]
+//
+// --registry: the registry indexes each finished backtest (a finished-job listener, as the
+// server's composition root attaches it), inside the timed part.
 //
 // The workspace is a fresh folder under DIR (default $TMPDIR or /tmp), removed at the end
 // unless --keep. Mind ext4 without a journal: for minutes after many files were deleted
@@ -37,6 +40,7 @@
 #include "jobs/job_service.hpp"
 #include "jobs/metrics.hpp"
 #include "optimize/builtin_backtest_runner.hpp"
+#include "registry/registry_service.hpp"
 
 extern char** environ;
 
@@ -105,7 +109,7 @@ int RunProcess(const std::vector<std::string>& args, const fs::path& cwd) {
 int main(int argc, char** argv) {
   std::vector<size_t> sizes = {1000, 10000};
   int process_n = 20, threads = 0;
-  bool keep = false;
+  bool keep = false, with_registry = false;
   fs::path dir = fs::temp_directory_path();
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -118,10 +122,12 @@ int main(int argc, char** argv) {
       threads = std::stoi(argv[++i]);
     } else if (a == "--dir" && i + 1 < argc) {
       dir = argv[++i];
+    } else if (a == "--registry") {
+      with_registry = true;
     } else if (a == "--keep") {
       keep = true;
     } else {
-      std::fprintf(stderr, "usage: bench_fast_path [--tasks 1000,10000] [--process 20] [--threads N] [--dir DIR] [--keep]\n");
+      std::fprintf(stderr, "usage: bench_fast_path [--tasks 1000,10000] [--process 20] [--threads N] [--dir DIR] [--registry] [--keep]\n");
       return 2;
     }
   }
@@ -136,8 +142,13 @@ int main(int argc, char** argv) {
   Metrics metrics;
   JobService jobs(stores->jobs(), *executor, catalog, ws, SystemClock::Instance(), &metrics);
   optimize::BuiltinBacktestBatchRunner runner(jobs, catalog, ws, SystemClock::Instance(), threads);
+  RegistryService registry(ws, stores->registry(), &stores->jobs(), SystemClock::Instance());
+  if (with_registry) {
+    jobs.AddFinishedListener([&registry](const JobRecord& job) { (void)registry.OnJobFinished(job); });
+  }
 
-  std::printf("machine: %u hardware threads; workspace %s\n", std::thread::hardware_concurrency(), root.c_str());
+  std::printf("machine: %u hardware threads; workspace %s%s\n", std::thread::hardware_concurrency(), root.c_str(),
+              with_registry ? "; the registry indexes every finished backtest" : "");
   // Process per task, one after another (the same tasks, first N).
   double process_per_task = 0;
   if (process_n > 0) {
