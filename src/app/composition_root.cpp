@@ -26,6 +26,7 @@
 #include "jobs/job_catalog.hpp"
 #include "jobs/job_service.hpp"
 #include "jobs/metrics.hpp"
+#include "optimize/builtin_backtest_runner.hpp"
 #include "optimize/optimization_service.hpp"
 #include "optimize/task_batch_runner.hpp"
 #include "registry/registry_service.hpp"
@@ -182,7 +183,8 @@ struct Server::Parts {
   Metrics metrics;
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<RegistryService> registry;
-  // The in-process batch runner of optimization tasks (none: every task is a process).
+  // The in-process batch runner of optimization tasks (built-in backtests through the engine's
+  // grid mode); declared before the service, so the service is destroyed first.
   std::unique_ptr<optimize::TaskBatchRunner> task_runner;
   std::unique_ptr<optimize::OptimizationService> optimizations;
   http::Router router;
@@ -223,6 +225,8 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   parts->jobs = std::make_unique<JobService>(parts->stores->jobs(), *parts->executor, *parts->catalog, ws, clock,
                                              &parts->metrics);
   RETURN_IF_ERROR(parts->jobs->Recover().WithContext("recovering jobs"));
+  // Built-in backtest tasks of optimizations run in process through the engine's grid mode.
+  parts->task_runner = optimize::MakeBuiltinBacktestBatchRunner(*parts->jobs, *parts->catalog, ws, clock);
 
   parts->registry = std::make_unique<RegistryService>(ws, parts->stores->registry(), &parts->stores->jobs(), clock);
   if (config.registry.index_on_start) IndexAtStart(*parts->registry);

@@ -191,21 +191,7 @@ void JobService::LogEvent(const JobRecord& job) const {
   }
 }
 
-Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& params,
-                                     const SubmitOptions& options) {
-  if (options.max_inflight) {
-    if (*options.max_inflight < 1) {
-      return Status::InvalidArgument("max_inflight must be at least 1",
-                                     Json{{"field", "max_inflight"}, {"value", *options.max_inflight}});
-    }
-    if (!options.parent_id || options.parent_id->empty()) {
-      return Status::InvalidArgument("max_inflight bounds a group of jobs: it needs a parent_id",
-                                     Json{{"field", "max_inflight"}});
-    }
-  }
-  ASSIGN_OR_RETURN(ResolvedJob resolved, catalog_.Resolve(job_type, params));
-  if (!resolved.dry_run) queue_.AwaitAdmission();
-  const TimePoint now = clock_.Now();
+JobRecord JobService::NewRecord(ResolvedJob resolved, const SubmitOptions& options, TimePoint now) const {
   JobRecord rec;
   rec.job_id = NewJobId(now);
   const std::string& id = rec.job_id.str();
@@ -232,10 +218,78 @@ Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& para
     for (size_t p; (p = v.find("{job_id}")) != std::string::npos;) v.replace(p, 8, id);
     rec.env[k] = v;
   }
-  if (shutting_down_) return Status::Unavailable("the server is shutting down");
-  // Claimed by this server in its insert (one write): no other server's queue takes it, and
-  // its start needs no second write. Jobs not claimed here are claimed in Start().
   rec.claimed_by = claimer_;
+  return rec;
+}
+
+Status JobService::RecordFinished(const std::vector<JobRecord>& jobs) {
+  // Meta files and rows from several threads at once: the files are written in parallel, and
+  // concurrent inserts share transactions (the store's group commit), instead of one commit
+  // per job. As EndJob, a job's terminal meta file is complete before its row exists.
+  std::vector<Status> inserted(jobs.size());
+  std::atomic<size_t> next{0};
+  auto write = [&] {
+    for (size_t i = next++; i < jobs.size(); i = next++) {
+      meta_.WriteNow(jobs[i]);
+      inserted[i] = store_.InsertJob(jobs[i]);
+    }
+  };
+  std::vector<std::thread> writers;
+  for (size_t t = 1; t < std::min<size_t>(jobs.size(), kRecordWriters); ++t) writers.emplace_back(write);
+  write();
+  for (auto& t : writers) t.join();
+  // Then, in order, what every job gets at its end.
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const JobRecord& job = jobs[i];
+    if (!inserted[i].ok()) {
+      spdlog::error(R"({{"msg":"job insert failed","job_id":"{}","error":{}}})", job.job_id.str(),
+                    Json(inserted[i].ToString()).dump());
+      return inserted[i];
+    }
+    cache_.Put(job);
+    // The events a process job logs: queued, running, its end.
+    JobRecord state = job;
+    state.status = JobState::kQueued;
+    LogEvent(state);
+    state.status = JobState::kRunning;
+    LogEvent(state);
+    LogEvent(job);
+    if (metrics_) {
+      metrics_->Increment("alphalab_jobs_submitted_total", {{"job_type", job.job_type}});
+      if (job.started_at) {
+        metrics_->Observe("queue_wait_seconds", SecondsBetween(job.created_at, *job.started_at),
+                          {{"job_type", job.job_type}});
+      }
+      if (job.started_at && job.ended_at) {
+        metrics_->Observe("job_exec_seconds", SecondsBetween(*job.started_at, *job.ended_at),
+                          {{"job_type", job.job_type}});
+      }
+      metrics_->Increment("alphalab_jobs_finished_total",
+                          {{"job_type", job.job_type}, {"status", std::string(JobStateName(job.status))}});
+    }
+    NotifyFinished(job);
+  }
+  return Status::Ok();
+}
+
+Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& params,
+                                     const SubmitOptions& options) {
+  if (options.max_inflight) {
+    if (*options.max_inflight < 1) {
+      return Status::InvalidArgument("max_inflight must be at least 1",
+                                     Json{{"field", "max_inflight"}, {"value", *options.max_inflight}});
+    }
+    if (!options.parent_id || options.parent_id->empty()) {
+      return Status::InvalidArgument("max_inflight bounds a group of jobs: it needs a parent_id",
+                                     Json{{"field", "max_inflight"}});
+    }
+  }
+  ASSIGN_OR_RETURN(ResolvedJob resolved, catalog_.Resolve(job_type, params));
+  if (!resolved.dry_run) queue_.AwaitAdmission();
+  JobRecord rec = NewRecord(std::move(resolved), options, clock_.Now());
+  if (shutting_down_) return Status::Unavailable("the server is shutting down");
+  // Claimed by this server in its insert (NewRecord; one write): no other server's queue
+  // takes it, and its start needs no second write. Jobs not claimed here are claimed in Start().
   RETURN_IF_ERROR(store_.InsertJob(rec));
   cache_.Put(rec);
   LogEvent(rec);

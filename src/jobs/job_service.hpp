@@ -131,6 +131,21 @@ class JobService {
   // state is persisted: SUCCESS, FAILED or CANCELED, dry runs included.
   void AddFinishedListener(FinishedListener listener);
 
+  // The QUEUED record Submit makes for a resolved job: a new id, `{job_id}` filled in argv
+  // and env, log/meta paths, claimed by this server. Nothing is written.
+  JobRecord NewRecord(ResolvedJob resolved, const SubmitOptions& options, TimePoint now) const;
+  // Jobs that ran inside the server (the optimization fast path, jobs/inprocess_jobs.hpp):
+  // terminal records made by NewRecord and ended by FinishInProcess, their logs written. Each
+  // gets what a process job gets at its end: its terminal meta file, its row (inserted
+  // terminal), the cache, the structured log events of its states, the metrics of a
+  // submitted, started and ended job, and the finished listeners. Meta files and rows are
+  // written by kRecordWriters threads at once (the store's group commit shares transactions
+  // between them); the rest follows in order. On a store error the jobs before the failed one
+  // are recorded and announced and the error is returned (later jobs of `jobs` may be stored
+  // but are not announced).
+  Status RecordFinished(const std::vector<JobRecord>& jobs);
+  static constexpr size_t kRecordWriters = 8;
+
   // Absolute paths of a job's files.
   std::filesystem::path LogPath(const JobRecord& job) const;
   std::filesystem::path MetaPath(const JobRecord& job) const;

@@ -17,6 +17,7 @@
 
 #include "core/ids.hpp"
 #include "exec/fake_executor.hpp"
+#include "jobs/inprocess_jobs.hpp"
 #include "jobs/job_dto.hpp"
 #include "jobs/job_service.hpp"
 #include "store/fake_job_store.hpp"
@@ -258,6 +259,78 @@ class JobServiceTest : public ::testing::Test {
   std::unique_ptr<MetaCheckingStore> checking_store_;
   std::unique_ptr<JobService> service_;
 };
+
+TEST_F(JobServiceTest, InProcessJobsAreRecordedLikeProcessJobs) {
+  MakeService(2);
+  std::vector<JobRecord> announced;
+  std::mutex mu;
+  service_->AddFinishedListener([&](const JobRecord& j) {
+    std::lock_guard lock(mu);
+    announced.push_back(j);
+  });
+  SubmitOptions options;
+  options.parent_id = "opt_x";
+  options.owner_id = "bob";
+  // Whole microseconds: what the store keeps.
+  const TimePoint t0{std::chrono::floor<std::chrono::microseconds>(SystemClock::Instance().Now().time_since_epoch())};
+  std::vector<JobRecord> jobs;
+  for (int i = 0; i < 3; ++i) {
+    auto job = CreateInProcess(*service_, *catalog_, "train", Json{{"config_path", "configs/base.yaml"}}, options, t0);
+    ASSERT_TRUE(job.ok()) << job.status().ToString();
+    EXPECT_EQ(job->status, JobState::kQueued);
+    EXPECT_EQ(job->command, (std::vector<std::string>{"/usr/bin/alphalab", "train", "--config", "configs/base.yaml"}));
+    EXPECT_FALSE(fs::exists(root_ / job->log_path));  // nothing written yet
+    jobs.push_back(std::move(*job));
+  }
+  const std::string ok_log = "epoch 1\nrun_id: r1\nrun_dir: runs/r1\n";
+  const std::string bad_log = "loading\nTraceback (most recent call last):\nValueError: bad\n";
+  ASSERT_TRUE(WriteInProcessLog(*ws_, jobs[0], ok_log).ok());
+  ASSERT_TRUE(WriteInProcessLog(*ws_, jobs[1], bad_log).ok());
+  const TimePoint t1 = t0 + 5ms, t2 = t0 + 20ms;
+  FinishInProcess(jobs[0], *catalog_, ok_log, 0, t1, t2);
+  FinishInProcess(jobs[1], *catalog_, bad_log, 1, t1, t2);
+  FinishInProcess(jobs[2], *catalog_, "", 0, t1, t2);  // no artifact lines: SUCCESS, parse error
+  EXPECT_EQ(jobs[0].status, JobState::kSuccess);
+  EXPECT_EQ(jobs[0].end_reason, EndReason::kExitCode);
+  EXPECT_EQ(jobs[0].exit_code, 0);
+  EXPECT_EQ(jobs[0].artifacts, (Json{{"run_id", "r1"}, {"run_dir", "runs/r1"}}));
+  EXPECT_EQ(jobs[1].status, JobState::kFailed);
+  EXPECT_EQ(jobs[1].exit_code, 1);
+  EXPECT_NE(jobs[1].error_message.value_or("").find("ValueError: bad"), std::string::npos);
+  EXPECT_EQ(jobs[2].status, JobState::kSuccess);
+  EXPECT_TRUE(jobs[2].artifacts_parse_error.has_value());
+  // The third job's id is taken in the store: recording stops there with the store's error.
+  ASSERT_TRUE(store_.InsertJob(jobs[2]).ok());
+  Status recorded = service_->RecordFinished(jobs);
+  EXPECT_TRUE(recorded.IsAlreadyExists()) << recorded.ToString();
+  ASSERT_EQ(announced.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(announced[i].job_id, jobs[i].job_id);  // in order
+    const JobRecord stored = Stored(jobs[i].job_id);
+    EXPECT_EQ(stored.status, jobs[i].status);
+    EXPECT_EQ(stored.started_at, t1);
+    EXPECT_EQ(stored.ended_at, t2);
+    EXPECT_EQ(stored.parent_id, std::optional<std::string>("opt_x"));
+    EXPECT_EQ(stored.owner_id, std::optional<std::string>("bob"));
+    EXPECT_EQ(Meta(stored)["status"], std::string(JobStateName(stored.status)));
+    EXPECT_EQ(service_->Get(jobs[i].job_id)->status, stored.status);  // the cache
+  }
+  EXPECT_EQ(metrics_.CounterValue("alphalab_jobs_finished_total", {{"job_type", "train"}, {"status", "SUCCESS"}}), 1);
+  EXPECT_EQ(metrics_.CounterValue("alphalab_jobs_finished_total", {{"job_type", "train"}, {"status", "FAILED"}}), 1);
+  EXPECT_EQ(metrics_.CounterValue("alphalab_jobs_submitted_total", {{"job_type", "train"}}), 2);
+  // Parameters the catalog refuses: a FAILED spawn_failed record, as a process that could not start.
+  auto refused = CreateInProcess(*service_, *catalog_, "train", Json{{"config_path", "configs/nope.yaml"}}, options, t0);
+  ASSERT_FALSE(refused.ok());
+  const JobRecord failed = FailedToStart(*service_, "train", Json{{"config_path", "configs/nope.yaml"}}, options,
+                                         refused.status(), t0);
+  EXPECT_EQ(failed.status, JobState::kFailed);
+  EXPECT_EQ(failed.end_reason, EndReason::kSpawnFailed);
+  EXPECT_EQ(failed.error_message.value_or("").rfind("could not start: ", 0), 0u);
+  // A dry run is not run in process.
+  EXPECT_FALSE(CreateInProcess(*service_, *catalog_, "train", Json{{"config_path", "configs/base.yaml"}, {"dry_run", true}},
+                               options, t0)
+                   .ok());
+}
 
 TEST_F(JobServiceTest, DryRunWritesMetaAndLogAndSucceedsWithoutRunning) {
   MakeService(2);

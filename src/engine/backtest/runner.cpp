@@ -2,15 +2,22 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <charconv>
 #include <climits>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
+#include <map>
+#include <optional>
 #include <set>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "core/clock.hpp"
+#include "engine/backtest/fixed_format.hpp"
 #include "engine/backtest/long_flat.hpp"
 #include "engine/backtest/scores_file.hpp"
 #include "engine/backtest/topn.hpp"
@@ -413,46 +420,142 @@ bool SetNumericParam(BacktestSpec& s, const std::string& key, double v) {
 
 }  // namespace
 
-Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const YAML::Node& base_config,
-                                               const std::vector<GridAxis>& axes,
-                                               const ScorerFactory& scorers, int threads) {
-  ASSIGN_OR_RETURN(auto base, ParseBacktestSpec(base_config));
-  size_t total = 1;
-  for (const auto& a : axes) {
-    total *= a.values.size();
-    if (total > 10'000'000) return Status::InvalidArgument("grid has more than 10 million combinations");
+bool SameContext(const BacktestSpec& a, const BacktestSpec& b) {
+  return SameData(a, b) && SymbolsToLoad(a) == SymbolsToLoad(b);
+}
+
+Status RunSpecs(BacktestContext& context, const std::vector<BacktestSpec>& specs,
+                const ScorerFactory& scorers, const RunOptions& options, const RunCallback& on_result) {
+  const size_t total = specs.size();
+  if (total == 0) return Status::Ok();
+  for (const auto& s : specs) {
+    if (!SameData(specs.front(), s)) {
+      return Status::InvalidArgument("the runs of one grid must use the same data, strategy type and model");
+    }
   }
-  // Validate every axis value once with a full parse; numeric values of known keys then
-  // apply directly (fast path), anything else re-parses per combination.
-  bool fast_path = true;
-  std::vector<std::vector<double>> numeric(axes.size());
-  std::vector<std::vector<nlohmann::json>> shown(axes.size());
-  for (size_t a = 0; a < axes.size(); ++a) {
-    BacktestSpec probe = base;
-    for (const auto& v : axes[a].values) {
-      YAML::Node config = YAML::Clone(base_config);
-      RETURN_IF_ERROR(SetPath(config, axes[a].path, YAML::Clone(v)));  // a clone: never share node memory
-      auto spec = ParseBacktestSpec(config);
-      shown[a].push_back(YamlToJson(v));
-      if (!spec.ok()) {
-        return spec.status().WithContext("grid value " + axes[a].key + "=" + shown[a].back().dump());
+  // Prepare is not thread-safe: every spec once, in order, before the workers start.
+  std::vector<Status> prepared(total);
+  context.ShareWindows(true);
+  for (size_t c = 0; c < total; ++c) prepared[c] = context.Prepare(specs[c], scorers);
+  const size_t workers = std::min<size_t>(
+      total, options.threads > 0 ? static_cast<size_t>(options.threads)
+                                 : std::max(1u, std::thread::hardware_concurrency()));
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t c = next++; c < total; c = next++) {
+      if (!prepared[c].ok()) {
+        on_result(c, Result<BacktestResult>(prepared[c]));
+        continue;
       }
+      on_result(c, context.Run(specs[c], options.record_curves));
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < workers; ++t) pool.emplace_back(work);
+  work();
+  for (auto& th : pool) th.join();
+  return Status::Ok();
+}
+
+namespace {
+
+std::string JoinPath(const std::vector<std::string>& path) {
+  std::string out;
+  for (const auto& p : path) out += (out.empty() ? "" : ".") + p;
+  return out;
+}
+
+// What identifies an override value in the validation cache.
+std::string ValueKey(const YAML::Node& v) { return v.IsScalar() ? "s:" + v.Scalar() : "y:" + YAML::Dump(v); }
+
+}  // namespace
+
+Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
+                       const std::vector<Combination>& combinations, const ScorerFactory& scorers,
+                       const RunOptions& options, const CombinationCallback& on_result) {
+  ASSIGN_OR_RETURN(auto base, ParseBacktestSpec(base_config));
+  if (combinations.size() > 10'000'000) return Status::InvalidArgument("grid has more than 10 million combinations");
+  // Validate every distinct override once with a full parse; numeric values of known keys
+  // then apply directly (fast path), anything else re-parses per combination.
+  struct Checked {
+    std::string key;  // dotted
+    std::optional<double> numeric;
+  };
+  std::map<std::string, Checked> checked;  // dotted key + value -> how it applies
+  bool fast_path = !options.record_curves;
+  auto shown = [](const Combination& combo) {
+    nlohmann::json params = nlohmann::json::object();
+    for (const auto& o : combo) params[JoinPath(o.path)] = YamlToJson(o.value);
+    return params;
+  };
+  // Per combination, the checked entry of each override (found once, used by the fast path).
+  std::vector<std::vector<const Checked*>> entries(combinations.size());
+  for (size_t c = 0; c < combinations.size(); ++c) {
+    entries[c].reserve(combinations[c].size());
+    for (const auto& o : combinations[c]) {
+      const std::string key = JoinPath(o.path);
+      auto [it, inserted] = checked.try_emplace(key + "\n" + ValueKey(o.value));
+      entries[c].push_back(&it->second);  // map entries never move
+      if (!inserted) continue;
+      it->second.key = key;
+      YAML::Node config = YAML::Clone(base_config);
+      RETURN_IF_ERROR(SetPath(config, o.path, YAML::Clone(o.value)));  // a clone: never share node memory
+      auto spec = ParseBacktestSpec(config);
+      if (!spec.ok()) return spec.status().WithContext("grid value " + key + "=" + YamlToJson(o.value).dump());
       if (!SameData(base, *spec)) {
-        return Status::InvalidArgument("grid axis " + axes[a].key +
+        return Status::InvalidArgument("grid axis " + key +
                                        " changes the data, strategy type or model; a grid varies "
                                        "strategy parameters only");
       }
       double d = 0;
-      if (v.IsScalar() && YAML::convert<double>::decode(v, d) && SetNumericParam(probe, axes[a].key, d)) {
-        numeric[a].push_back(d);
+      BacktestSpec probe = base;
+      if (o.value.IsScalar() && YAML::convert<double>::decode(o.value, d) && SetNumericParam(probe, key, d)) {
+        it->second.numeric = d;
       } else {
         fast_path = false;
       }
     }
   }
   std::vector<BacktestSpec> specs;
+  specs.reserve(combinations.size());
+  for (size_t c = 0; c < combinations.size(); ++c) {
+    const Combination& combo = combinations[c];
+    if (fast_path) {
+      BacktestSpec spec = base;
+      for (const Checked* entry : entries[c]) SetNumericParam(spec, entry->key, *entry->numeric);
+      specs.push_back(std::move(spec));
+      continue;
+    }
+    YAML::Node config = YAML::Clone(base_config);
+    for (const auto& o : combo) RETURN_IF_ERROR(SetPath(config, o.path, YAML::Clone(o.value)));
+    auto spec = ParseBacktestSpec(config);
+    if (!spec.ok()) return spec.status().WithContext("grid combination " + shown(combo).dump());
+    if (!SameData(base, *spec)) {
+      return Status::InvalidArgument("grid combination " + shown(combo).dump() +
+                                     " changes the data, strategy type or model; a grid varies "
+                                     "strategy parameters only");
+    }
+    specs.push_back(std::move(*spec));
+  }
+  return RunSpecs(context, specs, scorers, options, [&](size_t index, Result<BacktestResult>&& result) {
+    on_result(index, specs[index], std::move(result));
+  });
+}
+
+Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const YAML::Node& base_config,
+                                               const std::vector<GridAxis>& axes,
+                                               const ScorerFactory& scorers, int threads) {
+  size_t total = 1;
+  for (const auto& a : axes) {
+    total *= a.values.size();
+    if (total > 10'000'000) return Status::InvalidArgument("grid has more than 10 million combinations");
+  }
+  std::vector<Combination> combinations(total);
   std::vector<GridCell> cells(total);
-  specs.reserve(total);
+  std::vector<std::vector<nlohmann::json>> shown(axes.size());
+  for (size_t a = 0; a < axes.size(); ++a) {
+    for (const auto& v : axes[a].values) shown[a].push_back(YamlToJson(v));
+  }
   std::vector<size_t> idx(axes.size(), 0);
   for (size_t c = 0; c < total; ++c) {
     size_t rem = c;
@@ -460,46 +563,23 @@ Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const Y
       idx[a] = rem % axes[a].values.size();
       rem /= axes[a].values.size();
     }
-    nlohmann::json params = nlohmann::json::object();
-    for (size_t a = 0; a < axes.size(); ++a) params[axes[a].key] = shown[a][idx[a]];
-    if (fast_path) {
-      BacktestSpec spec = base;
-      for (size_t a = 0; a < axes.size(); ++a) SetNumericParam(spec, axes[a].key, numeric[a][idx[a]]);
-      specs.push_back(std::move(spec));
-    } else {
-      YAML::Node config = YAML::Clone(base_config);
-      for (size_t a = 0; a < axes.size(); ++a) RETURN_IF_ERROR(SetPath(config, axes[a].path, YAML::Clone(axes[a].values[idx[a]])));
-      auto spec = ParseBacktestSpec(config);
-      if (!spec.ok()) return spec.status().WithContext("grid combination " + params.dump());
-      if (!SameData(base, *spec)) {
-        return Status::InvalidArgument("grid combination " + params.dump() +
-                                       " changes the data, strategy type or model; a grid varies "
-                                       "strategy parameters only");
-      }
-      specs.push_back(std::move(*spec));
+    cells[c].params = nlohmann::json::object();
+    combinations[c].reserve(axes.size());
+    for (size_t a = 0; a < axes.size(); ++a) {
+      cells[c].params[axes[a].key] = shown[a][idx[a]];
+      combinations[c].push_back(ConfigOverride{axes[a].path, axes[a].values[idx[a]]});
     }
-    context.ShareWindows(true);
-    RETURN_IF_ERROR(context.Prepare(specs.back(), scorers));
-    cells[c].params = std::move(params);
   }
-  const size_t workers = std::min<size_t>(
-      total, threads > 0 ? static_cast<size_t>(threads) : std::max(1u, std::thread::hardware_concurrency()));
   std::vector<Status> errors(total);
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t c = next++; c < total; c = next++) {
-      auto r = context.Run(specs[c], false);
-      if (!r.ok()) {
-        errors[c] = r.status();
-      } else {
-        cells[c].metrics = r->metrics;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < workers; ++t) pool.emplace_back(work);
-  work();
-  for (auto& th : pool) th.join();
+  RETURN_IF_ERROR(RunCombinations(
+      context, base_config, combinations, scorers, RunOptions{.threads = threads, .record_curves = false},
+      [&](size_t c, const BacktestSpec&, Result<BacktestResult>&& r) {
+        if (r.ok()) {
+          cells[c].metrics = r->metrics;
+        } else {
+          errors[c] = r.status();
+        }
+      }));
   for (const auto& e : errors) RETURN_IF_ERROR(e);
   return cells;
 }
@@ -592,18 +672,6 @@ nlohmann::json BuildSummary(const BacktestSpec& spec, const BacktestContext& con
 
 namespace {
 
-// Fast fixed-point formatting (std::to_chars) for the per-bar CSV rows; snprintf("%.4f")
-// dominated the process time of a backtest.
-void AppendFixed(std::string& out, double v, int decimals) {
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
-  if (ec != std::errc()) {
-    out += "nan";
-    return;
-  }
-  out.append(buf, end);
-}
-
 // Shortest form that reads back to the same double (fills and positions reconcile exactly).
 void AppendShortest(std::string& out, double v) {
   char buf[64];
@@ -615,11 +683,10 @@ void AppendShortest(std::string& out, double v) {
   out.append(buf, end);
 }
 
-void AppendDate(std::string& out, int32_t days) {
+char* WriteDate(char* buf, int32_t days) {
   int y;
   unsigned m, d;
   CivilFromDays(days, y, m, d);
-  char buf[16];
   buf[0] = static_cast<char>('0' + y / 1000 % 10);
   buf[1] = static_cast<char>('0' + y / 100 % 10);
   buf[2] = static_cast<char>('0' + y / 10 % 10);
@@ -630,7 +697,12 @@ void AppendDate(std::string& out, int32_t days) {
   buf[7] = '-';
   buf[8] = static_cast<char>('0' + d / 10);
   buf[9] = static_cast<char>('0' + d % 10);
-  out.append(buf, 10);
+  return buf + 10;
+}
+
+void AppendDate(std::string& out, int32_t days) {
+  char buf[16];
+  out.append(buf, WriteDate(buf, days));
 }
 
 // Write to a temporary name, then rename: readers never see half a file. No fsync: a
@@ -651,29 +723,53 @@ Status WriteFileQuick(const std::filesystem::path& path, std::string_view conten
 
 Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const BacktestSpec& spec,
                             const BacktestContext& context, const BacktestResult& result,
-                            const nlohmann::json& summary_extra) {
+                            const nlohmann::json& summary_extra, nlohmann::json* summary_out) {
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec) return Status::Internal("cannot create " + out_dir.string() + ": " + ec.message());
   nlohmann::json summary = BuildSummary(spec, context, result);
   for (auto it = summary_extra.begin(); it != summary_extra.end(); ++it) summary[it.key()] = it.value();
-  std::string equity = "date,equity,cash,holdings,drawdown\n";
-  equity.reserve(result.dates.size() * 64);
+  // equity.csv is most of a folder's bytes: rows go straight into a per-thread buffer large
+  // enough for the longest possible row (no reallocation, no per-number string appends).
+  static constexpr std::string_view kEquityHeader = "date,equity,cash,holdings,drawdown\n";
+  static constexpr size_t kMaxEquityRow = 10 + 4 * (1 + kMaxFixedChars) + 1;
+  thread_local std::vector<char> equity_buffer;
+  equity_buffer.resize(std::max(equity_buffer.size(), kEquityHeader.size() + result.dates.size() * kMaxEquityRow));
+  char* const equity_begin = equity_buffer.data();
+  char* e = std::copy(kEquityHeader.begin(), kEquityHeader.end(), equity_begin);
+  // A column often repeats its previous value (cash between trades, everything while flat):
+  // the previous text is reused for the same bits.
+  struct Column {
+    uint64_t bits = 0;
+    size_t len = 0;  // 0: nothing formatted yet
+    char text[kMaxFixedChars];
+  };
+  Column columns[4];
+  auto put = [&e](Column& c, double v, int decimals) {
+    const uint64_t bits = std::bit_cast<uint64_t>(v);
+    if (c.len == 0 || bits != c.bits) {
+      c.len = static_cast<size_t>(WriteFixed(c.text, v, decimals) - c.text);
+      c.bits = bits;
+    }
+    std::memcpy(e, c.text, c.len);
+    e += c.len;
+  };
   double peak = 0;
   for (size_t i = 0; i < result.dates.size(); ++i) {
     peak = std::max(peak, result.equity[i]);
     const double dd = peak > 0 ? 1.0 - result.equity[i] / peak : 0.0;
-    AppendDate(equity, result.dates[i]);
-    equity += ',';
-    AppendFixed(equity, result.equity[i], 4);
-    equity += ',';
-    AppendFixed(equity, result.cash[i], 4);
-    equity += ',';
-    AppendFixed(equity, result.holdings[i], 4);
-    equity += ',';
-    AppendFixed(equity, dd, 6);
-    equity += '\n';
+    e = WriteDate(e, result.dates[i]);
+    *e++ = ',';
+    put(columns[0], result.equity[i], 4);
+    *e++ = ',';
+    put(columns[1], result.cash[i], 4);
+    *e++ = ',';
+    put(columns[2], result.holdings[i], 4);
+    *e++ = ',';
+    put(columns[3], dd, 6);
+    *e++ = '\n';
   }
+  const std::string_view equity(equity_begin, static_cast<size_t>(e - equity_begin));
   std::string trades = "symbol,entry_date,entry_price,exit_date,exit_price,shares,pnl,return,fees,exit_reason\n";
   for (const auto& t : result.trades) {
     trades += t.symbol;
@@ -745,7 +841,9 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
     RETURN_IF_ERROR(WriteFileQuick(out_dir / "scores.csv", scores));
   }
   RETURN_IF_ERROR(WriteFileQuick(out_dir / "config.yaml", DumpYaml(spec.config)));
-  return WriteFileQuick(out_dir / "summary.json", summary.dump(2) + "\n");
+  RETURN_IF_ERROR(WriteFileQuick(out_dir / "summary.json", summary.dump(2) + "\n"));
+  if (summary_out) *summary_out = std::move(summary);
+  return Status::Ok();
 }
 
 }  // namespace alphalab::engine

@@ -19,6 +19,7 @@
 #include "engine/backtest/result.hpp"
 #include "engine/backtest/spec.hpp"
 #include "engine/data/bars.hpp"
+#include "engine/data/config.hpp"
 #include "engine/data/dataset.hpp"
 
 namespace alphalab::engine {
@@ -95,9 +96,47 @@ struct GridCell {
   PerformanceMetrics metrics;
 };
 
+// Runs on an existing context (grids, the optimization fast path).
+struct RunOptions {
+  int threads = 0;             // <= 0: all cores
+  bool record_curves = false;  // true: full results (curves, fills, positions) for the outputs
+};
+// Called once per run, from the worker threads (concurrently, in no particular order):
+// `index` is the run's position in the list, `result` the run's result or why it failed
+// (its Prepare or its simulation).
+using RunCallback = std::function<void(size_t index, Result<BacktestResult>&& result)>;
+
+// The one execution path of every grid: prepares each spec on `context` (in list order,
+// sharing the sma_cross windows), then runs them on `threads` workers; each result goes to
+// `on_result` as it is ready, so nothing has to hold all of them. Every spec must select the
+// data the context was loaded for (SameData with the first; InvalidArgument before any
+// work otherwise). A run that fails is reported through `on_result`, not returned.
+Status RunSpecs(BacktestContext& context, const std::vector<BacktestSpec>& specs,
+                const ScorerFactory& scorers, const RunOptions& options, const RunCallback& on_result);
+
+// True when the two specs load exactly the same context (SameData and the same instruments
+// to load: a topn market symbol or defensive symbols only count when they are used).
+bool SameContext(const BacktestSpec& a, const BacktestSpec& b);
+
+// One explicit combination: overrides applied in order on top of a base config.
+using Combination = std::vector<ConfigOverride>;
+
+// Grid mode over an explicit list of combinations (a Cartesian grid, random samples, a
+// retry of some of them...). Every combination is parsed and checked before any work (the
+// first problem is the error, naming the value or the combination); combinations may not
+// change the data (dataset, tickers, dates, strategy type, model). Each distinct override is
+// validated once with a full parse; when every override is a numeric strategy parameter and
+// no curves are recorded, the values are set straight on the parsed base (no re-parse per
+// combination). `on_result` gets the spec each combination resolved to.
+using CombinationCallback =
+    std::function<void(size_t index, const BacktestSpec& spec, Result<BacktestResult>&& result)>;
+Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
+                       const std::vector<Combination>& combinations, const ScorerFactory& scorers,
+                       const RunOptions& options, const CombinationCallback& on_result);
+
 // Evaluates every combination (cartesian product, first axis outermost) of `axes` applied
-// to `base_config`. Every combination is parsed and checked before any work; axes may not
-// change the data (dataset, tickers, dates, strategy type, model). threads <= 0: all cores.
+// to `base_config`: a wrapper that enumerates the axes into RunCombinations. threads <= 0:
+// all cores. The first failing combination (in grid order) is the error.
 Result<std::vector<GridCell>> RunGrid(const Workspace& ws, const YAML::Node& base_config,
                                       const std::vector<GridAxis>& axes,
                                       const ScorerFactory& scorers, int threads = 0);
@@ -111,9 +150,10 @@ nlohmann::json MetricsToJson(const PerformanceMetrics& m);
 // Writes summary.json, equity.csv, trades.csv, fills.csv, positions.csv, config.yaml and,
 // for model-driven strategies (signal, topn), scores.csv into `out_dir` (created).
 // `summary_extra` is merged into summary.json (bt_run_id, created_at, config_path, ...).
+// `summary_out` (optional) receives summary.json's content.
 Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const BacktestSpec& spec,
                             const BacktestContext& context, const BacktestResult& result,
-                            const nlohmann::json& summary_extra);
+                            const nlohmann::json& summary_extra, nlohmann::json* summary_out = nullptr);
 nlohmann::json BuildSummary(const BacktestSpec& spec, const BacktestContext& context,
                             const BacktestResult& result);
 

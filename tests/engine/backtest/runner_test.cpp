@@ -5,6 +5,8 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <mutex>
+#include <optional>
 #include <random>
 
 #include "core/clock.hpp"
@@ -165,6 +167,86 @@ TEST(GridTest, BadAxesAreRejectedBeforeWork) {
   auto data = RunGridOnContext(ctx, config, {ParseGridAxis("tickers=[SYN0001]").value()}, {});
   ASSERT_FALSE(data.ok());
   EXPECT_NE(data.status().message().find("changes the data"), std::string::npos);
+}
+
+Combination Combo(const std::vector<std::string>& assignments) {
+  Combination c;
+  for (const auto& a : assignments) c.push_back(ParseOverride(a).value());
+  return c;
+}
+
+TEST(GridTest, ExplicitCombinationsEqualSingleRuns) {
+  const auto config = Yaml("dataset: synthetic\ntickers: [SYN0002]\ninitial_cash: 100000\nfee_bps: 10\n"
+                           "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+  auto base = ParseBacktestSpec(config).value();
+  auto ctx = BacktestContext::FromUniverse(Synthetic(), base).value();
+  // Not a Cartesian product: random-looking pairs, a repeat, a fee change, an empty combination.
+  const std::vector<Combination> combos = {
+      Combo({"strategy.params.fast=7", "strategy.params.slow=130"}),
+      Combo({"strategy.params.fast=31", "strategy.params.slow=44"}),
+      Combo({"strategy.params.fast=7", "strategy.params.slow=130"}),
+      Combo({"fee_bps=30", "strategy.params.fast=12"}),
+      Combo({}),
+  };
+  for (bool record : {false, true}) {
+    SCOPED_TRACE(record ? "record_curves" : "metrics only");
+    std::vector<std::optional<BacktestResult>> got(combos.size());
+    std::vector<std::string> configs(combos.size());
+    std::mutex mu;
+    Status s = RunCombinations(ctx, config, combos, {}, RunOptions{.threads = 2, .record_curves = record},
+                               [&](size_t i, const BacktestSpec& spec, Result<BacktestResult>&& r) {
+                                 ASSERT_TRUE(r.ok()) << r.status().ToString();
+                                 std::lock_guard lock(mu);
+                                 got[i] = std::move(*r);
+                                 configs[i] = DumpYaml(spec.config);
+                               });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    for (size_t i = 0; i < combos.size(); ++i) {
+      // The same combination run alone from its own config, on a fresh context.
+      YAML::Node alone = YAML::Clone(config);
+      for (const auto& o : combos[i]) ASSERT_TRUE(ApplyOverride(alone, o).ok());
+      auto spec = ParseBacktestSpec(alone).value();
+      auto fresh = BacktestContext::FromUniverse(Synthetic(), spec).value();
+      ASSERT_TRUE(fresh.Prepare(spec, {}).ok());
+      auto single = fresh.Run(spec, record).value();
+      ASSERT_TRUE(got[i].has_value()) << i;
+      EXPECT_EQ(got[i]->metrics.final_equity, single.metrics.final_equity) << i;
+      EXPECT_EQ(got[i]->metrics.sharpe, single.metrics.sharpe) << i;
+      EXPECT_EQ(got[i]->metrics.trades, single.metrics.trades) << i;
+      EXPECT_EQ(got[i]->metrics.total_fees, single.metrics.total_fees) << i;
+      EXPECT_EQ(got[i]->equity, single.equity) << i;
+      EXPECT_EQ(got[i]->fills.size(), single.fills.size()) << i;
+      if (record) {
+        EXPECT_FALSE(got[i]->equity.empty());
+        EXPECT_EQ(configs[i], DumpYaml(spec.config)) << i;  // the spec carries its own config
+      }
+    }
+    EXPECT_EQ(got[0]->metrics.final_equity, got[2]->metrics.final_equity);
+    EXPECT_NE(got[0]->metrics.final_equity, got[1]->metrics.final_equity);
+  }
+}
+
+TEST(GridTest, ExplicitCombinationsAreCheckedBeforeWork) {
+  const auto config = Yaml("tickers: [SYN0002]\nstrategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+  auto ctx = BacktestContext::FromUniverse(Synthetic(), ParseBacktestSpec(config).value()).value();
+  int calls = 0;
+  auto count = [&](size_t, const BacktestSpec&, Result<BacktestResult>&&) { ++calls; };
+  Status bad = RunCombinations(ctx, config, {Combo({"strategy.params.fast=5"}), Combo({"strategy.params.slow=x"})},
+                               {}, {}, count);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("strategy.params.slow=\"x\""), std::string::npos) << bad.message();
+  Status data = RunCombinations(ctx, config, {Combo({"strategy.params.fast=5"}), Combo({"end=2005-01-01"})}, {}, {},
+                                count);
+  ASSERT_FALSE(data.ok());
+  EXPECT_NE(data.message().find("changes the data"), std::string::npos) << data.message();
+  EXPECT_EQ(calls, 0);  // nothing ran
+  // RunSpecs refuses specs that do not share the data.
+  auto a = ParseBacktestSpec(config).value();
+  auto b = ParseBacktestSpec(Yaml("tickers: [SYN0001]\nstrategy: {type: sma_cross}\n")).value();
+  EXPECT_FALSE(RunSpecs(ctx, {a, b}, {}, {}, [&](size_t, Result<BacktestResult>&&) { ++calls; }).ok());
+  EXPECT_EQ(calls, 0);
+  EXPECT_TRUE(SameContext(a, a));
+  EXPECT_FALSE(SameContext(a, b));
 }
 
 TEST(RunnerTest, SignalStrategyUsesInjectedScores) {

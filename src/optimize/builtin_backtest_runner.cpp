@@ -1,0 +1,217 @@
+#include "optimize/builtin_backtest_runner.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "core/ids.hpp"
+#include "engine/backtest/job_config.hpp"
+#include "engine/backtest/runner.hpp"
+#include "jobs/inprocess_jobs.hpp"
+
+namespace alphalab::optimize {
+
+namespace {
+
+constexpr std::string_view kBacktest = "backtest";
+
+// One task of a chunk on its way to a recorded job.
+struct Slot {
+  JobRecord job;
+  bool created = false;                            // the catalog accepted its parameters
+  std::optional<engine::PreparedBacktest> run;     // prepared: it runs
+  std::string output;                              // what the process would have printed
+  int exit_code = 0;
+  TimePoint started{}, ended{};
+  bool finished = false;                           // log written, terminal fields set
+  Result<ParsedResult> result = Status::FailedPrecondition("the task did not succeed");
+};
+
+// fn(0..n-1) on `workers` threads (the calling one included).
+void ParallelFor(size_t n, size_t workers, const std::function<void(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < n; i = next++) fn(i);
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < std::min(n, workers); ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+}
+
+// The data one group of tasks reads, loaded once per Run.
+struct LoadedContext {
+  engine::BacktestSpec spec;
+  Result<engine::BacktestContext> context = Status::Internal("not loaded");
+};
+
+}  // namespace
+
+BuiltinBacktestBatchRunner::BuiltinBacktestBatchRunner(JobService& jobs, const JobCatalog& catalog,
+                                                       const Workspace& workspace, const Clock& clock, int threads)
+    : jobs_(jobs), catalog_(catalog), workspace_(workspace), clock_(clock), threads_(threads) {}
+
+bool BuiltinBacktestBatchRunner::Accepts(std::string_view job_type, const Json& base_params) const {
+  if (job_type != kBacktest || !base_params.is_object()) return false;
+  auto config = base_params.find("config_path");
+  if (config == base_params.end() || !config->is_string() || config->get<std::string>().empty()) return false;
+  if (auto dry = base_params.find("dry_run"); dry != base_params.end()) {
+    if (*dry == true || *dry == "true") return false;
+  }
+  return true;
+}
+
+Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::optional<std::string> owner_id,
+                                       std::span<const BatchTask> tasks,
+                                       const std::function<void(BatchTaskResult&&)>& on_done,
+                                       const std::function<bool()>& should_stop) {
+  engine::ModelCache models(workspace_);
+  engine::ConfigFileCache files;
+  const engine::ScorerFactory scorers = models.Factory();
+  std::vector<std::unique_ptr<LoadedContext>> contexts;
+  const size_t workers =
+      threads_ > 0 ? static_cast<size_t>(threads_) : std::max(1u, std::thread::hardware_concurrency());
+  SubmitOptions options;
+  options.parent_id = optimization_id;
+  options.owner_id = std::move(owner_id);
+
+  // Ends a slot as the process would have ended: its log, its terminal fields, its result.
+  auto finish = [&](Slot& s) {
+    if (!s.created) return;  // FailedToStart made it terminal already
+    if (Status w = WriteInProcessLog(workspace_, s.job, s.output); !w.ok()) {
+      // The process path would have failed to start without a log: the same end here.
+      s.job = FailedToStart(jobs_, kBacktest, s.job.params, options, w, s.ended);
+      s.created = false;
+      return;
+    }
+    FinishInProcess(s.job, catalog_, s.output, s.exit_code, s.started, s.ended);
+    if (s.job.status == JobState::kSuccess && s.job.artifacts.contains("bt_run_id")) {
+      const std::string id = s.job.artifacts["bt_run_id"].get<std::string>();
+      s.result = ParseResultFile(ResultParserKind::kAlphalabSummary,
+                                 workspace_.BacktestsDir() / id / "summary.json");
+    }
+  };
+  auto fail = [&](Slot& s, const Status& why) {
+    s.output = engine::FailureText(why);
+    s.exit_code = engine::FailureExitCode(why);
+    s.ended = clock_.Now();
+  };
+
+  for (size_t from = 0; from < tasks.size(); from += kChunk) {
+    if (should_stop && should_stop()) return Status::Ok();
+    const size_t n = std::min(kChunk, tasks.size() - from);
+    std::vector<Slot> slots(n);
+    const TimePoint created = clock_.Now();
+    // 1. catalog and preparation on all cores (the model and config caches lock).
+    ParallelFor(n, workers, [&](size_t i) {
+      Slot& s = slots[i];
+      const Json& params = tasks[from + i].params;
+      auto job = CreateInProcess(jobs_, catalog_, kBacktest, params, options, created);
+      if (!job.ok()) {
+        s.job = FailedToStart(jobs_, kBacktest, params, options, job.status(), created);
+        return;
+      }
+      s.job = std::move(*job);
+      s.created = true;
+      s.started = clock_.Now();
+      auto run = engine::PrepareBacktest(workspace_, engine::FlagsFromJobParams(s.job.params), models, &files);
+      if (!run.ok()) {
+        fail(s, run.status());
+        return;
+      }
+      s.run = std::move(*run);
+    });
+    // 2. groups by the data they load, in order of first appearance.
+    std::vector<std::vector<size_t>> groups;
+    for (size_t i = 0; i < n; ++i) {
+      if (!slots[i].run) continue;
+      bool placed = false;
+      for (auto& g : groups) {
+        if (engine::SameContext(slots[g.front()].run->spec, slots[i].run->spec)) {
+          g.push_back(i);
+          placed = true;
+          break;
+        }
+      }
+      if (!placed) groups.push_back({i});
+    }
+    // 3. each group on all cores; outputs and logs written by the workers.
+    for (const auto& group : groups) {
+      const engine::BacktestSpec& first = slots[group.front()].run->spec;
+      LoadedContext* loaded = nullptr;
+      for (auto& c : contexts) {
+        if (engine::SameContext(c->spec, first)) loaded = c.get();
+      }
+      if (!loaded) {
+        contexts.push_back(std::make_unique<LoadedContext>());
+        loaded = contexts.back().get();
+        loaded->spec = first;
+        loaded->context = engine::BacktestContext::Load(workspace_, first);
+      }
+      if (!loaded->context.ok()) {
+        for (size_t i : group) {
+          fail(slots[i], loaded->context.status());
+          finish(slots[i]);
+          slots[i].finished = true;
+        }
+        continue;
+      }
+      engine::BacktestContext& context = *loaded->context;
+      std::vector<engine::BacktestSpec> specs;
+      specs.reserve(group.size());
+      for (size_t i : group) specs.push_back(slots[i].run->spec);
+      Status ran = engine::RunSpecs(
+          context, specs, scorers, engine::RunOptions{.threads = threads_, .record_curves = true},
+          [&](size_t k, Result<engine::BacktestResult>&& result) {
+            Slot& s = slots[group[k]];
+            if (!result.ok()) {
+              fail(s, result.status());
+            } else {
+              const TimePoint now = clock_.Now();
+              const std::string bt_run_id = MakeTimestampedId("bt", now);
+              auto out = engine::WriteSingleRun(workspace_, *s.run, context, *result, bt_run_id, now,
+                                                models.RunId(s.run->spec.model_path));
+              if (!out.ok()) {
+                fail(s, out.status());
+              } else {
+                s.output = std::move(*out);
+                s.exit_code = 0;
+                s.ended = clock_.Now();
+              }
+            }
+            finish(s);
+            s.finished = true;
+          });
+      if (!ran.ok()) return ran;  // the groups share their data: cannot happen
+    }
+    for (Slot& s : slots) {
+      if (!s.finished && !s.run) finish(s);  // failed in preparation (refused by the catalog: nothing to do)
+    }
+    // 4. record the chunk, then report in task order.
+    std::vector<JobRecord> records;
+    records.reserve(n);
+    for (const Slot& s : slots) records.push_back(s.job);
+    RETURN_IF_ERROR(jobs_.RecordFinished(records));
+    for (size_t i = 0; i < n; ++i) {
+      BatchTaskResult r;
+      r.index = tasks[from + i].index;
+      r.job = std::move(slots[i].job);
+      r.result = std::move(slots[i].result);
+      if (r.job.status == JobState::kSuccess && r.job.artifacts.contains("bt_run_id")) {
+        r.result_summary_id = r.job.artifacts["bt_run_id"].get<std::string>();
+      }
+      on_done(std::move(r));
+    }
+  }
+  return Status::Ok();
+}
+
+std::unique_ptr<TaskBatchRunner> MakeBuiltinBacktestBatchRunner(JobService& jobs, const JobCatalog& catalog,
+                                                                const Workspace& workspace, const Clock& clock) {
+  return std::make_unique<BuiltinBacktestBatchRunner>(jobs, catalog, workspace, clock);
+}
+
+}  // namespace alphalab::optimize

@@ -1,0 +1,269 @@
+// The optimization fast path (optimize/builtin_backtest_runner.hpp) against the real thing:
+// every task runs BOTH as a process job through JobService (local executor, the real
+// `bin/alphalab backtest`) AND through the runner, and the two are compared: the job row
+// (status, end_reason, exit code, artifacts, command, params, error), the log bytes, the meta
+// file, summary.json and every file in backtests/<bt_run_id>/ byte for byte, with ids and
+// timestamps masked. Plus chunking and should_stop, on_done order, listeners and metrics.
+#include "optimize/builtin_backtest_runner.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <regex>
+
+#include "app/composition_root.hpp"
+#include "exec/local/local_executor.hpp"
+#include "flows/flow_support.hpp"
+#include "jobs/metrics.hpp"
+#include "store/job_store.hpp"
+
+namespace alphalab::optimize {
+namespace {
+
+namespace fs = std::filesystem;
+using flows::FlowWorkspace;
+using flows::Slurp;
+using namespace std::chrono_literals;
+
+// Ids (bt_..., job_...) and ISO timestamps replaced by placeholders.
+std::string Mask(std::string text) {
+  static const std::regex id(R"((bt|job)_\d{8}_\d{6}__[0-9a-f]{8})");
+  static const std::regex ts(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z)");
+  text = std::regex_replace(text, id, "$1_<id>");
+  return std::regex_replace(text, ts, "<time>");
+}
+
+struct Harness {
+  FlowWorkspace dir;
+  Workspace ws = Workspace::Open(dir.root()).value();
+  std::unique_ptr<app::Stores> stores =
+      app::Stores::Open(ws, DbUrl::Parse("sqlite:alphalab.db").value()).value();
+  std::unique_ptr<LocalExecutor> executor = [] {
+    LocalExecutorOptions o;
+    o.slots = 2;
+    return LocalExecutor::Create(o).value();
+  }();
+  JobCatalog catalog{ws, flows::AlphalabBin()};
+  Metrics metrics;
+  JobService jobs{stores->jobs(), *executor, catalog, ws, SystemClock::Instance(), &metrics};
+  BuiltinBacktestBatchRunner runner{jobs, catalog, ws, SystemClock::Instance(), 2};
+
+  ~Harness() {
+    jobs.Shutdown();
+    executor->Shutdown();
+  }
+
+  // The task as a process job, to its end.
+  JobRecord RunAsProcess(const Json& params) {
+    SubmitOptions options;
+    options.parent_id = "opt_process";
+    auto submitted = jobs.Submit("backtest", params, options);
+    EXPECT_TRUE(submitted.ok()) << submitted.status().ToString();
+    if (!submitted.ok()) return {};
+    EXPECT_TRUE(jobs.WaitIdle(120s));
+    return stores->jobs().GetJob(submitted->job_id).value();
+  }
+
+  std::vector<BatchTaskResult> RunFast(const std::vector<Json>& params, const std::function<bool()>& stop = {}) {
+    std::vector<BatchTask> tasks;
+    for (size_t i = 0; i < params.size(); ++i) tasks.push_back(BatchTask{static_cast<int64_t>(i) + 100, params[i]});
+    std::vector<BatchTaskResult> out;
+    Status s = runner.Run("opt_fast", std::string("alice"), tasks, [&](BatchTaskResult&& r) { out.push_back(std::move(r)); },
+                          stop ? stop : [] { return false; });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return out;
+  }
+};
+
+Json Params(std::vector<std::string> overrides, Json extra = Json::object()) {
+  Json p = {{"config_path", "configs/backtest/base.yaml"}, {"tickers", {"SPX"}}, {"overrides", overrides}};
+  for (auto it = extra.begin(); it != extra.end(); ++it) p[it.key()] = it.value();
+  return p;
+}
+
+// Files of a backtest folder, summary.json masked (bt_run_id, created_at).
+std::map<std::string, std::string> Folder(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::directory_iterator(dir)) files[e.path().filename().string()] = Mask(Slurp(e.path()));
+  return files;
+}
+
+void ExpectSameJob(Harness& h, const JobRecord& process, const BatchTaskResult& fast, const std::string& what) {
+  SCOPED_TRACE(what);
+  const JobRecord& job = fast.job;
+  // The row as stored, not only what on_done carried.
+  const JobRecord stored = h.stores->jobs().GetJob(job.job_id).value();
+  for (const JobRecord* r : {&job, &stored}) {
+    EXPECT_EQ(r->status, process.status);
+    EXPECT_EQ(r->end_reason, process.end_reason);
+    EXPECT_EQ(r->exit_code, process.exit_code);
+    EXPECT_EQ(r->command, process.command);
+    EXPECT_EQ(r->args_preview, process.args_preview);
+    EXPECT_EQ(r->params, process.params);
+    EXPECT_EQ(r->cwd, process.cwd);
+    EXPECT_EQ(r->job_type, process.job_type);
+    EXPECT_EQ(r->artifacts_parse_error, process.artifacts_parse_error);
+    EXPECT_EQ(Mask(r->error_message.value_or("")), Mask(process.error_message.value_or("")));
+    EXPECT_EQ(Mask(r->artifacts.dump()), Mask(process.artifacts.dump()));
+    EXPECT_EQ(r->parent_id, std::optional<std::string>("opt_fast"));
+    EXPECT_EQ(r->owner_id, std::optional<std::string>("alice"));
+    EXPECT_EQ(r->log_path, "reports/jobs/runtime/" + job.job_id.str() + ".log");
+    EXPECT_TRUE(r->started_at && r->ended_at);
+    EXPECT_LE(r->created_at, *r->started_at);
+    EXPECT_LE(*r->started_at, *r->ended_at);
+  }
+  EXPECT_EQ(stored.artifacts, job.artifacts);
+  // Log bytes.
+  const std::string process_log = Slurp(h.ws.root() / process.log_path);
+  const std::string fast_log = Slurp(h.ws.root() / job.log_path);
+  EXPECT_FALSE(fast_log.empty());
+  EXPECT_EQ(Mask(fast_log), Mask(process_log));
+  // Meta file: the same document apart from ids, times and what differs by design.
+  auto meta_fast = ParseJson(Slurp(h.ws.root() / job.meta_path)).value();
+  auto meta_process = ParseJson(Slurp(h.ws.root() / process.meta_path)).value();
+  for (auto* m : {&meta_fast, &meta_process}) {
+    for (const char* k : {"parent_id", "owner_id", "executor_ref", "max_inflight", "duration_sec"}) m->erase(k);
+  }
+  EXPECT_EQ(Mask(meta_fast.dump()), Mask(meta_process.dump()));
+  // Outputs.
+  if (process.status == JobState::kSuccess) {
+    const std::string id = job.artifacts.at("bt_run_id").get<std::string>();
+    EXPECT_EQ(fast.result_summary_id, id);
+    const fs::path fast_dir = h.ws.BacktestsDir() / id;
+    const fs::path process_dir = h.ws.BacktestsDir() / process.artifacts.at("bt_run_id").get<std::string>();
+    EXPECT_EQ(Folder(fast_dir), Folder(process_dir));
+    auto s_fast = ParseJson(Slurp(fast_dir / "summary.json")).value();
+    auto s_process = ParseJson(Slurp(process_dir / "summary.json")).value();
+    EXPECT_EQ(s_fast["bt_run_id"], id);
+    for (auto* s : {&s_fast, &s_process}) {
+      s->erase("bt_run_id");
+      s->erase("created_at");
+    }
+    EXPECT_EQ(s_fast, s_process);
+    ASSERT_TRUE(fast.result.ok()) << fast.result.status().ToString();
+    EXPECT_EQ(fast.result->metrics.at("final_equity"), s_process["final_equity"].get<double>());
+  } else {
+    EXPECT_EQ(fast.result_summary_id, "");
+    EXPECT_FALSE(fast.result.ok());
+  }
+}
+
+TEST(FastPathTest, EachTaskEqualsTheSameJobRunAsAProcess) {
+  Harness h;
+  const std::vector<std::pair<std::string, Json>> cases = {
+      {"sma_cross", Params({"strategy.params.fast=5", "strategy.params.slow=40"})},
+      {"sma_cross with dates and fees",
+       Params({"strategy.params.fast=20", "fee_bps=25"}, {{"start", "2005-01-03"}, {"end", "2012-06-29"}})},
+      {"signal on momentum scores (scores.csv)",
+       Params({"strategy={type: signal, params: {score: momentum, momentum_window: 40, cutoff: 0.01}}"})},
+      {"bad override value", Params({"strategy.params.fast=abc"})},
+      {"unknown ticker (fails when the data loads)", Params({}, {{"tickers", {"NOPE"}}})},
+      {"missing model file", Params({}, {{"overrides", {"strategy={type: signal, params: {model_path: runs/x/model.json}}"}}})},
+  };
+  std::vector<Json> params;
+  for (const auto& c : cases) params.push_back(c.second);
+  const auto fast = h.RunFast(params);
+  ASSERT_EQ(fast.size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(fast[i].index, static_cast<int64_t>(i) + 100);  // task order
+    const JobRecord process = h.RunAsProcess(cases[i].second);
+    ExpectSameJob(h, process, fast[i], cases[i].first);
+  }
+  // The expected outcomes themselves (so equal-but-wrong cannot pass).
+  EXPECT_EQ(fast[0].job.status, JobState::kSuccess);
+  EXPECT_EQ(fast[1].job.status, JobState::kSuccess);
+  EXPECT_EQ(fast[2].job.status, JobState::kSuccess);
+  EXPECT_TRUE(fs::exists(h.ws.BacktestsDir() / fast[2].result_summary_id / "scores.csv"));
+  for (size_t i : {3u, 4u, 5u}) {
+    EXPECT_EQ(fast[i].job.status, JobState::kFailed) << i;
+    EXPECT_EQ(fast[i].job.end_reason, EndReason::kExitCode) << i;
+    EXPECT_EQ(fast[i].job.exit_code, 2) << i;
+    EXPECT_EQ(Slurp(h.ws.root() / fast[i].job.log_path).rfind("error: ", 0), 0u) << i;
+  }
+}
+
+TEST(FastPathTest, ModelTasksEqualTheSameJobsRunAsProcesses) {
+  Harness h;
+  // A small real model (5 rounds on the demo data).
+  flows::CmdResult t = flows::RunAlphalab({"train", "--config", "configs/base.yaml", "--set", "model.params.num_round=5",
+                                           "--set", "model.params.nthread=1", "--workspace", h.ws.root().string()},
+                                          h.ws.root());
+  ASSERT_EQ(t.exit_code, 0) << flows::Describe(t);
+  const std::string run_id = flows::OutputValue(t.out, "run_id");
+  const std::string model = "runs/" + run_id + "/model_SPX.json";
+  const std::vector<std::pair<std::string, Json>> cases = {
+      {"--model: sma_cross becomes signal", Params({}, {{"model_path", model}})},
+      {"signal with a cutoff", Params({"strategy={type: signal, params: {model_path: " + model + ", cutoff: 0.45}}"})},
+      {"topn on the model", Params({"strategy={type: topn, params: {model_path: " + model + ", top_n: 1}}"})},
+  };
+  std::vector<Json> params;
+  for (const auto& c : cases) params.push_back(c.second);
+  const auto fast = h.RunFast(params);
+  ASSERT_EQ(fast.size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(fast[i].job.status, JobState::kSuccess) << cases[i].first << ": " << fast[i].job.error_message.value_or("");
+    ExpectSameJob(h, h.RunAsProcess(cases[i].second), fast[i], cases[i].first);
+    if (fast[i].job.status != JobState::kSuccess) continue;
+    const auto summary = ParseJson(Slurp(h.ws.BacktestsDir() / fast[i].result_summary_id / "summary.json")).value();
+    EXPECT_EQ(summary["model_run_id"], run_id) << cases[i].first;
+    EXPECT_TRUE(fs::exists(h.ws.BacktestsDir() / fast[i].result_summary_id / "scores.csv"));
+  }
+}
+
+TEST(FastPathTest, ChunksStopWhenAskedAndReportInTaskOrder) {
+  Harness h;
+  std::atomic<int> finished{0};
+  h.jobs.AddFinishedListener([&](const JobRecord& j) {
+    if (j.parent_id == std::optional<std::string>("opt_fast")) ++finished;
+  });
+  std::vector<Json> params;
+  const size_t n = BuiltinBacktestBatchRunner::kChunk + 20;
+  for (size_t i = 0; i < n; ++i) {
+    params.push_back(Params({"strategy.params.fast=" + std::to_string(2 + i % 40),
+                             "strategy.params.slow=" + std::to_string(50 + i / 40)}));
+  }
+  int asked = 0;
+  const auto fast = h.RunFast(params, [&] { return ++asked > 1; });  // stop before the second chunk
+  ASSERT_EQ(fast.size(), BuiltinBacktestBatchRunner::kChunk);
+  for (size_t i = 0; i < fast.size(); ++i) {
+    EXPECT_EQ(fast[i].index, static_cast<int64_t>(i) + 100);
+    EXPECT_EQ(fast[i].job.status, JobState::kSuccess);
+  }
+  JobQuery q;
+  q.parent_id = "opt_fast";
+  EXPECT_EQ(h.jobs.Count(q).value(), static_cast<int64_t>(BuiltinBacktestBatchRunner::kChunk));  // nothing else started
+  EXPECT_EQ(finished.load(), static_cast<int>(BuiltinBacktestBatchRunner::kChunk));
+  EXPECT_EQ(h.metrics.CounterValue("alphalab_jobs_finished_total", {{"job_type", "backtest"}, {"status", "SUCCESS"}}),
+            static_cast<double>(BuiltinBacktestBatchRunner::kChunk));
+  // A folder with its 6 files (sma_cross writes no scores.csv) per started task, no more.
+  EXPECT_EQ(flows::Tree(h.ws.BacktestsDir()).size(), BuiltinBacktestBatchRunner::kChunk * 7);
+  // The cache answers like the store.
+  EXPECT_EQ(h.jobs.Get(fast[7].job.job_id).value().artifacts, fast[7].job.artifacts);
+}
+
+TEST(FastPathTest, AcceptsBuiltinBacktestsOnly) {
+  Harness h;
+  EXPECT_TRUE(h.runner.Accepts("backtest", Params({})));
+  EXPECT_FALSE(h.runner.Accepts("train", Params({})));
+  EXPECT_FALSE(h.runner.Accepts("backtest", Json{{"tickers", {"SPX"}}}));
+  Json dry = Params({});
+  dry["dry_run"] = true;
+  EXPECT_FALSE(h.runner.Accepts("backtest", dry));
+  dry["dry_run"] = "true";
+  EXPECT_FALSE(h.runner.Accepts("backtest", dry));
+}
+
+TEST(FastPathTest, ParametersTheCatalogRefusesFailToStart) {
+  Harness h;
+  const auto fast = h.RunFast({Json{{"config_path", "configs/backtest/nope.yaml"}}});
+  ASSERT_EQ(fast.size(), 1u);
+  const JobRecord stored = h.stores->jobs().GetJob(fast[0].job.job_id).value();
+  EXPECT_EQ(stored.status, JobState::kFailed);
+  EXPECT_EQ(stored.end_reason, EndReason::kSpawnFailed);
+  EXPECT_NE(stored.error_message.value_or("").find("config_path"), std::string::npos);
+  // The same parameters are refused by Submit (nothing created there).
+  EXPECT_FALSE(h.jobs.Submit("backtest", Json{{"config_path", "configs/backtest/nope.yaml"}}).ok());
+}
+
+}  // namespace
+}  // namespace alphalab::optimize
