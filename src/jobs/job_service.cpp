@@ -209,9 +209,7 @@ Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& para
   JobRecord rec;
   rec.job_id = NewJobId(now);
   const std::string& id = rec.job_id.str();
-  for (std::string& a : resolved.argv) {
-    for (size_t p; (p = a.find("{job_id}")) != std::string::npos;) a.replace(p, 8, id);
-  }
+  resolved.BindJobId(id);  // the template's {job_id} only, never one inside a value
   rec.job_type = resolved.job_type;
   rec.status = JobState::kQueued;
   rec.created_at = now;
@@ -228,10 +226,7 @@ Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& para
   rec.dry_run = resolved.dry_run;
   rec.timeout_sec = resolved.timeout_sec;
   rec.env = Json::object();
-  for (auto& [k, v] : resolved.env) {
-    for (size_t p; (p = v.find("{job_id}")) != std::string::npos;) v.replace(p, 8, id);
-    rec.env[k] = v;
-  }
+  for (auto& [k, v] : resolved.env) rec.env[k] = v;
   if (shutting_down_) return Status::Unavailable("the server is shutting down");
   // Claimed by this server in its insert (one write): no other server's queue takes it, and
   // its start needs no second write. Jobs not claimed here are claimed in Start().
