@@ -6,6 +6,7 @@
 //                   -> executor -> job catalog -> JobService (Recover)
 //                   -> RegistryService (start-up index when registry.index_on_start,
 //                      re-index when a job finishes: a JobService finished listener)
+//                   -> AuditLog (reports/audit.log) + AuthGate (http/auth.hpp: the router's guard)
 //                   -> Router: the route groups of http/routes.hpp in one explicit list
 //                   -> HttpServer
 //
@@ -29,6 +30,7 @@ namespace alphalab {
 class JobStore;
 class RegistryStore;
 class SqliteDb;
+class TokenStore;
 namespace http {
 class Router;
 }
@@ -47,6 +49,9 @@ struct ServeFlags {
   int handler_threads = 8;       // handler pool (database, files) off the I/O threads
   int max_connections = 0;       // connections served at once (0: from the fd limit); excess get 503
   bool access_log = true;
+  // Allows a non-loopback bind with auth.mode none (refused otherwise); the UI then shows a
+  // warning on every page.
+  bool insecure = false;
 };
 
 // The stores of one database, opened from a parsed URL (migrations applied).
@@ -59,13 +64,19 @@ class Stores {
 
   JobStore& jobs() const { return *jobs_; }
   RegistryStore& registry() const { return *registry_; }
+  TokenStore& tokens() const { return *tokens_; }
 
  private:
   Stores();
   std::unique_ptr<SqliteDb> db_;
   std::unique_ptr<JobStore> jobs_;
   std::unique_ptr<RegistryStore> registry_;
+  std::unique_ptr<TokenStore> tokens_;
 };
+
+// OK unless `host` is not a loopback address while auth is off and `insecure` is false: a
+// server anyone on the network can drive needs auth.mode token (or an explicit --insecure).
+Status CheckBindIsSafe(const std::string& host, const WorkspaceConfig& config, bool insecure);
 
 // The database URL a command uses: `flag` when given (parsed here), else storage.db.
 Result<DbUrl> ChooseDbUrl(const WorkspaceConfig& config, const std::optional<std::string>& flag);
