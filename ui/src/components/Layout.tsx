@@ -1,5 +1,7 @@
 import { useState } from 'react';
 import { NavLink, Outlet, useLocation } from 'react-router-dom';
+import { SessionBar } from './SessionBar';
+import { SignInDialog } from './SignIn';
 import { ToastHost } from './ToastHost';
 
 const NAV = [
@@ -34,10 +36,12 @@ export function Layout() {
           ))}
         </nav>
       </header>
+      <SessionBar />
       <main className="content" key={location.pathname.split('/')[1]}>
         <Outlet />
       </main>
       <ToastHost />
+      <SignInDialog />
     </div>
   );
 }
