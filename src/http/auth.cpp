@@ -183,8 +183,8 @@ std::optional<HttpResponse> AuthGate::Check(HttpRequest& req, bool inline_route)
                          Json{{"origin", origin->substr(0, 100)}}));
   }
   if (IsStateChanging(req.method)) {
-    const std::string type = Lower(Trim(req.Header("content-type").value_or("").substr(
-        0, req.Header("content-type").value_or("").find(';'))));
+    const std::string header = req.Header("content-type").value_or("");
+    const std::string type = Lower(Trim(std::string_view(header).substr(0, header.find(';'))));
     if (type != "application/json") {
       return Refuse(Status(StatusCode::kInvalidArgument,
                            req.method_name + " requests need Content-Type: application/json" +

@@ -26,8 +26,8 @@ struct CliResult {
 };
 
 // Runs bin/alphalab with `args` (test-controlled, no spaces or quotes), stdout captured.
-CliResult RunCli(const std::vector<std::string>& args) {
-  std::string cmd = (BinDir() / "alphalab").string();
+CliResult RunCli(const std::vector<std::string>& args, const std::string& env_prefix = "") {
+  std::string cmd = env_prefix + (BinDir() / "alphalab").string();
   for (const auto& a : args) cmd += " '" + a + "'";
   cmd += " 2>/dev/null";
   CliResult r;
@@ -311,6 +311,23 @@ TEST_F(AuthTest, RevokedTokensStopWorking) {
   RawResponse r = Raw(port(), "GET", "/api/jobs/recent", {Bearer(carol)});
   EXPECT_EQ(r.status, 401);
   EXPECT_NE(JsonOf(r)["error"]["message"].get<std::string>().find("revoked"), std::string::npos);
+}
+
+TEST_F(AuthTest, TheCliClientSendsTheTokenFromTheEnvironmentOrTheConfigFile) {
+  const std::string job = Submit(*alice_, 1);
+  const std::string server = "--server=" + server_->url();
+  const std::string clean = "env -u ALPHALAB_TOKEN -u XDG_CONFIG_HOME HOME=" + (ws_->root() / "home").string() + " ";
+  CliResult anonymous = RunCli({"jobs", "--json", server}, clean);
+  EXPECT_EQ(anonymous.exit_code, 1);
+  CliResult by_env = RunCli({"jobs", "--json", server}, clean + "ALPHALAB_TOKEN=" + *alice_ + " ");
+  EXPECT_EQ(by_env.exit_code, 0);
+  EXPECT_NE(by_env.out.find(job), std::string::npos) << by_env.out;
+  fs::create_directories(ws_->root() / "home" / ".config" / "alphalab");
+  std::ofstream(ws_->root() / "home" / ".config" / "alphalab" / "token") << *bob_ << "\n";
+  CliResult by_file = RunCli({"jobs", "--json", server}, clean);
+  EXPECT_EQ(by_file.exit_code, 0);
+  EXPECT_EQ(by_file.out.find(job), std::string::npos) << "bob must not see alice's job";
+  EXPECT_EQ(RunCli({"cancel", job, server}, clean).exit_code, 1);  // bob: 403
 }
 
 TEST(AuthBindTest, ANonLoopbackBindNeedsAuthOrInsecure) {
