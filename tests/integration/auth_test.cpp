@@ -225,6 +225,15 @@ TEST_F(AuthTest, UsersSeeAndChangeOnlyTheirOwnJobsAdminsEverything) {
   EXPECT_TRUE(has(ids(*root_, ""), bobs));
   EXPECT_EQ(ids(*root_, "?owner_id=bob"), std::vector<std::string>{bobs});
   EXPECT_EQ(As(*bob_, "GET", "/api/jobs/recent?owner_id=alice").status, 403);
+  auto dashboard_jobs = [&](const std::string& token) {
+    std::vector<std::string> out;
+    const Json d = JsonOf(As(token, "GET", "/api/dashboard?jobs_limit=100"));
+    for (const Json& j : d["recent_jobs"]) out.push_back(j["job_id"]);
+    return out;
+  };
+  EXPECT_FALSE(has(dashboard_jobs(*bob_), job));  // the dashboard's recent jobs: own only
+  EXPECT_TRUE(has(dashboard_jobs(*bob_), bobs));
+  EXPECT_TRUE(has(dashboard_jobs(*root_), job));
   EXPECT_EQ(As(*root_, "GET", "/api/jobs/" + job).status, 200);
   EXPECT_EQ(As(*root_, "GET", "/api/jobs/" + job + "/log").status, 200);
   // Admin routes.
