@@ -14,7 +14,7 @@ PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WS"' EXIT
 for _ in $(seq 100); do grep -q "http://" "$WS/server.out" 2>/dev/null && break; sleep 0.05; done
 URL=$(grep -o "http://127.0.0.1:[0-9]*" "$WS/server.out")
-ID=$(curl -s -XPOST "$URL/api/jobs/train" -d '{"config_path":"configs/base.yaml","dry_run":true}' | grep -o 'job_[0-9_]*__[0-9a-f]*' | head -1)
+ID=$(curl -s -XPOST "$URL/api/jobs/train" -H 'Content-Type: application/json' -d '{"config_path":"configs/base.yaml","dry_run":true}' | grep -o 'job_[0-9_]*__[0-9a-f]*' | head -1)
 echo "server $URL, job $ID, access log ${ACCESS_LOG_FLAG:-on}"
 echo "== wrk -t2 -c50 -d5s --latency $URL/api/jobs/$ID"
 wrk -t2 -c50 -d5s --latency "$URL/api/jobs/$ID" | grep -E "Requests/sec|Latency|99%|50%|Transfer"

@@ -16,10 +16,12 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "core/audit_log.hpp"
 #include "core/clock.hpp"
 #include "exec/local/local_executor.hpp"
 #include "http/router.hpp"
 #include "http/api_error.hpp"
+#include "http/auth.hpp"
 #include "http/openapi.hpp"
 #include "http/routes.hpp"
 #include "http/server.hpp"
@@ -34,6 +36,7 @@
 #include "store/sqlite/sqlite_job_store.hpp"
 #include "store/sqlite/sqlite_optimization_store.hpp"
 #include "store/sqlite/sqlite_registry_store.hpp"
+#include "store/sqlite/sqlite_token_store.hpp"
 
 #ifndef ALPHALAB_DEFAULT_UI_DIR
 #define ALPHALAB_DEFAULT_UI_DIR ""
@@ -138,6 +141,7 @@ Result<http::ServerOptions> MakeServerOptions(const WorkspaceConfig& config, con
 Stores::Stores() = default;
 Stores::~Stores() {
   optimizations_.reset();
+  tokens_.reset();
   registry_.reset();
   jobs_.reset();
   db_.reset();
@@ -151,10 +155,20 @@ Result<std::unique_ptr<Stores>> Stores::Open(const Workspace& ws, const DbUrl& u
       ASSIGN_OR_RETURN(stores->jobs_, SqliteJobStore::Open(*stores->db_));
       ASSIGN_OR_RETURN(stores->registry_, SqliteRegistryStore::Open(*stores->db_));
       ASSIGN_OR_RETURN(stores->optimizations_, SqliteOptimizationStore::Open(*stores->db_));
+      ASSIGN_OR_RETURN(stores->tokens_, SqliteTokenStore::Open(*stores->db_));
       return stores;
     }
   }
   return Status::InvalidArgument("database URL '" + url.text + "' is not supported by this build");
+}
+
+Status CheckBindIsSafe(const std::string& host, const WorkspaceConfig& config, bool insecure) {
+  if (config.auth.mode != AuthMode::kNone || insecure || http::IsLoopbackHost(host)) return Status::Ok();
+  return Status::FailedPrecondition(
+      "refusing to serve on " + host +
+      " with auth.mode none: anyone who can reach that address could run jobs. Turn on tokens "
+      "(auth: {mode: token} in alphalab.yaml, then `alphalab token create --name NAME --role admin`) "
+      "or pass --insecure to serve without auth anyway");
 }
 
 Result<DbUrl> ChooseDbUrl(const WorkspaceConfig& config, const std::optional<std::string>& flag) {
@@ -187,6 +201,8 @@ struct Server::Parts {
   // grid mode); declared before the service, so the service is destroyed first.
   std::unique_ptr<optimize::TaskBatchRunner> task_runner;
   std::unique_ptr<optimize::OptimizationService> optimizations;
+  std::unique_ptr<AuditLog> audit;
+  std::unique_ptr<http::AuthGate> auth;
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
 
@@ -205,6 +221,7 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   const Clock& clock = SystemClock::Instance();
   auto parts = std::make_unique<Parts>(ws);
   ASSIGN_OR_RETURN(parts->options, MakeServerOptions(config, flags, std::move(access_log_writer)));
+  RETURN_IF_ERROR(CheckBindIsSafe(parts->options.host, config, flags.insecure));
 
   ASSIGN_OR_RETURN(const DbUrl db_url, ChooseDbUrl(config, flags.db));
   ASSIGN_OR_RETURN(parts->stores, Stores::Open(ws, db_url));
@@ -240,13 +257,28 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   // Error envelopes name workspace files relative to the workspace, never absolute.
   http::SetEnvelopePathRoots({ws.root().string()});
 
+  // Who may ask what: Host/Origin/Content-Type checks and tokens, before every handler.
+  parts->audit = std::make_unique<AuditLog>(AuditLog::FileIn(ws.root()), clock);
+  http::AuthGateOptions auth;
+  auth.mode = config.auth.mode;
+  auth.bound_host = parts->options.host;
+  auth.hosts = config.server.hosts;
+  auth.origins = config.server.origins;
+  auth.insecure = config.auth.mode == AuthMode::kNone && !http::IsLoopbackHost(parts->options.host);
+  auth.session_hours = config.auth.session_hours;
+  parts->auth = std::make_unique<http::AuthGate>(auth, &parts->stores->tokens(), clock, parts->audit.get());
+
   // The API, one route group per line (the static UI last: it is the fallback).
   http::Router& router = parts->router;
+  router.SetGuard([gate = parts->auth.get()](http::HttpRequest& req, bool inline_route) {
+    return gate->Check(req, inline_route);
+  });
   http::RegisterHealthRoutes(router, ws, *parts->jobs, clock, parts->metrics);
-  http::RegisterJobRoutes(router, ws, *parts->jobs, *parts->catalog, clock);
+  http::RegisterJobRoutes(router, ws, *parts->jobs, *parts->catalog, clock, parts->audit.get());
   http::RegisterRegistryRoutes(router, *parts->registry);
   http::RegisterResultsRoutes(router, *parts->registry);
   http::RegisterOptimizationRoutes(router, *parts->optimizations);
+  http::RegisterSessionRoutes(router, *parts->auth);
   http::RegisterStaticRoutes(router, parts->options.ui_dir);
   // Last: serves the OpenAPI document and takes each route's query parameters from it; fails
   // when a route is undocumented or a documented operation has no route.
@@ -266,9 +298,17 @@ Status Server::Run() {
   Parts& p = *parts_;
   RETURN_IF_ERROR(p.server->Listen());
   p.server->StopOnSignals();
-  std::fprintf(stdout, "alphalab: serving %s on http://%s:%d/ (ui: %s, slots: %d)\n", p.ws.root().c_str(),
+  std::fprintf(stdout, "alphalab: serving %s on http://%s:%d/ (ui: %s, slots: %d, auth: %s)\n", p.ws.root().c_str(),
                p.options.host.c_str(), p.server->port(), p.options.ui_dir.empty() ? "none" : p.options.ui_dir.c_str(),
-               p.jobs->capacity());
+               p.jobs->capacity(), p.auth->options().mode == AuthMode::kToken ? "token" : "none");
+  if (p.auth->options().insecure) {
+    std::fprintf(stderr,
+                 "alphalab: WARNING: serving on %s without authentication (--insecure): anyone who can "
+                 "reach this address can run jobs. Set auth: {mode: token} in alphalab.yaml.\n",
+                 p.options.host.c_str());
+    spdlog::warn(R"({{"msg":"serving without authentication on a non-loopback address","host":"{}"}})",
+                 p.options.host);
+  }
   std::fflush(stdout);
   spdlog::info(R"({{"msg":"listening","host":"{}","port":{},"workspace":{},"routes":{}}})", p.options.host,
                p.server->port(), Json(p.ws.root().string()).dump(), p.router.ListRoutes().size());

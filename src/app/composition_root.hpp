@@ -8,6 +8,7 @@
 //                      re-index when a job finishes: a JobService finished listener)
 //                   -> OptimizationService (resumes unfinished optimizations; its tasks are
 //                      jobs of the JobService, optionally run in batches by a TaskBatchRunner)
+//                   -> AuditLog (reports/audit.log) + AuthGate (http/auth.hpp: the router's guard)
 //                   -> Router: the route groups of http/routes.hpp in one explicit list
 //                   -> HttpServer
 //
@@ -32,6 +33,7 @@ class JobStore;
 class OptimizationStore;
 class RegistryStore;
 class SqliteDb;
+class TokenStore;
 namespace http {
 class Router;
 }
@@ -50,6 +52,9 @@ struct ServeFlags {
   int handler_threads = 8;       // handler pool (database, files) off the I/O threads
   int max_connections = 0;       // connections served at once (0: from the fd limit); excess get 503
   bool access_log = true;
+  // Allows a non-loopback bind with auth.mode none (refused otherwise); the UI then shows a
+  // warning on every page.
+  bool insecure = false;
 };
 
 // The stores of one database, opened from a parsed URL (migrations applied).
@@ -63,6 +68,7 @@ class Stores {
   JobStore& jobs() const { return *jobs_; }
   RegistryStore& registry() const { return *registry_; }
   OptimizationStore& optimizations() const { return *optimizations_; }
+  TokenStore& tokens() const { return *tokens_; }
 
  private:
   Stores();
@@ -70,7 +76,12 @@ class Stores {
   std::unique_ptr<JobStore> jobs_;
   std::unique_ptr<RegistryStore> registry_;
   std::unique_ptr<OptimizationStore> optimizations_;
+  std::unique_ptr<TokenStore> tokens_;
 };
+
+// OK unless `host` is not a loopback address while auth is off and `insecure` is false: a
+// server anyone on the network can drive needs auth.mode token (or an explicit --insecure).
+Status CheckBindIsSafe(const std::string& host, const WorkspaceConfig& config, bool insecure);
 
 // The database URL a command uses: `flag` when given (parsed here), else storage.db.
 Result<DbUrl> ChooseDbUrl(const WorkspaceConfig& config, const std::optional<std::string>& flag);

@@ -49,13 +49,16 @@ std::optional<Json> Call(const std::string& cmd, const std::string& server, std:
     *exit_code = Fail(cmd, client.status().message());
     return std::nullopt;
   }
+  (*client)->set_bearer_token(http::UserToken());  // $ALPHALAB_TOKEN or ~/.config/alphalab/token
   auto res = body ? (*client)->Request(method, target, DumpJson(*body)) : (*client)->Request(method, target);
   if (!res.ok()) {
     *exit_code = Fail(cmd, res.status().message());
     return std::nullopt;
   }
   if (res->status >= 400) {
-    *exit_code = Fail(cmd, "server said " + std::to_string(res->status) + ": " + res->ErrorMessage());
+    std::string hint;
+    if (res->status == 401) hint = " (set ALPHALAB_TOKEN or put a token in ~/.config/alphalab/token)";
+    *exit_code = Fail(cmd, "server said " + std::to_string(res->status) + ": " + res->ErrorMessage() + hint);
     return std::nullopt;
   }
   auto j = res->JsonBody();

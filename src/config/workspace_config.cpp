@@ -1,6 +1,7 @@
 #include "config/workspace_config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -119,13 +120,57 @@ class Reader {
   std::string file_;
 };
 
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
 Status ParseServer(const Reader& r, const YAML::Node& n, ServerSection& out) {
-  return r.Map(n, "server", {"host", "port"}, [&](const std::string& k, const YAML::Node& v) -> Status {
+  return r.Map(n, "server", {"host", "port", "hosts", "origins"}, [&](const std::string& k, const YAML::Node& v) -> Status {
     if (k == "host") {
       ASSIGN_OR_RETURN(out.host, r.NonEmptyString(v, "server.host"));
+    } else if (k == "hosts") {
+      ASSIGN_OR_RETURN(std::vector<std::string> hosts, r.StringList(v, "server.hosts"));
+      for (std::string& h : hosts) {
+        if (h.empty() || h.find_first_of("/ \t@") != std::string::npos) {
+          return r.Error(v, "server.hosts", "'" + h.substr(0, 80) + "' is not a host name (NAME or NAME:PORT)");
+        }
+        out.hosts.push_back(Lower(h));
+      }
+    } else if (k == "origins") {
+      ASSIGN_OR_RETURN(std::vector<std::string> origins, r.StringList(v, "server.origins"));
+      for (std::string& o : origins) {
+        const std::string lo = Lower(o);
+        const bool scheme = lo.rfind("http://", 0) == 0 || lo.rfind("https://", 0) == 0;
+        const size_t rest = lo.find("://") + 3;
+        if (!scheme || lo.size() == rest || lo.find('/', rest) != std::string::npos) {
+          return r.Error(v, "server.origins",
+                         "'" + o.substr(0, 80) + "' is not an origin (http[s]://NAME[:PORT], no path)");
+        }
+        out.origins.push_back(lo);
+      }
     } else {
       ASSIGN_OR_RETURN(int64_t port, r.Int(v, "server.port", 0, 65535));
       out.port = static_cast<int>(port);
+    }
+    return Status::Ok();
+  });
+}
+
+Status ParseAuth(const Reader& r, const YAML::Node& n, AuthSection& out) {
+  return r.Map(n, "auth", {"mode", "session_hours"}, [&](const std::string& k, const YAML::Node& v) -> Status {
+    if (k == "mode") {
+      ASSIGN_OR_RETURN(std::string mode, r.String(v, "auth.mode"));
+      if (mode == "none") {
+        out.mode = AuthMode::kNone;
+      } else if (mode == "token") {
+        out.mode = AuthMode::kToken;
+      } else {
+        return r.Error(v, "auth.mode", "must be none or token, got '" + mode.substr(0, 40) + "'");
+      }
+    } else {
+      ASSIGN_OR_RETURN(int64_t hours, r.Int(v, "auth.session_hours", 1, 720));
+      out.session_hours = static_cast<int>(hours);
     }
     return Status::Ok();
   });
@@ -203,7 +248,8 @@ Result<JobParamDecl> ParseJobParam(const Reader& r, const std::string& key, cons
     return p;
   }
   if (!v.IsMap()) return r.Error(v, key, "must be a type name or a mapping, got " + Shown(v));
-  RETURN_IF_ERROR(r.Map(v, key, {"type", "required", "description", "min", "max", "must_exist", "choices", "default"},
+  RETURN_IF_ERROR(r.Map(v, key, {"type", "required", "description", "min", "max", "must_exist", "allow_leading_dash",
+                                "choices", "default"},
                         [&](const std::string& k, const YAML::Node& f) -> Status {
     const std::string fkey = key + "." + k;
     if (k == "type") {
@@ -218,6 +264,8 @@ Result<JobParamDecl> ParseJobParam(const Reader& r, const std::string& key, cons
       ASSIGN_OR_RETURN(p.max, r.Number(f, fkey));
     } else if (k == "must_exist") {
       ASSIGN_OR_RETURN(p.must_exist, r.Bool(f, fkey));
+    } else if (k == "allow_leading_dash") {
+      ASSIGN_OR_RETURN(p.allow_leading_dash, r.Bool(f, fkey));
     } else if (k == "choices") {
       ASSIGN_OR_RETURN(p.choices, r.StringList(f, fkey));
     } else if (!f.IsNull()) {  // default: a scalar (kept as text) or a list of strings
@@ -360,9 +408,10 @@ Result<WorkspaceConfig> ParseWorkspaceConfig(std::string_view yaml_text, std::st
   const Reader r(cfg.file);
   if (!root.IsMap()) return r.Error(root, "(top level)", "must be a mapping of sections, got " + Shown(root));
   try {
-    RETURN_IF_ERROR(r.Map(root, "", {"server", "storage", "executor", "datasets", "job_types", "registry"},
+    RETURN_IF_ERROR(r.Map(root, "", {"server", "auth", "storage", "executor", "datasets", "job_types", "registry"},
                           [&](const std::string& section, const YAML::Node& v) -> Status {
       if (section == "server") return ParseServer(r, v, cfg.server);
+      if (section == "auth") return ParseAuth(r, v, cfg.auth);
       if (section == "storage") return ParseStorage(r, v, cfg.storage);
       if (section == "executor") return ParseExecutor(r, v, cfg.executor);
       if (section == "datasets") return ParseDatasets(r, v, cfg.datasets);

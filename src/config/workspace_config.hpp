@@ -4,7 +4,8 @@
 // nothing else parses alphalab.yaml.
 //
 // Sections (every key optional; an absent file means all defaults):
-//   server:    {host: 127.0.0.1, port: 8000}
+//   server:    {host: 127.0.0.1, port: 8000, hosts: [NAME...], origins: [URL...]}
+//   auth:      {mode: none|token, session_hours: 12}
 //   storage:   {db: "sqlite:alphalab.db"}                 # sqlite:PATH, relative = in the workspace
 //   executor:  {type: local, slots: 0}                    # 0 = one slot per core
 //   datasets:  {NAME: {format: csv|qlib, path: DIR}}      # (provider_uri: is accepted for path)
@@ -50,6 +51,19 @@ enum class ExecutorType { kLocal };
 struct ServerSection {
   std::optional<std::string> host;  // default 127.0.0.1
   std::optional<int> port;          // 0..65535; default 8000
+  // Extra names the Host header may carry (besides the loopback names and the bound address),
+  // e.g. "lab.example.org" or "lab.example.org:8443". Lowercase.
+  std::vector<std::string> hosts;
+  // Extra origins a state-changing request's Origin header may carry (besides the server's own),
+  // e.g. "https://lab.example.org". Lowercase, no trailing slash.
+  std::vector<std::string> origins;
+};
+
+enum class AuthMode { kNone, kToken };
+
+struct AuthSection {
+  AuthMode mode = AuthMode::kNone;
+  int session_hours = 12;  // browser session lifetime, 1..720
 };
 
 struct StorageSection {
@@ -81,6 +95,7 @@ struct JobParamDecl {
   std::string description;
   std::optional<double> min, max;
   bool must_exist = true;
+  bool allow_leading_dash = false;  // a string value may start with '-' (refused otherwise)
   std::vector<std::string> choices;
   Json default_value;  // null = none; a string, or an array of strings for a list
   int line = 0;
@@ -116,6 +131,7 @@ struct JobTypeDecl {
 struct WorkspaceConfig {
   std::string file = "alphalab.yaml";  // how errors name the file
   ServerSection server;
+  AuthSection auth;
   StorageSection storage;
   ExecutorSection executor;
   std::vector<DatasetDecl> datasets;   // in file order

@@ -2,7 +2,9 @@
 // detail, log by offset, log stream (SSE), cancel, job types.
 #include <chrono>
 
+#include "core/audit_log.hpp"
 #include "core/ids.hpp"
+#include "http/auth.hpp"
 #include "http/routes.hpp"
 #include "jobs/job_catalog.hpp"
 #include "jobs/job_dto.hpp"
@@ -22,10 +24,35 @@ Result<JobId> JobIdParam(const HttpRequest& req) {
   return JobId(id);
 }
 
-Result<Json> SubmitTyped(JobService& jobs, const Clock& clock, std::string_view type, const HttpRequest& req) {
+// The job `req` names, once the caller may see it (403 for a user on another owner's job).
+Result<JobRecord> VisibleJob(JobService& jobs, const HttpRequest& req, const JobId& id) {
+  ASSIGN_OR_RETURN(JobRecord rec, jobs.Get(id));
+  RETURN_IF_ERROR(CheckOwner(req, rec.owner_id, "job " + id.str()));
+  return rec;
+}
+
+void AuditSubmit(AuditLog* audit, const HttpRequest& req, const Result<JobRecord>& rec, std::string_view type) {
+  if (!audit) return;
+  AuditEvent e = AuditFor(req, "job.submit", rec.ok() ? rec->job_id.str() : "");
+  e.details = Json{{"job_type", std::string(type)}};
+  if (rec.ok()) {
+    e.details["dry_run"] = rec->dry_run;
+  } else {
+    e.outcome = "failed";
+    e.details["error"] = rec.status().message().substr(0, 300);
+  }
+  audit->Record(e);
+}
+
+Result<Json> SubmitTyped(JobService& jobs, const Clock& clock, AuditLog* audit, std::string_view type,
+                         const HttpRequest& req) {
   ASSIGN_OR_RETURN(Json body, req.JsonBody());
-  ASSIGN_OR_RETURN(JobRecord rec, jobs.Submit(type, body));
-  return JobDetailJson(rec, clock.Now());
+  SubmitOptions opts;
+  opts.owner_id = OwnerId(req);
+  Result<JobRecord> rec = jobs.Submit(type, body, opts);
+  AuditSubmit(audit, req, rec, type);
+  if (!rec.ok()) return rec.status();
+  return JobDetailJson(*rec, clock.Now());
 }
 
 std::string SseEvent(std::string_view event, const Json& data) {
@@ -85,15 +112,15 @@ class LogStream final : public BodyStream {
 }  // namespace
 
 void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, const JobCatalog& catalog,
-                       const Clock& clock) {
+                       const Clock& clock, AuditLog* audit) {
   const std::filesystem::path root = ws.root();
   for (const char* type : {"train", "backtest", "eval-metrics"}) {
-    router.Post(std::string("/api/jobs/") + type, [&jobs, &clock, type](const HttpRequest& req) {
-      return SubmitTyped(jobs, clock, type, req);
+    router.Post(std::string("/api/jobs/") + type, [&jobs, &clock, audit, type](const HttpRequest& req) {
+      return SubmitTyped(jobs, clock, audit, type, req);
     });
   }
 
-  router.Post("/api/jobs", [&jobs, &clock](const HttpRequest& req) -> Result<Json> {
+  router.Post("/api/jobs", [&jobs, &clock, audit](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
     RETURN_IF_ERROR(CheckKnownKeys(body, {"job_type", "params", "dry_run", "source_job_id", "parent_id"}));
     ASSIGN_OR_RETURN(std::string type, GetString(body, "job_type"));
@@ -102,17 +129,24 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
     ASSIGN_OR_RETURN(std::optional<bool> dry_run, GetOptionalBool(body, "dry_run"));
     if (dry_run) params["dry_run"] = *dry_run;
     SubmitOptions opts;
+    opts.owner_id = OwnerId(req);
     ASSIGN_OR_RETURN(opts.source_job_id, GetOptionalString(body, "source_job_id"));
     ASSIGN_OR_RETURN(opts.parent_id, GetOptionalString(body, "parent_id"));
     for (const auto* link : {&opts.source_job_id, &opts.parent_id}) {
       if (*link && !IsSafeIdentifier(**link)) return Status::InvalidArgument("'" + **link + "' is not a valid job id");
     }
     if (opts.source_job_id) {
-      auto src = jobs.Get(JobId(*opts.source_job_id));
+      auto src = VisibleJob(jobs, req, JobId(*opts.source_job_id));
       if (!src.ok()) return src.status().WithContext("source_job_id");
     }
-    ASSIGN_OR_RETURN(JobRecord rec, jobs.Submit(type, params, opts));
-    return JobDetailJson(rec, clock.Now());
+    if (opts.parent_id) {  // a user may not attach jobs to another owner's group
+      auto parent = jobs.Get(JobId(*opts.parent_id));
+      if (parent.ok()) RETURN_IF_ERROR(CheckOwner(req, parent->owner_id, "job " + *opts.parent_id));
+    }
+    Result<JobRecord> rec = jobs.Submit(type, params, opts);
+    AuditSubmit(audit, req, rec, type);
+    if (!rec.ok()) return rec.status();
+    return JobDetailJson(*rec, clock.Now());
   });
 
   router.Get("/api/jobs/recent", [&jobs, &clock](const HttpRequest& req) -> Result<Json> {
@@ -129,6 +163,13 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
       q.status = *st;
     }
     q.job_type = req.query.Get("job_type");
+    q.owner_id = req.query.Get("owner_id");
+    if (auto mine = OwnerFilter(req)) {  // a user sees their own jobs only
+      if (q.owner_id && *q.owner_id != *mine) {
+        return Status::PermissionDenied("a user token lists its own jobs only (owner_id=" + *mine + ")");
+      }
+      q.owner_id = mine;
+    }
     ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 100, 0, 1000));
     ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0, 1000000000));
     q.limit = static_cast<int>(limit);
@@ -144,6 +185,7 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
   // The hot read: the body comes pre-serialized from the job service's cache when it can.
   router.GetRaw("/api/jobs/{job_id}", [&jobs, &clock](const HttpRequest& req) -> Result<HttpResponse> {
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
+    if (OwnerFilter(req)) RETURN_IF_ERROR(VisibleJob(jobs, req, id).status());  // users: their own only
     HttpResponse res;
     ASSIGN_OR_RETURN(res.body, jobs.DetailBody(id, clock.Now()));
     return res;
@@ -156,7 +198,7 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
     ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0));
     ASSIGN_OR_RETURN(int64_t tail, req.query.GetInt("tail", kDefaultLogTail, 0));
-    ASSIGN_OR_RETURN(JobRecord rec, jobs.Get(id));
+    ASSIGN_OR_RETURN(JobRecord rec, VisibleJob(jobs, req, id));
     auto chunk = ReadLogChunk(root, jobs.LogPath(rec), offset, tail, !IsTerminal(rec.status));
     if (!chunk.ok()) {
       if (chunk.status().IsNotFound() && (!IsTerminal(rec.status) || !rec.started_at)) {
@@ -181,7 +223,7 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
   router.GetRaw("/api/jobs/{job_id}/log/stream", [&jobs, root](const HttpRequest& req) -> Result<HttpResponse> {
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
     ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0));
-    ASSIGN_OR_RETURN(JobRecord rec, jobs.Get(id));
+    ASSIGN_OR_RETURN(JobRecord rec, VisibleJob(jobs, req, id));
     HttpResponse res;
     res.content_type = "text/event-stream";
     res.headers.emplace_back("X-Accel-Buffering", "no");
@@ -190,12 +232,29 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
     return res;
   });
 
-  router.Post("/api/jobs/{job_id}/cancel", [&jobs, &clock](const HttpRequest& req) -> Result<Json> {
+  router.Post("/api/jobs/{job_id}/cancel", [&jobs, &clock, audit](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
     RETURN_IF_ERROR(CheckKnownKeys(body, {}));  // the body carries no fields (empty or {})
-    ASSIGN_OR_RETURN(JobRecord rec, jobs.Cancel(id));
-    return JobDetailJson(rec, clock.Now());
+    if (Status visible = VisibleJob(jobs, req, id).status(); !visible.ok()) {
+      if (audit && visible.code() == StatusCode::kPermissionDenied) {
+        AuditEvent e = AuditFor(req, "job.cancel", id.str());
+        e.outcome = "denied";
+        audit->Record(e);
+      }
+      return visible;
+    }
+    Result<JobRecord> rec = jobs.Cancel(id);
+    if (audit) {
+      AuditEvent e = AuditFor(req, "job.cancel", id.str());
+      if (!rec.ok()) {
+        e.outcome = "failed";
+        e.details = Json{{"error", rec.status().message().substr(0, 300)}};
+      }
+      audit->Record(e);
+    }
+    if (!rec.ok()) return rec.status();
+    return JobDetailJson(*rec, clock.Now());
   });
 
   router.Get("/api/job-types", [&catalog](const HttpRequest&) -> Result<Json> { return catalog.ToJson(); });

@@ -3,6 +3,7 @@
 // GET /api/backtests/{bt_run_id}?points=N, GET /api/backtests/{bt_run_id}/files/{name},
 // GET /api/dashboard. Served by the RegistryService the composition root builds.
 #include "core/ids.hpp"
+#include "http/auth.hpp"
 #include "http/routes.hpp"
 #include "registry/registry_service.hpp"
 
@@ -47,7 +48,7 @@ void RegisterResultsRoutes(Router& router, RegistryService& service) {
     return resp;
   });
   router.Get("/api/dashboard", [s](const HttpRequest& req) -> Result<Json> {
-    return s->Dashboard(registry::ParamsFromItems(req.query.items()));
+    return s->Dashboard(registry::ParamsFromItems(req.query.items()), OwnerFilter(req));  // users: own jobs
   });
 }
 

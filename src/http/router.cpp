@@ -262,6 +262,11 @@ HttpResponse Router::Dispatch(HttpRequest& req) const {
     std::vector<std::string> captures;
     bool path_matched = false;
     const Route* route = Match(req, &captures, &path_matched);
+    if (guard_) {
+      if (std::optional<HttpResponse> refused = guard_(req, route != nullptr && route->inline_io)) {
+        return std::move(*refused);
+      }
+    }
     if (!route) {
       const bool is_api = req.path == "/api" || req.path.rfind("/api/", 0) == 0;
       if (path_matched) {

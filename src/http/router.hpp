@@ -85,6 +85,15 @@ class QueryParams {
   std::vector<std::pair<std::string, std::string>> items_;
 };
 
+// Who sent a request, set by the auth gate (http/auth.hpp) when auth is on; handlers read it
+// through http::OwnerId / CheckOwner / RequireAdmin, never directly.
+struct Principal {
+  std::string token_id;
+  std::string name;  // the owner_id of what this principal creates
+  std::string role;  // "admin" | "user"
+  bool admin() const { return role == "admin"; }
+};
+
 struct HttpRequest {
   HttpMethod method = HttpMethod::kGet;
   std::string method_name;  // as sent ("GET")
@@ -98,6 +107,8 @@ struct HttpRequest {
   // Set by Router::Dispatch: the pattern that matched ("/api/jobs/{job_id}", for /metrics
   // labels), or "other". Points into the router, which outlives every request.
   std::string_view route = "other";
+  // Set by the router's guard (the auth gate) before the handler runs; nullopt when auth is off.
+  std::optional<Principal> principal;
 
   std::string_view Param(std::string_view name) const;
   std::optional<std::string> Header(std::string_view lowercase_name) const;
@@ -151,6 +162,12 @@ class Router {
   // True when the route `req` would dispatch to was marked with SetInline.
   bool IsInline(const HttpRequest& req) const;
 
+  // Runs before every request is dispatched (matched or not): returns the response to send
+  // instead of running the handler (401, 403, 415, 421 ...), or nullopt to go on; may set
+  // req.principal. `inline_route`: the request would run on the I/O thread (must not block).
+  using Guard = std::function<std::optional<HttpResponse>(HttpRequest& req, bool inline_route)>;
+  void SetGuard(Guard guard) { guard_ = std::move(guard); }
+
   // Fallback for paths no route matches (static UI files); nullptr -> 404 envelope.
   void SetFallback(RawHandler handler) { fallback_ = std::move(handler); }
 
@@ -182,6 +199,7 @@ class Router {
                      bool* path_matched) const;
   std::vector<Route> routes_;
   RawHandler fallback_;
+  Guard guard_;
 };
 
 }  // namespace alphalab::http

@@ -11,6 +11,7 @@
 #include "http/router.hpp"
 
 namespace alphalab {
+class AuditLog;
 class JobCatalog;
 class JobService;
 class Metrics;
@@ -26,8 +27,10 @@ namespace alphalab::http {
 void RegisterHealthRoutes(Router& router, const Workspace& workspace, JobService& jobs, const Clock& clock,
                           Metrics& metrics);
 // Jobs: submit (typed and generic), recent, detail, log, log stream (SSE), cancel, job types.
+// Owners (http/auth.hpp): submits store the caller as owner_id; a `user` lists, reads, streams
+// and cancels only their own jobs (403). Submits and cancels go to `audit` (may be null).
 void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, const JobCatalog& catalog,
-                       const Clock& clock);
+                       const Clock& clock, AuditLog* audit = nullptr);
 // /api/registry/models|compare|tickers, POST /api/registry/index.
 void RegisterRegistryRoutes(Router& router, RegistryService& service);
 // /api/runs, /api/runs/{run_id}, /api/backtests[/{bt_run_id}[/files/{name}]], /api/dashboard.

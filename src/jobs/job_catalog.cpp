@@ -242,6 +242,10 @@ Result<ParamSpec> BuildParam(const DeclErrors& err, const JobTypeDecl& decl, con
   p.min = pd.min;
   p.max = pd.max;
   p.must_exist = pd.must_exist;
+  p.allow_leading_dash = pd.allow_leading_dash;
+  if (p.allow_leading_dash && p.type != ParamType::kString && p.type != ParamType::kList) {
+    return err(pd.line, key + ".allow_leading_dash", "applies to string and list params only");
+  }
   p.choices = pd.choices;
   p.default_value = pd.default_value;
   if (p.type == ParamType::kEnum && p.choices.empty()) return err(pd.line, key + ".choices", "an enum param needs choices");
@@ -358,6 +362,7 @@ Json JobCatalog::ToJson() const {
       if (p.min) pj["min"] = *p.min;
       if (p.max) pj["max"] = *p.max;
       if (p.type == ParamType::kPath) pj["must_exist"] = p.must_exist;
+      if (p.allow_leading_dash) pj["allow_leading_dash"] = true;
       params.push_back(std::move(pj));
     }
     Json artifacts = Json::array();
@@ -402,6 +407,10 @@ Result<Json> NormalizeString(const ParamSpec& p, const Json& v) {
   const std::string s = v.get<std::string>();
   if (HasLineBreakOrNul(s)) return ParamError(p.name, "must not contain line breaks or NUL");
   if (s.size() > 4096) return ParamError(p.name, "is longer than 4096 bytes");
+  if (!s.empty() && s.front() == '-' && !p.allow_leading_dash) {
+    return ParamError(p.name, "must not start with '-' (it would be read as an option; the job type "
+                              "can declare allow_leading_dash: true)");
+  }
   return Json(s);
 }
 
@@ -461,6 +470,9 @@ Result<Json> NormalizeList(const ParamSpec& p, const Json& v) {
       RETURN_IF_ERROR(ValidateOverride(s));
     } else if (HasLineBreakOrNul(s)) {
       return ParamError(p.name, "items must not contain line breaks or NUL");
+    } else if (!s.empty() && s.front() == '-' && !p.allow_leading_dash) {
+      return ParamError(p.name, "items must not start with '-' (they would be read as options; the job "
+                                "type can declare allow_leading_dash: true)");
     }
   }
   return arr;
@@ -485,12 +497,18 @@ Result<Json> JobCatalog::NormalizeValue(const ParamSpec& p, const Json& v) const
     case ParamType::kList: return NormalizeList(p, v);
     case ParamType::kPath: {
       if (!v.is_string()) return ParamError(p.name, "must be a path string");
+      if (const std::string raw = v.get<std::string>(); !raw.empty() && raw.front() == '-') {
+        return ParamError(p.name, "must not start with '-' (it would be read as an option)");
+      }
       auto resolved = workspace_.Resolve(v.get<std::string>(), p.must_exist ? PathMust::kExist : PathMust::kAny);
       if (!resolved.ok()) {
         const Status& s = resolved.status();
         return Status(s.code(), "parameter '" + p.name + "': " + s.message(), s.details());
       }
       std::string rel = workspace_.Relative(*resolved);
+      if (!rel.empty() && rel.front() == '-') {
+        return ParamError(p.name, "must not start with '-' (it would be read as an option)");
+      }
       return Json(rel.empty() ? "." : rel);
     }
   }
@@ -515,6 +533,71 @@ Result<Json> JobCatalog::NormalizeParams(const JobTypeSpec& spec, const Json& pa
   return out;
 }
 
+namespace {
+
+// The param whose value (as an argument) is the longest one found in `text`: the one to name
+// when `text` is too long. Empty when no param value is in it.
+std::string ParamBehind(const Json& params, std::string_view text) {
+  std::string best;
+  size_t best_size = 0;
+  for (const auto& [name, value] : params.items()) {
+    std::vector<std::string> pieces{ValueToArg(value)};
+    if (value.is_array()) {
+      for (const Json& item : value) pieces.push_back(ValueToArg(item));
+    }
+    for (const std::string& piece : pieces) {
+      if (piece.size() > best_size && text.find(piece) != std::string_view::npos) {
+        best = name;
+        best_size = piece.size();
+      }
+    }
+  }
+  return best;
+}
+
+Status TooLong(const Json& params, std::string_view text, const std::string& what) {
+  const std::string param = ParamBehind(params, text);
+  if (param.empty()) return Status::InvalidArgument(what, Json{{"limit_bytes", kMaxArgBytes}});
+  return Status::InvalidArgument("parameter '" + param + "' is too long: " + what,
+                                 Json{{"param", param}, {"limit_bytes", kMaxArgBytes}});
+}
+
+// A job id is at most 64 bytes ({job_id} placeholders are filled after this check).
+constexpr size_t kJobIdAllowance = 64;
+
+Status CheckArgvSize(const ResolvedJob& job) {
+  size_t total = 0;
+  for (const std::string& a : job.argv) {
+    if (a.size() + kJobIdAllowance > kMaxArgBytes) {
+      return TooLong(job.params, a, "an argument would be " + std::to_string(a.size()) + " bytes, over the " +
+                                        std::to_string(kMaxArgBytes) + "-byte limit of one argument");
+    }
+    total += a.size() + 1 + sizeof(char*) + kJobIdAllowance;
+  }
+  for (const auto& [k, v] : job.env) {
+    if (k.size() + v.size() + 1 + kJobIdAllowance > kMaxArgBytes) {
+      return TooLong(job.params, v, "environment variable " + k + " would be over the " +
+                                        std::to_string(kMaxArgBytes) + "-byte limit");
+    }
+    total += k.size() + v.size() + 2 + sizeof(char*) + kJobIdAllowance;
+  }
+  if (total > kMaxArgvEnvBytes) {
+    std::string longest;
+    for (const std::string& a : job.argv) {
+      if (a.size() > longest.size()) longest = a;
+    }
+    const std::string param = ParamBehind(job.params, longest);
+    const std::string what = "the command line and environment would be " + std::to_string(total) +
+                             " bytes, over the limit of " + std::to_string(kMaxArgvEnvBytes);
+    if (param.empty()) return Status::InvalidArgument(what, Json{{"limit_bytes", kMaxArgvEnvBytes}});
+    return Status::InvalidArgument("parameter '" + param + "' is too long: " + what,
+                                   Json{{"param", param}, {"limit_bytes", kMaxArgvEnvBytes}});
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<ResolvedJob> JobCatalog::Resolve(std::string_view job_type, const Json& params) const {
   const JobTypeSpec* spec = Find(job_type);
   if (!spec) {
@@ -531,8 +614,22 @@ Result<ResolvedJob> JobCatalog::Resolve(std::string_view job_type, const Json& p
   job.cwd = workspace_.root();
   job.timeout_sec = spec->timeout_sec;
   job.dry_run = job.params.value("dry_run", false);
+  RETURN_IF_ERROR(CheckArgvSize(job));
   job.args_preview = ArgsPreview(job.argv);
   return job;
+}
+
+void ResolvedJob::BindJobId(const std::string& job_id) {
+  constexpr size_t kPlaceholder = 8;  // "{job_id}"
+  // Back to front within each string, so earlier offsets stay valid.
+  for (auto it = job_id_in_argv.rbegin(); it != job_id_in_argv.rend(); ++it) {
+    argv[it->first].replace(it->second, kPlaceholder, job_id);
+  }
+  for (auto it = job_id_in_env.rbegin(); it != job_id_in_env.rend(); ++it) {
+    env[it->first].replace(it->second, kPlaceholder, job_id);
+  }
+  job_id_in_argv.clear();
+  job_id_in_env.clear();
 }
 
 Result<ResolvedJob> JobCatalog::ResolveBuiltin(const JobTypeSpec& spec, const Json& params) const {
@@ -624,8 +721,10 @@ Result<ResolvedJob> JobCatalog::ResolveUser(const JobTypeSpec& spec, const Json&
   job.params = p;
   // Values are substituted into argv items; a value never becomes more than one item
   // (except {overrides}), so nothing a user sends can add flags of its own.
+  std::vector<size_t> job_id_at;  // where "{job_id}" landed in the last substitute() result
   auto substitute = [&](const std::string& part, bool* missing) -> std::string {
     std::string out;
+    job_id_at.clear();
     size_t i = 0;
     while (i < part.size()) {
       if (part[i] == '{') {
@@ -638,7 +737,8 @@ Result<ResolvedJob> JobCatalog::ResolveUser(const JobTypeSpec& spec, const Json&
           } else if (name == "alphalab") {
             out += self_exe_.string();
           } else if (name == "job_id") {
-            out += "{job_id}";  // filled by the job service once the id exists
+            job_id_at.push_back(out.size());  // filled by the job service once the id exists
+            out += "{job_id}";
           } else if (p.contains(name)) {
             out += ValueToArg(p[name]);
           } else {
@@ -663,10 +763,17 @@ Result<ResolvedJob> JobCatalog::ResolveUser(const JobTypeSpec& spec, const Json&
       continue;
     }
     std::vector<std::string> parts;
+    std::vector<std::vector<size_t>> parts_job_id_at;
     bool missing = false;
-    for (const std::string& part : item.parts) parts.push_back(substitute(part, &missing));
+    for (const std::string& part : item.parts) {
+      parts.push_back(substitute(part, &missing));
+      parts_job_id_at.push_back(job_id_at);
+    }
     if (missing) continue;  // an optional param is absent: drop the item / group
-    for (auto& s : parts) job.argv.push_back(std::move(s));
+    for (size_t i = 0; i < parts.size(); ++i) {
+      for (size_t at : parts_job_id_at[i]) job.job_id_in_argv.emplace_back(job.argv.size(), at);
+      job.argv.push_back(std::move(parts[i]));
+    }
   }
   if (job.argv.empty()) return Status::InvalidArgument("job type '" + spec.name + "' resolved to an empty argv");
   std::string& prog = job.argv.front();
@@ -676,6 +783,7 @@ Result<ResolvedJob> JobCatalog::ResolveUser(const JobTypeSpec& spec, const Json&
   for (const auto& [k, v] : spec.env) {
     bool missing = false;
     job.env[k] = substitute(v, &missing);
+    for (size_t at : job_id_at) job.job_id_in_env.emplace_back(k, at);
   }
   return job;
 }

@@ -12,6 +12,7 @@
 //              "{overrides}"]                # expands to --set k=v pairs (enables `overrides`)
 //       params:
 //         config: {type: path, required: true}          # resolved inside the workspace
+//         label:  {type: string, allow_leading_dash: true}  # else a value starting '-' is refused
 //         seed:   {type: int, min: 0}
 //         mode:   {type: enum, choices: [base, finetune], default: base}
 //         tickers: {type: list}                          # "{tickers}" -> "A,B"
@@ -23,12 +24,19 @@
 // Placeholders: "{param}" (whole item or inside a string), "{workspace}" (root),
 // "{alphalab}" (this binary), "{job_id}", "{overrides}". argv[0] containing '/' is resolved
 // against the workspace when relative.
+// Argument injection: placeholders are substituted once, in the template only (a value that
+// contains "{job_id}" stays literal); string and list values starting with '-' are refused
+// unless the param declares allow_leading_dash; path values never start with '-'; one argv
+// item or env value may hold at most kMaxArgBytes and argv + env together kMaxArgvEnvBytes
+// (400 naming the param behind the oversized item).
 #pragma once
 
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <regex>
+#include <cstddef>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -50,6 +58,7 @@ struct ParamSpec {
   std::vector<std::string> choices;   // enum
   std::optional<double> min, max;     // int/float
   bool must_exist = true;             // path: must exist in the workspace
+  bool allow_leading_dash = false;    // string/list: a value may start with '-'
   std::string description;
 };
 
@@ -90,7 +99,19 @@ struct ResolvedJob {
   Json params = Json::object();  // normalized (paths workspace-relative, dates canonical)
   bool dry_run = false;
   std::string args_preview;
+  // Where the template's "{job_id}" placeholders landed: (argv index, byte offset) and
+  // (env name, byte offset). Only these are filled by BindJobId, never text from a value.
+  std::vector<std::pair<size_t, size_t>> job_id_in_argv;
+  std::vector<std::pair<std::string, size_t>> job_id_in_env;
+
+  // Writes `job_id` at the recorded placeholder positions (once; the job service calls it
+  // when the id exists).
+  void BindJobId(const std::string& job_id);
 };
+
+// Size limits checked at submit (a job that would fail with E2BIG is refused with a 400).
+inline constexpr size_t kMaxArgBytes = 128 * 1024 - 1;  // one argv item or env value (Linux MAX_ARG_STRLEN)
+inline constexpr size_t kMaxArgvEnvBytes = 1024 * 1024;  // argv + job env, well under ARG_MAX (2 MiB)
 
 // `key=value` with key ^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$, no newline/NUL anywhere.
 Status ValidateOverride(std::string_view kv);

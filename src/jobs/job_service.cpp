@@ -195,9 +195,7 @@ JobRecord JobService::NewRecord(ResolvedJob resolved, const SubmitOptions& optio
   JobRecord rec;
   rec.job_id = NewJobId(now);
   const std::string& id = rec.job_id.str();
-  for (std::string& a : resolved.argv) {
-    for (size_t p; (p = a.find("{job_id}")) != std::string::npos;) a.replace(p, 8, id);
-  }
+  resolved.BindJobId(id);  // the template's {job_id} only, never one inside a value
   rec.job_type = resolved.job_type;
   rec.status = JobState::kQueued;
   rec.created_at = now;
@@ -214,10 +212,7 @@ JobRecord JobService::NewRecord(ResolvedJob resolved, const SubmitOptions& optio
   rec.dry_run = resolved.dry_run;
   rec.timeout_sec = resolved.timeout_sec;
   rec.env = Json::object();
-  for (auto& [k, v] : resolved.env) {
-    for (size_t p; (p = v.find("{job_id}")) != std::string::npos;) v.replace(p, 8, id);
-    rec.env[k] = v;
-  }
+  for (auto& [k, v] : resolved.env) rec.env[k] = v;
   rec.claimed_by = claimer_;
   return rec;
 }

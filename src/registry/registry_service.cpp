@@ -408,7 +408,7 @@ Result<FileContent> RegistryService::BacktestFile(const std::string& bt_run_id, 
   return ReadBacktestFile(ws_, bt_run_id, name);
 }
 
-Result<Json> RegistryService::Dashboard(const Params& params) {
+Result<Json> RegistryService::Dashboard(const Params& params, const std::optional<std::string>& owner) {
   ASSIGN_OR_RETURN(auto jobs_limit, GetInt(params, "jobs_limit", 0, 100));
   ASSIGN_OR_RETURN(auto models_limit, GetInt(params, "models_limit", 0, kMaxRegistryLimit));
   ASSIGN_OR_RETURN(auto bt_limit, GetInt(params, "backtests_limit", 0, 100));
@@ -416,6 +416,7 @@ Result<Json> RegistryService::Dashboard(const Params& params) {
   if (jobs_) {
     JobQuery q;
     q.limit = static_cast<int>(jobs_limit.value_or(10));
+    q.owner_id = owner;
     ASSIGN_OR_RETURN(auto jobs, jobs_->ListJobs(q));
     for (const auto& j : jobs) recent_jobs.push_back(JobBriefJson(j, clock_.Now()));
   }

@@ -77,6 +77,10 @@ TEST_F(CompositionRootTest, RegistersEveryRouteGroupInOneList) {
       {"POST", "/api/v1/optimizations/{optimization_id}/retry-failed"},
       {"POST", "/api/v1/optimizations/{optimization_id}/extend"},
       {"GET", "/api/v1/optimizations/{optimization_id}/export"},
+      {"GET", "/api/session"},
+      {"POST", "/api/session"},
+      {"DELETE", "/api/session"},
+      {"GET", "/api/tokens"},
       {"GET", "/api/openapi.json"},
   };
   EXPECT_EQ((*server)->router().ListRoutes(), expected);
@@ -104,6 +108,28 @@ TEST_F(CompositionRootTest, UserJobTypesTheCatalogRefusesStopTheBuildWithFileLin
   ASSERT_FALSE(server.ok());
   EXPECT_NE(server.status().message().find("alphalab.yaml:3: job_types.t.argv[1]: uses {nope}"), std::string::npos)
       << server.status().message();
+}
+
+}  // namespace
+}  // namespace alphalab::app
+
+namespace alphalab::app {
+namespace {
+
+TEST(CheckBindIsSafeTest, ANetworkAddressNeedsTokensOrInsecure) {
+  WorkspaceConfig none;
+  WorkspaceConfig token;
+  token.auth.mode = AuthMode::kToken;
+  for (const char* loopback : {"127.0.0.1", "127.1.2.3", "localhost", "::1"}) {
+    EXPECT_TRUE(CheckBindIsSafe(loopback, none, false).ok()) << loopback;
+  }
+  for (const char* network : {"0.0.0.0", "192.168.1.5", "::", "lab.example.org"}) {
+    const Status refused = CheckBindIsSafe(network, none, false);
+    EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition) << network;
+    EXPECT_NE(refused.message().find("--insecure"), std::string::npos);
+    EXPECT_TRUE(CheckBindIsSafe(network, none, true).ok()) << network;
+    EXPECT_TRUE(CheckBindIsSafe(network, token, false).ok()) << network;
+  }
 }
 
 }  // namespace

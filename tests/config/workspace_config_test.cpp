@@ -159,3 +159,31 @@ TEST(WorkspaceConfigTest, DatasetsKeepFileOrderAndProviderUriIsAPath) {
 
 }  // namespace
 }  // namespace alphalab
+
+namespace alphalab {
+namespace {
+
+TEST(WorkspaceConfigTest, AuthAndServerNamesAreParsed) {
+  auto defaults = ParseWorkspaceConfig("");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->auth.mode, AuthMode::kNone);
+  EXPECT_TRUE(defaults->server.hosts.empty());
+  auto cfg = ParseWorkspaceConfig(
+      "server:\n  hosts: [Lab.Example.org, 'lab.example.org:8443']\n  origins: ['https://Lab.example.org']\n"
+      "auth:\n  mode: token\n  session_hours: 2\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->auth.mode, AuthMode::kToken);
+  EXPECT_EQ(cfg->auth.session_hours, 2);
+  EXPECT_EQ(cfg->server.hosts, (std::vector<std::string>{"lab.example.org", "lab.example.org:8443"}));
+  EXPECT_EQ(cfg->server.origins, (std::vector<std::string>{"https://lab.example.org"}));
+  ExpectError("auth:\n  mode: password\n", "auth.mode", 2, "none or token");
+  ExpectError("auth:\n  session_hours: 0\n", "auth.session_hours", 2, "between 1 and 720");
+  ExpectError("server:\n  origins: [evil.example]\n", "server.origins", 2, "not an origin");
+  ExpectError("server:\n  origins: ['https://a.example/path']\n", "server.origins", 2, "not an origin");
+  ExpectError("server:\n  hosts: ['a.example/x']\n", "server.hosts", 2, "not a host name");
+  ExpectError("job_types:\n  t:\n    argv: [x]\n    params:\n      p: {type: string, allow_leading_dash: maybe}\n",
+              "job_types.t.params.p.allow_leading_dash", 5, "true or false");
+}
+
+}  // namespace
+}  // namespace alphalab

@@ -53,7 +53,11 @@ TEST(OpenApiTest, CompiledDocumentIsOpenApi31AndServedAsIs) {
   for (const auto& [path, item] : doc["paths"].items()) {
     for (const auto& [method, op] : item.items()) {
       if (path == "/api/openapi.json" || method == "parameters") continue;
-      router.Add(method == "post" ? HttpMethod::kPost : HttpMethod::kGet, path, Ok());
+      const HttpMethod m = method == "post"     ? HttpMethod::kPost
+                           : method == "delete" ? HttpMethod::kDelete
+                           : method == "put"    ? HttpMethod::kPut
+                                                : HttpMethod::kGet;
+      router.Add(m, path, Ok());
     }
   }
   ASSERT_TRUE(InstallOpenApi(router).ok());

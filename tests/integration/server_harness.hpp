@@ -91,6 +91,8 @@ class ServerProcess {
       : workspace_(workspace), extra_(std::move(extra_args)) {}
   ~ServerProcess() { Stop(); }
 
+  // Bind this address instead of 127.0.0.1 (the client still talks to 127.0.0.1).
+  void WithHost(std::string host) { host_ = std::move(host); }
   // Keep the access log on (off by default in tests: it only fills server.stderr.log).
   void WithAccessLog() { access_log_ = true; }
   // Runs the server through a wrapper (absolute path first), e.g. {"/usr/bin/prlimit", "--nofile=64:64", "--"}.
@@ -102,7 +104,7 @@ class ServerProcess {
     int out[2];
     if (::pipe2(out, O_CLOEXEC) != 0) return ::testing::AssertionFailure() << "pipe";
     std::vector<std::string> args = {(BinDir() / "alphalab").string(), "serve", "--workspace", workspace_.string(),
-                                     "--host", "127.0.0.1", "--port", "0"};
+                                     "--host", host_, "--port", "0"};
     if (!access_log_) args.push_back("--no-access-log");
     args.insert(args.end(), extra_.begin(), extra_.end());
     args.insert(args.begin(), prefix_.begin(), prefix_.end());
@@ -130,9 +132,10 @@ class ServerProcess {
       const ssize_t n = ::read(out[0], &c, 1);
       if (n <= 0) break;
       if (c == '\n') {
-        const size_t at = line.find("http://127.0.0.1:");
+        const std::string prefix = "http://" + host_ + ":";
+        const size_t at = line.find(prefix);
         if (at != std::string::npos) {
-          port_ = std::stoi(line.substr(at + 17));
+          port_ = std::stoi(line.substr(at + prefix.size()));
           break;
         }
         line.clear();
@@ -216,6 +219,7 @@ class ServerProcess {
  private:
   fs::path workspace_;
   std::vector<std::string> extra_;
+  std::string host_ = "127.0.0.1";
   bool access_log_ = false;
   std::vector<std::string> prefix_;
   pid_t pid_ = 0;

@@ -193,6 +193,93 @@ job_types:
   EXPECT_EQ(json["job_types"][3]["name"], "experiment");
 }
 
+// Argument injection (docs/security.md): values starting with '-' are options, not values.
+TEST_F(JobCatalogTest, LeadingDashValuesAreRefusedUnlessTheParamAllowsThem) {
+  ASSERT_TRUE(LoadUserTypes(*catalog_, R"(
+job_types:
+  inject:
+    argv: [bin/run, "{name}", [--out, "{out}"], [--names, "{names}"], [--label, "{label}"]]
+    params:
+      name: {type: string, required: true}
+      out: {type: path, must_exist: false}
+      names: list
+      label: {type: string, allow_leading_dash: true}
+)").ok());
+  for (const char* bad : {"--config=/etc/passwd", "-h", "--"}) {
+    auto r = catalog_->Resolve("inject", Json{{"name", bad}});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.status().details().value("param", ""), "name") << bad;
+  }
+  auto path = catalog_->Resolve("inject", Json{{"name", "ok"}, {"out", "--config=/etc/passwd"}});
+  ASSERT_FALSE(path.ok());
+  EXPECT_EQ(path.status().details().value("param", ""), "out");
+  EXPECT_FALSE(catalog_->Resolve("inject", Json{{"name", "ok"}, {"out", "-x"}}).ok());
+  auto list = catalog_->Resolve("inject", Json{{"name", "ok"}, {"names", {"a", "-h"}}});
+  ASSERT_FALSE(list.ok());
+  EXPECT_EQ(list.status().details().value("param", ""), "names");
+  // The built-in backtest's tickers are a list too: "-h" would reach the engine as a flag.
+  EXPECT_FALSE(catalog_->Resolve("backtest", Json{{"config_path", "configs/base.yaml"}, {"tickers", "-h"}}).ok());
+  auto allowed = catalog_->Resolve("inject", Json{{"name", "a-b"}, {"label", "-5dB"}, {"out", "new/-x"}});
+  ASSERT_TRUE(allowed.ok()) << allowed.status().ToString();
+  EXPECT_EQ(allowed->argv, (std::vector<std::string>{(root_ / "bin/run").string(), "a-b", "--out", "new/-x",
+                                                     "--label", "-5dB"}));
+  EXPECT_EQ(catalog_->ToJson()["job_types"][3]["params"][3]["allow_leading_dash"], true);
+  // Only string and list params take the flag.
+  EXPECT_FALSE(LoadUserTypes(*catalog_, R"(
+job_types:
+  wrong:
+    argv: [bin/run, "{n}"]
+    params:
+      n: {type: int, allow_leading_dash: true}
+)").ok());
+}
+
+TEST_F(JobCatalogTest, JobIdPlaceholderIsFilledInTheTemplateOnly) {
+  ASSERT_TRUE(LoadUserTypes(*catalog_, R"(
+job_types:
+  ids:
+    argv: [bin/run, "--id={job_id}", "{tag}", "{job_id}/{tag}"]
+    params:
+      tag: {type: string, required: true}
+    env: {JOB: "{job_id}-{tag}"}
+)").ok());
+  auto r = catalog_->Resolve("ids", Json{{"tag", "x{job_id}y"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  r->BindJobId("job_42");
+  EXPECT_EQ(r->argv, (std::vector<std::string>{(root_ / "bin/run").string(), "--id=job_42", "x{job_id}y",
+                                               "job_42/x{job_id}y"}));
+  EXPECT_EQ(r->env.at("JOB"), "job_42-x{job_id}y");
+}
+
+TEST_F(JobCatalogTest, OversizedArgumentsAreRefusedAtSubmitNamingTheParam) {
+  ASSERT_TRUE(LoadUserTypes(*catalog_, R"(
+job_types:
+  big:
+    argv: [bin/run, "{overrides}", [--names, "{names}"]]
+    params:
+      names: list
+)").ok());
+  // One 200 KB override: over the per-argument limit (the kernel would answer E2BIG).
+  auto one = catalog_->Resolve("big", Json{{"overrides", {"k=" + std::string(200 * 1024, 'v')}}});
+  ASSERT_FALSE(one.ok());
+  EXPECT_EQ(one.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(one.status().details().value("param", ""), "overrides");
+  // Many items each under the per-argument limit, together over the total.
+  Json names = Json::array();
+  for (int i = 0; i < 40; ++i) names.push_back(std::string(4000, 'n'));  // 4 KB each, joined = 160 KB
+  auto joined = catalog_->Resolve("big", Json{{"names", names}});
+  ASSERT_FALSE(joined.ok());
+  EXPECT_EQ(joined.status().details().value("param", ""), "names");
+  Json overrides = Json::array();
+  for (int i = 0; i < 12; ++i) overrides.push_back("k" + std::to_string(i) + "=" + std::string(100 * 1024, 'v'));
+  auto total = catalog_->Resolve("big", Json{{"overrides", overrides}});
+  ASSERT_FALSE(total.ok());
+  EXPECT_NE(total.status().message().find("over the limit"), std::string::npos) << total.status().ToString();
+  EXPECT_EQ(total.status().details().value("param", ""), "overrides");
+  EXPECT_TRUE(catalog_->Resolve("big", Json{{"overrides", {"k=" + std::string(1000, 'v')}}}).ok());
+}
+
 TEST_F(JobCatalogTest, BadUserTypesAreRefused) {
   EXPECT_FALSE(LoadUserTypes(*catalog_, "job_types:\n  train:\n    argv: [x]\n").ok());
   EXPECT_FALSE(LoadUserTypes(*catalog_, "job_types:\n  t1:\n    argv: []\n").ok());

@@ -10,7 +10,7 @@
 // Every documented operation must be exercised with at least one 2xx and one 4xx response,
 // and every status a response comes back with must be documented for that operation.
 // Prints `N passed, N failed` (one check per request) and exits 1 on any failure.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -142,14 +142,14 @@ function check(ok, what) {
  * for the operation and that the body matches the documented schema of its content type.
  * Returns {status, body (parsed JSON or text)}.
  */
-async function call(method, pattern, { params = {}, query = '', body, expect } = {}) {
+async function call(method, pattern, { params = {}, query = '', body, expect, server: at = base, headers = {} } = {}) {
   const path = pattern.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(params[k]));
-  const init = { method, headers: {} };
+  const init = { method, headers: { ...headers } };
   if (body !== undefined) {
-    init.headers['Content-Type'] = 'application/json';
+    init.headers['Content-Type'] ??= 'application/json';
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
   }
-  const res = await fetch(base + path + query, init);
+  const res = await fetch(at + path + query, init);
   const text = await res.text();
   const what = `${method} ${path}${query} -> ${res.status}`;
   coverage.get(`${method} ${pattern}`)?.add(res.status);
@@ -309,6 +309,43 @@ try {
   await call('POST', `${OI}/extend`, { params: { optimization_id: optId }, body: { param_space: { 'strategy.params.fast': [10], 'strategy.params.slow': [50] } }, expect: 400 });
   await call('POST', `${OI}/cancel`, { params: { optimization_id: optId }, body: {}, expect: 200 });
   await call('POST', `${OI}/cancel`, { params: { optimization_id: optId }, body: {}, expect: 409 });
+
+  // Auth: /api/session and /api/tokens here (auth none), the rest on a second server in
+  // auth.mode token over a copy of the workspace, with tokens from `alphalab token create`.
+  const none = await call('GET', '/api/session', { expect: 200 });
+  check(none.body.auth === 'none' && none.body.insecure === false && none.body.principal === null, 'GET /api/session with auth none');
+  await call('GET', '/api/session', { query: '?x=1', expect: 400 });
+  await call('POST', '/api/session', { body: { token: 'alk_x' }, expect: 409 });
+  await call('GET', '/api/tokens', { expect: 200 });
+  const wsAuth = join(tmp, 'workspace-auth');
+  mkdirSync(wsAuth, { recursive: true });
+  cpSync(join(ws, 'alphalab.yaml'), join(wsAuth, 'alphalab.yaml'));
+  writeFileSync(join(wsAuth, 'alphalab.yaml'), `${readFileSync(join(wsAuth, 'alphalab.yaml'), 'utf8')}\nauth:\n  mode: token\n`);
+  const mint = (name, role) => {
+    const r = spawnSync(bin, ['token', 'create', '--name', name, '--role', role, '--workspace', wsAuth], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`token create: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const admin = mint('contract-admin', 'admin');
+  const user = mint('contract-user', 'user');
+  const port2 = await freePort();
+  const base2 = `http://127.0.0.1:${port2}`;
+  const server2 = spawn(bin, ['serve', '--workspace', wsAuth, '--host', '127.0.0.1', '--port', String(port2), '--no-access-log'], { stdio: 'ignore' });
+  try {
+    await waitFor('the auth server to answer', async () => (await fetch(`${base2}/api/health`)).ok, 30_000);
+    await call('GET', '/api/jobs/recent', { server: base2, expect: 401 });
+    await call('POST', '/api/jobs/train', { server: base2, headers: { Authorization: `Bearer ${user}`, 'Content-Type': 'text/plain' }, body: '{}', expect: 415 });
+    await call('POST', '/api/jobs/train', { server: base2, headers: { Authorization: `Bearer ${user}`, Origin: 'http://evil.example' }, body: { config_path: 'configs/base.yaml', dry_run: true }, expect: 403 });
+    await call('POST', '/api/session', { server: base2, body: { token: 'alk_wrong' }, expect: 401 });
+    const signed = await call('POST', '/api/session', { server: base2, body: { token: user }, expect: 200 });
+    check(signed.body.principal?.name === 'contract-user', 'POST /api/session names the principal');
+    await call('GET', '/api/tokens', { server: base2, headers: { Authorization: `Bearer ${user}` }, expect: 403 });
+    await call('GET', '/api/tokens', { server: base2, headers: { Authorization: `Bearer ${admin}` }, expect: 200 });
+    await call('DELETE', '/api/session', { server: base2, headers: { 'Content-Type': 'text/plain' }, body: '', expect: 415 });
+    await call('DELETE', '/api/session', { server: base2, body: {}, expect: 200 });
+  } finally {
+    server2.kill('SIGTERM');
+  }
 
   // Coverage: every operation answered at least one 2xx and one 4xx.
   for (const [op, statuses] of coverage) {

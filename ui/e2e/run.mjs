@@ -724,6 +724,54 @@ await test('narrow window (420 px) stays usable', async () => {
   await page.setViewportSize({ width: 1280, height: 900 });
 });
 
+await test('auth.mode token: the UI asks for a token, signs in with a cookie, then works (log stream too)', async () => {
+  // A second server over a copy of the workspace with auth on, and an admin token from the CLI.
+  const wsAuth = join(tmp, 'workspace-auth');
+  cpSync(ws, wsAuth, { recursive: true, filter: (src) => !/alphalab\.db|\/reports(\/|$)/.test(src.slice(ws.length)) });
+  appendFileSync(join(wsAuth, 'alphalab.yaml'), '\nauth:\n  mode: token\n');
+  const created = spawnSync(bin, ['token', 'create', '--name', 'e2e-admin', '--role', 'admin', '--workspace', wsAuth], { encoding: 'utf8' });
+  expect(created.status === 0, `token create: ${created.stderr}`);
+  const token = created.stdout.trim();
+  const port2 = await freePort();
+  const base2 = `http://127.0.0.1:${port2}`;
+  const server2 = spawn(bin, ['serve', '--workspace', wsAuth, '--host', '127.0.0.1', '--port', String(port2), '--ui-dir', join(UI_DIR, 'dist')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  server2.stdout.on('data', (d) => serverOut.push(d));
+  server2.stderr.on('data', (d) => serverOut.push(d));
+  const p2 = await context.newPage();
+  try {
+    await waitFor('the auth server to answer', async () => (await fetch(`${base2}/api/health`)).ok, 30_000);
+    expect((await fetch(`${base2}/api/jobs/recent`)).status === 401, 'the API answers 401 without a token');
+    const job = await (await fetch(`${base2}/api/jobs`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ job_type: 'e2e-echo', params: { note: 'signed' } }),
+    })).json();
+    expect(typeof job.job_id === 'string', `bearer submit: ${JSON.stringify(job).slice(0, 200)}`);
+    await p2.goto(`${base2}/jobs`);
+    await p2.getByTestId('signin-dialog').waitFor();
+    await p2.screenshot({ path: join(OUT, 'auth-signin.png') });
+    await p2.getByTestId('signin-token').fill('alk_wrong');
+    await p2.getByRole('button', { name: 'Sign in' }).click();
+    await p2.getByTestId('signin-error').waitFor();
+    await p2.getByTestId('signin-token').fill(token);
+    await p2.getByRole('button', { name: 'Sign in' }).click();
+    await p2.getByTestId('signin-dialog').waitFor({ state: 'detached' });
+    await p2.getByTestId('jobs-table').getByText(job.job_id).waitFor();
+    await p2.getByTestId('session-user').getByText('e2e-admin (admin)').waitFor();
+    const cookies = await context.cookies(base2);
+    const c = cookies.find((x) => x.name === 'alphalab_session');
+    expect(c && c.httpOnly && c.sameSite === 'Strict', `HttpOnly SameSite=Strict session cookie (${JSON.stringify(c)})`);
+    expect(!(await p2.evaluate(() => document.cookie)).includes('alphalab_session'), 'the page script cannot read the cookie');
+    // The job page's log comes over EventSource with the cookie.
+    await p2.goto(`${base2}/jobs/${job.job_id}`);
+    await p2.getByTestId('log-box').getByText('signed').waitFor();
+    await p2.screenshot({ path: join(OUT, 'auth-job.png') });
+  } finally {
+    await p2.close();
+    server2.kill('SIGTERM');
+  }
+});
+
 await test('no uncaught errors in the browser console', async () => {
   expect(consoleErrors.length === 0, consoleErrors.slice(0, 5).join(' | '));
 });

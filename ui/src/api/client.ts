@@ -17,9 +17,13 @@ import type {
   RegistryQuery,
   RunDetail,
   RunPage,
+  SessionCreated,
+  SessionInfo,
+  SignedOut,
   SubmitJobRequest,
   TrainRequest,
 } from '../types/api';
+import { waitForSignIn } from '../lib/auth';
 import { schemaMismatch, type SchemaName } from './validate';
 
 export * from '../types/api';
@@ -88,9 +92,25 @@ export function buildQuery(params: Record<string, QueryValue>): string {
   return s ? `?${s}` : '';
 }
 
-/** Sends a request and returns its JSON body checked against `schema`. */
+/** True for a 401 the user can fix by signing in (not the sign-in request itself). */
+function needsSignIn(res: Response, path: string): boolean {
+  return res.status === 401 && !path.startsWith('/api/session');
+}
+
+/** Sends a request and returns its JSON body checked against `schema`. A 401 (auth on, no
+ * session yet) shows the sign-in dialog and sends the request again once signed in. */
 export async function request<T>(method: string, path: string, schema: SchemaName, body?: unknown, signal?: AbortSignal): Promise<T> {
-  let res: Response;
+  for (;;) {
+    const res = await send(method, path, body, signal);
+    if (needsSignIn(res, path)) {
+      await waitForSignIn();
+      continue;
+    }
+    return parseResponse<T>(res, path, schema);
+  }
+}
+
+async function send(method: string, path: string, body: unknown, signal: AbortSignal | undefined): Promise<Response> {
   try {
     const init: RequestInit = { method, headers: { Accept: 'application/json' } };
     if (body !== undefined) {
@@ -98,11 +118,14 @@ export async function request<T>(method: string, path: string, schema: SchemaNam
       init.body = JSON.stringify(body);
     }
     if (signal) init.signal = signal;
-    res = await fetchImpl(baseUrl + path, init);
+    return await fetchImpl(baseUrl + path, init);
   } catch (e) {
     if (e instanceof DOMException && e.name === 'AbortError') throw e;
     throw new ApiError(0, 'network_error', `Cannot reach the alphalab server (${(e as Error).message})`, null, path);
   }
+}
+
+async function parseResponse<T>(res: Response, path: string, schema: SchemaName): Promise<T> {
   const text = await res.text();
   if (!res.ok) throw errorFromResponse(res.status, res.statusText, text, path);
   let data: unknown;
@@ -121,13 +144,17 @@ export async function request<T>(method: string, path: string, schema: SchemaNam
 /** GETs a text resource (a CSV of a backtest folder): the body as is, or an ApiError. */
 export async function requestText(path: string, signal?: AbortSignal): Promise<string> {
   let res: Response;
-  try {
-    const init: RequestInit = { method: 'GET' };
-    if (signal) init.signal = signal;
-    res = await fetchImpl(baseUrl + path, init);
-  } catch (e) {
-    if (e instanceof DOMException && e.name === 'AbortError') throw e;
-    throw new ApiError(0, 'network_error', `Cannot reach the alphalab server (${(e as Error).message})`, null, path);
+  for (;;) {
+    try {
+      const init: RequestInit = { method: 'GET' };
+      if (signal) init.signal = signal;
+      res = await fetchImpl(baseUrl + path, init);
+    } catch (e) {
+      if (e instanceof DOMException && e.name === 'AbortError') throw e;
+      throw new ApiError(0, 'network_error', `Cannot reach the alphalab server (${(e as Error).message})`, null, path);
+    }
+    if (!needsSignIn(res, path)) break;
+    await waitForSignIn();
   }
   const text = await res.text();
   if (!res.ok) throw errorFromResponse(res.status, res.statusText, text, path);
@@ -181,6 +208,12 @@ export const api = {
     requestText(`/api/backtests/${enc(btRunId)}/files/${enc(name)}`, signal),
 
   dashboard: (signal?: AbortSignal): Promise<Dashboard> => request('GET', '/api/dashboard', 'Dashboard', undefined, signal),
+
+  /** Whether auth is on, whether the server runs --insecure, and who the caller is. */
+  session: (signal?: AbortSignal): Promise<SessionInfo> => request('GET', '/api/session', 'SessionInfo', undefined, signal),
+  /** Exchanges a token for the HttpOnly session cookie (401 for a wrong token). */
+  signIn: (token: string): Promise<SessionCreated> => request('POST', '/api/session', 'SessionCreated', { token }),
+  signOut: (): Promise<SignedOut> => request('DELETE', '/api/session', 'SignedOut', {}),
 };
 
 /** Reads the whole log (all bytes from offset 0), following next_offset in capped steps. */

@@ -1,5 +1,7 @@
 import { useState } from 'react';
 import { NavLink, Outlet, useLocation } from 'react-router-dom';
+import { SessionBar } from './SessionBar';
+import { SignInDialog } from './SignIn';
 import { ToastHost } from './ToastHost';
 import { JobWatcher } from './JobWatcher';
 
@@ -35,11 +37,13 @@ export function Layout() {
           ))}
         </nav>
       </header>
+      <SessionBar />
       <main className="content" key={location.pathname.split('/')[1]}>
         <Outlet />
       </main>
       <ToastHost />
       <JobWatcher />
+      <SignInDialog />
     </div>
   );
 }

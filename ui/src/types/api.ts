@@ -24,6 +24,9 @@ export type EvalMetricsRequest = Schemas['EvalMetricsRequest'];
 export type SubmitJobRequest = Schemas['SubmitRequest'];
 export type EvalMode = NonNullable<EvalMetricsRequest['mode']>;
 export type JobCreated = JobDetail;
+export type SessionInfo = Schemas['SessionInfo'];
+export type SessionCreated = Schemas['SessionCreated'];
+export type SignedOut = Schemas['SignedOut'];
 
 export type RegistryModelRow = Schemas['RegistryRow'];
 export type RegistryPage = Schemas['RegistryPage'];

@@ -1,0 +1,405 @@
+// Auth against a real `alphalab serve` in auth.mode token (docs/security.md): 401 without a
+// token, bearer tokens, user vs admin (403 on another owner's job and on admin routes), the
+// session cookie for reads and the SSE log stream, cross-site requests (text/plain, foreign
+// Origin) refused with no job created, a foreign Host answered 421, a non-loopback bind
+// refused with auth none unless --insecure, and `alphalab token create | list | revoke`.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "integration/server_harness.hpp"
+
+namespace alphalab::testing {
+namespace {
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;  // stdout only
+};
+
+// Runs bin/alphalab with `args` (test-controlled, no spaces or quotes), stdout captured.
+CliResult RunCli(const std::vector<std::string>& args, const std::string& env_prefix = "") {
+  std::string cmd = env_prefix + (BinDir() / "alphalab").string();
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " 2>/dev/null";
+  CliResult r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string CreateToken(const fs::path& ws, const std::string& name, const std::string& role) {
+  CliResult r = RunCli({"token", "create", "--name", name, "--role", role, "--workspace", ws.string(), "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  auto j = ParseJson(r.out);
+  EXPECT_TRUE(j.ok()) << r.out;
+  return j.ok() ? j->value("token", "") : "";
+}
+
+struct RawResponse {
+  int status = 0;
+  std::string head;  // status line + headers
+  std::string body;
+  std::string Header(const std::string& lowercase_name) const {
+    std::string lower = head;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const size_t at = lower.find("\r\n" + lowercase_name + ":");
+    if (at == std::string::npos) return "";
+    const size_t start = at + 2 + lowercase_name.size() + 1;
+    const size_t end = head.find("\r\n", start);
+    std::string v = head.substr(start, end - start);
+    while (!v.empty() && v.front() == ' ') v.erase(0, 1);
+    return v;
+  }
+};
+
+// One request over a fresh connection (Connection: close added), read until the server closes
+// it, `until` shows up in the body, or `timeout` passes. `headers`: "Name: value" lines.
+RawResponse Raw(int port, const std::string& method, const std::string& target,
+                const std::vector<std::string>& headers, const std::string& body = "",
+                const std::string& until = "", std::chrono::milliseconds timeout = 10s) {
+  RawResponse out;
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    ADD_FAILURE() << "connect";
+    return out;
+  }
+  std::string req = method + " " + target + " HTTP/1.1\r\n";
+  bool has_host = false;
+  for (const auto& h : headers) {
+    if (h.rfind("Host:", 0) == 0) has_host = true;
+    req += h + "\r\n";
+  }
+  if (!has_host) req += "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
+  req += "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  (void)!::write(fd, req.data(), req.size());
+  std::string all;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[8192];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    all.append(buf, static_cast<size_t>(n));
+    if (!until.empty() && all.find(until) != std::string::npos) break;
+  }
+  ::close(fd);
+  const size_t split = all.find("\r\n\r\n");
+  out.head = all.substr(0, split);
+  out.body = split == std::string::npos ? "" : all.substr(split + 4);
+  if (all.rfind("HTTP/1.1 ", 0) == 0) out.status = std::stoi(all.substr(9, 3));
+  return out;
+}
+
+std::string Bearer(const std::string& token) { return "Authorization: Bearer " + token; }
+const char* kJson = "Content-Type: application/json";
+
+class AuthTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ws_ = new TempWorkspace("auth:\n  mode: token\nserver:\n  hosts: [lab.example.org]\n");
+    alice_ = new std::string(CreateToken(ws_->root(), "alice", "user"));
+    bob_ = new std::string(CreateToken(ws_->root(), "bob", "user"));
+    root_ = new std::string(CreateToken(ws_->root(), "root", "admin"));
+    server_ = new ServerProcess(ws_->root(), {"--slots", "2"});
+    ASSERT_TRUE(server_->Start());
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete ws_;
+    delete alice_;
+    delete bob_;
+    delete root_;
+  }
+  int port() { return server_->port(); }
+  RawResponse As(const std::string& token, const std::string& method, const std::string& target,
+                 const std::string& body = "") {
+    std::vector<std::string> h{Bearer(token)};
+    if (method != "GET") h.push_back(kJson);
+    return Raw(port(), method, target, h, body);
+  }
+  Json JsonOf(const RawResponse& r) {
+    auto j = ParseJson(r.body);
+    EXPECT_TRUE(j.ok()) << r.head << "\n" << r.body;
+    return j.ok() ? *j : Json();
+  }
+  std::string Submit(const std::string& token, int lines = 1) {
+    RawResponse r = As(token, "POST", "/api/jobs",
+                       DumpJson(Json{{"job_type", "fixture"}, {"params", {{"lines", lines}, {"run_id", "run_x"}}}}));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return JsonOf(r).value("job_id", "");
+  }
+  int64_t TotalJobs() { return JsonOf(As(*root_, "GET", "/api/jobs/recent?limit=0")).value("total", int64_t{-1}); }
+  std::vector<std::string> AuditActions(const std::string& actor) {
+    std::ifstream in(ws_->root() / "reports" / "audit.log");
+    std::vector<std::string> out;
+    std::string line;
+    while (std::getline(in, line)) {
+      auto j = ParseJson(line);
+      if (j.ok() && j->value("actor", "") == actor) out.push_back(j->value("action", "") + ":" + j->value("outcome", ""));
+    }
+    return out;
+  }
+
+  static TempWorkspace* ws_;
+  static ServerProcess* server_;
+  static std::string* alice_;
+  static std::string* bob_;
+  static std::string* root_;
+};
+TempWorkspace* AuthTest::ws_ = nullptr;
+ServerProcess* AuthTest::server_ = nullptr;
+std::string* AuthTest::alice_ = nullptr;
+std::string* AuthTest::bob_ = nullptr;
+std::string* AuthTest::root_ = nullptr;
+
+TEST_F(AuthTest, WithoutATokenApiRoutesAre401AndHealthStaysPublic) {
+  const int64_t before = TotalJobs();
+  for (const char* target : {"/api/jobs/recent", "/metrics", "/api/job-types", "/api/runs"}) {
+    RawResponse r = Raw(port(), "GET", target, {});
+    EXPECT_EQ(r.status, 401) << target << ": " << r.body;
+    EXPECT_EQ(JsonOf(r)["error"]["code"], "UNAUTHENTICATED") << target;
+    EXPECT_EQ(r.Header("www-authenticate"), "Bearer") << target;
+  }
+  EXPECT_EQ(Raw(port(), "GET", "/api/jobs/recent", {Bearer("alk_not_a_real_token")}).status, 401);
+  EXPECT_EQ(Raw(port(), "GET", "/api/jobs/recent", {"Authorization: Basic YTpi"}).status, 401);
+  RawResponse post = Raw(port(), "POST", "/api/jobs", {kJson}, R"({"job_type":"fixture","params":{}})");
+  EXPECT_EQ(post.status, 401);
+  EXPECT_EQ(TotalJobs(), before);
+  EXPECT_EQ(Raw(port(), "GET", "/api/health", {}).status, 200);
+  EXPECT_EQ(Raw(port(), "GET", "/api/openapi.json", {}).status, 200);
+  Json session = JsonOf(Raw(port(), "GET", "/api/session", {}));
+  EXPECT_EQ(session["auth"], "token");
+  EXPECT_EQ(session["authenticated"], false);
+  EXPECT_EQ(session["insecure"], false);
+  Json me = JsonOf(Raw(port(), "GET", "/api/session", {Bearer(*alice_)}));
+  EXPECT_EQ(me["principal"]["name"], "alice");
+  EXPECT_EQ(me["principal"]["role"], "user");
+}
+
+TEST_F(AuthTest, UsersSeeAndChangeOnlyTheirOwnJobsAdminsEverything) {
+  const std::string job = Submit(*alice_, 1);
+  ASSERT_FALSE(job.empty());
+  EXPECT_EQ(JsonOf(As(*alice_, "GET", "/api/jobs/" + job))["owner_id"], "alice");
+  // Bob (another user): 403 on every read and change of alice's job.
+  for (const std::string& target : {"/api/jobs/" + job, "/api/jobs/" + job + "/log", "/api/jobs/" + job + "/log/stream"}) {
+    RawResponse r = As(*bob_, "GET", target);
+    EXPECT_EQ(r.status, 403) << target << ": " << r.body;
+    EXPECT_EQ(JsonOf(r)["error"]["code"], "PERMISSION_DENIED");
+  }
+  EXPECT_EQ(As(*bob_, "POST", "/api/jobs/" + job + "/cancel").status, 403);
+  EXPECT_EQ(As(*bob_, "POST", "/api/jobs", DumpJson(Json{{"job_type", "fixture"}, {"source_job_id", job}})).status, 403);
+  // Lists: a user's own jobs only; an admin's, everyone's.
+  const std::string bobs = Submit(*bob_, 1);
+  auto ids = [&](const std::string& token, const std::string& query) {
+    std::vector<std::string> out;
+    const Json page = JsonOf(As(token, "GET", "/api/jobs/recent" + query));
+    for (const Json& j : page["items"]) out.push_back(j["job_id"]);
+    return out;
+  };
+  auto has = [](const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); };
+  EXPECT_TRUE(has(ids(*alice_, ""), job));
+  EXPECT_FALSE(has(ids(*alice_, ""), bobs));
+  EXPECT_TRUE(has(ids(*bob_, ""), bobs));
+  EXPECT_FALSE(has(ids(*bob_, ""), job));
+  EXPECT_TRUE(has(ids(*root_, ""), job));
+  EXPECT_TRUE(has(ids(*root_, ""), bobs));
+  EXPECT_EQ(ids(*root_, "?owner_id=bob"), std::vector<std::string>{bobs});
+  EXPECT_EQ(As(*bob_, "GET", "/api/jobs/recent?owner_id=alice").status, 403);
+  auto dashboard_jobs = [&](const std::string& token) {
+    std::vector<std::string> out;
+    const Json d = JsonOf(As(token, "GET", "/api/dashboard?jobs_limit=100"));
+    for (const Json& j : d["recent_jobs"]) out.push_back(j["job_id"]);
+    return out;
+  };
+  EXPECT_FALSE(has(dashboard_jobs(*bob_), job));  // the dashboard's recent jobs: own only
+  EXPECT_TRUE(has(dashboard_jobs(*bob_), bobs));
+  EXPECT_TRUE(has(dashboard_jobs(*root_), job));
+  EXPECT_EQ(As(*root_, "GET", "/api/jobs/" + job).status, 200);
+  EXPECT_EQ(As(*root_, "GET", "/api/jobs/" + job + "/log").status, 200);
+  // Admin routes.
+  EXPECT_EQ(As(*alice_, "GET", "/api/tokens").status, 403);
+  RawResponse tokens = As(*root_, "GET", "/api/tokens");
+  ASSERT_EQ(tokens.status, 200) << tokens.body;
+  EXPECT_EQ(JsonOf(tokens)["items"].size(), 3u);
+  EXPECT_EQ(tokens.body.find(*alice_), std::string::npos);
+  // The audit log names who did what.
+  const auto alice = AuditActions("alice");
+  EXPECT_TRUE(has(alice, "job.submit:ok"));
+  EXPECT_TRUE(has(AuditActions("bob"), "job.cancel:denied"));
+}
+
+TEST_F(AuthTest, TheSessionCookieWorksForReadsAndTheLogStreamUntilSignOut) {
+  const std::string job = Submit(*alice_, 3);
+  EXPECT_EQ(Raw(port(), "POST", "/api/session", {kJson}, R"({"token":"alk_wrong"})").status, 401);
+  RawResponse login = Raw(port(), "POST", "/api/session", {kJson}, DumpJson(Json{{"token", *alice_}}));
+  ASSERT_EQ(login.status, 200) << login.body;
+  const std::string set_cookie = login.Header("set-cookie");
+  EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos) << set_cookie;
+  EXPECT_NE(set_cookie.find("SameSite=Strict"), std::string::npos) << set_cookie;
+  EXPECT_NE(set_cookie.find("Path=/"), std::string::npos) << set_cookie;
+  EXPECT_EQ(login.body.find(*alice_), std::string::npos);
+  const std::string cookie = "Cookie: " + set_cookie.substr(0, set_cookie.find(';'));
+  EXPECT_EQ(JsonOf(Raw(port(), "GET", "/api/session", {cookie}))["principal"]["name"], "alice");
+  RawResponse recent = Raw(port(), "GET", "/api/jobs/recent", {cookie});
+  EXPECT_EQ(recent.status, 200) << recent.body;
+  // EventSource sends the cookie: the SSE stream runs to the job's end.
+  RawResponse stream = Raw(port(), "GET", "/api/jobs/" + job + "/log/stream", {cookie, "Accept: text/event-stream"},
+                           "", "event: end", 20s);
+  EXPECT_EQ(stream.status, 200) << stream.head;
+  EXPECT_NE(stream.body.find("event: end"), std::string::npos) << stream.body;
+  EXPECT_NE(stream.body.find("event: log"), std::string::npos) << stream.body;
+  // Cookie-authenticated state changes still need JSON (and a same-origin Origin, if any).
+  const std::string origin = "Origin: http://127.0.0.1:" + std::to_string(port());
+  EXPECT_EQ(Raw(port(), "POST", "/api/jobs/" + job + "/cancel", {cookie, kJson, origin}, "{}").status, 409);
+  RawResponse out = Raw(port(), "DELETE", "/api/session", {cookie, kJson});
+  EXPECT_EQ(out.status, 200) << out.body;
+  EXPECT_NE(out.Header("set-cookie").find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(Raw(port(), "GET", "/api/jobs/recent", {cookie}).status, 401);
+  const auto alice = AuditActions("alice");
+  EXPECT_NE(std::find(alice.begin(), alice.end(), "session.login:ok"), alice.end());
+  EXPECT_NE(std::find(alice.begin(), alice.end(), "session.logout:ok"), alice.end());
+}
+
+TEST_F(AuthTest, CrossSiteRequestsAreRefusedAndCreateNoJob) {
+  const int64_t before = TotalJobs();
+  const std::string body = R"({"job_type":"fixture","params":{"lines":1}})";
+  // A cross-site form/fetch "simple request": text/plain, foreign Origin, with or without a token.
+  RawResponse plain = Raw(port(), "POST", "/api/jobs", {"Content-Type: text/plain", "Origin: http://evil.example"}, body);
+  EXPECT_TRUE(plain.status == 403 || plain.status == 415) << plain.status;
+  EXPECT_EQ(Raw(port(), "POST", "/api/jobs", {"Content-Type: text/plain", Bearer(*alice_)}, body).status, 415);
+  EXPECT_EQ(Raw(port(), "POST", "/api/jobs", {Bearer(*alice_)}, body).status, 415);
+  RawResponse evil = Raw(port(), "POST", "/api/jobs", {kJson, Bearer(*alice_), "Origin: http://evil.example"}, body);
+  EXPECT_EQ(evil.status, 403) << evil.body;
+  EXPECT_EQ(JsonOf(evil)["error"]["details"]["origin"], "http://evil.example");
+  EXPECT_EQ(Raw(port(), "POST", "/api/session", {kJson, "Origin: http://evil.example"},
+                DumpJson(Json{{"token", *alice_}})).status, 403);
+  EXPECT_EQ(Raw(port(), "GET", "/api/jobs/recent", {Bearer(*alice_), "Origin: null"}).status, 403);
+  EXPECT_EQ(TotalJobs(), before);
+  // The server's own origin is fine.
+  RawResponse same = Raw(port(), "POST", "/api/jobs",
+                         {kJson, Bearer(*alice_), "Origin: http://127.0.0.1:" + std::to_string(port())}, body);
+  EXPECT_EQ(same.status, 200) << same.body;
+  EXPECT_EQ(TotalJobs(), before + 1);
+}
+
+TEST_F(AuthTest, AHostThatIsNotTheServersIsAnswered421) {
+  RawResponse evil = Raw(port(), "GET", "/api/health", {"Host: evil.example"});
+  EXPECT_EQ(evil.status, 421) << evil.head;
+  EXPECT_EQ(JsonOf(evil)["error"]["code"], "PERMISSION_DENIED");
+  EXPECT_EQ(Raw(port(), "GET", "/api/jobs/recent", {"Host: evil.example:" + std::to_string(port()), Bearer(*alice_)}).status, 421);
+  EXPECT_EQ(Raw(port(), "GET", "/", {"Host: evil.example"}).status, 421);
+  EXPECT_EQ(Raw(port(), "GET", "/api/health", {"Host: localhost:" + std::to_string(port())}).status, 200);
+  EXPECT_EQ(Raw(port(), "GET", "/api/health", {"Host: lab.example.org"}).status, 200);  // server.hosts
+  EXPECT_EQ(Raw(port(), "GET", "/api/health", {"Host: [::1]:8000"}).status, 200);
+}
+
+TEST_F(AuthTest, RevokedTokensStopWorking) {
+  const std::string carol = CreateToken(ws_->root(), "carol", "user");
+  CliResult revoke = RunCli({"token", "revoke", "carol", "--workspace", ws_->root().string()});
+  EXPECT_EQ(revoke.exit_code, 0) << revoke.out;
+  RawResponse r = Raw(port(), "GET", "/api/jobs/recent", {Bearer(carol)});
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(JsonOf(r)["error"]["message"].get<std::string>().find("revoked"), std::string::npos);
+}
+
+TEST_F(AuthTest, TheCliClientSendsTheTokenFromTheEnvironmentOrTheConfigFile) {
+  const std::string job = Submit(*alice_, 1);
+  const std::string server = "--server=" + server_->url();
+  const std::string clean = "env -u ALPHALAB_TOKEN -u XDG_CONFIG_HOME HOME=" + (ws_->root() / "home").string() + " ";
+  CliResult anonymous = RunCli({"jobs", "--json", server}, clean);
+  EXPECT_EQ(anonymous.exit_code, 1);
+  CliResult by_env = RunCli({"jobs", "--json", server}, clean + "ALPHALAB_TOKEN=" + *alice_ + " ");
+  EXPECT_EQ(by_env.exit_code, 0);
+  EXPECT_NE(by_env.out.find(job), std::string::npos) << by_env.out;
+  fs::create_directories(ws_->root() / "home" / ".config" / "alphalab");
+  std::ofstream(ws_->root() / "home" / ".config" / "alphalab" / "token") << *bob_ << "\n";
+  CliResult by_file = RunCli({"jobs", "--json", server}, clean);
+  EXPECT_EQ(by_file.exit_code, 0);
+  EXPECT_EQ(by_file.out.find(job), std::string::npos) << "bob must not see alice's job";
+  EXPECT_EQ(RunCli({"cancel", job, server}, clean).exit_code, 1);  // bob: 403
+}
+
+TEST(AuthBindTest, ANonLoopbackBindNeedsAuthOrInsecure) {
+  TempWorkspace ws;
+  ServerProcess refused(ws.root());
+  refused.WithHost("0.0.0.0");
+  EXPECT_FALSE(refused.Start());
+  auto log = ReadFile(ws.root() / "server.stderr.log");
+  ASSERT_TRUE(log.ok());
+  EXPECT_NE(log->find("refusing to serve on 0.0.0.0 with auth.mode none"), std::string::npos) << *log;
+
+  ServerProcess insecure(ws.root(), {"--insecure"});
+  insecure.WithHost("0.0.0.0");
+  ASSERT_TRUE(insecure.Start());
+  Json session = insecure.GetJson("/api/session");
+  EXPECT_EQ(session["auth"], "none");
+  EXPECT_EQ(session["insecure"], true);
+  auto warn = ReadFile(ws.root() / "server.stderr.log");
+  EXPECT_NE(warn->find("WARNING: serving on 0.0.0.0 without authentication"), std::string::npos);
+  insecure.Stop();
+
+  TempWorkspace tokens("auth:\n  mode: token\n");
+  ServerProcess with_auth(tokens.root());
+  with_auth.WithHost("0.0.0.0");
+  ASSERT_TRUE(with_auth.Start());
+  EXPECT_EQ(with_auth.GetJson("/api/session")["insecure"], false);
+}
+
+TEST(TokenCliTest, CreateListRevoke) {
+  TempWorkspace ws;
+  const std::string dir = ws.root().string();
+  CliResult created = RunCli({"token", "create", "--name", "dana", "--workspace", dir});
+  ASSERT_EQ(created.exit_code, 0);
+  ASSERT_EQ(created.out.rfind("alk_", 0), 0u) << created.out;
+  EXPECT_EQ(created.out.size(), 4u + 43u + 1u);  // "alk_" + 32 bytes base64url + newline
+  EXPECT_EQ(RunCli({"token", "create", "--name", "dana", "--workspace", dir}).exit_code, 1);  // name in use
+  EXPECT_NE(RunCli({"token", "create", "--name", "eve", "--role", "root", "--workspace", dir}).exit_code, 0);
+  EXPECT_NE(RunCli({"token", "create", "--name", "a b", "--workspace", dir}).exit_code, 0);
+  ASSERT_EQ(RunCli({"token", "create", "--name", "erin", "--role", "admin", "--workspace", dir}).exit_code, 0);
+  CliResult list = RunCli({"token", "list", "--json", "--workspace", dir});
+  ASSERT_EQ(list.exit_code, 0);
+  Json items = ParseJson(list.out).value()["items"];
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0]["name"], "erin");
+  EXPECT_EQ(items[0]["role"], "admin");
+  EXPECT_EQ(items[1]["name"], "dana");
+  EXPECT_EQ(items[1]["revoked"], false);
+  EXPECT_EQ(list.out.find(created.out.substr(4, 43)), std::string::npos);  // never the secret
+  const std::string id = items[1]["id"];
+  EXPECT_EQ(RunCli({"token", "revoke", id, "--workspace", dir}).exit_code, 0);
+  EXPECT_EQ(RunCli({"token", "revoke", "nobody", "--workspace", dir}).exit_code, 1);
+  Json after = ParseJson(RunCli({"token", "list", "--json", "--workspace", dir}).out).value()["items"];
+  EXPECT_EQ(after[1]["revoked"], true);
+  CliResult table = RunCli({"token", "list", "--workspace", dir});
+  EXPECT_NE(table.out.find("revoked"), std::string::npos);
+  // The name of a revoked token can be given to its replacement.
+  EXPECT_EQ(RunCli({"token", "create", "--name", "dana", "--workspace", dir}).exit_code, 0);
+  // Creating and revoking are audited.
+  auto audit = ReadFile(ws.root() / "reports" / "audit.log");
+  ASSERT_TRUE(audit.ok());
+  EXPECT_NE(audit->find("\"action\":\"token.create\""), std::string::npos);
+  EXPECT_NE(audit->find("\"action\":\"token.revoke\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace alphalab::testing
