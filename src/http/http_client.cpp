@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <utility>
 
 #include "http/http_client.hpp"
@@ -27,6 +28,7 @@ std::string ClientResponse::ErrorMessage() const {
 struct HttpClient::Impl {
   std::string host;
   std::string port;
+  std::string bearer;  // "" = no Authorization header
   std::chrono::milliseconds timeout{30000};
   asio::io_context ioc;
   std::unique_ptr<beast::tcp_stream> stream;
@@ -55,6 +57,13 @@ HttpClient::~HttpClient() = default;
 
 const std::string& HttpClient::host() const { return impl_->host; }
 const std::string& HttpClient::port() const { return impl_->port; }
+
+void HttpClient::SetBearerToken(std::string token) { impl_->bearer = std::move(token); }
+
+std::string TokenFromEnvironment() {
+  const char* env = std::getenv("ALPHALAB_TOKEN");
+  return env ? std::string(env) : std::string();
+}
 
 Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view base_url,
                                                        std::chrono::milliseconds timeout) {
@@ -88,6 +97,7 @@ Result<ClientResponse> HttpClient::Request(std::string_view method, std::string_
   bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(beast::string_view(method.data(), method.size())), std::string(target), 11};
   req.set(bhttp::field::host, d.host + ":" + d.port);
   req.set(bhttp::field::user_agent, "alphalab-cli");
+  if (!d.bearer.empty()) req.set(bhttp::field::authorization, "Bearer " + d.bearer);
   req.keep_alive(true);
   if (!body.empty() || method == "POST" || method == "PUT") {
     req.set(bhttp::field::content_type, std::string(content_type));
@@ -130,6 +140,7 @@ Result<int> HttpClient::Stream(std::string_view target, const std::function<bool
   bhttp::request<bhttp::empty_body> req{bhttp::verb::get, std::string(target), 11};
   req.set(bhttp::field::host, d.host + ":" + d.port);
   req.set(bhttp::field::accept, "text/event-stream");
+  if (!d.bearer.empty()) req.set(bhttp::field::authorization, "Bearer " + d.bearer);
   beast::error_code ec;
   bhttp::write(*s, req, ec);
   if (ec) return Status::Unavailable("stream request failed: " + ec.message());

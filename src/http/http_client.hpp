@@ -45,10 +45,16 @@ class HttpClient {
   const std::string& host() const;
   const std::string& port() const;
 
+  // Sends `Authorization: Bearer <token>` with every request from now on ("" = none).
+  void SetBearerToken(std::string token);
+
  private:
   HttpClient();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The token client commands send: $ALPHALAB_TOKEN, "" when unset or empty.
+std::string TokenFromEnvironment();
 
 }  // namespace alphalab::http
