@@ -27,9 +27,12 @@
 #include "jobs/job_catalog.hpp"
 #include "jobs/job_service.hpp"
 #include "jobs/metrics.hpp"
+#include "optimize/optimization_service.hpp"
+#include "optimize/task_batch_runner.hpp"
 #include "registry/registry_service.hpp"
 #include "store/sqlite/sqlite_db.hpp"
 #include "store/sqlite/sqlite_job_store.hpp"
+#include "store/sqlite/sqlite_optimization_store.hpp"
 #include "store/sqlite/sqlite_registry_store.hpp"
 
 #ifndef ALPHALAB_DEFAULT_UI_DIR
@@ -134,6 +137,7 @@ Result<http::ServerOptions> MakeServerOptions(const WorkspaceConfig& config, con
 
 Stores::Stores() = default;
 Stores::~Stores() {
+  optimizations_.reset();
   registry_.reset();
   jobs_.reset();
   db_.reset();
@@ -146,6 +150,7 @@ Result<std::unique_ptr<Stores>> Stores::Open(const Workspace& ws, const DbUrl& u
       ASSIGN_OR_RETURN(stores->db_, SqliteDb::Open(url.SqliteFile(ws)));
       ASSIGN_OR_RETURN(stores->jobs_, SqliteJobStore::Open(*stores->db_));
       ASSIGN_OR_RETURN(stores->registry_, SqliteRegistryStore::Open(*stores->db_));
+      ASSIGN_OR_RETURN(stores->optimizations_, SqliteOptimizationStore::Open(*stores->db_));
       return stores;
     }
   }
@@ -178,6 +183,9 @@ struct Server::Parts {
   Metrics metrics;
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<RegistryService> registry;
+  // The in-process batch runner of optimization tasks (none: every task is a process).
+  std::unique_ptr<optimize::TaskBatchRunner> task_runner;
+  std::unique_ptr<optimize::OptimizationService> optimizations;
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
   std::thread serving;  // Start(): the thread running server->Run()
@@ -186,6 +194,7 @@ struct Server::Parts {
   ~Parts() {
     StopServing();
     server.reset();
+    if (optimizations) optimizations->Shutdown();
     if (jobs) jobs->Shutdown();  // no job-finished listener runs after this
     if (executor) executor->Shutdown();
   }
@@ -227,6 +236,11 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   if (config.registry.index_on_start) IndexAtStart(*parts->registry);
   IndexWhenJobsFinish(*parts->jobs, *parts->registry);
 
+  parts->optimizations = std::make_unique<optimize::OptimizationService>(
+      parts->stores->optimizations(), *parts->jobs, *parts->catalog, ws, clock, &parts->metrics,
+      parts->task_runner.get());
+  RETURN_IF_ERROR(parts->optimizations->Start().WithContext("resuming optimizations"));
+
   // Error envelopes name workspace files relative to the workspace, never absolute.
   http::SetEnvelopePathRoots({ws.root().string()});
 
@@ -236,6 +250,7 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   http::RegisterJobRoutes(router, ws, *parts->jobs, *parts->catalog, clock);
   http::RegisterRegistryRoutes(router, *parts->registry);
   http::RegisterResultsRoutes(router, *parts->registry);
+  http::RegisterOptimizationRoutes(router, *parts->optimizations);
   http::RegisterStaticRoutes(router, parts->options.ui_dir);
   // Last: serves the OpenAPI document and takes each route's query parameters from it; fails
   // when a route is undocumented or a documented operation has no route.

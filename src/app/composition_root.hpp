@@ -6,6 +6,8 @@
 //                   -> executor -> job catalog -> JobService (Recover)
 //                   -> RegistryService (start-up index when registry.index_on_start,
 //                      re-index when a job finishes: a JobService finished listener)
+//                   -> OptimizationService (resumes unfinished optimizations; its tasks are
+//                      jobs of the JobService, optionally run in batches by a TaskBatchRunner)
 //                   -> Router: the route groups of http/routes.hpp in one explicit list
 //                   -> HttpServer
 //
@@ -27,6 +29,7 @@
 
 namespace alphalab {
 class JobStore;
+class OptimizationStore;
 class RegistryStore;
 class SqliteDb;
 namespace http {
@@ -59,12 +62,14 @@ class Stores {
 
   JobStore& jobs() const { return *jobs_; }
   RegistryStore& registry() const { return *registry_; }
+  OptimizationStore& optimizations() const { return *optimizations_; }
 
  private:
   Stores();
   std::unique_ptr<SqliteDb> db_;
   std::unique_ptr<JobStore> jobs_;
   std::unique_ptr<RegistryStore> registry_;
+  std::unique_ptr<OptimizationStore> optimizations_;
 };
 
 // The database URL a command uses: `flag` when given (parsed here), else storage.db.

@@ -3,6 +3,7 @@
 // calls them in one explicit list. Handlers never build services or read configuration.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "core/clock.hpp"
@@ -14,6 +15,9 @@ class JobCatalog;
 class JobService;
 class Metrics;
 class RegistryService;
+namespace optimize {
+class OptimizationService;
+}
 }  // namespace alphalab
 
 namespace alphalab::http {
@@ -28,6 +32,10 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
 void RegisterRegistryRoutes(Router& router, RegistryService& service);
 // /api/runs, /api/runs/{run_id}, /api/backtests[/{bt_run_id}[/files/{name}]], /api/dashboard.
 void RegisterResultsRoutes(Router& router, RegistryService& service);
+// /api/v1/optimizations[/{optimization_id}[/status|/tasks|/cancel|/retry-failed|/extend|/export]].
+void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& service);
+// The owner recorded on what a request creates: its principal, none when anonymous.
+std::optional<std::string> RequestOwner(const HttpRequest& req);
 // The web UI's files with the client-side routing fallback (nothing when ui_dir is empty or
 // not a directory). Registered last: it is the router's fallback.
 void RegisterStaticRoutes(Router& router, const std::string& ui_dir);

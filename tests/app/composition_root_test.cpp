@@ -68,6 +68,15 @@ TEST_F(CompositionRootTest, RegistersEveryRouteGroupInOneList) {
       {"GET", "/api/backtests/{bt_run_id}"},
       {"GET", "/api/backtests/{bt_run_id}/files/{name}"},
       {"GET", "/api/dashboard"},
+      {"POST", "/api/v1/optimizations"},
+      {"GET", "/api/v1/optimizations"},
+      {"GET", "/api/v1/optimizations/{optimization_id}"},
+      {"GET", "/api/v1/optimizations/{optimization_id}/status"},
+      {"GET", "/api/v1/optimizations/{optimization_id}/tasks"},
+      {"POST", "/api/v1/optimizations/{optimization_id}/cancel"},
+      {"POST", "/api/v1/optimizations/{optimization_id}/retry-failed"},
+      {"POST", "/api/v1/optimizations/{optimization_id}/extend"},
+      {"GET", "/api/v1/optimizations/{optimization_id}/export"},
       {"GET", "/api/openapi.json"},
   };
   EXPECT_EQ((*server)->router().ListRoutes(), expected);

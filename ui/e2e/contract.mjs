@@ -276,6 +276,40 @@ try {
   await call('GET', '/api/dashboard', { query: '?jobs_limit=5', expect: 200 });
   await call('GET', '/api/dashboard', { query: '?jobs_limit=1000', expect: 400 });
 
+  // Optimizations: a small sma_cross sweep with one failing task (fast=0 is refused by the
+  // engine), then every route with a success and an error.
+  const O = '/api/v1/optimizations';
+  const OI = `${O}/{optimization_id}`;
+  const sweep = {
+    name: 'contract sweep', project: 'demo', job_type: 'backtest',
+    base_params: { config_path: 'configs/backtest/base.yaml' },
+    param_space: { 'strategy.params.fast': [0, 10], 'strategy.params.slow': [50] },
+    objective: { metric: 'final_equity', direction: 'max' }, max_inflight: 1,
+  };
+  const created = await call('POST', O, { body: sweep, expect: 200 });
+  const optId = created.body.id;
+  await call('POST', O, { body: { ...sweep, param_space: { 'strategy.params.fast': { min: 1, max: 5, step: 0 } } }, expect: 400 });
+  await call('POST', O, { body: { source_job_id: 'opt_20000101_000000__00000000' }, expect: 404 });
+  const ended = (s) => ['succeeded', 'failed', 'early-stopped', 'canceled'].includes(s);
+  await waitFor('the sweep to end', async () => ended((await (await fetch(`${base}${O}/${optId}/status`)).json()).status), JOB_TIMEOUT_MS, 250);
+  await call('GET', O, { query: '?status=succeeded&limit=5', expect: 200 });
+  await call('GET', O, { query: '?status=bogus', expect: 400 });
+  await call('GET', OI, { params: { optimization_id: optId }, expect: 200 });
+  await call('GET', OI, { params: { optimization_id: 'opt_nope' }, expect: 404 });
+  await call('GET', `${OI}/status`, { params: { optimization_id: optId }, expect: 200 });
+  await call('GET', `${OI}/status`, { params: { optimization_id: 'bad$id' }, expect: 400 });
+  await call('GET', `${OI}/tasks`, { params: { optimization_id: optId }, query: '?sort=score_desc&limit=5', expect: 200 });
+  await call('GET', `${OI}/tasks`, { params: { optimization_id: optId }, query: '?sort=score', expect: 400 });
+  await call('GET', `${OI}/export`, { params: { optimization_id: optId }, expect: 200 });
+  await call('GET', `${OI}/export`, { params: { optimization_id: 'opt_nope' }, expect: 404 });
+  await call('POST', `${OI}/retry-failed`, { params: { optimization_id: optId }, body: {}, expect: 200 });
+  await waitFor('the retry to end', async () => ended((await (await fetch(`${base}${O}/${optId}/status`)).json()).status), JOB_TIMEOUT_MS, 250);
+  await call('POST', `${OI}/retry-failed`, { params: { optimization_id: optId }, body: { bogus: 1 }, expect: 400 });
+  await call('POST', `${OI}/extend`, { params: { optimization_id: optId }, body: { param_space: { 'strategy.params.fast': [10, 20, 30, 40, 50], 'strategy.params.slow': [50, 100, 150, 200] } }, expect: 200 });
+  await call('POST', `${OI}/extend`, { params: { optimization_id: optId }, body: { param_space: { 'strategy.params.fast': [10], 'strategy.params.slow': [50] } }, expect: 400 });
+  await call('POST', `${OI}/cancel`, { params: { optimization_id: optId }, body: {}, expect: 200 });
+  await call('POST', `${OI}/cancel`, { params: { optimization_id: optId }, body: {}, expect: 409 });
+
   // Coverage: every operation answered at least one 2xx and one 4xx.
   for (const [op, statuses] of coverage) {
     const s = [...statuses];

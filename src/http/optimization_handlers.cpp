@@ -1,0 +1,145 @@
+// Optimizations API (docs/api.md, optimizations): create / re-run, history, detail, status,
+// tasks, cancel, retry-failed, extend, export. The work is done by
+// optimize::OptimizationService; handlers validate the query and body and map the answers.
+#include <string>
+
+#include "core/ids.hpp"
+#include "http/routes.hpp"
+#include "optimize/optimization_service.hpp"
+
+namespace alphalab::http {
+
+// The owner an optimization is recorded under: the request's principal when authentication
+// provides one, else none (anonymous). The one place the handlers take it from.
+std::optional<std::string> RequestOwner(const HttpRequest& req) {
+  (void)req;
+  return std::nullopt;
+}
+
+namespace {
+
+Result<std::string> OptimizationIdParam(const HttpRequest& req) {
+  const std::string id(req.Param("optimization_id"));
+  if (!IsSafeIdentifier(id)) {
+    return Status::InvalidArgument("'" + id.substr(0, 100) + "' is not a valid optimization id",
+                                   Json{{"optimization_id", id.substr(0, 100)}});
+  }
+  return id;
+}
+
+// sort=<field>_<asc|desc> (one key): index, score or a numeric result field.
+Result<OptimizationTaskSort> ParseTaskSort(const std::optional<std::string>& text) {
+  OptimizationTaskSort sort;
+  if (!text) return sort;
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("sort: " + why + " (expected <field>_<asc|desc>, e.g. score_desc), got '" +
+                                       text->substr(0, 100) + "'",
+                                   Json{{"parameter", "sort"}});
+  };
+  if (text->find(',') != std::string::npos) return bad("one sort key only");
+  std::string field;
+  if (text->size() > 4 && text->compare(text->size() - 4, 4, "_asc") == 0) {
+    field = text->substr(0, text->size() - 4);
+    sort.descending = false;
+  } else if (text->size() > 5 && text->compare(text->size() - 5, 5, "_desc") == 0) {
+    field = text->substr(0, text->size() - 5);
+    sort.descending = true;
+  } else {
+    return bad("no direction");
+  }
+  RETURN_IF_ERROR(CheckTaskSortField(field));
+  sort.field = field;
+  return sort;
+}
+
+Status EmptyBody(const HttpRequest& req) {
+  ASSIGN_OR_RETURN(Json body, req.JsonBody());
+  return CheckKnownKeys(body, {});
+}
+
+}  // namespace
+
+void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& service) {
+  const std::string base = "/api/v1/optimizations";
+
+  router.Post(base, [&service](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(Json body, req.JsonBody());
+    return service.Create(body, RequestOwner(req));
+  });
+
+  router.Get(base, [&service](const HttpRequest& req) -> Result<Json> {
+    OptimizationQuery q;
+    q.status = req.query.Get("status");
+    q.project = req.query.Get("project");
+    q.source_id = req.query.Get("source_id");
+    ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 50, 0, kMaxOptimizationPageLimit));
+    ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0, 1000000000));
+    q.limit = static_cast<int>(limit);
+    q.offset = offset;
+    if (q.status && !IsOptimizationStatus(*q.status)) {
+      return Status::InvalidArgument("status must be one of queued, running, succeeded, failed, early-stopped, "
+                                     "canceled; got '" + q.status->substr(0, 50) + "'",
+                                     Json{{"parameter", "status"}});
+    }
+    return service.List(q);
+  });
+
+  router.Get(base + "/{optimization_id}", [&service](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
+    return service.Get(id);
+  });
+
+  router.Get(base + "/{optimization_id}/status", [&service](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
+    return service.StatusOf(id);
+  });
+
+  router.Get(base + "/{optimization_id}/tasks", [&service](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
+    OptimizationTaskQuery q;
+    q.validation = false;
+    q.status = req.query.Get("status");
+    if (q.status && !IsOptimizationTaskStatus(*q.status)) {
+      return Status::InvalidArgument("status must be one of pending, queued, running, succeeded, failed, canceled; "
+                                     "got '" + q.status->substr(0, 50) + "'",
+                                     Json{{"parameter", "status"}});
+    }
+    ASSIGN_OR_RETURN(q.sort, ParseTaskSort(req.query.Get("sort")));
+    ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 50, 0, kMaxOptimizationPageLimit));
+    ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0, 1000000000));
+    q.limit = static_cast<int>(limit);
+    q.offset = offset;
+    return service.Tasks(id, q);
+  });
+
+  router.Post(base + "/{optimization_id}/cancel", [&service](const HttpRequest& req) -> Result<Json> {
+    RETURN_IF_ERROR(EmptyBody(req));
+    ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
+    return service.Cancel(id);
+  });
+
+  router.Post(base + "/{optimization_id}/retry-failed", [&service](const HttpRequest& req) -> Result<Json> {
+    RETURN_IF_ERROR(EmptyBody(req));
+    ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
+    return service.RetryFailed(id);
+  });
+
+  router.Post(base + "/{optimization_id}/extend", [&service](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(Json body, req.JsonBody());
+    RETURN_IF_ERROR(CheckKnownKeys(body, {"param_space", "sampler"}));
+    ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
+    return service.Extend(id, body);
+  });
+
+  router.GetRaw(base + "/{optimization_id}/export", [&service](const HttpRequest& req) -> Result<HttpResponse> {
+    ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
+    ASSIGN_OR_RETURN(optimize::ExportArchive archive, service.Export(id));
+    HttpResponse res;
+    res.content_type = "application/zip";
+    res.body = std::move(archive.bytes);
+    res.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + archive.filename + "\"");
+    return res;
+  });
+}
+
+}  // namespace alphalab::http

@@ -1,0 +1,430 @@
+// Optimizations over HTTP against a real `alphalab serve` on a temporary workspace with the
+// demo data (S&P 500 from vega-datasets): real `sma_cross` sweeps where every task is a
+// backtest process (no batch runner is wired in this build's server).
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "integration/server_harness.hpp"
+#include "optimize/export_zip.hpp"
+
+namespace alphalab::testing {
+namespace {
+
+fs::path DemoCsv() {
+  return fs::path(ALPHALAB_SOURCE_DIR) / "ui" / "node_modules" / "vega-datasets" / "data" / "sp500-2000.csv";
+}
+
+const char* kDatasets = "datasets:\n  demo:\n    format: csv\n    path: data/demo\n";
+
+// Processes whose working directory is `dir` (the server's job processes run in the workspace).
+std::vector<int> ProcessesIn(const fs::path& dir) {
+  std::vector<int> out;
+  std::error_code ec;
+  const fs::path want = fs::canonical(dir, ec);
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    std::error_code ec2;
+    const fs::path cwd = fs::read_symlink(e.path() / "cwd", ec2);
+    if (!ec2 && cwd == want && !ProcessDead(std::stoi(name))) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+class OptimizationsApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(fs::exists(DemoCsv())) << "run `make ui` (npm ci) first: " << DemoCsv();
+    ws_ = std::make_unique<TempWorkspace>(kDatasets);
+    fs::create_directories(ws_->root() / "data" / "demo");
+    fs::copy_file(DemoCsv(), ws_->root() / "data" / "demo" / "SPX.csv", fs::copy_options::overwrite_existing);
+    StartServer();
+  }
+  void TearDown() override {
+    server_.reset();
+    ws_.reset();
+  }
+  void StartServer() {
+    server_ = std::make_unique<ServerProcess>(ws_->root(), std::vector<std::string>{"--slots", "2"});
+    ASSERT_TRUE(server_->Start());
+  }
+  ServerProcess& s() { return *server_; }
+
+  static Json Sweep(Json space, int max_inflight = 2) {
+    return Json{{"name", "sma sweep"},
+                {"project", "demo"},
+                {"job_type", "backtest"},
+                {"base_params", {{"config_path", "configs/backtest/base.yaml"}, {"tickers", {"SPX"}}}},
+                {"param_space", std::move(space)},
+                {"objective", {{"metric", "final_equity"}, {"direction", "max"}}},
+                {"max_inflight", max_inflight},
+                {"top_n", 5}};
+  }
+  static Json BigGrid() {
+    return Json{{"strategy.params.fast", {{"min", 5}, {"max", 50}, {"step", 5}}},
+                {"strategy.params.slow", {100, 150, 200, 250}}};
+  }
+  Json Create(const Json& body) {
+    auto r = s().Post("/api/v1/optimizations", body);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.JsonBody().ok() ? *r.JsonBody() : Json();
+  }
+  Json Status(const std::string& id) { return s().GetJson("/api/v1/optimizations/" + id + "/status"); }
+  static bool Ended(const std::string& st) {
+    return st == "succeeded" || st == "failed" || st == "early-stopped" || st == "canceled";
+  }
+  // Polls /status until the optimization ended; checks the summary invariant on every poll.
+  Json WaitEnded(const std::string& id, std::chrono::seconds timeout = 120s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    Json st;
+    while (std::chrono::steady_clock::now() < deadline) {
+      st = Status(id);
+      const Json& m = st["summary"];
+      EXPECT_EQ(m["finished"].get<int64_t>() + m["failed"].get<int64_t>() + m["canceled"].get<int64_t>() +
+                    m["running"].get<int64_t>() + m["queued"].get<int64_t>(),
+                m["total"].get<int64_t>())
+          << st.dump();
+      if (Ended(st.value("status", ""))) return st;
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << "optimization " << id << " did not end: " << st.dump();
+    return st;
+  }
+  Json WaitFinished(const std::string& id, int64_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    Json st;
+    while (std::chrono::steady_clock::now() < deadline) {
+      st = Status(id);
+      if (st["summary"]["finished"].get<int64_t>() >= n) return st;
+      std::this_thread::sleep_for(20ms);
+    }
+    ADD_FAILURE() << "fewer than " << n << " finished: " << st.dump();
+    return st;
+  }
+  // Jobs of the optimization (its tasks), from the jobs API.
+  std::vector<Json> JobsOf(const std::string& id) {
+    std::vector<Json> out;
+    const Json page = s().GetJson("/api/jobs/recent?limit=1000");
+    for (const Json& j : page["items"]) {
+      if (j["parent_id"] == id) out.push_back(j);
+    }
+    return out;
+  }
+  std::vector<Json> TasksOf(const std::string& id, const std::string& query = "") {
+    Json page = s().GetJson("/api/v1/optimizations/" + id + "/tasks?limit=1000" + query);
+    return page["items"].get<std::vector<Json>>();
+  }
+  // A single backtest job run alone with these overrides: its summary.json.
+  Json SingleBacktest(const Json& params) {
+    Json overrides = Json::array();
+    for (const auto& [k, v] : params.items()) overrides.push_back(k + "=" + v.dump());
+    auto r = s().Post("/api/jobs/backtest", {{"config_path", "configs/backtest/base.yaml"},
+                                              {"tickers", {"SPX"}},
+                                              {"overrides", overrides}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    Json job = s().WaitTerminal(Json::parse(r.body)["job_id"], 60s);
+    EXPECT_EQ(job["status"], "SUCCESS") << job.dump();
+    EXPECT_EQ(job["parent_id"], nullptr);
+    auto text = ReadFile(ws_->root() / "backtests" / job["artifacts"]["bt_run_id"].get<std::string>() / "summary.json");
+    EXPECT_TRUE(text.ok());
+    return text.ok() ? Json::parse(*text) : Json();
+  }
+
+  std::unique_ptr<TempWorkspace> ws_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(OptimizationsApiTest, GridSweepEndToEndWinnerEqualsASingleBacktest) {
+  Json created = Create(Sweep({{"strategy.params.fast", {5, 10, 20}}, {"strategy.params.slow", {50, 100, 200}}}, 2));
+  const std::string id = created["id"];
+  EXPECT_EQ(id.rfind("opt_", 0), 0u);
+  EXPECT_EQ(created["total_tasks"], 9);
+  EXPECT_GT(created["estimate"]["seconds"].get<double>(), 0);
+  EXPECT_EQ(created["estimate"]["tasks"], 9);
+  // At most max_inflight tasks run at once.
+  int max_running = 0;
+  for (Json st = Status(id); !Ended(st["status"]); st = Status(id)) {
+    int running = 0;
+    for (const Json& j : JobsOf(id)) running += j["status"] == "RUNNING";
+    max_running = std::max(max_running, running);
+    EXPECT_LE(st["summary"]["running"].get<int64_t>(), 2);
+  }
+  EXPECT_LE(max_running, 2);
+  const Json st = WaitEnded(id);
+  ASSERT_EQ(st["status"], "succeeded") << st.dump();
+  const Json& summary = st["summary"];
+  EXPECT_EQ(summary["finished"], 9);
+  ASSERT_EQ(summary["top_n"].size(), 5u);
+  // Every task is a job of the optimization; Top-N is ordered by score.
+  EXPECT_EQ(JobsOf(id).size(), 9u);
+  const auto tasks = TasksOf(id, "&sort=score_desc");
+  ASSERT_EQ(tasks.size(), 9u);
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(summary["top_n"][i]["index"], tasks[i]["index"]);
+    EXPECT_EQ(summary["top_n"][i]["score"], tasks[i]["score"]);
+    EXPECT_EQ(summary["top_n"][i]["task_id"], tasks[i]["job_id"]);
+  }
+  for (size_t i = 1; i < tasks.size(); ++i) EXPECT_GE(tasks[i - 1]["score"], tasks[i]["score"]);
+  // The winner and its final equity equal a single backtest run alone with the same overrides.
+  const Json& best = summary["top_n"][0];
+  const Json alone = SingleBacktest(best["params"]);
+  EXPECT_EQ(alone["final_equity"].get<double>(), best["score"].get<double>());
+  EXPECT_EQ(alone["final_equity"].get<double>(), summary["best_score"].get<double>());
+  // And so does another task (the last in the ranking).
+  const Json alone_last = SingleBacktest(tasks.back()["params"]);
+  EXPECT_EQ(alone_last["final_equity"].get<double>(), tasks.back()["metrics"]["final_equity"].get<double>());
+  // The history shows it with its progress and best score.
+  Json history = s().GetJson("/api/v1/optimizations?status=succeeded");
+  ASSERT_EQ(history["total"], 1);
+  EXPECT_EQ(history["items"][0]["id"], id);
+  EXPECT_EQ(history["items"][0]["progress"], 1.0);
+  EXPECT_EQ(history["items"][0]["best_score"], summary["best_score"]);
+  // Metrics: task counts and the job timing histograms.
+  auto metrics = s().Get("/metrics");
+  EXPECT_NE(metrics.body.find("alphalab_optimization_tasks_total{event=\"ended\",status=\"succeeded\"} 9"),
+            std::string::npos);
+  EXPECT_NE(metrics.body.find("queue_wait_seconds_count"), std::string::npos);
+  EXPECT_NE(metrics.body.find("job_exec_seconds_count"), std::string::npos);
+}
+
+TEST_F(OptimizationsApiTest, EarlyStopByTargetCancelsTheRest) {
+  Json body = Sweep(BigGrid(), 1);
+  // Any positive equity reaches the target; min_tasks 2 lets exactly two tasks finish.
+  body["early_stop_policy"] = {{"target", 1}, {"min_tasks", 2}};
+  const std::string id = Create(body)["id"];
+  const Json st = WaitEnded(id);
+  ASSERT_EQ(st["status"], "early-stopped") << st.dump();
+  EXPECT_EQ(st["stop_reason"], "target");
+  EXPECT_EQ(st["summary"]["finished"], 2);
+  EXPECT_EQ(st["summary"]["canceled"], 38);
+  EXPECT_EQ(JobsOf(id).size(), 2u);
+  for (const Json& t : TasksOf(id, "&status=canceled")) EXPECT_EQ(t["job_id"], nullptr);
+}
+
+TEST_F(OptimizationsApiTest, CancelMidRunStopsEveryProcessAndFreezesTheSummary) {
+  const std::string id = Create(Sweep(BigGrid(), 2))["id"];
+  WaitFinished(id, 2);
+  auto r = s().Post("/api/v1/optimizations/" + id + "/cancel", Json::object());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json canceled = Json::parse(r.body);
+  EXPECT_EQ(canceled["status"], "canceled");
+  EXPECT_EQ(canceled["summary"]["running"], 0);
+  EXPECT_EQ(canceled["summary"]["queued"], 0);
+  EXPECT_GE(canceled["summary"]["finished"].get<int64_t>(), 2);
+  EXPECT_FALSE(canceled["ended_at"].is_null());
+  // No job of the sweep is left running, and no process runs in the workspace.
+  for (const Json& j : JobsOf(id)) {
+    EXPECT_TRUE(j["status"] == "SUCCESS" || j["status"] == "CANCELED" || j["status"] == "FAILED") << j.dump();
+  }
+  EXPECT_TRUE(ProcessesIn(ws_->root()).empty());
+  std::this_thread::sleep_for(500ms);
+  const Json later = s().GetJson("/api/v1/optimizations/" + id);
+  EXPECT_EQ(later["summary"], canceled["summary"]) << "the summary keeps its final values";
+  EXPECT_EQ(later["status"], "canceled");
+  // A second cancel is a conflict (envelope), nothing changes.
+  auto again = s().Post("/api/v1/optimizations/" + id + "/cancel", Json::object());
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(Json::parse(again.body)["error"]["code"], "FAILED_PRECONDITION");
+}
+
+TEST_F(OptimizationsApiTest, KillNineMidSweepThenRestartResumesWithoutDuplicates) {
+  const std::string id = Create(Sweep(BigGrid(), 2))["id"];
+  WaitFinished(id, 3);
+  s().Kill9();
+  StartServer();
+  const Json st = WaitEnded(id);
+  ASSERT_EQ(st["status"], "succeeded") << st.dump();
+  EXPECT_EQ(st["summary"]["total"], 40);
+  EXPECT_EQ(st["summary"]["finished"].get<int64_t>() + st["summary"]["failed"].get<int64_t>(), 40);
+  // One job per task, never two: every task's job is distinct and the jobs of the sweep are
+  // exactly the tasks' jobs.
+  const auto tasks = TasksOf(id);
+  ASSERT_EQ(tasks.size(), 40u);
+  std::set<std::string> task_jobs;
+  std::set<std::string> params;
+  for (const Json& t : tasks) {
+    ASSERT_TRUE(t["job_id"].is_string()) << t.dump();
+    task_jobs.insert(t["job_id"].get<std::string>());
+    params.insert(t["params"].dump());
+    EXPECT_EQ(t["attempt"], 0);
+  }
+  EXPECT_EQ(task_jobs.size(), 40u);
+  EXPECT_EQ(params.size(), 40u);
+  std::set<std::string> jobs;
+  for (const Json& j : JobsOf(id)) jobs.insert(j["job_id"].get<std::string>());
+  EXPECT_EQ(jobs, task_jobs);
+}
+
+TEST_F(OptimizationsApiTest, RetryFailedRerunsOnlyFailedTasksAndExtendAddsOnlyNewOnes) {
+  // fast=0 is refused by the engine: that task fails.
+  const std::string id = Create(Sweep({{"strategy.params.fast", {0, 10}}, {"strategy.params.slow", {50}}}, 1))["id"];
+  Json st = WaitEnded(id);
+  ASSERT_EQ(st["status"], "succeeded");
+  EXPECT_EQ(st["summary"]["failed"], 1);
+  const auto failed = TasksOf(id, "&status=failed");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]["params"]["strategy.params.fast"], 0);
+  EXPECT_FALSE(failed[0]["reason"].is_null());
+  auto r = s().Post("/api/v1/optimizations/" + id + "/retry-failed", Json::object());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Json::parse(r.body)["requeued"], 1);
+  st = WaitEnded(id);
+  EXPECT_EQ(st["summary"]["failed"], 1);  // it fails again, as it must
+  EXPECT_EQ(JobsOf(id).size(), 3u);       // only the failed task ran again
+  for (const Json& t : TasksOf(id)) {
+    EXPECT_EQ(t["attempt"], t["params"]["strategy.params.fast"] == 0 ? 1 : 0) << t.dump();
+  }
+  // Extend: a wider grid adds exactly the new combinations.
+  r = s().Post("/api/v1/optimizations/" + id + "/extend",
+               {{"param_space", {{"strategy.params.fast", {0, 10, 20}}, {"strategy.params.slow", {50, 100}}}}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Json::parse(r.body)["added"], 4);
+  st = WaitEnded(id);
+  ASSERT_EQ(st["status"], "succeeded") << st.dump();
+  EXPECT_EQ(st["summary"]["total"], 6);
+  EXPECT_EQ(st["summary"]["finished"], 4);
+  EXPECT_EQ(st["summary"]["failed"], 2);  // fast=0 with slow 50 and 100
+  EXPECT_EQ(JobsOf(id).size(), 7u);
+  std::set<std::string> params;
+  for (const Json& t : TasksOf(id)) params.insert(t["params"].dump());
+  EXPECT_EQ(params.size(), 6u);
+}
+
+TEST_F(OptimizationsApiTest, RerunLinksToItsSourceAndExportMatchesTheTasks) {
+  Json body = Sweep({{"strategy.params.fast", {5, 10}}, {"strategy.params.slow", {100, 200}}}, 2);
+  body["constraints"] = {"max_drawdown <= 0.9"};
+  body["early_stop_policy"] = {{"patience", 10}};
+  const std::string src = Create(body)["id"];
+  WaitEnded(src);
+  // Re-run: only source_job_id (and a new name); the rest is copied.
+  Json rerun = Create({{"source_job_id", src}, {"name", "again"}});
+  const std::string rid = rerun["id"];
+  EXPECT_EQ(rerun["source_id"], src);
+  EXPECT_EQ(rerun["name"], "again");
+  EXPECT_EQ(rerun["request"]["param_space"], body["param_space"]);
+  EXPECT_EQ(rerun["request"]["early_stop_policy"]["patience"], 10);
+  EXPECT_EQ(rerun["request"]["constraints"], body["constraints"]);
+  WaitEnded(rid);
+  EXPECT_EQ(s().GetJson("/api/v1/optimizations/" + src)["reruns"], Json::array({rid}));
+  Json linked = s().GetJson("/api/v1/optimizations?source_id=" + src);
+  ASSERT_EQ(linked["total"], 1);
+  EXPECT_EQ(linked["items"][0]["id"], rid);
+  EXPECT_EQ(s().GetJson("/api/v1/optimizations")["total"], 2);
+  // Export: a zip whose manifest.jsonl is the task list.
+  auto zip = s().Get("/api/v1/optimizations/" + src + "/export");
+  ASSERT_EQ(zip.status, 200) << zip.body.substr(0, 300);
+  EXPECT_EQ(zip.content_type, "application/zip");
+  auto entries = optimize::ReadZip(zip.body);
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  std::map<std::string, std::string> files;
+  for (auto& e : *entries) files[e.name] = e.data;
+  ASSERT_TRUE(files.count("manifest.jsonl") && files.count("report.md") && files.count("top_n.json"));
+  const auto tasks = TasksOf(src);
+  std::istringstream lines(files["manifest.jsonl"]);
+  std::string line;
+  size_t n = 0;
+  for (; std::getline(lines, line); ++n) {
+    ASSERT_LT(n, tasks.size());
+    const Json m = Json::parse(line);
+    EXPECT_EQ(m["task_id"], tasks[n]["job_id"]);
+    EXPECT_EQ(m["index"], tasks[n]["index"]);
+    EXPECT_EQ(m["params"], tasks[n]["params"]);
+    EXPECT_EQ(m["status"], tasks[n]["status"]);
+    EXPECT_EQ(m["score"], tasks[n]["score"]);
+    EXPECT_EQ(m["result_summary_id"], tasks[n]["result_summary_id"]);
+    EXPECT_EQ(m["result_paths"], tasks[n]["result_paths"]);
+    // Each referenced result file exists in the workspace and travels in the zip (Top-N).
+    for (const Json& p : m["result_paths"]) EXPECT_TRUE(fs::exists(ws_->root() / p.get<std::string>())) << p;
+  }
+  EXPECT_EQ(n, 4u);
+  const Json top = Json::parse(files["top_n.json"]);
+  const std::string best_bt = top["top_n"][0]["result_summary_id"];
+  EXPECT_EQ(files["artifacts/" + best_bt + "/summary.json"], *ReadFile(ws_->root() / "backtests" / best_bt / "summary.json"));
+  EXPECT_NE(files["report.md"].find(src), std::string::npos);
+  // An export failure is an envelope and is counted.
+  auto missing = s().Get("/api/v1/optimizations/opt_20000101_000000__00000000/export");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(Json::parse(missing.body)["error"]["code"], "NOT_FOUND");
+  EXPECT_NE(s().Get("/metrics").body.find("alphalab_optimization_export_failures_total{code=\"NOT_FOUND\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(OptimizationsApiTest, EveryInvalidRequestGetsTheEnvelopeAndCreatesNothing) {
+  const Json good = Sweep({{"strategy.params.fast", {5, 10}}}, 1);
+  auto with = [&](const std::string& key, Json value) {
+    Json b = good;
+    b[key] = std::move(value);
+    return b;
+  };
+  std::vector<std::pair<std::string, std::string>> bodies = {
+      {"not json", "{"},
+      {"not an object", "[1]"},
+      {"unknown field", with("bogus", 1).dump()},
+      {"step 0", with("param_space", {{"strategy.params.fast", {{"min", 1}, {"max", 5}, {"step", 0}}}}).dump()},
+      {"empty range", with("param_space", {{"strategy.params.fast", {{"min", 5}, {"max", 1}, {"step", 1}}}}).dump()},
+      {"empty list", with("param_space", {{"strategy.params.fast", Json::array()}}).dump()},
+      {"bad key", with("param_space", {{"strategy..fast", {1}}}).dump()},
+      {"unknown metric", with("objective", {{"metric", "nope"}, {"direction", "max"}}).dump()},
+      {"mode mismatch", with("early_stop_policy", {{"mode", "min"}}).dump()},
+      {"bad constraint", with("constraints", {"sharpe => 1"}).dump()},
+      {"too many tasks",
+       with("param_space", {{"a", {{"min", 0}, {"max", 1999}, {"step", 1}}}, {"b", {{"min", 0}, {"max", 999}, {"step", 1}}}})
+           .dump()},
+      {"unknown job type", with("job_type", "nope").dump()},
+      {"missing config", with("base_params", {{"config_path", "configs/nope.yaml"}}).dump()},
+      {"dry run", with("base_params", {{"config_path", "configs/backtest/base.yaml"}, {"dry_run", true}}).dump()},
+      {"unknown source", Json{{"source_job_id", "opt_20000101_000000__00000000"}}.dump()},
+  };
+  for (const auto& [what, body] : bodies) {
+    SCOPED_TRACE(what);
+    auto r = s().PostRaw("/api/v1/optimizations", body);
+    EXPECT_TRUE(r.status == 400 || r.status == 404) << r.status << " " << r.body;
+    auto j = r.JsonBody();
+    ASSERT_TRUE(j.ok()) << r.body;
+    ASSERT_TRUE((*j)["error"].is_object()) << r.body;
+    EXPECT_TRUE((*j)["error"]["code"].is_string());
+    EXPECT_FALSE((*j)["error"]["message"].get<std::string>().empty());
+    EXPECT_TRUE((*j)["error"].contains("details"));
+  }
+  // Field errors name the field.
+  auto r = s().Post("/api/v1/optimizations", with("param_space", {{"strategy.params.fast", {{"min", 1}, {"max", 5}, {"step", 0}}}}));
+  EXPECT_EQ(Json::parse(r.body)["error"]["details"]["field"], "param_space.strategy.params.fast.step") << r.body;
+  // Bad ids, query parameters and bodies on the other routes.
+  const std::vector<std::tuple<std::string, std::string, std::string, int>> others = {
+      {"GET", "/api/v1/optimizations/bad$id", "", 400},
+      {"GET", "/api/v1/optimizations/opt_20000101_000000__00000000", "", 404},
+      {"GET", "/api/v1/optimizations/opt_20000101_000000__00000000/status", "", 404},
+      {"GET", "/api/v1/optimizations/opt_20000101_000000__00000000/tasks", "", 404},
+      {"GET", "/api/v1/optimizations?status=done", "", 400},
+      {"GET", "/api/v1/optimizations?limit=5000", "", 400},
+      {"GET", "/api/v1/optimizations?owner=x", "", 400},
+      {"GET", "/api/v1/optimizations/opt_x/tasks?sort=score", "", 400},
+      {"GET", "/api/v1/optimizations/opt_x/tasks?status=done", "", 400},
+      {"POST", "/api/v1/optimizations/opt_20000101_000000__00000000/cancel", "{}", 404},
+      {"POST", "/api/v1/optimizations/opt_20000101_000000__00000000/cancel", "{\"bogus\":1}", 400},
+      {"POST", "/api/v1/optimizations/opt_20000101_000000__00000000/retry-failed", "{}", 404},
+      {"POST", "/api/v1/optimizations/opt_20000101_000000__00000000/extend", "{\"bogus\":1}", 400},
+      {"POST", "/api/v1/optimizations/opt_20000101_000000__00000000/extend", "{}", 400},
+  };
+  for (const auto& [method, target, body, status] : others) {
+    SCOPED_TRACE(method + " " + target);
+    auto resp = s().client().Request(method, target, body);
+    ASSERT_TRUE(resp.ok());
+    EXPECT_EQ(resp->status, status) << resp->body;
+    auto j = resp->JsonBody();
+    ASSERT_TRUE(j.ok()) << resp->body;
+    EXPECT_TRUE((*j)["error"]["code"].is_string()) << resp->body;
+  }
+  EXPECT_EQ(s().GetJson("/api/v1/optimizations")["total"], 0);
+  EXPECT_EQ(s().GetJson("/api/jobs/recent")["total"], 0);
+}
+
+}  // namespace
+}  // namespace alphalab::testing

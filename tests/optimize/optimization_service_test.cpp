@@ -1,0 +1,656 @@
+// OptimizationService over fakes at its seams: FakeOptimizationStore, a real JobService on a
+// FakeJobStore and a FakeExecutor (the test decides when each task's "process" ends and what
+// its summary.json says), and a fake TaskBatchRunner for the runner path.
+#include "optimize/optimization_service.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "exec/fake_executor.hpp"
+#include "optimize/export_zip.hpp"
+#include "store/fake_job_store.hpp"
+#include "store/fake_optimization_store.hpp"
+
+namespace alphalab::optimize {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return pred();
+}
+
+// "strategy.params.fast=5" -> {"strategy.params.fast": "5"} from a submitted argv.
+std::map<std::string, std::string> OverridesOf(const std::vector<std::string>& argv) {
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] != "--set") continue;
+    const std::string& kv = argv[i + 1];
+    out[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+  }
+  return out;
+}
+
+class FakeRunner final : public TaskBatchRunner {
+ public:
+  explicit FakeRunner(const fs::path& root, int batch) : root_(root), batch_(batch) {}
+  bool Accepts(std::string_view job_type, const Json&) const override { return job_type == "backtest"; }
+  Status Run(const std::string& optimization_id, std::optional<std::string>, std::span<const BatchTask> tasks,
+             const std::function<void(BatchTaskResult&&)>& on_done, const std::function<bool()>& should_stop) override {
+    std::vector<int64_t> call;
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      if (i % batch_ == 0 && should_stop()) break;
+      const BatchTask& t = tasks[i];
+      call.push_back(t.index);
+      BatchTaskResult r;
+      r.index = t.index;
+      ++seq_;
+      r.job.job_id = JobId("job_fake_" + std::to_string(++global_seq_));
+      r.job.job_type = "backtest";
+      r.job.parent_id = optimization_id;
+      r.job.status = JobState::kSuccess;
+      r.job.started_at = std::chrono::system_clock::now();
+      r.job.ended_at = *r.job.started_at + 2ms;
+      r.result_summary_id = "bt_fake_" + std::to_string(seq_);
+      ParsedResult parsed;
+      double fast = 0;
+      for (const auto& o : t.params["overrides"]) {
+        const std::string s = o.get<std::string>();
+        if (s.rfind("strategy.params.fast=", 0) == 0) fast = std::stod(s.substr(21));
+      }
+      parsed.metrics["final_equity"] = 1000 + fast;
+      parsed.metrics["max_drawdown"] = 0.1;
+      parsed.strings["bt_run_id"] = r.result_summary_id;
+      r.result = parsed;
+      on_done(std::move(r));
+    }
+    calls.push_back(call);
+    return Status::Ok();
+  }
+  std::vector<std::vector<int64_t>> calls;
+
+ private:
+  fs::path root_;
+  size_t batch_;
+  int seq_ = 0;
+  static inline int global_seq_ = 0;
+};
+
+class OptimizationServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("optsvc_" + std::to_string(::getpid()) + "_" + std::to_string(std::random_device{}()));
+    fs::create_directories(root_ / "configs" / "backtest");
+    std::ofstream(root_ / "configs" / "backtest" / "base.yaml") << "dataset: demo\n";
+    ws_ = std::make_unique<Workspace>(*Workspace::Open(root_));
+    catalog_ = std::make_unique<JobCatalog>(*ws_, "/usr/bin/alphalab");
+  }
+  void TearDown() override {
+    StopAll();
+    fs::remove_all(root_);
+  }
+  void StopAll() {
+    if (opt_) opt_->Shutdown();
+    opt_.reset();
+    if (jobs_) jobs_->Shutdown();
+    jobs_.reset();
+    if (exec_) exec_->Shutdown();
+    exec_.reset();
+  }
+  void Make(int capacity = 4, TaskBatchRunner* runner = nullptr, OptimizationServiceOptions options = {},
+            std::function<void(FakeExecutor&)> before_recover = {}) {
+    exec_ = std::make_unique<FakeExecutor>(capacity);
+    exec_->set_finish_on_cancel(true);
+    if (before_recover) before_recover(*exec_);
+    jobs_ = std::make_unique<JobService>(job_store_, *exec_, *catalog_, *ws_, SystemClock::Instance(), &metrics_);
+    ASSERT_TRUE(jobs_->Recover().ok());
+    options.calibration_timeout = 200ms;
+    opt_ = std::make_unique<OptimizationService>(opt_store_, *jobs_, *catalog_, *ws_, SystemClock::Instance(),
+                                                 &metrics_, runner, options);
+    ASSERT_TRUE(opt_->Start().ok());
+  }
+  static Json Request(Json space, int64_t max_inflight = 2) {
+    return Json{{"name", "sweep"},
+                {"project", "demo"},
+                {"job_type", "backtest"},
+                {"base_params", {{"config_path", "configs/backtest/base.yaml"}}},
+                {"param_space", std::move(space)},
+                {"objective", {{"metric", "final_equity"}, {"direction", "max"}}},
+                {"max_inflight", max_inflight}};
+  }
+  std::string CreateOk(const Json& req) {
+    auto r = opt_->Create(req, std::nullopt);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? (*r)["id"].get<std::string>() : std::string();
+  }
+  // Ends a running task's job as the backtest would: log lines, summary.json, exit code.
+  void Finish(const JobId& id, double equity, int exit_code = 0, double drawdown = 0.1) {
+    const std::string bt = "bt_" + id.str();
+    fs::create_directories(root_ / "backtests" / bt);
+    std::ofstream(root_ / "backtests" / bt / "summary.json")
+        << Json{{"bt_run_id", bt}, {"final_equity", equity}, {"max_drawdown", drawdown}, {"cagr", 0.05}}.dump();
+    std::ofstream(root_ / "backtests" / bt / "equity.csv") << "date,equity\n2020-01-01," << equity << "\n";
+    ASSERT_TRUE(exec_->AppendLog(id, "bt_run_id: " + bt + "\nout_dir: backtests/" + bt + "\n").ok());
+    ASSERT_TRUE(exec_->FinishWithExitCode(id, exit_code).ok());
+  }
+  // The "fast" override of a task's job, from its stored params.
+  double Fast(const JobId& id) {
+    auto job = job_store_.GetJob(id);
+    if (!job.ok()) {
+      ADD_FAILURE() << "no job " << id.str();
+      return 0;
+    }
+    for (const auto& o : job->params["overrides"]) {
+      const std::string s = o.get<std::string>();
+      if (s.rfind("strategy.params.fast=", 0) == 0) return std::stod(s.substr(21));
+    }
+    ADD_FAILURE() << "no fast override in " << job->params.dump();
+    return 0;
+  }
+  Json Status(const std::string& id) { return *opt_->StatusOf(id); }
+  Json Summary(const std::string& id) { return Status(id)["summary"]; }
+  static bool InvariantHolds(const Json& s) {
+    return s["finished"].get<int64_t>() + s["failed"].get<int64_t>() + s["canceled"].get<int64_t>() +
+               s["running"].get<int64_t>() + s["queued"].get<int64_t>() ==
+           s["total"].get<int64_t>();
+  }
+  bool WaitStatus(const std::string& id, const std::string& status) {
+    return WaitFor([&] { return Status(id)["status"] == status; });
+  }
+  std::vector<OptimizationTaskRecord> Tasks(const std::string& id) {
+    OptimizationTaskQuery q;
+    q.limit = 1000;
+    return *opt_store_.ListTasks(id, q);
+  }
+
+  fs::path root_;
+  std::unique_ptr<Workspace> ws_;
+  std::unique_ptr<JobCatalog> catalog_;
+  FakeJobStore job_store_;
+  FakeOptimizationStore opt_store_;
+  Metrics metrics_;
+  std::unique_ptr<FakeExecutor> exec_;
+  std::unique_ptr<JobService> jobs_;
+  std::unique_ptr<OptimizationService> opt_;
+};
+
+TEST(TaskJobParamsTest, AppendsOverridesAsJsonTextAndStringsRaw) {
+  Json base = {{"config_path", "c.yaml"}, {"overrides", {"fee_bps=5"}}};
+  Json p = TaskJobParams(base, Json{{"a.b", 5}, {"c", 0.25}, {"d", "sma"}, {"e", true}, {"f", Json::array({1, 2})}});
+  EXPECT_EQ(p["config_path"], "c.yaml");
+  EXPECT_EQ(p["overrides"], Json({"fee_bps=5", "a.b=5", "c=0.25", "d=sma", "e=true", "f=[1,2]"}));
+  EXPECT_EQ(TaskJobParams(Json{{"overrides", "x=1"}}, Json{{"y", 2}})["overrides"], Json({"x=1", "y=2"}));
+  EXPECT_EQ(OverrideText("k", Json(0.30000000000000004)), "k=0.30000000000000004");
+}
+
+TEST_F(OptimizationServiceTest, SubmitsInIndexOrderWithinTheInflightBoundAndKeepsTheInvariant) {
+  Make(/*capacity=*/4);
+  const std::string id = CreateOk(Request({{"strategy.params.fast", {1, 2, 3}}, {"strategy.params.slow", {10, 20}}}, 2));
+  std::vector<std::map<std::string, std::string>> order;
+  size_t seen = 0;
+  for (int step = 0; step < 6; ++step) {
+    ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == std::min<size_t>(2, 6 - step); })) << step;
+    std::this_thread::sleep_for(20ms);  // nothing beyond the bound is started meanwhile
+    EXPECT_LE(exec_->running().size(), 2u);
+    EXPECT_LE(jobs_->InFlight(id), 2);
+    const auto submits = exec_->submits();
+    for (; seen < submits.size(); ++seen) order.push_back(OverridesOf(submits[seen].argv));
+    const Json s = Summary(id);
+    EXPECT_TRUE(InvariantHolds(s)) << s.dump();
+    // End the lowest-index running task (its equity grows with fast).
+    JobId first = exec_->running().front();
+    for (const auto& r : exec_->running()) {
+      if (Fast(r) < Fast(first)) first = r;
+    }
+    Finish(first, 1000 + 10 * Fast(first));
+    ASSERT_TRUE(WaitFor([&] { return Summary(id)["finished"] == step + 1; })) << Summary(id).dump();
+    EXPECT_TRUE(InvariantHolds(Summary(id)));
+  }
+  const auto submits = exec_->submits();
+  for (; seen < submits.size(); ++seen) order.push_back(OverridesOf(submits[seen].argv));
+  ASSERT_EQ(order.size(), 6u);
+  // Grid order: the last key varies fastest.
+  const std::vector<std::pair<std::string, std::string>> want = {{"1", "10"}, {"1", "20"}, {"2", "10"},
+                                                                 {"2", "20"}, {"3", "10"}, {"3", "20"}};
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(order[i]["strategy.params.fast"], want[i].first) << i;
+    EXPECT_EQ(order[i]["strategy.params.slow"], want[i].second) << i;
+  }
+  ASSERT_TRUE(WaitStatus(id, "succeeded"));
+  const Json s = Summary(id);
+  EXPECT_EQ(s["total"], 6);
+  EXPECT_EQ(s["finished"], 6);
+  EXPECT_EQ(s["best_score"], 1030.0);
+  ASSERT_EQ(s["top_n"].size(), 6u);
+  EXPECT_EQ(s["top_n"][0]["index"], 4);  // fast 3 slow 10: ties broken by the lower index
+  EXPECT_EQ(s["top_n"][1]["index"], 5);
+  EXPECT_EQ(s["top_n"][0]["task_id"].get<std::string>().rfind("job_", 0), 0u);
+  EXPECT_EQ(s["top_n"][0]["result_summary_id"], "bt_" + s["top_n"][0]["task_id"].get<std::string>());
+  // Every task is a job of the optimization, recorded on its task once.
+  JobQuery q;
+  q.parent_id = id;
+  EXPECT_EQ(*jobs_->Count(q), 6);
+  std::set<std::string> job_ids;
+  for (const auto& t : Tasks(id)) {
+    EXPECT_EQ(t.status, "succeeded");
+    ASSERT_TRUE(t.job_id);
+    job_ids.insert(*t.job_id);
+    EXPECT_TRUE(t.ranked);
+    EXPECT_EQ(t.metrics["bt_run_id"], "bt_" + *t.job_id);
+  }
+  EXPECT_EQ(job_ids.size(), 6u);
+  EXPECT_TRUE(opt_->WaitIdle(5s));
+  EXPECT_EQ(metrics_.CounterValue("alphalab_optimization_tasks_total", {{"event", "ended"}, {"status", "succeeded"}}), 6);
+}
+
+TEST_F(OptimizationServiceTest, EarlyStopByPatienceCancelsQueuedAndStopsRunningTasks) {
+  Make(4);
+  Json req = Request({{"strategy.params.fast", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}}, 2);
+  req["early_stop_policy"] = {{"patience", 2}, {"min_tasks", 1}};
+  const std::string id = CreateOk(req);
+  // Tasks end in index order with falling equity: task 0 is the best, 1 and 2 do not improve.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(WaitFor([&] {
+      for (const auto& r : exec_->running()) {
+        if (Fast(r) == i + 1) return true;
+      }
+      return false;
+    })) << i;
+    for (const auto& r : exec_->running()) {
+      if (Fast(r) == i + 1) Finish(r, 2000 - 10 * i);
+    }
+    // One end at a time: the policy counts tasks in the order the service sees them end.
+    ASSERT_TRUE(WaitFor([&] { return Summary(id)["finished"] == i + 1; }));
+    EXPECT_TRUE(InvariantHolds(Summary(id)));
+  }
+  ASSERT_TRUE(WaitStatus(id, "early-stopped")) << Status(id).dump();
+  ASSERT_TRUE(WaitFor([&] { return Summary(id)["running"] == 0; })) << Summary(id).dump();
+  EXPECT_TRUE(exec_->running().empty());
+  EXPECT_FALSE(exec_->cancels().empty());  // the running task 3 was stopped
+  const Json st = Status(id);
+  EXPECT_EQ(st["stop_reason"], "patience");
+  const Json s = st["summary"];
+  EXPECT_EQ(s["finished"], 3);
+  EXPECT_EQ(s["canceled"], 7);
+  EXPECT_EQ(s["queued"], 0);
+  EXPECT_EQ(s["best_score"], 2000.0);
+  for (const auto& t : Tasks(id)) {
+    if (t.index < 3) {
+      EXPECT_EQ(t.status, "succeeded") << t.index;
+    } else {
+      EXPECT_EQ(t.status, "canceled") << t.index;
+    }
+  }
+  JobQuery q;
+  q.parent_id = id;
+  EXPECT_EQ(*jobs_->Count(q), 4);  // 3 finished + the one that was running; no more started
+  EXPECT_TRUE(opt_->WaitIdle(5s));
+}
+
+TEST_F(OptimizationServiceTest, EarlyStopByTargetAfterMinTasks) {
+  Make(4);
+  Json req = Request({{"strategy.params.fast", {1, 2, 3, 4, 5, 6}}}, 1);
+  req["early_stop_policy"] = {{"target", 1500}, {"min_tasks", 2}};
+  const std::string id = CreateOk(req);
+  // Task 0 reaches the target but min_tasks is 2: the sweep goes on; task 1 ends it.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == 1; }));
+    Finish(exec_->running().front(), 1600 + i);
+    if (i == 0) {
+      ASSERT_TRUE(WaitFor([&] { return Summary(id)["finished"] == 1; }));
+      EXPECT_EQ(Status(id)["status"], "running");
+    }
+  }
+  ASSERT_TRUE(WaitStatus(id, "early-stopped"));
+  EXPECT_EQ(Status(id)["stop_reason"], "target");
+  ASSERT_TRUE(WaitFor([&] { return Summary(id)["canceled"] == 4; })) << Summary(id).dump();
+  EXPECT_EQ(exec_->submits().size(), 2u);  // max_inflight 1: nothing else had started
+}
+
+TEST_F(OptimizationServiceTest, CancelFreezesTheSummaryAndStopsEverything) {
+  Make(4);
+  const std::string id = CreateOk(Request({{"strategy.params.fast", {1, 2, 3, 4, 5, 6, 7, 8}}}, 2));
+  ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == 2; }));
+  Finish(exec_->running().front(), 1234);
+  ASSERT_TRUE(WaitFor([&] { return Summary(id)["finished"] == 1 && exec_->running().size() == 2; }));
+  auto canceled = opt_->Cancel(id);
+  ASSERT_TRUE(canceled.ok()) << canceled.status().ToString();
+  EXPECT_EQ((*canceled)["status"], "canceled");
+  EXPECT_TRUE(exec_->running().empty());
+  const Json s = (*canceled)["summary"];
+  EXPECT_EQ(s["finished"], 1);
+  EXPECT_EQ(s["canceled"], 7);
+  EXPECT_EQ(s["running"], 0);
+  EXPECT_EQ(s["best_score"], 1234.0);
+  EXPECT_TRUE(InvariantHolds(s));
+  EXPECT_TRUE(opt_->WaitIdle(5s));
+  EXPECT_EQ(Summary(id), s);  // frozen
+  EXPECT_EQ(opt_->Cancel(id).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(exec_->submits().size(), 3u);
+}
+
+TEST_F(OptimizationServiceTest, RestartResumesWithoutDuplicatesAndLinksAnOrphanJob) {
+  Make(4);
+  const std::string id = CreateOk(Request({{"strategy.params.fast", {1, 2, 3, 4, 5, 6}}}, 2));
+  ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == 2; }));
+  Finish(exec_->running().front(), 1001);
+  ASSERT_TRUE(WaitFor([&] { return Summary(id)["finished"] == 1 && exec_->running().size() == 2; }));
+  std::vector<std::string> alive;
+  for (const auto& r : exec_->running()) alive.push_back(exec_->RefOf(r));
+  // A crash between Submit and MarkTaskQueued: a job of the last task exists, unrecorded.
+  SubmitOptions o;
+  o.parent_id = id;
+  o.max_inflight = 2;
+  auto orphan = jobs_->Submit("backtest",
+                              TaskJobParams(Json{{"config_path", "configs/backtest/base.yaml"}},
+                                            Json{{"strategy.params.fast", 6}}),
+                              o);
+  ASSERT_TRUE(orphan.ok()) << orphan.status().ToString();
+  // The server goes away (its processes keep running) and a new one starts on the same stores.
+  opt_->Shutdown();
+  jobs_->Shutdown();
+  opt_.reset();
+  jobs_.reset();
+  exec_.reset();
+  Make(4, nullptr, {}, [&](FakeExecutor& e) {
+    for (const auto& ref : alive) e.SetAlive(ref);
+  });
+  // Finish whatever runs until the optimization ends; the resumed service submits the rest.
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& r : exec_->running()) Finish(r, 1000 + Fast(r));
+    return Status(id)["status"] == "succeeded";
+  }, 20s)) << Status(id).dump();
+  const Json s = Summary(id);
+  EXPECT_EQ(s["total"], 6);
+  EXPECT_EQ(s["finished"], 6);
+  EXPECT_EQ(s["best_score"], 1006.0);
+  JobQuery q;
+  q.parent_id = id;
+  EXPECT_EQ(*jobs_->Count(q), 6) << "no task ran twice";
+  std::set<std::string> job_ids;
+  for (const auto& t : Tasks(id)) {
+    ASSERT_TRUE(t.job_id);
+    job_ids.insert(*t.job_id);
+    if (t.index == 5) {
+      EXPECT_EQ(*t.job_id, orphan->job_id.str());
+    }
+  }
+  EXPECT_EQ(job_ids.size(), 6u);
+}
+
+TEST_F(OptimizationServiceTest, RetryFailedRerunsOnlyTheFailedTasks) {
+  Make(4);
+  const std::string id = CreateOk(Request({{"strategy.params.fast", {1, 2, 3, 4}}}, 4));
+  ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == 4; }));
+  for (const auto& r : exec_->running()) {
+    if (Fast(r) <= 2) {
+      Finish(r, 1000 + Fast(r), /*exit_code=*/1);
+    } else {
+      Finish(r, 1000 + Fast(r));
+    }
+  }
+  ASSERT_TRUE(WaitStatus(id, "succeeded"));
+  EXPECT_EQ(Summary(id)["failed"], 2);
+  const size_t before = exec_->submits().size();
+  auto retried = opt_->RetryFailed(id);
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  EXPECT_EQ((*retried)["requeued"], 2);
+  // Reopened: no longer ended (queued, or running once the driver submitted the tasks).
+  EXPECT_NE((*retried)["optimization"]["status"], "succeeded");
+  EXPECT_TRUE((*retried)["optimization"]["ended_at"].is_null());
+  ASSERT_TRUE(WaitFor([&] { return exec_->submits().size() == before + 2; }));
+  std::set<double> rerun;
+  for (const auto& r : exec_->running()) rerun.insert(Fast(r));
+  EXPECT_EQ(rerun, (std::set<double>{1, 2}));
+  for (const auto& r : exec_->running()) Finish(r, 5000 + Fast(r));
+  ASSERT_TRUE(WaitStatus(id, "succeeded"));
+  const Json s = Summary(id);
+  EXPECT_EQ(s["finished"], 4);
+  EXPECT_EQ(s["failed"], 0);
+  EXPECT_EQ(s["best_score"], 5002.0);
+  for (const auto& t : Tasks(id)) EXPECT_EQ(t.attempt, t.index <= 1 ? 1 : 0) << t.index;
+  EXPECT_EQ(opt_->RetryFailed(id).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(exec_->submits().size(), before + 2);
+}
+
+TEST_F(OptimizationServiceTest, ExtendAddsOnlyNewCombinations) {
+  Make(4);
+  const std::string id = CreateOk(Request({{"strategy.params.fast", {1, 2}}, {"strategy.params.slow", {10}}}, 4));
+  ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == 2; }));
+  for (const auto& r : exec_->running()) Finish(r, 1000 + Fast(r));
+  ASSERT_TRUE(WaitStatus(id, "succeeded"));
+  EXPECT_EQ(opt_->Extend(id, Json{{"param_space", {{"strategy.params.fast", {1, 2}}, {"strategy.params.slow", {10}}}}})
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(opt_->Extend(id, Json{{"bogus", 1}}).status().code(), StatusCode::kInvalidArgument);
+  auto ext = opt_->Extend(id, Json{{"param_space", {{"strategy.params.fast", {1, 2, 3}}, {"strategy.params.slow", {10, 20}}}}});
+  ASSERT_TRUE(ext.ok()) << ext.status().ToString();
+  EXPECT_EQ((*ext)["added"], 4);
+  ASSERT_TRUE(WaitFor([&] { return exec_->submits().size() == 6; }));
+  std::set<std::pair<std::string, std::string>> added;
+  for (size_t i = 2; i < 6; ++i) {
+    auto o = OverridesOf(exec_->submits()[i].argv);
+    added.insert({o["strategy.params.fast"], o["strategy.params.slow"]});
+  }
+  EXPECT_EQ(added, (std::set<std::pair<std::string, std::string>>{{"1", "20"}, {"2", "20"}, {"3", "10"}, {"3", "20"}}));
+  for (const auto& r : exec_->running()) Finish(r, 1000 + Fast(r));
+  ASSERT_TRUE(WaitStatus(id, "succeeded"));
+  EXPECT_EQ(Summary(id)["total"], 6);
+  EXPECT_EQ(Summary(id)["finished"], 6);
+  const auto tasks = Tasks(id);
+  ASSERT_EQ(tasks.size(), 6u);
+  EXPECT_EQ(tasks[5].index, 5);
+}
+
+TEST_F(OptimizationServiceTest, RerunCopiesTheSourceAndLinksBothWays) {
+  Make(4);
+  Json req = Request({{"strategy.params.fast", {1, 2}}}, 1);
+  req["early_stop_policy"] = {{"patience", 5}};
+  const std::string src = CreateOk(req);
+  auto rerun = opt_->Create(Json{{"source_job_id", src}, {"name", "again"}}, std::nullopt);
+  ASSERT_TRUE(rerun.ok()) << rerun.status().ToString();
+  EXPECT_EQ((*rerun)["source_id"], src);
+  EXPECT_EQ((*rerun)["name"], "again");
+  EXPECT_EQ((*rerun)["request"]["param_space"], req["param_space"]);
+  EXPECT_EQ((*rerun)["request"]["early_stop_policy"]["patience"], 5);
+  auto source = opt_->Get(src);
+  ASSERT_TRUE(source.ok());
+  EXPECT_EQ((*source)["reruns"], Json::array({(*rerun)["id"]}));
+  OptimizationQuery q;
+  q.source_id = src;
+  EXPECT_EQ((*opt_->List(q))["total"], 1);
+  const int64_t count = *opt_store_.Count({});
+  EXPECT_EQ(opt_->Create(Json{{"source_job_id", "opt_20990101_000000__deadbeef"}}, std::nullopt).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(opt_->Create(Json{{"source_job_id", src}, {"top_n", 0}}, std::nullopt).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(*opt_store_.Count({}), count);
+}
+
+TEST_F(OptimizationServiceTest, InvalidRequestsCreateNothing) {
+  Make(4);
+  std::vector<Json> bad;
+  bad.push_back(Request({{"strategy.params.fast", {{"min", 1}, {"max", 5}, {"step", 0}}}}));
+  Json unknown_metric = Request({{"strategy.params.fast", {1}}});
+  unknown_metric["objective"]["metric"] = "no_such_metric";
+  bad.push_back(unknown_metric);
+  Json bad_config = Request({{"strategy.params.fast", {1}}});
+  bad_config["base_params"]["config_path"] = "configs/missing.yaml";
+  bad.push_back(bad_config);
+  Json dry = Request({{"strategy.params.fast", {1}}});
+  dry["base_params"]["dry_run"] = true;
+  bad.push_back(dry);
+  Json bad_type = Request({{"strategy.params.fast", {1}}});
+  bad_type["job_type"] = "train";
+  bad.push_back(bad_type);
+  bad.push_back(Request({{"strategy.params.fast", Json::array()}}));
+  Json too_many = Request({{"a", {{"min", 0}, {"max", 999}, {"step", 1}}}, {"b", {{"min", 0}, {"max", 999}, {"step", 1}}},
+                           {"c", {{"min", 0}, {"max", 9}, {"step", 1}}}});
+  bad.push_back(too_many);
+  Json bad_value = Request({{"strategy.params.fast", {"a\nb"}}});
+  bad.push_back(bad_value);
+  for (const Json& b : bad) {
+    auto r = opt_->Create(b, std::nullopt);
+    ASSERT_FALSE(r.ok()) << b.dump();
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+    EXPECT_TRUE(r.status().details().contains("field")) << r.status().ToString();
+  }
+  EXPECT_EQ(*opt_store_.Count({}), 0);
+  EXPECT_TRUE(exec_->submits().empty());
+}
+
+TEST_F(OptimizationServiceTest, ExportIsBuiltFromTheStoredTasks) {
+  Make(4);
+  const std::string id = CreateOk(Request({{"strategy.params.fast", {1, 2, 3}}}, 3));
+  ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == 3; }));
+  for (const auto& r : exec_->running()) Finish(r, 1000 + Fast(r), Fast(r) == 2 ? 1 : 0);
+  ASSERT_TRUE(WaitStatus(id, "succeeded"));
+  auto zip = opt_->Export(id);
+  ASSERT_TRUE(zip.ok()) << zip.status().ToString();
+  EXPECT_EQ(zip->filename, id + ".zip");
+  auto entries = ReadZip(zip->bytes);
+  ASSERT_TRUE(entries.ok());
+  std::map<std::string, std::string> files;
+  for (auto& e : *entries) files[e.name] = e.data;
+  ASSERT_TRUE(files.count("manifest.jsonl"));
+  ASSERT_TRUE(files.count("report.md"));
+  ASSERT_TRUE(files.count("top_n.json"));
+  std::istringstream lines(files["manifest.jsonl"]);
+  std::string line;
+  const auto tasks = Tasks(id);
+  size_t n = 0;
+  for (; std::getline(lines, line); ++n) {
+    const Json j = Json::parse(line);
+    ASSERT_LT(n, tasks.size());
+    EXPECT_EQ(j["index"], tasks[n].index);
+    EXPECT_EQ(j["task_id"], *tasks[n].job_id);
+    EXPECT_EQ(j["status"], tasks[n].status);
+    EXPECT_EQ(j["params"], tasks[n].params);
+    if (tasks[n].ranked) {
+      EXPECT_EQ(j["score"], *tasks[n].score);
+      EXPECT_EQ(j["result_paths"], Json::array({"backtests/" + tasks[n].metrics["bt_run_id"].get<std::string>() + "/summary.json"}));
+    } else {
+      EXPECT_TRUE(j["score"].is_null());
+    }
+  }
+  EXPECT_EQ(n, 3u);
+  // The Top-N tasks' small output files travel along.
+  const Json top = Json::parse(files["top_n.json"]);
+  ASSERT_EQ(top["top_n"].size(), 2u);
+  const std::string best_bt = top["top_n"][0]["result_summary_id"];
+  EXPECT_TRUE(files.count("artifacts/" + best_bt + "/summary.json"));
+  EXPECT_TRUE(files.count("artifacts/" + best_bt + "/equity.csv"));
+  EXPECT_NE(files["report.md"].find("failed"), std::string::npos);
+  // A failure is an error, counted.
+  EXPECT_EQ(opt_->Export("opt_20990101_000000__deadbeef").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(metrics_.CounterValue("alphalab_optimization_export_failures_total", {{"code", "NOT_FOUND"}}), 1);
+  EXPECT_EQ(metrics_.HistogramCount("alphalab_optimization_export_seconds"), 2u);
+}
+
+TEST_F(OptimizationServiceTest, EstimateIsNeverZeroWithOrWithoutHistory) {
+  Make(4);
+  Json req = Request({{"strategy.params.fast", {1, 2, 3, 4}}}, 2);
+  // No history: the first task calibrates (here it does not end within the timeout: a lower bound).
+  auto first = opt_->Create(req, std::nullopt);
+  ASSERT_TRUE(first.ok());
+  const Json e1 = (*first)["estimate"];
+  EXPECT_EQ(e1["basis"], "calibration");
+  EXPECT_GT(e1["seconds"].get<double>(), 0);
+  EXPECT_EQ(e1["tasks"], 4);
+  EXPECT_EQ(e1["slots"], 2);
+  EXPECT_EQ(e1["lower_bound"], true);
+  const std::string id = (*first)["id"];
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& r : exec_->running()) Finish(r, 1000);
+    return Status(id)["status"] == "succeeded";
+  }));
+  // History: ended backtest jobs.
+  auto second = opt_->Create(req, std::nullopt);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ((*second)["estimate"]["basis"], "history");
+  EXPECT_GE((*second)["estimate"]["samples"], 4);
+  EXPECT_GT((*second)["estimate"]["seconds"].get<double>(), 0);
+  ASSERT_TRUE(opt_->Cancel((*second)["id"]).ok());
+}
+
+TEST_F(OptimizationServiceTest, RunnerPathRunsChunksInIndexOrderAndStopsBetweenBatches) {
+  FakeRunner runner(root_, /*batch=*/50);
+  OptimizationServiceOptions options;
+  options.runner_chunk = 256;
+  Make(4, &runner, options);
+  const std::string id = CreateOk(Request({{"strategy.params.fast", {{"min", 1}, {"max", 600}, {"step", 1}}}}, 2));
+  ASSERT_TRUE(WaitStatus(id, "succeeded")) << Status(id).dump();
+  ASSERT_TRUE(opt_->WaitIdle(5s));
+  ASSERT_EQ(runner.calls.size(), 3u);
+  EXPECT_EQ(runner.calls[0].size(), 256u);
+  EXPECT_EQ(runner.calls[1].size(), 256u);
+  EXPECT_EQ(runner.calls[2].size(), 88u);
+  int64_t expect = 0;
+  for (const auto& call : runner.calls) {
+    for (int64_t idx : call) EXPECT_EQ(idx, expect++);
+  }
+  const Json s = Summary(id);
+  EXPECT_EQ(s["finished"], 600);
+  EXPECT_EQ(s["best_score"], 1600.0);
+  EXPECT_EQ(s["top_n"][0]["result_summary_id"], "bt_fake_600");
+  EXPECT_TRUE(exec_->submits().empty());  // no process
+
+  // Early stop by target: the runner is told to stop before its next batch.
+  FakeRunner runner2(root_, 50);
+  StopAll();
+  Make(4, &runner2, options);
+  Json req = Request({{"strategy.params.fast", {{"min", 1}, {"max", 600}, {"step", 1}}}}, 2);
+  req["early_stop_policy"] = {{"target", 1070}};
+  const std::string id2 = CreateOk(req);
+  ASSERT_TRUE(WaitStatus(id2, "early-stopped")) << Status(id2).dump();
+  ASSERT_TRUE(opt_->WaitIdle(5s));
+  ASSERT_EQ(runner2.calls.size(), 1u);
+  EXPECT_EQ(runner2.calls[0].size(), 100u);  // task 69 reached it inside the second batch of 50
+  const Json s2 = Summary(id2);
+  EXPECT_EQ(s2["finished"], 100);
+  EXPECT_EQ(s2["canceled"], 500);
+  EXPECT_TRUE(InvariantHolds(s2));
+  EXPECT_EQ(Status(id2)["stop_reason"], "target");
+}
+
+TEST_F(OptimizationServiceTest, TaskPagesSortByScoreAndMetrics) {
+  Make(4);
+  const std::string id = CreateOk(Request({{"strategy.params.fast", {1, 2, 3}}}, 3));
+  ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == 3; }));
+  for (const auto& r : exec_->running()) Finish(r, 1000 + Fast(r), 0, 0.5 - Fast(r) / 10);
+  ASSERT_TRUE(WaitStatus(id, "succeeded"));
+  OptimizationTaskQuery q;
+  q.sort = {"score", true};
+  auto page = opt_->Tasks(id, q);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ((*page)["total"], 3);
+  EXPECT_EQ((*page)["items"][0]["index"], 2);
+  EXPECT_EQ((*page)["items"][0]["metrics"]["final_equity"], 1003.0);
+  EXPECT_FALSE((*page)["items"][0]["metrics"].contains("bt_run_id"));
+  EXPECT_EQ((*page)["items"][0]["result_summary_id"].get<std::string>().rfind("bt_", 0), 0u);
+  q.sort = {"max_drawdown", false};
+  page = opt_->Tasks(id, q);
+  EXPECT_EQ((*page)["items"][0]["index"], 2);
+  EXPECT_EQ(opt_->Tasks("opt_20990101_000000__deadbeef", {}).status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace alphalab::optimize
