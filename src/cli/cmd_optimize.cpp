@@ -137,10 +137,11 @@ class Progress {
   Clock::time_point last_at_{};
 };
 
-// The in-process server of --local: logs only warnings, to stderr.
+// The in-process server of --local: logs only errors, to stderr (a canceled task is a
+// warning there, and the progress already shows it).
 Result<std::unique_ptr<app::Server>> StartLocalServer(const Workspace& ws) {
   auto logger = spdlog::stderr_logger_mt("alphalab-local");
-  logger->set_level(spdlog::level::warn);
+  logger->set_level(spdlog::level::err);
   spdlog::set_default_logger(logger);
   ASSIGN_OR_RETURN(WorkspaceConfig config, LoadWorkspaceConfig(ws));
   app::ServeFlags flags;
@@ -213,8 +214,9 @@ int Run(const OptimizeOpts& o) {
     std::printf("optimization: %s\n", id.c_str());
     const Json& est = opt->contains("estimate") ? (*opt)["estimate"] : Json();
     if (est.is_object() && est.contains("seconds") && est["seconds"].is_number()) {
-      std::printf("estimate: %s s for %s tasks\n", FormatNumber(est["seconds"].get<double>()).c_str(),
-                  est.contains("tasks") ? est["tasks"].dump().c_str() : "?");
+      std::printf("estimate: %.1f s for %s tasks (%s)\n", est["seconds"].get<double>(),
+                  est.contains("tasks") ? est["tasks"].dump().c_str() : "?",
+                  est.value("basis", std::string("?")).c_str());
     }
     std::fflush(stdout);
   }
