@@ -4,7 +4,7 @@
 //
 //   build/bin/bench_optimize [--grid 1000,10000] [--repeat 3] [--process-sample 20]
 //                            [--queue-tasks 1000] [--queue-slots 2]
-//                            [--status-tasks 100000] [--status-requests 2000]
+//                            [--status-tasks 100000] [--status-requests 2000] [--status-seconds 5]
 //                            [--only grid|queue|status] [--dir /tmp] [--keep]
 //
 // grid:   an N-task sma_cross grid (N = A x B, A the largest divisor of N not above sqrt(N);
@@ -14,12 +14,14 @@
 //         (summary.finished == N). Beside it, in the same run, --process-sample single
 //         `alphalab backtest` processes one after another over the same workspace (one grid
 //         combination each): their median wall time, and the ratio per task.
-// queue:  an optimization of --queue-tasks process tasks on a server with --queue-slots
-//         slots (a declared job type running `alphalab backtest`, so the in-process fast
-//         path does not take it); queue wait per task = job started_at - created_at, and
-//         optimization created -> task started; average, p50, p95, max.
-// status: a --status-tasks grid is submitted; while it runs, --status-requests sequential
-//         GET /api/v1/optimizations/{id}/status on one keep-alive connection; p50/p95/p99/max
+// queue:  an optimization of --queue-tasks backtest tasks (max_inflight 10000, so every
+//         task is queued at once) on a server with --queue-slots slots; queue wait per task =
+//         job started_at - created_at, and optimization created -> task started; average,
+//         p50, p95, max. These are process tasks only on a server without the in-process
+//         fast path (the printed `paths` line says which path ran).
+// status: a --status-tasks grid is submitted; while it runs, sequential
+//         GET /api/v1/optimizations/{id}/status on one keep-alive connection (at least
+//         --status-requests of them and for at least --status-seconds); p50/p95/p99/max
 //         of the round trip (only those answered while the status was queued or running
 //         count); then the optimization is canceled.
 #include <fcntl.h>
@@ -151,9 +153,8 @@ bool StartServer(const fs::path& bin, const fs::path& ws, int slots, Server& s) 
   return true;
 }
 
-// A copy of examples/workspace with the demo data; `process_type` adds a declared job type
-// that runs `alphalab backtest` as a process (not taken by the in-process fast path).
-fs::path MakeWorkspace(const fs::path& parent, const std::string& tag, bool process_type) {
+// A copy of examples/workspace with the demo data.
+fs::path MakeWorkspace(const fs::path& parent, const std::string& tag) {
   const fs::path src = ALPHALAB_SOURCE_DIR;
   const fs::path ws = parent / ("alphalab_bench_opt_" + tag + "_" + std::to_string(::getpid()));
   fs::create_directories(ws);
@@ -161,15 +162,6 @@ fs::path MakeWorkspace(const fs::path& parent, const std::string& tag, bool proc
   fs::create_directories(ws / "data" / "demo");
   fs::copy_file(src / "ui" / "node_modules" / "vega-datasets" / "data" / "sp500-2000.csv", ws / "data" / "demo" / "SPX.csv",
                 fs::copy_options::overwrite_existing);
-  if (process_type) {
-    std::ofstream(ws / "alphalab.yaml", std::ios::app)
-        << "  backtest-process:\n"
-        << "    description: alphalab backtest as a plain process (bench_optimize queue wait)\n"
-        << "    argv: [\"{alphalab}\", backtest, --config, \"{config_path}\", \"{overrides}\"]\n"
-        << "    params:\n"
-        << "      config_path: {type: path, required: true}\n"
-        << "    artifacts: {bt_run_id: '^bt_run_id:\\s*(\\S+)'}\n";
-  }
   return ws;
 }
 
@@ -187,6 +179,23 @@ Json Status(http::HttpClient& client, const std::string& id) {
   auto r = client.Get("/api/v1/optimizations/" + id + "/status");
   if (!r.ok() || r->status != 200) return Json::object();
   return Json::parse(r->body);
+}
+
+// Which path ran the tasks: the server's alphalab_optimization_tasks_total{event="submitted"}
+// counters by path (runner = the in-process fast path, process = one process per task).
+std::string TaskPaths(http::HttpClient& client) {
+  auto r = client.Get("/metrics");
+  if (!r.ok() || r->status != 200) return "?";
+  std::string out;
+  std::istringstream in(r->body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("alphalab_optimization_tasks_total{", 0) == 0 && line.find("submitted") != std::string::npos) {
+      if (!out.empty()) out += "; ";
+      out += line;
+    }
+  }
+  return out.empty() ? "none" : out;
 }
 
 bool Terminal(const std::string& s) {
@@ -215,7 +224,7 @@ double TimeProcess(std::vector<std::string> args, const fs::path& cwd) {
 
 int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int>& sizes, int repeat, int sample,
               bool keep) {
-  const fs::path ws = MakeWorkspace(parent, "grid", false);
+  const fs::path ws = MakeWorkspace(parent, "grid");
   Server server;
   if (!StartServer(bin, ws, 0, server)) return 1;
   auto client = std::move(http::HttpClient::Create(server.url, std::chrono::seconds(120)).value());
@@ -254,6 +263,7 @@ int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int
     per_task_ms.emplace_back(n, med * 1000.0 / n);
     std::printf("GRID %d tasks through the API to succeeded: median %.3f s (%d runs), %.4f ms/task, %.0f tasks/s\n", n,
                 med, repeat, med * 1000.0 / n, n / med);
+    std::printf("paths so far: %s\n", TaskPaths(*client).c_str());
   }
   server.Stop();
 
@@ -283,11 +293,11 @@ int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int
 }
 
 int BenchQueue(const fs::path& bin, const fs::path& parent, int tasks, int slots, bool keep) {
-  const fs::path ws = MakeWorkspace(parent, "queue", true);
+  const fs::path ws = MakeWorkspace(parent, "queue");
   Server server;
   if (!StartServer(bin, ws, slots, server)) return 1;
   auto client = std::move(http::HttpClient::Create(server.url, std::chrono::seconds(120)).value());
-  const Json req = GridRequest("queue wait", tasks, "backtest-process", 10000);
+  const Json req = GridRequest("queue wait", tasks, "backtest", 10000);
   const auto t0 = SteadyClock::now();
   Json opt = Submit(*client, req);
   if (!opt.contains("id")) return 1;
@@ -329,6 +339,7 @@ int BenchQueue(const fs::path& bin, const fs::path& parent, int tasks, int slots
     }
     if (items.size() < 500) break;
   }
+  std::printf("paths: %s\n", TaskPaths(*client).c_str());
   std::printf("QUEUE WAIT job started_at - created_at over %zu tasks: average %.3f s, p50 %.3f s, p95 %.3f s, max %.3f s\n",
               wait_job.size(), Mean(wait_job), Pct(wait_job, 0.5), Pct(wait_job, 0.95), Pct(wait_job, 1.0));
   if (!wait_opt.empty()) {
@@ -344,8 +355,8 @@ int BenchQueue(const fs::path& bin, const fs::path& parent, int tasks, int slots
   return wait_job.size() == static_cast<size_t>(tasks) ? 0 : 2;
 }
 
-int BenchStatus(const fs::path& bin, const fs::path& parent, int tasks, int requests, bool keep) {
-  const fs::path ws = MakeWorkspace(parent, "status", false);
+int BenchStatus(const fs::path& bin, const fs::path& parent, int tasks, int requests, double min_seconds, bool keep) {
+  const fs::path ws = MakeWorkspace(parent, "status");
   Server server;
   if (!StartServer(bin, ws, 0, server)) return 1;
   auto client = std::move(http::HttpClient::Create(server.url, std::chrono::seconds(120)).value());
@@ -358,7 +369,8 @@ int BenchStatus(const fs::path& bin, const fs::path& parent, int tasks, int requ
   std::vector<double> lat;
   int not_running = 0;
   int64_t first_finished = -1, last_finished = -1;
-  for (int i = 0; i < requests; ++i) {
+  const auto poll0 = SteadyClock::now();
+  for (int i = 0; i < requests || SteadyClock::now() - poll0 < std::chrono::duration<double>(min_seconds); ++i) {
     const auto q0 = SteadyClock::now();
     auto r = client->Get(target);
     const double ms = Ms(SteadyClock::now() - q0);
@@ -381,6 +393,7 @@ int BenchStatus(const fs::path& bin, const fs::path& parent, int tasks, int requ
               "them; %d answered after it ended, not counted): p50 %.3f ms, p95 %.3f ms, p99 %.3f ms, max %.3f ms\n",
               tasks, lat.size(), static_cast<long long>(first_finished), static_cast<long long>(last_finished),
               not_running, Pct(lat, 0.5), Pct(lat, 0.95), Pct(lat, 0.99), Pct(lat, 1.0));
+  std::printf("paths: %s\n", TaskPaths(*client).c_str());
   auto c = client->PostJson("/api/v1/optimizations/" + id + "/cancel", Json::object());
   Json st;
   for (int i = 0; i < 6000; ++i) {
@@ -409,6 +422,7 @@ int BenchStatus(const fs::path& bin, const fs::path& parent, int tasks, int requ
 int main(int argc, char** argv) {
   std::vector<int> sizes = {1000, 10000};
   int repeat = 3, sample = 20, queue_tasks = 1000, queue_slots = 2, status_tasks = 100000, status_requests = 2000;
+  double status_seconds = 5;
   std::string only;
   fs::path parent = fs::temp_directory_path();
   bool keep = false;
@@ -422,13 +436,15 @@ int main(int argc, char** argv) {
     else if (a == "--queue-slots" && v) queue_slots = std::atoi(argv[++i]);
     else if (a == "--status-tasks" && v) status_tasks = std::atoi(argv[++i]);
     else if (a == "--status-requests" && v) status_requests = std::atoi(argv[++i]);
+    else if (a == "--status-seconds" && v) status_seconds = std::atof(argv[++i]);
     else if (a == "--only" && v) only = argv[++i];
     else if (a == "--dir" && v) parent = argv[++i];
     else if (a == "--keep") keep = true;
     else {
       std::fprintf(stderr,
                    "usage: bench_optimize [--grid 1000,10000] [--repeat 3] [--process-sample 20] [--queue-tasks 1000] "
-                   "[--queue-slots 2] [--status-tasks 100000] [--status-requests 2000] [--only grid|queue|status] "
+                   "[--queue-slots 2] [--status-tasks 100000] [--status-requests 2000] [--status-seconds 5] "
+                   "[--only grid|queue|status] "
                    "[--dir D] [--keep]\n");
       return 2;
     }
@@ -437,6 +453,6 @@ int main(int argc, char** argv) {
   int rc = 0;
   if (only.empty() || only == "grid") rc |= BenchGrid(bin, parent, sizes, repeat, sample, keep);
   if (only.empty() || only == "queue") rc |= BenchQueue(bin, parent, queue_tasks, queue_slots, keep);
-  if (only.empty() || only == "status") rc |= BenchStatus(bin, parent, status_tasks, status_requests, keep);
+  if (only.empty() || only == "status") rc |= BenchStatus(bin, parent, status_tasks, status_requests, status_seconds, keep);
   return rc;
 }
