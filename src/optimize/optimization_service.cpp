@@ -200,7 +200,8 @@ Status OptimizationService::Start() {
     started_ = true;
   }
   jobs_.AddFinishedListener([this](const JobRecord& job) { OnJobFinished(job); });
-  // Resume every queued or running optimization.
+  // Resume every queued or running optimization (listed first: resuming may end some).
+  std::vector<OptimizationRecord> unfinished;
   for (const char* status : {"queued", "running"}) {
     OptimizationQuery q;
     q.status = status;
@@ -208,33 +209,35 @@ Status OptimizationService::Start() {
     for (int64_t offset = 0;; offset += kPage) {
       q.offset = offset;
       ASSIGN_OR_RETURN(std::vector<OptimizationRecord> rows, store_.List(q));
-      for (const OptimizationRecord& rec : rows) {
-        auto live = BuildLive(rec);
-        if (!live.ok()) {
-          spdlog::error("{}", DumpJson(Json{{"msg", "optimization resume failed"},
-                                            {"optimization_id", rec.id},
-                                            {"error", live.status().ToString()}}));
-          continue;
-        }
-        {
-          std::lock_guard<std::mutex> lock(live_mu_);
-          live_[rec.id] = *live;
-        }
-        {
-          std::lock_guard<std::mutex> lock((*live)->mu);
-          Status st = Reconcile(**live);
-          if (!st.ok()) {
-            spdlog::error("{}", DumpJson(Json{{"msg", "optimization reconcile failed"},
-                                              {"optimization_id", rec.id},
-                                              {"error", st.ToString()}}));
-          }
-          PersistLocked(**live, true);
-        }
-        LogEvent("optimization resumed", {{"optimization_id", rec.id}, {"status", (*live)->rec.status}});
-        Wake(rec.id);
-      }
-      if (static_cast<int>(rows.size()) < kPage) break;
+      const size_t n = rows.size();
+      for (auto& r : rows) unfinished.push_back(std::move(r));
+      if (static_cast<int>(n) < kPage) break;
     }
+  }
+  for (const OptimizationRecord& rec : unfinished) {
+    auto live = BuildLive(rec);
+    if (!live.ok()) {
+      spdlog::error("{}", DumpJson(Json{{"msg", "optimization resume failed"},
+                                        {"optimization_id", rec.id},
+                                        {"error", live.status().ToString()}}));
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(live_mu_);
+      live_[rec.id] = *live;
+    }
+    {
+      std::lock_guard<std::mutex> lock((*live)->mu);
+      Status st = Reconcile(**live);
+      if (!st.ok()) {
+        spdlog::error("{}", DumpJson(Json{{"msg", "optimization reconcile failed"},
+                                          {"optimization_id", rec.id},
+                                          {"error", st.ToString()}}));
+      }
+      PersistLocked(**live, true);
+      LogEvent("optimization resumed", {{"optimization_id", rec.id}, {"status", (*live)->rec.status}});
+    }
+    Wake(rec.id);
   }
   driver_ = std::thread([this] { DriverLoop(); });
   return Status::Ok();
@@ -528,14 +531,23 @@ void OptimizationService::OnJobFinished(const JobRecord& job) {
 void OptimizationService::HandleJobEnd(const JobRecord& job) {
   auto live = FindLive(*job.parent_id);
   if (!live) return;  // an ended optimization: nothing in flight, absorbed
-  auto ref = store_.TaskByJobId(job.job_id.str());
-  if (!ref.ok()) return;  // not (yet) a task: a runner job is linked in on_done
   std::lock_guard<std::mutex> lock(live->mu);
-  if (ref->optimization_id != live->rec.id) return;
-  const auto state = live->progress->summary().StateOf(Key(ref->index));
-  if (!state || IsTaskEnded(*state)) return;  // already ended (runner on_done, resume)
-  if (!live->index_of.count(job.job_id.str())) return;
-  EndTask(*live, ref->index, job, nullptr, "");
+  // Jobs in flight are known by id (submitted here, or linked at resume). Anything else is
+  // absorbed: a runner's job (ended in on_done), a repeated end, a job not of a task.
+  auto it = live->index_of.find(job.job_id.str());
+  if (it == live->index_of.end()) return;
+  const int64_t index = it->second;
+  // The store's job -> task mapping must agree.
+  auto ref = store_.TaskByJobId(job.job_id.str());
+  if (!ref.ok() || ref->optimization_id != live->rec.id || ref->index != index) {
+    spdlog::warn("{}", DumpJson(Json{{"msg", "optimization job not recorded on its task"},
+                                     {"optimization_id", live->rec.id}, {"index", index},
+                                     {"job_id", job.job_id.str()},
+                                     {"error", ref.ok() ? std::string("another task") : ref.status().ToString()}}));
+  }
+  const auto state = live->progress->summary().StateOf(Key(index));
+  if (!state || IsTaskEnded(*state)) return;
+  EndTask(*live, index, job, nullptr, "");
 }
 
 void OptimizationService::EndTask(Live& live, int64_t index, const JobRecord& job, const Result<ParsedResult>* given,
@@ -681,21 +693,16 @@ void OptimizationService::StopTasks(const std::shared_ptr<Live>& live) {
 }
 
 void OptimizationService::CancelPendingLocked(Live& live) {
-  const TimePoint now = clock_.Now();
-  for (;;) {
-    auto rows = store_.TasksToRun(live.rec.id, kPage);
-    if (!rows.ok() || rows->empty()) break;
-    int moved = 0;
-    for (const auto& t : *rows) {
-      if (t.validation) continue;
-      OptimizationTaskUpdate upd;
-      upd.ended_at = now;
-      upd.reason = "canceled";
-      if (!store_.MarkTaskStatus(live.rec.id, t.index, "pending", "canceled", upd).ok()) continue;
-      ++moved;
-      ApplyUpdate(live, live.progress->TaskCanceled(Key(t.index)), "cancel pending");
-    }
-    if (moved == 0) break;
+  auto moved = store_.CancelPending(live.rec.id, "canceled", clock_.Now());
+  if (!moved.ok()) {
+    spdlog::error("{}", DumpJson(Json{{"msg", "optimization pending tasks not canceled"},
+                                      {"optimization_id", live.rec.id}, {"error", moved.status().ToString()}}));
+    return;
+  }
+  for (int64_t index : *moved) ApplyUpdate(live, live.progress->TaskCanceled(Key(index)), "cancel pending");
+  if (metrics_ && !moved->empty()) {
+    metrics_->Increment("alphalab_optimization_tasks_total", {{"event", "ended"}, {"status", "canceled"}},
+                        static_cast<double>(moved->size()));
   }
   live.pending_exhausted = true;
   live.dirty = true;
@@ -999,6 +1006,10 @@ Result<Json> OptimizationService::Create(const Json& request, const std::optiona
   const int64_t slots = live->use_runner ? std::max(1, jobs_.capacity())
                                          : std::min<int64_t>(live->max_inflight, std::max(1, jobs_.capacity()));
   ASSIGN_OR_RETURN(Json estimate, BuildEstimate(req, rec.id, slots));
+  {
+    std::lock_guard<std::mutex> lock(live->mu);
+    PersistLocked(*live, true);  // the answer shows what the calibration task did
+  }
   ASSIGN_OR_RETURN(OptimizationRecord stored, store_.Get(rec.id));
   Json out = OptimizationJson(stored, true);
   out["estimate"] = std::move(estimate);

@@ -222,6 +222,21 @@ class FakeOptimizationStore final : public OptimizationStore {
     return moved;
   }
 
+  Result<std::vector<int64_t>> CancelPending(const std::string& opt_id, const std::string& reason,
+                                             TimePoint ended_at) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(Entry * entry, Find(opt_id));
+    std::vector<int64_t> moved;
+    for (auto& [index, t] : entry->tasks) {
+      if (t.status != "pending") continue;
+      t.status = "canceled";
+      t.reason = reason;
+      t.ended_at = Micros(ended_at);
+      moved.push_back(index);
+    }
+    return moved;
+  }
+
   Result<OptimizationTaskRef> TaskByJobId(const std::string& job_id) override {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = job_index_.find(job_id);

@@ -267,6 +267,12 @@ class OptimizationStore {
   // reason and times are cleared. Other states are untouched. Returns how many moved.
   virtual Result<int64_t> RequeueFailed(const std::string& opt_id) = 0;
 
+  // Every pending task (validation ones included) to canceled, with `reason` and ended_at, in
+  // one transaction (early stop and cancel of a large optimization). Returns the indices that
+  // moved, ascending. NotFound for an unknown optimization.
+  virtual Result<std::vector<int64_t>> CancelPending(const std::string& opt_id, const std::string& reason,
+                                                     TimePoint ended_at) = 0;
+
   // The task that ran `job_id` (for the job-finished listener). NotFound when none.
   virtual Result<OptimizationTaskRef> TaskByJobId(const std::string& job_id) = 0;
 };

@@ -203,35 +203,41 @@ TEST(TaskJobParamsTest, AppendsOverridesAsJsonTextAndStringsRaw) {
 TEST_F(OptimizationServiceTest, SubmitsInIndexOrderWithinTheInflightBoundAndKeepsTheInvariant) {
   Make(/*capacity=*/4);
   const std::string id = CreateOk(Request({{"strategy.params.fast", {1, 2, 3}}, {"strategy.params.slow", {10, 20}}}, 2));
-  std::vector<std::map<std::string, std::string>> order;
-  size_t seen = 0;
+  // Grid order: the last key varies fastest.
+  const std::vector<std::pair<std::string, std::string>> want = {{"1", "10"}, {"1", "20"}, {"2", "10"},
+                                                                 {"2", "20"}, {"3", "10"}, {"3", "20"}};
   for (int step = 0; step < 6; ++step) {
     ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == std::min<size_t>(2, 6 - step); })) << step;
     std::this_thread::sleep_for(20ms);  // nothing beyond the bound is started meanwhile
     EXPECT_LE(exec_->running().size(), 2u);
     EXPECT_LE(jobs_->InFlight(id), 2);
-    const auto submits = exec_->submits();
-    for (; seen < submits.size(); ++seen) order.push_back(OverridesOf(submits[seen].argv));
     const Json s = Summary(id);
     EXPECT_TRUE(InvariantHolds(s)) << s.dump();
+    // The tasks that got a job are a prefix of the index order, each with its grid point.
+    std::map<std::string, int64_t> index_of_job;
+    int64_t submitted = 0;
+    for (const auto& t : Tasks(id)) {
+      if (!t.job_id) continue;
+      EXPECT_EQ(t.index, submitted++) << "submitted out of index order";
+      index_of_job[*t.job_id] = t.index;
+      const Json job = job_store_.GetJob(JobId(*t.job_id))->params;
+      std::map<std::string, std::string> o;
+      for (const auto& kv : job["overrides"]) {
+        const std::string text = kv.get<std::string>();
+        o[text.substr(0, text.find('='))] = text.substr(text.find('=') + 1);
+      }
+      EXPECT_EQ(o["strategy.params.fast"], want[t.index].first) << t.index;
+      EXPECT_EQ(o["strategy.params.slow"], want[t.index].second) << t.index;
+    }
+    EXPECT_EQ(submitted, std::min(6, step + 2));
     // End the lowest-index running task (its equity grows with fast).
     JobId first = exec_->running().front();
     for (const auto& r : exec_->running()) {
-      if (Fast(r) < Fast(first)) first = r;
+      if (index_of_job[r.str()] < index_of_job[first.str()]) first = r;
     }
     Finish(first, 1000 + 10 * Fast(first));
     ASSERT_TRUE(WaitFor([&] { return Summary(id)["finished"] == step + 1; })) << Summary(id).dump();
     EXPECT_TRUE(InvariantHolds(Summary(id)));
-  }
-  const auto submits = exec_->submits();
-  for (; seen < submits.size(); ++seen) order.push_back(OverridesOf(submits[seen].argv));
-  ASSERT_EQ(order.size(), 6u);
-  // Grid order: the last key varies fastest.
-  const std::vector<std::pair<std::string, std::string>> want = {{"1", "10"}, {"1", "20"}, {"2", "10"},
-                                                                 {"2", "20"}, {"3", "10"}, {"3", "20"}};
-  for (size_t i = 0; i < 6; ++i) {
-    EXPECT_EQ(order[i]["strategy.params.fast"], want[i].first) << i;
-    EXPECT_EQ(order[i]["strategy.params.slow"], want[i].second) << i;
   }
   ASSERT_TRUE(WaitStatus(id, "succeeded"));
   const Json s = Summary(id);
@@ -393,6 +399,38 @@ TEST_F(OptimizationServiceTest, RestartResumesWithoutDuplicatesAndLinksAnOrphanJ
     }
   }
   EXPECT_EQ(job_ids.size(), 6u);
+}
+
+TEST_F(OptimizationServiceTest, JobsThatAreNotRunningTasksAreAbsorbed) {
+  Make(4);
+  const std::string id = CreateOk(Request({{"strategy.params.fast", {1, 2}}}, 1));
+  ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == 1; }));
+  const JobId task_job = exec_->running().front();
+  // A job that names the optimization as its parent but is none of its tasks (as a batch
+  // runner's jobs are when their end is reported a second time by the job service).
+  SubmitOptions o;
+  o.parent_id = id;
+  o.max_inflight = 2;  // room beside the running task (the group's newest bound wins)
+  auto stray = jobs_->Submit("backtest", TaskJobParams(Json{{"config_path", "configs/backtest/base.yaml"}},
+                                                       Json{{"strategy.params.fast", 99}}), o);
+  ASSERT_TRUE(stray.ok());
+  ASSERT_TRUE(WaitFor([&] { return exec_->IsRunning(stray->job_id); }));
+  Finish(stray->job_id, 9999);
+  ASSERT_TRUE(WaitFor([&] { return jobs_->Get(stray->job_id)->status == JobState::kSuccess; }));
+  std::this_thread::sleep_for(50ms);
+  Json s = Summary(id);
+  EXPECT_EQ(s["finished"], 0);
+  EXPECT_EQ(s["running"], 1);
+  EXPECT_TRUE(s["best_score"].is_null());
+  Finish(task_job, 1001);
+  ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == 1; }));
+  Finish(exec_->running().front(), 1002);
+  ASSERT_TRUE(WaitStatus(id, "succeeded"));
+  s = Summary(id);
+  EXPECT_EQ(s["finished"], 2);
+  EXPECT_EQ(s["best_score"], 1002.0);
+  EXPECT_TRUE(InvariantHolds(s));
+  for (const auto& t : Tasks(id)) EXPECT_NE(*t.job_id, stray->job_id.str());
 }
 
 TEST_F(OptimizationServiceTest, RetryFailedRerunsOnlyTheFailedTasks) {

@@ -437,6 +437,25 @@ TEST_P(OptimizationStoreConformance, TasksToRunAndRequeueFailedOnly) {
   EXPECT_EQ(store().TaskByJobId("job_1_retry").value(), (OptimizationTaskRef{"opt_a", 1}));
 }
 
+TEST_P(OptimizationStoreConformance, CancelPendingMovesOnlyPendingTasksInOneGo) {
+  ASSERT_TRUE(store().Create(MakeOpt("opt_a"), MakeTasks(6)).ok());
+  Finish("opt_a", 0, "succeeded", 1.0);
+  ASSERT_TRUE(store().MarkTaskQueued("opt_a", 2, "job_2").ok());
+  const TimePoint at = TimePoint(std::chrono::microseconds(1'700'000'000'123'456));
+  auto moved = store().CancelPending("opt_a", "canceled", at);
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_EQ(*moved, (std::vector<int64_t>{1, 3, 4, 5}));
+  EXPECT_TRUE(store().TasksToRun("opt_a", 10).value().empty());
+  const OptimizationTaskRecord t = store().GetTask("opt_a", 3).value();
+  EXPECT_EQ(t.status, "canceled");
+  EXPECT_EQ(t.reason, "canceled");
+  EXPECT_EQ(t.ended_at, at);
+  EXPECT_EQ(store().GetTask("opt_a", 0)->status, "succeeded");  // untouched
+  EXPECT_EQ(store().GetTask("opt_a", 2)->status, "queued");
+  EXPECT_TRUE(store().CancelPending("opt_a", "x", at).value().empty());
+  EXPECT_TRUE(store().CancelPending("opt_missing", "x", at).status().IsNotFound());
+}
+
 TEST_P(OptimizationStoreConformance, TaskByJobIdFindsTheTask) {
   ASSERT_TRUE(store().Create(MakeOpt("opt_a"), MakeTasks(3)).ok());
   ASSERT_TRUE(store().Create(MakeOpt("opt_b"), MakeTasks(3)).ok());

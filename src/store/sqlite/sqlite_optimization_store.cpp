@@ -520,6 +520,22 @@ Result<int64_t> SqliteOptimizationStore::RequeueFailed(const std::string& opt_id
   });
 }
 
+Result<std::vector<int64_t>> SqliteOptimizationStore::CancelPending(const std::string& opt_id,
+                                                                    const std::string& reason, TimePoint ended_at) {
+  return db_.WithWriter([&](SqliteConnection& c) -> Result<std::vector<int64_t>> {
+    RETURN_IF_ERROR(RequireOpt(c, opt_id));
+    std::vector<int64_t> moved;
+    RETURN_IF_ERROR(c.Query(
+        "SELECT idx FROM optimization_tasks WHERE optimization_id = ? AND status = 'pending' ORDER BY idx",
+        [&](SqliteStatement& s) { moved.push_back(s.ColumnInt64(0)); }, opt_id));
+    RETURN_IF_ERROR(c.Execute(
+        "UPDATE optimization_tasks SET status = 'canceled', reason = ?, ended_at_us = ?"
+        " WHERE optimization_id = ? AND status = 'pending'",
+        reason, ToMicros(std::optional<TimePoint>(ended_at)), opt_id));
+    return moved;
+  });
+}
+
 Result<OptimizationTaskRef> SqliteOptimizationStore::TaskByJobId(const std::string& job_id) {
   return db_.WithReader([&](SqliteConnection& c) -> Result<OptimizationTaskRef> {
     std::optional<OptimizationTaskRef> out;

@@ -37,6 +37,8 @@ class SqliteOptimizationStore final : public OptimizationStore {
   Status MarkTaskStatus(const std::string& opt_id, int64_t index, const std::string& expected,
                         const std::string& next, const OptimizationTaskUpdate& update) override;
   Result<int64_t> RequeueFailed(const std::string& opt_id) override;
+  Result<std::vector<int64_t>> CancelPending(const std::string& opt_id, const std::string& reason,
+                                             TimePoint ended_at) override;
   Result<OptimizationTaskRef> TaskByJobId(const std::string& job_id) override;
 
   // EXPLAIN QUERY PLAN of the statement ListTasks runs for `query`, one line per row (tests
