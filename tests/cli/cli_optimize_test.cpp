@@ -3,7 +3,9 @@
 // the CLI's own process). A small sma_cross sweep end to end (exit 0, Top-N, export with its
 // manifest), the example sweep configs/sweeps/sma_grid.yaml, refused input with nothing
 // created, and Ctrl-C canceling the optimization on the server.
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <set>
@@ -286,6 +288,87 @@ TEST(OptimizeCliLocal, LocalRunsTheServerInProcess) {
   EXPECT_NE(bad.exit_code, 0) << Describe(bad);
   EXPECT_NE(bad.err.find("configs/sweeps/bad.yaml:"), std::string::npos) << bad.err;
   EXPECT_EQ(Tree(fresh.root()), before) << "nothing created (no database, no reports)";
+}
+
+// A one-shot HTTP endpoint: accepts one connection, keeps the request it read, answers
+// `response`, closes.
+class OneShotServer {
+ public:
+  explicit OneShotServer(std::string response) : response_(std::move(response)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(fd_, 1);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      char buf[65536];
+      for (;;) {
+        const ssize_t n = ::read(c, buf, sizeof buf);
+        if (n <= 0) break;
+        request_.append(buf, static_cast<size_t>(n));
+        const size_t end = request_.find("\r\n\r\n");
+        if (end == std::string::npos) continue;
+        const size_t cl = request_.find("Content-Length: ");
+        const size_t body = cl == std::string::npos ? 0 : std::stoul(request_.substr(cl + 16));
+        if (request_.size() >= end + 4 + body) break;
+      }
+      (void)!::write(c, response_.data(), response_.size());
+      ::close(c);
+    });
+  }
+  ~OneShotServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    if (thread_.joinable()) thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // The request as received (after the client is done).
+  const std::string& request() {
+    if (thread_.joinable()) thread_.join();
+    return request_;
+  }
+
+ private:
+  std::string response_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  std::string request_;
+};
+
+TEST(OptimizeCliToken, SendsAlphalabTokenAndMapsTheRefusedFieldToItsLine) {
+  FlowWorkspace ws;
+  ws.Write("configs/sweeps/small.yaml", kSmallSweep);
+  const std::string body =
+      R"({"error":{"code":"INVALID_ARGUMENT","message":"objective.metric: unknown metric","details":{"field":"objective.metric"}}})";
+  OneShotServer server("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  CmdResult r = RunAlphalab({"optimize", "--config", "configs/sweeps/small.yaml", "--server", server.url()}, ws.root(),
+                            30s, {"ALPHALAB_TOKEN=tok-123"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_EQ(r.err, "alphalab optimize: configs/sweeps/small.yaml:10: server said 400: objective.metric: unknown metric\n");
+  const std::string& req = server.request();
+  EXPECT_EQ(req.rfind("POST /api/v1/optimizations HTTP/1.1\r\n", 0), 0u) << req;
+  EXPECT_NE(req.find("\r\nAuthorization: Bearer tok-123\r\n"), std::string::npos) << req;
+  // The body is the sweep file as the JSON request document.
+  auto sent = ParseJson(req.substr(req.find("\r\n\r\n") + 4));
+  ASSERT_TRUE(sent.ok()) << req;
+  EXPECT_EQ((*sent)["param_space"]["strategy.params.slow"], Json::parse(R"({"min": 50, "max": 150, "step": 50})"));
+  EXPECT_EQ((*sent)["top_n"], 3);
+
+  // Without the variable: no Authorization header.
+  OneShotServer plain("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: " +
+                      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  CmdResult r2 = RunAlphalab({"optimize", "--config", "configs/sweeps/small.yaml", "--server", plain.url()}, ws.root(),
+                             30s, {"ALPHALAB_TOKEN="});
+  EXPECT_EQ(r2.exit_code, 1) << Describe(r2);
+  EXPECT_EQ(plain.request().find("Authorization"), std::string::npos) << plain.request();
 }
 
 TEST(OptimizeCliNoServer, FailsClearlyWhenTheServerIsDown) {
