@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/ids.hpp"
+#include "optimize/backtest_task_check.hpp"
 #include "optimize/estimate.hpp"
 #include "optimize/export_zip.hpp"
 #include "optimize/progress.hpp"
@@ -953,6 +954,12 @@ Result<Json> OptimizationService::Create(const Json& request, const std::optiona
       Json details = resolved.status().details().is_object() ? resolved.status().details() : Json::object();
       details["field"] = "base_params";
       return Status::InvalidArgument("base_params: " + resolved.status().message(), details);
+    }
+    // A backtest's param_space keys must be config keys it knows (values are judged per task).
+    if (req.job_type == "backtest") {
+      std::vector<std::string> keys;
+      for (const auto& axis : req.param_space.axes) keys.push_back(axis.key);
+      RETURN_IF_ERROR(CheckBacktestTaskKeys(ws_, resolved->params, keys));
     }
   }
   const TimePoint now = clock_.Now();

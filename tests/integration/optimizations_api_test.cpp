@@ -371,6 +371,7 @@ TEST_F(OptimizationsApiTest, EveryInvalidRequestGetsTheEnvelopeAndCreatesNothing
       {"empty range", with("param_space", {{"strategy.params.fast", {{"min", 5}, {"max", 1}, {"step", 1}}}}).dump()},
       {"empty list", with("param_space", {{"strategy.params.fast", Json::array()}}).dump()},
       {"bad key", with("param_space", {{"strategy..fast", {1}}}).dump()},
+      {"unknown override key", with("param_space", {{"strategy.params.fast", {5}}, {"strategy.params.nope", {1}}}).dump()},
       {"unknown metric", with("objective", {{"metric", "nope"}, {"direction", "max"}}).dump()},
       {"mode mismatch", with("early_stop_policy", {{"mode", "min"}}).dump()},
       {"bad constraint", with("constraints", {"sharpe => 1"}).dump()},
@@ -396,6 +397,9 @@ TEST_F(OptimizationsApiTest, EveryInvalidRequestGetsTheEnvelopeAndCreatesNothing
   // Field errors name the field.
   auto r = s().Post("/api/v1/optimizations", with("param_space", {{"strategy.params.fast", {{"min", 1}, {"max", 5}, {"step", 0}}}}));
   EXPECT_EQ(Json::parse(r.body)["error"]["details"]["field"], "param_space.strategy.params.fast.step") << r.body;
+  r = s().Post("/api/v1/optimizations", with("param_space", {{"strategy.params.nope", {1, 2}}}));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Json::parse(r.body)["error"]["details"]["field"], "param_space.strategy.params.nope") << r.body;
   // Bad ids, query parameters and bodies on the other routes.
   const std::vector<std::tuple<std::string, std::string, std::string, int>> others = {
       {"GET", "/api/v1/optimizations/bad$id", "", 400},

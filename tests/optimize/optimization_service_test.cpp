@@ -98,7 +98,9 @@ class OptimizationServiceTest : public ::testing::Test {
     root_ = fs::temp_directory_path() /
             ("optsvc_" + std::to_string(::getpid()) + "_" + std::to_string(std::random_device{}()));
     fs::create_directories(root_ / "configs" / "backtest");
-    std::ofstream(root_ / "configs" / "backtest" / "base.yaml") << "dataset: demo\n";
+    std::ofstream(root_ / "configs" / "backtest" / "base.yaml")
+        << "dataset: demo\ntickers: [SPX]\ninitial_cash: 1000000\nfee_bps: 10\n"
+           "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n";
     ws_ = std::make_unique<Workspace>(*Workspace::Open(root_));
     catalog_ = std::make_unique<JobCatalog>(*ws_, "/usr/bin/alphalab");
   }
@@ -545,14 +547,23 @@ TEST_F(OptimizationServiceTest, InvalidRequestsCreateNothing) {
   bad.push_back(too_many);
   Json bad_value = Request({{"strategy.params.fast", {"a\nb"}}});
   bad.push_back(bad_value);
+  Json unknown_key = Request({{"strategy.params.fast", {1, 2}}, {"strategy.params.nope", {1}}});
+  bad.push_back(unknown_key);
+  Json unknown_base = Request({{"strategy.params.fast", {1}}});
+  unknown_base["base_params"]["overrides"] = {"strategy.params.bogus=3"};
+  bad.push_back(unknown_base);
   for (const Json& b : bad) {
     auto r = opt_->Create(b, std::nullopt);
     ASSERT_FALSE(r.ok()) << b.dump();
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
     EXPECT_TRUE(r.status().details().contains("field")) << r.status().ToString();
   }
+  EXPECT_EQ(opt_->Create(unknown_key, std::nullopt).status().details()["field"], "param_space.strategy.params.nope");
+  EXPECT_EQ(opt_->Create(unknown_base, std::nullopt).status().details()["field"], "base_params.overrides");
   EXPECT_EQ(*opt_store_.Count({}), 0);
   EXPECT_TRUE(exec_->submits().empty());
+  // A value the engine refuses is not a request error: that task fails when it runs.
+  EXPECT_TRUE(opt_->Create(Request({{"strategy.params.fast", {0, 5}}}), std::nullopt).ok());
 }
 
 TEST_F(OptimizationServiceTest, ExportIsBuiltFromTheStoredTasks) {
