@@ -189,7 +189,7 @@ int Run(const OptimizeOpts& o) {
   }
   auto client = http::HttpClient::Create(url);
   if (!client.ok()) return Fail(client.status().message());
-  (*client)->SetBearerToken(http::TokenFromEnvironment());
+  (*client)->set_bearer_token(http::UserToken());  // $ALPHALAB_TOKEN or ~/.config/alphalab/token
 
   // 3. Submit.
   SigintGuard sigint;

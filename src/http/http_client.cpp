@@ -1,7 +1,11 @@
-#include <cstdlib>
 #include <utility>
 
 #include "http/http_client.hpp"
+
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -25,10 +29,28 @@ std::string ClientResponse::ErrorMessage() const {
   return body.substr(0, 500);
 }
 
+std::string UserToken() {
+  if (const char* env = std::getenv("ALPHALAB_TOKEN"); env && *env) return env;
+  std::filesystem::path dir;
+  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) {
+    dir = xdg;
+  } else if (const char* home = std::getenv("HOME"); home && *home) {
+    dir = std::filesystem::path(home) / ".config";
+  } else {
+    return "";
+  }
+  std::ifstream in(dir / "alphalab" / "token");
+  std::string line;
+  if (!in || !std::getline(in, line)) return "";
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) line.erase(0, 1);
+  return line;
+}
+
 struct HttpClient::Impl {
   std::string host;
   std::string port;
-  std::string bearer;  // "" = no Authorization header
+  std::string bearer;
   std::chrono::milliseconds timeout{30000};
   asio::io_context ioc;
   std::unique_ptr<beast::tcp_stream> stream;
@@ -57,13 +79,7 @@ HttpClient::~HttpClient() = default;
 
 const std::string& HttpClient::host() const { return impl_->host; }
 const std::string& HttpClient::port() const { return impl_->port; }
-
-void HttpClient::SetBearerToken(std::string token) { impl_->bearer = std::move(token); }
-
-std::string TokenFromEnvironment() {
-  const char* env = std::getenv("ALPHALAB_TOKEN");
-  return env ? std::string(env) : std::string();
-}
+void HttpClient::set_bearer_token(std::string token) { impl_->bearer = std::move(token); }
 
 Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view base_url,
                                                        std::chrono::milliseconds timeout) {
@@ -99,7 +115,8 @@ Result<ClientResponse> HttpClient::Request(std::string_view method, std::string_
   req.set(bhttp::field::user_agent, "alphalab-cli");
   if (!d.bearer.empty()) req.set(bhttp::field::authorization, "Bearer " + d.bearer);
   req.keep_alive(true);
-  if (!body.empty() || method == "POST" || method == "PUT") {
+  // State-changing requests always say application/json (the server refuses them otherwise).
+  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE") {
     req.set(bhttp::field::content_type, std::string(content_type));
     req.body() = std::string(body);
   }

@@ -23,6 +23,10 @@ struct ClientResponse {
   std::string ErrorMessage() const;
 };
 
+// The API token of the CLI user: $ALPHALAB_TOKEN, else the first line of
+// $XDG_CONFIG_HOME/alphalab/token (default ~/.config/alphalab/token); empty when neither is set.
+std::string UserToken();
+
 class HttpClient {
  public:
   // base_url: "http://127.0.0.1:8000" (http only).
@@ -45,16 +49,13 @@ class HttpClient {
   const std::string& host() const;
   const std::string& port() const;
 
-  // Sends `Authorization: Bearer <token>` with every request from now on ("" = none).
-  void SetBearerToken(std::string token);
+  // Sent as `Authorization: Bearer <token>` on every request and stream (empty: none).
+  void set_bearer_token(std::string token);
 
  private:
   HttpClient();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// The token client commands send: $ALPHALAB_TOKEN, "" when unset or empty.
-std::string TokenFromEnvironment();
 
 }  // namespace alphalab::http

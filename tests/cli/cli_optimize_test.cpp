@@ -349,8 +349,10 @@ TEST(OptimizeCliToken, SendsAlphalabTokenAndMapsTheRefusedFieldToItsLine) {
       R"({"error":{"code":"INVALID_ARGUMENT","message":"objective.metric: unknown metric","details":{"field":"objective.metric"}}})";
   OneShotServer server("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: " +
                        std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  // No token file: XDG_CONFIG_HOME is an empty folder.
+  const std::string no_config = "XDG_CONFIG_HOME=" + (ws.root() / "no-config").string();
   CmdResult r = RunAlphalab({"optimize", "--config", "configs/sweeps/small.yaml", "--server", server.url()}, ws.root(),
-                            30s, {"ALPHALAB_TOKEN=tok-123"});
+                            30s, {"ALPHALAB_TOKEN=tok-123", no_config});
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_EQ(r.err, "alphalab optimize: configs/sweeps/small.yaml:10: server said 400: objective.metric: unknown metric\n");
   const std::string& req = server.request();
@@ -362,11 +364,11 @@ TEST(OptimizeCliToken, SendsAlphalabTokenAndMapsTheRefusedFieldToItsLine) {
   EXPECT_EQ((*sent)["param_space"]["strategy.params.slow"], Json::parse(R"({"min": 50, "max": 150, "step": 50})"));
   EXPECT_EQ((*sent)["top_n"], 3);
 
-  // Without the variable: no Authorization header.
+  // Without a token: no Authorization header.
   OneShotServer plain("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: " +
                       std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
   CmdResult r2 = RunAlphalab({"optimize", "--config", "configs/sweeps/small.yaml", "--server", plain.url()}, ws.root(),
-                             30s, {"ALPHALAB_TOKEN="});
+                             30s, {"ALPHALAB_TOKEN=", no_config});
   EXPECT_EQ(r2.exit_code, 1) << Describe(r2);
   EXPECT_EQ(plain.request().find("Authorization"), std::string::npos) << plain.request();
 }
