@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include <spdlog/async.h>
 #include <spdlog/sinks/base_sink.h>
@@ -205,13 +206,20 @@ struct Server::Parts {
   std::unique_ptr<http::AuthGate> auth;
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
+  std::thread serving;  // Start(): the thread running server->Run()
 
   explicit Parts(const Workspace& w) : ws(w) {}
   ~Parts() {
+    StopServing();
     server.reset();
     if (optimizations) optimizations->Shutdown();
     if (jobs) jobs->Shutdown();  // no job-finished listener runs after this
     if (executor) executor->Shutdown();
+  }
+  void StopServing() {
+    if (!serving.joinable()) return;
+    server->Stop();
+    serving.join();
   }
 };
 
@@ -316,6 +324,20 @@ Status Server::Run() {
   spdlog::info(R"({"msg":"stopping"})");
   return Status::Ok();
 }
+
+Status Server::Start() {
+  Parts& p = *parts_;
+  if (p.serving.joinable()) return Status::FailedPrecondition("the server is already started");
+  RETURN_IF_ERROR(p.server->Listen());
+  p.serving = std::thread([&p] { p.server->Run(); });
+  spdlog::info(R"({{"msg":"listening","host":"{}","port":{},"workspace":{},"in_process":true}})", p.options.host,
+               p.server->port(), Json(p.ws.root().string()).dump());
+  return Status::Ok();
+}
+
+int Server::port() const { return parts_->server->port(); }
+
+void Server::Stop() { parts_->StopServing(); }
 
 Status RunServer(const ServeFlags& flags) {
   // Structured JSON logs on stderr (one JSON object per line), asynchronous and buffered.

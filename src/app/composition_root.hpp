@@ -104,6 +104,13 @@ class Server {
   const http::Router& router() const;
   // Binds, prints the address, serves until SIGINT/SIGTERM.
   Status Run();
+  // In-process use (`alphalab optimize --local`): binds (port 0 picks a free port) and serves
+  // on a background thread, without signal handlers, until Stop() or destruction.
+  Status Start();
+  // The bound port (after Start or Run has bound).
+  int port() const;
+  // Ends a Start()ed server: stops accepting, finishes open requests, joins the thread.
+  void Stop();
 
  private:
   struct Parts;

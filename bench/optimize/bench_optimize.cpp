@@ -1,0 +1,458 @@
+// bench_optimize: optimizations through the API of a real `alphalab serve` over a copy of the
+// example workspace with the demo data (S&P 500 2000-2020, 5,105 bars). Prints figures;
+// docs/benchmarks.md records them.
+//
+//   build/bin/bench_optimize [--grid 1000,10000] [--repeat 3] [--process-sample 20]
+//                            [--queue-tasks 1000] [--queue-slots 2]
+//                            [--status-tasks 100000] [--status-requests 2000] [--status-seconds 5]
+//                            [--only grid|queue|status] [--dir /tmp] [--keep]
+//
+// grid:   an N-task sma_cross grid (N = A x B, A the largest divisor of N not above sqrt(N);
+//         fast = 2..A+1, slow = A+2..A+B+1) POSTed to /api/v1/optimizations and followed
+//         on GET .../status until it is terminal; the time is POST sent -> terminal status
+//         seen (polled every 2 ms), median of --repeat runs; every task must be recorded
+//         (summary.finished == N). Beside it, in the same run, --process-sample single
+//         `alphalab backtest` processes one after another over the same workspace (one grid
+//         combination each): their median wall time, and the ratio per task.
+// queue:  an optimization of --queue-tasks backtest tasks (max_inflight 10000, so every
+//         task is queued at once) on a server with --queue-slots slots; queue wait per task =
+//         job started_at - created_at, and optimization created -> task started; average,
+//         p50, p95, max. These are process tasks only on a server without the in-process
+//         fast path (the printed `paths` line says which path ran).
+// status: a --status-tasks grid is submitted; while it runs, sequential
+//         GET /api/v1/optimizations/{id}/status on one keep-alive connection (at least
+//         --status-requests of them and for at least --status-seconds); p50/p95/p99/max
+//         of the round trip (only those answered while the status was queued or running
+//         count); then the optimization is canceled.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "http/http_client.hpp"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+using namespace alphalab;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+double Pct(std::vector<double> v, double p) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5)];
+}
+double Mean(const std::vector<double>& v) {
+  return v.empty() ? NAN : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+double Ms(SteadyClock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+std::vector<int> ParseList(const std::string& s) {
+  std::vector<int> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(std::atoi(item.c_str()));
+  }
+  return out;
+}
+
+// N = A x B with A the largest divisor of N not above sqrt(N).
+std::pair<int, int> GridShape(int n) {
+  int a = 1;
+  for (int d = 1; static_cast<int64_t>(d) * d <= n; ++d) {
+    if (n % d == 0) a = d;
+  }
+  return {a, n / a};
+}
+
+Json GridRequest(const std::string& name, int n, const std::string& job_type, int max_inflight) {
+  const auto [a, b] = GridShape(n);
+  Json req{{"name", name},
+           {"project", "bench"},
+           {"job_type", job_type},
+           {"base_params", {{"config_path", "configs/backtest/base.yaml"}}},
+           {"param_space",
+            {{"strategy.params.fast", {{"min", 2}, {"max", a + 1}, {"step", 1}}},
+             {"strategy.params.slow", {{"min", a + 2}, {"max", a + b + 1}, {"step", 1}}}}},
+           {"sampler", {{"type", "grid"}}},
+           {"objective", {{"metric", "final_equity"}, {"direction", "max"}}},
+           {"top_n", 10}};
+  if (max_inflight > 0) req["max_inflight"] = max_inflight;
+  return req;
+}
+
+struct Server {
+  pid_t pid = 0;
+  std::string url;
+  ~Server() { Stop(); }
+  void Stop() {
+    if (pid <= 0) return;
+    ::kill(pid, SIGTERM);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    pid = 0;
+  }
+};
+
+bool StartServer(const fs::path& bin, const fs::path& ws, int slots, Server& s) {
+  int out[2];
+  if (::pipe(out) != 0) return false;
+  std::vector<std::string> args = {(bin / "alphalab").string(), "serve", "--workspace", ws.string(), "--port", "0",
+                                   "--slots", std::to_string(slots), "--no-access-log"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_addclose(&fa, out[0]);
+  const std::string log = (ws / "server.log").string();
+  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  const int rc = posix_spawn(&s.pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(out[1]);
+  if (rc != 0) return false;
+  std::string line;
+  char c;
+  int port = 0;
+  while (::read(out[0], &c, 1) == 1) {
+    if (c != '\n') {
+      line.push_back(c);
+      continue;
+    }
+    const size_t at = line.find("http://127.0.0.1:");
+    if (at != std::string::npos) {
+      port = std::stoi(line.substr(at + 17));
+      std::printf("%s\n", line.c_str());
+      break;
+    }
+    line.clear();
+  }
+  ::close(out[0]);
+  if (port == 0) return false;
+  s.url = "http://127.0.0.1:" + std::to_string(port);
+  return true;
+}
+
+// A copy of examples/workspace with the demo data.
+fs::path MakeWorkspace(const fs::path& parent, const std::string& tag) {
+  const fs::path src = ALPHALAB_SOURCE_DIR;
+  const fs::path ws = parent / ("alphalab_bench_opt_" + tag + "_" + std::to_string(::getpid()));
+  fs::create_directories(ws);
+  fs::copy(src / "examples" / "workspace", ws, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  fs::create_directories(ws / "data" / "demo");
+  fs::copy_file(src / "ui" / "node_modules" / "vega-datasets" / "data" / "sp500-2000.csv", ws / "data" / "demo" / "SPX.csv",
+                fs::copy_options::overwrite_existing);
+  return ws;
+}
+
+// POST the request; returns the optimization (or an empty object after printing the error).
+Json Submit(http::HttpClient& client, const Json& req) {
+  auto r = client.PostJson("/api/v1/optimizations", req);
+  if (!r.ok() || r->status >= 300) {
+    std::fprintf(stderr, "submit failed: %s\n", r.ok() ? r->body.substr(0, 500).c_str() : r.status().ToString().c_str());
+    return Json::object();
+  }
+  return Json::parse(r->body);
+}
+
+Json Status(http::HttpClient& client, const std::string& id) {
+  auto r = client.Get("/api/v1/optimizations/" + id + "/status");
+  if (!r.ok() || r->status != 200) return Json::object();
+  return Json::parse(r->body);
+}
+
+// Which path ran the tasks: the server's alphalab_optimization_tasks_total{event="submitted"}
+// counters by path (runner = the in-process fast path, process = one process per task).
+std::string TaskPaths(http::HttpClient& client) {
+  auto r = client.Get("/metrics");
+  if (!r.ok() || r->status != 200) return "?";
+  std::string out;
+  std::istringstream in(r->body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("alphalab_optimization_tasks_total{", 0) == 0 && line.find("submitted") != std::string::npos) {
+      if (!out.empty()) out += "; ";
+      out += line;
+    }
+  }
+  return out.empty() ? "none" : out;
+}
+
+bool Terminal(const std::string& s) {
+  return s == "succeeded" || s == "failed" || s == "early-stopped" || s == "canceled";
+}
+
+// Runs argv and waits; returns the wall time in ms (NAN on failure).
+double TimeProcess(std::vector<std::string> args, const fs::path& cwd) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
+  const auto t0 = SteadyClock::now();
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return NAN;
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  const double ms = Ms(SteadyClock::now() - t0);
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? ms : NAN;
+}
+
+int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int>& sizes, int repeat, int sample,
+              bool keep) {
+  const fs::path ws = MakeWorkspace(parent, "grid");
+  Server server;
+  if (!StartServer(bin, ws, 0, server)) return 1;
+  auto client = std::move(http::HttpClient::Create(server.url, std::chrono::seconds(120)).value());
+  int rc = 0;
+  std::vector<std::pair<int, double>> per_task_ms;
+  for (int n : sizes) {
+    std::vector<double> secs;
+    std::string fast_path = "?";
+    for (int r = 0; r < repeat; ++r) {
+      const Json req = GridRequest("grid " + std::to_string(n), n, "backtest", 0);
+      const auto t0 = SteadyClock::now();
+      Json opt = Submit(*client, req);
+      if (!opt.contains("id")) return 1;
+      const double post_ms = Ms(SteadyClock::now() - t0);
+      const std::string id = opt["id"].get<std::string>();
+      Json st;
+      for (;;) {
+        st = Status(*client, id);
+        if (Terminal(st.value("status", ""))) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      const double sec = Ms(SteadyClock::now() - t0) / 1000.0;
+      const Json& sm = st["summary"];
+      const bool ok = st.value("status", "") == "succeeded" && sm.value("finished", -1) == n;
+      if (!ok) rc = 2;
+      if (opt.contains("fast_path")) fast_path = opt["fast_path"].dump();
+      secs.push_back(sec);
+      std::printf("grid %d tasks, run %d: %.3f s to %s (POST %.1f ms), %.4f ms/task; finished %d, failed %d; best %s; "
+                  "estimate %s\n",
+                  n, r + 1, sec, st.value("status", "?").c_str(), post_ms, sec * 1000.0 / n, sm.value("finished", -1),
+                  sm.value("failed", -1), sm.contains("best_score") ? sm["best_score"].dump().c_str() : "-",
+                  opt.contains("estimate") ? opt["estimate"].dump().c_str() : "-");
+      std::fflush(stdout);
+    }
+    const double med = Pct(secs, 0.5);
+    per_task_ms.emplace_back(n, med * 1000.0 / n);
+    std::printf("GRID %d tasks through the API to succeeded: median %.3f s (%d runs), %.4f ms/task, %.0f tasks/s\n", n,
+                med, repeat, med * 1000.0 / n, n / med);
+    std::printf("paths so far: %s\n", TaskPaths(*client).c_str());
+  }
+  server.Stop();
+
+  // Single `alphalab backtest` processes, one after another, over the same workspace.
+  std::vector<double> proc;
+  const auto [a, b] = GridShape(sizes.empty() ? 1000 : sizes.front());
+  for (int i = 0; i < sample; ++i) {
+    const int fast = 2 + (i * 7) % a, slow = a + 2 + (i * 13) % b;
+    proc.push_back(TimeProcess({(bin / "alphalab").string(), "backtest", "--config", "configs/backtest/base.yaml",
+                                "--set", "strategy.params.fast=" + std::to_string(fast), "--set",
+                                "strategy.params.slow=" + std::to_string(slow)},
+                               ws));
+  }
+  const double proc_med = Pct(proc, 0.5);
+  std::printf("PROCESS single `alphalab backtest` processes one after another: %d runs, median %.2f ms, mean %.2f ms, "
+              "p95 %.2f ms\n",
+              sample, proc_med, Mean(proc), Pct(proc, 0.95));
+  for (const auto& [n, ms] : per_task_ms) {
+    std::printf("RATIO grid %d: process per task / API per task = %.2f / %.4f = %.1fx\n", n, proc_med, ms, proc_med / ms);
+  }
+  if (keep) {
+    std::printf("workspace kept: %s\n", ws.c_str());
+  } else {
+    fs::remove_all(ws);
+  }
+  return rc;
+}
+
+int BenchQueue(const fs::path& bin, const fs::path& parent, int tasks, int slots, bool keep) {
+  const fs::path ws = MakeWorkspace(parent, "queue");
+  Server server;
+  if (!StartServer(bin, ws, slots, server)) return 1;
+  auto client = std::move(http::HttpClient::Create(server.url, std::chrono::seconds(120)).value());
+  const Json req = GridRequest("queue wait", tasks, "backtest", 10000);
+  const auto t0 = SteadyClock::now();
+  Json opt = Submit(*client, req);
+  if (!opt.contains("id")) return 1;
+  const std::string id = opt["id"].get<std::string>();
+  Json st;
+  for (;;) {
+    st = Status(*client, id);
+    if (Terminal(st.value("status", ""))) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const double sec = Ms(SteadyClock::now() - t0) / 1000.0;
+  const Json& sm = st["summary"];
+  std::printf("queue: %d process tasks, %d slots: %s after %.2f s (finished %d, failed %d); %.1f ms/task wall\n", tasks,
+              slots, st.value("status", "?").c_str(), sec, sm.value("finished", -1), sm.value("failed", -1),
+              sec * 1000.0 / tasks);
+  // Per task: its job's created_at / started_at.
+  auto created_opt = ParseIso8601(opt.value("created_at", ""));
+  std::vector<double> wait_job, wait_opt;
+  for (int offset = 0;; offset += 500) {
+    auto r = client->Get("/api/v1/optimizations/" + id + "/tasks?limit=500&offset=" + std::to_string(offset));
+    if (!r.ok() || r->status != 200) {
+      std::fprintf(stderr, "tasks page failed: %s\n", r.ok() ? r->body.substr(0, 300).c_str() : "");
+      break;
+    }
+    Json page = Json::parse(r->body);
+    const Json& items = page["items"];
+    for (const Json& t : items) {
+      const std::string job_id = t.value("job_id", t.value("task_id", ""));
+      if (job_id.empty()) continue;
+      auto jr = client->Get("/api/jobs/" + job_id);
+      if (!jr.ok() || jr->status != 200) continue;
+      Json job = Json::parse(jr->body);
+      if (!job["started_at"].is_string() || !job["created_at"].is_string()) continue;
+      auto c = ParseIso8601(job["created_at"].get<std::string>());
+      auto s = ParseIso8601(job["started_at"].get<std::string>());
+      if (!c.ok() || !s.ok()) continue;
+      wait_job.push_back(SecondsBetween(*c, *s));
+      if (created_opt.ok()) wait_opt.push_back(SecondsBetween(*created_opt, *s));
+    }
+    if (items.size() < 500) break;
+  }
+  std::printf("paths: %s\n", TaskPaths(*client).c_str());
+  std::printf("QUEUE WAIT job started_at - created_at over %zu tasks: average %.3f s, p50 %.3f s, p95 %.3f s, max %.3f s\n",
+              wait_job.size(), Mean(wait_job), Pct(wait_job, 0.5), Pct(wait_job, 0.95), Pct(wait_job, 1.0));
+  if (!wait_opt.empty()) {
+    std::printf("QUEUE WAIT optimization created_at -> task started_at: average %.3f s, p50 %.3f s, p95 %.3f s, max %.3f s\n",
+                Mean(wait_opt), Pct(wait_opt, 0.5), Pct(wait_opt, 0.95), Pct(wait_opt, 1.0));
+  }
+  server.Stop();
+  if (keep) {
+    std::printf("workspace kept: %s\n", ws.c_str());
+  } else {
+    fs::remove_all(ws);
+  }
+  return wait_job.size() == static_cast<size_t>(tasks) ? 0 : 2;
+}
+
+int BenchStatus(const fs::path& bin, const fs::path& parent, int tasks, int requests, double min_seconds, bool keep) {
+  const fs::path ws = MakeWorkspace(parent, "status");
+  Server server;
+  if (!StartServer(bin, ws, 0, server)) return 1;
+  auto client = std::move(http::HttpClient::Create(server.url, std::chrono::seconds(120)).value());
+  const auto t0 = SteadyClock::now();
+  Json opt = Submit(*client, GridRequest("status under load", tasks, "backtest", 0));
+  if (!opt.contains("id")) return 1;
+  std::printf("status: %d-task optimization created in %.1f ms\n", tasks, Ms(SteadyClock::now() - t0));
+  const std::string id = opt["id"].get<std::string>();
+  const std::string target = "/api/v1/optimizations/" + id + "/status";
+  std::vector<double> lat;
+  int not_running = 0;
+  int64_t first_finished = -1, last_finished = -1;
+  const auto poll0 = SteadyClock::now();
+  for (int i = 0; i < requests || SteadyClock::now() - poll0 < std::chrono::duration<double>(min_seconds); ++i) {
+    const auto q0 = SteadyClock::now();
+    auto r = client->Get(target);
+    const double ms = Ms(SteadyClock::now() - q0);
+    if (!r.ok() || r->status != 200) {
+      std::fprintf(stderr, "status failed\n");
+      return 1;
+    }
+    Json j = Json::parse(r->body);
+    const std::string s = j.value("status", "");
+    if (s != "running" && s != "queued") {
+      ++not_running;
+      continue;
+    }
+    const int64_t fin = j["summary"].value("finished", int64_t{0});
+    if (first_finished < 0) first_finished = fin;
+    last_finished = fin;
+    lat.push_back(ms);
+  }
+  std::printf("STATUS GET .../status while a %d-task optimization runs: %zu requests (finished %lld -> %lld during "
+              "them; %d answered after it ended, not counted): p50 %.3f ms, p95 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+              tasks, lat.size(), static_cast<long long>(first_finished), static_cast<long long>(last_finished),
+              not_running, Pct(lat, 0.5), Pct(lat, 0.95), Pct(lat, 0.99), Pct(lat, 1.0));
+  std::printf("paths: %s\n", TaskPaths(*client).c_str());
+  auto c = client->PostJson("/api/v1/optimizations/" + id + "/cancel", Json::object());
+  Json st;
+  for (int i = 0; i < 6000; ++i) {
+    st = Status(*client, id);
+    if (Terminal(st.value("status", ""))) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::printf("status: canceled -> %s, summary %s\n", st.value("status", "?").c_str(),
+              st.contains("summary") ? [&] {
+                Json s = st["summary"];
+                s.erase("top_n");
+                return s.dump();
+              }().c_str()
+                                     : "-");
+  server.Stop();
+  if (keep) {
+    std::printf("workspace kept: %s\n", ws.c_str());
+  } else {
+    fs::remove_all(ws);
+  }
+  return c.ok() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<int> sizes = {1000, 10000};
+  int repeat = 3, sample = 20, queue_tasks = 1000, queue_slots = 2, status_tasks = 100000, status_requests = 2000;
+  double status_seconds = 5;
+  std::string only;
+  fs::path parent = fs::temp_directory_path();
+  bool keep = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool v = i + 1 < argc;
+    if (a == "--grid" && v) sizes = ParseList(argv[++i]);
+    else if (a == "--repeat" && v) repeat = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--process-sample" && v) sample = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--queue-tasks" && v) queue_tasks = std::atoi(argv[++i]);
+    else if (a == "--queue-slots" && v) queue_slots = std::atoi(argv[++i]);
+    else if (a == "--status-tasks" && v) status_tasks = std::atoi(argv[++i]);
+    else if (a == "--status-requests" && v) status_requests = std::atoi(argv[++i]);
+    else if (a == "--status-seconds" && v) status_seconds = std::atof(argv[++i]);
+    else if (a == "--only" && v) only = argv[++i];
+    else if (a == "--dir" && v) parent = argv[++i];
+    else if (a == "--keep") keep = true;
+    else {
+      std::fprintf(stderr,
+                   "usage: bench_optimize [--grid 1000,10000] [--repeat 3] [--process-sample 20] [--queue-tasks 1000] "
+                   "[--queue-slots 2] [--status-tasks 100000] [--status-requests 2000] [--status-seconds 5] "
+                   "[--only grid|queue|status] "
+                   "[--dir D] [--keep]\n");
+      return 2;
+    }
+  }
+  const fs::path bin = fs::read_symlink("/proc/self/exe").parent_path();
+  int rc = 0;
+  if (only.empty() || only == "grid") rc |= BenchGrid(bin, parent, sizes, repeat, sample, keep);
+  if (only.empty() || only == "queue") rc |= BenchQueue(bin, parent, queue_tasks, queue_slots, keep);
+  if (only.empty() || only == "status") rc |= BenchStatus(bin, parent, status_tasks, status_requests, status_seconds, keep);
+  return rc;
+}
