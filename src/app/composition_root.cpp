@@ -251,7 +251,9 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
                                              &parts->metrics);
   RETURN_IF_ERROR(parts->jobs->Recover().WithContext("recovering jobs"));
   // Built-in backtest tasks of optimizations run in process through the engine's grid mode.
-  parts->task_runner = optimize::MakeBuiltinBacktestBatchRunner(*parts->jobs, *parts->catalog, ws, clock);
+  if (flags.optimization_fast_path) {
+    parts->task_runner = optimize::MakeBuiltinBacktestBatchRunner(*parts->jobs, *parts->catalog, ws, clock);
+  }
 
   parts->registry = std::make_unique<RegistryService>(ws, parts->stores->registry(), &parts->stores->jobs(), clock);
   if (config.registry.index_on_start) IndexAtStart(*parts->registry);
@@ -285,7 +287,7 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   http::RegisterJobRoutes(router, ws, *parts->jobs, *parts->catalog, clock, parts->audit.get());
   http::RegisterRegistryRoutes(router, *parts->registry);
   http::RegisterResultsRoutes(router, *parts->registry);
-  http::RegisterOptimizationRoutes(router, *parts->optimizations);
+  http::RegisterOptimizationRoutes(router, *parts->optimizations, parts->audit.get());
   http::RegisterSessionRoutes(router, *parts->auth);
   http::RegisterStaticRoutes(router, parts->options.ui_dir);
   // Last: serves the OpenAPI document and takes each route's query parameters from it; fails

@@ -55,6 +55,9 @@ struct ServeFlags {
   // Allows a non-loopback bind with auth.mode none (refused otherwise); the UI then shows a
   // warning on every page.
   bool insecure = false;
+  // Built-in backtest tasks of optimizations run in process through the engine's grid mode
+  // (docs/optimizations.md, "Fast path"); false: every task is a process (--no-fast-path).
+  bool optimization_fast_path = true;
 };
 
 // The stores of one database, opened from a parsed URL (migrations applied).

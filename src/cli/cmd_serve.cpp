@@ -29,6 +29,9 @@ void SetupServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-connections", flags->max_connections,
                   "connections served at once, more are answered 503 (0: from the open-file limit)")
       ->capture_default_str()->check(CLI::Range(0, 1000000));
+  cmd->add_flag("--no-fast-path{false}", flags->optimization_fast_path,
+                "run every optimization task as a process (default: built-in backtest tasks run in batches "
+                "inside the server)");
   cmd->add_flag("--insecure", flags->insecure,
                "allow a non-loopback --host with auth.mode none (anyone who can reach it can run jobs)");
   auto no_access_log = std::make_shared<bool>(false);

@@ -20,7 +20,8 @@ namespace alphalab {
 // and the problem when it does not follow the rule.
 Result<std::vector<std::string>> SplitOverrideKey(std::string_view key);
 Status ValidateOverrideKey(std::string_view key);
-// The problem with a key ("" when it follows the rule), for callers with their own wording.
+// The problem with a key ("" when it follows the rule), e.g. "has an empty segment", for
+// callers with their own wording.
 std::string OverrideKeyProblem(std::string_view key);
 
 }  // namespace alphalab

@@ -3,20 +3,37 @@
 // optimize::OptimizationService; handlers validate the query and body and map the answers.
 #include <string>
 
+#include "core/audit_log.hpp"
 #include "core/ids.hpp"
+#include "http/auth.hpp"
 #include "http/routes.hpp"
 #include "optimize/optimization_service.hpp"
 
 namespace alphalab::http {
 
-// The owner an optimization is recorded under: the request's principal when authentication
-// provides one, else none (anonymous). The one place the handlers take it from.
-std::optional<std::string> RequestOwner(const HttpRequest& req) {
-  (void)req;
-  return std::nullopt;
+namespace {
+
+// A user (auth.mode token, role user) reads and changes only their own optimizations; admins
+// and auth none: every one. Costs one row read, only for users.
+Status CheckOptimizationOwner(const HttpRequest& req, optimize::OptimizationService& service,
+                              const std::string& id) {
+  if (!OwnerFilter(req)) return Status::Ok();
+  ASSIGN_OR_RETURN(Json opt, service.Get(id));
+  std::optional<std::string> owner;
+  if (opt.contains("owner_id") && opt["owner_id"].is_string()) owner = opt["owner_id"].get<std::string>();
+  return CheckOwner(req, owner, "optimization " + id);
 }
 
-namespace {
+void Audit(AuditLog* audit, const HttpRequest& req, std::string action, const std::string& id,
+           const Result<Json>& outcome) {
+  if (!audit) return;
+  AuditEvent e = AuditFor(req, std::move(action), id);
+  if (!outcome.ok()) {
+    e.outcome = outcome.status().code() == StatusCode::kPermissionDenied ? "denied" : "failed";
+    e.details["error"] = outcome.status().message().substr(0, 300);
+  }
+  audit->Record(e);
+}
 
 Result<std::string> OptimizationIdParam(const HttpRequest& req) {
   const std::string id(req.Param("optimization_id"));
@@ -59,12 +76,23 @@ Status EmptyBody(const HttpRequest& req) {
 
 }  // namespace
 
-void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& service) {
+void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& service, AuditLog* audit) {
   const std::string base = "/api/v1/optimizations";
 
-  router.Post(base, [&service](const HttpRequest& req) -> Result<Json> {
+  router.Post(base, [&service, audit](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
-    return service.Create(body, RequestOwner(req));
+    if (body.is_object() && body.contains("source_job_id") && body["source_job_id"].is_string()) {
+      const std::string source = body["source_job_id"].get<std::string>();
+      if (IsSafeIdentifier(source)) {
+        if (Status allowed = CheckOptimizationOwner(req, service, source); !allowed.ok()) {
+          Audit(audit, req, "optimization.submit", "", allowed);
+          return allowed;
+        }
+      }
+    }
+    Result<Json> created = service.Create(body, OwnerId(req));
+    Audit(audit, req, "optimization.submit", created.ok() ? created->value("id", "") : "", created);
+    return created;
   });
 
   router.Get(base, [&service](const HttpRequest& req) -> Result<Json> {
@@ -72,6 +100,7 @@ void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& s
     q.status = req.query.Get("status");
     q.project = req.query.Get("project");
     q.source_id = req.query.Get("source_id");
+    q.owner_id = OwnerFilter(req);
     ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 50, 0, kMaxOptimizationPageLimit));
     ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0, 1000000000));
     q.limit = static_cast<int>(limit);
@@ -86,16 +115,19 @@ void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& s
 
   router.Get(base + "/{optimization_id}", [&service](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
+    RETURN_IF_ERROR(CheckOptimizationOwner(req, service, id));
     return service.Get(id);
   });
 
   router.Get(base + "/{optimization_id}/status", [&service](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
+    RETURN_IF_ERROR(CheckOptimizationOwner(req, service, id));
     return service.StatusOf(id);
   });
 
   router.Get(base + "/{optimization_id}/tasks", [&service](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
+    RETURN_IF_ERROR(CheckOptimizationOwner(req, service, id));
     OptimizationTaskQuery q;
     q.validation = false;
     q.status = req.query.Get("status");
@@ -112,15 +144,19 @@ void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& s
     return service.Tasks(id, q);
   });
 
-  router.Post(base + "/{optimization_id}/cancel", [&service](const HttpRequest& req) -> Result<Json> {
+  router.Post(base + "/{optimization_id}/cancel", [&service, audit](const HttpRequest& req) -> Result<Json> {
     RETURN_IF_ERROR(EmptyBody(req));
     ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
-    return service.Cancel(id);
+    Status allowed = CheckOptimizationOwner(req, service, id);
+    Result<Json> canceled = allowed.ok() ? service.Cancel(id) : Result<Json>(allowed);
+    Audit(audit, req, "optimization.cancel", id, canceled);
+    return canceled;
   });
 
   router.Post(base + "/{optimization_id}/retry-failed", [&service](const HttpRequest& req) -> Result<Json> {
     RETURN_IF_ERROR(EmptyBody(req));
     ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
+    RETURN_IF_ERROR(CheckOptimizationOwner(req, service, id));
     return service.RetryFailed(id);
   });
 
@@ -128,11 +164,13 @@ void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& s
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
     RETURN_IF_ERROR(CheckKnownKeys(body, {"param_space", "sampler"}));
     ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
+    RETURN_IF_ERROR(CheckOptimizationOwner(req, service, id));
     return service.Extend(id, body);
   });
 
   router.GetRaw(base + "/{optimization_id}/export", [&service](const HttpRequest& req) -> Result<HttpResponse> {
     ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
+    RETURN_IF_ERROR(CheckOptimizationOwner(req, service, id));
     ASSIGN_OR_RETURN(optimize::ExportArchive archive, service.Export(id));
     HttpResponse res;
     res.content_type = "application/zip";

@@ -36,9 +36,9 @@ void RegisterRegistryRoutes(Router& router, RegistryService& service);
 // /api/runs, /api/runs/{run_id}, /api/backtests[/{bt_run_id}[/files/{name}]], /api/dashboard.
 void RegisterResultsRoutes(Router& router, RegistryService& service);
 // /api/v1/optimizations[/{optimization_id}[/status|/tasks|/cancel|/retry-failed|/extend|/export]].
-void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& service);
-// The owner recorded on what a request creates: its principal, none when anonymous.
-std::optional<std::string> RequestOwner(const HttpRequest& req);
+// With auth.mode token a user sees and changes only their own optimizations (http/auth.hpp);
+// submits and cancels go to the audit log when `audit` is given.
+void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& service, AuditLog* audit = nullptr);
 // The web UI's files with the client-side routing fallback (nothing when ui_dir is empty or
 // not a directory). Registered last: it is the router's fallback.
 void RegisterStaticRoutes(Router& router, const std::string& ui_dir);

@@ -129,7 +129,7 @@ Status ValidateOverride(std::string_view kv) {
   if (HasLineBreakOrNul(kv)) return bad("contains a line break or NUL");
   const size_t eq = kv.find('=');
   if (eq == std::string_view::npos) return bad("no '='");
-  if (std::string problem = OverrideKeyProblem(kv.substr(0, eq)); !problem.empty()) return bad(problem);
+  if (std::string problem = OverrideKeyProblem(kv.substr(0, eq)); !problem.empty()) return bad("key " + problem);
   return Status::Ok();
 }
 

@@ -810,6 +810,13 @@ void OptimizationService::RunChunk(const std::shared_ptr<Live>& live_ptr) {
   };
   auto should_stop = [this, &live] { return shutting_down_.load() || live.stop_flag.load(); };
   Status st = runner_->Run(live.rec.id, owner, batch, on_done, should_stop);
+  {
+    // on_done persists at most every 100 ms; the chunk's last tasks (those that ended after an
+    // early stop or a cancel included) are written now, so the stored summary is never stale.
+    std::lock_guard<std::mutex> lock(live.mu);
+    live.dirty = true;
+    PersistLocked(live, true);
+  }
   if (!st.ok()) {
     std::lock_guard<std::mutex> lock(live.mu);
     spdlog::error("{}", DumpJson(Json{{"msg", "optimization runner failed; tasks go on as processes"},

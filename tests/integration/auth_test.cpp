@@ -248,6 +248,40 @@ TEST_F(AuthTest, UsersSeeAndChangeOnlyTheirOwnJobsAdminsEverything) {
   EXPECT_TRUE(has(AuditActions("bob"), "job.cancel:denied"));
 }
 
+TEST_F(AuthTest, UsersSeeAndChangeOnlyTheirOwnOptimizationsAdminsEverything) {
+  const Json sweep = {{"name", "alice sweep"},
+                      {"job_type", "backtest"},
+                      {"base_params", {{"config_path", "configs/backtest/base.yaml"}}},
+                      {"param_space", {{"strategy.params.fast", Json::array({5, 10})}, {"strategy.params.slow", Json::array({50})}}},
+                      {"objective", {{"metric", "final_equity"}, {"direction", "max"}}}};
+  RawResponse created = As(*alice_, "POST", "/api/v1/optimizations", DumpJson(sweep));
+  ASSERT_EQ(created.status, 200) << created.body;
+  const Json opt = JsonOf(created);
+  const std::string id = opt.value("id", "");
+  EXPECT_EQ(opt["owner_id"], "alice");
+  const std::string base = "/api/v1/optimizations/" + id;
+  for (const std::string& target : {base, base + "/status", base + "/tasks", base + "/export"}) {
+    EXPECT_EQ(As(*bob_, "GET", target).status, 403) << target;
+    EXPECT_EQ(As(*root_, "GET", target).status, 200) << target;
+  }
+  EXPECT_EQ(As(*alice_, "GET", base + "/status").status, 200);
+  EXPECT_EQ(As(*bob_, "POST", base + "/cancel", "{}").status, 403);
+  EXPECT_EQ(As(*bob_, "POST", "/api/v1/optimizations", DumpJson(Json{{"source_job_id", id}})).status, 403);
+  auto ids = [&](const std::string& token) {
+    std::vector<std::string> out;
+    const Json page = JsonOf(As(token, "GET", "/api/v1/optimizations"));
+    for (const Json& o : page["items"]) out.push_back(o["id"]);
+    return out;
+  };
+  auto has = [](const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); };
+  EXPECT_TRUE(has(ids(*alice_), id));
+  EXPECT_FALSE(has(ids(*bob_), id));
+  EXPECT_TRUE(has(ids(*root_), id));
+  const auto alice = AuditActions("alice");
+  EXPECT_TRUE(has(alice, "optimization.submit:ok"));
+  EXPECT_TRUE(has(AuditActions("bob"), "optimization.cancel:denied"));
+}
+
 TEST_F(AuthTest, TheSessionCookieWorksForReadsAndTheLogStreamUntilSignOut) {
   const std::string job = Submit(*alice_, 3);
   EXPECT_EQ(Raw(port(), "POST", "/api/session", {kJson}, R"({"token":"alk_wrong"})").status, 401);

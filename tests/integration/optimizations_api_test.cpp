@@ -1,6 +1,6 @@
 // Optimizations over HTTP against a real `alphalab serve` on a temporary workspace with the
 // demo data (S&P 500 from vega-datasets): real `sma_cross` sweeps where every task is a
-// backtest process (no batch runner is wired in this build's server).
+// backtest process (the server runs with --no-fast-path; the fast path has its own tests).
 #include <dirent.h>
 #include <unistd.h>
 
@@ -52,7 +52,7 @@ class OptimizationsApiTest : public ::testing::Test {
     ws_.reset();
   }
   void StartServer() {
-    server_ = std::make_unique<ServerProcess>(ws_->root(), std::vector<std::string>{"--slots", "2"});
+    server_ = std::make_unique<ServerProcess>(ws_->root(), std::vector<std::string>{"--slots", "2", "--no-fast-path"});
     ASSERT_TRUE(server_->Start());
   }
   ServerProcess& s() { return *server_; }

@@ -678,6 +678,24 @@ TEST_F(OptimizationServiceTest, RunnerPathRunsChunksInIndexOrderAndStopsBetweenB
   EXPECT_EQ(s2["canceled"], 500);
   EXPECT_TRUE(InvariantHolds(s2));
   EXPECT_EQ(Status(id2)["stop_reason"], "target");
+
+  // Early stop inside the last chunk, with no task left to cancel: the tasks the runner
+  // finished after the stop are stored as finished (the stored summary is not left stale).
+  FakeRunner runner3(root_, 50);
+  StopAll();
+  Make(4, &runner3, options);
+  Json req3 = Request({{"strategy.params.fast", {{"min", 1}, {"max", 100}, {"step", 1}}}}, 2);
+  req3["early_stop_policy"] = {{"target", 1070}};
+  const std::string id3 = CreateOk(req3);
+  ASSERT_TRUE(WaitStatus(id3, "early-stopped")) << Status(id3).dump();
+  ASSERT_TRUE(opt_->WaitIdle(5s));
+  ASSERT_EQ(runner3.calls.size(), 1u);
+  EXPECT_EQ(runner3.calls[0].size(), 100u);
+  const Json s3 = Summary(id3);
+  EXPECT_EQ(s3["finished"], 100);
+  EXPECT_EQ(s3["queued"], 0);
+  EXPECT_EQ(s3["running"], 0);
+  EXPECT_TRUE(InvariantHolds(s3));
 }
 
 TEST_F(OptimizationServiceTest, TaskPagesSortByScoreAndMetrics) {
