@@ -237,8 +237,8 @@ await test('submit a train job from Actions and follow its log', async () => {
   await page.goto(base + '/actions?type=train&config_path=configs/base.yaml');
   expect((await page.getByRole('tab', { name: 'Train' }).getAttribute('aria-selected')) === 'true', 'type=train picks the Train tab');
   expect((await page.locator('[data-testid=train-form] input[name=config_path]').inputValue()) === 'configs/base.yaml', 'config_path prefilled');
-  await page.locator('#train-overrides').fill('# e2e run 1\nlabel.threshold=0.05\n\nmodel.params.num_round=150');
-  await page.getByTestId('overrides-preview').getByText('"model.params.num_round": 150').waitFor();
+  await page.locator('#train-overrides').fill('# e2e run 1\nlabel.threshold=0.05\n\nmodel.params.num_round=3000');
+  await page.getByTestId('overrides-preview').getByText('"model.params.num_round": 3000').waitFor();
   await shot('actions-train');
   await page.getByRole('button', { name: 'Submit train job' }).click();
   const jobId = await toastJobId();
@@ -248,7 +248,8 @@ await test('submit a train job from Actions and follow its log', async () => {
   const box = page.getByTestId('log-box');
   await box.waitFor();
   expect(await page.getByLabel('Auto-follow').isChecked(), 'auto-follow is on by default');
-  // Sample the log while the job runs: it must grow and stay scrolled to the bottom.
+  // Sample the log while the job runs: it must grow and stay scrolled to the bottom (3000
+  // rounds: a few seconds even with the whole machine busy, so the page sees it running).
   const sizes = [];
   const t0 = Date.now();
   for (;;) {
