@@ -146,7 +146,9 @@ class OptimizationService {
   Json SummaryJsonLocked(const Live& live) const;
 
   Json OptimizationJson(const OptimizationRecord& rec, bool with_reruns);
-  Result<Json> BuildEstimate(const OptimizationRequest& req, const std::string& opt_id, int64_t slots);
+  // `runner`: the optimization's tasks go through the batch runner (estimated from its
+  // throughput); otherwise from task durations over the slots.
+  Result<Json> BuildEstimate(const OptimizationRequest& req, const std::string& opt_id, int64_t slots, bool runner);
   Result<std::vector<OptimizationTaskRecord>> AllTasks(const std::string& id);
   int64_t MaxInflightOf(const OptimizationRequest& req) const;
   Result<OptimizationRequest> ParseStored(const OptimizationRecord& rec) const;
@@ -172,6 +174,7 @@ class OptimizationService {
   bool stop_ = false;
   bool started_ = false;
   std::atomic<bool> shutting_down_{false};
+  std::atomic<double> runner_seconds_per_task_{0};  // wall seconds per task of the last runner chunk
   std::thread driver_;
 };
 

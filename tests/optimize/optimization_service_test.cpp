@@ -640,6 +640,48 @@ TEST_F(OptimizationServiceTest, EstimateIsNeverZeroWithOrWithoutHistory) {
   ASSERT_TRUE(opt_->Cancel((*second)["id"]).ok());
 }
 
+// On the runner path tasks overlap on every core: the estimate is tasks x the runner's wall
+// seconds per task (its first chunk calibrates), never a task's own duration over the slots.
+class SlowRunner final : public TaskBatchRunner {
+ public:
+  explicit SlowRunner(FakeRunner& inner) : inner_(inner) {}
+  bool Accepts(std::string_view t, const Json& p) const override { return inner_.Accepts(t, p); }
+  Status Run(const std::string& id, std::optional<std::string> owner, std::span<const BatchTask> tasks,
+             const std::function<void(BatchTaskResult&&)>& on_done, const std::function<bool()>& should_stop) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5) * tasks.size());  // 5 ms of wall time a task
+    return inner_.Run(id, std::move(owner), tasks, on_done, should_stop);
+  }
+
+ private:
+  FakeRunner& inner_;
+};
+
+TEST_F(OptimizationServiceTest, RunnerPathEstimateIsTheRunnersThroughput) {
+  FakeRunner inner(root_, 50);
+  SlowRunner runner(inner);
+  Make(4, &runner);  // calibration timeout 200 ms: the first chunk (20 x 5 ms) ends within it
+  const Json req = Request({{"strategy.params.fast", {{"min", 1}, {"max", 20}, {"step", 1}}}}, 2);
+  auto first = opt_->Create(req, std::nullopt);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const Json e1 = (*first)["estimate"];
+  EXPECT_EQ(e1["basis"], "calibration");
+  EXPECT_EQ(e1["slots"], 1);
+  EXPECT_EQ(e1["lower_bound"], false);
+  // 20 tasks x ~5 ms: 0.1 s (a task's own duration over the slots would be far off).
+  EXPECT_GE(e1["seconds"].get<double>(), 0.095);
+  EXPECT_LT(e1["seconds"].get<double>(), 0.3);
+  ASSERT_TRUE(WaitStatus((*first)["id"], "succeeded"));
+  Json req2 = Request({{"strategy.params.fast", {{"min", 1}, {"max", 40}, {"step", 1}}}}, 2);
+  auto second = opt_->Create(req2, std::nullopt);
+  ASSERT_TRUE(second.ok());
+  const Json e2 = (*second)["estimate"];
+  EXPECT_EQ(e2["basis"], "history");
+  EXPECT_GE(e2["seconds"].get<double>(), 0.19);
+  EXPECT_LT(e2["seconds"].get<double>(), 0.6);
+  ASSERT_TRUE(WaitStatus((*second)["id"], "succeeded"));
+  ASSERT_TRUE(opt_->WaitIdle(5s));
+}
+
 TEST_F(OptimizationServiceTest, RunnerPathRunsChunksInIndexOrderAndStopsBetweenBatches) {
   FakeRunner runner(root_, /*batch=*/50);
   OptimizationServiceOptions options;
