@@ -46,7 +46,7 @@ data: build ui
 FUZZ_SECONDS ?= 300
 fuzz: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) --target alphalab_fuzzers
-	@for t in fuzz_json:json fuzz_http_request:http; do \
+	@for t in fuzz_json:json fuzz_http_request:http fuzz_config:config; do \
 	  name=$${t%%:*}; corpus=$${t##*:}; work=$(BUILD_DIR)/tests/fuzz/$$name.long; mkdir -p $$work/new; \
 	  echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
 	  $(BUILD_DIR)/tests/fuzz/targets/$$name -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
