@@ -16,4 +16,8 @@ trap 'rm -rf "$JOBS_DIR"' EXIT
 run "$BIN/bench_jobs" --jobs 5000 --clients 4 --slots 32 --keep --dir "$JOBS_DIR"
 run "$BIN/bench_file_replace" --dir "$JOBS_DIR" --no-wait
 run "$BIN/bench_registry" --rows 100000 --runs-to-index 1000
+# Optimizations through the API: a 1,000-task sma_cross grid (fast path) against single
+# backtest processes in the same run, and the queue wait of 1,000 process tasks on 2 slots.
+run "$BIN/bench_optimize" --grid 1000 --repeat 3 --only grid
+run "$BIN/bench_optimize" --only queue
 if command -v wrk >/dev/null; then run bash bench/http/bench_http.sh "$BUILD_DIR"; fi

@@ -113,11 +113,13 @@ struct Server {
   }
 };
 
-bool StartServer(const fs::path& bin, const fs::path& ws, int slots, Server& s) {
+// `processes`: every optimization task is a process (--no-fast-path).
+bool StartServer(const fs::path& bin, const fs::path& ws, int slots, Server& s, bool processes = false) {
   int out[2];
   if (::pipe(out) != 0) return false;
   std::vector<std::string> args = {(bin / "alphalab").string(), "serve", "--workspace", ws.string(), "--port", "0",
                                    "--slots", std::to_string(slots), "--no-access-log"};
+  if (processes) args.push_back("--no-fast-path");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -295,7 +297,8 @@ int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int
 int BenchQueue(const fs::path& bin, const fs::path& parent, int tasks, int slots, bool keep) {
   const fs::path ws = MakeWorkspace(parent, "queue");
   Server server;
-  if (!StartServer(bin, ws, slots, server)) return 1;
+  // Queue wait is about tasks waiting for process slots: the process path.
+  if (!StartServer(bin, ws, slots, server, /*processes=*/true)) return 1;
   auto client = std::move(http::HttpClient::Create(server.url, std::chrono::seconds(120)).value());
   const Json req = GridRequest("queue wait", tasks, "backtest", 10000);
   const auto t0 = SteadyClock::now();
