@@ -144,6 +144,34 @@ Json TaskJobParams(const Json& base_params, const Json& task_params) {
   return params;
 }
 
+namespace {
+
+// Every task value must make an override item the jobs API accepts (a 400 on its axis).
+Status CheckTaskOverrides(const std::vector<TaskParams>& tasks) {
+  for (const auto& t : tasks) {
+    for (const auto& [k, v] : t.params.items()) {
+      Status st = ValidateOverride(OverrideText(k, v));
+      if (!st.ok()) return FieldError("param_space." + k, st.message());
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<OptimizationTaskRecord> TaskRecords(std::vector<TaskParams>&& tasks) {
+  std::vector<OptimizationTaskRecord> records;
+  records.reserve(tasks.size());
+  for (auto& t : tasks) {
+    OptimizationTaskRecord r;
+    r.index = t.index;
+    r.params_key = CanonicalParamsKey(t.params);
+    r.params = std::move(t.params);
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+}  // namespace
+
 // The in-memory state of a queued or running optimization (and of an ended one while it is
 // extended or retried). Everything below is guarded by `mu`.
 struct OptimizationService::Live {
@@ -485,6 +513,17 @@ Status OptimizationService::PersistState(Live& live, const std::string& next) {
   if (times.ended_at) live.rec.ended_at = times.ended_at;
   if (times.clear_ended_at) live.rec.ended_at.reset();
   return Status::Ok();
+}
+
+void OptimizationService::ReopenLocked(Live& live, const char* context) {
+  // Tasks were added or requeued: an ended optimization goes back to queued and the driver
+  // takes its pending tasks again.
+  if (IsTerminal(live.progress->state())) ApplyUpdate(live, live.progress->Reopen(), context);
+  live.pending_exhausted = false;
+  live.stop_requested = false;
+  live.stop_flag = false;
+  live.dirty = true;
+  PersistLocked(live, true);
 }
 
 void OptimizationService::ApplyUpdate(Live& live, const Result<ProgressUpdate>& update, const char* context) {
@@ -989,12 +1028,7 @@ Result<Json> OptimizationService::Create(const Json& request, const std::optiona
   if (expanded.empty()) return FieldError("param_space", "gives no task");
   // The job parameters: every task's overrides follow the override grammar, and the first
   // task's parameters resolve in the job catalog (config file, tickers, ...).
-  for (const auto& t : expanded) {
-    for (const auto& [k, v] : t.params.items()) {
-      Status st = ValidateOverride(OverrideText(k, v));
-      if (!st.ok()) return FieldError("param_space." + k, st.message());
-    }
-  }
+  RETURN_IF_ERROR(CheckTaskOverrides(expanded));
   {
     auto resolved = catalog_.Resolve(req.job_type, TaskJobParams(req.base_params, expanded.front().params));
     if (!resolved.ok()) {
@@ -1021,15 +1055,7 @@ Result<Json> OptimizationService::Create(const Json& request, const std::optiona
   rec.source_id = source_id;
   rec.created_at = now;
   rec.updated_at = now;
-  std::vector<OptimizationTaskRecord> tasks;
-  tasks.reserve(expanded.size());
-  for (auto& t : expanded) {
-    OptimizationTaskRecord r;
-    r.index = t.index;
-    r.params_key = CanonicalParamsKey(t.params);
-    r.params = std::move(t.params);
-    tasks.push_back(std::move(r));
-  }
+  std::vector<OptimizationTaskRecord> tasks = TaskRecords(std::move(expanded));
   auto live = std::make_shared<Live>();
   live->req = req;
   live->progress = std::make_unique<OptimizationProgress>(req.objective, req.constraints, req.early_stop,
@@ -1162,12 +1188,7 @@ Result<Json> OptimizationService::RetryFailed(const std::string& id) {
       if (!st.ok()) spdlog::warn("{}", DumpJson(Json{{"msg", "requeue"}, {"error", st.ToString()}}));
       live->job_of.erase(idx);
     }
-    if (IsTerminal(live->progress->state())) ApplyUpdate(*live, live->progress->Reopen(), "retry-failed");
-    live->pending_exhausted = false;
-    live->stop_requested = false;
-    live->stop_flag = false;
-    live->dirty = true;
-    PersistLocked(*live, true);
+    ReopenLocked(*live, "retry-failed");
     LogEvent("optimization retry-failed", {{"optimization_id", id}, {"requeued", requeued}});
     lock.unlock();
     Wake(id);
@@ -1201,18 +1222,8 @@ Result<Json> OptimizationService::Extend(const std::string& id, const Json& body
     if (expanded.empty()) {
       return FieldError(has_space ? "param_space" : "sampler", "adds no combination the optimization does not have");
     }
-    std::vector<OptimizationTaskRecord> tasks;
-    for (auto& t : expanded) {
-      for (const auto& [k, v] : t.params.items()) {
-        Status st = ValidateOverride(OverrideText(k, v));
-        if (!st.ok()) return FieldError("param_space." + k, st.message());
-      }
-      OptimizationTaskRecord r;
-      r.index = t.index;
-      r.params_key = CanonicalParamsKey(t.params);
-      r.params = std::move(t.params);
-      tasks.push_back(std::move(r));
-    }
+    RETURN_IF_ERROR(CheckTaskOverrides(expanded));
+    std::vector<OptimizationTaskRecord> tasks = TaskRecords(std::move(expanded));
     ASSIGN_OR_RETURN(int64_t added, store_.AddTasks(id, tasks));
     if (added != static_cast<int64_t>(tasks.size())) {
       spdlog::warn("{}", DumpJson(Json{{"msg", "optimization extend: the store skipped tasks"},
@@ -1226,12 +1237,7 @@ Result<Json> OptimizationService::Extend(const std::string& id, const Json& body
       if (!st.ok()) return st;
     }
     for (const auto& t : after) live->max_index = std::max(live->max_index, t.index);
-    if (IsTerminal(live->progress->state())) ApplyUpdate(*live, live->progress->Reopen(), "extend");
-    live->pending_exhausted = false;
-    live->stop_requested = false;
-    live->stop_flag = false;
-    live->dirty = true;
-    PersistLocked(*live, true);
+    ReopenLocked(*live, "extend");
     LogEvent("optimization extended", {{"optimization_id", id}, {"added", added}});
     lock.unlock();
     Wake(id);

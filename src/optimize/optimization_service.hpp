@@ -141,6 +141,8 @@ class OptimizationService {
   void StopTasks(const std::shared_ptr<Live>& live);  // after early stop / cancel
   void CancelPendingLocked(Live& live);
   void ApplyUpdate(Live& live, const Result<ProgressUpdate>& update, const char* context);
+  // After extend / retry-failed added or requeued tasks (live.mu held).
+  void ReopenLocked(Live& live, const char* context);
   void PersistLocked(Live& live, bool force);
   Status PersistState(Live& live, const std::string& next);
   Json SummaryJsonLocked(const Live& live) const;
