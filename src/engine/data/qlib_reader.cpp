@@ -1,6 +1,7 @@
 #include "engine/data/qlib_reader.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -86,12 +87,30 @@ Result<QlibIndex> OpenQlibIndex(const std::filesystem::path& root) {
   for (const auto& f : files) {
     auto text = ReadFile(f);
     if (!text.ok()) continue;
+    const std::string name = "instruments/" + f.filename().string();
+    int no = 0;
     for (const auto& line : Lines(*text)) {
+      ++no;
       std::istringstream fields(line);
-      std::string sym;
-      fields >> sym;
+      std::string sym, first, last;
+      fields >> sym >> first >> last;
       if (sym.empty()) continue;
-      idx.instruments.emplace(Upper(sym), "instruments/" + f.filename().string());
+      sym = Upper(sym);
+      const auto [it, inserted] = idx.instruments.emplace(sym, name);
+      if (!inserted && it->second != name) continue;  // listed by an earlier file
+      if (first.empty() && last.empty()) continue;     // no dates: the feature span alone
+      auto d0 = ParseDate(std::string_view(first).substr(0, 10));
+      auto d1 = ParseDate(std::string_view(last).substr(0, 10));
+      if (!d0.ok() || !d1.ok() || *d1 < *d0) {
+        return Status::InvalidArgument((inst_dir / f.filename()).string() + ":" + std::to_string(no) +
+                                       ": expected SYMBOL<TAB>start<TAB>end with start <= end (YYYY-MM-DD), got '" +
+                                       line + "'");
+      }
+      auto [span, fresh] = idx.spans.emplace(sym, std::make_pair(*d0, *d1));
+      if (!fresh) {
+        span->second.first = std::min(span->second.first, *d0);
+        span->second.second = std::max(span->second.second, *d1);
+      }
     }
   }
   return idx;
@@ -134,6 +153,12 @@ Result<BarSeries> LoadQlibInstrument(const QlibIndex& idx, const std::string& sy
                                      std::to_string(start) + ", " + std::to_string(len) + ")");
     }
   }
+  // The listed span clips the feature span (days outside it are not the instrument's).
+  int32_t listed_from = INT32_MIN, listed_to = INT32_MAX;
+  if (auto it = idx.spans.find(up); it != idx.spans.end()) {
+    listed_from = it->second.first;
+    listed_to = it->second.second;
+  }
   BarSeries s;
   s.symbol = up;
   s.Reserve(len);
@@ -147,6 +172,7 @@ Result<BarSeries> LoadQlibInstrument(const QlibIndex& idx, const std::string& sy
       nan = nan || std::isnan(v[k]);
     }
     const int32_t day = idx.calendar[start + i];
+    if (day < listed_from || day > listed_to) continue;
     if (nan) {
       if (nan_count++ == 0) first_gap = day;
       continue;
@@ -173,7 +199,12 @@ Result<BarSeries> LoadQlibInstrument(const QlibIndex& idx, const std::string& sy
                                    " calendar day(s) without data inside the instrument's span, "
                                    "first on " + FormatDate(first_gap));
   }
-  if (s.size() == 0) return Status::InvalidArgument(dir.string() + ": no data");
+  if (s.size() == 0) {
+    return Status::InvalidArgument(dir.string() + ": no data" +
+                                   (listed_from != INT32_MIN ? " inside the listed span " + FormatDate(listed_from) +
+                                                                   " .. " + FormatDate(listed_to)
+                                                             : std::string()));
+  }
   return s;
 }
 

@@ -82,6 +82,53 @@ TEST(QlibReaderTest, ReportsGapsMissingFeaturesAndUnknownInstruments) {
       << past.status().message();
 }
 
+TEST(QlibReaderTest, TheInstrumentsFileEndDateEndsTheSeries) {
+  // SZ000001's features run to the calendar's last day (2020-01-09), its all.txt line ends on
+  // 2020-01-07: the series ends there (a delisting); NaN padding after the end is not a gap.
+  testing::TempWorkspace tmp;
+  WriteQlib(tmp);
+  tmp.Write("q/instruments/all.txt",
+            "SH600000\t2020-01-03\t2020-01-08\nSZ000001\t2020-01-02\t2020-01-07\n");
+  auto idx = OpenQlibIndex(tmp.root() / "q");
+  ASSERT_TRUE(idx.ok()) << idx.status().ToString();
+  EXPECT_EQ(FormatDate(idx->spans.at("SZ000001").second), "2020-01-07");
+  auto s = LoadQlibInstrument(*idx, "SZ000001");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->size(), 4u);
+  EXPECT_EQ(FormatDate(s->date.back()), "2020-01-07");
+  EXPECT_DOUBLE_EQ(s->close.back(), 6.5);
+  // NaN after the listed end: accepted (outside the span).
+  const auto dir = tmp.root() / "q" / "features" / "sz000001";
+  for (const char* f : {"open", "high", "low", "close", "volume"}) {
+    ASSERT_TRUE(WriteQlibField(dir / (std::string(f) + ".day.bin"), 0, {5, 5.5f, 6, 6.5f, NAN, NAN}).ok());
+  }
+  s = LoadQlibInstrument(*idx, "SZ000001");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->size(), 4u);
+  // The start date clips the front the same way.
+  tmp.Write("q/instruments/all.txt",
+            "SH600000\t2020-01-06\t2020-01-08\nSZ000001\t2020-01-02\t2020-01-07\n");
+  idx = OpenQlibIndex(tmp.root() / "q");
+  auto a = LoadQlibInstrument(*idx, "SH600000");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(FormatDate(a->date.front()), "2020-01-06");
+  EXPECT_EQ(a->size(), 3u);
+  // An index file lists membership periods: the span is their union (first file wins).
+  tmp.Write("q/instruments/all.txt", "SZ000001\t2020-01-02\t2020-01-09\n");
+  tmp.Write("q/instruments/csi.txt", "SH600000\t2020-01-03\t2020-01-06\nSH600000\t2020-01-07\t2020-01-08\n");
+  idx = OpenQlibIndex(tmp.root() / "q");
+  ASSERT_TRUE(idx.ok()) << idx.status().ToString();
+  EXPECT_EQ(FormatDate(idx->spans.at("SH600000").first), "2020-01-03");
+  EXPECT_EQ(FormatDate(idx->spans.at("SH600000").second), "2020-01-08");
+  // A malformed line names the file and the line.
+  tmp.Write("q/instruments/all.txt", "SZ000001\t2020-01-02\t2020-01-09\nSH600000\t2020-01-08\t2020-01-03\n");
+  auto bad = OpenQlibIndex(tmp.root() / "q");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("instruments/all.txt:2: expected SYMBOL<TAB>start<TAB>end"),
+            std::string::npos)
+      << bad.status().message();
+}
+
 TEST(QlibReaderTest, LoadUniverseAndValidateThroughDataset) {
   testing::TempWorkspace tmp;
   WriteQlib(tmp);
