@@ -216,8 +216,21 @@ TEST_F(EngineCli, BacktestWritesSummaryEquityTradesAndMatchesAReferenceLoop) {
   EXPECT_NEAR(std::stod(eq.rows.back()[c_eq]), s["final_equity"].get<double>(), 0.01);
   EXPECT_NEAR(mdd, s["max_drawdown"].get<double>(), 1e-6);
   EXPECT_NEAR(s["total_return"].get<double>(), s["final_equity"].get<double>() / 1e6 - 1, 1e-9);
+  // trades.csv: the closed round trips, then one `end` row per position still open (marked
+  // at the last close: its pnl is the summary's unrealized pnl).
   Csv trades = ReadCsv(dir / "trades.csv");
-  EXPECT_EQ(static_cast<double>(trades.rows.size()), s["trades"].get<double>());
+  const int c_reason = trades.Col("exit_reason");
+  ASSERT_GE(c_reason, 0);
+  size_t closed = 0, open = 0;
+  for (const auto& row : trades.rows) (row[c_reason] == "end" ? open : closed) += 1;
+  EXPECT_EQ(static_cast<double>(closed), s["trades"].get<double>());
+  ASSERT_EQ(open, s["open_positions"].size());
+  if (open == 1) {
+    const auto& row = trades.rows.back();
+    EXPECT_EQ(row[trades.Col("exit_date")], s["end"].get<std::string>());
+    EXPECT_NEAR(std::stod(row[trades.Col("pnl")]), s["open_position"]["unrealized_pnl"].get<double>(), 1e-4);
+    EXPECT_NEAR(std::stod(row[trades.Col("exit_price")]), s["open_position"]["last_close"].get<double>(), 1e-6);
+  }
 
   // A plain loop over the raw CSV gives the same trades and final equity to the cent.
   RefResult ref = ReferenceSmaCross(ws_.root() / "data/demo/SPX.csv", 10, 50, 1e6, 10);

@@ -266,7 +266,10 @@ TEST(ResearchFlow, TrainEvalBacktestThenRegistryRunsBacktestsDashboardSurviveRes
   Csv trades = ReadCsv(ws.root() / bt_dir / "trades.csv");
   EXPECT_EQ(btd["trades"].size(), trades.rows.size());
   EXPECT_EQ(btd.value("trades_total", 0u), trades.rows.size());
-  EXPECT_EQ(static_cast<double>(trades.rows.size()), summary["trades"].get<double>());
+  size_t closed_trades = 0;
+  for (const auto& row : trades.rows) closed_trades += row[trades.Col("exit_reason")] != "end";
+  EXPECT_EQ(static_cast<double>(closed_trades), summary["trades"].get<double>());
+  EXPECT_EQ(trades.rows.size() - closed_trades, summary["open_positions"].size());
   auto raw = server->Get("/api/backtests/" + bt_id + "/files/equity.csv");
   EXPECT_EQ(raw.status, 200);
   EXPECT_EQ(raw.body, Slurp(ws.root() / bt_dir / "equity.csv"));

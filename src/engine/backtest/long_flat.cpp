@@ -130,7 +130,8 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
     const double last = close[n - 1];
     result.open_positions.push_back(OpenPosition{bars.symbol, entry_date, entry_price, shares, last,
                                                  shares * last,
-                                                 shares * last - entry_cost - entry_fee});
+                                                 shares * last - entry_cost - entry_fee, shares,
+                                                 entry_cost + entry_fee, entry_fee});
   }
   result.metrics = FinishPerformance(acc, n ? date[0] : 0, n ? date[n - 1] : 0,
                                      o.initial_cash, bars_long, &tally, orders, total_fees);

@@ -14,7 +14,9 @@ namespace alphalab::engine {
 // Why an order was placed (fills.csv `reason`, trades.csv `exit_reason` of the closing fill):
 // signal (sma_cross / signal), rebalance (topn targets), risk_off (market filter),
 // drawdown_stop (max_drawdown / max_drawdown_52w), delisted (the instrument's last bar).
-enum class FillReason : uint8_t { kSignal, kRebalance, kRiskOff, kDrawdownStop, kDelisted };
+// kEnd is never a fill: it is the trades.csv exit_reason of a position still open at the
+// last bar (marked at the last close, no exit fee; not counted in `trades`).
+enum class FillReason : uint8_t { kSignal, kRebalance, kRiskOff, kDrawdownStop, kDelisted, kEnd };
 
 // One closed round trip: from a flat position to flat again. With partial resizing (topn)
 // entry_price / exit_price are share-weighted averages and `shares` the shares bought.
@@ -77,6 +79,11 @@ struct OpenPosition {
   double last_close = 0;
   double market_value = 0;
   double unrealized_pnl = 0;  // market value - (entry cost + entry fees)
+  // For its trades.csv row (exit_reason end): the shares bought since entry (topn resizes
+  // may have sold some), entry notional + entry fees, and every fee paid so far.
+  double bought_shares = 0;
+  double cost_basis = 0;
+  double fees = 0;
 };
 
 struct BacktestResult {
@@ -106,6 +113,7 @@ inline std::string_view FillReasonName(FillReason reason) {
     case FillReason::kRiskOff: return "risk_off";
     case FillReason::kDrawdownStop: return "drawdown_stop";
     case FillReason::kDelisted: return "delisted";
+    case FillReason::kEnd: return "end";
   }
   return "?";
 }

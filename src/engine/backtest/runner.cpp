@@ -793,6 +793,31 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
     trades += FillReasonName(t.exit_reason);
     trades += '\n';
   }
+  // Positions still open at the last bar: marked at its close without an exit fee, exit
+  // reason `end` (they are in open_positions and not counted in `trades`).
+  for (const auto& p : result.open_positions) {
+    if (result.dates.empty()) break;
+    trades += p.symbol;
+    trades += ',';
+    AppendDate(trades, p.entry_date);
+    trades += ',';
+    AppendFixed(trades, p.entry_price, 6);
+    trades += ',';
+    AppendDate(trades, result.dates.back());
+    trades += ',';
+    AppendFixed(trades, p.last_close, 6);
+    trades += ',';
+    AppendFixed(trades, p.bought_shares, 0);
+    trades += ',';
+    AppendFixed(trades, p.unrealized_pnl, 4);
+    trades += ',';
+    AppendFixed(trades, p.cost_basis > 0 ? p.unrealized_pnl / p.cost_basis : 0.0, 8);
+    trades += ',';
+    AppendFixed(trades, p.fees, 4);
+    trades += ',';
+    trades += FillReasonName(FillReason::kEnd);
+    trades += '\n';
+  }
   std::string fills = "date,symbol,side,shares,price,fee,reason\n";
   for (const auto& f : result.fills) {
     AppendDate(fills, f.date);

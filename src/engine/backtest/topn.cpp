@@ -576,7 +576,8 @@ class TopNRun {
       // Partially sold lots: unrealized = value + realized proceeds - total cost.
       result_.open_positions.push_back(OpenPosition{
           u.series[i].symbol, lot.entry_date, lot.buy_notional / lot.bought_shares, lot.shares, last_close_[i], mv,
-          mv + lot.sell_notional - lot.sell_fees - lot.buy_notional - lot.buy_fees});
+          mv + lot.sell_notional - lot.sell_fees - lot.buy_notional - lot.buy_fees, lot.bought_shares,
+          lot.buy_notional + lot.buy_fees, lot.buy_fees + lot.sell_fees});
     }
     const size_t bars = in_.n() - c0;
     result_.risk_off_share = bars ? static_cast<double>(risk_off_bars_) / static_cast<double>(bars) : 0.0;

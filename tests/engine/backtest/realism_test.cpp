@@ -13,6 +13,7 @@
 #include "engine/backtest/scores_file.hpp"
 #include "engine/backtest/topn.hpp"
 #include "engine/data/config.hpp"
+#include "engine/data/qlib_reader.hpp"
 #include "engine/data/synth.hpp"
 #include "engine/data/temp_workspace.hpp"
 
@@ -100,6 +101,68 @@ TEST(DelistingTest, TopNClosesADelistedHoldingAtItsLastClose) {
   EXPECT_EQ(r->open_positions[0].entry_date, u.calendar[10]);
 }
 
+TEST(DelistingTest, QlibInstrumentsEndDateDelistsAHolding) {
+  // A Qlib dataset: 10 business days; both instruments have features for every day, but
+  // instruments/all.txt ends SZ000001 (the stronger riser, so the one held) on 2020-01-09.
+  testing::TempWorkspace ws;
+  const std::vector<std::string> days = {"2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07", "2020-01-08",
+                                         "2020-01-09", "2020-01-10", "2020-01-13", "2020-01-14", "2020-01-15"};
+  std::string cal;
+  for (const auto& d : days) cal += d + "\n";
+  ws.Write("data/cn/calendars/day.txt", cal);
+  ws.Write("data/cn/instruments/all.txt", "SH600000\t2020-01-02\t2020-01-15\nSZ000001\t2020-01-02\t2020-01-09\n");
+  auto write = [&](const std::string& inst, double base, double step) {
+    std::vector<float> open, high, low, close, vol;
+    for (size_t t = 0; t < days.size(); ++t) {
+      const float c = static_cast<float>(base + step * static_cast<double>(t));
+      open.push_back(c);
+      high.push_back(c + 1);
+      low.push_back(c - 1);
+      close.push_back(c);
+      vol.push_back(1000);
+    }
+    const auto dir = ws.root() / "data/cn/features" / inst;
+    ASSERT_TRUE(WriteQlibField(dir / "open.day.bin", 0, open).ok());
+    ASSERT_TRUE(WriteQlibField(dir / "high.day.bin", 0, high).ok());
+    ASSERT_TRUE(WriteQlibField(dir / "low.day.bin", 0, low).ok());
+    ASSERT_TRUE(WriteQlibField(dir / "close.day.bin", 0, close).ok());
+    ASSERT_TRUE(WriteQlibField(dir / "volume.day.bin", 0, vol).ok());
+  };
+  write("sh600000", 10, 0.25);
+  write("sz000001", 20, 1);
+  const auto spec = ParseBacktestSpec(Yaml("dataset: cn\ninitial_cash: 10000\nfee_bps: 10\n"
+                                           "delisting_haircut: 0.1\n"
+                                           "strategy: {type: topn, params: {score: momentum, momentum_window: 1, "
+                                           "top_n: 1, rebalance_frequency: weekly}}\n"))
+                        .value();
+  auto ctx = BacktestContext::Load(ws.ws(), spec);
+  ASSERT_TRUE(ctx.ok()) << ctx.status().ToString();
+  EXPECT_EQ(FormatDate(ctx->universe().Find("SZ000001")->date.back()), "2020-01-09");
+  ASSERT_TRUE(ctx->Prepare(spec, {}).ok());
+  auto r = ctx->Run(spec);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  // Weekly on Monday: SZ000001 is bought on Monday 01-06 (decided on Friday 01-03's close,
+  // the first defined momentum) and sold on Thursday 01-09 at its close x 0.9: 25 -> 22.5.
+  ASSERT_GE(r->trades.size(), 1u);
+  const auto& t = r->trades[0];
+  EXPECT_EQ(t.symbol, "SZ000001");
+  EXPECT_EQ(FormatDate(t.entry_date), "2020-01-06");
+  EXPECT_EQ(FormatDate(t.exit_date), "2020-01-09");
+  EXPECT_EQ(FillReasonName(t.exit_reason), "delisted");
+  EXPECT_DOUBLE_EQ(t.exit_price, 22.5);
+  // Whole-share sizing at 01-06's open 22: floor(10000 / (22 x 1.001)) = 454 shares.
+  EXPECT_EQ(t.shares, 454);
+  const double basis = 454 * 22 * 1.001, proceeds = 454 * 22.5 * 0.999;
+  EXPECT_NEAR(t.pnl, proceeds - basis, 1e-9);
+  bool delisted_fill = false;
+  for (const auto& f : r->fills) delisted_fill |= !f.buy && f.symbol == "SZ000001" && f.reason == FillReason::kDelisted;
+  EXPECT_TRUE(delisted_fill);
+  // The next rebalance (Monday 01-13) buys SH600000, the only name left.
+  ASSERT_EQ(r->open_positions.size(), 1u);
+  EXPECT_EQ(r->open_positions[0].symbol, "SH600000");
+  EXPECT_EQ(FormatDate(r->open_positions[0].entry_date), "2020-01-13");
+}
+
 TEST(DelistingTest, SignalSleeveOfADelistedTickerIsClosed) {
   const auto u = Handmade({"A", "B"}, 30, [](size_t k, int t) { return k == 0 || t < 12; },
                           [](size_t, int t) { return 20.0 + t; });
@@ -170,6 +233,49 @@ double LastCloseOn(const Universe& u, const std::string& sym, int32_t day) {
   const auto& s = *u.Find(sym);
   const auto it = std::upper_bound(s.date.begin(), s.date.end(), day);
   return s.close[static_cast<size_t>(it - s.date.begin() - 1)];
+}
+
+// docs/engine.md "Outputs", trades.csv: a position still open at the last bar is an `end`
+// row marked at the last close without an exit fee, and it is not counted in `trades`.
+TEST(OutputsTest, APositionOpenAtTheEndIsAnEndRowOfTradesCsv) {
+  Universe u;
+  BarSeries s;
+  s.symbol = "A";
+  for (int t = 0; t < 3; ++t) {
+    const double c = t == 2 ? 12.0 : 10.0;
+    s.date.push_back(DaysFromCivil(2021, 3, 1) + t);
+    s.open.push_back(10);
+    s.high.push_back(c);
+    s.low.push_back(10);
+    s.close.push_back(c);
+    s.adj_close.push_back(c);
+    s.volume.push_back(1);
+  }
+  u.series.push_back(s);
+  u.BuildCalendar();
+  // Momentum over 1 bar is 0 >= cutoff 0 on day 1: buy at day 2's open 10,
+  // floor(5000 / 10.01) = 499 shares (fee 4.99, basis 4994.99); day 2 closes at 12.
+  const auto spec = ParseBacktestSpec(Yaml("tickers: [A]\ninitial_cash: 5000\nfee_bps: 10\n"
+                                           "strategy: {type: signal, params: {score: momentum, momentum_window: 1, "
+                                           "cutoff: 0}}\n"))
+                        .value();
+  auto ctx = BacktestContext::FromUniverse(u, spec).value();
+  ASSERT_TRUE(ctx.Prepare(spec, {}).ok());
+  auto r = ctx.Run(spec);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->trades.empty());
+  EXPECT_EQ(r->metrics.trades, 0);
+  ASSERT_EQ(r->open_positions.size(), 1u);
+  testing::TempWorkspace ws;
+  const auto out = ws.root() / "backtests" / "bt_end";
+  ASSERT_TRUE(WriteBacktestOutputs(out, spec, ctx, *r, {}).ok());
+  // pnl = 499 x 12 - 4994.99 = 993.01; return = 993.01 / 4994.99 = 0.19880120; fees = the entry fee.
+  EXPECT_EQ(ReadFile(out / "trades.csv").value(),
+            "symbol,entry_date,entry_price,exit_date,exit_price,shares,pnl,return,fees,exit_reason\n"
+            "A,2021-03-03,10.000000,2021-03-03,12.000000,499,993.0100,0.19880120,4.9900,end\n");
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json").value());
+  EXPECT_EQ(summary["trades"], 0);
+  EXPECT_NEAR(summary["final_equity"].get<double>(), 5.01 + 499 * 12, 1e-9);
 }
 
 TEST(OutputsTest, FillsPositionsTradesAndEquityReconcileAtEveryBar) {
@@ -285,7 +391,11 @@ TEST(OutputsTest, FillsPositionsTradesAndEquityReconcileAtEveryBar) {
   EXPECT_EQ(positions.rows.back()[0], equity.rows.back()[0]);  // a snapshot on the last day
   // trades.csv: each round trip = the buys of its symbol from entry to exit, closed by a
   // sell whose reason is the trade's exit_reason.
+  // A position still open at the last bar is an `end` row: exit date = the last bar, exit
+  // price = its close, shares = bought since entry, no sell on that day.
   ASSERT_GT(trades.rows.size(), 10u);
+  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json").value());
+  size_t closed = 0, ended = 0;
   for (const auto& t : trades.rows) {
     double bought = 0;
     std::string last_reason;
@@ -295,11 +405,30 @@ TEST(OutputsTest, FillsPositionsTradesAndEquityReconcileAtEveryBar) {
       if (x[2] == "sell" && x[0] == t[3]) last_reason = x[6];
     }
     EXPECT_EQ(bought, std::stod(t[5])) << t[0] << " " << t[1];
-    EXPECT_EQ(last_reason, t[9]) << t[0] << " " << t[3];
+    if (t[9] == "end") {
+      ++ended;
+      EXPECT_EQ(t[3], equity.rows.back()[0]);
+      EXPECT_NEAR(std::stod(t[4]), LastCloseOn(universe, t[0], ParseDate(t[3]).value()), 1e-6);
+      EXPECT_EQ(held[t[0]] > 0, true) << t[0];
+      bool listed = false;
+      for (const auto& op : summary["open_positions"]) {
+        if (op["symbol"] != t[0]) continue;
+        listed = true;
+        EXPECT_NEAR(std::stod(t[6]), op["unrealized_pnl"].get<double>(), 1e-4);
+      }
+      EXPECT_TRUE(listed) << t[0];
+    } else {
+      ++closed;
+      EXPECT_EQ(last_reason, t[9]) << t[0] << " " << t[3];
+    }
   }
-  const auto summary = nlohmann::json::parse(ReadFile(out / "summary.json").value());
   EXPECT_EQ(summary["orders"], fills.rows.size());
-  EXPECT_EQ(summary["trades"], trades.rows.size());
+  EXPECT_EQ(summary["trades"], closed);
+  EXPECT_EQ(summary["open_positions"].size(), ended);
+  size_t still_held = 0;
+  for (const auto& [sym, q] : held) still_held += q > 0;
+  EXPECT_EQ(ended, still_held);
+  EXPECT_GT(ended, 0u) << "the run should end holding something";
   EXPECT_GT(summary["avg_invested_share"].get<double>(), 0.0);
   EXPECT_LT(summary["avg_invested_share"].get<double>(), 1.0);
   EXPECT_GT(summary["risk_off_share"].get<double>(), 0.0);

@@ -319,7 +319,11 @@ TEST(RunnerTest, LoadsThroughWorkspaceAndWritesOutputs) {
   EXPECT_EQ(equity.substr(0, equity.find('\n')), "date,equity,cash,holdings,drawdown");
   EXPECT_EQ(std::count(equity.begin(), equity.end(), '\n'), static_cast<long>(r->dates.size() + 1));
   const std::string trades = ReadFile(out / "trades.csv").value();
-  EXPECT_EQ(std::count(trades.begin(), trades.end(), '\n'), static_cast<long>(r->trades.size() + 1));
+  EXPECT_EQ(std::count(trades.begin(), trades.end(), '\n'),
+            static_cast<long>(r->trades.size() + r->open_positions.size() + 1));
+  size_t end_rows = 0;
+  for (size_t at = trades.find(",end\n"); at != std::string::npos; at = trades.find(",end\n", at + 1)) ++end_rows;
+  EXPECT_EQ(end_rows, r->open_positions.size());
   EXPECT_TRUE(std::filesystem::exists(out / "config.yaml"));
   // Unknown tickers name what exists.
   auto bad = ParseBacktestSpec(Yaml("dataset: synthetic\ntickers: [TSM]\nstrategy: {type: sma_cross}\n")).value();
