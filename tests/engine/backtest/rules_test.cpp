@@ -194,6 +194,34 @@ TEST(EngineDocExamples, VolTargetInputs) {
   EXPECT_EQ(Held(r)["A"], expected);
 }
 
+// Example 5 (missing bars in the vol estimate): a name without a bar on either day of a
+// return adds 0 to that day's portfolio return; the day still counts.
+TEST(EngineDocExamples, VolEstimateMissingBarAddsZero) {
+  // As VolTargetInputs, but A has no bar on day 2: the returns are +10%, 0 (day 2: no bar),
+  // 0 (day 3: no bar the day before). Mean 1/30, sample std 0.057735, x sqrt(252) = 0.91652,
+  // scale 0.5 / 0.91652 = 0.54554 -> day 4 target floor(0.54554 x equity / 108.9).
+  const std::vector<double> close = {100, 110, 99, 108.9, 108.9};
+  // B (never scored) keeps day 2 in the calendar.
+  const auto u = Make({"A", "B"}, 5, [&](size_t k, int t) { return k ? 50.0 : t ? close[t - 1] : 100.0; },
+                      [&](size_t k, int t) { return k ? 50.0 : close[t]; },
+                      [](size_t k, int t) { return k == 1 || t != 2; });
+  auto p = Daily(1, 10'000, 0);
+  p.vol_target = 0.5;
+  p.vol_window = 10;
+  auto r = RunTopN(u, Scores(u, {{"A", {0.9}}}), p).value();
+  const double rets[] = {110.0 / 100 - 1, 0, 0};
+  const double mean = (rets[0] + rets[1] + rets[2]) / 3;
+  double ss = 0;
+  for (double x : rets) ss += (x - mean) * (x - mean);
+  const double vol = std::sqrt(ss / 2) * std::sqrt(252.0);
+  EXPECT_NEAR(vol, 0.91652, 1e-5);
+  EXPECT_NEAR(0.5 / vol, 0.54554, 1e-5);
+  // Bought 100 on day 1 (no returns yet: scale 1), kept through the gap, resized on day 4.
+  EXPECT_EQ(r.fills[0].shares, 100);
+  EXPECT_EQ(Held(r)["A"], std::floor(0.5 / vol * r.equity[3] / 108.9));
+  EXPECT_EQ(Held(r)["A"], 54);
+}
+
 // Example 6: the rebalance day is the fill day; the decision uses the previous close.
 TEST(EngineDocExamples, RebalanceDayIsTheFillDay) {
   // Weekly on Monday. Scores flip on Saturday 2020-01-11: the Monday 01-13 fill follows
@@ -229,6 +257,31 @@ TEST(EngineDocExamples, OneHighWaterMark) {
   EXPECT_EQ(Held(r)["A"], 1000);
   ASSERT_EQ(r.lockout_spells.size(), 1u);
   EXPECT_EQ(r.lockout_spells[0].bars, 1u);  // day 2
+}
+
+// Example 7 (52 weeks = 252 bars): max_drawdown_52w measures from the highest equity of
+// the last 252 bars (the current one included); in cash the lock-out lasts until that high
+// leaves the window.
+TEST(EngineDocExamples, FiftyTwoWeeksAre252Bars) {
+  // A: 10 on day 0, 8 from day 1's close on. 1000 A bought on day 1 (equity 10,000 on day 0).
+  const auto u = Make({"A"}, 300, [](size_t, int t) { return t < 2 ? 10.0 : 8.0; },
+                      [](size_t, int t) { return t < 1 ? 10.0 : 8.0; });
+  auto p = Daily(1, 10'000, 0);
+  p.max_drawdown_52w = 0.15;
+  auto r = RunTopN(u, Scores(u, {{"A", {0.9}}}), p).value();
+  // Day 1: 8000 is 20% under the 252-bar high 10,000 -> risk-off, day 2 sells at 8. The
+  // equity stays 8000; on day 252 the window is days 1..252 (high 8000): risk-on again, day
+  // 253 buys 1000 at 8. The spell is days 2..252: 251 bars.
+  ASSERT_EQ(r.trades.size(), 1u);
+  EXPECT_EQ(FillReasonName(r.trades[0].exit_reason), "drawdown_stop");
+  ASSERT_EQ(r.lockout_spells.size(), 1u);
+  EXPECT_EQ(r.lockout_spells[0].start, u.calendar[2]);
+  EXPECT_EQ(r.lockout_spells[0].end, u.calendar[252]);
+  EXPECT_EQ(r.lockout_spells[0].bars, 251u);
+  EXPECT_NEAR(r.risk_off_share, 251.0 / 300.0, 1e-12);
+  ASSERT_EQ(r.open_positions.size(), 1u);
+  EXPECT_EQ(r.open_positions[0].entry_date, u.calendar[253]);
+  EXPECT_EQ(r.open_positions[0].shares, 1000);
 }
 
 // Example 8: trade pnl and return = pnl / (entry notional + entry fee).
