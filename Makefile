@@ -12,7 +12,7 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DALPHALAB_WERROR=ON
 endif
 
-.PHONY: run test deps build ui data bench clean fuzz
+.PHONY: run test deps build ui data bench bench-full clean fuzz
 
 run: deps ui build data
 	@echo "alphalab: open http://$(HOST):$(PORT)/ (Ctrl-C stops the server)"
@@ -54,7 +54,10 @@ fuzz: deps $(BUILD_DIR)/build.ninja
 	done
 
 bench: build
-	@scripts/run-benchmarks.sh $(BUILD_DIR)
+	@scripts/run-benchmarks.sh $(BUILD_DIR) quick
+
+bench-full: build
+	@scripts/run-benchmarks.sh $(BUILD_DIR) full
 
 clean:
 	rm -rf $(BUILD_DIR) ui/dist

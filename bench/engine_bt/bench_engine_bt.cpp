@@ -1,15 +1,20 @@
-// Prints engine backtest/data figures (docs/benchmarks/enginebt.md).
+// Prints engine backtest/data figures (docs/benchmarks/enginebt.md), each as the median and
+// p95 over its repetitions, beside an in-run reference (bench/common/bench_report.hpp).
 //   bench_engine_bt [--demo PATH/sp500-2000.csv] [--workdir DIR] [--instruments 497] [--years 20] [--quick]
-// Figures: sma_cross(10,50) compute time on the demo bars, a 100-combination grid on one
-// core and on all cores, synthetic universe generation/write, cold (CSV) and warm (cache)
-// load of 500 instruments x 20 years, topn over that universe.
+// Figures: sma_cross(10,50) compute time on the demo bars vs a hand-written C++ loop (same
+// rules, same result to the cent), a 100-combination grid on one core and on all cores vs a
+// hand-written C++ grid sharing the prefix sums, synthetic universe generation/write, cold
+// (CSV) and warm (cache) load of 500 instruments x 20 years, topn over that universe.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "../common/bench_report.hpp"
 #include "core/workspace.hpp"
 #include "engine/backtest/long_flat.hpp"
 #include "engine/backtest/runner.hpp"
@@ -21,6 +26,8 @@
 using namespace alphalab;
 using namespace alphalab::engine;
 using Clock = std::chrono::steady_clock;
+using alphalab::bench::Report;
+using alphalab::bench::Sample;
 
 namespace {
 
@@ -35,6 +42,65 @@ double BestOf(int reps, Fn fn) {
     best = std::min(best, Seconds(t0));
   }
   return best;
+}
+
+// The hand-written C++ peer: sma_cross as a researcher would write it in one loop, with the
+// engine's rules (signal at t's close on a strict cross, fill at t+1's open, whole shares
+// all-in, fee on both sides) and the same headline metrics (final equity, max drawdown,
+// Sharpe from the daily returns). `prefix` (long double, prefix[0] = 0) may be shared
+// across combinations: that is the best peer variant for grids.
+struct PeerResult {
+  double final_equity = 0, max_drawdown = 0, sharpe = 0;
+  int trades = 0;
+};
+PeerResult PeerSmaCross(const std::vector<double>& open, const std::vector<double>& close,
+                        const std::vector<long double>& prefix, int fast, int slow, double cash, double fee) {
+  const size_t n = close.size();
+  PeerResult out;
+  double shares = 0, peak = cash, prev = cash, sum = 0, sum2 = 0;
+  int pending = 0;
+  const size_t first = static_cast<size_t>(std::max(fast, slow));
+  auto sma = [&](size_t t, int w) { return (prefix[t + 1] - prefix[t + 1 - static_cast<size_t>(w)]) / w; };
+  for (size_t t = 0; t < n; ++t) {
+    if (pending == 1 && shares == 0) {
+      const double q = std::floor(cash / (open[t] * (1 + fee)));
+      if (q > 0) {
+        const double cost = q * open[t];
+        cash -= cost + cost * fee;
+        shares = q;
+      }
+    } else if (pending == -1 && shares > 0) {
+      const double proceeds = shares * open[t];
+      cash += proceeds - proceeds * fee;
+      shares = 0;
+      ++out.trades;
+    }
+    pending = 0;
+    const double equity = cash + shares * close[t];
+    peak = std::max(peak, equity);
+    out.max_drawdown = std::max(out.max_drawdown, 1 - equity / peak);
+    if (t > 0) {
+      const double r = equity / prev - 1;
+      sum += r;
+      sum2 += r * r;
+    }
+    prev = equity;
+    if (t + 1 >= n || t < first) continue;
+    const long double f0 = sma(t - 1, fast), s0 = sma(t - 1, slow), f1 = sma(t, fast), s1 = sma(t, slow);
+    if (f0 < s0 && f1 > s1) pending = 1;
+    if (f0 > s0 && f1 < s1) pending = -1;
+  }
+  const double m = n > 1 ? sum / static_cast<double>(n - 1) : 0;
+  const double var = n > 2 ? (sum2 - m * sum) / static_cast<double>(n - 2) : 0;
+  out.sharpe = var > 0 ? m / std::sqrt(var) * std::sqrt(252.0) : 0;
+  out.final_equity = prev;
+  return out;
+}
+
+std::vector<long double> LongPrefix(const std::vector<double>& close) {
+  std::vector<long double> p(close.size() + 1, 0.0L);
+  for (size_t i = 0; i < close.size(); ++i) p[i + 1] = p[i] + close[i];
+  return p;
 }
 
 }  // namespace
@@ -66,6 +132,8 @@ int main(int argc, char** argv) {
   o.record_curves = false;
   double sink = 0;
   const int reps = 2000;
+  const int samples = 25;  // repetitions for median / p95; each one times `inner` calls
+  const int inner = reps / samples;
   // The engine path (what BacktestContext::Run does for one ticker): fixed-point prefix of
   // the closes, crossing signals, simulation + metrics.
   auto engine_run = [&] {
@@ -74,34 +142,43 @@ int main(int argc, char** argv) {
     cross.Signals(bars->close, 10, 50, sig.data());
     sink += RunLongFlat(*bars, sig.data(), o).metrics.final_equity;
   };
-  const double full = BestOf(reps, engine_run);
-  std::printf("sma_cross(10,50) compute (prefix + signals + simulation + metrics): %.2f us\n", full * 1e6);
+  // The hand-written peer, prefix sums included (one backtest from the raw closes).
+  auto peer_run = [&] {
+    const auto prefix = LongPrefix(bars->close);
+    sink += PeerSmaCross(bars->open, bars->close, prefix, 10, 50, 1'000'000, 0.001).final_equity;
+  };
+  {
+    // Same result first (a reference that computes something else is no reference).
+    SmaCrossSeries cross(bars->close);
+    std::vector<int8_t> sig(bars->size());
+    cross.Signals(bars->close, 10, 50, sig.data());
+    const auto e = RunLongFlat(*bars, sig.data(), o).metrics;
+    const auto p = PeerSmaCross(bars->open, bars->close, LongPrefix(bars->close), 10, 50, 1'000'000, 0.001);
+    std::printf("sma_cross(10,50): engine final equity %.2f, %lld trades; hand-written loop %.2f, %d trades (%s)\n",
+                e.final_equity, static_cast<long long>(e.trades), p.final_equity, p.trades,
+                std::fabs(e.final_equity - p.final_equity) < 0.005 && e.trades == p.trades ? "agree to the cent"
+                                                                                           : "DISAGREE");
+  }
+  // Interleave the two so that drift on a shared machine hits both alike.
+  std::vector<double> t_engine, t_peer;
+  for (int r = 0; r < samples; ++r) {
+    t_engine.push_back(Sample(1, engine_run, inner)[0]);
+    t_peer.push_back(Sample(1, peer_run, inner)[0]);
+  }
+  Report("engine_bt", "sma_cross(10,50) compute (prefix + signals + simulation + metrics)", t_engine, "us",
+         "hand-written C++ loop (long-double prefix, same rules and metrics)", t_peer);
   {
     std::vector<int8_t> sig(bars->size());
     const double t_build = BestOf(reps, [&] { SmaCrossSeries c(bars->close); sink += static_cast<double>(c.size()); });
     SmaCrossSeries cross(bars->close);
     const double t_sig = BestOf(reps, [&] { cross.Signals(bars->close, 10, 50, sig.data()); });
     const double t_sim = BestOf(reps, [&] { sink += RunLongFlat(*bars, sig.data(), o).metrics.final_equity; });
-    std::printf("  breakdown: fixed-point prefix %.2f us, signals %.2f us, simulation+metrics %.2f us"
+    std::printf("  breakdown (best-of %d): fixed-point prefix %.2f us, signals %.2f us, simulation+metrics %.2f us"
                 " (long-double fallbacks: %zu bars)\n",
-                t_build * 1e6, t_sig * 1e6, t_sim * 1e6, cross.fallback_count());
-  }
-  {
-    // The previous path: long-double prefix sums, two moving-average arrays, signals.
-    const double legacy = BestOf(reps, [&] {
-      auto prefix = PrefixSum(bars->close);
-      std::vector<double> fast, slow;
-      SimpleMovingAverageFromPrefix(prefix, 10, fast);
-      SimpleMovingAverageFromPrefix(prefix, 50, slow);
-      std::vector<int8_t> sig(bars->size());
-      SmaCrossSignals(fast.data(), slow.data(), bars->size(), sig.data());
-      sink += RunLongFlat(*bars, sig.data(), o).metrics.final_equity;
-    });
-    std::printf("  same via long-double moving-average arrays (old signal path): %.2f us\n", legacy * 1e6);
+                reps, t_build * 1e6, t_sig * 1e6, t_sim * 1e6, cross.fallback_count());
   }
   o.record_curves = true;
-  const double recorded = BestOf(reps, engine_run);
-  std::printf("sma_cross(10,50) with equity curve + trade records: %.2f us\n", recorded * 1e6);
+  Report("engine_bt", "sma_cross(10,50) with equity curve + trade records", Sample(samples, engine_run, inner), "us");
   o.record_curves = false;
 
   // 2. 100-combination grid.
@@ -116,21 +193,65 @@ int main(int argc, char** argv) {
                                 ParseGridAxis("strategy.params.slow=20:200:20").value()};
   {
     const double t_parse = BestOf(200, [&] { sink += ParseBacktestSpec(config)->fast; });
-    std::printf("ParseBacktestSpec (one config): %.2f us\n", t_parse * 1e6);
+    std::printf("ParseBacktestSpec (one config, best-of 200): %.2f us\n", t_parse * 1e6);
     auto ctx = BacktestContext::FromUniverse(u, spec).value();
     (void)RunGridOnContext(ctx, config, axes, {}, 1);
-    const double warm = BestOf(20, [&] { sink += RunGridOnContext(ctx, config, axes, {}, 1)->size(); });
-    std::printf("grid 100 combos, 1 thread, moving averages already cached: %.3f ms\n", warm * 1e3);
+    Report("engine_bt", "grid 100 combos, 1 thread, moving averages already cached",
+           Sample(20, [&] { sink += static_cast<double>(RunGridOnContext(ctx, config, axes, {}, 1)->size()); }), "ms");
   }
-  for (int threads : {1, 0}) {
-    const double t = BestOf(20, [&] {
-      auto ctx = BacktestContext::FromUniverse(u, spec).value();  // fresh caches each time
-      auto cells = RunGridOnContext(ctx, config, axes, {}, threads).value();
-      sink += cells[0].metrics.final_equity;
-    });
-    std::printf("grid 100 combos (fast 5..50/5 x slow 20..200/20), %s: %.3f ms\n",
-                threads == 1 ? "1 thread" : "all cores", t * 1e3);
+  // The hand-written grid peers: prefix sums once, then each combination's loop; one core,
+  // and split over the cores with plain threads.
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  auto peer_grid = [&](unsigned threads) {
+    const auto prefix = LongPrefix(bars->close);
+    std::vector<double> finals(100);
+    auto work = [&](unsigned w) {
+      for (unsigned k = w; k < 100; k += threads) {
+        const int fast = 5 + 5 * static_cast<int>(k / 10), slow = 20 + 20 * static_cast<int>(k % 10);
+        finals[k] = PeerSmaCross(bars->open, bars->close, prefix, fast, slow, 1'000'000, 0.001).final_equity;
+      }
+    };
+    if (threads == 1) {
+      work(0);
+    } else {
+      std::vector<std::thread> pool;
+      for (unsigned w = 0; w < threads; ++w) pool.emplace_back(work, w);
+      for (auto& t : pool) t.join();
+    }
+    for (double f : finals) sink += f;
+    return finals;
+  };
+  {
+    // Same 100 final equities to the cent, in grid order (fast outer, slow inner).
+    auto ctx = BacktestContext::FromUniverse(u, spec).value();
+    const auto cells = RunGridOnContext(ctx, config, axes, {}, 1).value();
+    const auto finals = peer_grid(1);
+    size_t agree = 0;
+    for (size_t k = 0; k < cells.size() && k < finals.size(); ++k) {
+      agree += std::fabs(cells[k].metrics.final_equity - finals[k]) < 0.005;
+    }
+    std::printf("grid: engine and hand-written grid agree to the cent on %zu of %zu combinations\n", agree,
+                cells.size());
   }
+  std::vector<double> g1, gall, p1, pall;
+  for (int r = 0; r < 20; ++r) {
+    for (int threads : {1, 0}) {
+      auto& dst = threads == 1 ? g1 : gall;
+      dst.push_back(Sample(1, [&] {
+        auto ctx = BacktestContext::FromUniverse(u, spec).value();  // fresh caches each time
+        auto cells = RunGridOnContext(ctx, config, axes, {}, threads).value();
+        sink += cells[0].metrics.final_equity;
+      })[0]);
+    }
+    p1.push_back(Sample(1, [&] { peer_grid(1); })[0]);
+    pall.push_back(Sample(1, [&] { peer_grid(cores); })[0]);
+  }
+  Report("engine_bt", "grid 100 combos (fast 5..50/5 x slow 20..200/20), 1 thread", g1, "ms",
+         "hand-written C++ grid, shared prefix sums, 1 thread", p1);
+  Report("engine_bt", "grid 100 combos, all cores (" + std::to_string(cores) + ")", gall, "ms",
+         "hand-written C++ grid, " + std::to_string(cores) + " threads", pall);
+  Report("engine_bt", "grid 100 combos, all cores vs the engine's own 1 thread", gall, "ms",
+         "engine grid, 1 thread (ratio = speed-up)", g1);
 
   if (quick) {
     std::printf("(checksum %.3f)\n", sink);
@@ -154,8 +275,9 @@ int main(int argc, char** argv) {
   t0 = Clock::now();
   auto cold = LoadUniverse(ws, ds, {}, std::nullopt, std::nullopt);
   std::printf("load %zu instruments cold (parse CSV, write cache): %.3f s\n", cold->series.size(), Seconds(t0));
-  const double warm = BestOf(5, [&] { sink += LoadUniverse(ws, ds, {}, std::nullopt, std::nullopt)->series.size(); });
-  std::printf("load %zu instruments warm (binary cache): %.3f s\n", cold->series.size(), warm);
+  Report("engine_bt", "load " + std::to_string(cold->series.size()) + " instruments warm (binary cache)",
+         Sample(7, [&] { sink += static_cast<double>(LoadUniverse(ws, ds, {}, std::nullopt, std::nullopt)->series.size()); }),
+         "s");
   auto topn_config = ParseYamlConfig(
       "dataset: big\ninitial_cash: 1000000\nfee_bps: 10\n"
       "strategy: {type: topn, params: {score: momentum, momentum_window: 63, top_n: 30, retain_top_n: 10,"
@@ -174,13 +296,15 @@ int main(int argc, char** argv) {
     topn_spec.topn.rebalance_frequency =
         std::string(freq) == "daily" ? RebalanceFrequency::kDaily : RebalanceFrequency::kWeekly;
     BacktestResult r;
-    const double t = BestOf(3, [&] { r = ctx.Run(topn_spec, true).value(); });
-    std::printf("topn (seed 004 parameters, %s rebalance) over %zu x %zu: %.3f s  (orders %lld, cagr %.4f, mdd %.4f)\n",
-                freq, cold->series.size(), cold->calendar.size(), t,
-                static_cast<long long>(r.metrics.orders), r.metrics.cagr, r.metrics.max_drawdown);
+    Report("engine_bt",
+           std::string("topn (seed 004 parameters, ") + freq + " rebalance) over " + std::to_string(cold->series.size()) +
+               " x " + std::to_string(cold->calendar.size()) + ", curves and records",
+           Sample(5, [&] { r = ctx.Run(topn_spec, true).value(); }), "s");
+    std::printf("  (orders %lld, cagr %.4f, mdd %.4f)\n", static_cast<long long>(r.metrics.orders), r.metrics.cagr,
+                r.metrics.max_drawdown);
     // The same without curves and records (what a grid cell runs).
-    const double bare = BestOf(3, [&] { sink += ctx.Run(topn_spec, false)->metrics.final_equity; });
-    std::printf("  same without curves / records: %.3f s\n", bare);
+    Report("engine_bt", std::string("topn ") + freq + " without curves / records",
+           Sample(5, [&] { sink += ctx.Run(topn_spec, false)->metrics.final_equity; }), "s");
   }
   std::printf("(checksum %.3f)\n", sink);
   return 0;
