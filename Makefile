@@ -12,7 +12,7 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DALPHALAB_WERROR=ON
 endif
 
-.PHONY: run test deps build ui data bench bench-full clean fuzz
+.PHONY: run test deps build ui data bench bench-full clean fuzz test-sanitize test-asan test-tsan
 
 run: deps ui build data
 	@echo "alphalab: open http://$(HOST):$(PORT)/ (Ctrl-C stops the server)"
@@ -46,12 +46,30 @@ data: build ui
 FUZZ_SECONDS ?= 300
 fuzz: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) --target alphalab_fuzzers
-	@for t in fuzz_json:json fuzz_http_request:http fuzz_config:config; do \
+	@for t in fuzz_json:json fuzz_http_request:http fuzz_config:config fuzz_csv:csv fuzz_qlib:qlib fuzz_log_reader:log; do \
 	  name=$${t%%:*}; corpus=$${t##*:}; work=$(BUILD_DIR)/tests/fuzz/$$name.long; mkdir -p $$work/new; \
 	  echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
 	  $(BUILD_DIR)/tests/fuzz/targets/$$name -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 	    -max_len=65536 -artifact_prefix=$$work/ $$work/new tests/fuzz/corpus/$$corpus || exit 1; \
 	done
+
+# The C++ suites (unit, integration, cli, flows; not fuzz/ui/lint) under ASan + UBSan and under
+# TSan (GCC), each in its own build folder (build-asan, build-tsan; CMakePresets.json). Not part
+# of `make test` (slow). SAN_JOBS compile and test jobs (niced); SAN_REGEX limits the tests
+# (ctest -R). Suppressions (third-party code only): tests/sanitizers/*.supp.
+SAN_JOBS ?= 2
+SAN_REGEX ?=
+test-sanitize: test-asan test-tsan
+
+test-asan: deps ui
+	cmake --preset asan
+	nice cmake --build build-asan -j $(SAN_JOBS)
+	ctest --preset asan -j $(SAN_JOBS) --timeout 1200 $(if $(SAN_REGEX),-R '$(SAN_REGEX)')
+
+test-tsan: deps ui
+	cmake --preset tsan
+	nice cmake --build build-tsan -j $(SAN_JOBS)
+	ctest --preset tsan -j $(SAN_JOBS) --timeout 1200 $(if $(SAN_REGEX),-R '$(SAN_REGEX)')
 
 bench: build
 	@scripts/run-benchmarks.sh $(BUILD_DIR) quick
@@ -60,4 +78,4 @@ bench-full: build
 	@scripts/run-benchmarks.sh $(BUILD_DIR) full
 
 clean:
-	rm -rf $(BUILD_DIR) ui/dist
+	rm -rf $(BUILD_DIR) build-asan build-tsan ui/dist

@@ -1,5 +1,7 @@
 // `alphalab train --config configs/base.yaml [--set k=v]... [--workspace DIR]`
 // Trains XGBoost model(s) and writes runs/<run_id>/ (engine/model/trainer.hpp).
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -7,6 +9,7 @@
 
 #include "cli/command.hpp"
 #include "core/clock.hpp"
+#include "core/message_paths.hpp"
 #include "core/workspace.hpp"
 #include "engine/model/trainer.hpp"
 
@@ -28,11 +31,21 @@ int RunTrain(const TrainOptions& o) {
   auto outcome = engine::RunTraining(*ws, engine::TrainRequest{o.config, o.overrides}, SystemClock::Instance(),
                                      std::cout);
   if (!outcome.ok()) {
-    std::cerr << "error: " << outcome.status().message() << std::endl;
+    // Workspace-relative paths: this line ends up in the job's error message.
+    std::cerr << "error: " << WithoutRoot(outcome.status().message(), ws->root()) << std::endl;
     return outcome.status().IsInvalidArgument() || outcome.status().IsNotFound() ? 2 : 1;
   }
+  errno = 0;
   std::cout << "run_id: " << outcome->run_id << "\n"
             << "run_dir: runs/" << outcome->run_id << std::endl;
+  if (!std::cout) {
+    // The run was written but the log (stdout) could not take its id, e.g. a full disk: a job
+    // that cannot report its run has failed (the server reads the id from the log).
+    const int err = errno;
+    std::cerr << "error: wrote runs/" << outcome->run_id << " but could not print its id: "
+              << (err != 0 ? std::strerror(err) : "write error") << std::endl;
+    return 1;
+  }
   return 0;
 }
 

@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "core/ids.hpp"
+#include "core/message_paths.hpp"
 
 namespace alphalab {
 
@@ -94,6 +96,32 @@ std::string Workspace::Relative(const fs::path& absolute) const {
   return absolute.lexically_relative(root_).generic_string();
 }
 
+std::string WithoutRoot(std::string_view message, const fs::path& root_path) {
+  const std::string root = root_path.string();
+  if (root.size() <= 1) return std::string(message);
+  std::string out;
+  out.reserve(message.size());
+  size_t i = 0;
+  while (i < message.size()) {
+    const size_t at = message.find(root, i);
+    if (at == std::string_view::npos) break;
+    out.append(message.substr(i, at - i));
+    const size_t end = at + root.size();
+    if (end < message.size() && message[end] == '/') {
+      i = end + 1;  // "<root>/runs/x" -> "runs/x"
+    } else if (end == message.size() || !(std::isalnum(static_cast<unsigned char>(message[end])) ||
+                                           message[end] == '_' || message[end] == '-' || message[end] == '.')) {
+      out += ".";
+      i = end;
+    } else {
+      out.append(root);  // "<root>2/...": another folder that only starts like the root
+      i = end;
+    }
+  }
+  out.append(message.substr(i));
+  return out;
+}
+
 Status WriteFileAtomic(const fs::path& path, std::string_view content, FileSync sync) {
   const fs::path dir = path.parent_path();
   std::error_code ec;
@@ -116,10 +144,12 @@ Status WriteFileAtomic(const fs::path& path, std::string_view content, FileSync 
     written += static_cast<size_t>(n);
   }
   const bool synced = sync == FileSync::kNoSync || ::fsync(fd) == 0;
+  int err = synced ? 0 : errno;
   const bool closed = ::close(fd) == 0;
+  if (!closed && err == 0) err = errno;
   if (!synced || !closed) {
     ::unlink(tmp.c_str());
-    return Status::Internal("cannot flush " + tmp.string());
+    return Status::Internal("cannot flush " + tmp.string() + ": " + std::strerror(err));
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;

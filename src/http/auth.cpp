@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 #include <spdlog/spdlog.h>
 
@@ -300,10 +301,25 @@ Result<HttpResponse> AuthGate::Login(const HttpRequest& req) {
   if (options_.mode == AuthMode::kNone || !tokens_) {
     return Status::FailedPrecondition("auth is off (auth.mode: none): there is nothing to sign in to");
   }
+  const std::string address = ClientAddress(req.remote);
+  if (const int64_t wait = TakeLoginAttempt(address); wait > 0) {
+    if (audit_) {
+      AuditEvent e = AuditFor(req, "session.login", "");
+      e.outcome = "denied";
+      e.details = Json{{"reason", "rate limited"}};
+      audit_->Record(e);
+    }
+    HttpResponse res = ErrorResponse(Status::ResourceExhausted(
+        "too many sign-in attempts from this address: try again in " + std::to_string(wait) + " s",
+        Json{{"retry_after_s", wait}}));
+    res.headers.emplace_back("Retry-After", std::to_string(wait));
+    return res;
+  }
   ASSIGN_OR_RETURN(Json body, req.JsonBody());
   RETURN_IF_ERROR(CheckKnownKeys(body, {"token"}));
   ASSIGN_OR_RETURN(std::string token, GetString(body, "token"));
   auto who = PrincipalForToken(token, /*inline_route=*/false);
+  if (who.ok()) GiveBackLoginAttempt(address);
   if (!who.ok()) {
     if (audit_) {
       AuditEvent e = AuditFor(req, "session.login", "");
@@ -336,6 +352,53 @@ Result<HttpResponse> AuthGate::Login(const HttpRequest& req) {
                                              std::to_string(options_.session_hours * 3600));
   res.headers.emplace_back("Cache-Control", "no-store");
   return res;
+}
+
+std::string ClientAddress(std::string_view remote) {
+  if (!remote.empty() && remote.front() == '[') {
+    const size_t close = remote.find(']');
+    return std::string(remote.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1));
+  }
+  const size_t colon = remote.rfind(':');
+  if (colon == std::string_view::npos || remote.find(':') != colon) return std::string(remote);  // no port, or bare IPv6
+  return std::string(remote.substr(0, colon));
+}
+
+int64_t AuthGate::TakeLoginAttempt(const std::string& address) {
+  const double burst = std::max(1, options_.login_burst);
+  const double refill_ms = static_cast<double>(std::max<int64_t>(1, options_.login_refill.count()));
+  const TimePoint now = clock_.Now();
+  std::lock_guard<std::mutex> lock(login_mu_);
+  auto refill = [&](LoginBucket& b) {
+    const double elapsed_ms =
+        static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(now - b.at).count());
+    if (elapsed_ms > 0) b.attempts = std::min(burst, b.attempts + elapsed_ms / refill_ms);
+    b.at = now;
+  };
+  if (login_buckets_.size() >= 10000 && login_buckets_.count(address) == 0) {
+    // Bounded memory: forget addresses whose bucket is full again (they lose nothing).
+    for (auto it = login_buckets_.begin(); it != login_buckets_.end();) {
+      refill(it->second);
+      it = it->second.attempts >= burst ? login_buckets_.erase(it) : std::next(it);
+    }
+    if (login_buckets_.size() >= 100000) login_buckets_.clear();  // a flood of addresses: start over
+  }
+  auto [it, added] = login_buckets_.try_emplace(address, LoginBucket{burst, now});
+  LoginBucket& b = it->second;
+  refill(b);
+  if (b.attempts >= 1) {
+    b.attempts -= 1;
+    return 0;
+  }
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil((1 - b.attempts) * refill_ms / 1000)));
+}
+
+void AuthGate::GiveBackLoginAttempt(const std::string& address) {
+  std::lock_guard<std::mutex> lock(login_mu_);
+  auto it = login_buckets_.find(address);
+  if (it != login_buckets_.end()) {
+    it->second.attempts = std::min<double>(std::max(1, options_.login_burst), it->second.attempts + 1);
+  }
 }
 
 Result<HttpResponse> AuthGate::Logout(const HttpRequest& req) {

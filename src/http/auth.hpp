@@ -61,6 +61,11 @@ struct AuthGateOptions {
   // How long a verified token or session is trusted before the store is asked again (a token
   // revoked from the CLI stops working within this time; one revoked through the API at once).
   std::chrono::milliseconds cache_ttl{5000};
+  // Sign-in attempts (POST /api/session) per client address: a burst of `login_burst`, then
+  // one more every `login_refill`. A successful sign-in gives its attempt back, so only failed
+  // ones count. Beyond that: 429 with Retry-After, and the token is not even checked.
+  int login_burst = 10;
+  std::chrono::milliseconds login_refill{6000};
 };
 
 class AuthGate {
@@ -99,6 +104,11 @@ class AuthGate {
   void ToCache(const std::string& key, Cached entry);
   void Touch(const std::string& token_id, bool inline_route);
 
+  // Takes one sign-in attempt from `address`'s bucket: 0 when allowed, else the seconds until
+  // the next attempt is (Retry-After). GiveBackLoginAttempt returns it after a success.
+  int64_t TakeLoginAttempt(const std::string& address);
+  void GiveBackLoginAttempt(const std::string& address);
+
   AuthGateOptions options_;
   TokenStore* tokens_;
   const Clock& clock_;
@@ -106,7 +116,17 @@ class AuthGate {
   std::mutex mu_;
   std::unordered_map<std::string, Cached> cache_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> touched_;
+  struct LoginBucket {
+    double attempts = 0;  // attempts left (fractional while refilling)
+    TimePoint at;         // when `attempts` was computed
+  };
+  std::mutex login_mu_;
+  std::unordered_map<std::string, LoginBucket> login_buckets_;  // client address -> bucket
 };
+
+// The client address of a request's remote ("127.0.0.1:53422" -> "127.0.0.1",
+// "[::1]:8000" -> "::1").
+std::string ClientAddress(std::string_view remote);
 
 // /api/session (GET, POST, DELETE) and GET /api/tokens.
 void RegisterSessionRoutes(Router& router, AuthGate& gate);

@@ -140,6 +140,15 @@ JobOutcome DecideOutcome(const JobRecord& job, const JobTypeSpec* spec, const Jo
   } else {
     o.artifacts_parse_error = "job type '" + job.job_type + "' is no longer in the catalog";
   }
+  if (end.disk_full && end.kind == JobEnd::Kind::kExited) {
+    if (o.event == JobEvent::kJobSucceeded && o.artifacts_parse_error && spec &&
+        !spec->required_artifacts.empty()) {
+      o.event = JobEvent::kJobFailed;  // exit_code 0, end_reason exit_code: it exited, but its output is gone
+      why = "exited with code 0 but its required artifacts were not reported";
+    }
+    why = std::string(kDiskFullMessage) + (why.empty() ? "" : ": " + why);
+    why_first = true;
+  }
   const bool failed = o.event == JobEvent::kJobFailed || o.event == JobEvent::kJobTimedOut ||
                       o.event == JobEvent::kJobLost;
   if (failed) {

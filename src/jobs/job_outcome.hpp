@@ -12,6 +12,8 @@
 //   could not start / record     JobFailed      FAILED    spawn_failed  null
 //   no exit status anywhere      JobLost        FAILED    lost          null
 //   dry run completed            JobSucceeded   SUCCESS   exit_code     0
+//   exited 0, disk full, a       JobFailed      FAILED    exit_code     0
+//     required artifact missing
 //
 // "No exit status anywhere" is a typed fact: the executor reported an end with neither an exit
 // code nor a signal (its process and every exit record are gone), or after a restart the
@@ -44,6 +46,11 @@ struct JobEnd {
   ProcessExit exit;        // kExited
   bool reattached = false;  // kExited: the process was re-attached after a server restart
   std::string cause;       // kSpawnFailed: why; kLost: the executor's detail (may be empty)
+  // kExited: the file system of the job's log or of the workspace's runs/backtests had no
+  // space (or no inodes) left when it ended. A failure then says "no space left on device"
+  // first, and a process that exited 0 without reporting a required artifact failed (what it
+  // wrote, or the log line naming it, was lost to the full disk) instead of succeeding.
+  bool disk_full = false;
 
   static JobEnd Exited(ProcessExit exit, bool reattached = false) {
     JobEnd e;
@@ -78,6 +85,9 @@ struct JobOutcome {
 
 // Message of a job whose process was gone after a restart (the start of error_message).
 inline constexpr std::string_view kLostMessage = "server restarted and the process was gone";
+
+// The start of error_message when the disk was full as the job ended (JobEnd::disk_full).
+inline constexpr std::string_view kDiskFullMessage = "no space left on device (the workspace's disk is full)";
 
 // Whether DecideOutcome reads the log: only when something is taken from it (artifacts of a
 // process that ran, or the error summary of a failure).

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,11 +11,32 @@
 #include <spdlog/spdlog.h>
 
 #include "core/ids.hpp"
+#include "core/message_paths.hpp"
 #include "jobs/job_dto.hpp"
 #include "jobs/job_state_machine.hpp"
 #include "jobs/log_reader.hpp"
 
 namespace alphalab {
+
+namespace {
+
+// True when the file system holding `dir` (or its nearest existing parent) has no blocks or no
+// inodes left for this process (root may use the reserved blocks): a write there fails with
+// ENOSPC.
+bool NoSpaceLeft(const std::filesystem::path& dir) {
+  struct statvfs st {};
+  std::filesystem::path at = dir;
+  while (::statvfs(at.c_str(), &st) != 0) {
+    if (!at.has_parent_path() || at.parent_path() == at) return false;
+    at = at.parent_path();
+  }
+  const bool root = ::geteuid() == 0;
+  const auto blocks = root ? st.f_bfree : st.f_bavail;
+  const auto inodes = root ? st.f_ffree : st.f_favail;
+  return blocks == 0 || (st.f_files > 0 && inodes == 0);
+}
+
+}  // namespace
 
 namespace fs = std::filesystem;
 
@@ -428,7 +450,17 @@ JobRecord JobService::EndJob(const std::shared_ptr<Active>& a, std::unique_lock<
     // The log is only read when something is taken from it (artifacts, error summary).
     const std::string tail =
         OutcomeNeedsLog(end, spec) ? ReadFileTail(LogPath(rec), kArtifactScanBytes) : std::string();
-    const JobOutcome outcome = DecideOutcome(rec, spec, end, tail);
+    JobEnd checked = end;
+    if (end.kind == JobEnd::Kind::kExited) {
+      checked.disk_full = NoSpaceLeft(LogPath(rec).parent_path()) || NoSpaceLeft(workspace_.RunsDir()) ||
+                          NoSpaceLeft(workspace_.BacktestsDir());
+    }
+    JobOutcome outcome = DecideOutcome(rec, spec, checked, tail);
+    // Messages users see carry workspace-relative paths, never the server's absolute ones.
+    if (outcome.error_message) outcome.error_message = WithoutRoot(*outcome.error_message, workspace_.root());
+    if (outcome.artifacts_parse_error) {
+      outcome.artifacts_parse_error = WithoutRoot(*outcome.artifacts_parse_error, workspace_.root());
+    }
     const TimePoint now = clock_.Now();
     JobState state = before;
     if (end.kind == JobEnd::Kind::kDryRun) {  // a dry run passes through RUNNING, in no time

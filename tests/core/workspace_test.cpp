@@ -1,4 +1,5 @@
 #include "core/workspace.hpp"
+#include "core/message_paths.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -29,6 +30,17 @@ class WorkspaceTest : public ::testing::Test {
   fs::path base_;
   std::unique_ptr<Workspace> ws_;
 };
+
+TEST_F(WorkspaceTest, WithoutRootMakesWorkspacePathsRelative) {
+  const std::string root = ws_->root().string();
+  const fs::path& r = ws_->root();
+  EXPECT_EQ(WithoutRoot("cannot write " + root + "/runs/.r.tmp/x: No space left on device", r),
+            "cannot write runs/.r.tmp/x: No space left on device");
+  EXPECT_EQ(WithoutRoot("in '" + root + "' and " + root + "/a and " + root + "/b", r), "in '.' and a and b");
+  // A sibling folder that only starts like the root is not the workspace.
+  EXPECT_EQ(WithoutRoot(root + "2/x", r), root + "2/x");
+  EXPECT_EQ(WithoutRoot("no paths here", r), "no paths here");
+}
 
 TEST_F(WorkspaceTest, AcceptsPathsInside) {
   auto r = ws_->Resolve("configs/base.yaml", PathMust::kExist);

@@ -743,30 +743,80 @@ TEST_F(LocalExecutorTest, IdleSupervisorExitsWithItsExecutor) {
   EXPECT_TRUE(WaitFor([&] { return !ProcessLives(supervisor); }));
 }
 
-TEST_F(LocalExecutorTest, KilledSupervisorIsReplacedAndItsRunningJobsEndAsLost) {
+// Item 8 of issue 12: the job's keeper (its parent, the pid in the ref) outlives a killed
+// supervisor and records the true exit status; before keepers the job ended "lost".
+TEST_F(LocalExecutorTest, KilledSupervisorIsReplacedAndItsRunningJobsKeepTheirTrueExitStatus) {
   LocalExecutor executor(Options());
   const int first = executor.SupervisorPid();
   auto recorder = ExitRecorder::Make();
   Result<std::string> ref = executor.Submit(
       Sh("echo ready; while [ ! -e go ]; do sleep 0.02; done; exit 0"), ExitRecorder::CallbackOf(recorder));
   ASSERT_TRUE(ref.ok());
-  const int job = ParseLocalRef(*ref)->pid;
+  const int keeper = ParseLocalRef(*ref)->pid;
+  EXPECT_EQ(StatField(keeper, 4), first) << "the keeper is the supervisor's child";
   ASSERT_TRUE(WaitFor([&] { return ReadAll(log_).find("ready") != std::string::npos; }));
   ASSERT_EQ(kill(first, SIGKILL), 0);
   ASSERT_TRUE(WaitFor([&] { return executor.SupervisorPid() == 0; })) << "the loss is noticed";
-  EXPECT_TRUE(ProcessLives(job)) << "the job itself keeps running";
+  EXPECT_TRUE(ProcessLives(keeper)) << "the job and its keeper keep running";
   EXPECT_EQ(recorder->calls(), 0u);
   std::ofstream(dir_.path() / "go") << "";
   std::optional<ProcessExit> exit = recorder->Wait();
   ASSERT_TRUE(exit);
-  EXPECT_FALSE(exit->exit_code);
-  EXPECT_NE(exit->error.find("supervisor ended unexpectedly"), std::string::npos) << exit->error;
+  EXPECT_EQ(exit->exit_code, 0);
+  EXPECT_FALSE(exit->signal);
+  EXPECT_TRUE(exit->error.empty()) << exit->error;
+  ASSERT_TRUE(LocalExecutor::ReadExitRecord(log_));
+  EXPECT_EQ(LocalExecutor::ReadExitRecord(log_)->exit_code, 0);
   // The next job gets a new supervisor and runs normally.
   ProcessSpec next = Sh("exit 6", "job_after_loss");
   next.log_path = dir_.path() / "after.log";
   EXPECT_EQ(Run(executor, next).exit_code, 6);
   EXPECT_GT(executor.SupervisorPid(), 1);
   EXPECT_NE(executor.SupervisorPid(), first);
+}
+
+TEST_F(LocalExecutorTest, KeeperEndsTheWayItsJobDidAndSignalsReachOnlyTheJob) {
+  LocalExecutor executor(Options());
+  // SIGTERM to the group (cancel) reaches the job; the keeper records it and dies of it too.
+  auto recorder = ExitRecorder::Make();
+  Result<std::string> ref = executor.Submit(Sh("echo ready; sleep 30 & wait"), ExitRecorder::CallbackOf(recorder));
+  ASSERT_TRUE(ref.ok());
+  ASSERT_TRUE(WaitFor([&] { return ReadAll(log_).find("ready") != std::string::npos; }));
+  ASSERT_TRUE(executor.Cancel(JobId("job_test")).ok());
+  std::optional<ProcessExit> exit = recorder->Wait();
+  ASSERT_TRUE(exit);
+  EXPECT_TRUE(exit->canceled);
+  EXPECT_EQ(exit->signal, SIGTERM);
+  ASSERT_TRUE(LocalExecutor::ReadExitRecord(log_));
+  EXPECT_EQ(LocalExecutor::ReadExitRecord(log_)->signal, SIGTERM);
+  EXPECT_TRUE(WaitFor([&] { return LiveMembersOfGroup(ParseLocalRef(*ref)->pid).empty(); }, 2s));
+  // Exit codes above 128 pass through unchanged.
+  ProcessSpec big = Sh("exit 200", "job_big");
+  big.log_path = dir_.path() / "big.log";
+  EXPECT_EQ(Run(executor, big).exit_code, 200);
+}
+
+TEST_F(LocalExecutorTest, KilledSupervisorAndKeeperLeaveTheOutcomeUnknown) {
+  LocalExecutor executor(Options());
+  const int supervisor = executor.SupervisorPid();
+  auto recorder = ExitRecorder::Make();
+  Result<std::string> ref = executor.Submit(
+      Sh("echo ready; while [ ! -e go ]; do sleep 0.02; done; exit 0"), ExitRecorder::CallbackOf(recorder));
+  ASSERT_TRUE(ref.ok());
+  const int keeper = ParseLocalRef(*ref)->pid;
+  ASSERT_TRUE(WaitFor([&] { return ReadAll(log_).find("ready") != std::string::npos; }));
+  ASSERT_EQ(kill(supervisor, SIGKILL), 0);
+  ASSERT_TRUE(WaitFor([&] { return executor.SupervisorPid() == 0; }));
+  ASSERT_EQ(kill(keeper, SIGKILL), 0);
+  std::optional<ProcessExit> exit = recorder->Wait();
+  ASSERT_TRUE(exit);
+  EXPECT_FALSE(exit->exit_code);
+  EXPECT_FALSE(exit->signal);
+  EXPECT_NE(exit->error.find("outcome unknown"), std::string::npos) << exit->error;
+  EXPECT_EQ(exit->error.find('/'), std::string::npos) << "no paths: " << exit->error;
+  EXPECT_FALSE(LocalExecutor::ReadExitRecord(log_));
+  // What the job left in its group is killed when its end is noticed.
+  EXPECT_TRUE(WaitFor([&] { return LiveMembersOfGroup(keeper).empty(); }, 2s));
 }
 
 TEST_F(LocalExecutorTest, CancelRightAfterSubmitLeavesNothingRunning) {

@@ -2,6 +2,13 @@
 // examples/workspace: the seed 001 §6 / seed 000 backend curls (dry-run train, dry-run
 // backtest for TSM, log by offset then next_offset, recent with limit), and "bad input never
 // starts anything": every 400 leaves no job row, no log file, no run or backtest folder.
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cstring>
 
 #include <gtest/gtest.h>
@@ -181,6 +188,59 @@ TEST_F(JobsFlow, FailedEngineJobsExplainThemselvesAndWriteNothing) {
   EXPECT_TRUE(ws_.Backtests().empty());
   Json failed = server_.GetJson("/api/jobs/recent?status=FAILED&limit=10");
   EXPECT_EQ(failed["items"].size(), 2u);
+}
+
+// A tiny tmpfs mounted over `dir` and filled to the last byte (a real full disk: writes there
+// fail with ENOSPC); unmounted when it goes. Mounting needs root (CAP_SYS_ADMIN).
+class FullDisk {
+ public:
+  explicit FullDisk(const fs::path& dir) : dir_(dir) {
+    fs::create_directories(dir);
+    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=64k,nr_inodes=256") != 0) {
+      error_ = std::strerror(errno);
+      return;
+    }
+    mounted_ = true;
+    const int fd = ::open((dir / ".fill").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    const std::string block(4096, 'x');
+    while (fd >= 0 && ::write(fd, block.data(), block.size()) > 0) {
+    }
+    if (fd >= 0) ::close(fd);
+  }
+  ~FullDisk() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  fs::path dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// Issue 12 item 10: a train that cannot write its run (runs/ on a full disk) is FAILED with
+// "no space left on device" in its error message, no absolute path, no run id, no run.
+TEST_F(JobsFlow, ATrainThatCannotWriteItsRunFailsWithNoSpaceLeftOnDevice) {
+  FullDisk full(ws_.root() / "runs");
+  if (!full.mounted()) GTEST_SKIP() << "cannot mount a tmpfs to fill (needs root / CAP_SYS_ADMIN): " << full.error();
+  const std::string id = SubmitId(server_, "/api/jobs/train",
+                                  Json{{"config_path", "configs/base.yaml"},
+                                       {"overrides", Json::array({"model.params.num_round=5", "model.params.nthread=1"})}});
+  const Json j = WaitJob(server_, id);
+  EXPECT_EQ(j.value("status", ""), "FAILED") << j.dump();
+  EXPECT_EQ(j.value("exit_code", -1), 1) << j.dump();
+  EXPECT_EQ(j.value("end_reason", ""), "exit_code") << j.dump();
+  std::string message = j.value("error_message", "");
+  EXPECT_EQ(message.rfind("no space left on device", 0), 0u) << message;
+  std::transform(message.begin(), message.end(), message.begin(), [](unsigned char c) { return std::tolower(c); });
+  EXPECT_NE(message.find(" runs/.run_"), std::string::npos) << "the engine's own line, relative: " << message;
+  EXPECT_EQ(message.find(ws_.root().string()), std::string::npos) << "no absolute paths: " << message;
+  EXPECT_EQ(message.find("/tmp"), std::string::npos) << message;
+  EXPECT_FALSE(j["artifacts"].contains("run_id")) << j.dump();
+  for (const auto& entry : fs::directory_iterator(ws_.root() / "runs")) {
+    EXPECT_EQ(entry.path().filename(), ".fill") << "nothing half-written is left: " << entry.path();
+  }
 }
 
 TEST_F(JobsFlow, ConcurrentBacktestsAllSucceedWithDistinctResults) {

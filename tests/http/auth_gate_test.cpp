@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include "core/json.hpp"
 #include "core/secret.hpp"
+#include "http/api_error.hpp"
 #include "store/fake_token_store.hpp"
 
 namespace alphalab::http {
@@ -171,6 +173,58 @@ TEST_F(AuthGateTest, SessionsLogInExpireAndLogOut) {
   EXPECT_EQ(gate.Login(bad).status().code(), StatusCode::kUnauthenticated);
   AuthGate off = MakeGate(AuthMode::kNone);
   EXPECT_EQ(off.Login(login).status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(AuthGateTest, SignInAttemptsAreLimitedPerClientAddress) {
+  AuthGateOptions o;
+  o.mode = AuthMode::kToken;
+  o.login_burst = 3;
+  o.login_refill = std::chrono::seconds(10);
+  AuthGate gate(o, &tokens_, clock_, nullptr);
+  auto login = [&](const std::string& remote, const std::string& token) {
+    auto r = Req(HttpMethod::kPost, "/api/session", {{"content-type", "application/json"}});
+    r.remote = remote;
+    r.body = "{\"token\":\"" + token + "\"}";
+    return gate.Login(r);
+  };
+  auto status_of = [](const Result<HttpResponse>& r) { return r.ok() ? r->status : HttpStatusFor(r.status().code()); };
+  auto retry_after = [](const Result<HttpResponse>& r) {
+    if (!r.ok()) return std::string();
+    for (const auto& [k, v] : r->headers) {
+      if (k == "Retry-After") return v;
+    }
+    return std::string();
+  };
+  // Successful sign-ins never use the budget up.
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(status_of(login("10.0.0.1:4000", "alk_alice")), 200) << i;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(status_of(login("10.0.0.1:4001", "alk_wrong")), 401) << i;
+  auto limited = login("10.0.0.1:4002", "alk_wrong");
+  EXPECT_EQ(status_of(limited), 429);
+  EXPECT_EQ(retry_after(limited), "10");
+  ASSERT_TRUE(limited.ok());
+  auto body = ParseJson(limited->body);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ((*body)["error"]["code"], "RESOURCE_EXHAUSTED");
+  EXPECT_EQ((*body)["error"]["details"]["retry_after_s"], 10);
+  // While limited even the right token is refused (no guessing through), from that address only.
+  EXPECT_EQ(status_of(login("10.0.0.1:4003", "alk_alice")), 429);
+  EXPECT_EQ(status_of(login("10.0.0.2:4000", "alk_alice")), 200);
+  EXPECT_EQ(status_of(login("10.0.0.2:4000", "alk_wrong")), 401);
+  // Half the refill: still 5 s to wait; a whole one: one more attempt.
+  clock_.Advance(std::chrono::seconds(5));
+  EXPECT_EQ(retry_after(login("10.0.0.1:1", "alk_wrong")), "5");
+  clock_.Advance(std::chrono::seconds(5));
+  EXPECT_EQ(status_of(login("10.0.0.1:1", "alk_alice")), 200);
+  EXPECT_EQ(status_of(login("10.0.0.1:1", "alk_wrong")), 401);  // the success gave its attempt back
+  EXPECT_EQ(status_of(login("10.0.0.1:1", "alk_wrong")), 429);
+}
+
+TEST(ClientAddressTest, StripsThePort) {
+  EXPECT_EQ(ClientAddress("127.0.0.1:53422"), "127.0.0.1");
+  EXPECT_EQ(ClientAddress("[::1]:8000"), "::1");
+  EXPECT_EQ(ClientAddress("::1"), "::1");
+  EXPECT_EQ(ClientAddress("10.1.2.3"), "10.1.2.3");
+  EXPECT_EQ(ClientAddress(""), "");
 }
 
 }  // namespace

@@ -399,6 +399,32 @@ TEST(AuthBindTest, ANonLoopbackBindNeedsAuthOrInsecure) {
   EXPECT_EQ(with_auth.GetJson("/api/session")["insecure"], false);
 }
 
+// Failed sign-ins from one address: 10 answered 401, then 429 with Retry-After and the
+// envelope, and then even the right token is refused from that address.
+TEST(AuthRateLimitTest, FailedSignInsFromOneAddressAreAnswered429WithRetryAfter) {
+  TempWorkspace ws("auth: {mode: token}\n");
+  const std::string alice = CreateToken(ws.root(), "alice", "user");
+  ServerProcess server(ws.root());
+  ASSERT_TRUE(server.Start());
+  const std::string json = "Content-Type: application/json";
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(Raw(server.port(), "POST", "/api/session", {json}, R"({"token":"alk_wrong"})").status, 401) << i;
+  }
+  RawResponse limited = Raw(server.port(), "POST", "/api/session", {json}, R"({"token":"alk_wrong"})");
+  EXPECT_EQ(limited.status, 429) << limited.head << limited.body;
+  const std::string retry = limited.Header("retry-after");
+  ASSERT_FALSE(retry.empty()) << limited.head;
+  EXPECT_GE(std::stoi(retry), 1);
+  EXPECT_LE(std::stoi(retry), 6);
+  auto body = ParseJson(limited.body);
+  ASSERT_TRUE(body.ok()) << limited.body;
+  EXPECT_EQ((*body)["error"]["code"], "RESOURCE_EXHAUSTED");
+  EXPECT_EQ(Raw(server.port(), "POST", "/api/session", {json}, DumpJson(Json{{"token", alice}})).status, 429)
+      << "while limited the right token is not even checked";
+  // Bearer requests are not sign-ins: they still work.
+  EXPECT_EQ(Raw(server.port(), "GET", "/api/jobs/recent", {"Authorization: Bearer " + alice}).status, 200);
+}
+
 TEST(TokenCliTest, CreateListRevoke) {
   TempWorkspace ws;
   const std::string dir = ws.root().string();

@@ -351,5 +351,82 @@ TEST(HardeningTest, CancelAndEndKillDescendantsThatLeftTheSession) {
   }
 }
 
+
+// Field `index` (1-based, as in proc(5)) of /proc/<pid>/stat, or its comm (index 2); "" when gone.
+std::string StatField(int pid, int index) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t lp = content.find('('), rp = content.rfind(')');
+  if (lp == std::string::npos || rp == std::string::npos) return "";
+  if (index == 2) return content.substr(lp + 1, rp - lp - 1);
+  std::istringstream fields(content.substr(rp + 2));
+  std::string f;
+  for (int i = 3; fields >> f; ++i) {
+    if (i == index) return f;
+  }
+  return "";
+}
+
+// The process supervisor above a job's process: the alphalab-shim ancestor that leads its own
+// session; 0 when none.
+int SupervisorOf(int pid) {
+  for (int p = pid, hops = 0; p > 1 && hops < 10; ++hops) {
+    if (StatField(p, 2) == "alphalab-shim" && StatField(p, 6) == std::to_string(p)) return p;
+    p = std::atoi(StatField(p, 4).c_str());
+  }
+  return 0;
+}
+
+// Item 8: kill -9 of the process supervisor while jobs run. A job that goes on to exit 0 is
+// SUCCESS (exit_code 0), recorded by the live server; one that ends after the server was
+// killed too is recorded with its real exit code by the next server.
+TEST(HardeningTest, AKilledSupervisorDoesNotRewriteHowItsJobsEnd) {
+  TempWorkspace ws;
+  std::string live_id, later_id;
+  int later_pid = 0;
+  {
+    ServerProcess server(ws.root(), {"--slots", "2"});
+    ASSERT_TRUE(server.Start());
+    auto submit = [&](const Json& params) {
+      auto r = server.Post("/api/jobs", Json{{"job_type", "fixture"}, {"params", params}});
+      EXPECT_EQ(r.status, 200) << r.body;
+      return r.JsonBody().value()["job_id"].get<std::string>();
+    };
+    live_id = submit({{"run_id", "run_live"}, {"sleep", 2.0}, {"exit_code", 0}, {"pid_file", "pids/live.txt"}});
+    later_id = submit({{"run_id", "run_later"}, {"sleep", 4.0}, {"exit_code", 3}, {"pid_file", "pids/later.txt"}});
+    for (int i = 0; i < 500 && !(fs::exists(ws.root() / "pids/live.txt") && fs::exists(ws.root() / "pids/later.txt")); ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+    int live_pid = 0;
+    std::ifstream(ws.root() / "pids/live.txt") >> live_pid;
+    std::ifstream(ws.root() / "pids/later.txt") >> later_pid;
+    ASSERT_GT(live_pid, 1);
+    ASSERT_GT(later_pid, 1);
+    const int supervisor = SupervisorOf(live_pid);
+    ASSERT_GT(supervisor, 1) << "no supervisor above the job";
+    ASSERT_EQ(SupervisorOf(later_pid), supervisor);
+    ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
+    for (int i = 0; i < 300 && !ProcessDead(supervisor); ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(ProcessDead(supervisor));
+    EXPECT_FALSE(ProcessDead(live_pid)) << "the job runs on without its supervisor";
+
+    const Json live = server.WaitTerminal(live_id);
+    EXPECT_EQ(live["status"], "SUCCESS") << live.dump();
+    EXPECT_EQ(live["exit_code"], 0) << live.dump();
+    EXPECT_EQ(live["end_reason"], "exit_code") << live.dump();
+    EXPECT_EQ(live["artifacts"]["run_id"], "run_live") << live.dump();
+    EXPECT_EQ(server.GetJson("/api/jobs/" + later_id)["status"], "RUNNING");
+    server.Kill9();
+  }
+  for (int i = 0; i < 1000 && !ProcessDead(later_pid); ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(ProcessDead(later_pid)) << "the second job should have ended";
+  ServerProcess server(ws.root(), {"--slots", "2"});
+  ASSERT_TRUE(server.Start());
+  const Json later = server.WaitTerminal(later_id);
+  EXPECT_EQ(later["status"], "FAILED") << later.dump();
+  EXPECT_EQ(later["exit_code"], 3) << later.dump();
+  EXPECT_EQ(later["end_reason"], "exit_code") << "the exit record tells the truth: " << later.dump();
+}
+
 }  // namespace
 }  // namespace alphalab::testing

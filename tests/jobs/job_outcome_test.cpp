@@ -98,6 +98,36 @@ TEST(JobOutcomeTest, FailedExitWithoutOutputSaysSo) {
   EXPECT_NE(o.artifacts_parse_error->find("missing artifact(s) run_id"), std::string::npos);
 }
 
+// A full disk (issue 12 item 10): a failure says "no space left on device" first; a process
+// that exited 0 without reporting its run (the log line was lost) failed, never SUCCESS
+// without a run id. With room on the disk the same ends are unchanged.
+TEST(JobOutcomeTest, AFullDiskIsNamedAndAMissingRunIsAFailure) {
+  const JobTypeSpec spec = SpecWithRunArtifacts();
+  JobEnd ok = JobEnd::Exited(Exit(0));
+  ok.disk_full = true;
+  const JobOutcome lost_run = DecideOutcome(Running(), &spec, ok, "");
+  EXPECT_EQ(lost_run.event, JobEvent::kJobFailed);
+  EXPECT_EQ(lost_run.end_reason, EndReason::kExitCode);
+  EXPECT_EQ(lost_run.exit_code, 0);
+  ASSERT_TRUE(lost_run.error_message);
+  EXPECT_EQ(lost_run.error_message->rfind("no space left on device", 0), 0u) << *lost_run.error_message;
+  EXPECT_NE(lost_run.error_message->find("required artifacts were not reported"), std::string::npos);
+  // Exited 0 with its run id reported: still a success.
+  EXPECT_EQ(DecideOutcome(Running(), &spec, ok, "run_id: r1\n").event, JobEvent::kJobSucceeded);
+  // A failure keeps its log summary after the cause.
+  JobEnd failed = JobEnd::Exited(Exit(1));
+  failed.disk_full = true;
+  const JobOutcome f = DecideOutcome(Running(), &spec, failed, "error: cannot write runs/x: No space left on device\n");
+  EXPECT_EQ(f.event, JobEvent::kJobFailed);
+  EXPECT_EQ(f.exit_code, 1);
+  ASSERT_TRUE(f.error_message);
+  EXPECT_EQ(f.error_message->rfind("no space left on device (the workspace's disk is full): exited with code 1; last output:\n"
+                                    "error: cannot write runs/x", 0), 0u) << *f.error_message;
+  // Without a full disk: the old rules (SUCCESS with artifacts_parse_error; the log summary alone).
+  EXPECT_EQ(DecideOutcome(Running(), &spec, JobEnd::Exited(Exit(0)), "").event, JobEvent::kJobSucceeded);
+  EXPECT_EQ(DecideOutcome(Running(), &spec, JobEnd::Exited(Exit(1)), "boom error: x\n").error_message, "boom error: x");
+}
+
 TEST(JobOutcomeTest, MissingArtifactsAreReportedExceptForCanceledJobs) {
   const JobTypeSpec spec = SpecWithRunArtifacts();
   const JobOutcome ok = DecideOutcome(Running(), &spec, JobEnd::Exited(Exit(0)), "no id here\n");

@@ -113,6 +113,28 @@ describe('Actions page', () => {
 });
 
 describe('Job detail', () => {
+  it('says "outcome unknown" for a job whose end was lost, not an ordinary failure', async () => {
+    new MockServer()
+      .on('GET', '/api/jobs/job_l', { body: job({ job_id: 'job_l', status: 'FAILED', exit_code: null, end_reason: 'lost', error_message: 'server restarted and the process was gone' }) })
+      .on('GET', '/api/jobs/job_l/log', { body: logChunk({ job_id: 'job_l', content: '', next_offset: 0 }) })
+      .install();
+    renderRoute(<JobDetailPage />, '/jobs/:jobId', '/jobs/job_l');
+    const summary = await screen.findByTestId('error-summary');
+    expect(within(summary).getByTestId('outcome-unknown').textContent).toBe('outcome unknown');
+    expect(screen.getByTestId('end-reason').textContent).toBe('lost');
+    expect(summary.textContent).not.toMatch(/exited with a non-zero code/);
+  });
+
+  it('shows no "outcome unknown" for an ordinary failure', async () => {
+    new MockServer()
+      .on('GET', '/api/jobs/job_o', { body: job({ job_id: 'job_o', status: 'FAILED', exit_code: 1, end_reason: 'exit_code', error_message: 'x' }) })
+      .on('GET', '/api/jobs/job_o/log', { body: logChunk({ job_id: 'job_o', content: '', next_offset: 0 }) })
+      .install();
+    renderRoute(<JobDetailPage />, '/jobs/:jobId', '/jobs/job_o');
+    await screen.findByTestId('error-summary');
+    expect(screen.queryByTestId('outcome-unknown')).toBeNull();
+  });
+
   it('shows the Error Summary of a FAILED job and View Run for its artifacts', async () => {
     new MockServer()
       .on('GET', '/api/jobs/job_f', { body: job({ job_id: 'job_f', status: 'FAILED', exit_code: 2, end_reason: 'exit_code', error_message: 'unknown key model.foo', artifacts: { run_id: 'run_1' } }) })

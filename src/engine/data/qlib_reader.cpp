@@ -1,5 +1,7 @@
 #include "engine/data/qlib_reader.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -33,9 +35,23 @@ std::vector<std::string> Lines(const std::string& text) {
   return out;
 }
 
+// A field file: a regular file only (a folder opens too, and reports an absurd size).
+// A name for a message: control bytes shown as '?'.
+std::string OneLineName(std::string name) {
+  for (char& c : name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return name.substr(0, 64);
+}
+
 bool ReadFloats(const std::filesystem::path& file, std::vector<float>& out) {
   FILE* f = std::fopen(file.c_str(), "rb");
   if (!f) return false;
+  struct stat st {};
+  if (::fstat(::fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    std::fclose(f);
+    return false;
+  }
   std::fseek(f, 0, SEEK_END);
   const long bytes = std::ftell(f);
   std::fseek(f, 0, SEEK_SET);
@@ -95,6 +111,14 @@ Result<QlibIndex> OpenQlibIndex(const std::filesystem::path& root) {
       std::string sym, first, last;
       fields >> sym >> first >> last;
       if (sym.empty()) continue;
+      // The name becomes a folder under features/: no separators, NULs, control bytes or dots alone.
+      const bool bad = sym == "." || sym == ".." || std::any_of(sym.begin(), sym.end(), [](char c) {
+        return c == '/' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+      });
+      if (bad) {
+        return Status::InvalidArgument(name + ":" + std::to_string(no) + ": bad instrument name '" +
+                                       OneLineName(sym) + "'");
+      }
       sym = Upper(sym);
       const auto [it, inserted] = idx.instruments.emplace(sym, name);
       if (!inserted && it->second != name) continue;  // listed by an earlier file

@@ -659,11 +659,12 @@ LocalExecutor::Finished LocalExecutor::FinishLocked(Watched& w,
   } else if (w.kill_sent) {
     exit.signal = SIGKILL;  // we killed the whole group; nobody recorded it
   } else if (w.supervisor_lost) {
-    exit.error = "the process supervisor ended unexpectedly while the job ran, so its exit "
-                 "status was lost (log " + w.log_path.string() + ")";
+    // The job's keeper records the exit status before it ends, also after the supervisor
+    // died; no record means the keeper was killed too: nobody knows how the job ended.
+    exit.error = "outcome unknown: the process supervisor and the job's keeper ended "
+                 "unexpectedly while the job ran, so its exit status was lost";
   } else {
-    exit.error = "the process ended without recording its exit status (log " +
-                 w.log_path.string() + ")";
+    exit.error = "outcome unknown: the process ended without recording its exit status";
   }
   if (w.pidfd >= 0) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, w.pidfd, nullptr);

@@ -10,15 +10,17 @@
 //   exec failure the supervisor reports (also written to the job's log).
 // - stdout and stderr are the same O_APPEND descriptor on the log file (merged, in order);
 //   stdin is /dev/null; no other descriptor of the server leaks into the job.
-// - The supervisor (src/exec/shim/shim_main.cpp, protocol in supervisor_protocol.hpp) is the
-//   parent of every job: when one ends it kills whatever the job left in its process group,
-//   collects it, records how it ended as the extended attribute "user.alphalab.exit" of the log
-//   (or in "<log_path>.exit" where the file system has no user xattrs) and then tells the
-//   server. It outlives a crashed or stopped server and keeps recording its jobs' ends; that
-//   record is how Reattach learns the exit status of a job a previous server started. One
-//   long-lived supervisor instead of a helper process per job halves the process starts per
-//   job. If the supervisor dies, its jobs are watched through pidfds (their exit status is then
-//   lost and reported so) and the next Submit starts a new one.
+// - The supervisor (src/exec/shim/shim_main.cpp, protocol in supervisor_protocol.hpp) starts
+//   each job through a keeper (a fork of the supervisor; the job's parent and the leader of its
+//   process group; executor_ref names the keeper). The keeper waits for the job and records how
+//   it ended as the extended attribute "user.alphalab.exit" of the log (or in
+//   "<log_path>.exit" where the file system has no user xattrs), then ends the same way. The
+//   supervisor then kills whatever the job left behind, records it again and tells the
+//   server. Both outlive a crashed or stopped server, and the keeper outlives a killed
+//   supervisor: the record is how Reattach (any later server) and a supervisor loss learn the
+//   true exit status. If the supervisor dies, its jobs' keepers are watched through pidfds
+//   (the record gives the exit status; without one it is lost and reported so) and the next
+//   Submit starts a new supervisor.
 // - One reaper thread reads the supervisor's messages and watches re-attached processes
 //   through pidfds in an epoll set; it never blocks a caller. Timeout and Cancel send SIGTERM
 //   to the job's group and SIGKILL after the grace period.

@@ -1,15 +1,18 @@
 // alphalab-shim --supervise: the process supervisor of a LocalExecutor.
 //
 // One supervisor per executor (per server), started once, instead of a helper process per
-// job: every local job is a direct child of the supervisor, which
-//   - starts it (posix_spawn: leader of a new process group, stdout+stderr appended to the log,
+// job started by the server: every local job runs under the supervisor, which
+//   - starts it through a keeper (a fork of the supervisor, no exec): the keeper leads the
+//     job's new process group, posix_spawns the program (stdout+stderr appended to the log,
 //     stdin /dev/null, cwd, the complete environment the server sent, default signal
-//     dispositions, empty mask, no other descriptor);
-//   - when it ends: kills whatever the job left in its process group (the leader is not yet
-//     collected, so the group id cannot have been recycled), collects it, records how it ended
+//     dispositions, empty mask, no other descriptor), waits for it, records how it ended
 //     ({"exit_code":N} or {"signal":S}) as the extended attribute "user.alphalab.exit" of the
-//     log file (or in the exit file where the file system has no user xattrs), and only then
-//     tells the server;
+//     log file (or in the exit file, renamed into place, where the file system has no user
+//     xattrs) and then ends the same way. The record is the keeper's, so it is written even
+//     when the supervisor was killed (kill -9) while the job ran;
+//   - when a keeper ends: kills whatever the job left in its process group (the keeper is not
+//     yet collected, so the group id cannot have been recycled), collects it, writes the
+//     record again (it covers a keeper that was killed itself), and only then tells the server;
 //   - is a child subreaper (PR_SET_CHILD_SUBREAPER): a descendant a job orphans, or that left
 //     the job's process group and session (`setsid sleep 1001 &`), is re-parented to the
 //     supervisor instead of init. Every job's descendants are tracked (a /proc scan every
@@ -35,6 +38,8 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -236,14 +241,105 @@ int OpenLog(const std::string& path) {
 }
 
 // Records `body` on the log (extended attribute; no new inode per job) or, where the file
-// system has no user xattrs, in the exit file with a single write (readers treat a partial
-// file as "no record").
-void WriteExitRecord(const Job& job, const std::string& body) {
-  if (setxattr(job.log_path.c_str(), kExitXattr, body.data(), body.size(), 0) == 0) return;
-  const int fd = open(job.exit_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+// system has no user xattrs, in the exit file, written beside it and renamed into place so a
+// reader sees the whole record or none. Both are atomic.
+void WriteExitRecord(const std::string& log_path, const std::string& exit_file, const std::string& body) {
+  if (setxattr(log_path.c_str(), kExitXattr, body.data(), body.size(), 0) == 0) return;
+  const std::string tmp = exit_file + ".tmp" + std::to_string(getpid());
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return;
   WriteAll(fd, body.data(), body.size());
+  const bool synced = fsync(fd) == 0;
   close(fd);
+  if (!synced || rename(tmp.c_str(), exit_file.c_str()) != 0) unlink(tmp.c_str());
+}
+
+// {"exit_code":N} or {"signal":S}, with the time, from a wait status.
+std::string ExitRecordBody(int status) {
+  std::string body = WIFSIGNALED(status) ? "{\"signal\":" + std::to_string(WTERMSIG(status))
+                                         : "{\"exit_code\":" + std::to_string(WEXITSTATUS(status));
+  return body + ",\"ended_at_ms\":" + std::to_string(NowUnixMs()) + "}\n";
+}
+
+// Closes every descriptor from 3 up except `keep_a` and `keep_b`.
+void CloseAllBut(int keep_a, int keep_b) {
+  const int lo = keep_a < keep_b ? keep_a : keep_b;
+  const int hi = keep_a < keep_b ? keep_b : keep_a;
+  auto close_range_of = [](int first, int last) {
+    if (first > last) return;
+    if (syscall(SYS_close_range, static_cast<unsigned>(first), static_cast<unsigned>(last), 0) == 0) return;
+    for (int fd = first; fd <= last && fd < 65536; ++fd) close(fd);
+  };
+  close_range_of(3, lo - 1);
+  close_range_of(lo + 1, hi - 1);
+  close_range_of(hi + 1, 0x7fffffff);
+}
+
+// The job's keeper: a fork of the supervisor, one per job, and the job's parent. It leads the
+// job's process group (the job inherits it), blocks every signal it can (a SIGTERM to the group
+// is for the job), starts the program, tells the supervisor through `status_fd` whether that
+// worked (0 or the errno), waits for it and records its exit status, and then ends the same way
+// (same exit code, or the same signal). It holds none of the supervisor's descriptors, so the
+// server still sees the socket close when the supervisor dies; and it outlives a supervisor
+// that is killed (kill -9, OOM): the job then still has a parent that records how it ended,
+// which is what any later server reads. Only a SIGKILL of the keeper itself (or of the whole
+// group) leaves a job without a record: then its outcome is unknown.
+[[noreturn]] void RunKeeper(const SpawnRequest& r, int log_fd, int status_fd, char* const* argv,
+                            char* const* envp) {
+  setpgid(0, 0);
+  prctl(PR_SET_NAME, "alphalab-keeper", 0, 0, 0);
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, nullptr);
+  CloseAllBut(log_fd, status_fd);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, log_fd, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
+  posix_spawn_file_actions_addchdir_np(&actions, r.cwd.c_str());
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (int sig = 1; sig < 32; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaddset(&defaults, sig);
+  }
+  sigset_t empty;
+  sigemptyset(&empty);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, r.program.c_str(), &actions, &attr, argv, envp);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  close(log_fd);
+  const int32_t reply = rc;
+  WriteAll(status_fd, reinterpret_cast<const char*>(&reply), sizeof(reply));
+  close(status_fd);
+  if (rc != 0) _exit(127);
+
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) _exit(127);
+  }
+  WriteExitRecord(r.log_path, r.exit_file, ExitRecordBody(status));
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    const rlimit no_core{0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);  // the job's core dump (if any) is the job's business
+    signal(sig, SIG_DFL);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    raise(sig);
+    sigprocmask(SIG_UNBLOCK, &one, nullptr);
+    _exit(128 + sig);  // a signal whose default is not to terminate
+  }
+  _exit(WEXITSTATUS(status));
 }
 
 void Spawn(const SpawnRequest& r, std::unordered_map<pid_t, Job>& jobs) {
@@ -260,28 +356,6 @@ void Spawn(const SpawnRequest& r, std::unordered_map<pid_t, Job>& jobs) {
     unlink(r.exit_file.c_str());
   }
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, log_fd, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
-  posix_spawn_file_actions_addchdir_np(&actions, r.cwd.c_str());
-  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
-
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  for (int sig = 1; sig < 32; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) sigaddset(&defaults, sig);
-  }
-  sigset_t empty;
-  sigemptyset(&empty);
-  posix_spawnattr_setpgroup(&attr, 0);  // a new group led by the job: pgid == pid
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
   std::vector<char*> argv;
   argv.reserve(r.argv.size() + 1);
   for (const std::string& a : r.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -295,21 +369,46 @@ void Spawn(const SpawnRequest& r, std::unordered_map<pid_t, Job>& jobs) {
   envp.push_back(const_cast<char*>(marker.c_str()));
   envp.push_back(nullptr);
 
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, r.program.c_str(), &actions, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    const std::string reason = "cannot execute " + r.program + ": " + strerror(rc);
+  int status_pipe[2];
+  pid_t keeper = -1;
+  int err = 0;
+  if (pipe2(status_pipe, O_CLOEXEC) != 0) {
+    err = errno;
+  } else {
+    keeper = fork();
+    if (keeper == 0) {
+      close(status_pipe[0]);
+      RunKeeper(r, log_fd, status_pipe[1], argv.data(), envp.data());
+    }
+    if (keeper < 0) err = errno;
+    close(status_pipe[1]);
+    if (keeper > 0) {
+      setpgid(keeper, keeper);  // also done by the keeper; whichever runs first
+      int32_t reply = 0;
+      size_t got = 0;
+      while (got < sizeof(reply)) {
+        const ssize_t n = read(status_pipe[0], reinterpret_cast<char*>(&reply) + got, sizeof(reply) - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += static_cast<size_t>(n);
+      }
+      err = got == sizeof(reply) ? reply : ECHILD;  // the keeper died before it could say
+    }
+    close(status_pipe[0]);
+  }
+  if (err != 0) {
+    // A keeper that failed exits by itself; Reap collects it (it is no job).
+    const std::string reason = keeper < 0 || err == ECHILD ? "cannot start the job's keeper: " + std::string(strerror(err))
+                                                           : "cannot execute " + r.program + ": " + strerror(err);
     const std::string line = "alphalab: " + reason + "\n";
     WriteAll(log_fd, line.data(), line.size());
     close(log_fd);
-    Reply("E " + token + " " + std::to_string(rc) + " " + OneLine(reason) + "\n");
+    Reply("E " + token + " " + std::to_string(err) + " " + OneLine(reason) + "\n");
     return;
   }
   close(log_fd);
-  jobs[pid] = Job{r.token, r.log_path, r.exit_file, {}};
-  Reply("S " + token + " " + std::to_string(pid) + " " + std::to_string(StartTime(pid)) + "\n");
+  jobs[keeper] = Job{r.token, r.log_path, r.exit_file, {}};
+  Reply("S " + token + " " + std::to_string(keeper) + " " + std::to_string(StartTime(keeper)) + "\n");
 }
 
 // Adds every process below each running job (and every orphan re-parented to us that carries
@@ -442,17 +541,15 @@ void Reap(std::unordered_map<pid_t, Job>& jobs) {
     if (it == jobs.end()) continue;
     const Job job = it->second;
     jobs.erase(it);
-    std::string body;
     std::string line = "X " + std::to_string(job.token) + " " + std::to_string(pid);
     if (WIFSIGNALED(status)) {
-      body = "{\"signal\":" + std::to_string(WTERMSIG(status));
       line += " s " + std::to_string(WTERMSIG(status));
     } else {
-      body = "{\"exit_code\":" + std::to_string(WEXITSTATUS(status));
       line += " c " + std::to_string(WEXITSTATUS(status));
     }
-    body += ",\"ended_at_ms\":" + std::to_string(NowUnixMs()) + "}\n";
-    WriteExitRecord(job, body);
+    // The keeper ends the way its job did and recorded it already; this covers a keeper that
+    // was killed itself (then the group, the job included, was killed with it).
+    WriteExitRecord(job.log_path, job.exit_file, ExitRecordBody(status));
     Reply(line + "\n");
   }
 }

@@ -127,6 +127,26 @@ TEST(QlibReaderTest, TheInstrumentsFileEndDateEndsTheSeries) {
   EXPECT_NE(bad.status().message().find("instruments/all.txt:2: expected SYMBOL<TAB>start<TAB>end"),
             std::string::npos)
       << bad.status().message();
+
+// Found by fuzz_qlib: a name with a NUL byte turned "features/<name>/open.day.bin" into the
+// features folder itself, which fopen opened and whose "size" asked for a huge allocation.
+TEST(QlibReaderTest, InstrumentNamesThatAreNotPlainNamesAreRefused) {
+  testing::TempWorkspace tmp;
+  WriteQlib(tmp);
+  for (const std::string& bad : {std::string("AB\0CD", 5), std::string("../q"), std::string(".."), std::string("a\\b")}) {
+    tmp.Write("q/instruments/all.txt", "SZ000001\t2020-01-02\t2020-01-09\n" + bad + "\t2020-01-02\t2020-01-09\n");
+    auto idx = OpenQlibIndex(tmp.root() / "q");
+    ASSERT_FALSE(idx.ok());
+    EXPECT_EQ(idx.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(idx.status().message().find("bad instrument name"), std::string::npos) << idx.status().message();
+  }
+  // A field "file" that is a folder is not read.
+  tmp.Write("q/instruments/all.txt", "SZ000001\t2020-01-02\t2020-01-09\n");
+  std::filesystem::remove(tmp.root() / "q/features/sz000001/close.day.bin");
+  std::filesystem::create_directories(tmp.root() / "q/features/sz000001/close.day.bin");
+  auto idx = OpenQlibIndex(tmp.root() / "q");
+  ASSERT_TRUE(idx.ok());
+  EXPECT_FALSE(LoadQlibInstrument(*idx, "SZ000001").ok());
 }
 
 TEST(QlibReaderTest, LoadUniverseAndValidateThroughDataset) {

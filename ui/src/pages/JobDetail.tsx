@@ -18,7 +18,7 @@ export const END_REASON_TEXT: Record<EndReason, string> = {
   timeout: 'the job ran past its timeout',
   canceled: 'the job was canceled',
   spawn_failed: 'the process could not be started',
-  lost: 'the process vanished (server restart) with no exit record',
+  lost: 'outcome unknown: the process vanished and nothing recorded how it ended (not an ordinary failure)',
   out_of_memory: 'the job ran out of memory',
   node_fail: 'the node running the job failed',
   preempted: 'the job was preempted by the scheduler',
@@ -40,6 +40,11 @@ function ErrorSummary({ job }: { job: JobDetail }) {
       <div className="error-summary-head">
         <strong>Error Summary</strong>
         <StatusBadge status={job.status} />
+        {job.end_reason === 'lost' && (
+          <strong className="outcome-unknown" data-testid="outcome-unknown" title={END_REASON_TEXT.lost}>
+            outcome unknown
+          </strong>
+        )}
         {job.end_reason && (
           <span>
             end_reason: <code data-testid="end-reason">{job.end_reason}</code>{' '}
