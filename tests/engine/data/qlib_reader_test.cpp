@@ -127,6 +127,7 @@ TEST(QlibReaderTest, TheInstrumentsFileEndDateEndsTheSeries) {
   EXPECT_NE(bad.status().message().find("instruments/all.txt:2: expected SYMBOL<TAB>start<TAB>end"),
             std::string::npos)
       << bad.status().message();
+}
 
 // Found by fuzz_qlib: a name with a NUL byte turned "features/<name>/open.day.bin" into the
 // features folder itself, which fopen opened and whose "size" asked for a huge allocation.
