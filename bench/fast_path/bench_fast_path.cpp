@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
   optimize::BuiltinBacktestBatchRunner runner(jobs, catalog, ws, SystemClock::Instance(), threads);
   RegistryService registry(ws, stores->registry(), &stores->jobs(), SystemClock::Instance());
   if (with_registry) {
-    jobs.AddFinishedListener([&registry](const JobRecord& job) { (void)registry.OnJobFinished(job); });
+    jobs.AddFinishedBatchListener([&registry](std::span<const JobRecord> done) { (void)registry.OnJobsFinished(done); });
   }
 
   std::printf("machine: %u hardware threads; workspace %s%s\n", std::thread::hardware_concurrency(), root.c_str(),

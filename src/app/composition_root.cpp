@@ -100,15 +100,19 @@ void LogIndexReport(const char* trigger, const registry::IndexReport& report) {
                DumpJson(report.ToJson()));
 }
 
-// Re-indexes the run or backtest of a job that finished (RegistryService::OnJobFinished).
+// Re-indexes the runs and backtests of jobs that finished (RegistryService::OnJobsFinished;
+// the fast path's jobs of a chunk come together and their backtests are indexed in batches).
 void IndexWhenJobsFinish(JobService& jobs, RegistryService& registry) {
-  jobs.AddFinishedListener([&registry](const JobRecord& job) {
-    auto r = registry.OnJobFinished(job);
+  jobs.AddFinishedBatchListener([&registry](std::span<const JobRecord> done) {
+    auto r = registry.OnJobsFinished(done);
+    const std::string trigger =
+        done.size() == 1 ? done.front().job_id.str()
+                         : done.front().job_id.str() + " and " + std::to_string(done.size() - 1) + " more jobs";
     if (!r.ok()) {
-      spdlog::error(R"({{"msg":"registry index after job failed","job_id":{},"error":{}}})",
-                    Json(job.job_id.str()).dump(), Json(r.status().ToString()).dump());
+      spdlog::error(R"({{"msg":"registry index after job failed","job_id":{},"jobs":{},"error":{}}})",
+                    Json(done.front().job_id.str()).dump(), done.size(), Json(r.status().ToString()).dump());
     } else if (r->runs_indexed + r->backtests_indexed > 0 || !r->problems.empty()) {
-      LogIndexReport(job.job_id.str().c_str(), *r);
+      LogIndexReport(trigger.c_str(), *r);
     }
   });
 }

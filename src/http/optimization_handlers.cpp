@@ -124,6 +124,9 @@ void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& s
     RETURN_IF_ERROR(CheckOptimizationOwner(req, service, id));
     return service.StatusOf(id);
   });
+  // Answered on the I/O thread (no hop to the handler pool, which a busy fast path delays):
+  // one row read from a WAL snapshot, which never waits for the write lock.
+  router.SetInline(base + "/{optimization_id}/status");
 
   router.Get(base + "/{optimization_id}/tasks", [&service](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));

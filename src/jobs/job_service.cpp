@@ -135,19 +135,36 @@ void JobService::AddFinishedListener(FinishedListener listener) {
   listeners_.push_back(std::move(listener));
 }
 
-void JobService::NotifyFinished(const JobRecord& job) {
+void JobService::AddFinishedBatchListener(FinishedBatchListener listener) {
+  std::lock_guard lock(listeners_mu_);
+  batch_listeners_.push_back(std::move(listener));
+}
+
+void JobService::NotifyFinished(std::span<const JobRecord> jobs) {
   std::vector<FinishedListener> listeners;
+  std::vector<FinishedBatchListener> batch_listeners;
   {
     std::lock_guard lock(listeners_mu_);
     listeners = listeners_;
+    batch_listeners = batch_listeners_;
   }
-  if (listeners.empty()) return;
+  if (jobs.empty() || (listeners.empty() && batch_listeners.empty())) return;
   std::lock_guard serial(notify_mu_);
-  for (auto& l : listeners) {
+  for (const JobRecord& job : jobs) {
+    for (auto& l : listeners) {
+      try {
+        l(job);
+      } catch (const std::exception& e) {
+        spdlog::error(R"({{"msg":"finished listener threw","job_id":"{}","what":"{}"}})", job.job_id.str(), e.what());
+      }
+    }
+  }
+  for (auto& l : batch_listeners) {
     try {
-      l(job);
+      l(jobs);
     } catch (const std::exception& e) {
-      spdlog::error(R"({{"msg":"finished listener threw","job_id":"{}","what":"{}"}})", job.job_id.str(), e.what());
+      spdlog::error(R"({{"msg":"finished listener threw","job_id":"{}","jobs":{},"what":"{}"}})",
+                    jobs.front().job_id.str(), jobs.size(), e.what());
     }
   }
 }
@@ -261,6 +278,7 @@ Status JobService::RecordFinished(const std::vector<JobRecord>& jobs) {
     if (!inserted[i].ok()) {
       spdlog::error(R"({{"msg":"job insert failed","job_id":"{}","error":{}}})", job.job_id.str(),
                     Json(inserted[i].ToString()).dump());
+      NotifyFinished(std::span<const JobRecord>(jobs.data(), i));  // the ones recorded before it
       return inserted[i];
     }
     cache_.Put(job);
@@ -284,8 +302,8 @@ Status JobService::RecordFinished(const std::vector<JobRecord>& jobs) {
       metrics_->Increment("alphalab_jobs_finished_total",
                           {{"job_type", job.job_type}, {"status", std::string(JobStateName(job.status))}});
     }
-    NotifyFinished(job);
   }
+  NotifyFinished(jobs);
   return Status::Ok();
 }
 
@@ -503,7 +521,7 @@ JobRecord JobService::EndJob(const std::shared_ptr<Active>& a, std::unique_lock<
       metrics_->Increment("alphalab_jobs_finished_total",
                           {{"job_type", done.job_type}, {"status", std::string(JobStateName(done.status))}});
     }
-    NotifyFinished(done);
+    NotifyFinished(std::span<const JobRecord>(&done, 1));
   }
   return done;
 }

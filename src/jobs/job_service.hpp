@@ -56,6 +56,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -102,6 +103,7 @@ struct JobServiceTuning {
 class JobService {
  public:
   using FinishedListener = std::function<void(const JobRecord&)>;
+  using FinishedBatchListener = std::function<void(std::span<const JobRecord>)>;
 
   // Collaborators are borrowed and must outlive the service. `capacity` 0 = executor's.
   JobService(JobStore& store, Executor& executor, const JobCatalog& catalog,
@@ -130,6 +132,11 @@ class JobService {
   // and queued cancels; outside the service's locks, one job at a time) after a job's terminal
   // state is persisted: SUCCESS, FAILED or CANCELED, dry runs included.
   void AddFinishedListener(FinishedListener listener);
+  // The same moments, for listeners that can take many jobs at once: a job that ends alone
+  // comes as a span of one; RecordFinished hands over its jobs together (after every
+  // per-job listener has seen them), so a listener can batch its own work (the registry
+  // indexes a chunk of fast-path backtests in one transaction).
+  void AddFinishedBatchListener(FinishedBatchListener listener);
 
   // The QUEUED record Submit makes for a resolved job: a new id, `{job_id}` filled in argv
   // and env, log/meta paths, claimed by this server. Nothing is written.
@@ -195,7 +202,7 @@ class JobService {
   void CompletionLoop();
   Status Persist(JobRecord& job, JobState expected);
   void LogEvent(const JobRecord& job) const;  // structured log line for a recorded state
-  void NotifyFinished(const JobRecord& job);
+  void NotifyFinished(std::span<const JobRecord> jobs);
   ExitCallback MakeExitCallback(const std::shared_ptr<Active>& a);
   void AddActive(const std::shared_ptr<Active>& a);
   void RemoveActive(const JobId& id);
@@ -231,6 +238,7 @@ class JobService {
   std::mutex listeners_mu_;
   std::mutex notify_mu_;  // listeners never run concurrently
   std::vector<FinishedListener> listeners_;
+  std::vector<FinishedBatchListener> batch_listeners_;
 
   JobQueue queue_;  // last: its starters call Take/Start, which use everything above
 };

@@ -195,6 +195,9 @@ struct OptimizationService::Live {
   // Runner path: wall seconds per task of the first chunk (the calibration).
   std::optional<double> runner_seconds_per_task;
   int64_t max_index = -1;
+  // Runner path: task writes of the chunk being reported, flushed in one transaction.
+  bool defer_task_writes = false;
+  std::vector<OptimizationTaskWrite> task_writes;
 };
 
 OptimizationService::OptimizationService(OptimizationStore& store, JobService& jobs, const JobCatalog& catalog,
@@ -473,10 +476,54 @@ Json OptimizationService::SummaryJsonLocked(const Live& live) const {
   return j;
 }
 
+Status OptimizationService::LinkTaskLocked(Live& live, int64_t index, const std::string& job_id) {
+  if (!live.defer_task_writes) return store_.MarkTaskQueued(live.rec.id, index, job_id);
+  OptimizationTaskWrite w;
+  w.kind = OptimizationTaskWrite::Kind::kQueued;
+  w.index = index;
+  w.job_id = job_id;
+  live.task_writes.push_back(std::move(w));
+  return Status::Ok();
+}
+
+Status OptimizationService::WriteTaskStatusLocked(Live& live, int64_t index, const std::string& expected,
+                                                  const std::string& next, const OptimizationTaskUpdate& update) {
+  if (!live.defer_task_writes) return store_.MarkTaskStatus(live.rec.id, index, expected, next, update);
+  OptimizationTaskWrite w;
+  w.kind = OptimizationTaskWrite::Kind::kStatus;
+  w.index = index;
+  w.expected = expected;
+  w.next = next;
+  w.update = update;
+  live.task_writes.push_back(std::move(w));
+  return Status::Ok();
+}
+
+void OptimizationService::FlushTaskWritesLocked(Live& live) {
+  if (live.task_writes.empty()) return;
+  std::vector<OptimizationTaskWrite> writes;
+  writes.swap(live.task_writes);
+  auto done = store_.ApplyTaskWrites(live.rec.id, writes);
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const Status st = done.ok() ? (*done)[i] : done.status();
+    if (st.ok()) continue;
+    const bool link = writes[i].kind == OptimizationTaskWrite::Kind::kQueued;
+    Json e{{"msg", link ? "optimization task not linked to its job" : "optimization task not persisted"},
+           {"optimization_id", live.rec.id},
+           {"index", writes[i].index},
+           {"error", st.ToString()}};
+    if (link) e["job_id"] = writes[i].job_id;
+    spdlog::error("{}", DumpJson(e));
+  }
+}
+
 void OptimizationService::PersistLocked(Live& live, bool force) {
-  if (!live.dirty) return;
+  if (!live.dirty && live.task_writes.empty()) return;
   const TimePoint now = clock_.Now();
   if (!force && now - live.last_persist < std::chrono::milliseconds(100)) return;
+  // The tasks first: a reader that sees the summary's counts finds the task rows behind them.
+  FlushTaskWritesLocked(live);
+  if (!live.dirty) return;
   live.rec.summary = SummaryJsonLocked(live);
   Status st = store_.UpdateSummary(live.rec.id, live.rec.summary, now);
   if (!st.ok()) {
@@ -651,7 +698,7 @@ void OptimizationService::EndTask(Live& live, int64_t index, const JobRecord& jo
   } else if (status != JobState::kSuccess) {
     return;  // not terminal: nothing to do
   }
-  Status st = store_.MarkTaskStatus(live.rec.id, index, expected, next, upd);
+  Status st = WriteTaskStatusLocked(live, index, expected, next, upd);
   if (!st.ok()) {
     spdlog::warn("{}", DumpJson(Json{{"msg", "optimization task not persisted"}, {"optimization_id", live.rec.id},
                                      {"index", index}, {"job_id", job_id}, {"error", st.ToString()}}));
@@ -735,6 +782,7 @@ void OptimizationService::StopTasks(const std::shared_ptr<Live>& live) {
 }
 
 void OptimizationService::CancelPendingLocked(Live& live) {
+  FlushTaskWritesLocked(live);  // a task the runner reported is no longer pending
   auto moved = store_.CancelPending(live.rec.id, "canceled", clock_.Now());
   if (!moved.ok()) {
     spdlog::error("{}", DumpJson(Json{{"msg", "optimization pending tasks not canceled"},
@@ -827,6 +875,7 @@ void OptimizationService::RunChunk(const std::shared_ptr<Live>& live_ptr) {
     }
     if (!live.rec.owner_id.empty()) owner = live.rec.owner_id;
     live.stop_flag = false;
+    live.defer_task_writes = true;
   }
   auto on_done = [this, &live](BatchTaskResult&& r) {
     std::lock_guard<std::mutex> lock(live.mu);
@@ -834,7 +883,7 @@ void OptimizationService::RunChunk(const std::shared_ptr<Live>& live_ptr) {
     const auto state = live.progress->summary().StateOf(key);
     if (!state || IsTaskEnded(*state)) return;
     const std::string job_id = r.job.job_id.str();
-    Status st = store_.MarkTaskQueued(live.rec.id, r.index, job_id);
+    Status st = LinkTaskLocked(live, r.index, job_id);
     if (!st.ok()) {
       spdlog::error("{}", DumpJson(Json{{"msg", "optimization task not linked to its job"},
                                         {"optimization_id", live.rec.id}, {"index", r.index},
@@ -869,7 +918,8 @@ void OptimizationService::RunChunk(const std::shared_ptr<Live>& live_ptr) {
     // early stop or a cancel included) are written now, so the stored summary is never stale.
     std::lock_guard<std::mutex> lock(live.mu);
     live.dirty = true;
-    PersistLocked(live, true);
+    PersistLocked(live, true);  // flushes the deferred task writes
+    live.defer_task_writes = false;
   }
   if (!st.ok()) {
     std::lock_guard<std::mutex> lock(live.mu);
@@ -1168,6 +1218,7 @@ Result<Json> OptimizationService::RetryFailed(const std::string& id) {
     ASSIGN_OR_RETURN(std::shared_ptr<Live> live, LoadLive(id));
     std::unique_lock<std::mutex> lock(live->mu);
     if (live->retired) continue;
+    FlushTaskWritesLocked(*live);  // failed tasks the runner reported are in the store
     OptimizationTaskQuery q;
     q.status = "failed";
     q.validation = false;
@@ -1213,6 +1264,7 @@ Result<Json> OptimizationService::Extend(const std::string& id, const Json& body
     ASSIGN_OR_RETURN(std::shared_ptr<Live> live, LoadLive(id));
     std::unique_lock<std::mutex> lock(live->mu);
     if (live->retired) continue;
+    FlushTaskWritesLocked(*live);
     ASSIGN_OR_RETURN(std::vector<OptimizationTaskRecord> stored, AllTasks(id));
     ExpandOptions expand;
     expand.max_tasks = options_.limits.max_tasks;

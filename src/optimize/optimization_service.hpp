@@ -144,6 +144,13 @@ class OptimizationService {
   // After extend / retry-failed added or requeued tasks (live.mu held).
   void ReopenLocked(Live& live, const char* context);
   void PersistLocked(Live& live, bool force);
+  // Task rows: written now, or (runner path, live.defer_task_writes) kept in live.task_writes
+  // and written in one transaction by FlushTaskWritesLocked (before the summary is persisted
+  // and before anything reads or moves tasks in the store).
+  Status LinkTaskLocked(Live& live, int64_t index, const std::string& job_id);
+  Status WriteTaskStatusLocked(Live& live, int64_t index, const std::string& expected, const std::string& next,
+                               const OptimizationTaskUpdate& update);
+  void FlushTaskWritesLocked(Live& live);
   Status PersistState(Live& live, const std::string& next);
   Json SummaryJsonLocked(const Live& live) const;
 

@@ -578,6 +578,28 @@ Result<IndexReport> Indexer::IndexBacktest(const std::string& bt_run_id) {
   return report;
 }
 
+Result<IndexReport> Indexer::IndexBacktests(const std::vector<std::string>& bt_run_ids) {
+  std::lock_guard lock(mu_);
+  IndexReport report;
+  std::vector<std::string> present;
+  present.reserve(bt_run_ids.size());
+  for (const std::string& id : bt_run_ids) {
+    if (!IsSafeIdentifier(id)) {
+      report.problems.push_back({"backtest", id.substr(0, 128), "", "bt_run_id is not a safe identifier"});
+      continue;
+    }
+    std::error_code ec;
+    if (!fs::is_directory(ws_.BacktestsDir() / id, ec)) {
+      RETURN_IF_ERROR(store_.DeleteBacktest(id));
+      report.problems.push_back({"backtest", id, "backtests/" + id, "backtest directory does not exist"});
+      continue;
+    }
+    present.push_back(id);
+  }
+  RETURN_IF_ERROR(IndexBacktestsLocked(present, /*prune=*/false, report));
+  return report;
+}
+
 Status Indexer::Export() {
   std::vector<RegistryRow> rows;
   RETURN_IF_ERROR(store_.ScanModels([&](const RegistryRow& r) {

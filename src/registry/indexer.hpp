@@ -67,6 +67,10 @@ class Indexer {
   // Re-reads one run (after a train / eval-metrics job) and, unless told not to, re-exports.
   Result<IndexReport> IndexRun(const std::string& run_id, bool export_after = true);
   Result<IndexReport> IndexBacktest(const std::string& bt_run_id);
+  // IndexBacktest of each id, the rows stored in batches (one transaction per batch instead
+  // of one per backtest: the optimization fast path ends hundreds of backtests at once).
+  // An unsafe id is a problem in the report (the others are indexed).
+  Result<IndexReport> IndexBacktests(const std::vector<std::string>& bt_run_ids);
   // Writes reports/registry/models.csv and models.json (every row, default sort), atomically.
   Status Export();
 

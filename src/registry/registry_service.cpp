@@ -234,6 +234,33 @@ Result<IndexReport> RegistryService::OnJobFinished(const JobRecord& job) {
   return IndexReport{};
 }
 
+Result<IndexReport> RegistryService::OnJobsFinished(std::span<const JobRecord> jobs) {
+  IndexReport all;
+  std::vector<std::string> backtests;
+  for (const JobRecord& job : jobs) {
+    if (job.status != JobState::kSuccess || job.dry_run) continue;
+    if (job.job_type == "backtest") {
+      auto it = job.artifacts.is_object() ? job.artifacts.find("bt_run_id") : job.artifacts.end();
+      if (job.artifacts.is_object() && it != job.artifacts.end() && it->is_string()) {
+        backtests.push_back(it->get<std::string>());
+      }
+      continue;
+    }
+    ASSIGN_OR_RETURN(IndexReport one, OnJobFinished(job));
+    all.runs_indexed += one.runs_indexed;
+    all.rows_indexed += one.rows_indexed;
+    for (auto& p : one.problems) all.problems.push_back(std::move(p));
+  }
+  if (!backtests.empty()) {
+    ASSIGN_OR_RETURN(IndexReport bt, indexer_.IndexBacktests(backtests));
+    all.backtests_indexed += bt.backtests_indexed;
+    all.read_seconds += bt.read_seconds;
+    all.store_seconds += bt.store_seconds;
+    for (auto& p : bt.problems) all.problems.push_back(std::move(p));
+  }
+  return all;
+}
+
 Result<Json> RegistryService::Models(const Params& params) {
   ASSIGN_OR_RETURN(RegistryQuery q, ParseModelsParams(params));
   if (!q.min_support) q.min_support = registry::kDefaultMinSupport;

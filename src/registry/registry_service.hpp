@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "core/clock.hpp"
@@ -72,6 +73,9 @@ class RegistryService {
   // The exports are then rewritten on a background thread (coalesced: many jobs finishing
   // together cost one export), so a large registry never delays the job completion thread.
   Result<IndexReport> OnJobFinished(const JobRecord& job);
+  // OnJobFinished of several jobs at once (JobService's batch listener): their backtests are
+  // indexed in batches (Indexer::IndexBacktests), the runs one by one; one report for all.
+  Result<IndexReport> OnJobsFinished(std::span<const JobRecord> jobs);
   // Blocks until no export is pending or running; returns the last export's status.
   Status WaitForExports();
 

@@ -134,6 +134,18 @@ struct OptimizationTaskUpdate {
   std::optional<TimePoint> ended_at;
 };
 
+// One write of a batch (OptimizationStore::ApplyTaskWrites): a MarkTaskQueued (kQueued:
+// index, job_id) or a MarkTaskStatus (kStatus: index, expected, next, update).
+struct OptimizationTaskWrite {
+  enum class Kind { kQueued, kStatus };
+  Kind kind = Kind::kStatus;
+  int64_t index = 0;
+  std::string job_id;
+  std::string expected;
+  std::string next;
+  OptimizationTaskUpdate update;
+};
+
 struct OptimizationTaskRef {
   std::string optimization_id;
   int64_t index = 0;
@@ -263,6 +275,21 @@ class OptimizationStore {
   // (details.status = the stored one) as for UpdateStatus.
   virtual Status MarkTaskStatus(const std::string& opt_id, int64_t index, const std::string& expected,
                                 const std::string& next, const OptimizationTaskUpdate& update) = 0;
+  // The writes in order, each with the rules (and error) of its MarkTaskQueued / MarkTaskStatus:
+  // returns one Status per write; a write that fails leaves the others applied. The SQLite
+  // store runs them in one transaction (one commit instead of one per write: the fast path
+  // records a chunk of tasks at once); this default applies them one by one.
+  virtual Result<std::vector<Status>> ApplyTaskWrites(const std::string& opt_id,
+                                                      const std::vector<OptimizationTaskWrite>& writes) {
+    std::vector<Status> out;
+    out.reserve(writes.size());
+    for (const auto& w : writes) {
+      out.push_back(w.kind == OptimizationTaskWrite::Kind::kQueued
+                        ? MarkTaskQueued(opt_id, w.index, w.job_id)
+                        : MarkTaskStatus(opt_id, w.index, w.expected, w.next, w.update));
+    }
+    return out;
+  }
   // Every failed task back to pending with attempt + 1; job_id, score, metrics, ranked,
   // reason and times are cleared. Other states are untouched. Returns how many moved.
   virtual Result<int64_t> RequeueFailed(const std::string& opt_id) = 0;

@@ -51,8 +51,12 @@ class OptimizationsApiTest : public ::testing::Test {
     server_.reset();
     ws_.reset();
   }
-  void StartServer() {
-    server_ = std::make_unique<ServerProcess>(ws_->root(), std::vector<std::string>{"--slots", "2", "--no-fast-path"});
+  // Every task a process (--no-fast-path), or with `fast_path` the server's default: built-in
+  // backtests through the in-process batch runner.
+  void StartServer(bool fast_path = false) {
+    std::vector<std::string> args{"--slots", "2"};
+    if (!fast_path) args.push_back("--no-fast-path");
+    server_ = std::make_unique<ServerProcess>(ws_->root(), args);
     ASSERT_TRUE(server_->Start());
   }
   ServerProcess& s() { return *server_; }
@@ -108,18 +112,26 @@ class OptimizationsApiTest : public ::testing::Test {
     ADD_FAILURE() << "fewer than " << n << " finished: " << st.dump();
     return st;
   }
-  // Jobs of the optimization (its tasks), from the jobs API.
+  // Jobs of the optimization (its tasks), from the jobs API (every page).
   std::vector<Json> JobsOf(const std::string& id) {
     std::vector<Json> out;
-    const Json page = s().GetJson("/api/jobs/recent?limit=1000");
-    for (const Json& j : page["items"]) {
-      if (j["parent_id"] == id) out.push_back(j);
+    for (int offset = 0;; offset += 1000) {
+      const Json page = s().GetJson("/api/jobs/recent?limit=1000&offset=" + std::to_string(offset));
+      for (const Json& j : page["items"]) {
+        if (j["parent_id"] == id) out.push_back(j);
+      }
+      if (page["items"].size() < 1000) break;
     }
     return out;
   }
   std::vector<Json> TasksOf(const std::string& id, const std::string& query = "") {
-    Json page = s().GetJson("/api/v1/optimizations/" + id + "/tasks?limit=1000" + query);
-    return page["items"].get<std::vector<Json>>();
+    std::vector<Json> out;
+    for (int offset = 0;; offset += 1000) {
+      Json page = s().GetJson("/api/v1/optimizations/" + id + "/tasks?limit=1000&offset=" + std::to_string(offset) + query);
+      for (Json& t : page["items"]) out.push_back(std::move(t));
+      if (page["items"].size() < 1000) break;
+    }
+    return out;
   }
   // A single backtest job run alone with these overrides: its summary.json.
   Json SingleBacktest(const Json& params) {
@@ -260,6 +272,77 @@ TEST_F(OptimizationsApiTest, KillNineMidSweepThenRestartResumesWithoutDuplicates
   std::set<std::string> jobs;
   for (const Json& j : JobsOf(id)) jobs.insert(j["job_id"].get<std::string>());
   EXPECT_EQ(jobs, task_jobs);
+}
+
+// The same on the fast path (tasks run in chunks inside the server): the server is killed
+// once the first chunk is recorded and while later chunks run; after the restart the sweep
+// resumes and every task ends with exactly one job and its backtests/<id>/ folder.
+TEST_F(OptimizationsApiTest, FastPathKillNineMidSweepThenRestartResumesWithoutDuplicates) {
+  StartServer(/*fast_path=*/true);
+  // 30 x 100 = 3,000 tasks: about 12 runner chunks, seconds of work on this machine.
+  const Json space{{"strategy.params.fast", {{"min", 2}, {"max", 31}, {"step", 1}}},
+                   {"strategy.params.slow", {{"min", 60}, {"max", 159}, {"step", 1}}}};
+  const int64_t total = 3000;
+  const std::string id = Create(Sweep(space, 8))["id"];
+  Json before;
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  do {
+    before = Status(id);
+    if (before["summary"]["finished"].get<int64_t>() + before["summary"]["failed"].get<int64_t>() > 0) break;
+    std::this_thread::sleep_for(5ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  // Tasks recorded as ended by now must keep their jobs across the restart (never run again).
+  const std::vector<Json> recorded = TasksOf(id, "&status=succeeded");
+  s().Kill9();
+  ASSERT_EQ(before["status"], "running") << "the sweep must be mid-way when the server is killed: " << before.dump();
+  const int64_t ended_before = before["summary"]["finished"].get<int64_t>() + before["summary"]["failed"].get<int64_t>();
+  ASSERT_GT(ended_before, 0);
+  ASSERT_LT(ended_before, total);
+  ASSERT_FALSE(recorded.empty());
+  ASSERT_LT(static_cast<int64_t>(recorded.size()), total);
+  StartServer(/*fast_path=*/true);
+  const Json st = WaitEnded(id, 300s);
+  ASSERT_EQ(st["status"], "succeeded") << st.dump();
+  EXPECT_EQ(st["summary"]["total"], total);
+  EXPECT_EQ(st["summary"]["finished"].get<int64_t>() + st["summary"]["failed"].get<int64_t>(), total);
+  EXPECT_EQ(st["summary"]["failed"], 0) << st.dump();
+  const auto tasks = TasksOf(id);
+  ASSERT_EQ(static_cast<int64_t>(tasks.size()), total);
+  std::set<std::string> task_jobs, params, folders;
+  for (const Json& t : tasks) {
+    ASSERT_TRUE(t["job_id"].is_string()) << t.dump();
+    EXPECT_EQ(t["status"], "succeeded") << t.dump();
+    EXPECT_EQ(t["attempt"], 0);
+    task_jobs.insert(t["job_id"].get<std::string>());
+    params.insert(t["params"].dump());
+    ASSERT_TRUE(t["result_summary_id"].is_string()) << t.dump();
+    const std::string bt = t["result_summary_id"].get<std::string>();
+    folders.insert(bt);
+    EXPECT_TRUE(fs::exists(ws_->root() / "backtests" / bt / "summary.json")) << bt;
+    EXPECT_EQ(t["result_paths"], Json::array({"backtests/" + bt + "/summary.json"})) << t.dump();
+  }
+  EXPECT_EQ(static_cast<int64_t>(task_jobs.size()), total);  // one job per task
+  EXPECT_EQ(static_cast<int64_t>(params.size()), total);
+  EXPECT_EQ(static_cast<int64_t>(folders.size()), total);  // one output folder per task
+  // The jobs of the sweep are exactly the tasks' jobs: none ran twice, none is unaccounted for;
+  // each succeeded with the folder its task names, and its log is on disk.
+  std::set<std::string> jobs;
+  std::set<std::string> job_folders;
+  for (const Json& j : JobsOf(id)) {
+    jobs.insert(j["job_id"].get<std::string>());
+    EXPECT_EQ(j["status"], "SUCCESS") << j.dump();
+    job_folders.insert(j["artifacts"]["bt_run_id"].get<std::string>());
+    EXPECT_TRUE(fs::exists(ws_->root() / j["runtime"]["log_path"].get<std::string>())) << j.dump();
+  }
+  EXPECT_EQ(jobs, task_jobs);
+  EXPECT_EQ(job_folders, folders);
+  std::map<int64_t, Json> by_index;
+  for (const Json& t : tasks) by_index[t["index"].get<int64_t>()] = t;
+  for (const Json& t : recorded) {
+    const Json& now = by_index[t["index"].get<int64_t>()];
+    EXPECT_EQ(now["job_id"], t["job_id"]) << "task " << t["index"] << " ran again after the restart";
+    EXPECT_EQ(now["result_summary_id"], t["result_summary_id"]);
+  }
 }
 
 TEST_F(OptimizationsApiTest, RetryFailedRerunsOnlyFailedTasksAndExtendAddsOnlyNewOnes) {

@@ -268,6 +268,16 @@ TEST_F(JobServiceTest, InProcessJobsAreRecordedLikeProcessJobs) {
     std::lock_guard lock(mu);
     announced.push_back(j);
   });
+  // The batch listener gets the recorded jobs together, after the per-job listener saw them.
+  std::vector<std::vector<std::string>> batches;
+  size_t seen_per_job_at_batch = 0;
+  service_->AddFinishedBatchListener([&](std::span<const JobRecord> done) {
+    std::lock_guard lock(mu);
+    seen_per_job_at_batch = announced.size();
+    std::vector<std::string> ids;
+    for (const JobRecord& j : done) ids.push_back(j.job_id.str());
+    batches.push_back(std::move(ids));
+  });
   SubmitOptions options;
   options.parent_id = "opt_x";
   options.owner_id = "bob";
@@ -304,6 +314,9 @@ TEST_F(JobServiceTest, InProcessJobsAreRecordedLikeProcessJobs) {
   Status recorded = service_->RecordFinished(jobs);
   EXPECT_TRUE(recorded.IsAlreadyExists()) << recorded.ToString();
   ASSERT_EQ(announced.size(), 2u);
+  ASSERT_EQ(batches.size(), 1u);  // one call for the jobs recorded before the failed one
+  EXPECT_EQ(batches[0], (std::vector<std::string>{jobs[0].job_id.str(), jobs[1].job_id.str()}));
+  EXPECT_EQ(seen_per_job_at_batch, 2u);
   for (int i = 0; i < 2; ++i) {
     EXPECT_EQ(announced[i].job_id, jobs[i].job_id);  // in order
     const JobRecord stored = Stored(jobs[i].job_id);
@@ -361,6 +374,15 @@ TEST_F(JobServiceTest, DryRunWritesMetaAndLogAndSucceedsWithoutRunning) {
 
 TEST_F(JobServiceTest, RunsToSuccessWithArtifactsAndQueuesBeyondCapacity) {
   MakeService(1);
+  // A process job's end comes to a batch listener as a batch of one.
+  std::mutex mu;
+  std::vector<std::vector<std::string>> batches;
+  service_->AddFinishedBatchListener([&](std::span<const JobRecord> done) {
+    std::lock_guard lock(mu);
+    std::vector<std::string> ids;
+    for (const JobRecord& j : done) ids.push_back(j.job_id.str());
+    batches.push_back(std::move(ids));
+  });
   JobRecord a = SubmitRunning();
   JobRecord b = SubmitTrain();
   EXPECT_EQ(a.status, JobState::kRunning);
@@ -383,6 +405,14 @@ TEST_F(JobServiceTest, RunsToSuccessWithArtifactsAndQueuesBeyondCapacity) {
   ASSERT_TRUE(done.started_at && done.ended_at);
   EXPECT_EQ(Meta(done)["status"], "SUCCESS");
   EXPECT_EQ(Meta(done)["artifacts"]["run_id"], "r_2024");
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(mu);
+    return !batches.empty();
+  }));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(batches, (std::vector<std::vector<std::string>>{{a.job_id.str()}}));
+  }
   // The queued job starts once the slot frees.
   ASSERT_TRUE(exec_->WaitForSubmits(2));
   ASSERT_TRUE(WaitFor([&] { return StateOf(b.job_id) == JobState::kRunning; }));

@@ -203,6 +203,34 @@ TEST_F(ServiceTest, JobFinishedHookIndexesOnlySuccessfulTrainEvalAndBacktestJobs
   EXPECT_EQ(store_.ListBacktests({})->total, 1);
 }
 
+TEST_F(ServiceTest, JobsFinishedTogetherIndexTheirBacktestsAndRunsAsOneByOne) {
+  WriteRun(tmp_.path(), "run_1", {{"TSM", {}}});
+  WriteBacktest(tmp_.path(), "bt_1", "sma_cross", {"TSM"});
+  WriteBacktest(tmp_.path(), "bt_2", "sma_cross", {"SYNA"});
+  const std::vector<JobRecord> jobs = {
+      Job("j1", "backtest", JobState::kSuccess, {{"bt_run_id", "bt_1"}}, {}, 0),
+      Job("j2", "backtest", JobState::kFailed, {{"bt_run_id", "bt_2"}}, {}, 0),    // not indexed: failed
+      Job("j3", "train", JobState::kSuccess, {{"run_id", "run_1"}}, {}, 0),
+      Job("j4", "backtest", JobState::kSuccess, {{"bt_run_id", "bt_gone"}}, {}, 0),  // no folder: a problem
+      Job("j5", "backtest", JobState::kSuccess, {{"bt_run_id", "../x"}}, {}, 0),     // unsafe: a problem
+  };
+  auto r = svc_->OnJobsFinished(jobs);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->backtests_indexed, 1);
+  EXPECT_EQ(r->runs_indexed, 1);
+  EXPECT_EQ(r->problems.size(), 2u);
+  auto listed = store_.ListBacktests({});
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->total, 1);
+  EXPECT_EQ(listed->items.at(0).bt_run_id, "bt_1");
+  EXPECT_EQ(store_.QueryModels({})->total, 1);
+  // A failed job alone indexes nothing.
+  auto one = svc_->OnJobsFinished(std::span<const JobRecord>(&jobs[1], 1));
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->backtests_indexed, 0);
+  ASSERT_TRUE(svc_->WaitForExports().ok());
+}
+
 TEST_F(ServiceTest, BacktestDetailDownsamplesKeepingEndsAndExtremes) {
   WriteBacktest(tmp_.path(), "bt_1", "sma_cross", {"SYNA"}, "", "2026-11-20T11:00:00.000Z", 1000);
   ASSERT_TRUE(svc_->IndexAll().ok());

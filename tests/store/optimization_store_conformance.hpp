@@ -377,6 +377,72 @@ TEST_P(OptimizationStoreConformance, TaskTransitionsAreCompareAndSet) {
   EXPECT_FALSE(store().GetTask("opt_a", 2)->score.has_value());
 }
 
+TEST_P(OptimizationStoreConformance, ApplyTaskWritesKeepsEachWritesRulesAndOrder) {
+  ASSERT_TRUE(store().Create(MakeOpt("opt_a"), MakeTasks(4)).ok());
+  ASSERT_TRUE(store().MarkTaskQueued("opt_a", 3, "job_3").ok());
+  auto queued = [](int64_t index, std::string job) {
+    OptimizationTaskWrite w;
+    w.kind = OptimizationTaskWrite::Kind::kQueued;
+    w.index = index;
+    w.job_id = std::move(job);
+    return w;
+  };
+  auto status = [](int64_t index, std::string expected, std::string next, OptimizationTaskUpdate u) {
+    OptimizationTaskWrite w;
+    w.index = index;
+    w.expected = std::move(expected);
+    w.next = std::move(next);
+    w.update = std::move(u);
+    return w;
+  };
+  OptimizationTaskUpdate done;
+  done.score = 7.5;
+  done.metrics = Json{{"final_equity", 7.5}};
+  done.ranked = true;
+  done.started_at = OptTime(1);
+  done.ended_at = OptTime(2);
+  const std::vector<OptimizationTaskWrite> writes = {
+      queued(0, "job_0"),                        // ok
+      status(0, "queued", "succeeded", done),    // ok: sees the link just before it
+      queued(1, "job_3"),                        // refused: job_3 runs task 3 already
+      status(1, "queued", "failed", {}),         // refused: task 1 is still pending
+      queued(9, "job_9"),                        // refused: no such task
+      status(2, "pending", "bogus", {}),         // refused: not a task status
+      queued(2, "job_2"),                        // ok after the refused ones
+      status(3, "queued", "failed", {}),         // ok
+  };
+  auto result = store().ApplyTaskWrites("opt_a", writes);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_EQ(result->size(), writes.size());
+  EXPECT_TRUE((*result)[0].ok());
+  EXPECT_TRUE((*result)[1].ok());
+  EXPECT_TRUE((*result)[2].IsAlreadyExists()) << (*result)[2].ToString();
+  EXPECT_EQ((*result)[3].code(), StatusCode::kFailedPrecondition) << (*result)[3].ToString();
+  EXPECT_EQ((*result)[3].details()["status"], "pending");
+  EXPECT_TRUE((*result)[4].IsNotFound()) << (*result)[4].ToString();
+  EXPECT_TRUE((*result)[5].IsInvalidArgument()) << (*result)[5].ToString();
+  EXPECT_TRUE((*result)[6].ok());
+  EXPECT_TRUE((*result)[7].ok());
+  const OptimizationTaskRecord t0 = store().GetTask("opt_a", 0).value();
+  EXPECT_EQ(t0.status, "succeeded");
+  EXPECT_EQ(t0.job_id, "job_0");
+  EXPECT_EQ(t0.score, 7.5);
+  EXPECT_EQ(t0.metrics, *done.metrics);
+  EXPECT_TRUE(t0.ranked);
+  EXPECT_EQ(t0.started_at, OptTime(1));
+  EXPECT_EQ(t0.ended_at, OptTime(2));
+  EXPECT_EQ(store().GetTask("opt_a", 1)->status, "pending");
+  EXPECT_FALSE(store().GetTask("opt_a", 1)->job_id.has_value());
+  EXPECT_EQ(store().GetTask("opt_a", 2)->status, "queued");
+  EXPECT_EQ(store().GetTask("opt_a", 2)->job_id, "job_2");
+  EXPECT_EQ(store().GetTask("opt_a", 3)->status, "failed");
+  EXPECT_EQ(store().TaskByJobId("job_0")->index, 0);
+  // Nothing to write is nothing written.
+  auto none = store().ApplyTaskWrites("opt_a", {});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_P(OptimizationStoreConformance, ConcurrentClaimsOfOneTaskHaveOneWinner) {
   ASSERT_TRUE(store().Create(MakeOpt("opt_a"), MakeTasks(20)).ok());
   std::atomic<int> wins{0};

@@ -470,22 +470,23 @@ Result<std::vector<OptimizationTaskRecord>> SqliteOptimizationStore::TasksToRun(
   });
 }
 
-Status SqliteOptimizationStore::MarkTaskQueued(const std::string& opt_id, int64_t index, const std::string& job_id) {
+namespace {
+
+// MarkTaskQueued / MarkTaskStatus on a writer connection (one write each, or a batch's).
+Status MarkTaskQueuedOn(SqliteConnection& c, const std::string& opt_id, int64_t index, const std::string& job_id) {
   if (job_id.empty()) return Status::InvalidArgument("job_id: empty", {{"field", "job_id"}});
-  return db_.WithWriter([&](SqliteConnection& c) -> Status {
-    Status s = c.Execute(
-        "UPDATE optimization_tasks SET status = 'queued', job_id = ?"
-        " WHERE optimization_id = ? AND idx = ? AND status = 'pending'",
-        job_id, opt_id, index);
-    if (s.IsAlreadyExists()) return Status::AlreadyExists("job " + job_id + " is already recorded on a task");
-    RETURN_IF_ERROR(s);
-    if (c.Changes() == 1) return Status::Ok();
-    return TaskCasFailure(c, opt_id, index, "pending");
-  });
+  Status s = c.Execute(
+      "UPDATE optimization_tasks SET status = 'queued', job_id = ?"
+      " WHERE optimization_id = ? AND idx = ? AND status = 'pending'",
+      job_id, opt_id, index);
+  if (s.IsAlreadyExists()) return Status::AlreadyExists("job " + job_id + " is already recorded on a task");
+  RETURN_IF_ERROR(s);
+  if (c.Changes() == 1) return Status::Ok();
+  return TaskCasFailure(c, opt_id, index, "pending");
 }
 
-Status SqliteOptimizationStore::MarkTaskStatus(const std::string& opt_id, int64_t index, const std::string& expected,
-                                               const std::string& next, const OptimizationTaskUpdate& update) {
+Status MarkTaskStatusOn(SqliteConnection& c, const std::string& opt_id, int64_t index, const std::string& expected,
+                        const std::string& next, const OptimizationTaskUpdate& update) {
   RETURN_IF_ERROR(CheckOptimizationTaskStatus(expected, "expected"));
   RETURN_IF_ERROR(CheckOptimizationTaskStatus(next, "status"));
   std::optional<std::string> metrics;
@@ -494,18 +495,58 @@ Status SqliteOptimizationStore::MarkTaskStatus(const std::string& opt_id, int64_
   if (update.ranked) ranked = *update.ranked ? 1 : 0;
   // A score that is given but not finite is stored as NULL (no score), as Create does.
   const bool set_score = update.score.has_value();
-  return db_.WithWriter([&](SqliteConnection& c) -> Status {
-    RETURN_IF_ERROR(c.Execute(
-        "UPDATE optimization_tasks SET status = ?,"
-        " score = CASE WHEN ? THEN ? ELSE score END,"
-        " metrics = COALESCE(?, metrics), ranked = COALESCE(?, ranked), reason = COALESCE(?, reason),"
-        " started_at_us = COALESCE(?, started_at_us), ended_at_us = COALESCE(?, ended_at_us)"
-        " WHERE optimization_id = ? AND idx = ? AND status = ?",
-        next, set_score, Finite(update.score), metrics, ranked, update.reason, ToMicros(update.started_at),
-        ToMicros(update.ended_at), opt_id, index, expected));
-    if (c.Changes() == 1) return Status::Ok();
-    return TaskCasFailure(c, opt_id, index, expected);
-  });
+  RETURN_IF_ERROR(c.Execute(
+      "UPDATE optimization_tasks SET status = ?,"
+      " score = CASE WHEN ? THEN ? ELSE score END,"
+      " metrics = COALESCE(?, metrics), ranked = COALESCE(?, ranked), reason = COALESCE(?, reason),"
+      " started_at_us = COALESCE(?, started_at_us), ended_at_us = COALESCE(?, ended_at_us)"
+      " WHERE optimization_id = ? AND idx = ? AND status = ?",
+      next, set_score, Finite(update.score), metrics, ranked, update.reason, ToMicros(update.started_at),
+      ToMicros(update.ended_at), opt_id, index, expected));
+  if (c.Changes() == 1) return Status::Ok();
+  return TaskCasFailure(c, opt_id, index, expected);
+}
+
+}  // namespace
+
+Status SqliteOptimizationStore::MarkTaskQueued(const std::string& opt_id, int64_t index, const std::string& job_id) {
+  if (job_id.empty()) return Status::InvalidArgument("job_id: empty", {{"field", "job_id"}});
+  return db_.WithWriter([&](SqliteConnection& c) { return MarkTaskQueuedOn(c, opt_id, index, job_id); });
+}
+
+Status SqliteOptimizationStore::MarkTaskStatus(const std::string& opt_id, int64_t index, const std::string& expected,
+                                               const std::string& next, const OptimizationTaskUpdate& update) {
+  RETURN_IF_ERROR(CheckOptimizationTaskStatus(expected, "expected"));
+  RETURN_IF_ERROR(CheckOptimizationTaskStatus(next, "status"));
+  return db_.WithWriter(
+      [&](SqliteConnection& c) { return MarkTaskStatusOn(c, opt_id, index, expected, next, update); });
+}
+
+Result<std::vector<Status>> SqliteOptimizationStore::ApplyTaskWrites(const std::string& opt_id,
+                                                                     const std::vector<OptimizationTaskWrite>& writes) {
+  std::vector<Status> out;
+  out.reserve(writes.size());
+  if (writes.empty()) return out;
+  // One transaction. Each write is one UPDATE: a refused one (a stale CAS changes no row; a
+  // job id already recorded is a constraint failure, which SQLite undoes for that statement
+  // alone) is that write's error and the rest still commit. Any other failure (I/O, ...)
+  // rolls the whole batch back and is returned.
+  RETURN_IF_ERROR(db_.InTransaction([&](SqliteConnection& c) -> Status {
+    out.clear();
+    for (const auto& w : writes) {
+      Status s = w.kind == OptimizationTaskWrite::Kind::kQueued
+                     ? MarkTaskQueuedOn(c, opt_id, w.index, w.job_id)
+                     : MarkTaskStatusOn(c, opt_id, w.index, w.expected, w.next, w.update);
+      const StatusCode code = s.code();
+      if (!s.ok() && code != StatusCode::kFailedPrecondition && code != StatusCode::kNotFound &&
+          code != StatusCode::kAlreadyExists && code != StatusCode::kInvalidArgument) {
+        return s;
+      }
+      out.push_back(std::move(s));
+    }
+    return Status::Ok();
+  }));
+  return out;
 }
 
 Result<int64_t> SqliteOptimizationStore::RequeueFailed(const std::string& opt_id) {

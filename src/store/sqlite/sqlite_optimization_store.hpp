@@ -36,6 +36,8 @@ class SqliteOptimizationStore final : public OptimizationStore {
   Status MarkTaskQueued(const std::string& opt_id, int64_t index, const std::string& job_id) override;
   Status MarkTaskStatus(const std::string& opt_id, int64_t index, const std::string& expected,
                         const std::string& next, const OptimizationTaskUpdate& update) override;
+  Result<std::vector<Status>> ApplyTaskWrites(const std::string& opt_id,
+                                              const std::vector<OptimizationTaskWrite>& writes) override;
   Result<int64_t> RequeueFailed(const std::string& opt_id) override;
   Result<std::vector<int64_t>> CancelPending(const std::string& opt_id, const std::string& reason,
                                              TimePoint ended_at) override;
