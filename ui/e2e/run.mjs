@@ -725,6 +725,51 @@ await test('narrow window (420 px) stays usable', async () => {
   await page.setViewportSize({ width: 1280, height: 900 });
 });
 
+await test('an unreachable server: a persistent banner on every page with Retry now; gone when the server is back', async () => {
+  // A server of its own over a copy of the workspace, stopped and started again on the same port.
+  const wsDown = join(tmp, 'workspace-down');
+  cpSync(ws, wsDown, { recursive: true, filter: (src) => !/alphalab\.db|\/reports(\/|$)/.test(src.slice(ws.length)) });
+  const port3 = await freePort();
+  const base3 = `http://127.0.0.1:${port3}`;
+  const start3 = () => {
+    const p = spawn(bin, ['serve', '--workspace', wsDown, '--host', '127.0.0.1', '--port', String(port3), '--ui-dir', join(UI_DIR, 'dist')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout.on('data', (d) => serverOut.push(d));
+    p.stderr.on('data', (d) => serverOut.push(d));
+    return p;
+  };
+  const stop3 = (p) => new Promise((res) => {
+    if (p.exitCode !== null || p.signalCode !== null) return res();
+    p.once('exit', () => res());
+    p.kill('SIGTERM');
+  });
+  let server3 = start3();
+  const p3 = await context.newPage();
+  p3.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  try {
+    await waitFor('the second server to answer', async () => (await fetch(`${base3}/api/health`)).ok, 30_000);
+    await p3.goto(`${base3}/jobs`);
+    await p3.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    expect((await p3.getByTestId('server-banner').count()) === 0, 'no banner while the server answers');
+    await stop3(server3);
+    // The jobs page polls every 4 s: its next request fails and the banner appears.
+    await p3.getByTestId('server-banner').waitFor({ timeout: 15_000 });
+    await p3.getByTestId('server-banner').getByText(/Cannot reach the alphalab server since/).waitFor();
+    // Persistent: still there after a toast would have gone, and on another page too.
+    await p3.waitForTimeout(11_000);
+    await p3.getByTestId('server-banner').waitFor();
+    await p3.getByRole('link', { name: 'Registry' }).click();
+    await p3.getByTestId('server-banner').waitFor();
+    await p3.screenshot({ path: join(OUT, 'server-unreachable.png') });
+    server3 = start3();
+    await waitFor('the second server to answer again', async () => (await fetch(`${base3}/api/health`)).ok, 30_000);
+    await p3.getByRole('button', { name: 'Retry now' }).click();
+    await p3.getByTestId('server-banner').waitFor({ state: 'detached', timeout: 10_000 });
+  } finally {
+    await p3.close();
+    await stop3(server3);
+  }
+});
+
 await test('auth.mode token: the UI asks for a token, signs in with a cookie, then works (log stream too)', async () => {
   // A second server over a copy of the workspace with auth on, and an admin token from the CLI.
   const wsAuth = join(tmp, 'workspace-auth');

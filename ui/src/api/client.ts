@@ -8,6 +8,7 @@ import type {
   BacktestRequest,
   Dashboard,
   EvalMetricsRequest,
+  Health,
   JobDetail,
   JobLogResponse,
   JobPage,
@@ -24,6 +25,7 @@ import type {
   TrainRequest,
 } from '../types/api';
 import { waitForSignIn } from '../lib/auth';
+import { reportReachable, reportUnreachable } from '../lib/connectivity';
 import { schemaMismatch, type SchemaName } from './validate';
 
 export * from '../types/api';
@@ -118,11 +120,20 @@ async function send(method: string, path: string, body: unknown, signal: AbortSi
       init.body = JSON.stringify(body);
     }
     if (signal) init.signal = signal;
-    return await fetchImpl(baseUrl + path, init);
+    const res = await fetchImpl(baseUrl + path, init);
+    reportReachable();
+    return res;
   } catch (e) {
-    if (e instanceof DOMException && e.name === 'AbortError') throw e;
-    throw new ApiError(0, 'network_error', `Cannot reach the alphalab server (${(e as Error).message})`, null, path);
+    throw networkError(e, path);
   }
+}
+
+/** An AbortError as is; anything else fetch throws is an unreachable server (ApiError network_error). */
+function networkError(e: unknown, path: string): unknown {
+  if (e instanceof DOMException && e.name === 'AbortError') return e;
+  const message = `Cannot reach the alphalab server (${(e as Error).message})`;
+  reportUnreachable(message);
+  return new ApiError(0, 'network_error', message, null, path);
 }
 
 async function parseResponse<T>(res: Response, path: string, schema: SchemaName): Promise<T> {
@@ -149,9 +160,9 @@ export async function requestText(path: string, signal?: AbortSignal): Promise<s
       const init: RequestInit = { method: 'GET' };
       if (signal) init.signal = signal;
       res = await fetchImpl(baseUrl + path, init);
+      reportReachable();
     } catch (e) {
-      if (e instanceof DOMException && e.name === 'AbortError') throw e;
-      throw new ApiError(0, 'network_error', `Cannot reach the alphalab server (${(e as Error).message})`, null, path);
+      throw networkError(e, path);
     }
     if (!needsSignIn(res, path)) break;
     await waitForSignIn();
@@ -207,6 +218,8 @@ export const api = {
   backtestFileText: (btRunId: string, name: string, signal?: AbortSignal): Promise<string> =>
     requestText(`/api/backtests/${enc(btRunId)}/files/${enc(name)}`, signal),
 
+  /** Liveness (GET /api/health, no auth): the unreachable-server banner's retry. */
+  health: (signal?: AbortSignal): Promise<Health> => request('GET', '/api/health', 'Health', undefined, signal),
   dashboard: (signal?: AbortSignal): Promise<Dashboard> => request('GET', '/api/dashboard', 'Dashboard', undefined, signal),
 
   /** Whether auth is on, whether the server runs --insecure, and who the caller is. */

@@ -4,6 +4,7 @@ import { SessionBar } from './SessionBar';
 import { SignInDialog } from './SignIn';
 import { ToastHost } from './ToastHost';
 import { JobWatcher } from './JobWatcher';
+import { ServerBanner } from './ServerBanner';
 
 const NAV = [
   { to: '/', label: 'Dashboard', end: true },
@@ -37,6 +38,7 @@ export function Layout() {
           ))}
         </nav>
       </header>
+      <ServerBanner />
       <SessionBar />
       <main className="content" key={location.pathname.split('/')[1]}>
         <Outlet />

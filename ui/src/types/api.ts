@@ -42,6 +42,7 @@ export type BacktestFileSummary = Schemas['BacktestFileSummary'];
 export type EquityPoint = Schemas['EquityPoint'];
 export type TradeRow = Schemas['TradeRow'];
 export type Dashboard = Schemas['Dashboard'];
+export type Health = Schemas['Health'];
 
 export interface Paged<T> {
   items: T[];
