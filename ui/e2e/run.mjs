@@ -50,6 +50,13 @@ mkdirSync(join(ws, 'data', 'demo'), { recursive: true });
 const csv = readFileSync(join(UI_DIR, 'node_modules', 'vega-datasets', 'data', 'sp500-2000.csv'));
 writeFileSync(join(ws, 'data', 'demo', 'SPX.csv'), csv);
 writeFileSync(join(ws, 'data', 'demo', `${SECOND_TICKER}.csv`), csv);
+// A bring-your-own scores file (date,symbol,score) for SPX: 0.9 in January-June, 0.1 otherwise,
+// so a signal backtest at the default cutoff 0.5 holds SPX in the first half of each year.
+mkdirSync(join(ws, 'preds'), { recursive: true });
+{
+  const rows = csv.toString('utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
+  writeFileSync(join(ws, 'preds', 'spx_scores.csv'), ['date,symbol,score', ...rows.map((d) => `${d},SPX,${Number(d.slice(5, 7)) <= 6 ? 0.9 : 0.1}`)].join('\n') + '\n');
+}
 // A user-declared job type (continues the example's job_types mapping): Actions builds its
 // form from GET /api/job-types. It only echoes its typed params.
 appendFileSync(join(ws, 'alphalab.yaml'), `
@@ -443,6 +450,45 @@ await test('backtest from Actions prefilled by URL shows its equity chart', asyn
   expect(file.status() === 200 && 'cagr' in (await file.json()), `summary.json link downloads the file (${file.status()})`);
   expect((await page.getByTestId('trades-table').locator('tbody tr').count()) >= 1, 'trades table has rows');
   await shot('backtest-detail');
+});
+
+await test('Actions keeps each tab\'s draft; a scores-file backtest (strategy.params.scores_path) from the Actions page succeeds', async () => {
+  await page.goto(`${base}/actions?type=backtest`);
+  const form = page.getByTestId('backtest-form');
+  await form.locator('input[name=tickers]').fill('SPX');
+  await form.locator('input[name=start]').fill('2005-01-01');
+  await form.locator('input[name=end]').fill('2007-12-31');
+  await form.locator('input[name=scores_path]').fill('preds/spx_scores.csv');
+  await page.getByTestId('scores-hint').waitFor();
+  // Another tab, another page, then the nav link back: the draft is still there.
+  await page.getByRole('tab', { name: 'Eval Metrics' }).click();
+  await page.getByTestId('eval-form').locator('input[name=run_id]').fill('run_draft_kept');
+  await page.getByRole('tab', { name: 'Backtest' }).click();
+  expect((await form.locator('input[name=scores_path]').inputValue()) === 'preds/spx_scores.csv', 'scores_path kept across a tab switch');
+  await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+  await page.waitForURL('**/jobs');
+  await page.getByRole('link', { name: 'Actions', exact: true }).click();
+  await form.waitFor();
+  expect((await form.locator('input[name=tickers]').inputValue()) === 'SPX', 'tickers restored after navigating away and back');
+  expect((await form.locator('input[name=end]').inputValue()) === '2007-12-31', 'end restored');
+  expect(new URL(page.url()).searchParams.get('scores_path') === 'preds/spx_scores.csv', `the draft is in the URL (${page.url()})`);
+  await page.getByRole('tab', { name: 'Eval Metrics' }).click();
+  expect((await page.getByTestId('eval-form').locator('input[name=run_id]').inputValue()) === 'run_draft_kept', 'the eval tab kept its own draft');
+  await page.getByRole('tab', { name: 'Backtest' }).click();
+  const payload = JSON.parse(await page.getByTestId('backtest-payload').textContent());
+  expect(payload.overrides[0] === 'strategy.type=signal' && payload.overrides[1] === 'strategy.params={"scores_path": "preds/spx_scores.csv"}', `payload overrides ${JSON.stringify(payload.overrides)}`);
+  await shot('actions-backtest-scores-file');
+  await page.getByRole('button', { name: 'Submit backtest job' }).click();
+  const jobId = await toastJobId();
+  const j = await waitJob(jobId);
+  expect(j.status === 'SUCCESS', `scores-file backtest SUCCESS (got ${j.status}: ${j.error_message ?? ''})`);
+  const bt = await apiGet(`/api/backtests/${j.artifacts.bt_run_id}`);
+  expect(JSON.stringify(bt).includes('preds/spx_scores.csv'), 'the backtest records its scores file');
+  // Held January-June only: one trade a year, bought at the open after the year's first (0.9)
+  // close, sold at the open after the first July (0.1) close.
+  const trades = bt.trades;
+  const shape = trades.map((t) => `${t.entry_date.slice(0, 7)}..${t.exit_date.slice(0, 7)}`).join(' ');
+  expect(shape === '2005-01..2005-07 2006-01..2006-07 2007-01..2007-07', `one January-to-July trade a year (got ${shape})`);
 });
 
 await test('backtests list', async () => {

@@ -40,7 +40,6 @@ export function ServerBanner({ probeMs = PROBE_MS }: { probeMs?: number }) {
     wasDown.current = true;
     const t = setInterval(() => void probe(), probeMs);
     return () => clearInterval(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [conn.reachable, probeMs, qc]);
 
   if (conn.reachable) return null;
