@@ -11,6 +11,7 @@ import type {
   Health,
   JobDetail,
   JobLogResponse,
+  JobLogSearch,
   JobPage,
   JobStatus,
   JobType,
@@ -18,6 +19,7 @@ import type {
   RegistryQuery,
   RunDetail,
   RunPage,
+  TickerList,
   SessionCreated,
   SessionInfo,
   SignedOut,
@@ -183,16 +185,34 @@ const enc = encodeURIComponent;
 export interface RecentJobsQuery {
   status?: string | undefined;
   job_type?: string | undefined;
+  /** text search (server side: job_id, type, args, params) */
+  q?: string | undefined;
+  /** created on or after this date (YYYY-MM-DD, UTC) */
+  from?: string | undefined;
+  /** created on or before this date (YYYY-MM-DD, UTC, through its end) */
+  to?: string | undefined;
   limit?: number | undefined;
   offset?: number | undefined;
 }
 
+export interface RunsQuery {
+  /** text search (server side: run_id, project, dataset, config_path, tickers) */
+  q?: string | undefined;
+  /** `<field>_<asc|desc>` over start_time, run_id, project, dataset, status, mode */
+  sort?: string | undefined;
+  limit: number;
+  offset: number;
+}
+
 export const api = {
   recentJobs: (q: RecentJobsQuery = {}, signal?: AbortSignal): Promise<JobPage> =>
-    request('GET', `/api/jobs/recent${buildQuery({ status: q.status, job_type: q.job_type, limit: q.limit ?? 100, offset: q.offset })}`, 'JobPage', undefined, signal),
+    request('GET', `/api/jobs/recent${buildQuery({ status: q.status, job_type: q.job_type, q: q.q, from: q.from, to: q.to, limit: q.limit ?? 100, offset: q.offset })}`, 'JobPage', undefined, signal),
   job: (jobId: string, signal?: AbortSignal): Promise<JobDetail> => request('GET', `/api/jobs/${enc(jobId)}`, 'Job', undefined, signal),
   jobLog: (jobId: string, offset: number, tail?: number, signal?: AbortSignal): Promise<JobLogResponse> =>
     request('GET', `/api/jobs/${enc(jobId)}/log${buildQuery({ offset, tail })}`, 'JobLog', undefined, signal),
+  /** Server-side search over the whole log: lines containing q from byte `offset` (GET /api/jobs/{id}/log/search). */
+  jobLogSearch: (jobId: string, q: string, offset: number, limit = 100, signal?: AbortSignal): Promise<JobLogSearch> =>
+    request('GET', `/api/jobs/${enc(jobId)}/log/search${buildQuery({ q, offset, limit })}`, 'JobLogSearch', undefined, signal),
   /** The SSE URL of a job's log from `offset` (see useJobLog). */
   jobLogStreamUrl: (jobId: string, offset: number) => `${baseUrl}/api/jobs/${enc(jobId)}/log/stream${buildQuery({ offset })}`,
   cancelJob: (jobId: string): Promise<JobDetail> => request('POST', `/api/jobs/${enc(jobId)}/cancel`, 'Job', {}),
@@ -205,9 +225,17 @@ export const api = {
   registryModels: (q: RegistryQuery, signal?: AbortSignal): Promise<RegistryPage> =>
     request('GET', `/api/registry/models${buildQuery({ ...q })}`, 'RegistryPage', undefined, signal),
 
-  runs: (limit: number, offset: number, signal?: AbortSignal): Promise<RunPage> =>
-    request('GET', `/api/runs${buildQuery({ limit, offset })}`, 'RunPage', undefined, signal),
+  /** Every ticker with at least one registry row, ascending (GET /api/registry/tickers). */
+  registryTickers: (signal?: AbortSignal): Promise<TickerList> => request('GET', '/api/registry/tickers', 'TickerList', undefined, signal),
+
+  runs: (q: RunsQuery, signal?: AbortSignal): Promise<RunPage> =>
+    request('GET', `/api/runs${buildQuery({ q: q.q, sort: q.sort, limit: q.limit, offset: q.offset })}`, 'RunPage', undefined, signal),
   run: (runId: string, signal?: AbortSignal): Promise<RunDetail> => request('GET', `/api/runs/${enc(runId)}`, 'RunDetail', undefined, signal),
+
+  /** GET /api/runs/{run_id}/files/{name}: one file of the run's folder (confined to it). */
+  runFileUrl: (runId: string, name: string) => `${baseUrl}/api/runs/${enc(runId)}/files/${enc(name)}`,
+  /** One file of a run folder as text. */
+  runFileText: (runId: string, name: string, signal?: AbortSignal): Promise<string> => requestText(`/api/runs/${enc(runId)}/files/${enc(name)}`, signal),
 
   backtests: (limit: number, offset: number, signal?: AbortSignal): Promise<BacktestPage> =>
     request('GET', `/api/backtests${buildQuery({ limit, offset })}`, 'BacktestPage', undefined, signal),

@@ -35,7 +35,14 @@ export function JobsTable({ jobs, compact = false }: { jobs: JobDetail[]; compac
               <td className="mono nowrap">
                 <Link to={`/jobs/${encodeURIComponent(j.job_id)}`}>{j.job_id}</Link>
               </td>
-              <td className="nowrap">{j.job_type}</td>
+              <td className="nowrap">
+                {j.job_type}
+                {j.dry_run && (
+                  <span className="tag tag-dry" title="a dry run: validated and logged the command, ran nothing">
+                    dry run
+                  </span>
+                )}
+              </td>
               <td>
                 <StatusBadge status={j.status} />
               </td>
@@ -44,7 +51,14 @@ export function JobsTable({ jobs, compact = false }: { jobs: JobDetail[]; compac
               <td className="num">{fmtDuration(j.duration_sec)}</td>
               {!compact && (
                 <td className="mono args" title={j.command.join(' ')}>
-                  {j.args_preview}
+                  <details className="args-details">
+                    <summary>{j.args_preview}</summary>
+                    <ol className="argv" aria-label={`argv of ${j.job_id}`}>
+                      {j.command.map((a, i) => (
+                        <li key={i}>{a}</li>
+                      ))}
+                    </ol>
+                  </details>
                 </td>
               )}
               <td className="nowrap">
