@@ -420,6 +420,47 @@ await test('runs list', async () => {
   await shot('runs');
 });
 
+await test('jobs search, runs columns and search, run file downloads, whole-log search (server side)', async () => {
+  await page.goto(`${base}/jobs`);
+  await page.getByLabel('Search jobs').fill(state.trainJob);
+  await page.waitForURL(`**/jobs?q=${state.trainJob}`);
+  await page.getByTestId('jobs-table').getByText(state.trainJob).waitFor();
+  await waitFor('one row', async () => (await page.getByTestId('jobs-table').locator('tbody tr').count()) === 1, 10_000);
+  const counts = await page.getByTestId('status-counts').innerText();
+  expect(/SUCCESS\s*1/.test(counts) && /all\s*1/.test(counts), `status counts of the search (${counts})`);
+  await page.getByTestId('jobs-table').locator('summary').first().click();
+  expect((await page.getByLabel(`argv of ${state.trainJob}`).innerText()).includes('train'), 'the full argv expands');
+  await shot('jobs-search');
+  await page.goto(`${base}/runs`);
+  const row = page.getByTestId('runs-table').locator('tr', { hasText: state.runId });
+  await row.waitFor();
+  const label = await row.getByTestId('run-label').innerText();
+  expect(/^\d+d \/ \d+(\.\d)?%$/.test(label), `the run's label (${label})`);
+  await page.getByLabel('Search runs').fill('no-such-run-anywhere');
+  await page.getByText('No run matches').waitFor();
+  await page.getByLabel('Search runs').fill(state.runId.slice(-8));
+  await page.getByTestId('runs-table').getByText(state.runId).waitFor();
+  await page.getByRole('button', { name: /dataset/ }).click();
+  await page.waitForURL('**sort=dataset_asc**');
+  await shot('runs-columns');
+  await page.goto(`${base}/runs/${state.runId}`);
+  const href = await page.getByRole('link', { name: 'metrics.json' }).getAttribute('href');
+  expect(href === `/api/runs/${state.runId}/files/metrics.json`, `metrics.json link (${href})`);
+  const file = await page.request.get(base + href);
+  expect(file.status() === 200 && 'per_ticker' in (await file.json()), `metrics.json downloads (${file.status()})`);
+  await page.goto(`${base}/jobs/${state.trainJob}`);
+  await page.getByLabel('Search the whole log').fill('RUN_ID');
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  const results = page.getByTestId('log-search-results');
+  await results.getByText('whole log searched').waitFor();
+  expect((await results.locator('li').count()) >= 1 && /run_id/i.test(await results.innerText()), 'the run_id line found on the server');
+  const dl = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Download log' }).click();
+  const download = await dl;
+  expect(download.suggestedFilename() === `${state.trainJob}.log`, `download name ${download.suggestedFilename()}`);
+  await shot('job-log-search');
+});
+
 await test('backtest from Actions prefilled by URL shows its equity chart', async () => {
   const run = await apiGet(`/api/registry/models?ticker=SPX&min_support=0&limit=50`);
   const row = (run.items ?? run).find((r) => r.run_id === state.runId);
@@ -862,6 +903,67 @@ await test('auth.mode token: the UI asks for a token, signs in with a cookie, th
     await p2.close();
     server2.kill('SIGTERM');
   }
+});
+
+await test('axe-core scan of every route: zero serious or critical violations; screenshots at 1280 and 420 px (light and dark)', async () => {
+  const axeSource = readFileSync(join(UI_DIR, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+  const routes = [
+    ['dashboard', '/'],
+    ['jobs', '/jobs'],
+    ['job', `/jobs/${state.trainJob}`],
+    ['registry', '/registry'],
+    ['runs', '/runs'],
+    ['run', `/runs/${state.runId}`],
+    ['backtests', '/backtests'],
+    ['backtest', `/backtests/${state.btRunId}`],
+    ['actions', '/actions?type=backtest'],
+  ];
+  const problems = [];
+  for (const theme of ['light', 'dark']) {
+    await page.evaluate((t) => localStorage.setItem('alphalab.theme', t), theme);
+    for (const [name, path] of routes) {
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.goto(base + path);
+      await page.locator('main h1').first().waitFor();
+      await page.waitForTimeout(300);
+      expect((await page.evaluate(() => document.documentElement.getAttribute('data-theme'))) === theme, `theme ${theme} applied`);
+      await page.addScriptTag({ content: axeSource });
+      const result = await page.evaluate(async () => {
+        const r = await window.axe.run(document, { resultTypes: ['violations'] });
+        return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+      });
+      for (const v of result.filter((x) => x.impact === 'serious' || x.impact === 'critical')) problems.push(`${theme} ${name}: ${v.id} (${v.impact}) ${v.nodes.join(' | ')}`);
+      await page.screenshot({ path: join(OUT, `route-${name}-1280-${theme}.png`), fullPage: true });
+      await page.setViewportSize({ width: 420, height: 900 });
+      await page.waitForTimeout(200);
+      await page.screenshot({ path: join(OUT, `route-${name}-420-${theme}.png`), fullPage: true });
+    }
+  }
+  await page.evaluate(() => localStorage.removeItem('alphalab.theme'));
+  await page.setViewportSize({ width: 1280, height: 900 });
+  writeFileSync(join(OUT, 'axe-violations.txt'), problems.join('\n') + '\n');
+  expect(problems.length === 0, `axe: ${problems.length} serious/critical violation(s): ${problems.slice(0, 8).join(' ; ')}`);
+});
+
+await test('keyboard only: Tab to a nav link, Enter opens the page with the focus on its heading and a title', async () => {
+  await page.goto(`${base}/`);
+  await page.locator('main h1').first().waitFor();
+  let reached = false;
+  for (let i = 0; i < 15 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement?.textContent === 'Runs' && document.activeElement.tagName === 'A');
+  }
+  expect(reached, 'the Runs nav link is reachable with Tab');
+  await page.keyboard.press('Enter');
+  await page.waitForURL('**/runs');
+  await page.waitForFunction(() => document.activeElement?.tagName === 'H1');
+  expect((await page.title()) === 'Runs · alphalab', `title (${await page.title()})`);
+  // The Actions tabs move with the arrow keys.
+  await page.goto(`${base}/actions?type=train`);
+  await page.getByRole('tab', { name: 'Train' }).focus();
+  await page.keyboard.press('ArrowRight');
+  await page.getByRole('tab', { name: 'Backtest', selected: true }).waitFor();
+  expect(await page.evaluate(() => document.activeElement?.textContent === 'Backtest'), 'focus follows the selected tab');
 });
 
 await test('no uncaught errors in the browser console', async () => {

@@ -294,14 +294,38 @@ export function ActionsPage() {
   return (
     <div className="page">
       <h1>Actions</h1>
-      <div className="tabs" role="tablist">
+      <div
+        className="tabs"
+        role="tablist"
+        aria-label="Job type"
+        onKeyDown={(e) => {
+          // Arrow keys move between tabs (and select them), Home / End jump to the ends.
+          const i = tabs.findIndex((t) => t.id === tab);
+          const to = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? tabs.length - 1 : null;
+          if (to === null) return;
+          e.preventDefault();
+          const next = tabs[(to + tabs.length) % tabs.length]!;
+          pick(next.id);
+          requestAnimationFrame(() => document.getElementById(`tab-${next.id}`)?.focus());
+        }}
+      >
         {tabs.map((t) => (
-          <button key={t.id} type="button" role="tab" aria-selected={tab === t.id} className={`tab${tab === t.id ? ' active' : ''}`} onClick={() => pick(t.id)}>
+          <button
+            key={t.id}
+            id={`tab-${t.id}`}
+            type="button"
+            role="tab"
+            aria-selected={tab === t.id}
+            aria-controls="actions-tabpanel"
+            tabIndex={tab === t.id ? 0 : -1}
+            className={`tab${tab === t.id ? ' active' : ''}`}
+            onClick={() => pick(t.id)}
+          >
             {t.label}
           </button>
         ))}
       </div>
-      <section className="panel" role="tabpanel">
+      <section className="panel" role="tabpanel" id="actions-tabpanel" aria-labelledby={`tab-${tab}`}>
         {waiting && <Loading />}
         {!waiting && tab === 'train' && <TrainForm key={formKey} sp={init} onDraft={onDraft} />}
         {!waiting && tab === 'backtest' && <BacktestForm key={formKey} sp={init} onDraft={onDraft} />}
