@@ -21,12 +21,12 @@ export function runLabel(r: RunSummary): string {
   return fmtLabel(m.label_horizon_days, m.label_threshold);
 }
 
-function SortHeader({ field, label, sort, onSort }: { field: SortField; label: string; sort: string; onSort: (s: string) => void }) {
+function SortHeader({ field, label, sort, onSort, className }: { field: SortField; label: string; sort: string; onSort: (s: string) => void; className?: string }) {
   const active = sort.startsWith(`${field}_`);
   const desc = sort.endsWith('_desc');
   const next = active ? `${field}_${desc ? 'asc' : 'desc'}` : `${field}_${field === 'start_time' ? 'desc' : 'asc'}`;
   return (
-    <th aria-sort={active ? (desc ? 'descending' : 'ascending') : 'none'}>
+    <th aria-sort={active ? (desc ? 'descending' : 'ascending') : 'none'} className={className}>
       <button type="button" className="th-sort" onClick={() => onSort(next)}>
         {label} <span aria-hidden="true">{active ? (desc ? '▼' : '▲') : '↕'}</span>
       </button>
@@ -81,16 +81,16 @@ export function RunsPage() {
                 <thead>
                   <tr>
                     <SortHeader field="run_id" label="run_id" sort={sort} onSort={onSort} />
-                    <SortHeader field="dataset" label="dataset" sort={sort} onSort={onSort} />
-                    <th>tickers</th>
+                    <SortHeader field="dataset" label="dataset" sort={sort} onSort={onSort} className="col-low" />
+                    <th className="col-low">tickers</th>
                     <th>label</th>
-                    <th className="num" title="models (tickers) in the registry">models</th>
+                    <th className="num col-low" title="models (tickers) in the registry">models</th>
                     <th className="num" title="mean over the models with a predicted positive">precision</th>
                     <th className="num" title="mean over the models with a predicted positive">lift</th>
-                    <th className="num">support</th>
-                    <SortHeader field="project" label="project" sort={sort} onSort={onSort} />
+                    <th className="num col-low">support</th>
+                    <SortHeader field="project" label="project" sort={sort} onSort={onSort} className="col-low" />
                     <SortHeader field="status" label="status" sort={sort} onSort={onSort} />
-                    <SortHeader field="start_time" label="started" sort={sort} onSort={onSort} />
+                    <SortHeader field="start_time" label="started" sort={sort} onSort={onSort} className="col-low" />
                   </tr>
                 </thead>
                 <tbody>
@@ -99,16 +99,16 @@ export function RunsPage() {
                       <td className="mono">
                         <Link to={`/runs/${encodeURIComponent(r.run_id)}`}>{r.run_id}</Link>
                       </td>
-                      <td>{r.dataset || 'not recorded'}</td>
-                      <td title={r.tickers.join(', ')}>{r.tickers.length > 4 ? `${r.tickers.slice(0, 4).join(', ')} +${r.tickers.length - 4}` : r.tickers.join(', ') || 'none'}</td>
+                      <td className="col-low">{r.dataset || 'not recorded'}</td>
+                      <td className="col-low" title={r.tickers.join(', ')}>{r.tickers.length > 4 ? `${r.tickers.slice(0, 4).join(', ')} +${r.tickers.length - 4}` : r.tickers.join(', ') || 'none'}</td>
                       <td className="nowrap" data-testid="run-label">{runLabel(r)}</td>
-                      <td className="num">{fmtInt(r.models?.count)}</td>
+                      <td className="num col-low">{fmtInt(r.models?.count)}</td>
                       <td className="num">{fmtPct(r.models?.precision)}</td>
                       <td className="num">{fmtLift(r.models?.lift)}</td>
-                      <td className="num">{fmtInt(r.models?.support)}</td>
-                      <td>{r.project || 'default'}</td>
+                      <td className="num col-low">{fmtInt(r.models?.support)}</td>
+                      <td className="col-low">{r.project || 'default'}</td>
                       <td>{r.status ? <StatusBadge status={r.status} /> : 'unknown'}</td>
-                      <td className="nowrap">{fmtTime(r.start_time)}</td>
+                      <td className="nowrap col-low">{fmtTime(r.start_time)}</td>
                     </tr>
                   ))}
                 </tbody>
