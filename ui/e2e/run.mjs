@@ -303,6 +303,7 @@ await test('auto-follow turns off on scroll-up and back on at the bottom; search
     expect(await page.getByLabel('Auto-follow').isChecked(), 'back at the bottom turns it on');
   }
   await page.getByLabel('Search log').fill('run_id');
+  await box.locator('mark').first().waitFor({ timeout: 5000 }).catch(() => {}); // the highlight is deferred (useDeferredValue)
   const marks = await box.locator('mark').count();
   expect(marks >= 1, `search highlights run_id (${marks} marks)`);
   await shot('job-detail-search');
