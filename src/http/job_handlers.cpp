@@ -68,6 +68,9 @@ Result<std::optional<TimePoint>> TimeBound(const HttpRequest& req, const char* n
   if (v->size() == 10) {
     auto days = ParseDate(*v);
     if (!days.ok()) return bad();
+    // Beyond what a TimePoint holds (about 1677..2262 in nanoseconds): the far end of time.
+    if (*days > 106000) return std::optional<TimePoint>(TimePoint::max());
+    if (*days < -106000) return std::optional<TimePoint>(TimePoint::min());
     const TimePoint day{std::chrono::duration_cast<TimePoint::duration>(std::chrono::hours(24) * *days)};
     return std::optional<TimePoint>(end_of_day ? day + std::chrono::hours(24) : day);
   }
