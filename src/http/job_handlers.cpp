@@ -55,6 +55,30 @@ Result<Json> SubmitTyped(JobService& jobs, const Clock& clock, AuditLog* audit, 
   return JobDetailJson(*rec, clock.Now());
 }
 
+// ?from= / ?to= of GET /api/jobs/recent: "YYYY-MM-DD" (a UTC day: from its start; `to` through
+// its end) or an ISO-8601 UTC time (`to` exclusive).
+Result<std::optional<TimePoint>> TimeBound(const HttpRequest& req, const char* name, bool end_of_day) {
+  auto v = req.query.Get(name);
+  if (!v || v->empty()) return std::optional<TimePoint>{};
+  const auto bad = [&] {
+    return Status::InvalidArgument(std::string(name) + " must be a date YYYY-MM-DD or a UTC time YYYY-MM-DDTHH:MM:SSZ; got '" +
+                                       v->substr(0, 50) + "'",
+                                   Json{{"parameter", name}});
+  };
+  if (v->size() == 10) {
+    auto days = ParseDate(*v);
+    if (!days.ok()) return bad();
+    // Beyond what a TimePoint holds (about 1677..2262 in nanoseconds): the far end of time.
+    if (*days > 106000) return std::optional<TimePoint>(TimePoint::max());
+    if (*days < -106000) return std::optional<TimePoint>(TimePoint::min());
+    const TimePoint day{std::chrono::duration_cast<TimePoint::duration>(std::chrono::hours(24) * *days)};
+    return std::optional<TimePoint>(end_of_day ? day + std::chrono::hours(24) : day);
+  }
+  auto t = ParseIso8601(*v);
+  if (!t.ok()) return bad();
+  return std::optional<TimePoint>(*t);
+}
+
 std::string SseEvent(std::string_view event, const Json& data) {
   return "event: " + std::string(event) + "\ndata: " + DumpJson(data) + "\n\n";
 }
@@ -170,16 +194,33 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
       }
       q.owner_id = mine;
     }
+    if (auto text = req.query.Get("q"); text && !text->empty()) {
+      if (text->size() > 200) {
+        return Status::InvalidArgument("q must be at most 200 characters", Json{{"parameter", "q"}});
+      }
+      q.text = *text;
+    }
+    ASSIGN_OR_RETURN(q.created_from, TimeBound(req, "from", false));
+    ASSIGN_OR_RETURN(q.created_to, TimeBound(req, "to", true));
     ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 100, 0, 1000));
     ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0, 1000000000));
     q.limit = static_cast<int>(limit);
     q.offset = static_cast<int>(offset);
     ASSIGN_OR_RETURN(std::vector<JobRecord> rows, jobs.List(q));
     ASSIGN_OR_RETURN(int64_t total, jobs.Count(q));
+    // Per status, with every filter but the status one (the tabs of the Jobs page).
+    Json counts = Json::object();
+    JobQuery per_status = q;
+    for (JobState st : kAllJobStates) {
+      per_status.status = st;
+      ASSIGN_OR_RETURN(int64_t n, jobs.Count(per_status));
+      counts[std::string(JobStateName(st))] = n;
+    }
     const TimePoint now = clock.Now();
     Json items = Json::array();
     for (const JobRecord& r : rows) items.push_back(JobDetailJson(r, now));
-    return Json{{"items", std::move(items)}, {"total", total}, {"limit", limit}, {"offset", offset}};
+    return Json{{"items", std::move(items)}, {"total", total}, {"limit", limit}, {"offset", offset},
+                {"status_counts", std::move(counts)}};
   });
 
   // The hot read: the body comes pre-serialized from the job service's cache when it can.
@@ -193,6 +234,34 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
   // Answered on the I/O thread (no hop to the handler pool): the cache lookup holds a lock only
   // for a map find, and a miss is a WAL snapshot read that never waits for the write lock.
   router.SetInline("/api/jobs/{job_id}");
+
+  router.Get("/api/jobs/{job_id}/log/search", [&jobs, root](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
+    auto q = req.query.Get("q");
+    if (!q || q->empty() || q->size() > 200) {
+      return Status::InvalidArgument("q must be 1 to 200 characters", Json{{"parameter", "q"}});
+    }
+    ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0));
+    ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 100, 1, 1000));
+    ASSIGN_OR_RETURN(JobRecord rec, VisibleJob(jobs, req, id));
+    auto found = SearchLog(root, jobs.LogPath(rec), *q, offset, static_cast<int>(limit));
+    if (!found.ok()) {
+      if (found.status().IsNotFound() && (!IsTerminal(rec.status) || !rec.started_at)) {
+        return Json{{"job_id", id.str()}, {"q", *q}, {"matches", Json::array()}, {"next_offset", 0},
+                    {"complete", true}, {"file_size", 0}};
+      }
+      if (found.status().IsNotFound()) {
+        return Status::NotFound("log of job " + id.str() + " does not exist (" + rec.log_path + ")",
+                                Json{{"job_id", id.str()}, {"log_path", rec.log_path}});
+      }
+      return found.status();
+    }
+    Json matches = Json::array();
+    for (auto& m : found->matches) matches.push_back(Json{{"offset", m.offset}, {"line", std::move(m.line)}});
+    return Json{{"job_id", id.str()},          {"q", *q},
+                {"matches", std::move(matches)}, {"next_offset", found->next_offset},
+                {"complete", found->complete},   {"file_size", found->file_size}};
+  });
 
   router.Get("/api/jobs/{job_id}/log", [&jobs, root](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));

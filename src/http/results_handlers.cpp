@@ -1,4 +1,5 @@
 // Results API (docs/registry.md): GET /api/runs (paged, newest first), GET /api/runs/{run_id},
+// GET /api/runs/{run_id}/files/{name},
 // GET /api/backtests (paged; ticker / strategy / model_run_id filters),
 // GET /api/backtests/{bt_run_id}?points=N, GET /api/backtests/{bt_run_id}/files/{name},
 // GET /api/dashboard. Served by the RegistryService the composition root builds.
@@ -21,6 +22,14 @@ Result<std::string> IdParam(const HttpRequest& req, const char* name) {
   return id;
 }
 
+// A file of a run or backtest folder, shown inline under its own name (a download link's
+// `download` attribute saves it).
+HttpResponse FileResponse(registry::FileContent file) {
+  HttpResponse resp = HttpResponse::Text(std::move(file.body), file.content_type);
+  resp.headers.emplace_back("Content-Disposition", "inline; filename=\"" + file.name + "\"");
+  return resp;
+}
+
 }  // namespace
 
 void RegisterResultsRoutes(Router& router, RegistryService& service) {
@@ -31,6 +40,12 @@ void RegisterResultsRoutes(Router& router, RegistryService& service) {
   router.Get("/api/runs/{run_id}", [s](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(std::string id, IdParam(req, "run_id"));
     return s->RunDetail(id);
+  });
+  router.GetRaw("/api/runs/{run_id}/files/{name}", [s](const HttpRequest& req) -> Result<HttpResponse> {
+    ASSIGN_OR_RETURN(std::string id, IdParam(req, "run_id"));
+    ASSIGN_OR_RETURN(std::string name, IdParam(req, "name"));
+    ASSIGN_OR_RETURN(registry::FileContent file, s->RunFile(id, name));
+    return FileResponse(std::move(file));
   });
   router.Get("/api/backtests", [s](const HttpRequest& req) -> Result<Json> {
     return s->Backtests(registry::ParamsFromItems(req.query.items()));
@@ -43,9 +58,7 @@ void RegisterResultsRoutes(Router& router, RegistryService& service) {
     ASSIGN_OR_RETURN(std::string id, IdParam(req, "bt_run_id"));
     ASSIGN_OR_RETURN(std::string name, IdParam(req, "name"));
     ASSIGN_OR_RETURN(registry::FileContent file, s->BacktestFile(id, name));
-    HttpResponse resp = HttpResponse::Text(std::move(file.body), file.content_type);
-    resp.headers.emplace_back("Content-Disposition", "inline; filename=\"" + file.name + "\"");
-    return resp;
+    return FileResponse(std::move(file));
   });
   router.Get("/api/dashboard", [s](const HttpRequest& req) -> Result<Json> {
     return s->Dashboard(registry::ParamsFromItems(req.query.items()), OwnerFilter(req));  // users: own jobs

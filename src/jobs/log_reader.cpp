@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -169,6 +170,78 @@ Result<LogChunk> ReadLogChunk(const std::filesystem::path& root, const std::file
   chunk.next_offset = end - static_cast<int64_t>(held);
   if (chunk.is_truncated && held == 0) chunk.next_offset = end;
   return chunk;
+}
+
+Result<LogSearch> SearchLog(const std::filesystem::path& root, const std::filesystem::path& path,
+                            std::string_view needle, int64_t offset, int max_matches, int64_t max_scan_bytes) {
+  if (offset < 0) return Status::InvalidArgument("offset must be >= 0");
+  if (needle.empty()) return Status::InvalidArgument("q must not be empty");
+  Fd f;
+  {
+    auto opened = OpenConfined(root, path, O_RDONLY | O_NONBLOCK);
+    if (!opened.ok()) {
+      if (opened.status().IsNotFound()) {
+        return Status::NotFound("log file " + path.filename().string() + " does not exist");
+      }
+      return opened.status().WithContext("log " + path.filename().string());
+    }
+    f.fd = opened->release();
+  }
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) return Status::Internal("cannot stat log " + path.filename().string());
+  if (!S_ISREG(st.st_mode)) return Status::NotFound("log file " + path.filename().string() + " is not a file");
+  auto lower = [](std::string_view text) {
+    std::string out(text);
+    for (char& c : out) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return out;
+  };
+  const std::string want = lower(needle);
+  LogSearch out;
+  out.file_size = st.st_size;
+  constexpr int64_t kBlock = 1 << 20;
+  int64_t pos = std::min<int64_t>(offset, out.file_size);  // file offset of carry's first byte
+  std::string carry;  // the current, not yet complete line
+  int64_t scanned = 0;
+  auto take_line = [&](int64_t line_start, std::string_view line) {
+    if (lower(line).find(want) == std::string::npos) return;
+    const std::string_view cut = line.substr(0, static_cast<size_t>(kMaxLogSearchLineBytes));
+    out.matches.push_back({line_start, SanitizeUtf8(cut)});
+  };
+  int64_t read_at = pos;
+  while (read_at < out.file_size && scanned < max_scan_bytes) {
+    ASSIGN_OR_RETURN(std::string block, PreadAll(f.fd, read_at, std::min(kBlock, out.file_size - read_at)));
+    if (block.empty()) break;
+    read_at += static_cast<int64_t>(block.size());
+    scanned += static_cast<int64_t>(block.size());
+    carry += block;
+    size_t start = 0;
+    for (size_t nl = carry.find('\n'); nl != std::string::npos; nl = carry.find('\n', start)) {
+      take_line(pos + static_cast<int64_t>(start), std::string_view(carry).substr(start, nl - start));
+      start = nl + 1;
+      if (static_cast<int>(out.matches.size()) >= max_matches) {
+        out.next_offset = pos + static_cast<int64_t>(start);
+        out.complete = out.next_offset >= out.file_size;
+        return out;
+      }
+    }
+    carry.erase(0, start);
+    pos += static_cast<int64_t>(start);
+  }
+  if (read_at >= out.file_size) {
+    if (!carry.empty()) take_line(pos, carry);  // the last line has no line break
+    out.next_offset = out.file_size;
+    out.complete = true;
+  } else if (pos > offset) {
+    out.next_offset = pos;  // the scan budget ran out: continue at the incomplete line
+  } else {
+    // One line longer than the whole budget: its first part is searched, the rest skipped, so
+    // the next call always moves on.
+    take_line(pos, carry);
+    out.next_offset = read_at;
+  }
+  return out;
 }
 
 std::string ReadFileTail(const std::filesystem::path& path, int64_t max_bytes) {

@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/status.hpp"
 
@@ -41,6 +43,31 @@ Result<LogChunk> ReadLogChunk(const std::filesystem::path& root, const std::file
 Result<LogChunk> ReadLogChunk(const std::filesystem::path& path, int64_t offset, int64_t tail,
                               bool hold_incomplete_tail = false,
                               int64_t max_bytes = kMaxLogResponseBytes);
+
+// Server-side search over a whole log (GET /api/jobs/{id}/log/search): the lines from byte
+// `offset` on (a line start: 0 or a previous next_offset) that contain `needle`, ASCII
+// case-insensitive. Reads at most `max_scan_bytes` per call and stops after `max_matches`
+// matches; `next_offset` is where the next call continues (a line start), `complete` is true
+// once the scan reached the end of the file. A match's `offset` is the byte offset of its
+// line in the file; its text is sanitised UTF-8 without the line break, cut to
+// kMaxLogSearchLineBytes. Confined like ReadLogChunk.
+inline constexpr int64_t kMaxLogSearchLineBytes = 2000;
+
+struct LogMatch {
+  int64_t offset = 0;
+  std::string line;
+};
+
+struct LogSearch {
+  std::vector<LogMatch> matches;
+  int64_t next_offset = 0;
+  bool complete = false;
+  int64_t file_size = 0;
+};
+
+Result<LogSearch> SearchLog(const std::filesystem::path& root, const std::filesystem::path& path,
+                            std::string_view needle, int64_t offset, int max_matches,
+                            int64_t max_scan_bytes = 64 << 20);
 
 // Replaces invalid UTF-8 with U+FFFD. If `held_back` is non-null, a truncated (but so far
 // valid) sequence at the very end is left out and its length stored there.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "core/ids.hpp"
@@ -146,6 +147,7 @@ using registry::ReadBacktestFiles;
 using registry::BacktestDetailOptions;
 using registry::FileContent;
 using registry::ReadBacktestFile;
+using registry::ReadRunFile;
 
 RegistryService::RegistryService(const Workspace& ws, RegistryStore& store, JobStore* jobs, const Clock& clock)
     : ws_(ws), store_(store), jobs_(jobs), clock_(clock), indexer_(ws, store, clock) {}
@@ -350,6 +352,51 @@ Result<Json> RegistryService::Compare(const Params& params) {
   return Json{{"ticker", chosen}, {"run_ids", ids}, {"items", std::move(items)}};
 }
 
+namespace {
+
+// The "models" block of a GET /api/runs item, from the run's registry rows of its own mode
+// (all rows when none has it): how many models, the label when every row agrees on it, and
+// headline metrics: mean precision and lift over the models with a predicted positive
+// (tp + fp > 0; null when none has one), summed support.
+Json RunModelsJson(const RunSummary& run, const std::vector<const RegistryRow*>& all_rows) {
+  std::vector<const RegistryRow*> rows;
+  for (const RegistryRow* r : all_rows) {
+    if (r->mode == run.mode) rows.push_back(r);
+  }
+  if (rows.empty()) rows = all_rows;
+  std::set<std::string> tickers;
+  std::optional<int64_t> horizon;
+  std::optional<double> threshold;
+  bool same_label = !rows.empty();
+  double precision_sum = 0, lift_sum = 0;
+  int precision_n = 0, lift_n = 0;
+  std::optional<int64_t> support;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const RegistryRow& r = *rows[i];
+    tickers.insert(r.ticker);
+    if (i == 0) {
+      horizon = r.label_horizon_days;
+      threshold = r.label_threshold;
+    } else if (r.label_horizon_days != horizon || r.label_threshold != threshold) {
+      same_label = false;
+    }
+    const bool has_positive = r.tp && r.fp && *r.tp + *r.fp > 0;
+    if (has_positive && r.precision) { precision_sum += *r.precision; ++precision_n; }
+    if (has_positive && r.lift) { lift_sum += *r.lift; ++lift_n; }
+    if (r.support) support = support.value_or(0) + *r.support;
+  }
+  auto opt = [](const auto& v) { return v ? Json(*v) : Json(nullptr); };
+  return Json{{"count", static_cast<int64_t>(tickers.size())},
+              {"label_horizon_days", same_label ? opt(horizon) : Json(nullptr)},
+              {"label_threshold", same_label ? opt(threshold) : Json(nullptr)},
+              {"label_mixed", !rows.empty() && !same_label},
+              {"precision", precision_n ? Json(precision_sum / precision_n) : Json(nullptr)},
+              {"lift", lift_n ? Json(lift_sum / lift_n) : Json(nullptr)},
+              {"support", opt(support)}};
+}
+
+}  // namespace
+
 Result<Json> RegistryService::Runs(const Params& params) {
   RunQuery q;
   ASSIGN_OR_RETURN(Paging paging, ParsePaging(params, 50));
@@ -358,9 +405,41 @@ Result<Json> RegistryService::Runs(const Params& params) {
   q.project = Get(params, "project");
   q.status = Get(params, "status");
   q.ticker = Get(params, "ticker");
+  if (auto text = Get(params, "q")) {
+    if (text->size() > 200) return Status::InvalidArgument("q must be at most 200 characters", {{"param", "q"}});
+    q.text = *text;
+  }
+  if (auto sort = Get(params, "sort")) {
+    auto key = ParseRunSort(*sort);
+    if (!key) {
+      return Status::InvalidArgument("sort must be <field>_asc or <field>_desc with field one of start_time, run_id, "
+                                     "project, dataset, status, mode; got '" + sort->substr(0, 64) + "'",
+                                     {{"param", "sort"}});
+    }
+    q.sort = *key;
+  }
   ASSIGN_OR_RETURN(RunPage page, store_.ListRuns(q));
+  // The models of the page's runs in one query (at most limit <= 1000 run ids).
+  std::map<std::string, std::vector<RegistryRow>> rows_by_run;
+  if (!page.items.empty()) {
+    RegistryQuery mq;
+    for (const auto& r : page.items) mq.run_ids.push_back(r.run_id);
+    mq.limit = 1000;
+    for (int64_t offset = 0;; offset += mq.limit) {
+      mq.offset = offset;
+      ASSIGN_OR_RETURN(RegistryPage models, store_.QueryModels(mq));
+      for (auto& row : models.items) rows_by_run[row.run_id].push_back(std::move(row));
+      if (offset + mq.limit >= models.total) break;
+    }
+  }
   Json items = Json::array();
-  for (const auto& r : page.items) items.push_back(RunSummaryToJson(r));
+  for (const auto& r : page.items) {
+    Json j = RunSummaryToJson(r);
+    std::vector<const RegistryRow*> rows;
+    for (const RegistryRow& row : rows_by_run[r.run_id]) rows.push_back(&row);
+    j["models"] = RunModelsJson(r, rows);
+    items.push_back(std::move(j));
+  }
   return Json{{"items", std::move(items)}, {"total", page.total}, {"limit", page.limit}, {"offset", page.offset}};
 }
 
@@ -433,6 +512,10 @@ Result<Json> RegistryService::BacktestDetail(const std::string& bt_run_id, const
 
 Result<FileContent> RegistryService::BacktestFile(const std::string& bt_run_id, const std::string& name) {
   return ReadBacktestFile(ws_, bt_run_id, name);
+}
+
+Result<FileContent> RegistryService::RunFile(const std::string& run_id, const std::string& name) {
+  return ReadRunFile(ws_, run_id, name);
 }
 
 Result<Json> RegistryService::Dashboard(const Params& params, const std::optional<std::string>& owner) {

@@ -88,6 +88,7 @@ class RegistryService {
   Result<Json> Backtests(const Params& params);
   Result<Json> BacktestDetail(const std::string& bt_run_id, const Params& params);
   Result<FileContent> BacktestFile(const std::string& bt_run_id, const std::string& name);
+  Result<FileContent> RunFile(const std::string& run_id, const std::string& name);
   // `owner`: only that owner's jobs among recent_jobs (a `user` token's view); nullopt = all.
   Result<Json> Dashboard(const Params& params, const std::optional<std::string>& owner = std::nullopt);
 

@@ -403,22 +403,27 @@ Result<Json> ReadBacktestFiles(const Workspace& ws, const std::string& bt_run_id
   return out;
 }
 
-Result<FileContent> ReadBacktestFile(const Workspace& ws, const std::string& bt_run_id, const std::string& name) {
-  ASSIGN_OR_RETURN(fs::path dir, BacktestDir(ws, bt_run_id));
+namespace {
+
+// A regular file directly inside `dir` (the folder of `what` `id`): a plain file name (no
+// separators, no "..": IsSafeIdentifier), no symlink leaving the folder, at most the small-file
+// cap (ReadSmallFile); the content type from the extension.
+Result<FileContent> ReadFolderFile(const Workspace& ws, const fs::path& dir, const std::string& what,
+                                   const std::string& id, const std::string& name) {
   if (!IsSafeIdentifier(name)) {
-    return Status::InvalidArgument("file name '" + name.substr(0, 128) +
-                                   "' is not allowed (a plain file name inside the backtest folder)");
+    return Status::InvalidArgument("file name '" + name.substr(0, 128) + "' is not allowed (a plain file name inside the " +
+                                   what + " folder)");
   }
   const fs::path path = dir / name;
   std::error_code ec;
   if (fs::is_symlink(fs::symlink_status(path, ec))) {
     fs::path target = fs::weakly_canonical(path, ec);
     if (ec || !IsWithin(fs::weakly_canonical(dir, ec), target)) {
-      return Status::InvalidArgument("file '" + name + "' points outside the backtest folder");
+      return Status::InvalidArgument("file '" + name + "' points outside the " + what + " folder");
     }
   }
   if (!fs::is_regular_file(path, ec)) {
-    return Status::NotFound("backtest '" + bt_run_id + "' has no file '" + name + "'");
+    return Status::NotFound(what + " '" + id + "' has no file '" + name + "'");
   }
   ASSIGN_OR_RETURN(std::string body, ReadSmallFile(ws.root(), path));
   FileContent f;
@@ -431,6 +436,18 @@ Result<FileContent> ReadBacktestFile(const Workspace& ws, const std::string& bt_
   else if (ext == ".txt" || ext == ".log" || ext == ".md") f.content_type = "text/plain; charset=utf-8";
   else f.content_type = "application/octet-stream";
   return f;
+}
+
+}  // namespace
+
+Result<FileContent> ReadBacktestFile(const Workspace& ws, const std::string& bt_run_id, const std::string& name) {
+  ASSIGN_OR_RETURN(fs::path dir, BacktestDir(ws, bt_run_id));
+  return ReadFolderFile(ws, dir, "backtest", bt_run_id, name);
+}
+
+Result<FileContent> ReadRunFile(const Workspace& ws, const std::string& run_id, const std::string& name) {
+  ASSIGN_OR_RETURN(fs::path dir, RunDir(ws, run_id));
+  return ReadFolderFile(ws, dir, "run", run_id, name);
 }
 
 }  // namespace alphalab::registry

@@ -54,5 +54,7 @@ struct FileContent {
 };
 // A regular file directly inside backtests/<id>/ (no sub-folders, no symlinks leaving it).
 Result<FileContent> ReadBacktestFile(const Workspace& ws, const std::string& bt_run_id, const std::string& name);
+// The same for runs/<id>/ (model files, metrics, eval logs, feature importance).
+Result<FileContent> ReadRunFile(const Workspace& ws, const std::string& run_id, const std::string& name);
 
 }  // namespace alphalab::registry

@@ -176,6 +176,9 @@ class FakeJobStore final : public JobStore {
       if (query.job_type && job.job_type != *query.job_type) continue;
       if (query.parent_id && job.parent_id != query.parent_id) continue;
       if (query.owner_id && job.owner_id != query.owner_id) continue;
+      if (query.text && !JobTextMatches(job, *query.text)) continue;
+      if (query.created_from && job.created_at < *query.created_from) continue;
+      if (query.created_to && !(job.created_at < *query.created_to)) continue;
       out.push_back(job);
     }
     return out;

@@ -108,11 +108,14 @@ class FakeRegistryStore final : public RegistryStore {
       if (q.project && run.project != *q.project) continue;
       if (q.status && run.status != *q.status) continue;
       if (q.ticker && std::find(run.tickers.begin(), run.tickers.end(), *q.ticker) == run.tickers.end()) continue;
+      if (q.text && !RunTextMatches(run, *q.text)) continue;
       hits.push_back(run);
     }
-    std::sort(hits.begin(), hits.end(), [](const RunSummary& a, const RunSummary& b) {
-      if (a.start_time != b.start_time) return a.start_time > b.start_time;
-      return a.run_id > b.run_id;
+    std::sort(hits.begin(), hits.end(), [&q](const RunSummary& a, const RunSummary& b) {
+      const std::string& va = RunSortValue(a, q.sort.field);
+      const std::string& vb = RunSortValue(b, q.sort.field);
+      if (va != vb) return q.sort.descending ? va > vb : va < vb;
+      return q.sort.descending ? a.run_id > b.run_id : a.run_id < b.run_id;
     });
     return Page<RunPage>(hits, q.limit, q.offset);
   }

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -57,9 +58,32 @@ struct JobQuery {
   std::optional<std::string> job_type;
   std::optional<std::string> parent_id;
   std::optional<std::string> owner_id;
+  // ASCII case-insensitive substring of job_id, job_type, args_preview or the params JSON
+  // (DumpJson); empty = no filter (JobTextMatches).
+  std::optional<std::string> text;
+  std::optional<TimePoint> created_from;  // created_at >= created_from
+  std::optional<TimePoint> created_to;    // created_at < created_to
   int limit = 100;   // newest first (created_at DESC, job_id DESC); 0 = no rows
   int offset = 0;    // negative limit or offset -> InvalidArgument
 };
+
+inline std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// JobQuery::text's rule, for stores that filter in memory (SQLite does the same in SQL).
+inline bool JobTextMatches(const JobRecord& job, std::string_view text) {
+  if (text.empty()) return true;
+  const std::string needle = AsciiLower(text);
+  for (const std::string& field : {job.job_id.str(), job.job_type, job.args_preview, DumpJson(job.params)}) {
+    if (AsciiLower(field).find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
 
 // Contract shared by every implementation (tests/store/job_store_conformance.hpp checks it):
 // - Times keep microsecond precision (what PostgreSQL stores); finer parts are truncated.

@@ -287,13 +287,69 @@ struct IndexedRun {
   std::vector<RegistryRow> rows;  // replaces every row of run.run_id
 };
 
+// What GET /api/runs?sort= may order by (each with run_id as the tie-breaker).
+enum class RunSortField { kStartTime, kRunId, kProject, kDataset, kStatus, kMode };
+
+struct RunSortKey {
+  RunSortField field = RunSortField::kStartTime;
+  bool descending = true;
+};
+
+// "start_time_desc" style names; nullopt for anything else.
+inline std::optional<RunSortKey> ParseRunSort(std::string_view text) {
+  static const std::pair<std::string_view, RunSortField> kFields[] = {
+      {"start_time", RunSortField::kStartTime}, {"run_id", RunSortField::kRunId},   {"project", RunSortField::kProject},
+      {"dataset", RunSortField::kDataset},      {"status", RunSortField::kStatus}, {"mode", RunSortField::kMode}};
+  for (const auto& [name, field] : kFields) {
+    for (const bool desc : {false, true}) {
+      if (text == std::string(name) + (desc ? "_desc" : "_asc")) return RunSortKey{field, desc};
+    }
+  }
+  return std::nullopt;
+}
+
 struct RunQuery {
   std::optional<std::string> project;
   std::optional<std::string> status;
   std::optional<std::string> ticker;
+  // ASCII case-insensitive substring of run_id, project, dataset, config_path or a ticker.
+  std::optional<std::string> text;
+  RunSortKey sort;       // default: newest first (start_time DESC, run_id DESC)
   int limit = 50;        // 0..1000
-  int64_t offset = 0;    // newest first: start_time DESC, run_id DESC
+  int64_t offset = 0;
 };
+
+inline std::string RunAsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// RunQuery::text's rule, for stores that filter in memory (SQLite does the same in SQL).
+inline bool RunTextMatches(const RunSummary& r, std::string_view text) {
+  if (text.empty()) return true;
+  const std::string needle = RunAsciiLower(text);
+  auto has = [&](std::string_view field) { return RunAsciiLower(field).find(needle) != std::string::npos; };
+  if (has(r.run_id) || has(r.project) || has(r.dataset) || has(r.config_path)) return true;
+  for (const auto& t : r.tickers) {
+    if (has(t)) return true;
+  }
+  return false;
+}
+
+inline const std::string& RunSortValue(const RunSummary& r, RunSortField f) {
+  switch (f) {
+    case RunSortField::kStartTime: return r.start_time;
+    case RunSortField::kRunId: return r.run_id;
+    case RunSortField::kProject: return r.project;
+    case RunSortField::kDataset: return r.dataset;
+    case RunSortField::kStatus: return r.status;
+    case RunSortField::kMode: return r.mode;
+  }
+  return r.run_id;
+}
 
 struct RunPage {
   std::vector<RunSummary> items;

@@ -209,6 +209,66 @@ TEST_F(JobsApiTest, BadRequestsAreRefusedBeforeAnythingStarts) {
   EXPECT_EQ(s().GetJson("/api/jobs/recent?limit=1000")["total"], before);  // nothing was created
 }
 
+TEST_F(JobsApiTest, RecentSearchesTextAndDateRangeWithStatusCounts) {
+  Json job = Submit("/api/jobs/train", {{"config_path", "configs/base.yaml"},
+                                        {"overrides", {"label.threshold=0.04217"}}, {"dry_run", true}});
+  const std::string id = job["job_id"];
+  const std::string day = job["created_at"].get<std::string>().substr(0, 10);
+  Json found = s().GetJson("/api/jobs/recent?q=0.04217");
+  ASSERT_EQ(found["items"].size(), 1u) << found.dump();
+  EXPECT_EQ(found["items"][0]["job_id"], id);
+  EXPECT_EQ(found["total"], 1);
+  EXPECT_EQ(found["status_counts"],
+            (Json{{"QUEUED", 0}, {"RUNNING", 0}, {"SUCCESS", 1}, {"FAILED", 0}, {"CANCELED", 0}}));
+  // The status filter narrows items and total, not the per-status counts.
+  Json failed = s().GetJson("/api/jobs/recent?q=0.04217&status=FAILED");
+  EXPECT_EQ(failed["total"], 0);
+  EXPECT_EQ(failed["status_counts"]["SUCCESS"], 1);
+  // Case-insensitive over the job id too.
+  std::string upper = id;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(s().GetJson("/api/jobs/recent?q=" + upper)["items"][0]["job_id"], id);
+  // Date range: the job's own UTC day holds it (to = through the day's end); other days do not.
+  EXPECT_EQ(s().GetJson("/api/jobs/recent?q=0.04217&from=" + day + "&to=" + day)["total"], 1);
+  EXPECT_EQ(s().GetJson("/api/jobs/recent?q=0.04217&from=2999-01-01")["total"], 0);
+  EXPECT_EQ(s().GetJson("/api/jobs/recent?q=0.04217&to=2000-01-01")["total"], 0);
+  EXPECT_EQ(s().GetJson("/api/jobs/recent?q=0.04217&from=2000-01-01T00:00:00Z")["total"], 1);
+  // Every job of all time is in the unfiltered counts.
+  Json all = s().GetJson("/api/jobs/recent?limit=0");
+  int64_t sum = 0;
+  for (const auto& [k, v] : all["status_counts"].items()) sum += v.get<int64_t>();
+  EXPECT_EQ(sum, all["total"].get<int64_t>());
+  // Refused, naming the parameter.
+  for (const char* bad : {"from=2026-13-01", "to=yesterday", "from=2026-01-01T00:00:00+05:00"}) {
+    auto r = s().Get(std::string("/api/jobs/recent?") + bad);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_NE(r.body.find(std::string(bad).substr(0, std::string(bad).find('='))), std::string::npos) << r.body;
+  }
+  auto long_q = s().Get("/api/jobs/recent?q=" + std::string(201, 'a'));
+  EXPECT_EQ(long_q.status, 400);
+  EXPECT_NE(long_q.body.find("\"parameter\":\"q\""), std::string::npos) << long_q.body;
+}
+
+TEST_F(JobsApiTest, LogSearchFindsLinesOfTheWholeLogByOffset) {
+  Json job = Submit("/api/jobs/train", {{"config_path", "configs/base.yaml"}, {"dry_run", true}});
+  const std::string id = job["job_id"];
+  const std::string log = ReadFile(ws() / "reports/jobs/runtime" / (id + ".log")).value();
+  const std::string word = "CONFIGS/BASE.YAML";  // in the logged command, other case
+  Json found = s().GetJson("/api/jobs/" + id + "/log/search?q=" + word);
+  ASSERT_FALSE(found["matches"].empty()) << found.dump() << "\n" << log;
+  EXPECT_EQ(found["complete"], true);
+  EXPECT_EQ(found["file_size"], static_cast<int64_t>(log.size()));
+  for (const auto& m : found["matches"]) {
+    const size_t at = m["offset"].get<size_t>();
+    EXPECT_TRUE(at == 0 || log[at - 1] == '\n') << "a line start";
+    EXPECT_EQ(log.compare(at, m["line"].get<std::string>().size(), m["line"].get<std::string>()), 0);
+  }
+  EXPECT_TRUE(s().GetJson("/api/jobs/" + id + "/log/search?q=zzz_not_there")["matches"].empty());
+  EXPECT_EQ(s().Get("/api/jobs/" + id + "/log/search").status, 400);
+  EXPECT_EQ(s().Get("/api/jobs/" + id + "/log/search?q=a&limit=0").status, 400);
+  EXPECT_EQ(s().Get("/api/jobs/job_20200101_000000__deadbeef/log/search?q=a").status, 404);
+}
+
 TEST_F(JobsApiTest, NotFoundAndQueryErrors) {
   auto unknown = s().Get("/api/jobs/job_20200101_000000__deadbeef");
   EXPECT_EQ(unknown.status, 404);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -31,6 +32,73 @@ class LogReaderTest : public ::testing::Test {
   }
   fs::path dir_;
 };
+
+TEST_F(LogReaderTest, SearchFindsLinesByOffsetCaseInsensitiveAndPages) {
+  // Line i is "line <i> ok" or, every 7th, "line <i> ERROR x"; offsets computed here.
+  std::string text;
+  std::vector<std::pair<int64_t, std::string>> expected;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string line = "line " + std::to_string(i) + (i % 7 == 0 ? " ERROR x" : " ok");
+    if (i % 7 == 0) expected.emplace_back(static_cast<int64_t>(text.size()), line);
+    text += line + "\n";
+  }
+  text += "tail error without newline";
+  expected.emplace_back(static_cast<int64_t>(text.size()) - 26, "tail error without newline");
+  auto p = Write(text);
+  // All at once.
+  auto all = SearchLog(dir_, p, "error", 0, 1000);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->matches.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(all->matches[i].offset, expected[i].first);
+    EXPECT_EQ(all->matches[i].line, expected[i].second);
+  }
+  EXPECT_TRUE(all->complete);
+  EXPECT_EQ(all->next_offset, static_cast<int64_t>(text.size()));
+  // Paged by limit: continuing from next_offset gives the same matches, none twice.
+  std::vector<int64_t> paged;
+  int64_t offset = 0;
+  for (int calls = 0; calls < 100; ++calls) {
+    auto page = SearchLog(dir_, p, "ErRoR", offset, 10);
+    ASSERT_TRUE(page.ok());
+    for (const auto& m : page->matches) paged.push_back(m.offset);
+    offset = page->next_offset;
+    if (page->complete) break;
+  }
+  ASSERT_EQ(paged.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(paged[i], expected[i].first);
+  // Paged by the scan budget (64 bytes a call): the same again.
+  paged.clear();
+  offset = 0;
+  for (int calls = 0; calls < 10000; ++calls) {
+    auto page = SearchLog(dir_, p, "error", offset, 1000, 64);
+    ASSERT_TRUE(page.ok());
+    ASSERT_GT(page->next_offset, offset) << "every call moves on";
+    for (const auto& m : page->matches) paged.push_back(m.offset);
+    offset = page->next_offset;
+    if (page->complete) break;
+  }
+  ASSERT_EQ(paged.size(), expected.size());
+  EXPECT_EQ(paged.back(), expected.back().first);
+  // Nothing found; bad input.
+  auto none = SearchLog(dir_, p, "no such text", 0, 10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->matches.empty());
+  EXPECT_TRUE(none->complete);
+  EXPECT_TRUE(SearchLog(dir_, p, "", 0, 10).status().IsInvalidArgument());
+  EXPECT_TRUE(SearchLog(dir_, p, "x", -1, 10).status().IsInvalidArgument());
+  EXPECT_TRUE(SearchLog(dir_, dir_ / "missing.log", "x", 0, 10).status().IsNotFound());
+}
+
+TEST_F(LogReaderTest, SearchIsConfinedLikeTheLogReader) {
+  const fs::path outside = fs::temp_directory_path() / ("logsearch_secret_" + std::to_string(::getpid()));
+  std::ofstream(outside) << "secret password\n";
+  fs::create_directories(dir_ / "logs");
+  fs::create_symlink(outside, dir_ / "logs" / "job.log");
+  auto r = SearchLog(dir_ / "logs", dir_ / "logs" / "job.log", "secret", 0, 10);
+  EXPECT_FALSE(r.ok());
+  fs::remove(outside);
+}
 
 TEST_F(LogReaderTest, WholeFileWhenSmallerThanTail) {
   auto p = Write("hello\nworld\n");

@@ -223,6 +223,19 @@ TEST_F(RegistryHttpTest, BacktestsListDetailDownsampleAndFiles) {
   EXPECT_EQ(server_->Get("/api/backtests/bt_nope").status, 404);
 }
 
+TEST_F(RegistryHttpTest, RunFilesDownloadThroughTheFilesRoute) {
+  const std::string id = RunIds()[0];
+  auto metrics = server_->Get("/api/runs/" + id + "/files/metrics.json");
+  ASSERT_EQ(metrics.status, 200) << metrics.body;
+  EXPECT_EQ(metrics.content_type.rfind("application/json", 0), 0u);
+  EXPECT_TRUE(Json::parse(metrics.body).is_object());
+  const int traversal = server_->Get("/api/runs/" + id + "/files/..%2F..%2Falphalab.yaml").status;
+  EXPECT_TRUE(traversal == 400 || traversal == 404) << traversal;
+  EXPECT_EQ(server_->Get("/api/runs/" + id + "/files/bad%20name.json").status, 400);
+  EXPECT_EQ(server_->Get("/api/runs/" + id + "/files/nope.json").status, 404);
+  EXPECT_EQ(server_->Get("/api/runs/run_nope/files/metrics.json").status, 404);
+}
+
 TEST_F(RegistryHttpTest, DashboardAndEvalMetricsJobReindexesTheRun) {
   Json dash = server_->GetJson("/api/dashboard");
   ASSERT_EQ(dash["best_models"].size(), 2u);

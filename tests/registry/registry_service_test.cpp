@@ -301,6 +301,28 @@ TEST_F(ServiceTest, BacktestFilesAreConfinedToTheBacktestFolder) {
   EXPECT_TRUE(svc_->BacktestFile("bt_x", "trades.csv").status().IsNotFound());
 }
 
+TEST_F(ServiceTest, RunFilesAreConfinedToTheRunFolderLikeBacktestFiles) {
+  WriteRun(tmp_.path(), "run_1", {{"TSM", {}}, {"SYNA", {}}});
+  WriteText(tmp_.path() / "secret.txt", "top secret");
+  ASSERT_EQ(::symlink((tmp_.path() / "secret.txt").c_str(), (tmp_.path() / "runs/run_1/leak.json").c_str()), 0);
+  auto f = svc_->RunFile("run_1", "model_SYNA.json");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->content_type, "application/json");
+  EXPECT_EQ(f->body, "{}");
+  auto cfg = svc_->RunFile("run_1", "config.yaml");
+  ASSERT_TRUE(cfg.ok());
+  EXPECT_EQ(cfg->content_type, "application/yaml");
+  EXPECT_EQ(cfg->body.rfind("dataset: synthetic", 0), 0u);
+  EXPECT_TRUE(svc_->RunFile("run_1", "leak.json").status().IsInvalidArgument());
+  EXPECT_TRUE(svc_->RunFile("run_1", "../secret.txt").status().IsInvalidArgument());
+  EXPECT_TRUE(svc_->RunFile("run_1", "..").status().IsInvalidArgument());
+  EXPECT_TRUE(svc_->RunFile("run_1", "nope.json").status().IsNotFound());
+  EXPECT_NE(svc_->RunFile("run_1", "nope.json").status().message().find("run 'run_1' has no file 'nope.json'"),
+            std::string::npos);
+  EXPECT_TRUE(svc_->RunFile("run_x", "metrics.json").status().IsNotFound());
+  EXPECT_FALSE(svc_->RunFile("../backtests", "x").ok());
+}
+
 TEST_F(ServiceTest, DashboardHasRecentJobsBestModelsAndRecentBacktests) {
   TickerMetrics lo, hi;
   lo.precision = 0.55;
@@ -359,6 +381,79 @@ TEST_F(ServiceTest, DefaultMinSupportForModelsAndDashboard) {
   ASSERT_EQ((*d)["best_models"].size(), 1u) << (*d)["best_models"].dump();  // SYNA has no row >= 30
   EXPECT_EQ((*d)["best_models"][0]["ticker"], "TSM");
   EXPECT_EQ((*d)["best_models"][0]["run_id"], "run_solid");
+}
+
+TEST_F(ServiceTest, RunsListCarriesEachRunsModelsLabelAndHeadlineMetrics) {
+  auto row = [](const std::string& run, const std::string& ticker, const std::string& mode, int64_t horizon,
+                double precision, double lift, int64_t tp, int64_t fp, int64_t support) {
+    RegistryRow r;
+    r.run_id = run;
+    r.ticker = ticker;
+    r.mode = mode;
+    r.project = "p";
+    r.label_horizon_days = horizon;
+    r.label_threshold = 0.05;
+    r.precision = precision;
+    r.lift = lift;
+    r.tp = tp;
+    r.fp = fp;
+    r.support = support;
+    return r;
+  };
+  auto run = [](const std::string& id, const std::string& start, std::vector<RegistryRow> rows) {
+    IndexedRun ir;
+    ir.run.run_id = id;
+    ir.run.project = "p";
+    ir.run.mode = "base";
+    ir.run.status = "success";
+    ir.run.start_time = start;
+    ir.run.dataset = "synthetic";
+    for (const auto& r : rows) ir.run.tickers.push_back(r.ticker);
+    ir.rows = std::move(rows);
+    return ir;
+  };
+  ASSERT_TRUE(store_
+                  .ReplaceRuns({run("run_a", "2026-01-03T00:00:00Z",
+                                    {row("run_a", "TSM", "base", 20, 0.6, 1.2, 6, 4, 40),
+                                     row("run_a", "AAA", "base", 20, 0.5, 1.0, 5, 5, 30),
+                                     row("run_a", "ZZZ", "base", 20, 0.0, 0.0, 0, 0, 20),  // no positive: left out
+                                     row("run_a", "TSM", "finetune", 20, 0.9, 3.0, 9, 1, 40)}),  // other mode
+                                run("run_b", "2026-01-02T00:00:00Z",
+                                    {row("run_b", "TSM", "base", 20, 0.7, 1.4, 7, 3, 50),
+                                     row("run_b", "AAA", "base", 60, 0.6, 1.1, 6, 4, 50)}),
+                                run("run_c", "2026-01-01T00:00:00Z", {})})
+                  .ok());
+  auto page = svc_->Runs({});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ((*page)["items"].size(), 3u);
+  const Json& a = (*page)["items"][0]["models"];
+  EXPECT_EQ(a["count"], 3);
+  EXPECT_EQ(a["label_horizon_days"], 20);
+  EXPECT_DOUBLE_EQ(a["label_threshold"].get<double>(), 0.05);
+  EXPECT_EQ(a["label_mixed"], false);
+  EXPECT_DOUBLE_EQ(a["precision"].get<double>(), (0.6 + 0.5) / 2);
+  EXPECT_DOUBLE_EQ(a["lift"].get<double>(), (1.2 + 1.0) / 2);
+  EXPECT_EQ(a["support"], 90);
+  const Json& b = (*page)["items"][1]["models"];
+  EXPECT_EQ(b["count"], 2);
+  EXPECT_TRUE(b["label_horizon_days"].is_null());
+  EXPECT_EQ(b["label_mixed"], true);
+  EXPECT_DOUBLE_EQ(b["precision"].get<double>(), 0.65);
+  const Json& c = (*page)["items"][2]["models"];
+  EXPECT_EQ(c, (Json{{"count", 0}, {"label_horizon_days", nullptr}, {"label_threshold", nullptr}, {"label_mixed", false},
+                     {"precision", nullptr}, {"lift", nullptr}, {"support", nullptr}}));
+  // q and sort reach the store; bad ones are 400s naming the parameter.
+  auto found = svc_->Runs({{"q", "RUN_B"}});
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ((*found)["total"], 1);
+  EXPECT_EQ((*found)["items"][0]["run_id"], "run_b");
+  auto asc = svc_->Runs({{"sort", "start_time_asc"}, {"limit", "1"}});
+  ASSERT_TRUE(asc.ok());
+  EXPECT_EQ((*asc)["items"][0]["run_id"], "run_c");
+  auto bad_sort = svc_->Runs({{"sort", "lift_desc"}});
+  EXPECT_TRUE(bad_sort.status().IsInvalidArgument());
+  EXPECT_NE(bad_sort.status().message().find("sort"), std::string::npos);
+  EXPECT_TRUE(svc_->Runs({{"q", std::string(201, 'x')}}).status().IsInvalidArgument());
 }
 
 TEST_F(ServiceTest, RunsAndBacktestsListsPageAndFilter) {

@@ -404,6 +404,61 @@ TEST_P(JobStoreConformanceTest, ListFiltersByStatusTypeParentAndOwner) {
   EXPECT_EQ(*total, 60);
 }
 
+TEST_P(JobStoreConformanceTest, TextSearchAndCreatedRangeFilterListAndCount) {
+  // 30 jobs, one a second; every third a backtest of "TSM" named in its params, every fifth
+  // with "Momentum" in its args preview.
+  std::vector<JobRecord> all;
+  for (int i = 0; i < 30; ++i) {
+    JobRecord job = Minimal("job_t" + std::to_string(100 + i), int64_t{i} * 1'000'000);
+    if (i % 3 == 0) {
+      job.job_type = "backtest";
+      job.params = Json{{"tickers", Json::array({"TSM"})}, {"config_path", "configs/backtest/base.yaml"}};
+    }
+    if (i % 5 == 0) job.args_preview = "alphalab backtest --set strategy.params.score=Momentum";
+    all.push_back(job);
+    ASSERT_TRUE(store_->InsertJob(job).ok());
+  }
+  auto expected = [&](const std::function<bool(int)>& keep) {
+    std::vector<std::string> ids;
+    for (int i = 29; i >= 0; --i) {
+      if (keep(i)) ids.push_back(all[static_cast<size_t>(i)].job_id.str());
+    }
+    return ids;
+  };
+  JobQuery q;
+  q.text = "tsm";  // in params, case-insensitive
+  EXPECT_EQ(ListIds(q), expected([](int i) { return i % 3 == 0; }));
+  EXPECT_EQ(store_->CountJobs(q).value_or(-1), 10);
+  q.text = "MOMENTUM";  // in args_preview
+  EXPECT_EQ(ListIds(q), expected([](int i) { return i % 5 == 0; }));
+  q.text = "job_t12";  // in job_id: job_t120..job_t129
+  EXPECT_EQ(ListIds(q), expected([](int i) { return i >= 20; }));
+  q.text = "BackTest";  // job_type, and args_preview of the fifths
+  EXPECT_EQ(ListIds(q), expected([](int i) { return i % 3 == 0 || i % 5 == 0; }));
+  q.text = "no such text";
+  EXPECT_TRUE(ListIds(q).empty());
+  q.text = "";  // empty = no filter
+  EXPECT_EQ(ListIds(q).size(), 30u);
+
+  // created_from inclusive, created_to exclusive; with the text filter and paging.
+  q = {};
+  q.created_from = At(10'000'000);
+  q.created_to = At(20'000'000);
+  EXPECT_EQ(ListIds(q), expected([](int i) { return i >= 10 && i < 20; }));
+  EXPECT_EQ(store_->CountJobs(q).value_or(-1), 10);
+  q.text = "tsm";
+  EXPECT_EQ(ListIds(q), expected([](int i) { return i >= 10 && i < 20 && i % 3 == 0; }));
+  q.limit = 2;
+  q.offset = 1;
+  EXPECT_EQ(ListIds(q), (std::vector<std::string>{"job_t115", "job_t112"}));
+  q = {};
+  q.created_to = At(0);
+  EXPECT_TRUE(ListIds(q).empty());
+  q = {};
+  q.created_from = At(29'000'000);
+  EXPECT_EQ(ListIds(q), (std::vector<std::string>{"job_t129"}));
+}
+
 TEST_P(JobStoreConformanceTest, LimitAndOffsetPageWithoutGapsOrOverlap) {
   for (int i = 0; i < 25; ++i) {
     ASSERT_TRUE(store_->InsertJob(Minimal("job_p" + std::to_string(100 + i), i)).ok());

@@ -638,6 +638,65 @@ TEST_P(RegistryStoreConformance, ListRunsNewestFirstWithFiltersAndPaging) {
   EXPECT_TRUE(store().GetRun("run_999").status().IsNotFound());
 }
 
+TEST_P(RegistryStoreConformance, ListRunsTextSearchAndSort) {
+  std::vector<IndexedRun> runs;
+  for (int i = 0; i < 9; ++i) {
+    const std::string id = "run_" + std::to_string(200 + i);
+    RegistryRow r = MakeRow(id, i % 3 == 0 ? "TSMC" : (i % 3 == 1 ? "AAPL" : "SPX"));
+    r.project = i < 3 ? "Alpha" : (i < 6 ? "beta" : "gamma");
+    IndexedRun ir{MakeRunSummary(id, {r}, "2026-04-0" + std::to_string(i + 1) + "T00:00:00Z"), {r}};
+    ir.run.dataset = i % 2 ? "synthetic" : "demo";
+    runs.push_back(ir);
+  }
+  ASSERT_TRUE(store().ReplaceRuns(runs).ok());
+  auto ids = [&](const RunQuery& q) {
+    std::vector<std::string> out;
+    auto page = store().ListRuns(q);
+    EXPECT_TRUE(page.ok()) << page.status().ToString();
+    if (page.ok()) {
+      for (const auto& r : page->items) out.push_back(r.run_id);
+    }
+    return out;
+  };
+  RunQuery q;
+  q.limit = 100;
+  q.text = "tsm";  // a ticker, case-insensitive
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"run_206", "run_203", "run_200"}));
+  q.text = "ALPHA";  // project
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"run_202", "run_201", "run_200"}));
+  q.text = "synth";  // dataset
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"run_207", "run_205", "run_203", "run_201"}));
+  EXPECT_EQ(store().ListRuns(q)->total, 4);
+  q.text = "run_208/config";  // config_path
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"run_208"}));
+  q.text = "nothing like it";
+  EXPECT_TRUE(ids(q).empty());
+
+  q = {};
+  q.limit = 100;
+  q.sort = {RunSortField::kRunId, false};
+  EXPECT_EQ(ids(q).front(), "run_200");
+  EXPECT_EQ(ids(q).back(), "run_208");
+  q.sort = {RunSortField::kProject, false};  // Alpha < beta < gamma (bytewise), run_id ascending within
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"run_200", "run_201", "run_202", "run_203", "run_204", "run_205",
+                                              "run_206", "run_207", "run_208"}));
+  q.sort = {RunSortField::kDataset, true};  // synthetic first, run_id descending within
+  q.limit = 3;
+  q.offset = 3;
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"run_201", "run_208", "run_206"}));
+  q.text = "demo";
+  q.offset = 0;
+  q.sort = {RunSortField::kStartTime, false};
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"run_200", "run_202", "run_204"}));
+  EXPECT_EQ(store().ListRuns(q)->total, 5);
+
+  EXPECT_EQ(ParseRunSort("dataset_desc")->field, RunSortField::kDataset);
+  EXPECT_TRUE(ParseRunSort("dataset_desc")->descending);
+  EXPECT_FALSE(ParseRunSort("run_id_asc")->descending);
+  EXPECT_FALSE(ParseRunSort("lift_desc").has_value());
+  EXPECT_FALSE(ParseRunSort("dataset").has_value());
+}
+
 // ---- backtests ----
 
 inline BacktestSummaryRow MakeBacktest(std::string id, std::string created, std::string strategy,

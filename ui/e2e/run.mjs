@@ -50,6 +50,13 @@ mkdirSync(join(ws, 'data', 'demo'), { recursive: true });
 const csv = readFileSync(join(UI_DIR, 'node_modules', 'vega-datasets', 'data', 'sp500-2000.csv'));
 writeFileSync(join(ws, 'data', 'demo', 'SPX.csv'), csv);
 writeFileSync(join(ws, 'data', 'demo', `${SECOND_TICKER}.csv`), csv);
+// A bring-your-own scores file (date,symbol,score) for SPX: 0.9 in January-June, 0.1 otherwise,
+// so a signal backtest at the default cutoff 0.5 holds SPX in the first half of each year.
+mkdirSync(join(ws, 'preds'), { recursive: true });
+{
+  const rows = csv.toString('utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
+  writeFileSync(join(ws, 'preds', 'spx_scores.csv'), ['date,symbol,score', ...rows.map((d) => `${d},SPX,${Number(d.slice(5, 7)) <= 6 ? 0.9 : 0.1}`)].join('\n') + '\n');
+}
 // A user-declared job type (continues the example's job_types mapping): Actions builds its
 // form from GET /api/job-types. It only echoes its typed params.
 appendFileSync(join(ws, 'alphalab.yaml'), `
@@ -296,6 +303,7 @@ await test('auto-follow turns off on scroll-up and back on at the bottom; search
     expect(await page.getByLabel('Auto-follow').isChecked(), 'back at the bottom turns it on');
   }
   await page.getByLabel('Search log').fill('run_id');
+  await box.locator('mark').first().waitFor({ timeout: 5000 }).catch(() => {}); // the highlight is deferred (useDeferredValue)
   const marks = await box.locator('mark').count();
   expect(marks >= 1, `search highlights run_id (${marks} marks)`);
   await shot('job-detail-search');
@@ -413,6 +421,47 @@ await test('runs list', async () => {
   await shot('runs');
 });
 
+await test('jobs search, runs columns and search, run file downloads, whole-log search (server side)', async () => {
+  await page.goto(`${base}/jobs`);
+  await page.getByLabel('Search jobs').fill(state.trainJob);
+  await page.waitForURL(`**/jobs?q=${state.trainJob}`);
+  await page.getByTestId('jobs-table').getByText(state.trainJob).waitFor();
+  await waitFor('one row', async () => (await page.getByTestId('jobs-table').locator('tbody tr').count()) === 1, 10_000);
+  const counts = await page.getByTestId('status-counts').innerText();
+  expect(/SUCCESS\s*1/.test(counts) && /all\s*1/.test(counts), `status counts of the search (${counts})`);
+  await page.getByTestId('jobs-table').locator('summary').first().click();
+  expect((await page.getByLabel(`argv of ${state.trainJob}`).innerText()).includes('train'), 'the full argv expands');
+  await shot('jobs-search');
+  await page.goto(`${base}/runs`);
+  const row = page.getByTestId('runs-table').locator('tr', { hasText: state.runId });
+  await row.waitFor();
+  const label = await row.getByTestId('run-label').innerText();
+  expect(/^\d+d \/ \d+(\.\d)?%$/.test(label), `the run's label (${label})`);
+  await page.getByLabel('Search runs').fill('no-such-run-anywhere');
+  await page.getByText('No run matches').waitFor();
+  await page.getByLabel('Search runs').fill(state.runId.slice(-8));
+  await page.getByTestId('runs-table').getByText(state.runId).waitFor();
+  await page.getByRole('button', { name: /dataset/ }).click();
+  await page.waitForURL('**sort=dataset_asc**');
+  await shot('runs-columns');
+  await page.goto(`${base}/runs/${state.runId}`);
+  const href = await page.getByRole('link', { name: 'metrics.json' }).getAttribute('href');
+  expect(href === `/api/runs/${state.runId}/files/metrics.json`, `metrics.json link (${href})`);
+  const file = await page.request.get(base + href);
+  expect(file.status() === 200 && 'per_ticker' in (await file.json()), `metrics.json downloads (${file.status()})`);
+  await page.goto(`${base}/jobs/${state.trainJob}`);
+  await page.getByLabel('Search the whole log').fill('RUN_ID');
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  const results = page.getByTestId('log-search-results');
+  await results.getByText('whole log searched').waitFor();
+  expect((await results.locator('li').count()) >= 1 && /run_id/i.test(await results.innerText()), 'the run_id line found on the server');
+  const dl = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Download log' }).click();
+  const download = await dl;
+  expect(download.suggestedFilename() === `${state.trainJob}.log`, `download name ${download.suggestedFilename()}`);
+  await shot('job-log-search');
+});
+
 await test('backtest from Actions prefilled by URL shows its equity chart', async () => {
   const run = await apiGet(`/api/registry/models?ticker=SPX&min_support=0&limit=50`);
   const row = (run.items ?? run).find((r) => r.run_id === state.runId);
@@ -443,6 +492,45 @@ await test('backtest from Actions prefilled by URL shows its equity chart', asyn
   expect(file.status() === 200 && 'cagr' in (await file.json()), `summary.json link downloads the file (${file.status()})`);
   expect((await page.getByTestId('trades-table').locator('tbody tr').count()) >= 1, 'trades table has rows');
   await shot('backtest-detail');
+});
+
+await test('Actions keeps each tab\'s draft; a scores-file backtest (strategy.params.scores_path) from the Actions page succeeds', async () => {
+  await page.goto(`${base}/actions?type=backtest`);
+  const form = page.getByTestId('backtest-form');
+  await form.locator('input[name=tickers]').fill('SPX');
+  await form.locator('input[name=start]').fill('2005-01-01');
+  await form.locator('input[name=end]').fill('2007-12-31');
+  await form.locator('input[name=scores_path]').fill('preds/spx_scores.csv');
+  await page.getByTestId('scores-hint').waitFor();
+  // Another tab, another page, then the nav link back: the draft is still there.
+  await page.getByRole('tab', { name: 'Eval Metrics' }).click();
+  await page.getByTestId('eval-form').locator('input[name=run_id]').fill('run_draft_kept');
+  await page.getByRole('tab', { name: 'Backtest' }).click();
+  expect((await form.locator('input[name=scores_path]').inputValue()) === 'preds/spx_scores.csv', 'scores_path kept across a tab switch');
+  await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+  await page.waitForURL('**/jobs');
+  await page.getByRole('link', { name: 'Actions', exact: true }).click();
+  await form.waitFor();
+  expect((await form.locator('input[name=tickers]').inputValue()) === 'SPX', 'tickers restored after navigating away and back');
+  expect((await form.locator('input[name=end]').inputValue()) === '2007-12-31', 'end restored');
+  expect(new URL(page.url()).searchParams.get('scores_path') === 'preds/spx_scores.csv', `the draft is in the URL (${page.url()})`);
+  await page.getByRole('tab', { name: 'Eval Metrics' }).click();
+  expect((await page.getByTestId('eval-form').locator('input[name=run_id]').inputValue()) === 'run_draft_kept', 'the eval tab kept its own draft');
+  await page.getByRole('tab', { name: 'Backtest' }).click();
+  const payload = JSON.parse(await page.getByTestId('backtest-payload').textContent());
+  expect(payload.overrides[0] === 'strategy.type=signal' && payload.overrides[1] === 'strategy.params={"scores_path": "preds/spx_scores.csv"}', `payload overrides ${JSON.stringify(payload.overrides)}`);
+  await shot('actions-backtest-scores-file');
+  await page.getByRole('button', { name: 'Submit backtest job' }).click();
+  const jobId = await toastJobId();
+  const j = await waitJob(jobId);
+  expect(j.status === 'SUCCESS', `scores-file backtest SUCCESS (got ${j.status}: ${j.error_message ?? ''})`);
+  const bt = await apiGet(`/api/backtests/${j.artifacts.bt_run_id}`);
+  expect(JSON.stringify(bt).includes('preds/spx_scores.csv'), 'the backtest records its scores file');
+  // Held January-June only: one trade a year, bought at the open after the year's first (0.9)
+  // close, sold at the open after the first July (0.1) close.
+  const trades = bt.trades;
+  const shape = trades.map((t) => `${t.entry_date.slice(0, 7)}..${t.exit_date.slice(0, 7)}`).join(' ');
+  expect(shape === '2005-01..2005-07 2006-01..2006-07 2007-01..2007-07', `one January-to-July trade a year (got ${shape})`);
 });
 
 await test('backtests list', async () => {
@@ -725,6 +813,51 @@ await test('narrow window (420 px) stays usable', async () => {
   await page.setViewportSize({ width: 1280, height: 900 });
 });
 
+await test('an unreachable server: a persistent banner on every page with Retry now; gone when the server is back', async () => {
+  // A server of its own over a copy of the workspace, stopped and started again on the same port.
+  const wsDown = join(tmp, 'workspace-down');
+  cpSync(ws, wsDown, { recursive: true, filter: (src) => !/alphalab\.db|\/reports(\/|$)/.test(src.slice(ws.length)) });
+  const port3 = await freePort();
+  const base3 = `http://127.0.0.1:${port3}`;
+  const start3 = () => {
+    const p = spawn(bin, ['serve', '--workspace', wsDown, '--host', '127.0.0.1', '--port', String(port3), '--ui-dir', join(UI_DIR, 'dist')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout.on('data', (d) => serverOut.push(d));
+    p.stderr.on('data', (d) => serverOut.push(d));
+    return p;
+  };
+  const stop3 = (p) => new Promise((res) => {
+    if (p.exitCode !== null || p.signalCode !== null) return res();
+    p.once('exit', () => res());
+    p.kill('SIGTERM');
+  });
+  let server3 = start3();
+  const p3 = await context.newPage();
+  p3.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  try {
+    await waitFor('the second server to answer', async () => (await fetch(`${base3}/api/health`)).ok, 30_000);
+    await p3.goto(`${base3}/jobs`);
+    await p3.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    expect((await p3.getByTestId('server-banner').count()) === 0, 'no banner while the server answers');
+    await stop3(server3);
+    // The jobs page polls every 4 s: its next request fails and the banner appears.
+    await p3.getByTestId('server-banner').waitFor({ timeout: 15_000 });
+    await p3.getByTestId('server-banner').getByText(/Cannot reach the alphalab server since/).waitFor();
+    // Persistent: still there after a toast would have gone, and on another page too.
+    await p3.waitForTimeout(11_000);
+    await p3.getByTestId('server-banner').waitFor();
+    await p3.getByRole('link', { name: 'Registry' }).click();
+    await p3.getByTestId('server-banner').waitFor();
+    await p3.screenshot({ path: join(OUT, 'server-unreachable.png') });
+    server3 = start3();
+    await waitFor('the second server to answer again', async () => (await fetch(`${base3}/api/health`)).ok, 30_000);
+    await p3.getByRole('button', { name: 'Retry now' }).click();
+    await p3.getByTestId('server-banner').waitFor({ state: 'detached', timeout: 10_000 });
+  } finally {
+    await p3.close();
+    await stop3(server3);
+  }
+});
+
 await test('auth.mode token: the UI asks for a token, signs in with a cookie, then works (log stream too)', async () => {
   // A second server over a copy of the workspace with auth on, and an admin token from the CLI.
   const wsAuth = join(tmp, 'workspace-auth');
@@ -771,6 +904,67 @@ await test('auth.mode token: the UI asks for a token, signs in with a cookie, th
     await p2.close();
     server2.kill('SIGTERM');
   }
+});
+
+await test('axe-core scan of every route: zero serious or critical violations; screenshots at 1280 and 420 px (light and dark)', async () => {
+  const axeSource = readFileSync(join(UI_DIR, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+  const routes = [
+    ['dashboard', '/'],
+    ['jobs', '/jobs'],
+    ['job', `/jobs/${state.trainJob}`],
+    ['registry', '/registry'],
+    ['runs', '/runs'],
+    ['run', `/runs/${state.runId}`],
+    ['backtests', '/backtests'],
+    ['backtest', `/backtests/${state.btRunId}`],
+    ['actions', '/actions?type=backtest'],
+  ];
+  const problems = [];
+  for (const theme of ['light', 'dark']) {
+    await page.evaluate((t) => localStorage.setItem('alphalab.theme', t), theme);
+    for (const [name, path] of routes) {
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.goto(base + path);
+      await page.locator('main h1').first().waitFor();
+      await page.waitForTimeout(300);
+      expect((await page.evaluate(() => document.documentElement.getAttribute('data-theme'))) === theme, `theme ${theme} applied`);
+      await page.addScriptTag({ content: axeSource });
+      const result = await page.evaluate(async () => {
+        const r = await window.axe.run(document, { resultTypes: ['violations'] });
+        return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+      });
+      for (const v of result.filter((x) => x.impact === 'serious' || x.impact === 'critical')) problems.push(`${theme} ${name}: ${v.id} (${v.impact}) ${v.nodes.join(' | ')}`);
+      await page.screenshot({ path: join(OUT, `route-${name}-1280-${theme}.png`), fullPage: true });
+      await page.setViewportSize({ width: 420, height: 900 });
+      await page.waitForTimeout(200);
+      await page.screenshot({ path: join(OUT, `route-${name}-420-${theme}.png`), fullPage: true });
+    }
+  }
+  await page.evaluate(() => localStorage.removeItem('alphalab.theme'));
+  await page.setViewportSize({ width: 1280, height: 900 });
+  writeFileSync(join(OUT, 'axe-violations.txt'), problems.join('\n') + '\n');
+  expect(problems.length === 0, `axe: ${problems.length} serious/critical violation(s): ${problems.slice(0, 8).join(' ; ')}`);
+});
+
+await test('keyboard only: Tab to a nav link, Enter opens the page with the focus on its heading and a title', async () => {
+  await page.goto(`${base}/`);
+  await page.locator('main h1').first().waitFor();
+  let reached = false;
+  for (let i = 0; i < 15 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement?.textContent === 'Runs' && document.activeElement.tagName === 'A');
+  }
+  expect(reached, 'the Runs nav link is reachable with Tab');
+  await page.keyboard.press('Enter');
+  await page.waitForURL('**/runs');
+  await page.waitForFunction(() => document.activeElement?.tagName === 'H1');
+  expect((await page.title()) === 'Runs · alphalab', `title (${await page.title()})`);
+  // The Actions tabs move with the arrow keys.
+  await page.goto(`${base}/actions?type=train`);
+  await page.getByRole('tab', { name: 'Train' }).focus();
+  await page.keyboard.press('ArrowRight');
+  await page.getByRole('tab', { name: 'Backtest', selected: true }).waitFor();
+  expect(await page.evaluate(() => document.activeElement?.textContent === 'Backtest'), 'focus follows the selected tab');
 });
 
 await test('no uncaught errors in the browser console', async () => {

@@ -97,6 +97,26 @@ describe('Run detail of a multi-ticker run', () => {
   });
 });
 
+describe('Run detail: files', () => {
+  it('lists each file as a download link of GET /api/runs/{run_id}/files/{name}', async () => {
+    const files = [
+      { name: 'metrics.json', type: 'file', size: 2048 },
+      { name: 'model_SYN 1.json', type: 'file', size: 10 },
+      { name: 'plots', type: 'dir' },
+    ];
+    new MockServer()
+      .on('GET', '/api/runs/run_f', { body: { run_id: 'run_f', run_dir: 'runs/run_f', config: null, manifest: null, metrics: {}, files, summary: null, registry_rows: [], jobs: [] } })
+      .install();
+    renderRoute(<RunDetailPage />, '/runs/:runId', '/runs/run_f');
+    const link = await screen.findByRole('link', { name: 'metrics.json' });
+    expect(link.getAttribute('href')).toBe('/api/runs/run_f/files/metrics.json');
+    expect(link.getAttribute('download')).toBe('metrics.json');
+    expect(screen.getByRole('link', { name: 'model_SYN 1.json' }).getAttribute('href')).toBe('/api/runs/run_f/files/model_SYN%201.json');
+    expect(screen.queryByRole('link', { name: /plots/ })).toBeNull(); // a folder is not a download
+    expect(screen.getByText('plots/')).toBeTruthy();
+  });
+});
+
 describe('Backtest detail: the model periods', () => {
   const split = { model_train_end: '2007-06-30', model_valid_end: '2008-06-30', model_test_start: '2008-07-01' };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { RegistryPage } from '../src/pages/Registry';
+import { canonicalTickers, precisionFractionFromPct, precisionPctFromFraction, RegistryPage } from '../src/pages/Registry';
 import { ActionsPage } from '../src/pages/Actions';
 import { JobDetailPage } from '../src/pages/JobDetail';
 import { MockServer } from './mockServer';
@@ -44,6 +44,29 @@ describe('Registry page', () => {
     expect(last.get('offset')).toBe('50');
     expect(router.state.location.search).toContain('offset=50');
     expect(router.state.location.search).toContain('ticker=SPX');
+  });
+
+  it('ticker filter: known tickers in a dropdown, case-insensitive, several at once; Min Precision typed as a percentage', async () => {
+    const s = new MockServer()
+      .on('GET', '/api/registry/models', { body: { items: [model('SPX', 'run_a')], total: 1, limit: 50, offset: 0, sort: SORT, min_support: 30 } })
+      .on('GET', '/api/registry/tickers', { body: { items: ['SPX', 'SYN0001', 'SYN0002'], total: 3 } })
+      .install();
+    const { router } = renderRoute(<RegistryPage />, '/registry', '/registry?min_precision=0.6');
+    await screen.findByText('run_a');
+    expect((screen.getByLabelText('Min Precision (%)') as HTMLInputElement).value).toBe('60');
+    await waitFor(() => expect(within(screen.getByTestId('registry-tickers')).getAllByRole('option', { hidden: true }).map((o) => o.getAttribute('label'))).toEqual(['SPX', 'SYN0001', 'SYN0002']));
+    fireEvent.change(screen.getByLabelText('Ticker'), { target: { value: 'spx, ' } });
+    // The suggestions continue the list typed so far.
+    expect(within(screen.getByTestId('registry-tickers')).getAllByRole('option', { hidden: true }).map((o) => o.getAttribute('value'))).toEqual(['spx, SPX', 'spx, SYN0001', 'spx, SYN0002']);
+    fireEvent.change(screen.getByLabelText('Ticker'), { target: { value: 'spx, syn0002 Unknown1' } });
+    fireEvent.change(screen.getByLabelText('Min Precision (%)'), { target: { value: '55.5' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Refetch' }));
+    await waitFor(() => expect(s.callsTo('/api/registry/models').at(-1)!.url.searchParams.get('ticker')).toBe('SPX,SYN0002,Unknown1'));
+    expect(s.callsTo('/api/registry/models').at(-1)!.url.searchParams.get('min_precision')).toBe('0.555');
+    expect(new URLSearchParams(router.state.location.search).get('min_precision')).toBe('0.555');
+    expect(canonicalTickers(' syn0001,SYN0001 spx ', ['SPX', 'SYN0001'])).toEqual(['SYN0001', 'SPX']);
+    expect(precisionFractionFromPct('')).toBeUndefined();
+    expect(precisionPctFromFraction(0.07)).toBe('7');
   });
 
   it('refuses a different ticker and compares same-ticker rows in the drawer', async () => {
@@ -195,6 +218,88 @@ describe('Jobs page', () => {
     const row = await screen.findByRole('row', { name: /job_FAILED/ });
     expect(within(row).getByText('FAILED').className).toContain('badge-failed');
     expect(within(row).getByRole('link', { name: 'run' }).getAttribute('href')).toBe('/runs/run_9');
+  });
+});
+
+describe('Jobs page: search, dates, counts, paging', () => {
+  it('sends q (after a pause), from and to to the server, shows status counts, dry runs and full args', async () => {
+    const { JobsPage } = await import('../src/pages/Jobs');
+    const s = new MockServer()
+      .on('GET', '/api/jobs/recent', (c) => ({
+        body: {
+          items: [job({ job_id: 'job_dry', dry_run: true, command: ['/bin/alphalab', 'train', '--config', 'configs/a b.yaml'], args_preview: 'train --config configs/a b.yaml' })],
+          total: 250,
+          limit: Number(c.url.searchParams.get('limit')),
+          offset: Number(c.url.searchParams.get('offset') ?? 0),
+          status_counts: { QUEUED: 1, RUNNING: 2, SUCCESS: 240, FAILED: 7, CANCELED: 0 },
+        },
+      }))
+      .on('GET', '/api/job-types', { body: { job_types: BUILTIN_TYPES } })
+      .install();
+    const { router } = renderRoute(<JobsPage />, '/jobs', '/jobs');
+    const row = await screen.findByRole('row', { name: /job_dry/ });
+    expect(within(row).getByText('dry run')).toBeTruthy();
+    expect(within(row).getByLabelText('argv of job_dry').textContent).toBe('/bin/alphalabtrain--configconfigs/a b.yaml');
+    const counts = screen.getByTestId('status-counts');
+    expect(counts.textContent).toContain('all 250');
+    expect(counts.textContent).toContain('FAILED 7');
+    fireEvent.click(within(counts).getByRole('button', { name: /FAILED/ }));
+    await waitFor(() => expect(s.calls.at(-1)!.url.searchParams.get('status')).toBe('FAILED'));
+
+    fireEvent.change(screen.getByLabelText('Search jobs'), { target: { value: 'T' } });
+    fireEvent.change(screen.getByLabelText('Search jobs'), { target: { value: 'TSM' } });
+    await waitFor(() => expect(new URLSearchParams(router.state.location.search).get('q')).toBe('TSM'));
+    // One request for the finished word, none for the keystroke before it.
+    expect(s.calls.filter((c) => c.url.searchParams.get('q') === 'T')).toHaveLength(0);
+    await waitFor(() => expect(s.calls.some((c) => c.url.searchParams.get('q') === 'TSM' && c.url.searchParams.get('status') === 'FAILED')).toBe(true));
+
+    fireEvent.change(screen.getByLabelText('Created from'), { target: { value: '2026-01-01' } });
+    fireEvent.change(screen.getByLabelText('Created to'), { target: { value: '2026-01-31' } });
+    await waitFor(() => expect(s.calls.some((c) => c.url.searchParams.get('from') === '2026-01-01' && c.url.searchParams.get('to') === '2026-01-31' && c.url.searchParams.get('q') === 'TSM')).toBe(true));
+
+    // Server-side paging: Next asks for the next offset.
+    fireEvent.click(await screen.findByRole('button', { name: 'Next' }));
+    await waitFor(() => expect(s.calls.at(-1)!.url.searchParams.get('offset')).toBe('100'));
+    expect(new URLSearchParams(router.state.location.search).get('offset')).toBe('100');
+  });
+});
+
+describe('Runs page: MLflow-like columns, server-side sort and search', () => {
+  const summary = (run_id: string, models: unknown) => ({
+    run_id, project: 'p', mode: 'base', status: 'success', start_time: '2026-01-01T00:00:00Z', end_time: '2026-01-01T00:05:00Z',
+    dataset: 'synthetic', config_path: 'configs/base.yaml', tickers: ['SYN0001', 'SYN0002'], eval_modes: [], indexed_at: '2026-01-01T00:06:00Z', models,
+  });
+  it('shows dataset, tickers, label (never a bare dash), headline metrics; sorts and searches on the server', async () => {
+    const { RunsPage } = await import('../src/pages/Runs');
+    const s = new MockServer()
+      .on('GET', '/api/runs', {
+        body: {
+          items: [
+            summary('run_a', { count: 2, label_horizon_days: 120, label_threshold: 0.2, label_mixed: false, precision: 0.55, lift: 1.1, support: 90 }),
+            summary('run_b', { count: 2, label_horizon_days: null, label_threshold: null, label_mixed: true, precision: null, lift: null, support: 40 }),
+            summary('run_c', { count: 0, label_horizon_days: null, label_threshold: null, label_mixed: false, precision: null, lift: null, support: null }),
+          ],
+          total: 3, limit: 50, offset: 0,
+        },
+      })
+      .install();
+    const { router } = renderRoute(<RunsPage />, '/runs', '/runs');
+    const rowA = await screen.findByRole('row', { name: /run_a/ });
+    for (const t of ['synthetic', 'SYN0001, SYN0002', '120d / 20%', '55.0%', '1.10x', '90']) expect(within(rowA).getByText(t)).toBeTruthy();
+    const labels = screen.getAllByTestId('run-label').map((c) => c.textContent);
+    expect(labels).toEqual(['120d / 20%', 'mixed (per model)', 'not indexed (no metrics)']);
+    expect(labels.every((l) => l !== '—' && !/^—/.test(l!))).toBe(true);
+
+    fireEvent.click(screen.getByRole('button', { name: /dataset/ }));
+    await waitFor(() => expect(s.calls.at(-1)!.url.searchParams.get('sort')).toBe('dataset_asc'));
+    fireEvent.click(screen.getByRole('button', { name: /dataset/ }));
+    await waitFor(() => expect(s.calls.at(-1)!.url.searchParams.get('sort')).toBe('dataset_desc'));
+    expect(screen.getByRole('columnheader', { name: /dataset/ }).getAttribute('aria-sort')).toBe('descending');
+
+    fireEvent.change(screen.getByLabelText('Search runs'), { target: { value: 'syn0002' } });
+    await waitFor(() => expect(s.calls.at(-1)!.url.searchParams.get('q')).toBe('syn0002'));
+    expect(s.calls.at(-1)!.url.searchParams.get('sort')).toBe('dataset_desc');
+    expect(new URLSearchParams(router.state.location.search).get('q')).toBe('syn0002');
   });
 });
 

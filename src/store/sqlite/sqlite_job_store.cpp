@@ -179,6 +179,19 @@ Filter BuildFilter(const JobQuery& query) {
   if (query.job_type) add("job_type = ?", *query.job_type);
   if (query.parent_id) add("parent_id = ?", *query.parent_id);
   if (query.owner_id) add("owner_id = ?", *query.owner_id);
+  if (query.text && !query.text->empty()) {
+    // JobTextMatches in SQL: lower() folds ASCII only, like AsciiLower; params is stored as DumpJson.
+    const std::string needle = AsciiLower(*query.text);
+    add("(instr(lower(job_id), ?) > 0 OR instr(lower(job_type), ?) > 0 OR instr(lower(args_preview), ?) > 0"
+        " OR instr(lower(params), ?) > 0)",
+        needle);
+    filter.values.push_back(needle);
+    filter.values.push_back(needle);
+    filter.values.push_back(needle);
+  }
+  // Bound as text, compared as integers (created_at_us has INTEGER affinity).
+  if (query.created_from) add("created_at_us >= CAST(? AS INTEGER)", std::to_string(ToMicros(*query.created_from)));
+  if (query.created_to) add("created_at_us < CAST(? AS INTEGER)", std::to_string(ToMicros(*query.created_to)));
   return filter;
 }
 

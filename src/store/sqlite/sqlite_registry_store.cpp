@@ -547,8 +547,19 @@ Result<RunPage> SqliteRegistryStore::ListRuns(const RunQuery& q) {
     w.Add("run_id IN (SELECT run_id FROM registry_models WHERE ticker = ?)");
     w.values.emplace_back(*q.ticker);
   }
-  return QueryPage<RunPage>(db_, kRunColumns, "registry_runs", w, "start_time DESC, run_id DESC", q.limit,
-                            q.offset, [](SqliteStatement& s) { return ReadRun(s); });
+  if (q.text && !q.text->empty()) {
+    // RunTextMatches in SQL: lower() folds ASCII only; tickers is a JSON list of the names.
+    const std::string needle = RunAsciiLower(*q.text);
+    w.Add("(instr(lower(run_id), ?) > 0 OR instr(lower(project), ?) > 0 OR instr(lower(dataset), ?) > 0"
+          " OR instr(lower(config_path), ?) > 0 OR EXISTS (SELECT 1 FROM json_each(registry_runs.tickers)"
+          " WHERE instr(lower(json_each.value), ?) > 0))");
+    for (int i = 0; i < 5; ++i) w.values.emplace_back(needle);
+  }
+  static constexpr std::string_view kSortColumns[] = {"start_time", "run_id", "project", "dataset", "status", "mode"};
+  const std::string dir = q.sort.descending ? " DESC" : " ASC";
+  const std::string order = std::string(kSortColumns[static_cast<int>(q.sort.field)]) + dir + ", run_id" + dir;
+  return QueryPage<RunPage>(db_, kRunColumns, "registry_runs", w, order, q.limit, q.offset,
+                            [](SqliteStatement& s) { return ReadRun(s); });
 }
 
 Result<RunSummary> SqliteRegistryStore::GetRun(const std::string& run_id) {

@@ -8,8 +8,10 @@ import type {
   BacktestRequest,
   Dashboard,
   EvalMetricsRequest,
+  Health,
   JobDetail,
   JobLogResponse,
+  JobLogSearch,
   JobPage,
   JobStatus,
   JobType,
@@ -17,6 +19,7 @@ import type {
   RegistryQuery,
   RunDetail,
   RunPage,
+  TickerList,
   SessionCreated,
   SessionInfo,
   SignedOut,
@@ -24,6 +27,7 @@ import type {
   TrainRequest,
 } from '../types/api';
 import { waitForSignIn } from '../lib/auth';
+import { reportReachable, reportUnreachable } from '../lib/connectivity';
 import { schemaMismatch, type SchemaName } from './validate';
 
 export * from '../types/api';
@@ -118,11 +122,20 @@ async function send(method: string, path: string, body: unknown, signal: AbortSi
       init.body = JSON.stringify(body);
     }
     if (signal) init.signal = signal;
-    return await fetchImpl(baseUrl + path, init);
+    const res = await fetchImpl(baseUrl + path, init);
+    reportReachable();
+    return res;
   } catch (e) {
-    if (e instanceof DOMException && e.name === 'AbortError') throw e;
-    throw new ApiError(0, 'network_error', `Cannot reach the alphalab server (${(e as Error).message})`, null, path);
+    throw networkError(e, path);
   }
+}
+
+/** An AbortError as is; anything else fetch throws is an unreachable server (ApiError network_error). */
+function networkError(e: unknown, path: string): unknown {
+  if (e instanceof DOMException && e.name === 'AbortError') return e;
+  const message = `Cannot reach the alphalab server (${(e as Error).message})`;
+  reportUnreachable(message);
+  return new ApiError(0, 'network_error', message, null, path);
 }
 
 async function parseResponse<T>(res: Response, path: string, schema: SchemaName): Promise<T> {
@@ -149,9 +162,9 @@ export async function requestText(path: string, signal?: AbortSignal): Promise<s
       const init: RequestInit = { method: 'GET' };
       if (signal) init.signal = signal;
       res = await fetchImpl(baseUrl + path, init);
+      reportReachable();
     } catch (e) {
-      if (e instanceof DOMException && e.name === 'AbortError') throw e;
-      throw new ApiError(0, 'network_error', `Cannot reach the alphalab server (${(e as Error).message})`, null, path);
+      throw networkError(e, path);
     }
     if (!needsSignIn(res, path)) break;
     await waitForSignIn();
@@ -172,16 +185,34 @@ const enc = encodeURIComponent;
 export interface RecentJobsQuery {
   status?: string | undefined;
   job_type?: string | undefined;
+  /** text search (server side: job_id, type, args, params) */
+  q?: string | undefined;
+  /** created on or after this date (YYYY-MM-DD, UTC) */
+  from?: string | undefined;
+  /** created on or before this date (YYYY-MM-DD, UTC, through its end) */
+  to?: string | undefined;
   limit?: number | undefined;
   offset?: number | undefined;
 }
 
+export interface RunsQuery {
+  /** text search (server side: run_id, project, dataset, config_path, tickers) */
+  q?: string | undefined;
+  /** `<field>_<asc|desc>` over start_time, run_id, project, dataset, status, mode */
+  sort?: string | undefined;
+  limit: number;
+  offset: number;
+}
+
 export const api = {
   recentJobs: (q: RecentJobsQuery = {}, signal?: AbortSignal): Promise<JobPage> =>
-    request('GET', `/api/jobs/recent${buildQuery({ status: q.status, job_type: q.job_type, limit: q.limit ?? 100, offset: q.offset })}`, 'JobPage', undefined, signal),
+    request('GET', `/api/jobs/recent${buildQuery({ status: q.status, job_type: q.job_type, q: q.q, from: q.from, to: q.to, limit: q.limit ?? 100, offset: q.offset })}`, 'JobPage', undefined, signal),
   job: (jobId: string, signal?: AbortSignal): Promise<JobDetail> => request('GET', `/api/jobs/${enc(jobId)}`, 'Job', undefined, signal),
   jobLog: (jobId: string, offset: number, tail?: number, signal?: AbortSignal): Promise<JobLogResponse> =>
     request('GET', `/api/jobs/${enc(jobId)}/log${buildQuery({ offset, tail })}`, 'JobLog', undefined, signal),
+  /** Server-side search over the whole log: lines containing q from byte `offset` (GET /api/jobs/{id}/log/search). */
+  jobLogSearch: (jobId: string, q: string, offset: number, limit = 100, signal?: AbortSignal): Promise<JobLogSearch> =>
+    request('GET', `/api/jobs/${enc(jobId)}/log/search${buildQuery({ q, offset, limit })}`, 'JobLogSearch', undefined, signal),
   /** The SSE URL of a job's log from `offset` (see useJobLog). */
   jobLogStreamUrl: (jobId: string, offset: number) => `${baseUrl}/api/jobs/${enc(jobId)}/log/stream${buildQuery({ offset })}`,
   cancelJob: (jobId: string): Promise<JobDetail> => request('POST', `/api/jobs/${enc(jobId)}/cancel`, 'Job', {}),
@@ -194,9 +225,17 @@ export const api = {
   registryModels: (q: RegistryQuery, signal?: AbortSignal): Promise<RegistryPage> =>
     request('GET', `/api/registry/models${buildQuery({ ...q })}`, 'RegistryPage', undefined, signal),
 
-  runs: (limit: number, offset: number, signal?: AbortSignal): Promise<RunPage> =>
-    request('GET', `/api/runs${buildQuery({ limit, offset })}`, 'RunPage', undefined, signal),
+  /** Every ticker with at least one registry row, ascending (GET /api/registry/tickers). */
+  registryTickers: (signal?: AbortSignal): Promise<TickerList> => request('GET', '/api/registry/tickers', 'TickerList', undefined, signal),
+
+  runs: (q: RunsQuery, signal?: AbortSignal): Promise<RunPage> =>
+    request('GET', `/api/runs${buildQuery({ q: q.q, sort: q.sort, limit: q.limit, offset: q.offset })}`, 'RunPage', undefined, signal),
   run: (runId: string, signal?: AbortSignal): Promise<RunDetail> => request('GET', `/api/runs/${enc(runId)}`, 'RunDetail', undefined, signal),
+
+  /** GET /api/runs/{run_id}/files/{name}: one file of the run's folder (confined to it). */
+  runFileUrl: (runId: string, name: string) => `${baseUrl}/api/runs/${enc(runId)}/files/${enc(name)}`,
+  /** One file of a run folder as text. */
+  runFileText: (runId: string, name: string, signal?: AbortSignal): Promise<string> => requestText(`/api/runs/${enc(runId)}/files/${enc(name)}`, signal),
 
   backtests: (limit: number, offset: number, signal?: AbortSignal): Promise<BacktestPage> =>
     request('GET', `/api/backtests${buildQuery({ limit, offset })}`, 'BacktestPage', undefined, signal),
@@ -207,6 +246,8 @@ export const api = {
   backtestFileText: (btRunId: string, name: string, signal?: AbortSignal): Promise<string> =>
     requestText(`/api/backtests/${enc(btRunId)}/files/${enc(name)}`, signal),
 
+  /** Liveness (GET /api/health, no auth): the unreachable-server banner's retry. */
+  health: (signal?: AbortSignal): Promise<Health> => request('GET', '/api/health', 'Health', undefined, signal),
   dashboard: (signal?: AbortSignal): Promise<Dashboard> => request('GET', '/api/dashboard', 'Dashboard', undefined, signal),
 
   /** Whether auth is on, whether the server runs --insecure, and who the caller is. */

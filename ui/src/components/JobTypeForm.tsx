@@ -7,6 +7,7 @@ import { Link } from 'react-router-dom';
 import { useSubmitJob } from '../hooks/useSubmitJob';
 import { parseOverrides } from '../lib/overrides';
 import { OverridesEditor } from './OverridesEditor';
+import { useReportDraft } from '../hooks/useReportDraft';
 import type { JobType, JobTypeParam, SubmitJobRequest } from '../types/api';
 
 type FieldValue = string | boolean;
@@ -141,11 +142,25 @@ function Field({ p, value, set }: { p: JobTypeParam; value: FieldValue; set: (v:
   }
 }
 
-export function JobTypeForm({ type, sp }: { type: JobType; sp: URLSearchParams }) {
+/** The form's values as URL parameters: each value that differs from the param's default (so a cleared default stays cleared). */
+export function draftOf(fields: readonly JobTypeParam[], values: Record<string, FieldValue>, dryRun: boolean): URLSearchParams {
+  const out = new URLSearchParams();
+  const none = new URLSearchParams();
+  for (const p of fields) {
+    const v = values[p.name];
+    if (v === undefined || v === initialValue(p, none)) continue;
+    out.set(p.name, typeof v === 'boolean' ? String(v) : v);
+  }
+  if (dryRun) out.set('dry_run', '1');
+  return out;
+}
+
+export function JobTypeForm({ type, sp, onDraft = () => {} }: { type: JobType; sp: URLSearchParams; onDraft?: (fields: URLSearchParams) => void }) {
   const fields = useMemo(() => type.params.filter((p) => p.name !== 'dry_run'), [type]);
   const [values, setValues] = useState<Record<string, FieldValue>>(() => Object.fromEntries(fields.map((p) => [p.name, initialValue(p, sp)])));
   const given = sp.get('dry_run');
   const [dryRun, setDryRun] = useState(given === '1' || given === 'true' || given === 'yes');
+  useReportDraft(draftOf(fields, values, dryRun), onDraft);
   const submit = useSubmitJob();
   const body: SubmitJobRequest = { job_type: type.name, params: buildParams(type, values), dry_run: dryRun };
   const overridesText = values['overrides'];

@@ -20,12 +20,12 @@ export function JobsTable({ jobs, compact = false }: { jobs: JobDetail[]; compac
         <thead>
           <tr>
             <th>job_id</th>
-            <th>type</th>
+            <th className="col-low">type</th>
             <th>status</th>
-            <th>start</th>
-            {!compact && <th>end</th>}
-            <th className="num">duration</th>
-            {!compact && <th>args</th>}
+            <th className="col-low">start</th>
+            {!compact && <th className="col-low">end</th>}
+            <th className="num col-low">duration</th>
+            {!compact && <th className="col-low">args</th>}
             <th>links</th>
           </tr>
         </thead>
@@ -35,16 +35,30 @@ export function JobsTable({ jobs, compact = false }: { jobs: JobDetail[]; compac
               <td className="mono nowrap">
                 <Link to={`/jobs/${encodeURIComponent(j.job_id)}`}>{j.job_id}</Link>
               </td>
-              <td className="nowrap">{j.job_type}</td>
+              <td className="nowrap col-low">
+                {j.job_type}
+                {j.dry_run && (
+                  <span className="tag tag-dry" title="a dry run: validated and logged the command, ran nothing">
+                    dry run
+                  </span>
+                )}
+              </td>
               <td>
                 <StatusBadge status={j.status} />
               </td>
-              <td className="nowrap">{fmtTime(j.started_at ?? j.created_at)}</td>
-              {!compact && <td className="nowrap">{fmtTime(j.ended_at)}</td>}
-              <td className="num">{fmtDuration(j.duration_sec)}</td>
+              <td className="nowrap col-low">{fmtTime(j.started_at ?? j.created_at)}</td>
+              {!compact && <td className="nowrap col-low">{fmtTime(j.ended_at)}</td>}
+              <td className="num col-low">{fmtDuration(j.duration_sec)}</td>
               {!compact && (
-                <td className="mono args" title={j.command.join(' ')}>
-                  {j.args_preview}
+                <td className="mono args col-low" title={j.command.join(' ')}>
+                  <details className="args-details">
+                    <summary>{j.args_preview}</summary>
+                    <ol className="argv" aria-label={`argv of ${j.job_id}`}>
+                      {j.command.map((a, i) => (
+                        <li key={i}>{a}</li>
+                      ))}
+                    </ol>
+                  </details>
                 </td>
               )}
               <td className="nowrap">

@@ -8,3 +8,7 @@ export function useRegistryModels(q: RegistryQuery) {
     placeholderData: keepPreviousData,
   });
 }
+
+export function useRegistryTickers() {
+  return useQuery({ queryKey: ['registry', 'tickers'], queryFn: ({ signal }) => api.registryTickers(signal), staleTime: 30_000 });
+}

@@ -1,10 +1,10 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { api, isTerminal } from '../api/client';
+import { api, isTerminal, type RunsQuery } from '../api/client';
 
-export function useRuns(limit: number, offset: number) {
+export function useRuns(q: RunsQuery) {
   return useQuery({
-    queryKey: ['runs', limit, offset],
-    queryFn: ({ signal }) => api.runs(limit, offset, signal),
+    queryKey: ['runs', q],
+    queryFn: ({ signal }) => api.runs(q, signal),
     placeholderData: keepPreviousData,
     refetchInterval: 5000,
   });

@@ -1,4 +1,5 @@
-import { useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { useReportDraft } from '../hooks/useReportDraft';
 import { Link, useSearchParams } from 'react-router-dom';
 import { useSubmitJob } from '../hooks/useSubmitJob';
 import { OverridesEditor } from '../components/OverridesEditor';
@@ -6,7 +7,8 @@ import { parseOverrides } from '../lib/overrides';
 import { DEFAULT_BACKTEST_CONFIG, DEFAULT_TRAIN_CONFIG } from '../lib/links';
 import { useJobTypes } from '../hooks/useJobs';
 import { JobTypeForm } from '../components/JobTypeForm';
-import { ErrorState } from '../components/States';
+import { ErrorState, Loading } from '../components/States';
+import { draftUrlParams, fieldsOf, initialFields, lastTab, loadDraft, saveDraft, saveLastTab } from '../lib/actionDrafts';
 import type { BacktestRequest, EvalMode, JobCreated } from '../types/api';
 
 /** The three built-in types have their own forms (overrides preview, ticker lists); every
@@ -34,6 +36,15 @@ function boolParam(v: string | null): boolean {
   return v === '1' || v === 'true' || v === 'yes';
 }
 
+type DraftSink = (fields: URLSearchParams) => void;
+
+/** The overrides a scores file adds before the user's own: the strategy reads the file (its params replaced). */
+export function scoresOverrides(scoresPath: string, strategy: string): string[] {
+  const path = scoresPath.trim();
+  if (!path) return [];
+  return [`strategy.type=${strategy}`, `strategy.params={"scores_path": ${JSON.stringify(path)}}`];
+}
+
 function LastJob({ created }: { created: JobCreated | undefined }) {
   if (!created) return null;
   return (
@@ -43,10 +54,11 @@ function LastJob({ created }: { created: JobCreated | undefined }) {
   );
 }
 
-function TrainForm({ sp }: { sp: URLSearchParams }) {
+function TrainForm({ sp, onDraft }: { sp: URLSearchParams; onDraft: DraftSink }) {
   const [configPath, setConfigPath] = useState(sp.get('config_path') ?? DEFAULT_TRAIN_CONFIG);
   const [overrides, setOverrides] = useState(overridesFromParams(sp));
   const [dryRun, setDryRun] = useState(boolParam(sp.get('dry_run')));
+  useReportDraft(fieldsOf([['config_path', configPath], ['overrides', overrides], ['dry_run', dryRun]]), onDraft);
   const submit = useSubmitJob();
   const parsed = parseOverrides(overrides);
   return (
@@ -77,16 +89,33 @@ function TrainForm({ sp }: { sp: URLSearchParams }) {
   );
 }
 
-function BacktestForm({ sp }: { sp: URLSearchParams }) {
+function BacktestForm({ sp, onDraft }: { sp: URLSearchParams; onDraft: DraftSink }) {
   const [configPath, setConfigPath] = useState(sp.get('config_path') ?? DEFAULT_BACKTEST_CONFIG);
   const [tickers, setTickers] = useState(sp.get('tickers') ?? sp.get('ticker') ?? '');
   const [modelPath, setModelPath] = useState(sp.get('model_path') ?? '');
+  const [scoresPath, setScoresPath] = useState(sp.get('scores_path') ?? '');
+  const [scoresStrategy, setScoresStrategy] = useState(sp.get('scores_strategy') === 'topn' ? 'topn' : 'signal');
   const [start, setStart] = useState(sp.get('start') ?? '');
   const [end, setEnd] = useState(sp.get('end') ?? '');
   const [overrides, setOverrides] = useState(overridesFromParams(sp));
   const [dryRun, setDryRun] = useState(boolParam(sp.get('dry_run')));
+  useReportDraft(
+    fieldsOf([
+      ['config_path', configPath],
+      ['tickers', tickers],
+      ['model_path', modelPath],
+      ['scores_path', scoresPath],
+      ['scores_strategy', scoresPath.trim() && scoresStrategy !== 'signal' ? scoresStrategy : undefined],
+      ['start', start],
+      ['end', end],
+      ['overrides', overrides],
+      ['dry_run', dryRun],
+    ]),
+    onDraft,
+  );
   const submit = useSubmitJob();
   const parsed = parseOverrides(overrides);
+  const both = modelPath.trim() !== '' && scoresPath.trim() !== '';
   const build = (): BacktestRequest => {
     const list = tickers.split(/[,\s]+/).map((t) => t.trim()).filter(Boolean);
     return {
@@ -95,7 +124,8 @@ function BacktestForm({ sp }: { sp: URLSearchParams }) {
       ...(start ? { start } : {}),
       ...(end ? { end } : {}),
       ...(modelPath.trim() ? { model_path: modelPath.trim() } : {}),
-      overrides: parsed.overrides,
+      // The scores file's overrides first, so the user's own strategy.params.* lines add to them.
+      overrides: [...scoresOverrides(scoresPath, scoresStrategy), ...parsed.overrides],
       dry_run: dryRun,
     };
   };
@@ -130,6 +160,33 @@ function BacktestForm({ sp }: { sp: URLSearchParams }) {
         Model path (optional: backtest a trained model's signal)
         <input name="model_path" value={modelPath} onChange={(e) => setModelPath(e.target.value)} placeholder="runs/<run_id>/model.json" className="mono" />
       </label>
+      <div className="row">
+        <label>
+          Scores file (optional: a CSV with columns date,symbol,score inside the workspace)
+          <input name="scores_path" value={scoresPath} onChange={(e) => setScoresPath(e.target.value)} placeholder="preds/scores.csv" className="mono" />
+        </label>
+        {scoresPath.trim() !== '' && (
+          <label>
+            Strategy for the scores
+            <select name="scores_strategy" value={scoresStrategy} onChange={(e) => setScoresStrategy(e.target.value)}>
+              <option value="signal">signal (long while score ≥ cutoff)</option>
+              <option value="topn">topn (the top-ranked names)</option>
+            </select>
+          </label>
+        )}
+      </div>
+      {scoresPath.trim() !== '' && (
+        <p className="muted small" data-testid="scores-hint">
+          Sent as <code>strategy.type={scoresStrategy}</code> and <code>strategy.params.scores_path</code> (the config&apos;s strategy
+          params are replaced; add <code>strategy.params.cutoff=…</code> or <code>strategy.params.top_n=…</code> below). Each row&apos;s
+          score is decided at that bar&apos;s close and traded at the next open.
+        </p>
+      )}
+      {both && (
+        <p className="text-error small" data-testid="scores-model-conflict">
+          Give a model or a scores file, not both.
+        </p>
+      )}
       {modelPath.trim() !== '' && (
         <p className="muted small" data-testid="model-defaults-hint">
           With a model, the server takes the dataset, the tickers this model serves and its test period (from the day after its
@@ -146,7 +203,7 @@ function BacktestForm({ sp }: { sp: URLSearchParams }) {
         <pre className="json-preview" data-testid="backtest-payload">{JSON.stringify(build(), null, 2)}</pre>
       </details>
       <div className="form-actions">
-        <button type="submit" className="btn btn-primary" disabled={submit.isPending || parsed.errors.length > 0 || !configPath.trim()}>
+        <button type="submit" className="btn btn-primary" disabled={submit.isPending || parsed.errors.length > 0 || !configPath.trim() || both}>
           {submit.isPending ? 'Submitting…' : 'Submit backtest job'}
         </button>
         {parsed.errors.length > 0 && <span className="text-error small">Fix the invalid override lines first.</span>}
@@ -156,10 +213,11 @@ function BacktestForm({ sp }: { sp: URLSearchParams }) {
   );
 }
 
-function EvalForm({ sp }: { sp: URLSearchParams }) {
+function EvalForm({ sp, onDraft }: { sp: URLSearchParams; onDraft: DraftSink }) {
   const [runId, setRunId] = useState(sp.get('run_id') ?? '');
   const [mode, setMode] = useState<EvalMode>(sp.get('mode') === 'finetune' ? 'finetune' : 'base');
   const [dryRun, setDryRun] = useState(boolParam(sp.get('dry_run')));
+  useReportDraft(fieldsOf([['run_id', runId], ['mode', mode === 'base' ? undefined : mode], ['dry_run', dryRun]]), onDraft);
   const submit = useSubmitJob();
   return (
     <form
@@ -198,33 +256,81 @@ export function ActionsPage() {
   const [sp, setSp] = useSearchParams();
   const types = useJobTypes();
   const userTypes = (types.data ?? []).filter((t) => !t.builtin);
-  const tab = tabFromType(sp.get('type'), userTypes.map((t) => t.name));
+  const requested = sp.get('type') ?? ([...sp.keys()].length === 0 ? lastTab() : null);
+  // A user type named in the URL is known once GET /api/job-types answers: wait for it rather than show (and draft) the Train form.
+  const waiting = types.isPending && requested !== null && tabFromType(requested) === 'train' && requested !== 'train';
+  const tab = tabFromType(requested, userTypes.map((t) => t.name));
   const tabs = [...BUILTIN_TABS, ...userTypes.map((t) => ({ id: t.name, label: t.name }))];
   const userType = userTypes.find((t) => t.name === tab);
-  // Forms re-initialise when the prefill parameters change, not when only the tab does.
-  const prefill = new URLSearchParams(sp);
-  prefill.delete('type');
-  const key = prefill.toString();
+
+  // The URL this page wrote last. A URL change that is not ours (a link, the nav, Back) starts
+  // the form again from it (or from the tab's stored draft when it has no parameters).
+  const spText = sp.toString();
+  const written = useRef<string | null>(null);
+  const seen = useRef(spText);
+  const [generation, setGeneration] = useState(0);
+  useEffect(() => {
+    if (spText === seen.current) return;
+    seen.current = spText;
+    if (spText !== written.current) setGeneration((g) => g + 1);
+  }, [spText]);
+  // Not on every URL change (the page rewrites it on each keystroke): only on a tab change or an outside navigation.
+  const init = useMemo(() => initialFields(tab, sp), [tab, generation, waiting]);
+
+  const onDraft = (fields: URLSearchParams) => {
+    if (waiting) return;
+    saveDraft(tab, fields);
+    saveLastTab(tab);
+    const next = draftUrlParams(tab, fields);
+    written.current = next.toString();
+    if (written.current !== spText) setSp(next, { replace: true });
+  };
   const pick = (t: ActionTab) => {
-    const next = new URLSearchParams(sp);
-    next.set('type', t);
+    const next = draftUrlParams(t, loadDraft(t) ?? new URLSearchParams());
+    written.current = next.toString();
     setSp(next, { replace: true });
   };
+  const formKey = `${tab}#${generation}`;
   return (
     <div className="page">
       <h1>Actions</h1>
-      <div className="tabs" role="tablist">
+      <div
+        className="tabs"
+        role="tablist"
+        aria-label="Job type"
+        onKeyDown={(e) => {
+          // Arrow keys move between tabs (and select them), Home / End jump to the ends.
+          const i = tabs.findIndex((t) => t.id === tab);
+          const to = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? tabs.length - 1 : null;
+          if (to === null) return;
+          e.preventDefault();
+          const next = tabs[(to + tabs.length) % tabs.length]!;
+          pick(next.id);
+          requestAnimationFrame(() => document.getElementById(`tab-${next.id}`)?.focus());
+        }}
+      >
         {tabs.map((t) => (
-          <button key={t.id} type="button" role="tab" aria-selected={tab === t.id} className={`tab${tab === t.id ? ' active' : ''}`} onClick={() => pick(t.id)}>
+          <button
+            key={t.id}
+            id={`tab-${t.id}`}
+            type="button"
+            role="tab"
+            aria-selected={tab === t.id}
+            aria-controls="actions-tabpanel"
+            tabIndex={tab === t.id ? 0 : -1}
+            className={`tab${tab === t.id ? ' active' : ''}`}
+            onClick={() => pick(t.id)}
+          >
             {t.label}
           </button>
         ))}
       </div>
-      <section className="panel" role="tabpanel">
-        {tab === 'train' && <TrainForm key={key} sp={sp} />}
-        {tab === 'backtest' && <BacktestForm key={key} sp={sp} />}
-        {tab === 'eval' && <EvalForm key={key} sp={sp} />}
-        {userType && <JobTypeForm key={`${userType.name}?${key}`} type={userType} sp={prefill} />}
+      <section className="panel" role="tabpanel" id="actions-tabpanel" aria-labelledby={`tab-${tab}`}>
+        {waiting && <Loading />}
+        {!waiting && tab === 'train' && <TrainForm key={formKey} sp={init} onDraft={onDraft} />}
+        {!waiting && tab === 'backtest' && <BacktestForm key={formKey} sp={init} onDraft={onDraft} />}
+        {!waiting && tab === 'eval' && <EvalForm key={formKey} sp={init} onDraft={onDraft} />}
+        {!waiting && userType && <JobTypeForm key={formKey} type={userType} sp={init} onDraft={onDraft} />}
       </section>
       {types.isError && <ErrorState error={types.error} onRetry={() => void types.refetch()} />}
     </div>

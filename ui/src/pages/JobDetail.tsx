@@ -5,6 +5,7 @@ import { useCancelJob, useJob } from '../hooks/useJobs';
 import { useSubmitJob } from '../hooks/useSubmitJob';
 import { actionsRerunUrl } from '../lib/links';
 import { LogViewer } from '../components/LogViewer';
+import { LogSearch } from '../components/LogSearch';
 import { StatusBadge } from '../components/StatusBadge';
 import { ErrorState, Loading } from '../components/States';
 import { CopyButton } from '../components/CopyButton';
@@ -216,6 +217,7 @@ export function JobDetailPage() {
         </dl>
       </section>
       <LogViewer jobId={job.job_id} finished={finished} />
+      <LogSearch jobId={job.job_id} />
     </div>
   );
 }

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
-import { useRegistryModels } from '../hooks/useRegistry';
+import { useRegistryModels, useRegistryTickers } from '../hooks/useRegistry';
 import { useSubmitJob } from '../hooks/useSubmitJob';
 import { CompareDrawer } from '../components/CompareDrawer';
 import { Pager } from '../components/Pager';
@@ -45,9 +45,34 @@ export function queryFromParams(sp: URLSearchParams): RegistryQuery {
   };
 }
 
+/** Min Precision is typed as a percentage like the column shows (55 -> 0.55 sent); the URL and the server keep the fraction. */
+export function precisionPctFromFraction(v: number | undefined): string {
+  return v === undefined ? '' : String(Math.round(v * 100 * 1e6) / 1e6);
+}
+
+export function precisionFractionFromPct(text: string): string | undefined {
+  const t = text.trim();
+  if (!t) return undefined;
+  const n = Number(t);
+  return Number.isFinite(n) ? String(Math.round((n / 100) * 1e8) / 1e8) : t; // not a number: the server names it in its 400
+}
+
+/** Typed tickers (comma or space separated, any case) -> the known tickers they name, case-insensitively; unknown ones stay as typed. */
+export function canonicalTickers(text: string, known: readonly string[]): string[] {
+  const byLower = new Map(known.map((t) => [t.toLowerCase(), t]));
+  const out: string[] = [];
+  for (const raw of text.split(/[,\s]+/)) {
+    const t = raw.trim();
+    if (!t) continue;
+    const name = byLower.get(t.toLowerCase()) ?? t;
+    if (!out.includes(name)) out.push(name);
+  }
+  return out;
+}
+
 function draftFrom(q: RegistryQuery): Draft {
   const s = (v: number | string | undefined) => (v === undefined ? '' : String(v));
-  return { ticker: q.ticker ?? '', min_lift: s(q.min_lift), min_precision: s(q.min_precision), min_support: s(q.min_support) };
+  return { ticker: q.ticker ?? '', min_lift: s(q.min_lift), min_precision: precisionPctFromFraction(q.min_precision), min_support: s(q.min_support) };
 }
 
 export function RegistryPage() {
@@ -59,6 +84,8 @@ export function RegistryPage() {
   const [message, setMessage] = useState<string | null>(null);
   const [drawer, setDrawer] = useState(false);
   const submit = useSubmitJob();
+  const tickers = useRegistryTickers();
+  const known = tickers.data?.items ?? [];
 
   // Keep the inputs in step with the URL (back/forward navigation).
   const urlKey = sp.toString();
@@ -79,9 +106,9 @@ export function RegistryPage() {
 
   const applyFilters = () => {
     const changed = update({
-      ticker: draft.ticker.trim() || undefined,
+      ticker: canonicalTickers(draft.ticker, known).join(',') || undefined,
       min_lift: draft.min_lift.trim() || undefined,
-      min_precision: draft.min_precision.trim() || undefined,
+      min_precision: precisionFractionFromPct(draft.min_precision),
       // Empty: the server's default applies (shown as the placeholder); 0 turns the floor off.
       min_support: draft.min_support.trim() || undefined,
     });
@@ -123,15 +150,30 @@ export function RegistryPage() {
       >
         <label>
           Ticker
-          <input value={draft.ticker} onChange={(e) => setDraft({ ...draft, ticker: e.target.value })} placeholder="any" aria-label="Ticker" />
+          <input
+            value={draft.ticker}
+            onChange={(e) => setDraft({ ...draft, ticker: e.target.value })}
+            placeholder="any (e.g. SPX, syn0001)"
+            aria-label="Ticker"
+            list="registry-tickers"
+            autoComplete="off"
+          />
+          <datalist id="registry-tickers" data-testid="registry-tickers">
+            {known.map((t) => {
+              // Suggest the known tickers after what is typed so far (several at once: "SPX, S" -> "SPX, SYN0001").
+              const parts = draft.ticker.split(',');
+              const head = parts.slice(0, -1).map((p) => p.trim()).filter(Boolean);
+              return <option key={t} value={[...head, t].join(', ')} label={t} />;
+            })}
+          </datalist>
         </label>
         <label>
           Min Lift
           <input type="number" step="0.01" min="0" value={draft.min_lift} onChange={(e) => setDraft({ ...draft, min_lift: e.target.value })} aria-label="Min Lift" />
         </label>
         <label>
-          Min Precision
-          <input type="number" step="0.01" min="0" max="1" value={draft.min_precision} onChange={(e) => setDraft({ ...draft, min_precision: e.target.value })} aria-label="Min Precision" placeholder="0–1" />
+          Min Precision (%)
+          <input type="number" step="0.1" min="0" max="100" value={draft.min_precision} onChange={(e) => setDraft({ ...draft, min_precision: e.target.value })} aria-label="Min Precision (%)" placeholder="e.g. 55" />
         </label>
         <label>
           Min Support

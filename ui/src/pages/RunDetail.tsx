@@ -1,3 +1,4 @@
+import { api } from '../api/client';
 import { useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { useRun } from '../hooks/useRuns';
@@ -149,7 +150,14 @@ export function RunDetailPage() {
             <ul className="plain mono files">
               {run.files.map((f) => (
                 <li key={f.name}>
-                  {f.name} <span className="muted">{f.size != null ? fmtBytes(f.size) : ''}</span>
+                  {f.type === 'file' ? (
+                    <a href={api.runFileUrl(run.run_id, f.name)} target="_blank" rel="noreferrer" download={f.name}>
+                      {f.name}
+                    </a>
+                  ) : (
+                    <>{f.name}/</>
+                  )}{' '}
+                  <span className="muted">{f.size != null ? fmtBytes(f.size) : ''}</span>
                 </li>
               ))}
             </ul>

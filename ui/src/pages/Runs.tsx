@@ -1,33 +1,96 @@
+import { useEffect, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { useRuns } from '../hooks/useRuns';
 import { Pager } from '../components/Pager';
 import { QueryView } from '../components/States';
 import { StatusBadge } from '../components/StatusBadge';
-import { fmtTime } from '../lib/format';
+import { fmtLabel, fmtLift, fmtInt, fmtPct, fmtTime } from '../lib/format';
+import type { RunSummary } from '../types/api';
+
+/** The columns the server sorts by (GET /api/runs?sort=<field>_<asc|desc>). */
+const SORTABLE = ['run_id', 'dataset', 'project', 'status', 'start_time'] as const;
+type SortField = (typeof SORTABLE)[number];
+const DEFAULT_SORT = 'start_time_desc';
+
+/** The label column never shows a bare dash: it says why there is no label. */
+export function runLabel(r: RunSummary): string {
+  const m = r.models;
+  if (!m || m.count === 0) return 'not indexed (no metrics)';
+  if (m.label_mixed) return 'mixed (per model)';
+  if (m.label_horizon_days === null && m.label_threshold === null) return 'unknown (not in metrics)';
+  return fmtLabel(m.label_horizon_days, m.label_threshold);
+}
+
+function SortHeader({ field, label, sort, onSort, className }: { field: SortField; label: string; sort: string; onSort: (s: string) => void; className?: string }) {
+  const active = sort.startsWith(`${field}_`);
+  const desc = sort.endsWith('_desc');
+  const next = active ? `${field}_${desc ? 'asc' : 'desc'}` : `${field}_${field === 'start_time' ? 'desc' : 'asc'}`;
+  return (
+    <th aria-sort={active ? (desc ? 'descending' : 'ascending') : 'none'} className={className}>
+      <button type="button" className="th-sort" onClick={() => onSort(next)}>
+        {label} <span aria-hidden="true">{active ? (desc ? '▼' : '▲') : '↕'}</span>
+      </button>
+    </th>
+  );
+}
 
 export function RunsPage() {
   const [sp, setSp] = useSearchParams();
   const limit = Number(sp.get('limit') ?? 50) || 50;
   const offset = Number(sp.get('offset') ?? 0) || 0;
-  const q = useRuns(limit, offset);
-  const go = (o: number, l = limit) => setSp(new URLSearchParams({ ...(o ? { offset: String(o) } : {}), ...(l !== 50 ? { limit: String(l) } : {}) }));
+  const text = sp.get('q') ?? '';
+  const sort = sp.get('sort') ?? DEFAULT_SORT;
+  const q = useRuns({ q: text || undefined, sort: sort === DEFAULT_SORT ? undefined : sort, limit, offset });
+  const update = (changes: Record<string, string>) => {
+    const next = new URLSearchParams(sp);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v) next.set(k, v);
+      else next.delete(k);
+    }
+    if (!('offset' in changes)) next.delete('offset');
+    setSp(next, { replace: true });
+  };
+  const [draft, setDraft] = useState(text);
+  const latest = useRef({ text, update });
+  latest.current = { text, update };
+  useEffect(() => setDraft(text), [text]);
+  useEffect(() => {
+    if (draft.trim() === latest.current.text) return;
+    const t = setTimeout(() => latest.current.update({ q: draft.trim() }), 300);
+    return () => clearTimeout(t);
+  }, [draft]);
+  const onSort = (s: string) => update({ sort: s === DEFAULT_SORT ? '' : s });
   return (
     <div className="page">
       <h1>Runs</h1>
-      <QueryView query={q} isEmpty={(d) => d.items.length === 0} empty={<>No training runs yet. <Link to="/actions?type=train">Train a model</Link>.</>}>
+      <form className="filters" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Search
+          <input type="search" value={draft} onChange={(e) => setDraft(e.target.value)} placeholder="run id, ticker, project, dataset, config" aria-label="Search runs" />
+        </label>
+      </form>
+      <QueryView
+        query={q}
+        isEmpty={(d) => d.items.length === 0}
+        empty={text ? <>No run matches “{text}”.</> : <>No training runs yet. <Link to="/actions?type=train">Train a model</Link>.</>}
+      >
         {(d) => (
           <>
             <div className="table-wrap">
               <table className="table" data-testid="runs-table">
                 <thead>
                   <tr>
-                    <th>run_id</th>
-                    <th>tickers</th>
-                    <th>mode</th>
-                    <th>dataset</th>
-                    <th>status</th>
-                    <th>started</th>
-                    <th>ended</th>
+                    <SortHeader field="run_id" label="run_id" sort={sort} onSort={onSort} />
+                    <SortHeader field="dataset" label="dataset" sort={sort} onSort={onSort} className="col-low" />
+                    <th className="col-low">tickers</th>
+                    <th>label</th>
+                    <th className="num col-low" title="models (tickers) in the registry">models</th>
+                    <th className="num" title="mean over the models with a predicted positive">precision</th>
+                    <th className="num" title="mean over the models with a predicted positive">lift</th>
+                    <th className="num col-low">support</th>
+                    <SortHeader field="project" label="project" sort={sort} onSort={onSort} className="col-low" />
+                    <SortHeader field="status" label="status" sort={sort} onSort={onSort} />
+                    <SortHeader field="start_time" label="started" sort={sort} onSort={onSort} className="col-low" />
                   </tr>
                 </thead>
                 <tbody>
@@ -36,18 +99,22 @@ export function RunsPage() {
                       <td className="mono">
                         <Link to={`/runs/${encodeURIComponent(r.run_id)}`}>{r.run_id}</Link>
                       </td>
-                      <td>{r.tickers.join(', ') || '—'}</td>
-                      <td>{r.mode || '—'}</td>
-                      <td>{r.dataset || '—'}</td>
-                      <td>{r.status ? <StatusBadge status={r.status} /> : '—'}</td>
-                      <td className="nowrap">{fmtTime(r.start_time)}</td>
-                      <td className="nowrap">{fmtTime(r.end_time)}</td>
+                      <td className="col-low">{r.dataset || 'not recorded'}</td>
+                      <td className="col-low" title={r.tickers.join(', ')}>{r.tickers.length > 4 ? `${r.tickers.slice(0, 4).join(', ')} +${r.tickers.length - 4}` : r.tickers.join(', ') || 'none'}</td>
+                      <td className="nowrap" data-testid="run-label">{runLabel(r)}</td>
+                      <td className="num col-low">{fmtInt(r.models?.count)}</td>
+                      <td className="num">{fmtPct(r.models?.precision)}</td>
+                      <td className="num">{fmtLift(r.models?.lift)}</td>
+                      <td className="num col-low">{fmtInt(r.models?.support)}</td>
+                      <td className="col-low">{r.project || 'default'}</td>
+                      <td>{r.status ? <StatusBadge status={r.status} /> : 'unknown'}</td>
+                      <td className="nowrap col-low">{fmtTime(r.start_time)}</td>
                     </tr>
                   ))}
                 </tbody>
               </table>
             </div>
-            <Pager total={d.total} limit={limit} offset={offset} onChange={(o) => go(o)} onLimit={(l) => go(0, l)} />
+            <Pager total={d.total} limit={limit} offset={offset} onChange={(o) => update({ offset: o ? String(o) : '' })} onLimit={(l) => update({ limit: l !== 50 ? String(l) : '', offset: '' })} />
           </>
         )}
       </QueryView>

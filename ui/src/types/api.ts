@@ -15,6 +15,7 @@ export type JobDetail = Schemas['Job'];
 export type RunJob = Schemas['RunJob'];
 export type JobPage = Schemas['JobPage'];
 export type JobLogResponse = Schemas['JobLog'];
+export type JobLogSearch = Schemas['JobLogSearch'];
 export type JobType = Schemas['JobType'];
 export type JobTypeParam = Schemas['JobTypeParam'];
 export type ParamType = Schemas['ParamType'];
@@ -42,6 +43,8 @@ export type BacktestFileSummary = Schemas['BacktestFileSummary'];
 export type EquityPoint = Schemas['EquityPoint'];
 export type TradeRow = Schemas['TradeRow'];
 export type Dashboard = Schemas['Dashboard'];
+export type Health = Schemas['Health'];
+export type TickerList = Schemas['TickerList'];
 
 export interface Paged<T> {
   items: T[];

@@ -1,0 +1,18 @@
+// The document title of each route ("Jobs · alphalab", "Job job_... · alphalab").
+const LISTS: Record<string, string> = {
+  '': 'Dashboard',
+  jobs: 'Jobs',
+  registry: 'Registry',
+  runs: 'Runs',
+  backtests: 'Backtests',
+  actions: 'Actions',
+};
+const DETAIL: Record<string, string> = { jobs: 'Job', runs: 'Run', backtests: 'Backtest' };
+
+export function pageTitle(pathname: string): string {
+  const [first = '', id] = pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  let name: string;
+  if (id !== undefined && DETAIL[first]) name = `${DETAIL[first]} ${id}`;
+  else name = LISTS[first] ?? 'Not found';
+  return `${name} · alphalab`;
+}
