@@ -1,12 +1,15 @@
 // `alphalab train --config configs/base.yaml [--set k=v]... [--workspace DIR]`
 // Trains XGBoost model(s) and writes runs/<run_id>/ (engine/model/trainer.hpp).
+#include <cmath>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cli/command.hpp"
 #include "core/clock.hpp"
+#include "core/job_result.hpp"
 #include "core/workspace.hpp"
 #include "engine/model/trainer.hpp"
 
@@ -30,6 +33,16 @@ int RunTrain(const TrainOptions& o) {
   if (!outcome.ok()) {
     std::cerr << "error: " << outcome.status().message() << std::endl;
     return outcome.status().IsInvalidArgument() || outcome.status().IsNotFound() ? 2 : 1;
+  }
+  if (const std::string job_id = JobIdFromEnvironment(); !job_id.empty()) {
+    std::map<std::string, double> headline;
+    for (const auto& [k, v] : outcome->metrics.items()) {
+      if (v.is_number() && std::isfinite(v.get<double>())) headline[k] = v.get<double>();
+    }
+    if (auto s = WriteJobResult(ws->root(), JobResult::Run(job_id, outcome->run_id, std::move(headline))); !s.ok()) {
+      std::cerr << "error: " << s.message() << std::endl;
+      return 1;
+    }
   }
   std::cout << "run_id: " << outcome->run_id << "\n"
             << "run_dir: runs/" << outcome->run_id << std::endl;

@@ -11,6 +11,7 @@
 
 #include "core/ids.hpp"
 #include "jobs/job_dto.hpp"
+#include "jobs/job_results.hpp"
 #include "jobs/job_state_machine.hpp"
 #include "jobs/log_reader.hpp"
 
@@ -201,7 +202,7 @@ JobRecord JobService::NewRecord(ResolvedJob resolved, const SubmitOptions& optio
   rec.created_at = now;
   rec.cwd = resolved.cwd.string();
   rec.command = resolved.argv;
-  rec.args_preview = ArgsPreview(resolved.argv);
+  rec.args_preview = resolved.args_preview;  // the catalog's (BindJobId redoes it only when argv has the id)
   rec.params = resolved.params;
   rec.log_path = "reports/jobs/runtime/" + id + ".log";
   rec.meta_path = "reports/jobs/runtime/" + id + ".json";
@@ -428,7 +429,12 @@ JobRecord JobService::EndJob(const std::shared_ptr<Active>& a, std::unique_lock<
     // The log is only read when something is taken from it (artifacts, error summary).
     const std::string tail =
         OutcomeNeedsLog(end, spec) ? ReadFileTail(LogPath(rec), kArtifactScanBytes) : std::string();
-    const JobOutcome outcome = DecideOutcome(rec, spec, end, tail);
+    // A built-in's artifacts come from its result file (core/job_result.hpp).
+    std::optional<Result<JobResult>> result;
+    if (end.kind == JobEnd::Kind::kExited || end.kind == JobEnd::Kind::kLost) {
+      result = ReadResultFileOf(workspace_, spec, rec);
+    }
+    const JobOutcome outcome = DecideOutcome(rec, spec, end, tail, result ? &*result : nullptr);
     const TimePoint now = clock_.Now();
     JobState state = before;
     if (end.kind == JobEnd::Kind::kDryRun) {  // a dry run passes through RUNNING, in no time

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/ids.hpp"
+#include "core/job_result.hpp"
 #include "core/text.hpp"
 #include "jobs/job_dto.hpp"
 #include "registry/registry_json.hpp"
@@ -214,22 +215,25 @@ std::optional<std::string> RunIdOfJob(const JobRecord& job) {
 
 Result<IndexReport> RegistryService::OnJobFinished(const JobRecord& job) {
   if (job.status != JobState::kSuccess || job.dry_run) return IndexReport{};
-  if (job.job_type == "train" || job.job_type == "eval-metrics") {
-    auto run_id = RunIdOfJob(job);
-    if (!run_id) {
-      IndexReport r;
-      r.problems.push_back({"run", "", "", "job " + job.job_id.str() + " succeeded but names no run_id"});
-      return r;
+  // What to index is the kind of the job's result file (core/job_result.hpp), whatever its
+  // type is called; a job that wrote none (a user type) indexes nothing.
+  auto result = ReadJobResult(ws_.root(), job.job_id.str());
+  if (!result.ok()) {
+    IndexReport r;
+    if (!result.status().IsNotFound()) {
+      r.problems.push_back({"job", job.job_id.str(), JobResultPath(job.job_id.str()), result.status().message()});
     }
-    auto report = indexer_.IndexRun(*run_id, /*export_after=*/false);
-    if (report.ok()) ScheduleExport();
-    return report;
+    return r;
   }
-  if (job.job_type == "backtest") {
-    auto it = job.artifacts.is_object() ? job.artifacts.find("bt_run_id") : job.artifacts.end();
-    if (job.artifacts.is_object() && it != job.artifacts.end() && it->is_string()) {
-      return indexer_.IndexBacktest(it->get<std::string>());
+  switch (result->kind) {
+    case ResultKind::kRun:
+    case ResultKind::kEvaluation: {
+      auto report = indexer_.IndexRun(result->id, /*export_after=*/false);
+      if (report.ok()) ScheduleExport();
+      return report;
     }
+    case ResultKind::kBacktest:
+      return indexer_.IndexBacktest(result->id);
   }
   return IndexReport{};
 }
