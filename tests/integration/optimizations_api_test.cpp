@@ -464,7 +464,8 @@ TEST_F(UserTypeOptimizationTest, LeanSummarySweepRankedByAQuotedStatisticWithACo
   ServerProcess& s = *server_;
   // The job type advertises how its results are read.
   bool listed = false;
-  for (const Json& t : s.GetJson("/api/job-types")["job_types"]) {
+  const Json types = s.GetJson("/api/job-types");
+  for (const Json& t : types["job_types"]) {
     if (t["name"] != "lean-sma") continue;
     listed = true;
     EXPECT_EQ(t["results"], (Json{{"kind", nullptr}, {"parser", "lean_summary"}, {"path", "results/{job_id}/*-summary.json"}}));
