@@ -152,7 +152,9 @@ class OptimizationServiceTest : public ::testing::Test {
         << Json{{"bt_run_id", bt}, {"final_equity", equity}, {"max_drawdown", drawdown}, {"cagr", 0.05}}.dump();
     std::ofstream(root_ / "backtests" / bt / "equity.csv") << "date,equity\n2020-01-01," << equity << "\n";
     ASSERT_TRUE(exec_->AppendLog(id, "bt_run_id: " + bt + "\nout_dir: backtests/" + bt + "\n").ok());
-    if (exit_code == 0) ASSERT_TRUE(WriteJobResult(root_, JobResult::Backtest(id.str(), bt)).ok());
+    if (exit_code == 0) {
+      ASSERT_TRUE(WriteJobResult(root_, JobResult::Backtest(id.str(), bt)).ok());
+    }
     ASSERT_TRUE(exec_->FinishWithExitCode(id, exit_code).ok());
   }
   // The "fast" override of a task's job, from its stored params.
