@@ -19,6 +19,7 @@
 #include "cli/command.hpp"
 #include "core/clock.hpp"
 #include "core/ids.hpp"
+#include "core/job_result.hpp"
 #include "core/text.hpp"
 #include "core/workspace.hpp"
 #include "engine/backtest/job_config.hpp"
@@ -89,7 +90,8 @@ int RunBacktestCommand(const BacktestOptions& o) {
   if (!result.ok()) return Fail(result.status());
   const auto now = SystemClock::Instance().Now();
   const std::string id = MakeTimestampedId("bt", now);
-  auto out = engine::WriteSingleRun(ws, *run, *context, *result, id, now, models.RunId(spec.model_path));
+  auto out = engine::WriteSingleRun(ws, *run, *context, *result, id, now, models.RunId(spec.model_path),
+                                    JobIdFromEnvironment());
   if (!out.ok()) return Fail(out.status());
   std::cout << *out << std::flush;
   return 0;

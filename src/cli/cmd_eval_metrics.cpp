@@ -1,12 +1,15 @@
 // `alphalab eval-metrics --run-dir runs/<id> [--mode base|finetune] [--model PATH] [--workspace DIR]`
 // Recomputes a run's test metrics from its saved model(s) (engine/model/evaluate.hpp).
+#include <cmath>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "cli/command.hpp"
 #include "core/clock.hpp"
+#include "core/job_result.hpp"
 #include "core/workspace.hpp"
 #include "engine/model/evaluate.hpp"
 
@@ -34,6 +37,17 @@ int RunEval(const EvalOptions& o) {
   if (!outcome.ok()) {
     std::cerr << "error: " << outcome.status().message() << std::endl;
     return outcome.status().IsInvalidArgument() || outcome.status().IsNotFound() ? 2 : 1;
+  }
+  if (const std::string job_id = JobIdFromEnvironment(); !job_id.empty()) {
+    std::map<std::string, double> headline;
+    for (const auto& [k, v] : outcome->metrics.items()) {
+      if (v.is_number() && std::isfinite(v.get<double>())) headline[k] = v.get<double>();
+    }
+    const JobResult r = JobResult::Evaluation(job_id, outcome->run_id, ws->Relative(outcome->output), std::move(headline));
+    if (auto s = WriteJobResult(ws->root(), r); !s.ok()) {
+      std::cerr << "error: " << s.message() << std::endl;
+      return 1;
+    }
   }
   std::cout << "run_id: " << outcome->run_id << "\n"
             << "metrics_path: " << ws->Relative(outcome->output) << std::endl;

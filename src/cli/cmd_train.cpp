@@ -1,14 +1,17 @@
 // `alphalab train --config configs/base.yaml [--set k=v]... [--workspace DIR]`
 // Trains XGBoost model(s) and writes runs/<run_id>/ (engine/model/trainer.hpp).
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cli/command.hpp"
 #include "core/clock.hpp"
+#include "core/job_result.hpp"
 #include "core/message_paths.hpp"
 #include "core/workspace.hpp"
 #include "engine/model/trainer.hpp"
@@ -35,12 +38,22 @@ int RunTrain(const TrainOptions& o) {
     std::cerr << "error: " << WithoutRoot(outcome.status().message(), ws->root()) << std::endl;
     return outcome.status().IsInvalidArgument() || outcome.status().IsNotFound() ? 2 : 1;
   }
+  if (const std::string job_id = JobIdFromEnvironment(); !job_id.empty()) {
+    std::map<std::string, double> headline;
+    for (const auto& [k, v] : outcome->metrics.items()) {
+      if (v.is_number() && std::isfinite(v.get<double>())) headline[k] = v.get<double>();
+    }
+    if (auto s = WriteJobResult(ws->root(), JobResult::Run(job_id, outcome->run_id, std::move(headline))); !s.ok()) {
+      std::cerr << "error: " << WithoutRoot(s.message(), ws->root()) << std::endl;
+      return 1;
+    }
+  }
   errno = 0;
   std::cout << "run_id: " << outcome->run_id << "\n"
             << "run_dir: runs/" << outcome->run_id << std::endl;
   if (!std::cout) {
     // The run was written but the log (stdout) could not take its id, e.g. a full disk: a job
-    // that cannot report its run has failed (the server reads the id from the log).
+    // that cannot report its run has failed.
     const int err = errno;
     std::cerr << "error: wrote runs/" << outcome->run_id << " but could not print its id: "
               << (err != 0 ? std::strerror(err) : "write error") << std::endl;

@@ -304,7 +304,8 @@ Result<std::vector<JobArgvDecl>> ParseJobArgv(const Reader& r, const std::string
 
 Status ParseJobTypeFields(const Reader& r, const YAML::Node& v, JobTypeDecl& t) {
   const std::string& key = t.key;
-  return r.Map(v, key, {"description", "argv", "params", "artifacts", "required_artifacts", "timeout_sec", "env"},
+  return r.Map(v, key, {"description", "argv", "params", "artifacts", "required_artifacts", "timeout_sec", "env",
+                                "results"},
                [&](const std::string& k, const YAML::Node& f) -> Status {
     const std::string fkey = key + "." + k;
     if (k == "description") {
@@ -329,6 +330,23 @@ Status ParseJobTypeFields(const Reader& r, const YAML::Node& v, JobTypeDecl& t) 
       ASSIGN_OR_RETURN(t.required_artifacts, r.StringList(f, fkey));
     } else if (k == "timeout_sec") {
       ASSIGN_OR_RETURN(t.timeout_sec, r.Int(f, fkey, 0, INT64_MAX / 1000));
+    } else if (k == "results") {
+      if (!f.IsMap()) return r.Error(f, fkey, "must be a mapping {parser, path}, got " + Shown(f));
+      JobResultsDecl d;
+      d.line = LineOf(f);
+      RETURN_IF_ERROR(r.Map(f, fkey, {"parser", "path"}, [&](const std::string& rk, const YAML::Node& rv) -> Status {
+        if (rk == "parser") {
+          d.parser_line = LineOf(rv);
+          ASSIGN_OR_RETURN(d.parser, r.NonEmptyString(rv, fkey + ".parser"));
+        } else {
+          d.path_line = LineOf(rv);
+          ASSIGN_OR_RETURN(d.path, r.NonEmptyString(rv, fkey + ".path"));
+        }
+        return Status::Ok();
+      }));
+      if (d.parser.empty()) return r.Error(f, fkey + ".parser", "is required (alphalab_summary, lean_summary or qlib_res)");
+      if (d.path.empty()) return r.Error(f, fkey + ".path", "is required (the result file, relative to the workspace)");
+      t.results = std::move(d);
     } else {
       return r.Entries(f, fkey, [&](const std::string& name, const YAML::Node& ev, const YAML::Node&) -> Status {
         ASSIGN_OR_RETURN(t.env[name], r.String(ev, fkey + "." + name));

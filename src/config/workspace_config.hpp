@@ -113,6 +113,16 @@ struct JobArtifactDecl {
   int line = 0;
 };
 
+// `results:` of a job type: a named parser (jobs/result_parsers.hpp) and the workspace-relative
+// path template of the file it reads ("{job_id}", "{param}", one '*' in the file name).
+struct JobResultsDecl {
+  std::string parser;
+  int parser_line = 0;
+  std::string path;
+  int path_line = 0;
+  int line = 0;
+};
+
 struct JobTypeDecl {
   std::string name;
   std::string key;  // "job_types.<name>"
@@ -126,6 +136,7 @@ struct JobTypeDecl {
   int required_artifacts_line = 0;
   int64_t timeout_sec = 0;
   std::map<std::string, std::string> env;
+  std::optional<JobResultsDecl> results;
 };
 
 struct WorkspaceConfig {

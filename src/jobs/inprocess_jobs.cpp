@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "jobs/job_outcome.hpp"
+#include "jobs/job_results.hpp"
 #include "jobs/job_state_machine.hpp"
 
 namespace alphalab {
@@ -57,7 +58,8 @@ void FinishInProcess(JobRecord& job, const JobCatalog& catalog, std::string_view
   exit.job_id = job.job_id;
   exit.exit_code = exit_code;
   const JobTypeSpec* spec = catalog.Find(job.job_type);
-  const JobOutcome outcome = DecideOutcome(job, spec, JobEnd::Exited(exit), output);
+  const auto result = ReadResultFileOf(catalog.workspace(), spec, job);
+  const JobOutcome outcome = DecideOutcome(job, spec, JobEnd::Exited(exit), output, result ? &*result : nullptr);
   if (auto running = Transition(job.status, JobEvent::kJobStarted); running.ok()) job.status = *running;
   job.started_at = started;
   if (auto next = Transition(job.status, outcome.event); next.ok()) job.status = *next;

@@ -8,7 +8,8 @@
 //     stdout and stderr; the process supervisor adds nothing of its own).
 //   - FinishInProcess: the job "exited" with a code; the terminal fields come from the same
 //     outcome step as a process's end (DecideOutcome: status, end_reason exit_code, exit
-//     code, artifacts parsed by the type's rules from the log text, error summary).
+//     code, artifacts from the result file the engine wrote (core/job_result.hpp) or by the
+//     type's rules from the log text, error summary).
 //   - JobService::RecordFinished: meta file, row, cache, log events, metrics, listeners.
 // A job whose parameters the catalog refuses cannot be made into a command: FailedToStart
 // ends it FAILED with end_reason spawn_failed and the catalog's message (a Submit would have

@@ -175,9 +175,7 @@ JobCatalog::JobCatalog(const Workspace& workspace, fs::path self_exe)
     t.accepts_overrides = true;
     t.params = {MakeParam("config_path", ParamType::kPath, true, "training config YAML"),
                 overrides, dry_run};
-    t.artifacts = {MakeRule("run_id", R"(^\s*run_id\s*[:=]\s*(\S+))"),
-                   MakeRule("run_dir", R"(^\s*run_dir\s*[:=]\s*(\S+))")};
-    t.required_artifacts = {"run_id", "run_dir"};
+    t.result_kind = ResultKind::kRun;
     types_.push_back(std::move(t));
   }
   {
@@ -193,9 +191,7 @@ JobCatalog::JobCatalog(const Workspace& workspace, fs::path self_exe)
                 MakeParam("end", ParamType::kDate, false, "last date YYYY-MM-DD"),
                 MakeParam("model_path", ParamType::kPath, false, "trained model file"),
                 overrides, dry_run};
-    t.artifacts = {MakeRule("bt_run_id", R"(^\s*bt_run_id\s*[:=]\s*(\S+))"),
-                   MakeRule("bt_dir", R"(^\s*out_dir\s*[:=]\s*(\S+))")};
-    t.required_artifacts = {"bt_run_id", "bt_dir"};
+    t.result_kind = ResultKind::kBacktest;
     types_.push_back(std::move(t));
   }
   {
@@ -210,8 +206,7 @@ JobCatalog::JobCatalog(const Workspace& workspace, fs::path self_exe)
     t.params = {MakeParam("run_id", ParamType::kString, true, "a run under runs/"), mode,
                 MakeParam("model_path", ParamType::kPath, false, "model file to evaluate"),
                 dry_run};
-    t.artifacts = {MakeRule("run_id", R"(^\s*run_id\s*[:=]\s*(\S+))")};
-    t.required_artifacts = {"run_id"};
+    t.result_kind = ResultKind::kEvaluation;
     types_.push_back(std::move(t));
   }
 }
@@ -298,6 +293,41 @@ Status BuildArtifacts(const DeclErrors& err, const JobTypeDecl& decl, JobTypeSpe
   return Status::Ok();
 }
 
+// `results:`: a known parser; a relative path template whose placeholders are {job_id} or
+// declared params, with no '..' component and at most one '*', in its file name.
+Status BuildResults(const DeclErrors& err, const JobTypeDecl& decl, JobTypeSpec& t) {
+  if (!decl.results) return Status::Ok();
+  const JobResultsDecl& d = *decl.results;
+  const std::string key = decl.key + ".results";
+  auto parser = ParseResultParserName(d.parser);
+  if (!parser) {
+    std::string known;
+    for (auto k : kAllResultParsers) known += (known.empty() ? "" : ", ") + std::string(ResultParserName(k));
+    return err(d.parser_line, key + ".parser", "unknown parser '" + d.parser + "' (known: " + known + ")");
+  }
+  const std::string& path = d.path;
+  if (path.front() == '/' || path.front() == '-' || HasLineBreakOrNul(path)) {
+    return err(d.path_line, key + ".path", "must be a path relative to the workspace");
+  }
+  for (const std::string& ph : Placeholders(path)) {
+    if (ph != "job_id" && !t.FindParam(ph)) {
+      return err(d.path_line, key + ".path", "uses {" + ph + "} but no such param is declared");
+    }
+  }
+  for (const auto& part : fs::path(path)) {
+    if (part.string() == "..") return err(d.path_line, key + ".path", "must not contain '..'");
+  }
+  const size_t star = path.find('*');
+  if (star != std::string::npos) {
+    if (path.find('*', star + 1) != std::string::npos) return err(d.path_line, key + ".path", "may hold one '*' only");
+    if (path.find('/', star) != std::string::npos) {
+      return err(d.path_line, key + ".path", "'*' may only stand in the file name");
+    }
+  }
+  t.results = ResultsRule{*parser, path};
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status JobCatalog::AddUserType(const WorkspaceConfig& config, const JobTypeDecl& decl) {
@@ -313,6 +343,7 @@ Status JobCatalog::AddUserType(const WorkspaceConfig& config, const JobTypeDecl&
   }
   RETURN_IF_ERROR(BuildArgv(err, decl, t));
   RETURN_IF_ERROR(BuildArtifacts(err, decl, t));
+  RETURN_IF_ERROR(BuildResults(err, decl, t));
   t.timeout_sec = decl.timeout_sec;
   t.env = decl.env;
   if (t.accepts_overrides) {
@@ -347,6 +378,25 @@ std::vector<const JobTypeSpec*> JobCatalog::List() const {
   for (const JobTypeSpec& t : types_) out.push_back(&t);
   return out;
 }
+
+namespace {
+
+// GET /api/job-types `results`: built-ins -> {kind, parser (a backtest's summary.json), path
+// of the result file}; user types -> {kind: null, parser, path template}; else null.
+Json ResultsJson(const JobTypeSpec& t) {
+  if (t.result_kind) {
+    const bool backtest = *t.result_kind == ResultKind::kBacktest;
+    return Json{{"kind", std::string(ResultKindName(*t.result_kind))},
+                {"parser", backtest ? Json(std::string(ResultParserName(ResultParserKind::kAlphalabSummary))) : Json()},
+                {"path", JobResultPath("{job_id}")}};
+  }
+  if (t.results) {
+    return Json{{"kind", nullptr}, {"parser", std::string(ResultParserName(t.results->parser))}, {"path", t.results->path}};
+  }
+  return nullptr;
+}
+
+}  // namespace
 
 Json JobCatalog::ToJson() const {
   Json types = Json::array();
@@ -383,7 +433,8 @@ Json JobCatalog::ToJson() const {
                      {"artifacts", std::move(artifacts)},
                      {"required_artifacts", t.required_artifacts},
                      {"timeout_sec", t.timeout_sec},
-                     {"argv_template", std::move(argv)}});
+                     {"argv_template", std::move(argv)},
+                     {"results", ResultsJson(t)}});
   }
   return Json{{"job_types", std::move(types)}};
 }
@@ -621,6 +672,7 @@ Result<ResolvedJob> JobCatalog::Resolve(std::string_view job_type, const Json& p
 
 void ResolvedJob::BindJobId(const std::string& job_id) {
   constexpr size_t kPlaceholder = 8;  // "{job_id}"
+  const bool in_argv = !job_id_in_argv.empty();
   // Back to front within each string, so earlier offsets stay valid.
   for (auto it = job_id_in_argv.rbegin(); it != job_id_in_argv.rend(); ++it) {
     argv[it->first].replace(it->second, kPlaceholder, job_id);
@@ -630,12 +682,16 @@ void ResolvedJob::BindJobId(const std::string& job_id) {
   }
   job_id_in_argv.clear();
   job_id_in_env.clear();
+  if (in_argv) args_preview = ArgsPreview(argv);
 }
 
 Result<ResolvedJob> JobCatalog::ResolveBuiltin(const JobTypeSpec& spec, const Json& params) const {
   ASSIGN_OR_RETURN(Json p, NormalizeParams(spec, params));
   ResolvedJob job;
   job.params = p;
+  // The engine learns its job id from the environment to write its result file.
+  job.env[kJobIdEnv] = "{job_id}";
+  job.job_id_in_env.emplace_back(kJobIdEnv, 0);
   std::vector<std::string>& argv = job.argv;
   argv.push_back(self_exe_.string());
   auto need_file = [&](const std::string& key) -> Status {

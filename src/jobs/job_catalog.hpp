@@ -19,6 +19,10 @@
 //         start:  {type: date}
 //       artifacts: {run_id: '^run_id:\s*(\S+)'}           # regex, first group is the value
 //       required_artifacts: [run_id]                      # missing -> artifacts_parse_error
+//       results:                                          # how its numeric results are read
+//         parser: lean_summary                            # alphalab_summary | lean_summary | qlib_res
+//         path: "results/{job_id}/*-summary.json"         # workspace-relative; {job_id}, {param};
+//                                                         # one '*' in the file name (one match)
 //       timeout_sec: 3600
 //       env: {PYTHONUNBUFFERED: "1"}
 // Placeholders: "{param}" (whole item or inside a string), "{workspace}" (root),
@@ -40,10 +44,12 @@
 #include <string>
 #include <vector>
 
+#include "core/job_result.hpp"
 #include "core/json.hpp"
 #include "core/status.hpp"
 #include "core/workspace.hpp"
 #include "config/workspace_config.hpp"
+#include "jobs/result_parsers.hpp"
 
 namespace alphalab {
 
@@ -68,6 +74,13 @@ struct ArtifactRule {
   std::regex regex;     // first capture group is the value
 };
 
+// How a user type's numeric results are read: `parser` over the file `path` names (a template,
+// see JobResultsDecl; substituted and confined to the workspace by jobs/job_results.hpp).
+struct ResultsRule {
+  ResultParserKind parser = ResultParserKind::kAlphalabSummary;
+  std::string path;
+};
+
 // One argv template item: a plain string, or a group dropped when any param it names is absent.
 struct ArgvItem {
   std::vector<std::string> parts;  // one part for a plain item
@@ -85,6 +98,10 @@ struct JobTypeSpec {
   std::vector<std::string> required_artifacts;
   int64_t timeout_sec = 0;
   std::map<std::string, std::string> env;
+  // Built-ins: the kind of result file they write (core/job_result.hpp); their artifacts come
+  // from it, not from the log. User types: none (they may set ALPHALAB_JOB_ID themselves).
+  std::optional<ResultKind> result_kind;
+  std::optional<ResultsRule> results;  // user types: the declared `results:`
 
   const ParamSpec* FindParam(std::string_view name) const;
 };
@@ -105,7 +122,8 @@ struct ResolvedJob {
   std::vector<std::pair<std::string, size_t>> job_id_in_env;
 
   // Writes `job_id` at the recorded placeholder positions (once; the job service calls it
-  // when the id exists).
+  // when the id exists). args_preview, computed by Resolve, is redone only when the argv
+  // held the placeholder.
   void BindJobId(const std::string& job_id);
 };
 
@@ -140,6 +158,7 @@ class JobCatalog {
   Result<ResolvedJob> Resolve(std::string_view job_type, const Json& params) const;
 
   const std::filesystem::path& self_exe() const { return self_exe_; }
+  const Workspace& workspace() const { return workspace_; }
 
  private:
   Result<ResolvedJob> ResolveBuiltin(const JobTypeSpec& spec, const Json& params) const;

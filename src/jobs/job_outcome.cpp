@@ -56,7 +56,7 @@ bool OutcomeNeedsLog(const JobEnd& end, const JobTypeSpec* spec) {
 }
 
 JobOutcome DecideOutcome(const JobRecord& job, const JobTypeSpec* spec, const JobEnd& end,
-                         std::string_view log_tail) {
+                         std::string_view log_tail, const Result<JobResult>* result) {
   JobOutcome o;
   // Why a failed process failed, for error_message (before its last output).
   std::string why;
@@ -122,7 +122,28 @@ JobOutcome DecideOutcome(const JobRecord& job, const JobTypeSpec* spec, const Jo
     }
   }
   // A process ran (kExited, kLost): its artifacts.
-  if (spec) {
+  if (spec && spec->result_kind) {
+    std::string problem;
+    if (!result) {
+      problem = "its result file was not read";
+    } else if (!result->ok()) {
+      problem = result->status().message();
+    } else if ((*result)->kind != *spec->result_kind) {
+      problem = "its result file " + JobResultPath(job.job_id.str()) + " is of kind '" +
+                std::string(ResultKindName((*result)->kind)) + "', job type '" + spec->name + "' writes '" +
+                std::string(ResultKindName(*spec->result_kind)) + "'";
+    } else {
+      o.artifacts = (*result)->Artifacts();
+    }
+    if (!problem.empty() && o.event != JobEvent::kJobCanceled) {
+      JobResult promised;
+      promised.kind = *spec->result_kind;
+      std::string names;
+      const Json promised_artifacts = promised.Artifacts();
+      for (const auto& [name, value] : promised_artifacts.items()) names += (names.empty() ? "" : ", ") + name;
+      o.artifacts_parse_error = "missing artifact(s) " + names + ": " + problem;
+    }
+  } else if (spec) {
     o.artifacts = ParseArtifacts(*spec, log_tail);
     if (o.event != JobEvent::kJobCanceled) {
       std::string missing;

@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/job_result.hpp"
 #include "core/job_state.hpp"
 #include "core/json.hpp"
 #include "exec/executor.hpp"
@@ -94,9 +95,11 @@ inline constexpr std::string_view kDiskFullMessage = "no space left on device (t
 bool OutcomeNeedsLog(const JobEnd& end, const JobTypeSpec* spec);
 
 // `spec` is the job's type (nullptr when it is no longer in the catalog); `log_tail` the end
-// of its log (empty when OutcomeNeedsLog said no).
+// of its log (empty when OutcomeNeedsLog said no). `result`: the job's result file as read
+// (core/job_result.hpp) when its type writes one (spec->result_kind), else nullptr; such a
+// type takes its artifacts from it (JobResult::Artifacts), never from the log.
 JobOutcome DecideOutcome(const JobRecord& job, const JobTypeSpec* spec, const JobEnd& end,
-                         std::string_view log_tail);
+                         std::string_view log_tail, const Result<JobResult>* result = nullptr);
 
 // Artifacts from log text: for each rule, the last line matching it (first capture group).
 Json ParseArtifacts(const JobTypeSpec& spec, std::string_view log_text);

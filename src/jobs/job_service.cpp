@@ -13,6 +13,7 @@
 #include "core/ids.hpp"
 #include "core/message_paths.hpp"
 #include "jobs/job_dto.hpp"
+#include "jobs/job_results.hpp"
 #include "jobs/job_state_machine.hpp"
 #include "jobs/log_reader.hpp"
 
@@ -240,7 +241,7 @@ JobRecord JobService::NewRecord(ResolvedJob resolved, const SubmitOptions& optio
   rec.created_at = now;
   rec.cwd = resolved.cwd.string();
   rec.command = resolved.argv;
-  rec.args_preview = ArgsPreview(resolved.argv);
+  rec.args_preview = resolved.args_preview;  // the catalog's (BindJobId redoes it only when argv has the id)
   rec.params = resolved.params;
   rec.log_path = "reports/jobs/runtime/" + id + ".log";
   rec.meta_path = "reports/jobs/runtime/" + id + ".json";
@@ -473,7 +474,12 @@ JobRecord JobService::EndJob(const std::shared_ptr<Active>& a, std::unique_lock<
       checked.disk_full = NoSpaceLeft(LogPath(rec).parent_path()) || NoSpaceLeft(workspace_.RunsDir()) ||
                           NoSpaceLeft(workspace_.BacktestsDir());
     }
-    JobOutcome outcome = DecideOutcome(rec, spec, checked, tail);
+    // A built-in's artifacts come from its result file (core/job_result.hpp).
+    std::optional<Result<JobResult>> result;
+    if (end.kind == JobEnd::Kind::kExited || end.kind == JobEnd::Kind::kLost) {
+      result = ReadResultFileOf(workspace_, spec, rec);
+    }
+    JobOutcome outcome = DecideOutcome(rec, spec, checked, tail, result ? &*result : nullptr);
     // Messages users see carry workspace-relative paths, never the server's absolute ones.
     if (outcome.error_message) outcome.error_message = WithoutRoot(*outcome.error_message, workspace_.root());
     if (outcome.artifacts_parse_error) {

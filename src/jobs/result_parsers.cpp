@@ -152,6 +152,57 @@ std::optional<std::set<std::string>> KnownMetricNames(ResultParserKind kind) {
       "Profit-Loss Ratio", "Annual Standard Deviation", "Annual Variance", "Total Fees"};
 }
 
+const std::set<std::string, std::less<>> kLeanStatisticNames = {
+    "Total Orders", "Average Win", "Average Loss", "Compounding Annual Return", "Drawdown", "Expectancy",
+    "Start Equity", "End Equity", "Net Profit", "Sharpe Ratio", "Sortino Ratio", "Probabilistic Sharpe Ratio",
+    "Loss Rate", "Win Rate", "Profit-Loss Ratio", "Alpha", "Beta", "Annual Standard Deviation", "Annual Variance",
+    "Information Ratio", "Tracking Error", "Treynor Ratio", "Total Fees", "Estimated Strategy Capacity",
+    "Lowest Capacity Asset", "Portfolio Turnover", "Drawdown Recovery",
+    // before LEAN 2.5 (2023): "Total Trades" where "Total Orders" is now
+    "Total Trades"};
+
+namespace {
+
+bool IsQlibFrequency(std::string_view f) {
+  size_t i = 0;
+  while (i < f.size() && std::isdigit(static_cast<unsigned char>(f[i]))) ++i;
+  if (i == f.size()) return false;
+  for (; i < f.size(); ++i) {
+    if (!std::islower(static_cast<unsigned char>(f[i]))) return false;
+  }
+  return true;
+}
+
+bool IsQlibMetricName(std::string_view name) {
+  if (name == "IC" || name == "ICIR" || name == "Rank IC" || name == "Rank ICIR") return true;
+  const size_t dot = name.find('.');
+  if (dot == std::string_view::npos || !IsQlibFrequency(name.substr(0, dot))) return false;
+  const std::string_view rest = name.substr(dot + 1);
+  if (rest == "pa" || rest == "pos" || rest == "ffr") return true;
+  const size_t dot2 = rest.find('.');
+  if (dot2 == std::string_view::npos) return false;
+  const std::string_view series = rest.substr(0, dot2);
+  const std::string_view stat = rest.substr(dot2 + 1);
+  if (series != "excess_return_without_cost" && series != "excess_return_with_cost") return false;
+  return stat == "mean" || stat == "std" || stat == "annualized_return" || stat == "information_ratio" ||
+         stat == "max_drawdown";
+}
+
+}  // namespace
+
+bool IsKnownMetricName(ResultParserKind kind, std::string_view name) {
+  switch (kind) {
+    case ResultParserKind::kAlphalabSummary: return KnownMetricNames(kind)->count(std::string(name)) > 0;
+    case ResultParserKind::kLeanSummary: {
+      constexpr std::string_view kRuntime = "runtimeStatistics.";
+      if (name.substr(0, kRuntime.size()) == kRuntime) return name.size() > kRuntime.size();
+      return kLeanStatisticNames.count(name) > 0;
+    }
+    case ResultParserKind::kQlibRes: return IsQlibMetricName(name);
+  }
+  return false;
+}
+
 std::optional<double> ParseLeanNumber(std::string_view text) {
   std::string_view s = Trim(text);
   if (s.empty()) return std::nullopt;

@@ -55,6 +55,18 @@ Result<ParsedResult> ParseResultFile(ResultParserKind kind, const std::filesyste
 // their own names). Request validation uses it to refuse an unknown objective metric.
 std::optional<std::set<std::string>> KnownMetricNames(ResultParserKind kind);
 
+// Whether `name` can be a numeric metric of a well-formed file of this parser: the closed set
+// above for alphalab_summary; for lean_summary LEAN's statistic names (kLeanStatisticNames) and
+// any "runtimeStatistics.<name>" (algorithms add their own runtime statistics); for qlib_res
+// "IC", "ICIR", "Rank IC", "Rank ICIR" and Qlib's portfolio-analysis names
+// "<freq>.<excess_return_without_cost|excess_return_with_cost>.<mean|std|annualized_return|
+// information_ratio|max_drawdown>" and "<freq>.<pa|pos|ffr>" (freq like "1day", "5min").
+// Request validation refuses an objective or constraint metric for which this is false.
+bool IsKnownMetricName(ResultParserKind kind, std::string_view name);
+
+// The `statistics` names of a LEAN backtest summary (LEAN's StatisticsBuilder).
+extern const std::set<std::string, std::less<>> kLeanStatisticNames;
+
 // One LEAN statistic string as a number: "1.2" -> 1.2, "10.0%" / "63.11 %" -> fraction,
 // "$1,234.56" / "-$47.70" / "$-47.70" -> money, "1,151" -> 1151. Anything else (an asset
 // name, a hash, "", "NaN") -> nullopt.

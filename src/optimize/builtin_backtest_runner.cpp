@@ -11,6 +11,7 @@
 #include "engine/backtest/job_config.hpp"
 #include "engine/backtest/runner.hpp"
 #include "jobs/inprocess_jobs.hpp"
+#include "jobs/job_results.hpp"
 
 namespace alphalab::optimize {
 
@@ -28,6 +29,7 @@ struct Slot {
   TimePoint started{}, ended{};
   bool finished = false;                           // log written, terminal fields set
   Result<ParsedResult> result = Status::FailedPrecondition("the task did not succeed");
+  std::string result_summary_id;                   // its bt_run_id, from its result file
 };
 
 // fn(0..n-1) on `workers` threads (the calling one included).
@@ -88,10 +90,14 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
       return;
     }
     FinishInProcess(s.job, catalog_, s.output, s.exit_code, s.started, s.ended);
-    if (s.job.status == JobState::kSuccess && s.job.artifacts.contains("bt_run_id")) {
-      const std::string id = s.job.artifacts["bt_run_id"].get<std::string>();
-      s.result = ParseResultFile(ResultParserKind::kAlphalabSummary,
-                                 workspace_.BacktestsDir() / id / "summary.json");
+    if (s.job.status == JobState::kSuccess) {
+      auto read = ReadJobMetrics(workspace_, *catalog_.Find(kBacktest), s.job);
+      if (read.ok()) {
+        s.result = std::move(read->parsed);
+        s.result_summary_id = std::move(read->result_summary_id);
+      } else {
+        s.result = read.status();
+      }
     }
   };
   auto fail = [&](Slot& s, const Status& why) {
@@ -173,7 +179,7 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
               const TimePoint now = clock_.Now();
               const std::string bt_run_id = MakeTimestampedId("bt", now);
               auto out = engine::WriteSingleRun(workspace_, *s.run, context, *result, bt_run_id, now,
-                                                models.RunId(s.run->spec.model_path));
+                                                models.RunId(s.run->spec.model_path), s.job.job_id.str());
               if (!out.ok()) {
                 fail(s, out.status());
               } else {
@@ -200,9 +206,7 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
       r.index = tasks[from + i].index;
       r.job = std::move(slots[i].job);
       r.result = std::move(slots[i].result);
-      if (r.job.status == JobState::kSuccess && r.job.artifacts.contains("bt_run_id")) {
-        r.result_summary_id = r.job.artifacts["bt_run_id"].get<std::string>();
-      }
+      r.result_summary_id = std::move(slots[i].result_summary_id);
       on_done(std::move(r));
     }
   }

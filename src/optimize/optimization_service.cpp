@@ -9,6 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/ids.hpp"
+#include "core/job_result.hpp"
+#include "jobs/job_results.hpp"
 #include "optimize/backtest_task_check.hpp"
 #include "optimize/estimate.hpp"
 #include "optimize/export_zip.hpp"
@@ -48,16 +50,16 @@ std::optional<std::string> ResultSummaryId(const Json& metrics) {
   return std::nullopt;
 }
 
-std::vector<std::string> ResultPaths(const std::optional<std::string>& rsid) {
+// The files a task's metrics were read from: the "result_file" EndTask stores beside them;
+// rows stored before it (built-in backtests only) name their bt_run_id.
+std::vector<std::string> ResultPaths(const Json& metrics) {
+  if (metrics.is_object()) {
+    auto it = metrics.find("result_file");
+    if (it != metrics.end() && it->is_string()) return {it->get<std::string>()};
+  }
+  const auto rsid = ResultSummaryId(metrics);
   if (!rsid) return {};
-  return {"backtests/" + *rsid + "/summary.json"};
-}
-
-// The job types whose results the service reads, and how: a built-in backtest writes
-// backtests/<bt_run_id>/summary.json (alphalab_summary).
-const std::set<std::string>& ReadableJobTypes() {
-  static const std::set<std::string> types = {"backtest"};
-  return types;
+  return {JobResult::Backtest("", *rsid).SummaryPath()};
 }
 
 TaskState StoredToTaskState(const std::string& s) {
@@ -98,7 +100,7 @@ Json TaskJson(const OptimizationTaskRecord& t) {
   for (const auto& [k, v] : NumericMetrics(t.metrics)) metrics[k] = v;
   const auto rsid = ResultSummaryId(t.metrics);
   Json paths = Json::array();
-  for (auto& p : ResultPaths(rsid)) paths.push_back(p);
+  for (auto& p : ResultPaths(t.metrics)) paths.push_back(p);
   return Json{{"optimization_id", t.optimization_id},
               {"index", t.index},
               {"params", t.params},
@@ -211,8 +213,19 @@ OptimizationService::OptimizationService(OptimizationStore& store, JobService& j
       metrics_(metrics),
       runner_(runner),
       options_(std::move(options)) {
-  if (!options_.limits.known_job_types) options_.limits.known_job_types = ReadableJobTypes();
-  if (!options_.limits.known_metrics) options_.limits.known_metrics = KnownMetricNames(ResultParserKind::kAlphalabSummary);
+  // Job types whose results can be read (jobs/job_results.hpp), and their metric names.
+  if (!options_.limits.known_job_types) {
+    options_.limits.known_job_types.emplace();
+    for (const JobTypeSpec* t : catalog_.List()) {
+      if (HasReadableResults(*t)) options_.limits.known_job_types->insert(t->name);
+    }
+  }
+  if (!options_.limits.known_metrics && !options_.limits.is_known_metric) {
+    options_.limits.is_known_metric = [&catalog = catalog_](const std::string& job_type, const std::string& metric) {
+      const JobTypeSpec* spec = catalog.Find(job_type);
+      return spec && IsKnownMetricOf(*spec, metric);
+    };
+  }
   if (options_.runner_chunk < 1) options_.runner_chunk = 1;
   if (metrics_) {
     metrics_->DeclareCounter("alphalab_optimizations_created_total", "Optimizations created");
@@ -294,6 +307,7 @@ Result<OptimizationRequest> OptimizationService::ParseStored(const OptimizationR
   RequestLimits limits = options_.limits;
   limits.known_metrics.reset();
   limits.known_job_types.reset();
+  limits.is_known_metric = nullptr;
   limits.max_tasks = UINT64_MAX;
   auto req = ParseOptimizationRequest(rec.request, limits);
   if (!req.ok()) return Status::Internal("the stored request of " + rec.id + " does not parse: " + req.status().message());
@@ -655,15 +669,22 @@ void OptimizationService::EndTask(Live& live, int64_t index, const JobRecord& jo
   if (status == JobState::kSuccess) {
     Result<ParsedResult> parsed = Status::Internal("unset");
     std::string rsid = given_rsid;
+    std::vector<std::string> result_paths;
     if (given) {
       parsed = *given;
+      if (!rsid.empty()) result_paths = {JobResult::Backtest("", rsid).SummaryPath()};
+    } else if (const JobTypeSpec* spec = catalog_.Find(job.job_type); !spec) {
+      parsed = Status::NotFound("job type '" + job.job_type + "' is no longer in the catalog");
     } else {
-      const Json* bt = job.artifacts.is_object() && job.artifacts.contains("bt_run_id") ? &job.artifacts["bt_run_id"] : nullptr;
-      if (!bt || !bt->is_string() || !IsSafeIdentifier(bt->get<std::string>())) {
-        parsed = Status::NotFound("the job recorded no bt_run_id");
+      // The job type's declaration says how (jobs/job_results.hpp): a built-in backtest's
+      // result file and summary.json, or a user type's named parser over its `results.path`.
+      auto read = ReadJobMetrics(ws_, *spec, job);
+      if (read.ok()) {
+        parsed = std::move(read->parsed);
+        rsid = std::move(read->result_summary_id);
+        result_paths = std::move(read->result_paths);
       } else {
-        rsid = bt->get<std::string>();
-        parsed = ParseResultFile(ResultParserKind::kAlphalabSummary, ws_.root() / "backtests" / rsid / "summary.json");
+        parsed = read.status();
       }
     }
     if (parsed.ok()) {
@@ -673,6 +694,7 @@ void OptimizationService::EndTask(Live& live, int64_t index, const JobRecord& jo
         if (!metrics.contains(k)) metrics[k] = v;
       }
       if (!rsid.empty()) metrics["bt_run_id"] = rsid;
+      if (!result_paths.empty()) metrics["result_file"] = result_paths.front();
       progress = live.progress->TaskSucceeded(key, parsed->metrics, rsid);
       next = "succeeded";
       upd.metrics = std::move(metrics);
@@ -1328,7 +1350,7 @@ Result<ExportArchive> OptimizationService::Export(const std::string& id) {
       r.metrics = NumericMetrics(t.metrics);
       const auto rsid = ResultSummaryId(t.metrics);
       r.result_summary_id = rsid.value_or("");
-      r.result_paths = ResultPaths(rsid);
+      r.result_paths = ResultPaths(t.metrics);
       input.tasks.push_back(std::move(r));
     }
     task_count = input.tasks.size();

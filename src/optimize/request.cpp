@@ -92,7 +92,11 @@ Result<OptimizationRequest> ParseOptimizationRequest(const Json& doc, const Requ
     return FieldError("objective.metric", "must be a non-empty string (a numeric result field)");
   }
   r.objective.metric = metric->get<std::string>();
-  if (limits.known_metrics && !limits.known_metrics->count(r.objective.metric)) {
+  auto metric_known = [&](const std::string& m) {
+    if (limits.known_metrics) return limits.known_metrics->count(m) > 0;
+    return !limits.is_known_metric || limits.is_known_metric(r.job_type, m);
+  };
+  if (!metric_known(r.objective.metric)) {
     return FieldError("objective.metric", "unknown metric '" + r.objective.metric + "' for job type '" +
                                               r.job_type + "'");
   }
@@ -111,7 +115,7 @@ Result<OptimizationRequest> ParseOptimizationRequest(const Json& doc, const Requ
       if (!(*cs)[i].is_string()) return FieldError(field, "must be a string like \"max_drawdown <= 0.35\"");
       auto c = ParseConstraint((*cs)[i].get<std::string>());
       if (!c.ok()) return FieldError(field, c.status().message());
-      if (limits.known_metrics && !limits.known_metrics->count(c->metric)) {
+      if (!metric_known(c->metric)) {
         return FieldError(field, "unknown metric '" + c->metric + "' for job type '" + r.job_type + "'");
       }
       r.constraints.push_back(std::move(*c));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -27,6 +28,9 @@ struct RequestLimits {
   // fields the job type's result parser yields); job_type must be among known_job_types.
   std::optional<std::set<std::string>> known_metrics;
   std::optional<std::set<std::string>> known_job_types;
+  // When set (and known_metrics is not): whether `metric` is a numeric result field of
+  // `job_type` (the optimization service asks the job type's result parser).
+  std::function<bool(const std::string& job_type, const std::string& metric)> is_known_metric;
 };
 
 struct OptimizationRequest {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/ids.hpp"
+#include "core/job_result.hpp"
 #include "core/text.hpp"
 #include "jobs/job_dto.hpp"
 #include "registry/registry_json.hpp"
@@ -215,44 +216,35 @@ std::optional<std::string> RunIdOfJob(const JobRecord& job) {
 }  // namespace
 
 Result<IndexReport> RegistryService::OnJobFinished(const JobRecord& job) {
-  if (job.status != JobState::kSuccess || job.dry_run) return IndexReport{};
-  if (job.job_type == "train" || job.job_type == "eval-metrics") {
-    auto run_id = RunIdOfJob(job);
-    if (!run_id) {
-      IndexReport r;
-      r.problems.push_back({"run", "", "", "job " + job.job_id.str() + " succeeded but names no run_id"});
-      return r;
-    }
-    auto report = indexer_.IndexRun(*run_id, /*export_after=*/false);
-    if (report.ok()) ScheduleExport();
-    return report;
-  }
-  if (job.job_type == "backtest") {
-    auto it = job.artifacts.is_object() ? job.artifacts.find("bt_run_id") : job.artifacts.end();
-    if (job.artifacts.is_object() && it != job.artifacts.end() && it->is_string()) {
-      return indexer_.IndexBacktest(it->get<std::string>());
-    }
-  }
-  return IndexReport{};
+  return OnJobsFinished(std::span<const JobRecord>(&job, 1));
 }
 
 Result<IndexReport> RegistryService::OnJobsFinished(std::span<const JobRecord> jobs) {
   IndexReport all;
   std::vector<std::string> backtests;
+  bool runs_changed = false;
   for (const JobRecord& job : jobs) {
     if (job.status != JobState::kSuccess || job.dry_run) continue;
-    if (job.job_type == "backtest") {
-      auto it = job.artifacts.is_object() ? job.artifacts.find("bt_run_id") : job.artifacts.end();
-      if (job.artifacts.is_object() && it != job.artifacts.end() && it->is_string()) {
-        backtests.push_back(it->get<std::string>());
+    // What to index is the kind of the job's result file (core/job_result.hpp), whatever its
+    // type is called; a job that wrote none (a user type) indexes nothing.
+    auto result = ReadJobResult(ws_.root(), job.job_id.str());
+    if (!result.ok()) {
+      if (!result.status().IsNotFound()) {
+        all.problems.push_back({"job", job.job_id.str(), JobResultPath(job.job_id.str()), result.status().message()});
       }
       continue;
     }
-    ASSIGN_OR_RETURN(IndexReport one, OnJobFinished(job));
+    if (result->kind == ResultKind::kBacktest) {
+      backtests.push_back(result->id);  // indexed together below (Indexer::IndexBacktests)
+      continue;
+    }
+    ASSIGN_OR_RETURN(IndexReport one, indexer_.IndexRun(result->id, /*export_after=*/false));
+    runs_changed = true;
     all.runs_indexed += one.runs_indexed;
     all.rows_indexed += one.rows_indexed;
     for (auto& p : one.problems) all.problems.push_back(std::move(p));
   }
+  if (runs_changed) ScheduleExport();
   if (!backtests.empty()) {
     ASSIGN_OR_RETURN(IndexReport bt, indexer_.IndexBacktests(backtests));
     all.backtests_indexed += bt.backtests_indexed;

@@ -3,12 +3,15 @@
 // vega-datasets). Checks the files each command writes against the SPEC §3 contract and against
 // independent recomputations (confusion matrix from predictions.csv, a plain sma_cross loop over
 // the raw CSV), and that bad input exits non-zero with one stderr line and writes nothing.
+#include <stdlib.h>
+
 #include <cmath>
 #include <cstring>
 #include <map>
 
 #include <gtest/gtest.h>
 
+#include "core/job_result.hpp"
 #include "flows/flow_support.hpp"
 
 namespace alphalab::flows {
@@ -236,6 +239,35 @@ TEST_F(EngineCli, BacktestWritesSummaryEquityTradesAndMatchesAReferenceLoop) {
   RefResult ref = ReferenceSmaCross(ws_.root() / "data/demo/SPX.csv", 10, 50, 1e6, 10);
   EXPECT_EQ(ref.trades, s["trades"].get<int>());
   EXPECT_NEAR(ref.final_equity, s["final_equity"].get<double>(), 0.01);
+}
+
+TEST_F(EngineCli, WithAJobIdTrainAndBacktestWriteTheJobsResultFile) {
+  // The job service passes the job id in ALPHALAB_JOB_ID (the children inherit this environment).
+  ::setenv("ALPHALAB_JOB_ID", "job_cli_train", 1);
+  CmdResult t = Train();
+  ::setenv("ALPHALAB_JOB_ID", "job_cli_bt", 1);
+  CmdResult b = Backtest();
+  ::unsetenv("ALPHALAB_JOB_ID");
+  ASSERT_EQ(t.exit_code, 0) << Describe(t);
+  ASSERT_EQ(b.exit_code, 0) << Describe(b);
+  auto run = ReadJobResult(ws_.root(), "job_cli_train");
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->kind, ResultKind::kRun);
+  EXPECT_EQ(run->id, OutputValue(t.out, "run_id"));
+  EXPECT_EQ(run->Artifacts(), (Json{{"run_id", OutputValue(t.out, "run_id")}, {"run_dir", OutputValue(t.out, "run_dir")}}));
+  auto bt = ReadJobResult(ws_.root(), "job_cli_bt");
+  ASSERT_TRUE(bt.ok()) << bt.status().ToString();
+  EXPECT_EQ(bt->kind, ResultKind::kBacktest);
+  EXPECT_EQ(bt->id, OutputValue(b.out, "bt_run_id"));
+  EXPECT_EQ(bt->Dir(), OutputValue(b.out, "out_dir"));
+  // Its headline metrics are summary.json's numbers.
+  const Json s = ReadJsonFile(ws_.root() / bt->SummaryPath());
+  ASSERT_EQ(bt->metrics.size(), 10u);
+  for (const auto& [name, value] : bt->metrics) EXPECT_EQ(value, s[name].get<double>()) << name;
+  // Run by hand (no job id), nothing is written.
+  const size_t files = Tree(ws_.root() / "reports/jobs/runtime").size();
+  ASSERT_EQ(Backtest().exit_code, 0);
+  EXPECT_EQ(Tree(ws_.root() / "reports/jobs/runtime").size(), files);
 }
 
 TEST_F(EngineCli, SetOverridesTakeEffect) {

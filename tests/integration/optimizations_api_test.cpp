@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <sstream>
@@ -511,6 +512,145 @@ TEST_F(OptimizationsApiTest, EveryInvalidRequestGetsTheEnvelopeAndCreatesNothing
   }
   EXPECT_EQ(s().GetJson("/api/v1/optimizations")["total"], 0);
   EXPECT_EQ(s().GetJson("/api/jobs/recent")["total"], 0);
+}
+
+// A job type declared in alphalab.yaml whose results are a LEAN `*-summary.json` (the fixture
+// program writes one from its --set fast/slow, see tests/fixtures/fixture_job.cpp): swept by
+// POST /api/v1/optimizations, ranked by a LEAN statistic, a quoted LEAN name as constraint.
+class UserTypeOptimizationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string fixture = (BinDir() / "alphalab-fixture-job").string();
+    ws_ = std::make_unique<TempWorkspace>(
+        "  lean-sma:\n"
+        "    description: LEAN-format fixture backtest\n"
+        "    argv: [\"" + fixture + "\", \"{overrides}\", --lean-summary, \"results/{job_id}\"]\n"
+        "    results: {parser: lean_summary, path: \"results/{job_id}/*-summary.json\"}\n");
+    server_ = std::make_unique<ServerProcess>(ws_->root(), std::vector<std::string>{"--slots", "2"});
+    ASSERT_TRUE(server_->Start());
+  }
+  void TearDown() override {
+    server_.reset();
+    ws_.reset();
+  }
+  // What the fixture prints for (fast, slow), computed here independently (and rounded as printed).
+  static double Sharpe(double f, double s) {
+    return std::round((2.0 - 0.1 * std::fabs(f - 10) - 0.01 * std::fabs(s - 40)) * 1000) / 1000;
+  }
+  static double Drawdown(double f) { return std::round((0.05 + 0.01 * f) * 1000) / 1000; }
+
+  std::unique_ptr<TempWorkspace> ws_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(UserTypeOptimizationTest, LeanSummarySweepRankedByAQuotedStatisticWithAConstraint) {
+  ServerProcess& s = *server_;
+  // The job type advertises how its results are read.
+  bool listed = false;
+  const Json types = s.GetJson("/api/job-types");
+  for (const Json& t : types["job_types"]) {
+    if (t["name"] != "lean-sma") continue;
+    listed = true;
+    EXPECT_EQ(t["results"], (Json{{"kind", nullptr}, {"parser", "lean_summary"}, {"path", "results/{job_id}/*-summary.json"}}));
+  }
+  EXPECT_TRUE(listed);
+  const Json body = {{"name", "lean sweep"},
+                     {"job_type", "lean-sma"},
+                     {"param_space", {{"fast", {5, 10, 15}}, {"slow", {20, 40, 60}}}},
+                     {"objective", {{"metric", "Sharpe Ratio"}, {"direction", "max"}}},
+                     {"constraints", {"\"Drawdown\" <= 0.12"}},
+                     {"max_inflight", 2},
+                     {"top_n", 5}};
+  // Unknown LEAN names are refused naming the field, and nothing is created.
+  Json bad = body;
+  bad["objective"]["metric"] = "Sharpe";
+  auto r = s.Post("/api/v1/optimizations", bad);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(Json::parse(r.body)["error"]["details"]["field"], "objective.metric") << r.body;
+  bad = body;
+  bad["constraints"] = {"\"Draw down\" <= 0.12"};
+  r = s.Post("/api/v1/optimizations", bad);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(Json::parse(r.body)["error"]["details"]["field"], "constraints[0]") << r.body;
+  EXPECT_EQ(s.GetJson("/api/v1/optimizations")["total"], 0);
+
+  r = s.Post("/api/v1/optimizations", body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string id = Json::parse(r.body)["id"];
+  Json st;
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    st = s.GetJson("/api/v1/optimizations/" + id + "/status");
+    const std::string status = st.value("status", "");
+    if (status == "succeeded" || status == "failed" || status == "early-stopped" || status == "canceled") break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(st["status"], "succeeded") << st.dump();
+  EXPECT_EQ(st["summary"]["finished"], 9);
+  EXPECT_EQ(st["summary"]["failed"], 0);
+
+  // Every task's metrics are its LEAN statistics as numbers (percentages as fractions).
+  const Json page = s.GetJson("/api/v1/optimizations/" + id + "/tasks?limit=100");
+  ASSERT_EQ(page["items"].size(), 9u);
+  std::vector<std::pair<double, int64_t>> expected;  // (score, index) of the tasks that pass
+  for (const Json& t : page["items"]) {
+    const double f = t["params"]["fast"].get<double>(), sl = t["params"]["slow"].get<double>();
+    EXPECT_DOUBLE_EQ(t["metrics"]["Sharpe Ratio"].get<double>(), Sharpe(f, sl)) << t.dump();
+    EXPECT_DOUBLE_EQ(t["metrics"]["Drawdown"].get<double>(), Drawdown(f)) << t.dump();
+    EXPECT_DOUBLE_EQ(t["metrics"]["Compounding Annual Return"].get<double>(),
+                     std::round(0.05 * Sharpe(f, sl) * 100 * 1000) / 1000 / 100);
+    EXPECT_DOUBLE_EQ(t["metrics"]["runtimeStatistics.Equity"].get<double>(),
+                     std::round(100000.0 * (1 + 0.05 * (2.0 - 0.1 * std::fabs(f - 10) - 0.01 * std::fabs(sl - 40))) * 100) / 100);
+    const bool passes = Drawdown(f) <= 0.12;
+    EXPECT_EQ(t["ranked"], passes) << t.dump();
+    if (passes) {
+      expected.emplace_back(Sharpe(f, sl), t["index"].get<int64_t>());
+    } else {
+      EXPECT_NE(t["reason"].get<std::string>().find("Drawdown"), std::string::npos) << t.dump();
+    }
+    const std::string job_id = t["job_id"];
+    EXPECT_EQ(t["result_paths"], Json::array({"results/" + job_id + "/FixtureSmaAlgorithm-summary.json"}));
+    EXPECT_EQ(t["result_summary_id"], nullptr);
+  }
+  // Ranked by score (descending), ties by task index: only fast=5 passes the constraint (the
+  // unconstrained best, fast=10, has a 15% drawdown).
+  std::sort(expected.begin(), expected.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  ASSERT_EQ(expected.size(), 3u);
+  const Json& top = st["summary"]["top_n"];
+  ASSERT_EQ(top.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(top[i]["index"], expected[i].second) << top.dump();
+    EXPECT_DOUBLE_EQ(top[i]["score"].get<double>(), expected[i].first);
+  }
+  EXPECT_EQ(top[0]["params"], (Json{{"fast", 5}, {"slow", 40}}));
+  EXPECT_DOUBLE_EQ(st["summary"]["best_score"].get<double>(), 1.5);
+
+  // The export's manifest lists every task with its LEAN result file.
+  auto zip = s.Get("/api/v1/optimizations/" + id + "/export");
+  ASSERT_EQ(zip.status, 200) << zip.body.substr(0, 300);
+  auto entries = optimize::ReadZip(zip.body);
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  std::map<std::string, std::string> files;
+  for (auto& e : *entries) files[e.name] = e.data;
+  std::istringstream lines(files["manifest.jsonl"]);
+  std::string line;
+  size_t n = 0;
+  for (; std::getline(lines, line); ++n) {
+    ASSERT_LT(n, page["items"].size());
+    const Json m = Json::parse(line);
+    const Json& t = page["items"][n];
+    EXPECT_EQ(m["task_id"], t["job_id"]);
+    EXPECT_EQ(m["index"], t["index"]);
+    EXPECT_EQ(m["status"], "succeeded");
+    EXPECT_EQ(m["score"], t["score"]);
+    EXPECT_EQ(m["result_paths"], t["result_paths"]);
+    for (const Json& p : m["result_paths"]) EXPECT_TRUE(fs::exists(ws_->root() / p.get<std::string>())) << p;
+  }
+  EXPECT_EQ(n, 9u);
+  const Json top_file = Json::parse(files["top_n.json"]);
+  EXPECT_EQ(top_file["top_n"][0]["params"], (Json{{"fast", 5}, {"slow", 40}}));
 }
 
 }  // namespace

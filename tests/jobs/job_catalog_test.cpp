@@ -246,7 +246,9 @@ job_types:
 )").ok());
   auto r = catalog_->Resolve("ids", Json{{"tag", "x{job_id}y"}});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->args_preview, "run --id={job_id} x{job_id}y {job_id}/x{job_id}y");
   r->BindJobId("job_42");
+  EXPECT_EQ(r->args_preview, "run --id=job_42 x{job_id}y job_42/x{job_id}y");
   EXPECT_EQ(r->argv, (std::vector<std::string>{(root_ / "bin/run").string(), "--id=job_42", "x{job_id}y",
                                                "job_42/x{job_id}y"}));
   EXPECT_EQ(r->env.at("JOB"), "job_42-x{job_id}y");
@@ -312,6 +314,78 @@ TEST_F(JobCatalogTest, UserTypeErrorsNameFileLineAndKey) {
   EXPECT_FALSE(LoadUserTypes(*catalog_, "job_types:\n  good:\n    argv: [x]\n  bad:\n    argv: [x, '{q}']\n").ok());
   EXPECT_EQ(catalog_->List().size(), 3u);
   EXPECT_EQ(catalog_->Find("good"), nullptr);
+}
+
+TEST_F(JobCatalogTest, BuiltinsWriteAResultFileNamedByTheirJobId) {
+  for (const char* type : {"train", "backtest", "eval-metrics"}) {
+    const Json params = std::string(type) == "eval-metrics" ? Json{{"run_id", "run_1"}}
+                        : std::string(type) == "train"      ? Json{{"config_path", "configs/base.yaml"}}
+                                                            : Json{{"config_path", "configs/backtest/base.yaml"}};
+    auto r = catalog_->Resolve(type, params);
+    ASSERT_TRUE(r.ok()) << type << ": " << r.status().ToString();
+    EXPECT_EQ(r->env.at(kJobIdEnv), "{job_id}") << type;
+    r->BindJobId("job_20260101_000000__0123abcd");
+    EXPECT_EQ(r->env.at(kJobIdEnv), "job_20260101_000000__0123abcd") << type;
+    const JobTypeSpec* spec = catalog_->Find(type);
+    ASSERT_TRUE(spec && spec->result_kind) << type;
+    EXPECT_TRUE(spec->artifacts.empty()) << "a built-in's artifacts come from its result file, not the log";
+  }
+  EXPECT_EQ(catalog_->Find("train")->result_kind, ResultKind::kRun);
+  EXPECT_EQ(catalog_->Find("backtest")->result_kind, ResultKind::kBacktest);
+  EXPECT_EQ(catalog_->Find("eval-metrics")->result_kind, ResultKind::kEvaluation);
+  const Json types = catalog_->ToJson()["job_types"];
+  EXPECT_EQ(types[1]["name"], "backtest");
+  EXPECT_EQ(types[1]["results"],
+            (Json{{"kind", "backtest"}, {"parser", "alphalab_summary"}, {"path", "reports/jobs/runtime/{job_id}.result.json"}}));
+  EXPECT_EQ(types[0]["results"]["parser"], nullptr);
+}
+
+TEST_F(JobCatalogTest, UserTypeResultsDeclaration) {
+  ASSERT_TRUE(LoadUserTypes(*catalog_, R"(job_types:
+  lean:
+    argv: [lean, backtest, '{project}', --output, 'results/{job_id}']
+    params: {project: {type: string, required: true}}
+    results: {parser: lean_summary, path: 'results/{job_id}/*-summary.json'}
+  qlib:
+    argv: [qrun, x]
+    results:
+      parser: qlib_res
+      path: mlruns/qlib_res.csv
+)").ok());
+  const JobTypeSpec* lean = catalog_->Find("lean");
+  ASSERT_TRUE(lean && lean->results);
+  EXPECT_EQ(lean->results->parser, ResultParserKind::kLeanSummary);
+  EXPECT_EQ(lean->results->path, "results/{job_id}/*-summary.json");
+  EXPECT_FALSE(lean->result_kind);
+  EXPECT_EQ(catalog_->Find("qlib")->results->parser, ResultParserKind::kQlibRes);
+  EXPECT_FALSE(catalog_->Find("qlib")->env.count(kJobIdEnv));
+  const Json types = catalog_->ToJson()["job_types"];
+  EXPECT_EQ(types[3]["results"],
+            (Json{{"kind", nullptr}, {"parser", "lean_summary"}, {"path", "results/{job_id}/*-summary.json"}}));
+  EXPECT_EQ(types[4]["results"]["parser"], "qlib_res");
+}
+
+TEST_F(JobCatalogTest, BadResultsDeclarationsNameFileLineAndKey) {
+  auto message = [&](const std::string& yaml) { return LoadUserTypes(*catalog_, yaml).message(); };
+  EXPECT_EQ(message("job_types:\n  t:\n    argv: [x]\n    results: {parser: csv, path: a.csv}\n"),
+            "alphalab.yaml:4: job_types.t.results.parser: unknown parser 'csv' (known: alphalab_summary, "
+            "lean_summary, qlib_res)");
+  EXPECT_EQ(message("job_types:\n  t:\n    argv: [x]\n    results:\n      parser: qlib_res\n      path: /tmp/x.csv\n"),
+            "alphalab.yaml:6: job_types.t.results.path: must be a path relative to the workspace");
+  EXPECT_EQ(message("job_types:\n  t:\n    argv: [x]\n    results: {parser: qlib_res, path: 'a/../../x.csv'}\n"),
+            "alphalab.yaml:4: job_types.t.results.path: must not contain '..'");
+  EXPECT_EQ(message("job_types:\n  t:\n    argv: [x]\n    results: {parser: qlib_res, path: 'r/{run}/x.csv'}\n"),
+            "alphalab.yaml:4: job_types.t.results.path: uses {run} but no such param is declared");
+  EXPECT_EQ(message("job_types:\n  t:\n    argv: [x]\n    results: {parser: lean_summary, path: 'r/*/x.json'}\n"),
+            "alphalab.yaml:4: job_types.t.results.path: '*' may only stand in the file name");
+  EXPECT_EQ(message("job_types:\n  t:\n    argv: [x]\n    results: {parser: lean_summary, path: 'r/*-*.json'}\n"),
+            "alphalab.yaml:4: job_types.t.results.path: may hold one '*' only");
+  EXPECT_EQ(message("job_types:\n  t:\n    argv: [x]\n    results: {parser: lean_summary}\n"),
+            "alphalab.yaml:4: job_types.t.results.path: is required (the result file, relative to the workspace)");
+  EXPECT_EQ(message("job_types:\n  t:\n    argv: [x]\n    results: {parser: lean_summary, path: a, kind: b}\n"),
+            "alphalab.yaml:4: job_types.t.results.kind: unknown key (known: parser, path)");
+  EXPECT_EQ(message("job_types:\n  t:\n    argv: [x]\n    results: lean_summary\n"),
+            "alphalab.yaml:4: job_types.t.results: must be a mapping {parser, path}, got 'lean_summary'");
 }
 
 }  // namespace alphalab

@@ -168,5 +168,46 @@ TEST(JobOutcomeTest, EndReasonNamesRoundTrip) {
   EXPECT_FALSE(ParseEndReason("").has_value());
 }
 
+TEST(JobOutcomeTest, ABuiltinsArtifactsComeFromItsResultFileNotItsLog) {
+  JobTypeSpec spec;
+  spec.name = "backtest";
+  spec.result_kind = ResultKind::kBacktest;
+  const std::string log = "bt_run_id: bt_from_log\nout_dir: backtests/bt_from_log\n";
+  const Result<JobResult> written = JobResult::Backtest("job_x", "bt_1", {{"cagr", 0.1}});
+  JobOutcome o = DecideOutcome(Running(), &spec, JobEnd::Exited(Exit(0)), log, &written);
+  EXPECT_EQ(o.event, JobEvent::kJobSucceeded);
+  EXPECT_EQ(o.artifacts, (Json{{"bt_run_id", "bt_1"}, {"bt_dir", "backtests/bt_1"}}));
+  EXPECT_FALSE(o.artifacts_parse_error.has_value());
+  EXPECT_FALSE(OutcomeNeedsLog(JobEnd::Exited(Exit(0)), &spec)) << "a successful built-in's log is not read";
+
+  const Result<JobResult> missing = Status::NotFound("the job wrote no result file reports/jobs/runtime/job_x.result.json");
+  o = DecideOutcome(Running(), &spec, JobEnd::Exited(Exit(0)), log, &missing);
+  EXPECT_EQ(o.event, JobEvent::kJobSucceeded);
+  EXPECT_EQ(o.artifacts, Json::object());
+  EXPECT_EQ(o.artifacts_parse_error,
+            "missing artifact(s) bt_dir, bt_run_id: the job wrote no result file reports/jobs/runtime/job_x.result.json");
+  o = DecideOutcome(Running(), &spec, JobEnd::Exited(Exit(0)), log, nullptr);
+  EXPECT_EQ(o.artifacts_parse_error, "missing artifact(s) bt_dir, bt_run_id: its result file was not read");
+
+  const Result<JobResult> other = JobResult::Run("job_x", "run_1");
+  o = DecideOutcome(Running(), &spec, JobEnd::Exited(Exit(0)), log, &other);
+  EXPECT_EQ(o.artifacts, Json::object());
+  EXPECT_NE(o.artifacts_parse_error.value_or("").find("is of kind 'run', job type 'backtest' writes 'backtest'"),
+            std::string::npos);
+
+  ProcessExit canceled = Exit(std::nullopt, SIGTERM);
+  canceled.canceled = true;
+  o = DecideOutcome(Running(), &spec, JobEnd::Exited(canceled), "", &missing);
+  EXPECT_EQ(o.event, JobEvent::kJobCanceled);
+  EXPECT_FALSE(o.artifacts_parse_error.has_value()) << "a canceled job promised nothing";
+
+  JobTypeSpec eval;
+  eval.name = "eval-metrics";
+  eval.result_kind = ResultKind::kEvaluation;
+  const Result<JobResult> evaluated = JobResult::Evaluation("job_x", "run_1", "runs/run_1/metrics_eval_base.json");
+  EXPECT_EQ(DecideOutcome(Running(), &eval, JobEnd::Exited(Exit(0)), "", &evaluated).artifacts,
+            (Json{{"run_id", "run_1"}}));
+}
+
 }  // namespace
 }  // namespace alphalab

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "core/ids.hpp"
+#include "core/job_result.hpp"
 #include "exec/fake_executor.hpp"
 #include "jobs/inprocess_jobs.hpp"
 #include "jobs/job_dto.hpp"
@@ -295,11 +296,12 @@ TEST_F(JobServiceTest, InProcessJobsAreRecordedLikeProcessJobs) {
   const std::string ok_log = "epoch 1\nrun_id: r1\nrun_dir: runs/r1\n";
   const std::string bad_log = "loading\nTraceback (most recent call last):\nValueError: bad\n";
   ASSERT_TRUE(WriteInProcessLog(*ws_, jobs[0], ok_log).ok());
+  ASSERT_TRUE(WriteJobResult(root_, JobResult::Run(jobs[0].job_id.str(), "r1")).ok());  // what `alphalab train` writes
   ASSERT_TRUE(WriteInProcessLog(*ws_, jobs[1], bad_log).ok());
   const TimePoint t1 = t0 + 5ms, t2 = t0 + 20ms;
   FinishInProcess(jobs[0], *catalog_, ok_log, 0, t1, t2);
   FinishInProcess(jobs[1], *catalog_, bad_log, 1, t1, t2);
-  FinishInProcess(jobs[2], *catalog_, "", 0, t1, t2);  // no artifact lines: SUCCESS, parse error
+  FinishInProcess(jobs[2], *catalog_, "", 0, t1, t2);  // no result file: SUCCESS, parse error
   EXPECT_EQ(jobs[0].status, JobState::kSuccess);
   EXPECT_EQ(jobs[0].end_reason, EndReason::kExitCode);
   EXPECT_EQ(jobs[0].exit_code, 0);
@@ -394,7 +396,10 @@ TEST_F(JobServiceTest, RunsToSuccessWithArtifactsAndQueuesBeyondCapacity) {
   EXPECT_EQ(exec_->submits()[0].argv, a.command);
   EXPECT_EQ(exec_->submits()[0].cwd, root_);
   EXPECT_TRUE(Stored(a.job_id).executor_ref.has_value());
+  // The engine gets its job id in ALPHALAB_JOB_ID and writes its result file.
+  EXPECT_EQ(exec_->submits()[0].env.at(kJobIdEnv), a.job_id.str());
   ASSERT_TRUE(exec_->AppendLog(a.job_id, "epoch 1\nrun_id: r_2024\nrun_dir: runs/r_2024\n").ok());
+  ASSERT_TRUE(WriteJobResult(root_, JobResult::Run(a.job_id.str(), "r_2024")).ok());
   ASSERT_TRUE(exec_->FinishWithExitCode(a.job_id, 0).ok());
   ASSERT_TRUE(WaitFor([&] { return StateOf(a.job_id) == JobState::kSuccess; }));
   JobRecord done = Stored(a.job_id);
@@ -441,6 +446,7 @@ TEST_F(JobServiceTest, GetAndDetailBodyFollowEveryTransition) {
   // A finished job: served as SUCCESS exactly like the stored row, at every read after.
   ASSERT_TRUE(exec_->WaitForSubmits(1));
   ASSERT_TRUE(exec_->AppendLog(a.job_id, "run_id: r_c\nrun_dir: runs/r_c\n").ok());
+  ASSERT_TRUE(WriteJobResult(root_, JobResult::Run(a.job_id.str(), "r_c")).ok());
   ASSERT_TRUE(exec_->FinishWithExitCode(a.job_id, 0).ok());
   ASSERT_TRUE(WaitFor([&] { return service_->Get(a.job_id)->status == JobState::kSuccess; }));
   const JobRecord stored = Stored(a.job_id);
@@ -494,15 +500,26 @@ TEST_F(JobServiceTest, FailureRecordsExitCodeErrorAndMissingArtifacts) {
 
 TEST_F(JobServiceTest, SuccessWithoutPromisedArtifactIsNeverSilent) {
   MakeService(2);
+  // A built-in's artifacts come from its result file only: log lines are not read.
   JobRecord a = SubmitRunning();
-  ASSERT_TRUE(exec_->AppendLog(a.job_id, "run_id: only_id\n").ok());
+  ASSERT_TRUE(exec_->AppendLog(a.job_id, "run_id: only_id\nrun_dir: runs/only_id\n").ok());
   ASSERT_TRUE(exec_->FinishWithExitCode(a.job_id, 0).ok());
   ASSERT_TRUE(WaitFor([&] { return StateOf(a.job_id) == JobState::kSuccess; }));
   JobRecord r = Stored(a.job_id);
-  EXPECT_EQ(r.artifacts["run_id"], "only_id");
+  EXPECT_EQ(r.artifacts, Json::object());
   ASSERT_TRUE(r.artifacts_parse_error);
-  EXPECT_NE(r.artifacts_parse_error->find("run_dir"), std::string::npos);
-  EXPECT_EQ(r.artifacts_parse_error->find("run_id,"), std::string::npos);
+  EXPECT_EQ(*r.artifacts_parse_error, "missing artifact(s) run_dir, run_id: the job wrote no result file " +
+                                          JobResultPath(a.job_id.str()));
+  // A result file of another kind is refused, naming both kinds.
+  JobRecord b = SubmitRunning();
+  ASSERT_TRUE(WriteJobResult(root_, JobResult::Backtest(b.job_id.str(), "bt_1")).ok());
+  ASSERT_TRUE(exec_->FinishWithExitCode(b.job_id, 0).ok());
+  ASSERT_TRUE(WaitFor([&] { return StateOf(b.job_id) == JobState::kSuccess; }));
+  r = Stored(b.job_id);
+  EXPECT_EQ(r.artifacts, Json::object());
+  ASSERT_TRUE(r.artifacts_parse_error);
+  EXPECT_NE(r.artifacts_parse_error->find("is of kind 'backtest', job type 'train' writes 'run'"), std::string::npos)
+      << *r.artifacts_parse_error;
 }
 
 TEST_F(JobServiceTest, SignalAndSpawnFailure) {
@@ -598,6 +615,7 @@ TEST_F(JobServiceTest, RecoveryAfterRestart) {
   // The live one is still RUNNING and its end is recorded when it comes.
   EXPECT_EQ(StateOf(alive.job_id), JobState::kRunning);
   std::ofstream(root_ / alive.log_path) << "run_id: r9\nrun_dir: runs/r9\n";
+  ASSERT_TRUE(WriteJobResult(root_, JobResult::Run(alive.job_id.str(), "r9")).ok());
   ASSERT_TRUE(exec_->FinishWithExitCode(alive.job_id, 0).ok());
   ASSERT_TRUE(WaitFor([&] { return StateOf(alive.job_id) == JobState::kSuccess; }));
   EXPECT_EQ(Stored(alive.job_id).artifacts["run_id"], "r9");

@@ -232,5 +232,33 @@ TEST(ResultFileTest, DispatchMatchesDirectParsers) {
   EXPECT_DOUBLE_EQ(direct->metrics.at("cagr"), 0.5);
 }
 
+TEST(ResultParserNamesTest, KnownMetricNamesPerParser) {
+  using K = ResultParserKind;
+  EXPECT_TRUE(IsKnownMetricName(K::kAlphalabSummary, "final_equity"));
+  EXPECT_TRUE(IsKnownMetricName(K::kAlphalabSummary, "Drawdown"));
+  EXPECT_FALSE(IsKnownMetricName(K::kAlphalabSummary, "nope"));
+  // Every numeric statistic of the real LEAN fixtures is a known name.
+  for (const char* f : {"lean-sma-summary.json", "lean-loss-summary.json"}) {
+    auto r = ParseResultFile(K::kLeanSummary, kFixtures / f);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    for (const auto& [name, value] : r->metrics) EXPECT_TRUE(IsKnownMetricName(K::kLeanSummary, name)) << f << ": " << name;
+  }
+  EXPECT_TRUE(IsKnownMetricName(K::kLeanSummary, "Sharpe Ratio"));
+  EXPECT_TRUE(IsKnownMetricName(K::kLeanSummary, "runtimeStatistics.My Custom Stat"));
+  EXPECT_FALSE(IsKnownMetricName(K::kLeanSummary, "runtimeStatistics."));
+  EXPECT_FALSE(IsKnownMetricName(K::kLeanSummary, "Sharpe"));
+  EXPECT_FALSE(IsKnownMetricName(K::kLeanSummary, "sharpe ratio"));
+  EXPECT_FALSE(IsKnownMetricName(K::kLeanSummary, "final_equity"));
+  // Every metric of the real qlib_res.csv is a known name.
+  auto q = ParseResultFile(K::kQlibRes, kFixtures / "qlib_res.csv");
+  ASSERT_TRUE(q.ok());
+  for (const auto& [name, value] : q->metrics) EXPECT_TRUE(IsKnownMetricName(K::kQlibRes, name)) << name;
+  EXPECT_TRUE(IsKnownMetricName(K::kQlibRes, "5min.excess_return_without_cost.max_drawdown"));
+  EXPECT_TRUE(IsKnownMetricName(K::kQlibRes, "1day.ffr"));
+  EXPECT_FALSE(IsKnownMetricName(K::kQlibRes, "1day.excess_return_with_cost.sharpe"));
+  EXPECT_FALSE(IsKnownMetricName(K::kQlibRes, "day1.pa"));
+  EXPECT_FALSE(IsKnownMetricName(K::kQlibRes, "ic"));
+}
+
 }  // namespace
 }  // namespace alphalab

@@ -12,6 +12,7 @@
 #include <regex>
 
 #include "app/composition_root.hpp"
+#include "core/job_result.hpp"
 #include "exec/local/local_executor.hpp"
 #include "flows/flow_support.hpp"
 #include "jobs/metrics.hpp"
@@ -102,7 +103,8 @@ void ExpectSameJob(Harness& h, const JobRecord& process, const BatchTaskResult& 
     EXPECT_EQ(r->params, process.params);
     EXPECT_EQ(r->cwd, process.cwd);
     EXPECT_EQ(r->job_type, process.job_type);
-    EXPECT_EQ(r->artifacts_parse_error, process.artifacts_parse_error);
+    EXPECT_EQ(r->artifacts_parse_error.has_value(), process.artifacts_parse_error.has_value());
+    EXPECT_EQ(Mask(r->artifacts_parse_error.value_or("")), Mask(process.artifacts_parse_error.value_or("")));
     EXPECT_EQ(Mask(r->error_message.value_or("")), Mask(process.error_message.value_or("")));
     EXPECT_EQ(Mask(r->artifacts.dump()), Mask(process.artifacts.dump()));
     EXPECT_EQ(r->parent_id, std::optional<std::string>("opt_fast"));
@@ -125,6 +127,15 @@ void ExpectSameJob(Harness& h, const JobRecord& process, const BatchTaskResult& 
     for (const char* k : {"parent_id", "owner_id", "executor_ref", "max_inflight", "duration_sec"}) m->erase(k);
   }
   EXPECT_EQ(Mask(meta_fast.dump()), Mask(meta_process.dump()));
+  // Result files (core/job_result.hpp): the same document apart from ids, or none for both.
+  const fs::path result_fast = h.ws.root() / JobResultPath(job.job_id.str());
+  const fs::path result_process = h.ws.root() / JobResultPath(process.job_id.str());
+  EXPECT_EQ(fs::exists(result_fast), fs::exists(result_process));
+  EXPECT_EQ(fs::exists(result_fast), process.status == JobState::kSuccess);
+  if (fs::exists(result_fast) && fs::exists(result_process)) {
+    EXPECT_EQ(Mask(Slurp(result_fast)), Mask(Slurp(result_process)));
+    EXPECT_EQ(ReadJobResult(h.ws.root(), job.job_id.str()).value().Artifacts(), job.artifacts);
+  }
   // Outputs.
   if (process.status == JobState::kSuccess) {
     const std::string id = job.artifacts.at("bt_run_id").get<std::string>();

@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/job_result.hpp"
 #include "exec/fake_executor.hpp"
 #include "optimize/export_zip.hpp"
 #include "store/fake_job_store.hpp"
@@ -142,7 +143,8 @@ class OptimizationServiceTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? (*r)["id"].get<std::string>() : std::string();
   }
-  // Ends a running task's job as the backtest would: log lines, summary.json, exit code.
+  // Ends a running task's job as the backtest would: log lines, summary.json, its result file
+  // (core/job_result.hpp), exit code.
   void Finish(const JobId& id, double equity, int exit_code = 0, double drawdown = 0.1) {
     const std::string bt = "bt_" + id.str();
     fs::create_directories(root_ / "backtests" / bt);
@@ -150,6 +152,9 @@ class OptimizationServiceTest : public ::testing::Test {
         << Json{{"bt_run_id", bt}, {"final_equity", equity}, {"max_drawdown", drawdown}, {"cagr", 0.05}}.dump();
     std::ofstream(root_ / "backtests" / bt / "equity.csv") << "date,equity\n2020-01-01," << equity << "\n";
     ASSERT_TRUE(exec_->AppendLog(id, "bt_run_id: " + bt + "\nout_dir: backtests/" + bt + "\n").ok());
+    if (exit_code == 0) {
+      ASSERT_TRUE(WriteJobResult(root_, JobResult::Backtest(id.str(), bt)).ok());
+    }
     ASSERT_TRUE(exec_->FinishWithExitCode(id, exit_code).ok());
   }
   // The "fast" override of a task's job, from its stored params.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/clock.hpp"
+#include "core/job_result.hpp"
 #include "registry/registry_service.hpp"
 #include "registry/run_fixtures.hpp"  // tests/registry/run_fixtures.hpp
 #include "store/fake_job_store.hpp"
@@ -177,12 +178,22 @@ TEST_F(ServiceTest, RunDetailHasConfigMetricsManifestFilesAndJobs) {
   EXPECT_TRUE(svc_->RunDetail("..").status().IsInvalidArgument());
 }
 
-TEST_F(ServiceTest, JobFinishedHookIndexesOnlySuccessfulTrainEvalAndBacktestJobs) {
+TEST_F(ServiceTest, JobFinishedHookIndexesBySuccessfulJobsResultKind) {
   WriteRun(tmp_.path(), "run_1", {{"TSM", {}}});
+  std::filesystem::create_directories(tmp_.path() / "reports/jobs/runtime");
+  auto result = [&](const JobResult& r) { ASSERT_TRUE(WriteJobResult(tmp_.path(), r).ok()); };
+  result(JobResult::Run("j1", "run_1"));
   auto failed = svc_->OnJobFinished(Job("j1", "train", JobState::kFailed, {{"run_id", "run_1"}}, {}, 0));
   ASSERT_TRUE(failed.ok());
   EXPECT_EQ(store_.QueryModels({})->total, 0);
-  auto ok = svc_->OnJobFinished(Job("j2", "train", JobState::kSuccess, {{"run_dir", "runs/run_1"}}, {}, 0));
+  // No result file: nothing is indexed, whatever the job type is called or its artifacts say.
+  auto unwritten = svc_->OnJobFinished(Job("j0", "train", JobState::kSuccess, {{"run_id", "run_1"}}, {}, 0));
+  ASSERT_TRUE(unwritten.ok());
+  EXPECT_EQ(unwritten->runs_indexed, 0);
+  EXPECT_TRUE(unwritten->problems.empty());
+  EXPECT_EQ(store_.QueryModels({})->total, 0);
+  result(JobResult::Run("j2", "run_1"));
+  auto ok = svc_->OnJobFinished(Job("j2", "train", JobState::kSuccess, {}, {}, 0));
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->runs_indexed, 1);
   EXPECT_EQ(store_.QueryModels({})->total, 1);
@@ -192,15 +203,25 @@ TEST_F(ServiceTest, JobFinishedHookIndexesOnlySuccessfulTrainEvalAndBacktestJobs
   TickerMetrics re;
   re.precision = 0.99;
   WriteText(tmp_.path() / "runs/run_1/metrics_eval_base.json", testing::MetricsJson("run_1", "base", {{"TSM", re}}).dump());
-  ASSERT_TRUE(svc_->OnJobFinished(Job("j3", "eval-metrics", JobState::kSuccess, {}, {{"run_id", "run_1"}}, 0)).ok());
+  result(JobResult::Evaluation("j3", "run_1", "runs/run_1/metrics_eval_base.json"));
+  ASSERT_TRUE(svc_->OnJobFinished(Job("j3", "eval-metrics", JobState::kSuccess, {}, {}, 0)).ok());
   EXPECT_EQ(store_.QueryModels({})->items.at(0).precision, 0.99);
   ASSERT_TRUE(svc_->WaitForExports().ok());
   EXPECT_NE(ReadFile(tmp_.path() / "reports/registry/models.csv").value().find("metrics_eval_base.json"),
             std::string::npos);
 
+  // A backtest result indexes a backtest, also for a job type with another name.
   WriteBacktest(tmp_.path(), "bt_1", "sma_cross", {"TSM"});
-  ASSERT_TRUE(svc_->OnJobFinished(Job("j4", "backtest", JobState::kSuccess, {{"bt_run_id", "bt_1"}}, {}, 0)).ok());
+  result(JobResult::Backtest("j4", "bt_1"));
+  ASSERT_TRUE(svc_->OnJobFinished(Job("j4", "my-backtester", JobState::kSuccess, {}, {}, 0)).ok());
   EXPECT_EQ(store_.ListBacktests({})->total, 1);
+
+  // A corrupt result file is a problem in the report, not an error.
+  WriteText(tmp_.path() / JobResultPath("j5"), "{\"schema\": 1, \"kind\": \"model\"}");
+  auto bad = svc_->OnJobFinished(Job("j5", "backtest", JobState::kSuccess, {}, {}, 0));
+  ASSERT_TRUE(bad.ok());
+  ASSERT_EQ(bad->problems.size(), 1u);
+  EXPECT_NE(bad->problems[0].message.find("unknown kind 'model'"), std::string::npos) << bad->problems[0].message;
 }
 
 TEST_F(ServiceTest, JobsFinishedTogetherIndexTheirBacktestsAndRunsAsOneByOne) {

@@ -77,6 +77,7 @@ export function jobType(over: Partial<JobType> & Pick<JobType, 'name'>): JobType
     required_artifacts: [],
     timeout_sec: 0,
     argv_template: [],
+    results: null,
     ...over,
   };
 }

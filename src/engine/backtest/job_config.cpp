@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "core/ids.hpp"
+#include "core/job_result.hpp"
 #include "core/text.hpp"
 #include "engine/data/config.hpp"
 #include "engine/model/model_defaults.hpp"
@@ -173,7 +174,7 @@ std::string SummaryLines(const nlohmann::json& s) {
 
 Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& run, const BacktestContext& context,
                                    const BacktestResult& result, const std::string& bt_run_id, TimePoint created_at,
-                                   const std::string& model_run_id) {
+                                   const std::string& model_run_id, const std::string& job_id) {
   const BacktestSpec& spec = run.spec;
   nlohmann::json extra = {
       {"bt_run_id", bt_run_id},
@@ -184,6 +185,14 @@ Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& 
   extra.update(ModelPeriodSummary(ws, spec.model_path, result.dates));
   nlohmann::json summary;
   RETURN_IF_ERROR(WriteBacktestOutputs(ws.BacktestsDir() / bt_run_id, spec, context, result, extra, &summary));
+  if (!job_id.empty()) {
+    std::map<std::string, double> headline;
+    for (const char* key : kHeadlineMetrics) {
+      auto it = summary.find(key);
+      if (it != summary.end() && it->is_number()) headline[key] = it->get<double>();
+    }
+    RETURN_IF_ERROR(WriteJobResult(ws.root(), JobResult::Backtest(job_id, bt_run_id, std::move(headline))));
+  }
   return "bt_run_id: " + bt_run_id + "\n" + "out_dir: backtests/" + bt_run_id + "\n" + SummaryLines(summary);
 }
 
