@@ -228,6 +228,15 @@ TEST_F(ServiceTest, JobsFinishedTogetherIndexTheirBacktestsAndRunsAsOneByOne) {
   WriteRun(tmp_.path(), "run_1", {{"TSM", {}}});
   WriteBacktest(tmp_.path(), "bt_1", "sma_cross", {"TSM"});
   WriteBacktest(tmp_.path(), "bt_2", "sma_cross", {"SYNA"});
+  // What is indexed comes from each job's result file (its kind), never from its type's name.
+  std::filesystem::create_directories(tmp_.path() / "reports/jobs/runtime");
+  for (const JobResult& r : {JobResult::Backtest("j1", "bt_1"), JobResult::Backtest("j2", "bt_2"),
+                             JobResult::Run("j3", "run_1"), JobResult::Backtest("j4", "bt_gone")}) {
+    ASSERT_TRUE(WriteJobResult(tmp_.path(), r).ok());
+  }
+  Json unsafe = JobResult::Backtest("j5", "bt_x").ToJson();
+  unsafe["ids"]["bt_run_id"] = "../x";
+  WriteText(tmp_.path() / JobResultPath("j5"), unsafe.dump());
   const std::vector<JobRecord> jobs = {
       Job("j1", "backtest", JobState::kSuccess, {{"bt_run_id", "bt_1"}}, {}, 0),
       Job("j2", "backtest", JobState::kFailed, {{"bt_run_id", "bt_2"}}, {}, 0),    // not indexed: failed
