@@ -241,6 +241,10 @@ try {
   check(/event: end\ndata: \{[^\n]*"status":"SUCCESS"/.test(stream.body), 'the SSE stream of a finished job ends with an end event');
   await call('GET', `${J}/log/stream`, { params: { job_id: 'job_20000101_000000__00000000' }, expect: 404 });
   await call('GET', `${J}/log/stream`, { params: { job_id: dry.body.job_id }, query: '?offset=abc', expect: 400 });
+  const found = await call('GET', `${J}/log/search`, { params: { job_id: train.body.job_id }, query: '?q=run_id', expect: 200 });
+  check(found.body.matches.some((m) => m.line.includes(runId)), 'the log search finds the run id line');
+  await call('GET', `${J}/log/search`, { params: { job_id: train.body.job_id }, expect: 400 });
+  await call('GET', `${J}/log/search`, { params: { job_id: 'job_20000101_000000__00000000' }, query: '?q=x', expect: 404 });
   const recent = await call('GET', '/api/jobs/recent', { query: '?limit=50&offset=0', expect: 200 });
   check(recent.body.items.some((j) => j.status === 'FAILED') && recent.body.items.some((j) => j.status === 'CANCELED'), 'recent jobs include the failed and the canceled job');
   await call('GET', '/api/jobs/recent', { query: '?status=failed&job_type=train', expect: 200 });
@@ -263,6 +267,13 @@ try {
   await call('GET', '/api/runs/{run_id}', { params: { run_id: runId }, expect: 200 });
   await call('GET', '/api/runs/{run_id}', { params: { run_id: 'run_nope' }, expect: 404 });
   await call('GET', '/api/runs/{run_id}', { params: { run_id: 'bad$id' }, expect: 400 });
+  const RF = '/api/runs/{run_id}/files/{name}';
+  const runDetail = await call('GET', '/api/runs/{run_id}', { params: { run_id: runId }, expect: 200 });
+  const runFile = runDetail.body.files.map((f) => (typeof f === 'string' ? f : f.name)).find((n) => !n.includes('/'));
+  check(Boolean(runFile), 'the run lists a file at its top level');
+  await call('GET', RF, { params: { run_id: runId, name: runFile }, expect: 200 });
+  await call('GET', RF, { params: { run_id: runId, name: 'nope.csv' }, expect: 404 });
+  await call('GET', RF, { params: { run_id: runId, name: 'a$b' }, expect: 400 });
   await call('GET', '/api/backtests', { query: '?limit=10&ticker=SPX', expect: 200 });
   await call('GET', '/api/backtests', { query: '?model_run_id=bad$id', expect: 400 });
   await call('GET', '/api/backtests/{bt_run_id}', { params: { bt_run_id: btRunId }, query: '?points=50', expect: 200 });
