@@ -23,6 +23,24 @@ struct Fd {
   }
 };
 
+// Opens a log confined to root (core/confined_open.hpp) and gives its size; a missing log or one
+// that is not a regular file is NotFound. Shared by ReadLogChunk and SearchLog.
+Status OpenLog(const std::filesystem::path& root, const std::filesystem::path& path, Fd& f, int64_t& size) {
+  auto opened = OpenConfined(root, path, O_RDONLY | O_NONBLOCK);
+  if (!opened.ok()) {
+    if (opened.status().IsNotFound()) {
+      return Status::NotFound("log file " + path.filename().string() + " does not exist");
+    }
+    return opened.status().WithContext("log " + path.filename().string());
+  }
+  f.fd = opened->release();
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) return Status::Internal("cannot stat log " + path.filename().string());
+  if (!S_ISREG(st.st_mode)) return Status::NotFound("log file " + path.filename().string() + " is not a file");
+  size = st.st_size;
+  return Status::Ok();
+}
+
 // Reads exactly n bytes at off (fewer only at EOF).
 Result<std::string> PreadAll(int fd, int64_t off, int64_t n) {
   std::string buf(static_cast<size_t>(n), '\0');
@@ -122,20 +140,9 @@ Result<LogChunk> ReadLogChunk(const std::filesystem::path& root, const std::file
   if (offset < 0) return Status::InvalidArgument("offset must be >= 0");
   if (tail < 0) return Status::InvalidArgument("tail must be >= 0");
   Fd f;
-  {
-    auto opened = OpenConfined(root, path, O_RDONLY | O_NONBLOCK);
-    if (!opened.ok()) {
-      if (opened.status().IsNotFound()) {
-        return Status::NotFound("log file " + path.filename().string() + " does not exist");
-      }
-      return opened.status().WithContext("log " + path.filename().string());
-    }
-    f.fd = opened->release();
-  }
-  struct stat st {};
-  if (::fstat(f.fd, &st) != 0) return Status::Internal("cannot stat log " + path.filename().string());
-  if (!S_ISREG(st.st_mode)) return Status::NotFound("log file " + path.filename().string() + " is not a file");
-  const int64_t size = st.st_size;
+  int64_t file_size = 0;
+  RETURN_IF_ERROR(OpenLog(root, path, f, file_size));
+  const int64_t size = file_size;
   LogChunk chunk;
   chunk.file_size = size;
   int64_t start = offset;
@@ -177,19 +184,8 @@ Result<LogSearch> SearchLog(const std::filesystem::path& root, const std::filesy
   if (offset < 0) return Status::InvalidArgument("offset must be >= 0");
   if (needle.empty()) return Status::InvalidArgument("q must not be empty");
   Fd f;
-  {
-    auto opened = OpenConfined(root, path, O_RDONLY | O_NONBLOCK);
-    if (!opened.ok()) {
-      if (opened.status().IsNotFound()) {
-        return Status::NotFound("log file " + path.filename().string() + " does not exist");
-      }
-      return opened.status().WithContext("log " + path.filename().string());
-    }
-    f.fd = opened->release();
-  }
-  struct stat st {};
-  if (::fstat(f.fd, &st) != 0) return Status::Internal("cannot stat log " + path.filename().string());
-  if (!S_ISREG(st.st_mode)) return Status::NotFound("log file " + path.filename().string() + " is not a file");
+  int64_t file_size = 0;
+  RETURN_IF_ERROR(OpenLog(root, path, f, file_size));
   auto lower = [](std::string_view text) {
     std::string out(text);
     for (char& c : out) {
@@ -199,7 +195,7 @@ Result<LogSearch> SearchLog(const std::filesystem::path& root, const std::filesy
   };
   const std::string want = lower(needle);
   LogSearch out;
-  out.file_size = st.st_size;
+  out.file_size = file_size;
   constexpr int64_t kBlock = 1 << 20;
   int64_t pos = std::min<int64_t>(offset, out.file_size);  // file offset of carry's first byte
   std::string carry;  // the current, not yet complete line
@@ -246,13 +242,10 @@ Result<LogSearch> SearchLog(const std::filesystem::path& root, const std::filesy
 
 std::string ReadFileTail(const std::filesystem::path& path, int64_t max_bytes) {
   Fd f;
-  auto opened = OpenConfined(path.parent_path(), path, O_RDONLY | O_NONBLOCK);
-  if (!opened.ok()) return {};
-  f.fd = opened->release();
-  struct stat st {};
-  if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode)) return {};
-  const int64_t start = std::max<int64_t>(0, st.st_size - max_bytes);
-  auto r = PreadAll(f.fd, start, st.st_size - start);
+  int64_t size = 0;
+  if (!OpenLog(path.parent_path(), path, f, size).ok()) return {};
+  const int64_t start = std::max<int64_t>(0, size - max_bytes);
+  auto r = PreadAll(f.fd, start, size - start);
   return r.ok() ? std::move(r).value() : std::string();
 }
 

@@ -159,7 +159,8 @@ Result<BarSeries> LoadQlibInstrument(const QlibIndex& idx, const std::string& sy
     if (!ReadFloats(file, raw[k])) return Status::NotFound(file.string() + ": missing file");
     if (raw[k].empty()) return Status::InvalidArgument(file.string() + ": empty file");
     const float s = raw[k][0];
-    if (!(s >= 0) || s != std::floor(s)) {
+    // Checked against the calendar as a float first: a huge or infinite index is not a size_t.
+    if (!(s >= 0) || s != std::floor(s) || s > static_cast<float>(idx.calendar.size())) {
       return Status::InvalidArgument(file.string() + ": bad start index " + std::to_string(s));
     }
     const size_t st = static_cast<size_t>(s), n = raw[k].size() - 1;

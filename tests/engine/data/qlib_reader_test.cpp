@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <limits>
 
 #include "core/clock.hpp"
 #include "engine/data/temp_workspace.hpp"
@@ -148,6 +150,23 @@ TEST(QlibReaderTest, InstrumentNamesThatAreNotPlainNamesAreRefused) {
   auto idx = OpenQlibIndex(tmp.root() / "q");
   ASSERT_TRUE(idx.ok());
   EXPECT_FALSE(LoadQlibInstrument(*idx, "SZ000001").ok());
+}
+
+// Found by fuzz_qlib: a start index of 8.3e34 was cast to size_t (undefined) before the
+// calendar check.
+TEST(QlibReaderTest, AStartIndexBeyondTheCalendarIsRefusedBeforeAnyCast) {
+  testing::TempWorkspace tmp;
+  WriteQlib(tmp);
+  for (const float start : {8.30767e34f, std::numeric_limits<float>::infinity(), 1e9f}) {
+    const float data[] = {start, 5.0f, 5.5f};
+    std::ofstream(tmp.root() / "q/features/sz000001/open.day.bin", std::ios::binary | std::ios::trunc)
+        .write(reinterpret_cast<const char*>(data), sizeof data);
+    auto idx = OpenQlibIndex(tmp.root() / "q");
+    ASSERT_TRUE(idx.ok()) << idx.status().ToString();
+    auto s = LoadQlibInstrument(*idx, "SZ000001");
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.status().message().find("bad start index"), std::string::npos) << s.status().message();
+  }
 }
 
 TEST(QlibReaderTest, LoadUniverseAndValidateThroughDataset) {
