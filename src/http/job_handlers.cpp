@@ -5,6 +5,7 @@
 #include "core/audit_log.hpp"
 #include "core/ids.hpp"
 #include "http/auth.hpp"
+#include "http/log_follow.hpp"
 #include "http/routes.hpp"
 #include "jobs/job_catalog.hpp"
 #include "jobs/job_dto.hpp"
@@ -78,60 +79,6 @@ Result<std::optional<TimePoint>> TimeBound(const HttpRequest& req, const char* n
   if (!t.ok()) return bad();
   return std::optional<TimePoint>(*t);
 }
-
-std::string SseEvent(std::string_view event, const Json& data) {
-  return "event: " + std::string(event) + "\ndata: " + DumpJson(data) + "\n\n";
-}
-
-// Streams appended log bytes as SSE `log` events ({offset, content, next_offset}); ends with
-// an `end` event ({status, exit_code, next_offset}) once the job is terminal and the log has
-// been sent to its end. Polls the file every 200 ms; a comment line every 15 s keeps proxies
-// from closing an idle stream.
-class LogStream final : public BodyStream {
- public:
-  LogStream(JobService& jobs, std::filesystem::path root, JobId id, std::filesystem::path path, int64_t offset)
-      : jobs_(jobs), root_(std::move(root)), id_(std::move(id)), path_(std::move(path)), offset_(offset) {}
-
-  Result<StreamChunk> Next() override {
-    StreamChunk out;
-    auto job = jobs_.Get(id_);
-    if (!job.ok()) return job.status();
-    const bool terminal = IsTerminal(job->status);
-    auto chunk = ReadLogChunk(root_, path_, offset_, INT64_MAX, /*hold_incomplete_tail=*/!terminal);
-    if (!chunk.ok() && !chunk.status().IsNotFound()) return chunk.status();
-    if (chunk.ok() && chunk->next_offset != offset_) {
-      out.data = SseEvent("log", Json{{"offset", offset_},
-                                      {"content", chunk->content},
-                                      {"next_offset", chunk->next_offset}});
-      offset_ = chunk->next_offset;
-      idle_ms_ = 0;
-      return out;
-    }
-    const int64_t size = chunk.ok() ? chunk->file_size : 0;
-    if (terminal && offset_ >= size) {
-      out.data = SseEvent("end", Json{{"status", std::string(JobStateName(job->status))},
-                                      {"exit_code", job->exit_code ? Json(*job->exit_code) : Json()},
-                                      {"next_offset", offset_}});
-      out.done = true;
-      return out;
-    }
-    idle_ms_ += 200;
-    if (idle_ms_ >= 15000) {
-      out.data = ": keep-alive\n\n";
-      idle_ms_ = 0;
-    }
-    out.wait = std::chrono::milliseconds(200);
-    return out;
-  }
-
- private:
-  JobService& jobs_;
-  std::filesystem::path root_;  // logs are read confined to the workspace
-  JobId id_;
-  std::filesystem::path path_;
-  int64_t offset_;
-  int idle_ms_ = 0;
-};
 
 }  // namespace
 
@@ -289,7 +236,18 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
                 {"log_path", rec.log_path}};
   });
 
-  router.GetRaw("/api/jobs/{job_id}/log/stream", [&jobs, root](const HttpRequest& req) -> Result<HttpResponse> {
+  // Log followers (SSE): one registry for every stream of this router; each followed log is
+  // opened once and read once per change for all its followers, on the registry's own thread
+  // (http/log_follow.hpp). The handler below runs once per connection (auth, owner check).
+  auto followers = std::make_shared<LogFollowers>(root, [&jobs](const JobId& id) -> Result<FollowedJob> {
+    ASSIGN_OR_RETURN(JobRecord job, jobs.Get(id));
+    FollowedJob out;
+    out.terminal = IsTerminal(job.status);
+    out.status = std::string(JobStateName(job.status));
+    out.exit_code = job.exit_code ? Json(*job.exit_code) : Json();
+    return out;
+  });
+  router.GetRaw("/api/jobs/{job_id}/log/stream", [&jobs, followers](const HttpRequest& req) -> Result<HttpResponse> {
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
     ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0));
     ASSIGN_OR_RETURN(JobRecord rec, VisibleJob(jobs, req, id));
@@ -297,7 +255,7 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
     res.content_type = "text/event-stream";
     res.headers.emplace_back("X-Accel-Buffering", "no");
     res.body = "retry: 2000\n\n";
-    res.stream = std::make_shared<LogStream>(jobs, root, id, jobs.LogPath(rec), offset);
+    res.stream = followers->Follow(id, jobs.LogPath(rec), offset);
     return res;
   });
 

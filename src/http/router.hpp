@@ -116,8 +116,14 @@ struct HttpRequest {
   Result<Json> JsonBody() const;
 };
 
-// A streamed body (Server-Sent Events). The session calls Next() until it returns done;
-// `wait` asks the session to sleep before calling again (no data yet).
+// A streamed body (Server-Sent Events). The session calls Next() until it returns done.
+// Two kinds:
+//   - polled (the default): Next() may block, so it runs on the handler pool; `wait` asks the
+//     session to sleep before calling again (no data yet).
+//   - woken: SetWake() returns true. Next() never blocks and runs on the I/O thread, handing
+//     over what the stream has queued; the stream calls `wake` (from any thread) when it queued
+//     more. The session waits without holding a thread and sends a `: keep-alive` comment after
+//     15 s without data. `wait` is ignored.
 struct StreamChunk {
   std::string data;
   bool done = false;
@@ -127,6 +133,7 @@ class BodyStream {
  public:
   virtual ~BodyStream() = default;
   virtual Result<StreamChunk> Next() = 0;
+  virtual bool SetWake(std::function<void()> /*wake*/) { return false; }
 };
 
 struct HttpResponse {

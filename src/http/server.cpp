@@ -15,6 +15,8 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -175,6 +177,12 @@ struct HttpServer::Impl {
     if (o.access_log && o.access_log_writer) access_buffer = std::make_unique<AccessLogBuffer>(o.access_log_writer);
   }
   ~Impl() {
+    // No stream may post to the io_context once it is being destroyed (the log followers'
+    // thread may still be waking streams whose sessions are gone).
+    {
+      std::lock_guard lock(wake_gate->mu);
+      wake_gate->open = false;
+    }
     if (spare_fd >= 0) ::close(spare_fd);
   }
 
@@ -192,6 +200,12 @@ struct HttpServer::Impl {
   asio::thread_pool handlers;  // blocking handler work runs here, never on the I/O threads
   int max_connections;         // options.max_connections, or (0) derived from the fd limit in Listen()
   int spare_fd = -1;           // released to accept-and-refuse when the process is out of fds
+  // Woken streams (BodyStream::SetWake) post to a session's strand only while this is open.
+  struct WakeGate {
+    std::mutex mu;
+    bool open = true;
+  };
+  std::shared_ptr<WakeGate> wake_gate = std::make_shared<WakeGate>();
   // Accept errors: logged at most once per 10 s with the number suppressed in between.
   std::chrono::steady_clock::time_point last_accept_log{};
   uint64_t accept_errors_unlogged = 0;
@@ -199,9 +213,12 @@ struct HttpServer::Impl {
   asio::awaitable<void> Accept();
   asio::awaitable<void> Session(beast::tcp_stream stream);
   asio::awaitable<void> Refuse(tcp::socket socket);
+  // Sends a woken stream (BodyStream::SetWake) until it is done, the peer goes or the server stops.
+  asio::awaitable<void> SendWokenStream(beast::tcp_stream& stream, BodyStream& body);
   // Runs fn() on the handler pool and resumes on the caller's executor.
   template <typename Fn>
   asio::awaitable<void> OffIo(Fn fn) {
+    if (metrics) metrics->Increment("alphalab_http_handler_pool_tasks_total");
     co_await asio::co_spawn(
         handlers, [&fn]() -> asio::awaitable<void> {
           fn();
@@ -223,6 +240,8 @@ HttpServer::HttpServer(const ServerOptions& options, const Router& router, Metri
                             "HTTP requests by method, route pattern and status");
     metrics->DeclareHistogram("alphalab_http_request_seconds", "HTTP request handling time",
                               {0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5});
+    metrics->DeclareCounter("alphalab_http_handler_pool_tasks_total",
+                            "units of work run on the handler pool (requests off the I/O threads)");
   }
 }
 
@@ -354,6 +373,59 @@ asio::awaitable<void> HttpServer::Impl::Refuse(tcp::socket socket) {
   co_await asio::async_write(stream, asio::buffer(OverloadedResponse()),
                              asio::redirect_error(asio::use_awaitable, ec));
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+}
+
+asio::awaitable<void> HttpServer::Impl::SendWokenStream(beast::tcp_stream& stream, BodyStream& body) {
+  // The timer is the session's wait: the stream's wake cancels it (posted to the session's
+  // strand, so it cannot race the wait); otherwise it fires every second to notice a stopping
+  // server, and after 15 s of silence a keep-alive comment goes out.
+  struct Waiter {
+    explicit Waiter(asio::any_io_executor ex) : timer(ex) {}
+    asio::steady_timer timer;
+    std::atomic<bool> woken{false};  // set before the cancel is posted: no wake is lost
+  };
+  auto ex = stream.get_executor();
+  auto waiter = std::make_shared<Waiter>(ex);
+  std::weak_ptr<Waiter> weak = waiter;
+  body.SetWake([gate = wake_gate, weak] {
+    std::lock_guard lock(gate->mu);
+    if (!gate->open) return;
+    auto w = weak.lock();
+    if (!w) return;
+    w->woken = true;
+    asio::post(w->timer.get_executor(), [weak] {
+      if (auto w2 = weak.lock()) w2->timer.cancel();
+    });
+    w.reset();  // the last reference may go here, while the gate keeps the io_context alive
+  });
+  struct Unwake {
+    BodyStream& body;
+    ~Unwake() { body.SetWake(nullptr); }
+  } unwake{body};
+  beast::error_code ec;
+  auto idle_since = std::chrono::steady_clock::now();
+  while (!stopping) {
+    auto chunk = body.Next();
+    if (!chunk.ok()) break;
+    if (!chunk->data.empty()) {
+      stream.expires_after(std::chrono::seconds(30));
+      co_await asio::async_write(stream, asio::buffer(chunk->data), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      idle_since = std::chrono::steady_clock::now();
+    }
+    if (chunk->done) break;
+    if (std::chrono::steady_clock::now() - idle_since >= std::chrono::seconds(15)) {
+      static const std::string kKeepAlive = ": keep-alive\n\n";
+      stream.expires_after(std::chrono::seconds(30));
+      co_await asio::async_write(stream, asio::buffer(kKeepAlive), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      idle_since = std::chrono::steady_clock::now();
+    }
+    if (waiter->woken.exchange(false)) continue;  // queued while we were writing
+    waiter->timer.expires_after(std::chrono::seconds(1));
+    co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    ec = {};  // woken (canceled) or the second passed: look again
+  }
 }
 
 void HttpServer::Impl::AccessLog(const HttpRequest& req, int status, size_t bytes, double ms) {
@@ -507,6 +579,10 @@ asio::awaitable<void> HttpServer::Impl::Session(beast::tcp_stream stream) {
         if (!r.body.empty()) {
           co_await asio::async_write(stream, asio::buffer(r.body),
                                      asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (r.stream->SetWake(nullptr)) {
+          co_await SendWokenStream(stream, *r.stream);
+          break;
         }
         asio::steady_timer timer(stream.get_executor());
         while (!ec && !stopping) {

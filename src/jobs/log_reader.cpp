@@ -135,14 +135,13 @@ Result<LogChunk> ReadLogChunk(const std::filesystem::path& path, int64_t offset,
   return ReadLogChunk(path.parent_path(), path, offset, tail, hold_incomplete_tail, max_bytes);
 }
 
-Result<LogChunk> ReadLogChunk(const std::filesystem::path& root, const std::filesystem::path& path,
-                              int64_t offset, int64_t tail, bool hold_incomplete_tail, int64_t max_bytes) {
+namespace {
+
+// The chunk rules of ReadLogChunk over an open descriptor whose size is `size`.
+Result<LogChunk> ReadChunkAt(int fd, int64_t size, int64_t offset, int64_t tail, bool hold_incomplete_tail,
+                             int64_t max_bytes) {
   if (offset < 0) return Status::InvalidArgument("offset must be >= 0");
   if (tail < 0) return Status::InvalidArgument("tail must be >= 0");
-  Fd f;
-  int64_t file_size = 0;
-  RETURN_IF_ERROR(OpenLog(root, path, f, file_size));
-  const int64_t size = file_size;
   LogChunk chunk;
   chunk.file_size = size;
   int64_t start = offset;
@@ -167,7 +166,7 @@ Result<LogChunk> ReadLogChunk(const std::filesystem::path& root, const std::file
       len = size;
     }
   }
-  ASSIGN_OR_RETURN(std::string bytes, PreadAll(f.fd, start, len));
+  ASSIGN_OR_RETURN(std::string bytes, PreadAll(fd, start, len));
   const int64_t end = start + static_cast<int64_t>(bytes.size());
   // Hold back an incomplete last character when more bytes will follow (cap cut or a writer
   // still appending); at a final EOF it is replaced instead.
@@ -177,6 +176,54 @@ Result<LogChunk> ReadLogChunk(const std::filesystem::path& root, const std::file
   chunk.next_offset = end - static_cast<int64_t>(held);
   if (chunk.is_truncated && held == 0) chunk.next_offset = end;
   return chunk;
+}
+
+}  // namespace
+
+Result<LogChunk> ReadLogChunk(const std::filesystem::path& root, const std::filesystem::path& path,
+                              int64_t offset, int64_t tail, bool hold_incomplete_tail, int64_t max_bytes) {
+  if (offset < 0) return Status::InvalidArgument("offset must be >= 0");
+  if (tail < 0) return Status::InvalidArgument("tail must be >= 0");
+  Fd f;
+  int64_t file_size = 0;
+  RETURN_IF_ERROR(OpenLog(root, path, f, file_size));
+  return ReadChunkAt(f.fd, file_size, offset, tail, hold_incomplete_tail, max_bytes);
+}
+
+Result<LogFile> LogFile::Open(const std::filesystem::path& root, const std::filesystem::path& path) {
+  Fd f;
+  int64_t size = 0;
+  RETURN_IF_ERROR(OpenLog(root, path, f, size));
+  LogFile out;
+  out.fd_ = f.fd;
+  f.fd = -1;
+  return out;
+}
+
+LogFile::~LogFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+LogFile::LogFile(LogFile&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+
+LogFile& LogFile::operator=(LogFile&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+Result<int64_t> LogFile::Size() const {
+  struct stat st {};
+  if (fd_ < 0 || ::fstat(fd_, &st) != 0) return Status::Internal("cannot stat log");
+  return static_cast<int64_t>(st.st_size);
+}
+
+Result<LogChunk> LogFile::Read(int64_t size, int64_t offset, int64_t tail, bool hold_incomplete_tail,
+                               int64_t max_bytes) const {
+  return ReadChunkAt(fd_, size, offset, tail, hold_incomplete_tail, max_bytes);
 }
 
 Result<LogSearch> SearchLog(const std::filesystem::path& root, const std::filesystem::path& path,

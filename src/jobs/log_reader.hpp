@@ -44,6 +44,28 @@ Result<LogChunk> ReadLogChunk(const std::filesystem::path& path, int64_t offset,
                               bool hold_incomplete_tail = false,
                               int64_t max_bytes = kMaxLogResponseBytes);
 
+// A log opened once (the same confined open) and read many times by offset with the rules of
+// ReadLogChunk: the log followers (GET /api/jobs/{id}/log/stream) keep one per followed log
+// instead of reopening it for every read. The descriptor stays on the file it opened.
+class LogFile {
+ public:
+  static Result<LogFile> Open(const std::filesystem::path& root, const std::filesystem::path& path);
+  LogFile() = default;
+  ~LogFile();
+  LogFile(LogFile&& other) noexcept;
+  LogFile& operator=(LogFile&& other) noexcept;
+  LogFile(const LogFile&) = delete;
+  LogFile& operator=(const LogFile&) = delete;
+
+  Result<int64_t> Size() const;  // fstat of the open file
+  // ReadLogChunk's result for a file of `size` bytes (a Size() the caller took).
+  Result<LogChunk> Read(int64_t size, int64_t offset, int64_t tail, bool hold_incomplete_tail,
+                        int64_t max_bytes = kMaxLogResponseBytes) const;
+
+ private:
+  int fd_ = -1;
+};
+
 // Server-side search over a whole log (GET /api/jobs/{id}/log/search): the lines from byte
 // `offset` on (a line start: 0 or a previous next_offset) that contain `needle`, ASCII
 // case-insensitive. Reads at most `max_scan_bytes` per call and stops after `max_matches`

@@ -2,6 +2,7 @@
 // envelopes without absolute paths, running out of file descriptors, a database write lock
 // held by another process.
 #include <sqlite3.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -426,6 +427,129 @@ TEST(HardeningTest, AKilledSupervisorDoesNotRewriteHowItsJobsEnd) {
   EXPECT_EQ(later["status"], "FAILED") << later.dump();
   EXPECT_EQ(later["exit_code"], 3) << later.dump();
   EXPECT_EQ(later["end_reason"], "exit_code") << "the exit record tells the truth: " << later.dump();
+}
+
+
+// Read-type system calls (read, pread, readv) the whole process has made so far (/proc/<pid>/io).
+uint64_t ReadSyscalls(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/io");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("syscr: ", 0) == 0) return std::stoull(line.substr(7));
+  }
+  return 0;
+}
+
+// The value of an unlabelled metric in a /metrics text (-1 when absent).
+double MetricValue(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return -1;
+}
+
+// Many SSE followers of a growing log (issue 12's load benchmark starved the API: each
+// follower's every poll hopped to the handler pool, looked the job up and reopened the log).
+// Followers of one log now share one read per change, and none of them occupies the handler
+// pool: with the pool at two threads, API requests answer quickly while 200 followers stream.
+TEST(HardeningTest, LogFollowersShareReadsAndLeaveTheHandlerPoolToRequests) {
+  TempWorkspace ws(
+      "  ticker:\n    description: prints a line every 0.05 s\n"
+      "    argv: [/bin/sh, -c, 'i=0; while [ $i -lt 1200 ]; do echo tick $i; i=$((i+1)); sleep 0.05; done']\n");
+  ServerProcess server(ws.root(), {"--handler-threads", "2"});
+  ASSERT_TRUE(server.Start());
+  auto submitted = server.Post("/api/jobs", Json{{"job_type", "ticker"}, {"params", Json::object()}});
+  ASSERT_EQ(submitted.status, 200) << submitted.body;
+  const std::string id = Json::parse(submitted.body)["job_id"];
+
+  constexpr int kFollowers = 200;
+  asio::io_context ioc;
+  std::vector<asio::ip::tcp::socket> sockets;
+  const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server.port()));
+  const std::string request = "GET /api/jobs/" + id + "/log/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  for (int i = 0; i < kFollowers; ++i) {
+    sockets.emplace_back(ioc);
+    boost::system::error_code ec;
+    sockets.back().connect(ep, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    asio::write(sockets.back(), asio::buffer(request), ec);
+    ASSERT_FALSE(ec) << ec.message();
+  }
+  // Every follower is read as it streams (what a browser does); counts its `log` events.
+  std::vector<std::string> heads(kFollowers);
+  std::vector<int> log_events(kFollowers, 0);
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    std::vector<pollfd> fds;
+    for (auto& s : sockets) fds.push_back(pollfd{s.native_handle(), POLLIN, 0});
+    char buf[65536];
+    while (!stop) {
+      if (::poll(fds.data(), fds.size(), 50) <= 0) continue;
+      for (size_t i = 0; i < fds.size(); ++i) {
+        if (!(fds[i].revents & POLLIN)) continue;
+        const ssize_t n = ::recv(fds[i].fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n <= 0) {
+          fds[i].fd = -1;
+          continue;
+        }
+        const std::string_view got(buf, static_cast<size_t>(n));
+        if (heads[i].size() < 200) heads[i].append(got.substr(0, 200));
+        for (size_t at = got.find("event: log"); at != std::string_view::npos; at = got.find("event: log", at + 1)) {
+          ++log_events[i];
+        }
+      }
+    }
+  });
+  std::this_thread::sleep_for(1500ms);  // every follower connected and caught up
+
+  // A quiet window: only the followers. 200 followers each reading for themselves make
+  // 5 reads a second each (2,000 in two seconds); shared, the log is read once per change.
+  const double pool_before = MetricValue(server.Get("/metrics").body, "alphalab_http_handler_pool_tasks_total");
+  const uint64_t reads_before = ReadSyscalls(server.pid());
+  std::this_thread::sleep_for(2s);
+  const uint64_t reads = ReadSyscalls(server.pid()) - reads_before;
+  const double pool_quiet = MetricValue(server.Get("/metrics").body, "alphalab_http_handler_pool_tasks_total");
+  EXPECT_LT(reads, static_cast<uint64_t>(kFollowers)) << "read system calls in 2 s with " << kFollowers << " followers";
+  EXPECT_GE(pool_before, 0) << "the handler pool counter is exported";
+  EXPECT_LE(pool_quiet - pool_before, 2.0) << "followers ran work on the handler pool";
+
+  // API requests that run on the pool answer quickly while the followers stream.
+  std::vector<double> ms;
+  int pool_requests = 0;
+  const auto load_start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - load_start < 3s) {
+    const std::vector<std::string> targets = {"/api/jobs/recent?limit=20", "/api/jobs/" + id + "/log?offset=0&tail=2000",
+                                              "/api/health", "/api/jobs/" + id};
+    for (const std::string& target : targets) {
+      const auto t0 = std::chrono::steady_clock::now();
+      auto r = server.Get(target);
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      EXPECT_EQ(r.status, 200) << target << ": " << r.body;
+    }
+    pool_requests += 2;
+    std::this_thread::sleep_for(20ms);
+  }
+  const double pool_after = MetricValue(server.Get("/metrics").body, "alphalab_http_handler_pool_tasks_total");
+  EXPECT_LE(pool_after - pool_quiet, pool_requests + 2.0);
+  std::printf("%d followers: %llu read system calls in 2 s, %.0f handler-pool tasks in 2 s without requests; "
+              "%zu API requests p99 %.1f ms, max %.1f ms\n",
+              kFollowers, static_cast<unsigned long long>(reads), pool_quiet - pool_before, ms.size(), P99(ms),
+              *std::max_element(ms.begin(), ms.end()));
+  EXPECT_LT(*std::max_element(ms.begin(), ms.end()), 1000.0) << "p99 " << P99(ms) << " ms";
+  EXPECT_LT(P99(ms), 250.0);
+
+  stop = true;
+  reader.join();
+  for (int i = 0; i < kFollowers; ++i) {
+    EXPECT_EQ(heads[i].rfind("HTTP/1.1 200", 0), 0u) << "follower " << i << ": " << heads[i];
+    EXPECT_GE(log_events[i], 3) << "follower " << i;
+  }
+  for (auto& s : sockets) {
+    boost::system::error_code ec;
+    s.close(ec);
+  }
+  (void)server.Post("/api/jobs/" + id + "/cancel", Json::object());
+  server.WaitTerminal(id);
 }
 
 }  // namespace
