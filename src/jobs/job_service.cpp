@@ -13,6 +13,7 @@
 #include "core/ids.hpp"
 #include "core/message_paths.hpp"
 #include "jobs/job_dto.hpp"
+#include "jobs/job_outcome.hpp"
 #include "jobs/job_results.hpp"
 #include "jobs/job_state_machine.hpp"
 #include "jobs/log_reader.hpp"
@@ -360,7 +361,11 @@ JobRecord JobService::RunDry(const std::shared_ptr<Active>& a, std::unique_lock<
   log += "[dry-run] validation passed; status SUCCESS\n";
   // A dry run that cannot be recorded ends here, FAILED: it never becomes a real run.
   if (std::optional<std::string> err = WriteNewFile(LogPath(rec), log)) {
-    return EndJob(a, alock, JobEnd::SpawnFailed("the dry-run log " + rec.log_path + " could not be written: " + *err));
+    std::string why = "the dry-run log " + rec.log_path + " could not be written: " + *err;
+    if (*err == std::strerror(ENOSPC) || NoSpaceLeft(LogPath(rec).parent_path())) {
+      why = std::string(kDiskFullMessage) + ": " + why;
+    }
+    return EndJob(a, alock, JobEnd::SpawnFailed(why));
   }
   return EndJob(a, alock, JobEnd::DryRun());
 }
@@ -398,6 +403,14 @@ void JobService::Start(const std::shared_ptr<Active>& a) {
   rec.claimed_by = claimer_;
   if (rec.dry_run) {  // never spawned
     RunDry(a, alock);
+    return;
+  }
+  // A job whose own log cannot be written (its file system has no space or inodes left) is not
+  // started: what it prints would be lost. It ends FAILED (spawn_failed) and, being terminal,
+  // no later server starts it.
+  if (NoSpaceLeft(LogPath(rec).parent_path())) {
+    EndJob(a, alock, JobEnd::SpawnFailed(std::string(kDiskFullMessage) + ": the job's log " + rec.log_path +
+                                         " cannot be written"));
     return;
   }
   ProcessSpec spec;

@@ -10,6 +10,8 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -241,6 +243,48 @@ TEST_F(JobsFlow, ATrainThatCannotWriteItsRunFailsWithNoSpaceLeftOnDevice) {
   for (const auto& entry : fs::directory_iterator(ws_.root() / "runs")) {
     EXPECT_EQ(entry.path().filename(), ".fill") << "nothing half-written is left: " << entry.path();
   }
+}
+
+// Issue 12 item 4: a job whose own log cannot be written (the file system of
+// reports/jobs/runtime is full) is never started, dry run or not: it ends FAILED
+// (spawn_failed) with "no space left on device" and no absolute path, runs nothing, and a
+// restarted server does not start it either.
+TEST_F(JobsFlow, AJobWhoseLogCannotBeWrittenIsNeverStartedDryRunOrNot) {
+  FullDisk full(ws_.root() / "reports" / "jobs" / "runtime");
+  if (!full.mounted()) GTEST_SKIP() << "cannot mount a tmpfs to fill (needs root / CAP_SYS_ADMIN): " << full.error();
+  const Json train{{"config_path", "configs/base.yaml"},
+                   {"overrides", Json::array({"model.params.num_round=5", "model.params.nthread=1"})}};
+  Json dry_train = train;
+  dry_train["dry_run"] = true;
+  const std::vector<std::string> ids = {SubmitId(server_, "/api/jobs/train", train),
+                                        SubmitId(server_, "/api/jobs/train", dry_train)};
+  std::map<std::string, Json> ended;
+  for (const std::string& id : ids) {
+    ASSERT_FALSE(id.empty());
+    const Json j = WaitJob(server_, id);
+    EXPECT_EQ(j.value("status", ""), "FAILED") << j.dump();
+    EXPECT_EQ(j.value("end_reason", ""), "spawn_failed") << j.dump();
+    EXPECT_TRUE(j["started_at"].is_null()) << "never started: " << j.dump();
+    EXPECT_TRUE(j["exit_code"].is_null()) << j.dump();
+    const std::string message = j.value("error_message", "");
+    EXPECT_NE(message.find("no space left on device"), std::string::npos) << message;
+    EXPECT_EQ(message.find(ws_.root().string()), std::string::npos) << "no absolute paths: " << message;
+    EXPECT_EQ(message.find("/tmp"), std::string::npos) << message;
+    ended[id] = j;
+  }
+  EXPECT_TRUE(ws_.Runs().empty()) << "nothing was trained";
+
+  // A restarted server (the disk still full, then freed) never starts them.
+  server_.Stop();
+  ASSERT_TRUE(server_.Start());
+  std::this_thread::sleep_for(1s);
+  for (const std::string& id : ids) {
+    const Json j = server_.GetJson("/api/jobs/" + id);
+    EXPECT_EQ(j.value("status", ""), "FAILED") << j.dump();
+    EXPECT_EQ(j["ended_at"], ended[id]["ended_at"]) << j.dump();
+    EXPECT_TRUE(j["started_at"].is_null()) << j.dump();
+  }
+  EXPECT_TRUE(ws_.Runs().empty());
 }
 
 TEST_F(JobsFlow, ConcurrentBacktestsAllSucceedWithDistinctResults) {
