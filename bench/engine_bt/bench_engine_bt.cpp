@@ -297,7 +297,7 @@ int main(int argc, char** argv) {
         std::string(freq) == "daily" ? RebalanceFrequency::kDaily : RebalanceFrequency::kWeekly;
     BacktestResult r;
     Report("engine_bt",
-           std::string("topn (seed 004 parameters, ") + freq + " rebalance) over " + std::to_string(cold->series.size()) +
+           std::string("topn (reference parameters, ") + freq + " rebalance) over " + std::to_string(cold->series.size()) +
                " x " + std::to_string(cold->calendar.size()) + ", curves and records",
            Sample(5, [&] { r = ctx.Run(topn_spec, true).value(); }), "s");
     std::printf("  (orders %lld, cagr %.4f, mdd %.4f)\n", static_cast<long long>(r.metrics.orders), r.metrics.cagr,

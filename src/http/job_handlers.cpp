@@ -50,7 +50,10 @@ Result<Json> SubmitTyped(JobService& jobs, const Clock& clock, AuditLog* audit, 
   ASSIGN_OR_RETURN(Json body, req.JsonBody());
   SubmitOptions opts;
   opts.owner_id = OwnerId(req);
-  Result<JobRecord> rec = jobs.Submit(type, body, opts);
+  // The typed routes take the params and the `dry_run` option side by side in one body.
+  Result<std::optional<bool>> dry_run = TakeDryRun(body);
+  if (dry_run.ok()) opts.dry_run = dry_run->value_or(false);
+  Result<JobRecord> rec = dry_run.ok() ? jobs.Submit(type, body, opts) : Result<JobRecord>(dry_run.status());
   AuditSubmit(audit, req, rec, type);
   if (!rec.ok()) return rec.status();
   return JobDetailJson(*rec, clock.Now());
@@ -98,8 +101,10 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
     Json params = body.contains("params") && !body["params"].is_null() ? body["params"] : Json::object();
     if (!params.is_object()) return Status::InvalidArgument("field 'params' must be an object");
     ASSIGN_OR_RETURN(std::optional<bool> dry_run, GetOptionalBool(body, "dry_run"));
-    if (dry_run) params["dry_run"] = *dry_run;
+    // Older clients put dry_run among the params; the top-level field wins.
+    ASSIGN_OR_RETURN(std::optional<bool> legacy_dry_run, TakeDryRun(params, "params.dry_run"));
     SubmitOptions opts;
+    opts.dry_run = dry_run.value_or(legacy_dry_run.value_or(false));
     opts.owner_id = OwnerId(req);
     ASSIGN_OR_RETURN(opts.source_job_id, GetOptionalString(body, "source_job_id"));
     ASSIGN_OR_RETURN(opts.parent_id, GetOptionalString(body, "parent_id"));

@@ -14,8 +14,8 @@ namespace alphalab {
 
 Result<JobRecord> CreateInProcess(const JobService& service, const JobCatalog& catalog, std::string_view job_type,
                                   const Json& params, const SubmitOptions& options, TimePoint now) {
+  if (options.dry_run) return Status::InvalidArgument("a dry run does not run in process");
   ASSIGN_OR_RETURN(ResolvedJob resolved, catalog.Resolve(job_type, params));
-  if (resolved.dry_run) return Status::InvalidArgument("a dry run does not run in process");
   return service.NewRecord(std::move(resolved), options, now);
 }
 

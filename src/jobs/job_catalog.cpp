@@ -161,20 +161,78 @@ const ParamSpec* JobTypeSpec::FindParam(std::string_view n) const {
   return nullptr;
 }
 
+namespace {
+
+ArgvItem Plain(std::string part) { return ArgvItem{{std::move(part)}, false}; }
+ArgvItem Group(std::vector<std::string> parts) { return ArgvItem{std::move(parts), true}; }
+
+// Checks of the built-ins that an argv template does not express: a path param names a file.
+Status NeedFile(const Workspace& ws, const Json& p, const std::string& key) {
+  if (!p.contains(key)) return Status::Ok();
+  const fs::path abs = ws.root() / p[key].get<std::string>();
+  std::error_code ec;
+  if (!fs::is_regular_file(abs, ec)) {
+    return ParamError(key, "must name a file, '" + p[key].get<std::string>() + "' is not one");
+  }
+  return Status::Ok();
+}
+
+Status CheckTickers(const Json& p) {
+  if (!p.contains("tickers")) return Status::Ok();
+  for (const Json& t : p["tickers"]) {
+    if (!IsValidTicker(t.get<std::string>())) {
+      return ParamError("tickers", "has an invalid ticker '" + t.get<std::string>() + "'");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckDateRange(const Json& p) {
+  if (p.contains("start") && p.contains("end") && p["start"].get<std::string>() > p["end"].get<std::string>()) {
+    return ParamError("start", "must not be after end");
+  }
+  return Status::Ok();
+}
+
+// eval-metrics: `run_id` names an existing directory runs/<run_id> (404 when it does not).
+Status CheckRunExists(const Workspace& ws, const Json& p) {
+  const std::string run_id = p["run_id"].get<std::string>();
+  if (!IsSafeIdentifier(run_id)) {
+    return ParamError("run_id", "must be a run id ([A-Za-z0-9_.-], no path separators)");
+  }
+  const std::string run_dir = "runs/" + run_id;
+  auto resolved = ws.Resolve(run_dir, PathMust::kExist);
+  if (!resolved.ok()) {
+    if (resolved.status().IsNotFound()) {
+      return Status::NotFound("run '" + run_id + "' not found (" + run_dir + " does not exist)",
+                              Json{{"param", "run_id"}, {"run_id", run_id}});
+    }
+    return resolved.status();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+// The built-ins run this binary's engine subcommands. Their argv is a template in the language
+// of user types (alphalab.yaml `job_types:`); the engine learns its job id from the environment
+// to write its result file.
 JobCatalog::JobCatalog(const Workspace& workspace, fs::path self_exe)
     : workspace_(workspace), self_exe_(std::move(self_exe)) {
   const ParamSpec overrides = MakeParam("overrides", ParamType::kList, false,
                                         "config overrides key=value, passed as --set key=value");
-  const ParamSpec dry_run = MakeParam("dry_run", ParamType::kBool, false,
-                                      "validate and show the command without running it", false);
+  const std::map<std::string, std::string> job_id_env{{std::string(kJobIdEnv), "{job_id}"}};
+  const Workspace& ws = workspace_;
   {
     JobTypeSpec t;
     t.name = "train";
     t.description = "Train a model: alphalab train --config <config_path> [--set k=v]...";
     t.builtin = true;
     t.accepts_overrides = true;
-    t.params = {MakeParam("config_path", ParamType::kPath, true, "training config YAML"),
-                overrides, dry_run};
+    t.params = {MakeParam("config_path", ParamType::kPath, true, "training config YAML"), overrides};
+    t.argv = {Plain("{alphalab}"), Plain("train"), Plain("--config"), Plain("{config_path}"), Plain("{overrides}")};
+    t.env = job_id_env;
+    t.check = [&ws](const Json& p) { return NeedFile(ws, p, "config_path"); };
     t.result_kind = ResultKind::kRun;
     types_.push_back(std::move(t));
   }
@@ -190,7 +248,17 @@ JobCatalog::JobCatalog(const Workspace& workspace, fs::path self_exe)
                 MakeParam("start", ParamType::kDate, false, "first date YYYY-MM-DD"),
                 MakeParam("end", ParamType::kDate, false, "last date YYYY-MM-DD"),
                 MakeParam("model_path", ParamType::kPath, false, "trained model file"),
-                overrides, dry_run};
+                overrides};
+    t.argv = {Plain("{alphalab}"), Plain("backtest"), Plain("--config"), Plain("{config_path}"),
+              Group({"--tickers", "{tickers}"}), Group({"--start", "{start}"}), Group({"--end", "{end}"}),
+              Group({"--model", "{model_path}"}), Plain("{overrides}")};
+    t.env = job_id_env;
+    t.check = [&ws](const Json& p) -> Status {
+      RETURN_IF_ERROR(NeedFile(ws, p, "config_path"));
+      RETURN_IF_ERROR(CheckTickers(p));
+      RETURN_IF_ERROR(CheckDateRange(p));
+      return NeedFile(ws, p, "model_path");
+    };
     t.result_kind = ResultKind::kBacktest;
     types_.push_back(std::move(t));
   }
@@ -204,8 +272,14 @@ JobCatalog::JobCatalog(const Workspace& workspace, fs::path self_exe)
     ParamSpec mode = MakeParam("mode", ParamType::kEnum, false, "base or finetune (default: the run's own mode)");
     mode.choices = {"base", "finetune"};
     t.params = {MakeParam("run_id", ParamType::kString, true, "a run under runs/"), mode,
-                MakeParam("model_path", ParamType::kPath, false, "model file to evaluate"),
-                dry_run};
+                MakeParam("model_path", ParamType::kPath, false, "model file to evaluate")};
+    t.argv = {Plain("{alphalab}"), Plain("eval-metrics"), Plain("--run-dir"), Plain("runs/{run_id}"),
+              Group({"--mode", "{mode}"}), Group({"--model", "{model_path}"})};
+    t.env = job_id_env;
+    t.check = [&ws](const Json& p) -> Status {
+      RETURN_IF_ERROR(CheckRunExists(ws, p));
+      return NeedFile(ws, p, "model_path");
+    };
     t.result_kind = ResultKind::kEvaluation;
     types_.push_back(std::move(t));
   }
@@ -226,7 +300,9 @@ Result<ParamSpec> BuildParam(const DeclErrors& err, const JobTypeDecl& decl, con
   if (pd.name.empty() || !IsKeyStart(pd.name[0]) || !std::all_of(pd.name.begin(), pd.name.end(), IsKeyChar)) {
     return err(pd.line, key, "param name must be an identifier");
   }
-  if (pd.name == "overrides" || pd.name == "dry_run") return err(pd.line, key, "param name is reserved");
+  if (pd.name == "overrides" || pd.name == "dry_run") {  // dry_run is a submit option (TakeDryRun)
+    return err(pd.line, key, "param name is reserved");
+  }
   ParamSpec p;
   p.name = pd.name;
   auto type = ParseParamType(pd.type);
@@ -349,7 +425,6 @@ Status JobCatalog::AddUserType(const WorkspaceConfig& config, const JobTypeDecl&
   if (t.accepts_overrides) {
     t.params.push_back(MakeParam("overrides", ParamType::kList, false, "key=value overrides, passed as --set key=value"));
   }
-  t.params.push_back(MakeParam("dry_run", ParamType::kBool, false, "validate and show the command without running it", false));
   types_.push_back(std::move(t));
   return Status::Ok();
 }
@@ -658,13 +733,10 @@ Result<ResolvedJob> JobCatalog::Resolve(std::string_view job_type, const Json& p
         "unknown job type '" + std::string(job_type.substr(0, 100)) + "' (known: " + known + ")",
         Json{{"job_type", std::string(job_type.substr(0, 100))}});
   }
-  auto r = spec->builtin ? ResolveBuiltin(*spec, params) : ResolveUser(*spec, params);
-  if (!r.ok()) return r.status();
-  ResolvedJob job = std::move(r).value();
+  ASSIGN_OR_RETURN(ResolvedJob job, Substitute(*spec, params));
   job.job_type = spec->name;
   job.cwd = workspace_.root();
   job.timeout_sec = spec->timeout_sec;
-  job.dry_run = job.params.value("dry_run", false);
   RETURN_IF_ERROR(CheckArgvSize(job));
   job.args_preview = ArgsPreview(job.argv);
   return job;
@@ -685,100 +757,15 @@ void ResolvedJob::BindJobId(const std::string& job_id) {
   if (in_argv) args_preview = ArgsPreview(argv);
 }
 
-Result<ResolvedJob> JobCatalog::ResolveBuiltin(const JobTypeSpec& spec, const Json& params) const {
+Result<ResolvedJob> JobCatalog::Substitute(const JobTypeSpec& spec, const Json& params) const {
   ASSIGN_OR_RETURN(Json p, NormalizeParams(spec, params));
-  ResolvedJob job;
-  job.params = p;
-  // The engine learns its job id from the environment to write its result file.
-  job.env[kJobIdEnv] = "{job_id}";
-  job.job_id_in_env.emplace_back(kJobIdEnv, 0);
-  std::vector<std::string>& argv = job.argv;
-  argv.push_back(self_exe_.string());
-  auto need_file = [&](const std::string& key) -> Status {
-    if (!p.contains(key)) return Status::Ok();
-    const fs::path abs = workspace_.root() / p[key].get<std::string>();
-    std::error_code ec;
-    if (!fs::is_regular_file(abs, ec)) {
-      return ParamError(key, "must name a file, '" + p[key].get<std::string>() + "' is not one");
-    }
-    return Status::Ok();
-  };
-  if (spec.name == "train" || spec.name == "backtest") {
-    RETURN_IF_ERROR(need_file("config_path"));
-    argv.push_back(spec.name);
-    argv.push_back("--config");
-    argv.push_back(p["config_path"].get<std::string>());
-    if (spec.name == "backtest") {
-      if (p.contains("tickers")) {
-        for (const Json& t : p["tickers"]) {
-          if (!IsValidTicker(t.get<std::string>())) {
-            return ParamError("tickers", "has an invalid ticker '" + t.get<std::string>() + "'");
-          }
-        }
-        if (!p["tickers"].empty()) {
-          argv.push_back("--tickers");
-          argv.push_back(ValueToArg(p["tickers"]));
-        }
-      }
-      if (p.contains("start") && p.contains("end") && p["start"].get<std::string>() > p["end"].get<std::string>()) {
-        return ParamError("start", "must not be after end");
-      }
-      for (const char* key : {"start", "end"}) {
-        if (p.contains(key)) {
-          argv.push_back(std::string("--") + key);
-          argv.push_back(p[key].get<std::string>());
-        }
-      }
-      RETURN_IF_ERROR(need_file("model_path"));
-      if (p.contains("model_path")) {
-        argv.push_back("--model");
-        argv.push_back(p["model_path"].get<std::string>());
-      }
-    }
-    if (p.contains("overrides")) {
-      for (const Json& kv : p["overrides"]) {
-        argv.push_back("--set");
-        argv.push_back(kv.get<std::string>());
-      }
-    }
-  } else if (spec.name == "eval-metrics") {
-    const std::string run_id = p["run_id"].get<std::string>();
-    if (!IsSafeIdentifier(run_id)) {
-      return ParamError("run_id", "must be a run id ([A-Za-z0-9_.-], no path separators)");
-    }
-    const std::string run_dir = "runs/" + run_id;
-    auto resolved = workspace_.Resolve(run_dir, PathMust::kExist);
-    if (!resolved.ok()) {
-      if (resolved.status().IsNotFound()) {
-        return Status::NotFound("run '" + run_id + "' not found (" + run_dir + " does not exist)",
-                                Json{{"param", "run_id"}, {"run_id", run_id}});
-      }
-      return resolved.status();
-    }
-    RETURN_IF_ERROR(need_file("model_path"));
-    argv.insert(argv.end(), {"eval-metrics", "--run-dir", run_dir});
-    if (p.contains("mode")) {
-      argv.push_back("--mode");
-      argv.push_back(p["mode"].get<std::string>());
-    }
-    if (p.contains("model_path")) {
-      argv.push_back("--model");
-      argv.push_back(p["model_path"].get<std::string>());
-    }
-  } else {
-    return Status::Internal("built-in type without an argv builder: " + spec.name);
-  }
-  return job;
-}
-
-Result<ResolvedJob> JobCatalog::ResolveUser(const JobTypeSpec& spec, const Json& params) const {
-  ASSIGN_OR_RETURN(Json p, NormalizeParams(spec, params));
+  if (spec.check) RETURN_IF_ERROR(spec.check(p));
   ResolvedJob job;
   job.params = p;
   // Values are substituted into argv items; a value never becomes more than one item
   // (except {overrides}), so nothing a user sends can add flags of its own.
   std::vector<size_t> job_id_at;  // where "{job_id}" landed in the last substitute() result
-  auto substitute = [&](const std::string& part, bool* missing) -> std::string {
+  auto substitute = [&](const std::string& part, bool in_group, bool* missing) -> std::string {
     std::string out;
     job_id_at.clear();
     size_t i = 0;
@@ -795,9 +782,9 @@ Result<ResolvedJob> JobCatalog::ResolveUser(const JobTypeSpec& spec, const Json&
           } else if (name == "job_id") {
             job_id_at.push_back(out.size());  // filled by the job service once the id exists
             out += "{job_id}";
-          } else if (p.contains(name)) {
+          } else if (p.contains(name) && !(in_group && p[name].is_array() && p[name].empty())) {
             out += ValueToArg(p[name]);
-          } else {
+          } else {  // absent (in a group: or an empty list)
             *missing = true;
           }
           i = j + 1;
@@ -822,7 +809,7 @@ Result<ResolvedJob> JobCatalog::ResolveUser(const JobTypeSpec& spec, const Json&
     std::vector<std::vector<size_t>> parts_job_id_at;
     bool missing = false;
     for (const std::string& part : item.parts) {
-      parts.push_back(substitute(part, &missing));
+      parts.push_back(substitute(part, item.group, &missing));
       parts_job_id_at.push_back(job_id_at);
     }
     if (missing) continue;  // an optional param is absent: drop the item / group
@@ -838,7 +825,7 @@ Result<ResolvedJob> JobCatalog::ResolveUser(const JobTypeSpec& spec, const Json&
   }
   for (const auto& [k, v] : spec.env) {
     bool missing = false;
-    job.env[k] = substitute(v, &missing);
+    job.env[k] = substitute(v, /*in_group=*/false, &missing);
     for (size_t at : job_id_at) job.job_id_in_env.emplace_back(k, at);
   }
   return job;

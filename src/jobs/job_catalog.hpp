@@ -8,7 +8,8 @@
 //     my-experiment:
 //       description: Run my experiment script
 //       argv: [python3, -m, scripts.run_experiment, --config, "{config}",
-//              [--seed, "{seed}"],           # a nested list is dropped when a param is absent
+//              [--seed, "{seed}"],           # a nested list is dropped when a param it names is
+//                                                 #   absent or an empty list
 //              "{overrides}"]                # expands to --set k=v pairs (enables `overrides`)
 //       params:
 //         config: {type: path, required: true}          # resolved inside the workspace
@@ -27,7 +28,8 @@
 //       env: {PYTHONUNBUFFERED: "1"}
 // Placeholders: "{param}" (whole item or inside a string), "{workspace}" (root),
 // "{alphalab}" (this binary), "{job_id}", "{overrides}". argv[0] containing '/' is resolved
-// against the workspace when relative.
+// against the workspace when relative. The built-in types are templates in this language too
+// (GET /api/job-types shows them); `dry_run` is not a param but a submit option.
 // Argument injection: placeholders are substituted once, in the template only (a value that
 // contains "{job_id}" stays literal); string and list values starting with '-' are refused
 // unless the param declares allow_leading_dash; path values never start with '-'; one argv
@@ -36,6 +38,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <regex>
@@ -91,13 +94,16 @@ struct JobTypeSpec {
   std::string name;
   std::string description;
   bool builtin = false;
-  std::vector<ArgvItem> argv;  // user types only (built-ins build argv in code)
+  std::vector<ArgvItem> argv;  // the template, built-ins included
   std::vector<ParamSpec> params;
   bool accepts_overrides = false;
   std::vector<ArtifactRule> artifacts;
   std::vector<std::string> required_artifacts;
   int64_t timeout_sec = 0;
-  std::map<std::string, std::string> env;
+  std::map<std::string, std::string> env;  // values are templates too ("{job_id}", "{param}")
+  // Built-ins: what the template cannot say (a path names a file, start <= end, valid tickers,
+  // the run exists), on the normalized params. User types: none.
+  std::function<Status(const Json& params)> check;
   // Built-ins: the kind of result file they write (core/job_result.hpp); their artifacts come
   // from it, not from the log. User types: none (they may set ALPHALAB_JOB_ID themselves).
   std::optional<ResultKind> result_kind;
@@ -114,7 +120,7 @@ struct ResolvedJob {
   std::map<std::string, std::string> env;
   int64_t timeout_sec = 0;
   Json params = Json::object();  // normalized (paths workspace-relative, dates canonical)
-  bool dry_run = false;
+  bool dry_run = false;           // a submit option (SubmitOptions::dry_run), not a param
   std::string args_preview;
   // Where the template's "{job_id}" placeholders landed: (argv index, byte offset) and
   // (env name, byte offset). Only these are filled by BindJobId, never text from a value.
@@ -161,8 +167,8 @@ class JobCatalog {
   const Workspace& workspace() const { return workspace_; }
 
  private:
-  Result<ResolvedJob> ResolveBuiltin(const JobTypeSpec& spec, const Json& params) const;
-  Result<ResolvedJob> ResolveUser(const JobTypeSpec& spec, const Json& params) const;
+  // Normalizes the params, runs the type's check and fills its argv and env templates.
+  Result<ResolvedJob> Substitute(const JobTypeSpec& spec, const Json& params) const;
   Status AddUserType(const WorkspaceConfig& config, const JobTypeDecl& decl);
   Result<Json> NormalizeParams(const JobTypeSpec& spec, const Json& params) const;
   Result<Json> NormalizeValue(const ParamSpec& p, const Json& v) const;

@@ -309,6 +309,23 @@ Status JobService::RecordFinished(const std::vector<JobRecord>& jobs) {
   return Status::Ok();
 }
 
+Result<std::optional<bool>> TakeDryRun(Json& object, std::string_view field) {
+  if (!object.is_object()) return std::optional<bool>{};
+  auto it = object.find("dry_run");
+  if (it == object.end()) return std::optional<bool>{};
+  std::optional<bool> out;
+  if (it->is_boolean()) {
+    out = it->get<bool>();
+  } else if (it->is_string() && (*it == "true" || *it == "false")) {
+    out = *it == "true";
+  } else if (!it->is_null()) {
+    return Status::InvalidArgument("field '" + std::string(field) + "' must be true or false",
+                                   Json{{"field", std::string(field)}});
+  }
+  object.erase(it);
+  return out;
+}
+
 Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& params,
                                      const SubmitOptions& options) {
   if (options.max_inflight) {
@@ -322,6 +339,7 @@ Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& para
     }
   }
   ASSIGN_OR_RETURN(ResolvedJob resolved, catalog_.Resolve(job_type, params));
+  resolved.dry_run = options.dry_run;
   if (!resolved.dry_run) queue_.AwaitAdmission();
   JobRecord rec = NewRecord(std::move(resolved), options, clock_.Now());
   if (shutting_down_) return Status::Unavailable("the server is shutting down");

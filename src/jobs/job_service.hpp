@@ -84,7 +84,14 @@ struct SubmitOptions {
   // At most this many jobs of the group (same parent_id) run at once; needs parent_id, >= 1.
   // Stored with the job, so a restarted server keeps the bound (JobQueue).
   std::optional<int> max_inflight;
+  // Validate, log what would run and end SUCCESS without spawning anything (Job.dry_run).
+  bool dry_run = false;
 };
+
+// Removes `dry_run` from a submit body or params object and returns it: true/false or the
+// strings "true"/"false"; anything else is a 400 naming the field. The HTTP layer reads it
+// from the top level of a submit body (and, for older clients, from `params`).
+Result<std::optional<bool>> TakeDryRun(Json& object, std::string_view field = "dry_run");
 
 // How the service spreads its work over threads; the defaults are what the server uses.
 struct JobServiceTuning {

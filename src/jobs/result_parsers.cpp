@@ -8,6 +8,7 @@
 #include <system_error>
 #include <vector>
 
+#include "core/csv.hpp"
 #include "core/json.hpp"
 
 namespace alphalab {
@@ -83,43 +84,6 @@ Status ReadLeanStatistics(std::string_view parser, const Json& stats, std::strin
                                   "' must be a string or a number, got " + value.type_name());
   }
   return Status::Ok();
-}
-
-// Splits one CSV line into fields (RFC 4180 quotes: "a,b" and "" inside quotes).
-Result<std::vector<std::string>> SplitCsvLine(std::string_view line, size_t line_no) {
-  std::vector<std::string> fields;
-  std::string cur;
-  bool quoted = false;
-  bool was_quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < line.size() && line[i + 1] == '"') {
-          cur += '"';
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        cur += c;
-      }
-    } else if (c == '"' && cur.empty() && !was_quoted) {
-      quoted = true;
-      was_quoted = true;
-    } else if (c == ',') {
-      fields.push_back(std::move(cur));
-      cur.clear();
-      was_quoted = false;
-    } else {
-      cur += c;
-    }
-  }
-  if (quoted) {
-    return ParseError("qlib_res", "line " + std::to_string(line_no) + " has an unterminated quote");
-  }
-  fields.push_back(std::move(cur));
-  return fields;
 }
 
 }  // namespace
@@ -301,23 +265,15 @@ Result<ParsedResult> ParseLeanSummary(std::string_view text) {
 
 Result<ParsedResult> ParseQlibRes(std::string_view text) {
   constexpr std::string_view kParser = "qlib_res";
-  if (text.size() >= 3 && static_cast<unsigned char>(text[0]) == 0xEF &&
-      static_cast<unsigned char>(text[1]) == 0xBB && static_cast<unsigned char>(text[2]) == 0xBF) {
-    text.remove_prefix(3);  // UTF-8 byte order mark
-  }
   ParsedResult out;
-  size_t line_no = 0;
   size_t data_rows = 0;
-  size_t pos = 0;
   bool first_content_line = true;
-  while (pos < text.size()) {
-    const auto nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (Trim(line).empty()) continue;
-    ASSIGN_OR_RETURN(auto fields, SplitCsvLine(line, line_no));
+  auto records = ParseCsvRecords(text);
+  if (!records.ok()) return ParseError(kParser, records.status().message());
+  for (CsvRecord& record : *records) {
+    const size_t line_no = record.line;
+    std::vector<std::string>& fields = record.fields;
+    if (fields.size() == 1 && Trim(fields[0]).empty()) continue;  // a blank line
     if (fields.size() != 2) {
       return ParseError(kParser, "line " + std::to_string(line_no) + " has " + std::to_string(fields.size()) +
                                      " columns, expected 2 (metric name, value)");

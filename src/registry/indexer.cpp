@@ -126,22 +126,18 @@ bool RowsFromMetrics(const Json& m, FieldReader& rd, const std::string& run_id, 
     r.run_id = run_id;
     r.mode = mode;
     r.project = run.project;
-    r.label_horizon_days = rd.Int(t, "label_horizon_days", where);
+    // Every numeric field is read under its own name; the two label fields fall back to the
+    // file's top-level values.
+    for (const auto& info : kRegistryNumericFields) {
+      const std::string name(info.name);
+      if (info.is_integer) {
+        r.*info.integer_member = rd.Int(t, name, where);
+      } else {
+        r.*info.real_member = rd.Double(t, name, where);
+      }
+    }
     if (!r.label_horizon_days) r.label_horizon_days = top_horizon;
-    r.label_threshold = rd.Double(t, "label_threshold", where);
     if (!r.label_threshold) r.label_threshold = top_threshold;
-    r.precision = rd.Double(t, "precision", where);
-    r.recall = rd.Double(t, "recall", where);
-    r.f1 = rd.Double(t, "f1", where);
-    r.accuracy = rd.Double(t, "accuracy", where);
-    r.buy_rate = rd.Double(t, "buy_rate", where);
-    r.positive_rate = rd.Double(t, "positive_rate", where);
-    r.lift = rd.Double(t, "lift", where);
-    r.tp = rd.Int(t, "tp", where);
-    r.fp = rd.Int(t, "fp", where);
-    r.tn = rd.Int(t, "tn", where);
-    r.fn = rd.Int(t, "fn", where);
-    r.support = rd.Int(t, "support", where);
     r.model_final_path = rd.String(t, "model_path", where);
     if (r.model_final_path.empty() && manifest) {
       auto models = manifest->find("models");

@@ -26,13 +26,16 @@ std::string CsvCell(const Json& v) {
 
 }  // namespace
 
+// ticker, run_id, mode, the numeric fields in the order of kRegistryNumericFields, the paths
+// and times, project.
 const std::vector<std::string>& RegistryColumns() {
-  static const std::vector<std::string> columns = {
-      "ticker",       "run_id",         "mode",      "label_horizon_days", "label_threshold", "precision",
-      "recall",       "f1",             "accuracy",  "buy_rate",           "positive_rate",   "lift",
-      "tp",           "fp",             "tn",        "fn",                 "support",         "model_final_path",
-      "config_path",  "metrics_path",   "manifest_path", "start_time",     "end_time",        "status",
-      "project"};
+  static const std::vector<std::string> columns = [] {
+    std::vector<std::string> out = {"ticker", "run_id", "mode"};
+    for (const auto& info : kRegistryNumericFields) out.emplace_back(info.name);
+    out.insert(out.end(), {"model_final_path", "config_path", "metrics_path", "manifest_path", "start_time",
+                           "end_time", "status", "project"});
+    return out;
+  }();
   return columns;
 }
 
@@ -41,20 +44,9 @@ Json RegistryRowToJson(const RegistryRow& r) {
   j["ticker"] = r.ticker;
   j["run_id"] = r.run_id;
   j["mode"] = r.mode;
-  j["label_horizon_days"] = Opt(r.label_horizon_days);
-  j["label_threshold"] = Opt(r.label_threshold);
-  j["precision"] = Opt(r.precision);
-  j["recall"] = Opt(r.recall);
-  j["f1"] = Opt(r.f1);
-  j["accuracy"] = Opt(r.accuracy);
-  j["buy_rate"] = Opt(r.buy_rate);
-  j["positive_rate"] = Opt(r.positive_rate);
-  j["lift"] = Opt(r.lift);
-  j["tp"] = Opt(r.tp);
-  j["fp"] = Opt(r.fp);
-  j["tn"] = Opt(r.tn);
-  j["fn"] = Opt(r.fn);
-  j["support"] = Opt(r.support);
+  for (const auto& info : kRegistryNumericFields) {
+    j[std::string(info.name)] = info.is_integer ? Opt(r.*info.integer_member) : Opt(r.*info.real_member);
+  }
   j["model_final_path"] = r.model_final_path;
   j["config_path"] = r.config_path;
   j["metrics_path"] = r.metrics_path;

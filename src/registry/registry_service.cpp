@@ -60,6 +60,16 @@ std::vector<std::string> SplitList(const std::string& s) {
   return out;
 }
 
+// An equality filter: one value or a comma list (= IN), duplicates removed; at most 1000.
+Result<std::vector<std::string>> GetList(const Params& p, const std::string& name) {
+  auto v = Get(p, name);
+  if (!v) return std::vector<std::string>{};
+  std::vector<std::string> values = SplitList(*v);
+  if (values.empty()) return Status::InvalidArgument(name + " must name at least one value", {{"param", name}});
+  if (values.size() > 1000) return Status::InvalidArgument(name + " lists at most 1000 values", {{"param", name}});
+  return values;
+}
+
 Status CheckIds(const std::vector<std::string>& ids, const char* param) {
   for (const auto& id : ids) {
     if (!IsSafeIdentifier(id)) {
@@ -83,12 +93,6 @@ Result<Paging> ParsePaging(const Params& p, int default_limit) {
   return Paging{static_cast<int>(limit.value_or(default_limit)), offset.value_or(0)};
 }
 
-Result<std::optional<std::string>> GetId(const Params& p, const std::string& name) {
-  auto v = Get(p, name);
-  if (v) RETURN_IF_ERROR(CheckIds({*v}, name.c_str()));
-  return v;
-}
-
 }  // namespace
 
 Result<RegistryQuery> ParseModelsParams(const Params& p) {
@@ -106,9 +110,9 @@ Result<RegistryQuery> ParseModelsParams(const Params& p) {
     q.run_ids = SplitList(*run_ids);
     RETURN_IF_ERROR(CheckIds(q.run_ids, "run_id"));
   }
-  q.mode = Get(p, "mode");
-  q.project = Get(p, "project");
-  q.status = Get(p, "status");
+  ASSIGN_OR_RETURN(q.modes, GetList(p, "mode"));
+  ASSIGN_OR_RETURN(q.projects, GetList(p, "project"));
+  ASSIGN_OR_RETURN(q.statuses, GetList(p, "status"));
   ASSIGN_OR_RETURN(q.min_lift, GetDouble(p, "min_lift"));
   ASSIGN_OR_RETURN(q.min_precision, GetDouble(p, "min_precision"));
   ASSIGN_OR_RETURN(q.max_buy_rate, GetDouble(p, "max_buy_rate"));
@@ -132,8 +136,8 @@ namespace alphalab {
 using registry::Get;
 using registry::GetDouble;
 using registry::GetInt;
-using registry::GetId;
 using registry::SplitList;
+using registry::GetList;
 using registry::CheckIds;
 using registry::Paging;
 using registry::ParsePaging;
@@ -282,7 +286,7 @@ Result<Json> RegistryService::Compare(const Params& params) {
 
   RegistryQuery q;
   q.run_ids = ids;
-  q.mode = mode;
+  if (mode) q.modes = {*mode};
   q.limit = kMaxRegistryLimit;
   ASSIGN_OR_RETURN(RegistryPage all, store_.QueryModels(q));
   std::map<std::string, std::set<std::string>> tickers_of;  // run -> tickers
@@ -394,9 +398,9 @@ Result<Json> RegistryService::Runs(const Params& params) {
   ASSIGN_OR_RETURN(Paging paging, ParsePaging(params, 50));
   q.limit = paging.limit;
   q.offset = paging.offset;
-  q.project = Get(params, "project");
-  q.status = Get(params, "status");
-  q.ticker = Get(params, "ticker");
+  ASSIGN_OR_RETURN(q.projects, GetList(params, "project"));
+  ASSIGN_OR_RETURN(q.statuses, GetList(params, "status"));
+  ASSIGN_OR_RETURN(q.tickers, GetList(params, "ticker"));
   if (auto text = Get(params, "q")) {
     if (text->size() > 200) return Status::InvalidArgument("q must be at most 200 characters", {{"param", "q"}});
     q.text = *text;
@@ -486,9 +490,19 @@ Result<Json> RegistryService::Backtests(const Params& params) {
   ASSIGN_OR_RETURN(Paging paging, ParsePaging(params, 50));
   q.limit = paging.limit;
   q.offset = paging.offset;
-  q.ticker = Get(params, "ticker");
-  q.strategy = Get(params, "strategy");
-  ASSIGN_OR_RETURN(q.model_run_id, GetId(params, "model_run_id"));
+  ASSIGN_OR_RETURN(q.tickers, GetList(params, "ticker"));
+  ASSIGN_OR_RETURN(q.strategies, GetList(params, "strategy"));
+  ASSIGN_OR_RETURN(q.model_run_ids, GetList(params, "model_run_id"));
+  RETURN_IF_ERROR(CheckIds(q.model_run_ids, "model_run_id"));
+  for (const BacktestFieldInfo& info : kBacktestNumericFields) {
+    BacktestBound bound{info.field, std::nullopt, std::nullopt};
+    ASSIGN_OR_RETURN(bound.min, GetDouble(params, "min_" + std::string(info.name)));
+    ASSIGN_OR_RETURN(bound.max, GetDouble(params, "max_" + std::string(info.name)));
+    if (bound.min || bound.max) q.bounds.push_back(bound);
+  }
+  if (auto sort = Get(params, "sort")) {
+    ASSIGN_OR_RETURN(q.sort, ParseBacktestSort(*sort));
+  }
   ASSIGN_OR_RETURN(BacktestPage page, store_.ListBacktests(q));
   Json items = Json::array();
   for (const auto& b : page.items) items.push_back(BacktestSummaryToJson(b));

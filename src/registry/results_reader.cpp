@@ -10,6 +10,7 @@
 
 #include "core/clock.hpp"
 #include "core/confined_open.hpp"
+#include "core/csv.hpp"
 #include "core/ids.hpp"
 
 namespace alphalab::registry {
@@ -161,52 +162,10 @@ Result<Json> YamlToJson(const std::string& text) {
 }
 
 Result<Json> ParseCsv(const std::string& text) {
+  ASSIGN_OR_RETURN(std::vector<CsvRecord> parsed, ParseCsvRecords(text));
   std::vector<std::vector<std::string>> records;
-  std::vector<std::string> record;
-  std::string cell;
-  bool in_quotes = false;
-  bool cell_started = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_quotes) {
-      if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
-          cell += '"';
-          ++i;
-        } else {
-          in_quotes = false;
-        }
-      } else {
-        cell += c;
-      }
-      continue;
-    }
-    if (c == '"' && cell.empty()) {
-      in_quotes = true;
-      cell_started = true;
-    } else if (c == ',') {
-      record.push_back(std::move(cell));
-      cell.clear();
-      cell_started = true;
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      if (cell_started || !cell.empty() || !record.empty()) {
-        record.push_back(std::move(cell));
-        records.push_back(std::move(record));
-      }
-      record.clear();
-      cell.clear();
-      cell_started = false;
-    } else {
-      cell += c;
-      cell_started = true;
-    }
-  }
-  if (in_quotes) return Status::InvalidArgument("CSV ends inside a quoted cell");
-  if (cell_started || !cell.empty() || !record.empty()) {
-    record.push_back(std::move(cell));
-    records.push_back(std::move(record));
-  }
+  records.reserve(parsed.size());
+  for (CsvRecord& r : parsed) records.push_back(std::move(r.fields));
   if (records.empty()) return Status::InvalidArgument("CSV has no header line");
   Json out{{"columns", records[0]}, {"rows", Json::array()}};
   for (size_t r = 1; r < records.size(); ++r) {

@@ -18,7 +18,7 @@ namespace alphalab::registry {
 // quoted scalars stay strings). Invalid YAML -> InvalidArgument with the parser's message.
 Result<Json> YamlToJson(const std::string& text);
 
-// RFC 4180 CSV with a header line -> {"columns": [...], "rows": [[cell, ...], ...]} where cells
+// CSV with a header line (core/csv.hpp) -> {"columns": [...], "rows": [[cell, ...], ...]} where cells
 // that parse fully as numbers become numbers, empty cells null.
 Result<Json> ParseCsv(const std::string& text);
 

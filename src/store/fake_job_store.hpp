@@ -20,7 +20,6 @@ class FakeJobStore final : public JobStore {
     RETURN_IF_ERROR(Validate(job));
     auto [it, inserted] = jobs_.emplace(job.job_id.str(), Normalize(job));
     if (!inserted) return Status::AlreadyExists("job " + job.job_id.str() + " already exists");
-    ++writes_;
     return Status::Ok();
   }
 
@@ -71,7 +70,6 @@ class FakeJobStore final : public JobStore {
     updated.parent_id = it->second.parent_id;
     updated.claimed_by = it->second.claimed_by;  // only the claim operations set it
     it->second = std::move(updated);
-    ++writes_;
     return Status::Ok();
   }
 
@@ -91,7 +89,6 @@ class FakeJobStore final : public JobStore {
                                         Json{{"job_id", id.str()}, {"claimed_by", *job.claimed_by}});
     }
     job.claimed_by = claimer;
-    ++writes_;
     return Status::Ok();
   }
 
@@ -107,7 +104,6 @@ class FakeJobStore final : public JobStore {
     }
     if (!best) return std::optional<JobRecord>();
     best->claimed_by = claimer;
-    ++writes_;
     return std::optional<JobRecord>(*best);
   }
 
@@ -136,16 +132,6 @@ class FakeJobStore final : public JobStore {
     return counts;
   }
 
-  // Test helpers.
-  // Successful inserts + updates so far.
-  int64_t writes() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return writes_;
-  }
-  size_t size() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return jobs_.size();
-  }
 
  private:
   static TimePoint Truncate(TimePoint tp) {
@@ -186,7 +172,6 @@ class FakeJobStore final : public JobStore {
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, JobRecord> jobs_;
-  int64_t writes_ = 0;
 };
 
 }  // namespace alphalab

@@ -105,9 +105,11 @@ class FakeRegistryStore final : public RegistryStore {
     std::lock_guard lock(mu_);
     std::vector<RunSummary> hits;
     for (const auto& [id, run] : runs_) {
-      if (q.project && run.project != *q.project) continue;
-      if (q.status && run.status != *q.status) continue;
-      if (q.ticker && std::find(run.tickers.begin(), run.tickers.end(), *q.ticker) == run.tickers.end()) continue;
+      if (!In(q.projects, run.project) || !In(q.statuses, run.status)) continue;
+      if (!q.tickers.empty() && std::none_of(run.tickers.begin(), run.tickers.end(),
+                                             [&](const std::string& t) { return In(q.tickers, t); })) {
+        continue;
+      }
       if (q.text && !RunTextMatches(run, *q.text)) continue;
       hits.push_back(run);
     }
@@ -154,14 +156,10 @@ class FakeRegistryStore final : public RegistryStore {
     std::lock_guard lock(mu_);
     std::vector<BacktestSummaryRow> hits;
     for (const auto& [id, b] : backtests_) {
-      if (q.strategy && b.strategy_type != *q.strategy) continue;
-      if (q.model_run_id && b.model_run_id != *q.model_run_id) continue;
-      if (q.ticker && std::find(b.tickers.begin(), b.tickers.end(), *q.ticker) == b.tickers.end()) continue;
-      hits.push_back(b);
+      if (BacktestMatches(b, q)) hits.push_back(b);
     }
-    std::sort(hits.begin(), hits.end(), [](const BacktestSummaryRow& a, const BacktestSummaryRow& b) {
-      if (a.created_at != b.created_at) return a.created_at > b.created_at;
-      return a.bt_run_id > b.bt_run_id;
+    std::sort(hits.begin(), hits.end(), [&q](const BacktestSummaryRow& a, const BacktestSummaryRow& b) {
+      return BacktestBefore(a, b, q.sort);
     });
     return Page<BacktestPage>(hits, q.limit, q.offset);
   }
@@ -174,6 +172,11 @@ class FakeRegistryStore final : public RegistryStore {
   }
 
  private:
+  // An IN filter: empty = any.
+  static bool In(const std::vector<std::string>& set, const std::string& v) {
+    return set.empty() || std::find(set.begin(), set.end(), v) != set.end();
+  }
+
   static bool AtLeast(const std::optional<double>& v, const std::optional<double>& min) {
     return !min || (v && *v >= *min);
   }
@@ -181,9 +184,7 @@ class FakeRegistryStore final : public RegistryStore {
   static bool Matches(const RegistryRow& row, const RegistryQuery& q) {
     if (!q.tickers.empty() && std::find(q.tickers.begin(), q.tickers.end(), row.ticker) == q.tickers.end()) return false;
     if (!q.run_ids.empty() && std::find(q.run_ids.begin(), q.run_ids.end(), row.run_id) == q.run_ids.end()) return false;
-    if (q.mode && row.mode != *q.mode) return false;
-    if (q.project && row.project != *q.project) return false;
-    if (q.status && row.status != *q.status) return false;
+    if (!In(q.modes, row.mode) || !In(q.projects, row.project) || !In(q.statuses, row.status)) return false;
     if (!AtLeast(row.lift, q.min_lift)) return false;
     if (!AtLeast(row.precision, q.min_precision)) return false;
     if (q.min_support && !(row.support && *row.support >= *q.min_support)) return false;

@@ -12,12 +12,15 @@
 //   - Filters compare with >= / <=; a row whose metric is NULL never passes a filter on it.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "core/status.hpp"
@@ -27,46 +30,81 @@ namespace alphalab {
 // ---------------------------------------------------------------------------------------------
 // Registry rows
 
-// The numeric (sortable, filterable) columns of a registry row.
+// The numeric (sortable, filterable) columns of a registry row: the one list. Each entry is
+// X(enumerator, column name, C++ type); it declares the RegistryField enumerators and the
+// RegistryRow members, fills kRegistryNumericFields, and through that list the SQL columns
+// (store/sqlite), the JSON and CSV exports (registry/registry_json) and — checked by a test
+// against src/http/openapi.json — the UI's generated types. Add a metric here (and a SQL
+// migration adding its column) and every one of those follows.
+#define ALPHALAB_REGISTRY_NUMERIC_FIELDS(X)          \
+  X(kLabelHorizonDays, label_horizon_days, int64_t) \
+  X(kLabelThreshold, label_threshold, double)       \
+  X(kPrecision, precision, double)                  \
+  X(kRecall, recall, double)                        \
+  X(kF1, f1, double)                                \
+  X(kAccuracy, accuracy, double)                    \
+  X(kBuyRate, buy_rate, double)                     \
+  X(kPositiveRate, positive_rate, double)           \
+  X(kLift, lift, double)                            \
+  X(kTp, tp, int64_t)                               \
+  X(kFp, fp, int64_t)                               \
+  X(kTn, tn, int64_t)                               \
+  X(kFn, fn, int64_t)                               \
+  X(kSupport, support, int64_t)
+
 enum class RegistryField {
-  kLabelHorizonDays,
-  kLabelThreshold,
-  kPrecision,
-  kRecall,
-  kF1,
-  kAccuracy,
-  kBuyRate,
-  kPositiveRate,
-  kLift,
-  kTp,
-  kFp,
-  kTn,
-  kFn,
-  kSupport,
+#define ALPHALAB_REGISTRY_ENUMERATOR(e, name, type) e,
+  ALPHALAB_REGISTRY_NUMERIC_FIELDS(ALPHALAB_REGISTRY_ENUMERATOR)
+#undef ALPHALAB_REGISTRY_ENUMERATOR
+};
+
+// One registry row. Numeric metrics are optional: a metric that the run did not report
+// (or that is undefined, e.g. precision with no predicted positives) is NULL.
+struct RegistryRow {
+  std::string ticker;
+  std::string run_id;
+  std::string mode;     // "base" | "finetune" | whatever the run declares
+  std::string project;  // from metrics.json "project" (may be empty)
+#define ALPHALAB_REGISTRY_MEMBER(e, name, type) std::optional<type> name;
+  ALPHALAB_REGISTRY_NUMERIC_FIELDS(ALPHALAB_REGISTRY_MEMBER)
+#undef ALPHALAB_REGISTRY_MEMBER
+  std::string model_final_path;  // workspace-relative
+  std::string config_path;
+  std::string metrics_path;      // the file the metrics came from (metrics.json or metrics_eval_<mode>.json)
+  std::string manifest_path;
+  std::string start_time;        // ISO-8601 as written by the run
+  std::string end_time;
+  std::string status;            // "success", "failed", ... as written by the run
+
+  friend bool operator==(const RegistryRow&, const RegistryRow&) = default;
 };
 
 struct RegistryFieldInfo {
   RegistryField field;
   std::string_view name;  // the column name in SQL, JSON, CSV
   bool is_integer;
+  // The row's member: exactly one of the two is set (by is_integer).
+  std::optional<int64_t> RegistryRow::*integer_member;
+  std::optional<double> RegistryRow::*real_member;
 };
 
-inline constexpr std::array<RegistryFieldInfo, 14> kRegistryNumericFields = {{
-    {RegistryField::kLabelHorizonDays, "label_horizon_days", true},
-    {RegistryField::kLabelThreshold, "label_threshold", false},
-    {RegistryField::kPrecision, "precision", false},
-    {RegistryField::kRecall, "recall", false},
-    {RegistryField::kF1, "f1", false},
-    {RegistryField::kAccuracy, "accuracy", false},
-    {RegistryField::kBuyRate, "buy_rate", false},
-    {RegistryField::kPositiveRate, "positive_rate", false},
-    {RegistryField::kLift, "lift", false},
-    {RegistryField::kTp, "tp", true},
-    {RegistryField::kFp, "fp", true},
-    {RegistryField::kTn, "tn", true},
-    {RegistryField::kFn, "fn", true},
-    {RegistryField::kSupport, "support", true},
-}};
+namespace registry_detail {
+template <typename T>
+constexpr RegistryFieldInfo MakeFieldInfo(RegistryField f, std::string_view name, std::optional<T> RegistryRow::*m) {
+  if constexpr (std::is_same_v<T, int64_t>) {
+    return RegistryFieldInfo{f, name, true, m, nullptr};
+  } else {
+    return RegistryFieldInfo{f, name, false, nullptr, m};
+  }
+}
+}  // namespace registry_detail
+
+inline constexpr RegistryFieldInfo kRegistryNumericFields[] = {
+#define ALPHALAB_REGISTRY_INFO(e, name, type) \
+  registry_detail::MakeFieldInfo<type>(RegistryField::e, #name, &RegistryRow::name),
+    ALPHALAB_REGISTRY_NUMERIC_FIELDS(ALPHALAB_REGISTRY_INFO)
+#undef ALPHALAB_REGISTRY_INFO
+};
 
 inline const RegistryFieldInfo& FieldInfo(RegistryField f) {
   return kRegistryNumericFields[static_cast<size_t>(f)];
@@ -79,60 +117,14 @@ inline std::optional<RegistryField> ParseRegistryField(std::string_view name) {
   return std::nullopt;
 }
 
-// One registry row. Numeric metrics are optional: a metric that the run did not report
-// (or that is undefined, e.g. precision with no predicted positives) is NULL.
-struct RegistryRow {
-  std::string ticker;
-  std::string run_id;
-  std::string mode;     // "base" | "finetune" | whatever the run declares
-  std::string project;  // from metrics.json "project" (may be empty)
-  std::optional<int64_t> label_horizon_days;
-  std::optional<double> label_threshold;
-  std::optional<double> precision;
-  std::optional<double> recall;
-  std::optional<double> f1;
-  std::optional<double> accuracy;
-  std::optional<double> buy_rate;
-  std::optional<double> positive_rate;
-  std::optional<double> lift;
-  std::optional<int64_t> tp;
-  std::optional<int64_t> fp;
-  std::optional<int64_t> tn;
-  std::optional<int64_t> fn;
-  std::optional<int64_t> support;
-  std::string model_final_path;  // workspace-relative
-  std::string config_path;
-  std::string metrics_path;      // the file the metrics came from (metrics.json or metrics_eval_<mode>.json)
-  std::string manifest_path;
-  std::string start_time;        // ISO-8601 as written by the run
-  std::string end_time;
-  std::string status;            // "success", "failed", ... as written by the run
-
-  friend bool operator==(const RegistryRow&, const RegistryRow&) = default;
-};
-
 // A numeric column of a row as a double (integers widen exactly up to 2^53).
 inline std::optional<double> NumericValue(const RegistryRow& r, RegistryField f) {
-  auto widen = [](const std::optional<int64_t>& v) {
+  const RegistryFieldInfo& info = FieldInfo(f);
+  if (info.is_integer) {
+    const std::optional<int64_t>& v = r.*info.integer_member;
     return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
-  };
-  switch (f) {
-    case RegistryField::kLabelHorizonDays: return widen(r.label_horizon_days);
-    case RegistryField::kLabelThreshold: return r.label_threshold;
-    case RegistryField::kPrecision: return r.precision;
-    case RegistryField::kRecall: return r.recall;
-    case RegistryField::kF1: return r.f1;
-    case RegistryField::kAccuracy: return r.accuracy;
-    case RegistryField::kBuyRate: return r.buy_rate;
-    case RegistryField::kPositiveRate: return r.positive_rate;
-    case RegistryField::kLift: return r.lift;
-    case RegistryField::kTp: return widen(r.tp);
-    case RegistryField::kFp: return widen(r.fp);
-    case RegistryField::kTn: return widen(r.tn);
-    case RegistryField::kFn: return widen(r.fn);
-    case RegistryField::kSupport: return widen(r.support);
   }
-  return std::nullopt;
+  return r.*info.real_member;
 }
 
 struct RegistrySortKey {
@@ -144,11 +136,13 @@ struct RegistrySortKey {
 inline constexpr std::string_view kDefaultRegistrySort = "precision_desc,lift_desc,buy_rate_asc,support_desc";
 inline constexpr int kMaxRegistryLimit = 1000;
 
-// "precision_desc,lift_desc" -> keys. Unknown field, missing or unknown direction, an empty
-// element or a field named twice -> InvalidArgument naming the offending part.
-inline Result<std::vector<RegistrySortKey>> ParseRegistrySort(std::string_view spec) {
-  std::vector<RegistrySortKey> keys;
-  if (spec.empty()) spec = kDefaultRegistrySort;
+// "<field>_<asc|desc>[,...]" over a list of numeric fields (kRegistryNumericFields,
+// kBacktestNumericFields) -> (field, descending) pairs. Unknown field, missing or unknown
+// direction, an empty element or a field named twice -> InvalidArgument naming the part.
+template <typename Info, size_t N>
+Result<std::vector<std::pair<decltype(Info::field), bool>>> ParseSortSpec(std::string_view spec,
+                                                                          const Info (&fields)[N]) {
+  std::vector<std::pair<decltype(Info::field), bool>> keys;
   size_t start = 0;
   while (start <= spec.size()) {
     size_t comma = spec.find(',', start);
@@ -165,23 +159,35 @@ inline Result<std::vector<RegistrySortKey>> ParseRegistrySort(std::string_view s
     std::string_view field_name = part.substr(0, us);
     std::string_view dir = part.substr(us + 1);
     if (dir != "asc" && dir != "desc") return bad("direction must be asc or desc");
-    auto field = ParseRegistryField(field_name);
-    if (!field) {
+    const Info* info = nullptr;
+    for (const auto& candidate : fields) {
+      if (candidate.name == field_name) info = &candidate;
+    }
+    if (!info) {
       std::string allowed;
-      for (const auto& info : kRegistryNumericFields) {
+      for (const auto& candidate : fields) {
         if (!allowed.empty()) allowed += ", ";
-        allowed += info.name;
+        allowed += candidate.name;
       }
       return bad("unknown sort field '" + std::string(field_name.substr(0, 64)) + "' (sortable: " + allowed + ")");
     }
     for (const auto& k : keys) {
-      if (k.field == *field) return bad("field sorted twice");
+      if (k.first == info->field) return bad("field sorted twice");
     }
-    keys.push_back({*field, dir == "desc"});
+    keys.emplace_back(info->field, dir == "desc");
     start = comma + 1;
     if (comma == spec.size()) break;
   }
   return keys;
+}
+
+// "precision_desc,lift_desc" -> keys (an empty spec is the default order).
+inline Result<std::vector<RegistrySortKey>> ParseRegistrySort(std::string_view spec) {
+  if (spec.empty()) spec = kDefaultRegistrySort;
+  ASSIGN_OR_RETURN(auto keys, ParseSortSpec(spec, kRegistryNumericFields));
+  std::vector<RegistrySortKey> out;
+  for (const auto& [field, desc] : keys) out.push_back({field, desc});
+  return out;
 }
 
 inline std::string FormatRegistrySort(const std::vector<RegistrySortKey>& keys) {
@@ -196,9 +202,9 @@ inline std::string FormatRegistrySort(const std::vector<RegistrySortKey>& keys) 
 struct RegistryQuery {
   std::vector<std::string> tickers;  // empty = any; several = IN
   std::vector<std::string> run_ids;  // empty = any; several = IN (compare)
-  std::optional<std::string> mode;
-  std::optional<std::string> project;
-  std::optional<std::string> status;
+  std::vector<std::string> modes;     // empty = any; several = IN
+  std::vector<std::string> projects;  // empty = any; several = IN
+  std::vector<std::string> statuses;  // empty = any; several = IN
   std::optional<double> min_lift;
   std::optional<double> min_precision;
   std::optional<int64_t> min_support;
@@ -246,6 +252,9 @@ inline Status ValidateRegistryQuery(const RegistryQuery& q) {
   };
   RETURN_IF_ERROR(list(q.tickers, "ticker"));
   RETURN_IF_ERROR(list(q.run_ids, "run_ids"));
+  RETURN_IF_ERROR(list(q.modes, "mode"));
+  RETURN_IF_ERROR(list(q.projects, "project"));
+  RETURN_IF_ERROR(list(q.statuses, "status"));
   for (size_t i = 0; i < q.sort.size(); ++i) {
     for (size_t j = i + 1; j < q.sort.size(); ++j) {
       if (q.sort[i].field == q.sort[j].field) {
@@ -309,9 +318,9 @@ inline std::optional<RunSortKey> ParseRunSort(std::string_view text) {
 }
 
 struct RunQuery {
-  std::optional<std::string> project;
-  std::optional<std::string> status;
-  std::optional<std::string> ticker;
+  std::vector<std::string> projects;  // empty = any; several = IN
+  std::vector<std::string> statuses;  // empty = any; several = IN
+  std::vector<std::string> tickers;   // runs with a model of one of these; empty = any
   // ASCII case-insensitive substring of run_id, project, dataset, config_path or a ticker.
   std::optional<std::string> text;
   RunSortKey sort;       // default: newest first (start_time DESC, run_id DESC)
@@ -389,13 +398,121 @@ struct BacktestSummaryRow {
   friend bool operator==(const BacktestSummaryRow&, const BacktestSummaryRow&) = default;
 };
 
-struct BacktestQuery {
-  std::optional<std::string> ticker;        // backtests that traded this ticker
-  std::optional<std::string> strategy;      // strategy_type
-  std::optional<std::string> model_run_id;
-  int limit = 50;                           // 0..1000
-  int64_t offset = 0;                       // newest first: created_at DESC, bt_run_id DESC
+// The numeric (sortable, filterable) columns of a backtest summary; `name` is the column in
+// SQL, JSON and the query (`sort=sharpe_desc`, `min_sharpe=`, `max_max_drawdown=`).
+enum class BacktestField {
+  kCagr,
+  kMaxDrawdown,
+  kSharpe,
+  kSortino,
+  kVolatility,
+  kTotalReturn,
+  kTrades,
+  kWinRate,
+  kExposure,
+  kFinalEquity,
+  kInitialCash,
 };
+
+struct BacktestFieldInfo {
+  BacktestField field;
+  std::string_view name;
+  bool is_integer;
+};
+
+inline constexpr BacktestFieldInfo kBacktestNumericFields[] = {
+    {BacktestField::kCagr, "cagr", false},
+    {BacktestField::kMaxDrawdown, "max_drawdown", false},
+    {BacktestField::kSharpe, "sharpe", false},
+    {BacktestField::kSortino, "sortino", false},
+    {BacktestField::kVolatility, "volatility", false},
+    {BacktestField::kTotalReturn, "total_return", false},
+    {BacktestField::kTrades, "trades", true},
+    {BacktestField::kWinRate, "win_rate", false},
+    {BacktestField::kExposure, "exposure", false},
+    {BacktestField::kFinalEquity, "final_equity", false},
+    {BacktestField::kInitialCash, "initial_cash", false},
+};
+
+inline const BacktestFieldInfo& FieldInfo(BacktestField f) { return kBacktestNumericFields[static_cast<size_t>(f)]; }
+
+inline std::optional<double> NumericValue(const BacktestSummaryRow& b, BacktestField f) {
+  switch (f) {
+    case BacktestField::kCagr: return b.cagr;
+    case BacktestField::kMaxDrawdown: return b.max_drawdown;
+    case BacktestField::kSharpe: return b.sharpe;
+    case BacktestField::kSortino: return b.sortino;
+    case BacktestField::kVolatility: return b.volatility;
+    case BacktestField::kTotalReturn: return b.total_return;
+    case BacktestField::kTrades: return b.trades ? std::optional<double>(static_cast<double>(*b.trades)) : std::nullopt;
+    case BacktestField::kWinRate: return b.win_rate;
+    case BacktestField::kExposure: return b.exposure;
+    case BacktestField::kFinalEquity: return b.final_equity;
+    case BacktestField::kInitialCash: return b.initial_cash;
+  }
+  return std::nullopt;
+}
+
+struct BacktestSortKey {
+  BacktestField field;
+  bool descending;
+  friend bool operator==(const BacktestSortKey&, const BacktestSortKey&) = default;
+};
+
+// A numeric bound: field >= min and/or field <= max; a NULL metric never passes.
+struct BacktestBound {
+  BacktestField field;
+  std::optional<double> min, max;
+};
+
+// "sharpe_desc,cagr_asc" -> keys, with the same rules (and messages) as ParseRegistrySort.
+inline Result<std::vector<BacktestSortKey>> ParseBacktestSort(std::string_view spec) {
+  ASSIGN_OR_RETURN(auto keys, ParseSortSpec(spec, kBacktestNumericFields));
+  std::vector<BacktestSortKey> out;
+  for (const auto& [field, desc] : keys) out.push_back({field, desc});
+  return out;
+}
+
+// Ordering semantics, identical in every implementation: the `sort` keys (NULL last in both
+// directions), then newest first (created_at DESC, bt_run_id DESC), which is also the default.
+struct BacktestQuery {
+  std::vector<std::string> tickers;        // backtests that traded one of these; empty = any
+  std::vector<std::string> strategies;     // strategy_type IN; empty = any
+  std::vector<std::string> model_run_ids;  // IN; empty = any
+  std::vector<BacktestBound> bounds;       // every one must hold
+  std::vector<BacktestSortKey> sort;       // empty = newest first
+  int limit = 50;                          // 0..1000
+  int64_t offset = 0;
+};
+
+// Does `b` pass the bounds and equality filters of `q` (for stores that filter in memory)?
+inline bool BacktestMatches(const BacktestSummaryRow& b, const BacktestQuery& q) {
+  auto in = [](const std::vector<std::string>& set, const std::string& v) {
+    return set.empty() || std::find(set.begin(), set.end(), v) != set.end();
+  };
+  if (!in(q.strategies, b.strategy_type) || !in(q.model_run_ids, b.model_run_id)) return false;
+  if (!q.tickers.empty() && std::none_of(b.tickers.begin(), b.tickers.end(),
+                                         [&](const std::string& t) { return in(q.tickers, t); })) {
+    return false;
+  }
+  for (const BacktestBound& bound : q.bounds) {
+    const std::optional<double> v = NumericValue(b, bound.field);
+    if (!v || (bound.min && *v < *bound.min) || (bound.max && *v > *bound.max)) return false;
+  }
+  return true;
+}
+
+// The order of BacktestQuery::sort followed by the default order.
+inline bool BacktestBefore(const BacktestSummaryRow& a, const BacktestSummaryRow& b,
+                           const std::vector<BacktestSortKey>& sort) {
+  for (const BacktestSortKey& k : sort) {
+    const std::optional<double> va = NumericValue(a, k.field), vb = NumericValue(b, k.field);
+    if (va.has_value() != vb.has_value()) return va.has_value();  // NULL last
+    if (va && *va != *vb) return k.descending ? *va > *vb : *va < *vb;
+  }
+  if (a.created_at != b.created_at) return a.created_at > b.created_at;
+  return a.bt_run_id > b.bt_run_id;
+}
 
 struct BacktestPage {
   std::vector<BacktestSummaryRow> items;

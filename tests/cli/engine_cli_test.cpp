@@ -1,6 +1,6 @@
 // The engine CLI through the real binary: `alphalab train | eval-metrics | backtest` as child
 // processes on a temporary copy of examples/workspace with the real demo data (S&P 500 daily,
-// vega-datasets). Checks the files each command writes against the SPEC §3 contract and against
+// vega-datasets). Checks the files each command writes against the docs/engine.md contract and against
 // independent recomputations (confusion matrix from predictions.csv, a plain sma_cross loop over
 // the raw CSV), and that bad input exits non-zero with one stderr line and writes nothing.
 #include <stdlib.h>
@@ -74,7 +74,7 @@ TEST_F(EngineCli, TrainWritesTheRunFolderAndEvalMetricsReproducesIt) {
   Json model_json = ReadJsonFile(model);
   EXPECT_TRUE(model_json.contains("learner")) << "not an XGBoost JSON model";
 
-  // metrics.json: every SPEC §3 metric for SPX, consistent with its own confusion matrix...
+  // metrics.json: every docs/engine.md metric for SPX, consistent with its own confusion matrix...
   Json metrics = ReadJsonFile(dir / "metrics.json");
   ASSERT_TRUE(metrics.contains("per_ticker") && metrics["per_ticker"].contains("SPX")) << metrics.dump();
   const Json m = metrics["per_ticker"]["SPX"];
@@ -130,7 +130,7 @@ TEST_F(EngineCli, TrainWritesTheRunFolderAndEvalMetricsReproducesIt) {
   EXPECT_EQ(ReadJsonFile(dir / "metrics.json"), metrics);
 }
 
-// Independent sma_cross on the raw CSV, exactly as SPEC §3 states it.
+// Independent sma_cross on the raw CSV, exactly as docs/engine.md states it.
 struct RefResult {
   double final_equity = 0;
   int trades = 0;

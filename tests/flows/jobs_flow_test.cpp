@@ -1,5 +1,5 @@
 // Issue 2 "Done when" over real HTTP against `bin/alphalab serve` on a temporary copy of
-// examples/workspace: the seed 001 §6 / seed 000 backend curls (dry-run train, dry-run
+// examples/workspace: the backend curls of docs/api.md (dry-run train, dry-run
 // backtest for TSM, log by offset then next_offset, recent with limit), and "bad input never
 // starts anything": every 400 leaves no job row, no log file, no run or backtest folder.
 #include <fcntl.h>
@@ -37,10 +37,10 @@ void ExpectJobDetailShape(const Json& j) {
 }
 
 TEST_F(JobsFlow, SeedCurlsDryRunTrainAndBacktestLogAndRecent) {
-  // Seed 001 §6.1: curl /api/jobs/recent (no parameters) on a fresh workspace.
+  // docs/api.md: curl /api/jobs/recent (no parameters) on a fresh workspace.
   Json empty = server_.GetJson("/api/jobs/recent");
   EXPECT_TRUE(empty["items"].is_array() && empty["items"].empty()) << empty.dump();
-  // Seed 001 §6.2: curl -X POST /api/jobs/train -d '{"config_path":"configs/base.yaml","overrides":[],"dry_run":true}'
+  // docs/api.md: curl -X POST /api/jobs/train -d '{"config_path":"configs/base.yaml","overrides":[],"dry_run":true}'
   auto train = server_.Post("/api/jobs/train",
                             Json{{"config_path", "configs/base.yaml"}, {"overrides", Json::array()}, {"dry_run", true}});
   ASSERT_EQ(train.status, 200) << train.body;
@@ -65,7 +65,7 @@ TEST_F(JobsFlow, SeedCurlsDryRunTrainAndBacktestLogAndRecent) {
   EXPECT_TRUE(ws_.Runs().empty()) << "a dry run does not train";
 
   // curl -X POST /api/jobs/backtest -d '{"config_path":"configs/backtest/base.yaml","tickers":["TSM"],"dry_run":true}'
-  // (the seed 000 body exactly: no overrides field)
+  // (the docs/api.md body exactly: no overrides field)
   auto bt = server_.PostRaw("/api/jobs/backtest",
                             R"({"config_path":"configs/backtest/base.yaml","tickers":["TSM"],"dry_run":true})");
   ASSERT_EQ(bt.status, 200) << bt.body;

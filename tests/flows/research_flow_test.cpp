@@ -142,7 +142,7 @@ TEST(ResearchFlow, TrainEvalBacktestThenRegistryRunsBacktestsDashboardSurviveRes
     EXPECT_NEAR(row[f].get<double>(), metrics["per_ticker"]["SPX"][f].get<double>(), 1e-12) << f;
   }
 
-  // The seed 000 curl, checked against the unfiltered TSM rows.
+  // The models curl of docs/api.md, checked against the unfiltered TSM rows.
   Json tsm_all = server->GetJson("/api/registry/models?ticker=TSM");
   ASSERT_EQ(tsm_all["items"].size(), 1u) << tsm_all.dump();
   EXPECT_EQ(tsm_all["items"][0]["run_id"], syn_run);

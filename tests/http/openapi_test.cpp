@@ -8,6 +8,7 @@
 
 #include "http/openapi.hpp"
 #include "jobs/job_catalog.hpp"
+#include "store/registry_store.hpp"
 
 namespace alphalab::http {
 namespace {
@@ -211,6 +212,43 @@ TEST(OpenApiDocument, OverrideItemPatternIsTheJobsApiRule) {
     EXPECT_EQ(OpenApiDocument()["components"]["schemas"][req]["properties"]["overrides"]["items"]["$ref"],
               "#/components/schemas/OverrideItem")
         << req;
+  }
+}
+
+}  // namespace
+}  // namespace alphalab::http
+
+namespace alphalab::http {
+namespace {
+
+// The numeric fields of a registry row and of a backtest summary come from one list each
+// (kRegistryNumericFields, kBacktestNumericFields); the document the UI's types are generated
+// from must name each with its type, and GET /api/backtests must declare min_/max_ for each.
+TEST(OpenApiDocumentTest, NumericFieldListsDriveTheSchemasAndTheBacktestFilters) {
+  const Json& schemas = OpenApiDocument()["components"]["schemas"];
+  std::set<std::string> numeric;
+  for (const auto& info : kRegistryNumericFields) {
+    const std::string name(info.name);
+    numeric.insert(name);
+    ASSERT_TRUE(schemas["RegistryRow"]["properties"].contains(name)) << name;
+    EXPECT_EQ(schemas["RegistryRow"]["properties"][name]["type"],
+              (Json{info.is_integer ? "integer" : "number", "null"})) << name;
+  }
+  for (const auto& [name, prop] : schemas["RegistryRow"]["properties"].items()) {
+    const bool looks_numeric = prop["type"].is_array() && (prop["type"][0] == "number" || prop["type"][0] == "integer");
+    EXPECT_EQ(looks_numeric, numeric.count(name) == 1) << name << " is numeric but not in kRegistryNumericFields";
+  }
+  std::set<std::string> declared;
+  for (const Json& p : OpenApiDocument()["paths"]["/api/backtests"]["get"]["parameters"]) {
+    if (p.contains("name")) declared.insert(p["name"].get<std::string>());
+  }
+  EXPECT_TRUE(declared.count("sort"));
+  for (const auto& info : kBacktestNumericFields) {
+    const std::string name(info.name);
+    EXPECT_EQ(schemas["BacktestSummary"]["properties"][name]["type"],
+              (Json{info.is_integer ? "integer" : "number", "null"})) << name;
+    EXPECT_TRUE(declared.count("min_" + name)) << name;
+    EXPECT_TRUE(declared.count("max_" + name)) << name;
   }
 }
 

@@ -87,7 +87,7 @@ TEST_F(JobsApiTest, DryRunTrainWritesMetaAndLog) {
 }
 
 TEST_F(JobsApiTest, SeedCurlFlows) {
-  // seed 001 §6 / seed 000: dry-run backtest for TSM, log by offset, recent with limit.
+  // docs/api.md: dry-run backtest for TSM, log by offset, recent with limit.
   Json bt = Submit("/api/jobs/backtest", {{"config_path", "configs/backtest/base.yaml"}, {"tickers", {"TSM"}},
                                           {"dry_run", true}});
   ASSERT_EQ(bt["status"], "SUCCESS");

@@ -8,6 +8,7 @@
 
 #include "config/workspace_config.hpp"
 #include "jobs/job_catalog.hpp"
+#include "jobs/job_service.hpp"
 
 namespace alphalab {
 namespace {
@@ -60,12 +61,11 @@ TEST_F(JobCatalogTest, TrainArgv) {
 
 TEST_F(JobCatalogTest, BacktestArgvWithOptionalFlags) {
   auto r = catalog_->Resolve("backtest", Json{{"config_path", "./configs/backtest/../backtest/base.yaml"},
-                                              {"tickers", {"TSM"}},
-                                              {"dry_run", true}});
+                                              {"tickers", {"TSM"}}});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->argv, (std::vector<std::string>{"/opt/alphalab/bin/alphalab", "backtest", "--config",
                                                "configs/backtest/base.yaml", "--tickers", "TSM"}));
-  EXPECT_TRUE(r->dry_run);
+  EXPECT_EQ(r->env.at("ALPHALAB_JOB_ID"), "{job_id}");  // filled by BindJobId
   auto full = catalog_->Resolve("backtest", Json{{"config_path", "configs/backtest/base.yaml"},
                                                  {"tickers", "TSM, SPX"},
                                                  {"start", "2010-01-04"},
@@ -135,7 +135,10 @@ TEST_F(JobCatalogTest, UnknownTypeFieldAndBadValues) {
                                                   {"tickers", {"TSM;rm"}}}).ok());
   EXPECT_FALSE(catalog_->Resolve("backtest", Json{{"config_path", "configs/backtest/base.yaml"},
                                                   {"start", "2012-01-01"}, {"end", "2011-01-01"}}).ok());
-  EXPECT_FALSE(catalog_->Resolve("train", Json{{"config_path", "configs/base.yaml"}, {"dry_run", "yes"}}).ok());
+  // dry_run is a submit option (TakeDryRun), not a param of any type.
+  auto dry = catalog_->Resolve("train", Json{{"config_path", "configs/base.yaml"}, {"dry_run", true}});
+  ASSERT_FALSE(dry.ok());
+  EXPECT_NE(dry.status().message().find("unknown parameter 'dry_run'"), std::string::npos);
   EXPECT_FALSE(catalog_->Resolve("train", Json::array()).ok());
 }
 
@@ -338,6 +341,69 @@ TEST_F(JobCatalogTest, BuiltinsWriteAResultFileNamedByTheirJobId) {
   EXPECT_EQ(types[1]["results"],
             (Json{{"kind", "backtest"}, {"parser", "alphalab_summary"}, {"path", "reports/jobs/runtime/{job_id}.result.json"}}));
   EXPECT_EQ(types[0]["results"]["parser"], nullptr);
+}
+
+// The built-ins are argv templates in the user types' language: GET /api/job-types shows them,
+// and a user type declared with the same template resolves to the same argv.
+TEST_F(JobCatalogTest, BuiltinsAreArgvTemplatesAUserTypeCanRepeat) {
+  const Json types = catalog_->ToJson()["job_types"];
+  EXPECT_EQ(types[0]["argv_template"],
+            (Json{"{alphalab}", "train", "--config", "{config_path}", "{overrides}"}));
+  EXPECT_EQ(types[1]["argv_template"],
+            (Json{"{alphalab}", "backtest", "--config", "{config_path}", Json{"--tickers", "{tickers}"},
+                  Json{"--start", "{start}"}, Json{"--end", "{end}"}, Json{"--model", "{model_path}"}, "{overrides}"}));
+  EXPECT_EQ(types[2]["argv_template"], (Json{"{alphalab}", "eval-metrics", "--run-dir", "runs/{run_id}",
+                                             Json{"--mode", "{mode}"}, Json{"--model", "{model_path}"}}));
+  for (const Json& t : types) {
+    for (const Json& p : t["params"]) EXPECT_NE(p["name"], "dry_run") << t["name"];  // a submit option
+  }
+  ASSERT_TRUE(LoadUserTypes(*catalog_, R"(
+job_types:
+  my-backtest:
+    argv: ["{alphalab}", backtest, --config, "{config_path}", [--tickers, "{tickers}"], [--start, "{start}"],
+           [--end, "{end}"], [--model, "{model_path}"], "{overrides}"]
+    params:
+      config_path: {type: path, required: true}
+      tickers: list
+      start: date
+      end: date
+      model_path: path
+)").ok());
+  for (const Json& params : {Json{{"config_path", "configs/backtest/base.yaml"}},
+                             Json{{"config_path", "configs/backtest/base.yaml"}, {"tickers", Json::array()}},
+                             Json{{"config_path", "configs/backtest/base.yaml"}, {"tickers", "TSM,SPX"},
+                                  {"end", "2012-12-31"}, {"model_path", "runs/run_1/model.json"},
+                                  {"overrides", {"fee_bps=5"}}}}) {
+    auto builtin = catalog_->Resolve("backtest", params);
+    auto user = catalog_->Resolve("my-backtest", params);
+    ASSERT_TRUE(builtin.ok() && user.ok()) << params.dump();
+    EXPECT_EQ(builtin->argv, user->argv) << params.dump();
+  }
+  // An empty list drops its group (no "--tickers ''").
+  auto empty = catalog_->Resolve("backtest", Json{{"config_path", "configs/backtest/base.yaml"}, {"tickers", Json::array()}});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->argv.size(), 4u);
+  // What a template does not say stays a check of the built-in: a path that is a directory.
+  auto dir = catalog_->Resolve("backtest", Json{{"config_path", "configs/backtest"}});
+  ASSERT_FALSE(dir.ok());
+  EXPECT_NE(dir.status().message().find("must name a file"), std::string::npos);
+}
+
+TEST(TakeDryRunTest, RemovesTheOptionAndRefusesNonBooleans) {
+  Json body{{"config_path", "c.yaml"}, {"dry_run", true}};
+  auto dry = TakeDryRun(body);
+  ASSERT_TRUE(dry.ok());
+  EXPECT_EQ(*dry, std::optional<bool>(true));
+  EXPECT_EQ(body, (Json{{"config_path", "c.yaml"}}));
+  Json text{{"dry_run", "false"}};
+  EXPECT_EQ(*TakeDryRun(text), std::optional<bool>(false));
+  Json none{{"a", 1}};
+  EXPECT_EQ(*TakeDryRun(none), std::nullopt);
+  Json bad{{"dry_run", "yes"}};
+  auto refused = TakeDryRun(bad, "params.dry_run");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("'params.dry_run'"), std::string::npos);
 }
 
 TEST_F(JobCatalogTest, UserTypeResultsDeclaration) {

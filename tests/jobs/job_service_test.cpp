@@ -238,7 +238,9 @@ class JobServiceTest : public ::testing::Test {
     return Json::parse(*text);
   }
   JobRecord SubmitTrain(bool dry_run = false) {
-    auto r = service_->Submit("train", Json{{"config_path", "configs/base.yaml"}, {"dry_run", dry_run}});
+    SubmitOptions options;
+    options.dry_run = dry_run;
+    auto r = service_->Submit("train", Json{{"config_path", "configs/base.yaml"}}, options);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return *r;
   }
@@ -342,9 +344,9 @@ TEST_F(JobServiceTest, InProcessJobsAreRecordedLikeProcessJobs) {
   EXPECT_EQ(failed.end_reason, EndReason::kSpawnFailed);
   EXPECT_EQ(failed.error_message.value_or("").rfind("could not start: ", 0), 0u);
   // A dry run is not run in process.
-  EXPECT_FALSE(CreateInProcess(*service_, *catalog_, "train", Json{{"config_path", "configs/base.yaml"}, {"dry_run", true}},
-                               options, t0)
-                   .ok());
+  SubmitOptions dry = options;
+  dry.dry_run = true;
+  EXPECT_FALSE(CreateInProcess(*service_, *catalog_, "train", Json{{"config_path", "configs/base.yaml"}}, dry, t0).ok());
 }
 
 TEST_F(JobServiceTest, DryRunWritesMetaAndLogAndSucceedsWithoutRunning) {
@@ -1092,7 +1094,9 @@ TEST_F(JobServiceTest, DryRunWhoseLogCannotBeWrittenFailsAndIsNeverStarted) {
   const fs::path aside = root_ / "runtime.aside";
   fs::rename(runtime, aside);
   std::ofstream(runtime) << "not a directory\n";
-  auto r = service_->Submit("train", Json{{"config_path", "configs/base.yaml"}, {"dry_run", true}});
+  SubmitOptions dry;
+  dry.dry_run = true;
+  auto r = service_->Submit("train", Json{{"config_path", "configs/base.yaml"}}, dry);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, JobState::kFailed);
   EXPECT_EQ(r->end_reason, EndReason::kSpawnFailed);

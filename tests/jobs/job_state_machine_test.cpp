@@ -1,4 +1,4 @@
-// Every (state, event) pair against a table written out by hand from SPEC §2.
+// Every (state, event) pair against a table written out by hand from docs/job_states.md.
 #include <map>
 #include <optional>
 

@@ -239,7 +239,7 @@ TEST_F(IndexerTest, BacktestsAreIndexedAndBrokenOnesReported) {
   EXPECT_EQ(sig->cagr, 0.071);
   EXPECT_EQ(sig->trades, 7);
   BacktestQuery q;
-  q.model_run_id = "run_x";
+  q.model_run_ids = {"run_x"};
   EXPECT_EQ(store_->ListBacktests(q)->total, 1);
 }
 

@@ -333,9 +333,15 @@ TEST_P(RegistryStoreConformance, EachFilterMatchesTheReference) {
       {"run_id", [](RegistryQuery& q) { q.run_ids = {"run_005"}; }, [](const RegistryRow& r) { return r.run_id == "run_005"; }},
       {"run_id IN", [](RegistryQuery& q) { q.run_ids = {"run_005", "run_006"}; },
        [](const RegistryRow& r) { return r.run_id == "run_005" || r.run_id == "run_006"; }},
-      {"mode", [](RegistryQuery& q) { q.mode = "finetune"; }, [](const RegistryRow& r) { return r.mode == "finetune"; }},
-      {"project", [](RegistryQuery& q) { q.project = "beta"; }, [](const RegistryRow& r) { return r.project == "beta"; }},
-      {"status", [](RegistryQuery& q) { q.status = "failed"; }, [](const RegistryRow& r) { return r.status == "failed"; }},
+      {"mode", [](RegistryQuery& q) { q.modes = {"finetune"}; }, [](const RegistryRow& r) { return r.mode == "finetune"; }},
+      {"project", [](RegistryQuery& q) { q.projects = {"beta"}; }, [](const RegistryRow& r) { return r.project == "beta"; }},
+      {"project IN", [](RegistryQuery& q) { q.projects = {"beta", "alpha"}; },
+       [](const RegistryRow& r) { return r.project == "beta" || r.project == "alpha"; }},
+      {"status", [](RegistryQuery& q) { q.statuses = {"failed"}; }, [](const RegistryRow& r) { return r.status == "failed"; }},
+      {"mode IN + status IN", [](RegistryQuery& q) { q.modes = {"base", "finetune"}; q.statuses = {"failed", "success"}; },
+       [](const RegistryRow& r) {
+         return (r.mode == "base" || r.mode == "finetune") && (r.status == "failed" || r.status == "success");
+       }},
       {"min_lift", [](RegistryQuery& q) { q.min_lift = 1.3; }, [](const RegistryRow& r) { return r.lift && *r.lift >= 1.3; }},
       {"min_precision (inclusive)", [](RegistryQuery& q) { q.min_precision = 0.6; },
        [](const RegistryRow& r) { return r.precision && *r.precision >= 0.6; }},
@@ -357,9 +363,9 @@ TEST_P(RegistryStoreConformance, EachFilterMatchesTheReference) {
       {"everything",
        [](RegistryQuery& q) {
          q.tickers = {"AAA", "BBB"};
-         q.mode = "base";
-         q.project = "alpha";
-         q.status = "success";
+         q.modes = {"base"};
+         q.projects = {"alpha"};
+         q.statuses = {"success"};
          q.max_buy_rate = 0.5;
          q.min_lift = 0.8;
        },
@@ -621,7 +627,7 @@ TEST_P(RegistryStoreConformance, ListRunsNewestFirstWithFiltersAndPaging) {
   EXPECT_EQ(ids, (std::vector<std::string>{"run_106", "run_105", "run_104", "run_103", "run_102"}));
 
   RunQuery f;
-  f.ticker = "TSM";
+  f.tickers = {"TSM"};
   f.limit = 100;
   ids.clear();
   auto filtered = store().ListRuns(f);
@@ -629,8 +635,16 @@ TEST_P(RegistryStoreConformance, ListRunsNewestFirstWithFiltersAndPaging) {
   for (const auto& r : filtered->items) ids.push_back(r.run_id);
   EXPECT_EQ(ids, (std::vector<std::string>{"run_109", "run_106", "run_103", "run_100"}));
   f = {};
-  f.project = "odd";
+  f.projects = {"odd"};
   EXPECT_EQ(store().ListRuns(f)->total, 6);
+  f.tickers = {"TSM"};  // odd and with a TSM model: run_103, run_109
+  EXPECT_EQ(store().ListRuns(f)->total, 2);
+  f = {};
+  f.projects = {"odd", "even"};  // IN
+  f.tickers = {"TSM", "AAA", "NOPE"};
+  EXPECT_EQ(store().ListRuns(f)->total, 12);
+  f.statuses = {"nope"};
+  EXPECT_EQ(store().ListRuns(f)->total, 0);
 
   auto got = store().GetRun("run_102");
   ASSERT_TRUE(got.ok());
@@ -746,14 +760,14 @@ TEST_P(RegistryStoreConformance, BacktestsFilterPageAndReplace) {
   ASSERT_TRUE(page.ok()) << page.status().ToString();
   EXPECT_EQ(page->total, 4);
   EXPECT_EQ(ids_of(*page), (std::vector<std::string>{"bt_4", "bt_3", "bt_2", "bt_1"}));
-  q.ticker = "SPX";
+  q.tickers = {"SPX"};
   EXPECT_EQ(ids_of(*store().ListBacktests(q)), (std::vector<std::string>{"bt_3", "bt_2", "bt_1"}));
   q = {};
-  q.strategy = "signal";
+  q.strategies = {"signal"};
   EXPECT_EQ(ids_of(*store().ListBacktests(q)), (std::vector<std::string>{"bt_4", "bt_2"}));
   q = {};
-  q.model_run_id = "run_b";
-  q.ticker = "AAA";
+  q.model_run_ids = {"run_b"};
+  q.tickers = {"AAA"};
   EXPECT_EQ(ids_of(*store().ListBacktests(q)), (std::vector<std::string>{"bt_4", "bt_3"}));
   q = {};
   q.limit = 2;
@@ -771,17 +785,72 @@ TEST_P(RegistryStoreConformance, BacktestsFilterPageAndReplace) {
   changed.cagr = -0.02;
   ASSERT_TRUE(store().UpsertBacktests({changed}).ok());
   q = {};
-  q.ticker = "BBB";
+  q.tickers = {"BBB"};
   EXPECT_EQ(store().ListBacktests(q)->total, 0);
-  q.ticker = "CCC";
+  q.tickers = {"CCC"};
   EXPECT_EQ(ids_of(*store().ListBacktests(q)), std::vector<std::string>{"bt_3"});
   EXPECT_EQ(*store().GetBacktest("bt_3"), changed);
 
   ASSERT_TRUE(store().DeleteBacktest("bt_3").ok());
   EXPECT_TRUE(store().GetBacktest("bt_3").status().IsNotFound());
   EXPECT_EQ(*store().ListBacktestIds(), (std::vector<std::string>{"bt_1", "bt_2", "bt_4"}));
-  q.ticker = "CCC";
+  q.tickers = {"CCC"};
   EXPECT_EQ(store().ListBacktests(q)->total, 0);
+}
+
+// sort=<field>_<asc|desc> on any numeric summary field (NULL last both ways, ties newest
+// first), min_/max_ bounds (a NULL metric never passes), comma lists as IN.
+TEST_P(RegistryStoreConformance, BacktestsSortAndBoundOnNumericFields) {
+  std::vector<BacktestSummaryRow> bts = {
+      MakeBacktest("bt_1", "2026-01-01T00:00:00Z", "sma_cross", {"SPX"}),
+      MakeBacktest("bt_2", "2026-01-02T00:00:00Z", "signal", {"SPX"}, "run_a"),
+      MakeBacktest("bt_3", "2026-01-03T00:00:00Z", "topn", {"AAA", "BBB"}, "run_b"),
+      MakeBacktest("bt_4", "2026-01-04T00:00:00Z", "signal", {"CCC"}, "run_b"),
+      MakeBacktest("bt_5", "2026-01-05T00:00:00Z", "signal", {"SPX"}, "run_c"),
+  };
+  bts[0].sharpe = 1.5;  bts[0].max_drawdown = 0.10; bts[0].trades = 40;
+  bts[1].sharpe = 0.2;  bts[1].max_drawdown = 0.25; bts[1].trades = 3;
+  bts[2].sharpe = 0.9;  bts[2].max_drawdown = 0.40; bts[2].trades = 12;
+  bts[3].sharpe.reset(); bts[3].max_drawdown = 0.05; bts[3].trades = 12;
+  bts[4].sharpe = 0.9;  bts[4].max_drawdown.reset(); bts[4].trades.reset();
+  ASSERT_TRUE(store().UpsertBacktests(bts).ok());
+  auto ids = [&](const BacktestQuery& q) {
+    auto page = store().ListBacktests(q);
+    EXPECT_TRUE(page.ok()) << page.status().ToString();
+    std::vector<std::string> out;
+    for (const auto& b : page->items) out.push_back(b.bt_run_id);
+    return out;
+  };
+  BacktestQuery q;
+  q.sort = ParseBacktestSort("sharpe_desc").value();
+  // bt_3 and bt_5 tie on 0.9: newest first; bt_4 (no sharpe) last.
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"bt_1", "bt_5", "bt_3", "bt_2", "bt_4"}));
+  q.sort = ParseBacktestSort("sharpe_asc").value();
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"bt_2", "bt_5", "bt_3", "bt_1", "bt_4"}));
+  q.sort = ParseBacktestSort("trades_desc,max_drawdown_asc").value();
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"bt_1", "bt_4", "bt_3", "bt_2", "bt_5"}));
+  q.sort = {};
+  q.bounds = {{BacktestField::kSharpe, 0.5, std::nullopt}};
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"bt_5", "bt_3", "bt_1"}));
+  q.bounds = {{BacktestField::kSharpe, 0.5, 1.0}, {BacktestField::kMaxDrawdown, std::nullopt, 0.4}};
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"bt_3"}));  // bt_5 has no max_drawdown
+  q.bounds = {{BacktestField::kTrades, 12, 12}};
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"bt_4", "bt_3"}));
+  q.bounds = {};
+  q.strategies = {"signal", "topn"};
+  q.tickers = {"SPX", "AAA"};
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"bt_5", "bt_3", "bt_2"}));
+  q.model_run_ids = {"run_a", "run_c"};
+  q.limit = 1;
+  q.offset = 1;
+  auto page = store().ListBacktests(q);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->total, 2);
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].bt_run_id, "bt_2");
+  EXPECT_FALSE(ParseBacktestSort("precision_desc").ok());  // a model field, not a backtest one
+  EXPECT_FALSE(ParseBacktestSort("sharpe_desc,sharpe_asc").ok());
+  EXPECT_FALSE(ParseBacktestSort("sharpe").ok());
 }
 
 }  // namespace alphalab::testing

@@ -92,7 +92,7 @@ TEST(SqliteRegistryStore, HotQueriesSearchIndexesInsteadOfScanning) {
   ASSERT_TRUE(PutRows(*store, MixedRows(60)).ok());
   ASSERT_TRUE(db->Exec("ANALYZE").ok());
 
-  RegistryQuery seed;  // the seed 000 curl
+  RegistryQuery seed;  // the models curl of docs/api.md
   seed.tickers = {"TSM"};
   seed.min_lift = 1.1;
   seed.min_precision = 0.6;

@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_registry_store.hpp"
 
+#include <iterator>
 #include <variant>
 
 #include "core/json.hpp"
@@ -10,10 +11,17 @@ namespace {
 
 using Value = std::variant<std::string, double, int64_t>;
 
-constexpr std::string_view kModelColumns =
-    "ticker, run_id, mode, project, label_horizon_days, label_threshold, precision, recall, f1, "
-    "accuracy, buy_rate, positive_rate, lift, tp, fp, tn, fn, support, model_final_path, config_path, "
-    "metrics_path, manifest_path, start_time, end_time, status";
+// The registry_models columns in read/write order: the four keys, the numeric fields in the
+// order of kRegistryNumericFields, then the paths and times.
+constexpr int kModelKeyColumns = 4;  // ticker, run_id, mode, project
+constexpr int kModelNumericColumns = static_cast<int>(std::size(kRegistryNumericFields));
+constexpr int kModelColumnCount = kModelKeyColumns + kModelNumericColumns + 7;
+
+const std::string kModelColumns = [] {
+  std::string out = "ticker, run_id, mode, project";
+  for (const auto& info : kRegistryNumericFields) out += ", " + std::string(info.name);
+  return out + ", model_final_path, config_path, metrics_path, manifest_path, start_time, end_time, status";
+}();
 
 constexpr std::string_view kRunColumns =
     "run_id, project, mode, status, start_time, end_time, dataset, config_path, tickers, eval_modes, indexed_at";
@@ -51,27 +59,21 @@ RegistryRow ReadModelRow(const SqliteStatement& s) {
   r.run_id = s.ColumnText(1);
   r.mode = s.ColumnText(2);
   r.project = s.ColumnText(3);
-  r.label_horizon_days = s.ColumnOptionalInt64(4);
-  r.label_threshold = s.ColumnOptionalDouble(5);
-  r.precision = s.ColumnOptionalDouble(6);
-  r.recall = s.ColumnOptionalDouble(7);
-  r.f1 = s.ColumnOptionalDouble(8);
-  r.accuracy = s.ColumnOptionalDouble(9);
-  r.buy_rate = s.ColumnOptionalDouble(10);
-  r.positive_rate = s.ColumnOptionalDouble(11);
-  r.lift = s.ColumnOptionalDouble(12);
-  r.tp = s.ColumnOptionalInt64(13);
-  r.fp = s.ColumnOptionalInt64(14);
-  r.tn = s.ColumnOptionalInt64(15);
-  r.fn = s.ColumnOptionalInt64(16);
-  r.support = s.ColumnOptionalInt64(17);
-  r.model_final_path = s.ColumnText(18);
-  r.config_path = s.ColumnText(19);
-  r.metrics_path = s.ColumnText(20);
-  r.manifest_path = s.ColumnText(21);
-  r.start_time = s.ColumnText(22);
-  r.end_time = s.ColumnText(23);
-  r.status = s.ColumnText(24);
+  int col = kModelKeyColumns;
+  for (const auto& info : kRegistryNumericFields) {
+    if (info.is_integer) {
+      r.*info.integer_member = s.ColumnOptionalInt64(col++);
+    } else {
+      r.*info.real_member = s.ColumnOptionalDouble(col++);
+    }
+  }
+  r.model_final_path = s.ColumnText(col++);
+  r.config_path = s.ColumnText(col++);
+  r.metrics_path = s.ColumnText(col++);
+  r.manifest_path = s.ColumnText(col++);
+  r.start_time = s.ColumnText(col++);
+  r.end_time = s.ColumnText(col++);
+  r.status = s.ColumnText(col++);
   return r;
 }
 
@@ -136,6 +138,12 @@ struct Where {
   std::vector<Value> values;
 
   void Add(const std::string& clause) { sql += (sql.empty() ? " WHERE " : " AND ") + clause; }
+  // column = ? for one value, column IN (?, ...) for several, nothing for none.
+  void AddIn(const std::string& column, const std::vector<std::string>& list) {
+    if (list.empty()) return;
+    Add(column + (list.size() == 1 ? " = ?" : " IN (" + Placeholders(list.size()) + ")"));
+    for (const auto& v : list) values.emplace_back(v);
+  }
 };
 
 Where ModelsWhere(const RegistryQuery& q) {
@@ -154,9 +162,9 @@ Where ModelsWhere(const RegistryQuery& q) {
     w.Add("run_id IN (" + Placeholders(q.run_ids.size()) + ")");
     for (const auto& r : q.run_ids) w.values.emplace_back(r);
   }
-  if (q.mode) { w.Add("mode = ?"); w.values.emplace_back(*q.mode); }
-  if (q.project) { w.Add("project = ?"); w.values.emplace_back(*q.project); }
-  if (q.status) { w.Add("status = ?"); w.values.emplace_back(*q.status); }
+  w.AddIn("mode", q.modes);
+  w.AddIn("project", q.projects);
+  w.AddIn("status", q.statuses);
   // A comparison with NULL is never true, so rows missing the metric drop out (documented).
   if (q.min_precision) { w.Add("precision >= ?"); w.values.emplace_back(*q.min_precision); }
   if (q.min_lift) { w.Add("lift >= ?"); w.values.emplace_back(*q.min_lift); }
@@ -177,9 +185,9 @@ std::string OrderBy(const std::vector<RegistrySortKey>& sort) {
 Status InsertModelRow(SqliteConnection& c, const RegistryRow& r) {
   // An upsert, not INSERT OR REPLACE: REPLACE's implicit delete would bypass the count trigger.
   static const std::string sql = [] {
-    std::string q = "INSERT INTO registry_models (" + std::string(kModelColumns) + ") VALUES (" + Placeholders(25) +
+    std::string q = "INSERT INTO registry_models (" + kModelColumns + ") VALUES (" + Placeholders(kModelColumnCount) +
                     ") ON CONFLICT (run_id, ticker, mode) DO UPDATE SET ";
-    std::string cols(kModelColumns);
+    std::string cols = kModelColumns;
     bool first = true;
     size_t start = 0;
     while (start < cols.size()) {
@@ -195,10 +203,18 @@ Status InsertModelRow(SqliteConnection& c, const RegistryRow& r) {
     }
     return q;
   }();
-  return c.Execute(sql, r.ticker, r.run_id, r.mode, r.project, r.label_horizon_days, Finite(r.label_threshold),
-                   Finite(r.precision), Finite(r.recall), Finite(r.f1), Finite(r.accuracy), Finite(r.buy_rate),
-                   Finite(r.positive_rate), Finite(r.lift), r.tp, r.fp, r.tn, r.fn, r.support, r.model_final_path,
-                   r.config_path, r.metrics_path, r.manifest_path, r.start_time, r.end_time, r.status);
+  ASSIGN_OR_RETURN(SqliteStatement stmt, c.Prepare(sql));
+  RETURN_IF_ERROR(stmt.BindAll(r.ticker, r.run_id, r.mode, r.project));
+  int index = kModelKeyColumns;
+  for (const auto& info : kRegistryNumericFields) {
+    RETURN_IF_ERROR(info.is_integer ? stmt.Bind(++index, r.*info.integer_member)
+                                    : stmt.Bind(++index, Finite(r.*info.real_member)));
+  }
+  for (const std::string* text : {&r.model_final_path, &r.config_path, &r.metrics_path, &r.manifest_path,
+                                  &r.start_time, &r.end_time, &r.status}) {
+    RETURN_IF_ERROR(stmt.Bind(++index, *text));
+  }
+  return stmt.Run();
 }
 
 }  // namespace
@@ -374,7 +390,7 @@ constexpr int64_t kMaxUnionWindow = 5000;
 ModelsSql BuildModelsSql(const RegistryQuery& q) {
   ModelsSql out;
   const std::string order = OrderBy(EffectiveRegistrySort(q.sort));
-  const std::string select = "SELECT " + std::string(kModelColumns) + " FROM registry_models";
+  const std::string select = "SELECT " + kModelColumns + " FROM registry_models";
   const int64_t window = q.offset + q.limit;
   if (q.tickers.size() > 1 && window <= kMaxUnionWindow) {
     // ticker IN (a, b, c): the first offset+limit rows of the whole result are among the first
@@ -398,7 +414,7 @@ ModelsSql BuildModelsSql(const RegistryQuery& q) {
   out.items_values.emplace_back(static_cast<int64_t>(q.limit));
   out.items_values.emplace_back(q.offset);
 
-  const bool only_tickers = q.run_ids.empty() && !q.mode && !q.project && !q.status && !q.min_lift &&
+  const bool only_tickers = q.run_ids.empty() && q.modes.empty() && q.projects.empty() && q.statuses.empty() && !q.min_lift &&
                             !q.min_precision && !q.min_support && !q.max_buy_rate;
   if (only_tickers) {
     // Totals kept by triggers (migration 2): no COUNT over the index for the common pages.
@@ -503,7 +519,7 @@ Result<std::vector<RegistryRow>> SqliteRegistryStore::BestModelPerTicker(const s
                                                                          int limit) {
   RETURN_IF_ERROR(ValidatePaging(limit, 0));
   // One index probe per ticker (ticker + sort index, LIMIT 1) instead of a window over the table.
-  const std::string sql = "SELECT " + std::string(kModelColumns) + " FROM registry_models WHERE ticker = ?" +
+  const std::string sql = "SELECT " + kModelColumns + " FROM registry_models WHERE ticker = ?" +
                           OrderBy(EffectiveRegistrySort(sort)) + " LIMIT 1";
   return db_.WithReader([&](SqliteConnection& c) -> Result<std::vector<RegistryRow>> {
     ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(c, /*immediate=*/false));
@@ -521,7 +537,7 @@ Result<std::vector<RegistryRow>> SqliteRegistryStore::BestModelPerTicker(const s
 }
 
 Status SqliteRegistryStore::ScanModels(const std::function<Status(const RegistryRow&)>& fn) {
-  const std::string sql = "SELECT " + std::string(kModelColumns) + " FROM registry_models" + OrderBy(EffectiveRegistrySort({}));
+  const std::string sql = "SELECT " + kModelColumns + " FROM registry_models" + OrderBy(EffectiveRegistrySort({}));
   return db_.WithReader([&](SqliteConnection& c) -> Status {
     ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(c, /*immediate=*/false));
     RETURN_IF_ERROR(c.Query(sql, [&](SqliteStatement& s) -> Status { return fn(ReadModelRow(s)); }));
@@ -541,11 +557,12 @@ Result<std::vector<std::string>> SqliteRegistryStore::ListTickers() {
 Result<RunPage> SqliteRegistryStore::ListRuns(const RunQuery& q) {
   RETURN_IF_ERROR(ValidatePaging(q.limit, q.offset));
   Where w;
-  if (q.project) { w.Add("project = ?"); w.values.emplace_back(*q.project); }
-  if (q.status) { w.Add("status = ?"); w.values.emplace_back(*q.status); }
-  if (q.ticker) {
-    w.Add("run_id IN (SELECT run_id FROM registry_models WHERE ticker = ?)");
-    w.values.emplace_back(*q.ticker);
+  w.AddIn("project", q.projects);
+  w.AddIn("status", q.statuses);
+  if (!q.tickers.empty()) {
+    w.Add("run_id IN (SELECT run_id FROM registry_models WHERE ticker " +
+          std::string(q.tickers.size() == 1 ? "= ?" : "IN (" + Placeholders(q.tickers.size()) + ")") + ")");
+    for (const auto& t : q.tickers) w.values.emplace_back(t);
   }
   if (q.text && !q.text->empty()) {
     // RunTextMatches in SQL: lower() folds ASCII only; tickers is a JSON list of the names.
@@ -615,14 +632,26 @@ Result<std::vector<std::string>> SqliteRegistryStore::ListBacktestIds() {
 Result<BacktestPage> SqliteRegistryStore::ListBacktests(const BacktestQuery& q) {
   RETURN_IF_ERROR(ValidatePaging(q.limit, q.offset));
   Where w;
-  if (q.strategy) { w.Add("strategy_type = ?"); w.values.emplace_back(*q.strategy); }
-  if (q.model_run_id) { w.Add("model_run_id = ?"); w.values.emplace_back(*q.model_run_id); }
-  if (q.ticker) {
-    w.Add("bt_run_id IN (SELECT bt_run_id FROM registry_backtest_tickers WHERE ticker = ?)");
-    w.values.emplace_back(*q.ticker);
+  w.AddIn("strategy_type", q.strategies);
+  w.AddIn("model_run_id", q.model_run_ids);
+  if (!q.tickers.empty()) {
+    w.Add("bt_run_id IN (SELECT bt_run_id FROM registry_backtest_tickers WHERE ticker " +
+          std::string(q.tickers.size() == 1 ? "= ?" : "IN (" + Placeholders(q.tickers.size()) + ")") + ")");
+    for (const auto& t : q.tickers) w.values.emplace_back(t);
   }
-  return QueryPage<BacktestPage>(db_, kBacktestColumns, "registry_backtests", w, "created_at DESC, bt_run_id DESC",
-                                 q.limit, q.offset, [](SqliteStatement& s) { return ReadBacktest(s); });
+  // A comparison with NULL is never true, so backtests missing the metric drop out.
+  for (const BacktestBound& b : q.bounds) {
+    const std::string column(FieldInfo(b.field).name);
+    if (b.min) { w.Add(column + " >= ?"); w.values.emplace_back(*b.min); }
+    if (b.max) { w.Add(column + " <= ?"); w.values.emplace_back(*b.max); }
+  }
+  std::string order;
+  for (const BacktestSortKey& k : q.sort) {
+    order += std::string(FieldInfo(k.field).name) + (k.descending ? " DESC NULLS LAST, " : " ASC NULLS LAST, ");
+  }
+  order += "created_at DESC, bt_run_id DESC";
+  return QueryPage<BacktestPage>(db_, kBacktestColumns, "registry_backtests", w, order, q.limit, q.offset,
+                                 [](SqliteStatement& s) { return ReadBacktest(s); });
 }
 
 Result<BacktestSummaryRow> SqliteRegistryStore::GetBacktest(const std::string& bt_run_id) {

@@ -1,4 +1,4 @@
-// An independent reference implementation of sma_cross, written plainly from SPEC §3 and
+// An independent reference implementation of sma_cross, written plainly from docs/engine.md and
 // sharing no engine code (its own CSV reading, its own means, its own loop), must agree
 // with the engine to the cent on every trade and on the final equity.
 #include <gtest/gtest.h>
