@@ -530,13 +530,16 @@ Status Indexer::IndexBacktestsLocked(const std::vector<std::string>& ids, bool p
   return IndexFolders(ids, prune, kind, report);
 }
 
-Result<IndexReport> Indexer::IndexAll() {
+Result<IndexReport> Indexer::IndexAll(const std::set<std::string>& skip_backtests) {
   std::lock_guard lock(mu_);
   const auto t0 = std::chrono::steady_clock::now();
   IndexReport report;
   const auto runs = ListDirNames(ws_.RunsDir(), report.problems, "run", "runs");
   RETURN_IF_ERROR(IndexRunsLocked(runs, /*prune=*/true, report));
-  const auto bts = ListDirNames(ws_.BacktestsDir(), report.problems, "backtest", "backtests");
+  auto bts = ListDirNames(ws_.BacktestsDir(), report.problems, "backtest", "backtests");
+  if (!skip_backtests.empty()) {
+    std::erase_if(bts, [&](const std::string& id) { return skip_backtests.count(id) > 0; });
+  }
   RETURN_IF_ERROR(IndexBacktestsLocked(bts, /*prune=*/true, report));
   const auto t_export = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(Export());

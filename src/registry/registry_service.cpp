@@ -9,6 +9,7 @@
 #include "core/ids.hpp"
 #include "core/job_result.hpp"
 #include "core/text.hpp"
+#include "jobs/inprocess_journal.hpp"
 #include "jobs/job_dto.hpp"
 #include "registry/registry_json.hpp"
 
@@ -214,6 +215,11 @@ std::optional<std::string> RunIdOfJob(const JobRecord& job) {
   return std::nullopt;
 }
 }  // namespace
+
+Result<IndexReport> RegistryService::IndexAll() {
+  if (!jobs_) return indexer_.IndexAll();
+  return indexer_.IndexAll(UncommittedBacktests(ws_, *jobs_));
+}
 
 Result<IndexReport> RegistryService::OnJobFinished(const JobRecord& job) {
   return OnJobsFinished(std::span<const JobRecord>(&job, 1));
