@@ -1,4 +1,7 @@
+#include <cstdio>
 #include "jobs/job_service.hpp"
+
+#include "jobs/inprocess_journal.hpp"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -12,6 +15,7 @@
 
 #include "core/ids.hpp"
 #include "core/message_paths.hpp"
+#include "jobs/inprocess_journal.hpp"
 #include "jobs/job_dto.hpp"
 #include "jobs/job_outcome.hpp"
 #include "jobs/job_results.hpp"
@@ -625,6 +629,15 @@ Result<JobRecord> JobService::Cancel(const JobId& id) {
 bool JobService::WaitIdle(std::chrono::milliseconds timeout) { return queue_.WaitIdle(timeout); }
 
 Status JobService::Recover() {
+  // Files of in-process jobs (the optimization fast path) a killed server wrote before their
+  // rows: deleted before anything (the registry's startup index included) reads them.
+  if (auto inproc = RecoverInProcessJournals(workspace_, store_); !inproc.ok()) {
+    spdlog::error(R"({{"msg":"in-process journal recovery failed","error":{}}})",
+                  Json(inproc.status().ToString()).dump());
+  } else if (inproc->journals + inproc->journals_skipped > 0) {
+    spdlog::info(R"({{"msg":"in-process journal recovery","journals":{},"uncommitted_jobs_removed":{},"held":{}}})",
+                 inproc->journals, inproc->jobs_removed, inproc->journals_skipped);
+  }
   ASSIGN_OR_RETURN(std::vector<JobRecord> running, store_.ListJobsInStates({JobState::kRunning}, 1000000));
   int reattached = 0, lost = 0;
   for (JobRecord& rec : running) {

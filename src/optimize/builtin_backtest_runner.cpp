@@ -11,6 +11,7 @@
 #include "engine/backtest/job_config.hpp"
 #include "engine/backtest/runner.hpp"
 #include "jobs/inprocess_jobs.hpp"
+#include "jobs/inprocess_journal.hpp"
 #include "jobs/job_results.hpp"
 
 namespace alphalab::optimize {
@@ -30,6 +31,7 @@ struct Slot {
   bool finished = false;                           // log written, terminal fields set
   Result<ParsedResult> result = Status::FailedPrecondition("the task did not succeed");
   std::string result_summary_id;                   // its bt_run_id, from its result file
+  std::string bt_run_id;                           // its backtests/<bt_run_id>/, chosen when prepared
 };
 
 // fn(0..n-1) on `workers` threads (the calling one included).
@@ -129,7 +131,14 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
         return;
       }
       s.run = std::move(*run);
+      s.bt_run_id = MakeTimestampedId("bt", clock_.Now());
     });
+    // The chunk's jobs are journaled before any of their files is written: a kill before
+    // their rows exist leaves files that the next start deletes and the registry skips.
+    std::vector<InProcessJournalEntry> entries;
+    entries.reserve(n);
+    for (const Slot& s : slots) entries.push_back({s.job.job_id.str(), s.bt_run_id});
+    ASSIGN_OR_RETURN(InProcessJournal journal, InProcessJournal::Begin(workspace_, entries));
     // 2. groups by the data they load, in order of first appearance.
     std::vector<std::vector<size_t>> groups;
     for (size_t i = 0; i < n; ++i) {
@@ -177,8 +186,7 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
               fail(s, result.status());
             } else {
               const TimePoint now = clock_.Now();
-              const std::string bt_run_id = MakeTimestampedId("bt", now);
-              auto out = engine::WriteSingleRun(workspace_, *s.run, context, *result, bt_run_id, now,
+              auto out = engine::WriteSingleRun(workspace_, *s.run, context, *result, s.bt_run_id, now,
                                                 models.RunId(s.run->spec.model_path), s.job.job_id.str());
               if (!out.ok()) {
                 fail(s, out.status());
@@ -201,6 +209,9 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
     records.reserve(n);
     for (const Slot& s : slots) records.push_back(s.job);
     RETURN_IF_ERROR(jobs_.RecordFinished(records));
+    // Every row is in. A journal left behind (its removal failed) is harmless: all its jobs
+    // have rows, so nothing of it is skipped or deleted, and the next start removes it.
+    (void)journal.Commit();
     for (size_t i = 0; i < n; ++i) {
       BatchTaskResult r;
       r.index = tasks[from + i].index;

@@ -17,6 +17,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -62,8 +63,10 @@ class Indexer {
 
   // Scans runs/ and backtests/ and brings the store in line with them, then exports.
   // Fails (Status) only when the store fails or the exports cannot be written; bad
-  // directories are problems inside the report.
-  Result<IndexReport> IndexAll();
+  // directories are problems inside the report. `skip_backtests`: folders under backtests/
+  // that are not results (uncommitted in-process jobs, jobs/inprocess_journal.hpp): not
+  // indexed, and a row indexed from one before is removed.
+  Result<IndexReport> IndexAll(const std::set<std::string>& skip_backtests = {});
   // Re-reads one run (after a train / eval-metrics job) and, unless told not to, re-exports.
   Result<IndexReport> IndexRun(const std::string& run_id, bool export_after = true);
   Result<IndexReport> IndexBacktest(const std::string& bt_run_id);

@@ -5,10 +5,13 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "core/ids.hpp"
 #include "core/job_result.hpp"
 #include "core/text.hpp"
+#include "jobs/inprocess_journal.hpp"
 #include "jobs/job_dto.hpp"
 #include "registry/registry_json.hpp"
 
@@ -219,6 +222,11 @@ std::optional<std::string> RunIdOfJob(const JobRecord& job) {
 }
 }  // namespace
 
+Result<IndexReport> RegistryService::IndexAll() {
+  if (!jobs_) return indexer_.IndexAll();
+  return indexer_.IndexAll(UncommittedBacktests(ws_, *jobs_));
+}
+
 Result<IndexReport> RegistryService::OnJobFinished(const JobRecord& job) {
   return OnJobsFinished(std::span<const JobRecord>(&job, 1));
 }
@@ -227,11 +235,26 @@ Result<IndexReport> RegistryService::OnJobsFinished(std::span<const JobRecord> j
   IndexReport all;
   std::vector<std::string> backtests;
   bool runs_changed = false;
-  for (const JobRecord& job : jobs) {
-    if (job.status != JobState::kSuccess || job.dry_run) continue;
-    // What to index is the kind of the job's result file (core/job_result.hpp), whatever its
-    // type is called; a job that wrote none (a user type) indexes nothing.
-    auto result = ReadJobResult(ws_.root(), job.job_id.str());
+  // What to index is the kind of the job's result file (core/job_result.hpp), whatever its
+  // type is called; a job that wrote none (a user type) indexes nothing. A batch (the fast
+  // path's chunk) reads its result files on two threads.
+  std::vector<std::optional<Result<JobResult>>> results(jobs.size());
+  const size_t readers = jobs.size() >= 16 ? 2 : 1;
+  auto read = [&](size_t first) {
+    for (size_t i = first; i < jobs.size(); i += readers) {
+      if (jobs[i].status == JobState::kSuccess && !jobs[i].dry_run) {
+        results[i].emplace(ReadJobResult(ws_.root(), jobs[i].job_id.str()));
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < readers; ++t) pool.emplace_back(read, t);
+  read(0);
+  for (auto& t : pool) t.join();
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const JobRecord& job = jobs[i];
+    if (!results[i]) continue;
+    Result<JobResult>& result = *results[i];
     if (!result.ok()) {
       if (!result.status().IsNotFound()) {
         all.problems.push_back({"job", job.job_id.str(), JobResultPath(job.job_id.str()), result.status().message()});

@@ -66,7 +66,9 @@ class RegistryService {
   Indexer& indexer() { return indexer_; }
   RegistryStore& store() { return store_; }
 
-  Result<IndexReport> IndexAll() { return indexer_.IndexAll(); }
+  // Every folder, except backtests of in-process jobs whose rows were never written (a server
+  // killed mid-chunk; jobs/inprocess_journal.hpp): those are not results.
+  Result<IndexReport> IndexAll();
   // The job-finished hook: SUCCESS of train / eval-metrics re-indexes the run named by
   // artifacts.run_id (or params.run_id / run_dir); SUCCESS of backtest indexes its backtest.
   // Other jobs are ignored. Problems are returned for logging, never thrown.

@@ -15,7 +15,9 @@
 #include "core/job_result.hpp"
 #include "exec/local/local_executor.hpp"
 #include "flows/flow_support.hpp"
+#include "jobs/inprocess_journal.hpp"
 #include "jobs/metrics.hpp"
+#include "registry/registry_service.hpp"
 #include "store/job_store.hpp"
 
 namespace alphalab::optimize {
@@ -274,6 +276,131 @@ TEST(FastPathTest, ParametersTheCatalogRefusesFailToStart) {
   EXPECT_NE(stored.error_message.value_or("").find("config_path"), std::string::npos);
   // The same parameters are refused by Submit (nothing created there).
   EXPECT_FALSE(h.jobs.Submit("backtest", Json{{"config_path", "configs/backtest/nope.yaml"}}).ok());
+}
+
+
+// A job store that can refuse every insert: the state a server killed after a chunk's files
+// and before its rows leaves (files of jobs that have no row).
+class RefusingJobStore final : public JobStore {
+ public:
+  explicit RefusingJobStore(JobStore& inner) : inner_(inner) {}
+  std::atomic<bool> refuse{false};
+  Status InsertJob(const JobRecord& job) override {
+    if (refuse) return Status::Unavailable("killed before the rows");
+    return inner_.InsertJob(job);
+  }
+  Result<JobRecord> GetJob(const JobId& id) override { return inner_.GetJob(id); }
+  Result<std::vector<JobRecord>> ListJobs(const JobQuery& q) override { return inner_.ListJobs(q); }
+  Status UpdateJob(const JobRecord& job, JobState expected) override { return inner_.UpdateJob(job, expected); }
+  Status ClaimQueued(const JobId& id, const std::string& claimer) override { return inner_.ClaimQueued(id, claimer); }
+  Result<std::optional<JobRecord>> ClaimNext(const std::string& claimer) override { return inner_.ClaimNext(claimer); }
+  Result<std::vector<JobRecord>> ListJobsInStates(const std::vector<JobState>& states, int limit) override {
+    return inner_.ListJobsInStates(states, limit);
+  }
+  Result<std::map<JobState, int64_t>> CountJobsByState() override { return inner_.CountJobsByState(); }
+  Result<int64_t> CountJobs(const JobQuery& q) override { return inner_.CountJobs(q); }
+
+ private:
+  JobStore& inner_;
+};
+
+std::set<std::string> Dirs(const fs::path& dir) {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_directory()) out.insert(it->path().filename().string());
+  }
+  return out;
+}
+
+TEST(FastPathTest, FilesOfAChunkWhoseRowsWereNeverWrittenAreNotResultsAndGoAtTheNextStart) {
+  Harness h;
+  RefusingJobStore store(h.stores->jobs());
+  JobService jobs{store, *h.executor, h.catalog, h.ws, SystemClock::Instance()};
+  BuiltinBacktestBatchRunner runner{jobs, h.catalog, h.ws, SystemClock::Instance(), 2};
+  RegistryService registry(h.ws, h.stores->registry(), &h.stores->jobs(), SystemClock::Instance());
+  auto run = [&](int from, int count) {
+    std::vector<BatchTask> tasks;
+    for (int i = from; i < from + count; ++i) {
+      tasks.push_back(BatchTask{i, Params({"strategy.params.fast=" + std::to_string(2 + i),
+                                           "strategy.params.slow=" + std::to_string(60 + i)})});
+    }
+    int reported = 0;
+    Status st = runner.Run("opt_fast", std::nullopt, tasks, [&](BatchTaskResult&&) { ++reported; }, [] { return false; });
+    return std::make_pair(st, reported);
+  };
+  // Killed between the files and the rows: 3 folders, logs and result files, no row.
+  store.refuse = true;
+  auto [killed, killed_reported] = run(0, 3);
+  EXPECT_FALSE(killed.ok());
+  EXPECT_EQ(killed_reported, 0);
+  const std::set<std::string> stray = Dirs(h.ws.BacktestsDir());
+  ASSERT_EQ(stray.size(), 3u);
+  // A chunk that is recorded.
+  store.refuse = false;
+  auto [ok, ok_reported] = run(3, 2);
+  ASSERT_TRUE(ok.ok()) << ok.ToString();
+  EXPECT_EQ(ok_reported, 2);
+  std::set<std::string> committed;
+  for (const auto& id : Dirs(h.ws.BacktestsDir())) {
+    if (!stray.count(id)) committed.insert(id);
+  }
+  ASSERT_EQ(committed.size(), 2u);
+  EXPECT_EQ(UncommittedBacktests(h.ws, h.stores->jobs()), stray);
+  // The registry's full index takes the recorded ones only (before any recovery).
+  auto report = registry.IndexAll();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->backtests_indexed, 2);
+  auto listed = h.stores->registry().ListBacktestIds();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(std::set<std::string>(listed->begin(), listed->end()), committed);
+  // The next start deletes the stray files (folders, logs, result files) and the journal.
+  JobQuery all;
+  const int64_t rows = h.stores->jobs().CountJobs(all).value();
+  JobService restarted{h.stores->jobs(), *h.executor, h.catalog, h.ws, SystemClock::Instance()};
+  ASSERT_TRUE(restarted.Recover().ok());
+  EXPECT_EQ(Dirs(h.ws.BacktestsDir()), committed);
+  EXPECT_TRUE(UncommittedBacktests(h.ws, h.stores->jobs()).empty());
+  EXPECT_TRUE(fs::is_empty(h.ws.root() / kInProcessJournalDir));
+  // What is left in reports/jobs/runtime: the log, meta and result file of each recorded job.
+  std::set<std::string> runtime;
+  for (const auto& e : fs::directory_iterator(h.ws.JobsRuntimeDir())) {
+    if (e.is_regular_file()) runtime.insert(e.path().filename().string());
+  }
+  std::set<std::string> expected;
+  const std::vector<JobRecord> recorded = h.stores->jobs().ListJobs(all).value();
+  EXPECT_EQ(recorded.size(), 2u);
+  for (const auto& job : recorded) {
+    expected.insert(job.job_id.str() + ".log");
+    expected.insert(job.job_id.str() + ".json");
+    expected.insert(fs::path(JobResultPath(job.job_id.str())).filename().string());
+  }
+  EXPECT_EQ(runtime, expected);
+  EXPECT_EQ(h.stores->jobs().CountJobs(all).value(), rows);  // rows untouched
+  restarted.Shutdown();
+  jobs.Shutdown();
+}
+
+TEST(FastPathTest, AJournalAnotherRunnerHoldsIsLeftAloneByRecovery) {
+  Harness h;
+  fs::create_directories(h.ws.BacktestsDir() / "bt_20260101_000000__0000abcd");
+  std::vector<InProcessJournalEntry> entries{{"job_20260101_000000__0000abcd", "bt_20260101_000000__0000abcd"}};
+  auto held = InProcessJournal::Begin(h.ws, entries);
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  auto rec = RecoverInProcessJournals(h.ws, h.stores->jobs());
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->journals_skipped, 1);
+  EXPECT_EQ(rec->jobs_removed, 0);
+  EXPECT_TRUE(fs::exists(h.ws.BacktestsDir() / "bt_20260101_000000__0000abcd"));  // still being written
+  // Still not a result while it is in flight.
+  EXPECT_EQ(UncommittedBacktests(h.ws, h.stores->jobs()), std::set<std::string>{"bt_20260101_000000__0000abcd"});
+  // Its holder died (the lock went with it): recovered.
+  { InProcessJournal gone = std::move(*held); }
+  rec = RecoverInProcessJournals(h.ws, h.stores->jobs());
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->journals, 1);
+  EXPECT_EQ(rec->jobs_removed, 1);
+  EXPECT_FALSE(fs::exists(h.ws.BacktestsDir() / "bt_20260101_000000__0000abcd"));
 }
 
 }  // namespace

@@ -8,6 +8,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cerrno>
 #include <limits>
 #include <map>
 #include <optional>
@@ -719,14 +723,52 @@ Status WriteFileQuick(const std::filesystem::path& path, std::string_view conten
   return Status::Ok();
 }
 
+// One file of a fresh backtest folder written in place: open, one write (looped only on a
+// short write), close. The folder is new (its bt_run_id is unique) and is complete only once
+// summary.json, written last through WriteFileQuick, exists; no reader takes a folder without
+// it (registry/indexer, the results routes), so the CSVs need no temporary name and rename.
+Status WriteFileDirect(const std::filesystem::path& path, std::string_view content) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Internal("cannot write " + path.string() + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return Status::Internal("cannot write " + path.string() + ": " + std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) return Status::Internal("cannot write " + path.string() + ": " + std::strerror(errno));
+  return Status::Ok();
+}
+
+// The "YYYY-MM-DD" text of every date of a run, 10 bytes each. The runs of one grid share
+// their dates: each thread keeps the last table and rebuilds it only when the dates differ.
+const char* DateTexts(const std::vector<int32_t>& dates) {
+  thread_local std::vector<int32_t> cached_dates;
+  thread_local std::vector<char> cached_text;
+  if (dates != cached_dates || cached_text.size() != dates.size() * 10) {
+    cached_text.resize(dates.size() * 10);
+    for (size_t i = 0; i < dates.size(); ++i) WriteDate(cached_text.data() + 10 * i, dates[i]);
+    cached_dates = dates;
+  }
+  return cached_text.data();
+}
+
 }  // namespace
 
 Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const BacktestSpec& spec,
                             const BacktestContext& context, const BacktestResult& result,
                             const nlohmann::json& summary_extra, nlohmann::json* summary_out) {
-  std::error_code ec;
-  std::filesystem::create_directories(out_dir, ec);
-  if (ec) return Status::Internal("cannot create " + out_dir.string() + ": " + ec.message());
+  // One mkdir when backtests/ exists (every run but the first); otherwise the whole path.
+  if (::mkdir(out_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    if (ec) return Status::Internal("cannot create " + out_dir.string() + ": " + ec.message());
+  }
   nlohmann::json summary = BuildSummary(spec, context, result);
   for (auto it = summary_extra.begin(); it != summary_extra.end(); ++it) summary[it.key()] = it.value();
   // equity.csv is most of a folder's bytes: rows go straight into a per-thread buffer large
@@ -755,10 +797,12 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
     e += c.len;
   };
   double peak = 0;
+  const char* const date_text = DateTexts(result.dates);
   for (size_t i = 0; i < result.dates.size(); ++i) {
     peak = std::max(peak, result.equity[i]);
     const double dd = peak > 0 ? 1.0 - result.equity[i] / peak : 0.0;
-    e = WriteDate(e, result.dates[i]);
+    std::memcpy(e, date_text + 10 * i, 10);
+    e += 10;
     *e++ = ',';
     put(columns[0], result.equity[i], 4);
     *e++ = ',';
@@ -846,10 +890,10 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
     AppendShortest(positions, p.weight);
     positions += '\n';
   }
-  RETURN_IF_ERROR(WriteFileQuick(out_dir / "equity.csv", equity));
-  RETURN_IF_ERROR(WriteFileQuick(out_dir / "trades.csv", trades));
-  RETURN_IF_ERROR(WriteFileQuick(out_dir / "fills.csv", fills));
-  RETURN_IF_ERROR(WriteFileQuick(out_dir / "positions.csv", positions));
+  RETURN_IF_ERROR(WriteFileDirect(out_dir / "equity.csv", equity));
+  RETURN_IF_ERROR(WriteFileDirect(out_dir / "trades.csv", trades));
+  RETURN_IF_ERROR(WriteFileDirect(out_dir / "fills.csv", fills));
+  RETURN_IF_ERROR(WriteFileDirect(out_dir / "positions.csv", positions));
   if (spec.type != StrategyType::kSmaCross) {
     std::string scores = "date,symbol,score,rank,selected\n";
     scores.reserve(result.scores.size() * 40);
@@ -863,9 +907,9 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
       scores += std::to_string(r.rank);
       scores += r.selected ? ",1\n" : ",0\n";
     }
-    RETURN_IF_ERROR(WriteFileQuick(out_dir / "scores.csv", scores));
+    RETURN_IF_ERROR(WriteFileDirect(out_dir / "scores.csv", scores));
   }
-  RETURN_IF_ERROR(WriteFileQuick(out_dir / "config.yaml", DumpYaml(spec.config)));
+  RETURN_IF_ERROR(WriteFileDirect(out_dir / "config.yaml", DumpYaml(spec.config)));
   RETURN_IF_ERROR(WriteFileQuick(out_dir / "summary.json", summary.dump(2) + "\n"));
   if (summary_out) *summary_out = std::move(summary);
   return Status::Ok();
