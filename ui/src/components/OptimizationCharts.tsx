@@ -21,8 +21,8 @@ function Heatmap({ tasks, keys, direction }: { tasks: OptimizationTask[]; keys: 
       <table className="heatmap" data-testid="heatmap" aria-label={`Score by ${h.xKey} (columns) and ${h.yKey} (rows)`}>
         <thead>
           <tr>
-            <th className="small mono" scope="col">
-              {h.yKey} \ {h.xKey}
+            <th className="small mono" scope="col" title={`rows: ${h.yKey}, columns: ${h.xKey}`}>
+              {h.yKey.split('.').pop()} \ {h.xKey.split('.').pop()}
             </th>
             {h.xs.map((x) => (
               <th key={JSON.stringify(x)} scope="col" className="mono small">

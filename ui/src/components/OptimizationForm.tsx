@@ -196,8 +196,8 @@ export function OptimizationForm({ initial, onCreated }: { initial: SweepForm; o
       {fieldErr('top_n')}
       {fieldErr('validation')}
       <label className="block">
-        Constraints (one per line, e.g. <code>max_drawdown &lt;= 0.35</code>)
-        <textarea rows={2} className="mono" value={f.constraints} onChange={(e) => set('constraints', e.target.value)} aria-label="Constraints" />
+        Constraints (one per line)
+        <textarea rows={2} className="mono" value={f.constraints} onChange={(e) => set('constraints', e.target.value)} aria-label="Constraints" placeholder={'max_drawdown <= 0.35\n"Sharpe Ratio" >= 1'} />
       </label>
       {fieldErr('constraints')}
       <fieldset className="early-stop">

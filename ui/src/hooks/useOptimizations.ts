@@ -50,8 +50,9 @@ export function useOptimizationTasks(id: string | undefined, q: OptimizationTask
   });
 }
 
-export function useProjects() {
-  return useQuery({ queryKey: ['projects'], queryFn: ({ signal }) => api.projects(signal), staleTime: 30_000, retry: false });
+/** The projects (suggestions of the Select models box): asked for once the box is used. */
+export function useProjects(enabled = true) {
+  return useQuery({ queryKey: ['projects'], queryFn: ({ signal }) => api.projects(signal), staleTime: 30_000, retry: false, enabled });
 }
 
 export function useCreateOptimization(onCreated?: (o: Optimization) => void) {

@@ -494,7 +494,7 @@ export function fmtSeconds(s: number): string {
 export function fmtScore(v: number | null | undefined): string {
   if (v === null || v === undefined) return '—';
   const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toPrecision(6);
+  if (a !== 0 && (a >= 1e12 || a < 1e-3)) return v.toPrecision(6);
   return v.toLocaleString('en-US', { maximumFractionDigits: a >= 1000 ? 2 : 4 });
 }
 

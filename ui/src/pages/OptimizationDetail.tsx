@@ -298,14 +298,20 @@ export function OptimizationDetailPage() {
   const lastStatus = useRef<string | null>(null);
   const status = st.data?.status;
   useEffect(() => {
-    if (!status) return;
-    if (lastStatus.current !== null && lastStatus.current !== status) {
-      void qc.invalidateQueries({ queryKey: ['optimizations', 'detail', optId] });
-      if (isTerminalOpt(status)) {
-        void qc.invalidateQueries({ queryKey: ['optimizations', 'tasks', optId] });
-      }
-    }
+    if (!status) return undefined;
+    const changed = lastStatus.current !== null && lastStatus.current !== status;
     lastStatus.current = status;
+    if (!changed) return undefined;
+    void qc.invalidateQueries({ queryKey: ['optimizations', 'detail', optId] });
+    if (!isTerminalOpt(status)) return undefined;
+    void qc.invalidateQueries({ queryKey: ['optimizations', 'tasks', optId] });
+    // After an early stop or a cancel the server writes the state first, then cancels the queued
+    // tasks: one more read a moment later gives the final counts.
+    const t = setTimeout(() => {
+      void qc.invalidateQueries({ queryKey: ['optimizations', 'status', optId] });
+      void qc.invalidateQueries({ queryKey: ['optimizations', 'tasks', optId] });
+    }, 1500);
+    return () => clearTimeout(t);
   }, [status, optId, qc]);
   if (opt.isLoading) return <Loading what="Loading optimization" />;
   if (!opt.data) return <ErrorState error={opt.error} onRetry={() => void opt.refetch()} />;
@@ -362,7 +368,7 @@ export function OptimizationDetailPage() {
       <StopNotice st={live} />
       <section className="panel" data-testid="opt-status">
         <ProgressBar s={s} />
-        <dl className="kv-inline" data-testid="opt-counts">
+        <dl className="opt-counts" data-testid="opt-counts">
           <dt>total</dt>
           <dd data-testid="count-total">{s.total}</dd>
           <dt>finished</dt>

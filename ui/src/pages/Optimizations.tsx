@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../api/client';
@@ -131,7 +132,8 @@ function useInitialForm(sp: URLSearchParams): { form: SweepForm | null; loading:
 }
 
 function SelectModels({ onPick }: { onPick: (p: string) => void }) {
-  const projects = useProjects();
+  const [used, setUsed] = useState(false);
+  const projects = useProjects(used);
   const names = projects.data?.items.map((p) => p.name).filter(Boolean) ?? [];
   return (
     <form
@@ -144,7 +146,7 @@ function SelectModels({ onPick }: { onPick: (p: string) => void }) {
     >
       <label>
         Project
-        <input name="project" list="opt-projects" aria-label="Project to select models from" size={12} />
+        <input name="project" list="opt-projects" aria-label="Project to select models from" size={12} onFocus={() => setUsed(true)} />
       </label>
       <datalist id="opt-projects">
         {names.map((n) => (
