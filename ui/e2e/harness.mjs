@@ -144,6 +144,7 @@ export async function startSuite(suite, { serveArgs = [] } = {}) {
   const results = [];
   /** Full-page screenshots at 1280 and 420 px (the viewport is put back to 1280). */
   const shots = async (name) => {
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.waitForTimeout(150);
     await page.screenshot({ path: join(OUT, `${name}-1280.png`), fullPage: true });

@@ -52,6 +52,8 @@ function TopBoard({ opt, rows, direction, loading }: { opt: Optimization; rows: 
   const hasOos = !!opt.validation;
   const oosByIndex = new Map((opt.validation?.runs ?? []).map((r) => [r.index, r]));
   const sorted = sortTop(rows, direction);
+  // the headline metrics the rows carry (the server sends `metrics` with every Top-N row)
+  const extra = TOP_METRICS.filter((m) => m !== metric && sorted.some((r) => typeof r.metrics?.[m] === 'number'));
   return (
     <section className="panel" data-testid="top-board">
       <div className="panel-head">
@@ -84,7 +86,7 @@ function TopBoard({ opt, rows, direction, loading }: { opt: Optimization; rows: 
                   {metric} (in-sample) {direction === 'max' ? '▼' : '▲'}
                 </th>
                 {hasOos && <th className="num">{metric} (out-of-sample)</th>}
-                {TOP_METRICS.filter((m) => m !== metric).map((m) => (
+                {extra.map((m) => (
                   <th key={m} className="num col-low">
                     {m}
                   </th>
@@ -114,7 +116,7 @@ function TopBoard({ opt, rows, direction, loading }: { opt: Optimization; rows: 
                         {oos === null ? <span className="muted">{opt.validation?.status === 'pending' ? 'after the search' : '—'}</span> : fmtScore(oos)}
                       </td>
                     )}
-                    {TOP_METRICS.filter((m) => m !== metric).map((m) => (
+                    {extra.map((m) => (
                       <td key={m} className="num col-low">
                         {fmtScore(r.metrics?.[m])}
                       </td>
@@ -189,7 +191,7 @@ function TasksTable({ opt }: { opt: Optimization }) {
   };
   const [field, dir] = [sort.slice(0, sort.lastIndexOf('_')), sort.slice(sort.lastIndexOf('_') + 1)];
   const header = (f: string, label: string) => (
-    <th className="num" aria-sort={field === f ? (dir === 'asc' ? 'ascending' : 'descending') : 'none'}>
+    <th key={f} className="num" aria-sort={field === f ? (dir === 'asc' ? 'ascending' : 'descending') : 'none'}>
       <button type="button" className="linklike" onClick={() => set({ sort: `${f}_${field === f && dir === 'desc' ? 'asc' : 'desc'}` })}>
         {label} {field === f ? (dir === 'asc' ? '▲' : '▼') : ''}
       </button>
