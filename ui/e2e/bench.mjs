@@ -64,7 +64,7 @@ const context = await chromium.launchPersistentContext(profile, {
 const page = context.pages()[0] ?? (await context.newPage());
 
 // ---------------------------------------------------------------- first load per page (cold context per page)
-for (const path of ['/', '/jobs', '/registry', '/runs', '/backtests', '/actions?type=backtest']) {
+for (const path of ['/', '/jobs', '/registry', '/runs', '/backtests', '/optimizations', '/actions?type=backtest']) {
   const times = [];
   for (let i = 0; i < 5; i++) {
     const p = await context.newPage();

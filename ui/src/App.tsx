@@ -7,6 +7,8 @@ import { BacktestsPage } from './pages/Backtests';
 import { DashboardPage } from './pages/Dashboard';
 import { JobDetailPage } from './pages/JobDetail';
 import { JobsPage } from './pages/Jobs';
+import { OptimizationDetailPage } from './pages/OptimizationDetail';
+import { OptimizationsPage } from './pages/Optimizations';
 import { RegistryPage } from './pages/Registry';
 import { RunDetailPage } from './pages/RunDetail';
 import { RunsPage } from './pages/Runs';
@@ -36,6 +38,8 @@ export const routes: RouteObject[] = [
       { path: 'runs/:runId', element: <RunDetailPage /> },
       { path: 'backtests', element: <BacktestsPage /> },
       { path: 'backtests/:btRunId', element: <BacktestDetailPage /> },
+      { path: 'optimizations', element: <OptimizationsPage /> },
+      { path: 'optimizations/:optId', element: <OptimizationDetailPage /> },
       { path: 'actions', element: <ActionsPage /> },
       { path: '*', element: <NotFound /> },
     ],

@@ -15,6 +15,13 @@ import type {
   JobPage,
   JobStatus,
   JobType,
+  Optimization,
+  OptimizationPage,
+  OptimizationReport,
+  OptimizationRequest,
+  OptimizationStatusResponse,
+  OptimizationTaskPage,
+  ProjectList,
   RegistryPage,
   RegistryQuery,
   RunDetail,
@@ -204,6 +211,24 @@ export interface RunsQuery {
   offset: number;
 }
 
+export interface OptimizationsQuery {
+  status?: string | undefined;
+  project?: string | undefined;
+  source_id?: string | undefined;
+  limit: number;
+  offset: number;
+}
+
+export interface OptimizationTasksQuery {
+  status?: string | undefined;
+  /** `<field>_<asc|desc>`: index, score or any numeric result field */
+  sort?: string | undefined;
+  limit: number;
+  offset: number;
+}
+
+const OPT = '/api/v1/optimizations';
+
 export const api = {
   recentJobs: (q: RecentJobsQuery = {}, signal?: AbortSignal): Promise<JobPage> =>
     request('GET', `/api/jobs/recent${buildQuery({ status: q.status, job_type: q.job_type, q: q.q, from: q.from, to: q.to, limit: q.limit ?? 100, offset: q.offset })}`, 'JobPage', undefined, signal),
@@ -245,6 +270,22 @@ export const api = {
   /** One file of a backtest folder as text (GET /api/backtests/{id}/files/{name}). */
   backtestFileText: (btRunId: string, name: string, signal?: AbortSignal): Promise<string> =>
     requestText(`/api/backtests/${enc(btRunId)}/files/${enc(name)}`, signal),
+
+  optimizations: (q: OptimizationsQuery, signal?: AbortSignal): Promise<OptimizationPage> =>
+    request('GET', `${OPT}${buildQuery({ status: q.status, project: q.project, source_id: q.source_id, limit: q.limit, offset: q.offset })}`, 'OptimizationPage', undefined, signal),
+  optimization: (id: string, signal?: AbortSignal): Promise<Optimization> => request('GET', `${OPT}/${enc(id)}`, 'Optimization', undefined, signal),
+  /** One row read on the server: what the detail page polls while the sweep runs. */
+  optimizationStatus: (id: string, signal?: AbortSignal): Promise<OptimizationStatusResponse> =>
+    request('GET', `${OPT}/${enc(id)}/status`, 'OptimizationStatusResponse', undefined, signal),
+  optimizationTasks: (id: string, q: OptimizationTasksQuery, signal?: AbortSignal): Promise<OptimizationTaskPage> =>
+    request('GET', `${OPT}/${enc(id)}/tasks${buildQuery({ status: q.status, sort: q.sort, limit: q.limit, offset: q.offset })}`, 'OptimizationTaskPage', undefined, signal),
+  createOptimization: (body: OptimizationRequest): Promise<Optimization> => request('POST', OPT, 'Optimization', body),
+  cancelOptimization: (id: string): Promise<Optimization> => request('POST', `${OPT}/${enc(id)}/cancel`, 'Optimization', {}),
+  optimizationReport: (id: string, signal?: AbortSignal): Promise<OptimizationReport> =>
+    request('GET', `${OPT}/${enc(id)}/report`, 'OptimizationReport', undefined, signal),
+  /** GET .../export: the zip (a plain download link; the browser saves `<id>.zip`). */
+  optimizationExportUrl: (id: string) => `${baseUrl}${OPT}/${enc(id)}/export`,
+  projects: (signal?: AbortSignal): Promise<ProjectList> => request('GET', '/api/projects', 'ProjectList', undefined, signal),
 
   /** Liveness (GET /api/health, no auth): the unreachable-server banner's retry. */
   health: (signal?: AbortSignal): Promise<Health> => request('GET', '/api/health', 'Health', undefined, signal),

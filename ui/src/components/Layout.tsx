@@ -14,6 +14,7 @@ const NAV = [
   { to: '/registry', label: 'Registry' },
   { to: '/runs', label: 'Runs' },
   { to: '/backtests', label: 'Backtests' },
+  { to: '/optimizations', label: 'Optimizations' },
   { to: '/actions', label: 'Actions' },
 ];
 

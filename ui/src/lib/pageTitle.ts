@@ -5,9 +5,10 @@ const LISTS: Record<string, string> = {
   registry: 'Registry',
   runs: 'Runs',
   backtests: 'Backtests',
+  optimizations: 'Optimizations',
   actions: 'Actions',
 };
-const DETAIL: Record<string, string> = { jobs: 'Job', runs: 'Run', backtests: 'Backtest' };
+const DETAIL: Record<string, string> = { jobs: 'Job', runs: 'Run', backtests: 'Backtest', optimizations: 'Optimization' };
 
 export function pageTitle(pathname: string): string {
   const [first = '', id] = pathname.split('/').filter(Boolean).map(decodeURIComponent);

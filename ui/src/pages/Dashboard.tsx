@@ -4,6 +4,8 @@ import { useSubmitJob } from '../hooks/useSubmitJob';
 import { JobsTable } from '../components/JobsTable';
 import { Empty, ErrorState, Loading } from '../components/States';
 import { BacktestsTable } from './Backtests';
+import { OptimizationsTable } from './Optimizations';
+import { useOptimizations } from '../hooks/useOptimizations';
 import { fmtConfusionTitle, fmtInt, fmtLabel, fmtModelLift, fmtModelPrecision, fmtPct, fmtTpFp } from '../lib/format';
 import { modelBacktestBody, modelBacktestUrl } from '../lib/links';
 import type { RegistryModelRow } from '../types/api';
@@ -47,6 +49,35 @@ function BestModelCard({ m }: { m: RegistryModelRow }) {
   );
 }
 
+/** Running optimizations (all of them, up to 10) and the most recent ones. */
+function OptimizationsPanel() {
+  const running = useOptimizations({ status: 'running', limit: 10, offset: 0 });
+  const recent = useOptimizations({ limit: 5, offset: 0 });
+  const r = running.data?.items ?? [];
+  const runningIds = new Set(r.map((o) => o.id));
+  const rec = (recent.data?.items ?? []).filter((o) => !runningIds.has(o.id));
+  return (
+    <section className="panel" data-testid="dashboard-optimizations">
+      <div className="panel-head">
+        <h2>Optimizations</h2>
+        <span className="muted small">{running.data ? `${running.data.total} running` : ''}</span>
+        <Link to="/optimizations" className="btn btn-small">
+          View All
+        </Link>
+      </div>
+      {running.isLoading || recent.isLoading ? (
+        <Loading what="Loading optimizations" />
+      ) : r.length === 0 && rec.length === 0 ? (
+        <Empty>
+          No optimizations yet. <Link to="/optimizations?new=1">Start a sweep</Link>.
+        </Empty>
+      ) : (
+        <OptimizationsTable items={[...r, ...rec]} compact />
+      )}
+    </section>
+  );
+}
+
 export function DashboardPage() {
   const q = useDashboard();
   if (q.isLoading) return <Loading what="Loading dashboard" />;
@@ -70,6 +101,7 @@ export function DashboardPage() {
           <JobsTable jobs={d.recent_jobs.slice(0, 8)} compact />
         )}
       </section>
+      <OptimizationsPanel />
       <section className="panel">
         <div className="panel-head">
           <h2>Best Models</h2>

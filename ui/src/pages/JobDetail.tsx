@@ -151,6 +151,15 @@ export function JobDetailPage() {
           </button>
         </div>
       )}
+      {job.parent_id?.startsWith('opt_') && (
+        <div className="notice notice-info" data-testid="parent-notice">
+          A task of optimization{' '}
+          <Link to={`/optimizations/${encodeURIComponent(job.parent_id)}`} className="mono">
+            {job.parent_id}
+          </Link>
+          .
+        </div>
+      )}
       {job.status === 'FAILED' && <ErrorSummary job={job} />}
       {job.artifacts_parse_error && (
         <div className="notice notice-warn" data-testid="artifacts-parse-error">
@@ -198,7 +207,17 @@ export function JobDetailPage() {
               <span className="muted">{finished ? 'none' : 'parsed when the job prints them'}</span>
             )}
           </Row>
-          {job.parent_id && <Row k="parent">{job.parent_id}</Row>}
+          {job.parent_id && (
+            <Row k="parent">
+              {job.parent_id.startsWith('opt_') ? (
+                <Link to={`/optimizations/${encodeURIComponent(job.parent_id)}`} className="mono" data-testid="parent-optimization">
+                  optimization {job.parent_id}
+                </Link>
+              ) : (
+                job.parent_id
+              )}
+            </Row>
+          )}
           {job.source_job_id && (
             <Row k="source job">
               <Link to={`/jobs/${encodeURIComponent(job.source_job_id)}`}>{job.source_job_id}</Link>

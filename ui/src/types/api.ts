@@ -46,6 +46,24 @@ export type Dashboard = Schemas['Dashboard'];
 export type Health = Schemas['Health'];
 export type TickerList = Schemas['TickerList'];
 
+export type Optimization = Schemas['Optimization'];
+export type OptimizationStatus = Schemas['OptimizationStatus'];
+export type OptimizationTaskStatus = Schemas['OptimizationTaskStatus'];
+export type OptimizationSummary = Schemas['OptimizationSummary'];
+export type OptimizationTopEntry = Schemas['OptimizationTopEntry'];
+export type OptimizationEstimate = Schemas['OptimizationEstimate'];
+export type OptimizationRequest = Schemas['OptimizationRequest'];
+export type OptimizationPage = Schemas['OptimizationPage'];
+export type OptimizationStatusResponse = Schemas['OptimizationStatusResponse'];
+export type OptimizationTask = Schemas['OptimizationTask'];
+export type OptimizationTaskPage = Schemas['OptimizationTaskPage'];
+export type OptimizationValidation = Schemas['OptimizationValidation'];
+export type DeflatedSharpe = Schemas['DeflatedSharpe'];
+export type OptimizationReport = Schemas['OptimizationReport'];
+export type ProjectList = Schemas['ProjectList'];
+export const OPTIMIZATION_STATUSES: readonly OptimizationStatus[] = ['queued', 'running', 'succeeded', 'failed', 'early-stopped', 'canceled'];
+export const OPTIMIZATION_TERMINAL: readonly OptimizationStatus[] = ['succeeded', 'failed', 'early-stopped', 'canceled'];
+
 export interface Paged<T> {
   items: T[];
   total: number;

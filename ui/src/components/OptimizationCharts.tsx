@@ -1,0 +1,129 @@
+// Heatmap (two-parameter grids) and parallel coordinates (more parameters), drawn as SVG from
+// pages of the tasks endpoint (1,000 tasks a page; "Load more" adds the next page).
+import { useEffect, useState } from 'react';
+import { useQueries } from '@tanstack/react-query';
+import { api } from '../api/client';
+import { axisPosition, buildHeatmap, fmtParam, fmtScore, parallelAxes, scoreShade, type Direction } from '../lib/optimizations';
+import type { OptimizationTask } from '../types/api';
+
+export const CHART_PAGE = 1000;
+
+function shadeColor(t: number): string {
+  // low (t=0) pale to high (t=1) saturated green; readable in both themes
+  const l = 88 - 55 * t;
+  return `hsl(145 60% ${l}%)`;
+}
+
+function Heatmap({ tasks, keys, direction }: { tasks: OptimizationTask[]; keys: [string, string]; direction: Direction }) {
+  const h = buildHeatmap(tasks, keys[0], keys[1]);
+  return (
+    <div className="table-wrap">
+      <table className="heatmap" data-testid="heatmap" aria-label={`Score by ${h.xKey} (columns) and ${h.yKey} (rows)`}>
+        <thead>
+          <tr>
+            <th className="small mono" scope="col" title={`rows: ${h.yKey}, columns: ${h.xKey}`}>
+              {h.yKey.split('.').pop()} \ {h.xKey.split('.').pop()}
+            </th>
+            {h.xs.map((x) => (
+              <th key={JSON.stringify(x)} scope="col" className="mono small">
+                {fmtParam(x)}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {h.ys.map((y, yi) => (
+            <tr key={JSON.stringify(y)}>
+              <th scope="row" className="mono small">
+                {fmtParam(y)}
+              </th>
+              {h.xs.map((x, xi) => {
+                const v = h.cells[yi]![xi]!;
+                const t = v === null || h.min === null || h.max === null ? null : scoreShade(v, h.min, h.max, direction);
+                return (
+                  <td
+                    key={JSON.stringify(x)}
+                    className={`hm-cell small${t !== null && t > 0.6 ? ' hm-dark' : ''}`}
+                    style={t === null ? undefined : { background: shadeColor(t) }}
+                    title={`${h.xKey}=${fmtParam(x)}, ${h.yKey}=${fmtParam(y)}: ${fmtScore(v)}`}
+                    data-testid="hm-cell"
+                  >
+                    {fmtScore(v)}
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function Parallel({ tasks, keys, direction }: { tasks: OptimizationTask[]; keys: string[]; direction: Direction }) {
+  const axes = parallelAxes(tasks, keys);
+  const scored = tasks.filter((t) => t.score !== null);
+  const scores = scored.map((t) => t.score!);
+  const min = scores.length ? Math.min(...scores) : 0;
+  const max = scores.length ? Math.max(...scores) : 0;
+  const W = 160 * (axes.length + 1);
+  const H = 260;
+  const pad = 24;
+  const x = (i: number) => pad + (i * (W - 2 * pad)) / axes.length;
+  const y = (t: number) => H - pad - t * (H - 2 * pad);
+  // best drawn last (on top)
+  const ordered = [...scored].sort((a, b) => scoreShade(a.score!, min, max, direction) - scoreShade(b.score!, min, max, direction));
+  return (
+    <div className="table-wrap">
+      <svg className="parallel" data-testid="parallel" viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="img" aria-label={`Parallel coordinates of ${keys.join(', ')} and the score over ${scored.length} ranked tasks`}>
+        {ordered.map((t) => {
+          const s = scoreShade(t.score!, min, max, direction);
+          const pts = axes.map((a, i) => `${x(i)},${y(axisPosition(a, t.params[a.key]))}`);
+          pts.push(`${x(axes.length)},${y(max === min ? 0.5 : (t.score! - min) / (max - min))}`);
+          return <polyline key={t.index} points={pts.join(' ')} fill="none" stroke={`hsl(${210 - 90 * s} 70% ${55 - 15 * s}%)`} strokeOpacity={0.25 + 0.6 * s} strokeWidth={1 + s} />;
+        })}
+        {[...axes.map((a) => a.key), 'score'].map((k, i) => (
+          <g key={k}>
+            <line x1={x(i)} x2={x(i)} y1={pad} y2={H - pad} className="pc-axis" />
+            <text x={x(i)} y={14} textAnchor="middle" className="pc-label">
+              {k.split('.').pop()}
+            </text>
+          </g>
+        ))}
+      </svg>
+    </div>
+  );
+}
+
+/** Heatmap for two parameters, parallel coordinates for more; nothing for one. */
+export function OptimizationCharts({ id, keys, direction, total }: { id: string; keys: string[]; direction: Direction; total: number }) {
+  const [pages, setPages] = useState(1);
+  useEffect(() => setPages(1), [id]);
+  const qs = useQueries({
+    queries: Array.from({ length: pages }, (_, p) => ({
+      queryKey: ['optimizations', 'tasks', id, { limit: CHART_PAGE, offset: p * CHART_PAGE, chart: true }],
+      queryFn: ({ signal }: { signal: AbortSignal }) => api.optimizationTasks(id, { limit: CHART_PAGE, offset: p * CHART_PAGE }, signal),
+      staleTime: Infinity,
+    })),
+  });
+  if (keys.length < 2) return null;
+  const tasks = qs.flatMap((q) => q.data?.items ?? []);
+  const loading = qs.some((q) => q.isLoading);
+  const shown = tasks.length;
+  return (
+    <section className="panel" data-testid="opt-charts">
+      <div className="panel-head">
+        <h2>{keys.length === 2 ? 'Heatmap' : 'Parallel coordinates'}</h2>
+        <span className="muted small">
+          score of {shown.toLocaleString('en-US')} of {total.toLocaleString('en-US')} tasks (by index; empty = no score yet, failed or not ranked)
+        </span>
+        {shown < total && !loading && (
+          <button type="button" className="btn btn-small" onClick={() => setPages((p) => p + 1)}>
+            Load {Math.min(CHART_PAGE, total - shown).toLocaleString('en-US')} more
+          </button>
+        )}
+      </div>
+      {loading && tasks.length === 0 ? <div className="skeleton skeleton-block" aria-hidden /> : keys.length === 2 ? <Heatmap tasks={tasks} keys={[keys[0]!, keys[1]!]} direction={direction} /> : <Parallel tasks={tasks} keys={keys} direction={direction} />}
+    </section>
+  );
+}
