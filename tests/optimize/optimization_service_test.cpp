@@ -927,7 +927,8 @@ TEST_F(OptimizationServiceTest, HoldoutSearchEndsBeforeTheDateAndTheTopNReRunFro
     rerun_fast.push_back(Fast(j));
     Finish(j, oos_equity.at(Fast(j)));
   }
-  EXPECT_EQ(rerun_fast, (std::vector<double>{3, 2}));
+  std::sort(rerun_fast.begin(), rerun_fast.end());
+  EXPECT_EQ(rerun_fast, (std::vector<double>{2, 3}));  // the Top-2 only (runs[] below is in Top-N order)
   ASSERT_TRUE(WaitFor([&] { return (*opt_->Get(id))["validation"]["status"] == "succeeded"; }));
   ASSERT_TRUE(opt_->WaitIdle(5s));
   const Json opt = *opt_->Get(id);
