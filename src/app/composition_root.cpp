@@ -30,6 +30,7 @@
 #include "jobs/job_service.hpp"
 #include "jobs/metrics.hpp"
 #include "optimize/builtin_backtest_runner.hpp"
+#include "optimize/model_axis.hpp"
 #include "optimize/optimization_service.hpp"
 #include "optimize/task_batch_runner.hpp"
 #include "registry/registry_service.hpp"
@@ -263,9 +264,12 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   if (config.registry.index_on_start) IndexAtStart(*parts->registry);
   IndexWhenJobsFinish(*parts->jobs, *parts->registry);
 
+  optimize::OptimizationServiceOptions opt_options;
+  // A models dimension expands to the registry's model files (optimize/model_axis.hpp).
+  opt_options.limits.resolve_models = optimize::RegistryModelResolver(parts->stores->registry());
   parts->optimizations = std::make_unique<optimize::OptimizationService>(
       parts->stores->optimizations(), *parts->jobs, *parts->catalog, ws, clock, &parts->metrics,
-      parts->task_runner.get());
+      parts->task_runner.get(), std::move(opt_options));
   RETURN_IF_ERROR(parts->optimizations->Start().WithContext("resuming optimizations"));
 
   // Error envelopes name workspace files relative to the workspace, never absolute.
@@ -292,6 +296,7 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   http::RegisterRegistryRoutes(router, *parts->registry);
   http::RegisterResultsRoutes(router, *parts->registry);
   http::RegisterOptimizationRoutes(router, *parts->optimizations, parts->audit.get());
+  http::RegisterProjectRoutes(router, *parts->jobs, parts->stores->registry(), parts->stores->optimizations());
   http::RegisterSessionRoutes(router, *parts->auth);
   http::RegisterStaticRoutes(router, parts->options.ui_dir);
   // Last: serves the OpenAPI document and takes each route's query parameters from it; fails

@@ -155,12 +155,22 @@ Result<std::unique_ptr<app::Server>> StartLocalServer(const Workspace& ws) {
   return server;
 }
 
+int RunDocument(const OptimizeOpts& o, const SweepDocument* doc, bool with_report);
+
 int Run(const OptimizeOpts& o) {
   // 1. The sweep file and the request it describes: refused here before anything is contacted.
   auto doc = LoadSweepFile(o.config);
   if (!doc.ok()) return Fail(doc.status().message());
+  return RunDocument(o, &*doc, false);
+}
+
+// Submits `doc->request`, follows it to its end, downloads the export; with `with_report`, also
+// prints the report (GET .../report: counts, Top 3, deflated Sharpe, the report files).
+int RunDocument(const OptimizeOpts& o, const SweepDocument* doc, bool with_report) {
   if (!optimize::IsRerunRequest(doc->request)) {
-    auto parsed = optimize::ParseOptimizationRequest(doc->request);
+    optimize::RequestLimits limits;
+    limits.allow_unresolved_models = true;  // the server expands a models dimension
+    auto parsed = optimize::ParseOptimizationRequest(doc->request, limits);
     if (!parsed.ok()) {
       const Json& d = parsed.status().details();
       const std::string field = d.is_object() && d.contains("field") && d["field"].is_string()
@@ -270,16 +280,26 @@ int Run(const OptimizeOpts& o) {
     Status w = WriteFileAtomic(*path, zip->body);
     if (!w.ok()) export_error = w.message();
   }
+  Json report;
+  if (with_report) {
+    auto r = (*client)->Get(base + "/report");
+    if (r.ok() && r->status < 400) {
+      auto j = r->JsonBody();
+      if (j.ok()) report = std::move(*j);
+    }
+  }
   local.reset();  // --local: stop the in-process server before printing the end
 
   if (o.json) {
     Json result{{"id", id}, {"status", status}, {"summary", summary}, {"optimization", *opt},
                 {"export_path", export_error.empty() ? Json(path->string()) : Json(nullptr)}};
     if (!export_error.empty()) result["export_error"] = export_error;
+    if (with_report) result["report"] = report;
     std::printf("%s\n", result.dump(2).c_str());
   } else {
     std::printf("status: %s\n", status.c_str());
     std::printf("%s", FormatTopN(summary, metric).c_str());
+    if (report.is_object()) std::printf("%s", FormatReport(report).c_str());
     if (export_error.empty()) std::printf("export: %s\n", path->string().c_str());
   }
   std::fflush(stdout);
@@ -316,6 +336,58 @@ void SetupOptimizeCommand(CLI::App& app, int& exit_code) {
   });
 }
 
+struct SelectOpts {
+  OptimizeOpts run;
+  SelectModelsOptions request;
+  double max_drawdown = -1;  // -1: no constraint
+  std::string holdout_start;
+};
+
+void SetupSelectModelsCommand(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<SelectOpts>();
+  auto* cmd = app.add_subcommand(
+      "select-models",
+      "Backtest every trained model of a project with fixed parameters and pick the best under a drawdown limit: "
+      "alphalab select-models --project P --max-drawdown 0.15 --objective cagr --config configs/backtest/topn.yaml");
+  cmd->add_option("--project,-p", o->request.project, "the project whose models are backtested")->required();
+  cmd->add_option("--config,-c", o->request.config, "backtest config with the fixed parameters (workspace-relative)")
+      ->required();
+  cmd->add_option("--objective", o->request.objective, "metric to rank by")->capture_default_str();
+  cmd->add_option("--direction", o->request.direction, "max or min")
+      ->capture_default_str()->check(CLI::IsMember({"max", "min"}));
+  cmd->add_option("--max-drawdown", o->max_drawdown, "keep models with max_drawdown <= this (a fraction)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--status", o->request.status, "registry status of the models (\"any\": every status)")
+      ->capture_default_str();
+  cmd->add_option("--max-inflight", o->request.max_inflight, "backtests running at once")
+      ->capture_default_str()->check(CLI::Range(1, 10000));
+  cmd->add_option("--top", o->request.top_n, "rows kept in the ranking")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--holdout-start", o->holdout_start,
+                  "rank on data before this date (YYYY-MM-DD), then re-run the best from it");
+  auto* server = cmd->add_option("--server", o->run.server, "server URL (default: $ALPHALAB_SERVER, else http://127.0.0.1:8000)");
+  auto* local = cmd->add_flag("--local", o->run.local, "run the server in this process over --workspace");
+  server->excludes(local);
+  cmd->add_option("--workspace,-w", o->run.workspace, "workspace directory (--local; where the export goes)")
+      ->capture_default_str();
+  auto* out = cmd->add_option("--out,-o", o->run.out, "export zip path (default: reports/optimizations/<id>.zip in the workspace)");
+  cmd->add_flag("--no-progress", o->run.no_progress, "plain progress lines instead of a bar");
+  cmd->add_flag("--json", o->run.json, "print the final status, summary, report and export path as JSON");
+  cmd->add_option("--poll-ms", o->run.poll_ms, "status poll interval in milliseconds")
+      ->capture_default_str()->check(CLI::Range(10, 60000))->group("");
+  cmd->callback([o, out, &exit_code] {
+    OptimizeOpts opts = o->run;
+    opts.out_given = out->count() > 0;
+    SweepDocument doc;
+    doc.file = "select-models";
+    SelectModelsOptions request = o->request;
+    if (o->max_drawdown >= 0) request.max_drawdown = o->max_drawdown;
+    if (!o->holdout_start.empty()) request.holdout_start = o->holdout_start;
+    doc.request = SelectModelsRequest(request);
+    exit_code = RunDocument(opts, &doc, true);
+  });
+}
+
 }  // namespace
 ALPHALAB_REGISTER_COMMAND(12, SetupOptimizeCommand);
+ALPHALAB_REGISTER_COMMAND(13, SetupSelectModelsCommand);
 }  // namespace alphalab::cli

@@ -143,6 +143,75 @@ std::string Parent(std::string_view path) {
 
 }  // namespace
 
+Json SelectModelsRequest(const SelectModelsOptions& o) {
+  Json constraints = Json::array();
+  if (o.max_drawdown) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", *o.max_drawdown);
+    // the shortest text that reads back to the same double
+    for (int p = 1; p <= 17; ++p) {
+      char b[64];
+      std::snprintf(b, sizeof b, "%.*g", p, *o.max_drawdown);
+      if (std::strtod(b, nullptr) == *o.max_drawdown) {
+        std::snprintf(buf, sizeof buf, "%s", b);
+        break;
+      }
+    }
+    constraints.push_back(std::string("max_drawdown <= ") + buf);
+  }
+  Json req{{"name", "select models " + o.project},
+           {"project", o.project},
+           {"job_type", "backtest"},
+           {"base_params", Json{{"config_path", o.config}}},
+           {"param_space", Json{{"strategy.params.model_path",
+                                 Json{{"models", Json{{"project", o.project}, {"status", o.status}}}}}}},
+           {"objective", Json{{"metric", o.objective}, {"direction", o.direction}}},
+           {"constraints", std::move(constraints)},
+           {"max_inflight", o.max_inflight},
+           {"top_n", o.top_n}};
+  if (o.holdout_start) req["validation"] = Json{{"holdout_start", *o.holdout_start}};
+  return req;
+}
+
+std::string FormatReport(const Json& r) {
+  auto num = [](const Json& v) {
+    if (!v.is_number()) return std::string("-");
+    char b[64];
+    std::snprintf(b, sizeof b, "%.4f", v.get<double>());
+    return std::string(b);
+  };
+  std::string out;
+  const Json c = r.value("counts", Json::object());
+  out += "counts: models " + c.value("models", Json(0)).dump() + ", tasks " + c.value("total", Json(0)).dump() +
+         ", succeeded " + c.value("succeeded", Json(0)).dump() + ", failed " + c.value("failed", Json(0)).dump() +
+         ", passing " + c.value("passing", Json(0)).dump() + "\n";
+  const std::string metric = r.value("objective", Json::object()).value("metric", std::string("score"));
+  int rank = 0;
+  for (const Json& e : r.value("top", Json::array())) {
+    const Json m = e.value("metrics", Json::object());
+    out += "top " + std::to_string(++rank) + ":";
+    if (e.contains("model_run_id") && e["model_run_id"].is_string()) out += " run " + e["model_run_id"].get<std::string>();
+    out += " " + metric + " " + num(e.value("score", Json()));
+    for (const char* k : {"cagr", "max_drawdown", "sharpe"}) {
+      if (k != metric) out += std::string(" ") + k + " " + num(m.value(k, Json()));
+    }
+    if (e.contains("oos_score") && e["oos_score"].is_number()) out += " oos " + num(e["oos_score"]);
+    if (e.contains("result_summary_id") && e["result_summary_id"].is_string()) {
+      out += " backtest " + e["result_summary_id"].get<std::string>();
+    }
+    out += "\n";
+  }
+  const Json d = r.value("deflated_sharpe", Json());
+  if (d.is_object()) {
+    out += "deflated sharpe: " + num(d.value("value", Json())) + " (" + d.value("reading", std::string()) + "; " +
+           d.value("trials", Json(0)).dump() + " trials)\n";
+  }
+  const Json f = r.value("files", Json::object());
+  if (f.contains("report_md")) out += "report: " + f["report_md"].get<std::string>() + "\n";
+  if (f.contains("manifest")) out += "manifest: " + f["manifest"].get<std::string>() + "\n";
+  return out;
+}
+
 std::string SweepDocument::Locate(std::string_view field) const {
   std::string path(field);
   while (!path.empty()) {

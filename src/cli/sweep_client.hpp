@@ -37,6 +37,28 @@ Result<SweepDocument> ParseSweepYaml(std::string_view text, std::string file);
 // Reads the file (at most 1 MiB) and parses it; a missing file is NotFound naming it.
 Result<SweepDocument> LoadSweepFile(const std::filesystem::path& path);
 
+// `alphalab select-models`: the request it sends (docs/cli.md) — every model of the project
+// that the registry lists with `status`, backtested with the fixed parameters of `config`,
+// ranked by `objective` (`direction`) among those with max_drawdown <= max_drawdown.
+struct SelectModelsOptions {
+  std::string project;
+  std::string config;  // workspace-relative backtest config
+  std::string objective = "cagr";
+  std::string direction = "max";
+  std::optional<double> max_drawdown;
+  std::string status = "success";
+  int max_inflight = 8;
+  int top_n = 3;
+  std::optional<std::string> holdout_start;
+};
+Json SelectModelsRequest(const SelectModelsOptions& o);
+// The lines printed for an OptimizationReport (GET /api/v1/optimizations/{id}/report):
+//   counts: models 5, succeeded 5, failed 0, passing 3
+//   top 1: run 20261202_... cagr 0.0712 max_drawdown 0.1234 backtest bt_...
+//   deflated sharpe: 0.41 (likely luck; 5 trials)
+//   report: reports/optimizations/<id>/report.md
+std::string FormatReport(const Json& report);
+
 // Counts of a summary (`GET /api/v1/optimizations/{id}/status` -> summary).
 struct SweepCounts {
   int64_t total = 0, finished = 0, failed = 0, canceled = 0, running = 0, queued = 0;

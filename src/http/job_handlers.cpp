@@ -50,9 +50,14 @@ Result<Json> SubmitTyped(JobService& jobs, const Clock& clock, AuditLog* audit, 
   ASSIGN_OR_RETURN(Json body, req.JsonBody());
   SubmitOptions opts;
   opts.owner_id = OwnerId(req);
-  // The typed routes take the params and the `dry_run` option side by side in one body.
+  // The typed routes take the params and the `dry_run` option side by side in one body;
+  // `project` is the job's, not a parameter of its command.
   Result<std::optional<bool>> dry_run = TakeDryRun(body);
   if (dry_run.ok()) opts.dry_run = dry_run->value_or(false);
+  if (dry_run.ok() && body.is_object() && body.contains("project")) {
+    ASSIGN_OR_RETURN(opts.project, GetOptionalString(body, "project"));
+    body.erase("project");
+  }
   Result<JobRecord> rec = dry_run.ok() ? jobs.Submit(type, body, opts) : Result<JobRecord>(dry_run.status());
   AuditSubmit(audit, req, rec, type);
   if (!rec.ok()) return rec.status();
@@ -96,7 +101,7 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
 
   router.Post("/api/jobs", [&jobs, &clock, audit](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
-    RETURN_IF_ERROR(CheckKnownKeys(body, {"job_type", "params", "dry_run", "source_job_id", "parent_id"}));
+    RETURN_IF_ERROR(CheckKnownKeys(body, {"job_type", "params", "dry_run", "source_job_id", "parent_id", "project"}));
     ASSIGN_OR_RETURN(std::string type, GetString(body, "job_type"));
     Json params = body.contains("params") && !body["params"].is_null() ? body["params"] : Json::object();
     if (!params.is_object()) return Status::InvalidArgument("field 'params' must be an object");
@@ -108,6 +113,7 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
     opts.owner_id = OwnerId(req);
     ASSIGN_OR_RETURN(opts.source_job_id, GetOptionalString(body, "source_job_id"));
     ASSIGN_OR_RETURN(opts.parent_id, GetOptionalString(body, "parent_id"));
+    ASSIGN_OR_RETURN(opts.project, GetOptionalString(body, "project"));
     for (const auto* link : {&opts.source_job_id, &opts.parent_id}) {
       if (*link && !IsSafeIdentifier(**link)) return Status::InvalidArgument("'" + **link + "' is not a valid job id");
     }
@@ -140,6 +146,7 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
     }
     q.job_type = req.query.Get("job_type");
     q.owner_id = req.query.Get("owner_id");
+    if (auto p = req.query.Get("project"); p && !p->empty()) q.project = *p;
     if (auto mine = OwnerFilter(req)) {  // a user sees their own jobs only
       if (q.owner_id && *q.owner_id != *mine) {
         return Status::PermissionDenied("a user token lists its own jobs only (owner_id=" + *mine + ")");

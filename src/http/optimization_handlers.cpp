@@ -119,6 +119,12 @@ void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& s
     return service.Get(id);
   });
 
+  router.Get(base + "/{optimization_id}/report", [&service](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
+    RETURN_IF_ERROR(CheckOptimizationOwner(req, service, id));
+    return service.Report(id);
+  });
+
   router.Get(base + "/{optimization_id}/status", [&service](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
     RETURN_IF_ERROR(CheckOptimizationOwner(req, service, id));

@@ -19,6 +19,8 @@ class RegistryService;
 namespace optimize {
 class OptimizationService;
 }
+class RegistryStore;
+class OptimizationStore;
 }  // namespace alphalab
 
 namespace alphalab::http {
@@ -39,6 +41,9 @@ void RegisterResultsRoutes(Router& router, RegistryService& service);
 // With auth.mode token a user sees and changes only their own optimizations (http/auth.hpp);
 // submits and cancels go to the audit log when `audit` is given.
 void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& service, AuditLog* audit = nullptr);
+// GET /api/projects: every project named by a job, a registry run or an optimization, by name,
+// with {jobs, runs, successful_runs, optimizations} counts.
+void RegisterProjectRoutes(Router& router, JobService& jobs, RegistryStore& registry, OptimizationStore& optimizations);
 // The web UI's files with the client-side routing fallback (nothing when ui_dir is empty or
 // not a directory). Registered last: it is the router's fallback.
 void RegisterStaticRoutes(Router& router, const std::string& ui_dir);

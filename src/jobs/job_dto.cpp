@@ -40,6 +40,7 @@ Json JobDetailJson(const JobRecord& job, TimePoint now) {
       {"parent_id", OrNull(job.parent_id)},
       {"source_job_id", OrNull(job.source_job_id)},
       {"owner_id", OrNull(job.owner_id)},
+      {"project", job.project},
       {"params", job.params.is_object() ? job.params : Json::object()},
       {"dry_run", job.dry_run},
       {"timeout_sec", job.timeout_sec},

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
 
 #include "core/ids.hpp"
 #include "core/message_paths.hpp"
@@ -253,6 +254,7 @@ JobRecord JobService::NewRecord(ResolvedJob resolved, const SubmitOptions& optio
   rec.parent_id = options.parent_id;
   rec.source_job_id = options.source_job_id;
   rec.owner_id = options.owner_id;
+  rec.project = options.project.value_or("");
   rec.max_inflight = options.max_inflight;
   rec.dry_run = resolved.dry_run;
   rec.timeout_sec = resolved.timeout_sec;
@@ -330,8 +332,46 @@ Result<std::optional<bool>> TakeDryRun(Json& object, std::string_view field) {
   return out;
 }
 
+namespace {
+
+// The project of a job whose request names none: a `project=...` override, else the
+// `project:` of its config file (params.config_path), else "".
+std::string ProjectFromParams(const Workspace& ws, const Json& params) {
+  if (!params.is_object()) return "";
+  if (auto it = params.find("overrides"); it != params.end() && it->is_array()) {
+    std::string found;
+    for (const Json& o : *it) {
+      if (o.is_string() && o.get_ref<const std::string&>().rfind("project=", 0) == 0) {
+        found = o.get<std::string>().substr(8);  // the last one wins, as --set does
+      }
+    }
+    if (!found.empty()) return IsSafeIdentifier(found) ? found : "";
+  }
+  auto cfg = params.find("config_path");
+  if (cfg == params.end() || !cfg->is_string()) return "";
+  auto path = ws.Resolve(cfg->get<std::string>(), PathMust::kExist);
+  if (!path.ok()) return "";
+  try {
+    const YAML::Node node = YAML::LoadFile(path->string());
+    if (node.IsMap() && node["project"] && node["project"].IsScalar()) {
+      const std::string p = node["project"].as<std::string>();
+      return IsSafeIdentifier(p) ? p : "";
+    }
+  } catch (const std::exception&) {
+    // An unreadable config fails the job itself; its project is simply unknown.
+  }
+  return "";
+}
+
+}  // namespace
+
 Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& params,
                                      const SubmitOptions& options) {
+  if (options.project && !options.project->empty() &&
+      (options.project->size() > 128 || !IsSafeIdentifier(*options.project))) {
+    return Status::InvalidArgument("project may only hold letters, digits, '_', '.' and '-' (at most 128)",
+                                   Json{{"field", "project"}});
+  }
   if (options.max_inflight) {
     if (*options.max_inflight < 1) {
       return Status::InvalidArgument("max_inflight must be at least 1",
@@ -345,7 +385,9 @@ Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& para
   ASSIGN_OR_RETURN(ResolvedJob resolved, catalog_.Resolve(job_type, params));
   resolved.dry_run = options.dry_run;
   if (!resolved.dry_run) queue_.AwaitAdmission();
+  const std::string project = options.project ? *options.project : ProjectFromParams(workspace_, resolved.params);
   JobRecord rec = NewRecord(std::move(resolved), options, clock_.Now());
+  rec.project = project;
   if (shutting_down_) return Status::Unavailable("the server is shutting down");
   // Claimed by this server in its insert (NewRecord; one write): no other server's queue
   // takes it, and its start needs no second write. Jobs not claimed here are claimed in Start().

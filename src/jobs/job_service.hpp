@@ -81,6 +81,9 @@ struct SubmitOptions {
   std::optional<std::string> parent_id;
   std::optional<std::string> source_job_id;
   std::optional<std::string> owner_id;
+  // The job's project; when unset, the config file's `project:` (a `project=...` override
+  // wins over the file), else "".
+  std::optional<std::string> project;
   // At most this many jobs of the group (same parent_id) run at once; needs parent_id, >= 1.
   // Stored with the job, so a restarted server keeps the bound (JobQueue).
   std::optional<int> max_inflight;
@@ -130,6 +133,8 @@ class JobService {
   Result<std::string> DetailBody(const JobId& id, TimePoint now);
   Result<std::vector<JobRecord>> List(const JobQuery& query);
   Result<int64_t> Count(const JobQuery& query);
+  // Jobs per non-empty project (GET /api/projects).
+  Result<std::map<std::string, int64_t>> CountByProject() { return store_.CountJobsByProject(); }
   // QUEUED -> CANCELED at once; being spawned: waits until RUNNING is recorded, then as
   // RUNNING; RUNNING: SIGTERM/SIGKILL to the group, then CANCELED (waits up to ~1.5 s for that
   // and returns the latest record). Finished job -> FailedPrecondition.

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <unordered_set>
 #include <utility>
 
@@ -12,6 +14,7 @@
 #include "core/job_result.hpp"
 #include "jobs/job_results.hpp"
 #include "optimize/backtest_task_check.hpp"
+#include "optimize/deflated_sharpe.hpp"
 #include "optimize/estimate.hpp"
 #include "optimize/export_zip.hpp"
 #include "optimize/progress.hpp"
@@ -95,7 +98,33 @@ Summary SummaryFromJson(const Json& j) {
   return s;
 }
 
-Json TaskJson(const OptimizationTaskRecord& t) {
+// The train run of a model path "runs/<run_id>/..." (the registry's rule: a run folder is
+// named by its run id).
+std::optional<std::string> ModelRunIdFromPath(const Json& value) {
+  if (!value.is_string()) return std::nullopt;
+  const std::string& p = value.get_ref<const std::string&>();
+  if (p.rfind("runs/", 0) != 0) return std::nullopt;
+  const size_t slash = p.find('/', 5);
+  if (slash == std::string::npos || slash == 5) return std::nullopt;
+  return p.substr(5, slash - 5);
+}
+
+// The key of a request document's models dimension ("" when none).
+std::string ModelsKeyOf(const Json& request) {
+  if (!request.is_object() || !request.contains("param_space") || !request["param_space"].is_object()) return "";
+  for (const auto& [k, v] : request["param_space"].items()) {
+    if (v.is_object() && v.contains("models")) return k;
+  }
+  return "";
+}
+
+Json ModelRunIdJson(const Json& params, const std::string& models_key) {
+  if (models_key.empty() || !params.is_object() || !params.contains(models_key)) return nullptr;
+  const auto id = ModelRunIdFromPath(params[models_key]);
+  return id ? Json(*id) : Json(nullptr);
+}
+
+Json TaskJson(const OptimizationTaskRecord& t, const std::string& models_key = "") {
   Json metrics = Json::object();
   for (const auto& [k, v] : NumericMetrics(t.metrics)) metrics[k] = v;
   const auto rsid = ResultSummaryId(t.metrics);
@@ -114,7 +143,79 @@ Json TaskJson(const OptimizationTaskRecord& t) {
               {"result_paths", std::move(paths)},
               {"attempt", t.attempt},
               {"started_at", TimeJson(t.started_at)},
-              {"ended_at", TimeJson(t.ended_at)}};
+              {"ended_at", TimeJson(t.ended_at)},
+              {"model_run_id", ModelRunIdJson(t.params, models_key)}};
+}
+
+// Every Top-N row carries oos_score, oos_result_summary_id, model_run_id and metrics (a summary
+// stored before they existed gets null / {}).
+void NormalizeTopEntries(Json& summary, const std::string& models_key) {
+  if (!summary.contains("top_n") || !summary["top_n"].is_array()) return;
+  for (Json& e : summary["top_n"]) {
+    if (!e.is_object()) continue;
+    if (!e.contains("oos_score")) e["oos_score"] = nullptr;
+    if (!e.contains("oos_result_summary_id")) e["oos_result_summary_id"] = nullptr;
+    if (!e.contains("model_run_id")) e["model_run_id"] = ModelRunIdJson(e.value("params", Json::object()), models_key);
+    if (!e.contains("metrics")) e["metrics"] = Json::object();
+  }
+}
+
+std::string Num(const Json& v, int precision = 4) {
+  if (!v.is_number()) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", precision, v.get<double>());
+  return buf;
+}
+
+// report.md of an OptimizationReport.
+std::string ReportMarkdown(const Json& r, const std::string& id) {
+  std::string md = "# Optimization report: " + r.value("name", std::string()) + "\n\n";
+  md += "- id: `" + id + "`\n- project: " + (r.value("project", std::string()).empty() ? std::string("-") : r["project"].get<std::string>()) + "\n";
+  md += "- status: " + r.value("status", std::string()) + "\n";
+  md += "- objective: " + r["objective"].value("direction", std::string()) + " " + r["objective"].value("metric", std::string()) + "\n";
+  std::string cs;
+  for (const auto& c : r["constraints"]) cs += (cs.empty() ? "" : ", ") + std::string("`") + c.get<std::string>() + "`";
+  md += "- constraints: " + (cs.empty() ? std::string("none") : cs) + "\n\n";
+  const Json& c = r["counts"];
+  md += "## Counts\n\n| tasks | models | succeeded | failed | canceled | passing the constraints |\n|---|---|---|---|---|---|\n";
+  md += "| " + std::to_string(c.value("total", 0)) + " | " + std::to_string(c.value("models", 0)) + " | " +
+        std::to_string(c.value("succeeded", 0)) + " | " + std::to_string(c.value("failed", 0)) + " | " +
+        std::to_string(c.value("canceled", 0)) + " | " + std::to_string(c.value("passing", 0)) + " |\n\n";
+  md += "## Top 3\n\n";
+  if (r["top"].empty()) {
+    md += "No task passed the constraints.\n\n";
+  } else {
+    md += "| rank | train run | params | score | cagr | max_drawdown | sharpe | oos score | backtest |\n"
+          "|---|---|---|---|---|---|---|---|---|\n";
+    int rank = 0;
+    for (const Json& e : r["top"]) {
+      const Json& m = e.contains("metrics") ? e["metrics"] : Json::object();
+      const std::string bt = e.value("result_summary_id", std::string());
+      const Json run = e.value("model_run_id", Json());
+      md += "| " + std::to_string(++rank) + " | " +
+            (run.is_string() ? "[" + run.get<std::string>() + "](/runs/" + run.get<std::string>() + ")" : std::string("-")) +
+            " | `" + DumpJson(e.value("params", Json::object())) + "` | " + Num(e.value("score", Json())) + " | " +
+            Num(m.value("cagr", Json())) + " | " + Num(m.value("max_drawdown", Json())) + " | " +
+            Num(m.value("sharpe", Json())) + " | " + Num(e.value("oos_score", Json())) + " | " +
+            (bt.empty() ? std::string("-") : "[" + bt + "](/backtests/" + bt + ") (`backtests/" + bt + "/summary.json`)") +
+            " |\n";
+    }
+    md += "\n";
+  }
+  md += "## Deflated Sharpe\n\n";
+  const Json& d = r["deflated_sharpe"];
+  if (d.is_object()) {
+    md += "DSR " + Num(d["value"]) + " (" + d.value("reading", std::string()) + "): best per-period Sharpe " +
+          Num(d["best_sharpe"], 5) + " against " + Num(d["expected_max_sharpe"], 5) + " expected from the best of " +
+          std::to_string(d.value("trials", 0)) + " unskilled trials (variance of their Sharpe ratios " +
+          Num(d["sharpe_variance"], 8) + "), " + std::to_string(d.value("observations", 0)) +
+          " daily returns, skewness " + Num(d["skewness"]) + ", kurtosis " + Num(d["kurtosis"]) + ".\n\n";
+  } else {
+    md += "Not available (it needs two ranked tasks with a Sharpe ratio and the best one's equity.csv).\n\n";
+  }
+  md += "Files: `" + r["files"].value("manifest", std::string()) + "` (one line per task start and end), `" +
+        r["files"].value("report_json", std::string()) + "`.\n";
+  return md;
 }
 
 void LogEvent(const char* msg, const Json& fields) {
@@ -131,6 +232,10 @@ std::string OverrideText(const std::string& key, const Json& value) {
 }
 
 Json TaskJobParams(const Json& base_params, const Json& task_params) {
+  return TaskJobParams(base_params, task_params, "");
+}
+
+Json TaskJobParams(const Json& base_params, const Json& task_params, const std::string& models_key) {
   Json params = base_params.is_object() ? base_params : Json::object();
   Json overrides = Json::array();
   if (params.contains("overrides")) {
@@ -141,17 +246,45 @@ Json TaskJobParams(const Json& base_params, const Json& task_params) {
       overrides.push_back(given);
     }
   }
-  for (const auto& [k, v] : task_params.items()) overrides.push_back(OverrideText(k, v));
+  for (const auto& [k, v] : task_params.items()) {
+    // The models dimension's value is the job's model_path, as "backtest this model" passes it:
+    // the backtest then takes the model's dataset, tickers and test period (docs/engine.md).
+    if (!models_key.empty() && k == models_key) {
+      params["model_path"] = v;
+      continue;
+    }
+    overrides.push_back(OverrideText(k, v));
+  }
   params["overrides"] = std::move(overrides);
   return params;
+}
+
+static Json TaskJobParamsFor(const OptimizationRequest& req, const std::string& models_key, const Json& task_params,
+                      bool validation) {
+  Json base = req.base_params.is_object() ? req.base_params : Json::object();
+  if (req.holdout_start) {
+    if (validation) {
+      // The holdout re-run trades from the date; the bars before it are the engine's warm-up.
+      base["start"] = *req.holdout_start;
+      base.erase("end");
+    } else {
+      // The search sees data before the date only.
+      const auto day = ParseDate(*req.holdout_start);
+      const std::string before = day.ok() ? FormatDate(*day - 1) : *req.holdout_start;
+      const bool earlier = base.contains("end") && base["end"].is_string() && base["end"].get<std::string>() < before;
+      if (!earlier) base["end"] = before;
+    }
+  }
+  return TaskJobParams(base, task_params, models_key);
 }
 
 namespace {
 
 // Every task value must make an override item the jobs API accepts (a 400 on its axis).
-Status CheckTaskOverrides(const std::vector<TaskParams>& tasks) {
+Status CheckTaskOverrides(const std::vector<TaskParams>& tasks, const std::string& models_key) {
   for (const auto& t : tasks) {
     for (const auto& [k, v] : t.params.items()) {
+      if (k == models_key) continue;  // the job's model_path, not an override
       Status st = ValidateOverride(OverrideText(k, v));
       if (!st.ok()) return FieldError("param_space." + k, st.message());
     }
@@ -200,6 +333,27 @@ struct OptimizationService::Live {
   // Runner path: task writes of the chunk being reported, flushed in one transaction.
   bool defer_task_writes = false;
   std::vector<OptimizationTaskWrite> task_writes;
+  std::string models_key;                          // the models dimension's key ("" when none)
+  std::unordered_map<int64_t, Json> top_metrics;   // numeric metrics of ranked tasks (pruned to the Top-N)
+  std::unique_ptr<std::ofstream> manifest;         // reports/optimizations/<id>/manifest.jsonl
+  bool manifest_failed = false;
+  // Holdout validation (request.validation): the Top-N re-run from holdout_start.
+  struct ValidationRun {
+    int64_t index = 0;         // the search task's index
+    int64_t task_index = -1;   // the validation task's own index
+    Json params;
+    std::string status = "pending";
+    std::optional<std::string> job_id;
+    std::optional<double> oos_score;
+    Json metrics = Json::object();
+    std::optional<std::string> result_summary_id;
+    std::string reason;
+  };
+  std::string validation_status = "pending";
+  std::vector<ValidationRun> validation_runs;
+  std::unordered_map<std::string, size_t> validation_of;  // job id -> position, re-runs in flight
+  Json deflated_sharpe;                                   // null until the optimization ended
+  bool finished = false;                                  // FinishLocked ran
 };
 
 OptimizationService::OptimizationService(OptimizationStore& store, JobService& jobs, const JobCatalog& catalog,
@@ -309,6 +463,8 @@ Result<OptimizationRequest> OptimizationService::ParseStored(const OptimizationR
   limits.known_job_types.reset();
   limits.is_known_metric = nullptr;
   limits.max_tasks = UINT64_MAX;
+  limits.resolve_models = nullptr;  // the tasks exist: the registry is not asked again
+  limits.allow_unresolved_models = true;
   auto req = ParseOptimizationRequest(rec.request, limits);
   if (!req.ok()) return Status::Internal("the stored request of " + rec.id + " does not parse: " + req.status().message());
   return req;
@@ -345,9 +501,40 @@ Result<std::shared_ptr<OptimizationService::Live>> OptimizationService::BuildLiv
                                                           live->req.early_stop, static_cast<size_t>(live->req.top_n),
                                                           *state);
   live->max_inflight = MaxInflightOf(live->req);
-  live->use_runner = runner_ && runner_->Accepts(live->req.job_type, live->req.base_params);
+  live->models_key = live->req.param_space.ModelsKey();
+  live->use_runner = runner_ && live->models_key.empty() && runner_->Accepts(live->req.job_type, live->req.base_params);
   live->last_persist = clock_.Now();
   ASSIGN_OR_RETURN(std::vector<OptimizationTaskRecord> tasks, AllTasks(rec.id));
+  for (const auto& t : tasks) {
+    if (t.ranked) live->top_metrics[t.index] = Json(NumericMetrics(t.metrics));
+  }
+  // Holdout re-runs that already ran (an extend or a retry reloads an ended optimization).
+  if (rec.summary.is_object() && rec.summary.contains("validation") && rec.summary["validation"].is_object()) {
+    const Json& v = rec.summary["validation"];
+    live->validation_status = v.value("status", std::string("pending"));
+    if (v.contains("runs") && v["runs"].is_array()) {
+      for (const Json& r : v["runs"]) {
+        Live::ValidationRun run;
+        run.index = r.value("index", int64_t{0});
+        run.status = r.value("status", std::string("failed"));
+        if (r.contains("job_id") && r["job_id"].is_string()) run.job_id = r["job_id"].get<std::string>();
+        if (r.contains("oos_score") && r["oos_score"].is_number()) run.oos_score = r["oos_score"].get<double>();
+        if (r.contains("metrics") && r["metrics"].is_object()) run.metrics = r["metrics"];
+        if (r.contains("result_summary_id") && r["result_summary_id"].is_string()) {
+          run.result_summary_id = r["result_summary_id"].get<std::string>();
+        }
+        if (r.contains("reason") && r["reason"].is_string()) run.reason = r["reason"].get<std::string>();
+        if (run.status != "succeeded" && run.status != "failed" && run.status != "canceled") {
+          run.status = "failed";
+          run.reason = "not resumed after a server restart";
+        }
+        live->validation_runs.push_back(std::move(run));
+      }
+    }
+    if (live->validation_status == "running") live->validation_status = "failed";
+  }
+  live->deflated_sharpe = rec.summary.is_object() && rec.summary.contains("deflated_sharpe")
+                              ? rec.summary["deflated_sharpe"] : Json(nullptr);
   std::vector<const OptimizationTaskRecord*> ended;
   for (const auto& t : tasks) {
     RETURN_IF_ERROR(live->progress->AddTask(Key(t.index), t.index, t.params));
@@ -411,11 +598,12 @@ Status OptimizationService::Reconcile(Live& live) {
     ASSIGN_OR_RETURN(std::vector<OptimizationTaskRecord> tasks, AllTasks(id));
     for (const auto& t : tasks) {
       if (t.status != "pending") continue;
-      pending_by_overrides[DumpJson(TaskJobParams(live.req.base_params, t.params)["overrides"])] = t.index;
+      const Json p = JobParamsOf(live, t.params, false);
+      pending_by_overrides[DumpJson(Json::array({p["overrides"], p.value("model_path", Json())}))] = t.index;
     }
     for (const JobRecord& j : orphans) {
       const Json overrides = j.params.contains("overrides") ? j.params["overrides"] : Json::array();
-      auto it = pending_by_overrides.find(DumpJson(overrides));
+      auto it = pending_by_overrides.find(DumpJson(Json::array({overrides, j.params.value("model_path", Json())})));
       if (it == pending_by_overrides.end()) continue;
       const int64_t idx = it->second;
       pending_by_overrides.erase(it);
@@ -482,9 +670,40 @@ void OptimizationService::Retire(const std::string& id) {
 Json OptimizationService::SummaryJsonLocked(const Live& live) const {
   Json j = live.progress->summary().Snapshot().ToJson();
   for (Json& e : j["top_n"]) {
-    auto it = live.job_of.find(e["index"].get<int64_t>());
+    const int64_t index = e["index"].get<int64_t>();
+    auto it = live.job_of.find(index);
     e["task_id"] = it == live.job_of.end() ? std::string() : it->second;
+    auto m = live.top_metrics.find(index);
+    e["metrics"] = m == live.top_metrics.end() ? Json::object() : m->second;
+    e["model_run_id"] = ModelRunIdJson(e["params"], live.models_key);
+    e["oos_score"] = nullptr;
+    e["oos_result_summary_id"] = nullptr;
+    for (const auto& run : live.validation_runs) {
+      if (run.index != index) continue;
+      if (run.oos_score) e["oos_score"] = *run.oos_score;
+      if (run.result_summary_id) e["oos_result_summary_id"] = *run.result_summary_id;
+    }
   }
+  if (live.req.holdout_start) {
+    Json runs = Json::array();
+    for (const auto& run : live.validation_runs) {
+      auto task = live.job_of.find(run.index);
+      runs.push_back(Json{{"index", run.index},
+                          {"task_id", task == live.job_of.end() ? std::string() : task->second},
+                          {"job_id", run.job_id ? Json(*run.job_id) : Json(nullptr)},
+                          {"status", run.status},
+                          {"oos_score", run.oos_score ? Json(*run.oos_score) : Json(nullptr)},
+                          {"metrics", run.metrics},
+                          {"result_summary_id", run.result_summary_id ? Json(*run.result_summary_id) : Json(nullptr)},
+                          {"reason", run.reason.empty() ? Json(nullptr) : Json(run.reason)}});
+    }
+    j["validation"] = Json{{"holdout_start", *live.req.holdout_start},
+                           {"status", live.validation_status},
+                           {"runs", std::move(runs)}};
+  } else {
+    j["validation"] = nullptr;
+  }
+  j["deflated_sharpe"] = live.deflated_sharpe;
   const StopReason reason = live.progress->stop_reason();
   j["stop_reason"] = reason == StopReason::kNone ? Json(nullptr) : Json(std::string(StopReasonName(reason)));
   return j;
@@ -538,6 +757,14 @@ void OptimizationService::PersistLocked(Live& live, bool force) {
   // The tasks first: a reader that sees the summary's counts finds the task rows behind them.
   FlushTaskWritesLocked(live);
   if (!live.dirty) return;
+  if (live.top_metrics.size() > 4 * static_cast<size_t>(live.req.top_n) + 16) {
+    std::unordered_map<int64_t, Json> keep;
+    for (const auto& e : live.progress->summary().Snapshot().top_n) {
+      auto it = live.top_metrics.find(e.index);
+      if (it != live.top_metrics.end()) keep.emplace(e.index, std::move(it->second));
+    }
+    live.top_metrics.swap(keep);
+  }
   live.rec.summary = SummaryJsonLocked(live);
   Status st = store_.UpdateSummary(live.rec.id, live.rec.summary, now);
   if (!st.ok()) {
@@ -580,6 +807,7 @@ void OptimizationService::ReopenLocked(Live& live, const char* context) {
   // Tasks were added or requeued: an ended optimization goes back to queued and the driver
   // takes its pending tasks again.
   if (IsTerminal(live.progress->state())) ApplyUpdate(live, live.progress->Reopen(), context);
+  live.finished = false;  // the report is written again when it ends
   live.pending_exhausted = false;
   live.stop_requested = false;
   live.stop_flag = false;
@@ -635,6 +863,10 @@ void OptimizationService::HandleJobEnd(const JobRecord& job) {
   auto live = FindLive(*job.parent_id);
   if (!live) return;  // an ended optimization: nothing in flight, absorbed
   std::lock_guard<std::mutex> lock(live->mu);
+  if (auto v = live->validation_of.find(job.job_id.str()); v != live->validation_of.end()) {
+    EndValidationTaskLocked(*live, static_cast<int64_t>(v->second), job);
+    return;
+  }
   // Jobs in flight are known by id (submitted here, or linked at resume). Anything else is
   // absorbed: a runner's job (ended in on_done), a repeated end, a job not of a task.
   auto it = live->index_of.find(job.job_id.str());
@@ -728,6 +960,24 @@ void OptimizationService::EndTask(Live& live, int64_t index, const JobRecord& jo
   live.index_of.erase(job_id);
   live.stored.erase(index);
   live.job_of[index] = job_id;
+  if (upd.ranked.value_or(false) && upd.metrics) live.top_metrics[index] = Json(NumericMetrics(*upd.metrics));
+  if (!live.use_runner) {
+    Json params = Json::object();
+    if (auto t = live.progress->summary().ParamsOf(key)) params = *t;
+    const Json metrics = upd.metrics ? Json(NumericMetrics(*upd.metrics)) : Json::object();
+    AppendManifestLocked(live, Json{{"event", "end"},
+                                    {"time", FormatIso8601(upd.ended_at.value_or(clock_.Now()))},
+                                    {"index", index},
+                                    {"task_id", job_id},
+                                    {"validation", false},
+                                    {"train_run_id", ModelRunIdJson(params, live.models_key)},
+                                    {"backtest_id", upd.metrics && ResultSummaryId(*upd.metrics) ? Json(*ResultSummaryId(*upd.metrics)) : Json(nullptr)},
+                                    {"params", params},
+                                    {"status", next},
+                                    {"score", upd.score && upd.ranked.value_or(false) ? Json(*upd.score) : Json(nullptr)},
+                                    {"reason", upd.reason && !upd.reason->empty() ? Json(*upd.reason) : Json(nullptr)},
+                                    {"metrics", metrics}});
+  }
   if (metrics_) metrics_->Increment("alphalab_optimization_tasks_total", {{"event", "ended"}, {"status", next}});
   if (!live.first_task_seconds && job.started_at && job.ended_at) {
     live.first_task_seconds = SecondsBetween(*job.started_at, *job.ended_at);
@@ -772,8 +1022,15 @@ void OptimizationService::DriverLoop() {
         Pump(live);
       }
       std::lock_guard<std::mutex> lock(live->mu);
-      PersistLocked(*live, true);
       if (IsTerminal(live->progress->state()) && live->index_of.empty() && !live->stop_requested) {
+        // The search has ended: the holdout re-runs (if any), then the report.
+        if (live->req.holdout_start && live->validation_status == "pending") StartValidationLocked(*live);
+        PumpValidationLocked(*live);
+        if (!ValidationActiveLocked(*live) && !live->finished) FinishLocked(*live);
+      }
+      PersistLocked(*live, true);
+      if (IsTerminal(live->progress->state()) && live->index_of.empty() && !live->stop_requested &&
+          !ValidationActiveLocked(*live)) {
         live->retired = true;
         Retire(id);
       }
@@ -839,11 +1096,12 @@ void OptimizationService::Pump(const std::shared_ptr<Live>& live_ptr) {
   SubmitOptions opts;
   opts.parent_id = live.rec.id;
   if (!live.rec.owner_id.empty()) opts.owner_id = live.rec.owner_id;
+  if (!live.rec.project.empty()) opts.project = live.rec.project;
   opts.max_inflight = static_cast<int>(std::min<int64_t>(live.max_inflight, INT32_MAX));
   for (const auto& t : *rows) {
     if (t.validation) continue;
     const std::string key = Key(t.index);
-    auto job = jobs_.Submit(live.req.job_type, TaskJobParams(live.req.base_params, t.params), opts);
+    auto job = jobs_.Submit(live.req.job_type, JobParamsOf(live, t.params, false), opts);
     if (!job.ok()) {
       if (shutting_down_ || job.status().code() == StatusCode::kUnavailable) return;  // stays pending
       OptimizationTaskUpdate upd;
@@ -870,6 +1128,18 @@ void OptimizationService::Pump(const std::shared_ptr<Live>& live_ptr) {
     live.stored[t.index] = marked ? "running" : "queued";
     live.index_of[job_id] = t.index;
     live.job_of[t.index] = job_id;
+    AppendManifestLocked(live, Json{{"event", "start"},
+                                    {"time", FormatIso8601(running.started_at.value_or(clock_.Now()))},
+                                    {"index", t.index},
+                                    {"task_id", job_id},
+                                    {"validation", false},
+                                    {"train_run_id", ModelRunIdJson(t.params, live.models_key)},
+                                    {"backtest_id", nullptr},
+                                    {"params", t.params},
+                                    {"status", "running"},
+                                    {"score", nullptr},
+                                    {"reason", nullptr},
+                                    {"metrics", Json::object()}});
     if (metrics_) metrics_->Increment("alphalab_optimization_tasks_total", {{"event", "submitted"}, {"path", "process"}});
     ApplyUpdate(live, live.progress->TaskStarted(key), "submit");
   }
@@ -893,7 +1163,7 @@ void OptimizationService::RunChunk(const std::shared_ptr<Live>& live_ptr) {
       return;
     }
     for (const auto& t : *rows) {
-      if (!t.validation) batch.push_back(BatchTask{t.index, TaskJobParams(live.req.base_params, t.params)});
+      if (!t.validation) batch.push_back(BatchTask{t.index, JobParamsOf(live, t.params, false)});
     }
     if (!live.rec.owner_id.empty()) owner = live.rec.owner_id;
     live.stop_flag = false;
@@ -977,6 +1247,16 @@ Json OptimizationService::OptimizationJson(const OptimizationRecord& rec, bool w
   Json summary = rec.summary.is_object() ? rec.summary : Json::object();
   Json stop_reason = summary.contains("stop_reason") ? summary["stop_reason"] : Json(nullptr);
   summary.erase("stop_reason");
+  Json validation = summary.contains("validation") ? summary["validation"] : Json(nullptr);
+  Json deflated = summary.contains("deflated_sharpe") ? summary["deflated_sharpe"] : Json(nullptr);
+  summary.erase("validation");
+  summary.erase("deflated_sharpe");
+  if (validation.is_null() && rec.request.is_object() && rec.request.contains("validation") &&
+      rec.request["validation"].is_object() && rec.request["validation"].contains("holdout_start")) {
+    validation = Json{{"holdout_start", rec.request["validation"]["holdout_start"]}, {"status", "pending"},
+                      {"runs", Json::array()}};
+  }
+  NormalizeTopEntries(summary, ModelsKeyOf(rec.request));
   const Summary s = SummaryFromJson(summary);
   const int64_t ended = s.finished + s.failed + s.canceled;
   Json reruns = Json::array();
@@ -1006,7 +1286,9 @@ Json OptimizationService::OptimizationJson(const OptimizationRecord& rec, bool w
               {"created_at", FormatIso8601(rec.created_at)},
               {"started_at", TimeJson(rec.started_at)},
               {"ended_at", TimeJson(rec.ended_at)},
-              {"updated_at", FormatIso8601(rec.updated_at)}};
+              {"updated_at", FormatIso8601(rec.updated_at)},
+              {"validation", std::move(validation)},
+              {"deflated_sharpe", std::move(deflated)}};
 }
 
 Result<Json> OptimizationService::BuildEstimate(const OptimizationRequest& req, const std::string& opt_id,
@@ -1093,16 +1375,19 @@ Result<Json> OptimizationService::Create(const Json& request, const std::optiona
   if (req.base_params.contains("dry_run")) {
     return FieldError("base_params.dry_run", "is not allowed: every task must run");
   }
-  if (req.holdout_start) return FieldError("validation", "holdout validation is not supported yet");
+  if (req.holdout_start && req.job_type != "backtest") {
+    return FieldError("validation", "a holdout re-runs backtests: job_type must be 'backtest'");
+  }
+  const std::string models_key = req.param_space.ModelsKey();
   ExpandOptions expand;
   expand.max_tasks = options_.limits.max_tasks;
   ASSIGN_OR_RETURN(std::vector<TaskParams> expanded, Expand(req.param_space, req.sampler, expand));
   if (expanded.empty()) return FieldError("param_space", "gives no task");
   // The job parameters: every task's overrides follow the override grammar, and the first
   // task's parameters resolve in the job catalog (config file, tickers, ...).
-  RETURN_IF_ERROR(CheckTaskOverrides(expanded));
+  RETURN_IF_ERROR(CheckTaskOverrides(expanded, req.param_space.ModelsKey()));
   {
-    auto resolved = catalog_.Resolve(req.job_type, TaskJobParams(req.base_params, expanded.front().params));
+    auto resolved = catalog_.Resolve(req.job_type, TaskJobParamsFor(req, models_key, expanded.front().params, false));
     if (!resolved.ok()) {
       Json details = resolved.status().details().is_object() ? resolved.status().details() : Json::object();
       details["field"] = "base_params";
@@ -1111,7 +1396,9 @@ Result<Json> OptimizationService::Create(const Json& request, const std::optiona
     // A backtest's param_space keys must be config keys it knows (values are judged per task).
     if (req.job_type == "backtest") {
       std::vector<std::string> keys;
-      for (const auto& axis : req.param_space.axes) keys.push_back(axis.key);
+      for (const auto& axis : req.param_space.axes) {
+        if (axis.key != models_key) keys.push_back(axis.key);  // the model is the job's model_path
+      }
       RETURN_IF_ERROR(CheckBacktestTaskKeys(ws_, resolved->params, keys));
     }
   }
@@ -1137,7 +1424,9 @@ Result<Json> OptimizationService::Create(const Json& request, const std::optiona
     live->max_index = std::max(live->max_index, t.index);
   }
   live->max_inflight = MaxInflightOf(req);
-  live->use_runner = runner_ && runner_->Accepts(req.job_type, req.base_params);
+  live->models_key = models_key;
+  // A models dimension runs one process per model (max_inflight bounds them exactly).
+  live->use_runner = runner_ && models_key.empty() && runner_->Accepts(req.job_type, req.base_params);
   live->last_persist = now;
   rec.summary = SummaryJsonLocked(*live);
   live->rec = rec;
@@ -1187,15 +1476,22 @@ Result<Json> OptimizationService::StatusOf(const std::string& id) {
   Json summary = rec.summary.is_object() ? std::move(rec.summary) : Json::object();
   Json stop_reason = summary.contains("stop_reason") ? summary["stop_reason"] : Json(nullptr);
   summary.erase("stop_reason");
+  summary.erase("validation");
+  summary.erase("deflated_sharpe");
+  NormalizeTopEntries(summary, ModelsKeyOf(rec.request));
   return Json{{"status", rec.status}, {"stop_reason", stop_reason}, {"summary", std::move(summary)}};
 }
 
-Result<Json> OptimizationService::Tasks(const std::string& id, const OptimizationTaskQuery& query) {
+Result<Json> OptimizationService::Tasks(const std::string& id, const OptimizationTaskQuery& query_in) {
+  OptimizationTaskQuery query = query_in;
+  if (!query.validation) query.validation = false;  // holdout re-runs are in Optimization.validation
   RETURN_IF_ERROR(CheckOptimizationTaskQuery(query));
+  ASSIGN_OR_RETURN(OptimizationRecord rec, store_.Get(id));
+  const std::string models_key = ModelsKeyOf(rec.request);
   ASSIGN_OR_RETURN(std::vector<OptimizationTaskRecord> rows, store_.ListTasks(id, query));
   ASSIGN_OR_RETURN(int64_t total, store_.CountTasks(id, query));
   Json items = Json::array();
-  for (const auto& t : rows) items.push_back(TaskJson(t));
+  for (const auto& t : rows) items.push_back(TaskJson(t, models_key));
   return Json{{"items", std::move(items)}, {"total", total}, {"limit", query.limit}, {"offset", query.offset}};
 }
 
@@ -1296,7 +1592,7 @@ Result<Json> OptimizationService::Extend(const std::string& id, const Json& body
     if (expanded.empty()) {
       return FieldError(has_space ? "param_space" : "sampler", "adds no combination the optimization does not have");
     }
-    RETURN_IF_ERROR(CheckTaskOverrides(expanded));
+    RETURN_IF_ERROR(CheckTaskOverrides(expanded, req.param_space.ModelsKey()));
     std::vector<OptimizationTaskRecord> tasks = TaskRecords(std::move(expanded));
     ASSIGN_OR_RETURN(int64_t added, store_.AddTasks(id, tasks));
     if (added != static_cast<int64_t>(tasks.size())) {
@@ -1319,6 +1615,335 @@ Result<Json> OptimizationService::Extend(const std::string& id, const Json& body
     return Json{{"optimization", std::move(opt)}, {"added", added}};
   }
   return Status::Unavailable("optimization " + id + " is busy; try again");
+}
+
+// ----------------------------------------------------------------------------------------
+// Models dimension, manifest, holdout validation, report
+
+Json OptimizationService::JobParamsOf(const Live& live, const Json& task_params, bool validation) const {
+  return TaskJobParamsFor(live.req, live.models_key, task_params, validation);
+}
+
+void OptimizationService::AppendManifestLocked(Live& live, const Json& line) {
+  if (live.manifest_failed) return;
+  if (!live.manifest) {
+    const fs::path dir = ws_.root() / "reports" / "optimizations" / live.rec.id;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    auto out = std::make_unique<std::ofstream>(dir / "manifest.jsonl", std::ios::app | std::ios::binary);
+    if (ec || !*out) {
+      live.manifest_failed = true;
+      spdlog::error("{}", DumpJson(Json{{"msg", "optimization manifest not writable"},
+                                        {"optimization_id", live.rec.id}, {"path", (dir / "manifest.jsonl").string()}}));
+      return;
+    }
+    live.manifest = std::move(out);
+  }
+  *live.manifest << DumpJson(line) << '\n';
+  live.manifest->flush();
+}
+
+bool OptimizationService::ValidationActiveLocked(const Live& live) const {
+  return live.req.holdout_start && (live.validation_status == "running" ||
+                                    (live.validation_status == "pending" && !live.finished));
+}
+
+void OptimizationService::StartValidationLocked(Live& live) {
+  FlushTaskWritesLocked(live);
+  live.dirty = true;
+  const OptimizationState state = live.progress->state();
+  if (state != OptimizationState::kSucceeded && state != OptimizationState::kEarlyStopped) {
+    live.validation_status = state == OptimizationState::kCanceled ? "canceled" : "failed";
+    return;
+  }
+  const Summary summary = live.progress->summary().Snapshot();
+  if (summary.top_n.empty()) {
+    live.validation_status = "failed";  // nothing ranked: nothing to re-run
+    return;
+  }
+  std::vector<OptimizationTaskRecord> records;
+  for (const TopEntry& e : summary.top_n) {
+    OptimizationTaskRecord r;
+    r.params = e.params;
+    r.params_key = CanonicalParamsKey(e.params);
+    r.validation = true;
+    records.push_back(std::move(r));
+    Live::ValidationRun run;
+    run.index = e.index;
+    run.params = e.params;
+    live.validation_runs.push_back(std::move(run));
+  }
+  auto added = store_.AddTasks(live.rec.id, records);
+  OptimizationTaskQuery q;
+  q.validation = true;
+  q.limit = kPage;
+  auto stored = added.ok() ? store_.ListTasks(live.rec.id, q) : Result<std::vector<OptimizationTaskRecord>>(added.status());
+  if (!stored.ok()) {
+    spdlog::error("{}", DumpJson(Json{{"msg", "optimization holdout re-runs not stored"},
+                                      {"optimization_id", live.rec.id}, {"error", stored.status().ToString()}}));
+    live.validation_status = "failed";
+    for (auto& run : live.validation_runs) {
+      run.status = "failed";
+      run.reason = "not stored: " + stored.status().message();
+    }
+    return;
+  }
+  for (auto& run : live.validation_runs) {
+    const std::string key = CanonicalParamsKey(run.params);
+    for (const auto& t : *stored) {
+      if (t.params_key == key) run.task_index = t.index;
+    }
+  }
+  live.validation_status = "running";
+  LogEvent("optimization holdout re-runs", {{"optimization_id", live.rec.id},
+                                            {"holdout_start", *live.req.holdout_start},
+                                            {"runs", live.validation_runs.size()}});
+}
+
+void OptimizationService::PumpValidationLocked(Live& live) {
+  if (live.validation_status != "running") return;
+  SubmitOptions opts;
+  opts.parent_id = live.rec.id;
+  if (!live.rec.owner_id.empty()) opts.owner_id = live.rec.owner_id;
+  if (!live.rec.project.empty()) opts.project = live.rec.project;
+  opts.max_inflight = static_cast<int>(std::min<int64_t>(live.max_inflight, INT32_MAX));
+  for (size_t pos = 0; pos < live.validation_runs.size(); ++pos) {
+    if (static_cast<int64_t>(live.validation_of.size()) >= live.max_inflight) break;
+    auto& run = live.validation_runs[pos];
+    if (run.status != "pending") continue;
+    if (run.task_index < 0) {
+      run.status = "failed";
+      run.reason = "the re-run's task was not stored";
+      continue;
+    }
+    auto job = jobs_.Submit(live.req.job_type, JobParamsOf(live, run.params, true), opts);
+    if (!job.ok()) {
+      if (shutting_down_ || job.status().code() == StatusCode::kUnavailable) return;
+      run.status = "failed";
+      run.reason = "the job was refused: " + job.status().message();
+      OptimizationTaskUpdate upd;
+      upd.ended_at = clock_.Now();
+      upd.reason = run.reason;
+      (void)store_.MarkTaskStatus(live.rec.id, run.task_index, "pending", "failed", upd);
+      continue;
+    }
+    const std::string job_id = job->job_id.str();
+    (void)store_.MarkTaskQueued(live.rec.id, run.task_index, job_id);
+    OptimizationTaskUpdate running;
+    running.started_at = clock_.Now();
+    (void)store_.MarkTaskStatus(live.rec.id, run.task_index, "queued", "running", running);
+    run.status = "running";
+    run.job_id = job_id;
+    live.validation_of[job_id] = pos;
+    live.dirty = true;
+    AppendManifestLocked(live, Json{{"event", "start"},
+                                    {"time", FormatIso8601(*running.started_at)},
+                                    {"index", run.index},
+                                    {"task_id", job_id},
+                                    {"validation", true},
+                                    {"train_run_id", ModelRunIdJson(run.params, live.models_key)},
+                                    {"backtest_id", nullptr},
+                                    {"params", run.params},
+                                    {"status", "running"},
+                                    {"score", nullptr},
+                                    {"reason", nullptr},
+                                    {"metrics", Json::object()}});
+  }
+  bool all_ended = true;
+  bool any_succeeded = false;
+  for (const auto& run : live.validation_runs) {
+    all_ended = all_ended && (run.status == "succeeded" || run.status == "failed" || run.status == "canceled");
+    any_succeeded = any_succeeded || run.status == "succeeded";
+  }
+  if (all_ended) {
+    live.validation_status = any_succeeded ? "succeeded" : "failed";
+    live.dirty = true;
+  }
+}
+
+void OptimizationService::EndValidationTaskLocked(Live& live, int64_t pos, const JobRecord& job) {
+  live.validation_of.erase(job.job_id.str());
+  auto& run = live.validation_runs[static_cast<size_t>(pos)];
+  OptimizationTaskUpdate upd;
+  upd.started_at = job.started_at;
+  upd.ended_at = job.ended_at ? job.ended_at : std::optional<TimePoint>(clock_.Now());
+  std::string next = "failed";
+  if (job.status == JobState::kSuccess) {
+    const JobTypeSpec* spec = catalog_.Find(job.job_type);
+    auto read = spec ? ReadJobMetrics(ws_, *spec, job)
+                     : Result<JobMetrics>(Status::NotFound("job type '" + job.job_type + "' is not in the catalog"));
+    if (read.ok()) {
+      Json metrics = Json::object();
+      for (const auto& [k, v] : read->parsed.metrics) metrics[k] = v;
+      run.metrics = metrics;
+      if (!read->result_summary_id.empty()) {
+        run.result_summary_id = read->result_summary_id;
+        metrics["bt_run_id"] = read->result_summary_id;
+      }
+      if (!read->result_paths.empty()) metrics["result_file"] = read->result_paths.front();
+      auto it = read->parsed.metrics.find(live.req.objective.metric);
+      if (it != read->parsed.metrics.end()) {
+        run.oos_score = it->second;
+        upd.score = it->second;
+      } else {
+        run.reason = "objective metric '" + live.req.objective.metric + "' is not in the re-run's results";
+      }
+      upd.metrics = std::move(metrics);
+      next = "succeeded";
+    } else {
+      run.reason = "the result could not be read: " + read.status().message();
+    }
+  } else if (job.status == JobState::kCanceled) {
+    next = "canceled";
+    run.reason = "canceled";
+  } else {
+    run.reason = job.error_message.value_or(job.end_reason ? std::string(EndReasonName(*job.end_reason)) : "failed");
+  }
+  run.status = next;
+  if (!run.reason.empty()) upd.reason = run.reason;
+  Status st = store_.MarkTaskStatus(live.rec.id, run.task_index, "running", next, upd);
+  if (!st.ok()) {
+    spdlog::warn("{}", DumpJson(Json{{"msg", "optimization holdout re-run not persisted"},
+                                     {"optimization_id", live.rec.id}, {"index", run.task_index},
+                                     {"error", st.ToString()}}));
+  }
+  AppendManifestLocked(live, Json{{"event", "end"},
+                                  {"time", FormatIso8601(*upd.ended_at)},
+                                  {"index", run.index},
+                                  {"task_id", job.job_id.str()},
+                                  {"validation", true},
+                                  {"train_run_id", ModelRunIdJson(run.params, live.models_key)},
+                                  {"backtest_id", run.result_summary_id ? Json(*run.result_summary_id) : Json(nullptr)},
+                                  {"params", run.params},
+                                  {"status", next},
+                                  {"score", run.oos_score ? Json(*run.oos_score) : Json(nullptr)},
+                                  {"reason", run.reason.empty() ? Json(nullptr) : Json(run.reason)},
+                                  {"metrics", run.metrics}});
+  live.dirty = true;
+  Wake(live.rec.id);
+}
+
+std::optional<Json> OptimizationService::DeflatedSharpeOf(const std::vector<OptimizationTaskRecord>* tasks,
+                                                          const OptimizationRequest& req, const Json& summary) {
+  if (req.job_type != "backtest" || !tasks) return std::nullopt;
+  const Summary s = SummaryFromJson(summary);
+  if (s.top_n.empty() || s.top_n.front().result_summary_id.empty() ||
+      !IsSafeIdentifier(s.top_n.front().result_summary_id)) {
+    return std::nullopt;
+  }
+  // Per-period Sharpe ratios of the ranked trials: summary.json's sharpe is annualised with
+  // sqrt(252) (docs/engine.md), so per period it is sharpe / sqrt(252).
+  std::vector<double> sharpes;
+  for (const auto& t : *tasks) {
+    if (!t.ranked || !t.metrics.is_object()) continue;
+    auto it = t.metrics.find("sharpe");
+    if (it == t.metrics.end() || !it->is_number()) continue;
+    sharpes.push_back(it->get<double>() / std::sqrt(252.0));
+  }
+  auto text = ReadFile(ws_.root() / "backtests" / s.top_n.front().result_summary_id / "equity.csv");
+  if (!text.ok()) return std::nullopt;
+  auto returns = ReturnsFromEquityCsv(*text);
+  if (!returns.ok()) return std::nullopt;
+  auto dsr = ComputeDeflatedSharpe(*returns, sharpes);
+  if (!dsr.ok()) return std::nullopt;
+  return dsr->ToJson();
+}
+
+void OptimizationService::FinishLocked(Live& live) {
+  live.finished = true;
+  FlushTaskWritesLocked(live);
+  live.rec.summary = SummaryJsonLocked(live);
+  // One read of the tasks serves the deflated Sharpe and the report.
+  auto tasks = AllTasks(live.rec.id);
+  if (auto dsr = DeflatedSharpeOf(tasks.ok() ? &*tasks : nullptr, live.req, live.rec.summary)) {
+    live.deflated_sharpe = *dsr;
+  }
+  live.dirty = true;
+  PersistLocked(live, true);
+  auto report = tasks.ok() ? BuildReport(live.rec, live.rec.summary, &*tasks) : Result<Json>(tasks.status());
+  Status st = report.status();
+  if (report.ok()) {
+    const fs::path dir = ws_.root() / "reports" / "optimizations" / live.rec.id;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    st = WriteFileAtomic(dir / "report.json", DumpJson(*report, 2) + "\n");
+    if (st.ok()) st = WriteFileAtomic(dir / "report.md", ReportMarkdown(*report, live.rec.id));
+  }
+  if (!st.ok()) {
+    spdlog::error("{}", DumpJson(Json{{"msg", "optimization report not written"},
+                                      {"optimization_id", live.rec.id}, {"error", st.ToString()}}));
+  }
+  live.manifest.reset();
+}
+
+Result<Json> OptimizationService::BuildReport(const OptimizationRecord& rec, const Json& summary_in,
+                                             const std::vector<OptimizationTaskRecord>* given) {
+  ASSIGN_OR_RETURN(OptimizationRequest req, ParseStored(rec));
+  Json summary = summary_in.is_object() ? summary_in : Json::object();
+  const std::string models_key = ModelsKeyOf(rec.request);
+  NormalizeTopEntries(summary, models_key);
+  std::vector<OptimizationTaskRecord> read;
+  if (!given) {
+    ASSIGN_OR_RETURN(read, AllTasks(rec.id));
+    given = &read;
+  }
+  const std::vector<OptimizationTaskRecord>& tasks = *given;
+  int64_t succeeded = 0, failed = 0, canceled = 0, passing = 0;
+  std::set<std::string> models;
+  for (const auto& t : tasks) {
+    if (t.status == "succeeded") ++succeeded;
+    if (t.status == "failed") ++failed;
+    if (t.status == "canceled") ++canceled;
+    if (t.ranked) ++passing;
+    if (!models_key.empty() && t.params.contains(models_key)) models.insert(DumpJson(t.params[models_key]));
+  }
+  Json top = Json::array();
+  if (summary.contains("top_n") && summary["top_n"].is_array()) {
+    for (const Json& e : summary["top_n"]) {
+      if (top.size() >= 3) break;
+      top.push_back(e);
+    }
+  }
+  Json constraints = Json::array();
+  for (const auto& c : req.constraints) constraints.push_back(c.text);
+  const std::string dir = "reports/optimizations/" + rec.id + "/";
+  Json deflated = summary.contains("deflated_sharpe") ? summary["deflated_sharpe"] : Json(nullptr);
+  return Json{{"optimization_id", rec.id},
+              {"name", rec.name},
+              {"project", rec.project},
+              {"status", rec.status},
+              {"objective", Json{{"metric", req.objective.metric},
+                                 {"direction", std::string(DirectionName(req.objective.direction))}}},
+              {"constraints", std::move(constraints)},
+              {"counts", Json{{"total", static_cast<int64_t>(tasks.size())},
+                              {"models", static_cast<int64_t>(models.size())},
+                              {"succeeded", succeeded},
+                              {"failed", failed},
+                              {"canceled", canceled},
+                              {"passing", passing}}},
+              {"top", std::move(top)},
+              {"deflated_sharpe", std::move(deflated)},
+              {"files", Json{{"manifest", dir + "manifest.jsonl"},
+                             {"report_md", dir + "report.md"},
+                             {"report_json", dir + "report.json"}}}};
+}
+
+Result<Json> OptimizationService::Report(const std::string& id) {
+  ASSIGN_OR_RETURN(OptimizationRecord rec, store_.Get(id));
+  Json summary = rec.summary;
+  if (auto live = FindLive(id)) {
+    std::unique_lock<std::mutex> lock(live->mu);
+    // Just ended: the driver computes the deflated Sharpe and writes the files in the same
+    // round; wait (bounded) for that rather than answer without them. Holdout re-runs that are
+    // still running are not waited for.
+    live->cv.wait_for(lock, std::chrono::seconds(10), [&] {
+      return !IsTerminal(live->progress->state()) || live->finished || live->retired ||
+             live->validation_status == "running";
+    });
+    summary = SummaryJsonLocked(*live);
+    rec.status = live->rec.status;
+  }
+  return BuildReport(rec, summary, nullptr);
 }
 
 Result<ExportArchive> OptimizationService::Export(const std::string& id) {

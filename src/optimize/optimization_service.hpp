@@ -113,6 +113,9 @@ class OptimizationService {
   Result<Json> Extend(const std::string& id, const Json& body);
   // The export zip, from stored results only. Failures are logged and counted.
   Result<ExportArchive> Export(const std::string& id);
+  // GET /api/v1/optimizations/{id}/report: counts, Top 3, deflated Sharpe and the paths of
+  // reports/optimizations/<id>/{manifest.jsonl, report.md, report.json} (OptimizationReport).
+  Result<Json> Report(const std::string& id);
 
   // Tests: blocks until no optimization has work left (or the timeout passes).
   bool WaitIdle(std::chrono::milliseconds timeout);
@@ -153,6 +156,24 @@ class OptimizationService {
   void FlushTaskWritesLocked(Live& live);
   Status PersistState(Live& live, const std::string& next);
   Json SummaryJsonLocked(const Live& live) const;
+  // The job parameters of a task of `live` (the models dimension's value is the job's
+  // model_path; a holdout search task ends the day before holdout_start, a validation re-run
+  // starts on it).
+  Json JobParamsOf(const Live& live, const Json& task_params, bool validation) const;
+  // manifest.jsonl: one line per task start and end (process path).
+  void AppendManifestLocked(Live& live, const Json& line);
+  // Holdout validation: after the search ends, its Top-N re-run on the holdout period.
+  void StartValidationLocked(Live& live);
+  void PumpValidationLocked(Live& live);
+  void EndValidationTaskLocked(Live& live, int64_t val_index, const JobRecord& job);
+  bool ValidationActiveLocked(const Live& live) const;
+  // The end of an optimization (and of its holdout re-runs): deflated Sharpe, report files.
+  void FinishLocked(Live& live);
+  // `tasks`: the optimization's search tasks when already read (else read here).
+  Result<Json> BuildReport(const OptimizationRecord& rec, const Json& summary,
+                           const std::vector<OptimizationTaskRecord>* tasks);
+  std::optional<Json> DeflatedSharpeOf(const std::vector<OptimizationTaskRecord>* tasks, const OptimizationRequest& req,
+                                       const Json& summary);
 
   Json OptimizationJson(const OptimizationRecord& rec, bool with_reruns);
   // `runner`: the optimization's tasks go through the batch runner (estimated from its
@@ -190,6 +211,9 @@ class OptimizationService {
 // The job parameters of one task: base_params with the task's values appended to
 // `overrides` as "key=value" (numbers as their JSON text, strings raw, other values as JSON).
 Json TaskJobParams(const Json& base_params, const Json& task_params);
+// The same with a models dimension: the value of `models_key` becomes the job's `model_path`
+// (so the backtest takes the model's dataset, tickers and test period) instead of an override.
+Json TaskJobParams(const Json& base_params, const Json& task_params, const std::string& models_key);
 // "key=value" of one param_space value.
 std::string OverrideText(const std::string& key, const Json& value);
 

@@ -69,6 +69,39 @@ uint64_t ParamSpace::LatticeSize() const {
   return n;
 }
 
+std::string ParamSpace::ModelsKey() const {
+  for (const auto& a : axes) {
+    if (a.kind == AxisKind::kModels || a.from_models) return a.key;
+  }
+  return "";
+}
+
+std::optional<std::string> ParamSpace::ModelRunId(const std::string& key, const Json& value) const {
+  if (!value.is_string()) return std::nullopt;
+  for (const auto& a : axes) {
+    if (a.key != key || !a.from_models) continue;
+    for (const auto& m : a.models) {
+      if (m.path == value.get_ref<const std::string&>()) return m.run_id;
+    }
+  }
+  return std::nullopt;
+}
+
+Status ResolveModelAxes(ParamSpace& space, const ModelResolver& resolve) {
+  for (auto& a : space.axes) {
+    if (a.kind != AxisKind::kModels) continue;
+    const std::string field = "param_space." + a.key + ".models";
+    ASSIGN_OR_RETURN(std::vector<ModelChoice> models, resolve(a.models_filter, field));
+    if (models.empty()) return FieldError(field, "no trained model matches the filter " + a.models_filter.dump());
+    a.kind = AxisKind::kList;
+    a.from_models = true;
+    a.values.clear();
+    for (const auto& m : models) a.values.emplace_back(m.path);
+    a.models = std::move(models);
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<Json>> ExpandRange(const Json& min, const Json& max, const Json& step,
                                       const std::string& field, uint64_t max_values) {
   for (const auto& [name, v] : {std::pair<const char*, const Json*>{"min", &min}, {"max", &max}, {"step", &step}}) {
@@ -136,7 +169,8 @@ Result<ParamSpace> ParseParamSpace(const Json& j, uint64_t max_values_per_axis) 
         if (!spec["models"].is_object()) return FieldError(field + ".models", "must be an object (a model filter)");
         axis.kind = AxisKind::kModels;
         axis.models_filter = spec["models"];
-        return FieldError(field + ".models", "the models dimension is not supported yet");
+        space.axes.push_back(std::move(axis));
+        continue;
       }
       for (const auto& [name, _] : spec.items()) {
         if (name != "min" && name != "max" && name != "step") {

@@ -152,6 +152,28 @@ Result<OptimizationRequest> ParseOptimizationRequest(const Json& doc, const Requ
   if (!ps) return FieldError("param_space", "missing required field");
   ASSIGN_OR_RETURN(r.param_space, ParseParamSpace(*ps, limits.max_tasks));
   r.param_space_json = *ps;
+  // A models dimension: one per request, backtests only; resolved here to model paths.
+  int models_axes = 0;
+  bool unresolved = false;
+  for (const auto& axis : r.param_space.axes) {
+    if (axis.kind != AxisKind::kModels) continue;
+    const std::string field = "param_space." + axis.key + ".models";
+    if (++models_axes > 1) return FieldError(field, "only one models dimension is allowed per optimization");
+    if (r.job_type != "backtest") {
+      return FieldError(field, "a models dimension backtests models: job_type must be 'backtest'");
+    }
+  }
+  if (models_axes > 0) {
+    if (limits.resolve_models) {
+      RETURN_IF_ERROR(ResolveModelAxes(r.param_space, limits.resolve_models));
+    } else if (limits.allow_unresolved_models) {
+      unresolved = true;
+    } else {
+      return FieldError("param_space." + r.param_space.ModelsKey() + ".models",
+                        "the models dimension needs the model registry, which is not available here");
+    }
+  }
+  if (unresolved) return r;  // a stored request: its tasks exist already
   ExpandOptions count_options;
   count_options.max_tasks = limits.max_tasks;
   ASSIGN_OR_RETURN(r.task_count, CountNewTasks(r.param_space, r.sampler, count_options));

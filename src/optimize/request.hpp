@@ -31,6 +31,11 @@ struct RequestLimits {
   // When set (and known_metrics is not): whether `metric` is a numeric result field of
   // `job_type` (the optimization service asks the job type's result parser).
   std::function<bool(const std::string& job_type, const std::string& metric)> is_known_metric;
+  // Expands a models dimension (param_space.<key>: {"models": filter}) to the model files of
+  // the registry. Without it a models dimension is a 400, unless allow_unresolved_models (a
+  // stored request parsed again: its tasks exist, the axis keeps its filter and no values).
+  ModelResolver resolve_models;
+  bool allow_unresolved_models = false;
 };
 
 struct OptimizationRequest {

@@ -48,6 +48,11 @@ std::optional<TaskState> SummaryTracker::StateOf(const std::string& task_id) con
   return it->second.state;
 }
 
+const Json* SummaryTracker::ParamsOf(const std::string& task_id) const {
+  auto it = tasks_.find(task_id);
+  return it == tasks_.end() ? nullptr : &it->second.params;
+}
+
 // The one transition table of a task inside the summary.
 Status SummaryTracker::Move(const std::string& task_id, TaskState to, Slot** slot_out) {
   *slot_out = nullptr;

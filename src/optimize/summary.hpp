@@ -70,6 +70,8 @@ class SummaryTracker {
   int64_t count(TaskState s) const { return counts_[static_cast<size_t>(s)]; }
   bool AllEnded() const { return count(TaskState::kQueued) == 0 && count(TaskState::kRunning) == 0; }
   std::optional<TaskState> StateOf(const std::string& task_id) const;
+  // The task's params (nullptr for an unknown task).
+  const Json* ParamsOf(const std::string& task_id) const;
   bool InvariantHolds() const;
 
  private:

@@ -69,6 +69,7 @@ class FakeJobStore final : public JobStore {
     updated.created_at = it->second.created_at;
     updated.parent_id = it->second.parent_id;
     updated.claimed_by = it->second.claimed_by;  // only the claim operations set it
+    updated.project = it->second.project;        // fixed at insert
     it->second = std::move(updated);
     return Status::Ok();
   }
@@ -162,6 +163,7 @@ class FakeJobStore final : public JobStore {
       if (query.job_type && job.job_type != *query.job_type) continue;
       if (query.parent_id && job.parent_id != query.parent_id) continue;
       if (query.owner_id && job.owner_id != query.owner_id) continue;
+      if (query.project && job.project != *query.project) continue;
       if (query.text && !JobTextMatches(job, *query.text)) continue;
       if (query.created_from && job.created_at < *query.created_from) continue;
       if (query.created_to && !(job.created_at < *query.created_to)) continue;

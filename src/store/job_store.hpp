@@ -51,6 +51,9 @@ struct JobRecord {
   // Who took the job from the queue (ClaimQueued / ClaimNext): a server's claimer name.
   // Set by the claim operations and by InsertJob; UpdateJob leaves it unchanged.
   std::optional<std::string> claimed_by;
+  // The project the job belongs to ("" when none): the request's `project`, else the config
+  // file's `project:`. Fixed at insert.
+  std::string project;
 };
 
 struct JobQuery {
@@ -58,6 +61,7 @@ struct JobQuery {
   std::optional<std::string> job_type;
   std::optional<std::string> parent_id;
   std::optional<std::string> owner_id;
+  std::optional<std::string> project;  // equality
   // ASCII case-insensitive substring of job_id, job_type, args_preview or the params JSON
   // (DumpJson); empty = no filter (JobTextMatches).
   std::optional<std::string> text;
@@ -121,6 +125,21 @@ class JobStore {
                                                           int limit) = 0;
   // Every state is present (0 when no job is in it).
   virtual Result<std::map<JobState, int64_t>> CountJobsByState() = 0;
+  // Jobs per non-empty project, by name. The default pages through ListJobs; stores override it
+  // with a GROUP BY.
+  virtual Result<std::map<std::string, int64_t>> CountJobsByProject() {
+    std::map<std::string, int64_t> out;
+    JobQuery page;
+    page.limit = 1000;
+    while (true) {
+      ASSIGN_OR_RETURN(std::vector<JobRecord> rows, ListJobs(page));
+      for (const auto& j : rows) {
+        if (!j.project.empty()) ++out[j.project];
+      }
+      if (static_cast<int>(rows.size()) < page.limit) return out;
+      page.offset += page.limit;
+    }
+  }
   // How many jobs match the query's filters (limit/offset ignored), for paging totals.
   // The default pages through ListJobs; stores override it with a COUNT(*).
   virtual Result<int64_t> CountJobs(const JobQuery& query) {

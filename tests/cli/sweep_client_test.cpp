@@ -230,5 +230,44 @@ TEST(SweepExport, DefaultPathIsConfinedAndIdsAreChecked) {
   fs::remove_all(outside);
 }
 
+TEST(SelectModels, TheSeedCommandLineSendsTheDocumentedRequest) {
+  SelectModelsOptions o;
+  o.project = "p18";
+  o.config = "configs/backtest/topn.yaml";
+  o.max_drawdown = 0.15;
+  o.max_inflight = 8;
+  // docs/optimizations.md, "Model selection" (and the UI's request)
+  EXPECT_EQ(SelectModelsRequest(o), Json::parse(R"({"name": "select models p18", "project": "p18",
+    "job_type": "backtest", "base_params": {"config_path": "configs/backtest/topn.yaml"},
+    "param_space": {"strategy.params.model_path": {"models": {"project": "p18", "status": "success"}}},
+    "objective": {"metric": "cagr", "direction": "max"}, "constraints": ["max_drawdown <= 0.15"],
+    "max_inflight": 8, "top_n": 3})"));
+  o.max_drawdown.reset();
+  o.holdout_start = "2016-01-01";
+  o.objective = "sharpe";
+  const Json j = SelectModelsRequest(o);
+  EXPECT_EQ(j["constraints"], Json::array());
+  EXPECT_EQ(j["validation"], Json({{"holdout_start", "2016-01-01"}}));
+  EXPECT_EQ(j["objective"]["metric"], "sharpe");
+  o.max_drawdown = 0.1 + 0.2;  // the shortest text that reads back the same double
+  EXPECT_EQ(SelectModelsRequest(o)["constraints"][0], "max_drawdown <= 0.30000000000000004");
+}
+
+TEST(SelectModels, FormatReportPrintsCountsTopAndFiles) {
+  const Json report = Json::parse(R"({"objective": {"metric": "cagr", "direction": "max"},
+    "counts": {"total": 4, "models": 4, "succeeded": 4, "failed": 0, "canceled": 0, "passing": 3},
+    "top": [{"score": 0.07, "model_run_id": "run_a", "result_summary_id": "bt_a",
+             "metrics": {"cagr": 0.07, "max_drawdown": 0.12, "sharpe": 0.8}, "oos_score": null}],
+    "deflated_sharpe": {"value": 0.41, "reading": "likely luck", "trials": 3},
+    "files": {"manifest": "reports/optimizations/x/manifest.jsonl", "report_md": "reports/optimizations/x/report.md",
+              "report_json": "reports/optimizations/x/report.json"}})");
+  EXPECT_EQ(FormatReport(report),
+            "counts: models 4, tasks 4, succeeded 4, failed 0, passing 3\n"
+            "top 1: run run_a cagr 0.0700 max_drawdown 0.1200 sharpe 0.8000 backtest bt_a\n"
+            "deflated sharpe: 0.4100 (likely luck; 3 trials)\n"
+            "report: reports/optimizations/x/report.md\n"
+            "manifest: reports/optimizations/x/manifest.jsonl\n");
+}
+
 }  // namespace
 }  // namespace alphalab::cli

@@ -766,5 +766,197 @@ TEST_F(OptimizationServiceTest, TaskPagesSortByScoreAndMetrics) {
   EXPECT_EQ(opt_->Tasks("opt_20990101_000000__deadbeef", {}).status().code(), StatusCode::kNotFound);
 }
 
+// The models dimension: one task per model file, the model passed as the job's model_path (as
+// "backtest this model" does, so the backtest takes the model's dataset, tickers and test period),
+// never more than max_inflight at once, model_run_id on tasks and Top-N rows, manifest.jsonl
+// appended as tasks start and end, report.md / report.json written when it ends.
+TEST_F(OptimizationServiceTest, ModelsDimensionRunsEachModelAsTheJobsModelPathAndWritesManifestAndReport) {
+  const std::vector<ModelChoice> models = {{"runs/r1/model.json", "r1"},
+                                           {"runs/r2/model_A.json", "r2"},
+                                           {"runs/r2/model_B.json", "r2"},
+                                           {"runs/r3/model.json", "r3"},
+                                           {"runs/r4/model.json", "r4"}};
+  for (const auto& m : models) {
+    fs::create_directories((root_ / m.path).parent_path());
+    std::ofstream(root_ / m.path) << "{}";
+  }
+  OptimizationServiceOptions options;
+  Json filter_seen;
+  options.limits.resolve_models = [&](const Json& filter, const std::string&) -> Result<std::vector<ModelChoice>> {
+    filter_seen = filter;
+    return models;
+  };
+  FakeRunner runner(root_, 4);  // a models dimension never takes the fast path
+  Make(/*capacity=*/4, &runner, options);
+  Json req = Request({{"strategy.params.model_path", {{"models", {{"project", "p18"}}}}}}, 2);
+  req["project"] = "p18";
+  req["constraints"] = Json::array({"max_drawdown <= 0.15"});
+  const std::string id = CreateOk(req);
+  EXPECT_EQ(filter_seen, Json({{"project", "p18"}}));
+  // equity by model; model r3's drawdown breaks the constraint
+  const std::map<std::string, double> equity = {{"runs/r1/model.json", 1100},   {"runs/r2/model_A.json", 1300},
+                                                {"runs/r2/model_B.json", 1200}, {"runs/r3/model.json", 1500},
+                                                {"runs/r4/model.json", 900}};
+  std::set<std::string> seen_models;
+  size_t max_running = 0;
+  for (int ended = 0; ended < 5; ++ended) {
+    ASSERT_TRUE(WaitFor([&] { return !exec_->running().empty(); })) << ended;
+    std::this_thread::sleep_for(20ms);
+    max_running = std::max(max_running, exec_->running().size());
+    const JobId j = exec_->running().front();
+    const Json params = job_store_.GetJob(j)->params;
+    EXPECT_EQ(job_store_.GetJob(j)->project, "p18");  // the optimization's project
+    const std::string model = params.value("model_path", "");
+    ASSERT_TRUE(equity.count(model)) << params.dump();
+    for (const auto& o : params["overrides"]) EXPECT_EQ(o.get<std::string>().find("model_path"), std::string::npos);
+    seen_models.insert(model);
+    Finish(j, equity.at(model), 0, model == "runs/r3/model.json" ? 0.3 : 0.1);
+    ASSERT_TRUE(WaitFor([&] { return Summary(id)["finished"] == ended + 1; }));
+  }
+  EXPECT_LE(max_running, 2u);
+  EXPECT_TRUE(runner.calls.empty());
+  EXPECT_EQ(seen_models.size(), 5u);
+  ASSERT_TRUE(WaitStatus(id, "succeeded"));
+  ASSERT_TRUE(opt_->WaitIdle(5s));
+
+  // tasks: model_run_id from the model path
+  auto tasks = opt_->Tasks(id, {});
+  ASSERT_TRUE(tasks.ok());
+  for (const Json& t : (*tasks)["items"]) {
+    const std::string path = t["params"]["strategy.params.model_path"];
+    for (const auto& m : models) {
+      if (m.path == path) {
+        EXPECT_EQ(t["model_run_id"], m.run_id) << t.dump();
+      }
+    }
+  }
+  // Top-N: r2/A (1300) then r2/B (1200), r1 (1100), r4; r3 is finished but violates the constraint
+  const Json opt = *opt_->Get(id);
+  const Json top = opt["summary"]["top_n"];
+  ASSERT_EQ(top.size(), 4u) << top.dump();
+  EXPECT_EQ(top[0]["params"]["strategy.params.model_path"], "runs/r2/model_A.json");
+  EXPECT_EQ(top[0]["model_run_id"], "r2");
+  EXPECT_EQ(top[0]["metrics"]["final_equity"], 1300.0);
+  EXPECT_EQ(top[0]["metrics"]["max_drawdown"], 0.1);
+  EXPECT_TRUE(top[0]["oos_score"].is_null());
+  EXPECT_EQ(top[2]["model_run_id"], "r1");
+  EXPECT_TRUE(opt["validation"].is_null());
+
+  // the report: counts and Top 3
+  auto report = opt_->Report(id);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ((*report)["counts"], Json({{"total", 5}, {"models", 5}, {"succeeded", 5}, {"failed", 0},
+                                      {"canceled", 0}, {"passing", 4}}));
+  ASSERT_EQ((*report)["top"].size(), 3u);
+  EXPECT_EQ((*report)["top"][1]["params"]["strategy.params.model_path"], "runs/r2/model_B.json");
+  EXPECT_EQ((*report)["project"], "p18");
+  EXPECT_EQ((*report)["files"]["manifest"], "reports/optimizations/" + id + "/manifest.jsonl");
+  const fs::path dir = root_ / "reports" / "optimizations" / id;
+  ASSERT_TRUE(fs::is_regular_file(dir / "report.json"));
+  const Json on_disk = Json::parse(std::ifstream(dir / "report.json"));
+  EXPECT_EQ(on_disk["counts"], (*report)["counts"]);
+  EXPECT_EQ(on_disk["top"], (*report)["top"]);
+  std::ifstream md_in(dir / "report.md");
+  const std::string md((std::istreambuf_iterator<char>(md_in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(md.find("| 5 | 5 | 5 | 0 | 0 | 4 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("[r2](/runs/r2)"), std::string::npos) << md;
+
+  // manifest.jsonl: a start and an end line per task, in the order they happened
+  std::ifstream in(dir / "manifest.jsonl");
+  std::string line;
+  std::map<int64_t, std::vector<std::string>> events;
+  int inflight = 0, max_inflight = 0;
+  while (std::getline(in, line)) {
+    const Json j = Json::parse(line);
+    events[j["index"].get<int64_t>()].push_back(j["event"]);
+    inflight += j["event"] == "start" ? 1 : -1;
+    max_inflight = std::max(max_inflight, inflight);
+    EXPECT_FALSE(j["validation"].get<bool>());
+    if (j["event"] == "end") {
+      EXPECT_EQ(j["status"], "succeeded");
+      EXPECT_EQ(j["backtest_id"], "bt_" + j["task_id"].get<std::string>());
+      EXPECT_TRUE(j["train_run_id"].is_string());
+      EXPECT_TRUE(j["metrics"].contains("final_equity"));
+    }
+  }
+  EXPECT_EQ(events.size(), 5u);
+  for (const auto& [index, ev] : events) EXPECT_EQ(ev, (std::vector<std::string>{"start", "end"})) << index;
+  EXPECT_LE(max_inflight, 2);
+}
+
+TEST_F(OptimizationServiceTest, ModelsDimensionWithoutMatchingModelsIsA400AndCreatesNothing) {
+  OptimizationServiceOptions options;
+  options.limits.resolve_models = [](const Json&, const std::string&) -> Result<std::vector<ModelChoice>> {
+    return std::vector<ModelChoice>{};
+  };
+  Make(2, nullptr, options);
+  auto r = opt_->Create(Request({{"strategy.params.model_path", {{"models", {{"project", "none"}}}}}}), std::nullopt);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsInvalidArgument());
+  EXPECT_EQ(r.status().details()["field"], "param_space.strategy.params.model_path.models");
+  EXPECT_EQ(*opt_store_.Count({}), 0);
+}
+
+// Holdout validation: search tasks end the day before holdout_start; when the search has ended
+// its Top-N re-run from the date (no end), outside `total`; oos_score on every Top-N row.
+TEST_F(OptimizationServiceTest, HoldoutSearchEndsBeforeTheDateAndTheTopNReRunFromIt) {
+  Make(/*capacity=*/4);
+  Json req = Request({{"strategy.params.fast", {1, 2, 3}}}, 3);
+  req["top_n"] = 2;
+  req["validation"] = Json{{"holdout_start", "2016-03-01"}};
+  const std::string id = CreateOk(req);
+  // the search: three tasks, each ending 2016-02-29 (a leap day)
+  for (int ended = 0; ended < 3; ++ended) {
+    ASSERT_TRUE(WaitFor([&] { return !exec_->running().empty(); }));
+    const JobId j = exec_->running().front();
+    const Json params = job_store_.GetJob(j)->params;
+    EXPECT_EQ(params.value("end", ""), "2016-02-29") << params.dump();
+    EXPECT_FALSE(params.contains("start")) << params.dump();
+    Finish(j, 1000 + 100 * Fast(j));  // in sample: fast 3 best, then 2
+    ASSERT_TRUE(WaitFor([&] { return Summary(id)["finished"] == ended + 1; }));
+  }
+  // the re-runs of the Top-2 (fast 3, fast 2), in Top-N order: out of sample fast 2 wins
+  std::map<double, double> oos_equity = {{3, 900}, {2, 1200}};
+  std::vector<double> rerun_fast;
+  for (int ended = 0; ended < 2; ++ended) {
+    ASSERT_TRUE(WaitFor([&] { return !exec_->running().empty(); })) << ended;
+    const JobId j = exec_->running().front();
+    const Json params = job_store_.GetJob(j)->params;
+    EXPECT_EQ(params.value("start", ""), "2016-03-01") << params.dump();
+    EXPECT_FALSE(params.contains("end")) << params.dump();
+    rerun_fast.push_back(Fast(j));
+    Finish(j, oos_equity.at(Fast(j)));
+  }
+  std::sort(rerun_fast.begin(), rerun_fast.end());
+  EXPECT_EQ(rerun_fast, (std::vector<double>{2, 3}));  // the Top-2 only (runs[] below is in Top-N order)
+  ASSERT_TRUE(WaitFor([&] { return (*opt_->Get(id))["validation"]["status"] == "succeeded"; }));
+  ASSERT_TRUE(opt_->WaitIdle(5s));
+  const Json opt = *opt_->Get(id);
+  EXPECT_EQ(opt["status"], "succeeded");
+  EXPECT_EQ(opt["total_tasks"], 3);
+  EXPECT_EQ(opt["summary"]["total"], 3);
+  const Json top = opt["summary"]["top_n"];
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0]["score"], 1300.0);
+  EXPECT_EQ(top[0]["oos_score"], 900.0);
+  EXPECT_EQ(top[1]["score"], 1200.0);
+  EXPECT_EQ(top[1]["oos_score"], 1200.0);
+  EXPECT_TRUE(top[0]["oos_result_summary_id"].is_string());
+  const Json v = opt["validation"];
+  EXPECT_EQ(v["holdout_start"], "2016-03-01");
+  ASSERT_EQ(v["runs"].size(), 2u);
+  EXPECT_EQ(v["runs"][0]["index"], top[0]["index"]);
+  EXPECT_EQ(v["runs"][0]["task_id"], top[0]["task_id"]);
+  EXPECT_EQ(v["runs"][0]["oos_score"], 900.0);
+  EXPECT_EQ(v["runs"][0]["metrics"]["final_equity"], 900.0);
+  EXPECT_TRUE(v["runs"][0]["job_id"].is_string());
+  EXPECT_NE(v["runs"][0]["job_id"], top[0]["task_id"]);
+  // /tasks lists the search tasks only; the store holds the re-runs as validation tasks
+  EXPECT_EQ((*opt_->Tasks(id, {}))["total"], 3);
+  OptimizationTaskQuery vq;
+  vq.validation = true;
+  EXPECT_EQ(*opt_store_.CountTasks(id, vq), 2);
+}
+
 }  // namespace
 }  // namespace alphalab::optimize

@@ -147,7 +147,6 @@ TEST(ParamSpaceTest, ErrorsNameTheField) {
       {R"({"k": {"min": 1}})", "param_space.k.max", "missing"},
       {R"({"k": {"min": "1", "max": 2}})", "param_space.k.min", "must be a number"},
       {R"({"k": {"min": 1, "max": 2, "stp": 1}})", "param_space.k.stp", "unknown field"},
-      {R"({"k": {"models": {"project": "p18"}}})", "param_space.k.models", "not supported yet"},
       {R"({"k": {"models": 5}})", "param_space.k.models", "must be an object"},
       {R"({"k": {"models": {}, "min": 1}})", "param_space.k", "only the 'models' field"},
   };

@@ -108,7 +108,7 @@ TEST(RequestTest, EveryInvalidFieldIsNamed) {
       {"bad override key", [](Json& d) { d["param_space"]["strategy..fast"] = Json::array({1}); },
        "param_space.strategy..fast", "empty segment"},
       {"models", [](Json& d) { d["param_space"]["strategy.params.model_path"] = Json{{"models", {{"project", "p"}}}}; },
-       "param_space.strategy.params.model_path.models", "not supported yet"},
+       "param_space.strategy.params.model_path.models", "needs the model registry"},
       {"sampler", [](Json& d) { d["sampler"] = Json{{"type", "random"}}; }, "sampler.n", "missing"},
       {"objective missing", [](Json& d) { d.erase("objective"); }, "objective", "missing"},
       {"objective metric", [](Json& d) { d["objective"]["metric"] = ""; }, "objective.metric", "non-empty"},
@@ -228,6 +228,58 @@ TEST(RerunTest, MergesOverridesOntoTheSource) {
   auto unknown = MergeRerunRequest(stored, Json{{"source_job_id", "opt_20261201_101010__0a1b2c3d"}, {"colour", 1}});
   EXPECT_EQ(FieldOf(ParseOptimizationRequest(*unknown).status()), "colour");
   EXPECT_EQ(FieldOf(MergeRerunRequest(stored, Json{{"name", "x"}}).status()), "source_job_id");
+}
+
+TEST(RequestTest, ModelsDimensionExpandsThroughTheResolver) {
+  Json doc = Json::parse(R"({"job_type": "backtest", "project": "p18",
+    "base_params": {"config_path": "configs/backtest/topn.yaml"},
+    "param_space": {"strategy.params.model_path": {"models": {"project": "p18", "status": "success"}}},
+    "objective": {"metric": "cagr", "direction": "max"}, "constraints": ["max_drawdown <= 0.15"],
+    "max_inflight": 8, "top_n": 3})");
+  RequestLimits limits;
+  Json seen;
+  limits.resolve_models = [&](const Json& filter, const std::string& field) -> Result<std::vector<ModelChoice>> {
+    seen = filter;
+    EXPECT_EQ(field, "param_space.strategy.params.model_path.models");
+    return std::vector<ModelChoice>{{"runs/r1/model.json", "r1"}, {"runs/r2/model_A.json", "r2"}};
+  };
+  auto r = ParseOptimizationRequest(doc, limits);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(seen, doc["param_space"]["strategy.params.model_path"]["models"]);
+  EXPECT_EQ(r->task_count, 2u);
+  EXPECT_EQ(r->param_space.ModelsKey(), "strategy.params.model_path");
+  EXPECT_EQ(r->param_space.ModelRunId("strategy.params.model_path", Json("runs/r2/model_A.json")), "r2");
+  // the stored document keeps the filter (a re-run asks the registry again)
+  EXPECT_EQ(r->ToJson()["param_space"], doc["param_space"]);
+  auto tasks = Expand(r->param_space, r->sampler, {});
+  ASSERT_TRUE(tasks.ok());
+  ASSERT_EQ(tasks->size(), 2u);
+  EXPECT_EQ((*tasks)[0].params["strategy.params.model_path"], "runs/r1/model.json");
+
+  // zero models: a 400 on the axis
+  limits.resolve_models = [](const Json&, const std::string&) -> Result<std::vector<ModelChoice>> {
+    return std::vector<ModelChoice>{};
+  };
+  auto none = ParseOptimizationRequest(doc, limits);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(FieldOf(none.status()), "param_space.strategy.params.model_path.models");
+  EXPECT_NE(none.status().message().find("no trained model matches"), std::string::npos);
+
+  // models of a non-backtest job type, and two models dimensions
+  Json other = doc;
+  other["job_type"] = "train";
+  EXPECT_NE(ParseOptimizationRequest(other, limits).status().message().find("job_type must be 'backtest'"),
+            std::string::npos);
+  Json two = doc;
+  two["param_space"]["strategy.params.scores_path"] = Json{{"models", Json::object()}};
+  EXPECT_NE(ParseOptimizationRequest(two, limits).status().message().find("only one models dimension"),
+            std::string::npos);
+  // a stored request parses again without the registry
+  RequestLimits stored;
+  stored.allow_unresolved_models = true;
+  auto again = ParseOptimizationRequest(doc, stored);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->param_space.ModelsKey(), "strategy.params.model_path");
 }
 
 }  // namespace

@@ -93,6 +93,7 @@ class JobStoreConformanceTest : public ::testing::TestWithParam<JobStoreFactory>
     job.env = Json{{"PYTHONUNBUFFERED", "1"}, {"EMPTY", ""}};
     job.max_inflight = 8;
     job.claimed_by = "server-a";
+    job.project = "p18";
     return job;
   }
 
@@ -123,6 +124,7 @@ class JobStoreConformanceTest : public ::testing::TestWithParam<JobStoreFactory>
     EXPECT_EQ(a.end_reason, b.end_reason);
     EXPECT_EQ(a.max_inflight, b.max_inflight);
     EXPECT_EQ(a.claimed_by, b.claimed_by);
+    EXPECT_EQ(a.project, b.project);
   }
 
   static std::vector<std::string> Ids(const std::vector<JobRecord>& jobs) {
@@ -541,6 +543,28 @@ TEST_P(JobStoreConformanceTest, CountJobsByStateListsEveryStateIncludingZeros) {
   for (int k = 0; k < 5; ++k) {
     EXPECT_EQ(counts->at(kAllJobStates[k]), expected[k]) << JobStateName(kAllJobStates[k]);
   }
+}
+
+TEST_P(JobStoreConformanceTest, ProjectIsFixedAtInsertFiltersAndCountsPerProject) {
+  for (int i = 0; i < 7; ++i) {
+    JobRecord job = Minimal("job_p" + std::to_string(i), i);
+    job.project = i < 3 ? "p18" : (i < 5 ? "p19" : "");
+    ASSERT_TRUE(store_->InsertJob(job).ok());
+  }
+  JobRecord changed = Minimal("job_p0", 0);
+  changed.project = "p99";  // fixed at insert: ignored
+  changed.status = JobState::kRunning;
+  ASSERT_TRUE(store_->UpdateJob(changed, JobState::kQueued).ok());
+  EXPECT_EQ(store_->GetJob(JobId("job_p0"))->project, "p18");
+  JobQuery q;
+  q.project = "p18";
+  EXPECT_EQ(ListIds(q), (std::vector<std::string>{"job_p2", "job_p1", "job_p0"}));
+  EXPECT_EQ(*store_->CountJobs(q), 3);
+  q.status = JobState::kRunning;
+  EXPECT_EQ(ListIds(q), (std::vector<std::string>{"job_p0"}));
+  auto counts = store_->CountJobsByProject();
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(*counts, (std::map<std::string, int64_t>{{"p18", 3}, {"p19", 2}}));  // "" is no project
 }
 
 TEST_P(JobStoreConformanceTest, ConcurrentInsertsAndReadsAllLand) {

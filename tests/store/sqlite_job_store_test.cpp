@@ -84,7 +84,8 @@ TEST(SqliteJobStoreTest, MigrationToV2BackfillsEndReasonsOfExistingRows) {
   ASSERT_TRUE(db.ok());
   auto store = SqliteJobStore::Open(**db);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ((*db)->SchemaVersion("jobs").value_or(-1), 2);
+  // v1 -> the latest (v2 end reasons, v3 project)
+  EXPECT_EQ((*db)->SchemaVersion("jobs").value_or(-1), static_cast<int64_t>(SqliteJobStore::Migrations().size()));
   const std::map<std::string, std::optional<EndReason>> want = {
       {"job_ok", EndReason::kExitCode},     {"job_cancel", EndReason::kCanceled},
       {"job_spawn", EndReason::kSpawnFailed}, {"job_sig", EndReason::kSignal},
@@ -95,6 +96,7 @@ TEST(SqliteJobStoreTest, MigrationToV2BackfillsEndReasonsOfExistingRows) {
     ASSERT_TRUE(job.ok()) << job.status().ToString();
     EXPECT_EQ(job->end_reason, reason) << id;
     EXPECT_FALSE(job->claimed_by.has_value());
+    EXPECT_EQ(job->project, "") << id;  // v3: rows stored before it have no project
   }
 }
 
@@ -113,6 +115,9 @@ TEST(SqliteJobStoreTest, ListingsAreServedByIndexes) {
   EXPECT_NE(QueryPlan(**db, "SELECT job_id FROM jobs WHERE parent_id = 'p' "
                             "ORDER BY created_at_us DESC, job_id DESC LIMIT 100")
                 .find("jobs_by_parent"), std::string::npos);
+  EXPECT_NE(QueryPlan(**db, "SELECT job_id FROM jobs WHERE project = 'p18' "
+                            "ORDER BY created_at_us DESC, job_id DESC LIMIT 100")
+                .find("jobs_by_project"), std::string::npos);
 }
 
 TEST(SqliteJobStoreTest, CorruptStoredJsonIsAnInternalErrorNamingTheJob) {

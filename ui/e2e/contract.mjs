@@ -321,6 +321,32 @@ try {
   await call('POST', `${OI}/cancel`, { params: { optimization_id: optId }, body: {}, expect: 200 });
   await call('POST', `${OI}/cancel`, { params: { optimization_id: optId }, body: {}, expect: 409 });
 
+  // Model selection: every model of the trained run's project (configs/base.yaml: "default"),
+  // backtested on its own data and test period; the report; projects; jobs of a project.
+  const selection = {
+    name: 'select models default', project: 'default', job_type: 'backtest',
+    base_params: { config_path: 'configs/backtest/base.yaml' },
+    param_space: { 'strategy.params.model_path': { models: { project: 'default', status: 'success' } } },
+    objective: { metric: 'cagr', direction: 'max' }, constraints: ['max_drawdown <= 0.9'], max_inflight: 2, top_n: 3,
+  };
+  const sel = await call('POST', O, { body: selection, expect: 200 });
+  await call('POST', O, { body: { ...selection, param_space: { 'strategy.params.model_path': { models: { project: 'nobody' } } } }, expect: 400 });
+  await call('POST', O, { body: { ...selection, param_space: { 'strategy.params.model_path': { models: { colour: 'red' } } } }, expect: 400 });
+  await waitFor('the model selection to end', async () => {
+    const r = await (await fetch(`${base}${O}/${sel.body.id}/report`)).json();
+    return ended(r.status) && existsSync(join(ws, r.files.report_json));
+  }, JOB_TIMEOUT_MS, 250);
+  const rep = await call('GET', `${OI}/report`, { params: { optimization_id: sel.body.id }, expect: 200 });
+  check(rep.body.counts.models >= 1 && rep.body.top.every((t) => t.model_run_id), 'the report counts the models and names their runs');
+  await call('GET', `${OI}/report`, { params: { optimization_id: 'opt_20000101_000000__00000000' }, expect: 404 });
+  await call('GET', `${OI}/report`, { params: { optimization_id: 'bad$id' }, expect: 400 });
+  const selTasks = await call('GET', `${OI}/tasks`, { params: { optimization_id: sel.body.id }, expect: 200 });
+  check(selTasks.body.items.length === 1 && selTasks.body.items.every((t) => t.model_run_id === runId), 'one model task, carrying the trained run id');
+  const projects = await call('GET', '/api/projects', { expect: 200 });
+  check(projects.body.items.some((p) => p.name === 'default' && p.optimizations >= 1), 'GET /api/projects lists the selection\'s project');
+  await call('GET', '/api/projects', { query: '?limit=1', expect: 400 });
+  await call('GET', '/api/jobs/recent', { query: '?project=default&job_type=train', expect: 200 });
+
   // Auth: /api/session and /api/tokens here (auth none), the rest on a second server in
   // auth.mode token over a copy of the workspace, with tokens from `alphalab token create`.
   const none = await call('GET', '/api/session', { expect: 200 });

@@ -12,7 +12,7 @@ constexpr std::string_view kColumns =
     "job_id, job_type, status, created_at_us, started_at_us, ended_at_us, exit_code,"
     " error_message, cwd, command, args_preview, params, artifacts, artifacts_parse_error,"
     " log_path, meta_path, parent_id, source_job_id, owner_id, dry_run, executor_ref,"
-    " timeout_sec, env, end_reason, max_inflight, claimed_by";
+    " timeout_sec, env, end_reason, max_inflight, claimed_by, project";
 
 int64_t ToMicros(TimePoint tp) {
   return std::chrono::duration_cast<std::chrono::microseconds>(tp.time_since_epoch()).count();
@@ -79,6 +79,7 @@ Result<JobRecord> RowToJob(const SqliteStatement& stmt) {
   }
   if (auto v = stmt.ColumnOptionalInt64(24)) job.max_inflight = static_cast<int>(*v);
   job.claimed_by = stmt.ColumnOptionalText(25);
+  job.project = stmt.ColumnOptionalText(26).value_or("");
   return job;
 }
 
@@ -151,6 +152,7 @@ Status BindMutable(SqliteStatement& stmt, int first, const JobRecord& job, const
   RETURN_IF_ERROR(stmt.Bind(i++, e.end_reason));
   RETURN_IF_ERROR(stmt.Bind(i++, e.max_inflight));
   if (!for_update) RETURN_IF_ERROR(stmt.Bind(i++, job.claimed_by));
+  if (!for_update) RETURN_IF_ERROR(stmt.Bind(i++, job.project));
   return Status::Ok();
 }
 
@@ -179,6 +181,7 @@ Filter BuildFilter(const JobQuery& query) {
   if (query.job_type) add("job_type = ?", *query.job_type);
   if (query.parent_id) add("parent_id = ?", *query.parent_id);
   if (query.owner_id) add("owner_id = ?", *query.owner_id);
+  if (query.project) add("project = ?", *query.project);
   if (query.text && !query.text->empty()) {
     // JobTextMatches in SQL: lower() folds ASCII only, like AsciiLower; params is stored as DumpJson.
     const std::string needle = AsciiLower(*query.text);
@@ -257,6 +260,9 @@ const std::vector<std::string>& SqliteJobStore::Migrations() {
       " WHEN exit_code IS NOT NULL THEN 'exit_code'"
       " ELSE 'lost' END"
       " WHERE status IN ('SUCCESS', 'FAILED', 'CANCELED');",
+      // v3: the job's project (fixed at insert; "" for jobs stored before v3).
+      "ALTER TABLE jobs ADD COLUMN project TEXT NOT NULL DEFAULT '';"
+      "CREATE INDEX jobs_by_project ON jobs (project, created_at_us, job_id);",
   };
   return kMigrations;
 }
@@ -270,7 +276,7 @@ Status SqliteJobStore::InsertJob(const JobRecord& job) {
   RETURN_IF_ERROR(ValidateForWrite(job));
   static const std::string kSql =
       "INSERT INTO jobs (" + std::string(kColumns) +
-      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   const EncodedJob encoded = Encode(job);
   // One statement in the caller's savepoint of a shared group transaction (SqliteDb::
   // WriteGrouped): a duplicate id fails only this caller.
@@ -438,6 +444,18 @@ Result<std::vector<JobRecord>> SqliteJobStore::ListJobsInStates(const std::vecto
     for (JobState state : states) RETURN_IF_ERROR(stmt.Bind(i++, StateText(state)));
     RETURN_IF_ERROR(stmt.Bind(i++, limit));
     return CollectJobs(stmt);
+  });
+}
+
+Result<std::map<std::string, int64_t>> SqliteJobStore::CountJobsByProject() {
+  return db_.WithReader([&](SqliteConnection& conn) -> Result<std::map<std::string, int64_t>> {
+    std::map<std::string, int64_t> counts;
+    RETURN_IF_ERROR(conn.Query("SELECT project, COUNT(*) FROM jobs WHERE project <> '' GROUP BY project",
+                               [&](SqliteStatement& row) -> Status {
+                                 counts[row.ColumnText(0)] = row.ColumnInt64(1);
+                                 return Status::Ok();
+                               }));
+    return counts;
   });
 }
 
