@@ -38,8 +38,10 @@ Result<std::vector<ModelChoice>> ResolveRegistryModels(RegistryStore& registry, 
     const auto metric = (is_min || is_max) ? ParseRegistryField(std::string_view(key).substr(4)) : std::nullopt;
     if (!metric) {
       std::string allowed = "project, status, ticker, mode, min_<metric>, max_<metric> with metric one of ";
-      for (size_t i = 0; i < kRegistryNumericFields.size(); ++i) {
-        allowed += (i ? ", " : "") + std::string(kRegistryNumericFields[i].name);
+      bool first = true;
+      for (const auto& info : kRegistryNumericFields) {
+        allowed += (first ? "" : ", ") + std::string(info.name);
+        first = false;
       }
       return FieldError(f, "unknown model filter key (" + allowed + ")");
     }

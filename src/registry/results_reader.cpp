@@ -46,6 +46,14 @@ Json ScalarToJson(const YAML::Node& node) {
   return s;
 }
 
+// A mapping key as text; a collection used as a key (legal YAML) is dumped, never converted
+// (yaml-cpp throws on a non-scalar key).
+std::string KeyText(const YAML::Node& key) {
+  if (key.IsScalar()) return key.Scalar();
+  if (!key.IsDefined() || key.IsNull()) return "";
+  return YAML::Dump(key);
+}
+
 Json NodeToJson(const YAML::Node& node, int depth) {
   if (depth > 64) return nullptr;
   switch (node.Type()) {
@@ -59,7 +67,7 @@ Json NodeToJson(const YAML::Node& node, int depth) {
     }
     case YAML::NodeType::Map: {
       Json obj = Json::object();
-      for (const auto& kv : node) obj[kv.first.as<std::string>()] = NodeToJson(kv.second, depth + 1);
+      for (const auto& kv : node) obj[KeyText(kv.first)] = NodeToJson(kv.second, depth + 1);
       return obj;
     }
   }

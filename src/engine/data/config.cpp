@@ -109,6 +109,12 @@ Status ApplyOverrides(YAML::Node& root, const std::vector<std::string>& assignme
   return Status::Ok();
 }
 
+std::string YamlKeyText(const YAML::Node& key) {
+  if (key.IsScalar()) return key.Scalar();
+  if (!key.IsDefined() || key.IsNull()) return "";
+  return YAML::Dump(key);  // a collection as key: its YAML text, never an exception
+}
+
 nlohmann::json YamlToJson(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Null:
@@ -121,7 +127,7 @@ nlohmann::json YamlToJson(const YAML::Node& node) {
     }
     case YAML::NodeType::Map: {
       nlohmann::json out = nlohmann::json::object();
-      for (const auto& kv : node) out[kv.first.as<std::string>()] = YamlToJson(kv.second);
+      for (const auto& kv : node) out[YamlKeyText(kv.first)] = YamlToJson(kv.second);
       return out;
     }
     case YAML::NodeType::Scalar: {
@@ -166,7 +172,13 @@ Status ConfigMap::CheckKnownKeys(const std::vector<std::string_view>& allowed) c
     return Status::InvalidArgument("config key '" + where_ + "' must be a mapping");
   }
   for (const auto& kv : node_) {
-    const std::string key = kv.first.as<std::string>();
+    // A key must be plain text: `{[a]: 1}` or a tagged empty key (`{!x : 1}`) is refused here,
+    // never converted (yaml-cpp throws on a non-scalar key).
+    if (!kv.first.IsScalar()) {
+      return Status::InvalidArgument("config key '" + (where_.empty() ? std::string("(top level)") : where_) +
+                                     "' has a key that is not plain text");
+    }
+    const std::string key = kv.first.Scalar();
     bool ok = false;
     for (auto a : allowed) ok = ok || a == key;
     if (!ok) {

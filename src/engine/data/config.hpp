@@ -36,6 +36,8 @@ Status SetPath(YAML::Node& root, const std::vector<std::string>& path, const YAM
 // YAML -> JSON: scalars become int, float, bool or string (in that order of preference;
 // quoted YAML strings stay strings), null stays null.
 nlohmann::json YamlToJson(const YAML::Node& node);
+// A mapping key as text: a scalar's text, "" for an empty key, a collection's YAML text.
+std::string YamlKeyText(const YAML::Node& key);
 
 // Emits block-style YAML (for the resolved config.yaml a run writes).
 std::string DumpYaml(const YAML::Node& node);

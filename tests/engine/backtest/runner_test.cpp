@@ -70,6 +70,11 @@ TEST(BacktestSpecTest, BadConfigsAreOneLineErrors) {
             "config key 'strategy.params.drawdown_exposures' must have as many entries as drawdown_tiers (2)");
   EXPECT_EQ(SpecError(base + "strategy: {type: topn, params: {score: momentum, rebalance_day: Sunday}}\n"),
             "config key 'strategy.params.rebalance_day' must be Monday..Friday for weekly, got 'Sunday'");
+  // A key that is not plain text (fuzz_config found the tagged one): an error, not an exception.
+  EXPECT_EQ(SpecError(base + "strategy: {type: sma_cross,!params: {fast: 10, slow: 50}}\n"),
+            "config key 'strategy' has a key that is not plain text");
+  EXPECT_EQ(SpecError(base + "strategy: {type: sma_cross, params: {[fast]: 10}}\n"),
+            "config key 'strategy.params' has a key that is not plain text");
   EXPECT_EQ(SpecError("tickers: []\nstrategy: {type: sma_cross}\n"),
             "config key 'tickers' is required for strategy sma_cross");
 }
