@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/ids.hpp"
+#include "core/write_new_file.hpp"
 #include "core/message_paths.hpp"
 
 namespace alphalab {
@@ -120,6 +121,23 @@ std::string WithoutRoot(std::string_view message, const fs::path& root_path) {
   }
   out.append(message.substr(i));
   return out;
+}
+
+int WriteNewFile(const fs::path& path, std::string_view content) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return err;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return ::close(fd) != 0 ? errno : 0;
 }
 
 Status WriteFileAtomic(const fs::path& path, std::string_view content, FileSync sync) {

@@ -1,7 +1,4 @@
-#include <cstdio>
 #include "jobs/job_service.hpp"
-
-#include "jobs/inprocess_journal.hpp"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -9,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -16,6 +14,7 @@
 
 #include "core/ids.hpp"
 #include "core/message_paths.hpp"
+#include "core/write_new_file.hpp"
 #include "jobs/inprocess_journal.hpp"
 #include "jobs/job_dto.hpp"
 #include "jobs/job_outcome.hpp"
@@ -53,21 +52,8 @@ constexpr int64_t kArtifactScanBytes = 8 << 20;  // artifacts are looked for in 
 
 // Writes a new file whole; on failure the system's reason ("Not a directory", "No space left
 // on device"), without the path.
-std::optional<std::string> WriteNewFile(const fs::path& path, std::string_view content) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return std::string(std::strerror(errno));
-  size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return std::string(std::strerror(err));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::close(fd) != 0) return std::string(std::strerror(errno));
+std::optional<std::string> WriteLogFile(const fs::path& path, std::string_view content) {
+  if (const int err = WriteNewFile(path, content)) return std::string(std::strerror(err));
   return std::nullopt;
 }
 
@@ -424,7 +410,7 @@ JobRecord JobService::RunDry(const std::shared_ptr<Active>& a, std::unique_lock<
   if (rec.timeout_sec > 0) log += "timeout_sec: " + std::to_string(rec.timeout_sec) + "\n";
   log += "[dry-run] validation passed; status SUCCESS\n";
   // A dry run that cannot be recorded ends here, FAILED: it never becomes a real run.
-  if (std::optional<std::string> err = WriteNewFile(LogPath(rec), log)) {
+  if (std::optional<std::string> err = WriteLogFile(LogPath(rec), log)) {
     std::string why = "the dry-run log " + rec.log_path + " could not be written: " + *err;
     if (*err == std::strerror(ENOSPC) || NoSpaceLeft(LogPath(rec).parent_path())) {
       why = std::string(kDiskFullMessage) + ": " + why;

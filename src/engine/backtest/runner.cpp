@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/write_new_file.hpp"
 #include "engine/backtest/fixed_format.hpp"
 #include "engine/backtest/long_flat.hpp"
 #include "engine/backtest/scores_file.hpp"
@@ -728,20 +729,9 @@ Status WriteFileQuick(const std::filesystem::path& path, std::string_view conten
 // summary.json, written last through WriteFileQuick, exists; no reader takes a folder without
 // it (registry/indexer, the results routes), so the CSVs need no temporary name and rename.
 Status WriteFileDirect(const std::filesystem::path& path, std::string_view content) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::Internal("cannot write " + path.string() + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return Status::Internal("cannot write " + path.string() + ": " + std::strerror(err));
-    }
-    done += static_cast<size_t>(n);
+  if (const int err = WriteNewFile(path, content)) {
+    return Status::Internal("cannot write " + path.string() + ": " + std::strerror(err));
   }
-  if (::close(fd) != 0) return Status::Internal("cannot write " + path.string() + ": " + std::strerror(errno));
   return Status::Ok();
 }
 
