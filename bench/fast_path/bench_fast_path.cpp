@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
     const std::string opt_id = "opt_bench_" + std::to_string(++n_opt);
     const double cpu0 = CpuSeconds();
     const auto t0 = std::chrono::steady_clock::now();
-    Status s = runner.Run(opt_id, std::nullopt, tasks,
+    Status s = runner.Run(opt_id, std::nullopt, "", tasks,
                           [&](optimize::BatchTaskResult&& r) {
                             ++done;
                             if (r.job.status == JobState::kSuccess && r.result.ok()) ++ok;

@@ -69,6 +69,7 @@ bool BuiltinBacktestBatchRunner::Accepts(std::string_view job_type, const Json& 
 }
 
 Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::optional<std::string> owner_id,
+                                       const std::string& project,
                                        std::span<const BatchTask> tasks,
                                        const std::function<void(BatchTaskResult&&)>& on_done,
                                        const std::function<bool()>& should_stop) {
@@ -81,6 +82,7 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
   SubmitOptions options;
   options.parent_id = optimization_id;
   options.owner_id = std::move(owner_id);
+  if (!project.empty()) options.project = project;  // the task jobs carry the optimization's project
 
   // Ends a slot as the process would have ended: its log, its terminal fields, its result.
   auto finish = [&](Slot& s) {

@@ -41,7 +41,7 @@ class BuiltinBacktestBatchRunner final : public TaskBatchRunner {
                              const Clock& clock, int threads = 0);
 
   bool Accepts(std::string_view job_type, const Json& base_params) const override;
-  Status Run(const std::string& optimization_id, std::optional<std::string> owner_id,
+  Status Run(const std::string& optimization_id, std::optional<std::string> owner_id, const std::string& project,
              std::span<const BatchTask> tasks, const std::function<void(BatchTaskResult&&)>& on_done,
              const std::function<bool()>& should_stop) override;
 

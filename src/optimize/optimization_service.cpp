@@ -1192,7 +1192,7 @@ void OptimizationService::RunChunk(const std::shared_ptr<Live>& live_ptr) {
   };
   auto should_stop = [this, &live] { return shutting_down_.load() || live.stop_flag.load(); };
   const auto t0 = std::chrono::steady_clock::now();
-  Status st = runner_->Run(live.rec.id, owner, batch, on_done, should_stop);
+  Status st = runner_->Run(live.rec.id, owner, live.rec.project, batch, on_done, should_stop);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (st.ok() && !batch.empty()) {
     // The runner keeps every core busy: its throughput, not a task's own duration, is what an

@@ -58,7 +58,7 @@ class TaskBatchRunner {
   // only when the runner itself could not work (the data could not be loaded, ...): then no
   // task after the last reported one was started; a task that fails is reported through
   // `on_done` with a FAILED job, not as an error here.
-  virtual Status Run(const std::string& optimization_id, std::optional<std::string> owner_id,
+  virtual Status Run(const std::string& optimization_id, std::optional<std::string> owner_id, const std::string& project,
                      std::span<const BatchTask> tasks,
                      const std::function<void(BatchTaskResult&&)>& on_done,
                      const std::function<bool()>& should_stop) = 0;

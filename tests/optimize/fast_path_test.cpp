@@ -60,6 +60,7 @@ struct Harness {
   JobRecord RunAsProcess(const Json& params) {
     SubmitOptions options;
     options.parent_id = "opt_process";
+    options.project = "p18";  // as the process path gives its task jobs the optimization's project
     auto submitted = jobs.Submit("backtest", params, options);
     EXPECT_TRUE(submitted.ok()) << submitted.status().ToString();
     if (!submitted.ok()) return {};
@@ -71,7 +72,7 @@ struct Harness {
     std::vector<BatchTask> tasks;
     for (size_t i = 0; i < params.size(); ++i) tasks.push_back(BatchTask{static_cast<int64_t>(i) + 100, params[i]});
     std::vector<BatchTaskResult> out;
-    Status s = runner.Run("opt_fast", std::string("alice"), tasks, [&](BatchTaskResult&& r) { out.push_back(std::move(r)); },
+    Status s = runner.Run("opt_fast", std::string("alice"), "p18", tasks, [&](BatchTaskResult&& r) { out.push_back(std::move(r)); },
                           stop ? stop : [] { return false; });
     EXPECT_TRUE(s.ok()) << s.ToString();
     return out;
@@ -111,6 +112,8 @@ void ExpectSameJob(Harness& h, const JobRecord& process, const BatchTaskResult& 
     EXPECT_EQ(Mask(r->artifacts.dump()), Mask(process.artifacts.dump()));
     EXPECT_EQ(r->parent_id, std::optional<std::string>("opt_fast"));
     EXPECT_EQ(r->owner_id, std::optional<std::string>("alice"));
+    EXPECT_EQ(r->project, "p18");  // the optimization's project, as on the process path
+    EXPECT_EQ(r->project, process.project);
     EXPECT_EQ(r->log_path, "reports/jobs/runtime/" + job.job_id.str() + ".log");
     EXPECT_TRUE(r->started_at && r->ended_at);
     EXPECT_LE(r->created_at, *r->started_at);
@@ -326,7 +329,7 @@ TEST(FastPathTest, FilesOfAChunkWhoseRowsWereNeverWrittenAreNotResultsAndGoAtThe
                                            "strategy.params.slow=" + std::to_string(60 + i)})});
     }
     int reported = 0;
-    Status st = runner.Run("opt_fast", std::nullopt, tasks, [&](BatchTaskResult&&) { ++reported; }, [] { return false; });
+    Status st = runner.Run("opt_fast", std::nullopt, "", tasks, [&](BatchTaskResult&&) { ++reported; }, [] { return false; });
     return std::make_pair(st, reported);
   };
   // Killed between the files and the rows: 3 folders, logs and result files, no row.

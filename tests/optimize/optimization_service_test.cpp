@@ -52,7 +52,7 @@ class FakeRunner final : public TaskBatchRunner {
  public:
   explicit FakeRunner(const fs::path& root, int batch) : root_(root), batch_(batch) {}
   bool Accepts(std::string_view job_type, const Json&) const override { return job_type == "backtest"; }
-  Status Run(const std::string& optimization_id, std::optional<std::string>, std::span<const BatchTask> tasks,
+  Status Run(const std::string& optimization_id, std::optional<std::string>, const std::string&, std::span<const BatchTask> tasks,
              const std::function<void(BatchTaskResult&&)>& on_done, const std::function<bool()>& should_stop) override {
     std::vector<int64_t> call;
     for (size_t i = 0; i < tasks.size(); ++i) {
@@ -651,10 +651,10 @@ class SlowRunner final : public TaskBatchRunner {
  public:
   explicit SlowRunner(FakeRunner& inner) : inner_(inner) {}
   bool Accepts(std::string_view t, const Json& p) const override { return inner_.Accepts(t, p); }
-  Status Run(const std::string& id, std::optional<std::string> owner, std::span<const BatchTask> tasks,
+  Status Run(const std::string& id, std::optional<std::string> owner, const std::string& project, std::span<const BatchTask> tasks,
              const std::function<void(BatchTaskResult&&)>& on_done, const std::function<bool()>& should_stop) override {
     std::this_thread::sleep_for(std::chrono::milliseconds(5) * tasks.size());  // 5 ms of wall time a task
-    return inner_.Run(id, std::move(owner), tasks, on_done, should_stop);
+    return inner_.Run(id, std::move(owner), project, tasks, on_done, should_stop);
   }
 
  private:
