@@ -80,7 +80,7 @@ export function defaultForm(): SweepForm {
   };
 }
 
-/** The seed 004 model selection, prefilled from a project: every successful model of the
+/** Model selection (docs/optimizations.md, "Model selection"), prefilled from a project: every successful model of the
  * project backtested with the Top-N config, drawdown at most 15 %, best CAGR first. */
 export function selectModelsForm(project: string): SweepForm {
   return {
