@@ -51,6 +51,10 @@ class FakeOptimizationStore final : public OptimizationStore {
     RETURN_IF_ERROR(CheckNewTasks(tasks));
     std::lock_guard<std::mutex> lock(mu_);
     ASSIGN_OR_RETURN(Entry * entry, Find(opt_id));
+    if (fail_validation_adds_ > 0 && !tasks.empty() && tasks.front().validation) {
+      --fail_validation_adds_;
+      return fail_validation_status_;
+    }
     Entry staged = *entry;
     int64_t next = staged.tasks.empty() ? 0 : staged.tasks.rbegin()->first + 1;
     int64_t added = 0;
@@ -94,6 +98,35 @@ class FakeOptimizationStore final : public OptimizationStore {
     RETURN_IF_ERROR(CheckOptimizationQuery(query));
     std::lock_guard<std::mutex> lock(mu_);
     return static_cast<int64_t>(Matching(query).size());
+  }
+
+  Result<std::vector<std::string>> ListOpenValidations() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<const OptimizationRecord*> rows;
+    for (const auto& [id, e] : opts_) {
+      const OptimizationRecord& o = e.opt;
+      if (o.status == "queued" || o.status == "running") continue;
+      if (!o.summary.is_object() || !o.summary.contains("validation")) continue;
+      const Json& v = o.summary["validation"];
+      if (!v.is_object() || !v.contains("status") || !v["status"].is_string()) continue;
+      const std::string st = v["status"].get<std::string>();
+      if (st == "pending" || st == "running") rows.push_back(&o);
+    }
+    std::sort(rows.begin(), rows.end(), [](const OptimizationRecord* a, const OptimizationRecord* b) {
+      if (a->created_at != b->created_at) return a->created_at < b->created_at;
+      return a->id < b->id;
+    });
+    std::vector<std::string> out;
+    for (const auto* o : rows) out.push_back(o->id);
+    return out;
+  }
+
+  // Tests: the next `n` AddTasks calls of validation tasks fail with `st` (a crash between the
+  // end of a search and the storing of its holdout re-runs).
+  void FailValidationAddTasks(int n, Status st) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_validation_adds_ = n;
+    fail_validation_status_ = std::move(st);
   }
 
   Status UpdateStatus(const std::string& id, const std::string& expected, const std::string& next,
@@ -340,6 +373,8 @@ class FakeOptimizationStore final : public OptimizationStore {
   }
 
   std::mutex mu_;
+  int fail_validation_adds_ = 0;
+  Status fail_validation_status_ = Status::Ok();
   std::map<std::string, Entry> opts_;
   std::unordered_map<std::string, OptimizationTaskRef> job_index_;
 };

@@ -249,6 +249,10 @@ class OptimizationStore {
   virtual Result<std::vector<OptimizationRecord>> List(const OptimizationQuery& query) = 0;
   // Rows matching the query's filters (limit/offset ignored).
   virtual Result<int64_t> Count(const OptimizationQuery& query) = 0;
+  // Ids of ended optimizations (status succeeded, failed, early-stopped or canceled) whose
+  // summary has "validation": {"status": "pending" | "running"}: a search that has ended but
+  // whose holdout re-runs (or its report) have not (a restart resumes them). Oldest first.
+  virtual Result<std::vector<std::string>> ListOpenValidations() = 0;
 
   // Compare-and-set: moves `id` from `expected` to `next` and writes the times.
   // NotFound for an unknown id; FailedPrecondition (details.status = the stored one) when the

@@ -297,6 +297,34 @@ TEST_P(OptimizationStoreConformance, ListIsNewestFirstWithFiltersPagingAndCount)
   EXPECT_TRUE(store().Count(bad).status().IsInvalidArgument());
 }
 
+// Restart: ended optimizations whose holdout phase (validation.status pending or running in the
+// summary) has not ended, oldest first; queued/running ones and ended phases are not listed.
+TEST_P(OptimizationStoreConformance, ListOpenValidationsFindsEndedSearchesWithAnOpenHoldout) {
+  auto make = [&](const std::string& id, int64_t second, const std::string& status, Json validation) {
+    OptimizationRecord o = MakeOpt(id, second);
+    o.status = status;
+    if (!validation.is_null()) o.summary["validation"] = std::move(validation);
+    ASSERT_TRUE(store().Create(o, MakeTasks(1)).ok());
+  };
+  auto v = [](const char* status) { return Json{{"holdout_start", "2016-01-01"}, {"status", status}, {"runs", Json::array()}}; };
+  make("opt_20261201_000005__aaaaaaaa", 5, "succeeded", v("running"));
+  make("opt_20261201_000001__bbbbbbbb", 1, "early-stopped", v("pending"));
+  make("opt_20261201_000002__cccccccc", 2, "running", v("pending"));      // resumed as running anyway
+  make("opt_20261201_000003__dddddddd", 3, "succeeded", v("succeeded"));  // its phase ended
+  make("opt_20261201_000004__eeeeeeee", 4, "succeeded", Json());          // no holdout
+  make("opt_20261201_000006__ffffffff", 6, "canceled", v("pending"));
+  make("opt_20261201_000007__gggggggg", 7, "failed", Json(nullptr));
+  auto open = store().ListOpenValidations();
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  EXPECT_EQ(*open, (std::vector<std::string>{"opt_20261201_000001__bbbbbbbb", "opt_20261201_000005__aaaaaaaa",
+                                             "opt_20261201_000006__ffffffff"}));
+  // The phase ends: no longer listed.
+  OptimizationRecord done = *store().Get("opt_20261201_000005__aaaaaaaa");
+  done.summary["validation"]["status"] = "succeeded";
+  ASSERT_TRUE(store().UpdateSummary(done.id, done.summary, OptTime(9)).ok());
+  EXPECT_EQ(store().ListOpenValidations()->size(), 2u);
+}
+
 TEST_P(OptimizationStoreConformance, UpdateStatusIsCompareAndSet) {
   ASSERT_TRUE(store().Create(MakeOpt("opt_a"), MakeTasks(1)).ok());
   const OptimizationStatusTimes start = StatusTimes(OptTime(10), OptTime(10));

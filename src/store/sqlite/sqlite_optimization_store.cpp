@@ -352,6 +352,24 @@ Result<int64_t> SqliteOptimizationStore::Count(const OptimizationQuery& query) {
   });
 }
 
+Result<std::vector<std::string>> SqliteOptimizationStore::ListOpenValidations() {
+  // Startup only: one scan of the optimizations table (not of their tasks).
+  static const char* kSql =
+      "SELECT id FROM optimizations WHERE status NOT IN ('queued', 'running')"
+      " AND (CASE WHEN json_valid(summary) THEN json_extract(summary, '$.validation.status') END)"
+      " IN ('pending', 'running')"
+      " ORDER BY created_at_us ASC, id ASC";
+  return db_.WithReader([&](SqliteConnection& c) -> Result<std::vector<std::string>> {
+    ASSIGN_OR_RETURN(SqliteStatement stmt, c.Prepare(kSql));
+    std::vector<std::string> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) return out;
+      out.push_back(stmt.ColumnText(0));
+    }
+  });
+}
+
 Status SqliteOptimizationStore::UpdateStatus(const std::string& id, const std::string& expected,
                                              const std::string& next, const OptimizationStatusTimes& times) {
   RETURN_IF_ERROR(CheckOptimizationStatus(expected, "expected"));

@@ -25,6 +25,7 @@ class SqliteOptimizationStore final : public OptimizationStore {
   Result<OptimizationRecord> Get(const std::string& id) override;
   Result<std::vector<OptimizationRecord>> List(const OptimizationQuery& query) override;
   Result<int64_t> Count(const OptimizationQuery& query) override;
+  Result<std::vector<std::string>> ListOpenValidations() override;
   Status UpdateStatus(const std::string& id, const std::string& expected, const std::string& next,
                       const OptimizationStatusTimes& times) override;
   Status UpdateSummary(const std::string& id, const Json& summary, TimePoint updated_at) override;
