@@ -337,6 +337,10 @@ struct OptimizationService::Live {
   std::unordered_map<int64_t, Json> top_metrics;   // numeric metrics of ranked tasks (pruned to the Top-N)
   std::unique_ptr<std::ofstream> manifest;         // reports/optimizations/<id>/manifest.jsonl
   bool manifest_failed = false;
+  // Lines already in manifest.jsonl (ManifestKey), read when this process first opens it: a
+  // resumed optimization never writes a task's start or end line twice.
+  std::unordered_set<std::string> manifest_seen;
+  bool manifest_buffered = false;  // lines written but not yet flushed (runner path)
   // Holdout validation (request.validation): the Top-N re-run from holdout_start.
   struct ValidationRun {
     int64_t index = 0;         // the search task's index
@@ -348,10 +352,16 @@ struct OptimizationService::Live {
     Json metrics = Json::object();
     std::optional<std::string> result_summary_id;
     std::string reason;
+    std::string stored = "running";  // the stored status while in flight (queued or running)
+    std::optional<TimePoint> started_at;
+    std::optional<TimePoint> ended_at;
   };
   std::string validation_status = "pending";
   std::vector<ValidationRun> validation_runs;
   std::unordered_map<std::string, size_t> validation_of;  // job id -> position, re-runs in flight
+  // The re-runs have all ended but the report is not written yet: the stored summary keeps
+  // validation.status "running" until it is, so a restart in between writes it.
+  bool validation_report_pending = false;
   Json deflated_sharpe;                                   // null until the optimization ended
   bool finished = false;                                  // FinishLocked ran
 };
@@ -414,6 +424,16 @@ Status OptimizationService::Start() {
       for (auto& r : rows) unfinished.push_back(std::move(r));
       if (static_cast<int>(n) < kPage) break;
     }
+  }
+  // Searches that ended but whose holdout re-runs (or report) did not: resumed the same way.
+  if (auto open = store_.ListOpenValidations(); open.ok()) {
+    for (const std::string& id : *open) {
+      auto rec = store_.Get(id);
+      if (rec.ok()) unfinished.push_back(std::move(*rec));
+    }
+  } else {
+    spdlog::error("{}", DumpJson(Json{{"msg", "optimization holdout resume: not listed"},
+                                      {"error", open.status().ToString()}}));
   }
   for (const OptimizationRecord& rec : unfinished) {
     auto live = BuildLive(rec);
@@ -508,7 +528,8 @@ Result<std::shared_ptr<OptimizationService::Live>> OptimizationService::BuildLiv
   for (const auto& t : tasks) {
     if (t.ranked) live->top_metrics[t.index] = Json(NumericMetrics(t.metrics));
   }
-  // Holdout re-runs that already ran (an extend or a retry reloads an ended optimization).
+  // Holdout re-runs: the stored validation tasks are the truth (enumerated and stored when the
+  // search ended, in Top-N order); the summary's validation block gives the phase's status.
   if (rec.summary.is_object() && rec.summary.contains("validation") && rec.summary["validation"].is_object()) {
     const Json& v = rec.summary["validation"];
     live->validation_status = v.value("status", std::string("pending"));
@@ -524,14 +545,52 @@ Result<std::shared_ptr<OptimizationService::Live>> OptimizationService::BuildLiv
           run.result_summary_id = r["result_summary_id"].get<std::string>();
         }
         if (r.contains("reason") && r["reason"].is_string()) run.reason = r["reason"].get<std::string>();
-        if (run.status != "succeeded" && run.status != "failed" && run.status != "canceled") {
-          run.status = "failed";
-          run.reason = "not resumed after a server restart";
-        }
         live->validation_runs.push_back(std::move(run));
       }
     }
-    if (live->validation_status == "running") live->validation_status = "failed";
+  }
+  if (live->req.holdout_start) {
+    OptimizationTaskQuery vq;
+    vq.validation = true;
+    vq.limit = kPage;  // top_n <= 1000
+    ASSIGN_OR_RETURN(std::vector<OptimizationTaskRecord> vtasks, store_.ListTasks(rec.id, vq));
+    if (!vtasks.empty()) {
+      std::unordered_map<std::string, int64_t> search_index;
+      for (const auto& t : tasks) search_index[t.params_key] = t.index;
+      live->validation_runs.clear();
+      for (const auto& vt : vtasks) {
+        Live::ValidationRun run;
+        auto si = search_index.find(vt.params_key);
+        run.index = si == search_index.end() ? -1 : si->second;
+        run.task_index = vt.index;
+        run.params = vt.params;
+        run.job_id = vt.job_id;
+        run.started_at = vt.started_at;
+        run.ended_at = vt.ended_at;
+        if (vt.status == "pending") {
+          run.status = "pending";
+        } else if (vt.status == "queued" || vt.status == "running") {
+          run.status = "running";
+          run.stored = vt.status;
+        } else {
+          run.status = vt.status;
+          run.reason = vt.reason;
+          run.metrics = Json(NumericMetrics(vt.metrics));
+          run.oos_score = vt.score;
+          run.result_summary_id = ResultSummaryId(vt.metrics);
+        }
+        live->validation_runs.push_back(std::move(run));
+      }
+      if (live->validation_status == "pending") live->validation_status = "running";
+    } else if (live->validation_status == "running" && live->validation_runs.empty()) {
+      live->validation_status = "pending";  // ended before any re-run was stored: decided again
+    }
+    for (auto& run : live->validation_runs) {
+      if (run.task_index < 0 && run.status != "succeeded" && run.status != "failed" && run.status != "canceled") {
+        run.status = "failed";
+        run.reason = "the re-run's task was not stored";
+      }
+    }
   }
   live->deflated_sharpe = rec.summary.is_object() && rec.summary.contains("deflated_sharpe")
                               ? rec.summary["deflated_sharpe"] : Json(nullptr);
@@ -581,6 +640,9 @@ Status OptimizationService::Reconcile(Live& live) {
   // 1. Orphan jobs: match them to pending tasks by their overrides.
   std::unordered_set<std::string> known;
   for (const auto& [idx, job] : live.job_of) known.insert(job);
+  for (const auto& run : live.validation_runs) {
+    if (run.job_id) known.insert(*run.job_id);
+  }
   std::vector<JobRecord> orphans;
   JobQuery q;
   q.parent_id = id;
@@ -601,8 +663,38 @@ Status OptimizationService::Reconcile(Live& live) {
       const Json p = JobParamsOf(live, t.params, false);
       pending_by_overrides[DumpJson(Json::array({p["overrides"], p.value("model_path", Json())}))] = t.index;
     }
+    // Pending holdout re-runs (a crash between their Submit and MarkTaskQueued): their job
+    // starts on holdout_start, which no search task's job does.
+    std::unordered_map<std::string, size_t> pending_reruns;
+    for (size_t pos = 0; pos < live.validation_runs.size(); ++pos) {
+      const auto& run = live.validation_runs[pos];
+      if (run.status != "pending" || run.task_index < 0) continue;
+      const Json p = JobParamsOf(live, run.params, true);
+      pending_reruns[DumpJson(Json::array({p["overrides"], p.value("model_path", Json())}))] = pos;
+    }
     for (const JobRecord& j : orphans) {
       const Json overrides = j.params.contains("overrides") ? j.params["overrides"] : Json::array();
+      if (live.req.holdout_start && j.params.is_object() && j.params.value("start", Json()) == Json(*live.req.holdout_start)) {
+        auto r = pending_reruns.find(DumpJson(Json::array({overrides, j.params.value("model_path", Json())})));
+        if (r == pending_reruns.end()) continue;
+        auto& run = live.validation_runs[r->second];
+        pending_reruns.erase(r);
+        Status st = store_.MarkTaskQueued(id, run.task_index, j.job_id.str());
+        if (!st.ok()) {
+          spdlog::warn("{}", DumpJson(Json{{"msg", "optimization resume: holdout re-run job not linked"},
+                                           {"optimization_id", id}, {"job_id", j.job_id.str()},
+                                           {"error", st.ToString()}}));
+          continue;
+        }
+        run.status = "running";
+        run.stored = "queued";
+        run.job_id = j.job_id.str();
+        run.started_at = j.started_at;
+        live.dirty = true;
+        LogEvent("optimization resume: linked holdout re-run", {{"optimization_id", id}, {"index", run.index},
+                                                                {"job_id", j.job_id.str()}});
+        continue;
+      }
       auto it = pending_by_overrides.find(DumpJson(Json::array({overrides, j.params.value("model_path", Json())})));
       if (it == pending_by_overrides.end()) continue;
       const int64_t idx = it->second;
@@ -636,10 +728,38 @@ Status OptimizationService::Reconcile(Live& live) {
       EndTask(live, idx, lost, nullptr, "");
     }
   }
+  // 3. Holdout re-runs in flight: ended while no server watched (ended now), gone (failed), or
+  // still queued/running (their end comes through the listener). Each has its manifest lines.
+  for (size_t pos = 0; pos < live.validation_runs.size(); ++pos) {
+    auto& run = live.validation_runs[pos];
+    if (!run.job_id || run.task_index < 0) continue;
+    AppendManifestLocked(live, ValidationManifestLine(live, pos, "start"));
+    if (run.status != "running") {
+      if (run.status == "succeeded" || run.status == "failed" || run.status == "canceled") {
+        AppendManifestLocked(live, ValidationManifestLine(live, pos, "end"));
+      }
+      continue;
+    }
+    auto job = jobs_.Get(JobId(*run.job_id));
+    if (job.ok() && IsTerminal(job->status)) {
+      EndValidationTaskLocked(live, static_cast<int64_t>(pos), *job);
+    } else if (!job.ok() && job.status().IsNotFound()) {
+      JobRecord lost;
+      lost.job_id = JobId(*run.job_id);
+      lost.job_type = live.req.job_type;
+      lost.status = JobState::kFailed;
+      lost.error_message = "the re-run's job " + *run.job_id + " no longer exists";
+      EndValidationTaskLocked(live, static_cast<int64_t>(pos), lost);
+    } else {
+      live.validation_of[*run.job_id] = pos;
+    }
+  }
   // Replay may have changed the state (every task had ended, or the policy fired).
   const std::string now_state(OptimizationStateName(live.progress->state()));
   if (now_state != live.rec.status) RETURN_IF_ERROR(PersistState(live, now_state));
-  if (IsTerminal(live.progress->state())) live.stop_requested = true;
+  // A terminal search still stops what is left of it; once its holdout re-runs are stored
+  // (validation running) nothing of the search is left, and the re-runs must not be canceled.
+  if (IsTerminal(live.progress->state()) && live.validation_status != "running") live.stop_requested = true;
   live.dirty = true;
   return Status::Ok();
 }
@@ -697,8 +817,10 @@ Json OptimizationService::SummaryJsonLocked(const Live& live) const {
                           {"result_summary_id", run.result_summary_id ? Json(*run.result_summary_id) : Json(nullptr)},
                           {"reason", run.reason.empty() ? Json(nullptr) : Json(run.reason)}});
     }
+    // Until the report is written the phase is "running" in the store: a restart then
+    // resumes it and writes the report (ListOpenValidations).
     j["validation"] = Json{{"holdout_start", *live.req.holdout_start},
-                           {"status", live.validation_status},
+                           {"status", live.validation_report_pending ? std::string("running") : live.validation_status},
                            {"runs", std::move(runs)}};
   } else {
     j["validation"] = nullptr;
@@ -733,7 +855,11 @@ Status OptimizationService::WriteTaskStatusLocked(Live& live, int64_t index, con
 }
 
 void OptimizationService::FlushTaskWritesLocked(Live& live) {
-  if (live.task_writes.empty()) return;
+  // The manifest's lines of the runner path follow the rows they describe.
+  if (live.task_writes.empty()) {
+    FlushManifestLocked(live);
+    return;
+  }
   std::vector<OptimizationTaskWrite> writes;
   writes.swap(live.task_writes);
   auto done = store_.ApplyTaskWrites(live.rec.id, writes);
@@ -748,6 +874,7 @@ void OptimizationService::FlushTaskWritesLocked(Live& live) {
     if (link) e["job_id"] = writes[i].job_id;
     spdlog::error("{}", DumpJson(e));
   }
+  FlushManifestLocked(live);
 }
 
 void OptimizationService::PersistLocked(Live& live, bool force) {
@@ -961,7 +1088,8 @@ void OptimizationService::EndTask(Live& live, int64_t index, const JobRecord& jo
   live.stored.erase(index);
   live.job_of[index] = job_id;
   if (upd.ranked.value_or(false) && upd.metrics) live.top_metrics[index] = Json(NumericMetrics(*upd.metrics));
-  if (!live.use_runner) {
+  {
+    // Both paths: the runner path's lines are buffered with its deferred task writes.
     Json params = Json::object();
     if (auto t = live.progress->summary().ParamsOf(key)) params = *t;
     const Json metrics = upd.metrics ? Json(NumericMetrics(*upd.metrics)) : Json::object();
@@ -976,7 +1104,8 @@ void OptimizationService::EndTask(Live& live, int64_t index, const JobRecord& jo
                                     {"status", next},
                                     {"score", upd.score && upd.ranked.value_or(false) ? Json(*upd.score) : Json(nullptr)},
                                     {"reason", upd.reason && !upd.reason->empty() ? Json(*upd.reason) : Json(nullptr)},
-                                    {"metrics", metrics}});
+                                    {"metrics", metrics}},
+                        !live.defer_task_writes);
   }
   if (metrics_) metrics_->Increment("alphalab_optimization_tasks_total", {{"event", "ended"}, {"status", next}});
   if (!live.first_task_seconds && job.started_at && job.ended_at) {
@@ -1185,6 +1314,24 @@ void OptimizationService::RunChunk(const std::shared_ptr<Live>& live_ptr) {
     live.stored[r.index] = "queued";
     live.index_of[job_id] = r.index;
     live.job_of[r.index] = job_id;
+    // manifest.jsonl as on the process path: the task's start line, then (EndTask) its end line.
+    {
+      Json params = Json::object();
+      if (auto p = live.progress->summary().ParamsOf(key)) params = *p;
+      AppendManifestLocked(live, Json{{"event", "start"},
+                                      {"time", FormatIso8601(r.job.started_at.value_or(clock_.Now()))},
+                                      {"index", r.index},
+                                      {"task_id", job_id},
+                                      {"validation", false},
+                                      {"train_run_id", ModelRunIdJson(params, live.models_key)},
+                                      {"backtest_id", nullptr},
+                                      {"params", params},
+                                      {"status", "running"},
+                                      {"score", nullptr},
+                                      {"reason", nullptr},
+                                      {"metrics", Json::object()}},
+                           /*flush=*/false);
+    }
     if (metrics_) metrics_->Increment("alphalab_optimization_tasks_total", {{"event", "submitted"}, {"path", "runner"}});
     ApplyUpdate(live, live.progress->TaskStarted(key), "runner start");
     EndTask(live, r.index, r.job, &r.result, r.result_summary_id);
@@ -1624,12 +1771,28 @@ Json OptimizationService::JobParamsOf(const Live& live, const Json& task_params,
   return TaskJobParamsFor(live.req, live.models_key, task_params, validation);
 }
 
-void OptimizationService::AppendManifestLocked(Live& live, const Json& line) {
+namespace {
+// A manifest line's identity: the same task (or re-run) start or end is written once.
+std::string ManifestKey(const Json& line) {
+  return line.value("event", std::string()) + "|" + (line.value("validation", false) ? "v" : "s") + "|" +
+         DumpJson(line.value("index", Json())) + "|" + DumpJson(line.value("task_id", Json()));
+}
+}  // namespace
+
+void OptimizationService::AppendManifestLocked(Live& live, const Json& line, bool flush) {
   if (live.manifest_failed) return;
   if (!live.manifest) {
     const fs::path dir = ws_.root() / "reports" / "optimizations" / live.rec.id;
     std::error_code ec;
     fs::create_directories(dir, ec);
+    // Lines a previous server wrote (a resumed optimization): not written again.
+    live.manifest_seen.clear();
+    if (std::ifstream in(dir / "manifest.jsonl", std::ios::binary); in) {
+      for (std::string text; std::getline(in, text);) {
+        auto parsed = ParseJson(text);
+        if (parsed.ok() && parsed->is_object()) live.manifest_seen.insert(ManifestKey(*parsed));
+      }
+    }
     auto out = std::make_unique<std::ofstream>(dir / "manifest.jsonl", std::ios::app | std::ios::binary);
     if (ec || !*out) {
       live.manifest_failed = true;
@@ -1639,13 +1802,42 @@ void OptimizationService::AppendManifestLocked(Live& live, const Json& line) {
     }
     live.manifest = std::move(out);
   }
+  if (!live.manifest_seen.insert(ManifestKey(line)).second) return;
   *live.manifest << DumpJson(line) << '\n';
-  live.manifest->flush();
+  if (flush) {
+    live.manifest->flush();
+    live.manifest_buffered = false;
+  } else {
+    live.manifest_buffered = true;
+  }
+}
+
+void OptimizationService::FlushManifestLocked(Live& live) {
+  if (live.manifest && live.manifest_buffered) live.manifest->flush();
+  live.manifest_buffered = false;
 }
 
 bool OptimizationService::ValidationActiveLocked(const Live& live) const {
   return live.req.holdout_start && (live.validation_status == "running" ||
                                     (live.validation_status == "pending" && !live.finished));
+}
+
+Json OptimizationService::ValidationManifestLine(const Live& live, size_t pos, const char* event) const {
+  const auto& run = live.validation_runs[pos];
+  const bool end = std::string_view(event) == "end";
+  const std::optional<TimePoint> time = end ? run.ended_at : run.started_at;
+  return Json{{"event", event},
+              {"time", FormatIso8601(time.value_or(clock_.Now()))},
+              {"index", run.index},
+              {"task_id", run.job_id ? Json(*run.job_id) : Json(nullptr)},
+              {"validation", true},
+              {"train_run_id", ModelRunIdJson(run.params, live.models_key)},
+              {"backtest_id", end && run.result_summary_id ? Json(*run.result_summary_id) : Json(nullptr)},
+              {"params", run.params},
+              {"status", end ? run.status : std::string("running")},
+              {"score", end && run.oos_score ? Json(*run.oos_score) : Json(nullptr)},
+              {"reason", end && !run.reason.empty() ? Json(run.reason) : Json(nullptr)},
+              {"metrics", end ? run.metrics : Json::object()}};
 }
 
 void OptimizationService::StartValidationLocked(Live& live) {
@@ -1654,11 +1846,13 @@ void OptimizationService::StartValidationLocked(Live& live) {
   const OptimizationState state = live.progress->state();
   if (state != OptimizationState::kSucceeded && state != OptimizationState::kEarlyStopped) {
     live.validation_status = state == OptimizationState::kCanceled ? "canceled" : "failed";
+    live.validation_report_pending = true;
     return;
   }
   const Summary summary = live.progress->summary().Snapshot();
   if (summary.top_n.empty()) {
     live.validation_status = "failed";  // nothing ranked: nothing to re-run
+    live.validation_report_pending = true;
     return;
   }
   std::vector<OptimizationTaskRecord> records;
@@ -1679,13 +1873,11 @@ void OptimizationService::StartValidationLocked(Live& live) {
   q.limit = kPage;
   auto stored = added.ok() ? store_.ListTasks(live.rec.id, q) : Result<std::vector<OptimizationTaskRecord>>(added.status());
   if (!stored.ok()) {
+    // Not stored: the phase stays pending (the stored summary says so), and the next driver
+    // round or the next server start enumerates the re-runs again.
     spdlog::error("{}", DumpJson(Json{{"msg", "optimization holdout re-runs not stored"},
                                       {"optimization_id", live.rec.id}, {"error", stored.status().ToString()}}));
-    live.validation_status = "failed";
-    for (auto& run : live.validation_runs) {
-      run.status = "failed";
-      run.reason = "not stored: " + stored.status().message();
-    }
+    live.validation_runs.clear();
     return;
   }
   for (auto& run : live.validation_runs) {
@@ -1728,26 +1920,26 @@ void OptimizationService::PumpValidationLocked(Live& live) {
       continue;
     }
     const std::string job_id = job->job_id.str();
-    (void)store_.MarkTaskQueued(live.rec.id, run.task_index, job_id);
+    Status linked = store_.MarkTaskQueued(live.rec.id, run.task_index, job_id);
+    if (!linked.ok()) {
+      spdlog::error("{}", DumpJson(Json{{"msg", "optimization holdout re-run not linked to its job"},
+                                        {"optimization_id", live.rec.id}, {"index", run.task_index},
+                                        {"job_id", job_id}, {"error", linked.ToString()}}));
+      (void)jobs_.Cancel(job->job_id);
+      run.status = "failed";
+      run.reason = "the re-run's job could not be recorded: " + linked.message();
+      continue;
+    }
     OptimizationTaskUpdate running;
     running.started_at = clock_.Now();
-    (void)store_.MarkTaskStatus(live.rec.id, run.task_index, "queued", "running", running);
+    const bool marked = store_.MarkTaskStatus(live.rec.id, run.task_index, "queued", "running", running).ok();
     run.status = "running";
+    run.stored = marked ? "running" : "queued";
     run.job_id = job_id;
+    run.started_at = running.started_at;
     live.validation_of[job_id] = pos;
     live.dirty = true;
-    AppendManifestLocked(live, Json{{"event", "start"},
-                                    {"time", FormatIso8601(*running.started_at)},
-                                    {"index", run.index},
-                                    {"task_id", job_id},
-                                    {"validation", true},
-                                    {"train_run_id", ModelRunIdJson(run.params, live.models_key)},
-                                    {"backtest_id", nullptr},
-                                    {"params", run.params},
-                                    {"status", "running"},
-                                    {"score", nullptr},
-                                    {"reason", nullptr},
-                                    {"metrics", Json::object()}});
+    AppendManifestLocked(live, ValidationManifestLine(live, pos, "start"));
   }
   bool all_ended = true;
   bool any_succeeded = false;
@@ -1757,6 +1949,7 @@ void OptimizationService::PumpValidationLocked(Live& live) {
   }
   if (all_ended) {
     live.validation_status = any_succeeded ? "succeeded" : "failed";
+    live.validation_report_pending = true;
     live.dirty = true;
   }
 }
@@ -1800,25 +1993,15 @@ void OptimizationService::EndValidationTaskLocked(Live& live, int64_t pos, const
     run.reason = job.error_message.value_or(job.end_reason ? std::string(EndReasonName(*job.end_reason)) : "failed");
   }
   run.status = next;
+  run.ended_at = upd.ended_at;
   if (!run.reason.empty()) upd.reason = run.reason;
-  Status st = store_.MarkTaskStatus(live.rec.id, run.task_index, "running", next, upd);
+  Status st = store_.MarkTaskStatus(live.rec.id, run.task_index, run.stored, next, upd);
   if (!st.ok()) {
     spdlog::warn("{}", DumpJson(Json{{"msg", "optimization holdout re-run not persisted"},
                                      {"optimization_id", live.rec.id}, {"index", run.task_index},
                                      {"error", st.ToString()}}));
   }
-  AppendManifestLocked(live, Json{{"event", "end"},
-                                  {"time", FormatIso8601(*upd.ended_at)},
-                                  {"index", run.index},
-                                  {"task_id", job.job_id.str()},
-                                  {"validation", true},
-                                  {"train_run_id", ModelRunIdJson(run.params, live.models_key)},
-                                  {"backtest_id", run.result_summary_id ? Json(*run.result_summary_id) : Json(nullptr)},
-                                  {"params", run.params},
-                                  {"status", next},
-                                  {"score", run.oos_score ? Json(*run.oos_score) : Json(nullptr)},
-                                  {"reason", run.reason.empty() ? Json(nullptr) : Json(run.reason)},
-                                  {"metrics", run.metrics}});
+  AppendManifestLocked(live, ValidationManifestLine(live, static_cast<size_t>(pos), "end"));
   live.dirty = true;
   Wake(live.rec.id);
 }
@@ -1850,16 +2033,16 @@ std::optional<Json> OptimizationService::DeflatedSharpeOf(const std::vector<Opti
 }
 
 void OptimizationService::FinishLocked(Live& live) {
-  live.finished = true;
   FlushTaskWritesLocked(live);
-  live.rec.summary = SummaryJsonLocked(live);
+  FlushManifestLocked(live);
   // One read of the tasks serves the deflated Sharpe and the report.
   auto tasks = AllTasks(live.rec.id);
-  if (auto dsr = DeflatedSharpeOf(tasks.ok() ? &*tasks : nullptr, live.req, live.rec.summary)) {
+  if (auto dsr = DeflatedSharpeOf(tasks.ok() ? &*tasks : nullptr, live.req, SummaryJsonLocked(live))) {
     live.deflated_sharpe = *dsr;
   }
-  live.dirty = true;
-  PersistLocked(live, true);
+  live.rec.summary = SummaryJsonLocked(live);
+  // The report files first, then the summary that says the phase has ended (a crash in between
+  // leaves validation.status "running" stored, and the next start writes the report again).
   auto report = tasks.ok() ? BuildReport(live.rec, live.rec.summary, &*tasks) : Result<Json>(tasks.status());
   Status st = report.status();
   if (report.ok()) {
@@ -1873,7 +2056,12 @@ void OptimizationService::FinishLocked(Live& live) {
     spdlog::error("{}", DumpJson(Json{{"msg", "optimization report not written"},
                                       {"optimization_id", live.rec.id}, {"error", st.ToString()}}));
   }
+  live.finished = true;
+  live.validation_report_pending = false;
+  live.dirty = true;
+  PersistLocked(live, true);
   live.manifest.reset();
+  live.manifest_seen.clear();
 }
 
 Result<Json> OptimizationService::BuildReport(const OptimizationRecord& rec, const Json& summary_in,

@@ -160,8 +160,13 @@ class OptimizationService {
   // model_path; a holdout search task ends the day before holdout_start, a validation re-run
   // starts on it).
   Json JobParamsOf(const Live& live, const Json& task_params, bool validation) const;
-  // manifest.jsonl: one line per task start and end (process path).
-  void AppendManifestLocked(Live& live, const Json& line);
+  // manifest.jsonl: one line per task start and end (a line already written is not written
+  // again). `flush` false (runner path): kept in the stream's buffer until FlushManifestLocked,
+  // which runs after the chunk's task rows are written.
+  void AppendManifestLocked(Live& live, const Json& line, bool flush = true);
+  void FlushManifestLocked(Live& live);
+  // The start or end line of the holdout re-run at `pos` of live.validation_runs.
+  Json ValidationManifestLine(const Live& live, size_t pos, const char* event) const;
   // Holdout validation: after the search ends, its Top-N re-run on the holdout period.
   void StartValidationLocked(Live& live);
   void PumpValidationLocked(Live& live);

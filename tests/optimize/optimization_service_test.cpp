@@ -187,6 +187,130 @@ class OptimizationServiceTest : public ::testing::Test {
     return *opt_store_.ListTasks(id, q);
   }
 
+  // The server goes away (its processes keep running) and a new one starts on the same stores.
+  void Restart(const std::function<void()>& while_down = {}) {
+    opt_->Shutdown();
+    if (while_down) while_down();
+    std::vector<std::string> alive;
+    for (const auto& r : exec_->running()) alive.push_back(exec_->RefOf(r));
+    jobs_->Shutdown();
+    opt_.reset();
+    jobs_.reset();
+    exec_.reset();
+    Make(4, nullptr, {}, [&](FakeExecutor& e) {
+      for (const auto& ref : alive) e.SetAlive(ref);
+    });
+  }
+
+  static constexpr const char* kHoldout = "2016-03-01";
+  static Json HoldoutRequest() {
+    Json req = Request({{"strategy.params.fast", {1, 2, 3}}}, 1);
+    req["top_n"] = 3;
+    req["validation"] = Json{{"holdout_start", kHoldout}};
+    return req;
+  }
+  bool IsRerun(const JobId& j) { return job_store_.GetJob(j)->params.value("start", "") == kHoldout; }
+  std::string ValidationStatus(const std::string& id) {
+    const Json v = (*opt_->Get(id))["validation"];
+    return v.is_object() ? v.value("status", "") : "";
+  }
+  // The holdout scenario: search fast 1, 2, 3 (in sample 1000 + 100 * fast: fast 3 first), then
+  // the Top-3 re-run one at a time (out of sample fast 3 -> 900, 2 -> 1200, 1 -> 1100).
+  // `at_rerun(k)` is called once for each k when the (k+1)-th re-run is running and k have ended
+  // (it may restart the service), and `at_end` once the phase has ended.
+  std::string HoldoutScenario(const std::function<void(int)>& at_rerun = {},
+                              const std::function<void(const std::string&)>& at_end = {}) {
+    const std::string id = CreateOk(HoldoutRequest());
+    last_id_ = id;
+    const std::map<double, double> oos = {{3, 900}, {2, 1200}, {1, 1100}};
+    int reruns_done = 0;
+    std::set<int> called;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const std::string vs = ValidationStatus(id);
+      if (vs == "succeeded" || vs == "failed") break;
+      std::vector<JobId> running;
+      for (const auto& r : exec_->running()) {
+        if (job_store_.GetJob(r)->parent_id == id) running.push_back(r);
+      }
+      if (running.empty()) {
+        std::this_thread::sleep_for(2ms);
+        continue;
+      }
+      const JobId j = running.front();
+      if (IsRerun(j)) {
+        if (at_rerun && called.insert(reruns_done).second) {
+          at_rerun(reruns_done);
+          continue;
+        }
+        Finish(j, oos.at(Fast(j)));
+        ++reruns_done;
+      } else {
+        Finish(j, 1000 + 100 * Fast(j));
+      }
+    }
+    EXPECT_TRUE(opt_->WaitIdle(5s));
+    if (at_end) at_end(id);
+    EXPECT_TRUE(opt_->WaitIdle(5s));
+    return id;
+  }
+  // What must be the same whether or not the server restarted: the optimization (scores,
+  // oos_score, validation runs, counts) and its report, ids and times masked.
+  static void Mask(Json& j) {
+    if (j.is_object()) {
+      for (const char* k : {"task_id", "job_id", "result_summary_id", "oos_result_summary_id", "optimization_id",
+                            "id", "files", "created_at", "started_at", "ended_at", "updated_at", "estimate"}) {
+        j.erase(k);
+      }
+      for (auto& [k, v] : j.items()) Mask(v);
+    } else if (j.is_array()) {
+      for (auto& v : j) Mask(v);
+    }
+  }
+  Json Outcome(const std::string& id) {
+    Json opt = *opt_->Get(id);
+    Json out{{"status", opt["status"]}, {"summary", opt["summary"]}, {"validation", opt["validation"]},
+             {"deflated_sharpe", opt["deflated_sharpe"]}, {"report", *opt_->Report(id)}};
+    auto file = ReadFile(root_ / "reports" / "optimizations" / id / "report.json");
+    out["report_file"] = file.ok() ? Json::parse(*file) : Json("missing");
+    Mask(out);
+    return out;
+  }
+  // Manifest lines of the holdout re-runs: {event, index} -> count, and every line's task_id.
+  std::map<std::pair<std::string, int64_t>, int> RerunManifest(const std::string& id) {
+    std::map<std::pair<std::string, int64_t>, int> out;
+    std::ifstream in(root_ / "reports" / "optimizations" / id / "manifest.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      const Json j = Json::parse(line);
+      if (j["validation"].get<bool>()) ++out[{j["event"].get<std::string>(), j["index"].get<int64_t>()}];
+    }
+    return out;
+  }
+  // One job per search task and per re-run, each recorded on its task; the re-runs succeeded.
+  void ExpectOneJobPerTask(const std::string& id) {
+    JobQuery q;
+    q.parent_id = id;
+    EXPECT_EQ(*jobs_->Count(q), 6) << "3 search tasks + 3 re-runs, none twice";
+    std::set<std::string> job_ids;
+    int reruns = 0;
+    for (const auto& t : Tasks(id)) {
+      ASSERT_TRUE(t.job_id) << t.index;
+      job_ids.insert(*t.job_id);
+      EXPECT_EQ(t.status, "succeeded") << t.index;
+      reruns += t.validation;
+    }
+    EXPECT_EQ(reruns, 3);
+    EXPECT_EQ(job_ids.size(), 6u);
+    std::map<std::pair<std::string, int64_t>, int> want;
+    for (int64_t index : {0, 1, 2}) {
+      want[{"start", index}] = 1;
+      want[{"end", index}] = 1;
+    }
+    EXPECT_EQ(RerunManifest(id), want) << "one start and one end line per re-run";
+  }
+
+  std::string last_id_;  // the optimization HoldoutScenario runs
+  std::string orphan_;
   fs::path root_;
   std::unique_ptr<Workspace> ws_;
   std::unique_ptr<JobCatalog> catalog_;
@@ -956,6 +1080,118 @@ TEST_F(OptimizationServiceTest, HoldoutSearchEndsBeforeTheDateAndTheTopNReRunFro
   OptimizationTaskQuery vq;
   vq.validation = true;
   EXPECT_EQ(*opt_store_.CountTasks(id, vq), 2);
+}
+
+// A server restart during the holdout re-runs resumes them: at every step of the phase (before
+// each re-run ends, and after the last), the optimization, its oos_scores and its report end up
+// as in an uninterrupted run, with one job per re-run.
+TEST_F(OptimizationServiceTest, HoldoutReRunsResumeAfterARestartAtEveryStep) {
+  Make(4);
+  const std::string ref = HoldoutScenario();
+  const Json want = Outcome(ref);
+  ASSERT_EQ(want["validation"]["status"], "succeeded") << want.dump();
+  ASSERT_EQ(want["summary"]["top_n"].size(), 3u);
+  EXPECT_EQ(want["summary"]["top_n"][0]["oos_score"], 900.0);
+  EXPECT_EQ(want["summary"]["top_n"][1]["oos_score"], 1200.0);
+  EXPECT_EQ(want["summary"]["top_n"][2]["oos_score"], 1100.0);
+  EXPECT_EQ(want["report_file"], want["report"]);
+  ExpectOneJobPerTask(ref);
+  for (int k = 0; k < 3; ++k) {
+    SCOPED_TRACE("restart before re-run " + std::to_string(k) + " ends");
+    const std::string id = HoldoutScenario([&](int done) {
+      if (done == k) Restart();
+    });
+    EXPECT_EQ(Outcome(id), want);
+    ExpectOneJobPerTask(id);
+  }
+  // Restarts before every re-run's end in one optimization.
+  {
+    SCOPED_TRACE("restart before each re-run ends");
+    const std::string id = HoldoutScenario([&](int) { Restart(); });
+    EXPECT_EQ(Outcome(id), want);
+    ExpectOneJobPerTask(id);
+  }
+  // After the end: nothing runs again, nothing changes.
+  {
+    SCOPED_TRACE("restart after the end");
+    const std::string id = HoldoutScenario({}, [&](const std::string&) { Restart(); });
+    EXPECT_EQ(Outcome(id), want);
+    ExpectOneJobPerTask(id);
+  }
+}
+
+// The windows between the steps: the search ended but its re-runs were not stored yet; a re-run's
+// job was submitted but not recorded on its task; the re-runs ended but the report was not
+// written. Each is resumed to the same outcome.
+TEST_F(OptimizationServiceTest, HoldoutCrashWindowsResumeToTheSameOutcome) {
+  Make(4);
+  const Json want = Outcome(HoldoutScenario());
+  {
+    SCOPED_TRACE("the search ended, its re-runs not stored");
+    opt_store_.FailValidationAddTasks(1, alphalab::Status::Unavailable("disk gone"));
+    const std::string id = CreateOk(HoldoutRequest());
+    ASSERT_TRUE(WaitFor([&] {
+      for (const auto& r : exec_->running()) Finish(r, 1000 + 100 * Fast(r));
+      return Status(id)["status"] == "succeeded";
+    }));
+    ASSERT_TRUE(WaitFor([&] { return ValidationStatus(id) == "pending"; })) << ValidationStatus(id);
+    OptimizationTaskQuery vq;
+    vq.validation = true;
+    EXPECT_EQ(*opt_store_.CountTasks(id, vq), 0);
+    EXPECT_EQ(*opt_store_.ListOpenValidations(), std::vector<std::string>{id});
+    Restart();
+    const std::map<double, double> oos = {{3, 900}, {2, 1200}, {1, 1100}};
+    ASSERT_TRUE(WaitFor([&] {
+      for (const auto& r : exec_->running()) Finish(r, oos.at(Fast(r)));
+      return ValidationStatus(id) == "succeeded";
+    })) << ValidationStatus(id);
+    ASSERT_TRUE(opt_->WaitIdle(5s));
+    EXPECT_EQ(Outcome(id), want);
+    ExpectOneJobPerTask(id);
+    EXPECT_TRUE(opt_store_.ListOpenValidations()->empty());
+  }
+  {
+    SCOPED_TRACE("a re-run's job submitted, not recorded on its task");
+    const std::string id = HoldoutScenario([&](int done) {
+      if (done != 0) return;
+      // While the first re-run (fast 3) runs, the job of the second (fast 2) is submitted and
+      // the server dies before recording it.
+      Restart([&] {
+        SubmitOptions o;
+        o.parent_id = last_id_;
+        o.max_inflight = 1;
+        auto orphan = jobs_->Submit("backtest",
+                                    TaskJobParams(Json{{"config_path", "configs/backtest/base.yaml"}, {"start", kHoldout}},
+                                                  Json{{"strategy.params.fast", 2}}),
+                                    o);
+        ASSERT_TRUE(orphan.ok()) << orphan.status().ToString();
+        orphan_ = orphan->job_id.str();
+      });
+    });
+    EXPECT_EQ(Outcome(id), want);
+    ExpectOneJobPerTask(id);
+    bool linked = false;
+    for (const auto& t : Tasks(id)) linked = linked || (t.validation && t.job_id == orphan_);
+    EXPECT_TRUE(linked) << "the orphan job is the second re-run's job";
+  }
+  {
+    SCOPED_TRACE("the re-runs ended, the report not written");
+    const std::string id = HoldoutScenario({}, [&](const std::string& id) {
+      Restart([&] {
+        // The state a crash right before the report leaves: the phase still running in the
+        // stored summary, no report file.
+        OptimizationRecord rec = *opt_store_.Get(id);
+        rec.summary["validation"]["status"] = "running";
+        rec.summary["deflated_sharpe"] = nullptr;
+        ASSERT_TRUE(opt_store_.UpdateSummary(id, rec.summary, rec.updated_at).ok());
+        fs::remove(root_ / "reports" / "optimizations" / id / "report.json");
+        fs::remove(root_ / "reports" / "optimizations" / id / "report.md");
+      });
+    });
+    EXPECT_EQ(Outcome(id), want);
+    ExpectOneJobPerTask(id);
+    EXPECT_TRUE(fs::exists(root_ / "reports" / "optimizations" / id / "report.md"));
+  }
 }
 
 }  // namespace
