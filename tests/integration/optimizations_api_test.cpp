@@ -346,6 +346,158 @@ TEST_F(OptimizationsApiTest, FastPathKillNineMidSweepThenRestartResumesWithoutDu
   }
 }
 
+// Holdout re-runs are durable: the server is killed (-9) while the Top-N re-run on the holdout
+// period and restarted; the missing re-runs resume, none runs twice (one job per re-run), and the
+// oos_scores and the report equal those of the same sweep run without interruption.
+TEST_F(OptimizationsApiTest, KillNineDuringTheHoldoutReRunsResumesThemOnce) {
+  Json body = Sweep({{"strategy.params.fast", {5, 10, 20}}, {"strategy.params.slow", {50, 100}}}, 1);
+  body["top_n"] = 3;
+  body["validation"] = {{"holdout_start", "2016-01-01"}};
+  const std::string id = Create(body)["id"];
+  auto phase_ended = [&](const std::string& opt_id) {
+    const Json o = s().GetJson("/api/v1/optimizations/" + opt_id);
+    const std::string v = o["validation"].is_object() ? o["validation"].value("status", "") : "";
+    return Ended(o.value("status", "")) && v != "pending" && v != "running" ? o : Json();
+  };
+  // Killed once the first re-run has started (the search has ended, its re-runs are stored).
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  Json before;
+  while (std::chrono::steady_clock::now() < deadline) {
+    before = s().GetJson("/api/v1/optimizations/" + id);
+    if (before["validation"]["status"] == "running" && !before["validation"]["runs"].empty() &&
+        before["validation"]["runs"][0]["job_id"].is_string()) {
+      break;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  s().Kill9();
+  ASSERT_EQ(before["validation"]["status"], "running") << before.dump();
+  ASSERT_TRUE(Ended(before["status"])) << before.dump();
+  StartServer();
+  Json after;
+  const auto deadline2 = std::chrono::steady_clock::now() + 120s;
+  while (std::chrono::steady_clock::now() < deadline2 && (after = phase_ended(id)).is_null()) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_FALSE(after.is_null()) << s().GetJson("/api/v1/optimizations/" + id).dump();
+  ASSERT_EQ(after["validation"]["status"], "succeeded") << after.dump();
+  const Json runs = after["validation"]["runs"];
+  ASSERT_EQ(runs.size(), 3u);
+  // One job per search task and per re-run: 6 + 3, each re-run's job distinct and its own.
+  std::set<std::string> rerun_jobs;
+  for (const Json& r : runs) {
+    EXPECT_EQ(r["status"], "succeeded") << r.dump();
+    ASSERT_TRUE(r["job_id"].is_string()) << r.dump();
+    rerun_jobs.insert(r["job_id"].get<std::string>());
+  }
+  EXPECT_EQ(rerun_jobs.size(), 3u);
+  EXPECT_EQ(runs[0]["job_id"], before["validation"]["runs"][0]["job_id"]) << "the first re-run kept its job";
+  const auto jobs = JobsOf(id);
+  EXPECT_EQ(jobs.size(), 9u) << "6 search tasks + 3 re-runs, none twice";
+  for (const Json& j : jobs) EXPECT_EQ(j["status"], "SUCCESS") << j.dump();
+  // The report: counts of the search, the Top 3 with their oos_score.
+  const Json report = s().GetJson("/api/v1/optimizations/" + id + "/report");
+  EXPECT_EQ(report["counts"]["total"], 6);
+  EXPECT_EQ(report["counts"]["succeeded"], 6);
+  EXPECT_EQ(report["counts"]["failed"], 0);
+  EXPECT_EQ(report["counts"]["passing"], 6);
+  ASSERT_EQ(report["top"].size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(report["top"][i]["oos_score"], runs[i]["oos_score"]) << i;
+    EXPECT_TRUE(report["top"][i]["oos_score"].is_number()) << report.dump();
+  }
+  auto file = ReadFile(ws_->root() / "reports" / "optimizations" / id / "report.json");
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(Json::parse(*file), report);
+  // Manifest: one start and one end line per re-run.
+  std::map<std::pair<std::string, int64_t>, int> lines;
+  auto manifest = ReadFile(ws_->root() / "reports" / "optimizations" / id / "manifest.jsonl");
+  ASSERT_TRUE(manifest.ok());
+  std::istringstream in(*manifest);
+  for (std::string line; std::getline(in, line);) {
+    const Json m = Json::parse(line);
+    if (m["validation"].get<bool>()) ++lines[{m["event"].get<std::string>(), m["index"].get<int64_t>()}];
+  }
+  EXPECT_EQ(lines.size(), 6u);
+  for (const auto& [k, n] : lines) EXPECT_EQ(n, 1) << k.first << " " << k.second;
+  // The same sweep without interruption gives the same scores, oos_scores and report.
+  const std::string again = Create({{"source_job_id", id}})["id"];
+  Json ref;
+  const auto deadline3 = std::chrono::steady_clock::now() + 120s;
+  while (std::chrono::steady_clock::now() < deadline3 && (ref = phase_ended(again)).is_null()) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_FALSE(ref.is_null());
+  ASSERT_EQ(ref["summary"]["top_n"].size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(after["summary"]["top_n"][i]["params"], ref["summary"]["top_n"][i]["params"]) << i;
+    EXPECT_EQ(after["summary"]["top_n"][i]["score"], ref["summary"]["top_n"][i]["score"]) << i;
+    EXPECT_EQ(after["summary"]["top_n"][i]["oos_score"], ref["summary"]["top_n"][i]["oos_score"]) << i;
+  }
+  Json ref_report = s().GetJson("/api/v1/optimizations/" + again + "/report");
+  for (Json* r : {&ref_report, const_cast<Json*>(&report)}) {
+    r->erase("optimization_id");
+    r->erase("files");
+    for (Json& t : (*r)["top"]) {
+      t.erase("task_id");
+      t.erase("result_summary_id");
+      t.erase("oos_result_summary_id");
+    }
+  }
+  EXPECT_EQ(report, ref_report);
+}
+
+// Fast-path sweeps write manifest.jsonl like process sweeps: the same lines in the same order
+// (a start and an end line per task, index order with max_inflight 1), ids and times masked.
+TEST_F(OptimizationsApiTest, FastPathManifestEqualsTheProcessPathManifest) {
+  auto masked_manifest = [&](const std::string& opt_id) {
+    std::vector<Json> out;
+    auto text = ReadFile(ws_->root() / "reports" / "optimizations" / opt_id / "manifest.jsonl");
+    EXPECT_TRUE(text.ok()) << opt_id;
+    if (!text.ok()) return out;
+    std::istringstream in(*text);
+    for (std::string line; std::getline(in, line);) {
+      Json m = Json::parse(line);
+      EXPECT_TRUE(m["time"].is_string());
+      EXPECT_TRUE(m["task_id"].is_string());
+      if (m["event"] == "end") {
+        EXPECT_TRUE(m["backtest_id"].is_string()) << m.dump();
+      }
+      m.erase("time");
+      m.erase("task_id");
+      m.erase("backtest_id");
+      out.push_back(std::move(m));
+    }
+    return out;
+  };
+  const Json body = Sweep({{"strategy.params.fast", {5, 10, 20}}, {"strategy.params.slow", {50, 100}}}, 1);
+  const std::string process = Create(body)["id"];  // this server runs every task as a process
+  ASSERT_EQ(WaitEnded(process)["status"], "succeeded");
+  const auto want = masked_manifest(process);
+  ASSERT_EQ(want.size(), 12u);
+  server_.reset();
+  StartServer(/*fast_path=*/true);
+  const std::string fast = Create(body)["id"];
+  ASSERT_EQ(WaitEnded(fast)["status"], "succeeded");
+  const auto got = masked_manifest(fast);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(got[i], want[i]) << i;
+  // Each end line names the task's job and backtest folder, as the task does.
+  auto text = ReadFile(ws_->root() / "reports" / "optimizations" / fast / "manifest.jsonl");
+  ASSERT_TRUE(text.ok());
+  std::map<int64_t, Json> tasks;
+  for (const Json& t : TasksOf(fast)) tasks[t["index"].get<int64_t>()] = t;
+  std::istringstream in(*text);
+  for (std::string line; std::getline(in, line);) {
+    const Json m = Json::parse(line);
+    const Json& t = tasks[m["index"].get<int64_t>()];
+    EXPECT_EQ(m["task_id"], t["job_id"]);
+    if (m["event"] == "end") {
+      EXPECT_EQ(m["backtest_id"], t["result_summary_id"]);
+    }
+  }
+}
+
 TEST_F(OptimizationsApiTest, RetryFailedRerunsOnlyFailedTasksAndExtendAddsOnlyNewOnes) {
   // fast=0 is refused by the engine: that task fails.
   const std::string id = Create(Sweep({{"strategy.params.fast", {0, 10}}, {"strategy.params.slow", {50}}}, 1))["id"];
