@@ -713,7 +713,39 @@ Status OptimizationService::Reconcile(Live& live) {
       LogEvent("optimization resume: linked job", {{"optimization_id", id}, {"index", idx}, {"job_id", j.job_id.str()}});
     }
   }
-  // 2. Tasks in flight whose job has ended (or is gone).
+  // 2. manifest.jsonl: every task that got a job has its start line and, once ended, its end
+  // line (a crash may have lost lines written after their rows; a linked job never had one).
+  // Lines already there are not written again.
+  if (auto all = AllTasks(id); all.ok()) {
+    for (const auto& t : *all) {
+      if (!t.job_id || t.status == "pending") continue;
+      Json line{{"event", "start"},
+                {"time", FormatIso8601(t.started_at.value_or(clock_.Now()))},
+                {"index", t.index},
+                {"task_id", *t.job_id},
+                {"validation", false},
+                {"train_run_id", ModelRunIdJson(t.params, live.models_key)},
+                {"backtest_id", nullptr},
+                {"params", t.params},
+                {"status", "running"},
+                {"score", nullptr},
+                {"reason", nullptr},
+                {"metrics", Json::object()}};
+      AppendManifestLocked(live, line, /*flush=*/false);
+      if (t.status != "succeeded" && t.status != "failed" && t.status != "canceled") continue;
+      line["event"] = "end";
+      line["time"] = FormatIso8601(t.ended_at.value_or(clock_.Now()));
+      const auto rsid = ResultSummaryId(t.metrics);
+      line["backtest_id"] = rsid ? Json(*rsid) : Json(nullptr);
+      line["status"] = t.status;
+      line["score"] = t.ranked && t.score ? Json(*t.score) : Json(nullptr);
+      line["reason"] = t.reason.empty() ? Json(nullptr) : Json(t.reason);
+      line["metrics"] = Json(NumericMetrics(t.metrics));
+      AppendManifestLocked(live, line, /*flush=*/false);
+    }
+    FlushManifestLocked(live);
+  }
+  // 3. Tasks in flight whose job has ended (or is gone).
   std::vector<std::pair<std::string, int64_t>> inflight(live.index_of.begin(), live.index_of.end());
   std::sort(inflight.begin(), inflight.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
   for (const auto& [job_id, idx] : inflight) {
@@ -728,7 +760,7 @@ Status OptimizationService::Reconcile(Live& live) {
       EndTask(live, idx, lost, nullptr, "");
     }
   }
-  // 3. Holdout re-runs in flight: ended while no server watched (ended now), gone (failed), or
+  // 4. Holdout re-runs in flight: ended while no server watched (ended now), gone (failed), or
   // still queued/running (their end comes through the listener). Each has its manifest lines.
   for (size_t pos = 0; pos < live.validation_runs.size(); ++pos) {
     auto& run = live.validation_runs[pos];

@@ -530,6 +530,20 @@ TEST_F(OptimizationServiceTest, RestartResumesWithoutDuplicatesAndLinksAnOrphanJ
     }
   }
   EXPECT_EQ(job_ids.size(), 6u);
+  // manifest.jsonl: one start and one end line per task, with the task's job, the linked orphan's
+  // included (its start line is written at the resume).
+  std::map<std::pair<std::string, int64_t>, std::vector<std::string>> lines;
+  std::ifstream in(root_ / "reports" / "optimizations" / id / "manifest.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const Json j = Json::parse(line);
+    lines[{j["event"].get<std::string>(), j["index"].get<int64_t>()}].push_back(j["task_id"].get<std::string>());
+  }
+  EXPECT_EQ(lines.size(), 12u);
+  for (const auto& t : Tasks(id)) {
+    const std::vector<std::string> want{*t.job_id};
+    EXPECT_EQ(lines[std::make_pair(std::string("start"), t.index)], want) << t.index;
+    EXPECT_EQ(lines[std::make_pair(std::string("end"), t.index)], want) << t.index;
+  }
 }
 
 TEST_F(OptimizationServiceTest, JobsThatAreNotRunningTasksAreAbsorbed) {
