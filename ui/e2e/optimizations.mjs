@@ -149,7 +149,11 @@ await test('per-row Re-run opens the form prefilled with the task parameters', a
   expect((await page.getByLabel('Parameter 1 values').inputValue()) === String(best['strategy.params.fast']), 'fast prefilled');
   expect((await page.getByLabel('Parameter 2 values').inputValue()) === String(best['strategy.params.slow']), 'slow prefilled');
   expect((await page.getByTestId('task-count').innerText()) === '1', 'one task');
-  // After the first sweep the estimate comes from its run history, before launch.
+  // After the first sweep the estimate comes from its run history, before launch. (The task
+  // prefill carries an early-stop box without patience or target, which the form refuses until
+  // one is given: unchecked here so the form is valid.)
+  const early = page.getByRole('checkbox', { name: /Early stop/ });
+  if (await early.isChecked()) await early.uncheck();
   await page.getByTestId('estimate-before-seconds').waitFor({ timeout: 15_000 });
   const est = await page.getByTestId('estimate-before').innerText();
   expect(/Estimated time: .*1 tasks? × .* from \d+ past runs?/.test(est), `history estimate before launch (${est})`);
@@ -222,6 +226,7 @@ await test('a sweep on the synthetic dataset: Top-N and heatmap', async () => {
   expect(s.status === 'succeeded', `succeeded (${s.status})`);
   await page.goto(`${base}/optimizations/${o.id}`);
   await page.getByTestId('top-table').waitFor();
+  await waitFor('the 3 x 2 heatmap', async () => (await page.getByTestId('hm-cell').count()) === 6, 10_000, 100).catch(() => {});
   expect((await page.getByTestId('hm-cell').count()) === 6, 'a 3 x 2 heatmap');
   const first = (await page.getByTestId('top-row').first().getByRole('link', { name: 'backtest' }).getAttribute('href')).split('/').pop();
   const bt = await api('GET', `/api/backtests/${first}`);
