@@ -266,7 +266,8 @@ TEST_F(JobsApiTest, RecentTakesInListsSortAndBounds) {
   const std::string base = "/api/jobs/recent?q=" + tag;
   auto ids = [&](const std::string& query) {
     std::vector<std::string> out;
-    for (const Json& j : s().GetJson(base + query)["items"]) out.push_back(j["job_id"]);
+    const Json page = s().GetJson(base + query);
+    for (const Json& j : page["items"]) out.push_back(j["job_id"]);
     return out;
   };
   const std::string A = a["job_id"], B = b["job_id"], C = c["job_id"];
