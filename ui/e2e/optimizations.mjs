@@ -217,11 +217,17 @@ await test("an early-stopped sweep's notice (target reached)", async () => {
 });
 
 await test('a sweep on the synthetic dataset: Top-N and heatmap', async () => {
-  const o = await api('POST', '/api/v1/optimizations', {
+  const body = {
     name: 'e2e synthetic', project: 'syn', job_type: 'backtest', base_params: SYN_BASE,
     param_space: { 'strategy.params.fast': [5, 10, 20], 'strategy.params.slow': [40, 80] },
     objective: { metric: 'sharpe', direction: 'max' }, max_inflight: 2,
-  });
+  };
+  // The estimate before launch on the second dataset: backtest history exists by now.
+  const before = (await api('GET', '/api/v1/optimizations?limit=0')).total;
+  const est = await api('POST', '/api/v1/optimizations/estimate', body);
+  expect(est.tasks === 6 && est.basis === 'history' && est.seconds > 0, `synthetic estimate ${JSON.stringify(est)}`);
+  expect((await api('GET', '/api/v1/optimizations?limit=0')).total === before, 'the estimate created nothing');
+  const o = await api('POST', '/api/v1/optimizations', body);
   const s = await waitOpt(o.id);
   expect(s.status === 'succeeded', `succeeded (${s.status})`);
   await page.goto(`${base}/optimizations/${o.id}`);
