@@ -223,7 +223,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 200; ++i) {
     JobQuery q;
     q.limit = 100;
-    if (i % 2 == 1) q.status = JobState::kSuccess;
+    if (i % 2 == 1) q.statuses = {JobState::kSuccess};
     const auto s = BenchClock::now();
     auto page = last_store->ListJobs(q);
     list_us.push_back(std::chrono::duration<double, std::micro>(BenchClock::now() - s).count());

@@ -1,9 +1,12 @@
 // Jobs API (docs/api.md, jobs): submit (train / backtest / eval-metrics / any catalog type), recent,
 // detail, log by offset, log stream (SSE), cancel, job types.
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 
 #include "core/audit_log.hpp"
 #include "core/ids.hpp"
+#include "core/list_query.hpp"
 #include "http/auth.hpp"
 #include "http/log_follow.hpp"
 #include "http/routes.hpp"
@@ -133,25 +136,41 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
 
   router.Get("/api/jobs/recent", [&jobs, &clock](const HttpRequest& req) -> Result<Json> {
     JobQuery q;
-    if (auto s = req.query.Get("status")) {
-      std::string upper = *s;
+    // The list convention (core/list_query.hpp): a comma list is IN on every equality filter.
+    ASSIGN_OR_RETURN(std::vector<std::string> statuses, ParseInList("status", req.query.Get("status")));
+    for (const std::string& s : statuses) {
+      std::string upper = s;
       for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       auto st = ParseJobState(upper);
       if (!st) {
         return Status::InvalidArgument("status must be one of QUEUED, RUNNING, SUCCESS, FAILED, CANCELED; got '" +
-                                           s->substr(0, 50) + "'",
+                                           s.substr(0, 50) + "'",
                                        Json{{"parameter", "status"}});
       }
-      q.status = *st;
+      if (std::find(q.statuses.begin(), q.statuses.end(), *st) == q.statuses.end()) q.statuses.push_back(*st);
     }
-    q.job_type = req.query.Get("job_type");
-    q.owner_id = req.query.Get("owner_id");
-    if (auto p = req.query.Get("project"); p && !p->empty()) q.project = *p;
+    ASSIGN_OR_RETURN(q.job_types, ParseInList("job_type", req.query.Get("job_type")));
+    ASSIGN_OR_RETURN(q.owner_ids, ParseInList("owner_id", req.query.Get("owner_id")));
+    ASSIGN_OR_RETURN(q.projects, ParseInList("project", req.query.Get("project")));
     if (auto mine = OwnerFilter(req)) {  // a user sees their own jobs only
-      if (q.owner_id && *q.owner_id != *mine) {
-        return Status::PermissionDenied("a user token lists its own jobs only (owner_id=" + *mine + ")");
+      for (const std::string& owner : q.owner_ids) {
+        if (owner != *mine) {
+          return Status::PermissionDenied("a user token lists its own jobs only (owner_id=" + *mine + ")");
+        }
       }
-      q.owner_id = mine;
+      q.owner_ids = {*mine};
+    }
+    // min_<field> / max_<field> on the boundable numeric fields, sort on any of them.
+    for (const JobFieldInfo& info : kJobNumericFields) {
+      if (!info.boundable) continue;
+      JobBound bound{info.field, std::nullopt, std::nullopt};
+      const std::string min_name = "min_" + std::string(info.name), max_name = "max_" + std::string(info.name);
+      ASSIGN_OR_RETURN(bound.min, ParseFiniteNumber(min_name, req.query.Get(min_name)));
+      ASSIGN_OR_RETURN(bound.max, ParseFiniteNumber(max_name, req.query.Get(max_name)));
+      if (bound.min || bound.max) q.bounds.push_back(bound);
+    }
+    if (auto sort = req.query.Get("sort"); sort && !sort->empty()) {
+      ASSIGN_OR_RETURN(q.sort, ParseJobSort(*sort));
     }
     if (auto text = req.query.Get("q"); text && !text->empty()) {
       if (text->size() > 200) {
@@ -171,7 +190,7 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
     Json counts = Json::object();
     JobQuery per_status = q;
     for (JobState st : kAllJobStates) {
-      per_status.status = st;
+      per_status.statuses = {st};
       ASSIGN_OR_RETURN(int64_t n, jobs.Count(per_status));
       counts[std::string(JobStateName(st))] = n;
     }

@@ -1,10 +1,11 @@
-// Optimizations API (docs/api.md, optimizations): create / re-run, history, detail, status,
+// Optimizations API (docs/api.md, optimizations): create / re-run, estimate, history, detail, status,
 // tasks, cancel, retry-failed, extend, export. The work is done by
 // optimize::OptimizationService; handlers validate the query and body and map the answers.
 #include <string>
 
 #include "core/audit_log.hpp"
 #include "core/ids.hpp"
+#include "core/list_query.hpp"
 #include "http/auth.hpp"
 #include "http/routes.hpp"
 #include "optimize/optimization_service.hpp"
@@ -95,20 +96,34 @@ void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& s
     return created;
   });
 
+  // The estimate before launch: the same body as POST base, validated the same way (the same
+  // 400s), nothing created; history only (OptimizationService::EstimateBeforeCreate).
+  router.Post(base + "/estimate", [&service](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(Json body, req.JsonBody());
+    if (body.is_object() && body.contains("source_job_id") && body["source_job_id"].is_string()) {
+      const std::string source = body["source_job_id"].get<std::string>();
+      if (IsSafeIdentifier(source)) RETURN_IF_ERROR(CheckOptimizationOwner(req, service, source));
+    }
+    return service.EstimateBeforeCreate(body);
+  });
+
   router.Get(base, [&service](const HttpRequest& req) -> Result<Json> {
     OptimizationQuery q;
-    q.status = req.query.Get("status");
-    q.project = req.query.Get("project");
+    // The list convention (core/list_query.hpp): a comma list is IN.
+    ASSIGN_OR_RETURN(q.statuses, ParseInList("status", req.query.Get("status")));
+    ASSIGN_OR_RETURN(q.projects, ParseInList("project", req.query.Get("project")));
     q.source_id = req.query.Get("source_id");
     q.owner_id = OwnerFilter(req);
     ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 50, 0, kMaxOptimizationPageLimit));
     ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0, 1000000000));
     q.limit = static_cast<int>(limit);
     q.offset = offset;
-    if (q.status && !IsOptimizationStatus(*q.status)) {
-      return Status::InvalidArgument("status must be one of queued, running, succeeded, failed, early-stopped, "
-                                     "canceled; got '" + q.status->substr(0, 50) + "'",
-                                     Json{{"parameter", "status"}});
+    for (const std::string& status : q.statuses) {
+      if (!IsOptimizationStatus(status)) {
+        return Status::InvalidArgument("status must be one of queued, running, succeeded, failed, early-stopped, "
+                                       "canceled; got '" + status.substr(0, 50) + "'",
+                                       Json{{"parameter", "status"}});
+      }
     }
     return service.List(q);
   });

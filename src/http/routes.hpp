@@ -37,7 +37,7 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
 void RegisterRegistryRoutes(Router& router, RegistryService& service);
 // /api/runs, /api/runs/{run_id}, /api/backtests[/{bt_run_id}[/files/{name}]], /api/dashboard.
 void RegisterResultsRoutes(Router& router, RegistryService& service);
-// /api/v1/optimizations[/{optimization_id}[/status|/tasks|/cancel|/retry-failed|/extend|/export]].
+// /api/v1/optimizations[/estimate | /{optimization_id}[/status|/tasks|/cancel|/retry-failed|/extend|/export]].
 // With auth.mode token a user sees and changes only their own optimizations (http/auth.hpp);
 // submits and cancels go to the audit log when `audit` is given.
 void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& service, AuditLog* audit = nullptr);

@@ -415,7 +415,7 @@ Status OptimizationService::Start() {
   std::vector<OptimizationRecord> unfinished;
   for (const char* status : {"queued", "running"}) {
     OptimizationQuery q;
-    q.status = status;
+    q.statuses = {status};
     q.limit = kPage;
     for (int64_t offset = 0;; offset += kPage) {
       q.offset = offset;
@@ -1496,19 +1496,7 @@ Result<Json> OptimizationService::BuildEstimate(const OptimizationRequest& req, 
     }
     // No chunk ended in time: fall through to the per-task figures below.
   }
-  std::vector<double> durations;
-  JobQuery q;
-  q.status = JobState::kSuccess;
-  q.job_type = req.job_type;
-  q.limit = options_.history_samples + static_cast<int>(slots) + 1;
-  auto rows = jobs_.List(q);
-  if (rows.ok()) {
-    for (const JobRecord& j : *rows) {
-      if (j.parent_id == opt_id || !j.started_at || !j.ended_at || j.dry_run) continue;
-      if (static_cast<int>(durations.size()) >= options_.history_samples) break;
-      durations.push_back(SecondsBetween(*j.started_at, *j.ended_at));
-    }
-  }
+  const std::vector<double> durations = HistoryDurations(req.job_type, opt_id, slots);
   if (auto e = EstimateDuration(req.task_count, durations, slots, "history")) return e->ToJson();
   // No history: the optimization's first task is the calibration. Wait for it (bounded).
   auto live = FindLive(opt_id);
@@ -1531,7 +1519,7 @@ Result<Json> OptimizationService::BuildEstimate(const OptimizationRequest& req, 
   return j;
 }
 
-Result<Json> OptimizationService::Create(const Json& request, const std::optional<std::string>& owner_id) {
+Result<OptimizationService::Prepared> OptimizationService::Prepare(const Json& request) const {
   if (!request.is_object()) return FieldError("request", "must be a JSON object");
   Json doc = request;
   std::optional<std::string> source_id;
@@ -1581,6 +1569,60 @@ Result<Json> OptimizationService::Create(const Json& request, const std::optiona
       RETURN_IF_ERROR(CheckBacktestTaskKeys(ws_, resolved->params, keys));
     }
   }
+  Prepared out;
+  out.req = std::move(req);
+  out.source_id = std::move(source_id);
+  out.expanded = std::move(expanded);
+  out.models_key = models_key;
+  return out;
+}
+
+std::vector<double> OptimizationService::HistoryDurations(const std::string& job_type, const std::string& exclude_parent,
+                                                          int64_t slots) {
+  std::vector<double> durations;
+  JobQuery q;
+  q.statuses = {JobState::kSuccess};
+  q.job_types = {job_type};
+  q.limit = options_.history_samples + static_cast<int>(slots) + 1;
+  auto rows = jobs_.List(q);
+  if (rows.ok()) {
+    for (const JobRecord& j : *rows) {
+      if ((!exclude_parent.empty() && j.parent_id == exclude_parent) || !j.started_at || !j.ended_at || j.dry_run) {
+        continue;
+      }
+      if (static_cast<int>(durations.size()) >= options_.history_samples) break;
+      durations.push_back(SecondsBetween(*j.started_at, *j.ended_at));
+    }
+  }
+  return durations;
+}
+
+Result<Json> OptimizationService::EstimateBeforeCreate(const Json& request) {
+  ASSIGN_OR_RETURN(Prepared p, Prepare(request));
+  const uint64_t tasks = p.expanded.size();
+  const bool use_runner = runner_ && p.models_key.empty() && runner_->Accepts(p.req.job_type, p.req.base_params);
+  // History only (nothing runs). Fast path: the runner's last chunk (seconds per task over all
+  // cores, slots 1) — a process task's own duration says little there. Process path: the last
+  // ended jobs of the type over min(max_inflight, slots). With no history, basis "none".
+  std::optional<Estimate> e;
+  int64_t slots = 1;
+  if (use_runner) {
+    if (const double known = runner_seconds_per_task_.load(); known > 0) e = EstimateDuration(tasks, {known}, 1, "history");
+  } else {
+    slots = std::min<int64_t>(MaxInflightOf(p.req), std::max(1, jobs_.capacity()));
+    e = EstimateDuration(tasks, HistoryDurations(p.req.job_type, "", slots), slots, "history");
+  }
+  if (e) return e->ToJson();
+  return Json{{"tasks", tasks}, {"slots", slots},   {"median_task_seconds", nullptr},
+              {"seconds", nullptr}, {"basis", "none"}, {"samples", 0}};
+}
+
+Result<Json> OptimizationService::Create(const Json& request, const std::optional<std::string>& owner_id) {
+  ASSIGN_OR_RETURN(Prepared prepared, Prepare(request));
+  OptimizationRequest req = std::move(prepared.req);
+  std::optional<std::string> source_id = std::move(prepared.source_id);
+  std::vector<TaskParams> expanded = std::move(prepared.expanded);
+  const std::string models_key = prepared.models_key;
   const TimePoint now = clock_.Now();
   OptimizationRecord rec;
   rec.id = NewOptimizationId(now);

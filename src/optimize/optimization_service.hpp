@@ -95,6 +95,12 @@ class OptimizationService {
 
   // POST /api/v1/optimizations: the created optimization (OptimizationJson) with "estimate".
   Result<Json> Create(const Json& request, const std::optional<std::string>& owner_id);
+  // POST /api/v1/optimizations/estimate: the same request validated exactly as Create (the
+  // same 400s), nothing stored, submitted or run. {tasks, slots, median_task_seconds, seconds,
+  // basis, samples} from history only: basis "history" (on the fast path the runner's last
+  // chunk, on the process path the last ended jobs of the type) or "none" (no history: median
+  // and seconds null; Create then calibrates with the first task).
+  Result<Json> EstimateBeforeCreate(const Json& request);
   // GET /api/v1/optimizations: {items, total, limit, offset}, newest first.
   Result<Json> List(const OptimizationQuery& query);
   Result<Json> Get(const std::string& id);
@@ -179,6 +185,17 @@ class OptimizationService {
                            const std::vector<OptimizationTaskRecord>* tasks);
   std::optional<Json> DeflatedSharpeOf(const std::vector<OptimizationTaskRecord>* tasks, const OptimizationRequest& req,
                                        const Json& summary);
+
+  // A request validated and expanded, nothing stored yet (Create and EstimateBeforeCreate).
+  struct Prepared {
+    OptimizationRequest req;
+    std::optional<std::string> source_id;
+    std::vector<TaskParams> expanded;
+    std::string models_key;
+  };
+  Result<Prepared> Prepare(const Json& request) const;
+  // Run times of the last ended successful jobs of `job_type` (those of `exclude_parent` left out).
+  std::vector<double> HistoryDurations(const std::string& job_type, const std::string& exclude_parent, int64_t slots);
 
   Json OptimizationJson(const OptimizationRecord& rec, bool with_reruns);
   // `runner`: the optimization's tasks go through the batch runner (estimated from its

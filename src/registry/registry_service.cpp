@@ -10,6 +10,7 @@
 
 #include "core/ids.hpp"
 #include "core/job_result.hpp"
+#include "core/list_query.hpp"
 #include "core/text.hpp"
 #include "jobs/inprocess_journal.hpp"
 #include "jobs/job_dto.hpp"
@@ -28,14 +29,7 @@ std::optional<std::string> Get(const Params& p, const std::string& name) {
 std::string Shown(const std::string& v) { return v.substr(0, 64); }
 
 Result<std::optional<double>> GetDouble(const Params& p, const std::string& name) {
-  auto v = Get(p, name);
-  if (!v) return std::optional<double>();
-  double d = 0;
-  auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), d);
-  if (ec != std::errc() || ptr != v->data() + v->size() || !std::isfinite(d)) {
-    return Status::InvalidArgument(name + " must be a number, got '" + Shown(*v) + "'", {{"param", name}});
-  }
-  return std::optional<double>(d);
+  return ParseFiniteNumber(name, Get(p, name));
 }
 
 Result<std::optional<int64_t>> GetInt(const Params& p, const std::string& name, int64_t min, int64_t max) {
@@ -54,23 +48,11 @@ Result<std::optional<int64_t>> GetInt(const Params& p, const std::string& name, 
   return std::optional<int64_t>(i);
 }
 
-// A comma list with duplicates removed (first occurrence kept).
-std::vector<std::string> SplitList(const std::string& s) {
-  std::vector<std::string> out;
-  for (std::string& part : SplitCommaList(s)) {
-    if (std::find(out.begin(), out.end(), part) == out.end()) out.push_back(std::move(part));
-  }
-  return out;
-}
+std::vector<std::string> SplitList(const std::string& s) { return SplitUniqueList(s); }
 
 // An equality filter: one value or a comma list (= IN), duplicates removed; at most 1000.
 Result<std::vector<std::string>> GetList(const Params& p, const std::string& name) {
-  auto v = Get(p, name);
-  if (!v) return std::vector<std::string>{};
-  std::vector<std::string> values = SplitList(*v);
-  if (values.empty()) return Status::InvalidArgument(name + " must name at least one value", {{"param", name}});
-  if (values.size() > 1000) return Status::InvalidArgument(name + " lists at most 1000 values", {{"param", name}});
-  return values;
+  return ParseInList(name, Get(p, name));
 }
 
 Status CheckIds(const std::vector<std::string>& ids, const char* param) {
@@ -469,7 +451,7 @@ Result<std::vector<JobRecord>> RegistryService::JobsForRun(const std::string& ru
   // that produce or re-evaluate runs (newest first, bounded).
   for (const char* type : {"train", "eval-metrics"}) {
     JobQuery q;
-    q.job_type = type;
+    q.job_types = {type};
     q.limit = 1000;
     ASSIGN_OR_RETURN(auto jobs, jobs_->ListJobs(q));
     for (auto& j : jobs) {
@@ -555,7 +537,7 @@ Result<Json> RegistryService::Dashboard(const Params& params, const std::optiona
   if (jobs_) {
     JobQuery q;
     q.limit = static_cast<int>(jobs_limit.value_or(10));
-    q.owner_id = owner;
+    if (owner) q.owner_ids = {*owner};
     ASSIGN_OR_RETURN(auto jobs, jobs_->ListJobs(q));
     for (const auto& j : jobs) recent_jobs.push_back(JobBriefJson(j, clock_.Now()));
   }

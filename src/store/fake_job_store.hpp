@@ -36,9 +36,8 @@ class FakeJobStore final : public JobStore {
       return Status::InvalidArgument("job store: limit and offset must not be negative");
     }
     std::vector<JobRecord> matching = Matching(query);
-    std::sort(matching.begin(), matching.end(), [](const JobRecord& a, const JobRecord& b) {
-      return std::tie(a.created_at, a.job_id) > std::tie(b.created_at, b.job_id);
-    });
+    std::sort(matching.begin(), matching.end(),
+              [&](const JobRecord& a, const JobRecord& b) { return JobBefore(a, b, query.sort); });
     std::vector<JobRecord> page;
     for (size_t i = static_cast<size_t>(query.offset);
          i < matching.size() && page.size() < static_cast<size_t>(query.limit); ++i) {
@@ -159,14 +158,7 @@ class FakeJobStore final : public JobStore {
   std::vector<JobRecord> Matching(const JobQuery& query) const {
     std::vector<JobRecord> out;
     for (const auto& [id, job] : jobs_) {
-      if (query.status && job.status != *query.status) continue;
-      if (query.job_type && job.job_type != *query.job_type) continue;
-      if (query.parent_id && job.parent_id != query.parent_id) continue;
-      if (query.owner_id && job.owner_id != query.owner_id) continue;
-      if (query.project && job.project != *query.project) continue;
-      if (query.text && !JobTextMatches(job, *query.text)) continue;
-      if (query.created_from && job.created_at < *query.created_from) continue;
-      if (query.created_to && !(job.created_at < *query.created_to)) continue;
+      if (!JobMatches(job, query)) continue;
       out.push_back(job);
     }
     return out;

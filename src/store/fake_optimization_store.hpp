@@ -354,8 +354,10 @@ class FakeOptimizationStore final : public OptimizationStore {
     std::vector<OptimizationRecord> rows;
     for (const auto& [id, e] : opts_) {
       const OptimizationRecord& o = e.opt;
-      if (q.status && o.status != *q.status) continue;
-      if (q.project && o.project != *q.project) continue;
+      const auto in = [](const std::vector<std::string>& set, const std::string& v) {
+        return set.empty() || std::find(set.begin(), set.end(), v) != set.end();
+      };
+      if (!in(q.statuses, o.status) || !in(q.projects, o.project)) continue;
       if (q.owner_id && o.owner_id != *q.owner_id) continue;
       if (q.source_id && o.source_id != *q.source_id) continue;
       rows.push_back(o);

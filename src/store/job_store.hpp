@@ -2,17 +2,21 @@
 // PostgreSQL (scale-out); one shared test suite runs against every implementation.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "core/clock.hpp"
 #include "core/ids.hpp"
 #include "core/job_state.hpp"
 #include "core/json.hpp"
+#include "core/list_query.hpp"
 #include "core/status.hpp"
 
 namespace alphalab {
@@ -56,18 +60,78 @@ struct JobRecord {
   std::string project;
 };
 
+// The numeric columns GET /api/jobs/recent sorts on (`sort=duration_sec_desc`) and, where
+// `boundable`, bounds (`min_exit_code=`, `max_duration_sec=`). Times are Unix seconds;
+// duration_sec is ended_at - started_at (null unless both are set).
+enum class JobField { kCreatedAt, kStartedAt, kEndedAt, kDurationSec, kExitCode };
+
+struct JobFieldInfo {
+  JobField field;
+  std::string_view name;
+  bool boundable;
+};
+
+inline constexpr JobFieldInfo kJobNumericFields[] = {
+    {JobField::kCreatedAt, "created_at", false},   {JobField::kStartedAt, "started_at", false},
+    {JobField::kEndedAt, "ended_at", false},       {JobField::kDurationSec, "duration_sec", true},
+    {JobField::kExitCode, "exit_code", true},
+};
+
+struct JobSortKey {
+  JobField field;
+  bool descending;
+  friend bool operator==(const JobSortKey&, const JobSortKey&) = default;
+};
+
+// field >= min and/or field <= max; a NULL value never passes.
+struct JobBound {
+  JobField field;
+  std::optional<double> min, max;
+};
+
+inline std::optional<double> JobNumericValue(const JobRecord& j, JobField f) {
+  // Whole microseconds, as the stores keep them (SQL: *_us columns / 1e6).
+  const auto us = [](TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  };
+  const auto secs = [&](TimePoint t) { return static_cast<double>(us(t)) / 1e6; };
+  switch (f) {
+    case JobField::kCreatedAt: return secs(j.created_at);
+    case JobField::kStartedAt: return j.started_at ? std::optional<double>(secs(*j.started_at)) : std::nullopt;
+    case JobField::kEndedAt: return j.ended_at ? std::optional<double>(secs(*j.ended_at)) : std::nullopt;
+    case JobField::kDurationSec:
+      if (!j.started_at || !j.ended_at) return std::nullopt;
+      return static_cast<double>(us(*j.ended_at) - us(*j.started_at)) / 1e6;
+    case JobField::kExitCode: return j.exit_code ? std::optional<double>(*j.exit_code) : std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// "duration_sec_desc,exit_code_asc" -> keys (ParseSortSpec's rules and messages).
+inline Result<std::vector<JobSortKey>> ParseJobSort(std::string_view spec) {
+  ASSIGN_OR_RETURN(auto keys, ParseSortSpec(spec, kJobNumericFields));
+  std::vector<JobSortKey> out;
+  for (const auto& [field, desc] : keys) out.push_back({field, desc});
+  return out;
+}
+
+// Filters: every set field must hold (AND); a vector with several values is IN, an empty one
+// no filter. Order, identical in every implementation: the `sort` keys (NULL last in both
+// directions), then newest first (created_at DESC, job_id DESC), which is also the default.
 struct JobQuery {
-  std::optional<JobState> status;
-  std::optional<std::string> job_type;
+  std::vector<JobState> statuses;
+  std::vector<std::string> job_types;
   std::optional<std::string> parent_id;
-  std::optional<std::string> owner_id;
-  std::optional<std::string> project;  // equality
+  std::vector<std::string> owner_ids;
+  std::vector<std::string> projects;
   // ASCII case-insensitive substring of job_id, job_type, args_preview or the params JSON
   // (DumpJson); empty = no filter (JobTextMatches).
   std::optional<std::string> text;
   std::optional<TimePoint> created_from;  // created_at >= created_from
   std::optional<TimePoint> created_to;    // created_at < created_to
-  int limit = 100;   // newest first (created_at DESC, job_id DESC); 0 = no rows
+  std::vector<JobBound> bounds;           // every one must hold
+  std::vector<JobSortKey> sort;           // empty = newest first
+  int limit = 100;   // 0 = no rows
   int offset = 0;    // negative limit or offset -> InvalidArgument
 };
 
@@ -87,6 +151,34 @@ inline bool JobTextMatches(const JobRecord& job, std::string_view text) {
     if (AsciiLower(field).find(needle) != std::string::npos) return true;
   }
   return false;
+}
+
+// JobQuery's filters, for stores that filter in memory (SQLite does the same in SQL).
+inline bool JobMatches(const JobRecord& job, const JobQuery& q) {
+  const auto in = [](const auto& set, const auto& v) {
+    return set.empty() || std::find(set.begin(), set.end(), v) != set.end();
+  };
+  if (!in(q.statuses, job.status) || !in(q.job_types, job.job_type) || !in(q.projects, job.project)) return false;
+  if (!q.owner_ids.empty() && (!job.owner_id || !in(q.owner_ids, *job.owner_id))) return false;
+  if (q.parent_id && job.parent_id != q.parent_id) return false;
+  if (q.text && !JobTextMatches(job, *q.text)) return false;
+  if (q.created_from && job.created_at < *q.created_from) return false;
+  if (q.created_to && !(job.created_at < *q.created_to)) return false;
+  for (const JobBound& b : q.bounds) {
+    const std::optional<double> v = JobNumericValue(job, b.field);
+    if (!v || (b.min && *v < *b.min) || (b.max && *v > *b.max)) return false;
+  }
+  return true;
+}
+
+// JobQuery's order (sort keys, NULL last, then newest first), for stores that sort in memory.
+inline bool JobBefore(const JobRecord& a, const JobRecord& b, const std::vector<JobSortKey>& sort) {
+  for (const JobSortKey& k : sort) {
+    const std::optional<double> va = JobNumericValue(a, k.field), vb = JobNumericValue(b, k.field);
+    if (va.has_value() != vb.has_value()) return va.has_value();  // NULL last
+    if (va && *va != *vb) return k.descending ? *va > *vb : *va < *vb;
+  }
+  return std::tie(a.created_at, a.job_id) > std::tie(b.created_at, b.job_id);
 }
 
 // Contract shared by every implementation (tests/store/job_store_conformance.hpp checks it):

@@ -91,9 +91,10 @@ struct OptimizationTaskRecord {
 
 inline constexpr int kMaxOptimizationPageLimit = 1000;
 
+// Equality filters; `statuses` and `projects` with several values are IN, empty = any.
 struct OptimizationQuery {
-  std::optional<std::string> status;
-  std::optional<std::string> project;
+  std::vector<std::string> statuses;
+  std::vector<std::string> projects;
   std::optional<std::string> owner_id;
   std::optional<std::string> source_id;
   int limit = 50;       // 0..1000
@@ -212,7 +213,10 @@ inline Status CheckOptimizationTaskQuery(const OptimizationTaskQuery& q) {
 
 inline Status CheckOptimizationQuery(const OptimizationQuery& q) {
   RETURN_IF_ERROR(CheckOptimizationPaging(q.limit, q.offset));
-  if (q.status) RETURN_IF_ERROR(CheckOptimizationStatus(*q.status, "status"));
+  for (const std::string& s : q.statuses) RETURN_IF_ERROR(CheckOptimizationStatus(s, "status"));
+  if (q.statuses.size() > 1000 || q.projects.size() > 1000) {
+    return Status::InvalidArgument("an IN list has at most 1000 values");
+  }
   return Status::Ok();
 }
 

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/list_query.hpp"
 #include "core/status.hpp"
 
 namespace alphalab {
@@ -135,51 +136,6 @@ struct RegistrySortKey {
 
 inline constexpr std::string_view kDefaultRegistrySort = "precision_desc,lift_desc,buy_rate_asc,support_desc";
 inline constexpr int kMaxRegistryLimit = 1000;
-
-// "<field>_<asc|desc>[,...]" over a list of numeric fields (kRegistryNumericFields,
-// kBacktestNumericFields) -> (field, descending) pairs. Unknown field, missing or unknown
-// direction, an empty element or a field named twice -> InvalidArgument naming the part.
-template <typename Info, size_t N>
-Result<std::vector<std::pair<decltype(Info::field), bool>>> ParseSortSpec(std::string_view spec,
-                                                                          const Info (&fields)[N]) {
-  std::vector<std::pair<decltype(Info::field), bool>> keys;
-  size_t start = 0;
-  while (start <= spec.size()) {
-    size_t comma = spec.find(',', start);
-    if (comma == std::string_view::npos) comma = spec.size();
-    std::string_view part = spec.substr(start, comma - start);
-    const std::string shown(part.substr(0, 64));
-    auto bad = [&](std::string why) {
-      return Status::InvalidArgument("invalid sort '" + shown + "': " + why,
-                                     {{"param", "sort"}, {"value", shown}});
-    };
-    if (part.empty()) return bad("empty sort element");
-    size_t us = part.rfind('_');
-    if (us == std::string_view::npos) return bad("expected <field>_asc or <field>_desc");
-    std::string_view field_name = part.substr(0, us);
-    std::string_view dir = part.substr(us + 1);
-    if (dir != "asc" && dir != "desc") return bad("direction must be asc or desc");
-    const Info* info = nullptr;
-    for (const auto& candidate : fields) {
-      if (candidate.name == field_name) info = &candidate;
-    }
-    if (!info) {
-      std::string allowed;
-      for (const auto& candidate : fields) {
-        if (!allowed.empty()) allowed += ", ";
-        allowed += candidate.name;
-      }
-      return bad("unknown sort field '" + std::string(field_name.substr(0, 64)) + "' (sortable: " + allowed + ")");
-    }
-    for (const auto& k : keys) {
-      if (k.first == info->field) return bad("field sorted twice");
-    }
-    keys.emplace_back(info->field, dir == "desc");
-    start = comma + 1;
-    if (comma == spec.size()) break;
-  }
-  return keys;
-}
 
 // "precision_desc,lift_desc" -> keys (an empty spec is the default order).
 inline Result<std::vector<RegistrySortKey>> ParseRegistrySort(std::string_view spec) {

@@ -71,6 +71,7 @@ TEST_F(CompositionRootTest, RegistersEveryRouteGroupInOneList) {
       {"GET", "/api/backtests/{bt_run_id}/files/{name}"},
       {"GET", "/api/dashboard"},
       {"POST", "/api/v1/optimizations"},
+      {"POST", "/api/v1/optimizations/estimate"},
       {"GET", "/api/v1/optimizations"},
       {"GET", "/api/v1/optimizations/{optimization_id}"},
       {"GET", "/api/v1/optimizations/{optimization_id}/report"},

@@ -249,6 +249,96 @@ TEST_F(JobsApiTest, RecentSearchesTextAndDateRangeWithStatusCounts) {
   EXPECT_NE(long_q.body.find("\"parameter\":\"q\""), std::string::npos) << long_q.body;
 }
 
+// The list convention on GET /api/jobs/recent: a comma list is IN on status / job_type /
+// owner_id / project; sort=<field>_<asc|desc> over the numeric fields (NULL last, ties newest
+// first); min_/max_ bounds; an unknown sort field or a bad bound is a 400 naming it.
+TEST_F(JobsApiTest, RecentTakesInListsSortAndBounds) {
+  const std::string tag = "gaps-sort-" + std::to_string(::getpid());
+  auto run = [&](int exit_code, double sleep) {
+    Json job = Submit("/api/jobs", {{"job_type", "fixture"},
+                                    {"project", exit_code == 0 ? "p-a" : "p-b"},
+                                    {"params", {{"lines", 1}, {"print", tag}, {"exit_code", exit_code}, {"sleep", sleep}}}});
+    return s().WaitTerminal(job["job_id"]);
+  };
+  const Json a = run(0, 0), b = run(2, 0), c = run(3, 0.4);
+  ASSERT_EQ(a["status"], "SUCCESS");
+  ASSERT_EQ(c["status"], "FAILED");
+  const std::string base = "/api/jobs/recent?q=" + tag;
+  auto ids = [&](const std::string& query) {
+    std::vector<std::string> out;
+    const Json page = s().GetJson(base + query);
+    for (const Json& j : page["items"]) out.push_back(j["job_id"]);
+    return out;
+  };
+  const std::string A = a["job_id"], B = b["job_id"], C = c["job_id"];
+  EXPECT_EQ(ids(""), (std::vector<std::string>{C, B, A}));  // newest first
+  EXPECT_EQ(ids("&status=FAILED,CANCELED"), (std::vector<std::string>{C, B}));
+  EXPECT_EQ(s().GetJson(base + "&status=failed,SUCCESS")["total"], 3);
+  EXPECT_EQ(ids("&job_type=train,fixture"), (std::vector<std::string>{C, B, A}));
+  EXPECT_TRUE(ids("&job_type=train,backtest").empty());
+  EXPECT_EQ(ids("&project=p-a,p-x"), (std::vector<std::string>{A}));
+  EXPECT_EQ(s().GetJson(base + "&project=p-b,p-a")["total"], 3);
+  EXPECT_TRUE(ids("&owner_id=alice,bob").empty());  // no owner (auth none)
+  // Sort and bounds.
+  EXPECT_EQ(ids("&sort=exit_code_desc"), (std::vector<std::string>{C, B, A}));
+  EXPECT_EQ(ids("&sort=exit_code_asc"), (std::vector<std::string>{A, B, C}));
+  EXPECT_EQ(ids("&sort=created_at_asc"), (std::vector<std::string>{A, B, C}));
+  EXPECT_EQ(ids("&min_exit_code=1&sort=exit_code_asc"), (std::vector<std::string>{B, C}));
+  EXPECT_EQ(ids("&min_exit_code=2&max_exit_code=2"), (std::vector<std::string>{B}));
+  EXPECT_EQ(ids("&status=FAILED&sort=duration_sec_desc"), (std::vector<std::string>{C, B}));
+  EXPECT_EQ(ids("&min_duration_sec=0.3"), (std::vector<std::string>{C}));
+  EXPECT_EQ(s().GetJson(base + "&min_duration_sec=0.3")["total"], 1);
+  // Refused, naming the parameter (and the unknown field).
+  for (const auto& [query, param] : std::vector<std::pair<std::string, std::string>>{
+           {"sort=bogus_desc", "sort"}, {"sort=exit_code_up", "sort"}, {"sort=exit_code_asc,exit_code_desc", "sort"},
+           {"min_exit_code=abc", "min_exit_code"}, {"max_duration_sec=inf", "max_duration_sec"},
+           {"status=SUCCESS,DONE", "status"}, {"job_type=,", "job_type"}}) {
+    SCOPED_TRACE(query);
+    auto r = s().Get("/api/jobs/recent?" + query);
+    ASSERT_EQ(r.status, 400) << r.body;
+    const Json details = Json::parse(r.body)["error"]["details"];
+    EXPECT_EQ(details.contains("param") ? details["param"] : details["parameter"], param) << r.body;
+  }
+  auto unknown = s().Get("/api/jobs/recent?sort=bogus_desc");
+  EXPECT_NE(unknown.body.find("unknown sort field 'bogus'"), std::string::npos) << unknown.body;
+  EXPECT_EQ(s().Get("/api/jobs/recent?min_bogus=1").status, 400);  // not declared
+}
+
+// POST /api/jobs: `dry_run` is a submit option. The top-level field wins; `params.dry_run`
+// (older clients) is read only when there is no top-level one; neither is kept in the params.
+TEST_F(JobsApiTest, DryRunTopLevelWinsOverParamsDryRun) {
+  auto submit = [&](const Json& body) {
+    Json job = Submit("/api/jobs", body);
+    return s().WaitTerminal(job["job_id"]);
+  };
+  const Json params = {{"lines", 1}, {"run_id", "run_dry_precedence"}};
+  auto with_params_dry = [&](Json v) {
+    Json p = params;
+    p["dry_run"] = std::move(v);
+    return p;
+  };
+  // Top level only; params only (both orders of the keys).
+  Json j = submit({{"job_type", "fixture"}, {"dry_run", true}, {"params", params}});
+  EXPECT_TRUE(j["dry_run"].get<bool>()) << j.dump();
+  j = submit({{"params", with_params_dry(true)}, {"job_type", "fixture"}});
+  EXPECT_TRUE(j["dry_run"].get<bool>()) << j.dump();
+  EXPECT_FALSE(j["params"].contains("dry_run")) << j.dump();
+  // A conflicting pair: the top-level value wins, whichever it is and in either order.
+  j = submit({{"dry_run", false}, {"params", with_params_dry(true)}, {"job_type", "fixture"}});
+  EXPECT_FALSE(j["dry_run"].get<bool>()) << j.dump();
+  EXPECT_EQ(j["status"], "SUCCESS");
+  EXPECT_EQ(j["exit_code"], 0);  // it ran
+  EXPECT_FALSE(j["params"].contains("dry_run"));
+  j = submit({{"job_type", "fixture"}, {"params", with_params_dry(false)}, {"dry_run", true}});
+  EXPECT_TRUE(j["dry_run"].get<bool>()) << j.dump();
+  EXPECT_FALSE(j["params"].contains("dry_run"));
+  // A bad value is refused wherever it is, even when the other one would decide.
+  Json err = Refused("/api/jobs", {{"job_type", "fixture"}, {"dry_run", true}, {"params", with_params_dry("maybe")}}, 400);
+  EXPECT_EQ(err["details"]["field"], "params.dry_run") << err.dump();
+  err = Refused("/api/jobs", {{"job_type", "fixture"}, {"dry_run", 1}, {"params", params}}, 400);
+  EXPECT_NE(err["message"].get<std::string>().find("dry_run"), std::string::npos) << err.dump();
+}
+
 TEST_F(JobsApiTest, LogSearchFindsLinesOfTheWholeLogByOffset) {
   Json job = Submit("/api/jobs/train", {{"config_path", "configs/base.yaml"}, {"dry_run", true}});
   const std::string id = job["job_id"];

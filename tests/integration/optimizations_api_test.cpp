@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/clock.hpp"
 #include "integration/server_harness.hpp"
 #include "optimize/export_zip.hpp"
 
@@ -629,6 +630,12 @@ TEST_F(OptimizationsApiTest, EveryInvalidRequestGetsTheEnvelopeAndCreatesNothing
     EXPECT_TRUE((*j)["error"]["code"].is_string());
     EXPECT_FALSE((*j)["error"]["message"].get<std::string>().empty());
     EXPECT_TRUE((*j)["error"].contains("details"));
+    // The estimate before launch validates exactly the same way: the same status and envelope.
+    auto e = s().PostRaw("/api/v1/optimizations/estimate", body);
+    EXPECT_EQ(e.status, r.status) << e.body;
+    auto ej = e.JsonBody();
+    ASSERT_TRUE(ej.ok()) << e.body;
+    EXPECT_EQ((*ej)["error"], (*j)["error"]);
   }
   // Field errors name the field.
   auto r = s().Post("/api/v1/optimizations", with("param_space", {{"strategy.params.fast", {{"min", 1}, {"max", 5}, {"step", 0}}}}));
@@ -664,6 +671,65 @@ TEST_F(OptimizationsApiTest, EveryInvalidRequestGetsTheEnvelopeAndCreatesNothing
   }
   EXPECT_EQ(s().GetJson("/api/v1/optimizations")["total"], 0);
   EXPECT_EQ(s().GetJson("/api/jobs/recent")["total"], 0);
+}
+
+// POST /api/v1/optimizations/estimate: the creation body, nothing created (no optimization,
+// no job, no process, no file under backtests/); history only: "none" on a fresh server, then,
+// after a sweep, the median of its tasks' run times x tasks / min(max_inflight, slots).
+// Then the history list's comma lists (IN) on status and project.
+TEST_F(OptimizationsApiTest, EstimateBeforeLaunchCreatesNothingAndUsesHistory) {
+  const Json body = Sweep({{"strategy.params.fast", {5, 10, 20}}, {"strategy.params.slow", {100, 200}}}, 1);
+  auto r = s().Post("/api/v1/optimizations/estimate", body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json e = Json::parse(r.body);
+  EXPECT_EQ(e, (Json{{"tasks", 6}, {"slots", 1}, {"median_task_seconds", nullptr}, {"seconds", nullptr},
+                     {"basis", "none"}, {"samples", 0}}));
+  EXPECT_EQ(s().GetJson("/api/v1/optimizations")["total"], 0);
+  EXPECT_EQ(s().GetJson("/api/jobs/recent")["total"], 0);
+  EXPECT_FALSE(fs::exists(ws_->root() / "backtests") && !fs::is_empty(ws_->root() / "backtests"));
+  EXPECT_TRUE(ProcessesIn(ws_->root()).empty());
+
+  // A 2-task sweep gives the history (2 successful backtest jobs).
+  const Json created = Create(Sweep({{"strategy.params.fast", {5, 10}}}, 2));
+  const std::string id = created["id"];
+  EXPECT_EQ(WaitEnded(id)["status"], "succeeded");
+  std::vector<double> runs;
+  for (const Json& j : JobsOf(id)) {
+    const double secs = std::chrono::duration<double>(*ParseIso8601(j["ended_at"].get<std::string>()) -
+                                                      *ParseIso8601(j["started_at"].get<std::string>()))
+                            .count();
+    runs.push_back(secs);
+  }
+  ASSERT_EQ(runs.size(), 2u);
+  const double median = (runs[0] + runs[1]) / 2;
+  const int64_t jobs_before = s().GetJson("/api/jobs/recent")["total"];
+  for (int max_inflight : {1, 2, 8}) {
+    SCOPED_TRACE(max_inflight);
+    Json b = body;
+    b["max_inflight"] = max_inflight;
+    r = s().Post("/api/v1/optimizations/estimate", b);
+    ASSERT_EQ(r.status, 200) << r.body;
+    e = Json::parse(r.body);
+    const int64_t slots = std::min(max_inflight, 2);  // the server runs with --slots 2
+    EXPECT_EQ(e["basis"], "history");
+    EXPECT_EQ(e["samples"], 2);
+    EXPECT_EQ(e["tasks"], 6);
+    EXPECT_EQ(e["slots"], slots);
+    EXPECT_NEAR(e["median_task_seconds"].get<double>(), std::max(median, 0.001), 0.002);
+    EXPECT_NEAR(e["seconds"].get<double>(), 6 * e["median_task_seconds"].get<double>() / static_cast<double>(slots),
+                1e-9);
+  }
+  EXPECT_EQ(s().GetJson("/api/jobs/recent")["total"], jobs_before);
+  EXPECT_EQ(s().GetJson("/api/v1/optimizations")["total"], 1);
+
+  // The history list: a comma list is IN.
+  EXPECT_EQ(s().GetJson("/api/v1/optimizations?status=succeeded,canceled")["total"], 1);
+  EXPECT_EQ(s().GetJson("/api/v1/optimizations?status=queued,running")["total"], 0);
+  EXPECT_EQ(s().GetJson("/api/v1/optimizations?project=other,demo")["total"], 1);
+  EXPECT_EQ(s().GetJson("/api/v1/optimizations?project=other")["total"], 0);
+  auto bad_status = s().Get("/api/v1/optimizations?status=succeeded,done");
+  EXPECT_EQ(bad_status.status, 400);
+  EXPECT_EQ(Json::parse(bad_status.body)["error"]["details"]["parameter"], "status") << bad_status.body;
 }
 
 // A job type declared in alphalab.yaml whose results are a LEAN `*-summary.json` (the fixture

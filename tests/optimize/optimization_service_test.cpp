@@ -783,6 +783,53 @@ TEST_F(OptimizationServiceTest, EstimateIsNeverZeroWithOrWithoutHistory) {
   ASSERT_TRUE(opt_->Cancel((*second)["id"]).ok());
 }
 
+// The estimate before launch: Create's validation (the same errors), nothing stored,
+// submitted or run; history only ("none" first, then the ended jobs' median).
+TEST_F(OptimizationServiceTest, EstimateBeforeCreateValidatesLikeCreateAndLeavesNoTrace) {
+  Make(4);
+  const Json req = Request({{"strategy.params.fast", {1, 2, 3, 4, 5, 6}}}, 2);
+  auto none = opt_->EstimateBeforeCreate(req);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(*none, (Json{{"tasks", 6}, {"slots", 2}, {"median_task_seconds", nullptr}, {"seconds", nullptr},
+                         {"basis", "none"}, {"samples", 0}}));
+  EXPECT_EQ(*opt_store_.Count({}), 0);
+  EXPECT_TRUE(exec_->running().empty());
+  EXPECT_EQ(*jobs_->Count({}), 0);
+  // Every invalid request: the error Create gives, and still nothing.
+  for (const Json& bad : {Json::array(), Request({{"strategy.params.fast", Json::array()}}, 2),
+                          Request({{"strategy.params.fast", {1}}}, 0), Json{{"source_job_id", "opt_20990101_000000__deadbeef"}},
+                          Json{{"bogus", 1}}}) {
+    SCOPED_TRACE(bad.dump());
+    auto e = opt_->EstimateBeforeCreate(bad);
+    auto c = opt_->Create(bad, std::nullopt);
+    ASSERT_FALSE(e.ok());
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(e.status().code(), c.status().code());
+    EXPECT_EQ(e.status().message(), c.status().message());
+    EXPECT_EQ(e.status().details(), c.status().details());
+  }
+  EXPECT_EQ(*opt_store_.Count({}), 0);
+  EXPECT_EQ(*jobs_->Count({}), 0);
+  // History: a sweep of 4 tasks; then the estimate is 6 x their median / 2.
+  auto first = opt_->Create(Request({{"strategy.params.fast", {1, 2, 3, 4}}}, 2), std::nullopt);
+  ASSERT_TRUE(first.ok());
+  const std::string id = (*first)["id"];
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& r : exec_->running()) Finish(r, 1000);
+    return Status(id)["status"] == "succeeded";
+  }));
+  const int64_t jobs_after_sweep = *jobs_->Count({});
+  auto hist = opt_->EstimateBeforeCreate(req);
+  ASSERT_TRUE(hist.ok());
+  EXPECT_EQ((*hist)["basis"], "history");
+  EXPECT_EQ((*hist)["samples"], 4);
+  EXPECT_EQ((*hist)["slots"], 2);
+  EXPECT_GT((*hist)["median_task_seconds"].get<double>(), 0);
+  EXPECT_DOUBLE_EQ((*hist)["seconds"].get<double>(), 6 * (*hist)["median_task_seconds"].get<double>() / 2);
+  EXPECT_EQ(*opt_store_.Count({}), 1);
+  EXPECT_EQ(*jobs_->Count({}), jobs_after_sweep);
+}
+
 // On the runner path tasks overlap on every core: the estimate is tasks x the runner's wall
 // seconds per task (its first chunk calibrates), never a task's own duration over the slots.
 class SlowRunner final : public TaskBatchRunner {

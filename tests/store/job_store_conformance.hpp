@@ -369,33 +369,33 @@ TEST_P(JobStoreConformanceTest, ListFiltersByStatusTypeParentAndOwner) {
     return ids;
   };
   JobQuery q;
-  q.status = JobState::kRunning;
+  q.statuses = {JobState::kRunning};
   EXPECT_EQ(ListIds(q), expected([](const JobRecord& j) { return j.status == JobState::kRunning; }));
   q = {};
-  q.job_type = "backtest";
+  q.job_types = {"backtest"};
   EXPECT_EQ(ListIds(q), expected([](const JobRecord& j) { return j.job_type == "backtest"; }));
   q = {};
   q.parent_id = "opt_4";
   EXPECT_EQ(ListIds(q), expected([](const JobRecord& j) { return j.parent_id == "opt_4"; }));
   EXPECT_FALSE(ListIds(q).empty());
   q = {};
-  q.owner_id = "bob";
+  q.owner_ids = {"bob"};
   EXPECT_EQ(ListIds(q), expected([](const JobRecord& j) { return j.owner_id == "bob"; }));
   EXPECT_FALSE(ListIds(q).empty());
   q = {};
-  q.status = JobState::kQueued;
-  q.job_type = "train";
-  q.owner_id = "alice";
+  q.statuses = {JobState::kQueued};
+  q.job_types = {"train"};
+  q.owner_ids = {"alice"};
   EXPECT_EQ(ListIds(q), expected([](const JobRecord& j) {
               return j.status == JobState::kQueued && j.job_type == "train" && j.owner_id == "alice";
             }));
   q = {};
-  q.job_type = "no-such-type";
+  q.job_types = {"no-such-type"};
   EXPECT_TRUE(ListIds(q).empty());
 
   // Counts agree with the listings.
   q = {};
-  q.job_type = "backtest";
+  q.job_types = {"backtest"};
   Result<int64_t> count = store_->CountJobs(q);
   ASSERT_TRUE(count.ok());
   EXPECT_EQ(*count, static_cast<int64_t>(expected([](const JobRecord& j) {
@@ -404,6 +404,102 @@ TEST_P(JobStoreConformanceTest, ListFiltersByStatusTypeParentAndOwner) {
   Result<int64_t> total = store_->CountJobs({});
   ASSERT_TRUE(total.ok());
   EXPECT_EQ(*total, 60);
+}
+
+// The list convention on jobs: several values of an equality filter are IN (AND across
+// filters); `sort` keys order with NULL last in both directions and ties newest first;
+// min_/max_ bounds never pass a NULL. The same answers from every store.
+TEST_P(JobStoreConformanceTest, InListsSortAndBoundsFollowTheListConvention) {
+  // 12 jobs, one a second. Job i: status by i % 4 (QUEUED, RUNNING, SUCCESS, FAILED); types
+  // train/backtest/eval-metrics by i % 3; owners alice/bob/none by i % 3 (shifted); ended jobs
+  // ran (i % 5) + 1 seconds with exit code i % 3 (SUCCESS: 0); queued ones never started.
+  std::vector<JobRecord> all;
+  for (int i = 0; i < 12; ++i) {
+    JobRecord job = Minimal("job_s" + std::to_string(10 + i), int64_t{i} * 1'000'000);
+    const JobState states[] = {JobState::kQueued, JobState::kRunning, JobState::kSuccess, JobState::kFailed};
+    job.status = states[i % 4];
+    job.job_type = i % 3 == 0 ? "train" : (i % 3 == 1 ? "backtest" : "eval-metrics");
+    if ((i + 1) % 3 == 0) job.owner_id = "alice";
+    if ((i + 1) % 3 == 1) job.owner_id = "bob";
+    job.project = i % 2 ? "p1" : "p2";
+    if (job.status != JobState::kQueued) job.started_at = job.created_at + std::chrono::seconds(1);
+    if (IsTerminal(job.status)) {
+      job.ended_at = *job.started_at + std::chrono::seconds(i % 5 + 1);
+      job.exit_code = job.status == JobState::kSuccess ? 0 : i % 3 + 1;
+      job.end_reason = EndReason::kExitCode;
+    }
+    all.push_back(job);
+    ASSERT_TRUE(store_->InsertJob(job).ok());
+  }
+  auto newest_first = [&](const std::function<bool(const JobRecord&)>& keep) {
+    std::vector<std::string> ids;
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      if (keep(*it)) ids.push_back(it->job_id.str());
+    }
+    return ids;
+  };
+  JobQuery q;
+  q.statuses = {JobState::kSuccess, JobState::kFailed};
+  q.job_types = {"train", "backtest"};
+  const auto in_query = [](const JobRecord& j) {
+    return (j.status == JobState::kSuccess || j.status == JobState::kFailed) &&
+           (j.job_type == "train" || j.job_type == "backtest");
+  };
+  EXPECT_EQ(ListIds(q), newest_first(in_query));
+  EXPECT_EQ(store_->CountJobs(q).value_or(-1), static_cast<int64_t>(newest_first(in_query).size()));
+  q = {};
+  q.owner_ids = {"alice", "bob"};  // a job without an owner matches no owner list
+  EXPECT_EQ(ListIds(q), newest_first([](const JobRecord& j) { return j.owner_id.has_value(); }));
+  q.owner_ids = {"carol"};
+  EXPECT_TRUE(ListIds(q).empty());
+
+  // duration_sec desc: the ended jobs by duration (ties newest first), then every job without
+  // one (queued, running) newest first; asc keeps the NULLs last too.
+  q = {};
+  q.sort = {{JobField::kDurationSec, true}};
+  std::vector<JobRecord> ended, rest;
+  for (auto it = all.rbegin(); it != all.rend(); ++it) (it->ended_at ? ended : rest).push_back(*it);
+  auto dur = [](const JobRecord& j) { return *j.ended_at - *j.started_at; };
+  std::stable_sort(ended.begin(), ended.end(), [&](const JobRecord& a, const JobRecord& b) { return dur(a) > dur(b); });
+  std::vector<std::string> want;
+  for (const auto& j : ended) want.push_back(j.job_id.str());
+  for (const auto& j : rest) want.push_back(j.job_id.str());
+  EXPECT_EQ(ListIds(q), want);
+  q.sort = {{JobField::kDurationSec, false}};
+  std::stable_sort(ended.begin(), ended.end(), [&](const JobRecord& a, const JobRecord& b) { return dur(a) < dur(b); });
+  want.clear();
+  for (const auto& j : ended) want.push_back(j.job_id.str());
+  for (const auto& j : rest) want.push_back(j.job_id.str());
+  EXPECT_EQ(ListIds(q), want);
+  // Two keys: exit_code asc, then created_at asc (oldest first among equal codes).
+  q.sort = {{JobField::kExitCode, false}, {JobField::kCreatedAt, false}};
+  std::vector<JobRecord> coded, uncoded;
+  for (const auto& j : all) (j.exit_code ? coded : uncoded).push_back(j);
+  std::stable_sort(coded.begin(), coded.end(),
+                   [](const JobRecord& a, const JobRecord& b) { return *a.exit_code < *b.exit_code; });
+  // (`all` is oldest first: the stable sorts keep created_at asc among equal keys.)
+  want.clear();
+  for (const auto& j : coded) want.push_back(j.job_id.str());
+  for (const auto& j : uncoded) want.push_back(j.job_id.str());
+  EXPECT_EQ(ListIds(q), want);
+  // Paging walks the sorted order.
+  q.limit = 3;
+  q.offset = 2;
+  EXPECT_EQ(ListIds(q), std::vector<std::string>(want.begin() + 2, want.begin() + 5));
+
+  // Bounds: 2 <= duration_sec <= 4, a NULL never passes; exit_code >= 1.
+  q = {};
+  q.bounds = {{JobField::kDurationSec, 2.0, 4.0}};
+  const auto mid = [&](const JobRecord& j) {
+    return j.ended_at && dur(j) >= std::chrono::seconds(2) && dur(j) <= std::chrono::seconds(4);
+  };
+  EXPECT_EQ(ListIds(q), newest_first(mid));
+  EXPECT_FALSE(ListIds(q).empty());
+  EXPECT_EQ(store_->CountJobs(q).value_or(-1), static_cast<int64_t>(newest_first(mid).size()));
+  q.bounds = {{JobField::kExitCode, 1.0, std::nullopt}};
+  EXPECT_EQ(ListIds(q), newest_first([](const JobRecord& j) { return j.exit_code && *j.exit_code >= 1; }));
+  q.bounds = {{JobField::kExitCode, std::nullopt, -1.0}};
+  EXPECT_TRUE(ListIds(q).empty());
 }
 
 TEST_P(JobStoreConformanceTest, TextSearchAndCreatedRangeFilterListAndCount) {
@@ -557,10 +653,14 @@ TEST_P(JobStoreConformanceTest, ProjectIsFixedAtInsertFiltersAndCountsPerProject
   ASSERT_TRUE(store_->UpdateJob(changed, JobState::kQueued).ok());
   EXPECT_EQ(store_->GetJob(JobId("job_p0"))->project, "p18");
   JobQuery q;
-  q.project = "p18";
+  q.projects = {"p18"};
   EXPECT_EQ(ListIds(q), (std::vector<std::string>{"job_p2", "job_p1", "job_p0"}));
   EXPECT_EQ(*store_->CountJobs(q), 3);
-  q.status = JobState::kRunning;
+  q.projects = {"p19", "p18"};  // IN
+  EXPECT_EQ(ListIds(q), (std::vector<std::string>{"job_p4", "job_p3", "job_p2", "job_p1", "job_p0"}));
+  EXPECT_EQ(*store_->CountJobs(q), 5);
+  q.projects = {"p18"};
+  q.statuses = {JobState::kRunning};
   EXPECT_EQ(ListIds(q), (std::vector<std::string>{"job_p0"}));
   auto counts = store_->CountJobsByProject();
   ASSERT_TRUE(counts.ok()) << counts.status().ToString();

@@ -271,13 +271,25 @@ TEST_P(OptimizationStoreConformance, ListIsNewestFirstWithFiltersPagingAndCount)
   EXPECT_TRUE(store().List(q).value().empty());
 
   OptimizationQuery demo;
-  demo.project = "demo";
+  demo.projects = {"demo"};
   demo.owner_id = "alice";
   EXPECT_EQ(Ids(store().List(demo).value()), (std::vector<std::string>{"opt_2", "opt_0"}));
   EXPECT_EQ(store().Count(demo).value(), 2);
   OptimizationQuery running;
-  running.status = "running";
+  running.statuses = {"running"};
   EXPECT_EQ(Ids(store().List(running).value()), (std::vector<std::string>{"opt_3"}));
+  // A comma list of the API is IN: several statuses / projects match any of them.
+  OptimizationQuery in_list;
+  in_list.statuses = {"running", "queued"};
+  EXPECT_EQ(store().Count(in_list).value(), 7);
+  in_list.projects = {"other", "nowhere"};
+  EXPECT_EQ(Ids(store().List(in_list).value()), (std::vector<std::string>{"opt_5", "opt_3", "opt_1"}));
+  EXPECT_EQ(store().Count(in_list).value(), 3);
+  in_list.statuses = {"running", "canceled"};
+  EXPECT_EQ(Ids(store().List(in_list).value()), (std::vector<std::string>{"opt_3"}));
+  in_list.projects = {"demo", "other"};
+  in_list.statuses = {"succeeded", "failed"};
+  EXPECT_TRUE(store().List(in_list).value().empty());
   OptimizationQuery reruns;
   reruns.source_id = "opt_1";
   EXPECT_EQ(Ids(store().List(reruns).value()), (std::vector<std::string>{"opt_5"}));
@@ -293,7 +305,7 @@ TEST_P(OptimizationStoreConformance, ListIsNewestFirstWithFiltersPagingAndCount)
   bad.offset = -1;
   EXPECT_TRUE(store().List(bad).status().IsInvalidArgument());
   bad.offset = 0;
-  bad.status = "done";
+  bad.statuses = {"running", "done"};
   EXPECT_TRUE(store().Count(bad).status().IsInvalidArgument());
 }
 

@@ -297,6 +297,14 @@ try {
     param_space: { 'strategy.params.fast': [0, 10], 'strategy.params.slow': [50] },
     objective: { metric: 'final_equity', direction: 'max' }, max_inflight: 1,
   };
+  // The estimate before launch: no history of backtest jobs with a sweep yet is fine either way
+  // (basis history or none); a bad body is the creation's 400; nothing is created.
+  const before = (await (await fetch(`${base}${O}?limit=0`)).json()).total;
+  const est = await call('POST', `${O}/estimate`, { body: sweep, expect: 200 });
+  check(est.body.tasks === 2 && ['history', 'none'].includes(est.body.basis), 'POST .../estimate: the task count and a basis');
+  await call('POST', `${O}/estimate`, { body: { ...sweep, param_space: { 'strategy.params.fast': { min: 1, max: 5, step: 0 } } }, expect: 400 });
+  await call('POST', `${O}/estimate`, { body: { ...sweep, bogus: 1 }, expect: 400 });
+  check((await (await fetch(`${base}${O}?limit=0`)).json()).total === before, 'POST .../estimate creates no optimization');
   const created = await call('POST', O, { body: sweep, expect: 200 });
   const optId = created.body.id;
   await call('POST', O, { body: { ...sweep, param_space: { 'strategy.params.fast': { min: 1, max: 5, step: 0 } } }, expect: 400 });
@@ -304,6 +312,8 @@ try {
   const ended = (s) => ['succeeded', 'failed', 'early-stopped', 'canceled'].includes(s);
   await waitFor('the sweep to end', async () => ended((await (await fetch(`${base}${O}/${optId}/status`)).json()).status), JOB_TIMEOUT_MS, 250);
   await call('GET', O, { query: '?status=succeeded&limit=5', expect: 200 });
+  await call('GET', O, { query: '?status=succeeded,failed&project=demo,other', expect: 200 });
+  await call('POST', `${O}/estimate`, { body: sweep, expect: 200 });  // with history now
   await call('GET', O, { query: '?status=bogus', expect: 400 });
   await call('GET', OI, { params: { optimization_id: optId }, expect: 200 });
   await call('GET', OI, { params: { optimization_id: 'opt_nope' }, expect: 404 });
@@ -346,6 +356,8 @@ try {
   check(projects.body.items.some((p) => p.name === 'default' && p.optimizations >= 1), 'GET /api/projects lists the selection\'s project');
   await call('GET', '/api/projects', { query: '?limit=1', expect: 400 });
   await call('GET', '/api/jobs/recent', { query: '?project=default&job_type=train', expect: 200 });
+  await call('GET', '/api/jobs/recent', { query: '?status=SUCCESS,FAILED&job_type=train,backtest&sort=duration_sec_desc,exit_code_asc&min_exit_code=0&max_duration_sec=1e9', expect: 200 });
+  await call('GET', '/api/jobs/recent', { query: '?sort=bogus_desc', expect: 400 });
 
   // Auth: /api/session and /api/tokens here (auth none), the rest on a second server in
   // auth.mode token over a copy of the workspace, with tokens from `alphalab token create`.

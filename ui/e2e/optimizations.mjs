@@ -44,6 +44,13 @@ await test('submit a sweep from the form (demo dataset) and watch its progress l
   await page.getByTestId('form-errors').getByText('param_space.strategy.params.fast.step: must be greater than 0').waitFor();
   expect((await api('GET', '/api/v1/optimizations')).total === 0, 'nothing created for an invalid form');
   await page.getByLabel('Parameter 1 step').fill('5');
+  // The server's estimate before launch (POST .../estimate, debounced): a fresh server has no
+  // backtest history, so it says so; nothing is created by asking.
+  const before = page.getByTestId('estimate-before');
+  await waitFor('the estimate before launch', async () => (await before.getAttribute('data-state')) === 'ready', 15_000, 100);
+  const beforeText = await before.innerText();
+  expect(/No run history|Estimated time: .*12 tasks/.test(beforeText), `the estimate shows before launch (${beforeText})`);
+  expect((await api('GET', '/api/v1/optimizations')).total === 0, 'asking for the estimate created nothing');
   await shots('form');
   await page.getByRole('button', { name: 'Launch optimization' }).click();
   await page.waitForURL(/\/optimizations\/opt_/, { timeout: 30_000 });
@@ -142,6 +149,15 @@ await test('per-row Re-run opens the form prefilled with the task parameters', a
   expect((await page.getByLabel('Parameter 1 values').inputValue()) === String(best['strategy.params.fast']), 'fast prefilled');
   expect((await page.getByLabel('Parameter 2 values').inputValue()) === String(best['strategy.params.slow']), 'slow prefilled');
   expect((await page.getByTestId('task-count').innerText()) === '1', 'one task');
+  // After the first sweep the estimate comes from its run history, before launch. (The task
+  // prefill carries an early-stop box without patience or target, which the form refuses until
+  // one is given: unchecked here so the form is valid.)
+  const early = page.getByRole('checkbox', { name: /Early stop/ });
+  if (await early.isChecked()) await early.uncheck();
+  await page.getByTestId('estimate-before-seconds').waitFor({ timeout: 15_000 });
+  const est = await page.getByTestId('estimate-before').innerText();
+  expect(/Estimated time: .*1 tasks? × .* from \d+ past runs?/.test(est), `history estimate before launch (${est})`);
+  await shots('form-estimate');
   expect((await page.getByRole('heading', { name: `Re-run of ${state.opt1}` }).count()) === 1, 'the form is a re-run of the source');
 });
 
@@ -201,15 +217,22 @@ await test("an early-stopped sweep's notice (target reached)", async () => {
 });
 
 await test('a sweep on the synthetic dataset: Top-N and heatmap', async () => {
-  const o = await api('POST', '/api/v1/optimizations', {
+  const body = {
     name: 'e2e synthetic', project: 'syn', job_type: 'backtest', base_params: SYN_BASE,
     param_space: { 'strategy.params.fast': [5, 10, 20], 'strategy.params.slow': [40, 80] },
     objective: { metric: 'sharpe', direction: 'max' }, max_inflight: 2,
-  });
+  };
+  // The estimate before launch on the second dataset: backtest history exists by now.
+  const before = (await api('GET', '/api/v1/optimizations?limit=0')).total;
+  const est = await api('POST', '/api/v1/optimizations/estimate', body);
+  expect(est.tasks === 6 && est.basis === 'history' && est.seconds > 0, `synthetic estimate ${JSON.stringify(est)}`);
+  expect((await api('GET', '/api/v1/optimizations?limit=0')).total === before, 'the estimate created nothing');
+  const o = await api('POST', '/api/v1/optimizations', body);
   const s = await waitOpt(o.id);
   expect(s.status === 'succeeded', `succeeded (${s.status})`);
   await page.goto(`${base}/optimizations/${o.id}`);
   await page.getByTestId('top-table').waitFor();
+  await waitFor('the 3 x 2 heatmap', async () => (await page.getByTestId('hm-cell').count()) === 6, 10_000, 100).catch(() => {});
   expect((await page.getByTestId('hm-cell').count()) === 6, 'a 3 x 2 heatmap');
   const first = (await page.getByTestId('top-row').first().getByRole('link', { name: 'backtest' }).getAttribute('href')).split('/').pop();
   const bt = await api('GET', `/api/backtests/${first}`);

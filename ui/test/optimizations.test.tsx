@@ -286,6 +286,7 @@ describe('Optimizations page', () => {
     const s = new MockServer()
       .on('GET', '/api/v1/optimizations', { body: page([]) })
       .on('POST', '/api/v1/optimizations', { status: 201, body: created })
+      .on('POST', '/api/v1/optimizations/estimate', { body: { tasks: 6, slots: 2, median_task_seconds: 0.5, seconds: 1.5, basis: 'history', samples: 3 } })
       .install();
     const { router } = renderRoute(<OptimizationsPage />, '/optimizations', '/optimizations?new=1');
     await screen.findByTestId('optimization-form');
@@ -297,10 +298,52 @@ describe('Optimizations page', () => {
     fireEvent.change(screen.getByLabelText('Parameter 1 step'), { target: { value: '15' } });
     expect(screen.getByTestId('task-count').textContent).toBe('6');
     fireEvent.click(screen.getByRole('button', { name: 'Launch optimization' }));
-    await waitFor(() => expect(s.calls.some((c) => c.method === 'POST')).toBe(true));
-    const post = s.calls.find((c) => c.method === 'POST')!;
+    await waitFor(() => expect(s.callsTo('/api/v1/optimizations').some((c) => c.method === 'POST')).toBe(true));
+    const post = s.callsTo('/api/v1/optimizations').find((c) => c.method === 'POST')!;
     expect((post.body as { param_space: unknown }).param_space).toEqual({ 'strategy.params.fast': { min: 5, max: 20, step: 15 }, 'strategy.params.slow': [50, 100, 150] });
     await waitFor(() => expect(router.state.location.pathname).toBe(`/optimizations/${created.id}`));
+  });
+});
+
+describe('Optimization form estimate', () => {
+  const estimateCalls = (s: MockServer) => s.callsTo('/api/v1/optimizations/estimate');
+
+  it('asks the server once the form is valid (debounced), shows loading, the figure, refusals and no history; never creates', async () => {
+    const history = { tasks: 12, slots: 2, median_task_seconds: 0.5, seconds: 3, basis: 'history', samples: 7 };
+    const refused = { status: 400, body: { error: { code: 'INVALID_ARGUMENT', message: 'base_params: config file configs/nope.yaml does not exist', details: { field: 'base_params' } } } };
+    const none = { tasks: 6, slots: 2, median_task_seconds: null, seconds: null, basis: 'none', samples: 0 };
+    const s = new MockServer()
+      .on('GET', '/api/v1/optimizations', { body: page([]) })
+      .on('POST', '/api/v1/optimizations/estimate', { body: history }, refused, { body: none })
+      .install();
+    renderRoute(<OptimizationsPage />, '/optimizations', '/optimizations?new=1');
+    await screen.findByTestId('optimization-form');
+    // Valid from the start: loading, then the server's figure.
+    expect(screen.getByTestId('estimate-before').getAttribute('data-state')).toBe('loading');
+    expect(screen.getByTestId('estimate-before').textContent).toContain('Estimating');
+    expect((await screen.findByTestId('estimate-before-seconds', undefined, { timeout: 3000 })).textContent).toBe('3.0s');
+    expect(screen.getByTestId('estimate-before').textContent).toContain('12 tasks × 500ms median / 2 slots, from 7 past runs');
+    expect(estimateCalls(s)).toHaveLength(1);
+    const sent = estimateCalls(s)[0]!.body as { param_space: unknown; job_type: string };
+    expect(sent.job_type).toBe('backtest');
+    expect(sent.param_space).toEqual({ 'strategy.params.fast': { min: 5, max: 20, step: 5 }, 'strategy.params.slow': [50, 100, 150] });
+    // Invalid: no call, a hint instead of a figure.
+    fireEvent.change(screen.getByLabelText('Parameter 1 step'), { target: { value: '0' } });
+    expect(screen.getByTestId('estimate-before').getAttribute('data-state')).toBe('invalid');
+    expect(screen.getByTestId('estimate-before').textContent).toContain('once the form is valid');
+    // Typing several edits quickly asks once, for the last one.
+    fireEvent.change(screen.getByLabelText('Parameter 1 step'), { target: { value: '1' } });
+    fireEvent.change(screen.getByLabelText('Parameter 1 step'), { target: { value: '15' } });
+    expect(screen.getByTestId('estimate-before').getAttribute('data-state')).toBe('loading');
+    const alert = await screen.findByText(/No estimate: base_params: config file configs\/nope.yaml does not exist/, undefined, { timeout: 3000 });
+    expect(alert.getAttribute('role')).toBe('alert');
+    expect(estimateCalls(s)).toHaveLength(2);
+    expect((estimateCalls(s)[1]!.body as { param_space: Record<string, unknown> }).param_space['strategy.params.fast']).toEqual({ min: 5, max: 20, step: 15 });
+    // Another request: no history yet.
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'renamed' } });
+    await screen.findByText(/No run history for this job type yet/, undefined, { timeout: 3000 });
+    expect(estimateCalls(s)).toHaveLength(3);
+    expect(s.callsTo('/api/v1/optimizations').filter((c) => c.method === 'POST')).toHaveLength(0);
   });
 });
 

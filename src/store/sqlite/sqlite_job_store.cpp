@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_job_store.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -170,6 +171,25 @@ struct Filter {
   std::vector<std::string> values;
 };
 
+// A JobField as a SQL expression in seconds (JobNumericValue's values).
+std::string JobFieldSql(JobField f) {
+  switch (f) {
+    case JobField::kCreatedAt: return "(created_at_us / 1e6)";
+    case JobField::kStartedAt: return "(started_at_us / 1e6)";
+    case JobField::kEndedAt: return "(ended_at_us / 1e6)";
+    case JobField::kDurationSec: return "((ended_at_us - started_at_us) / 1e6)";
+    case JobField::kExitCode: return "exit_code";
+  }
+  return "NULL";
+}
+
+// A bound as text SQLite reads back as the same double (17 significant digits).
+std::string FormatBound(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
 Filter BuildFilter(const JobQuery& query) {
   Filter filter;
   auto add = [&](std::string_view clause, std::string value) {
@@ -177,11 +197,23 @@ Filter BuildFilter(const JobQuery& query) {
     filter.where += clause;
     filter.values.push_back(std::move(value));
   };
-  if (query.status) add("status = ?", StateText(*query.status));
-  if (query.job_type) add("job_type = ?", *query.job_type);
+  // column IN (?, ?, ...) for a non-empty list.
+  auto add_in = [&](std::string_view column, const std::vector<std::string>& values) {
+    if (values.empty()) return;
+    std::string clause = std::string(column) + " IN (";
+    for (size_t i = 0; i < values.size(); ++i) clause += i ? ",?" : "?";
+    clause += ")";
+    filter.where += filter.where.empty() ? " WHERE " : " AND ";
+    filter.where += clause;
+    for (const auto& v : values) filter.values.push_back(v);
+  };
+  std::vector<std::string> states;
+  for (JobState st : query.statuses) states.push_back(StateText(st));
+  add_in("status", states);
+  add_in("job_type", query.job_types);
   if (query.parent_id) add("parent_id = ?", *query.parent_id);
-  if (query.owner_id) add("owner_id = ?", *query.owner_id);
-  if (query.project) add("project = ?", *query.project);
+  add_in("owner_id", query.owner_ids);
+  add_in("project", query.projects);
   if (query.text && !query.text->empty()) {
     // JobTextMatches in SQL: lower() folds ASCII only, like AsciiLower; params is stored as DumpJson.
     const std::string needle = AsciiLower(*query.text);
@@ -195,7 +227,23 @@ Filter BuildFilter(const JobQuery& query) {
   // Bound as text, compared as integers (created_at_us has INTEGER affinity).
   if (query.created_from) add("created_at_us >= CAST(? AS INTEGER)", std::to_string(ToMicros(*query.created_from)));
   if (query.created_to) add("created_at_us < CAST(? AS INTEGER)", std::to_string(ToMicros(*query.created_to)));
+  // Bounds: a NULL value never passes (NULL >= x is not true).
+  for (const JobBound& b : query.bounds) {
+    const std::string expr = JobFieldSql(b.field);
+    if (b.min) add(expr + " >= CAST(? AS REAL)", FormatBound(*b.min));
+    if (b.max) add(expr + " <= CAST(? AS REAL)", FormatBound(*b.max));
+  }
   return filter;
+}
+
+// ORDER BY for the query's sort keys (NULL last in both directions), then newest first.
+std::string OrderBy(const JobQuery& query) {
+  std::string out = " ORDER BY ";
+  for (const JobSortKey& k : query.sort) {
+    const std::string expr = JobFieldSql(k.field);
+    out += "(" + expr + ") IS NULL, " + expr + (k.descending ? " DESC, " : " ASC, ");
+  }
+  return out + "created_at_us DESC, job_id DESC";
 }
 
 Result<std::vector<JobRecord>> CollectJobs(SqliteStatement& stmt) {
@@ -310,7 +358,7 @@ Result<std::vector<JobRecord>> SqliteJobStore::ListJobs(const JobQuery& query) {
   if (query.limit == 0) return std::vector<JobRecord>{};
   const Filter filter = BuildFilter(query);
   const std::string sql = "SELECT " + std::string(kColumns) + " FROM jobs" + filter.where +
-                          " ORDER BY created_at_us DESC, job_id DESC LIMIT ? OFFSET ?";
+                          OrderBy(query) + " LIMIT ? OFFSET ?";
   return db_.WithReader([&](SqliteConnection& conn) -> Result<std::vector<JobRecord>> {
     ASSIGN_OR_RETURN(SqliteStatement stmt, conn.Prepare(sql));
     int i = 1;

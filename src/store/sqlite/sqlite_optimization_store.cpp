@@ -124,12 +124,20 @@ struct Where {
     sql += (sql.empty() ? " WHERE " : " AND ") + clause;
     values.push_back(std::move(v));
   }
+  // column IN (?, ...) for a non-empty list.
+  void AddIn(const std::string& column, const std::vector<std::string>& list) {
+    if (list.empty()) return;
+    std::string clause = column + " IN (";
+    for (size_t i = 0; i < list.size(); ++i) clause += i ? ",?" : "?";
+    sql += (sql.empty() ? " WHERE " : " AND ") + clause + ")";
+    for (const auto& v : list) values.emplace_back(v);
+  }
 };
 
 Where OptWhere(const OptimizationQuery& q) {
   Where w;
-  if (q.status) w.Add("status = ?", *q.status);
-  if (q.project) w.Add("project = ?", *q.project);
+  w.AddIn("status", q.statuses);
+  w.AddIn("project", q.projects);
   if (q.owner_id) w.Add("owner_id = ?", *q.owner_id);
   if (q.source_id) w.Add("source_id = ?", *q.source_id);
   return w;

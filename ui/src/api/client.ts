@@ -16,6 +16,7 @@ import type {
   JobStatus,
   JobType,
   Optimization,
+  OptimizationEstimatePreview,
   OptimizationPage,
   OptimizationReport,
   OptimizationRequest,
@@ -280,6 +281,9 @@ export const api = {
   optimizationTasks: (id: string, q: OptimizationTasksQuery, signal?: AbortSignal): Promise<OptimizationTaskPage> =>
     request('GET', `${OPT}/${enc(id)}/tasks${buildQuery({ status: q.status, sort: q.sort, limit: q.limit, offset: q.offset })}`, 'OptimizationTaskPage', undefined, signal),
   createOptimization: (body: OptimizationRequest): Promise<Optimization> => request('POST', OPT, 'Optimization', body),
+  /** POST .../estimate: the same body, validated as the creation is; nothing is created. */
+  estimateOptimization: (body: OptimizationRequest, signal?: AbortSignal): Promise<OptimizationEstimatePreview> =>
+    request('POST', `${OPT}/estimate`, 'OptimizationEstimatePreview', body, signal),
   cancelOptimization: (id: string): Promise<Optimization> => request('POST', `${OPT}/${enc(id)}/cancel`, 'Optimization', {}),
   optimizationReport: (id: string, signal?: AbortSignal): Promise<OptimizationReport> =>
     request('GET', `${OPT}/${enc(id)}/report`, 'OptimizationReport', undefined, signal),

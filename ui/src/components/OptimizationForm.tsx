@@ -1,7 +1,9 @@
 import { useMemo, useState } from 'react';
 import { buildRequest, emptyAxis, type AxisDraft, type AxisKind, type SweepForm } from '../lib/optimizations';
 import type { Optimization } from '../types/api';
-import { useCreateOptimization } from '../hooks/useOptimizations';
+import { useCreateOptimization, useOptimizationEstimate } from '../hooks/useOptimizations';
+import { errorText } from '../lib/errors';
+import { fmtDuration } from '../lib/format';
 
 const KIND_LABEL: Record<AxisKind, string> = { list: 'list', range: 'range (min, max, step)', continuous: 'continuous (random only)', models: 'models (registry filter)' };
 
@@ -87,13 +89,45 @@ function AxisEditor({ a, i, onChange, onRemove, errorFor }: { a: AxisDraft; i: n
   );
 }
 
+/** The server's estimate before launch: loading, refused (the server's message), no history, or
+ * the figure with how it was made. */
+function EstimateLine({ request, estimate }: { request: boolean; estimate: ReturnType<typeof useOptimizationEstimate> }) {
+  let body: React.ReactNode;
+  if (!request) {
+    body = <span className="muted small">The time estimate shows once the form is valid.</span>;
+  } else if (estimate.waiting || estimate.isPending || estimate.isFetching) {
+    body = <span className="muted small">Estimating…</span>;
+  } else if (estimate.isError) {
+    body = (
+      <span className="field-error" role="alert">
+        No estimate: {errorText(estimate.error)}
+      </span>
+    );
+  } else if (estimate.data.basis === 'none' || estimate.data.seconds === null) {
+    body = <span className="muted small">No run history for this job type yet: the server times the first task at launch.</span>;
+  } else {
+    const e = estimate.data;
+    body = (
+      <span>
+        Estimated time: <strong data-testid="estimate-before-seconds">{fmtDuration(e.seconds)}</strong>{' '}
+        <span className="muted small">
+          ({e.tasks.toLocaleString('en-US')} task{e.tasks === 1 ? '' : 's'} × {fmtDuration(e.median_task_seconds)} median / {e.slots} slot{e.slots === 1 ? '' : 's'}, from {e.samples} past run
+          {e.samples === 1 ? '' : 's'})
+        </span>
+      </span>
+    );
+  }
+  return <span data-testid="estimate-before" data-state={!request ? 'invalid' : estimate.waiting || estimate.isPending || estimate.isFetching ? 'loading' : estimate.isError ? 'error' : 'ready'}>{body}</span>;
+}
+
 /** The submit form: the request document edited field by field, validated as the server does;
- * the task count shows before launch, the server's time estimate with the created optimization. */
+ * the task count and the server's time estimate (POST .../estimate, debounced) show before launch. */
 export function OptimizationForm({ initial, onCreated }: { initial: SweepForm; onCreated: (o: Optimization) => void }) {
   const [f, setF] = useState<SweepForm>(initial);
   const [touched, setTouched] = useState(false);
   const built = useMemo(() => buildRequest(f), [f]);
   const create = useCreateOptimization(onCreated);
+  const estimate = useOptimizationEstimate(built.request);
   const set = <K extends keyof SweepForm>(k: K, v: SweepForm[K]) => setF((x) => ({ ...x, [k]: v }));
   const errorFor = (prefix: string) => {
     if (!touched) return undefined;
@@ -233,7 +267,7 @@ export function OptimizationForm({ initial, onCreated }: { initial: SweepForm; o
             Tasks: <strong data-testid="task-count">{built.tasks.toLocaleString('en-US')}</strong>
           </span>
         )}{' '}
-        <span className="muted small">The server's time estimate (tasks × median task time / slots) comes with the created optimization.</span>
+        <EstimateLine request={!!built.request} estimate={estimate} />
       </div>
       {touched && built.errors.length > 0 && (
         <div className="notice notice-warn" role="alert" data-testid="form-errors">

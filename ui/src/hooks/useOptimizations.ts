@@ -1,3 +1,4 @@
+import { useEffect, useState } from 'react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, type OptimizationsQuery, type OptimizationTasksQuery } from '../api/client';
 import { toastError } from '../lib/errors';
@@ -53,6 +54,36 @@ export function useOptimizationTasks(id: string | undefined, q: OptimizationTask
 /** The projects (suggestions of the Select models box): asked for once the box is used. */
 export function useProjects(enabled = true) {
   return useQuery({ queryKey: ['projects'], queryFn: ({ signal }) => api.projects(signal), staleTime: 30_000, retry: false, enabled });
+}
+
+/** How long the form waits after the last edit before it asks the server for an estimate. */
+export const ESTIMATE_DEBOUNCE_MS = 400;
+
+/** The same value, once it has not changed for `ms` (the estimate's debounce). */
+export function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
+/** The server's estimate of a valid request before launch (POST .../estimate): asked for once the
+ * request has not changed for ESTIMATE_DEBOUNCE_MS; null = the form is not valid yet (no call). */
+export function useOptimizationEstimate(body: OptimizationRequest | null) {
+  const key = body ? JSON.stringify(body) : null;
+  const debounced = useDebounced(key, ESTIMATE_DEBOUNCE_MS);
+  const query = useQuery({
+    queryKey: ['optimizations', 'estimate', debounced],
+    queryFn: ({ signal }) => api.estimateOptimization(JSON.parse(debounced!) as OptimizationRequest, signal),
+    enabled: debounced !== null && debounced === key,
+    staleTime: 30_000,
+    retry: false,
+  });
+  // `waiting`: the request changed and the debounce has not passed yet (the shown data, if any,
+  // is for an older request).
+  return { ...query, waiting: key !== null && debounced !== key };
 }
 
 export function useCreateOptimization(onCreated?: (o: Optimization) => void) {

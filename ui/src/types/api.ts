@@ -52,6 +52,7 @@ export type OptimizationTaskStatus = Schemas['OptimizationTaskStatus'];
 export type OptimizationSummary = Schemas['OptimizationSummary'];
 export type OptimizationTopEntry = Schemas['OptimizationTopEntry'];
 export type OptimizationEstimate = Schemas['OptimizationEstimate'];
+export type OptimizationEstimatePreview = Schemas['OptimizationEstimatePreview'];
 export type OptimizationRequest = Schemas['OptimizationRequest'];
 export type OptimizationPage = Schemas['OptimizationPage'];
 export type OptimizationStatusResponse = Schemas['OptimizationStatusResponse'];
