@@ -441,6 +441,10 @@ await test('jobs search, runs columns and search, run file downloads, whole-log 
   await page.getByText('No run matches').waitFor();
   await page.getByLabel('Search runs').fill(state.runId.slice(-8));
   await page.getByTestId('runs-table').getByText(state.runId).waitFor();
+  // Model-param columns (MLflow's params): the run's config.yaml model.params, here num_round=3000 from --set.
+  const listed = (await apiGet(`/api/runs?q=${state.runId}`)).items[0];
+  expect(listed.model_params.num_round === 3000, `model_params from config.yaml (${JSON.stringify(listed.model_params)})`);
+  expect((await row.getByTestId('param-num_round').innerText()) === '3000', 'the num_round column shows 3000');
   await page.getByRole('button', { name: /dataset/ }).click();
   await page.waitForURL('**sort=dataset_asc**');
   await shot('runs-columns');
