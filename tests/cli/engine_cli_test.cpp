@@ -264,10 +264,14 @@ TEST_F(EngineCli, WithAJobIdTrainAndBacktestWriteTheJobsResultFile) {
   const Json s = ReadJsonFile(ws_.root() / bt->SummaryPath());
   ASSERT_EQ(bt->metrics.size(), 10u);
   for (const auto& [name, value] : bt->metrics) EXPECT_EQ(value, s[name].get<double>()) << name;
-  // Run by hand (no job id), nothing is written.
+  // summary.json names the job that ran it (the Backtest detail links it).
+  EXPECT_EQ(s["job_id"], "job_cli_bt");
+  // Run by hand (no job id), nothing is written and summary.json has job_id null.
   const size_t files = Tree(ws_.root() / "reports/jobs/runtime").size();
-  ASSERT_EQ(Backtest().exit_code, 0);
+  CmdResult by_hand = Backtest();
+  ASSERT_EQ(by_hand.exit_code, 0);
   EXPECT_EQ(Tree(ws_.root() / "reports/jobs/runtime").size(), files);
+  EXPECT_TRUE(ReadJsonFile(ws_.root() / OutputValue(by_hand.out, "out_dir") / "summary.json")["job_id"].is_null());
 }
 
 TEST_F(EngineCli, SetOverridesTakeEffect) {

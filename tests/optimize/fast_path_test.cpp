@@ -151,9 +151,13 @@ void ExpectSameJob(Harness& h, const JobRecord& process, const BatchTaskResult& 
     auto s_fast = ParseJson(Slurp(fast_dir / "summary.json")).value();
     auto s_process = ParseJson(Slurp(process_dir / "summary.json")).value();
     EXPECT_EQ(s_fast["bt_run_id"], id);
+    // each names the job that ran it (the fast path's task job, the process's own job)
+    EXPECT_EQ(s_fast["job_id"], job.job_id.str());
+    EXPECT_EQ(s_process["job_id"], process.job_id.str());
     for (auto* s : {&s_fast, &s_process}) {
       s->erase("bt_run_id");
       s->erase("created_at");
+      s->erase("job_id");
     }
     EXPECT_EQ(s_fast, s_process);
     ASSERT_TRUE(fast.result.ok()) << fast.result.status().ToString();

@@ -1,6 +1,7 @@
 // RegistryService without HTTP: query-parameter validation (400s), compare, run detail with
 // the jobs that produced / re-evaluated a run, backtest detail (downsampling, drawdown,
 // trades), raw file access confinement, the job-finished hook and the dashboard.
+#include <fstream>
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -505,6 +506,22 @@ TEST_F(ServiceTest, RunsAndBacktestsListsPageAndFilter) {
   EXPECT_EQ((*svc_->Backtests({{"strategy", "sma_cross"}}))["items"][0]["bt_run_id"], "bt_1");
   EXPECT_EQ((*svc_->Backtests({{"ticker", "SYNA"}}))["total"], 1);
   EXPECT_TRUE(svc_->Backtests({{"model_run_id", "a/b"}}).status().IsInvalidArgument());
+}
+
+TEST_F(ServiceTest, RunsListCarriesTheModelParamsOfEachRunsConfig) {
+  WriteRun(tmp_.path(), "run_a", {{"TSM", {}}}, "base", "2026-11-19T10:00:00.000Z");
+  WriteRun(tmp_.path(), "run_b", {{"SYNA", {}}}, "base", "2026-11-20T10:00:00.000Z");
+  // run_a's resolved config names its model params; run_b's has none.
+  std::ofstream(tmp_.path() / "runs/run_a/config.yaml", std::ios::app)
+      << "model: {type: xgboost, params: {max_depth: 4, eta: 0.1, tree_method: hist, monotone: [1, 0]}}\n";
+  ASSERT_TRUE(svc_->IndexAll().ok());
+  auto runs = svc_->Runs({});
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ((*runs)["items"].size(), 2u);
+  EXPECT_EQ((*runs)["items"][1]["run_id"], "run_a");
+  // scalars only (the list is left out), typed as YAML reads them
+  EXPECT_EQ((*runs)["items"][1]["model_params"], (Json{{"max_depth", 4}, {"eta", 0.1}, {"tree_method", "hist"}}));
+  EXPECT_EQ((*runs)["items"][0]["model_params"], Json::object());
 }
 
 }  // namespace

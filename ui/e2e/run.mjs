@@ -441,6 +441,10 @@ await test('jobs search, runs columns and search, run file downloads, whole-log 
   await page.getByText('No run matches').waitFor();
   await page.getByLabel('Search runs').fill(state.runId.slice(-8));
   await page.getByTestId('runs-table').getByText(state.runId).waitFor();
+  // Model-param columns (MLflow's params): the run's config.yaml model.params, here num_round=3000 from --set.
+  const listed = (await apiGet(`/api/runs?q=${state.runId}`)).items[0];
+  expect(listed.model_params.num_round === 3000, `model_params from config.yaml (${JSON.stringify(listed.model_params)})`);
+  expect((await row.getByTestId('param-num_round').innerText()) === '3000', 'the num_round column shows 3000');
   await page.getByRole('button', { name: /dataset/ }).click();
   await page.waitForURL('**sort=dataset_asc**');
   await shot('runs-columns');
@@ -492,6 +496,47 @@ await test('backtest from Actions prefilled by URL shows its equity chart', asyn
   expect(file.status() === 200 && 'cagr' in (await file.json()), `summary.json link downloads the file (${file.status()})`);
   expect((await page.getByTestId('trades-table').locator('tbody tr').count()) >= 1, 'trades table has rows');
   await shot('backtest-detail');
+  state.btJob = jobId;
+});
+
+await test('backtest detail: data range next to the requested one, model run and job links, synced cursors, monthly returns = equity.csv', async () => {
+  const detail = await apiGet(`/api/backtests/${state.btRunId}`);
+  const s = detail.summary;
+  await page.goto(`${base}/backtests/${state.btRunId}`);
+  await page.getByTestId('equity-chart').locator('canvas').waitFor();
+  const range = await page.getByTestId('data-range').innerText();
+  expect(range.startsWith(`${s.start} → ${s.end}`) && s.start >= '2017-01-01', `the actual first and last bar (${range}; summary ${s.start}..${s.end})`);
+  expect((await page.getByTestId('requested-range').innerText()) === '2017-01-01 → 2020-12-31', 'the requested window');
+  expect((await page.getByTestId('model-run-link').getAttribute('href')) === `/runs/${state.runId}`, 'links the model run');
+  expect((await page.getByTestId('job-link').getAttribute('href')) === `/jobs/${state.btJob}`, `links the job that produced it (summary job_id ${s.job_id})`);
+  // Synced cursors: hovering the equity chart moves the drawdown chart's cursor to the same day.
+  const eq = page.getByTestId('equity-chart');
+  const ddc = page.getByTestId('drawdown-chart');
+  expect((await eq.getAttribute('data-sync')) === (await ddc.getAttribute('data-sync')), 'both charts share a sync key');
+  const over = await eq.locator('.u-over').boundingBox();
+  await page.mouse.move(over.x + over.width * 0.6, over.y + over.height / 2);
+  const dayOf = async (chart) => (await chart.locator('.u-legend .u-series').first().locator('.u-value').innerText()).trim();
+  await waitFor('the drawdown cursor to follow', async () => /^\d{4}-\d{2}-\d{2}$/.test(await dayOf(ddc)) && (await dayOf(ddc)) === (await dayOf(eq)), 5_000);
+  // Monthly returns: every cell equals month-end over previous month-end of equity.csv (first month over the initial cash).
+  const csv = await (await fetch(`${base}/api/backtests/${state.btRunId}/files/equity.csv`)).text();
+  const rows = csv.trim().split('\n').slice(1).map((l) => l.split(','));
+  const ends = new Map();
+  for (const r of rows) ends.set(r[0].slice(0, 7), Number(r[1]));
+  let prev = s.initial_cash;
+  const expected = [];
+  for (const [ym, v] of ends) {
+    expected.push([ym, `${((v / prev - 1) * 100).toFixed(1)}%`]);
+    prev = v;
+  }
+  const table = page.getByTestId('monthly-returns');
+  await table.waitFor();
+  for (const [ym, text] of [expected[0], expected[Math.floor(expected.length / 2)], expected[expected.length - 1]]) {
+    const [y, m] = ym.split('-');
+    const cell = table.locator('tbody tr', { has: page.locator('th', { hasText: y }) }).locator('td').nth(Number(m) - 1);
+    expect((await cell.innerText()).trim() === text, `${ym}: ${await cell.innerText()} vs ${text} from equity.csv`);
+  }
+  await table.scrollIntoViewIfNeeded();
+  await shot('backtest-detail-origin-monthly');
 });
 
 await test('Actions keeps each tab\'s draft; a scores-file backtest (strategy.params.scores_path) from the Actions page succeeds', async () => {
@@ -709,6 +754,49 @@ await test('a model trained on the synthetic dataset (API)', async () => {
   expect(state.synModels.SYN0002 === `runs/${state.synRun}/model_SYN0002.json`, `one model per ticker (${JSON.stringify(state.synModels)})`);
 });
 
+await test('run detail: each model\'s training/validation curve and feature importance (training_log.json), synthetic run', async () => {
+  const log = await apiGet(`/api/runs/${state.synRun}/files/training_log.json`);
+  expect(Object.keys(log.models).length === 2, `a log per model (${Object.keys(log.models).join(', ')})`);
+  await page.goto(`${base}/runs/${state.synRun}`);
+  const diag = page.getByTestId('model-diagnostics');
+  await diag.getByTestId('eval-curve').locator('canvas').waitFor();
+  const picker = diag.getByTestId('diagnostics-model');
+  expect((await picker.locator('option').count()) === 2, 'one entry per model');
+  for (const file of ['model_SYN0001.json', 'model_SYN0002.json']) {
+    await picker.selectOption(file);
+    const m = log.models[file];
+    const first = (await diag.getByTestId('feature-importance').locator('tbody tr').first().locator('td').first().innerText()).trim();
+    const top = [...m.feature_importance].sort((a, b) => b.gain - a.gain)[0].feature;
+    expect(first === top, `${file}: the top feature is the highest gain of the file (${first} vs ${top})`);
+    const min = Math.min(...m.eval_log.valid);
+    const summary = await diag.getByTestId('curve-summary').innerText();
+    expect(summary.includes(`(${min.toFixed(4)})`), `${file}: the curve summary names the lowest valid logloss ${min.toFixed(4)} (${summary})`);
+  }
+  await diag.scrollIntoViewIfNeeded();
+  await shot('run-detail-curve-importance');
+  await narrowShot('narrow-run-detail-curve-importance', () => page.getByTestId('eval-curve').locator('canvas').waitFor());
+});
+
+await test('at 1280 px the Jobs table shows its links column: no horizontal scroll, every row\'s links inside the table', async () => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto(`${base}/jobs`);
+  const table = page.getByTestId('jobs-table');
+  await table.getByText(state.trainJob).waitFor();
+  const wrap = page.locator('.table-wrap', { has: table });
+  const { scroll, client, right } = await wrap.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth, right: el.getBoundingClientRect().right }));
+  expect(scroll <= client + 1, `the table fits its box (scrollWidth ${scroll} > clientWidth ${client})`);
+  const cells = table.locator('tbody tr td:last-child');
+  const n = await cells.count();
+  expect(n >= 5, `several jobs listed (${n})`);
+  for (let i = 0; i < n; i += 1) {
+    const b = await cells.nth(i).boundingBox();
+    expect(b && b.x + b.width <= right + 1 && b.x + b.width <= 1280, `row ${i}: the links cell ends inside the table (${b && b.x + b.width} > ${right})`);
+    const log = await cells.nth(i).getByRole('link', { name: 'log' }).boundingBox();
+    expect(log && log.x >= 0 && log.x + log.width <= right, `row ${i}: its log link is visible`);
+  }
+  await shot('jobs-1280-links');
+});
+
 await test('bug 1+2: Registry "Run Backtest" on a synthetic model runs on its dataset, out of sample, periods shaded (1280 and 420 px)', async () => {
   await page.goto(`${base}/registry?ticker=SYN0002`);
   const row = page.getByTestId('registry-table').locator('tbody tr', { hasText: state.synRun }).first();
@@ -809,6 +897,12 @@ await test('narrow window (420 px) stays usable', async () => {
   await page.getByTestId('log-status').getByText('complete').waitFor();
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow <= 2, `job detail has no horizontal page overflow at 420 px (${overflow}px)`);
+  // The log is above the fold (its box starts in the first screen with room to read), the metadata below it.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const logBox = await page.getByTestId('log-box').boundingBox();
+  const metaBox = await page.getByTestId('job-meta').boundingBox();
+  expect(logBox && logBox.y + 120 <= 860, `the job log starts above the fold at 420 px (top ${logBox && logBox.y}px of 860)`);
+  expect(metaBox && metaBox.y > logBox.y, `the metadata comes after the log at 420 px (${metaBox && metaBox.y} vs ${logBox.y})`);
   await shot('narrow-job-detail');
   await page.setViewportSize({ width: 1280, height: 900 });
 });

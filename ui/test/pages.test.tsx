@@ -301,6 +301,21 @@ describe('Runs page: MLflow-like columns, server-side sort and search', () => {
     expect(s.calls.at(-1)!.url.searchParams.get('sort')).toBe('dataset_desc');
     expect(new URLSearchParams(router.state.location.search).get('q')).toBe('syn0002');
   });
+
+  it('model-param columns: the keys the page sets, known XGBoost ones first, — where a run has none', async () => {
+    const { RunsPage, paramColumns } = await import('../src/pages/Runs');
+    const m = { count: 1, label_horizon_days: 20, label_threshold: 0.05, label_mixed: false, precision: 0.5, lift: 1, support: 10 };
+    const a = { ...summary('run_a', m), model_params: { eta: 0.1, max_depth: 4, nthread: 1, tree_method: 'hist' } };
+    const b = { ...summary('run_b', m), model_params: { max_depth: 6, num_round: 300 } };
+    const c = { ...summary('run_c', m), model_params: {} };
+    expect(paramColumns([a, b, c] as unknown as Parameters<typeof paramColumns>[0])).toEqual(['max_depth', 'eta', 'num_round', 'tree_method']);
+    new MockServer().on('GET', '/api/runs', { body: { items: [a, b, c], total: 3, limit: 50, offset: 0 } }).install();
+    renderRoute(<RunsPage />, '/runs', '/runs');
+    await screen.findByRole('row', { name: /run_a/ });
+    expect(screen.getAllByTestId('param-max_depth').map((x) => x.textContent)).toEqual(['4', '6', '—']);
+    expect(screen.getAllByTestId('param-eta').map((x) => x.textContent)).toEqual(['0.1', '—', '—']);
+    expect(screen.queryByRole('columnheader', { name: 'nthread' })).toBeNull();
+  });
 });
 
 describe('Actions page: forms from GET /api/job-types', () => {

@@ -181,7 +181,9 @@ Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& 
       {"created_at", FormatIso8601(created_at)},
       {"config_path", ws.Relative(run.config_path)},
       {"model_path", spec.model_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(spec.model_path)},
-      {"model_run_id", model_run_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(model_run_id)}};
+      {"model_run_id", model_run_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(model_run_id)},
+      // the alphalab job that ran it (ALPHALAB_JOB_ID), so the Backtest detail links its job; null from a shell
+      {"job_id", job_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(job_id)}};
   extra.update(ModelPeriodSummary(ws, spec.model_path, result.dates));
   nlohmann::json summary;
   RETURN_IF_ERROR(WriteBacktestOutputs(ws.BacktestsDir() / bt_run_id, spec, context, result, extra, &summary));

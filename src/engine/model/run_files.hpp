@@ -5,6 +5,8 @@
 //   metrics.json       MetricsFile: the contract the registry reads
 //   model.json | model_<TICKER>.json   XGBoost JSON model(s) (pooled | per_ticker)
 //   predictions.csv    date,ticker,split,label,proba,pred for the valid and test splits
+//   training_log.json  per model file: the eval log (train/valid logloss per round) and the
+//                      feature importance (gain, weight) of the saved model
 //   metrics_eval_<mode>.json  written later by `alphalab eval-metrics` (never metrics.json)
 #pragma once
 
@@ -52,5 +54,6 @@ Result<RunManifest> ReadRunManifest(const std::filesystem::path& run_dir);
 // become '_') or the pooled model ("model.json").
 std::string PerTickerModelFileName(const std::string& ticker);
 inline constexpr const char* kPooledModelFileName = "model.json";
+inline constexpr const char* kTrainingLogFileName = "training_log.json";
 
 }  // namespace alphalab::engine

@@ -75,8 +75,11 @@ Result<TrainedModel> TrainBooster(const XgbParams& params, const SplitRows& trai
   }
   const int num_round = params.num_round();
   const int patience = params.early_stopping_rounds();
-  const std::vector<const DMatrix*> eval_sets{dvalid ? &*dvalid : nullptr};
-  const std::vector<std::string> eval_names{"valid"};
+  // Both splits every round: the eval log (training/validation curve) of the run folder.
+  const std::vector<const DMatrix*> eval_sets{&dtrain, dvalid ? &*dvalid : nullptr};
+  const std::vector<std::string> eval_names{"train", "valid"};
+  TrainedModel out;
+  out.first_round = start;
   double best = std::numeric_limits<double>::infinity();
   int best_round = -1;
   int done = 0;
@@ -84,9 +87,12 @@ Result<TrainedModel> TrainBooster(const XgbParams& params, const SplitRows& trai
     RETURN_IF_ERROR(booster.UpdateOneIter(start + i, dtrain));
     done = i + 1;
     const bool report = done % 50 == 0 || done == num_round;
-    if (dvalid && (patience > 0 || report)) {
+    if (dvalid) {
       ASSIGN_OR_RETURN(const std::string eval, booster.EvalOneIter(start + i, eval_sets, eval_names));
+      ASSIGN_OR_RETURN(const double train_logloss, ParseEvalMetric(eval, "train-logloss"));
       ASSIGN_OR_RETURN(const double logloss, ParseEvalMetric(eval, "valid-logloss"));
+      out.train_logloss.push_back(train_logloss);
+      out.valid_logloss_per_round.push_back(logloss);
       if (report) {
         progress << "[train] " << name << ": round " << done << "/" << num_round << " valid-logloss=" << logloss
                  << std::endl;
@@ -103,7 +109,6 @@ Result<TrainedModel> TrainBooster(const XgbParams& params, const SplitRows& trai
       }
     }
   }
-  TrainedModel out;
   int keep = start + done;
   if (patience > 0 && best_round >= 0) {
     keep = start + best_round + 1;
@@ -396,6 +401,42 @@ RunManifest BuildManifest(const Prepared& p, const std::string& run_id, TimePoin
   return manifest;
 }
 
+// training_log.json: per model file, the eval log (logloss on the train and valid rows after
+// each round) and the feature importance of the saved model (docs/engine_training.md).
+Result<Json> TrainingLogJson(const Prepared& p, const TrainedModels& trained) {
+  const std::vector<std::string>& names = p.cfg.feature_set.features;
+  Json models = Json::object();
+  for (size_t k = 0; k < trained.models.size(); ++k) {
+    const Model& m = trained.models[k];
+    Json tickers = Json::array();
+    for (const auto& [ticker, index] : trained.model_of) {
+      if (index == k) tickers.push_back(ticker);
+    }
+    ASSIGN_OR_RETURN(const auto gain, m.reloaded->FeatureScore("gain", names));
+    ASSIGN_OR_RETURN(const auto weight, m.reloaded->FeatureScore("weight", names));
+    std::map<std::string, std::pair<double, double>> scores;  // feature -> (gain, weight)
+    for (const auto& name : names) scores[name] = {0.0, 0.0};
+    for (const auto& [name, v] : gain) scores[name].first = v;
+    for (const auto& [name, v] : weight) scores[name].second = v;
+    std::vector<std::pair<std::string, std::pair<double, double>>> rows(scores.begin(), scores.end());
+    std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      return a.second.first != b.second.first ? a.second.first > b.second.first : a.first < b.first;
+    });
+    Json importance = Json::array();
+    for (const auto& [name, gw] : rows) {
+      importance.push_back({{"feature", name}, {"gain", gw.first}, {"weight", gw.second}});
+    }
+    const TrainedModel& t = m.trained;
+    models[m.file] = Json{{"tickers", tickers},
+                          {"first_round", t.first_round},
+                          {"rounds", t.rounds},
+                          {"best_iteration", t.best_iteration},
+                          {"eval_log", {{"train", t.train_logloss}, {"valid", t.valid_logloss_per_round}}},
+                          {"feature_importance", importance}};
+  }
+  return Json{{"metric", "logloss"}, {"importance_type", "gain"}, {"models", models}};
+}
+
 // Writes the files into runs/.<id>.tmp, then renames it: the run appears complete or not
 // at all (the temporary folder is removed on an error).
 Status WriteRunFolder(const Workspace& ws, const std::string& run_id,
@@ -447,6 +488,8 @@ Result<TrainOutcome> RunTraining(const Workspace& ws, const TrainRequest& reques
   files.emplace_back("config.yaml", DumpYaml(p.resolved));
   for (const auto& m : trained.models) files.emplace_back(m.file, m.trained.json);
   files.emplace_back("predictions.csv", std::move(eval.predictions));
+  ASSIGN_OR_RETURN(const Json training_log, TrainingLogJson(p, trained));
+  files.emplace_back(kTrainingLogFileName, DumpJson(training_log) + "\n");
   files.emplace_back("metrics.json", DumpJson(metrics, 2) + "\n");
   for (const auto& [name, content] : files) manifest.files.push_back(name);
   manifest.files.push_back("manifest.json");

@@ -75,6 +75,12 @@ struct TrainedModel {
   int rounds = 0;            // boosted rounds in the saved model (base rounds included)
   int best_iteration = -1;   // 0-based round kept by early stopping (-1: no early stopping)
   double valid_logloss = 0;  // of the saved model on the valid rows (NaN without valid rows)
+  // XGBoost's eval log: the logloss on the train and valid rows after each boosted round
+  // (round first_round + i is entry i; first_round > 0 when continuing a base model); every
+  // round that was boosted, also the ones early stopping later dropped. Empty without valid rows.
+  int first_round = 0;
+  std::vector<double> train_logloss;
+  std::vector<double> valid_logloss_per_round;
 };
 // Trains (or, with `base_model_json`, continues) a binary:logistic booster.
 Result<TrainedModel> TrainBooster(const XgbParams& params, const SplitRows& train, const SplitRows& valid,

@@ -8,6 +8,8 @@
 #include <limits>
 #include <utility>
 
+#include "core/json.hpp"
+
 namespace alphalab::engine {
 
 namespace {
@@ -188,6 +190,30 @@ Result<std::string> Booster::SaveJson() const {
   RETURN_IF_ERROR(Check(XGBoosterSaveModelToBuffer(handle_, "{\"format\": \"json\"}", &len, &data),
                         "XGBoosterSaveModelToBuffer"));
   return std::string(data, len);
+}
+
+Result<std::vector<std::pair<std::string, double>>> Booster::FeatureScore(
+    std::string_view importance_type, std::span<const std::string> feature_names) const {
+  Json config = {{"importance_type", std::string(importance_type)}};
+  if (!feature_names.empty()) config["feature_names"] = std::vector<std::string>(feature_names.begin(), feature_names.end());
+  const std::string text = config.dump();
+  bst_ulong n_features = 0;
+  const char** features = nullptr;
+  bst_ulong dim = 0;
+  const bst_ulong* shape = nullptr;
+  const float* scores = nullptr;
+  RETURN_IF_ERROR(Check(XGBoosterFeatureScore(handle_, text.c_str(), &n_features, &features, &dim, &shape, &scores),
+                        "XGBoosterFeatureScore"));
+  size_t total = 1;
+  for (bst_ulong i = 0; i < dim; ++i) total *= static_cast<size_t>(shape[i]);
+  if (total != n_features) {
+    return Status::Internal("xgboost returned " + std::to_string(total) + " scores for " +
+                            std::to_string(n_features) + " features");
+  }
+  std::vector<std::pair<std::string, double>> out;
+  out.reserve(n_features);
+  for (bst_ulong i = 0; i < n_features; ++i) out.emplace_back(features[i], static_cast<double>(scores[i]));
+  return out;
 }
 
 Result<std::vector<float>> Booster::PredictDense(std::span<const float> values, size_t rows, size_t cols) const {

@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.hpp"
@@ -61,6 +62,11 @@ class Booster {
   // Rounds [begin, end) as a new booster (used to keep the best round after early stopping).
   Result<Booster> Slice(int begin, int end) const;
   Result<std::string> SaveJson() const;
+  // Per-feature importance of a tree model (XGBoosterFeatureScore): `importance_type` is
+  // weight | gain | cover | total_gain | total_cover; `feature_names` names the columns in
+  // matrix order. Features the trees never split on are absent from the answer.
+  Result<std::vector<std::pair<std::string, double>>> FeatureScore(std::string_view importance_type,
+                                                                   std::span<const std::string> feature_names) const;
   // Output of the model's objective (P(label = 1) for binary:logistic) for each row of a
   // dense row-major matrix (NaN = missing). Safe to call concurrently on one booster.
   Result<std::vector<float>> PredictDense(std::span<const float> values, size_t rows, size_t cols) const;

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -116,7 +119,7 @@ TEST_F(TrainRunTest, PerTickerRunWritesEveryFileAndField) {
   // Only the finished folder: the .tmp staging folder is gone.
   EXPECT_EQ(RunsEntries(), std::vector<std::string>{out->run_id});
   for (const char* f : {"config.yaml", "metrics.json", "manifest.json", "predictions.csv", "model_SYN0001.json",
-                        "model_SYN0002.json"}) {
+                        "model_SYN0002.json", "training_log.json"}) {
     EXPECT_TRUE(fs::is_regular_file(dir / f)) << f;
   }
 
@@ -193,7 +196,7 @@ TEST_F(TrainRunTest, PerTickerRunWritesEveryFileAndField) {
   EXPECT_EQ(man["alphalab_version"], "0.1.0");
   EXPECT_EQ(man["config_path"], "configs/train.yaml");
   for (const auto& f : man["files"]) EXPECT_TRUE(fs::is_regular_file(dir / f.get<std::string>())) << f;
-  EXPECT_EQ(man["files"].size(), 6u);
+  EXPECT_EQ(man["files"].size(), 7u);
 
   // The resolved config carries the override.
   const std::string config = ReadFile(dir / "config.yaml").value_or("");
@@ -352,6 +355,11 @@ TEST_F(TrainRunTest, PooledRunAndFinetuneContinueBoosting) {
   EXPECT_GE(fm["split"]["train"]["start"].get<std::string>(), "2008-01-01");
   EXPECT_EQ(ReadJson(ft->run_dir / "manifest.json")["base_run"], base->run_id);
   EXPECT_NE(log_.find("continuing the base model"), std::string::npos) << log_;
+  // The pooled model serves both tickers; its eval log starts after the 30 base rounds.
+  const Json ftlog = ReadJson(ft->run_dir / "training_log.json")["models"]["model.json"];
+  EXPECT_EQ(ftlog["tickers"], Json({"SYN0001", "SYN0003"}));
+  EXPECT_EQ(ftlog["first_round"], 30);
+  EXPECT_EQ(ftlog["eval_log"]["valid"].size(), 10u);
 
   // The base run's scope must match.
   auto mismatch = Train({"mode=finetune", "finetune.base_run=" + base->run_id, "finetune.start=2008-01-01"});
@@ -371,6 +379,72 @@ TEST_F(TrainRunTest, EarlyStoppingKeepsTheBestRound) {
   EXPECT_EQ(rounds, best + 1);
   EXPECT_LT(rounds, 300);
   EXPECT_NE(log_.find("early stop"), std::string::npos) << log_;
+  // The eval log keeps every boosted round, also the ones dropped after the best; the best is its minimum.
+  const Json log = ReadJson(out->run_dir / "training_log.json");
+  const auto valid = log["models"]["model_SYN0001.json"]["eval_log"]["valid"].get<std::vector<double>>();
+  EXPECT_EQ(log["models"]["model_SYN0001.json"]["best_iteration"], best);
+  ASSERT_GT(valid.size(), static_cast<size_t>(rounds));
+  EXPECT_EQ(std::min_element(valid.begin(), valid.end()) - valid.begin(), best);
+}
+
+// Internal (split) nodes of every tree of an XGBoost JSON model: the sum of the "weight" importance.
+int64_t SplitNodes(const Json& model) {
+  int64_t n = 0;
+  for (const Json& tree : model["learner"]["gradient_booster"]["model"]["trees"]) {
+    for (const Json& left : tree["left_children"]) n += left.get<int64_t>() != -1;
+  }
+  return n;
+}
+
+TEST_F(TrainRunTest, TrainingLogHoldsTheEvalCurveAndFeatureImportance) {
+  auto out = Train();
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  const Json log = ReadJson(out->run_dir / "training_log.json");
+  EXPECT_EQ(log["metric"], "logloss");
+  ASSERT_EQ(log["models"].size(), 2u);
+  const auto preds = ReadPredictions(out->run_dir / "predictions.csv");
+  for (const std::string t : {"SYN0001", "SYN0002"}) {
+    const Json& e = log["models"]["model_" + t + ".json"];
+    EXPECT_EQ(e["tickers"], Json({t}));
+    EXPECT_EQ(e["first_round"], 0);
+    EXPECT_EQ(e["rounds"], 30);
+    const auto train = e["eval_log"]["train"].get<std::vector<double>>();
+    const auto valid = e["eval_log"]["valid"].get<std::vector<double>>();
+    ASSERT_EQ(train.size(), 30u);
+    ASSERT_EQ(valid.size(), 30u);
+    // Boosting fits the train rows: the train logloss falls below ln 2 and keeps falling.
+    EXPECT_LT(train.back(), train.front());
+    EXPECT_LT(train.front(), std::log(2.0));
+    // The last round's valid logloss is the saved model's logloss over predictions.csv's valid rows.
+    double sum = 0;
+    int n = 0;
+    for (const auto& r : preds) {
+      if (r.ticker != t || r.split != "valid") continue;
+      const double q = std::clamp(r.proba, 1e-15, 1.0 - 1e-15);
+      sum -= r.label == 1 ? std::log(q) : std::log(1.0 - q);
+      ++n;
+    }
+    ASSERT_GT(n, 0);
+    EXPECT_NEAR(valid.back(), sum / n, 1e-4) << t;
+
+    // Importance: every feature of the set once, by gain (highest first); the weights count
+    // the split nodes of the saved model.
+    const Json& imp = e["feature_importance"];
+    ASSERT_EQ(imp.size(), DefaultFeatureSet().features.size());
+    std::set<std::string> seen;
+    double weights = 0;
+    for (size_t i = 0; i < imp.size(); ++i) {
+      seen.insert(imp[i]["feature"].get<std::string>());
+      weights += imp[i]["weight"].get<double>();
+      if (i > 0) {
+        EXPECT_GE(imp[i - 1]["gain"].get<double>(), imp[i]["gain"].get<double>());
+      }
+    }
+    EXPECT_EQ(seen, std::set<std::string>(DefaultFeatureSet().features.begin(), DefaultFeatureSet().features.end()));
+    EXPECT_GT(imp[0]["gain"].get<double>(), 0.0);
+    const Json model = ReadJson(out->run_dir / ("model_" + t + ".json"));
+    EXPECT_EQ(static_cast<int64_t>(weights), SplitNodes(model)) << t;
+  }
 }
 
 TEST_F(TrainRunTest, BadInputsFailBeforeAnyWorkAndLeaveNoRun) {

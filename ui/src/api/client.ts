@@ -3,6 +3,7 @@
 // for network failures and for responses that do not match the OpenAPI document
 // (code 'bad_response'). Responses are checked against their schema, never repaired.
 import type {
+  TrainingLog,
   BacktestDetail,
   BacktestPage,
   BacktestRequest,
@@ -262,6 +263,20 @@ export const api = {
   runFileUrl: (runId: string, name: string) => `${baseUrl}/api/runs/${enc(runId)}/files/${enc(name)}`,
   /** One file of a run folder as text. */
   runFileText: (runId: string, name: string, signal?: AbortSignal): Promise<string> => requestText(`/api/runs/${enc(runId)}/files/${enc(name)}`, signal),
+  /** runs/<id>/training_log.json (eval log + feature importance per model), checked against the TrainingLog schema. */
+  runTrainingLog: async (runId: string, signal?: AbortSignal): Promise<TrainingLog> => {
+    const path = `/api/runs/${enc(runId)}/files/training_log.json`;
+    const text = await requestText(path, signal);
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new ApiError(200, 'bad_response', `training_log.json is not JSON (${path})`, text.slice(0, 200), path);
+    }
+    const mismatch = schemaMismatch('TrainingLog', data);
+    if (mismatch !== null) throw new ApiError(200, 'bad_response', `Unexpected training_log.json: ${mismatch} (schema TrainingLog)`, null, path);
+    return data as TrainingLog;
+  },
 
   backtests: (limit: number, offset: number, signal?: AbortSignal): Promise<BacktestPage> =>
     request('GET', `/api/backtests${buildQuery({ limit, offset })}`, 'BacktestPage', undefined, signal),

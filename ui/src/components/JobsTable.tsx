@@ -46,8 +46,9 @@ export function JobsTable({ jobs, compact = false }: { jobs: JobDetail[]; compac
               <td>
                 <StatusBadge status={j.status} />
               </td>
-              <td className="nowrap col-low">{fmtTime(j.started_at ?? j.created_at)}</td>
-              {!compact && <td className="nowrap col-low">{fmtTime(j.ended_at)}</td>}
+              {/* times may wrap (date / time) so the links column keeps its room at 1280 px */}
+              <td className="col-low time-cell">{fmtTime(j.started_at ?? j.created_at)}</td>
+              {!compact && <td className="col-low time-cell">{fmtTime(j.ended_at)}</td>}
               <td className="num col-low">{fmtDuration(j.duration_sec)}</td>
               {!compact && (
                 <td className="mono args col-low" title={j.command.join(' ')}>

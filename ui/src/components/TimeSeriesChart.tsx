@@ -22,8 +22,8 @@ const DAY = 86_400;
 const toSec = (d: string) => Date.parse(d.length === 10 ? `${d}T00:00:00Z` : d) / 1000;
 
 /** A uPlot line chart over dates (YYYY-MM-DD or ISO), resizing with its container. */
-export function TimeSeriesChart(props: { title: string; dates: string[]; series: ChartSeries[]; height?: number; format?: (v: number) => string; testId?: string; bands?: ChartBand[] }) {
-  const { title, dates, series, height = 260, format, testId, bands } = props;
+export function TimeSeriesChart(props: { title: string; dates: string[]; series: ChartSeries[]; height?: number; format?: (v: number) => string; testId?: string; bands?: ChartBand[]; syncKey?: string }) {
+  const { title, dates, series, height = 260, format, testId, bands, syncKey } = props;
   const hostRef = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -50,7 +50,8 @@ export function TimeSeriesChart(props: { title: string; dates: string[]; series:
       width: Math.max(200, host.clientWidth),
       height,
       legend: { show: true },
-      cursor: { drag: { x: true, y: false } },
+      // Charts with the same syncKey share the cursor (and the x zoom): hovering one shows the same day on the others.
+      cursor: { drag: { x: true, y: false }, ...(syncKey ? { sync: { key: syncKey, setSeries: false, scales: ['x', null] as [string, null] } } : {}) },
       scales: { x: { time: true } },
       hooks: { drawClear: [drawBands] },
       axes: [
@@ -69,10 +70,10 @@ export function TimeSeriesChart(props: { title: string; dates: string[]; series:
       ro?.disconnect();
       plot.destroy();
     };
-  }, [dates, series, height, format, bands]);
+  }, [dates, series, height, format, bands, syncKey]);
 
   return (
-    <figure className="chart" data-testid={testId}>
+    <figure className="chart" data-testid={testId} data-sync={syncKey}>
       <figcaption>{title}</figcaption>
       <div ref={hostRef} className="chart-host" />
     </figure>

@@ -20,3 +20,13 @@ export function useRun(runId: string | undefined) {
     refetchInterval: (query) => (query.state.data?.jobs.some((j) => !isTerminal(j.status)) ? 3000 : false),
   });
 }
+
+/** runs/<id>/training_log.json; a finished run folder never changes, so it is read once. */
+export function useRunTrainingLog(runId: string, enabled: boolean) {
+  return useQuery({
+    queryKey: ['run-training-log', runId],
+    queryFn: ({ signal }) => api.runTrainingLog(runId, signal),
+    enabled: enabled && !!runId,
+    staleTime: Infinity,
+  });
+}

@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { useParams } from 'react-router-dom';
+import { Link, useParams } from 'react-router-dom';
 import { api } from '../api/client';
 import { useBacktest } from '../hooks/useBacktests';
 import { TimeSeriesChart, type ChartBand, type ChartSeries } from '../components/TimeSeriesChart';
@@ -7,6 +7,8 @@ import { Empty, ErrorState, Loading } from '../components/States';
 import { Pager } from '../components/Pager';
 import { BacktestActivity, Downloads } from '../components/BacktestActivity';
 import { investedNotice } from '../lib/backtestFiles';
+import { MonthlyReturns } from '../components/MonthlyReturns';
+import { requestedRange } from '../lib/monthlyReturns';
 import { modelPeriods, overlapWarning, type ModelPeriod } from '../lib/modelPeriods';
 import { fmtBytes, fmtInt, fmtMoney, fmtNum, fmtPct } from '../lib/format';
 import type { BacktestDetail } from '../types/api';
@@ -51,9 +53,9 @@ function Charts({ bt, periods }: { bt: BacktestDetail; periods: ModelPeriod[] })
   if (curve.length === 0) return <Empty>No equity curve in this backtest.</Empty>;
   return (
     <>
-      <TimeSeriesChart title="Equity curve" dates={dates} series={equity} height={280} format={moneyAxis} testId="equity-chart" bands={bands} />
+      <TimeSeriesChart title="Equity curve" dates={dates} series={equity} height={280} format={moneyAxis} testId="equity-chart" bands={bands} syncKey={`bt-${bt.bt_run_id}`} />
       {periods.length > 0 && <PeriodLegend periods={periods} />}
-      <TimeSeriesChart title="Drawdown" dates={dates} series={dd} height={180} format={pctAxis} testId="drawdown-chart" />
+      <TimeSeriesChart title="Drawdown" dates={dates} series={dd} height={180} format={pctAxis} testId="drawdown-chart" syncKey={`bt-${bt.bt_run_id}`} />
     </>
   );
 }
@@ -75,14 +77,49 @@ export function BacktestDetailPage() {
   const curve = bt.equity_curve;
   const periods = modelPeriods(s, curve[0]?.date ?? s.start ?? null, curve[curve.length - 1]?.date ?? s.end ?? null);
   const overlap = overlapWarning(s);
+  const requested = requestedRange(bt.config?.parsed ?? null);
   return (
     <div className="page">
       <div className="page-head">
         <h1 className="mono break">{bt.bt_run_id}</h1>
         <span className="muted">
-          {s.tickers?.join(', ')} {s.strategy ? `· ${s.strategy.type}` : ''} {s.start ? `· ${s.start} → ${s.end ?? ''}` : ''}
+          {s.tickers?.join(', ')} {s.strategy ? `· ${s.strategy.type}` : ''} {s.dataset ? `· ${s.dataset}` : ''}
         </span>
       </div>
+      <dl className="kv-inline small data-range" data-testid="backtest-origin">
+        <dt>Data</dt>
+        <dd data-testid="data-range">
+          {s.start ? `${s.start} → ${s.end ?? '?'}` : '—'}
+          {typeof s.bars === 'number' ? ` (${fmtInt(s.bars)} bars` : ''}
+          {typeof s.bars === 'number' && typeof s.warmup_bars === 'number' && s.warmup_bars > 0 ? ` + ${fmtInt(s.warmup_bars)} warm-up` : ''}
+          {typeof s.bars === 'number' ? ')' : ''}
+        </dd>
+        <dt>Requested</dt>
+        <dd data-testid="requested-range">
+          {requested.start || requested.end ? `${requested.start ?? 'first bar'} → ${requested.end ?? 'last bar'}` : 'the whole dataset'}
+        </dd>
+        {s.model_run_id && (
+          <>
+            <dt>Model run</dt>
+            <dd>
+              <Link to={`/runs/${encodeURIComponent(s.model_run_id)}`} data-testid="model-run-link" className="mono">
+                {s.model_run_id}
+              </Link>
+              {s.model_path ? <span className="muted mono"> ({s.model_path.split('/').pop()})</span> : null}
+            </dd>
+          </>
+        )}
+        <dt>Job</dt>
+        <dd>
+          {s.job_id ? (
+            <Link to={`/jobs/${encodeURIComponent(s.job_id)}`} data-testid="job-link" className="mono">
+              {s.job_id}
+            </Link>
+          ) : (
+            <span className="muted">{s.job_id === null ? 'run by hand (no job)' : 'not recorded'}</span>
+          )}
+        </dd>
+      </dl>
       <section className="stats" data-testid="backtest-stats">
         <Stat label="CAGR" value={fmtPct(s.cagr, 2)} />
         <Stat label="Max drawdown" value={fmtPct(s.max_drawdown, 2)} />
@@ -136,6 +173,10 @@ export function BacktestDetailPage() {
       )}
       <section className="panel">
         <Charts bt={bt} periods={periods} />
+      </section>
+      <section className="panel">
+        <h2>Monthly returns</h2>
+        <MonthlyReturns bt={bt} />
       </section>
       <Downloads btRunId={bt.bt_run_id} files={bt.files} />
       <BacktestActivity btRunId={bt.bt_run_id} files={bt.files} />

@@ -166,7 +166,8 @@ export function JobDetailPage() {
           <strong>artifacts_parse_error:</strong> {job.artifacts_parse_error}
         </div>
       )}
-      <section className="panel">
+      {/* job-meta: below the log on narrow screens (styles.css), so the log is above the fold at 420 px */}
+      <section className="panel job-meta" data-testid="job-meta">
         <dl className="kv">
           <Row k="type">{job.job_type}</Row>
           <Row k="status">

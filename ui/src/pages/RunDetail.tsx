@@ -4,6 +4,7 @@ import { Link, useParams } from 'react-router-dom';
 import { useRun } from '../hooks/useRuns';
 import { useSubmitJob } from '../hooks/useSubmitJob';
 import { JobsTable } from '../components/JobsTable';
+import { ModelDiagnostics } from '../components/ModelDiagnostics';
 import { ErrorState, Loading, Empty } from '../components/States';
 import { StatusBadge } from '../components/StatusBadge';
 import { fmtBytes, fmtConfusionTitle, fmtInt, fmtModelLift, fmtModelPrecision, fmtNum, fmtPct, fmtTime, fmtTpFp } from '../lib/format';
@@ -136,6 +137,10 @@ export function RunDetailPage() {
             </table>
           </div>
         )}
+      </section>
+      <section className="panel">
+        <h2>Training curve and feature importance</h2>
+        <ModelDiagnostics runId={run.run_id} hasLog={run.files.some((f) => f.name === 'training_log.json')} />
       </section>
       <div className="two-col">
         <section className="panel">

@@ -12,6 +12,18 @@ const SORTABLE = ['run_id', 'dataset', 'project', 'status', 'start_time'] as con
 type SortField = (typeof SORTABLE)[number];
 const DEFAULT_SORT = 'start_time_desc';
 
+/** XGBoost parameters shown first when a page's runs set them (MLflow's params columns). */
+const PARAM_ORDER = ['max_depth', 'eta', 'num_round', 'early_stopping_rounds', 'subsample', 'colsample_bytree', 'min_child_weight', 'lambda', 'alpha', 'gamma'];
+const MAX_PARAM_COLUMNS = 6;
+
+/** The model-param columns of a page: the keys its runs set, known ones first, at most 6. */
+export function paramColumns(items: RunSummary[]): string[] {
+  const keys = new Set<string>();
+  for (const r of items) for (const k of Object.keys(r.model_params ?? {})) if (k !== 'nthread' && k !== 'seed') keys.add(k);
+  const rank = (k: string) => (PARAM_ORDER.includes(k) ? PARAM_ORDER.indexOf(k) : PARAM_ORDER.length);
+  return [...keys].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1)).slice(0, MAX_PARAM_COLUMNS);
+}
+
 /** The label column never shows a bare dash: it says why there is no label. */
 export function runLabel(r: RunSummary): string {
   const m = r.models;
@@ -74,7 +86,9 @@ export function RunsPage() {
         isEmpty={(d) => d.items.length === 0}
         empty={text ? <>No run matches “{text}”.</> : <>No training runs yet. <Link to="/actions?type=train">Train a model</Link>.</>}
       >
-        {(d) => (
+        {(d) => {
+          const params = paramColumns(d.items);
+          return (
           <>
             <div className="table-wrap">
               <table className="table" data-testid="runs-table">
@@ -88,6 +102,11 @@ export function RunsPage() {
                     <th className="num" title="mean over the models with a predicted positive">precision</th>
                     <th className="num" title="mean over the models with a predicted positive">lift</th>
                     <th className="num col-low">support</th>
+                    {params.map((p) => (
+                      <th key={p} className="num col-low param-col" title={`model.params.${p} of the run's config.yaml (not a sort key)`}>
+                        {p}
+                      </th>
+                    ))}
                     <SortHeader field="project" label="project" sort={sort} onSort={onSort} className="col-low" />
                     <SortHeader field="status" label="status" sort={sort} onSort={onSort} />
                     <SortHeader field="start_time" label="started" sort={sort} onSort={onSort} className="col-low" />
@@ -106,6 +125,14 @@ export function RunsPage() {
                       <td className="num">{fmtPct(r.models?.precision)}</td>
                       <td className="num">{fmtLift(r.models?.lift)}</td>
                       <td className="num col-low">{fmtInt(r.models?.support)}</td>
+                      {params.map((p) => {
+                        const v = r.model_params?.[p];
+                        return (
+                          <td key={p} className="num col-low" data-testid={`param-${p}`}>
+                            {v === undefined ? '—' : String(v)}
+                          </td>
+                        );
+                      })}
                       <td className="col-low">{r.project || 'default'}</td>
                       <td>{r.status ? <StatusBadge status={r.status} /> : 'unknown'}</td>
                       <td className="nowrap col-low">{fmtTime(r.start_time)}</td>
@@ -116,7 +143,8 @@ export function RunsPage() {
             </div>
             <Pager total={d.total} limit={limit} offset={offset} onChange={(o) => update({ offset: o ? String(o) : '' })} onLimit={(l) => update({ limit: l !== 50 ? String(l) : '', offset: '' })} />
           </>
-        )}
+          );
+        }}
       </QueryView>
     </div>
   );

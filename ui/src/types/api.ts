@@ -12,6 +12,8 @@ export const BUILTIN_JOB_TYPES = ['train', 'backtest', 'eval-metrics'] as const;
 
 export type ApiErrorBody = Schemas['ApiError'];
 export type JobDetail = Schemas['Job'];
+export type TrainingLog = Schemas['TrainingLog'];
+export type TrainingLogModel = Schemas['TrainingLogModel'];
 export type RunJob = Schemas['RunJob'];
 export type JobPage = Schemas['JobPage'];
 export type JobLogResponse = Schemas['JobLog'];
