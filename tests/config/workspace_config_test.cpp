@@ -185,5 +185,57 @@ TEST(WorkspaceConfigTest, AuthAndServerNamesAreParsed) {
               "job_types.t.params.p.allow_leading_dash", 5, "true or false");
 }
 
+TEST(WorkspaceConfigTest, RootsConfigsAndAJobTypesToolParse) {
+  auto cfg = ParseWorkspaceConfig(
+      "roots:\n"
+      "  rdagent: /opt/RD-Agent\n"
+      "configs:\n"
+      "  rdagent:\n"
+      "    root: rdagent\n"
+      "    description: RD-Agent settings\n"
+      "    files:\n"
+      "      - {path: .env, kind: env}\n"
+      "      - rdagent/scenarios/qlib/experiment/factor_template/conf_baseline.yaml\n"
+      "      - {path: rdagent/scenarios/qlib/prompts.yaml, readonly: true}\n"
+      "job_types:\n"
+      "  agent:\n"
+      "    argv: [rdagent, fin_quant]\n"
+      "    tool: rdagent\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  ASSERT_EQ(cfg->roots.size(), 1u);
+  EXPECT_EQ(cfg->roots[0].name, "rdagent");
+  EXPECT_EQ(cfg->roots[0].path, "/opt/RD-Agent");
+  EXPECT_EQ(cfg->roots[0].line, 2);
+  const ToolConfigDecl* tool = cfg->FindTool("rdagent");
+  ASSERT_NE(tool, nullptr);
+  EXPECT_EQ(tool->root, "rdagent");
+  EXPECT_EQ(tool->description, "RD-Agent settings");
+  ASSERT_EQ(tool->files.size(), 3u);
+  EXPECT_EQ(tool->files[0].path, ".env");
+  EXPECT_EQ(tool->files[0].kind, "env");
+  EXPECT_FALSE(tool->files[0].readonly);
+  EXPECT_EQ(tool->files[1].kind, "yaml");
+  EXPECT_EQ(tool->files[1].line, 9);
+  EXPECT_TRUE(tool->files[2].readonly);
+  ASSERT_EQ(cfg->job_types.size(), 1u);
+  EXPECT_EQ(cfg->job_types[0].tool, "rdagent");
+  EXPECT_EQ(cfg->FindRoot("nope"), nullptr);
+}
+
+TEST(WorkspaceConfigTest, BadRootsAndConfigsNameTheKeyAndLine) {
+  ExpectError("roots:\n  workspace: /tmp\n", "roots.workspace", 2, "not 'workspace'");
+  ExpectError("roots:\n  a/b: /tmp\n", "roots.a/b", 2, "letters, digits");
+  ExpectError("roots:\n  x: [1]\n", "roots.x", 2, "must be a string");
+  ExpectError("configs:\n  t:\n    files:\n      - ../etc/passwd\n", "configs.t.files[0].path", 4, "no '..'");
+  ExpectError("configs:\n  t:\n    files:\n      - /etc/passwd\n", "configs.t.files[0].path", 4, "leading '/'");
+  ExpectError("configs:\n  t:\n    files:\n      - a//b\n", "configs.t.files[0].path", 4, "relative path");
+  ExpectError("configs:\n  t:\n    files:\n      - {path: a, kind: ini}\n", "configs.t.files[0].kind", 4, "unknown kind");
+  ExpectError("configs:\n  t:\n    files:\n      - a\n      - a\n", "configs.t.files[1].path", 5, "listed twice");
+  ExpectError("configs:\n  t:\n    files: a\n", "configs.t.files", 3, "must be a list");
+  ExpectError("configs:\n  t:\n    other: 1\n", "configs.t.other", 3, "unknown key");
+  ExpectError("configs:\n  t:\n    root: missing\n", "configs.t.root", 3, "not declared under roots");
+  ExpectError("job_types:\n  j:\n    argv: [x]\n    tool: missing\n", "job_types.j.tool", 4, "not declared under configs");
+}
+
 }  // namespace
 }  // namespace alphalab
