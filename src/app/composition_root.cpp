@@ -27,6 +27,7 @@
 #include "http/routes.hpp"
 #include "http/server.hpp"
 #include "jobs/job_catalog.hpp"
+#include "jobs/job_preparer.hpp"
 #include "jobs/job_service.hpp"
 #include "jobs/metrics.hpp"
 #include "optimize/builtin_backtest_runner.hpp"
@@ -201,6 +202,10 @@ struct Server::Parts {
   std::unique_ptr<Executor> executor;
   std::unique_ptr<JobCatalog> catalog;
   Metrics metrics;
+  // Prepares jobs of types with `tool:` (jobs/job_preparer.hpp): the config center's
+  // implementation (src/configs) once it is built here; null = such jobs run in their work
+  // folder without the tool's env. Declared before the job service, which borrows it.
+  std::unique_ptr<JobPreparer> preparer;
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<RegistryService> registry;
   // The in-process batch runner of optimization tasks (built-in backtests through the engine's
@@ -254,6 +259,7 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
 
   parts->jobs = std::make_unique<JobService>(parts->stores->jobs(), *parts->executor, *parts->catalog, ws, clock,
                                              &parts->metrics);
+  parts->jobs->SetPreparer(parts->preparer.get());  // before Recover: requeued tool jobs need it
   RETURN_IF_ERROR(parts->jobs->Recover().WithContext("recovering jobs"));
   // Built-in backtest tasks of optimizations run in process through the engine's grid mode.
   if (flags.optimization_fast_path) {
@@ -293,6 +299,7 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   });
   http::RegisterHealthRoutes(router, ws, *parts->jobs, clock, parts->metrics);
   http::RegisterJobRoutes(router, ws, *parts->jobs, *parts->catalog, clock, parts->audit.get());
+  http::RegisterRdagentRoutes(router, ws, *parts->jobs, *parts->catalog, clock, parts->audit.get());
   http::RegisterRegistryRoutes(router, *parts->registry);
   http::RegisterResultsRoutes(router, *parts->registry);
   http::RegisterOptimizationRoutes(router, *parts->optimizations, parts->audit.get());
