@@ -57,7 +57,9 @@ const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const serverOut = [];
 log(`starting ${bin} serve --workspace ${ws} --port ${port}`);
-const server = spawn(bin, ['serve', '--workspace', ws, '--host', '127.0.0.1', '--port', String(port), '--no-access-log'], { stdio: ['ignore', 'pipe', 'pipe'] });
+// The RD-Agent stand-in (build/standin/bin/rdagent, src/tools) at the end of PATH, as `make run` does.
+const serverEnv = { ...process.env, PATH: `${process.env.PATH ?? ''}:${resolve(dirname(bin), '..', 'standin', 'bin')}`, STANDIN_STEP_SECONDS: '0.05' };
+const server = spawn(bin, ['serve', '--workspace', ws, '--host', '127.0.0.1', '--port', String(port), '--no-access-log'], { stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv });
 server.stdout.on('data', (d) => serverOut.push(d));
 server.stderr.on('data', (d) => serverOut.push(d));
 let serverExited = false;
@@ -250,6 +252,44 @@ try {
   await call('GET', '/api/jobs/recent', { query: '?status=failed&job_type=train', expect: 200 });
   await call('GET', '/api/jobs/recent', { query: '?status=DONE', expect: 400 });
   await call('GET', '/api/jobs/recent', { query: '?limit=5000', expect: 400 });
+
+  // Artifacts of every job: the log as job.log, files of the job's folder; traversal refused.
+  const A = `${J}/artifacts`;
+  const arts = await call('GET', A, { params: { job_id: train.body.job_id }, query: '?offset=0&limit=100', expect: 200 });
+  check(arts.body.items.some((a) => a.path === 'job.log'), 'the artifacts of a job list its log');
+  await call('GET', A, { params: { job_id: train.body.job_id }, query: '?limit=0', expect: 400 });
+  await call('GET', A, { params: { job_id: 'job_20000101_000000__00000000' }, expect: 404 });
+  await call('GET', `${A}/{path}`, { params: { job_id: train.body.job_id, path: 'job.log' }, expect: 200 });
+  await call('GET', `${A}/{path}`, { params: { job_id: train.body.job_id, path: '../x.log' }, expect: 400 });
+  await call('GET', `${A}/{path}`, { params: { job_id: train.body.job_id, path: 'work/nope.csv' }, expect: 404 });
+
+  // RD-Agent tasks: jobs of the type rdagent-fin-quant, run by the stand-in.
+  const T = '/api/rdagent/tasks';
+  const TI = `${T}/{task_id}`;
+  const task = await call('POST', T, { body: { loop_n: 2, all_duration: '1h', dataset_ids: ['demo'], evolving_mode: 'llm' }, expect: 200 });
+  await call('POST', T, { body: { loop_n: 0 }, expect: 400 });
+  const longTask = await call('POST', T, { body: { loop_n: 500 }, expect: 200 });
+  await waitFor('the long task to run', async () => (await (await fetch(`${base}/api/jobs/${longTask.body.job_id}`)).json()).status === 'RUNNING');
+  await call('POST', `${TI}/cancel`, { params: { task_id: longTask.body.job_id }, body: {}, expect: 200 });
+  await call('POST', `${TI}/cancel`, { params: { task_id: train.body.job_id }, body: {}, expect: 404 });
+  const taskDone = await waitJob(task.body.job_id);
+  check(taskDone.status === 'SUCCESS', `the RD-Agent task succeeded (${taskDone.status}: ${taskDone.error_message ?? ''})`);
+  const view = await call('GET', TI, { params: { task_id: task.body.job_id }, expect: 200 });
+  check(typeof view.body.metrics?.IC === 'number' && view.body.progress.loops_started === 2 && view.body.loop_results.length === 2,
+    `the task view has its qlib_res metrics, 2 loops and per-loop results (${JSON.stringify(view.body.progress)})`);
+  await call('GET', TI, { params: { task_id: train.body.job_id }, expect: 404 });
+  await call('GET', T, { query: '?limit=10', expect: 200 });
+  await call('GET', T, { query: '?limit=-1', expect: 400 });
+  const tlog = await call('GET', `${TI}/logs`, { params: { task_id: task.body.job_id }, query: '?offset=0', expect: 200 });
+  check(tlog.body.content.includes('Start Loop 1, Step 4: record'), 'the task log shows RD-Agent loop lines');
+  const tsse = await call('GET', `${TI}/logs`, { params: { task_id: task.body.job_id }, headers: { Accept: 'text/event-stream' }, expect: 200 });
+  check(/event: end/.test(tsse.body), 'the task log as SSE ends with an end event');
+  await call('GET', `${TI}/logs`, { params: { task_id: task.body.job_id }, query: '?offset=x', expect: 400 });
+  const tarts = await call('GET', `${TI}/artifacts`, { params: { task_id: task.body.job_id }, expect: 200 });
+  check(tarts.body.items.some((a) => a.path === 'work/qlib_res.csv') && tarts.body.items.some((a) => a.path === 'work/ret.pkl'), 'the task lists qlib_res.csv and ret.pkl');
+  await call('GET', `${TI}/artifacts`, { params: { task_id: 'bad id!' }, expect: 400 });
+  const pkl = await call('GET', `${A}/{path}`, { params: { job_id: task.body.job_id, path: 'work/ret.pkl' }, expect: 200 });
+  check(typeof pkl.body === 'string' && pkl.body.length > 0, 'ret.pkl downloads as application/octet-stream');
 
   // Registry and results.
   await call('POST', '/api/registry/index', { body: {}, expect: 200 });
