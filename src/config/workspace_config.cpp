@@ -9,6 +9,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "core/ids.hpp"
+
 namespace alphalab {
 
 namespace {
@@ -205,26 +207,38 @@ Status ParseExecutor(const Reader& r, const YAML::Node& n, ExecutorSection& out)
   });
 }
 
+Status ParseDatasetEntry(const Reader& r, const YAML::Node& v, const std::string& key, DatasetDecl& d) {
+  if (!v.IsMap()) return r.Error(v, key, "must be a mapping {format, path}, got " + Shown(v));
+  RETURN_IF_ERROR(r.Map(v, key, {"format", "path", "provider_uri", "instruments_file", "description", "default"},
+                        [&](const std::string& k, const YAML::Node& f) -> Status {
+    const std::string fkey = key + "." + k;
+    if (k == "format") {
+      ASSIGN_OR_RETURN(d.format, r.String(f, fkey));
+      if (d.format != "csv" && d.format != "qlib") {
+        return r.Error(f, fkey, "unknown format '" + d.format.substr(0, 80) + "' (csv or qlib)");
+      }
+    } else if (k == "instruments_file") {
+      ASSIGN_OR_RETURN(d.instruments_file, r.NonEmptyString(f, fkey));
+    } else if (k == "description") {
+      ASSIGN_OR_RETURN(d.description, r.String(f, fkey));
+    } else if (k == "default") {
+      ASSIGN_OR_RETURN(d.is_default, r.Bool(f, fkey));
+    } else {
+      ASSIGN_OR_RETURN(std::string path, r.NonEmptyString(f, fkey));
+      if (k == "path" || d.path.empty()) d.path = std::move(path);  // path wins over provider_uri
+    }
+    return Status::Ok();
+  }));
+  return Status::Ok();
+}
+
 Status ParseDatasets(const Reader& r, const YAML::Node& n, std::vector<DatasetDecl>& out) {
   return r.Entries(n, "datasets", [&](const std::string& name, const YAML::Node& v, const YAML::Node& at) -> Status {
     const std::string key = "datasets." + name;
     DatasetDecl d;
     d.name = name;
     d.line = LineOf(at);
-    if (!v.IsMap()) return r.Error(v, key, "must be a mapping {format, path}, got " + Shown(v));
-    RETURN_IF_ERROR(r.Map(v, key, {"format", "path", "provider_uri"}, [&](const std::string& k, const YAML::Node& f) -> Status {
-      const std::string fkey = key + "." + k;
-      if (k == "format") {
-        ASSIGN_OR_RETURN(d.format, r.String(f, fkey));
-        if (d.format != "csv" && d.format != "qlib") {
-          return r.Error(f, fkey, "unknown format '" + d.format.substr(0, 80) + "' (csv or qlib)");
-        }
-      } else {
-        ASSIGN_OR_RETURN(std::string path, r.NonEmptyString(f, fkey));
-        if (k == "path" || d.path.empty()) d.path = std::move(path);  // path wins over provider_uri
-      }
-      return Status::Ok();
-    }));
+    RETURN_IF_ERROR(ParseDatasetEntry(r, v, key, d));
     if (d.path.empty()) return r.Error(at, key, "needs 'path'");
     out.push_back(std::move(d));
     return Status::Ok();
@@ -572,15 +586,49 @@ Result<WorkspaceConfig> ParseWorkspaceConfig(std::string_view yaml_text, std::st
   return cfg;
 }
 
+Result<DatasetDecl> ParseDatasetFile(std::string_view yaml_text, std::string_view name, std::string_view file) {
+  DatasetDecl d;
+  d.name = std::string(name);
+  d.source = std::string(file);
+  const Reader r{std::string(file)};
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+    RETURN_IF_ERROR(ParseDatasetEntry(r, root, std::string(name), d));
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(std::string(file) + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg,
+                                   Json{{"file", std::string(file)}, {"line", e.mark.line + 1}});
+  }
+  if (d.path.empty()) return r.Error(root, std::string(name), "needs 'path'");
+  d.line = 1;
+  return d;
+}
+
 Result<WorkspaceConfig> LoadWorkspaceConfig(const Workspace& ws) {
   std::error_code ec;
-  if (!std::filesystem::exists(ws.ConfigFile(), ec)) {
-    WorkspaceConfig cfg;
-    cfg.file = ws.ConfigFile().string();
-    return cfg;
+  WorkspaceConfig cfg;
+  cfg.file = ws.ConfigFile().string();
+  if (std::filesystem::exists(ws.ConfigFile(), ec)) {
+    ASSIGN_OR_RETURN(std::string text, ReadFile(ws.ConfigFile()));
+    ASSIGN_OR_RETURN(cfg, ParseWorkspaceConfig(text, ws.ConfigFile().string()));
   }
-  ASSIGN_OR_RETURN(std::string text, ReadFile(ws.ConfigFile()));
-  return ParseWorkspaceConfig(text, ws.ConfigFile().string());
+  // Datasets created through the API (kApiDatasetsDir/<name>.yaml), in name order.
+  const std::filesystem::path dir = ws.root() / std::string(kApiDatasetsDir);
+  std::vector<std::filesystem::path> files;
+  for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    if (it->path().extension() == ".yaml" && it->is_regular_file()) files.push_back(it->path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    const std::string name = f.stem().string();
+    if (!IsSafeIdentifier(name) || cfg.FindDataset(name)) continue;  // alphalab.yaml wins
+    ASSIGN_OR_RETURN(std::string text, ReadFile(f));
+    const std::string rel = std::string(kApiDatasetsDir) + "/" + f.filename().string();
+    ASSIGN_OR_RETURN(DatasetDecl d, ParseDatasetFile(text, name, rel));
+    cfg.datasets.push_back(std::move(d));
+  }
+  return cfg;
 }
 
 }  // namespace alphalab

@@ -82,7 +82,24 @@ struct DatasetDecl {
   std::string format;  // "csv" | "qlib" | "" (guessed from the directory)
   std::string path;    // as written (workspace-relative or absolute; checked when resolved)
   int line = 0;
+  // A file of symbols (one per line; Qlib's "SYMBOL<TAB>start<TAB>end" lines too) the dataset is
+  // restricted to, workspace-relative; "" = every instrument of `path`.
+  std::string instruments_file;
+  std::string description;
+  bool is_default = false;  // `default: true`
+  // Where it is declared: "alphalab.yaml" (read-only through the API) or the workspace-relative
+  // file of a dataset created through the API ("datasets/<name>.yaml", docs/datasets.md).
+  std::string source = "alphalab.yaml";
 };
+
+// Datasets created through the API live in <workspace>/datasets/<name>.yaml, one file each,
+// with the keys of an alphalab.yaml `datasets:` entry (format, path | provider_uri,
+// instruments_file, description, default). LoadWorkspaceConfig adds them after the file's own
+// (a name alphalab.yaml declares wins), so the engine's `dataset:` resolver and the server read
+// one definition through one parser.
+inline constexpr std::string_view kApiDatasetsDir = "datasets";
+// Parses one such file (`name` is its stem); errors are "<file>:<line>: <key>: <problem>".
+Result<DatasetDecl> ParseDatasetFile(std::string_view yaml_text, std::string_view name, std::string_view file);
 
 // `roots:` extra folders alphalab may read and write besides the workspace (an RD-Agent checkout,
 // a shared data folder). A path is absolute or relative to the workspace; every access through a
