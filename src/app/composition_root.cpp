@@ -19,6 +19,7 @@
 
 #include "core/audit_log.hpp"
 #include "core/clock.hpp"
+#include "datasets/dataset_service.hpp"
 #include "exec/local/local_executor.hpp"
 #include "http/router.hpp"
 #include "http/api_error.hpp"
@@ -208,6 +209,7 @@ struct Server::Parts {
   std::unique_ptr<JobPreparer> preparer;
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<RegistryService> registry;
+  std::unique_ptr<datasets::DatasetService> datasets;
   // The in-process batch runner of optimization tasks (built-in backtests through the engine's
   // grid mode); declared before the service, so the service is destroyed first.
   std::unique_ptr<optimize::TaskBatchRunner> task_runner;
@@ -270,6 +272,8 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   if (config.registry.index_on_start) IndexAtStart(*parts->registry);
   IndexWhenJobsFinish(*parts->jobs, *parts->registry);
 
+  parts->datasets = std::make_unique<datasets::DatasetService>(ws, parts->jobs.get());
+
   optimize::OptimizationServiceOptions opt_options;
   // A models dimension expands to the registry's model files (optimize/model_axis.hpp).
   opt_options.limits.resolve_models = optimize::RegistryModelResolver(parts->stores->registry());
@@ -300,6 +304,7 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   http::RegisterHealthRoutes(router, ws, *parts->jobs, clock, parts->metrics);
   http::RegisterJobRoutes(router, ws, *parts->jobs, *parts->catalog, clock, parts->audit.get());
   http::RegisterRdagentRoutes(router, ws, *parts->jobs, *parts->catalog, clock, parts->audit.get());
+  http::RegisterDatasetRoutes(router, *parts->datasets);
   http::RegisterRegistryRoutes(router, *parts->registry);
   http::RegisterResultsRoutes(router, *parts->registry);
   http::RegisterOptimizationRoutes(router, *parts->optimizations, parts->audit.get());

@@ -20,6 +20,9 @@ class RegistryService;
 namespace optimize {
 class OptimizationService;
 }
+namespace datasets {
+class DatasetService;
+}
 class RegistryStore;
 class OptimizationStore;
 }  // namespace alphalab
@@ -41,6 +44,11 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
 inline constexpr std::string_view kRdagentJobType = "rdagent-fin-quant";
 void RegisterRdagentRoutes(Router& router, const Workspace& ws, JobService& jobs, const JobCatalog& catalog,
                            const Clock& clock, AuditLog* audit = nullptr);
+// Datasets: GET/POST /api/datasets, POST /api/datasets/upload-instruments,
+// POST /api/datasets/{name}/default, DELETE /api/datasets/{name},
+// GET /api/datasets/{name}/validation; the views GET /api/rdagent/datasets and
+// POST /api/rdagent/datasets/upload-instruments (docs/datasets.md).
+void RegisterDatasetRoutes(Router& router, datasets::DatasetService& service);
 // /api/registry/models|compare|tickers, POST /api/registry/index.
 void RegisterRegistryRoutes(Router& router, RegistryService& service);
 // /api/runs, /api/runs/{run_id}, /api/backtests[/{bt_run_id}[/files/{name}]], /api/dashboard.

@@ -39,7 +39,7 @@ if (!bin || !existsSync(bin)) fail(`set ALPHALAB_BIN to the alphalab binary (got
 const tmp = mkdtempSync(join(tmpdir(), 'alphalab-contract-'));
 const ws = join(tmp, 'workspace');
 const example = join(REPO, 'examples', 'workspace');
-cpSync(example, ws, { recursive: true, filter: (src) => !/\/(runs|backtests|reports|history|data)(\/|$)|alphalab\.db/.test(src.slice(example.length)) });
+cpSync(example, ws, { recursive: true, filter: (src) => !/\/(runs|backtests|reports|history|data|datasets)(\/|$)|alphalab\.db/.test(src.slice(example.length)) });
 mkdirSync(join(ws, 'data', 'demo'), { recursive: true });
 writeFileSync(join(ws, 'data', 'demo', 'SPX.csv'), readFileSync(join(UI_DIR, 'node_modules', 'vega-datasets', 'data', 'sp500-2000.csv')));
 
@@ -290,6 +290,38 @@ try {
   await call('GET', `${TI}/artifacts`, { params: { task_id: 'bad id!' }, expect: 400 });
   const pkl = await call('GET', `${A}/{path}`, { params: { job_id: task.body.job_id, path: 'work/ret.pkl' }, expect: 200 });
   check(typeof pkl.body === 'string' && pkl.body.length > 0, 'ret.pkl downloads as application/octet-stream');
+
+  // Datasets: alphalab.yaml's (read-only), an instruments upload, a Qlib folder, default, delete.
+  const DS = '/api/datasets';
+  const dsList = await call('GET', DS, { expect: 200 });
+  check(dsList.body.items.some((d) => d.name === 'demo' && d.readonly), 'alphalab.yaml datasets are listed read-only');
+  await call('GET', DS, { query: '?x=1', expect: 400 });
+  await call('GET', '/api/rdagent/datasets', { expect: 200 });
+  await call('GET', '/api/rdagent/datasets', { query: '?x=1', expect: 400 });
+  const up = await call('POST', `${DS}/upload-instruments`, { body: { name: 'spx_only', dataset: 'demo', content: 'SPX\n' }, expect: 200 });
+  check(up.body.instruments?.[0] === 'SPX' && up.body.instruments_file === 'datasets/spx_only.instruments.txt', 'an instruments upload makes a restricted dataset');
+  const badUp = await call('POST', `${DS}/upload-instruments`, { body: { name: 'bad_list', dataset: 'demo', content: 'SPX\nNOPE\nbad symbol!\n' }, expect: 400 });
+  check(badUp.body.error?.details?.problems?.length === 2 && badUp.body.error.details.problems[0].line === 2, 'each bad or unknown symbol is reported with its line');
+  await call('POST', '/api/rdagent/datasets/upload-instruments', { body: { name: 'spx_rd', dataset: 'demo', content: 'spx\n' }, expect: 200 });
+  await call('POST', '/api/rdagent/datasets/upload-instruments', { body: { name: 'spx_rd', dataset: 'demo', content: 'SPX\n' }, expect: 409 });
+  mkdirSync(join(ws, 'data', 'qlib_small', 'calendars'), { recursive: true });
+  mkdirSync(join(ws, 'data', 'qlib_small', 'instruments'), { recursive: true });
+  mkdirSync(join(ws, 'data', 'qlib_small', 'features', 'sh600000'), { recursive: true });
+  writeFileSync(join(ws, 'data', 'qlib_small', 'calendars', 'day.txt'), '2020-01-02\n2020-01-03\n');
+  writeFileSync(join(ws, 'data', 'qlib_small', 'instruments', 'all.txt'), 'SH600000\t2020-01-02\t2020-01-03\n');
+  writeFileSync(join(ws, 'data', 'qlib_small', 'features', 'sh600000', 'close.day.bin'), Buffer.alloc(12));
+  const qd = await call('POST', DS, { body: { name: 'cn_small', format: 'qlib', provider_uri: 'data/qlib_small', description: 'a tiny Qlib folder' }, expect: 200 });
+  check(qd.body.validation.ok && qd.body.validation.calendar_days === 2, 'a Qlib folder passes the layout check');
+  await call('POST', DS, { body: { name: 'cn_broken', format: 'qlib', path: 'data/demo' }, expect: 400 });
+  await call('POST', DS, { body: { name: 'cn_small', format: 'qlib', path: 'data/qlib_small' }, expect: 409 });
+  await call('GET', `${DS}/{name}/validation`, { params: { name: 'cn_small' }, expect: 200 });
+  await call('GET', `${DS}/{name}/validation`, { params: { name: 'nope' }, expect: 404 });
+  const def = await call('POST', `${DS}/{name}/default`, { params: { name: 'spx_only' }, body: {}, expect: 200 });
+  check(def.body.default === true, 'set default');
+  await call('POST', `${DS}/{name}/default`, { params: { name: 'nope' }, body: {}, expect: 404 });
+  await call('DELETE', `${DS}/{name}`, { params: { name: 'spx_rd' }, expect: 200 });
+  await call('DELETE', `${DS}/{name}`, { params: { name: 'demo' }, expect: 409 });
+  await call('DELETE', `${DS}/{name}`, { params: { name: 'spx_rd' }, expect: 404 });
 
   // Registry and results.
   await call('POST', '/api/registry/index', { body: {}, expect: 200 });
