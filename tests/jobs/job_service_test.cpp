@@ -1325,9 +1325,6 @@ TEST(JobServiceHelpersTest, SummarizeError) {
   EXPECT_NE(s.find("frame 29"), std::string::npos);
 }
 
-}  // namespace
-}  // namespace alphalab
-
 // ---------------------------------------------------------------- job types with `tool:`
 // A fake JobPreparer (the seam jobs/job_preparer.hpp; the config center implements it).
 class FakePreparer final : public JobPreparer {
@@ -1461,3 +1458,6 @@ TEST_F(ToolJobTest, WithoutAPreparerAToolJobStillRunsInItsOwnWorkFolder) {
   EXPECT_EQ(exec_->submits().at(0).cwd, root_ / "reports" / "jobs" / "runtime" / job->job_id.str() / "work");
   EXPECT_TRUE(fs::is_directory(exec_->submits().at(0).cwd));
 }
+
+}  // namespace
+}  // namespace alphalab
