@@ -264,10 +264,10 @@ Result<Json> DatasetService::UploadInstruments(const Json& body) {
   }
   if (!problems.empty()) {
     const Json& first = problems.front();
-    return Bad("content",
-               std::to_string(problems.size()) + " symbol(s) refused; first: line " + std::to_string(first["line"].get<int>()) +
-                   " '" + first["symbol"].get<std::string>() + "': " + first["problem"].get<std::string>(),
-               Json{{"problems", std::move(problems)}});
+    const std::string message = std::to_string(problems.size()) + " symbol(s) refused; first: line " +
+                                std::to_string(first["line"].get<int>()) + " '" + first["symbol"].get<std::string>() +
+                                "': " + first["problem"].get<std::string>();
+    return Bad("content", message, Json{{"problems", std::move(problems)}});
   }
   if (good.empty()) return Bad("content", "content lists no symbol");
   std::lock_guard lock(mu_);

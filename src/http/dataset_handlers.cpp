@@ -30,6 +30,8 @@ void RegisterDatasetRoutes(Router& router, datasets::DatasetService& service) {
     return s->SetDefault(std::string(req.Param("name")));
   });
   router.Delete("/api/datasets/{name}", [s](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(Json body, req.JsonBody());
+    RETURN_IF_ERROR(CheckKnownKeys(body, {}));  // the body carries no fields (empty or {})
     return s->Delete(std::string(req.Param("name")));
   });
   router.Get("/api/datasets/{name}/validation", [s](const HttpRequest& req) -> Result<Json> {

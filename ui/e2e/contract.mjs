@@ -319,9 +319,9 @@ try {
   const def = await call('POST', `${DS}/{name}/default`, { params: { name: 'spx_only' }, body: {}, expect: 200 });
   check(def.body.default === true, 'set default');
   await call('POST', `${DS}/{name}/default`, { params: { name: 'nope' }, body: {}, expect: 404 });
-  await call('DELETE', `${DS}/{name}`, { params: { name: 'spx_rd' }, expect: 200 });
-  await call('DELETE', `${DS}/{name}`, { params: { name: 'demo' }, expect: 409 });
-  await call('DELETE', `${DS}/{name}`, { params: { name: 'spx_rd' }, expect: 404 });
+  await call('DELETE', `${DS}/{name}`, { params: { name: 'spx_rd' }, body: {}, expect: 200 });
+  await call('DELETE', `${DS}/{name}`, { params: { name: 'demo' }, body: {}, expect: 409 });
+  await call('DELETE', `${DS}/{name}`, { params: { name: 'spx_rd' }, body: {}, expect: 404 });
 
   // Registry and results.
   await call('POST', '/api/registry/index', { body: {}, expect: 200 });
