@@ -55,12 +55,22 @@ TEST(WorkspaceConfigTest, TheExampleWorkspaceLoads) {
   ASSERT_EQ(t.argv.size(), 4u);
   EXPECT_TRUE(t.argv[2].group);
   EXPECT_EQ(t.argv[2].parts, (std::vector<std::string>{"--loop-n", "{loop_n}"}));
-  ASSERT_EQ(t.params.size(), 2u);
-  EXPECT_EQ(t.params[0].name, "loop_n");
-  EXPECT_EQ(t.params[0].type, "int");
-  EXPECT_EQ(t.params[0].min, 1.0);
-  EXPECT_EQ(t.params[0].default_value, Json("1"));
+  // seed 003's task params (docs/rdagent.md): dataset_ids, loop_n, all_duration, evolving_mode,
+  // source_history_id, n_epochs, batch_size, n_jobs, knowledge_base.
+  ASSERT_EQ(t.params.size(), 9u);
+  EXPECT_EQ(t.params[0].name, "dataset_ids");
+  EXPECT_EQ(t.params[1].name, "loop_n");
+  EXPECT_EQ(t.params[1].type, "int");
+  EXPECT_EQ(t.params[1].min, 1.0);
+  EXPECT_EQ(t.params[1].default_value, Json("1"));
+  EXPECT_EQ(t.params[3].name, "evolving_mode");
+  EXPECT_EQ(t.params[3].choices, (std::vector<std::string>{"bandit", "llm", "random"}));
+  EXPECT_EQ(t.params[8].name, "knowledge_base");
+  EXPECT_EQ(t.tool, "rdagent");
+  ASSERT_TRUE(t.results.has_value());
+  EXPECT_EQ(t.results->parser, "qlib_res");
   EXPECT_EQ(t.env.at("PYTHONUNBUFFERED"), "1");
+  EXPECT_EQ(t.env.at("QLIB_QUANT_ACTION_SELECTION"), "{evolving_mode}");
   EXPECT_TRUE(cfg->registry.index_on_start);
 }
 
@@ -235,6 +245,34 @@ TEST(WorkspaceConfigTest, BadRootsAndConfigsNameTheKeyAndLine) {
   ExpectError("configs:\n  t:\n    other: 1\n", "configs.t.other", 3, "unknown key");
   ExpectError("configs:\n  t:\n    root: missing\n", "configs.t.root", 3, "not declared under roots");
   ExpectError("job_types:\n  j:\n    argv: [x]\n    tool: missing\n", "job_types.j.tool", 4, "not declared under configs");
+}
+
+TEST(WorkspaceConfigTest, ApiDatasetFilesAreReadAfterAlphalabYamlWhichWinsByName) {
+  const fs::path dir = fs::temp_directory_path() / ("alphalab_cfg_ds_" + std::to_string(::getpid()));
+  fs::create_directories(dir / "datasets");
+  std::ofstream(dir / "alphalab.yaml") << "datasets:\n  demo: {format: csv, path: data/demo, default: true}\n";
+  std::ofstream(dir / "datasets" / "picks.yaml")
+      << "format: csv\npath: data/demo\ninstruments_file: datasets/picks.instruments.txt\ndescription: two\n";
+  std::ofstream(dir / "datasets" / "demo.yaml") << "format: qlib\npath: elsewhere\n";  // shadowed
+  std::ofstream(dir / "datasets" / "default.txt") << "picks\n";                       // not a .yaml
+  auto ws = Workspace::Open(dir);
+  ASSERT_TRUE(ws.ok());
+  auto cfg = LoadWorkspaceConfig(*ws);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  ASSERT_EQ(cfg->datasets.size(), 2u);
+  EXPECT_EQ(cfg->datasets[0].source, "alphalab.yaml");
+  EXPECT_TRUE(cfg->datasets[0].is_default);
+  EXPECT_EQ(cfg->datasets[0].path, "data/demo");
+  const DatasetDecl* picks = cfg->FindDataset("picks");
+  ASSERT_NE(picks, nullptr);
+  EXPECT_EQ(picks->source, "datasets/picks.yaml");
+  EXPECT_EQ(picks->instruments_file, "datasets/picks.instruments.txt");
+  EXPECT_EQ(picks->description, "two");
+  std::ofstream(dir / "datasets" / "bad.yaml") << "format: csv\npth: x\n";
+  cfg = LoadWorkspaceConfig(*ws);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.status().message().find("datasets/bad.yaml:2: bad.pth"), std::string::npos) << cfg.status().message();
+  fs::remove_all(dir);
 }
 
 }  // namespace
