@@ -16,7 +16,8 @@ endif
 
 run: deps ui build data
 	@echo "alphalab: open http://$(HOST):$(PORT)/ (Ctrl-C stops the server)"
-	$(ALPHALAB) serve --workspace $(WORKSPACE) --host $(HOST) --port $(PORT)
+	@# The RD-Agent stand-in (src/tools) answers to `rdagent` only when no real one is on PATH (docs/rdagent.md).
+	PATH="$$PATH:$(abspath $(BUILD_DIR))/standin/bin" $(ALPHALAB) serve --workspace $(WORKSPACE) --host $(HOST) --port $(PORT)
 
 test: deps ui build data
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600

@@ -19,6 +19,7 @@
 
 #include "core/audit_log.hpp"
 #include "core/clock.hpp"
+#include "datasets/dataset_service.hpp"
 #include "exec/local/local_executor.hpp"
 #include "http/router.hpp"
 #include "http/api_error.hpp"
@@ -27,6 +28,7 @@
 #include "http/routes.hpp"
 #include "http/server.hpp"
 #include "jobs/job_catalog.hpp"
+#include "jobs/job_preparer.hpp"
 #include "jobs/job_service.hpp"
 #include "jobs/metrics.hpp"
 #include "optimize/builtin_backtest_runner.hpp"
@@ -201,8 +203,13 @@ struct Server::Parts {
   std::unique_ptr<Executor> executor;
   std::unique_ptr<JobCatalog> catalog;
   Metrics metrics;
+  // Prepares jobs of types with `tool:` (jobs/job_preparer.hpp): the config center's
+  // implementation (src/configs) once it is built here; null = such jobs run in their work
+  // folder without the tool's env. Declared before the job service, which borrows it.
+  std::unique_ptr<JobPreparer> preparer;
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<RegistryService> registry;
+  std::unique_ptr<datasets::DatasetService> datasets;
   // The in-process batch runner of optimization tasks (built-in backtests through the engine's
   // grid mode); declared before the service, so the service is destroyed first.
   std::unique_ptr<optimize::TaskBatchRunner> task_runner;
@@ -254,6 +261,7 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
 
   parts->jobs = std::make_unique<JobService>(parts->stores->jobs(), *parts->executor, *parts->catalog, ws, clock,
                                              &parts->metrics);
+  parts->jobs->SetPreparer(parts->preparer.get());  // before Recover: requeued tool jobs need it
   RETURN_IF_ERROR(parts->jobs->Recover().WithContext("recovering jobs"));
   // Built-in backtest tasks of optimizations run in process through the engine's grid mode.
   if (flags.optimization_fast_path) {
@@ -263,6 +271,8 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   parts->registry = std::make_unique<RegistryService>(ws, parts->stores->registry(), &parts->stores->jobs(), clock);
   if (config.registry.index_on_start) IndexAtStart(*parts->registry);
   IndexWhenJobsFinish(*parts->jobs, *parts->registry);
+
+  parts->datasets = std::make_unique<datasets::DatasetService>(ws, parts->jobs.get());
 
   optimize::OptimizationServiceOptions opt_options;
   // A models dimension expands to the registry's model files (optimize/model_axis.hpp).
@@ -293,6 +303,8 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   });
   http::RegisterHealthRoutes(router, ws, *parts->jobs, clock, parts->metrics);
   http::RegisterJobRoutes(router, ws, *parts->jobs, *parts->catalog, clock, parts->audit.get());
+  http::RegisterRdagentRoutes(router, ws, *parts->jobs, *parts->catalog, clock, parts->audit.get());
+  http::RegisterDatasetRoutes(router, *parts->datasets);
   http::RegisterRegistryRoutes(router, *parts->registry);
   http::RegisterResultsRoutes(router, *parts->registry);
   http::RegisterOptimizationRoutes(router, *parts->optimizations, parts->audit.get());

@@ -9,6 +9,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "core/ids.hpp"
+
 namespace alphalab {
 
 namespace {
@@ -205,26 +207,38 @@ Status ParseExecutor(const Reader& r, const YAML::Node& n, ExecutorSection& out)
   });
 }
 
+Status ParseDatasetEntry(const Reader& r, const YAML::Node& v, const std::string& key, DatasetDecl& d) {
+  if (!v.IsMap()) return r.Error(v, key, "must be a mapping {format, path}, got " + Shown(v));
+  RETURN_IF_ERROR(r.Map(v, key, {"format", "path", "provider_uri", "instruments_file", "description", "default"},
+                        [&](const std::string& k, const YAML::Node& f) -> Status {
+    const std::string fkey = key + "." + k;
+    if (k == "format") {
+      ASSIGN_OR_RETURN(d.format, r.String(f, fkey));
+      if (d.format != "csv" && d.format != "qlib") {
+        return r.Error(f, fkey, "unknown format '" + d.format.substr(0, 80) + "' (csv or qlib)");
+      }
+    } else if (k == "instruments_file") {
+      ASSIGN_OR_RETURN(d.instruments_file, r.NonEmptyString(f, fkey));
+    } else if (k == "description") {
+      ASSIGN_OR_RETURN(d.description, r.String(f, fkey));
+    } else if (k == "default") {
+      ASSIGN_OR_RETURN(d.is_default, r.Bool(f, fkey));
+    } else {
+      ASSIGN_OR_RETURN(std::string path, r.NonEmptyString(f, fkey));
+      if (k == "path" || d.path.empty()) d.path = std::move(path);  // path wins over provider_uri
+    }
+    return Status::Ok();
+  }));
+  return Status::Ok();
+}
+
 Status ParseDatasets(const Reader& r, const YAML::Node& n, std::vector<DatasetDecl>& out) {
   return r.Entries(n, "datasets", [&](const std::string& name, const YAML::Node& v, const YAML::Node& at) -> Status {
     const std::string key = "datasets." + name;
     DatasetDecl d;
     d.name = name;
     d.line = LineOf(at);
-    if (!v.IsMap()) return r.Error(v, key, "must be a mapping {format, path}, got " + Shown(v));
-    RETURN_IF_ERROR(r.Map(v, key, {"format", "path", "provider_uri"}, [&](const std::string& k, const YAML::Node& f) -> Status {
-      const std::string fkey = key + "." + k;
-      if (k == "format") {
-        ASSIGN_OR_RETURN(d.format, r.String(f, fkey));
-        if (d.format != "csv" && d.format != "qlib") {
-          return r.Error(f, fkey, "unknown format '" + d.format.substr(0, 80) + "' (csv or qlib)");
-        }
-      } else {
-        ASSIGN_OR_RETURN(std::string path, r.NonEmptyString(f, fkey));
-        if (k == "path" || d.path.empty()) d.path = std::move(path);  // path wins over provider_uri
-      }
-      return Status::Ok();
-    }));
+    RETURN_IF_ERROR(ParseDatasetEntry(r, v, key, d));
     if (d.path.empty()) return r.Error(at, key, "needs 'path'");
     out.push_back(std::move(d));
     return Status::Ok();
@@ -305,11 +319,14 @@ Result<std::vector<JobArgvDecl>> ParseJobArgv(const Reader& r, const std::string
 Status ParseJobTypeFields(const Reader& r, const YAML::Node& v, JobTypeDecl& t) {
   const std::string& key = t.key;
   return r.Map(v, key, {"description", "argv", "params", "artifacts", "required_artifacts", "timeout_sec", "env",
-                                "results"},
+                                "results", "tool"},
                [&](const std::string& k, const YAML::Node& f) -> Status {
     const std::string fkey = key + "." + k;
     if (k == "description") {
       ASSIGN_OR_RETURN(t.description, r.String(f, fkey));
+    } else if (k == "tool") {
+      t.tool_line = LineOf(f);
+      ASSIGN_OR_RETURN(t.tool, r.NonEmptyString(f, fkey));
     } else if (k == "argv") {
       t.argv_line = LineOf(f);
       ASSIGN_OR_RETURN(t.argv, ParseJobArgv(r, fkey, f));
@@ -371,6 +388,115 @@ Status ParseJobTypes(const Reader& r, const YAML::Node& n, std::vector<JobTypeDe
   });
 }
 
+bool IsPlainName(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+  });
+}
+
+// A relative, '/'-separated path with no empty, '.' or '..' part (checked again, with symlinks
+// resolved, whenever the file is opened).
+bool IsPlainRelativePath(std::string_view s) {
+  if (s.empty() || s.front() == '/' || s.find('\0') != std::string_view::npos || s.find('\\') != std::string_view::npos) {
+    return false;
+  }
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t end = std::min(s.find('/', start), s.size());
+    const std::string_view part = s.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+Status ParseRoots(const Reader& r, const YAML::Node& n, std::vector<RootDecl>& out) {
+  return r.Entries(n, "roots", [&](const std::string& name, const YAML::Node& v, const YAML::Node& at) -> Status {
+    const std::string key = "roots." + name;
+    if (!IsPlainName(name) || name == "workspace") {
+      return r.Error(at, key, "a root name is letters, digits, '_' or '-' (and not 'workspace')");
+    }
+    ASSIGN_OR_RETURN(std::string path, r.NonEmptyString(v, key));
+    if (path.find('\0') != std::string::npos) return r.Error(v, key, "must not contain NUL");
+    out.push_back(RootDecl{name, std::move(path), LineOf(at)});
+    return Status::Ok();
+  });
+}
+
+Status ParseConfigs(const Reader& r, const YAML::Node& n, std::vector<ToolConfigDecl>& out) {
+  return r.Entries(n, "configs", [&](const std::string& name, const YAML::Node& v, const YAML::Node& at) -> Status {
+    const std::string key = "configs." + name;
+    if (!IsPlainName(name)) return r.Error(at, key, "a tool name is letters, digits, '_' or '-'");
+    if (!v.IsMap()) return r.Error(v, key, "must be a mapping {root, description, files}, got " + Shown(v));
+    ToolConfigDecl t;
+    t.name = name;
+    t.line = LineOf(at);
+    RETURN_IF_ERROR(r.Map(v, key, {"root", "description", "files"}, [&](const std::string& k, const YAML::Node& f) -> Status {
+      const std::string fkey = key + "." + k;
+      if (k == "root") {
+        t.root_line = LineOf(f);
+        ASSIGN_OR_RETURN(t.root, r.NonEmptyString(f, fkey));
+      } else if (k == "description") {
+        ASSIGN_OR_RETURN(t.description, r.String(f, fkey));
+      } else {
+        if (!f.IsSequence()) return r.Error(f, fkey, "must be a list of {path, kind, readonly}, got " + Shown(f));
+        for (size_t i = 0; i < f.size(); ++i) {
+          const YAML::Node& e = f[i];
+          const std::string ekey = fkey + "[" + std::to_string(i) + "]";
+          ManagedFileDecl m;
+          m.line = LineOf(e);
+          if (e.IsScalar()) {
+            m.path = e.Scalar();
+          } else {
+            if (!e.IsMap()) return r.Error(e, ekey, "must be a path or a mapping {path, kind, readonly}, got " + Shown(e));
+            RETURN_IF_ERROR(r.Map(e, ekey, {"path", "kind", "readonly"}, [&](const std::string& mk, const YAML::Node& mv) -> Status {
+              if (mk == "path") {
+                ASSIGN_OR_RETURN(m.path, r.NonEmptyString(mv, ekey + ".path"));
+              } else if (mk == "kind") {
+                ASSIGN_OR_RETURN(m.kind, r.String(mv, ekey + ".kind"));
+                if (m.kind != "env" && m.kind != "yaml" && m.kind != "text") {
+                  return r.Error(mv, ekey + ".kind", "unknown kind '" + m.kind.substr(0, 80) + "' (env, yaml or text)");
+                }
+              } else {
+                ASSIGN_OR_RETURN(m.readonly, r.Bool(mv, ekey + ".readonly"));
+              }
+              return Status::Ok();
+            }));
+          }
+          if (!IsPlainRelativePath(m.path)) {
+            return r.Error(e, ekey + ".path", "must be a relative path inside the tool's root (no '..', no leading '/')");
+          }
+          for (const ManagedFileDecl& other : t.files) {
+            if (other.path == m.path) return r.Error(e, ekey + ".path", "'" + m.path + "' is listed twice");
+          }
+          t.files.push_back(std::move(m));
+        }
+      }
+      return Status::Ok();
+    }));
+    out.push_back(std::move(t));
+    return Status::Ok();
+  });
+}
+
+// Names that point at other sections: a tool's `root` is a declared root, a job type's `tool`
+// is a declared tool.
+Status CheckCrossReferences(const Reader& r, const WorkspaceConfig& cfg) {
+  for (const ToolConfigDecl& t : cfg.configs) {
+    if (!t.root.empty() && cfg.FindRoot(t.root) == nullptr) {
+      return ConfigError(r.file(), t.root_line, "configs." + t.name + ".root",
+                         "'" + t.root.substr(0, 80) + "' is not declared under roots:");
+    }
+  }
+  for (const JobTypeDecl& j : cfg.job_types) {
+    if (!j.tool.empty() && cfg.FindTool(j.tool) == nullptr) {
+      return ConfigError(r.file(), j.tool_line, j.key + ".tool", "'" + j.tool.substr(0, 80) + "' is not declared under configs:");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<DbUrl> DbUrl::Parse(std::string_view text) {
@@ -405,6 +531,20 @@ const DatasetDecl* WorkspaceConfig::FindDataset(std::string_view name) const {
   return nullptr;
 }
 
+const RootDecl* WorkspaceConfig::FindRoot(std::string_view name) const {
+  for (const RootDecl& d : roots) {
+    if (d.name == name) return &d;
+  }
+  return nullptr;
+}
+
+const ToolConfigDecl* WorkspaceConfig::FindTool(std::string_view name) const {
+  for (const ToolConfigDecl& d : configs) {
+    if (d.name == name) return &d;
+  }
+  return nullptr;
+}
+
 Status ConfigError(std::string_view file, int line, std::string_view key, std::string_view message) {
   std::string where(file);
   if (line > 0) where += ":" + std::to_string(line);
@@ -426,7 +566,8 @@ Result<WorkspaceConfig> ParseWorkspaceConfig(std::string_view yaml_text, std::st
   const Reader r(cfg.file);
   if (!root.IsMap()) return r.Error(root, "(top level)", "must be a mapping of sections, got " + Shown(root));
   try {
-    RETURN_IF_ERROR(r.Map(root, "", {"server", "auth", "storage", "executor", "datasets", "job_types", "registry"},
+    RETURN_IF_ERROR(r.Map(root, "", {"server", "auth", "storage", "executor", "datasets", "job_types", "registry",
+                                               "roots", "configs"},
                           [&](const std::string& section, const YAML::Node& v) -> Status {
       if (section == "server") return ParseServer(r, v, cfg.server);
       if (section == "auth") return ParseAuth(r, v, cfg.auth);
@@ -434,23 +575,60 @@ Result<WorkspaceConfig> ParseWorkspaceConfig(std::string_view yaml_text, std::st
       if (section == "executor") return ParseExecutor(r, v, cfg.executor);
       if (section == "datasets") return ParseDatasets(r, v, cfg.datasets);
       if (section == "job_types") return ParseJobTypes(r, v, cfg.job_types);
+      if (section == "roots") return ParseRoots(r, v, cfg.roots);
+      if (section == "configs") return ParseConfigs(r, v, cfg.configs);
       return ParseRegistry(r, v, cfg.registry);
     }));
+    RETURN_IF_ERROR(CheckCrossReferences(r, cfg));
   } catch (const YAML::Exception& e) {  // not expected: every read above is checked first
     return Status::InvalidArgument(cfg.file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
   return cfg;
 }
 
+Result<DatasetDecl> ParseDatasetFile(std::string_view yaml_text, std::string_view name, std::string_view file) {
+  DatasetDecl d;
+  d.name = std::string(name);
+  d.source = std::string(file);
+  const Reader r{std::string(file)};
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+    RETURN_IF_ERROR(ParseDatasetEntry(r, root, std::string(name), d));
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(std::string(file) + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg,
+                                   Json{{"file", std::string(file)}, {"line", e.mark.line + 1}});
+  }
+  if (d.path.empty()) return r.Error(root, std::string(name), "needs 'path'");
+  d.line = 1;
+  return d;
+}
+
 Result<WorkspaceConfig> LoadWorkspaceConfig(const Workspace& ws) {
   std::error_code ec;
-  if (!std::filesystem::exists(ws.ConfigFile(), ec)) {
-    WorkspaceConfig cfg;
-    cfg.file = ws.ConfigFile().string();
-    return cfg;
+  WorkspaceConfig cfg;
+  cfg.file = ws.ConfigFile().string();
+  if (std::filesystem::exists(ws.ConfigFile(), ec)) {
+    ASSIGN_OR_RETURN(std::string text, ReadFile(ws.ConfigFile()));
+    ASSIGN_OR_RETURN(cfg, ParseWorkspaceConfig(text, ws.ConfigFile().string()));
   }
-  ASSIGN_OR_RETURN(std::string text, ReadFile(ws.ConfigFile()));
-  return ParseWorkspaceConfig(text, ws.ConfigFile().string());
+  // Datasets created through the API (kApiDatasetsDir/<name>.yaml), in name order.
+  const std::filesystem::path dir = ws.root() / std::string(kApiDatasetsDir);
+  std::vector<std::filesystem::path> files;
+  for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    if (it->path().extension() == ".yaml" && it->is_regular_file()) files.push_back(it->path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    const std::string name = f.stem().string();
+    if (!IsSafeIdentifier(name) || cfg.FindDataset(name)) continue;  // alphalab.yaml wins
+    ASSIGN_OR_RETURN(std::string text, ReadFile(f));
+    const std::string rel = std::string(kApiDatasetsDir) + "/" + f.filename().string();
+    ASSIGN_OR_RETURN(DatasetDecl d, ParseDatasetFile(text, name, rel));
+    cfg.datasets.push_back(std::move(d));
+  }
+  return cfg;
 }
 
 }  // namespace alphalab

@@ -11,6 +11,8 @@
 //   datasets:  {NAME: {format: csv|qlib, path: DIR}}      # (provider_uri: is accepted for path)
 //   job_types: {NAME: {description, argv, params, artifacts, required_artifacts, timeout_sec, env}}
 //   registry:  {index_on_start: true}
+//   roots:     {NAME: DIR}                                # extra roots outside the workspace
+//   configs:   {TOOL: {root: NAME, description, files: [{path, kind: env|yaml|text, readonly}]}}
 // An unknown key, a value of the wrong type or a bad value is one InvalidArgument
 // "<file>:<line>: <key.path>: <what is wrong>" with details {file, line, key}.
 //
@@ -80,6 +82,51 @@ struct DatasetDecl {
   std::string format;  // "csv" | "qlib" | "" (guessed from the directory)
   std::string path;    // as written (workspace-relative or absolute; checked when resolved)
   int line = 0;
+  // A file of symbols (one per line; Qlib's "SYMBOL<TAB>start<TAB>end" lines too) the dataset is
+  // restricted to, workspace-relative; "" = every instrument of `path`.
+  std::string instruments_file;
+  std::string description;
+  bool is_default = false;  // `default: true`
+  // Where it is declared: "alphalab.yaml" (read-only through the API) or the workspace-relative
+  // file of a dataset created through the API ("datasets/<name>.yaml", docs/datasets.md).
+  std::string source = "alphalab.yaml";
+};
+
+// Datasets created through the API live in <workspace>/datasets/<name>.yaml, one file each,
+// with the keys of an alphalab.yaml `datasets:` entry (format, path | provider_uri,
+// instruments_file, description, default). LoadWorkspaceConfig adds them after the file's own
+// (a name alphalab.yaml declares wins), so the engine's `dataset:` resolver and the server read
+// one definition through one parser.
+inline constexpr std::string_view kApiDatasetsDir = "datasets";
+// Parses one such file (`name` is its stem); errors are "<file>:<line>: <key>: <problem>".
+Result<DatasetDecl> ParseDatasetFile(std::string_view yaml_text, std::string_view name, std::string_view file);
+
+// `roots:` extra folders alphalab may read and write besides the workspace (an RD-Agent checkout,
+// a shared data folder). A path is absolute or relative to the workspace; every access through a
+// root is confined to it exactly as workspace paths are to the workspace (symlinks resolved).
+struct RootDecl {
+  std::string name;  // [A-Za-z0-9_-]+, not "workspace"
+  std::string path;  // as written
+  int line = 0;
+};
+
+// `configs:` the config center's managed files, grouped by tool (docs/configs.md). A file's
+// path is relative to the tool's root (a name from `roots:`; absent = the workspace) and must
+// stay inside it.
+struct ManagedFileDecl {
+  std::string path;             // relative to the tool's root, '/'-separated, no '..'
+  std::string kind = "yaml";    // "env" (KEY=VALUE lines, dotenv grammar) | "yaml" | "text"
+  bool readonly = false;        // shown and backed up, never written (e.g. prompt YAMLs)
+  int line = 0;
+};
+
+struct ToolConfigDecl {
+  std::string name;         // the tool ("rdagent")
+  std::string root;         // a name from `roots:`, "" = the workspace
+  int root_line = 0;
+  std::string description;
+  std::vector<ManagedFileDecl> files;  // in file order
+  int line = 0;
 };
 
 struct RegistrySection {
@@ -137,6 +184,11 @@ struct JobTypeDecl {
   int64_t timeout_sec = 0;
   std::map<std::string, std::string> env;
   std::optional<JobResultsDecl> results;
+  // `tool:` a name from `configs:` whose managed files a job of this type uses: its `env`
+  // files are loaded into the job's environment, its writable `yaml` files are copied into the
+  // job's own work folder (docs/rdagent.md). "" = none.
+  std::string tool;
+  int tool_line = 0;
 };
 
 struct WorkspaceConfig {
@@ -148,8 +200,12 @@ struct WorkspaceConfig {
   std::vector<DatasetDecl> datasets;   // in file order
   std::vector<JobTypeDecl> job_types;  // in file order
   RegistrySection registry;
+  std::vector<RootDecl> roots;         // in file order
+  std::vector<ToolConfigDecl> configs; // in file order
 
   const DatasetDecl* FindDataset(std::string_view name) const;
+  const RootDecl* FindRoot(std::string_view name) const;
+  const ToolConfigDecl* FindTool(std::string_view name) const;
 };
 
 // The error every config problem becomes: "<file>:<line>: <key>: <message>", details

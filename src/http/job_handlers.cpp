@@ -8,8 +8,10 @@
 #include "core/ids.hpp"
 #include "core/list_query.hpp"
 #include "http/auth.hpp"
+#include "http/job_views.hpp"
 #include "http/log_follow.hpp"
 #include "http/routes.hpp"
+#include "jobs/job_artifacts.hpp"
 #include "jobs/job_catalog.hpp"
 #include "jobs/job_dto.hpp"
 #include "jobs/job_service.hpp"
@@ -17,10 +19,8 @@
 
 namespace alphalab::http {
 
-namespace {
-
-Result<JobId> JobIdParam(const HttpRequest& req) {
-  const std::string id(req.Param("job_id"));
+Result<JobId> JobIdParam(const HttpRequest& req, const char* name) {
+  const std::string id(req.Param(name));
   if (!IsSafeIdentifier(id)) {
     return Status::InvalidArgument("'" + id.substr(0, 100) + "' is not a valid job id",
                                    Json{{"job_id", id.substr(0, 100)}});
@@ -35,7 +35,7 @@ Result<JobRecord> VisibleJob(JobService& jobs, const HttpRequest& req, const Job
   return rec;
 }
 
-void AuditSubmit(AuditLog* audit, const HttpRequest& req, const Result<JobRecord>& rec, std::string_view type) {
+static void AuditSubmit(AuditLog* audit, const HttpRequest& req, const Result<JobRecord>& rec, std::string_view type) {
   if (!audit) return;
   AuditEvent e = AuditFor(req, "job.submit", rec.ok() ? rec->job_id.str() : "");
   e.details = Json{{"job_type", std::string(type)}};
@@ -66,6 +66,65 @@ Result<Json> SubmitTyped(JobService& jobs, const Clock& clock, AuditLog* audit, 
   if (!rec.ok()) return rec.status();
   return JobDetailJson(*rec, clock.Now());
 }
+
+Result<Json> JobLogJson(const Workspace& ws, JobService& jobs, const HttpRequest& req, const JobId& id) {
+  ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0));
+  ASSIGN_OR_RETURN(int64_t tail, req.query.GetInt("tail", kDefaultLogTail, 0));
+  ASSIGN_OR_RETURN(JobRecord rec, VisibleJob(jobs, req, id));
+  auto chunk = ReadLogChunk(ws.root(), jobs.LogPath(rec), offset, tail, !IsTerminal(rec.status));
+  if (!chunk.ok()) {
+    if (chunk.status().IsNotFound() && (!IsTerminal(rec.status) || !rec.started_at)) {
+      // Not started yet, or ended without ever starting (canceled while queued): the executor
+      // creates the log when it spawns, so there is nothing to show.
+      return Json{{"job_id", id.str()}, {"content", ""}, {"next_offset", 0},
+                  {"is_truncated", false}, {"log_path", rec.log_path}};
+    }
+    if (chunk.status().IsNotFound()) {
+      return Status::NotFound("log of job " + id.str() + " does not exist (" + rec.log_path + ")",
+                              Json{{"job_id", id.str()}, {"log_path", rec.log_path}});
+    }
+    return chunk.status();
+  }
+  return Json{{"job_id", id.str()},
+              {"content", std::move(chunk->content)},
+              {"next_offset", chunk->next_offset},
+              {"is_truncated", chunk->is_truncated},
+              {"log_path", rec.log_path}};
+}
+
+Result<Json> JobArtifactsJson(const Workspace& ws, JobService& jobs, const HttpRequest& req, const JobId& id) {
+  ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0));
+  ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 1000, 1, 10000));
+  ASSIGN_OR_RETURN(JobRecord rec, VisibleJob(jobs, req, id));
+  ASSIGN_OR_RETURN(ArtifactPage page, ListJobArtifacts(ws, rec, offset, limit));
+  Json items = Json::array();
+  for (const ArtifactEntry& e : page.items) {
+    items.push_back(Json{{"path", e.path},
+                         {"size", e.size},
+                         {"mtime", FormatIso8601(TimePoint(std::chrono::milliseconds(e.mtime_ms)))},
+                         {"content_type", ArtifactContentType(e.path)}});
+  }
+  return Json{{"job_id", id.str()}, {"items", std::move(items)}, {"total", page.total},
+              {"limit", limit},      {"offset", offset}};
+}
+
+Result<HttpResponse> JobArtifactResponse(const Workspace& ws, JobService& jobs, const HttpRequest& req,
+                                         const JobId& id) {
+  const std::string path(req.Param("path"));
+  RETURN_IF_ERROR(CheckArtifactPath(path));
+  ASSIGN_OR_RETURN(JobRecord rec, VisibleJob(jobs, req, id));
+  ASSIGN_OR_RETURN(std::string body, ReadJobArtifact(ws, rec, path));
+  HttpResponse res = HttpResponse::Text(std::move(body), ArtifactContentType(path));
+  std::string name = std::filesystem::path(path).filename().string();
+  for (char& c : name) {
+    if (c == '"' || static_cast<unsigned char>(c) < 0x20) c = '_';
+  }
+  res.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
+  res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  return res;
+}
+
+namespace {
 
 // ?from= / ?to= of GET /api/jobs/recent: "YYYY-MM-DD" (a UTC day: from its start; `to` through
 // its end) or an ISO-8601 UTC time (`to` exclusive).
@@ -241,31 +300,21 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
                 {"complete", found->complete},   {"file_size", found->file_size}};
   });
 
-  router.Get("/api/jobs/{job_id}/log", [&jobs, root](const HttpRequest& req) -> Result<Json> {
+  router.Get("/api/jobs/{job_id}/log", [&ws, &jobs](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
-    ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0));
-    ASSIGN_OR_RETURN(int64_t tail, req.query.GetInt("tail", kDefaultLogTail, 0));
-    ASSIGN_OR_RETURN(JobRecord rec, VisibleJob(jobs, req, id));
-    auto chunk = ReadLogChunk(root, jobs.LogPath(rec), offset, tail, !IsTerminal(rec.status));
-    if (!chunk.ok()) {
-      if (chunk.status().IsNotFound() && (!IsTerminal(rec.status) || !rec.started_at)) {
-        // Not started yet, or ended without ever starting (canceled while queued): the executor
-        // creates the log when it spawns, so there is nothing to show.
-        return Json{{"job_id", id.str()}, {"content", ""}, {"next_offset", 0},
-                    {"is_truncated", false}, {"log_path", rec.log_path}};
-      }
-      if (chunk.status().IsNotFound()) {
-        return Status::NotFound("log of job " + id.str() + " does not exist (" + rec.log_path + ")",
-                                Json{{"job_id", id.str()}, {"log_path", rec.log_path}});
-      }
-      return chunk.status();
-    }
-    return Json{{"job_id", id.str()},
-                {"content", std::move(chunk->content)},
-                {"next_offset", chunk->next_offset},
-                {"is_truncated", chunk->is_truncated},
-                {"log_path", rec.log_path}};
+    return JobLogJson(ws, jobs, req, id);
   });
+
+  // Files of every job (jobs/job_artifacts.hpp): its folder reports/jobs/runtime/<id>/ and its log.
+  router.Get("/api/jobs/{job_id}/artifacts", [&ws, &jobs](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
+    return JobArtifactsJson(ws, jobs, req, id);
+  });
+  router.GetRaw("/api/jobs/{job_id}/artifacts/{path}", [&ws, &jobs](const HttpRequest& req) -> Result<HttpResponse> {
+    ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
+    return JobArtifactResponse(ws, jobs, req, id);
+  });
+  router.SetRestCapture("/api/jobs/{job_id}/artifacts/{path}");
 
   // Log followers (SSE): one registry for every stream of this router; each followed log is
   // opened once and read once per change for all its followers, on the registry's own thread

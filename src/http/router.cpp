@@ -217,6 +217,12 @@ void Router::SetInline(std::string_view pattern) {
   }
 }
 
+void Router::SetRestCapture(std::string_view pattern) {
+  for (Route& r : routes_) {
+    if (r.pattern == pattern && !r.segments.empty() && r.segments.back().front() == '{') r.rest_capture = true;
+  }
+}
+
 bool Router::IsInline(const HttpRequest& req) const {
   bool path_matched = false;
   const Route* route = Match(req, nullptr, &path_matched);
@@ -230,9 +236,9 @@ const Router::Route* Router::Match(const HttpRequest& req, std::vector<std::stri
   int best_literals = -1;
   *path_matched = false;
   for (const Route& r : routes_) {
-    if (r.segments.size() != segs.size()) continue;
+    if (r.rest_capture ? segs.size() < r.segments.size() : r.segments.size() != segs.size()) continue;
     bool ok = true;
-    for (size_t i = 0; i < segs.size() && ok; ++i) {
+    for (size_t i = 0; i < r.segments.size() && ok; ++i) {
       const std::string& p = r.segments[i];
       const bool capture = p.size() >= 2 && p.front() == '{' && p.back() == '}';
       if (!capture && p != segs[i]) ok = false;
@@ -249,9 +255,15 @@ const Router::Route* Router::Match(const HttpRequest& req, std::vector<std::stri
   }
   if (best && captures) {
     captures->clear();
-    for (size_t i = 0; i < segs.size(); ++i) {
+    for (size_t i = 0; i < best->segments.size(); ++i) {
       const std::string& p = best->segments[i];
       if (p.size() >= 2 && p.front() == '{') captures->emplace_back(segs[i]);
+    }
+    if (best->rest_capture) {  // the rest of the path joins the last capture
+      for (size_t i = best->segments.size(); i < segs.size(); ++i) {
+        captures->back() += '/';
+        captures->back() += segs[i];
+      }
     }
   }
   return best;

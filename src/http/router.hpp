@@ -166,6 +166,10 @@ class Router {
   // Runs the routes with this pattern (every method) on the server's I/O thread instead of the
   // handler pool: only for handlers that never block (no database, no files), like /api/health.
   void SetInline(std::string_view pattern);
+  // The last capture of these routes takes the rest of the path, slashes included
+  // ("/api/jobs/{job_id}/artifacts/{path}" matches .../artifacts/work/qlib_res.csv with
+  // path = "work/qlib_res.csv"); a literal route of the same length still wins.
+  void SetRestCapture(std::string_view pattern);
   // True when the route `req` would dispatch to was marked with SetInline.
   bool IsInline(const HttpRequest& req) const;
 
@@ -198,6 +202,7 @@ class Router {
     std::vector<std::string> segments;  // "{x}" for captures
     int literal_count = 0;
     bool inline_io = false;
+    bool rest_capture = false;  // the last segment is a capture taking the rest of the path
     RawHandler handler;
     std::optional<std::vector<std::string>> query_params;  // nullopt: not declared (no check)
   };

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/clock.hpp"
 #include "core/workspace.hpp"
@@ -18,6 +19,9 @@ class Metrics;
 class RegistryService;
 namespace optimize {
 class OptimizationService;
+}
+namespace datasets {
+class DatasetService;
 }
 class RegistryStore;
 class OptimizationStore;
@@ -33,6 +37,18 @@ void RegisterHealthRoutes(Router& router, const Workspace& workspace, JobService
 // and cancels only their own jobs (403). Submits and cancels go to `audit` (may be null).
 void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, const JobCatalog& catalog,
                        const Clock& clock, AuditLog* audit = nullptr);
+// Job artifacts (GET /api/jobs/{job_id}/artifacts[/{path}]) are part of the jobs group above.
+// RD-Agent tasks: views over jobs of the type kRdagentJobType (declared in alphalab.yaml):
+// GET/POST /api/rdagent/tasks, GET /api/rdagent/tasks/{task_id}, POST .../cancel, GET .../logs
+// (offset polling; Accept: text/event-stream -> SSE), GET .../artifacts. docs/rdagent.md.
+inline constexpr std::string_view kRdagentJobType = "rdagent-fin-quant";
+void RegisterRdagentRoutes(Router& router, const Workspace& ws, JobService& jobs, const JobCatalog& catalog,
+                           const Clock& clock, AuditLog* audit = nullptr);
+// Datasets: GET/POST /api/datasets, POST /api/datasets/upload-instruments,
+// POST /api/datasets/{name}/default, DELETE /api/datasets/{name},
+// GET /api/datasets/{name}/validation; the views GET /api/rdagent/datasets and
+// POST /api/rdagent/datasets/upload-instruments (docs/datasets.md).
+void RegisterDatasetRoutes(Router& router, datasets::DatasetService& service);
 // /api/registry/models|compare|tickers, POST /api/registry/index.
 void RegisterRegistryRoutes(Router& router, RegistryService& service);
 // /api/runs, /api/runs/{run_id}, /api/backtests[/{bt_run_id}[/files/{name}]], /api/dashboard.

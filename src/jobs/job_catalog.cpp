@@ -422,6 +422,10 @@ Status JobCatalog::AddUserType(const WorkspaceConfig& config, const JobTypeDecl&
   RETURN_IF_ERROR(BuildResults(err, decl, t));
   t.timeout_sec = decl.timeout_sec;
   t.env = decl.env;
+  if (!decl.tool.empty()) {
+    t.tool = decl.tool;
+    t.decl = std::make_shared<const JobTypeDecl>(decl);
+  }
   if (t.accepts_overrides) {
     t.params.push_back(MakeParam("overrides", ParamType::kList, false, "key=value overrides, passed as --set key=value"));
   }

@@ -40,6 +40,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <regex>
 #include <cstddef>
@@ -108,6 +109,10 @@ struct JobTypeSpec {
   // from it, not from the log. User types: none (they may set ALPHALAB_JOB_ID themselves).
   std::optional<ResultKind> result_kind;
   std::optional<ResultsRule> results;  // user types: the declared `results:`
+  // User types with `tool:` (config/workspace_config.hpp): the tool's name and the declaration
+  // the job's JobPreparer (jobs/job_preparer.hpp) is given. "" / null = no tool.
+  std::string tool;
+  std::shared_ptr<const JobTypeDecl> decl;
 
   const ParamSpec* FindParam(std::string_view name) const;
 };

@@ -16,6 +16,7 @@
 #include "core/message_paths.hpp"
 #include "core/write_new_file.hpp"
 #include "jobs/inprocess_journal.hpp"
+#include "jobs/job_artifacts.hpp"
 #include "jobs/job_dto.hpp"
 #include "jobs/job_outcome.hpp"
 #include "jobs/job_results.hpp"
@@ -369,6 +370,10 @@ Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& para
     }
   }
   ASSIGN_OR_RETURN(ResolvedJob resolved, catalog_.Resolve(job_type, params));
+  if (const JobTypeSpec* spec = catalog_.Find(job_type); spec && spec->decl && preparer_) {
+    // Before anything is queued or written (dry runs too): settings that cannot work are a 400.
+    RETURN_IF_ERROR(preparer_->Check(*spec->decl, resolved.params));
+  }
   resolved.dry_run = options.dry_run;
   if (!resolved.dry_run) queue_.AwaitAdmission();
   const std::string project = options.project ? *options.project : ProjectFromParams(workspace_, resolved.params);
@@ -470,6 +475,15 @@ void JobService::Start(const std::shared_ptr<Active>& a) {
   for (const auto& [k, v] : rec.env.items()) spec.env[k] = v.get<std::string>();
   spec.log_path = LogPath(rec);
   spec.timeout = std::chrono::seconds(rec.timeout_sec);
+  if (const JobTypeSpec* type = catalog_.Find(rec.job_type); type && !type->tool.empty()) {
+    if (Status prepared = PrepareTool(*type, rec, spec); !prepared.ok()) {
+      const std::string why = "preparing " + type->tool + " for job " + rec.job_id.str() +
+                              " failed: " + WithoutRoot(prepared.message(), workspace_.root());
+      WriteLogFile(LogPath(rec), "[alphalab] " + why + "\n[alphalab] the job was not started\n");
+      EndJob(a, alock, JobEnd::SpawnFailed(why));
+      return;
+    }
+  }
   // Starters spawn concurrently: the executor's Submit is mostly a wait (LocalExecutor: a
   // round trip to its process supervisor, which pipelines concurrent requests).
   const Result<std::string> ref = executor_.Submit(spec, MakeExitCallback(a));
@@ -491,6 +505,33 @@ void JobService::Start(const std::shared_ptr<Active>& a) {
     metrics_->Observe("queue_wait_seconds", SecondsBetween(rec.created_at, now), {{"job_type", rec.job_type}});
   }
   Persist(rec, JobState::kQueued).ok();
+}
+
+Status JobService::PrepareTool(const JobTypeSpec& type, JobRecord& rec, ProcessSpec& spec) {
+  PreparedJob job;
+  job.job_id = rec.job_id.str();
+  job.type = type.name;
+  job.tool = type.tool;
+  job.params = rec.params;
+  job.work_dir = JobWorkDir(workspace_, rec.job_id);
+  std::error_code ec;
+  fs::create_directories(job.work_dir, ec);
+  if (ec) return Status::Internal("cannot create the work folder " + job.work_dir.string() + ": " + ec.message());
+  if (preparer_ && type.decl) RETURN_IF_ERROR(preparer_->Prepare(*type.decl, job));
+  // The prepared env (the tool's .env) first; the type's own `env:` wins over it.
+  std::map<std::string, std::string> env = std::move(job.env);
+  for (auto& [k, v] : spec.env) env[k] = v;
+  spec.env = std::move(env);
+  spec.cwd = job.work_dir;
+  rec.cwd = job.work_dir.string();
+  if (!rec.artifacts.is_object()) rec.artifacts = Json::object();
+  rec.artifacts["work_dir"] = job.work_dir.lexically_relative(workspace_.root()).generic_string();
+  if (job.config_hashes.is_object()) {
+    for (const auto& [path, sha] : job.config_hashes.items()) {
+      if (sha.is_string()) rec.artifacts["config_sha256:" + path] = sha.get<std::string>();
+    }
+  }
+  return Status::Ok();
 }
 
 ExitCallback JobService::MakeExitCallback(const std::shared_ptr<Active>& a) {
@@ -561,7 +602,12 @@ JobRecord JobService::EndJob(const std::shared_ptr<Active>& a, std::unique_lock<
       rec.end_reason = outcome.end_reason;
       if (outcome.exit_code) rec.exit_code = outcome.exit_code;
       if (end.kind == JobEnd::Kind::kExited || end.kind == JobEnd::Kind::kLost) {
-        rec.artifacts = outcome.artifacts;
+        // What was recorded at the start (a tool job's work_dir and config hashes) stays.
+        Json merged = rec.artifacts.is_object() ? rec.artifacts : Json::object();
+        if (outcome.artifacts.is_object()) {
+          for (const auto& [k, v] : outcome.artifacts.items()) merged[k] = v;
+        }
+        rec.artifacts = std::move(merged);
         rec.artifacts_parse_error = outcome.artifacts_parse_error;
       }
       if (outcome.error_message) rec.error_message = outcome.error_message;

@@ -70,6 +70,7 @@
 #include "jobs/job_catalog.hpp"
 #include "jobs/job_meta_mirror.hpp"
 #include "jobs/job_outcome.hpp"
+#include "jobs/job_preparer.hpp"
 #include "jobs/job_queue.hpp"
 #include "jobs/job_read_cache.hpp"
 #include "jobs/metrics.hpp"
@@ -122,6 +123,19 @@ class JobService {
   ~JobService();
   JobService(const JobService&) = delete;
   JobService& operator=(const JobService&) = delete;
+
+  // The preparer of job types with `tool:` (jobs/job_preparer.hpp; the composition root passes
+  // the config center's). Set before serving; null = none: such a job then runs in its work
+  // folder without extra environment. For a type with `tool:`:
+  //   Submit (dry runs too): JobPreparer::Check after the catalog; an error is returned as is
+  //     (400/404 naming the param), nothing is queued or written;
+  //   start: reports/jobs/runtime/<job_id>/work/ is created, Prepare fills it and returns the
+  //     env and the config hashes; the process starts with cwd = that folder and env = the
+  //     prepared env overlaid by the type's own `env:` (never stored: it may hold secrets);
+  //     the job's artifacts get "work_dir" and one "config_sha256:<managed path>" per hash.
+  //     A Prepare failure (or a work folder that cannot be made) writes the reason to the
+  //     job's log and ends it FAILED (spawn_failed) before any process runs.
+  void SetPreparer(JobPreparer* preparer) { preparer_ = preparer; }
 
   // Startup recovery (see above). Call once before serving.
   Status Recover();
@@ -220,8 +234,13 @@ class JobService {
   void RemoveActive(const JobId& id);
   std::shared_ptr<Active> FindActive(const JobId& id);
 
+  // Start() of a job of a type with `tool:`: its work folder and Prepare; fills `spec`'s cwd and
+  // env and the record's cwd and artifacts. An error ends the job (the caller does).
+  Status PrepareTool(const JobTypeSpec& type, JobRecord& rec, ProcessSpec& spec);
+
   JobStore& store_;
   Executor& executor_;
+  JobPreparer* preparer_ = nullptr;
   const JobCatalog& catalog_;
   const Workspace& workspace_;
   const Clock& clock_;

@@ -55,12 +55,22 @@ TEST(WorkspaceConfigTest, TheExampleWorkspaceLoads) {
   ASSERT_EQ(t.argv.size(), 4u);
   EXPECT_TRUE(t.argv[2].group);
   EXPECT_EQ(t.argv[2].parts, (std::vector<std::string>{"--loop-n", "{loop_n}"}));
-  ASSERT_EQ(t.params.size(), 2u);
-  EXPECT_EQ(t.params[0].name, "loop_n");
-  EXPECT_EQ(t.params[0].type, "int");
-  EXPECT_EQ(t.params[0].min, 1.0);
-  EXPECT_EQ(t.params[0].default_value, Json("1"));
+  // seed 003's task params (docs/rdagent.md): dataset_ids, loop_n, all_duration, evolving_mode,
+  // source_history_id, n_epochs, batch_size, n_jobs, knowledge_base.
+  ASSERT_EQ(t.params.size(), 9u);
+  EXPECT_EQ(t.params[0].name, "dataset_ids");
+  EXPECT_EQ(t.params[1].name, "loop_n");
+  EXPECT_EQ(t.params[1].type, "int");
+  EXPECT_EQ(t.params[1].min, 1.0);
+  EXPECT_EQ(t.params[1].default_value, Json("1"));
+  EXPECT_EQ(t.params[3].name, "evolving_mode");
+  EXPECT_EQ(t.params[3].choices, (std::vector<std::string>{"bandit", "llm", "random"}));
+  EXPECT_EQ(t.params[8].name, "knowledge_base");
+  EXPECT_EQ(t.tool, "rdagent");
+  ASSERT_TRUE(t.results.has_value());
+  EXPECT_EQ(t.results->parser, "qlib_res");
   EXPECT_EQ(t.env.at("PYTHONUNBUFFERED"), "1");
+  EXPECT_EQ(t.env.at("QLIB_QUANT_ACTION_SELECTION"), "{evolving_mode}");
   EXPECT_TRUE(cfg->registry.index_on_start);
 }
 
@@ -183,6 +193,86 @@ TEST(WorkspaceConfigTest, AuthAndServerNamesAreParsed) {
   ExpectError("server:\n  hosts: ['a.example/x']\n", "server.hosts", 2, "not a host name");
   ExpectError("job_types:\n  t:\n    argv: [x]\n    params:\n      p: {type: string, allow_leading_dash: maybe}\n",
               "job_types.t.params.p.allow_leading_dash", 5, "true or false");
+}
+
+TEST(WorkspaceConfigTest, RootsConfigsAndAJobTypesToolParse) {
+  auto cfg = ParseWorkspaceConfig(
+      "roots:\n"
+      "  rdagent: /opt/RD-Agent\n"
+      "configs:\n"
+      "  rdagent:\n"
+      "    root: rdagent\n"
+      "    description: RD-Agent settings\n"
+      "    files:\n"
+      "      - {path: .env, kind: env}\n"
+      "      - rdagent/scenarios/qlib/experiment/factor_template/conf_baseline.yaml\n"
+      "      - {path: rdagent/scenarios/qlib/prompts.yaml, readonly: true}\n"
+      "job_types:\n"
+      "  agent:\n"
+      "    argv: [rdagent, fin_quant]\n"
+      "    tool: rdagent\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  ASSERT_EQ(cfg->roots.size(), 1u);
+  EXPECT_EQ(cfg->roots[0].name, "rdagent");
+  EXPECT_EQ(cfg->roots[0].path, "/opt/RD-Agent");
+  EXPECT_EQ(cfg->roots[0].line, 2);
+  const ToolConfigDecl* tool = cfg->FindTool("rdagent");
+  ASSERT_NE(tool, nullptr);
+  EXPECT_EQ(tool->root, "rdagent");
+  EXPECT_EQ(tool->description, "RD-Agent settings");
+  ASSERT_EQ(tool->files.size(), 3u);
+  EXPECT_EQ(tool->files[0].path, ".env");
+  EXPECT_EQ(tool->files[0].kind, "env");
+  EXPECT_FALSE(tool->files[0].readonly);
+  EXPECT_EQ(tool->files[1].kind, "yaml");
+  EXPECT_EQ(tool->files[1].line, 9);
+  EXPECT_TRUE(tool->files[2].readonly);
+  ASSERT_EQ(cfg->job_types.size(), 1u);
+  EXPECT_EQ(cfg->job_types[0].tool, "rdagent");
+  EXPECT_EQ(cfg->FindRoot("nope"), nullptr);
+}
+
+TEST(WorkspaceConfigTest, BadRootsAndConfigsNameTheKeyAndLine) {
+  ExpectError("roots:\n  workspace: /tmp\n", "roots.workspace", 2, "not 'workspace'");
+  ExpectError("roots:\n  a/b: /tmp\n", "roots.a/b", 2, "letters, digits");
+  ExpectError("roots:\n  x: [1]\n", "roots.x", 2, "must be a string");
+  ExpectError("configs:\n  t:\n    files:\n      - ../etc/passwd\n", "configs.t.files[0].path", 4, "no '..'");
+  ExpectError("configs:\n  t:\n    files:\n      - /etc/passwd\n", "configs.t.files[0].path", 4, "leading '/'");
+  ExpectError("configs:\n  t:\n    files:\n      - a//b\n", "configs.t.files[0].path", 4, "relative path");
+  ExpectError("configs:\n  t:\n    files:\n      - {path: a, kind: ini}\n", "configs.t.files[0].kind", 4, "unknown kind");
+  ExpectError("configs:\n  t:\n    files:\n      - a\n      - a\n", "configs.t.files[1].path", 5, "listed twice");
+  ExpectError("configs:\n  t:\n    files: a\n", "configs.t.files", 3, "must be a list");
+  ExpectError("configs:\n  t:\n    other: 1\n", "configs.t.other", 3, "unknown key");
+  ExpectError("configs:\n  t:\n    root: missing\n", "configs.t.root", 3, "not declared under roots");
+  ExpectError("job_types:\n  j:\n    argv: [x]\n    tool: missing\n", "job_types.j.tool", 4, "not declared under configs");
+}
+
+TEST(WorkspaceConfigTest, ApiDatasetFilesAreReadAfterAlphalabYamlWhichWinsByName) {
+  const fs::path dir = fs::temp_directory_path() / ("alphalab_cfg_ds_" + std::to_string(::getpid()));
+  fs::create_directories(dir / "datasets");
+  std::ofstream(dir / "alphalab.yaml") << "datasets:\n  demo: {format: csv, path: data/demo, default: true}\n";
+  std::ofstream(dir / "datasets" / "picks.yaml")
+      << "format: csv\npath: data/demo\ninstruments_file: datasets/picks.instruments.txt\ndescription: two\n";
+  std::ofstream(dir / "datasets" / "demo.yaml") << "format: qlib\npath: elsewhere\n";  // shadowed
+  std::ofstream(dir / "datasets" / "default.txt") << "picks\n";                       // not a .yaml
+  auto ws = Workspace::Open(dir);
+  ASSERT_TRUE(ws.ok());
+  auto cfg = LoadWorkspaceConfig(*ws);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  ASSERT_EQ(cfg->datasets.size(), 2u);
+  EXPECT_EQ(cfg->datasets[0].source, "alphalab.yaml");
+  EXPECT_TRUE(cfg->datasets[0].is_default);
+  EXPECT_EQ(cfg->datasets[0].path, "data/demo");
+  const DatasetDecl* picks = cfg->FindDataset("picks");
+  ASSERT_NE(picks, nullptr);
+  EXPECT_EQ(picks->source, "datasets/picks.yaml");
+  EXPECT_EQ(picks->instruments_file, "datasets/picks.instruments.txt");
+  EXPECT_EQ(picks->description, "two");
+  std::ofstream(dir / "datasets" / "bad.yaml") << "format: csv\npth: x\n";
+  cfg = LoadWorkspaceConfig(*ws);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.status().message().find("datasets/bad.yaml:2: bad.pth"), std::string::npos) << cfg.status().message();
+  fs::remove_all(dir);
 }
 
 }  // namespace

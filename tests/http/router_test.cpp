@@ -125,5 +125,29 @@ TEST(HttpRequestTest, JsonBody) {
   EXPECT_FALSE(r.JsonBody().ok());
 }
 
+TEST(RouterTest, ARestCaptureTakesTheRestOfThePathSlashesIncluded) {
+  Router router;
+  router.Get("/api/jobs/{job_id}/artifacts/{path}", [](const HttpRequest& req) -> Result<Json> {
+    return Json{{"id", std::string(req.Param("job_id"))}, {"path", std::string(req.Param("path"))}};
+  });
+  router.Get("/api/jobs/{job_id}/artifacts", [](const HttpRequest&) -> Result<Json> { return Json{{"list", true}}; });
+  router.SetRestCapture("/api/jobs/{job_id}/artifacts/{path}");
+  auto one = Req(HttpMethod::kGet, "/api/jobs/j1/artifacts/qlib_res.csv");
+  EXPECT_EQ(Body(router.Dispatch(one))["path"], "qlib_res.csv");
+  auto deep = Req(HttpMethod::kGet, "/api/jobs/j1/artifacts/work/RD-Agent_workspace/loop_0/ret.pkl");
+  const Json body = Body(router.Dispatch(deep));
+  EXPECT_EQ(body["id"], "j1");
+  EXPECT_EQ(body["path"], "work/RD-Agent_workspace/loop_0/ret.pkl");
+  auto list = Req(HttpMethod::kGet, "/api/jobs/j1/artifacts");
+  EXPECT_EQ(Body(router.Dispatch(list))["list"], true);
+  auto up = Req(HttpMethod::kGet, "/api/jobs/j1/artifacts/work/../../x");
+  EXPECT_EQ(Body(router.Dispatch(up))["path"], "work/../../x");  // the handler refuses it (CheckArtifactPath)
+  // Without SetRestCapture a capture is one segment.
+  Router plain;
+  plain.Get("/a/{x}", [](const HttpRequest&) -> Result<Json> { return Json::object(); });
+  auto two = Req(HttpMethod::kGet, "/a/b/c");
+  EXPECT_EQ(plain.Dispatch(two).status, 404);
+}
+
 }  // namespace
 }  // namespace alphalab::http

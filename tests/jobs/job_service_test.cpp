@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <chrono>
@@ -1322,6 +1323,140 @@ TEST(JobServiceHelpersTest, SummarizeError) {
   const std::string s = SummarizeError(many);
   EXPECT_EQ(std::count(s.begin(), s.end(), '\n'), 19);  // at most 20 lines
   EXPECT_NE(s.find("frame 29"), std::string::npos);
+}
+
+// ---------------------------------------------------------------- job types with `tool:`
+// A fake JobPreparer (the seam jobs/job_preparer.hpp; the config center implements it).
+class FakePreparer final : public JobPreparer {
+ public:
+  Status Check(const JobTypeDecl& type, const Json& params) const override {
+    ++checks;
+    if (params.contains("source_history_id") && params["source_history_id"] == "h_missing") {
+      return Status::NotFound("source_history_id 'h_missing' is not a version of " + type.tool,
+                              Json{{"field", "source_history_id"}});
+    }
+    return check_status;
+  }
+  Status Prepare(const JobTypeDecl& type, PreparedJob& job) override {
+    ++prepares;
+    seen_work_dir = job.work_dir;
+    seen_tool = type.tool;
+    seen_params = job.params;
+    work_dir_was_empty = fs::is_directory(job.work_dir) && fs::is_empty(job.work_dir);
+    if (!prepare_status.ok()) return prepare_status;
+    std::ofstream(job.work_dir / "conf_baseline.yaml") << "market: csi300\n";
+    job.env["OPENAI_API_BASE"] = "http://127.0.0.1:9/v1";
+    job.env["PYTHONUNBUFFERED"] = "from-dotenv";  // the type's own env wins
+    job.config_hashes[".env"] = "aaa111";
+    job.config_hashes["rdagent/conf_baseline.yaml"] = "bbb222";
+    return Status::Ok();
+  }
+  mutable std::atomic<int> checks{0};
+  std::atomic<int> prepares{0};
+  Status check_status = Status::Ok();
+  Status prepare_status = Status::Ok();
+  fs::path seen_work_dir;
+  std::string seen_tool;
+  Json seen_params;
+  bool work_dir_was_empty = false;
+};
+
+class ToolJobTest : public JobServiceTest {
+ protected:
+  void SetUp() override {
+    JobServiceTest::SetUp();
+    auto config = ParseWorkspaceConfig(
+        "configs:\n"
+        "  agent:\n"
+        "    files:\n"
+        "      - {path: .env, kind: env}\n"
+        "job_types:\n"
+        "  agent-run:\n"
+        "    tool: agent\n"
+        "    argv: [agent, run, [--loop-n, '{loop_n}']]\n"
+        "    params:\n"
+        "      loop_n: {type: int, min: 1, default: 1}\n"
+        "      source_history_id: {type: string}\n"
+        "    env: {PYTHONUNBUFFERED: '1'}\n");
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    ASSERT_TRUE(catalog_->AddUserTypes(*config).ok());
+    MakeService(2);
+    service_->SetPreparer(&preparer_);
+  }
+  FakePreparer preparer_;
+};
+
+TEST_F(ToolJobTest, PreparedEnvCwdAndConfigHashesReachTheProcessAndTheJob) {
+  auto job = service_->Submit("agent-run", Json{{"loop_n", 3}});
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  ASSERT_TRUE(exec_->WaitForSubmits(1));
+  const ProcessSpec spec = exec_->submits().at(0);
+  const fs::path work = root_ / "reports" / "jobs" / "runtime" / job->job_id.str() / "work";
+  EXPECT_EQ(preparer_.checks.load(), 1);
+  EXPECT_EQ(preparer_.prepares.load(), 1);
+  EXPECT_EQ(preparer_.seen_tool, "agent");
+  EXPECT_EQ(preparer_.seen_work_dir, work);
+  EXPECT_TRUE(preparer_.work_dir_was_empty);
+  EXPECT_EQ(preparer_.seen_params["loop_n"], 3);
+  EXPECT_EQ(spec.cwd, work);
+  EXPECT_TRUE(fs::exists(work / "conf_baseline.yaml"));
+  EXPECT_EQ(spec.env.at("OPENAI_API_BASE"), "http://127.0.0.1:9/v1");
+  EXPECT_EQ(spec.env.at("PYTHONUNBUFFERED"), "1");
+  EXPECT_EQ(spec.argv, (std::vector<std::string>{"agent", "run", "--loop-n", "3"}));
+  ASSERT_TRUE(WaitFor([&] { return StateOf(job->job_id) == JobState::kRunning; }));
+  JobRecord running = Stored(job->job_id);
+  EXPECT_EQ(running.cwd, work.string());
+  EXPECT_EQ(running.artifacts["work_dir"], "reports/jobs/runtime/" + job->job_id.str() + "/work");
+  EXPECT_EQ(running.artifacts["config_sha256:.env"], "aaa111");
+  // The prepared env may hold secrets: it is never stored with the job.
+  EXPECT_FALSE(running.env.contains("OPENAI_API_BASE"));
+  ASSERT_TRUE(exec_->FinishWithExitCode(job->job_id, 0).ok());
+  ASSERT_TRUE(WaitFor([&] { return StateOf(job->job_id) == JobState::kSuccess; }));
+  // The hashes recorded at the start survive the end.
+  EXPECT_EQ(Stored(job->job_id).artifacts["config_sha256:rdagent/conf_baseline.yaml"], "bbb222");
+}
+
+TEST_F(ToolJobTest, CheckErrorsRefuseTheSubmitAndTheDryRunWithNothingQueued) {
+  auto missing = service_->Submit("agent-run", Json{{"source_history_id", "h_missing"}});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().details()["field"], "source_history_id");
+  preparer_.check_status = Status::InvalidArgument("templates disagree on market", Json{{"field", "templates"}});
+  SubmitOptions dry;
+  dry.dry_run = true;
+  auto refused = service_->Submit("agent-run", Json::object(), dry);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(*store_.CountJobs(JobQuery{}), 0);
+  EXPECT_EQ(preparer_.prepares.load(), 0);
+  EXPECT_TRUE(exec_->submits().empty());
+  EXPECT_FALSE(fs::exists(root_ / "reports" / "jobs" / "runtime") &&
+               std::any_of(fs::directory_iterator(root_ / "reports" / "jobs" / "runtime"), fs::directory_iterator(),
+                           [](const fs::directory_entry& e) { return e.path().filename().string().rfind("job_", 0) == 0; }));
+}
+
+TEST_F(ToolJobTest, APrepareFailureEndsTheJobFailedBeforeAnyProcessWithTheReasonInItsLog) {
+  preparer_.prepare_status = Status::FailedPrecondition("history entry h_12 cannot be read");
+  auto job = service_->Submit("agent-run", Json::object());
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  ASSERT_TRUE(WaitFor([&] { return StateOf(job->job_id) == JobState::kFailed; }));
+  const JobRecord failed = Stored(job->job_id);
+  EXPECT_EQ(failed.end_reason, EndReason::kSpawnFailed);
+  EXPECT_TRUE(exec_->submits().empty());
+  auto log = ReadFile(root_ / failed.log_path);
+  ASSERT_TRUE(log.ok());
+  EXPECT_NE(log->find("history entry h_12 cannot be read"), std::string::npos) << *log;
+  ASSERT_TRUE(failed.error_message.has_value());
+  EXPECT_NE(failed.error_message->find("h_12"), std::string::npos);
+}
+
+TEST_F(ToolJobTest, WithoutAPreparerAToolJobStillRunsInItsOwnWorkFolder) {
+  service_->SetPreparer(nullptr);
+  auto job = service_->Submit("agent-run", Json::object());
+  ASSERT_TRUE(job.ok());
+  ASSERT_TRUE(exec_->WaitForSubmits(1));
+  EXPECT_EQ(exec_->submits().at(0).cwd, root_ / "reports" / "jobs" / "runtime" / job->job_id.str() / "work");
+  EXPECT_TRUE(fs::is_directory(exec_->submits().at(0).cwd));
 }
 
 }  // namespace

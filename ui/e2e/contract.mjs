@@ -39,7 +39,7 @@ if (!bin || !existsSync(bin)) fail(`set ALPHALAB_BIN to the alphalab binary (got
 const tmp = mkdtempSync(join(tmpdir(), 'alphalab-contract-'));
 const ws = join(tmp, 'workspace');
 const example = join(REPO, 'examples', 'workspace');
-cpSync(example, ws, { recursive: true, filter: (src) => !/\/(runs|backtests|reports|history|data)(\/|$)|alphalab\.db/.test(src.slice(example.length)) });
+cpSync(example, ws, { recursive: true, filter: (src) => !/\/(runs|backtests|reports|history|data|datasets)(\/|$)|alphalab\.db/.test(src.slice(example.length)) });
 mkdirSync(join(ws, 'data', 'demo'), { recursive: true });
 writeFileSync(join(ws, 'data', 'demo', 'SPX.csv'), readFileSync(join(UI_DIR, 'node_modules', 'vega-datasets', 'data', 'sp500-2000.csv')));
 
@@ -57,7 +57,9 @@ const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const serverOut = [];
 log(`starting ${bin} serve --workspace ${ws} --port ${port}`);
-const server = spawn(bin, ['serve', '--workspace', ws, '--host', '127.0.0.1', '--port', String(port), '--no-access-log'], { stdio: ['ignore', 'pipe', 'pipe'] });
+// The RD-Agent stand-in (build/standin/bin/rdagent, src/tools) at the end of PATH, as `make run` does.
+const serverEnv = { ...process.env, PATH: `${process.env.PATH ?? ''}:${resolve(dirname(bin), '..', 'standin', 'bin')}`, STANDIN_STEP_SECONDS: '0.05' };
+const server = spawn(bin, ['serve', '--workspace', ws, '--host', '127.0.0.1', '--port', String(port), '--no-access-log'], { stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv });
 server.stdout.on('data', (d) => serverOut.push(d));
 server.stderr.on('data', (d) => serverOut.push(d));
 let serverExited = false;
@@ -250,6 +252,76 @@ try {
   await call('GET', '/api/jobs/recent', { query: '?status=failed&job_type=train', expect: 200 });
   await call('GET', '/api/jobs/recent', { query: '?status=DONE', expect: 400 });
   await call('GET', '/api/jobs/recent', { query: '?limit=5000', expect: 400 });
+
+  // Artifacts of every job: the log as job.log, files of the job's folder; traversal refused.
+  const A = `${J}/artifacts`;
+  const arts = await call('GET', A, { params: { job_id: train.body.job_id }, query: '?offset=0&limit=100', expect: 200 });
+  check(arts.body.items.some((a) => a.path === 'job.log'), 'the artifacts of a job list its log');
+  await call('GET', A, { params: { job_id: train.body.job_id }, query: '?limit=0', expect: 400 });
+  await call('GET', A, { params: { job_id: 'job_20000101_000000__00000000' }, expect: 404 });
+  await call('GET', `${A}/{path}`, { params: { job_id: train.body.job_id, path: 'job.log' }, expect: 200 });
+  await call('GET', `${A}/{path}`, { params: { job_id: train.body.job_id, path: '../x.log' }, expect: 400 });
+  await call('GET', `${A}/{path}`, { params: { job_id: train.body.job_id, path: 'work/nope.csv' }, expect: 404 });
+
+  // RD-Agent tasks: jobs of the type rdagent-fin-quant, run by the stand-in.
+  const T = '/api/rdagent/tasks';
+  const TI = `${T}/{task_id}`;
+  const task = await call('POST', T, { body: { loop_n: 2, all_duration: '1h', dataset_ids: ['demo'], evolving_mode: 'llm' }, expect: 200 });
+  await call('POST', T, { body: { loop_n: 0 }, expect: 400 });
+  const longTask = await call('POST', T, { body: { loop_n: 500 }, expect: 200 });
+  await waitFor('the long task to run', async () => (await (await fetch(`${base}/api/jobs/${longTask.body.job_id}`)).json()).status === 'RUNNING');
+  await call('POST', `${TI}/cancel`, { params: { task_id: longTask.body.job_id }, body: {}, expect: 200 });
+  await call('POST', `${TI}/cancel`, { params: { task_id: train.body.job_id }, body: {}, expect: 404 });
+  const taskDone = await waitJob(task.body.job_id);
+  check(taskDone.status === 'SUCCESS', `the RD-Agent task succeeded (${taskDone.status}: ${taskDone.error_message ?? ''})`);
+  const view = await call('GET', TI, { params: { task_id: task.body.job_id }, expect: 200 });
+  check(typeof view.body.metrics?.IC === 'number' && view.body.progress.loops_started === 2 && view.body.loop_results.length === 2,
+    `the task view has its qlib_res metrics, 2 loops and per-loop results (${JSON.stringify(view.body.progress)})`);
+  await call('GET', TI, { params: { task_id: train.body.job_id }, expect: 404 });
+  await call('GET', T, { query: '?limit=10', expect: 200 });
+  await call('GET', T, { query: '?limit=-1', expect: 400 });
+  const tlog = await call('GET', `${TI}/logs`, { params: { task_id: task.body.job_id }, query: '?offset=0', expect: 200 });
+  check(tlog.body.content.includes('Start Loop 1, Step 4: record'), 'the task log shows RD-Agent loop lines');
+  const tsse = await call('GET', `${TI}/logs`, { params: { task_id: task.body.job_id }, headers: { Accept: 'text/event-stream' }, expect: 200 });
+  check(/event: end/.test(tsse.body), 'the task log as SSE ends with an end event');
+  await call('GET', `${TI}/logs`, { params: { task_id: task.body.job_id }, query: '?offset=x', expect: 400 });
+  const tarts = await call('GET', `${TI}/artifacts`, { params: { task_id: task.body.job_id }, expect: 200 });
+  check(tarts.body.items.some((a) => a.path === 'work/qlib_res.csv') && tarts.body.items.some((a) => a.path === 'work/ret.pkl'), 'the task lists qlib_res.csv and ret.pkl');
+  await call('GET', `${TI}/artifacts`, { params: { task_id: 'bad id!' }, expect: 400 });
+  const pkl = await call('GET', `${A}/{path}`, { params: { job_id: task.body.job_id, path: 'work/ret.pkl' }, expect: 200 });
+  check(typeof pkl.body === 'string' && pkl.body.length > 0, 'ret.pkl downloads as application/octet-stream');
+
+  // Datasets: alphalab.yaml's (read-only), an instruments upload, a Qlib folder, default, delete.
+  const DS = '/api/datasets';
+  const dsList = await call('GET', DS, { expect: 200 });
+  check(dsList.body.items.some((d) => d.name === 'demo' && d.readonly), 'alphalab.yaml datasets are listed read-only');
+  await call('GET', DS, { query: '?x=1', expect: 400 });
+  await call('GET', '/api/rdagent/datasets', { expect: 200 });
+  await call('GET', '/api/rdagent/datasets', { query: '?x=1', expect: 400 });
+  const up = await call('POST', `${DS}/upload-instruments`, { body: { name: 'spx_only', dataset: 'demo', content: 'SPX\n' }, expect: 200 });
+  check(up.body.instruments?.[0] === 'SPX' && up.body.instruments_file === 'datasets/spx_only.instruments.txt', 'an instruments upload makes a restricted dataset');
+  const badUp = await call('POST', `${DS}/upload-instruments`, { body: { name: 'bad_list', dataset: 'demo', content: 'SPX\nNOPE\nbad symbol!\n' }, expect: 400 });
+  check(badUp.body.error?.details?.problems?.length === 2 && badUp.body.error.details.problems[0].line === 2, 'each bad or unknown symbol is reported with its line');
+  await call('POST', '/api/rdagent/datasets/upload-instruments', { body: { name: 'spx_rd', dataset: 'demo', content: 'spx\n' }, expect: 200 });
+  await call('POST', '/api/rdagent/datasets/upload-instruments', { body: { name: 'spx_rd', dataset: 'demo', content: 'SPX\n' }, expect: 409 });
+  mkdirSync(join(ws, 'data', 'qlib_small', 'calendars'), { recursive: true });
+  mkdirSync(join(ws, 'data', 'qlib_small', 'instruments'), { recursive: true });
+  mkdirSync(join(ws, 'data', 'qlib_small', 'features', 'sh600000'), { recursive: true });
+  writeFileSync(join(ws, 'data', 'qlib_small', 'calendars', 'day.txt'), '2020-01-02\n2020-01-03\n');
+  writeFileSync(join(ws, 'data', 'qlib_small', 'instruments', 'all.txt'), 'SH600000\t2020-01-02\t2020-01-03\n');
+  writeFileSync(join(ws, 'data', 'qlib_small', 'features', 'sh600000', 'close.day.bin'), Buffer.alloc(12));
+  const qd = await call('POST', DS, { body: { name: 'cn_small', format: 'qlib', provider_uri: 'data/qlib_small', description: 'a tiny Qlib folder' }, expect: 200 });
+  check(qd.body.validation.ok && qd.body.validation.calendar_days === 2, 'a Qlib folder passes the layout check');
+  await call('POST', DS, { body: { name: 'cn_broken', format: 'qlib', path: 'data/demo' }, expect: 400 });
+  await call('POST', DS, { body: { name: 'cn_small', format: 'qlib', path: 'data/qlib_small' }, expect: 409 });
+  await call('GET', `${DS}/{name}/validation`, { params: { name: 'cn_small' }, expect: 200 });
+  await call('GET', `${DS}/{name}/validation`, { params: { name: 'nope' }, expect: 404 });
+  const def = await call('POST', `${DS}/{name}/default`, { params: { name: 'spx_only' }, body: {}, expect: 200 });
+  check(def.body.default === true, 'set default');
+  await call('POST', `${DS}/{name}/default`, { params: { name: 'nope' }, body: {}, expect: 404 });
+  await call('DELETE', `${DS}/{name}`, { params: { name: 'spx_rd' }, body: {}, expect: 200 });
+  await call('DELETE', `${DS}/{name}`, { params: { name: 'demo' }, body: {}, expect: 409 });
+  await call('DELETE', `${DS}/{name}`, { params: { name: 'spx_rd' }, body: {}, expect: 404 });
 
   // Registry and results.
   await call('POST', '/api/registry/index', { body: {}, expect: 200 });

@@ -55,6 +55,24 @@ void ParallelFor(size_t n, Fn fn) {
 
 }  // namespace
 
+std::vector<std::string> ParseInstrumentsText(std::string_view text) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(at, end - at);
+    at = end + 1;
+    const size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string_view::npos || line[b] == '#') continue;
+    line = line.substr(b);
+    const size_t e = line.find_first_of(" \t\r");
+    std::string sym = Upper(std::string(line.substr(0, e)));
+    if (std::find(out.begin(), out.end(), sym) == out.end()) out.push_back(std::move(sym));
+  }
+  return out;
+}
+
 Result<DatasetRef> ResolveDataset(const Workspace& ws, std::string_view name) {
   if (name.empty()) return Status::InvalidArgument("config key 'dataset' is empty");
   DatasetRef ref;
@@ -63,9 +81,24 @@ Result<DatasetRef> ResolveDataset(const Workspace& ws, std::string_view name) {
   std::vector<std::string> declared;
   for (const DatasetDecl& d : config.datasets) declared.push_back(d.name);
   std::string path_text;
+  std::string instruments_file;
   if (const DatasetDecl* decl = config.FindDataset(name)) {
     path_text = decl->path;
     ref.format = decl->format;
+    instruments_file = decl->instruments_file;
+  }
+  if (!instruments_file.empty()) {
+    auto file = ws.Resolve(instruments_file, PathMust::kExist);
+    if (!file.ok()) {
+      return Status::NotFound("dataset '" + ref.name + "' instruments_file " + instruments_file +
+                              " does not exist or is outside the workspace");
+    }
+    ASSIGN_OR_RETURN(std::string text, ReadFile(*file));
+    ref.only = ParseInstrumentsText(text);
+    if (ref.only.empty()) {
+      return Status::InvalidArgument("dataset '" + ref.name + "' instruments_file " + instruments_file +
+                                     " lists no symbol");
+    }
   }
   if (path_text.empty()) {  // not declared: data/<name>/
     std::error_code ec;
@@ -99,14 +132,34 @@ Result<DatasetRef> ResolveDataset(const Workspace& ws, std::string_view name) {
   return ref;
 }
 
+namespace {
+
+// The instruments at ds.path, restricted to ds.only (matched case-insensitively; a symbol of
+// `only` the data lacks is NotFound).
+Result<std::vector<std::string>> Restrict(const DatasetRef& ds, std::vector<std::string> available) {
+  if (ds.only.empty()) return available;
+  std::vector<std::string> out;
+  for (const std::string& sym : ds.only) {
+    auto it = std::find_if(available.begin(), available.end(), [&](const std::string& a) { return Upper(a) == sym; });
+    if (it == available.end()) {
+      return Status::NotFound("dataset '" + ds.name + "' lists '" + sym + "' in its instruments_file, which its data lacks");
+    }
+    out.push_back(*it);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> ListSymbols(const DatasetRef& ds) {
   if (ds.format == "qlib") {
     ASSIGN_OR_RETURN(auto idx, OpenQlibIndex(ds.path));
     std::vector<std::string> out;
     for (const auto& [sym, file] : idx.instruments) out.push_back(sym);
-    return out;
+    return Restrict(ds, std::move(out));
   }
-  return CsvFiles(ds.path);
+  return Restrict(ds, CsvFiles(ds.path));
 }
 
 Result<Universe> LoadUniverse(const Workspace& ws, const DatasetRef& ds,
@@ -124,6 +177,7 @@ Result<Universe> LoadUniverse(const Workspace& ws, const DatasetRef& ds,
   } else {
     available = CsvFiles(ds.path);
   }
+  ASSIGN_OR_RETURN(available, Restrict(ds, std::move(available)));
   // Requested names resolve exactly first, then case-insensitively.
   std::vector<std::string> wanted;
   if (symbols.empty()) {

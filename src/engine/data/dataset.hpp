@@ -19,9 +19,18 @@ struct DatasetRef {
   std::string name;
   std::string format;           // "csv" | "qlib"
   std::filesystem::path path;   // absolute, inside the workspace
+  // The symbols the dataset is restricted to (its `instruments_file`, upper-cased, in file
+  // order); empty = every instrument at `path`.
+  std::vector<std::string> only;
 };
 
-// Looks `name` up in the workspace config's `datasets: {name: {format, path}}` (read through
+// The symbols of an instruments file: one per line, the first field of a tab- or
+// space-separated line (Qlib's "SYMBOL<TAB>start<TAB>end"), '#' comments and blank lines skipped,
+// upper-cased, duplicates dropped.
+std::vector<std::string> ParseInstrumentsText(std::string_view text);
+
+// Looks `name` up in the workspace config's `datasets: {name: {format, path, instruments_file}}`
+// (alphalab.yaml, then the API's datasets/<name>.yaml files) (read through
 // LoadWorkspaceConfig: a broken alphalab.yaml is that error); when the config does not declare it, data/<name>/ is used if it exists (format guessed: a
 // calendars/ folder means qlib). NotFound lists the datasets that exist.
 Result<DatasetRef> ResolveDataset(const Workspace& ws, std::string_view name);

@@ -1,0 +1,179 @@
+// The external-agent job end to end: a real `alphalab serve`, real HTTP on 127.0.0.1 and the
+// RD-Agent stand-in (bin/alphalab-rdagent-standin, src/tools) as the job's program: params reach
+// argv, the work folder is its cwd, loop progress is visible while it runs, qlib_res.csv is
+// parsed into the task's metrics, artifacts are listed and downloaded (traversal and symlinks
+// refused), a failing run fails, a cancel stops its process tree.
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "server_harness.hpp"
+
+namespace alphalab::testing {
+namespace {
+
+std::string RdagentYaml() {
+  const std::string standin = (BinDir() / "alphalab-rdagent-standin").string();
+  return "storage:\n  db: sqlite:alphalab.db\n"
+         "roots:\n  rdagent: tools/rdagent\n"
+         "configs:\n  rdagent:\n    root: rdagent\n    files:\n      - {path: .env, kind: env}\n"
+         "job_types:\n"
+         "  rdagent-fin-quant:\n"
+         "    tool: rdagent\n"
+         "    argv: [\"" + standin + "\", fin_quant, [--loop-n, \"{loop_n}\"], [--all-duration, \"{all_duration}\"]]\n"
+         "    params:\n"
+         "      dataset_ids: {type: list}\n"
+         "      loop_n: {type: int, min: 1, default: 1}\n"
+         "      all_duration: {type: string}\n"
+         "      step_seconds: {type: string, default: '0.05'}\n"
+         "      fail: {type: enum, choices: ['0', '1'], default: '0'}\n"
+         "      pid_file: {type: string}\n"
+         "    results: {parser: qlib_res, path: 'reports/jobs/runtime/{job_id}/work/qlib_res.csv'}\n"
+         "    env: {STANDIN_STEP_SECONDS: '{step_seconds}', STANDIN_FAIL: '{fail}', STANDIN_PID_FILE: '{pid_file}'}\n";
+}
+
+class RdagentApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ws_ = std::make_unique<TempWorkspace>();
+    fs::create_directories(ws_->root() / "tools" / "rdagent");
+    std::ofstream(ws_->root() / "tools" / "rdagent" / ".env") << "OPENAI_API_BASE=http://127.0.0.1:9/v1\n";
+    std::ofstream(ws_->root() / "alphalab.yaml") << RdagentYaml();
+    server_ = std::make_unique<ServerProcess>(ws_->root());
+    ASSERT_TRUE(server_->Start());
+  }
+  void TearDown() override { server_->Stop(); }
+  std::string Submit(const Json& body) {
+    auto r = server_->Post("/api/rdagent/tasks", body);
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto j = r.JsonBody();
+    return j.ok() ? j->value("job_id", "") : "";
+  }
+  std::unique_ptr<TempWorkspace> ws_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(RdagentApiTest, RunsTheStandInWithItsParamsInItsWorkFolderAndParsesItsResults) {
+  // Slow enough steps to watch a loop while it runs.
+  const std::string id = Submit(Json{{"loop_n", 2}, {"all_duration", "1h"}, {"dataset_ids", {"synthetic"}},
+                                     {"step_seconds", "0.25"}});
+  ASSERT_FALSE(id.empty());
+  const std::string task = "/api/rdagent/tasks/" + id;
+  Json running;
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    running = server_->GetJson(task);
+    if (running["job"]["status"] == "RUNNING" && running["progress"]["loop"].is_number()) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(running["job"]["status"], "RUNNING") << running.dump();
+  EXPECT_TRUE(running["progress"]["step_name"].is_string()) << running.dump();
+  EXPECT_TRUE(running["metrics"].is_null());
+
+  const Json done = server_->WaitTerminal(id, 30s);
+  ASSERT_EQ(done["status"], "SUCCESS") << done.dump();
+  const fs::path work = ws_->root() / "reports" / "jobs" / "runtime" / id / "work";
+  EXPECT_EQ(done["command"], Json({(BinDir() / "alphalab-rdagent-standin").string(), "fin_quant", "--loop-n", "2",
+                                   "--all-duration", "1h"}));
+  EXPECT_EQ(fs::path(done["cwd"].get<std::string>()), work);
+  EXPECT_EQ(done["params"]["dataset_ids"], Json({"synthetic"}));
+  EXPECT_EQ(done["artifacts"]["work_dir"], "reports/jobs/runtime/" + id + "/work");
+
+  const Json view = server_->GetJson(task);
+  EXPECT_EQ(view["progress"]["loops_started"], 2);
+  EXPECT_EQ(view["progress"]["step_name"], "record");
+  ASSERT_TRUE(view["metrics"].is_object()) << view.dump();
+  EXPECT_NEAR(view["metrics"]["IC"].get<double>(), 0.025, 1e-9);  // the stand-in's second loop
+  EXPECT_NEAR(view["metrics"]["1day.excess_return_with_cost.annualized_return"].get<double>(), 0.063, 1e-9);
+  ASSERT_EQ(view["loop_results"].size(), 2u);
+  EXPECT_EQ(view["loop_results"][0]["path"], "work/RD-Agent_workspace/loop_0/qlib_res.csv");
+  EXPECT_NEAR(view["loop_results"][0]["metrics"]["IC"].get<double>(), 0.021, 1e-9);
+
+  const Json log = server_->GetJson(task + "/logs?offset=0");
+  const std::string content = log["content"];
+  EXPECT_NE(content.find("Start Loop 1, Step 4: record"), std::string::npos) << content;
+  EXPECT_NE(content.find("cwd: " + work.string()), std::string::npos) << content;
+  EXPECT_NE(content.find("Qlib templates in the workspace: 0"), std::string::npos) << content;
+
+  // Listed in the task's and the job's artifacts; ret.pkl downloads byte for byte, unparsed.
+  const Json arts = server_->GetJson(task + "/artifacts");
+  std::set<std::string> paths;
+  for (const Json& a : arts["items"]) paths.insert(a["path"].get<std::string>());
+  EXPECT_TRUE(paths.count("job.log") && paths.count("work/qlib_res.csv") && paths.count("work/ret.pkl") &&
+              paths.count("work/RD-Agent_workspace/loop_1/ret.pkl"))
+      << arts.dump();
+  EXPECT_EQ(server_->GetJson("/api/jobs/" + id + "/artifacts?limit=1&offset=1")["items"].size(), 1u);
+  auto pkl = server_->Get("/api/jobs/" + id + "/artifacts/work/ret.pkl");
+  ASSERT_EQ(pkl.status, 200);
+  auto expected = ReadFile(work / "ret.pkl");
+  ASSERT_TRUE(expected.ok());
+  EXPECT_EQ(pkl.body, *expected);
+  EXPECT_EQ(pkl.body.substr(0, 2), "\x80\x04");
+  auto csv = server_->Get("/api/jobs/" + id + "/artifacts/work%2Fqlib_res.csv");  // encoded slash too
+  EXPECT_EQ(csv.status, 200);
+  EXPECT_EQ(csv.body.substr(0, 3), ",0\n");
+
+  // Nothing outside the job's folder: '..' is a 400, a symlink out a 404, both enveloped.
+  auto up = server_->Get("/api/jobs/" + id + "/artifacts/work/..%2F..%2F..%2F..%2F..%2Falphalab.yaml");
+  EXPECT_EQ(up.status, 400) << up.body;
+  EXPECT_NE(up.body.find("\"error\""), std::string::npos);
+  fs::create_symlink(ws_->root() / "alphalab.yaml", work / "config_link.yaml");
+  auto link = server_->Get("/api/jobs/" + id + "/artifacts/work/config_link.yaml");
+  EXPECT_EQ(link.status, 404) << link.body;
+  EXPECT_EQ(link.body.find("storage"), std::string::npos);
+  EXPECT_EQ(server_->Get("/api/jobs/" + id + "/artifacts/work/nope.csv").status, 404);
+}
+
+TEST_F(RdagentApiTest, AFailingRunFailsAndBadParamsAreRefusedBeforeAnythingRuns) {
+  const std::string id = Submit(Json{{"loop_n", 1}, {"fail", "1"}, {"dataset_ids", {"demo", "synthetic"}}});
+  const Json done = server_->WaitTerminal(id, 30s);
+  EXPECT_EQ(done["status"], "FAILED") << done.dump();
+  EXPECT_EQ(done["exit_code"], 1);
+  const Json view = server_->GetJson("/api/rdagent/tasks/" + id);
+  EXPECT_TRUE(view["metrics"].is_null());
+  EXPECT_NE(server_->GetJson("/api/rdagent/tasks/" + id + "/logs")["content"].get<std::string>().find("Traceback"),
+            std::string::npos);
+
+  auto bad = server_->Post("/api/rdagent/tasks", Json{{"loop_n", 0}});
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("loop_n"), std::string::npos);
+  auto unknown = server_->Post("/api/rdagent/tasks", Json{{"command", "rm -rf /"}});
+  EXPECT_EQ(unknown.status, 400) << unknown.body;
+  const Json list = server_->GetJson("/api/rdagent/tasks");
+  EXPECT_EQ(list["total"], 1);  // only the failed run exists
+  auto dry = server_->Post("/api/rdagent/tasks", Json{{"loop_n", 3}, {"dry_run", true}});
+  ASSERT_EQ(dry.status, 200) << dry.body;
+  EXPECT_EQ(dry.JsonBody()->value("status", ""), "SUCCESS");
+  EXPECT_EQ(server_->Get("/api/rdagent/tasks/job_20000101_000000__00000000").status, 404);
+}
+
+TEST_F(RdagentApiTest, CancelStopsTheAgentAndItsChildren) {
+  const fs::path pid_file = ws_->root() / "pids" / "agent.pid";
+  const std::string id = Submit(Json{{"loop_n", 100}, {"step_seconds", "0.5"}, {"pid_file", pid_file.string()}});
+  int agent = 0, child = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < deadline && child == 0) {
+    std::ifstream in(pid_file);
+    in >> agent >> child;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_GT(child, 0);
+  EXPECT_FALSE(ProcessDead(agent));
+  auto canceled = server_->Post("/api/rdagent/tasks/" + id + "/cancel", Json::object());
+  EXPECT_EQ(canceled.status, 200) << canceled.body;
+  const Json done = server_->WaitTerminal(id, 15s);
+  EXPECT_EQ(done["status"], "CANCELED");
+  for (int i = 0; i < 100 && !(ProcessDead(agent) && ProcessDead(child)); ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(ProcessDead(agent));
+  EXPECT_TRUE(ProcessDead(child));
+  EXPECT_EQ(server_->Post("/api/rdagent/tasks/" + id + "/cancel", Json::object()).status, 409);
+}
+
+}  // namespace
+}  // namespace alphalab::testing
