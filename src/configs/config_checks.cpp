@@ -82,13 +82,16 @@ std::string OneLine(const YAML::Node& n) {
   return e.c_str();
 }
 
+// yaml-cpp's Node::operator= assigns content (it would rewrite the document): walk with reset().
 YAML::Node Child(const YAML::Node& n, std::initializer_list<const char*> keys) {
-  YAML::Node cur = n;
+  YAML::Node cur;
+  cur.reset(n);
   for (const char* k : keys) {
     if (!cur || !cur.IsMap()) return YAML::Node();
-    YAML::Node next = cur[k];
+    const YAML::Node& const_cur = cur;
+    YAML::Node next = const_cur[k];
     if (!next) return YAML::Node();
-    cur = next;
+    cur.reset(next);
   }
   return cur;
 }

@@ -131,7 +131,8 @@ TEST_F(ConfigChecksTest, AMarketMismatchIsNamedWithBothFiles) {
 
 TEST_F(ConfigChecksTest, ASegmentMismatchIsFound) {
   std::string t = Slurp(Disk(kBaseline));
-  t.replace(t.find("default(\"2014-12-31\", true) }}]"), 20, "default(\"2015-06-30\", true) }}]");
+  const std::string from = "train_end | default(\"2014-12-31\", true)";
+  t.replace(t.find(from, t.find("segments:")), from.size(), "train_end | default(\"2015-06-30\", true)");
   Spit(Disk(kBaseline), t);
   auto r = svc_->Check("rdagent", "consistency", std::nullopt);
   ASSERT_TRUE(r.ok());

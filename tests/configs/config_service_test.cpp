@@ -160,9 +160,9 @@ TEST_F(ConfigServiceTest, SameNamedFilesGetAParentSuffixAndCollisionsNeverOverwr
   ASSERT_EQ(names.size(), 3u);
   int experiment = 0, qlib = 0, suffixed = 0;
   for (const auto& n : names) {
-    if (n.find("_manual_prompts_experiment.yaml") != std::string::npos) ++experiment;
+    if (n.find("_manual_") != std::string::npos && n.find("prompts_experiment.yaml") != std::string::npos) ++experiment;
     if (n.find("_manual_prompts_qlib.yaml") != std::string::npos) ++qlib;
-    if (n.find("_1-prompts_experiment.yaml") != std::string::npos || n.find("1-prompts") != std::string::npos) ++suffixed;
+    if (n.find("_manual_1-prompts_experiment.yaml") != std::string::npos) ++suffixed;
   }
   EXPECT_EQ(experiment, 2);
   EXPECT_EQ(qlib, 1);

@@ -37,8 +37,8 @@ TEST(DotenvTest, ReadsWhatPythonDotenvReads) {
   EXPECT_EQ(m["I"], "plain value-x");
   EXPECT_EQ(m["J"], "${A}");
   EXPECT_EQ(m["K"], "fallback");
-  EXPECT_EQ((*entries)[9].line, 10);
-  EXPECT_EQ((*entries)[10].line, 12);
+  EXPECT_EQ((*entries)[7].line, 10);  // H spans lines 10-11
+  EXPECT_EQ((*entries)[8].line, 12);
 }
 
 TEST(DotenvTest, LinesThatAreNotKeyValueAreErrorsWithTheirLine) {

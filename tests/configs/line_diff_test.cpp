@@ -42,7 +42,10 @@ TEST(LineDiffTest, MissingFinalNewlineIsShown) {
 TEST(LineDiffTest, TwoOneMegabyteTemplatesDiffInUnder50ms) {
   std::string a;
   int i = 0;
-  while (a.size() < (1u << 20)) a += "    key_" + std::to_string(i++) + ": value " + std::to_string(i * 7) + "\n";
+  while (a.size() < (1u << 20)) {
+    a += "    key_" + std::to_string(i) + ": value " + std::to_string(i * 7) + "\n";
+    ++i;
+  }
   std::string b = a;
   for (size_t pos = 1000; pos < b.size(); pos += 40000) b[pos] = 'X';
   const auto start = std::chrono::steady_clock::now();
