@@ -18,7 +18,10 @@
 #include <spdlog/spdlog.h>
 
 #include "core/audit_log.hpp"
+#include "configs/config_service.hpp"
+#include "configs/tool_job_preparer.hpp"
 #include "core/clock.hpp"
+#include "core/roots.hpp"
 #include "exec/local/local_executor.hpp"
 #include "http/router.hpp"
 #include "http/api_error.hpp"
@@ -34,6 +37,7 @@
 #include "optimize/optimization_service.hpp"
 #include "optimize/task_batch_runner.hpp"
 #include "registry/registry_service.hpp"
+#include "store/sqlite/sqlite_config_history_store.hpp"
 #include "store/sqlite/sqlite_db.hpp"
 #include "store/sqlite/sqlite_job_store.hpp"
 #include "store/sqlite/sqlite_optimization_store.hpp"
@@ -146,6 +150,7 @@ Result<http::ServerOptions> MakeServerOptions(const WorkspaceConfig& config, con
 
 Stores::Stores() = default;
 Stores::~Stores() {
+  config_history_.reset();
   optimizations_.reset();
   tokens_.reset();
   registry_.reset();
@@ -162,6 +167,7 @@ Result<std::unique_ptr<Stores>> Stores::Open(const Workspace& ws, const DbUrl& u
       ASSIGN_OR_RETURN(stores->registry_, SqliteRegistryStore::Open(*stores->db_));
       ASSIGN_OR_RETURN(stores->optimizations_, SqliteOptimizationStore::Open(*stores->db_));
       ASSIGN_OR_RETURN(stores->tokens_, SqliteTokenStore::Open(*stores->db_));
+      ASSIGN_OR_RETURN(stores->config_history_, SqliteConfigHistoryStore::Open(*stores->db_));
       return stores;
     }
   }
@@ -207,6 +213,10 @@ struct Server::Parts {
   // grid mode); declared before the service, so the service is destroyed first.
   std::unique_ptr<optimize::TaskBatchRunner> task_runner;
   std::unique_ptr<optimize::OptimizationService> optimizations;
+  // The config center: managed files of `configs:` beneath the roots of `roots:`.
+  std::unique_ptr<configs::LlmProbe> llm_probe;
+  std::unique_ptr<configs::ConfigService> configs;
+  std::unique_ptr<configs::ToolJobPreparer> preparer;
   std::unique_ptr<AuditLog> audit;
   std::unique_ptr<http::AuthGate> auth;
   http::Router router;
@@ -236,6 +246,12 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   ASSIGN_OR_RETURN(parts->options, MakeServerOptions(config, flags, std::move(access_log_writer)));
   RETURN_IF_ERROR(CheckBindIsSafe(parts->options.host, config, flags.insecure));
 
+  // Extra roots (roots: in alphalab.yaml) are resolved once, before anything else uses them: a
+  // root that does not exist stops the start with the line that declares it.
+  std::vector<RootSpec> root_specs;
+  for (const RootDecl& r : config.roots) root_specs.push_back(RootSpec{r.name, r.path, r.line});
+  ASSIGN_OR_RETURN(ConfinedRoots roots, ConfinedRoots::Resolve(ws.root(), root_specs, config.file));
+
   ASSIGN_OR_RETURN(const DbUrl db_url, ChooseDbUrl(config, flags.db));
   ASSIGN_OR_RETURN(parts->stores, Stores::Open(ws, db_url));
 
@@ -254,6 +270,13 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
 
   parts->jobs = std::make_unique<JobService>(parts->stores->jobs(), *parts->executor, *parts->catalog, ws, clock,
                                              &parts->metrics);
+  parts->llm_probe = configs::MakeBeastLlmProbe();
+  parts->configs = std::make_unique<configs::ConfigService>(config.configs, std::move(roots),
+                                                            parts->stores->config_history(), clock,
+                                                            parts->llm_probe.get());
+  parts->preparer = std::make_unique<configs::ToolJobPreparer>(*parts->configs);
+  // LEAD: connect the preparer to the job service here once JobService has its setter (branch
+  // ds17): parts->jobs->SetPreparer(parts->preparer.get());
   RETURN_IF_ERROR(parts->jobs->Recover().WithContext("recovering jobs"));
   // Built-in backtest tasks of optimizations run in process through the engine's grid mode.
   if (flags.optimization_fast_path) {
@@ -297,6 +320,7 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   http::RegisterResultsRoutes(router, *parts->registry);
   http::RegisterOptimizationRoutes(router, *parts->optimizations, parts->audit.get());
   http::RegisterProjectRoutes(router, *parts->jobs, parts->stores->registry(), parts->stores->optimizations());
+  http::RegisterConfigRoutes(router, *parts->configs, parts->audit.get());
   http::RegisterSessionRoutes(router, *parts->auth);
   http::RegisterStaticRoutes(router, parts->options.ui_dir);
   // Last: serves the OpenAPI document and takes each route's query parameters from it; fails
