@@ -405,6 +405,8 @@ try {
   const wsAuth = join(tmp, 'workspace-auth');
   mkdirSync(wsAuth, { recursive: true });
   cpSync(join(ws, 'alphalab.yaml'), join(wsAuth, 'alphalab.yaml'));
+  // The roots alphalab.yaml declares must exist for the server to start (docs/configs.md).
+  cpSync(join(ws, 'tools'), join(wsAuth, 'tools'), { recursive: true });
   writeFileSync(join(wsAuth, 'alphalab.yaml'), `${readFileSync(join(wsAuth, 'alphalab.yaml'), 'utf8')}\nauth:\n  mode: token\n`);
   const mint = (name, role) => {
     const r = spawnSync(bin, ['token', 'create', '--name', name, '--role', role, '--workspace', wsAuth], { encoding: 'utf8' });
