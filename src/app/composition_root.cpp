@@ -18,7 +18,10 @@
 #include <spdlog/spdlog.h>
 
 #include "core/audit_log.hpp"
+#include "configs/config_service.hpp"
+#include "configs/tool_job_preparer.hpp"
 #include "core/clock.hpp"
+#include "core/roots.hpp"
 #include "datasets/dataset_service.hpp"
 #include "exec/local/local_executor.hpp"
 #include "http/router.hpp"
@@ -36,6 +39,7 @@
 #include "optimize/optimization_service.hpp"
 #include "optimize/task_batch_runner.hpp"
 #include "registry/registry_service.hpp"
+#include "store/sqlite/sqlite_config_history_store.hpp"
 #include "store/sqlite/sqlite_db.hpp"
 #include "store/sqlite/sqlite_job_store.hpp"
 #include "store/sqlite/sqlite_optimization_store.hpp"
@@ -148,6 +152,7 @@ Result<http::ServerOptions> MakeServerOptions(const WorkspaceConfig& config, con
 
 Stores::Stores() = default;
 Stores::~Stores() {
+  config_history_.reset();
   optimizations_.reset();
   tokens_.reset();
   registry_.reset();
@@ -164,6 +169,7 @@ Result<std::unique_ptr<Stores>> Stores::Open(const Workspace& ws, const DbUrl& u
       ASSIGN_OR_RETURN(stores->registry_, SqliteRegistryStore::Open(*stores->db_));
       ASSIGN_OR_RETURN(stores->optimizations_, SqliteOptimizationStore::Open(*stores->db_));
       ASSIGN_OR_RETURN(stores->tokens_, SqliteTokenStore::Open(*stores->db_));
+      ASSIGN_OR_RETURN(stores->config_history_, SqliteConfigHistoryStore::Open(*stores->db_));
       return stores;
     }
   }
@@ -203,10 +209,12 @@ struct Server::Parts {
   std::unique_ptr<Executor> executor;
   std::unique_ptr<JobCatalog> catalog;
   Metrics metrics;
-  // Prepares jobs of types with `tool:` (jobs/job_preparer.hpp): the config center's
-  // implementation (src/configs) once it is built here; null = such jobs run in their work
-  // folder without the tool's env. Declared before the job service, which borrows it.
-  std::unique_ptr<JobPreparer> preparer;
+  // The config center: managed files of `configs:` beneath the roots of `roots:`. Its
+  // ToolJobPreparer prepares jobs of types with `tool:` (jobs/job_preparer.hpp); declared
+  // before the job service, which borrows it.
+  std::unique_ptr<configs::LlmProbe> llm_probe;
+  std::unique_ptr<configs::ConfigService> configs;
+  std::unique_ptr<configs::ToolJobPreparer> preparer;
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<RegistryService> registry;
   std::unique_ptr<datasets::DatasetService> datasets;
@@ -243,6 +251,12 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   ASSIGN_OR_RETURN(parts->options, MakeServerOptions(config, flags, std::move(access_log_writer)));
   RETURN_IF_ERROR(CheckBindIsSafe(parts->options.host, config, flags.insecure));
 
+  // Extra roots (roots: in alphalab.yaml) are resolved once, before anything else uses them: a
+  // root that does not exist stops the start with the line that declares it.
+  std::vector<RootSpec> root_specs;
+  for (const RootDecl& r : config.roots) root_specs.push_back(RootSpec{r.name, r.path, r.line});
+  ASSIGN_OR_RETURN(ConfinedRoots roots, ConfinedRoots::Resolve(ws.root(), root_specs, config.file));
+
   ASSIGN_OR_RETURN(const DbUrl db_url, ChooseDbUrl(config, flags.db));
   ASSIGN_OR_RETURN(parts->stores, Stores::Open(ws, db_url));
 
@@ -259,6 +273,11 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   parts->catalog = std::make_unique<JobCatalog>(ws, SelfExe());
   RETURN_IF_ERROR(parts->catalog->AddUserTypes(config));
 
+  parts->llm_probe = configs::MakeBeastLlmProbe();
+  parts->configs = std::make_unique<configs::ConfigService>(config.configs, std::move(roots),
+                                                            parts->stores->config_history(), clock,
+                                                            parts->llm_probe.get());
+  parts->preparer = std::make_unique<configs::ToolJobPreparer>(*parts->configs);
   parts->jobs = std::make_unique<JobService>(parts->stores->jobs(), *parts->executor, *parts->catalog, ws, clock,
                                              &parts->metrics);
   parts->jobs->SetPreparer(parts->preparer.get());  // before Recover: requeued tool jobs need it
@@ -309,6 +328,7 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   http::RegisterResultsRoutes(router, *parts->registry);
   http::RegisterOptimizationRoutes(router, *parts->optimizations, parts->audit.get());
   http::RegisterProjectRoutes(router, *parts->jobs, parts->stores->registry(), parts->stores->optimizations());
+  http::RegisterConfigRoutes(router, *parts->configs, parts->audit.get());
   http::RegisterSessionRoutes(router, *parts->auth);
   http::RegisterStaticRoutes(router, parts->options.ui_dir);
   // Last: serves the OpenAPI document and takes each route's query parameters from it; fails

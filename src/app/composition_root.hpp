@@ -8,6 +8,8 @@
 //                      re-index when a job finishes: a JobService finished listener)
 //                   -> OptimizationService (resumes unfinished optimizations; its tasks are
 //                      jobs of the JobService, optionally run in batches by a TaskBatchRunner)
+//                   -> ConfigService (roots: resolved, must exist; configs: managed files) and
+//                      its ToolJobPreparer for job types with `tool:`
 //                   -> AuditLog (reports/audit.log) + AuthGate (http/auth.hpp: the router's guard)
 //                   -> Router: the route groups of http/routes.hpp in one explicit list
 //                   -> HttpServer
@@ -34,6 +36,7 @@ class OptimizationStore;
 class RegistryStore;
 class SqliteDb;
 class TokenStore;
+class ConfigHistoryStore;
 namespace http {
 class Router;
 }
@@ -72,6 +75,7 @@ class Stores {
   RegistryStore& registry() const { return *registry_; }
   OptimizationStore& optimizations() const { return *optimizations_; }
   TokenStore& tokens() const { return *tokens_; }
+  ConfigHistoryStore& config_history() const { return *config_history_; }
 
  private:
   Stores();
@@ -80,6 +84,7 @@ class Stores {
   std::unique_ptr<RegistryStore> registry_;
   std::unique_ptr<OptimizationStore> optimizations_;
   std::unique_ptr<TokenStore> tokens_;
+  std::unique_ptr<ConfigHistoryStore> config_history_;
 };
 
 // OK unless `host` is not a loopback address while auth is off and `insecure` is false: a

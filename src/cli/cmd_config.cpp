@@ -1,5 +1,5 @@
 // `alphalab config check [--workspace DIR]`: parses the workspace's alphalab.yaml exactly as
-// `serve` does (the typed WorkspaceConfig, then the job catalog's checks of job_types) and
+// `serve` does (the typed WorkspaceConfig, the job catalog's checks of job_types, the roots) and
 // prints "OK: ..." (exit 0) or the one error naming file, line and key (exit 1).
 #include <cstdio>
 #include <memory>
@@ -7,6 +7,7 @@
 
 #include "cli/command.hpp"
 #include "config/workspace_config.hpp"
+#include "core/roots.hpp"
 #include "core/workspace.hpp"
 #include "jobs/job_catalog.hpp"
 
@@ -18,6 +19,10 @@ Status CheckWorkspaceConfig(const std::string& dir, std::string& summary) {
   ASSIGN_OR_RETURN(WorkspaceConfig config, LoadWorkspaceConfig(ws));
   JobCatalog catalog(ws, "alphalab");
   RETURN_IF_ERROR(catalog.AddUserTypes(config));
+  // roots: must exist, as serve requires (docs/configs.md).
+  std::vector<RootSpec> roots;
+  for (const RootDecl& r : config.roots) roots.push_back(RootSpec{r.name, r.path, r.line});
+  RETURN_IF_ERROR(ConfinedRoots::Resolve(ws.root(), roots, config.file).status());
   std::error_code ec;
   if (!std::filesystem::exists(ws.ConfigFile(), ec)) {
     summary = "no " + ws.ConfigFile().string() + " (every setting has its default)";

@@ -187,3 +187,116 @@ bool IsDirectoryConfined(const fs::path& root, const fs::path& path) {
 }
 
 }  // namespace alphalab
+
+namespace alphalab {
+
+namespace {
+
+Status WriteAll(int fd, std::string_view content, const std::string& name) {
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::Internal("cannot write '" + name + "': " + std::strerror(errno));
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+// The path relative to the root, refusing anything lexically outside it.
+Result<fs::path> RelativeBeneath(const fs::path& root, const fs::path& path) {
+  const fs::path normal_root = root.lexically_normal();
+  fs::path rel = path.is_absolute() ? path.lexically_normal().lexically_relative(normal_root) : path.lexically_normal();
+  const std::string s = rel.generic_string();
+  if (rel.empty() || s == "." || s == ".." || s.rfind("../", 0) == 0 || rel.is_absolute()) {
+    return Outside(path.is_absolute() ? path.filename().string() : path.generic_string());
+  }
+  return rel;
+}
+
+}  // namespace
+
+Result<UniqueFd> MakeDirsConfined(const fs::path& root, const fs::path& dir) {
+  const fs::path normal_root = root.lexically_normal();
+  fs::path rel = dir.is_absolute() ? dir.lexically_normal().lexically_relative(normal_root) : dir.lexically_normal();
+  if (rel.empty() || rel == ".") return OpenConfined(root, ".", O_RDONLY | O_DIRECTORY);
+  ASSIGN_OR_RETURN(rel, RelativeBeneath(root, dir));
+  fs::path so_far;
+  for (const auto& part : rel) {
+    so_far /= part;
+    auto fd = OpenConfined(root, so_far, O_RDONLY | O_DIRECTORY);
+    if (fd.ok()) continue;
+    if (fd.status().code() != StatusCode::kNotFound) return fd.status();
+    ASSIGN_OR_RETURN(UniqueFd parent, OpenConfined(root, so_far.parent_path().empty() ? fs::path(".") : so_far.parent_path(),
+                                                   O_RDONLY | O_DIRECTORY));
+    if (::mkdirat(parent.get(), part.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Status::Internal("cannot create folder '" + so_far.generic_string() + "': " + std::strerror(errno));
+    }
+  }
+  return OpenConfined(root, rel, O_RDONLY | O_DIRECTORY);
+}
+
+Status WriteFileAtomicConfined(const fs::path& root, const fs::path& path, std::string_view content) {
+  ASSIGN_OR_RETURN(fs::path rel, RelativeBeneath(root, path));
+  // A symlink that stays inside: replace what it points to. Its real place comes from the
+  // descriptor the confined open returns (/proc/self/fd), checked to be beneath the root.
+  {
+    auto existing = OpenConfined(root, rel, O_PATH);
+    if (existing.ok()) {
+      std::error_code ec;
+      const fs::path real = fs::read_symlink("/proc/self/fd/" + std::to_string(existing->get()), ec);
+      const fs::path canon_root = fs::weakly_canonical(root, ec);
+      if (!real.empty() && real != (canon_root / rel).lexically_normal()) {
+        ASSIGN_OR_RETURN(rel, RelativeBeneath(canon_root, real));
+        return WriteFileAtomicConfined(canon_root, rel, content);
+      }
+    } else if (existing.status().code() != StatusCode::kNotFound) {
+      return existing.status();
+    }
+  }
+  const fs::path parent = rel.parent_path().empty() ? fs::path(".") : rel.parent_path();
+  const std::string name = rel.filename().string();
+  ASSIGN_OR_RETURN(UniqueFd dir, OpenConfined(root, parent, O_RDONLY | O_DIRECTORY));
+  struct stat st {};
+  if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+    return Status::PermissionDenied("'" + rel.generic_string() + "' is a symlink (changed meanwhile)");
+  }
+  static std::atomic<uint64_t> counter{0};
+  const std::string tmp = "." + name + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  const int fd = ::openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Internal("cannot create a temporary file next to '" + name + "': " + std::strerror(errno));
+  UniqueFd out(fd);
+  auto fail = [&](Status s) {
+    ::unlinkat(dir.get(), tmp.c_str(), 0);
+    return s;
+  };
+  if (Status s = WriteAll(out.get(), content, name); !s.ok()) return fail(s);
+  if (::fsync(out.get()) != 0) return fail(Status::Internal("cannot fsync '" + name + "': " + std::strerror(errno)));
+  out = UniqueFd();
+  if (::renameat(dir.get(), tmp.c_str(), dir.get(), name.c_str()) != 0) {
+    return fail(Status::Internal("cannot replace '" + name + "': " + std::strerror(errno)));
+  }
+  ::fsync(dir.get());
+  return Status::Ok();
+}
+
+Status WriteNewFileConfined(const fs::path& root, const fs::path& path, std::string_view content) {
+  ASSIGN_OR_RETURN(fs::path rel, RelativeBeneath(root, path));
+  ASSIGN_OR_RETURN(UniqueFd dir, MakeDirsConfined(root, rel.parent_path()));
+  const std::string name = rel.filename().string();
+  const int fd = ::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    if (errno == EEXIST) return Status::AlreadyExists("'" + rel.generic_string() + "' already exists");
+    return Status::Internal("cannot create '" + rel.generic_string() + "': " + std::strerror(errno));
+  }
+  UniqueFd out(fd);
+  if (Status s = WriteAll(out.get(), content, name); !s.ok()) {
+    ::unlinkat(dir.get(), name.c_str(), 0);
+    return s;
+  }
+  if (::fsync(out.get()) != 0) return Status::Internal("cannot fsync '" + name + "': " + std::strerror(errno));
+  ::fsync(dir.get());
+  return Status::Ok();
+}
+
+}  // namespace alphalab

@@ -59,3 +59,25 @@ Result<std::string> ReadFileConfined(const std::filesystem::path& root, const st
 bool IsDirectoryConfined(const std::filesystem::path& root, const std::filesystem::path& path);
 
 }  // namespace alphalab
+
+namespace alphalab {
+
+// Creates the folder `dir` beneath `root` and any missing parents, each component checked as
+// OpenConfined does (a symlink leading outside -> PermissionDenied). Returns the folder opened
+// (O_DIRECTORY).
+Result<UniqueFd> MakeDirsConfined(const std::filesystem::path& root, const std::filesystem::path& dir);
+
+// Replaces the file `path` beneath `root` atomically: its folder is opened confined, a temporary
+// file is created in that folder (O_EXCL), written, fsync'd and renamed over the name, then the
+// folder is fsync'd. A crash at any instant leaves the old or the new file, never part of one.
+// When the name is a symlink that stays inside the root, the file it points to is replaced (the
+// link is kept); a symlink leading outside -> PermissionDenied. The folder must exist.
+Status WriteFileAtomicConfined(const std::filesystem::path& root, const std::filesystem::path& path,
+                               std::string_view content);
+
+// Creates `path` beneath `root` exclusively (O_CREAT | O_EXCL, missing folders created) and
+// writes `content`, fsync'd. AlreadyExists when the name is taken: nothing is ever overwritten.
+Status WriteNewFileConfined(const std::filesystem::path& root, const std::filesystem::path& path,
+                            std::string_view content);
+
+}  // namespace alphalab

@@ -23,6 +23,9 @@ class OptimizationService;
 namespace datasets {
 class DatasetService;
 }
+namespace configs {
+class ConfigService;
+}
 class RegistryStore;
 class OptimizationStore;
 }  // namespace alphalab
@@ -60,6 +63,11 @@ void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& s
 // GET /api/projects: every project named by a job, a registry run or an optimization, by name,
 // with {jobs, runs, successful_runs, optimizations} counts.
 void RegisterProjectRoutes(Router& router, JobService& jobs, RegistryStore& registry, OptimizationStore& optimizations);
+// The config center (docs/configs.md): /api/configs, /api/configs/file (GET, PUT),
+// /api/configs/history, /api/configs/diff, /api/configs/rollback, /api/configs/check, and the
+// views /api/rdagent/env (GET, PUT), /api/rdagent/templates[/history|/rollback]. Writes and
+// rollbacks need an admin (auth on) and go to `audit` (may be null).
+void RegisterConfigRoutes(Router& router, configs::ConfigService& service, AuditLog* audit = nullptr);
 // The web UI's files with the client-side routing fallback (nothing when ui_dir is empty or
 // not a directory). Registered last: it is the router's fallback.
 void RegisterStaticRoutes(Router& router, const std::string& ui_dir);

@@ -98,6 +98,18 @@ TEST_F(CompositionRootTest, RegistersEveryRouteGroupInOneList) {
       {"POST", "/api/v1/optimizations/{optimization_id}/extend"},
       {"GET", "/api/v1/optimizations/{optimization_id}/export"},
       {"GET", "/api/projects"},
+      {"GET", "/api/configs"},
+      {"GET", "/api/configs/file"},
+      {"PUT", "/api/configs/file"},
+      {"GET", "/api/configs/history"},
+      {"GET", "/api/configs/diff"},
+      {"POST", "/api/configs/rollback"},
+      {"POST", "/api/configs/check"},
+      {"GET", "/api/rdagent/env"},
+      {"PUT", "/api/rdagent/env"},
+      {"GET", "/api/rdagent/templates"},
+      {"GET", "/api/rdagent/templates/history"},
+      {"POST", "/api/rdagent/templates/rollback"},
       {"GET", "/api/session"},
       {"POST", "/api/session"},
       {"DELETE", "/api/session"},
@@ -122,6 +134,14 @@ TEST_F(CompositionRootTest, TheDbFlagWinsOverTheConfigAndIsParsedTheSameWay) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().message(),
             "--db: database URL 'postgresql://u@h/db' is not supported by this build (use sqlite:PATH)");
+}
+
+TEST_F(CompositionRootTest, ADeclaredRootThatDoesNotExistStopsTheBuildWithItsLine) {
+  auto server = Build("roots:\n  rdagent: tools/missing\n");
+  ASSERT_FALSE(server.ok());
+  EXPECT_NE(server.status().message().find("alphalab.yaml:2: roots.rdagent: 'tools/missing' does not exist"),
+            std::string::npos)
+      << server.status().message();
 }
 
 TEST_F(CompositionRootTest, UserJobTypesTheCatalogRefusesStopTheBuildWithFileLineAndKey) {

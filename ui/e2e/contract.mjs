@@ -436,6 +436,54 @@ try {
   await call('GET', '/api/jobs/recent', { query: '?status=SUCCESS,FAILED&job_type=train,backtest&sort=duration_sec_desc,exit_code_asc&min_exit_code=0&max_duration_sec=1e9', expect: 200 });
   await call('GET', '/api/jobs/recent', { query: '?sort=bogus_desc', expect: 400 });
 
+  // Config center (docs/configs.md): the example workspace's rdagent tool (.env + templates).
+  const ENV = 'rdagent:.env';
+  const TPL = 'rdagent:rdagent/scenarios/qlib/experiment/model_template/conf_baseline_factors_model.yaml';
+  const q = (o) => '?' + new URLSearchParams(o).toString();
+  const cfgs = await call('GET', '/api/configs', { expect: 200 });
+  check(cfgs.body.tools[0].files.length === 9, 'GET /api/configs lists the nine rdagent files');
+  await call('GET', '/api/configs', { query: '?tool=nope', expect: 404 });
+  const envFile = await call('GET', '/api/configs/file', { query: q({ path: ENV }), expect: 200 });
+  check(!envFile.body.content.includes('sk-chat-key') && envFile.body.content.includes('********'), 'the .env secrets are masked');
+  await call('GET', '/api/configs/file', { query: q({ path: 'rdagent:../../alphalab.yaml' }), expect: 404 });
+  await call('GET', '/api/configs/file', { expect: 400 });
+  const tpl = await call('GET', '/api/configs/file', { query: q({ path: TPL }), expect: 200 });
+  const written = await call('PUT', '/api/configs/file', { body: { path: TPL, content: tpl.body.content + '# contract\n', base_sha256: tpl.body.sha256, note: 'contract' }, expect: 200 });
+  await call('PUT', '/api/configs/file', { body: { path: TPL, content: tpl.body.content, base_sha256: tpl.body.sha256 }, expect: 409 });
+  await call('PUT', '/api/configs/file', { body: { path: TPL, content: 'a: [1', base_sha256: written.body.sha256 }, expect: 400 });
+  await call('PUT', '/api/configs/file', { body: { path: 'rdagent:rdagent/scenarios/qlib/prompts.yaml', content: 'a: 1', base_sha256: 'x' }, expect: 403 });
+  await call('PUT', '/api/configs/file', { body: { path: TPL, content: 'x', base_sha256: 'y', extra: 1 }, expect: 400 });
+  await call('PUT', '/api/configs/file', { body: { path: 'rdagent:nope.yaml', content: 'x', base_sha256: 'y' }, expect: 404 });
+  const hist = await call('GET', '/api/configs/history', { query: q({ path: TPL }), expect: 200 });
+  check(hist.body.items.length === 1 && hist.body.items[0].id === written.body.history_id, 'the write left one history entry');
+  await call('GET', '/api/configs/history', { query: q({ path: 'nope' }), expect: 400 });
+  await call('GET', '/api/configs/history', { query: q({ path: 'rdagent:nope.yaml' }), expect: 404 });
+  const diff = await call('GET', '/api/configs/diff', { query: q({ path: TPL, from: String(written.body.history_id), to: 'current' }), expect: 200 });
+  check(diff.body.diff.includes('+# contract'), 'the diff shows the edit');
+  await call('GET', '/api/configs/diff', { query: q({ path: TPL, from: 'banana' }), expect: 400 });
+  await call('GET', '/api/configs/diff', { query: q({ path: TPL, from: '999999' }), expect: 404 });
+  await call('POST', '/api/configs/rollback', { body: { path: TPL, history_id: written.body.history_id }, expect: 200 });
+  await call('POST', '/api/configs/rollback', { body: { path: TPL, history_id: 'one' }, expect: 400 });
+  await call('POST', '/api/configs/rollback', { body: { path: TPL, history_id: 999999 }, expect: 404 });
+  const chk = await call('POST', '/api/configs/check', { body: { tool: 'rdagent', check: 'consistency' }, expect: 200 });
+  check(chk.body.checks.consistency.ok === true, 'the example templates agree');
+  await call('POST', '/api/configs/check', { body: { tool: 'rdagent', check: 'everything' }, expect: 400 });
+  await call('POST', '/api/configs/check', { body: { tool: 'nope' }, expect: 404 });
+  const renv = await call('GET', '/api/rdagent/env', { expect: 200 });
+  await call('GET', '/api/rdagent/env', { query: '?x=1', expect: 400 });
+  await call('PUT', '/api/rdagent/env', { body: { content: renv.body.content.replace('MAX_RETRY=10', 'MAX_RETRY=11'), base_sha256: renv.body.sha256 }, expect: 200 });
+  await call('PUT', '/api/rdagent/env', { body: { content: 'not a pair', base_sha256: 'x' }, expect: 409 });
+  await call('PUT', '/api/rdagent/env', { body: { content: 'x' }, expect: 400 });
+  const rt = await call('GET', '/api/rdagent/templates', { expect: 200 });
+  check(rt.body.items.length === 5 && rt.body.consistency.ok, 'GET /api/rdagent/templates: five templates that agree');
+  await call('GET', '/api/rdagent/templates', { query: '?x=1', expect: 400 });
+  await call('GET', '/api/rdagent/templates/history', { query: q({ file: 'conf_baseline_factors_model.yaml' }), expect: 200 });
+  await call('GET', '/api/rdagent/templates/history', { expect: 400 });
+  await call('GET', '/api/rdagent/templates/history', { query: q({ file: 'nope.yaml' }), expect: 404 });
+  await call('POST', '/api/rdagent/templates/rollback', { body: { file: 'conf_baseline_factors_model.yaml', history_id: written.body.history_id }, expect: 200 });
+  await call('POST', '/api/rdagent/templates/rollback', { body: { file: 'conf_baseline_factors_model.yaml' }, expect: 400 });
+  await call('POST', '/api/rdagent/templates/rollback', { body: { file: 'nope.yaml', history_id: 1 }, expect: 404 });
+
   // Auth: /api/session and /api/tokens here (auth none), the rest on a second server in
   // auth.mode token over a copy of the workspace, with tokens from `alphalab token create`.
   const none = await call('GET', '/api/session', { expect: 200 });
@@ -446,6 +494,8 @@ try {
   const wsAuth = join(tmp, 'workspace-auth');
   mkdirSync(wsAuth, { recursive: true });
   cpSync(join(ws, 'alphalab.yaml'), join(wsAuth, 'alphalab.yaml'));
+  // The roots alphalab.yaml declares must exist for the server to start (docs/configs.md).
+  cpSync(join(ws, 'tools'), join(wsAuth, 'tools'), { recursive: true });
   writeFileSync(join(wsAuth, 'alphalab.yaml'), `${readFileSync(join(wsAuth, 'alphalab.yaml'), 'utf8')}\nauth:\n  mode: token\n`);
   const mint = (name, role) => {
     const r = spawnSync(bin, ['token', 'create', '--name', name, '--role', role, '--workspace', wsAuth], { encoding: 'utf8' });

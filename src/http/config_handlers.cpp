@@ -1,0 +1,208 @@
+// The config center over HTTP (docs/configs.md): /api/configs[...] for every tool declared under
+// `configs:`, and seed 003's /api/rdagent/env and /api/rdagent/templates[...] as views of the
+// same service for the tool `rdagent`. A managed file is "<tool>:<path>" (rdagent:.env).
+// Writes and rollbacks need an admin when auth is on and go to the audit log.
+#include <string>
+
+#include "configs/config_service.hpp"
+#include "core/audit_log.hpp"
+#include "http/auth.hpp"
+#include "http/routes.hpp"
+
+namespace alphalab::http {
+
+namespace {
+
+using configs::ConfigService;
+
+std::string OperatorOf(const HttpRequest& req) { return OwnerId(req).value_or("local"); }
+
+void Audit(AuditLog* audit, const HttpRequest& req, std::string action, const std::string& target,
+           const Result<Json>& outcome) {
+  if (!audit) return;
+  AuditEvent e = AuditFor(req, std::move(action), target);
+  if (!outcome.ok()) {
+    e.outcome = outcome.status().code() == StatusCode::kPermissionDenied ? "denied" : "failed";
+    e.details["error"] = outcome.status().message().substr(0, 300);
+  } else {
+    e.details["sha256"] = outcome->value("sha256", "");
+  }
+  audit->Record(e);
+}
+
+Result<std::string> RequiredQuery(const HttpRequest& req, const char* name) {
+  auto v = req.query.Get(name);
+  if (!v) return Status::InvalidArgument(std::string(name) + " is required", Json{{"parameter", name}});
+  return *v;
+}
+
+Result<std::string> StringField(const Json& body, const char* name, bool required) {
+  if (!body.contains(name) || body[name].is_null()) {
+    if (required) return Status::InvalidArgument(std::string(name) + " is required", Json{{"field", name}});
+    return std::string();
+  }
+  if (!body[name].is_string()) return Status::InvalidArgument(std::string(name) + " must be a string", Json{{"field", name}});
+  return body[name].get<std::string>();
+}
+
+Result<int64_t> IdField(const Json& body, const char* name) {
+  if (!body.contains(name) || !body[name].is_number_integer() || body[name].get<int64_t>() < 1) {
+    return Status::InvalidArgument(std::string(name) + " must be a history id (a positive integer)", Json{{"field", name}});
+  }
+  return body[name].get<int64_t>();
+}
+
+Result<Json> DoWrite(ConfigService& svc, AuditLog* audit, const HttpRequest& req, const std::string& path,
+                     const Json& body) {
+  configs::WriteRequest w;
+  w.path = path;
+  ASSIGN_OR_RETURN(w.content, StringField(body, "content", true));
+  ASSIGN_OR_RETURN(w.base_sha256, StringField(body, "base_sha256", true));
+  ASSIGN_OR_RETURN(w.note, StringField(body, "note", false));
+  ASSIGN_OR_RETURN(w.task_id, StringField(body, "task_id", false));
+  w.operator_name = OperatorOf(req);
+  Result<Json> out = svc.Write(w);
+  Audit(audit, req, "config.write", path, out);
+  return out;
+}
+
+Result<Json> DoRollback(ConfigService& svc, AuditLog* audit, const HttpRequest& req, const std::string& path,
+                        const Json& body) {
+  ASSIGN_OR_RETURN(int64_t id, IdField(body, "history_id"));
+  ASSIGN_OR_RETURN(std::string note, StringField(body, "note", false));
+  Result<Json> out = svc.Rollback(path, id, OperatorOf(req), note);
+  Audit(audit, req, "config.rollback", path, out);
+  return out;
+}
+
+// The rdagent views: the tool's `env` file, its writable yaml files ("templates").
+Result<std::string> RdagentEnvPath(const ConfigService& svc) {
+  for (const ToolConfigDecl& t : svc.tools()) {
+    if (t.name != "rdagent") continue;
+    for (const ManagedFileDecl& f : t.files) {
+      if (f.kind == "env") return "rdagent:" + f.path;
+    }
+    return Status::NotFound("the rdagent tool declares no env file (configs.rdagent.files, kind: env)");
+  }
+  return Status::NotFound("no tool 'rdagent' is declared under configs: in alphalab.yaml");
+}
+
+// `file`: a template's path relative to the rdagent root, or its file name when unique.
+Result<std::string> RdagentTemplatePath(const ConfigService& svc, const std::string& file) {
+  std::string found;
+  for (const ToolConfigDecl& t : svc.tools()) {
+    if (t.name != "rdagent") continue;
+    for (const ManagedFileDecl& f : t.files) {
+      if (f.kind != "yaml" || f.readonly) continue;
+      if (f.path == file) return "rdagent:" + f.path;
+      const size_t slash = f.path.rfind('/');
+      const std::string name = slash == std::string::npos ? f.path : f.path.substr(slash + 1);
+      if (name == file) {
+        if (!found.empty()) {
+          return Status::InvalidArgument("file '" + file.substr(0, 100) + "' names several templates; give its path",
+                                         Json{{"field", "file"}});
+        }
+        found = "rdagent:" + f.path;
+      }
+    }
+  }
+  if (found.empty()) {
+    return Status::NotFound("file '" + file.substr(0, 100) + "' is not an rdagent template", Json{{"field", "file"}});
+  }
+  return found;
+}
+
+}  // namespace
+
+void RegisterConfigRoutes(Router& router, ConfigService& svc, AuditLog* audit) {
+  router.Get("/api/configs", [&svc](const HttpRequest& req) -> Result<Json> { return svc.List(req.query.Get("tool")); });
+
+  router.Get("/api/configs/file", [&svc](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(std::string path, RequiredQuery(req, "path"));
+    return svc.Read(path);
+  });
+
+  router.Put("/api/configs/file", [&svc, audit](const HttpRequest& req) -> Result<Json> {
+    RETURN_IF_ERROR(RequireAdmin(req));
+    ASSIGN_OR_RETURN(Json body, req.JsonBody());
+    RETURN_IF_ERROR(CheckKnownKeys(body, {"path", "content", "base_sha256", "note", "task_id"}));
+    ASSIGN_OR_RETURN(std::string path, StringField(body, "path", true));
+    return DoWrite(svc, audit, req, path, body);
+  });
+
+  router.Get("/api/configs/history", [&svc](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(std::string path, RequiredQuery(req, "path"));
+    ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 100, 1, 1000));
+    ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0, 1000000000));
+    return svc.History(path, static_cast<int>(limit), offset);
+  });
+
+  router.Get("/api/configs/diff", [&svc](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(std::string path, RequiredQuery(req, "path"));
+    ASSIGN_OR_RETURN(std::string from, RequiredQuery(req, "from"));
+    const std::string to = req.query.Get("to").value_or("current");
+    return svc.Diff(path, from, to);
+  });
+
+  router.Post("/api/configs/rollback", [&svc, audit](const HttpRequest& req) -> Result<Json> {
+    RETURN_IF_ERROR(RequireAdmin(req));
+    ASSIGN_OR_RETURN(Json body, req.JsonBody());
+    RETURN_IF_ERROR(CheckKnownKeys(body, {"path", "history_id", "note"}));
+    ASSIGN_OR_RETURN(std::string path, StringField(body, "path", true));
+    return DoRollback(svc, audit, req, path, body);
+  });
+
+  router.Post("/api/configs/check", [&svc](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(Json body, req.JsonBody());
+    RETURN_IF_ERROR(CheckKnownKeys(body, {"tool", "check", "provider_uri"}));
+    ASSIGN_OR_RETURN(std::string tool, StringField(body, "tool", true));
+    ASSIGN_OR_RETURN(std::string check, StringField(body, "check", false));
+    ASSIGN_OR_RETURN(std::string uri, StringField(body, "provider_uri", false));
+    return svc.Check(tool, check.empty() ? "all" : check,
+                     uri.empty() ? std::nullopt : std::optional<std::string>(uri));
+  });
+
+  // Seed 003's paths: views of the same service for the tool `rdagent`.
+  router.Get("/api/rdagent/env", [&svc](const HttpRequest&) -> Result<Json> {
+    ASSIGN_OR_RETURN(std::string path, RdagentEnvPath(svc));
+    return svc.Read(path);
+  });
+
+  router.Put("/api/rdagent/env", [&svc, audit](const HttpRequest& req) -> Result<Json> {
+    RETURN_IF_ERROR(RequireAdmin(req));
+    ASSIGN_OR_RETURN(Json body, req.JsonBody());
+    RETURN_IF_ERROR(CheckKnownKeys(body, {"content", "base_sha256", "note", "task_id"}));
+    ASSIGN_OR_RETURN(std::string path, RdagentEnvPath(svc));
+    return DoWrite(svc, audit, req, path, body);
+  });
+
+  router.Get("/api/rdagent/templates", [&svc](const HttpRequest&) -> Result<Json> {
+    ASSIGN_OR_RETURN(Json listed, svc.List(std::string("rdagent")));
+    Json items = Json::array();
+    for (const Json& f : listed["tools"][0]["files"]) {
+      if (f.value("kind", "") == "yaml" && !f.value("readonly", false)) items.push_back(f);
+    }
+    ASSIGN_OR_RETURN(configs::ManagedRef any, svc.Find(listed["tools"][0]["files"][0].value("path", "")));
+    ASSIGN_OR_RETURN(Json consistency, svc.Consistency(*any.tool));
+    return Json{{"items", std::move(items)}, {"consistency", std::move(consistency)}};
+  });
+
+  router.Get("/api/rdagent/templates/history", [&svc](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(std::string file, RequiredQuery(req, "file"));
+    ASSIGN_OR_RETURN(std::string path, RdagentTemplatePath(svc, file));
+    ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 100, 1, 1000));
+    ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0, 1000000000));
+    return svc.History(path, static_cast<int>(limit), offset);
+  });
+
+  router.Post("/api/rdagent/templates/rollback", [&svc, audit](const HttpRequest& req) -> Result<Json> {
+    RETURN_IF_ERROR(RequireAdmin(req));
+    ASSIGN_OR_RETURN(Json body, req.JsonBody());
+    RETURN_IF_ERROR(CheckKnownKeys(body, {"file", "history_id", "note"}));
+    ASSIGN_OR_RETURN(std::string file, StringField(body, "file", true));
+    ASSIGN_OR_RETURN(std::string path, RdagentTemplatePath(svc, file));
+    return DoRollback(svc, audit, req, path, body);
+  });
+}
+
+}  // namespace alphalab::http
