@@ -308,14 +308,12 @@ Result<Json> DatasetService::Delete(const std::string& name) {
   }
   if (jobs_) {
     Json users = Json::array();
-    for (JobState st : {JobState::kQueued, JobState::kRunning}) {
-      JobQuery q;
-      q.status = st;
-      q.limit = 100000;
-      ASSIGN_OR_RETURN(std::vector<JobRecord> rows, jobs_->List(q));
-      for (const JobRecord& j : rows) {
-        if (DatasetsOfJob(ws_, j.params).count(name)) users.push_back(j.job_id.str());
-      }
+    JobQuery q;
+    q.statuses = {JobState::kQueued, JobState::kRunning};
+    q.limit = 100000;
+    ASSIGN_OR_RETURN(std::vector<JobRecord> rows, jobs_->List(q));
+    for (const JobRecord& j : rows) {
+      if (DatasetsOfJob(ws_, j.params).count(name)) users.push_back(j.job_id.str());
     }
     if (!users.empty()) {
       return Status::FailedPrecondition("dataset '" + name + "' is used by " + std::to_string(users.size()) +

@@ -70,8 +70,8 @@ void RegisterRdagentRoutes(Router& router, const Workspace& ws, JobService& jobs
                            const Clock& clock, AuditLog* audit) {
   router.Get("/api/rdagent/tasks", [&jobs, &clock](const HttpRequest& req) -> Result<Json> {
     JobQuery q;
-    q.job_type = std::string(kRdagentJobType);
-    if (auto mine = OwnerFilter(req)) q.owner_id = mine;  // a user sees their own tasks only
+    q.job_types = {std::string(kRdagentJobType)};
+    if (auto mine = OwnerFilter(req)) q.owner_ids = {*mine};  // a user sees their own tasks only
     ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 50, 0, 1000));
     ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0, 1000000000));
     q.limit = static_cast<int>(limit);
