@@ -175,5 +175,76 @@ TEST_F(RdagentApiTest, CancelStopsTheAgentAndItsChildren) {
   EXPECT_EQ(server_->Post("/api/rdagent/tasks/" + id + "/cancel", Json::object()).status, 409);
 }
 
+// The config center and the agent together (seed 003's flow): a template is edited through the
+// API (backed up), the task runs from the version before the edit (source_history_id) with
+// n_epochs set; the live files stay as edited, the job records the hashes it used, and the
+// managed .env reaches the process.
+TEST(RdagentFromHistoryTest, ATaskRunsOnAHistoricalTemplateVersionWithTheManagedEnv) {
+  TempWorkspace ws;
+  fs::copy(fs::path(ALPHALAB_SOURCE_DIR) / "examples/workspace/tools", ws.root() / "tools", fs::copy_options::recursive);
+  const std::string tpl = "rdagent/scenarios/qlib/experiment/model_template/conf_baseline_factors_model.yaml";
+  const std::string standin = (BinDir() / "alphalab-rdagent-standin").string();
+  std::ofstream(ws.root() / "alphalab.yaml")
+      << "storage:\n  db: sqlite:alphalab.db\n"
+         "roots:\n  rdagent: tools/rdagent\n"
+         "configs:\n  rdagent:\n    root: rdagent\n    files:\n      - {path: .env, kind: env}\n      - " + tpl + "\n"
+         "job_types:\n  rdagent-fin-quant:\n    tool: rdagent\n"
+         "    argv: [\"" + standin + "\", fin_quant, [--loop-n, \"{loop_n}\"]]\n"
+         "    params:\n      loop_n: {type: int, min: 1, default: 1}\n      source_history_id: {type: int, min: 1}\n"
+         "      n_epochs: {type: int, min: 1}\n"
+         "    env: {STANDIN_STEP_SECONDS: '0.01'}\n";
+  ServerProcess server(ws.root());
+  ASSERT_TRUE(server.Start());
+  auto put = [&](const std::string& target, const Json& body) {
+    auto r = server.client().Request("PUT", target, DumpJson(body));
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : http::ClientResponse{};
+  };
+  const fs::path live = ws.root() / "tools/rdagent" / tpl;
+  const std::string original = ReadFile(live).value();
+  const Json file = server.GetJson("/api/configs/file?path=rdagent:" + tpl);
+  ASSERT_EQ(file["content"], original);
+  // Edit: the backup of the original is history entry `history_id`.
+  std::string edited = original + "\n# edited through alphalab\n";
+  auto w = put("/api/configs/file", Json{{"path", "rdagent:" + tpl}, {"content", edited}, {"base_sha256", file["sha256"]}});
+  ASSERT_EQ(w.status, 200) << w.body;
+  const Json written = w.JsonBody().value();
+  ASSERT_TRUE(written["history_id"].is_number()) << written.dump();
+  const int64_t hid = written["history_id"];
+  ASSERT_EQ(ReadFile(live).value(), edited);
+
+  auto sub = server.Post("/api/rdagent/tasks", Json{{"loop_n", 1}, {"source_history_id", hid}, {"n_epochs", 7}});
+  ASSERT_EQ(sub.status, 200) << sub.body;
+  const std::string id = sub.JsonBody().value()["job_id"];
+  const Json done = server.WaitTerminal(id, 30s);
+  ASSERT_EQ(done["status"], "SUCCESS") << done.dump();
+
+  // The task's copy: the original version with n_epochs 7 written in; the live file is the edit.
+  const fs::path copy = ws.root() / "reports/jobs/runtime" / id / "work" / tpl;
+  const std::string used = ReadFile(copy).value();
+  EXPECT_EQ(used.find("# edited through alphalab"), std::string::npos);
+  EXPECT_NE(used.find("n_epochs: 7"), std::string::npos) << used;
+  EXPECT_EQ(original.find("n_epochs: 7"), std::string::npos);
+  EXPECT_EQ(ReadFile(live).value(), edited);
+  // The hash recorded is the historical version's (as saved), not the live one's.
+  const Json hist = server.GetJson("/api/configs/history?path=rdagent:" + tpl);
+  std::string saved_sha;
+  for (const Json& h : hist["items"]) {
+    if (h["id"] == hid) saved_sha = h["sha256"];
+  }
+  ASSERT_FALSE(saved_sha.empty()) << hist.dump();
+  EXPECT_EQ(done["artifacts"]["config_sha256:rdagent:" + tpl], saved_sha) << done.dump();
+  EXPECT_NE(saved_sha, written["sha256"]);
+  // The managed .env reached the process (the stand-in logs the base URL, never the key).
+  const std::string log = server.GetJson("/api/rdagent/tasks/" + id + "/logs?offset=0")["content"];
+  EXPECT_NE(log.find("LLM: base https://xxx-litellm.com/v1"), std::string::npos) << log;
+  EXPECT_EQ(log.find("sk-chat-key"), std::string::npos);
+
+  // An unknown history id is refused before anything is queued.
+  auto bad = server.Post("/api/rdagent/tasks", Json{{"loop_n", 1}, {"source_history_id", 999999}});
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  server.Stop();
+}
+
 }  // namespace
 }  // namespace alphalab::testing
