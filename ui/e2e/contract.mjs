@@ -345,10 +345,10 @@ try {
   check(Boolean(runFile), 'the run lists a file at its top level');
   await call('GET', RF, { params: { run_id: runId, name: runFile }, expect: 200 });
   // training_log.json (the eval log and feature importance of each model) has the TrainingLog shape.
-  const tlog = await call('GET', RF, { params: { run_id: runId, name: 'training_log.json' }, expect: 200 });
+  const trainLog = await call('GET', RF, { params: { run_id: runId, name: 'training_log.json' }, expect: 200 });
   const tlogValid = validatorFor({ $ref: '#/components/schemas/TrainingLog' });
-  check(tlogValid(tlog.body), `training_log.json matches TrainingLog: ${ajv.errorsText(tlogValid.errors, { separator: '; ' })}`);
-  check(Object.values(tlog.body.models ?? {}).every((m) => m.eval_log.valid.length > 0 && m.feature_importance.length > 0), 'training_log.json has a curve and an importance per model');
+  check(tlogValid(trainLog.body), `training_log.json matches TrainingLog: ${ajv.errorsText(tlogValid.errors, { separator: '; ' })}`);
+  check(Object.values(trainLog.body.models ?? {}).every((m) => m.eval_log.valid.length > 0 && m.feature_importance.length > 0), 'training_log.json has a curve and an importance per model');
   await call('GET', RF, { params: { run_id: runId, name: 'nope.csv' }, expect: 404 });
   await call('GET', RF, { params: { run_id: runId, name: 'a$b' }, expect: 400 });
   await call('GET', '/api/backtests', { query: '?limit=10&ticker=SPX', expect: 200 });
