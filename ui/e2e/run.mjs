@@ -57,9 +57,13 @@ mkdirSync(join(ws, 'preds'), { recursive: true });
   const rows = csv.toString('utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]);
   writeFileSync(join(ws, 'preds', 'spx_scores.csv'), ['date,symbol,score', ...rows.map((d) => `${d},SPX,${Number(d.slice(5, 7)) <= 6 ? 0.9 : 0.1}`)].join('\n') + '\n');
 }
-// A user-declared job type (continues the example's job_types mapping): Actions builds its
-// form from GET /api/job-types. It only echoes its typed params.
-appendFileSync(join(ws, 'alphalab.yaml'), `
+// A user-declared job type (added at the top of the example's job_types mapping): Actions builds
+// its form from GET /api/job-types. It only echoes its typed params.
+{
+  const yamlPath = join(ws, 'alphalab.yaml');
+  const yaml = readFileSync(yamlPath, 'utf8');
+  if (!yaml.includes('\njob_types:\n')) fail('the example alphalab.yaml has no job_types: section');
+  writeFileSync(yamlPath, yaml.replace('\njob_types:\n', `\njob_types:
   e2e-echo:
     description: e2e - prints its typed params
     argv: [/bin/echo, e2e-echo, [seed, "{seed}"], [rate, "{rate}"], [mode, "{mode}"], [since, "{since}"], [note, "{note}"], [config, "{config}"]]
@@ -70,7 +74,8 @@ appendFileSync(join(ws, 'alphalab.yaml'), `
       since: {type: date}
       note: {type: string, description: free text}
       config: {type: path, description: a config file}
-`);
+`));
+}
 mkdirSync(OUT, { recursive: true });
 // The second dataset: a small synthetic universe (SYN0001..SYN0003 + SYNMKT/SYNBOND/SYNGOLD,
 // business days 2005-2010) for the model flows, which must not depend on the demo dataset.
