@@ -149,11 +149,10 @@ await test('per-row Re-run opens the form prefilled with the task parameters', a
   expect((await page.getByLabel('Parameter 1 values').inputValue()) === String(best['strategy.params.fast']), 'fast prefilled');
   expect((await page.getByLabel('Parameter 2 values').inputValue()) === String(best['strategy.params.slow']), 'slow prefilled');
   expect((await page.getByTestId('task-count').innerText()) === '1', 'one task');
-  // After the first sweep the estimate comes from its run history, before launch. (The task
-  // prefill carries an early-stop box without patience or target, which the form refuses until
-  // one is given: unchecked here so the form is valid.)
+  // After the first sweep the estimate comes from its run history, before launch. A task's
+  // re-run form opens launchable: one combination, no early stop box ticked.
   const early = page.getByRole('checkbox', { name: /Early stop/ });
-  if (await early.isChecked()) await early.uncheck();
+  expect(!(await early.isChecked()), 'the task re-run form opens with early stop off');
   await page.getByTestId('estimate-before-seconds').waitFor({ timeout: 15_000 });
   const est = await page.getByTestId('estimate-before').innerText();
   expect(/Estimated time: .*1 tasks? × .* from \d+ past runs?/.test(est), `history estimate before launch (${est})`);

@@ -9,6 +9,7 @@ import {
   buildRequest,
   defaultForm,
   emptyAxis,
+  formForTask,
   formFromRequest,
   parseConstraint,
   progressParts,
@@ -250,6 +251,26 @@ describe('optimization logic', () => {
     const back = buildRequest(f);
     expect(back.errors).toEqual([]);
     expect(back.request).toEqual({ ...req, source_job_id: 'opt_src' });
+  });
+
+  it('a re-run form opens launchable: a policy with neither patience nor target stays off, a task re-run has no early stop', () => {
+    const req = {
+      name: 'sweep',
+      job_type: 'backtest',
+      base_params: { config_path: 'c.yaml' },
+      param_space: { 'strategy.params.fast': [5, 10], 'strategy.params.slow': [50, 100] },
+      sampler: { type: 'grid' },
+      objective: { metric: 'sharpe', direction: 'max' },
+      early_stop_policy: { mode: 'max', patience: null, min_tasks: 0, target: null },
+    };
+    const f = formFromRequest(req, 'opt_src');
+    expect(f.early_stop).toBe(false);
+    expect(buildRequest(f).errors).toEqual([]);
+    const t = formForTask({ ...req, early_stop_policy: { mode: 'max', patience: 3, min_tasks: 0, target: null } }, 'opt_src', { 'strategy.params.fast': 5, 'strategy.params.slow': 50 });
+    expect(t.early_stop).toBe(false);
+    const built = buildRequest(t);
+    expect(built.errors).toEqual([]);
+    expect(built.request?.param_space).toEqual({ 'strategy.params.fast': [5], 'strategy.params.slow': [50] });
   });
 
   it('heatmap: values sorted on both axes, missing scores empty, min and max', () => {

@@ -412,7 +412,9 @@ export function formFromRequest(r: Record<string, unknown>, sourceId = ''): Swee
   f.direction = o['direction'] === 'min' ? 'min' : 'max';
   f.constraints = Array.isArray(r['constraints']) ? (r['constraints'] as unknown[]).map(String).join('\n') : '';
   const e = r['early_stop_policy'] as Record<string, unknown> | null | undefined;
-  f.early_stop = !!e;
+  // A stored policy without a patience and a target never stops anything (the server fills the
+  // policy's defaults): the form leaves it off rather than opening invalid.
+  f.early_stop = !!e && (e['patience'] != null || e['target'] != null);
   if (e) {
     f.patience = numText(e['patience']);
     f.min_tasks = numText(e['min_tasks']) || '0';
@@ -432,6 +434,8 @@ export function formForTask(r: Record<string, unknown>, sourceId: string, params
   const f = formFromRequest(r, sourceId);
   f.axes = Object.entries(params).map(([key, v]) => ({ ...emptyAxis(key), kind: 'list' as const, values: valueToText(v) }));
   f.sampler = 'grid';
+  // One combination: nothing to stop early.
+  f.early_stop = false;
   f.name = f.name ? `${f.name} (task)` : '';
   return f;
 }
