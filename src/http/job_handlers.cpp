@@ -48,6 +48,27 @@ static void AuditSubmit(AuditLog* audit, const HttpRequest& req, const Result<Jo
   audit->Record(e);
 }
 
+Result<JobRecord> CancelVisibleJob(JobService& jobs, AuditLog* audit, const HttpRequest& req, const JobId& id) {
+  if (Status visible = VisibleJob(jobs, req, id).status(); !visible.ok()) {
+    if (audit && visible.code() == StatusCode::kPermissionDenied) {
+      AuditEvent e = AuditFor(req, "job.cancel", id.str());
+      e.outcome = "denied";
+      audit->Record(e);
+    }
+    return visible;
+  }
+  Result<JobRecord> rec = jobs.Cancel(id);
+  if (audit) {
+    AuditEvent e = AuditFor(req, "job.cancel", id.str());
+    if (!rec.ok()) {
+      e.outcome = "failed";
+      e.details = Json{{"error", rec.status().message().substr(0, 300)}};
+    }
+    audit->Record(e);
+  }
+  return rec;
+}
+
 Result<Json> SubmitTyped(JobService& jobs, const Clock& clock, AuditLog* audit, std::string_view type,
                          const HttpRequest& req) {
   ASSIGN_OR_RETURN(Json body, req.JsonBody());
@@ -343,25 +364,8 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
     ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
     RETURN_IF_ERROR(CheckKnownKeys(body, {}));  // the body carries no fields (empty or {})
-    if (Status visible = VisibleJob(jobs, req, id).status(); !visible.ok()) {
-      if (audit && visible.code() == StatusCode::kPermissionDenied) {
-        AuditEvent e = AuditFor(req, "job.cancel", id.str());
-        e.outcome = "denied";
-        audit->Record(e);
-      }
-      return visible;
-    }
-    Result<JobRecord> rec = jobs.Cancel(id);
-    if (audit) {
-      AuditEvent e = AuditFor(req, "job.cancel", id.str());
-      if (!rec.ok()) {
-        e.outcome = "failed";
-        e.details = Json{{"error", rec.status().message().substr(0, 300)}};
-      }
-      audit->Record(e);
-    }
-    if (!rec.ok()) return rec.status();
-    return JobDetailJson(*rec, clock.Now());
+    ASSIGN_OR_RETURN(JobRecord rec, CancelVisibleJob(jobs, audit, req, id));
+    return JobDetailJson(rec, clock.Now());
   });
 
   router.Get("/api/job-types", [&catalog](const HttpRequest&) -> Result<Json> { return catalog.ToJson(); });

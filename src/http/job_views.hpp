@@ -15,6 +15,9 @@ namespace alphalab::http {
 Result<JobId> JobIdParam(const HttpRequest& req, const char* name = "job_id");
 // The job `req` names, once the caller may see it (403 for a user on another owner's job).
 Result<JobRecord> VisibleJob(JobService& jobs, const HttpRequest& req, const JobId& id);
+// POST .../cancel: the job once the caller may see it (a refusal audited as denied), canceled,
+// the outcome audited as `job.cancel`.
+Result<JobRecord> CancelVisibleJob(JobService& jobs, AuditLog* audit, const HttpRequest& req, const JobId& id);
 // A submit of `type` whose body holds the params, `dry_run` and `project` (POST /api/jobs/train).
 Result<Json> SubmitTyped(JobService& jobs, const Clock& clock, AuditLog* audit, std::string_view type,
                          const HttpRequest& req);

@@ -95,17 +95,8 @@ void RegisterRdagentRoutes(Router& router, const Workspace& ws, JobService& jobs
     RETURN_IF_ERROR(CheckKnownKeys(body, {}));
     JobId id("");
     RETURN_IF_ERROR(VisibleTask(jobs, req, &id).status());
-    Result<JobRecord> rec = jobs.Cancel(id);
-    if (audit) {
-      AuditEvent e = AuditFor(req, "job.cancel", id.str());
-      if (!rec.ok()) {
-        e.outcome = "failed";
-        e.details = Json{{"error", rec.status().message().substr(0, 300)}};
-      }
-      audit->Record(e);
-    }
-    if (!rec.ok()) return rec.status();
-    return JobDetailJson(*rec, clock.Now());
+    ASSIGN_OR_RETURN(JobRecord rec, CancelVisibleJob(jobs, audit, req, id));
+    return JobDetailJson(rec, clock.Now());
   });
   auto followers = std::make_shared<LogFollowers>(ws.root(), [&jobs](const JobId& id) -> Result<FollowedJob> {
     ASSIGN_OR_RETURN(JobRecord job, jobs.Get(id));
