@@ -1,5 +1,5 @@
 // The config center over HTTP (docs/configs.md): /api/configs[...] for every tool declared under
-// `configs:`, and seed 003's /api/rdagent/env and /api/rdagent/templates[...] as views of the
+// `configs:`, and the RD-Agent paths /api/rdagent/env and /api/rdagent/templates[...] as views of the
 // same service for the tool `rdagent`. A managed file is "<tool>:<path>" (rdagent:.env).
 // Writes and rollbacks need an admin when auth is on and go to the audit log.
 #include <string>
@@ -162,7 +162,7 @@ void RegisterConfigRoutes(Router& router, ConfigService& svc, AuditLog* audit) {
                      uri.empty() ? std::nullopt : std::optional<std::string>(uri));
   });
 
-  // Seed 003's paths: views of the same service for the tool `rdagent`.
+  // The RD-Agent paths (docs/configs.md): views of the same service for the tool `rdagent`.
   router.Get("/api/rdagent/env", [&svc](const HttpRequest&) -> Result<Json> {
     ASSIGN_OR_RETURN(std::string path, RdagentEnvPath(svc));
     return svc.Read(path);
