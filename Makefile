@@ -19,8 +19,10 @@ run: deps ui build data
 	@# The RD-Agent stand-in (src/tools) answers to `rdagent` only when no real one is on PATH (docs/rdagent.md).
 	PATH="$$PATH:$(abspath $(BUILD_DIR))/standin/bin" $(ALPHALAB) serve --workspace $(WORKSPACE) --host $(HOST) --port $(PORT)
 
+# The suites run against real services started for the run (scripts/services/*.sh: a throwaway
+# PostgreSQL, a single-node Slurm) and stopped after it (scripts/with-test-services.sh).
 test: deps ui build data
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+	scripts/with-test-services.sh bash -c 'cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600'
 
 deps:
 	@scripts/install-deps.sh

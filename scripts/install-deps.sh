@@ -8,6 +8,7 @@ PACKAGES=(
   libboost-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev libssl-dev libzip-dev libxgboost-dev libgomp1
   libpq-dev libpqxx-dev postgresql
+  slurm-wlm munge
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm chromium
   wrk hyperfine curl procps
