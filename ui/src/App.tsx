@@ -4,11 +4,14 @@ import { Layout } from './components/Layout';
 import { ActionsPage } from './pages/Actions';
 import { BacktestDetailPage } from './pages/BacktestDetail';
 import { BacktestsPage } from './pages/Backtests';
+import { ConfigsPage } from './pages/Configs';
 import { DashboardPage } from './pages/Dashboard';
+import { DatasetsPage } from './pages/Datasets';
 import { JobDetailPage } from './pages/JobDetail';
 import { JobsPage } from './pages/Jobs';
 import { OptimizationDetailPage } from './pages/OptimizationDetail';
 import { OptimizationsPage } from './pages/Optimizations';
+import { RdagentPage } from './pages/Rdagent';
 import { RegistryPage } from './pages/Registry';
 import { RunDetailPage } from './pages/RunDetail';
 import { RunsPage } from './pages/Runs';
@@ -41,6 +44,9 @@ export const routes: RouteObject[] = [
       { path: 'optimizations', element: <OptimizationsPage /> },
       { path: 'optimizations/:optId', element: <OptimizationDetailPage /> },
       { path: 'actions', element: <ActionsPage /> },
+      { path: 'rdagent', element: <RdagentPage /> },
+      { path: 'configs', element: <ConfigsPage /> },
+      { path: 'datasets', element: <DatasetsPage /> },
       { path: '*', element: <NotFound /> },
     ],
   },

@@ -16,6 +16,9 @@ const NAV = [
   { to: '/backtests', label: 'Backtests' },
   { to: '/optimizations', label: 'Optimizations' },
   { to: '/actions', label: 'Actions' },
+  { to: '/rdagent', label: 'RD-Agent' },
+  { to: '/configs', label: 'Configs' },
+  { to: '/datasets', label: 'Datasets' },
 ];
 
 export function Layout() {

@@ -7,6 +7,9 @@ const LISTS: Record<string, string> = {
   backtests: 'Backtests',
   optimizations: 'Optimizations',
   actions: 'Actions',
+  rdagent: 'RD-Agent',
+  configs: 'Configs',
+  datasets: 'Datasets',
 };
 const DETAIL: Record<string, string> = { jobs: 'Job', runs: 'Run', backtests: 'Backtest', optimizations: 'Optimization' };
 
