@@ -1,5 +1,5 @@
-import { useEffect, useRef } from 'react';
 import { Link } from 'react-router-dom';
+import { useModalDialog } from '../hooks/useModalDialog';
 import type { RegistryModelRow } from '../types/api';
 import { bestIndex } from '../lib/compare';
 import { fmtConfusionTitle, fmtInt, fmtLabel, fmtModelLift, fmtModelPrecision, fmtPct, predictedAnyPositive } from '../lib/format';
@@ -25,35 +25,11 @@ const COLS: Col[] = [
 
 export function CompareDrawer({ rows, onClose, onRemove }: { rows: RegistryModelRow[]; onClose: () => void; onRemove: (r: RegistryModelRow) => void }) {
   const best = COLS.map((c) => (c.higher === undefined || rows.length < 2 ? -1 : bestIndex(rows, c.pick, c.higher)));
-  const ref = useRef<HTMLElement>(null);
   // A modal dialog: focus moves in, Tab cycles inside, Escape closes, focus goes back where it was.
-  useEffect(() => {
-    const before = document.activeElement as HTMLElement | null;
-    ref.current?.focus();
-    return () => before?.focus?.();
-  }, []);
-  const onKeyDown = (e: React.KeyboardEvent) => {
-    if (e.key === 'Escape') {
-      e.stopPropagation();
-      onClose();
-      return;
-    }
-    if (e.key !== 'Tab' || !ref.current) return;
-    const focusable = [...ref.current.querySelectorAll<HTMLElement>('a[href], button:not([disabled]), input, select, textarea, [tabindex]:not([tabindex="-1"])')];
-    if (focusable.length === 0) return;
-    const first = focusable[0]!;
-    const last = focusable[focusable.length - 1]!;
-    if (e.shiftKey && (document.activeElement === first || document.activeElement === ref.current)) {
-      e.preventDefault();
-      last.focus();
-    } else if (!e.shiftKey && document.activeElement === last) {
-      e.preventDefault();
-      first.focus();
-    }
-  };
+  const { dialogProps } = useModalDialog<HTMLElement>(onClose);
   return (
     <div className="drawer-backdrop" onClick={onClose}>
-      <aside className="drawer" role="dialog" aria-modal="true" aria-label="Compare models" tabIndex={-1} ref={ref} onKeyDown={onKeyDown} onClick={(e) => e.stopPropagation()}>
+      <aside className="drawer" {...dialogProps} aria-label="Compare models" onClick={(e) => e.stopPropagation()}>
         <header className="drawer-head">
           <h2>
             Compare {rows.length} model{rows.length === 1 ? '' : 's'} · {rows[0]?.ticker ?? ''}
