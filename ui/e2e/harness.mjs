@@ -72,7 +72,8 @@ export async function startSuite(suite, { serveArgs = [] } = {}) {
     const r = spawnSync(bin, ['data', 'synth', '--out', 'data/synthetic', '--instruments', '3', '--years', '6', '--seed', '5', '--workspace', ws], { encoding: 'utf8' });
     if (r.status !== 0) fail(`data synth failed: ${r.stderr}`);
   }
-  const port = await freePort();
+  // E2E_PORT: a fixed port (a machine where each engineer has their own ports); else any free one.
+  const port = process.env.E2E_PORT ? Number(process.env.E2E_PORT) : await freePort();
   const base = `http://127.0.0.1:${port}`;
   const serverOut = [];
   log(`starting ${bin} serve --workspace ${ws} --port ${port} ${serveArgs.join(' ')}`);

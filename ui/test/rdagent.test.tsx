@@ -171,7 +171,7 @@ describe('RD-Agent page', () => {
     fireEvent.change(d.getByLabelText('n_jobs'), { target: { value: '' } });
     fireEvent.click(d.getByRole('switch', { name: /Knowledge base/ }));
     fireEvent.click(d.getByRole('radio', { name: 'A saved version' }));
-    fireEvent.change(d.getByLabelText('Template'), { target: { value: TEMPLATE } });
+    fireEvent.change(d.getByLabelText('Template file'), { target: { value: TEMPLATE } });
     await waitFor(() => expect(d.getByRole('option', { name: /#7 .*before edit/ })).toBeTruthy());
     expect(server.callsTo('/api/rdagent/templates/history')[0]!.url.searchParams.get('file')).toBe(TEMPLATE);
     fireEvent.change(d.getByLabelText('Version'), { target: { value: '7' } });

@@ -122,17 +122,17 @@ export function RdagentTaskDialog({ onClose, onCreated }: { onClose: () => void;
             <div className="row">
               <TextField name="loop_n" label="Loops (loop_n)" value={f.loop_n} inputMode="numeric" error={errors.loop_n} onChange={(v) => set('loop_n', v)} />
               <TextField name="all_duration" label="Time budget (all_duration)" value={f.all_duration} placeholder="e.g. 1h, 30m" error={errors.all_duration} onChange={(v) => set('all_duration', v)} hint="empty: no limit" />
-              <label className="rdagent-field">
-                Evolving mode
-                <select name="evolving_mode" value={f.evolving_mode} onChange={(e) => set('evolving_mode', e.target.value as EvolvingMode)}>
+              <div className="rdagent-field">
+                <label htmlFor="rdagent-evolving_mode">Evolving mode</label>
+                <select id="rdagent-evolving_mode" name="evolving_mode" value={f.evolving_mode} onChange={(e) => set('evolving_mode', e.target.value as EvolvingMode)}>
                   {EVOLVING_MODES.map((m) => (
                     <option key={m} value={m}>
                       {m}
                     </option>
                   ))}
                 </select>
-              </label>
-              <FieldError id="rdagent-evolving_mode-error" msg={errors.evolving_mode} />
+                <FieldError id="rdagent-evolving_mode-error" msg={errors.evolving_mode} />
+              </div>
             </div>
             <div className="row">
               <TextField name="n_epochs" label="n_epochs" value={f.n_epochs} inputMode="numeric" placeholder="template's" error={errors.n_epochs} onChange={(v) => set('n_epochs', v)} />
@@ -157,9 +157,9 @@ export function RdagentTaskDialog({ onClose, onCreated }: { onClose: () => void;
               </div>
               {f.source === 'history' && (
                 <div className="row">
-                  <label>
-                    Template
-                    <select name="history_file" value={f.history_file} onChange={(e) => set('history_file', e.target.value)}>
+                  <div className="rdagent-field">
+                    <label htmlFor="rdagent-history_file">Template file</label>
+                    <select id="rdagent-history_file" name="history_file" value={f.history_file} onChange={(e) => set('history_file', e.target.value)}>
                       <option value="">Choose a template…</option>
                       {yamlTemplates.map((t) => (
                         <option key={t.path} value={t.file}>
@@ -167,10 +167,11 @@ export function RdagentTaskDialog({ onClose, onCreated }: { onClose: () => void;
                         </option>
                       ))}
                     </select>
-                  </label>
-                  <label>
-                    Version
+                  </div>
+                  <div className="rdagent-field">
+                    <label htmlFor="rdagent-source_history_id">Version</label>
                     <select
+                      id="rdagent-source_history_id"
                       name="source_history_id"
                       value={f.source_history_id}
                       disabled={!f.history_file || history.isLoading}
@@ -186,8 +187,8 @@ export function RdagentTaskDialog({ onClose, onCreated }: { onClose: () => void;
                         </option>
                       ))}
                     </select>
-                  </label>
-                  <FieldError id="rdagent-source_history_id-error" msg={errors.source_history_id} />
+                    <FieldError id="rdagent-source_history_id-error" msg={errors.source_history_id} />
+                  </div>
                 </div>
               )}
               {history.isError && <ErrorState error={history.error} onRetry={() => void history.refetch()} />}
