@@ -3,7 +3,8 @@
 // qlib_res metrics, the config versions it used, the live log with pause and search (the job's
 // log: the same bytes as /api/rdagent/tasks/{id}/logs) and its files for download
 // (GET /api/rdagent/tasks/{id}/artifacts, paged; /api/jobs/{id}/artifacts/{path}).
-import { Fragment, useState } from 'react';
+import { Fragment, useEffect, useState } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
 import { isTerminal } from '../api/client';
 import { artifactUrl, useCancelRdagentTask, useRdagentArtifacts, useRdagentTask, useRdagentTasks } from '../hooks/useRdagent';
@@ -52,8 +53,8 @@ function MetricsTable({ metrics, caption, testId }: { metrics: Record<string, nu
         <tbody>
           {orderedMetrics(metrics).map((k) => (
             <tr key={k} data-metric={k}>
-              <td>{k}</td>
-              <td className="num">{fmtNum(metrics[k], 4)}</td>
+              <td className="break">{k}</td>
+              <td className="num nowrap">{fmtNum(metrics[k], 4)}</td>
             </tr>
           ))}
         </tbody>
@@ -84,7 +85,7 @@ function LoopResults({ t }: { t: RdagentTask }) {
           {t.loop_results.map((r, i) => (
             <tr key={r.path} data-testid="rdagent-loop-row">
               <td>{i + 1}</td>
-              <td className="break">{r.path}</td>
+              <td className="break rdagent-path">{r.path}</td>
               {keys.map((k) => (
                 <td key={k} className="num">
                   {k in r.metrics ? fmtNum(r.metrics[k], 4) : '—'}
@@ -117,16 +118,18 @@ function Files({ t }: { t: RdagentTask }) {
               <th scope="col" className="num">
                 Size
               </th>
-              <th scope="col">Modified</th>
+              <th scope="col" className="rdagent-wide-only">
+                Modified
+              </th>
               <th scope="col">Download</th>
             </tr>
           </thead>
           <tbody>
             {d.items.map((a) => (
               <tr key={a.path} data-testid="rdagent-file-row" data-path={a.path}>
-                <td className="break">{a.path}</td>
-                <td className="num">{fmtBytes(a.size)}</td>
-                <td className="nowrap">{fmtTime(a.mtime)}</td>
+                <td className="break rdagent-path">{a.path}</td>
+                <td className="num nowrap">{fmtBytes(a.size)}</td>
+                <td className="nowrap rdagent-wide-only">{fmtTime(a.mtime)}</td>
                 <td>
                   <a href={artifactUrl(id, a.path)} download={a.path.split('/').pop()} aria-label={`Download ${a.path}`}>
                     Download
@@ -144,7 +147,12 @@ function Files({ t }: { t: RdagentTask }) {
 
 function TaskView({ t }: { t: RdagentTask }) {
   const cancel = useCancelRdagentTask();
+  const qc = useQueryClient();
   const job = t.job;
+  // The task list (the picker above, the Tasks tab) shows this task's status too: refresh it when it changes.
+  useEffect(() => {
+    void qc.invalidateQueries({ queryKey: ['rdagent', 'tasks'] });
+  }, [qc, job.status]);
   const loop = loopView(t);
   const finished = isTerminal(job.status);
   const hashes = configHashes(job.artifacts);
