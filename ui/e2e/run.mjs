@@ -1017,6 +1017,7 @@ await test('axe-core scan of every route: zero serious or critical violations; s
     ['backtests', '/backtests'],
     ['backtest', `/backtests/${state.btRunId}`],
     ['actions', '/actions?type=backtest'],
+    ['rdagent', '/rdagent'],
   ];
   const problems = [];
   for (const theme of ['light', 'dark']) {
