@@ -7,7 +7,8 @@
 // version; in the browser a task is started from that version on two datasets with loop_n 2 and
 // watched on the Monitor tab (loops advancing, final metrics), a file is downloaded and compared
 // with the one on disk, the task's recorded template hash is the old one while the live file is
-// the edited one, and a second long task is canceled from the Tasks table. axe-core (light and
+// the edited one, and a second long task is canceled from the Tasks table; the server's refusal of
+// templates that disagree is shown in the dialog. axe-core (light and
 // dark) on every tab; screenshots at 1280 and 420 px in ui/test-results/rdagent/.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -173,6 +174,35 @@ await test('a second, long task is canceled from the Tasks table', async () => {
   await page.getByTestId('rdagent-monitor').waitFor();
   await waitFor('the canceled progress line', async () => /^canceled at Loop \d+ of 50/.test(await page.getByTestId('rdagent-loop-text').innerText()), 10_000, 100);
   await shots('monitor-canceled');
+});
+
+await test("the server's refusal (templates that disagree) shows in the dialog and as a toast; nothing starts", async () => {
+  const other = 'rdagent:rdagent/scenarios/qlib/experiment/model_template/conf_sota_factors_model.yaml';
+  const f = await api('GET', `/api/configs/file?path=${encodeURIComponent(other)}`);
+  const bad = f.content.replace('market: &market csi300', 'market: &market csi500');
+  expect(bad !== f.content, 'the template names csi300');
+  const w = await api('PUT', '/api/configs/file', { path: other, content: bad, base_sha256: f.sha256, note: 'e2e mismatch' });
+  try {
+    const before = (await api('GET', '/api/rdagent/tasks')).total;
+    await page.goto(`${base}/rdagent?tab=tasks`);
+    await page.getByRole('button', { name: 'New task' }).click();
+    const dlg = page.getByRole('dialog', { name: 'New RD-Agent task' });
+    await dlg.getByTestId('rdagent-consistency').waitFor();
+    expect((await dlg.getByTestId('rdagent-consistency').innerText()).includes('market'), 'the disagreement is announced before sending');
+    await dlg.getByRole('checkbox', { name: /^demo/ }).check();
+    await dlg.getByRole('button', { name: 'Start task' }).click();
+    const err = dlg.getByTestId('rdagent-form-error');
+    await err.waitFor();
+    expect(/templates disagree.*csi500.*\(400 INVALID_ARGUMENT\)/.test(await err.innerText()), `the envelope's message (${await err.innerText()})`);
+    await page.locator('.toast-error').getByText('Task refused').waitFor();
+    expect((await api('GET', '/api/rdagent/tasks')).total === before, 'nothing started');
+    await shots('refused');
+    await page.keyboard.press('Escape');
+  } finally {
+    const cur = await api('GET', `/api/configs/file?path=${encodeURIComponent(other)}`);
+    await api('PUT', '/api/configs/file', { path: other, content: f.content, base_sha256: cur.sha256 ?? w.sha256, note: 'e2e restore' });
+  }
+  expect((await api('GET', '/api/rdagent/templates')).consistency.ok, 'the templates agree again');
 });
 
 await test('axe-core on every tab (light and dark): no serious or critical violations; screenshots', async () => {
