@@ -351,7 +351,7 @@ export function DatasetsPanel({ scope = 'all' }: DatasetsPanelProps) {
                           type="button"
                           className="btn btn-small"
                           disabled={setDefault.isPending}
-                          aria-label={`Make ${d.name} the default`}
+                          aria-label={`Set default: ${d.name}`}
                           onClick={() =>
                             setDefault.mutate(d.name, {
                               onSuccess: () => pushToast({ kind: 'success', title: `${d.name} is the default dataset` }),
