@@ -48,7 +48,7 @@ async function editDiffRollback(url, file, from, to, shotName) {
   await editor().fill(text.replace(from, to));
   await page.getByLabel('Note').first().fill('e2e edit');
   await page.getByRole('button', { name: 'Save', exact: true }).click();
-  await toast(`Saved ${file}`).waitFor();
+  await toast(`Saved ${file.split('/').pop()}`).waitFor();
   const after = await info(file);
   expect(after.sha256 !== before.sha256 && readFileSync(onDisk, 'utf8').includes(to), 'the new text is on disk');
   // the replaced version is in the history with its metadata

@@ -1017,6 +1017,8 @@ await test('axe-core scan of every route: zero serious or critical violations; s
     ['backtests', '/backtests'],
     ['backtest', `/backtests/${state.btRunId}`],
     ['actions', '/actions?type=backtest'],
+    ['configs', '/configs'],
+    ['datasets', '/datasets'],
   ];
   const problems = [];
   for (const theme of ['light', 'dark']) {

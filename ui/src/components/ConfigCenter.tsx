@@ -22,6 +22,8 @@ export interface ConfigCenterProps {
 }
 
 const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 12) : '—');
+const baseName = (file: string) => file.slice(file.lastIndexOf('/') + 1);
+const dirName = (file: string) => file.slice(0, file.lastIndexOf('/') + 1);
 
 function FilesTable(props: { tool: ConfigTool; selected: string | null; onSelect: (path: string) => void }) {
   return (
@@ -45,10 +47,11 @@ function FilesTable(props: { tool: ConfigTool; selected: string | null; onSelect
         <tbody>
           {props.tool.files.map((f) => (
             <tr key={f.path} className={props.selected === f.path ? 'selected' : undefined} data-path={f.path} aria-current={props.selected === f.path ? 'true' : undefined}>
-              <td className="break">
-                <button type="button" className="linklike mono" onClick={() => props.onSelect(f.path)} title={`Open ${f.path}`}>
-                  {f.file}
+              <td className="config-file-cell">
+                <button type="button" className="linklike mono" onClick={() => props.onSelect(f.path)} aria-label={f.file} title={`Open ${f.path}`}>
+                  {baseName(f.file)}
                 </button>
+                {dirName(f.file) && <div className="muted small mono config-dir">{dirName(f.file)}</div>}
               </td>
               <td>{f.kind}</td>
               <td className="mono" title={f.sha256 ?? undefined}>
@@ -98,7 +101,7 @@ function FileEditor(props: { file: ConfigFileInfo; content: string; onReload: ()
           setCompare(null);
           pushToast({
             kind: 'success',
-            title: w.changed ? `Saved ${file.file}` : `${file.file} unchanged`,
+            title: w.changed ? `Saved ${baseName(file.file)}` : `${baseName(file.file)} unchanged`,
             body: w.changed ? `now ${short(w.sha256)}; the previous version is saved as #${w.history_id ?? '—'}` : 'the text equals the file on disk: nothing written',
           });
         },
@@ -106,7 +109,7 @@ function FileEditor(props: { file: ConfigFileInfo; content: string; onReload: ()
           if (isApiError(e) && e.status === 409) {
             const cur = (e.details as { current_sha256?: string } | null)?.current_sha256 ?? '';
             setStale(cur);
-            pushToast({ kind: 'error', title: `${file.file} changed since you opened it`, body: 'Not saved. Reload it, or compare and save over it.' });
+            pushToast({ kind: 'error', title: `${baseName(file.file)} changed since you opened it`, body: 'Not saved. Reload it, or compare and save over it.' });
           } else if (isApiError(e) && e.status === 400) {
             const line = (e.details as { line?: number } | null)?.line;
             setInvalid(line !== undefined && !e.message.includes(`line ${line}`) ? `${e.message} (line ${line})` : e.message);
