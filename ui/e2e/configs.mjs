@@ -10,6 +10,7 @@
 // 1280 and 420 px in ui/test-results/configs/.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { expect, REPO, startSuite, UI_DIR, waitFor } from './harness.mjs';
 
@@ -151,6 +152,63 @@ await test('.env: the secret shows ******** and saving keeps it on disk; a key a
   expect(!disk.includes('********'), 'no mask written');
   await waitFor('the reloaded fields', async () => (await page.getByTestId('env-editor').getByRole('textbox', { name: 'E2E_FLAG', exact: true }).count()) === 1, 5000, 100);
   expect((await page.getByTestId('env-editor').getByRole('textbox', { name: 'OPENAI_API_KEY', exact: true }).inputValue()) === '********', 'still masked after the save');
+});
+
+await test('a file changed on disk shows as drifted; the next save backs that version up first', async () => {
+  const onDisk = join(ROOT, TPL2);
+  const original = readFileSync(onDisk, 'utf8');
+  writeFileSync(onDisk, original + '# edited by hand\n');
+  await page.goto(`${base}/configs`);
+  const row = page.getByTestId('config-files').locator(`tr[data-path="rdagent:${TPL2}"]`);
+  await row.getByTestId('drift-badge').waitFor();
+  await openFile('/configs', TPL2);
+  await page.getByTestId('drift-notice').waitFor();
+  const text = await editor().inputValue();
+  expect(text.endsWith('# edited by hand\n'), 'the editor shows the hand edit');
+  await editor().fill(original);
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await toast(`Saved ${TPL2.split('/').pop()}`).waitFor();
+  const h = await history(TPL2);
+  expect(h.items[0].event === 'drift' && h.items[0].sha256 === sha(original + '# edited by hand\n'), `the hand edit was backed up (${h.items[0].event})`);
+  await page.getByTestId('history-table').locator(`tr[data-history-id="${h.items[0].id}"]`).getByText('drift', { exact: true }).waitFor();
+  expect(readFileSync(onDisk, 'utf8') === original, 'the saved text is on disk');
+  await row.getByTestId('drift-badge').waitFor({ state: 'detached' });
+});
+
+await test('Test LLM against a local stand-in endpoint: reachable, then refused', async () => {
+  let auth = null;
+  const llm = createServer((req, res) => {
+    auth = req.headers.authorization ?? null;
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ object: 'list', data: [{ id: 'gpt-4o', object: 'model' }] }));
+  });
+  await new Promise((r) => llm.listen(0, '127.0.0.1', r));
+  const port = llm.address().port;
+  const setBase = async (url) => {
+    const env = await info('.env');
+    await api('PUT', '/api/configs/file', { path: 'rdagent:.env', content: env.content.replace(/^OPENAI_API_BASE=.*$/m, `OPENAI_API_BASE="${url}"`), base_sha256: env.sha256, note: 'e2e llm' });
+  };
+  try {
+    await setBase(`http://127.0.0.1:${port}/v1`);
+    await page.goto(`${base}/configs`);
+    const checks = page.getByTestId('checks-rdagent');
+    await checks.getByRole('button', { name: 'Test LLM' }).click();
+    const res = checks.locator('[data-check=llm][data-ok=true]');
+    await res.waitFor();
+    const t = await res.innerText();
+    expect(t.includes('reachable') && t.includes(`127.0.0.1:${port}`) && !t.includes('sk-chat-key'), `reachable, key not shown (${t})`);
+    expect(auth === 'Bearer sk-chat-key', `the stand-in got the stored key (${auth})`);
+    await toast('LLM: OK').waitFor();
+  } finally {
+    await new Promise((r) => llm.close(r));
+  }
+  await setBase(`http://127.0.0.1:${port}/v1`);
+  await page.goto(`${base}/configs`);
+  const checks = page.getByTestId('checks-rdagent');
+  await checks.getByRole('button', { name: 'Test LLM' }).click();
+  const bad = checks.locator('[data-check=llm][data-ok=false]');
+  await bad.waitFor();
+  expect((await bad.innerText()).includes('connection refused'), 'a closed port is reported as refused');
 });
 
 await test('Test buttons: a broken Qlib folder reports what is missing; the templates agree', async () => {

@@ -254,6 +254,6 @@ describe('ConfigCenter', () => {
     fireEvent.click(await screen.findByRole('button', { name: 'Test template consistency' }));
     const list = await screen.findByTestId('consistency-mismatches');
     expect(list.textContent).toBe('b.yaml: market is csi500, but a.yaml has csi300');
-    await waitFor(() => expect(screen.getByText('template consistency: problem')).toBeTruthy());
+    await waitFor(() => expect(screen.getByText('Template consistency: problem')).toBeTruthy());
   });
 });

@@ -10,6 +10,7 @@ type Checks = ConfigCheck['checks'];
 type Kind = Exclude<ConfigCheckKind, 'all'>;
 
 const LABEL: Record<Kind, string> = { qlib: 'Test Qlib layout', llm: 'Test LLM', consistency: 'Test template consistency' };
+const TITLE: Record<Kind, string> = { qlib: 'Qlib layout', llm: 'LLM', consistency: 'Template consistency' };
 
 const LLM_OUTCOME: Record<string, string> = {
   reachable: 'reachable',
@@ -145,7 +146,7 @@ export function ConfigChecks({ tool }: { tool: string }) {
       onSuccess: (r) => {
         setResults((prev) => ({ ...prev, [kind]: r.checks }));
         const s = checkSummary(kind, r.checks);
-        pushToast({ kind: s.ok ? 'success' : 'error', title: `${LABEL[kind].replace('Test ', '')}: ${s.ok ? 'OK' : 'problem'}`, body: s.text });
+        pushToast({ kind: s.ok ? 'success' : 'error', title: `${TITLE[kind]}: ${s.ok ? 'OK' : 'problem'}`, body: s.text });
       },
       onError: (e) => {
         setResults((prev) => ({ ...prev, [kind]: { error: errorText(e) } }));
@@ -176,7 +177,7 @@ export function ConfigChecks({ tool }: { tool: string }) {
             if ('error' in r) {
               return (
                 <section key={k} className="check-result check-bad" aria-label={LABEL[k]} data-check={k}>
-                  <h3>{LABEL[k].replace('Test ', '')}: could not run</h3>
+                  <h3>{TITLE[k]}: could not run</h3>
                   <p className="text-error">{r.error as string}</p>
                 </section>
               );
@@ -186,7 +187,7 @@ export function ConfigChecks({ tool }: { tool: string }) {
             return (
               <section key={k} className={`check-result ${s.ok ? 'check-ok' : 'check-bad'}`} aria-label={LABEL[k]} data-check={k} data-ok={s.ok}>
                 <h3>
-                  <span className={`badge ${s.ok ? 'badge-success' : 'badge-failed'}`}>{s.ok ? 'OK' : 'PROBLEM'}</span> {LABEL[k].replace('Test ', '')}: {s.text}
+                  <span className={`badge ${s.ok ? 'badge-success' : 'badge-failed'}`}>{s.ok ? 'OK' : 'PROBLEM'}</span> {TITLE[k]}: {s.text}
                 </h3>
                 {k === 'qlib' && c.qlib && <QlibResult q={c.qlib} />}
                 {k === 'consistency' && c.consistency && <ConsistencyResult c={c.consistency} />}
