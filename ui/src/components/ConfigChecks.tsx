@@ -40,6 +40,24 @@ export function checkSummary(kind: Kind, c: Checks): { ok: boolean; text: string
   return { ok: false, text: `${k.mismatches.length} mismatch(es)${k.errors?.length ? `, ${k.errors.length} unreadable file(s)` : ''}` };
 }
 
+/** What a layout check found missing: the first ones the server listed, and how many in all. */
+export function MissingList(props: { items: string[]; total: number; testId?: string }) {
+  if (props.items.length === 0) return null;
+  return (
+    <>
+      <p>
+        Missing ({props.total}
+        {props.total > props.items.length ? `, first ${props.items.length} shown` : ''}):
+      </p>
+      <ul className="mono check-missing" data-testid={props.testId}>
+        {props.items.map((m) => (
+          <li key={m}>{m}</li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
 function QlibResult({ q }: { q: NonNullable<Checks['qlib']> }) {
   return (
     <div>
@@ -59,19 +77,7 @@ function QlibResult({ q }: { q: NonNullable<Checks['qlib']> }) {
           </>
         )}
       </dl>
-      {q.missing.length > 0 && (
-        <>
-          <p>
-            Missing ({q.missing_count ?? q.missing.length}
-            {(q.missing_count ?? 0) > q.missing.length ? `, first ${q.missing.length} shown` : ''}):
-          </p>
-          <ul className="mono check-missing" data-testid="qlib-missing">
-            {q.missing.map((m) => (
-              <li key={m}>{m}</li>
-            ))}
-          </ul>
-        </>
-      )}
+      <MissingList items={q.missing} total={q.missing_count ?? q.missing.length} testId="qlib-missing" />
     </div>
   );
 }

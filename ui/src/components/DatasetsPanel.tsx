@@ -18,7 +18,8 @@ import {
   type DatasetLayoutReport,
   type DatasetScope,
 } from '../hooks/useDatasets';
-import { ConfirmDialog, Dialog } from './Dialog';
+import { MissingList } from './ConfigChecks';
+import { ConfirmDialog, Dialog, DialogActions } from './Dialog';
 import { Empty, ErrorState, Loading } from './States';
 
 export interface DatasetsPanelProps {
@@ -61,20 +62,22 @@ export function LayoutReport({ report, name }: { report: DatasetLayoutReport; na
           {p}
         </p>
       ))}
-      {report.missing.length > 0 && (
-        <>
-          <p>
-            Missing ({report.missing_count}
-            {report.missing_count > report.missing.length ? `, first ${report.missing.length} shown` : ''}):
-          </p>
-          <ul className="mono check-missing">
-            {report.missing.map((m) => (
-              <li key={m}>{m}</li>
-            ))}
-          </ul>
-        </>
-      )}
+      <MissingList items={report.missing} total={report.missing_count} />
     </div>
+  );
+}
+
+/** The two fields the create and upload dialogs share. */
+function DescriptionAndDefault(props: { description: string; isDefault: boolean; onChange: (d: { description?: string; default?: boolean }) => void }) {
+  return (
+    <>
+      <label>
+        Description <input value={props.description} onChange={(e) => props.onChange({ description: e.target.value })} />
+      </label>
+      <label className="inline">
+        <input type="checkbox" checked={props.isDefault} onChange={(e) => props.onChange({ default: e.target.checked })} /> Make it the default
+      </label>
+    </>
   );
 }
 
@@ -124,26 +127,14 @@ function CreateDialog({ onClose, datasets }: { onClose: () => void; datasets: Da
           Instruments file <span className="muted small">(optional: restricts the dataset to its symbols)</span>
           <input className="mono" value={f.instruments_file} onChange={set('instruments_file')} />
         </label>
-        <label>
-          Description <input value={f.description} onChange={set('description')} />
-        </label>
-        <label className="inline">
-          <input type="checkbox" checked={f.default} onChange={(e) => setF({ ...f, default: e.target.checked })} /> Make it the default
-        </label>
+        <DescriptionAndDefault description={f.description} isDefault={f.default} onChange={(d) => setF((prev) => ({ ...prev, ...d }))} />
         {create.error && (
           <div role="alert" className="dialog-error">
             <p className="text-error">Not created: {errorText(create.error)}</p>
             {report && <LayoutReport report={report} />}
           </div>
         )}
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={create.isPending || taken}>
-            Create
-          </button>
-        </div>
+        <DialogActions label="Create" onCancel={onClose} disabled={create.isPending || taken} />
       </form>
     </Dialog>
   );
@@ -197,12 +188,7 @@ function UploadDialog({ onClose, datasets, scope }: { onClose: () => void; datas
           Or pick a .txt file <input type="file" accept=".txt,text/plain" onChange={(e) => void pick(e.target.files?.[0])} />
         </label>
         {fileName && <p className="muted small">Loaded {fileName}</p>}
-        <label>
-          Description <input value={f.description} onChange={set('description')} />
-        </label>
-        <label className="inline">
-          <input type="checkbox" checked={f.default} onChange={(e) => setF({ ...f, default: e.target.checked })} /> Make it the default
-        </label>
+        <DescriptionAndDefault description={f.description} isDefault={f.default} onChange={(d) => setF((prev) => ({ ...prev, ...d }))} />
         {upload.error && (
           <div role="alert" className="dialog-error" data-testid="upload-errors">
             <p className="text-error">Not created: {errorText(upload.error)}</p>
@@ -228,14 +214,7 @@ function UploadDialog({ onClose, datasets, scope }: { onClose: () => void; datas
             )}
           </div>
         )}
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={upload.isPending || !f.dataset}>
-            Upload
-          </button>
-        </div>
+        <DialogActions label="Upload" onCancel={onClose} disabled={upload.isPending || !f.dataset} />
       </form>
     </Dialog>
   );

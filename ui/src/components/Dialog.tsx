@@ -43,14 +43,21 @@ export function ConfirmDialog(props: { title: string; children: ReactNode; confi
   return (
     <Dialog title={props.title} onClose={props.onCancel} testId={props.testId}>
       <div className="modal-body">{props.children}</div>
-      <div className="form-actions">
-        <button type="button" className="btn" onClick={props.onCancel}>
-          Cancel
-        </button>
-        <button type="button" className={`btn ${props.danger ? 'btn-danger' : 'btn-primary'}`} disabled={props.busy} onClick={props.onConfirm}>
-          {props.confirmLabel}
-        </button>
-      </div>
+      <DialogActions label={props.confirmLabel} danger={props.danger} disabled={props.busy} onCancel={props.onCancel} onConfirm={props.onConfirm} />
     </Dialog>
+  );
+}
+
+/** Cancel and the dialog's action: a submit button inside a form when `onConfirm` is absent. */
+export function DialogActions(props: { label: string; onCancel: () => void; onConfirm?: () => void; danger?: boolean | undefined; disabled?: boolean | undefined }) {
+  return (
+    <div className="form-actions">
+      <button type="button" className="btn" onClick={props.onCancel}>
+        Cancel
+      </button>
+      <button type={props.onConfirm ? 'button' : 'submit'} className={`btn ${props.danger ? 'btn-danger' : 'btn-primary'}`} disabled={props.disabled} onClick={props.onConfirm}>
+        {props.label}
+      </button>
+    </div>
   );
 }
