@@ -242,7 +242,7 @@ export function DatasetsPanel({ scope = 'all' }: DatasetsPanelProps) {
       onError: (e) => {
         setConfirmDelete(null);
         const jobs = isApiError(e) ? ((e.details as { job_ids?: string[] } | null)?.job_ids ?? []) : [];
-        setRefused({ name: d.name, message: errorText(e), jobs });
+        setRefused({ name: d.name, message: isApiError(e) ? e.message : errorText(e), jobs });
         pushToast({ kind: 'error', title: `${d.name} not deleted`, body: errorText(e) });
       },
     });
@@ -267,8 +267,7 @@ export function DatasetsPanel({ scope = 'all' }: DatasetsPanelProps) {
             <div>
               {refused.name} was not deleted: {refused.message}
               {refused.jobs.length > 0 && (
-                <>
-                  {' '}
+                <div>
                   In use by:{' '}
                   {refused.jobs.map((j, i) => (
                     <span key={j}>
@@ -278,7 +277,7 @@ export function DatasetsPanel({ scope = 'all' }: DatasetsPanelProps) {
                       </Link>
                     </span>
                   ))}
-                </>
+                </div>
               )}
             </div>
             <button type="button" className="btn btn-small" onClick={() => setRefused(null)}>
@@ -314,8 +313,8 @@ export function DatasetsPanel({ scope = 'all' }: DatasetsPanelProps) {
                       {d.description && <div className="muted small">{d.description}</div>}
                     </td>
                     <td>{d.format ?? '—'}</td>
-                    <td className="mono break">{d.path}</td>
-                    <td className="mono break">{d.instruments_file ?? 'all'}</td>
+                    <td className="mono dataset-path">{d.path}</td>
+                    <td className="mono dataset-path">{d.instruments_file ?? 'all'}</td>
                     <td>{d.default ? <span className="badge badge-success">default</span> : null}</td>
                     <td className="small">
                       {d.source}
