@@ -47,8 +47,8 @@ async function editDiffRollback(url, file, from, to, shotName) {
   const text = await editor().inputValue();
   expect(text.includes(from), `the template has '${from}'`);
   await editor().fill(text.replace(from, to));
-  await page.getByLabel('Note').first().fill('e2e edit');
-  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByTestId('config-file').getByLabel('Note').fill('e2e edit');
+  await page.getByTestId('config-file').getByRole('button', { name: 'Save', exact: true }).click();
   await toast(`Saved ${file.split('/').pop()}`).waitFor();
   const after = await info(file);
   expect(after.sha256 !== before.sha256 && readFileSync(onDisk, 'utf8').includes(to), 'the new text is on disk');
@@ -102,7 +102,7 @@ await test('a stale write is refused with 409 and shown: compare, reload', async
   const theirs = await info(TPL);
   const text = await editor().inputValue();
   await editor().fill(text.replace('region: cn', 'region: tw'));
-  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByTestId('config-file').getByRole('button', { name: 'Save', exact: true }).click();
   const notice = page.getByTestId('stale-notice');
   await notice.waitFor();
   const n = await notice.innerText();
@@ -123,7 +123,7 @@ await test('invalid YAML is refused and the message is shown beside the editor',
   await openFile('/configs', TPL);
   const shaBefore = (await info(TPL)).sha256;
   await editor().fill('qlib_init:\n  provider_uri: [unclosed\n');
-  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByTestId('config-file').getByRole('button', { name: 'Save', exact: true }).click();
   const err = page.getByTestId('config-invalid');
   await err.waitFor();
   const t = await err.innerText();
@@ -144,7 +144,7 @@ await test('.env: the secret shows ******** and saving keeps it on disk; a key a
   await env.getByLabel('Value', { exact: true }).fill('on');
   await env.getByRole('button', { name: 'Add key' }).click();
   await shots('configs-env');
-  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByTestId('config-file').getByRole('button', { name: 'Save', exact: true }).click();
   await toast('Saved .env').waitFor();
   const disk = readFileSync(onDisk, 'utf8');
   expect(disk.includes('OPENAI_API_KEY="sk-chat-key"') && disk.includes('LITELLM_PROXY_API_KEY="sk-embedding-service-key"'), 'the secrets are intact on disk');
@@ -166,7 +166,7 @@ await test('a file changed on disk shows as drifted; the next save backs that ve
   const text = await editor().inputValue();
   expect(text.endsWith('# edited by hand\n'), 'the editor shows the hand edit');
   await editor().fill(original);
-  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByTestId('config-file').getByRole('button', { name: 'Save', exact: true }).click();
   await toast(`Saved ${TPL2.split('/').pop()}`).waitFor();
   const h = await history(TPL2);
   expect(h.items[0].event === 'drift' && h.items[0].sha256 === sha(original + '# edited by hand\n'), `the hand edit was backed up (${h.items[0].event})`);
