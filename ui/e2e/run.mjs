@@ -1018,6 +1018,8 @@ await test('axe-core scan of every route: zero serious or critical violations; s
     ['backtest', `/backtests/${state.btRunId}`],
     ['actions', '/actions?type=backtest'],
     ['rdagent', '/rdagent'],
+    ['configs', '/configs'],
+    ['datasets', '/datasets'],
   ];
   const problems = [];
   for (const theme of ['light', 'dark']) {
