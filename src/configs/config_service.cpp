@@ -282,8 +282,9 @@ Result<Json> ConfigService::Write(const WriteRequest& req) {
   if (ref.file->kind == "env" || ref.file->kind == "yaml") {
     auto unmasked = ref.file->kind == "env" ? UnmaskDotenv(next, current) : UnmaskYamlSecrets(next, current);
     if (!unmasked.ok()) {
-      // Grammar errors first (they name the line).
-      RETURN_IF_ERROR(Validate(*ref.file, next));
+      // .env grammar errors first (they name the line); a YAML text may hold a bare ********,
+      // which is no YAML until unmasked.
+      if (ref.file->kind == "env") RETURN_IF_ERROR(Validate(*ref.file, next));
       Json d = unmasked.status().details();
       d["field"] = "content";
       return Status::InvalidArgument("content: " + unmasked.status().message(), d);

@@ -99,7 +99,7 @@ TEST(DotenvTest, TheRealRdagentEnvParses) {
 // example workspace's .env is the same file without those nine lines.
 TEST(DotenvTest, RdAgentEnvExampleDocstringIsRefusedButStillMasked) {
   const fs::path src(ALPHALAB_SOURCE_DIR);
-  const std::string example = Slurp(src / "tests/fixtures/rdagent/env.example");
+  const std::string example = testing::Slurp(src / "tests/fixtures/rdagent/env.example");
   auto parsed = ParseDotenv(example);
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.status().details().value("line", 0), 1);
@@ -111,7 +111,7 @@ TEST(DotenvTest, RdAgentEnvExampleDocstringIsRefusedButStillMasked) {
 
   size_t after_docstring = 0;
   for (int i = 0; i < 9; ++i) after_docstring = example.find('\n', after_docstring) + 1;
-  EXPECT_EQ(example.substr(after_docstring), Slurp(src / "examples/workspace/tools/rdagent/.env"));
+  EXPECT_EQ(example.substr(after_docstring), testing::Slurp(src / "examples/workspace/tools/rdagent/.env"));
   auto rest = ParseDotenv(example.substr(after_docstring));
   ASSERT_TRUE(rest.ok()) << rest.status().ToString();
 }

@@ -165,7 +165,9 @@ TEST_F(JobArtifactsTest, TheListingCacheIsReusedUntilAFolderChangesAndANewFileAp
   auto grown = cache.List(*ws_, job_, 0, 100);
   ASSERT_TRUE(grown.ok());
   for (const ArtifactEntry& e : grown->items) {
-    if (e.path == "work/loop_1/qlib_res.csv") EXPECT_EQ(e.size, 19);
+    if (e.path == "work/loop_1/qlib_res.csv") {
+      EXPECT_EQ(e.size, 19);
+    }
   }
   EXPECT_EQ(cache.walks(), 4);
   // A removed file and a new folder: gone and walked.
