@@ -5,8 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "configs/dotenv.hpp"  // IsSecretKey, kMask
-#include "core/json.hpp"
+#include "configs/dotenv.hpp"  // IsSecretKey, kMask, NoStoredSecret
 
 namespace alphalab::configs {
 
@@ -120,16 +119,18 @@ std::vector<SecretValue> FindSecretValues(std::string_view text) {
       continue;  // a scalar line (a list item, a continuation)
     }
     while (!stack.empty() && stack.back().first >= key_indent) stack.pop_back();
-    std::string path;
-    for (const auto& [i, k] : stack) path += k + ".";
-    path += key;
-    stack.emplace_back(key_indent, key);
+    const bool secret = IsSecretKey(key);
+    std::string path;  // only a secret's is needed
+    if (secret) {
+      for (const auto& [i, k] : stack) path += k + ".";
+      path += key;
+    }
+    stack.emplace_back(key_indent, std::move(key));
 
     size_t v = colon + 1;
     while (v < rest.size() && (rest[v] == ' ' || rest[v] == '\t')) ++v;
     const size_t value_at = static_cast<size_t>(rest.data() - text.data()) + v;  // offset in text
     const std::string_view value = rest.substr(v);
-    const bool secret = IsSecretKey(key);
     SecretValue sv{path, 0, line_no, value_at, value_at, false};
     bool found = false;
     if (value.empty() || value[0] == '#') {
@@ -202,9 +203,7 @@ Result<std::string> UnmaskYamlSecrets(std::string_view incoming, std::string_vie
     if (!s.masked) continue;
     auto it = stored.find({s.path, s.occurrence});
     if (it == stored.end()) {
-      return Status::InvalidArgument("line " + std::to_string(s.line) + ": " + s.path +
-                                         " is ******** (a masked value) but there is no stored value to keep",
-                                     Json{{"line", s.line}, {"key", s.path}});
+      return NoStoredSecret(s.line, s.path);
     }
     out.append(incoming.substr(pos, s.begin - pos));
     out += it->second;

@@ -168,8 +168,9 @@ TEST_F(RdagentApiTest, DatasetUploadsReportBadLinesAndADeleteWaitsForTheTaskUsin
                             Json{{"name", "pick"}, {"dataset", "mkt"}, {"content", "AAA\n"}});
   ASSERT_EQ(good.status, 200) << good.body;
   std::set<std::string> names;
-  for (const Json& d : server_->GetJson("/api/rdagent/datasets")["items"]) names.insert(d["name"].get<std::string>());
-  EXPECT_TRUE(names.count("pick") && names.count("mkt"));
+  const Json listed = server_->GetJson("/api/rdagent/datasets");
+  for (const Json& d : listed["items"]) names.insert(d["name"].get<std::string>());
+  EXPECT_TRUE(names.count("pick") && names.count("mkt")) << listed.dump();
 
   const std::string id = Submit(Json{{"loop_n", 3}, {"dataset_ids", {"pick"}}, {"step_seconds", "0.3"}});
   ASSERT_FALSE(id.empty());
