@@ -2,7 +2,6 @@
 
 #include "configs/config_checks.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -16,11 +15,10 @@
 #include <boost/beast/http.hpp>
 #include <cstdlib>
 #include <regex>
-#include <set>
 #include <sstream>
 #include <yaml-cpp/yaml.h>
 
-#include "core/confined_open.hpp"
+#include "engine/data/layout_check.hpp"
 
 namespace alphalab::configs {
 
@@ -162,62 +160,16 @@ Json QlibLayoutReport(const ConfinedRoots& roots, const std::string& provider_ur
     return out;
   }
   auto base_r = roots.Find(where->root);
-  const fs::path base = *base_r;
-  const fs::path dir = where->relative;
   out["root"] = where->root;
-  Json missing = Json::array();
-  size_t missing_count = 0;
-  auto miss = [&](const std::string& what) {
-    ++missing_count;
-    if (missing.size() < 100) missing.push_back(what);
-  };
-  if (!IsDirectoryConfined(base, dir)) {
-    miss("the folder itself");
-    out["ok"] = false;
-    out["missing"] = std::move(missing);
-    out["missing_count"] = missing_count;
-    return out;
-  }
-  if (!ReadFileConfined(base, dir / "calendars" / "day.txt", 64 << 20).ok()) miss("calendars/day.txt");
-  const std::string instruments_file = "instruments/" + market + ".txt";
-  auto instruments = ReadFileConfined(base, dir / "instruments" / (market + ".txt"), 64 << 20);
-  size_t checked = 0;
-  if (!instruments.ok()) {
-    miss(instruments_file);
-  } else {
-    std::istringstream in(*instruments);
-    std::string line;
-    std::set<std::string> seen;
-    while (std::getline(in, line) && checked < max_instruments) {
-      std::string sym = line.substr(0, line.find_first_of("\t ,\r"));
-      if (sym.empty() || !seen.insert(sym).second) continue;
-      ++checked;
-      std::string lower = sym;
-      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      auto fd = OpenConfined(base, dir / "features" / lower, O_RDONLY | O_DIRECTORY);
-      if (!fd.ok()) {
-        miss("features/" + lower + "/ (instrument " + sym + ")");
-        continue;
-      }
-      DIR* d = ::fdopendir(fd->release());
-      bool any = false;
-      if (d) {
-        while (dirent* e = ::readdir(d)) {
-          const std::string n = e->d_name;
-          if (n.size() > 8 && n.compare(n.size() - 8, 8, ".day.bin") == 0) {
-            any = true;
-            break;
-          }
-        }
-        ::closedir(d);
-      }
-      if (!any) miss("features/" + lower + "/*.day.bin (instrument " + sym + ")");
-    }
-  }
-  out["checked_instruments"] = checked;
-  out["ok"] = missing_count == 0;
-  out["missing"] = std::move(missing);
-  out["missing_count"] = missing_count;
+  engine::LayoutOptions options;
+  options.market = market;
+  options.max_instruments = max_instruments;
+  const engine::LayoutReport r = engine::CheckLayout(*base_r, where->relative, "qlib", options);
+  out["checked_instruments"] = r.instruments;
+  out["ok"] = r.ok;
+  out["problems"] = r.problems;
+  out["missing"] = r.missing_paths;
+  out["missing_count"] = r.missing_paths_count;
   return out;
 }
 

@@ -7,6 +7,7 @@
 
 #include "configs/dotenv.hpp"
 #include "configs/line_diff.hpp"
+#include "configs/yaml_secrets.hpp"
 #include "core/confined_open.hpp"
 #include "core/ids.hpp"
 
@@ -113,12 +114,23 @@ Result<Json> ConfigService::List(const std::optional<std::string>& tool) {
   return Json{{"tools", std::move(tools)}};
 }
 
+namespace {
+
+// What a managed file's text looks like when it leaves the server (secrets masked).
+std::string MaskSecrets(const std::string& kind, const std::string& text) {
+  if (kind == "env") return MaskDotenv(text);
+  if (kind == "yaml") return MaskYamlSecrets(text);
+  return text;
+}
+
+}  // namespace
+
 Result<Json> ConfigService::Read(const std::string& path) {
   ASSIGN_OR_RETURN(ManagedRef ref, Find(path));
   std::string content;
   ASSIGN_OR_RETURN(Json info, FileInfo(ref, &content));
   if (!info["exists"].get<bool>()) return Status::NotFound(ref.Name() + " does not exist on disk");
-  info["content"] = ref.file->kind == "env" ? MaskDotenv(content) : content;
+  info["content"] = MaskSecrets(ref.file->kind, content);
   return info;
 }
 
@@ -267,11 +279,12 @@ Result<Json> ConfigService::Write(const WriteRequest& req) {
         Json{{"field", "base_sha256"}, {"current_sha256", current_sha}});
   }
   std::string next = req.content;
-  if (ref.file->kind == "env") {
-    auto unmasked = UnmaskDotenv(next, current);
+  if (ref.file->kind == "env" || ref.file->kind == "yaml") {
+    auto unmasked = ref.file->kind == "env" ? UnmaskDotenv(next, current) : UnmaskYamlSecrets(next, current);
     if (!unmasked.ok()) {
-      // Grammar errors first (they name the line).
-      RETURN_IF_ERROR(Validate(*ref.file, next));
+      // .env grammar errors first (they name the line); a YAML text may hold a bare ********,
+      // which is no YAML until unmasked.
+      if (ref.file->kind == "env") RETURN_IF_ERROR(Validate(*ref.file, next));
       Json d = unmasked.status().details();
       d["field"] = "content";
       return Status::InvalidArgument("content: " + unmasked.status().message(), d);
@@ -332,10 +345,8 @@ Result<Json> ConfigService::Diff(const std::string& path, const std::string& fro
   };
   ASSIGN_OR_RETURN(std::string a, version(from, "from"));
   ASSIGN_OR_RETURN(std::string b, version(to, "to"));
-  if (ref.file->kind == "env") {
-    a = MaskDotenv(a);
-    b = MaskDotenv(b);
-  }
+  a = MaskSecrets(ref.file->kind, a);
+  b = MaskSecrets(ref.file->kind, b);
   UnifiedDiffStats stats;
   const std::string diff = UnifiedDiff(a, b, "a/" + ref.file->path + " (" + from + ")",
                                        "b/" + ref.file->path + " (" + to + ")", 3, &stats);

@@ -11,7 +11,8 @@
 //          overwritten) -> atomic replace (temp, fsync, rename, fsync folder) -> known hash.
 // Drift:   the hash last written or seen by alphalab vs the file on disk; a drifted file's
 //          unknown version is backed up (event "drift") before the next write or rollback.
-// Secrets: `.env` values of secret-looking keys are ******** in everything returned; writing
+// Secrets: `.env` and YAML values of secret-looking keys (dotenv.hpp, yaml_secrets.hpp) are
+//          ******** in everything returned (read, diff); writing
 //          ******** back keeps the stored value.
 #pragma once
 

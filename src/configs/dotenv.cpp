@@ -261,9 +261,7 @@ Result<std::string> UnmaskDotenv(std::string_view incoming, std::string_view cur
     if (!IsSecretKey(e.key) || e.value != kMask) continue;
     auto it = stored.find(e.key);
     if (it == stored.end()) {
-      return Status::InvalidArgument("line " + std::to_string(e.line) + ": " + e.key +
-                                         " is ******** (a masked value) but there is no stored value to keep",
-                                     Json{{"line", e.line}, {"key", e.key}});
+      return NoStoredSecret(e.line, e.key);
     }
     out.append(incoming.substr(pos, e.value_begin - pos));
     out += it->second;
@@ -271,6 +269,12 @@ Result<std::string> UnmaskDotenv(std::string_view incoming, std::string_view cur
   }
   out.append(incoming.substr(pos));
   return out;
+}
+
+Status NoStoredSecret(int line, const std::string& key) {
+  return Status::InvalidArgument("line " + std::to_string(line) + ": " + key +
+                                     " is ******** (a masked value) but there is no stored value to keep",
+                                 Json{{"line", line}, {"key", key}});
 }
 
 std::map<std::string, std::string> DotenvMap(const std::vector<DotenvEntry>& entries) {

@@ -51,6 +51,10 @@ std::string MaskDotenv(std::string_view text);
 // none to keep.
 Result<std::string> UnmaskDotenv(std::string_view incoming, std::string_view current);
 
+// InvalidArgument "line N: <key> is ******** (a masked value) but there is no stored value to
+// keep" with details {line, key}: a client sent a mask for a secret the file does not hold.
+Status NoStoredSecret(int line, const std::string& key);
+
 // KEY -> decoded value, last one wins.
 std::map<std::string, std::string> DotenvMap(const std::vector<DotenvEntry>& entries);
 

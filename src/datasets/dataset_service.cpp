@@ -12,8 +12,8 @@
 
 #include "config/workspace_config.hpp"
 #include "core/ids.hpp"
-#include "datasets/qlib_layout.hpp"
 #include "engine/data/dataset.hpp"
+#include "engine/data/layout_check.hpp"
 #include "jobs/job_service.hpp"
 
 namespace alphalab::datasets {
@@ -52,6 +52,13 @@ std::string YamlQuoted(const std::string& s) {
   YAML::Emitter e;
   e << YAML::DoubleQuoted << s;
   return e.c_str();
+}
+
+// The layout check of a (resolved) dataset folder, restricted to `only` when not empty.
+engine::LayoutReport CheckFolder(const fs::path& dir, const std::string& format, const std::vector<std::string>& only) {
+  engine::LayoutOptions options;
+  options.only = only;
+  return engine::CheckLayout(dir, "", format, options);
 }
 
 const std::regex& SymbolRe() {
@@ -171,10 +178,14 @@ Result<Json> DatasetService::Create(const Json& body) {
     if (!it->is_boolean()) return Bad("default", "default must be true or false");
     make_default = it->get<bool>();
   }
-  auto dir = ws_.Resolve(path, PathMust::kExist);
+  ASSIGN_OR_RETURN(const WorkspaceConfig cfg0, LoadWorkspaceConfig(ws_));
+  auto dir = engine::ResolveDatasetDir(ws_, cfg0, path);
   if (!dir.ok() || !fs::is_directory(*dir)) {
+    std::string roots;
+    for (const RootDecl& r : cfg0.roots) roots += (roots.empty() ? "" : ", ") + r.name;
     return Bad(path_field, std::string(path_field) + " '" + path.substr(0, 200) +
-                               "' is not a folder inside the workspace");
+                               "' is not a folder inside the workspace" +
+                               (roots.empty() ? std::string() : " or a root declared under roots: (" + roots + ")"));
   }
   std::vector<std::string> only;
   if (!instruments_file.empty()) {
@@ -187,25 +198,25 @@ Result<Json> DatasetService::Create(const Json& body) {
     only = engine::ParseInstrumentsText(text);
     if (only.empty()) return Bad("instruments_file", "instruments_file lists no symbol");
   }
-  const LayoutReport report = CheckLayout(*dir, format, only);
+  const engine::LayoutReport report = CheckFolder(*dir, format, only);
   if (!report.ok) {
     return Bad(path_field, "the " + format + " layout of '" + path.substr(0, 200) + "' is incomplete: " +
                                report.problems.front(),
-               Json{{"report", LayoutReportJson(report)}});
+               Json{{"report", engine::LayoutReportJson(report)}});
   }
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(const WorkspaceConfig cfg, LoadWorkspaceConfig(ws_));
   if (cfg.FindDataset(name)) {
     return Status::AlreadyExists("dataset '" + name + "' already exists", Json{{"name", name}});
   }
-  std::string yaml = "format: " + format + "\npath: " + YamlQuoted(ws_.Relative(*dir)) + "\n";
+  std::string yaml = "format: " + format + "\npath: " + YamlQuoted(engine::DatasetPathText(ws_, *dir)) + "\n";
   if (!instruments_file.empty()) yaml += "instruments_file: " + YamlQuoted(instruments_file) + "\n";
   if (!description.empty()) yaml += "description: " + YamlQuoted(description) + "\n";
   const fs::path dsdir = ws_.root() / std::string(kApiDatasetsDir);
   RETURN_IF_ERROR(WriteAtomically(dsdir / (name + ".yaml"), yaml));
   if (make_default) RETURN_IF_ERROR(WriteAtomically(dsdir / std::string(kDefaultFile), name + "\n"));
   ASSIGN_OR_RETURN(Json out, DatasetJson(name));
-  out["validation"] = LayoutReportJson(report);
+  out["validation"] = engine::LayoutReportJson(report);
   return out;
 }
 
@@ -278,7 +289,7 @@ Result<Json> DatasetService::UploadInstruments(const Json& body) {
   for (const std::string& s : good) list += s + "\n";
   const std::string list_rel = std::string(kApiDatasetsDir) + "/" + name + ".instruments.txt";
   RETURN_IF_ERROR(WriteAtomically(ws_.root() / list_rel, list));
-  std::string yaml = "format: " + ref->format + "\npath: " + YamlQuoted(ws_.Relative(ref->path)) +
+  std::string yaml = "format: " + ref->format + "\npath: " + YamlQuoted(engine::DatasetPathText(ws_, ref->path)) +
                      "\ninstruments_file: " + YamlQuoted(list_rel) + "\n";
   yaml += "description: " + YamlQuoted(description.empty() ? std::to_string(good.size()) + " instrument(s) of " + base
                                                           : description) + "\n";
@@ -286,7 +297,7 @@ Result<Json> DatasetService::UploadInstruments(const Json& body) {
   if (make_default) RETURN_IF_ERROR(WriteAtomically(dsdir / std::string(kDefaultFile), name + "\n"));
   ASSIGN_OR_RETURN(Json out, DatasetJson(name));
   out["instruments"] = good;
-  out["validation"] = LayoutReportJson(CheckLayout(ref->path, ref->format, good));
+  out["validation"] = engine::LayoutReportJson(CheckFolder(ref->path, ref->format, good));
   return out;
 }
 
@@ -335,13 +346,13 @@ Result<Json> DatasetService::Validate(const std::string& name) const {
   RETURN_IF_ERROR(DatasetJson(name).status());
   auto ref = engine::ResolveDataset(ws_, name);
   if (!ref.ok()) {
-    LayoutReport r;
+    engine::LayoutReport r;
     r.problems.push_back(ref.status().message());
-    Json out = LayoutReportJson(r);
+    Json out = engine::LayoutReportJson(r);
     out["name"] = name;
     return out;
   }
-  Json out = LayoutReportJson(CheckLayout(ref->path, ref->format, ref->only));
+  Json out = engine::LayoutReportJson(CheckFolder(ref->path, ref->format, ref->only));
   out["name"] = name;
   return out;
 }

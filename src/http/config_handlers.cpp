@@ -1,7 +1,8 @@
 // The config center over HTTP (docs/configs.md): /api/configs[...] for every tool declared under
 // `configs:`, and the RD-Agent paths /api/rdagent/env and /api/rdagent/templates[...] as views of the
 // same service for the tool `rdagent`. A managed file is "<tool>:<path>" (rdagent:.env).
-// Writes and rollbacks need an admin when auth is on and go to the audit log.
+// Reads (list, file, history, diff, checks) are open to every signed-in caller; writes and
+// rollbacks need an admin when auth is on; both go to the audit log, refusals as "denied".
 #include <string>
 
 #include "configs/config_service.hpp"
@@ -50,6 +51,23 @@ Result<int64_t> IdField(const Json& body, const char* name) {
     return Status::InvalidArgument(std::string(name) + " must be a history id (a positive integer)", Json{{"field", name}});
   }
   return body[name].get<int64_t>();
+}
+
+// A string field of the body as far as it can be read, for the audit line of a refused request.
+std::string BodyFieldForAudit(const HttpRequest& req, const char* field) {
+  auto body = req.JsonBody();
+  if (!body.ok() || !body->is_object() || !body->contains(field) || !(*body)[field].is_string()) return "";
+  return (*body)[field].get<std::string>().substr(0, 200);
+}
+
+// Writes and rollbacks are admin-only when auth is on (docs/security.md); a refusal is audited
+// with outcome "denied", like a refused job.cancel. Its target: `target` followed by the body's
+// `body_field` (when not null; read only for a refusal).
+Status RequireAdminAudited(AuditLog* audit, const HttpRequest& req, const char* action, const std::string& target,
+                           const char* body_field) {
+  Status s = RequireAdmin(req);
+  if (!s.ok()) Audit(audit, req, action, target + (body_field ? BodyFieldForAudit(req, body_field) : ""), Result<Json>(s));
+  return s;
 }
 
 Result<Json> DoWrite(ConfigService& svc, AuditLog* audit, const HttpRequest& req, const std::string& path,
@@ -123,7 +141,7 @@ void RegisterConfigRoutes(Router& router, ConfigService& svc, AuditLog* audit) {
   });
 
   router.Put("/api/configs/file", [&svc, audit](const HttpRequest& req) -> Result<Json> {
-    RETURN_IF_ERROR(RequireAdmin(req));
+    RETURN_IF_ERROR(RequireAdminAudited(audit, req, "config.write", "", "path"));
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
     RETURN_IF_ERROR(CheckKnownKeys(body, {"path", "content", "base_sha256", "note", "task_id"}));
     ASSIGN_OR_RETURN(std::string path, StringField(body, "path", true));
@@ -145,7 +163,7 @@ void RegisterConfigRoutes(Router& router, ConfigService& svc, AuditLog* audit) {
   });
 
   router.Post("/api/configs/rollback", [&svc, audit](const HttpRequest& req) -> Result<Json> {
-    RETURN_IF_ERROR(RequireAdmin(req));
+    RETURN_IF_ERROR(RequireAdminAudited(audit, req, "config.rollback", "", "path"));
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
     RETURN_IF_ERROR(CheckKnownKeys(body, {"path", "history_id", "note"}));
     ASSIGN_OR_RETURN(std::string path, StringField(body, "path", true));
@@ -169,7 +187,7 @@ void RegisterConfigRoutes(Router& router, ConfigService& svc, AuditLog* audit) {
   });
 
   router.Put("/api/rdagent/env", [&svc, audit](const HttpRequest& req) -> Result<Json> {
-    RETURN_IF_ERROR(RequireAdmin(req));
+    RETURN_IF_ERROR(RequireAdminAudited(audit, req, "config.write", "rdagent:.env", nullptr));
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
     RETURN_IF_ERROR(CheckKnownKeys(body, {"content", "base_sha256", "note", "task_id"}));
     ASSIGN_OR_RETURN(std::string path, RdagentEnvPath(svc));
@@ -196,7 +214,7 @@ void RegisterConfigRoutes(Router& router, ConfigService& svc, AuditLog* audit) {
   });
 
   router.Post("/api/rdagent/templates/rollback", [&svc, audit](const HttpRequest& req) -> Result<Json> {
-    RETURN_IF_ERROR(RequireAdmin(req));
+    RETURN_IF_ERROR(RequireAdminAudited(audit, req, "config.rollback", "rdagent:", "file"));
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
     RETURN_IF_ERROR(CheckKnownKeys(body, {"file", "history_id", "note"}));
     ASSIGN_OR_RETURN(std::string file, StringField(body, "file", true));

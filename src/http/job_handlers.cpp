@@ -117,7 +117,10 @@ Result<Json> JobArtifactsJson(const Workspace& ws, JobService& jobs, const HttpR
   ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0));
   ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 1000, 1, 10000));
   ASSIGN_OR_RETURN(JobRecord rec, VisibleJob(jobs, req, id));
-  ASSIGN_OR_RETURN(ArtifactPage page, ListJobArtifacts(ws, rec, offset, limit));
+  // One cache for the process (keyed by the job folder's absolute path), shared by
+  // /api/jobs/{id}/artifacts and /api/rdagent/tasks/{id}/artifacts.
+  static ArtifactListCache cache;
+  ASSIGN_OR_RETURN(ArtifactPage page, cache.List(ws, rec, offset, limit));
   Json items = Json::array();
   for (const ArtifactEntry& e : page.items) {
     items.push_back(Json{{"path", e.path},

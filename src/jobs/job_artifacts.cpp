@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
+#include <time.h>
 
 #include "core/confined_open.hpp"
 
@@ -25,33 +27,111 @@ int64_t MtimeMs(const struct stat& st) {
 bool IsSecretFile(std::string_view name) { return name == ".env" || name.starts_with(".env."); }
 
 Result<ArtifactPage> ListJobArtifacts(const Workspace& ws, const JobRecord& job, int64_t offset, int64_t limit) {
-  if (offset < 0 || limit < 0) return Status::InvalidArgument("offset and limit must not be negative");
-  std::vector<ArtifactEntry> all;
+  ArtifactListCache once(1);
+  return once.List(ws, job, offset, limit);
+}
+
+Result<ArtifactListCache::Listing> ArtifactListCache::Walk(const fs::path& dir, const JobRecord& job) {
+  Listing out;
+  struct timespec now {};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const int64_t started_ns = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
   struct stat st {};
-  const fs::path log = ws.root() / job.log_path;
-  if (::lstat(log.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-    all.push_back(ArtifactEntry{std::string(kJobLogArtifact), static_cast<int64_t>(st.st_size), MtimeMs(st)});
+  auto stamp = [&](const fs::path& p, const struct stat& s) {
+    const int64_t mtime_ns = static_cast<int64_t>(s.st_mtim.tv_sec) * 1000000000 + s.st_mtim.tv_nsec;
+    out.dirs.push_back(DirStamp{p.string(), static_cast<uint64_t>(s.st_ino), mtime_ns});
+    if (mtime_ns > started_ns - std::chrono::duration_cast<std::chrono::nanoseconds>(kRacyMargin).count()) out.racy = true;
+  };
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    out.racy = true;  // no folder (yet): nothing to watch, walk again next time
+    return out;
   }
-  const fs::path dir = JobDir(ws, job.job_id);
+  stamp(dir, st);
   std::error_code ec;
-  if (::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    // Symlinked directories are not entered (the default), symlinks are not listed.
-    for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      const fs::path& p = it->path();
-      if (::lstat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || IsSecretFile(p.filename().string())) continue;
-      all.push_back(ArtifactEntry{p.lexically_relative(dir).generic_string(), static_cast<int64_t>(st.st_size),
-                                  MtimeMs(st)});
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const fs::path& p = it->path();
+    if (::lstat(p.c_str(), &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      stamp(p, st);
+      continue;
     }
-    if (ec) return Status::Internal("cannot list the files of job " + job.job_id.str() + ": " + ec.message());
+    if (!S_ISREG(st.st_mode) || IsSecretFile(p.filename().string())) continue;
+    out.files.push_back(ArtifactEntry{p.lexically_relative(dir).generic_string(), static_cast<int64_t>(st.st_size),
+                                      MtimeMs(st)});
   }
-  std::sort(all.begin(), all.end(), [](const ArtifactEntry& a, const ArtifactEntry& b) { return a.path < b.path; });
+  if (ec) return Status::Internal("cannot list the files of job " + job.job_id.str() + ": " + ec.message());
+  std::sort(out.files.begin(), out.files.end(),
+            [](const ArtifactEntry& a, const ArtifactEntry& b) { return a.path < b.path; });
+  return out;
+}
+
+bool ArtifactListCache::StillValid(const Listing& l) {
+  if (l.racy) return false;
+  struct stat st {};
+  for (const DirStamp& d : l.dirs) {
+    if (::lstat(d.path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || static_cast<uint64_t>(st.st_ino) != d.ino ||
+        static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec != d.mtime_ns) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<ArtifactPage> ArtifactListCache::List(const Workspace& ws, const JobRecord& job, int64_t offset,
+                                             int64_t limit) {
+  if (offset < 0 || limit < 0) return Status::InvalidArgument("offset and limit must not be negative");
+  const fs::path dir = JobDir(ws, job.job_id);
+  std::lock_guard lock(mu_);
+  auto it = by_dir_.find(dir.string());
+  if (it == by_dir_.end() || !StillValid(it->second)) {
+    ASSIGN_OR_RETURN(Listing fresh, Walk(dir, job));
+    ++walks_;
+    if (it == by_dir_.end()) {
+      if (by_dir_.size() >= max_jobs_) {
+        by_dir_.erase(std::min_element(by_dir_.begin(), by_dir_.end(), [](const auto& a, const auto& b) {
+          return a.second.used < b.second.used;
+        }));
+      }
+      it = by_dir_.emplace(dir.string(), std::move(fresh)).first;
+    } else {
+      it->second = std::move(fresh);
+    }
+  }
+  Listing& l = it->second;
+  l.used = ++clock_;
+  // The log ("job.log") merged into the sorted listing, stat'ed on every call.
+  std::optional<ArtifactEntry> log;
+  struct stat st {};
+  if (const fs::path p = ws.root() / job.log_path; ::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    log = ArtifactEntry{std::string(kJobLogArtifact), static_cast<int64_t>(st.st_size), MtimeMs(st)};
+  }
+  const size_t log_at = static_cast<size_t>(
+      std::lower_bound(l.files.begin(), l.files.end(), std::string(kJobLogArtifact),
+                       [](const ArtifactEntry& e, const std::string& p) { return e.path < p; }) -
+      l.files.begin());
   ArtifactPage page;
-  page.total = static_cast<int64_t>(all.size());
-  const size_t from = std::min(all.size(), static_cast<size_t>(offset));
-  const size_t to = std::min(all.size(), from + static_cast<size_t>(limit));
-  page.items.assign(std::make_move_iterator(all.begin() + from), std::make_move_iterator(all.begin() + to));
+  page.total = static_cast<int64_t>(l.files.size()) + (log ? 1 : 0);
+  const size_t from = std::min(static_cast<size_t>(page.total), static_cast<size_t>(offset));
+  const size_t to = std::min(static_cast<size_t>(page.total), from + static_cast<size_t>(limit));
+  for (size_t i = from; i < to; ++i) {
+    if (log && i == log_at) {
+      page.items.push_back(*log);
+      continue;
+    }
+    ArtifactEntry e = l.files[log && i > log_at ? i - 1 : i];
+    if (const fs::path p = dir / e.path; ::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      e.size = static_cast<int64_t>(st.st_size);
+      e.mtime_ms = MtimeMs(st);
+    }
+    page.items.push_back(std::move(e));
+  }
   return page;
+}
+
+int64_t ArtifactListCache::walks() const {
+  std::lock_guard lock(mu_);
+  return walks_;
 }
 
 Status CheckArtifactPath(std::string_view path) {

@@ -12,7 +12,10 @@
 // planted symlink reaches anything outside it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -45,6 +48,45 @@ struct ArtifactPage {
 // A page of the job's files, sorted by path. A job whose folder does not exist (yet) lists
 // its log only (or nothing).
 Result<ArtifactPage> ListJobArtifacts(const Workspace& ws, const JobRecord& job, int64_t offset, int64_t limit);
+
+// ListJobArtifacts with the walk kept between calls, for folders with many files (10,000 files:
+// a walk and sort costs tens of ms; a cached page about a millisecond, docs/benchmarks.md).
+// A kept listing is used again while every folder in it still has the inode and mtime it had
+// when walked: adding, removing or renaming a file anywhere changes its folder's mtime, so a new
+// file appears on the next call. A folder modified less than kRacyMargin before the walk is not
+// trusted (file system timestamps are coarse: a change in the same tick keeps the mtime), so such
+// a listing is walked again. The size and mtime of every file on the requested page are read
+// again on each call (a file rewritten in place changes neither its folder nor the listing).
+// At most `max_jobs` listings are kept (least recently used dropped). Thread-safe.
+class ArtifactListCache {
+ public:
+  static constexpr std::chrono::milliseconds kRacyMargin{2000};
+  explicit ArtifactListCache(size_t max_jobs = 16) : max_jobs_(max_jobs) {}
+
+  Result<ArtifactPage> List(const Workspace& ws, const JobRecord& job, int64_t offset, int64_t limit);
+  int64_t walks() const;  // full walks done so far (tests)
+
+ private:
+  struct DirStamp {
+    std::string path;  // absolute
+    uint64_t ino = 0;
+    int64_t mtime_ns = 0;
+  };
+  struct Listing {
+    std::vector<ArtifactEntry> files;  // below the job's folder, sorted by path (no log)
+    std::vector<DirStamp> dirs;
+    bool racy = false;
+    uint64_t used = 0;
+  };
+  static Result<Listing> Walk(const std::filesystem::path& dir, const JobRecord& job);
+  static bool StillValid(const Listing& l);
+
+  size_t max_jobs_;
+  mutable std::mutex mu_;
+  std::map<std::string, Listing> by_dir_;
+  uint64_t clock_ = 0;
+  int64_t walks_ = 0;
+};
 
 // ".env" and ".env.<suffix>": never listed, never served.
 bool IsSecretFile(std::string_view file_name);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -32,7 +33,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <sstream>
+#include <utility>
 #include <string>
 #include <thread>
 #include <vector>
@@ -109,6 +110,19 @@ double DurationSeconds(const std::string& s) {
   return -1;
 }
 
+// Python's str(timedelta) of a positive span: "H:MM:SS.ffffff" (no fraction when it is 0).
+std::string Remaining(double seconds) {
+  const auto us = static_cast<long long>(std::llround(seconds * 1e6));
+  const long long s = us / 1000000, frac = us % 1000000;
+  char buf[64];
+  if (frac == 0) {
+    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld.%06lld", s / 3600, s / 60 % 60, s % 60, frac);
+  }
+  return buf;
+}
+
 int Usage(const std::string& why) {
   std::cerr << "Usage: rdagent fin_quant [OPTIONS]\nTry 'rdagent fin_quant --help' for help.\n\nError: " << why << "\n";
   return 2;
@@ -120,26 +134,60 @@ void WriteFile(const fs::path& path, const std::string& content) {
   out << content;
 }
 
+// Python's repr(float) (what pandas' to_csv writes): the shortest digits that round-trip,
+// positional for exponents -4..15, else "d.ddde-05"; "1.0", not "1".
+std::string PyRepr(double v) {
+  char buf[64];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  const std::string sci(buf, res.ptr);
+  const size_t e = sci.find('e');
+  if (e == std::string::npos) return sci;  // inf / nan
+  const int exp = std::atoi(sci.c_str() + e + 1);
+  const bool neg = sci[0] == '-';
+  std::string digits;
+  for (size_t i = neg ? 1 : 0; i < e; ++i) {
+    if (sci[i] != '.') digits += sci[i];
+  }
+  std::string out = neg ? "-" : "";
+  if (exp < -4 || exp >= 16) {
+    out += digits.substr(0, 1) + (digits.size() > 1 ? "." + digits.substr(1) : "");
+    char ex[16];
+    std::snprintf(ex, sizeof ex, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+    return out + ex;
+  }
+  if (exp < 0) return out + "0." + std::string(static_cast<size_t>(-exp - 1), '0') + digits;
+  const size_t int_len = static_cast<size_t>(exp) + 1;
+  if (digits.size() <= int_len) return out + digits + std::string(int_len - digits.size(), '0') + ".0";
+  return out + digits.substr(0, int_len) + "." + digits.substr(int_len);
+}
+
 std::string QlibRes(int loop) {
-  // The metrics a Qlib recorder lists (SignalRecord + PortAnaRecord), in pandas' to_csv form.
+  // The metrics a Qlib recorder lists (SigAnaRecord + PortAnaRecord), as pandas' to_csv writes
+  // an unnamed Series (tests/fixtures/rdagent/qlib_res.csv).
   const double ic = 0.021 + 0.004 * loop;
   const double arr = 0.052 + 0.011 * loop;
-  std::ostringstream o;
-  o.precision(10);
-  o << ",0\n";
-  o << "IC," << ic << "\nICIR," << ic * 7.5 << "\nRank IC," << ic * 1.3 << "\nRank ICIR," << ic * 9.1 << "\n";
-  o << "1day.excess_return_without_cost.mean," << arr / 238 << "\n";
-  o << "1day.excess_return_without_cost.std,0.0045\n";
-  o << "1day.excess_return_without_cost.annualized_return," << arr + 0.03 << "\n";
-  o << "1day.excess_return_without_cost.information_ratio," << (arr + 0.03) / 0.07 << "\n";
-  o << "1day.excess_return_without_cost.max_drawdown," << -0.09 + 0.004 * loop << "\n";
-  o << "1day.excess_return_with_cost.mean," << arr / 252 << "\n";
-  o << "1day.excess_return_with_cost.std,0.0046\n";
-  o << "1day.excess_return_with_cost.annualized_return," << arr << "\n";
-  o << "1day.excess_return_with_cost.information_ratio," << arr / 0.072 << "\n";
-  o << "1day.excess_return_with_cost.max_drawdown," << -0.1 + 0.004 * loop << "\n";
-  o << "1day.ffr,1.0\n1day.pa,0.0\n1day.pos,0.0\n";
-  return o.str();
+  const std::pair<const char*, double> rows[] = {
+      {"IC", ic},
+      {"ICIR", ic * 7.5},
+      {"Rank IC", ic * 1.3},
+      {"Rank ICIR", ic * 9.1},
+      {"1day.excess_return_without_cost.mean", (arr + 0.03) / 238},
+      {"1day.excess_return_without_cost.std", 0.0045},
+      {"1day.excess_return_without_cost.annualized_return", arr + 0.03},
+      {"1day.excess_return_without_cost.information_ratio", (arr + 0.03) / 0.07},
+      {"1day.excess_return_without_cost.max_drawdown", -0.09 + 0.004 * loop},
+      {"1day.excess_return_with_cost.mean", arr / 2520},
+      {"1day.excess_return_with_cost.std", 0.0046},
+      {"1day.excess_return_with_cost.annualized_return", arr},
+      {"1day.excess_return_with_cost.information_ratio", arr / 0.072},
+      {"1day.excess_return_with_cost.max_drawdown", -0.1 + 0.004 * loop},
+      {"1day.ffr", 1.0},
+      {"1day.pa", 0.0},
+      {"1day.pos", 0.0},
+  };
+  std::string o = ",0\n";
+  for (const auto& [name, value] : rows) o += std::string(name) + "," + PyRepr(value) + "\n";
+  return o;
 }
 
 std::string RetPkl(int loop) {
@@ -250,13 +298,18 @@ int main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   int steps_done = 0;
   const std::string loop_where = "rdagent.utils.workflow.loop:_run_step:215";
+  const std::string exit_where = "rdagent.utils.workflow.loop:_check_exit_conditions_on_step:";
   for (int li = 0; li < loops; ++li) {
     for (int si = 0; si < 5; ++si) {
       const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if ((budget >= 0 && spent >= budget) || (step_n >= 0 && steps_done >= step_n)) {
-        Log("INFO", "rdagent.utils.workflow.loop:run:192", "Timer remaining time: 0:00:00");
-        Log("INFO", where, "stopping: budget reached");
-        return 0;
+      // LoopBase._check_exit_conditions_on_step, before every step.
+      if (step_n >= 0 && steps_done >= step_n) return 0;  // "Step count reached": no log line
+      if (budget >= 0) {
+        if (spent >= budget) {
+          Log("WARNING", exit_where + "189", "Timeout, exiting the loop.");
+          return 0;
+        }
+        Log("INFO", exit_where + "192", "Timer remaining time: " + Remaining(budget - spent));
       }
       Log("INFO", loop_where, "Start Loop " + std::to_string(li) + ", Step " + std::to_string(si) + ": " + steps[si]);
       std::this_thread::sleep_for(std::chrono::duration<double>(step_seconds));

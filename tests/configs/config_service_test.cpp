@@ -59,6 +59,46 @@ TEST_F(ConfigServiceTest, ReadMasksSecretsAndWritingTheMaskBackKeepsThem) {
   EXPECT_NE((*diff)["diff"].get<std::string>().find("+MAX_RETRY=12"), std::string::npos);
 }
 
+// Managed YAML files mask their secret-looking keys like .env does (configs/yaml_secrets.hpp);
+// the five real templates have none and are shown exactly as they are.
+TEST_F(ConfigServiceTest, YamlSecretsAreMaskedInReadAndDiffAndKeptWhenTheMaskIsWrittenBack) {
+  for (const char* tpl : {kBaseline, kModelTpl}) {
+    auto r = svc_->Read(tpl);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ((*r)["content"].get<std::string>(), Slurp(Disk(tpl))) << tpl;
+  }
+  const std::string v1 = Slurp(Disk(kBaseline));
+  auto w1 = Write(kBaseline, v1 + "llm:\n  api_key: sk-yaml-secret  # ours\n  password: \"pw-1\"\n");
+  ASSERT_TRUE(w1.ok()) << w1.status().ToString();
+  const std::string with_secret = Slurp(Disk(kBaseline));
+  auto read = svc_->Read(kBaseline);
+  ASSERT_TRUE(read.ok());
+  const std::string shown = (*read)["content"];
+  EXPECT_EQ(shown.find("sk-yaml-secret"), std::string::npos);
+  EXPECT_EQ(shown.find("pw-1"), std::string::npos);
+  EXPECT_NE(shown.find("  api_key: \"********\"  # ours\n"), std::string::npos) << shown;
+  // Writing the masked text back with one edit keeps both secrets, the rest byte for byte.
+  std::string edited = shown;
+  edited.replace(edited.find("# ours"), 6, "# mine");
+  auto w2 = Write(kBaseline, edited, (*read)["sha256"]);
+  ASSERT_TRUE(w2.ok()) << w2.status().ToString();
+  std::string expected = with_secret;
+  expected.replace(expected.find("# ours"), 6, "# mine");
+  EXPECT_EQ(Slurp(Disk(kBaseline)), expected);
+  // The diff between the two versions shows neither secret.
+  auto diff = svc_->Diff(kBaseline, std::to_string((*w2)["history_id"].get<int64_t>()), "current");
+  ASSERT_TRUE(diff.ok());
+  const std::string d = (*diff)["diff"];
+  EXPECT_EQ(d.find("sk-yaml"), std::string::npos) << d;
+  EXPECT_NE(d.find("+  api_key: \"********\"  # mine"), std::string::npos) << d;
+  // A mask where nothing is stored: 400 naming the key, nothing written.
+  auto bad = Write(kBaseline, edited + "other_token: ********\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().details()["key"], "other_token");
+  EXPECT_EQ(bad.status().details()["field"], "content");
+  EXPECT_EQ(Slurp(Disk(kBaseline)), expected);
+}
+
 TEST_F(ConfigServiceTest, UnchangedFilesRoundTripByteForByte) {
   const std::string before = Slurp(Disk(kEnv));
   auto read = svc_->Read(kEnv);

@@ -94,5 +94,27 @@ TEST(DotenvTest, TheRealRdagentEnvParses) {
   EXPECT_EQ(m["EMBEDDING_MODEL"], "litellm_proxy/BAAI/bge-large-en-v1.5");
 }
 
+// RD-Agent's .env.example unchanged (tests/fixtures/rdagent/): its leading """ docstring is not
+// KEY=VALUE, so a write of it is refused naming line 1, yet reading it still masks every key; the
+// example workspace's .env is the same file without those nine lines.
+TEST(DotenvTest, RdAgentEnvExampleDocstringIsRefusedButStillMasked) {
+  const fs::path src(ALPHALAB_SOURCE_DIR);
+  const std::string example = testing::Slurp(src / "tests/fixtures/rdagent/env.example");
+  auto parsed = ParseDotenv(example);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().details().value("line", 0), 1);
+  const std::string masked = MaskDotenv(example);
+  EXPECT_EQ(masked.find("sk-chat-key"), std::string::npos);
+  EXPECT_EQ(masked.find("sk-embedding-service-key"), std::string::npos);
+  EXPECT_NE(masked.find("OPENAI_API_KEY=********"), std::string::npos);
+  EXPECT_NE(masked.find("CHAT_MODEL='gpt-4o'"), std::string::npos);
+
+  size_t after_docstring = 0;
+  for (int i = 0; i < 9; ++i) after_docstring = example.find('\n', after_docstring) + 1;
+  EXPECT_EQ(example.substr(after_docstring), testing::Slurp(src / "examples/workspace/tools/rdagent/.env"));
+  auto rest = ParseDotenv(example.substr(after_docstring));
+  ASSERT_TRUE(rest.ok()) << rest.status().ToString();
+}
+
 }  // namespace
 }  // namespace alphalab::configs

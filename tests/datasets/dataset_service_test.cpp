@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -13,7 +14,7 @@
 
 #include "config/workspace_config.hpp"
 #include "datasets/dataset_service.hpp"
-#include "datasets/qlib_layout.hpp"
+#include "engine/data/layout_check.hpp"
 #include "engine/data/dataset.hpp"
 #include "exec/fake_executor.hpp"
 #include "jobs/job_service.hpp"
@@ -171,10 +172,51 @@ TEST_F(DatasetServiceTest, QlibLayoutValidationOnASmallGeneratedFolder) {
   ASSERT_TRUE(broken.ok());
   EXPECT_FALSE((*broken)["ok"].get<bool>());
   EXPECT_EQ((*broken)["problems"][0], "calendars/day.txt is missing");
-  const LayoutReport none = CheckLayout(root_ / "data" / "nothing", "qlib");
+  const engine::LayoutReport none = engine::CheckLayout(root_ / "data" / "nothing", "", "qlib");
   EXPECT_FALSE(none.ok);
   EXPECT_EQ(service_->Create(Json{{"name", "out"}, {"format", "csv"}, {"path", "../"}}).status().details()["field"],
             "path");
+}
+
+// A Qlib provider_uri inside a root declared under `roots:` (an RD-Agent checkout's data): accepted,
+// stored absolute, resolved by the engine; outside every root, through a symlink out of the root
+// or climbing out with '..': 400 naming the field, nothing written.
+TEST_F(DatasetServiceTest, AProviderUriInsideADeclaredRootIsAcceptedAndConfinedLikeConfigFiles) {
+  const fs::path ext = root_.string() + "_ext";
+  const fs::path outside = root_.string() + "_outside";
+  fs::create_directories(ext);
+  Qlib("../" + ext.filename().string() + "/qlib_data/cn_data", {"SH600000"}, {"SH600000"});
+  Qlib("../" + outside.filename().string() + "/cn_data", {"SH600000"}, {"SH600000"});
+  fs::create_directory_symlink(outside / "cn_data", ext / "escape");
+  std::ofstream(root_ / "alphalab.yaml", std::ios::app) << "roots:\n  qlibdata: " << ext.string() << "\n";
+  const std::string inside = (ext / "qlib_data" / "cn_data").string();
+
+  auto made = service_->Create(Json{{"name", "rd_cn"}, {"format", "qlib"}, {"provider_uri", inside}});
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_EQ((*made)["validation"]["instruments"], 1);
+  std::ifstream stored(root_ / "datasets" / "rd_cn.yaml");
+  const std::string yaml((std::istreambuf_iterator<char>(stored)), std::istreambuf_iterator<char>());
+  EXPECT_NE(yaml.find(fs::canonical(inside).string()), std::string::npos) << yaml;
+  auto ref = engine::ResolveDataset(*ws_, "rd_cn");
+  ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+  EXPECT_EQ(ref->path, fs::canonical(inside));
+  EXPECT_EQ(ref->format, "qlib");
+  // An instruments upload over it keeps pointing into the root.
+  auto sub = service_->UploadInstruments(Json{{"name", "rd_one"}, {"dataset", "rd_cn"}, {"content", "SH600000\n"}});
+  ASSERT_TRUE(sub.ok()) << sub.status().ToString();
+  EXPECT_EQ(engine::ResolveDataset(*ws_, "rd_one")->path, fs::canonical(inside));
+
+  for (const std::string& bad : {(outside / "cn_data").string(), (ext / "escape").string(),
+                                 (ext / ".." / outside.filename() / "cn_data").string(), std::string("/etc")}) {
+    auto r = service_->Create(Json{{"name", "bad"}, {"format", "qlib"}, {"provider_uri", bad}});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(r.status().details()["field"], "provider_uri") << bad;
+    EXPECT_NE(r.status().message().find("roots: (qlibdata)"), std::string::npos) << r.status().message();
+  }
+  EXPECT_FALSE(fs::exists(root_ / "datasets" / "bad.yaml"));
+  fs::remove_all(ext);
+  fs::remove_all(outside);
 }
 
 TEST_F(DatasetServiceTest, DeleteIsRefusedWhileAQueuedOrRunningJobUsesItAndForAlphalabYamlDatasets) {

@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -459,6 +461,80 @@ TEST(TokenCliTest, CreateListRevoke) {
   ASSERT_TRUE(audit.ok());
   EXPECT_NE(audit->find("\"action\":\"token.create\""), std::string::npos);
   EXPECT_NE(audit->find("\"action\":\"token.revoke\""), std::string::npos);
+}
+
+// The config center with auth on (docs/security.md): every signed-in caller reads (list, file,
+// history, diff, the rdagent views); writes and rollbacks are admin-only, a user's are 403 with
+// nothing changed and audited "denied" like a refused job.cancel.
+TEST(AuthConfigsTest, UsersReadConfigsAdminsWriteAndRollBackRefusalsAreAudited) {
+  TempWorkspace ws(
+      "auth:\n  mode: token\n"
+      "roots:\n  rdagent: tools/rdagent\n"
+      "configs:\n  rdagent:\n    root: rdagent\n    files:\n      - {path: .env, kind: env}\n"
+      "      - rdagent/scenarios/qlib/experiment/factor_template/conf_baseline.yaml\n");
+  fs::copy(fs::path(ALPHALAB_SOURCE_DIR) / "examples/workspace/tools", ws.root() / "tools", fs::copy_options::recursive);
+  const std::string user = CreateToken(ws.root(), "carol", "user");
+  const std::string admin = CreateToken(ws.root(), "root", "admin");
+  ServerProcess server(ws.root());
+  ASSERT_TRUE(server.Start());
+  auto as = [&](const std::string& token, const std::string& method, const std::string& target, const Json& body = Json()) {
+    std::vector<std::string> h{Bearer(token)};
+    if (method != "GET") h.push_back(kJson);
+    return Raw(server.port(), method, target, h, body.is_null() ? "" : DumpJson(body));
+  };
+  const std::string tpl = "rdagent:rdagent/scenarios/qlib/experiment/factor_template/conf_baseline.yaml";
+  const std::string tpl_q = "rdagent%3Ardagent%2Fscenarios%2Fqlib%2Fexperiment%2Ffactor_template%2Fconf_baseline.yaml";
+  const fs::path disk = ws.root() / "tools/rdagent/rdagent/scenarios/qlib/experiment/factor_template/conf_baseline.yaml";
+  RawResponse read = as(user, "GET", "/api/configs/file?path=" + tpl_q);
+  ASSERT_EQ(read.status, 200) << read.body;
+  const Json file = ParseJson(read.body).value();
+  const std::string v1 = file["content"];
+
+  // A user's write and rollback: 403, file untouched.
+  const Json edit{{"path", tpl}, {"content", v1 + "# carol\n"}, {"base_sha256", file["sha256"]}};
+  RawResponse denied = as(user, "PUT", "/api/configs/file", edit);
+  EXPECT_EQ(denied.status, 403) << denied.body;
+  EXPECT_EQ(ParseJson(denied.body).value()["error"]["code"], "PERMISSION_DENIED");
+  EXPECT_EQ(as(user, "PUT", "/api/rdagent/env", Json{{"content", "A=1\n"}, {"base_sha256", "x"}}).status, 403);
+  EXPECT_EQ(as(user, "POST", "/api/configs/rollback", Json{{"path", tpl}, {"history_id", 1}}).status, 403);
+  EXPECT_EQ(as(user, "POST", "/api/rdagent/templates/rollback", Json{{"file", "conf_baseline.yaml"}, {"history_id", 1}}).status,
+            403);
+  EXPECT_EQ(ReadFile(disk).value(), v1);
+
+  // The admin writes; the user then reads history and the diff; the admin rolls back.
+  RawResponse wrote = as(admin, "PUT", "/api/configs/file", edit);
+  ASSERT_EQ(wrote.status, 200) << wrote.body;
+  const int64_t hid = ParseJson(wrote.body).value()["history_id"];
+  RawResponse hist = as(user, "GET", "/api/configs/history?path=" + tpl_q);
+  ASSERT_EQ(hist.status, 200) << hist.body;
+  EXPECT_EQ(ParseJson(hist.body).value()["items"][0]["operator"], "root");
+  RawResponse diff = as(user, "GET", "/api/configs/diff?path=" + tpl_q + "&from=" + std::to_string(hid) + "&to=current");
+  ASSERT_EQ(diff.status, 200) << diff.body;
+  EXPECT_NE(ParseJson(diff.body).value()["diff"].get<std::string>().find("+# carol"), std::string::npos);
+  EXPECT_EQ(as(user, "GET", "/api/rdagent/templates/history?file=conf_baseline.yaml").status, 200);
+  EXPECT_EQ(as(user, "GET", "/api/rdagent/env").status, 200);
+  EXPECT_EQ(as(user, "POST", "/api/configs/rollback", Json{{"path", tpl}, {"history_id", hid}}).status, 403);
+  RawResponse rolled = as(admin, "POST", "/api/configs/rollback", Json{{"path", tpl}, {"history_id", hid}});
+  ASSERT_EQ(rolled.status, 200) << rolled.body;
+  EXPECT_EQ(ReadFile(disk).value(), v1);
+
+  // The audit log: the user's refusals as denied (with their target), the admin's actions as ok.
+  auto audit = ReadFile(ws.root() / "reports" / "audit.log");
+  ASSERT_TRUE(audit.ok());
+  std::vector<std::string> carol, root;
+  std::istringstream lines(*audit);
+  for (std::string line; std::getline(lines, line);) {
+    const Json j = ParseJson(line).value();
+    const std::string entry = j.value("action", "") + ":" + j.value("outcome", "") + ":" + j.value("target", "");
+    (j.value("actor", "") == "carol" ? carol : root).push_back(entry);
+  }
+  const std::vector<std::string> want_carol{"config.write:denied:" + tpl, "config.write:denied:rdagent:.env",
+                                            "config.rollback:denied:" + tpl, "config.rollback:denied:rdagent:conf_baseline.yaml",
+                                            "config.rollback:denied:" + tpl};
+  EXPECT_EQ(carol, want_carol);
+  EXPECT_NE(std::find(root.begin(), root.end(), "config.write:ok:" + tpl), root.end());
+  EXPECT_NE(std::find(root.begin(), root.end(), "config.rollback:ok:" + tpl), root.end());
+  EXPECT_EQ(audit->find("# carol"), std::string::npos);  // never the content
 }
 
 }  // namespace

@@ -100,6 +100,20 @@ TEST_F(RdagentApiTest, RunsTheStandInWithItsParamsInItsWorkFolderAndParsesItsRes
   EXPECT_NE(content.find("Start Loop 1, Step 4: record"), std::string::npos) << content;
   EXPECT_NE(content.find("cwd: " + work.string()), std::string::npos) << content;
   EXPECT_NE(content.find("Qlib templates in the workspace: 0"), std::string::npos) << content;
+  // With all_duration, RD-Agent's timer line before each step (loop.py _check_exit_conditions_on_step).
+  EXPECT_NE(content.find("rdagent.utils.workflow.loop:_check_exit_conditions_on_step:192 - Timer remaining time: 0:59:"),
+            std::string::npos)
+      << content;
+  // Accept: text/event-stream on the same path selects the SSE stream of the log (ended job: all of it).
+  std::string streamed;
+  auto sse = server_->client().Stream(task + "/logs", [&](std::string_view d) {
+    streamed.append(d);
+    return streamed.find("Start Loop 1, Step 4: record") == std::string::npos;
+  });
+  ASSERT_TRUE(sse.ok()) << sse.status().ToString();
+  EXPECT_EQ(*sse, 200);
+  EXPECT_NE(streamed.find("data: "), std::string::npos) << streamed.substr(0, 300);
+  EXPECT_NE(streamed.find("Start Loop 1, Step 4: record"), std::string::npos) << streamed.substr(0, 300);
 
   // Listed in the task's and the job's artifacts; ret.pkl downloads byte for byte, unparsed.
   const Json arts = server_->GetJson(task + "/artifacts");
@@ -128,6 +142,49 @@ TEST_F(RdagentApiTest, RunsTheStandInWithItsParamsInItsWorkFolderAndParsesItsRes
   EXPECT_EQ(link.status, 404) << link.body;
   EXPECT_EQ(link.body.find("storage"), std::string::npos);
   EXPECT_EQ(server_->Get("/api/jobs/" + id + "/artifacts/work/nope.csv").status, 404);
+}
+
+// The datasets API over HTTP through the RD-Agent views: an instruments upload reports each bad
+// or unknown symbol with its line and writes nothing; the new dataset is listed; deleting it is a
+// 409 naming the task while a task uses it, and works once the task has ended.
+TEST_F(RdagentApiTest, DatasetUploadsReportBadLinesAndADeleteWaitsForTheTaskUsingIt) {
+  for (const char* sym : {"AAA", "BBB"}) {
+    fs::create_directories(ws_->root() / "data" / "mkt");
+    std::ofstream(ws_->root() / "data" / "mkt" / (std::string(sym) + ".csv"))
+        << "date,open,high,low,close,volume\n2020-01-02,10,11,9,10.5,1000\n2020-01-03,10.5,11.5,10,11,1200\n";
+  }
+  auto made = server_->Post("/api/datasets", Json{{"name", "mkt"}, {"format", "csv"}, {"path", "data/mkt"}});
+  ASSERT_EQ(made.status, 200) << made.body;
+  auto bad = server_->Post("/api/rdagent/datasets/upload-instruments",
+                           Json{{"name", "pick"}, {"dataset", "mkt"}, {"content", "AAA\nZZZ\nbad sym!\n"}});
+  ASSERT_EQ(bad.status, 400) << bad.body;
+  const Json problems = bad.JsonBody().value()["error"]["details"]["problems"];
+  ASSERT_EQ(problems.size(), 2u) << problems.dump();
+  EXPECT_EQ(problems[0]["line"], 2);
+  EXPECT_EQ(problems[0]["symbol"], "ZZZ");
+  EXPECT_EQ(problems[1]["line"], 3);
+  EXPECT_FALSE(fs::exists(ws_->root() / "datasets" / "pick.yaml"));
+  auto good = server_->Post("/api/rdagent/datasets/upload-instruments",
+                            Json{{"name", "pick"}, {"dataset", "mkt"}, {"content", "AAA\n"}});
+  ASSERT_EQ(good.status, 200) << good.body;
+  std::set<std::string> names;
+  const Json listed = server_->GetJson("/api/rdagent/datasets");
+  for (const Json& d : listed["items"]) names.insert(d["name"].get<std::string>());
+  EXPECT_TRUE(names.count("pick") && names.count("mkt")) << listed.dump();
+
+  const std::string id = Submit(Json{{"loop_n", 3}, {"dataset_ids", {"pick"}}, {"step_seconds", "0.3"}});
+  ASSERT_FALSE(id.empty());
+  auto in_use = server_->client().Request("DELETE", "/api/datasets/pick");
+  ASSERT_TRUE(in_use.ok());
+  EXPECT_EQ(in_use->status, 409) << in_use->body;
+  EXPECT_NE(in_use->body.find(id), std::string::npos) << in_use->body;
+  EXPECT_TRUE(fs::exists(ws_->root() / "datasets" / "pick.yaml"));
+  ASSERT_TRUE(server_->Post("/api/rdagent/tasks/" + id + "/cancel", Json::object()).status == 200);
+  server_->WaitTerminal(id, 20s);
+  auto gone = server_->client().Request("DELETE", "/api/datasets/pick");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->status, 200) << gone->body;
+  EXPECT_FALSE(fs::exists(ws_->root() / "datasets" / "pick.yaml"));
 }
 
 TEST_F(RdagentApiTest, AFailingRunFailsAndBadParamsAreRefusedBeforeAnythingRuns) {

@@ -1,9 +1,12 @@
 // Job artifacts (jobs/job_artifacts.hpp) and agent progress (jobs/agent_progress.hpp) on real
 // files: listing, paging, confinement, binaries; RD-Agent's loop lines and per-loop results.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -104,6 +107,78 @@ TEST_F(JobArtifactsTest, DownloadsBinariesByteForByteAndRefusesTraversalSymlinks
     ASSERT_FALSE(r.ok()) << hidden;
     EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << hidden;
   }
+}
+
+// Every folder below the job's one (and itself) dated 10 s back, so the cache trusts them.
+void Backdate(const fs::path& dir) {
+  const struct timespec past[2] = {{::time(nullptr) - 10, 0}, {::time(nullptr) - 10, 0}};
+  ::utimensat(AT_FDCWD, dir.c_str(), past, AT_SYMLINK_NOFOLLOW);
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_directory()) ::utimensat(AT_FDCWD, e.path().c_str(), past, AT_SYMLINK_NOFOLLOW);
+  }
+}
+
+std::vector<std::string> Paths(const ArtifactPage& page) {
+  std::vector<std::string> out;
+  for (const ArtifactEntry& e : page.items) out.push_back(e.path);
+  return out;
+}
+
+TEST_F(JobArtifactsTest, TheListingCacheIsReusedUntilAFolderChangesAndANewFileAppears) {
+  Write(root_ / job_.log_path, "log\n");
+  for (int i = 0; i < 30; ++i) Write(dir_ / "work" / ("loop_" + std::to_string(i % 3)) / ("f" + std::to_string(i) + ".csv"), "x");
+  Backdate(dir_);
+  ArtifactListCache cache;
+  auto first = cache.List(*ws_, job_, 0, 5);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->total, 31);
+  EXPECT_EQ(Paths(*first)[0], "job.log");
+  EXPECT_EQ(cache.walks(), 1);
+  // The same listing again, any page: no walk; the same order as the uncached listing.
+  for (int64_t offset : {0, 5, 29}) {
+    auto cached = cache.List(*ws_, job_, offset, 5);
+    auto fresh = ListJobArtifacts(*ws_, job_, offset, 5);
+    ASSERT_TRUE(cached.ok() && fresh.ok());
+    EXPECT_EQ(Paths(*cached), Paths(*fresh)) << offset;
+    EXPECT_EQ(cached->total, fresh->total);
+  }
+  EXPECT_EQ(cache.walks(), 1);
+
+  // A new file deep in the tree: its folder's mtime changes, it appears on the next call.
+  Write(dir_ / "work" / "loop_1" / "qlib_res.csv", ",0\nIC,0.1\n");
+  auto after_add = cache.List(*ws_, job_, 0, 100);
+  ASSERT_TRUE(after_add.ok());
+  EXPECT_EQ(after_add->total, 32);
+  const auto added = Paths(*after_add);
+  EXPECT_NE(std::find(added.begin(), added.end(), "work/loop_1/qlib_res.csv"), added.end());
+  EXPECT_EQ(cache.walks(), 2);
+  // That folder was just modified (racy): walked again until it is older than the margin.
+  ASSERT_TRUE(cache.List(*ws_, job_, 0, 1).ok());
+  EXPECT_EQ(cache.walks(), 3);
+  Backdate(dir_);
+  ASSERT_TRUE(cache.List(*ws_, job_, 0, 1).ok());
+  ASSERT_TRUE(cache.List(*ws_, job_, 0, 1).ok());
+  EXPECT_EQ(cache.walks(), 4);
+
+  // A file rewritten in place (no folder change): its new size shows without a walk.
+  std::ofstream(dir_ / "work" / "loop_1" / "qlib_res.csv", std::ios::binary | std::ios::app) << "ICIR,0.5\n";
+  auto grown = cache.List(*ws_, job_, 0, 100);
+  ASSERT_TRUE(grown.ok());
+  for (const ArtifactEntry& e : grown->items) {
+    if (e.path == "work/loop_1/qlib_res.csv") {
+      EXPECT_EQ(e.size, 19);
+    }
+  }
+  EXPECT_EQ(cache.walks(), 4);
+  // A removed file and a new folder: gone and walked.
+  fs::remove(dir_ / "work" / "loop_0" / "f0.csv");
+  Write(dir_ / "work" / "new" / "ret.pkl", "bin");
+  auto changed = cache.List(*ws_, job_, 0, 100);
+  ASSERT_TRUE(changed.ok());
+  const auto now = Paths(*changed);
+  EXPECT_EQ(std::find(now.begin(), now.end(), "work/loop_0/f0.csv"), now.end());
+  EXPECT_NE(std::find(now.begin(), now.end(), "work/new/ret.pkl"), now.end());
+  EXPECT_EQ(cache.walks(), 5);
 }
 
 // RD-Agent's loop lines (loguru's default format, rdagent/utils/workflow/loop.py).

@@ -2,8 +2,11 @@
 // malformed inputs, which must come back as InvalidArgument values, never exceptions.
 #include "jobs/result_parsers.hpp"
 
+#include "jobs/agent_progress.hpp"
+
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 
@@ -165,6 +168,42 @@ TEST(QlibResParserTest, PandasSeriesCsv) {
   EXPECT_DOUBLE_EQ(r.metrics.at("1day.ffr"), 1.0);
   EXPECT_FALSE(r.metrics.count("0"));  // the header row is not a metric
   EXPECT_FALSE(r.metrics.count(""));
+}
+
+// What RD-Agent writes (tests/fixtures/rdagent/README.md: formats from its source, MIT).
+const std::filesystem::path kRdAgentFixtures = std::filesystem::path(ALPHALAB_SOURCE_DIR) / "tests/fixtures/rdagent";
+
+std::string SlurpFixture(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST(RdAgentFixtureTest, QlibResAsPandasWritesItWithShortestFloatRepr) {
+  auto r = ParseResultFile(ResultParserKind::kQlibRes, kRdAgentFixtures / "qlib_res.csv");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->metrics.size(), 17u);
+  EXPECT_TRUE(r->strings.empty());
+  EXPECT_DOUBLE_EQ(r->metrics.at("IC"), 0.04123586420354321);
+  EXPECT_DOUBLE_EQ(r->metrics.at("1day.excess_return_with_cost.mean"), 6.27e-05);  // exponent form
+  EXPECT_DOUBLE_EQ(r->metrics.at("1day.excess_return_with_cost.annualized_return"), 0.014922600000000001);
+  EXPECT_DOUBLE_EQ(r->metrics.at("1day.excess_return_without_cost.max_drawdown"), -0.0891234567);
+  EXPECT_FALSE(r->metrics.count("0"));
+}
+
+TEST(RdAgentFixtureTest, LoopProgressFromFinQuantConsoleOutput) {
+  const std::string log = SlurpFixture(kRdAgentFixtures / "fin_quant_console.log");
+  ASSERT_FALSE(log.empty());
+  const LoopProgress p = ParseLoopProgress(log);
+  // Loops 0, 1 (skipped) and 2 started; loop 1 began before loop 0's record step.
+  EXPECT_EQ(p.loops_started, 3);
+  EXPECT_EQ(p.loop, 2);
+  EXPECT_EQ(p.step, 2);
+  EXPECT_EQ(p.step_name, "running");
+  EXPECT_EQ(p.step_lines, 10);
+  // Only the part up to loop 0's feedback: the progress shown while that step ran.
+  const LoopProgress early = ParseLoopProgress(log.substr(0, log.find("Start Loop 1, Step 0")));
+  EXPECT_EQ(early.loops_started, 1);
+  EXPECT_EQ(early.step_name, "feedback");
 }
 
 TEST(QlibResParserTest, EmptyCellsAreNaNKeptAside) {

@@ -6,6 +6,8 @@
 
 #include "config/workspace_config.hpp"
 #include "core/clock.hpp"
+#include "core/json.hpp"
+#include "core/roots.hpp"
 #include "engine/data/csv_reader.hpp"
 #include "engine/data/qlib_reader.hpp"
 
@@ -115,11 +117,11 @@ Result<DatasetRef> ResolveDataset(const Workspace& ws, std::string_view name) {
     }
     path_text = "data/" + std::string(name);
   }
-  auto resolved = ws.Resolve(path_text, PathMust::kExist);
+  auto resolved = ResolveDatasetDir(ws, config, path_text);
   if (!resolved.ok()) {
     return Status::NotFound("dataset '" + ref.name + "' path " + path_text +
-                            " does not exist or is outside the workspace (for demo/synthetic: "
-                            "run scripts/prepare-data.sh)");
+                            " does not exist or is outside the workspace and the declared roots (for "
+                            "demo/synthetic: run scripts/prepare-data.sh)");
   }
   ref.path = *resolved;
   if (ref.format.empty()) {
@@ -130,6 +132,45 @@ Result<DatasetRef> ResolveDataset(const Workspace& ws, std::string_view name) {
                                    "' (csv or qlib)");
   }
   return ref;
+}
+
+Result<std::filesystem::path> ResolveDatasetDir(const Workspace& ws, const WorkspaceConfig& config,
+                                                std::string_view path_text) {
+  namespace fs = std::filesystem;
+  auto in_ws = ws.Resolve(path_text, PathMust::kExist);
+  if (in_ws.ok() || !fs::path(std::string(path_text)).is_absolute() || config.roots.empty()) return in_ws;
+  // Absolute and not in the workspace: inside a declared root? Same byte rules as the workspace.
+  for (const char c : path_text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == '\\') return in_ws;
+  }
+  std::vector<RootSpec> specs;
+  std::string names;
+  for (const RootDecl& r : config.roots) {
+    specs.push_back(RootSpec{r.name, r.path, r.line});
+    names += (names.empty() ? "" : ", ") + r.name;
+  }
+  ASSIGN_OR_RETURN(const ConfinedRoots roots, ConfinedRoots::Resolve(ws.root(), specs, config.file));
+  const auto located = roots.Locate(fs::path(std::string(path_text)).lexically_normal());
+  if (!located || located->root == "workspace") {
+    return Status::InvalidArgument("path '" + std::string(path_text.substr(0, 200)) +
+                                       "' is outside the workspace and every root declared under roots: (" + names + ")",
+                                   Json{{"path", std::string(path_text.substr(0, 200))}});
+  }
+  ASSIGN_OR_RETURN(const fs::path base, roots.Find(located->root));
+  const fs::path dir = (base / located->relative).lexically_normal();
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    return Status::NotFound("path '" + std::string(path_text.substr(0, 200)) + "' does not exist",
+                            Json{{"path", std::string(path_text.substr(0, 200))}});
+  }
+  return dir;
+}
+
+std::string DatasetPathText(const Workspace& ws, const std::filesystem::path& dir) {
+  const std::string rel = dir.lexically_relative(ws.root()).generic_string();
+  if (!rel.empty() && rel != ".." && rel.rfind("../", 0) != 0) return ws.Relative(dir);
+  return dir.generic_string();
 }
 
 namespace {
@@ -183,7 +224,7 @@ Result<Universe> LoadUniverse(const Workspace& ws, const DatasetRef& ds,
   if (symbols.empty()) {
     wanted = available;
     if (wanted.empty()) {
-      return Status::NotFound("dataset '" + ds.name + "' at " + ws.Relative(ds.path) +
+      return Status::NotFound("dataset '" + ds.name + "' at " + DatasetPathText(ws, ds.path) +
                               " holds no instruments");
     }
   } else {
@@ -215,7 +256,7 @@ Result<Universe> LoadUniverse(const Workspace& ws, const DatasetRef& ds,
       r = LoadQlibInstrument(*qlib, wanted[i]);
     } else {
       const auto file = ds.path / (wanted[i] + ".csv");
-      r = LoadBarsCsv(file, wanted[i], ws.Relative(file));
+      r = LoadBarsCsv(file, wanted[i], DatasetPathText(ws, file));
     }
     if (!r.ok()) {
       errors[i] = r.status();
@@ -260,7 +301,7 @@ Result<std::vector<std::string>> ValidateDataset(const Workspace& ws, const Data
   std::vector<std::string> errs(names.size());
   ParallelFor(names.size(), [&](size_t i) {
     const auto file = ds.path / (names[i] + ".csv");
-    auto r = LoadBarsCsv(file, names[i], ws.Relative(file), false);
+    auto r = LoadBarsCsv(file, names[i], DatasetPathText(ws, file), false);
     if (!r.ok()) errs[i] = r.status().message();
   });
   for (auto& e : errs) {

@@ -13,6 +13,10 @@
 #include "core/workspace.hpp"
 #include "engine/data/bars.hpp"
 
+namespace alphalab {
+struct WorkspaceConfig;
+}
+
 namespace alphalab::engine {
 
 struct DatasetRef {
@@ -34,6 +38,18 @@ std::vector<std::string> ParseInstrumentsText(std::string_view text);
 // LoadWorkspaceConfig: a broken alphalab.yaml is that error); when the config does not declare it, data/<name>/ is used if it exists (format guessed: a
 // calendars/ folder means qlib). NotFound lists the datasets that exist.
 Result<DatasetRef> ResolveDataset(const Workspace& ws, std::string_view name);
+
+// The folder a dataset `path` (a Qlib `provider_uri`) names: a path inside the workspace
+// (relative to it, or absolute), or an absolute path inside one of the roots `config` declares
+// under `roots:` (an RD-Agent checkout's Qlib data), confined like the config center's files:
+// symlinks resolved, '..' never leads out. NotFound when it does not exist, InvalidArgument when it
+// lies outside every root (the message lists the roots).
+Result<std::filesystem::path> ResolveDatasetDir(const Workspace& ws, const WorkspaceConfig& config,
+                                                std::string_view path_text);
+
+// How a dataset folder is written into a datasets/<name>.yaml: workspace-relative when inside
+// the workspace, else absolute (inside a declared root).
+std::string DatasetPathText(const Workspace& ws, const std::filesystem::path& dir);
 
 // Every instrument the dataset holds (CSV: file stems; Qlib: instruments/all.txt or the
 // union of instruments/*.txt, upper-cased), sorted.
