@@ -3,6 +3,7 @@
 // document it was built with, every documented operation is routed and refuses a query
 // parameter it does not declare (and accepts those it does), and unknown body fields are a 400.
 // Response bodies are validated against the schemas by the JS suite (ui/e2e/contract.mjs).
+#include <algorithm>
 #include <cctype>
 #include <regex>
 #include <set>
@@ -110,6 +111,58 @@ TEST_F(OpenApiContractTest, DeclaredQueryParametersPassTheRouterCheck) {
     }
   }
   EXPECT_GE(checked, 30);
+}
+
+// Every list endpoint (a GET declaring `limit`) names a bad value of a declared query parameter
+// under one key, `details.parameter` (docs/api.md), whichever layer refuses it (router, handler,
+// list-query parser, store): a bad limit, a negative offset, an unknown sort field, a number
+// that is not one, a value outside an enum.
+TEST_F(OpenApiContractTest, EveryListEndpointNamesABadQueryParameterUnderDetailsParameter) {
+  const Json& doc = http::OpenApiDocument();
+  std::set<std::string> endpoints;
+  int checked = 0;
+  for (const auto& [method, pattern, path] : Operations()) {
+    if (method != "GET") continue;
+    std::vector<Json> params;
+    for (Json p : doc["paths"][pattern]["get"].value("parameters", Json::array())) {
+      if (p.contains("$ref")) p = doc.at(Json::json_pointer(p["$ref"].get<std::string>().substr(1)));
+      if (p["in"] == "query") params.push_back(p);
+    }
+    const bool is_list = std::any_of(params.begin(), params.end(), [](const Json& p) { return p["name"] == "limit"; });
+    if (!is_list) continue;
+    endpoints.insert(pattern);
+    for (const Json& p : params) {
+      const std::string name = p["name"];
+      const Json schema = p.value("schema", Json::object());
+      const std::string type = schema.value("type", "string");
+      const bool has_enum = schema.contains("enum") || (schema.contains("items") && schema["items"].contains("enum"));
+      std::string bad;
+      if (name == "offset") {
+        bad = "-1";
+      } else if (name == "sort") {
+        bad = "zz_bogus_desc";
+      } else if (type == "integer" || type == "number") {
+        bad = "abc";
+      } else if (has_enum) {
+        bad = "zz_bogus";
+      } else {
+        continue;  // free text (q, ids, names): any value is a valid filter
+      }
+      SCOPED_TRACE("GET " + pattern + " ?" + name + "=" + bad);
+      auto r = Send("GET", path + "?" + name + "=" + bad);
+      ASSERT_EQ(r.status, 400) << r.body;
+      auto j = r.JsonBody();
+      ASSERT_TRUE(j.ok()) << r.body;
+      const Json& details = (*j)["error"]["details"];
+      EXPECT_EQ((*j)["error"]["code"], "INVALID_ARGUMENT") << r.body;
+      EXPECT_EQ(details.value("parameter", ""), name) << r.body;
+      EXPECT_FALSE(details.contains("param")) << r.body;
+      ++checked;
+    }
+  }
+  // The jobs, backtests, runs, models, optimizations and optimization tasks lists at least.
+  EXPECT_GE(endpoints.size(), 6u) << ::testing::PrintToString(endpoints);
+  EXPECT_GE(checked, 25);
 }
 
 // Does `path` match the path pattern (segments, {x} matches any one segment)?
