@@ -9,7 +9,7 @@
 // the tasks endpoint, and a Top-N row's job and backtest links open real pages (the job's log,
 // parent optimization and artifacts; the backtest's summary from its folder).
 // Screenshots at 1280 and 420 px in ui/test-results/optimizations_fast/.
-import { expect, startSuite, waitFor } from './harness.mjs';
+import { expect, startSuite, watchProgress } from './harness.mjs';
 
 const { base, page, api, test, shots, finish, log } = await startSuite('optimizations_fast');
 const state = {};
@@ -43,16 +43,10 @@ await test('a sweep submitted from the form runs through the fast path and its p
   await page.getByRole('button', { name: 'Launch optimization' }).click();
   await page.waitForURL(/\/optimizations\/opt_/, { timeout: 60_000 });
   state.id = decodeURIComponent(page.url().split('/optimizations/')[1]);
-  const seen = new Set();
-  const bar = page.getByTestId('opt-status').getByRole('progressbar');
-  await waitFor('the sweep to end on the page', async () => {
-    seen.add(Number(await bar.getAttribute('aria-valuenow')));
-    return (await page.getByTestId('opt-status').locator('..').locator('.page-head .badge').innerText()) === 'SUCCEEDED';
-  }, 240_000, 50);
-  const values = [...seen].sort((a, b) => a - b);
+  const { values, ended } = await watchProgress(page, 240_000, 50);
   log(`progress values seen: ${values.join(',')}`);
   const mid = values.filter((v) => v > 0 && v < TOTAL);
-  expect(Number(await bar.getAttribute('aria-valuenow')) === TOTAL, `${TOTAL} of ${TOTAL} ended`);
+  expect(ended === TOTAL, `${TOTAL} of ${TOTAL} ended (${ended})`);
   expect(mid.length >= 1, `progress seen between 0 and ${TOTAL} (${values.join(',')})`);
   expect(num(await page.getByTestId('count-finished').innerText()) === TOTAL, `finished count ${TOTAL}`);
   const s = await api('GET', `/api/v1/optimizations/${state.id}/status`);
