@@ -1726,14 +1726,16 @@ Json StatusJson(const std::string& status, Json summary, const std::string& mode
 }  // namespace
 
 Result<Json> OptimizationService::StatusOf(const std::string& id) {
-  // A live optimization answers from what it last stored, without a read and parse of its
-  // row (the request and summary documents) per poll; an ended one from the store.
+  // While queued or running, a live optimization answers from what it last stored, without a
+  // read and parse of its row (the request and summary documents) per poll. A terminal status
+  // is read from the store as before: what follows it (pending tasks canceled after an early
+  // stop, the report) is written after the status itself.
   if (std::shared_ptr<Live> live = FindLive(id)) {
     std::string status;
     Json summary;
     {
       std::lock_guard<std::mutex> lock(live->status_mu);
-      if (live->published) {
+      if (live->published && (live->published_status == "queued" || live->published_status == "running")) {
         status = live->published_status;
         summary = live->published_summary;
       }
