@@ -19,9 +19,9 @@ std::vector<std::string> SplitUniqueList(std::string_view text) {
 Result<std::vector<std::string>> ParseInList(const std::string& name, const std::optional<std::string>& value) {
   if (!value || value->empty()) return std::vector<std::string>{};
   std::vector<std::string> values = SplitUniqueList(*value);
-  if (values.empty()) return Status::InvalidArgument(name + " must name at least one value", {{"param", name}});
+  if (values.empty()) return Status::InvalidArgument(name + " must name at least one value", {{"parameter", name}});
   if (values.size() > kMaxInListValues) {
-    return Status::InvalidArgument(name + " lists at most 1000 values", {{"param", name}});
+    return Status::InvalidArgument(name + " lists at most 1000 values", {{"parameter", name}});
   }
   return values;
 }
@@ -31,7 +31,7 @@ Result<std::optional<double>> ParseFiniteNumber(const std::string& name, const s
   double d = 0;
   auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), d);
   if (ec != std::errc() || ptr != value->data() + value->size() || !std::isfinite(d)) {
-    return Status::InvalidArgument(name + " must be a number, got '" + value->substr(0, 64) + "'", {{"param", name}});
+    return Status::InvalidArgument(name + " must be a number, got '" + value->substr(0, 64) + "'", {{"parameter", name}});
   }
   return std::optional<double>(d);
 }

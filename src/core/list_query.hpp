@@ -1,7 +1,7 @@
 // The list endpoints' query convention (docs/api.md, "Lists"), parsed in one place for every
 // list: equality filters whose value may be a comma list (= IN), numeric bounds
 // (`min_<field>` / `max_<field>`) and `sort=<field>_<asc|desc>[,...]`. Each parser names the
-// parameter in its InvalidArgument details ({"param": name}).
+// parameter in its InvalidArgument details ({"parameter": name}).
 #pragma once
 
 #include <optional>
@@ -44,7 +44,7 @@ Result<std::vector<std::pair<decltype(Info::field), bool>>> ParseSortSpec(std::s
     const std::string shown(part.substr(0, 64));
     auto bad = [&](std::string why) {
       return Status::InvalidArgument("invalid sort '" + shown + "': " + why,
-                                     {{"param", "sort"}, {"value", shown}});
+                                     {{"parameter", "sort"}, {"value", shown}});
     };
     if (part.empty()) return bad("empty sort element");
     size_t us = part.rfind('_');

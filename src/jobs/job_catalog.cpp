@@ -24,7 +24,7 @@ bool HasLineBreakOrNul(std::string_view s) {
 
 Status ParamError(std::string_view name, std::string message) {
   return Status::InvalidArgument("parameter '" + std::string(name) + "' " + message,
-                                 Json{{"param", std::string(name)}});
+                                 Json{{"parameter", std::string(name)}});
 }
 
 ParamSpec MakeParam(std::string name, ParamType type, bool required, std::string description,
@@ -205,7 +205,7 @@ Status CheckRunExists(const Workspace& ws, const Json& p) {
   if (!resolved.ok()) {
     if (resolved.status().IsNotFound()) {
       return Status::NotFound("run '" + run_id + "' not found (" + run_dir + " does not exist)",
-                              Json{{"param", "run_id"}, {"run_id", run_id}});
+                              Json{{"parameter", "run_id"}, {"run_id", run_id}});
     }
     return resolved.status();
   }
@@ -527,7 +527,7 @@ Status CheckUnknownParams(const JobTypeSpec& spec, const Json& params) {
     for (const ParamSpec& p : spec.params) known += (known.empty() ? "" : ", ") + p.name;
     return Status::InvalidArgument(
         "unknown parameter '" + key + "' for job type '" + spec.name + "' (known: " + known + ")",
-        Json{{"param", key}, {"job_type", spec.name}});
+        Json{{"parameter", key}, {"job_type", spec.name}});
   }
   return Status::Ok();
 }
@@ -654,7 +654,7 @@ Result<Json> JobCatalog::NormalizeParams(const JobTypeSpec& spec, const Json& pa
     if (v.is_null()) v = p.default_value;
     if (v.is_null()) {
       if (p.required) {
-        return Status::InvalidArgument("missing required parameter '" + p.name + "'", Json{{"param", p.name}});
+        return Status::InvalidArgument("missing required parameter '" + p.name + "'", Json{{"parameter", p.name}});
       }
       continue;
     }
@@ -689,7 +689,7 @@ Status TooLong(const Json& params, std::string_view text, const std::string& wha
   const std::string param = ParamBehind(params, text);
   if (param.empty()) return Status::InvalidArgument(what, Json{{"limit_bytes", kMaxArgBytes}});
   return Status::InvalidArgument("parameter '" + param + "' is too long: " + what,
-                                 Json{{"param", param}, {"limit_bytes", kMaxArgBytes}});
+                                 Json{{"parameter", param}, {"limit_bytes", kMaxArgBytes}});
 }
 
 // A job id is at most 64 bytes ({job_id} placeholders are filled after this check).
@@ -721,7 +721,7 @@ Status CheckArgvSize(const ResolvedJob& job) {
                              " bytes, over the limit of " + std::to_string(kMaxArgvEnvBytes);
     if (param.empty()) return Status::InvalidArgument(what, Json{{"limit_bytes", kMaxArgvEnvBytes}});
     return Status::InvalidArgument("parameter '" + param + "' is too long: " + what,
-                                   Json{{"param", param}, {"limit_bytes", kMaxArgvEnvBytes}});
+                                   Json{{"parameter", param}, {"limit_bytes", kMaxArgvEnvBytes}});
   }
   return Status::Ok();
 }

@@ -109,11 +109,11 @@ Result<std::string> SubstituteResultsPath(const std::string& tmpl, const JobReco
           value = ValueText(job.params[name]);
         } else {
           return Status::InvalidArgument("the results path uses {" + name + "} but the job has no value for it",
-                                         Json{{"param", name}});
+                                         Json{{"parameter", name}});
         }
         if (value.find('*') != std::string::npos || value.find('\0') != std::string::npos) {
           return Status::InvalidArgument("the value of {" + name + "} cannot stand in a results path",
-                                         Json{{"param", name}});
+                                         Json{{"parameter", name}});
         }
         out += value;
         i = j + 1;

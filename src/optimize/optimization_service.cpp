@@ -364,6 +364,20 @@ struct OptimizationService::Live {
   bool validation_report_pending = false;
   Json deflated_sharpe;                                   // null until the optimization ended
   bool finished = false;                                  // FinishLocked ran
+  // What GET .../status answers while the optimization is live: the status and summary as last
+  // stored (set only after the store took them), under their own mutex so that a poll never
+  // waits for live.mu (held while a chunk's task rows are written or the report is built).
+  // Lock order: mu, then status_mu.
+  std::mutex status_mu;
+  std::string published_status;
+  Json published_summary;
+  bool published = false;
+  void Publish() {
+    std::lock_guard<std::mutex> lock(status_mu);
+    published_status = rec.status;
+    published_summary = rec.summary;
+    published = true;
+  }
 };
 
 OptimizationService::OptimizationService(OptimizationStore& store, JobService& jobs, const JobCatalog& catalog,
@@ -514,6 +528,7 @@ Result<std::vector<OptimizationTaskRecord>> OptimizationService::AllTasks(const 
 Result<std::shared_ptr<OptimizationService::Live>> OptimizationService::BuildLive(const OptimizationRecord& rec) {
   auto live = std::make_shared<Live>();
   live->rec = rec;
+  live->Publish();  // as stored
   ASSIGN_OR_RETURN(live->req, ParseStored(rec));
   const auto state = ParseOptimizationState(rec.status);
   if (!state) return Status::Internal("optimization " + rec.id + " has an unknown status '" + rec.status + "'");
@@ -933,6 +948,7 @@ void OptimizationService::PersistLocked(Live& live, bool force) {
   }
   live.dirty = false;
   live.last_persist = now;
+  live.Publish();
 }
 
 Status OptimizationService::PersistState(Live& live, const std::string& next) {
@@ -959,6 +975,7 @@ Status OptimizationService::PersistState(Live& live, const std::string& next) {
   if (times.started_at) live.rec.started_at = times.started_at;
   if (times.ended_at) live.rec.ended_at = times.ended_at;
   if (times.clear_ended_at) live.rec.ended_at.reset();
+  live.Publish();
   return Status::Ok();
 }
 
@@ -1652,6 +1669,7 @@ Result<Json> OptimizationService::Create(const Json& request, const std::optiona
   rec.summary = SummaryJsonLocked(*live);
   live->rec = rec;
   RETURN_IF_ERROR(store_.Create(rec, tasks));
+  live->Publish();  // as stored
   {
     std::lock_guard<std::mutex> lock(live_mu_);
     live_[rec.id] = live;
@@ -1692,15 +1710,40 @@ Result<Json> OptimizationService::Get(const std::string& id) {
   return OptimizationJson(rec, true);
 }
 
-Result<Json> OptimizationService::StatusOf(const std::string& id) {
-  ASSIGN_OR_RETURN(OptimizationRecord rec, store_.Get(id));
-  Json summary = rec.summary.is_object() ? std::move(rec.summary) : Json::object();
+namespace {
+
+// GET .../status from a stored (or published, the same) status and summary.
+Json StatusJson(const std::string& status, Json summary, const std::string& models_key) {
+  if (!summary.is_object()) summary = Json::object();
   Json stop_reason = summary.contains("stop_reason") ? summary["stop_reason"] : Json(nullptr);
   summary.erase("stop_reason");
   summary.erase("validation");
   summary.erase("deflated_sharpe");
-  NormalizeTopEntries(summary, ModelsKeyOf(rec.request));
-  return Json{{"status", rec.status}, {"stop_reason", stop_reason}, {"summary", std::move(summary)}};
+  NormalizeTopEntries(summary, models_key);
+  return Json{{"status", status}, {"stop_reason", std::move(stop_reason)}, {"summary", std::move(summary)}};
+}
+
+}  // namespace
+
+Result<Json> OptimizationService::StatusOf(const std::string& id) {
+  // While queued or running, a live optimization answers from what it last stored, without a
+  // read and parse of its row (the request and summary documents) per poll. A terminal status
+  // is read from the store as before: what follows it (pending tasks canceled after an early
+  // stop, the report) is written after the status itself.
+  if (std::shared_ptr<Live> live = FindLive(id)) {
+    std::string status;
+    Json summary;
+    {
+      std::lock_guard<std::mutex> lock(live->status_mu);
+      if (live->published && (live->published_status == "queued" || live->published_status == "running")) {
+        status = live->published_status;
+        summary = live->published_summary;
+      }
+    }
+    if (!status.empty()) return StatusJson(status, std::move(summary), live->models_key);
+  }
+  ASSIGN_OR_RETURN(OptimizationRecord rec, store_.Get(id));
+  return StatusJson(rec.status, std::move(rec.summary), ModelsKeyOf(rec.request));
 }
 
 Result<Json> OptimizationService::Tasks(const std::string& id, const OptimizationTaskQuery& query_in) {

@@ -39,12 +39,12 @@ Result<std::optional<int64_t>> GetInt(const Params& p, const std::string& name, 
   int64_t i = 0;
   auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), i);
   if (ec != std::errc() || ptr != v->data() + v->size()) {
-    return Status::InvalidArgument(name + " must be an integer, got '" + Shown(*v) + "'", {{"param", name}});
+    return Status::InvalidArgument(name + " must be an integer, got '" + Shown(*v) + "'", {{"parameter", name}});
   }
   if (i < min || i > max) {
     return Status::InvalidArgument(name + " must be between " + std::to_string(min) + " and " + std::to_string(max) +
                                        ", got " + std::to_string(i),
-                                   {{"param", name}});
+                                   {{"parameter", name}});
   }
   return std::optional<int64_t>(i);
 }
@@ -61,7 +61,7 @@ Status CheckIds(const std::vector<std::string>& ids, const char* param) {
     if (!IsSafeIdentifier(id)) {
       return Status::InvalidArgument(std::string(param) + " value '" + Shown(id) +
                                          "' is not a valid identifier ([A-Za-z0-9_.-], at most 128 characters)",
-                                     {{"param", param}});
+                                     {{"parameter", param}});
     }
   }
   return Status::Ok();
@@ -87,8 +87,8 @@ Result<RegistryQuery> ParseModelsParams(const Params& p) {
   // endpoint never get here (the router answers them with 400).
   if (auto t = Get(p, "ticker")) {
     q.tickers = SplitList(*t);
-    if (q.tickers.empty()) return Status::InvalidArgument("ticker must name at least one ticker", {{"param", "ticker"}});
-    if (q.tickers.size() > 1000) return Status::InvalidArgument("ticker lists at most 1000 values", {{"param", "ticker"}});
+    if (q.tickers.empty()) return Status::InvalidArgument("ticker must name at least one ticker", {{"parameter", "ticker"}});
+    if (q.tickers.size() > 1000) return Status::InvalidArgument("ticker lists at most 1000 values", {{"parameter", "ticker"}});
   }
   auto run_ids = Get(p, "run_id");
   if (!run_ids) run_ids = Get(p, "run_ids");
@@ -282,10 +282,10 @@ Result<Json> RegistryService::Models(const Params& params) {
 Result<Json> RegistryService::Compare(const Params& params) {
   auto ids_text = Get(params, "run_ids");
   if (!ids_text) ids_text = Get(params, "run_id");
-  if (!ids_text) return Status::InvalidArgument("run_ids is required (a comma list of run ids)", {{"param", "run_ids"}});
+  if (!ids_text) return Status::InvalidArgument("run_ids is required (a comma list of run ids)", {{"parameter", "run_ids"}});
   std::vector<std::string> ids = SplitList(*ids_text);
-  if (ids.empty()) return Status::InvalidArgument("run_ids is required (a comma list of run ids)", {{"param", "run_ids"}});
-  if (ids.size() > 50) return Status::InvalidArgument("compare at most 50 runs at once", {{"param", "run_ids"}});
+  if (ids.empty()) return Status::InvalidArgument("run_ids is required (a comma list of run ids)", {{"parameter", "run_ids"}});
+  if (ids.size() > 50) return Status::InvalidArgument("compare at most 50 runs at once", {{"parameter", "run_ids"}});
   RETURN_IF_ERROR(CheckIds(ids, "run_ids"));
   auto ticker = Get(params, "ticker");
   auto mode = Get(params, "mode");
@@ -427,7 +427,7 @@ Result<Json> RegistryService::Runs(const Params& params) {
   ASSIGN_OR_RETURN(q.statuses, GetList(params, "status"));
   ASSIGN_OR_RETURN(q.tickers, GetList(params, "ticker"));
   if (auto text = Get(params, "q")) {
-    if (text->size() > 200) return Status::InvalidArgument("q must be at most 200 characters", {{"param", "q"}});
+    if (text->size() > 200) return Status::InvalidArgument("q must be at most 200 characters", {{"parameter", "q"}});
     q.text = *text;
   }
   if (auto sort = Get(params, "sort")) {
@@ -435,7 +435,7 @@ Result<Json> RegistryService::Runs(const Params& params) {
     if (!key) {
       return Status::InvalidArgument("sort must be <field>_asc or <field>_desc with field one of start_time, run_id, "
                                      "project, dataset, status, mode; got '" + sort->substr(0, 64) + "'",
-                                     {{"param", "sort"}});
+                                     {{"parameter", "sort"}});
     }
     q.sort = *key;
   }

@@ -185,10 +185,10 @@ inline Status CheckOptimizationTaskStatus(std::string_view s, std::string_view f
 inline Status CheckOptimizationPaging(int limit, int64_t offset) {
   if (limit < 0 || limit > kMaxOptimizationPageLimit) {
     return Status::InvalidArgument("limit must be between 0 and 1000, got " + std::to_string(limit),
-                                   {{"param", "limit"}});
+                                   {{"parameter", "limit"}});
   }
   if (offset < 0) {
-    return Status::InvalidArgument("offset must be >= 0, got " + std::to_string(offset), {{"param", "offset"}});
+    return Status::InvalidArgument("offset must be >= 0, got " + std::to_string(offset), {{"parameter", "offset"}});
   }
   return Status::Ok();
 }
@@ -202,7 +202,7 @@ inline Status CheckTaskSortField(std::string_view field) {
   }
   if (ok) return Status::Ok();
   return Status::InvalidArgument("sort: invalid field '" + std::string(field.substr(0, 64)) + "'",
-                                 {{"param", "sort"}});
+                                 {{"parameter", "sort"}});
 }
 
 inline Status CheckOptimizationTaskQuery(const OptimizationTaskQuery& q) {

@@ -183,14 +183,14 @@ struct RegistryPage {
 inline Status ValidateRegistryQuery(const RegistryQuery& q) {
   if (q.limit < 0 || q.limit > kMaxRegistryLimit) {
     return Status::InvalidArgument("limit must be between 0 and 1000, got " + std::to_string(q.limit),
-                                   {{"param", "limit"}});
+                                   {{"parameter", "limit"}});
   }
   if (q.offset < 0) {
-    return Status::InvalidArgument("offset must be >= 0, got " + std::to_string(q.offset), {{"param", "offset"}});
+    return Status::InvalidArgument("offset must be >= 0, got " + std::to_string(q.offset), {{"parameter", "offset"}});
   }
   auto finite = [](const std::optional<double>& v, const char* name) -> Status {
     if (v && !(*v == *v && *v - *v == 0)) {
-      return Status::InvalidArgument(std::string(name) + " must be a finite number", {{"param", name}});
+      return Status::InvalidArgument(std::string(name) + " must be a finite number", {{"parameter", name}});
     }
     return Status::Ok();
   };
@@ -199,10 +199,10 @@ inline Status ValidateRegistryQuery(const RegistryQuery& q) {
   RETURN_IF_ERROR(finite(q.max_buy_rate, "max_buy_rate"));
   auto list = [](const std::vector<std::string>& values, const char* name) -> Status {
     if (values.size() > 1000) {
-      return Status::InvalidArgument(std::string(name) + " lists at most 1000 values", {{"param", name}});
+      return Status::InvalidArgument(std::string(name) + " lists at most 1000 values", {{"parameter", name}});
     }
     for (const auto& v : values) {
-      if (v.empty()) return Status::InvalidArgument(std::string(name) + " contains an empty value", {{"param", name}});
+      if (v.empty()) return Status::InvalidArgument(std::string(name) + " contains an empty value", {{"parameter", name}});
     }
     return Status::Ok();
   };
@@ -215,7 +215,7 @@ inline Status ValidateRegistryQuery(const RegistryQuery& q) {
     for (size_t j = i + 1; j < q.sort.size(); ++j) {
       if (q.sort[i].field == q.sort[j].field) {
         return Status::InvalidArgument("sort names field '" + std::string(FieldInfo(q.sort[i].field).name) + "' twice",
-                                       {{"param", "sort"}});
+                                       {{"parameter", "sort"}});
       }
     }
   }
@@ -480,10 +480,10 @@ struct BacktestPage {
 inline Status ValidatePaging(int limit, int64_t offset) {
   if (limit < 0 || limit > kMaxRegistryLimit) {
     return Status::InvalidArgument("limit must be between 0 and 1000, got " + std::to_string(limit),
-                                   {{"param", "limit"}});
+                                   {{"parameter", "limit"}});
   }
   if (offset < 0) {
-    return Status::InvalidArgument("offset must be >= 0, got " + std::to_string(offset), {{"param", "offset"}});
+    return Status::InvalidArgument("offset must be >= 0, got " + std::to_string(offset), {{"parameter", "offset"}});
   }
   return Status::Ok();
 }

@@ -15,12 +15,12 @@ TEST(ListQueryTest, InListSplitsTrimsDropsDuplicatesAndNamesTheParameter) {
   auto empty = ParseInList("job_type", std::string(" , ,"));
   ASSERT_FALSE(empty.ok());
   EXPECT_TRUE(empty.status().IsInvalidArgument());
-  EXPECT_EQ(empty.status().details()["param"], "job_type");
+  EXPECT_EQ(empty.status().details()["parameter"], "job_type");
   std::string many;
   for (int i = 0; i <= 1000; ++i) many += "v" + std::to_string(i) + ",";
   auto too_many = ParseInList("project", many);
   ASSERT_FALSE(too_many.ok());
-  EXPECT_EQ(too_many.status().details()["param"], "project");
+  EXPECT_EQ(too_many.status().details()["parameter"], "project");
 }
 
 TEST(ListQueryTest, FiniteNumberRefusesTextAndInfinities) {
@@ -29,7 +29,7 @@ TEST(ListQueryTest, FiniteNumberRefusesTextAndInfinities) {
   for (const char* bad : {"abc", "1x", "inf", "nan", "1e999"}) {
     auto r = ParseFiniteNumber("max_duration_sec", std::string(bad));
     ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_EQ(r.status().details()["param"], "max_duration_sec") << bad;
+    EXPECT_EQ(r.status().details()["parameter"], "max_duration_sec") << bad;
   }
 }
 
@@ -48,7 +48,7 @@ TEST(ListQueryTest, SortSpecNamesTheUnknownFieldAndListsTheSortableOnes) {
   EXPECT_NE(unknown.status().message().find("unknown sort field 'bogus' (sortable: exit_code, duration_sec)"),
             std::string::npos)
       << unknown.status().message();
-  EXPECT_EQ(unknown.status().details()["param"], "sort");
+  EXPECT_EQ(unknown.status().details()["parameter"], "sort");
   for (const char* bad : {"exit_code", "exit_code_up", "", "exit_code_asc,", "exit_code_asc,exit_code_desc"}) {
     EXPECT_FALSE(ParseSortSpec(bad, kFields).ok()) << bad;
   }

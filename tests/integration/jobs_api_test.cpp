@@ -297,7 +297,8 @@ TEST_F(JobsApiTest, RecentTakesInListsSortAndBounds) {
     auto r = s().Get("/api/jobs/recent?" + query);
     ASSERT_EQ(r.status, 400) << r.body;
     const Json details = Json::parse(r.body)["error"]["details"];
-    EXPECT_EQ(details.contains("param") ? details["param"] : details["parameter"], param) << r.body;
+    EXPECT_FALSE(details.contains("param")) << r.body;
+    EXPECT_EQ(details["parameter"], param) << r.body;
   }
   auto unknown = s().Get("/api/jobs/recent?sort=bogus_desc");
   EXPECT_NE(unknown.body.find("unknown sort field 'bogus'"), std::string::npos) << unknown.body;

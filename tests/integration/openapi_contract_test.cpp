@@ -3,7 +3,9 @@
 // document it was built with, every documented operation is routed and refuses a query
 // parameter it does not declare (and accepts those it does), and unknown body fields are a 400.
 // Response bodies are validated against the schemas by the JS suite (ui/e2e/contract.mjs).
+#include <algorithm>
 #include <cctype>
+#include <map>
 #include <regex>
 #include <set>
 #include <string>
@@ -110,6 +112,84 @@ TEST_F(OpenApiContractTest, DeclaredQueryParametersPassTheRouterCheck) {
     }
   }
   EXPECT_GE(checked, 30);
+}
+
+// Every list endpoint (a GET declaring `limit`) names a bad value of a declared query parameter
+// under one key, `details.parameter` (docs/api.md), whichever layer refuses it (router, handler,
+// list-query parser, store): a bad limit, a negative offset, an unknown sort field, a number
+// that is not one, a value outside an enum. Required parameters get a valid value and {job_id}
+// a real job, so that each bad value is the only thing wrong; an endpoint whose resource does
+// not exist here (a placeholder id, a template file the workspace lacks) may answer 404 first.
+TEST_F(OpenApiContractTest, EveryListEndpointNamesABadQueryParameterUnderDetailsParameter) {
+  auto job = s().Post("/api/jobs", {{"job_type", "fixture"}, {"params", Json::object()}});
+  ASSERT_EQ(job.status, 200) << job.body;
+  const std::string job_id = Json::parse(job.body)["job_id"];
+  const std::map<std::string, std::string> required_values = {
+      {"q", "x"}, {"path", "configs/backtest/base.yaml"}, {"file", "contract_x.yaml"}};
+  const Json& doc = http::OpenApiDocument();
+  std::set<std::string> walked, lookup_first;
+  int checked = 0;
+  for (const auto& [method, pattern, placeholder_path] : Operations()) {
+    if (method != "GET") continue;
+    std::vector<Json> params;
+    for (Json p : doc["paths"][pattern]["get"].value("parameters", Json::array())) {
+      if (p.contains("$ref")) p = doc.at(Json::json_pointer(p["$ref"].get<std::string>().substr(1)));
+      if (p["in"] == "query") params.push_back(p);
+    }
+    const bool is_list = std::any_of(params.begin(), params.end(), [](const Json& p) { return p["name"] == "limit"; });
+    if (!is_list) continue;
+    const std::string path = std::regex_replace(
+        std::regex_replace(pattern, std::regex(R"(\{job_id\})"), job_id), std::regex(R"(\{[a-z_]+\})"), "contract_x");
+    std::string required;
+    for (const Json& p : params) {
+      if (!p.value("required", false)) continue;
+      const std::string name = p["name"];
+      ASSERT_TRUE(required_values.count(name)) << "no valid value known for required " << name << " of " << pattern;
+      required += name + "=" + required_values.at(name) + "&";
+    }
+    const int baseline = Send("GET", path + "?" + required).status;
+    for (const Json& p : params) {
+      const std::string name = p["name"];
+      const Json schema = p.value("schema", Json::object());
+      const std::string type = schema.value("type", "string");
+      const bool has_enum = schema.contains("enum") || (schema.contains("items") && schema["items"].contains("enum"));
+      std::string bad;
+      if (name == "offset") {
+        bad = "-1";
+      } else if (name == "sort") {
+        bad = "zz_bogus_desc";
+      } else if (type == "integer" || type == "number") {
+        bad = "abc";
+      } else if (has_enum) {
+        bad = "zz_bogus";
+      } else {
+        continue;  // free text (q, ids, names): any value is a valid filter
+      }
+      SCOPED_TRACE("GET " + pattern + " ?" + name + "=" + bad);
+      auto r = Send("GET", path + "?" + required + name + "=" + bad);
+      if (baseline == 404 && r.status == 404) {
+        lookup_first.insert(pattern);
+        continue;
+      }
+      EXPECT_EQ(r.status, 400) << r.body;
+      auto j = r.JsonBody();
+      ASSERT_TRUE(j.ok()) << r.body;
+      const Json& details = (*j)["error"]["details"];
+      EXPECT_EQ((*j)["error"]["code"], "INVALID_ARGUMENT") << r.body;
+      EXPECT_TRUE(details.is_object()) << r.body;
+      if (!details.is_object()) continue;
+      EXPECT_EQ(details.value("parameter", ""), name) << r.body;
+      EXPECT_FALSE(details.contains("param")) << r.body;
+      walked.insert(pattern);
+      ++checked;
+    }
+  }
+  // The jobs, job log search, job artifacts, backtests, runs, models, config history and
+  // optimizations lists at least; only resources this workspace lacks (an optimization, an
+  // RD-Agent task, a template file) may answer 404 first.
+  EXPECT_GE(walked.size(), 8u) << ::testing::PrintToString(walked);
+  EXPECT_LE(lookup_first.size(), 3u) << ::testing::PrintToString(lookup_first);
+  EXPECT_GE(checked, 40);
 }
 
 // Does `path` match the path pattern (segments, {x} matches any one segment)?

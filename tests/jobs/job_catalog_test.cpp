@@ -212,15 +212,15 @@ job_types:
     auto r = catalog_->Resolve("inject", Json{{"name", bad}});
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-    EXPECT_EQ(r.status().details().value("param", ""), "name") << bad;
+    EXPECT_EQ(r.status().details().value("parameter", ""), "name") << bad;
   }
   auto path = catalog_->Resolve("inject", Json{{"name", "ok"}, {"out", "--config=/etc/passwd"}});
   ASSERT_FALSE(path.ok());
-  EXPECT_EQ(path.status().details().value("param", ""), "out");
+  EXPECT_EQ(path.status().details().value("parameter", ""), "out");
   EXPECT_FALSE(catalog_->Resolve("inject", Json{{"name", "ok"}, {"out", "-x"}}).ok());
   auto list = catalog_->Resolve("inject", Json{{"name", "ok"}, {"names", {"a", "-h"}}});
   ASSERT_FALSE(list.ok());
-  EXPECT_EQ(list.status().details().value("param", ""), "names");
+  EXPECT_EQ(list.status().details().value("parameter", ""), "names");
   // The built-in backtest's tickers are a list too: "-h" would reach the engine as a flag.
   EXPECT_FALSE(catalog_->Resolve("backtest", Json{{"config_path", "configs/base.yaml"}, {"tickers", "-h"}}).ok());
   auto allowed = catalog_->Resolve("inject", Json{{"name", "a-b"}, {"label", "-5dB"}, {"out", "new/-x"}});
@@ -269,19 +269,19 @@ job_types:
   auto one = catalog_->Resolve("big", Json{{"overrides", {"k=" + std::string(200 * 1024, 'v')}}});
   ASSERT_FALSE(one.ok());
   EXPECT_EQ(one.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(one.status().details().value("param", ""), "overrides");
+  EXPECT_EQ(one.status().details().value("parameter", ""), "overrides");
   // Many items each under the per-argument limit, together over the total.
   Json names = Json::array();
   for (int i = 0; i < 40; ++i) names.push_back(std::string(4000, 'n'));  // 4 KB each, joined = 160 KB
   auto joined = catalog_->Resolve("big", Json{{"names", names}});
   ASSERT_FALSE(joined.ok());
-  EXPECT_EQ(joined.status().details().value("param", ""), "names");
+  EXPECT_EQ(joined.status().details().value("parameter", ""), "names");
   Json overrides = Json::array();
   for (int i = 0; i < 12; ++i) overrides.push_back("k" + std::to_string(i) + "=" + std::string(100 * 1024, 'v'));
   auto total = catalog_->Resolve("big", Json{{"overrides", overrides}});
   ASSERT_FALSE(total.ok());
   EXPECT_NE(total.status().message().find("over the limit"), std::string::npos) << total.status().ToString();
-  EXPECT_EQ(total.status().details().value("param", ""), "overrides");
+  EXPECT_EQ(total.status().details().value("parameter", ""), "overrides");
   EXPECT_TRUE(catalog_->Resolve("big", Json{{"overrides", {"k=" + std::string(1000, 'v')}}}).ok());
 }
 

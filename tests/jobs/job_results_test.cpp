@@ -152,7 +152,7 @@ TEST_F(JobResultsTest, MissingAmbiguousAndEscapingResultFilesAreStatuses) {
                   .IsInvalidArgument());
   auto missing = SubstituteResultsPath("mlruns/{experiment}/qlib_res.csv", Job("job_m", "qlib"));
   EXPECT_TRUE(missing.status().IsInvalidArgument());
-  EXPECT_EQ(missing.status().details()["param"], "experiment");
+  EXPECT_EQ(missing.status().details()["parameter"], "experiment");
   EXPECT_EQ(SubstituteResultsPath("r/{job_id}/{experiment}.csv", Job("job_m", "qlib", {{"experiment", "e1"}})).value(),
             "r/job_m/e1.csv");
 }

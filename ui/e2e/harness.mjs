@@ -44,6 +44,20 @@ export async function waitFor(what, fn, timeoutMs = 20_000, everyMs = 250) {
   }
 }
 
+/**
+ * Follows an optimization's detail page until its badge says SUCCEEDED, sampling the progress
+ * bar's aria-valuenow every `everyMs`. Returns the values seen (ascending) and the last one.
+ */
+export async function watchProgress(page, timeoutMs, everyMs) {
+  const seen = new Set();
+  const bar = page.getByTestId('opt-status').getByRole('progressbar');
+  await waitFor('the sweep to end on the page', async () => {
+    seen.add(Number(await bar.getAttribute('aria-valuenow')));
+    return (await page.getByTestId('opt-status').locator('..').locator('.page-head .badge').innerText()) === 'SUCCEEDED';
+  }, timeoutMs, everyMs);
+  return { values: [...seen].sort((a, b) => a - b), ended: Number(await bar.getAttribute('aria-valuenow')) };
+}
+
 /** Starts everything; returns the suite's helpers. `serveArgs` are extra `alphalab serve` flags. */
 export async function startSuite(suite, { serveArgs = [] } = {}) {
   const log = (...a) => console.log(`[${suite} ${new Date().toISOString().slice(11, 19)}]`, ...a);

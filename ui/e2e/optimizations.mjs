@@ -9,7 +9,7 @@
 // Screenshots at 1280 and 420 px in ui/test-results/optimizations/.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { expect, startSuite, waitFor } from './harness.mjs';
+import { expect, startSuite, waitFor, watchProgress } from './harness.mjs';
 
 const { base, OUT, page, api, test, shots, finish, log } = await startSuite('optimizations', { serveArgs: ['--no-fast-path'] });
 const state = {};
@@ -58,17 +58,11 @@ await test('submit a sweep from the form (demo dataset) and watch its progress l
   const estimate = await page.getByTestId('estimate').innerText();
   expect(/Estimate: .*12 tasks/.test(estimate), `the server's estimate is shown (${estimate})`);
   // progress: the bar's aria-valuenow sampled while it runs must pass through intermediate values
-  const seen = new Set();
-  const bar = page.getByTestId('opt-status').getByRole('progressbar');
-  await waitFor('the sweep to end on the page', async () => {
-    seen.add(Number(await bar.getAttribute('aria-valuenow')));
-    return (await page.getByTestId('opt-status').locator('..').locator('.page-head .badge').innerText()) === 'SUCCEEDED';
-  }, 120_000, 100);
-  const ended = Number(await bar.getAttribute('aria-valuenow'));
-  const mid = [...seen].filter((v) => v > 0 && v < 12);
-  log(`progress values seen: ${[...seen].sort((a, b) => a - b).join(',')}`);
+  const { values, ended } = await watchProgress(page, 120_000, 100);
+  const mid = values.filter((v) => v > 0 && v < 12);
+  log(`progress values seen: ${values.join(',')}`);
   expect(ended === 12, `12 of 12 ended (${ended})`);
-  expect(mid.length >= 1, `progress seen between 0 and 12 (${[...seen].join(',')})`);
+  expect(mid.length >= 1, `progress seen between 0 and 12 (${values.join(',')})`);
   expect((await page.getByTestId('count-finished').innerText()) === '12', 'finished count 12');
 });
 
