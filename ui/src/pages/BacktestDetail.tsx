@@ -62,9 +62,12 @@ function Charts({ bt, periods }: { bt: BacktestDetail; periods: ModelPeriod[] })
       <TimeSeriesChart title="Equity curve" dates={dates} series={equity} height={280} format={moneyAxis} testId="equity-chart" bands={bands} syncKey={`bt-${bt.bt_run_id}`} />
       <div className="benchmark-toggle small" data-testid="benchmark-toggle">
         {bench ? (
-          <label>
-            <input type="checkbox" checked={showBench} onChange={(e) => setShowBench(e.target.checked)} /> Show benchmark: {bench.label}
-            {bench.totalReturn != null && <span className="muted"> ({fmtPct(bench.totalReturn, 2)} over the same bars)</span>}
+          <label className="toggle">
+            <input type="checkbox" checked={showBench} onChange={(e) => setShowBench(e.target.checked)} />
+            <span>
+              Show benchmark: {bench.label}
+              {bench.totalReturn != null && <span className="muted"> ({fmtPct(bench.totalReturn, 2)} over the same bars)</span>}
+            </span>
           </label>
         ) : (
           <span className="muted" data-testid="benchmark-note">No benchmark: this backtest was written before benchmarks were recorded (re-run it to get one).</span>
