@@ -115,6 +115,9 @@ int main(int argc, char** argv) {
       ir.run.config_path = "configs/base.yaml";
       ir.run.tickers = {ticker};
       ir.run.indexed_at = ts;
+      // Model params as the indexer stores them (the param.<name> sorts).
+      ir.run.model_params = Json{{"max_depth", 3 + r % 8}, {"eta", 0.01 * static_cast<double>(1 + r % 30)},
+                                 {"tree_method", "hist"}};
       RegistryRow row;
       row.ticker = ticker;
       row.run_id = id;

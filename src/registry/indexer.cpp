@@ -12,7 +12,9 @@
 
 #include "core/confined_open.hpp"
 #include "core/ids.hpp"
+#include "core/workspace.hpp"
 #include "registry/registry_json.hpp"
+#include "registry/results_reader.hpp"
 
 namespace alphalab::registry {
 
@@ -222,6 +224,24 @@ struct RunFileProblem {
 
 // The run's summary fields from metrics.json (read through `rd`), then manifest.json for those
 // metrics.json leaves empty, then the defaults.
+// model.params of a run's resolved config, scalars only (the runs list's parameter columns and
+// sort keys); {} when the file or the key is absent or unreadable (not a problem of the run).
+Json ModelParams(const fs::path& config) {
+  Json out = Json::object();
+  auto text = ReadFile(config);
+  if (!text.ok()) return out;
+  auto parsed = YamlToJson(*text);
+  if (!parsed.ok() || !parsed->is_object()) return out;
+  const auto model = parsed->find("model");
+  if (model == parsed->end() || !model->is_object()) return out;
+  const auto params = model->find("params");
+  if (params == model->end() || !params->is_object()) return out;
+  for (const auto& [key, value] : params->items()) {
+    if (value.is_number() || value.is_string() || value.is_boolean()) out[key] = value;
+  }
+  return out;
+}
+
 std::optional<RunFileProblem> ReadRunSummary(const Json& metrics, const Json* manifest, FieldReader& rd,
                                              const fs::path& dir, const std::string& run_dir_rel, RunSummary& run) {
   const std::string declared_id = rd.String(metrics, "run_id");
@@ -250,6 +270,7 @@ std::optional<RunFileProblem> ReadRunSummary(const Json& metrics, const Json* ma
   std::error_code ec;
   if (fs::exists(dir / "config.yaml", ec)) {
     run.config_path = Rel(run_dir_rel, "config.yaml");
+    run.model_params = ModelParams(dir / "config.yaml");
   } else {
     run.config_path = rd.String(metrics, "config_path");
   }

@@ -397,25 +397,6 @@ Json RunModelsJson(const RunSummary& run, const std::vector<const RegistryRow*>&
               {"support", opt(support)}};
 }
 
-// model.params of a run's resolved config (runs/<id>/config.yaml), scalars only, for the runs
-// list's parameter columns; {} when the folder, the file or the key is absent. Read per page
-// (at most `limit` small files), so it is not a store column and not a sort key.
-Json RunModelParams(const Workspace& ws, const std::string& run_id) {
-  Json out = Json::object();
-  auto text = ReadFile(ws.RunsDir() / run_id / "config.yaml");
-  if (!text.ok()) return out;
-  auto parsed = registry::YamlToJson(*text);
-  if (!parsed.ok() || !parsed->is_object()) return out;
-  const auto model = parsed->find("model");
-  if (model == parsed->end() || !model->is_object()) return out;
-  const auto params = model->find("params");
-  if (params == model->end() || !params->is_object()) return out;
-  for (const auto& [key, value] : params->items()) {
-    if (value.is_number() || value.is_string() || value.is_boolean()) out[key] = value;
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<Json> RegistryService::Runs(const Params& params) {
@@ -434,7 +415,8 @@ Result<Json> RegistryService::Runs(const Params& params) {
     auto key = ParseRunSort(*sort);
     if (!key) {
       return Status::InvalidArgument("sort must be <field>_asc or <field>_desc with field one of start_time, run_id, "
-                                     "project, dataset, status, mode; got '" + sort->substr(0, 64) + "'",
+                                     "project, dataset, status, mode or param.<model param name>; got '" +
+                                         sort->substr(0, 64) + "'",
                                      {{"parameter", "sort"}});
     }
     q.sort = *key;
@@ -459,7 +441,7 @@ Result<Json> RegistryService::Runs(const Params& params) {
     std::vector<const RegistryRow*> rows;
     for (const RegistryRow& row : rows_by_run[r.run_id]) rows.push_back(&row);
     j["models"] = RunModelsJson(r, rows);
-    j["model_params"] = RunModelParams(ws_, r.run_id);
+    j["model_params"] = r.model_params;
     items.push_back(std::move(j));
   }
   return Json{{"items", std::move(items)}, {"total", page.total}, {"limit", page.limit}, {"offset", page.offset}};

@@ -113,12 +113,7 @@ class FakeRegistryStore final : public RegistryStore {
       if (q.text && !RunTextMatches(run, *q.text)) continue;
       hits.push_back(run);
     }
-    std::sort(hits.begin(), hits.end(), [&q](const RunSummary& a, const RunSummary& b) {
-      const std::string& va = RunSortValue(a, q.sort.field);
-      const std::string& vb = RunSortValue(b, q.sort.field);
-      if (va != vb) return q.sort.descending ? va > vb : va < vb;
-      return q.sort.descending ? a.run_id > b.run_id : a.run_id < b.run_id;
-    });
+    std::sort(hits.begin(), hits.end(), [&q](const RunSummary& a, const RunSummary& b) { return RunBefore(a, b, q.sort); });
     return Page<RunPage>(hits, q.limit, q.offset);
   }
 

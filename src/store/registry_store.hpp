@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/json.hpp"
 #include "core/list_query.hpp"
 #include "core/status.hpp"
 
@@ -243,6 +244,9 @@ struct RunSummary {
   std::vector<std::string> tickers;  // sorted
   std::vector<std::string> eval_modes;  // modes re-evaluated by eval-metrics (metrics_eval_<mode>.json)
   std::string indexed_at;            // ISO-8601, when the indexer last read it
+  // The scalar (number, string, boolean) entries of model.params in the run's config.yaml, as a
+  // JSON object ({} without one): the runs list's parameter columns and `param.<name>` sorts.
+  Json model_params = Json::object();
 
   friend bool operator==(const RunSummary&, const RunSummary&) = default;
 };
@@ -252,25 +256,51 @@ struct IndexedRun {
   std::vector<RegistryRow> rows;  // replaces every row of run.run_id
 };
 
-// What GET /api/runs?sort= may order by (each with run_id as the tie-breaker).
-enum class RunSortField { kStartTime, kRunId, kProject, kDataset, kStatus, kMode };
+// What GET /api/runs?sort= may order by (each with run_id as the tie-breaker, in the same
+// direction). kParam: the numeric value of model_params[param]; runs where it is absent or not
+// a number (a string, a boolean) come last in both directions, ordered by run_id among
+// themselves like any tie.
+enum class RunSortField { kStartTime, kRunId, kProject, kDataset, kStatus, kMode, kParam };
 
 struct RunSortKey {
+  RunSortKey() = default;
+  RunSortKey(RunSortField f, bool desc, std::string p = {}) : field(f), descending(desc), param(std::move(p)) {}
   RunSortField field = RunSortField::kStartTime;
   bool descending = true;
+  std::string param;  // kParam only: a name of 1..64 characters [A-Za-z0-9_-]
 };
 
-// "start_time_desc" style names; nullopt for anything else.
+inline bool IsRunParamName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+// "start_time_desc" style names, or "param.<name>_asc|_desc"; nullopt for anything else.
 inline std::optional<RunSortKey> ParseRunSort(std::string_view text) {
   static const std::pair<std::string_view, RunSortField> kFields[] = {
       {"start_time", RunSortField::kStartTime}, {"run_id", RunSortField::kRunId},   {"project", RunSortField::kProject},
       {"dataset", RunSortField::kDataset},      {"status", RunSortField::kStatus}, {"mode", RunSortField::kMode}};
-  for (const auto& [name, field] : kFields) {
-    for (const bool desc : {false, true}) {
-      if (text == std::string(name) + (desc ? "_desc" : "_asc")) return RunSortKey{field, desc};
+  for (const bool desc : {false, true}) {
+    const std::string_view suffix = desc ? "_desc" : "_asc";
+    if (text.size() <= suffix.size() || text.substr(text.size() - suffix.size()) != suffix) continue;
+    const std::string_view name = text.substr(0, text.size() - suffix.size());
+    if (name.starts_with("param.") && IsRunParamName(name.substr(6))) {
+      return RunSortKey{RunSortField::kParam, desc, std::string(name.substr(6))};
+    }
+    for (const auto& [field_name, field] : kFields) {
+      if (name == field_name) return RunSortKey{field, desc, {}};
     }
   }
   return std::nullopt;
+}
+
+// A run's numeric model param (nullopt when absent or not a number).
+inline std::optional<double> RunParamNumber(const RunSummary& r, const std::string& name) {
+  const auto it = r.model_params.find(name);
+  if (it == r.model_params.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
 }
 
 struct RunQuery {
@@ -312,8 +342,23 @@ inline const std::string& RunSortValue(const RunSummary& r, RunSortField f) {
     case RunSortField::kDataset: return r.dataset;
     case RunSortField::kStatus: return r.status;
     case RunSortField::kMode: return r.mode;
+    case RunSortField::kParam: return r.run_id;  // ordered by RunBefore
   }
   return r.run_id;
+}
+
+// RunQuery's order, for stores that sort in memory.
+inline bool RunBefore(const RunSummary& a, const RunSummary& b, const RunSortKey& key) {
+  if (key.field == RunSortField::kParam) {
+    const std::optional<double> va = RunParamNumber(a, key.param), vb = RunParamNumber(b, key.param);
+    if (va.has_value() != vb.has_value()) return va.has_value();
+    if (va && *va != *vb) return key.descending ? *va > *vb : *va < *vb;
+  } else {
+    const std::string& va = RunSortValue(a, key.field);
+    const std::string& vb = RunSortValue(b, key.field);
+    if (va != vb) return key.descending ? va > vb : va < vb;
+  }
+  return key.descending ? a.run_id > b.run_id : a.run_id < b.run_id;
 }
 
 struct RunPage {

@@ -522,6 +522,17 @@ TEST_F(ServiceTest, RunsListCarriesTheModelParamsOfEachRunsConfig) {
   // scalars only (the list is left out), typed as YAML reads them
   EXPECT_EQ((*runs)["items"][1]["model_params"], (Json{{"max_depth", 4}, {"eta", 0.1}, {"tree_method", "hist"}}));
   EXPECT_EQ((*runs)["items"][0]["model_params"], Json::object());
+  // Stored with the run, so the list sorts by them: a run with the numeric param first in both
+  // directions (run_b, newer, has none); a bad name is a 400 naming the parameter.
+  for (const char* sort : {"param.max_depth_asc", "param.max_depth_desc"}) {
+    auto sorted = svc_->Runs({{"sort", sort}});
+    ASSERT_TRUE(sorted.ok()) << sorted.status().ToString();
+    EXPECT_EQ((*sorted)["items"][0]["run_id"], "run_a") << sort;
+  }
+  EXPECT_EQ((*svc_->Runs({{"sort", "param.tree_method_asc"}}))["items"][0]["run_id"], "run_a");  // text: run_id order
+  auto bad = svc_->Runs({{"sort", "param.a b_asc"}});
+  ASSERT_TRUE(bad.status().IsInvalidArgument());
+  EXPECT_EQ(bad.status().details().value("param", ""), "sort");
 }
 
 }  // namespace

@@ -557,6 +557,61 @@ TEST_P(JobStoreConformanceTest, TextSearchAndCreatedRangeFilterListAndCount) {
   EXPECT_EQ(ListIds(q), (std::vector<std::string>{"job_t129"}));
 }
 
+// The text rule at its edges, which an index-backed search (SQLite's trigram table) must
+// honour exactly like the in-memory JobTextMatches: needles of 1 and 2 characters, ASCII-only
+// case folding (no Unicode folding), operator and wildcard characters taken literally, quotes,
+// and a params change by UpdateJob (old text stops matching, new text matches).
+TEST_P(JobStoreConformanceTest, TextSearchIsALiteralAsciiCaseInsensitiveSubstringKeptInStepWithUpdates) {
+  JobRecord a = Minimal("job_ta", 1);
+  a.params = Json{{"note", "Caf\u00c9 100% OR_ x OR y \"quoted\" *star* NEAR(x)"}};
+  JobRecord b = Minimal("job_tb", 2);
+  b.params = Json{{"note", "caf\u00e9 10x or-"}};
+  JobRecord c = Minimal("q", 3);  // an id shorter than a trigram
+  c.args_preview = "alphalab train --set model.params.max_depth=7";
+  for (const JobRecord& j : {a, b, c}) ASSERT_TRUE(store_->InsertJob(j).ok());
+  const auto ids = [&](const std::string& text) {
+    JobQuery q;
+    q.text = text;
+    const std::vector<std::string> got = ListIds(q);
+    EXPECT_EQ(store_->CountJobs(q).value_or(-1), static_cast<int64_t>(got.size())) << text;
+    return got;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids("q"), (V{"q", "job_ta"}));         // 1 character: the id "q", "quoted"
+  EXPECT_EQ(ids("7"), (V{"q"}));                   // 1 character, digits
+  EXPECT_EQ(ids("TB"), (V{"job_tb"}));              // 2 characters, folded
+  EXPECT_EQ(ids("CAF\u00c9"), (V{"job_ta"}));      // ASCII folds, \u00c9 is not \u00e9
+  EXPECT_EQ(ids("caf\u00e9"), (V{"job_tb"}));
+  EXPECT_EQ(ids("caf"), (V{"job_tb", "job_ta"}));
+  EXPECT_EQ(ids("100%"), (V{"job_ta"}));            // % and _ are literal, not LIKE wildcards
+  EXPECT_EQ(ids("10%"), (V{}));
+  EXPECT_EQ(ids("or_"), (V{"job_ta"}));
+  EXPECT_EQ(ids("OR "), (V{"job_ta"}));             // FTS operators are just text
+  EXPECT_EQ(ids("*star*"), (V{"job_ta"}));
+  EXPECT_EQ(ids("near(x)"), (V{"job_ta"}));
+  EXPECT_EQ(ids("\\\"quoted\\\""), (V{"job_ta"}));  // params as DumpJson: \"quoted\"
+  EXPECT_EQ(ids("\"\""), (V{}));
+  EXPECT_EQ(ids("max_depth=7"), (V{"q"}));
+  EXPECT_EQ(ids("x_depth=7 "), (V{}));
+
+  // An update that changes the searched text: the old text stops matching, the new one matches;
+  // a status-only update keeps what matched.
+  a.params = Json{{"note", "replaced"}};
+  a.args_preview = "alphalab backtest --ticker NVDA";
+  a.status = JobState::kRunning;
+  ASSERT_TRUE(store_->UpdateJob(a, JobState::kQueued).ok());
+  EXPECT_EQ(ids("caf"), (V{"job_tb"}));
+  EXPECT_EQ(ids("REPLACED"), (V{"job_ta"}));
+  EXPECT_EQ(ids("nvda"), (V{"job_ta"}));
+  c.args_preview = "alphalab train --set model.params.max_depth=9";
+  ASSERT_TRUE(store_->UpdateJob(c, JobState::kQueued).ok());
+  EXPECT_EQ(ids("max_depth=7"), (V{}));
+  EXPECT_EQ(ids("max_depth=9"), (V{"q"}));
+  b.status = JobState::kRunning;
+  ASSERT_TRUE(store_->UpdateJob(b, JobState::kQueued).ok());
+  EXPECT_EQ(ids("10x OR-"), (V{"job_tb"}));
+}
+
 TEST_P(JobStoreConformanceTest, LimitAndOffsetPageWithoutGapsOrOverlap) {
   for (int i = 0; i < 25; ++i) {
     ASSERT_TRUE(store_->InsertJob(Minimal("job_p" + std::to_string(100 + i), i)).ok());

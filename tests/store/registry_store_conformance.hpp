@@ -711,6 +711,63 @@ TEST_P(RegistryStoreConformance, ListRunsTextSearchAndSort) {
   EXPECT_FALSE(ParseRunSort("dataset").has_value());
 }
 
+// param.<name> sorts: numbers by value (integers and reals compare as numbers), then every run
+// where the param is absent, a string or a boolean, as ties (run_id in the sort direction).
+// model_params round-trips as the JSON object it was stored as.
+TEST_P(RegistryStoreConformance, ListRunsSortByModelParam) {
+  const std::vector<std::pair<std::string, Json>> params = {
+      {"run_300", Json{{"max_depth", 6}, {"eta", 0.1}, {"objective", "binary:logistic"}}},
+      {"run_301", Json{{"max_depth", 3}, {"eta", 0.3}}},
+      {"run_302", Json::object()},
+      {"run_303", Json{{"max_depth", 10}, {"eta", 0.05}}},
+      {"run_304", Json{{"max_depth", "deep"}, {"eta", true}}},
+      {"run_305", Json{{"max_depth", 3.5}}},
+      {"run_306", Json{{"max_depth", -1}, {"eta", 0.3}}},
+  };
+  std::vector<IndexedRun> runs;
+  for (size_t i = 0; i < params.size(); ++i) {
+    IndexedRun ir{MakeRunSummary(params[i].first, {}, "2026-05-0" + std::to_string(i + 1) + "T00:00:00Z"), {}};
+    ir.run.model_params = params[i].second;
+    runs.push_back(ir);
+  }
+  ASSERT_TRUE(store().ReplaceRuns(runs).ok());
+  auto ids = [&](const std::string& sort, int limit = 100, int64_t offset = 0) {
+    RunQuery q;
+    q.sort = *ParseRunSort(sort);
+    q.limit = limit;
+    q.offset = offset;
+    std::vector<std::string> out;
+    auto page = store().ListRuns(q);
+    EXPECT_TRUE(page.ok()) << page.status().ToString();
+    if (page.ok()) {
+      for (const auto& r : page->items) out.push_back(r.run_id.substr(4));
+      EXPECT_EQ(page->total, 7);
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids("param.max_depth_asc"), (V{"306", "301", "305", "300", "303", "302", "304"}));
+  EXPECT_EQ(ids("param.max_depth_desc"), (V{"303", "300", "305", "301", "306", "304", "302"}));
+  EXPECT_EQ(ids("param.eta_asc"), (V{"303", "300", "301", "306", "302", "304", "305"}));  // 0.3 tie: run_id
+  EXPECT_EQ(ids("param.eta_desc"), (V{"306", "301", "300", "303", "305", "304", "302"}));
+  EXPECT_EQ(ids("param.objective_asc"), (V{"300", "301", "302", "303", "304", "305", "306"}));  // text: no order
+  EXPECT_EQ(ids("param.nope_desc"), (V{"306", "305", "304", "303", "302", "301", "300"}));
+  EXPECT_EQ(ids("param.max_depth_asc", 3, 2), (V{"305", "300", "303"}));  // pages follow the order
+
+  auto got = store().GetRun("run_300");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->model_params, params[0].second);
+  EXPECT_EQ(store().GetRun("run_302")->model_params, Json::object());
+
+  EXPECT_EQ(ParseRunSort("param.max_depth_desc")->param, "max_depth");
+  EXPECT_EQ(ParseRunSort("param.max_depth_desc")->field, RunSortField::kParam);
+  EXPECT_FALSE(ParseRunSort("param._asc").has_value());
+  EXPECT_FALSE(ParseRunSort("param.a\"b_asc").has_value());
+  EXPECT_FALSE(ParseRunSort("param.a'b_asc").has_value());
+  EXPECT_FALSE(ParseRunSort("param.max_depth").has_value());
+  EXPECT_FALSE(ParseRunSort("param." + std::string(65, 'x') + "_asc").has_value());
+}
+
 // ---- backtests ----
 
 inline BacktestSummaryRow MakeBacktest(std::string id, std::string created, std::string strategy,

@@ -5,7 +5,7 @@
 // and the browser times (page load until the table shows its first page (Jobs 100 rows, Runs 50), a search typed until the
 // table shows only matches, the next page). Prints figures; asserts only that pages come back.
 //
-//   ALPHALAB_BIN=build/bin/alphalab SEED_BIN=build/bin/bench_seed_jobs node ui/e2e/bench_tables.mjs [ROWS]
+//   ALPHALAB_BIN=build/bin/alphalab SEED_BIN=build/bin/bench_seed_jobs [PORT=n] node ui/e2e/bench_tables.mjs [ROWS]
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -38,7 +38,7 @@ if (seeded.status !== 0) {
 process.stdout.write(seeded.stdout);
 console.log(`seeding took ${((Date.now() - t0) / 1000).toFixed(1)} s; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 
-const port = await new Promise((res) => {
+const port = process.env.PORT ? Number(process.env.PORT) : await new Promise((res) => {
   const s = createServer();
   s.listen(0, '127.0.0.1', () => {
     const p = s.address().port;
@@ -83,6 +83,8 @@ for (const [what, path] of [
   ['runs, last page', `/api/runs?limit=50&offset=${ROWS - 50}`],
   ['runs, search q=T123', '/api/runs?limit=50&q=T123'],
   ['runs, sort dataset_asc', '/api/runs?limit=50&sort=dataset_asc'],
+  ['runs, sort param.eta_desc', '/api/runs?limit=50&sort=param.eta_desc'],
+  ['jobs, search q=train (every row matches)', '/api/jobs/recent?limit=50&q=train'],
 ]) {
   const r = await timeGet(path);
   const total = r.body.total;

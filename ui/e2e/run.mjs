@@ -525,6 +525,28 @@ await test('backtest detail: data range next to the requested one, model run and
   // Monthly returns: every cell equals month-end over previous month-end of equity.csv (first month over the initial cash).
   const csv = await (await fetch(`${base}/api/backtests/${state.btRunId}/files/equity.csv`)).text();
   const rows = csv.trim().split('\n').slice(1).map((l) => l.split(','));
+  // Benchmark overlay: buy & hold SPX from equity.csv's benchmark column, the same starting
+  // equity, its last value = summary.benchmark_return; the legend shows the hovered day's value.
+  const header = csv.split('\n')[0].split(',');
+  const bcol = header.indexOf('benchmark');
+  expect(bcol > 0 && s.benchmark?.kind === 'buy_and_hold' && s.benchmark.symbols[0] === 'SPX', `equity.csv has a benchmark column (${header}) and the summary names it (${JSON.stringify(s.benchmark)})`);
+  expect(Number(rows[0][bcol]) === s.initial_cash, `the benchmark starts at the initial cash (${rows[0][bcol]} vs ${s.initial_cash})`);
+  const lastBench = Number(rows[rows.length - 1][bcol]);
+  expect(Math.abs(lastBench / s.initial_cash - 1 - s.benchmark_return) < 1e-6, `benchmark_return ${s.benchmark_return} = last benchmark / initial cash - 1 (${lastBench})`);
+  const toggle = page.getByRole('checkbox', { name: /Show benchmark: buy & hold SPX/ });
+  expect(await toggle.isChecked(), 'the benchmark is shown by default');
+  const legendNames = async () => (await eq.locator('.u-legend .u-series .u-label').allInnerTexts()).map((t) => t.trim());
+  expect((await legendNames()).includes('buy & hold SPX'), `the legend names the benchmark (${await legendNames()})`);
+  const day = await dayOf(eq);
+  const benchAt = rows.find((r) => r[0] === day)?.[bcol];
+  const moneyAxis = (v) => (Math.abs(v) >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : Math.abs(v) >= 1e3 ? `${(v / 1e3).toFixed(0)}k` : v.toFixed(0));
+  const benchLegend = (await eq.locator('.u-legend .u-series', { hasText: 'buy & hold SPX' }).locator('.u-value').innerText()).trim();
+  expect(benchAt !== undefined && benchLegend === moneyAxis(Number(benchAt)), `hovered ${day}: legend ${benchLegend} = equity.csv ${benchAt}`);
+  await shot('backtest-detail-benchmark');
+  await toggle.uncheck();
+  await waitFor('the benchmark to leave the chart', async () => !(await legendNames()).includes('buy & hold SPX'), 5_000);
+  await toggle.check();
+  await waitFor('the benchmark to come back', async () => (await legendNames()).includes('buy & hold SPX'), 5_000);
   const ends = new Map();
   for (const r of rows) ends.set(r[0].slice(0, 7), Number(r[1]));
   let prev = s.initial_cash;

@@ -139,3 +139,33 @@ describe('Backtest detail: what the engine writes', () => {
     expect(screen.queryByTestId('invested-notice')).toBeNull();
   });
 });
+
+describe('Backtest detail: the benchmark overlay', () => {
+  const curve = [
+    { date: '2021-01-04', equity: 1_000_000, drawdown: 0, benchmark: 1_000_000 },
+    { date: '2021-01-05', equity: 1_050_000, drawdown: 0, benchmark: 990_000 },
+  ];
+  it('draws the equity.csv benchmark column on the equity chart, named in the legend, and toggles it', async () => {
+    serve({ summary: { ...summary, tickers: ['AAA'], benchmark: { kind: 'buy_and_hold', symbols: ['AAA'], total_return: -0.01 }, benchmark_return: -0.01 }, equity_curve: curve });
+    renderRoute(<BacktestDetailPage />, '/backtests/:btRunId', '/backtests/bt_1');
+    const toggle = await screen.findByRole('checkbox', { name: /Show benchmark: buy & hold AAA/ });
+    expect(screen.getByTestId('benchmark-toggle').textContent).toContain('(-1.00% over the same bars)');
+    expect(screen.getByTestId('series-buy & hold AAA').textContent).toBe('2021-01-04=1000000 2021-01-05=990000');
+    fireEvent.click(toggle);
+    expect(screen.queryByTestId('series-buy & hold AAA')).toBeNull();
+    expect(screen.getByTestId('series-Equity')).toBeTruthy();
+  });
+
+  it('says which tickers an equal-weight benchmark holds', async () => {
+    serve({ summary: { ...summary, benchmark: { kind: 'equal_weight', symbols: ['A', 'B', 'C', 'D'], total_return: 0.1 } }, equity_curve: curve });
+    renderRoute(<BacktestDetailPage />, '/backtests/:btRunId', '/backtests/bt_1');
+    expect(await screen.findByRole('checkbox', { name: /equal-weight buy & hold of its 4 tickers/ })).toBeTruthy();
+  });
+
+  it('an older backtest without one shows a note and no overlay', async () => {
+    serve();
+    renderRoute(<BacktestDetailPage />, '/backtests/:btRunId', '/backtests/bt_1');
+    expect((await screen.findByTestId('benchmark-note')).textContent).toMatch(/^No benchmark/);
+    expect(screen.queryByRole('checkbox', { name: /Show benchmark/ })).toBeNull();
+  });
+});

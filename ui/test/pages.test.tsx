@@ -316,6 +316,24 @@ describe('Runs page: MLflow-like columns, server-side sort and search', () => {
     expect(screen.getAllByTestId('param-eta').map((x) => x.textContent)).toEqual(['0.1', '—', '—']);
     expect(screen.queryByRole('columnheader', { name: 'nthread' })).toBeNull();
   });
+
+  it('a model-param header sorts on the server (sort=param.<name>_asc, then _desc) and keeps its column', async () => {
+    const { RunsPage, paramColumns, sortParam } = await import('../src/pages/Runs');
+    expect(sortParam('param.max_depth_desc')).toBe('max_depth');
+    expect(sortParam('dataset_desc')).toBeNull();
+    expect(paramColumns([], 'eta')).toEqual(['eta']);
+    const m = { count: 1, label_horizon_days: 20, label_threshold: 0.05, label_mixed: false, precision: 0.5, lift: 1, support: 10 };
+    const a = { ...summary('run_a', m), model_params: { eta: 0.1, max_depth: 4 } };
+    const s = new MockServer().on('GET', '/api/runs', { body: { items: [a], total: 1, limit: 50, offset: 0 } }).install();
+    renderRoute(<RunsPage />, '/runs', '/runs');
+    await screen.findByRole('row', { name: /run_a/ });
+    fireEvent.click(screen.getByRole('button', { name: /max_depth/ }));
+    await waitFor(() => expect(s.calls.at(-1)!.url.searchParams.get('sort')).toBe('param.max_depth_asc'));
+    await waitFor(() => expect(screen.getByRole('columnheader', { name: /max_depth/ }).getAttribute('aria-sort')).toBe('ascending'));
+    fireEvent.click(screen.getByRole('button', { name: /max_depth/ }));
+    await waitFor(() => expect(s.calls.at(-1)!.url.searchParams.get('sort')).toBe('param.max_depth_desc'));
+    expect(screen.getByRole('columnheader', { name: /eta/ }).getAttribute('aria-sort')).toBe('none');
+  });
 });
 
 describe('Actions page: forms from GET /api/job-types', () => {

@@ -76,7 +76,7 @@ describe('RD-Agent page: pure parts', () => {
   });
 
   it("maps the server's envelope onto the field it names", () => {
-    expect(serverErrors(new ApiError(400, 'INVALID_ARGUMENT', 'unknown source_history_id 99', { param: 'source_history_id' }, '/api/rdagent/tasks'))).toEqual({ source_history_id: 'unknown source_history_id 99 (400 INVALID_ARGUMENT)' });
+    expect(serverErrors(new ApiError(400, 'INVALID_ARGUMENT', 'unknown source_history_id 99', { parameter: 'source_history_id' }, '/api/rdagent/tasks'))).toEqual({ source_history_id: 'unknown source_history_id 99 (400 INVALID_ARGUMENT)' });
     expect(serverErrors(new ApiError(400, 'INVALID_ARGUMENT', 'templates disagree', { files: [] }, '/x'))).toEqual({ form: 'templates disagree (400 INVALID_ARGUMENT)' });
   });
 
@@ -146,7 +146,7 @@ describe('RD-Agent page', () => {
       .on(
         'POST',
         '/api/rdagent/tasks',
-        { status: 400, body: { error: { code: 'INVALID_ARGUMENT', message: 'unknown source_history_id', details: { param: 'source_history_id' } } } },
+        { status: 400, body: { error: { code: 'INVALID_ARGUMENT', message: 'unknown source_history_id', details: { parameter: 'source_history_id' } } } },
         { body: rdJob({ job_id: 'job_new', status: 'QUEUED' }) },
       )
       .on('GET', '/api/rdagent/tasks/job_new', { body: task({}, { job_id: 'job_new', status: 'QUEUED' }) })

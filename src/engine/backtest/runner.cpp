@@ -22,6 +22,7 @@
 
 #include "core/clock.hpp"
 #include "core/write_new_file.hpp"
+#include "engine/backtest/benchmark.hpp"
 #include "engine/backtest/fixed_format.hpp"
 #include "engine/backtest/long_flat.hpp"
 #include "engine/backtest/scores_file.hpp"
@@ -748,6 +749,20 @@ const char* DateTexts(const std::vector<int32_t>& dates) {
   return cached_text.data();
 }
 
+// The benchmark's instruments: those the strategy trades (sma_cross / signal), or picks from
+// (topn: its tickers, not the market or defensive symbols loaded for its filters; all loaded
+// instruments when it has no tickers).
+std::vector<std::string> BenchmarkSymbols(const BacktestSpec& spec, const BacktestContext& context) {
+  std::vector<std::string> out;
+  if (spec.type == StrategyType::kTopN) {
+    if (!spec.tickers.empty()) return spec.tickers;
+    for (const auto& series : context.universe().series) out.push_back(series.symbol);
+  } else {
+    for (size_t i : context.traded()) out.push_back(context.universe().series[i].symbol);
+  }
+  return out;
+}
+
 }  // namespace
 
 Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const BacktestSpec& spec,
@@ -760,15 +775,26 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
     if (ec) return Status::Internal("cannot create " + out_dir.string() + ": " + ec.message());
   }
   nlohmann::json summary = BuildSummary(spec, context, result);
+  // The buy-and-hold benchmark over the same bars: a `benchmark` column of equity.csv and its
+  // description and total return in summary.json.
+  const Benchmark benchmark = BuyAndHold(context.universe(), BenchmarkSymbols(spec, context), result.dates,
+                                         spec.initial_cash);
+  const bool has_benchmark = !benchmark.values.empty();
+  if (has_benchmark) {
+    summary["benchmark"] = {{"kind", benchmark.kind}, {"symbols", benchmark.symbols},
+                            {"total_return", benchmark.total_return}};
+    summary["benchmark_return"] = benchmark.total_return;
+  }
   for (auto it = summary_extra.begin(); it != summary_extra.end(); ++it) summary[it.key()] = it.value();
   // equity.csv is most of a folder's bytes: rows go straight into a per-thread buffer large
   // enough for the longest possible row (no reallocation, no per-number string appends).
-  static constexpr std::string_view kEquityHeader = "date,equity,cash,holdings,drawdown\n";
-  static constexpr size_t kMaxEquityRow = 10 + 4 * (1 + kMaxFixedChars) + 1;
+  const std::string_view equity_header =
+      has_benchmark ? "date,equity,cash,holdings,drawdown,benchmark\n" : "date,equity,cash,holdings,drawdown\n";
+  static constexpr size_t kMaxEquityRow = 10 + 5 * (1 + kMaxFixedChars) + 1;
   thread_local std::vector<char> equity_buffer;
-  equity_buffer.resize(std::max(equity_buffer.size(), kEquityHeader.size() + result.dates.size() * kMaxEquityRow));
+  equity_buffer.resize(std::max(equity_buffer.size(), equity_header.size() + result.dates.size() * kMaxEquityRow));
   char* const equity_begin = equity_buffer.data();
-  char* e = std::copy(kEquityHeader.begin(), kEquityHeader.end(), equity_begin);
+  char* e = std::copy(equity_header.begin(), equity_header.end(), equity_begin);
   // A column often repeats its previous value (cash between trades, everything while flat):
   // the previous text is reused for the same bits.
   struct Column {
@@ -776,7 +802,7 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
     size_t len = 0;  // 0: nothing formatted yet
     char text[kMaxFixedChars];
   };
-  Column columns[4];
+  Column columns[5];
   auto put = [&e](Column& c, double v, int decimals) {
     const uint64_t bits = std::bit_cast<uint64_t>(v);
     if (c.len == 0 || bits != c.bits) {
@@ -801,6 +827,10 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
     put(columns[2], result.holdings[i], 4);
     *e++ = ',';
     put(columns[3], dd, 6);
+    if (has_benchmark) {
+      *e++ = ',';
+      put(columns[4], benchmark.values[i], 4);
+    }
     *e++ = '\n';
   }
   const std::string_view equity(equity_begin, static_cast<size_t>(e - equity_begin));

@@ -190,7 +190,21 @@ std::string FormatBound(double v) {
   return buf;
 }
 
-Filter BuildFilter(const JobQuery& query) {
+// Characters (not bytes) of UTF-8 text: the trigram index matches phrases of 3 or more.
+size_t Utf8Length(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+// The text as one FTS5 phrase ("..." with inner quotes doubled): no operator or column syntax.
+std::string FtsPhrase(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+Filter BuildFilter(const JobQuery& query, bool use_text_index) {
   Filter filter;
   auto add = [&](std::string_view clause, std::string value) {
     filter.where += filter.where.empty() ? " WHERE " : " AND ";
@@ -217,6 +231,11 @@ Filter BuildFilter(const JobQuery& query) {
   if (query.text && !query.text->empty()) {
     // JobTextMatches in SQL: lower() folds ASCII only, like AsciiLower; params is stored as DumpJson.
     const std::string needle = AsciiLower(*query.text);
+    // A selective needle (UseTextIndex) narrows the rows with the trigram index first (its case
+    // folding is Unicode's, a superset of ASCII's, so it never drops a match; instr() decides).
+    if (use_text_index) {
+      add("job_id IN (SELECT job_id FROM jobs_text WHERE jobs_text MATCH ?)", FtsPhrase(needle));
+    }
     add("(instr(lower(job_id), ?) > 0 OR instr(lower(job_type), ?) > 0 OR instr(lower(args_preview), ?) > 0"
         " OR instr(lower(params), ?) > 0)",
         needle);
@@ -234,6 +253,21 @@ Filter BuildFilter(const JobQuery& query) {
     if (b.max) add(expr + " <= CAST(? AS REAL)", FormatBound(*b.max));
   }
   return filter;
+}
+
+// Whether the text filter should go through the trigram index: a needle of 3+ characters
+// (shorter ones have no trigram) that the index says is rare. A needle in thousands of rows
+// is cheaper as the plain scan (newest first, a page stops early) than as thousands of
+// lookups by job_id, so the index answers a bounded probe first.
+constexpr int kTextIndexMaxCandidates = 2000;
+
+Result<bool> UseTextIndex(SqliteConnection& conn, const JobQuery& query) {
+  if (!query.text || Utf8Length(*query.text) < 3) return false;
+  ASSIGN_OR_RETURN(int64_t candidates,
+                   conn.QueryInt64("SELECT COUNT(*) FROM (SELECT 1 FROM jobs_text WHERE jobs_text MATCH ? LIMIT " +
+                                       std::to_string(kTextIndexMaxCandidates) + ")",
+                                   FtsPhrase(AsciiLower(*query.text))));
+  return candidates < kTextIndexMaxCandidates;
 }
 
 // ORDER BY for the query's sort keys (NULL last in both directions), then newest first.
@@ -311,6 +345,28 @@ const std::vector<std::string>& SqliteJobStore::Migrations() {
       // v3: the job's project (fixed at insert; "" for jobs stored before v3).
       "ALTER TABLE jobs ADD COLUMN project TEXT NOT NULL DEFAULT '';"
       "CREATE INDEX jobs_by_project ON jobs (project, created_at_us, job_id);",
+      // v4: a trigram index over the searched text (JobQuery::text), kept in step by triggers.
+      // A job's FTS row is found by a phrase query on its id (its own trigram index), so an
+      // update that changes the text touches one row; ids under 3 characters (no trigram) fall
+      // back to a scan. Status-only updates (the common case) leave the index alone.
+      "CREATE VIRTUAL TABLE jobs_text USING fts5(job_id, job_type, args_preview, params,"
+      " tokenize = 'trigram');"
+      "INSERT INTO jobs_text (job_id, job_type, args_preview, params)"
+      " SELECT job_id, job_type, args_preview, params FROM jobs;"
+      "CREATE TRIGGER jobs_text_insert AFTER INSERT ON jobs BEGIN"
+      " INSERT INTO jobs_text (job_id, job_type, args_preview, params)"
+      " VALUES (new.job_id, new.job_type, new.args_preview, new.params);"
+      " END;"
+      "CREATE TRIGGER jobs_text_update AFTER UPDATE OF job_type, args_preview, params ON jobs"
+      " WHEN old.job_type IS NOT new.job_type OR old.args_preview IS NOT new.args_preview"
+      " OR old.params IS NOT new.params BEGIN"
+      " DELETE FROM jobs_text WHERE rowid IN (SELECT rowid FROM jobs_text"
+      " WHERE length(old.job_id) >= 3 AND jobs_text MATCH"
+      " '{job_id}: \"' || replace(old.job_id, '\"', '\"\"') || '\"' AND job_id = old.job_id);"
+      " DELETE FROM jobs_text WHERE length(old.job_id) < 3 AND job_id = old.job_id;"
+      " INSERT INTO jobs_text (job_id, job_type, args_preview, params)"
+      " VALUES (new.job_id, new.job_type, new.args_preview, new.params);"
+      " END;",
   };
   return kMigrations;
 }
@@ -356,10 +412,11 @@ Result<std::vector<JobRecord>> SqliteJobStore::ListJobs(const JobQuery& query) {
     return Status::InvalidArgument("job store: limit and offset must not be negative");
   }
   if (query.limit == 0) return std::vector<JobRecord>{};
-  const Filter filter = BuildFilter(query);
-  const std::string sql = "SELECT " + std::string(kColumns) + " FROM jobs" + filter.where +
-                          OrderBy(query) + " LIMIT ? OFFSET ?";
   return db_.WithReader([&](SqliteConnection& conn) -> Result<std::vector<JobRecord>> {
+    ASSIGN_OR_RETURN(const bool use_text_index, UseTextIndex(conn, query));
+    const Filter filter = BuildFilter(query, use_text_index);
+    const std::string sql = "SELECT " + std::string(kColumns) + " FROM jobs" + filter.where +
+                            OrderBy(query) + " LIMIT ? OFFSET ?";
     ASSIGN_OR_RETURN(SqliteStatement stmt, conn.Prepare(sql));
     int i = 1;
     for (const std::string& value : filter.values) RETURN_IF_ERROR(stmt.Bind(i++, value));
@@ -370,9 +427,10 @@ Result<std::vector<JobRecord>> SqliteJobStore::ListJobs(const JobQuery& query) {
 }
 
 Result<int64_t> SqliteJobStore::CountJobs(const JobQuery& query) {
-  const Filter filter = BuildFilter(query);
-  const std::string sql = "SELECT COUNT(*) FROM jobs" + filter.where;
   return db_.WithReader([&](SqliteConnection& conn) -> Result<int64_t> {
+    ASSIGN_OR_RETURN(const bool use_text_index, UseTextIndex(conn, query));
+    const Filter filter = BuildFilter(query, use_text_index);
+    const std::string sql = "SELECT COUNT(*) FROM jobs" + filter.where;
     ASSIGN_OR_RETURN(SqliteStatement stmt, conn.Prepare(sql));
     int i = 1;
     for (const std::string& value : filter.values) RETURN_IF_ERROR(stmt.Bind(i++, value));

@@ -24,7 +24,8 @@ const std::string kModelColumns = [] {
 }();
 
 constexpr std::string_view kRunColumns =
-    "run_id, project, mode, status, start_time, end_time, dataset, config_path, tickers, eval_modes, indexed_at";
+    "run_id, project, mode, status, start_time, end_time, dataset, config_path, tickers, eval_modes, indexed_at,"
+    " model_params";
 
 constexpr std::string_view kBacktestColumns =
     "bt_run_id, created_at, strategy_type, dataset, tickers, start, \"end\", model_run_id, model_path, "
@@ -90,6 +91,8 @@ RunSummary ReadRun(const SqliteStatement& s) {
   r.tickers = SplitJson(s.ColumnText(8));
   r.eval_modes = SplitJson(s.ColumnText(9));
   r.indexed_at = s.ColumnText(10);
+  Result<Json> params = ParseJson(s.ColumnText(11));
+  r.model_params = params.ok() && params->is_object() ? *std::move(params) : Json::object();
   return r;
 }
 
@@ -323,6 +326,12 @@ CREATE TRIGGER registry_models_count_delete AFTER DELETE ON registry_models BEGI
   DELETE FROM registry_model_counts WHERE ticker = OLD.ticker AND n <= 0;
 END;
 )sql",
+      // 3: a run's scalar model params (RunSummary::model_params, a JSON object) for the
+      // param.<name> sorts. Runs indexed before it read {} until the indexer reads them again
+      // (every start with registry.index_on_start, `alphalab index`).
+      R"sql(
+ALTER TABLE registry_runs ADD COLUMN model_params TEXT NOT NULL DEFAULT '{}';
+)sql",
   };
   return migrations;
 }
@@ -350,9 +359,10 @@ Status SqliteRegistryStore::ReplaceRuns(const std::vector<IndexedRun>& runs) {
       const RunSummary& s = r.run;
       RETURN_IF_ERROR(c.Execute("DELETE FROM registry_models WHERE run_id = ?", s.run_id));
       RETURN_IF_ERROR(c.Execute("INSERT OR REPLACE INTO registry_runs (" + std::string(kRunColumns) +
-                                    ") VALUES (" + Placeholders(11) + ")",
+                                    ") VALUES (" + Placeholders(12) + ")",
                                 s.run_id, s.project, s.mode, s.status, s.start_time, s.end_time, s.dataset,
-                                s.config_path, JoinJson(s.tickers), JoinJson(s.eval_modes), s.indexed_at));
+                                s.config_path, JoinJson(s.tickers), JoinJson(s.eval_modes), s.indexed_at,
+                                DumpJson(s.model_params.is_object() ? s.model_params : Json::object())));
       for (const auto& row : r.rows) RETURN_IF_ERROR(InsertModelRow(c, row));
     }
     return Status::Ok();
@@ -574,7 +584,18 @@ Result<RunPage> SqliteRegistryStore::ListRuns(const RunQuery& q) {
   }
   static constexpr std::string_view kSortColumns[] = {"start_time", "run_id", "project", "dataset", "status", "mode"};
   const std::string dir = q.sort.descending ? " DESC" : " ASC";
-  const std::string order = std::string(kSortColumns[static_cast<int>(q.sort.field)]) + dir + ", run_id" + dir;
+  std::string order;
+  if (q.sort.field == RunSortField::kParam) {
+    // RunBefore in SQL: numbers first by value, then the rest (absent, text, boolean) as ties.
+    // The name is [A-Za-z0-9_-] (ParseRunSort), so it is safe inside the quoted JSON path.
+    if (!IsRunParamName(q.sort.param)) return Status::InvalidArgument("bad run param name '" + q.sort.param + "'");
+    const std::string path = "'$.\"" + q.sort.param + "\"'";
+    const std::string numeric = "IFNULL(json_type(model_params, " + path + "), '') IN ('integer', 'real')";
+    order = "(" + numeric + ") DESC, CASE WHEN " + numeric + " THEN json_extract(model_params, " + path + ") END" +
+            dir + ", run_id" + dir;
+  } else {
+    order = std::string(kSortColumns[static_cast<int>(q.sort.field)]) + dir + ", run_id" + dir;
+  }
   return QueryPage<RunPage>(db_, kRunColumns, "registry_runs", w, order, q.limit, q.offset,
                             [](SqliteStatement& s) { return ReadRun(s); });
 }

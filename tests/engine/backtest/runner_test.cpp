@@ -321,7 +321,7 @@ TEST(RunnerTest, LoadsThroughWorkspaceAndWritesOutputs) {
   EXPECT_EQ(summary["statistics"]["Total Orders"], std::to_string(r->metrics.orders));
   EXPECT_DOUBLE_EQ(summary["final_equity"].get<double>(), r->metrics.final_equity);
   const std::string equity = ReadFile(out / "equity.csv").value();
-  EXPECT_EQ(equity.substr(0, equity.find('\n')), "date,equity,cash,holdings,drawdown");
+  EXPECT_EQ(equity.substr(0, equity.find('\n')), "date,equity,cash,holdings,drawdown,benchmark");
   EXPECT_EQ(std::count(equity.begin(), equity.end(), '\n'), static_cast<long>(r->dates.size() + 1));
   const std::string trades = ReadFile(out / "trades.csv").value();
   EXPECT_EQ(std::count(trades.begin(), trades.end(), '\n'),

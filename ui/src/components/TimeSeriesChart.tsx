@@ -9,6 +9,8 @@ export interface ChartSeries {
   fill?: string;
   /** draw as steps (the value holds until the next point), e.g. holdings between snapshots */
   step?: boolean;
+  /** dash pattern (canvas setLineDash), e.g. a benchmark drawn behind the main line */
+  dash?: number[];
 }
 
 /** A shaded span of days behind the lines (inclusive dates; null = open on that side). */
@@ -60,7 +62,7 @@ export function TimeSeriesChart(props: { title: string; dates: string[]; series:
       ],
       series: [
         { label: 'date', value: (_u, v) => (v == null ? '—' : new Date(v * 1000).toISOString().slice(0, 10)) },
-        ...series.map((s) => ({ label: s.label, stroke: s.stroke, ...(s.fill ? { fill: s.fill } : {}), ...(s.step && uPlot.paths.stepped ? { paths: uPlot.paths.stepped({ align: 1 }) } : {}), width: 1.5, value: (_u: uPlot, v: number | null) => (v == null ? '—' : fmt(v)) })),
+        ...series.map((s) => ({ label: s.label, stroke: s.stroke, ...(s.fill ? { fill: s.fill } : {}), ...(s.step && uPlot.paths.stepped ? { paths: uPlot.paths.stepped({ align: 1 }) } : {}), ...(s.dash ? { dash: s.dash } : {}), width: 1.5, value: (_u: uPlot, v: number | null) => (v == null ? '—' : fmt(v)) })),
       ],
     };
     const plot = new uPlot(opts, [xs, ...series.map((s) => s.values)] as uPlot.AlignedData, host);

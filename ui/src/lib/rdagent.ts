@@ -105,13 +105,13 @@ export function buildTaskRequest(f: TaskForm): { body: RdagentTaskRequest | null
 
 const FORM_FIELDS: readonly string[] = ['dataset_ids', 'loop_n', 'all_duration', 'evolving_mode', 'n_epochs', 'batch_size', 'n_jobs', 'knowledge_base', 'source_history_id'];
 
-/** A refused submit as field errors: the envelope's details.param / details.field when it names
+/** A refused submit as field errors: the envelope's details.parameter / details.field when it names
  * a field of the form, else the whole message on the form. */
 export function serverErrors(e: unknown): FieldErrors {
   const text = errorText(e);
   if (isApiError(e) && e.details && typeof e.details === 'object') {
     const d = e.details as Record<string, unknown>;
-    const name = typeof d['param'] === 'string' ? d['param'] : typeof d['field'] === 'string' ? d['field'] : null;
+    const name = typeof d['parameter'] === 'string' ? d['parameter'] : typeof d['field'] === 'string' ? d['field'] : null;
     if (name && FORM_FIELDS.includes(name)) return { [name]: text } as FieldErrors;
   }
   return { form: text };

@@ -10,6 +10,7 @@ import { investedNotice } from '../lib/backtestFiles';
 import { MonthlyReturns } from '../components/MonthlyReturns';
 import { requestedRange } from '../lib/monthlyReturns';
 import { modelPeriods, overlapWarning, type ModelPeriod } from '../lib/modelPeriods';
+import { benchmarkOverlay } from '../lib/benchmark';
 import { fmtBytes, fmtInt, fmtMoney, fmtNum, fmtPct } from '../lib/format';
 import type { BacktestDetail } from '../types/api';
 
@@ -42,9 +43,14 @@ function PeriodLegend({ periods }: { periods: ModelPeriod[] }) {
 
 function Charts({ bt, periods }: { bt: BacktestDetail; periods: ModelPeriod[] }) {
   const curve = bt.equity_curve;
+  const bench = useMemo(() => benchmarkOverlay(bt.summary, curve), [bt.summary, curve]);
+  const [showBench, setShowBench] = useState(true);
   const bands: ChartBand[] = useMemo(() => periods.map((p) => ({ from: p.from, to: p.to, color: p.color })), [periods]);
   const dates = useMemo(() => curve.map((p) => p.date), [curve]);
-  const equity: ChartSeries[] = useMemo(() => [{ label: 'Equity', values: curve.map((p) => p.equity), stroke: '#2563eb', fill: 'rgba(37,99,235,0.08)' }], [curve]);
+  const equity: ChartSeries[] = useMemo(() => {
+    const main: ChartSeries = { label: 'Equity', values: curve.map((p) => p.equity), stroke: '#2563eb', fill: 'rgba(37,99,235,0.08)' };
+    return bench && showBench ? [main, { label: bench.label, values: bench.values, stroke: '#6b7280', dash: [6, 4] }] : [main];
+  }, [curve, bench, showBench]);
   const dd: ChartSeries[] = useMemo(
     // equity.csv stores the drawdown as a positive share below the running peak; drawn below zero.
     () => [{ label: 'Drawdown', values: curve.map((p) => -Math.abs(p.drawdown)), stroke: '#dc2626', fill: 'rgba(220,38,38,0.15)' }],
@@ -54,6 +60,19 @@ function Charts({ bt, periods }: { bt: BacktestDetail; periods: ModelPeriod[] })
   return (
     <>
       <TimeSeriesChart title="Equity curve" dates={dates} series={equity} height={280} format={moneyAxis} testId="equity-chart" bands={bands} syncKey={`bt-${bt.bt_run_id}`} />
+      <div className="benchmark-toggle small" data-testid="benchmark-toggle">
+        {bench ? (
+          <label className="toggle">
+            <input type="checkbox" checked={showBench} onChange={(e) => setShowBench(e.target.checked)} />
+            <span>
+              Show benchmark: {bench.label}
+              {bench.totalReturn != null && <span className="muted"> ({fmtPct(bench.totalReturn, 2)} over the same bars)</span>}
+            </span>
+          </label>
+        ) : (
+          <span className="muted" data-testid="benchmark-note">No benchmark: this backtest was written before benchmarks were recorded (re-run it to get one).</span>
+        )}
+      </div>
       {periods.length > 0 && <PeriodLegend periods={periods} />}
       <TimeSeriesChart title="Drawdown" dates={dates} series={dd} height={180} format={pctAxis} testId="drawdown-chart" syncKey={`bt-${bt.bt_run_id}`} />
     </>

@@ -16,11 +16,18 @@ const DEFAULT_SORT = 'start_time_desc';
 const PARAM_ORDER = ['max_depth', 'eta', 'num_round', 'early_stopping_rounds', 'subsample', 'colsample_bytree', 'min_child_weight', 'lambda', 'alpha', 'gamma'];
 const MAX_PARAM_COLUMNS = 6;
 
-/** The model-param columns of a page: the keys its runs set, known ones first, at most 6. */
-export function paramColumns(items: RunSummary[]): string[] {
+/** The param a `param.<name>_<asc|desc>` sort orders by, or null. */
+export function sortParam(sort: string): string | null {
+  const m = /^param\.([A-Za-z0-9_-]{1,64})_(asc|desc)$/.exec(sort);
+  return m?.[1] ?? null;
+}
+
+/** The model-param columns of a page: the keys its runs set, known ones first, at most 6; the param sorted by is always one. */
+export function paramColumns(items: RunSummary[], sorted: string | null = null): string[] {
   const keys = new Set<string>();
   for (const r of items) for (const k of Object.keys(r.model_params ?? {})) if (k !== 'nthread' && k !== 'seed') keys.add(k);
-  const rank = (k: string) => (PARAM_ORDER.includes(k) ? PARAM_ORDER.indexOf(k) : PARAM_ORDER.length);
+  const rank = (k: string) => (k === sorted ? -1 : PARAM_ORDER.includes(k) ? PARAM_ORDER.indexOf(k) : PARAM_ORDER.length);
+  if (sorted) keys.add(sorted);
   return [...keys].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1)).slice(0, MAX_PARAM_COLUMNS);
 }
 
@@ -33,12 +40,12 @@ export function runLabel(r: RunSummary): string {
   return fmtLabel(m.label_horizon_days, m.label_threshold);
 }
 
-function SortHeader({ field, label, sort, onSort, className }: { field: SortField; label: string; sort: string; onSort: (s: string) => void; className?: string }) {
-  const active = sort.startsWith(`${field}_`);
+function SortHeader({ field, label, sort, onSort, className, title }: { field: SortField | `param.${string}`; label: string; sort: string; onSort: (s: string) => void; className?: string; title?: string }) {
+  const active = sort === `${field}_asc` || sort === `${field}_desc`;
   const desc = sort.endsWith('_desc');
   const next = active ? `${field}_${desc ? 'asc' : 'desc'}` : `${field}_${field === 'start_time' ? 'desc' : 'asc'}`;
   return (
-    <th aria-sort={active ? (desc ? 'descending' : 'ascending') : 'none'} className={className}>
+    <th aria-sort={active ? (desc ? 'descending' : 'ascending') : 'none'} className={className} title={title}>
       <button type="button" className="th-sort" onClick={() => onSort(next)}>
         {label} <span aria-hidden="true">{active ? (desc ? '▼' : '▲') : '↕'}</span>
       </button>
@@ -87,7 +94,7 @@ export function RunsPage() {
         empty={text ? <>No run matches “{text}”.</> : <>No training runs yet. <Link to="/actions?type=train">Train a model</Link>.</>}
       >
         {(d) => {
-          const params = paramColumns(d.items);
+          const params = paramColumns(d.items, sortParam(sort));
           return (
           <>
             <div className="table-wrap">
@@ -103,9 +110,7 @@ export function RunsPage() {
                     <th className="num" title="mean over the models with a predicted positive">lift</th>
                     <th className="num col-low">support</th>
                     {params.map((p) => (
-                      <th key={p} className="num col-low param-col" title={`model.params.${p} of the run's config.yaml (not a sort key)`}>
-                        {p}
-                      </th>
+                      <SortHeader key={p} field={`param.${p}`} label={p} sort={sort} onSort={onSort} className="num col-low param-col" title={`model.params.${p} of the run's config.yaml; runs without a numeric value sort last`} />
                     ))}
                     <SortHeader field="project" label="project" sort={sort} onSort={onSort} className="col-low" />
                     <SortHeader field="status" label="status" sort={sort} onSort={onSort} />
