@@ -25,7 +25,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/bench_report.hpp"
+#include "../common/bench_report.hpp"
 #include "store/postgres/pg_db.hpp"
 #include "store/postgres/pg_job_store.hpp"
 #include "store/postgres/pg_registry_store.hpp"

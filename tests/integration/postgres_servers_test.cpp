@@ -104,8 +104,8 @@ class PostgresServersTest : public ::testing::Test {
       if (line.find("\"msg\":\"job\"") == std::string::npos || line.find("\"status\":\"RUNNING\"") == std::string::npos) {
         continue;
       }
-      Json j = Json::parse(line, nullptr, false);
-      if (j.is_object()) ++out[j.value("job_id", "")];
+      Json j = Json::parse(line, nullptr, false);  // {"ts", "level", "event": {"msg": "job", "job_id", ...}}
+      if (j.is_object() && j.contains("event") && j["event"].is_object()) ++out[j["event"].value("job_id", "")];
     }
     return out;
   }
@@ -146,7 +146,9 @@ TEST_F(PostgresServersTest, TwoServersClaimAThousandJobsWithNoDuplicateAndNoLoss
   std::map<std::string, int> per_server;
   JobQuery all;
   all.limit = kJobs + 10;
-  for (const JobRecord& j : store_->ListJobs(all).value()) ++per_server[j.claimed_by.value_or("(none)")];
+  auto listed = store_->ListJobs(all);
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  for (const JobRecord& j : *listed) ++per_server[j.claimed_by.value_or("(none)")];
   EXPECT_EQ(per_server.size(), 2u) << "both servers should have claimed jobs";
   for (const auto& [claimer, n] : per_server) EXPECT_GT(n, 0) << claimer;
   const std::map<std::string, int> running = RunningEvents();

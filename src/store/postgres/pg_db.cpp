@@ -123,7 +123,7 @@ void PgStatement::Clear() {
 void PgStatement::Reset() { Clear(); }
 
 Status PgStatement::Bind(int index, std::nullptr_t) {
-  if (index < 1 || index > 1000) {
+  if (index < 1 || index > 65535) {  // the protocol's limit
     bind_error_ = Status::InvalidArgument("postgres: parameter index " + std::to_string(index) +
                                           " out of range (in: " + ShortSql(sql_) + ")");
     return bind_error_;

@@ -1,5 +1,6 @@
 #include "store/postgres/pg_optimization_store.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 #include <variant>
@@ -109,6 +110,36 @@ Status InsertTask(PgConnection& c, const std::string& opt_id, int64_t index, con
                    t.status, t.job_id, Finite(t.score), DumpJson(t.metrics), t.ranked, t.reason, t.attempt,
                    ToMicros(t.started_at), ToMicros(t.ended_at), t.validation);
 }
+
+// Tasks [begin, end) of `tasks` in one multi-row INSERT (a round trip per row would make a
+// 100,000-task sweep take minutes); AlreadyExists when any row repeats a key.
+Status InsertTaskChunk(PgConnection& c, const std::string& opt_id, const std::vector<OptimizationTaskRecord>& tasks,
+                       size_t begin, size_t end) {
+  std::string sql = "INSERT INTO optimization_tasks (" + std::string(kTaskColumns) + ") VALUES ";
+  for (size_t i = begin; i < end; ++i) sql += i == begin ? "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  ASSIGN_OR_RETURN(PgStatement stmt, c.Prepare(sql));
+  int p = 0;
+  for (size_t i = begin; i < end; ++i) {
+    const OptimizationTaskRecord& t = tasks[i];
+    RETURN_IF_ERROR(stmt.Bind(++p, opt_id));
+    RETURN_IF_ERROR(stmt.Bind(++p, t.index));
+    RETURN_IF_ERROR(stmt.Bind(++p, DumpJson(t.params)));
+    RETURN_IF_ERROR(stmt.Bind(++p, t.params_key));
+    RETURN_IF_ERROR(stmt.Bind(++p, t.status));
+    RETURN_IF_ERROR(stmt.Bind(++p, t.job_id));
+    RETURN_IF_ERROR(stmt.Bind(++p, Finite(t.score)));
+    RETURN_IF_ERROR(stmt.Bind(++p, DumpJson(t.metrics)));
+    RETURN_IF_ERROR(stmt.Bind(++p, t.ranked));
+    RETURN_IF_ERROR(stmt.Bind(++p, t.reason));
+    RETURN_IF_ERROR(stmt.Bind(++p, t.attempt));
+    RETURN_IF_ERROR(stmt.Bind(++p, ToMicros(t.started_at)));
+    RETURN_IF_ERROR(stmt.Bind(++p, ToMicros(t.ended_at)));
+    RETURN_IF_ERROR(stmt.Bind(++p, t.validation));
+  }
+  return stmt.Run();
+}
+
+constexpr size_t kTaskChunk = 1000;
 
 // NotFound when the optimization does not exist.
 Status RequireOpt(PgConnection& c, const std::string& id) {
@@ -272,14 +303,28 @@ Status PostgresOptimizationStore::Create(const OptimizationRecord& opt,
                                 ToMicros(opt.ended_at), ToMicros(opt.updated_at), total);
     if (inserted.IsAlreadyExists()) return Status::AlreadyExists("optimization " + opt.id + " already exists");
     RETURN_IF_ERROR(inserted);
-    for (const auto& t : tasks) {
-      Status s = InsertTask(c, opt.id, t.index, t, /*skip_existing_key=*/false);
-      if (s.IsAlreadyExists()) {
-        return Status::AlreadyExists("optimization " + opt.id + ": task " + std::to_string(t.index) +
-                                         " repeats an index, a params_key or a job id: " + s.message(),
-                                     {{"index", t.index}, {"params_key", t.params_key}});
+    for (size_t begin = 0; begin < tasks.size(); begin += kTaskChunk) {
+      const size_t end = std::min(tasks.size(), begin + kTaskChunk);
+      // A chunk in a savepoint: when it repeats a key, it is undone and inserted row by row to
+      // name the task (as SQLite's store does).
+      RETURN_IF_ERROR(c.Exec("SAVEPOINT task_chunk"));
+      Status chunk = InsertTaskChunk(c, opt.id, tasks, begin, end);
+      if (chunk.ok()) {
+        RETURN_IF_ERROR(c.Exec("RELEASE SAVEPOINT task_chunk"));
+        continue;
       }
-      RETURN_IF_ERROR(s);
+      if (!chunk.IsAlreadyExists()) return chunk;
+      RETURN_IF_ERROR(c.Exec("ROLLBACK TO SAVEPOINT task_chunk; RELEASE SAVEPOINT task_chunk"));
+      for (size_t i = begin; i < end; ++i) {
+        const OptimizationTaskRecord& t = tasks[i];
+        Status s = InsertTask(c, opt.id, t.index, t, /*skip_existing_key=*/false);
+        if (s.IsAlreadyExists()) {
+          return Status::AlreadyExists("optimization " + opt.id + ": task " + std::to_string(t.index) +
+                                           " repeats an index, a params_key or a job id: " + s.message(),
+                                       {{"index", t.index}, {"params_key", t.params_key}});
+        }
+        RETURN_IF_ERROR(s);
+      }
     }
     return Status::Ok();
   });
