@@ -151,6 +151,7 @@ TEST_F(PostgresServersTest, TwoServersClaimAThousandJobsWithNoDuplicateAndNoLoss
   for (const JobRecord& j : *listed) ++per_server[j.claimed_by.value_or("(none)")];
   EXPECT_EQ(per_server.size(), 2u) << "both servers should have claimed jobs";
   for (const auto& [claimer, n] : per_server) EXPECT_GT(n, 0) << claimer;
+  for (auto& server : servers_) server->Stop();  // their logs flushed
   const std::map<std::string, int> running = RunningEvents();
   EXPECT_EQ(running.size(), static_cast<size_t>(kJobs));
   int duplicates = 0;
