@@ -230,6 +230,8 @@ const std::vector<std::string>& PostgresRegistryMigrations() {
   static const std::vector<std::string> migrations = {
       // 1: registry rows, runs and backtests.
       R"sql(
+-- DESC index columns are NULLS LAST, as the queries order them (PostgreSQL's DESC default is
+-- NULLS FIRST, which would make every page a full sort).
 CREATE TABLE registry_runs (
   run_id TEXT COLLATE "C" PRIMARY KEY,
   project TEXT COLLATE "C" NOT NULL,
@@ -274,13 +276,13 @@ CREATE TABLE registry_models (
 );
 -- ticker filter + default sort (precision_desc,lift_desc,buy_rate_asc,support_desc + tie-breakers)
 CREATE INDEX registry_models_ticker_default
-  ON registry_models (ticker, precision DESC, lift DESC, buy_rate ASC, support DESC, run_id, mode);
+  ON registry_models (ticker, precision DESC NULLS LAST, lift DESC NULLS LAST, buy_rate ASC, support DESC NULLS LAST, run_id, mode);
 -- default sort without a ticker filter
 CREATE INDEX registry_models_default
-  ON registry_models (precision DESC, lift DESC, buy_rate ASC, support DESC, run_id, ticker, mode);
+  ON registry_models (precision DESC NULLS LAST, lift DESC NULLS LAST, buy_rate ASC, support DESC NULLS LAST, run_id, ticker, mode);
 -- ticker filter + the lift-first sort the UI offers
 CREATE INDEX registry_models_ticker_lift
-  ON registry_models (ticker, lift DESC, precision DESC, buy_rate ASC, support DESC);
+  ON registry_models (ticker, lift DESC NULLS LAST, precision DESC NULLS LAST, buy_rate ASC, support DESC NULLS LAST);
 CREATE TABLE registry_backtests (
   bt_run_id TEXT COLLATE "C" PRIMARY KEY,
   created_at TEXT COLLATE "C" NOT NULL,
