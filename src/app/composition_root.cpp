@@ -39,6 +39,12 @@
 #include "optimize/optimization_service.hpp"
 #include "optimize/task_batch_runner.hpp"
 #include "registry/registry_service.hpp"
+#include "store/postgres/pg_config_history_store.hpp"
+#include "store/postgres/pg_db.hpp"
+#include "store/postgres/pg_job_store.hpp"
+#include "store/postgres/pg_optimization_store.hpp"
+#include "store/postgres/pg_registry_store.hpp"
+#include "store/postgres/pg_token_store.hpp"
 #include "store/sqlite/sqlite_config_history_store.hpp"
 #include "store/sqlite/sqlite_db.hpp"
 #include "store/sqlite/sqlite_job_store.hpp"
@@ -158,7 +164,21 @@ Stores::~Stores() {
   registry_.reset();
   jobs_.reset();
   db_.reset();
+  pg_.reset();
 }
+
+// The claimer name of a server sharing a PostgreSQL database with others: HOST:PORT, stable
+// across restarts (a restarted server takes its jobs back); with --port 0 (an ephemeral port)
+// HOST:pid-PID, unique among live servers.
+namespace {
+std::string SharedServerName(const ServeFlags& flags, const WorkspaceConfig& config) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "localhost");
+  const int port = flags.port.value_or(config.server.port.value_or(8000));
+  if (port > 0) return std::string(host) + ":" + std::to_string(port);
+  return std::string(host) + ":pid-" + std::to_string(::getpid());
+}
+}  // namespace
 
 Result<std::unique_ptr<Stores>> Stores::Open(const Workspace& ws, const DbUrl& url) {
   std::unique_ptr<Stores> stores(new Stores());
@@ -170,6 +190,16 @@ Result<std::unique_ptr<Stores>> Stores::Open(const Workspace& ws, const DbUrl& u
       ASSIGN_OR_RETURN(stores->optimizations_, SqliteOptimizationStore::Open(*stores->db_));
       ASSIGN_OR_RETURN(stores->tokens_, SqliteTokenStore::Open(*stores->db_));
       ASSIGN_OR_RETURN(stores->config_history_, SqliteConfigHistoryStore::Open(*stores->db_));
+      return stores;
+    }
+    case DbUrl::Scheme::kPostgres: {
+      // Several servers may share this database (docs/deploy.md, "PostgreSQL").
+      ASSIGN_OR_RETURN(stores->pg_, PgDb::Open(url.text));
+      ASSIGN_OR_RETURN(stores->jobs_, PostgresJobStore::Open(*stores->pg_));
+      ASSIGN_OR_RETURN(stores->registry_, PostgresRegistryStore::Open(*stores->pg_));
+      ASSIGN_OR_RETURN(stores->optimizations_, PostgresOptimizationStore::Open(*stores->pg_));
+      ASSIGN_OR_RETURN(stores->tokens_, PostgresTokenStore::Open(*stores->pg_));
+      ASSIGN_OR_RETURN(stores->config_history_, PostgresConfigHistoryStore::Open(*stores->pg_));
       return stores;
     }
   }
@@ -278,8 +308,10 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
                                                             parts->stores->config_history(), clock,
                                                             parts->llm_probe.get());
   parts->preparer = std::make_unique<configs::ToolJobPreparer>(*parts->configs);
+  JobServiceTuning tuning;
+  if (db_url.scheme == DbUrl::Scheme::kPostgres) tuning.claimer = SharedServerName(flags, config);
   parts->jobs = std::make_unique<JobService>(parts->stores->jobs(), *parts->executor, *parts->catalog, ws, clock,
-                                             &parts->metrics);
+                                             &parts->metrics, 0, tuning);
   parts->jobs->SetPreparer(parts->preparer.get());  // before Recover: requeued tool jobs need it
   RETURN_IF_ERROR(parts->jobs->Recover().WithContext("recovering jobs"));
   // Built-in backtest tasks of optimizations run in process through the engine's grid mode.

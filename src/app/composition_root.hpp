@@ -1,5 +1,5 @@
 // The composition root: the one place that names concrete classes (SqliteDb, SqliteJobStore,
-// SqliteRegistryStore, LocalExecutor) and builds the object graph of a server from the
+// SqliteRegistryStore, PgDb and the Postgres*Store classes, LocalExecutor) and builds the object graph of a server from the
 // workspace config (config/workspace_config.hpp) and the command-line flags:
 //
 //   WorkspaceConfig -> Stores (one database: job store + registry store)
@@ -35,6 +35,7 @@ class JobStore;
 class OptimizationStore;
 class RegistryStore;
 class SqliteDb;
+class PgDb;
 class TokenStore;
 class ConfigHistoryStore;
 namespace http {
@@ -80,6 +81,7 @@ class Stores {
  private:
   Stores();
   std::unique_ptr<SqliteDb> db_;
+  std::unique_ptr<PgDb> pg_;  // postgresql:// URLs
   std::unique_ptr<JobStore> jobs_;
   std::unique_ptr<RegistryStore> registry_;
   std::unique_ptr<OptimizationStore> optimizations_;

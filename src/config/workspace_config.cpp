@@ -499,6 +499,55 @@ Status CheckCrossReferences(const Reader& r, const WorkspaceConfig& cfg) {
 
 }  // namespace
 
+namespace {
+
+// postgresql://[user[:password]@]host[:port]/dbname[?query]: a host, a numeric port when
+// given, a database name, no blanks. Messages never show the password.
+Status CheckPostgresUrl(std::string_view text) {
+  const size_t scheme_end = text.find("://") + 3;
+  std::string_view rest = text.substr(scheme_end);
+  const size_t slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  const size_t at = authority.rfind('@');
+  const std::string shown = std::string(text.substr(0, scheme_end)) +
+                            (at == std::string_view::npos ? std::string(authority) : "...@" + std::string(authority.substr(at + 1)));
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("database URL '" + shown.substr(0, 80) + "...': " + why +
+                                   " (postgresql://[user[:password]@]host[:port]/dbname)");
+  };
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) <= ' ') return bad("contains a blank or control character");
+  }
+  const std::string_view hostport = at == std::string_view::npos ? authority : authority.substr(at + 1);
+  std::string_view host = hostport, port;
+  if (!hostport.empty() && hostport.front() == '[') {  // [IPv6]:port
+    const size_t close = hostport.find(']');
+    if (close == std::string_view::npos) return bad("unclosed '[' in the host");
+    host = hostport.substr(0, close + 1);
+    if (close + 1 < hostport.size()) {
+      if (hostport[close + 1] != ':') return bad("unexpected text after the host");
+      port = hostport.substr(close + 2);
+    }
+  } else if (const size_t colon = hostport.rfind(':'); colon != std::string_view::npos) {
+    host = hostport.substr(0, colon);
+    port = hostport.substr(colon + 1);
+  }
+  if (host.empty()) return bad("needs a host");
+  if (hostport.find(':') != std::string_view::npos || !port.empty()) {
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos ||
+        std::stoi(std::string(port)) < 1 || std::stoi(std::string(port)) > 65535) {
+      return bad("port must be a number between 1 and 65535");
+    }
+  }
+  if (slash == std::string_view::npos) return bad("needs a database name");
+  const std::string_view path = rest.substr(slash + 1);
+  const std::string_view dbname = path.substr(0, path.find('?'));
+  if (dbname.empty()) return bad("needs a database name");
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<DbUrl> DbUrl::Parse(std::string_view text) {
   constexpr std::string_view kSqlite = "sqlite:";
   DbUrl url;
@@ -512,11 +561,14 @@ Result<DbUrl> DbUrl::Parse(std::string_view text) {
     url.path = std::move(path);
     return url;
   }
-  const std::string shown(text.substr(0, 80));
-  if (text.rfind("postgresql:", 0) == 0 || text.rfind("postgres:", 0) == 0) {
-    return Status::InvalidArgument("database URL '" + shown + "' is not supported by this build (use sqlite:PATH)");
+  if (text.rfind("postgresql://", 0) == 0 || text.rfind("postgres://", 0) == 0) {
+    RETURN_IF_ERROR(CheckPostgresUrl(text));
+    url.scheme = Scheme::kPostgres;
+    return url;
   }
-  return Status::InvalidArgument("database URL '" + shown + "' is not a URL this build knows (use sqlite:PATH)");
+  const std::string shown(text.substr(0, 80));
+  return Status::InvalidArgument("database URL '" + shown +
+                                 "' is not a URL this build knows (use sqlite:PATH or postgresql://HOST/DB)");
 }
 
 std::filesystem::path DbUrl::SqliteFile(const Workspace& ws) const {

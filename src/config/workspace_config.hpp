@@ -34,15 +34,17 @@
 namespace alphalab {
 
 // The one place a database URL is parsed. This build knows `sqlite:PATH` (also
-// `sqlite:///abs/path`); a relative PATH is inside the workspace.
+// `sqlite:///abs/path`; a relative PATH is inside the workspace) and PostgreSQL
+// `postgresql://[user[:password]@]host[:port]/dbname[?param=value&...]` (also `postgres://`;
+// libpq's URI form, the text is handed to libpq as written).
 struct DbUrl {
-  enum class Scheme { kSqlite };
+  enum class Scheme { kSqlite, kPostgres };
   Scheme scheme = Scheme::kSqlite;
-  std::string path;  // as written after the scheme ("alphalab.db", "/abs/x.db")
+  std::string path;  // sqlite: as written after the scheme ("alphalab.db", "/abs/x.db"); postgres: ""
   std::string text;  // the URL as written
 
-  // InvalidArgument for an empty path, an unsupported scheme (postgresql:// is not in this
-  // build) or anything that is not a URL this build knows.
+  // InvalidArgument for an empty path, a PostgreSQL URL without a host or database name or
+  // with a bad port, or anything that is not a URL this build knows.
   static Result<DbUrl> Parse(std::string_view text);
   // The database file: `path` made absolute against the workspace root.
   std::filesystem::path SqliteFile(const Workspace& ws) const;

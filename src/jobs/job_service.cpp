@@ -71,6 +71,8 @@ JobService::JobService(JobStore& store, Executor& executor, const JobCatalog& ca
       metrics_(metrics),
       capacity_(capacity > 0 ? capacity : std::max(1, executor.Capacity())),
       claimer_(tuning.claimer.empty() ? std::string("local") : tuning.claimer),
+      lease_interval_(std::max(tuning.lease_interval, std::chrono::milliseconds(10))),
+      lease_ttl_(std::max(tuning.lease_ttl, 2 * std::max(tuning.lease_interval, std::chrono::milliseconds(10)))),
       files_(workspace.JobsRuntimeDir() / ".scratch"),  // creates the runtime folder too
       meta_(files_, workspace.root(), clock,
             tuning.meta_delay.count() >= 0 ? tuning.meta_delay : kMetaDelay),
@@ -108,6 +110,12 @@ JobService::~JobService() { Shutdown(); }
 
 void JobService::Shutdown() {
   shutting_down_ = true;
+  {
+    std::lock_guard lock(lease_mu_);
+    lease_stop_ = true;
+  }
+  lease_cv_.notify_all();
+  if (lease_thread_.joinable()) lease_thread_.join();  // the lease stays: it expires unless renewed
   queue_.Stop();  // a spawn in progress is completed and recorded first
   {
     std::lock_guard lock(completions_mu_);
@@ -678,8 +686,20 @@ Result<JobRecord> JobService::Cancel(const JobId& id) {
           "job " + id.str() + " already ended with status " + std::string(JobStateName(rec.status)),
           Json{{"job_id", id.str()}, {"status", std::string(JobStateName(rec.status))}});
     }
-    return Status::FailedPrecondition("job " + id.str() + " is not managed by this server",
-                                      Json{{"job_id", id.str()}});
+    if (!store_.SupportsLeases() || !rec.claimed_by || *rec.claimed_by == claimer_) {
+      return Status::FailedPrecondition("job " + id.str() + " is not managed by this server",
+                                        Json{{"job_id", id.str()}});
+    }
+    // Another server's job: recorded for its owner, which carries it out (LeaseRound).
+    RETURN_IF_ERROR(store_.RequestCancel(id, clock_.Now()));
+    const auto deadline = std::chrono::steady_clock::now() + 2 * lease_interval_ + std::chrono::milliseconds(1500);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      ASSIGN_OR_RETURN(rec, store_.GetJob(id));
+      if (IsTerminal(rec.status)) break;
+    }
+    cache_.Drop(id);
+    return rec;
   }
   {
     // The job may have ended while its completion is still being finished on another thread:
@@ -712,39 +732,28 @@ Status JobService::Recover() {
     spdlog::info(R"({{"msg":"in-process journal recovery","journals":{},"uncommitted_jobs_removed":{},"held":{}}})",
                  inproc->journals, inproc->jobs_removed, inproc->journals_skipped);
   }
+  // Several servers: this server's lease first (so no one adopts what it is about to take
+  // back), then the jobs of dead servers become its own.
+  const bool shared = store_.SupportsLeases();
+  if (shared) {
+    RETURN_IF_ERROR(store_.RenewLease(claimer_, clock_.Now(), lease_ttl_));
+    RETURN_IF_ERROR(store_.AdoptExpired(claimer_, clock_.Now()).status());
+  }
+  const auto mine = [&](const JobRecord& rec) { return !shared || !rec.claimed_by || *rec.claimed_by == claimer_; };
   ASSIGN_OR_RETURN(std::vector<JobRecord> running, store_.ListJobsInStates({JobState::kRunning}, 1000000));
   int reattached = 0, lost = 0;
   for (JobRecord& rec : running) {
-    auto a = std::make_shared<Active>();
-    a->record = rec;
-    a->reattached = true;
-    bool alive = false;
-    std::string detail;
-    if (rec.executor_ref && !rec.executor_ref->empty()) {
-      a->holds_slot = true;  // counts against the slots (and its group) while it runs on
-      AddActive(a);
-      queue_.Hold(rec);
-      auto r = executor_.Reattach(rec.job_id, *rec.executor_ref, LogPath(rec), MakeExitCallback(a));
-      if (r.ok() && *r) {
-        alive = true;
-        ++reattached;
-        std::lock_guard alock(a->mu);
-        auto next = Transition(a->record.status, JobEvent::kJobReattached);
-        if (next.ok()) a->record.status = *next;
-      } else if (!r.ok()) {
-        detail = r.status().message();
-      }
-    }
-    if (!alive) {  // no exit record anywhere: lost
+    if (!mine(rec)) continue;  // a live server's
+    if (RecoverRunning(rec)) {
+      ++reattached;
+    } else {
       ++lost;
-      std::unique_lock alock(a->mu);
-      EndJob(a, alock, JobEnd::Lost(detail));
     }
   }
   ASSIGN_OR_RETURN(std::vector<JobRecord> queued, store_.ListJobsInStates({JobState::kQueued}, 1000000));
   int requeued = 0, dry = 0;
   for (JobRecord& rec : queued) {
-    if (FindActive(rec.job_id)) continue;
+    if (FindActive(rec.job_id) || !mine(rec)) continue;
     if (rec.dry_run) {
       // Left QUEUED by a server that stopped before the dry run was recorded: it completes as
       // a dry run here, never as a real run.
@@ -762,7 +771,80 @@ Status JobService::Recover() {
   }
   spdlog::info(R"({{"msg":"recovery","reattached":{},"lost":{},"requeued":{},"dry_runs":{}}})", reattached, lost,
                requeued, dry);
+  if (shared && !lease_thread_.joinable()) {
+    lease_thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "jobs-lease");
+      LeaseLoop();
+    });
+  }
   return Status::Ok();
+}
+
+bool JobService::RecoverRunning(const JobRecord& rec) {
+  auto a = std::make_shared<Active>();
+  a->record = rec;
+  a->reattached = true;
+  std::string detail;
+  if (rec.executor_ref && !rec.executor_ref->empty()) {
+    a->holds_slot = true;  // counts against the slots (and its group) while it runs on
+    AddActive(a);
+    queue_.Hold(rec);
+    auto r = executor_.Reattach(rec.job_id, *rec.executor_ref, LogPath(rec), MakeExitCallback(a));
+    if (r.ok() && *r) {
+      std::lock_guard alock(a->mu);
+      auto next = Transition(a->record.status, JobEvent::kJobReattached);
+      if (next.ok()) a->record.status = *next;
+      return true;
+    }
+    if (!r.ok()) detail = r.status().message();
+  }
+  // No exit record anywhere: lost.
+  std::unique_lock alock(a->mu);
+  EndJob(a, alock, JobEnd::Lost(detail));
+  return false;
+}
+
+void JobService::LeaseLoop() {
+  std::unique_lock lock(lease_mu_);
+  while (!lease_stop_) {
+    lock.unlock();
+    LeaseRound();
+    lock.lock();
+    lease_cv_.wait_for(lock, lease_interval_, [&] { return lease_stop_; });
+  }
+}
+
+void JobService::LeaseRound() {
+  if (Status renewed = store_.RenewLease(claimer_, clock_.Now(), lease_ttl_); !renewed.ok()) {
+    spdlog::error(R"({{"msg":"lease renewal failed","claimer":"{}","error":{}}})", claimer_,
+                  Json(renewed.ToString()).dump());
+  }
+  if (auto cancels = store_.TakeCancelRequests(claimer_); cancels.ok()) {
+    for (const JobId& id : *cancels) {
+      Result<JobRecord> canceled = Cancel(id);
+      spdlog::info(R"({{"msg":"cancel requested by another server","job_id":"{}","result":{}}})", id.str(),
+                   Json(canceled.ok() ? std::string(JobStateName(canceled->status)) : canceled.status().ToString()).dump());
+    }
+  }
+  auto adopted = store_.AdoptExpired(claimer_, clock_.Now());
+  if (!adopted.ok()) {
+    spdlog::error(R"({{"msg":"adopting the jobs of dead servers failed","error":{}}})",
+                  Json(adopted.status().ToString()).dump());
+    return;
+  }
+  int reattached = 0, lost = 0, requeued = 0;
+  for (JobRecord& rec : *adopted) {
+    if (shutting_down_) return;
+    if (rec.status == JobState::kRunning) {
+      (RecoverRunning(rec) ? reattached : lost)++;
+    } else if (rec.status == JobState::kQueued && !FindActive(rec.job_id)) {
+      if (queue_.Push(std::move(rec))) ++requeued;  // claimed_by is this server: started as its own
+    }
+  }
+  if (!adopted->empty()) {
+    spdlog::info(R"({{"msg":"adopted the jobs of a dead server","reattached":{},"lost":{},"requeued":{}}})",
+                 reattached, lost, requeued);
+  }
 }
 
 }  // namespace alphalab

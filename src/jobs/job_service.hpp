@@ -37,7 +37,12 @@
 //   through the executor (ends CANCELED, nothing left running).
 //   Recover (startup): RUNNING rows are re-attached through the executor (which also reads
 //   the exit record a process left while no server watched); gone -> FAILED, end_reason lost;
-//   QUEUED rows are queued again (dry runs completed as dry runs). Shutdown stops the
+//   QUEUED rows are queued again (dry runs completed as dry runs).
+//   Several servers on one database (JobStore::SupportsLeases): Recover takes only this
+//   server's rows (claimed_by = its claimer) plus those of dead servers; a lease thread renews
+//   this server's lease, adopts the jobs of servers whose lease expired (recovered as above)
+//   and carries out cancels other servers recorded for its jobs. Cancel of a job another
+//   server runs records the request (JobStore::RequestCancel) and waits briefly for its end. Shutdown stops the
 //   starters (a spawn in progress completes and is recorded); jobs still queued stay QUEUED
 //   in the store for the next server's Recover.
 //
@@ -109,6 +114,12 @@ struct JobServiceTuning {
   // Name under which this server claims queued jobs in the store (JobStore::ClaimQueued).
   // Stable across restarts, so a restarted server takes its own claimed jobs back.
   std::string claimer = "local";
+  // Several servers on one database (stores with JobStore::SupportsLeases, i.e. PostgreSQL):
+  // every lease_interval this server renews its lease (valid lease_ttl), carries out the
+  // cancels other servers recorded for its jobs and adopts the jobs of servers whose lease
+  // expired. Unused with a single-server store (SQLite).
+  std::chrono::milliseconds lease_interval{1000};
+  std::chrono::milliseconds lease_ttl{10000};
 };
 
 class JobService {
@@ -238,6 +249,12 @@ class JobService {
   // env and the record's cwd and artifacts. An error ends the job (the caller does).
   Status PrepareTool(const JobTypeSpec& type, JobRecord& rec, ProcessSpec& spec);
 
+  // Recovery of one stored RUNNING job (re-attach, else end it lost); true when re-attached.
+  bool RecoverRunning(const JobRecord& rec);
+  // Several servers: the lease thread (see the top of the file) and one round of it.
+  void LeaseLoop();
+  void LeaseRound();
+
   JobStore& store_;
   Executor& executor_;
   JobPreparer* preparer_ = nullptr;
@@ -247,7 +264,13 @@ class JobService {
   Metrics* metrics_;
   const int capacity_;
   const std::string claimer_;
+  const std::chrono::milliseconds lease_interval_;
+  const std::chrono::milliseconds lease_ttl_;
   std::atomic<bool> shutting_down_{false};
+  std::mutex lease_mu_;
+  std::condition_variable lease_cv_;
+  bool lease_stop_ = false;  // (lease_mu_)
+  std::thread lease_thread_;
   // Meta files: atomic writes; a rewritten meta file (queued or long-running jobs) keeps its
   // old inode as a spare instead of freeing it (core/file_replacer.hpp).
   FileReplacer files_;

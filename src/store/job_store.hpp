@@ -232,6 +232,40 @@ class JobStore {
       page.offset += page.limit;
     }
   }
+  // --- Several servers on one database (PostgreSQL). A single-server store (SQLite, the
+  // fakes) keeps the defaults: no leases, nothing to adopt, no cross-server cancels.
+  // Each server holds one lease under its claimer name, covering every job it claimed
+  // (QUEUED or RUNNING with claimed_by = claimer): RenewLease records a heartbeat at `now`
+  // valid until now + ttl. A server whose lease expired (killed, cut off) is dead: one other
+  // server adopts its jobs with AdoptExpired (the dead lease is removed and its QUEUED/RUNNING
+  // jobs are claimed by `claimer` in one transaction, so two survivors never both adopt a
+  // job) and recovers them as its startup recovery would. A cancel that reaches a server not
+  // running the job is recorded with RequestCancel and carried out by the job's claimer,
+  // which collects its requests with TakeCancelRequests.
+  virtual bool SupportsLeases() const { return false; }
+  virtual Status RenewLease(const std::string& claimer, TimePoint now, std::chrono::milliseconds ttl) {
+    (void)claimer, (void)now, (void)ttl;
+    return Status::Ok();
+  }
+  // The jobs of every server (other than `claimer`) whose lease expired before `now`, now
+  // claimed by `claimer`, oldest first.
+  virtual Result<std::vector<JobRecord>> AdoptExpired(const std::string& claimer, TimePoint now) {
+    (void)claimer, (void)now;
+    return std::vector<JobRecord>{};
+  }
+  // Unimplemented-style FailedPrecondition by default: only shared stores route cancels.
+  virtual Status RequestCancel(const JobId& id, TimePoint now) {
+    (void)now;
+    return Status::FailedPrecondition("job " + id.str() + " is not managed by this server",
+                                      Json{{"job_id", id.str()}});
+  }
+  // The cancel requests for jobs `claimer` holds, removed from the store (requests for jobs
+  // that already ended are dropped).
+  virtual Result<std::vector<JobId>> TakeCancelRequests(const std::string& claimer) {
+    (void)claimer;
+    return std::vector<JobId>{};
+  }
+
   // How many jobs match the query's filters (limit/offset ignored), for paging totals.
   // The default pages through ListJobs; stores override it with a COUNT(*).
   virtual Result<int64_t> CountJobs(const JobQuery& query) {

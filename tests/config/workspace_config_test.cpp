@@ -125,7 +125,8 @@ TEST(WorkspaceConfigTest, BadExecutorAndStorageValuesNameTheKeyAndLine) {
   ExpectError("executor:\n  type: slurm\n", "executor.type", 2, "'slurm' is not available in this build");
   ExpectError("executor:\n  type: kubernetes\n", "executor.type", 2, "unknown executor 'kubernetes'");
   ExpectError("executor:\n  slots: -1\n", "executor.slots", 2, "must be between 0 and 4096, got -1");
-  ExpectError("storage:\n  db: postgresql://u@h:5432/db\n", "storage.db", 2, "not supported by this build");
+  ExpectError("storage:\n  db: postgresql://u:pw@h:99999/db\n", "storage.db", 2, "port must be a number");
+  ExpectError("storage:\n  db: postgresql://h\n", "storage.db", 2, "needs a database name");
   ExpectError("storage:\n  db: mysql://x\n", "storage.db", 2, "not a URL this build knows");
   ExpectError("storage:\n  db: 'sqlite:'\n", "storage.db", 2, "needs a path");
   ExpectError("server:\n  port: 70000\n", "server.port", 2, "between 0 and 65535");
@@ -152,7 +153,18 @@ TEST(WorkspaceConfigTest, DbUrlIsParsedOnce) {
   EXPECT_EQ(mem->path, ":memory:");
   EXPECT_FALSE(DbUrl::Parse("").ok());
   EXPECT_FALSE(DbUrl::Parse("alphalab.db").ok());
-  EXPECT_FALSE(DbUrl::Parse("postgres://x").ok());
+  EXPECT_FALSE(DbUrl::Parse("postgres://x").ok());  // no database name
+  auto pg = DbUrl::Parse("postgresql://alice:s3cret@db.example.org:5433/alphalab?sslmode=require");
+  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+  EXPECT_EQ(pg->scheme, DbUrl::Scheme::kPostgres);
+  EXPECT_EQ(pg->text, "postgresql://alice:s3cret@db.example.org:5433/alphalab?sslmode=require");
+  EXPECT_TRUE(DbUrl::Parse("postgres://h/db").ok());
+  EXPECT_TRUE(DbUrl::Parse("postgresql://[::1]:5432/db").ok());
+  const Status bad = DbUrl::Parse("postgresql://alice:s3cret@:5432/db").status();
+  EXPECT_NE(bad.message().find("needs a host"), std::string::npos) << bad.message();
+  EXPECT_EQ(bad.message().find("s3cret"), std::string::npos) << "password shown: " << bad.message();
+  EXPECT_FALSE(DbUrl::Parse("postgresql://h:x/db").ok());
+  EXPECT_FALSE(DbUrl::Parse("postgresql://h/d b").ok());
 }
 
 TEST(WorkspaceConfigTest, DatasetsKeepFileOrderAndProviderUriIsAPath) {

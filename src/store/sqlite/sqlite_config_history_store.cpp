@@ -3,37 +3,9 @@
 #include <chrono>
 #include <optional>
 
+#include "store/config_history_sql.hpp"
+
 namespace alphalab {
-
-namespace {
-
-constexpr std::string_view kColumns =
-    "id, tool, path, history_path, task_id, operator, sha256, note, event, created_at_us";
-
-int64_t ToMicros(TimePoint tp) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(tp.time_since_epoch()).count();
-}
-
-TimePoint FromMicros(int64_t us) {
-  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(us)));
-}
-
-ConfigHistoryRecord RowToRecord(const SqliteStatement& s) {
-  ConfigHistoryRecord r;
-  r.id = s.ColumnInt64(0);
-  r.tool = s.ColumnText(1);
-  r.path = s.ColumnText(2);
-  r.history_path = s.ColumnText(3);
-  r.task_id = s.ColumnText(4);
-  r.operator_name = s.ColumnText(5);
-  r.sha256 = s.ColumnText(6);
-  r.note = s.ColumnText(7);
-  r.event = s.ColumnText(8);
-  r.created_at = FromMicros(s.ColumnInt64(9));
-  return r;
-}
-
-}  // namespace
 
 const std::vector<std::string>& SqliteConfigHistoryStore::Migrations() {
   static const std::vector<std::string> kMigrations = {
@@ -64,66 +36,31 @@ Result<std::unique_ptr<SqliteConfigHistoryStore>> SqliteConfigHistoryStore::Open
 }
 
 Result<int64_t> SqliteConfigHistoryStore::Append(const ConfigHistoryRecord& r) {
-  int64_t id = 0;
-  RETURN_IF_ERROR(db_.InTransaction([&](SqliteConnection& c) -> Status {
-    RETURN_IF_ERROR(c.Execute("INSERT INTO config_history (tool, path, history_path, task_id, operator, sha256, note,"
-                              " event, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                              r.tool, r.path, r.history_path, r.task_id, r.operator_name, r.sha256, r.note, r.event,
-                              ToMicros(r.created_at)));
-    ASSIGN_OR_RETURN(id, c.QueryInt64("SELECT last_insert_rowid()"));
-    return Status::Ok();
-  }));
-  return id;
+  return config_history_sql::Append<SqliteConnection, SqliteStatement>(db_, r);
 }
 
 Result<ConfigHistoryRecord> SqliteConfigHistoryStore::Get(int64_t id) {
-  return db_.WithReader([&](SqliteConnection& c) -> Result<ConfigHistoryRecord> {
-    std::optional<ConfigHistoryRecord> out;
-    RETURN_IF_ERROR(c.Query("SELECT " + std::string(kColumns) + " FROM config_history WHERE id = ?",
-                            [&](SqliteStatement& s) { out = RowToRecord(s); }, id));
-    if (!out) return Status::NotFound("history entry " + std::to_string(id) + " does not exist");
-    return std::move(*out);
-  });
+  return config_history_sql::Get<SqliteConnection, SqliteStatement>(db_, id);
 }
 
 Result<std::vector<ConfigHistoryRecord>> SqliteConfigHistoryStore::List(const std::string& tool,
-                                                                        const std::string& path, int limit,
-                                                                        int64_t offset) {
-  return db_.WithReader([&](SqliteConnection& c) -> Result<std::vector<ConfigHistoryRecord>> {
-    std::vector<ConfigHistoryRecord> out;
-    RETURN_IF_ERROR(c.Query("SELECT " + std::string(kColumns) +
-                                " FROM config_history WHERE tool = ? AND path = ? ORDER BY id DESC LIMIT ? OFFSET ?",
-                            [&](SqliteStatement& s) { out.push_back(RowToRecord(s)); }, tool, path, limit, offset));
-    return out;
-  });
+    const std::string& path, int limit,
+    int64_t offset) {
+  return config_history_sql::List<SqliteConnection, SqliteStatement>(db_, tool, path, limit, offset);
 }
 
 Result<std::map<std::string, int64_t>> SqliteConfigHistoryStore::CountByFile(const std::string& tool) {
-  return db_.WithReader([&](SqliteConnection& c) -> Result<std::map<std::string, int64_t>> {
-    std::map<std::string, int64_t> out;
-    RETURN_IF_ERROR(c.Query("SELECT path, COUNT(*) FROM config_history WHERE tool = ? GROUP BY path",
-                            [&](SqliteStatement& s) { out[s.ColumnText(0)] = s.ColumnInt64(1); }, tool));
-    return out;
-  });
+  return config_history_sql::CountByFile<SqliteConnection, SqliteStatement>(db_, tool);
 }
 
 Result<std::optional<std::string>> SqliteConfigHistoryStore::KnownHash(const std::string& tool,
-                                                                       const std::string& path) {
-  return db_.WithReader([&](SqliteConnection& c) -> Result<std::optional<std::string>> {
-    std::optional<std::string> out;
-    RETURN_IF_ERROR(c.Query("SELECT sha256 FROM config_known_hashes WHERE tool = ? AND path = ?",
-                            [&](SqliteStatement& s) { out = s.ColumnText(0); }, tool, path));
-    return out;
-  });
+    const std::string& path) {
+  return config_history_sql::KnownHash<SqliteConnection, SqliteStatement>(db_, tool, path);
 }
 
 Status SqliteConfigHistoryStore::SetKnownHash(const std::string& tool, const std::string& path,
-                                              const std::string& sha256) {
-  return db_.WithWriter([&](SqliteConnection& c) -> Status {
-    return c.Execute("INSERT INTO config_known_hashes (tool, path, sha256) VALUES (?, ?, ?)"
-                     " ON CONFLICT (tool, path) DO UPDATE SET sha256 = excluded.sha256",
-                     tool, path, sha256);
-  });
+    const std::string& sha256) {
+  return config_history_sql::SetKnownHash<SqliteConnection, SqliteStatement>(db_, tool, path, sha256);
 }
 
 }  // namespace alphalab
