@@ -218,7 +218,7 @@ Status ParseExecutor(const Reader& r, const YAML::Node& n, ExecutorSection& out)
       return Status::Ok();
     }
     if (k == "slots") {
-      ASSIGN_OR_RETURN(int64_t slots, r.Int(v, key, 0, 100000));
+      ASSIGN_OR_RETURN(int64_t slots, r.Int(v, key, 0, 4096));
       out.slots = static_cast<int>(slots);
       return Status::Ok();
     }
