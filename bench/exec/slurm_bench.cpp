@@ -5,6 +5,7 @@
 //   - reference: one `sbatch --array=0-(N-1)` of the same script (what Slurm itself takes for
 //     a job array of N tasks: submit time, and time until squeue shows none of it left).
 // Medians of --reps runs.   bench_exec_slurm [--jobs 1000] [--reps 3]
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -15,14 +16,13 @@
 #include <string>
 #include <thread>
 #include <vector>
-#include <algorithm>
 
 #include "exec/local/local_executor.hpp"
 #include "exec/slurm/slurm_command.hpp"
 #include "exec/slurm/slurm_executor.hpp"
 
 using namespace alphalab;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 namespace {
@@ -32,13 +32,13 @@ struct Figures {
   double e2e_s = 0;     // first Submit to last exit
 };
 
-double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double Since(Steady::time_point t0) { return std::chrono::duration<double>(Steady::now() - t0).count(); }
 
 Figures RunExecutor(Executor& ex, const fs::path& dir, int jobs, const std::string& tag) {
   std::mutex mu;
   std::condition_variable cv;
   int done = 0, failed = 0;
-  const auto t0 = Clock::now();
+  const auto t0 = Steady::now();
   for (int i = 0; i < jobs; ++i) {
     ProcessSpec spec;
     spec.job_id = JobId(tag + "_" + std::to_string(i));
@@ -68,7 +68,7 @@ Figures RunExecutor(Executor& ex, const fs::path& dir, int jobs, const std::stri
 Figures RunArray(const fs::path& dir, int jobs) {
   const fs::path script = dir / "array.sbatch";
   std::ofstream(script) << "#!/bin/sh\nexec '/bin/true'\n";
-  const auto t0 = Clock::now();
+  const auto t0 = Steady::now();
   auto out = RunCommand({"sbatch", "--parsable", "--array=0-" + std::to_string(jobs - 1),
                          "--output=" + (dir / "array_%a.log").string(), "--chdir=" + dir.string(), script.string()},
                         std::chrono::seconds(60));

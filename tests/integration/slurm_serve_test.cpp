@@ -19,6 +19,10 @@ std::string LogOf(ServerProcess& server, const std::string& id) {
   return server.GetJson("/api/jobs/" + id + "/log").value("content", "");
 }
 
+std::string ExecutorState(ServerProcess& server, const std::string& id) {
+  return server.GetJson("/api/jobs/" + id)["artifacts"].value("executor_state", "");
+}
+
 bool WaitUntil(const std::function<bool()>& ok, std::chrono::milliseconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < until) {
@@ -52,9 +56,11 @@ TEST(SlurmServeTest, JobsRunOnSlurmWithLogsArtifactsFailuresAndCancel) {
   EXPECT_NE(j["error_message"].get<std::string>().find("boom error"), std::string::npos) << j.dump();
 
   ASSERT_TRUE(WaitUntil([&] { return LogOf(server, longer).find("started") != std::string::npos; }, 60s));
+  // The job's Slurm state follows the poll (once a second): RUNNING by now or soon.
+  EXPECT_TRUE(WaitUntil([&] { return ExecutorState(server, longer) == "RUNNING"; }, 10s));
   j = server.GetJson("/api/jobs/" + longer);
-  EXPECT_EQ(j["status"], "RUNNING");
-  EXPECT_EQ(j["artifacts"]["executor_state"], "RUNNING") << j.dump();
+  EXPECT_EQ(j["status"], "RUNNING") << j.dump();
+  EXPECT_EQ(j["artifacts"]["executor_reason"], "None") << j.dump();
   EXPECT_EQ(server.Post("/api/jobs/" + longer + "/cancel", Json::object()).status, 200);
   j = server.WaitTerminal(longer, 30s);
   EXPECT_EQ(j["status"], "CANCELED") << j.dump();
@@ -71,9 +77,8 @@ TEST(SlurmServeTest, AJobRunningOnSlurmSurvivesAServerKilledWithSigkill) {
     ASSERT_TRUE(server.Start());
     id = Submit(server, {{"print", "before"}, {"sleep", 6}, {"run_id", "r_after_restart"}});
     ASSERT_TRUE(WaitUntil([&] { return LogOf(server, id).find("before") != std::string::npos; }, 60s));
-    Json j = server.GetJson("/api/jobs/" + id);
-    ASSERT_EQ(j["status"], "RUNNING");
-    EXPECT_EQ(j["artifacts"]["executor_state"], "RUNNING");
+    EXPECT_TRUE(WaitUntil([&] { return ExecutorState(server, id) == "RUNNING"; }, 10s));
+    ASSERT_EQ(server.GetJson("/api/jobs/" + id)["status"], "RUNNING");
     server.Kill9();
   }
   ServerProcess server(ws.root());
