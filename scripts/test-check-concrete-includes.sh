@@ -17,7 +17,8 @@ copy
 for planted in 'src/http/planted.cpp:#include "store/sqlite/sqlite_db.hpp"' \
                'src/registry/planted.hpp:  #  include <exec/local/local_executor.hpp>' \
                'src/cli/planted.cpp:#include "../store/sqlite/sqlite_job_store.hpp"' \
-               'src/jobs/planted.cpp:#include "store/postgres/pg_job_store.hpp"'; do
+               'src/jobs/planted.cpp:#include "store/postgres/pg_job_store.hpp"' \
+               'src/jobs/planted.cpp:#include "exec/slurm/slurm_executor.hpp"'; do
   copy
   file="${planted%%:*}"
   printf '%s\n' "${planted#*:}" > "$tmp/repo/$file"
@@ -32,6 +33,7 @@ done
 copy
 printf '#include "store/sqlite/sqlite_db.hpp"\n#include "store/postgres/pg_db.hpp"\n' > "$tmp/repo/src/app/planted.cpp"
 printf '#include "exec/local/supervisor_protocol.hpp"\n' > "$tmp/repo/src/exec/shim/planted.cpp"
+printf '#include "exec/slurm/slurm_parse.hpp"\n' > "$tmp/repo/src/app/planted2.cpp"
 printf '// #include "store/sqlite/sqlite_db.hpp" is not an include\n' > "$tmp/repo/src/http/planted.cpp"
 "$lint" "$tmp/repo" >/dev/null || fail "includes in src/app and src/exec/shim and comments must pass"
 echo "test-check-concrete-includes: OK"

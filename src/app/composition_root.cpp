@@ -24,6 +24,7 @@
 #include "core/roots.hpp"
 #include "datasets/dataset_service.hpp"
 #include "exec/local/local_executor.hpp"
+#include "exec/slurm/slurm_executor.hpp"
 #include "http/router.hpp"
 #include "http/api_error.hpp"
 #include "http/auth.hpp"
@@ -298,6 +299,18 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
       ASSIGN_OR_RETURN(parts->executor, LocalExecutor::Create(exec_options));
       break;
     }
+    case ExecutorType::kSlurm: {
+      SlurmExecutorOptions exec_options;
+      exec_options.partition = config.executor.partition;
+      exec_options.account = config.executor.account;
+      exec_options.time_limit = config.executor.time_limit;
+      exec_options.sbatch_args = config.executor.sbatch_args;
+      const int slots = flags.slots.value_or(config.executor.slots.value_or(0));
+      if (slots < 0) return Status::InvalidArgument("--slots must be >= 0");
+      if (slots > 0) exec_options.capacity = slots;
+      parts->executor = std::make_unique<SlurmExecutor>(std::move(exec_options));
+      break;
+    }
   }
 
   parts->catalog = std::make_unique<JobCatalog>(ws, SelfExe());
@@ -315,7 +328,8 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   parts->jobs->SetPreparer(parts->preparer.get());  // before Recover: requeued tool jobs need it
   RETURN_IF_ERROR(parts->jobs->Recover().WithContext("recovering jobs"));
   // Built-in backtest tasks of optimizations run in process through the engine's grid mode.
-  if (flags.optimization_fast_path) {
+  // With Slurm every task is a Slurm job (the fast path would run them on this machine).
+  if (flags.optimization_fast_path && config.executor.type == ExecutorType::kLocal) {
     parts->task_runner = optimize::MakeBuiltinBacktestBatchRunner(*parts->jobs, *parts->catalog, ws, clock);
   }
 

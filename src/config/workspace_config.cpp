@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <regex>
 
 #include <yaml-cpp/yaml.h>
 
@@ -188,23 +189,77 @@ Status ParseStorage(const Reader& r, const YAML::Node& n, StorageSection& out) {
   });
 }
 
+// Slurm's --time formats (sbatch(1)).
+bool IsSlurmTime(const std::string& t) {
+  static const std::regex kTime(R"(\d+|\d+:\d+|\d+:\d+:\d+|\d+-\d+|\d+-\d+:\d+|\d+-\d+:\d+:\d+|UNLIMITED|INFINITE)");
+  return std::regex_match(t, kTime);
+}
+
+// sbatch options the Slurm executor sets itself (or that would change what a job is).
+constexpr std::string_view kReservedSbatchOptions[] = {
+    "--output", "--error", "--open-mode", "--chdir", "--job-name", "--parsable", "--wrap", "--array",
+    "--export", "--partition", "--account", "--time", "-o", "-e", "-D", "-J", "-a", "-p", "-A", "-t"};
+
 Status ParseExecutor(const Reader& r, const YAML::Node& n, ExecutorSection& out) {
-  return r.Map(n, "executor", {"type", "slots"}, [&](const std::string& k, const YAML::Node& v) -> Status {
+  std::vector<YAML::Node> slurm_nodes;  // keys that need type: slurm
+  std::vector<std::string> slurm_keys;
+  RETURN_IF_ERROR(r.Map(n, "executor", {"type", "slots", "partition", "account", "time_limit", "sbatch_args"},
+                        [&](const std::string& k, const YAML::Node& v) -> Status {
+    const std::string key = "executor." + k;
     if (k == "type") {
-      ASSIGN_OR_RETURN(std::string type, r.String(v, "executor.type"));
+      ASSIGN_OR_RETURN(std::string type, r.String(v, key));
       if (type == "local") {
         out.type = ExecutorType::kLocal;
       } else if (type == "slurm") {
-        return r.Error(v, "executor.type", "'slurm' is not available in this build (use local)");
+        out.type = ExecutorType::kSlurm;
       } else {
-        return r.Error(v, "executor.type", "unknown executor '" + type.substr(0, 80) + "' (use local)");
+        return r.Error(v, key, "unknown executor '" + type.substr(0, 80) + "' (local or slurm)");
       }
-    } else {
-      ASSIGN_OR_RETURN(int64_t slots, r.Int(v, "executor.slots", 0, 4096));
+      return Status::Ok();
+    }
+    if (k == "slots") {
+      ASSIGN_OR_RETURN(int64_t slots, r.Int(v, key, 0, 4096));
       out.slots = static_cast<int>(slots);
+      return Status::Ok();
+    }
+    slurm_nodes.push_back(v);
+    slurm_keys.push_back(key);
+    if (k == "sbatch_args") {
+      ASSIGN_OR_RETURN(out.sbatch_args, r.StringList(v, key));
+      for (const std::string& a : out.sbatch_args) {
+        if (a.empty() || a[0] != '-') {
+          return r.Error(v, key, "'" + a.substr(0, 80) + "' is not an sbatch option (each entry starts with '-')");
+        }
+        const std::string name = a.substr(0, a.find('='));
+        for (std::string_view reserved : kReservedSbatchOptions) {
+          if (name == reserved) {
+            return r.Error(v, key, "'" + name + "' is set by the Slurm executor (use partition/account/time_limit)");
+          }
+        }
+      }
+      return Status::Ok();
+    }
+    ASSIGN_OR_RETURN(std::string value, r.NonEmptyString(v, key));
+    if (value.find_first_of(" \t\n\r'\"") != std::string::npos) {
+      return r.Error(v, key, "must not contain spaces or quotes, got '" + value.substr(0, 80) + "'");
+    }
+    if (k == "time_limit") {
+      if (!IsSlurmTime(value)) {
+        return r.Error(v, key, "'" + value.substr(0, 40) +
+                                   "' is not a Slurm time (MIN, MIN:SEC, H:M:S, D-H, D-H:M, D-H:M:S, UNLIMITED)");
+      }
+      out.time_limit = value;
+    } else if (k == "partition") {
+      out.partition = value;
+    } else {
+      out.account = value;
     }
     return Status::Ok();
-  });
+  }));
+  if (out.type != ExecutorType::kSlurm && !slurm_nodes.empty()) {
+    return r.Error(slurm_nodes.front(), slurm_keys.front(), "is only for executor type slurm");
+  }
+  return Status::Ok();
 }
 
 Status ParseDatasetEntry(const Reader& r, const YAML::Node& v, const std::string& key, DatasetDecl& d) {

@@ -8,6 +8,7 @@
 //   auth:      {mode: none|token, session_hours: 12}
 //   storage:   {db: "sqlite:alphalab.db"}                 # sqlite:PATH, relative = in the workspace
 //   executor:  {type: local, slots: 0}                    # 0 = one slot per core
+//              {type: slurm, partition, account, time_limit, sbatch_args: [...], slots}
 //   datasets:  {NAME: {format: csv|qlib, path: DIR}}      # (provider_uri: is accepted for path)
 //   job_types: {NAME: {description, argv, params, artifacts, required_artifacts, timeout_sec, env}}
 //   registry:  {index_on_start: true}
@@ -50,7 +51,7 @@ struct DbUrl {
   std::filesystem::path SqliteFile(const Workspace& ws) const;
 };
 
-enum class ExecutorType { kLocal };
+enum class ExecutorType { kLocal, kSlurm };
 
 struct ServerSection {
   std::optional<std::string> host;  // default 127.0.0.1
@@ -76,7 +77,16 @@ struct StorageSection {
 
 struct ExecutorSection {
   ExecutorType type = ExecutorType::kLocal;
-  std::optional<int> slots;  // >= 0; 0 = one per core
+  // >= 0. local: processes at once (0 = one per core); slurm: jobs handed to Slurm at once
+  // (0 = 1000; Slurm queues them).
+  std::optional<int> slots;
+  // slurm only (an error with type local): sbatch's --partition, --account, --time (Slurm's
+  // formats: MIN, MIN:SEC, H:M:S, D-H, D-H:M, D-H:M:S, UNLIMITED) for jobs without their own
+  // timeout, and extra sbatch options (each starts with '-'; not those the executor sets).
+  std::string partition;
+  std::string account;
+  std::string time_limit;
+  std::vector<std::string> sbatch_args;
 };
 
 struct DatasetDecl {

@@ -12,4 +12,7 @@ namespace alphalab {
 // parameters, CLI flags, config values, job parameters).
 std::vector<std::string> SplitCommaList(std::string_view text);
 
+// `s` without the spaces, tabs, CRs and LFs around it.
+std::string_view Trim(std::string_view s);
+
 }  // namespace alphalab

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/ids.hpp"
+#include "core/job_state.hpp"
 #include "core/status.hpp"
 
 namespace alphalab {
@@ -36,7 +37,23 @@ struct ProcessExit {
   bool canceled = false;          // Cancel() was called
   bool timed_out = false;         // the spec's timeout expired
   std::string error;              // spawn failure or lost process, for error_message
+  // A cluster executor's typed reason when the cluster ended the job itself (out_of_memory,
+  // node_fail, preempted); it decides end_reason (the job FAILED). Never set by LocalExecutor.
+  std::optional<EndReason> cluster_reason;
+  // The cluster's own words for the end (Slurm: state "OUT_OF_MEMORY", reason "None"); empty
+  // for local processes. Kept on the job (artifacts executor_state / executor_reason).
+  std::string executor_state;
+  std::string executor_reason;
 };
+
+// What a cluster executor says about a job it has not finished yet (Slurm: PENDING with
+// reason "Priority", then RUNNING). Reported when it changes.
+struct ExecutorStatus {
+  JobId job_id;
+  std::string state;
+  std::string reason;
+};
+using StatusListener = std::function<void(const ExecutorStatus&)>;
 
 using ExitCallback = std::function<void(const ProcessExit&)>;
 
@@ -70,6 +87,11 @@ class Executor {
 
   // Stops watching (does not kill children; they are re-attached by the next server).
   virtual void Shutdown() = 0;
+
+  // Cluster executors call `listener` (from an executor thread) when a submitted job's state
+  // in the cluster changes; the local executor has nothing to say and ignores it. Set before
+  // the first Submit/Reattach; an empty function removes it.
+  virtual void SetStatusListener(StatusListener listener) { (void)listener; }
 };
 
 }  // namespace alphalab

@@ -110,7 +110,25 @@ class FakeExecutor final : public Executor {
     running_.clear();
   }
 
+  void SetStatusListener(StatusListener listener) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    listener_ = std::move(listener);
+  }
+
   // ---- test controls -------------------------------------------------------------------
+
+  // What a cluster executor's poll thread does when a job's state there changes: calls the
+  // status listener (on this thread). False when none is set.
+  bool ReportStatus(const JobId& job_id, std::string state, std::string reason) {
+    StatusListener listener;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      listener = listener_;
+    }
+    if (!listener) return false;
+    listener(ExecutorStatus{job_id, std::move(state), std::move(reason)});
+    return true;
+  }
 
   // Ends a running job: fires its on_exit with `exit` (job_id filled in) on this thread.
   Status Finish(const JobId& job_id, ProcessExit exit) {
@@ -243,6 +261,7 @@ class FakeExecutor final : public Executor {
   std::map<std::string, ProcessExit> recorded_;
   Status fail_next_submit_;
   bool finish_on_cancel_ = false;
+  StatusListener listener_;
   bool shutdown_ = false;
   uint64_t next_ref_ = 0;
   std::vector<std::thread> threads_;

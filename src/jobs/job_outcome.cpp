@@ -95,6 +95,11 @@ JobOutcome DecideOutcome(const JobRecord& job, const JobTypeSpec* spec, const Jo
         o.event = JobEvent::kJobTimedOut;
         o.end_reason = EndReason::kTimeout;
         why = x.error.empty() ? "timed out after " + std::to_string(job.timeout_sec) + " s and was stopped" : x.error;
+      } else if (x.cluster_reason) {
+        // The cluster ended it (out of memory, node failure, preemption).
+        o.event = JobEvent::kJobFailed;
+        o.end_reason = *x.cluster_reason;
+        why = x.error.empty() ? "ended by the cluster: " + std::string(EndReasonName(*x.cluster_reason)) : x.error;
       } else if (!x.exit_code && !x.signal) {
         // Neither an exit code nor a signal: nobody knows how it ended.
         o.event = JobEvent::kJobLost;
@@ -160,6 +165,12 @@ JobOutcome DecideOutcome(const JobRecord& job, const JobTypeSpec* spec, const Jo
     }
   } else {
     o.artifacts_parse_error = "job type '" + job.job_type + "' is no longer in the catalog";
+  }
+  // A cluster's own words for the end stay on the job (Slurm: state and reason).
+  if (end.kind == JobEnd::Kind::kExited && !end.exit.executor_state.empty()) {
+    if (!o.artifacts.is_object()) o.artifacts = Json::object();
+    o.artifacts[std::string(kExecutorStateKey)] = end.exit.executor_state;
+    o.artifacts[std::string(kExecutorReasonKey)] = end.exit.executor_reason;
   }
   if (end.disk_full && end.kind == JobEnd::Kind::kExited) {
     if (o.event == JobEvent::kJobSucceeded && o.artifacts_parse_error && spec &&

@@ -11,6 +11,8 @@
 //   canceled while queued        JobCanceled    CANCELED  canceled      null
 //   could not start / record     JobFailed      FAILED    spawn_failed  null
 //   no exit status anywhere      JobLost        FAILED    lost          null
+//   the cluster ended it         JobFailed      FAILED    out_of_memory / node_fail / preempted
+//     (ProcessExit::cluster_reason)                                     -S / N when known
 //   dry run completed            JobSucceeded   SUCCESS   exit_code     0
 //   exited 0, disk full, a       JobFailed      FAILED    exit_code     0
 //     required artifact missing
@@ -83,6 +85,11 @@ struct JobOutcome {
   std::optional<std::string> artifacts_parse_error;
   std::optional<std::string> error_message;
 };
+
+// Artifacts keys holding a cluster executor's own state and reason for the job (Slurm:
+// "PENDING"/"Priority" while queued there, "TIMEOUT"/"None" at the end); absent for local jobs.
+inline constexpr std::string_view kExecutorStateKey = "executor_state";
+inline constexpr std::string_view kExecutorReasonKey = "executor_reason";
 
 // Message of a job whose process was gone after a restart (the start of error_message).
 inline constexpr std::string_view kLostMessage = "server restarted and the process was gone";

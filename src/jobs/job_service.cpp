@@ -104,6 +104,7 @@ JobService::JobService(JobStore& store, Executor& executor, const JobCatalog& ca
       CompletionLoop();
     });
   }
+  executor_.SetStatusListener([this](const ExecutorStatus& status) { OnExecutorStatus(status); });
 }
 
 JobService::~JobService() { Shutdown(); }
@@ -116,6 +117,7 @@ void JobService::Shutdown() {
   }
   lease_cv_.notify_all();
   if (lease_thread_.joinable()) lease_thread_.join();  // the lease stays: it expires unless renewed
+  executor_.SetStatusListener({});  // waits for a call in progress
   queue_.Stop();  // a spawn in progress is completed and recorded first
   {
     std::lock_guard lock(completions_mu_);
@@ -552,6 +554,18 @@ void JobService::OnExit(const std::shared_ptr<Active>& a, const ProcessExit& exi
     completions_.push_back(Completion{a, exit});
   }
   completions_cv_.notify_one();
+}
+
+void JobService::OnExecutorStatus(const ExecutorStatus& status) {
+  std::shared_ptr<Active> a = FindActive(status.job_id);
+  if (!a) return;
+  std::lock_guard alock(a->mu);
+  JobRecord& rec = a->record;
+  if (rec.status != JobState::kRunning) return;  // not recorded as started yet, or ended
+  if (!rec.artifacts.is_object()) rec.artifacts = Json::object();
+  rec.artifacts[std::string(kExecutorStateKey)] = status.state;
+  rec.artifacts[std::string(kExecutorReasonKey)] = status.reason;
+  Persist(rec, JobState::kRunning).ok();
 }
 
 void JobService::CompletionLoop() {

@@ -236,6 +236,9 @@ class JobService {
   JobRecord EndJob(const std::shared_ptr<Active>& a, std::unique_lock<std::mutex>& alock,
                    const JobEnd& end);
   void OnExit(const std::shared_ptr<Active>& a, const ProcessExit& exit);
+  // A cluster executor's news about a running job (Slurm: PENDING + reason, RUNNING): kept in
+  // its artifacts (executor_state, executor_reason) and persisted.
+  void OnExecutorStatus(const ExecutorStatus& status);
   void CompletionLoop();
   Status Persist(JobRecord& job, JobState expected);
   void LogEvent(const JobRecord& job) const;  // structured log line for a recorded state

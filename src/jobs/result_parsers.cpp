@@ -10,20 +10,11 @@
 
 #include "core/csv.hpp"
 #include "core/json.hpp"
+#include "core/text.hpp"
 
 namespace alphalab {
 
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // The whole of `s` as a finite double (no leading '+', no spaces), else nullopt.
 std::optional<double> ParsePlainNumber(std::string_view s) {

@@ -36,12 +36,13 @@ TEST_F(ConfigCli, NoFileIsOkWithDefaults) {
 }
 
 TEST_F(ConfigCli, ABadValueExitsOneNamingFileLineAndKey) {
-  std::ofstream(root_ / "alphalab.yaml") << "server:\n  port: 8000\nexecutor:\n  type: slurm\n";
+  std::ofstream(root_ / "alphalab.yaml") << "server:\n  port: 8000\nexecutor:\n  type: slurm\n  time_limit: 2h\n";
   const CmdResult r = Check(root_);
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_TRUE(r.out.empty()) << Describe(r);
   EXPECT_EQ(r.err, "alphalab config check: " + (root_ / "alphalab.yaml").string() +
-                       ":4: executor.type: 'slurm' is not available in this build (use local)\n")
+                       ":5: executor.time_limit: '2h' is not a Slurm time (MIN, MIN:SEC, H:M:S, D-H, D-H:M, "
+                       "D-H:M:S, UNLIMITED)\n")
       << Describe(r);
 }
 

@@ -122,7 +122,6 @@ TEST(WorkspaceConfigTest, WrongTypesNameTheKeyAndLine) {
 }
 
 TEST(WorkspaceConfigTest, BadExecutorAndStorageValuesNameTheKeyAndLine) {
-  ExpectError("executor:\n  type: slurm\n", "executor.type", 2, "'slurm' is not available in this build");
   ExpectError("executor:\n  type: kubernetes\n", "executor.type", 2, "unknown executor 'kubernetes'");
   ExpectError("executor:\n  slots: -1\n", "executor.slots", 2, "must be between 0 and 4096, got -1");
   ExpectError("storage:\n  db: postgresql://u:pw@h:99999/db\n", "storage.db", 2, "port must be a number");
@@ -132,6 +131,38 @@ TEST(WorkspaceConfigTest, BadExecutorAndStorageValuesNameTheKeyAndLine) {
   ExpectError("server:\n  port: 70000\n", "server.port", 2, "between 0 and 65535");
   ExpectError("datasets:\n  d:\n    format: parquet\n    path: data/d\n", "datasets.d.format", 3, "csv or qlib");
   ExpectError("datasets:\n  d:\n    format: csv\n", "datasets.d", 2, "needs 'path'");
+}
+
+TEST(WorkspaceConfigTest, TheSlurmExecutorIsParsed) {
+  auto c = ParseWorkspaceConfig(
+      "executor:\n  type: slurm\n  partition: gpu\n  account: lab\n  time_limit: 1-02:00:00\n"
+      "  sbatch_args: [--mem=4G, '--qos=low']\n  slots: 50\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->executor.type, ExecutorType::kSlurm);
+  EXPECT_EQ(c->executor.partition, "gpu");
+  EXPECT_EQ(c->executor.account, "lab");
+  EXPECT_EQ(c->executor.time_limit, "1-02:00:00");
+  EXPECT_EQ(c->executor.sbatch_args, (std::vector<std::string>{"--mem=4G", "--qos=low"}));
+  EXPECT_EQ(c->executor.slots, 50);
+  for (const char* t : {"30", "30:00", "2:00:00", "1-0", "1-2:30", "UNLIMITED"}) {
+    EXPECT_TRUE(ParseWorkspaceConfig(std::string("executor: {type: slurm, time_limit: '") + t + "'}\n").ok()) << t;
+  }
+}
+
+TEST(WorkspaceConfigTest, BadSlurmExecutorValuesNameTheKeyAndLine) {
+  ExpectError("executor:\n  type: slurm\n  time_limit: 2h\n", "executor.time_limit", 3, "not a Slurm time");
+  ExpectError("executor:\n  type: slurm\n  partition: ''\n", "executor.partition", 3, "must not be empty");
+  ExpectError("executor:\n  type: slurm\n  account: 'a b'\n", "executor.account", 3, "spaces or quotes");
+  ExpectError("executor:\n  type: slurm\n  sbatch_args: [mem=4G]\n", "executor.sbatch_args", 3,
+              "is not an sbatch option");
+  ExpectError("executor:\n  type: slurm\n  sbatch_args: ['--output=/tmp/x']\n", "executor.sbatch_args", 3,
+              "'--output' is set by the Slurm executor");
+  ExpectError("executor:\n  type: slurm\n  sbatch_args: --mem=1G\n", "executor.sbatch_args", 3,
+              "must be a list of strings");
+  ExpectError("executor:\n  partition: gpu\n", "executor.partition", 2, "only for executor type slurm");
+  ExpectError("executor:\n  type: local\n  sbatch_args: [--mem=1G]\n", "executor.sbatch_args", 3,
+              "only for executor type slurm");
+  ExpectError("executor:\n  type: slurm\n  nodes: 2\n", "executor.nodes", 3, "unknown key");
 }
 
 TEST(WorkspaceConfigTest, InvalidYamlNamesTheLine) {

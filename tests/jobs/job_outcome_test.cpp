@@ -90,6 +90,33 @@ TEST(JobOutcomeTest, TableOfEnds) {
   }
 }
 
+TEST(JobOutcomeTest, ClusterEndsGiveTheirTypedReasonAndKeepTheClustersWords) {
+  const JobTypeSpec spec = SpecWithRunArtifacts();
+  const std::string log = "step 1\nrun_id: r1\n";
+  for (EndReason reason : {EndReason::kOutOfMemory, EndReason::kNodeFail, EndReason::kPreempted}) {
+    SCOPED_TRACE(EndReasonName(reason));
+    ProcessExit x = Exit(std::nullopt, 9);
+    x.cluster_reason = reason;
+    x.error = "Slurm job 7 ended OUT_OF_MEMORY: it ran out of memory";
+    x.executor_state = "OUT_OF_MEMORY";
+    x.executor_reason = "None";
+    const JobOutcome o = DecideOutcome(Running(), &spec, JobEnd::Exited(x), log);
+    EXPECT_EQ(o.event, JobEvent::kJobFailed);
+    EXPECT_EQ(o.end_reason, reason);
+    EXPECT_EQ(o.exit_code, -9);
+    EXPECT_EQ(o.error_message, "Slurm job 7 ended OUT_OF_MEMORY: it ran out of memory; last output:\nstep 1\nrun_id: r1");
+    EXPECT_EQ(o.artifacts, (Json{{"run_id", "r1"}, {"executor_state", "OUT_OF_MEMORY"}, {"executor_reason", "None"}}));
+  }
+  // A cluster's TIMEOUT is a timeout, its words kept too.
+  ProcessExit t = Exit(std::nullopt, 15);
+  t.timed_out = true;
+  t.error = "Slurm job 8 ended TIMEOUT: it reached its time limit and was stopped";
+  t.executor_state = "TIMEOUT";
+  const JobOutcome o = DecideOutcome(Running(), &spec, JobEnd::Exited(t), log);
+  EXPECT_EQ(o.end_reason, EndReason::kTimeout);
+  EXPECT_EQ(o.artifacts.value("executor_state", ""), "TIMEOUT");
+}
+
 TEST(JobOutcomeTest, FailedExitWithoutOutputSaysSo) {
   const JobTypeSpec spec = SpecWithRunArtifacts();
   const JobOutcome o = DecideOutcome(Running(), &spec, JobEnd::Exited(Exit(2)), "");

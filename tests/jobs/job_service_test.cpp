@@ -540,6 +540,35 @@ TEST_F(JobServiceTest, SignalAndSpawnFailure) {
   EXPECT_FALSE(Stored(b.job_id).started_at.has_value());
 }
 
+TEST_F(JobServiceTest, AClustersStateAndReasonStayOnTheJobAndItsTypedEndIsRecorded) {
+  MakeService(2);
+  JobRecord a = SubmitRunning();
+  ASSERT_TRUE(exec_->ReportStatus(a.job_id, "PENDING", "Priority"));
+  EXPECT_EQ(Stored(a.job_id).artifacts, (Json{{"executor_state", "PENDING"}, {"executor_reason", "Priority"}}));
+  EXPECT_EQ(service_->Get(a.job_id)->artifacts.value("executor_reason", ""), "Priority");
+  EXPECT_EQ(Stored(a.job_id).status, JobState::kRunning);
+  ASSERT_TRUE(exec_->ReportStatus(a.job_id, "RUNNING", "None"));
+  EXPECT_EQ(Stored(a.job_id).artifacts.value("executor_state", ""), "RUNNING");
+  ASSERT_TRUE(exec_->ReportStatus(JobId("job_unknown"), "RUNNING", "None"));  // ignored
+
+  ProcessExit oom;
+  oom.signal = 9;
+  oom.cluster_reason = EndReason::kOutOfMemory;
+  oom.error = "Slurm job 5 ended OUT_OF_MEMORY: it ran out of memory";
+  oom.executor_state = "OUT_OF_MEMORY";
+  oom.executor_reason = "None";
+  ASSERT_TRUE(exec_->Finish(a.job_id, oom).ok());
+  ASSERT_TRUE(WaitFor([&] { return StateOf(a.job_id) == JobState::kFailed; }));
+  JobRecord r = Stored(a.job_id);
+  EXPECT_EQ(r.end_reason, EndReason::kOutOfMemory);
+  EXPECT_EQ(r.exit_code, -9);
+  EXPECT_EQ(r.artifacts.value("executor_state", ""), "OUT_OF_MEMORY");
+  EXPECT_EQ(r.error_message->rfind("Slurm job 5 ended OUT_OF_MEMORY", 0), 0u) << *r.error_message;
+  // After its end a late report changes nothing.
+  ASSERT_TRUE(exec_->ReportStatus(a.job_id, "RUNNING", "None"));
+  EXPECT_EQ(Stored(a.job_id).artifacts.value("executor_state", ""), "OUT_OF_MEMORY");
+}
+
 TEST_F(JobServiceTest, CancelQueuedRunningAndFinished) {
   MakeService(1);
   exec_->set_finish_on_cancel(true);

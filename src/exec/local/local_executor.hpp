@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "exec/executor.hpp"
+#include "exec/process_spec.hpp"  // BuildJobEnvironment
 
 namespace alphalab {
 
@@ -70,11 +71,6 @@ Result<uint64_t> ProcessStartTime(int pid);
 // owns (cores / slots, at least 1), so N concurrent jobs on N cores never oversubscribe them.
 std::map<std::string, std::string> ThreadPolicyEnvironment(int slots, unsigned cores);
 
-// A job's environment as "K=V" strings: `server_env` (a NULL-terminated environ array), with
-// `extra` (the job's own variables) added or overriding, and `defaults` added for the keys
-// neither sets.
-std::vector<std::string> BuildJobEnvironment(char** server_env, const std::map<std::string, std::string>& extra,
-                                             const std::map<std::string, std::string>& defaults);
 
 class LocalExecutor final : public Executor {
  public:
