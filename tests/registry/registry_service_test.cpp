@@ -532,7 +532,7 @@ TEST_F(ServiceTest, RunsListCarriesTheModelParamsOfEachRunsConfig) {
   EXPECT_EQ((*svc_->Runs({{"sort", "param.tree_method_asc"}}))["items"][0]["run_id"], "run_a");  // text: run_id order
   auto bad = svc_->Runs({{"sort", "param.a b_asc"}});
   ASSERT_TRUE(bad.status().IsInvalidArgument());
-  EXPECT_EQ(bad.status().details().value("param", ""), "sort");
+  EXPECT_EQ(bad.status().details().value("parameter", ""), "sort");
 }
 
 }  // namespace
