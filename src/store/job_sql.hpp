@@ -19,9 +19,15 @@ struct JobSqlDialect {
   std::string find_function;  // position of a substring (> 0 when found): instr / strpos
   std::string int64_type;     // CAST target for microseconds
   std::string double_type;    // CAST target for a bound
+  // An ASCII-only lower case of a column (AsciiLower): `ascii_lower_open` + column +
+  // `ascii_lower_close`. SQLite's lower() folds ASCII only; PostgreSQL's folds Unicode by the
+  // locale, so it translates A-Z instead.
+  std::string ascii_lower_open;
+  std::string ascii_lower_close;
 };
-inline const JobSqlDialect kSqliteJobDialect{"instr", "INTEGER", "REAL"};
-inline const JobSqlDialect kPostgresJobDialect{"strpos", "BIGINT", "DOUBLE PRECISION"};
+inline const JobSqlDialect kSqliteJobDialect{"instr", "INTEGER", "REAL", "lower(", ")"};
+inline const JobSqlDialect kPostgresJobDialect{"strpos", "BIGINT", "DOUBLE PRECISION", "translate(",
+                                               ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"};
 
 
 // Column order shared by every SELECT and by RowToJob.
@@ -234,11 +240,13 @@ inline Filter BuildFilter(const JobQuery& query, const JobSqlDialect& dialect) {
   add_in("owner_id", query.owner_ids);
   add_in("project", query.projects);
   if (query.text && !query.text->empty()) {
-    // JobTextMatches in SQL: lower() folds ASCII only, like AsciiLower; params is stored as DumpJson.
+    // JobTextMatches in SQL: ASCII-only folding, like AsciiLower; params is stored as DumpJson.
     const std::string needle = AsciiLower(*query.text);
-    const std::string find = dialect.find_function;
-    add("(" + find + "(lower(job_id), ?) > 0 OR " + find + "(lower(job_type), ?) > 0 OR " + find +
-            "(lower(args_preview), ?) > 0 OR " + find + "(lower(params), ?) > 0)",
+    const auto has = [&](std::string_view column) {
+      return dialect.find_function + "(" + dialect.ascii_lower_open + std::string(column) + dialect.ascii_lower_close +
+             ", ?) > 0";
+    };
+    add("(" + has("job_id") + " OR " + has("job_type") + " OR " + has("args_preview") + " OR " + has("params") + ")",
         needle);
     filter.values.push_back(needle);
     filter.values.push_back(needle);
