@@ -1,6 +1,5 @@
 #include "engine/backtest/cross_kernels.hpp"
 
-#include <cstdlib>
 #include <cstring>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -10,28 +9,6 @@
 
 namespace alphalab::engine {
 namespace {
-
-SimdPath DetectOnce() {
-  const char* env = std::getenv("ALPHALAB_SIMD");
-  if (env && std::strcmp(env, "generic") == 0) return SimdPath::kGeneric;
-#ifdef ALPHALAB_HAVE_AVX2_KERNEL
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2")) return SimdPath::kAvx2;
-#endif
-  return SimdPath::kGeneric;
-}
-
-bool CpuHasAvx2() {
-#ifdef ALPHALAB_HAVE_AVX2_KERNEL
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return has;
-#else
-  return false;
-#endif
-}
 
 // One bar, the same arithmetic as the vector kernel: exact differences of integers, two
 // rounded products, one rounded difference.
@@ -51,22 +28,6 @@ inline double Decision(const CrossKernelArgs& a, size_t t) {
 }
 
 }  // namespace
-
-SimdPath ResolveSimd(SimdPath requested) {
-  static const SimdPath detected = DetectOnce();
-  if (requested == SimdPath::kAuto) return detected;
-  if (requested == SimdPath::kAvx2 && !CpuHasAvx2()) return SimdPath::kGeneric;
-  return requested;
-}
-
-const char* SimdPathName(SimdPath path) {
-  switch (path) {
-    case SimdPath::kAuto: return "auto";
-    case SimdPath::kGeneric: return "generic";
-    case SimdPath::kAvx2: return "avx2";
-  }
-  return "?";
-}
 
 void CrossMasksGeneric(const CrossKernelArgs& a, size_t begin, size_t end, uint64_t* pos, uint64_t* neg) {
   const size_t words = (end - begin + 63) / 64;

@@ -1,7 +1,5 @@
-// The sma_cross decision kernels of SmaCrossSeries (long_flat.hpp), one per instruction set,
-// chosen once at run time so the generic x86-64 build stays portable:
-//   kGeneric: plain C++ (any CPU);
-//   kAvx2:    4 bars per instruction (AVX2), used when the CPU has it.
+// The sma_cross decision kernels of SmaCrossSeries (long_flat.hpp), one per instruction set
+// (core/simd.hpp chooses: kGeneric plain C++, kAvx2 4 bars per instruction).
 // A kernel classifies bars [begin, end) by d[t] = F[t] * slow - S[t] * fast (F, S the exact
 // window sums in grid units) against the band +-threshold: bit j of pos[k] / neg[k] is set
 // when bar begin + 64k + j has d > threshold / d < -threshold; neither bit: inside the band
@@ -12,15 +10,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/simd.hpp"
+
 namespace alphalab::engine {
-
-enum class SimdPath : uint8_t { kAuto, kGeneric, kAvx2 };
-
-// kAuto -> what this process uses: kAvx2 when the CPU supports it, unless the environment
-// variable ALPHALAB_SIMD=generic forces the portable kernel (read once). kAvx2 on a CPU
-// without AVX2 -> kGeneric.
-SimdPath ResolveSimd(SimdPath requested);
-const char* SimdPathName(SimdPath path);
 
 struct CrossKernelArgs {
   // Window-sum mode: fast_sum[t], slow_sum[t] are the sums of the last fast / slow values.
