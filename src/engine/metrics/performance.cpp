@@ -62,6 +62,25 @@ __attribute__((target("avx2"))) void MarkedReturns(double cash, double shares, c
   }
   for (; i < count; ++i) r[i] = equity[i] / equity[i - 1] - 1.0;
 }
+
+// max(0, max over i of 1 - equity[i] / peak[i]).
+__attribute__((target("avx2"))) double ChunkDrawdown(const double* equity, const double* peak, size_t count) {
+  const __m256d one = _mm256_set1_pd(1.0);
+  __m256d m = _mm256_setzero_pd();
+  size_t i = 0;
+  for (; i + 4 <= count; i += 4) {
+    m = _mm256_max_pd(m, _mm256_sub_pd(one, _mm256_div_pd(_mm256_loadu_pd(equity + i), _mm256_loadu_pd(peak + i))));
+  }
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, m);
+  double out = 0;
+  for (double v : lanes) out = v > out ? v : out;
+  for (; i < count; ++i) {
+    const double dd = 1.0 - equity[i] / peak[i];
+    out = dd > out ? dd : out;
+  }
+  return out;
+}
 #else
 void MarkedReturns(double cash, double shares, const double* close, size_t count, double last, double* equity,
                    double* r) {
@@ -69,6 +88,15 @@ void MarkedReturns(double cash, double shares, const double* close, size_t count
     equity[i] = cash + shares * close[i];
     r[i] = equity[i] / (i ? equity[i - 1] : last) - 1.0;
   }
+}
+
+double ChunkDrawdown(const double* equity, const double* peak, size_t count) {
+  double out = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const double dd = 1.0 - equity[i] / peak[i];
+    out = dd > out ? dd : out;
+  }
+  return out;
 }
 #endif
 
@@ -104,20 +132,51 @@ void EquityAccumulator::AddMarkedChunks(double cash, double shares, const double
   // without a branch and turned into drawdowns per chunk (the new-peak test is random).
   constexpr size_t kChunk = 256;
   double run_trough[kChunk + 1], run_peak[kChunk + 1];
-  double equities[kPrecomputed ? kChunk : 1], returns[kPrecomputed ? kChunk : 1];
+  double equities[kPrecomputed ? kChunk : 1], returns[kPrecomputed ? kChunk : 1], peaks[kPrecomputed ? kChunk : 1];
   while (i < count && !general) {
     const size_t stop = std::min(count, i + kChunk);
     const size_t from = i;
-    if constexpr (kPrecomputed) MarkedReturns(cash, shares, close + from, stop - from, last, equities, returns);
+    if constexpr (kPrecomputed) {
+      // Three passes: equities and returns 4 at a time; the sums and the running peak in
+      // bar order (the only loop-carried work); then 1 - equity / peak on every bar, 4 at a
+      // time. The largest of those is Add's drawdown: at a run's trough it is exactly Add's
+      // value, elsewhere in the run it is not larger (monotone rounding), and 0 on a peak.
+      MarkedReturns(cash, shares, close + from, stop - from, last, equities, returns);
+      const double peak_in = peak;
+      for (; i < stop; ++i) {
+        const double equity = equities[i - from];
+        if (!(equity > 0)) {  // leave the rest to Add (never happens with positive prices)
+          general = true;
+          break;
+        }
+        const double r = returns[i - from];
+        sum += r;
+        sum2 += r * r;
+        down2 += r < 0 ? r * r : 0.0;
+        peak = equity >= peak ? equity : peak;
+        peaks[i - from] = peak;
+        last = equity;
+      }
+      const size_t seen = i - from;
+      const double dd = ChunkDrawdown(equities, peaks, seen);
+      max_dd = dd > max_dd ? dd : max_dd;
+      // The trough since the last new peak: from the chunk's last new peak on, or the
+      // running one and the whole chunk when no bar made a new peak.
+      size_t j = seen;
+      while (j > 0 && !(equities[j - 1] >= (j > 1 ? peaks[j - 2] : peak_in))) --j;
+      if (j > 0) trough = equities[j - 1];
+      for (size_t k = j; k < seen; ++k) trough = equities[k] < trough ? equities[k] : trough;
+      continue;
+    }
     size_t runs = 0;
     for (; i < stop; ++i) {
-      const double equity = kPrecomputed ? equities[i - from] : cash + shares * close[i];
+      const double equity = cash + shares * close[i];
       if (!(equity > 0)) {  // leave the rest to Add (never happens with positive prices)
         general = true;
         break;
       }
       // equity == last gives r == 0 exactly, which adds nothing: same sums as Add's skip.
-      const double r = kPrecomputed ? returns[i - from] : equity / last - 1.0;
+      const double r = equity / last - 1.0;
       sum += r;
       sum2 += r * r;
       down2 += r < 0 ? r * r : 0.0;
