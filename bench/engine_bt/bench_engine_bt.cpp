@@ -54,6 +54,25 @@ struct PeerResult {
   double final_equity = 0, max_drawdown = 0, sharpe = 0;
   int trades = 0;
 };
+// The peers' fill at bar t's open (whole shares all-in, fee on both sides); 1 when a
+// position was closed.
+inline int PeerFill(int pending, double open, double fee, double& cash, double& shares) {
+  if (pending == 1 && shares == 0) {
+    const double q = std::floor(cash / (open * (1 + fee)));
+    if (q > 0) {
+      const double cost = q * open;
+      cash -= cost + cost * fee;
+      shares = q;
+    }
+  } else if (pending == -1 && shares > 0) {
+    const double proceeds = shares * open;
+    cash += proceeds - proceeds * fee;
+    shares = 0;
+    return 1;
+  }
+  return 0;
+}
+
 PeerResult PeerSmaCross(const std::vector<double>& open, const std::vector<double>& close,
                         const std::vector<long double>& prefix, int fast, int slow, double cash, double fee) {
   const size_t n = close.size();
@@ -63,19 +82,7 @@ PeerResult PeerSmaCross(const std::vector<double>& open, const std::vector<doubl
   const size_t first = static_cast<size_t>(std::max(fast, slow));
   auto sma = [&](size_t t, int w) { return (prefix[t + 1] - prefix[t + 1 - static_cast<size_t>(w)]) / w; };
   for (size_t t = 0; t < n; ++t) {
-    if (pending == 1 && shares == 0) {
-      const double q = std::floor(cash / (open[t] * (1 + fee)));
-      if (q > 0) {
-        const double cost = q * open[t];
-        cash -= cost + cost * fee;
-        shares = q;
-      }
-    } else if (pending == -1 && shares > 0) {
-      const double proceeds = shares * open[t];
-      cash += proceeds - proceeds * fee;
-      shares = 0;
-      ++out.trades;
-    }
+    out.trades += PeerFill(pending, open[t], fee, cash, shares);
     pending = 0;
     const double equity = cash + shares * close[t];
     peak = std::max(peak, equity);
@@ -107,18 +114,7 @@ double PeerSmaArrays(const std::vector<double>& open, const std::vector<double>&
   double shares = 0, peak = cash, prev = cash, sum = 0, sum2 = 0, mdd = 0;
   int pending = 0;
   for (size_t t = 0; t < n; ++t) {
-    if (pending == 1 && shares == 0) {
-      const double q = std::floor(cash / (open[t] * (1 + fee)));
-      if (q > 0) {
-        const double cost = q * open[t];
-        cash -= cost + cost * fee;
-        shares = q;
-      }
-    } else if (pending == -1 && shares > 0) {
-      const double proceeds = shares * open[t];
-      cash += proceeds - proceeds * fee;
-      shares = 0;
-    }
+    PeerFill(pending, open[t], fee, cash, shares);
     pending = 0;
     const double equity = cash + shares * close[t];
     peak = equity > peak ? equity : peak;

@@ -4,12 +4,6 @@
 #include <cmath>
 #include <cstdio>
 
-#include "core/simd.hpp"
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#endif
-
 namespace alphalab::engine {
 
 double TotalReturn(double initial, double final_value) {
@@ -38,87 +32,12 @@ ReturnStats DailyReturnStats(const double* equity, size_t n) {
   return acc.Stats();
 }
 
-namespace {
-
-// The independent part of AddMarked's per-bar work, 4 bars per instruction: equity[i] =
-// cash + shares x close[i] and r[i] = equity[i] / equity[i - 1] - 1 (equity[-1] = last).
-// The same IEEE operations in the same order as the scalar loop (no fused multiply-add), so
-// the same bits; the divisions no longer sit in the sums' loop.
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) void MarkedReturns(double cash, double shares, const double* close, size_t count,
-                                                    double last, double* equity, double* r) {
-  const __m256d c = _mm256_set1_pd(cash), q = _mm256_set1_pd(shares), one = _mm256_set1_pd(1.0);
-  size_t i = 0;
-  for (; i + 4 <= count; i += 4) {
-    _mm256_storeu_pd(equity + i, _mm256_add_pd(c, _mm256_mul_pd(q, _mm256_loadu_pd(close + i))));
-  }
-  for (; i < count; ++i) equity[i] = cash + shares * close[i];
-  if (count == 0) return;
-  r[0] = equity[0] / last - 1.0;
-  i = 1;
-  for (; i + 4 <= count; i += 4) {
-    const __m256d e = _mm256_loadu_pd(equity + i), prev = _mm256_loadu_pd(equity + i - 1);
-    _mm256_storeu_pd(r + i, _mm256_sub_pd(_mm256_div_pd(e, prev), one));
-  }
-  for (; i < count; ++i) r[i] = equity[i] / equity[i - 1] - 1.0;
-}
-
-// max(0, max over i of 1 - equity[i] / peak[i]).
-__attribute__((target("avx2"))) double ChunkDrawdown(const double* equity, const double* peak, size_t count) {
-  const __m256d one = _mm256_set1_pd(1.0);
-  __m256d m = _mm256_setzero_pd();
-  size_t i = 0;
-  for (; i + 4 <= count; i += 4) {
-    m = _mm256_max_pd(m, _mm256_sub_pd(one, _mm256_div_pd(_mm256_loadu_pd(equity + i), _mm256_loadu_pd(peak + i))));
-  }
-  alignas(32) double lanes[4];
-  _mm256_store_pd(lanes, m);
-  double out = 0;
-  for (double v : lanes) out = v > out ? v : out;
-  for (; i < count; ++i) {
-    const double dd = 1.0 - equity[i] / peak[i];
-    out = dd > out ? dd : out;
-  }
-  return out;
-}
-#else
-void MarkedReturns(double cash, double shares, const double* close, size_t count, double last, double* equity,
-                   double* r) {
-  for (size_t i = 0; i < count; ++i) {
-    equity[i] = cash + shares * close[i];
-    r[i] = equity[i] / (i ? equity[i - 1] : last) - 1.0;
-  }
-}
-
-double ChunkDrawdown(const double* equity, const double* peak, size_t count) {
-  double out = 0;
-  for (size_t i = 0; i < count; ++i) {
-    const double dd = 1.0 - equity[i] / peak[i];
-    out = dd > out ? dd : out;
-  }
-  return out;
-}
-#endif
-
-}  // namespace
-
-void EquityAccumulator::AddMarked(double cash, double shares, const double* close, size_t count) {
-  if (ResolveSimd(SimdPath::kAuto) == SimdPath::kAvx2) {
-    AddMarkedChunks<true>(cash, shares, close, count);
-  } else {
-    AddMarkedChunks<false>(cash, shares, close, count);
-  }
-}
-
-// kPrecomputed: each chunk's equities and returns come from MarkedReturns first (AVX2); the
-// sums, peak and trough then run in the same order either way. GCC's straight-line
-// vectorizer packs the independent sums into one register and lengthens the loop-carried
-// chains (measured 1.5x slower); keep them scalar.
-template <bool kPrecomputed>
+// GCC's straight-line vectorizer packs the independent sums into one register and
+// lengthens the loop-carried chains (measured 1.5x slower); keep them scalar.
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-tree-slp-vectorize")))
 #endif
-void EquityAccumulator::AddMarkedChunks(double cash, double shares, const double* close, size_t count) {
+void EquityAccumulator::AddMarked(double cash, double shares, const double* close, size_t count) {
   size_t i = 0;
   // The first bar after nothing was seen, or a non-positive previous equity, takes the
   // general path; the loop below assumes last_ > 0 and a positive equity throughout.
@@ -132,45 +51,12 @@ void EquityAccumulator::AddMarkedChunks(double cash, double shares, const double
   // without a branch and turned into drawdowns per chunk (the new-peak test is random).
   constexpr size_t kChunk = 256;
   double run_trough[kChunk + 1], run_peak[kChunk + 1];
-  double equities[kPrecomputed ? kChunk : 1], returns[kPrecomputed ? kChunk : 1], peaks[kPrecomputed ? kChunk : 1];
   while (i < count && !general) {
     const size_t stop = std::min(count, i + kChunk);
-    const size_t from = i;
-    if constexpr (kPrecomputed) {
-      // Three passes: equities and returns 4 at a time; the sums and the running peak in
-      // bar order (the only loop-carried work); then 1 - equity / peak on every bar, 4 at a
-      // time. The largest of those is Add's drawdown: at a run's trough it is exactly Add's
-      // value, elsewhere in the run it is not larger (monotone rounding), and 0 on a peak.
-      MarkedReturns(cash, shares, close + from, stop - from, last, equities, returns);
-      const double peak_in = peak;
-      for (; i < stop; ++i) {
-        const double equity = equities[i - from];
-        if (!(equity > 0)) {  // leave the rest to Add (never happens with positive prices)
-          general = true;
-          break;
-        }
-        const double r = returns[i - from];
-        sum += r;
-        sum2 += r * r;
-        down2 += r < 0 ? r * r : 0.0;
-        peak = equity >= peak ? equity : peak;
-        peaks[i - from] = peak;
-        last = equity;
-      }
-      const size_t seen = i - from;
-      const double dd = ChunkDrawdown(equities, peaks, seen);
-      max_dd = dd > max_dd ? dd : max_dd;
-      // The trough since the last new peak: from the chunk's last new peak on, or the
-      // running one and the whole chunk when no bar made a new peak.
-      size_t j = seen;
-      while (j > 0 && !(equities[j - 1] >= (j > 1 ? peaks[j - 2] : peak_in))) --j;
-      if (j > 0) trough = equities[j - 1];
-      for (size_t k = j; k < seen; ++k) trough = equities[k] < trough ? equities[k] : trough;
-      continue;
-    }
     size_t runs = 0;
     for (; i < stop; ++i) {
-      const double equity = cash + shares * close[i];
+      const double holdings = shares * close[i];
+      const double equity = cash + holdings;
       if (!(equity > 0)) {  // leave the rest to Add (never happens with positive prices)
         general = true;
         break;

@@ -76,9 +76,6 @@ class EquityAccumulator {
   size_t count() const { return count_; }
 
  private:
-  template <bool kPrecomputed>
-  void AddMarkedChunks(double cash, double shares, const double* close, size_t count);
-
   size_t count_ = 0;
   double last_ = 0, sum_ = 0, sum2_ = 0, down2_ = 0, peak_ = 0, trough_ = 0, max_dd_ = 0;
 };
