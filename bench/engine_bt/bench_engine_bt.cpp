@@ -130,6 +130,26 @@ double PeerSmaArrays(const std::vector<double>& open, const std::vector<double>&
   return prev + 0 * (sum + sum2 + mdd);  // the metrics are computed; the final equity is compared
 }
 
+// The 100 final equities of the grid (fast 5..50/5 outer, slow 20..200/20 inner), the
+// combinations dealt round-robin to `threads` plain threads.
+template <typename Fn>
+std::vector<double> PeerGrid(unsigned threads, const Fn& one) {
+  std::vector<double> finals(100);
+  auto work = [&](unsigned w) {
+    for (unsigned k = w; k < 100; k += threads) {
+      finals[k] = one(5 + 5 * static_cast<int>(k / 10), 20 + 20 * static_cast<int>(k % 10));
+    }
+  };
+  if (threads == 1) {
+    work(0);
+  } else {
+    std::vector<std::thread> pool;
+    for (unsigned w = 0; w < threads; ++w) pool.emplace_back(work, w);
+    for (auto& t : pool) t.join();
+  }
+  return finals;
+}
+
 std::vector<long double> LongPrefix(const std::vector<double>& close) {
   std::vector<long double> p(close.size() + 1, 0.0L);
   for (size_t i = 0; i < close.size(); ++i) p[i + 1] = p[i] + close[i];
@@ -237,20 +257,9 @@ int main(int argc, char** argv) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   auto peer_grid = [&](unsigned threads) {
     const auto prefix = LongPrefix(bars->close);
-    std::vector<double> finals(100);
-    auto work = [&](unsigned w) {
-      for (unsigned k = w; k < 100; k += threads) {
-        const int fast = 5 + 5 * static_cast<int>(k / 10), slow = 20 + 20 * static_cast<int>(k % 10);
-        finals[k] = PeerSmaCross(bars->open, bars->close, prefix, fast, slow, 1'000'000, 0.001).final_equity;
-      }
-    };
-    if (threads == 1) {
-      work(0);
-    } else {
-      std::vector<std::thread> pool;
-      for (unsigned w = 0; w < threads; ++w) pool.emplace_back(work, w);
-      for (auto& t : pool) t.join();
-    }
+    const auto finals = PeerGrid(threads, [&](int fast, int slow) {
+      return PeerSmaCross(bars->open, bars->close, prefix, fast, slow, 1'000'000, 0.001).final_equity;
+    });
     for (double f : finals) sink += f;
     return finals;
   };
@@ -266,22 +275,11 @@ int main(int argc, char** argv) {
         out[t] = static_cast<double>((prefix[t + 1] - prefix[t + 1 - static_cast<size_t>(w)]) / w);
       }
     }
-    std::vector<double> finals(100);
-    auto work = [&](unsigned w) {
-      for (unsigned k = w; k < 100; k += threads) {
-        const int fast = 5 + 5 * static_cast<int>(k / 10), slow = 20 + 20 * static_cast<int>(k % 10);
-        finals[k] = PeerSmaArrays(bars->open, bars->close, ma[static_cast<size_t>(fast)].data(),
-                                  ma[static_cast<size_t>(slow)].data(), static_cast<size_t>(std::max(fast, slow)),
-                                  1'000'000, 0.001);
-      }
-    };
-    if (threads == 1) {
-      work(0);
-    } else {
-      std::vector<std::thread> pool;
-      for (unsigned w = 0; w < threads; ++w) pool.emplace_back(work, w);
-      for (auto& t : pool) t.join();
-    }
+    const auto finals = PeerGrid(threads, [&](int fast, int slow) {
+      return PeerSmaArrays(bars->open, bars->close, ma[static_cast<size_t>(fast)].data(),
+                           ma[static_cast<size_t>(slow)].data(), static_cast<size_t>(std::max(fast, slow)), 1'000'000,
+                           0.001);
+    });
     for (double f : finals) sink += f;
     return finals;
   };
