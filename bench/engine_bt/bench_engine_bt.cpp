@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -53,6 +54,25 @@ struct PeerResult {
   double final_equity = 0, max_drawdown = 0, sharpe = 0;
   int trades = 0;
 };
+// The peers' fill at bar t's open (whole shares all-in, fee on both sides); 1 when a
+// position was closed.
+inline int PeerFill(int pending, double open, double fee, double& cash, double& shares) {
+  if (pending == 1 && shares == 0) {
+    const double q = std::floor(cash / (open * (1 + fee)));
+    if (q > 0) {
+      const double cost = q * open;
+      cash -= cost + cost * fee;
+      shares = q;
+    }
+  } else if (pending == -1 && shares > 0) {
+    const double proceeds = shares * open;
+    cash += proceeds - proceeds * fee;
+    shares = 0;
+    return 1;
+  }
+  return 0;
+}
+
 PeerResult PeerSmaCross(const std::vector<double>& open, const std::vector<double>& close,
                         const std::vector<long double>& prefix, int fast, int slow, double cash, double fee) {
   const size_t n = close.size();
@@ -62,19 +82,7 @@ PeerResult PeerSmaCross(const std::vector<double>& open, const std::vector<doubl
   const size_t first = static_cast<size_t>(std::max(fast, slow));
   auto sma = [&](size_t t, int w) { return (prefix[t + 1] - prefix[t + 1 - static_cast<size_t>(w)]) / w; };
   for (size_t t = 0; t < n; ++t) {
-    if (pending == 1 && shares == 0) {
-      const double q = std::floor(cash / (open[t] * (1 + fee)));
-      if (q > 0) {
-        const double cost = q * open[t];
-        cash -= cost + cost * fee;
-        shares = q;
-      }
-    } else if (pending == -1 && shares > 0) {
-      const double proceeds = shares * open[t];
-      cash += proceeds - proceeds * fee;
-      shares = 0;
-      ++out.trades;
-    }
+    out.trades += PeerFill(pending, open[t], fee, cash, shares);
     pending = 0;
     const double equity = cash + shares * close[t];
     peak = std::max(peak, equity);
@@ -95,6 +103,51 @@ PeerResult PeerSmaCross(const std::vector<double>& open, const std::vector<doubl
   out.sharpe = var > 0 ? m / std::sqrt(var) * std::sqrt(252.0) : 0;
   out.final_equity = prev;
   return out;
+}
+
+// The fastest hand-written variant we know for a grid: each window's moving average computed
+// once as a double array (shared by every combination, as the engine does), then one tight
+// loop per combination (crossing test on the arrays, fills, equity, returns and drawdown).
+double PeerSmaArrays(const std::vector<double>& open, const std::vector<double>& close, const double* f,
+                     const double* s, size_t first, double cash, double fee) {
+  const size_t n = close.size();
+  double shares = 0, peak = cash, prev = cash, sum = 0, sum2 = 0, mdd = 0;
+  int pending = 0;
+  for (size_t t = 0; t < n; ++t) {
+    PeerFill(pending, open[t], fee, cash, shares);
+    pending = 0;
+    const double equity = cash + shares * close[t];
+    peak = equity > peak ? equity : peak;
+    const double dd = 1 - equity / peak;
+    mdd = dd > mdd ? dd : mdd;
+    const double r = equity / prev - 1;
+    sum += r;
+    sum2 += r * r;
+    prev = equity;
+    if (t + 1 >= n || t < first) continue;
+    pending = (f[t - 1] < s[t - 1] && f[t] > s[t]) - (f[t - 1] > s[t - 1] && f[t] < s[t]);
+  }
+  return prev + 0 * (sum + sum2 + mdd);  // the metrics are computed; the final equity is compared
+}
+
+// The 100 final equities of the grid (fast 5..50/5 outer, slow 20..200/20 inner), the
+// combinations dealt round-robin to `threads` plain threads.
+template <typename Fn>
+std::vector<double> PeerGrid(unsigned threads, const Fn& one) {
+  std::vector<double> finals(100);
+  auto work = [&](unsigned w) {
+    for (unsigned k = w; k < 100; k += threads) {
+      finals[k] = one(5 + 5 * static_cast<int>(k / 10), 20 + 20 * static_cast<int>(k % 10));
+    }
+  };
+  if (threads == 1) {
+    work(0);
+  } else {
+    std::vector<std::thread> pool;
+    for (unsigned w = 0; w < threads; ++w) pool.emplace_back(work, w);
+    for (auto& t : pool) t.join();
+  }
+  return finals;
 }
 
 std::vector<long double> LongPrefix(const std::vector<double>& close) {
@@ -204,20 +257,29 @@ int main(int argc, char** argv) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   auto peer_grid = [&](unsigned threads) {
     const auto prefix = LongPrefix(bars->close);
-    std::vector<double> finals(100);
-    auto work = [&](unsigned w) {
-      for (unsigned k = w; k < 100; k += threads) {
-        const int fast = 5 + 5 * static_cast<int>(k / 10), slow = 20 + 20 * static_cast<int>(k % 10);
-        finals[k] = PeerSmaCross(bars->open, bars->close, prefix, fast, slow, 1'000'000, 0.001).final_equity;
+    const auto finals = PeerGrid(threads, [&](int fast, int slow) {
+      return PeerSmaCross(bars->open, bars->close, prefix, fast, slow, 1'000'000, 0.001).final_equity;
+    });
+    for (double f : finals) sink += f;
+    return finals;
+  };
+  // The array peer: the 20 moving averages once, then the 100 loops (split over threads).
+  auto peer_arrays = [&](unsigned threads) {
+    const auto prefix = LongPrefix(bars->close);
+    std::vector<std::vector<double>> ma(201);
+    for (int w = 5; w <= 200; w += 5) {
+      if (w > 50 && w % 20) continue;
+      auto& out = ma[static_cast<size_t>(w)];
+      out.assign(bars->size(), std::nan(""));
+      for (size_t t = static_cast<size_t>(w) - 1; t < bars->size(); ++t) {
+        out[t] = static_cast<double>((prefix[t + 1] - prefix[t + 1 - static_cast<size_t>(w)]) / w);
       }
-    };
-    if (threads == 1) {
-      work(0);
-    } else {
-      std::vector<std::thread> pool;
-      for (unsigned w = 0; w < threads; ++w) pool.emplace_back(work, w);
-      for (auto& t : pool) t.join();
     }
+    const auto finals = PeerGrid(threads, [&](int fast, int slow) {
+      return PeerSmaArrays(bars->open, bars->close, ma[static_cast<size_t>(fast)].data(),
+                           ma[static_cast<size_t>(slow)].data(), static_cast<size_t>(std::max(fast, slow)), 1'000'000,
+                           0.001);
+    });
     for (double f : finals) sink += f;
     return finals;
   };
@@ -232,8 +294,15 @@ int main(int argc, char** argv) {
     }
     std::printf("grid: engine and hand-written grid agree to the cent on %zu of %zu combinations\n", agree,
                 cells.size());
+    const auto arrays = peer_arrays(1);
+    agree = 0;
+    for (size_t k = 0; k < cells.size() && k < arrays.size(); ++k) {
+      agree += std::fabs(cells[k].metrics.final_equity - arrays[k]) < 0.005;
+    }
+    std::printf("grid: engine and the moving-average-array grid agree to the cent on %zu of %zu combinations\n",
+                agree, cells.size());
   }
-  std::vector<double> g1, gall, p1, pall;
+  std::vector<double> g1, gall, p1, pall, a1, aall;
   for (int r = 0; r < 20; ++r) {
     for (int threads : {1, 0}) {
       auto& dst = threads == 1 ? g1 : gall;
@@ -245,13 +314,65 @@ int main(int argc, char** argv) {
     }
     p1.push_back(Sample(1, [&] { peer_grid(1); })[0]);
     pall.push_back(Sample(1, [&] { peer_grid(cores); })[0]);
+    a1.push_back(Sample(1, [&] { peer_arrays(1); })[0]);
+    aall.push_back(Sample(1, [&] { peer_arrays(cores); })[0]);
   }
   Report("engine_bt", "grid 100 combos (fast 5..50/5 x slow 20..200/20), 1 thread", g1, "ms",
          "hand-written C++ grid, shared prefix sums, 1 thread", p1);
   Report("engine_bt", "grid 100 combos, all cores (" + std::to_string(cores) + ")", gall, "ms",
          "hand-written C++ grid, " + std::to_string(cores) + " threads", pall);
+  Report("engine_bt", "grid 100 combos, 1 thread, vs the best hand-written variant", g1, "ms",
+         "hand-written C++ grid, moving-average arrays shared, one loop per combination, 1 thread", a1);
+  Report("engine_bt", "grid 100 combos, all cores, vs the best hand-written variant", gall, "ms",
+         "hand-written C++ grid, moving-average arrays shared, " + std::to_string(cores) + " threads", aall);
   Report("engine_bt", "grid 100 combos, all cores vs the engine's own 1 thread", gall, "ms",
          "engine grid, 1 thread (ratio = speed-up)", g1);
+  Report("engine_bt", "hand-written array grid, all cores vs its own 1 thread", aall, "ms",
+         "hand-written array grid, 1 thread (ratio = speed-up)", a1);
+
+  // 2b. What `alphalab backtest --grid` adds around the engine's grid: RunGrid from a
+  // workspace (resolve the dataset, load the instrument from its binary cache, validate the
+  // combinations) vs RunGridOnContext on a loaded context (the engine's grid time), one thread.
+  {
+    std::filesystem::remove_all(workdir);
+    std::filesystem::create_directories(workdir + "/data/demogrid");
+    auto gws = Workspace::Open(workdir).value();
+    (void)WriteUniverseCsv(u, workdir + "/data/demogrid");
+    auto gconfig = ParseYamlConfig(
+        "dataset: demogrid\ntickers: [SPX]\ninitial_cash: 1000000\nfee_bps: 10\n"
+        "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n", "bench").value();
+    (void)RunGrid(gws, gconfig, axes, {}, 1);  // cold: parses the CSV, writes the cache
+    std::vector<double> whole, engine_only, load_only;
+    for (int r = 0; r < 20; ++r) {
+      whole.push_back(Sample(1, [&] { sink += RunGrid(gws, gconfig, axes, {}, 1)->at(0).metrics.final_equity; })[0]);
+      engine_only.push_back(Sample(1, [&] {
+        auto ctx = BacktestContext::FromUniverse(u, spec).value();
+        sink += RunGridOnContext(ctx, config, axes, {}, 1)->at(0).metrics.final_equity;
+      })[0]);
+      load_only.push_back(Sample(1, [&] {
+        auto gspec = ParseBacktestSpec(gconfig).value();
+        sink += static_cast<double>(BacktestContext::Load(gws, gspec)->universe().series.size());
+      })[0]);
+    }
+    Report("engine_bt", "RunGrid from the workspace (load + validation + grid), 1 thread", whole, "ms",
+           "engine grid on a loaded context (ratio = engine share; >= 0.83 means <= 20% overhead)", engine_only);
+    Report("engine_bt", "  of which: parse the base config + load the instrument (binary cache)", load_only, "ms");
+    // The real process, if built: exec + config + load + grid + JSON lines.
+    const std::string cli = std::string(ALPHALAB_BINARY_DIR) + "/bin/alphalab";
+    if (std::filesystem::exists(cli)) {
+      std::FILE* f = std::fopen((workdir + "/grid.yaml").c_str(), "w");
+      std::fputs("dataset: demogrid\ntickers: [SPX]\ninitial_cash: 1000000\nfee_bps: 10\n"
+                 "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n", f);
+      std::fclose(f);
+      const std::string cmd = cli + " backtest --workspace " + workdir +
+                              " --config grid.yaml --grid strategy.params.fast=5:50:5 --grid "
+                              "strategy.params.slow=20:200:20 --threads 1 --out-jsonl grid.jsonl >/dev/null 2>&1";
+      std::vector<double> proc;
+      for (int r = 0; r < 10; ++r) proc.push_back(Sample(1, [&] { sink += std::system(cmd.c_str()); })[0]);
+      Report("engine_bt", "`alphalab backtest --grid` process (100 combos, --threads 1, via sh)", proc, "ms",
+             "engine grid on a loaded context", engine_only);
+    }
+  }
 
   if (quick) {
     std::printf("(checksum %.3f)\n", sink);

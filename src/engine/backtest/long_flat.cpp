@@ -1,5 +1,7 @@
 #include "engine/backtest/long_flat.hpp"
 
+#include "engine/backtest/cross_kernels.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -292,11 +294,8 @@ int8_t SmaCrossSeries::OldSign(const std::vector<double>& close, size_t t, int f
   return static_cast<int8_t>((f > s) - (f < s));
 }
 
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("no-tree-slp-vectorize")))  // see EquityAccumulator::AddMarked
-#endif
-void SmaCrossSeries::Signals(const std::vector<double>& close, int fast, int slow,
-                             int8_t* out) const {
+void SmaCrossSeries::Signals(const std::vector<double>& close, int fast, int slow, int8_t* out,
+                             SimdPath simd) const {
   const size_t n = n_;
   if (n == 0) return;
   std::memset(out, kSignalNone, n);
@@ -313,48 +312,50 @@ void SmaCrossSeries::Signals(const std::vector<double>& close, int fast, int slo
     SmaCrossSignals(f.data(), s.data(), n, out);
     return;
   }
-  const double fd = static_cast<double>(fw), sd = static_cast<double>(sw);
-  const double fs = fd * sd;
-  const double threshold =
-      fs * (1.0 + old_err_num_ / fd + old_err_num_ / sd + 2 * old_err_const_ + prod_err_) *
-          (1.0 + 1e-9) +
-      1.0;
-  const double* p = grid_prefix_.data();
-  const double* wf = fw < window_sums_.size() && !window_sums_[fw].empty() ? window_sums_[fw].data() : nullptr;
-  const double* ws = sw < window_sums_.size() && !window_sums_[sw].empty() ? window_sums_[sw].data() : nullptr;
-  if (wf && ws) {  // the same exact window sums, precomputed
-    auto sign_at = [&](size_t t) -> int {
-      const double d = wf[t] * sd - ws[t] * fd;
-      if (d > threshold) return 1;
-      if (d < -threshold) return -1;
-      return OldSign(close, t, fast, slow);
-    };
-    int prev = sign_at(m - 1);
-    for (size_t t = m; t < n; ++t) {
-      const int cur = sign_at(t);
-      if (cur != prev) {
-        if (prev < 0 && cur > 0) out[t] = kSignalBuy;
-        if (prev > 0 && cur < 0) out[t] = kSignalSell;
-      }
-      prev = cur;
-    }
-    return;
+  CrossKernelArgs a;
+  a.fast = fw;
+  a.slow = sw;
+  a.fast_d = static_cast<double>(fw);
+  a.slow_d = static_cast<double>(sw);
+  a.threshold = a.fast_d * a.slow_d *
+                    (1.0 + old_err_num_ / a.fast_d + old_err_num_ / a.slow_d + 2 * old_err_const_ + prod_err_) *
+                    (1.0 + 1e-9) +
+                1.0;
+  if (fw < window_sums_.size() && !window_sums_[fw].empty() && sw < window_sums_.size() &&
+      !window_sums_[sw].empty()) {
+    a.fast_sum = window_sums_[fw].data();  // the same exact window sums, precomputed
+    a.slow_sum = window_sums_[sw].data();
+  } else {
+    a.prefix = grid_prefix_.data();
   }
-  auto sign_at = [&](size_t t) -> int {
-    const double pa = p[t + 1];
-    const double d = (pa - p[t + 1 - fw]) * sd - (pa - p[t + 1 - sw]) * fd;
-    if (d > threshold) return 1;
-    if (d < -threshold) return -1;
-    return OldSign(close, t, fast, slow);
-  };
-  int prev = sign_at(m - 1);
-  for (size_t t = m; t < n; ++t) {
-    const int cur = sign_at(t);
-    if (cur != prev) {  // strict cross: a sign flip without a tie in between
-      if (prev < 0 && cur > 0) out[t] = kSignalBuy;
-      if (prev > 0 && cur < 0) out[t] = kSignalSell;
+  const auto kernel = ResolveSimd(simd) == SimdPath::kAvx2 ? CrossMasksAvx2 : CrossMasksGeneric;
+  // Bars from m - 1 on, in blocks: the kernel gives each bar's side (fast above / below
+  // slow, or inside the band, where the old formula decides); a strict cross is a bar on one
+  // side whose previous bar was on the other (a tie in between is no cross). Bar m - 1 only
+  // sets the side the first cross is measured from.
+  constexpr size_t kWords = 16, kBlock = 64 * kWords;
+  uint64_t pos[kWords], neg[kWords];
+  int prev = 0;
+  for (size_t begin = m - 1; begin < n; begin += kBlock) {
+    const size_t end = std::min(n, begin + kBlock);
+    kernel(a, begin, end, pos, neg);
+    for (size_t k = 0; k * 64 < end - begin; ++k) {
+      const size_t base = begin + 64 * k;
+      const size_t len = std::min<size_t>(64, end - base);
+      const uint64_t valid = len == 64 ? ~uint64_t{0} : (uint64_t{1} << len) - 1;
+      uint64_t p = pos[k], q = neg[k];
+      for (uint64_t band = ~(p | q) & valid; band; band &= band - 1) {
+        const int j = __builtin_ctzll(band);
+        const int s = OldSign(close, base + static_cast<size_t>(j), fast, slow);
+        if (s > 0) p |= uint64_t{1} << j;
+        if (s < 0) q |= uint64_t{1} << j;
+      }
+      const uint64_t was_pos = (p << 1) | static_cast<uint64_t>(prev > 0);
+      const uint64_t was_neg = (q << 1) | static_cast<uint64_t>(prev < 0);
+      for (uint64_t buy = p & was_neg; buy; buy &= buy - 1) out[base + __builtin_ctzll(buy)] = kSignalBuy;
+      for (uint64_t sell = q & was_pos; sell; sell &= sell - 1) out[base + __builtin_ctzll(sell)] = kSignalSell;
+      prev = static_cast<int>((p >> (len - 1)) & 1) - static_cast<int>((q >> (len - 1)) & 1);
     }
-    prev = cur;
   }
 }
 

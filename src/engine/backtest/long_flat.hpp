@@ -15,6 +15,7 @@
 #include <mutex>
 #include <vector>
 
+#include "engine/backtest/cross_kernels.hpp"
 #include "engine/backtest/result.hpp"
 #include "engine/data/bars.hpp"
 
@@ -63,8 +64,11 @@ class SmaCrossSeries {
   explicit SmaCrossSeries(const std::vector<double>& close);
   size_t size() const { return n_; }
   // out[t] as SmaCrossSignals would give it (n entries). `close` must be the series the
-  // object was built from (read only for bars inside the band).
-  void Signals(const std::vector<double>& close, int fast, int slow, int8_t* out) const;
+  // object was built from (read only for bars inside the band). `simd` picks the decision
+  // kernel (cross_kernels.hpp; kAuto: the best this CPU runs); every kernel gives the same
+  // signals.
+  void Signals(const std::vector<double>& close, int fast, int slow, int8_t* out,
+               SimdPath simd = SimdPath::kAuto) const;
   // Keeps the window sums of `window` (grid units) so Signals reads them instead of
   // differencing the prefix (a grid shares each window across its combinations). Not
   // thread-safe; call before concurrent Signals.

@@ -424,6 +424,24 @@ bool SetNumericParam(BacktestSpec& s, const std::string& key, double v) {
   return false;
 }
 
+// threads <= 0: all cores.
+size_t Workers(int threads) {
+  return threads > 0 ? static_cast<size_t>(threads) : std::max(1u, std::thread::hardware_concurrency());
+}
+
+// fn(i) for every i < count, on up to `workers` threads (the caller's one of them).
+template <typename Fn>
+void ParallelFor(size_t count, size_t workers, const Fn& fn) {
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < count; i = next++) fn(i);
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < std::min(workers, count); ++t) pool.emplace_back(work);
+  work();
+  for (auto& th : pool) th.join();
+}
+
 }  // namespace
 
 bool SameContext(const BacktestSpec& a, const BacktestSpec& b) {
@@ -443,23 +461,13 @@ Status RunSpecs(BacktestContext& context, const std::vector<BacktestSpec>& specs
   std::vector<Status> prepared(total);
   context.ShareWindows(true);
   for (size_t c = 0; c < total; ++c) prepared[c] = context.Prepare(specs[c], scorers);
-  const size_t workers = std::min<size_t>(
-      total, options.threads > 0 ? static_cast<size_t>(options.threads)
-                                 : std::max(1u, std::thread::hardware_concurrency()));
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t c = next++; c < total; c = next++) {
-      if (!prepared[c].ok()) {
-        on_result(c, Result<BacktestResult>(prepared[c]));
-        continue;
-      }
-      on_result(c, context.Run(specs[c], options.record_curves));
+  ParallelFor(total, Workers(options.threads), [&](size_t c) {
+    if (!prepared[c].ok()) {
+      on_result(c, Result<BacktestResult>(prepared[c]));
+      return;
     }
-  };
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < workers; ++t) pool.emplace_back(work);
-  work();
-  for (auto& th : pool) th.join();
+    on_result(c, context.Run(specs[c], options.record_curves));
+  });
   return Status::Ok();
 }
 
@@ -496,6 +504,13 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
   };
   // Per combination, the checked entry of each override (found once, used by the fast path).
   std::vector<std::vector<const Checked*>> entries(combinations.size());
+  struct Pending {
+    Checked* entry;
+    const ConfigOverride* override_;
+    YAML::Node config, value;  // private clones (yaml-cpp nodes are not shared across threads)
+    Status status;
+  };
+  std::vector<Pending> pending;  // distinct overrides, in order of first use
   for (size_t c = 0; c < combinations.size(); ++c) {
     entries[c].reserve(combinations[c].size());
     for (const auto& o : combinations[c]) {
@@ -504,23 +519,35 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
       entries[c].push_back(&it->second);  // map entries never move
       if (!inserted) continue;
       it->second.key = key;
-      YAML::Node config = YAML::Clone(base_config);
-      RETURN_IF_ERROR(SetPath(config, o.path, YAML::Clone(o.value)));  // a clone: never share node memory
-      auto spec = ParseBacktestSpec(config);
-      if (!spec.ok()) return spec.status().WithContext("grid value " + key + "=" + YamlToJson(o.value).dump());
+      pending.push_back(Pending{&it->second, &o, YAML::Clone(base_config), YAML::Clone(o.value), Status::Ok()});
+    }
+  }
+  // The full parse of each distinct override, on the workers (independent clones); the first
+  // problem in order of first use is the error, as with one pass.
+  ParallelFor(pending.size(), Workers(options.threads), [&](size_t k) {
+    Pending& p = pending[k];
+    const ConfigOverride& o = *p.override_;
+    Checked& entry = *p.entry;
+    p.status = [&]() -> Status {
+      RETURN_IF_ERROR(SetPath(p.config, o.path, p.value));
+      auto spec = ParseBacktestSpec(p.config);
+      if (!spec.ok()) return spec.status().WithContext("grid value " + entry.key + "=" + YamlToJson(p.value).dump());
       if (!SameData(base, *spec)) {
-        return Status::InvalidArgument("grid axis " + key +
+        return Status::InvalidArgument("grid axis " + entry.key +
                                        " changes the data, strategy type or model; a grid varies "
                                        "strategy parameters only");
       }
       double d = 0;
       BacktestSpec probe = base;
-      if (o.value.IsScalar() && YAML::convert<double>::decode(o.value, d) && SetNumericParam(probe, key, d)) {
-        it->second.numeric = d;
-      } else {
-        fast_path = false;
+      if (p.value.IsScalar() && YAML::convert<double>::decode(p.value, d) && SetNumericParam(probe, entry.key, d)) {
+        entry.numeric = d;
       }
-    }
+      return Status::Ok();
+    }();
+  });
+  for (const Pending& p : pending) {
+    RETURN_IF_ERROR(p.status);
+    if (!p.entry->numeric) fast_path = false;
   }
   std::vector<BacktestSpec> specs;
   specs.reserve(combinations.size());

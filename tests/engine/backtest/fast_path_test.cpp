@@ -5,13 +5,19 @@
 // checking the equivalence even if the engine functions change again.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <random>
 #include <vector>
 
+#include "core/simd.hpp"
 #include "engine/backtest/long_flat.hpp"
+#include "engine/backtest/runner.hpp"
 #include "engine/data/csv_reader.hpp"
 #include "engine/data/synth.hpp"
 
@@ -302,6 +308,128 @@ TEST(FastPathTest, DegenerateSeries) {
   }
   CompareSeries(FromCloses("H", huge), ManyPairs(), 0);
   CompareSeries(FromCloses("T", tiny), ManyPairs(), 0);
+}
+
+// ---- the SIMD kernels (core/simd.hpp): every kernel against the previous implementation ----
+
+// The decision kernels directly: both paths, both modes (window sums cached or not), every pair.
+void CompareKernels(const BarSeries& bars, const std::vector<std::pair<int, int>>& pairs) {
+  const SmaCrossSeries plain(bars.close);
+  SmaCrossSeries cached(bars.close);
+  for (auto [f, s] : pairs) {
+    cached.CacheWindow(f);
+    cached.CacheWindow(s);
+  }
+  std::vector<int8_t> sig(bars.size());
+  for (auto [f, s] : pairs) {
+    SCOPED_TRACE(bars.symbol + " sma(" + std::to_string(f) + "," + std::to_string(s) + ")");
+    const auto old_sig = LegacySignals(bars.close, f, s);
+    for (SimdPath path : {SimdPath::kGeneric, SimdPath::kAvx2}) {
+      for (const SmaCrossSeries* series : {&plain, static_cast<const SmaCrossSeries*>(&cached)}) {
+        std::fill(sig.begin(), sig.end(), int8_t{7});
+        series->Signals(bars.close, f, s, sig.data(), path);
+        EXPECT_EQ(sig, old_sig) << SimdPathName(path) << (series == &cached ? " cached" : " prefix");
+      }
+    }
+  }
+}
+
+// A whole grid (RunGridOnContext: shared windows, the process's SIMD path, 2 workers) against
+// the previous implementation run per combination: bit-identical metrics.
+void CompareGrid(const BarSeries& bars, const std::string& fast_axis, const std::string& slow_axis) {
+  SCOPED_TRACE(bars.symbol + " " + fast_axis + " x " + slow_axis);
+  const auto config = YAML::Load("dataset: demo\ntickers: [" + bars.symbol +
+                                 "]\ninitial_cash: 1000000\nfee_bps: 10\n"
+                                 "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+  auto spec = ParseBacktestSpec(config).value();
+  Universe u;
+  u.series.push_back(bars);
+  u.BuildCalendar();
+  auto ctx = BacktestContext::FromUniverse(u, spec).value();
+  const std::vector<GridAxis> axes = {ParseGridAxis(fast_axis).value(), ParseGridAxis(slow_axis).value()};
+  auto cells = RunGridOnContext(ctx, config, axes, {}, 2);
+  ASSERT_TRUE(cells.ok()) << cells.status().ToString();
+  ASSERT_EQ(cells->size(), axes[0].values.size() * axes[1].values.size());
+  for (const auto& cell : *cells) {
+    const int fast = cell.params["strategy.params.fast"], slow = cell.params["strategy.params.slow"];
+    SCOPED_TRACE(cell.params.dump());
+    const auto old_sig = LegacySignals(bars.close, fast, slow);
+    ExpectSameMetrics(cell.metrics, LegacyRun(bars, old_sig.data(), 1'000'000, FeeRate(10)).metrics);
+  }
+}
+
+std::string AxisOf(const std::string& key, std::vector<int> values) {
+  std::string text = "strategy.params." + key + "=";
+  for (size_t i = 0; i < values.size(); ++i) text += (i ? "," : "") + std::to_string(values[i]);
+  return text;
+}
+
+TEST(SimdKernelTest, DispatchIsChosenOnceAndCanBeForced) {
+  const char* env = std::getenv("ALPHALAB_SIMD");
+  const bool forced = env && std::strcmp(env, "generic") == 0;
+  EXPECT_EQ(ResolveSimd(SimdPath::kAuto), forced || !CpuHasAvx2() ? SimdPath::kGeneric : SimdPath::kAvx2);
+  EXPECT_EQ(ResolveSimd(SimdPath::kGeneric), SimdPath::kGeneric);
+  EXPECT_EQ(ResolveSimd(SimdPath::kAvx2), CpuHasAvx2() ? SimdPath::kAvx2 : SimdPath::kGeneric);
+  std::printf("SIMD path of this run: %s\n", SimdPathName(ResolveSimd(SimdPath::kAuto)));
+}
+
+TEST(SimdKernelTest, DemoHundredGridEveryCombination) {
+  const std::string demo =
+      std::string(ALPHALAB_SOURCE_DIR) + "/ui/node_modules/vega-datasets/data/sp500-2000.csv";
+  if (!std::filesystem::exists(demo)) GTEST_SKIP() << "vega-datasets not installed";
+  auto bars = LoadBarsCsv(demo, "SPX", demo, false);
+  ASSERT_TRUE(bars.ok());
+  std::vector<std::pair<int, int>> pairs;
+  for (int f = 5; f <= 50; f += 5) {
+    for (int s = 20; s <= 200; s += 20) pairs.emplace_back(f, s);
+  }
+  CompareKernels(*bars, pairs);
+  CompareGrid(*bars, "strategy.params.fast=5:50:5", "strategy.params.slow=20:200:20");
+}
+
+TEST(SimdKernelTest, SyntheticHundredGridEveryCombination) {
+  SynthOptions o;
+  o.instruments = 2;
+  o.years = 20;
+  o.seed = 99;
+  for (const auto& s : MakeSyntheticUniverse(o).series) {
+    CompareGrid(s, "strategy.params.fast=5:50:5", "strategy.params.slow=20:200:20");
+  }
+}
+
+TEST(SimdKernelTest, RandomGridsOnRandomSeries) {
+  std::mt19937_64 rng(1414);
+  size_t fallbacks = 0;
+  for (int series = 0; series < 24; ++series) {
+    // Lengths around the 64-bar words and 1,024-bar blocks of the kernels.
+    const size_t n = series % 3 == 0 ? 60 + rng() % 10 : series % 3 == 1 ? 1020 + rng() % 10 : 300 + rng() % 3000;
+    std::vector<double> close(n);
+    double px = std::uniform_real_distribution<double>(0.5, 500)(rng);
+    for (size_t t = 0; t < n; ++t) {
+      px = std::max(0.01, px * std::exp(std::normal_distribution<double>(0, 0.02)(rng)));
+      // Odd series in whole cents with flat runs (ties for the band and the old formula).
+      close[t] = series % 2 ? std::round(px * 4) / 4 : px;
+    }
+    const auto bars = FromCloses("Q" + std::to_string(series), close);
+    std::vector<int> fast, slow;
+    for (int k = 0; k < 5; ++k) fast.push_back(1 + static_cast<int>(rng() % 40));
+    for (int k = 0; k < 6; ++k) slow.push_back(2 + static_cast<int>(rng() % 120));
+    std::vector<std::pair<int, int>> pairs;
+    for (int f : fast) {
+      for (int s : slow) pairs.emplace_back(f, s);
+    }
+    CompareKernels(bars, pairs);
+    std::sort(fast.begin(), fast.end());
+    fast.erase(std::unique(fast.begin(), fast.end()), fast.end());
+    std::sort(slow.begin(), slow.end());
+    slow.erase(std::unique(slow.begin(), slow.end()), slow.end());
+    CompareGrid(bars, AxisOf("fast", fast), AxisOf("slow", slow));
+    SmaCrossSeries probe(bars.close);
+    std::vector<int8_t> sig(n);
+    for (auto [f, s] : pairs) probe.Signals(bars.close, f, s, sig.data(), SimdPath::kAvx2);
+    fallbacks += probe.fallback_count();
+  }
+  EXPECT_GT(fallbacks, 0u);  // the band was exercised through the vector kernel
 }
 
 }  // namespace
