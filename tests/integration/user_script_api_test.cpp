@@ -102,7 +102,8 @@ TEST_F(UserScriptApiTest, RunsTheExampleScriptOnAHistoricalConfigVersionWithPars
 
   // Its files: listed, downloaded; the config copy masked, the results as written.
   std::set<std::string> paths;
-  for (const Json& a : server_->GetJson("/api/jobs/" + id + "/artifacts")["items"]) paths.insert(a["path"]);
+  const Json listing = server_->GetJson("/api/jobs/" + id + "/artifacts");
+  for (const Json& a : listing["items"]) paths.insert(a["path"].get<std::string>());
   EXPECT_TRUE(paths.count("job.log") && paths.count("work/summary.json") && paths.count("work/equity.csv") &&
               paths.count(std::string("work/") + kConfigFile))
       << Json(paths).dump();
