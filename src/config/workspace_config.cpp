@@ -374,11 +374,14 @@ Result<std::vector<JobArgvDecl>> ParseJobArgv(const Reader& r, const std::string
 Status ParseJobTypeFields(const Reader& r, const YAML::Node& v, JobTypeDecl& t) {
   const std::string& key = t.key;
   return r.Map(v, key, {"description", "argv", "params", "artifacts", "required_artifacts", "timeout_sec", "env",
-                                "results", "tool"},
+                                "results", "tool", "cwd"},
                [&](const std::string& k, const YAML::Node& f) -> Status {
     const std::string fkey = key + "." + k;
     if (k == "description") {
       ASSIGN_OR_RETURN(t.description, r.String(f, fkey));
+    } else if (k == "cwd") {
+      t.cwd_line = LineOf(f);
+      ASSIGN_OR_RETURN(t.cwd, r.NonEmptyString(f, fkey));
     } else if (k == "tool") {
       t.tool_line = LineOf(f);
       ASSIGN_OR_RETURN(t.tool, r.NonEmptyString(f, fkey));
@@ -420,8 +423,9 @@ Status ParseJobTypeFields(const Reader& r, const YAML::Node& v, JobTypeDecl& t) 
       if (d.path.empty()) return r.Error(f, fkey + ".path", "is required (the result file, relative to the workspace)");
       t.results = std::move(d);
     } else {
-      return r.Entries(f, fkey, [&](const std::string& name, const YAML::Node& ev, const YAML::Node&) -> Status {
+      return r.Entries(f, fkey, [&](const std::string& name, const YAML::Node& ev, const YAML::Node& at) -> Status {
         ASSIGN_OR_RETURN(t.env[name], r.String(ev, fkey + "." + name));
+        t.env_lines[name] = LineOf(at);
         return Status::Ok();
       });
     }

@@ -10,7 +10,8 @@
 //   executor:  {type: local, slots: 0}                    # 0 = one slot per core
 //              {type: slurm, partition, account, time_limit, sbatch_args: [...], slots}
 //   datasets:  {NAME: {format: csv|qlib, path: DIR}}      # (provider_uri: is accepted for path)
-//   job_types: {NAME: {description, argv, params, artifacts, required_artifacts, timeout_sec, env}}
+//   job_types: {NAME: {description, argv, params, artifacts, required_artifacts, timeout_sec, env, results,
+//                      tool, cwd}}
 //   registry:  {index_on_start: true}
 //   roots:     {NAME: DIR}                                # extra roots outside the workspace
 //   configs:   {TOOL: {root: NAME, description, files: [{path, kind: env|yaml|text, readonly}]}}
@@ -195,7 +196,12 @@ struct JobTypeDecl {
   int required_artifacts_line = 0;
   int64_t timeout_sec = 0;
   std::map<std::string, std::string> env;
+  std::map<std::string, int> env_lines;  // the line of each env key
   std::optional<JobResultsDecl> results;
+  // `cwd:` where the process starts: "" or "{workspace}" = the workspace root, "{work_dir}" = the
+  // job's own work folder (reports/jobs/runtime/<job_id>/work, created before the process starts).
+  std::string cwd;
+  int cwd_line = 0;
   // `tool:` a name from `configs:` whose managed files a job of this type uses: its `env`
   // files are loaded into the job's environment, its writable `yaml` files are copied into the
   // job's own work folder (docs/rdagent.md). "" = none.

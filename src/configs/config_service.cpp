@@ -2,12 +2,16 @@
 
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 
-#include "configs/dotenv.hpp"
+#include "core/dotenv.hpp"
 #include "configs/line_diff.hpp"
-#include "configs/yaml_secrets.hpp"
+#include "core/yaml_secrets.hpp"
 #include "core/confined_open.hpp"
 #include "core/ids.hpp"
 
@@ -51,6 +55,55 @@ Result<std::string> ConfigService::ReadRaw(const ManagedRef& ref) const {
   return roots_.Read(ref.tool->root, ref.file->path, options_.max_file_bytes);
 }
 
+namespace {
+
+FileStamp StampOf(const struct stat& st) {
+  return FileStamp{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                                  static_cast<int64_t>(st.st_size),
+                                  static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+                                  static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+}
+
+int64_t NowNs() {
+  struct timespec now {};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
+
+// A regular file's bytes from an open descriptor (at most max_bytes).
+Result<std::string> ReadOpenFile(int fd, size_t max_bytes, const std::string& name) {
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::Internal("cannot read " + name + ": " + std::strerror(errno));
+    if (n == 0) return out;
+    if (out.size() + static_cast<size_t>(n) > max_bytes) {
+      return Status::ResourceExhausted(name + " is larger than " + std::to_string(max_bytes) + " bytes");
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+Result<std::map<std::string, int64_t>> ConfigService::HistoryCounts(const std::string& tool) {
+  ASSIGN_OR_RETURN(int64_t last_id, store_.LastId());  // read first: a row added meanwhile means a recount next time
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = counts_.find(tool);
+    if (it != counts_.end() && it->second.last_id == last_id && now - it->second.at < options_.counts_max_age) {
+      return it->second.by_file;
+    }
+  }
+  ASSIGN_OR_RETURN(auto counts, store_.CountByFile(tool));
+  std::lock_guard lock(cache_mu_);
+  counts_[tool] = CountsEntry{last_id, now, counts};
+  return counts;
+}
+
 Result<Json> ConfigService::FileInfo(const ManagedRef& ref, std::string* content_out) {
   Json j{{"path", ref.Name()},
          {"tool", ref.tool->name},
@@ -71,8 +124,27 @@ Result<Json> ConfigService::FileInfo(const ManagedRef& ref, std::string* content
   if (!fd.ok()) return fd.status();
   struct stat st {};
   if (::fstat(fd->get(), &st) != 0) return Status::Internal("cannot stat " + ref.Name());
-  ASSIGN_OR_RETURN(std::string content, ReadRaw(ref));
-  const std::string sha = Sha256Hex(content);
+  const FileStamp stamp = StampOf(st);
+  std::string content;
+  std::string sha;
+  int64_t size = st.st_size;
+  if (!content_out) {  // a listing: the hash of an unchanged file is not computed again
+    std::lock_guard lock(cache_mu_);
+    if (auto it = hashes_.find(ref.Name()); it != hashes_.end() && it->second.stamp == stamp) sha = it->second.sha256;
+  }
+  if (sha.empty()) {
+    // Read through the descriptor just stat'ed, so the hash and the stamp are of one file.
+    ASSIGN_OR_RETURN(content, ReadOpenFile(fd->get(), options_.max_file_bytes, ref.Name()));
+    sha = Sha256Hex(content);
+    size = static_cast<int64_t>(content.size());
+    struct stat after {};
+    const int64_t now_ns = NowNs();
+    if (::fstat(fd->get(), &after) == 0 && StampOf(after) == stamp && size == stamp.size &&
+        now_ns - stamp.ctime_ns > std::chrono::nanoseconds(options_.racy_margin).count()) {
+      std::lock_guard lock(cache_mu_);
+      hashes_[ref.Name()] = KnownVersion{stamp, sha};
+    }
+  }
   ASSIGN_OR_RETURN(std::optional<std::string> known, store_.KnownHash(ref.tool->name, ref.file->path));
   if (!known) {
     // First sight: this version is the known one.
@@ -81,7 +153,7 @@ Result<Json> ConfigService::FileInfo(const ManagedRef& ref, std::string* content
   }
   j["exists"] = true;
   j["sha256"] = sha;
-  j["size"] = static_cast<int64_t>(content.size());
+  j["size"] = size;
   j["mtime"] = FormatIso8601(TimePoint(std::chrono::duration_cast<TimePoint::duration>(
       std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec))));
   j["drift"] = *known != sha;
@@ -95,7 +167,7 @@ Result<Json> ConfigService::List(const std::optional<std::string>& tool) {
   for (const ToolConfigDecl& t : tools_) {
     if (tool && t.name != *tool) continue;
     found = true;
-    ASSIGN_OR_RETURN(auto counts, store_.CountByFile(t.name));
+    ASSIGN_OR_RETURN(auto counts, HistoryCounts(t.name));
     Json files = Json::array();
     for (const ManagedFileDecl& f : t.files) {
       ASSIGN_OR_RETURN(Json info, FileInfo(ManagedRef{&t, &f}, nullptr));
@@ -310,7 +382,7 @@ Json ConfigService::EntryJson(const ConfigHistoryRecord& r) const {
 Result<Json> ConfigService::History(const std::string& path, int limit, int64_t offset) {
   ASSIGN_OR_RETURN(ManagedRef ref, Find(path));
   ASSIGN_OR_RETURN(auto rows, store_.List(ref.tool->name, ref.file->path, limit, offset));
-  ASSIGN_OR_RETURN(auto counts, store_.CountByFile(ref.tool->name));
+  ASSIGN_OR_RETURN(auto counts, HistoryCounts(ref.tool->name));
   Json items = Json::array();
   for (const auto& r : rows) items.push_back(EntryJson(r));
   auto it = counts.find(ref.file->path);

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,18 @@ namespace alphalab::configs {
 struct ConfigServiceOptions {
   std::chrono::milliseconds llm_timeout{5000};
   size_t max_file_bytes = size_t{8} << 20;
+  std::chrono::milliseconds racy_margin{2000};      // see FileStamp
+  std::chrono::milliseconds counts_max_age{2000};   // see ConfigService::HistoryCounts
+};
+
+// What identifies a file's version without reading it: the config list reuses a file's hash while
+// its device, inode, size, mtime and ctime stay the same, and only for a file whose ctime was at
+// least ConfigServiceOptions::racy_margin old when it was hashed (a change within the same
+// timestamp tick would keep the stamp).
+struct FileStamp {
+  uint64_t dev = 0, ino = 0;
+  int64_t size = 0, mtime_ns = 0, ctime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
 };
 
 struct ManagedRef {
@@ -90,6 +103,19 @@ class ConfigService {
 
  private:
   Result<Json> FileInfo(const ManagedRef& ref, std::string* content_out);
+  // The history rows per file of `tool`, counted again only when a row was added (the store's
+  // LastId changed) or the counts are older than kCountsMaxAge (docs/configs.md, "Listing cost").
+  Result<std::map<std::string, int64_t>> HistoryCounts(const std::string& tool);
+
+  struct KnownVersion {
+    FileStamp stamp;
+    std::string sha256;
+  };
+  struct CountsEntry {
+    int64_t last_id = -1;
+    std::chrono::steady_clock::time_point at;
+    std::map<std::string, int64_t> by_file;
+  };
   Result<int64_t> Backup(const ManagedRef& ref, const std::string& content, const std::string& event,
                          const std::string& operator_name, const std::string& task_id, const std::string& note);
   Result<Json> ReplaceLocked(const ManagedRef& ref, const std::string& current, const std::string& next,
@@ -105,6 +131,9 @@ class ConfigService {
   LlmProbe* probe_;
   ConfigServiceOptions options_;
   std::mutex write_mu_;  // one write / rollback at a time (backup + replace + row)
+  std::mutex cache_mu_;  // guards the two caches below
+  std::map<std::string, KnownVersion> hashes_;  // by managed name, List only
+  std::map<std::string, CountsEntry> counts_;   // by tool
 };
 
 // "<tool>:<path>" -> {tool, path}; InvalidArgument naming `field` otherwise.

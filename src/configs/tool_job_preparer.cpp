@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "config/workspace_config.hpp"
-#include "configs/dotenv.hpp"
+#include "core/dotenv.hpp"
 #include "core/ids.hpp"
 #include "core/workspace.hpp"
 

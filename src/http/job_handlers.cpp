@@ -1,5 +1,5 @@
 // Jobs API (docs/api.md, jobs): submit (train / backtest / eval-metrics / any catalog type), recent,
-// detail, log by offset, log stream (SSE), cancel, job types.
+// detail, log by offset, log stream (SSE), artifacts, parsed results, cancel, job types.
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -14,6 +14,7 @@
 #include "jobs/job_artifacts.hpp"
 #include "jobs/job_catalog.hpp"
 #include "jobs/job_dto.hpp"
+#include "jobs/job_results.hpp"
 #include "jobs/job_service.hpp"
 #include "jobs/log_reader.hpp"
 
@@ -339,6 +340,30 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
     return JobArtifactResponse(ws, jobs, req, id);
   });
   router.SetRestCapture("/api/jobs/{job_id}/artifacts/{path}");
+
+  // The numeric results of a succeeded job, read by its type's parser (jobs/job_results.hpp): a
+  // user type's `results:` (any job type, e.g. a user's own script), a built-in backtest's summary.
+  router.Get("/api/jobs/{job_id}/results", [&ws, &jobs, &catalog](const HttpRequest& req) -> Result<Json> {
+    ASSIGN_OR_RETURN(JobId id, JobIdParam(req));
+    ASSIGN_OR_RETURN(JobRecord rec, VisibleJob(jobs, req, id));
+    const JobTypeSpec* spec = catalog.Find(rec.job_type);
+    const Json where{{"job_id", id.str()}, {"job_type", rec.job_type}, {"status", std::string(JobStateName(rec.status))}};
+    if (!spec || !HasReadableResults(*spec)) {
+      return Status::FailedPrecondition("job type '" + rec.job_type + "' declares no results (alphalab.yaml job_types: results:)", where);
+    }
+    if (rec.status != JobState::kSuccess) {
+      return Status::FailedPrecondition("job " + id.str() + " is " + std::string(JobStateName(rec.status)) +
+                                            ": results are read once it has succeeded", where);
+    }
+    ASSIGN_OR_RETURN(JobMetrics m, ReadJobMetrics(ws, *spec, rec));
+    const ResultParserKind parser = spec->results ? spec->results->parser : ResultParserKind::kAlphalabSummary;
+    return Json{{"job_id", id.str()},
+                {"job_type", rec.job_type},
+                {"parser", std::string(ResultParserName(parser))},
+                {"paths", m.result_paths},
+                {"metrics", m.parsed.metrics},
+                {"strings", m.parsed.strings}};
+  });
 
   // Log followers (SSE): one registry for every stream of this router; each followed log is
   // opened once and read once per change for all its followers, on the registry's own thread

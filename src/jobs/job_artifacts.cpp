@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "core/confined_open.hpp"
+#include "core/dotenv.hpp"
+#include "core/yaml_secrets.hpp"
 
 namespace alphalab {
 
@@ -170,7 +172,7 @@ Result<std::string> ReadJobArtifact(const Workspace& ws, const JobRecord& job, s
     if (!IsDirectoryConfined(ws.JobsRuntimeDir(), job.job_id.str())) return not_found();
     body = ReadFileConfined(dir, fs::path(shown), kMaxArtifactDownloadBytes);
   }
-  if (body.ok()) return body;
+  if (body.ok()) return MaskArtifactSecrets(shown, std::move(*body));
   const StatusCode code = body.status().code();
   if (code == StatusCode::kNotFound || code == StatusCode::kPermissionDenied) return not_found();
   if (code == StatusCode::kResourceExhausted) {
@@ -179,6 +181,13 @@ Result<std::string> ReadJobArtifact(const Workspace& ws, const JobRecord& job, s
                                      Json{{"path", shown}});
   }
   return body.status();
+}
+
+std::string MaskArtifactSecrets(std::string_view path, std::string body) {
+  const std::string ext = fs::path(std::string(path)).extension().string();
+  if (ext == ".yaml" || ext == ".yml") return MaskYamlSecrets(body);
+  if (ext == ".env") return MaskDotenv(body);
+  return body;
 }
 
 std::string ArtifactContentType(std::string_view path) {

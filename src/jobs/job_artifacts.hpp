@@ -5,7 +5,10 @@
 //     qlib_res.csv, ret.pkl, the template copies), listed recursively as paths relative to it
 //     ("work/qlib_res.csv");
 //   - its log, listed as "job.log" (reports/jobs/runtime/<job_id>.log).
-// A `.env` file (or `.env.*`) is never listed nor served: it may hold the tool's secrets.
+// A `.env` file (or `.env.*`) is never listed nor served: it may hold the tool's secrets. Other
+// settings files are served with the config center's masking (core/yaml_secrets.hpp,
+// core/dotenv.hpp): in `*.yaml` / `*.yml` (a tool's template copies) and `*.env` (`prod.env`)
+// the values of key-, token- and password-like keys are "********".
 // A built-in's run and backtest folders are served by /api/runs and /api/backtests.
 // Only regular files are listed; symlinks are neither listed nor followed, and every read is
 // an OpenConfined beneath the job's folder (core/confined_open.hpp), so neither '..' nor a
@@ -99,6 +102,10 @@ Status CheckArtifactPath(std::string_view path);
 // folder through a symlink, a missing file, or a directory -> NotFound; larger than
 // kMaxArtifactDownloadBytes -> ResourceExhausted.
 Result<std::string> ReadJobArtifact(const Workspace& ws, const JobRecord& job, std::string_view path);
+
+// `body` of the artifact `path` as it may leave the server: secret values of `.yaml`/`.yml` and
+// `.env` files masked (as the config center masks them); other files unchanged.
+std::string MaskArtifactSecrets(std::string_view path, std::string body);
 
 // A Content-Type for a file name: text for logs, CSV, JSON, YAML and text files,
 // application/octet-stream for everything else (ret.pkl and other binaries are never parsed).

@@ -332,6 +332,10 @@ Status BuildArgv(const DeclErrors& err, const JobTypeDecl& decl, JobTypeSpec& t)
     for (const std::string& part : item.parts) {
       for (const std::string& ph : Placeholders(part)) {
         if (ph == "workspace" || ph == "alphalab" || ph == "job_id") continue;
+        if (ph == "work_dir") {
+          t.uses_work_dir = true;
+          continue;
+        }
         if (ph == "overrides") {
           if (part != "{overrides}") return err(item.line, key, "{overrides} must be a whole argv item");
           t.accepts_overrides = true;
@@ -343,6 +347,32 @@ Status BuildArgv(const DeclErrors& err, const JobTypeDecl& decl, JobTypeSpec& t)
     t.argv.push_back(ArgvItem{item.parts, item.group});
   }
   if (t.argv.front().group) return err(decl.argv.front().line, decl.key + ".argv[0]", "must be a plain program name");
+  return Status::Ok();
+}
+
+// env values are templates like argv items ({overrides} excepted); `cwd:` is "{workspace}" or
+// "{work_dir}".
+Status BuildEnvAndCwd(const DeclErrors& err, const JobTypeDecl& decl, JobTypeSpec& t) {
+  for (const auto& [name, value] : decl.env) {
+    const auto line = decl.env_lines.find(name);
+    const int at = line == decl.env_lines.end() ? 0 : line->second;
+    for (const std::string& ph : Placeholders(value)) {
+      if (ph == "workspace" || ph == "alphalab" || ph == "job_id") continue;
+      if (ph == "work_dir") {
+        t.uses_work_dir = true;
+        continue;
+      }
+      if (ph == "overrides") return err(at, decl.key + ".env." + name, "{overrides} is for argv only");
+      if (!t.FindParam(ph)) return err(at, decl.key + ".env." + name, "uses {" + ph + "} but no such param is declared");
+    }
+  }
+  t.env = decl.env;
+  if (decl.cwd == "{work_dir}") {
+    t.uses_work_dir = t.cwd_work_dir = true;
+  } else if (!decl.cwd.empty() && decl.cwd != "{workspace}") {
+    return err(decl.cwd_line, decl.key + ".cwd", "must be \"{workspace}\" (the default) or \"{work_dir}\" (the job's own work folder)");
+  }
+  if (!decl.tool.empty()) t.uses_work_dir = t.cwd_work_dir = true;  // a tool's files are copied there
   return Status::Ok();
 }
 
@@ -386,7 +416,7 @@ Status BuildResults(const DeclErrors& err, const JobTypeDecl& decl, JobTypeSpec&
     return err(d.path_line, key + ".path", "must be a path relative to the workspace");
   }
   for (const std::string& ph : Placeholders(path)) {
-    if (ph != "job_id" && !t.FindParam(ph)) {
+    if (ph != "job_id" && ph != "work_dir" && !t.FindParam(ph)) {
       return err(d.path_line, key + ".path", "uses {" + ph + "} but no such param is declared");
     }
   }
@@ -420,8 +450,8 @@ Status JobCatalog::AddUserType(const WorkspaceConfig& config, const JobTypeDecl&
   RETURN_IF_ERROR(BuildArgv(err, decl, t));
   RETURN_IF_ERROR(BuildArtifacts(err, decl, t));
   RETURN_IF_ERROR(BuildResults(err, decl, t));
+  RETURN_IF_ERROR(BuildEnvAndCwd(err, decl, t));
   t.timeout_sec = decl.timeout_sec;
-  t.env = decl.env;
   if (!decl.tool.empty()) {
     t.tool = decl.tool;
     t.decl = std::make_shared<const JobTypeDecl>(decl);
@@ -786,6 +816,10 @@ Result<ResolvedJob> JobCatalog::Substitute(const JobTypeSpec& spec, const Json& 
           } else if (name == "job_id") {
             job_id_at.push_back(out.size());  // filled by the job service once the id exists
             out += "{job_id}";
+          } else if (name == "work_dir") {  // JobWorkDir (jobs/job_artifacts.hpp)
+            out += workspace_.JobsRuntimeDir().string() + "/";
+            job_id_at.push_back(out.size());
+            out += "{job_id}/work";
           } else if (p.contains(name) && !(in_group && p[name].is_array() && p[name].empty())) {
             out += ValueToArg(p[name]);
           } else {  // absent (in a group: or an empty list)

@@ -26,9 +26,14 @@
 //                                                         # one '*' in the file name (one match)
 //       timeout_sec: 3600
 //       env: {PYTHONUNBUFFERED: "1"}
+//       cwd: "{work_dir}"                                  # where it starts (default: the workspace)
 // Placeholders: "{param}" (whole item or inside a string), "{workspace}" (root),
-// "{alphalab}" (this binary), "{job_id}", "{overrides}". argv[0] containing '/' is resolved
-// against the workspace when relative. The built-in types are templates in this language too
+// "{alphalab}" (this binary), "{job_id}", "{work_dir}" (the job's own work folder,
+// <workspace>/reports/jobs/runtime/<job_id>/work: created, confined to the workspace, before the
+// process starts; its files are the job's artifacts), "{overrides}" (argv only). They may be used
+// in argv, env values and results.path ({work_dir} there is workspace-relative); `cwd:` is
+// "{workspace}" or "{work_dir}". An unknown placeholder is a config error naming file:line.
+// argv[0] containing '/' is resolved against the workspace when relative. The built-in types are templates in this language too
 // (GET /api/job-types shows them); `dry_run` is not a param but a submit option.
 // Argument injection: placeholders are substituted once, in the template only (a value that
 // contains "{job_id}" stays literal); string and list values starting with '-' are refused
@@ -113,6 +118,11 @@ struct JobTypeSpec {
   // the job's JobPreparer (jobs/job_preparer.hpp) is given. "" / null = no tool.
   std::string tool;
   std::shared_ptr<const JobTypeDecl> decl;
+  // The job gets its own work folder (reports/jobs/runtime/<job_id>/work, created and checked to
+  // lie in the workspace before the process starts): a type with `tool:`, or one that uses
+  // "{work_dir}". cwd_work_dir: the process starts there (`cwd: "{work_dir}"`, and every tool type).
+  bool uses_work_dir = false;
+  bool cwd_work_dir = false;
 
   const ParamSpec* FindParam(std::string_view name) const;
 };

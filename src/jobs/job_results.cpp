@@ -105,6 +105,8 @@ Result<std::string> SubstituteResultsPath(const std::string& tmpl, const JobReco
         std::string value;
         if (name == "job_id") {
           value = job.job_id.str();
+        } else if (name == "work_dir") {  // workspace-relative, as JobWorkDir
+          value = "reports/jobs/runtime/" + job.job_id.str() + "/work";
         } else if (job.params.is_object() && job.params.contains(name) && !job.params[name].is_null()) {
           value = ValueText(job.params[name]);
         } else {

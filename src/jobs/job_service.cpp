@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
+#include "core/confined_open.hpp"
 #include "core/ids.hpp"
 #include "core/message_paths.hpp"
 #include "core/write_new_file.hpp"
@@ -485,10 +486,10 @@ void JobService::Start(const std::shared_ptr<Active>& a) {
   for (const auto& [k, v] : rec.env.items()) spec.env[k] = v.get<std::string>();
   spec.log_path = LogPath(rec);
   spec.timeout = std::chrono::seconds(rec.timeout_sec);
-  if (const JobTypeSpec* type = catalog_.Find(rec.job_type); type && !type->tool.empty()) {
-    if (Status prepared = PrepareTool(*type, rec, spec); !prepared.ok()) {
-      const std::string why = "preparing " + type->tool + " for job " + rec.job_id.str() +
-                              " failed: " + WithoutRoot(prepared.message(), workspace_.root());
+  if (const JobTypeSpec* type = catalog_.Find(rec.job_type); type && type->uses_work_dir) {
+    if (Status prepared = PrepareWorkDir(*type, rec, spec); !prepared.ok()) {
+      const std::string why = "preparing " + (type->tool.empty() ? "the work folder" : type->tool) + " for job " +
+                              rec.job_id.str() + " failed: " + WithoutRoot(prepared.message(), workspace_.root());
       WriteLogFile(LogPath(rec), "[alphalab] " + why + "\n[alphalab] the job was not started\n");
       EndJob(a, alock, JobEnd::SpawnFailed(why));
       return;
@@ -517,7 +518,7 @@ void JobService::Start(const std::shared_ptr<Active>& a) {
   Persist(rec, JobState::kQueued).ok();
 }
 
-Status JobService::PrepareTool(const JobTypeSpec& type, JobRecord& rec, ProcessSpec& spec) {
+Status JobService::PrepareWorkDir(const JobTypeSpec& type, JobRecord& rec, ProcessSpec& spec) {
   PreparedJob job;
   job.job_id = rec.job_id.str();
   job.type = type.name;
@@ -527,13 +528,20 @@ Status JobService::PrepareTool(const JobTypeSpec& type, JobRecord& rec, ProcessS
   std::error_code ec;
   fs::create_directories(job.work_dir, ec);
   if (ec) return Status::Internal("cannot create the work folder " + job.work_dir.string() + ": " + ec.message());
+  // Confined: no symlink on the way leads it out of the workspace's job folder.
+  if (!IsDirectoryConfined(workspace_.JobsRuntimeDir(), rec.job_id.str() + "/work")) {
+    return Status::PermissionDenied("the work folder " + job.work_dir.string() + " is not inside " +
+                                    workspace_.JobsRuntimeDir().string());
+  }
   if (preparer_ && type.decl) RETURN_IF_ERROR(preparer_->Prepare(*type.decl, job));
   // The prepared env (the tool's .env) first; the type's own `env:` wins over it.
   std::map<std::string, std::string> env = std::move(job.env);
   for (auto& [k, v] : spec.env) env[k] = v;
   spec.env = std::move(env);
-  spec.cwd = job.work_dir;
-  rec.cwd = job.work_dir.string();
+  if (type.cwd_work_dir) {
+    spec.cwd = job.work_dir;
+    rec.cwd = job.work_dir.string();
+  }
   if (!rec.artifacts.is_object()) rec.artifacts = Json::object();
   rec.artifacts["work_dir"] = job.work_dir.lexically_relative(workspace_.root()).generic_string();
   if (job.config_hashes.is_object()) {

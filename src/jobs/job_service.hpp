@@ -248,9 +248,10 @@ class JobService {
   void RemoveActive(const JobId& id);
   std::shared_ptr<Active> FindActive(const JobId& id);
 
-  // Start() of a job of a type with `tool:`: its work folder and Prepare; fills `spec`'s cwd and
-  // env and the record's cwd and artifacts. An error ends the job (the caller does).
-  Status PrepareTool(const JobTypeSpec& type, JobRecord& rec, ProcessSpec& spec);
+  // Start() of a job whose type has a work folder (`tool:` or "{work_dir}"): the folder (created,
+  // confined) and, with `tool:`, Prepare; fills `spec`'s env (and cwd with cwd_work_dir), the
+  // record's cwd and artifacts. An error ends the job (the caller does).
+  Status PrepareWorkDir(const JobTypeSpec& type, JobRecord& rec, ProcessSpec& spec);
 
   // Recovery of one stored RUNNING job (re-attach, else end it lost); true when re-attached.
   bool RecoverRunning(const JobRecord& rec);

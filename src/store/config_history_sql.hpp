@@ -88,6 +88,15 @@ Result<std::map<std::string, int64_t>> CountByFile(Db& db_, const std::string& t
 }
 
 template <typename Conn, typename Stmt, typename Db>
+Result<int64_t> LastId(Db& db_) {
+  return db_.WithReader([&](Conn& c) -> Result<int64_t> {
+    int64_t out = 0;
+    RETURN_IF_ERROR(c.Query("SELECT COALESCE(MAX(id), 0) FROM config_history", [&](Stmt& s) { out = s.ColumnInt64(0); }));
+    return out;
+  });
+}
+
+template <typename Conn, typename Stmt, typename Db>
 Result<std::optional<std::string>> KnownHash(Db& db_, const std::string& tool,
     const std::string& path) {
   return db_.WithReader([&](Conn& c) -> Result<std::optional<std::string>> {

@@ -7,6 +7,8 @@
 // - Append assigns increasing ids (1, 2, ...) and returns the id; Get of an unknown id is NotFound;
 // - List(tool, path) returns that file's rows newest first (id descending), paged;
 // - CountByFile(tool) counts the rows of every file of the tool that has any;
+// - LastId() is the highest id appended so far (0 for none): rows are never deleted, so it is a
+//   cheap change stamp (the config list keeps its counts while it stays the same);
 // - the known hash of a file is absent until set, and Set replaces it.
 #pragma once
 
@@ -45,6 +47,7 @@ class ConfigHistoryStore {
   virtual Result<std::vector<ConfigHistoryRecord>> List(const std::string& tool, const std::string& path, int limit,
                                                         int64_t offset) = 0;
   virtual Result<std::map<std::string, int64_t>> CountByFile(const std::string& tool) = 0;
+  virtual Result<int64_t> LastId() = 0;
 
   virtual Result<std::optional<std::string>> KnownHash(const std::string& tool, const std::string& path) = 0;
   virtual Status SetKnownHash(const std::string& tool, const std::string& path, const std::string& sha256) = 0;

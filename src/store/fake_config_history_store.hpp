@@ -45,6 +45,10 @@ class FakeConfigHistoryStore final : public ConfigHistoryStore {
     }
     return out;
   }
+  Result<int64_t> LastId() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return rows_.empty() ? int64_t{0} : rows_.back().id;
+  }
   Result<std::optional<std::string>> KnownHash(const std::string& tool, const std::string& path) override {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = known_.find(tool + "\n" + path);

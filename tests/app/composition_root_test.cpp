@@ -58,6 +58,7 @@ TEST_F(CompositionRootTest, RegistersEveryRouteGroupInOneList) {
       {"GET", "/api/jobs/{job_id}/log"},
       {"GET", "/api/jobs/{job_id}/artifacts"},
       {"GET", "/api/jobs/{job_id}/artifacts/{path}"},
+      {"GET", "/api/jobs/{job_id}/results"},
       {"GET", "/api/jobs/{job_id}/log/stream"},
       {"POST", "/api/jobs/{job_id}/cancel"},
       {"GET", "/api/job-types"},

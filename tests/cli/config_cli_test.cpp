@@ -25,7 +25,7 @@ TEST_F(ConfigCli, TheExampleWorkspaceIsOk) {
   const CmdResult r = Check(fs::path(ALPHALAB_SOURCE_DIR) / "examples" / "workspace");
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_EQ(r.out.rfind("OK: ", 0), 0u) << Describe(r);
-  EXPECT_NE(r.out.find("1 job types"), std::string::npos) << Describe(r);
+  EXPECT_NE(r.out.find("2 job types"), std::string::npos) << Describe(r);
   EXPECT_TRUE(r.err.empty()) << Describe(r);
 }
 

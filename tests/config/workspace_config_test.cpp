@@ -48,7 +48,7 @@ TEST(WorkspaceConfigTest, TheExampleWorkspaceLoads) {
   EXPECT_EQ(cfg->FindDataset("demo")->format, "csv");
   EXPECT_EQ(cfg->FindDataset("demo")->path, "data/demo");
   ASSERT_NE(cfg->FindDataset("synthetic"), nullptr);
-  ASSERT_EQ(cfg->job_types.size(), 1u);
+  ASSERT_EQ(cfg->job_types.size(), 2u);
   const JobTypeDecl& t = cfg->job_types[0];
   EXPECT_EQ(t.name, "rdagent-fin-quant");
   EXPECT_EQ(t.timeout_sec, 86400);
@@ -71,6 +71,14 @@ TEST(WorkspaceConfigTest, TheExampleWorkspaceLoads) {
   EXPECT_EQ(t.results->parser, "qlib_res");
   EXPECT_EQ(t.env.at("PYTHONUNBUFFERED"), "1");
   EXPECT_EQ(t.env.at("QLIB_QUANT_ACTION_SELECTION"), "{evolving_mode}");
+  // A user's own script in its work folder (docs/rdagent.md, "A user's own script").
+  const JobTypeDecl& script = cfg->job_types[1];
+  EXPECT_EQ(script.name, "my-experiment");
+  EXPECT_EQ(script.tool, "experiment");
+  EXPECT_EQ(script.cwd, "{work_dir}");
+  EXPECT_GT(script.cwd_line, 0);
+  EXPECT_GT(script.env_lines.at("PYTHONPATH"), 0);
+  ASSERT_NE(cfg->FindTool("experiment"), nullptr);
   EXPECT_TRUE(cfg->registry.index_on_start);
 }
 

@@ -9,9 +9,10 @@
 
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "configs/configs_fixture.hpp"
-#include "configs/dotenv.hpp"
+#include "core/dotenv.hpp"
 #include "core/ids.hpp"
 
 namespace alphalab::testing {
@@ -39,6 +40,47 @@ TEST_F(ConfigServiceTest, ListsEveryManagedFileWithHashSizeMtimeAndDrift) {
   EXPECT_EQ(svc_->List(std::string("nope")).status().code(), StatusCode::kNotFound);
 }
 
+// The list keeps hashes and history counts between calls (docs/configs.md, "Listing cost") but
+// never shows a stale one: new bytes with the same size and mtime are seen (the ctime changed),
+// and a row another server appended to the shared database is counted on the next call.
+TEST_F(ConfigServiceTest, TheListReusesHashesAndCountsOnlyWhileNothingChanged) {
+  configs::ConfigServiceOptions options;
+  options.racy_margin = std::chrono::milliseconds(0);  // trust just-written files (the test's own edits)
+  options.counts_max_age = std::chrono::hours(1);      // only LastId() may invalidate the counts
+  Rebuild(nullptr, options);
+  auto file_of = [](const Json& list, const std::string& path) {
+    for (const Json& f : list["tools"][0]["files"]) {
+      if (f["path"] == path) return f;
+    }
+    return Json();
+  };
+  auto first = svc_->List();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const fs::path p = Disk(kBaseline);
+  std::string v = Slurp(p);
+  EXPECT_EQ(file_of(*first, kBaseline)["sha256"], Sha256Hex(v));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // past the file system's timestamp tick
+  const auto mtime = fs::last_write_time(p);
+  v[0] = v[0] == '#' ? '%' : '#';  // same size
+  { std::ofstream(p, std::ios::binary | std::ios::trunc) << v; }
+  fs::last_write_time(p, mtime);  // same mtime too: only the ctime tells
+  auto second = svc_->List();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(file_of(*second, kBaseline)["sha256"], Sha256Hex(v));
+  EXPECT_TRUE(file_of(*second, kBaseline)["drift"].get<bool>());
+  const int64_t before = file_of(*second, kEnv)["history_count"];
+  ConfigHistoryRecord row;
+  row.tool = "rdagent";
+  row.path = ".env";
+  row.history_path = "history/20261203/1_manual_.env";
+  row.operator_name = "other-server";
+  row.sha256 = std::string(64, 'a');
+  row.event = "write";
+  ASSERT_TRUE(store_.Append(row).ok());
+  EXPECT_EQ(file_of(*svc_->List(), kEnv)["history_count"], before + 1);
+  EXPECT_EQ((*svc_->History(kEnv, 10, 0))["total"], before + 1);
+}
+
 TEST_F(ConfigServiceTest, ReadMasksSecretsAndWritingTheMaskBackKeepsThem) {
   auto read = svc_->Read(kEnv);
   ASSERT_TRUE(read.ok());
@@ -59,7 +101,7 @@ TEST_F(ConfigServiceTest, ReadMasksSecretsAndWritingTheMaskBackKeepsThem) {
   EXPECT_NE((*diff)["diff"].get<std::string>().find("+MAX_RETRY=12"), std::string::npos);
 }
 
-// Managed YAML files mask their secret-looking keys like .env does (configs/yaml_secrets.hpp);
+// Managed YAML files mask their secret-looking keys like .env does (core/yaml_secrets.hpp);
 // the five real templates have none and are shown exactly as they are.
 TEST_F(ConfigServiceTest, YamlSecretsAreMaskedInReadAndDiffAndKeptWhenTheMaskIsWrittenBack) {
   for (const char* tpl : {kBaseline, kModelTpl}) {

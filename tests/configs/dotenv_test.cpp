@@ -1,11 +1,11 @@
-// configs/dotenv.hpp: python-dotenv's grammar, secret keys, masking and unmasking.
-#include "configs/dotenv.hpp"
+// core/dotenv.hpp: python-dotenv's grammar, secret keys, masking and unmasking.
+#include "core/dotenv.hpp"
 
 #include <gtest/gtest.h>
 
 #include "configs/configs_fixture.hpp"  // Slurp
 
-namespace alphalab::configs {
+namespace alphalab {
 namespace {
 
 TEST(DotenvTest, ReadsWhatPythonDotenvReads) {
@@ -117,4 +117,4 @@ TEST(DotenvTest, RdAgentEnvExampleDocstringIsRefusedButStillMasked) {
 }
 
 }  // namespace
-}  // namespace alphalab::configs
+}  // namespace alphalab

@@ -1,11 +1,11 @@
-// configs/yaml_secrets.hpp: secret values of managed YAML files masked on the way out and kept,
+// core/yaml_secrets.hpp: secret values of managed YAML files masked on the way out and kept,
 // byte for byte, when ******** comes back.
-#include "configs/yaml_secrets.hpp"
+#include "core/yaml_secrets.hpp"
 
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
-namespace alphalab::configs {
+namespace alphalab {
 namespace {
 
 const char* const kText =
@@ -88,4 +88,4 @@ TEST(YamlSecretsTest, AMaskWithNoStoredValueIsRefusedNamingItsLineAndKey) {
 }
 
 }  // namespace
-}  // namespace alphalab::configs
+}  // namespace alphalab

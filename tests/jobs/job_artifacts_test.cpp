@@ -124,6 +124,33 @@ std::vector<std::string> Paths(const ArtifactPage& page) {
   return out;
 }
 
+// A tool's template copies and other settings files in the work folder hold the live secrets
+// (the preparer copies them unmasked for the process); downloads mask them as the config center
+// does, leaving every other byte and every other file type as it is.
+TEST_F(JobArtifactsTest, SettingsFilesAreServedWithTheirSecretsMasked) {
+  const std::string yaml =
+      "experiment:\n  seed: 7\ndata_vendor:\n  api_token: tok-123   # vendor\n  password: \"p@ss\"\n"
+      "  url: https://example.com/v1\n";
+  Write(dir_ / "work" / "configs" / "exp.yaml", yaml);
+  Write(dir_ / "work" / "copy.yml", "token: abc\nname: x\n");
+  Write(dir_ / "work" / "prod.env", "export OPENAI_API_KEY='sk-live'\nOPENAI_API_BASE=http://127.0.0.1:9/v1\n");
+  Write(dir_ / "work" / "notes.txt", "api_token: stays\n");
+  auto get = [&](const std::string& path) {
+    auto body = ReadJobArtifact(*ws_, job_, path);
+    EXPECT_TRUE(body.ok()) << path << ": " << body.status().ToString();
+    return body.ok() ? *body : std::string();
+  };
+  EXPECT_EQ(get("work/configs/exp.yaml"),
+            "experiment:\n  seed: 7\ndata_vendor:\n  api_token: \"********\"   # vendor\n  password: \"********\"\n"
+            "  url: https://example.com/v1\n");
+  EXPECT_EQ(get("work/copy.yml"), "token: \"********\"\nname: x\n");
+  EXPECT_EQ(get("work/prod.env"), "export OPENAI_API_KEY='********'\nOPENAI_API_BASE=http://127.0.0.1:9/v1\n");
+  EXPECT_EQ(get("work/notes.txt"), "api_token: stays\n");
+  // The file on disk is untouched (the job's process reads the real values).
+  std::ifstream in(dir_ / "work" / "configs" / "exp.yaml", std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), yaml);
+}
+
 TEST_F(JobArtifactsTest, TheListingCacheIsReusedUntilAFolderChangesAndANewFileAppears) {
   Write(root_ / job_.log_path, "log\n");
   for (int i = 0; i < 30; ++i) Write(dir_ / "work" / ("loop_" + std::to_string(i % 3)) / ("f" + std::to_string(i) + ".csv"), "x");

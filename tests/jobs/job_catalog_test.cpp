@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 
 #include "config/workspace_config.hpp"
+#include "jobs/job_artifacts.hpp"
 #include "jobs/job_catalog.hpp"
+#include "jobs/job_results.hpp"
 #include "jobs/job_service.hpp"
 
 namespace alphalab {
@@ -255,6 +257,62 @@ job_types:
   EXPECT_EQ(r->argv, (std::vector<std::string>{(root_ / "bin/run").string(), "--id=job_42", "x{job_id}y",
                                                "job_42/x{job_id}y"}));
   EXPECT_EQ(r->env.at("JOB"), "job_42-x{job_id}y");
+}
+
+// {work_dir}: the job's own folder under the workspace, in argv, env, cwd and results.path; the
+// job id is filled in like {job_id} (the template's only), the folder itself is made at start.
+TEST_F(JobCatalogTest, WorkDirPlaceholderNamesTheJobsOwnFolder) {
+  ASSERT_TRUE(LoadUserTypes(*catalog_, R"(
+job_types:
+  script:
+    argv: [python3, -m, scripts.run, --out, "{work_dir}", "--config={work_dir}/c.yaml", "{tag}"]
+    params:
+      tag: {type: string, required: true}
+    env: {OUT: "{work_dir}", ROOT: "{workspace}"}
+    cwd: "{work_dir}"
+    results: {parser: alphalab_summary, path: "{work_dir}/summary.json"}
+  plain:
+    argv: [x, "{job_id}"]
+  env_only:
+    argv: [x]
+    env: {OUT: "{work_dir}"}
+)").ok());
+  const JobTypeSpec* t = catalog_->Find("script");
+  ASSERT_NE(t, nullptr);
+  EXPECT_TRUE(t->uses_work_dir);
+  EXPECT_TRUE(t->cwd_work_dir);
+  EXPECT_FALSE(catalog_->Find("plain")->uses_work_dir);
+  EXPECT_TRUE(catalog_->Find("env_only")->uses_work_dir);
+  EXPECT_FALSE(catalog_->Find("env_only")->cwd_work_dir);
+  auto r = catalog_->Resolve("script", Json{{"tag", "{work_dir}"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  r->BindJobId("job_7");
+  const std::string work = (root_ / "reports/jobs/runtime/job_7/work").string();
+  EXPECT_EQ(r->argv, (std::vector<std::string>{"python3", "-m", "scripts.run", "--out", work,
+                                               "--config=" + work + "/c.yaml", "{work_dir}"}));  // a value stays literal
+  EXPECT_EQ(r->env.at("OUT"), work);
+  EXPECT_EQ(r->env.at("ROOT"), root_.string());
+  JobRecord rec;
+  rec.job_id = JobId("job_7");
+  auto path = SubstituteResultsPath(t->results->path, rec);
+  ASSERT_TRUE(path.ok());
+  EXPECT_EQ(*path, "reports/jobs/runtime/job_7/work/summary.json");
+  EXPECT_EQ(fs::path(work), JobWorkDir(*ws_, rec.job_id));
+}
+
+TEST_F(JobCatalogTest, WorkDirAndEnvPlaceholderErrorsNameFileLineAndKey) {
+  auto message = [&](const std::string& yaml) { return LoadUserTypes(*catalog_, yaml).message(); };
+  EXPECT_EQ(message("job_types:\n  t:\n    argv: [x, '{work_dir}']\n    env:\n      A: '1'\n      B: '{workdir}'\n"),
+            "alphalab.yaml:6: job_types.t.env.B: uses {workdir} but no such param is declared");
+  EXPECT_EQ(message("job_types:\n  t:\n    argv: [x]\n    env: {A: '{overrides}'}\n"),
+            "alphalab.yaml:4: job_types.t.env.A: {overrides} is for argv only");
+  EXPECT_EQ(message("job_types:\n  t:\n    argv: [x]\n    cwd: scripts\n"),
+            "alphalab.yaml:4: job_types.t.cwd: must be \"{workspace}\" (the default) or \"{work_dir}\" (the job's own "
+            "work folder)");
+  EXPECT_EQ(message("job_types:\n  t:\n    argv: [x, '{work_dir}/{job}']\n"),
+            "alphalab.yaml:3: job_types.t.argv[1]: uses {job} but no such param is declared");
+  EXPECT_TRUE(LoadUserTypes(*catalog_, "job_types:\n  t:\n    argv: [x]\n    cwd: '{workspace}'\n").ok());
+  EXPECT_FALSE(catalog_->Find("t")->uses_work_dir);
 }
 
 TEST_F(JobCatalogTest, OversizedArgumentsAreRefusedAtSubmitNamingTheParam) {

@@ -81,6 +81,14 @@ TEST_P(ConfigHistoryStoreConformance, ListIsPerFileNewestFirstAndPaged) {
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ((*counts)[".env"], 5);
   EXPECT_EQ((*counts)["other.yaml"], 1);
+  EXPECT_EQ(*store().LastId(), 6);
+}
+
+TEST_P(ConfigHistoryStoreConformance, LastIdIsZeroThenTheHighestAppendedId) {
+  EXPECT_EQ(*store().LastId(), 0);
+  ASSERT_TRUE(store().Append(MakeHistory(".env", "write", 1)).ok());
+  ASSERT_TRUE(store().Append(MakeHistory("b.yaml", "write", 2)).ok());
+  EXPECT_EQ(*store().LastId(), 2);
 }
 
 TEST_P(ConfigHistoryStoreConformance, KnownHashIsAbsentThenSetThenReplaced) {

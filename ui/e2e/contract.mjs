@@ -291,6 +291,20 @@ try {
   const pkl = await call('GET', `${A}/{path}`, { params: { job_id: task.body.job_id, path: 'work/ret.pkl' }, expect: 200 });
   check(typeof pkl.body === 'string' && pkl.body.length > 0, 'ret.pkl downloads as application/octet-stream');
 
+  // Parsed results of any job type that declares them: the RD-Agent task's qlib_res.csv, the
+  // example user script (my-experiment: python3 -m scripts.run_experiment in its work folder).
+  const R = `${J}/results`;
+  const tres = await call('GET', R, { params: { job_id: task.body.job_id }, expect: 200 });
+  check(tres.body.parser === 'qlib_res' && typeof tres.body.metrics.IC === 'number', 'the task\'s results are its qlib_res metrics');
+  const script = await call('POST', '/api/jobs', { body: { job_type: 'my-experiment', params: { seed: 11 } }, expect: 200 });
+  const scriptDone = await waitJob(script.body.job_id);
+  check(scriptDone.status === 'SUCCESS', `the example script job succeeded (${scriptDone.status}: ${scriptDone.error_message ?? ''})`);
+  const sres = await call('GET', R, { params: { job_id: script.body.job_id }, expect: 200 });
+  check(sres.body.parser === 'alphalab_summary' && typeof sres.body.metrics.sharpe === 'number', 'the script job\'s summary.json is parsed');
+  await call('GET', R, { params: { job_id: failedJob.job_id }, expect: 409 });
+  await call('GET', R, { params: { job_id: 'bad id!' }, expect: 400 });
+  await call('GET', R, { params: { job_id: 'job_20000101_000000__00000000' }, expect: 404 });
+
   // Datasets: alphalab.yaml's (read-only), an instruments upload, a Qlib folder, default, delete.
   const DS = '/api/datasets';
   const dsList = await call('GET', DS, { expect: 200 });

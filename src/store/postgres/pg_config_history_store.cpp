@@ -53,6 +53,10 @@ Result<std::map<std::string, int64_t>> PostgresConfigHistoryStore::CountByFile(c
   return config_history_sql::CountByFile<PgConnection, PgStatement>(db_, tool);
 }
 
+Result<int64_t> PostgresConfigHistoryStore::LastId() {
+  return config_history_sql::LastId<PgConnection, PgStatement>(db_);
+}
+
 Result<std::optional<std::string>> PostgresConfigHistoryStore::KnownHash(const std::string& tool,
     const std::string& path) {
   return config_history_sql::KnownHash<PgConnection, PgStatement>(db_, tool, path);

@@ -22,6 +22,7 @@ class PostgresConfigHistoryStore final : public ConfigHistoryStore {
   Result<std::vector<ConfigHistoryRecord>> List(const std::string& tool, const std::string& path, int limit,
                                                 int64_t offset) override;
   Result<std::map<std::string, int64_t>> CountByFile(const std::string& tool) override;
+  Result<int64_t> LastId() override;
   Result<std::optional<std::string>> KnownHash(const std::string& tool, const std::string& path) override;
   Status SetKnownHash(const std::string& tool, const std::string& path, const std::string& sha256) override;
 

@@ -53,6 +53,10 @@ Result<std::map<std::string, int64_t>> SqliteConfigHistoryStore::CountByFile(con
   return config_history_sql::CountByFile<SqliteConnection, SqliteStatement>(db_, tool);
 }
 
+Result<int64_t> SqliteConfigHistoryStore::LastId() {
+  return config_history_sql::LastId<SqliteConnection, SqliteStatement>(db_);
+}
+
 Result<std::optional<std::string>> SqliteConfigHistoryStore::KnownHash(const std::string& tool,
     const std::string& path) {
   return config_history_sql::KnownHash<SqliteConnection, SqliteStatement>(db_, tool, path);

@@ -1,13 +1,13 @@
-#include "configs/yaml_secrets.hpp"
+#include "core/yaml_secrets.hpp"
 
 #include <cstdint>
 #include <map>
 #include <utility>
 #include <vector>
 
-#include "configs/dotenv.hpp"  // IsSecretKey, kMask, NoStoredSecret
+#include "core/dotenv.hpp"  // IsSecretKey, kMask, NoStoredSecret
 
-namespace alphalab::configs {
+namespace alphalab {
 
 namespace {
 
@@ -213,4 +213,4 @@ Result<std::string> UnmaskYamlSecrets(std::string_view incoming, std::string_vie
   return out;
 }
 
-}  // namespace alphalab::configs
+}  // namespace alphalab

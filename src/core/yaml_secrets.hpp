@@ -19,7 +19,7 @@
 
 #include "core/status.hpp"
 
-namespace alphalab::configs {
+namespace alphalab {
 
 // The text with every secret value replaced by "********".
 std::string MaskYamlSecrets(std::string_view text);
@@ -29,4 +29,4 @@ std::string MaskYamlSecrets(std::string_view text);
 // InvalidArgument "line N: <path> is ******** ..." (details {line, key}) when there is none.
 Result<std::string> UnmaskYamlSecrets(std::string_view incoming, std::string_view current);
 
-}  // namespace alphalab::configs
+}  // namespace alphalab

@@ -1,10 +1,10 @@
-#include "configs/dotenv.hpp"
+#include "core/dotenv.hpp"
 
 #include <cctype>
 
 #include "core/json.hpp"
 
-namespace alphalab::configs {
+namespace alphalab {
 
 namespace {
 
@@ -283,4 +283,4 @@ std::map<std::string, std::string> DotenvMap(const std::vector<DotenvEntry>& ent
   return out;
 }
 
-}  // namespace alphalab::configs
+}  // namespace alphalab

@@ -22,7 +22,7 @@
 
 #include "core/status.hpp"
 
-namespace alphalab::configs {
+namespace alphalab {
 
 struct DotenvEntry {
   std::string key;
@@ -58,4 +58,4 @@ Status NoStoredSecret(int line, const std::string& key);
 // KEY -> decoded value, last one wins.
 std::map<std::string, std::string> DotenvMap(const std::vector<DotenvEntry>& entries);
 
-}  // namespace alphalab::configs
+}  // namespace alphalab
