@@ -64,19 +64,7 @@ struct Rule {
   std::string listed;           // kOwnerList: the owner's item that must (not) be in the list
 };
 
-std::string Q(const std::string& s) {  // percent-encodes a query value
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof(buf), "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
+std::string Q(const std::string& s) { return QueryEscape(s); }
 
 const std::string kTemplate = "rdagent/scenarios/qlib/experiment/factor_template/conf_baseline.yaml";
 
