@@ -457,12 +457,22 @@ void AuthGate::Audit(const HttpRequest& req, const char* action, const std::stri
   RecordAudit(audit_, req, action, target, outcome, std::move(details));
 }
 
+Status AuthGate::TokensManagedHere() const {
+  // With auth none every caller is anonymous: a token minted then (say, during an --insecure
+  // spell) would outlive it as a valid credential once auth is on. The CLI still makes them.
+  if (options_.mode == AuthMode::kNone || !tokens_) {
+    return Status::FailedPrecondition(
+        "auth is off (auth.mode: none): tokens are managed over HTTP only with auth on; use `alphalab token`");
+  }
+  return Status::Ok();
+}
+
 Result<Json> AuthGate::CreateToken(const HttpRequest& req) {
   if (Status admin = RequireAdmin(req); !admin.ok()) {
     Audit(req, "token.create", "", admin);
     return admin;
   }
-  if (!tokens_) return Status::FailedPrecondition("this server has no token store");
+  RETURN_IF_ERROR(TokensManagedHere());
   ASSIGN_OR_RETURN(Json body, req.JsonBody());
   RETURN_IF_ERROR(CheckKnownKeys(body, {"name", "role"}));
   ASSIGN_OR_RETURN(std::string name, GetString(body, "name"));
@@ -482,7 +492,7 @@ Result<Json> AuthGate::RevokeToken(const HttpRequest& req) {
     Audit(req, "token.revoke", id.substr(0, 100), admin);
     return admin;
   }
-  if (!tokens_) return Status::FailedPrecondition("this server has no token store");
+  RETURN_IF_ERROR(TokensManagedHere());
   ASSIGN_OR_RETURN(Json body, req.JsonBody());
   RETURN_IF_ERROR(CheckKnownKeys(body, {}));  // the body carries no fields (empty or {})
   if (!IsSafeIdentifier(id)) {

@@ -91,9 +91,11 @@ class AuthGate {
   Json SessionInfo(const HttpRequest& req);
   // GET /api/tokens (admin): the tokens without their hashes.
   Result<Json> ListTokens(const HttpRequest& req);
-  // POST /api/tokens {name, role?} (admin): a new token, its secret in `token` this once.
+  // POST /api/tokens {name, role?} (admin; auth mode token only, else 409): a new token, its
+  // secret in `token` this once.
   Result<Json> CreateToken(const HttpRequest& req);
-  // DELETE /api/tokens/{token_id} (admin): revokes it and its sessions, at once on this server.
+  // DELETE /api/tokens/{token_id} (admin; auth mode token only, else 409): revokes it and its
+  // sessions, at once on this server.
   Result<Json> RevokeToken(const HttpRequest& req);
 
   const AuthGateOptions& options() const { return options_; }
@@ -114,6 +116,8 @@ class AuthGate {
   std::optional<Cached> FromCache(const std::string& key);
   void ToCache(const std::string& key, Cached entry);
   void Touch(const std::string& token_id, bool inline_route);
+  // OK when tokens may be created and revoked over HTTP (auth mode token), else FailedPrecondition.
+  Status TokensManagedHere() const;
   // One audit line for a token route; a failed or refused `outcome` adds its message.
   void Audit(const HttpRequest& req, const char* action, const std::string& target, const Status& outcome,
              Json details = Json::object());

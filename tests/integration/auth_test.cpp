@@ -294,6 +294,10 @@ TEST(AuthBindTest, ANonLoopbackBindNeedsAuthOrInsecure) {
   EXPECT_EQ(session["insecure"], true);
   auto warn = ReadFile(ws.root() / "server.stderr.log");
   EXPECT_NE(warn->find("WARNING: serving on 0.0.0.0 without authentication"), std::string::npos);
+  // With auth none every caller is anonymous: no token is minted over HTTP (one made during an
+  // --insecure spell would outlive it as an admin credential).
+  EXPECT_EQ(Raw(insecure.port(), "POST", "/api/tokens", {kJson}, R"({"name":"eve","role":"admin"})").status, 409);
+  EXPECT_EQ(Raw(insecure.port(), "GET", "/api/tokens", {}).body.find("eve"), std::string::npos);
   insecure.Stop();
 
   TempWorkspace tokens("auth:\n  mode: token\n");
