@@ -369,7 +369,7 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   http::RegisterHealthRoutes(router, ws, *parts->jobs, clock, parts->metrics);
   http::RegisterJobRoutes(router, ws, *parts->jobs, *parts->catalog, clock, parts->audit.get());
   http::RegisterRdagentRoutes(router, ws, *parts->jobs, *parts->catalog, clock, parts->audit.get());
-  http::RegisterDatasetRoutes(router, *parts->datasets);
+  http::RegisterDatasetRoutes(router, *parts->datasets, parts->audit.get());
   http::RegisterRegistryRoutes(router, *parts->registry);
   http::RegisterResultsRoutes(router, *parts->registry);
   http::RegisterOptimizationRoutes(router, *parts->optimizations, parts->audit.get());

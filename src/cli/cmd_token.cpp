@@ -15,7 +15,6 @@
 #include "config/workspace_config.hpp"
 #include "core/audit_log.hpp"
 #include "core/clock.hpp"
-#include "core/secret.hpp"
 #include "core/workspace.hpp"
 #include "store/token_store.hpp"
 
@@ -61,30 +60,13 @@ void Audit(const Workspace& ws, const std::string& action, const std::string& ta
   log.Record(e);
 }
 
-bool ValidName(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '@')) return false;
-  }
-  return true;
-}
-
 Status Create(const TokenFlags& f) {
-  if (!ValidName(f.name)) {
-    return Status::InvalidArgument("--name must be 1-64 characters of letters, digits, '_', '-', '.', '@'");
-  }
+  RETURN_IF_ERROR(CheckTokenName(f.name).WithContext("--name"));
   RETURN_IF_ERROR(CheckTokenRole(f.role).WithContext("--role"));
   ASSIGN_OR_RETURN(Opened o, OpenStores(f));
-  ASSIGN_OR_RETURN(std::string secret, RandomBase64Url(32));
-  ASSIGN_OR_RETURN(std::string id_part, RandomHex(8));
-  TokenRecord t;
-  t.id = "tok_" + id_part;
-  t.name = f.name;
-  t.role = f.role;
-  const std::string token = "alk_" + secret;
-  t.hash = Sha256Hex(token);
-  t.created_at = SystemClock::Instance().Now();
-  RETURN_IF_ERROR(o.stores->tokens().CreateToken(t));
+  ASSIGN_OR_RETURN(IssuedToken issued, IssueToken(o.stores->tokens(), f.name, f.role, SystemClock::Instance().Now()));
+  const TokenRecord& t = issued.record;
+  const std::string& token = issued.secret;
   Audit(*o.ws, "token.create", t.id, Json{{"name", t.name}, {"role", t.role}});
   if (f.json) {
     std::printf("%s\n", DumpJson(Json{{"id", t.id}, {"name", t.name}, {"role", t.role}, {"token", token}}).c_str());
@@ -104,14 +86,7 @@ Status List(const TokenFlags& f) {
   ASSIGN_OR_RETURN(std::vector<TokenRecord> all, o.stores->tokens().ListTokens());
   if (f.json) {
     Json items = Json::array();
-    for (const TokenRecord& t : all) {
-      items.push_back(Json{{"id", t.id},
-                           {"name", t.name},
-                           {"role", t.role},
-                           {"created_at", FormatIso8601(t.created_at)},
-                           {"last_used", t.last_used ? Json(FormatIso8601(*t.last_used)) : Json()},
-                           {"revoked", t.revoked}});
-    }
+    for (const TokenRecord& t : all) items.push_back(TokenJson(t));
     std::printf("%s\n", DumpJson(Json{{"items", items}}).c_str());
     return Status::Ok();
   }

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/ids.hpp"
 #include "core/secret.hpp"
 #include "http/api_error.hpp"
 #include "store/token_store.hpp"
@@ -143,6 +144,24 @@ AuditEvent AuditFor(const HttpRequest& req, std::string action, std::string targ
     e.actor = "anonymous";
   }
   return e;
+}
+
+void RecordAudit(AuditLog* audit, const HttpRequest& req, std::string action, std::string target, const Status& outcome,
+                 Json details) {
+  if (!audit) return;
+  AuditEvent e = AuditFor(req, std::move(action), std::move(target));
+  e.details = details.is_object() ? std::move(details) : Json::object();
+  if (!outcome.ok()) {
+    e.outcome = outcome.code() == StatusCode::kPermissionDenied ? "denied" : "failed";
+    e.details["error"] = outcome.message().substr(0, 300);
+  }
+  audit->Record(e);
+}
+
+Status RequireAdminAudited(AuditLog* audit, const HttpRequest& req, std::string action, std::string target) {
+  Status s = RequireAdmin(req);
+  if (!s.ok()) RecordAudit(audit, req, std::move(action), std::move(target), s);
+  return s;
 }
 
 AuthGate::AuthGate(AuthGateOptions options, TokenStore* tokens, const Clock& clock, AuditLog* audit)
@@ -428,16 +447,72 @@ Result<Json> AuthGate::ListTokens(const HttpRequest& req) {
   Json items = Json::array();
   if (tokens_) {
     ASSIGN_OR_RETURN(std::vector<TokenRecord> all, tokens_->ListTokens());
-    for (const TokenRecord& t : all) {
-      items.push_back(Json{{"id", t.id},
-                           {"name", t.name},
-                           {"role", t.role},
-                           {"created_at", FormatIso8601(t.created_at)},
-                           {"last_used", t.last_used ? Json(FormatIso8601(*t.last_used)) : Json()},
-                           {"revoked", t.revoked}});
-    }
+    for (const TokenRecord& t : all) items.push_back(TokenJson(t));
   }
   return Json{{"items", std::move(items)}};
+}
+
+void AuthGate::Audit(const HttpRequest& req, const char* action, const std::string& target, const Status& outcome,
+                     Json details) {
+  RecordAudit(audit_, req, action, target, outcome, std::move(details));
+}
+
+Status AuthGate::TokensManagedHere() const {
+  // With auth none every caller is anonymous: a token minted then (say, during an --insecure
+  // spell) would outlive it as a valid credential once auth is on. The CLI still makes them.
+  if (options_.mode == AuthMode::kNone || !tokens_) {
+    return Status::FailedPrecondition(
+        "auth is off (auth.mode: none): tokens are managed over HTTP only with auth on; use `alphalab token`");
+  }
+  return Status::Ok();
+}
+
+Result<Json> AuthGate::CreateToken(const HttpRequest& req) {
+  if (Status admin = RequireAdmin(req); !admin.ok()) {
+    Audit(req, "token.create", "", admin);
+    return admin;
+  }
+  RETURN_IF_ERROR(TokensManagedHere());
+  ASSIGN_OR_RETURN(Json body, req.JsonBody());
+  RETURN_IF_ERROR(CheckKnownKeys(body, {"name", "role"}));
+  ASSIGN_OR_RETURN(std::string name, GetString(body, "name"));
+  ASSIGN_OR_RETURN(std::optional<std::string> role, GetOptionalString(body, "role"));
+  Result<IssuedToken> issued = IssueToken(*tokens_, name, role.value_or("user"), clock_.Now());
+  Json details{{"name", name.substr(0, 64)}, {"role", role.value_or("user").substr(0, 16)}};
+  Audit(req, "token.create", issued.ok() ? issued->record.id : "", issued.status(), std::move(details));
+  if (!issued.ok()) return issued.status();
+  Json out = TokenJson(issued->record);
+  out["token"] = issued->secret;  // shown this once
+  return out;
+}
+
+Result<Json> AuthGate::RevokeToken(const HttpRequest& req) {
+  const std::string id(req.Param("token_id"));
+  if (Status admin = RequireAdmin(req); !admin.ok()) {
+    Audit(req, "token.revoke", id.substr(0, 100), admin);
+    return admin;
+  }
+  RETURN_IF_ERROR(TokensManagedHere());
+  ASSIGN_OR_RETURN(Json body, req.JsonBody());
+  RETURN_IF_ERROR(CheckKnownKeys(body, {}));  // the body carries no fields (empty or {})
+  if (!IsSafeIdentifier(id)) {
+    return Status::InvalidArgument("'" + id.substr(0, 100) + "' is not a valid token id", Json{{"token_id", id.substr(0, 100)}});
+  }
+  Result<TokenRecord> rec = tokens_->GetToken(id);
+  Status revoked = rec.ok() ? tokens_->RevokeToken(id, clock_.Now()) : rec.status();
+  Audit(req, "token.revoke", id, revoked, rec.ok() ? Json{{"name", rec->name}} : Json::object());
+  if (!revoked.ok()) {
+    if (revoked.IsNotFound()) return Status::NotFound("no token with id '" + id + "'", Json{{"token_id", id}});
+    return revoked;
+  }
+  {  // at once, not after the cache's lifetime: its bearer and its sessions stop here
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      it = it->second.principal.token_id == id ? cache_.erase(it) : std::next(it);
+    }
+  }
+  ASSIGN_OR_RETURN(TokenRecord after, tokens_->GetToken(id));
+  return TokenJson(after);
 }
 
 void RegisterSessionRoutes(Router& router, AuthGate& gate) {
@@ -445,6 +520,8 @@ void RegisterSessionRoutes(Router& router, AuthGate& gate) {
   router.AddRaw(HttpMethod::kPost, "/api/session", [&gate](const HttpRequest& req) { return gate.Login(req); });
   router.AddRaw(HttpMethod::kDelete, "/api/session", [&gate](const HttpRequest& req) { return gate.Logout(req); });
   router.Get("/api/tokens", [&gate](const HttpRequest& req) { return gate.ListTokens(req); });
+  router.Post("/api/tokens", [&gate](const HttpRequest& req) { return gate.CreateToken(req); });
+  router.Delete("/api/tokens/{token_id}", [&gate](const HttpRequest& req) { return gate.RevokeToken(req); });
 }
 
 }  // namespace alphalab::http

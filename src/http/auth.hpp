@@ -48,6 +48,13 @@ Status RequireAdmin(const HttpRequest& req);
 // The audit fields of a request: actor (token name or "anonymous"), role, remote.
 AuditEvent AuditFor(const HttpRequest& req, std::string action, std::string target);
 
+// One audit line for `req`: outcome "ok", or "denied" (PermissionDenied) / "failed" with the
+// error message (cut to 300 characters) added to `details`. Nothing when `audit` is null.
+void RecordAudit(AuditLog* audit, const HttpRequest& req, std::string action, std::string target, const Status& outcome,
+                 Json details = Json::object());
+// RequireAdmin, and a refusal audited as `action` on `target` with outcome "denied".
+Status RequireAdminAudited(AuditLog* audit, const HttpRequest& req, std::string action, std::string target);
+
 inline constexpr char kSessionCookie[] = "alphalab_session";
 inline constexpr char kTokenPrefix[] = "alk_";
 
@@ -84,6 +91,12 @@ class AuthGate {
   Json SessionInfo(const HttpRequest& req);
   // GET /api/tokens (admin): the tokens without their hashes.
   Result<Json> ListTokens(const HttpRequest& req);
+  // POST /api/tokens {name, role?} (admin; auth mode token only, else 409): a new token, its
+  // secret in `token` this once.
+  Result<Json> CreateToken(const HttpRequest& req);
+  // DELETE /api/tokens/{token_id} (admin; auth mode token only, else 409): revokes it and its
+  // sessions, at once on this server.
+  Result<Json> RevokeToken(const HttpRequest& req);
 
   const AuthGateOptions& options() const { return options_; }
 
@@ -103,6 +116,11 @@ class AuthGate {
   std::optional<Cached> FromCache(const std::string& key);
   void ToCache(const std::string& key, Cached entry);
   void Touch(const std::string& token_id, bool inline_route);
+  // OK when tokens may be created and revoked over HTTP (auth mode token), else FailedPrecondition.
+  Status TokensManagedHere() const;
+  // One audit line for a token route; a failed or refused `outcome` adds its message.
+  void Audit(const HttpRequest& req, const char* action, const std::string& target, const Status& outcome,
+             Json details = Json::object());
 
   // Takes one sign-in attempt from `address`'s bucket: 0 when allowed, else the seconds until
   // the next attempt is (Retry-After). GiveBackLoginAttempt returns it after a success.
@@ -128,7 +146,7 @@ class AuthGate {
 // "[::1]:8000" -> "::1").
 std::string ClientAddress(std::string_view remote);
 
-// /api/session (GET, POST, DELETE) and GET /api/tokens.
+// /api/session (GET, POST, DELETE) and /api/tokens (GET, POST, DELETE /{token_id}; admin).
 void RegisterSessionRoutes(Router& router, AuthGate& gate);
 
 // True for loopback addresses and names: 127.0.0.0/8, ::1, localhost.

@@ -1,9 +1,12 @@
 // The config center over HTTP (docs/configs.md): /api/configs[...] for every tool declared under
 // `configs:`, and the RD-Agent paths /api/rdagent/env and /api/rdagent/templates[...] as views of the
 // same service for the tool `rdagent`. A managed file is "<tool>:<path>" (rdagent:.env).
-// Reads (list, file, history, diff, checks) are open to every signed-in caller; writes and
-// rollbacks need an admin when auth is on; both go to the audit log, refusals as "denied".
+// Reads (list, file, checks) are open to every signed-in caller; history is per owner: a user
+// sees the entries they made (a diff against another's is a 403), an admin every one; writes
+// and rollbacks need an admin when auth is on; both go to the audit log, refusals as "denied".
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "configs/config_service.hpp"
 #include "core/audit_log.hpp"
@@ -20,15 +23,8 @@ std::string OperatorOf(const HttpRequest& req) { return OwnerId(req).value_or("l
 
 void Audit(AuditLog* audit, const HttpRequest& req, std::string action, const std::string& target,
            const Result<Json>& outcome) {
-  if (!audit) return;
-  AuditEvent e = AuditFor(req, std::move(action), target);
-  if (!outcome.ok()) {
-    e.outcome = outcome.status().code() == StatusCode::kPermissionDenied ? "denied" : "failed";
-    e.details["error"] = outcome.status().message().substr(0, 300);
-  } else {
-    e.details["sha256"] = outcome->value("sha256", "");
-  }
-  audit->Record(e);
+  RecordAudit(audit, req, std::move(action), target, outcome.status(),
+              outcome.ok() ? Json{{"sha256", outcome->value("sha256", "")}} : Json::object());
 }
 
 Result<std::string> RequiredQuery(const HttpRequest& req, const char* name) {
@@ -63,10 +59,10 @@ std::string BodyFieldForAudit(const HttpRequest& req, const char* field) {
 // Writes and rollbacks are admin-only when auth is on (docs/security.md); a refusal is audited
 // with outcome "denied", like a refused job.cancel. Its target: `target` followed by the body's
 // `body_field` (when not null; read only for a refusal).
-Status RequireAdminAudited(AuditLog* audit, const HttpRequest& req, const char* action, const std::string& target,
-                           const char* body_field) {
+Status RequireAdminNaming(AuditLog* audit, const HttpRequest& req, const char* action, const std::string& target,
+                          const char* body_field) {
   Status s = RequireAdmin(req);
-  if (!s.ok()) Audit(audit, req, action, target + (body_field ? BodyFieldForAudit(req, body_field) : ""), Result<Json>(s));
+  if (!s.ok()) RecordAudit(audit, req, action, target + (body_field ? BodyFieldForAudit(req, body_field) : ""), s);
   return s;
 }
 
@@ -91,6 +87,43 @@ Result<Json> DoRollback(ConfigService& svc, AuditLog* audit, const HttpRequest& 
   Result<Json> out = svc.Rollback(path, id, OperatorOf(req), note);
   Audit(audit, req, "config.rollback", path, out);
   return out;
+}
+
+// History as `req` may see it: an admin's (or with auth off) the whole page; a user's only the
+// entries they made (operator = their name), paged over those (issue 12: a user gets no other
+// owner's config history).
+Result<Json> VisibleHistory(ConfigService& svc, const HttpRequest& req, const std::string& path, int64_t limit,
+                            int64_t offset) {
+  const std::optional<std::string> mine = OwnerFilter(req);
+  if (!mine) return svc.History(path, static_cast<int>(limit), offset);
+  constexpr int kPage = 1000;
+  std::vector<Json> own;
+  Json page;
+  for (int64_t at = 0;; at += kPage) {
+    ASSIGN_OR_RETURN(page, svc.History(path, kPage, at));
+    for (const Json& e : page["items"]) {
+      if (e.value("operator", "") == *mine) own.push_back(e);
+    }
+    if (page["items"].size() < static_cast<size_t>(kPage)) break;
+  }
+  Json items = Json::array();
+  for (int64_t i = offset; i < static_cast<int64_t>(own.size()) && static_cast<int64_t>(items.size()) < limit; ++i) {
+    items.push_back(own[static_cast<size_t>(i)]);
+  }
+  page["items"] = std::move(items);
+  page["total"] = own.size();
+  return page;
+}
+
+// A diff's `from`/`to` history entry, when it is one another owner made: 403 for a user.
+Status CheckHistoryVersion(ConfigService& svc, const HttpRequest& req, const std::string& which) {
+  if (!OwnerFilter(req) || which == "current" || which.empty() || which.size() > 18 ||
+      which.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::Ok();  // the service answers the malformed ones (400)
+  }
+  auto rec = svc.HistoryEntry(std::stoll(which));
+  if (!rec.ok()) return Status::Ok();  // and the unknown ones (404)
+  return CheckOwner(req, rec->operator_name, "config history entry " + which);
 }
 
 // The rdagent views: the tool's `env` file, its writable yaml files ("templates").
@@ -141,7 +174,7 @@ void RegisterConfigRoutes(Router& router, ConfigService& svc, AuditLog* audit) {
   });
 
   router.Put("/api/configs/file", [&svc, audit](const HttpRequest& req) -> Result<Json> {
-    RETURN_IF_ERROR(RequireAdminAudited(audit, req, "config.write", "", "path"));
+    RETURN_IF_ERROR(RequireAdminNaming(audit, req, "config.write", "", "path"));
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
     RETURN_IF_ERROR(CheckKnownKeys(body, {"path", "content", "base_sha256", "note", "task_id"}));
     ASSIGN_OR_RETURN(std::string path, StringField(body, "path", true));
@@ -152,18 +185,20 @@ void RegisterConfigRoutes(Router& router, ConfigService& svc, AuditLog* audit) {
     ASSIGN_OR_RETURN(std::string path, RequiredQuery(req, "path"));
     ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 100, 1, 1000));
     ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0, 1000000000));
-    return svc.History(path, static_cast<int>(limit), offset);
+    return VisibleHistory(svc, req, path, limit, offset);
   });
 
   router.Get("/api/configs/diff", [&svc](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(std::string path, RequiredQuery(req, "path"));
     ASSIGN_OR_RETURN(std::string from, RequiredQuery(req, "from"));
     const std::string to = req.query.Get("to").value_or("current");
+    RETURN_IF_ERROR(CheckHistoryVersion(svc, req, from));
+    RETURN_IF_ERROR(CheckHistoryVersion(svc, req, to));
     return svc.Diff(path, from, to);
   });
 
   router.Post("/api/configs/rollback", [&svc, audit](const HttpRequest& req) -> Result<Json> {
-    RETURN_IF_ERROR(RequireAdminAudited(audit, req, "config.rollback", "", "path"));
+    RETURN_IF_ERROR(RequireAdminNaming(audit, req, "config.rollback", "", "path"));
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
     RETURN_IF_ERROR(CheckKnownKeys(body, {"path", "history_id", "note"}));
     ASSIGN_OR_RETURN(std::string path, StringField(body, "path", true));
@@ -187,7 +222,7 @@ void RegisterConfigRoutes(Router& router, ConfigService& svc, AuditLog* audit) {
   });
 
   router.Put("/api/rdagent/env", [&svc, audit](const HttpRequest& req) -> Result<Json> {
-    RETURN_IF_ERROR(RequireAdminAudited(audit, req, "config.write", "rdagent:.env", nullptr));
+    RETURN_IF_ERROR(RequireAdminNaming(audit, req, "config.write", "rdagent:.env", nullptr));
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
     RETURN_IF_ERROR(CheckKnownKeys(body, {"content", "base_sha256", "note", "task_id"}));
     ASSIGN_OR_RETURN(std::string path, RdagentEnvPath(svc));
@@ -210,11 +245,11 @@ void RegisterConfigRoutes(Router& router, ConfigService& svc, AuditLog* audit) {
     ASSIGN_OR_RETURN(std::string path, RdagentTemplatePath(svc, file));
     ASSIGN_OR_RETURN(int64_t limit, req.query.GetInt("limit", 100, 1, 1000));
     ASSIGN_OR_RETURN(int64_t offset, req.query.GetInt("offset", 0, 0, 1000000000));
-    return svc.History(path, static_cast<int>(limit), offset);
+    return VisibleHistory(svc, req, path, limit, offset);
   });
 
   router.Post("/api/rdagent/templates/rollback", [&svc, audit](const HttpRequest& req) -> Result<Json> {
-    RETURN_IF_ERROR(RequireAdminAudited(audit, req, "config.rollback", "rdagent:", "file"));
+    RETURN_IF_ERROR(RequireAdminNaming(audit, req, "config.rollback", "rdagent:", "file"));
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
     RETURN_IF_ERROR(CheckKnownKeys(body, {"file", "history_id", "note"}));
     ASSIGN_OR_RETURN(std::string file, StringField(body, "file", true));

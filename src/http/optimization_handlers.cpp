@@ -27,13 +27,7 @@ Status CheckOptimizationOwner(const HttpRequest& req, optimize::OptimizationServ
 
 void Audit(AuditLog* audit, const HttpRequest& req, std::string action, const std::string& id,
            const Result<Json>& outcome) {
-  if (!audit) return;
-  AuditEvent e = AuditFor(req, std::move(action), id);
-  if (!outcome.ok()) {
-    e.outcome = outcome.status().code() == StatusCode::kPermissionDenied ? "denied" : "failed";
-    e.details["error"] = outcome.status().message().substr(0, 300);
-  }
-  audit->Record(e);
+  RecordAudit(audit, req, std::move(action), id, outcome.status());
 }
 
 Result<std::string> OptimizationIdParam(const HttpRequest& req) {
@@ -177,19 +171,23 @@ void RegisterOptimizationRoutes(Router& router, optimize::OptimizationService& s
     return canceled;
   });
 
-  router.Post(base + "/{optimization_id}/retry-failed", [&service](const HttpRequest& req) -> Result<Json> {
+  router.Post(base + "/{optimization_id}/retry-failed", [&service, audit](const HttpRequest& req) -> Result<Json> {
     RETURN_IF_ERROR(EmptyBody(req));
     ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
-    RETURN_IF_ERROR(CheckOptimizationOwner(req, service, id));
-    return service.RetryFailed(id);
+    Status allowed = CheckOptimizationOwner(req, service, id);
+    Result<Json> retried = allowed.ok() ? service.RetryFailed(id) : Result<Json>(allowed);
+    Audit(audit, req, "optimization.retry_failed", id, retried);
+    return retried;
   });
 
-  router.Post(base + "/{optimization_id}/extend", [&service](const HttpRequest& req) -> Result<Json> {
+  router.Post(base + "/{optimization_id}/extend", [&service, audit](const HttpRequest& req) -> Result<Json> {
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
     RETURN_IF_ERROR(CheckKnownKeys(body, {"param_space", "sampler"}));
     ASSIGN_OR_RETURN(std::string id, OptimizationIdParam(req));
-    RETURN_IF_ERROR(CheckOptimizationOwner(req, service, id));
-    return service.Extend(id, body);
+    Status allowed = CheckOptimizationOwner(req, service, id);
+    Result<Json> extended = allowed.ok() ? service.Extend(id, body) : Result<Json>(allowed);
+    Audit(audit, req, "optimization.extend", id, extended);
+    return extended;
   });
 
   router.GetRaw(base + "/{optimization_id}/export", [&service](const HttpRequest& req) -> Result<HttpResponse> {

@@ -51,7 +51,7 @@ void RegisterRdagentRoutes(Router& router, const Workspace& ws, JobService& jobs
 // POST /api/datasets/{name}/default, DELETE /api/datasets/{name},
 // GET /api/datasets/{name}/validation; the views GET /api/rdagent/datasets and
 // POST /api/rdagent/datasets/upload-instruments (docs/datasets.md).
-void RegisterDatasetRoutes(Router& router, datasets::DatasetService& service);
+void RegisterDatasetRoutes(Router& router, datasets::DatasetService& service, AuditLog* audit);
 // /api/registry/models|compare|tickers, POST /api/registry/index.
 void RegisterRegistryRoutes(Router& router, RegistryService& service);
 // /api/runs, /api/runs/{run_id}, /api/backtests[/{bt_run_id}[/files/{name}]], /api/dashboard.

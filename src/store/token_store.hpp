@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/json.hpp"
 #include "core/status.hpp"
 
 namespace alphalab {
@@ -48,6 +49,25 @@ inline Status CheckTokenRole(const std::string& role) {
   if (role == "admin" || role == "user") return Status::Ok();
   return Status::InvalidArgument("role must be admin or user, got '" + role.substr(0, 40) + "'");
 }
+
+// A token name (the owner_id of what it creates): 1-64 letters, digits, '_', '-', '.', '@';
+// InvalidArgument otherwise.
+Status CheckTokenName(const std::string& name);
+
+class TokenStore;
+
+// A token just made: its record (as stored) and its secret ("alk_" + 32 random bytes,
+// base64url), which exists only here: the store keeps its SHA-256.
+struct IssuedToken {
+  TokenRecord record;
+  std::string secret;
+};
+// Checks the name and role, makes a new id and secret and stores the token (AlreadyExists when
+// a live token has the name). Used by `alphalab token create` and POST /api/tokens.
+Result<IssuedToken> IssueToken(TokenStore& store, const std::string& name, const std::string& role, TimePoint now);
+
+// {id, name, role, created_at, last_used, revoked}: never the hash.
+Json TokenJson(const TokenRecord& t);
 
 class TokenStore {
  public:

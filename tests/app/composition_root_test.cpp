@@ -115,6 +115,8 @@ TEST_F(CompositionRootTest, RegistersEveryRouteGroupInOneList) {
       {"POST", "/api/session"},
       {"DELETE", "/api/session"},
       {"GET", "/api/tokens"},
+      {"POST", "/api/tokens"},
+      {"DELETE", "/api/tokens/{token_id}"},
       {"GET", "/api/openapi.json"},
   };
   EXPECT_EQ((*server)->router().ListRoutes(), expected);

@@ -3,12 +3,7 @@
 // session cookie for reads and the SSE log stream, cross-site requests (text/plain, foreign
 // Origin) refused with no job created, a foreign Host answered 421, a non-loopback bind
 // refused with auth none unless --insecure, and `alphalab token create | list | revoke`.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -17,103 +12,10 @@
 
 #include <gtest/gtest.h>
 
-#include "integration/server_harness.hpp"
+#include "integration/auth_harness.hpp"
 
 namespace alphalab::testing {
 namespace {
-
-struct CliResult {
-  int exit_code = -1;
-  std::string out;  // stdout only
-};
-
-// Runs bin/alphalab with `args` (test-controlled, no spaces or quotes), stdout captured.
-CliResult RunCli(const std::vector<std::string>& args, const std::string& env_prefix = "") {
-  std::string cmd = env_prefix + (BinDir() / "alphalab").string();
-  for (const auto& a : args) cmd += " '" + a + "'";
-  cmd += " 2>/dev/null";
-  CliResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string CreateToken(const fs::path& ws, const std::string& name, const std::string& role) {
-  CliResult r = RunCli({"token", "create", "--name", name, "--role", role, "--workspace", ws.string(), "--json"});
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-  auto j = ParseJson(r.out);
-  EXPECT_TRUE(j.ok()) << r.out;
-  return j.ok() ? j->value("token", "") : "";
-}
-
-struct RawResponse {
-  int status = 0;
-  std::string head;  // status line + headers
-  std::string body;
-  std::string Header(const std::string& lowercase_name) const {
-    std::string lower = head;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    const size_t at = lower.find("\r\n" + lowercase_name + ":");
-    if (at == std::string::npos) return "";
-    const size_t start = at + 2 + lowercase_name.size() + 1;
-    const size_t end = head.find("\r\n", start);
-    std::string v = head.substr(start, end - start);
-    while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-    return v;
-  }
-};
-
-// One request over a fresh connection (Connection: close added), read until the server closes
-// it, `until` shows up in the body, or `timeout` passes. `headers`: "Name: value" lines.
-RawResponse Raw(int port, const std::string& method, const std::string& target,
-                const std::vector<std::string>& headers, const std::string& body = "",
-                const std::string& until = "", std::chrono::milliseconds timeout = 10s) {
-  RawResponse out;
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    ADD_FAILURE() << "connect";
-    return out;
-  }
-  std::string req = method + " " + target + " HTTP/1.1\r\n";
-  bool has_host = false;
-  for (const auto& h : headers) {
-    if (h.rfind("Host:", 0) == 0) has_host = true;
-    req += h + "\r\n";
-  }
-  if (!has_host) req += "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
-  req += "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  (void)!::write(fd, req.data(), req.size());
-  std::string all;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  char buf[8192];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n <= 0) break;
-    all.append(buf, static_cast<size_t>(n));
-    if (!until.empty() && all.find(until) != std::string::npos) break;
-  }
-  ::close(fd);
-  const size_t split = all.find("\r\n\r\n");
-  out.head = all.substr(0, split);
-  out.body = split == std::string::npos ? "" : all.substr(split + 4);
-  if (all.rfind("HTTP/1.1 ", 0) == 0) out.status = std::stoi(all.substr(9, 3));
-  return out;
-}
-
-std::string Bearer(const std::string& token) { return "Authorization: Bearer " + token; }
-const char* kJson = "Content-Type: application/json";
 
 class AuthTest : public ::testing::Test {
  protected:
@@ -392,6 +294,10 @@ TEST(AuthBindTest, ANonLoopbackBindNeedsAuthOrInsecure) {
   EXPECT_EQ(session["insecure"], true);
   auto warn = ReadFile(ws.root() / "server.stderr.log");
   EXPECT_NE(warn->find("WARNING: serving on 0.0.0.0 without authentication"), std::string::npos);
+  // With auth none every caller is anonymous: no token is minted over HTTP (one made during an
+  // --insecure spell would outlive it as an admin credential).
+  EXPECT_EQ(Raw(insecure.port(), "POST", "/api/tokens", {kJson}, R"({"name":"eve","role":"admin"})").status, 409);
+  EXPECT_EQ(Raw(insecure.port(), "GET", "/api/tokens", {}).body.find("eve"), std::string::npos);
   insecure.Stop();
 
   TempWorkspace tokens("auth:\n  mode: token\n");
@@ -464,8 +370,9 @@ TEST(TokenCliTest, CreateListRevoke) {
 }
 
 // The config center with auth on (docs/security.md): every signed-in caller reads (list, file,
-// history, diff, the rdagent views); writes and rollbacks are admin-only, a user's are 403 with
-// nothing changed and audited "denied" like a refused job.cancel.
+// the rdagent views); history is per owner (a user sees only entries they made, a diff against
+// another's is 403); writes and rollbacks are admin-only, a user's are 403 with nothing changed
+// and audited "denied" like a refused job.cancel.
 TEST(AuthConfigsTest, UsersReadConfigsAdminsWriteAndRollBackRefusalsAreAudited) {
   TempWorkspace ws(
       "auth:\n  mode: token\n"
@@ -501,17 +408,26 @@ TEST(AuthConfigsTest, UsersReadConfigsAdminsWriteAndRollBackRefusalsAreAudited) 
             403);
   EXPECT_EQ(ReadFile(disk).value(), v1);
 
-  // The admin writes; the user then reads history and the diff; the admin rolls back.
+  // The admin writes and reads its history and diff; the user sees none of the admin's history
+  // entries (issue 12: 403 on another owner's config history); the admin rolls back.
   RawResponse wrote = as(admin, "PUT", "/api/configs/file", edit);
   ASSERT_EQ(wrote.status, 200) << wrote.body;
   const int64_t hid = ParseJson(wrote.body).value()["history_id"];
-  RawResponse hist = as(user, "GET", "/api/configs/history?path=" + tpl_q);
+  RawResponse hist = as(admin, "GET", "/api/configs/history?path=" + tpl_q);
   ASSERT_EQ(hist.status, 200) << hist.body;
   EXPECT_EQ(ParseJson(hist.body).value()["items"][0]["operator"], "root");
-  RawResponse diff = as(user, "GET", "/api/configs/diff?path=" + tpl_q + "&from=" + std::to_string(hid) + "&to=current");
+  RawResponse user_hist = as(user, "GET", "/api/configs/history?path=" + tpl_q);
+  ASSERT_EQ(user_hist.status, 200) << user_hist.body;
+  EXPECT_EQ(ParseJson(user_hist.body).value()["items"].size(), 0u) << user_hist.body;
+  EXPECT_EQ(ParseJson(user_hist.body).value()["total"], 0) << user_hist.body;
+  const std::string diff_q = "/api/configs/diff?path=" + tpl_q + "&from=" + std::to_string(hid) + "&to=current";
+  EXPECT_EQ(as(user, "GET", diff_q).status, 403);
+  RawResponse diff = as(admin, "GET", diff_q);
   ASSERT_EQ(diff.status, 200) << diff.body;
   EXPECT_NE(ParseJson(diff.body).value()["diff"].get<std::string>().find("+# carol"), std::string::npos);
-  EXPECT_EQ(as(user, "GET", "/api/rdagent/templates/history?file=conf_baseline.yaml").status, 200);
+  RawResponse user_tpl_hist = as(user, "GET", "/api/rdagent/templates/history?file=conf_baseline.yaml");
+  EXPECT_EQ(user_tpl_hist.status, 200);
+  EXPECT_EQ(ParseJson(user_tpl_hist.body).value()["items"].size(), 0u) << user_tpl_hist.body;
   EXPECT_EQ(as(user, "GET", "/api/rdagent/env").status, 200);
   EXPECT_EQ(as(user, "POST", "/api/configs/rollback", Json{{"path", tpl}, {"history_id", hid}}).status, 403);
   RawResponse rolled = as(admin, "POST", "/api/configs/rollback", Json{{"path", tpl}, {"history_id", hid}});

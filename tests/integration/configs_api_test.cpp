@@ -31,19 +31,7 @@ std::string Slurp(const fs::path& p) {
   return s.str();
 }
 
-std::string Q(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
+std::string Q(const std::string& s) { return QueryEscape(s); }
 
 class ConfigsApiTest : public ::testing::Test {
  protected:

@@ -10,7 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -31,6 +33,21 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 inline fs::path BinDir() { return fs::path(ALPHALAB_BINARY_DIR) / "bin"; }
+
+// A query value percent-encoded (unreserved characters kept): "rdagent:a/b.yaml" -> "rdagent%3Aa%2Fb.yaml".
+inline std::string QueryEscape(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
 
 inline std::string FixtureJobTypesYaml() {
   const std::string fixture = (BinDir() / "alphalab-fixture-job").string();

@@ -3,6 +3,8 @@
 // "auth" migrations apply once.
 #include <filesystem>
 
+#include "core/ids.hpp"
+
 #include "store/fake_token_store.hpp"
 #include "store/sqlite/sqlite_token_store.hpp"
 #include "store/temp_dir.hpp"
@@ -65,6 +67,29 @@ TEST(SqliteTokenStore, TokensSurviveReopeningAndMigrationsApplyOnce) {
   EXPECT_EQ(db->SchemaVersion("auth").value(), static_cast<int64_t>(SqliteTokenStore::Migrations().size()));
   EXPECT_EQ((*store)->GetToken("tok_a")->role, "admin");
   EXPECT_EQ((*store)->FindSession("s1")->token_id, "tok_a");
+}
+
+// IssueToken (the CLI's `token create` and POST /api/tokens): only the secret's SHA-256 is stored,
+// names and roles are checked before anything is written, a live name is taken once.
+TEST(IssueTokenTest, StoresOnlyTheHashAndChecksNameAndRole) {
+  FakeTokenStore store;
+  auto issued = IssueToken(store, "carol", "user", TokTime(1));
+  ASSERT_TRUE(issued.ok()) << issued.status().ToString();
+  EXPECT_EQ(issued->secret.rfind("alk_", 0), 0u);
+  EXPECT_EQ(issued->secret.size(), 4u + 43u);
+  EXPECT_EQ(issued->record.id.rfind("tok_", 0), 0u);
+  const TokenRecord stored = store.GetToken(issued->record.id).value();
+  EXPECT_EQ(stored.hash, Sha256Hex(issued->secret));
+  EXPECT_EQ(stored.role, "user");
+  const Json shown = TokenJson(stored);
+  EXPECT_FALSE(shown.contains("hash"));
+  EXPECT_EQ(DumpJson(shown).find(stored.hash), std::string::npos);
+  EXPECT_EQ(shown["revoked"], false);
+  EXPECT_EQ(IssueToken(store, "carol", "admin", TokTime(2)).status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(IssueToken(store, "a b", "user", TokTime(2)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(IssueToken(store, std::string(65, 'x'), "user", TokTime(2)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(IssueToken(store, "dave", "root", TokTime(2)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store.ListTokens().value().size(), 1u);
 }
 
 }  // namespace

@@ -505,6 +505,7 @@ try {
   await call('GET', '/api/session', { query: '?x=1', expect: 400 });
   await call('POST', '/api/session', { body: { token: 'alk_x' }, expect: 409 });
   await call('GET', '/api/tokens', { expect: 200 });
+  await call('POST', '/api/tokens', { body: { name: 'contract-made' }, expect: 409 }); // auth none: the CLI makes tokens
   const wsAuth = join(tmp, 'workspace-auth');
   mkdirSync(wsAuth, { recursive: true });
   cpSync(join(ws, 'alphalab.yaml'), join(wsAuth, 'alphalab.yaml'));
@@ -531,6 +532,16 @@ try {
     check(signed.body.principal?.name === 'contract-user', 'POST /api/session names the principal');
     await call('GET', '/api/tokens', { server: base2, headers: { Authorization: `Bearer ${user}` }, expect: 403 });
     await call('GET', '/api/tokens', { server: base2, headers: { Authorization: `Bearer ${admin}` }, expect: 200 });
+    await call('POST', '/api/tokens', { server: base2, headers: { Authorization: `Bearer ${user}` }, body: { name: 'x' }, expect: 403 });
+    const asAdmin = { Authorization: `Bearer ${admin}` };
+    const made = await call('POST', '/api/tokens', { server: base2, headers: asAdmin, body: { name: 'contract-made', role: 'user' }, expect: 200 });
+    check(made.body.token?.startsWith('alk_') && made.body.revoked === false, 'POST /api/tokens shows the secret once');
+    await call('POST', '/api/tokens', { server: base2, headers: asAdmin, body: { name: 'a b' }, expect: 400 });
+    await call('POST', '/api/tokens', { server: base2, headers: asAdmin, body: { name: 'contract-made' }, expect: 409 });
+    const gone = await call('DELETE', '/api/tokens/{token_id}', { server: base2, headers: asAdmin, params: { token_id: made.body.id }, body: {}, expect: 200 });
+    check(gone.body.revoked === true, 'DELETE /api/tokens/{token_id} revokes');
+    await call('DELETE', '/api/tokens/{token_id}', { server: base2, headers: asAdmin, params: { token_id: 'tok_nope' }, body: {}, expect: 404 });
+    await call('DELETE', '/api/datasets/{name}', { server: base2, headers: { Authorization: `Bearer ${user}` }, params: { name: 'demo' }, body: {}, expect: 403 });
     await call('DELETE', '/api/session', { server: base2, headers: { 'Content-Type': 'text/plain' }, body: '', expect: 415 });
     await call('DELETE', '/api/session', { server: base2, body: {}, expect: 200 });
   } finally {
