@@ -243,6 +243,8 @@ TEST_F(AuthRoutesTest, EveryRouteInOpenapiHasARuleAndKeepsIt) {
       {"GET /api/jobs/{job_id}/log/stream", {Who::kOwner, [&] { return Call{J + "/log/stream", "", {stream_accept}, "event: end"}; }}},
       {"GET /api/jobs/{job_id}/artifacts", {Who::kOwner, get(J + "/artifacts")}},
       {"GET /api/jobs/{job_id}/artifacts/{path}", {Who::kOwner, get(J + "/artifacts/" + artifact)}},
+      // The fixture type declares no results: its owner gets the 409 envelope, after the owner check.
+      {"GET /api/jobs/{job_id}/results", {Who::kOwner, get(J + "/results"), {200, 409}}},
       {"POST /api/jobs/{job_id}/cancel", {Who::kOwner, [&] { return Call{"/api/jobs/" + FixtureJob(30) + "/cancel", "{}"}; }}},
       {"GET /api/rdagent/tasks/{task_id}", {Who::kOwner, get(T)}},
       {"GET /api/rdagent/tasks/{task_id}/logs", {Who::kOwner, get(T + "/logs")}},
