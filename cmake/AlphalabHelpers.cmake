@@ -4,6 +4,10 @@ target_compile_options(alphalab_options INTERFACE -Wall -Wextra -Wpedantic -Wno-
 if(ALPHALAB_WERROR)
   target_compile_options(alphalab_options INTERFACE -Werror)
 endif()
+if(ALPHALAB_SANITIZE OR ALPHALAB_TSAN)
+  # The presets' log_path: reports of every sanitized process (scripts/run-sanitized-tests.sh).
+  file(MAKE_DIRECTORY ${PROJECT_BINARY_DIR}/sanitizer-logs)
+endif()
 if(ALPHALAB_SANITIZE)
   # -fno-sanitize-recover: undefined behaviour fails the test instead of printing and going on.
   target_compile_options(alphalab_options INTERFACE -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
