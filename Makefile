@@ -12,7 +12,7 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DALPHALAB_WERROR=ON
 endif
 
-.PHONY: run test deps build ui data bench bench-full clean fuzz test-sanitize test-asan test-tsan
+.PHONY: run test deps build ui data bench bench-full clean fuzz test-sanitize test-asan test-tsan test-sanitize-core
 
 run: deps ui build data
 	@echo "alphalab: open http://$(HOST):$(PORT)/ (Ctrl-C stops the server)"
@@ -65,6 +65,11 @@ fuzz: deps $(BUILD_DIR)/build.ninja
 SAN_JOBS ?= 2
 SAN_REGEX ?=
 test-sanitize: test-asan test-tsan
+
+# The server's concurrent core alone (tests/sanitizers/CMakeLists.txt), both sanitizers, in minutes.
+test-sanitize-core:
+	for p in asan tsan; do cmake --preset $$p && nice cmake --build build-$$p -j $(SAN_JOBS) --target sanitize_http_core_test && \
+	  SAN_SERVICES=0 scripts/run-sanitized-tests.sh $$p -j $(SAN_JOBS) -R SanCore --repeat until-fail:3 || exit 1; done
 
 test-asan test-tsan: test-%: deps ui
 	cmake --preset $*
