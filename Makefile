@@ -12,7 +12,7 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DALPHALAB_WERROR=ON
 endif
 
-.PHONY: run test deps build ui data bench bench-full clean fuzz test-sanitize test-asan test-tsan
+.PHONY: run test deps build ui data bench bench-full clean fuzz test-sanitize test-asan test-tsan test-sanitize-core
 
 run: deps ui build data
 	@echo "alphalab: open http://$(HOST):$(PORT)/ (Ctrl-C stops the server)"
@@ -59,20 +59,22 @@ fuzz: deps $(BUILD_DIR)/build.ninja
 # The C++ suites (unit, integration, cli, flows; not fuzz/ui/lint) under ASan + UBSan and under
 # TSan (GCC), each in its own build folder (build-asan, build-tsan; CMakePresets.json). Not part
 # of `make test` (slow). SAN_JOBS compile and test jobs (niced); SAN_REGEX limits the tests
-# (ctest -R). Suppressions (third-party code only): tests/sanitizers/*.supp.
+# (ctest -R). Suppressions (third-party code only): tests/sanitizers/*.supp. Reports from every
+# sanitized process (test binaries and the alphalab/alphalab-shim processes they start) go to
+# build-*/sanitizer-logs/ and fail the run (scripts/run-sanitized-tests.sh).
 SAN_JOBS ?= 2
 SAN_REGEX ?=
 test-sanitize: test-asan test-tsan
 
-test-asan: deps ui
-	cmake --preset asan
-	nice cmake --build build-asan -j $(SAN_JOBS)
-	ctest --preset asan -j $(SAN_JOBS) --timeout 1200 $(if $(SAN_REGEX),-R '$(SAN_REGEX)')
+# The server's concurrent core alone (tests/sanitizers/CMakeLists.txt), both sanitizers, in minutes.
+test-sanitize-core:
+	for p in asan tsan; do cmake --preset $$p && nice cmake --build build-$$p -j $(SAN_JOBS) --target sanitize_http_core_test && \
+	  SAN_SERVICES=0 scripts/run-sanitized-tests.sh $$p -j $(SAN_JOBS) -R SanCore --repeat until-fail:3 || exit 1; done
 
-test-tsan: deps ui
-	cmake --preset tsan
-	nice cmake --build build-tsan -j $(SAN_JOBS)
-	ctest --preset tsan -j $(SAN_JOBS) --timeout 1200 $(if $(SAN_REGEX),-R '$(SAN_REGEX)')
+test-asan test-tsan: test-%: deps ui
+	cmake --preset $*
+	nice cmake --build build-$* -j $(SAN_JOBS)
+	scripts/run-sanitized-tests.sh $* -j $(SAN_JOBS) --timeout 1200 $(if $(SAN_REGEX),-R '$(SAN_REGEX)')
 
 bench: build
 	@scripts/run-benchmarks.sh $(BUILD_DIR) quick

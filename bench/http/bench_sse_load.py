@@ -3,7 +3,7 @@
 real `alphalab serve`, with the server's RSS and descriptors before, during and after.
 
     /usr/bin/python3 bench/http/bench_sse_load.py --build build [--followers 1000] [--rps 200]
-        [--seconds 60] [--jobs 10]
+        [--seconds 60] [--jobs 10] [--followers-process]
 
 What it does:
   1. Starts `<build>/bin/alphalab serve` on 127.0.0.1 (port 0) in a temporary workspace whose
@@ -18,12 +18,15 @@ What it does:
      running /bin/true) for 1 in 10. Latency is from sending the request to the whole answer.
   4. Samples the server's RSS (VmRSS) and open descriptors (/proc/<pid>/fd) before the
      followers connect, every second during the load, and 5 s after everything closed.
+  With --followers-process the followers run in a second client process, so the API client's
+  latencies are not those of one Python event loop that also reads every stream.
 Prints one JSON object with the figures, and the load average of the machine.
 Only the standard library (asyncio); no external packages.
 """
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import resource
 import shutil
@@ -104,6 +107,39 @@ async def follow(port, job_id, f, stop):
             f.error = type(e).__name__ + ": " + str(e)
 
 
+async def start_followers(port, job_ids, n, stop):
+    followers = [Follower() for _ in range(n)]
+    tasks = []
+    for i, f in enumerate(followers):
+        tasks.append(asyncio.create_task(follow(port, job_ids[i % len(job_ids)], f, stop)))
+        if i % 50 == 49:
+            await asyncio.sleep(0.05)  # connect in waves, like real followers arriving
+    for _ in range(100):
+        if sum(f.connected or f.error is not None for f in followers) == len(followers):
+            break
+        await asyncio.sleep(0.1)
+    return followers, tasks
+
+
+def followers_process(port, job_ids, n, ready, stop_event, q):
+    """--followers-process: the followers in their own process; their figures go back on q."""
+    async def main():
+        stop = asyncio.Event()
+        followers, tasks = await start_followers(port, job_ids, n, stop)
+        ready.set()
+        await asyncio.get_running_loop().run_in_executor(None, stop_event.wait)
+        alive = sum(f.connected and f.error is None for f in followers)
+        stop.set()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        q.put({"connected": sum(f.connected for f in followers), "alive": alive,
+               "errors": sum(f.error is not None for f in followers),
+               "error_examples": sorted({f.error for f in followers if f.error})[:5],
+               "log_events": sum(f.events for f in followers), "bytes": sum(f.bytes for f in followers)})
+    asyncio.run(main())
+
+
 async def run(args):
     ws = tempfile.mkdtemp(prefix="alphalab_bench_sse.")
     os.makedirs(os.path.join(ws, "configs"))
@@ -139,18 +175,24 @@ async def run(args):
         await asyncio.sleep(1.0)
         out["before"] = {"rss_kb": proc_rss_kb(pid), "fds": proc_fds(pid)}
 
-        stop = asyncio.Event()
-        followers = [Follower() for _ in range(args.followers)]
-        tasks = []
-        for i, f in enumerate(followers):
-            tasks.append(asyncio.create_task(follow(port, job_ids[i % len(job_ids)], f, stop)))
-            if i % 50 == 49:
-                await asyncio.sleep(0.05)  # connect in waves, like real followers arriving
-        for _ in range(100):
-            if sum(f.connected or f.error is not None for f in followers) == len(followers):
-                break
-            await asyncio.sleep(0.1)
-        out["followers_connected"] = sum(f.connected for f in followers)
+        if args.followers_process:
+            # The followers in a process of their own (like browsers apart from the API
+            # client): the API latencies are then not those of one event loop also reading
+            # every stream.
+            ctx = multiprocessing.get_context("spawn")
+            fproc_stop = ctx.Event()
+            fproc_ready = ctx.Event()
+            fproc_q = ctx.Queue()
+            fproc = ctx.Process(target=followers_process,
+                                args=(port, job_ids, args.followers, fproc_ready, fproc_stop, fproc_q))
+            fproc.start()
+            await asyncio.get_running_loop().run_in_executor(None, fproc_ready.wait, 60)
+            followers, tasks, stop = [], [], asyncio.Event()
+        else:
+            stop = asyncio.Event()
+            followers, tasks = await start_followers(port, job_ids, args.followers, stop)
+        out["followers_connected"] = (None if args.followers_process
+                                      else sum(f.connected for f in followers))
 
         latencies = {}
         errors = {}
@@ -204,6 +246,13 @@ async def run(args):
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if args.followers_process:
+            fproc_stop.set()
+            fstats = await asyncio.get_running_loop().run_in_executor(None, fproc_q.get, True, 60)
+            fproc.join(30)
+            followers = [Follower() for _ in range(args.followers)]
+            out["followers_connected"] = fstats["connected"]
+            still = fstats["alive"]
         all_lat = [x for v in latencies.values() for x in v]
         out["requests"] = len(all_lat)
         out["achieved_rps"] = round(len(all_lat) / elapsed, 1)
@@ -213,10 +262,14 @@ async def run(args):
         out["max_ms"] = round(max(all_lat), 2)
         out["p99_ms_by_kind"] = {k: round(percentile(v, 0.99), 2) for k, v in latencies.items()}
         out["followers_alive_at_end"] = still
-        out["follower_errors"] = sum(f.error is not None for f in followers)
-        out["follower_error_examples"] = sorted({f.error for f in followers if f.error})[:5]
-        out["follower_log_events"] = sum(f.events for f in followers)
-        out["follower_bytes"] = sum(f.bytes for f in followers)
+        if args.followers_process:
+            for k in ("errors", "error_examples", "log_events", "bytes"):
+                out["follower_" + k] = fstats[k]
+        else:
+            out["follower_errors"] = sum(f.error is not None for f in followers)
+            out["follower_error_examples"] = sorted({f.error for f in followers if f.error})[:5]
+            out["follower_log_events"] = sum(f.events for f in followers)
+            out["follower_bytes"] = sum(f.bytes for f in followers)
         out["during"] = {"rss_kb_max": max(s["rss_kb"] for s in samples), "fds_max": max(s["fds"] for s in samples),
                          "rss_kb_last": samples[-1]["rss_kb"], "fds_last": samples[-1]["fds"]}
         for jid in job_ids:
@@ -247,6 +300,8 @@ def main():
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--jobs", type=int, default=10)
     p.add_argument("--keep", action="store_true", help="keep the workspace")
+    p.add_argument("--followers-process", action="store_true",
+                   help="run the followers in a second client process (the API client alone in this one)")
     args = p.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, max(soft, args.followers * 2 + 1024))

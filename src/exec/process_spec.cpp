@@ -57,8 +57,9 @@ Result<std::filesystem::path> ResolveProgram(const ProcessSpec& spec) {
     if (IsExecutableFile(candidate)) return candidate;
     start = end + 1;
   }
-  return Status::FailedPrecondition("cannot execute '" + name + "': not found in PATH (" +
-                                    search + ")");
+  // The search path is not in the message: it ends up in the job's error, which API clients
+  // read, and the server's directories are not theirs to see (issue 12, item 10).
+  return Status::FailedPrecondition("cannot execute '" + name + "': not found in the server's PATH");
 }
 
 Status ValidateSpec(const ProcessSpec& spec) {

@@ -1,5 +1,6 @@
 #include "http/log_follow.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <limits>
 #include <map>
@@ -66,6 +67,8 @@ class LogFollowers::Stream final : public BodyStream {
   const std::filesystem::path path_;
   int64_t offset_;  // registry thread only: the next byte this follower gets
   bool finished_ = false;  // registry thread only: `end` sent or the stream was ended
+  int slot_ = 0;           // registry thread only: the slot it is checked in
+  bool due_now_ = true;    // registry thread only: check it at the next pass whatever the slot
 
  private:
   mutable std::mutex mu_;
@@ -80,6 +83,8 @@ struct LogFollowers::Log {
   std::filesystem::path path;
   std::optional<LogFile> file;  // open once the log exists
   std::vector<std::weak_ptr<Stream>> followers;
+  int phase = 0;            // the slot of its first followers
+  uint64_t registered = 0;  // followers registered so far (their slots follow from it)
 };
 
 LogFollowers::LogFollowers(std::filesystem::path root, JobStateFn job_state, Options options)
@@ -117,11 +122,24 @@ LogFollowers::Stats LogFollowers::stats() const {
 }
 
 void LogFollowers::Loop() {
+  const int slots = std::max(1, options_.slots);
+  const int group_size = std::max(1, options_.group_size);
+  const auto tick = std::max<std::chrono::steady_clock::duration>(std::chrono::milliseconds(1),
+                                                                    options_.interval / slots);
+  auto next_tick = std::chrono::steady_clock::now();
+  int slot = 0;
   bool more = false;
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      if (!more) cv_.wait_for(lock, options_.interval, [this] { return stop_ || wake_now_; });
+      const auto woken = [this] { return stop_ || wake_now_; };
+      if (more) {
+        // checked again at once
+      } else if (logs_.empty() && added_.empty()) {
+        cv_.wait(lock, woken);  // nothing followed: no ticks
+      } else {
+        cv_.wait_until(lock, next_tick, woken);
+      }
       if (stop_) break;
       wake_now_ = false;
       for (auto& s : added_) {
@@ -130,34 +148,48 @@ void LogFollowers::Loop() {
           if (l->id.str() == s->id_.str() && l->path == s->path_) log = l.get();
         }
         if (!log) {
-          logs_.push_back(std::make_unique<Log>(Log{s->id_, s->path_, std::nullopt, {}}));
+          logs_.push_back(std::make_unique<Log>(Log{s->id_, s->path_, std::nullopt, {}, next_phase_, 0}));
+          next_phase_ = (next_phase_ + 1) % slots;
           log = logs_.back().get();
         }
+        s->slot_ = static_cast<int>((static_cast<uint64_t>(log->phase) + log->registered / group_size) % slots);
+        ++log->registered;
         log->followers.push_back(s);
       }
       added_.clear();
     }
-    more = CheckAll();
+    std::optional<int> due_slot;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_tick) {
+      due_slot = slot;
+      slot = (slot + 1) % slots;
+      next_tick += tick;
+      if (next_tick <= now) next_tick = now + tick;  // late (a loaded machine): no catching up in a burst
+    }
+    more = CheckAll(due_slot);
   }
   logs_.clear();
   n_logs_ = 0;
   n_followers_ = 0;
 }
 
-bool LogFollowers::CheckAll() {
+bool LogFollowers::CheckAll(std::optional<int> slot) {
   bool more = false;
   uint64_t followers = 0;
   for (auto it = logs_.begin(); it != logs_.end();) {
     Log& log = **it;
-    std::erase_if(log.followers, [](const std::weak_ptr<Stream>& w) {
+    std::vector<std::shared_ptr<Stream>> due;
+    std::erase_if(log.followers, [&](const std::weak_ptr<Stream>& w) {
       auto s = w.lock();
-      return !s || s->finished_;
+      if (!s || s->finished_) return true;
+      if (s->due_now_ || (slot && s->slot_ == *slot)) due.push_back(std::move(s));
+      return false;
     });
     if (log.followers.empty()) {  // nobody follows it any more: close the descriptor
       it = logs_.erase(it);
       continue;
     }
-    if (CheckLog(log)) more = true;
+    if (!due.empty() && CheckLog(log, std::move(due))) more = true;
     followers += log.followers.size();
     ++it;
   }
@@ -166,11 +198,8 @@ bool LogFollowers::CheckAll() {
   return more;
 }
 
-bool LogFollowers::CheckLog(Log& log) {
-  std::vector<std::shared_ptr<Stream>> streams;
-  for (const auto& w : log.followers) {
-    if (auto s = w.lock()) streams.push_back(std::move(s));
-  }
+bool LogFollowers::CheckLog(Log& log, std::vector<std::shared_ptr<Stream>> streams) {
+  for (auto& s : streams) s->due_now_ = false;
   const auto end_all = [&] {
     for (auto& s : streams) {
       s->Push(nullptr, true);
@@ -229,7 +258,10 @@ bool LogFollowers::CheckLog(Log& log) {
           s->Push(event, false);
           ++n_events_;
         }
-        if (chunk->next_offset < size) more = true;  // a 1 MiB cut: the rest right away
+        if (chunk->next_offset < size) {  // a 1 MiB cut: the rest right away
+          for (Stream* s : group) s->due_now_ = true;
+          more = true;
+        }
         continue;
       }
     }

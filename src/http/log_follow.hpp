@@ -11,6 +11,12 @@
 //     keep the pool to themselves.
 //   - A follower with `max_pending_bytes` not yet taken (a slow reader) is skipped until it has
 //     caught up; its offset stays where it was, so nothing is lost.
+//   - The checks are spread over the interval: followers are checked in `slots` groups, one
+//     group every interval/slots (a log's first `group_size` followers in its own slot, the
+//     next ones in the next slot, logs starting in different slots). Waking every follower at
+//     once put a thousand writes on the I/O threads (and a thousand reads on the clients) in
+//     one burst every interval, and API requests that arrived in it waited behind the burst.
+//     A new follower, and one with more to read after a 1 MiB cut, is served at once.
 // Wire format (unchanged): `log` events {offset, content, next_offset} of at most 1 MiB of
 // sanitised UTF-8, then one `end` event {status, exit_code, next_offset} once the job is
 // terminal and its log was sent to the end; the connection keeps the 15 s keep-alive comments.
@@ -24,6 +30,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,6 +54,8 @@ class LogFollowers {
   struct Options {
     std::chrono::milliseconds interval{200};  // how often each followed log is checked
     int64_t max_pending_bytes = 4 << 20;      // unsent bytes after which a follower is skipped
+    int slots = 10;                           // groups checked one after another per interval
+    int group_size = 50;                      // a log's followers per slot before the next slot
   };
   // `job_state` is called on the registry's thread, once per followed log per check; an error
   // (the job is gone) ends that log's streams.
@@ -75,8 +84,10 @@ class LogFollowers {
   class Stream;
   struct Log;
   void Loop();
-  bool CheckAll();  // true when some follower has more to read at once
-  bool CheckLog(Log& log);
+  // Checks the followers in `slot` (none: only those due now); true when some follower has
+  // more to read at once.
+  bool CheckAll(std::optional<int> slot);
+  bool CheckLog(Log& log, std::vector<std::shared_ptr<Stream>> streams);
 
   const std::filesystem::path root_;
   const JobStateFn job_state_;
@@ -89,6 +100,7 @@ class LogFollowers {
   bool wake_now_ = false;
 
   std::vector<std::unique_ptr<Log>> logs_;  // the registry thread's own
+  int next_phase_ = 0;                      // registry thread: the slot the next new log starts in
   std::atomic<uint64_t> n_logs_{0}, n_followers_{0}, n_opens_{0}, n_reads_{0}, n_events_{0};
   std::thread thread_;  // started by the first Follow()
 };

@@ -302,10 +302,14 @@ TEST_F(LocalExecutorTest, SpawnFailuresAreReturnedAndNeverCallBack) {
   EXPECT_NE(missing.status().message().find("/no/such/program"), std::string::npos);
   EXPECT_NE(missing.status().message().find("No such file"), std::string::npos) << missing.status().message();
 
-  Result<std::string> not_in_path =
-      executor.Submit(Spec({"alphalab-no-such-tool"}), ExitRecorder::CallbackOf(recorder));
+  ProcessSpec not_in_path_spec = Spec({"alphalab-no-such-tool"});
+  not_in_path_spec.env["PATH"] = "/opt/alphalab-secret-dir/bin:/usr/bin:/bin";
+  Result<std::string> not_in_path = executor.Submit(not_in_path_spec, ExitRecorder::CallbackOf(recorder));
   ASSERT_FALSE(not_in_path.ok());
-  EXPECT_NE(not_in_path.status().message().find("not found in PATH"), std::string::npos)
+  EXPECT_NE(not_in_path.status().message().find("not found in the server's PATH"), std::string::npos)
+      << not_in_path.status().message();
+  // The message becomes the job's error, which API clients read: the server's directories stay out.
+  EXPECT_EQ(not_in_path.status().message().find("/opt/alphalab-secret-dir"), std::string::npos)
       << not_in_path.status().message();
 
   ProcessSpec bad_cwd = Sh("true");

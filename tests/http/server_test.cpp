@@ -8,17 +8,23 @@
 #include <gtest/gtest.h>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 
 #include "http/api_error.hpp"
 #include "http/http_client.hpp"
+#include "http/log_follow.hpp"
 #include "http/server.hpp"
 #include "jobs/metrics.hpp"
 
 namespace alphalab::http {
 namespace {
+
+using namespace std::chrono_literals;
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -262,6 +268,130 @@ TEST_F(ServerTest, InlineRoutesAnswerWhileTheHandlerPoolIsBusy) {
   EXPECT_EQ(other->status, 200);
   server.Stop();
   t.join();
+}
+
+// A blocking read that waits longer than 20 s fails instead of hanging the test.
+void SetReadTimeout(boost::asio::ip::tcp::socket& sock) {
+  timeval tv{20, 0};
+  ::setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+// The woken-stream path (SSE through the log followers registry: the registry's thread wakes
+// sessions on the I/O threads) with many streams at once, peers that leave mid-stream and a
+// server stopped while streams are open. Built into `sanitize_http_core_test` too, so TSan and
+// ASan watch the wake gate, the per-stream queues and the session strands (docs/testing.md).
+TEST(ServerStreamTest, WokenLogStreamsDeliverEverythingAndSurvivePeersLeavingAndAStop) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("alphalab_woken_" + std::to_string(::getpid()));
+  fs::create_directories(root / "logs");
+  const fs::path log = root / "logs" / "j.log";
+  std::ofstream(log).close();
+  std::atomic<bool> ended{false};
+  {
+    LogFollowers followers(root, [&](const JobId&) -> Result<FollowedJob> {
+      FollowedJob j;
+      j.terminal = ended.load();
+      j.status = j.terminal ? "SUCCESS" : "RUNNING";
+      j.exit_code = j.terminal ? Json(0) : Json();
+      return j;
+    }, {.interval = 10ms, .max_pending_bytes = 1 << 20, .slots = 4, .group_size = 8});
+    Router router;
+    router.GetRaw("/stream", [&](const HttpRequest&) -> Result<HttpResponse> {
+      HttpResponse res;
+      res.content_type = "text/event-stream";
+      res.stream = followers.Follow(JobId("j"), log, 0);
+      return res;
+    });
+    ServerOptions options;
+    options.port = 0;
+    options.access_log = false;
+    options.io_threads = 2;
+    options.handler_threads = 2;
+    HttpServer server(options, router, nullptr);
+    ASSERT_TRUE(server.Listen().ok());
+    std::thread run([&] { server.Run(); });
+
+    constexpr int kStreams = 24;
+    constexpr int kLines = 40;
+    std::string expected;
+    for (int k = 0; k < kLines; ++k) expected += "line " + std::to_string(k) + "\n";
+    // The `content` of every `log` event in `events`.
+    const auto contents = [](const std::string& events) {
+      std::string out;
+      size_t pos = 0;
+      while ((pos = events.find("event: log\ndata: ", pos)) != std::string::npos) {
+        pos += 17;
+        const size_t end = events.find('\n', pos);
+        if (end == std::string::npos) break;
+        out += Json::parse(events.substr(pos, end - pos))["content"].get<std::string>();
+      }
+      return out;
+    };
+    std::vector<std::string> got(kStreams);
+    std::vector<std::thread> readers;
+    for (int i = 0; i < kStreams; ++i) {
+      readers.emplace_back([&, i] {
+        boost::asio::io_context io;
+        boost::asio::ip::tcp::socket sock(io);
+        boost::system::error_code ec;
+        sock.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server.port())}, ec);
+        ASSERT_FALSE(ec) << ec.message();
+        SetReadTimeout(sock);
+        const std::string req = "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        boost::asio::write(sock, boost::asio::buffer(req), ec);
+        const bool leaves_early = i % 3 == 0;  // a third of the peers go away mid-stream
+        char buf[4096];
+        for (;;) {
+          const size_t n = sock.read_some(boost::asio::buffer(buf), ec);
+          if (ec) break;
+          got[i].append(buf, n);
+          const std::string c = contents(got[i]);
+          if (leaves_early && c.size() >= expected.size() / 2) break;
+          if (!leaves_early && c == expected) break;
+        }
+        sock.close(ec);
+      });
+    }
+    for (int k = 0; k < kLines; ++k) {
+      std::ofstream(log, std::ios::app) << "line " << k << "\n";
+      std::this_thread::sleep_for(2ms);
+    }
+    for (auto& r : readers) r.join();
+    for (int i = 0; i < kStreams; ++i) {
+      const std::string c = contents(got[i]);
+      if (i % 3 == 0) {
+        EXPECT_EQ(c, expected.substr(0, c.size())) << "stream " << i;
+      } else {
+        EXPECT_EQ(c, expected) << "stream " << i;
+      }
+    }
+    // Streams still open when the server stops: 8 more followers, then Stop() under them.
+    std::vector<std::thread> open;
+    std::atomic<int> closed{0};
+    for (int i = 0; i < 8; ++i) {
+      open.emplace_back([&] {
+        boost::asio::io_context io;
+        boost::asio::ip::tcp::socket sock(io);
+        boost::system::error_code ec;
+        sock.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server.port())}, ec);
+        if (ec) return;
+        SetReadTimeout(sock);
+        const std::string req = "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        boost::asio::write(sock, boost::asio::buffer(req), ec);
+        char buf[4096];
+        while (!ec) sock.read_some(boost::asio::buffer(buf), ec);
+        if (ec == boost::asio::error::eof) ++closed;  // not a read timeout
+      });
+    }
+    std::this_thread::sleep_for(100ms);
+    for (int k = 0; k < 20; ++k) std::ofstream(log, std::ios::app) << "more " << k << "\n";
+    server.Stop();
+    run.join();
+    for (auto& t : open) t.join();
+    EXPECT_EQ(closed.load(), 8) << "every open stream ends when the server stops";
+  }
+  std::error_code ec;
+  fs::remove_all(root, ec);
 }
 
 TEST(ApiErrorTest, EnvelopeNeverCarriesAbsolutePaths) {
