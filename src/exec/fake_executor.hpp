@@ -23,6 +23,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "exec/executor.hpp"
@@ -58,6 +59,15 @@ class FakeExecutor final : public Executor {
     running_[spec.job_id] = Running{spec.log_path, ref, std::move(on_exit)};
     cv_.notify_all();
     return ref;
+  }
+
+  // Records the batch (sizes and bound, batches()) and submits its items one by one.
+  std::vector<Result<std::string>> SubmitBatch(std::vector<BatchItem> items, int max_inflight) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      batches_.push_back({items.size(), max_inflight});
+    }
+    return Executor::SubmitBatch(std::move(items), max_inflight);
   }
 
   Status Cancel(const JobId& job_id) override {
@@ -212,6 +222,11 @@ class FakeExecutor final : public Executor {
     std::lock_guard<std::mutex> lock(mu_);
     return submits_;
   }
+  // SubmitBatch calls: {items, max_inflight}.
+  std::vector<std::pair<size_t, int>> batches() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return batches_;
+  }
   std::vector<ProcessSpec> failed_submits() const {
     std::lock_guard<std::mutex> lock(mu_);
     return failed_submits_;
@@ -254,6 +269,7 @@ class FakeExecutor final : public Executor {
   std::condition_variable cv_;
   std::map<JobId, Running> running_;
   std::vector<ProcessSpec> submits_;
+  std::vector<std::pair<size_t, int>> batches_;
   std::vector<ProcessSpec> failed_submits_;
   std::vector<JobId> cancels_;
   std::vector<std::pair<JobId, std::string>> reattaches_;
