@@ -79,13 +79,21 @@ class Executor {
   // item, in order, each as Submit's (a refused item does not stop the others; its on_exit is
   // not called). The default submits them one by one and leaves the bound to the caller (the
   // jobs service's group bound); SlurmExecutor sends them as job arrays with %max_inflight.
-  virtual std::vector<Result<std::string>> SubmitBatch(std::vector<BatchItem> items, int max_inflight) {
+  // `group` names the batch's group (an optimization id): a later batch of the same group may
+  // be held back until the earlier one ended, so the bound holds across batches.
+  virtual std::vector<Result<std::string>> SubmitBatch(std::vector<BatchItem> items, int max_inflight,
+                                                       const std::string& group) {
     (void)max_inflight;
+    (void)group;
     std::vector<Result<std::string>> refs;
     refs.reserve(items.size());
     for (BatchItem& item : items) refs.push_back(Submit(item.spec, std::move(item.on_exit)));
     return refs;
   }
+
+  // True when SubmitBatch keeps `max_inflight` itself (Slurm job arrays): the jobs service then
+  // hands a group's jobs over all at once instead of max_inflight at a time.
+  virtual bool KeepsBatchBound() const { return false; }
 
   // Cancel of several jobs at once (the rest of an optimization, a range of its tasks): the
   // default cancels them one by one; SlurmExecutor sends one scancel per array

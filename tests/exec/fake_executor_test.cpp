@@ -33,7 +33,7 @@ TEST(FakeExecutorTest, SubmitBatchDefaultsToOneSubmitPerItemWithItsOwnCallbackAn
                        ended.push_back(e.job_id);
                      }});
   }
-  auto refs = exec.SubmitBatch(std::move(items), 2);
+  auto refs = exec.SubmitBatch(std::move(items), 2, "opt_1");
   ASSERT_EQ(refs.size(), 4u);
   EXPECT_TRUE(refs[0].ok() && refs[1].ok() && refs[3].ok());
   EXPECT_EQ(refs[2].status().code(), StatusCode::kAlreadyExists);  // one refusal; the rest go on

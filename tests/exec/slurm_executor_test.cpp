@@ -286,7 +286,7 @@ TEST_F(SlurmExecutorTest, ArrayTasksRunTheirOwnJobsWithinMaxInflightAcrossChunks
     items.push_back({spec, exits.back()->Callback()});
   }
   items.push_back({Spec("job_arr_bad", {"/nonexistent/program"}), nullptr});
-  auto refs = ex.SubmitBatch(std::move(items), 3);
+  auto refs = ex.SubmitBatch(std::move(items), 3, "opt_a");
   ASSERT_EQ(refs.size(), static_cast<size_t>(kTasks + 1));
   EXPECT_FALSE(refs[kTasks].ok());  // refused alone; the others went
   std::set<std::string> arrays;
@@ -329,7 +329,7 @@ TEST_F(SlurmExecutorTest, CancelManyCancelsARangeOfAnArrayOrTheWholeArray) {
     items.push_back({Spec("job_rng_" + std::to_string(i), {"sh", "-c", long_one ? "echo up; sleep 120" : "echo up; sleep 4"}),
                      exits.back()->Callback()});
   }
-  auto refs = ex.SubmitBatch(std::move(items), 6);
+  auto refs = ex.SubmitBatch(std::move(items), 6, "opt_b");
   for (auto& r : refs) ASSERT_TRUE(r.ok()) << r.status().ToString();
   const auto until = std::chrono::steady_clock::now() + 30s;
   while (ReadAll(dir_.path() / "job_rng_3.log").find("up") == std::string::npos &&
@@ -358,7 +358,7 @@ TEST_F(SlurmExecutorTest, CancelManyCancelsARangeOfAnArrayOrTheWholeArray) {
     ids.push_back(JobId("job_all_" + std::to_string(i)));
     more.push_back({Spec(ids.back().str(), {"sleep", "120"}), all.back()->Callback()});
   }
-  for (auto& r : ex.SubmitBatch(std::move(more), 1)) ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (auto& r : ex.SubmitBatch(std::move(more), 1, "opt_c")) ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_TRUE(ex.CancelMany(ids).ok());
   for (auto& e : all) {
     auto x = e->Wait(60s);
@@ -379,7 +379,7 @@ TEST_F(SlurmExecutorTest, ArrayTasksAreReattachedAfterARestart) {
                            {"sh", "-c", "echo begun; sleep 3; echo done; exit " + std::to_string(10 + i)}));
       items.push_back({specs.back(), nullptr});
     }
-    for (auto& r : first.SubmitBatch(std::move(items), 2)) {
+    for (auto& r : first.SubmitBatch(std::move(items), 2, "opt_d")) {
       ASSERT_TRUE(r.ok()) << r.status().ToString();
       refs.push_back(*r);
     }

@@ -2,7 +2,8 @@
 // on a copy of the example workspace runs a train, a backtest of that model and the example
 // sweep (configs/sweeps/sma_grid.yaml through `alphalab optimize`, i.e. POST
 // /api/v1/optimizations) end to end: every job SUCCESS as a Slurm job (executor_state
-// COMPLETED, executor_ref slurm:<id> in the PostgreSQL jobs table), the sweep ended with its
+// COMPLETED, executor_ref slurm:<id> in the PostgreSQL jobs table; the sweep's tasks as job
+// array tasks, slurm:<arrayid>_<index>), the sweep ended with its
 // Top-N, every log readable through the API. Needs both test services (make test starts them):
 // skips without ALPHALAB_TEST_SLURM_CONF / ALPHALAB_TEST_PG_URL, fails without them when CI=true.
 #include <gtest/gtest.h>
@@ -42,13 +43,15 @@ JobRecord StoredJob(const std::string& db_url, const std::string& id) {
 }
 
 // A finished job ran on Slurm, succeeded, and its log reads through the API.
+// An optimization's task (`array_task`) ran as a job array's task: slurm:<arrayid>_<index>.
 void ExpectRanOnSlurm(ServerProcess& server, const std::string& db_url, const std::string& id,
-                      const std::string& log_text) {
+                      const std::string& log_text, bool array_task = false) {
   const Json j = server.GetJson("/api/jobs/" + id);
   EXPECT_EQ(j.value("status", ""), "SUCCESS") << j.dump();
   EXPECT_EQ(j["artifacts"].value("executor_state", ""), "COMPLETED") << j.dump();
   const JobRecord rec = StoredJob(db_url, id);
-  EXPECT_EQ(rec.executor_ref.value_or("").rfind("slurm:", 0), 0u) << id << ": " << rec.executor_ref.value_or("(none)");
+  const std::string ref = rec.executor_ref.value_or("(none)");
+  EXPECT_TRUE(std::regex_match(ref, std::regex(array_task ? "slurm:[0-9]+_[0-9]+" : "slurm:[0-9]+"))) << id << ": " << ref;
   const Json log = server.GetJson("/api/jobs/" + id + "/log?offset=0&tail=20000");
   EXPECT_NE(log.value("content", "").find(log_text), std::string::npos) << id << " log: " << log.dump();
 }
@@ -107,18 +110,28 @@ TEST(SlurmPostgresFlow, TrainBacktestAndTheExampleSweepRunOnSlurmWithStateInPost
   EXPECT_TRUE(status == "succeeded" || status == "early-stopped") << end.dump();
   const Json& summary = end["summary"];
   EXPECT_EQ(summary.value("failed", -1), 0) << summary.dump();
-  EXPECT_EQ(summary.value("running", -1), 0) << summary.dump();
   EXPECT_GE(summary.value("finished", 0), 30) << summary.dump();  // early stop waits for 30
   ASSERT_TRUE(summary["top_n"].is_array()) << summary.dump();
   EXPECT_EQ(summary["top_n"].size(), 10u) << summary.dump();
   // The ranked tasks ran on Slurm like any job; their logs read through the API.
   for (const Json& row : summary["top_n"]) {
     const std::string task = row.value("task_id", "");
-    ExpectRanOnSlurm(server, db.url(), task, row.value("result_summary_id", "bt_"));
+    ExpectRanOnSlurm(server, db.url(), task, row.value("result_summary_id", "bt_"), /*array_task=*/true);
   }
   const std::string opt_id = end.value("id", "");
   const Json stored = server.GetJson("/api/v1/optimizations/" + opt_id);
   EXPECT_EQ(stored.value("status", ""), status) << stored.dump().substr(0, 2000);
+  // An early stop cancels the tasks still in Slurm (scancel of the array's tasks): soon none runs.
+  Json now;
+  const auto until = std::chrono::steady_clock::now() + 60s;
+  do {
+    now = server.GetJson("/api/v1/optimizations/" + opt_id + "/status")["summary"];
+    if (now.value("running", -1) == 0) break;
+    std::this_thread::sleep_for(200ms);
+  } while (std::chrono::steady_clock::now() < until);
+  EXPECT_EQ(now.value("running", -1), 0) << now.dump().substr(0, 1000);
+  EXPECT_EQ(now.value("failed", -1), 0) << now.dump().substr(0, 1000);
+  EXPECT_EQ(now.value("finished", 0) + now.value("canceled", 0), 100) << now.dump().substr(0, 1000);
   EXPECT_TRUE(fs::exists(end.value("export_path", ""))) << end.dump().substr(0, 2000);
 }
 

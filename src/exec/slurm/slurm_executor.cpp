@@ -139,7 +139,8 @@ int SlurmExecutor::MaxArraySize() {
   return max_array_size_;
 }
 
-std::vector<Result<std::string>> SlurmExecutor::SubmitBatch(std::vector<BatchItem> items, int max_inflight) {
+std::vector<Result<std::string>> SlurmExecutor::SubmitBatch(std::vector<BatchItem> items, int max_inflight,
+                                                            const std::string& group) {
   std::vector<Result<std::string>> results(items.size(), Result<std::string>(Status::Internal("not submitted")));
   // Checked like Submit: a refused item keeps its error, the others go on.
   std::vector<size_t> accepted;
@@ -169,6 +170,19 @@ std::vector<Result<std::string>> SlurmExecutor::SubmitBatch(std::vector<BatchIte
   }
   const size_t chunk = static_cast<size_t>(std::max(1, MaxArraySize()));
   std::string previous;  // the chunk before: this one starts once it has ended (the bound holds)
+  {
+    std::lock_guard lock(mu_);
+    auto last = group.empty() ? last_array_.end() : last_array_.find(group);
+    if (last != last_array_.end()) {
+      const std::string prefix = last->second + "_";
+      for (const auto& [id, w] : watched_) {
+        if (w.slurm_id.rfind(prefix, 0) == 0) {
+          previous = last->second;
+          break;
+        }
+      }
+    }
+  }
   for (size_t begin = 0; begin < accepted.size(); begin += chunk) {
     const std::vector<size_t> part(accepted.begin() + static_cast<std::ptrdiff_t>(begin),
                                    accepted.begin() + static_cast<std::ptrdiff_t>(std::min(begin + chunk, accepted.size())));
@@ -236,6 +250,7 @@ std::vector<Result<std::string>> SlurmExecutor::SubmitBatch(std::vector<BatchIte
     {
       std::lock_guard lock(mu_);
       array_tasks_[*array_id] = static_cast<int>(members.size());
+      if (!group.empty()) last_array_[group] = *array_id;
     }
     for (size_t k = 0; k < members.size(); ++k) {
       const std::string slurm_id = *array_id + "_" + std::to_string(k);

@@ -23,7 +23,9 @@
 //              `sbatch --array=0-<n-1>%<max_inflight> --output=/dev/null ...` with the shared
 //              env in sbatch's environment. Chunks of at most MaxArraySize tasks (scontrol show
 //              config, 1001 when it does not say); chunk k+1 has
-//              `--dependency=afterany:<chunk k>`, so at most max_inflight run across chunks.
+//              `--dependency=afterany:<chunk k>`, so at most max_inflight run across chunks
+//              (and a later batch of the same group waits for the group's last array when
+//              some of its tasks are still watched).
 //              executor_ref = "slurm:<arrayid>_<index>".
 //   Cancel  -> `scancel <jobid>` (an array task: `scancel <arrayid>_<index>`); the end arrives
 //              through the poll (canceled). CancelMany: one scancel naming each whole array
@@ -71,7 +73,9 @@ class SlurmExecutor final : public Executor {
   ~SlurmExecutor() override;
 
   Result<std::string> Submit(const ProcessSpec& spec, ExitCallback on_exit) override;
-  std::vector<Result<std::string>> SubmitBatch(std::vector<BatchItem> items, int max_inflight) override;
+  std::vector<Result<std::string>> SubmitBatch(std::vector<BatchItem> items, int max_inflight,
+                                               const std::string& group) override;
+  bool KeepsBatchBound() const override { return true; }
   Status Cancel(const JobId& job_id) override;
   Status CancelMany(const std::vector<JobId>& job_ids) override;
   Result<bool> Reattach(const JobId& job_id, const std::string& executor_ref,
@@ -123,6 +127,7 @@ class SlurmExecutor final : public Executor {
   std::condition_variable cv_;
   std::unordered_map<JobId, Watched> watched_;
   std::unordered_map<std::string, int> array_tasks_;  // array id -> tasks submitted in it
+  std::unordered_map<std::string, std::string> last_array_;  // group -> its latest array id
   bool stopping_ = false;
   bool wake_ = false;
   int squeue_calls_ = 0;
