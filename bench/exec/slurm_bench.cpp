@@ -2,9 +2,10 @@
 // cluster, scripts/services/slurm.sh) beside the local executor, in the same run:
 //   - submission throughput: N jobs of /bin/true handed over by Submit (jobs/s), one thread;
 //   - end to end: from the first Submit to the last on_exit of those N jobs;
+//   - the same N through SubmitBatch (job arrays with --max-inflight, 0 = no bound);
 //   - reference: one `sbatch --array=0-(N-1)` of the same script (what Slurm itself takes for
 //     a job array of N tasks: submit time, and time until squeue shows none of it left).
-// Medians of --reps runs.   bench_exec_slurm [--jobs 1000] [--reps 3]
+// Medians of --reps runs.   bench_exec_slurm [--jobs 1000] [--reps 3] [--max-inflight 0]
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -34,23 +35,36 @@ struct Figures {
 
 double Since(Steady::time_point t0) { return std::chrono::duration<double>(Steady::now() - t0).count(); }
 
-Figures RunExecutor(Executor& ex, const fs::path& dir, int jobs, const std::string& tag) {
+// N jobs of /bin/true through `ex`: one Submit each, or (batch) one SubmitBatch of all of them
+// with `max_inflight` (SlurmExecutor: job arrays).
+Figures RunExecutor(Executor& ex, const fs::path& dir, int jobs, const std::string& tag, bool batch = false,
+                    int max_inflight = 0) {
   std::mutex mu;
   std::condition_variable cv;
   int done = 0, failed = 0;
+  auto on_exit = [&](const ProcessExit& x) {
+    std::lock_guard lock(mu);
+    ++done;
+    if (!x.exit_code || *x.exit_code != 0) ++failed;
+    cv.notify_all();
+  };
   const auto t0 = Steady::now();
+  std::vector<BatchItem> items;
   for (int i = 0; i < jobs; ++i) {
     ProcessSpec spec;
     spec.job_id = JobId(tag + "_" + std::to_string(i));
     spec.argv = {"/bin/true"};
     spec.cwd = dir;
     spec.log_path = dir / (spec.job_id.str() + ".log");
-    auto r = ex.Submit(spec, [&](const ProcessExit& x) {
-      std::lock_guard lock(mu);
-      ++done;
-      if (!x.exit_code || *x.exit_code != 0) ++failed;
-      cv.notify_all();
-    });
+    items.push_back({std::move(spec), on_exit});
+  }
+  std::vector<Result<std::string>> refs;
+  if (batch) {
+    refs = ex.SubmitBatch(std::move(items), max_inflight, tag);
+  } else {
+    for (BatchItem& item : items) refs.push_back(ex.Submit(item.spec, std::move(item.on_exit)));
+  }
+  for (const auto& r : refs) {
     if (!r.ok()) {
       std::fprintf(stderr, "submit failed: %s\n", r.status().ToString().c_str());
       std::exit(1);
@@ -96,11 +110,12 @@ double Median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int jobs = 1000, reps = 3;
+  int jobs = 1000, reps = 3, max_inflight = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--jobs") jobs = std::atoi(argv[i + 1]);
     if (a == "--reps") reps = std::atoi(argv[i + 1]);
+    if (a == "--max-inflight") max_inflight = std::atoi(argv[i + 1]);
   }
   if (!std::getenv("SLURM_CONF")) {
     std::fprintf(stderr, "set SLURM_CONF (scripts/services/slurm.sh start DIR prints it)\n");
@@ -108,7 +123,7 @@ int main(int argc, char** argv) {
   }
   const fs::path dir = fs::temp_directory_path() / ("bench_slurm_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  std::vector<double> ls, le, ss, se, as, ae;
+  std::vector<double> ls, le, ss, se, bs, be, as, ae;
   for (int r = 0; r < reps; ++r) {
     {
       LocalExecutorOptions o;
@@ -128,6 +143,15 @@ int main(int argc, char** argv) {
       se.push_back(f.e2e_s);
       slurm.Shutdown();
     }
+    {
+      SlurmExecutorOptions o;
+      o.poll_interval = std::chrono::milliseconds(1000);
+      SlurmExecutor slurm(o);
+      Figures f = RunExecutor(slurm, dir, jobs, "slurmarray" + std::to_string(r), /*batch=*/true, max_inflight);
+      bs.push_back(f.submit_s);
+      be.push_back(f.e2e_s);
+      slurm.Shutdown();
+    }
     Figures a = RunArray(dir, jobs);
     as.push_back(a.submit_s);
     ae.push_back(a.e2e_s);
@@ -137,10 +161,14 @@ int main(int argc, char** argv) {
   std::printf("%-34s %12.3f %12.0f %12.2f\n", "LocalExecutor", Median(ls), jobs / Median(ls), Median(le));
   std::printf("%-34s %12.3f %12.0f %12.2f\n", "SlurmExecutor (one sbatch per job)", Median(ss), jobs / Median(ss),
               Median(se));
+  const std::string arrays = "SlurmExecutor arrays (SubmitBatch" + (max_inflight > 0 ? " %" + std::to_string(max_inflight) : std::string()) + ")";
+  std::printf("%-34s %12.3f %12.0f %12.2f\n", arrays.c_str(), Median(bs), jobs / Median(bs), Median(be));
   std::printf("%-34s %12.3f %12.0f %12.2f\n", "reference: sbatch --array (1 call)", Median(as), jobs / Median(as),
               Median(ae));
-  std::printf("ratios: slurm/local end-to-end %.1fx; array/single-jobs end-to-end %.2fx\n", Median(se) / Median(le),
-              Median(ae) / Median(se));
+  std::printf("ratios: slurm/local end-to-end %.1fx; arrays/local %.1fx; arrays/single-jobs end-to-end %.2fx, "
+              "submit %.1fx faster; raw array/executor arrays %.2fx\n",
+              Median(se) / Median(le), Median(be) / Median(le), Median(be) / Median(se), Median(ss) / Median(bs),
+              Median(ae) / Median(be));
   std::error_code ec;
   fs::remove_all(dir, ec);
   return 0;

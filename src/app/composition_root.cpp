@@ -323,6 +323,8 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   parts->preparer = std::make_unique<configs::ToolJobPreparer>(*parts->configs);
   JobServiceTuning tuning;
   if (db_url.scheme == DbUrl::Scheme::kPostgres) tuning.claimer = SharedServerName(flags, config);
+  tuning.lease_ttl = std::chrono::seconds(config.storage.lease_ttl_seconds);
+  tuning.lease_interval = std::chrono::seconds(config.storage.lease_renew_seconds);
   parts->jobs = std::make_unique<JobService>(parts->stores->jobs(), *parts->executor, *parts->catalog, ws, clock,
                                              &parts->metrics, 0, tuning);
   parts->jobs->SetPreparer(parts->preparer.get());  // before Recover: requeued tool jobs need it

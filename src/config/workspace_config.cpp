@@ -180,13 +180,27 @@ Status ParseAuth(const Reader& r, const YAML::Node& n, AuthSection& out) {
 }
 
 Status ParseStorage(const Reader& r, const YAML::Node& n, StorageSection& out) {
-  return r.Map(n, "storage", {"db"}, [&](const std::string&, const YAML::Node& v) -> Status {
+  YAML::Node renew_node;
+  RETURN_IF_ERROR(r.Map(n, "storage", {"db", "lease_ttl_seconds", "lease_renew_seconds"},
+                        [&](const std::string& k, const YAML::Node& v) -> Status {
+    if (k == "lease_ttl_seconds" || k == "lease_renew_seconds") {
+      ASSIGN_OR_RETURN(int64_t seconds, r.Int(v, "storage." + k, 1, 3600));
+      (k == "lease_ttl_seconds" ? out.lease_ttl_seconds : out.lease_renew_seconds) = static_cast<int>(seconds);
+      if (k == "lease_renew_seconds") renew_node = v;
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(std::string text, r.String(v, "storage.db"));
     auto url = DbUrl::Parse(text);
     if (!url.ok()) return r.Error(v, "storage.db", url.status().message());
     out.db = *std::move(url);
     return Status::Ok();
-  });
+  }));
+  if (out.lease_renew_seconds >= out.lease_ttl_seconds) {
+    return r.Error(renew_node ? renew_node : n, "storage.lease_renew_seconds",
+                   "must be less than lease_ttl_seconds (" + std::to_string(out.lease_ttl_seconds) +
+                       "): a lease must be renewed before it expires");
+  }
+  return Status::Ok();
 }
 
 // Slurm's --time formats (sbatch(1)).

@@ -7,6 +7,7 @@
 //   server:    {host: 127.0.0.1, port: 8000, hosts: [NAME...], origins: [URL...]}
 //   auth:      {mode: none|token, session_hours: 12}
 //   storage:   {db: "sqlite:alphalab.db"}                 # sqlite:PATH, relative = in the workspace
+//              {db: "postgresql://...", lease_ttl_seconds: 10, lease_renew_seconds: 1}
 //   executor:  {type: local, slots: 0}                    # 0 = one slot per core
 //              {type: slurm, partition, account, time_limit, sbatch_args: [...], slots}
 //   datasets:  {NAME: {format: csv|qlib, path: DIR}}      # (provider_uri: is accepted for path)
@@ -74,6 +75,11 @@ struct AuthSection {
 
 struct StorageSection {
   DbUrl db = DbUrl{DbUrl::Scheme::kSqlite, "alphalab.db", "sqlite:alphalab.db"};
+  // Several servers on one PostgreSQL database (docs/deploy.md): each renews its lease every
+  // lease_renew_seconds; a server whose lease is lease_ttl_seconds old is taken for dead and
+  // its jobs are adopted. 1..3600, renew < ttl. Unused with SQLite.
+  int lease_ttl_seconds = 10;
+  int lease_renew_seconds = 1;
 };
 
 struct ExecutorSection {

@@ -57,6 +57,12 @@ using StatusListener = std::function<void(const ExecutorStatus&)>;
 
 using ExitCallback = std::function<void(const ProcessExit&)>;
 
+// One process of a batch (SubmitBatch): its spec and its own exit callback.
+struct BatchItem {
+  ProcessSpec spec;
+  ExitCallback on_exit;
+};
+
 class Executor {
  public:
   virtual ~Executor() = default;
@@ -67,6 +73,40 @@ class Executor {
   // A spawn failure (missing executable, bad cwd) is returned as a Status, and
   // `on_exit` is not called.
   virtual Result<std::string> Submit(const ProcessSpec& spec, ExitCallback on_exit) = 0;
+
+  // A group of processes handed over at once (an optimization's tasks): at most
+  // `max_inflight` of them run at the same time (0 = no bound of its own). One result per
+  // item, in order, each as Submit's (a refused item does not stop the others; its on_exit is
+  // not called). The default submits them one by one and leaves the bound to the caller (the
+  // jobs service's group bound); SlurmExecutor sends them as job arrays with %max_inflight.
+  // `group` names the batch's group (an optimization id): a later batch of the same group may
+  // be held back until the earlier one ended, so the bound holds across batches.
+  virtual std::vector<Result<std::string>> SubmitBatch(std::vector<BatchItem> items, int max_inflight,
+                                                       const std::string& group) {
+    (void)max_inflight;
+    (void)group;
+    std::vector<Result<std::string>> refs;
+    refs.reserve(items.size());
+    for (BatchItem& item : items) refs.push_back(Submit(item.spec, std::move(item.on_exit)));
+    return refs;
+  }
+
+  // True when SubmitBatch keeps `max_inflight` itself (Slurm job arrays): the jobs service then
+  // hands a group's jobs over all at once instead of max_inflight at a time.
+  virtual bool KeepsBatchBound() const { return false; }
+
+  // Cancel of several jobs at once (the rest of an optimization, a range of its tasks): the
+  // default cancels them one by one; SlurmExecutor sends one scancel per array
+  // ("<array>_[a-b,c]", or the whole array). The first error is returned; the other cancels
+  // are still sent.
+  virtual Status CancelMany(const std::vector<JobId>& job_ids) {
+    Status first = Status::Ok();
+    for (const JobId& id : job_ids) {
+      Status s = Cancel(id);
+      if (!s.ok() && first.ok()) first = std::move(s);
+    }
+    return first;
+  }
 
   // SIGTERM to the whole process group, SIGKILL after the grace period; returns at once
   // (on_exit reports the end with canceled=true). Calling it again is harmless. NotFound when

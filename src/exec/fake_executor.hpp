@@ -13,6 +13,7 @@
 // reports {canceled, signal 15} from a separate thread, as a real executor would.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -23,6 +24,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "exec/executor.hpp"
@@ -59,6 +61,20 @@ class FakeExecutor final : public Executor {
     cv_.notify_all();
     return ref;
   }
+
+  // Records the batch (sizes and bound, batches()) and submits its items one by one.
+  std::vector<Result<std::string>> SubmitBatch(std::vector<BatchItem> items, int max_inflight,
+                                               const std::string& group) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      batches_.push_back({items.size(), max_inflight});
+    }
+    return Executor::SubmitBatch(std::move(items), max_inflight, group);
+  }
+  bool KeepsBatchBound() const override { return keeps_batch_bound_; }
+  // Act as a cluster executor whose batches keep their bound (the jobs service then hands a
+  // group over at once).
+  void set_keeps_batch_bound(bool value) { keeps_batch_bound_ = value; }
 
   Status Cancel(const JobId& job_id) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -212,6 +228,11 @@ class FakeExecutor final : public Executor {
     std::lock_guard<std::mutex> lock(mu_);
     return submits_;
   }
+  // SubmitBatch calls: {items, max_inflight}.
+  std::vector<std::pair<size_t, int>> batches() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return batches_;
+  }
   std::vector<ProcessSpec> failed_submits() const {
     std::lock_guard<std::mutex> lock(mu_);
     return failed_submits_;
@@ -254,6 +275,8 @@ class FakeExecutor final : public Executor {
   std::condition_variable cv_;
   std::map<JobId, Running> running_;
   std::vector<ProcessSpec> submits_;
+  std::vector<std::pair<size_t, int>> batches_;
+  std::atomic<bool> keeps_batch_bound_{false};
   std::vector<ProcessSpec> failed_submits_;
   std::vector<JobId> cancels_;
   std::vector<std::pair<JobId, std::string>> reattaches_;

@@ -363,8 +363,7 @@ std::string ProjectFromParams(const Workspace& ws, const Json& params) {
 
 }  // namespace
 
-Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& params,
-                                     const SubmitOptions& options) {
+Status JobService::CheckSubmitOptions(const SubmitOptions& options) {
   if (options.project && !options.project->empty() &&
       (options.project->size() > 128 || !IsSafeIdentifier(*options.project))) {
     return Status::InvalidArgument("project may only hold letters, digits, '_', '.' and '-' (at most 128)",
@@ -380,6 +379,12 @@ Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& para
                                      Json{{"field", "max_inflight"}});
     }
   }
+  return Status::Ok();
+}
+
+Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& params,
+                                     const SubmitOptions& options) {
+  RETURN_IF_ERROR(CheckSubmitOptions(options));
   ASSIGN_OR_RETURN(ResolvedJob resolved, catalog_.Resolve(job_type, params));
   if (const JobTypeSpec* spec = catalog_.Find(job_type); spec && spec->decl && preparer_) {
     // Before anything is queued or written (dry runs too): settings that cannot work are a 400.
@@ -412,6 +417,103 @@ Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& para
   // A starter may already have moved it on; the cache has the newest version then.
   if (auto c = cache_.Get(rec.job_id); c && JobStateRank(c->status) > JobStateRank(rec.status)) return *c;
   return rec;
+}
+
+std::vector<Result<JobRecord>> JobService::SubmitBatch(std::string_view job_type, const std::vector<Json>& params,
+                                                       const SubmitOptions& options) {
+  std::vector<Result<JobRecord>> out;
+  out.reserve(params.size());
+  const JobTypeSpec* type = catalog_.Find(job_type);
+  if (!executor_.KeepsBatchBound() || options.dry_run || (type && type->uses_work_dir)) {
+    for (const Json& p : params) out.push_back(Submit(job_type, p, options));
+    return out;
+  }
+  if (Status checked = CheckSubmitOptions(options); !checked.ok()) {
+    out.assign(params.size(), Result<JobRecord>(checked));
+    return out;
+  }
+  std::vector<std::shared_ptr<Active>> batch;
+  std::vector<size_t> where;
+  std::vector<BatchItem> items;
+  for (const Json& p : params) {
+    if (shutting_down_) {
+      out.push_back(Status::Unavailable("the server is shutting down"));
+      continue;
+    }
+    auto resolved = catalog_.Resolve(job_type, p);
+    if (resolved.ok() && type && type->decl && preparer_) {
+      if (Status st = preparer_->Check(*type->decl, resolved->params); !st.ok()) resolved = st;
+    }
+    if (!resolved.ok()) {
+      out.push_back(resolved.status());
+      continue;
+    }
+    const std::string project = options.project ? *options.project : ProjectFromParams(workspace_, resolved->params);
+    JobRecord rec = NewRecord(*std::move(resolved), options, clock_.Now());
+    rec.project = project;
+    if (Status inserted = store_.InsertJob(rec); !inserted.ok()) {
+      out.push_back(inserted);
+      continue;
+    }
+    cache_.Put(rec);
+    LogEvent(rec);
+    if (metrics_) metrics_->Increment("alphalab_jobs_submitted_total", {{"job_type", rec.job_type}});
+    meta_.WriteLater(rec);
+    auto a = std::make_shared<Active>();
+    a->record = rec;
+    a->holds_slot = true;
+    // Locked until its start is recorded (as Take does): a Cancel meanwhile waits for it.
+    a->start_lock = std::unique_lock(a->mu);
+    queue_.Hold(a->record);
+    AddActive(a);
+    items.push_back({SpecOf(a->record), MakeExitCallback(a)});
+    batch.push_back(a);
+    where.push_back(out.size());
+    out.push_back(std::move(rec));
+  }
+  if (batch.empty()) return out;
+  std::vector<Result<std::string>> refs =
+      executor_.SubmitBatch(std::move(items), options.max_inflight.value_or(0), options.parent_id.value_or(""));
+  for (size_t k = 0; k < batch.size(); ++k) {
+    const std::shared_ptr<Active>& a = batch[k];
+    std::unique_lock<std::mutex> alock = std::move(a->start_lock);
+    if (k >= refs.size() || !refs[k].ok()) {
+      out[where[k]] = EndJob(a, alock, JobEnd::SpawnFailed(k < refs.size() ? refs[k].status().message()
+                                                                            : "the executor did not take the job"));
+      continue;
+    }
+    MarkStarted(a->record, *refs[k]);
+    out[where[k]] = a->record;
+  }
+  return out;
+}
+
+ProcessSpec JobService::SpecOf(const JobRecord& rec) const {
+  ProcessSpec spec;
+  spec.job_id = rec.job_id;
+  spec.argv = rec.command;
+  spec.cwd = rec.cwd;
+  for (const auto& [k, v] : rec.env.items()) spec.env[k] = v.get<std::string>();
+  spec.log_path = LogPath(rec);
+  spec.timeout = std::chrono::seconds(rec.timeout_sec);
+  return spec;
+}
+
+void JobService::MarkStarted(JobRecord& rec, const std::string& ref) {
+  auto next = Transition(rec.status, JobEvent::kJobStarted);
+  if (!next.ok()) {
+    spdlog::error(R"({{"msg":"start refused","job_id":"{}","error":{}}})", rec.job_id.str(),
+                  Json(next.status().message()).dump());
+    return;
+  }
+  const TimePoint now = clock_.Now();
+  rec.status = *next;
+  rec.started_at = now;
+  rec.executor_ref = ref;
+  if (metrics_) {
+    metrics_->Observe("queue_wait_seconds", SecondsBetween(rec.created_at, now), {{"job_type", rec.job_type}});
+  }
+  Persist(rec, JobState::kQueued).ok();
 }
 
 JobRecord JobService::RunDry(const std::shared_ptr<Active>& a, std::unique_lock<std::mutex>& alock) {
@@ -479,13 +581,7 @@ void JobService::Start(const std::shared_ptr<Active>& a) {
                                          " cannot be written"));
     return;
   }
-  ProcessSpec spec;
-  spec.job_id = rec.job_id;
-  spec.argv = rec.command;
-  spec.cwd = rec.cwd;
-  for (const auto& [k, v] : rec.env.items()) spec.env[k] = v.get<std::string>();
-  spec.log_path = LogPath(rec);
-  spec.timeout = std::chrono::seconds(rec.timeout_sec);
+  ProcessSpec spec = SpecOf(rec);
   if (const JobTypeSpec* type = catalog_.Find(rec.job_type); type && type->uses_work_dir) {
     if (Status prepared = PrepareWorkDir(*type, rec, spec); !prepared.ok()) {
       const std::string why = "preparing " + (type->tool.empty() ? "the work folder" : type->tool) + " for job " +
@@ -502,20 +598,7 @@ void JobService::Start(const std::shared_ptr<Active>& a) {
     EndJob(a, alock, JobEnd::SpawnFailed(ref.status().message()));
     return;
   }
-  auto next = Transition(rec.status, JobEvent::kJobStarted);
-  if (!next.ok()) {
-    spdlog::error(R"({{"msg":"start refused","job_id":"{}","error":{}}})", rec.job_id.str(),
-                  Json(next.status().message()).dump());
-    return;
-  }
-  const TimePoint now = clock_.Now();
-  rec.status = *next;
-  rec.started_at = now;
-  rec.executor_ref = *ref;
-  if (metrics_) {
-    metrics_->Observe("queue_wait_seconds", SecondsBetween(rec.created_at, now), {{"job_type", rec.job_type}});
-  }
-  Persist(rec, JobState::kQueued).ok();
+  MarkStarted(rec, *ref);
 }
 
 Status JobService::PrepareWorkDir(const JobTypeSpec& type, JobRecord& rec, ProcessSpec& spec) {
@@ -743,6 +826,42 @@ Result<JobRecord> JobService::Cancel(const JobId& id) {
 }
 
 bool JobService::WaitIdle(std::chrono::milliseconds timeout) { return queue_.WaitIdle(timeout); }
+
+std::vector<Result<JobRecord>> JobService::CancelMany(const std::vector<JobId>& ids) {
+  std::vector<Result<JobRecord>> out;
+  out.reserve(ids.size());
+  std::vector<std::pair<size_t, std::shared_ptr<Active>>> running;
+  std::vector<JobId> running_ids;
+  for (const JobId& id : ids) {
+    std::shared_ptr<Active> a = FindActive(id);
+    bool live = false;
+    if (a) {
+      std::lock_guard alock(a->mu);  // a start in progress is recorded first
+      live = !IsTerminal(a->record.status);
+    }
+    if (!live) {
+      out.push_back(Cancel(id));  // queued, another server's, or ended: Cancel's answer
+      continue;
+    }
+    running.emplace_back(out.size(), a);
+    running_ids.push_back(id);
+    out.push_back(Status::Internal("not canceled"));
+  }
+  if (running.empty()) return out;
+  const Status sent = executor_.CancelMany(running_ids);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+  for (const auto& entry : running) {
+    const std::shared_ptr<Active>& a = entry.second;
+    if (!sent.ok() && !sent.IsNotFound()) {
+      out[entry.first] = sent;
+      continue;
+    }
+    std::unique_lock alock(a->mu);
+    a->cv.wait_until(alock, deadline, [&] { return IsTerminal(a->record.status); });
+    out[entry.first] = a->record;
+  }
+  return out;
+}
 
 Status JobService::Recover() {
   // Files of in-process jobs (the optimization fast path) a killed server wrote before their

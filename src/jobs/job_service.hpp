@@ -153,6 +153,17 @@ class JobService {
 
   Result<JobRecord> Submit(std::string_view job_type, const Json& params,
                            const SubmitOptions& options = {});
+  // A group's jobs at once (an optimization's tasks). When the executor keeps a batch's bound
+  // itself (Executor::KeepsBatchBound: Slurm job arrays with %max_inflight), every job is
+  // created, claimed and handed to Executor::SubmitBatch together (options.max_inflight,
+  // group = options.parent_id), outside the queue: each holds a slot until it ends, and a
+  // job the executor refuses ends FAILED (spawn_failed). Otherwise, and for dry runs and
+  // types with `tool:`, it is Submit for each. One result per params, in order (Submit's
+  // errors, e.g. a 400 on a param, for the jobs that were not created).
+  std::vector<Result<JobRecord>> SubmitBatch(std::string_view job_type, const std::vector<Json>& params,
+                                             const SubmitOptions& options);
+  // Whether SubmitBatch hands a group over at once (see above).
+  bool BatchesKeepTheirBound() const { return executor_.KeepsBatchBound(); }
   Result<JobRecord> Get(const JobId& id);
   // The detail JSON (JobDetailJson, compact) of a job as a string, from the cache when it can.
   Result<std::string> DetailBody(const JobId& id, TimePoint now);
@@ -164,6 +175,11 @@ class JobService {
   // RUNNING; RUNNING: SIGTERM/SIGKILL to the group, then CANCELED (waits up to ~1.5 s for that
   // and returns the latest record). Finished job -> FailedPrecondition.
   Result<JobRecord> Cancel(const JobId& id);
+  // Cancel of several jobs (an optimization's outstanding tasks), one result per id as
+  // Cancel's: queued jobs, other servers' and ended ones as Cancel; this server's running ones
+  // with one Executor::CancelMany (Slurm: one scancel naming whole arrays or index ranges) and
+  // one shared wait of up to ~1.5 s for their ends.
+  std::vector<Result<JobRecord>> CancelMany(const std::vector<JobId>& ids);
 
   // Called (from a service thread - completion or starter - or from Submit/Cancel for dry runs
   // and queued cancels; outside the service's locks, one job at a time) after a job's terminal
@@ -247,6 +263,13 @@ class JobService {
   void AddActive(const std::shared_ptr<Active>& a);
   void RemoveActive(const JobId& id);
   std::shared_ptr<Active> FindActive(const JobId& id);
+
+  // Submit's checks of the options (project, max_inflight).
+  static Status CheckSubmitOptions(const SubmitOptions& options);
+  // What the executor runs for a job (no tool preparation).
+  ProcessSpec SpecOf(const JobRecord& rec) const;
+  // The executor took the job (`ref`): QUEUED -> RUNNING recorded.
+  void MarkStarted(JobRecord& rec, const std::string& ref);
 
   // Start() of a job whose type has a work folder (`tool:` or "{work_dir}"): the folder (created,
   // confined) and, with `tool:`, Prepare; fills `spec`'s env (and cwd with cwd_work_dir), the

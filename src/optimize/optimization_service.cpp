@@ -1229,11 +1229,14 @@ void OptimizationService::StopTasks(const std::shared_ptr<Live>& live) {
     live->stop_requested = false;
     for (const auto& [job, idx] : live->index_of) outstanding.push_back(job);
   }
-  for (const std::string& job : outstanding) {
-    auto r = jobs_.Cancel(JobId(job));  // queued: ends at once; running: stopped, then CANCELED
+  // Queued: ends at once; running: stopped (Slurm: one scancel for the arrays), then CANCELED.
+  std::vector<JobId> ids(outstanding.begin(), outstanding.end());
+  const auto results = jobs_.CancelMany(ids);
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
     if (!r.ok() && r.status().code() != StatusCode::kFailedPrecondition) {
       spdlog::warn("{}", DumpJson(Json{{"msg", "optimization task not stopped"}, {"optimization_id", live->rec.id},
-                                       {"job_id", job}, {"error", r.status().ToString()}}));
+                                       {"job_id", outstanding[i]}, {"error", r.status().ToString()}}));
     }
   }
 }
@@ -1259,7 +1262,10 @@ void OptimizationService::Pump(const std::shared_ptr<Live>& live_ptr) {
   Live& live = *live_ptr;
   std::lock_guard<std::mutex> lock(live.mu);
   if (IsTerminal(live.progress->state()) || live.stop_requested || live.pending_exhausted) return;
-  const int64_t room = live.max_inflight - static_cast<int64_t>(live.index_of.size());
+  // An executor that keeps a batch's bound itself (Slurm: one job array, %max_inflight) gets
+  // every pending task at once, a page at a time; otherwise max_inflight tasks are in flight.
+  const bool arrays = jobs_.BatchesKeepTheirBound();
+  const int64_t room = (arrays ? kPage : live.max_inflight) - static_cast<int64_t>(live.index_of.size());
   if (room <= 0) return;
   auto rows = store_.TasksToRun(live.rec.id, static_cast<int>(std::min<int64_t>(room, kPage)));
   if (!rows.ok()) {
@@ -1276,10 +1282,20 @@ void OptimizationService::Pump(const std::shared_ptr<Live>& live_ptr) {
   if (!live.rec.owner_id.empty()) opts.owner_id = live.rec.owner_id;
   if (!live.rec.project.empty()) opts.project = live.rec.project;
   opts.max_inflight = static_cast<int>(std::min<int64_t>(live.max_inflight, INT32_MAX));
+  std::vector<Result<JobRecord>> batched;  // arrays: the page's jobs, submitted together
+  if (arrays) {
+    std::vector<Json> params;
+    for (const auto& t : *rows) {
+      if (!t.validation) params.push_back(JobParamsOf(live, t.params, false));
+    }
+    batched = jobs_.SubmitBatch(live.req.job_type, params, opts);
+  }
+  size_t next_batched = 0;
   for (const auto& t : *rows) {
     if (t.validation) continue;
     const std::string key = Key(t.index);
-    auto job = jobs_.Submit(live.req.job_type, JobParamsOf(live, t.params, false), opts);
+    auto job = arrays ? std::move(batched[next_batched++])
+                      : jobs_.Submit(live.req.job_type, JobParamsOf(live, t.params, false), opts);
     if (!job.ok()) {
       if (shutting_down_ || job.status().code() == StatusCode::kUnavailable) return;  // stays pending
       OptimizationTaskUpdate upd;

@@ -129,6 +129,17 @@ TEST(WorkspaceConfigTest, WrongTypesNameTheKeyAndLine) {
   ExpectError("- a\n- b\n", "(top level)", 1, "must be a mapping");
 }
 
+TEST(WorkspaceConfigTest, LeaseTimingsDefaultTo10And1AndCanBeSet) {
+  auto cfg = ParseWorkspaceConfig("storage:\n  db: sqlite:x.db\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->storage.lease_ttl_seconds, 10);
+  EXPECT_EQ(cfg->storage.lease_renew_seconds, 1);
+  cfg = ParseWorkspaceConfig("storage:\n  db: postgresql://u@h/db\n  lease_ttl_seconds: 30\n  lease_renew_seconds: 5\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->storage.lease_ttl_seconds, 30);
+  EXPECT_EQ(cfg->storage.lease_renew_seconds, 5);
+}
+
 TEST(WorkspaceConfigTest, BadExecutorAndStorageValuesNameTheKeyAndLine) {
   ExpectError("executor:\n  type: kubernetes\n", "executor.type", 2, "unknown executor 'kubernetes'");
   ExpectError("executor:\n  slots: -1\n", "executor.slots", 2, "must be between 0 and 4096, got -1");
@@ -136,6 +147,12 @@ TEST(WorkspaceConfigTest, BadExecutorAndStorageValuesNameTheKeyAndLine) {
   ExpectError("storage:\n  db: postgresql://h\n", "storage.db", 2, "needs a database name");
   ExpectError("storage:\n  db: mysql://x\n", "storage.db", 2, "not a URL this build knows");
   ExpectError("storage:\n  db: 'sqlite:'\n", "storage.db", 2, "needs a path");
+  ExpectError("storage:\n  lease_ttl_seconds: 0\n", "storage.lease_ttl_seconds", 2, "between 1 and 3600, got 0");
+  ExpectError("storage:\n  lease_renew_seconds: soon\n", "storage.lease_renew_seconds", 2, "must be an integer");
+  ExpectError("storage:\n  lease_ttl_seconds: 5\n  lease_renew_seconds: 5\n", "storage.lease_renew_seconds", 3,
+              "must be less than lease_ttl_seconds (5)");
+  ExpectError("storage:\n  lease_renew_seconds: 20\n", "storage.lease_renew_seconds", 2,
+              "must be less than lease_ttl_seconds (10)");
   ExpectError("server:\n  port: 70000\n", "server.port", 2, "between 0 and 65535");
   ExpectError("datasets:\n  d:\n    format: parquet\n    path: data/d\n", "datasets.d.format", 3, "csv or qlib");
   ExpectError("datasets:\n  d:\n    format: csv\n", "datasets.d", 2, "needs 'path'");

@@ -23,6 +23,31 @@ ProcessSpec Spec(const std::string& id, const std::filesystem::path& log = {}) {
   return spec;
 }
 
+TEST(FakeExecutorTest, SubmitBatchDefaultsToOneSubmitPerItemWithItsOwnCallbackAndResult) {
+  FakeExecutor exec(3);
+  std::vector<JobId> ended;
+  std::vector<BatchItem> items;
+  for (const char* id : {"job_a", "job_b", "job_a", "job_c"}) {
+    items.push_back({Spec(id), [&ended, id](const ProcessExit& e) {
+                       EXPECT_EQ(e.job_id, JobId(id));
+                       ended.push_back(e.job_id);
+                     }});
+  }
+  auto refs = exec.SubmitBatch(std::move(items), 2, "opt_1");
+  ASSERT_EQ(refs.size(), 4u);
+  EXPECT_TRUE(refs[0].ok() && refs[1].ok() && refs[3].ok());
+  EXPECT_EQ(refs[2].status().code(), StatusCode::kAlreadyExists);  // one refusal; the rest go on
+  ASSERT_EQ(exec.batches().size(), 1u);
+  EXPECT_EQ(exec.batches()[0], (std::pair<size_t, int>{4, 2}));
+  EXPECT_EQ(exec.submits().size(), 3u);
+  ASSERT_TRUE(exec.FinishWithExitCode(JobId("job_b"), 0).ok());
+  EXPECT_EQ(ended, (std::vector<JobId>{JobId("job_b")}));
+  // CancelMany: every job is asked; the first error comes back.
+  const Status st = exec.CancelMany({JobId("job_a"), JobId("job_gone"), JobId("job_c")});
+  EXPECT_EQ(st.code(), StatusCode::kNotFound);
+  EXPECT_EQ(exec.cancels(), (std::vector<JobId>{JobId("job_a"), JobId("job_c")}));
+}
+
 TEST(FakeExecutorTest, RecordsSubmitsAndReportsTheChosenExit) {
   FakeExecutor exec(3);
   EXPECT_EQ(exec.Capacity(), 3);

@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -239,6 +241,168 @@ TEST_F(SlurmExecutorTest, TheTimeLimitEndsTheJobAsTimedOut) {
   EXPECT_TRUE(x->timed_out);
   EXPECT_EQ(x->executor_state, "TIMEOUT");
   EXPECT_NE(x->error.find("time limit"), std::string::npos) << x->error;
+}
+
+// Job arrays (SubmitBatch): every task's "start <t>" / "end <t>" lines (date +%s.%N) in its
+// own log; the most tasks running at one moment.
+int MaxOverlap(const std::vector<std::pair<double, double>>& spans) {
+  std::vector<std::pair<double, int>> events;
+  for (const auto& [a, b] : spans) {
+    events.emplace_back(a, +1);
+    events.emplace_back(b, -1);
+  }
+  std::sort(events.begin(), events.end());  // an end before a start at the same instant
+  int now = 0, most = 0;
+  for (const auto& [t, d] : events) most = std::max(most, now += d);
+  return most;
+}
+
+std::pair<double, double> SpanOf(const std::string& log) {
+  double start = 0, end = 0;
+  std::istringstream in(log);
+  std::string word;
+  while (in >> word) {
+    if (word == "start") in >> start;
+    if (word == "end") in >> end;
+  }
+  return {start, end};
+}
+
+TEST_F(SlurmExecutorTest, ArrayTasksRunTheirOwnJobsWithinMaxInflightAcrossChunks) {
+  SlurmExecutorOptions o = Fast();
+  o.max_array_size = 5;  // 12 tasks -> arrays of 5, 5 and 2, chained
+  SlurmExecutor ex(o);
+  constexpr int kTasks = 12;
+  std::vector<std::unique_ptr<Exits>> exits;
+  std::vector<BatchItem> items;
+  for (int i = 0; i < kTasks; ++i) {
+    exits.push_back(std::make_unique<Exits>());
+    ProcessSpec spec = Spec("job_arr_" + std::to_string(i),
+                            {"sh", "-c", "echo start $(date +%s.%N) own=$OWN shared=$SHARED \"$1\"; sleep 1; "
+                                         "echo end $(date +%s.%N); exit $2",
+                             "sh", "arg 'of' " + std::to_string(i), std::to_string(i % 3)});
+    spec.env["OWN"] = "v" + std::to_string(i);
+    spec.env["SHARED"] = "same for all";
+    items.push_back({spec, exits.back()->Callback()});
+  }
+  items.push_back({Spec("job_arr_bad", {"/nonexistent/program"}), nullptr});
+  auto refs = ex.SubmitBatch(std::move(items), 3, "opt_a");
+  ASSERT_EQ(refs.size(), static_cast<size_t>(kTasks + 1));
+  EXPECT_FALSE(refs[kTasks].ok());  // refused alone; the others went
+  std::set<std::string> arrays;
+  for (int i = 0; i < kTasks; ++i) {
+    ASSERT_TRUE(refs[i].ok()) << refs[i].status().ToString();
+    const std::string id = refs[i]->substr(6);
+    ASSERT_NE(id.find('_'), std::string::npos) << *refs[i];
+    EXPECT_EQ(id.substr(id.find('_') + 1), std::to_string(i % 5)) << *refs[i];
+    arrays.insert(id.substr(0, id.find('_')));
+  }
+  EXPECT_EQ(arrays.size(), 3u);
+  std::vector<std::pair<double, double>> spans;
+  for (int i = 0; i < kTasks; ++i) {
+    auto x = exits[i]->Wait(120s);
+    ASSERT_TRUE(x) << "task " << i;
+    EXPECT_EQ(x->job_id, JobId("job_arr_" + std::to_string(i)));
+    EXPECT_EQ(x->exit_code, i % 3) << x->error;
+    EXPECT_EQ(x->executor_state, i % 3 == 0 ? "COMPLETED" : "FAILED");
+    const std::string log = ReadAll(dir_.path() / ("job_arr_" + std::to_string(i) + ".log"));
+    EXPECT_NE(log.find("own=v" + std::to_string(i) + " shared=same for all arg 'of' " + std::to_string(i)),
+              std::string::npos)
+        << log;
+    spans.push_back(SpanOf(log));
+    EXPECT_GT(spans.back().first, 0) << log;
+    EXPECT_GT(spans.back().second, spans.back().first) << log;
+  }
+  const int most = MaxOverlap(spans);
+  EXPECT_LE(most, 3);  // %3 inside each array, afterany between them
+  EXPECT_GE(most, 2);  // and they did run side by side
+  EXPECT_EQ(ex.Watching(), 0);
+}
+
+TEST_F(SlurmExecutorTest, CancelManyCancelsARangeOfAnArrayOrTheWholeArray) {
+  SlurmExecutor ex(Fast());
+  std::vector<std::unique_ptr<Exits>> exits;
+  std::vector<BatchItem> items;
+  for (int i = 0; i < 6; ++i) {
+    exits.push_back(std::make_unique<Exits>());
+    const bool long_one = i >= 1 && i <= 3;
+    items.push_back({Spec("job_rng_" + std::to_string(i), {"sh", "-c", long_one ? "echo up; sleep 120" : "echo up; sleep 4"}),
+                     exits.back()->Callback()});
+  }
+  auto refs = ex.SubmitBatch(std::move(items), 6, "opt_b");
+  for (auto& r : refs) ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const auto until = std::chrono::steady_clock::now() + 30s;
+  while (ReadAll(dir_.path() / "job_rng_3.log").find("up") == std::string::npos &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(ex.CancelMany({JobId("job_rng_1"), JobId("job_rng_2"), JobId("job_rng_3")}).ok());  // "<id>_[1-3]"
+  for (int i = 0; i < 6; ++i) {
+    auto x = exits[i]->Wait(60s);
+    ASSERT_TRUE(x) << i;
+    if (i >= 1 && i <= 3) {
+      EXPECT_TRUE(x->canceled) << i;
+      EXPECT_EQ(x->executor_state.substr(0, 9), "CANCELLED") << i;
+    } else {
+      EXPECT_FALSE(x->canceled) << i;
+      EXPECT_EQ(x->exit_code, 0) << i << " " << x->error;
+    }
+  }
+
+  // The whole array (pending tasks included): one scancel of the array id.
+  std::vector<std::unique_ptr<Exits>> all;
+  std::vector<BatchItem> more;
+  std::vector<JobId> ids;
+  for (int i = 0; i < 4; ++i) {
+    all.push_back(std::make_unique<Exits>());
+    ids.push_back(JobId("job_all_" + std::to_string(i)));
+    more.push_back({Spec(ids.back().str(), {"sleep", "120"}), all.back()->Callback()});
+  }
+  for (auto& r : ex.SubmitBatch(std::move(more), 1, "opt_c")) ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(ex.CancelMany(ids).ok());
+  for (auto& e : all) {
+    auto x = e->Wait(60s);
+    ASSERT_TRUE(x);
+    EXPECT_TRUE(x->canceled);
+  }
+  EXPECT_TRUE(ex.CancelMany(ids).IsNotFound());
+}
+
+TEST_F(SlurmExecutorTest, ArrayTasksAreReattachedAfterARestart) {
+  std::vector<std::string> refs;
+  std::vector<ProcessSpec> specs;
+  {
+    SlurmExecutor first(Fast());
+    std::vector<BatchItem> items;
+    for (int i = 0; i < 4; ++i) {
+      specs.push_back(Spec("job_rea_" + std::to_string(i),
+                           {"sh", "-c", "echo begun; sleep 3; echo done; exit " + std::to_string(10 + i)}));
+      items.push_back({specs.back(), nullptr});
+    }
+    for (auto& r : first.SubmitBatch(std::move(items), 2, "opt_d")) {
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      refs.push_back(*r);
+    }
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    while (ReadAll(specs[0].log_path).find("begun") == std::string::npos && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(100ms);
+    }
+    first.Shutdown();  // the server stops while array tasks run (and two still wait)
+  }
+  SlurmExecutor second(Fast());
+  std::vector<std::unique_ptr<Exits>> exits;
+  for (int i = 0; i < 4; ++i) {
+    exits.push_back(std::make_unique<Exits>());
+    auto alive = second.Reattach(specs[i].job_id, refs[i], specs[i].log_path, exits.back()->Callback());
+    ASSERT_TRUE(alive.ok()) << alive.status().ToString();
+    EXPECT_TRUE(*alive) << refs[i];
+  }
+  for (int i = 0; i < 4; ++i) {
+    auto x = exits[i]->Wait(90s);
+    ASSERT_TRUE(x) << i;
+    EXPECT_EQ(x->exit_code, 10 + i);
+    EXPECT_NE(ReadAll(specs[i].log_path).find("done"), std::string::npos);
+  }
 }
 
 TEST(SlurmCommandTest, ACommandThatHangsIsStoppedAtItsDeadline) {

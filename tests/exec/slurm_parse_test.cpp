@@ -55,7 +55,7 @@ TEST(SlurmParseTest, ScontrolAndJobcompGiveStateReasonCodeAndSignal) {
   EXPECT_EQ(jobs[1].state, "TIMEOUT");
   EXPECT_EQ(jobs[1].reason, "TimeLimit");
   EXPECT_EQ(jobs[1].signal, 15);
-  EXPECT_EQ(jobs[2].job_id, "4");
+  EXPECT_EQ(jobs[2].job_id, "3_0");  // an array task is named by its array and index
 
   const auto done = ParseJobcomp(kJobcomp);
   ASSERT_EQ(done.size(), 3u);
@@ -64,6 +64,57 @@ TEST(SlurmParseTest, ScontrolAndJobcompGiveStateReasonCodeAndSignal) {
   EXPECT_EQ(done[1].state, "OUT_OF_MEMORY");
   EXPECT_EQ(done[1].signal, 9);
   EXPECT_EQ(done[2].state, "NODE_FAIL");
+}
+
+// squeue -h -r -t all --me -O 'JobArrayID:|,State:|,Reason:|,exit_code:|' during
+// `sbatch --array=0-5%2` (captured on the test cluster), then a plain job.
+constexpr std::string_view kSqueueArray =
+    "1_2|PENDING|JobArrayTaskLimit|0|\n"
+    "1_5|PENDING|JobArrayTaskLimit|0|\n"
+    "1_0|RUNNING|None|0|\n"
+    "1_1|COMPLETED|None|0|\n"
+    "7|FAILED|NonZeroExitCode|768|\n"
+    "1_[3-4%2]|PENDING|JobArrayTaskLimit|0|\n"  // the folded form (without -r) is not a task
+    "1_x|RUNNING|None|0|\n";
+
+TEST(SlurmParseTest, ArrayTasksAreNamedArrayUnderscoreIndexInSqueueJobcompAndRefs) {
+  const auto jobs = ParseSqueue(kSqueueArray);
+  ASSERT_EQ(jobs.size(), 5u);
+  EXPECT_EQ(jobs[0].job_id, "1_2");
+  EXPECT_EQ(jobs[0].reason, "JobArrayTaskLimit");
+  EXPECT_EQ(jobs[2].state, "RUNNING");
+  EXPECT_EQ(jobs[4].job_id, "7");
+  EXPECT_EQ(jobs[4].exit_code, 3);
+  const auto done = ParseJobcomp(
+      "JobId=5 UserId=root(0) Name=a.sh JobState=COMPLETED Partition=debug ArrayJobId=1 ArrayTaskId=3 "
+      "DerivedExitCode=0:0 ExitCode=0:0 \n"
+      "JobId=9 UserId=root(0) Name=a.sh JobState=CANCELLED Partition=debug ArrayJobId=1 ArrayTaskId=4 "
+      "DerivedExitCode=0:0 ExitCode=0:15 \n");
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_EQ(done[0].job_id, "1_3");
+  EXPECT_EQ(done[1].job_id, "1_4");
+  EXPECT_TRUE(MapSlurmEnd(JobId("job_x"), done[1]).canceled);
+  EXPECT_EQ(*ParseSlurmRef("slurm:12_3"), "12_3");
+  EXPECT_FALSE(ParseSlurmRef("slurm:12_").ok());
+  EXPECT_FALSE(ParseSlurmRef("slurm:_3").ok());
+  EXPECT_FALSE(ParseSlurmRef("slurm:12_[3-4]").ok());
+}
+
+TEST(SlurmParseTest, ArrayScriptsQuoteEverythingAndRangesFold) {
+  const std::string task = ArrayTaskScript({"/bin/prog", "it's", "$HOME"}, "/w s", "/logs/job_1.log",
+                                           {{"ALPHALAB_JOB_ID", "job_1"}, {"Q", "a'b"}});
+  EXPECT_EQ(task,
+            "#!/bin/sh\n# alphalab job (a task of a job array): its log, its folder, its command.\n"
+            "exec >>'/logs/job_1.log' 2>&1\n"
+            "cd '/w s' || exit 126\n"
+            "export 'ALPHALAB_JOB_ID=job_1'\n"
+            "export 'Q=a'\\''b'\n"
+            "exec '/bin/prog' 'it'\\''s' '$HOME'\n");
+  const std::string wrapper = ArrayWrapperScript("/ws/it's.index");
+  EXPECT_NE(wrapper.find("sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" '/ws/it'\\''s.index'"), std::string::npos) << wrapper;
+  EXPECT_NE(wrapper.find("exec /bin/sh \"$script\""), std::string::npos);
+  EXPECT_EQ(SlurmIndexRanges({0, 1, 2, 3, 5, 7, 8}), "[0-3,5,7-8]");
+  EXPECT_EQ(SlurmIndexRanges({4}), "[4]");
 }
 
 TEST(SlurmParseTest, EndsMapOntoOurStatesAndTypedReasons) {

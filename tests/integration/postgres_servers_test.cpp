@@ -14,38 +14,12 @@
 #include <sstream>
 
 #include "core/ids.hpp"
+#include "integration/pg_test_database.hpp"
 #include "integration/server_harness.hpp"
-#include "store/pg_test_db.hpp"
 #include "store/postgres/pg_job_store.hpp"
 
 namespace alphalab::testing {
 namespace {
-
-// A database of its own on the test server, dropped at the end (servers stopped first).
-class PgTestDatabase {
- public:
-  PgTestDatabase() {
-    const std::string base = *PgTestUrl();
-    auto admin = PgDb::Open(base);
-    EXPECT_TRUE(admin.ok()) << admin.status().ToString();
-    if (!admin.ok()) return;
-    admin_ = std::move(admin).value();
-    name_ = "it_" + FreshPgSchema();
-    Status created = admin_->Exec("CREATE DATABASE " + name_);
-    EXPECT_TRUE(created.ok()) << created.ToString();
-    const size_t slash = base.find('/', base.find("://") + 3);
-    const size_t query = base.find('?', slash);
-    url_ = base.substr(0, slash + 1) + name_ + (query == std::string::npos ? "" : base.substr(query));
-  }
-  ~PgTestDatabase() {
-    if (admin_) (void)admin_->Exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
-  }
-  const std::string& url() const { return url_; }
-
- private:
-  std::unique_ptr<PgDb> admin_;
-  std::string name_, url_;
-};
 
 class PostgresServersTest : public ::testing::Test {
  protected:

@@ -569,6 +569,62 @@ TEST_F(JobServiceTest, AClustersStateAndReasonStayOnTheJobAndItsTypedEndIsRecord
   EXPECT_EQ(Stored(a.job_id).artifacts.value("executor_state", ""), "OUT_OF_MEMORY");
 }
 
+TEST_F(JobServiceTest, SubmitBatchHandsAGroupOverAtOnceWhenTheExecutorKeepsItsBound) {
+  MakeService(2);  // two slots: the queue would start two at a time
+  SubmitOptions options;
+  options.parent_id = "opt_1";
+  options.max_inflight = 3;
+  const Json ok = Json{{"config_path", "configs/base.yaml"}};
+  const std::vector<Json> params = {ok, ok, Json{{"config_path", "../x"}}, ok, ok};
+
+  // A local-style executor: Submit for each, the queue keeps its bounds.
+  auto plain = service_->SubmitBatch("train", params, options);
+  ASSERT_EQ(plain.size(), 5u);
+  EXPECT_EQ(plain[2].status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(exec_->batches().empty());
+  ASSERT_TRUE(WaitFor([&] { return exec_->submits().size() == 2; }));
+
+  // A cluster executor keeping the bound: one SubmitBatch with every job, all RUNNING at once.
+  MakeService(2);
+  exec_->set_keeps_batch_bound(true);
+  auto batch = service_->SubmitBatch("train", params, options);
+  ASSERT_EQ(batch.size(), 5u);
+  EXPECT_EQ(batch[2].status().code(), StatusCode::kInvalidArgument);  // not created
+  ASSERT_EQ(exec_->batches().size(), 1u);
+  EXPECT_EQ(exec_->batches()[0], (std::pair<size_t, int>{4, 3}));
+  for (size_t i : {0u, 1u, 3u, 4u}) {
+    ASSERT_TRUE(batch[i].ok());
+    EXPECT_EQ(batch[i]->status, JobState::kRunning);
+    EXPECT_EQ(StateOf(batch[i]->job_id), JobState::kRunning);
+    EXPECT_EQ(Stored(batch[i]->job_id).executor_ref, exec_->RefOf(batch[i]->job_id));
+  }
+  EXPECT_EQ(service_->InFlight("opt_1"), 4);
+  ASSERT_TRUE(exec_->FinishWithExitCode(batch[3]->job_id, 0).ok());
+  ASSERT_TRUE(WaitFor([&] { return StateOf(batch[3]->job_id) != JobState::kRunning; }));
+  EXPECT_TRUE(WaitFor([&] { return service_->InFlight("opt_1") == 3; }));
+  // A job the executor refuses ends FAILED; the others are unaffected.
+  exec_->FailNextSubmit(Status::FailedPrecondition("sbatch exited with code 1: no partition"));
+  auto refused = service_->SubmitBatch("train", {ok, ok}, options);
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_EQ(refused[0]->status, JobState::kFailed);
+  EXPECT_EQ(*Stored(refused[0]->job_id).error_message, "could not start: sbatch exited with code 1: no partition");
+  EXPECT_EQ(refused[1]->status, JobState::kRunning);
+
+  // CancelMany: the running ones in one executor call; an ended one answers as Cancel does.
+  exec_->set_finish_on_cancel(true);
+  const std::vector<JobId> ids = {batch[0]->job_id, batch[1]->job_id, batch[3]->job_id, batch[4]->job_id,
+                                  refused[1]->job_id};
+  auto canceled = service_->CancelMany(ids);
+  ASSERT_EQ(canceled.size(), 5u);
+  for (size_t i : {0u, 1u, 3u, 4u}) {
+    ASSERT_TRUE(canceled[i].ok()) << canceled[i].status().ToString();
+    EXPECT_EQ(canceled[i]->status, JobState::kCanceled) << i;
+  }
+  EXPECT_EQ(canceled[2].status().code(), StatusCode::kFailedPrecondition);  // batch[3] had ended
+  EXPECT_EQ(exec_->cancels().size(), 4u);
+  EXPECT_TRUE(WaitFor([&] { return service_->InFlight("opt_1") == 0; }));
+}
+
 TEST_F(JobServiceTest, CancelQueuedRunningAndFinished) {
   MakeService(1);
   exec_->set_finish_on_cancel(true);

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 
@@ -68,25 +70,43 @@ int SlurmExecutor::SqueueCalls() const {
   return squeue_calls_;
 }
 
-std::vector<std::string> SlurmExecutor::SbatchArgv(const ProcessSpec& spec, const fs::path& script) const {
+std::vector<std::string> SlurmExecutor::SbatchOptions(const std::string& job_name, const std::string& output,
+                                                      const std::string& chdir, std::chrono::seconds timeout) const {
   std::vector<std::string> argv = {"sbatch",
                                    "--parsable",
-                                   "--job-name=alphalab-" + spec.job_id.str(),
-                                   "--output=" + spec.log_path.string(),
-                                   "--error=" + spec.log_path.string(),
+                                   "--job-name=" + job_name,
+                                   "--output=" + output,
+                                   "--error=" + output,
                                    "--open-mode=append",
-                                   "--chdir=" + spec.cwd.string(),
+                                   "--chdir=" + chdir,
                                    "--export=ALL"};
   if (!options_.partition.empty()) argv.push_back("--partition=" + options_.partition);
   if (!options_.account.empty()) argv.push_back("--account=" + options_.account);
-  if (spec.timeout.count() > 0) {
-    argv.push_back("--time=" + SlurmTimeForTimeout(spec.timeout));
+  if (timeout.count() > 0) {
+    argv.push_back("--time=" + SlurmTimeForTimeout(timeout));
   } else if (!options_.time_limit.empty()) {
     argv.push_back("--time=" + options_.time_limit);
   }
   argv.insert(argv.end(), options_.sbatch_args.begin(), options_.sbatch_args.end());
+  return argv;
+}
+
+std::vector<std::string> SlurmExecutor::SbatchArgv(const ProcessSpec& spec, const fs::path& script) const {
+  std::vector<std::string> argv =
+      SbatchOptions("alphalab-" + spec.job_id.str(), spec.log_path.string(), spec.cwd.string(), spec.timeout);
   argv.push_back(script.string());
   return argv;
+}
+
+void SlurmExecutor::Watch(const JobId& job_id, const std::string& slurm_id, ExitCallback on_exit) {
+  std::lock_guard lock(mu_);
+  Watched w;
+  w.job_id = job_id;
+  w.slurm_id = slurm_id;
+  w.on_exit = std::move(on_exit);
+  w.last_known = std::chrono::steady_clock::now();
+  watched_[job_id] = std::move(w);
+  wake_ = true;
 }
 
 Result<std::string> SlurmExecutor::Submit(const ProcessSpec& spec, ExitCallback on_exit) {
@@ -107,18 +127,140 @@ Result<std::string> SlurmExecutor::Submit(const ProcessSpec& spec, ExitCallback 
   ASSIGN_OR_RETURN(CommandOutput out, RunCommand(sbatch, options_.command_timeout, spec.env));
   if (out.exit_code != 0) return Status::FailedPrecondition(DescribeFailure({"sbatch"}, out));
   ASSIGN_OR_RETURN(std::string slurm_id, ParseSbatchOutput(out.out));
-  {
-    std::lock_guard lock(mu_);
-    Watched w;
-    w.job_id = spec.job_id;
-    w.slurm_id = slurm_id;
-    w.on_exit = std::move(on_exit);
-    w.last_known = std::chrono::steady_clock::now();
-    watched_[spec.job_id] = std::move(w);
-    wake_ = true;
-  }
+  Watch(spec.job_id, slurm_id, std::move(on_exit));
   cv_.notify_all();
   return FormatSlurmRef(slurm_id);
+}
+
+int SlurmExecutor::MaxArraySize() {
+  if (options_.max_array_size > 0) return options_.max_array_size;
+  std::lock_guard lock(snap_mu_);
+  LookUpConfig();
+  return max_array_size_;
+}
+
+std::vector<Result<std::string>> SlurmExecutor::SubmitBatch(std::vector<BatchItem> items, int max_inflight,
+                                                            const std::string& group) {
+  std::vector<Result<std::string>> results(items.size(), Result<std::string>(Status::Internal("not submitted")));
+  // Checked like Submit: a refused item keeps its error, the others go on.
+  std::vector<size_t> accepted;
+  std::vector<std::vector<std::string>> argvs(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const ProcessSpec& spec = items[i].spec;
+    Status valid = ValidateSpec(spec);
+    auto program = valid.ok() ? ResolveProgram(spec) : Result<fs::path>(valid);
+    if (!program.ok()) {
+      results[i] = program.status();
+      continue;
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) {
+        results[i] = Status::Unavailable("Slurm executor is shut down");
+        continue;
+      }
+      if (watched_.count(spec.job_id) != 0) {
+        results[i] = Status::AlreadyExists("job " + spec.job_id.str() + " is already submitted");
+        continue;
+      }
+    }
+    argvs[i] = spec.argv;
+    argvs[i][0] = program->string();
+    accepted.push_back(i);
+  }
+  const size_t chunk = static_cast<size_t>(std::max(1, MaxArraySize()));
+  std::string previous;  // the chunk before: this one starts once it has ended (the bound holds)
+  {
+    std::lock_guard lock(mu_);
+    auto last = group.empty() ? last_array_.end() : last_array_.find(group);
+    if (last != last_array_.end()) {
+      const std::string prefix = last->second + "_";
+      for (const auto& [id, w] : watched_) {
+        if (w.slurm_id.rfind(prefix, 0) == 0) {
+          previous = last->second;
+          break;
+        }
+      }
+    }
+  }
+  for (size_t begin = 0; begin < accepted.size(); begin += chunk) {
+    const std::vector<size_t> part(accepted.begin() + static_cast<std::ptrdiff_t>(begin),
+                                   accepted.begin() + static_cast<std::ptrdiff_t>(std::min(begin + chunk, accepted.size())));
+    // The environment every task shares goes through sbatch's; the rest into each task's script.
+    std::map<std::string, std::string> shared = items[part[0]].spec.env;
+    for (size_t i : part) {
+      const auto& env = items[i].spec.env;
+      std::erase_if(shared, [&](const auto& kv) {
+        auto it = env.find(kv.first);
+        return it == env.end() || it->second != kv.second;
+      });
+    }
+    std::chrono::seconds timeout{0};
+    bool all_timed = true;
+    std::vector<size_t> members;
+    std::string index;
+    for (size_t i : part) {
+      const ProcessSpec& spec = items[i].spec;
+      std::map<std::string, std::string> own;
+      for (const auto& [k, v] : spec.env) {
+        if (shared.count(k) == 0) own[k] = v;
+      }
+      const fs::path script = spec.log_path.string() + ".sbatch";
+      Status written = WriteScript(script, ArrayTaskScript(argvs[i], spec.cwd.string(), spec.log_path.string(), own));
+      if (!written.ok() || script.string().find('\n') != std::string::npos) {
+        results[i] = written.ok() ? Status::InvalidArgument("a log path with a newline cannot be in a job array") : written;
+        continue;
+      }
+      timeout = std::max(timeout, spec.timeout);
+      all_timed = all_timed && spec.timeout.count() > 0;
+      index += spec.job_id.str() + "\t" + script.string() + "\n";
+      members.push_back(i);
+    }
+    if (members.empty()) continue;
+    const ProcessSpec& first = items[members[0]].spec;
+    const fs::path base = first.log_path.parent_path() / ("alphalab-array-" + first.job_id.str());
+    const fs::path index_path = base.string() + ".index";
+    const fs::path wrapper = base.string() + ".sbatch";
+    Status written = WriteScript(index_path, index);
+    if (written.ok()) written = WriteScript(wrapper, ArrayWrapperScript(index_path.string()));
+    std::vector<std::string> sbatch = SbatchOptions("alphalab-array-" + first.job_id.str(), "/dev/null",
+                                                    first.cwd.string(), all_timed ? timeout : std::chrono::seconds(0));
+    std::string array = "--array=0-" + std::to_string(members.size() - 1);
+    if (max_inflight > 0) array += "%" + std::to_string(max_inflight);
+    sbatch.insert(sbatch.begin() + 2, array);
+    if (!previous.empty()) sbatch.push_back("--dependency=afterany:" + previous);
+    sbatch.push_back(wrapper.string());
+    Result<std::string> array_id = Status::Internal("sbatch was not run");
+    if (!written.ok()) {
+      array_id = written;
+    } else {
+      auto out = RunCommand(sbatch, options_.command_timeout, shared);
+      if (!out.ok()) {
+        array_id = out.status();
+      } else if (out->exit_code != 0) {
+        array_id = Status::FailedPrecondition(DescribeFailure({"sbatch"}, *out));
+      } else {
+        array_id = ParseSbatchOutput(out->out);
+      }
+    }
+    if (!array_id.ok()) {
+      for (size_t i : members) results[i] = array_id.status();
+      continue;
+    }
+    {
+      std::lock_guard lock(mu_);
+      array_tasks_[*array_id] = static_cast<int>(members.size());
+      if (!group.empty()) last_array_[group] = *array_id;
+    }
+    for (size_t k = 0; k < members.size(); ++k) {
+      const std::string slurm_id = *array_id + "_" + std::to_string(k);
+      Watch(items[members[k]].spec.job_id, slurm_id, std::move(items[members[k]].on_exit));
+      results[members[k]] = FormatSlurmRef(slurm_id);
+    }
+    cv_.notify_all();
+    previous = *array_id;
+  }
+  return results;
 }
 
 Status SlurmExecutor::Cancel(const JobId& job_id) {
@@ -141,6 +283,49 @@ Status SlurmExecutor::Cancel(const JobId& job_id) {
   return Status::Ok();
 }
 
+Status SlurmExecutor::CancelMany(const std::vector<JobId>& job_ids) {
+  Status first = Status::Ok();
+  std::map<std::string, std::vector<int>> tasks;  // array id -> task indices asked for
+  std::vector<std::string> targets;
+  {
+    std::lock_guard lock(mu_);
+    for (const JobId& id : job_ids) {
+      auto it = watched_.find(id);
+      if (it == watched_.end()) {
+        if (first.ok()) first = Status::NotFound("job " + id.str() + " is not running on Slurm here");
+        continue;
+      }
+      it->second.canceled = true;
+      const std::string& sid = it->second.slurm_id;
+      const size_t u = sid.find('_');
+      if (u == std::string::npos) {
+        targets.push_back(sid);
+      } else {
+        tasks[sid.substr(0, u)].push_back(std::stoi(sid.substr(u + 1)));
+      }
+    }
+    for (auto& [array, indices] : tasks) {
+      std::sort(indices.begin(), indices.end());
+      indices.erase(std::unique(indices.begin(), indices.end()), indices.end());
+      auto n = array_tasks_.find(array);
+      const bool whole = n != array_tasks_.end() && static_cast<int>(indices.size()) == n->second;
+      targets.push_back(whole ? array : array + "_" + SlurmIndexRanges(indices));
+    }
+  }
+  if (targets.empty()) return first;
+  std::vector<std::string> argv = {"scancel"};
+  argv.insert(argv.end(), targets.begin(), targets.end());
+  auto out = RunCommand(argv, options_.command_timeout);
+  if (!out.ok()) return out.status();
+  if (out->exit_code != 0) return Status::Unavailable(DescribeFailure(argv, *out));
+  {
+    std::lock_guard lock(mu_);
+    wake_ = true;
+  }
+  cv_.notify_all();
+  return first;
+}
+
 Result<bool> SlurmExecutor::Reattach(const JobId& job_id, const std::string& executor_ref,
                                      const fs::path& log_path, ExitCallback on_exit) {
   (void)log_path;  // Slurm keeps the record of the end; the log is only the job's output
@@ -155,28 +340,29 @@ Result<bool> SlurmExecutor::Reattach(const JobId& job_id, const std::string& exe
   {
     std::lock_guard lock(mu_);
     if (stopping_) return Status::Unavailable("Slurm executor is shut down");
-    Watched w;
-    w.job_id = job_id;
-    w.slurm_id = slurm_id;
-    w.on_exit = std::move(on_exit);
-    w.last_known = std::chrono::steady_clock::now();
-    watched_[job_id] = std::move(w);
-    wake_ = true;
   }
+  Watch(job_id, slurm_id, std::move(on_exit));
   cv_.notify_all();
   return true;
 }
 
-void SlurmExecutor::ReadJobcomp() {
-  if (!jobcomp_looked_up_) {
-    jobcomp_looked_up_ = true;
-    auto out = RunCommand({"scontrol", "show", "config"}, options_.command_timeout);
-    if (out.ok() && out->exit_code == 0) {
-      const auto type = ScontrolConfigValue(out->out, "JobCompType");
-      const auto loc = ScontrolConfigValue(out->out, "JobCompLoc");
-      if (type && *type == "jobcomp/filetxt" && loc && !loc->empty()) jobcomp_path_ = *loc;
-    }
+void SlurmExecutor::LookUpConfig() {
+  if (config_looked_up_) return;
+  auto out = RunCommand({"scontrol", "show", "config"}, options_.command_timeout);
+  if (!out.ok() || out->exit_code != 0) return;  // asked again next time
+  config_looked_up_ = true;
+  const auto type = ScontrolConfigValue(out->out, "JobCompType");
+  const auto loc = ScontrolConfigValue(out->out, "JobCompLoc");
+  if (type && *type == "jobcomp/filetxt" && loc && !loc->empty()) jobcomp_path_ = *loc;
+  if (const auto max = ScontrolConfigValue(out->out, "MaxArraySize")) {
+    int v = 0;
+    auto [p, ec] = std::from_chars(max->data(), max->data() + max->size(), v);
+    if (ec == std::errc() && v > 1) max_array_size_ = v;  // indices 0..MaxArraySize-1
   }
+}
+
+void SlurmExecutor::ReadJobcomp() {
+  LookUpConfig();
   if (jobcomp_path_.empty()) return;
   std::ifstream in(jobcomp_path_, std::ios::binary);
   if (!in) return;
@@ -211,7 +397,7 @@ std::shared_ptr<const SlurmExecutor::Snapshot> SlurmExecutor::TakeSnapshot(std::
   snap->taken = now;
   ReadJobcomp();
   for (const auto& [id, info] : jobcomp_) snap->jobs[id] = info;
-  const std::vector<std::string> argv = {"squeue", "-h", "-t", "all", "--me", "-O", std::string(kSqueueFormat)};
+  const std::vector<std::string> argv = {"squeue", "-h", "-r", "-t", "all", "--me", "-O", std::string(kSqueueFormat)};
   {
     std::lock_guard l(mu_);
     ++squeue_calls_;

@@ -15,8 +15,23 @@
 //              (slurm_parse.hpp: TIMEOUT -> timed_out, OUT_OF_MEMORY/NODE_FAIL/PREEMPTED ->
 //              cluster_reason, CANCELLED -> canceled). A job that neither squeue nor the
 //              jobcomp file knows for `missing_grace` ends with no exit status (lost).
-//   Cancel  -> `scancel <jobid>`; the end arrives through the poll (canceled).
-//   Reattach-> "slurm:<jobid>" is watched again; true when squeue or the jobcomp file knows it.
+//   SubmitBatch -> job arrays (an optimization's tasks): each task's own script
+//              `<log_path>.sbatch` (ArrayTaskScript: its log, folder, argv and the variables
+//              of its env the batch does not share), an index file
+//              `<runtime>/alphalab-array-<first job id>.index` ("<job_id>\t<script>" per array
+//              index) and one wrapper script per chunk that runs line N+1 for task N;
+//              `sbatch --array=0-<n-1>%<max_inflight> --output=/dev/null ...` with the shared
+//              env in sbatch's environment. Chunks of at most MaxArraySize tasks (scontrol show
+//              config, 1001 when it does not say); chunk k+1 has
+//              `--dependency=afterany:<chunk k>`, so at most max_inflight run across chunks
+//              (and a later batch of the same group waits for the group's last array when
+//              some of its tasks are still watched).
+//              executor_ref = "slurm:<arrayid>_<index>".
+//   Cancel  -> `scancel <jobid>` (an array task: `scancel <arrayid>_<index>`); the end arrives
+//              through the poll (canceled). CancelMany: one scancel naming each whole array
+//              ("<arrayid>") or its tasks' ranges ("<arrayid>_[0-3,7]"), and the single jobs.
+//   Reattach-> "slurm:<jobid>" / "slurm:<arrayid>_<index>" is watched again; true when squeue
+//              (-r: one line per array task) or the jobcomp file knows it.
 // Every Slurm command runs without a shell and with a deadline (slurm_command.hpp).
 #pragma once
 
@@ -46,6 +61,7 @@ struct SlurmExecutorOptions {
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds command_timeout{30000};  // per sbatch/squeue/scancel/scontrol
   std::chrono::milliseconds missing_grace{15000};    // unknown to Slurm this long -> lost
+  int max_array_size = 0;  // tasks per array; 0 = the cluster's MaxArraySize
 };
 
 // "--time" for a job timeout: whole minutes, rounded up (Slurm's resolution), at least 1.
@@ -57,7 +73,11 @@ class SlurmExecutor final : public Executor {
   ~SlurmExecutor() override;
 
   Result<std::string> Submit(const ProcessSpec& spec, ExitCallback on_exit) override;
+  std::vector<Result<std::string>> SubmitBatch(std::vector<BatchItem> items, int max_inflight,
+                                               const std::string& group) override;
+  bool KeepsBatchBound() const override { return true; }
   Status Cancel(const JobId& job_id) override;
+  Status CancelMany(const std::vector<JobId>& job_ids) override;
   Result<bool> Reattach(const JobId& job_id, const std::string& executor_ref,
                         const std::filesystem::path& log_path, ExitCallback on_exit) override;
   int Capacity() const override { return options_.capacity; }
@@ -66,6 +86,8 @@ class SlurmExecutor final : public Executor {
 
   // The sbatch command line Submit runs for `spec` (the script path last). For tests and docs.
   std::vector<std::string> SbatchArgv(const ProcessSpec& spec, const std::filesystem::path& script) const;
+  // Tasks per job array: the option, else the cluster's MaxArraySize (1001 when unknown).
+  int MaxArraySize();
   // Jobs watched now; squeue calls so far (tests: one poll for all jobs).
   int Watching() const;
   int SqueueCalls() const;
@@ -86,6 +108,13 @@ class SlurmExecutor final : public Executor {
     std::chrono::steady_clock::time_point taken;
   };
 
+  // sbatch's options for a job or an array (without the script): name, output, folder,
+  // partition/account/time and the configured extra options.
+  std::vector<std::string> SbatchOptions(const std::string& job_name, const std::string& output,
+                                         const std::string& chdir, std::chrono::seconds timeout) const;
+  // Watches a submitted job (under no lock).
+  void Watch(const JobId& job_id, const std::string& slurm_id, ExitCallback on_exit);
+  void LookUpConfig();  // under snap_mu_: jobcomp file, MaxArraySize
   void PollLoop();
   // squeue of this user's jobs plus the jobcomp records read so far (fresh when older than
   // `max_age`).
@@ -97,13 +126,16 @@ class SlurmExecutor final : public Executor {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::unordered_map<JobId, Watched> watched_;
+  std::unordered_map<std::string, int> array_tasks_;  // array id -> tasks submitted in it
+  std::unordered_map<std::string, std::string> last_array_;  // group -> its latest array id
   bool stopping_ = false;
   bool wake_ = false;
   int squeue_calls_ = 0;
 
   std::mutex snap_mu_;  // one snapshot at a time; jobcomp state
   std::shared_ptr<const Snapshot> last_snapshot_;
-  bool jobcomp_looked_up_ = false;
+  bool config_looked_up_ = false;
+  int max_array_size_ = 1001;
   std::filesystem::path jobcomp_path_;
   uint64_t jobcomp_offset_ = 0;
   std::string jobcomp_partial_;

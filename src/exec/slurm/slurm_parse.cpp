@@ -15,6 +15,13 @@ bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// "123" or "123_4" (an array task).
+bool IsSlurmId(std::string_view s) {
+  const size_t u = s.find('_');
+  if (u == std::string_view::npos) return AllDigits(s);
+  return AllDigits(s.substr(0, u)) && AllDigits(s.substr(u + 1));
+}
+
 std::optional<int> ToInt(std::string_view s) {
   int v = 0;
   s = Trim(s);
@@ -71,6 +78,11 @@ std::vector<SlurmJobInfo> ParseKeyValueJobs(std::string_view text, std::string_v
     if (id == w.end() || state == w.end() || !AllDigits(id->second)) return;
     SlurmJobInfo info;
     info.job_id = id->second;
+    auto array = w.find("ArrayJobId");
+    auto task = w.find("ArrayTaskId");
+    if (array != w.end() && task != w.end() && AllDigits(array->second) && AllDigits(task->second)) {
+      info.job_id = array->second + "_" + task->second;
+    }
     info.state = state->second;
     if (auto r = w.find("Reason"); r != w.end()) info.reason = r->second;
     if (auto e = w.find("ExitCode"); e != w.end()) SetCodeSignal(info, e->second);
@@ -101,11 +113,50 @@ std::string BatchScript(const std::vector<std::string>& argv) {
   return script;
 }
 
+std::string ArrayTaskScript(const std::vector<std::string>& argv, const std::string& cwd,
+                            const std::string& log_path, const std::map<std::string, std::string>& env) {
+  std::string script = "#!/bin/sh\n# alphalab job (a task of a job array): its log, its folder, its command.\n";
+  script += "exec >>" + ShellQuote(log_path) + " 2>&1\n";
+  script += "cd " + ShellQuote(cwd) + " || exit 126\n";
+  for (const auto& [k, v] : env) script += "export " + ShellQuote(k + "=" + v) + "\n";
+  script += "exec";
+  for (const std::string& a : argv) script += " " + ShellQuote(a);
+  script += "\n";
+  return script;
+}
+
+std::string ArrayWrapperScript(const std::string& index_path) {
+  const std::string index = ShellQuote(index_path);
+  return "#!/bin/sh\n"
+         "# alphalab job array: task N runs the job on line N+1 of the index file (\"<job_id>\\t<script>\").\n"
+         "line=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" " + index + ")\n"
+         "script=${line#*\t}\n"
+         "if [ -z \"$line\" ] || [ ! -f \"$script\" ]; then\n"
+         "  echo \"alphalab: no job for array task $SLURM_ARRAY_TASK_ID in \"" + index + " >&2\n"
+         "  exit 127\n"
+         "fi\n"
+         "exec /bin/sh \"$script\"\n";
+}
+
+std::string SlurmIndexRanges(const std::vector<int>& indices) {
+  std::string out = "[";
+  for (size_t i = 0; i < indices.size();) {
+    size_t j = i;
+    while (j + 1 < indices.size() && indices[j + 1] == indices[j] + 1) ++j;
+    if (out.size() > 1) out += ",";
+    out += std::to_string(indices[i]);
+    if (j > i) out += "-" + std::to_string(indices[j]);
+    i = j + 1;
+  }
+  return out + "]";
+}
+
 std::string FormatSlurmRef(std::string_view slurm_job_id) { return std::string(kRefPrefix) + std::string(slurm_job_id); }
 
 Result<std::string> ParseSlurmRef(std::string_view ref) {
-  if (ref.substr(0, kRefPrefix.size()) != kRefPrefix || !AllDigits(ref.substr(kRefPrefix.size()))) {
-    return Status::InvalidArgument("not a Slurm executor reference (slurm:<jobid>): '" + std::string(ref) + "'");
+  if (ref.substr(0, kRefPrefix.size()) != kRefPrefix || !IsSlurmId(ref.substr(kRefPrefix.size()))) {
+    return Status::InvalidArgument("not a Slurm executor reference (slurm:<jobid> or slurm:<arrayid>_<index>): '" +
+                                   std::string(ref) + "'");
   }
   return std::string(ref.substr(kRefPrefix.size()));
 }
@@ -131,7 +182,7 @@ std::vector<SlurmJobInfo> ParseSqueue(std::string_view text) {
       f.push_back(Trim(line.substr(i, j - i)));
       i = j + 1;
     }
-    if (f.size() < 4 || !AllDigits(f[0]) || f[1].empty()) return;
+    if (f.size() < 4 || !IsSlurmId(f[0]) || f[1].empty()) return;
     SlurmJobInfo info;
     info.job_id = std::string(f[0]);
     info.state = std::string(f[1]);
