@@ -95,7 +95,9 @@ function freePort() {
   });
 }
 
-const port = await freePort();
+// E2E_PORT: fixed ports (it, +1, +2) on a machine where each engineer has their own; else free ones.
+const fixedPort = (k) => (process.env.E2E_PORT ? Number(process.env.E2E_PORT) + k : null);
+const port = fixedPort(0) ?? (await freePort());
 const base = `http://127.0.0.1:${port}`;
 const serverLog = join(OUT, 'server.log');
 const serverOut = [];
@@ -963,7 +965,7 @@ await test('an unreachable server: a persistent banner on every page with Retry 
   // A server of its own over a copy of the workspace, stopped and started again on the same port.
   const wsDown = join(tmp, 'workspace-down');
   cpSync(ws, wsDown, { recursive: true, filter: (src) => !/alphalab\.db|\/reports(\/|$)/.test(src.slice(ws.length)) });
-  const port3 = await freePort();
+  const port3 = fixedPort(2) ?? (await freePort());
   const base3 = `http://127.0.0.1:${port3}`;
   const start3 = () => {
     const p = spawn(bin, ['serve', '--workspace', wsDown, '--host', '127.0.0.1', '--port', String(port3), '--ui-dir', join(UI_DIR, 'dist')], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -1012,7 +1014,7 @@ await test('auth.mode token: the UI asks for a token, signs in with a cookie, th
   const created = spawnSync(bin, ['token', 'create', '--name', 'e2e-admin', '--role', 'admin', '--workspace', wsAuth], { encoding: 'utf8' });
   expect(created.status === 0, `token create: ${created.stderr}`);
   const token = created.stdout.trim();
-  const port2 = await freePort();
+  const port2 = fixedPort(1) ?? (await freePort());
   const base2 = `http://127.0.0.1:${port2}`;
   const server2 = spawn(bin, ['serve', '--workspace', wsAuth, '--host', '127.0.0.1', '--port', String(port2), '--ui-dir', join(UI_DIR, 'dist')], { stdio: ['ignore', 'pipe', 'pipe'] });
   server2.stdout.on('data', (d) => serverOut.push(d));
