@@ -4,7 +4,8 @@
 // Reference: the schema and SQL before the search column (the "jobs" migrations v1..v3, the
 // insert and update without search_text, the needle tested with lower() on job_id, job_type,
 // args_preview and params, and the page answered as the handler did: the page, a COUNT(*) and
-// one COUNT(*) per state). This: SqliteJobStore as shipped (ListJobs + CountJobsPerState).
+// one COUNT(*) per state). This: SqliteJobStore as shipped and the handler's order
+// (CountJobsPerState, then ListJobs when the page has rows).
 //  1. Writes: a job's lifecycle (insert QUEUED, update RUNNING, update SUCCESS, each its own
 //     grouped transaction, one writer) on fresh databases, reference and this in alternating
 //     rounds; microseconds per lifecycle.
@@ -178,10 +179,12 @@ Page StorePage(SqliteJobStore& store, const std::string& q) {
   JobQuery query;
   query.text = q;
   query.limit = 50;
-  Page p;
-  for (const JobRecord& j : Must(store.ListJobs(query), "list")) p.ids.push_back(j.job_id.str());
+  Page p;  // as the handler does: the counts first, the listing only when the page has rows
   p.per_state = Must(store.CountJobsPerState(query), "per state");
   for (const auto& [st, n] : p.per_state) p.total += n;
+  if (query.offset < p.total) {
+    for (const JobRecord& j : Must(store.ListJobs(query), "list")) p.ids.push_back(j.job_id.str());
+  }
   return p;
 }
 

@@ -1,4 +1,4 @@
-import { lazy, Suspense, type ComponentType } from 'react';
+import { lazy, Suspense, useEffect, type ComponentType } from 'react';
 import { QueryClientProvider } from '@tanstack/react-query';
 import { createBrowserRouter, Link, RouterProvider, type RouteObject } from 'react-router-dom';
 import { Layout } from './components/Layout';
@@ -7,7 +7,9 @@ import { makeQueryClient } from './queryClient';
 
 // One chunk per page, loaded when its route is first opened: a first load parses the shell and
 // that page only (ui/e2e/bench_opt_detail.mjs, docs/benchmarks.md).
+const pageLoaders: Array<() => Promise<ComponentType>> = [];
 function page(load: () => Promise<ComponentType>) {
+  pageLoaders.push(load);
   const Page = lazy(async () => ({ default: await load() }));
   return (
     <Suspense fallback={<Loading what="Loading page" />}>
@@ -54,7 +56,22 @@ export const routes: RouteObject[] = [
 const router = createBrowserRouter(routes);
 const queryClient = makeQueryClient();
 
+// The other pages' chunks are fetched once the first page is up and the browser is idle, so a
+// later navigation needs no server (an unreachable server shows its banner, not a blank page).
+function usePrefetchPages() {
+  useEffect(() => {
+    const run = () => pageLoaders.forEach((load) => void load().catch(() => undefined));
+    if (typeof window.requestIdleCallback === 'function') {
+      const t = setTimeout(() => window.requestIdleCallback(run, { timeout: 5000 }), 1500);
+      return () => clearTimeout(t);
+    }
+    const t = setTimeout(run, 3000);
+    return () => clearTimeout(t);
+  }, []);
+}
+
 export function App() {
+  usePrefetchPages();
   return (
     <QueryClientProvider client={queryClient}>
       <RouterProvider router={router} />
