@@ -1,8 +1,8 @@
-import { lazy, Suspense, useEffect, type ComponentType } from 'react';
+import { Component, lazy, Suspense, useEffect, type ComponentType, type ReactNode } from 'react';
 import { QueryClientProvider } from '@tanstack/react-query';
 import { createBrowserRouter, Link, RouterProvider, type RouteObject } from 'react-router-dom';
 import { Layout } from './components/Layout';
-import { Loading } from './components/States';
+import { ErrorState, Loading } from './components/States';
 import { makeQueryClient } from './queryClient';
 
 // One chunk per page, loaded when its route is first opened: a first load parses the shell and
@@ -12,10 +12,30 @@ function page(load: () => Promise<ComponentType>) {
   pageLoaders.push(load);
   const Page = lazy(async () => ({ default: await load() }));
   return (
-    <Suspense fallback={<Loading what="Loading page" />}>
-      <Page />
-    </Suspense>
+    <ChunkBoundary>
+      <Suspense fallback={<Loading what="Loading page" />}>
+        <Page />
+      </Suspense>
+    </ChunkBoundary>
   );
+}
+
+// A page chunk that could not be fetched (the server went away before it was prefetched) is an
+// error inside the layout, so the navigation and the unreachable banner stay; a browser keeps a
+// failed module import, so trying again means reloading the document.
+class ChunkBoundary extends Component<{ children: ReactNode }, { error: unknown }> {
+  override state = { error: null as unknown };
+  static getDerivedStateFromError(error: unknown) {
+    return { error };
+  }
+  override render() {
+    if (this.state.error === null) return this.props.children;
+    return (
+      <div className="page">
+        <ErrorState error={this.state.error} onRetry={() => window.location.reload()} />
+      </div>
+    );
+  }
 }
 
 function NotFound() {
@@ -56,16 +76,12 @@ export const routes: RouteObject[] = [
 const router = createBrowserRouter(routes);
 const queryClient = makeQueryClient();
 
-// The other pages' chunks are fetched once the first page is up and the browser is idle, so a
-// later navigation needs no server (an unreachable server shows its banner, not a blank page).
+// The other pages' chunks are fetched right after the first render (small, parsed off the main
+// thread), so a later navigation needs no server: an unreachable server shows its banner on
+// every page, not a page that cannot load.
 function usePrefetchPages() {
   useEffect(() => {
-    const run = () => pageLoaders.forEach((load) => void load().catch(() => undefined));
-    if (typeof window.requestIdleCallback === 'function') {
-      const t = setTimeout(() => window.requestIdleCallback(run, { timeout: 5000 }), 1500);
-      return () => clearTimeout(t);
-    }
-    const t = setTimeout(run, 3000);
+    const t = setTimeout(() => pageLoaders.forEach((load) => void load().catch(() => undefined)), 0);
     return () => clearTimeout(t);
   }, []);
 }
