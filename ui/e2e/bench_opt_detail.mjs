@@ -27,6 +27,15 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.95) - 1)];
 const fmt = (ms) => `${ms.toFixed(0)} ms`;
 const figures = [];
+// Times are asserted on a machine that is not oversubscribed (1-minute load average below its
+// cores); otherwise they are printed with the load. The request checks always hold.
+const oversubscribed = async () => {
+  const load1 = Number(loadavg().split(' ')[0]);
+  const cores = (await import('node:os')).cpus().length;
+  if (load1 < cores) return false;
+  figures.push(`(a time target not asserted: load average ${load1} on ${cores} cores)`);
+  return true;
+};
 
 // Long tasks of the page, from its first script on (buffered in window.__longtasks).
 await page.context().addInitScript(() => {
@@ -113,12 +122,7 @@ await test('time to interactive of the detail page while it runs (median of 3 lo
   figures.push(`page shown (counts, Top-N, first tasks page): median ${fmt(median(shown))} (${shown.join(', ')} ms)`);
   figures.push(`time to interactive (shown + a Next click painted): median ${fmt(median(tti))} (${tti.join(', ')} ms)`);
   figures.push(`long tasks during a load: median total ${fmt(median(lts))}`);
-  // The 1 s target is asserted on a machine that is not oversubscribed (1-minute load average
-  // below its cores); otherwise the figures are printed with the load.
-  const [load1] = loadavg().split(' ').map(Number);
-  const cores = (await import('node:os')).cpus().length;
-  if (load1 < cores) expect(median(tti) < 1000, `interactive within 1 s (median ${median(tti)} ms)`);
-  else figures.push(`(the 1 s target not asserted: load average ${load1} on ${cores} cores)`);
+  if (!(await oversubscribed())) expect(median(tti) < 1000, `interactive within 1 s (median ${median(tti)} ms)`);
 });
 
 await test(`while it runs: only status polls when idle (${WATCH_S} s), long tasks, click-to-paint of paging and sorting`, async () => {
@@ -159,7 +163,7 @@ await test(`while it runs: only status polls when idle (${WATCH_S} s), long task
   figures.push(`tasks table sort by score, click to paint (6): median ${fmt(median(sorts))}, max ${fmt(Math.max(...sorts))}`);
   figures.push(`long tasks during the 16 clicks: ${clickLong.length} (max ${fmt(Math.max(0, ...clickLong.map((t) => t.ms)))}); tasks requests ${taskReqs.length}, largest limit ${Math.max(...limits)}`);
   expect(taskReqs.length >= 10 && Math.max(...limits) <= 1000, `paged tasks requests (${taskReqs.length}, limits ${[...new Set(limits)].join(',')})`);
-  expect(median(next) < 500 && median(sorts) < 1000, `paging and sorting answer (Next ${median(next)} ms, sort ${median(sorts)} ms)`);
+  if (!(await oversubscribed())) expect(median(next) < 500 && median(sorts) < 1000, `paging and sorting answer (Next ${median(next)} ms, sort ${median(sorts)} ms)`);
 });
 
 await test('the sweep is canceled (the server freed for the next suite)', async () => {
