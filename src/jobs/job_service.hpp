@@ -171,6 +171,8 @@ class JobService {
   Result<int64_t> Count(const JobQuery& query);
   // Jobs per non-empty project (GET /api/projects).
   Result<std::map<std::string, int64_t>> CountByProject() { return store_.CountJobsByProject(); }
+  // The query's jobs in each state, its statuses ignored (JobStore::CountJobsPerState).
+  Result<std::map<JobState, int64_t>> CountPerState(const JobQuery& query) { return store_.CountJobsPerState(query); }
   // QUEUED -> CANCELED at once; being spawned: waits until RUNNING is recorded, then as
   // RUNNING; RUNNING: SIGTERM/SIGKILL to the group, then CANCELED (waits up to ~1.5 s for that
   // and returns the latest record). Finished job -> FailedPrecondition.

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -124,7 +125,22 @@ struct EncodedJob {
   std::string params;
   std::string artifacts;
   std::string env;
+  std::string search_text;
 };
+
+// The one column the jobs text search scans (`search_text`, written at insert and whenever an
+// update changes it): job_id, job_type, args_preview and params (as stored, DumpJson) folded
+// like AsciiLower and joined by kSearchSeparator. A needle with the separator in it cannot be
+// answered from the joined text and falls back to the per-column test (BuildFilter).
+inline constexpr char kSearchSeparator = '\x1f';
+inline std::string SearchText(const JobRecord& job, const std::string& params) {
+  std::string out = AsciiLower(job.job_id.str());
+  for (const std::string* part : {&job.job_type, &job.args_preview, &params}) {
+    out += kSearchSeparator;
+    out += AsciiLower(*part);
+  }
+  return out;
+}
 
 inline EncodedJob Encode(const JobRecord& job) {
   EncodedJob e;
@@ -143,6 +159,7 @@ inline EncodedJob Encode(const JobRecord& job) {
   e.params = DumpJson(job.params);
   e.artifacts = DumpJson(job.artifacts);
   e.env = DumpJson(job.env);
+  e.search_text = SearchText(job, e.params);
   return e;
 }
 
@@ -215,7 +232,7 @@ inline std::string FormatBound(double v) {
   return buf;
 }
 
-inline Filter BuildFilter(const JobQuery& query, const JobSqlDialect& dialect) {
+inline Filter BuildFilter(const JobQuery& query, const JobSqlDialect& dialect, bool text_in_subquery = false) {
   Filter filter;
   auto add = [&](std::string_view clause, std::string value) {
     filter.where += filter.where.empty() ? " WHERE " : " AND ";
@@ -242,15 +259,23 @@ inline Filter BuildFilter(const JobQuery& query, const JobSqlDialect& dialect) {
   if (query.text && !query.text->empty()) {
     // JobTextMatches in SQL: ASCII-only folding, like AsciiLower; params is stored as DumpJson.
     const std::string needle = AsciiLower(*query.text);
-    const auto has = [&](std::string_view column) {
-      return dialect.find_function + "(" + dialect.ascii_lower_open + std::string(column) + dialect.ascii_lower_close +
-             ", ?) > 0";
-    };
-    add("(" + has("job_id") + " OR " + has("job_type") + " OR " + has("args_preview") + " OR " + has("params") + ")",
-        needle);
-    filter.values.push_back(needle);
-    filter.values.push_back(needle);
-    filter.values.push_back(needle);
+    if (needle.find(kSearchSeparator) == std::string::npos) {
+      // One column, already folded (SearchText). With `text_in_subquery` as a job_id set: the
+      // subquery scans only the narrowest structure that has the column (SQLite: the covering
+      // jobs_recent index) and the outer query reads the matching rows alone.
+      const std::string test = dialect.find_function + "(search_text, ?) > 0";
+      add(text_in_subquery ? "job_id IN (SELECT job_id FROM jobs WHERE " + test + ")" : test, needle);
+    } else {
+      const auto has = [&](std::string_view column) {
+        return dialect.find_function + "(" + dialect.ascii_lower_open + std::string(column) + dialect.ascii_lower_close +
+               ", ?) > 0";
+      };
+      add("(" + has("job_id") + " OR " + has("job_type") + " OR " + has("args_preview") + " OR " + has("params") + ")",
+          needle);
+      filter.values.push_back(needle);
+      filter.values.push_back(needle);
+      filter.values.push_back(needle);
+    }
   }
   // Bound as text, compared as integers (created_at_us has INTEGER affinity).
   if (query.created_from) add("created_at_us >= CAST(? AS " + dialect.int64_type + ")", std::to_string(ToMicros(*query.created_from)));
@@ -262,6 +287,30 @@ inline Filter BuildFilter(const JobQuery& query, const JobSqlDialect& dialect) {
     if (b.max) add(expr + " <= CAST(? AS " + dialect.double_type + ")", FormatBound(*b.max));
   }
   return filter;
+}
+
+// The query's jobs per state in one scan (statuses ignored): "SELECT status, COUNT(*) ..." and
+// its values; ReadPerState turns the rows into a map with every state present.
+inline Filter PerStateCount(const JobQuery& query, const JobSqlDialect& dialect) {
+  JobQuery any_state = query;
+  any_state.statuses.clear();
+  Filter filter = BuildFilter(any_state, dialect, /*text_in_subquery=*/true);
+  filter.where = "SELECT status, COUNT(*) FROM jobs" + filter.where + " GROUP BY status";
+  return filter;
+}
+
+template <typename Stmt>
+Result<std::map<JobState, int64_t>> ReadPerState(Stmt& stmt) {
+  std::map<JobState, int64_t> out;
+  for (JobState st : kAllJobStates) out[st] = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) return out;
+    const std::string status = stmt.ColumnText(0);
+    std::optional<JobState> state = ParseJobState(status);
+    if (!state) return Status::Internal("job store: unknown stored status '" + status + "'");
+    out[*state] = stmt.ColumnInt64(1);
+  }
 }
 
 // ORDER BY for the query's sort keys (NULL last in both directions), then newest first.

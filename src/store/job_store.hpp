@@ -266,6 +266,20 @@ class JobStore {
     return std::vector<JobId>{};
   }
 
+  // The jobs matching the query's filters in each state, its `statuses` ignored (the status
+  // tabs of the Jobs page; the total of a status filter is the sum over its states). Every
+  // state is present. The default counts each state with CountJobs; the SQL stores answer
+  // with one GROUP BY.
+  virtual Result<std::map<JobState, int64_t>> CountJobsPerState(const JobQuery& query) {
+    std::map<JobState, int64_t> out;
+    JobQuery one = query;
+    for (JobState st : kAllJobStates) {
+      one.statuses = {st};
+      ASSIGN_OR_RETURN(out[st], CountJobs(one));
+    }
+    return out;
+  }
+
   // How many jobs match the query's filters (limit/offset ignored), for paging totals.
   // The default pages through ListJobs; stores override it with a COUNT(*).
   virtual Result<int64_t> CountJobs(const JobQuery& query) {

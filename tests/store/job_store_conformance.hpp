@@ -612,6 +612,51 @@ TEST_P(JobStoreConformanceTest, TextSearchIsALiteralAsciiCaseInsensitiveSubstrin
   EXPECT_EQ(ids("10x OR-"), (V{"job_tb"}));
 }
 
+TEST_P(JobStoreConformanceTest, CountsPerStateFollowEveryFilterButTheStatus) {
+  JobRecord a = Minimal("job_sa", 1);
+  a.args_preview = "alphalab train --set tickers=[T123]";
+  JobRecord b = Minimal("job_sb", 2);
+  b.args_preview = "alphalab train --set tickers=[T124]";
+  b.status = JobState::kSuccess;
+  JobRecord c = Minimal("job_sc", 3);
+  c.params = Json{{"note", "t123]"}};
+  c.status = JobState::kFailed;
+  JobRecord d = Minimal("job_sd", 4);
+  d.job_type = "backtest";
+  d.args_preview = "alphalab backtest T123]";
+  d.status = JobState::kSuccess;
+  for (const JobRecord& j : {a, b, c, d}) ASSERT_TRUE(store_->InsertJob(j).ok());
+  JobQuery q;
+  q.text = "T123]";
+  q.statuses = {JobState::kQueued};  // ignored
+  auto per = store_->CountJobsPerState(q);
+  ASSERT_TRUE(per.ok()) << per.status().ToString();
+  ASSERT_EQ(per->size(), std::size(kAllJobStates));  // every state present
+  EXPECT_EQ(per->at(JobState::kQueued), 1);
+  EXPECT_EQ(per->at(JobState::kSuccess), 1);
+  EXPECT_EQ(per->at(JobState::kFailed), 1);
+  EXPECT_EQ(per->at(JobState::kRunning), 0);
+  // each equals CountJobs of that one state, with the other filters kept
+  q.job_types = {"train"};
+  per = store_->CountJobsPerState(q);
+  ASSERT_TRUE(per.ok());
+  for (JobState st : kAllJobStates) {
+    JobQuery one = q;
+    one.statuses = {st};
+    EXPECT_EQ(per->at(st), store_->CountJobs(one).value_or(-1)) << JobStateName(st);
+  }
+  EXPECT_EQ(per->at(JobState::kSuccess), 0);  // job_sd is a backtest
+  // a needle with the search column's separator is still a literal substring of one field
+  JobRecord e = Minimal("job_se", 5);
+  e.args_preview = std::string("two\x1fparts");
+  ASSERT_TRUE(store_->InsertJob(e).ok());
+  JobQuery sep;
+  sep.text = std::string("O\x1fP");
+  EXPECT_EQ(ListIds(sep), (std::vector<std::string>{"job_se"}));
+  sep.text = std::string("se\x1f");  // the end of the id and the start of job_type: no match
+  EXPECT_EQ(ListIds(sep), (std::vector<std::string>{}));
+}
+
 TEST_P(JobStoreConformanceTest, LimitAndOffsetPageWithoutGapsOrOverlap) {
   for (int i = 0; i < 25; ++i) {
     ASSERT_TRUE(store_->InsertJob(Minimal("job_p" + std::to_string(100 + i), i)).ok());

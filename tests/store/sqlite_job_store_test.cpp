@@ -98,6 +98,15 @@ TEST(SqliteJobStoreTest, MigrationToV2BackfillsEndReasonsOfExistingRows) {
     EXPECT_FALSE(job->claimed_by.has_value());
     EXPECT_EQ(job->project, "") << id;  // v3: rows stored before it have no project
   }
+  // v4: the search column is filled for rows stored before it (folded like AsciiLower).
+  JobQuery q;
+  q.text = "JOB_SIG";
+  auto found = (*store)->ListJobs(q);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].job_id.str(), "job_sig");
+  q.text = "t";  // the job_type of every row
+  EXPECT_EQ((*store)->CountJobs(q).value_or(-1), 7);
 }
 
 TEST(SqliteJobStoreTest, ListingsAreServedByIndexes) {
@@ -115,6 +124,13 @@ TEST(SqliteJobStoreTest, ListingsAreServedByIndexes) {
   EXPECT_NE(QueryPlan(**db, "SELECT job_id FROM jobs WHERE parent_id = 'p' "
                             "ORDER BY created_at_us DESC, job_id DESC LIMIT 100")
                 .find("jobs_by_parent"), std::string::npos);
+  // The text search reads jobs_recent alone (it carries search_text): newest first, stopping at
+  // the page, and the counts scan that index, not the table.
+  EXPECT_NE(QueryPlan(**db, "SELECT job_id FROM jobs WHERE instr(search_text, 'x') > 0 "
+                            "ORDER BY created_at_us DESC, job_id DESC LIMIT 100")
+                .find("COVERING INDEX jobs_recent"), std::string::npos);
+  EXPECT_NE(QueryPlan(**db, "SELECT COUNT(*) FROM jobs WHERE instr(search_text, 'x') > 0").find("COVERING INDEX jobs_recent"),
+            std::string::npos);
   EXPECT_NE(QueryPlan(**db, "SELECT job_id FROM jobs WHERE project = 'p18' "
                             "ORDER BY created_at_us DESC, job_id DESC LIMIT 100")
                 .find("jobs_by_project"), std::string::npos);

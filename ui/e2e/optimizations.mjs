@@ -77,6 +77,9 @@ await test('Top-N sorted by score with its direction, equal to the API; heatmap 
   expect(shown.length === expected.length && shown.length > 0, `${shown.length} rows vs ${expected.length} ranked`);
   shown.forEach((v, i) => expect(Math.abs(v - expected[i]) <= Math.abs(expected[i]) * 1e-6 + 0.01, `row ${i + 1}: ${v} vs API ${expected[i]}`));
   for (let i = 1; i < shown.length; i++) expect(shown[i - 1] >= shown[i], 'descending');
+  // the charts' tasks are asked for once their panel is near the viewport
+  await page.getByTestId('opt-charts').scrollIntoViewIfNeeded();
+  await page.getByTestId('hm-cell').first().waitFor();
   const cells = await page.getByTestId('hm-cell').allInnerTexts();
   expect(cells.length === 12, `heatmap has 12 cells (${cells.length})`);
   const all = await api('GET', `/api/v1/optimizations/${id}/tasks?limit=100`);
@@ -225,6 +228,7 @@ await test('a sweep on the synthetic dataset: Top-N and heatmap', async () => {
   expect(s.status === 'succeeded', `succeeded (${s.status})`);
   await page.goto(`${base}/optimizations/${o.id}`);
   await page.getByTestId('top-table').waitFor();
+  await page.getByTestId('opt-charts').scrollIntoViewIfNeeded();
   await waitFor('the 3 x 2 heatmap', async () => (await page.getByTestId('hm-cell').count()) === 6, 10_000, 100).catch(() => {});
   expect((await page.getByTestId('hm-cell').count()) === 6, 'a 3 x 2 heatmap');
   const first = (await page.getByTestId('top-row').first().getByRole('link', { name: 'backtest' }).getAttribute('href')).split('/').pop();
@@ -241,6 +245,7 @@ await test('a 3-parameter sweep shows parallel coordinates', async () => {
   });
   await waitOpt(o.id);
   await page.goto(`${base}/optimizations/${o.id}`);
+  await page.getByTestId('opt-charts').scrollIntoViewIfNeeded();
   await page.getByTestId('parallel').waitFor();
   const lines = await page.getByTestId('parallel').locator('polyline').count();
   const ranked = (await api('GET', `/api/v1/optimizations/${o.id}/tasks?limit=100`)).items.filter((t) => t.score !== null).length;

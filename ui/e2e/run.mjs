@@ -95,7 +95,9 @@ function freePort() {
   });
 }
 
-const port = await freePort();
+// E2E_PORT: fixed ports (it, +1, +2) on a machine where each engineer has their own; else free ones.
+const fixedPort = (k) => (process.env.E2E_PORT ? Number(process.env.E2E_PORT) + k : null);
+const port = fixedPort(0) ?? (await freePort());
 const base = `http://127.0.0.1:${port}`;
 const serverLog = join(OUT, 'server.log');
 const serverOut = [];
@@ -824,6 +826,31 @@ await test('at 1280 px the Jobs table shows its links column: no horizontal scro
   await shot('jobs-1280-links');
 });
 
+await test('at 1280 px the Runs table fits with its sort arrows: no horizontal scroll, every row\'s started cell inside it', async () => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  // a model-param sort: its header shows the active arrow (▼), the others ↕
+  await page.goto(`${base}/runs?sort=param.max_depth_desc`);
+  const table = page.getByTestId('runs-table');
+  await table.locator('tbody tr').first().waitFor();
+  expect((await table.locator('th[aria-sort=descending]').innerText()).includes('▼'), 'the sorted header shows its arrow');
+  const wrap = page.locator('.table-wrap', { has: table });
+  const { scroll, client, right } = await wrap.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth, right: el.getBoundingClientRect().right }));
+  expect(scroll <= client + 1, `the Runs table fits its box (scrollWidth ${scroll} > clientWidth ${client})`);
+  const heads = table.locator('thead th');
+  for (let i = 0; i < (await heads.count()); i += 1) {
+    const b = await heads.nth(i).boundingBox();
+    expect(b && b.x + b.width <= right + 1, `header ${i} (${await heads.nth(i).innerText()}) ends inside the table (${b && b.x + b.width} > ${right})`);
+  }
+  const cells = table.locator('tbody tr td:last-child');
+  const n = await cells.count();
+  expect(n >= 1, `runs listed (${n})`);
+  for (let i = 0; i < n; i += 1) {
+    const b = await cells.nth(i).boundingBox();
+    expect(b && b.x + b.width <= right + 1 && b.x + b.width <= 1280, `row ${i}: the started cell ends inside the table (${b && b.x + b.width} > ${right})`);
+  }
+  await shot('runs-1280-sorted');
+});
+
 await test('bug 1+2: Registry "Run Backtest" on a synthetic model runs on its dataset, out of sample, periods shaded (1280 and 420 px)', async () => {
   await page.goto(`${base}/registry?ticker=SYN0002`);
   const row = page.getByTestId('registry-table').locator('tbody tr', { hasText: state.synRun }).first();
@@ -938,7 +965,7 @@ await test('an unreachable server: a persistent banner on every page with Retry 
   // A server of its own over a copy of the workspace, stopped and started again on the same port.
   const wsDown = join(tmp, 'workspace-down');
   cpSync(ws, wsDown, { recursive: true, filter: (src) => !/alphalab\.db|\/reports(\/|$)/.test(src.slice(ws.length)) });
-  const port3 = await freePort();
+  const port3 = fixedPort(2) ?? (await freePort());
   const base3 = `http://127.0.0.1:${port3}`;
   const start3 = () => {
     const p = spawn(bin, ['serve', '--workspace', wsDown, '--host', '127.0.0.1', '--port', String(port3), '--ui-dir', join(UI_DIR, 'dist')], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -987,7 +1014,7 @@ await test('auth.mode token: the UI asks for a token, signs in with a cookie, th
   const created = spawnSync(bin, ['token', 'create', '--name', 'e2e-admin', '--role', 'admin', '--workspace', wsAuth], { encoding: 'utf8' });
   expect(created.status === 0, `token create: ${created.stderr}`);
   const token = created.stdout.trim();
-  const port2 = await freePort();
+  const port2 = fixedPort(1) ?? (await freePort());
   const base2 = `http://127.0.0.1:${port2}`;
   const server2 = spawn(bin, ['serve', '--workspace', wsAuth, '--host', '127.0.0.1', '--port', String(port2), '--ui-dir', join(UI_DIR, 'dist')], { stdio: ['ignore', 'pipe', 'pipe'] });
   server2.stdout.on('data', (d) => serverOut.push(d));

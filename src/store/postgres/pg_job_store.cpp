@@ -57,6 +57,14 @@ const std::vector<std::string>& PostgresJobStore::Migrations() {
       " job_id TEXT COLLATE \"C\" PRIMARY KEY NOT NULL,"
       " requested_at_us BIGINT NOT NULL);"
       "CREATE INDEX jobs_by_claimer ON jobs (claimed_by) WHERE status IN ('QUEUED', 'RUNNING');",
+      // v3: the text search's one column (job_sql::SearchText: ASCII-only folding, so translate,
+      // not the locale's lower()); no index (set with the other columns by UpdateJob).
+      "ALTER TABLE jobs ADD COLUMN search_text TEXT NOT NULL DEFAULT '';"
+      "UPDATE jobs SET search_text ="
+      " translate(job_id, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') || chr(31) ||"
+      " translate(job_type, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') || chr(31) ||"
+      " translate(args_preview, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') || chr(31) ||"
+      " translate(params, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz');",
   };
   return kMigrations;
 }
@@ -70,12 +78,13 @@ Status PostgresJobStore::InsertJob(const JobRecord& job) {
   RETURN_IF_ERROR(ValidateForWrite(job));
   static const std::string kSql =
       "INSERT INTO jobs (" + std::string(kColumns) +
-      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      ", search_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   const EncodedJob encoded = Encode(job);
   Status status = db_.WithConnection([&](PgConnection& conn) -> Status {
     ASSIGN_OR_RETURN(PgStatement stmt, conn.Prepare(kSql));
     RETURN_IF_ERROR(stmt.Bind(1, encoded.job_id));
     RETURN_IF_ERROR(BindMutable(stmt, 2, job, encoded));
+    RETURN_IF_ERROR(stmt.Bind(28, encoded.search_text));
     return stmt.Run();
   });
   if (status.IsAlreadyExists()) return Status::AlreadyExists("job " + job.job_id.str() + " already exists");
@@ -124,6 +133,16 @@ Result<int64_t> PostgresJobStore::CountJobs(const JobQuery& query) {
   });
 }
 
+Result<std::map<JobState, int64_t>> PostgresJobStore::CountJobsPerState(const JobQuery& query) {
+  const Filter sql = PerStateCount(query, kPostgresJobDialect);
+  return db_.WithReader([&](PgConnection& conn) -> Result<std::map<JobState, int64_t>> {
+    ASSIGN_OR_RETURN(PgStatement stmt, conn.Prepare(sql.where));
+    int i = 1;
+    for (const std::string& value : sql.values) RETURN_IF_ERROR(stmt.Bind(i++, value));
+    return ReadPerState(stmt);
+  });
+}
+
 Status PostgresJobStore::UpdateJob(const JobRecord& job, JobState expected) {
   RETURN_IF_ERROR(ValidateForWrite(job));
   static const std::string kSql =
@@ -131,7 +150,7 @@ Status PostgresJobStore::UpdateJob(const JobRecord& job, JobState expected) {
       " ended_at_us = ?, exit_code = ?, error_message = ?, cwd = ?, command = ?,"
       " args_preview = ?, params = ?, artifacts = ?, artifacts_parse_error = ?, log_path = ?,"
       " meta_path = ?, source_job_id = ?, owner_id = ?, dry_run = ?,"
-      " executor_ref = ?, timeout_sec = ?, env = ?, end_reason = ?, max_inflight = ?"
+      " executor_ref = ?, timeout_sec = ?, env = ?, end_reason = ?, max_inflight = ?, search_text = ?"
       " WHERE job_id = ? AND status = ?";
   const EncodedJob encoded = Encode(job);
   const std::string expected_text = StateText(expected);
@@ -141,8 +160,9 @@ Status PostgresJobStore::UpdateJob(const JobRecord& job, JobState expected) {
     {
       ASSIGN_OR_RETURN(PgStatement stmt, conn.Prepare(kSql));
       RETURN_IF_ERROR(BindMutable(stmt, 1, job, encoded, /*for_update=*/true));
-      RETURN_IF_ERROR(stmt.Bind(22, encoded.job_id));
-      RETURN_IF_ERROR(stmt.Bind(23, expected_text));
+      RETURN_IF_ERROR(stmt.Bind(22, encoded.search_text));
+      RETURN_IF_ERROR(stmt.Bind(23, encoded.job_id));
+      RETURN_IF_ERROR(stmt.Bind(24, expected_text));
       RETURN_IF_ERROR(stmt.Run());
       if (stmt.Changes() == 1) return Status::Ok();
     }

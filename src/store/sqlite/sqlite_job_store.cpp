@@ -64,6 +64,15 @@ const std::vector<std::string>& SqliteJobStore::Migrations() {
       // v3: the job's project (fixed at insert; "" for jobs stored before v3).
       "ALTER TABLE jobs ADD COLUMN project TEXT NOT NULL DEFAULT '';"
       "CREATE INDEX jobs_by_project ON jobs (project, created_at_us, job_id);",
+      // v4: the text search's one column (job_sql::SearchText; SQLite's lower() folds ASCII
+      // only, like AsciiLower), carried in jobs_recent so a search reads that index alone
+      // (newest first, stopping at the page) and no index is added: an insert writes the same
+      // number of b-tree entries as before.
+      "ALTER TABLE jobs ADD COLUMN search_text TEXT NOT NULL DEFAULT '';"
+      "UPDATE jobs SET search_text = lower(job_id) || char(31) || lower(job_type) || char(31) ||"
+      " lower(args_preview) || char(31) || lower(params);"
+      "DROP INDEX jobs_recent;"
+      "CREATE INDEX jobs_recent ON jobs (created_at_us DESC, job_id DESC, search_text);",
   };
   return kMigrations;
 }
@@ -77,7 +86,7 @@ Status SqliteJobStore::InsertJob(const JobRecord& job) {
   RETURN_IF_ERROR(ValidateForWrite(job));
   static const std::string kSql =
       "INSERT INTO jobs (" + std::string(kColumns) +
-      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      ", search_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   const EncodedJob encoded = Encode(job);
   // One statement in the caller's savepoint of a shared group transaction (SqliteDb::
   // WriteGrouped): a duplicate id fails only this caller.
@@ -85,6 +94,7 @@ Status SqliteJobStore::InsertJob(const JobRecord& job) {
     ASSIGN_OR_RETURN(SqliteStatement stmt, conn.Prepare(kSql));
     RETURN_IF_ERROR(stmt.Bind(1, encoded.job_id));
     RETURN_IF_ERROR(BindMutable(stmt, 2, job, encoded));
+    RETURN_IF_ERROR(stmt.Bind(28, encoded.search_text));
     return stmt.Run();
   });
   if (status.IsAlreadyExists()) {
@@ -135,6 +145,16 @@ Result<int64_t> SqliteJobStore::CountJobs(const JobQuery& query) {
   });
 }
 
+Result<std::map<JobState, int64_t>> SqliteJobStore::CountJobsPerState(const JobQuery& query) {
+  const Filter sql = PerStateCount(query, kSqliteJobDialect);
+  return db_.WithReader([&](SqliteConnection& conn) -> Result<std::map<JobState, int64_t>> {
+    ASSIGN_OR_RETURN(SqliteStatement stmt, conn.Prepare(sql.where));
+    int i = 1;
+    for (const std::string& value : sql.values) RETURN_IF_ERROR(stmt.Bind(i++, value));
+    return ReadPerState(stmt);
+  });
+}
+
 Status SqliteJobStore::UpdateJob(const JobRecord& job, JobState expected) {
   RETURN_IF_ERROR(ValidateForWrite(job));
   // job_type, created_at and parent_id are fixed at insert (JobStore contract); leaving them
@@ -157,7 +177,15 @@ Status SqliteJobStore::UpdateJob(const JobRecord& job, JobState expected) {
       RETURN_IF_ERROR(stmt.Bind(22, encoded.job_id));
       RETURN_IF_ERROR(stmt.Bind(23, expected_text));
       RETURN_IF_ERROR(stmt.Run());
-      if (conn.Changes() == 1) return Status::Ok();
+      if (conn.Changes() == 1) {
+        // Apart from the CAS, and only when the searched text changed: search_text in the
+        // UPDATE above would rewrite the row's jobs_recent entry on every status move.
+        ASSIGN_OR_RETURN(SqliteStatement text,
+                         conn.Prepare("UPDATE jobs SET search_text = ?1 WHERE job_id = ?2 AND search_text <> ?1"));
+        RETURN_IF_ERROR(text.Bind(1, encoded.search_text));
+        RETURN_IF_ERROR(text.Bind(2, encoded.job_id));
+        return text.Run();
+      }
     }
     // Nothing changed: tell "unknown job" from "someone else moved it".
     ASSIGN_OR_RETURN(SqliteStatement probe, conn.Prepare("SELECT status FROM jobs WHERE job_id = ?"));

@@ -25,6 +25,7 @@ class SqliteJobStore final : public JobStore {
                                                   int limit) override;
   Result<std::map<JobState, int64_t>> CountJobsByState() override;
   Result<int64_t> CountJobs(const JobQuery& query) override;
+  Result<std::map<JobState, int64_t>> CountJobsPerState(const JobQuery& query) override;
   Result<std::map<std::string, int64_t>> CountJobsByProject() override;
 
   // The migrations of the "jobs" component (exposed for tests and docs).

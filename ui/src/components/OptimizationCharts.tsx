@@ -1,6 +1,6 @@
 // Heatmap (two-parameter grids) and parallel coordinates (more parameters), drawn as SVG from
 // pages of the tasks endpoint (1,000 tasks a page; "Load more" adds the next page).
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useQueries } from '@tanstack/react-query';
 import { api } from '../api/client';
 import { axisPosition, buildHeatmap, fmtParam, fmtScore, parallelAxes, scoreShade, type Direction } from '../lib/optimizations';
@@ -99,8 +99,23 @@ function Parallel({ tasks, keys, direction }: { tasks: OptimizationTask[]; keys:
 export function OptimizationCharts({ id, keys, direction, total }: { id: string; keys: string[]; direction: Direction; total: number }) {
   const [pages, setPages] = useState(1);
   useEffect(() => setPages(1), [id]);
+  // The first page (1,000 tasks, about 1.4 MB) is asked for once the panel is near the viewport,
+  // not with the page: the detail page opens with the status, the Top-N and one page of the tasks table.
+  const [near, setNear] = useState(false);
+  const panel = useRef<HTMLElement | null>(null);
+  useEffect(() => {
+    const el = panel.current;
+    if (near || !el) return undefined;
+    if (typeof IntersectionObserver === 'undefined') {
+      setNear(true);
+      return undefined;
+    }
+    const io = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && setNear(true), { rootMargin: '200px' });
+    io.observe(el);
+    return () => io.disconnect();
+  }, [near, keys.length]);
   const qs = useQueries({
-    queries: Array.from({ length: pages }, (_, p) => ({
+    queries: Array.from({ length: near ? pages : 0 }, (_, p) => ({
       queryKey: ['optimizations', 'tasks', id, { limit: CHART_PAGE, offset: p * CHART_PAGE, chart: true }],
       queryFn: ({ signal }: { signal: AbortSignal }) => api.optimizationTasks(id, { limit: CHART_PAGE, offset: p * CHART_PAGE }, signal),
       staleTime: Infinity,
@@ -108,10 +123,10 @@ export function OptimizationCharts({ id, keys, direction, total }: { id: string;
   });
   if (keys.length < 2) return null;
   const tasks = qs.flatMap((q) => q.data?.items ?? []);
-  const loading = qs.some((q) => q.isLoading);
+  const loading = !near || qs.some((q) => q.isLoading);
   const shown = tasks.length;
   return (
-    <section className="panel" data-testid="opt-charts">
+    <section className="panel" data-testid="opt-charts" ref={panel}>
       <div className="panel-head">
         <h2>{keys.length === 2 ? 'Heatmap' : 'Parallel coordinates'}</h2>
         <span className="muted small">

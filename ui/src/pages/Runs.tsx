@@ -98,7 +98,7 @@ export function RunsPage() {
           return (
           <>
             <div className="table-wrap">
-              <table className="table" data-testid="runs-table">
+              <table className="table runs-table" data-testid="runs-table">
                 <thead>
                   <tr>
                     <SortHeader field="run_id" label="run_id" sort={sort} onSort={onSort} />
@@ -140,7 +140,7 @@ export function RunsPage() {
                       })}
                       <td className="col-low">{r.project || 'default'}</td>
                       <td>{r.status ? <StatusBadge status={r.status} /> : 'unknown'}</td>
-                      <td className="nowrap col-low">{fmtTime(r.start_time)}</td>
+                      <td className="col-low">{fmtTime(r.start_time)}</td>
                     </tr>
                   ))}
                 </tbody>
