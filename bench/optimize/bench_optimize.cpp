@@ -13,7 +13,10 @@
 //         seen (polled every 2 ms), median of --repeat runs; every task must be recorded
 //         (summary.finished == N). Beside it, in the same run, --process-sample single
 //         `alphalab backtest` processes one after another over the same workspace (one grid
-//         combination each): their median wall time, and the ratio per task.
+//         combination each): their median wall time, and the ratio per task. On a shared,
+//         loaded machine wall times mostly measure the other load: each run also prints the
+//         server's CPU time (user + system of all its threads, /proc/<pid>/stat) and each
+//         process its own (wait4), and the CPU ratio per task is printed beside the wall one.
 // queue:  an optimization of --queue-tasks backtest tasks (max_inflight 10000, so every
 //         task is queued at once) on a server with --queue-slots slots; queue wait per task =
 //         job started_at - created_at, and optimization created -> task started; average,
@@ -27,6 +30,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +42,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <numeric>
 #include <sstream>
 #include <string>
@@ -64,6 +69,22 @@ double Mean(const std::vector<double>& v) {
   return v.empty() ? NAN : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
 }
 double Ms(SteadyClock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// User + system CPU seconds of process `pid` so far (all its threads, ended ones included).
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = text.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return NAN;
+  std::istringstream fields(text.substr(close + 2));
+  std::string f;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {  // fields 14 and 15: utime, stime (ticks)
+    if (i == 14) utime = std::atof(f.c_str());
+    if (i == 15) stime = std::atof(f.c_str());
+  }
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
 
 std::vector<int> ParseList(const std::string& s) {
   std::vector<int> out;
@@ -204,8 +225,9 @@ bool Terminal(const std::string& s) {
   return s == "succeeded" || s == "failed" || s == "early-stopped" || s == "canceled";
 }
 
-// Runs argv and waits; returns the wall time in ms (NAN on failure).
-double TimeProcess(std::vector<std::string> args, const fs::path& cwd) {
+// Runs argv and waits; returns the wall time in ms (NAN on failure) and, in `cpu_ms`, the
+// process's user + system CPU time.
+double TimeProcess(std::vector<std::string> args, const fs::path& cwd, double* cpu_ms = nullptr) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -219,8 +241,13 @@ double TimeProcess(std::vector<std::string> args, const fs::path& cwd) {
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) return NAN;
   int st = 0;
-  ::waitpid(pid, &st, 0);
+  struct rusage ru {};
+  ::wait4(pid, &st, 0, &ru);
   const double ms = Ms(SteadyClock::now() - t0);
+  if (cpu_ms) {
+    *cpu_ms = (static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+               static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0);
+  }
   return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? ms : NAN;
 }
 
@@ -231,12 +258,13 @@ int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int
   if (!StartServer(bin, ws, 0, server)) return 1;
   auto client = std::move(http::HttpClient::Create(server.url, std::chrono::seconds(120)).value());
   int rc = 0;
-  std::vector<std::pair<int, double>> per_task_ms;
+  std::vector<std::pair<int, double>> per_task_ms, per_task_cpu_ms;
   for (int n : sizes) {
-    std::vector<double> secs;
+    std::vector<double> secs, cpus;
     std::string fast_path = "?";
     for (int r = 0; r < repeat; ++r) {
       const Json req = GridRequest("grid " + std::to_string(n), n, "backtest", 0);
+      const double cpu0 = CpuSeconds(server.pid);
       const auto t0 = SteadyClock::now();
       Json opt = Submit(*client, req);
       if (!opt.contains("id")) return 1;
@@ -249,42 +277,52 @@ int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
       }
       const double sec = Ms(SteadyClock::now() - t0) / 1000.0;
+      const double cpu = CpuSeconds(server.pid) - cpu0;
+      cpus.push_back(cpu);
       const Json& sm = st["summary"];
       const bool ok = st.value("status", "") == "succeeded" && sm.value("finished", -1) == n;
       if (!ok) rc = 2;
       if (opt.contains("fast_path")) fast_path = opt["fast_path"].dump();
       secs.push_back(sec);
-      std::printf("grid %d tasks, run %d: %.3f s to %s (POST %.1f ms), %.4f ms/task; finished %d, failed %d; best %s; "
-                  "estimate %s\n",
-                  n, r + 1, sec, st.value("status", "?").c_str(), post_ms, sec * 1000.0 / n, sm.value("finished", -1),
+      std::printf("grid %d tasks, run %d: %.3f s to %s (POST %.1f ms), %.4f ms/task, server CPU %.3f s; finished %d, "
+                  "failed %d; best %s; estimate %s\n",
+                  n, r + 1, sec, st.value("status", "?").c_str(), post_ms, sec * 1000.0 / n, cpu, sm.value("finished", -1),
                   sm.value("failed", -1), sm.contains("best_score") ? sm["best_score"].dump().c_str() : "-",
                   opt.contains("estimate") ? opt["estimate"].dump().c_str() : "-");
       std::fflush(stdout);
     }
-    const double med = Pct(secs, 0.5);
+    const double med = Pct(secs, 0.5), cpu_med = Pct(cpus, 0.5);
     per_task_ms.emplace_back(n, med * 1000.0 / n);
-    std::printf("GRID %d tasks through the API to succeeded: median %.3f s (%d runs), %.4f ms/task, %.0f tasks/s\n", n,
-                med, repeat, med * 1000.0 / n, n / med);
+    per_task_cpu_ms.emplace_back(n, cpu_med * 1000.0 / n);
+    std::printf("GRID %d tasks through the API to succeeded: median %.3f s (%d runs), %.4f ms/task, %.0f tasks/s; "
+                "server CPU median %.3f s, %.4f ms/task\n",
+                n, med, repeat, med * 1000.0 / n, n / med, cpu_med, cpu_med * 1000.0 / n);
     std::printf("paths so far: %s\n", TaskPaths(*client).c_str());
   }
   server.Stop();
 
   // Single `alphalab backtest` processes, one after another, over the same workspace.
-  std::vector<double> proc;
+  std::vector<double> proc, proc_cpu;
   const auto [a, b] = GridShape(sizes.empty() ? 1000 : sizes.front());
   for (int i = 0; i < sample; ++i) {
     const int fast = 2 + (i * 7) % a, slow = a + 2 + (i * 13) % b;
+    double cpu_ms = NAN;
     proc.push_back(TimeProcess({(bin / "alphalab").string(), "backtest", "--config", "configs/backtest/base.yaml",
                                 "--set", "strategy.params.fast=" + std::to_string(fast), "--set",
                                 "strategy.params.slow=" + std::to_string(slow)},
-                               ws));
+                               ws, &cpu_ms));
+    proc_cpu.push_back(cpu_ms);
   }
-  const double proc_med = Pct(proc, 0.5);
+  const double proc_med = Pct(proc, 0.5), proc_cpu_med = Pct(proc_cpu, 0.5);
   std::printf("PROCESS single `alphalab backtest` processes one after another: %d runs, median %.2f ms, mean %.2f ms, "
-              "p95 %.2f ms\n",
-              sample, proc_med, Mean(proc), Pct(proc, 0.95));
+              "p95 %.2f ms; CPU median %.2f ms\n",
+              sample, proc_med, Mean(proc), Pct(proc, 0.95), proc_cpu_med);
   for (const auto& [n, ms] : per_task_ms) {
     std::printf("RATIO grid %d: process per task / API per task = %.2f / %.4f = %.1fx\n", n, proc_med, ms, proc_med / ms);
+  }
+  for (const auto& [n, ms] : per_task_cpu_ms) {
+    std::printf("CPU RATIO grid %d: process CPU per task / server CPU per task = %.2f / %.4f = %.1fx\n", n,
+                proc_cpu_med, ms, proc_cpu_med / ms);
   }
   if (keep) {
     std::printf("workspace kept: %s\n", ws.c_str());

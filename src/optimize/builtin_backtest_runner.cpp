@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -32,6 +34,7 @@ struct Slot {
   Result<ParsedResult> result = Status::FailedPrecondition("the task did not succeed");
   std::string result_summary_id;                   // its bt_run_id, from its result file
   std::string bt_run_id;                           // its backtests/<bt_run_id>/, chosen when prepared
+  std::string summary_json;                        // the summary.json text it wrote ("" when none)
 };
 
 // fn(0..n-1) on `workers` threads (the calling one included).
@@ -94,7 +97,18 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
       return;
     }
     FinishInProcess(s.job, catalog_, s.output, s.exit_code, s.started, s.ended);
-    if (s.job.status == JobState::kSuccess) {
+    if (s.job.status == JobState::kSuccess && !s.summary_json.empty()) {
+      // What ReadJobMetrics would read back from the files just written: the result file
+      // names backtests/<bt_run_id>/summary.json, whose text is in memory.
+      auto parsed = ParseResultText(ResultParserKind::kAlphalabSummary, s.summary_json);
+      if (parsed.ok()) {
+        s.result = std::move(*parsed);
+        s.result_summary_id = s.bt_run_id;
+      } else {
+        s.result = parsed.status().WithContext("backtests/" + s.bt_run_id + "/summary.json");
+      }
+      s.summary_json.clear();
+    } else if (s.job.status == JobState::kSuccess) {
       auto read = ReadJobMetrics(workspace_, *catalog_.Find(kBacktest), s.job);
       if (read.ok()) {
         s.result = std::move(read->parsed);
@@ -155,73 +169,124 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
       }
       if (!placed) groups.push_back({i});
     }
-    // 3. each group on all cores; outputs and logs written by the workers.
-    for (const auto& group : groups) {
-      const engine::BacktestSpec& first = slots[group.front()].run->spec;
-      LoadedContext* loaded = nullptr;
-      for (auto& c : contexts) {
-        if (engine::SameContext(c->spec, first)) loaded = c.get();
-      }
-      if (!loaded) {
-        contexts.push_back(std::make_unique<LoadedContext>());
-        loaded = contexts.back().get();
-        loaded->spec = first;
-        loaded->context = engine::BacktestContext::Load(workspace_, first);
-      }
-      if (!loaded->context.ok()) {
-        for (size_t i : group) {
-          fail(slots[i], loaded->context.status());
-          finish(slots[i]);
-          slots[i].finished = true;
-        }
-        continue;
-      }
-      engine::BacktestContext& context = *loaded->context;
-      std::vector<engine::BacktestSpec> specs;
-      specs.reserve(group.size());
-      for (size_t i : group) specs.push_back(slots[i].run->spec);
-      Status ran = engine::RunSpecs(
-          context, specs, scorers, engine::RunOptions{.threads = threads_, .record_curves = true},
-          [&](size_t k, Result<engine::BacktestResult>&& result) {
-            Slot& s = slots[group[k]];
-            if (!result.ok()) {
-              fail(s, result.status());
-            } else {
-              const TimePoint now = clock_.Now();
-              auto out = engine::WriteSingleRun(workspace_, *s.run, context, *result, s.bt_run_id, now,
-                                                models.RunId(s.run->spec.model_path), s.job.job_id.str());
-              if (!out.ok()) {
-                fail(s, out.status());
-              } else {
-                s.output = std::move(*out);
-                s.exit_code = 0;
-                s.ended = clock_.Now();
-              }
-            }
-            finish(s);
-            s.finished = true;
-          });
-      if (!ran.ok()) return ran;  // the groups share their data: cannot happen
-    }
+    // Tasks that failed in preparation end now (refused by the catalog: nothing to do).
     for (Slot& s : slots) {
-      if (!s.finished && !s.run) finish(s);  // failed in preparation (refused by the catalog: nothing to do)
+      if (s.run) continue;
+      finish(s);
+      s.finished = true;
     }
-    // 4. record the chunk, then report in task order.
-    std::vector<JobRecord> records;
-    records.reserve(n);
-    for (const Slot& s : slots) records.push_back(s.job);
-    RETURN_IF_ERROR(jobs_.RecordFinished(records));
+    // 3. each group on all cores, on a compute thread: outputs and logs written by the
+    // workers; 4. meanwhile this thread records the chunk in task order, kRecordBatch tasks at
+    // a time as soon as they have all ended, and reports them (a pipeline: the rows and the
+    // registry of the first tasks are written while the later ones still run).
+    std::mutex done_mu;
+    std::condition_variable done_cv;
+    bool compute_over = false;  // the compute thread returned (under done_mu)
+    std::vector<char> ended_flag(n, 0);  // per slot: it has ended (under done_mu)
+    for (size_t i = 0; i < n; ++i) ended_flag[i] = slots[i].finished ? 1 : 0;
+    auto mark_ended = [&](size_t i) {
+      {
+        std::lock_guard<std::mutex> lock(done_mu);
+        ended_flag[i] = 1;
+      }
+      done_cv.notify_one();
+    };
+    Status ran = Status::Ok();
+    std::thread compute([&] {
+      for (const auto& group : groups) {
+        const engine::BacktestSpec& first = slots[group.front()].run->spec;
+        LoadedContext* loaded = nullptr;
+        for (auto& c : contexts) {
+          if (engine::SameContext(c->spec, first)) loaded = c.get();
+        }
+        if (!loaded) {
+          contexts.push_back(std::make_unique<LoadedContext>());
+          loaded = contexts.back().get();
+          loaded->spec = first;
+          loaded->context = engine::BacktestContext::Load(workspace_, first);
+        }
+        if (!loaded->context.ok()) {
+          for (size_t i : group) {
+            fail(slots[i], loaded->context.status());
+            finish(slots[i]);
+            slots[i].finished = true;
+            mark_ended(i);
+          }
+          continue;
+        }
+        engine::BacktestContext& context = *loaded->context;
+        std::vector<engine::BacktestSpec> specs;
+        specs.reserve(group.size());
+        for (size_t i : group) specs.push_back(slots[i].run->spec);
+        Status st = engine::RunSpecs(
+            context, specs, scorers, engine::RunOptions{.threads = threads_, .record_curves = true},
+            [&](size_t k, Result<engine::BacktestResult>&& result) {
+              Slot& s = slots[group[k]];
+              if (!result.ok()) {
+                fail(s, result.status());
+              } else {
+                const TimePoint now = clock_.Now();
+                auto out = engine::WriteSingleRun(workspace_, *s.run, context, *result, s.bt_run_id, now,
+                                                  models.RunId(s.run->spec.model_path), s.job.job_id.str(),
+                                                  &s.summary_json);
+                if (!out.ok()) {
+                  fail(s, out.status());
+                } else {
+                  s.output = std::move(*out);
+                  s.exit_code = 0;
+                  s.ended = clock_.Now();
+                }
+              }
+              finish(s);
+              s.finished = true;
+              mark_ended(group[k]);
+            });
+        if (!st.ok()) {  // the groups share their data: cannot happen
+          ran = st;
+          break;
+        }
+      }
+      {
+        std::lock_guard<std::mutex> lock(done_mu);
+        compute_over = true;
+      }
+      done_cv.notify_one();
+    });
+    Status recorded = Status::Ok();
+    for (size_t b = 0; b < n && recorded.ok(); b += kRecordBatch) {
+      const size_t e = std::min(n, b + kRecordBatch);
+      {
+        std::unique_lock<std::mutex> lock(done_mu);
+        done_cv.wait(lock, [&] {
+          return compute_over || std::all_of(ended_flag.begin() + static_cast<std::ptrdiff_t>(b),
+                                             ended_flag.begin() + static_cast<std::ptrdiff_t>(e),
+                                             [](char f) { return f != 0; });
+        });
+        if (!std::all_of(ended_flag.begin() + static_cast<std::ptrdiff_t>(b),
+                         ended_flag.begin() + static_cast<std::ptrdiff_t>(e), [](char f) { return f != 0; })) {
+          break;  // the compute thread stopped early (its error is returned below)
+        }
+      }
+      std::vector<JobRecord> records;
+      records.reserve(e - b);
+      for (size_t i = b; i < e; ++i) records.push_back(slots[i].job);
+      recorded = jobs_.RecordFinished(records);
+      if (!recorded.ok()) break;
+      for (size_t i = b; i < e; ++i) {
+        BatchTaskResult r;
+        r.index = tasks[from + i].index;
+        r.job = std::move(slots[i].job);
+        r.result = std::move(slots[i].result);
+        r.result_summary_id = std::move(slots[i].result_summary_id);
+        on_done(std::move(r));
+      }
+    }
+    compute.join();
+    RETURN_IF_ERROR(recorded);
+    RETURN_IF_ERROR(ran);
     // Every row is in. A journal left behind (its removal failed) is harmless: all its jobs
     // have rows, so nothing of it is skipped or deleted, and the next start removes it.
     (void)journal.Commit();
-    for (size_t i = 0; i < n; ++i) {
-      BatchTaskResult r;
-      r.index = tasks[from + i].index;
-      r.job = std::move(slots[i].job);
-      r.result = std::move(slots[i].result);
-      r.result_summary_id = std::move(slots[i].result_summary_id);
-      on_done(std::move(r));
-    }
   }
   return Status::Ok();
 }

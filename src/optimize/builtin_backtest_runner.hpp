@@ -15,10 +15,12 @@
 //     2. tasks are grouped by the data they load (engine::SameContext): tasks that differ in
 //        data (a param_space over tickers or dates) are run group by group, never refused;
 //        a group whose data cannot be loaded fails each of its tasks with that error;
-//     3. the runs execute on all cores; each writes its backtests/<bt_run_id>/ and its log
-//        in the worker thread;
-//     4. the chunk's jobs are recorded (JobService::RecordFinished) and reported through
-//        on_done in task order, each with its parsed summary.json (alphalab_summary).
+//     3. the runs execute on all cores (a compute thread and its workers); each writes its
+//        backtests/<bt_run_id>/ and its log in the worker thread;
+//     4. meanwhile the calling thread records the chunk's jobs in task order, kRecordBatch at
+//        a time as soon as they have all ended (JobService::RecordFinished), and reports them
+//        through on_done, each with its parsed summary.json (alphalab_summary): recording
+//        overlaps the chunk's later runs instead of following all of them.
 //   A job that cannot be recorded (the store refuses the row) ends Run with that error.
 #pragma once
 
@@ -35,6 +37,10 @@ namespace alphalab::optimize {
 class BuiltinBacktestBatchRunner final : public TaskBatchRunner {
  public:
   static constexpr size_t kChunk = 256;
+  // Tasks recorded together while the rest of the chunk runs (step 4): smaller batches overlap
+  // more of the recording with the runs, but each is one more round of row transactions and
+  // registry indexing (pages of the same indexes written again).
+  static constexpr size_t kRecordBatch = 64;
 
   // Collaborators are borrowed and must outlive the runner. threads <= 0: all cores.
   BuiltinBacktestBatchRunner(JobService& jobs, const JobCatalog& catalog, const Workspace& workspace,

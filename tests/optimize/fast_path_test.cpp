@@ -10,6 +10,9 @@
 
 #include <atomic>
 #include <regex>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "app/composition_root.hpp"
 #include "core/job_result.hpp"
@@ -236,6 +239,14 @@ TEST(FastPathTest, ChunksStopWhenAskedAndReportInTaskOrder) {
   h.jobs.AddFinishedListener([&](const JobRecord& j) {
     if (j.parent_id == std::optional<std::string>("opt_fast")) ++finished;
   });
+  // The recording steps as the registry sees them (batch listeners run on Run's thread).
+  std::vector<std::vector<std::string>> batches;
+  h.jobs.AddFinishedBatchListener([&](std::span<const JobRecord> done) {
+    if (done.empty() || done.front().parent_id != std::optional<std::string>("opt_fast")) return;
+    std::vector<std::string> ids;
+    for (const JobRecord& j : done) ids.push_back(j.job_id.str());
+    batches.push_back(std::move(ids));
+  });
   std::vector<Json> params;
   const size_t n = BuiltinBacktestBatchRunner::kChunk + 20;
   for (size_t i = 0; i < n; ++i) {
@@ -259,6 +270,16 @@ TEST(FastPathTest, ChunksStopWhenAskedAndReportInTaskOrder) {
   EXPECT_EQ(flows::Tree(h.ws.BacktestsDir()).size(), BuiltinBacktestBatchRunner::kChunk * 7);
   // The cache answers like the store.
   EXPECT_EQ(h.jobs.Get(fast[7].job.job_id).value().artifacts, fast[7].job.artifacts);
+  // Recorded while the chunk ran: in task order, kRecordBatch jobs at a time, each job once.
+  constexpr size_t kBatch = BuiltinBacktestBatchRunner::kRecordBatch;
+  EXPECT_EQ(batches.size(), (BuiltinBacktestBatchRunner::kChunk + kBatch - 1) / kBatch);
+  std::vector<std::string> order;
+  for (const auto& b : batches) {
+    EXPECT_LE(b.size(), kBatch);
+    order.insert(order.end(), b.begin(), b.end());
+  }
+  ASSERT_EQ(order.size(), fast.size());
+  for (size_t i = 0; i < fast.size(); ++i) EXPECT_EQ(order[i], fast[i].job.job_id.str()) << i;
 }
 
 TEST(FastPathTest, AcceptsBuiltinBacktestsOnly) {

@@ -50,8 +50,10 @@ char* WriteFixed(char* out, double v, int decimals) {
   if (std::fabs(frac - 0.5) < 0.0078125) return WriteFixedSlow(out, v, decimals);  // 2^-7
   uint64_t n = static_cast<uint64_t>(whole) + (frac > 0.5 ? 1 : 0);
   // The digits of n, two at a time from the right, at least decimals + 1 of them.
-  char digits[32];
-  char* const end = digits + sizeof digits;
+  // 16 bytes of slack after the digits: the copies below move fixed 16-byte blocks (a
+  // variable-length memcpy is a libc call per number; these are two vector moves).
+  char digits[48];
+  char* const end = digits + 32;
   char* p = end;
   while (n >= 100) {
     p -= 2;
@@ -65,14 +67,17 @@ char* WriteFixed(char* out, double v, int decimals) {
     *--p = static_cast<char>('0' + n);
   }
   while (end - p < decimals + 1) *--p = '0';
+  // n < 2^44 has at most 14 digits and decimals + 1 <= 10: the integer part is at most 14
+  // characters and the fraction at most 9, so each fits one 16-byte block; the output is at
+  // most 1 + 14 + 1 + 16 = 32 bytes written, within kMaxFixedChars.
   const size_t len = static_cast<size_t>(end - p), int_len = len - static_cast<size_t>(decimals);
   char* o = out;
   if (std::signbit(v)) *o++ = '-';  // as to_chars: "-0.0000" for -0.0 and tiny negatives
-  std::memcpy(o, p, int_len);
+  std::memcpy(o, p, 16);
   o += int_len;
   if (decimals > 0) {
     *o++ = '.';
-    std::memcpy(o, p + int_len, static_cast<size_t>(decimals));
+    std::memcpy(o, p + int_len, 16);
     o += decimals;
   }
   return o;

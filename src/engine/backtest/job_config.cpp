@@ -174,7 +174,8 @@ std::string SummaryLines(const nlohmann::json& s) {
 
 Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& run, const BacktestContext& context,
                                    const BacktestResult& result, const std::string& bt_run_id, TimePoint created_at,
-                                   const std::string& model_run_id, const std::string& job_id) {
+                                   const std::string& model_run_id, const std::string& job_id,
+                                   std::string* summary_json) {
   const BacktestSpec& spec = run.spec;
   nlohmann::json extra = {
       {"bt_run_id", bt_run_id},
@@ -186,7 +187,8 @@ Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& 
       {"job_id", job_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(job_id)}};
   extra.update(ModelPeriodSummary(ws, spec.model_path, result.dates));
   nlohmann::json summary;
-  RETURN_IF_ERROR(WriteBacktestOutputs(ws.BacktestsDir() / bt_run_id, spec, context, result, extra, &summary));
+  RETURN_IF_ERROR(
+      WriteBacktestOutputs(ws.BacktestsDir() / bt_run_id, spec, context, result, extra, &summary, summary_json));
   if (!job_id.empty()) {
     std::map<std::string, double> headline;
     for (const char* key : kHeadlineMetrics) {

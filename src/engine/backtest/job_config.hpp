@@ -84,10 +84,12 @@ Result<PreparedBacktest> PrepareBacktest(const Workspace& ws, const BacktestRunF
 // Writes backtests/<bt_run_id>/ for a finished run and returns what the command prints on
 // stdout for it (`bt_run_id: ...`, `out_dir: ...`, the summary lines). With a `job_id` it
 // also writes that job's result file (core/job_result.hpp: kind backtest, the headline
-// metrics of summary.json).
+// metrics of summary.json). `summary_json` (optional) receives summary.json's exact text, so
+// a caller that reads the summary (the optimization fast path) need not read the file back.
 Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& run, const BacktestContext& context,
                                    const BacktestResult& result, const std::string& bt_run_id, TimePoint created_at,
-                                   const std::string& model_run_id, const std::string& job_id = "");
+                                   const std::string& model_run_id, const std::string& job_id = "",
+                                   std::string* summary_json = nullptr);
 
 // The summary.json fields a backtest's result file carries as its headline metrics.
 inline constexpr const char* kHeadlineMetrics[] = {"cagr",         "max_drawdown", "sharpe",   "sortino",

@@ -150,10 +150,12 @@ nlohmann::json MetricsToJson(const PerformanceMetrics& m);
 // Writes summary.json, equity.csv, trades.csv, fills.csv, positions.csv, config.yaml and,
 // for model-driven strategies (signal, topn), scores.csv into `out_dir` (created).
 // `summary_extra` is merged into summary.json (bt_run_id, created_at, config_path, ...).
-// `summary_out` (optional) receives summary.json's content.
+// `summary_out` (optional) receives summary.json's content, `summary_text` (optional) its
+// exact text.
 Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const BacktestSpec& spec,
                             const BacktestContext& context, const BacktestResult& result,
-                            const nlohmann::json& summary_extra, nlohmann::json* summary_out = nullptr);
+                            const nlohmann::json& summary_extra, nlohmann::json* summary_out = nullptr,
+                            std::string* summary_text = nullptr);
 nlohmann::json BuildSummary(const BacktestSpec& spec, const BacktestContext& context,
                             const BacktestResult& result);
 

@@ -301,7 +301,11 @@ Result<std::unique_ptr<SqliteConnection>> SqliteDb::OpenConnection(
     RETURN_IF_ERROR(conn->Exec("PRAGMA journal_mode=WAL").WithContext("open " + path.string()));
     sqlite3_wal_autocheckpoint(raw, options.wal_autocheckpoint_pages);
   }
-  RETURN_IF_ERROR(conn->Exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+  // temp_store=MEMORY: statement journals, sorter spills and transient indexes stay in memory
+  // instead of a temporary file created and unlinked in /var/tmp per use (the optimization
+  // fast path's chunk writes made about 44 of them per 1,000 tasks, on the disk even when the
+  // workspace is on tmpfs).
+  RETURN_IF_ERROR(conn->Exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;")
                       .WithContext("open " + path.string()));
   return conn;
 }
