@@ -178,7 +178,10 @@ Where ModelsWhere(const RegistryQuery& q) {
   // A comparison with NULL is never true, so rows missing the metric drop out (documented).
   if (q.min_precision) { w.Add("precision >= ?"); w.values.emplace_back(*q.min_precision); }
   if (q.min_lift) { w.Add("lift >= ?"); w.values.emplace_back(*q.min_lift); }
-  if (q.min_support) { w.Add("support >= ?"); w.values.emplace_back(*q.min_support); }
+  // "+support": the pages' order comes from the (ticker +) sort indexes; the support indexes
+  // (migration 4) are for the totals only, and a planner that took one here would sort every
+  // match of the ticker instead of reading the first rows of the ordered range.
+  if (q.min_support) { w.Add("+support >= ?"); w.values.emplace_back(*q.min_support); }
   if (q.max_buy_rate) { w.Add("buy_rate <= ?"); w.values.emplace_back(*q.max_buy_rate); }
   return w;
 }
