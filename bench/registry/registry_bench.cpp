@@ -242,14 +242,18 @@ int main(int argc, char** argv) {
       q.min_precision = 0.9;
       return q;
     });
-    run_shape("ticker IN (3 random), min_support>=100", [](std::mt19937& r) {
-      alphalab::RegistryQuery q;
-      for (int k = 0; k < 3; ++k) q.tickers.push_back(Ticker(static_cast<int>(r() % kTickers)));
-      std::sort(q.tickers.begin(), q.tickers.end());
-      q.tickers.erase(std::unique(q.tickers.begin(), q.tickers.end()), q.tickers.end());
-      q.min_support = 100;
-      return q;
-    });
+    // Three distinct random tickers and a min_support bound.
+    const auto three_tickers = [](int64_t min_support) {
+      return [min_support](std::mt19937& r) {
+        alphalab::RegistryQuery q;
+        for (int k = 0; k < 3; ++k) q.tickers.push_back(Ticker(static_cast<int>(r() % kTickers)));
+        std::sort(q.tickers.begin(), q.tickers.end());
+        q.tickers.erase(std::unique(q.tickers.begin(), q.tickers.end()), q.tickers.end());
+        q.min_support = min_support;
+        return q;
+      };
+    };
+    run_shape("ticker IN (3 random), min_support>=100", three_tickers(100));
     run_shape("run_id=<random> (compare drawer / run detail)", [n_runs](std::mt19937& r) {
       alphalab::RegistryQuery q;
       char id[48];
@@ -258,14 +262,7 @@ int main(int argc, char** argv) {
       return q;
     });
 
-    run_shape("ticker IN (3 random), min_support>=30 (API default), default sort", [](std::mt19937& r) {
-      alphalab::RegistryQuery q;
-      for (int k = 0; k < 3; ++k) q.tickers.push_back(Ticker(static_cast<int>(r() % kTickers)));
-      std::sort(q.tickers.begin(), q.tickers.end());
-      q.tickers.erase(std::unique(q.tickers.begin(), q.tickers.end()), q.tickers.end());
-      q.min_support = 30;
-      return q;
-    });
+    run_shape("ticker IN (3 random), min_support>=30 (API default), default sort", three_tickers(30));
     {
       // The total of a min_support page (probe + per-ticker totals minus the rows below the
       // bound) against the plain COUNT(*) of the matches, interleaved; both must agree.
