@@ -59,6 +59,13 @@ else
   run "$BIN/bench_optimize" --only queue
   run "$BIN/bench_optimize" --only status
   run "$BIN/bench_engine_ml_train" --instruments 500 --years 20 --rounds 200
+  # PostgreSQL beside SQLite (registry at 1M rows, claims from two servers): needs a server.
+  if [ -n "${ALPHALAB_TEST_PG_URL:-}" ]; then
+    run "$BIN/bench_postgres" --rows 1000000 --iterations 100 --jobs 4000 --threads 4
+  else
+    echo "bench_postgres skipped: no PostgreSQL URL (set ALPHALAB_TEST_PG_URL, e.g. from scripts/services/postgres.sh start DIR)" |
+      tee -a "$TXT"
+  fi
 fi
 if command -v wrk >/dev/null; then
   run bash bench/http/bench_http.sh "$BUILD_DIR"

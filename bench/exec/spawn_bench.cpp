@@ -1,7 +1,12 @@
 // Executor ceiling: N trivial jobs through LocalExecutor with `slots` in flight, compared with
 // raw posix_spawn + waitpid of the same program.
 //
-//   bench_exec_spawn [--jobs 2000] [--slots 2,8] [--program /bin/true]
+//   bench_exec_spawn [--jobs 2000] [--reps 3] [--slots 2,8] [--program /bin/true]
+//
+// Per slots value, --reps rounds of: the raw reference (sequential posix_spawn + waitpid),
+// LocalExecutor with logs pre-created, LocalExecutor creating each log; the time per job of
+// each round goes through bench/common/bench_report.hpp (median, p95, best) with the raw
+// spawn as the in-run reference.
 //
 // submit->spawned : Submit() call until it returned (the supervisor started the program)
 // submit->start   : Submit() call until the job's own program printed its clock (second run,
@@ -30,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/bench_report.hpp"
 #include "exec/local/local_executor.hpp"
 
 extern char** environ;
@@ -87,7 +93,8 @@ double ProcessTreeCpuMs(int pid) {
   return ticks * 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-void RawSpawn(int n, const std::string& program) {
+// Seconds per spawn of `n` sequential raw spawns.
+double RawSpawn(int n, const std::string& program) {
   std::vector<double> costs;
   costs.reserve(static_cast<size_t>(n));
   const double cpu0 = CpuMs();
@@ -98,7 +105,7 @@ void RawSpawn(int n, const std::string& program) {
     char* argv[] = {const_cast<char*>(program.c_str()), nullptr};
     if (posix_spawn(&pid, program.c_str(), nullptr, nullptr, argv, environ) != 0) {
       std::perror("posix_spawn");
-      return;
+      std::exit(1);
     }
     int status = 0;
     waitpid(pid, &status, 0);
@@ -108,6 +115,7 @@ void RawSpawn(int n, const std::string& program) {
   std::printf("raw posix_spawn+waitpid of %s, sequential: %d in %.3f s = %.0f/s, %.3f CPU ms/spawn\n",
               program.c_str(), n, secs, n / secs, (CpuMs() - cpu0) / n);
   PrintLatency("spawn->reaped", costs);
+  return secs / n;
 }
 
 struct RunResult {
@@ -203,12 +211,15 @@ RunResult RunExecutor(int n, int slots, const std::vector<std::string>& argv,
 
 int main(int argc, char** argv) {
   int jobs = 2000;
+  int reps = 3;
   std::vector<int> slot_list = {static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))};
   std::string program = "/bin/true";
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--jobs" && i + 1 < argc) {
       jobs = std::atoi(argv[++i]);
+    } else if (arg == "--reps" && i + 1 < argc) {
+      reps = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--slots" && i + 1 < argc) {
       slot_list.clear();
       std::string list = argv[++i];
@@ -221,7 +232,7 @@ int main(int argc, char** argv) {
     } else if (arg == "--program" && i + 1 < argc) {
       program = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--jobs N] [--slots 2,8] [--program /bin/true]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--jobs N] [--reps N] [--slots 2,8] [--program /bin/true]\n", argv[0]);
       return 2;
     }
   }
@@ -230,16 +241,25 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   std::printf("machine: %u hardware threads; shim %s\n", std::thread::hardware_concurrency(),
               alphalab::DefaultShimPath().c_str());
-  RawSpawn(jobs, program);
   for (int slots : slot_list) {
-    for (bool precreate : {true, false}) {
-      const char* logs = precreate ? "logs pre-created" : "logs created per job";
-      RunResult r = RunExecutor(jobs, slots, {program}, dir, precreate);
-      std::printf("LocalExecutor, %d jobs of %s, %d slots, %s: %.0f jobs/s, %.3f CPU ms/job\n", jobs,
-                  program.c_str(), slots, logs, r.jobs_per_sec, r.cpu_ms_per_job);
-      PrintLatency("submit->spawned", r.spawned);
-      PrintLatency("submit->exit", r.exited);
+    std::vector<double> raw, pre, created;  // seconds per job, one sample per round
+    for (int rep = 0; rep < reps; ++rep) {
+      raw.push_back(RawSpawn(jobs, program));
+      for (bool precreate : {true, false}) {
+        const char* logs = precreate ? "logs pre-created" : "logs created per job";
+        RunResult r = RunExecutor(jobs, slots, {program}, dir, precreate);
+        std::printf("LocalExecutor, %d jobs of %s, %d slots, %s: %.0f jobs/s, %.3f CPU ms/job\n", jobs,
+                    program.c_str(), slots, logs, r.jobs_per_sec, r.cpu_ms_per_job);
+        PrintLatency("submit->spawned", r.spawned);
+        PrintLatency("submit->exit", r.exited);
+        (precreate ? pre : created).push_back(1.0 / r.jobs_per_sec);
+      }
     }
+    const std::string slots_text = std::to_string(slots) + " slots";
+    alphalab::bench::Report("bench_exec_spawn", "LocalExecutor, " + slots_text + ", logs pre-created, time per job",
+                            pre, "ms", "raw posix_spawn+waitpid, sequential", raw);
+    alphalab::bench::Report("bench_exec_spawn", "LocalExecutor, " + slots_text + ", log created per job, time per job",
+                            created, "ms", "raw posix_spawn+waitpid, sequential", raw);
     const int n = std::min(jobs, 1000);
     RunResult d = RunExecutor(n, slots, {"/bin/date", "+%s%N"}, dir, /*precreate_logs=*/true);
     std::printf("LocalExecutor, %d jobs of /bin/date +%%s%%N, %d slots, logs pre-created: %.0f jobs/s\n",

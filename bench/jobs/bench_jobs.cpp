@@ -1,8 +1,14 @@
 // bench_jobs: trivial jobs (a program that exits at once) submitted over HTTP to a real
-// `alphalab serve` and run to SUCCESS. Prints sustained jobs/s and submit-to-start p50/p95.
+// `alphalab serve` and run to SUCCESS. Prints jobs/s (median and p95 over --reps batches) beside
+// the in-run ceiling, and submit-to-start p50/p95.
 //
-//   build/bin/bench_jobs [--jobs 3000] [--clients 4] [--slots 0] [--program /bin/true]
+//   build/bin/bench_jobs [--jobs 3000] [--reps 5] [--clients 4] [--slots 0] [--program /bin/true]
 //                        [--dir /tmp] [--keep] [--no-access-log]
+//
+// The jobs go in --reps batches of jobs/reps; before each batch, the reference runs the same
+// number of raw posix_spawn + waitpid of the program, each with its own new log file
+// (stdout and stderr), from --clients threads: the spawn ceiling of this machine at that
+// minute. The ratio is API jobs/s over the ceiling's.
 //
 // It starts its own server (access log on, as users run it; the server's stderr goes to
 // <workspace>/server.log) on a new workspace under --dir (port 0) and stops it afterwards.
@@ -28,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/bench_report.hpp"
 #include "core/clock.hpp"
 #include "http/http_client.hpp"
 
@@ -36,8 +43,41 @@ extern char** environ;
 namespace fs = std::filesystem;
 using namespace alphalab;
 
+namespace {
+
+// `n` raw spawns of `program` from `threads` threads, each with stdout and stderr in a new
+// file under `dir`; seconds.
+double RawSpawnCeiling(int n, int threads, const std::string& program, const fs::path& dir) {
+  fs::create_directories(dir);
+  std::atomic<int> next{0};
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (int i; (i = next.fetch_add(1)) < n;) {
+        const std::string log = (dir / ("job_" + std::to_string(i) + ".log")).string();
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        posix_spawn_file_actions_adddup2(&fa, 1, 2);
+        char* argv[] = {const_cast<char*>(program.c_str()), nullptr};
+        pid_t pid = -1;
+        if (posix_spawn(&pid, program.c_str(), &fa, nullptr, argv, environ) == 0) {
+          int st = 0;
+          ::waitpid(pid, &st, 0);
+        }
+        posix_spawn_file_actions_destroy(&fa);
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  int jobs = 3000, clients = 4, slots = 0;
+  int jobs = 3000, clients = 4, slots = 0, reps = 5;
   std::string program = "/bin/true";
   fs::path parent = fs::temp_directory_path();
   bool keep = false, access_log = true;
@@ -46,6 +86,7 @@ int main(int argc, char** argv) {
     const bool has_value = i + 1 < argc;
     if (a == "--jobs" && has_value) jobs = std::atoi(argv[++i]);
     else if (a == "--clients" && has_value) clients = std::atoi(argv[++i]);
+    else if (a == "--reps" && has_value) reps = std::max(1, std::atoi(argv[++i]));
     else if (a == "--slots" && has_value) slots = std::atoi(argv[++i]);
     else if (a == "--program" && has_value) program = argv[++i];
     else if (a == "--dir" && has_value) parent = argv[++i];
@@ -53,7 +94,7 @@ int main(int argc, char** argv) {
     else if (a == "--no-access-log") access_log = false;
     else {
       std::fprintf(stderr,
-                   "usage: bench_jobs [--jobs N] [--clients N] [--slots N] [--program P] [--dir D] [--keep] "
+                   "usage: bench_jobs [--jobs N] [--reps N] [--clients N] [--slots N] [--program P] [--dir D] [--keep] "
                    "[--no-access-log]\n");
       return 2;
     }
@@ -109,43 +150,58 @@ int main(int argc, char** argv) {
   // Per job, from the client's side: when its POST was sent (wall clock, ms since the epoch,
   // comparable with the server's started_at on the same machine) and how long it took.
   std::vector<std::vector<double>> sent_ms(clients), post_ms(clients);
-  std::atomic<int> next{0};
-  const auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::thread> threads;
-  for (int t = 0; t < clients; ++t) {
-    threads.emplace_back([&, t] {
-      auto client = std::move(http::HttpClient::Create(url).value());
-      const std::string body = R"({"job_type":"noop","params":{}})";
-      while (next.fetch_add(1) < jobs) {
-        const double sent = std::chrono::duration<double, std::milli>(
-                                std::chrono::system_clock::now().time_since_epoch()).count();
-        const auto p0 = std::chrono::steady_clock::now();
-        auto r = client->Request("POST", "/api/jobs", body);
-        const double took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - p0).count();
-        if (!r.ok() || r->status != 200) {
-          std::fprintf(stderr, "submit failed: %s\n", r.ok() ? r->body.c_str() : r.status().ToString().c_str());
-          continue;
-        }
-        ids[t].push_back(Json::parse(r->body)["job_id"].get<std::string>());
-        sent_ms[t].push_back(sent);
-        post_ms[t].push_back(took);
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  const double submit_sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-  // Wait until every job is terminal (poll the counts).
-  auto client = std::move(http::HttpClient::Create(url).value());
+  auto poller = std::move(http::HttpClient::Create(url).value());
   int done = 0;
-  for (int i = 0; i < 12000; ++i) {
-    auto r = client->Get("/api/jobs/recent?status=SUCCESS&limit=0");
-    auto f = client->Get("/api/jobs/recent?status=FAILED&limit=0");
-    done = Json::parse(r->body)["total"].get<int>() + Json::parse(f->body)["total"].get<int>();
-    if (done >= jobs) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // One batch of `n` jobs through the API, submitted by `clients` threads, until every job of
+  // the run so far is terminal; seconds.
+  auto api_batch = [&](int n) {
+    std::atomic<int> next{0};
+    const int target = done + n;
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < clients; ++t) {
+      threads.emplace_back([&, t] {
+        auto client = std::move(http::HttpClient::Create(url).value());
+        const std::string body = R"({"job_type":"noop","params":{}})";
+        while (next.fetch_add(1) < n) {
+          const double sent = std::chrono::duration<double, std::milli>(
+                                  std::chrono::system_clock::now().time_since_epoch()).count();
+          const auto p0 = std::chrono::steady_clock::now();
+          auto r = client->Request("POST", "/api/jobs", body);
+          const double took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - p0).count();
+          if (!r.ok() || r->status != 200) {
+            std::fprintf(stderr, "submit failed: %s\n", r.ok() ? r->body.c_str() : r.status().ToString().c_str());
+            continue;
+          }
+          ids[t].push_back(Json::parse(r->body)["job_id"].get<std::string>());
+          sent_ms[t].push_back(sent);
+          post_ms[t].push_back(took);
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    for (int i = 0; i < 12000; ++i) {  // every job terminal (poll the counts)
+      auto r = poller->Get("/api/jobs/recent?status=SUCCESS&limit=0");
+      auto f = poller->Get("/api/jobs/recent?status=FAILED&limit=0");
+      done = Json::parse(r->body)["total"].get<int>() + Json::parse(f->body)["total"].get<int>();
+      if (done >= target) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  const int batch = std::max(1, jobs / reps);
+  jobs = batch * reps;
+  std::vector<double> api_per_job, raw_per_job;
+  const auto t_all = std::chrono::steady_clock::now();
+  double api_sec = 0;
+  for (int r = 0; r < reps; ++r) {
+    raw_per_job.push_back(RawSpawnCeiling(batch, clients, program, ws / ("raw" + std::to_string(r))) / batch);
+    const double sec = api_batch(batch);
+    api_sec += sec;
+    api_per_job.push_back(sec / batch);
   }
-  const double total_sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double total_sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count();
+  auto client = std::move(poller);
 
   std::vector<double> start_ms, client_start_ms, posts;
   int success = 0;
@@ -175,8 +231,14 @@ int main(int argc, char** argv) {
   auto metrics = client->Get("/metrics");
   std::printf("jobs: %d submitted by %d clients, %d SUCCESS (access log %s)\n", jobs, clients, success,
               access_log ? "on" : "off");
-  std::printf("submit phase: %.3f s (%.0f submits/s)\n", submit_sec, jobs / submit_sec);
-  std::printf("all terminal after: %.3f s -> %.0f jobs/s sustained (submit to SUCCESS)\n", total_sec, done / total_sec);
+  std::printf("%d batches of %d jobs, %.1f s in all (ceiling batches included); API batches: %.0f jobs/s overall\n",
+              reps, batch, total_sec, done / api_sec);
+  const bench::Stats api = bench::Report(
+      "bench_jobs", "trivial job through the API to SUCCESS (time per job in a batch)", api_per_job, "ms",
+      "raw posix_spawn+waitpid, own log file, " + std::to_string(clients) + " threads", raw_per_job);
+  const bench::Stats raw = bench::Summarize(raw_per_job);
+  std::printf("jobs/s: API median %.0f (p95 batch %.0f), raw spawn ceiling median %.0f -> %.2f of the ceiling\n",
+              1 / api.median, 1 / api.p95, 1 / raw.median, raw.median / api.median);
   std::printf("submit-to-start (server timestamps, ms resolution, includes queueing when slots are full): p50 %.1f ms, p95 %.1f ms, max %.1f ms\n",
               pct(0.5), pct(0.95), pct(1.0));
   std::printf("submit-to-start seen by the client (POST sent -> started_at; includes any wait the server imposes before "

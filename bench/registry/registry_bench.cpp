@@ -1,15 +1,22 @@
 // Registry benchmark. Prints figures; see docs/benchmarks/registry.md.
 //
 //   bench_registry [--rows 1000000] [--runs-to-index 10000] [--alphalab build/bin/alphalab]
-//                  [--iterations 300] [--keep DIR]
+//                  [--iterations 300] [--keep DIR] [--reuse]
+//
+// --reuse (with --keep DIR): the database a previous --keep run left in DIR is measured again
+// (no load; --rows must be the same).
 //
 // 1. Builds a workspace database with --rows registry rows (100 tickers x rows/100 runs)
 //    through SqliteRegistryStore::ReplaceRuns, ANALYZEs it.
-// 2. p50/p95/max of filtered, sorted pages through the store (several query shapes).
+// 2. median/p95/best of filtered, sorted pages through the store (several query shapes;
+//    bench/common/bench_report.hpp), and the min_support total against the plain COUNT(*)
+//    measured in the same run.
 // 3. EXPLAIN QUERY PLAN of the items and COUNT statements (indexed filter -> SEARCH, no SCAN).
 // 4. Starts `alphalab serve` on that workspace (registry.index_on_start: false, so the
 //    synthetic rows without run folders are kept) and measures GET /api/registry/models over
-//    one keep-alive connection.
+//    one keep-alive connection, every documented query shape; each request is interleaved with
+//    the same query through the store in this process (the in-run reference: what HTTP, the
+//    parameter parsing and the JSON add).
 // 5. Writes --runs-to-index run folders (5 tickers each, the engine's file format) into a
 //    fresh workspace and times Indexer::IndexAll (cold) and a second pass (re-index).
 #include <fcntl.h>
@@ -35,10 +42,12 @@
 #include <string>
 #include <vector>
 
+#include "../common/bench_report.hpp"
 #include "core/clock.hpp"
 #include "core/json.hpp"
 #include "core/workspace.hpp"
 #include "registry/indexer.hpp"
+#include "registry/registry_service.hpp"
 #include "store/sqlite/sqlite_db.hpp"
 #include "store/sqlite/sqlite_registry_store.hpp"
 
@@ -51,15 +60,6 @@ using alphalab::Json;
 using Clock = std::chrono::steady_clock;
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-struct Stats {
-  double p50, p95, max;
-};
-Stats Summarize(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5))]; };
-  return {at(0.5), at(0.95), v.back()};
-}
 
 std::string Ticker(int i) {
   if (i == 0) return "TSM";
@@ -94,8 +94,15 @@ int main(int argc, char** argv) {
   int iterations = 300;
   std::string alphalab_bin;
   std::string keep;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool reuse = false;
+  for (int i = 1; i < argc; i += 2) {
     std::string a = argv[i];
+    if (a == "--reuse") {
+      reuse = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) break;
     if (a == "--rows") rows = std::stoll(argv[i + 1]);
     else if (a == "--runs-to-index") runs_to_index = std::stoi(argv[i + 1]);
     else if (a == "--iterations") iterations = std::stoi(argv[i + 1]);
@@ -105,8 +112,9 @@ int main(int argc, char** argv) {
   if (alphalab_bin.empty()) alphalab_bin = (fs::path(argv[0]).parent_path() / "alphalab").string();
   const fs::path root = keep.empty() ? fs::temp_directory_path() / ("alphalab_bench_registry_" + std::to_string(getpid()))
                                      : fs::path(keep);
-  fs::remove_all(root);
   const fs::path ws_dir = root / "ws";
+  reuse = reuse && !keep.empty() && fs::exists(ws_dir / "alphalab.db");
+  if (!reuse) fs::remove_all(root);
   fs::create_directories(ws_dir / "runs");
   {
     std::ofstream(ws_dir / "alphalab.yaml") << "storage:\n  db: sqlite:alphalab.db\nregistry:\n  index_on_start: false\n";
@@ -125,7 +133,7 @@ int main(int argc, char** argv) {
     std::uniform_real_distribution<double> u(0, 1);
     const auto t0 = Clock::now();
     std::vector<alphalab::IndexedRun> batch;
-    for (int64_t r = 0; r < n_runs; ++r) {
+    for (int64_t r = 0; r < (reuse ? 0 : n_runs); ++r) {
       alphalab::IndexedRun ir;
       char id[48];
       std::snprintf(id, sizeof id, "run_%08lld", static_cast<long long>(r));
@@ -181,7 +189,7 @@ int main(int argc, char** argv) {
       }
     }
     const auto t1 = Clock::now();
-    Die(db->Exec("ANALYZE"), "ANALYZE");
+    if (!reuse) Die(db->Exec("ANALYZE"), "ANALYZE");
     std::printf("load: %.1f s (%.0f rows/s) + ANALYZE %.1f s, db file %.0f MB\n", Ms(t1 - t0) / 1000,
                 static_cast<double>(n_runs * kTickers) / (Ms(t1 - t0) / 1000), Ms(Clock::now() - t1) / 1000,
                 static_cast<double>(fs::file_size(ws_dir / "alphalab.db")) / 1e6);
@@ -189,7 +197,6 @@ int main(int argc, char** argv) {
     // ---- 2. store latency ----
     std::printf("\n-- store (SqliteRegistryStore::QueryModels: page + total in one read transaction), %d iterations --\n",
                 iterations);
-    std::printf("%-52s %9s %9s %9s %9s\n", "query", "p50 ms", "p95 ms", "max ms", "total");
     auto run_shape = [&](const char* name, auto make_query) {
       std::vector<double> lat;
       int64_t total = 0;
@@ -198,12 +205,12 @@ int main(int argc, char** argv) {
         alphalab::RegistryQuery q = make_query(qr);
         const auto s = Clock::now();
         auto page = store->QueryModels(q);
-        lat.push_back(Ms(Clock::now() - s));
+        lat.push_back(std::chrono::duration<double>(Clock::now() - s).count());
         if (!page.ok()) Die(page.status(), name);
         total = page->total;
       }
-      auto st = Summarize(lat);
-      std::printf("%-52s %9.3f %9.3f %9.3f %9lld\n", name, st.p50, st.p95, st.max, static_cast<long long>(total));
+      alphalab::bench::Report("bench_registry", std::string("store: ") + name + " (total " + std::to_string(total) + ")",
+                              lat, "ms");
     };
     run_shape("seed: ticker=TSM lift>=1.1 prec>=0.6 sup>=30", [](std::mt19937&) {
       alphalab::RegistryQuery q;
@@ -235,14 +242,18 @@ int main(int argc, char** argv) {
       q.min_precision = 0.9;
       return q;
     });
-    run_shape("ticker IN (3 random), min_support>=100", [](std::mt19937& r) {
-      alphalab::RegistryQuery q;
-      for (int k = 0; k < 3; ++k) q.tickers.push_back(Ticker(static_cast<int>(r() % kTickers)));
-      std::sort(q.tickers.begin(), q.tickers.end());
-      q.tickers.erase(std::unique(q.tickers.begin(), q.tickers.end()), q.tickers.end());
-      q.min_support = 100;
-      return q;
-    });
+    // Three distinct random tickers and a min_support bound.
+    const auto three_tickers = [](int64_t min_support) {
+      return [min_support](std::mt19937& r) {
+        alphalab::RegistryQuery q;
+        for (int k = 0; k < 3; ++k) q.tickers.push_back(Ticker(static_cast<int>(r() % kTickers)));
+        std::sort(q.tickers.begin(), q.tickers.end());
+        q.tickers.erase(std::unique(q.tickers.begin(), q.tickers.end()), q.tickers.end());
+        q.min_support = min_support;
+        return q;
+      };
+    };
+    run_shape("ticker IN (3 random), min_support>=100", three_tickers(100));
     run_shape("run_id=<random> (compare drawer / run detail)", [n_runs](std::mt19937& r) {
       alphalab::RegistryQuery q;
       char id[48];
@@ -250,6 +261,36 @@ int main(int argc, char** argv) {
       q.run_ids = {id};
       return q;
     });
+
+    run_shape("ticker IN (3 random), min_support>=30 (API default), default sort", three_tickers(30));
+    {
+      // The total of a min_support page (probe + per-ticker totals minus the rows below the
+      // bound) against the plain COUNT(*) of the matches, interleaved; both must agree.
+      std::vector<double> page_s, count_s;
+      for (int i = 0; i < iterations; ++i) {
+        alphalab::RegistryQuery q;
+        q.tickers = {Ticker(1 + i % 30), Ticker(31 + i % 30), Ticker(61 + i % 30)};
+        q.min_support = 30;
+        q.limit = 0;
+        auto s = Clock::now();
+        auto page = store->QueryModels(q);
+        page_s.push_back(std::chrono::duration<double>(Clock::now() - s).count());
+        if (!page.ok()) Die(page.status(), "total");
+        s = Clock::now();
+        auto plain = db->WithReader([&](alphalab::SqliteConnection& c) {
+          return c.QueryInt64("SELECT COUNT(*) FROM registry_models WHERE ticker IN (?, ?, ?) AND support >= ?",
+                              q.tickers[0], q.tickers[1], q.tickers[2], int64_t{30});
+        });
+        count_s.push_back(std::chrono::duration<double>(Clock::now() - s).count());
+        if (!plain.ok() || *plain != page->total) {
+          std::fprintf(stderr, "total %lld != COUNT(*) %lld\n", static_cast<long long>(page->total),
+                       static_cast<long long>(plain.ok() ? *plain : -1));
+          return 1;
+        }
+      }
+      alphalab::bench::Report("bench_registry", "store: total of 3 tickers, min_support>=30 (QueryModels, limit 0)",
+                              page_s, "ms", "plain COUNT(*) of the matches", count_s);
+    }
 
     // ---- 3. plans ----
     std::printf("\n-- EXPLAIN QUERY PLAN (seed query) --\n");
@@ -278,16 +319,15 @@ int main(int argc, char** argv) {
         (void)db->WithReader([&](alphalab::SqliteConnection& c) {
           return c.QueryInt64("SELECT COUNT(*) FROM registry_models WHERE ticker = ? AND precision >= ?", std::string("TSM"), 0.6);
         });
-        idx.push_back(Ms(Clock::now() - s));
+        idx.push_back(std::chrono::duration<double>(Clock::now() - s).count());
         s = Clock::now();
         (void)db->WithReader([&](alphalab::SqliteConnection& c) {
           return c.QueryInt64("SELECT COUNT(*) FROM registry_models NOT INDEXED WHERE recall >= ?", 0.5);
         });
-        full.push_back(Ms(Clock::now() - s));
+        full.push_back(std::chrono::duration<double>(Clock::now() - s).count());
       }
-      auto a = Summarize(idx), b = Summarize(full);
-      std::printf("COUNT ticker=TSM AND precision>=0.6 (index search): p50 %.3f ms p95 %.3f ms\n", a.p50, a.p95);
-      std::printf("COUNT over a full table scan, for contrast:          p50 %.3f ms p95 %.3f ms\n", b.p50, b.p95);
+      alphalab::bench::Report("bench_registry", "COUNT ticker=TSM AND precision>=0.6 (index search)", idx, "ms",
+                              "COUNT over a full table scan", full);
     }
   }
 
@@ -336,32 +376,58 @@ int main(int argc, char** argv) {
       if (body) *body = res.body();
       return static_cast<int>(res.result_int());
     };
-    std::printf("\n-- HTTP GET /api/registry/models (real `alphalab serve`, one keep-alive connection), %d iterations --\n",
+    std::printf("\n-- HTTP GET /api/registry/models (real `alphalab serve`, one keep-alive connection), %d iterations;"
+                " reference: the same query through the store in this process, interleaved --\n",
                 iterations);
-    std::printf("%-70s %9s %9s %9s\n", "query string", "p50 ms", "p95 ms", "max ms");
     const std::vector<std::string> shapes = {
         "ticker=TSM&min_lift=1.1&min_precision=0.6&min_support=30&limit=50&offset=0",
         "ticker=SYN042&limit=50&offset=200",
         "ticker=SYN007&sort=lift_desc,precision_desc,buy_rate_asc,support_desc&limit=50",
         "limit=50&offset=0",
+        "limit=50&offset=500",
+        "min_precision=0.9&limit=50",
+        "ticker=SYN001,SYN002,SYN003&limit=50",
+        "ticker=SYN001,SYN002,SYN003&limit=50&offset=500",
         "ticker=SYN001,SYN002,SYN003&min_support=100&limit=50",
+        "ticker=SYN010,SYN020,SYN030,SYN040,SYN050&sort=lift_desc&limit=50",
+        "run_id=run_00000042&limit=50",
+        "project=alpha&mode=base&status=success&limit=50",
     };
+    auto store_db = alphalab::SqliteDb::Open(ws_dir / "alphalab.db").value();
+    auto store_ref = alphalab::SqliteRegistryStore::Open(*store_db).value();
     for (const auto& qs : shapes) {
-      std::vector<double> lat;
+      alphalab::registry::Params params;
+      for (size_t a = 0; a < qs.size();) {
+        size_t amp = qs.find('&', a);
+        if (amp == std::string::npos) amp = qs.size();
+        const std::string kv = qs.substr(a, amp - a);
+        const size_t eq = kv.find('=');
+        params.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+        a = amp + 1;
+      }
+      if (!params.count("min_support")) params["min_support"] = std::to_string(alphalab::registry::kDefaultMinSupport);
+      auto query = alphalab::registry::ParseModelsParams(params);
+      if (!query.ok()) Die(query.status(), qs.c_str());
+      std::vector<double> lat, ref;
       std::string body;
       for (int i = 0; i < iterations; ++i) {
-        const auto s = Clock::now();
+        auto s = Clock::now();
         const int code = get("/api/registry/models?" + qs, i == 0 ? &body : nullptr);
-        lat.push_back(Ms(Clock::now() - s));
+        lat.push_back(std::chrono::duration<double>(Clock::now() - s).count());
         if (code != 200) {
           std::fprintf(stderr, "HTTP %d for %s: %s\n", code, qs.c_str(), body.c_str());
-          break;
+          return 1;
         }
+        s = Clock::now();
+        auto page = store_ref->QueryModels(*query);
+        ref.push_back(std::chrono::duration<double>(Clock::now() - s).count());
+        if (!page.ok()) Die(page.status(), qs.c_str());
       }
-      auto st = Summarize(lat);
       auto j = alphalab::ParseJson(body);
-      std::printf("%-70s %9.3f %9.3f %9.3f  total=%s bytes=%zu\n", qs.c_str(), st.p50, st.p95, st.max,
-                  j.ok() ? (*j)["total"].dump().c_str() : "?", body.size());
+      alphalab::bench::Report("bench_registry",
+                              "HTTP " + qs + " (total " + (j.ok() ? (*j)["total"].dump() : "?") + ", " +
+                                  std::to_string(body.size()) + " bytes)",
+                              lat, "ms", "same query through the store", ref);
     }
     kill(pid, SIGTERM);
     int status = 0;

@@ -3,7 +3,9 @@
 // group commit + background checkpoints ("grouped", the default) and with one transaction
 // per write + SQLite's inline auto-checkpoint ("ungrouped", the behaviour before group
 // commit), in the same run. Every (mode, threads) cell uses a fresh database file. Then
-// GetJob and the recent-jobs page (limit 100) as reads.
+// GetJob and the recent-jobs page (limit 100) as reads. Each (threads) cell is also reported
+// through bench/common/bench_report.hpp: the per-write latency of "grouped" with "ungrouped"
+// (same threads, same run) as its reference.
 //
 //   bench_store_write [--jobs 5000] [--threads 1,2,4,8] [--mode both|grouped|ungrouped|all]
 //                     [--checkpoint 1000] [--extra 1] [--dir PATH]
@@ -24,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/bench_report.hpp"
 #include "store/sqlite/sqlite_job_store.hpp"
 
 namespace {
@@ -155,6 +158,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<SqliteJobStore> last_store;
   int cell = 0;
   for (int threads : thread_counts) {
+    std::vector<double> grouped_s, ungrouped_s;  // per write, seconds, for the report
     for (const Mode& mode : modes) {
       const auto db_path = dir / ("cell" + std::to_string(cell++)) / "alphalab.db";
       SqliteDb::Options options;
@@ -205,20 +209,34 @@ int main(int argc, char** argv) {
                   failures.load() > 0 ? "  FAILURES" : "");
       std::fflush(stdout);
       if (failures.load() > 0) return 1;
+      if (mode.group_commit && mode.background_checkpoint) {
+        for (double us : all) grouped_s.push_back(us / 1e6);
+      } else if (!mode.group_commit && !mode.background_checkpoint) {
+        for (double us : all) ungrouped_s.push_back(us / 1e6);
+      }
       last_db = std::move(db).value();
       last_store = std::move(store).value();
+    }
+    if (!grouped_s.empty()) {
+      bench::Report("bench_store_write", "one write (insert or CAS), grouped, " + std::to_string(threads) + " threads",
+                    grouped_s, "us", ungrouped_s.empty() ? "" : "ungrouped (a transaction per write)", ungrouped_s);
     }
   }
   std::printf("(ckpts: background passes for grouped modes; inline auto-checkpoints are not counted."
               " peak WAL: size of the -wal file after the run, it never shrinks while open)\n");
 
-  // Reads on the last cell's table (`jobs` rows).
-  std::vector<double> get_us, list_us;
+  // Reads on the last cell's table (`jobs` rows): GetStoredJob (the detail read of an uncached
+  // job) interleaved with GetJob (decodes every JSON column) as its reference.
+  std::vector<double> get_s, stored_s, list_s;
   for (int i = 0; i < 2000; ++i) {
-    const auto s = BenchClock::now();
-    auto job = last_store->GetJob(JobId("job_" + std::to_string((i * 7919) % jobs)));
-    get_us.push_back(std::chrono::duration<double, std::micro>(BenchClock::now() - s).count());
-    if (!job.ok()) return 1;
+    const JobId id("job_" + std::to_string((i * 7919) % jobs));
+    auto s = BenchClock::now();
+    auto job = last_store->GetJob(id);
+    get_s.push_back(std::chrono::duration<double>(BenchClock::now() - s).count());
+    s = BenchClock::now();
+    auto stored = last_store->GetStoredJob(id);
+    stored_s.push_back(std::chrono::duration<double>(BenchClock::now() - s).count());
+    if (!job.ok() || !stored.ok()) return 1;
   }
   for (int i = 0; i < 200; ++i) {
     JobQuery q;
@@ -226,12 +244,12 @@ int main(int argc, char** argv) {
     if (i % 2 == 1) q.statuses = {JobState::kSuccess};
     const auto s = BenchClock::now();
     auto page = last_store->ListJobs(q);
-    list_us.push_back(std::chrono::duration<double, std::micro>(BenchClock::now() - s).count());
+    list_s.push_back(std::chrono::duration<double>(BenchClock::now() - s).count());
     if (!page.ok() || page->size() != 100) return 1;
   }
-  std::printf("GetJob            p50 %.1f us  p99 %.1f us\n", Percentile(get_us, 0.5), Percentile(get_us, 0.99));
-  std::printf("ListJobs(100)     p50 %.1f us  p99 %.1f us  (recent and status=SUCCESS, %d rows)\n",
-              Percentile(list_us, 0.5), Percentile(list_us, 0.99), jobs);
+  bench::Report("bench_store_write", "GetStoredJob (JSON columns as stored)", stored_s, "us", "GetJob", get_s);
+  bench::Report("bench_store_write", "ListJobs(100), recent and status=SUCCESS, " + std::to_string(jobs) + " rows",
+                list_s, "us");
   std::printf("load average at the end: %.2f\n", LoadAverage());
   last_store.reset();
   last_db.reset();

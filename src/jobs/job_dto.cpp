@@ -1,6 +1,9 @@
 #include "jobs/job_dto.hpp"
 
+#include "jobs/job_detail_body.hpp"
+
 #include <cmath>
+#include <string_view>
 
 namespace alphalab {
 
@@ -12,14 +15,147 @@ Json OrNull(const std::optional<T>& v) {
 Json TimeOrNull(const std::optional<TimePoint>& t) {
   return t ? Json(FormatIso8601(*t)) : Json(nullptr);
 }
+// A JSON string literal as DumpJson writes it (ensure_ascii off, invalid UTF-8 replaced):
+// ASCII is escaped here; a string with any non-ASCII byte goes through the library, which
+// validates it.
+void AppendString(std::string& out, std::string_view s) {
+  for (unsigned char c : s) {
+    if (c >= 0x80) {
+      out += DumpJson(Json(std::string(s)));
+      return;
+    }
+  }
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+void AppendOptionalString(std::string& out, const std::optional<std::string>& s) {
+  if (s) {
+    AppendString(out, *s);
+  } else {
+    out += "null";
+  }
+}
+
+void AppendTime(std::string& out, const std::optional<TimePoint>& t) {
+  if (t) {
+    out += '"';
+    out += FormatIso8601(*t);
+    out += '"';
+  } else {
+    out += "null";
+  }
+}
+
+// The stored text of a value the detail shows only when it is an object.
+std::string_view ObjectOrEmpty(const std::string& stored) {
+  return !stored.empty() && stored.front() == '{' ? std::string_view(stored) : std::string_view("{}");
+}
+
+double DurationSec(const JobRecord& job, TimePoint now) {
+  const TimePoint end = job.ended_at.value_or(now);
+  return std::round(SecondsBetween(*job.started_at, end) * 1000.0) / 1000.0;
+}
+
 }  // namespace
+
+std::string JobDetailBody(const StoredJob& stored, TimePoint now) {
+  const JobRecord& job = stored.record;
+  std::string out;
+  out.reserve(640 + stored.command_json.size() + stored.params_json.size() + stored.artifacts_json.size() +
+              job.cwd.size() + job.args_preview.size());
+  // Keys in the order DumpJson writes an object's (sorted).
+  out += "{\"args_preview\":";
+  AppendString(out, job.args_preview);
+  out += ",\"artifacts\":";
+  out += ObjectOrEmpty(stored.artifacts_json);
+  out += ",\"artifacts_parse_error\":";
+  AppendOptionalString(out, job.artifacts_parse_error);
+  out += ",\"command\":";
+  out += stored.command_json;
+  out += ",\"created_at\":";
+  AppendTime(out, job.created_at);
+  out += ",\"cwd\":";
+  AppendString(out, job.cwd);
+  out += job.dry_run ? ",\"dry_run\":true" : ",\"dry_run\":false";
+  out += ",\"duration_sec\":";
+  out += job.started_at ? DumpJson(Json(DurationSec(job, now))) : "null";
+  out += ",\"end_reason\":";
+  if (job.end_reason) {
+    out += '"';
+    out += EndReasonName(*job.end_reason);
+    out += '"';
+  } else {
+    out += "null";
+  }
+  out += ",\"ended_at\":";
+  AppendTime(out, job.ended_at);
+  out += ",\"error_message\":";
+  AppendOptionalString(out, job.error_message);
+  out += ",\"exit_code\":";
+  out += job.exit_code ? std::to_string(*job.exit_code) : "null";
+  out += ",\"job_id\":";
+  AppendString(out, job.job_id.str());
+  out += ",\"job_type\":";
+  AppendString(out, job.job_type);
+  out += ",\"owner_id\":";
+  AppendOptionalString(out, job.owner_id);
+  out += ",\"params\":";
+  out += ObjectOrEmpty(stored.params_json);
+  out += ",\"parent_id\":";
+  AppendOptionalString(out, job.parent_id);
+  out += ",\"project\":";
+  AppendString(out, job.project);
+  out += ",\"runtime\":{\"log_path\":";
+  AppendString(out, job.log_path);
+  out += ",\"meta_path\":";
+  AppendString(out, job.meta_path);
+  out += "},\"source_job_id\":";
+  AppendOptionalString(out, job.source_job_id);
+  out += ",\"started_at\":";
+  AppendTime(out, job.started_at);
+  out += ",\"status\":\"";
+  out += JobStateName(job.status);
+  out += "\",\"timeout_sec\":";
+  out += std::to_string(job.timeout_sec);
+  out += '}';
+  return out;
+}
+
+StoredJob StoredJobOf(JobRecord record) {
+  StoredJob out;
+  Json command = Json::array();
+  for (const std::string& arg : record.command) command.push_back(arg);
+  out.command_json = DumpJson(command);
+  out.params_json = DumpJson(record.params);
+  out.artifacts_json = DumpJson(record.artifacts);
+  out.record = std::move(record);
+  return out;
+}
 
 Json JobDetailJson(const JobRecord& job, TimePoint now) {
   Json duration = nullptr;
-  if (job.started_at) {
-    const TimePoint end = job.ended_at.value_or(now);
-    duration = std::round(SecondsBetween(*job.started_at, end) * 1000.0) / 1000.0;
-  }
+  if (job.started_at) duration = DurationSec(job, now);
   return Json{
       {"job_id", job.job_id.str()},
       {"job_type", job.job_type},

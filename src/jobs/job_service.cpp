@@ -18,6 +18,7 @@
 #include "core/write_new_file.hpp"
 #include "jobs/inprocess_journal.hpp"
 #include "jobs/job_artifacts.hpp"
+#include "jobs/job_detail_body.hpp"
 #include "jobs/job_dto.hpp"
 #include "jobs/job_outcome.hpp"
 #include "jobs/job_results.hpp"
@@ -761,6 +762,12 @@ Result<JobRecord> JobService::Get(const JobId& id) {
 
 Result<std::string> JobService::DetailBody(const JobId& id, TimePoint now) {
   if (auto body = cache_.DetailBody(id, now)) return *body;
+  // Not cached (an older job, or after a restart): the stored row straight into the body when
+  // the store hands rows out as stored (the SQL stores), else the decoded record.
+  if (auto* reader = dynamic_cast<StoredJobReader*>(&store_)) {
+    ASSIGN_OR_RETURN(StoredJob stored, reader->GetStoredJob(id));
+    return JobDetailBody(stored, now);
+  }
   ASSIGN_OR_RETURN(JobRecord rec, store_.GetJob(id));
   return DumpJson(JobDetailJson(rec, now));
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "store/job_store.hpp"
+#include "store/stored_job.hpp"
 
 namespace alphalab::job_sql {
 
@@ -64,8 +65,9 @@ Result<Json> ParseColumn(const Stmt& stmt, int col, std::string_view name,
   return parsed;
 }
 
+// Every column but the JSON ones (command 9, params 11, artifacts 12, env 22).
 template <typename Stmt>
-Result<JobRecord> RowToJob(const Stmt& stmt) {
+Result<JobRecord> RowToJobScalars(const Stmt& stmt) {
   JobRecord job;
   job.job_id = JobId(stmt.ColumnText(0));
   const std::string& id = job.job_id.str();
@@ -80,15 +82,7 @@ Result<JobRecord> RowToJob(const Stmt& stmt) {
   if (auto v = stmt.ColumnOptionalInt64(6)) job.exit_code = static_cast<int>(*v);
   job.error_message = stmt.ColumnOptionalText(7);
   job.cwd = stmt.ColumnText(8);
-  ASSIGN_OR_RETURN(Json command, ParseColumn(stmt, 9, "command", id));
-  if (!command.is_array()) return Status::Internal("job " + id + ": stored command is not a list");
-  for (const Json& arg : command) {
-    if (!arg.is_string()) return Status::Internal("job " + id + ": stored command has a non-string");
-    job.command.push_back(arg.get<std::string>());
-  }
   job.args_preview = stmt.ColumnText(10);
-  ASSIGN_OR_RETURN(job.params, ParseColumn(stmt, 11, "params", id));
-  ASSIGN_OR_RETURN(job.artifacts, ParseColumn(stmt, 12, "artifacts", id));
   job.artifacts_parse_error = stmt.ColumnOptionalText(13);
   job.log_path = stmt.ColumnText(14);
   job.meta_path = stmt.ColumnText(15);
@@ -98,7 +92,6 @@ Result<JobRecord> RowToJob(const Stmt& stmt) {
   job.dry_run = stmt.ColumnInt64(19) != 0;
   job.executor_ref = stmt.ColumnOptionalText(20);
   job.timeout_sec = stmt.ColumnInt64(21);
-  ASSIGN_OR_RETURN(job.env, ParseColumn(stmt, 22, "env", id));
   if (std::optional<std::string> reason = stmt.ColumnOptionalText(23)) {
     job.end_reason = ParseEndReason(*reason);
     if (!job.end_reason) return Status::Internal("job " + id + ": unknown stored end_reason '" + *reason + "'");
@@ -107,6 +100,47 @@ Result<JobRecord> RowToJob(const Stmt& stmt) {
   job.claimed_by = stmt.ColumnOptionalText(25);
   job.project = stmt.ColumnOptionalText(26).value_or("");
   return job;
+}
+
+template <typename Stmt>
+Result<JobRecord> RowToJob(const Stmt& stmt) {
+  ASSIGN_OR_RETURN(JobRecord job, RowToJobScalars(stmt));
+  const std::string& id = job.job_id.str();
+  ASSIGN_OR_RETURN(Json command, ParseColumn(stmt, 9, "command", id));
+  if (!command.is_array()) return Status::Internal("job " + id + ": stored command is not a list");
+  for (const Json& arg : command) {
+    if (!arg.is_string()) return Status::Internal("job " + id + ": stored command has a non-string");
+    job.command.push_back(arg.get<std::string>());
+  }
+  ASSIGN_OR_RETURN(job.params, ParseColumn(stmt, 11, "params", id));
+  ASSIGN_OR_RETURN(job.artifacts, ParseColumn(stmt, 12, "artifacts", id));
+  ASSIGN_OR_RETURN(job.env, ParseColumn(stmt, 22, "env", id));
+  return job;
+}
+
+// The StoredJob of a row: the JSON columns as stored (the store wrote them with DumpJson).
+template <typename Stmt>
+Result<StoredJob> RowToStoredJob(const Stmt& stmt) {
+  StoredJob out;
+  ASSIGN_OR_RETURN(out.record, RowToJobScalars(stmt));
+  out.command_json = stmt.ColumnText(9);
+  out.params_json = stmt.ColumnText(11);
+  out.artifacts_json = stmt.ColumnText(12);
+  return out;
+}
+
+// One row by id on a reader connection of `db` (SqliteDb or PgDb; the statement stays
+// prepared there), turned into the result R by `row` (RowToJob or RowToStoredJob).
+template <typename R, typename Db, typename Row>
+R ReadJobRow(Db& db, const JobId& id, Row row) {
+  static const std::string kSql = "SELECT " + std::string(kColumns) + " FROM jobs WHERE job_id = ?";
+  return db.WithReader([&](auto& conn) -> R {
+    ASSIGN_OR_RETURN(auto stmt, conn.Prepare(kSql));
+    RETURN_IF_ERROR(stmt.Bind(1, id.str()));
+    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) return Status::NotFound("job " + id.str() + " does not exist");
+    return row(stmt);
+  });
 }
 
 // A job's column values, serialised on the caller's thread before the write is queued (the

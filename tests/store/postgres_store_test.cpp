@@ -18,6 +18,7 @@
 #include "store/postgres/pg_registry_store.hpp"
 #include "store/postgres/pg_token_store.hpp"
 #include "store/registry_store_conformance.hpp"
+#include "store/registry_totals_check.hpp"
 #include "store/token_store_conformance.hpp"
 
 namespace alphalab::testing {
@@ -89,6 +90,14 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ConfigHistoryStoreConformance);
 TEST(PostgresStoreEnv, UrlIsSet) {
   ALPHALAB_REQUIRE_PG();
   EXPECT_TRUE(IsPostgresUrl(*PgTestUrl()));
+}
+
+// The same min_support totals as SQLite's (the SQL is shared in shape).
+TEST(PostgresRegistryStoreTest, MinSupportTotalsPastTheProbeAreExact) {
+  if (!PgTestUrl()) GTEST_SKIP() << "ALPHALAB_TEST_PG_URL is not set";
+  PgStoreHolder<PostgresRegistryStore> holder;
+  ASSERT_TRUE(holder.store);
+  ExpectMinSupportTotalsPastTheProbe(*holder.store);
 }
 
 TEST(PgDbTest, MigrationsApplyOnceAndNewerSchemaIsRefused) {

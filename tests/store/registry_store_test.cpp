@@ -8,6 +8,7 @@
 
 #include "store/fake_registry_store.hpp"
 #include "store/registry_store_conformance.hpp"
+#include "store/registry_totals_check.hpp"
 #include "store/sqlite/sqlite_registry_store.hpp"
 
 namespace alphalab::testing {
@@ -107,6 +108,24 @@ TEST(SqliteRegistryStore, HotQueriesSearchIndexesInsteadOfScanning) {
       << items_plan;
   // The index yields precision/lift order; at most the tail of the ORDER BY is sorted.
   EXPECT_EQ(items_plan.find("USE TEMP B-TREE FOR ORDER BY"), std::string::npos) << items_plan;
+}
+
+// min_support totals past the count probe (registry_totals_check.hpp), and the count statement
+// searches the support indexes: no scan of registry_models (the per-ticker totals table has a
+// row per ticker).
+TEST(SqliteRegistryStore, MinSupportTotalsPastTheProbeAreExactAndSearchIndexes) {
+  auto db = SqliteDb::Open(":memory:").value();
+  auto store = SqliteRegistryStore::Open(*db).value();
+  ExpectMinSupportTotalsPastTheProbe(*store);
+  ASSERT_TRUE(db->Exec("ANALYZE").ok());
+  for (const std::vector<std::string>& tickers : {std::vector<std::string>{}, {"AAA", "CCC", "TSM"}}) {
+    RegistryQuery q;
+    q.tickers = tickers;
+    q.min_support = 30;
+    const std::string count_plan = Joined(store->ExplainModelsQuery(q, /*count=*/true).value());
+    EXPECT_EQ(count_plan.find("SCAN registry_models"), std::string::npos) << count_plan;
+    EXPECT_NE(count_plan.find("registry_models_"), std::string::npos) << count_plan;
+  }
 }
 
 }  // namespace

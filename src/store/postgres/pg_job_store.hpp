@@ -8,17 +8,19 @@
 #include <memory>
 
 #include "store/job_store.hpp"
+#include "store/stored_job.hpp"
 #include "store/postgres/pg_db.hpp"
 
 namespace alphalab {
 
-class PostgresJobStore final : public JobStore {
+class PostgresJobStore final : public JobStore, public StoredJobReader {
  public:
   // Applies the "jobs" migrations to `db`, which must outlive the store.
   static Result<std::unique_ptr<PostgresJobStore>> Open(PgDb& db);
 
   Status InsertJob(const JobRecord& job) override;
   Result<JobRecord> GetJob(const JobId& id) override;
+  Result<StoredJob> GetStoredJob(const JobId& id) override;
   Result<std::vector<JobRecord>> ListJobs(const JobQuery& query) override;
   Status UpdateJob(const JobRecord& job, JobState expected) override;
   Status ClaimQueued(const JobId& id, const std::string& claimer) override;

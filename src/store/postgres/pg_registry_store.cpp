@@ -178,7 +178,10 @@ Where ModelsWhere(const RegistryQuery& q) {
   // A comparison with NULL is never true, so rows missing the metric drop out (documented).
   if (q.min_precision) { w.Add("precision >= ?"); w.values.emplace_back(*q.min_precision); }
   if (q.min_lift) { w.Add("lift >= ?"); w.values.emplace_back(*q.min_lift); }
-  if (q.min_support) { w.Add("support >= ?"); w.values.emplace_back(*q.min_support); }
+  // "+support": the pages' order comes from the (ticker +) sort indexes; the support indexes
+  // (migration 4) are for the totals only, and a planner that took one here would sort every
+  // match of the ticker instead of reading the first rows of the ordered range.
+  if (q.min_support) { w.Add("+support >= ?"); w.values.emplace_back(*q.min_support); }
   if (q.max_buy_rate) { w.Add("buy_rate <= ?"); w.values.emplace_back(*q.max_buy_rate); }
   return w;
 }
@@ -347,6 +350,11 @@ CREATE TRIGGER registry_models_count_delete AFTER DELETE ON registry_models
       R"sql(
 ALTER TABLE registry_runs ADD COLUMN model_params TEXT NOT NULL DEFAULT '{}';
 )sql",
+      // 4: the totals of pages bounded by min_support; as SQLite's migration 4.
+      R"sql(
+CREATE INDEX registry_models_ticker_support ON registry_models (ticker, support);
+CREATE INDEX registry_models_support ON registry_models (support);
+)sql",
   };
   return migrations;
 }
@@ -404,7 +412,15 @@ struct ModelsSql {
   std::vector<Value> items_values;  // including LIMIT and OFFSET
   std::string count;
   std::vector<Value> count_values;
+  // When set, run first: it counts at most kCountProbe matches, and is the total when it
+  // counts fewer; `count` is run only otherwise.
+  std::string count_probe;
+  std::vector<Value> count_probe_values;
 };
+
+// How many matches the probe of a min_support page counts before the total is taken from the
+// per-ticker totals instead (BuildModelsSql).
+constexpr int64_t kCountProbe = 4096;
 
 // Above this many rows per ticker the per-ticker top-k rewrite of an IN list stops paying.
 constexpr int64_t kMaxUnionWindow = 5000;
@@ -436,15 +452,34 @@ ModelsSql BuildModelsSql(const RegistryQuery& q) {
   out.items_values.emplace_back(static_cast<int64_t>(q.limit));
   out.items_values.emplace_back(q.offset);
 
-  const bool only_tickers = q.run_ids.empty() && q.modes.empty() && q.projects.empty() && q.statuses.empty() && !q.min_lift &&
-                            !q.min_precision && !q.min_support && !q.max_buy_rate;
-  if (only_tickers) {
+  const bool only_tickers = q.run_ids.empty() && q.modes.empty() && q.projects.empty() && q.statuses.empty() &&
+                            !q.min_lift && !q.min_precision && !q.max_buy_rate;
+  Where t;  // the ticker filter alone
+  t.AddIn("ticker", q.tickers);
+  const auto tickers_and = [&](const std::string& clause) {
+    return (t.sql.empty() ? " WHERE " : t.sql + " AND ") + clause;
+  };
+  const std::string per_ticker_totals = "SELECT COALESCE(SUM(n), 0) FROM registry_model_counts" + t.sql;
+  if (only_tickers && !q.min_support) {
     // Totals kept by triggers (migration 2): no COUNT over the index for the common pages.
-    out.count = "SELECT COALESCE(SUM(n), 0) FROM registry_model_counts";
-    if (!q.tickers.empty()) {
-      out.count += " WHERE ticker IN (" + Placeholders(q.tickers.size()) + ")";
-      for (const auto& t : q.tickers) out.count_values.emplace_back(t);
-    }
+    out.count = per_ticker_totals;
+    out.count_values = t.values;
+  } else if (only_tickers) {
+    // Tickers (or none) and min_support, the API's default page (min_support=30): counting the
+    // matches walks every one of them (30,000 index entries for three tickers at 1M rows).
+    // The probe counts up to kCountProbe of them ((ticker, support) index range, migration 4);
+    // past that, the total is the triggers' per-ticker total minus the rows below the bound
+    // or without support (an index range each; usually few).
+    out.count_probe = "SELECT COUNT(*) FROM (SELECT 1 FROM registry_models" + tickers_and("support >= ?") +
+                      " LIMIT ?) AS probe";
+    out.count_probe_values = t.values;
+    out.count_probe_values.emplace_back(*q.min_support);
+    out.count_probe_values.emplace_back(kCountProbe);
+    out.count = "SELECT (" + per_ticker_totals + ") - (SELECT COUNT(*) FROM registry_models" +
+                tickers_and("support IS NULL") + ") - (SELECT COUNT(*) FROM registry_models" +
+                tickers_and("support < ?") + ")";
+    for (int i = 0; i < 3; ++i) out.count_values.insert(out.count_values.end(), t.values.begin(), t.values.end());
+    out.count_values.emplace_back(*q.min_support);
   } else {
     Where w = ModelsWhere(q);
     out.count = "SELECT COUNT(*) FROM registry_models" + w.sql;
@@ -502,7 +537,15 @@ Result<RegistryPage> PostgresRegistryStore::QueryModels(const RegistryQuery& q) 
     RegistryPage page;
     page.limit = q.limit;
     page.offset = q.offset;
-    {
+    page.total = -1;
+    if (!sql.count_probe.empty()) {
+      ASSIGN_OR_RETURN(PgStatement probe, c.Prepare(sql.count_probe));
+      RETURN_IF_ERROR(BindValues(probe, sql.count_probe_values));
+      ASSIGN_OR_RETURN(bool has, probe.Step());
+      const int64_t counted = has ? probe.ColumnInt64(0) : 0;
+      if (counted < kCountProbe) page.total = counted;
+    }
+    if (page.total < 0) {
       ASSIGN_OR_RETURN(PgStatement count, c.Prepare(sql.count));
       RETURN_IF_ERROR(BindValues(count, sql.count_values));
       ASSIGN_OR_RETURN(bool has, count.Step());

@@ -104,14 +104,11 @@ Status SqliteJobStore::InsertJob(const JobRecord& job) {
 }
 
 Result<JobRecord> SqliteJobStore::GetJob(const JobId& id) {
-  static const std::string kSql = "SELECT " + std::string(kColumns) + " FROM jobs WHERE job_id = ?";
-  return db_.WithReader([&](SqliteConnection& conn) -> Result<JobRecord> {
-    ASSIGN_OR_RETURN(SqliteStatement stmt, conn.Prepare(kSql));
-    RETURN_IF_ERROR(stmt.Bind(1, id.str()));
-    ASSIGN_OR_RETURN(bool has_row, stmt.Step());
-    if (!has_row) return Status::NotFound("job " + id.str() + " does not exist");
-    return RowToJob(stmt);
-  });
+  return ReadJobRow<Result<JobRecord>>(db_, id, [](const SqliteStatement& stmt) { return RowToJob(stmt); });
+}
+
+Result<StoredJob> SqliteJobStore::GetStoredJob(const JobId& id) {
+  return ReadJobRow<Result<StoredJob>>(db_, id, [](const SqliteStatement& stmt) { return RowToStoredJob(stmt); });
 }
 
 Result<std::vector<JobRecord>> SqliteJobStore::ListJobs(const JobQuery& query) {

@@ -1,0 +1,110 @@
+// The uncached detail read (JobDetailBody over a store's StoredJob) writes exactly the bytes
+// of DumpJson(JobDetailJson(GetJob(...))), the path it replaces, for every kind of field value,
+// through the SQLite store (its StoredJobReader: the stored text) and through StoredJobOf (a
+// decoded record, what stores without the reader give).
+#include "jobs/job_detail_body.hpp"
+#include "jobs/job_dto.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/fake_job_store.hpp"
+#include "store/sqlite/sqlite_job_store.hpp"
+#include "store/temp_dir.hpp"
+
+namespace alphalab {
+namespace {
+
+TimePoint Us(int64_t us) { return TimePoint(std::chrono::microseconds(us)); }
+
+std::vector<JobRecord> Variety() {
+  std::vector<JobRecord> out;
+  JobRecord plain;
+  plain.job_id = JobId("job_20261203_000001__0000000a");
+  plain.job_type = "train";
+  plain.created_at = Us(1764720000123456);
+  plain.cwd = "/ws";
+  plain.command = {"alphalab", "train", "--config", "configs/base.yaml"};
+  plain.args_preview = "train configs/base.yaml";
+  plain.log_path = "reports/jobs/runtime/a.log";
+  plain.meta_path = "reports/jobs/runtime/a.json";
+  out.push_back(plain);  // QUEUED, every optional null
+
+  JobRecord done = plain;  // terminal: every optional set, nested JSON, numbers of each kind
+  done.job_id = JobId("job_20261203_000002__0000000b");
+  done.status = JobState::kFailed;
+  done.started_at = Us(1764720000223456);
+  done.ended_at = Us(1764720003723999);
+  done.exit_code = -9;
+  done.end_reason = EndReason::kSignal;
+  done.error_message = "killed: \"signal\" 9\n\ttab \\ back\x01\x1f\x7f";
+  done.params = Json{{"tickers", {"TSM", "AAPL"}}, {"eta", 0.1}, {"rounds", 200}, {"big", 1e300},
+                     {"neg", -0.0}, {"u", 18446744073709551615ULL}, {"nested", {{"a", nullptr}, {"b", true}}}};
+  done.artifacts = Json{{"run_id", "r_1"}, {"run_dir", "runs/r_1"}};
+  done.artifacts_parse_error = "line 3: bad";
+  done.parent_id = "job_parent";
+  done.source_job_id = "job_source";
+  done.owner_id = "user:ann";
+  done.dry_run = true;
+  done.timeout_sec = 3600;
+  done.project = "alpha";
+  out.push_back(done);
+
+  JobRecord running = plain;  // RUNNING: duration_sec from `now`
+  running.job_id = JobId("job_20261203_000003__0000000c");
+  running.status = JobState::kRunning;
+  running.started_at = Us(1764720000000001);
+  out.push_back(running);
+
+  JobRecord odd = done;  // non-ASCII and invalid UTF-8; params and artifacts not objects
+  odd.job_id = JobId("job_20261203_000004__0000000d");
+  odd.status = JobState::kSuccess;
+  odd.exit_code = 0;
+  odd.end_reason = EndReason::kExitCode;
+  odd.args_preview = "train 训练 \xe2\x82\xac \xff\xfe broken";
+  odd.cwd = "/ws/数据";
+  odd.command = {"a\"b", "c\\d", "é", "\n"};
+  odd.params = Json::array({1, 2});
+  odd.artifacts = "text";
+  odd.error_message = std::string("nul\0inside", 10);
+  out.push_back(odd);
+  return out;
+}
+
+template <typename ReadStored>
+void ExpectSameBodies(JobStore& store, ReadStored read_stored) {
+  const TimePoint now = Us(1764720012345678);
+  for (const JobRecord& job : Variety()) {
+    ASSERT_TRUE(store.InsertJob(job).ok()) << job.job_id.str();
+    Result<JobRecord> rec = store.GetJob(job.job_id);
+    ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+    Result<StoredJob> stored = read_stored(job.job_id);
+    ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+    EXPECT_EQ(JobDetailBody(*stored, now), DumpJson(JobDetailJson(*rec, now))) << job.job_id.str();
+  }
+  EXPECT_TRUE(read_stored(JobId("job_missing")).status().IsNotFound());
+}
+
+TEST(JobDetailBodyTest, SqliteStoredTextGivesTheBytesOfTheJsonTree) {
+  testing::TempDir dir;
+  auto db = SqliteDb::Open(dir.path() / "alphalab.db");
+  ASSERT_TRUE(db.ok());
+  auto store = SqliteJobStore::Open(**db);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  SqliteJobStore& sqlite = **store;
+  ExpectSameBodies(sqlite, [&](const JobId& id) { return sqlite.GetStoredJob(id); });
+}
+
+TEST(JobDetailBodyTest, DecodedRecordGivesTheBytesOfTheJsonTree) {
+  FakeJobStore store;
+  ExpectSameBodies(store, [&](const JobId& id) -> Result<StoredJob> {
+    ASSIGN_OR_RETURN(JobRecord rec, store.GetJob(id));
+    return StoredJobOf(std::move(rec));
+  });
+}
+
+}  // namespace
+}  // namespace alphalab
