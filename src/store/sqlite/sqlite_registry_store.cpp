@@ -4,33 +4,28 @@
 #include <variant>
 
 #include "core/json.hpp"
+#include "store/registry_sql.hpp"
 
 namespace alphalab {
 
 namespace {
 
-using Value = std::variant<std::string, double, int64_t>;
-
-// The registry_models columns in read/write order: the four keys, the numeric fields in the
-// order of kRegistryNumericFields, then the paths and times.
-constexpr int kModelKeyColumns = 4;  // ticker, run_id, mode, project
-constexpr int kModelNumericColumns = static_cast<int>(std::size(kRegistryNumericFields));
-constexpr int kModelColumnCount = kModelKeyColumns + kModelNumericColumns + 7;
-
-const std::string kModelColumns = [] {
-  std::string out = "ticker, run_id, mode, project";
-  for (const auto& info : kRegistryNumericFields) out += ", " + std::string(info.name);
-  return out + ", model_final_path, config_path, metrics_path, manifest_path, start_time, end_time, status";
-}();
-
-constexpr std::string_view kRunColumns =
-    "run_id, project, mode, status, start_time, end_time, dataset, config_path, tickers, eval_modes, indexed_at,"
-    " model_params";
-
-constexpr std::string_view kBacktestColumns =
-    "bt_run_id, created_at, strategy_type, dataset, tickers, start, \"end\", model_run_id, model_path, "
-    "config_path, cagr, max_drawdown, sharpe, sortino, volatility, total_return, trades, win_rate, exposure, "
-    "final_equity, initial_cash, summary_json, indexed_at";
+using registry_sql::BuildModelsSql;
+using registry_sql::Finite;
+using registry_sql::JoinJson;
+using registry_sql::kBacktestColumns;
+using registry_sql::kCountProbe;
+using registry_sql::kModelColumnCount;
+using registry_sql::kModelColumns;
+using registry_sql::kModelKeyColumns;
+using registry_sql::kRunColumns;
+using registry_sql::ModelsSql;
+using registry_sql::ModelsWhere;
+using registry_sql::OrderBy;
+using registry_sql::Placeholders;
+using registry_sql::SplitJson;
+using registry_sql::Value;
+using registry_sql::Where;
 
 Status BindValues(SqliteStatement& stmt, const std::vector<Value>& values, int first = 1) {
   int index = first;
@@ -40,18 +35,6 @@ Status BindValues(SqliteStatement& stmt, const std::vector<Value>& values, int f
     ++index;
   }
   return Status::Ok();
-}
-
-std::string JoinJson(const std::vector<std::string>& values) { return Json(values).dump(); }
-
-std::vector<std::string> SplitJson(const std::string& text) {
-  std::vector<std::string> out;
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_array()) return out;
-  for (const auto& v : j) {
-    if (v.is_string()) out.push_back(v.get<std::string>());
-  }
-  return out;
 }
 
 RegistryRow ReadModelRow(const SqliteStatement& s) {
@@ -122,70 +105,6 @@ BacktestSummaryRow ReadBacktest(const SqliteStatement& s) {
   b.summary_json = s.ColumnText(21);
   b.indexed_at = s.ColumnText(22);
   return b;
-}
-
-// NaN cannot be stored meaningfully; SQLite would turn it into NULL anyway, say so explicitly.
-std::optional<double> Finite(const std::optional<double>& v) {
-  if (v && !(*v == *v && *v - *v == 0)) return std::nullopt;
-  return v;
-}
-
-std::string Placeholders(size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += i == 0 ? "?" : ",?";
-  return out;
-}
-
-struct Where {
-  std::string sql;  // "" or " WHERE ..."
-  std::vector<Value> values;
-
-  void Add(const std::string& clause) { sql += (sql.empty() ? " WHERE " : " AND ") + clause; }
-  // column = ? for one value, column IN (?, ...) for several, nothing for none.
-  void AddIn(const std::string& column, const std::vector<std::string>& list) {
-    if (list.empty()) return;
-    Add(column + (list.size() == 1 ? " = ?" : " IN (" + Placeholders(list.size()) + ")"));
-    for (const auto& v : list) values.emplace_back(v);
-  }
-};
-
-Where ModelsWhere(const RegistryQuery& q) {
-  Where w;
-  if (q.tickers.size() == 1) {
-    w.Add("ticker = ?");
-    w.values.emplace_back(q.tickers[0]);
-  } else if (!q.tickers.empty()) {
-    w.Add("ticker IN (" + Placeholders(q.tickers.size()) + ")");
-    for (const auto& t : q.tickers) w.values.emplace_back(t);
-  }
-  if (q.run_ids.size() == 1) {
-    w.Add("run_id = ?");
-    w.values.emplace_back(q.run_ids[0]);
-  } else if (!q.run_ids.empty()) {
-    w.Add("run_id IN (" + Placeholders(q.run_ids.size()) + ")");
-    for (const auto& r : q.run_ids) w.values.emplace_back(r);
-  }
-  w.AddIn("mode", q.modes);
-  w.AddIn("project", q.projects);
-  w.AddIn("status", q.statuses);
-  // A comparison with NULL is never true, so rows missing the metric drop out (documented).
-  if (q.min_precision) { w.Add("precision >= ?"); w.values.emplace_back(*q.min_precision); }
-  if (q.min_lift) { w.Add("lift >= ?"); w.values.emplace_back(*q.min_lift); }
-  // "+support": the pages' order comes from the (ticker +) sort indexes; the support indexes
-  // (migration 4) are for the totals only, and a planner that took one here would sort every
-  // match of the ticker instead of reading the first rows of the ordered range.
-  if (q.min_support) { w.Add("+support >= ?"); w.values.emplace_back(*q.min_support); }
-  if (q.max_buy_rate) { w.Add("buy_rate <= ?"); w.values.emplace_back(*q.max_buy_rate); }
-  return w;
-}
-
-std::string OrderBy(const std::vector<RegistrySortKey>& sort) {
-  std::string out = " ORDER BY ";
-  for (const auto& k : sort) {
-    out += std::string(FieldInfo(k.field).name) + (k.descending ? " DESC NULLS LAST, " : " ASC NULLS LAST, ");
-  }
-  out += "run_id ASC, ticker ASC, mode ASC";
-  return out;
 }
 
 Status InsertModelRow(SqliteConnection& c, const RegistryRow& r) {
@@ -395,87 +314,6 @@ Result<std::vector<std::string>> SqliteRegistryStore::ListRunIds() {
 }
 
 namespace {
-
-struct ModelsSql {
-  std::string items;
-  std::vector<Value> items_values;  // including LIMIT and OFFSET
-  std::string count;
-  std::vector<Value> count_values;
-  // When set, run first: it counts at most kCountProbe matches, and is the total when it
-  // counts fewer; `count` is run only otherwise.
-  std::string count_probe;
-  std::vector<Value> count_probe_values;
-};
-
-// How many matches the probe of a min_support page counts before the total is taken from the
-// per-ticker totals instead (BuildModelsSql).
-constexpr int64_t kCountProbe = 4096;
-
-// Above this many rows per ticker the per-ticker top-k rewrite of an IN list stops paying.
-constexpr int64_t kMaxUnionWindow = 5000;
-
-ModelsSql BuildModelsSql(const RegistryQuery& q) {
-  ModelsSql out;
-  const std::string order = OrderBy(EffectiveRegistrySort(q.sort));
-  const std::string select = "SELECT " + kModelColumns + " FROM registry_models";
-  const int64_t window = q.offset + q.limit;
-  if (q.tickers.size() > 1 && window <= kMaxUnionWindow) {
-    // ticker IN (a, b, c): the first offset+limit rows of the whole result are among the first
-    // offset+limit rows of each ticker, and each of those is an ordered index range
-    // (ticker + sort index), so merge per-ticker top-k lists instead of sorting every match.
-    RegistryQuery one = q;
-    for (size_t i = 0; i < q.tickers.size(); ++i) {
-      one.tickers = {q.tickers[i]};
-      Where w = ModelsWhere(one);
-      if (i) out.items += " UNION ALL ";
-      out.items += "SELECT * FROM (" + select + w.sql + order + " LIMIT ?)";
-      out.items_values.insert(out.items_values.end(), w.values.begin(), w.values.end());
-      out.items_values.emplace_back(window);
-    }
-    out.items += order + " LIMIT ? OFFSET ?";
-  } else {
-    Where w = ModelsWhere(q);
-    out.items = select + w.sql + order + " LIMIT ? OFFSET ?";
-    out.items_values = w.values;
-  }
-  out.items_values.emplace_back(static_cast<int64_t>(q.limit));
-  out.items_values.emplace_back(q.offset);
-
-  const bool only_tickers = q.run_ids.empty() && q.modes.empty() && q.projects.empty() && q.statuses.empty() &&
-                            !q.min_lift && !q.min_precision && !q.max_buy_rate;
-  Where t;  // the ticker filter alone
-  t.AddIn("ticker", q.tickers);
-  const auto tickers_and = [&](const std::string& clause) {
-    return (t.sql.empty() ? " WHERE " : t.sql + " AND ") + clause;
-  };
-  const std::string per_ticker_totals = "SELECT COALESCE(SUM(n), 0) FROM registry_model_counts" + t.sql;
-  if (only_tickers && !q.min_support) {
-    // Totals kept by triggers (migration 2): no COUNT over the index for the common pages.
-    out.count = per_ticker_totals;
-    out.count_values = t.values;
-  } else if (only_tickers) {
-    // Tickers (or none) and min_support, the API's default page (min_support=30): counting the
-    // matches walks every one of them (30,000 index entries for three tickers at 1M rows).
-    // The probe counts up to kCountProbe of them ((ticker, support) index range, migration 4);
-    // past that, the total is the triggers' per-ticker total minus the rows below the bound
-    // or without support (an index range each; usually few).
-    out.count_probe = "SELECT COUNT(*) FROM (SELECT 1 FROM registry_models" + tickers_and("support >= ?") +
-                      " LIMIT ?) AS probe";
-    out.count_probe_values = t.values;
-    out.count_probe_values.emplace_back(*q.min_support);
-    out.count_probe_values.emplace_back(kCountProbe);
-    out.count = "SELECT (" + per_ticker_totals + ") - (SELECT COUNT(*) FROM registry_models" +
-                tickers_and("support IS NULL") + ") - (SELECT COUNT(*) FROM registry_models" +
-                tickers_and("support < ?") + ")";
-    for (int i = 0; i < 3; ++i) out.count_values.insert(out.count_values.end(), t.values.begin(), t.values.end());
-    out.count_values.emplace_back(*q.min_support);
-  } else {
-    Where w = ModelsWhere(q);
-    out.count = "SELECT COUNT(*) FROM registry_models" + w.sql;
-    out.count_values = w.values;
-  }
-  return out;
-}
 
 // One page of `table` rows matching `w`, newest first by `order_by`, with the total count,
 // read in one snapshot (a read transaction) so items and total agree.

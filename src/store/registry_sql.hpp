@@ -1,0 +1,201 @@
+// The SQL side of the registry shared by the SQL registry stores (SQLite, PostgreSQL): the
+// column lists, JSON list columns, the models filter and order, and the models page and total
+// queries (BuildModelsSql). Both dialects take these statements as they are ("?" parameters,
+// NULLS LAST, aliased subqueries); each store binds and reads them with its own statement type.
+// Internal to src/store.
+#pragma once
+
+#include <cstdint>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/json.hpp"
+#include "store/registry_store.hpp"
+
+namespace alphalab::registry_sql {
+
+using Value = std::variant<std::string, double, int64_t>;
+
+// The registry_models columns in read/write order: the four keys, the numeric fields in the
+// order of kRegistryNumericFields, then the paths and times.
+inline constexpr int kModelKeyColumns = 4;  // ticker, run_id, mode, project
+inline constexpr int kModelNumericColumns = static_cast<int>(std::size(kRegistryNumericFields));
+inline constexpr int kModelColumnCount = kModelKeyColumns + kModelNumericColumns + 7;
+
+inline const std::string kModelColumns = [] {
+  std::string out = "ticker, run_id, mode, project";
+  for (const auto& info : kRegistryNumericFields) out += ", " + std::string(info.name);
+  return out + ", model_final_path, config_path, metrics_path, manifest_path, start_time, end_time, status";
+}();
+
+inline constexpr std::string_view kRunColumns =
+    "run_id, project, mode, status, start_time, end_time, dataset, config_path, tickers, eval_modes, indexed_at,"
+    " model_params";
+
+inline constexpr std::string_view kBacktestColumns =
+    "bt_run_id, created_at, strategy_type, dataset, tickers, start, \"end\", model_run_id, model_path, "
+    "config_path, cagr, max_drawdown, sharpe, sortino, volatility, total_return, trades, win_rate, exposure, "
+    "final_equity, initial_cash, summary_json, indexed_at";
+
+inline std::string JoinJson(const std::vector<std::string>& values) { return Json(values).dump(); }
+
+inline std::vector<std::string> SplitJson(const std::string& text) {
+  std::vector<std::string> out;
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  for (const auto& v : j) {
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+// NaN cannot be stored meaningfully (SQLite would turn it into NULL): store NULL in both stores.
+inline std::optional<double> Finite(const std::optional<double>& v) {
+  if (v && !(*v == *v && *v - *v == 0)) return std::nullopt;
+  return v;
+}
+
+inline std::string Placeholders(size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += i == 0 ? "?" : ",?";
+  return out;
+}
+
+struct Where {
+  std::string sql;  // "" or " WHERE ..."
+  std::vector<Value> values;
+
+  void Add(const std::string& clause) { sql += (sql.empty() ? " WHERE " : " AND ") + clause; }
+  // column = ? for one value, column IN (?, ...) for several, nothing for none.
+  void AddIn(const std::string& column, const std::vector<std::string>& list) {
+    if (list.empty()) return;
+    Add(column + (list.size() == 1 ? " = ?" : " IN (" + Placeholders(list.size()) + ")"));
+    for (const auto& v : list) values.emplace_back(v);
+  }
+};
+
+inline Where ModelsWhere(const RegistryQuery& q) {
+  Where w;
+  if (q.tickers.size() == 1) {
+    w.Add("ticker = ?");
+    w.values.emplace_back(q.tickers[0]);
+  } else if (!q.tickers.empty()) {
+    w.Add("ticker IN (" + Placeholders(q.tickers.size()) + ")");
+    for (const auto& t : q.tickers) w.values.emplace_back(t);
+  }
+  if (q.run_ids.size() == 1) {
+    w.Add("run_id = ?");
+    w.values.emplace_back(q.run_ids[0]);
+  } else if (!q.run_ids.empty()) {
+    w.Add("run_id IN (" + Placeholders(q.run_ids.size()) + ")");
+    for (const auto& r : q.run_ids) w.values.emplace_back(r);
+  }
+  w.AddIn("mode", q.modes);
+  w.AddIn("project", q.projects);
+  w.AddIn("status", q.statuses);
+  // A comparison with NULL is never true, so rows missing the metric drop out (documented).
+  if (q.min_precision) { w.Add("precision >= ?"); w.values.emplace_back(*q.min_precision); }
+  if (q.min_lift) { w.Add("lift >= ?"); w.values.emplace_back(*q.min_lift); }
+  // "+support": the pages' order comes from the (ticker +) sort indexes; the support indexes
+  // (migration 4) are for the totals only, and a planner that took one here would sort every
+  // match of the ticker instead of reading the first rows of the ordered range.
+  if (q.min_support) { w.Add("+support >= ?"); w.values.emplace_back(*q.min_support); }
+  if (q.max_buy_rate) { w.Add("buy_rate <= ?"); w.values.emplace_back(*q.max_buy_rate); }
+  return w;
+}
+
+inline std::string OrderBy(const std::vector<RegistrySortKey>& sort) {
+  std::string out = " ORDER BY ";
+  for (const auto& k : sort) {
+    out += std::string(FieldInfo(k.field).name) + (k.descending ? " DESC NULLS LAST, " : " ASC NULLS LAST, ");
+  }
+  out += "run_id ASC, ticker ASC, mode ASC";
+  return out;
+}
+
+struct ModelsSql {
+  std::string items;
+  std::vector<Value> items_values;  // including LIMIT and OFFSET
+  std::string count;
+  std::vector<Value> count_values;
+  // When set, run first: it counts at most kCountProbe matches, and is the total when it
+  // counts fewer; `count` is run only otherwise.
+  std::string count_probe;
+  std::vector<Value> count_probe_values;
+};
+
+// How many matches the probe of a min_support page counts before the total is taken from the
+// per-ticker totals instead (BuildModelsSql).
+inline constexpr int64_t kCountProbe = 4096;
+
+// Above this many rows per ticker the per-ticker top-k rewrite of an IN list stops paying.
+inline constexpr int64_t kMaxUnionWindow = 5000;
+
+inline ModelsSql BuildModelsSql(const RegistryQuery& q) {
+  ModelsSql out;
+  const std::string order = OrderBy(EffectiveRegistrySort(q.sort));
+  const std::string select = "SELECT " + kModelColumns + " FROM registry_models";
+  const int64_t window = q.offset + q.limit;
+  if (q.tickers.size() > 1 && window <= kMaxUnionWindow) {
+    // ticker IN (a, b, c): the first offset+limit rows of the whole result are among the first
+    // offset+limit rows of each ticker, and each of those is an ordered index range
+    // (ticker + sort index), so merge per-ticker top-k lists instead of sorting every match.
+    RegistryQuery one = q;
+    for (size_t i = 0; i < q.tickers.size(); ++i) {
+      one.tickers = {q.tickers[i]};
+      Where w = ModelsWhere(one);
+      if (i) out.items += " UNION ALL ";
+      out.items += "SELECT * FROM (" + select + w.sql + order + " LIMIT ?) AS t" + std::to_string(i);
+      out.items_values.insert(out.items_values.end(), w.values.begin(), w.values.end());
+      out.items_values.emplace_back(window);
+    }
+    out.items += order + " LIMIT ? OFFSET ?";
+  } else {
+    Where w = ModelsWhere(q);
+    out.items = select + w.sql + order + " LIMIT ? OFFSET ?";
+    out.items_values = w.values;
+  }
+  out.items_values.emplace_back(static_cast<int64_t>(q.limit));
+  out.items_values.emplace_back(q.offset);
+
+  const bool only_tickers = q.run_ids.empty() && q.modes.empty() && q.projects.empty() && q.statuses.empty() &&
+                            !q.min_lift && !q.min_precision && !q.max_buy_rate;
+  Where t;  // the ticker filter alone
+  t.AddIn("ticker", q.tickers);
+  const auto tickers_and = [&](const std::string& clause) {
+    return (t.sql.empty() ? " WHERE " : t.sql + " AND ") + clause;
+  };
+  const std::string per_ticker_totals = "SELECT COALESCE(SUM(n), 0) FROM registry_model_counts" + t.sql;
+  if (only_tickers && !q.min_support) {
+    // Totals kept by triggers (migration 2): no COUNT over the index for the common pages.
+    out.count = per_ticker_totals;
+    out.count_values = t.values;
+  } else if (only_tickers) {
+    // Tickers (or none) and min_support, the API's default page (min_support=30): counting the
+    // matches walks every one of them (30,000 index entries for three tickers at 1M rows).
+    // The probe counts up to kCountProbe of them ((ticker, support) index range, migration 4);
+    // past that, the total is the triggers' per-ticker total minus the rows below the bound
+    // or without support (an index range each; usually few).
+    out.count_probe = "SELECT COUNT(*) FROM (SELECT 1 FROM registry_models" + tickers_and("support >= ?") +
+                      " LIMIT ?) AS probe";
+    out.count_probe_values = t.values;
+    out.count_probe_values.emplace_back(*q.min_support);
+    out.count_probe_values.emplace_back(kCountProbe);
+    out.count = "SELECT (" + per_ticker_totals + ") - (SELECT COUNT(*) FROM registry_models" +
+                tickers_and("support IS NULL") + ") - (SELECT COUNT(*) FROM registry_models" +
+                tickers_and("support < ?") + ")";
+    for (int i = 0; i < 3; ++i) out.count_values.insert(out.count_values.end(), t.values.begin(), t.values.end());
+    out.count_values.emplace_back(*q.min_support);
+  } else {
+    Where w = ModelsWhere(q);
+    out.count = "SELECT COUNT(*) FROM registry_models" + w.sql;
+    out.count_values = w.values;
+  }
+  return out;
+}
+
+}  // namespace alphalab::registry_sql
