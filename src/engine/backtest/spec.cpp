@@ -162,6 +162,10 @@ Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config) {
     ASSIGN_OR_RETURN(auto one, root.String("ticker"));
     spec.tickers = {one};
   }
+  // `tickers: all` (or [all]), as in a training config: every instrument of the dataset. Only a
+  // topn portfolio takes a whole universe; the per-instrument strategies name what they trade.
+  const bool all_tickers = spec.tickers.size() == 1 && (spec.tickers[0] == "all" || spec.tickers[0] == "ALL");
+  if (all_tickers) spec.tickers.clear();
   ASSIGN_OR_RETURN(spec.start, root.OptionalDate("start"));
   ASSIGN_OR_RETURN(spec.end, root.OptionalDate("end"));
   if (spec.start && spec.end && *spec.start > *spec.end) {
@@ -230,6 +234,10 @@ Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config) {
     RETURN_IF_ERROR(params.CheckKnownKeys({"fast", "slow", "initial_cash", "fee_bps"}));
     ASSIGN_OR_RETURN(spec.fast, PositiveInt(params, "fast", 10, 100000));
     ASSIGN_OR_RETURN(spec.slow, PositiveInt(params, "slow", 50, 100000));
+    if (all_tickers) {
+      return Status::InvalidArgument("config key 'tickers': 'all' is for strategy topn; strategy sma_cross needs the "
+                                     "instruments it trades listed");
+    }
     if (spec.tickers.empty()) {
       return Status::InvalidArgument("config key 'tickers' is required for strategy sma_cross");
     }
@@ -239,6 +247,10 @@ Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config) {
         {"model_path", "scores_path", "cutoff", "score", "momentum_window", "initial_cash", "fee_bps"}));
     ASSIGN_OR_RETURN(spec.cutoff, params.Double("cutoff", 0.5));
     RETURN_IF_ERROR(parse_scores());
+    if (all_tickers) {
+      return Status::InvalidArgument("config key 'tickers': 'all' is for strategy topn; strategy signal needs the "
+                                     "instruments it trades listed");
+    }
     if (spec.tickers.empty()) {
       return Status::InvalidArgument("config key 'tickers' is required for strategy signal");
     }

@@ -339,5 +339,39 @@ TEST(RunnerTest, LoadsThroughWorkspaceAndWritesOutputs) {
             "SYNGOLD, SYNMKT)");
 }
 
+// `tickers: all` (the example's configs/backtest/topn.yaml) is a topn portfolio over every
+// instrument of the dataset, the same run as no tickers at all; the per-instrument strategies
+// refuse it with a message instead of looking up an instrument called "all".
+TEST(RunnerTest, TickersAllIsTheWholeUniverseForTopnOnly) {
+  TempDir dir;
+  SynthOptions o;
+  o.instruments = 4;
+  o.years = 3;
+  ASSERT_TRUE(WriteUniverseCsv(MakeSyntheticUniverse(o), dir.path() / "data" / "synthetic").ok());
+  auto ws = Workspace::Open(dir.path()).value();
+  const std::string topn = "strategy: {type: topn, params: {score: momentum, top_n: 2}}\n";
+  auto all = ParseBacktestSpec(Yaml("dataset: synthetic\ntickers: all\n" + topn));
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_TRUE(all->tickers.empty());
+  auto none = ParseBacktestSpec(Yaml("dataset: synthetic\n" + topn)).value();
+  auto run = [&](const BacktestSpec& spec) {
+    auto ctx = BacktestContext::Load(ws, spec);
+    EXPECT_TRUE(ctx.ok()) << ctx.status().ToString();
+    if (!ctx.ok() || !ctx->Prepare(spec, {}).ok()) return std::make_pair(size_t{0}, 0.0);
+    auto r = ctx->Run(spec);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return std::make_pair(ctx->universe().series.size(), r.ok() ? r->metrics.final_equity : 0.0);
+  };
+  const auto [n_all, equity_all] = run(*all);
+  const auto [n_none, equity_none] = run(none);
+  EXPECT_EQ(n_all, 7u);  // 4 instruments + SYNMKT, SYNBOND, SYNGOLD
+  EXPECT_EQ(n_all, n_none);
+  EXPECT_EQ(equity_all, equity_none);
+  EXPECT_EQ(SpecError("tickers: [ALL]\n" + topn), "OK");
+  EXPECT_EQ(SpecError("tickers: all\nstrategy: {type: sma_cross}\n"),
+            "config key 'tickers': 'all' is for strategy topn; strategy sma_cross needs the instruments it "
+            "trades listed");
+}
+
 }  // namespace
 }  // namespace alphalab::engine
