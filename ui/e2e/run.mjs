@@ -986,6 +986,10 @@ await test('an unreachable server: a persistent banner on every page with Retry 
     await p3.goto(`${base3}/jobs`);
     await p3.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
     expect((await p3.getByTestId('server-banner').count()) === 0, 'no banner while the server answers');
+    // The other pages' chunks are fetched right after the first render (App.tsx); a user's server
+    // goes away later than that, so wait for them: the Registry page then opens without a server.
+    await waitFor('the page chunks prefetched', async () => p3.evaluate(() => performance.getEntriesByType('resource')
+      .some((e) => /\/assets\/Registry-[^/]*\.js$/.test(e.name) && e.responseEnd > 0)), 15_000);
     await stop3(server3);
     // The jobs page polls every 4 s: its next request fails and the banner appears.
     await p3.getByTestId('server-banner').waitFor({ timeout: 15_000 });
@@ -995,6 +999,7 @@ await test('an unreachable server: a persistent banner on every page with Retry 
     await p3.getByTestId('server-banner').waitFor();
     await p3.getByRole('link', { name: 'Registry' }).click();
     await p3.getByTestId('server-banner').waitFor();
+    await p3.getByRole('heading', { name: 'Registry', level: 1 }).waitFor({ timeout: 10_000 });
     await p3.screenshot({ path: join(OUT, 'server-unreachable.png') });
     server3 = start3();
     await waitFor('the second server to answer again', async () => (await fetch(`${base3}/api/health`)).ok, 30_000);
