@@ -74,7 +74,8 @@ describe('Actions drafts', () => {
     // Back to a prefill link: the link's values, not the draft.
     await router.navigate('/actions?type=eval&run_id=run_from_link');
     await waitFor(() => expect(input(screen.getByTestId('eval-form'), 'run_id').value).toBe('run_from_link'));
-    expect(loadDraft('eval')!.get('run_id')).toBe('run_from_link');
+    // The form reports its new fields to the page after it shows them (an effect): the draft follows.
+    await waitFor(() => expect(loadDraft('eval')!.get('run_id')).toBe('run_from_link'));
   });
 
   it('typing keeps the focus (the form is not rebuilt when the page rewrites the URL)', () => {
