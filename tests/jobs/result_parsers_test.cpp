@@ -191,7 +191,7 @@ TEST(RdAgentFixtureTest, QlibResAsPandasWritesItWithShortestFloatRepr) {
 }
 
 TEST(RdAgentFixtureTest, LoopProgressFromFinQuantConsoleOutput) {
-  const std::string log = SlurpFixture(kRdAgentFixtures / "fin_quant_console.log");
+  const std::string log = SlurpFixture(kRdAgentFixtures / "fin_quant_console.txt");
   ASSERT_FALSE(log.empty());
   const LoopProgress p = ParseLoopProgress(log);
   // Loops 0, 1 (skipped) and 2 started; loop 1 began before loop 0's record step.

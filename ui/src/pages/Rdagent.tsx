@@ -1,4 +1,4 @@
-// The RD-Agent page (docs/ui.md "RD-Agent"): seed 003's four tabs as one tab list. The selected
+// The RD-Agent page (docs/ui.md "RD-Agent"): the four tabs (Tasks, Monitor, Config center, Datasets) as one tab list. The selected
 // tab is `?tab=tasks|config|datasets|monitor` and the monitored task `?task=<id>`, so both survive
 // a reload and can be linked. Arrow keys move between the tabs (Home / End to the ends).
 import { useSearchParams } from 'react-router-dom';
