@@ -398,6 +398,14 @@ TEST(HardeningTest, AKilledSupervisorDoesNotRewriteHowItsJobsEnd) {
     for (int i = 0; i < 500 && !(fs::exists(ws.root() / "pids/live.txt") && fs::exists(ws.root() / "pids/later.txt")); ++i) {
       std::this_thread::sleep_for(10ms);
     }
+    // Both jobs RUNNING through the API: the supervisor has reported their spawns (a job it
+    // spawned in the instant before dying, before saying so, is a documented spawn failure).
+    for (const std::string& id : {live_id, later_id}) {
+      for (int i = 0; i < 500 && server.GetJson("/api/jobs/" + id)["status"] != "RUNNING"; ++i) {
+        std::this_thread::sleep_for(10ms);
+      }
+      ASSERT_EQ(server.GetJson("/api/jobs/" + id)["status"], "RUNNING") << id;
+    }
     int live_pid = 0;
     std::ifstream(ws.root() / "pids/live.txt") >> live_pid;
     std::ifstream(ws.root() / "pids/later.txt") >> later_pid;
