@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "core/json.hpp"
+#include "core/text.hpp"
 
 namespace alphalab {
 
@@ -237,16 +238,11 @@ std::string MaskLines(std::string_view text) {
 std::string MaskDotenv(std::string_view text) {
   auto entries = ParseDotenv(text);
   if (!entries.ok()) return MaskLines(text);
-  std::string out;
-  size_t pos = 0;
+  std::vector<TextSpan> spans;
   for (const DotenvEntry& e : *entries) {
-    if (!IsSecretKey(e.key) || e.value.empty()) continue;
-    out.append(text.substr(pos, e.value_begin - pos));
-    out += MaskedToken(e.quote);
-    pos = e.value_end;
+    if (IsSecretKey(e.key) && !e.value.empty()) spans.push_back({e.value_begin, e.value_end, MaskedToken(e.quote)});
   }
-  out.append(text.substr(pos));
-  return out;
+  return ReplaceSpans(text, spans);
 }
 
 Result<std::string> UnmaskDotenv(std::string_view incoming, std::string_view current) {
@@ -255,20 +251,14 @@ Result<std::string> UnmaskDotenv(std::string_view incoming, std::string_view cur
   if (auto cur = ParseDotenv(current); cur.ok()) {
     for (const DotenvEntry& e : *cur) stored[e.key] = std::string(current.substr(e.value_begin, e.value_end - e.value_begin));
   }
-  std::string out;
-  size_t pos = 0;
+  std::vector<TextSpan> spans;
   for (const DotenvEntry& e : in) {
     if (!IsSecretKey(e.key) || e.value != kMask) continue;
     auto it = stored.find(e.key);
-    if (it == stored.end()) {
-      return NoStoredSecret(e.line, e.key);
-    }
-    out.append(incoming.substr(pos, e.value_begin - pos));
-    out += it->second;
-    pos = e.value_end;
+    if (it == stored.end()) return NoStoredSecret(e.line, e.key);
+    spans.push_back({e.value_begin, e.value_end, it->second});
   }
-  out.append(incoming.substr(pos));
-  return out;
+  return ReplaceSpans(incoming, spans);
 }
 
 Status NoStoredSecret(int line, const std::string& key) {

@@ -19,6 +19,18 @@ std::vector<std::string> SplitCommaList(std::string_view text) {
   return out;
 }
 
+std::string ReplaceSpans(std::string_view text, const std::vector<TextSpan>& spans) {
+  std::string out;
+  size_t pos = 0;
+  for (const TextSpan& span : spans) {
+    out.append(text.substr(pos, span.begin - pos));
+    out += span.replacement;
+    pos = span.end;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
     s.remove_prefix(1);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/dotenv.hpp"  // IsSecretKey, kMask, NoStoredSecret
+#include "core/text.hpp"
 
 namespace alphalab {
 
@@ -181,15 +182,9 @@ std::vector<SecretValue> FindSecretValues(std::string_view text) {
 
 std::string MaskYamlSecrets(std::string_view text) {
   const std::string masked = "\"" + std::string(kMask) + "\"";
-  std::string out;
-  size_t pos = 0;
-  for (const SecretValue& s : FindSecretValues(text)) {
-    out.append(text.substr(pos, s.begin - pos));
-    out += masked;
-    pos = s.end;
-  }
-  out.append(text.substr(pos));
-  return out;
+  std::vector<TextSpan> spans;
+  for (const SecretValue& s : FindSecretValues(text)) spans.push_back({s.begin, s.end, masked});
+  return ReplaceSpans(text, spans);
 }
 
 Result<std::string> UnmaskYamlSecrets(std::string_view incoming, std::string_view current) {
@@ -197,20 +192,14 @@ Result<std::string> UnmaskYamlSecrets(std::string_view incoming, std::string_vie
   for (const SecretValue& s : FindSecretValues(current)) {
     if (!s.masked) stored[{s.path, s.occurrence}] = current.substr(s.begin, s.end - s.begin);
   }
-  std::string out;
-  size_t pos = 0;
+  std::vector<TextSpan> spans;
   for (const SecretValue& s : FindSecretValues(incoming)) {
     if (!s.masked) continue;
     auto it = stored.find({s.path, s.occurrence});
-    if (it == stored.end()) {
-      return NoStoredSecret(s.line, s.path);
-    }
-    out.append(incoming.substr(pos, s.begin - pos));
-    out += it->second;
-    pos = s.end;
+    if (it == stored.end()) return NoStoredSecret(s.line, s.path);
+    spans.push_back({s.begin, s.end, std::string(it->second)});
   }
-  out.append(incoming.substr(pos));
-  return out;
+  return ReplaceSpans(incoming, spans);
 }
 
 }  // namespace alphalab
