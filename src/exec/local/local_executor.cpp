@@ -123,6 +123,19 @@ std::optional<Json> ReadExitRecordJson(const std::filesystem::path& log_path) {
   return *parsed;
 }
 
+// The keeper's start record on the log ("<pid> <start time>"; see the shim): which process runs
+// a job whose spawn the supervisor died before reporting. nullopt when there is none.
+std::optional<std::pair<int, uint64_t>> ReadStartRecord(const std::filesystem::path& log_path) {
+  char buf[64];
+  const ssize_t n = getxattr(log_path.c_str(), "user.alphalab.start", buf, sizeof(buf) - 1);
+  if (n <= 0) return std::nullopt;
+  buf[n] = '\0';
+  int pid = 0;
+  unsigned long long start_time = 0;
+  if (std::sscanf(buf, "%d %llu", &pid, &start_time) != 2 || pid <= 1) return std::nullopt;
+  return std::make_pair(pid, static_cast<uint64_t>(start_time));
+}
+
 void ApplyExitRecord(const Json& record, ProcessExit& exit) {
   if (auto it = record.find("exit_code"); it != record.end() && it->is_number_integer()) {
     exit.exit_code = it->get<int>();
@@ -694,9 +707,11 @@ void LocalExecutor::ReadSupervisor(std::vector<Finished>& done) {
 }
 
 // The supervisor's socket closed: it was killed or crashed. Its jobs (now orphans) are watched
-// through pidfds; their exit status is lost. Jobs it had not reported as started fail their
-// Submit; one it had spawned in the instant before dying (its "S" line never sent) then runs
-// unwatched. The next Submit starts a new supervisor.
+// through pidfds; how they end comes from their keepers' exit records. A job it had not reported
+// as started is looked up by its keeper's start record: found, the job started (its Submit
+// succeeds and it is watched like the others); not found, it never will (the keeper does not
+// start a job once its supervisor is gone) and its Submit fails. The next Submit starts a new
+// supervisor.
 void LocalExecutor::SupervisorLost(std::vector<Finished>& done) {
   std::lock_guard<std::mutex> send_lock(send_mu_);
   std::lock_guard<std::mutex> lock(mu_);
@@ -710,9 +725,20 @@ void LocalExecutor::SupervisorLost(std::vector<Finished>& done) {
   std::vector<uint64_t> lost;
   for (auto& [key, w] : watched_) {
     if (!w.supervised) continue;
+    const bool adopted = !w.spawned;
     if (!w.spawned) {
-      lost.push_back(key);
-      continue;
+      const std::optional<std::pair<int, uint64_t>> started = ReadStartRecord(w.log_path);
+      if (!started) {
+        lost.push_back(key);
+        continue;
+      }
+      w.pid = started->first;
+      w.start_time = started->second;
+      w.spawned = true;
+      if (w.timeout.count() > 0) w.deadline = std::chrono::steady_clock::now() + w.timeout;
+      if (auto reply = spawn_replies_.find(key); reply != spawn_replies_.end()) {
+        reply->second = SpawnReply{true, true, w.pid, w.start_time, ""};
+      }
     }
     w.supervised = false;
     w.supervisor_lost = true;
@@ -727,6 +753,7 @@ void LocalExecutor::SupervisorLost(std::vector<Finished>& done) {
       close(w.pidfd);
       w.pidfd = -1;  // already gone: the next check finishes it
     }
+    if (adopted && w.canceled) TerminateLocked(w);  // canceled before the pid was known
   }
   for (uint64_t key : lost) {
     ForgetLocked(key);

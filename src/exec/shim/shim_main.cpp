@@ -66,6 +66,8 @@ using alphalab::supervisor::SpawnRequest;
 
 constexpr int kSocketFd = 3;
 constexpr const char* kExitXattr = "user.alphalab.exit";
+// "<keeper pid> <keeper start time>": which keeper runs the log's job (see RunKeeper).
+constexpr const char* kStartXattr = "user.alphalab.start";
 constexpr uint32_t kMaxFrame = 64u << 20;  // 64 MiB: far above ARG_MAX; anything bigger is a bug
 
 constexpr const char* kJobMarker = "ALPHALAB_SUPERVISOR_JOB=";
@@ -284,14 +286,33 @@ void CloseAllBut(int keep_a, int keep_b) {
 // that is killed (kill -9, OOM): the job then still has a parent that records how it ended,
 // which is what any later server reads. Only a SIGKILL of the keeper itself (or of the whole
 // group) leaves a job without a record: then its outcome is unknown.
+//
+// The start record: before it starts the job, the keeper records itself on the log (extended
+// attribute "user.alphalab.start": its pid and start time). A supervisor killed after the job
+// started but before it could report "S" leaves the server nothing else to go by; the server
+// reads the record when it sees the supervisor gone and watches the keeper like any job whose
+// supervisor died. The keeper checks its parent only after recording itself: if the supervisor
+// is already gone it does not start the job (the server may or may not have seen the record,
+// and either way the job truly did not run: exit 127 with the reason, recorded). Where the file
+// system has no user xattrs there is no start record, and such a job reads as not started.
 [[noreturn]] void RunKeeper(const SpawnRequest& r, int log_fd, int status_fd, char* const* argv,
-                            char* const* envp) {
+                            char* const* envp, pid_t supervisor) {
   setpgid(0, 0);
   prctl(PR_SET_NAME, "alphalab-keeper", 0, 0, 0);
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);
   CloseAllBut(log_fd, status_fd);
+  const std::string start = std::to_string(getpid()) + " " + std::to_string(StartTime(getpid()));
+  (void)fsetxattr(log_fd, kStartXattr, start.data(), start.size(), 0);
+  if (getppid() != supervisor) {
+    const std::string why = "the process supervisor ended before the job started";
+    const std::string line = "alphalab: " + why + "; it was not started\n";
+    WriteAll(log_fd, line.data(), line.size());
+    WriteExitRecord(r.log_path, r.exit_file,
+                    "{\"exit_code\":127,\"error\":\"" + why + "\",\"ended_at_ms\":" + std::to_string(NowUnixMs()) + "}\n");
+    _exit(127);
+  }
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -354,6 +375,8 @@ void Spawn(const SpawnRequest& r, std::unordered_map<pid_t, Job>& jobs) {
   // A record left by an earlier run on the same log would end this job at once on re-attach.
   if (fremovexattr(log_fd, kExitXattr) != 0 && (errno == ENOTSUP || errno == EOPNOTSUPP)) {
     unlink(r.exit_file.c_str());
+  } else {
+    (void)fremovexattr(log_fd, kStartXattr);  // and its start record
   }
 
   std::vector<char*> argv;
@@ -375,10 +398,11 @@ void Spawn(const SpawnRequest& r, std::unordered_map<pid_t, Job>& jobs) {
   if (pipe2(status_pipe, O_CLOEXEC) != 0) {
     err = errno;
   } else {
+    const pid_t supervisor = getpid();
     keeper = fork();
     if (keeper == 0) {
       close(status_pipe[0]);
-      RunKeeper(r, log_fd, status_pipe[1], argv.data(), envp.data());
+      RunKeeper(r, log_fd, status_pipe[1], argv.data(), envp.data(), supervisor);
     }
     if (keeper < 0) err = errno;
     close(status_pipe[1]);
