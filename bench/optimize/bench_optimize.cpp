@@ -5,7 +5,8 @@
 //   build/bin/bench_optimize [--grid 1000,10000] [--repeat 3] [--process-sample 20]
 //                            [--queue-tasks 1000] [--queue-slots 2]
 //                            [--status-tasks 100000] [--status-requests 2000] [--status-seconds 5]
-//                            [--only grid|queue|status] [--dir /tmp] [--keep]
+//                            [--tasks-requests 40] [--tasks-finished 2000]
+//                            [--only grid|queue|status|tasks] [--dir /tmp] [--keep] [--port 0]
 //
 // grid:   an N-task sma_cross grid (N = A x B, A the largest divisor of N not above sqrt(N);
 //         fast = 2..A+1, slow = A+2..A+B+1) POSTed to /api/v1/optimizations and followed
@@ -27,6 +28,12 @@
 //         --status-requests of them and for at least --status-seconds); p50/p95/p99/max
 //         of the round trip (only those answered while the status was queued or running
 //         count); then the optimization is canceled.
+// tasks:  a --status-tasks grid is submitted; once --tasks-finished of its tasks have
+//         finished (it keeps running), pages of 25 of GET /api/v1/optimizations/{id}/tasks in
+//         every order the detail page asks for (index, score both ways, the objective metric
+//         final_equity, a status filter, a deep page), --tasks-requests of each, every one
+//         followed by a GET .../status on the same keep-alive connection: the in-run reference.
+//         Prints median/p95 per order and the ratio to the status read; then cancels.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -49,6 +56,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/bench_report.hpp"
 #include "core/clock.hpp"
 #include "http/http_client.hpp"
 
@@ -135,10 +143,13 @@ struct Server {
 };
 
 // `processes`: every optimization task is a process (--no-fast-path).
+// --port: the port of the servers it starts (one at a time; 0 = any free one).
+int g_port = 0;
+
 bool StartServer(const fs::path& bin, const fs::path& ws, int slots, Server& s, bool processes = false) {
   int out[2];
   if (::pipe(out) != 0) return false;
-  std::vector<std::string> args = {(bin / "alphalab").string(), "serve", "--workspace", ws.string(), "--port", "0",
+  std::vector<std::string> args = {(bin / "alphalab").string(), "serve", "--workspace", ws.string(), "--port", std::to_string(g_port),
                                    "--slots", std::to_string(slots), "--no-access-log"};
   if (processes) args.push_back("--no-fast-path");
   std::vector<char*> argv;
@@ -458,12 +469,87 @@ int BenchStatus(const fs::path& bin, const fs::path& parent, int tasks, int requ
   return c.ok() ? 0 : 1;
 }
 
+// The 1-, 5- and 15-minute load averages (/proc/loadavg).
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+int BenchTasks(const fs::path& bin, const fs::path& parent, int tasks, int requests, int finished_first, bool keep) {
+  const fs::path ws = MakeWorkspace(parent, "tasks");
+  Server server;
+  if (!StartServer(bin, ws, 0, server)) return 1;
+  auto client = std::move(http::HttpClient::Create(server.url, std::chrono::seconds(120)).value());
+  Json opt = Submit(*client, GridRequest("tasks pages under load", tasks, "backtest", 0));
+  if (!opt.contains("id")) return 1;
+  const std::string id = opt["id"].get<std::string>();
+  const std::string base = "/api/v1/optimizations/" + id;
+  Json st;
+  const auto wait0 = SteadyClock::now();
+  for (;;) {
+    st = Status(*client, id);
+    if (st.value("status", "") != "queued" && st.value("status", "") != "running") break;
+    if (st["summary"].value("finished", int64_t{0}) >= finished_first) break;
+    if (SteadyClock::now() - wait0 > std::chrono::minutes(10)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::printf("tasks: %d-task optimization, %lld finished after %.1f s; pages measured while it runs\n", tasks,
+              static_cast<long long>(st["summary"].value("finished", int64_t{0})), Ms(SteadyClock::now() - wait0) / 1000);
+  const std::vector<std::pair<std::string, std::string>> orders = {
+      {"index_asc", "limit=25&sort=index_asc"},
+      {"score_desc", "limit=25&sort=score_desc"},
+      {"score_asc", "limit=25&sort=score_asc"},
+      {"final_equity_desc (a result field)", "limit=25&sort=final_equity_desc"},
+      {"index_asc, status=succeeded", "limit=25&sort=index_asc&status=succeeded"},
+      {"score_desc, status=succeeded", "limit=25&sort=score_desc&status=succeeded"},
+      {"score_desc @ offset 50000", "limit=25&sort=score_desc&offset=50000"},
+  };
+  int rc = 0;
+  for (const auto& [name, query] : orders) {
+    std::vector<double> page_s, status_s;
+    for (int i = 0; i < requests; ++i) {
+      auto q0 = SteadyClock::now();
+      auto r = client->Get(base + "/tasks?" + query);
+      page_s.push_back(std::chrono::duration<double>(SteadyClock::now() - q0).count());
+      if (!r.ok() || r->status != 200) {
+        std::fprintf(stderr, "tasks %s failed: %s\n", query.c_str(), r.ok() ? r->body.substr(0, 300).c_str() : "-");
+        rc = 1;
+        break;
+      }
+      if (i == 0 && Json::parse(r->body)["items"].size() != 25) {
+        std::fprintf(stderr, "tasks %s: not a full page\n", query.c_str());
+        rc = 1;
+      }
+      q0 = SteadyClock::now();
+      auto s = client->Get(base + "/status");
+      status_s.push_back(std::chrono::duration<double>(SteadyClock::now() - q0).count());
+      if (!s.ok() || s->status != 200) rc = 1;
+    }
+    bench::Report("bench_optimize", "GET .../tasks " + name + " (page of 25, " + std::to_string(tasks) + " tasks)",
+                  page_s, "ms", "GET .../status", status_s);
+  }
+  st = Status(*client, id);
+  std::printf("tasks: %lld of %d finished at the end; load average %s\n",
+              static_cast<long long>(st["summary"].value("finished", int64_t{0})), tasks, LoadAverage().c_str());
+  auto c = client->PostJson(base + "/cancel", Json::object());
+  server.Stop();
+  if (keep) {
+    std::printf("workspace kept: %s\n", ws.c_str());
+  } else {
+    fs::remove_all(ws);
+  }
+  return c.ok() ? rc : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<int> sizes = {1000, 10000};
   int repeat = 3, sample = 20, queue_tasks = 1000, queue_slots = 2, status_tasks = 100000, status_requests = 2000;
   double status_seconds = 5;
+  int tasks_requests = 40, tasks_finished = 2000;
   std::string only;
   fs::path parent = fs::temp_directory_path();
   bool keep = false;
@@ -478,14 +564,17 @@ int main(int argc, char** argv) {
     else if (a == "--status-tasks" && v) status_tasks = std::atoi(argv[++i]);
     else if (a == "--status-requests" && v) status_requests = std::atoi(argv[++i]);
     else if (a == "--status-seconds" && v) status_seconds = std::atof(argv[++i]);
+    else if (a == "--tasks-requests" && v) tasks_requests = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--tasks-finished" && v) tasks_finished = std::atoi(argv[++i]);
     else if (a == "--only" && v) only = argv[++i];
+    else if (a == "--port" && v) g_port = std::atoi(argv[++i]);
     else if (a == "--dir" && v) parent = argv[++i];
     else if (a == "--keep") keep = true;
     else {
       std::fprintf(stderr,
                    "usage: bench_optimize [--grid 1000,10000] [--repeat 3] [--process-sample 20] [--queue-tasks 1000] "
                    "[--queue-slots 2] [--status-tasks 100000] [--status-requests 2000] [--status-seconds 5] "
-                   "[--only grid|queue|status] "
+                   "[--tasks-requests 40] [--tasks-finished 2000] [--only grid|queue|status|tasks] [--port 0] "
                    "[--dir D] [--keep]\n");
       return 2;
     }
@@ -495,5 +584,6 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "grid") rc |= BenchGrid(bin, parent, sizes, repeat, sample, keep);
   if (only.empty() || only == "queue") rc |= BenchQueue(bin, parent, queue_tasks, queue_slots, keep);
   if (only.empty() || only == "status") rc |= BenchStatus(bin, parent, status_tasks, status_requests, status_seconds, keep);
+  if (only.empty() || only == "tasks") rc |= BenchTasks(bin, parent, status_tasks, tasks_requests, tasks_finished, keep);
   return rc;
 }

@@ -655,6 +655,61 @@ TEST_P(OptimizationStoreConformance, TaskPagesSortByScoreAndMetricsWithTiesByInd
   EXPECT_TRUE(store().CountTasks("opt_missing", {}).status().IsNotFound());
 }
 
+// The tasks endpoint asks for one kind (validation = false, the search tasks): pages of every
+// order and the counts (with and without a status) are those of the search tasks alone, in
+// the order of both kinds together minus the holdout re-runs.
+TEST_P(OptimizationStoreConformance, TaskPagesOfOneKindSkipTheOtherKind) {
+  const int64_t n = 24;
+  ASSERT_TRUE(store().Create(MakeOpt("opt_a"), MakeTasks(n)).ok());
+  std::vector<OptimizationTaskRecord> holdouts;
+  for (int64_t i = 0; i < 6; ++i) holdouts.push_back(MakeTask(0, i * 3, /*validation=*/true));
+  ASSERT_EQ(store().AddTasks("opt_a", holdouts).value(), 6);  // indices n .. n+5
+  for (int64_t i = 0; i < n + 6; ++i) {
+    if (i % 4 == 3) continue;  // pending
+    const double v = static_cast<double>((i * 7) % 5);
+    Finish("opt_a", i, i % 5 == 1 ? "failed" : "succeeded", i % 5 == 1 ? std::nullopt : std::optional<double>(v),
+           Json{{"cagr", v / 10}});
+  }
+  OptimizationTaskQuery everything;
+  everything.limit = 1000;
+  for (const std::string field : {"index", "score", "cagr"}) {
+    for (bool desc : {false, true}) {
+      everything.sort = {field, desc};
+      std::vector<int64_t> want;
+      const std::vector<OptimizationTaskRecord> all = store().ListTasks("opt_a", everything).value();
+      for (const auto& t : all) {
+        if (!t.validation) want.push_back(t.index);
+      }
+      ASSERT_EQ(want.size(), static_cast<size_t>(n));
+      for (bool by_status : {false, true}) {
+        OptimizationTaskQuery q;
+        q.validation = false;
+        q.sort = {field, desc};
+        q.limit = 5;
+        std::vector<int64_t> expected = want;
+        if (by_status) {
+          q.status = "succeeded";
+          std::erase_if(expected, [&](int64_t i) { return i % 4 == 3 || i % 5 == 1; });
+        }
+        std::vector<int64_t> got;
+        for (q.offset = 0; q.offset < n + 5; q.offset += 5) {
+          auto page = store().ListTasks("opt_a", q);
+          ASSERT_TRUE(page.ok()) << page.status().ToString();
+          for (const auto& t : *page) got.push_back(t.index);
+        }
+        EXPECT_EQ(got, expected) << field << (desc ? " desc" : " asc") << (by_status ? " succeeded" : "");
+        EXPECT_EQ(store().CountTasks("opt_a", q).value(), static_cast<int64_t>(expected.size()));
+      }
+    }
+  }
+  OptimizationTaskQuery holdout;
+  holdout.validation = true;
+  EXPECT_EQ(store().CountTasks("opt_a", holdout).value(), 6);
+  holdout.validation = false;
+  EXPECT_TRUE(store().CountTasks("opt_missing", holdout).status().IsNotFound());
+  EXPECT_TRUE(store().ListTasks("opt_missing", holdout).status().IsNotFound());
+}
+
 // Timing sanity, not a benchmark: prints the figures, asserts only generous bounds that a
 // full scan per page would still meet on a loaded machine (correctness is asserted exactly).
 TEST_P(OptimizationStoreConformance, HundredThousandTasksCreateAndPage) {
@@ -679,7 +734,8 @@ TEST_P(OptimizationStoreConformance, HundredThousandTasksCreateAndPage) {
   ASSERT_EQ(by_index->size(), 50u);
   EXPECT_EQ(by_index->front().index, 50000);
 
-  OptimizationTaskQuery best;
+  OptimizationTaskQuery best;  // as the tasks endpoint asks: the search tasks
+  best.validation = false;
   best.sort = {"score", true};
   best.limit = 10;
   auto top = store().ListTasks("opt_big", best);

@@ -146,21 +146,33 @@ std::string Joined(const std::vector<std::string>& lines) {
   return out;
 }
 
+// The tasks endpoint's pages (search tasks only: validation = 0) are index walks for the index
+// and score orders, with or without a status filter; a metric order sorts (value, idx) pairs
+// alone and reads the page's rows by primary key.
 TEST(SqliteOptimizationStore, TaskPagesWalkIndexesInsteadOfSorting) {
   auto db = SqliteDb::Open(":memory:").value();
   auto store = SqliteOptimizationStore::Open(*db).value();
   ASSERT_TRUE(store->Create(MakeOpt("opt_a"), MakeTasks(200)).ok());
   ASSERT_TRUE(store->Create(MakeOpt("opt_b"), MakeTasks(200)).ok());
+  ASSERT_TRUE(store->AddTasks("opt_a", {MakeTask(0, 0, /*validation=*/true)}).ok());
   ASSERT_TRUE(db->Exec("ANALYZE").ok());
 
   for (const std::string field : {"index", "score"}) {
     for (bool desc : {false, true}) {
-      OptimizationTaskQuery q;
-      q.sort = {field, desc};
-      const std::string plan = Joined(store->ExplainListTasks("opt_a", q).value());
-      EXPECT_NE(plan.find("SEARCH optimization_tasks USING"), std::string::npos) << field << "\n" << plan;
-      EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << field << (desc ? " desc" : " asc") << "\n" << plan;
-      EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
+      for (bool by_status : {false, true}) {
+        OptimizationTaskQuery q;
+        q.validation = false;
+        q.sort = {field, desc};
+        q.offset = 100;
+        if (by_status) q.status = "pending";
+        const std::string plan = Joined(store->ExplainListTasks("opt_a", q).value());
+        const std::string what = field + (desc ? " desc" : " asc") + (by_status ? " pending" : "") + "\n" + plan;
+        EXPECT_NE(plan.find("SEARCH optimization_tasks USING"), std::string::npos) << what;
+        if (!by_status || field == "index") {
+          EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << what;
+        }
+        EXPECT_EQ(plan.find("SCAN"), std::string::npos) << what;
+      }
     }
   }
   OptimizationTaskQuery pending;
@@ -168,6 +180,13 @@ TEST(SqliteOptimizationStore, TaskPagesWalkIndexesInsteadOfSorting) {
   const std::string plan = Joined(store->ExplainListTasks("opt_a", pending).value());
   EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
   EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
+
+  OptimizationTaskQuery metric;
+  metric.validation = false;
+  metric.sort = {"cagr", true};
+  const std::string metric_plan = Joined(store->ExplainListTasks("opt_a", metric).value());
+  EXPECT_NE(metric_plan.find("(optimization_id=? AND validation=?)"), std::string::npos) << metric_plan;
+  EXPECT_NE(metric_plan.find("(optimization_id=? AND idx=?)"), std::string::npos) << metric_plan;
 }
 
 TEST(OptimizationIds, FollowTheJobIdSchemeWithAnOptPrefix) {
@@ -184,7 +203,31 @@ TEST(SqliteOptimizationStore, MigrationsApplyOnce) {
   auto db = SqliteDb::Open(":memory:").value();
   ASSERT_TRUE(SqliteOptimizationStore::Open(*db).ok());
   ASSERT_TRUE(SqliteOptimizationStore::Open(*db).ok());
-  EXPECT_EQ(db->SchemaVersion("optimizations").value(), 1);
+  EXPECT_EQ(db->SchemaVersion("optimizations").value(), 2);
+}
+
+// A workspace written before the task pages' indexes (version 1) is upgraded in place.
+TEST(SqliteOptimizationStore, VersionOneDatabaseIsUpgraded) {
+  auto db = SqliteDb::Open(":memory:").value();
+  ASSERT_TRUE(db->Migrate("optimizations", {SqliteOptimizationStore::Migrations().front()}).ok());
+  ASSERT_TRUE(db->Exec("INSERT INTO optimizations (id, name, project, owner_id, job_type, status, request, summary,"
+                       " created_at_us, updated_at_us, total_tasks) VALUES ('opt_old', '', '', '', 'backtest',"
+                       " 'succeeded', '{}', '{}', 1, 1, 1);"
+                       "INSERT INTO optimization_tasks (optimization_id, idx, params, params_key, status, score,"
+                       " metrics, ranked, reason, attempt, validation) VALUES ('opt_old', 0, '{}', '{}', 'succeeded',"
+                       " 2.5, '{\"cagr\":0.1}', 1, '', 0, 0)")
+                  .ok());
+  auto store = SqliteOptimizationStore::Open(*db);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(db->SchemaVersion("optimizations").value(), 2);
+  OptimizationTaskQuery q;
+  q.validation = false;
+  q.sort = {"score", true};
+  auto page = (*store)->ListTasks("opt_old", q);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ(page->front().score, 2.5);
+  EXPECT_EQ((*store)->CountTasks("opt_old", q).value(), 1);
 }
 
 }  // namespace

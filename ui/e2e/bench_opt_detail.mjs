@@ -21,7 +21,7 @@ const TASKS = Number(process.env.TASKS ?? 100000);
 const WATCH_S = Number(process.env.WATCH_S ?? 20);
 const FAST = 100; // fast 2..101
 const SLOWS = Array.from({ length: Math.ceil(TASKS / FAST) }, (_, i) => 110 + i);
-const { base, page, api, test, finish, log } = await startSuite('bench_opt_detail');
+const { base, page, api, test, finish, log, shots } = await startSuite('bench_opt_detail');
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.95) - 1)];
@@ -141,6 +141,7 @@ await test(`while it runs: only status polls when idle (${WATCH_S} s), long task
   const after = (await api('GET', `/api/v1/optimizations/${state.id}/status`)).summary.finished;
   const idle = await longTasks(since);
   const idleRequests = [...requests];
+  await shots('detail-while-running'); // what the user sees mid-sweep (1280 and 420 px)
   const others = idleRequests.filter((r) => !r.path.endsWith('/status'));
   figures.push(`idle watch ${WATCH_S} s (${after - before} tasks finished meanwhile): ${idleRequests.length} requests, ${others.length} not a status poll; long tasks ${idle.length} (max ${fmt(Math.max(0, ...idle.map((t) => t.ms)))})`);
   expect(after > before, `the sweep ran during the watch (${before} -> ${after})`);

@@ -205,7 +205,9 @@ async function shot(name) {
   return file;
 }
 
+// E2E_ONLY=<regex>: run only the cases whose name matches (those that need no earlier case's state).
 async function test(name, fn) {
+  if (process.env.E2E_ONLY && !new RegExp(process.env.E2E_ONLY).test(name)) return;
   const t0 = Date.now();
   try {
     await fn();
@@ -1008,6 +1010,33 @@ await test('an unreachable server: a persistent banner on every page with Retry 
   } finally {
     await p3.close();
     await stop3(server3);
+  }
+});
+
+await test('a page whose code the server does not send: an error with Retry inside the layout, not "Loading page…" forever', async () => {
+  // The Registry chunk's request is taken and never answered (a server that went silent before
+  // the other pages' chunks were prefetched); from the start, so the prefetch cannot have it.
+  const p4 = await context.newPage();
+  const held = [];
+  const chunk = /\/assets\/Registry-[^/]*\.js$/;
+  await p4.route(chunk, (route) => void held.push(route));
+  try {
+    await p4.goto(`${base}/jobs`);
+    await p4.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    await p4.getByRole('link', { name: 'Registry' }).click();
+    const error = p4.getByTestId('page-load-error');
+    await error.waitFor({ timeout: 20_000 });
+    expect(/This page could not be loaded/.test(await error.innerText()), `the error says what failed: ${await error.innerText()}`);
+    expect(held.length >= 1, 'the chunk was asked for');
+    await p4.getByRole('link', { name: 'Jobs' }).first().waitFor(); // the layout (navigation) stays
+    await p4.screenshot({ path: join(OUT, 'page-chunk-not-sent.png') });
+    // The server answers again: Retry loads the page.
+    await p4.unroute(chunk);
+    for (const r of held) await r.abort().catch(() => undefined);
+    await error.getByRole('button', { name: 'Retry' }).click();
+    await p4.getByRole('heading', { name: 'Registry', level: 1 }).waitFor({ timeout: 20_000 });
+  } finally {
+    await p4.close();
   }
 });
 

@@ -384,6 +384,23 @@ describe('Optimization detail', () => {
     expect(screen.getAllByTestId('top-row').map((r) => within(r).getAllByRole('cell')[1]!.textContent)).toEqual(['2', '3', '1', '0']);
   });
 
+  it('detail page: the tasks table\'s page is asked for with the optimization, not after it answered', async () => {
+    const o = opt({});
+    // The optimization never arrives (a 404): the tasks page was asked for all the same.
+    const s = new MockServer()
+      .on('GET', `/api/v1/optimizations/${o.id}`, { status: 404, body: { error: { code: 'NOT_FOUND', message: 'optimization does not exist', details: null } } })
+      .on('GET', `/api/v1/optimizations/${o.id}/status`, { body: { status: 'running', stop_reason: null, summary: summary({}) } })
+      .on('GET', `/api/v1/optimizations/${o.id}/tasks`, { body: page([task(0, 5, 50, 5)]) })
+      .install();
+    renderRoute(<OptimizationDetailPage />, '/optimizations/:optId', `/optimizations/${o.id}?sort=score_desc&toffset=25`);
+    await screen.findByText(/optimization does not exist/);
+    const tasks = s.callsTo(`/api/v1/optimizations/${o.id}/tasks`);
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]!.url.searchParams.get('sort')).toBe('score_desc');
+    expect(tasks[0]!.url.searchParams.get('offset')).toBe('25');
+    expect(tasks[0]!.url.searchParams.get('limit')).toBe('25');
+  });
+
   it('early-stopped: the notice with the final summary, no polling after the end, the heatmap from the tasks endpoint', async () => {
     const st = { status: 'early-stopped', stop_reason: 'patience', summary: summary({ finished: 3, canceled: 1, queued: 0, best_score: 7, top_n: [top(3, 7)] }) };
     const o = opt({ status: 'early-stopped', stop_reason: 'patience', summary: st.summary });
@@ -396,7 +413,7 @@ describe('Optimization detail', () => {
     const notice = await screen.findByTestId('early-stopped-notice');
     expect(notice.textContent).toContain('no improvement within the patience');
     expect(notice.textContent).toContain('3 finished, 0 failed, 1 canceled of 4; best score 7');
-    const cells = await screen.findAllByTestId('hm-cell');
+    const cells = await screen.findAllByTestId('hm-cell', {}, { timeout: 3000 });
     expect(cells.map((c) => c.textContent)).toEqual(['1', '—', '3', '7']);
     const chartCall = s.callsTo(`/api/v1/optimizations/${o.id}/tasks`).find((c) => c.url.searchParams.get('limit') === '1000')!;
     expect(chartCall.url.searchParams.get('offset')).toBe('0');

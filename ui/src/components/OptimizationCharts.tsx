@@ -7,6 +7,9 @@ import { axisPosition, buildHeatmap, fmtParam, fmtScore, parallelAxes, scoreShad
 import type { OptimizationTask } from '../types/api';
 
 export const CHART_PAGE = 1000;
+/** How long after the panel appears its first page is asked for: the page's first requests and
+ * the first clicks on the tasks table go first (ui/e2e/bench_opt_detail.mjs). */
+export const CHART_DEFER_MS = 800;
 
 function shadeColor(t: number): string {
   // low (t=0) pale to high (t=1) saturated green; readable in both themes
@@ -99,9 +102,15 @@ function Parallel({ tasks, keys, direction }: { tasks: OptimizationTask[]; keys:
 export function OptimizationCharts({ id, keys, direction, total }: { id: string; keys: string[]; direction: Direction; total: number }) {
   const [pages, setPages] = useState(1);
   useEffect(() => setPages(1), [id]);
-  // The first page (1,000 tasks, about 1.4 MB) is asked for once the panel is near the viewport,
-  // not with the page: the detail page opens with the status, the Top-N and one page of the tasks table.
+  // The first page (1,000 tasks, about 1.4 MB) is asked for once the panel is near the viewport
+  // and CHART_DEFER_MS after it appeared, not with the page: the detail page opens with the
+  // status, the Top-N and one page of the tasks table.
   const [near, setNear] = useState(false);
+  const [deferred, setDeferred] = useState(false);
+  useEffect(() => {
+    const t = setTimeout(() => setDeferred(true), CHART_DEFER_MS);
+    return () => clearTimeout(t);
+  }, []);
   const panel = useRef<HTMLElement | null>(null);
   useEffect(() => {
     const el = panel.current;
@@ -115,7 +124,7 @@ export function OptimizationCharts({ id, keys, direction, total }: { id: string;
     return () => io.disconnect();
   }, [near, keys.length]);
   const qs = useQueries({
-    queries: Array.from({ length: near ? pages : 0 }, (_, p) => ({
+    queries: Array.from({ length: near && deferred ? pages : 0 }, (_, p) => ({
       queryKey: ['optimizations', 'tasks', id, { limit: CHART_PAGE, offset: p * CHART_PAGE, chart: true }],
       queryFn: ({ signal }: { signal: AbortSignal }) => api.optimizationTasks(id, { limit: CHART_PAGE, offset: p * CHART_PAGE }, signal),
       staleTime: Infinity,
@@ -123,7 +132,7 @@ export function OptimizationCharts({ id, keys, direction, total }: { id: string;
   });
   if (keys.length < 2) return null;
   const tasks = qs.flatMap((q) => q.data?.items ?? []);
-  const loading = !near || qs.some((q) => q.isLoading);
+  const loading = !near || !deferred || qs.some((q) => q.isLoading);
   const shown = tasks.length;
   return (
     <section className="panel" data-testid="opt-charts" ref={panel}>

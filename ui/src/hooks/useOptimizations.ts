@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { api, type OptimizationsQuery, type OptimizationTasksQuery } from '../api/client';
 import { toastError } from '../lib/errors';
 import { isTerminalOpt } from '../lib/optimizations';
@@ -19,22 +19,33 @@ export function useOptimizations(q: OptimizationsQuery, poll = true) {
   });
 }
 
+// The detail page's three queries, shared by its hooks and by prefetchOptimizationDetail (same
+// keys, functions and freshness, so a prefetched answer is the one the page shows).
+const detailQuery = (id: string) => ({
+  queryKey: ['optimizations', 'detail', id],
+  queryFn: ({ signal }: { signal: AbortSignal }) => api.optimization(id, signal),
+  staleTime: Infinity,
+});
+const statusQuery = (id: string) => ({
+  queryKey: ['optimizations', 'status', id],
+  queryFn: ({ signal }: { signal: AbortSignal }) => api.optimizationStatus(id, signal),
+});
+const tasksQuery = (id: string, q: OptimizationTasksQuery) => ({
+  queryKey: ['optimizations', 'tasks', id, q],
+  queryFn: ({ signal }: { signal: AbortSignal }) => api.optimizationTasks(id, q, signal),
+  staleTime: Infinity,
+});
+
 /** The whole optimization (request, summary, validation, deflated Sharpe): loaded once, and again
  * when its status changes (the detail page invalidates it then). Never polled. */
 export function useOptimization(id: string | undefined) {
-  return useQuery({
-    queryKey: ['optimizations', 'detail', id],
-    queryFn: ({ signal }) => api.optimization(id!, signal),
-    enabled: !!id,
-    staleTime: Infinity,
-  });
+  return useQuery({ ...detailQuery(id ?? ''), enabled: !!id });
 }
 
 /** Status + summary, polled every second until the optimization ends (then never again). */
 export function useOptimizationStatus(id: string | undefined) {
   return useQuery({
-    queryKey: ['optimizations', 'status', id],
-    queryFn: ({ signal }) => api.optimizationStatus(id!, signal),
+    ...statusQuery(id ?? ''),
     enabled: !!id,
     refetchInterval: (query) => (query.state.data && isTerminalOpt(query.state.data.status) ? false : OPT_STATUS_POLL_MS),
   });
@@ -42,13 +53,26 @@ export function useOptimizationStatus(id: string | undefined) {
 
 /** One page of tasks, sorted on the server. Not polled: refreshed when the sweep ends or on demand. */
 export function useOptimizationTasks(id: string | undefined, q: OptimizationTasksQuery, enabled = true) {
-  return useQuery({
-    queryKey: ['optimizations', 'tasks', id, q],
-    queryFn: ({ signal }) => api.optimizationTasks(id!, q, signal),
-    enabled: !!id && enabled,
-    placeholderData: keepPreviousData,
-    staleTime: Infinity,
-  });
+  return useQuery({ ...tasksQuery(id ?? '', q), enabled: !!id && enabled, placeholderData: keepPreviousData });
+}
+
+/** The detail page's tasks table page, from the page's URL (sort, tstatus, tlimit, toffset). */
+export function tasksTableQuery(sp: URLSearchParams): OptimizationTasksQuery & { sort: string } {
+  const status = sp.get('tstatus') ?? '';
+  return {
+    sort: sp.get('sort') ?? 'index_asc',
+    status: status || undefined,
+    limit: Number(sp.get('tlimit') ?? 25) || 25,
+    offset: Math.max(0, Number(sp.get('toffset') ?? 0) || 0),
+  };
+}
+
+/** Starts the detail page's first requests (the optimization, its status, the tasks table's page)
+ * together, as the route is entered: they run while the page's chunk loads, not after it. */
+export function prefetchOptimizationDetail(qc: QueryClient, id: string, sp: URLSearchParams) {
+  void qc.prefetchQuery(detailQuery(id));
+  void qc.prefetchQuery(statusQuery(id));
+  void qc.prefetchQuery(tasksQuery(id, tasksTableQuery(sp)));
 }
 
 /** The projects (suggestions of the Select models box): asked for once the box is used. */

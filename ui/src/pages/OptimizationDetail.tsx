@@ -6,7 +6,7 @@ import { OptimizationCharts } from '../components/OptimizationCharts';
 import { Pager } from '../components/Pager';
 import { StatusBadge } from '../components/StatusBadge';
 import { Empty, ErrorState, Loading } from '../components/States';
-import { useCancelOptimization, useOptimization, useOptimizationStatus, useOptimizationTasks } from '../hooks/useOptimizations';
+import { tasksTableQuery, useCancelOptimization, useOptimization, useOptimizationStatus, useOptimizationTasks } from '../hooks/useOptimizations';
 import { fmtTime } from '../lib/format';
 import { boardDirection, directionLabel, fmtParam, fmtScore, fmtSeconds, isTerminalOpt, sortTop, type Direction } from '../lib/optimizations';
 import type { DeflatedSharpe, Optimization, OptimizationEstimate, OptimizationStatusResponse, OptimizationTopEntry } from '../types/api';
@@ -173,11 +173,10 @@ const TASK_SORTS = ['index', 'score'] as const;
 
 function TasksTable({ opt }: { opt: Optimization }) {
   const [sp, setSp] = useSearchParams();
-  const sort = sp.get('sort') ?? 'index_asc';
-  const status = sp.get('tstatus') ?? '';
-  const limit = Number(sp.get('tlimit') ?? 25) || 25;
-  const offset = Math.max(0, Number(sp.get('toffset') ?? 0) || 0);
-  const q = useOptimizationTasks(opt.id, { sort, status: status || undefined, limit, offset });
+  const tq = tasksTableQuery(sp);
+  const { sort, limit, offset } = tq;
+  const status = tq.status ?? '';
+  const q = useOptimizationTasks(opt.id, tq);
   const keys = Object.keys((opt.request['param_space'] as Record<string, unknown> | undefined) ?? {});
   const metric = String((opt.request['objective'] as Record<string, unknown> | undefined)?.['metric'] ?? '');
   const set = (changes: Record<string, string>) => {
@@ -290,8 +289,12 @@ export function OptimizationDetailPage() {
   const location = useLocation();
   const estimate = (location.state as { estimate?: OptimizationEstimate | null } | null)?.estimate ?? null;
   const qc = useQueryClient();
+  const [sp] = useSearchParams();
+  // The three first requests go out together (the route's loader has usually sent them already,
+  // App.tsx): the tasks table's page does not wait for the optimization.
   const opt = useOptimization(optId);
   const st = useOptimizationStatus(optId);
+  useOptimizationTasks(optId, tasksTableQuery(sp));
   const cancel = useCancelOptimization();
   const rerun = useRerunOptimization();
   const [confirm, setConfirm] = useState(false);
