@@ -1000,6 +1000,15 @@ void OptimizationService::ApplyUpdate(Live& live, const Result<ProgressUpdate>& 
   }
   if (!update->new_state) return;
   const OptimizationState next = *update->new_state;
+  if (next == OptimizationState::kEarlyStopped && !live.use_runner) {
+    // Process tasks still pending in the store end canceled before the terminal state is
+    // stored (PersistState writes the summary first): a reader that sees `early-stopped` sees
+    // their counts too, never the state with the pending tasks not yet canceled. (StopTasks
+    // then stops the running ones; its own CancelPendingLocked finds nothing left.) The fast
+    // path's pending rows may be tasks of the chunk still running: they are canceled after
+    // the chunk, as before.
+    CancelPendingLocked(live);
+  }
   (void)PersistState(live, std::string(OptimizationStateName(next)));
   if (next == OptimizationState::kEarlyStopped) {
     live.stop_requested = true;

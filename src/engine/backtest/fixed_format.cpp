@@ -1,14 +1,12 @@
 #include "engine/backtest/fixed_format.hpp"
 
-#include <array>
 #include <charconv>
-#include <cstring>
-#include <cmath>
-#include <cstdint>
+
+#include <fmt/format.h>
 
 namespace alphalab::engine {
 
-namespace {
+namespace fixed_format_detail {
 
 char* WriteFixedSlow(char* out, double v, int decimals) {
   // As before: a value too long for 64 characters prints "nan".
@@ -20,18 +18,105 @@ char* WriteFixedSlow(char* out, double v, int decimals) {
   return end;
 }
 
-constexpr double kPow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
-// "00" "01" ... "99".
-constexpr std::array<char, 200> kPairs = [] {
-  std::array<char, 200> t{};
-  for (int i = 0; i < 100; ++i) {
-    t[2 * i] = static_cast<char>('0' + i / 10);
-    t[2 * i + 1] = static_cast<char>('0' + i % 10);
+}  // namespace fixed_format_detail
+
+namespace {
+
+char* WriteShortestSlow(char* out, double v) {
+  auto [end, ec] = std::to_chars(out, out + kMaxFixedChars, v);
+  if (ec != std::errc()) {
+    std::memcpy(out, "nan", 3);
+    return out + 3;
   }
-  return t;
-}();
+  return end;
+}
+
+constexpr uint64_t kPow10U[] = {1,
+                                10,
+                                100,
+                                1000,
+                                10000,
+                                100000,
+                                1000000,
+                                10000000,
+                                100000000,
+                                1000000000,
+                                10000000000,
+                                100000000000,
+                                1000000000000,
+                                10000000000000,
+                                100000000000000,
+                                1000000000000000,
+                                10000000000000000,
+                                100000000000000000,
+                                1000000000000000000};
 
 }  // namespace
+
+char* WriteShortest(char* out, double v) {
+  using fixed_format_detail::Digits8;
+  using fixed_format_detail::kAsciiZeros;
+  if (!std::isfinite(v) || v == 0) return WriteShortestSlow(out, v);
+  // The shortest decimal significand and exponent that read back to |v|, the closest to it
+  // when several are as short: Dragonbox (libfmt), the same digits as std::to_chars' Ryu.
+  // (dragonbox::to_decimal is in fmt's detail namespace but exported by libfmt; fmt's own
+  // "{}" output differs from std::to_chars in when it switches to the exponent form.)
+  const auto dec = fmt::detail::dragonbox::to_decimal(std::fabs(v));
+  const uint64_t sig = dec.significand;  // below 10^17
+  const int exp = dec.exponent;
+  const int approx = ((64 - std::countl_zero(sig)) * 1233) >> 12;  // floor(log10(2^bits))
+  const int k = approx + (sig >= kPow10U[approx] ? 1 : 0);          // digits of sig
+  const int lead = exp + k - 1;  // the decimal exponent of the first digit
+  // std::to_chars takes the shorter of the fixed and the scientific form, fixed on a tie;
+  // only the fixed form is written here (the scientific one, rare in a backtest folder, goes
+  // through std::to_chars). An integer with zeros after the digits is written here only while
+  // it is below 10^15 (exactly the digits and zeros; std::to_chars prints larger ones exactly).
+  const int fixed_len = exp >= 0 ? k + exp : (lead >= 0 ? k + 1 : k + 1 - lead);
+  const int sci_len = k + (k > 1 ? 1 : 0) + 2 + (lead >= 100 || lead <= -100 ? 3 : 2);
+  if (fixed_len > sci_len || (exp > 0 && k + exp > 15)) return WriteShortestSlow(out, v);
+  // The k digits right-aligned at digits + 24, then 24 bytes of slack: every copy below moves
+  // a fixed 24 bytes (no variable-length copies); the output stays within kMaxFixedChars
+  // (fixed_len <= sci_len <= 23, so at most 1 + 23 + 24 bytes are touched).
+  char digits[48];
+  uint64_t word = Digits8(sig % 100000000) + kAsciiZeros;
+  std::memcpy(digits + 16, &word, 8);
+  if (k > 8) {
+    word = Digits8(sig / 100000000 % 100000000) + kAsciiZeros;
+    std::memcpy(digits + 8, &word, 8);
+    if (k > 16) {
+      word = Digits8(sig / 10000000000000000) + kAsciiZeros;
+      std::memcpy(digits, &word, 8);
+    }
+  }
+  const char* d = digits + 24 - k;
+  char* o = out;
+  if (std::signbit(v)) *o++ = '-';
+  if (exp >= 0) {  // an integer: the digits and exp zeros (k + exp <= 15)
+    std::memcpy(o, d, 24);
+    std::memset(o + k, '0', 16);
+    return o + k + exp;
+  }
+  if (lead >= 0) {  // lead + 1 digits, the point, the rest
+    const int int_len = lead + 1;
+    std::memcpy(o, d, 24);
+    o += int_len;
+    *o++ = '.';
+    std::memcpy(o, d + int_len, 24);
+    return o + (k - int_len);
+  }
+  // 0.000ddd: -lead - 1 <= 21 zeros after the point
+  *o++ = '0';
+  *o++ = '.';
+  std::memset(o, '0', 24);
+  o += -lead - 1;
+  std::memcpy(o, d, 24);
+  return o + k;
+}
+
+void AppendShortest(std::string& out, double v) {
+  char buf[kMaxFixedChars];
+  out.append(buf, WriteShortest(buf, v));
+}
 
 void AppendFixed(std::string& out, double v, int decimals) {
   char buf[kMaxFixedChars];
@@ -39,48 +124,19 @@ void AppendFixed(std::string& out, double v, int decimals) {
 }
 
 char* WriteFixed(char* out, double v, int decimals) {
-  if (decimals < 0 || decimals > 9 || !std::isfinite(v)) return WriteFixedSlow(out, v, decimals);
-  // |v| * 10^d is one correctly rounded product: the exact value is within half an ulp of
-  // `scaled`. Below 2^44 an ulp is at most 2^-8, so unless the fraction lies within 2^-7 of
-  // one half, rounding `scaled` to the nearest integer rounds the exact value the same way.
-  const double scaled = std::fabs(v) * kPow10[decimals];
-  if (!(scaled < 17592186044416.0)) return WriteFixedSlow(out, v, decimals);  // 2^44
-  const double whole = std::floor(scaled);
-  const double frac = scaled - whole;
-  if (std::fabs(frac - 0.5) < 0.0078125) return WriteFixedSlow(out, v, decimals);  // 2^-7
-  uint64_t n = static_cast<uint64_t>(whole) + (frac > 0.5 ? 1 : 0);
-  // The digits of n, two at a time from the right, at least decimals + 1 of them.
-  // 16 bytes of slack after the digits: the copies below move fixed 16-byte blocks (a
-  // variable-length memcpy is a libc call per number; these are two vector moves).
-  char digits[48];
-  char* const end = digits + 32;
-  char* p = end;
-  while (n >= 100) {
-    p -= 2;
-    std::memcpy(p, kPairs.data() + 2 * (n % 100), 2);
-    n /= 100;
+  switch (decimals) {
+    case 0: return WriteFixedD<0>(out, v);
+    case 1: return WriteFixedD<1>(out, v);
+    case 2: return WriteFixedD<2>(out, v);
+    case 3: return WriteFixedD<3>(out, v);
+    case 4: return WriteFixedD<4>(out, v);
+    case 5: return WriteFixedD<5>(out, v);
+    case 6: return WriteFixedD<6>(out, v);
+    case 7: return WriteFixedD<7>(out, v);
+    case 8: return WriteFixedD<8>(out, v);
+    case 9: return WriteFixedD<9>(out, v);
+    default: return fixed_format_detail::WriteFixedSlow(out, v, decimals);
   }
-  if (n >= 10) {
-    p -= 2;
-    std::memcpy(p, kPairs.data() + 2 * n, 2);
-  } else {
-    *--p = static_cast<char>('0' + n);
-  }
-  while (end - p < decimals + 1) *--p = '0';
-  // n < 2^44 has at most 14 digits and decimals + 1 <= 10: the integer part is at most 14
-  // characters and the fraction at most 9, so each fits one 16-byte block; the output is at
-  // most 1 + 14 + 1 + 16 = 32 bytes written, within kMaxFixedChars.
-  const size_t len = static_cast<size_t>(end - p), int_len = len - static_cast<size_t>(decimals);
-  char* o = out;
-  if (std::signbit(v)) *o++ = '-';  // as to_chars: "-0.0000" for -0.0 and tiny negatives
-  std::memcpy(o, p, 16);
-  o += int_len;
-  if (decimals > 0) {
-    *o++ = '.';
-    std::memcpy(o, p + int_len, 16);
-    o += decimals;
-  }
-  return o;
 }
 
 }  // namespace alphalab::engine

@@ -705,17 +705,6 @@ nlohmann::json BuildSummary(const BacktestSpec& spec, const BacktestContext& con
 
 namespace {
 
-// Shortest form that reads back to the same double (fills and positions reconcile exactly).
-void AppendShortest(std::string& out, double v) {
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  if (ec != std::errc()) {
-    out += "nan";
-    return;
-  }
-  out.append(buf, end);
-}
-
 char* WriteDate(char* buf, int32_t days) {
   int y;
   unsigned m, d;
@@ -776,6 +765,33 @@ const char* DateTexts(const std::vector<int32_t>& dates) {
   return cached_text.data();
 }
 
+// One column of equity.csv while its rows are written. A column often repeats its previous
+// value (cash between trades, everything while flat): the previous text is reused for the
+// same bits.
+struct EquityColumn {
+  uint64_t bits = 0;
+  size_t len = 0;  // 0: nothing formatted yet
+  char text[kMaxFixedChars] = {};
+};
+
+// Writes `v` with D decimals at `e` through the column's last text; returns the end. Copies a
+// fixed 32 bytes (two vector moves) instead of a libc memcpy call per number: a row's budget
+// (kMaxEquityRow) leaves kMaxFixedChars per column, so it stays in the buffer.
+template <int D>
+char* PutColumn(char* e, EquityColumn& c, double v) {
+  const uint64_t bits = std::bit_cast<uint64_t>(v);
+  if (c.len == 0 || bits != c.bits) {
+    c.len = static_cast<size_t>(WriteFixedD<D>(c.text, v) - c.text);
+    c.bits = bits;
+  }
+  if (c.len <= 32) {
+    std::memcpy(e, c.text, 32);
+  } else {
+    std::memcpy(e, c.text, c.len);
+  }
+  return e + c.len;
+}
+
 // The benchmark's instruments: those the strategy trades (sma_cross / signal), or picks from
 // (topn: its tickers, not the market or defensive symbols loaded for its filters; all loaded
 // instruments when it has no tickers).
@@ -823,60 +839,48 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
   equity_buffer.resize(std::max(equity_buffer.size(), equity_header.size() + result.dates.size() * kMaxEquityRow));
   char* const equity_begin = equity_buffer.data();
   char* e = std::copy(equity_header.begin(), equity_header.end(), equity_begin);
-  // A column often repeats its previous value (cash between trades, everything while flat):
-  // the previous text is reused for the same bits.
-  struct Column {
-    uint64_t bits = 0;
-    size_t len = 0;  // 0: nothing formatted yet
-    char text[kMaxFixedChars] = {};
-  };
-  Column columns[5];
-  auto put = [&e](Column& c, double v, int decimals) {
-    const uint64_t bits = std::bit_cast<uint64_t>(v);
-    if (c.len == 0 || bits != c.bits) {
-      c.len = static_cast<size_t>(WriteFixed(c.text, v, decimals) - c.text);
-      c.bits = bits;
-    }
-    // A fixed 32-byte copy (two vector moves) instead of a libc memcpy call per number: a
-    // row's budget (kMaxEquityRow) leaves kMaxFixedChars per column, so it stays in the buffer.
-    if (c.len <= 32) {
-      std::memcpy(e, c.text, 32);
-    } else {
-      std::memcpy(e, c.text, c.len);
-    }
-    e += c.len;
-  };
+  EquityColumn columns[5];
   double peak = 0;
   const char* const date_text = DateTexts(result.dates);
+  // The other files' dates are days of the run: their text comes from the same table.
+  auto append_date = [&](std::string& out, int32_t day) {
+    const auto at = std::lower_bound(result.dates.begin(), result.dates.end(), day);
+    if (at != result.dates.end() && *at == day) {
+      out.append(date_text + 10 * (at - result.dates.begin()), 10);
+    } else {
+      AppendDate(out, day);
+    }
+  };
   for (size_t i = 0; i < result.dates.size(); ++i) {
     peak = std::max(peak, result.equity[i]);
     const double dd = peak > 0 ? 1.0 - result.equity[i] / peak : 0.0;
     std::memcpy(e, date_text + 10 * i, 10);
     e += 10;
     *e++ = ',';
-    put(columns[0], result.equity[i], 4);
+    e = PutColumn<4>(e, columns[0], result.equity[i]);
     *e++ = ',';
-    put(columns[1], result.cash[i], 4);
+    e = PutColumn<4>(e, columns[1], result.cash[i]);
     *e++ = ',';
-    put(columns[2], result.holdings[i], 4);
+    e = PutColumn<4>(e, columns[2], result.holdings[i]);
     *e++ = ',';
-    put(columns[3], dd, 6);
+    e = PutColumn<6>(e, columns[3], dd);
     if (has_benchmark) {
       *e++ = ',';
-      put(columns[4], benchmark.values[i], 4);
+      e = PutColumn<4>(e, columns[4], benchmark.values[i]);
     }
     *e++ = '\n';
   }
   const std::string_view equity(equity_begin, static_cast<size_t>(e - equity_begin));
   std::string trades = "symbol,entry_date,entry_price,exit_date,exit_price,shares,pnl,return,fees,exit_reason\n";
+  trades.reserve(trades.size() + (result.trades.size() + result.open_positions.size()) * 128);
   for (const auto& t : result.trades) {
     trades += t.symbol;
     trades += ',';
-    AppendDate(trades, t.entry_date);
+    append_date(trades, t.entry_date);
     trades += ',';
     AppendFixed(trades, t.entry_price, 6);
     trades += ',';
-    AppendDate(trades, t.exit_date);
+    append_date(trades, t.exit_date);
     trades += ',';
     AppendFixed(trades, t.exit_price, 6);
     trades += ',';
@@ -897,11 +901,11 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
     if (result.dates.empty()) break;
     trades += p.symbol;
     trades += ',';
-    AppendDate(trades, p.entry_date);
+    append_date(trades, p.entry_date);
     trades += ',';
     AppendFixed(trades, p.entry_price, 6);
     trades += ',';
-    AppendDate(trades, result.dates.back());
+    append_date(trades, result.dates.back());
     trades += ',';
     AppendFixed(trades, p.last_close, 6);
     trades += ',';
@@ -917,8 +921,9 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
     trades += '\n';
   }
   std::string fills = "date,symbol,side,shares,price,fee,reason\n";
+  fills.reserve(fills.size() + result.fills.size() * 96);
   for (const auto& f : result.fills) {
-    AppendDate(fills, f.date);
+    append_date(fills, f.date);
     fills += ',';
     fills += f.symbol;
     fills += f.buy ? ",buy," : ",sell,";
@@ -932,8 +937,9 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
     fills += '\n';
   }
   std::string positions = "date,symbol,shares,price,weight\n";
+  positions.reserve(positions.size() + result.positions.size() * 96);
   for (const auto& p : result.positions) {
-    AppendDate(positions, p.date);
+    append_date(positions, p.date);
     positions += ',';
     positions += p.symbol;
     positions += ',';
@@ -952,7 +958,7 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
     std::string scores = "date,symbol,score,rank,selected\n";
     scores.reserve(result.scores.size() * 40);
     for (const auto& r : result.scores) {
-      AppendDate(scores, r.date);
+      append_date(scores, r.date);
       scores += ',';
       scores += r.symbol;
       scores += ',';

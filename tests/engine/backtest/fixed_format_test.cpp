@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 
@@ -53,6 +54,72 @@ TEST(FixedFormatTest, EqualsToCharsEverywhere) {
     }
   }
   EXPECT_GT(checked, 3000000u);
+}
+
+// Values whose scaled fraction lies just outside and just inside the window in which the
+// integer path defers to std::to_chars (2^-9 around one half), at every magnitude up to 2^44.
+TEST(FixedFormatTest, EqualsToCharsAtTheEdgeOfTheRoundingWindow) {
+  std::mt19937_64 rng(11);
+  size_t checked = 0;
+  for (int d : {0, 2, 4, 6, 8, 9}) {
+    const double scale = std::pow(10.0, d);
+    for (int i = 0; i < 20000; ++i) {
+      const double whole = std::floor(std::ldexp(static_cast<double>(rng() >> 11), -53) *
+                                      std::pow(2.0, static_cast<double>(rng() % 44)));
+      for (double delta : {0.001953125, -0.001953125, 0.00195, -0.00195, 0.002, -0.002, 0.0009765625, 0.0}) {
+        const double v = (whole + 0.5 + delta) / scale;
+        for (double x : {v, -v, std::nextafter(v, 0.0), std::nextafter(v, 1e300)}) {
+          char buf[kMaxFixedChars];
+          ASSERT_EQ(std::string(buf, WriteFixed(buf, x, d)), Reference(x, d)) << "value " << x << " decimals " << d;
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 3000000u);
+}
+
+std::string ShortestReference(double v) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec != std::errc() ? std::string("nan") : std::string(buf, end);
+}
+
+// WriteShortest must print exactly what std::to_chars(v) prints (fills.csv, positions.csv and
+// scores.csv read back to the same doubles and stay byte-identical): random bit patterns (every
+// magnitude, subnormals), decimal-looking values of every length, integers with and without
+// zeros around 10^15 (where std::to_chars prints an integer exactly), and the fixed/scientific
+// ties.
+TEST(FixedFormatTest, ShortestEqualsToCharsEverywhere) {
+  std::vector<double> values = {0.0, -0.0, 1.0, 0.1, 0.001, 0.0001, 1e-5, 100000.0, 1000.0, 123456.0, 1e15, 1e16,
+                                9007199254740993.0, 1e22, 1e23, 1e21, 0.3, 2.5, 123456789012345680000.0,
+                                std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                                -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::denorm_min(),
+                                std::numeric_limits<double>::max(), std::numeric_limits<double>::min()};
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 1000000; ++i) {
+    const uint64_t bits = rng();
+    double v;
+    std::memcpy(&v, &bits, sizeof v);
+    values.push_back(v);
+  }
+  for (int i = 0; i < 300000; ++i) {
+    const double m = static_cast<double>(rng() % 100000000000ULL);
+    const double v = m / std::pow(10.0, static_cast<double>(rng() % 12)) * std::pow(10.0, static_cast<double>(rng() % 21) - 10);
+    values.push_back(v);
+    values.push_back(std::nextafter(v, 0.0));
+    values.push_back(static_cast<double>(rng() % 100000000000000000ULL));
+    values.push_back(static_cast<double>(rng() % 10000) * std::pow(10.0, static_cast<double>(rng() % 25)));
+  }
+  size_t checked = 0;
+  for (double v : values) {
+    for (double x : {v, -v}) {
+      char buf[kMaxFixedChars];
+      ASSERT_EQ(std::string(buf, WriteShortest(buf, x)), ShortestReference(x)) << "value " << x;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 4000000u);
 }
 
 }  // namespace
