@@ -49,6 +49,11 @@ class BacktestContext {
   void ShareWindows(bool on) { share_windows_ = on; }
   // One backtest from the caches; thread-safe once Prepare ran for this spec.
   Result<BacktestResult> Run(const BacktestSpec& spec, bool record_curves = true) const;
+  // Grids: specs[k]'s metrics (out[k] = Run(specs[k], false)->metrics) for specs that
+  // RunsMetricsTogether (sma_cross on one instrument): the simulations of kLanes specs at
+  // once, one per SIMD lane (RunLongFlatMetrics). Thread-safe once Prepare ran for them.
+  bool RunsMetricsTogether(const BacktestSpec& spec) const;
+  Status RunMetrics(const BacktestSpec* specs, size_t count, PerformanceMetrics* out) const;
 
   // Calendar days before spec.start: history the indicators, features and the market
   // filter see before the first traded day (0 without a start date).
@@ -125,7 +130,8 @@ using Combination = std::vector<ConfigOverride>;
 // retry of some of them...). Every combination is parsed and checked before any work (the
 // first problem is the error, naming the value or the combination); combinations may not
 // change the data (dataset, tickers, dates, strategy type, model). Each distinct override is
-// validated once with a full parse; when every override is a numeric strategy parameter and
+// validated once with a full parse (sma_cross windows with the parser's own rule alone,
+// SmaCrossWindowOverride); when every override is a numeric strategy parameter and
 // no curves are recorded, the values are set straight on the parsed base (no re-parse per
 // combination). `on_result` gets the spec each combination resolved to.
 using CombinationCallback =
