@@ -494,8 +494,9 @@ Status RunSpecs(BacktestContext& context, const std::vector<BacktestSpec>& specs
     }
   }
   // Prepare is not thread-safe: every spec once, in order, before the workers start.
+  // (sma_cross window sums are not cached for grids any more: the decision kernel reading
+  // the prefix directly measured as fast, and caching was serial work before the workers.)
   std::vector<Status> prepared(total);
-  context.ShareWindows(true);
   for (size_t c = 0; c < total; ++c) prepared[c] = context.Prepare(specs[c], scorers);
   bool together = !options.record_curves;
   for (size_t c = 0; c < total && together; ++c) together = prepared[c].ok() && context.RunsMetricsTogether(specs[c]);

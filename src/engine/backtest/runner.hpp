@@ -45,7 +45,8 @@ class BacktestContext {
 
   // Computes and caches what `spec` needs (moving averages, scores). Not thread-safe.
   Status Prepare(const BacktestSpec& spec, const ScorerFactory& scorers);
-  // Grids: Prepare also keeps each sma_cross window's sums, shared by the combinations.
+  // Prepare also keeps each sma_cross window's sums, shared by the combinations (off by
+  // default; RunSpecs leaves it off: no faster than reading the prefix, and serial).
   void ShareWindows(bool on) { share_windows_ = on; }
   // One backtest from the caches; thread-safe once Prepare ran for this spec.
   Result<BacktestResult> Run(const BacktestSpec& spec, bool record_curves = true) const;
@@ -111,8 +112,10 @@ struct RunOptions {
 // (its Prepare or its simulation).
 using RunCallback = std::function<void(size_t index, Result<BacktestResult>&& result)>;
 
-// The one execution path of every grid: prepares each spec on `context` (in list order,
-// sharing the sma_cross windows), then runs them on `threads` workers; each result goes to
+// The one execution path of every grid: prepares each spec on `context` (in list order;
+// one fixed-point prefix per instrument serves every sma_cross pair), then runs them on
+// `threads` workers (sma_cross on one instrument without curves: kLanes specs per task,
+// BacktestContext::RunMetrics); each result goes to
 // `on_result` as it is ready, so nothing has to hold all of them. Every spec must select the
 // data the context was loaded for (SameData with the first; InvalidArgument before any
 // work otherwise). A run that fails is reported through `on_result`, not returned.
