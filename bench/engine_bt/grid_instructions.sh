@@ -11,12 +11,12 @@ reps=${2:-5}
 shift 2 2>/dev/null || shift $#
 variants=${*:-engine1 arrays1 rungrid1}
 bench="$build/bin/bench_engine_bt"
-demo=${DEMO:-}
+demo=${DEMO:-}  # the demo CSV (default: the one bench_engine_bt finds under ui/node_modules)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 count() {  # count VARIANT REPS -> instructions of the whole process
-  set -- "$1" "$2"
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null ${demo:+} "$bench" ${demo:+--demo "$demo"} \
+
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bench" ${demo:+--demo "$demo"} \
     --workdir "$work/ws" --grid-only "$1" --reps "$2" 2>&1 >/dev/null | sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
 }
 for v in $variants; do
