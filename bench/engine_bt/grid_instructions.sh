@@ -15,7 +15,6 @@ demo=${DEMO:-}  # the demo CSV (default: the one bench_engine_bt finds under ui/
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 count() {  # count VARIANT REPS -> instructions of the whole process
-
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bench" ${demo:+--demo "$demo"} \
     --workdir "$work/ws" --grid-only "$1" --reps "$2" 2>&1 >/dev/null | sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
 }

@@ -199,6 +199,15 @@ std::vector<std::pair<int, int>> ManyPairs() {
   return pairs;
 }
 
+// The benchmark grid: fast 5..50/5 x slow 20..200/20.
+std::vector<std::pair<int, int>> HundredGrid() {
+  std::vector<std::pair<int, int>> pairs;
+  for (int f = 5; f <= 50; f += 5) {
+    for (int s = 20; s <= 200; s += 20) pairs.emplace_back(f, s);
+  }
+  return pairs;
+}
+
 BarSeries FromCloses(const std::string& symbol, std::vector<double> close) {
   BarSeries b;
   b.symbol = symbol;
@@ -223,9 +232,7 @@ TEST(FastPathTest, DemoDataMatchesPreviousImplementation) {
   ASSERT_TRUE(bars.ok());
   // The whole benchmark grid plus the spread of ManyPairs.
   auto pairs = ManyPairs();
-  for (int f = 5; f <= 50; f += 5) {
-    for (int s = 20; s <= 200; s += 20) pairs.emplace_back(f, s);
-  }
+  for (auto pair : HundredGrid()) pairs.push_back(pair);
   CompareSeries(*bars, pairs, 12);
 }
 
@@ -379,11 +386,7 @@ TEST(SimdKernelTest, DemoHundredGridEveryCombination) {
   if (!std::filesystem::exists(demo)) GTEST_SKIP() << "vega-datasets not installed";
   auto bars = LoadBarsCsv(demo, "SPX", demo, false);
   ASSERT_TRUE(bars.ok());
-  std::vector<std::pair<int, int>> pairs;
-  for (int f = 5; f <= 50; f += 5) {
-    for (int s = 20; s <= 200; s += 20) pairs.emplace_back(f, s);
-  }
-  CompareKernels(*bars, pairs);
+  CompareKernels(*bars, HundredGrid());
   CompareGrid(*bars, "strategy.params.fast=5:50:5", "strategy.params.slow=20:200:20");
 }
 
@@ -465,14 +468,6 @@ void CompareLanes(const BarSeries& bars, const std::vector<std::pair<int, int>>&
       }
     }
   }
-}
-
-std::vector<std::pair<int, int>> HundredGrid() {
-  std::vector<std::pair<int, int>> pairs;
-  for (int f = 5; f <= 50; f += 5) {
-    for (int s = 20; s <= 200; s += 20) pairs.emplace_back(f, s);
-  }
-  return pairs;
 }
 
 TEST(LaneKernelTest, DemoHundredGridEqualsSingleRuns) {
