@@ -1,6 +1,8 @@
 // Prints engine backtest/data figures (docs/benchmarks/enginebt.md), each as the median and
 // p95 over its repetitions, beside an in-run reference (bench/common/bench_report.hpp).
 //   bench_engine_bt [--demo PATH/sp500-2000.csv] [--workdir DIR] [--instruments 497] [--years 20] [--quick]
+//   bench_engine_bt --grid-only engine1|engine2|arrays1|arrays2|prefix1|rungrid1 --reps N
+//     (one grid variant N times, nothing printed: grid_instructions.sh counts its instructions)
 // Figures: sma_cross(10,50) compute time on the demo bars vs a hand-written C++ loop (same
 // rules, same result to the cent), a 100-combination grid on one core and on all cores vs a
 // hand-written C++ grid sharing the prefix sums, synthetic universe generation/write, cold
@@ -11,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -150,40 +154,29 @@ std::vector<double> PeerGrid(unsigned threads, const Fn& one) {
   return finals;
 }
 
+// Report() plus the best-of of both sides and their ratio (on a shared machine the best-of
+// is the figure least disturbed by other processes).
+void Compare(const std::string& figure, const std::vector<double>& mine, const std::string& reference,
+             const std::vector<double>& ref) {
+  Report("engine_bt", figure, mine, "ms", reference, ref);
+  const auto a = alphalab::bench::Summarize(mine), b = alphalab::bench::Summarize(ref);
+  std::printf("    best-of: this %.3f ms, reference %.3f ms -> ratio %.2f (reference / this)\n", a.best * 1e3,
+              b.best * 1e3, a.best > 0 ? b.best / a.best : 0.0);
+}
+
 std::vector<long double> LongPrefix(const std::vector<double>& close) {
   std::vector<long double> p(close.size() + 1, 0.0L);
   for (size_t i = 0; i < close.size(); ++i) p[i + 1] = p[i] + close[i];
   return p;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::string demo = std::string(ALPHALAB_SOURCE_DIR) + "/ui/node_modules/vega-datasets/data/sp500-2000.csv";
-  std::string workdir = "/tmp/alphalab_bench_engine_bt";
-  int instruments = 497, years = 20;
-  bool quick = false;  // --quick: only the sma_cross figures (sections 1 and 2)
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--quick")) quick = true;
-  }
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--demo")) demo = argv[i + 1];
-    if (!std::strcmp(argv[i], "--workdir")) workdir = argv[i + 1];
-    if (!std::strcmp(argv[i], "--instruments")) instruments = std::atoi(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--years")) years = std::atoi(argv[i + 1]);
-  }
-  // 1. sma_cross(10, 50) on the demo bars.
-  auto bars = LoadBarsCsv(demo, "SPX", demo, false);
-  if (!bars.ok()) {
-    std::fprintf(stderr, "demo data: %s\n", bars.status().message().c_str());
-    return 1;
-  }
-  std::printf("demo bars: %zu\n", bars->size());
+// Section 1: sma_cross(10, 50) on the demo bars, the engine vs the hand-written loop.
+void SingleRunFigures(const BarSeries& series, double& sink) {
+  const BarSeries* bars = &series;
   LongFlatOptions o;
   o.initial_cash = 1'000'000;
   o.fee_rate = 0.001;
   o.record_curves = false;
-  double sink = 0;
   const int reps = 2000;
   const int samples = 25;  // repetitions for median / p95; each one times `inner` calls
   const int inner = reps / samples;
@@ -233,6 +226,40 @@ int main(int argc, char** argv) {
   o.record_curves = true;
   Report("engine_bt", "sma_cross(10,50) with equity curve + trade records", Sample(samples, engine_run, inner), "us");
   o.record_curves = false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string demo = std::string(ALPHALAB_SOURCE_DIR) + "/ui/node_modules/vega-datasets/data/sp500-2000.csv";
+  std::string workdir = "/tmp/alphalab_bench_engine_bt";
+  int instruments = 497, years = 20;
+  bool quick = false;  // --quick: only the sma_cross figures (sections 1 and 2)
+  std::string grid_only;  // --grid-only WHAT: run one grid variant --reps times, print nothing else
+  int grid_reps = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--quick")) {
+      quick = true;
+      continue;
+    }
+    if (i + 1 >= argc) break;
+    if (!std::strcmp(argv[i], "--demo")) demo = argv[i + 1];
+    if (!std::strcmp(argv[i], "--workdir")) workdir = argv[i + 1];
+    if (!std::strcmp(argv[i], "--instruments")) instruments = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--years")) years = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--grid-only")) grid_only = argv[i + 1];
+    if (!std::strcmp(argv[i], "--reps")) grid_reps = std::atoi(argv[i + 1]);
+    ++i;
+  }
+  // 1. sma_cross(10, 50) on the demo bars.
+  auto bars = LoadBarsCsv(demo, "SPX", demo, false);
+  if (!bars.ok()) {
+    std::fprintf(stderr, "demo data: %s\n", bars.status().message().c_str());
+    return 1;
+  }
+  std::printf("demo bars: %zu\n", bars->size());
+  double sink = 0;
+  if (grid_only.empty()) SingleRunFigures(*bars, sink);
 
   // 2. 100-combination grid.
   Universe u;
@@ -244,17 +271,16 @@ int main(int argc, char** argv) {
   auto spec = ParseBacktestSpec(config).value();
   std::vector<GridAxis> axes = {ParseGridAxis("strategy.params.fast=5:50:5").value(),
                                 ParseGridAxis("strategy.params.slow=20:200:20").value()};
-  {
-    const double t_parse = BestOf(200, [&] { sink += ParseBacktestSpec(config)->fast; });
-    std::printf("ParseBacktestSpec (one config, best-of 200): %.2f us\n", t_parse * 1e6);
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  // The engine's grid from a loaded context (fresh caches each time).
+  auto engine_grid = [&](int threads) {
     auto ctx = BacktestContext::FromUniverse(u, spec).value();
-    (void)RunGridOnContext(ctx, config, axes, {}, 1);
-    Report("engine_bt", "grid 100 combos, 1 thread, moving averages already cached",
-           Sample(20, [&] { sink += static_cast<double>(RunGridOnContext(ctx, config, axes, {}, 1)->size()); }), "ms");
-  }
+    auto cells = RunGridOnContext(ctx, config, axes, {}, threads).value();
+    sink += cells[0].metrics.final_equity;
+    return cells;
+  };
   // The hand-written grid peers: prefix sums once, then each combination's loop; one core,
   // and split over the cores with plain threads.
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   auto peer_grid = [&](unsigned threads) {
     const auto prefix = LongPrefix(bars->close);
     const auto finals = PeerGrid(threads, [&](int fast, int slow) {
@@ -283,79 +309,96 @@ int main(int argc, char** argv) {
     for (double f : finals) sink += f;
     return finals;
   };
+  // 2b's workspace: the demo bars as a dataset, its binary cache written by a first load.
+  std::filesystem::remove_all(workdir);
+  std::filesystem::create_directories(workdir + "/data/demogrid");
+  auto gws = Workspace::Open(workdir).value();
+  (void)WriteUniverseCsv(u, workdir + "/data/demogrid");
+  auto gconfig = ParseYamlConfig(
+      "dataset: demogrid\ntickers: [SPX]\ninitial_cash: 1000000\nfee_bps: 10\n"
+      "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n", "bench").value();
+  (void)RunGrid(gws, gconfig, axes, {}, 1);  // cold: parses the CSV, writes the cache
+  auto run_grid = [&] { sink += RunGrid(gws, gconfig, axes, {}, 1)->at(0).metrics.final_equity; };
+
+  if (!grid_only.empty()) {
+    // One variant --reps times and nothing else, for instruction counts of the same work
+    // (bench/engine_bt/grid_instructions.sh: callgrind with --reps 0 and --reps N).
+    const std::map<std::string, std::function<void()>> variants = {
+        {"engine1", [&] { engine_grid(1); }},          {"engine2", [&] { engine_grid(2); }},
+        {"arrays1", [&] { peer_arrays(1); }},          {"arrays2", [&] { peer_arrays(2); }},
+        {"prefix1", [&] { peer_grid(1); }},            {"rungrid1", run_grid},
+    };
+    const auto it = variants.find(grid_only);
+    if (it == variants.end()) {
+      std::fprintf(stderr, "--grid-only: one of engine1, engine2, arrays1, arrays2, prefix1, rungrid1\n");
+      return 2;
+    }
+    for (int r = 0; r < grid_reps; ++r) it->second();
+    std::printf("(checksum %.3f)\n", sink);
+    return 0;
+  }
+
+  {
+    const double t_parse = BestOf(200, [&] { sink += ParseBacktestSpec(config)->fast; });
+    std::printf("ParseBacktestSpec (one config, best-of 200): %.2f us\n", t_parse * 1e6);
+    auto ctx = BacktestContext::FromUniverse(u, spec).value();
+    (void)RunGridOnContext(ctx, config, axes, {}, 1);
+    Report("engine_bt", "grid 100 combos, 1 thread, moving averages already cached",
+           Sample(20, [&] { sink += static_cast<double>(RunGridOnContext(ctx, config, axes, {}, 1)->size()); }), "ms");
+  }
   {
     // Same 100 final equities to the cent, in grid order (fast outer, slow inner).
-    auto ctx = BacktestContext::FromUniverse(u, spec).value();
-    const auto cells = RunGridOnContext(ctx, config, axes, {}, 1).value();
-    const auto finals = peer_grid(1);
-    size_t agree = 0;
-    for (size_t k = 0; k < cells.size() && k < finals.size(); ++k) {
-      agree += std::fabs(cells[k].metrics.final_equity - finals[k]) < 0.005;
+    const auto cells = engine_grid(1);
+    for (const auto& [name, finals] : {std::pair{"hand-written grid", peer_grid(1)},
+                                       std::pair{"moving-average-array grid", peer_arrays(1)}}) {
+      size_t agree = 0;
+      for (size_t k = 0; k < cells.size() && k < finals.size(); ++k) {
+        agree += std::fabs(cells[k].metrics.final_equity - finals[k]) < 0.005;
+      }
+      std::printf("grid: engine and the %s agree to the cent on %zu of %zu combinations\n", name, agree,
+                  cells.size());
     }
-    std::printf("grid: engine and hand-written grid agree to the cent on %zu of %zu combinations\n", agree,
-                cells.size());
-    const auto arrays = peer_arrays(1);
-    agree = 0;
-    for (size_t k = 0; k < cells.size() && k < arrays.size(); ++k) {
-      agree += std::fabs(cells[k].metrics.final_equity - arrays[k]) < 0.005;
-    }
-    std::printf("grid: engine and the moving-average-array grid agree to the cent on %zu of %zu combinations\n",
-                agree, cells.size());
   }
+  // Interleaved, so that drift on a shared machine hits every variant alike.
   std::vector<double> g1, gall, p1, pall, a1, aall;
-  for (int r = 0; r < 20; ++r) {
-    for (int threads : {1, 0}) {
-      auto& dst = threads == 1 ? g1 : gall;
-      dst.push_back(Sample(1, [&] {
-        auto ctx = BacktestContext::FromUniverse(u, spec).value();  // fresh caches each time
-        auto cells = RunGridOnContext(ctx, config, axes, {}, threads).value();
-        sink += cells[0].metrics.final_equity;
-      })[0]);
-    }
-    p1.push_back(Sample(1, [&] { peer_grid(1); })[0]);
-    pall.push_back(Sample(1, [&] { peer_grid(cores); })[0]);
+  for (int r = 0; r < 30; ++r) {
+    g1.push_back(Sample(1, [&] { engine_grid(1); })[0]);
+    gall.push_back(Sample(1, [&] { engine_grid(0); })[0]);
     a1.push_back(Sample(1, [&] { peer_arrays(1); })[0]);
     aall.push_back(Sample(1, [&] { peer_arrays(cores); })[0]);
+    if (r < 10) {
+      p1.push_back(Sample(1, [&] { peer_grid(1); })[0]);
+      pall.push_back(Sample(1, [&] { peer_grid(cores); })[0]);
+    }
   }
-  Report("engine_bt", "grid 100 combos (fast 5..50/5 x slow 20..200/20), 1 thread", g1, "ms",
-         "hand-written C++ grid, shared prefix sums, 1 thread", p1);
-  Report("engine_bt", "grid 100 combos, all cores (" + std::to_string(cores) + ")", gall, "ms",
-         "hand-written C++ grid, " + std::to_string(cores) + " threads", pall);
-  Report("engine_bt", "grid 100 combos, 1 thread, vs the best hand-written variant", g1, "ms",
-         "hand-written C++ grid, moving-average arrays shared, one loop per combination, 1 thread", a1);
-  Report("engine_bt", "grid 100 combos, all cores, vs the best hand-written variant", gall, "ms",
-         "hand-written C++ grid, moving-average arrays shared, " + std::to_string(cores) + " threads", aall);
-  Report("engine_bt", "grid 100 combos, all cores vs the engine's own 1 thread", gall, "ms",
-         "engine grid, 1 thread (ratio = speed-up)", g1);
-  Report("engine_bt", "hand-written array grid, all cores vs its own 1 thread", aall, "ms",
-         "hand-written array grid, 1 thread (ratio = speed-up)", a1);
+  const std::string n_threads = std::to_string(cores) + " threads";
+  Compare("grid 100 combos (fast 5..50/5 x slow 20..200/20), 1 thread", g1,
+          "hand-written C++ grid, shared prefix sums, 1 thread", p1);
+  Compare("grid 100 combos, all cores (" + std::to_string(cores) + ")", gall,
+          "hand-written C++ grid, " + n_threads, pall);
+  Compare("grid 100 combos, 1 thread, vs the best hand-written variant", g1,
+          "hand-written C++ grid, moving-average arrays shared, one loop per combination, 1 thread", a1);
+  Compare("grid 100 combos, all cores, vs the best hand-written variant", gall,
+          "hand-written C++ grid, moving-average arrays shared, " + n_threads, aall);
+  Compare("grid scaling: engine, all cores vs its own 1 thread", gall, "engine grid, 1 thread (ratio = speed-up)", g1);
+  Compare("grid scaling: hand-written array grid, all cores vs its own 1 thread", aall,
+          "hand-written array grid, 1 thread (ratio = speed-up)", a1);
 
   // 2b. What `alphalab backtest --grid` adds around the engine's grid: RunGrid from a
   // workspace (resolve the dataset, load the instrument from its binary cache, validate the
   // combinations) vs RunGridOnContext on a loaded context (the engine's grid time), one thread.
   {
-    std::filesystem::remove_all(workdir);
-    std::filesystem::create_directories(workdir + "/data/demogrid");
-    auto gws = Workspace::Open(workdir).value();
-    (void)WriteUniverseCsv(u, workdir + "/data/demogrid");
-    auto gconfig = ParseYamlConfig(
-        "dataset: demogrid\ntickers: [SPX]\ninitial_cash: 1000000\nfee_bps: 10\n"
-        "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n", "bench").value();
-    (void)RunGrid(gws, gconfig, axes, {}, 1);  // cold: parses the CSV, writes the cache
     std::vector<double> whole, engine_only, load_only;
-    for (int r = 0; r < 20; ++r) {
-      whole.push_back(Sample(1, [&] { sink += RunGrid(gws, gconfig, axes, {}, 1)->at(0).metrics.final_equity; })[0]);
-      engine_only.push_back(Sample(1, [&] {
-        auto ctx = BacktestContext::FromUniverse(u, spec).value();
-        sink += RunGridOnContext(ctx, config, axes, {}, 1)->at(0).metrics.final_equity;
-      })[0]);
+    for (int r = 0; r < 30; ++r) {
+      whole.push_back(Sample(1, run_grid)[0]);
+      engine_only.push_back(Sample(1, [&] { engine_grid(1); })[0]);
       load_only.push_back(Sample(1, [&] {
         auto gspec = ParseBacktestSpec(gconfig).value();
         sink += static_cast<double>(BacktestContext::Load(gws, gspec)->universe().series.size());
       })[0]);
     }
-    Report("engine_bt", "RunGrid from the workspace (load + validation + grid), 1 thread", whole, "ms",
-           "engine grid on a loaded context (ratio = engine share; >= 0.83 means <= 20% overhead)", engine_only);
+    Compare("RunGrid from the workspace (load + validation + grid), 1 thread", whole,
+            "engine grid on a loaded context (ratio = engine share; >= 0.83 means <= 20% overhead)", engine_only);
     Report("engine_bt", "  of which: parse the base config + load the instrument (binary cache)", load_only, "ms");
     // The real process, if built: exec + config + load + grid + JSON lines.
     const std::string cli = std::string(ALPHALAB_BINARY_DIR) + "/bin/alphalab";
@@ -369,8 +412,8 @@ int main(int argc, char** argv) {
                               "strategy.params.slow=20:200:20 --threads 1 --out-jsonl grid.jsonl >/dev/null 2>&1";
       std::vector<double> proc;
       for (int r = 0; r < 10; ++r) proc.push_back(Sample(1, [&] { sink += std::system(cmd.c_str()); })[0]);
-      Report("engine_bt", "`alphalab backtest --grid` process (100 combos, --threads 1, via sh)", proc, "ms",
-             "engine grid on a loaded context", engine_only);
+      Compare("`alphalab backtest --grid` process (100 combos, --threads 1, via sh)", proc,
+              "engine grid on a loaded context", engine_only);
     }
   }
 

@@ -1,6 +1,7 @@
 #include "engine/backtest/long_flat.hpp"
 
 #include "engine/backtest/cross_kernels.hpp"
+#include "engine/backtest/lane_kernels.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -9,37 +10,44 @@
 
 namespace alphalab::engine {
 
-BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
-                           const LongFlatOptions& o) {
-  // Walks from one fill to the next: a flat stretch has a constant equity (cash), a held
-  // stretch is cash + shares x close. The arithmetic of fills, equity and metrics is the
-  // per-bar definition (bit-identical to a bar-by-bar loop); only the control flow skips.
-  BacktestResult result;
-  // Warm-up bars (before trade_from) only fed the signals: the walk starts after them.
-  const size_t first = static_cast<size_t>(
-      std::lower_bound(bars.date.begin(), bars.date.end(), o.trade_from) - bars.date.begin());
-  const size_t n = bars.size() - first;
-  const int32_t* date = bars.date.data() + first;
-  signals += first;
-  const double fee = o.fee_rate;
-  double cash = o.initial_cash;
-  double shares = 0;
-  double entry_cost = 0, entry_fee = 0, entry_price = 0;
-  int32_t entry_date = 0;
+namespace {
+
+// Warm-up bars (before trade_from) only fed the signals: the walk starts after them.
+size_t WalkStart(const BarSeries& bars, const LongFlatOptions& o) {
+  return static_cast<size_t>(std::lower_bound(bars.date.begin(), bars.date.end(), o.trade_from) - bars.date.begin());
+}
+
+// What a long/flat walk leaves besides the marked bars.
+struct WalkTotals {
+  size_t first = 0, n = 0;  // the walk's bars: [first, first + n) of the series
   int64_t orders = 0;
   double total_fees = 0;
   size_t bars_long = 0;
   TradeTally tally;
-  EquityAccumulator acc;
-  const bool record = o.record_curves;
-  if (record) {
-    result.dates.assign(date, date + n);
-    result.equity.resize(n);
-    result.cash.resize(n);
-    result.holdings.resize(n);
-  }
-  const double* open = bars.open.data() + first;
-  const double* close = bars.close.data() + first;
+  double shares = 0, entry_cost = 0, entry_fee = 0, entry_price = 0;  // a position still open
+  int32_t entry_date = 0;
+};
+
+// The fill-to-fill walk of a long/flat run (the semantics at the top of long_flat.hpp): a
+// flat stretch has a constant equity (cash), a held stretch is cash + shares x close. The
+// fills and trades are computed here, once; `mark(begin, end, cash, shares)` gets each
+// stretch of bars [begin, end) (walk indices) with a constant cash and position, in order,
+// covering every bar of the walk (shares == 0: flat). The arithmetic of the fills is the
+// per-bar definition; only the control flow skips. `record` (optional) receives the fills
+// and trades.
+template <typename Mark>
+WalkTotals WalkLongFlat(const BarSeries& bars, const int8_t* signals, const LongFlatOptions& o,
+                        BacktestResult* record, Mark&& mark) {
+  WalkTotals w;
+  w.first = WalkStart(bars, o);
+  const size_t n = w.n = bars.size() - w.first;
+  const int32_t* date = bars.date.data() + w.first;
+  signals += w.first;
+  const double fee = o.fee_rate;
+  double cash = o.initial_cash;
+  double shares = 0;
+  const double* open = bars.open.data() + w.first;
+  const double* close = bars.close.data() + w.first;
   // First bar j >= from (j >= 1, j <= n - 1) whose fill signal signals[j - 1] == want; n if none.
   auto next_fill = [&](size_t from, int8_t want) -> size_t {
     const size_t lo = from == 0 ? 0 : from - 1;
@@ -51,36 +59,24 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
   while (t < n) {
     if (shares == 0) {
       const size_t j = next_fill(t, kSignalBuy);
-      acc.AddConstant(cash, j - t);
-      if (record) {
-        for (size_t i = t; i < j; ++i) {
-          result.equity[i] = cash;
-          result.cash[i] = cash;
-          result.holdings[i] = 0;
-        }
-      }
+      if (j > t) mark(t, j, cash, 0.0);
       if (j >= n) break;
       const double px = open[j];
       double q = std::floor(cash / (px * (1.0 + fee)));
       if (q > 0 && q * px + q * px * fee > cash) q -= 1;  // rounding guard: cash stays >= 0
       if (q > 0) {
-        entry_cost = q * px;
-        entry_fee = entry_cost * fee;
-        cash -= entry_cost + entry_fee;
+        w.entry_cost = q * px;
+        w.entry_fee = w.entry_cost * fee;
+        cash -= w.entry_cost + w.entry_fee;
         shares = q;
-        entry_price = px;
-        entry_date = date[j];
-        total_fees += entry_fee;
-        ++orders;
-        if (record) result.fills.push_back(Fill{date[j], bars.symbol, true, q, px, entry_fee, FillReason::kSignal});
+        w.entry_price = px;
+        w.entry_date = date[j];
+        w.total_fees += w.entry_fee;
+        ++w.orders;
+        if (record) record->fills.push_back(Fill{date[j], bars.symbol, true, q, px, w.entry_fee, FillReason::kSignal});
         t = j;  // bar j is held (filled at its open)
       } else {
-        acc.AddConstant(cash, 1);
-        if (record) {
-          result.equity[j] = cash;
-          result.cash[j] = cash;
-          result.holdings[j] = 0;
-        }
+        mark(j, j + 1, cash, 0.0);
         t = j + 1;
       }
     } else {
@@ -88,16 +84,8 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
       // Delisted: the last bar is not marked held, the position is sold at its close.
       const bool delist = j >= n && o.delisted;
       const size_t held_end = delist ? n - 1 : j;
-      acc.AddMarked(cash, shares, close + t, held_end - t);
-      bars_long += held_end - t;
-      if (record) {
-        for (size_t i = t; i < held_end; ++i) {
-          const double holdings = shares * close[i];
-          result.equity[i] = cash + holdings;
-          result.cash[i] = cash;
-          result.holdings[i] = holdings;
-        }
-      }
+      if (held_end > t) mark(t, held_end, cash, shares);
+      w.bars_long += held_end - t;
       if (j >= n && !delist) break;
       const FillReason why = delist ? FillReason::kDelisted : FillReason::kSignal;
       const size_t fill_bar = delist ? n - 1 : j;
@@ -105,39 +93,115 @@ BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
       const double proceeds = shares * px;
       const double exit_fee = proceeds * fee;
       cash += proceeds - exit_fee;
-      total_fees += exit_fee;
-      ++orders;
-      const double basis = entry_cost + entry_fee;
+      w.total_fees += exit_fee;
+      ++w.orders;
+      const double basis = w.entry_cost + w.entry_fee;
       const double pnl = proceeds - exit_fee - basis;
-      tally.Add(pnl, pnl / basis);
+      w.tally.Add(pnl, pnl / basis);
       if (record) {
-        result.trades.push_back(Trade{bars.symbol, entry_date, entry_price, date[fill_bar], px,
-                                      shares, pnl, pnl / basis, entry_fee + exit_fee, why});
-        result.fills.push_back(Fill{date[fill_bar], bars.symbol, false, shares, px, exit_fee, why});
+        record->trades.push_back(Trade{bars.symbol, w.entry_date, w.entry_price, date[fill_bar], px, shares, pnl,
+                                       pnl / basis, w.entry_fee + exit_fee, why});
+        record->fills.push_back(Fill{date[fill_bar], bars.symbol, false, shares, px, exit_fee, why});
       }
       shares = 0;
       if (delist) {  // the last bar ends in cash
-        acc.Add(cash);
-        if (record) {
-          result.equity[n - 1] = cash;
-          result.cash[n - 1] = cash;
-          result.holdings[n - 1] = 0;
-        }
+        mark(n - 1, n, cash, 0.0);
         break;
       }
       t = j;  // bar j is flat again (sold at its open)
     }
   }
-  if (shares > 0 && n > 0) {
-    const double last = close[n - 1];
-    result.open_positions.push_back(OpenPosition{bars.symbol, entry_date, entry_price, shares, last,
-                                                 shares * last,
-                                                 shares * last - entry_cost - entry_fee, shares,
-                                                 entry_cost + entry_fee, entry_fee});
+  w.shares = shares;
+  return w;
+}
+
+// The metrics of a finished walk whose bars went into `acc`.
+PerformanceMetrics WalkMetrics(const BarSeries& bars, const WalkTotals& w, const EquityAccumulator& acc,
+                               const LongFlatOptions& o) {
+  const int32_t* date = bars.date.data() + w.first;
+  return FinishPerformance(acc, w.n ? date[0] : 0, w.n ? date[w.n - 1] : 0, o.initial_cash, w.bars_long, &w.tally,
+                           w.orders, w.total_fees);
+}
+
+}  // namespace
+
+BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
+                           const LongFlatOptions& o) {
+  BacktestResult result;
+  EquityAccumulator acc;
+  const bool record = o.record_curves;
+  const size_t first = WalkStart(bars, o);
+  const double* close = bars.close.data() + first;  // the walk's closes
+  if (record) {
+    const size_t n = bars.size() - first;
+    result.dates.assign(bars.date.begin() + static_cast<std::ptrdiff_t>(first), bars.date.end());
+    result.equity.resize(n);
+    result.cash.resize(n);
+    result.holdings.resize(n);
   }
-  result.metrics = FinishPerformance(acc, n ? date[0] : 0, n ? date[n - 1] : 0,
-                                     o.initial_cash, bars_long, &tally, orders, total_fees);
+  const auto w = WalkLongFlat(bars, signals, o, record ? &result : nullptr,
+                              [&](size_t begin, size_t end, double cash, double shares) {
+                                if (shares == 0) {
+                                  acc.AddConstant(cash, end - begin);
+                                } else {
+                                  acc.AddMarked(cash, shares, close + begin, end - begin);
+                                }
+                                if (!record) return;
+                                for (size_t i = begin; i < end; ++i) {
+                                  const double holdings = shares == 0 ? 0.0 : shares * close[i];
+                                  result.equity[i] = shares == 0 ? cash : cash + holdings;
+                                  result.cash[i] = cash;
+                                  result.holdings[i] = holdings;
+                                }
+                              });
+  if (w.shares > 0 && w.n > 0) {
+    const double last = bars.close[w.first + w.n - 1];
+    result.open_positions.push_back(OpenPosition{bars.symbol, w.entry_date, w.entry_price, w.shares, last,
+                                                 w.shares * last, w.shares * last - w.entry_cost - w.entry_fee,
+                                                 w.shares, w.entry_cost + w.entry_fee, w.entry_fee});
+  }
+  result.metrics = WalkMetrics(bars, w, acc, o);
   return result;
+}
+
+void RunLongFlatMetrics(const BarSeries& bars, const int8_t* const* signals, const LongFlatOptions* options,
+                        size_t count, PerformanceMetrics* out, SimdPath simd) {
+  const auto kernel = ResolveSimd(simd) == SimdPath::kAvx2 ? MarkLanesAvx2 : MarkLanesGeneric;
+  const size_t first = count ? WalkStart(bars, options[0]) : 0;
+  const size_t n = bars.size() - first;
+  const double* close = bars.close.data() + first;
+  thread_local std::vector<LaneStretch> stretches[kLanes];
+  for (size_t base = 0; base < count; base += kLanes) {
+    const size_t lanes = std::min(kLanes, count - base);
+    bool vector = n >= 2;
+    WalkTotals walks[kLanes];
+    EquitySums sums[kLanes];
+    const LaneStretch* lists[kLanes];
+    for (size_t l = 0; l < kLanes; ++l) {
+      const size_t k = base + std::min(l, lanes - 1);  // a short last group repeats its last run
+      const LongFlatOptions& o = options[k];
+      vector = vector && o.initial_cash > 0 && WalkStart(bars, o) == first;
+      auto& list = stretches[l];
+      list.clear();
+      walks[l] = WalkLongFlat(bars, signals[k], o, nullptr, [&](size_t, size_t end, double cash, double shares) {
+        list.push_back(LaneStretch{end, cash, shares});
+      });
+      sums[l].count = 1;  // bar 0: the initial cash (a fill is never before bar 1)
+      sums[l].last = sums[l].peak = sums[l].trough = o.initial_cash;
+      lists[l] = list.data();
+    }
+    if (vector && kernel(close, n, lists, sums)) {
+      for (size_t l = 0; l < lanes; ++l) {
+        out[base + l] = WalkMetrics(bars, walks[l], EquityAccumulator(sums[l]), options[base + l]);
+      }
+      continue;
+    }
+    for (size_t l = 0; l < lanes; ++l) {  // a non-positive equity, or nothing to mark: one by one
+      LongFlatOptions o = options[base + l];
+      o.record_curves = false;
+      out[base + l] = RunLongFlat(bars, signals[base + l], o).metrics;
+    }
+  }
 }
 
 std::vector<long double> PrefixSum(const std::vector<double>& values) {

@@ -39,6 +39,14 @@ struct LongFlatOptions {
 BacktestResult RunLongFlat(const BarSeries& bars, const int8_t* signals,
                            const LongFlatOptions& options);
 
+// The final metrics of `count` runs on one series (a grid's combinations): out[k] is exactly
+// RunLongFlat(bars, signals[k], options[k]).metrics (curves are never recorded). The fills
+// are walked per run; the bars of kLanes runs are marked together, one per SIMD lane
+// (lane_kernels.hpp; `simd` as in SmaCrossSeries::Signals, every path gives the same bits).
+// Runs with another trade_from than the first's, or a non-positive equity, are run alone.
+void RunLongFlatMetrics(const BarSeries& bars, const int8_t* const* signals, const LongFlatOptions* options,
+                        size_t count, PerformanceMetrics* out, SimdPath simd = SimdPath::kAuto);
+
 // Plain arithmetic mean of the last `window` values; NaN for t < window - 1.
 // Computed from a long-double prefix sum (exact to well below a cent for prices).
 std::vector<double> SimpleMovingAverage(const std::vector<double>& values, int window);

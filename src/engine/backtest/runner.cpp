@@ -24,6 +24,7 @@
 #include "core/write_new_file.hpp"
 #include "engine/backtest/benchmark.hpp"
 #include "engine/backtest/fixed_format.hpp"
+#include "engine/backtest/lane_kernels.hpp"
 #include "engine/backtest/long_flat.hpp"
 #include "engine/backtest/scores_file.hpp"
 #include "engine/backtest/topn.hpp"
@@ -293,13 +294,48 @@ Result<BacktestResult> BacktestContext::Run(const BacktestSpec& spec, bool recor
   return result;
 }
 
-Result<BacktestResult> BacktestContext::Simulate(const BacktestSpec& spec, bool record) const {
+namespace {
+
+LongFlatOptions SimulationOptions(const BacktestSpec& spec, bool record) {
   LongFlatOptions options;
   options.delisting_haircut = spec.delisting_haircut;
   options.initial_cash = spec.initial_cash;
   options.fee_rate = FeeRate(spec.fee_bps);
   options.record_curves = record;
   options.trade_from = spec.start.value_or(INT32_MIN);
+  return options;
+}
+
+}  // namespace
+
+bool BacktestContext::RunsMetricsTogether(const BacktestSpec& spec) const {
+  return spec.type == StrategyType::kSmaCross && traded_.size() == 1;
+}
+
+Status BacktestContext::RunMetrics(const BacktestSpec* specs, size_t count, PerformanceMetrics* out) const {
+  if (traded_.size() != 1 || !cross_[traded_[0]]) return Status::Internal("moving averages not prepared");
+  const auto& cross = *cross_[traded_[0]];
+  const auto& series = universe_.series[traded_[0]];
+  const size_t n = series.size();
+  // One signal buffer per spec of the batch, reused by the thread's next batch.
+  thread_local std::vector<int8_t> buffer;
+  thread_local std::vector<const int8_t*> signals;
+  thread_local std::vector<LongFlatOptions> options;
+  buffer.resize(n * count);
+  signals.resize(count);
+  options.resize(count);
+  for (size_t k = 0; k < count; ++k) {
+    if (specs[k].type != StrategyType::kSmaCross) return Status::Internal("not an sma_cross run");
+    cross.Signals(series.close, specs[k].fast, specs[k].slow, buffer.data() + k * n);
+    signals[k] = buffer.data() + k * n;
+    options[k] = SimulationOptions(specs[k], false);
+  }
+  RunLongFlatMetrics(series, signals.data(), options.data(), count, out);
+  return Status::Ok();
+}
+
+Result<BacktestResult> BacktestContext::Simulate(const BacktestSpec& spec, bool record) const {
+  const LongFlatOptions options = SimulationOptions(spec, record);
   if (spec.type == StrategyType::kSmaCross) {
     for (size_t i : traded_) {
       if (!cross_[i]) return Status::Internal("moving averages not prepared");
@@ -458,9 +494,30 @@ Status RunSpecs(BacktestContext& context, const std::vector<BacktestSpec>& specs
     }
   }
   // Prepare is not thread-safe: every spec once, in order, before the workers start.
+  // (sma_cross window sums are not cached for grids any more: the decision kernel reading
+  // the prefix directly measured as fast, and caching was serial work before the workers.)
   std::vector<Status> prepared(total);
-  context.ShareWindows(true);
   for (size_t c = 0; c < total; ++c) prepared[c] = context.Prepare(specs[c], scorers);
+  bool together = !options.record_curves;
+  for (size_t c = 0; c < total && together; ++c) together = prepared[c].ok() && context.RunsMetricsTogether(specs[c]);
+  if (together) {  // kLanes combinations per task, simulated side by side
+    const size_t groups = (total + kLanes - 1) / kLanes;
+    ParallelFor(groups, Workers(options.threads), [&](size_t g) {
+      const size_t begin = g * kLanes, count = std::min(kLanes, total - begin);
+      PerformanceMetrics metrics[kLanes];
+      const Status status = context.RunMetrics(specs.data() + begin, count, metrics);
+      for (size_t k = 0; k < count; ++k) {
+        if (!status.ok()) {
+          on_result(begin + k, Result<BacktestResult>(status));
+          continue;
+        }
+        BacktestResult result;
+        result.metrics = metrics[k];
+        on_result(begin + k, std::move(result));
+      }
+    });
+    return Status::Ok();
+  }
   ParallelFor(total, Workers(options.threads), [&](size_t c) {
     if (!prepared[c].ok()) {
       on_result(c, Result<BacktestResult>(prepared[c]));
@@ -509,8 +566,10 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
     const ConfigOverride* override_;
     YAML::Node config, value;  // private clones (yaml-cpp nodes are not shared across threads)
     Status status;
+    bool checked;  // already (sma_cross windows); the others get a full parse below
   };
   std::vector<Pending> pending;  // distinct overrides, in order of first use
+  size_t to_parse = 0;
   for (size_t c = 0; c < combinations.size(); ++c) {
     entries[c].reserve(combinations[c].size());
     for (const auto& o : combinations[c]) {
@@ -519,13 +578,26 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
       entries[c].push_back(&it->second);  // map entries never move
       if (!inserted) continue;
       it->second.key = key;
-      pending.push_back(Pending{&it->second, &o, YAML::Clone(base_config), YAML::Clone(o.value), Status::Ok()});
+      // sma_cross windows are checked here by the parser's own rule (no full re-parse).
+      if (auto window = SmaCrossWindowOverride(base, key, o.value)) {
+        Pending cheap{&it->second, &o, {}, {}, Status::Ok(), true};
+        if (window->ok()) {
+          it->second.numeric = static_cast<double>(**window);
+        } else {
+          cheap.status = window->status().WithContext("grid value " + key + "=" + YamlToJson(o.value).dump());
+        }
+        pending.push_back(std::move(cheap));
+        continue;
+      }
+      pending.push_back(Pending{&it->second, &o, YAML::Clone(base_config), YAML::Clone(o.value), Status::Ok(), false});
+      ++to_parse;
     }
   }
   // The full parse of each distinct override, on the workers (independent clones); the first
   // problem in order of first use is the error, as with one pass.
-  ParallelFor(pending.size(), Workers(options.threads), [&](size_t k) {
+  ParallelFor(to_parse ? pending.size() : 0, Workers(options.threads), [&](size_t k) {
     Pending& p = pending[k];
+    if (p.checked) return;
     const ConfigOverride& o = *p.override_;
     Checked& entry = *p.entry;
     p.status = [&]() -> Status {

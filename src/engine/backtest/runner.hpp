@@ -45,10 +45,16 @@ class BacktestContext {
 
   // Computes and caches what `spec` needs (moving averages, scores). Not thread-safe.
   Status Prepare(const BacktestSpec& spec, const ScorerFactory& scorers);
-  // Grids: Prepare also keeps each sma_cross window's sums, shared by the combinations.
+  // Prepare also keeps each sma_cross window's sums, shared by the combinations (off by
+  // default; RunSpecs leaves it off: no faster than reading the prefix, and serial).
   void ShareWindows(bool on) { share_windows_ = on; }
   // One backtest from the caches; thread-safe once Prepare ran for this spec.
   Result<BacktestResult> Run(const BacktestSpec& spec, bool record_curves = true) const;
+  // Grids: specs[k]'s metrics (out[k] = Run(specs[k], false)->metrics) for specs that
+  // RunsMetricsTogether (sma_cross on one instrument): the simulations of kLanes specs at
+  // once, one per SIMD lane (RunLongFlatMetrics). Thread-safe once Prepare ran for them.
+  bool RunsMetricsTogether(const BacktestSpec& spec) const;
+  Status RunMetrics(const BacktestSpec* specs, size_t count, PerformanceMetrics* out) const;
 
   // Calendar days before spec.start: history the indicators, features and the market
   // filter see before the first traded day (0 without a start date).
@@ -106,8 +112,10 @@ struct RunOptions {
 // (its Prepare or its simulation).
 using RunCallback = std::function<void(size_t index, Result<BacktestResult>&& result)>;
 
-// The one execution path of every grid: prepares each spec on `context` (in list order,
-// sharing the sma_cross windows), then runs them on `threads` workers; each result goes to
+// The one execution path of every grid: prepares each spec on `context` (in list order;
+// one fixed-point prefix per instrument serves every sma_cross pair), then runs them on
+// `threads` workers (sma_cross on one instrument without curves: kLanes specs per task,
+// BacktestContext::RunMetrics); each result goes to
 // `on_result` as it is ready, so nothing has to hold all of them. Every spec must select the
 // data the context was loaded for (SameData with the first; InvalidArgument before any
 // work otherwise). A run that fails is reported through `on_result`, not returned.
@@ -125,7 +133,8 @@ using Combination = std::vector<ConfigOverride>;
 // retry of some of them...). Every combination is parsed and checked before any work (the
 // first problem is the error, naming the value or the combination); combinations may not
 // change the data (dataset, tickers, dates, strategy type, model). Each distinct override is
-// validated once with a full parse; when every override is a numeric strategy parameter and
+// validated once with a full parse (sma_cross windows with the parser's own rule alone,
+// SmaCrossWindowOverride); when every override is a numeric strategy parameter and
 // no curves are recorded, the values are set straight on the parsed base (no re-parse per
 // combination). `on_result` gets the spec each combination resolved to.
 using CombinationCallback =

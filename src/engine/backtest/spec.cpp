@@ -141,6 +141,31 @@ Status ParseTopN(const ConfigMap& p, BacktestSpec& spec) {
 
 }  // namespace
 
+namespace {
+
+Status ParseSmaCrossParams(const ConfigMap& params, BacktestSpec& spec) {
+  RETURN_IF_ERROR(params.CheckKnownKeys({"fast", "slow", "initial_cash", "fee_bps"}));
+  ASSIGN_OR_RETURN(spec.fast, PositiveInt(params, "fast", 10, 100000));
+  ASSIGN_OR_RETURN(spec.slow, PositiveInt(params, "slow", 50, 100000));
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::optional<Result<int>> SmaCrossWindowOverride(const BacktestSpec& base, std::string_view key,
+                                                  const YAML::Node& value) {
+  constexpr std::string_view kParams = "strategy.params.";
+  if (base.type != StrategyType::kSmaCross || key.substr(0, kParams.size()) != kParams) return std::nullopt;
+  const std::string name(key.substr(kParams.size()));
+  if (name != "fast" && name != "slow") return std::nullopt;
+  YAML::Node one(YAML::NodeType::Map);
+  one[name] = value;
+  BacktestSpec probe;
+  const Status status = ParseSmaCrossParams(ConfigMap(one, "strategy.params"), probe);
+  if (!status.ok()) return Result<int>(status);
+  return Result<int>(name == "fast" ? probe.fast : probe.slow);
+}
+
 std::string_view StrategyTypeName(StrategyType type) {
   switch (type) {
     case StrategyType::kSmaCross: return "sma_cross";
@@ -231,9 +256,7 @@ Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config) {
   };
   if (type == "sma_cross") {
     spec.type = StrategyType::kSmaCross;
-    RETURN_IF_ERROR(params.CheckKnownKeys({"fast", "slow", "initial_cash", "fee_bps"}));
-    ASSIGN_OR_RETURN(spec.fast, PositiveInt(params, "fast", 10, 100000));
-    ASSIGN_OR_RETURN(spec.slow, PositiveInt(params, "slow", 50, 100000));
+    RETURN_IF_ERROR(ParseSmaCrossParams(params, spec));
     if (all_tickers) {
       return Status::InvalidArgument("config key 'tickers': 'all' is for strategy topn; strategy sma_cross needs the "
                                      "instruments it trades listed");

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
@@ -41,6 +42,13 @@ struct BacktestSpec {
 };
 
 Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config);
+
+// A grid's value for `key` = strategy.params.fast or .slow of an sma_cross `base`: the window
+// ParseBacktestSpec would give (or its error) for the base config with that one value set,
+// checked by the same function without re-parsing the rest (nothing else depends on these
+// two keys). nullopt for any other key or strategy: those need the full parse.
+std::optional<Result<int>> SmaCrossWindowOverride(const BacktestSpec& base, std::string_view key,
+                                                  const YAML::Node& value);
 
 // The keys that select data and scores; grid axes must not change them.
 bool SameData(const BacktestSpec& a, const BacktestSpec& b);

@@ -41,10 +41,10 @@ void EquityAccumulator::AddMarked(double cash, double shares, const double* clos
   size_t i = 0;
   // The first bar after nothing was seen, or a non-positive previous equity, takes the
   // general path; the loop below assumes last_ > 0 and a positive equity throughout.
-  for (; i < count && (count_ == 0 || !(last_ > 0)); ++i) Add(cash + shares * close[i]);
+  for (; i < count && (s_.count == 0 || !(s_.last > 0)); ++i) Add(cash + shares * close[i]);
   if (i == count) return;
-  double last = last_, sum = sum_, sum2 = sum2_, down2 = down2_;
-  double peak = peak_, trough = trough_, max_dd = max_dd_;
+  double last = s_.last, sum = s_.sum, sum2 = s_.sum2, down2 = s_.down2;
+  double peak = s_.peak, trough = s_.trough, max_dd = s_.max_dd;
   bool general = false;
   const size_t done = i;
   // Peak-to-peak runs end where a new peak starts; their (trough, peak) pairs are buffered
@@ -85,14 +85,14 @@ void EquityAccumulator::AddMarked(double cash, double shares, const double* clos
     const double dd = 1.0 - trough / peak;
     if (dd > max_dd) max_dd = dd;
   }
-  count_ += i - done;
-  last_ = last;
-  sum_ = sum;
-  sum2_ = sum2;
-  down2_ = down2;
-  peak_ = peak;
-  trough_ = trough;
-  max_dd_ = max_dd;
+  s_.count += i - done;
+  s_.last = last;
+  s_.sum = sum;
+  s_.sum2 = sum2;
+  s_.down2 = down2;
+  s_.peak = peak;
+  s_.trough = trough;
+  s_.max_dd = max_dd;
   if (general) {
     for (; i < count; ++i) Add(cash + shares * close[i]);
   }
@@ -100,15 +100,15 @@ void EquityAccumulator::AddMarked(double cash, double shares, const double* clos
 
 ReturnStats EquityAccumulator::Stats() const {
   ReturnStats s;
-  const size_t n = count_ > 0 ? count_ - 1 : 0;
+  const size_t n = s_.count > 0 ? s_.count - 1 : 0;
   s.count = n;
   if (n == 0) return s;
   const double dn = static_cast<double>(n);
-  s.mean = sum_ / dn;
-  const double var = n > 1 ? (sum2_ - sum_ * sum_ / dn) / (dn - 1.0) : 0.0;
+  s.mean = s_.sum / dn;
+  const double var = n > 1 ? (s_.sum2 - s_.sum * s_.sum / dn) / (dn - 1.0) : 0.0;
   // Cancellation noise of identical returns is not volatility.
-  s.stdev = var > 1e-14 * sum2_ / dn ? std::sqrt(var) : 0.0;
-  s.downside = std::sqrt(down2_ / dn);
+  s.stdev = var > 1e-14 * s_.sum2 / dn ? std::sqrt(var) : 0.0;
+  s.downside = std::sqrt(s_.down2 / dn);
   return s;
 }
 

@@ -32,52 +32,61 @@ struct ReturnStats {
 };
 ReturnStats DailyReturnStats(const double* equity, size_t n);
 
+// The running state of an equity curve (EquityAccumulator's, exposed for kernels that
+// stream several curves at once and hand each one back as an accumulator).
+struct EquitySums {
+  size_t count = 0;  // bars seen
+  double last = 0, sum = 0, sum2 = 0, down2 = 0, peak = 0, trough = 0, max_dd = 0;
+};
+
 // Streams an equity curve bar by bar (sums of daily returns and their squares, downside
 // sum of squares, running peak and drawdown). Every engine path uses it, so a single run,
 // a grid cell and the array form below give bit-identical metrics.
 class EquityAccumulator {
  public:
+  EquityAccumulator() = default;
+  explicit EquityAccumulator(const EquitySums& sums) : s_(sums) {}
   void Add(double equity) {
-    if (count_ > 0 && equity != last_) {
+    if (s_.count > 0 && equity != s_.last) {
       // Plain sums (no division chain): daily returns have |mean| << std, so the
       // one-pass variance below loses nothing measurable. An unchanged equity (flat
       // bars) is a zero return and adds nothing.
-      const double r = last_ > 0 ? equity / last_ - 1.0 : 0.0;
-      sum_ += r;
-      sum2_ += r * r;
-      if (r < 0) down2_ += r * r;
+      const double r = s_.last > 0 ? equity / s_.last - 1.0 : 0.0;
+      s_.sum += r;
+      s_.sum2 += r * r;
+      if (r < 0) s_.down2 += r * r;
     }
-    if (equity >= peak_) {
-      peak_ = equity;
-      trough_ = equity;
-    } else if (equity < trough_) {
+    if (equity >= s_.peak) {
+      s_.peak = equity;
+      s_.trough = equity;
+    } else if (equity < s_.trough) {
       // Only a new low since the last peak can deepen the drawdown.
-      trough_ = equity;
-      const double dd = peak_ > 0 ? 1.0 - equity / peak_ : 0.0;
-      if (dd > max_dd_) max_dd_ = dd;
+      s_.trough = equity;
+      const double dd = s_.peak > 0 ? 1.0 - equity / s_.peak : 0.0;
+      if (dd > s_.max_dd) s_.max_dd = dd;
     }
-    last_ = equity;
-    ++count_;
+    s_.last = equity;
+    ++s_.count;
   }
   // `count` bars of the same equity: bit-identical to calling Add(equity) `count` times
   // (after the first, an unchanged equity adds no return and cannot move peak or trough).
   void AddConstant(double equity, size_t count) {
     if (count == 0) return;
     Add(equity);
-    count_ += count - 1;
+    s_.count += count - 1;
   }
   // Bars of a held position: equity[i] = cash + shares * close[i]. Bit-identical to Add on
   // each bar (same operations in the same order), but branch-light: the drawdown of a
   // peak-to-peak run is taken once at its deepest point (1 - x / peak is monotone in x).
   void AddMarked(double cash, double shares, const double* close, size_t count);
   ReturnStats Stats() const;
-  double max_drawdown() const { return max_dd_; }
-  double last() const { return last_; }
-  size_t count() const { return count_; }
+  double max_drawdown() const { return s_.max_dd; }
+  double last() const { return s_.last; }
+  size_t count() const { return s_.count; }
+  const EquitySums& sums() const { return s_; }
 
  private:
-  size_t count_ = 0;
-  double last_ = 0, sum_ = 0, sum2_ = 0, down2_ = 0, peak_ = 0, trough_ = 0, max_dd_ = 0;
+  EquitySums s_;
 };
 double Sharpe(const ReturnStats& r);
 double Sortino(const ReturnStats& r);

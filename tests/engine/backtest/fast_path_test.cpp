@@ -199,6 +199,15 @@ std::vector<std::pair<int, int>> ManyPairs() {
   return pairs;
 }
 
+// The benchmark grid: fast 5..50/5 x slow 20..200/20.
+std::vector<std::pair<int, int>> HundredGrid() {
+  std::vector<std::pair<int, int>> pairs;
+  for (int f = 5; f <= 50; f += 5) {
+    for (int s = 20; s <= 200; s += 20) pairs.emplace_back(f, s);
+  }
+  return pairs;
+}
+
 BarSeries FromCloses(const std::string& symbol, std::vector<double> close) {
   BarSeries b;
   b.symbol = symbol;
@@ -223,9 +232,7 @@ TEST(FastPathTest, DemoDataMatchesPreviousImplementation) {
   ASSERT_TRUE(bars.ok());
   // The whole benchmark grid plus the spread of ManyPairs.
   auto pairs = ManyPairs();
-  for (int f = 5; f <= 50; f += 5) {
-    for (int s = 20; s <= 200; s += 20) pairs.emplace_back(f, s);
-  }
+  for (auto pair : HundredGrid()) pairs.push_back(pair);
   CompareSeries(*bars, pairs, 12);
 }
 
@@ -379,11 +386,7 @@ TEST(SimdKernelTest, DemoHundredGridEveryCombination) {
   if (!std::filesystem::exists(demo)) GTEST_SKIP() << "vega-datasets not installed";
   auto bars = LoadBarsCsv(demo, "SPX", demo, false);
   ASSERT_TRUE(bars.ok());
-  std::vector<std::pair<int, int>> pairs;
-  for (int f = 5; f <= 50; f += 5) {
-    for (int s = 20; s <= 200; s += 20) pairs.emplace_back(f, s);
-  }
-  CompareKernels(*bars, pairs);
+  CompareKernels(*bars, HundredGrid());
   CompareGrid(*bars, "strategy.params.fast=5:50:5", "strategy.params.slow=20:200:20");
 }
 
@@ -430,6 +433,113 @@ TEST(SimdKernelTest, RandomGridsOnRandomSeries) {
     fallbacks += probe.fallback_count();
   }
   EXPECT_GT(fallbacks, 0u);  // the band was exercised through the vector kernel
+}
+
+// ---- the lane kernel (lane_kernels.hpp): RunLongFlatMetrics against RunLongFlat ----
+
+// Every pair's metrics from RunLongFlatMetrics (both paths) equal each run alone, with fees
+// and cash varying across the lanes and groups that do not fill all lanes.
+void CompareLanes(const BarSeries& bars, const std::vector<std::pair<int, int>>& pairs, int32_t trade_from) {
+  SCOPED_TRACE(bars.symbol);
+  const SmaCrossSeries cross(bars.close);
+  std::vector<std::vector<int8_t>> signals;
+  std::vector<const int8_t*> ptr;
+  std::vector<LongFlatOptions> options;
+  for (size_t k = 0; k < pairs.size(); ++k) {
+    signals.emplace_back(bars.size());
+    cross.Signals(bars.close, pairs[k].first, pairs[k].second, signals.back().data());
+    LongFlatOptions o;
+    o.initial_cash = k % 3 == 2 ? 12'345.67 : 1'000'000;
+    o.fee_rate = FeeRate(k % 2 ? 0.0 : 10.0);
+    o.trade_from = trade_from;
+    options.push_back(o);
+  }
+  for (const auto& s : signals) ptr.push_back(s.data());
+  for (size_t count : {pairs.size(), pairs.size() > 2 ? pairs.size() - 2 : size_t{1}}) {
+    for (SimdPath path : {SimdPath::kGeneric, SimdPath::kAvx2}) {
+      std::vector<PerformanceMetrics> lanes(count);
+      RunLongFlatMetrics(bars, ptr.data(), options.data(), count, lanes.data(), path);
+      for (size_t k = 0; k < count; ++k) {
+        SCOPED_TRACE(std::string(SimdPathName(path)) + " sma(" + std::to_string(pairs[k].first) + "," +
+                     std::to_string(pairs[k].second) + ") of " + std::to_string(count));
+        LongFlatOptions o = options[k];
+        o.record_curves = false;
+        ExpectSameMetrics(lanes[k], RunLongFlat(bars, ptr[k], o).metrics);
+      }
+    }
+  }
+}
+
+TEST(LaneKernelTest, DemoHundredGridEqualsSingleRuns) {
+  const std::string demo =
+      std::string(ALPHALAB_SOURCE_DIR) + "/ui/node_modules/vega-datasets/data/sp500-2000.csv";
+  if (!std::filesystem::exists(demo)) GTEST_SKIP() << "vega-datasets not installed";
+  auto bars = LoadBarsCsv(demo, "SPX", demo, false);
+  ASSERT_TRUE(bars.ok());
+  CompareLanes(*bars, HundredGrid(), INT32_MIN);
+  CompareLanes(*bars, HundredGrid(), bars->date[bars->size() / 3]);  // a warm-up before trade_from
+}
+
+TEST(LaneKernelTest, SyntheticAndRandomGridsEqualSingleRuns) {
+  SynthOptions o;
+  o.instruments = 2;
+  o.years = 20;
+  o.seed = 99;
+  for (const auto& s : MakeSyntheticUniverse(o).series) CompareLanes(s, HundredGrid(), INT32_MIN);
+  std::mt19937_64 rng(1415);
+  for (int series = 0; series < 16; ++series) {
+    const size_t n = 2 + rng() % (series % 2 ? 60 : 3000);
+    std::vector<double> close(n);
+    double px = std::uniform_real_distribution<double>(0.5, 500)(rng);
+    for (size_t t = 0; t < n; ++t) {
+      px = std::max(0.01, px * std::exp(std::normal_distribution<double>(0, 0.03)(rng)));
+      close[t] = series % 3 ? std::round(px * 4) / 4 : px;  // quarters: flat runs, equal equities
+    }
+    std::vector<std::pair<int, int>> pairs;
+    const size_t count = 1 + rng() % 23;
+    for (size_t k = 0; k < count; ++k) {
+      pairs.emplace_back(1 + static_cast<int>(rng() % 30), 2 + static_cast<int>(rng() % 90));
+    }
+    CompareLanes(FromCloses("L" + std::to_string(series), close), pairs, INT32_MIN);
+  }
+}
+
+TEST(LaneKernelTest, NonPositiveEquityFallsBackToSingleRuns) {
+  // Closes through zero: a held position's equity turns negative; the lanes give up and
+  // every run of the group is run alone (same metrics either way).
+  std::vector<double> through_zero(400);
+  for (size_t t = 0; t < through_zero.size(); ++t) {
+    through_zero[t] = 3 + 5 * std::sin(0.05 * static_cast<double>(t)) + 0.3 * std::sin(1.3 * static_cast<double>(t));
+  }
+  CompareLanes(FromCloses("Z", through_zero), ManyPairs(), INT32_MIN);
+}
+
+TEST(GridTest, WindowValuesFailAsAFullParseDoes) {
+  // The grid checks sma_cross windows without re-parsing the config (SmaCrossWindowOverride):
+  // the errors are the full parse's, word for word.
+  const auto config = YAML::Load(
+      "dataset: demo\ntickers: [C]\ninitial_cash: 1000000\nstrategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+  Universe u;
+  u.series.push_back(FromCloses("C", std::vector<double>(300, 10.0)));
+  u.BuildCalendar();
+  const auto spec = ParseBacktestSpec(config).value();
+  for (const char* bad : {"0", "ten", "100001", "2.5", "[1, 2]"}) {
+    SCOPED_TRACE(bad);
+    auto ctx = BacktestContext::FromUniverse(u, spec).value();
+    const std::string axis = std::string("strategy.params.fast=") + (bad[0] == '[' ? "[" + std::string(bad) + "]" : bad);
+    auto cells = RunGridOnContext(ctx, config, {ParseGridAxis("strategy.params.slow=20,30").value(),
+                                                ParseGridAxis(axis).value()}, {}, 1);
+    ASSERT_FALSE(cells.ok());
+    YAML::Node full = YAML::Clone(config);
+    full["strategy"]["params"]["fast"] = YAML::Load(bad);
+    const auto expect = ParseBacktestSpec(full);
+    ASSERT_FALSE(expect.ok());
+    EXPECT_EQ(cells.status().message(), "grid value strategy.params.fast=" + YamlToJson(YAML::Load(bad)).dump() +
+                                            ": " + expect.status().message());
+  }
+  // A valid value next to them still runs (and equals the fresh single run: GridTest above).
+  auto ctx = BacktestContext::FromUniverse(u, spec).value();
+  EXPECT_TRUE(RunGridOnContext(ctx, config, {ParseGridAxis("strategy.params.fast=3,100000").value()}, {}, 1).ok());
 }
 
 }  // namespace
