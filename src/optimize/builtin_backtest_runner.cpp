@@ -1,5 +1,9 @@
 #include "optimize/builtin_backtest_runner.hpp"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -10,6 +14,7 @@
 #include <vector>
 
 #include "core/ids.hpp"
+#include "core/parallel_for.hpp"
 #include "engine/backtest/job_config.hpp"
 #include "engine/backtest/runner.hpp"
 #include "jobs/inprocess_jobs.hpp"
@@ -36,18 +41,6 @@ struct Slot {
   std::string bt_run_id;                           // its backtests/<bt_run_id>/, chosen when prepared
   std::string summary_json;                        // the summary.json text it wrote ("" when none)
 };
-
-// fn(0..n-1) on `workers` threads (the calling one included).
-void ParallelFor(size_t n, size_t workers, const std::function<void(size_t)>& fn) {
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i = next++; i < n; i = next++) fn(i);
-  };
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < std::min(n, workers); ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-}
 
 // The data one group of tasks reads, loaded once per Run.
 struct LoadedContext {
@@ -193,6 +186,10 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
     };
     Status ran = Status::Ok();
     std::thread compute([&] {
+      // The sweep yields to the server's request threads: this thread and the engine workers it
+      // starts (threads inherit it) run at nice +5, so status polls and pages stay quick while
+      // the backtests fill every core; with nothing else to run they still take all of it.
+      (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 5);
       for (const auto& group : groups) {
         const engine::BacktestSpec& first = slots[group.front()].run->spec;
         LoadedContext* loaded = nullptr;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/parallel_for.hpp"
 #include "core/write_new_file.hpp"
 #include "engine/backtest/benchmark.hpp"
 #include "engine/backtest/fixed_format.hpp"
@@ -463,19 +464,6 @@ bool SetNumericParam(BacktestSpec& s, const std::string& key, double v) {
 // threads <= 0: all cores.
 size_t Workers(int threads) {
   return threads > 0 ? static_cast<size_t>(threads) : std::max(1u, std::thread::hardware_concurrency());
-}
-
-// fn(i) for every i < count, on up to `workers` threads (the caller's one of them).
-template <typename Fn>
-void ParallelFor(size_t count, size_t workers, const Fn& fn) {
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i = next++; i < count; i = next++) fn(i);
-  };
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < std::min(workers, count); ++t) pool.emplace_back(work);
-  work();
-  for (auto& th : pool) th.join();
 }
 
 }  // namespace
