@@ -2,7 +2,8 @@
 // the example workspace's managed files with 10,000 history rows in a file-backed SQLite
 // database, against the same service with its two caches off (every file read and hashed, the
 // rows counted, on every call: the reference, measured in the same run), what each part costs,
-// and the unified diff of two 1 MB templates. Prints p50/p95 (list) and the median (diff).
+// and the unified diff of two 1 MB templates. Figures through bench/common/bench_report.hpp
+// (median, p95, best-of, the in-run reference and the ratio; one JSON line each).
 //
 //   build/bin/bench_configs [rows=10000] [iterations=200]
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/bench_report.hpp"
 #include "config/workspace_config.hpp"
 #include "core/ids.hpp"
 #include "configs/config_service.hpp"
@@ -29,9 +31,15 @@ using namespace alphalab;
 
 namespace {
 
-double Pct(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+// Milliseconds -> seconds (bench::Report takes seconds).
+std::vector<double> Sec(std::vector<double> ms) {
+  for (double& v : ms) v /= 1000.0;
+  return ms;
+}
+
+void Report(const std::string& figure, const std::vector<double>& ms, const std::string& reference = "",
+            const std::vector<double>& reference_ms = {}) {
+  bench::Report("bench_configs", figure, Sec(ms), "ms", reference, Sec(reference_ms));
 }
 
 std::string Slurp(const fs::path& p) {
@@ -107,10 +115,8 @@ int main(int argc, char** argv) {
     for (double v : time_list(reference)) ref_ms.push_back(v);
     for (double v : time_list(svc)) list_ms.push_back(v);
   }
-  std::printf("config list (%zu files, %d history rows): p50 %.3f ms, p95 %.3f ms over %zu calls; "
-              "reference (caches off) p50 %.3f ms, p95 %.3f ms; p50 %.1fx, p95 %.1fx faster\n",
-              files, rows, Pct(list_ms, 0.5), Pct(list_ms, 0.95), list_ms.size(), Pct(ref_ms, 0.5),
-              Pct(ref_ms, 0.95), Pct(ref_ms, 0.5) / Pct(list_ms, 0.5), Pct(ref_ms, 0.95) / Pct(list_ms, 0.95));
+  Report("config list (" + std::to_string(files) + " files, " + std::to_string(rows) + " history rows)", list_ms,
+         "the same service with its caches off, interleaved", ref_ms);
   // Where the reference's time goes: the per-file counts (a GROUP BY over the tool's rows),
   // and reading + hashing every managed file.
   std::vector<double> count_ms, hash_ms;
@@ -127,8 +133,8 @@ int main(int argc, char** argv) {
     }
     hash_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::printf("  parts of the reference: history counts p50 %.3f ms; read + sha256 of the %zu files p50 %.3f ms\n",
-              Pct(count_ms, 0.5), files, Pct(hash_ms, 0.5));
+  Report("  part of the reference: history counts", count_ms);
+  Report("  part of the reference: read + sha256 of the " + std::to_string(files) + " files", hash_ms);
 
   // Two 1 MB templates: the real template repeated, every 50th line changed in the second.
   const std::string tpl = Slurp(tmp / "tools/rdagent/rdagent/scenarios/qlib/experiment/model_template/conf_sota_factors_model.yaml");
@@ -149,8 +155,10 @@ int main(int argc, char** argv) {
     const std::string d = configs::UnifiedDiff(a, b, "a", "b", 3, &stats);
     diff_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::printf("diff of two %.1f MB templates (%d lines changed): median %.2f ms over 21 runs\n",
-              static_cast<double>(a.size()) / (1 << 20), stats.added, Pct(diff_ms, 0.5));
+  char what[96];
+  std::snprintf(what, sizeof what, "diff of two %.1f MB templates (%d lines changed)",
+                static_cast<double>(a.size()) / (1 << 20), stats.added);
+  Report(what, diff_ms);
 
   // The same two versions through GET /api/configs/diff's work: ConfigService::Diff reads the
   // backed-up version and the live file, masks the secrets of both (YAML), then diffs.
@@ -199,11 +207,11 @@ int main(int argc, char** argv) {
       changed = MaskYamlSecrets(*text) != *text;
       mask_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
-    std::printf("YAML secret masking of 1 MB, %s: median %.2f ms over 41 runs (changed: %s)\n", name,
-                Pct(mask_ms, 0.5), changed ? "yes" : "no");
+    Report(std::string("YAML secret masking of 1 MB, ") + name + " (changed: " + (changed ? "yes" : "no") + ")",
+           mask_ms);
   }
-  std::printf("config diff through the service (read both, mask YAML secrets, diff): median %.2f ms, p95 %.2f ms "
-              "over 21 runs\n", Pct(svc_ms, 0.5), Pct(svc_ms, 0.95));
+  Report("config diff through the service (read both, mask YAML secrets, diff)", svc_ms,
+         "the diff alone (configs::UnifiedDiff, above)", diff_ms);
   fs::remove_all(tmp);
   return 0;
 }

@@ -12,6 +12,9 @@
 // spare. Run the methods in either order and repeat: a method runs right after the previous
 // one deleted its folder, which itself leaves freed inodes behind; the tool waits 65 s
 // between methods unless --no-wait.
+//
+// Figures (bench/common/bench_report.hpp): median / p95 / best µs per rewrite and per new
+// file, FileReplacer's with WriteFileAtomic's from the same run beside them as the reference.
 #include <unistd.h>
 
 #include <chrono>
@@ -21,7 +24,9 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "../common/bench_report.hpp"
 #include "core/file_replacer.hpp"
 #include "core/workspace.hpp"
 
@@ -32,8 +37,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 struct Figures {
-  double rewrite_us = 0;
-  double create_us = 0;
+  std::vector<double> rewrite_s;  // seconds per rewrite, one sample each
+  std::vector<double> create_s;   // seconds per new file
   double total_s = 0;
 };
 
@@ -41,8 +46,9 @@ template <typename Rewrite>
 Figures Run(const fs::path& dir, int files, int versions, Rewrite rewrite) {
   fs::create_directories(dir);
   const std::string meta(900, 'm');
-  double rewrite_s = 0, create_s = 0;
-  int rewrites = 0;
+  Figures out;
+  out.rewrite_s.reserve(static_cast<size_t>(files) * static_cast<size_t>(versions));
+  out.create_s.reserve(static_cast<size_t>(files));
   const auto t0 = Clock::now();
   for (int i = 0; i < files; ++i) {
     // A new job: its log is a brand-new file.
@@ -50,25 +56,21 @@ Figures Run(const fs::path& dir, int files, int versions, Rewrite rewrite) {
     const fs::path log = dir / ("job_" + std::to_string(i) + ".log");
     FILE* f = std::fopen(log.c_str(), "w");
     if (f != nullptr) std::fclose(f);
-    create_s += std::chrono::duration<double>(Clock::now() - c0).count();
+    out.create_s.push_back(std::chrono::duration<double>(Clock::now() - c0).count());
     // Its meta file goes through `versions` versions.
     const fs::path target = dir / ("job_" + std::to_string(i) + ".json");
     for (int v = 0; v < versions; ++v) {
       auto r0 = Clock::now();
       Status s = rewrite(target, meta + std::to_string(v));
-      rewrite_s += std::chrono::duration<double>(Clock::now() - r0).count();
+      out.rewrite_s.push_back(std::chrono::duration<double>(Clock::now() - r0).count());
       if (!s.ok()) {
         std::fprintf(stderr, "%s\n", s.ToString().c_str());
         std::exit(1);
       }
-      ++rewrites;
     }
   }
-  Figures f;
-  f.total_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  f.rewrite_us = rewrite_s * 1e6 / rewrites;
-  f.create_us = create_s * 1e6 / files;
-  return f;
+  out.total_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  return out;
 }
 
 }  // namespace
@@ -90,22 +92,26 @@ int main(int argc, char** argv) {
   }
   const fs::path root = base / ("alphalab_bench_replace_" + std::to_string(::getpid()));
   std::printf("%d new files, each with %d meta versions, in %s\n", files, versions, root.c_str());
+  Figures atomic, replaced;
   for (int method = 0; method < 2; ++method) {
     if (method > 0 && wait) std::this_thread::sleep_for(std::chrono::seconds(65));
     const fs::path dir = root / (method == 0 ? "atomic" : "replacer");
-    Figures f;
     if (method == 0) {
-      f = Run(dir, files, versions, [](const fs::path& p, std::string_view c) {
+      atomic = Run(dir, files, versions, [](const fs::path& p, std::string_view c) {
         return WriteFileAtomic(p, c, FileSync::kNoSync);
       });
     } else {
       FileReplacer replacer(dir / ".scratch");
-      f = Run(dir, files, versions, [&](const fs::path& p, std::string_view c) { return replacer.Write(p, c); });
+      replaced = Run(dir, files, versions, [&](const fs::path& p, std::string_view c) { return replacer.Write(p, c); });
     }
-    std::printf("%-28s rewrite %7.1f us   new file %7.1f us   total %.2f s\n",
-                method == 0 ? "WriteFileAtomic (rename)" : "FileReplacer (exchange)", f.rewrite_us,
-                f.create_us, f.total_s);
   }
+  std::printf("total: WriteFileAtomic %.2f s, FileReplacer %.2f s\n", atomic.total_s, replaced.total_s);
+  bench::Report("bench_file_replace", "WriteFileAtomic (rename over): meta file rewrite", atomic.rewrite_s, "us");
+  bench::Report("bench_file_replace", "WriteFileAtomic (rename over): new file after rewrites", atomic.create_s, "us");
+  bench::Report("bench_file_replace", "FileReplacer (RENAME_EXCHANGE): meta file rewrite", replaced.rewrite_s, "us",
+                "WriteFileAtomic rewrite, same run", atomic.rewrite_s);
+  bench::Report("bench_file_replace", "FileReplacer (RENAME_EXCHANGE): new file after rewrites", replaced.create_s, "us",
+                "WriteFileAtomic new file, same run", atomic.create_s);
   std::error_code ec;
   fs::remove_all(root, ec);
   return 0;

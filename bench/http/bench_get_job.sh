@@ -7,6 +7,7 @@
 # Rounds alternate the two; the medians over the rounds and the ratio uncached / cached are
 # printed at the end (and appended to $ALPHALAB_BENCH_JSONL when set, like bench_report.hpp).
 #   bench/http/bench_get_job.sh [BUILD_DIR] [JOBS] [SECONDS] [ROUNDS]   (defaults: build 100000 5 3)
+# PORT=N in the environment serves on that port (default 0: one the kernel picks).
 set -euo pipefail
 BUILD=${1:-build}
 JOBS=${2:-100000}
@@ -20,15 +21,19 @@ trap '[ -n "$PID" ] && kill $PID 2>/dev/null; [ -n "$PID" ] && wait $PID 2>/dev/
 mkdir -p "$WS/configs"
 echo "dataset: demo" > "$WS/configs/base.yaml"
 "$BIN/bench_seed_jobs" --workspace "$WS" --jobs "$JOBS" --ids-out "$WS/ids.txt" --threads 8
-"$BIN/alphalab" serve --workspace "$WS" --port 0 > "$WS/server.out" 2> "$WS/server.err" &
+"$BIN/alphalab" serve --workspace "$WS" --port "${PORT:-0}" > "$WS/server.out" 2> "$WS/server.err" &
 PID=$!
 for _ in $(seq 200); do grep -q "http://" "$WS/server.out" 2>/dev/null && break; sleep 0.05; done
 URL=$(grep -o "http://127.0.0.1:[0-9]*" "$WS/server.out")
+# Requests are built once per wrk thread (wrk.format at start), so a request costs the client a
+# table lookup; both runs use this script (the reference with a file of one id), so the client
+# does the same work per request in both and the ratio is the server's.
 cat > "$WS/random.lua" <<'LUA'
-local ids = {}
-for line in io.lines(os.getenv("IDS_FILE")) do ids[#ids + 1] = line end
+local reqs = {}
+for line in io.lines(os.getenv("IDS_FILE")) do reqs[#reqs + 1] = wrk.format("GET", "/api/jobs/" .. line) end
 math.randomseed(math.floor(os.clock() * 1e6) + os.time())
-request = function() return wrk.format("GET", "/api/jobs/" .. ids[math.random(#ids)]) end
+local n = #reqs
+request = function() return reqs[math.random(n)] end
 LUA
 FIRST=$(head -1 "$WS/ids.txt")
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/jobs/$FIRST")
@@ -37,6 +42,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/jobs/$FIRST")
 ONE=$(curl -s -XPOST "$URL/api/jobs/train" -H 'Content-Type: application/json' \
   -d '{"config_path":"configs/base.yaml","dry_run":true}' | grep -o 'job_[0-9_]*__[0-9a-f]*' | head -1)
 [ -n "$ONE" ] || { echo "could not submit the reference job"; exit 1; }
+echo "$ONE" > "$WS/one.txt"
 echo "server $URL, $JOBS seeded jobs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 # wrk's Requests/sec and 99th percentile (in ms) of one run, appended to $1 as "rps p99_ms".
 run_wrk() {
@@ -54,8 +60,8 @@ run_wrk() {
 for round in $(seq "$ROUNDS"); do
   echo "== round $round: wrk -t2 -c50 -d${DURATION}s --latency, random ids over $JOBS jobs (mostly uncached)"
   IDS_FILE="$WS/ids.txt" run_wrk "$WS/uncached.txt" -s "$WS/random.lua" "$URL"
-  echo "== round $round: reference, one cached job: wrk -t2 -c50 -d${DURATION}s --latency $URL/api/jobs/$ONE"
-  run_wrk "$WS/cached.txt" "$URL/api/jobs/$ONE"
+  echo "== round $round: reference, one cached job ($ONE), same script"
+  IDS_FILE="$WS/one.txt" run_wrk "$WS/cached.txt" -s "$WS/random.lua" "$URL"
 done
 python3 - "$WS/uncached.txt" "$WS/cached.txt" "$JOBS" <<'PY'
 import json, os, statistics, sys

@@ -1,7 +1,7 @@
 // Registry benchmark. Prints figures; see docs/benchmarks/registry.md.
 //
 //   bench_registry [--rows 1000000] [--runs-to-index 10000] [--alphalab build/bin/alphalab]
-//                  [--iterations 300] [--keep DIR] [--reuse]
+//                  [--iterations 300] [--keep DIR] [--reuse] [--port N]
 //
 // --reuse (with --keep DIR): the database a previous --keep run left in DIR is measured again
 // (no load; --rows must be the same).
@@ -17,6 +17,8 @@
 //    one keep-alive connection, every documented query shape; each request is interleaved with
 //    the same query through the store in this process (the in-run reference: what HTTP, the
 //    parameter parsing and the JSON add).
+//    The access log's "ms" of the same requests is printed afterwards beside the round trip:
+//    what the server's own work is, and what waiting (socket, handler pool hop, a core) adds.
 // 5. Writes --runs-to-index run folders (5 tickers each, the engine's file format) into a
 //    fresh workspace and times Indexer::IndexAll (cold) and a second pass (re-index).
 #include <fcntl.h>
@@ -38,6 +40,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -95,6 +98,7 @@ int main(int argc, char** argv) {
   std::string alphalab_bin;
   std::string keep;
   bool reuse = false;
+  int port_arg = 0;  // 0: a free port the kernel picks
   for (int i = 1; i < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--reuse") {
@@ -108,6 +112,7 @@ int main(int argc, char** argv) {
     else if (a == "--iterations") iterations = std::stoi(argv[i + 1]);
     else if (a == "--alphalab") alphalab_bin = argv[i + 1];
     else if (a == "--keep") keep = argv[i + 1];
+    else if (a == "--port") port_arg = std::stoi(argv[i + 1]);
   }
   if (alphalab_bin.empty()) alphalab_bin = (fs::path(argv[0]).parent_path() / "alphalab").string();
   const fs::path root = keep.empty() ? fs::temp_directory_path() / ("alphalab_bench_registry_" + std::to_string(getpid()))
@@ -333,7 +338,7 @@ int main(int argc, char** argv) {
 
   // ---- 4. HTTP ----
   if (n_runs > 0 && fs::exists(alphalab_bin)) {
-    const int port = FreePort();
+    const int port = port_arg > 0 ? port_arg : FreePort();
     std::vector<std::string> args = {alphalab_bin, "serve", "--workspace", ws_dir.string(), "--port", std::to_string(port)};
     std::vector<char*> argv_c;
     for (auto& a : args) argv_c.push_back(a.data());
@@ -395,6 +400,7 @@ int main(int argc, char** argv) {
     };
     auto store_db = alphalab::SqliteDb::Open(ws_dir / "alphalab.db").value();
     auto store_ref = alphalab::SqliteRegistryStore::Open(*store_db).value();
+    std::map<std::string, std::vector<double>> http_s;  // round trips per shape
     for (const auto& qs : shapes) {
       alphalab::registry::Params params;
       for (size_t a = 0; a < qs.size();) {
@@ -423,6 +429,7 @@ int main(int argc, char** argv) {
         ref.push_back(std::chrono::duration<double>(Clock::now() - s).count());
         if (!page.ok()) Die(page.status(), qs.c_str());
       }
+      http_s[qs] = lat;
       auto j = alphalab::ParseJson(body);
       alphalab::bench::Report("bench_registry",
                               "HTTP " + qs + " (total " + (j.ok() ? (*j)["total"].dump() : "?") + ", " +
@@ -432,6 +439,31 @@ int main(int argc, char** argv) {
     kill(pid, SIGTERM);
     int status = 0;
     waitpid(pid, &status, 0);
+    // Inside the server: the access log's "ms" of the same requests (routing, the handler's
+    // store query and the JSON body, on the handler pool; not the socket, the hop to the pool
+    // and back, or the wait for a core). Beside the HTTP figures above this splits their gap
+    // to the store into the server's own work and what lies around it.
+    std::printf("\n-- the same requests inside the server (access log \"ms\"); reference: the client's round trip --\n");
+    std::map<std::string, std::vector<double>> handler_s;
+    std::ifstream log(server_log);
+    for (std::string line; std::getline(log, line);) {
+      if (line.find("\"msg\":\"http\"") == std::string::npos) continue;
+      auto j = alphalab::ParseJson(line);
+      if (!j.ok() || !j->contains("event")) continue;
+      const Json& e = (*j)["event"];
+      const std::string path = e.value("path", "");
+      const size_t q = path.find('?');
+      if (path.rfind("/api/registry/models", 0) != 0 || q == std::string::npos) continue;
+      handler_s[path.substr(q + 1)].push_back(e.value("ms", 0.0) / 1000.0);
+    }
+    for (const auto& qs : shapes) {
+      auto it = handler_s.find(qs);
+      if (it == handler_s.end()) {
+        std::printf("%s: no access log lines (access log off?)\n", qs.c_str());
+        continue;
+      }
+      alphalab::bench::Report("bench_registry", "in the server " + qs, it->second, "ms", "HTTP round trip", http_s[qs]);
+    }
   } else {
     std::printf("\n(no alphalab binary at %s: HTTP part skipped)\n", alphalab_bin.c_str());
   }

@@ -72,7 +72,17 @@ std::string FormatDate(int32_t days) {
   return buf;
 }
 
-std::string FormatIso8601(TimePoint tp) {
+namespace {
+// Writes v (0 <= v < 10^n) as n digits at p.
+void PutDigits(char* p, unsigned v, int n) {
+  for (int i = n - 1; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+}
+
+// FormatIso8601 appending to `out`.
+void AppendIso8601(std::string& out, TimePoint tp) {
   using namespace std::chrono;
   const auto ms = duration_cast<milliseconds>(tp.time_since_epoch()).count();
   int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
@@ -82,11 +92,33 @@ std::string FormatIso8601(TimePoint tp) {
   int y;
   unsigned mo, d;
   CivilFromDays(static_cast<int32_t>(days), y, mo, d);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", y, mo, d,
-                static_cast<int>(sod / 3600), static_cast<int>(sod / 60 % 60),
-                static_cast<int>(sod % 60), millis);
-  return buf;
+  const auto hh = static_cast<unsigned>(sod / 3600), mi = static_cast<unsigned>(sod / 60 % 60),
+             ss = static_cast<unsigned>(sod % 60);
+  if (y < 0 || y > 9999) {  // not for an int64-nanosecond TimePoint (1677..2262); kept for safety
+    char buf[48];
+    const int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02u:%02u:%02u.%03dZ", y, mo, d, hh, mi, ss, millis);
+    out.append(buf, static_cast<size_t>(n));
+    return;
+  }
+  // The hot path (every job detail, every access line): digits written in place, no printf.
+  char buf[24] = {'0', '0', '0', '0', '-', '0', '0', '-', '0', '0', 'T', '0',
+                  '0', ':', '0', '0', ':', '0', '0', '.', '0', '0', '0', 'Z'};
+  PutDigits(buf, static_cast<unsigned>(y), 4);
+  PutDigits(buf + 5, mo, 2);
+  PutDigits(buf + 8, d, 2);
+  PutDigits(buf + 11, hh, 2);
+  PutDigits(buf + 14, mi, 2);
+  PutDigits(buf + 17, ss, 2);
+  PutDigits(buf + 20, static_cast<unsigned>(millis), 3);
+  out.append(buf, sizeof buf);
+}
+}  // namespace
+
+std::string FormatIso8601(TimePoint tp) {
+  std::string out;
+  out.reserve(24);
+  AppendIso8601(out, tp);
+  return out;
 }
 
 Result<TimePoint> ParseIso8601(std::string_view text) {

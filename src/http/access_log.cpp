@@ -82,6 +82,24 @@ void AccessLogBuffer::Flush() {
 }
 
 std::string JsonEscape(std::string_view s) {
+  // Printable ASCII without quotes or backslashes (every ordinary request target) is its own
+  // escape; anything else goes through the library (control characters, UTF-8 checks).
+  bool plain = true;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    std::string out;
+    out.reserve(s.size() + 2);
+    out += '"';
+    out += s;
+    out += '"';
+    return out;
+  }
   return Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 

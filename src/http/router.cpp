@@ -225,11 +225,19 @@ void Router::SetRestCapture(std::string_view pattern) {
 
 bool Router::IsInline(const HttpRequest& req) const {
   bool path_matched = false;
-  const Route* route = Match(req, nullptr, &path_matched);
+  const Route* route = FindRoute(req, nullptr, &path_matched);
   return route != nullptr && route->inline_io;
 }
 
-const Router::Route* Router::Match(const HttpRequest& req, std::vector<std::string>* captures,
+bool Router::Match::inline_io() const { return route != nullptr && route->inline_io; }
+
+Router::Match Router::Resolve(const HttpRequest& req) const {
+  Match m;
+  m.route = FindRoute(req, &m.captures, &m.path_matched);
+  return m;
+}
+
+const Router::Route* Router::FindRoute(const HttpRequest& req, std::vector<std::string>* captures,
                                    bool* path_matched) const {
   const auto segs = SplitPath(req.path);
   const Route* best = nullptr;
@@ -269,11 +277,13 @@ const Router::Route* Router::Match(const HttpRequest& req, std::vector<std::stri
   return best;
 }
 
-HttpResponse Router::Dispatch(HttpRequest& req) const {
+HttpResponse Router::Dispatch(HttpRequest& req) const { return Dispatch(req, Resolve(req)); }
+
+HttpResponse Router::Dispatch(HttpRequest& req, Match match) const {
   try {
-    std::vector<std::string> captures;
-    bool path_matched = false;
-    const Route* route = Match(req, &captures, &path_matched);
+    std::vector<std::string>& captures = match.captures;
+    const bool path_matched = match.path_matched;
+    const Route* route = match.route;
     if (guard_) {
       if (std::optional<HttpResponse> refused = guard_(req, route != nullptr && route->inline_io)) {
         return std::move(*refused);

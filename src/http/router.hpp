@@ -173,6 +173,20 @@ class Router {
   // True when the route `req` would dispatch to was marked with SetInline.
   bool IsInline(const HttpRequest& req) const;
 
+ private:
+  struct Route;
+
+ public:
+  // The route a request goes to, found once: the server asks whether it runs inline and then
+  // dispatches the same match (Dispatch(req, match)) instead of matching the path twice.
+  struct Match {
+    const Route* route = nullptr;
+    bool path_matched = false;  // some route has this path (another method: 405)
+    std::vector<std::string> captures;
+    bool inline_io() const;
+  };
+  Match Resolve(const HttpRequest& req) const;
+
   // Runs before every request is dispatched (matched or not): returns the response to send
   // instead of running the handler (401, 403, 415, 421 ...), or nullopt to go on; may set
   // req.principal. `inline_route`: the request would run on the I/O thread (must not block).
@@ -185,6 +199,7 @@ class Router {
   // Finds the route, fills req.path_params, runs the handler and turns a Status into the
   // error envelope. Never throws (a handler's exception becomes a logged 500).
   HttpResponse Dispatch(HttpRequest& req) const;
+  HttpResponse Dispatch(HttpRequest& req, Match match) const;
 
   std::vector<std::pair<std::string, std::string>> ListRoutes() const;  // (method, pattern)
 
@@ -207,8 +222,8 @@ class Router {
     std::optional<std::vector<std::string>> query_params;  // nullopt: not declared (no check)
   };
   static Status CheckQuery(const Route& route, const HttpRequest& req);
-  const Route* Match(const HttpRequest& req, std::vector<std::string>* captures,
-                     bool* path_matched) const;
+  const Route* FindRoute(const HttpRequest& req, std::vector<std::string>* captures,
+                         bool* path_matched) const;
   std::vector<Route> routes_;
   RawHandler fallback_;
   Guard guard_;

@@ -5,12 +5,14 @@
 #include "http/server.hpp"
 
 #include "http/access_log.hpp"
+#include "http/response_head.hpp"
 
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <cerrno>
@@ -229,7 +231,7 @@ struct HttpServer::Impl {
   void OnAcceptError(const beast::error_code& ec);
   std::optional<HttpRequest> BuildRequest(bhttp::request<bhttp::string_body>& breq,
                                           const std::string& remote, HttpResponse* error);
-  HttpResponse Handle(HttpRequest& req);
+  HttpResponse Handle(HttpRequest& req, Router::Match match);
   void AccessLog(const HttpRequest& req, int status, size_t bytes, double ms);
 };
 
@@ -479,9 +481,9 @@ std::optional<HttpRequest> HttpServer::Impl::BuildRequest(bhttp::request<bhttp::
   return req;
 }
 
-HttpResponse HttpServer::Impl::Handle(HttpRequest& req) {
+HttpResponse HttpServer::Impl::Handle(HttpRequest& req, Router::Match match) {
   const auto t0 = std::chrono::steady_clock::now();
-  HttpResponse res = router.Dispatch(req);
+  HttpResponse res = router.Dispatch(req, std::move(match));
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   AccessLog(req, res.status, res.body.size(), ms);
@@ -558,10 +560,11 @@ asio::awaitable<void> HttpServer::Impl::Session(beast::tcp_stream stream) {
       HttpResponse r;
       std::optional<HttpRequest> req = BuildRequest(breq, remote, &r);
       if (req) {
-        if (router.IsInline(*req)) {
-          r = Handle(*req);
+        Router::Match match = router.Resolve(*req);  // once: where it runs, then what runs
+        if (match.inline_io()) {
+          r = Handle(*req, std::move(match));
         } else {
-          co_await OffIo([&] { r = Handle(*req); });
+          co_await OffIo([&] { r = Handle(*req, std::move(match)); });
         }
       }
 
@@ -604,6 +607,15 @@ asio::awaitable<void> HttpServer::Impl::Session(beast::tcp_stream stream) {
         break;
       }
 
+      stream.expires_after(std::chrono::seconds(30));
+      if (std::optional<std::string> text = ResponseHead(r, version, keep_alive, r.body.size())) {
+        // The common case: the head written by hand and sent with the body in one gather write.
+        const std::array<asio::const_buffer, 2> buffers{asio::buffer(*text),
+                                                        asio::buffer(r.body.data(), head ? 0 : r.body.size())};
+        co_await asio::async_write(stream, buffers, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec || !keep_alive) break;
+        continue;
+      }
       bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
       res.set(bhttp::field::server, "alphalab");
       res.set(bhttp::field::content_type, r.content_type);

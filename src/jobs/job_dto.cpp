@@ -16,17 +16,22 @@ Json TimeOrNull(const std::optional<TimePoint>& t) {
   return t ? Json(FormatIso8601(*t)) : Json(nullptr);
 }
 // A JSON string literal as DumpJson writes it (ensure_ascii off, invalid UTF-8 replaced):
-// ASCII is escaped here; a string with any non-ASCII byte goes through the library, which
-// validates it.
+// ASCII is escaped here, runs of characters that need no escape copied at once; a string with
+// any non-ASCII byte goes through the library, which validates it.
 void AppendString(std::string& out, std::string_view s) {
-  for (unsigned char c : s) {
+  const size_t start = out.size();
+  out += '"';
+  size_t run = 0;  // first character not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) continue;
     if (c >= 0x80) {
+      out.resize(start);
       out += DumpJson(Json(std::string(s)));
       return;
     }
-  }
-  out += '"';
-  for (unsigned char c : s) {
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -35,17 +40,14 @@ void AppendString(std::string& out, std::string_view s) {
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        out.append(esc, sizeof esc);
+      }
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 

@@ -134,13 +134,20 @@ Result<StoredJob> RowToStoredJob(const Stmt& stmt) {
 template <typename R, typename Db, typename Row>
 R ReadJobRow(Db& db, const JobId& id, Row row) {
   static const std::string kSql = "SELECT " + std::string(kColumns) + " FROM jobs WHERE job_id = ?";
-  return db.WithReader([&](auto& conn) -> R {
+  const auto read = [&](auto& conn) -> R {
     ASSIGN_OR_RETURN(auto stmt, conn.Prepare(kSql));
     RETURN_IF_ERROR(stmt.Bind(1, id.str()));
     ASSIGN_OR_RETURN(bool has_row, stmt.Step());
     if (!has_row) return Status::NotFound("job " + id.str() + " does not exist");
     return row(stmt);
-  });
+  };
+  // A point read: on SQLite, the point readers (SqliteDb::WithPointReader), which a long scan
+  // on the shared readers never holds (GET /api/jobs/{id} reads here on an HTTP I/O thread).
+  if constexpr (requires { db.WithPointReader(read); }) {
+    return db.WithPointReader(read);
+  } else {
+    return db.WithReader(read);
+  }
 }
 
 // A job's column values, serialised on the caller's thread before the write is queued (the

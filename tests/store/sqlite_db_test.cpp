@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
+#include <vector>
 
 #include "store/temp_dir.hpp"
 
@@ -33,6 +35,68 @@ TEST_F(SqliteDbTest, OpensInWalModeWithForeignKeysAndCreatesParentDirs) {
     EXPECT_EQ(c.QueryInt64("PRAGMA synchronous").value_or(-1), 1);  // NORMAL
     return Status::Ok();
   }).ok());
+}
+
+// Point reads have readers of their own: with every shared reader held (two long scans on
+// other threads), a point read still answers at once, sees committed rows, and its statement
+// text is reported from the connection's cache in errors.
+TEST_F(SqliteDbTest, PointReadsDoNotWaitForReadersHeldByScans) {
+  ASSERT_TRUE(db_->Exec("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER)").ok());
+  ASSERT_TRUE(db_->WithWriter([](SqliteConnection& c) { return c.Execute("INSERT INTO t VALUES ('a', 1)"); }).ok());
+  std::atomic<int> holding{0};
+  std::atomic<bool> release{false};
+  std::vector<std::thread> scans;
+  for (int i = 0; i < 2; ++i) {  // Options::reader_connections = 2: both taken
+    scans.emplace_back([&] {
+      (void)db_->WithReader([&](SqliteConnection&) {
+        ++holding;
+        while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        return Status::Ok();
+      });
+    });
+  }
+  while (holding < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::atomic<bool> shared_read_done{false};
+  std::thread shared_read([&] {  // waits for a shared reader: none is free
+    (void)db_->WithReader([](SqliteConnection& c) { return c.QueryInt64("SELECT v FROM t WHERE k = 'a'"); });
+    shared_read_done = true;
+  });
+  // On a thread of its own, so a point read that waited for a shared reader fails the test
+  // (after 5 s, then the scans are released) instead of hanging it.
+  std::atomic<int> point_reads_ok{0};
+  std::atomic<bool> point_reads_done{false};
+  std::thread point_reads([&] {
+    for (int i = 0; i < 100; ++i) {
+      Result<int64_t> v = db_->WithPointReader([](SqliteConnection& c) {
+        return c.QueryInt64("SELECT v FROM t WHERE k = ?", std::string("a"));
+      });
+      if (v.ok() && *v == 1) ++point_reads_ok;
+    }
+    point_reads_done = true;
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  while (!point_reads_done && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const bool in_time = point_reads_done.load();
+  if (!in_time) release = true;  // unblock a point read stuck behind the scans
+  point_reads.join();
+  EXPECT_TRUE(in_time) << "point reads waited for the shared readers";
+  EXPECT_EQ(point_reads_ok.load(), 100);
+  if (in_time) {
+    EXPECT_FALSE(shared_read_done.load()) << "a shared reader was free: the test held none";
+  }
+  Status bad = db_->WithPointReader([](SqliteConnection& c) -> Status {
+    ASSIGN_OR_RETURN(SqliteStatement s, c.Prepare("SELECT v FROM t WHERE k = ?"));
+    RETURN_IF_ERROR(s.Bind(7, int64_t{1}));  // no parameter 7: the error names the cached SQL
+    return Status::Ok();
+  });
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.ToString().find("SELECT v FROM t WHERE k = ?"), std::string::npos) << bad.ToString();
+  release = true;
+  for (auto& t : scans) t.join();
+  shared_read.join();
+  EXPECT_TRUE(shared_read_done.load());
 }
 
 TEST_F(SqliteDbTest, TypedBindsAndColumnsRoundTrip) {

@@ -57,13 +57,17 @@ Status SqliteStatus(int rc, sqlite3* db, std::string_view sql) {
 // ---------------------------------------------------------------------------------------------
 // SqliteStatement
 
-SqliteStatement::SqliteStatement(sqlite3_stmt* stmt, sqlite3* db, std::string sql, bool* in_use)
-    : stmt_(stmt), db_(db), sql_(std::move(sql)), in_use_(in_use) {}
+SqliteStatement::SqliteStatement(sqlite3_stmt* stmt, sqlite3* db, std::string_view cached_sql, bool* in_use)
+    : stmt_(stmt), db_(db), sql_(cached_sql), in_use_(in_use) {}
+
+SqliteStatement::SqliteStatement(sqlite3_stmt* stmt, sqlite3* db, std::string owned_sql)
+    : stmt_(stmt), db_(db), owned_sql_(std::move(owned_sql)), sql_(owned_sql_) {}
 
 SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
     : stmt_(std::exchange(other.stmt_, nullptr)),
       db_(other.db_),
-      sql_(std::move(other.sql_)),
+      owned_sql_(std::move(other.owned_sql_)),
+      sql_(other.in_use_ != nullptr ? other.sql_ : std::string_view(owned_sql_)),
       in_use_(std::exchange(other.in_use_, nullptr)),
       bind_error_(std::move(other.bind_error_)) {}
 
@@ -72,7 +76,8 @@ SqliteStatement& SqliteStatement::operator=(SqliteStatement&& other) noexcept {
     Release();
     stmt_ = std::exchange(other.stmt_, nullptr);
     db_ = other.db_;
-    sql_ = std::move(other.sql_);
+    owned_sql_ = std::move(other.owned_sql_);
+    sql_ = other.in_use_ != nullptr ? other.sql_ : std::string_view(owned_sql_);
     in_use_ = std::exchange(other.in_use_, nullptr);
     bind_error_ = std::move(other.bind_error_);
   }
@@ -213,18 +218,17 @@ Status SqliteConnection::Exec(std::string_view sql) {
 }
 
 Result<SqliteStatement> SqliteConnection::Prepare(std::string_view sql) {
-  std::string key(sql);
-  auto it = cache_.find(key);
+  auto it = cache_.find(sql);
   if (it != cache_.end() && !*it->second.in_use) {
     *it->second.in_use = true;
-    return SqliteStatement(it->second.stmt, db_, std::move(key), it->second.in_use.get());
+    return SqliteStatement(it->second.stmt, db_, std::string_view(it->first), it->second.in_use.get());
   }
   sqlite3_stmt* stmt = nullptr;
   const char* tail = nullptr;
   // SQL built with literal values would grow the cache without bound: past the cap, new
   // statements are prepared per use.
   const bool cacheable = it == cache_.end() && cache_.size() < kMaxCachedStatements;
-  const int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()),
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                                     cacheable ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, &tail);
   if (rc != SQLITE_OK) return SqliteStatus(rc, db_, sql);
   if (stmt == nullptr) return Status::InvalidArgument("sqlite: empty statement: " + ShortSql(sql));
@@ -233,11 +237,11 @@ Result<SqliteStatement> SqliteConnection::Prepare(std::string_view sql) {
     return Status::InvalidArgument("sqlite: Prepare takes one statement (use Exec for scripts): " +
                                    ShortSql(sql));
   }
-  if (!cacheable) return SqliteStatement(stmt, db_, std::move(key), nullptr);
-  auto [slot, inserted] = cache_.emplace(key, CachedStatement{});
+  if (!cacheable) return SqliteStatement(stmt, db_, std::string(sql));
+  auto [slot, inserted] = cache_.emplace(std::string(sql), CachedStatement{});
   slot->second.stmt = stmt;
   *slot->second.in_use = true;
-  return SqliteStatement(stmt, db_, std::move(key), slot->second.in_use.get());
+  return SqliteStatement(stmt, db_, std::string_view(slot->first), slot->second.in_use.get());
 }
 
 int64_t SqliteConnection::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
@@ -335,8 +339,13 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::filesystem::path& pa
   if (!in_memory) {
     for (int i = 0; i < options.reader_connections; ++i) {
       ASSIGN_OR_RETURN(auto reader, OpenConnection(db->path_, options, /*read_only=*/true));
-      db->free_readers_.push_back(reader.get());
-      db->readers_.push_back(std::move(reader));
+      db->readers_.free.push_back(reader.get());
+      db->readers_.conns.push_back(std::move(reader));
+    }
+    for (int i = 0; i < options.point_reader_connections && options.reader_connections > 0; ++i) {
+      ASSIGN_OR_RETURN(auto reader, OpenConnection(db->path_, options, /*read_only=*/true));
+      db->point_readers_.free.push_back(reader.get());
+      db->point_readers_.conns.push_back(std::move(reader));
     }
   }
   if (!in_memory && options.background_checkpoint) {
@@ -364,24 +373,25 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::filesystem::path& pa
 
 SqliteDb::~SqliteDb() {
   StopCheckpointer();
-  readers_.clear();
+  readers_.conns.clear();
+  point_readers_.conns.clear();
   checkpointer_.reset();
   writer_.reset();
 }
 
-SqliteDb::ReaderLease::ReaderLease(SqliteDb& owner) : db(owner), conn(nullptr) {
-  std::unique_lock<std::mutex> lock(db.readers_mu_);
-  db.readers_cv_.wait(lock, [&] { return !db.free_readers_.empty(); });
-  conn = db.free_readers_.back();
-  db.free_readers_.pop_back();
+SqliteDb::ReaderLease::ReaderLease(ReaderPool& p) : pool(p), conn(nullptr) {
+  std::unique_lock<std::mutex> lock(pool.mu);
+  pool.cv.wait(lock, [&] { return !pool.free.empty(); });
+  conn = pool.free.back();
+  pool.free.pop_back();
 }
 
 SqliteDb::ReaderLease::~ReaderLease() {
   {
-    std::lock_guard<std::mutex> lock(db.readers_mu_);
-    db.free_readers_.push_back(conn);
+    std::lock_guard<std::mutex> lock(pool.mu);
+    pool.free.push_back(conn);
   }
-  db.readers_cv_.notify_one();
+  pool.cv.notify_one();
 }
 
 Status SqliteDb::InTransaction(const std::function<Status(SqliteConnection&)>& fn) {

@@ -6,6 +6,7 @@
 //   connections (WAL lets readers run while the writer commits). Use
 //     db.WithWriter([&](SqliteConnection& c) -> Status { ... });   // exclusive
 //     db.WithReader([&](SqliteConnection& c) -> Result<T> { ... }); // shared, snapshot reads
+//     db.WithPointReader(...)  // one row by key, on readers of its own (no scan waits there)
 //     db.WriteGrouped([&](SqliteConnection& c) -> Status { ... }); // group commit (below)
 //   A SqliteConnection and the SqliteStatements it hands out must only be used inside the
 //   callback that received it (never store them). Callbacks must not call back into
@@ -144,17 +145,21 @@ class SqliteStatement {
   std::optional<double> ColumnOptionalDouble(int col) const;
   std::optional<std::string> ColumnOptionalText(int col) const;
 
-  const std::string& sql() const { return sql_; }
+  std::string_view sql() const { return sql_; }
   bool valid() const { return stmt_ != nullptr; }
 
  private:
   friend class SqliteConnection;
-  SqliteStatement(sqlite3_stmt* stmt, sqlite3* db, std::string sql, bool* in_use);
+  // A cached statement views its SQL in the connection's cache (no copy per use); a private
+  // one (in_use null) owns it.
+  SqliteStatement(sqlite3_stmt* stmt, sqlite3* db, std::string_view cached_sql, bool* in_use);
+  SqliteStatement(sqlite3_stmt* stmt, sqlite3* db, std::string owned_sql);
   void Release();
 
   sqlite3_stmt* stmt_ = nullptr;
   sqlite3* db_ = nullptr;
-  std::string sql_;
+  std::string owned_sql_;
+  std::string_view sql_;    // owned_sql_ or the cache's key
   bool* in_use_ = nullptr;  // cache slot flag; null = owned (finalized on destruction)
   Status bind_error_;
 };
@@ -219,7 +224,12 @@ class SqliteConnection {
     std::unique_ptr<bool> in_use = std::make_unique<bool>(false);
   };
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, CachedStatement> cache_;
+  // Looked up by the caller's string_view (no key copied per Prepare).
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+  };
+  std::unordered_map<std::string, CachedStatement, SqlHash, std::equal_to<>> cache_;
 };
 
 // RAII transaction: BEGIN IMMEDIATE (writer) or BEGIN (reader) on construction,
@@ -245,6 +255,10 @@ class SqliteDb {
   struct Options {
     int busy_timeout_ms = 5000;
     int reader_connections = 2;  // 0 = all reads go through the writer
+    // Readers of their own for point reads (WithPointReader: one row by key, what the HTTP I/O
+    // threads read inline), so a long scan holding every shared reader never delays them.
+    // 0 = point reads share the readers above.
+    int point_reader_connections = 2;
     bool create = true;          // create the file if missing
     // WAL pages between automatic checkpoints (SQLite's default is 1000). Larger batches copy
     // hot pages (the newest index leaves) fewer times; the WAL file grows to ~4 KiB x this.
@@ -298,7 +312,15 @@ class SqliteDb {
   template <typename Fn>
   auto WithReader(Fn&& fn) -> std::invoke_result_t<Fn&, SqliteConnection&> {
     if (readers_.empty()) return WithWriter(std::forward<Fn>(fn));
-    ReaderLease lease(*this);
+    ReaderLease lease(readers_);
+    return fn(*lease.conn);
+  }
+  // A reader for a read of one row by key (microseconds; never a scan): its own connections
+  // (Options::point_reader_connections), waited for only by other point reads.
+  template <typename Fn>
+  auto WithPointReader(Fn&& fn) -> std::invoke_result_t<Fn&, SqliteConnection&> {
+    if (point_readers_.conns.empty()) return WithReader(std::forward<Fn>(fn));
+    ReaderLease lease(point_readers_);
     return fn(*lease.conn);
   }
   // Writer + BEGIN IMMEDIATE + fn + COMMIT (ROLLBACK when fn returns an error).
@@ -332,10 +354,17 @@ class SqliteDb {
   static Result<std::unique_ptr<SqliteConnection>> OpenConnection(
       const std::filesystem::path& path, const Options& options, bool read_only);
 
+  struct ReaderPool {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::unique_ptr<SqliteConnection>> conns;
+    std::vector<SqliteConnection*> free;
+    bool empty() const { return conns.empty(); }
+  };
   struct ReaderLease {
-    explicit ReaderLease(SqliteDb& db);
+    explicit ReaderLease(ReaderPool& pool);
     ~ReaderLease();
-    SqliteDb& db;
+    ReaderPool& pool;
     SqliteConnection* conn;
   };
 
@@ -385,10 +414,8 @@ class SqliteDb {
 
   std::mutex writer_mu_;
   std::unique_ptr<SqliteConnection> writer_;
-  std::mutex readers_mu_;
-  std::condition_variable readers_cv_;
-  std::vector<std::unique_ptr<SqliteConnection>> readers_;
-  std::vector<SqliteConnection*> free_readers_;
+  ReaderPool readers_;
+  ReaderPool point_readers_;
 };
 
 }  // namespace alphalab
