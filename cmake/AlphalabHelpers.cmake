@@ -49,8 +49,10 @@ function(alphalab_test name)
   if(T_LABELS)
     set(labels ${T_LABELS})
   endif()
+  # The folder label goes on the directory (ctest gives it to every test there): a second label
+  # in `PROPERTIES LABELS` does not survive gtest_discover_tests (only the first one arrives).
   string(REGEX MATCH "^[a-z]+" folder ${name})
-  list(APPEND labels ${folder})
+  set_property(DIRECTORY APPEND PROPERTY LABELS ${folder})
   set_property(GLOBAL APPEND PROPERTY ALPHALAB_TESTS_${folder} ${name})
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
     PROPERTIES LABELS "${labels}" TIMEOUT 300)
