@@ -56,10 +56,11 @@ fuzz: deps $(BUILD_DIR)/build.ninja
 	    -max_len=65536 -artifact_prefix=$$work/ $$work/new tests/fuzz/corpus/$$corpus || exit 1; \
 	done
 
-# The C++ suites (unit, integration, cli, flows; not fuzz/ui/lint) under ASan + UBSan and under
-# TSan (GCC), each in its own build folder (build-asan, build-tsan; CMakePresets.json). Not part
-# of `make test` (slow). SAN_JOBS compile and test jobs (niced); SAN_REGEX limits the tests
-# (ctest -R). Suppressions (third-party code only): tests/sanitizers/*.supp. Reports from every
+# ASan + UBSan: the whole C++ suite (unit, integration, cli, flows; not fuzz/ui/lint). TSan: the
+# concurrency-heavy suites, the tests of jobs, http, exec, store and optimize (ctest labels; the
+# target tsan_suites builds just them and the programs they start). GCC, each in its own build
+# folder (build-asan, build-tsan; CMakePresets.json). Not part of `make test` (slow: duration in
+# docs/testing.md). SAN_JOBS compile and test jobs (niced); SAN_REGEX limits the tests (ctest -R). Suppressions (third-party code only): tests/sanitizers/*.supp. Reports from every
 # sanitized process (test binaries and the alphalab/alphalab-shim processes they start) go to
 # build-*/sanitizer-logs/ and fail the run (scripts/run-sanitized-tests.sh).
 SAN_JOBS ?= 2
@@ -71,10 +72,17 @@ test-sanitize-core:
 	for p in asan tsan; do cmake --preset $$p && nice cmake --build build-$$p -j $(SAN_JOBS) --target sanitize_http_core_test && \
 	  SAN_SERVICES=0 scripts/run-sanitized-tests.sh $$p -j $(SAN_JOBS) -R SanCore --repeat until-fail:3 || exit 1; done
 
-test-asan test-tsan: test-%: deps ui
-	cmake --preset $*
-	nice cmake --build build-$* -j $(SAN_JOBS)
-	scripts/run-sanitized-tests.sh $* -j $(SAN_JOBS) --timeout 1200 $(if $(SAN_REGEX),-R '$(SAN_REGEX)')
+TSAN_LABELS ?= ^(jobs|http|exec|store|optimize)$$
+
+test-asan: deps ui
+	cmake --preset asan
+	nice -n 10 cmake --build build-asan -j $(SAN_JOBS)
+	nice -n 10 scripts/run-sanitized-tests.sh asan -j $(SAN_JOBS) --timeout 1200 $(if $(SAN_REGEX),-R '$(SAN_REGEX)')
+
+test-tsan: deps ui
+	cmake --preset tsan
+	nice -n 10 cmake --build build-tsan -j $(SAN_JOBS) --target tsan_suites
+	nice -n 10 scripts/run-sanitized-tests.sh tsan -j $(SAN_JOBS) --timeout 1200 -L '$(TSAN_LABELS)' $(if $(SAN_REGEX),-R '$(SAN_REGEX)')
 
 bench: build
 	@scripts/run-benchmarks.sh $(BUILD_DIR) quick

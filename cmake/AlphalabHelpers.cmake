@@ -35,6 +35,9 @@ function(alphalab_module name)
 endfunction()
 
 # alphalab_test(NAME SOURCES ... DEPS ... [LABELS ...]): a GoogleTest binary registered with CTest.
+# Its tests also carry the label of its folder (the name's first word: jobs_service_test -> jobs)
+# and it is listed in the global property ALPHALAB_TESTS_<folder> (the sanitizer suites,
+# tests/sanitizers/CMakeLists.txt, pick folders by it).
 function(alphalab_test name)
   cmake_parse_arguments(T "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
@@ -46,6 +49,11 @@ function(alphalab_test name)
   if(T_LABELS)
     set(labels ${T_LABELS})
   endif()
+  # The folder label goes on the directory (ctest gives it to every test there): a second label
+  # in `PROPERTIES LABELS` does not survive gtest_discover_tests (only the first one arrives).
+  string(REGEX MATCH "^[a-z]+" folder ${name})
+  set_property(DIRECTORY APPEND PROPERTY LABELS ${folder})
+  set_property(GLOBAL APPEND PROPERTY ALPHALAB_TESTS_${folder} ${name})
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
     PROPERTIES LABELS "${labels}" TIMEOUT 300)
 endfunction()

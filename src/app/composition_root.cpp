@@ -368,7 +368,7 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   router.SetGuard([gate = parts->auth.get()](http::HttpRequest& req, bool inline_route) {
     return gate->Check(req, inline_route);
   });
-  http::RegisterHealthRoutes(router, ws, *parts->jobs, clock, parts->metrics);
+  http::RegisterHealthRoutes(router, *parts->jobs, clock, parts->metrics);
   http::RegisterJobRoutes(router, ws, *parts->jobs, *parts->catalog, clock, parts->audit.get());
   http::RegisterRdagentRoutes(router, ws, *parts->jobs, *parts->catalog, clock, parts->audit.get());
   http::RegisterDatasetRoutes(router, *parts->datasets, parts->audit.get());

@@ -1,7 +1,9 @@
 // GET /api/projects (docs/api.md, "Projects"): the projects named by jobs (Job.project), registry
-// runs (metrics.json's project) and optimizations, with their counts, by name.
+// runs (metrics.json's project) and optimizations, with their counts, by name. With auth on a
+// `user` counts only its own jobs and optimizations (what its lists show); runs are shared.
 #include <map>
 
+#include "http/auth.hpp"
 #include "http/routes.hpp"
 #include "jobs/job_service.hpp"
 #include "store/optimization_store.hpp"
@@ -18,9 +20,10 @@ struct ProjectCounts {
   int64_t optimizations = 0;
 };
 
-Result<Json> ProjectsJson(JobService& jobs, RegistryStore& registry, OptimizationStore& optimizations) {
+Result<Json> ProjectsJson(JobService& jobs, RegistryStore& registry, OptimizationStore& optimizations,
+                          const std::optional<std::string>& owner) {
   std::map<std::string, ProjectCounts> projects;
-  ASSIGN_OR_RETURN(auto job_counts, jobs.CountByProject());
+  ASSIGN_OR_RETURN(auto job_counts, jobs.CountByProject(owner));
   for (const auto& [name, n] : job_counts) projects[name].jobs = n;
   RunQuery rq;
   rq.limit = kMaxRegistryLimit;
@@ -36,6 +39,7 @@ Result<Json> ProjectsJson(JobService& jobs, RegistryStore& registry, Optimizatio
   }
   OptimizationQuery oq;
   oq.limit = kMaxOptimizationPageLimit;
+  oq.owner_id = owner;
   for (oq.offset = 0;; oq.offset += oq.limit) {
     ASSIGN_OR_RETURN(std::vector<OptimizationRecord> rows, optimizations.List(oq));
     for (const auto& o : rows) {
@@ -57,8 +61,8 @@ Result<Json> ProjectsJson(JobService& jobs, RegistryStore& registry, Optimizatio
 }  // namespace
 
 void RegisterProjectRoutes(Router& router, JobService& jobs, RegistryStore& registry, OptimizationStore& optimizations) {
-  router.Get("/api/projects", [&jobs, &registry, &optimizations](const HttpRequest&) -> Result<Json> {
-    return ProjectsJson(jobs, registry, optimizations);
+  router.Get("/api/projects", [&jobs, &registry, &optimizations](const HttpRequest& req) -> Result<Json> {
+    return ProjectsJson(jobs, registry, optimizations, OwnerFilter(req));
   });
 }
 

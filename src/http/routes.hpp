@@ -32,9 +32,8 @@ class OptimizationStore;
 
 namespace alphalab::http {
 
-// GET /api/health, GET /metrics (Prometheus text).
-void RegisterHealthRoutes(Router& router, const Workspace& workspace, JobService& jobs, const Clock& clock,
-                          Metrics& metrics);
+// GET /api/health (public: shows no path of the server), GET /metrics (Prometheus text).
+void RegisterHealthRoutes(Router& router, JobService& jobs, const Clock& clock, Metrics& metrics);
 // Jobs: submit (typed and generic), recent, detail, log, log stream (SSE), cancel, job types.
 // Owners (http/auth.hpp): submits store the caller as owner_id; a `user` lists, reads, streams
 // and cancels only their own jobs (403). Submits and cancels go to `audit` (may be null).

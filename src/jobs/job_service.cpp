@@ -244,7 +244,7 @@ JobRecord JobService::NewRecord(ResolvedJob resolved, const SubmitOptions& optio
   rec.job_type = resolved.job_type;
   rec.status = JobState::kQueued;
   rec.created_at = now;
-  rec.cwd = resolved.cwd.string();
+  rec.cwd = workspace_.Relative(resolved.cwd);  // "." for the workspace itself (API shows it as is)
   rec.command = resolved.argv;
   rec.args_preview = resolved.args_preview;  // the catalog's (BindJobId redoes it only when argv has the id)
   rec.params = resolved.params;
@@ -493,7 +493,9 @@ ProcessSpec JobService::SpecOf(const JobRecord& rec) const {
   ProcessSpec spec;
   spec.job_id = rec.job_id;
   spec.argv = rec.command;
-  spec.cwd = rec.cwd;
+  // Workspace-relative; a row from before cwd was stored that way holds an absolute path, which
+  // operator/ keeps as it is.
+  spec.cwd = rec.cwd == "." ? workspace_.root() : workspace_.root() / rec.cwd;
   for (const auto& [k, v] : rec.env.items()) spec.env[k] = v.get<std::string>();
   spec.log_path = LogPath(rec);
   spec.timeout = std::chrono::seconds(rec.timeout_sec);
@@ -624,7 +626,7 @@ Status JobService::PrepareWorkDir(const JobTypeSpec& type, JobRecord& rec, Proce
   spec.env = std::move(env);
   if (type.cwd_work_dir) {
     spec.cwd = job.work_dir;
-    rec.cwd = job.work_dir.string();
+    rec.cwd = workspace_.Relative(job.work_dir);
   }
   if (!rec.artifacts.is_object()) rec.artifacts = Json::object();
   rec.artifacts["work_dir"] = job.work_dir.lexically_relative(workspace_.root()).generic_string();

@@ -170,7 +170,10 @@ class JobService {
   Result<std::vector<JobRecord>> List(const JobQuery& query);
   Result<int64_t> Count(const JobQuery& query);
   // Jobs per non-empty project (GET /api/projects).
-  Result<std::map<std::string, int64_t>> CountByProject() { return store_.CountJobsByProject(); }
+  // Jobs per project; only `owner_id`'s when set.
+  Result<std::map<std::string, int64_t>> CountByProject(const std::optional<std::string>& owner_id) {
+    return store_.CountJobsByProject(owner_id);
+  }
   // The query's jobs in each state, its statuses ignored (JobStore::CountJobsPerState).
   Result<std::map<JobState, int64_t>> CountPerState(const JobQuery& query) { return store_.CountJobsPerState(query); }
   // QUEUED -> CANCELED at once; being spawned: waits until RUNNING is recorded, then as

@@ -32,6 +32,12 @@ inline const JobSqlDialect kPostgresJobDialect{"strpos", "BIGINT", "DOUBLE PRECI
                                                ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"};
 
 
+// CountJobsByProject: every owner's jobs, or one owner's (binds the owner_id).
+inline constexpr std::string_view kCountByProjectSql =
+    "SELECT project, COUNT(*) FROM jobs WHERE project <> '' GROUP BY project";
+inline constexpr std::string_view kCountOwnByProjectSql =
+    "SELECT project, COUNT(*) FROM jobs WHERE project <> '' AND owner_id = ? GROUP BY project";
+
 // Column order shared by every SELECT and by RowToJob.
 inline constexpr std::string_view kColumns =
     "job_id, job_type, status, created_at_us, started_at_us, ended_at_us, exit_code,"

@@ -32,7 +32,8 @@ struct JobRecord {
   std::optional<int> exit_code;
   std::optional<EndReason> end_reason;  // set on every terminal job, null before
   std::optional<std::string> error_message;
-  std::string cwd;                    // absolute working directory of the process
+  std::string cwd;                    // working directory, workspace-relative ("." = the workspace;
+                                      // rows stored before 2026-12-03 hold an absolute path)
   std::vector<std::string> command;   // argv exactly as executed
   std::string args_preview;           // short one-line form for tables
   Json params = Json::object();       // the validated request parameters
@@ -217,12 +218,13 @@ class JobStore {
                                                           int limit) = 0;
   // Every state is present (0 when no job is in it).
   virtual Result<std::map<JobState, int64_t>> CountJobsByState() = 0;
-  // Jobs per non-empty project, by name. The default pages through ListJobs; stores override it
-  // with a GROUP BY.
-  virtual Result<std::map<std::string, int64_t>> CountJobsByProject() {
+  // Jobs per non-empty project, by name; only `owner_id`'s when set (a `user`'s view). The
+  // default pages through ListJobs; stores override it with a GROUP BY.
+  virtual Result<std::map<std::string, int64_t>> CountJobsByProject(const std::optional<std::string>& owner_id) {
     std::map<std::string, int64_t> out;
     JobQuery page;
     page.limit = 1000;
+    if (owner_id) page.owner_ids = {*owner_id};
     while (true) {
       ASSIGN_OR_RETURN(std::vector<JobRecord> rows, ListJobs(page));
       for (const auto& j : rows) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -184,6 +185,52 @@ TEST_F(AuthTest, UsersSeeAndChangeOnlyTheirOwnOptimizationsAdminsEverything) {
   const auto alice = AuditActions("alice");
   EXPECT_TRUE(has(alice, "optimization.submit:ok"));
   EXPECT_TRUE(has(AuditActions("bob"), "optimization.cancel:denied"));
+}
+
+// /api/projects counts for a `user` only what its lists show: its own jobs and optimizations
+// (runs are shared). Before: bob saw alice's project with her counts.
+TEST_F(AuthTest, ProjectCountsOfAUserAreItsOwnAdminsCountEverything) {
+  auto submit = [&](const std::string& token, const std::string& project) {
+    RawResponse r = As(token, "POST", "/api/jobs",
+                       DumpJson(Json{{"job_type", "fixture"}, {"params", {{"lines", 1}, {"run_id", "run_x"}}},
+                                     {"dry_run", true}, {"project", project}}));
+    EXPECT_EQ(r.status, 200) << r.body;
+  };
+  submit(*alice_, "p-alice");
+  submit(*bob_, "p-bob");
+  submit(*bob_, "p-bob");
+  const Json sweep = {{"name", "alice's project sweep"},
+                      {"job_type", "backtest"},
+                      {"project", "p-alice"},
+                      {"base_params", {{"config_path", "configs/backtest/base.yaml"}}},
+                      {"param_space", {{"strategy.params.fast", Json::array({5})}, {"strategy.params.slow", Json::array({50})}}},
+                      {"objective", {{"metric", "final_equity"}, {"direction", "max"}}}};
+  RawResponse created = As(*alice_, "POST", "/api/v1/optimizations", DumpJson(sweep));
+  ASSERT_EQ(created.status, 200) << created.body;
+  auto projects = [&](const std::string& token) {
+    std::map<std::string, Json> out;
+    RawResponse r = As(token, "GET", "/api/projects");
+    EXPECT_EQ(r.status, 200) << r.body;
+    const Json page = JsonOf(r);
+    for (const Json& p : page["items"]) out[p["name"].get<std::string>()] = p;
+    return out;
+  };
+  const auto alice = projects(*alice_);
+  const auto bob = projects(*bob_);
+  const auto root = projects(*root_);
+  EXPECT_EQ(alice.count("p-bob"), 0u) << "a user sees no other owner's project";
+  ASSERT_EQ(alice.count("p-alice"), 1u);
+  EXPECT_GE(alice.at("p-alice")["jobs"], 1);  // the dry run (and any task job of her sweep: hers too)
+  EXPECT_EQ(alice.at("p-alice")["optimizations"], 1);
+  EXPECT_EQ(bob.count("p-alice"), 0u);
+  ASSERT_EQ(bob.count("p-bob"), 1u);
+  EXPECT_EQ(bob.at("p-bob")["jobs"], 2);
+  EXPECT_EQ(bob.at("p-bob")["optimizations"], 0);
+  ASSERT_EQ(root.count("p-alice"), 1u);
+  ASSERT_EQ(root.count("p-bob"), 1u);
+  EXPECT_EQ(root.at("p-bob")["jobs"], 2);
+  EXPECT_EQ(root.at("p-alice")["optimizations"], 1);
+  EXPECT_GE(root.at("p-alice")["jobs"], alice.at("p-alice")["jobs"]);  // her sweep may add task jobs meanwhile
 }
 
 TEST_F(AuthTest, TheSessionCookieWorksForReadsAndTheLogStreamUntilSignOut) {

@@ -104,6 +104,33 @@ TEST(HardeningTest, ErrorEnvelopesNeverCarryAbsolutePaths) {
   }
 }
 
+// Health is open without auth: it names no folder of the server. A job's cwd is shown relative to
+// the workspace (the submit answer, the detail, the recent list, the meta file). Before: health had
+// "workspace": "<absolute root>" and cwd the absolute root.
+TEST(HardeningTest, HealthAndJobDetailsShowNoServerPath) {
+  TempWorkspace ws;
+  ServerProcess server(ws.root());
+  ASSERT_TRUE(server.Start());
+  const std::string root = fs::canonical(ws.root()).string();
+  const auto health = server.Get("/api/health");
+  ASSERT_EQ(health.status, 200);
+  EXPECT_EQ(health.body.find(root), std::string::npos) << health.body;
+  EXPECT_EQ(health.body.find("\"/"), std::string::npos) << "no absolute path: " << health.body;
+  EXPECT_FALSE(Json::parse(health.body).contains("workspace")) << health.body;
+
+  auto submit = server.Post("/api/jobs/train", Json{{"config_path", "configs/base.yaml"}, {"dry_run", true}});
+  ASSERT_EQ(submit.status, 200) << submit.body;
+  const Json job = Json::parse(submit.body);
+  EXPECT_EQ(job["cwd"], ".");
+  const std::string id = job["job_id"];
+  for (const std::string& path : {"/api/jobs/" + id, std::string("/api/jobs/recent")}) {
+    const auto r = server.Get(path);
+    ASSERT_EQ(r.status, 200) << path;
+    EXPECT_EQ(r.body.find("\"cwd\":\"" + root), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("\"cwd\":\".\""), std::string::npos) << r.body;
+  }
+}
+
 TEST(HardeningTest, RunningOutOfFileDescriptorsBacksOffAndRecovers) {
   TempWorkspace ws;
   // 64 descriptors in all, and a connection cap far above them: accept() hits EMFILE.

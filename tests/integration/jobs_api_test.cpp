@@ -72,7 +72,7 @@ TEST_F(JobsApiTest, DryRunTrainWritesMetaAndLog) {
   EXPECT_EQ(job["command"][3], "configs/base.yaml");
   EXPECT_EQ(job["command"][4], "--set");
   EXPECT_EQ(job["command"][5], "model.params.eta=0.2");
-  EXPECT_EQ(job["cwd"], ws().string());
+  EXPECT_EQ(job["cwd"], ".");  // the workspace, relative: no server path in the API
   EXPECT_EQ(job["runtime"]["log_path"], "reports/jobs/runtime/" + id + ".log");
   EXPECT_EQ(job["runtime"]["meta_path"], "reports/jobs/runtime/" + id + ".json");
   auto meta = ReadFile(ws() / "reports/jobs/runtime" / (id + ".json"));

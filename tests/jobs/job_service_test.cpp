@@ -397,7 +397,8 @@ TEST_F(JobServiceTest, RunsToSuccessWithArtifactsAndQueuesBeyondCapacity) {
   EXPECT_EQ(Meta(b)["status"], "QUEUED");
   ASSERT_TRUE(exec_->WaitForSubmits(1));
   EXPECT_EQ(exec_->submits()[0].argv, a.command);
-  EXPECT_EQ(exec_->submits()[0].cwd, root_);
+  EXPECT_EQ(exec_->submits()[0].cwd, root_);  // stored as "." (the API shows no server path)
+  EXPECT_EQ(a.cwd, ".");
   EXPECT_TRUE(Stored(a.job_id).executor_ref.has_value());
   // The engine gets its job id in ALPHALAB_JOB_ID and writes its result file.
   EXPECT_EQ(exec_->submits()[0].env.at(kJobIdEnv), a.job_id.str());
@@ -1490,7 +1491,7 @@ TEST_F(ToolJobTest, PreparedEnvCwdAndConfigHashesReachTheProcessAndTheJob) {
   EXPECT_EQ(spec.argv, (std::vector<std::string>{"agent", "run", "--loop-n", "3"}));
   ASSERT_TRUE(WaitFor([&] { return StateOf(job->job_id) == JobState::kRunning; }));
   JobRecord running = Stored(job->job_id);
-  EXPECT_EQ(running.cwd, work.string());
+  EXPECT_EQ(running.cwd, "reports/jobs/runtime/" + job->job_id.str() + "/work");  // stored workspace-relative
   EXPECT_EQ(running.artifacts["work_dir"], "reports/jobs/runtime/" + job->job_id.str() + "/work");
   EXPECT_EQ(running.artifacts["config_sha256:.env"], "aaa111");
   // The prepared env may hold secrets: it is never stored with the job.

@@ -762,9 +762,18 @@ TEST_P(JobStoreConformanceTest, ProjectIsFixedAtInsertFiltersAndCountsPerProject
   q.projects = {"p18"};
   q.statuses = {JobState::kRunning};
   EXPECT_EQ(ListIds(q), (std::vector<std::string>{"job_p0"}));
-  auto counts = store_->CountJobsByProject();
+  auto counts = store_->CountJobsByProject(std::nullopt);
   ASSERT_TRUE(counts.ok()) << counts.status().ToString();
   EXPECT_EQ(*counts, (std::map<std::string, int64_t>{{"p18", 3}, {"p19", 2}}));  // "" is no project
+  // One owner's: a `user`'s view of /api/projects.
+  JobRecord owned = Minimal("job_p7", 7);
+  owned.project = "p19";
+  owned.owner_id = "ann";
+  ASSERT_TRUE(store_->InsertJob(owned).ok());
+  auto own = store_->CountJobsByProject(std::string("ann"));
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  EXPECT_EQ(*own, (std::map<std::string, int64_t>{{"p19", 1}}));
+  EXPECT_EQ(store_->CountJobsByProject(std::string("bob"))->size(), 0u);
 }
 
 TEST_P(JobStoreConformanceTest, ConcurrentInsertsAndReadsAllLand) {

@@ -14,7 +14,7 @@ export function job(over: Partial<JobDetail> = {}): JobDetail {
     exit_code: 0,
     end_reason: 'exit_code',
     error_message: null,
-    cwd: '/w',
+    cwd: '.',
     command: ['alphalab', 'train', '--config', 'configs/base.yaml'],
     args_preview: 'alphalab train --config configs/base.yaml',
     artifacts: {},

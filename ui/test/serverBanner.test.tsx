@@ -22,7 +22,7 @@ describe('connectivity store', () => {
   });
 });
 
-const health = { status: 'ok', version: 't', workspace: '/w', executor_slots: 1, time: '2026-01-01T00:00:00Z', uptime_sec: 1 };
+const health = { status: 'ok', version: 't', executor_slots: 1, time: '2026-01-01T00:00:00Z', uptime_sec: 1 };
 
 /** A server that can be switched off: fetch throws like a refused connection while down. */
 function switchableServer() {

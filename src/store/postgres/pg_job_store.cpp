@@ -237,11 +237,12 @@ Result<std::vector<JobRecord>> PostgresJobStore::ListJobsInStates(const std::vec
   });
 }
 
-Result<std::map<std::string, int64_t>> PostgresJobStore::CountJobsByProject() {
+Result<std::map<std::string, int64_t>> PostgresJobStore::CountJobsByProject(const std::optional<std::string>& owner_id) {
   return db_.WithReader([&](PgConnection& conn) -> Result<std::map<std::string, int64_t>> {
     std::map<std::string, int64_t> counts;
-    RETURN_IF_ERROR(conn.Query("SELECT project, COUNT(*) FROM jobs WHERE project <> '' GROUP BY project",
-                               [&](PgStatement& row) { counts[row.ColumnText(0)] = row.ColumnInt64(1); }));
+    auto add = [&](PgStatement& row) { counts[row.ColumnText(0)] = row.ColumnInt64(1); };
+    RETURN_IF_ERROR(owner_id ? conn.Query(job_sql::kCountOwnByProjectSql, add, *owner_id)
+                             : conn.Query(job_sql::kCountByProjectSql, add));
     return counts;
   });
 }

@@ -30,7 +30,7 @@ class PostgresJobStore final : public JobStore, public StoredJobReader {
   Result<std::map<JobState, int64_t>> CountJobsByState() override;
   Result<int64_t> CountJobs(const JobQuery& query) override;
   Result<std::map<JobState, int64_t>> CountJobsPerState(const JobQuery& query) override;
-  Result<std::map<std::string, int64_t>> CountJobsByProject() override;
+  Result<std::map<std::string, int64_t>> CountJobsByProject(const std::optional<std::string>& owner_id) override;
 
   bool SupportsLeases() const override { return true; }
   Status RenewLease(const std::string& claimer, TimePoint now, std::chrono::milliseconds ttl) override;

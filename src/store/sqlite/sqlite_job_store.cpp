@@ -273,14 +273,12 @@ Result<std::vector<JobRecord>> SqliteJobStore::ListJobsInStates(const std::vecto
   });
 }
 
-Result<std::map<std::string, int64_t>> SqliteJobStore::CountJobsByProject() {
+Result<std::map<std::string, int64_t>> SqliteJobStore::CountJobsByProject(const std::optional<std::string>& owner_id) {
   return db_.WithReader([&](SqliteConnection& conn) -> Result<std::map<std::string, int64_t>> {
     std::map<std::string, int64_t> counts;
-    RETURN_IF_ERROR(conn.Query("SELECT project, COUNT(*) FROM jobs WHERE project <> '' GROUP BY project",
-                               [&](SqliteStatement& row) -> Status {
-                                 counts[row.ColumnText(0)] = row.ColumnInt64(1);
-                                 return Status::Ok();
-                               }));
+    auto add = [&](SqliteStatement& row) { counts[row.ColumnText(0)] = row.ColumnInt64(1); };
+    RETURN_IF_ERROR(owner_id ? conn.Query(job_sql::kCountOwnByProjectSql, add, *owner_id)
+                             : conn.Query(job_sql::kCountByProjectSql, add));
     return counts;
   });
 }

@@ -28,7 +28,7 @@ class SqliteJobStore final : public JobStore, public StoredJobReader {
   Result<std::map<JobState, int64_t>> CountJobsByState() override;
   Result<int64_t> CountJobs(const JobQuery& query) override;
   Result<std::map<JobState, int64_t>> CountJobsPerState(const JobQuery& query) override;
-  Result<std::map<std::string, int64_t>> CountJobsByProject() override;
+  Result<std::map<std::string, int64_t>> CountJobsByProject(const std::optional<std::string>& owner_id) override;
 
   // The migrations of the "jobs" component (exposed for tests and docs).
   static const std::vector<std::string>& Migrations();

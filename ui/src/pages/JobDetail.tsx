@@ -180,6 +180,7 @@ export function JobDetailPage() {
           <Row k="exit_code">{job.exit_code ?? '—'}</Row>
           <Row k="cwd">
             <code>{job.cwd || '—'}</code>
+            {job.cwd === '.' && <span className="muted"> (the workspace)</span>}
           </Row>
           <Row k="command">
             <div className="command">
