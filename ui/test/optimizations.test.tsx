@@ -6,6 +6,7 @@ import { OptimizationsPage } from '../src/pages/Optimizations';
 import { OptimizationDetailPage } from '../src/pages/OptimizationDetail';
 import {
   buildHeatmap,
+  HEATMAP_MAX_BINS,
   buildRequest,
   defaultForm,
   emptyAxis,
@@ -275,13 +276,32 @@ describe('optimization logic', () => {
 
   it('heatmap: values sorted on both axes, missing scores empty, min and max', () => {
     const h = buildHeatmap([task(0, 10, 100, 3), task(1, 5, 100, 1), task(2, 5, 50, null), task(3, 10, 50, 7)], 'strategy.params.fast', 'strategy.params.slow');
-    expect(h.xs).toEqual([5, 10]);
-    expect(h.ys).toEqual([50, 100]);
+    expect(h.xs).toEqual(['5', '10']);
+    expect(h.ys).toEqual(['50', '100']);
+    expect([h.groupedX, h.groupedY]).toEqual([false, false]);
     expect(h.cells).toEqual([
       [null, 7],
       [1, 3],
     ]);
     expect([h.min, h.max]).toEqual([1, 7]);
+  });
+
+  it('heatmap of a large grid: at most HEATMAP_MAX_BINS columns and rows, each cell the best score of its values', () => {
+    // fast 1..100 x slow 10, 20: 200 tasks; score = fast * slow / 10 (max: the largest fast and slow win)
+    const tasks = [];
+    for (let f = 1; f <= 100; ++f) for (const s of [10, 20]) tasks.push(task(tasks.length, f, s, (f * s) / 10));
+    const h = buildHeatmap(tasks, 'strategy.params.fast', 'strategy.params.slow', 'max');
+    expect(h.xs.length).toBeLessThanOrEqual(HEATMAP_MAX_BINS);
+    expect(h.xs.length).toBe(34); // 100 values, 3 per cell
+    expect(h.xs[0]).toBe('1–3');
+    expect(h.xs.at(-1)).toBe('100');
+    expect(h.ys).toEqual(['10', '20']);
+    expect([h.groupedX, h.groupedY]).toEqual([true, false]);
+    expect(h.cells[1]![0]).toBe(6); // fast 1..3, slow 20: best 3 * 20 / 10
+    expect(h.cells[0]![1]).toBe(6); // fast 4..6, slow 10: best 6 * 10 / 10
+    const min = buildHeatmap(tasks, 'strategy.params.fast', 'strategy.params.slow', 'min');
+    expect(min.cells[1]![0]).toBe(2); // direction min: fast 1 wins
+    expect([min.min, min.max]).toEqual([1, 200]);
   });
 });
 

@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useQueries } from '@tanstack/react-query';
 import { api } from '../api/client';
-import { axisPosition, buildHeatmap, fmtParam, fmtScore, parallelAxes, scoreShade, type Direction } from '../lib/optimizations';
+import { axisPosition, buildHeatmap, fmtScore, HEATMAP_MAX_BINS, parallelAxes, scoreShade, type Direction } from '../lib/optimizations';
 import type { OptimizationTask } from '../types/api';
 
 export const CHART_PAGE = 1000;
@@ -18,9 +18,15 @@ function shadeColor(t: number): string {
 }
 
 function Heatmap({ tasks, keys, direction }: { tasks: OptimizationTask[]; keys: [string, string]; direction: Direction }) {
-  const h = buildHeatmap(tasks, keys[0], keys[1]);
+  const h = buildHeatmap(tasks, keys[0], keys[1], direction);
+  const grouped = h.groupedX || h.groupedY;
   return (
     <div className="table-wrap">
+      {grouped && (
+        <p className="muted small" data-testid="heatmap-grouped">
+          More than {HEATMAP_MAX_BINS} values on an axis: neighbouring values share a cell, which shows the best score among them.
+        </p>
+      )}
       <table className="heatmap" data-testid="heatmap" aria-label={`Score by ${h.xKey} (columns) and ${h.yKey} (rows)`}>
         <thead>
           <tr>
@@ -28,27 +34,27 @@ function Heatmap({ tasks, keys, direction }: { tasks: OptimizationTask[]; keys: 
               {h.yKey.split('.').pop()} \ {h.xKey.split('.').pop()}
             </th>
             {h.xs.map((x) => (
-              <th key={JSON.stringify(x)} scope="col" className="mono small">
-                {fmtParam(x)}
+              <th key={x} scope="col" className="mono small">
+                {x}
               </th>
             ))}
           </tr>
         </thead>
         <tbody>
           {h.ys.map((y, yi) => (
-            <tr key={JSON.stringify(y)}>
+            <tr key={y}>
               <th scope="row" className="mono small">
-                {fmtParam(y)}
+                {y}
               </th>
               {h.xs.map((x, xi) => {
                 const v = h.cells[yi]![xi]!;
                 const t = v === null || h.min === null || h.max === null ? null : scoreShade(v, h.min, h.max, direction);
                 return (
                   <td
-                    key={JSON.stringify(x)}
+                    key={x}
                     className={`hm-cell small${t !== null && t > 0.6 ? ' hm-dark' : ''}`}
                     style={t === null ? undefined : { background: shadeColor(t) }}
-                    title={`${h.xKey}=${fmtParam(x)}, ${h.yKey}=${fmtParam(y)}: ${fmtScore(v)}`}
+                    title={`${h.xKey}${h.groupedX ? ' in ' : '='}${x}, ${h.yKey}${h.groupedY ? ' in ' : '='}${y}: ${fmtScore(v)}`}
                     data-testid="hm-cell"
                   >
                     {fmtScore(v)}

@@ -512,13 +512,20 @@ export function fmtParam(v: unknown): string {
 export interface Heatmap {
   xKey: string;
   yKey: string;
-  xs: unknown[];
-  ys: unknown[];
-  /** cells[y][x]: the score (null = no score: not ranked, not run yet, failed) */
+  /** column and row labels: one value each, or a range "a–b" of consecutive values when grouped */
+  xs: string[];
+  ys: string[];
+  /** more distinct values than HEATMAP_MAX_BINS on that axis: consecutive values share a cell */
+  groupedX: boolean;
+  groupedY: boolean;
+  /** cells[y][x]: the best score in the cell (null = no score: not ranked, not run yet, failed) */
   cells: (number | null)[][];
   min: number | null;
   max: number | null;
 }
+
+/** At most this many columns and rows; a larger grid groups consecutive values into one cell. */
+export const HEATMAP_MAX_BINS = 40;
 
 function sortValues(vals: unknown[]): unknown[] {
   const uniq = new Map<string, unknown>();
@@ -526,24 +533,56 @@ function sortValues(vals: unknown[]): unknown[] {
   return [...uniq.values()].sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : JSON.stringify(a).localeCompare(JSON.stringify(b))));
 }
 
-/** A two-parameter grid as a score matrix (x = first key, y = second key). */
-export function buildHeatmap(tasks: readonly OptimizationTask[], xKey: string, yKey: string): Heatmap {
-  const xs = sortValues(tasks.map((t) => t.params[xKey]));
-  const ys = sortValues(tasks.map((t) => t.params[yKey]));
-  const xi = new Map(xs.map((v, i) => [JSON.stringify(v), i]));
-  const yi = new Map(ys.map((v, i) => [JSON.stringify(v), i]));
-  const cells: (number | null)[][] = ys.map(() => xs.map(() => null));
+interface AxisBins {
+  labels: string[];
+  /** JSON of a value -> its bin */
+  bin: Map<string, number>;
+  grouped: boolean;
+}
+
+// The sorted distinct values of one axis in at most maxBins bins of consecutive values.
+function axisBins(values: unknown[], maxBins: number): AxisBins {
+  const sorted = sortValues(values);
+  const per = Math.max(1, Math.ceil(sorted.length / maxBins));
+  const labels: string[] = [];
+  const bin = new Map<string, number>();
+  for (let i = 0; i < sorted.length; i += per) {
+    const group = sorted.slice(i, i + per);
+    const first = fmtParam(group[0]);
+    labels.push(group.length === 1 ? first : `${first}–${fmtParam(group[group.length - 1])}`);
+    for (const v of group) bin.set(JSON.stringify(v), labels.length - 1);
+  }
+  return { labels, bin, grouped: per > 1 };
+}
+
+/**
+ * A two-parameter grid as a score matrix (x = first key, y = second key). An axis with more than
+ * `maxBins` distinct values groups consecutive values, and a cell then shows the best score of
+ * its tasks in the objective's direction.
+ */
+export function buildHeatmap(
+  tasks: readonly OptimizationTask[],
+  xKey: string,
+  yKey: string,
+  direction: Direction = 'max',
+  maxBins: number = HEATMAP_MAX_BINS,
+): Heatmap {
+  const xb = axisBins(tasks.map((t) => t.params[xKey]), maxBins);
+  const yb = axisBins(tasks.map((t) => t.params[yKey]), maxBins);
+  const cells: (number | null)[][] = yb.labels.map(() => xb.labels.map(() => null));
   let min: number | null = null;
   let max: number | null = null;
   for (const t of tasks) {
-    const x = xi.get(JSON.stringify(t.params[xKey]));
-    const y = yi.get(JSON.stringify(t.params[yKey]));
+    const x = xb.bin.get(JSON.stringify(t.params[xKey]));
+    const y = yb.bin.get(JSON.stringify(t.params[yKey]));
     if (x === undefined || y === undefined || t.score === null) continue;
-    cells[y]![x] = t.score;
+    const row = cells[y]!;
+    const old = row[x] ?? null;
+    if (old === null || (direction === 'max' ? t.score > old : t.score < old)) row[x] = t.score;
     min = min === null ? t.score : Math.min(min, t.score);
     max = max === null ? t.score : Math.max(max, t.score);
   }
-  return { xKey, yKey, xs, ys, cells, min, max };
+  return { xKey, yKey, xs: xb.labels, ys: yb.labels, groupedX: xb.grouped, groupedY: yb.grouped, cells, min, max };
 }
 
 /** Normalised position of a score between min and max, 1 = best in the direction. */
