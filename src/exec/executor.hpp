@@ -121,6 +121,15 @@ class Executor {
   virtual Result<bool> Reattach(const JobId& job_id, const std::string& executor_ref,
                                 const std::filesystem::path& log_path, ExitCallback on_exit) = 0;
 
+  // After a restart: the ref of a process this executor started for a job whose start was
+  // never recorded (its server died between the spawn and the RUNNING record), from what the
+  // start left beside the job's log (LocalExecutor: the keeper's start record). nullopt when
+  // the job did not start (or the executor cannot tell); the jobs service then starts it.
+  virtual std::optional<std::string> StartedRef(const std::filesystem::path& log_path) const {
+    (void)log_path;
+    return std::nullopt;
+  }
+
   // How many processes may run at once (the jobs service keeps the rest QUEUED). Advisory:
   // Submit does not refuse work beyond it.
   virtual int Capacity() const = 0;

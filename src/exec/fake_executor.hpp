@@ -7,7 +7,7 @@
 //   exec.AppendLog(id, "run_id: r1\n");        // write to the spec's log file, if a test needs it
 //   exec.FinishWithExitCode(id, 0);            // fires on_exit on this thread (no lock held)
 //
-// Spawn failures: FailNextSubmit(Status). Reattach: SetAlive(ref) marks refs as living
+// Spawn failures: FailNextSubmit(Status). StartedRef: SetStarted(log, ref). Reattach: SetAlive(ref) marks refs as living
 // processes; MarkExitRecorded(ref, exit) makes a dead ref report a recorded exit (like
 // LocalExecutor's .exit file). Cancel only records unless set_finish_on_cancel(true), which
 // reports {canceled, signal 15} from a separate thread, as a real executor would.
@@ -118,6 +118,13 @@ class FakeExecutor final : public Executor {
     return true;
   }
 
+  std::optional<std::string> StartedRef(const std::filesystem::path& log_path) const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = started_.find(log_path.string());
+    if (it == started_.end()) return std::nullopt;
+    return it->second;
+  }
+
   int Capacity() const override { return capacity_; }
 
   void Shutdown() override {
@@ -202,6 +209,11 @@ class FakeExecutor final : public Executor {
     std::lock_guard<std::mutex> lock(mu_);
     finish_on_cancel_ = value;
   }
+  // StartedRef(log_path) answers `executor_ref`: a start its server never recorded.
+  void SetStarted(const std::filesystem::path& log_path, const std::string& executor_ref) {
+    std::lock_guard<std::mutex> lock(mu_);
+    started_[log_path.string()] = executor_ref;
+  }
   // Reattach(ref) returns true and watches the job.
   void SetAlive(const std::string& executor_ref) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -282,6 +294,7 @@ class FakeExecutor final : public Executor {
   std::vector<std::pair<JobId, std::string>> reattaches_;
   std::set<std::string> alive_;
   std::map<std::string, ProcessExit> recorded_;
+  std::map<std::string, std::string> started_;  // log path -> ref (SetStarted)
   Status fail_next_submit_;
   bool finish_on_cancel_ = false;
   StatusListener listener_;

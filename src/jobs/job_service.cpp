@@ -916,6 +916,15 @@ Status JobService::Recover() {
       ++dry;
       continue;
     }
+    // Started by a server that died before it recorded the start: watched (or ended) as the
+    // RUNNING job it is, never started a second time.
+    if (std::optional<std::string> ref = executor_.StartedRef(LogPath(rec))) {
+      MarkStarted(rec, *ref);
+      if (rec.status == JobState::kRunning) {
+        (RecoverRunning(rec) ? reattached : lost)++;
+        continue;
+      }
+    }
     rec.claimed_by.reset();  // claimed again in the store when a starter takes it
     if (queue_.Push(std::move(rec))) ++requeued;
   }

@@ -84,6 +84,7 @@ class GatedExecutor final : public Executor {
   Result<bool> Reattach(const JobId& id, const std::string& ref, const fs::path& log, ExitCallback cb) override {
     return inner_.Reattach(id, ref, log, std::move(cb));
   }
+  std::optional<std::string> StartedRef(const fs::path& log) const override { return inner_.StartedRef(log); }
   int Capacity() const override { return inner_.Capacity(); }
   void Shutdown() override { inner_.Shutdown(); }
 
@@ -708,6 +709,51 @@ TEST_F(JobServiceTest, RecoveryAfterRestart) {
   ASSERT_TRUE(exec_->FinishWithExitCode(alive.job_id, 0).ok());
   ASSERT_TRUE(WaitFor([&] { return StateOf(alive.job_id) == JobState::kSuccess; }));
   EXPECT_EQ(Stored(alive.job_id).artifacts["run_id"], "r9");
+}
+
+// A server killed between a job's spawn and its RUNNING record leaves the row QUEUED while the
+// process runs on. Recovery asks the executor whether the job started (LocalExecutor: the
+// keeper's start record on the log) and then watches it as RUNNING, or ends it from its exit
+// record, instead of starting it a second time; a queued job that did not start is started.
+TEST_F(JobServiceTest, RecoveryNeverStartsAJobTwiceWhoseStartWasNotRecorded) {
+  auto make_queued = [&]() {
+    JobRecord r;
+    r.job_id = NewJobId(SystemClock::Instance().Now());
+    r.job_type = "train";
+    r.status = JobState::kQueued;
+    r.created_at = SystemClock::Instance().Now();
+    r.cwd = ".";
+    r.command = {"/usr/bin/alphalab", "train"};
+    r.log_path = "reports/jobs/runtime/" + r.job_id.str() + ".log";
+    r.meta_path = "reports/jobs/runtime/" + r.job_id.str() + ".json";
+    EXPECT_TRUE(store_.InsertJob(r).ok());
+    return r;
+  };
+  JobRecord running_on = make_queued();
+  JobRecord ended = make_queued();
+  JobRecord never = make_queued();
+  exec_ = std::make_unique<FakeExecutor>(4);
+  exec_->SetStarted(root_ / running_on.log_path, "fake:running-on");
+  exec_->SetAlive("fake:running-on");
+  exec_->SetStarted(root_ / ended.log_path, "fake:ended");
+  ProcessExit ended_exit;
+  ended_exit.exit_code = 4;
+  exec_->MarkExitRecorded("fake:ended", ended_exit);
+  service_ = std::make_unique<JobService>(store_, *exec_, *catalog_, *ws_, SystemClock::Instance(), &metrics_);
+  ASSERT_TRUE(service_->Recover().ok());
+
+  EXPECT_EQ(StateOf(running_on.job_id), JobState::kRunning);
+  EXPECT_EQ(Stored(running_on.job_id).executor_ref, "fake:running-on");
+  ASSERT_TRUE(WaitFor([&] { return StateOf(ended.job_id) == JobState::kFailed; }));
+  EXPECT_EQ(Stored(ended.job_id).exit_code, 4);
+  ASSERT_TRUE(WaitFor([&] { return StateOf(never.job_id) == JobState::kRunning; }));
+  ASSERT_TRUE(exec_->WaitForSubmits(1));
+  std::this_thread::sleep_for(100ms);
+  const auto submits = exec_->submits();
+  ASSERT_EQ(submits.size(), 1u) << "only the job that never started is started";
+  EXPECT_EQ(submits[0].job_id, never.job_id);
+  ASSERT_TRUE(exec_->FinishWithExitCode(running_on.job_id, 0).ok());
+  ASSERT_TRUE(WaitFor([&] { return StateOf(running_on.job_id) == JobState::kSuccess || StateOf(running_on.job_id) == JobState::kFailed; }));
 }
 
 // ---- Starting jobs off the caller's thread -------------------------------------------------

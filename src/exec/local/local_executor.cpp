@@ -371,6 +371,12 @@ void LocalExecutor::ForgetLocked(uint64_t key) {
   watched_.erase(it);
 }
 
+std::optional<std::string> LocalExecutor::StartedRef(const std::filesystem::path& log_path) const {
+  const std::optional<std::pair<int, uint64_t>> started = ReadStartRecord(log_path);
+  if (!started) return std::nullopt;
+  return FormatLocalRef({started->first, started->second});
+}
+
 Result<std::string> LocalExecutor::Submit(const ProcessSpec& spec, ExitCallback on_exit) {
   RETURN_IF_ERROR(init_status_);
   RETURN_IF_ERROR(ValidateSpec(spec));

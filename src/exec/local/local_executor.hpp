@@ -95,6 +95,8 @@ class LocalExecutor final : public Executor {
   int SupervisorPid() const;
   // What the supervisor recorded when the job's program ended (nullopt: nothing yet).
   static std::optional<ProcessExit> ReadExitRecord(const std::filesystem::path& log_path);
+  // "local:<pid>:<start time>" of the keeper that recorded itself on the log (see the shim).
+  std::optional<std::string> StartedRef(const std::filesystem::path& log_path) const override;
   // "<log_path>.exit": where the record goes when the file system has no user xattrs.
   static std::filesystem::path ExitFilePath(const std::filesystem::path& log_path);
 
