@@ -10,22 +10,7 @@ namespace alphalab {
 
 namespace {
 
-using registry_sql::BuildModelsSql;
-using registry_sql::Finite;
-using registry_sql::JoinJson;
-using registry_sql::kBacktestColumns;
-using registry_sql::kCountProbe;
-using registry_sql::kModelColumnCount;
-using registry_sql::kModelColumns;
-using registry_sql::kModelKeyColumns;
-using registry_sql::kRunColumns;
-using registry_sql::ModelsSql;
-using registry_sql::ModelsWhere;
-using registry_sql::OrderBy;
-using registry_sql::Placeholders;
-using registry_sql::SplitJson;
-using registry_sql::Value;
-using registry_sql::Where;
+using namespace registry_sql;  // the shared registry SQL (registry_sql.hpp)
 
 // "col = excluded.col" for every registry_runs column but the key (the upsert of ReplaceRuns).
 const std::string kRunUpdate =
