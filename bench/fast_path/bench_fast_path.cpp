@@ -32,6 +32,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "../common/bench_report.hpp"
 #include "app/composition_root.hpp"
 #include "core/clock.hpp"
 #include "core/text.hpp"
@@ -151,10 +152,12 @@ int main(int argc, char** argv) {
               with_registry ? "; the registry indexes every finished backtest" : "");
   // Process per task, one after another (the same tasks, first N).
   double process_per_task = 0;
+  std::vector<double> process_runs;  // seconds of each process (the bench_report reference)
   if (process_n > 0) {
     const auto tasks = Tasks(static_cast<size_t>(process_n));
     const auto t0 = std::chrono::steady_clock::now();
     for (const auto& t : tasks) {
+      const auto p0 = std::chrono::steady_clock::now();
       std::vector<std::string> args = {alphalab.string(), "backtest", "--config", "configs/backtest/base.yaml",
                                        "--tickers", "SPX"};
       for (const auto& kv : t.params["overrides"]) {
@@ -165,6 +168,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "alphalab backtest failed\n");
         return 1;
       }
+      process_runs.push_back(Since(p0));
     }
     const double secs = Since(t0);
     process_per_task = secs / process_n;
@@ -197,6 +201,10 @@ int main(int argc, char** argv) {
                 secs / static_cast<double>(n) * 1e3, static_cast<long long>(rows));
     if (process_per_task > 0) std::printf(", %.1fx faster per task than a process", process_per_task * n / secs);
     std::printf("; CPU %.3f s (%.3f ms/task)\n", cpu, cpu / static_cast<double>(n) * 1e3);
+    // The same figure through bench/common/bench_report.hpp (one run per size; bench-results.json).
+    bench::Report("bench_fast_path", std::to_string(n) + " sma_cross tasks to all recorded, per task",
+                  {secs / static_cast<double>(n)}, "ms", process_runs.empty() ? "" : "single `alphalab backtest` process",
+                  process_runs);
   }
   jobs.Shutdown();
   executor->Shutdown();

@@ -270,6 +270,8 @@ int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int
   auto client = std::move(http::HttpClient::Create(server.url, std::chrono::seconds(120)).value());
   int rc = 0;
   std::vector<std::pair<int, double>> per_task_ms, per_task_cpu_ms;
+  // Each run's seconds and server CPU seconds per task, by grid size (the bench_report figures).
+  std::vector<std::pair<int, std::vector<double>>> per_task_runs, per_task_cpu_runs;
   for (int n : sizes) {
     std::vector<double> secs, cpus;
     std::string fast_path = "?";
@@ -303,6 +305,10 @@ int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int
       std::fflush(stdout);
     }
     const double med = Pct(secs, 0.5), cpu_med = Pct(cpus, 0.5);
+    per_task_runs.emplace_back(n, secs);
+    per_task_cpu_runs.emplace_back(n, cpus);
+    for (double& v : per_task_runs.back().second) v /= n;
+    for (double& v : per_task_cpu_runs.back().second) v /= n;
     per_task_ms.emplace_back(n, med * 1000.0 / n);
     per_task_cpu_ms.emplace_back(n, cpu_med * 1000.0 / n);
     std::printf("GRID %d tasks through the API to succeeded: median %.3f s (%d runs), %.4f ms/task, %.0f tasks/s; "
@@ -334,6 +340,17 @@ int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int
   for (const auto& [n, ms] : per_task_cpu_ms) {
     std::printf("CPU RATIO grid %d: process CPU per task / server CPU per task = %.2f / %.4f = %.1fx\n", n,
                 proc_cpu_med, ms, proc_cpu_med / ms);
+  }
+  // The same figures through bench/common/bench_report.hpp (median/p95/best; bench-results.json).
+  std::vector<double> proc_s, proc_cpu_s;
+  for (double ms : proc) proc_s.push_back(ms / 1000.0);
+  for (double ms : proc_cpu) proc_cpu_s.push_back(ms / 1000.0);
+  for (size_t i = 0; i < per_task_runs.size(); ++i) {
+    const std::string grid = "grid " + std::to_string(per_task_runs[i].first) + " tasks";
+    bench::Report("bench_optimize", grid + " through the API to succeeded, per task", per_task_runs[i].second, "ms",
+                  "single `alphalab backtest` process", proc_s);
+    bench::Report("bench_optimize", grid + " server CPU per task", per_task_cpu_runs[i].second, "ms",
+                  "single `alphalab backtest` process CPU", proc_cpu_s);
   }
   if (keep) {
     std::printf("workspace kept: %s\n", ws.c_str());

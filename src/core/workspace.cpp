@@ -123,8 +123,10 @@ std::string WithoutRoot(std::string_view message, const fs::path& root_path) {
   return out;
 }
 
-int WriteNewFile(const fs::path& path, std::string_view content) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+namespace {
+
+// One write of `content` to the new descriptor `fd` (looped only on a short write), then close.
+int WriteAllAndClose(int fd, std::string_view content) {
   if (fd < 0) return errno;
   size_t done = 0;
   while (done < content.size()) {
@@ -138,6 +140,17 @@ int WriteNewFile(const fs::path& path, std::string_view content) {
     done += static_cast<size_t>(n);
   }
   return ::close(fd) != 0 ? errno : 0;
+}
+
+}  // namespace
+
+int WriteNewFile(const fs::path& path, std::string_view content) {
+  return WriteAllAndClose(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), content);
+}
+
+int WriteNewFileAt(int dir_fd, const char* name, std::string_view content) {
+  return WriteAllAndClose(::openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644),
+                          content);
 }
 
 Status WriteFileAtomic(const fs::path& path, std::string_view content, FileSync sync) {

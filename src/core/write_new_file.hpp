@@ -11,4 +11,8 @@ namespace alphalab {
 // caller words the message). Defined in core/workspace.cpp.
 int WriteNewFile(const std::filesystem::path& path, std::string_view content);
 
+// The same for `name` inside the open folder `dir_fd` (openat: no path walk from the root), with
+// O_NOFOLLOW: a symlink planted at `name` is refused (ELOOP), never written through.
+int WriteNewFileAt(int dir_fd, const char* name, std::string_view content);
+
 }  // namespace alphalab

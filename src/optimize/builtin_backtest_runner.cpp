@@ -73,6 +73,10 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
   engine::ConfigFileCache files;
   const engine::ScorerFactory scorers = models.Factory();
   std::vector<std::unique_ptr<LoadedContext>> contexts;
+  // backtests/ opened confined once for all the tasks' folders; when it cannot be, each task
+  // tries again and fails as `alphalab backtest` would (WriteSingleRun).
+  auto backtests = engine::OpenBacktestsFolder(workspace_);
+  const int backtests_fd = backtests.ok() ? backtests->get() : -1;
   const size_t workers =
       threads_ > 0 ? static_cast<size_t>(threads_) : std::max(1u, std::thread::hardware_concurrency());
   SubmitOptions options;
@@ -225,7 +229,7 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
                 const TimePoint now = clock_.Now();
                 auto out = engine::WriteSingleRun(workspace_, *s.run, context, *result, s.bt_run_id, now,
                                                   models.RunId(s.run->spec.model_path), s.job.job_id.str(),
-                                                  &s.summary_json);
+                                                  &s.summary_json, backtests_fd);
                 if (!out.ok()) {
                   fail(s, out.status());
                 } else {

@@ -109,10 +109,26 @@ Result<YAML::Node> ConfigFileCache::Load(const std::filesystem::path& path) {
   return YAML::Clone(it->second);
 }
 
+Result<std::filesystem::path> ConfigFileCache::Resolve(const Workspace& ws, const std::string& user_path,
+                                                       PathMust must) {
+  const auto key = std::make_pair(user_path, must);
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = resolved_.find(key); it != resolved_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(std::filesystem::path path, ws.Resolve(user_path, must));
+  std::lock_guard lock(mu_);
+  resolved_.emplace(key, path);
+  return path;
+}
+
 Result<PreparedBacktest> PrepareBacktest(const Workspace& ws, const BacktestRunFlags& flags, ModelCache& models,
                                          ConfigFileCache* files) {
   PreparedBacktest run;
-  auto config_path = ws.Resolve(flags.config, PathMust::kExist);
+  auto resolve = [&](const std::string& path) {
+    return files ? files->Resolve(ws, path, PathMust::kExist) : ws.Resolve(path, PathMust::kExist);
+  };
+  auto config_path = resolve(flags.config);
   if (!config_path.ok()) return config_path.status().WithContext("--config " + flags.config);
   run.config_path = *config_path;
   auto config = files ? files->Load(*config_path) : LoadYamlConfig(*config_path);
@@ -126,13 +142,13 @@ Result<PreparedBacktest> PrepareBacktest(const Workspace& ws, const BacktestRunF
   ASSIGN_OR_RETURN(run.spec, ParseBacktestSpec(*config));
   const BacktestSpec& spec = run.spec;
   if (!spec.model_path.empty()) {
-    auto model = ws.Resolve(spec.model_path, PathMust::kExist);
+    auto model = resolve(spec.model_path);
     if (!model.ok()) {
       return Status::NotFound("model file '" + spec.model_path + "' does not exist or is outside the workspace");
     }
   }
   if (!spec.scores_path.empty()) {
-    auto scores = ws.Resolve(spec.scores_path, PathMust::kExist);
+    auto scores = resolve(spec.scores_path);
     if (!scores.ok()) {
       return Status::NotFound("scores file '" + spec.scores_path + "' does not exist or is outside the workspace");
     }
@@ -175,7 +191,7 @@ std::string SummaryLines(const nlohmann::json& s) {
 Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& run, const BacktestContext& context,
                                    const BacktestResult& result, const std::string& bt_run_id, TimePoint created_at,
                                    const std::string& model_run_id, const std::string& job_id,
-                                   std::string* summary_json) {
+                                   std::string* summary_json, int backtests_fd) {
   const BacktestSpec& spec = run.spec;
   nlohmann::json extra = {
       {"bt_run_id", bt_run_id},
@@ -187,8 +203,13 @@ Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& 
       {"job_id", job_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(job_id)}};
   extra.update(ModelPeriodSummary(ws, spec.model_path, result.dates));
   nlohmann::json summary;
-  RETURN_IF_ERROR(
-      WriteBacktestOutputs(ws.BacktestsDir() / bt_run_id, spec, context, result, extra, &summary, summary_json));
+  UniqueFd opened;
+  if (backtests_fd < 0) {
+    ASSIGN_OR_RETURN(opened, OpenBacktestsFolder(ws));
+    backtests_fd = opened.get();
+  }
+  RETURN_IF_ERROR(WriteBacktestOutputsAt(backtests_fd, bt_run_id, ws.BacktestsDir() / bt_run_id, spec, context,
+                                         result, extra, &summary, summary_json));
   if (!job_id.empty()) {
     std::map<std::string, double> headline;
     for (const char* key : kHeadlineMetrics) {
@@ -199,6 +220,8 @@ Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& 
   }
   return "bt_run_id: " + bt_run_id + "\n" + "out_dir: backtests/" + bt_run_id + "\n" + SummaryLines(summary);
 }
+
+Result<UniqueFd> OpenBacktestsFolder(const Workspace& ws) { return MakeDirsConfined(ws.root(), "backtests"); }
 
 std::string FailureText(const Status& s) { return "error: " + s.message() + "\n"; }
 

@@ -24,6 +24,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/clock.hpp"
+#include "core/confined_open.hpp"
 #include "core/status.hpp"
 #include "core/workspace.hpp"
 #include "engine/backtest/result.hpp"
@@ -61,15 +62,21 @@ class ModelCache {
   std::map<std::string, std::pair<ScoreFn, std::string>> loaded_;  // path -> scorer, run id
 };
 
-// Parsed config files, by absolute path (a batch of runs reads each file once).
-// Thread-safe: every caller gets its own clone.
+// Parsed config files, by absolute path (a batch of runs reads each file once), and the
+// workspace paths of the batch resolved once: a batch's tasks name the same --config, whose
+// Workspace::Resolve (a symlink walk, ~14 syscalls) is the same for all of them while the batch
+// runs. Thread-safe: every caller gets its own clone. Live for one batch only (a symlink changed
+// later is seen by the next batch's first resolution).
 class ConfigFileCache {
  public:
   Result<YAML::Node> Load(const std::filesystem::path& path);  // a clone the caller may modify
+  // ws.Resolve(user_path, must), remembered when it succeeds (a failure is not remembered).
+  Result<std::filesystem::path> Resolve(const Workspace& ws, const std::string& user_path, PathMust must);
 
  private:
   std::mutex mu_;
   std::map<std::filesystem::path, YAML::Node> files_;
+  std::map<std::pair<std::string, PathMust>, std::filesystem::path> resolved_;
 };
 
 struct PreparedBacktest {
@@ -86,10 +93,16 @@ Result<PreparedBacktest> PrepareBacktest(const Workspace& ws, const BacktestRunF
 // also writes that job's result file (core/job_result.hpp: kind backtest, the headline
 // metrics of summary.json). `summary_json` (optional) receives summary.json's exact text, so
 // a caller that reads the summary (the optimization fast path) need not read the file back.
+// The folder is created in the workspace's backtests/, opened confined (core/confined_open.hpp:
+// a symlink leading outside the workspace is refused); `backtests_fd`, when given, is that folder
+// already opened by OpenBacktestsFolder (once per batch of runs).
 Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& run, const BacktestContext& context,
                                    const BacktestResult& result, const std::string& bt_run_id, TimePoint created_at,
                                    const std::string& model_run_id, const std::string& job_id = "",
-                                   std::string* summary_json = nullptr);
+                                   std::string* summary_json = nullptr, int backtests_fd = -1);
+
+// The workspace's backtests/ (created when missing) opened beneath the workspace root.
+Result<UniqueFd> OpenBacktestsFolder(const Workspace& ws);
 
 // The summary.json fields a backtest's result file carries as its headline metrics.
 inline constexpr const char* kHeadlineMetrics[] = {"cagr",         "max_drawdown", "sharpe",   "sortino",

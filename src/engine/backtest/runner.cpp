@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/confined_open.hpp"
 #include "core/parallel_for.hpp"
 #include "core/write_new_file.hpp"
 #include "engine/backtest/benchmark.hpp"
@@ -787,17 +788,16 @@ void AppendDate(std::string& out, int32_t days) {
   out.append(buf, WriteDate(buf, days));
 }
 
-// Write to a temporary name, then rename: readers never see half a file. No fsync: a
-// backtest folder can be regenerated, and summary.json (written last) marks it complete.
-Status WriteFileQuick(const std::filesystem::path& path, std::string_view content) {
-  const auto tmp = path.string() + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return Status::Internal("cannot write " + tmp);
-  const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
-  if (std::fclose(f) != 0 || !ok) return Status::Internal("cannot write " + tmp);
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Status::Internal("cannot rename " + tmp + ": " + ec.message());
+// Write to a temporary name in the folder, then rename: readers never see half a file. No
+// fsync: a backtest folder can be regenerated, and summary.json (written last) marks it complete.
+Status WriteFileQuick(int dir_fd, const std::filesystem::path& dir, const char* name, std::string_view content) {
+  const std::string tmp = std::string(name) + ".tmp";
+  if (const int err = WriteNewFileAt(dir_fd, tmp.c_str(), content)) {
+    return Status::Internal("cannot write " + (dir / tmp).string() + ": " + std::strerror(err));
+  }
+  if (::renameat(dir_fd, tmp.c_str(), dir_fd, name) != 0) {
+    return Status::Internal("cannot rename " + (dir / tmp).string() + ": " + std::strerror(errno));
+  }
   return Status::Ok();
 }
 
@@ -805,12 +805,31 @@ Status WriteFileQuick(const std::filesystem::path& path, std::string_view conten
 // short write), close. The folder is new (its bt_run_id is unique) and is complete only once
 // summary.json, written last through WriteFileQuick, exists; no reader takes a folder without
 // it (registry/indexer, the results routes), so the CSVs need no temporary name and rename.
-Status WriteFileDirect(const std::filesystem::path& path, std::string_view content) {
-  if (const int err = WriteNewFile(path, content)) {
-    return Status::Internal("cannot write " + path.string() + ": " + std::strerror(err));
+Status WriteFileDirect(int dir_fd, const std::filesystem::path& dir, const char* name, std::string_view content) {
+  if (const int err = WriteNewFileAt(dir_fd, name, content)) {
+    return Status::Internal("cannot write " + (dir / name).string() + ": " + std::strerror(err));
   }
   return Status::Ok();
 }
+
+// The backtest folder `name` of `parent_fd` created (an existing one is reused, as mkdir -p
+// would) and opened; a symlink there is refused, never followed.
+Result<UniqueFd> OpenOutputFolder(int parent_fd, const char* name, const std::filesystem::path& shown_dir) {
+  if (::mkdirat(parent_fd, name, 0755) != 0 && errno != EEXIST) {
+    return Status::Internal("cannot create " + shown_dir.string() + ": " + std::strerror(errno));
+  }
+  const int fd = ::openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    return Status::Internal("cannot open " + shown_dir.string() + ": " + std::strerror(err) +
+                            (err == ELOOP || err == ENOTDIR ? " (a symlink or non-folder there is refused)" : ""));
+  }
+  return UniqueFd(fd);
+}
+
+Status WriteOutputsInto(int dir_fd, const std::filesystem::path& out_dir, const BacktestSpec& spec,
+                        const BacktestContext& context, const BacktestResult& result,
+                        const nlohmann::json& summary_extra, nlohmann::json* summary_out, std::string* summary_text);
 
 // The "YYYY-MM-DD" text of every date of a run, 10 bytes each. The runs of one grid share
 // their dates: each thread keeps the last table and rebuilds it only when the dates differ.
@@ -872,12 +891,33 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
                             const BacktestContext& context, const BacktestResult& result,
                             const nlohmann::json& summary_extra, nlohmann::json* summary_out,
                             std::string* summary_text) {
-  // One mkdir when backtests/ exists (every run but the first); otherwise the whole path.
-  if (::mkdir(out_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+  const std::filesystem::path parent = out_dir.parent_path().empty() ? "." : out_dir.parent_path();
+  // One open when the parent exists (every run but the first); otherwise the whole path first.
+  UniqueFd parent_fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!parent_fd.valid()) {
     std::error_code ec;
-    std::filesystem::create_directories(out_dir, ec);
-    if (ec) return Status::Internal("cannot create " + out_dir.string() + ": " + ec.message());
+    std::filesystem::create_directories(parent, ec);
+    if (ec) return Status::Internal("cannot create " + parent.string() + ": " + ec.message());
+    parent_fd = UniqueFd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!parent_fd.valid()) return Status::Internal("cannot open " + parent.string() + ": " + std::strerror(errno));
   }
+  return WriteBacktestOutputsAt(parent_fd.get(), out_dir.filename().string(), out_dir, spec, context, result,
+                                summary_extra, summary_out, summary_text);
+}
+
+Status WriteBacktestOutputsAt(int parent_fd, const std::string& name, const std::filesystem::path& shown_dir,
+                              const BacktestSpec& spec, const BacktestContext& context, const BacktestResult& result,
+                              const nlohmann::json& summary_extra, nlohmann::json* summary_out,
+                              std::string* summary_text) {
+  ASSIGN_OR_RETURN(UniqueFd dir, OpenOutputFolder(parent_fd, name.c_str(), shown_dir));
+  return WriteOutputsInto(dir.get(), shown_dir, spec, context, result, summary_extra, summary_out, summary_text);
+}
+
+namespace {
+
+Status WriteOutputsInto(int dir_fd, const std::filesystem::path& out_dir, const BacktestSpec& spec,
+                        const BacktestContext& context, const BacktestResult& result,
+                        const nlohmann::json& summary_extra, nlohmann::json* summary_out, std::string* summary_text) {
   nlohmann::json summary = BuildSummary(spec, context, result);
   // The buy-and-hold benchmark over the same bars: a `benchmark` column of equity.csv and its
   // description and total return in summary.json.
@@ -1010,10 +1050,10 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
     AppendShortest(positions, p.weight);
     positions += '\n';
   }
-  RETURN_IF_ERROR(WriteFileDirect(out_dir / "equity.csv", equity));
-  RETURN_IF_ERROR(WriteFileDirect(out_dir / "trades.csv", trades));
-  RETURN_IF_ERROR(WriteFileDirect(out_dir / "fills.csv", fills));
-  RETURN_IF_ERROR(WriteFileDirect(out_dir / "positions.csv", positions));
+  RETURN_IF_ERROR(WriteFileDirect(dir_fd, out_dir, "equity.csv", equity));
+  RETURN_IF_ERROR(WriteFileDirect(dir_fd, out_dir, "trades.csv", trades));
+  RETURN_IF_ERROR(WriteFileDirect(dir_fd, out_dir, "fills.csv", fills));
+  RETURN_IF_ERROR(WriteFileDirect(dir_fd, out_dir, "positions.csv", positions));
   if (spec.type != StrategyType::kSmaCross) {
     std::string scores = "date,symbol,score,rank,selected\n";
     scores.reserve(result.scores.size() * 40);
@@ -1027,14 +1067,16 @@ Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const Backtest
       scores += std::to_string(r.rank);
       scores += r.selected ? ",1\n" : ",0\n";
     }
-    RETURN_IF_ERROR(WriteFileDirect(out_dir / "scores.csv", scores));
+    RETURN_IF_ERROR(WriteFileDirect(dir_fd, out_dir, "scores.csv", scores));
   }
-  RETURN_IF_ERROR(WriteFileDirect(out_dir / "config.yaml", DumpYaml(spec.config)));
+  RETURN_IF_ERROR(WriteFileDirect(dir_fd, out_dir, "config.yaml", DumpYamlCached(spec.config)));
   std::string summary_file = summary.dump(2) + "\n";
-  RETURN_IF_ERROR(WriteFileQuick(out_dir / "summary.json", summary_file));
+  RETURN_IF_ERROR(WriteFileQuick(dir_fd, out_dir, "summary.json", summary_file));
   if (summary_out) *summary_out = std::move(summary);
   if (summary_text) *summary_text = std::move(summary_file);
   return Status::Ok();
 }
+
+}  // namespace
 
 }  // namespace alphalab::engine

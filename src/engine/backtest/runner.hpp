@@ -160,11 +160,19 @@ nlohmann::json MetricsToJson(const PerformanceMetrics& m);
 // for model-driven strategies (signal, topn), scores.csv into `out_dir` (created).
 // `summary_extra` is merged into summary.json (bt_run_id, created_at, config_path, ...).
 // `summary_out` (optional) receives summary.json's content, `summary_text` (optional) its
-// exact text.
+// exact text. The folder is opened once (O_NOFOLLOW: a symlink at `out_dir` is refused) and
+// every file is created relative to it (openat, O_NOFOLLOW), without a path walk per file.
 Status WriteBacktestOutputs(const std::filesystem::path& out_dir, const BacktestSpec& spec,
                             const BacktestContext& context, const BacktestResult& result,
                             const nlohmann::json& summary_extra, nlohmann::json* summary_out = nullptr,
                             std::string* summary_text = nullptr);
+// The same into the folder `name` (a plain name, created) of the open folder `parent_fd` (the
+// workspace's backtests/, opened confined once per batch: engine/backtest/job_config.hpp);
+// `shown_dir` names the folder in error messages.
+Status WriteBacktestOutputsAt(int parent_fd, const std::string& name, const std::filesystem::path& shown_dir,
+                              const BacktestSpec& spec, const BacktestContext& context, const BacktestResult& result,
+                              const nlohmann::json& summary_extra, nlohmann::json* summary_out = nullptr,
+                              std::string* summary_text = nullptr);
 nlohmann::json BuildSummary(const BacktestSpec& spec, const BacktestContext& context,
                             const BacktestResult& result);
 

@@ -1,6 +1,10 @@
 #include "engine/data/config.hpp"
 
 #include <cmath>
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <vector>
 #include <sstream>
 
 #include "core/clock.hpp"
@@ -151,6 +155,171 @@ std::string DumpYaml(const YAML::Node& node) {
   std::string s = out.c_str();
   if (s.empty() || s.back() != '\n') s += '\n';
   return s;
+}
+
+namespace {
+
+// Placeholders of the shape's text: "zqzslot<i>zqz", plain scalars yaml-cpp never quotes.
+constexpr std::string_view kSlotOpen = "zqzslot";
+constexpr std::string_view kSlotClose = "zqz";
+constexpr size_t kMaxCachedScalar = 256;
+
+struct YamlShape {
+  std::string key;                                  // types, styles, keys: equal keys emit alike
+  std::vector<std::pair<bool, std::string>> values;  // each scalar value: in a flow collection?, text
+  std::vector<YAML::Node> seen;                     // for shared nodes (emitted as anchors)
+  bool ok = true;
+};
+
+void AppendCounted(std::string& out, const std::string& text) {
+  out += std::to_string(text.size());
+  out += ':';
+  out += text;
+}
+
+bool TagIsSilent(const YAML::Node& n) {
+  const std::string& tag = n.Tag();
+  return tag.empty() || tag == "?" || tag == "!";  // what yaml-cpp's emitter leaves out
+}
+
+void WalkShape(const YAML::Node& n, bool flow, YamlShape& w) {
+  if (!w.ok) return;
+  if (!n.IsDefined() || !TagIsSilent(n)) {
+    w.ok = false;
+    return;
+  }
+  for (const YAML::Node& s : w.seen) {
+    if (s.is(n)) {
+      w.ok = false;
+      return;
+    }
+  }
+  w.seen.push_back(n);
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+      w.key += '~';
+      return;
+    case YAML::NodeType::Scalar:
+      if (n.Scalar().size() > kMaxCachedScalar) {
+        w.ok = false;
+        return;
+      }
+      w.key += '$';
+      w.values.emplace_back(flow, n.Scalar());
+      return;
+    case YAML::NodeType::Sequence: {
+      const bool inner = flow || n.Style() == YAML::EmitterStyle::Flow;
+      w.key += inner ? "[f" : "[b";
+      for (const YAML::Node& item : n) WalkShape(item, inner, w);
+      w.key += ']';
+      return;
+    }
+    case YAML::NodeType::Map: {
+      const bool inner = flow || n.Style() == YAML::EmitterStyle::Flow;
+      w.key += inner ? "{f" : "{b";
+      for (const auto& kv : n) {
+        const YAML::Node& k = kv.first;
+        if (!k.IsScalar() || !TagIsSilent(k) || k.Scalar().size() > kMaxCachedScalar ||
+            k.Scalar().find(kSlotOpen) != std::string::npos) {
+          w.ok = false;
+          return;
+        }
+        AppendCounted(w.key, k.Scalar());
+        WalkShape(kv.second, inner, w);
+        if (!w.ok) return;
+      }
+      w.key += '}';
+      return;
+    }
+    default:
+      w.ok = false;
+  }
+}
+
+// The shape of `n` with placeholder scalars (numbered in walk order from `next`).
+YAML::Node Placeholders(const YAML::Node& n, size_t& next) {
+  switch (n.Type()) {
+    case YAML::NodeType::Scalar:
+      return YAML::Node(std::string(kSlotOpen) + std::to_string(next++) + std::string(kSlotClose));
+    case YAML::NodeType::Sequence: {
+      YAML::Node out(YAML::NodeType::Sequence);
+      out.SetStyle(n.Style());
+      for (const YAML::Node& item : n) out.push_back(Placeholders(item, next));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      YAML::Node out(YAML::NodeType::Map);
+      out.SetStyle(n.Style());
+      for (const auto& kv : n) out.force_insert(kv.first.Scalar(), Placeholders(kv.second, next));
+      return out;
+    }
+    default:
+      return YAML::Node(YAML::NodeType::Null);
+  }
+}
+
+// The shape's text cut at its placeholders: pieces.size() == scalars + 1. Empty: not usable.
+std::vector<std::string> ShapePieces(const YAML::Node& node, size_t scalars) {
+  size_t next = 0;
+  const std::string text = DumpYaml(Placeholders(node, next));
+  std::vector<std::string> pieces;
+  size_t from = 0;
+  for (size_t i = 0; i < scalars; ++i) {
+    const std::string slot = std::string(kSlotOpen) + std::to_string(i) + std::string(kSlotClose);
+    const size_t at = text.find(slot, from);
+    if (at == std::string::npos) return {};
+    pieces.push_back(text.substr(from, at - from));
+    from = at + slot.size();
+  }
+  pieces.push_back(text.substr(from));
+  return pieces;
+}
+
+// How yaml-cpp writes one scalar value in block or flow context; nullopt when on several lines.
+std::optional<std::string> ScalarText(bool flow, const std::string& value) {
+  YAML::Emitter e;
+  if (flow) {
+    e << YAML::Flow << YAML::BeginSeq << value << YAML::EndSeq;
+  } else {
+    e << value;
+  }
+  std::string out = e.c_str();
+  if (flow) {
+    if (out.size() < 2 || out.front() != '[' || out.back() != ']') return std::nullopt;
+    out = out.substr(1, out.size() - 2);
+  }
+  if (!e.good() || out.find('\n') != std::string::npos) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+std::string DumpYamlCached(const YAML::Node& node) {
+  thread_local std::unordered_map<std::string, std::vector<std::string>> shapes;
+  thread_local std::map<std::pair<bool, std::string>, std::string> scalars;
+  YamlShape w;
+  WalkShape(node, false, w);
+  if (!w.ok) return DumpYaml(node);
+  auto shape = shapes.find(w.key);
+  if (shape == shapes.end()) {
+    if (shapes.size() >= 64) shapes.clear();
+    shape = shapes.emplace(w.key, ShapePieces(node, w.values.size())).first;
+  }
+  const std::vector<std::string>& pieces = shape->second;
+  if (pieces.size() != w.values.size() + 1) return DumpYaml(node);
+  if (scalars.size() >= 4096) scalars.clear();
+  std::string out = pieces[0];
+  for (size_t i = 0; i < w.values.size(); ++i) {
+    auto it = scalars.find(w.values[i]);
+    if (it == scalars.end()) {
+      auto text = ScalarText(w.values[i].first, w.values[i].second);
+      if (!text) return DumpYaml(node);
+      it = scalars.emplace(w.values[i], std::move(*text)).first;
+    }
+    out += it->second;
+    out += pieces[i + 1];
+  }
+  return out;
 }
 
 ConfigMap::ConfigMap(YAML::Node node, std::string where)

@@ -42,6 +42,15 @@ std::string YamlKeyText(const YAML::Node& key);
 // Emits block-style YAML (for the resolved config.yaml a run writes).
 std::string DumpYaml(const YAML::Node& node);
 
+// The same bytes as DumpYaml, cheaper when called for many configs of one shape (a sweep's
+// tasks differ in a few scalar values): per thread, the document's shape (containers, styles,
+// keys) is emitted once with a placeholder for every scalar value, and each distinct scalar is
+// emitted once (yaml-cpp decides its quoting from its text and whether it sits in a flow
+// collection, nothing else); the text is the shape's pieces with the scalars' texts between
+// them. Anything it cannot reproduce exactly (tags, shared nodes/aliases, non-scalar keys, a
+// scalar emitted on more than one line, very long scalars) goes through DumpYaml.
+std::string DumpYamlCached(const YAML::Node& node);
+
 // Typed access to one mapping of a config. `where` is the dotted prefix used in
 // messages ("strategy.params"); errors read
 //   "config key 'strategy.params.fast' must be an integer, got 'abc'".

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+
 namespace alphalab::engine {
 namespace {
 
@@ -55,6 +60,56 @@ TEST(ConfigTest, TypedAccessExplainsWhatIsWrong) {
 TEST(ConfigTest, BadYamlAndNonMappingRoots) {
   EXPECT_FALSE(ParseYamlConfig("a: [1, 2\n", "x.yaml").ok());
   EXPECT_EQ(ParseYamlConfig("- 1\n- 2\n", "x.yaml").status().message(), "x.yaml: the top level must be a mapping");
+}
+
+// DumpYamlCached writes exactly DumpYaml's bytes: every example config, with awkward scalar
+// values (quoting, flow collections, empty and null values, keys that look like values)
+// substituted again and again into the same shapes, so that the cached shapes and scalars are
+// reused; and what it cannot template (tags, aliases, multi-line, long scalars) falls back.
+TEST(ConfigTest, CachedYamlDumpIsByteEqualToTheEmitter) {
+  std::vector<std::string> docs;
+  for (const char* dir : {"backtest", "train", "experiment", "sweeps"}) {
+    const auto folder = std::filesystem::path(ALPHALAB_SOURCE_DIR) / "examples" / "workspace" / "configs" / dir;
+    for (const auto& e : std::filesystem::directory_iterator(folder)) {
+      std::ifstream in(e.path());
+      docs.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+  }
+  ASSERT_GE(docs.size(), 4u);
+  docs.push_back("a: {b: [1, 2, {c: d}], e: []}\nf: {}\ng: ~\nh:\n  - [x, y]\n  - {k: v}\n  -\n");
+  docs.push_back("'yes': no\n'1': 2\nlist: [a, 'b c', \"d,e\"]\n");
+  docs.push_back("tagged: !custom 5\n");                 // a tag: falls back
+  docs.push_back("a: &x 5\nb: *x\n");                   // an alias: falls back
+  docs.push_back("s: \"two\\nlines\"\n");               // emitted on one line, quoted
+  docs.push_back("long: " + std::string(300, 'x') + "\n");  // too long to cache: falls back
+  docs.push_back("plain scalar document\n");
+  const std::vector<std::string> values = {
+      "5", "-3", "0.25", "1e-7", "yes", "no", "true", "null", "~", "", " lead", "trail ", "a: b", "a #b", "#c",
+      "[x]", "{y}", "-", "- z", "?", ":", "'q'", "\"dq\"", "a,b", "x]", "multi\nline", "tab\tin", "ü", "@at",
+      "`tick", "%pct", "&amp", "*star", "!bang", "|pipe", ">gt", "zqzslot0zqz", std::string(300, 'y')};
+  size_t checked = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (const std::string& doc : docs) {
+      const YAML::Node root = YAML::Load(doc);
+      EXPECT_EQ(DumpYamlCached(root), DumpYaml(root)) << doc;
+      // Every scalar value replaced by each awkward value in turn (one shape, many values).
+      std::function<void(YAML::Node)> each_scalar;
+      std::vector<YAML::Node> scalars;
+      each_scalar = [&](YAML::Node n) {
+        if (n.IsScalar()) scalars.push_back(n);
+        if (n.IsSequence()) for (YAML::Node item : n) each_scalar(item);
+        if (n.IsMap()) for (auto kv : n) each_scalar(kv.second);
+      };
+      YAML::Node copy = YAML::Clone(root);
+      each_scalar(copy);
+      for (size_t k = 0; k < values.size(); ++k) {
+        for (size_t j = 0; j < scalars.size(); ++j) scalars[j] = values[(k + j) % values.size()];
+        ASSERT_EQ(DumpYamlCached(copy), DumpYaml(copy)) << doc << " with values from " << k;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 400u);
 }
 
 }  // namespace
