@@ -243,6 +243,11 @@ std::string PgStatement::ColumnText(int col) const {
   return std::string(pq->PQgetvalue(result_, row_, col), static_cast<size_t>(pq->PQgetlength(result_, row_, col)));
 }
 
+std::string_view PgStatement::ColumnTextView(int col) const {
+  if (ColumnIsNull(col)) return {};
+  return {pq->PQgetvalue(result_, row_, col), static_cast<size_t>(pq->PQgetlength(result_, row_, col))};
+}
+
 int64_t PgStatement::ColumnInt64(int col) const {
   if (ColumnIsNull(col)) return 0;
   const char* v = pq->PQgetvalue(result_, row_, col);

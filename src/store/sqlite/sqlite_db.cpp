@@ -178,6 +178,12 @@ std::string SqliteStatement::ColumnText(int col) const {
   return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
 }
 
+std::string_view SqliteStatement::ColumnTextView(int col) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, col);
+  if (text == nullptr) return {};
+  return {reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
+}
+
 std::string SqliteStatement::ColumnBlob(int col) const {
   const void* data = sqlite3_column_blob(stmt_, col);
   if (data == nullptr) return {};

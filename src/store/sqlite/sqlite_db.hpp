@@ -140,6 +140,8 @@ class SqliteStatement {
   int64_t ColumnInt64(int col) const;
   double ColumnDouble(int col) const;
   std::string ColumnText(int col) const;  // "" for NULL
+  // The text in the statement's own memory, valid until the next Step or reset ("" for NULL).
+  std::string_view ColumnTextView(int col) const;
   std::string ColumnBlob(int col) const;
   std::optional<int64_t> ColumnOptionalInt64(int col) const;
   std::optional<double> ColumnOptionalDouble(int col) const;
