@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "store/fake_job_store.hpp"
+#include "store/pg_test_db.hpp"
+#include "store/postgres/pg_job_store.hpp"
 #include "store/sqlite/sqlite_job_store.hpp"
 #include "store/temp_dir.hpp"
 
@@ -76,10 +78,13 @@ std::vector<JobRecord> Variety() {
 }
 
 // read_body(id, now) -> Result<std::string>: the detail body the way under test.
+// `jobs`: how many of Variety() (the last holds a NUL and invalid UTF-8, which PostgreSQL text
+// cannot store: its insert is refused there, with or without this read path).
 template <typename ReadBody>
-void ExpectSameBodies(JobStore& store, ReadBody read_body) {
+void ExpectSameBodies(JobStore& store, ReadBody read_body, size_t jobs = Variety().size()) {
   const TimePoint now = Us(1764720012345678);
-  for (const JobRecord& job : Variety()) {
+  const std::vector<JobRecord> all = Variety();
+  for (const JobRecord& job : std::vector<JobRecord>(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(jobs))) {
     ASSERT_TRUE(store.InsertJob(job).ok()) << job.job_id.str();
     Result<JobRecord> rec = store.GetJob(job.job_id);
     ASSERT_TRUE(rec.ok()) << rec.status().ToString();
@@ -99,29 +104,61 @@ auto FromStored(ReadStored read_stored) {
   };
 }
 
-TEST(JobDetailBodyTest, SqliteStoredTextGivesTheBytesOfTheJsonTree) {
+// A SQLite job store in a temporary directory.
+struct SqliteJobs {
+  SqliteJobs() {
+    auto opened = SqliteDb::Open(dir.path() / "alphalab.db");
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    if (!opened.ok()) return;
+    db = std::move(opened).value();
+    auto s = SqliteJobStore::Open(*db);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    if (s.ok()) store = std::move(s).value();
+  }
   testing::TempDir dir;
-  auto db = SqliteDb::Open(dir.path() / "alphalab.db");
-  ASSERT_TRUE(db.ok());
-  auto store = SqliteJobStore::Open(**db);
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  SqliteJobStore& sqlite = **store;
+  std::unique_ptr<SqliteDb> db;
+  std::unique_ptr<SqliteJobStore> store;
+};
+
+TEST(JobDetailBodyTest, SqliteStoredTextGivesTheBytesOfTheJsonTree) {
+  SqliteJobs t;
+  ASSERT_NE(t.store, nullptr);
+  SqliteJobStore& sqlite = *t.store;
   ExpectSameBodies(sqlite, FromStored([&](const JobId& id) { return sqlite.GetStoredJob(id); }));
+}
+
+// The body from the row as a view of the statement (ReadStoredJob), written before the read ends.
+auto FromView(StoredJobReader& reader) {
+  return [&reader](const JobId& id, TimePoint now) -> Result<std::string> {
+    std::string body;
+    RETURN_IF_ERROR(reader.ReadStoredJob(id, [&](const StoredJobView& row) { body = JobDetailBody(row, now); }));
+    return body;
+  };
 }
 
 // What GET /api/jobs/{id} uses: the row as a view of the statement, written before the read ends.
 TEST(JobDetailBodyTest, SqliteRowViewGivesTheBytesOfTheJsonTree) {
-  testing::TempDir dir;
-  auto db = SqliteDb::Open(dir.path() / "alphalab.db");
-  ASSERT_TRUE(db.ok());
-  auto store = SqliteJobStore::Open(**db);
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  SqliteJobStore& sqlite = **store;
-  ExpectSameBodies(sqlite, [&](const JobId& id, TimePoint now) -> Result<std::string> {
-    std::string body;
-    RETURN_IF_ERROR(sqlite.ReadStoredJob(id, [&](const StoredJobView& row) { body = JobDetailBody(row, now); }));
-    return body;
-  });
+  SqliteJobs t;
+  ASSERT_NE(t.store, nullptr);
+  ExpectSameBodies(*t.store, FromView(*t.store));
+}
+
+// The same through the PostgreSQL store (ALPHALAB_TEST_PG_URL): the view and the stored text.
+TEST(JobDetailBodyTest, PostgresRowViewAndStoredTextGiveTheBytesOfTheJsonTree) {
+  ALPHALAB_REQUIRE_PG();
+  for (const bool view : {true, false}) {
+    testing::PgTestDb db;
+    ASSERT_TRUE(db.ok());
+    auto store = PostgresJobStore::Open(db.db());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    PostgresJobStore& pg = **store;
+    const size_t storable = Variety().size() - 1;
+    if (view) {
+      ExpectSameBodies(pg, FromView(pg), storable);
+    } else {
+      ExpectSameBodies(pg, FromStored([&](const JobId& id) { return pg.GetStoredJob(id); }), storable);
+    }
+  }
 }
 
 TEST(JobDetailBodyTest, DecodedRecordGivesTheBytesOfTheJsonTree) {
