@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "store/fake_job_store.hpp"
+#include "store/file_job_store.hpp"
 #include "store/pg_test_db.hpp"
 #include "store/postgres/pg_job_store.hpp"
 #include "store/sqlite/sqlite_job_store.hpp"
@@ -104,21 +105,7 @@ auto FromStored(ReadStored read_stored) {
   };
 }
 
-// A SQLite job store in a temporary directory.
-struct SqliteJobs {
-  SqliteJobs() {
-    auto opened = SqliteDb::Open(dir.path() / "alphalab.db");
-    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
-    if (!opened.ok()) return;
-    db = std::move(opened).value();
-    auto s = SqliteJobStore::Open(*db);
-    EXPECT_TRUE(s.ok()) << s.status().ToString();
-    if (s.ok()) store = std::move(s).value();
-  }
-  testing::TempDir dir;
-  std::unique_ptr<SqliteDb> db;
-  std::unique_ptr<SqliteJobStore> store;
-};
+using SqliteJobs = testing::FileJobStore;  // a SQLite job store on a file
 
 TEST(JobDetailBodyTest, SqliteStoredTextGivesTheBytesOfTheJsonTree) {
   SqliteJobs t;
