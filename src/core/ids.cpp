@@ -1,7 +1,7 @@
 #include "core/ids.hpp"
 
-#include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -33,9 +33,12 @@ uint32_t Permute32(uint32_t x) {
   return x;
 }
 
+// From the kernel's generator (getrandom), not OpenSSL's RAND_bytes: the first RAND_bytes
+// initializes OpenSSL's providers and DRBG, 2 MB of the server's idle RSS (the first id is
+// made at start, for the registry export's temporary file).
 uint32_t ProcessRandomBase() {
   uint32_t base = 0;
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(&base), sizeof base) != 1) {
+  if (getrandom(&base, sizeof base, 0) != static_cast<ssize_t>(sizeof base)) {
     base = static_cast<uint32_t>(getpid()) * 2654435761U ^
            static_cast<uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   }

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
@@ -233,6 +234,24 @@ struct HttpServer::Impl {
                                           const std::string& remote, HttpResponse* error);
   HttpResponse Handle(HttpRequest& req, Router::Match match);
   void AccessLog(const HttpRequest& req, int status, size_t bytes, double ms);
+  // alphalab_http_requests_total's series for this request (cached per method, route, status).
+  Metrics::SeriesRef RequestCounter(const HttpRequest& req, int status);
+  struct CounterKey {
+    const char* route;
+    size_t route_size;
+    HttpMethod method;
+    int status;
+    bool operator==(const CounterKey&) const = default;
+  };
+  struct CounterKeyHash {
+    size_t operator()(const CounterKey& k) const {
+      return std::hash<const void*>()(k.route) ^ (k.route_size * 31) ^ (static_cast<size_t>(k.method) << 20) ^
+             (static_cast<size_t>(k.status) << 8);
+    }
+  };
+  std::mutex counters_mu;
+  std::unordered_map<CounterKey, Metrics::SeriesRef, CounterKeyHash> counters;
+  Metrics::SeriesRef request_seconds;  // alphalab_http_request_seconds (set with metrics)
 };
 
 HttpServer::HttpServer(const ServerOptions& options, const Router& router, Metrics* metrics)
@@ -244,6 +263,7 @@ HttpServer::HttpServer(const ServerOptions& options, const Router& router, Metri
                               {0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5});
     metrics->DeclareCounter("alphalab_http_handler_pool_tasks_total",
                             "units of work run on the handler pool (requests off the I/O threads)");
+    impl_->request_seconds = metrics->HistogramSeries("alphalab_http_request_seconds");
   }
 }
 
@@ -430,12 +450,26 @@ asio::awaitable<void> HttpServer::Impl::SendWokenStream(beast::tcp_stream& strea
   }
 }
 
+Metrics::SeriesRef HttpServer::Impl::RequestCounter(const HttpRequest& req, int status) {
+  const auto labels = [&] {
+    return Metrics::Labels{{"method", req.method_name}, {"route", std::string(req.route)}, {"status", std::to_string(status)}};
+  };
+  if (req.method == HttpMethod::kOther) return metrics->CounterSeries("alphalab_http_requests_total", labels());
+  // A route is a pattern the router owns (or a literal): its address names it.
+  const CounterKey key{req.route.data(), req.route.size(), req.method, status};
+  std::lock_guard lock(counters_mu);
+  auto it = counters.find(key);
+  if (it == counters.end()) {
+    it = counters.emplace(key, metrics->CounterSeries("alphalab_http_requests_total", labels())).first;
+  }
+  return it->second;
+}
+
 void HttpServer::Impl::AccessLog(const HttpRequest& req, int status, size_t bytes, double ms) {
   if (metrics) {
-    const std::string route(req.route);
-    metrics->Increment("alphalab_http_requests_total",
-                       {{"method", req.method_name}, {"route", route}, {"status", std::to_string(status)}});
-    metrics->Observe("alphalab_http_request_seconds", ms / 1000.0);
+    // Series found once per (method, route, status): no label text built per request.
+    metrics->Increment(RequestCounter(req, status));
+    metrics->Observe(request_seconds, ms / 1000.0);
   }
   if (!options.access_log) return;
   if (access_buffer) {

@@ -11,6 +11,7 @@
 namespace alphalab {
 
 // command, params and artifacts are copied from the stored JSON text.
+std::string JobDetailBody(const StoredJobView& job, TimePoint now);
 std::string JobDetailBody(const StoredJob& job, TimePoint now);
 
 // The StoredJob of a decoded record (for stores without StoredJobReader).

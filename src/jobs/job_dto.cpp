@@ -2,6 +2,7 @@
 
 #include "jobs/job_detail_body.hpp"
 
+#include <array>
 #include <cmath>
 #include <string_view>
 
@@ -15,6 +16,13 @@ Json OrNull(const std::optional<T>& v) {
 Json TimeOrNull(const std::optional<TimePoint>& t) {
   return t ? Json(FormatIso8601(*t)) : Json(nullptr);
 }
+// Bytes a JSON string cannot hold as they are: control characters, '"', '\\' and non-ASCII.
+constexpr std::array<bool, 256> kSpecial = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) t[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+  return t;
+}();
+
 // A JSON string literal as DumpJson writes it (ensure_ascii off, invalid UTF-8 replaced):
 // ASCII is escaped here, runs of characters that need no escape copied at once; a string with
 // any non-ASCII byte goes through the library, which validates it.
@@ -24,7 +32,7 @@ void AppendString(std::string& out, std::string_view s) {
   size_t run = 0;  // first character not yet copied
   for (size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) continue;
+    if (!kSpecial[c]) continue;
     if (c >= 0x80) {
       out.resize(start);
       out += DumpJson(Json(std::string(s)));
@@ -51,7 +59,7 @@ void AppendString(std::string& out, std::string_view s) {
   out += '"';
 }
 
-void AppendOptionalString(std::string& out, const std::optional<std::string>& s) {
+void AppendOptionalString(std::string& out, const std::optional<std::string_view>& s) {
   if (s) {
     AppendString(out, *s);
   } else {
@@ -70,38 +78,71 @@ void AppendTime(std::string& out, const std::optional<TimePoint>& t) {
 }
 
 // The stored text of a value the detail shows only when it is an object.
-std::string_view ObjectOrEmpty(const std::string& stored) {
+std::string_view ObjectOrEmpty(std::string_view stored) {
   return !stored.empty() && stored.front() == '{' ? std::string_view(stored) : std::string_view("{}");
 }
 
-double DurationSec(const JobRecord& job, TimePoint now) {
-  const TimePoint end = job.ended_at.value_or(now);
-  return std::round(SecondsBetween(*job.started_at, end) * 1000.0) / 1000.0;
+double DurationSec(TimePoint started_at, const std::optional<TimePoint>& ended_at, TimePoint now) {
+  const TimePoint end = ended_at.value_or(now);
+  return std::round(SecondsBetween(started_at, end) * 1000.0) / 1000.0;
+}
+
+std::optional<std::string_view> ViewOf(const std::optional<std::string>& s) {
+  if (!s) return std::nullopt;
+  return std::string_view(*s);
 }
 
 }  // namespace
 
 std::string JobDetailBody(const StoredJob& stored, TimePoint now) {
   const JobRecord& job = stored.record;
+  StoredJobView v;
+  v.job_id = job.job_id.str();
+  v.job_type = job.job_type;
+  v.status = job.status;
+  v.created_at = job.created_at;
+  v.started_at = job.started_at;
+  v.ended_at = job.ended_at;
+  v.exit_code = job.exit_code;
+  v.error_message = ViewOf(job.error_message);
+  v.cwd = job.cwd;
+  v.command_json = stored.command_json;
+  v.args_preview = job.args_preview;
+  v.params_json = stored.params_json;
+  v.artifacts_json = stored.artifacts_json;
+  v.artifacts_parse_error = ViewOf(job.artifacts_parse_error);
+  v.log_path = job.log_path;
+  v.meta_path = job.meta_path;
+  v.parent_id = ViewOf(job.parent_id);
+  v.source_job_id = ViewOf(job.source_job_id);
+  v.owner_id = ViewOf(job.owner_id);
+  v.dry_run = job.dry_run;
+  v.timeout_sec = job.timeout_sec;
+  v.end_reason = job.end_reason;
+  v.project = job.project;
+  return JobDetailBody(v, now);
+}
+
+std::string JobDetailBody(const StoredJobView& job, TimePoint now) {
   std::string out;
-  out.reserve(640 + stored.command_json.size() + stored.params_json.size() + stored.artifacts_json.size() +
+  out.reserve(640 + job.command_json.size() + job.params_json.size() + job.artifacts_json.size() +
               job.cwd.size() + job.args_preview.size());
   // Keys in the order DumpJson writes an object's (sorted).
   out += "{\"args_preview\":";
   AppendString(out, job.args_preview);
   out += ",\"artifacts\":";
-  out += ObjectOrEmpty(stored.artifacts_json);
+  out += ObjectOrEmpty(job.artifacts_json);
   out += ",\"artifacts_parse_error\":";
   AppendOptionalString(out, job.artifacts_parse_error);
   out += ",\"command\":";
-  out += stored.command_json;
+  out += job.command_json;
   out += ",\"created_at\":";
   AppendTime(out, job.created_at);
   out += ",\"cwd\":";
   AppendString(out, job.cwd);
   out += job.dry_run ? ",\"dry_run\":true" : ",\"dry_run\":false";
   out += ",\"duration_sec\":";
-  out += job.started_at ? DumpJson(Json(DurationSec(job, now))) : "null";
+  out += job.started_at ? DumpJson(Json(DurationSec(*job.started_at, job.ended_at, now))) : "null";
   out += ",\"end_reason\":";
   if (job.end_reason) {
     out += '"';
@@ -117,13 +158,13 @@ std::string JobDetailBody(const StoredJob& stored, TimePoint now) {
   out += ",\"exit_code\":";
   out += job.exit_code ? std::to_string(*job.exit_code) : "null";
   out += ",\"job_id\":";
-  AppendString(out, job.job_id.str());
+  AppendString(out, job.job_id);
   out += ",\"job_type\":";
   AppendString(out, job.job_type);
   out += ",\"owner_id\":";
   AppendOptionalString(out, job.owner_id);
   out += ",\"params\":";
-  out += ObjectOrEmpty(stored.params_json);
+  out += ObjectOrEmpty(job.params_json);
   out += ",\"parent_id\":";
   AppendOptionalString(out, job.parent_id);
   out += ",\"project\":";
@@ -157,7 +198,7 @@ StoredJob StoredJobOf(JobRecord record) {
 
 Json JobDetailJson(const JobRecord& job, TimePoint now) {
   Json duration = nullptr;
-  if (job.started_at) duration = DurationSec(job, now);
+  if (job.started_at) duration = DurationSec(*job.started_at, job.ended_at, now);
   return Json{
       {"job_id", job.job_id.str()},
       {"job_type", job.job_type},

@@ -767,8 +767,9 @@ Result<std::string> JobService::DetailBody(const JobId& id, TimePoint now) {
   // Not cached (an older job, or after a restart): the stored row straight into the body when
   // the store hands rows out as stored (the SQL stores), else the decoded record.
   if (auto* reader = dynamic_cast<StoredJobReader*>(&store_)) {
-    ASSIGN_OR_RETURN(StoredJob stored, reader->GetStoredJob(id));
-    return JobDetailBody(stored, now);
+    std::string body;
+    RETURN_IF_ERROR(reader->ReadStoredJob(id, [&](const StoredJobView& row) { body = JobDetailBody(row, now); }));
+    return body;
   }
   ASSIGN_OR_RETURN(JobRecord rec, store_.GetJob(id));
   return DumpJson(JobDetailJson(rec, now));

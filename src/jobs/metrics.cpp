@@ -79,17 +79,48 @@ void Metrics::Set(const std::string& name, const Labels& labels, double value) {
   FamilyOrDie(name, Kind::kGauge).series[key].value = value;
 }
 
+void Metrics::ObserveLocked(Series& s, const std::vector<double>& bounds, double value) {
+  if (s.buckets.empty()) s.buckets.assign(bounds.size() + 1, 0);
+  size_t i = 0;
+  while (i < bounds.size() && value > bounds[i]) ++i;
+  s.buckets[i]++;
+  s.sum += value;
+  s.count++;
+}
+
 void Metrics::Observe(const std::string& name, double value, const Labels& labels) {
   const std::string key = RenderLabels(labels);
   std::lock_guard lock(mu_);
   Family& f = FamilyOrDie(name, Kind::kHistogram);
-  Series& s = f.series[key];
-  if (s.buckets.empty()) s.buckets.assign(f.bounds.size() + 1, 0);
-  size_t i = 0;
-  while (i < f.bounds.size() && value > f.bounds[i]) ++i;
-  s.buckets[i]++;
-  s.sum += value;
-  s.count++;
+  ObserveLocked(f.series[key], f.bounds, value);
+}
+
+Metrics::SeriesRef Metrics::CounterSeries(const std::string& name, const Labels& labels) {
+  const std::string key = RenderLabels(labels);
+  std::lock_guard lock(mu_);
+  SeriesRef ref;
+  ref.series_ = &FamilyOrDie(name, Kind::kCounter).series[key];  // std::map: nodes never move
+  return ref;
+}
+
+Metrics::SeriesRef Metrics::HistogramSeries(const std::string& name, const Labels& labels) {
+  const std::string key = RenderLabels(labels);
+  std::lock_guard lock(mu_);
+  Family& f = FamilyOrDie(name, Kind::kHistogram);
+  SeriesRef ref;
+  ref.series_ = &f.series[key];
+  ref.bounds_ = &f.bounds;
+  return ref;
+}
+
+void Metrics::Increment(SeriesRef ref, double by) {
+  std::lock_guard lock(mu_);
+  ref.series_->value += by;
+}
+
+void Metrics::Observe(SeriesRef ref, double value) {
+  std::lock_guard lock(mu_);
+  ObserveLocked(*ref.series_, *ref.bounds_, value);
 }
 
 void Metrics::AddCollector(std::function<void(Metrics&)> collector) {

@@ -14,6 +14,13 @@ namespace alphalab {
 class Metrics {
  public:
   using Labels = std::vector<std::pair<std::string, std::string>>;
+  // One labelled series of a family (kept by Metrics; a SeriesRef points at one).
+  struct Series {
+    double value = 0;                 // counter / gauge
+    std::vector<uint64_t> buckets;    // histogram (non-cumulative per bucket, last = +Inf)
+    double sum = 0;
+    uint64_t count = 0;
+  };
 
   // Declares a family once (name, help, type); repeated declarations are ignored.
   void DeclareCounter(const std::string& name, const std::string& help);
@@ -22,6 +29,23 @@ class Metrics {
                         std::vector<double> upper_bounds);
 
   void Increment(const std::string& name, const Labels& labels = {}, double by = 1.0);
+
+  // One series, found once and then updated without rendering its labels again (what every
+  // HTTP request updates). Valid for the life of this Metrics (series are never removed).
+  class SeriesRef {
+   public:
+    SeriesRef() = default;
+    explicit operator bool() const { return series_ != nullptr; }
+
+   private:
+    friend class Metrics;
+    Series* series_ = nullptr;
+    const std::vector<double>* bounds_ = nullptr;  // histograms
+  };
+  SeriesRef CounterSeries(const std::string& name, const Labels& labels = {});
+  SeriesRef HistogramSeries(const std::string& name, const Labels& labels = {});
+  void Increment(SeriesRef ref, double by = 1.0);
+  void Observe(SeriesRef ref, double value);
   void Set(const std::string& name, const Labels& labels, double value);
   void Observe(const std::string& name, double value, const Labels& labels = {});
 
@@ -38,12 +62,7 @@ class Metrics {
 
  private:
   enum class Kind { kCounter, kGauge, kHistogram };
-  struct Series {
-    double value = 0;                 // counter / gauge
-    std::vector<uint64_t> buckets;    // histogram (non-cumulative per bucket, last = +Inf)
-    double sum = 0;
-    uint64_t count = 0;
-  };
+  static void ObserveLocked(Series& s, const std::vector<double>& bounds, double value);
   struct Family {
     Kind kind;
     std::string help;

@@ -135,13 +135,68 @@ Result<StoredJob> RowToStoredJob(const Stmt& stmt) {
   return out;
 }
 
+// The columns of a StoredJobView, in RowToStoredJobView's order (the detail's; not env,
+// executor_ref, max_inflight, claimed_by).
+inline constexpr std::string_view kDetailColumns =
+    "job_id, job_type, status, created_at_us, started_at_us, ended_at_us, exit_code,"
+    " error_message, cwd, command, args_preview, params, artifacts, artifacts_parse_error,"
+    " log_path, meta_path, parent_id, source_job_id, owner_id, dry_run, timeout_sec, end_reason,"
+    " project";
+
+template <typename Stmt>
+std::optional<std::string_view> OptionalTextView(const Stmt& stmt, int col) {
+  if (stmt.ColumnIsNull(col)) return std::nullopt;
+  return stmt.ColumnTextView(col);
+}
+
+// A row of kDetailColumns as views into the statement (valid until its next Step or reset).
+template <typename Stmt>
+Result<StoredJobView> RowToStoredJobView(const Stmt& stmt) {
+  StoredJobView v;
+  v.job_id = stmt.ColumnTextView(0);
+  v.job_type = stmt.ColumnTextView(1);
+  const std::string_view status = stmt.ColumnTextView(2);
+  std::optional<JobState> state = ParseJobState(status);
+  if (!state) {
+    return Status::Internal("job " + std::string(v.job_id) + ": unknown stored status '" + std::string(status) + "'");
+  }
+  v.status = *state;
+  v.created_at = FromMicros(stmt.ColumnInt64(3));
+  if (auto t = stmt.ColumnOptionalInt64(4)) v.started_at = FromMicros(*t);
+  if (auto t = stmt.ColumnOptionalInt64(5)) v.ended_at = FromMicros(*t);
+  if (auto c = stmt.ColumnOptionalInt64(6)) v.exit_code = static_cast<int>(*c);
+  v.error_message = OptionalTextView(stmt, 7);
+  v.cwd = stmt.ColumnTextView(8);
+  v.command_json = stmt.ColumnTextView(9);
+  v.args_preview = stmt.ColumnTextView(10);
+  v.params_json = stmt.ColumnTextView(11);
+  v.artifacts_json = stmt.ColumnTextView(12);
+  v.artifacts_parse_error = OptionalTextView(stmt, 13);
+  v.log_path = stmt.ColumnTextView(14);
+  v.meta_path = stmt.ColumnTextView(15);
+  v.parent_id = OptionalTextView(stmt, 16);
+  v.source_job_id = OptionalTextView(stmt, 17);
+  v.owner_id = OptionalTextView(stmt, 18);
+  v.dry_run = stmt.ColumnInt64(19) != 0;
+  v.timeout_sec = stmt.ColumnInt64(20);
+  if (std::optional<std::string_view> reason = OptionalTextView(stmt, 21)) {
+    v.end_reason = ParseEndReason(*reason);
+    if (!v.end_reason) {
+      return Status::Internal("job " + std::string(v.job_id) + ": unknown stored end_reason '" + std::string(*reason) + "'");
+    }
+  }
+  v.project = stmt.ColumnTextView(22);
+  return v;
+}
+
 // One row by id on a reader connection of `db` (SqliteDb or PgDb; the statement stays
-// prepared there), turned into the result R by `row` (RowToJob or RowToStoredJob).
+// prepared there), turned into the result R by `row` (RowToJob or RowToStoredJob; with `sql`,
+// a SELECT of other columns ending in "WHERE job_id = ?").
 template <typename R, typename Db, typename Row>
-R ReadJobRow(Db& db, const JobId& id, Row row) {
+R ReadJobRow(Db& db, const JobId& id, Row row, const std::string* sql = nullptr) {
   static const std::string kSql = "SELECT " + std::string(kColumns) + " FROM jobs WHERE job_id = ?";
   const auto read = [&](auto& conn) -> R {
-    ASSIGN_OR_RETURN(auto stmt, conn.Prepare(kSql));
+    ASSIGN_OR_RETURN(auto stmt, conn.Prepare(sql != nullptr ? *sql : kSql));
     RETURN_IF_ERROR(stmt.Bind(1, id.str()));
     ASSIGN_OR_RETURN(bool has_row, stmt.Step());
     if (!has_row) return Status::NotFound("job " + id.str() + " does not exist");
@@ -154,6 +209,21 @@ R ReadJobRow(Db& db, const JobId& id, Row row) {
   } else {
     return db.WithReader(read);
   }
+}
+
+// The detail columns of one job as a StoredJobView handed to `use` before the read ends
+// (StoredJobReader::ReadStoredJob of the SQL stores).
+template <typename Db>
+Status ReadJobView(Db& db, const JobId& id, const std::function<void(const StoredJobView&)>& use) {
+  static const std::string kSql = "SELECT " + std::string(kDetailColumns) + " FROM jobs WHERE job_id = ?";
+  return ReadJobRow<Status>(
+      db, id,
+      [&](const auto& stmt) -> Status {
+        ASSIGN_OR_RETURN(StoredJobView view, RowToStoredJobView(stmt));
+        use(view);
+        return Status::Ok();
+      },
+      &kSql);
 }
 
 // A job's column values, serialised on the caller's thread before the write is queued (the

@@ -4,7 +4,10 @@
 // to JobStore::GetJob for stores without it (the in-memory fake).
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/ids.hpp"
 #include "core/status.hpp"
@@ -23,11 +26,43 @@ struct StoredJob {
   std::string artifacts_json;  // same
 };
 
+// The columns the detail shows, as views into the store's own row (the statement's memory):
+// valid only inside the callback of StoredJobReader::ReadStoredJob. Nothing is copied or
+// decoded; the JSON columns are their stored text.
+struct StoredJobView {
+  std::string_view job_id;
+  std::string_view job_type;
+  JobState status = JobState::kQueued;
+  TimePoint created_at;
+  std::optional<TimePoint> started_at;
+  std::optional<TimePoint> ended_at;
+  std::optional<int> exit_code;
+  std::optional<std::string_view> error_message;
+  std::string_view cwd;
+  std::string_view command_json;
+  std::string_view args_preview;
+  std::string_view params_json;
+  std::string_view artifacts_json;
+  std::optional<std::string_view> artifacts_parse_error;
+  std::string_view log_path;
+  std::string_view meta_path;
+  std::optional<std::string_view> parent_id;
+  std::optional<std::string_view> source_job_id;
+  std::optional<std::string_view> owner_id;
+  bool dry_run = false;
+  int64_t timeout_sec = 0;
+  std::optional<EndReason> end_reason;
+  std::string_view project;
+};
+
 class StoredJobReader {
  public:
   virtual ~StoredJobReader() = default;
   // NotFound with a clear message for an unknown id (as JobStore::GetJob).
   virtual Result<StoredJob> GetStoredJob(const JobId& id) = 0;
+  // The row as a view, handed to `use` while the read is still open (GET /api/jobs/{id} writes
+  // its body from it: no copy of the row, no record); NotFound as GetStoredJob.
+  virtual Status ReadStoredJob(const JobId& id, const std::function<void(const StoredJobView&)>& use) = 0;
 };
 
 }  // namespace alphalab

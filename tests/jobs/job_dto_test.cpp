@@ -1,7 +1,8 @@
 // The uncached detail read (JobDetailBody over a store's StoredJob) writes exactly the bytes
 // of DumpJson(JobDetailJson(GetJob(...))), the path it replaces, for every kind of field value,
-// through the SQLite store (its StoredJobReader: the stored text) and through StoredJobOf (a
-// decoded record, what stores without the reader give).
+// through the SQLite store (its StoredJobReader: the stored text, and the row as a view of the
+// statement, what the server reads) and through StoredJobOf (a decoded record, what stores
+// without the reader give).
 #include "jobs/job_detail_body.hpp"
 #include "jobs/job_dto.hpp"
 
@@ -12,6 +13,9 @@
 #include <vector>
 
 #include "store/fake_job_store.hpp"
+#include "store/file_job_store.hpp"
+#include "store/pg_test_db.hpp"
+#include "store/postgres/pg_job_store.hpp"
 #include "store/sqlite/sqlite_job_store.hpp"
 #include "store/temp_dir.hpp"
 
@@ -74,36 +78,82 @@ std::vector<JobRecord> Variety() {
   return out;
 }
 
-template <typename ReadStored>
-void ExpectSameBodies(JobStore& store, ReadStored read_stored) {
+// read_body(id, now) -> Result<std::string>: the detail body the way under test.
+// `jobs`: how many of Variety() (the last holds a NUL and invalid UTF-8, which PostgreSQL text
+// cannot store: its insert is refused there, with or without this read path).
+template <typename ReadBody>
+void ExpectSameBodies(JobStore& store, ReadBody read_body, size_t jobs = Variety().size()) {
   const TimePoint now = Us(1764720012345678);
-  for (const JobRecord& job : Variety()) {
+  const std::vector<JobRecord> all = Variety();
+  for (const JobRecord& job : std::vector<JobRecord>(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(jobs))) {
     ASSERT_TRUE(store.InsertJob(job).ok()) << job.job_id.str();
     Result<JobRecord> rec = store.GetJob(job.job_id);
     ASSERT_TRUE(rec.ok()) << rec.status().ToString();
-    Result<StoredJob> stored = read_stored(job.job_id);
-    ASSERT_TRUE(stored.ok()) << stored.status().ToString();
-    EXPECT_EQ(JobDetailBody(*stored, now), DumpJson(JobDetailJson(*rec, now))) << job.job_id.str();
+    Result<std::string> body = read_body(job.job_id, now);
+    ASSERT_TRUE(body.ok()) << body.status().ToString();
+    EXPECT_EQ(*body, DumpJson(JobDetailJson(*rec, now))) << job.job_id.str();
   }
-  EXPECT_TRUE(read_stored(JobId("job_missing")).status().IsNotFound());
+  EXPECT_TRUE(read_body(JobId("job_missing"), now).status().IsNotFound());
 }
 
+// The body from a StoredJob read by `read_stored`.
+template <typename ReadStored>
+auto FromStored(ReadStored read_stored) {
+  return [read_stored](const JobId& id, TimePoint now) -> Result<std::string> {
+    ASSIGN_OR_RETURN(StoredJob stored, read_stored(id));
+    return JobDetailBody(stored, now);
+  };
+}
+
+using SqliteJobs = testing::FileJobStore;  // a SQLite job store on a file
+
 TEST(JobDetailBodyTest, SqliteStoredTextGivesTheBytesOfTheJsonTree) {
-  testing::TempDir dir;
-  auto db = SqliteDb::Open(dir.path() / "alphalab.db");
-  ASSERT_TRUE(db.ok());
-  auto store = SqliteJobStore::Open(**db);
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  SqliteJobStore& sqlite = **store;
-  ExpectSameBodies(sqlite, [&](const JobId& id) { return sqlite.GetStoredJob(id); });
+  SqliteJobs t;
+  ASSERT_NE(t.store, nullptr);
+  SqliteJobStore& sqlite = *t.store;
+  ExpectSameBodies(sqlite, FromStored([&](const JobId& id) { return sqlite.GetStoredJob(id); }));
+}
+
+// The body from the row as a view of the statement (ReadStoredJob), written before the read ends.
+auto FromView(StoredJobReader& reader) {
+  return [&reader](const JobId& id, TimePoint now) -> Result<std::string> {
+    std::string body;
+    RETURN_IF_ERROR(reader.ReadStoredJob(id, [&](const StoredJobView& row) { body = JobDetailBody(row, now); }));
+    return body;
+  };
+}
+
+// What GET /api/jobs/{id} uses: the row as a view of the statement, written before the read ends.
+TEST(JobDetailBodyTest, SqliteRowViewGivesTheBytesOfTheJsonTree) {
+  SqliteJobs t;
+  ASSERT_NE(t.store, nullptr);
+  ExpectSameBodies(*t.store, FromView(*t.store));
+}
+
+// The same through the PostgreSQL store (ALPHALAB_TEST_PG_URL): the view and the stored text.
+TEST(JobDetailBodyTest, PostgresRowViewAndStoredTextGiveTheBytesOfTheJsonTree) {
+  ALPHALAB_REQUIRE_PG();
+  for (const bool view : {true, false}) {
+    testing::PgTestDb db;
+    ASSERT_TRUE(db.ok());
+    auto store = PostgresJobStore::Open(db.db());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    PostgresJobStore& pg = **store;
+    const size_t storable = Variety().size() - 1;
+    if (view) {
+      ExpectSameBodies(pg, FromView(pg), storable);
+    } else {
+      ExpectSameBodies(pg, FromStored([&](const JobId& id) { return pg.GetStoredJob(id); }), storable);
+    }
+  }
 }
 
 TEST(JobDetailBodyTest, DecodedRecordGivesTheBytesOfTheJsonTree) {
   FakeJobStore store;
-  ExpectSameBodies(store, [&](const JobId& id) -> Result<StoredJob> {
+  ExpectSameBodies(store, FromStored([&](const JobId& id) -> Result<StoredJob> {
     ASSIGN_OR_RETURN(JobRecord rec, store.GetJob(id));
     return StoredJobOf(std::move(rec));
-  });
+  }));
 }
 
 }  // namespace

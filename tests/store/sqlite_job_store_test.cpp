@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/file_job_store.hpp"
 #include "store/group_batch.hpp"
 #include "store/temp_dir.hpp"
 
@@ -151,20 +152,7 @@ TEST(SqliteJobStoreTest, CorruptStoredJsonIsAnInternalErrorNamingTheJob) {
 }
 
 
-struct FileStore {
-  testing::TempDir dir;
-  std::unique_ptr<SqliteDb> db;
-  std::unique_ptr<SqliteJobStore> store;
-  FileStore() {
-    auto opened = SqliteDb::Open(dir.path() / "alphalab.db");
-    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
-    if (!opened.ok()) return;
-    db = std::move(opened).value();
-    auto s = SqliteJobStore::Open(*db);
-    EXPECT_TRUE(s.ok()) << s.status().ToString();
-    if (s.ok()) store = std::move(s).value();
-  }
-};
+using FileStore = testing::FileJobStore;
 
 // Insert QUEUED, CAS to RUNNING, CAS to SUCCESS: the jobs service's three writes per job.
 Status Lifecycle(JobStore& store, const std::string& id, int64_t created_us) {

@@ -441,7 +441,9 @@ Result<std::string> LocalExecutor::Submit(const ProcessSpec& spec, ExitCallback 
       }
     }
   }
-  Wake();  // the reaper recomputes its timeout when the job has one
+  // No Wake() here: a supervised job's deadline is set by the reaper itself when it reads the
+  // supervisor's "S" line (then it recomputes its timeout), so waking it now only cost every
+  // job one more reaper pass and context switch.
   std::unique_lock<std::mutex> lock(mu_);
   const bool answered = spawn_cv_.wait_for(lock, std::chrono::seconds(60), [&] {
     auto it = spawn_replies_.find(key);

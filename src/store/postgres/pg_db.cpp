@@ -1,5 +1,6 @@
 #include "store/postgres/pg_db.hpp"
 
+#include <dlfcn.h>
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -10,6 +11,57 @@
 
 namespace alphalab {
 namespace {
+
+// libpq is loaded when the first PostgreSQL database is opened (dlopen), not linked into the
+// binary: a server on SQLite (the default) maps none of libpq and the ~20 libraries it pulls in
+// (LDAP, Kerberos, GnuTLS, SASL, ...), 3 MB of its idle RSS. The calls go through this table.
+#define ALPHALAB_LIBPQ_FUNCTIONS(X) \
+  X(PQclear) \
+  X(PQcmdTuples) \
+  X(PQconnectdbParams) \
+  X(PQerrorMessage) \
+  X(PQexec) \
+  X(PQexecPrepared) \
+  X(PQfinish) \
+  X(PQgetisnull) \
+  X(PQgetlength) \
+  X(PQgetvalue) \
+  X(PQnfields) \
+  X(PQntuples) \
+  X(PQprepare) \
+  X(PQreset) \
+  X(PQresultErrorField) \
+  X(PQresultErrorMessage) \
+  X(PQresultStatus) \
+  X(PQstatus) \
+  X(PQtransactionStatus)
+struct LibPq {
+#define ALPHALAB_LIBPQ_MEMBER(name) decltype(&::name) name = nullptr;
+  ALPHALAB_LIBPQ_FUNCTIONS(ALPHALAB_LIBPQ_MEMBER)
+#undef ALPHALAB_LIBPQ_MEMBER
+};
+// Set once, by the first LoadLibPq (PgDb::Open calls it before its first connection).
+const LibPq* pq = nullptr;
+
+Status LoadLibPq() {
+  static const Result<const LibPq*> loaded = []() -> Result<const LibPq*> {
+    void* lib = ::dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) {
+      const char* why = ::dlerror();
+      return Status::Unavailable(std::string("postgres: cannot load the PostgreSQL client library libpq.so.5 "
+                                             "(install libpq5): ") + (why != nullptr ? why : "unknown error"));
+    }
+    static LibPq table;
+#define ALPHALAB_LIBPQ_LOAD(name)                                                          \
+    table.name = reinterpret_cast<decltype(&::name)>(::dlsym(lib, #name));                \
+    if (table.name == nullptr) return Status::Unavailable("postgres: libpq.so.5 has no " #name);
+    ALPHALAB_LIBPQ_FUNCTIONS(ALPHALAB_LIBPQ_LOAD)
+#undef ALPHALAB_LIBPQ_LOAD
+    pq = &table;
+    return &table;  // the library stays loaded for the life of the process
+  }();
+  return loaded.ok() ? Status::Ok() : loaded.status();
+}
 
 constexpr size_t kMaxSqlInMessage = 300;
 
@@ -114,7 +166,7 @@ PgStatement& PgStatement::operator=(PgStatement&& other) noexcept {
 PgStatement::~PgStatement() { Clear(); }
 
 void PgStatement::Clear() {
-  if (result_ != nullptr) PQclear(result_);
+  if (result_ != nullptr) pq->PQclear(result_);
   result_ = nullptr;
   row_ = -1;
   rows_ = 0;
@@ -157,15 +209,15 @@ Status PgStatement::Execute() {
   std::vector<const char*> values;
   values.reserve(params_.size());
   for (const auto& p : params_) values.push_back(p ? p->c_str() : nullptr);
-  result_ = PQexecPrepared(conn_->conn_, name_.c_str(), static_cast<int>(values.size()),
+  result_ = pq->PQexecPrepared(conn_->conn_, name_.c_str(), static_cast<int>(values.size()),
                            values.empty() ? nullptr : values.data(), nullptr, nullptr, 0);
   Status status = conn_->StatusOf(result_, sql_);
   if (!status.ok()) {
     Clear();
     return status;
   }
-  rows_ = PQntuples(result_);
-  const char* affected = PQcmdTuples(result_);
+  rows_ = pq->PQntuples(result_);
+  const char* affected = pq->PQcmdTuples(result_);
   changes_ = (affected != nullptr && *affected != '\0') ? std::strtoll(affected, nullptr, 10) : 0;
   conn_->changes_ = changes_;
   row_ = -1;
@@ -180,20 +232,25 @@ Result<bool> PgStatement::Step() {
 
 Status PgStatement::Run() { return Execute(); }
 
-int PgStatement::ColumnCount() const { return result_ != nullptr ? PQnfields(result_) : 0; }
+int PgStatement::ColumnCount() const { return result_ != nullptr ? pq->PQnfields(result_) : 0; }
 
 bool PgStatement::ColumnIsNull(int col) const {
-  return result_ == nullptr || row_ < 0 || row_ >= rows_ || PQgetisnull(result_, row_, col) != 0;
+  return result_ == nullptr || row_ < 0 || row_ >= rows_ || pq->PQgetisnull(result_, row_, col) != 0;
 }
 
 std::string PgStatement::ColumnText(int col) const {
   if (ColumnIsNull(col)) return "";
-  return std::string(PQgetvalue(result_, row_, col), static_cast<size_t>(PQgetlength(result_, row_, col)));
+  return std::string(pq->PQgetvalue(result_, row_, col), static_cast<size_t>(pq->PQgetlength(result_, row_, col)));
+}
+
+std::string_view PgStatement::ColumnTextView(int col) const {
+  if (ColumnIsNull(col)) return {};
+  return {pq->PQgetvalue(result_, row_, col), static_cast<size_t>(pq->PQgetlength(result_, row_, col))};
 }
 
 int64_t PgStatement::ColumnInt64(int col) const {
   if (ColumnIsNull(col)) return 0;
-  const char* v = PQgetvalue(result_, row_, col);
+  const char* v = pq->PQgetvalue(result_, row_, col);
   if (std::strcmp(v, "t") == 0) return 1;
   if (std::strcmp(v, "f") == 0) return 0;
   if (std::strpbrk(v, ".eE") != nullptr) return static_cast<int64_t>(std::strtod(v, nullptr));
@@ -202,7 +259,7 @@ int64_t PgStatement::ColumnInt64(int col) const {
 
 double PgStatement::ColumnDouble(int col) const {
   if (ColumnIsNull(col)) return 0.0;
-  return std::strtod(PQgetvalue(result_, row_, col), nullptr);
+  return std::strtod(pq->PQgetvalue(result_, row_, col), nullptr);
 }
 
 std::optional<int64_t> PgStatement::ColumnOptionalInt64(int col) const {
@@ -224,24 +281,24 @@ std::optional<std::string> PgStatement::ColumnOptionalText(int col) const {
 // PgConnection
 
 PgConnection::~PgConnection() {
-  if (conn_ != nullptr) PQfinish(conn_);
+  if (conn_ != nullptr) pq->PQfinish(conn_);
 }
 
 Status PgConnection::StatusOf(pg_result* result, std::string_view sql) {
-  const ExecStatusType st = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  const ExecStatusType st = result != nullptr ? pq->PQresultStatus(result) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) return Status::Ok();
-  if (result == nullptr) return FromSqlState("", TrimMessage(PQerrorMessage(conn_)), sql);
-  const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-  std::string message = TrimMessage(PQresultErrorMessage(result));
-  if (message.empty()) message = TrimMessage(PQerrorMessage(conn_));
-  return FromSqlState(state != nullptr ? state : (PQstatus(conn_) == CONNECTION_OK ? "XX000" : ""),
+  if (result == nullptr) return FromSqlState("", TrimMessage(pq->PQerrorMessage(conn_)), sql);
+  const char* state = pq->PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  std::string message = TrimMessage(pq->PQresultErrorMessage(result));
+  if (message.empty()) message = TrimMessage(pq->PQerrorMessage(conn_));
+  return FromSqlState(state != nullptr ? state : (pq->PQstatus(conn_) == CONNECTION_OK ? "XX000" : ""),
                       std::move(message), sql);
 }
 
 Status PgConnection::Exec(std::string_view sql) {
-  pg_result* result = PQexec(conn_, std::string(sql).c_str());
+  pg_result* result = pq->PQexec(conn_, std::string(sql).c_str());
   Status status = StatusOf(result, sql);
-  if (result != nullptr) PQclear(result);
+  if (result != nullptr) pq->PQclear(result);
   return status;
 }
 
@@ -251,9 +308,9 @@ Result<PgStatement> PgConnection::Prepare(std::string_view sql) {
   if (it == prepared_.end()) {
     std::string name = "s" + std::to_string(prepared_.size() + 1);
     const std::string text = PgPlaceholders(sql);
-    pg_result* result = PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr);
+    pg_result* result = pq->PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr);
     Status status = StatusOf(result, sql);
-    if (result != nullptr) PQclear(result);
+    if (result != nullptr) pq->PQclear(result);
     RETURN_IF_ERROR(status);
     it = prepared_.emplace(key, std::move(name)).first;
   }
@@ -261,11 +318,11 @@ Result<PgStatement> PgConnection::Prepare(std::string_view sql) {
 }
 
 bool PgConnection::InTransaction() const {
-  const PGTransactionStatusType st = PQtransactionStatus(conn_);
+  const PGTransactionStatusType st = pq->PQtransactionStatus(conn_);
   return st == PQTRANS_INTRANS || st == PQTRANS_INERROR || st == PQTRANS_ACTIVE;
 }
 
-bool PgConnection::Healthy() const { return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK; }
+bool PgConnection::Healthy() const { return conn_ != nullptr && pq->PQstatus(conn_) == CONNECTION_OK; }
 
 // ---------------------------------------------------------------------------------------------
 // PgTransaction
@@ -307,6 +364,7 @@ Result<std::unique_ptr<PgDb>> PgDb::Open(const std::string& url, Options options
       return Status::InvalidArgument("postgres: schema name '" + options.schema + "' is not [A-Za-z0-9_]+");
     }
   }
+  RETURN_IF_ERROR(LoadLibPq());
   std::unique_ptr<PgDb> db(new PgDb());
   db->url_ = url;
   db->options_ = std::move(options);
@@ -323,12 +381,12 @@ Result<std::unique_ptr<PgConnection>> PgDb::Connect() {
   const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
   const std::string timeout = std::to_string(options_.connect_timeout_sec);
   const char* values[] = {url_.c_str(), timeout.c_str(), "alphalab", nullptr};
-  pg_conn* raw = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  pg_conn* raw = pq->PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   std::unique_ptr<PgConnection> conn(new PgConnection(raw));
-  if (raw == nullptr || PQstatus(raw) != CONNECTION_OK) {
+  if (raw == nullptr || pq->PQstatus(raw) != CONNECTION_OK) {
     return Status(StatusCode::kUnavailable,
                   "postgres: cannot connect to " + RedactPostgresUrl(url_) + ": " +
-                      TrimMessage(raw != nullptr ? PQerrorMessage(raw) : "out of memory"),
+                      TrimMessage(raw != nullptr ? pq->PQerrorMessage(raw) : "out of memory"),
                   nlohmann::json{{"sqlstate", "08001"}});
   }
   RETURN_IF_ERROR(Setup(*conn));
@@ -345,12 +403,12 @@ Status PgDb::Setup(PgConnection& conn) {
 }
 
 Status PgDb::Reconnect(PgConnection& conn) {
-  PQreset(conn.conn_);
+  pq->PQreset(conn.conn_);
   conn.prepared_.clear();
   if (!conn.Healthy()) {
     return Status(StatusCode::kUnavailable,
                   "postgres: lost the connection to " + RedactPostgresUrl(url_) + ": " +
-                      TrimMessage(PQerrorMessage(conn.conn_)),
+                      TrimMessage(pq->PQerrorMessage(conn.conn_)),
                   nlohmann::json{{"sqlstate", "08006"}});
   }
   return Setup(conn);

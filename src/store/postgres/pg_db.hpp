@@ -114,6 +114,8 @@ class PgStatement {
   int64_t ColumnInt64(int col) const;
   double ColumnDouble(int col) const;
   std::string ColumnText(int col) const;  // "" for NULL
+  // The text in the result's own memory, valid until the next Step ("" for NULL).
+  std::string_view ColumnTextView(int col) const;
   std::optional<int64_t> ColumnOptionalInt64(int col) const;
   std::optional<double> ColumnOptionalDouble(int col) const;
   std::optional<std::string> ColumnOptionalText(int col) const;

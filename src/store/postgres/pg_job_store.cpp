@@ -99,6 +99,10 @@ Result<StoredJob> PostgresJobStore::GetStoredJob(const JobId& id) {
   return ReadJobRow<Result<StoredJob>>(db_, id, [](const PgStatement& stmt) { return RowToStoredJob(stmt); });
 }
 
+Status PostgresJobStore::ReadStoredJob(const JobId& id, const std::function<void(const StoredJobView&)>& use) {
+  return ReadJobView(db_, id, use);
+}
+
 Result<std::vector<JobRecord>> PostgresJobStore::ListJobs(const JobQuery& query) {
   if (query.limit < 0 || query.offset < 0) {
     return Status::InvalidArgument("job store: limit and offset must not be negative");

@@ -178,6 +178,12 @@ std::string SqliteStatement::ColumnText(int col) const {
   return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
 }
 
+std::string_view SqliteStatement::ColumnTextView(int col) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, col);
+  if (text == nullptr) return {};
+  return {reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
+}
+
 std::string SqliteStatement::ColumnBlob(int col) const {
   const void* data = sqlite3_column_blob(stmt_, col);
   if (data == nullptr) return {};
@@ -342,11 +348,6 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::filesystem::path& pa
       db->readers_.free.push_back(reader.get());
       db->readers_.conns.push_back(std::move(reader));
     }
-    for (int i = 0; i < options.point_reader_connections && options.reader_connections > 0; ++i) {
-      ASSIGN_OR_RETURN(auto reader, OpenConnection(db->path_, options, /*read_only=*/true));
-      db->point_readers_.free.push_back(reader.get());
-      db->point_readers_.conns.push_back(std::move(reader));
-    }
   }
   if (!in_memory && options.background_checkpoint) {
     // No checkpoint inside the writer's commits; the WAL hook below replaces SQLite's
@@ -369,6 +370,19 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::filesystem::path& pa
     }
   }
   return db;
+}
+
+bool SqliteDb::OpenPointReaders() {
+  std::call_once(point_readers_once_, [this] {
+    if (path_ == ":memory:" || readers_.conns.empty()) return;
+    for (int i = 0; i < options_.point_reader_connections; ++i) {
+      auto reader = OpenConnection(path_, options_, /*read_only=*/true);
+      if (!reader.ok()) break;  // fewer (or no) point readers: the reads still have the shared ones
+      point_readers_.free.push_back(reader->get());
+      point_readers_.conns.push_back(std::move(reader).value());
+    }
+  });
+  return !point_readers_.conns.empty();
 }
 
 SqliteDb::~SqliteDb() {

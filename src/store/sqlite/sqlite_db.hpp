@@ -140,6 +140,8 @@ class SqliteStatement {
   int64_t ColumnInt64(int col) const;
   double ColumnDouble(int col) const;
   std::string ColumnText(int col) const;  // "" for NULL
+  // The text in the statement's own memory, valid until the next Step or reset ("" for NULL).
+  std::string_view ColumnTextView(int col) const;
   std::string ColumnBlob(int col) const;
   std::optional<int64_t> ColumnOptionalInt64(int col) const;
   std::optional<double> ColumnOptionalDouble(int col) const;
@@ -257,7 +259,7 @@ class SqliteDb {
     int reader_connections = 2;  // 0 = all reads go through the writer
     // Readers of their own for point reads (WithPointReader: one row by key, what the HTTP I/O
     // threads read inline), so a long scan holding every shared reader never delays them.
-    // 0 = point reads share the readers above.
+    // Opened by the first point read (not at Open). 0 = point reads share the readers above.
     int point_reader_connections = 2;
     bool create = true;          // create the file if missing
     // WAL pages between automatic checkpoints (SQLite's default is 1000). Larger batches copy
@@ -319,7 +321,7 @@ class SqliteDb {
   // (Options::point_reader_connections), waited for only by other point reads.
   template <typename Fn>
   auto WithPointReader(Fn&& fn) -> std::invoke_result_t<Fn&, SqliteConnection&> {
-    if (point_readers_.conns.empty()) return WithReader(std::forward<Fn>(fn));
+    if (!OpenPointReaders()) return WithReader(std::forward<Fn>(fn));
     ReaderLease lease(point_readers_);
     return fn(*lease.conn);
   }
@@ -415,7 +417,13 @@ class SqliteDb {
   std::mutex writer_mu_;
   std::unique_ptr<SqliteConnection> writer_;
   ReaderPool readers_;
-  ReaderPool point_readers_;
+  ReaderPool point_readers_;  // opened by the first point read (OpenPointReaders)
+  std::once_flag point_readers_once_;
+  // Opens the point readers on the first point read, not at Open: an idle server keeps no
+  // connection it has not read with (each costs ~100 KB: lookaside and page cache). False when
+  // there are none (in-memory, none configured, or the open failed): point reads then share
+  // the readers.
+  bool OpenPointReaders();
 };
 
 }  // namespace alphalab

@@ -111,6 +111,10 @@ Result<StoredJob> SqliteJobStore::GetStoredJob(const JobId& id) {
   return ReadJobRow<Result<StoredJob>>(db_, id, [](const SqliteStatement& stmt) { return RowToStoredJob(stmt); });
 }
 
+Status SqliteJobStore::ReadStoredJob(const JobId& id, const std::function<void(const StoredJobView&)>& use) {
+  return ReadJobView(db_, id, use);
+}
+
 Result<std::vector<JobRecord>> SqliteJobStore::ListJobs(const JobQuery& query) {
   if (query.limit < 0 || query.offset < 0) {
     return Status::InvalidArgument("job store: limit and offset must not be negative");

@@ -19,6 +19,7 @@ class SqliteJobStore final : public JobStore, public StoredJobReader {
   Status InsertJob(const JobRecord& job) override;
   Result<JobRecord> GetJob(const JobId& id) override;
   Result<StoredJob> GetStoredJob(const JobId& id) override;
+  Status ReadStoredJob(const JobId& id, const std::function<void(const StoredJobView&)>& use) override;
   Result<std::vector<JobRecord>> ListJobs(const JobQuery& query) override;
   Status UpdateJob(const JobRecord& job, JobState expected) override;
   Status ClaimQueued(const JobId& id, const std::string& claimer) override;
