@@ -159,7 +159,11 @@ std::optional<Result<int>> SmaCrossWindowOverride(const BacktestSpec& base, std:
   const std::string name(key.substr(kParams.size()));
   if (name != "fast" && name != "slow") return std::nullopt;
   YAML::Node one(YAML::NodeType::Map);
-  one[name] = value;
+  // A clone: assigning `value` itself would merge its document into `one`'s and re-point
+  // the value at the merged memory, so a value checked again and again (every grid of a
+  // process over the same axes) carried every earlier probe map and each check copied them
+  // all: 1.8 ms per grid after 100 grids, 22 ms after 1,600 (GridTest.WindowCheckCostStaysFlat).
+  one[name] = YAML::Clone(value);
   BacktestSpec probe;
   const Status status = ParseSmaCrossParams(ConfigMap(one, "strategy.params"), probe);
   if (!status.ok()) return Result<int>(status);
