@@ -5,7 +5,8 @@
 //     (one grid variant N times, nothing printed: grid_instructions.sh counts its instructions)
 // Figures: sma_cross(10,50) compute time on the demo bars vs a hand-written C++ loop (same
 // rules, same result to the cent), a 100-combination grid on one core and on all cores vs a
-// hand-written C++ grid sharing the prefix sums, synthetic universe generation/write, cold
+// hand-written C++ grid sharing the prefix sums, the machine's own two-core ceiling beside the
+// engine's speed-up (forked one-thread copies, alone and at once), synthetic universe generation/write, cold
 // (CSV) and warm (cache) load of 500 instruments x 20 years, topn over that universe.
 #include <sys/wait.h>
 #include <unistd.h>
