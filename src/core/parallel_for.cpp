@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace alphalab::parallel_detail {
@@ -52,27 +53,41 @@ class Pool {
       for (size_t h = 0; h < helpers; ++h) queue_.push_back(&batch);
       // Enough parked threads for every request in the queue (others' included).
       size_t wanted = queue_.size() > idle_ ? queue_.size() - idle_ : 0;
-      for (; wanted > 0 && threads_ < kMaxThreads; --wanted, ++threads_) std::thread([this] { Loop(); }).detach();
+      try {
+        for (; wanted > 0 && threads_ < kMaxThreads; --wanted, ++threads_, ++idle_) {
+          std::thread([this] { Loop(); }).detach();  // idle from now on: a later call counts it
+        }
+      } catch (const std::system_error&) {  // no more threads now: the ones there (and the caller) do it
+      }
     }
     if (helpers == 1) {
       wake_.notify_one();
     } else {
       wake_.notify_all();
     }
-    batch.Drain();
-    std::unique_lock lock(mu_);
-    // Take back the requests no helper has claimed; wait for those that did.
-    std::erase(queue_, &batch);
-    done_.wait(lock, [&] { return batch.active == 0; });
+    try {
+      batch.Drain();
+    } catch (...) {  // fn threw on this thread: the helpers leave `batch` before it goes
+      batch.next = batch.count;
+      Settle(batch);
+      throw;
+    }
+    Settle(batch);
   }
 
  private:
   static constexpr size_t kMaxThreads = 256;
 
+  // Takes back the requests no helper has claimed and waits for the helpers that did.
+  void Settle(Batch& batch) {
+    std::unique_lock lock(mu_);
+    std::erase(queue_, &batch);
+    done_.wait(lock, [&] { return batch.active == 0; });
+  }
+
   void Loop() {
     std::unique_lock lock(mu_);
-    for (;;) {
-      ++idle_;
+    for (;;) {  // counted in idle_ from its start (by the caller that made it) until it claims
       wake_.wait(lock, [&] { return !queue_.empty(); });
       --idle_;
       Batch* batch = queue_.front();
@@ -82,6 +97,7 @@ class Pool {
       batch->Drain();
       lock.lock();
       if (--batch->active == 0) done_.notify_all();
+      ++idle_;
     }
   }
 
@@ -89,7 +105,7 @@ class Pool {
   std::condition_variable wake_;  // helpers park here
   std::condition_variable done_;  // callers wait here for their last helper
   std::deque<Batch*> queue_;      // one entry per helper asked for, oldest first
-  size_t threads_ = 0, idle_ = 0;
+  size_t threads_ = 0, idle_ = 0;  // idle_: started or parked, not inside a batch
 };
 
 }  // namespace
