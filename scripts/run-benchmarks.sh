@@ -32,23 +32,24 @@ run() {
   local t0=$SECONDS
   "$@" 2>&1 | tee "$out" | tee -a "$TXT"
   echo "$((SECONDS - t0))" > "$WORK/secs.$n"
+  echo "($((SECONDS - t0)) s)" | tee -a "$TXT"
 }
 echo "alphalab benchmarks ($MODE), $STARTED, load average $LOAD_BEFORE, $(nproc) cores" | tee -a "$TXT"
 if [ "$MODE" = quick ]; then
   run "$BIN/bench_log_tail" --size-gb 0.125 --iterations 2000
-  run "$BIN/bench_exec_spawn"
+  run "$BIN/bench_exec_spawn" --jobs 1000
   run "$BIN/bench_store_write"
   run "$BIN/bench_engine_bt" --quick
   run "$BIN/bench_jobs" --jobs 5000 --clients 4 --slots 32 --keep --dir "$WORK/jobs"
   run "$BIN/bench_file_replace" --dir "$WORK/jobs" --no-wait
-  run "$BIN/bench_registry" --rows 100000 --runs-to-index 1000
+  run "$BIN/bench_registry" --rows 100000 --runs-to-index 1000 --iterations 100
   # Optimizations through the API: a 1,000-task sma_cross grid (fast path) against single
   # backtest processes in the same run, and the queue wait of 1,000 process tasks on 2 slots.
   run "$BIN/bench_optimize" --grid 1000 --repeat 3 --only grid
   run "$BIN/bench_optimize" --only queue
 else
   run "$BIN/bench_log_tail" --size-gb 1 --iterations 5000 --dir "$WORK"
-  run "$BIN/bench_exec_spawn"
+  run "$BIN/bench_exec_spawn" --jobs 1000
   run "$BIN/bench_store_write"
   run "$BIN/bench_engine_bt" --workdir "$WORK/engine_bt"
   run "$BIN/bench_jobs" --jobs 20000 --clients 4 --slots 32 --keep --dir "$WORK/jobs"

@@ -5,8 +5,12 @@
 //     (one grid variant N times, nothing printed: grid_instructions.sh counts its instructions)
 // Figures: sma_cross(10,50) compute time on the demo bars vs a hand-written C++ loop (same
 // rules, same result to the cent), a 100-combination grid on one core and on all cores vs a
-// hand-written C++ grid sharing the prefix sums, synthetic universe generation/write, cold
+// hand-written C++ grid sharing the prefix sums, the machine's own two-core ceiling beside the
+// engine's speed-up (forked one-thread copies, alone and at once), synthetic universe generation/write, cold
 // (CSV) and warm (cache) load of 500 instruments x 20 years, topn over that universe.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -162,6 +166,63 @@ void Compare(const std::string& figure, const std::vector<double>& mine, const s
   const auto a = alphalab::bench::Summarize(mine), b = alphalab::bench::Summarize(ref);
   std::printf("    best-of: this %.3f ms, reference %.3f ms -> ratio %.2f (reference / this)\n", a.best * 1e3,
               b.best * 1e3, a.best > 0 ? b.best / a.best : 0.0);
+}
+
+double Monotonic() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// The machine's own ceiling for `procs` cores: `procs` forked copies of this process each
+// run fn `reps` times at once (after one warm-up run and a common go), nothing shared but the
+// machine (own allocator, own pages after the copy-on-write warm-up, no locks). Returns the
+// wall seconds from the first copy's start to the last one's end (negative on a failure).
+template <typename Fn>
+double ForkedWall(int procs, int reps, const Fn& fn) {
+  int go[2], back[2];
+  if (pipe(go) != 0) return -1;
+  if (pipe(back) != 0) {
+    close(go[0]);
+    close(go[1]);
+    return -1;
+  }
+  std::fflush(stdout);
+  std::vector<pid_t> kids;
+  for (int p = 0; p < procs; ++p) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      close(go[1]);
+      close(back[0]);
+      fn();  // warm-up: the copy-on-write faults and the first allocations
+      char c = 0;
+      if (read(go[0], &c, 1) != 1) _exit(1);
+      double span[2] = {Monotonic(), 0};
+      for (int r = 0; r < reps; ++r) fn();
+      span[1] = Monotonic();
+      _exit(write(back[1], span, sizeof span) == static_cast<ssize_t>(sizeof span) ? 0 : 1);
+    }
+    if (pid > 0) kids.push_back(pid);
+  }
+  close(go[0]);
+  close(back[1]);
+  const std::string start(kids.size(), 'g');
+  bool ok = kids.size() == static_cast<size_t>(procs) &&
+            write(go[1], start.data(), start.size()) == static_cast<ssize_t>(start.size());
+  close(go[1]);
+  double first = 1e300, last = 0;
+  for (size_t k = 0; ok && k < kids.size(); ++k) {
+    double span[2];
+    ok = read(back[0], span, sizeof span) == static_cast<ssize_t>(sizeof span);
+    first = std::min(first, span[0]);
+    last = std::max(last, span[1]);
+  }
+  close(back[0]);
+  for (pid_t pid : kids) {
+    int status = 0;
+    ok = waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0 && ok;
+  }
+  return ok ? last - first : -1;
 }
 
 std::vector<long double> LongPrefix(const std::vector<double>& close) {
@@ -383,6 +444,34 @@ int main(int argc, char** argv) {
   Compare("grid scaling: engine, all cores vs its own 1 thread", gall, "engine grid, 1 thread (ratio = speed-up)", g1);
   Compare("grid scaling: hand-written array grid, all cores vs its own 1 thread", aall,
           "hand-written array grid, 1 thread (ratio = speed-up)", a1);
+
+  // 2a. The machine's two-core ceiling beside the engine's: per round, K grids on 1 thread and
+  // on all cores in this process, then one forked copy running K grids alone and `cores`
+  // copies running K grids each at once (independent processes: the most two cores give).
+  if (cores >= 2) {
+    const int k_grids = 10;
+    std::vector<double> t1, tall, alone, together;
+    for (int r = 0; r < 15; ++r) {
+      t1.push_back(Sample(1, [&] { engine_grid(1); }, k_grids)[0]);
+      tall.push_back(Sample(1, [&] { engine_grid(0); }, k_grids)[0]);
+      const double a = ForkedWall(1, k_grids, [&] { engine_grid(1); });
+      const double b = ForkedWall(static_cast<int>(cores), k_grids, [&] { engine_grid(1); });
+      if (a > 0 && b > 0) {
+        alone.push_back(a / k_grids);
+        together.push_back(b / (k_grids * cores));  // per grid of the aggregate
+      }
+    }
+    const auto s1 = Report("engine_bt", "grid scaling in batches of 10 grids: engine, all cores", tall, "ms",
+                           "engine, 1 thread (ratio = speed-up)", t1);
+    const auto c = Report("engine_bt",
+                          "machine ceiling: " + std::to_string(cores) +
+                              " independent processes, 1-thread grids at once (time per grid of the aggregate)",
+                          together, "ms", "1 process alone (ratio = the machine's speed-up ceiling)", alone);
+    const double x = s1.median > 0 ? alphalab::bench::Summarize(t1).median / s1.median : 0;
+    const double y = c.median > 0 ? alphalab::bench::Summarize(alone).median / c.median : 0;
+    std::printf("%u threads: %.2fx; machine ceiling (%u independent runs): %.2fx; X/Y %.2f\n", cores, x, cores, y,
+                y > 0 ? x / y : 0.0);
+  }
 
   // 2b. What `alphalab backtest --grid` adds around the engine's grid: RunGrid from a
   // workspace (resolve the dataset, load the instrument from its binary cache, validate the

@@ -555,10 +555,9 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
     const ConfigOverride* override_;
     YAML::Node config, value;  // private clones (yaml-cpp nodes are not shared across threads)
     Status status;
-    bool checked;  // already (sma_cross windows); the others get a full parse below
+    bool checked;  // by the window rule (sma_cross windows); the others get a full parse
   };
   std::vector<Pending> pending;  // distinct overrides, in order of first use
-  size_t to_parse = 0;
   for (size_t c = 0; c < combinations.size(); ++c) {
     entries[c].reserve(combinations[c].size());
     for (const auto& o : combinations[c]) {
@@ -567,28 +566,31 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
       entries[c].push_back(&it->second);  // map entries never move
       if (!inserted) continue;
       it->second.key = key;
-      // sma_cross windows are checked here by the parser's own rule (no full re-parse).
-      if (auto window = SmaCrossWindowOverride(base, key, o.value)) {
-        Pending cheap{&it->second, &o, {}, {}, Status::Ok(), true};
-        if (window->ok()) {
-          it->second.numeric = static_cast<double>(**window);
-        } else {
-          cheap.status = window->status().WithContext("grid value " + key + "=" + YamlToJson(o.value).dump());
-        }
-        pending.push_back(std::move(cheap));
+      // sma_cross windows are checked by the parser's own rule (no full re-parse), on the
+      // workers below like the full parses.
+      if (IsSmaCrossWindowKey(base, key)) {
+        pending.push_back(Pending{&it->second, &o, {}, YAML::Clone(o.value), Status::Ok(), true});
         continue;
       }
       pending.push_back(Pending{&it->second, &o, YAML::Clone(base_config), YAML::Clone(o.value), Status::Ok(), false});
-      ++to_parse;
     }
   }
-  // The full parse of each distinct override, on the workers (independent clones); the first
+  // Each distinct override's check, on the workers (independent clones; the window checks were
+  // 4% of a 100-combination grid's instructions, serial before its simulations); the first
   // problem in order of first use is the error, as with one pass.
-  ParallelFor(to_parse ? pending.size() : 0, Workers(options.threads), [&](size_t k) {
+  ParallelFor(pending.size(), Workers(options.threads), [&](size_t k) {
     Pending& p = pending[k];
-    if (p.checked) return;
     const ConfigOverride& o = *p.override_;
     Checked& entry = *p.entry;
+    if (p.checked) {
+      auto window = SmaCrossWindowOverride(base, entry.key, p.value);
+      if (window->ok()) {
+        entry.numeric = static_cast<double>(**window);
+      } else {
+        p.status = window->status().WithContext("grid value " + entry.key + "=" + YamlToJson(p.value).dump());
+      }
+      return;
+    }
     p.status = [&]() -> Status {
       RETURN_IF_ERROR(SetPath(p.config, o.path, p.value));
       auto spec = ParseBacktestSpec(p.config);
@@ -650,24 +652,30 @@ Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const Y
   for (size_t a = 0; a < axes.size(); ++a) {
     for (const auto& v : axes[a].values) shown[a].push_back(YamlToJson(v));
   }
+  // Combination c's value index on each axis (the last axis varies fastest).
+  auto value_index = [&](size_t c, std::vector<size_t>& idx) {
+    for (size_t a = axes.size(); a-- > 0;) {
+      idx[a] = c % axes[a].values.size();
+      c /= axes[a].values.size();
+    }
+  };
   std::vector<size_t> idx(axes.size(), 0);
   for (size_t c = 0; c < total; ++c) {
-    size_t rem = c;
-    for (size_t a = axes.size(); a-- > 0;) {
-      idx[a] = rem % axes[a].values.size();
-      rem /= axes[a].values.size();
-    }
-    cells[c].params = nlohmann::json::object();
+    value_index(c, idx);
     combinations[c].reserve(axes.size());
-    for (size_t a = 0; a < axes.size(); ++a) {
-      cells[c].params[axes[a].key] = shown[a][idx[a]];
-      combinations[c].push_back(ConfigOverride{axes[a].path, axes[a].values[idx[a]]});
-    }
+    for (size_t a = 0; a < axes.size(); ++a) combinations[c].push_back(ConfigOverride{axes[a].path, axes[a].values[idx[a]]});
   }
   std::vector<Status> errors(total);
   RETURN_IF_ERROR(RunCombinations(
       context, base_config, combinations, scorers, RunOptions{.threads = threads, .record_curves = false},
       [&](size_t c, const BacktestSpec&, Result<BacktestResult>&& r) {
+        // Each cell's parameters on the worker that ran it (3% of a 100-combination grid
+        // when they were built before the workers started).
+        thread_local std::vector<size_t> at;
+        at.resize(axes.size());
+        value_index(c, at);
+        cells[c].params = nlohmann::json::object();
+        for (size_t a = 0; a < axes.size(); ++a) cells[c].params[axes[a].key] = shown[a][at[a]];
         if (r.ok()) {
           cells[c].metrics = r->metrics;
         } else {

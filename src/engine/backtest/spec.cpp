@@ -152,14 +152,20 @@ Status ParseSmaCrossParams(const ConfigMap& params, BacktestSpec& spec) {
 
 }  // namespace
 
+bool IsSmaCrossWindowKey(const BacktestSpec& base, std::string_view key) {
+  return base.type == StrategyType::kSmaCross && (key == "strategy.params.fast" || key == "strategy.params.slow");
+}
+
 std::optional<Result<int>> SmaCrossWindowOverride(const BacktestSpec& base, std::string_view key,
                                                   const YAML::Node& value) {
-  constexpr std::string_view kParams = "strategy.params.";
-  if (base.type != StrategyType::kSmaCross || key.substr(0, kParams.size()) != kParams) return std::nullopt;
-  const std::string name(key.substr(kParams.size()));
-  if (name != "fast" && name != "slow") return std::nullopt;
+  if (!IsSmaCrossWindowKey(base, key)) return std::nullopt;
+  const std::string name(key.substr(std::string_view("strategy.params.").size()));
   YAML::Node one(YAML::NodeType::Map);
-  one[name] = value;
+  // A clone: assigning `value` itself would merge its document into `one`'s and re-point
+  // the value at the merged memory, so a value checked again and again (every grid of a
+  // process over the same axes) carried every earlier probe map and each check copied them
+  // all: 1.8 ms per grid after 100 grids, 22 ms after 1,600 (GridTest.WindowCheckCostStaysFlat).
+  one[name] = YAML::Clone(value);
   BacktestSpec probe;
   const Status status = ParseSmaCrossParams(ConfigMap(one, "strategy.params"), probe);
   if (!status.ok()) return Result<int>(status);

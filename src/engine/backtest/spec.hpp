@@ -46,7 +46,9 @@ Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config);
 // A grid's value for `key` = strategy.params.fast or .slow of an sma_cross `base`: the window
 // ParseBacktestSpec would give (or its error) for the base config with that one value set,
 // checked by the same function without re-parsing the rest (nothing else depends on these
-// two keys). nullopt for any other key or strategy: those need the full parse.
+// two keys). nullopt for any other key or strategy (IsSmaCrossWindowKey false): those need
+// the full parse.
+bool IsSmaCrossWindowKey(const BacktestSpec& base, std::string_view key);
 std::optional<Result<int>> SmaCrossWindowOverride(const BacktestSpec& base, std::string_view key,
                                                   const YAML::Node& value);
 

@@ -1,0 +1,101 @@
+#include "core/parallel_for.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace alphalab {
+namespace {
+
+long Tid() { return ::syscall(SYS_gettid); }
+
+int Nice() { return getpriority(PRIO_PROCESS, static_cast<id_t>(Tid())); }
+
+void Pause() { std::this_thread::sleep_for(std::chrono::milliseconds(2)); }
+
+TEST(ParallelForTest, EveryIndexExactlyOnce) {
+  for (size_t workers : {0, 1, 2, 3, 8}) {
+    for (size_t count : {0, 1, 2, 7, 1000}) {
+      std::vector<std::atomic<int>> hits(count);
+      ParallelFor(count, workers, [&](size_t i) { ++hits[i]; });
+      for (size_t i = 0; i < count; ++i) EXPECT_EQ(hits[i].load(), 1) << "workers " << workers << ", item " << i;
+    }
+  }
+}
+
+// The helpers are parked threads reused by every call, not threads made per call (the old
+// loop started and joined a new thread per call: each call that shared its items showed a
+// new thread id).
+TEST(ParallelForTest, HelpersAreReusedAcrossCalls) {
+  ParallelFor(2, 2, [](size_t) {});
+  const size_t pool = parallel_detail::PoolThreads();
+  ASSERT_GE(pool, 1u);
+  std::mutex mu;
+  std::set<long> helpers;
+  size_t shared_calls = 0;
+  const long caller = Tid();
+  for (int call = 0; call < 30; ++call) {
+    bool shared = false;
+    ParallelFor(8, 2, [&](size_t) {
+      Pause();
+      std::lock_guard lock(mu);
+      if (Tid() != caller) shared = true, helpers.insert(Tid());
+    });
+    shared_calls += shared;
+  }
+  EXPECT_GT(shared_calls, 0u) << "a helper never joined in 30 calls";
+  EXPECT_EQ(parallel_detail::PoolThreads(), pool) << "sequential calls started new threads";
+  EXPECT_LE(helpers.size(), pool) << "helpers seen: " << helpers.size() << " in " << shared_calls << " calls";
+}
+
+TEST(ParallelForTest, NestedAndConcurrentCallsComplete) {
+  std::atomic<size_t> sum{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 4; ++c) {
+    callers.emplace_back([&] {
+      ParallelFor(6, 2, [&](size_t i) { ParallelFor(10, 3, [&](size_t j) { sum += i * 10 + j; }); });
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(sum.load(), 4u * (59u * 60u / 2));
+}
+
+// A caller's helpers run at the caller's nice value: a sweep at nice +5 (optimize's fast
+// path) gets no helper at 0, and a later grid at 0 no helper lowered to +5.
+TEST(ParallelForTest, HelpersRunAtTheCallersNice) {
+  auto niceties = [] {
+    std::mutex mu;
+    std::set<long> tids;
+    std::set<int> nices;
+    ParallelFor(20, 2, [&](size_t) {
+      Pause();
+      std::lock_guard lock(mu);
+      tids.insert(Tid());
+      nices.insert(Nice());
+    });
+    EXPECT_EQ(tids.size(), 2u) << "the helper did not join";
+    return nices;
+  };
+  const int base = Nice();
+  ASSERT_LE(base, 14);
+  EXPECT_EQ(niceties(), std::set<int>{base});
+  std::set<int> lowered;
+  std::thread sweep([&] {
+    ASSERT_EQ(setpriority(PRIO_PROCESS, static_cast<id_t>(Tid()), base + 5), 0);
+    lowered = niceties();
+  });
+  sweep.join();
+  EXPECT_EQ(lowered, std::set<int>{base + 5});
+  EXPECT_EQ(niceties(), std::set<int>{base});
+}
+
+}  // namespace
+}  // namespace alphalab
