@@ -49,11 +49,18 @@ function(alphalab_test name)
   if(T_LABELS)
     set(labels ${T_LABELS})
   endif()
-  # The folder label goes on the directory (ctest gives it to every test there): a second label
-  # in `PROPERTIES LABELS` does not survive gtest_discover_tests (only the first one arrives).
+  # The folder label goes on the directory (ctest gives it to every test there).
   string(REGEX MATCH "^[a-z]+" folder ${name})
   set_property(DIRECTORY APPEND PROPERTY LABELS ${folder})
   set_property(GLOBAL APPEND PROPERTY ALPHALAB_TESTS_${folder} ${name})
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
-    PROPERTIES LABELS "${labels}" TIMEOUT 300)
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
+  # The LABELS are set after discovery, not in `PROPERTIES`: gtest_discover_tests expands its
+  # PROPERTIES unquoted on the way to set_tests_properties, so of a list "integration;slow" only
+  # the first label arrived (CMake 3.25; escaping the `;` does not survive either). A test include
+  # file, run by ctest after the one gtest_discover_tests adds (same directory property, appended
+  # later), sets them on the list of the tests it discovered (`${name}_TESTS`).
+  set(labels_file ${CMAKE_CURRENT_BINARY_DIR}/${name}_labels.cmake)
+  file(WRITE ${labels_file}
+    "if(${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"${labels}\")\nendif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${labels_file})
 endfunction()

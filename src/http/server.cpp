@@ -39,6 +39,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/release_memory.hpp"
 #include "http/api_error.hpp"
 #include "jobs/metrics.hpp"
 
@@ -198,6 +199,7 @@ struct HttpServer::Impl {
   std::atomic<bool> stopping{false};
   std::thread stopper;
   std::atomic<int> active_sessions{0};
+  std::atomic<uint64_t> requests_started{0};  // read by TrimWhenIdle()
   int bound_port = 0;
   std::unique_ptr<AccessLogBuffer> access_buffer;  // when options.access_log_writer is set
   asio::thread_pool handlers;  // blocking handler work runs here, never on the I/O threads
@@ -216,6 +218,9 @@ struct HttpServer::Impl {
   asio::awaitable<void> Accept();
   asio::awaitable<void> Session(beast::tcp_stream stream);
   asio::awaitable<void> Refuse(tcp::socket socket);
+  // Gives the heap's free memory back (ReleaseFreeHeapMemory) once no request has started for
+  // options.idle_trim_ms after some did: once per quiet spell, off the I/O threads.
+  asio::awaitable<void> TrimWhenIdle();
   // Sends a woken stream (BodyStream::SetWake) until it is done, the peer goes or the server stops.
   asio::awaitable<void> SendWokenStream(beast::tcp_stream& stream, BodyStream& body);
   // Runs fn() on the handler pool and resumes on the caller's executor.
@@ -264,6 +269,8 @@ HttpServer::HttpServer(const ServerOptions& options, const Router& router, Metri
     metrics->DeclareCounter("alphalab_http_handler_pool_tasks_total",
                             "units of work run on the handler pool (requests off the I/O threads)");
     impl_->request_seconds = metrics->HistogramSeries("alphalab_http_request_seconds");
+    metrics->DeclareCounter("alphalab_http_idle_heap_trims_total",
+                            "times the idle server gave the heap's free memory back to the OS");
   }
 }
 
@@ -304,6 +311,7 @@ int HttpServer::port() const { return impl_->bound_port; }
 
 void HttpServer::Run() {
   asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
+  if (impl_->options.idle_trim_ms > 0) asio::co_spawn(impl_->ioc, impl_->TrimWhenIdle(), asio::detached);
   const int n = std::max(1, impl_->options.io_threads);
   std::vector<std::thread> threads;
   for (int i = 1; i < n; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
@@ -385,6 +393,34 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
     }
     ++active_sessions;  // counted here so a burst of accepts cannot overshoot the cap
     asio::co_spawn(ex, Session(beast::tcp_stream(std::move(socket))), asio::detached);
+  }
+}
+
+asio::awaitable<void> HttpServer::Impl::TrimWhenIdle() {
+  const auto idle = std::chrono::milliseconds(options.idle_trim_ms);
+  const auto tick = std::min<std::chrono::milliseconds>(idle, std::chrono::seconds(1));
+  asio::steady_timer timer(ioc);
+  uint64_t seen = requests_started.load(std::memory_order_relaxed);
+  bool pending = false;  // requests since the last trim
+  auto quiet_since = std::chrono::steady_clock::now();
+  while (!stopping) {
+    beast::error_code ec;
+    timer.expires_after(tick);
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping) co_return;
+    const uint64_t now_seen = requests_started.load(std::memory_order_relaxed);
+    const auto now = std::chrono::steady_clock::now();
+    if (now_seen != seen) {
+      seen = now_seen;
+      pending = true;
+      quiet_since = now;
+    } else if (pending && now - quiet_since >= idle) {
+      pending = false;
+      bool released = false;
+      co_await OffIo([&released] { released = ReleaseFreeHeapMemory(); });
+      spdlog::debug(R"({{"msg":"idle heap trim","released":{}}})", released);
+      if (metrics) metrics->Increment("alphalab_http_idle_heap_trims_total");
+    }
   }
 }
 
@@ -516,6 +552,7 @@ std::optional<HttpRequest> HttpServer::Impl::BuildRequest(bhttp::request<bhttp::
 }
 
 HttpResponse HttpServer::Impl::Handle(HttpRequest& req, Router::Match match) {
+  requests_started.fetch_add(1, std::memory_order_relaxed);
   const auto t0 = std::chrono::steady_clock::now();
   HttpResponse res = router.Dispatch(req, std::move(match));
   const double ms =

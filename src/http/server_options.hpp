@@ -23,6 +23,10 @@ struct ServerOptions {
   int max_connections = 0;
   // Threads that run handlers (database, files) so the I/O threads never block; routes marked
   // Router::SetInline (health, metrics) run on the I/O thread.
+  // Once no request has started for this long after some did, the heap's free memory goes
+  // back to the OS (core/release_memory.hpp; glibc keeps a burst's freed memory otherwise).
+  // 0: never.
+  int idle_trim_ms = 2000;
   int handler_threads = 8;           // every read on a connection (keep-alive idle too)
   bool access_log = true;              // structured JSON access log lines on stderr
   // Where batched access-log lines go, a chunk of whole lines at a time (the server's log sink,

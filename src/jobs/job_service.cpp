@@ -643,10 +643,12 @@ ExitCallback JobService::MakeExitCallback(const std::shared_ptr<Active>& a) {
 }
 
 void JobService::OnExit(const std::shared_ptr<Active>& a, const ProcessExit& exit) {
-  {
-    std::lock_guard lock(completions_mu_);
-    completions_.push_back(Completion{a, exit});
-  }
+  // Notified under the lock: Shutdown() takes completions_mu_ before the service goes, so an
+  // exit reported by another thread (the executor's) is done with completions_cv_ by then.
+  // Notifying after the unlock raced ~JobService destroying the condition variable (TSan:
+  // JobServiceTest.CancelRacingTheStarterAlwaysEndsCanceled, the fake executor's cancel thread).
+  std::lock_guard lock(completions_mu_);
+  completions_.push_back(Completion{a, exit});
   completions_cv_.notify_one();
 }
 

@@ -221,6 +221,40 @@ TEST_F(ServerTest, ConnectionsBeyondTheCapGet503) {
   t.join();
 }
 
+// The heap's free memory goes back to the OS once per quiet spell (ServerOptions::idle_trim_ms):
+// not while requests keep coming, once after they stop, not again until new ones came.
+TEST(ServerIdleTrimTest, TrimsOncePerQuietSpellAfterRequests) {
+  Router router;
+  router.Get("/api/ping", [](const HttpRequest&) -> Result<Json> { return Json{{"pong", true}}; });
+  ServerOptions options;
+  options.port = 0;
+  options.access_log = false;
+  options.idle_trim_ms = 150;
+  Metrics metrics;
+  HttpServer server(options, router, &metrics);
+  ASSERT_TRUE(server.Listen().ok());
+  std::thread t([&] { server.Run(); });
+  auto client = std::move(HttpClient::Create("http://127.0.0.1:" + std::to_string(server.port())).value());
+  const auto trims = [&] { return metrics.CounterValue("alphalab_http_idle_heap_trims_total"); };
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(trims(), 0) << "no request yet: nothing to give back";
+  const auto busy_until = std::chrono::steady_clock::now() + 600ms;
+  while (std::chrono::steady_clock::now() < busy_until) {  // a request every 50 ms: never idle
+    ASSERT_EQ(client->Get("/api/ping")->status, 200);
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(trims(), 0) << "trimmed while requests kept coming";
+  for (int i = 0; i < 100 && trims() < 1; ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(trims(), 1) << "no trim within 2 s of the last request";
+  std::this_thread::sleep_for(600ms);
+  EXPECT_EQ(trims(), 1) << "trimmed again without new requests";
+  ASSERT_EQ(client->Get("/api/ping")->status, 200);
+  for (int i = 0; i < 100 && trims() < 2; ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(trims(), 2) << "no trim after the next quiet spell";
+  server.Stop();
+  t.join();
+}
+
 TEST_F(ServerTest, InlineRoutesAnswerWhileTheHandlerPoolIsBusy) {
   Router router;
   std::atomic<bool> release{false};
