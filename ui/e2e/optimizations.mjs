@@ -171,9 +171,12 @@ await test("a task's job page links its parent optimization; the dashboard lists
 await test('cancel with confirmation: the canceled notice keeps the final summary', async () => {
   const o = await api('POST', '/api/v1/optimizations', {
     name: 'e2e cancel', project: 'demo', job_type: 'backtest', base_params: { config_path: 'configs/backtest/base.yaml' },
-    param_space: { 'strategy.params.fast': { min: 5, max: 64, step: 1 }, 'strategy.params.slow': [120] },
+    // 1,200 tasks one at a time: a minute or more of work, so the sweep cannot end on its own
+    // before the cancel lands (60 tasks once did, in about 2 s, on a loaded CI machine).
+    param_space: { 'strategy.params.fast': { min: 5, max: 64, step: 1 }, 'strategy.params.slow': { min: 120, max: 310, step: 10 } },
     objective: { metric: 'final_equity', direction: 'max' }, max_inflight: 1,
   });
+  expect(o.summary.total === 1200, `1,200 tasks (${o.summary.total})`);
   await page.goto(`${base}/optimizations/${o.id}`);
   await waitFor('a finished task', async () => num(await page.getByTestId('count-finished').innerText()) >= 1, 60_000, 200);
   await page.getByRole('button', { name: 'Cancel' }).click();
@@ -181,7 +184,7 @@ await test('cancel with confirmation: the canceled notice keeps the final summar
   await page.getByRole('button', { name: 'Yes, cancel the optimization' }).click();
   await page.getByTestId('canceled-notice').waitFor({ timeout: 30_000 });
   const s = await api('GET', `/api/v1/optimizations/${o.id}/status`);
-  const want = `${s.summary.finished} finished, ${s.summary.failed} failed, ${s.summary.canceled} canceled of 60`;
+  const want = `${s.summary.finished} finished, ${s.summary.failed} failed, ${s.summary.canceled} canceled of ${s.summary.total}`;
   const notice = await waitFor('the final counts in the notice', async () => {
     const t = await page.getByTestId('canceled-notice').innerText();
     return t.includes(want) ? t : null;
