@@ -141,18 +141,27 @@ inline ModelsSql BuildModelsSql(const RegistryQuery& q) {
   const std::string order = OrderBy(EffectiveRegistrySort(q.sort));
   const std::string select = "SELECT " + kModelColumns + " FROM registry_models";
   const int64_t window = q.offset + q.limit;
+  // Pages past the first rows read only the keys and the sort columns of the rows they skip
+  // (from the sort index, no table row), then the page's own rows by primary key: at 1M rows,
+  // offset 500 read 550 full rows for 50.
+  std::string keys = "run_id, ticker, mode";
+  for (const auto& k : EffectiveRegistrySort(q.sort)) {
+    const std::string name(FieldInfo(k.field).name);
+    if (name != "run_id" && name != "ticker" && name != "mode") keys += ", " + name;
+  }
+  const auto page_of_keys = [&](const std::string& keys_page) {
+    std::string columns = "m." + kModelColumns;
+    for (size_t at = columns.find(", "); at != std::string::npos; at = columns.find(", ", at + 4)) {
+      columns.replace(at, 2, ", m.");
+    }
+    return "SELECT " + columns + " FROM (" + keys_page + ") AS k JOIN registry_models AS m" +
+           " ON m.run_id = k.run_id AND m.ticker = k.ticker AND m.mode = k.mode" +
+           OrderBy(EffectiveRegistrySort(q.sort), "m.");
+  };
   if (q.tickers.size() > 1 && window <= kMaxUnionWindow) {
     // ticker IN (a, b, c): the first offset+limit rows of the whole result are among the first
     // offset+limit rows of each ticker, and each of those is an ordered index range
-    // (ticker + sort index), so merge per-ticker top-k lists instead of sorting every match.
-    // The lists carry only the keys and the sort columns (read from the index, no table row);
-    // the page's own rows are read last, by primary key: at offset 500 the full rows of 3 x 550
-    // candidates cost 10 ms of the 11 (1M rows).
-    std::string keys = "run_id, ticker, mode";
-    for (const auto& k : EffectiveRegistrySort(q.sort)) {
-      const std::string name(FieldInfo(k.field).name);
-      if (name != "run_id" && name != "ticker" && name != "mode") keys += ", " + name;
-    }
+    // (ticker + sort index), so merge per-ticker top-k lists (of keys) instead of sorting every match.
     std::string merged;
     RegistryQuery one = q;
     for (size_t i = 0; i < q.tickers.size(); ++i) {
@@ -164,12 +173,11 @@ inline ModelsSql BuildModelsSql(const RegistryQuery& q) {
       out.items_values.insert(out.items_values.end(), w.values.begin(), w.values.end());
       out.items_values.emplace_back(window);
     }
-    std::string columns = "m." + kModelColumns;
-    for (size_t at = columns.find(", "); at != std::string::npos; at = columns.find(", ", at + 4)) {
-      columns.replace(at, 2, ", m.");
-    }
-    out.items = "SELECT " + columns + " FROM (" + merged + order + " LIMIT ? OFFSET ?) AS k JOIN registry_models AS m" +
-                " ON m.run_id = k.run_id AND m.ticker = k.ticker AND m.mode = k.mode" + OrderBy(EffectiveRegistrySort(q.sort), "m.");
+    out.items = page_of_keys(merged + order + " LIMIT ? OFFSET ?");
+  } else if (q.offset > 0) {
+    Where w = ModelsWhere(q);
+    out.items = page_of_keys("SELECT " + keys + " FROM registry_models" + w.sql + order + " LIMIT ? OFFSET ?");
+    out.items_values = w.values;
   } else {
     Where w = ModelsWhere(q);
     out.items = select + w.sql + order + " LIMIT ? OFFSET ?";
