@@ -264,6 +264,7 @@ TEST_P(RegistryStoreConformance, RepeatedRowInOneBatchKeepsTheLastAndCountsOnce)
   RegistryRow first = MakeRow("r1", "AAA");
   RegistryRow second = MakeRow("r1", "AAA");
   second.precision = 0.99;
+  second.project = first.project + "_moved";  // the last one's project counts, once
   ASSERT_TRUE(store().ReplaceRuns({IndexedRun{MakeRunSummary("r1", {first}), {first, second}}}).ok());
   auto page = store().QueryModels({});
   ASSERT_TRUE(page.ok());
@@ -273,6 +274,13 @@ TEST_P(RegistryStoreConformance, RepeatedRowInOneBatchKeepsTheLastAndCountsOnce)
   RegistryQuery q;
   q.tickers = {"AAA"};
   EXPECT_EQ(store().QueryModels(q)->total, 1);
+  for (const auto& [project, want] : {std::pair{second.project, 1}, std::pair{first.project, 0}}) {
+    RegistryQuery by_project;
+    by_project.projects = {project};
+    EXPECT_EQ(store().QueryModels(by_project)->total, want) << project;
+    by_project.tickers = {"AAA"};
+    EXPECT_EQ(store().QueryModels(by_project)->total, want) << project << ", ticker AAA";
+  }
   // Totals stay right through replace and delete cycles (SQL stores keep counters).
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(PutRows(store(), {MakeRow("r1", "AAA"), MakeRow("r1", "BBB")}).ok());
   EXPECT_EQ(store().QueryModels({})->total, 2);

@@ -126,6 +126,24 @@ TEST(SqliteRegistryStore, MinSupportTotalsPastTheProbeAreExactAndSearchIndexes) 
     EXPECT_EQ(count_plan.find("SCAN registry_models"), std::string::npos) << count_plan;
     EXPECT_NE(count_plan.find("registry_models_"), std::string::npos) << count_plan;
   }
+  // Project, mode and status filters: the kept per-group counts, and the rows below the bound
+  // from the support index alone (a COUNT over the matches scanned 1M rows in seconds).
+  for (const std::vector<std::string>& tickers : {std::vector<std::string>{}, {"AAA", "CCC", "TSM"}}) {
+    for (const bool bounded : {false, true}) {
+      RegistryQuery q;
+      q.tickers = tickers;
+      q.projects = {"alpha"};
+      q.modes = {"base"};
+      q.statuses = {"success"};
+      if (bounded) q.min_support = 30;
+      const std::string count_plan = Joined(store->ExplainModelsQuery(q, /*count=*/true).value());
+      EXPECT_EQ(count_plan.find("SCAN registry_models"), std::string::npos) << count_plan;
+      EXPECT_NE(count_plan.find("registry_model_group_counts"), std::string::npos) << count_plan;
+      if (bounded && tickers.empty()) {
+        EXPECT_NE(count_plan.find("COVERING INDEX registry_models_support"), std::string::npos) << count_plan;
+      }
+    }
+  }
 }
 
 }  // namespace

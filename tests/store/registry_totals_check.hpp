@@ -4,6 +4,7 @@
 // which filters in memory), with the same page of items.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,68 @@ inline void ExpectMinSupportTotalsPastTheProbe(RegistryStore& store) {
       EXPECT_EQ(page->total, expected->total) << tickers.size() << " tickers, min_support " << bound;
       EXPECT_EQ(Keys(page->items), Keys(expected->items)) << tickers.size() << " tickers, min_support " << bound;
     }
+  }
+  // Project, mode and status filters (with tickers or not, with a min_support bound or not):
+  // the totals come from the per-group counts, less the rows below the bound.
+  struct Groups {
+    std::vector<std::string> projects, modes, statuses;
+  };
+  for (const Groups& g : {Groups{{"alpha"}, {}, {}}, Groups{{}, {"finetune"}, {}}, Groups{{}, {}, {"failed"}},
+                          Groups{{"alpha"}, {"base"}, {"success"}}, Groups{{"alpha", "beta"}, {"base", "nope"}, {}},
+                          Groups{{"nope"}, {}, {}}}) {
+    for (const std::vector<std::string>& tickers : {std::vector<std::string>{}, {"TSM"}, {"AAA", "CCC", "NOPE"}}) {
+      for (std::optional<int64_t> bound : {std::optional<int64_t>{}, std::optional<int64_t>{0}, std::optional<int64_t>{30},
+                                           std::optional<int64_t>{1000000}}) {
+        RegistryQuery q;
+        q.tickers = tickers;
+        q.projects = g.projects;
+        q.modes = g.modes;
+        q.statuses = g.statuses;
+        q.min_support = bound;
+        q.limit = 5;
+        q.offset = 1;
+        auto page = store.QueryModels(q);
+        auto expected = oracle.QueryModels(q);
+        ASSERT_TRUE(page.ok() && expected.ok()) << page.status().ToString();
+        const std::string what = std::to_string(tickers.size()) + " tickers, " + std::to_string(g.projects.size()) +
+                                 " projects, " + std::to_string(g.modes.size()) + " modes, " +
+                                 std::to_string(g.statuses.size()) + " statuses, min_support " +
+                                 (bound ? std::to_string(*bound) : "none");
+        EXPECT_EQ(page->total, expected->total) << what;
+        EXPECT_EQ(Keys(page->items), Keys(expected->items)) << what;
+      }
+    }
+  }
+  // Rows replaced (a run indexed again without its TSM row) and a run deleted: the kept counts
+  // follow (the triggers on delete and insert).
+  std::string rerun_id, deleted_id;
+  for (const auto& r : rows) {
+    if (r.ticker != "TSM") continue;
+    if (rerun_id.empty()) {
+      rerun_id = r.run_id;
+    } else if (deleted_id.empty() && r.run_id != rerun_id && r.project != rows.front().project) {
+      deleted_id = r.run_id;
+    }
+  }
+  ASSERT_FALSE(rerun_id.empty() || deleted_id.empty());
+  std::vector<RegistryRow> again;
+  for (const auto& r : rows) {
+    if (r.run_id == rerun_id && r.ticker != "TSM") again.push_back(r);
+  }
+  ASSERT_FALSE(again.empty());
+  const IndexedRun rerun{MakeRunSummary(rerun_id, again, again[0].start_time), again};
+  for (RegistryStore* s : {&store, static_cast<RegistryStore*>(&oracle)}) {
+    ASSERT_TRUE(s->ReplaceRuns({rerun}).ok());
+    ASSERT_TRUE(s->DeleteRun(deleted_id).ok());
+  }
+  for (const std::vector<std::string>& projects : {std::vector<std::string>{"alpha"}, {"beta"}}) {
+    RegistryQuery q;
+    q.projects = projects;
+    q.tickers = {"TSM"};
+    auto page = store.QueryModels(q);
+    auto expected = oracle.QueryModels(q);
+    ASSERT_TRUE(page.ok() && expected.ok());
+    EXPECT_EQ(page->total, expected->total) << projects[0] << " after a run was indexed again";
   }
 }
 

@@ -259,6 +259,44 @@ ALTER TABLE registry_runs ADD COLUMN model_params TEXT NOT NULL DEFAULT '{}';
 CREATE INDEX registry_models_ticker_support ON registry_models (ticker, support);
 CREATE INDEX registry_models_support ON registry_models (support);
 )sql",
+      // 5: totals of pages filtered by project, mode or status; as SQLite's migration 5.
+      R"sql(
+CREATE TABLE registry_model_group_counts (
+  ticker TEXT COLLATE "C" NOT NULL, project TEXT COLLATE "C" NOT NULL, mode TEXT COLLATE "C" NOT NULL,
+  status TEXT COLLATE "C" NOT NULL, n BIGINT NOT NULL,
+  PRIMARY KEY (ticker, project, mode, status)
+);
+INSERT INTO registry_model_group_counts (ticker, project, mode, status, n)
+  SELECT ticker, project, mode, status, COUNT(*) FROM registry_models GROUP BY ticker, project, mode, status;
+CREATE FUNCTION registry_models_group_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- An UPDATE (the upsert of a row indexed again may change its project or status) moves the
+  -- row from its old group to its new one.
+  IF TG_OP IN ('DELETE', 'UPDATE') THEN
+    UPDATE registry_model_group_counts SET n = n - 1
+      WHERE ticker = OLD.ticker AND project = OLD.project AND mode = OLD.mode AND status = OLD.status;
+    DELETE FROM registry_model_group_counts
+      WHERE ticker = OLD.ticker AND project = OLD.project AND mode = OLD.mode AND status = OLD.status AND n <= 0;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    INSERT INTO registry_model_group_counts (ticker, project, mode, status, n)
+      VALUES (NEW.ticker, NEW.project, NEW.mode, NEW.status, 1)
+      ON CONFLICT (ticker, project, mode, status) DO UPDATE SET n = registry_model_group_counts.n + 1;
+    RETURN NEW;
+  END IF;
+  RETURN OLD;
+END $$;
+CREATE TRIGGER registry_models_group_count_insert AFTER INSERT ON registry_models
+  FOR EACH ROW EXECUTE FUNCTION registry_models_group_count();
+CREATE TRIGGER registry_models_group_count_delete AFTER DELETE ON registry_models
+  FOR EACH ROW EXECUTE FUNCTION registry_models_group_count();
+CREATE TRIGGER registry_models_group_count_update AFTER UPDATE OF ticker, project, mode, status ON registry_models
+  FOR EACH ROW WHEN (OLD.ticker IS DISTINCT FROM NEW.ticker OR OLD.project IS DISTINCT FROM NEW.project
+                     OR OLD.mode IS DISTINCT FROM NEW.mode OR OLD.status IS DISTINCT FROM NEW.status)
+  EXECUTE FUNCTION registry_models_group_count();
+DROP INDEX registry_models_support;
+CREATE INDEX registry_models_support ON registry_models (support, project, mode, status);
+)sql",
   };
   return migrations;
 }

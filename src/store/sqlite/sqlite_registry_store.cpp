@@ -245,6 +245,42 @@ ALTER TABLE registry_runs ADD COLUMN model_params TEXT NOT NULL DEFAULT '{}';
 CREATE INDEX registry_models_ticker_support ON registry_models (ticker, support);
 CREATE INDEX registry_models_support ON registry_models (support);
 )sql",
+      // 5: totals of pages filtered by project, mode or status (with or without tickers): row
+      // counts per (ticker, project, mode, status) kept by triggers, and the rows below a
+      // min_support bound counted from the support index alone (it carries the three columns).
+      R"sql(
+CREATE TABLE registry_model_group_counts (
+  ticker TEXT NOT NULL, project TEXT NOT NULL, mode TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (ticker, project, mode, status)
+) WITHOUT ROWID;
+INSERT INTO registry_model_group_counts (ticker, project, mode, status, n)
+  SELECT ticker, project, mode, status, COUNT(*) FROM registry_models GROUP BY ticker, project, mode, status;
+CREATE TRIGGER registry_models_group_count_insert AFTER INSERT ON registry_models BEGIN
+  INSERT INTO registry_model_group_counts (ticker, project, mode, status, n)
+    VALUES (NEW.ticker, NEW.project, NEW.mode, NEW.status, 1)
+    ON CONFLICT (ticker, project, mode, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER registry_models_group_count_delete AFTER DELETE ON registry_models BEGIN
+  UPDATE registry_model_group_counts SET n = n - 1
+    WHERE ticker = OLD.ticker AND project = OLD.project AND mode = OLD.mode AND status = OLD.status;
+  DELETE FROM registry_model_group_counts
+    WHERE ticker = OLD.ticker AND project = OLD.project AND mode = OLD.mode AND status = OLD.status AND n <= 0;
+END;
+-- the upsert of a row indexed again may change its project or status: move it between groups
+CREATE TRIGGER registry_models_group_count_update AFTER UPDATE OF ticker, project, mode, status ON registry_models
+  WHEN OLD.ticker IS NOT NEW.ticker OR OLD.project IS NOT NEW.project OR OLD.mode IS NOT NEW.mode
+    OR OLD.status IS NOT NEW.status BEGIN
+  UPDATE registry_model_group_counts SET n = n - 1
+    WHERE ticker = OLD.ticker AND project = OLD.project AND mode = OLD.mode AND status = OLD.status;
+  DELETE FROM registry_model_group_counts
+    WHERE ticker = OLD.ticker AND project = OLD.project AND mode = OLD.mode AND status = OLD.status AND n <= 0;
+  INSERT INTO registry_model_group_counts (ticker, project, mode, status, n)
+    VALUES (NEW.ticker, NEW.project, NEW.mode, NEW.status, 1)
+    ON CONFLICT (ticker, project, mode, status) DO UPDATE SET n = n + 1;
+END;
+DROP INDEX registry_models_support;
+CREATE INDEX registry_models_support ON registry_models (support, project, mode, status);
+)sql",
   };
   return migrations;
 }
