@@ -205,7 +205,10 @@ void Router::AddRaw(HttpMethod method, std::string pattern, RawHandler handler) 
   r.pattern = pattern;
   for (std::string_view seg : SplitPath(pattern)) {
     r.segments.emplace_back(seg);
-    if (!(seg.size() >= 2 && seg.front() == '{' && seg.back() == '}')) ++r.literal_count;
+    const bool capture = seg.size() >= 2 && seg.front() == '{' && seg.back() == '}';
+    r.capture.push_back(capture ? 1 : 0);
+    if (capture) r.capture_names.emplace_back(seg.substr(1, seg.size() - 2));
+    if (!capture) ++r.literal_count;
   }
   r.handler = std::move(handler);
   routes_.push_back(std::move(r));
@@ -247,9 +250,7 @@ const Router::Route* Router::FindRoute(const HttpRequest& req, std::vector<std::
     if (r.rest_capture ? segs.size() < r.segments.size() : r.segments.size() != segs.size()) continue;
     bool ok = true;
     for (size_t i = 0; i < r.segments.size() && ok; ++i) {
-      const std::string& p = r.segments[i];
-      const bool capture = p.size() >= 2 && p.front() == '{' && p.back() == '}';
-      if (!capture && p != segs[i]) ok = false;
+      if (!r.capture[i] && r.segments[i] != segs[i]) ok = false;
     }
     if (!ok) continue;
     *path_matched = true;
@@ -307,11 +308,8 @@ HttpResponse Router::Dispatch(HttpRequest& req, Match match) const {
     }
     req.route = route->pattern;
     if (Status q = CheckQuery(*route, req); !q.ok()) return ErrorResponse(q);
-    size_t ci = 0;
-    for (const std::string& seg : route->segments) {
-      if (seg.size() >= 2 && seg.front() == '{') {
-        req.path_params[seg.substr(1, seg.size() - 2)] = captures[ci++];
-      }
+    for (size_t ci = 0; ci < route->capture_names.size() && ci < captures.size(); ++ci) {
+      req.path_params[route->capture_names[ci]] = std::move(captures[ci]);
     }
     auto result = route->handler(req);
     if (!result.ok()) return ErrorResponse(result.status());

@@ -215,6 +215,8 @@ class Router {
     HttpMethod method;
     std::string pattern;
     std::vector<std::string> segments;  // "{x}" for captures
+    std::vector<char> capture;          // per segment: 1 when it is a capture
+    std::vector<std::string> capture_names;  // the captures' names, in order ("job_id")
     int literal_count = 0;
     bool inline_io = false;
     bool rest_capture = false;  // the last segment is a capture taking the rest of the path
