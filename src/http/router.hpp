@@ -39,6 +39,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -226,7 +227,10 @@ class Router {
   static Status CheckQuery(const Route& route, const HttpRequest& req);
   const Route* FindRoute(const HttpRequest& req, std::vector<std::string>* captures,
                          bool* path_matched) const;
+  void Reindex();  // rebuilds by_count_ and rest_ (after a route is added or changed)
   std::vector<Route> routes_;
+  std::vector<std::vector<uint32_t>> by_count_;  // [segments] -> indices of routes_, ascending
+  std::vector<uint32_t> rest_;                   // routes taking the rest of the path, ascending
   RawHandler fallback_;
   Guard guard_;
 };
