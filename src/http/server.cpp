@@ -31,6 +31,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -240,6 +241,11 @@ struct HttpServer::Impl {
   // Gives the heap's free memory back (ReleaseFreeHeapMemory) once no request has started for
   // options.idle_trim_ms after some did: once per quiet spell, off the I/O threads.
   asio::awaitable<void> TrimWhenIdle();
+  // A timer due every second on each context until the server stops. The reactor reprograms
+  // its kernel timer (timerfd_settime) whenever its earliest deadline changes; without an
+  // earlier one, a connection resetting its own read/write deadline is that earliest deadline
+  // at nearly every request (two timerfd_settime per request on a context of its own).
+  asio::awaitable<void> Heartbeat();
   // Sends a woken stream (BodyStream::SetWake) until it is done, the peer goes or the server stops.
   asio::awaitable<void> SendWokenStream(beast::tcp_stream& stream, BodyStream& body);
   // Runs fn() on the handler pool and resumes on the caller's executor.
@@ -331,6 +337,8 @@ int HttpServer::port() const { return impl_->bound_port; }
 void HttpServer::Run() {
   asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
   if (impl_->options.idle_trim_ms > 0) asio::co_spawn(impl_->ioc, impl_->TrimWhenIdle(), asio::detached);
+  asio::co_spawn(impl_->ioc, impl_->Heartbeat(), asio::detached);
+  for (auto& c : impl_->io_contexts) asio::co_spawn(*c, impl_->Heartbeat(), asio::detached);
   std::vector<std::thread> threads;
   for (auto& c : impl_->io_contexts) threads.emplace_back([ctx = c.get()] { ctx->run(); });
   impl_->ioc.run();
@@ -440,6 +448,15 @@ asio::awaitable<void> HttpServer::Impl::TrimWhenIdle() {
       spdlog::debug(R"({{"msg":"idle heap trim","released":{}}})", released);
       if (metrics) metrics->Increment("alphalab_http_idle_heap_trims_total");
     }
+  }
+}
+
+asio::awaitable<void> HttpServer::Impl::Heartbeat() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!stopping) {
+    beast::error_code ec;
+    timer.expires_after(std::chrono::seconds(1));
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
 
