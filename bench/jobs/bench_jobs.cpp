@@ -30,8 +30,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -74,22 +72,6 @@ double RawSpawnCeiling(int n, int threads, const std::string& program, const fs:
   }
   for (auto& th : pool) th.join();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// CPU time (user + system) of process `pid` so far, in ms; 0 when unreadable.
-double ProcessCpuMs(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(text.substr(close + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {  // fields 14 (utime) and 15 (stime)
-    if (i == 14) utime = std::atof(field.c_str());
-    if (i == 15) stime = std::atof(field.c_str());
-  }
-  return (utime + stime) * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace
@@ -215,9 +197,9 @@ int main(int argc, char** argv) {
   std::vector<double> server_cpu_per_job;  // ms of the server's CPU per job, per batch
   for (int r = 0; r < reps; ++r) {
     raw_per_job.push_back(RawSpawnCeiling(batch, clients, program, ws / ("raw" + std::to_string(r))) / batch);
-    const double cpu0 = ProcessCpuMs(server);
+    const double cpu0 = bench::ProcessCpuMs(server);
     const double sec = api_batch(batch);
-    server_cpu_per_job.push_back((ProcessCpuMs(server) - cpu0) / batch);
+    server_cpu_per_job.push_back((bench::ProcessCpuMs(server) - cpu0) / batch);
     api_sec += sec;
     api_per_job.push_back(sec / batch);
   }
