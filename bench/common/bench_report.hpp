@@ -8,15 +8,37 @@
 // scripts/run-benchmarks.sh gathers the lines into bench-results.json.
 #pragma once
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
 namespace alphalab::bench {
+
+// CPU time (user + system) process `pid` has used so far, in ms, from /proc/<pid>/stat (fields
+// 14 and 15; with `children`, also 16 and 17: its collected children's). 0 when unreadable.
+inline double ProcessCpuMs(long pid, bool children = false) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  double ticks = 0;
+  const int last = children ? 17 : 15;
+  for (int i = 3; i <= last && fields >> field; ++i) {
+    if (i >= 14) ticks += std::atof(field.c_str());
+  }
+  return ticks * 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 struct Stats {
   double median = 0, p95 = 0, best = 0;

@@ -79,19 +79,7 @@ double CpuMs() {
 
 // CPU time of a process and its collected children (/proc/<pid>/stat utime, stime, cutime,
 // cstime), in ms: the supervisor is not our child, so RUSAGE_CHILDREN does not see it.
-double ProcessTreeCpuMs(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t paren = stat.rfind(')');
-  if (paren == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(paren + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; fields >> field && i <= 17; ++i) {
-    if (i >= 14) ticks += std::atof(field.c_str());
-  }
-  return ticks * 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
+double ProcessTreeCpuMs(int pid) { return alphalab::bench::ProcessCpuMs(pid, true); }
 
 // Seconds per spawn of `n` sequential raw spawns.
 double RawSpawn(int n, const std::string& program) {

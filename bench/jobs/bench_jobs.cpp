@@ -194,9 +194,12 @@ int main(int argc, char** argv) {
   std::vector<double> api_per_job, raw_per_job;
   const auto t_all = std::chrono::steady_clock::now();
   double api_sec = 0;
+  std::vector<double> server_cpu_per_job;  // ms of the server's CPU per job, per batch
   for (int r = 0; r < reps; ++r) {
     raw_per_job.push_back(RawSpawnCeiling(batch, clients, program, ws / ("raw" + std::to_string(r))) / batch);
+    const double cpu0 = bench::ProcessCpuMs(server);
     const double sec = api_batch(batch);
+    server_cpu_per_job.push_back((bench::ProcessCpuMs(server) - cpu0) / batch);
     api_sec += sec;
     api_per_job.push_back(sec / batch);
   }
@@ -239,6 +242,11 @@ int main(int argc, char** argv) {
   const bench::Stats raw = bench::Summarize(raw_per_job);
   std::printf("jobs/s: API median %.0f (p95 batch %.0f), raw spawn ceiling median %.0f -> %.2f of the ceiling\n",
               1 / api.median, 1 / api.p95, 1 / raw.median, raw.median / api.median);
+  {
+    const bench::Stats cpu = bench::Summarize(server_cpu_per_job);
+    std::printf("server CPU per job (user+system, /proc; the bench's status polls included): median %.3f ms, p95 %.3f ms\n",
+                cpu.median, cpu.p95);
+  }
   std::printf("submit-to-start (server timestamps, ms resolution, includes queueing when slots are full): p50 %.1f ms, p95 %.1f ms, max %.1f ms\n",
               pct(0.5), pct(0.95), pct(1.0));
   std::printf("submit-to-start seen by the client (POST sent -> started_at; includes any wait the server imposes before "

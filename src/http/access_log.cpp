@@ -2,11 +2,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <unordered_map>
-
-#include <fmt/compile.h>
-#include <fmt/format.h>
 
 #include "core/json.hpp"
 
@@ -104,26 +102,72 @@ std::string JsonEscape(std::string_view s) {
   return Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+namespace {
+
+// Decimal digits of v appended (no allocation, no locale).
+void AppendUnsigned(std::string& out, uint64_t v) {
+  char buf[20];
+  char* p = buf + sizeof(buf);
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  out.append(p, static_cast<size_t>(buf + sizeof(buf) - p));
+}
+
+}  // namespace
+
 std::string FormatAccessLine(std::string_view method, std::string_view target, int status,
                              size_t bytes, double ms, std::string_view remote) {
   // The "YYYY-MM-DDTHH:MM:SS" part is formatted once per second and thread.
   thread_local std::time_t cached_second = -1;
   thread_local char cached[32];
+  thread_local size_t cached_size = 0;
   const auto now = std::chrono::system_clock::now();
   const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
   if (seconds != cached_second) {
     std::tm tm{};
     gmtime_r(&seconds, &tm);
-    std::strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_size = std::strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
     cached_second = seconds;
   }
   const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  // The format is parsed at compile time (FMT_COMPILE): a line per request, on the I/O thread.
-  return fmt::format(
-      FMT_COMPILE(
-          R"({{"ts":"{}.{:03d}Z","level":"info","event":{{"msg":"http","method":"{}","path":{},"status":{},"bytes":{},"ms":{:.3f},"remote":"{}"}}}})"
-          "\n"),
-      std::string_view(cached), static_cast<int>(millis), method, JsonEscape(target), status, bytes, ms, remote);
+  // Appended piece by piece into one reserved string (a line per request, on the I/O thread):
+  // the same text as {"ts":"<second>.<ms>Z","level":"info","event":{"msg":"http","method":...,
+  // "ms":<3 decimals>,"remote":...}} without a format string or a float formatter.
+  std::string out;
+  out.reserve(160 + target.size() + remote.size());
+  out.append(R"({"ts":")");
+  out.append(cached, cached_size);
+  out += '.';
+  out += static_cast<char>('0' + millis / 100);
+  out += static_cast<char>('0' + millis / 10 % 10);
+  out += static_cast<char>('0' + millis % 10);
+  out.append(R"(Z","level":"info","event":{"msg":"http","method":")");
+  out.append(method);
+  out.append(R"(","path":)");
+  out.append(JsonEscape(target));
+  out.append(R"(,"status":)");
+  if (status < 0) {
+    out += '-';
+    AppendUnsigned(out, static_cast<uint64_t>(-static_cast<int64_t>(status)));
+  } else {
+    AppendUnsigned(out, static_cast<uint64_t>(status));
+  }
+  out.append(R"(,"bytes":)");
+  AppendUnsigned(out, bytes);
+  out.append(R"(,"ms":)");
+  // Three decimals, rounded to the nearest microsecond (as "{:.3f}" printed them).
+  const uint64_t micros = ms > 0 ? static_cast<uint64_t>(std::llround(ms * 1000.0)) : 0;
+  AppendUnsigned(out, micros / 1000);
+  out += '.';
+  out += static_cast<char>('0' + micros / 100 % 10);
+  out += static_cast<char>('0' + micros / 10 % 10);
+  out += static_cast<char>('0' + micros % 10);
+  out.append(R"(,"remote":")");
+  out.append(remote);
+  out.append("\"}}\n");
+  return out;
 }
 
 }  // namespace alphalab::http

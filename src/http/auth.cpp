@@ -49,11 +49,13 @@ bool IsIpv4Literal(std::string_view s) {
     size_t j = s.find('.', i);
     if (j == std::string_view::npos) j = s.size();
     std::string_view part = s.substr(i, j - i);
-    if (part.empty() || part.size() > 3 ||
-        !std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-        std::stoi(std::string(part)) > 255) {
-      return false;
+    if (part.empty() || part.size() > 3) return false;
+    int value = 0;  // at most 3 digits: no overflow, no allocation (every request's Host)
+    for (const char c : part) {
+      if (c < '0' || c > '9') return false;
+      value = value * 10 + (c - '0');
     }
+    if (value > 255) return false;
     ++parts;
     if (j == s.size()) break;
     i = j + 1;

@@ -205,10 +205,28 @@ void Router::AddRaw(HttpMethod method, std::string pattern, RawHandler handler) 
   r.pattern = pattern;
   for (std::string_view seg : SplitPath(pattern)) {
     r.segments.emplace_back(seg);
-    if (!(seg.size() >= 2 && seg.front() == '{' && seg.back() == '}')) ++r.literal_count;
+    const bool capture = seg.size() >= 2 && seg.front() == '{' && seg.back() == '}';
+    r.capture.push_back(capture ? 1 : 0);
+    if (capture) r.capture_names.emplace_back(seg.substr(1, seg.size() - 2));
+    if (!capture) ++r.literal_count;
   }
   r.handler = std::move(handler);
   routes_.push_back(std::move(r));
+  Reindex();
+}
+
+void Router::Reindex() {
+  by_count_.clear();
+  rest_.clear();
+  for (uint32_t i = 0; i < routes_.size(); ++i) {
+    const Route& r = routes_[i];
+    if (r.rest_capture) {
+      rest_.push_back(i);
+      continue;
+    }
+    if (by_count_.size() <= r.segments.size()) by_count_.resize(r.segments.size() + 1);
+    by_count_[r.segments.size()].push_back(i);
+  }
 }
 
 void Router::SetInline(std::string_view pattern) {
@@ -221,6 +239,7 @@ void Router::SetRestCapture(std::string_view pattern) {
   for (Route& r : routes_) {
     if (r.pattern == pattern && !r.segments.empty() && r.segments.back().front() == '{') r.rest_capture = true;
   }
+  Reindex();
 }
 
 bool Router::IsInline(const HttpRequest& req) const {
@@ -243,13 +262,18 @@ const Router::Route* Router::FindRoute(const HttpRequest& req, std::vector<std::
   const Route* best = nullptr;
   int best_literals = -1;
   *path_matched = false;
-  for (const Route& r : routes_) {
+  // Only the routes with this many segments (and those taking the rest of the path), in the
+  // order they were added (the first of equally literal routes wins).
+  static const std::vector<uint32_t> kNone;
+  const std::vector<uint32_t>& exact = segs.size() < by_count_.size() ? by_count_[segs.size()] : kNone;
+  size_t a = 0, b = 0;
+  while (a < exact.size() || b < rest_.size()) {
+    const uint32_t index = b >= rest_.size() || (a < exact.size() && exact[a] < rest_[b]) ? exact[a++] : rest_[b++];
+    const Route& r = routes_[index];
     if (r.rest_capture ? segs.size() < r.segments.size() : r.segments.size() != segs.size()) continue;
     bool ok = true;
     for (size_t i = 0; i < r.segments.size() && ok; ++i) {
-      const std::string& p = r.segments[i];
-      const bool capture = p.size() >= 2 && p.front() == '{' && p.back() == '}';
-      if (!capture && p != segs[i]) ok = false;
+      if (!r.capture[i] && r.segments[i] != segs[i]) ok = false;
     }
     if (!ok) continue;
     *path_matched = true;
@@ -307,11 +331,8 @@ HttpResponse Router::Dispatch(HttpRequest& req, Match match) const {
     }
     req.route = route->pattern;
     if (Status q = CheckQuery(*route, req); !q.ok()) return ErrorResponse(q);
-    size_t ci = 0;
-    for (const std::string& seg : route->segments) {
-      if (seg.size() >= 2 && seg.front() == '{') {
-        req.path_params[seg.substr(1, seg.size() - 2)] = captures[ci++];
-      }
+    for (size_t ci = 0; ci < route->capture_names.size() && ci < captures.size(); ++ci) {
+      req.path_params[route->capture_names[ci]] = std::move(captures[ci]);
     }
     auto result = route->handler(req);
     if (!result.ok()) return ErrorResponse(result.status());

@@ -39,6 +39,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -215,6 +216,8 @@ class Router {
     HttpMethod method;
     std::string pattern;
     std::vector<std::string> segments;  // "{x}" for captures
+    std::vector<char> capture;          // per segment: 1 when it is a capture
+    std::vector<std::string> capture_names;  // the captures' names, in order ("job_id")
     int literal_count = 0;
     bool inline_io = false;
     bool rest_capture = false;  // the last segment is a capture taking the rest of the path
@@ -224,7 +227,10 @@ class Router {
   static Status CheckQuery(const Route& route, const HttpRequest& req);
   const Route* FindRoute(const HttpRequest& req, std::vector<std::string>* captures,
                          bool* path_matched) const;
+  void Reindex();  // rebuilds by_count_ and rest_ (after a route is added or changed)
   std::vector<Route> routes_;
+  std::vector<std::vector<uint32_t>> by_count_;  // [segments] -> indices of routes_, ascending
+  std::vector<uint32_t> rest_;                   // routes taking the rest of the path, ascending
   RawHandler fallback_;
   Guard guard_;
 };

@@ -31,7 +31,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -175,10 +175,14 @@ asio::awaitable<void> WriteErrorAndClose(beast::tcp_stream& stream, HttpResponse
 
 struct HttpServer::Impl {
   Impl(const ServerOptions& o, const Router& r, Metrics* m)
-      : options(o), router(r), metrics(m), ioc(std::max(1, o.io_threads)), acceptor(ioc),
+      : options(o), router(r), metrics(m), ioc(1), acceptor(ioc),
         handlers(static_cast<size_t>(std::max(1, o.handler_threads))),
         max_connections(o.max_connections > 0 ? o.max_connections : 1024) {
     if (o.access_log && o.access_log_writer) access_buffer = std::make_unique<AccessLogBuffer>(o.access_log_writer);
+    for (int i = 1; i < std::max(1, o.io_threads); ++i) {
+      auto& c = io_contexts.emplace_back(std::make_unique<asio::io_context>(1));
+      io_guards.emplace_back(c->get_executor());
+    }
   }
   ~Impl() {
     // No stream may post to the io_context once it is being destroyed (the log followers'
@@ -193,7 +197,23 @@ struct HttpServer::Impl {
   const ServerOptions& options;
   const Router& router;
   Metrics* metrics;
+  // One io_context per I/O thread, each run by its thread alone (concurrency hint 1): a
+  // connection lives on one thread for its whole life, so its handlers need no strand, and
+  // readiness on one thread never wakes another (one shared context woke the other thread
+  // through its eventfd and their scheduler mutex for nearly every request). `ioc` (thread 0)
+  // also accepts, and hands the connections out in turn (NextContext).
   asio::io_context ioc;
+  std::vector<std::unique_ptr<asio::io_context>> io_contexts;  // threads 1..io_threads-1
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> io_guards;  // run() until Stop
+  size_t next_context = 0;  // Accept() only
+  asio::io_context& NextContext() {
+    const size_t i = next_context++ % (io_contexts.size() + 1);
+    return i == 0 ? ioc : *io_contexts[i - 1];
+  }
+  void StopContexts() {
+    ioc.stop();
+    for (auto& c : io_contexts) c->stop();
+  }
   tcp::acceptor acceptor;
   std::unique_ptr<asio::signal_set> signals;
   std::atomic<bool> stopping{false};
@@ -205,7 +225,7 @@ struct HttpServer::Impl {
   asio::thread_pool handlers;  // blocking handler work runs here, never on the I/O threads
   int max_connections;         // options.max_connections, or (0) derived from the fd limit in Listen()
   int spare_fd = -1;           // released to accept-and-refuse when the process is out of fds
-  // Woken streams (BodyStream::SetWake) post to a session's strand only while this is open.
+  // Woken streams (BodyStream::SetWake) post to a session's context only while this is open.
   struct WakeGate {
     std::mutex mu;
     bool open = true;
@@ -221,6 +241,11 @@ struct HttpServer::Impl {
   // Gives the heap's free memory back (ReleaseFreeHeapMemory) once no request has started for
   // options.idle_trim_ms after some did: once per quiet spell, off the I/O threads.
   asio::awaitable<void> TrimWhenIdle();
+  // A timer due every second on each context until the server stops. The reactor reprograms
+  // its kernel timer (timerfd_settime) whenever its earliest deadline changes; without an
+  // earlier one, a connection resetting its own read/write deadline is that earliest deadline
+  // at nearly every request (two timerfd_settime per request on a context of its own).
+  asio::awaitable<void> Heartbeat();
   // Sends a woken stream (BodyStream::SetWake) until it is done, the peer goes or the server stops.
   asio::awaitable<void> SendWokenStream(beast::tcp_stream& stream, BodyStream& body);
   // Runs fn() on the handler pool and resumes on the caller's executor.
@@ -312,10 +337,12 @@ int HttpServer::port() const { return impl_->bound_port; }
 void HttpServer::Run() {
   asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
   if (impl_->options.idle_trim_ms > 0) asio::co_spawn(impl_->ioc, impl_->TrimWhenIdle(), asio::detached);
-  const int n = std::max(1, impl_->options.io_threads);
+  asio::co_spawn(impl_->ioc, impl_->Heartbeat(), asio::detached);
+  for (auto& c : impl_->io_contexts) asio::co_spawn(*c, impl_->Heartbeat(), asio::detached);
   std::vector<std::thread> threads;
-  for (int i = 1; i < n; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
+  for (auto& c : impl_->io_contexts) threads.emplace_back([ctx = c.get()] { ctx->run(); });
   impl_->ioc.run();
+  impl_->StopContexts();  // the accepting context stopped: so do the others
   for (auto& t : threads) t.join();
   // Handlers still running finish; their sessions are gone with the stopped io_context.
   impl_->handlers.join();
@@ -333,7 +360,7 @@ void HttpServer::Stop() {
     for (int i = 0; i < 40 && impl->active_sessions.load() > 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    impl->ioc.stop();
+    impl->StopContexts();
   });
 }
 
@@ -360,7 +387,7 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
   asio::steady_timer backoff(ioc);
   for (;;) {
     beast::error_code ec;
-    tcp::socket socket(asio::make_strand(ioc));
+    tcp::socket socket(NextContext());
     co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) co_return;
@@ -424,6 +451,15 @@ asio::awaitable<void> HttpServer::Impl::TrimWhenIdle() {
   }
 }
 
+asio::awaitable<void> HttpServer::Impl::Heartbeat() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!stopping) {
+    beast::error_code ec;
+    timer.expires_after(std::chrono::seconds(1));
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
 asio::awaitable<void> HttpServer::Impl::Refuse(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   stream.expires_after(std::chrono::seconds(2));
@@ -435,7 +471,7 @@ asio::awaitable<void> HttpServer::Impl::Refuse(tcp::socket socket) {
 
 asio::awaitable<void> HttpServer::Impl::SendWokenStream(beast::tcp_stream& stream, BodyStream& body) {
   // The timer is the session's wait: the stream's wake cancels it (posted to the session's
-  // strand, so it cannot race the wait); otherwise it fires every second to notice a stopping
+  // context, so it cannot race the wait); otherwise it fires every second to notice a stopping
   // server, and after 15 s of silence a keep-alive comment goes out.
   struct Waiter {
     explicit Waiter(asio::any_io_executor ex) : timer(ex) {}
@@ -544,7 +580,9 @@ std::optional<HttpRequest> HttpServer::Impl::BuildRequest(bhttp::request<bhttp::
   }
   for (const auto& field : breq) {
     std::string name(field.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : name) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');  // ASCII: header names are tokens
+    }
     req.headers[std::move(name)] = std::string(field.value());
   }
   req.body = std::move(breq.body());

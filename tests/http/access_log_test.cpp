@@ -9,6 +9,8 @@
 #include <sstream>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "core/json.hpp"
 
 namespace alphalab::http {
@@ -93,6 +95,23 @@ TEST(AccessLogBufferTest, FormatAccessLineIsOneJsonLine) {
   EXPECT_DOUBLE_EQ(e["ms"].get<double>(), 1.5);
   EXPECT_EQ(e["remote"], "127.0.0.1:5");
   EXPECT_EQ(e["path"].get<std::string>().rfind("/api/jobs/recent?q=\"a\"", 0), 0u);
+}
+
+// The line is written by hand (no format string): the same text as the format it replaced,
+// numbers included ("ms" with three decimals, rounded).
+TEST(AccessLogBufferTest, FormatAccessLineMatchesTheFormattedLine) {
+  for (const double ms : {0.0, 0.0004, 0.0005, 0.033, 1.5, 12.3456, 999.9996, 123456.789}) {
+    for (const int status : {200, 404, 503}) {
+      const std::string line = FormatAccessLine("GET", "/api/jobs/x?y=\"z\"", status, 949, ms, "127.0.0.1:5");
+      const std::string expected = fmt::format(
+          R"(","level":"info","event":{{"msg":"http","method":"GET","path":{},"status":{},"bytes":949,"ms":{:.3f},"remote":"127.0.0.1:5"}}}})"
+          "\n",
+          JsonEscape("/api/jobs/x?y=\"z\""), status, ms);
+      ASSERT_GT(line.size(), expected.size());
+      EXPECT_EQ(line.substr(line.size() - expected.size()), expected) << ms;
+      EXPECT_EQ(line.rfind(R"({"ts":")", 0), 0u);
+    }
+  }
 }
 
 }  // namespace

@@ -26,7 +26,9 @@
 // The server starts it with the socket on descriptor 3 and /dev/null on 0-2. It detaches at
 // once (forks; the parent exits, so the server never has to collect it) into its own session,
 // ignores SIGTERM/SIGINT/SIGHUP/SIGPIPE (a Ctrl-C or a group-wide signal to the server must not
-// take the jobs' recorder with it; SIGKILL still ends it) and serves requests one at a time.
+// take the jobs' recorder with it; SIGKILL still ends it) and serves requests one at a time,
+// without waiting for a keeper to start its job (the keeper's word on the start is polled, so
+// several keepers start their jobs at once).
 // Protocol: src/exec/local/supervisor_protocol.hpp.
 #include <errno.h>
 #include <fcntl.h>
@@ -81,6 +83,16 @@ struct Job {
 };
 
 bool server_gone = false;
+
+// A keeper forked whose word on its job's start (0 or an errno, see RunKeeper) is not read yet:
+// the supervisor does not wait for it, so it forks the next job's keeper meanwhile (and serves
+// exits); the status pipe is polled, and read at once when the keeper is found ended.
+struct PendingStart {
+  uint64_t token = 0;
+  int status_fd = -1;  // read end of the keeper's status pipe
+  int log_fd = -1;     // the job's log, for the reason when the start failed
+  std::string program;
+};
 
 void WriteAll(int fd, const char* data, size_t size) {
   while (size > 0) {
@@ -363,7 +375,42 @@ void CloseAllBut(int keep_a, int keep_b) {
   _exit(WEXITSTATUS(status));
 }
 
-void Spawn(const SpawnRequest& r, std::unordered_map<pid_t, Job>& jobs) {
+// Reads the keeper's start status (it is there, or the pipe is at its end: the keeper wrote
+// it before anything else or died), tells the server "S" or "E", and forgets the pending start.
+// A job that did not start is no job (its keeper exits by itself; Reap collects it).
+void FinishStart(pid_t keeper, std::unordered_map<pid_t, PendingStart>& pending,
+                 std::unordered_map<pid_t, Job>& jobs) {
+  auto it = pending.find(keeper);
+  if (it == pending.end()) return;
+  const PendingStart start = std::move(it->second);
+  pending.erase(it);
+  int32_t reply = 0;
+  size_t got = 0;
+  while (got < sizeof(reply)) {
+    const ssize_t n = read(start.status_fd, reinterpret_cast<char*>(&reply) + got, sizeof(reply) - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  close(start.status_fd);
+  const int err = got == sizeof(reply) ? reply : ECHILD;  // the keeper died before it could say
+  const std::string token = std::to_string(start.token);
+  if (err != 0) {
+    jobs.erase(keeper);
+    const std::string reason = err == ECHILD ? "cannot start the job's keeper: " + std::string(strerror(err))
+                                             : "cannot execute " + start.program + ": " + strerror(err);
+    const std::string line = "alphalab: " + reason + "\n";
+    WriteAll(start.log_fd, line.data(), line.size());
+    close(start.log_fd);
+    Reply("E " + token + " " + std::to_string(err) + " " + OneLine(reason) + "\n");
+    return;
+  }
+  close(start.log_fd);
+  Reply("S " + token + " " + std::to_string(keeper) + " " + std::to_string(StartTime(keeper)) + "\n");
+}
+
+void Spawn(const SpawnRequest& r, std::unordered_map<pid_t, Job>& jobs,
+           std::unordered_map<pid_t, PendingStart>& pending) {
   const std::string token = std::to_string(r.token);
   const int log_fd = OpenLog(r.log_path);
   if (log_fd < 0) {
@@ -408,31 +455,19 @@ void Spawn(const SpawnRequest& r, std::unordered_map<pid_t, Job>& jobs) {
     close(status_pipe[1]);
     if (keeper > 0) {
       setpgid(keeper, keeper);  // also done by the keeper; whichever runs first
-      int32_t reply = 0;
-      size_t got = 0;
-      while (got < sizeof(reply)) {
-        const ssize_t n = read(status_pipe[0], reinterpret_cast<char*>(&reply) + got, sizeof(reply) - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        got += static_cast<size_t>(n);
-      }
-      err = got == sizeof(reply) ? reply : ECHILD;  // the keeper died before it could say
+      // Its start status is read when it comes (the main loop polls the pipe) or when the
+      // keeper is found ended (Reap), whichever is first; "S" always precedes its "X".
+      jobs[keeper] = Job{r.token, r.log_path, r.exit_file, {}};
+      pending[keeper] = PendingStart{r.token, status_pipe[0], log_fd, r.program};
+      return;
     }
     close(status_pipe[0]);
   }
-  if (err != 0) {
-    // A keeper that failed exits by itself; Reap collects it (it is no job).
-    const std::string reason = keeper < 0 || err == ECHILD ? "cannot start the job's keeper: " + std::string(strerror(err))
-                                                           : "cannot execute " + r.program + ": " + strerror(err);
-    const std::string line = "alphalab: " + reason + "\n";
-    WriteAll(log_fd, line.data(), line.size());
-    close(log_fd);
-    Reply("E " + token + " " + std::to_string(err) + " " + OneLine(reason) + "\n");
-    return;
-  }
+  const std::string reason = "cannot start the job's keeper: " + std::string(strerror(err));
+  const std::string line = "alphalab: " + reason + "\n";
+  WriteAll(log_fd, line.data(), line.size());
   close(log_fd);
-  jobs[keeper] = Job{r.token, r.log_path, r.exit_file, {}};
-  Reply("S " + token + " " + std::to_string(keeper) + " " + std::to_string(StartTime(keeper)) + "\n");
+  Reply("E " + token + " " + std::to_string(err) + " " + OneLine(reason) + "\n");
 }
 
 // Adds every process below each running job (and every orphan re-parented to us that carries
@@ -548,11 +583,12 @@ void KillDescendants(pid_t leader, Job& job, const std::unordered_map<pid_t, Job
 }
 
 // Collects every ended child: group leftovers killed first, record written, server told.
-void Reap(std::unordered_map<pid_t, Job>& jobs) {
+void Reap(std::unordered_map<pid_t, Job>& jobs, std::unordered_map<pid_t, PendingStart>& pending) {
   for (;;) {
     siginfo_t info{};
     if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
     const pid_t pid = info.si_pid;
+    FinishStart(pid, pending, jobs);  // its start is told first (or it was no job after all)
     kill(-pid, SIGKILL);  // what the job left behind; the leader is a zombie, its id is ours
     if (auto job = jobs.find(pid); job != jobs.end()) {
       // ... and what left the group or session, or was orphaned to us.
@@ -579,7 +615,8 @@ void Reap(std::unordered_map<pid_t, Job>& jobs) {
 }
 
 // Decodes every complete frame in `buffer` (consumed) and serves it. False on a bad frame.
-bool ServeFrames(std::string& buffer, std::unordered_map<pid_t, Job>& jobs) {
+bool ServeFrames(std::string& buffer, std::unordered_map<pid_t, Job>& jobs,
+                 std::unordered_map<pid_t, PendingStart>& pending) {
   size_t at = 0;
   while (buffer.size() - at >= sizeof(uint32_t)) {
     uint32_t size = 0;
@@ -590,7 +627,7 @@ bool ServeFrames(std::string& buffer, std::unordered_map<pid_t, Job>& jobs) {
     at += sizeof(size) + size;
     std::optional<SpawnRequest> request = DecodeSpawn(payload);
     if (!request) return false;
-    Spawn(*request, jobs);
+    Spawn(*request, jobs, pending);
   }
   buffer.erase(0, at);
   return true;
@@ -625,13 +662,21 @@ int Supervise() {
 
   Reply("R " + std::to_string(getpid()) + "\n");
   std::unordered_map<pid_t, Job> jobs;
+  std::unordered_map<pid_t, PendingStart> pending;
   std::string buffer;
   char chunk[65536];
   long long last_track_ms = 0;
+  std::vector<pollfd> fds;
+  std::vector<pid_t> pending_order;  // the keepers behind fds[2..]
   for (;;) {
     if (server_gone && jobs.empty()) return 0;
-    pollfd fds[2] = {{sig_fd, POLLIN, 0}, {server_gone ? -1 : kSocketFd, POLLIN, 0}};
-    const int ready = poll(fds, 2, jobs.empty() ? -1 : kTrackIntervalMs);
+    fds.assign({{sig_fd, POLLIN, 0}, {server_gone ? -1 : kSocketFd, POLLIN, 0}});
+    pending_order.clear();
+    for (const auto& [keeper, start] : pending) {
+      fds.push_back({start.status_fd, POLLIN, 0});
+      pending_order.push_back(keeper);
+    }
+    const int ready = poll(fds.data(), fds.size(), jobs.empty() ? -1 : kTrackIntervalMs);
     if (ready < 0) {
       if (errno == EINTR) continue;
       return 1;
@@ -640,17 +685,20 @@ int Supervise() {
       TrackDescendants(jobs);
       last_track_ms = MonotonicMs();
     }
+    for (size_t i = 2; i < fds.size(); ++i) {
+      if (fds[i].revents != 0) FinishStart(pending_order[i - 2], pending, jobs);
+    }
     if (fds[0].revents != 0) {
       signalfd_siginfo info;
       while (read(sig_fd, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
       }
-      Reap(jobs);
+      Reap(jobs, pending);
     }
     if (!server_gone && fds[1].revents != 0) {
       const ssize_t n = read(kSocketFd, chunk, sizeof(chunk));
       if (n > 0) {
         buffer.append(chunk, static_cast<size_t>(n));
-        if (!ServeFrames(buffer, jobs)) server_gone = true;  // not our server: stop listening
+        if (!ServeFrames(buffer, jobs, pending)) server_gone = true;  // not our server: stop listening
       } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
         server_gone = true;  // the server went away; finish recording our jobs
       }

@@ -288,8 +288,24 @@ Status SqliteTransaction::Rollback() {
 // ---------------------------------------------------------------------------------------------
 // SqliteDb
 
+namespace {
+// SQLite counts every allocation it makes under one process-wide mutex (SQLITE_CONFIG_MEMSTATUS,
+// on by default) for sqlite3_memory_used() and the soft heap limit, neither of which is used
+// here: ~13 allocations per point read, each a lock and unlock of that mutex shared by every
+// connection on every thread. Turned off before the library initializes (the first open); a
+// no-op (SQLITE_MISUSE) if something else initialized it first.
+void DisableSqliteMemoryStatus() {
+  static const bool done = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)done;
+}
+}  // namespace
+
 Result<std::unique_ptr<SqliteConnection>> SqliteDb::OpenConnection(
     const std::filesystem::path& path, const Options& options, bool read_only) {
+  DisableSqliteMemoryStatus();
   int flags = SQLITE_OPEN_NOMUTEX;  // SqliteDb serializes access to each connection itself
   if (read_only) {
     flags |= SQLITE_OPEN_READONLY;
