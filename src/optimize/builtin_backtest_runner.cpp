@@ -40,6 +40,7 @@ struct Slot {
   std::string result_summary_id;                   // its bt_run_id, from its result file
   std::string bt_run_id;                           // its backtests/<bt_run_id>/, chosen when prepared
   std::string summary_json;                        // the summary.json text it wrote ("" when none)
+  KnownResult known;                               // its result file and summary.json text, once ended
 };
 
 // The data one group of tasks reads, loaded once per Run.
@@ -104,7 +105,9 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
       } else {
         s.result = parsed.status().WithContext("backtests/" + s.bt_run_id + "/summary.json");
       }
-      s.summary_json.clear();
+      // The registry indexes the folder from this text (KnownResult), not from the files.
+      s.known.result = JobResult::Backtest(s.job.job_id.str(), s.bt_run_id);
+      s.known.summary_text = std::move(s.summary_json);
     } else if (s.job.status == JobState::kSuccess) {
       auto read = ReadJobMetrics(workspace_, *catalog_.Find(kBacktest), s.job);
       if (read.ok()) {
@@ -269,9 +272,14 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
         }
       }
       std::vector<JobRecord> records;
+      std::vector<KnownResult> known;
       records.reserve(e - b);
-      for (size_t i = b; i < e; ++i) records.push_back(slots[i].job);
-      recorded = jobs_.RecordFinished(records);
+      known.reserve(e - b);
+      for (size_t i = b; i < e; ++i) {
+        records.push_back(slots[i].job);
+        known.push_back(std::move(slots[i].known));
+      }
+      recorded = jobs_.RecordFinished(records, known);
       if (!recorded.ok()) break;
       for (size_t i = b; i < e; ++i) {
         BatchTaskResult r;
