@@ -379,28 +379,40 @@ std::optional<IndexedRun> ReadRunDir(const Workspace& ws, const fs::path& dir, c
 }
 
 namespace {
+
+// A backtest folder as its problems name it: its id, the folder and its summary.json
+// (workspace-relative); Problem records one and returns nullopt.
+struct BacktestPlace {
+  std::string id;
+  std::string dir_rel;
+  std::string summary_rel;
+  std::vector<IndexProblem>& problems;
+
+  BacktestPlace(const std::string& bt_run_id, std::vector<IndexProblem>& out)
+      : id(bt_run_id), dir_rel("backtests/" + bt_run_id), summary_rel(Rel(dir_rel, "summary.json")), problems(out) {}
+  std::nullopt_t Problem(const std::string& file, const std::string& message) const {
+    problems.push_back({"backtest", id, file, message});
+    return std::nullopt;
+  }
+};
+
 std::optional<BacktestSummaryRow> BacktestRowFromSummary(const fs::path& dir, const Json& summary, bool has_config,
                                                          const std::string& now, std::vector<IndexProblem>& problems);
+
 }  // namespace
 
 std::optional<BacktestSummaryRow> ReadBacktestDir(const Workspace& ws, const fs::path& dir, const std::string& now,
                                                   std::vector<IndexProblem>& problems) {
-  const std::string id = dir.filename().string();
-  const std::string dir_rel = "backtests/" + id;
-  const std::string summary_rel = Rel(dir_rel, "summary.json");
-  auto problem = [&](const std::string& file, const std::string& message) {
-    problems.push_back({"backtest", id, file, message});
-    return std::nullopt;
-  };
-  if (!IsSafeIdentifier(id)) return problem(dir_rel, "backtest directory name is not a safe identifier");
+  const BacktestPlace at(dir.filename().string(), problems);
+  if (!IsSafeIdentifier(at.id)) return at.Problem(at.dir_rel, "backtest directory name is not a safe identifier");
   if (!IsDirectoryConfined(ws.root(), dir)) {
-    return problem(dir_rel, "backtest directory leads outside the workspace (symlink); not indexed");
+    return at.Problem(at.dir_rel, "backtest directory leads outside the workspace (symlink); not indexed");
   }
   std::string why;
   auto s = ReadJsonObject(ws.root(), dir / "summary.json", why);
   if (!s) {
     if (why == "file is missing") why += " (the backtest is unfinished or failed)";
-    return problem(summary_rel, why);
+    return at.Problem(at.summary_rel, why);
   }
   std::error_code ec;
   const bool has_config = fs::exists(dir / "config.yaml", ec);
@@ -410,17 +422,11 @@ std::optional<BacktestSummaryRow> ReadBacktestDir(const Workspace& ws, const fs:
 std::optional<BacktestSummaryRow> ReadWrittenBacktest(const Workspace& ws, const std::string& bt_run_id,
                                                       std::string_view summary_json, const std::string& now,
                                                       std::vector<IndexProblem>& problems) {
-  const std::string dir_rel = "backtests/" + bt_run_id;
-  if (!IsSafeIdentifier(bt_run_id)) {
-    problems.push_back({"backtest", bt_run_id, dir_rel, "backtest directory name is not a safe identifier"});
-    return std::nullopt;
-  }
+  const BacktestPlace at(bt_run_id, problems);
+  if (!IsSafeIdentifier(bt_run_id)) return at.Problem(at.dir_rel, "backtest directory name is not a safe identifier");
   std::string why;
   auto s = ParseJsonObject(summary_json, why);
-  if (!s) {
-    problems.push_back({"backtest", bt_run_id, Rel(dir_rel, "summary.json"), why});
-    return std::nullopt;
-  }
+  if (!s) return at.Problem(at.summary_rel, why);
   return BacktestRowFromSummary(ws.BacktestsDir() / bt_run_id, *s, /*has_config=*/true, now, problems);
 }
 
@@ -430,13 +436,11 @@ namespace {
 // holds its config.yaml.
 std::optional<BacktestSummaryRow> BacktestRowFromSummary(const fs::path& dir, const Json& summary, bool has_config,
                                                          const std::string& now, std::vector<IndexProblem>& problems) {
-  const std::string id = dir.filename().string();
-  const std::string dir_rel = "backtests/" + id;
-  const std::string summary_rel = Rel(dir_rel, "summary.json");
-  auto problem = [&](const std::string& file, const std::string& message) {
-    problems.push_back({"backtest", id, file, message});
-    return std::nullopt;
-  };
+  const BacktestPlace at(dir.filename().string(), problems);
+  const std::string& id = at.id;
+  const std::string& dir_rel = at.dir_rel;
+  const std::string& summary_rel = at.summary_rel;
+  auto problem = [&](const std::string& file, const std::string& message) { return at.Problem(file, message); };
   const Json* s = &summary;
   FieldReader rd(summary_rel);
   BacktestSummaryRow b;
