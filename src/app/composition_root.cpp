@@ -115,10 +115,11 @@ void LogIndexReport(const char* trigger, const registry::IndexReport& report) {
 }
 
 // Re-indexes the runs and backtests of jobs that finished (RegistryService::OnJobsFinished;
-// the fast path's jobs of a chunk come together and their backtests are indexed in batches).
+// the fast path's jobs of a chunk come together, with their summary.json texts, and their
+// backtests are indexed in batches from those texts).
 void IndexWhenJobsFinish(JobService& jobs, RegistryService& registry) {
-  jobs.AddFinishedBatchListener([&registry](std::span<const JobRecord> done) {
-    auto r = registry.OnJobsFinished(done);
+  jobs.AddFinishedBatchListener([&registry](std::span<const JobRecord> done, std::span<const KnownResult> known) {
+    auto r = registry.OnJobsFinished(done, known);
     const std::string trigger =
         done.size() == 1 ? done.front().job_id.str()
                          : done.front().job_id.str() + " and " + std::to_string(done.size() - 1) + " more jobs";

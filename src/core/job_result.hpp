@@ -65,6 +65,18 @@ struct JobResult {
   Json ToJson() const;
 };
 
+// What a job that ran inside the server (the optimization fast path) already holds of the
+// files it has just written: its result file (`result.kind` and `result.id`; the headline
+// metrics need not be filled) and the exact text of the file the result names as its summary
+// (a backtest's summary.json, written by engine::WriteSingleRun with its config.yaml before
+// it). JobService::RecordFinished hands them to its batch listeners (the registry), which
+// take them instead of reading the files back. An entry whose result.id is empty is not
+// known: listeners read the files.
+struct KnownResult {
+  JobResult result;
+  std::string summary_text;  // "" when not known
+};
+
 // "reports/jobs/runtime/<job_id>.result.json" (workspace-relative).
 std::string JobResultPath(std::string_view job_id);
 

@@ -142,13 +142,18 @@ void JobService::AddFinishedListener(FinishedListener listener) {
 }
 
 void JobService::AddFinishedBatchListener(FinishedBatchListener listener) {
+  AddFinishedBatchListener(FinishedResultsListener(
+      [l = std::move(listener)](std::span<const JobRecord> jobs, std::span<const KnownResult>) { l(jobs); }));
+}
+
+void JobService::AddFinishedBatchListener(FinishedResultsListener listener) {
   std::lock_guard lock(listeners_mu_);
   batch_listeners_.push_back(std::move(listener));
 }
 
-void JobService::NotifyFinished(std::span<const JobRecord> jobs) {
+void JobService::NotifyFinished(std::span<const JobRecord> jobs, std::span<const KnownResult> known) {
   std::vector<FinishedListener> listeners;
-  std::vector<FinishedBatchListener> batch_listeners;
+  std::vector<FinishedResultsListener> batch_listeners;
   {
     std::lock_guard lock(listeners_mu_);
     listeners = listeners_;
@@ -167,7 +172,7 @@ void JobService::NotifyFinished(std::span<const JobRecord> jobs) {
   }
   for (auto& l : batch_listeners) {
     try {
-      l(jobs);
+      l(jobs, known.size() == jobs.size() ? known : std::span<const KnownResult>());
     } catch (const std::exception& e) {
       spdlog::error(R"({{"msg":"finished listener threw","job_id":"{}","jobs":{},"what":"{}"}})",
                     jobs.front().job_id.str(), jobs.size(), e.what());
@@ -263,7 +268,7 @@ JobRecord JobService::NewRecord(ResolvedJob resolved, const SubmitOptions& optio
   return rec;
 }
 
-Status JobService::RecordFinished(const std::vector<JobRecord>& jobs) {
+Status JobService::RecordFinished(const std::vector<JobRecord>& jobs, std::span<const KnownResult> known) {
   // Meta files and rows from several threads at once: the files are written in parallel, and
   // concurrent inserts share transactions (the store's group commit), instead of one commit
   // per job. As EndJob, a job's terminal meta file is complete before its row exists.
@@ -285,7 +290,8 @@ Status JobService::RecordFinished(const std::vector<JobRecord>& jobs) {
     if (!inserted[i].ok()) {
       spdlog::error(R"({{"msg":"job insert failed","job_id":"{}","error":{}}})", job.job_id.str(),
                     Json(inserted[i].ToString()).dump());
-      NotifyFinished(std::span<const JobRecord>(jobs.data(), i));  // the ones recorded before it
+      // the ones recorded before it
+      NotifyFinished(std::span<const JobRecord>(jobs.data(), i), known.size() == jobs.size() ? known.first(i) : known);
       return inserted[i];
     }
     cache_.Put(job);
@@ -310,7 +316,7 @@ Status JobService::RecordFinished(const std::vector<JobRecord>& jobs) {
                           {{"job_type", job.job_type}, {"status", std::string(JobStateName(job.status))}});
     }
   }
-  NotifyFinished(jobs);
+  NotifyFinished(jobs, known);
   return Status::Ok();
 }
 

@@ -70,6 +70,7 @@
 
 #include "core/clock.hpp"
 #include "core/file_replacer.hpp"
+#include "core/job_result.hpp"
 #include "core/workspace.hpp"
 #include "exec/executor.hpp"
 #include "jobs/job_catalog.hpp"
@@ -126,6 +127,9 @@ class JobService {
  public:
   using FinishedListener = std::function<void(const JobRecord&)>;
   using FinishedBatchListener = std::function<void(std::span<const JobRecord>)>;
+  // A batch listener that also takes what the jobs' runner knows of their results: `known`
+  // is empty, or has one entry per job (RecordFinished's `known`).
+  using FinishedResultsListener = std::function<void(std::span<const JobRecord>, std::span<const KnownResult>)>;
 
   // Collaborators are borrowed and must outlive the service. `capacity` 0 = executor's.
   JobService(JobStore& store, Executor& executor, const JobCatalog& catalog,
@@ -195,6 +199,7 @@ class JobService {
   // per-job listener has seen them), so a listener can batch its own work (the registry
   // indexes a chunk of fast-path backtests in one transaction).
   void AddFinishedBatchListener(FinishedBatchListener listener);
+  void AddFinishedBatchListener(FinishedResultsListener listener);
 
   // The QUEUED record Submit makes for a resolved job: a new id, `{job_id}` filled in argv
   // and env, log/meta paths, claimed by this server. Nothing is written.
@@ -207,8 +212,9 @@ class JobService {
   // written by kRecordWriters threads at once (the store's group commit shares transactions
   // between them); the rest follows in order. On a store error the jobs before the failed one
   // are recorded and announced and the error is returned (later jobs of `jobs` may be stored
-  // but are not announced).
-  Status RecordFinished(const std::vector<JobRecord>& jobs);
+  // but are not announced). `known` (empty, or one entry per job): what the caller holds of
+  // the jobs' result files, handed to the batch listeners (KnownResult).
+  Status RecordFinished(const std::vector<JobRecord>& jobs, std::span<const KnownResult> known = {});
   static constexpr size_t kRecordWriters = 8;
 
   // Absolute paths of a job's files.
@@ -263,7 +269,7 @@ class JobService {
   void CompletionLoop();
   Status Persist(JobRecord& job, JobState expected);
   void LogEvent(const JobRecord& job) const;  // structured log line for a recorded state
-  void NotifyFinished(std::span<const JobRecord> jobs);
+  void NotifyFinished(std::span<const JobRecord> jobs, std::span<const KnownResult> known = {});
   ExitCallback MakeExitCallback(const std::shared_ptr<Active>& a);
   void AddActive(const std::shared_ptr<Active>& a);
   void RemoveActive(const JobId& id);
@@ -324,7 +330,7 @@ class JobService {
   std::mutex listeners_mu_;
   std::mutex notify_mu_;  // listeners never run concurrently
   std::vector<FinishedListener> listeners_;
-  std::vector<FinishedBatchListener> batch_listeners_;
+  std::vector<FinishedResultsListener> batch_listeners_;
 
   JobQueue queue_;  // last: its starters call Take/Start, which use everything above
 };

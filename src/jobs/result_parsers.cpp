@@ -67,7 +67,7 @@ Status ReadLeanStatistics(std::string_view parser, const Json& stats, std::strin
       }
       continue;
     }
-    if (value.is_null()) {
+    if (value.is_null() || value.is_number()) {  // a NaN or infinite number is written as null
       out.strings[key] = "";
       continue;
     }
@@ -216,8 +216,15 @@ std::optional<double> ParseLeanNumber(std::string_view text) {
 }
 
 Result<ParsedResult> ParseAlphalabSummary(std::string_view text) {
+  ASSIGN_OR_RETURN(Json root, ParseJsonObject("alphalab_summary", text));
+  return ParseAlphalabSummaryJson(root);
+}
+
+Result<ParsedResult> ParseAlphalabSummaryJson(const Json& root) {
   constexpr std::string_view kParser = "alphalab_summary";
-  ASSIGN_OR_RETURN(Json root, ParseJsonObject(kParser, text));
+  if (!root.is_object()) {
+    return ParseError(kParser, std::string("the top level must be a JSON object, got ") + root.type_name());
+  }
   ParsedResult out;
   for (const auto& [key, value] : root.items()) {
     if (value.is_number()) {

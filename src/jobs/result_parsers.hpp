@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/json.hpp"
 #include "core/status.hpp"
 
 namespace alphalab {
@@ -41,6 +42,10 @@ struct ParsedResult {
 };
 
 Result<ParsedResult> ParseAlphalabSummary(std::string_view text);
+// ParseAlphalabSummary of a summary already held as a JSON object (the optimization fast path
+// has the tree it dumped to summary.json): the same result as parsing the dumped text; a NaN
+// or infinite number, written to the file as null, is skipped as null is.
+Result<ParsedResult> ParseAlphalabSummaryJson(const Json& root);
 Result<ParsedResult> ParseLeanSummary(std::string_view text);
 Result<ParsedResult> ParseQlibRes(std::string_view text);
 Result<ParsedResult> ParseResultText(ResultParserKind kind, std::string_view text);

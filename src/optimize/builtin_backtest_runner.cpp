@@ -40,6 +40,8 @@ struct Slot {
   std::string result_summary_id;                   // its bt_run_id, from its result file
   std::string bt_run_id;                           // its backtests/<bt_run_id>/, chosen when prepared
   std::string summary_json;                        // the summary.json text it wrote ("" when none)
+  Json summary;                                    // the tree that text was dumped from (null when none)
+  KnownResult known;                               // its result file and summary.json text, once ended
 };
 
 // The data one group of tasks reads, loaded once per Run.
@@ -97,14 +99,19 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
     if (s.job.status == JobState::kSuccess && !s.summary_json.empty()) {
       // What ReadJobMetrics would read back from the files just written: the result file
       // names backtests/<bt_run_id>/summary.json, whose text is in memory.
-      auto parsed = ParseResultText(ResultParserKind::kAlphalabSummary, s.summary_json);
+      // (From the tree the text was dumped from: the same result without parsing the text.)
+      auto parsed = s.summary.is_object() ? ParseAlphalabSummaryJson(s.summary)
+                                          : ParseResultText(ResultParserKind::kAlphalabSummary, s.summary_json);
+      s.summary = Json();
       if (parsed.ok()) {
         s.result = std::move(*parsed);
         s.result_summary_id = s.bt_run_id;
       } else {
         s.result = parsed.status().WithContext("backtests/" + s.bt_run_id + "/summary.json");
       }
-      s.summary_json.clear();
+      // The registry indexes the folder from this text (KnownResult), not from the files.
+      s.known.result = JobResult::Backtest(s.job.job_id.str(), s.bt_run_id);
+      s.known.summary_text = std::move(s.summary_json);
     } else if (s.job.status == JobState::kSuccess) {
       auto read = ReadJobMetrics(workspace_, *catalog_.Find(kBacktest), s.job);
       if (read.ok()) {
@@ -229,7 +236,7 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
                 const TimePoint now = clock_.Now();
                 auto out = engine::WriteSingleRun(workspace_, *s.run, context, *result, s.bt_run_id, now,
                                                   models.RunId(s.run->spec.model_path), s.job.job_id.str(),
-                                                  &s.summary_json, backtests_fd);
+                                                  &s.summary_json, backtests_fd, &s.summary);
                 if (!out.ok()) {
                   fail(s, out.status());
                 } else {
@@ -269,9 +276,14 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
         }
       }
       std::vector<JobRecord> records;
+      std::vector<KnownResult> known;
       records.reserve(e - b);
-      for (size_t i = b; i < e; ++i) records.push_back(slots[i].job);
-      recorded = jobs_.RecordFinished(records);
+      known.reserve(e - b);
+      for (size_t i = b; i < e; ++i) {
+        records.push_back(slots[i].job);
+        known.push_back(std::move(slots[i].known));
+      }
+      recorded = jobs_.RecordFinished(records, known);
       if (!recorded.ok()) break;
       for (size_t i = b; i < e; ++i) {
         BatchTaskResult r;

@@ -20,7 +20,9 @@
 //     4. meanwhile the calling thread records the chunk's jobs in task order, kRecordBatch at
 //        a time as soon as they have all ended (JobService::RecordFinished), and reports them
 //        through on_done, each with its parsed summary.json (alphalab_summary): recording
-//        overlaps the chunk's later runs instead of following all of them.
+//        overlaps the chunk's later runs instead of following all of them. The jobs' result
+//        files and summary.json texts go with them to the batch listeners (KnownResult), so
+//        the registry indexes each folder from the text instead of reading it back.
 //   A job that cannot be recorded (the store refuses the row) ends Run with that error.
 #pragma once
 

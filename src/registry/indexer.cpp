@@ -8,6 +8,7 @@
 #include <set>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/confined_open.hpp"
@@ -75,6 +76,21 @@ class FieldReader {
 // Reads and parses a JSON object file; on failure returns nullopt and a reason.
 // Files are read through the one confined open rooted at the workspace: a symlink leading
 // outside (or a run/backtest folder that is one) is a problem, never indexed.
+// A JSON object from a file's text; nullopt with `why` when it is not one.
+std::optional<Json> ParseJsonObject(std::string_view text, std::string& why) {
+  auto parsed = ParseJson(text);
+  if (!parsed.ok()) {
+    why = text.empty() ? "file is empty" : "invalid JSON (or nested too deeply)";
+    return std::nullopt;
+  }
+  Json j = std::move(parsed).value();
+  if (!j.is_object()) {
+    why = std::string("expected a JSON object, got ") + j.type_name();
+    return std::nullopt;
+  }
+  return j;
+}
+
 std::optional<Json> ReadJsonObject(const fs::path& root, const fs::path& path, std::string& why) {
   auto text = ReadFileConfined(root, path, kMaxMetricsFileBytes);
   if (!text.ok()) {
@@ -85,17 +101,7 @@ std::optional<Json> ReadJsonObject(const fs::path& root, const fs::path& path, s
     else why = "cannot read: " + st.message();
     return std::nullopt;
   }
-  auto parsed = ParseJson(*text);
-  if (!parsed.ok()) {
-    why = text->empty() ? "file is empty" : "invalid JSON (or nested too deeply)";
-    return std::nullopt;
-  }
-  Json j = std::move(parsed).value();
-  if (!j.is_object()) {
-    why = std::string("expected a JSON object, got ") + j.type_name();
-    return std::nullopt;
-  }
-  return j;
+  return ParseJsonObject(*text, why);
 }
 
 std::string Rel(const std::string& run_dir_rel, const std::string& name) { return run_dir_rel + "/" + name; }
@@ -372,25 +378,70 @@ std::optional<IndexedRun> ReadRunDir(const Workspace& ws, const fs::path& dir, c
   return out;
 }
 
-std::optional<BacktestSummaryRow> ReadBacktestDir(const Workspace& ws, const fs::path& dir, const std::string& now,
-                                                  std::vector<IndexProblem>& problems) {
-  const std::string id = dir.filename().string();
-  const std::string dir_rel = "backtests/" + id;
-  const std::string summary_rel = Rel(dir_rel, "summary.json");
-  auto problem = [&](const std::string& file, const std::string& message) {
+namespace {
+
+// A backtest folder as its problems name it: its id, the folder and its summary.json
+// (workspace-relative); Problem records one and returns nullopt.
+struct BacktestPlace {
+  std::string id;
+  std::string dir_rel;
+  std::string summary_rel;
+  std::vector<IndexProblem>& problems;
+
+  BacktestPlace(const std::string& bt_run_id, std::vector<IndexProblem>& out)
+      : id(bt_run_id), dir_rel("backtests/" + bt_run_id), summary_rel(Rel(dir_rel, "summary.json")), problems(out) {}
+  std::nullopt_t Problem(const std::string& file, const std::string& message) const {
     problems.push_back({"backtest", id, file, message});
     return std::nullopt;
-  };
-  if (!IsSafeIdentifier(id)) return problem(dir_rel, "backtest directory name is not a safe identifier");
+  }
+};
+
+std::optional<BacktestSummaryRow> BacktestRowFromSummary(const fs::path& dir, const Json& summary, bool has_config,
+                                                         const std::string& now, std::vector<IndexProblem>& problems);
+
+}  // namespace
+
+std::optional<BacktestSummaryRow> ReadBacktestDir(const Workspace& ws, const fs::path& dir, const std::string& now,
+                                                  std::vector<IndexProblem>& problems) {
+  const BacktestPlace at(dir.filename().string(), problems);
+  if (!IsSafeIdentifier(at.id)) return at.Problem(at.dir_rel, "backtest directory name is not a safe identifier");
   if (!IsDirectoryConfined(ws.root(), dir)) {
-    return problem(dir_rel, "backtest directory leads outside the workspace (symlink); not indexed");
+    return at.Problem(at.dir_rel, "backtest directory leads outside the workspace (symlink); not indexed");
   }
   std::string why;
   auto s = ReadJsonObject(ws.root(), dir / "summary.json", why);
   if (!s) {
     if (why == "file is missing") why += " (the backtest is unfinished or failed)";
-    return problem(summary_rel, why);
+    return at.Problem(at.summary_rel, why);
   }
+  std::error_code ec;
+  const bool has_config = fs::exists(dir / "config.yaml", ec);
+  return BacktestRowFromSummary(dir, *s, has_config, now, problems);
+}
+
+std::optional<BacktestSummaryRow> ReadWrittenBacktest(const Workspace& ws, const std::string& bt_run_id,
+                                                      std::string_view summary_json, const std::string& now,
+                                                      std::vector<IndexProblem>& problems) {
+  const BacktestPlace at(bt_run_id, problems);
+  if (!IsSafeIdentifier(bt_run_id)) return at.Problem(at.dir_rel, "backtest directory name is not a safe identifier");
+  std::string why;
+  auto s = ParseJsonObject(summary_json, why);
+  if (!s) return at.Problem(at.summary_rel, why);
+  return BacktestRowFromSummary(ws.BacktestsDir() / bt_run_id, *s, /*has_config=*/true, now, problems);
+}
+
+namespace {
+
+// The row of backtests/<id>/ (`dir`) from its parsed summary.json; `has_config`: the folder
+// holds its config.yaml.
+std::optional<BacktestSummaryRow> BacktestRowFromSummary(const fs::path& dir, const Json& summary, bool has_config,
+                                                         const std::string& now, std::vector<IndexProblem>& problems) {
+  const BacktestPlace at(dir.filename().string(), problems);
+  const std::string& id = at.id;
+  const std::string& dir_rel = at.dir_rel;
+  const std::string& summary_rel = at.summary_rel;
+  auto problem = [&](const std::string& file, const std::string& message) { return at.Problem(file, message); };
+  const Json* s = &summary;
   FieldReader rd(summary_rel);
   BacktestSummaryRow b;
   b.bt_run_id = id;
@@ -437,10 +488,7 @@ std::optional<BacktestSummaryRow> ReadBacktestDir(const Workspace& ws, const fs:
     if (slash != std::string::npos) b.model_run_id = b.model_path.substr(5, slash - 5);
   }
   b.config_path = rd.String(*s, "config_path");
-  {
-    std::error_code ec;
-    if (fs::exists(dir / "config.yaml", ec)) b.config_path = Rel(dir_rel, "config.yaml");
-  }
+  if (has_config) b.config_path = Rel(dir_rel, "config.yaml");
   b.cagr = rd.Double(*s, "cagr");
   b.max_drawdown = rd.Double(*s, "max_drawdown");
   b.sharpe = rd.Double(*s, "sharpe");
@@ -463,11 +511,8 @@ std::optional<BacktestSummaryRow> ReadBacktestDir(const Workspace& ws, const fs:
   }
   b.summary_json = DumpJson(*s);
   b.indexed_at = now;
-  (void)ws;
   return b;
 }
-
-namespace {
 
 // How one kind of folder (runs/, backtests/) is read and stored.
 template <typename Row>
@@ -558,10 +603,16 @@ Status Indexer::IndexRunsLocked(const std::vector<std::string>& run_ids, bool pr
   return IndexFolders(run_ids, prune, kind, report);
 }
 
-Status Indexer::IndexBacktestsLocked(const std::vector<std::string>& ids, bool prune, IndexReport& report) {
+Status Indexer::IndexBacktestsLocked(const std::vector<std::string>& ids, bool prune, IndexReport& report,
+                                     const std::vector<std::string_view>* texts) {
   const std::string now = FormatIso8601(clock_.Now());
+  std::unordered_map<std::string_view, std::string_view> text_of;
+  if (texts) {
+    for (size_t i = 0; i < ids.size(); ++i) text_of.emplace(ids[i], (*texts)[i]);
+  }
   FolderKind<BacktestSummaryRow> kind{
       [&](const std::string& id, std::vector<IndexProblem>& problems) {
+        if (texts) return ReadWrittenBacktest(ws_, id, text_of.at(id), now, problems);
         return ReadBacktestDir(ws_, ws_.BacktestsDir() / id, now, problems);
       },
       [&](const std::vector<BacktestSummaryRow>& batch) { return store_.UpsertBacktests(batch); },
@@ -641,6 +692,21 @@ Result<IndexReport> Indexer::IndexBacktests(const std::vector<std::string>& bt_r
     present.push_back(id);
   }
   RETURN_IF_ERROR(IndexBacktestsLocked(present, /*prune=*/false, report));
+  return report;
+}
+
+Result<IndexReport> Indexer::IndexWrittenBacktests(std::span<const WrittenBacktest> written) {
+  std::lock_guard lock(mu_);
+  IndexReport report;
+  std::vector<std::string> ids;
+  std::vector<std::string_view> texts;
+  ids.reserve(written.size());
+  texts.reserve(written.size());
+  for (const WrittenBacktest& w : written) {
+    ids.push_back(w.bt_run_id);
+    texts.push_back(w.summary_json);
+  }
+  RETURN_IF_ERROR(IndexBacktestsLocked(ids, /*prune=*/false, report, &texts));
   return report;
 }
 

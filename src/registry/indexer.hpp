@@ -18,6 +18,8 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,20 @@ std::optional<IndexedRun> ReadRunDir(const Workspace& ws, const std::filesystem:
 std::optional<BacktestSummaryRow> ReadBacktestDir(const Workspace& ws, const std::filesystem::path& dir,
                                                   const std::string& now, std::vector<IndexProblem>& problems);
 
+// A backtest folder its writer has just completed (engine::WriteSingleRun, inside the server:
+// the optimization fast path) and whose summary.json text it holds: the folder was created
+// and written through descriptors confined to the workspace, config.yaml before summary.json.
+struct WrittenBacktest {
+  std::string bt_run_id;
+  std::string_view summary_json;  // the exact text of backtests/<bt_run_id>/summary.json
+};
+// The row ReadBacktestDir would read from that folder, from the text instead of the files
+// (no read, no confinement walk, no stat); the same problems for an unsafe id or a text that
+// is not a JSON object or has a field of the wrong type.
+std::optional<BacktestSummaryRow> ReadWrittenBacktest(const Workspace& ws, const std::string& bt_run_id,
+                                                      std::string_view summary_json, const std::string& now,
+                                                      std::vector<IndexProblem>& problems);
+
 class Indexer {
  public:
   Indexer(const Workspace& ws, RegistryStore& store, const Clock& clock) : ws_(ws), store_(store), clock_(clock) {}
@@ -74,12 +90,18 @@ class Indexer {
   // of one per backtest: the optimization fast path ends hundreds of backtests at once).
   // An unsafe id is a problem in the report (the others are indexed).
   Result<IndexReport> IndexBacktests(const std::vector<std::string>& bt_run_ids);
+  // IndexBacktests of folders just written whose summary.json texts the caller holds
+  // (ReadWrittenBacktest): the same rows, without reading the folders back.
+  Result<IndexReport> IndexWrittenBacktests(std::span<const WrittenBacktest> written);
   // Writes reports/registry/models.csv and models.json (every row, default sort), atomically.
   Status Export();
 
  private:
   Status IndexRunsLocked(const std::vector<std::string>& run_ids, bool prune, IndexReport& report);
-  Status IndexBacktestsLocked(const std::vector<std::string>& ids, bool prune, IndexReport& report);
+  // `texts` (one per id): the summary.json texts of written folders (ReadWrittenBacktest);
+  // null: the folders are read.
+  Status IndexBacktestsLocked(const std::vector<std::string>& ids, bool prune, IndexReport& report,
+                              const std::vector<std::string_view>* texts = nullptr);
 
   const Workspace& ws_;
   RegistryStore& store_;

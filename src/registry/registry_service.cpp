@@ -214,10 +214,16 @@ Result<IndexReport> RegistryService::OnJobFinished(const JobRecord& job) {
   return OnJobsFinished(std::span<const JobRecord>(&job, 1));
 }
 
-Result<IndexReport> RegistryService::OnJobsFinished(std::span<const JobRecord> jobs) {
+Result<IndexReport> RegistryService::OnJobsFinished(std::span<const JobRecord> jobs,
+                                                    std::span<const KnownResult> known) {
   IndexReport all;
   std::vector<std::string> backtests;
+  std::vector<registry::WrittenBacktest> written;  // backtests whose summary.json text the runner holds
   bool runs_changed = false;
+  if (known.size() != jobs.size()) known = {};
+  auto known_of = [&](size_t i) -> const KnownResult* {
+    return known.empty() || known[i].result.id.empty() ? nullptr : &known[i];
+  };
   // What to index is the kind of the job's result file (core/job_result.hpp), whatever its
   // type is called; a job that wrote none (a user type) indexes nothing. A batch (the fast
   // path's chunk) reads its result files on two threads.
@@ -226,7 +232,11 @@ Result<IndexReport> RegistryService::OnJobsFinished(std::span<const JobRecord> j
   auto read = [&](size_t first) {
     for (size_t i = first; i < jobs.size(); i += readers) {
       if (jobs[i].status == JobState::kSuccess && !jobs[i].dry_run) {
-        results[i].emplace(ReadJobResult(ws_.root(), jobs[i].job_id.str()));
+        if (const KnownResult* k = known_of(i)) {
+          results[i].emplace(k->result);
+        } else {
+          results[i].emplace(ReadJobResult(ws_.root(), jobs[i].job_id.str()));
+        }
       }
     }
   };
@@ -245,7 +255,13 @@ Result<IndexReport> RegistryService::OnJobsFinished(std::span<const JobRecord> j
       continue;
     }
     if (result->kind == ResultKind::kBacktest) {
-      backtests.push_back(result->id);  // indexed together below (Indexer::IndexBacktests)
+      // indexed together below (Indexer::IndexWrittenBacktests, Indexer::IndexBacktests)
+      const KnownResult* k = known_of(i);
+      if (k && !k->summary_text.empty()) {
+        written.push_back({result->id, k->summary_text});
+      } else {
+        backtests.push_back(result->id);
+      }
       continue;
     }
     ASSIGN_OR_RETURN(IndexReport one, indexer_.IndexRun(result->id, /*export_after=*/false));
@@ -255,12 +271,19 @@ Result<IndexReport> RegistryService::OnJobsFinished(std::span<const JobRecord> j
     for (auto& p : one.problems) all.problems.push_back(std::move(p));
   }
   if (runs_changed) ScheduleExport();
-  if (!backtests.empty()) {
-    ASSIGN_OR_RETURN(IndexReport bt, indexer_.IndexBacktests(backtests));
+  auto add = [&all](IndexReport& bt) {
     all.backtests_indexed += bt.backtests_indexed;
     all.read_seconds += bt.read_seconds;
     all.store_seconds += bt.store_seconds;
     for (auto& p : bt.problems) all.problems.push_back(std::move(p));
+  };
+  if (!written.empty()) {
+    ASSIGN_OR_RETURN(IndexReport bt, indexer_.IndexWrittenBacktests(written));
+    add(bt);
+  }
+  if (!backtests.empty()) {
+    ASSIGN_OR_RETURN(IndexReport bt, indexer_.IndexBacktests(backtests));
+    add(bt);
   }
   return all;
 }

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "core/clock.hpp"
+#include "core/job_result.hpp"
 #include "core/json.hpp"
 #include "core/workspace.hpp"
 #include "registry/indexer.hpp"
@@ -77,7 +78,10 @@ class RegistryService {
   Result<IndexReport> OnJobFinished(const JobRecord& job);
   // OnJobFinished of several jobs at once (JobService's batch listener): their backtests are
   // indexed in batches (Indexer::IndexBacktests), the runs one by one; one report for all.
-  Result<IndexReport> OnJobsFinished(std::span<const JobRecord> jobs);
+  // `known` (empty, or one per job): what the jobs' runner holds of their result files
+  // (core/job_result.hpp KnownResult); a known backtest summary is indexed from its text
+  // (Indexer::IndexWrittenBacktests), the same row as from the folder.
+  Result<IndexReport> OnJobsFinished(std::span<const JobRecord> jobs, std::span<const KnownResult> known = {});
   // Blocks until no export is pending or running; returns the last export's status.
   Status WaitForExports();
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <set>
 #include <string>
 
@@ -107,6 +108,36 @@ TEST(AlphalabSummaryParserTest, Malformed) {
     EXPECT_TRUE(r.status().IsInvalidArgument());
     EXPECT_NE(r.status().message().find("alphalab_summary"), std::string::npos) << r.status().message();
     EXPECT_NE(r.status().message().find(c.needle), std::string::npos) << r.status().message();
+  }
+}
+
+// The fast path parses the summary from the tree it dumped to summary.json: the same result as
+// the text, NaN and infinite numbers (null in the file) included, and the same errors.
+TEST(AlphalabSummaryParserTest, TheTreeGivesWhatItsDumpedTextGives) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<Json> trees = {
+      Json{{"cagr", 0.1}, {"trades", 7}, {"final_equity", 1500000}, {"dataset", "demo"}, {"open_position", false},
+           {"tickers", {"SPX"}}, {"strategy", {{"type", "sma_cross"}}}, {"benchmark_return", -0.25},
+           {"statistics", {{"Drawdown", "12.0%"}, {"Sharpe Ratio", 0.9}, {"Net Profit", "$1,234.5"}, {"x", nullptr}}}},
+      Json{{"cagr", nan}, {"sharpe", inf}, {"sortino", -inf}, {"volatility", 0.2},
+           {"statistics", {{"Sharpe Ratio", nan}, {"Drawdown", "3%"}}}},
+      Json{{"dataset", "demo"}},                       // no numeric field: an error both ways
+      Json{{"cagr", 0.1}, {"statistics", {1, 2}}},      // statistics not an object
+      Json{{"cagr", 0.1}, {"statistics", {{"Drawdown", {1}}}}},
+      Json::array({1, 2}),
+  };
+  for (const Json& tree : trees) {
+    const std::string text = tree.dump(2);
+    auto a = ParseAlphalabSummary(text);
+    auto b = ParseAlphalabSummaryJson(tree);
+    ASSERT_EQ(a.ok(), b.ok()) << text;
+    if (a.ok()) {
+      EXPECT_EQ(a->metrics, b->metrics) << text;
+      EXPECT_EQ(a->strings, b->strings) << text;
+    } else {
+      EXPECT_EQ(a.status().ToString(), b.status().ToString()) << text;
+    }
   }
 }
 

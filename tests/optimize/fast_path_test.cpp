@@ -282,6 +282,56 @@ TEST(FastPathTest, ChunksStopWhenAskedAndReportInTaskOrder) {
   for (size_t i = 0; i < fast.size(); ++i) EXPECT_EQ(order[i], fast[i].job.job_id.str()) << i;
 }
 
+// The registry indexes each fast-path backtest from the summary.json text the runner hands it
+// (KnownResult) instead of reading the folder back: the texts are the files, the result is the
+// result file's, and the rows equal those a full index reads from the folders.
+TEST(FastPathTest, TheRegistryIndexesFromTheTextsTheRowsItsFoldersGive) {
+  Harness h;
+  RegistryService registry(h.ws, h.stores->registry(), &h.stores->jobs(), SystemClock::Instance());
+  std::vector<KnownResult> handed;
+  h.jobs.AddFinishedBatchListener([&](std::span<const JobRecord> done, std::span<const KnownResult> known) {
+    EXPECT_EQ(known.size(), done.size());
+    handed.insert(handed.end(), known.begin(), known.end());
+    auto r = registry.OnJobsFinished(done, known);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (r.ok()) {
+      EXPECT_TRUE(r->problems.empty());
+    }
+  });
+  std::vector<Json> params;
+  for (int i = 0; i < 5; ++i) {
+    params.push_back(Params({"strategy.params.fast=" + std::to_string(5 + i), "strategy.params.slow=" + std::to_string(40 + 7 * i)}));
+  }
+  params.push_back(Params({"strategy.params.fast=0", "strategy.params.slow=20"}));  // fails: no result
+  const auto fast = h.RunFast(params);
+  ASSERT_EQ(fast.size(), params.size());
+  ASSERT_EQ(handed.size(), params.size());
+  std::map<std::string, BacktestSummaryRow> by_text;
+  for (size_t i = 0; i < fast.size(); ++i) {
+    if (fast[i].job.status != JobState::kSuccess) {
+      EXPECT_TRUE(handed[i].result.id.empty());
+      continue;
+    }
+    const std::string id = fast[i].result_summary_id;
+    ASSERT_FALSE(id.empty());
+    const auto file = ReadJobResult(h.ws.root(), fast[i].job.job_id.str()).value();
+    EXPECT_EQ(handed[i].result.kind, file.kind);
+    EXPECT_EQ(handed[i].result.id, file.id);
+    EXPECT_EQ(handed[i].summary_text, Slurp(h.ws.BacktestsDir() / id / "summary.json"));
+    auto row = h.stores->registry().GetBacktest(id);
+    ASSERT_TRUE(row.ok()) << id;
+    by_text[id] = *row;
+  }
+  EXPECT_EQ(by_text.size(), 5u);
+  ASSERT_TRUE(registry.IndexAll().ok());  // every folder read back from disk
+  for (auto& [id, row] : by_text) {
+    auto from_disk = h.stores->registry().GetBacktest(id).value();
+    from_disk.indexed_at = row.indexed_at;  // the time of the indexing pass
+    EXPECT_EQ(from_disk, row) << id;
+  }
+  ASSERT_TRUE(registry.WaitForExports().ok());
+}
+
 TEST(FastPathTest, AcceptsBuiltinBacktestsOnly) {
   Harness h;
   EXPECT_TRUE(h.runner.Accepts("backtest", Params({})));

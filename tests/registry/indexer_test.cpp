@@ -243,6 +243,77 @@ TEST_F(IndexerTest, BacktestsAreIndexedAndBrokenOnesReported) {
   EXPECT_EQ(store_->ListBacktests(q)->total, 1);
 }
 
+// The fast path hands the registry each summary.json text it has just written
+// (ReadWrittenBacktest / IndexWrittenBacktests): the row and the problems must be exactly what
+// reading the folder gives, for good summaries and broken ones alike.
+TEST_F(IndexerTest, AWrittenBacktestIndexesFromItsTextExactlyWhatItsFolderIndexes) {
+  testing::WriteBacktest(tmp_.path(), "bt_sma", "sma_cross", {"SYNA"}, "", "2026-11-20T11:00:00.000Z");
+  testing::WriteBacktest(tmp_.path(), "bt_sig", "signal", {"SYNB", "SYNA", "SYNB"}, "runs/run_x/model_SYNB.json",
+                         "2026-11-20T12:00:00.000Z");
+  // A NaN metric (written as null), integers where doubles are read, unicode, an unknown field.
+  Json odd = ParseJson(ReadText("backtests/bt_sma/summary.json")).value();
+  odd["bt_run_id"] = "bt_odd";
+  odd["sharpe"] = nullptr;
+  odd["final_equity"] = 1500000;
+  odd["dataset"] = "démo \"quoted\"";
+  odd["extra"] = {{"nested", {1, 2.5, "x"}}};
+  WriteText(tmp_.path() / "backtests/bt_odd/summary.json", odd.dump(2) + "\n");
+  WriteText(tmp_.path() / "backtests/bt_odd/config.yaml", "x: 1\n");
+  std::vector<std::pair<std::string, std::string>> broken = {
+      {"bt_wrongtype", R"({"cagr": "ten percent"})"},
+      {"bt_array", "[1, 2]"},
+      {"bt_badjson", "{\"cagr\": "},
+      {"bt_empty", ""},
+      {"bt_renamed", R"({"bt_run_id": "bt_other", "cagr": 0.1})"},
+      {"bad name", R"({"cagr": 0.1})"},
+  };
+  for (const auto& [id, text] : broken) {
+    WriteText(tmp_.path() / "backtests" / id / "summary.json", text);
+    WriteText(tmp_.path() / "backtests" / id / "config.yaml", "x: 1\n");
+  }
+  std::vector<std::string> ids = {"bt_sma", "bt_sig", "bt_odd"};
+  for (const auto& b : broken) ids.push_back(b.first);
+  const std::string now = "2026-12-03T15:00:00.000Z";
+  for (const std::string& id : ids) {
+    const auto dir = ws_->BacktestsDir() / id;
+    std::vector<IndexProblem> from_dir, from_text;
+    auto a = ReadBacktestDir(*ws_, dir, now, from_dir);
+    auto b = ReadWrittenBacktest(*ws_, id, ReadText("backtests/" + id + "/summary.json"), now, from_text);
+    EXPECT_EQ(a.has_value(), b.has_value()) << id;
+    if (a && b) {
+      EXPECT_EQ(*a, *b) << id;
+    }
+    ASSERT_EQ(from_dir.size(), from_text.size()) << id;
+    for (size_t i = 0; i < from_dir.size(); ++i) {
+      EXPECT_EQ(from_dir[i].kind, from_text[i].kind) << id;
+      EXPECT_EQ(from_dir[i].id, from_text[i].id) << id;
+      EXPECT_EQ(from_dir[i].file, from_text[i].file) << id;
+      EXPECT_EQ(from_dir[i].message, from_text[i].message) << id;
+    }
+  }
+  // Through the store: the texts index the rows (and report the problems) the folders do.
+  std::vector<std::string> texts;
+  for (const std::string& id : ids) texts.push_back(ReadText("backtests/" + id + "/summary.json"));
+  std::vector<WrittenBacktest> written;
+  for (size_t i = 0; i < ids.size(); ++i) written.push_back({ids[i], texts[i]});
+  auto by_text = indexer_->IndexWrittenBacktests(written);
+  ASSERT_TRUE(by_text.ok()) << by_text.status().ToString();
+  EXPECT_EQ(by_text->backtests_indexed, 3);
+  EXPECT_EQ(by_text->problems.size(), broken.size());
+  BacktestQuery q;
+  q.limit = 100;
+  const auto rows_by_text = store_->ListBacktests(q).value().items;
+  ASSERT_EQ(rows_by_text.size(), 3u);
+  EXPECT_EQ(store_->GetBacktest("bt_odd")->config_path, "backtests/bt_odd/config.yaml");
+  EXPECT_EQ(store_->GetBacktest("bt_sig")->tickers, (std::vector<std::string>{"SYNA", "SYNB"}));
+  for (const std::string& id : ids) ASSERT_TRUE(store_->DeleteBacktest(id).ok());
+  auto by_dir = indexer_->IndexBacktests(ids);
+  ASSERT_TRUE(by_dir.ok());
+  EXPECT_EQ(by_dir->backtests_indexed, 3);
+  EXPECT_EQ(by_dir->problems.size(), broken.size());
+  EXPECT_EQ(store_->ListBacktests(q).value().items, rows_by_text);
+}
+
 TEST_F(IndexerTest, SymlinksLeadingOutsideAreNotIndexedInsideOnesAre) {
   // A backtest and a run folder elsewhere on disk, linked into the workspace; a run whose
   // metrics.json is /etc/passwd; a backtest linked to another folder of the workspace.

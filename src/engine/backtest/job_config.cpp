@@ -191,7 +191,7 @@ std::string SummaryLines(const nlohmann::json& s) {
 Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& run, const BacktestContext& context,
                                    const BacktestResult& result, const std::string& bt_run_id, TimePoint created_at,
                                    const std::string& model_run_id, const std::string& job_id,
-                                   std::string* summary_json, int backtests_fd) {
+                                   std::string* summary_json, int backtests_fd, nlohmann::json* summary_out) {
   const BacktestSpec& spec = run.spec;
   nlohmann::json extra = {
       {"bt_run_id", bt_run_id},
@@ -218,7 +218,9 @@ Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& 
     }
     RETURN_IF_ERROR(WriteJobResult(ws.root(), JobResult::Backtest(job_id, bt_run_id, std::move(headline))));
   }
-  return "bt_run_id: " + bt_run_id + "\n" + "out_dir: backtests/" + bt_run_id + "\n" + SummaryLines(summary);
+  std::string printed = "bt_run_id: " + bt_run_id + "\n" + "out_dir: backtests/" + bt_run_id + "\n" + SummaryLines(summary);
+  if (summary_out) *summary_out = std::move(summary);
+  return printed;
 }
 
 Result<UniqueFd> OpenBacktestsFolder(const Workspace& ws) { return MakeDirsConfined(ws.root(), "backtests"); }

@@ -92,14 +92,16 @@ Result<PreparedBacktest> PrepareBacktest(const Workspace& ws, const BacktestRunF
 // stdout for it (`bt_run_id: ...`, `out_dir: ...`, the summary lines). With a `job_id` it
 // also writes that job's result file (core/job_result.hpp: kind backtest, the headline
 // metrics of summary.json). `summary_json` (optional) receives summary.json's exact text, so
-// a caller that reads the summary (the optimization fast path) need not read the file back.
+// a caller that reads the summary (the optimization fast path) need not read the file back;
+// `summary` (optional) receives the JSON tree that text was dumped from.
 // The folder is created in the workspace's backtests/, opened confined (core/confined_open.hpp:
 // a symlink leading outside the workspace is refused); `backtests_fd`, when given, is that folder
 // already opened by OpenBacktestsFolder (once per batch of runs).
 Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& run, const BacktestContext& context,
                                    const BacktestResult& result, const std::string& bt_run_id, TimePoint created_at,
                                    const std::string& model_run_id, const std::string& job_id = "",
-                                   std::string* summary_json = nullptr, int backtests_fd = -1);
+                                   std::string* summary_json = nullptr, int backtests_fd = -1,
+                                   nlohmann::json* summary = nullptr);
 
 // The workspace's backtests/ (created when missing) opened beneath the workspace root.
 Result<UniqueFd> OpenBacktestsFolder(const Workspace& ws);
