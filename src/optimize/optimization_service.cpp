@@ -1036,11 +1036,12 @@ void OptimizationService::ApplyUpdate(Live& live, const Result<ProgressUpdate>& 
 void OptimizationService::OnJobFinished(const JobRecord& job) {
   // Called on a job-service thread: only queue it (the driver does the work).
   if (!job.parent_id || job.parent_id->rfind("opt_", 0) != 0) return;
-  {
-    std::lock_guard<std::mutex> lock(work_mu_);
-    if (stop_) return;
-    events_.push_back(job);
-  }
+  // Notified under the lock: Shutdown() takes it to set stop_, so the destructor cannot destroy
+  // work_cv_ while a job-service thread is still inside notify_one (a TSan data race,
+  // OptimizationServiceTest.* under `make test-tsan`).
+  std::lock_guard<std::mutex> lock(work_mu_);
+  if (stop_) return;
+  events_.push_back(job);
   work_cv_.notify_one();
 }
 

@@ -129,10 +129,16 @@ TEST_F(FileReplacerTest, ReadersSeeWholeVersionsOnly) {
       ++reads;
     }
   });
-  for (int i = 0; i < 400; ++i) ASSERT_TRUE(replacer.Write(target, i % 2 ? a : b).ok());
+  // At least 400 rewrites, and on until the reader has read 100 times while they went on: on a
+  // loaded machine (a sanitized run) the reader thread may not be scheduled at all during the
+  // first 400, which checked nothing (reads 0).
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  for (int i = 0; i < 400 || (reads < 100 && std::chrono::steady_clock::now() < deadline); ++i) {
+    ASSERT_TRUE(replacer.Write(target, i % 2 ? a : b).ok());
+  }
   stop = true;
   reader.join();
-  EXPECT_GT(reads.load(), 0);
+  EXPECT_GE(reads.load(), 100);
   EXPECT_EQ(torn.load(), 0);
 }
 

@@ -22,6 +22,7 @@
 #include "jobs/inprocess_jobs.hpp"
 #include "jobs/job_dto.hpp"
 #include "jobs/job_service.hpp"
+#include "sanitizers/slowdown.hpp"
 #include "store/fake_job_store.hpp"
 
 namespace alphalab {
@@ -858,6 +859,9 @@ TEST_F(JobServiceTest, SubmitToStartStaysLow) {
 // fewer than admit_backlog jobs are queued, so jobs do not pile up in the server faster than
 // they can be started; while every slot is held by a running job, Submit does not wait.
 TEST_F(JobServiceTest, FlowControlBoundsTheQueueOnlyWhileItMoves) {
+  // Sanitized builds: every spawn delay and bound scaled together (20 submits took 114-129 ms
+  // under ASan against the 100 ms bound), so paced and unpaced submits stay apart.
+  constexpr int k = testing::kSanitizerSlowdown;
   auto max_wait_ms = [&](const std::vector<JobId>& ids) {
     double worst = 0;
     for (const JobId& id : ids) {
@@ -870,19 +874,21 @@ TEST_F(JobServiceTest, FlowControlBoundsTheQueueOnlyWhileItMoves) {
   for (int backlog : {2, 0}) {
     SCOPED_TRACE("admit_backlog " + std::to_string(backlog));
     MakeGatedService(64, JobServiceTuning{.starter_threads = 1, .admit_backlog = backlog});
-    gate_->set_delay(10ms);  // each spawn takes 10 ms: the starter is the bottleneck
+    gate_->set_delay(k * 10ms);  // each spawn takes 10 ms (k = 1): the starter is the bottleneck
     std::vector<JobId> ids;
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < 20; ++i) ids.push_back(SubmitTrain().job_id);
     const auto submit_time = std::chrono::steady_clock::now() - t0;
-    ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == ids.size(); }));
-    ASSERT_TRUE(WaitFor([&] { return StateOf(ids.back()) == JobState::kRunning; }));
+    ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == ids.size(); }, k * 5s));
+    ASSERT_TRUE(WaitFor([&] { return StateOf(ids.back()) == JobState::kRunning; }, k * 5s));
     if (backlog > 0) {
-      EXPECT_GE(submit_time, 120ms) << "submits are paced by the starts";
-      EXPECT_LT(max_wait_ms(ids), 100.0) << "no job waits behind a long queue";
+      // Sanitized: TSan paced 20 submits in 400-530 ms and the longest wait was 521 ms (k = 5),
+      // so the bounds there are 6 and 30 spawns (unpaced: the last job waits 19).
+      EXPECT_GE(submit_time, k == 1 ? 120ms : k * 60ms) << "submits are paced by the starts";
+      EXPECT_LT(max_wait_ms(ids), k == 1 ? 100.0 : k * 150.0) << "no job waits behind a long queue";
     } else {
-      EXPECT_LT(submit_time, 100ms);
-      EXPECT_GT(max_wait_ms(ids), 150.0) << "without flow control the last job waits for 19 spawns";
+      EXPECT_LT(submit_time, k * 100ms);
+      EXPECT_GT(max_wait_ms(ids), k * 150.0) << "without flow control the last job waits for 19 spawns";
     }
   }
   // Every slot held by a job that runs on: the queue does not move, Submit must not wait.
@@ -890,7 +896,7 @@ TEST_F(JobServiceTest, FlowControlBoundsTheQueueOnlyWhileItMoves) {
   SubmitRunning();
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < 10; ++i) EXPECT_EQ(SubmitTrain().status, JobState::kQueued);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 300ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, k * 300ms);
 }
 
 TEST_F(JobServiceTest, CancelDuringASlowSpawnEndsCanceledAndNothingRuns) {
