@@ -357,6 +357,8 @@ Status LocalExecutor::EnsureSupervisor() {
   }
   supervisor_fd_ = sv[0];
   supervisor_pid_ = pid;
+  if (supervisor_pidfd_ >= 0) close(supervisor_pidfd_);
+  supervisor_pidfd_ = PidfdOpen(pid);
   return Status::Ok();
 }
 
@@ -730,6 +732,23 @@ void LocalExecutor::SupervisorLost(std::vector<Finished>& done) {
   supervisor_input_.clear();
   std::fprintf(stderr, "local executor: the process supervisor (pid %d) ended unexpectedly\n",
                supervisor_pid_);
+  // Its socket closes while it exits, before the kernel gives its children (the keepers) their
+  // new parent. A keeper that records itself on the log and then still sees the supervisor as
+  // its parent starts its job, so a start record read now could be missing for a job that is
+  // about to start. Wait until the supervisor has exited (its pidfd turns readable only after
+  // its children were re-parented): every keeper that saw it alive wrote its record before.
+  if (supervisor_pidfd_ >= 0) {
+    pollfd pfd{supervisor_pidfd_, POLLIN, 0};
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (;;) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      const int ready = poll(&pfd, 1, static_cast<int>(left.count()));
+      if (ready >= 0 || errno != EINTR) break;
+    }
+    close(supervisor_pidfd_);
+    supervisor_pidfd_ = -1;
+  }
   std::vector<uint64_t> lost;
   for (auto& [key, w] : watched_) {
     if (!w.supervised) continue;
@@ -866,6 +885,10 @@ void LocalExecutor::Shutdown() {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, supervisor_fd_, nullptr);
     close(supervisor_fd_);
     supervisor_fd_ = -1;
+  }
+  if (supervisor_pidfd_ >= 0) {
+    close(supervisor_pidfd_);
+    supervisor_pidfd_ = -1;
   }
 }
 

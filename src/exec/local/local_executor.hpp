@@ -167,6 +167,10 @@ class LocalExecutor final : public Executor {
   std::mutex send_mu_;      // one frame on the socket at a time; (re)starting the supervisor
   int supervisor_fd_ = -1;  // guarded by mu_ (and changed only with send_mu_ held too)
   int supervisor_pid_ = 0;
+  // The supervisor's pidfd (opened when it starts, so a reused pid cannot be mistaken for it):
+  // SupervisorLost waits on it until the supervisor has fully exited, when its keepers have
+  // their new parent (see there). -1 where the kernel has no pidfd_open.
+  int supervisor_pidfd_ = -1;  // guarded like supervisor_fd_
   std::string supervisor_input_;  // reaper thread only: bytes of an unfinished line
 
   mutable std::mutex mu_;
