@@ -18,6 +18,14 @@ inline void ExpectMinSupportTotalsPastTheProbe(RegistryStore& store) {
   const auto rows = MixedRows(2000);  // 6,400 rows over 4 tickers, NULL supports included
   ASSERT_TRUE(PutRows(store, rows).ok());
   ASSERT_TRUE(PutRows(oracle, rows).ok());
+  // The store's page and total equal the fake's.
+  const auto same_as_oracle = [&](const RegistryQuery& q, const std::string& what) {
+    auto page = store.QueryModels(q);
+    auto expected = oracle.QueryModels(q);
+    ASSERT_TRUE(page.ok() && expected.ok()) << page.status().ToString();
+    EXPECT_EQ(page->total, expected->total) << what;
+    EXPECT_EQ(Keys(page->items), Keys(expected->items)) << what;
+  };
   for (const std::vector<std::string>& tickers :
        {std::vector<std::string>{}, {"TSM"}, {"AAA", "CCC", "TSM"}, {"AAA", "NOPE"}}) {
     for (int64_t bound : {-1000000, 0, 30, 45, 80, 1000000}) {
@@ -26,11 +34,7 @@ inline void ExpectMinSupportTotalsPastTheProbe(RegistryStore& store) {
       q.min_support = bound;
       q.limit = 5;
       q.offset = 2;
-      auto page = store.QueryModels(q);
-      auto expected = oracle.QueryModels(q);
-      ASSERT_TRUE(page.ok() && expected.ok()) << page.status().ToString();
-      EXPECT_EQ(page->total, expected->total) << tickers.size() << " tickers, min_support " << bound;
-      EXPECT_EQ(Keys(page->items), Keys(expected->items)) << tickers.size() << " tickers, min_support " << bound;
+      same_as_oracle(q, std::to_string(tickers.size()) + " tickers, min_support " + std::to_string(bound));
     }
   }
   // Project, mode and status filters (with tickers or not, with a min_support bound or not):
@@ -52,15 +56,10 @@ inline void ExpectMinSupportTotalsPastTheProbe(RegistryStore& store) {
         q.min_support = bound;
         q.limit = 5;
         q.offset = 1;
-        auto page = store.QueryModels(q);
-        auto expected = oracle.QueryModels(q);
-        ASSERT_TRUE(page.ok() && expected.ok()) << page.status().ToString();
-        const std::string what = std::to_string(tickers.size()) + " tickers, " + std::to_string(g.projects.size()) +
-                                 " projects, " + std::to_string(g.modes.size()) + " modes, " +
-                                 std::to_string(g.statuses.size()) + " statuses, min_support " +
-                                 (bound ? std::to_string(*bound) : "none");
-        EXPECT_EQ(page->total, expected->total) << what;
-        EXPECT_EQ(Keys(page->items), Keys(expected->items)) << what;
+        same_as_oracle(q, std::to_string(tickers.size()) + " tickers, " + std::to_string(g.projects.size()) +
+                              " projects, " + std::to_string(g.modes.size()) + " modes, " +
+                              std::to_string(g.statuses.size()) + " statuses, min_support " +
+                              (bound ? std::to_string(*bound) : "none"));
       }
     }
   }
