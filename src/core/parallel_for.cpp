@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -52,7 +51,6 @@ class Pool {
     {
       std::lock_guard lock(mu_);
       for (size_t h = 0; h < helpers; ++h) queue_.push_back(&batch);
-      queued_.store(queue_.size(), std::memory_order_relaxed);
       // Enough parked threads for every request in the queue (others' included).
       size_t wanted = queue_.size() > idle_ ? queue_.size() - idle_ : 0;
       try {
@@ -84,29 +82,16 @@ class Pool {
   void Settle(Batch& batch) {
     std::unique_lock lock(mu_);
     std::erase(queue_, &batch);
-    queued_.store(queue_.size(), std::memory_order_relaxed);
     done_.wait(lock, [&] { return batch.active == 0; });
   }
 
   void Loop() {
     std::unique_lock lock(mu_);
     for (;;) {  // counted in idle_ from its start (by the caller that made it) until it claims
-      if (queue_.empty()) {
-        // A short spin before parking: a caller that runs calls back to back (a grid's checks,
-        // then its simulations; the grids of a batch) finds this helper awake instead of paying
-        // a futex wake, which on a virtual machine's idle vCPU takes tens of microseconds.
-        lock.unlock();
-        const auto until = std::chrono::steady_clock::now() + kSpin;
-        while (queued_.load(std::memory_order_relaxed) == 0 && std::chrono::steady_clock::now() < until) {
-          CpuRelax();
-        }
-        lock.lock();
-      }
       wake_.wait(lock, [&] { return !queue_.empty(); });
       --idle_;
       Batch* batch = queue_.front();
       queue_.pop_front();
-      queued_.store(queue_.size(), std::memory_order_relaxed);
       ++batch->active;
       lock.unlock();
       batch->Drain();
@@ -116,15 +101,6 @@ class Pool {
     }
   }
 
-  static constexpr std::chrono::microseconds kSpin{50};
-
-  static void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
-
-  std::atomic<size_t> queued_{0};  // queue_.size(), read without the lock by spinning helpers
   std::mutex mu_;
   std::condition_variable wake_;  // helpers park here
   std::condition_variable done_;  // callers wait here for their last helper
