@@ -57,7 +57,7 @@ await test('the four tabs: arrow keys select, the URL keeps the tab across a rel
   await page.waitForURL(/tab=config/);
   await page.keyboard.press('End');
   await page.waitForURL(/tab=monitor/);
-  expect((await page.evaluate(() => document.activeElement?.id)) === 'rdagent-tab-monitor', 'the focus follows the selected tab');
+  await waitFor('the focus follows the selected tab', () => page.evaluate(() => document.activeElement?.id === 'rdagent-tab-monitor'), 5_000);
   await page.reload();
   expect((await page.getByRole('tab', { name: 'Monitor' }).getAttribute('aria-selected')) === 'true', 'Monitor still selected after a reload');
   await page.getByText('Choose a task to monitor').waitFor();

@@ -1149,7 +1149,7 @@ await test('keyboard only: Tab to a nav link, Enter opens the page with the focu
   await page.getByRole('tab', { name: 'Train' }).focus();
   await page.keyboard.press('ArrowRight');
   await page.getByRole('tab', { name: 'Backtest', selected: true }).waitFor();
-  expect(await page.evaluate(() => document.activeElement?.textContent === 'Backtest'), 'focus follows the selected tab');
+  await page.waitForFunction(() => document.activeElement?.textContent === 'Backtest', null, { timeout: 5_000 });
 });
 
 await test('no uncaught errors in the browser console', async () => {

@@ -9,6 +9,7 @@ import { useJobTypes } from '../hooks/useJobs';
 import { JobTypeForm } from '../components/JobTypeForm';
 import { ErrorState, Loading } from '../components/States';
 import { draftUrlParams, fieldsOf, initialFields, lastTab, loadDraft, saveDraft, saveLastTab } from '../lib/actionDrafts';
+import { onTabListKey } from '../lib/tabKeys';
 import type { BacktestRequest, EvalMode, JobCreated } from '../types/api';
 
 /** The three built-in types have their own forms (overrides preview, ticker lists); every
@@ -298,16 +299,7 @@ export function ActionsPage() {
         className="tabs"
         role="tablist"
         aria-label="Job type"
-        onKeyDown={(e) => {
-          // Arrow keys move between tabs (and select them), Home / End jump to the ends.
-          const i = tabs.findIndex((t) => t.id === tab);
-          const to = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? tabs.length - 1 : null;
-          if (to === null) return;
-          e.preventDefault();
-          const next = tabs[(to + tabs.length) % tabs.length]!;
-          pick(next.id);
-          requestAnimationFrame(() => document.getElementById(`tab-${next.id}`)?.focus());
-        }}
+        onKeyDown={(e) => onTabListKey(e, tabs.map((t) => t.id), tab, pick, (t) => `tab-${t}`)}
       >
         {tabs.map((t) => (
           <button

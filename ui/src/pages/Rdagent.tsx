@@ -7,6 +7,7 @@ import { DatasetsPanel } from '../components/DatasetsPanel';
 import { RdagentMonitor } from '../components/RdagentMonitor';
 import { RdagentTasks } from '../components/RdagentTasks';
 import { RDAGENT_TABS, tabFromParam, type RdagentTab } from '../lib/rdagent';
+import { onTabListKey } from '../lib/tabKeys';
 
 export function RdagentPage() {
   const [sp, setSp] = useSearchParams();
@@ -19,7 +20,6 @@ export function RdagentPage() {
     if (taskId !== undefined) next.set('task', taskId);
     setSp(next);
   };
-  const focusTab = (t: RdagentTab) => requestAnimationFrame(() => document.getElementById(`rdagent-tab-${t}`)?.focus());
 
   return (
     <div className="page">
@@ -29,16 +29,7 @@ export function RdagentPage() {
         className="tabs"
         role="tablist"
         aria-label="RD-Agent"
-        onKeyDown={(e) => {
-          const i = RDAGENT_TABS.findIndex((t) => t.id === tab);
-          const n = RDAGENT_TABS.length;
-          const to = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? n - 1 : null;
-          if (to === null) return;
-          e.preventDefault();
-          const next = RDAGENT_TABS[(to + n) % n]!.id;
-          go(next);
-          focusTab(next);
-        }}
+        onKeyDown={(e) => onTabListKey(e, RDAGENT_TABS.map((t) => t.id), tab, (t) => go(t), (t) => `rdagent-tab-${t}`)}
       >
         {RDAGENT_TABS.map((t) => (
           <button
