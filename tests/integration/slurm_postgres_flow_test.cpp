@@ -8,7 +8,9 @@
 // skips without ALPHALAB_TEST_SLURM_CONF / ALPHALAB_TEST_PG_URL, fails without them when CI=true.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <regex>
+#include <thread>
 
 #include "exec/slurm_test_cluster.hpp"
 #include "flows/flow_support.hpp"
@@ -86,8 +88,14 @@ TEST(SlurmPostgresFlow, TrainBacktestAndTheExampleSweepRunOnSlurmWithStateInPost
   ExpectRanOnSlurm(server, db.url(), train.value("job_id", ""), run_id);
   const Json manifest = flows::ReadJsonFile(ws / ("runs/" + run_id + "/manifest.json"));
   ASSERT_TRUE(manifest.contains("models") && manifest["models"].contains("SPX")) << manifest.dump();
-  // The run is in the registry (PostgreSQL) through the API.
-  const Json runs = server.GetJson("/api/runs?limit=50");
+  // The run is in the registry (PostgreSQL) through the API. The registry indexes a run after
+  // its job's end is stored (docs/registry.md), so a loaded machine may show SUCCESS first.
+  Json runs;
+  for (const auto until = std::chrono::steady_clock::now() + 30s; std::chrono::steady_clock::now() < until;
+       std::this_thread::sleep_for(100ms)) {
+    runs = server.GetJson("/api/runs?limit=50");
+    if (runs.dump().find(run_id) != std::string::npos) break;
+  }
   EXPECT_NE(runs.dump().find(run_id), std::string::npos) << runs.dump().substr(0, 2000);
 
   // A backtest of that model.
