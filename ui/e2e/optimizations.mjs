@@ -192,6 +192,7 @@ await test('cancel with confirmation: the canceled notice keeps the final summar
   expect(s.status === 'canceled', `canceled (${s.status})`);
   expect(s.summary.canceled > 0 && s.summary.running === 0 && s.summary.queued === 0, `queued and running tasks canceled (${JSON.stringify(s.summary).slice(0, 200)})`);
   expect(notice.includes(want), `notice has the final counts ${want} (${notice})`);
+  expect(notice.includes(`${s.summary.canceled.toLocaleString('en-US')} remaining task`), `the notice says how many tasks were canceled (${notice})`);
   await page.waitForTimeout(1500);
   expect((await page.getByTestId('count-finished').innerText()) === String(s.summary.finished), 'the summary stays frozen');
   await shots('canceled');
@@ -211,6 +212,8 @@ await test("an early-stopped sweep's notice (target reached)", async () => {
   const s = await api('GET', `/api/v1/optimizations/${o.id}/status`);
   expect(s.status === 'early-stopped' && s.stop_reason === 'target', `early-stopped by target (${s.status} ${s.stop_reason})`);
   expect(s.summary.finished >= 2 && s.summary.finished < 12, `stopped before the end (${s.summary.finished} finished)`);
+  const dropped = s.summary.canceled === 0 ? 'No task was left to cancel' : `${s.summary.canceled} remaining task${s.summary.canceled === 1 ? ' was' : 's were'} canceled`;
+  expect(notice.includes(dropped), `the notice says how many tasks the stop canceled: ${dropped} (${notice})`);
   expect((await page.getByTestId('top-row').count()) === s.summary.top_n.length, 'the Top-N is kept');
   await shots('early-stopped');
 });

@@ -25,6 +25,12 @@ function EstimateLine({ e }: { e: OptimizationEstimate }) {
   );
 }
 
+// What the stop did to the tasks not yet finished (a stop after the last task cancels none).
+function remaining(canceled: number): string {
+  if (canceled === 0) return 'No task was left to cancel';
+  return `${canceled.toLocaleString('en-US')} remaining task${canceled === 1 ? ' was' : 's were'} canceled (queued ones dropped, running ones stopped)`;
+}
+
 function StopNotice({ st }: { st: OptimizationStatusResponse }) {
   const s = st.summary;
   const counts = `${s.finished} finished, ${s.failed} failed, ${s.canceled} canceled of ${s.total}; best score ${fmtScore(s.best_score)}`;
@@ -32,14 +38,14 @@ function StopNotice({ st }: { st: OptimizationStatusResponse }) {
     const why = st.stop_reason === 'target' ? 'a task reached the target score' : st.stop_reason === 'patience' ? 'no improvement within the patience' : 'the early-stop policy fired';
     return (
       <div className="notice notice-info" role="status" data-testid="early-stopped-notice">
-        <strong>Early-stopped</strong>: {why}. The remaining tasks were canceled; the summary below is final ({counts}).
+        <strong>Early-stopped</strong>: {why}. {remaining(s.canceled)}; the summary below is final ({counts}).
       </div>
     );
   }
   if (st.status === 'canceled') {
     return (
       <div className="notice notice-warn" role="status" data-testid="canceled-notice">
-        <strong>Canceled</strong>: queued tasks were canceled and running ones stopped. The summary below is final ({counts}).
+        <strong>Canceled</strong>: {remaining(s.canceled)}. The summary below is final ({counts}).
       </div>
     );
   }
