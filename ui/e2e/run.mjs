@@ -401,6 +401,31 @@ await test('registry lists the runs; compare same ticker, refuse another ticker'
   await page.getByRole('button', { name: 'Refetch' }).click();
   await waitFor('ticker filter applied', async () => (await table.locator('tbody tr').count()) >= 1 && !(await table.innerText()).includes(state.runId));
   expect(page.url().includes(`ticker=${SECOND_TICKER}`), 'filters are kept in the URL');
+  // Project and Max Buy Rate (typed as a percentage, sent as a fraction) filter on the server too.
+  await page.getByLabel('Ticker').fill('');
+  const rows = await apiGet('/api/registry/models?limit=1000');
+  const project = rows.items[0].project;
+  const buyRates = rows.items.map((r) => r.buy_rate).filter((v) => v !== null).sort((a, b) => a - b);
+  const pct = Math.ceil(buyRates[0] * 1000) / 10; // at least the smallest rate: one row or more kept
+  await page.getByLabel('Project').fill(project);
+  await page.getByLabel('Max Buy Rate (%)').fill(String(pct));
+  await page.getByRole('button', { name: 'Refetch' }).click();
+  await page.waitForURL(/max_buy_rate=/);
+  const url = new URL(page.url());
+  expect(url.searchParams.get('project') === project, `project in the URL (${page.url()})`);
+  const cap = Number(url.searchParams.get('max_buy_rate'));
+  expect(Math.abs(cap - pct / 100) < 1e-9, `Max Buy Rate sent as a fraction (${cap} for ${pct}%)`);
+  const want = await apiGet(`/api/registry/models?project=${encodeURIComponent(project)}&max_buy_rate=${cap}&limit=1000`);
+  expect(want.total >= 1, `the cap keeps the smallest buy rate (${JSON.stringify(buyRates)})`);
+  if (buyRates[buyRates.length - 1] > cap) expect(want.total < rows.total, `the cap drops higher buy rates (${want.total} of ${rows.total})`);
+  await waitFor('the filtered rows', async () => (await table.locator('tbody tr').count()) === want.items.length);
+  await page.getByLabel('Project').fill('no-such-project');
+  await page.getByRole('button', { name: 'Refetch' }).click();
+  await waitFor('no rows for another project', async () => (await page.getByText('No models match these filters').count()) > 0);
+  await shot('registry-project-filter');
+  await page.getByLabel('Project').fill('');
+  await page.getByLabel('Max Buy Rate (%)').fill('');
+  await page.getByRole('button', { name: 'Refetch' }).click();
 });
 
 await test('run detail: metrics per ticker and Recompute Metrics', async () => {

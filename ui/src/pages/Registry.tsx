@@ -18,9 +18,11 @@ export const SORT_OPTIONS = [
 
 interface Draft {
   ticker: string;
+  project: string;
   min_lift: string;
   min_precision: string;
   min_support: string;
+  max_buy_rate: string;
 }
 
 function numParam(v: string | null): number | undefined {
@@ -35,6 +37,7 @@ export function queryFromParams(sp: URLSearchParams): RegistryQuery {
   const sort = sp.get('sort');
   return {
     ticker: sp.get('ticker')?.trim() || undefined,
+    project: sp.get('project')?.trim() || undefined,
     min_lift: numParam(sp.get('min_lift')),
     min_precision: numParam(sp.get('min_precision')),
     min_support: numParam(sp.get('min_support')),
@@ -45,7 +48,7 @@ export function queryFromParams(sp: URLSearchParams): RegistryQuery {
   };
 }
 
-/** Min Precision is typed as a percentage like the column shows (55 -> 0.55 sent); the URL and the server keep the fraction. */
+/** Min Precision and Max Buy Rate are typed as percentages like their columns show (55 -> 0.55 sent); the URL and the server keep the fraction. */
 export function precisionPctFromFraction(v: number | undefined): string {
   return v === undefined ? '' : String(Math.round(v * 100 * 1e6) / 1e6);
 }
@@ -72,7 +75,14 @@ export function canonicalTickers(text: string, known: readonly string[]): string
 
 function draftFrom(q: RegistryQuery): Draft {
   const s = (v: number | string | undefined) => (v === undefined ? '' : String(v));
-  return { ticker: q.ticker ?? '', min_lift: s(q.min_lift), min_precision: precisionPctFromFraction(q.min_precision), min_support: s(q.min_support) };
+  return {
+    ticker: q.ticker ?? '',
+    project: q.project ?? '',
+    min_lift: s(q.min_lift),
+    min_precision: precisionPctFromFraction(q.min_precision),
+    min_support: s(q.min_support),
+    max_buy_rate: precisionPctFromFraction(q.max_buy_rate),
+  };
 }
 
 export function RegistryPage() {
@@ -107,10 +117,13 @@ export function RegistryPage() {
   const applyFilters = () => {
     const changed = update({
       ticker: canonicalTickers(draft.ticker, known).join(',') || undefined,
+      // A comma list of project names, as typed (the server matches them exactly).
+      project: draft.project.split(',').map((p) => p.trim()).filter(Boolean).join(',') || undefined,
       min_lift: draft.min_lift.trim() || undefined,
       min_precision: precisionFractionFromPct(draft.min_precision),
       // Empty: the server's default applies (shown as the placeholder); 0 turns the floor off.
       min_support: draft.min_support.trim() || undefined,
+      max_buy_rate: precisionFractionFromPct(draft.max_buy_rate),
     });
     if (!changed) void q.refetch();
   };
@@ -168,6 +181,10 @@ export function RegistryPage() {
           </datalist>
         </label>
         <label>
+          Project
+          <input value={draft.project} onChange={(e) => setDraft({ ...draft, project: e.target.value })} placeholder="any" aria-label="Project" autoComplete="off" />
+        </label>
+        <label>
           Min Lift
           <input type="number" step="0.01" min="0" value={draft.min_lift} onChange={(e) => setDraft({ ...draft, min_lift: e.target.value })} aria-label="Min Lift" />
         </label>
@@ -178,6 +195,10 @@ export function RegistryPage() {
         <label>
           Min Support
           <input type="number" step="1" min="0" value={draft.min_support} onChange={(e) => setDraft({ ...draft, min_support: e.target.value })} aria-label="Min Support" placeholder={query.min_support === undefined && appliedMinSupport !== undefined ? `${appliedMinSupport} (default)` : ''} />
+        </label>
+        <label>
+          Max Buy Rate (%)
+          <input type="number" step="0.1" min="0" max="100" value={draft.max_buy_rate} onChange={(e) => setDraft({ ...draft, max_buy_rate: e.target.value })} aria-label="Max Buy Rate (%)" placeholder="e.g. 40" />
         </label>
         <label>
           Sort

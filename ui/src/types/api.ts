@@ -77,6 +77,7 @@ export interface Paged<T> {
 /** GET /api/registry/models query (the subset the Registry page sends). */
 export interface RegistryQuery {
   ticker?: string | undefined;
+  project?: string | undefined;
   min_lift?: number | undefined;
   min_precision?: number | undefined;
   min_support?: number | undefined;
