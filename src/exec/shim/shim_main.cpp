@@ -375,6 +375,15 @@ void CloseAllBut(int keep_a, int keep_b) {
   _exit(WEXITSTATUS(status));
 }
 
+// A job that did not start: the reason goes to its log (which is then closed) and to the
+// server as "E <token> <errno> <reason>".
+void FailStart(const std::string& token, int log_fd, int err, const std::string& reason) {
+  const std::string line = "alphalab: " + reason + "\n";
+  WriteAll(log_fd, line.data(), line.size());
+  close(log_fd);
+  Reply("E " + token + " " + std::to_string(err) + " " + OneLine(reason) + "\n");
+}
+
 // Reads the keeper's start status (it is there, or the pipe is at its end: the keeper wrote
 // it before anything else or died), tells the server "S" or "E", and forgets the pending start.
 // A job that did not start is no job (its keeper exits by itself; Reap collects it).
@@ -397,12 +406,9 @@ void FinishStart(pid_t keeper, std::unordered_map<pid_t, PendingStart>& pending,
   const std::string token = std::to_string(start.token);
   if (err != 0) {
     jobs.erase(keeper);
-    const std::string reason = err == ECHILD ? "cannot start the job's keeper: " + std::string(strerror(err))
-                                             : "cannot execute " + start.program + ": " + strerror(err);
-    const std::string line = "alphalab: " + reason + "\n";
-    WriteAll(start.log_fd, line.data(), line.size());
-    close(start.log_fd);
-    Reply("E " + token + " " + std::to_string(err) + " " + OneLine(reason) + "\n");
+    FailStart(token, start.log_fd, err,
+              err == ECHILD ? "cannot start the job's keeper: " + std::string(strerror(err))
+                            : "cannot execute " + start.program + ": " + strerror(err));
     return;
   }
   close(start.log_fd);
@@ -463,11 +469,7 @@ void Spawn(const SpawnRequest& r, std::unordered_map<pid_t, Job>& jobs,
     }
     close(status_pipe[0]);
   }
-  const std::string reason = "cannot start the job's keeper: " + std::string(strerror(err));
-  const std::string line = "alphalab: " + reason + "\n";
-  WriteAll(log_fd, line.data(), line.size());
-  close(log_fd);
-  Reply("E " + token + " " + std::to_string(err) + " " + OneLine(reason) + "\n");
+  FailStart(token, log_fd, err, "cannot start the job's keeper: " + std::string(strerror(err)));
 }
 
 // Adds every process below each running job (and every orphan re-parented to us that carries
