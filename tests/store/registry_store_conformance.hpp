@@ -481,6 +481,27 @@ TEST_P(RegistryStoreConformance, MultiKeySortsMatchReference) {
     page = store().QueryModels(q);
     ASSERT_TRUE(page.ok());
     EXPECT_EQ(Keys(page->items), Keys(Expected(rows, q, [](const RegistryRow& r) { return r.ticker == "TSM"; })));
+    // Several tickers (SQL stores merge per-ticker ranges), whole and from an offset, and past
+    // the number of tickers merged (one IN list then).
+    q.tickers = {"AAA", "CCC", "TSM"};
+    const auto three = Expected(rows, q, [](const RegistryRow& r) {
+      return r.ticker == "AAA" || r.ticker == "CCC" || r.ticker == "TSM";
+    });
+    page = store().QueryModels(q);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    EXPECT_EQ(Keys(page->items), Keys(three));
+    q.offset = 5;
+    q.limit = 7;
+    page = store().QueryModels(q);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    ASSERT_GT(three.size(), 12u);
+    EXPECT_EQ(Keys(page->items), Keys({three.begin() + 5, three.begin() + 12}));
+    EXPECT_EQ(page->total, static_cast<int64_t>(three.size()));
+    for (int i = 0; i < 600; ++i) q.tickers.push_back("NONE" + std::to_string(i));
+    page = store().QueryModels(q);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    EXPECT_EQ(Keys(page->items), Keys({three.begin() + 5, three.begin() + 12}));
+    EXPECT_EQ(page->total, static_cast<int64_t>(three.size()));
   }
 }
 

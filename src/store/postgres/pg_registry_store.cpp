@@ -297,6 +297,11 @@ CREATE TRIGGER registry_models_group_count_update AFTER UPDATE OF ticker, projec
 DROP INDEX registry_models_support;
 CREATE INDEX registry_models_support ON registry_models (support, project, mode, status);
 )sql",
+      // 6: the rows of a project, mode and status below a min_support bound, an index range
+      // (SQLite's migration 6; PostgreSQL's ascending order was already NULLS LAST).
+      R"sql(
+CREATE INDEX registry_models_group_support ON registry_models (project, mode, status, support);
+)sql",
   };
   return migrations;
 }
@@ -385,13 +390,13 @@ Result<Page> QueryPage(PgDb& db, std::string_view columns, std::string_view tabl
 }  // namespace
 
 std::pair<std::string, std::string> PostgresRegistryStore::ModelsSqlForTesting(const RegistryQuery& q) {
-  ModelsSql sql = BuildModelsSql(q);
+  ModelsSql sql = BuildModelsSql(q, SqlDialect::kPostgres);
   return {sql.items, sql.count};
 }
 
 Result<RegistryPage> PostgresRegistryStore::QueryModels(const RegistryQuery& q) {
   RETURN_IF_ERROR(ValidateRegistryQuery(q));
-  const ModelsSql sql = BuildModelsSql(q);
+  const ModelsSql sql = BuildModelsSql(q, SqlDialect::kPostgres);
   return db_.WithReader([&](PgConnection& c) -> Result<RegistryPage> {
     // One read transaction so items and total come from the same snapshot.
     ASSIGN_OR_RETURN(PgTransaction tx, PgTransaction::Begin(c, /*immediate=*/false));
@@ -427,7 +432,7 @@ Result<RegistryPage> PostgresRegistryStore::QueryModels(const RegistryQuery& q) 
 }
 
 Result<std::vector<std::string>> PostgresRegistryStore::ExplainModelsQuery(const RegistryQuery& q, bool count) {
-  const ModelsSql sql = BuildModelsSql(q);
+  const ModelsSql sql = BuildModelsSql(q, SqlDialect::kPostgres);
   return db_.WithReader([&](PgConnection& c) -> Result<std::vector<std::string>> {
     ASSIGN_OR_RETURN(PgStatement stmt, c.Prepare("EXPLAIN " + (count ? sql.count : sql.items)));
     RETURN_IF_ERROR(BindValues(stmt, count ? sql.count_values : sql.items_values));
@@ -446,7 +451,7 @@ Result<std::vector<RegistryRow>> PostgresRegistryStore::BestModelPerTicker(const
   RETURN_IF_ERROR(ValidatePaging(limit, 0));
   // One index probe per ticker (ticker + sort index, LIMIT 1) instead of a window over the table.
   const std::string sql = "SELECT " + kModelColumns + " FROM registry_models WHERE ticker = ?" +
-                          OrderBy(EffectiveRegistrySort(sort)) + " LIMIT 1";
+                          OrderBy(EffectiveRegistrySort(sort), SqlDialect::kPostgres) + " LIMIT 1";
   return db_.WithReader([&](PgConnection& c) -> Result<std::vector<RegistryRow>> {
     ASSIGN_OR_RETURN(PgTransaction tx, PgTransaction::Begin(c, /*immediate=*/false));
     std::vector<std::string> tickers;
@@ -463,7 +468,7 @@ Result<std::vector<RegistryRow>> PostgresRegistryStore::BestModelPerTicker(const
 }
 
 Status PostgresRegistryStore::ScanModels(const std::function<Status(const RegistryRow&)>& fn) {
-  const std::string sql = "SELECT " + kModelColumns + " FROM registry_models" + OrderBy(EffectiveRegistrySort({}));
+  const std::string sql = "SELECT " + kModelColumns + " FROM registry_models" + OrderBy(EffectiveRegistrySort({}), SqlDialect::kPostgres);
   return db_.WithReader([&](PgConnection& c) -> Status {
     ASSIGN_OR_RETURN(PgTransaction tx, PgTransaction::Begin(c, /*immediate=*/false));
     RETURN_IF_ERROR(c.Query(sql, [&](PgStatement& s) -> Status { return fn(ReadModelRow(s)); }));
