@@ -274,6 +274,7 @@ struct GridRun {
   double sec = NAN, cpu = NAN, post_ms = NAN;
   Json opt, status;
   std::vector<std::pair<double, double>> marks;  // (seconds, server CPU seconds) per step
+  double all_finished_sec = NAN;                  // first poll that saw every task finished
 };
 
 GridRun RunGridOnce(http::HttpClient& client, pid_t server, int n, int step) {
@@ -291,6 +292,7 @@ GridRun RunGridOnce(http::HttpClient& client, pid_t server, int n, int step) {
     while (step > 0 && finished >= static_cast<int>(run.marks.size() + 1) * step) {
       run.marks.emplace_back(Ms(SteadyClock::now() - t0) / 1000.0, CpuSeconds(server) - cpu0);
     }
+    if (finished >= n && std::isnan(run.all_finished_sec)) run.all_finished_sec = Ms(SteadyClock::now() - t0) / 1000.0;
     if (Terminal(run.status.value("status", ""))) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
@@ -374,6 +376,8 @@ int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int
                   sm.contains("best_score") ? sm["best_score"].dump().c_str() : "-",
                   run.opt.contains("estimate") ? run.opt["estimate"].dump().c_str() : "-");
       PrintSteps(n, r + 1, step, run.marks);
+      std::printf("TAIL grid %d run %d: every task finished at %.3f s, terminal status %.1f ms later\n", n, r + 1,
+                  run.all_finished_sec, (run.sec - run.all_finished_sec) * 1000.0);
       if (!reuse) {
         std::printf("paths: %s\n", TaskPaths(client).c_str());
         own.Stop();
