@@ -7,14 +7,15 @@
 //                            [--status-tasks 100000] [--status-requests 2000] [--status-seconds 5]
 //                            [--tasks-requests 40] [--tasks-finished 2000]
 //                            [--only grid|queue|status|tasks] [--dir /tmp] [--keep] [--port 0]
-//                            [--reuse-workspace] [--step 1000]
+//                            [--reuse-workspace] [--step 1000] [--warmup-tasks 0]
 //
 // grid:   an N-task sma_cross grid (N = A x B, A the largest divisor of N not above sqrt(N);
 //         fast = 2..A+1, slow = A+2..A+B+1) POSTed to /api/v1/optimizations and followed
 //         on GET .../status until it is terminal; the time is POST sent -> terminal status
 //         seen (polled every 2 ms), median of --repeat runs; every task must be recorded
 //         (summary.finished == N). Each run on a fresh workspace with its own server, deleted
-//         after it (--reuse-workspace: all runs in one, as before session 13). STEPS lines:
+//         after it (--reuse-workspace: all runs in one, as before session 13; --warmup-tasks N:
+//         an N-task sweep on each fresh server before the timed one). STEPS lines:
 //         wall and server CPU ms of every --step tasks finished, and last/second step ratios. Beside it, in the same run, --process-sample single
 //         `alphalab backtest` processes one after another over a fresh workspace (one grid
 //         combination each): their median wall time, and the ratio per task. On a shared,
@@ -336,7 +337,7 @@ void PrintSteps(int n, int run, int step, const std::vector<std::pair<double, do
 // task runs). --reuse-workspace runs them all in one workspace and one server, one after
 // another, as the bench did before session 13.
 int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int>& sizes, int repeat, int sample,
-              bool keep, bool reuse, int step) {
+              bool keep, bool reuse, int step, int warmup) {
   int rc = 0;
   std::vector<std::pair<int, double>> per_task_ms, per_task_cpu_ms;
   // Each run's seconds and server CPU seconds per task, by grid size (the bench_report figures).
@@ -362,6 +363,13 @@ int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int
         own_client = std::move(http::HttpClient::Create(own.url, std::chrono::seconds(120)).value());
       }
       http::HttpClient& client = reuse ? *shared_client : *own_client;
+      if (warmup > 0 && !reuse) {
+        // --warmup-tasks: a small sweep first on the fresh server (data loaded, caches warm,
+        // the runner's throughput known), as on a server that has run a sweep before.
+        const GridRun w = RunGridOnce(client, own.pid, warmup, 0);
+        if (!w.ok) return 1;
+        std::printf("warm-up: %d tasks, %.3f s\n", warmup, w.sec);
+      }
       const GridRun run = RunGridOnce(client, reuse ? shared_server.pid : own.pid, n, step);
       if (!run.opt.contains("id")) return 1;
       if (!run.ok) rc = 2;
@@ -658,7 +666,7 @@ int main(int argc, char** argv) {
   std::string only;
   fs::path parent = fs::temp_directory_path();
   bool keep = false, reuse = false;
-  int step = 1000;
+  int step = 1000, warmup = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool v = i + 1 < argc;
@@ -678,18 +686,19 @@ int main(int argc, char** argv) {
     else if (a == "--keep") keep = true;
     else if (a == "--reuse-workspace") reuse = true;
     else if (a == "--step" && v) step = std::max(0, std::atoi(argv[++i]));
+    else if (a == "--warmup-tasks" && v) warmup = std::max(0, std::atoi(argv[++i]));
     else {
       std::fprintf(stderr,
                    "usage: bench_optimize [--grid 1000,10000] [--repeat 3] [--process-sample 20] [--queue-tasks 1000] "
                    "[--queue-slots 2] [--status-tasks 100000] [--status-requests 2000] [--status-seconds 5] "
                    "[--tasks-requests 40] [--tasks-finished 2000] [--only grid|queue|status|tasks] [--port 0] "
-                   "[--dir D] [--keep] [--reuse-workspace] [--step 1000]\n");
+                   "[--dir D] [--keep] [--reuse-workspace] [--step 1000] [--warmup-tasks 0]\n");
       return 2;
     }
   }
   const fs::path bin = fs::read_symlink("/proc/self/exe").parent_path();
   int rc = 0;
-  if (only.empty() || only == "grid") rc |= BenchGrid(bin, parent, sizes, repeat, sample, keep, reuse, step);
+  if (only.empty() || only == "grid") rc |= BenchGrid(bin, parent, sizes, repeat, sample, keep, reuse, step, warmup);
   if (only.empty() || only == "queue") rc |= BenchQueue(bin, parent, queue_tasks, queue_slots, keep);
   if (only.empty() || only == "status") rc |= BenchStatus(bin, parent, status_tasks, status_requests, status_seconds, keep);
   if (only.empty() || only == "tasks") rc |= BenchTasks(bin, parent, status_tasks, tasks_requests, tasks_finished, keep);
