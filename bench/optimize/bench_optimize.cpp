@@ -7,13 +7,17 @@
 //                            [--status-tasks 100000] [--status-requests 2000] [--status-seconds 5]
 //                            [--tasks-requests 40] [--tasks-finished 2000]
 //                            [--only grid|queue|status|tasks] [--dir /tmp] [--keep] [--port 0]
+//                            [--reuse-workspace] [--step 1000] [--warmup-tasks 0]
 //
 // grid:   an N-task sma_cross grid (N = A x B, A the largest divisor of N not above sqrt(N);
 //         fast = 2..A+1, slow = A+2..A+B+1) POSTed to /api/v1/optimizations and followed
 //         on GET .../status until it is terminal; the time is POST sent -> terminal status
 //         seen (polled every 2 ms), median of --repeat runs; every task must be recorded
-//         (summary.finished == N). Beside it, in the same run, --process-sample single
-//         `alphalab backtest` processes one after another over the same workspace (one grid
+//         (summary.finished == N). Each run on a fresh workspace with its own server, deleted
+//         after it (--reuse-workspace: all runs in one, as before session 13; --warmup-tasks N:
+//         an N-task sweep on each fresh server before the timed one). STEPS lines:
+//         wall and server CPU ms of every --step tasks finished, and last/second step ratios. Beside it, in the same run, --process-sample single
+//         `alphalab backtest` processes one after another over a fresh workspace (one grid
 //         combination each): their median wall time, and the ratio per task. On a shared,
 //         loaded machine wall times mostly measure the other load: each run also prints the
 //         server's CPU time (user + system of all its threads, /proc/<pid>/stat) and each
@@ -50,6 +54,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <numeric>
 #include <sstream>
 #include <string>
@@ -262,46 +267,134 @@ double TimeProcess(std::vector<std::string> args, const fs::path& cwd, double* c
   return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? ms : NAN;
 }
 
+// One grid run: POST, follow the status to a terminal one. `marks` gets, for every
+// `step` tasks finished (1 x step, 2 x step, ...), the seconds since the POST and the server's
+// CPU seconds used by then (first poll that saw at least that many finished).
+struct GridRun {
+  bool ok = false;
+  double sec = NAN, cpu = NAN, post_ms = NAN;
+  Json opt, status;
+  std::vector<std::pair<double, double>> marks;  // (seconds, server CPU seconds) per step
+  double all_finished_sec = NAN;                  // first poll that saw every task finished
+};
+
+GridRun RunGridOnce(http::HttpClient& client, pid_t server, int n, int step) {
+  GridRun run;
+  const Json req = GridRequest("grid " + std::to_string(n), n, "backtest", 0);
+  const double cpu0 = CpuSeconds(server);
+  const auto t0 = SteadyClock::now();
+  run.opt = Submit(client, req);
+  if (!run.opt.contains("id")) return run;
+  run.post_ms = Ms(SteadyClock::now() - t0);
+  const std::string id = run.opt["id"].get<std::string>();
+  for (;;) {
+    run.status = Status(client, id);
+    const int finished = run.status.contains("summary") ? run.status["summary"].value("finished", 0) : 0;
+    while (step > 0 && finished >= static_cast<int>(run.marks.size() + 1) * step) {
+      run.marks.emplace_back(Ms(SteadyClock::now() - t0) / 1000.0, CpuSeconds(server) - cpu0);
+    }
+    if (finished >= n && std::isnan(run.all_finished_sec)) run.all_finished_sec = Ms(SteadyClock::now() - t0) / 1000.0;
+    if (Terminal(run.status.value("status", ""))) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  run.sec = Ms(SteadyClock::now() - t0) / 1000.0;
+  run.cpu = CpuSeconds(server) - cpu0;
+  const Json& sm = run.status["summary"];
+  run.ok = run.status.value("status", "") == "succeeded" && sm.value("finished", -1) == n;
+  return run;
+}
+
+// Wall and server CPU ms of each `step` tasks of a run: the first and the last step, and their
+// ratio (does a task cost more the more tasks the run has already recorded?).
+void PrintSteps(int n, int run, int step, const std::vector<std::pair<double, double>>& marks) {
+  if (marks.size() < 2) return;
+  std::string walls, cpus;
+  std::vector<double> wall_ms, cpu_ms;
+  double prev_s = 0, prev_c = 0;
+  for (const auto& [s, c] : marks) {
+    wall_ms.push_back((s - prev_s) * 1000.0);
+    cpu_ms.push_back((c - prev_c) * 1000.0);
+    prev_s = s;
+    prev_c = c;
+  }
+  for (size_t i = 0; i < wall_ms.size(); ++i) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s%.0f", i ? " " : "", wall_ms[i]);
+    walls += buf;
+    std::snprintf(buf, sizeof buf, "%s%.0f", i ? " " : "", cpu_ms[i]);
+    cpus += buf;
+  }
+  // The first step carries the POST (enumerating and storing every task) and the data load.
+  const size_t second = 1, last = wall_ms.size() - 1;
+  std::printf("STEPS grid %d run %d, ms per %d tasks finished, wall: %s; server CPU: %s; "
+              "last/second step: wall %.2f, CPU %.2f\n",
+              n, run, step, walls.c_str(), cpus.c_str(), wall_ms[last] / wall_ms[second], cpu_ms[last] / cpu_ms[second]);
+}
+
+// Each run of each size on a fresh copy of the example workspace with its own server, deleted
+// after the run (--keep keeps them): a run measures what a user sees on a normal workspace,
+// not the folders of the bench's earlier runs (30,000 task folders, ~11 GB, after three 10,000-
+// task runs). --reuse-workspace runs them all in one workspace and one server, one after
+// another, as the bench did before session 13.
 int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int>& sizes, int repeat, int sample,
-              bool keep) {
-  const fs::path ws = MakeWorkspace(parent, "grid");
-  Server server;
-  if (!StartServer(bin, ws, 0, server)) return 1;
-  auto client = std::move(http::HttpClient::Create(server.url, std::chrono::seconds(120)).value());
+              bool keep, bool reuse, int step, int warmup) {
   int rc = 0;
   std::vector<std::pair<int, double>> per_task_ms, per_task_cpu_ms;
   // Each run's seconds and server CPU seconds per task, by grid size (the bench_report figures).
   std::vector<std::pair<int, std::vector<double>>> per_task_runs, per_task_cpu_runs;
+  fs::path shared_ws;
+  Server shared_server;
+  std::unique_ptr<http::HttpClient> shared_client;
+  if (reuse) {
+    shared_ws = MakeWorkspace(parent, "grid");
+    if (!StartServer(bin, shared_ws, 0, shared_server)) return 1;
+    shared_client = std::move(http::HttpClient::Create(shared_server.url, std::chrono::seconds(120)).value());
+  }
   for (int n : sizes) {
     std::vector<double> secs, cpus;
     std::string fast_path = "?";
     for (int r = 0; r < repeat; ++r) {
-      const Json req = GridRequest("grid " + std::to_string(n), n, "backtest", 0);
-      const double cpu0 = CpuSeconds(server.pid);
-      const auto t0 = SteadyClock::now();
-      Json opt = Submit(*client, req);
-      if (!opt.contains("id")) return 1;
-      const double post_ms = Ms(SteadyClock::now() - t0);
-      const std::string id = opt["id"].get<std::string>();
-      Json st;
-      for (;;) {
-        st = Status(*client, id);
-        if (Terminal(st.value("status", ""))) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      fs::path ws = shared_ws;
+      Server own;
+      std::unique_ptr<http::HttpClient> own_client;
+      if (!reuse) {
+        ws = MakeWorkspace(parent, "grid" + std::to_string(n) + "_" + std::to_string(r + 1));
+        if (!StartServer(bin, ws, 0, own)) return 1;
+        own_client = std::move(http::HttpClient::Create(own.url, std::chrono::seconds(120)).value());
       }
-      const double sec = Ms(SteadyClock::now() - t0) / 1000.0;
-      const double cpu = CpuSeconds(server.pid) - cpu0;
-      cpus.push_back(cpu);
-      const Json& sm = st["summary"];
-      const bool ok = st.value("status", "") == "succeeded" && sm.value("finished", -1) == n;
-      if (!ok) rc = 2;
-      if (opt.contains("fast_path")) fast_path = opt["fast_path"].dump();
-      secs.push_back(sec);
+      http::HttpClient& client = reuse ? *shared_client : *own_client;
+      if (warmup > 0 && !reuse) {
+        // --warmup-tasks: a small sweep first on the fresh server (data loaded, caches warm,
+        // the runner's throughput known), as on a server that has run a sweep before.
+        const GridRun w = RunGridOnce(client, own.pid, warmup, 0);
+        if (!w.ok) return 1;
+        std::printf("warm-up: %d tasks, %.3f s\n", warmup, w.sec);
+      }
+      const GridRun run = RunGridOnce(client, reuse ? shared_server.pid : own.pid, n, step);
+      if (!run.opt.contains("id")) return 1;
+      if (!run.ok) rc = 2;
+      const Json& sm = run.status["summary"];
+      if (run.opt.contains("fast_path")) fast_path = run.opt["fast_path"].dump();
+      secs.push_back(run.sec);
+      cpus.push_back(run.cpu);
       std::printf("grid %d tasks, run %d: %.3f s to %s (POST %.1f ms), %.4f ms/task, server CPU %.3f s; finished %d, "
                   "failed %d; best %s; estimate %s\n",
-                  n, r + 1, sec, st.value("status", "?").c_str(), post_ms, sec * 1000.0 / n, cpu, sm.value("finished", -1),
-                  sm.value("failed", -1), sm.contains("best_score") ? sm["best_score"].dump().c_str() : "-",
-                  opt.contains("estimate") ? opt["estimate"].dump().c_str() : "-");
+                  n, r + 1, run.sec, run.status.value("status", "?").c_str(), run.post_ms, run.sec * 1000.0 / n, run.cpu,
+                  sm.value("finished", -1), sm.value("failed", -1),
+                  sm.contains("best_score") ? sm["best_score"].dump().c_str() : "-",
+                  run.opt.contains("estimate") ? run.opt["estimate"].dump().c_str() : "-");
+      PrintSteps(n, r + 1, step, run.marks);
+      std::printf("TAIL grid %d run %d: every task finished at %.3f s, terminal status %.1f ms later\n", n, r + 1,
+                  run.all_finished_sec, (run.sec - run.all_finished_sec) * 1000.0);
+      if (!reuse) {
+        std::printf("paths: %s\n", TaskPaths(client).c_str());
+        own.Stop();
+        if (keep) {
+          std::printf("workspace kept: %s\n", ws.c_str());
+        } else {
+          fs::remove_all(ws);
+        }
+      }
       std::fflush(stdout);
     }
     const double med = Pct(secs, 0.5), cpu_med = Pct(cpus, 0.5);
@@ -311,14 +404,17 @@ int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int
     for (double& v : per_task_cpu_runs.back().second) v /= n;
     per_task_ms.emplace_back(n, med * 1000.0 / n);
     per_task_cpu_ms.emplace_back(n, cpu_med * 1000.0 / n);
-    std::printf("GRID %d tasks through the API to succeeded: median %.3f s (%d runs), %.4f ms/task, %.0f tasks/s; "
+    std::printf("GRID %d tasks through the API to succeeded: median %.3f s (%d runs%s), %.4f ms/task, %.0f tasks/s; "
                 "server CPU median %.3f s, %.4f ms/task\n",
-                n, med, repeat, med * 1000.0 / n, n / med, cpu_med, cpu_med * 1000.0 / n);
-    std::printf("paths so far: %s\n", TaskPaths(*client).c_str());
+                n, med, repeat, reuse ? ", one reused workspace" : ", each on a fresh workspace", med * 1000.0 / n,
+                n / med, cpu_med, cpu_med * 1000.0 / n);
+    if (reuse) std::printf("paths so far: %s\n", TaskPaths(*shared_client).c_str());
   }
-  server.Stop();
+  shared_server.Stop();
+  const fs::path ws = reuse ? shared_ws : MakeWorkspace(parent, "process");
 
-  // Single `alphalab backtest` processes, one after another, over the same workspace.
+  // Single `alphalab backtest` processes, one after another, over a workspace (the grid's with
+  // --reuse-workspace, else a fresh one).
   std::vector<double> proc, proc_cpu;
   const auto [a, b] = GridShape(sizes.empty() ? 1000 : sizes.front());
   for (int i = 0; i < sample; ++i) {
@@ -569,7 +665,8 @@ int main(int argc, char** argv) {
   int tasks_requests = 40, tasks_finished = 2000;
   std::string only;
   fs::path parent = fs::temp_directory_path();
-  bool keep = false;
+  bool keep = false, reuse = false;
+  int step = 1000, warmup = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool v = i + 1 < argc;
@@ -587,18 +684,21 @@ int main(int argc, char** argv) {
     else if (a == "--port" && v) g_port = std::atoi(argv[++i]);
     else if (a == "--dir" && v) parent = argv[++i];
     else if (a == "--keep") keep = true;
+    else if (a == "--reuse-workspace") reuse = true;
+    else if (a == "--step" && v) step = std::max(0, std::atoi(argv[++i]));
+    else if (a == "--warmup-tasks" && v) warmup = std::max(0, std::atoi(argv[++i]));
     else {
       std::fprintf(stderr,
                    "usage: bench_optimize [--grid 1000,10000] [--repeat 3] [--process-sample 20] [--queue-tasks 1000] "
                    "[--queue-slots 2] [--status-tasks 100000] [--status-requests 2000] [--status-seconds 5] "
                    "[--tasks-requests 40] [--tasks-finished 2000] [--only grid|queue|status|tasks] [--port 0] "
-                   "[--dir D] [--keep]\n");
+                   "[--dir D] [--keep] [--reuse-workspace] [--step 1000] [--warmup-tasks 0]\n");
       return 2;
     }
   }
   const fs::path bin = fs::read_symlink("/proc/self/exe").parent_path();
   int rc = 0;
-  if (only.empty() || only == "grid") rc |= BenchGrid(bin, parent, sizes, repeat, sample, keep);
+  if (only.empty() || only == "grid") rc |= BenchGrid(bin, parent, sizes, repeat, sample, keep, reuse, step, warmup);
   if (only.empty() || only == "queue") rc |= BenchQueue(bin, parent, queue_tasks, queue_slots, keep);
   if (only.empty() || only == "status") rc |= BenchStatus(bin, parent, status_tasks, status_requests, status_seconds, keep);
   if (only.empty() || only == "tasks") rc |= BenchTasks(bin, parent, status_tasks, tasks_requests, tasks_finished, keep);

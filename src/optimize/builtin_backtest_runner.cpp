@@ -261,8 +261,8 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
       done_cv.notify_one();
     });
     Status recorded = Status::Ok();
-    for (size_t b = 0; b < n && recorded.ok(); b += kRecordBatch) {
-      const size_t e = std::min(n, b + kRecordBatch);
+    for (size_t b = 0, e = 0; b < n && recorded.ok(); b = e) {
+      e = RecordBatchEnd(b, n);
       {
         std::unique_lock<std::mutex> lock(done_mu);
         done_cv.wait(lock, [&] {

@@ -18,7 +18,7 @@
 //     3. the runs execute on all cores (a compute thread and its workers); each writes its
 //        backtests/<bt_run_id>/ and its log in the worker thread;
 //     4. meanwhile the calling thread records the chunk's jobs in task order, kRecordBatch at
-//        a time as soon as they have all ended (JobService::RecordFinished), and reports them
+//        a time (fewer toward the chunk's end: RecordBatchEnd) as soon as they have all ended (JobService::RecordFinished), and reports them
 //        through on_done, each with its parsed summary.json (alphalab_summary): recording
 //        overlaps the chunk's later runs instead of following all of them. The jobs' result
 //        files and summary.json texts go with them to the batch listeners (KnownResult), so
@@ -26,6 +26,7 @@
 //   A job that cannot be recorded (the store refuses the row) ends Run with that error.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 
 #include "core/clock.hpp"
@@ -43,6 +44,16 @@ class BuiltinBacktestBatchRunner final : public TaskBatchRunner {
   // more of the recording with the runs, but each is one more round of row transactions and
   // registry indexing (pages of the same indexes written again).
   static constexpr size_t kRecordBatch = 64;
+  // Toward the chunk's end the batches halve, down to kMinRecordBatch: once the last run ends,
+  // what is left to record before the next chunk can start (one thread busy, the other cores
+  // idle) is a few tasks, not up to kRecordBatch.
+  static constexpr size_t kMinRecordBatch = 8;
+  // The end of the batch that starts at task b of a chunk of n tasks.
+  static size_t RecordBatchEnd(size_t b, size_t n) {
+    const size_t left = n - b;
+    if (left <= kMinRecordBatch) return n;
+    return b + std::min(kRecordBatch, std::max(kMinRecordBatch, left / 2));
+  }
 
   // Collaborators are borrowed and must outlive the runner. threads <= 0: all cores.
   BuiltinBacktestBatchRunner(JobService& jobs, const JobCatalog& catalog, const Workspace& workspace,

@@ -45,6 +45,16 @@ MetricMap NumericMetrics(const Json& metrics) {
   return out;
 }
 
+// A task's sharpe as the report reads it from the stored row: a finite number, else none (a
+// NaN or infinite value is stored as null).
+std::optional<double> FiniteSharpe(const Json& metrics) {
+  if (!metrics.is_object()) return std::nullopt;
+  auto it = metrics.find("sharpe");
+  if (it == metrics.end() || !it->is_number()) return std::nullopt;
+  const double v = it->get<double>();
+  return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
+}
+
 std::optional<std::string> ResultSummaryId(const Json& metrics) {
   if (metrics.is_object()) {
     auto it = metrics.find("bt_run_id");
@@ -335,6 +345,9 @@ struct OptimizationService::Live {
   std::vector<OptimizationTaskWrite> task_writes;
   std::string models_key;                          // the models dimension's key ("" when none)
   std::unordered_map<int64_t, Json> top_metrics;   // numeric metrics of ranked tasks (pruned to the Top-N)
+  // Every ranked search task's sharpe (nullopt: none, or not a finite number), by index: the
+  // report and the deflated Sharpe at the end without reading every task back (TallyOfLocked).
+  std::map<int64_t, std::optional<double>> ranked_sharpes;
   std::unique_ptr<std::ofstream> manifest;         // reports/optimizations/<id>/manifest.jsonl
   bool manifest_failed = false;
   // Lines already in manifest.jsonl (ManifestKey), read when this process first opens it: a
@@ -541,7 +554,10 @@ Result<std::shared_ptr<OptimizationService::Live>> OptimizationService::BuildLiv
   live->last_persist = clock_.Now();
   ASSIGN_OR_RETURN(std::vector<OptimizationTaskRecord> tasks, AllTasks(rec.id));
   for (const auto& t : tasks) {
-    if (t.ranked) live->top_metrics[t.index] = Json(NumericMetrics(t.metrics));
+    if (t.ranked) {
+      live->top_metrics[t.index] = Json(NumericMetrics(t.metrics));
+      live->ranked_sharpes[t.index] = FiniteSharpe(t.metrics);
+    }
   }
   // Holdout re-runs: the stored validation tasks are the truth (enumerated and stored when the
   // search ended, in Top-N order); the summary's validation block gives the phase's status.
@@ -1146,7 +1162,10 @@ void OptimizationService::EndTask(Live& live, int64_t index, const JobRecord& jo
   live.index_of.erase(job_id);
   live.stored.erase(index);
   live.job_of[index] = job_id;
-  if (upd.ranked.value_or(false) && upd.metrics) live.top_metrics[index] = Json(NumericMetrics(*upd.metrics));
+  if (upd.ranked.value_or(false) && upd.metrics) {
+    live.top_metrics[index] = Json(NumericMetrics(*upd.metrics));
+    live.ranked_sharpes[index] = FiniteSharpe(*upd.metrics);
+  }
   {
     // Both paths: the runner path's lines are buffered with its deferred task writes.
     Json params = Json::object();
@@ -2149,9 +2168,9 @@ void OptimizationService::EndValidationTaskLocked(Live& live, int64_t pos, const
   Wake(live.rec.id);
 }
 
-std::optional<Json> OptimizationService::DeflatedSharpeOf(const std::vector<OptimizationTaskRecord>* tasks,
-                                                          const OptimizationRequest& req, const Json& summary) {
-  if (req.job_type != "backtest" || !tasks) return std::nullopt;
+std::optional<Json> OptimizationService::DeflatedSharpeOf(const TaskTally& tally, const OptimizationRequest& req,
+                                                          const Json& summary) {
+  if (req.job_type != "backtest") return std::nullopt;
   const Summary s = SummaryFromJson(summary);
   if (s.top_n.empty() || s.top_n.front().result_summary_id.empty() ||
       !IsSafeIdentifier(s.top_n.front().result_summary_id)) {
@@ -2160,12 +2179,8 @@ std::optional<Json> OptimizationService::DeflatedSharpeOf(const std::vector<Opti
   // Per-period Sharpe ratios of the ranked trials: summary.json's sharpe is annualised with
   // sqrt(252) (docs/engine.md), so per period it is sharpe / sqrt(252).
   std::vector<double> sharpes;
-  for (const auto& t : *tasks) {
-    if (!t.ranked || !t.metrics.is_object()) continue;
-    auto it = t.metrics.find("sharpe");
-    if (it == t.metrics.end() || !it->is_number()) continue;
-    sharpes.push_back(it->get<double>() / std::sqrt(252.0));
-  }
+  sharpes.reserve(tally.ranked_sharpes.size());
+  for (double v : tally.ranked_sharpes) sharpes.push_back(v / std::sqrt(252.0));
   auto text = ReadFile(ws_.root() / "backtests" / s.top_n.front().result_summary_id / "equity.csv");
   if (!text.ok()) return std::nullopt;
   auto returns = ReturnsFromEquityCsv(*text);
@@ -2178,15 +2193,21 @@ std::optional<Json> OptimizationService::DeflatedSharpeOf(const std::vector<Opti
 void OptimizationService::FinishLocked(Live& live) {
   FlushTaskWritesLocked(live);
   FlushManifestLocked(live);
-  // One read of the tasks serves the deflated Sharpe and the report.
-  auto tasks = AllTasks(live.rec.id);
-  if (auto dsr = DeflatedSharpeOf(tasks.ok() ? &*tasks : nullptr, live.req, SummaryJsonLocked(live))) {
-    live.deflated_sharpe = *dsr;
+  // The counts, the ranked sharpes and the models serve the deflated Sharpe and the report:
+  // from the live state (the tasks are not read back: 0.25 M instructions a task, one thread,
+  // while the optimization still shows running), or one read of the tasks for a models sweep.
+  Result<TaskTally> tally = TallyOfLocked(live);
+  if (!live.models_key.empty()) {
+    auto tasks = AllTasks(live.rec.id);
+    tally = tasks.ok() ? Result<TaskTally>(TallyOf(*tasks, live.models_key)) : Result<TaskTally>(tasks.status());
+  }
+  if (tally.ok()) {
+    if (auto dsr = DeflatedSharpeOf(*tally, live.req, SummaryJsonLocked(live))) live.deflated_sharpe = *dsr;
   }
   live.rec.summary = SummaryJsonLocked(live);
   // The report files first, then the summary that says the phase has ended (a crash in between
   // leaves validation.status "running" stored, and the next start writes the report again).
-  auto report = tasks.ok() ? BuildReport(live.rec, live.rec.summary, &*tasks) : Result<Json>(tasks.status());
+  auto report = tally.ok() ? BuildReport(live.rec, live.rec.summary, &*tally) : Result<Json>(tally.status());
   Status st = report.status();
   if (report.ok()) {
     const fs::path dir = ws_.root() / "reports" / "optimizations" / live.rec.id;
@@ -2207,27 +2228,50 @@ void OptimizationService::FinishLocked(Live& live) {
   live.manifest_seen.clear();
 }
 
+OptimizationService::TaskTally OptimizationService::TallyOf(const std::vector<OptimizationTaskRecord>& tasks,
+                                                            const std::string& models_key) {
+  TaskTally t;
+  t.total = static_cast<int64_t>(tasks.size());
+  for (const auto& task : tasks) {
+    if (task.status == "succeeded") ++t.succeeded;
+    if (task.status == "failed") ++t.failed;
+    if (task.status == "canceled") ++t.canceled;
+    if (task.ranked) {
+      ++t.passing;
+      if (auto v = FiniteSharpe(task.metrics)) t.ranked_sharpes.push_back(*v);
+    }
+    if (!models_key.empty() && task.params.contains(models_key)) t.models.insert(DumpJson(task.params[models_key]));
+  }
+  return t;
+}
+
+OptimizationService::TaskTally OptimizationService::TallyOfLocked(const Live& live) {
+  const SummaryTracker& s = live.progress->summary();
+  TaskTally t;
+  t.total = s.total();
+  t.succeeded = s.count(TaskState::kSucceeded);
+  t.failed = s.count(TaskState::kFailed);
+  t.canceled = s.count(TaskState::kCanceled);
+  t.passing = static_cast<int64_t>(live.ranked_sharpes.size());
+  for (const auto& [index, v] : live.ranked_sharpes) {
+    if (v) t.ranked_sharpes.push_back(*v);
+  }
+  return t;
+}
+
 Result<Json> OptimizationService::BuildReport(const OptimizationRecord& rec, const Json& summary_in,
-                                             const std::vector<OptimizationTaskRecord>* given) {
+                                             const TaskTally* given) {
   ASSIGN_OR_RETURN(OptimizationRequest req, ParseStored(rec));
   Json summary = summary_in.is_object() ? summary_in : Json::object();
   const std::string models_key = ModelsKeyOf(rec.request);
   NormalizeTopEntries(summary, models_key);
-  std::vector<OptimizationTaskRecord> read;
+  TaskTally read;
   if (!given) {
-    ASSIGN_OR_RETURN(read, AllTasks(rec.id));
+    ASSIGN_OR_RETURN(std::vector<OptimizationTaskRecord> tasks, AllTasks(rec.id));
+    read = TallyOf(tasks, models_key);
     given = &read;
   }
-  const std::vector<OptimizationTaskRecord>& tasks = *given;
-  int64_t succeeded = 0, failed = 0, canceled = 0, passing = 0;
-  std::set<std::string> models;
-  for (const auto& t : tasks) {
-    if (t.status == "succeeded") ++succeeded;
-    if (t.status == "failed") ++failed;
-    if (t.status == "canceled") ++canceled;
-    if (t.ranked) ++passing;
-    if (!models_key.empty() && t.params.contains(models_key)) models.insert(DumpJson(t.params[models_key]));
-  }
+  const TaskTally& tally = *given;
   Json top = Json::array();
   if (summary.contains("top_n") && summary["top_n"].is_array()) {
     for (const Json& e : summary["top_n"]) {
@@ -2246,12 +2290,12 @@ Result<Json> OptimizationService::BuildReport(const OptimizationRecord& rec, con
               {"objective", Json{{"metric", req.objective.metric},
                                  {"direction", std::string(DirectionName(req.objective.direction))}}},
               {"constraints", std::move(constraints)},
-              {"counts", Json{{"total", static_cast<int64_t>(tasks.size())},
-                              {"models", static_cast<int64_t>(models.size())},
-                              {"succeeded", succeeded},
-                              {"failed", failed},
-                              {"canceled", canceled},
-                              {"passing", passing}}},
+              {"counts", Json{{"total", tally.total},
+                              {"models", static_cast<int64_t>(tally.models.size())},
+                              {"succeeded", tally.succeeded},
+                              {"failed", tally.failed},
+                              {"canceled", tally.canceled},
+                              {"passing", tally.passing}}},
               {"top", std::move(top)},
               {"deflated_sharpe", std::move(deflated)},
               {"files", Json{{"manifest", dir + "manifest.jsonl"},

@@ -180,11 +180,20 @@ class OptimizationService {
   bool ValidationActiveLocked(const Live& live) const;
   // The end of an optimization (and of its holdout re-runs): deflated Sharpe, report files.
   void FinishLocked(Live& live);
-  // `tasks`: the optimization's search tasks when already read (else read here).
-  Result<Json> BuildReport(const OptimizationRecord& rec, const Json& summary,
-                           const std::vector<OptimizationTaskRecord>* tasks);
-  std::optional<Json> DeflatedSharpeOf(const std::vector<OptimizationTaskRecord>* tasks, const OptimizationRequest& req,
-                                       const Json& summary);
+  // What the report and the deflated Sharpe need of the search tasks: counts by status, the
+  // ranked ones, the models, and the ranked tasks' sharpe (finite numbers, in index order).
+  struct TaskTally {
+    int64_t total = 0, succeeded = 0, failed = 0, canceled = 0, passing = 0;
+    std::set<std::string> models;
+    std::vector<double> ranked_sharpes;
+  };
+  static TaskTally TallyOf(const std::vector<OptimizationTaskRecord>& tasks, const std::string& models_key);
+  // The same from the live state (no read of the tasks): the summary's counts and the ranked
+  // tasks' sharpes kept as they ended. Not for a models sweep (its models are not kept).
+  static TaskTally TallyOfLocked(const Live& live);
+  // `tally`: the optimization's search tasks when already counted (else read here).
+  Result<Json> BuildReport(const OptimizationRecord& rec, const Json& summary, const TaskTally* tally);
+  std::optional<Json> DeflatedSharpeOf(const TaskTally& tally, const OptimizationRequest& req, const Json& summary);
 
   // A request validated and expanded, nothing stored yet (Create and EstimateBeforeCreate).
   struct Prepared {

@@ -270,14 +270,17 @@ TEST(FastPathTest, ChunksStopWhenAskedAndReportInTaskOrder) {
   EXPECT_EQ(flows::Tree(h.ws.BacktestsDir()).size(), BuiltinBacktestBatchRunner::kChunk * 7);
   // The cache answers like the store.
   EXPECT_EQ(h.jobs.Get(fast[7].job.job_id).value().artifacts, fast[7].job.artifacts);
-  // Recorded while the chunk ran: in task order, kRecordBatch jobs at a time, each job once.
-  constexpr size_t kBatch = BuiltinBacktestBatchRunner::kRecordBatch;
-  EXPECT_EQ(batches.size(), (BuiltinBacktestBatchRunner::kChunk + kBatch - 1) / kBatch);
+  // Recorded while the chunk ran: in task order, each job once, kRecordBatch jobs at a time and
+  // halving toward the chunk's end (64, 64, 64, 32, 16, 8, 8 of 256).
+  std::vector<size_t> sizes;
+  for (const auto& b : batches) sizes.push_back(b.size());
+  EXPECT_EQ(sizes, (std::vector<size_t>{64, 64, 64, 32, 16, 8, 8}));
+  EXPECT_EQ(BuiltinBacktestBatchRunner::RecordBatchEnd(0, 5), 5u);
+  EXPECT_EQ(BuiltinBacktestBatchRunner::RecordBatchEnd(0, 20), 10u);
+  EXPECT_EQ(BuiltinBacktestBatchRunner::RecordBatchEnd(10, 20), 18u);
+  EXPECT_EQ(BuiltinBacktestBatchRunner::RecordBatchEnd(18, 20), 20u);
   std::vector<std::string> order;
-  for (const auto& b : batches) {
-    EXPECT_LE(b.size(), kBatch);
-    order.insert(order.end(), b.begin(), b.end());
-  }
+  for (const auto& b : batches) order.insert(order.end(), b.begin(), b.end());
   ASSERT_EQ(order.size(), fast.size());
   for (size_t i = 0; i < fast.size(); ++i) EXPECT_EQ(order[i], fast[i].job.job_id.str()) << i;
 }

@@ -145,12 +145,19 @@ class OptimizationServiceTest : public ::testing::Test {
   }
   // Ends a running task's job as the backtest would: log lines, summary.json, its result file
   // (core/job_result.hpp), exit code.
-  void Finish(const JobId& id, double equity, int exit_code = 0, double drawdown = 0.1) {
+  // `sharpe`: also a sharpe in summary.json and a varying equity.csv (the deflated Sharpe's inputs).
+  void Finish(const JobId& id, double equity, int exit_code = 0, double drawdown = 0.1,
+              std::optional<double> sharpe = std::nullopt) {
     const std::string bt = "bt_" + id.str();
     fs::create_directories(root_ / "backtests" / bt);
-    std::ofstream(root_ / "backtests" / bt / "summary.json")
-        << Json{{"bt_run_id", bt}, {"final_equity", equity}, {"max_drawdown", drawdown}, {"cagr", 0.05}}.dump();
-    std::ofstream(root_ / "backtests" / bt / "equity.csv") << "date,equity\n2020-01-01," << equity << "\n";
+    Json summary{{"bt_run_id", bt}, {"final_equity", equity}, {"max_drawdown", drawdown}, {"cagr", 0.05}};
+    if (sharpe) summary["sharpe"] = *sharpe;
+    std::ofstream(root_ / "backtests" / bt / "summary.json") << summary.dump();
+    std::ofstream csv(root_ / "backtests" / bt / "equity.csv");
+    csv << "date,equity\n";
+    if (sharpe) csv << "2019-12-27,1000\n2019-12-30,1010\n2019-12-31,1003\n";
+    csv << "2020-01-01," << equity << "\n";
+    csv.close();
     ASSERT_TRUE(exec_->AppendLog(id, "bt_run_id: " + bt + "\nout_dir: backtests/" + bt + "\n").ok());
     if (exit_code == 0) {
       ASSERT_TRUE(WriteJobResult(root_, JobResult::Backtest(id.str(), bt)).ok());
@@ -611,6 +618,57 @@ TEST_F(OptimizationServiceTest, RetryFailedRerunsOnlyTheFailedTasks) {
   for (const auto& t : Tasks(id)) EXPECT_EQ(t.attempt, t.index <= 1 ? 1 : 0) << t.index;
   EXPECT_EQ(opt_->RetryFailed(id).status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(exec_->submits().size(), before + 2);
+}
+
+// The report and the deflated Sharpe written when an optimization ends come from the live
+// state (counts, the ranked tasks' sharpes), not from reading every task back: they equal what
+// the stored tasks give (Report reads them), through failures, a constraint, retry-failed and
+// an extension.
+TEST_F(OptimizationServiceTest, TheReportWrittenAtTheEndIsWhatTheStoredTasksGive) {
+  Make(8);
+  Json req = Request({{"strategy.params.fast", {1, 2, 3, 4, 5, 6}}}, 8);
+  req["constraints"] = Json::array({"max_drawdown <= 0.2"});
+  const std::string id = CreateOk(req);
+  auto end_all = [&](int round) {
+    for (const auto& r : exec_->running()) {
+      const int fast = static_cast<int>(Fast(r));
+      const bool fails = round == 0 ? fast <= 2 : fast == 1;  // fast 2 succeeds when retried
+      Finish(r, 1000 + fast + 100 * round, fails ? 1 : 0, fast == 3 ? 0.3 : 0.1, 0.1 * fast + round);
+    }
+  };
+  auto expect_file_as_read = [&](const Json& counts) {
+    ASSERT_TRUE(opt_->WaitIdle(5s));
+    auto read = opt_->Report(id);  // from the stored tasks
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    auto file = ReadFile(root_ / "reports" / "optimizations" / id / "report.json");
+    ASSERT_TRUE(file.ok());
+    const Json written = Json::parse(*file);
+    EXPECT_EQ(written["counts"], counts);
+    EXPECT_EQ((*read)["counts"], counts);
+    EXPECT_EQ(written["top"], (*read)["top"]);
+    const Json d = (*opt_->Get(id))["deflated_sharpe"];
+    ASSERT_TRUE(d.is_object()) << d.dump();
+    EXPECT_EQ(d["trials"], counts["passing"]);
+    EXPECT_EQ(written["deflated_sharpe"], d);
+  };
+  ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == 6; }));
+  end_all(0);
+  ASSERT_TRUE(WaitStatus(id, "succeeded"));
+  // 6 tasks: fast 1 and 2 failed, fast 3 breaks the constraint, 4..6 ranked
+  expect_file_as_read(Json{{"total", 6}, {"models", 0}, {"succeeded", 4}, {"failed", 2}, {"canceled", 0},
+                           {"passing", 3}});
+  ASSERT_TRUE(opt_->RetryFailed(id).ok());
+  ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == 2; }));
+  end_all(1);
+  ASSERT_TRUE(WaitStatus(id, "succeeded"));
+  expect_file_as_read(Json{{"total", 6}, {"models", 0}, {"succeeded", 5}, {"failed", 1}, {"canceled", 0},
+                           {"passing", 4}});
+  ASSERT_TRUE(opt_->Extend(id, Json{{"param_space", {{"strategy.params.fast", {1, 2, 3, 4, 5, 6, 7, 8}}}}}).ok());
+  ASSERT_TRUE(WaitFor([&] { return exec_->running().size() == 2; }));
+  end_all(2);
+  ASSERT_TRUE(WaitStatus(id, "succeeded"));
+  expect_file_as_read(Json{{"total", 8}, {"models", 0}, {"succeeded", 7}, {"failed", 1}, {"canceled", 0},
+                           {"passing", 6}});
 }
 
 TEST_F(OptimizationServiceTest, ExtendAddsOnlyNewCombinations) {

@@ -852,6 +852,34 @@ const char* DateTexts(const std::vector<int32_t>& dates) {
   return cached_text.data();
 }
 
+// The text of every value of a column with D decimals, the same for every run of a grid over
+// the same data (the buy-and-hold benchmark column of equity.csv): each thread keeps the last
+// column's values and texts and formats them again only when a value's bits differ.
+template <int D>
+struct ColumnTexts {
+  std::vector<double> values;
+  std::vector<char> text;      // the texts one after another, then kMaxFixedChars of slack
+  std::vector<uint32_t> ends;  // where each value's text ends in `text`
+};
+
+template <int D>
+const ColumnTexts<D>& CachedColumnTexts(const std::vector<double>& values) {
+  thread_local ColumnTexts<D> cache;
+  const bool same = cache.values.size() == values.size() &&
+                    (values.empty() || std::memcmp(cache.values.data(), values.data(), values.size() * sizeof(double)) == 0);
+  if (!same) {
+    cache.values = values;
+    cache.text.resize(values.size() * kMaxFixedChars + kMaxFixedChars);
+    cache.ends.resize(values.size());
+    char* o = cache.text.data();
+    for (size_t i = 0; i < values.size(); ++i) {
+      o = WriteFixedD<D>(o, values[i]);  // stores up to 8 bytes past its end: overwritten next
+      cache.ends[i] = static_cast<uint32_t>(o - cache.text.data());
+    }
+  }
+  return cache;
+}
+
 // One column of equity.csv while its rows are written. A column often repeats its previous
 // value (cash between trades, everything while flat): the previous text is reused for the
 // same bits.
@@ -947,9 +975,10 @@ Status WriteOutputsInto(int dir_fd, const std::filesystem::path& out_dir, const 
   equity_buffer.resize(std::max(equity_buffer.size(), equity_header.size() + result.dates.size() * kMaxEquityRow));
   char* const equity_begin = equity_buffer.data();
   char* e = std::copy(equity_header.begin(), equity_header.end(), equity_begin);
-  EquityColumn columns[5];
+  EquityColumn columns[4];  // equity, cash, holdings, drawdown
   double peak = 0;
   const char* const date_text = DateTexts(result.dates);
+  const ColumnTexts<4>* const bench_text = has_benchmark ? &CachedColumnTexts<4>(benchmark.values) : nullptr;
   // The other files' dates are days of the run: their text comes from the same table.
   auto append_date = [&](std::string& out, int32_t day) {
     const auto at = std::lower_bound(result.dates.begin(), result.dates.end(), day);
@@ -974,7 +1003,13 @@ Status WriteOutputsInto(int dir_fd, const std::filesystem::path& out_dir, const 
     e = PutColumn<6>(e, columns[3], dd);
     if (has_benchmark) {
       *e++ = ',';
-      e = PutColumn<4>(e, columns[4], benchmark.values[i]);
+      const size_t from = i ? bench_text->ends[i - 1] : 0, len = bench_text->ends[i] - from;
+      if (len <= 32) {
+        std::memcpy(e, bench_text->text.data() + from, 32);  // the slack keeps it inside the text
+      } else {
+        std::memcpy(e, bench_text->text.data() + from, len);
+      }
+      e += len;
     }
     *e++ = '\n';
   }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <filesystem>
 #include <random>
 #include <sstream>
@@ -47,6 +48,8 @@ constexpr const char* kBbb =
 struct Written {
   std::string header;
   std::vector<double> benchmark;
+  std::vector<std::string> benchmark_text;  // the column's text, row by row
+  std::vector<std::string> expected_text;   // std::to_chars (fixed, 4) of BuyAndHold's values
   nlohmann::json summary;
 };
 
@@ -72,7 +75,15 @@ Written Backtest(const std::filesystem::path& root, const std::string& tickers) 
   std::istringstream equity(ReadFile(out / "equity.csv").value());
   std::getline(equity, w.header);
   for (std::string line; std::getline(equity, line);) {
-    w.benchmark.push_back(std::stod(line.substr(line.rfind(',') + 1)));
+    w.benchmark_text.push_back(line.substr(line.rfind(',') + 1));
+    w.benchmark.push_back(std::stod(w.benchmark_text.back()));
+  }
+  std::vector<std::string> symbols;
+  for (size_t i : ctx->traded()) symbols.push_back(ctx->universe().series[i].symbol);
+  for (double v : BuyAndHold(ctx->universe(), symbols, r->dates, spec.initial_cash).values) {
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 4);
+    w.expected_text.emplace_back(buf, ec == std::errc() ? end : buf);
   }
   w.summary = nlohmann::json::parse(ReadFile(out / "summary.json").value());
   return w;
@@ -106,6 +117,20 @@ TEST(BenchmarkTest, SeveralTickersAreEqualWeightAndALateListingWaitsInCash) {
   EXPECT_EQ(w.summary["benchmark"]["kind"], "equal_weight");
   EXPECT_EQ(w.summary["benchmark"]["symbols"], (nlohmann::json{"AAA", "BBB"}));
   EXPECT_NEAR(w.summary["benchmark_return"].get<double>(), (500.0 * 15 / 11 + 625) / 1000 - 1, 1e-12);
+}
+
+// The column's text is kept per thread for the next run over the same values (a grid): runs
+// over other values in between, and back, write each run's own values.
+TEST(BenchmarkTest, TheColumnIsTheTextOfItsOwnValuesWhenRunsAlternateTheirData) {
+  TempDir dir;
+  std::vector<std::string> last;
+  for (const char* tickers : {"AAA", "AAA", "AAA, BBB", "AAA", "BBB, AAA", "AAA, BBB"}) {
+    const Written w = Backtest(dir.path(), tickers);
+    ASSERT_EQ(w.benchmark_text.size(), 4u) << tickers;
+    EXPECT_EQ(w.benchmark_text, w.expected_text) << tickers;
+    last = w.benchmark_text;
+  }
+  EXPECT_EQ(last[3], "1306.8182");  // 500 / 11 x 15 + 625: the equal-weight column, not AAA's
 }
 
 TEST(BenchmarkTest, FewerThanTwoBarsOrNoKnownSymbolGiveNoBenchmark) {
