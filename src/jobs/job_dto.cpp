@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace alphalab {
@@ -23,14 +25,34 @@ constexpr std::array<bool, 256> kSpecial = [] {
   return t;
 }();
 
+// Whether any of the 8 bytes in `w` is special (kSpecial): below 0x20, '"', '\\' or >= 0x80
+// (each test exact for "any byte", the classic SWAR zero-byte test).
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+constexpr uint64_t kHighs = 0x8080808080808080ULL;
+constexpr bool HasZeroByte(uint64_t w) { return ((w - kOnes) & ~w & kHighs) != 0; }
+constexpr bool HasSpecialByte(uint64_t w) {
+  return ((w - kOnes * 0x20) & ~w & kHighs) != 0 || HasZeroByte(w ^ (kOnes * '"')) ||
+         HasZeroByte(w ^ (kOnes * '\\')) || (w & kHighs) != 0;
+}
+static_assert(!HasSpecialByte(0x6162636465666768ULL) && HasSpecialByte(0x6162632265666768ULL) &&
+              HasSpecialByte(0x616263645c666768ULL) && HasSpecialByte(0x6162636465666709ULL) &&
+              HasSpecialByte(0xc3a9636465666768ULL) && !HasSpecialByte(0x2021237e7f5b5d2fULL));
+
 // A JSON string literal as DumpJson writes it (ensure_ascii off, invalid UTF-8 replaced):
-// ASCII is escaped here, runs of characters that need no escape copied at once; a string with
-// any non-ASCII byte goes through the library, which validates it.
+// ASCII is escaped here, runs of characters that need no escape copied at once (found 8 bytes
+// at a time); a string with any non-ASCII byte goes through the library, which validates it.
 void AppendString(std::string& out, std::string_view s) {
   const size_t start = out.size();
   out += '"';
   size_t run = 0;  // first character not yet copied
   for (size_t i = 0; i < s.size(); ++i) {
+    if ((i & 7) == 0) {  // at a word boundary: skip the words without a special byte
+      for (uint64_t w = 0; i + 8 <= s.size(); i += 8) {
+        std::memcpy(&w, s.data() + i, 8);
+        if (HasSpecialByte(w)) break;
+      }
+      if (i >= s.size()) break;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (!kSpecial[c]) continue;
     if (c >= 0x80) {
