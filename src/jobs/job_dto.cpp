@@ -92,7 +92,7 @@ void AppendOptionalString(std::string& out, const std::optional<std::string_view
 void AppendTime(std::string& out, const std::optional<TimePoint>& t) {
   if (t) {
     out += '"';
-    out += FormatIso8601(*t);
+    AppendIso8601(out, *t);
     out += '"';
   } else {
     out += "null";
@@ -107,6 +107,18 @@ std::string_view ObjectOrEmpty(std::string_view stored) {
 double DurationSec(TimePoint started_at, const std::optional<TimePoint>& ended_at, TimePoint now) {
   const TimePoint end = ended_at.value_or(now);
   return std::round(SecondsBetween(started_at, end) * 1000.0) / 1000.0;
+}
+
+// A number as DumpJson writes it: nlohmann's own formatter (the one its serializer calls for
+// a finite double), without building and dumping a Json value.
+void AppendNumber(std::string& out, double x) {
+  if (!std::isfinite(x)) {
+    out += "null";
+    return;
+  }
+  std::array<char, 64> buf;
+  const char* end = nlohmann::detail::to_chars(buf.data(), buf.data() + buf.size(), x);
+  out.append(buf.data(), static_cast<size_t>(end - buf.data()));
 }
 
 std::optional<std::string_view> ViewOf(const std::optional<std::string>& s) {
@@ -164,7 +176,11 @@ std::string JobDetailBody(const StoredJobView& job, TimePoint now) {
   AppendString(out, job.cwd);
   out += job.dry_run ? ",\"dry_run\":true" : ",\"dry_run\":false";
   out += ",\"duration_sec\":";
-  out += job.started_at ? DumpJson(Json(DurationSec(*job.started_at, job.ended_at, now))) : "null";
+  if (job.started_at) {
+    AppendNumber(out, DurationSec(*job.started_at, job.ended_at, now));
+  } else {
+    out += "null";
+  }
   out += ",\"end_reason\":";
   if (job.end_reason) {
     out += '"';
