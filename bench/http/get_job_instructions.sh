@@ -19,6 +19,11 @@ VPID=$!
 trap 'kill $VPID 2>/dev/null; wait $VPID 2>/dev/null; rm -f "$OUT" "$OUT".*' EXIT
 # Under valgrind the start takes long on a busy machine: up to 5 minutes.
 for _ in $(seq 1500); do grep -q "http://" "$OUT.server" && break; sleep 0.2; done
+# ... and answers (any HTTP status) before the first request.
+for _ in $(seq 300); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$PORT/api/health")" != 000 ] && break
+  sleep 0.2
+done
 if [ "$IDS" = cached ]; then
   curl -s -XPOST "127.0.0.1:$PORT/api/jobs/train" -H 'Content-Type: application/json' \
     -d '{"config_path":"configs/base.yaml","dry_run":true}' | grep -o 'job_[0-9_]*__[0-9a-f]*' | head -1 > "$OUT.ids"
