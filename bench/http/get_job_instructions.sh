@@ -6,6 +6,7 @@
 #   bench/http/get_job_instructions.sh BIN WORKSPACE IDS|cached PORT [N]
 # IDS: a file of job ids, one per line, requested at random (not cached after a start);
 # "cached": one dry-run train job the server runs itself (its read cache).
+# KEEP=FILE in the environment keeps the profile for callgrind_annotate.
 # Prints "<instructions> total, <per request> per request". Run it for two binaries on the same
 # workspace to compare them (docs/benchmarks.md, issue 14 server side part 2).
 set -euo pipefail
@@ -16,7 +17,13 @@ OMP_WAIT_POLICY=passive valgrind --tool=callgrind --instr-atstart=no --callgrind
   "$BIN" serve --workspace "$WS" --port "$PORT" > "$OUT.server" 2>&1 &
 VPID=$!
 trap 'kill $VPID 2>/dev/null; wait $VPID 2>/dev/null; rm -f "$OUT" "$OUT".*' EXIT
-for _ in $(seq 300); do grep -q "http://" "$OUT.server" && break; sleep 0.2; done
+# Under valgrind the start takes long on a busy machine: up to 5 minutes.
+for _ in $(seq 1500); do grep -q "http://" "$OUT.server" && break; sleep 0.2; done
+# ... and answers (any HTTP status) before the first request.
+for _ in $(seq 300); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$PORT/api/health")" != 000 ] && break
+  sleep 0.2
+done
 if [ "$IDS" = cached ]; then
   curl -s -XPOST "127.0.0.1:$PORT/api/jobs/train" -H 'Content-Type: application/json' \
     -d '{"config_path":"configs/base.yaml","dry_run":true}' | grep -o 'job_[0-9_]*__[0-9a-f]*' | head -1 > "$OUT.ids"
@@ -45,3 +52,5 @@ callgrind_control -d "$VPID" > /dev/null 2>&1
 sleep 1
 TOTAL=$(callgrind_annotate "$OUT.1" | grep 'PROGRAM TOTALS' | tr -d ',' | awk '{print $1}')
 echo "$TOTAL total, $((TOTAL / N)) per request ($N requests, $BIN)"
+# KEEP=FILE keeps the callgrind profile (for callgrind_annotate).
+if [ -n "${KEEP:-}" ]; then cp "$OUT.1" "$KEEP"; fi

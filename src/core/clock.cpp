@@ -81,7 +81,8 @@ void PutDigits(char* p, unsigned v, int n) {
   }
 }
 
-// FormatIso8601 appending to `out`.
+}  // namespace
+
 void AppendIso8601(std::string& out, TimePoint tp) {
   using namespace std::chrono;
   const auto ms = duration_cast<milliseconds>(tp.time_since_epoch()).count();
@@ -112,7 +113,6 @@ void AppendIso8601(std::string& out, TimePoint tp) {
   PutDigits(buf + 20, static_cast<unsigned>(millis), 3);
   out.append(buf, sizeof buf);
 }
-}  // namespace
 
 std::string FormatIso8601(TimePoint tp) {
   std::string out;

@@ -39,6 +39,8 @@ class FakeClock final : public Clock {
 
 // "2026-11-21T05:30:00.123Z" (UTC, millisecond precision).
 std::string FormatIso8601(TimePoint tp);
+// The same characters appended to `out` (no string of its own).
+void AppendIso8601(std::string& out, TimePoint tp);
 // Accepts "YYYY-MM-DDTHH:MM:SS[.fff][Z|+00:00]"; UTC only.
 Result<TimePoint> ParseIso8601(std::string_view text);
 // Seconds between two points as a double.

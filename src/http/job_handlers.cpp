@@ -21,12 +21,12 @@
 namespace alphalab::http {
 
 Result<JobId> JobIdParam(const HttpRequest& req, const char* name) {
-  const std::string id(req.Param(name));
+  const std::string_view id = req.Param(name);
   if (!IsSafeIdentifier(id)) {
-    return Status::InvalidArgument("'" + id.substr(0, 100) + "' is not a valid job id",
-                                   Json{{"job_id", id.substr(0, 100)}});
+    const std::string shown(id.substr(0, 100));
+    return Status::InvalidArgument("'" + shown + "' is not a valid job id", Json{{"job_id", shown}});
   }
-  return JobId(id);
+  return JobId(std::string(id));
 }
 
 // The job `req` names, once the caller may see it (403 for a user on another owner's job).

@@ -271,8 +271,10 @@ const Router::Route* Router::FindRoute(const HttpRequest& req, std::vector<std::
     const uint32_t index = b >= rest_.size() || (a < exact.size() && exact[a] < rest_[b]) ? exact[a++] : rest_[b++];
     const Route& r = routes_[index];
     if (r.rest_capture ? segs.size() < r.segments.size() : r.segments.size() != segs.size()) continue;
+    // Last segment first: the leading ones ("api", then a resource name) are shared by many
+    // routes, so comparing them first rarely rules a route out.
     bool ok = true;
-    for (size_t i = 0; i < r.segments.size() && ok; ++i) {
+    for (size_t i = r.segments.size(); i-- > 0 && ok;) {
       if (!r.capture[i] && r.segments[i] != segs[i]) ok = false;
     }
     if (!ok) continue;

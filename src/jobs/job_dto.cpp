@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace alphalab {
@@ -23,14 +25,34 @@ constexpr std::array<bool, 256> kSpecial = [] {
   return t;
 }();
 
+// Whether any of the 8 bytes in `w` is special (kSpecial): below 0x20, '"', '\\' or >= 0x80
+// (each test exact for "any byte", the classic SWAR zero-byte test).
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+constexpr uint64_t kHighs = 0x8080808080808080ULL;
+constexpr bool HasZeroByte(uint64_t w) { return ((w - kOnes) & ~w & kHighs) != 0; }
+constexpr bool HasSpecialByte(uint64_t w) {
+  return ((w - kOnes * 0x20) & ~w & kHighs) != 0 || HasZeroByte(w ^ (kOnes * '"')) ||
+         HasZeroByte(w ^ (kOnes * '\\')) || (w & kHighs) != 0;
+}
+static_assert(!HasSpecialByte(0x6162636465666768ULL) && HasSpecialByte(0x6162632265666768ULL) &&
+              HasSpecialByte(0x616263645c666768ULL) && HasSpecialByte(0x6162636465666709ULL) &&
+              HasSpecialByte(0xc3a9636465666768ULL) && !HasSpecialByte(0x2021237e7f5b5d2fULL));
+
 // A JSON string literal as DumpJson writes it (ensure_ascii off, invalid UTF-8 replaced):
-// ASCII is escaped here, runs of characters that need no escape copied at once; a string with
-// any non-ASCII byte goes through the library, which validates it.
+// ASCII is escaped here, runs of characters that need no escape copied at once (found 8 bytes
+// at a time); a string with any non-ASCII byte goes through the library, which validates it.
 void AppendString(std::string& out, std::string_view s) {
   const size_t start = out.size();
   out += '"';
   size_t run = 0;  // first character not yet copied
   for (size_t i = 0; i < s.size(); ++i) {
+    if ((i & 7) == 0) {  // at a word boundary: skip the words without a special byte
+      for (uint64_t w = 0; i + 8 <= s.size(); i += 8) {
+        std::memcpy(&w, s.data() + i, 8);
+        if (HasSpecialByte(w)) break;
+      }
+      if (i >= s.size()) break;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (!kSpecial[c]) continue;
     if (c >= 0x80) {
@@ -70,7 +92,7 @@ void AppendOptionalString(std::string& out, const std::optional<std::string_view
 void AppendTime(std::string& out, const std::optional<TimePoint>& t) {
   if (t) {
     out += '"';
-    out += FormatIso8601(*t);
+    AppendIso8601(out, *t);
     out += '"';
   } else {
     out += "null";
@@ -85,6 +107,18 @@ std::string_view ObjectOrEmpty(std::string_view stored) {
 double DurationSec(TimePoint started_at, const std::optional<TimePoint>& ended_at, TimePoint now) {
   const TimePoint end = ended_at.value_or(now);
   return std::round(SecondsBetween(started_at, end) * 1000.0) / 1000.0;
+}
+
+// A number as DumpJson writes it: nlohmann's own formatter (the one its serializer calls for
+// a finite double), without building and dumping a Json value.
+void AppendNumber(std::string& out, double x) {
+  if (!std::isfinite(x)) {
+    out += "null";
+    return;
+  }
+  std::array<char, 64> buf;
+  const char* end = nlohmann::detail::to_chars(buf.data(), buf.data() + buf.size(), x);
+  out.append(buf.data(), static_cast<size_t>(end - buf.data()));
 }
 
 std::optional<std::string_view> ViewOf(const std::optional<std::string>& s) {
@@ -142,7 +176,11 @@ std::string JobDetailBody(const StoredJobView& job, TimePoint now) {
   AppendString(out, job.cwd);
   out += job.dry_run ? ",\"dry_run\":true" : ",\"dry_run\":false";
   out += ",\"duration_sec\":";
-  out += job.started_at ? DumpJson(Json(DurationSec(*job.started_at, job.ended_at, now))) : "null";
+  if (job.started_at) {
+    AppendNumber(out, DurationSec(*job.started_at, job.ended_at, now));
+  } else {
+    out += "null";
+  }
   out += ",\"end_reason\":";
   if (job.end_reason) {
     out += '"';

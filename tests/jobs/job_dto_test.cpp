@@ -156,5 +156,28 @@ TEST(JobDetailBodyTest, DecodedRecordGivesTheBytesOfTheJsonTree) {
   }));
 }
 
+// The strings are scanned 8 bytes at a time for a byte that needs escaping: every such byte at
+// every position of a string longer than two words (before, on and after each word boundary)
+// gives the bytes of the JSON tree.
+TEST(JobDetailBodyTest, EscapesAtEveryPositionGiveTheBytesOfTheJsonTree) {
+  const TimePoint now = Us(1764720012345678);
+  JobRecord job = Variety()[1];
+  for (const std::string special : {"\"", "\\", "\n", "\x01", "\x1f", "\xc3\xa9", "\xff"}) {
+    for (size_t pos = 0; pos <= 20; ++pos) {
+      for (size_t len : {pos, pos + 1, pos + 7, size_t{20}}) {
+        if (len < pos) continue;
+        std::string text(len, 'a');
+        text.insert(pos, special);
+        job.args_preview = text;
+        job.cwd = text + text;
+        job.error_message = text.substr(pos);
+        EXPECT_EQ(JobDetailBody(StoredJobOf(job), now), DumpJson(JobDetailJson(job, now)))
+            << "special byte " << static_cast<int>(static_cast<unsigned char>(special[0])) << " at " << pos
+            << " of " << text.size();
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace alphalab

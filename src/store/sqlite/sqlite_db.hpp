@@ -229,7 +229,14 @@ class SqliteConnection {
   // Looked up by the caller's string_view (no key copied per Prepare).
   struct SqlHash {
     using is_transparent = void;
-    size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+    // The length and the last 48 characters (statements differ most in their WHERE and
+    // ORDER BY): hashing the whole text cost ~500 instructions per point read. Equal hashes
+    // are still told apart by comparing the text.
+    size_t operator()(std::string_view sql) const {
+      constexpr size_t kTail = 48;
+      const std::string_view tail = sql.size() > kTail ? sql.substr(sql.size() - kTail) : sql;
+      return std::hash<std::string_view>{}(tail) ^ (sql.size() * 0x9E3779B97F4A7C15ULL);
+    }
   };
   std::unordered_map<std::string, CachedStatement, SqlHash, std::equal_to<>> cache_;
 };
