@@ -57,8 +57,9 @@ fuzz: deps $(BUILD_DIR)/build.ninja
 	done
 
 # ASan + UBSan: the whole C++ suite (unit, integration, cli, flows; not fuzz/ui/lint). TSan: the
-# concurrency-heavy suites, the tests of jobs, http, exec, store and optimize (ctest labels; the
-# target tsan_suites builds just them and the programs they start). GCC, each in its own build
+# concurrency-heavy suites, the tests of jobs, http, exec, store and optimize and those labelled
+# tsan (the hardening suite) (ctest labels; the target tsan_suites builds just them and the
+# programs they start). GCC, each in its own build
 # folder (build-asan, build-tsan; CMakePresets.json). Not part of `make test` (slow: duration in
 # docs/testing.md). SAN_JOBS compile and test jobs (niced); SAN_REGEX limits the tests (ctest -R). Suppressions (third-party code only): tests/sanitizers/*.supp. Reports from every
 # sanitized process (test binaries and the alphalab/alphalab-shim processes they start) go to
@@ -72,7 +73,7 @@ test-sanitize-core:
 	for p in asan tsan; do cmake --preset $$p && nice cmake --build build-$$p -j $(SAN_JOBS) --target sanitize_http_core_test && \
 	  SAN_SERVICES=0 scripts/run-sanitized-tests.sh $$p -j $(SAN_JOBS) -R SanCore --repeat until-fail:3 || exit 1; done
 
-TSAN_LABELS ?= ^(jobs|http|exec|store|optimize)$$
+TSAN_LABELS ?= ^(jobs|http|exec|store|optimize|tsan)$$
 
 test-asan: deps ui
 	cmake --preset asan

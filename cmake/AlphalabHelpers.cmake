@@ -53,6 +53,11 @@ function(alphalab_test name)
   string(REGEX MATCH "^[a-z]+" folder ${name})
   set_property(DIRECTORY APPEND PROPERTY LABELS ${folder})
   set_property(GLOBAL APPEND PROPERTY ALPHALAB_TESTS_${folder} ${name})
+  # LABELS tsan: a suite outside the TSan folders that `make test-tsan` runs too (and builds in
+  # `tsan_suites`, tests/sanitizers/CMakeLists.txt).
+  if("tsan" IN_LIST labels)
+    set_property(GLOBAL APPEND PROPERTY ALPHALAB_TESTS_tsan ${name})
+  endif()
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
   # The LABELS are set after discovery, not in `PROPERTIES`: gtest_discover_tests expands its
   # PROPERTIES unquoted on the way to set_tests_properties, so of a list "integration;slow" only

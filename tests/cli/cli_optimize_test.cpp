@@ -15,6 +15,7 @@
 
 #include "flows/flow_support.hpp"
 #include "optimize/export_zip.hpp"
+#include "sanitizers/slowdown.hpp"
 
 namespace alphalab::flows {
 namespace {
@@ -245,7 +246,8 @@ TEST_F(OptimizeCli, CtrlCCancelsTheOptimizationOnTheServer) {
   }
   ASSERT_FALSE(id.empty()) << cli.Out() << cli.Err();
   ASSERT_EQ(::kill(cli.pid(), SIGINT), 0);
-  const int code = cli.Wait(60s);
+  // After the cancel the CLI fetches the export of all 90,000 tasks: over 60 s under ASan.
+  const int code = cli.Wait(60s * ::alphalab::testing::kSanitizerSlowdown);
   EXPECT_EQ(code, 130) << "stdout:\n" << cli.Out() << "\nstderr:\n" << cli.Err();
   EXPECT_NE(cli.Err().find("interrupted, canceling " + id), std::string::npos) << cli.Err();
   EXPECT_EQ(OutputValue(cli.Out(), "status"), "canceled") << cli.Out();

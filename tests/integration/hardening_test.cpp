@@ -132,6 +132,13 @@ TEST(HardeningTest, HealthAndJobDetailsShowNoServerPath) {
 }
 
 TEST(HardeningTest, RunningOutOfFileDescriptorsBacksOffAndRecovers) {
+#if defined(ALPHALAB_UBSAN_VPTR)
+  // UBSan's vptr check reads a vtable through a pipe (sanitizer_common IsAccessibleMemoryRange);
+  // with every descriptor in use pipe() fails with EMFILE and UBSan reports "invalid vptr" for a
+  // valid object and aborts the server (strace and source in docs/testing.md, "Sanitizers"). It
+  // runs in the plain build and under TSan.
+  GTEST_SKIP() << "UBSan's vptr check needs a free descriptor (pipe) and this test has none";
+#endif
   TempWorkspace ws;
   // 64 descriptors in all, and a connection cap far above them: accept() hits EMFILE.
   ServerProcess server(ws.root(), {"--max-connections", "100000"});
