@@ -87,9 +87,11 @@ test-tsan: deps ui
 
 bench: build
 	@scripts/run-benchmarks.sh $(BUILD_DIR) quick
+	@scripts/bench-compare.py $(BUILD_DIR)/bench-results.json
 
 bench-full: build
 	@scripts/run-benchmarks.sh $(BUILD_DIR) full
+	@scripts/bench-compare.py $(BUILD_DIR)/bench-results.json
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-tsan ui/dist
