@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <array>
@@ -51,6 +52,33 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
+
+// Sends as much of `buffers` as the kernel takes right now, without waiting and without the
+// stream's timer and reactor (a response to a client that reads its socket: all of it, almost
+// always). Returns the bytes sent; sets `ec` on a hard error (peer gone). EAGAIN is 0 bytes, not
+// an error: the caller sends the rest asynchronously, under the write timeout.
+size_t SendNow(int fd, const std::array<asio::const_buffer, 2>& buffers, beast::error_code& ec) {
+  std::array<iovec, 2> iov{};
+  size_t n = 0;
+  for (const asio::const_buffer& b : buffers) {
+    if (b.size() == 0) continue;
+    iov[n].iov_base = const_cast<void*>(b.data());
+    iov[n].iov_len = b.size();
+    ++n;
+  }
+  if (n == 0) return 0;
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = n;
+  for (;;) {
+    const ssize_t sent = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent >= 0) return static_cast<size_t>(sent);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) ec = beast::error_code(errno, boost::system::system_category());
+    return 0;
+  }
+}
+
 
 HttpMethod ToMethod(bhttp::verb v) {
   switch (v) {
@@ -716,15 +744,24 @@ asio::awaitable<void> HttpServer::Impl::Session(beast::tcp_stream stream) {
         break;
       }
 
-      stream.expires_after(std::chrono::seconds(30));
       if (std::optional<std::string> text = ResponseHead(r, version, keep_alive, r.body.size())) {
-        // The common case: the head written by hand and sent with the body in one gather write.
+        // The common case: the head written by hand and sent with the body in one gather write,
+        // straight to the socket; only what the kernel did not take at once (a client that does
+        // not read, a large body) goes through the stream, under the write timeout.
         const std::array<asio::const_buffer, 2> buffers{asio::buffer(*text),
                                                         asio::buffer(r.body.data(), head ? 0 : r.body.size())};
-        co_await asio::async_write(stream, buffers, asio::redirect_error(asio::use_awaitable, ec));
+        const size_t total = buffers[0].size() + buffers[1].size();
+        const size_t sent = SendNow(stream.socket().native_handle(), buffers, ec);
+        if (!ec && sent < total) {
+          beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+          rest.consume(sent);
+          stream.expires_after(std::chrono::seconds(30));
+          co_await asio::async_write(stream, rest, asio::redirect_error(asio::use_awaitable, ec));
+        }
         if (ec || !keep_alive) break;
         continue;
       }
+      stream.expires_after(std::chrono::seconds(30));
       bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
       res.set(bhttp::field::server, "alphalab");
       res.set(bhttp::field::content_type, r.content_type);

@@ -112,6 +112,92 @@ Json BodyOf(const std::string& response) {
   return Json::parse(response.substr(at + 4), nullptr, false);
 }
 
+// Reads one HTTP/1.1 response with a Content-Length body from `sock`: {head, body}.
+std::pair<std::string, std::string> ReadResponse(boost::asio::ip::tcp::socket& sock) {
+  std::string data;
+  char buf[65536];
+  boost::system::error_code ec;
+  size_t head_end = std::string::npos;
+  while ((head_end = data.find("\r\n\r\n")) == std::string::npos) {
+    const size_t n = sock.read_some(boost::asio::buffer(buf), ec);
+    if (ec || n == 0) return {data, ""};
+    data.append(buf, n);
+  }
+  const std::string head = data.substr(0, head_end + 4);
+  const size_t cl = head.find("Content-Length: ");
+  if (cl == std::string::npos) return {head, ""};
+  const size_t want = std::stoul(head.substr(cl + 16));
+  std::string body = data.substr(head_end + 4);
+  while (body.size() < want) {
+    const size_t n = sock.read_some(boost::asio::buffer(buf), ec);
+    if (ec || n == 0) break;
+    body.append(buf, n);
+  }
+  return {head, body};
+}
+
+// A response is first written straight to the socket; what the kernel does not take at once
+// (a large body, a client that does not read yet) must follow through the stream, complete and
+// in order, and the connection must go on serving. A peer that leaves mid-response costs nothing.
+TEST(ServerWriteTest, LargeResponsesToSlowReadersArriveWholeAndTheConnectionGoesOn) {
+  std::string big(16u << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + (i * 7) % 26);
+  Router router;
+  router.GetRaw("/api/big", [&big](const HttpRequest&) -> Result<HttpResponse> {
+    return HttpResponse::Text(big, "application/octet-stream");
+  });
+  router.Get("/api/ping", [](const HttpRequest& r) -> Result<Json> {
+    return Json{{"q", r.query.Get("q").value_or("")}};
+  });
+  ServerOptions options;
+  options.port = 0;
+  options.access_log = false;
+  Metrics metrics;
+  auto server_ = std::make_unique<HttpServer>(options, router, &metrics);
+  ASSERT_TRUE(server_->Listen().ok());
+  std::thread thread([&] { server_->Run(); });
+  struct Stop {
+    HttpServer& s;
+    std::thread& t;
+    ~Stop() {
+      s.Stop();
+      t.join();
+    }
+  } stop{*server_, thread};
+  auto client_ = std::move(HttpClient::Create("http://127.0.0.1:" + std::to_string(server_->port())).value());
+  namespace asio = boost::asio;
+  asio::io_context ioc;
+  asio::ip::tcp::socket sock(ioc);
+  sock.open(asio::ip::tcp::v4());
+  const int small = 4096;
+  ::setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sock.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_->port())});
+  timeval tv{10, 0};
+  ::setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  asio::write(sock, asio::buffer(std::string("GET /api/big HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::this_thread::sleep_for(300ms);  // the server has filled what the kernel takes by now
+  auto [head, body] = ReadResponse(sock);
+  EXPECT_EQ(StatusOf(head), 200) << head;
+  ASSERT_EQ(body.size(), big.size());
+  EXPECT_TRUE(body == big) << "the body arrived altered";
+  asio::write(sock, asio::buffer(std::string("GET /api/ping?q=after HTTP/1.1\r\nHost: x\r\n\r\n")));
+  auto [head2, body2] = ReadResponse(sock);
+  EXPECT_EQ(StatusOf(head2), 200) << head2;
+  EXPECT_EQ(Json::parse(body2)["q"], "after");
+
+  for (int i = 0; i < 3; ++i) {  // peers that ask for the big body and leave at once
+    asio::ip::tcp::socket gone(ioc);
+    gone.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_->port())});
+    asio::write(gone, asio::buffer(std::string("GET /api/big HTTP/1.1\r\nHost: x\r\n\r\n")));
+    gone.close();
+  }
+  for (int i = 0; i < 5; ++i) {
+    auto r = client_->Get("/api/ping");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 200);
+  }
+}
+
 TEST_F(ServerTest, GarbageRequestGets400EnvelopeWithoutHurtingOthers) {
   const std::string res = RawExchange(server_->port(), "NOT HTTP AT ALL\r\n\r\n");
   EXPECT_EQ(StatusOf(res), 400) << res;
