@@ -16,11 +16,28 @@ pkg_check_modules(LIBZIP IMPORTED_TARGET libzip)
 # package, so locate the C API header and library directly.
 find_path(XGBOOST_INCLUDE_DIR xgboost/c_api.h REQUIRED)
 find_library(XGBOOST_LIBRARY NAMES xgboost REQUIRED)
-if(NOT TARGET xgboost::xgboost)
-  add_library(xgboost::xgboost UNKNOWN IMPORTED)
-  set_target_properties(xgboost::xgboost PROPERTIES
-    IMPORTED_LOCATION ${XGBOOST_LIBRARY}
-    INTERFACE_INCLUDE_DIRECTORIES ${XGBOOST_INCLUDE_DIR})
+# src/engine/model/xgb.cpp binds the C API at run time (dlopen on the first training, so that
+# the commands that never train do not load XGBoost): the target carries the header and the
+# library's soname, not a link to it.
+set(XGBOOST_SONAME "")
+find_program(OBJDUMP_PROGRAM NAMES objdump)
+if(OBJDUMP_PROGRAM)
+  execute_process(COMMAND ${OBJDUMP_PROGRAM} -p ${XGBOOST_LIBRARY} OUTPUT_VARIABLE XGBOOST_DYNAMIC
+                  ERROR_QUIET RESULT_VARIABLE XGBOOST_OBJDUMP_RC)
+  if(XGBOOST_OBJDUMP_RC EQUAL 0 AND XGBOOST_DYNAMIC MATCHES "SONAME +([^ \n]+)")
+    set(XGBOOST_SONAME ${CMAKE_MATCH_1})
+  endif()
+endif()
+if(XGBOOST_SONAME STREQUAL "")
+  get_filename_component(XGBOOST_SONAME ${XGBOOST_LIBRARY} REALPATH)  # no objdump: the file itself
+endif()
+message(STATUS "XGBoost: ${XGBOOST_INCLUDE_DIR}, loaded at run time as ${XGBOOST_SONAME}")
+if(NOT TARGET xgboost::headers)
+  add_library(xgboost::headers INTERFACE IMPORTED)
+  set_target_properties(xgboost::headers PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES ${XGBOOST_INCLUDE_DIR}
+    INTERFACE_COMPILE_DEFINITIONS "ALPHALAB_XGBOOST_SONAME=\"${XGBOOST_SONAME}\""
+    INTERFACE_LINK_LIBRARIES "${CMAKE_DL_LIBS}")
 endif()
 
 if(ALPHALAB_BUILD_TESTS)

@@ -12,7 +12,6 @@
 set -euo pipefail
 BIN=$1; WS=$2; IDS=$3; PORT=$4; N=${5:-2000}
 OUT=$(mktemp /tmp/alphalab_cg.XXXXXX)
-# OMP_WAIT_POLICY set: `alphalab serve` does not re-execute itself (/proc/self/exe is valgrind's).
 OMP_WAIT_POLICY=passive valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT" \
   "$BIN" serve --workspace "$WS" --port "$PORT" > "$OUT.server" 2>&1 &
 VPID=$!

@@ -1,5 +1,4 @@
 // alphalab: one binary for the server, the client and the research engine.
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -31,16 +30,15 @@ bool RunsOpenMp(int argc, char** argv) {
 }
 }  // namespace
 
-// OpenMP reads OMP_WAIT_POLICY once, when the runtime is loaded (before main), and by default
-// its idle workers spin for a while after every parallel loop: with jobs sharing the cores
-// that spinning takes the cores from the other jobs (docs/job_states.md, "Threads of a job").
-// When the variable is unset, these commands set it to passive and re-execute themselves
-// once, so the runtime starts with it; the server's jobs inherit it. Set the variable to keep
-// another policy. A failed re-exec leaves the process running as it is.
+// OpenMP reads OMP_WAIT_POLICY once, when its runtime is loaded, and by default its idle
+// workers spin for a while after every parallel loop: with jobs sharing the cores that spinning
+// takes the cores from the other jobs (docs/job_states.md, "Threads of a job"). The runtime is
+// loaded with XGBoost, on the first training (engine/model/xgb.cpp binds it at run time), so
+// these commands set the variable to passive here, when it is unset, and the runtime starts
+// with it; the server's jobs inherit it. Set the variable to keep another policy.
 void EnsurePassiveOpenMp(int argc, char** argv) {
   if (!RunsOpenMp(argc, argv) || std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  if (setenv("OMP_WAIT_POLICY", "passive", 0) != 0) return;
-  execv("/proc/self/exe", argv);
+  setenv("OMP_WAIT_POLICY", "passive", 0);
 }
 }  // namespace alphalab::cli
 

@@ -1,10 +1,12 @@
 #include "engine/model/xgb.hpp"
 
+#include <dlfcn.h>
 #include <xgboost/c_api.h>
 
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -14,10 +16,59 @@ namespace alphalab::engine {
 
 namespace {
 
+// XGBoost's C API is bound on first use (dlopen of the library's soname, found at configure
+// time) instead of at program start: the server, `alphalab backtest` and every other command
+// that never trains skip loading XGBoost, libdmlc and libgomp (about 3.9 MB of resident pages
+// in an idle server, and much of the dynamic loader's start-up work), and the OpenMP runtime
+// starts only when a training does, after the process has set its wait policy.
+#define ALPHALAB_XGB_FUNCTIONS(X)                                                                     \
+  X(XGBGetLastError) X(XGDMatrixCreateFromMat_omp) X(XGDMatrixFree) X(XGDMatrixSetFloatInfo)         \
+  X(XGBoosterCreate) X(XGBoosterFree) X(XGBoosterLoadModelFromBuffer) X(XGBoosterSetParam)           \
+  X(XGBoosterUpdateOneIter) X(XGBoosterEvalOneIter) X(XGBoosterBoostedRounds) X(XGBoosterGetNumFeature) \
+  X(XGBoosterSlice) X(XGBoosterSaveModelToBuffer) X(XGBoosterFeatureScore) X(XGBoosterPredictFromDense)
+
+struct XgbApi {
+#define ALPHALAB_XGB_MEMBER(name) decltype(&::name) name = nullptr;
+  ALPHALAB_XGB_FUNCTIONS(ALPHALAB_XGB_MEMBER)
+#undef ALPHALAB_XGB_MEMBER
+  std::string error;  // why the library could not be bound; empty once it is
+};
+
+// Loaded once per process (thread-safe static initialization); never unloaded.
+const XgbApi& Xgb() {
+  static const XgbApi api = [] {
+    XgbApi a;
+    void* lib = dlopen(ALPHALAB_XGBOOST_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) {
+      const char* why = dlerror();
+      a.error = why != nullptr ? why : "cannot load " ALPHALAB_XGBOOST_SONAME;
+      return a;
+    }
+#define ALPHALAB_XGB_BIND(name)                                                      \
+  if (void* sym = dlsym(lib, #name); sym != nullptr) {                               \
+    std::memcpy(&a.name, &sym, sizeof sym);                                          \
+  } else if (a.error.empty()) {                                                      \
+    a.error = "the function " #name " is missing from " ALPHALAB_XGBOOST_SONAME;     \
+  }
+    ALPHALAB_XGB_FUNCTIONS(ALPHALAB_XGB_BIND)
+#undef ALPHALAB_XGB_BIND
+    return a;
+  }();
+  return api;
+}
+
+// Before a call that makes the first handle: an error when XGBoost cannot be used here. Calls on
+// an existing handle go straight to Xgb() (the handle proves the library is bound).
+Status RequireXgb() {
+  const XgbApi& a = Xgb();
+  if (!a.error.empty()) return Status::FailedPrecondition("XGBoost is not available: " + a.error);
+  return Status::Ok();
+}
+
 // Turns an XGBoost return code into a Status naming the call.
 Status Check(int rc, std::string_view call) {
   if (rc == 0) return Status::Ok();
-  const char* err = XGBGetLastError();
+  const char* err = Xgb().XGBGetLastError();
   std::string message = err != nullptr ? err : "unknown error";
   // XGBoost messages may carry a stack trace and span lines; errors are one line here.
   if (const size_t trace = message.find("Stack trace"); trace != std::string::npos) message.resize(trace);
@@ -48,8 +99,9 @@ std::string DenseInterface(const float* data, size_t rows, size_t cols) {
 Result<DMatrix> DMatrix::FromDense(std::span<const float> values, size_t rows, size_t cols, int nthread) {
   if (rows == 0 || cols == 0) return Status::InvalidArgument("cannot build an empty training matrix");
   if (values.size() != rows * cols) return Status::InvalidArgument("matrix values do not match its shape");
+  RETURN_IF_ERROR(RequireXgb());
   DMatrixHandle h = nullptr;
-  RETURN_IF_ERROR(Check(XGDMatrixCreateFromMat_omp(values.data(), rows, cols,
+  RETURN_IF_ERROR(Check(Xgb().XGDMatrixCreateFromMat_omp(values.data(), rows, cols,
                                                    std::numeric_limits<float>::quiet_NaN(), &h, nthread),
                         "XGDMatrixCreateFromMat"));
   return DMatrix(h, rows);
@@ -60,7 +112,7 @@ DMatrix::DMatrix(DMatrix&& other) noexcept
 
 DMatrix& DMatrix::operator=(DMatrix&& other) noexcept {
   if (this != &other) {
-    if (handle_ != nullptr) XGDMatrixFree(handle_);
+    if (handle_ != nullptr) Xgb().XGDMatrixFree(handle_);
     handle_ = std::exchange(other.handle_, nullptr);
     rows_ = other.rows_;
   }
@@ -68,7 +120,7 @@ DMatrix& DMatrix::operator=(DMatrix&& other) noexcept {
 }
 
 DMatrix::~DMatrix() {
-  if (handle_ != nullptr) XGDMatrixFree(handle_);  // nothing useful to do with a failure here
+  if (handle_ != nullptr) Xgb().XGDMatrixFree(handle_);  // nothing useful to do with a failure here
 }
 
 Status DMatrix::SetLabels(std::span<const float> labels) {
@@ -76,7 +128,7 @@ Status DMatrix::SetLabels(std::span<const float> labels) {
     return Status::InvalidArgument("label count " + std::to_string(labels.size()) + " does not match " +
                                    std::to_string(rows_) + " rows");
   }
-  return Check(XGDMatrixSetFloatInfo(handle_, "label", labels.data(), labels.size()), "XGDMatrixSetFloatInfo");
+  return Check(Xgb().XGDMatrixSetFloatInfo(handle_, "label", labels.data(), labels.size()), "XGDMatrixSetFloatInfo");
 }
 
 // ---- Booster --------------------------------------------------------------------------
@@ -84,14 +136,16 @@ Status DMatrix::SetLabels(std::span<const float> labels) {
 Result<Booster> Booster::Create(std::span<const DMatrix* const> cache) {
   std::vector<DMatrixHandle> handles;
   for (const DMatrix* m : cache) handles.push_back(m->handle());
+  RETURN_IF_ERROR(RequireXgb());
   BoosterHandle h = nullptr;
-  RETURN_IF_ERROR(Check(XGBoosterCreate(handles.data(), handles.size(), &h), "XGBoosterCreate"));
+  RETURN_IF_ERROR(Check(Xgb().XGBoosterCreate(handles.data(), handles.size(), &h), "XGBoosterCreate"));
   return Booster(h);
 }
 
 Result<Booster> Booster::FromJson(std::string_view model_json) {
+  RETURN_IF_ERROR(RequireXgb());
   BoosterHandle h = nullptr;
-  RETURN_IF_ERROR(Check(XGBoosterCreate(nullptr, 0, &h), "XGBoosterCreate"));
+  RETURN_IF_ERROR(Check(Xgb().XGBoosterCreate(nullptr, 0, &h), "XGBoosterCreate"));
   Booster booster(h);  // owns h from here on
   RETURN_IF_ERROR(booster.LoadJson(model_json));
   return booster;
@@ -105,7 +159,7 @@ Status Booster::LoadJson(std::string_view model_json) {
   if (first == model_json.size() || model_json[first] != '{') {
     return Status::InvalidArgument("not an XGBoost JSON model (expected a JSON object)");
   }
-  const Status st = Check(XGBoosterLoadModelFromBuffer(handle_, model_json.data(), model_json.size()),
+  const Status st = Check(Xgb().XGBoosterLoadModelFromBuffer(handle_, model_json.data(), model_json.size()),
                           "XGBoosterLoadModelFromBuffer");
   if (!st.ok()) return Status::InvalidArgument("invalid XGBoost model: " + st.message());
   return Status::Ok();
@@ -130,25 +184,25 @@ Booster::Booster(Booster&& other) noexcept : handle_(std::exchange(other.handle_
 
 Booster& Booster::operator=(Booster&& other) noexcept {
   if (this != &other) {
-    if (handle_ != nullptr) XGBoosterFree(handle_);
+    if (handle_ != nullptr) Xgb().XGBoosterFree(handle_);
     handle_ = std::exchange(other.handle_, nullptr);
   }
   return *this;
 }
 
 Booster::~Booster() {
-  if (handle_ != nullptr) XGBoosterFree(handle_);
+  if (handle_ != nullptr) Xgb().XGBoosterFree(handle_);
 }
 
 Status Booster::SetParam(std::string_view name, std::string_view value) {
   const std::string n(name), v(value);
-  const Status st = Check(XGBoosterSetParam(handle_, n.c_str(), v.c_str()), "XGBoosterSetParam");
+  const Status st = Check(Xgb().XGBoosterSetParam(handle_, n.c_str(), v.c_str()), "XGBoosterSetParam");
   if (!st.ok()) return Status::InvalidArgument("xgboost parameter " + n + "=" + v + ": " + st.message());
   return st;
 }
 
 Status Booster::UpdateOneIter(int iteration, const DMatrix& train) {
-  return Check(XGBoosterUpdateOneIter(handle_, iteration, train.handle()), "XGBoosterUpdateOneIter");
+  return Check(Xgb().XGBoosterUpdateOneIter(handle_, iteration, train.handle()), "XGBoosterUpdateOneIter");
 }
 
 Result<std::string> Booster::EvalOneIter(int iteration, std::span<const DMatrix* const> sets,
@@ -161,33 +215,33 @@ Result<std::string> Booster::EvalOneIter(int iteration, std::span<const DMatrix*
     cnames.push_back(names[i].c_str());
   }
   const char* out = nullptr;
-  RETURN_IF_ERROR(Check(XGBoosterEvalOneIter(handle_, iteration, handles.data(), cnames.data(), handles.size(), &out),
+  RETURN_IF_ERROR(Check(Xgb().XGBoosterEvalOneIter(handle_, iteration, handles.data(), cnames.data(), handles.size(), &out),
                         "XGBoosterEvalOneIter"));
   return std::string(out != nullptr ? out : "");
 }
 
 Result<int> Booster::BoostedRounds() const {
   int rounds = 0;
-  RETURN_IF_ERROR(Check(XGBoosterBoostedRounds(handle_, &rounds), "XGBoosterBoostedRounds"));
+  RETURN_IF_ERROR(Check(Xgb().XGBoosterBoostedRounds(handle_, &rounds), "XGBoosterBoostedRounds"));
   return rounds;
 }
 
 Result<size_t> Booster::NumFeatures() const {
   bst_ulong n = 0;
-  RETURN_IF_ERROR(Check(XGBoosterGetNumFeature(handle_, &n), "XGBoosterGetNumFeature"));
+  RETURN_IF_ERROR(Check(Xgb().XGBoosterGetNumFeature(handle_, &n), "XGBoosterGetNumFeature"));
   return static_cast<size_t>(n);
 }
 
 Result<Booster> Booster::Slice(int begin, int end) const {
   BoosterHandle out = nullptr;
-  RETURN_IF_ERROR(Check(XGBoosterSlice(handle_, begin, end, 1, &out), "XGBoosterSlice"));
+  RETURN_IF_ERROR(Check(Xgb().XGBoosterSlice(handle_, begin, end, 1, &out), "XGBoosterSlice"));
   return Booster(out);
 }
 
 Result<std::string> Booster::SaveJson() const {
   bst_ulong len = 0;
   const char* data = nullptr;
-  RETURN_IF_ERROR(Check(XGBoosterSaveModelToBuffer(handle_, "{\"format\": \"json\"}", &len, &data),
+  RETURN_IF_ERROR(Check(Xgb().XGBoosterSaveModelToBuffer(handle_, "{\"format\": \"json\"}", &len, &data),
                         "XGBoosterSaveModelToBuffer"));
   return std::string(data, len);
 }
@@ -202,7 +256,7 @@ Result<std::vector<std::pair<std::string, double>>> Booster::FeatureScore(
   bst_ulong dim = 0;
   const bst_ulong* shape = nullptr;
   const float* scores = nullptr;
-  RETURN_IF_ERROR(Check(XGBoosterFeatureScore(handle_, text.c_str(), &n_features, &features, &dim, &shape, &scores),
+  RETURN_IF_ERROR(Check(Xgb().XGBoosterFeatureScore(handle_, text.c_str(), &n_features, &features, &dim, &shape, &scores),
                         "XGBoosterFeatureScore"));
   size_t total = 1;
   for (bst_ulong i = 0; i < dim; ++i) total *= static_cast<size_t>(shape[i]);
@@ -231,7 +285,7 @@ Result<std::vector<float>> Booster::PredictDense(std::span<const float> values, 
   const bst_ulong* shape = nullptr;
   bst_ulong dim = 0;
   const float* out = nullptr;
-  RETURN_IF_ERROR(Check(XGBoosterPredictFromDense(handle_, array.c_str(), kConfig, nullptr, &shape, &dim, &out),
+  RETURN_IF_ERROR(Check(Xgb().XGBoosterPredictFromDense(handle_, array.c_str(), kConfig, nullptr, &shape, &dim, &out),
                         "XGBoosterPredictFromDense"));
   size_t total = 1;
   for (bst_ulong i = 0; i < dim; ++i) total *= static_cast<size_t>(shape[i]);
