@@ -40,7 +40,7 @@ bool NoSpaceLeft(const std::filesystem::path& dir) {
     if (!at.has_parent_path() || at.parent_path() == at) return false;
     at = at.parent_path();
   }
-  const bool root = ::geteuid() == 0;
+  static const bool root = ::geteuid() == 0;  // the server's user does not change
   const auto blocks = root ? st.f_bfree : st.f_bavail;
   const auto inodes = root ? st.f_ffree : st.f_favail;
   return blocks == 0 || (st.f_files > 0 && inodes == 0);
@@ -733,6 +733,18 @@ JobRecord JobService::EndJob(const std::shared_ptr<Active>& a, std::unique_lock<
 }
 
 std::vector<JobRecord> JobService::EndJobs(std::span<Ending> endings) {
+  // Whether the disk is full where an exited job wrote (its log's folder, runs/, backtests/),
+  // looked at once per folder for the jobs that end together.
+  std::optional<bool> outputs_full;
+  std::vector<std::pair<fs::path, bool>> logs_full;
+  auto disk_full = [&](const fs::path& log_dir) {
+    auto known = std::find_if(logs_full.begin(), logs_full.end(), [&](const auto& e) { return e.first == log_dir; });
+    const bool log_full =
+        known != logs_full.end() ? known->second : logs_full.emplace_back(log_dir, NoSpaceLeft(log_dir)).second;
+    if (log_full) return true;
+    if (!outputs_full) outputs_full = NoSpaceLeft(workspace_.RunsDir()) || NoSpaceLeft(workspace_.BacktestsDir());
+    return *outputs_full;
+  };
   std::vector<JobRecord*> to_persist;
   std::vector<JobState> expected;
   std::vector<bool> recorded(endings.size(), false);
@@ -746,10 +758,7 @@ std::vector<JobRecord> JobService::EndJobs(std::span<Ending> endings) {
     const std::string tail =
         OutcomeNeedsLog(end, spec) ? ReadFileTail(LogPath(rec), kArtifactScanBytes) : std::string();
     JobEnd checked = end;
-    if (end.kind == JobEnd::Kind::kExited) {
-      checked.disk_full = NoSpaceLeft(LogPath(rec).parent_path()) || NoSpaceLeft(workspace_.RunsDir()) ||
-                          NoSpaceLeft(workspace_.BacktestsDir());
-    }
+    if (end.kind == JobEnd::Kind::kExited) checked.disk_full = disk_full(LogPath(rec).parent_path());
     // A built-in's artifacts come from its result file (core/job_result.hpp).
     std::optional<Result<JobResult>> result;
     if (end.kind == JobEnd::Kind::kExited || end.kind == JobEnd::Kind::kLost) {
