@@ -47,6 +47,33 @@ bool WaitFor(Pred pred, std::chrono::milliseconds timeout = 5s) {
   return pred();
 }
 
+// Threads that Pass() a closed gate wait there until it opens; it counts who arrived.
+class Gate {
+ public:
+  void Pass() {
+    std::unique_lock lock(mu_);
+    ++arrived_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+  }
+  void set_open(bool open) {
+    std::lock_guard lock(mu_);
+    open_ = open;
+    cv_.notify_all();
+  }
+  // True once `n` threads arrived in all (within 5 s).
+  bool WaitArrived(int n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 5s, [&] { return arrived_ >= n; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true;
+  int arrived_ = 0;
+};
+
 // Wraps a FakeExecutor: Submit can be slowed down or held at a gate, and the wrapper tracks
 // the spawn order and how many processes ran at once.
 class GatedExecutor final : public Executor {
@@ -54,12 +81,10 @@ class GatedExecutor final : public Executor {
   explicit GatedExecutor(FakeExecutor& inner) : inner_(inner) {}
 
   Result<std::string> Submit(const ProcessSpec& spec, ExitCallback on_exit) override {
+    gate_.Pass();
     std::chrono::milliseconds delay;
     {
-      std::unique_lock lock(mu_);
-      ++entered_;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return open_; });
+      std::lock_guard lock(mu_);
       delay = delay_;
     }
     if (delay.count() > 0) std::this_thread::sleep_for(delay);
@@ -94,15 +119,8 @@ class GatedExecutor final : public Executor {
     std::lock_guard lock(mu_);
     delay_ = d;
   }
-  void set_open(bool open) {
-    std::lock_guard lock(mu_);
-    open_ = open;
-    cv_.notify_all();
-  }
-  bool WaitEntered(int n) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, 5s, [&] { return entered_ >= n; });
-  }
+  void set_open(bool open) { gate_.set_open(open); }
+  bool WaitEntered(int n) { return gate_.WaitArrived(n); }
   std::vector<JobId> order() const {
     std::lock_guard lock(mu_);
     return order_;
@@ -114,10 +132,8 @@ class GatedExecutor final : public Executor {
 
  private:
   FakeExecutor& inner_;
+  Gate gate_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = true;
-  int entered_ = 0;
   std::chrono::milliseconds delay_{0};
   int running_ = 0;
   int max_running_ = 0;
@@ -186,35 +202,24 @@ class GatedEndStore final : public ForwardingJobStore {
   using ForwardingJobStore::ForwardingJobStore;
   std::vector<Status> UpdateJobs(std::span<const JobUpdate> updates) override {
     if (std::any_of(updates.begin(), updates.end(), [](const JobUpdate& u) { return IsTerminal(u.job->status); })) {
-      std::unique_lock lock(mu_);
-      ++waiting_;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return open_; });
-      --waiting_;
+      gate_.Pass();
+      std::lock_guard lock(mu_);
       end_batches_.push_back(updates.size());
     }
     return inner_.UpdateJobs(updates);
   }
 
-  void set_open(bool open) {
-    std::lock_guard lock(mu_);
-    open_ = open;
-    cv_.notify_all();
-  }
-  bool WaitWaiting(int n) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, 5s, [&] { return waiting_ >= n; });
-  }
+  void set_open(bool open) { gate_.set_open(open); }
+  // True once `n` terminal writes arrived at the gate in all.
+  bool WaitWaiting(int n) { return gate_.WaitArrived(n); }
   std::vector<size_t> end_batches() const {
     std::lock_guard lock(mu_);
     return end_batches_;
   }
 
  private:
+  Gate gate_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = true;
-  int waiting_ = 0;
   std::vector<size_t> end_batches_;
 };
 
