@@ -31,6 +31,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -72,6 +73,51 @@ double RawSpawnCeiling(int n, int threads, const std::string& program, const fs:
   }
   for (auto& th : pool) th.join();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The process supervisor of `server` (alphalab-shim --supervise, detached, so not its child):
+// the one whose socket (descriptor 3) is connected to one of the server's descriptors. 0 when
+// not found.
+long FindSupervisor(pid_t server) {
+  std::vector<std::string> server_sockets;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(server) + "/fd", ec)) {
+    const std::string target = fs::read_symlink(e.path(), ec).string();
+    if (!ec && target.rfind("socket:", 0) == 0) server_sockets.push_back(target);
+  }
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream comm(e.path() / "comm");
+    std::string c;
+    std::getline(comm, c);
+    if (c != "alphalab-shim") continue;
+    // A socket pair's two ends have consecutive inode numbers.
+    const std::string mine = fs::read_symlink(e.path() / "fd" / "3", ec).string();
+    if (ec || mine.rfind("socket:[", 0) != 0) continue;
+    const long inode = std::atol(mine.c_str() + 8);
+    for (const std::string& s : server_sockets) {
+      const long other = std::atol(s.c_str() + 8);
+      if (other == inode - 1 || other == inode + 1) return std::atol(name.c_str());
+    }
+  }
+  return 0;
+}
+
+// Context switches (voluntary + involuntary) of every live thread of `pid` so far.
+long ContextSwitches(long pid) {
+  long total = 0;
+  std::error_code ec;
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream in(task.path() / "status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 || line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
+        total += std::atol(line.c_str() + line.find(':') + 1);
+      }
+    }
+  }
+  return total;
 }
 
 }  // namespace
@@ -173,19 +219,33 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "submit failed: %s\n", r.ok() ? r->body.c_str() : r.status().ToString().c_str());
             continue;
           }
-          ids[t].push_back(Json::parse(r->body)["job_id"].get<std::string>());
+          // The id without parsing the whole job object (this process's CPU is the server's
+          // competition for the cores).
+          constexpr std::string_view kKey = "\"job_id\":\"";
+          const size_t at = r->body.find(kKey);
+          const size_t end = at == std::string::npos ? at : r->body.find('"', at + kKey.size());
+          if (end == std::string::npos) {
+            std::fprintf(stderr, "submit answered without a job_id: %s\n", r->body.c_str());
+            continue;
+          }
+          ids[t].push_back(r->body.substr(at + kKey.size(), end - at - kKey.size()));
           sent_ms[t].push_back(sent);
           post_ms[t].push_back(took);
         }
       });
     }
     for (auto& th : threads) th.join();
-    for (int i = 0; i < 12000; ++i) {  // every job terminal (poll the counts)
-      auto r = poller->Get("/api/jobs/recent?status=SUCCESS&limit=0");
-      auto f = poller->Get("/api/jobs/recent?status=FAILED&limit=0");
-      done = Json::parse(r->body)["total"].get<int>() + Json::parse(f->body)["total"].get<int>();
-      if (done >= target) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    // Every job of the batch exists once its POST returned: the batch is over when none is
+    // QUEUED or RUNNING any more. One count request per poll (each one counts the whole table
+    // per state, so it costs the server more as the run goes on: polled every 3 ms, not more).
+    for (int i = 0; i < 8000; ++i) {
+      auto r = poller->Get("/api/jobs/recent?status=QUEUED,RUNNING&limit=0");
+      if (r.ok() && r->status == 200) {
+        const Json counts = Json::parse(r->body)["status_counts"];
+        done = counts["SUCCESS"].get<int>() + counts["FAILED"].get<int>() + counts["CANCELED"].get<int>();
+        if (Json::parse(r->body)["total"].get<int>() == 0 && done >= target) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
     }
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
@@ -195,11 +255,31 @@ int main(int argc, char** argv) {
   const auto t_all = std::chrono::steady_clock::now();
   double api_sec = 0;
   std::vector<double> server_cpu_per_job;  // ms of the server's CPU per job, per batch
+  // The same for the supervisor, and for the keepers with their jobs (the supervisor's
+  // collected children); the bench's own CPU (HTTP clients, polls) beside them.
+  std::vector<double> server_switches_per_job;  // context switches of the server's threads per job
+  std::vector<double> supervisor_cpu_per_job, keeper_cpu_per_job, bench_cpu_per_job, raw_cpu_per_spawn;
+  long supervisor = 0;
   for (int r = 0; r < reps; ++r) {
+    const double self_all0 = bench::ProcessCpuMs(::getpid(), true);
     raw_per_job.push_back(RawSpawnCeiling(batch, clients, program, ws / ("raw" + std::to_string(r))) / batch);
+    raw_cpu_per_spawn.push_back((bench::ProcessCpuMs(::getpid(), true) - self_all0) / batch);
     const double cpu0 = bench::ProcessCpuMs(server);
+    if (supervisor == 0) supervisor = FindSupervisor(server);
+    const double sup0 = supervisor ? bench::ProcessCpuMs(supervisor) : 0;
+    const double kept0 = supervisor ? bench::ProcessCpuMs(supervisor, true) - sup0 : 0;
+    const double self0 = bench::ProcessCpuMs(::getpid());
+    const long switches0 = ContextSwitches(server);
     const double sec = api_batch(batch);
     server_cpu_per_job.push_back((bench::ProcessCpuMs(server) - cpu0) / batch);
+    server_switches_per_job.push_back(static_cast<double>(ContextSwitches(server) - switches0) / batch);
+    bench_cpu_per_job.push_back((bench::ProcessCpuMs(::getpid()) - self0) / batch);
+    if (supervisor == 0) supervisor = FindSupervisor(server);
+    if (supervisor != 0 && r > 0) {  // the first batch started it
+      const double sup1 = bench::ProcessCpuMs(supervisor);
+      supervisor_cpu_per_job.push_back((sup1 - sup0) / batch);
+      keeper_cpu_per_job.push_back((bench::ProcessCpuMs(supervisor, true) - sup1 - kept0) / batch);
+    }
     api_sec += sec;
     api_per_job.push_back(sec / batch);
   }
@@ -246,6 +326,15 @@ int main(int argc, char** argv) {
     const bench::Stats cpu = bench::Summarize(server_cpu_per_job);
     std::printf("server CPU per job (user+system, /proc; the bench's status polls included): median %.3f ms, p95 %.3f ms\n",
                 cpu.median, cpu.p95);
+    const bench::Stats sup = bench::Summarize(supervisor_cpu_per_job);
+    const bench::Stats kept = bench::Summarize(keeper_cpu_per_job);
+    const bench::Stats self = bench::Summarize(bench_cpu_per_job);
+    const bench::Stats raw_cpu = bench::Summarize(raw_cpu_per_spawn);
+    std::printf("CPU per job, medians: server %.3f ms, supervisor %.3f ms, keepers with their jobs %.3f ms, this "
+                "bench (clients, polls) %.3f ms; ceiling: %.3f ms per raw spawn (bench + children)\n",
+                cpu.median, sup.median, kept.median, self.median, raw_cpu.median);
+    std::printf("server context switches per job (all its threads, voluntary + involuntary): median %.1f\n",
+                bench::Summarize(server_switches_per_job).median);
   }
   std::printf("submit-to-start (server timestamps, ms resolution, includes queueing when slots are full): p50 %.1f ms, p95 %.1f ms, max %.1f ms\n",
               pct(0.5), pct(0.95), pct(1.0));

@@ -166,7 +166,9 @@ void JobQueue::StarterLoop() {
       in_flight_.emplace(id, key);
       RefreshLocked(key);
       last_progress_ = std::chrono::steady_clock::now();
-      if (admit_waiters_ > 0) admit_cv_.notify_all();
+      // One job left the queue, so one waiting submit may go on (with the default backlog of
+      // 1); waking every waiter made the others take the lock only to wait again.
+      if (admit_waiters_ > 0) admit_cv_.notify_one();
       next = take_(std::move(job));
     }
     if (next) next();

@@ -5,6 +5,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -39,7 +40,7 @@ bool NoSpaceLeft(const std::filesystem::path& dir) {
     if (!at.has_parent_path() || at.parent_path() == at) return false;
     at = at.parent_path();
   }
-  const bool root = ::geteuid() == 0;
+  static const bool root = ::geteuid() == 0;  // the server's user does not change
   const auto blocks = root ? st.f_bfree : st.f_bavail;
   const auto inodes = root ? st.f_ffree : st.f_favail;
   return blocks == 0 || (st.f_files > 0 && inodes == 0);
@@ -79,7 +80,7 @@ JobService::JobService(JobStore& store, Executor& executor, const JobCatalog& ca
       meta_(files_, workspace.root(), clock,
             tuning.meta_delay.count() >= 0 ? tuning.meta_delay : kMetaDelay),
       queue_(JobQueueOptions{.slots = capacity_,
-                             .starter_threads = tuning.starter_threads,
+                             .starter_threads = std::min(std::max(1, tuning.starter_threads), capacity_),
                              .admit_backlog = tuning.admit_backlog},
              [this](JobRecord job) { return Take(std::move(job)); }) {
   if (metrics_) {
@@ -197,24 +198,38 @@ std::shared_ptr<JobService::Active> JobService::FindActive(const JobId& id) {
 }
 
 Status JobService::Persist(JobRecord& job, JobState expected) {
-  const bool terminal = IsTerminal(job.status);
+  JobRecord* const one[] = {&job};
+  return PersistMany(one, std::span<const JobState>(&expected, 1)).front();
+}
+
+std::vector<Status> JobService::PersistMany(std::span<JobRecord* const> jobs, std::span<const JobState> expected) {
   // A terminal meta file is complete before anyone can see the terminal state (store or cache).
-  if (terminal) meta_.WriteNow(job);
-  Status s = store_.UpdateJob(job, expected);
-  if (!s.ok()) {
-    spdlog::error(R"({{"msg":"job update failed","job_id":"{}","error":{}}})", job.job_id.str(),
-                  Json(s.ToString()).dump());
-    cache_.Drop(job.job_id);  // the store knows better now
-    if (terminal) {
-      auto stored = store_.GetJob(job.job_id);  // mirror what the store really holds
-      if (stored.ok()) meta_.WriteNow(*stored);
-    }
-    return s;
+  for (JobRecord* job : jobs) {
+    if (IsTerminal(job->status)) meta_.WriteNow(*job);
   }
-  if (!terminal) meta_.WriteLater(job);
-  cache_.Put(job);
-  LogEvent(job);
-  return s;
+  std::vector<JobStore::JobUpdate> updates;
+  updates.reserve(jobs.size());
+  for (size_t i = 0; i < jobs.size(); ++i) updates.push_back({jobs[i], expected[i]});
+  std::vector<Status> written = store_.UpdateJobs(updates);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    JobRecord& job = *jobs[i];
+    const bool terminal = IsTerminal(job.status);
+    const Status& s = written[i];
+    if (!s.ok()) {
+      spdlog::error(R"({{"msg":"job update failed","job_id":"{}","error":{}}})", job.job_id.str(),
+                    Json(s.ToString()).dump());
+      cache_.Drop(job.job_id);  // the store knows better now
+      if (terminal) {
+        auto stored = store_.GetJob(job.job_id);  // mirror what the store really holds
+        if (stored.ok()) meta_.WriteNow(*stored);
+      }
+      continue;
+    }
+    if (!terminal) meta_.WriteLater(job);
+    cache_.Put(job);
+    LogEvent(job);
+  }
+  return written;
 }
 
 // One structured line per recorded state: {"msg":"job","job_id",...,"status",...}; RUNNING
@@ -671,37 +686,79 @@ void JobService::OnExecutorStatus(const ExecutorStatus& status) {
 }
 
 void JobService::CompletionLoop() {
-  // One completion at a time; a second thread ends another job meanwhile (the file and
-  // database work of EndJob waits on the kernel a lot). The freed slot goes to a starter.
+  // The completions that have queued up are ended together (one store write for their rows);
+  // a second thread ends another batch meanwhile (the file and database work of EndJobs waits
+  // on the kernel a lot). The freed slots go to the starters.
+  std::vector<Completion> batch;
+  std::vector<std::unique_lock<std::mutex>> locks;
   for (;;) {
-    std::optional<Completion> c;
+    batch.clear();
+    locks.clear();
     {
       std::unique_lock lock(completions_mu_);
       completions_cv_.wait(lock, [this] { return completions_stop_ || !completions_.empty(); });
       if (completions_.empty() && completions_stop_) return;
-      c = std::move(completions_.front());
+      batch.push_back(std::move(completions_.front()));
       completions_.pop_front();
     }
-    std::unique_lock alock(c->active->mu);
-    EndJob(c->active, alock, JobEnd::Exited(c->exit, c->active->reattached));
+    locks.emplace_back(batch.front().active->mu);  // the only lock waited for
+    {
+      // More only while their jobs' locks are free at once (never waiting for a second lock
+      // while holding one); a job held elsewhere (its start still being recorded) waits for
+      // the next batch.
+      std::lock_guard lock(completions_mu_);
+      while (!completions_.empty() && batch.size() < kMaxEndBatch) {
+        const std::shared_ptr<Active>& next = completions_.front().active;
+        if (std::any_of(batch.begin(), batch.end(), [&](const Completion& c) { return c.active == next; })) break;
+        std::unique_lock<std::mutex> held(next->mu, std::try_to_lock);
+        if (!held.owns_lock()) break;
+        locks.push_back(std::move(held));
+        batch.push_back(std::move(completions_.front()));
+        completions_.pop_front();
+      }
+    }
+    std::vector<Ending> endings;
+    endings.reserve(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      endings.push_back({batch[i].active, &locks[i], JobEnd::Exited(batch[i].exit, batch[i].active->reattached)});
+    }
+    EndJobs(endings);
   }
 }
 
 JobRecord JobService::EndJob(const std::shared_ptr<Active>& a, std::unique_lock<std::mutex>& alock,
                              const JobEnd& end) {
-  JobRecord& rec = a->record;
-  const JobState before = rec.status;
-  bool recorded = false;
-  if (!IsTerminal(before)) {
+  Ending one{a, &alock, end};
+  return EndJobs(std::span<Ending>(&one, 1)).front();
+}
+
+std::vector<JobRecord> JobService::EndJobs(std::span<Ending> endings) {
+  // Whether the disk is full where an exited job wrote (its log's folder, runs/, backtests/),
+  // looked at once per folder for the jobs that end together.
+  std::optional<bool> outputs_full;
+  std::vector<std::pair<fs::path, bool>> logs_full;
+  auto disk_full = [&](const fs::path& log_dir) {
+    auto known = std::find_if(logs_full.begin(), logs_full.end(), [&](const auto& e) { return e.first == log_dir; });
+    const bool log_full =
+        known != logs_full.end() ? known->second : logs_full.emplace_back(log_dir, NoSpaceLeft(log_dir)).second;
+    if (log_full) return true;
+    if (!outputs_full) outputs_full = NoSpaceLeft(workspace_.RunsDir()) || NoSpaceLeft(workspace_.BacktestsDir());
+    return *outputs_full;
+  };
+  std::vector<JobRecord*> to_persist;
+  std::vector<JobState> expected;
+  std::vector<bool> recorded(endings.size(), false);
+  for (size_t i = 0; i < endings.size(); ++i) {
+    const JobEnd& end = endings[i].end;
+    JobRecord& rec = endings[i].active->record;
+    const JobState before = rec.status;
+    if (IsTerminal(before)) continue;
     const JobTypeSpec* spec = catalog_.Find(rec.job_type);
     // The log is only read when something is taken from it (artifacts, error summary).
     const std::string tail =
         OutcomeNeedsLog(end, spec) ? ReadFileTail(LogPath(rec), kArtifactScanBytes) : std::string();
     JobEnd checked = end;
-    if (end.kind == JobEnd::Kind::kExited) {
-      checked.disk_full = NoSpaceLeft(LogPath(rec).parent_path()) || NoSpaceLeft(workspace_.RunsDir()) ||
-                          NoSpaceLeft(workspace_.BacktestsDir());
-    }
+    if (end.kind == JobEnd::Kind::kExited) checked.disk_full = disk_full(LogPath(rec).parent_path());
     // A built-in's artifacts come from its result file (core/job_result.hpp).
     std::optional<Result<JobResult>> result;
     if (end.kind == JobEnd::Kind::kExited || end.kind == JobEnd::Kind::kLost) {
@@ -735,33 +792,45 @@ JobRecord JobService::EndJob(const std::shared_ptr<Active>& a, std::unique_lock<
         rec.artifacts_parse_error = outcome.artifacts_parse_error;
       }
       if (outcome.error_message) rec.error_message = outcome.error_message;
-      Persist(rec, before).ok();
-      recorded = true;
+      to_persist.push_back(&rec);
+      expected.push_back(before);
+      recorded[i] = true;
     } else if (!next.ok()) {
       spdlog::error(R"({{"msg":"end refused","job_id":"{}","error":{}}})", rec.job_id.str(),
                     Json(next.status().message()).dump());
     }
   }
-  const JobRecord done = rec;
-  const bool release = a->holds_slot;
-  a->holds_slot = false;
-  a->cv.notify_all();
-  alock.unlock();
-  if (release) {
-    RemoveActive(done.job_id);
-    queue_.Release(done.job_id);  // a starter may fill the slot
+  if (!to_persist.empty()) PersistMany(to_persist, expected);
+  std::vector<JobRecord> done;
+  done.reserve(endings.size());
+  std::vector<JobId> released;
+  for (Ending& e : endings) {
+    Active& a = *e.active;
+    done.push_back(a.record);
+    if (a.holds_slot) released.push_back(a.record.job_id);
+    a.holds_slot = false;
+    a.cv.notify_all();
+    e.lock->unlock();
   }
-  if (recorded) {
+  for (const JobId& id : released) {
+    RemoveActive(id);
+    queue_.Release(id);  // a starter may fill the slot
+  }
+  std::vector<JobRecord> finished;
+  for (size_t i = 0; i < endings.size(); ++i) {
+    if (!recorded[i]) continue;
+    const JobRecord& job = done[i];
     if (metrics_) {
-      if (!done.dry_run && done.started_at && done.ended_at) {
-        metrics_->Observe("job_exec_seconds", SecondsBetween(*done.started_at, *done.ended_at),
-                          {{"job_type", done.job_type}});
+      if (!job.dry_run && job.started_at && job.ended_at) {
+        metrics_->Observe("job_exec_seconds", SecondsBetween(*job.started_at, *job.ended_at),
+                          {{"job_type", job.job_type}});
       }
       metrics_->Increment("alphalab_jobs_finished_total",
-                          {{"job_type", done.job_type}, {"status", std::string(JobStateName(done.status))}});
+                          {{"job_type", job.job_type}, {"status", std::string(JobStateName(job.status))}});
     }
-    NotifyFinished(std::span<const JobRecord>(&done, 1));
+    finished.push_back(job);
   }
+  NotifyFinished(finished);
   return done;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -199,6 +200,20 @@ class JobStore {
   // two servers sharing one database never both move a job). FailedPrecondition otherwise.
   // job_type, created_at and parent_id are fixed at insert: changes to them are ignored.
   virtual Status UpdateJob(const JobRecord& job, JobState expected) = 0;
+  // UpdateJob for several jobs at once (the ends a server records together): one result per
+  // update, in order, each exactly what UpdateJob would have returned for it (a failed
+  // compare-and-set fails that job alone). The SQLite store writes them in one transaction
+  // (one commit for the lot); by default, UpdateJob for each.
+  struct JobUpdate {
+    const JobRecord* job = nullptr;
+    JobState expected = JobState::kQueued;
+  };
+  virtual std::vector<Status> UpdateJobs(std::span<const JobUpdate> updates) {
+    std::vector<Status> out;
+    out.reserve(updates.size());
+    for (const JobUpdate& u : updates) out.push_back(UpdateJob(*u.job, u.expected));
+    return out;
+  }
   // Claiming a queued job before it is started, with compare-and-set semantics, so several
   // servers sharing one database never start the same job (PostgreSQL: SELECT ... FOR UPDATE
   // SKIP LOCKED). A job is claimable by `claimer` while it is QUEUED and unclaimed or already

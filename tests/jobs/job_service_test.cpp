@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <random>
 #include <set>
 #include <thread>
@@ -46,6 +47,33 @@ bool WaitFor(Pred pred, std::chrono::milliseconds timeout = 5s) {
   return pred();
 }
 
+// Threads that Pass() a closed gate wait there until it opens; it counts who arrived.
+class Gate {
+ public:
+  void Pass() {
+    std::unique_lock lock(mu_);
+    ++arrived_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+  }
+  void set_open(bool open) {
+    std::lock_guard lock(mu_);
+    open_ = open;
+    cv_.notify_all();
+  }
+  // True once `n` threads arrived in all (within 5 s).
+  bool WaitArrived(int n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 5s, [&] { return arrived_ >= n; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true;
+  int arrived_ = 0;
+};
+
 // Wraps a FakeExecutor: Submit can be slowed down or held at a gate, and the wrapper tracks
 // the spawn order and how many processes ran at once.
 class GatedExecutor final : public Executor {
@@ -53,12 +81,10 @@ class GatedExecutor final : public Executor {
   explicit GatedExecutor(FakeExecutor& inner) : inner_(inner) {}
 
   Result<std::string> Submit(const ProcessSpec& spec, ExitCallback on_exit) override {
+    gate_.Pass();
     std::chrono::milliseconds delay;
     {
-      std::unique_lock lock(mu_);
-      ++entered_;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return open_; });
+      std::lock_guard lock(mu_);
       delay = delay_;
     }
     if (delay.count() > 0) std::this_thread::sleep_for(delay);
@@ -93,15 +119,8 @@ class GatedExecutor final : public Executor {
     std::lock_guard lock(mu_);
     delay_ = d;
   }
-  void set_open(bool open) {
-    std::lock_guard lock(mu_);
-    open_ = open;
-    cv_.notify_all();
-  }
-  bool WaitEntered(int n) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, 5s, [&] { return entered_ >= n; });
-  }
+  void set_open(bool open) { gate_.set_open(open); }
+  bool WaitEntered(int n) { return gate_.WaitArrived(n); }
   std::vector<JobId> order() const {
     std::lock_guard lock(mu_);
     return order_;
@@ -113,24 +132,41 @@ class GatedExecutor final : public Executor {
 
  private:
   FakeExecutor& inner_;
+  Gate gate_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = true;
-  int entered_ = 0;
   std::chrono::milliseconds delay_{0};
   int running_ = 0;
   int max_running_ = 0;
   std::vector<JobId> order_;
 };
 
-// A JobStore that checks, at every terminal update, that the job's meta file on disk already
-// says so (the service promises the terminal meta before the terminal state is visible).
-class MetaCheckingStore final : public JobStore {
+// A JobStore that hands every call to `inner`; the test stores below override what they watch.
+class ForwardingJobStore : public JobStore {
  public:
-  MetaCheckingStore(JobStore& inner, fs::path root) : inner_(inner), root_(std::move(root)) {}
+  explicit ForwardingJobStore(JobStore& inner) : inner_(inner) {}
   Status InsertJob(const JobRecord& job) override { return inner_.InsertJob(job); }
   Result<JobRecord> GetJob(const JobId& id) override { return inner_.GetJob(id); }
   Result<std::vector<JobRecord>> ListJobs(const JobQuery& q) override { return inner_.ListJobs(q); }
+  Status UpdateJob(const JobRecord& job, JobState expected) override { return inner_.UpdateJob(job, expected); }
+  Result<std::vector<JobRecord>> ListJobsInStates(const std::vector<JobState>& states, int limit) override {
+    return inner_.ListJobsInStates(states, limit);
+  }
+  Result<std::map<JobState, int64_t>> CountJobsByState() override { return inner_.CountJobsByState(); }
+  Status ClaimQueued(const JobId& id, const std::string& claimer) override { return inner_.ClaimQueued(id, claimer); }
+  Result<std::optional<JobRecord>> ClaimNext(const std::string& claimer) override {
+    return inner_.ClaimNext(claimer);
+  }
+
+ protected:
+  JobStore& inner_;
+};
+
+// A JobStore that checks, at every terminal update, that the job's meta file on disk already
+// says so (the service promises the terminal meta before the terminal state is visible).
+// UpdateJobs is the base's (UpdateJob for each), so a batch of ends is checked job by job.
+class MetaCheckingStore final : public ForwardingJobStore {
+ public:
+  MetaCheckingStore(JobStore& inner, fs::path root) : ForwardingJobStore(inner), root_(std::move(root)) {}
   Status UpdateJob(const JobRecord& job, JobState expected) override {
     if (IsTerminal(job.status)) {
       ++terminal_updates_;
@@ -144,16 +180,6 @@ class MetaCheckingStore final : public JobStore {
     }
     return inner_.UpdateJob(job, expected);
   }
-  Result<std::vector<JobRecord>> ListJobsInStates(const std::vector<JobState>& states, int limit) override {
-    return inner_.ListJobsInStates(states, limit);
-  }
-  Result<std::map<JobState, int64_t>> CountJobsByState() override { return inner_.CountJobsByState(); }
-  Status ClaimQueued(const JobId& id, const std::string& claimer) override {
-    return inner_.ClaimQueued(id, claimer);
-  }
-  Result<std::optional<JobRecord>> ClaimNext(const std::string& claimer) override {
-    return inner_.ClaimNext(claimer);
-  }
 
   std::vector<std::string> violations() const {
     std::lock_guard lock(mu_);
@@ -162,11 +188,39 @@ class MetaCheckingStore final : public JobStore {
   int terminal_updates() const { return terminal_updates_; }
 
  private:
-  JobStore& inner_;
   fs::path root_;
   mutable std::mutex mu_;
   std::vector<std::string> violations_;
   std::atomic<int> terminal_updates_{0};
+};
+
+// A JobStore whose terminal updates wait at a gate while it is closed (so the completion
+// threads are held and later ends queue up behind them), and that records the size of every
+// UpdateJobs call that carries terminal states.
+class GatedEndStore final : public ForwardingJobStore {
+ public:
+  using ForwardingJobStore::ForwardingJobStore;
+  std::vector<Status> UpdateJobs(std::span<const JobUpdate> updates) override {
+    if (std::any_of(updates.begin(), updates.end(), [](const JobUpdate& u) { return IsTerminal(u.job->status); })) {
+      gate_.Pass();
+      std::lock_guard lock(mu_);
+      end_batches_.push_back(updates.size());
+    }
+    return inner_.UpdateJobs(updates);
+  }
+
+  void set_open(bool open) { gate_.set_open(open); }
+  // True once `n` terminal writes arrived at the gate in all.
+  bool WaitWaiting(int n) { return gate_.WaitArrived(n); }
+  std::vector<size_t> end_batches() const {
+    std::lock_guard lock(mu_);
+    return end_batches_;
+  }
+
+ private:
+  Gate gate_;
+  mutable std::mutex mu_;
+  std::vector<size_t> end_batches_;
 };
 
 // Counts the file appearances (create or rename-into) per name in a directory.
@@ -429,6 +483,57 @@ TEST_F(JobServiceTest, RunsToSuccessWithArtifactsAndQueuesBeyondCapacity) {
   ASSERT_TRUE(WaitFor([&] { return StateOf(b.job_id) == JobState::kRunning; }));
   EXPECT_EQ(metrics_.HistogramCount("queue_wait_seconds", {{"job_type", "train"}}), 2u);
   EXPECT_EQ(metrics_.HistogramCount("job_exec_seconds", {{"job_type", "train"}}), 1u);
+}
+
+// Ends that queue up while the completion threads are busy are recorded together: one store
+// write (UpdateJobs) for several jobs, each job's row, meta file, cache entry, slot and metrics
+// as when it ends alone, and the batch listeners get them in one call.
+TEST_F(JobServiceTest, EndsThatQueueUpAreRecordedTogether) {
+  constexpr int kJobs = 10;
+  GatedEndStore gated(store_);
+  MakeGatedService(kJobs, {}, &gated);
+  std::mutex mu;
+  std::vector<size_t> listened;
+  service_->AddFinishedBatchListener([&](std::span<const JobRecord> done) {
+    std::lock_guard lock(mu);
+    listened.push_back(done.size());
+  });
+  std::vector<JobRecord> jobs;
+  for (int i = 0; i < kJobs; ++i) jobs.push_back(SubmitRunning());
+  gated.set_open(false);
+  // The first two ends hold the two completion threads at the gate; the rest queue up.
+  static_assert(JobService::kCompletionThreads == 2);
+  ASSERT_TRUE(exec_->FinishWithExitCode(jobs[0].job_id, 0).ok());
+  ASSERT_TRUE(gated.WaitWaiting(1));
+  ASSERT_TRUE(exec_->FinishWithExitCode(jobs[1].job_id, 0).ok());
+  ASSERT_TRUE(gated.WaitWaiting(2));
+  for (int i = 2; i < kJobs; ++i) {
+    ASSERT_TRUE(exec_->FinishWithExitCode(jobs[i].job_id, i % 2 == 0 ? 0 : 3).ok());
+  }
+  gated.set_open(true);
+  // The listeners are the last step of an end (after the slot and the metrics).
+  auto listened_total = [&] {
+    std::lock_guard lock(mu);
+    return std::accumulate(listened.begin(), listened.end(), size_t{0});
+  };
+  ASSERT_TRUE(WaitFor([&] { return listened_total() == static_cast<size_t>(kJobs); })) << listened_total();
+  const std::vector<size_t> batches = gated.end_batches();
+  EXPECT_EQ(std::accumulate(batches.begin(), batches.end(), size_t{0}), static_cast<size_t>(kJobs));
+  EXPECT_GE(*std::max_element(batches.begin(), batches.end()), 2u) << "no two ends were recorded together";
+  EXPECT_LT(batches.size(), static_cast<size_t>(kJobs));
+  for (int i = 0; i < kJobs; ++i) {
+    const JobRecord done = Stored(jobs[i].job_id);
+    const bool ok = i < 2 || i % 2 == 0;
+    EXPECT_EQ(done.status, ok ? JobState::kSuccess : JobState::kFailed) << i;
+    EXPECT_EQ(done.exit_code, ok ? 0 : 3) << i;
+    EXPECT_EQ(done.end_reason, EndReason::kExitCode) << i;
+    EXPECT_TRUE(done.started_at && done.ended_at) << i;
+    EXPECT_EQ(Meta(done)["status"], JobStateName(done.status)) << i;
+    EXPECT_EQ(service_->Get(jobs[i].job_id)->status, done.status) << i;
+  }
+  EXPECT_EQ(metrics_.HistogramCount("job_exec_seconds", {{"job_type", "train"}}), static_cast<size_t>(kJobs));
+  std::lock_guard lock(mu);
+  EXPECT_GE(*std::max_element(listened.begin(), listened.end()), 2u);
 }
 
 // The read cache: Get() and DetailBody() follow every transition, agree with the store, and

@@ -309,6 +309,56 @@ TEST_P(JobStoreConformanceTest, UpdateOfUnknownJobIsNotFound) {
   EXPECT_FALSE(store_->GetJob(JobId("job_ghost")).ok());
 }
 
+// UpdateJobs: each update as UpdateJob would do it; a stale or unknown one fails alone and the
+// others land (the ends a server records together).
+TEST_P(JobStoreConformanceTest, UpdateJobsAppliesEachCompareAndSetOnItsOwn) {
+  JobRecord a = Full("job_batch_a");
+  a.status = JobState::kRunning;
+  JobRecord b = Minimal("job_batch_b", 1);
+  b.status = JobState::kRunning;
+  JobRecord c = Minimal("job_batch_c", 2);
+  c.status = JobState::kRunning;
+  for (const JobRecord* job : {&a, &b, &c}) ASSERT_TRUE(store_->InsertJob(*job).ok());
+  JobRecord a_done = a;
+  a_done.status = JobState::kSuccess;
+  a_done.ended_at = At(3'000'000);
+  a_done.exit_code = 0;
+  a_done.end_reason = EndReason::kExitCode;
+  JobRecord b_stale = b;  // expects QUEUED: refused, b stays RUNNING
+  b_stale.status = JobState::kCanceled;
+  b_stale.error_message = "should not land";
+  JobRecord ghost = Minimal("job_batch_ghost", 3);
+  ghost.status = JobState::kFailed;
+  JobRecord c_done = c;
+  c_done.status = JobState::kFailed;
+  c_done.ended_at = At(6000);
+  c_done.exit_code = 3;
+  c_done.end_reason = EndReason::kExitCode;
+  c_done.error_message = "exit 3";
+  const std::vector<JobStore::JobUpdate> updates = {{&a_done, JobState::kRunning},
+                                                    {&b_stale, JobState::kQueued},
+                                                    {&ghost, JobState::kRunning},
+                                                    {&c_done, JobState::kRunning}};
+  const std::vector<Status> result = store_->UpdateJobs(updates);
+  ASSERT_EQ(result.size(), updates.size());
+  EXPECT_TRUE(result[0].ok()) << result[0].ToString();
+  EXPECT_EQ(result[1].code(), StatusCode::kFailedPrecondition) << result[1].ToString();
+  EXPECT_EQ(result[2].code(), StatusCode::kNotFound) << result[2].ToString();
+  EXPECT_TRUE(result[3].ok()) << result[3].ToString();
+  Result<JobRecord> got_a = store_->GetJob(a.job_id);
+  ASSERT_TRUE(got_a.ok());
+  ExpectSameJob(*got_a, a_done);
+  Result<JobRecord> got_b = store_->GetJob(b.job_id);
+  ASSERT_TRUE(got_b.ok());
+  EXPECT_EQ(got_b->status, JobState::kRunning);
+  EXPECT_FALSE(got_b->error_message.has_value());
+  EXPECT_FALSE(store_->GetJob(ghost.job_id).ok());
+  Result<JobRecord> got_c = store_->GetJob(c.job_id);
+  ASSERT_TRUE(got_c.ok());
+  ExpectSameJob(*got_c, c_done);
+  EXPECT_TRUE(store_->UpdateJobs({}).empty());
+}
+
 TEST_P(JobStoreConformanceTest, ConcurrentCompareAndSetHasExactlyOneWinner) {
   constexpr int kJobs = 20;
   constexpr int kThreads = 4;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -362,6 +363,13 @@ Status LocalExecutor::EnsureSupervisor() {
   return Status::Ok();
 }
 
+void LocalExecutor::AnswerLocked(uint64_t key, SpawnReply answer) {
+  auto it = spawn_replies_.find(key);
+  if (it == spawn_replies_.end()) return;
+  it->second.reply = std::move(answer);
+  if (it->second.waiter != nullptr) it->second.waiter->notify_one();
+}
+
 void LocalExecutor::ForgetLocked(uint64_t key) {
   auto it = watched_.find(key);
   if (it == watched_.end()) return;
@@ -393,6 +401,7 @@ Result<std::string> LocalExecutor::Submit(const ProcessSpec& spec, ExitCallback 
   request.env = BuildJobEnvironment(environ, spec.env, thread_policy_);
 
   uint64_t key = 0;
+  std::condition_variable answered_cv;  // AnswerLocked wakes this Submit alone
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Status::Unavailable("local executor is shut down");
@@ -408,7 +417,7 @@ Result<std::string> LocalExecutor::Submit(const ProcessSpec& spec, ExitCallback 
     w.timeout = spec.timeout;
     by_job_[spec.job_id] = key;
     watched_.emplace(key, std::move(w));
-    spawn_replies_[key] = SpawnReply{};
+    spawn_replies_[key] = PendingSpawn{SpawnReply{}, &answered_cv};
   }
   auto fail = [&](Status status) -> Status {
     std::lock_guard<std::mutex> lock(mu_);
@@ -447,9 +456,9 @@ Result<std::string> LocalExecutor::Submit(const ProcessSpec& spec, ExitCallback 
   // supervisor's "S" line (then it recomputes its timeout), so waking it now only cost every
   // job one more reaper pass and context switch.
   std::unique_lock<std::mutex> lock(mu_);
-  const bool answered = spawn_cv_.wait_for(lock, std::chrono::seconds(60), [&] {
+  const bool answered = answered_cv.wait_for(lock, std::chrono::seconds(60), [&] {
     auto it = spawn_replies_.find(key);
-    return it == spawn_replies_.end() || it->second.done;
+    return it == spawn_replies_.end() || it->second.reply.done;
   });
   auto it = spawn_replies_.find(key);
   if (!answered || it == spawn_replies_.end()) {
@@ -458,7 +467,7 @@ Result<std::string> LocalExecutor::Submit(const ProcessSpec& spec, ExitCallback 
     return Status::Unavailable("cannot start job " + spec.job_id.str() +
                                ": the process supervisor did not answer");
   }
-  SpawnReply reply = std::move(it->second);
+  SpawnReply reply = std::move(it->second.reply);
   spawn_replies_.erase(it);
   if (!reply.ok) {
     return Status::FailedPrecondition("cannot start job " + spec.job_id.str() + " ('" +
@@ -637,19 +646,49 @@ void LocalExecutor::CheckLocked(const std::vector<uint64_t>& readable,
   }
 }
 
+namespace {
+
+// The fields of a supervisor line, split at spaces (a line is read for every start and end:
+// no stream per line).
+class LineFields {
+ public:
+  explicit LineFields(std::string_view line) : rest_(line) {}
+  std::string_view Next() {
+    while (!rest_.empty() && rest_.front() == ' ') rest_.remove_prefix(1);
+    const size_t end = std::min(rest_.find(' '), rest_.size());
+    const std::string_view field = rest_.substr(0, end);
+    rest_.remove_prefix(end);
+    return field;
+  }
+  template <typename T>
+  bool Number(T& out) {
+    const std::string_view f = Next();
+    return !f.empty() && std::from_chars(f.data(), f.data() + f.size(), out).ec == std::errc();
+  }
+  // What is left after the next space (a message may hold spaces).
+  std::string_view Rest() {
+    while (!rest_.empty() && rest_.front() == ' ') rest_.remove_prefix(1);
+    return rest_;
+  }
+
+ private:
+  std::string_view rest_;
+};
+
+}  // namespace
+
 void LocalExecutor::HandleLineLocked(std::string_view line, std::vector<Finished>& done) {
-  std::istringstream in{std::string(line)};
-  char kind = 0;
+  LineFields in(line);
+  const std::string_view kind_field = in.Next();
   uint64_t key = 0;
-  in >> kind >> key;
-  if (!in) return;
+  if (kind_field.size() != 1 || !in.Number(key)) return;
+  const char kind = kind_field.front();
   if (kind == 'S' || kind == 'E') {
-    auto reply = spawn_replies_.find(key);
     auto it = watched_.find(key);
     if (kind == 'S') {
       int pid = 0;
       uint64_t start_time = 0;
-      in >> pid >> start_time;
+      if (in.Number(pid)) (void)in.Number(start_time);
       if (it != watched_.end()) {
         Watched& w = it->second;
         w.pid = pid;
@@ -658,29 +697,26 @@ void LocalExecutor::HandleLineLocked(std::string_view line, std::vector<Finished
         if (w.timeout.count() > 0) w.deadline = std::chrono::steady_clock::now() + w.timeout;
         if (w.canceled) TerminateLocked(w);  // canceled before the pid was known
       }
-      if (reply != spawn_replies_.end()) {
-        reply->second = SpawnReply{true, true, pid, start_time, ""};
-      }
+      AnswerLocked(key, SpawnReply{true, true, pid, start_time, ""});
     } else {
       int err = 0;
-      in >> err;
-      std::string message;
-      std::getline(in >> std::ws, message);
+      (void)in.Number(err);
+      const std::string message(in.Rest());
       ForgetLocked(key);
-      if (reply != spawn_replies_.end()) reply->second = SpawnReply{true, false, 0, 0, message};
+      AnswerLocked(key, SpawnReply{true, false, 0, 0, message});
     }
-    spawn_cv_.notify_all();
     return;
   }
   if (kind == 'X') {
     int pid = 0;
-    char how = 0;
     int value = 0;
-    in >> pid >> how >> value;
+    if (!in.Number(pid)) return;
+    const std::string_view how = in.Next();
+    if (how.size() != 1 || !in.Number(value)) return;
     auto it = watched_.find(key);
-    if (!in || it == watched_.end()) return;
+    if (it == watched_.end()) return;
     ReportedEnd end;
-    if (how == 's') {
+    if (how.front() == 's') {
       end.signal = value;
     } else {
       end.exit_code = value;
@@ -763,9 +799,7 @@ void LocalExecutor::SupervisorLost(std::vector<Finished>& done) {
       w.start_time = started->second;
       w.spawned = true;
       if (w.timeout.count() > 0) w.deadline = std::chrono::steady_clock::now() + w.timeout;
-      if (auto reply = spawn_replies_.find(key); reply != spawn_replies_.end()) {
-        reply->second = SpawnReply{true, true, w.pid, w.start_time, ""};
-      }
+      AnswerLocked(key, SpawnReply{true, true, w.pid, w.start_time, ""});
     }
     w.supervised = false;
     w.supervisor_lost = true;
@@ -784,12 +818,8 @@ void LocalExecutor::SupervisorLost(std::vector<Finished>& done) {
   }
   for (uint64_t key : lost) {
     ForgetLocked(key);
-    auto reply = spawn_replies_.find(key);
-    if (reply != spawn_replies_.end()) {
-      reply->second = SpawnReply{true, false, 0, 0, "the process supervisor ended unexpectedly"};
-    }
+    AnswerLocked(key, SpawnReply{true, false, 0, 0, "the process supervisor ended unexpectedly"});
   }
-  spawn_cv_.notify_all();
   CheckLocked({}, done);
 }
 
@@ -855,11 +885,10 @@ void LocalExecutor::Shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
-    for (auto& [key, reply] : spawn_replies_) {
-      if (!reply.done) reply = SpawnReply{true, false, 0, 0, "the local executor is shutting down"};
+    for (auto& [key, pending] : spawn_replies_) {
+      if (!pending.reply.done) AnswerLocked(key, SpawnReply{true, false, 0, 0, "the local executor is shutting down"});
     }
   }
-  spawn_cv_.notify_all();
   Wake();
   if (reaper_.joinable()) {
     if (reaper_.get_id() == std::this_thread::get_id()) {

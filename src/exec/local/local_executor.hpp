@@ -134,6 +134,12 @@ class LocalExecutor final : public Executor {
     uint64_t start_time = 0;
     std::string error;
   };
+  // A Submit waiting for the supervisor's answer: the answer, and the condition variable only
+  // that Submit waits on (one answer wakes one starter, not all of them).
+  struct PendingSpawn {
+    SpawnReply reply;
+    std::condition_variable* waiter = nullptr;
+  };
   // How a supervised job ended, from the supervisor's message.
   struct ReportedEnd {
     std::optional<int> exit_code;
@@ -154,6 +160,8 @@ class LocalExecutor final : public Executor {
   void HandleLineLocked(std::string_view line, std::vector<Finished>& done);
   void SupervisorLost(std::vector<Finished>& done);
   void ForgetLocked(uint64_t key);
+  // Under mu_: gives the Submit waiting for `key` (if any) its answer and wakes it.
+  void AnswerLocked(uint64_t key, SpawnReply answer);
 
   const int slots_;
   const std::map<std::string, std::string> thread_policy_;  // ThreadPolicyEnvironment(slots_)
@@ -174,8 +182,7 @@ class LocalExecutor final : public Executor {
   std::string supervisor_input_;  // reaper thread only: bytes of an unfinished line
 
   mutable std::mutex mu_;
-  std::condition_variable spawn_cv_;
-  std::unordered_map<uint64_t, SpawnReply> spawn_replies_;  // key -> reply, for waiting Submits
+  std::unordered_map<uint64_t, PendingSpawn> spawn_replies_;  // key -> answer, for waiting Submits
   uint64_t next_key_ = 2;  // 0 = wake eventfd, 1 = supervisor socket
   std::unordered_map<uint64_t, Watched> watched_;   // key = epoll data / supervisor token
   std::unordered_map<JobId, uint64_t> by_job_;

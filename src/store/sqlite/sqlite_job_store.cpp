@@ -156,8 +156,13 @@ Result<std::map<JobState, int64_t>> SqliteJobStore::CountJobsPerState(const JobQ
   });
 }
 
-Status SqliteJobStore::UpdateJob(const JobRecord& job, JobState expected) {
-  RETURN_IF_ERROR(ValidateForWrite(job));
+namespace {
+
+// In the caller's transaction: the compare-and-set of UpdateJob (the row replaced only while its
+// status is still `expected`) and, when it matched nothing, the probe that tells "unknown job"
+// from "someone else moved it" (seeing exactly the state the UPDATE saw).
+Status UpdateInTransaction(SqliteConnection& conn, const JobRecord& job, const EncodedJob& encoded,
+                           JobState expected) {
   // job_type, created_at and parent_id are fixed at insert (JobStore contract); leaving them
   // out of SET also means only the status index is touched by a transition.
   static const std::string kSql =
@@ -167,37 +172,71 @@ Status SqliteJobStore::UpdateJob(const JobRecord& job, JobState expected) {
       " meta_path = ?, source_job_id = ?, owner_id = ?, dry_run = ?,"
       " executor_ref = ?, timeout_sec = ?, env = ?, end_reason = ?, max_inflight = ?"
       " WHERE job_id = ? AND status = ?";
-  const EncodedJob encoded = Encode(job);
   const std::string expected_text = StateText(expected);
-  // The CAS and, when it matched nothing, the probe run in this caller's savepoint of a
-  // group transaction, so the probe sees exactly the state the UPDATE saw.
-  return db_.WriteGrouped([&](SqliteConnection& conn) -> Status {
-    {
-      ASSIGN_OR_RETURN(SqliteStatement stmt, conn.Prepare(kSql));
-      RETURN_IF_ERROR(BindMutable(stmt, 1, job, encoded, /*for_update=*/true));
-      RETURN_IF_ERROR(stmt.Bind(22, encoded.job_id));
-      RETURN_IF_ERROR(stmt.Bind(23, expected_text));
-      RETURN_IF_ERROR(stmt.Run());
-      if (conn.Changes() == 1) {
-        // Apart from the CAS, and only when the searched text changed: search_text in the
-        // UPDATE above would rewrite the row's jobs_recent entry on every status move.
-        ASSIGN_OR_RETURN(SqliteStatement text,
-                         conn.Prepare("UPDATE jobs SET search_text = ?1 WHERE job_id = ?2 AND search_text <> ?1"));
-        RETURN_IF_ERROR(text.Bind(1, encoded.search_text));
-        RETURN_IF_ERROR(text.Bind(2, encoded.job_id));
-        return text.Run();
-      }
+  {
+    ASSIGN_OR_RETURN(SqliteStatement stmt, conn.Prepare(kSql));
+    RETURN_IF_ERROR(BindMutable(stmt, 1, job, encoded, /*for_update=*/true));
+    RETURN_IF_ERROR(stmt.Bind(22, encoded.job_id));
+    RETURN_IF_ERROR(stmt.Bind(23, expected_text));
+    RETURN_IF_ERROR(stmt.Run());
+    if (conn.Changes() == 1) {
+      // Apart from the CAS, and only when the searched text changed: search_text in the
+      // UPDATE above would rewrite the row's jobs_recent entry on every status move.
+      ASSIGN_OR_RETURN(SqliteStatement text,
+                       conn.Prepare("UPDATE jobs SET search_text = ?1 WHERE job_id = ?2 AND search_text <> ?1"));
+      RETURN_IF_ERROR(text.Bind(1, encoded.search_text));
+      RETURN_IF_ERROR(text.Bind(2, encoded.job_id));
+      return text.Run();
     }
-    // Nothing changed: tell "unknown job" from "someone else moved it".
-    ASSIGN_OR_RETURN(SqliteStatement probe, conn.Prepare("SELECT status FROM jobs WHERE job_id = ?"));
-    RETURN_IF_ERROR(probe.Bind(1, encoded.job_id));
-    ASSIGN_OR_RETURN(bool has_row, probe.Step());
-    if (!has_row) return Status::NotFound("job " + job.job_id.str() + " does not exist");
-    const std::string actual = probe.ColumnText(0);
-    return Status::FailedPrecondition(
-        "job " + job.job_id.str() + " is " + actual + ", expected " + StateText(expected),
-        Json{{"job_id", job.job_id.str()}, {"status", actual}, {"expected", StateText(expected)}});
+  }
+  ASSIGN_OR_RETURN(SqliteStatement probe, conn.Prepare("SELECT status FROM jobs WHERE job_id = ?"));
+  RETURN_IF_ERROR(probe.Bind(1, encoded.job_id));
+  ASSIGN_OR_RETURN(bool has_row, probe.Step());
+  if (!has_row) return Status::NotFound("job " + job.job_id.str() + " does not exist");
+  const std::string actual = probe.ColumnText(0);
+  return Status::FailedPrecondition(
+      "job " + job.job_id.str() + " is " + actual + ", expected " + expected_text,
+      Json{{"job_id", job.job_id.str()}, {"status", actual}, {"expected", expected_text}});
+}
+
+// A refused compare-and-set (or an unknown job) fails that update alone; anything else is an
+// error of the database and fails the whole transaction.
+bool RefusedUpdate(const Status& s) { return s.code() == StatusCode::kFailedPrecondition || s.IsNotFound(); }
+
+}  // namespace
+
+Status SqliteJobStore::UpdateJob(const JobRecord& job, JobState expected) {
+  RETURN_IF_ERROR(ValidateForWrite(job));
+  const EncodedJob encoded = Encode(job);
+  // The CAS and its probe run in this caller's savepoint of a group transaction.
+  return db_.WriteGrouped(
+      [&](SqliteConnection& conn) -> Status { return UpdateInTransaction(conn, job, encoded, expected); });
+}
+
+std::vector<Status> SqliteJobStore::UpdateJobs(std::span<const JobUpdate> updates) {
+  std::vector<Status> out(updates.size());
+  std::vector<EncodedJob> encoded(updates.size());
+  std::vector<size_t> valid;  // the updates that reach the database
+  for (size_t i = 0; i < updates.size(); ++i) {
+    out[i] = ValidateForWrite(*updates[i].job);
+    if (!out[i].ok()) continue;
+    encoded[i] = Encode(*updates[i].job);
+    valid.push_back(i);
+  }
+  if (valid.empty()) return out;
+  // Every update in one closure of a group transaction: one commit for the lot. A refused
+  // compare-and-set changed nothing, so it fails its own job only.
+  const Status written = db_.WriteGrouped([&](SqliteConnection& conn) -> Status {
+    for (size_t i : valid) {
+      out[i] = UpdateInTransaction(conn, *updates[i].job, encoded[i], updates[i].expected);
+      if (!out[i].ok() && !RefusedUpdate(out[i])) return out[i];
+    }
+    return Status::Ok();
   });
+  if (!written.ok()) {
+    for (size_t i : valid) out[i] = written;  // nothing of the transaction was kept
+  }
+  return out;
 }
 
 namespace {

@@ -22,6 +22,7 @@ class SqliteJobStore final : public JobStore, public StoredJobReader {
   Status ReadStoredJob(const JobId& id, const std::function<void(const StoredJobView&)>& use) override;
   Result<std::vector<JobRecord>> ListJobs(const JobQuery& query) override;
   Status UpdateJob(const JobRecord& job, JobState expected) override;
+  std::vector<Status> UpdateJobs(std::span<const JobUpdate> updates) override;
   Status ClaimQueued(const JobId& id, const std::string& claimer) override;
   Result<std::optional<JobRecord>> ClaimNext(const std::string& claimer) override;
   Result<std::vector<JobRecord>> ListJobsInStates(const std::vector<JobState>& states,
