@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -23,6 +24,44 @@ int ThreadNice() {
   return errno == 0 ? nice : 0;
 }
 
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// One step of a watching loop: tells the core (and a hyperthread sibling) that this thread waits.
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Locks `mu`, trying for a moment before blocking: its holders keep it for a few
+// instructions, and a blocked thread costs a kernel wake to its unlocker and a wake latency
+// to itself.
+void LockSoon(std::mutex& mu) {
+  for (int i = 0; i < 256; ++i) {
+    if (mu.try_lock()) return;
+    CpuRelax();
+  }
+  mu.lock();
+}
+
+// Watches `flag` until it is non-zero or kSpinMicros have passed; true if it became non-zero.
+template <typename T>
+bool WatchFor(const std::atomic<T>& flag, bool nonzero) {
+  const int64_t until = NowNs() + kSpinMicros * 1000;
+  for (;;) {
+    for (int i = 0; i < 32; ++i) {
+      if ((flag.load(std::memory_order_acquire) != 0) == nonzero) return true;
+      CpuRelax();
+    }
+    if (NowNs() >= until) return false;
+  }
+}
+
 // The process's helper threads, one pool per nice value of the callers: a helper is created
 // by a caller (so it inherits that caller's nice) and only ever serves callers of the same
 // nice, so that a sweep at nice +5 (optimize's fast path) runs every one of its threads at
@@ -30,14 +69,25 @@ int ThreadNice() {
 // thread cannot raise its priority back). Created on first need, grown to the most helpers
 // asked for at once (at most kMaxThreads), never stopped: the pools are leaked on purpose
 // so that no helper outlives a destroyed pool at exit.
+//
+// A helper is, in turn: inside a call's items; watching (after a call, for kSpinMicros: the
+// next call is taken without a wake); parked on `wake_` (a caller wakes only as many as the
+// watching ones do not cover).
 class Pool {
  public:
-  static Pool& ForCaller() {
+  static std::mutex& RegistryMutex() {
     static std::mutex mu;
+    return mu;
+  }
+  static std::map<int, Pool*>& Registry() {
     static auto* pools = new std::map<int, Pool*>;
+    return *pools;
+  }
+
+  static Pool& ForCaller() {
     const int nice = ThreadNice();
-    std::lock_guard lock(mu);
-    Pool*& pool = (*pools)[nice];
+    std::lock_guard lock(RegistryMutex());
+    Pool*& pool = Registry()[nice];
     if (!pool) pool = new Pool;
     return *pool;
   }
@@ -47,11 +97,31 @@ class Pool {
     return threads_;
   }
 
+  void AddStats(PoolStats& out) {
+    std::lock_guard lock(mu_);
+    out.calls += stats_.calls;
+    out.joins += stats_.joins;
+    out.caught += stats_.caught;
+    out.wakes += stats_.wakes;
+    out.parks += stats_.parks;
+    out.caller_parks += stats_.caller_parks;
+    out.join_delay_ns += stats_.join_delay_ns;
+    out.caller_ns += stats_.caller_ns;
+    out.caller_items_ns += stats_.caller_items_ns;
+    out.helper_items_ns += stats_.helper_items_ns;
+  }
+
   void Run(Batch& batch, size_t helpers) {
+    size_t wake = 0;
+    const int64_t entered = NowNs();
     {
-      std::lock_guard lock(mu_);
+      LockSoon(mu_);
+      std::lock_guard lock(mu_, std::adopt_lock);
+      ++stats_.calls;
+      batch.posted_ns = entered;
       for (size_t h = 0; h < helpers; ++h) queue_.push_back(&batch);
-      // Enough parked threads for every request in the queue (others' included).
+      queued_.store(queue_.size(), std::memory_order_release);
+      // Enough idle threads for every request in the queue (others' included).
       size_t wanted = queue_.size() > idle_ ? queue_.size() - idle_ : 0;
       try {
         for (; wanted > 0 && threads_ < kMaxThreads; --wanted, ++threads_, ++idle_) {
@@ -59,53 +129,102 @@ class Pool {
         }
       } catch (const std::system_error&) {  // no more threads now: the ones there (and the caller) do it
       }
+      // The watching helpers (and the ones just started) take requests without a wake.
+      const size_t watching = idle_ - parked_;
+      wake = queue_.size() > watching ? std::min(queue_.size() - watching, parked_) : 0;
+      stats_.wakes += wake;
     }
-    if (helpers == 1) {
+    if (wake == 1) {
       wake_.notify_one();
-    } else {
+    } else if (wake > 1) {
       wake_.notify_all();
     }
+    int64_t drained = 0;
     try {
       batch.Drain();
+      drained = NowNs();
     } catch (...) {  // fn threw on this thread: the helpers leave `batch` before it goes
       batch.next = batch.count;
-      Settle(batch);
+      Settle(batch, entered, entered);
       throw;
     }
-    Settle(batch);
+    Settle(batch, entered, drained);
   }
 
  private:
   static constexpr size_t kMaxThreads = 256;
 
-  // Takes back the requests no helper has claimed and waits for the helpers that did.
-  void Settle(Batch& batch) {
-    std::unique_lock lock(mu_);
+  // Takes back the requests no helper has claimed and waits for the helpers that did:
+  // watching first (a helper's last item usually ends within microseconds), then parked.
+  // `entered`, `drained`: when the caller came in and ran out of items (statistics).
+  void Settle(Batch& batch, int64_t entered, int64_t drained) {
+    LockSoon(mu_);
+    std::unique_lock lock(mu_, std::adopt_lock);
     std::erase(queue_, &batch);
-    done_.wait(lock, [&] { return batch.active == 0; });
+    queued_.store(queue_.size(), std::memory_order_release);
+    if (batch.active.load(std::memory_order_acquire) != 0) {
+      lock.unlock();
+      const bool done = WatchFor(batch.active, false);
+      LockSoon(mu_);
+      lock = std::unique_lock(mu_, std::adopt_lock);
+      if (!done && batch.active.load(std::memory_order_acquire) != 0) {
+        ++stats_.caller_parks;
+        done_.wait(lock, [&] { return batch.active.load(std::memory_order_acquire) == 0; });
+      }
+    }
+    stats_.caller_items_ns += static_cast<uint64_t>(drained - entered);
+    stats_.caller_ns += static_cast<uint64_t>(NowNs() - entered);
   }
 
   void Loop() {
-    std::unique_lock lock(mu_);
+    LockSoon(mu_);
+    std::unique_lock lock(mu_, std::adopt_lock);
+    bool woken = true;  // a new thread's first call counts as a wake (no watching yet)
     for (;;) {  // counted in idle_ from its start (by the caller that made it) until it claims
-      wake_.wait(lock, [&] { return !queue_.empty(); });
+      if (queue_.empty()) {
+        lock.unlock();
+        WatchFor(queued_, true);
+        LockSoon(mu_);
+        lock = std::unique_lock(mu_, std::adopt_lock);
+        if (queue_.empty()) {
+          ++stats_.parks;
+          ++parked_;
+          wake_.wait(lock, [&] { return !queue_.empty(); });
+          --parked_;
+          woken = true;
+        }
+      }
       --idle_;
       Batch* batch = queue_.front();
       queue_.pop_front();
-      ++batch->active;
+      queued_.store(queue_.size(), std::memory_order_release);
+      batch->active.fetch_add(1, std::memory_order_acq_rel);
+      ++stats_.joins;
+      stats_.caught += woken ? 0 : 1;
+      woken = false;
+      stats_.join_delay_ns += static_cast<uint64_t>(std::max<int64_t>(0, NowNs() - batch->posted_ns));
       lock.unlock();
+      const int64_t started = NowNs();
       batch->Drain();
-      lock.lock();
-      if (--batch->active == 0) done_.notify_all();
+      const int64_t ended = NowNs();
+      LockSoon(mu_);
+      lock = std::unique_lock(mu_, std::adopt_lock);
+      stats_.helper_items_ns += static_cast<uint64_t>(ended - started);
+      // The caller may return as soon as this reaches 0 (watching, without the lock): `batch`
+      // is not touched after it.
+      if (batch->active.fetch_sub(1, std::memory_order_acq_rel) == 1) done_.notify_all();
       ++idle_;
     }
   }
 
   std::mutex mu_;
-  std::condition_variable wake_;  // helpers park here
+  std::condition_variable wake_;  // parked helpers wait here
   std::condition_variable done_;  // callers wait here for their last helper
   std::deque<Batch*> queue_;      // one entry per helper asked for, oldest first
-  size_t threads_ = 0, idle_ = 0;  // idle_: started or parked, not inside a batch
+  std::atomic<size_t> queued_{0};  // queue_.size(), for the watching helpers
+  size_t threads_ = 0, idle_ = 0;  // idle_: started, watching or parked (not inside a batch)
+  size_t parked_ = 0;              // of idle_, waiting on wake_
+  PoolStats stats_;
 };
 
 }  // namespace
@@ -113,5 +232,12 @@ class Pool {
 void RunWithHelpers(Batch& batch, size_t helpers) { Pool::ForCaller().Run(batch, helpers); }
 
 size_t PoolThreads() { return Pool::ForCaller().Threads(); }
+
+PoolStats Stats() {
+  PoolStats out;
+  std::lock_guard lock(Pool::RegistryMutex());
+  for (auto& [nice, pool] : Pool::Registry()) pool->AddStats(out);
+  return out;
+}
 
 }  // namespace alphalab::parallel_detail

@@ -56,6 +56,46 @@ TEST(ParallelForTest, HelpersAreReusedAcrossCalls) {
   EXPECT_LE(helpers.size(), pool) << "helpers seen: " << helpers.size() << " in " << shared_calls << " calls";
 }
 
+// Busy for about `micros` of this thread's CPU.
+void Spin(int micros) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(micros);
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
+double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// A call right after the previous one finds its helper still watching: no wake (a wake is
+// 20-80 us on a VM, several percent of a 1.5 ms grid made of such calls).
+TEST(ParallelForTest, BackToBackCallsAreTakenWithoutAWake) {
+  ParallelFor(2, 2, [](size_t) { Spin(200); });  // the helper exists
+  const auto before = parallel_detail::Stats();
+  uint64_t caught = 0;
+  for (int call = 0; call < 2000 && caught < 20; ++call) {
+    ParallelFor(4, 2, [](size_t) { Spin(30); });
+    caught = parallel_detail::Stats().caught - before.caught;
+  }
+  const auto after = parallel_detail::Stats();
+  EXPECT_GE(caught, 20u) << "calls " << after.calls - before.calls << ", joins " << after.joins - before.joins
+                         << ", wakes " << after.wakes - before.wakes << ", parks " << after.parks - before.parks;
+}
+
+// Watching is bounded: an idle pool sleeps (the server shares its cores with jobs).
+TEST(ParallelForTest, IdleHelpersUseNoCpu) {
+  for (int call = 0; call < 50; ++call) ParallelFor(4, 3, [](size_t) { Spin(20); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // well past the watching time
+  const double cpu0 = ProcessCpuSeconds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const double used = ProcessCpuSeconds() - cpu0;
+  EXPECT_LT(used, 0.01) << "the idle pool used " << used * 1e3 << " ms of CPU in 200 ms";
+  const auto stats = parallel_detail::Stats();
+  EXPECT_GT(stats.parks, 0u);
+}
+
 TEST(ParallelForTest, NestedAndConcurrentCallsComplete) {
   std::atomic<size_t> sum{0};
   std::vector<std::thread> callers;
