@@ -492,10 +492,11 @@ int main(int argc, char** argv) {
       const double caller_us = per(after.caller_ns, before.caller_ns) / 1e3;
       std::printf(
           "grid on %s: %.1f us per grid; per grid: %.2f calls, %.2f helper joins (%.2f caught watching), %.2f "
-          "wakes, %.2f helper parks, %.2f caller parks; join delay %.1f us mean; caller outside the calls "
+          "wakes (%.2f of them ahead of the call), %.2f helper parks, %.2f caller parks; join delay %.1f us mean; caller outside the calls "
           "(serial) %.1f us, in items %.1f us, waiting/posting %.1f us; helpers in items %.1f us\n",
           threads == 1 ? "1 thread" : "all cores", wall_us, per(after.calls, before.calls), joins,
-          per(after.caught, before.caught), per(after.wakes, before.wakes), per(after.parks, before.parks),
+          per(after.caught, before.caught), per(after.wakes, before.wakes), per(after.expects, before.expects),
+          per(after.parks, before.parks),
           per(after.caller_parks, before.caller_parks),
           joins > 0 ? per(after.join_delay_ns, before.join_delay_ns) / 1e3 / joins : 0.0, wall_us - caller_us,
           per(after.caller_items_ns, before.caller_items_ns) / 1e3,

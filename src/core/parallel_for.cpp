@@ -49,10 +49,11 @@ void LockSoon(std::mutex& mu) {
   mu.lock();
 }
 
-// Watches `flag` until it is non-zero or kSpinMicros have passed; true if it became non-zero.
+// Watches `flag` until it is non-zero (or zero: `nonzero` false) or `micros` have passed;
+// true if it did.
 template <typename T>
-bool WatchFor(const std::atomic<T>& flag, bool nonzero) {
-  const int64_t until = NowNs() + kSpinMicros * 1000;
+bool WatchFor(const std::atomic<T>& flag, bool nonzero, int64_t micros = kSpinMicros) {
+  const int64_t until = NowNs() + micros * 1000;
   for (;;) {
     for (int i = 0; i < 32; ++i) {
       if ((flag.load(std::memory_order_acquire) != 0) == nonzero) return true;
@@ -103,12 +104,31 @@ class Pool {
     out.joins += stats_.joins;
     out.caught += stats_.caught;
     out.wakes += stats_.wakes;
+    out.expects += stats_.expects;
     out.parks += stats_.parks;
     out.caller_parks += stats_.caller_parks;
     out.join_delay_ns += stats_.join_delay_ns;
     out.caller_ns += stats_.caller_ns;
     out.caller_items_ns += stats_.caller_items_ns;
     out.helper_items_ns += stats_.helper_items_ns;
+  }
+
+  void Expect(size_t helpers) {
+    size_t wake = 0;
+    {
+      LockSoon(mu_);
+      std::lock_guard lock(mu_, std::adopt_lock);
+      const size_t up = idle_ - parked_ + expected_;  // watching, or asked up already
+      wake = helpers > up ? std::min(helpers - up, parked_ - expected_) : 0;
+      expected_ += wake;
+      stats_.wakes += wake;
+      stats_.expects += wake;
+    }
+    if (wake == 1) {
+      wake_.notify_one();
+    } else if (wake > 1) {
+      wake_.notify_all();
+    }
   }
 
   void Run(Batch& batch, size_t helpers) {
@@ -129,9 +149,10 @@ class Pool {
         }
       } catch (const std::system_error&) {  // no more threads now: the ones there (and the caller) do it
       }
-      // The watching helpers (and the ones just started) take requests without a wake.
-      const size_t watching = idle_ - parked_;
-      wake = queue_.size() > watching ? std::min(queue_.size() - watching, parked_) : 0;
+      // The watching helpers (the ones just started, the ones asked up) take requests
+      // without a wake.
+      const size_t up = idle_ - parked_ + expected_;
+      wake = queue_.size() > up ? std::min(queue_.size() - up, parked_ - expected_) : 0;
       stats_.wakes += wake;
     }
     if (wake == 1) {
@@ -180,18 +201,25 @@ class Pool {
     LockSoon(mu_);
     std::unique_lock lock(mu_, std::adopt_lock);
     bool woken = true;  // a new thread's first call counts as a wake (no watching yet)
+    int64_t watch = kSpinMicros;
     for (;;) {  // counted in idle_ from its start (by the caller that made it) until it claims
       if (queue_.empty()) {
         lock.unlock();
-        WatchFor(queued_, true);
+        WatchFor(queued_, true, watch);
+        watch = kSpinMicros;
         LockSoon(mu_);
         lock = std::unique_lock(mu_, std::adopt_lock);
         if (queue_.empty()) {
           ++stats_.parks;
           ++parked_;
-          wake_.wait(lock, [&] { return !queue_.empty(); });
+          wake_.wait(lock, [&] { return !queue_.empty() || expected_ > 0; });
           --parked_;
           woken = true;
+          if (expected_ > 0) {  // got up ahead of a call (or took the place of one that was)
+            --expected_;
+            watch = kExpectMicros;
+            continue;
+          }
         }
       }
       --idle_;
@@ -224,6 +252,7 @@ class Pool {
   std::atomic<size_t> queued_{0};  // queue_.size(), for the watching helpers
   size_t threads_ = 0, idle_ = 0;  // idle_: started, watching or parked (not inside a batch)
   size_t parked_ = 0;              // of idle_, waiting on wake_
+  size_t expected_ = 0;            // of parked_, asked up by Expect and not yet up
   PoolStats stats_;
 };
 
@@ -232,6 +261,8 @@ class Pool {
 void RunWithHelpers(Batch& batch, size_t helpers) { Pool::ForCaller().Run(batch, helpers); }
 
 size_t PoolThreads() { return Pool::ForCaller().Threads(); }
+
+void ExpectHelpers(size_t helpers) { Pool::ForCaller().Expect(helpers); }
 
 PoolStats Stats() {
   PoolStats out;

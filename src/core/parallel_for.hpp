@@ -47,12 +47,17 @@ void RunWithHelpers(Batch& batch, size_t helpers);
 // Threads started so far by the pool that serves the calling thread (tests).
 size_t PoolThreads();
 
+// How long a helper got up by ExpectParallelFor watches before parking again.
+inline constexpr int64_t kExpectMicros = 200;
+void ExpectHelpers(size_t helpers);
+
 // What the pools have done since the process started (all pools; benchmarks and tests).
 struct PoolStats {
   uint64_t calls = 0;         // ParallelFor calls that asked for helpers
   uint64_t joins = 0;         // helpers that joined a call
   uint64_t caught = 0;        // of them, joined while watching (no wake)
   uint64_t wakes = 0;         // condition-variable wakes of parked helpers asked by callers
+  uint64_t expects = 0;       // of them, asked ahead by ExpectParallelFor
   uint64_t parks = 0;         // helpers that parked after watching in vain
   uint64_t caller_parks = 0;  // callers that parked waiting for their last helper
   uint64_t join_delay_ns = 0;  // sum over joins: from the call's post to the helper's start
@@ -63,6 +68,15 @@ struct PoolStats {
 PoolStats Stats();
 
 }  // namespace parallel_detail
+
+// Gets up to `workers` - 1 parked helpers of the caller's pool watching (for
+// kExpectMicros) because a ParallelFor call on `workers` follows within microseconds: the
+// call then starts without their wake-up (20-80 us on a VM), which overlaps the caller's
+// serial work instead. Nothing when they are up already; a call that does not come only
+// costs their watching.
+inline void ExpectParallelFor(size_t workers) {
+  if (workers > 1) parallel_detail::ExpectHelpers(workers - 1);
+}
 
 template <typename Fn>
 void ParallelFor(size_t count, size_t workers, const Fn& fn) {

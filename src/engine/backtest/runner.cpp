@@ -546,6 +546,7 @@ int AwaitNonZero(const std::atomic<int>& flag) {
 Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
                        const std::vector<Combination>& combinations, const ScorerFactory& scorers,
                        const RunOptions& options, const CombinationCallback& on_result) {
+  ExpectParallelFor(Workers(options.threads));  // the helpers get up during the serial part below
   ASSIGN_OR_RETURN(auto base, ParseBacktestSpec(base_config));
   if (combinations.size() > 10'000'000) return Status::InvalidArgument("grid has more than 10 million combinations");
   // Validate every distinct override once with a full parse; numeric values of known keys
@@ -744,6 +745,7 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
 Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const YAML::Node& base_config,
                                                const std::vector<GridAxis>& axes,
                                                const ScorerFactory& scorers, int threads) {
+  ExpectParallelFor(Workers(threads));  // the helpers get up while the combinations are listed
   size_t total = 1;
   for (const auto& a : axes) {
     total *= a.values.size();
