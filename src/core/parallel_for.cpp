@@ -1,5 +1,6 @@
 #include "core/parallel_for.hpp"
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -50,16 +51,19 @@ void LockSoon(std::mutex& mu) {
 }
 
 // Watches `flag` until it is non-zero (or zero: `nonzero` false) or `micros` have passed;
-// true if it did.
+// true if it did. Politely: every few microseconds the core is offered to any other thread
+// that wants it (sched_yield returns at once when none does), so that on a busy machine a
+// watcher does not hold up the thread it waits for, or anyone else.
 template <typename T>
 bool WatchFor(const std::atomic<T>& flag, bool nonzero, int64_t micros = kSpinMicros) {
   const int64_t until = NowNs() + micros * 1000;
   for (;;) {
-    for (int i = 0; i < 32; ++i) {
+    for (int i = 0; i < 64; ++i) {
       if ((flag.load(std::memory_order_acquire) != 0) == nonzero) return true;
       CpuRelax();
     }
     if (NowNs() >= until) return false;
+    sched_yield();
   }
 }
 
