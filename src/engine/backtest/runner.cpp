@@ -464,6 +464,23 @@ bool SetNumericParam(BacktestSpec& s, const std::string& key, double v) {
   return false;
 }
 
+// specs[0, count) simulated side by side (BacktestContext::RunMetrics, count <= kLanes), each
+// result handed to report(k, result).
+template <typename Report>
+void RunTogether(const BacktestContext& context, const BacktestSpec* specs, size_t count, const Report& report) {
+  PerformanceMetrics metrics[kLanes];
+  const Status status = context.RunMetrics(specs, count, metrics);
+  for (size_t k = 0; k < count; ++k) {
+    if (!status.ok()) {
+      report(k, Result<BacktestResult>(status));
+      continue;
+    }
+    BacktestResult result;
+    result.metrics = metrics[k];
+    report(k, std::move(result));
+  }
+}
+
 // threads <= 0: all cores.
 size_t Workers(int threads) {
   return threads > 0 ? static_cast<size_t>(threads) : std::max(1u, std::thread::hardware_concurrency());
@@ -495,17 +512,8 @@ Status RunSpecs(BacktestContext& context, const std::vector<BacktestSpec>& specs
     const size_t groups = (total + kLanes - 1) / kLanes;
     ParallelFor(groups, Workers(options.threads), [&](size_t g) {
       const size_t begin = g * kLanes, count = std::min(kLanes, total - begin);
-      PerformanceMetrics metrics[kLanes];
-      const Status status = context.RunMetrics(specs.data() + begin, count, metrics);
-      for (size_t k = 0; k < count; ++k) {
-        if (!status.ok()) {
-          on_result(begin + k, Result<BacktestResult>(status));
-          continue;
-        }
-        BacktestResult result;
-        result.metrics = metrics[k];
-        on_result(begin + k, std::move(result));
-      }
+      RunTogether(context, specs.data() + begin, count,
+                  [&](size_t k, Result<BacktestResult>&& result) { on_result(begin + k, std::move(result)); });
     });
     return Status::Ok();
   }
@@ -696,17 +704,9 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
       const size_t begin = (i - before) * kLanes, count = std::min(kLanes, total - begin);
       BacktestSpec specs[kLanes];
       for (size_t k = 0; k < count; ++k) specs[k] = spec_of(begin + k);
-      PerformanceMetrics metrics[kLanes];
-      const Status status = context.RunMetrics(specs, count, metrics);
-      for (size_t k = 0; k < count; ++k) {
-        if (!status.ok()) {
-          on_result(begin + k, specs[k], Result<BacktestResult>(status));
-          continue;
-        }
-        BacktestResult result;
-        result.metrics = metrics[k];
+      RunTogether(context, specs, count, [&](size_t k, Result<BacktestResult>&& result) {
         on_result(begin + k, specs[k], std::move(result));
-      }
+      });
     });
     for (const Pending& p : pending) RETURN_IF_ERROR(p.status);
     if (verdict.load() == 1) return Status::Ok();
