@@ -799,6 +799,40 @@ Result<std::vector<GridCell>> RunGrid(const Workspace& ws, const YAML::Node& bas
   return RunGridOnContext(context, base_config, axes, scorers, threads);
 }
 
+void AppendGridCellJson(std::string& out, const GridCell& cell) {
+  const PerformanceMetrics& m = cell.metrics;
+  char buf[64];
+  auto number = [&](const char* key, double v) {
+    out += key;
+    if (!std::isfinite(v)) {
+      out += "null";
+      return;
+    }
+    out.append(buf, nlohmann::detail::to_chars(buf, buf + sizeof buf, v));
+  };
+  auto integer = [&](const char* key, int64_t v) {
+    out += key;
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  };
+  // An object's keys come out sorted (nlohmann's std::map): metrics before params.
+  number("{\"metrics\":{\"cagr\":", m.cagr);
+  number(",\"exposure\":", m.exposure);
+  number(",\"final_equity\":", m.final_equity);
+  number(",\"initial_cash\":", m.initial_cash);
+  number(",\"max_drawdown\":", m.max_drawdown);
+  integer(",\"orders\":", m.orders);
+  number(",\"sharpe\":", m.sharpe);
+  number(",\"sortino\":", m.sortino);
+  number(",\"total_fees\":", m.total_fees);
+  number(",\"total_return\":", m.total_return);
+  integer(",\"trades\":", m.trades);
+  number(",\"volatility\":", m.volatility);
+  number(",\"win_rate\":", m.win_rate);
+  out += "},\"params\":";
+  out += cell.params.dump();
+  out += '}';
+}
+
 nlohmann::json MetricsToJson(const PerformanceMetrics& m) {
   return {{"cagr", m.cagr},
           {"max_drawdown", m.max_drawdown},

@@ -328,6 +328,34 @@ TEST(GridTest, ABadLastValueStopsEveryRunOnAllThreads) {
   EXPECT_EQ(calls.load(), 0);
 }
 
+// The grid's JSON lines (`alphalab backtest --grid`) are written without building JSON
+// objects, byte for byte what the objects would dump, for ordinary and awkward numbers.
+TEST(GridTest, CellJsonLinesAreWhatTheJsonObjectsDump) {
+  const double awkward[] = {0.0, -0.0, 1.0, -1.5, 0.1, 1e-7, 123456789.0, 1e15, 1e16, 1e21, 2.5e-300,
+                            1.0 / 3, std::nan(""), std::numeric_limits<double>::infinity(),
+                            -std::numeric_limits<double>::infinity(), 1012345.6789, 0.30000000000000004};
+  std::mt19937_64 rng(14);
+  for (size_t round = 0; round < 200; ++round) {
+    auto pick = [&] {
+      return round < std::size(awkward) ? awkward[(round + rng() % 3) % std::size(awkward)]
+                                        : std::uniform_real_distribution<double>(-1e7, 1e7)(rng) *
+                                              std::pow(10.0, static_cast<double>(rng() % 20) - 10);
+    };
+    GridCell cell;
+    cell.params = {{"strategy.params.fast", static_cast<int>(rng() % 50)}, {"fee_bps", pick()}, {"name", "a\"b"}};
+    PerformanceMetrics& m = cell.metrics;
+    for (double* v : {&m.cagr, &m.max_drawdown, &m.sharpe, &m.sortino, &m.volatility, &m.total_return, &m.win_rate,
+                      &m.exposure, &m.final_equity, &m.initial_cash, &m.total_fees}) {
+      *v = pick();
+    }
+    m.trades = static_cast<int64_t>(rng() % 1000) - (round % 7 == 0 ? 5000 : 0);
+    m.orders = static_cast<int64_t>(rng());
+    std::string line;
+    AppendGridCellJson(line, cell);
+    EXPECT_EQ(line, (nlohmann::json{{"params", cell.params}, {"metrics", MetricsToJson(m)}}.dump()));
+  }
+}
+
 TEST(RunnerTest, SignalStrategyUsesInjectedScores) {
   const auto config = Yaml("tickers: [SYN0001]\ninitial_cash: 50000\nfee_bps: 5\n"
                            "strategy: {type: signal, params: {model_path: runs/x/model.json, cutoff: 0.6}}\n");
