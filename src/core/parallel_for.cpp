@@ -123,10 +123,20 @@ class Pool {
       LockSoon(mu_);
       std::lock_guard lock(mu_, std::adopt_lock);
       const size_t up = idle_ - parked_ + expected_;  // watching, or asked up already
-      wake = helpers > up ? std::min(helpers - up, parked_ - expected_) : 0;
+      size_t missing = helpers > up ? helpers - up : 0;
+      wake = std::min(missing, parked_ - expected_);
       expected_ += wake;
       stats_.wakes += wake;
       stats_.expects += wake;
+      missing -= wake;
+      // Too few threads yet (a process's first grid): start them now, so that their start
+      // overlaps the serial part too; they watch as the ones asked up do.
+      try {
+        for (; missing > 0 && threads_ < kMaxThreads; --missing, ++threads_, ++idle_) {
+          std::thread([this] { Loop(kExpectMicros); }).detach();
+        }
+      } catch (const std::system_error&) {  // no more threads now: the call makes do
+      }
     }
     if (wake == 1) {
       wake_.notify_one();
@@ -149,7 +159,7 @@ class Pool {
       size_t wanted = queue_.size() > idle_ ? queue_.size() - idle_ : 0;
       try {
         for (; wanted > 0 && threads_ < kMaxThreads; --wanted, ++threads_, ++idle_) {
-          std::thread([this] { Loop(); }).detach();  // idle from now on: a later call counts it
+          std::thread([this] { Loop(kSpinMicros); }).detach();  // idle from now on: a later call counts it
         }
       } catch (const std::system_error&) {  // no more threads now: the ones there (and the caller) do it
       }
@@ -201,11 +211,11 @@ class Pool {
     stats_.caller_ns += static_cast<uint64_t>(NowNs() - entered);
   }
 
-  void Loop() {
+  // `watch`: how long a new thread watches for its first call.
+  void Loop(int64_t watch) {
     LockSoon(mu_);
     std::unique_lock lock(mu_, std::adopt_lock);
     bool woken = true;  // a new thread's first call counts as a wake (no watching yet)
-    int64_t watch = kSpinMicros;
     for (;;) {  // counted in idle_ from its start (by the caller that made it) until it claims
       if (queue_.empty()) {
         lock.unlock();

@@ -72,8 +72,8 @@ PoolStats Stats();
 // Gets up to `workers` - 1 parked helpers of the caller's pool watching (for
 // kExpectMicros) because a ParallelFor call on `workers` follows within microseconds: the
 // call then starts without their wake-up (20-80 us on a VM), which overlaps the caller's
-// serial work instead. Nothing when they are up already; a call that does not come only
-// costs their watching.
+// serial work instead; helpers the pool does not have yet are started now. Nothing when they
+// are up already; a call that does not come only costs their watching.
 inline void ExpectParallelFor(size_t workers) {
   if (workers > 1) parallel_detail::ExpectHelpers(workers - 1);
 }

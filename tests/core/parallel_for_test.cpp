@@ -96,6 +96,24 @@ TEST(ParallelForTest, HelpersWatchBeforeParking) {
                                            << " calls: the helper parked before the caller looked";
 }
 
+// ExpectParallelFor starts the helpers a pool lacks (a process's first grid: their start
+// overlaps the serial part) and does nothing more when they are there.
+TEST(ParallelForTest, ExpectStartsMissingHelpers) {
+  std::thread fresh([] {  // a nice value no other test uses: a pool of its own, no thread yet
+    ASSERT_EQ(setpriority(PRIO_PROCESS, static_cast<id_t>(Tid()), Nice() + 3), 0);
+    ASSERT_EQ(parallel_detail::PoolThreads(), 0u);
+    ExpectParallelFor(3);
+    EXPECT_EQ(parallel_detail::PoolThreads(), 2u);
+    ExpectParallelFor(3);
+    EXPECT_EQ(parallel_detail::PoolThreads(), 2u);
+    std::atomic<int> sum{0};
+    ParallelFor(100, 3, [&](size_t i) { sum += static_cast<int>(i); });
+    EXPECT_EQ(sum.load(), 4950);
+    EXPECT_EQ(parallel_detail::PoolThreads(), 2u);
+  });
+  fresh.join();
+}
+
 // Watching is bounded: an idle pool sleeps (the server shares its cores with jobs).
 TEST(ParallelForTest, IdleHelpersUseNoCpu) {
   for (int call = 0; call < 50; ++call) ParallelFor(4, 3, [](size_t) { Spin(20); });
