@@ -800,34 +800,38 @@ Result<std::vector<GridCell>> RunGrid(const Workspace& ws, const YAML::Node& bas
 }
 
 void AppendGridCellJson(std::string& out, const GridCell& cell) {
-  const PerformanceMetrics& m = cell.metrics;
+  // MetricsToJson's fields in the order an object dumps its keys (nlohmann's std::map: sorted).
+  struct Field {
+    const char* key;
+    double PerformanceMetrics::*real;
+    int64_t PerformanceMetrics::*integer;
+  };
+  using M = PerformanceMetrics;
+  static constexpr Field kFields[] = {
+      {"cagr", &M::cagr, nullptr},           {"exposure", &M::exposure, nullptr},
+      {"final_equity", &M::final_equity, nullptr}, {"initial_cash", &M::initial_cash, nullptr},
+      {"max_drawdown", &M::max_drawdown, nullptr}, {"orders", nullptr, &M::orders},
+      {"sharpe", &M::sharpe, nullptr},       {"sortino", &M::sortino, nullptr},
+      {"total_fees", &M::total_fees, nullptr}, {"total_return", &M::total_return, nullptr},
+      {"trades", nullptr, &M::trades},       {"volatility", &M::volatility, nullptr},
+      {"win_rate", &M::win_rate, nullptr}};
   char buf[64];
-  auto number = [&](const char* key, double v) {
-    out += key;
-    if (!std::isfinite(v)) {
+  out += "{\"metrics\":";  // "metrics" < "params"
+  char sep = '{';
+  for (const Field& f : kFields) {
+    out += sep;
+    sep = ',';
+    out += '"';
+    out += f.key;
+    out += "\":";
+    if (f.integer) {
+      out.append(buf, std::to_chars(buf, buf + sizeof buf, cell.metrics.*f.integer).ptr);
+    } else if (const double v = cell.metrics.*f.real; !std::isfinite(v)) {
       out += "null";
-      return;
+    } else {
+      out.append(buf, nlohmann::detail::to_chars(buf, buf + sizeof buf, v));  // nlohmann's own text
     }
-    out.append(buf, nlohmann::detail::to_chars(buf, buf + sizeof buf, v));
-  };
-  auto integer = [&](const char* key, int64_t v) {
-    out += key;
-    out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
-  };
-  // An object's keys come out sorted (nlohmann's std::map): metrics before params.
-  number("{\"metrics\":{\"cagr\":", m.cagr);
-  number(",\"exposure\":", m.exposure);
-  number(",\"final_equity\":", m.final_equity);
-  number(",\"initial_cash\":", m.initial_cash);
-  number(",\"max_drawdown\":", m.max_drawdown);
-  integer(",\"orders\":", m.orders);
-  number(",\"sharpe\":", m.sharpe);
-  number(",\"sortino\":", m.sortino);
-  number(",\"total_fees\":", m.total_fees);
-  number(",\"total_return\":", m.total_return);
-  integer(",\"trades\":", m.trades);
-  number(",\"volatility\":", m.volatility);
-  number(",\"win_rate\":", m.win_rate);
+  }
   out += "},\"params\":";
   out += cell.params.dump();
   out += '}';
