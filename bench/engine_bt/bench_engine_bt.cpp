@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "../common/bench_report.hpp"
+#include "core/parallel_for.hpp"
 #include "core/workspace.hpp"
 #include "engine/backtest/long_flat.hpp"
 #include "engine/backtest/runner.hpp"
@@ -471,6 +472,37 @@ int main(int argc, char** argv) {
     const double y = c.median > 0 ? alphalab::bench::Summarize(alone).median / c.median : 0;
     std::printf("%u threads: %.2fx; machine ceiling (%u independent runs): %.2fx; X/Y %.2f\n", cores, x, cores, y,
                 y > 0 ? x / y : 0.0);
+  }
+
+  // 2c. Where a grid on all cores spends its time (core/parallel_for.hpp statistics, summed
+  // over 200 grids in a row, per grid): the calls that share work, the helpers that joined
+  // and how (caught while watching, or woken), the delay from a call's post to a helper's
+  // start, and the caller's time outside the calls (the serial part). Load-independent
+  // counts, plus times that show the serial share even on a loaded machine.
+  if (cores >= 2) {
+    for (int threads : {1, 0}) {
+      const int n = 200;
+      const auto before = parallel_detail::Stats();
+      const auto t0 = Clock::now();
+      for (int g = 0; g < n; ++g) engine_grid(threads);
+      const double wall_us = Seconds(t0) * 1e6 / n;
+      const auto after = parallel_detail::Stats();
+      const auto per = [&](uint64_t a, uint64_t b) { return static_cast<double>(a - b) / n; };
+      const double joins = per(after.joins, before.joins);
+      const double caller_us = per(after.caller_ns, before.caller_ns) / 1e3;
+      std::printf(
+          "grid on %s: %.1f us per grid; per grid: %.2f calls, %.2f helper joins (%.2f caught watching), %.2f "
+          "wakes (%.2f of them ahead of the call), %.2f helper parks, %.2f caller parks; join delay %.1f us mean; caller outside the calls "
+          "(serial) %.1f us, in items %.1f us, waiting/posting %.1f us; helpers in items %.1f us\n",
+          threads == 1 ? "1 thread" : "all cores", wall_us, per(after.calls, before.calls), joins,
+          per(after.caught, before.caught), per(after.wakes, before.wakes), per(after.expects, before.expects),
+          per(after.parks, before.parks),
+          per(after.caller_parks, before.caller_parks),
+          joins > 0 ? per(after.join_delay_ns, before.join_delay_ns) / 1e3 / joins : 0.0, wall_us - caller_us,
+          per(after.caller_items_ns, before.caller_items_ns) / 1e3,
+          caller_us - per(after.caller_items_ns, before.caller_items_ns) / 1e3,
+          per(after.helper_items_ns, before.helper_items_ns) / 1e3);
+    }
   }
 
   // 2b. What `alphalab backtest --grid` adds around the engine's grid: RunGrid from a

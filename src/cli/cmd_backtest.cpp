@@ -67,7 +67,7 @@ int RunBacktestCommand(const BacktestOptions& o) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::string lines;
     for (const auto& c : *cells) {
-      lines += nlohmann::json{{"params", c.params}, {"metrics", engine::MetricsToJson(c.metrics)}}.dump();
+      engine::AppendGridCellJson(lines, c);
       lines += '\n';
     }
     if (o.out_jsonl.empty()) {

@@ -56,6 +56,76 @@ TEST(ParallelForTest, HelpersAreReusedAcrossCalls) {
   EXPECT_LE(helpers.size(), pool) << "helpers seen: " << helpers.size() << " in " << shared_calls << " calls";
 }
 
+// Busy for about `micros` of this thread's CPU.
+void Spin(int micros) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(micros);
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
+double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// A helper watches for the next call before it parks, so a call right after the previous
+// one (a grid's phases, grid after grid) needs no wake (20-80 us on a VM, several percent of a
+// 1.5 ms grid). Seen from the caller: right after a call the helper it joined has not parked
+// yet; a few milliseconds later it has (once per call). Judged on the calls whose two threads
+// really ran at once (on a loaded machine they often share one core: nothing to judge).
+TEST(ParallelForTest, HelpersWatchBeforeParking) {
+  ParallelFor(2, 2, [](size_t) { Spin(200); });  // the helper exists
+  int judged = 0, parked_later = 0;
+  for (int call = 0; call < 400 && judged < 40; ++call) {
+    const auto before = parallel_detail::Stats();
+    const auto t0 = std::chrono::steady_clock::now();
+    const double cpu0 = ProcessCpuSeconds();
+    ParallelFor(20, 2, [](size_t) { Spin(25); });  // small items: both threads end within ~25 us
+    const double cpu = ProcessCpuSeconds() - cpu0;
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto right_after = parallel_detail::Stats();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    const auto later = parallel_detail::Stats();
+    if (right_after.joins == before.joins || cpu < 1.6 * wall) continue;  // not on two cores at once
+    ++judged;
+    parked_later += later.parks - right_after.parks == 1;
+  }
+  if (judged < 10) GTEST_SKIP() << "the two threads ran at once in only " << judged << " calls (a loaded machine)";
+  EXPECT_GE(parked_later * 10, judged * 8) << parked_later << " of " << judged
+                                           << " calls: the helper parked before the caller looked";
+}
+
+// ExpectParallelFor starts the helpers a pool lacks (a process's first grid: their start
+// overlaps the serial part) and does nothing more when they are there.
+TEST(ParallelForTest, ExpectStartsMissingHelpers) {
+  std::thread fresh([] {  // a nice value no other test uses: a pool of its own, no thread yet
+    ASSERT_EQ(setpriority(PRIO_PROCESS, static_cast<id_t>(Tid()), Nice() + 3), 0);
+    ASSERT_EQ(parallel_detail::PoolThreads(), 0u);
+    ExpectParallelFor(3);
+    EXPECT_EQ(parallel_detail::PoolThreads(), 2u);
+    ExpectParallelFor(3);
+    EXPECT_EQ(parallel_detail::PoolThreads(), 2u);
+    std::atomic<int> sum{0};
+    ParallelFor(100, 3, [&](size_t i) { sum += static_cast<int>(i); });
+    EXPECT_EQ(sum.load(), 4950);
+    EXPECT_EQ(parallel_detail::PoolThreads(), 2u);
+  });
+  fresh.join();
+}
+
+// Watching is bounded: an idle pool sleeps (the server shares its cores with jobs).
+TEST(ParallelForTest, IdleHelpersUseNoCpu) {
+  for (int call = 0; call < 50; ++call) ParallelFor(4, 3, [](size_t) { Spin(20); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // well past the watching time
+  const double cpu0 = ProcessCpuSeconds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const double used = ProcessCpuSeconds() - cpu0;
+  EXPECT_LT(used, 0.01) << "the idle pool used " << used * 1e3 << " ms of CPU in 200 ms";
+  const auto stats = parallel_detail::Stats();
+  EXPECT_GT(stats.parks, 0u);
+}
+
 TEST(ParallelForTest, NestedAndConcurrentCallsComplete) {
   std::atomic<size_t> sum{0};
   std::vector<std::thread> callers;

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
+#include <deque>
+#include <tuple>
 #include <limits>
 #include <map>
 #include <optional>
@@ -462,6 +464,23 @@ bool SetNumericParam(BacktestSpec& s, const std::string& key, double v) {
   return false;
 }
 
+// specs[0, count) simulated side by side (BacktestContext::RunMetrics, count <= kLanes), each
+// result handed to report(k, result).
+template <typename Report>
+void RunTogether(const BacktestContext& context, const BacktestSpec* specs, size_t count, const Report& report) {
+  PerformanceMetrics metrics[kLanes];
+  const Status status = context.RunMetrics(specs, count, metrics);
+  for (size_t k = 0; k < count; ++k) {
+    if (!status.ok()) {
+      report(k, Result<BacktestResult>(status));
+      continue;
+    }
+    BacktestResult result;
+    result.metrics = metrics[k];
+    report(k, std::move(result));
+  }
+}
+
 // threads <= 0: all cores.
 size_t Workers(int threads) {
   return threads > 0 ? static_cast<size_t>(threads) : std::max(1u, std::thread::hardware_concurrency());
@@ -493,17 +512,8 @@ Status RunSpecs(BacktestContext& context, const std::vector<BacktestSpec>& specs
     const size_t groups = (total + kLanes - 1) / kLanes;
     ParallelFor(groups, Workers(options.threads), [&](size_t g) {
       const size_t begin = g * kLanes, count = std::min(kLanes, total - begin);
-      PerformanceMetrics metrics[kLanes];
-      const Status status = context.RunMetrics(specs.data() + begin, count, metrics);
-      for (size_t k = 0; k < count; ++k) {
-        if (!status.ok()) {
-          on_result(begin + k, Result<BacktestResult>(status));
-          continue;
-        }
-        BacktestResult result;
-        result.metrics = metrics[k];
-        on_result(begin + k, std::move(result));
-      }
+      RunTogether(context, specs.data() + begin, count,
+                  [&](size_t k, Result<BacktestResult>&& result) { on_result(begin + k, std::move(result)); });
     });
     return Status::Ok();
   }
@@ -525,14 +535,26 @@ std::string JoinPath(const std::vector<std::string>& path) {
   return out;
 }
 
-// What identifies an override value in the validation cache.
-std::string ValueKey(const YAML::Node& v) { return v.IsScalar() ? "s:" + v.Scalar() : "y:" + YAML::Dump(v); }
+// Waits (watching, then yielding the core) until `flag` is non-zero; returns it.
+int AwaitNonZero(const std::atomic<int>& flag) {
+  for (int spins = 0;; ++spins) {
+    if (const int v = flag.load(std::memory_order_acquire)) return v;
+    if (spins < 4096) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
 
 }  // namespace
 
 Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
                        const std::vector<Combination>& combinations, const ScorerFactory& scorers,
                        const RunOptions& options, const CombinationCallback& on_result) {
+  ExpectParallelFor(Workers(options.threads));  // the helpers get up during the serial part below
   ASSIGN_OR_RETURN(auto base, ParseBacktestSpec(base_config));
   if (combinations.size() > 10'000'000) return Status::InvalidArgument("grid has more than 10 million combinations");
   // Validate every distinct override once with a full parse; numeric values of known keys
@@ -541,47 +563,62 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
     std::string key;  // dotted
     std::optional<double> numeric;
   };
-  std::map<std::string, Checked> checked;  // dotted key + value -> how it applies
-  bool fast_path = !options.record_curves;
   auto shown = [](const Combination& combo) {
     nlohmann::json params = nlohmann::json::object();
     for (const auto& o : combo) params[JoinPath(o.path)] = YamlToJson(o.value);
     return params;
   };
-  // Per combination, the checked entry of each override (found once, used by the fast path).
-  std::vector<std::vector<const Checked*>> entries(combinations.size());
   struct Pending {
-    Checked* entry;
+    Checked entry;
     const ConfigOverride* override_;
     YAML::Node config, value;  // private clones (yaml-cpp nodes are not shared across threads)
     Status status;
     bool checked;  // by the window rule (sma_cross windows); the others get a full parse
   };
-  std::vector<Pending> pending;  // distinct overrides, in order of first use
+  // The distinct overrides (key and value), in order of first use, found without building a
+  // string per override (this was a third of a 100-combination grid's serial part): each
+  // distinct path once, then (path, scalar text) -> entry; other values by their YAML dump.
+  std::vector<Pending> pending;
+  std::vector<const std::vector<std::string>*> paths;  // distinct paths, in order of first use
+  std::map<std::tuple<size_t, bool, std::string_view>, size_t> index;  // (path, scalar?, text) -> pending
+  std::deque<std::string> dumps;  // the texts of non-scalar values (index keys point here)
+  std::vector<size_t> entries;    // per override of each combination, in order: its pending entry
+  std::vector<size_t> first(combinations.size() + 1, 0);  // combination c's overrides: [first[c], first[c + 1])
   for (size_t c = 0; c < combinations.size(); ++c) {
-    entries[c].reserve(combinations[c].size());
+    first[c] = entries.size();
     for (const auto& o : combinations[c]) {
-      const std::string key = JoinPath(o.path);
-      auto [it, inserted] = checked.try_emplace(key + "\n" + ValueKey(o.value));
-      entries[c].push_back(&it->second);  // map entries never move
-      if (!inserted) continue;
-      it->second.key = key;
-      // sma_cross windows are checked by the parser's own rule (no full re-parse), on the
-      // workers below like the full parses.
-      if (IsSmaCrossWindowKey(base, key)) {
-        pending.push_back(Pending{&it->second, &o, {}, YAML::Clone(o.value), Status::Ok(), true});
+      size_t p = 0;
+      while (p < paths.size() && *paths[p] != o.path) ++p;
+      if (p == paths.size()) paths.push_back(&o.path);
+      const bool scalar = o.value.IsScalar();
+      std::string_view text;
+      if (scalar) {
+        text = o.value.Scalar();
+      } else {
+        dumps.push_back(YAML::Dump(o.value));
+        text = dumps.back();
+      }
+      auto [it, inserted] = index.try_emplace({p, scalar, text}, pending.size());
+      entries.push_back(it->second);
+      if (!inserted) {
+        if (!scalar) dumps.pop_back();
         continue;
       }
-      pending.push_back(Pending{&it->second, &o, YAML::Clone(base_config), YAML::Clone(o.value), Status::Ok(), false});
+      std::string key = JoinPath(o.path);
+      // sma_cross windows are checked by the parser's own rule (no full re-parse), on the
+      // workers below like the full parses.
+      const bool window = IsSmaCrossWindowKey(base, key);
+      pending.push_back(Pending{Checked{std::move(key), std::nullopt}, &o,
+                                window ? YAML::Node() : YAML::Clone(base_config), YAML::Clone(o.value), Status::Ok(),
+                                window});
     }
   }
-  // Each distinct override's check, on the workers (independent clones; the window checks were
-  // 4% of a 100-combination grid's instructions, serial before its simulations); the first
-  // problem in order of first use is the error, as with one pass.
-  ParallelFor(pending.size(), Workers(options.threads), [&](size_t k) {
-    Pending& p = pending[k];
+  first[combinations.size()] = entries.size();
+  // One distinct override's check (independent clones; on the workers: the window checks were
+  // 4% of a 100-combination grid's instructions, serial before its simulations).
+  auto check = [&](Pending& p) {
     const ConfigOverride& o = *p.override_;
-    Checked& entry = *p.entry;
+    Checked& entry = p.entry;
     if (p.checked) {
       auto window = SmaCrossWindowOverride(base, entry.key, p.value);
       if (window->ok()) {
@@ -607,19 +644,86 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
       }
       return Status::Ok();
     }();
-  });
-  for (const Pending& p : pending) {
-    RETURN_IF_ERROR(p.status);
-    if (!p.entry->numeric) fast_path = false;
+  };
+  // Every value checked and numeric: each combination is the base with its values set.
+  auto all_numeric = [&] {
+    for (const Pending& p : pending) {
+      if (!p.status.ok() || !p.entry.numeric) return false;
+    }
+    return true;
+  };
+  auto spec_of = [&](size_t c) {
+    BacktestSpec spec = base;
+    for (size_t e = first[c]; e < first[c + 1]; ++e) {
+      SetNumericParam(spec, pending[entries[e]].entry.key, *pending[entries[e]].entry.numeric);
+    }
+    return spec;
+  };
+  const size_t total = combinations.size();
+  bool checks_done = false;
+  if (!options.record_curves && total > 0 && context.RunsMetricsTogether(base)) {
+    // sma_cross on one instrument (a grid's common case): the preparation, the checks and
+    // the simulations in one parallel call, so a grid wakes its helpers once and its serial
+    // part stays small. Item 0 is Prepare(base) (it serves every combination: they all
+    // select the same data, and the decisions do not depend on the windows), items
+    // [1, 1 + P) the checks, claimed before the items after them: kLanes combinations each,
+    // built from the base on the worker. The first simulation item waits for the last of
+    // the items before it, whose thread gives the verdict: prepared and every value numeric
+    // (run them here) or not (nothing runs here; below, as before: the combinations parsed
+    // one by one, each spec prepared and run by RunSpecs).
+    const size_t before = 1 + pending.size(), groups = (total + kLanes - 1) / kLanes;
+    std::atomic<size_t> finished{0};
+    std::atomic<int> verdict{0};  // 0: items before the simulations running; 1: run; 2: do not
+    Status prepared = Status::Ok();
+    ParallelFor(before + groups, Workers(options.threads), [&](size_t i) {
+      if (i < before) {
+        // The last of these to end gives the verdict (also when one throws, so that no
+        // simulation item is left waiting).
+        auto counted = [&](bool threw) {
+          const bool last = finished.fetch_add(1, std::memory_order_acq_rel) + 1 == before;
+          if (last || threw) {
+            int unknown = 0;  // the first verdict stays
+            verdict.compare_exchange_strong(unknown, !threw && prepared.ok() && all_numeric() ? 1 : 2,
+                                            std::memory_order_acq_rel);
+          }
+        };
+        try {
+          if (i == 0) {
+            prepared = context.Prepare(base, scorers);
+          } else {
+            check(pending[i - 1]);
+          }
+        } catch (...) {
+          counted(true);
+          throw;
+        }
+        counted(false);
+        return;
+      }
+      if (AwaitNonZero(verdict) != 1) return;
+      const size_t begin = (i - before) * kLanes, count = std::min(kLanes, total - begin);
+      BacktestSpec specs[kLanes];
+      for (size_t k = 0; k < count; ++k) specs[k] = spec_of(begin + k);
+      RunTogether(context, specs, count, [&](size_t k, Result<BacktestResult>&& result) {
+        on_result(begin + k, specs[k], std::move(result));
+      });
+    });
+    for (const Pending& p : pending) RETURN_IF_ERROR(p.status);
+    if (verdict.load() == 1) return Status::Ok();
+    checks_done = true;
   }
+  if (!checks_done) {
+    ParallelFor(pending.size(), Workers(options.threads), [&](size_t k) { check(pending[k]); });
+    // The first problem in order of first use is the error, as with one pass.
+    for (const Pending& p : pending) RETURN_IF_ERROR(p.status);
+  }
+  const bool fast_path = !options.record_curves && all_numeric();
   std::vector<BacktestSpec> specs;
-  specs.reserve(combinations.size());
-  for (size_t c = 0; c < combinations.size(); ++c) {
+  specs.reserve(total);
+  for (size_t c = 0; c < total; ++c) {
     const Combination& combo = combinations[c];
     if (fast_path) {
-      BacktestSpec spec = base;
-      for (const Checked* entry : entries[c]) SetNumericParam(spec, entry->key, *entry->numeric);
-      specs.push_back(std::move(spec));
+      specs.push_back(spec_of(c));
       continue;
     }
     YAML::Node config = YAML::Clone(base_config);
@@ -641,6 +745,7 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
 Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const YAML::Node& base_config,
                                                const std::vector<GridAxis>& axes,
                                                const ScorerFactory& scorers, int threads) {
+  ExpectParallelFor(Workers(threads));  // the helpers get up while the combinations are listed
   size_t total = 1;
   for (const auto& a : axes) {
     total *= a.values.size();
@@ -692,6 +797,44 @@ Result<std::vector<GridCell>> RunGrid(const Workspace& ws, const YAML::Node& bas
   ASSIGN_OR_RETURN(auto base, ParseBacktestSpec(base_config));
   ASSIGN_OR_RETURN(auto context, BacktestContext::Load(ws, base));
   return RunGridOnContext(context, base_config, axes, scorers, threads);
+}
+
+void AppendGridCellJson(std::string& out, const GridCell& cell) {
+  // MetricsToJson's fields in the order an object dumps its keys (nlohmann's std::map: sorted).
+  struct Field {
+    const char* key;
+    double PerformanceMetrics::*real;
+    int64_t PerformanceMetrics::*integer;
+  };
+  using M = PerformanceMetrics;
+  static constexpr Field kFields[] = {
+      {"cagr", &M::cagr, nullptr},           {"exposure", &M::exposure, nullptr},
+      {"final_equity", &M::final_equity, nullptr}, {"initial_cash", &M::initial_cash, nullptr},
+      {"max_drawdown", &M::max_drawdown, nullptr}, {"orders", nullptr, &M::orders},
+      {"sharpe", &M::sharpe, nullptr},       {"sortino", &M::sortino, nullptr},
+      {"total_fees", &M::total_fees, nullptr}, {"total_return", &M::total_return, nullptr},
+      {"trades", nullptr, &M::trades},       {"volatility", &M::volatility, nullptr},
+      {"win_rate", &M::win_rate, nullptr}};
+  char buf[64];
+  out += "{\"metrics\":";  // "metrics" < "params"
+  char sep = '{';
+  for (const Field& f : kFields) {
+    out += sep;
+    sep = ',';
+    out += '"';
+    out += f.key;
+    out += "\":";
+    if (f.integer) {
+      out.append(buf, std::to_chars(buf, buf + sizeof buf, cell.metrics.*f.integer).ptr);
+    } else if (const double v = cell.metrics.*f.real; !std::isfinite(v)) {
+      out += "null";
+    } else {
+      out.append(buf, nlohmann::detail::to_chars(buf, buf + sizeof buf, v));  // nlohmann's own text
+    }
+  }
+  out += "},\"params\":";
+  out += cell.params.dump();
+  out += '}';
 }
 
 nlohmann::json MetricsToJson(const PerformanceMetrics& m) {

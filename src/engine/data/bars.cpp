@@ -44,7 +44,9 @@ std::vector<std::string> Universe::Symbols() const {
 void Universe::BuildCalendar() {
   calendar.clear();
   for (const auto& s : series) calendar.insert(calendar.end(), s.date.begin(), s.date.end());
-  std::sort(calendar.begin(), calendar.end());
+  // One instrument (every sma_cross grid) has its ascending dates already: no sort (it was
+  // 3% of a 100-combination grid loaded from a workspace, twice).
+  if (!std::is_sorted(calendar.begin(), calendar.end())) std::sort(calendar.begin(), calendar.end());
   calendar.erase(std::unique(calendar.begin(), calendar.end()), calendar.end());
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include <malloc.h>
 
 #include <cmath>
@@ -274,6 +276,84 @@ TEST(GridTest, ExplicitCombinationsAreCheckedBeforeWork) {
   EXPECT_EQ(calls, 0);
   EXPECT_TRUE(SameContext(a, a));
   EXPECT_FALSE(SameContext(a, b));
+}
+
+// Two and three threads give every cell of the grid exactly the one-thread numbers, in the
+// same order, again and again (the grid's checks, preparation and simulations share one
+// parallel call; the simulations wait for the checks' verdict).
+TEST(GridTest, ThreadsGiveTheOneThreadGridToTheCent) {
+  const auto config = Yaml("dataset: synthetic\ntickers: [SYN0003]\ninitial_cash: 100000\nfee_bps: 10\n"
+                           "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+  const auto spec = ParseBacktestSpec(config).value();
+  const Universe u = Synthetic();
+  const std::vector<GridAxis> axes = {ParseGridAxis("strategy.params.fast=5:50:5").value(),
+                                      ParseGridAxis("strategy.params.slow=20:200:20").value(),
+                                      ParseGridAxis("fee_bps=[0, 10.5]").value()};
+  auto one_ctx = BacktestContext::FromUniverse(u, spec).value();
+  const auto one = RunGridOnContext(one_ctx, config, axes, {}, 1).value();
+  ASSERT_EQ(one.size(), 200u);
+  for (int round = 0; round < 20; ++round) {
+    const int threads = round % 2 ? 3 : 2;
+    auto ctx = BacktestContext::FromUniverse(u, spec).value();  // fresh: Prepare runs inside the call
+    const auto many = RunGridOnContext(ctx, config, axes, {}, threads).value();
+    ASSERT_EQ(many.size(), one.size());
+    for (size_t c = 0; c < one.size(); ++c) {
+      ASSERT_EQ(many[c].params, one[c].params) << c;
+      ASSERT_EQ(many[c].metrics.final_equity, one[c].metrics.final_equity) << one[c].params.dump();
+      ASSERT_EQ(many[c].metrics.sharpe, one[c].metrics.sharpe) << one[c].params.dump();
+      ASSERT_EQ(many[c].metrics.max_drawdown, one[c].metrics.max_drawdown) << one[c].params.dump();
+      ASSERT_EQ(many[c].metrics.trades, one[c].metrics.trades) << one[c].params.dump();
+      ASSERT_EQ(many[c].metrics.total_fees, one[c].metrics.total_fees) << one[c].params.dump();
+    }
+  }
+  EXPECT_NE(one[0].metrics.final_equity, one[1].metrics.final_equity);  // the fee axis matters
+}
+
+// A bad value anywhere, even the last combination's, fails the grid before any simulation
+// (the workers that reach the simulations first wait for every check).
+TEST(GridTest, ABadLastValueStopsEveryRunOnAllThreads) {
+  const auto config = Yaml("tickers: [SYN0002]\nstrategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+  auto ctx = BacktestContext::FromUniverse(Synthetic(), ParseBacktestSpec(config).value()).value();
+  std::vector<Combination> combos;
+  // Full parses (slow checks) first, the quickest check (a window) last and bad.
+  for (int fee = 0; fee < 60; ++fee) combos.push_back(Combo({"fee_bps=" + std::to_string(fee)}));
+  combos.push_back(Combo({"strategy.params.slow=x"}));
+  std::atomic<int> calls{0};
+  for (int round = 0; round < 20; ++round) {
+    Status bad = RunCombinations(ctx, config, combos, {}, RunOptions{.threads = 2},
+                                 [&](size_t, const BacktestSpec&, Result<BacktestResult>&&) { ++calls; });
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.message().find("strategy.params.slow=\"x\""), std::string::npos) << bad.message();
+  }
+  EXPECT_EQ(calls.load(), 0);
+}
+
+// The grid's JSON lines (`alphalab backtest --grid`) are written without building JSON
+// objects, byte for byte what the objects would dump, for ordinary and awkward numbers.
+TEST(GridTest, CellJsonLinesAreWhatTheJsonObjectsDump) {
+  const double awkward[] = {0.0, -0.0, 1.0, -1.5, 0.1, 1e-7, 123456789.0, 1e15, 1e16, 1e21, 2.5e-300,
+                            1.0 / 3, std::nan(""), std::numeric_limits<double>::infinity(),
+                            -std::numeric_limits<double>::infinity(), 1012345.6789, 0.30000000000000004};
+  std::mt19937_64 rng(14);
+  for (size_t round = 0; round < 200; ++round) {
+    auto pick = [&] {
+      return round < std::size(awkward) ? awkward[(round + rng() % 3) % std::size(awkward)]
+                                        : std::uniform_real_distribution<double>(-1e7, 1e7)(rng) *
+                                              std::pow(10.0, static_cast<double>(rng() % 20) - 10);
+    };
+    GridCell cell;
+    cell.params = {{"strategy.params.fast", static_cast<int>(rng() % 50)}, {"fee_bps", pick()}, {"name", "a\"b"}};
+    PerformanceMetrics& m = cell.metrics;
+    for (double* v : {&m.cagr, &m.max_drawdown, &m.sharpe, &m.sortino, &m.volatility, &m.total_return, &m.win_rate,
+                      &m.exposure, &m.final_equity, &m.initial_cash, &m.total_fees}) {
+      *v = pick();
+    }
+    m.trades = static_cast<int64_t>(rng() % 1000) - (round % 7 == 0 ? 5000 : 0);
+    m.orders = static_cast<int64_t>(rng());
+    std::string line;
+    AppendGridCellJson(line, cell);
+    EXPECT_EQ(line, (nlohmann::json{{"params", cell.params}, {"metrics", MetricsToJson(m)}}.dump()));
+  }
 }
 
 TEST(RunnerTest, SignalStrategyUsesInjectedScores) {

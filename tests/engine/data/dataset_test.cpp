@@ -82,3 +82,37 @@ TEST(DatasetTest, ValidateReportsEveryBrokenFile) {
 
 }  // namespace
 }  // namespace alphalab::engine
+
+namespace alphalab::engine {
+namespace {
+
+BarSeries Dated(std::string symbol, std::vector<int32_t> dates) {
+  BarSeries s;
+  s.symbol = std::move(symbol);
+  s.date = std::move(dates);
+  return s;
+}
+
+// The calendar is the ascending union of the series' dates: one series as it is (no sort),
+// several merged, and even a series built out of order comes out sorted.
+TEST(UniverseTest, CalendarIsTheAscendingUnionOfTheDates) {
+  Universe one;
+  one.series.push_back(Dated("A", {3, 5, 9, 12}));
+  one.BuildCalendar();
+  EXPECT_EQ(one.calendar, (std::vector<int32_t>{3, 5, 9, 12}));
+  Universe two;
+  two.series.push_back(Dated("A", {3, 5, 9, 12}));
+  two.series.push_back(Dated("B", {1, 5, 10, 12, 20}));
+  two.BuildCalendar();
+  EXPECT_EQ(two.calendar, (std::vector<int32_t>{1, 3, 5, 9, 10, 12, 20}));
+  Universe odd;
+  odd.series.push_back(Dated("C", {7, 2, 7, 4}));
+  odd.BuildCalendar();
+  EXPECT_EQ(odd.calendar, (std::vector<int32_t>{2, 4, 7}));
+  two.series.pop_back();  // rebuilt from scratch
+  two.BuildCalendar();
+  EXPECT_EQ(two.calendar, one.calendar);
+}
+
+}  // namespace
+}  // namespace alphalab::engine
