@@ -25,6 +25,7 @@
 
 #include "core/clock.hpp"
 #include "core/confined_open.hpp"
+#include "core/job_result.hpp"
 #include "core/status.hpp"
 #include "core/workspace.hpp"
 #include "engine/backtest/result.hpp"
@@ -93,7 +94,9 @@ Result<PreparedBacktest> PrepareBacktest(const Workspace& ws, const BacktestRunF
 // also writes that job's result file (core/job_result.hpp: kind backtest, the headline
 // metrics of summary.json). `summary_json` (optional) receives summary.json's exact text, so
 // a caller that reads the summary (the optimization fast path) need not read the file back;
-// `summary` (optional) receives the JSON tree that text was dumped from.
+// `summary` (optional) receives the JSON tree that text was dumped from; `job_result`
+// (optional) the result file as written (set only once it is), so that the fast path need not
+// read it back either.
 // The folder is created in the workspace's backtests/, opened confined (core/confined_open.hpp:
 // a symlink leading outside the workspace is refused); `backtests_fd`, when given, is that folder
 // already opened by OpenBacktestsFolder (once per batch of runs).
@@ -101,7 +104,7 @@ Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& 
                                    const BacktestResult& result, const std::string& bt_run_id, TimePoint created_at,
                                    const std::string& model_run_id, const std::string& job_id = "",
                                    std::string* summary_json = nullptr, int backtests_fd = -1,
-                                   nlohmann::json* summary = nullptr);
+                                   nlohmann::json* summary = nullptr, JobResult* job_result = nullptr);
 
 // The workspace's backtests/ (created when missing) opened beneath the workspace root.
 Result<UniqueFd> OpenBacktestsFolder(const Workspace& ws);
