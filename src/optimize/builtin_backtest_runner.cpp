@@ -251,6 +251,11 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
               }
               finish(s);
               s.finished = true;
+              // Its prepared run (the config tree above all) is freed here, on the worker, in
+              // parallel: freed with the chunk's slots it would be serial work between chunks.
+              // RunSpecs is done with specs[k] once this callback runs.
+              s.run.reset();
+              specs[k].config.reset();
               mark_ended(group[k]);
             });
         if (!st.ok()) {  // the groups share their data: cannot happen
