@@ -14,9 +14,9 @@
 namespace alphalab {
 
 Result<JobRecord> CreateInProcess(const JobService& service, const JobCatalog& catalog, std::string_view job_type,
-                                  const Json& params, const SubmitOptions& options, TimePoint now) {
+                                  const Json& params, const SubmitOptions& options, TimePoint now, ResolvedPaths* paths) {
   if (options.dry_run) return Status::InvalidArgument("a dry run does not run in process");
-  ASSIGN_OR_RETURN(ResolvedJob resolved, catalog.Resolve(job_type, params));
+  ASSIGN_OR_RETURN(ResolvedJob resolved, catalog.Resolve(job_type, params, paths));
   return service.NewRecord(std::move(resolved), options, now);
 }
 

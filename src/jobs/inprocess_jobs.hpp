@@ -30,8 +30,10 @@
 
 namespace alphalab {
 
+// `paths` (optional): the batch's remembered path resolutions (JobCatalog::Resolve).
 Result<JobRecord> CreateInProcess(const JobService& service, const JobCatalog& catalog, std::string_view job_type,
-                                  const Json& params, const SubmitOptions& options, TimePoint now);
+                                  const Json& params, const SubmitOptions& options, TimePoint now,
+                                  ResolvedPaths* paths = nullptr);
 
 // A record for parameters the catalog refused (`why`), ended FAILED / spawn_failed at `now`.
 JobRecord FailedToStart(const JobService& service, std::string_view job_type, const Json& params,

@@ -139,7 +139,7 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
     ParallelFor(n, workers, [&](size_t i) {
       Slot& s = slots[i];
       const Json& params = tasks[from + i].params;
-      auto job = CreateInProcess(jobs_, catalog_, kBacktest, params, options, created);
+      auto job = CreateInProcess(jobs_, catalog_, kBacktest, params, options, created, &files.paths());
       if (!job.ok()) {
         s.job = FailedToStart(jobs_, kBacktest, params, options, job.status(), created);
         return;

@@ -111,15 +111,7 @@ Result<YAML::Node> ConfigFileCache::Load(const std::filesystem::path& path) {
 
 Result<std::filesystem::path> ConfigFileCache::Resolve(const Workspace& ws, const std::string& user_path,
                                                        PathMust must) {
-  const auto key = std::make_pair(user_path, must);
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = resolved_.find(key); it != resolved_.end()) return it->second;
-  }
-  ASSIGN_OR_RETURN(std::filesystem::path path, ws.Resolve(user_path, must));
-  std::lock_guard lock(mu_);
-  resolved_.emplace(key, path);
-  return path;
+  return paths_.Resolve(ws, user_path, must);
 }
 
 Result<PreparedBacktest> PrepareBacktest(const Workspace& ws, const BacktestRunFlags& flags, ModelCache& models,

@@ -64,20 +64,21 @@ class ModelCache {
 };
 
 // Parsed config files, by absolute path (a batch of runs reads each file once), and the
-// workspace paths of the batch resolved once: a batch's tasks name the same --config, whose
-// Workspace::Resolve (a symlink walk, ~14 syscalls) is the same for all of them while the batch
-// runs. Thread-safe: every caller gets its own clone. Live for one batch only (a symlink changed
-// later is seen by the next batch's first resolution).
+// workspace paths of the batch resolved once (core/workspace.hpp ResolvedPaths: a batch's tasks
+// name the same --config). Thread-safe: every caller gets its own clone. Live for one batch only
+// (a symlink changed later is seen by the next batch's first resolution).
 class ConfigFileCache {
  public:
   Result<YAML::Node> Load(const std::filesystem::path& path);  // a clone the caller may modify
   // ws.Resolve(user_path, must), remembered when it succeeds (a failure is not remembered).
   Result<std::filesystem::path> Resolve(const Workspace& ws, const std::string& user_path, PathMust must);
+  // The batch's resolved paths, for its other users (the job catalog's path parameters).
+  ResolvedPaths& paths() { return paths_; }
 
  private:
   std::mutex mu_;
   std::map<std::filesystem::path, YAML::Node> files_;
-  std::map<std::pair<std::string, PathMust>, std::filesystem::path> resolved_;
+  ResolvedPaths paths_;
 };
 
 struct PreparedBacktest {
