@@ -1440,6 +1440,10 @@ void OptimizationService::RunChunk(const std::shared_ptr<Live>& live_ptr) {
     if (metrics_) metrics_->Increment("alphalab_optimization_tasks_total", {{"event", "submitted"}, {"path", "runner"}});
     ApplyUpdate(live, live.progress->TaskStarted(key), "runner start");
     EndTask(live, r.index, r.job, &r.result, r.result_summary_id);
+    if (IsTerminal(live.progress->state()) && live.runner_seconds_per_task && runner_seconds_per_task_.load() <= 0) {
+      // Ended before its call returns (which sets the figure): the next Create finds history.
+      runner_seconds_per_task_.store(*live.runner_seconds_per_task);
+    }
     PersistLocked(live, false);
   };
   auto should_stop = [this, &live] { return shutting_down_.load() || live.stop_flag.load(); };
