@@ -97,6 +97,18 @@ std::string Workspace::Relative(const fs::path& absolute) const {
   return absolute.lexically_relative(root_).generic_string();
 }
 
+Result<fs::path> ResolvedPaths::Resolve(const Workspace& ws, const std::string& user_path, PathMust must) {
+  const auto key = std::make_pair(user_path, must);
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = resolved_.find(key); it != resolved_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(fs::path path, ws.Resolve(user_path, must));
+  std::lock_guard lock(mu_);
+  resolved_.emplace(key, path);
+  return path;
+}
+
 std::string WithoutRoot(std::string_view message, const fs::path& root_path) {
   const std::string root = root_path.string();
   if (root.size() <= 1) return std::string(message);

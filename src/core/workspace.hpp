@@ -3,8 +3,11 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/status.hpp"
 
@@ -42,6 +45,19 @@ class Workspace {
  private:
   explicit Workspace(fs::path root) : root_(std::move(root)) {}
   fs::path root_;
+};
+
+// Workspace::Resolve remembered for a batch of jobs prepared together (the optimization fast
+// path's tasks name the same config file): each distinct (path, must) is walked once (a symlink
+// walk, ~8 system calls) instead of once per job. A failure is not remembered. Thread-safe. Live
+// for one batch only: a symlink changed later is seen by the next batch's first resolution.
+class ResolvedPaths {
+ public:
+  Result<fs::path> Resolve(const Workspace& ws, const std::string& user_path, PathMust must);
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<std::string, PathMust>, fs::path> resolved_;
 };
 
 // True when `child` equals `parent` or lies below it, compared component by component

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "jobs/job_outcome.hpp"
 #include "jobs/job_results.hpp"
@@ -13,9 +14,9 @@
 namespace alphalab {
 
 Result<JobRecord> CreateInProcess(const JobService& service, const JobCatalog& catalog, std::string_view job_type,
-                                  const Json& params, const SubmitOptions& options, TimePoint now) {
+                                  const Json& params, const SubmitOptions& options, TimePoint now, ResolvedPaths* paths) {
   if (options.dry_run) return Status::InvalidArgument("a dry run does not run in process");
-  ASSIGN_OR_RETURN(ResolvedJob resolved, catalog.Resolve(job_type, params));
+  ASSIGN_OR_RETURN(ResolvedJob resolved, catalog.Resolve(job_type, params, paths));
   return service.NewRecord(std::move(resolved), options, now);
 }
 
@@ -53,12 +54,17 @@ Status WriteInProcessLog(const Workspace& workspace, const JobRecord& job, std::
 }
 
 void FinishInProcess(JobRecord& job, const JobCatalog& catalog, std::string_view output, int exit_code,
-                     TimePoint started, TimePoint ended) {
+                     TimePoint started, TimePoint ended, const JobResult* written_result) {
   ProcessExit exit;
   exit.job_id = job.job_id;
   exit.exit_code = exit_code;
   const JobTypeSpec* spec = catalog.Find(job.job_type);
-  const auto result = ReadResultFileOf(catalog.workspace(), spec, job);
+  std::optional<Result<JobResult>> result;
+  if (written_result && spec && spec->result_kind) {
+    result = *written_result;
+  } else {
+    result = ReadResultFileOf(catalog.workspace(), spec, job);
+  }
   const JobOutcome outcome = DecideOutcome(job, spec, JobEnd::Exited(exit), output, result ? &*result : nullptr);
   if (auto running = Transition(job.status, JobEvent::kJobStarted); running.ok()) job.status = *running;
   job.started_at = started;

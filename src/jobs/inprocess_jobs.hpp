@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "core/clock.hpp"
+#include "core/job_result.hpp"
 #include "core/json.hpp"
 #include "core/status.hpp"
 #include "core/workspace.hpp"
@@ -29,8 +30,10 @@
 
 namespace alphalab {
 
+// `paths` (optional): the batch's remembered path resolutions (JobCatalog::Resolve).
 Result<JobRecord> CreateInProcess(const JobService& service, const JobCatalog& catalog, std::string_view job_type,
-                                  const Json& params, const SubmitOptions& options, TimePoint now);
+                                  const Json& params, const SubmitOptions& options, TimePoint now,
+                                  ResolvedPaths* paths = nullptr);
 
 // A record for parameters the catalog refused (`why`), ended FAILED / spawn_failed at `now`.
 JobRecord FailedToStart(const JobService& service, std::string_view job_type, const Json& params,
@@ -40,8 +43,10 @@ JobRecord FailedToStart(const JobService& service, std::string_view job_type, co
 Status WriteInProcessLog(const Workspace& workspace, const JobRecord& job, std::string_view output);
 
 // Ends `job` (created by CreateInProcess) as a process that printed `output` and exited with
-// `exit_code`: started at `started`, ended at `ended`.
+// `exit_code`: started at `started`, ended at `ended`. `written_result`, when given, is the
+// result file the job has just written (engine::WriteSingleRun), taken instead of reading it
+// back: the outcome reads only its kind and id, which the file holds as written.
 void FinishInProcess(JobRecord& job, const JobCatalog& catalog, std::string_view output, int exit_code,
-                     TimePoint started, TimePoint ended);
+                     TimePoint started, TimePoint ended, const JobResult* written_result = nullptr);
 
 }  // namespace alphalab

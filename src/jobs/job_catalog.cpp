@@ -640,7 +640,7 @@ Result<Json> NormalizeList(const ParamSpec& p, const Json& v) {
 
 }  // namespace
 
-Result<Json> JobCatalog::NormalizeValue(const ParamSpec& p, const Json& v) const {
+Result<Json> JobCatalog::NormalizeValue(const ParamSpec& p, const Json& v, ResolvedPaths* paths) const {
   switch (p.type) {
     case ParamType::kString: return NormalizeString(p, v);
     case ParamType::kInt: {
@@ -660,7 +660,9 @@ Result<Json> JobCatalog::NormalizeValue(const ParamSpec& p, const Json& v) const
       if (const std::string raw = v.get<std::string>(); !raw.empty() && raw.front() == '-') {
         return ParamError(p.name, "must not start with '-' (it would be read as an option)");
       }
-      auto resolved = workspace_.Resolve(v.get<std::string>(), p.must_exist ? PathMust::kExist : PathMust::kAny);
+      const PathMust must = p.must_exist ? PathMust::kExist : PathMust::kAny;
+      auto resolved = paths ? paths->Resolve(workspace_, v.get<std::string>(), must)
+                            : workspace_.Resolve(v.get<std::string>(), must);
       if (!resolved.ok()) {
         const Status& s = resolved.status();
         return Status(s.code(), "parameter '" + p.name + "': " + s.message(), s.details());
@@ -675,7 +677,7 @@ Result<Json> JobCatalog::NormalizeValue(const ParamSpec& p, const Json& v) const
   return ParamError(p.name, "has an unknown type");
 }
 
-Result<Json> JobCatalog::NormalizeParams(const JobTypeSpec& spec, const Json& params) const {
+Result<Json> JobCatalog::NormalizeParams(const JobTypeSpec& spec, const Json& params, ResolvedPaths* paths) const {
   if (!params.is_object()) return Status::InvalidArgument("params must be a JSON object");
   RETURN_IF_ERROR(CheckUnknownParams(spec, params));
   Json out = Json::object();
@@ -688,7 +690,7 @@ Result<Json> JobCatalog::NormalizeParams(const JobTypeSpec& spec, const Json& pa
       }
       continue;
     }
-    ASSIGN_OR_RETURN(out[p.name], NormalizeValue(p, v));
+    ASSIGN_OR_RETURN(out[p.name], NormalizeValue(p, v, paths));
   }
   return out;
 }
@@ -758,7 +760,7 @@ Status CheckArgvSize(const ResolvedJob& job) {
 
 }  // namespace
 
-Result<ResolvedJob> JobCatalog::Resolve(std::string_view job_type, const Json& params) const {
+Result<ResolvedJob> JobCatalog::Resolve(std::string_view job_type, const Json& params, ResolvedPaths* paths) const {
   const JobTypeSpec* spec = Find(job_type);
   if (!spec) {
     std::string known;
@@ -767,7 +769,7 @@ Result<ResolvedJob> JobCatalog::Resolve(std::string_view job_type, const Json& p
         "unknown job type '" + std::string(job_type.substr(0, 100)) + "' (known: " + known + ")",
         Json{{"job_type", std::string(job_type.substr(0, 100))}});
   }
-  ASSIGN_OR_RETURN(ResolvedJob job, Substitute(*spec, params));
+  ASSIGN_OR_RETURN(ResolvedJob job, Substitute(*spec, params, paths));
   job.job_type = spec->name;
   job.cwd = workspace_.root();
   job.timeout_sec = spec->timeout_sec;
@@ -791,8 +793,8 @@ void ResolvedJob::BindJobId(const std::string& job_id) {
   if (in_argv) args_preview = ArgsPreview(argv);
 }
 
-Result<ResolvedJob> JobCatalog::Substitute(const JobTypeSpec& spec, const Json& params) const {
-  ASSIGN_OR_RETURN(Json p, NormalizeParams(spec, params));
+Result<ResolvedJob> JobCatalog::Substitute(const JobTypeSpec& spec, const Json& params, ResolvedPaths* paths) const {
+  ASSIGN_OR_RETURN(Json p, NormalizeParams(spec, params, paths));
   if (spec.check) RETURN_IF_ERROR(spec.check(p));
   ResolvedJob job;
   job.params = p;

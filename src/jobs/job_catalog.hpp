@@ -175,18 +175,20 @@ class JobCatalog {
   Json ToJson() const;
 
   // Validates `params` for `job_type` (unknown type 400, unknown/missing/mistyped params
-  // 400, paths through Workspace::Resolve, overrides grammar) and builds the argv.
-  Result<ResolvedJob> Resolve(std::string_view job_type, const Json& params) const;
+  // 400, paths through Workspace::Resolve, overrides grammar) and builds the argv. `paths`,
+  // when given, remembers the path parameters' resolutions for a batch of jobs resolved
+  // together (the optimization fast path's chunk).
+  Result<ResolvedJob> Resolve(std::string_view job_type, const Json& params, ResolvedPaths* paths = nullptr) const;
 
   const std::filesystem::path& self_exe() const { return self_exe_; }
   const Workspace& workspace() const { return workspace_; }
 
  private:
   // Normalizes the params, runs the type's check and fills its argv and env templates.
-  Result<ResolvedJob> Substitute(const JobTypeSpec& spec, const Json& params) const;
+  Result<ResolvedJob> Substitute(const JobTypeSpec& spec, const Json& params, ResolvedPaths* paths = nullptr) const;
   Status AddUserType(const WorkspaceConfig& config, const JobTypeDecl& decl);
-  Result<Json> NormalizeParams(const JobTypeSpec& spec, const Json& params) const;
-  Result<Json> NormalizeValue(const ParamSpec& p, const Json& v) const;
+  Result<Json> NormalizeParams(const JobTypeSpec& spec, const Json& params, ResolvedPaths* paths = nullptr) const;
+  Result<Json> NormalizeValue(const ParamSpec& p, const Json& v, ResolvedPaths* paths = nullptr) const;
 
   const Workspace& workspace_;
   std::filesystem::path self_exe_;

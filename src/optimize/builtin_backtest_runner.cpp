@@ -42,6 +42,7 @@ struct Slot {
   std::string summary_json;                        // the summary.json text it wrote ("" when none)
   Json summary;                                    // the tree that text was dumped from (null when none)
   KnownResult known;                               // its result file and summary.json text, once ended
+  std::optional<JobResult> written_result;         // the result file WriteSingleRun wrote
 };
 
 // The data one group of tasks reads, loaded once per Run.
@@ -95,7 +96,8 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
       s.created = false;
       return;
     }
-    FinishInProcess(s.job, catalog_, s.output, s.exit_code, s.started, s.ended);
+    FinishInProcess(s.job, catalog_, s.output, s.exit_code, s.started, s.ended,
+                    s.written_result ? &*s.written_result : nullptr);
     if (s.job.status == JobState::kSuccess && !s.summary_json.empty()) {
       // What ReadJobMetrics would read back from the files just written: the result file
       // names backtests/<bt_run_id>/summary.json, whose text is in memory.
@@ -137,7 +139,7 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
     ParallelFor(n, workers, [&](size_t i) {
       Slot& s = slots[i];
       const Json& params = tasks[from + i].params;
-      auto job = CreateInProcess(jobs_, catalog_, kBacktest, params, options, created);
+      auto job = CreateInProcess(jobs_, catalog_, kBacktest, params, options, created, &files.paths());
       if (!job.ok()) {
         s.job = FailedToStart(jobs_, kBacktest, params, options, job.status(), created);
         return;
@@ -234,12 +236,14 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
                 fail(s, result.status());
               } else {
                 const TimePoint now = clock_.Now();
+                JobResult written;  // its id is set once the result file is written
                 auto out = engine::WriteSingleRun(workspace_, *s.run, context, *result, s.bt_run_id, now,
                                                   models.RunId(s.run->spec.model_path), s.job.job_id.str(),
-                                                  &s.summary_json, backtests_fd, &s.summary);
+                                                  &s.summary_json, backtests_fd, &s.summary, &written);
                 if (!out.ok()) {
                   fail(s, out.status());
                 } else {
+                  if (!written.id.empty()) s.written_result = std::move(written);
                   s.output = std::move(*out);
                   s.exit_code = 0;
                   s.ended = clock_.Now();
@@ -247,6 +251,11 @@ Status BuiltinBacktestBatchRunner::Run(const std::string& optimization_id, std::
               }
               finish(s);
               s.finished = true;
+              // Its prepared run (the config tree above all) is freed here, on the worker, in
+              // parallel: freed with the chunk's slots it would be serial work between chunks.
+              // RunSpecs is done with specs[k] once this callback runs.
+              s.run.reset();
+              specs[k].config.reset();
               mark_ended(group[k]);
             });
         if (!st.ok()) {  // the groups share their data: cannot happen

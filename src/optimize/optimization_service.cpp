@@ -1392,8 +1392,19 @@ void OptimizationService::RunChunk(const std::shared_ptr<Live>& live_ptr) {
     live.stop_flag = false;
     live.defer_task_writes = true;
   }
-  auto on_done = [this, &live](BatchTaskResult&& r) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const size_t calibrate_at =
+      std::min(batch.size(), static_cast<size_t>(std::max(1, options_.runner_calibration_tasks)));
+  size_t reported = 0;
+  auto on_done = [this, &live, &reported, calibrate_at, t0](BatchTaskResult&& r) {
     std::lock_guard<std::mutex> lock(live.mu);
+    if (++reported == calibrate_at && !live.runner_seconds_per_task) {
+      // The runner keeps every core busy: its throughput, not a task's own duration, is what an
+      // estimate needs (the tasks overlap).
+      live.runner_seconds_per_task =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / static_cast<double>(reported);
+      live.cv.notify_all();
+    }
     const std::string key = Key(r.index);
     const auto state = live.progress->summary().StateOf(key);
     if (!state || IsTaskEnded(*state)) return;
@@ -1429,19 +1440,21 @@ void OptimizationService::RunChunk(const std::shared_ptr<Live>& live_ptr) {
     if (metrics_) metrics_->Increment("alphalab_optimization_tasks_total", {{"event", "submitted"}, {"path", "runner"}});
     ApplyUpdate(live, live.progress->TaskStarted(key), "runner start");
     EndTask(live, r.index, r.job, &r.result, r.result_summary_id);
+    if (IsTerminal(live.progress->state()) && live.runner_seconds_per_task && runner_seconds_per_task_.load() <= 0) {
+      // Ended before its call returns (which sets the figure): the next Create finds history.
+      runner_seconds_per_task_.store(*live.runner_seconds_per_task);
+    }
     PersistLocked(live, false);
   };
   auto should_stop = [this, &live] { return shutting_down_.load() || live.stop_flag.load(); };
-  const auto t0 = std::chrono::steady_clock::now();
   Status st = runner_->Run(live.rec.id, owner, live.rec.project, batch, on_done, should_stop);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (st.ok() && !batch.empty()) {
-    // The runner keeps every core busy: its throughput, not a task's own duration, is what an
-    // estimate needs (a chunk's tasks overlap).
+    // The history figure for the next optimizations: this whole call's throughput.
     const double per_task = wall / static_cast<double>(batch.size());
     runner_seconds_per_task_.store(per_task);
     std::lock_guard<std::mutex> lock(live.mu);
-    if (!live.runner_seconds_per_task) {
+    if (!live.runner_seconds_per_task) {  // fewer tasks reported than calibrate_at (a stop)
       live.runner_seconds_per_task = per_task;
       live.cv.notify_all();
     }

@@ -59,8 +59,15 @@ struct OptimizationServiceOptions {
   RequestLimits limits;
   // max_inflight when the request gives none (0: the job service's capacity).
   int64_t default_max_inflight = 0;
-  // Tasks per TaskBatchRunner::Run call (early stop and cancel act between calls).
-  int runner_chunk = 256;
+  // Tasks per TaskBatchRunner::Run call (early stop and cancel act between calls, and between
+  // the runner's own batches: the built-in runner asks should_stop every 256 tasks). Each call
+  // ends with serial work (the chunk's task writes flushed, the next tasks read): fewer, larger
+  // calls keep the cores busier (at most 1,000: OptimizationStore::TasksToRun; 3 x 256).
+  int runner_chunk = 768;
+  // A runner's first call of an optimization gives the estimate's calibration once this many
+  // of its tasks (or all, when fewer) are reported: a Create waiting for it is answered then,
+  // not after the whole call.
+  int runner_calibration_tasks = 256;
   // Create waits at most this long for the calibration task when there is no history.
   std::chrono::milliseconds calibration_timeout{10000};
   // Ended jobs of the same type the history estimate takes its median over.

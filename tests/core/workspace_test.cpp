@@ -54,6 +54,34 @@ TEST_F(WorkspaceTest, AcceptsPathsInside) {
   EXPECT_TRUE(ws_->Resolve("100%.yaml").ok());                          // '%' alone is fine
 }
 
+// ResolvedPaths answers as Workspace::Resolve does, walking each (path, must) once per batch:
+// a second answer comes from memory (even once the file is gone: the batch's view), a refusal
+// is the same refusal and is not remembered (the path is walked again once it can resolve).
+TEST_F(WorkspaceTest, ResolvedPathsRememberTheBatchsAnswers) {
+  ResolvedPaths paths;
+  auto first = paths.Resolve(*ws_, "configs/base.yaml", PathMust::kExist);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(*first, *ws_->Resolve("configs/base.yaml", PathMust::kExist));
+  fs::remove(base_ / "ws" / "configs" / "base.yaml");
+  EXPECT_FALSE(ws_->Resolve("configs/base.yaml", PathMust::kExist).ok());
+  auto again = paths.Resolve(*ws_, "configs/base.yaml", PathMust::kExist);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *first);
+  // Another `must` is another question.
+  EXPECT_TRUE(paths.Resolve(*ws_, "configs/base.yaml", PathMust::kAny).ok());
+  // Refusals: the same as Workspace::Resolve's, and not remembered.
+  for (const char* hostile : {"escape_file.yaml", "../outside/secret.txt"}) {
+    auto r = paths.Resolve(*ws_, hostile, PathMust::kExist);
+    ASSERT_FALSE(r.ok()) << hostile;
+    EXPECT_EQ(r.status().code(), ws_->Resolve(hostile, PathMust::kExist).status().code()) << hostile;
+  }
+  EXPECT_FALSE(paths.Resolve(*ws_, "configs/later.yaml", PathMust::kExist).ok());
+  std::ofstream(base_ / "ws" / "configs" / "later.yaml") << "b: 2\n";
+  auto later = paths.Resolve(*ws_, "configs/later.yaml", PathMust::kExist);
+  ASSERT_TRUE(later.ok()) << later.status().ToString();
+  EXPECT_EQ(*later, ws_->root() / "configs" / "later.yaml");
+}
+
 TEST_F(WorkspaceTest, RefusesHostilePaths) {
   const std::string ws2 = (base_ / "ws2" / "x.yaml").string();
   const std::vector<std::string> hostile = {

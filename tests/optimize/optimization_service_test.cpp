@@ -930,6 +930,54 @@ TEST_F(OptimizationServiceTest, RunnerPathEstimateIsTheRunnersThroughput) {
   ASSERT_TRUE(opt_->WaitIdle(5s));
 }
 
+// A runner whose call stops for a while after its first `pause_after` reported tasks (a long
+// call: the built-in runner's 768 tasks take about a second).
+class PausingRunner final : public TaskBatchRunner {
+ public:
+  PausingRunner(FakeRunner& inner, size_t pause_after, std::chrono::milliseconds pause)
+      : inner_(inner), pause_after_(pause_after), pause_(pause) {}
+  bool Accepts(std::string_view t, const Json& p) const override { return inner_.Accepts(t, p); }
+  Status Run(const std::string& id, std::optional<std::string> owner, const std::string& project, std::span<const BatchTask> tasks,
+             const std::function<void(BatchTaskResult&&)>& on_done, const std::function<bool()>& should_stop) override {
+    size_t reported = 0;
+    return inner_.Run(
+        id, std::move(owner), project, tasks,
+        [&](BatchTaskResult&& r) {
+          on_done(std::move(r));
+          if (++reported == pause_after_) std::this_thread::sleep_for(pause_);
+        },
+        should_stop);
+  }
+
+ private:
+  FakeRunner& inner_;
+  size_t pause_after_;
+  std::chrono::milliseconds pause_;
+};
+
+TEST_F(OptimizationServiceTest, RunnerCalibrationIsTheFirstTasksOfTheFirstCall) {
+  FakeRunner inner(root_, 50);
+  PausingRunner runner(inner, 10, 1500ms);
+  OptimizationServiceOptions options;
+  options.runner_calibration_tasks = 10;
+  Make(4, &runner, options);  // calibration timeout 200 ms: far shorter than the call
+  const auto t0 = std::chrono::steady_clock::now();
+  auto created = opt_->Create(Request({{"strategy.params.fast", {{"min", 1}, {"max", 40}, {"step", 1}}}}, 2), std::nullopt);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  const Json e = (*created)["estimate"];
+  // The runner's throughput over its first 10 tasks (slots 1), not the fallback a Create takes
+  // when no call has ended within the timeout (a task's own duration over the 2 slots).
+  EXPECT_EQ(e["basis"], "calibration");
+  EXPECT_EQ(e["slots"], 1);
+  EXPECT_EQ(e["lower_bound"], false);
+  EXPECT_LT(waited, 1200ms);  // answered at the 10th task, not after the call's pause
+  ASSERT_TRUE(WaitStatus((*created)["id"], "succeeded"));
+  ASSERT_TRUE(opt_->WaitIdle(5s));
+  ASSERT_EQ(inner.calls.size(), 1u);  // the 40 tasks went to one call
+  EXPECT_EQ(inner.calls[0].size(), 40u);
+}
+
 TEST_F(OptimizationServiceTest, RunnerPathRunsChunksInIndexOrderAndStopsBetweenBatches) {
   FakeRunner runner(root_, /*batch=*/50);
   OptimizationServiceOptions options;

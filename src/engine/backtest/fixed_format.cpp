@@ -51,12 +51,10 @@ constexpr uint64_t kPow10U[] = {1,
                                 100000000000000000,
                                 1000000000000000000};
 
-}  // namespace
-
-char* WriteShortest(char* out, double v) {
+// The shortest text of a finite non-zero `v` that is not a small integer (WriteShortest).
+char* WriteShortestDigits(char* out, double v) {
   using fixed_format_detail::Digits8;
   using fixed_format_detail::kAsciiZeros;
-  if (!std::isfinite(v) || v == 0) return WriteShortestSlow(out, v);
   // The shortest decimal significand and exponent that read back to |v|, the closest to it
   // when several are as short: Dragonbox (libfmt), the same digits as std::to_chars' Ryu.
   // (dragonbox::to_decimal is in fmt's detail namespace but exported by libfmt; fmt's own
@@ -111,6 +109,25 @@ char* WriteShortest(char* out, double v) {
   o += -lead - 1;
   std::memcpy(o, d, 24);
   return o + k;
+}
+
+}  // namespace
+
+char* WriteShortest(char* out, double v) {
+  if (!std::isfinite(v) || v == 0) return WriteShortestSlow(out, v);
+  const double magnitude = std::fabs(v);
+  if (magnitude < 17592186044416.0 && magnitude == std::floor(magnitude)) {  // an integer below 2^44
+    // Its digits, exactly: below 10^15 no shorter decimal reads back to it, and without a
+    // trailing zero the fixed form is the shorter one (the scientific adds at least 4
+    // characters). "1" (the cash price), share counts.
+    const auto n = static_cast<uint64_t>(magnitude);
+    if (n % 10 != 0) {
+      char* o = out;
+      if (v < 0) *o++ = '-';
+      return fixed_format_detail::WriteScaled<0>(o, n);
+    }
+  }
+  return WriteShortestDigits(out, v);
 }
 
 void AppendShortest(std::string& out, double v) {

@@ -111,15 +111,7 @@ Result<YAML::Node> ConfigFileCache::Load(const std::filesystem::path& path) {
 
 Result<std::filesystem::path> ConfigFileCache::Resolve(const Workspace& ws, const std::string& user_path,
                                                        PathMust must) {
-  const auto key = std::make_pair(user_path, must);
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = resolved_.find(key); it != resolved_.end()) return it->second;
-  }
-  ASSIGN_OR_RETURN(std::filesystem::path path, ws.Resolve(user_path, must));
-  std::lock_guard lock(mu_);
-  resolved_.emplace(key, path);
-  return path;
+  return paths_.Resolve(ws, user_path, must);
 }
 
 Result<PreparedBacktest> PrepareBacktest(const Workspace& ws, const BacktestRunFlags& flags, ModelCache& models,
@@ -191,7 +183,8 @@ std::string SummaryLines(const nlohmann::json& s) {
 Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& run, const BacktestContext& context,
                                    const BacktestResult& result, const std::string& bt_run_id, TimePoint created_at,
                                    const std::string& model_run_id, const std::string& job_id,
-                                   std::string* summary_json, int backtests_fd, nlohmann::json* summary_out) {
+                                   std::string* summary_json, int backtests_fd, nlohmann::json* summary_out,
+                                   JobResult* job_result) {
   const BacktestSpec& spec = run.spec;
   nlohmann::json extra = {
       {"bt_run_id", bt_run_id},
@@ -216,7 +209,9 @@ Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& 
       auto it = summary.find(key);
       if (it != summary.end() && it->is_number()) headline[key] = it->get<double>();
     }
-    RETURN_IF_ERROR(WriteJobResult(ws.root(), JobResult::Backtest(job_id, bt_run_id, std::move(headline))));
+    JobResult written = JobResult::Backtest(job_id, bt_run_id, std::move(headline));
+    RETURN_IF_ERROR(WriteJobResult(ws.root(), written));
+    if (job_result) *job_result = std::move(written);
   }
   std::string printed = "bt_run_id: " + bt_run_id + "\n" + "out_dir: backtests/" + bt_run_id + "\n" + SummaryLines(summary);
   if (summary_out) *summary_out = std::move(summary);

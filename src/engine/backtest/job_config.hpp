@@ -25,6 +25,7 @@
 
 #include "core/clock.hpp"
 #include "core/confined_open.hpp"
+#include "core/job_result.hpp"
 #include "core/status.hpp"
 #include "core/workspace.hpp"
 #include "engine/backtest/result.hpp"
@@ -63,20 +64,21 @@ class ModelCache {
 };
 
 // Parsed config files, by absolute path (a batch of runs reads each file once), and the
-// workspace paths of the batch resolved once: a batch's tasks name the same --config, whose
-// Workspace::Resolve (a symlink walk, ~14 syscalls) is the same for all of them while the batch
-// runs. Thread-safe: every caller gets its own clone. Live for one batch only (a symlink changed
-// later is seen by the next batch's first resolution).
+// workspace paths of the batch resolved once (core/workspace.hpp ResolvedPaths: a batch's tasks
+// name the same --config). Thread-safe: every caller gets its own clone. Live for one batch only
+// (a symlink changed later is seen by the next batch's first resolution).
 class ConfigFileCache {
  public:
   Result<YAML::Node> Load(const std::filesystem::path& path);  // a clone the caller may modify
   // ws.Resolve(user_path, must), remembered when it succeeds (a failure is not remembered).
   Result<std::filesystem::path> Resolve(const Workspace& ws, const std::string& user_path, PathMust must);
+  // The batch's resolved paths, for its other users (the job catalog's path parameters).
+  ResolvedPaths& paths() { return paths_; }
 
  private:
   std::mutex mu_;
   std::map<std::filesystem::path, YAML::Node> files_;
-  std::map<std::pair<std::string, PathMust>, std::filesystem::path> resolved_;
+  ResolvedPaths paths_;
 };
 
 struct PreparedBacktest {
@@ -93,7 +95,9 @@ Result<PreparedBacktest> PrepareBacktest(const Workspace& ws, const BacktestRunF
 // also writes that job's result file (core/job_result.hpp: kind backtest, the headline
 // metrics of summary.json). `summary_json` (optional) receives summary.json's exact text, so
 // a caller that reads the summary (the optimization fast path) need not read the file back;
-// `summary` (optional) receives the JSON tree that text was dumped from.
+// `summary` (optional) receives the JSON tree that text was dumped from; `job_result`
+// (optional) the result file as written (set only once it is), so that the fast path need not
+// read it back either.
 // The folder is created in the workspace's backtests/, opened confined (core/confined_open.hpp:
 // a symlink leading outside the workspace is refused); `backtests_fd`, when given, is that folder
 // already opened by OpenBacktestsFolder (once per batch of runs).
@@ -101,7 +105,7 @@ Result<std::string> WriteSingleRun(const Workspace& ws, const PreparedBacktest& 
                                    const BacktestResult& result, const std::string& bt_run_id, TimePoint created_at,
                                    const std::string& model_run_id, const std::string& job_id = "",
                                    std::string* summary_json = nullptr, int backtests_fd = -1,
-                                   nlohmann::json* summary = nullptr);
+                                   nlohmann::json* summary = nullptr, JobResult* job_result = nullptr);
 
 // The workspace's backtests/ (created when missing) opened beneath the workspace root.
 Result<UniqueFd> OpenBacktestsFolder(const Workspace& ws);

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
+#include <vector>
 
 namespace alphalab::engine {
 namespace {
@@ -120,6 +122,40 @@ TEST(FixedFormatTest, ShortestEqualsToCharsEverywhere) {
     }
   }
   EXPECT_GT(checked, 4000000u);
+}
+
+// WriteShortest writes an integer below 2^44 without a trailing zero directly (share counts, the
+// cash price 1): every such integer near the limits, with and without trailing zeros, their
+// neighbours and negatives, and the values of a backtest's positions.csv still give std::to_chars'
+// text.
+TEST(FixedFormatTest, ShortestOfIntegersIsToCharsText) {
+  std::mt19937_64 rng(11);
+  std::vector<double> values = {1.0, 2.0, 9.0, 10.0, 11.0, 100.0, 101.0, 668.0, 1e13 + 1, 17592186044415.0,
+                                17592186044416.0, 17592186044417.0, 17592186044419.0, 999999999999999.0,
+                                1000000000000001.0, 0.5, 1.5, 1493.869995, std::nextafter(1.0, 2.0),
+                                std::nextafter(1.0, 0.0), std::nextafter(17592186044415.0, 0.0)};
+  for (int i = 0; i < 200000; ++i) {
+    const auto n = static_cast<double>(rng() >> (rng() % 64));  // every magnitude up to 2^64
+    values.push_back(n);
+    values.push_back(std::nextafter(n, 0.0));
+    values.push_back(std::nextafter(n, INFINITY));
+    values.push_back(static_cast<double>(rng() % 1000 + 1) * std::pow(10.0, static_cast<double>(rng() % 15)));  // zeros
+    values.push_back(static_cast<double>(rng() % 5000));                             // share counts
+    values.push_back(static_cast<double>(rng() % 100000000) / 1e8);                  // weights
+    values.push_back(static_cast<double>(rng() % 100000000000000ULL) / 1e3 + 0.5);  // cash amounts
+  }
+  size_t checked = 0;
+  for (double v : values) {
+    for (double x : {v, -v}) {
+      char buf[kMaxFixedChars];
+      ASSERT_EQ(std::string(buf, WriteShortest(buf, x)), ShortestReference(x)) << "value " << x;
+      std::string appended = "a,";
+      AppendShortest(appended, x);
+      ASSERT_EQ(appended, "a," + ShortestReference(x)) << "value " << x;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 2 * values.size());
 }
 
 }  // namespace
