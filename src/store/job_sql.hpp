@@ -452,4 +452,17 @@ Result<std::vector<JobRecord>> CollectJobs(Stmt& stmt) {
 }
 
 
+// After a compare-and-set that changed no row, in the same transaction (seeing the state the
+// UPDATE saw): NotFound for an unknown job, else FailedPrecondition naming the status it has.
+template <typename Conn>
+Status RefusedUpdate(Conn& conn, const std::string& job_id, const std::string& expected_text) {
+  ASSIGN_OR_RETURN(auto probe, conn.Prepare("SELECT status FROM jobs WHERE job_id = ?"));
+  RETURN_IF_ERROR(probe.Bind(1, job_id));
+  ASSIGN_OR_RETURN(bool has_row, probe.Step());
+  if (!has_row) return Status::NotFound("job " + job_id + " does not exist");
+  const std::string actual = probe.ColumnText(0);
+  return Status::FailedPrecondition("job " + job_id + " is " + actual + ", expected " + expected_text,
+                                    Json{{"job_id", job_id}, {"status", actual}, {"expected", expected_text}});
+}
+
 }  // namespace alphalab::job_sql

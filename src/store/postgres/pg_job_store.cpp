@@ -167,14 +167,7 @@ Status PostgresJobStore::UpdateJob(const JobRecord& job, JobState expected) {
       RETURN_IF_ERROR(stmt.Run());
       if (stmt.Changes() == 1) return Status::Ok();
     }
-    ASSIGN_OR_RETURN(PgStatement probe, conn.Prepare("SELECT status FROM jobs WHERE job_id = ?"));
-    RETURN_IF_ERROR(probe.Bind(1, encoded.job_id));
-    ASSIGN_OR_RETURN(bool has_row, probe.Step());
-    if (!has_row) return Status::NotFound("job " + job.job_id.str() + " does not exist");
-    const std::string actual = probe.ColumnText(0);
-    return Status::FailedPrecondition(
-        "job " + job.job_id.str() + " is " + actual + ", expected " + expected_text,
-        Json{{"job_id", job.job_id.str()}, {"status", actual}, {"expected", expected_text}});
+    return job_sql::RefusedUpdate(conn, job.job_id.str(), expected_text);
   });
 }
 

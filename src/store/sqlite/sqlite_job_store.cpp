@@ -189,14 +189,7 @@ Status UpdateInTransaction(SqliteConnection& conn, const JobRecord& job, const E
       return text.Run();
     }
   }
-  ASSIGN_OR_RETURN(SqliteStatement probe, conn.Prepare("SELECT status FROM jobs WHERE job_id = ?"));
-  RETURN_IF_ERROR(probe.Bind(1, encoded.job_id));
-  ASSIGN_OR_RETURN(bool has_row, probe.Step());
-  if (!has_row) return Status::NotFound("job " + job.job_id.str() + " does not exist");
-  const std::string actual = probe.ColumnText(0);
-  return Status::FailedPrecondition(
-      "job " + job.job_id.str() + " is " + actual + ", expected " + expected_text,
-      Json{{"job_id", job.job_id.str()}, {"status", actual}, {"expected", expected_text}});
+  return job_sql::RefusedUpdate(conn, job.job_id.str(), expected_text);
 }
 
 // A refused compare-and-set (or an unknown job) fails that update alone; anything else is an
