@@ -692,6 +692,23 @@ long StatField(int pid, int index) {
   return -1;
 }
 
+// The pids in /proc/<pid>/task/<pid>/children (the process is single-threaded).
+std::vector<int> ChildrenOf(int pid) {
+  std::istringstream in(ReadAll("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children"));
+  std::vector<int> out;
+  for (int c = 0; in >> c;) out.push_back(c);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string ExeOf(int pid) {
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec).string();
+}
+
+// The supervisor's warden: its parent, a subreaper that sleeps until the supervisor ends.
+int WardenOf(int supervisor) { return static_cast<int>(StatField(supervisor, 4)); }
+
 TEST_F(LocalExecutorTest, OneDetachedSupervisorIsTheParentOfEveryJob) {
   LocalExecutor executor(Options());
   const int supervisor = executor.SupervisorPid();
@@ -717,10 +734,13 @@ TEST_F(LocalExecutorTest, OneDetachedSupervisorIsTheParentOfEveryJob) {
 
 TEST_F(LocalExecutorTest, SupervisorOutlivesTheExecutorRecordsItsJobsAndThenExits) {
   int supervisor = 0;
+  int warden = 0;
   std::string ref;
   {
     LocalExecutor executor(Options());
     supervisor = executor.SupervisorPid();
+    warden = WardenOf(supervisor);
+    ASSERT_GT(warden, 1);
     Result<std::string> submitted =
         executor.Submit(Sh("while [ ! -e go ]; do sleep 0.02; done; exit 17"), nullptr);
     ASSERT_TRUE(submitted.ok());
@@ -734,43 +754,108 @@ TEST_F(LocalExecutorTest, SupervisorOutlivesTheExecutorRecordsItsJobsAndThenExit
   EXPECT_EQ(LocalExecutor::ReadExitRecord(log_)->exit_code, 17);
   EXPECT_TRUE(WaitFor([&] { return !ProcessLives(supervisor); }))
       << "the supervisor exits after its last job";
+  EXPECT_TRUE(WaitFor([&] { return !ProcessLives(warden); })) << "and its warden with it";
 }
 
 TEST_F(LocalExecutorTest, IdleSupervisorExitsWithItsExecutor) {
   int supervisor = 0;
+  int warden = 0;
   {
     LocalExecutor executor(Options());
     supervisor = executor.SupervisorPid();
+    warden = WardenOf(supervisor);
     EXPECT_EQ(Run(executor, Sh("true")).exit_code, 0);
     ASSERT_TRUE(ProcessLives(supervisor));
+    ASSERT_TRUE(ProcessLives(warden));
   }
   EXPECT_TRUE(WaitFor([&] { return !ProcessLives(supervisor); }));
+  EXPECT_TRUE(WaitFor([&] { return !ProcessLives(warden); })) << "the warden leaves nothing behind";
 }
 
-// Item 8 of issue 12: the job's keeper (its parent, the pid in the ref) outlives a killed
-// supervisor and records the true exit status; before keepers the job ended "lost".
+// Issue 14: no fork per job. The supervisor's children are the jobs themselves (the programs,
+// not forks of the supervisor), each the pid of its ref and the leader of its group; the
+// warden's only child is the supervisor.
+TEST_F(LocalExecutorTest, TheSupervisorsChildrenAreTheJobsThemselves) {
+  LocalExecutor executor(Options());
+  const int supervisor = executor.SupervisorPid();
+  ASSERT_GT(supervisor, 1);
+  const int warden = WardenOf(supervisor);
+  ASSERT_GT(warden, 1);
+  EXPECT_EQ(ChildrenOf(warden), std::vector<int>{supervisor});
+  EXPECT_EQ(StatField(warden, 6), warden) << "the warden leads its own session";
+  std::vector<int> pids;
+  for (int i = 0; i < 4; ++i) {
+    ProcessSpec spec = Sh("while [ ! -e go ]; do sleep 0.02; done", "job_n" + std::to_string(i));
+    spec.log_path = dir_.path() / ("n" + std::to_string(i) + ".log");
+    Result<std::string> ref = executor.Submit(spec, nullptr);
+    ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+    pids.push_back(ParseLocalRef(*ref)->pid);
+  }
+  std::sort(pids.begin(), pids.end());
+  EXPECT_EQ(ChildrenOf(supervisor), pids);
+  for (int pid : pids) {
+    EXPECT_EQ(ExeOf(pid), std::filesystem::canonical("/bin/sh").string()) << "the job itself, not a keeper";
+    EXPECT_EQ(StatField(pid, 5), pid) << "leads its own process group";
+  }
+  EXPECT_EQ(ChildrenOf(warden), std::vector<int>{supervisor}) << "the warden is not woken per job";
+  std::ofstream(dir_.path() / "go") << "";
+  EXPECT_TRUE(WaitFor([&] { return executor.Running() == 0; }));
+  EXPECT_TRUE(ChildrenOf(supervisor).empty());
+}
+
+// Item 8 of issue 12 and issue 14: after a kill -9 of the supervisor its jobs (now the
+// warden's children) run on; the warden records how each ended (exit code or signal) before
+// it collects it, the live executor reports those, and the warden then exits.
 TEST_F(LocalExecutorTest, KilledSupervisorIsReplacedAndItsRunningJobsKeepTheirTrueExitStatus) {
   LocalExecutor executor(Options());
   const int first = executor.SupervisorPid();
-  auto recorder = ExitRecorder::Make();
-  Result<std::string> ref = executor.Submit(
-      Sh("echo ready; while [ ! -e go ]; do sleep 0.02; done; exit 0"), ExitRecorder::CallbackOf(recorder));
-  ASSERT_TRUE(ref.ok());
-  const int keeper = ParseLocalRef(*ref)->pid;
-  EXPECT_EQ(StatField(keeper, 4), first) << "the keeper is the supervisor's child";
-  ASSERT_TRUE(WaitFor([&] { return ReadAll(log_).find("ready") != std::string::npos; }));
+  const int warden = WardenOf(first);
+  struct Case {
+    std::string script;
+    std::optional<int> code, signal;
+  };
+  const std::vector<Case> cases = {
+      {"echo ready; while [ ! -e go ]; do sleep 0.02; done; exit 0", 0, std::nullopt},
+      {"echo ready; while [ ! -e go ]; do sleep 0.02; done; exit 3", 3, std::nullopt},
+      {"echo ready; while [ ! -e go ]; do sleep 0.02; done; kill -USR1 $$", std::nullopt, SIGUSR1},
+  };
+  std::vector<std::shared_ptr<ExitRecorder>> recorders;
+  std::vector<std::filesystem::path> logs;
+  std::vector<int> pids;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    ProcessSpec spec = Sh(cases[i].script, "job_k" + std::to_string(i));
+    spec.log_path = dir_.path() / ("k" + std::to_string(i) + ".log");
+    recorders.push_back(ExitRecorder::Make());
+    Result<std::string> ref = executor.Submit(spec, ExitRecorder::CallbackOf(recorders.back()));
+    ASSERT_TRUE(ref.ok());
+    logs.push_back(spec.log_path);
+    pids.push_back(ParseLocalRef(*ref)->pid);
+    EXPECT_EQ(StatField(pids.back(), 4), first) << "the job is the supervisor's child";
+  }
+  for (const auto& log : logs) {
+    ASSERT_TRUE(WaitFor([&] { return ReadAll(log).find("ready") != std::string::npos; }));
+  }
   ASSERT_EQ(kill(first, SIGKILL), 0);
   ASSERT_TRUE(WaitFor([&] { return executor.SupervisorPid() == 0; })) << "the loss is noticed";
-  EXPECT_TRUE(ProcessLives(keeper)) << "the job and its keeper keep running";
-  EXPECT_EQ(recorder->calls(), 0u);
+  for (int pid : pids) {
+    EXPECT_TRUE(ProcessLives(pid)) << "the job keeps running";
+    EXPECT_EQ(StatField(pid, 4), warden) << "adopted by the warden";
+  }
+  for (const auto& recorder : recorders) EXPECT_EQ(recorder->calls(), 0u);
   std::ofstream(dir_.path() / "go") << "";
-  std::optional<ProcessExit> exit = recorder->Wait();
-  ASSERT_TRUE(exit);
-  EXPECT_EQ(exit->exit_code, 0);
-  EXPECT_FALSE(exit->signal);
-  EXPECT_TRUE(exit->error.empty()) << exit->error;
-  ASSERT_TRUE(LocalExecutor::ReadExitRecord(log_));
-  EXPECT_EQ(LocalExecutor::ReadExitRecord(log_)->exit_code, 0);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    std::optional<ProcessExit> exit = recorders[i]->Wait();
+    ASSERT_TRUE(exit) << i;
+    EXPECT_EQ(exit->exit_code, cases[i].code) << i;
+    EXPECT_EQ(exit->signal, cases[i].signal) << i;
+    EXPECT_TRUE(exit->error.empty()) << exit->error;
+    std::optional<ProcessExit> record = LocalExecutor::ReadExitRecord(logs[i]);
+    ASSERT_TRUE(record) << i;
+    EXPECT_EQ(record->exit_code, cases[i].code) << i;
+    EXPECT_EQ(record->signal, cases[i].signal) << i;
+  }
+  EXPECT_TRUE(WaitFor([&] { return !ProcessLives(warden); })) << "the warden exits after its last job";
+  for (int pid : pids) EXPECT_FALSE(ProcessLives(pid));
   // The next job gets a new supervisor and runs normally.
   ProcessSpec next = Sh("exit 6", "job_after_loss");
   next.log_path = dir_.path() / "after.log";
@@ -779,9 +864,40 @@ TEST_F(LocalExecutorTest, KilledSupervisorIsReplacedAndItsRunningJobsKeepTheirTr
   EXPECT_NE(executor.SupervisorPid(), first);
 }
 
-TEST_F(LocalExecutorTest, KeeperEndsTheWayItsJobDidAndSignalsReachOnlyTheJob) {
+// The server and the supervisor are both killed while a job runs: the warden records its end
+// and a restarted server (a new executor, Reattach) reports it; nothing is left behind.
+TEST_F(LocalExecutorTest, AfterTheServerAndTheSupervisorAreKilledARestartedServerLearnsTheEnd) {
+  int supervisor = 0;
+  std::string ref;
+  {
+    LocalExecutor executor(Options());
+    supervisor = executor.SupervisorPid();
+    Result<std::string> submitted = executor.Submit(
+        Sh("echo ready; sleep 30 & while [ ! -e go ]; do sleep 0.02; done; exit 23", "job_w"), nullptr);
+    ASSERT_TRUE(submitted.ok());
+    ref = *submitted;
+    ASSERT_TRUE(WaitFor([&] { return ReadAll(log_).find("ready") != std::string::npos; }));
+  }  // the "server" is gone
+  const int warden = WardenOf(supervisor);
+  const int pid = ParseLocalRef(ref)->pid;
+  ASSERT_EQ(kill(supervisor, SIGKILL), 0);
+  ASSERT_TRUE(WaitFor([&] { return StatField(pid, 4) == warden; })) << "adopted by the warden";
+  LocalExecutor restarted(Options());
+  auto recorder = ExitRecorder::Make();
+  Result<bool> attached = restarted.Reattach(JobId("job_w"), ref, log_, ExitRecorder::CallbackOf(recorder));
+  ASSERT_TRUE(attached.ok() && *attached);
+  std::ofstream(dir_.path() / "go") << "";
+  std::optional<ProcessExit> exit = recorder->Wait();
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->exit_code, 23);
+  EXPECT_TRUE(exit->error.empty()) << exit->error;
+  EXPECT_TRUE(WaitFor([&] { return !ProcessLives(warden); })) << "the warden exits after its last job";
+  EXPECT_TRUE(WaitFor([&] { return LiveMembersOfGroup(pid).empty(); }, 2s)) << "the background sleep is killed";
+}
+
+TEST_F(LocalExecutorTest, SignalsToTheGroupReachTheJobAndItsRecordNamesThem) {
   LocalExecutor executor(Options());
-  // SIGTERM to the group (cancel) reaches the job; the keeper records it and dies of it too.
+  // SIGTERM to the group (cancel) reaches the job; its record says so.
   auto recorder = ExitRecorder::Make();
   Result<std::string> ref = executor.Submit(Sh("echo ready; sleep 30 & wait"), ExitRecorder::CallbackOf(recorder));
   ASSERT_TRUE(ref.ok());
@@ -800,18 +916,20 @@ TEST_F(LocalExecutorTest, KeeperEndsTheWayItsJobDidAndSignalsReachOnlyTheJob) {
   EXPECT_EQ(Run(executor, big).exit_code, 200);
 }
 
-TEST_F(LocalExecutorTest, KilledSupervisorAndKeeperLeaveTheOutcomeUnknown) {
+TEST_F(LocalExecutorTest, KilledSupervisorAndWardenLeaveTheOutcomeUnknown) {
   LocalExecutor executor(Options());
   const int supervisor = executor.SupervisorPid();
+  const int warden = WardenOf(supervisor);
   auto recorder = ExitRecorder::Make();
   Result<std::string> ref = executor.Submit(
-      Sh("echo ready; while [ ! -e go ]; do sleep 0.02; done; exit 0"), ExitRecorder::CallbackOf(recorder));
+      Sh("echo ready; sleep 30 & while [ ! -e go ]; do sleep 0.02; done; exit 0"), ExitRecorder::CallbackOf(recorder));
   ASSERT_TRUE(ref.ok());
-  const int keeper = ParseLocalRef(*ref)->pid;
+  const int pid = ParseLocalRef(*ref)->pid;
   ASSERT_TRUE(WaitFor([&] { return ReadAll(log_).find("ready") != std::string::npos; }));
+  ASSERT_EQ(kill(warden, SIGKILL), 0);
   ASSERT_EQ(kill(supervisor, SIGKILL), 0);
   ASSERT_TRUE(WaitFor([&] { return executor.SupervisorPid() == 0; }));
-  ASSERT_EQ(kill(keeper, SIGKILL), 0);
+  std::ofstream(dir_.path() / "go") << "";
   std::optional<ProcessExit> exit = recorder->Wait();
   ASSERT_TRUE(exit);
   EXPECT_FALSE(exit->exit_code);
@@ -820,7 +938,7 @@ TEST_F(LocalExecutorTest, KilledSupervisorAndKeeperLeaveTheOutcomeUnknown) {
   EXPECT_EQ(exit->error.find('/'), std::string::npos) << "no paths: " << exit->error;
   EXPECT_FALSE(LocalExecutor::ReadExitRecord(log_));
   // What the job left in its group is killed when its end is noticed.
-  EXPECT_TRUE(WaitFor([&] { return LiveMembersOfGroup(keeper).empty(); }, 2s));
+  EXPECT_TRUE(WaitFor([&] { return LiveMembersOfGroup(pid).empty(); }, 2s));
 }
 
 TEST_F(LocalExecutorTest, CancelRightAfterSubmitLeavesNothingRunning) {

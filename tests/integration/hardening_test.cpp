@@ -473,13 +473,14 @@ TEST(HardeningTest, AKilledSupervisorDoesNotRewriteHowItsJobsEnd) {
 }
 
 
-// Item 8, the instant between a job's start and its report: the supervisor starts a job (its
-// keeper forks and execs it) and only then tells the server. A supervisor killed in between left
-// a job that ran on while the server stored it FAILED spawn_failed (seen once in CI). Keepers now
-// record themselves on the log before they start the job and do not start it once their
-// supervisor is gone, so after a kill among many starts every job's record is true: a job that
-// ran is SUCCESS with its exit code; one that did not run is FAILED and never runs later. The
-// kill lands while jobs are starting (five rounds); each keeper's start record is checked too.
+// Item 8, the instant between a job's start and its report: the supervisor starts a job and
+// only then tells the server. A supervisor killed in between left a job that ran on while the
+// server stored it FAILED spawn_failed (seen once in CI). A job now records itself on the log
+// before its program is executed and is not executed once its supervisor is gone (issue 14: the
+// supervisor's vfork-style child does this, where a per-job keeper did it before), so after a
+// kill among many starts every job's record is true: a job that ran is SUCCESS with its exit
+// code; one that did not run is FAILED and never runs later. The kill lands while jobs are
+// starting (five rounds); each job's start record is checked too.
 TEST(HardeningTest, ASupervisorKilledWhileStartingJobsLeavesEveryRecordTrue) {
   TempWorkspace ws;
   ServerProcess server(ws.root(), {"--slots", "64"});
@@ -519,7 +520,7 @@ TEST(HardeningTest, ASupervisorKilledWhileStartingJobsLeavesEveryRecordTrue) {
       ++ran;
       EXPECT_EQ(job["status"], "SUCCESS") << "the job ran: " << job.dump();
       EXPECT_EQ(job["exit_code"], 0) << job.dump();
-      // Its keeper (the job's parent) recorded itself on the log before starting it.
+      // The job recorded itself on the log before its program was executed.
       const fs::path log = ws.root() / "reports" / "jobs" / "runtime" / (id + ".log");
       char buf[64] = {};
       const ssize_t n = ::getxattr(log.c_str(), "user.alphalab.start", buf, sizeof(buf) - 1);

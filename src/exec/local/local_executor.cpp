@@ -124,7 +124,7 @@ std::optional<Json> ReadExitRecordJson(const std::filesystem::path& log_path) {
   return *parsed;
 }
 
-// The keeper's start record on the log ("<pid> <start time>"; see the shim): which process runs
+// The job's start record on the log ("<pid> <start time>"; see the shim): which process runs
 // a job whose spawn the supervisor died before reporting. nullopt when there is none.
 std::optional<std::pair<int, uint64_t>> ReadStartRecord(const std::filesystem::path& log_path) {
   char buf[64];
@@ -590,9 +590,10 @@ LocalExecutor::Finished LocalExecutor::FinishLocked(Watched& w,
   } else if (w.kill_sent) {
     exit.signal = SIGKILL;  // we killed the whole group; nobody recorded it
   } else if (w.supervisor_lost) {
-    // The job's keeper records the exit status before it ends, also after the supervisor
-    // died; no record means the keeper was killed too: nobody knows how the job ended.
-    exit.error = "outcome unknown: the process supervisor and the job's keeper ended "
+    // The supervisor's warden records the exit status of the jobs of a supervisor that died
+    // before it collects them; no record means the warden was killed too: nobody knows how
+    // the job ended.
+    exit.error = "outcome unknown: the process supervisor and its warden ended "
                  "unexpectedly while the job ran, so its exit status was lost";
   } else {
     exit.error = "outcome unknown: the process ended without recording its exit status";
@@ -627,7 +628,9 @@ void LocalExecutor::CheckLocked(const std::vector<uint64_t>& readable,
       const bool check = w.pidfd < 0 ||
                          std::find(readable.begin(), readable.end(), key) != readable.end();
       if (!check || !HasEndedLocked(w)) continue;
-      if (!ReadExitRecordJson(w.log_path) && !w.supervisor_lost) {
+      // Its supervisor (or, when that died, its warden) writes the record before it collects
+      // the job, so it is due: the pid of an ended but uncollected job reads as ended already.
+      if (!ReadExitRecordJson(w.log_path)) {
         w.record_due = now + kRecordGrace;
         if (w.pidfd >= 0) {
           epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, w.pidfd, nullptr);
@@ -752,12 +755,12 @@ void LocalExecutor::ReadSupervisor(std::vector<Finished>& done) {
   }
 }
 
-// The supervisor's socket closed: it was killed or crashed. Its jobs (now orphans) are watched
-// through pidfds; how they end comes from their keepers' exit records. A job it had not reported
-// as started is looked up by its keeper's start record: found, the job started (its Submit
-// succeeds and it is watched like the others); not found, it never will (the keeper does not
-// start a job once its supervisor is gone) and its Submit fails. The next Submit starts a new
-// supervisor.
+// The supervisor's socket closed: it was killed or crashed. Its jobs (now the children of its
+// warden) are watched through pidfds; how they end comes from the exit records the warden
+// writes. A job it had not reported as started is looked up by the job's start record: found,
+// the job started (its Submit succeeds and it is watched like the others); not found, it never
+// will (a job does not start once its supervisor is gone) and its Submit fails. The next Submit
+// starts a new supervisor.
 void LocalExecutor::SupervisorLost(std::vector<Finished>& done) {
   std::lock_guard<std::mutex> send_lock(send_mu_);
   std::lock_guard<std::mutex> lock(mu_);
@@ -768,11 +771,11 @@ void LocalExecutor::SupervisorLost(std::vector<Finished>& done) {
   supervisor_input_.clear();
   std::fprintf(stderr, "local executor: the process supervisor (pid %d) ended unexpectedly\n",
                supervisor_pid_);
-  // Its socket closes while it exits, before the kernel gives its children (the keepers) their
-  // new parent. A keeper that records itself on the log and then still sees the supervisor as
-  // its parent starts its job, so a start record read now could be missing for a job that is
-  // about to start. Wait until the supervisor has exited (its pidfd turns readable only after
-  // its children were re-parented): every keeper that saw it alive wrote its record before.
+  // Its socket closes while it exits, before the kernel gives its children (the jobs being
+  // started among them) their new parent. A job that records itself on the log and then still
+  // sees the supervisor as its parent starts, so a start record read now could be missing for a
+  // job that is about to start. Wait until the supervisor has exited (its pidfd turns readable
+  // only after its children were re-parented): every job that saw it alive wrote its record.
   if (supervisor_pidfd_ >= 0) {
     pollfd pfd{supervisor_pidfd_, POLLIN, 0};
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);

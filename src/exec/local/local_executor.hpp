@@ -11,16 +11,17 @@
 // - stdout and stderr are the same O_APPEND descriptor on the log file (merged, in order);
 //   stdin is /dev/null; no other descriptor of the server leaks into the job.
 // - The supervisor (src/exec/shim/shim_main.cpp, protocol in supervisor_protocol.hpp) starts
-//   each job through a keeper (a fork of the supervisor; the job's parent and the leader of its
-//   process group; executor_ref names the keeper). The keeper waits for the job and records how
-//   it ended as the extended attribute "user.alphalab.exit" of the log (or in
-//   "<log_path>.exit" where the file system has no user xattrs), then ends the same way. The
-//   supervisor then kills whatever the job left behind, records it again and tells the
-//   server. Both outlive a crashed or stopped server, and the keeper outlives a killed
-//   supervisor: the record is how Reattach (any later server) and a supervisor loss learn the
-//   true exit status. If the supervisor dies, its jobs' keepers are watched through pidfds
-//   (the record gives the exit status; without one it is lost and reported so) and the next
-//   Submit starts a new supervisor.
+//   each job itself, without a fork per job (a vfork-style clone that executes the program):
+//   the job is its child and leads its own process group; executor_ref names the job. When a
+//   job ends the supervisor records how as the extended attribute "user.alphalab.exit" of the
+//   log (or in "<log_path>.exit" where the file system has no user xattrs) before it collects
+//   the job, kills whatever the job left behind and tells the server. The supervisor outlives
+//   a crashed or stopped server; its warden (its parent, a subreaper) adopts the jobs of a
+//   killed supervisor and records their ends the same way: the record is how Reattach (any
+//   later server) and a supervisor loss learn the true exit status. If the supervisor dies,
+//   its jobs are watched through pidfds (the record gives the exit status; without one, when
+//   the warden was killed too, it is lost and reported so) and the next Submit starts a new
+//   supervisor.
 // - One reaper thread reads the supervisor's messages and watches re-attached processes
 //   through pidfds in an epoll set; it never blocks a caller. Timeout and Cancel send SIGTERM
 //   to the job's group and SIGKILL after the grace period.
@@ -95,13 +96,14 @@ class LocalExecutor final : public Executor {
   int SupervisorPid() const;
   // What the supervisor recorded when the job's program ended (nullopt: nothing yet).
   static std::optional<ProcessExit> ReadExitRecord(const std::filesystem::path& log_path);
-  // "local:<pid>:<start time>" of the keeper that recorded itself on the log (see the shim).
+  // "local:<pid>:<start time>" of the job that recorded itself on the log (see the shim).
   std::optional<std::string> StartedRef(const std::filesystem::path& log_path) const override;
   // "<log_path>.exit": where the record goes when the file system has no user xattrs.
   static std::filesystem::path ExitFilePath(const std::filesystem::path& log_path);
 
-  // How long an ended re-attached process may take to show its exit record (its supervisor
-  // writes it right after collecting the process) before it counts as lost.
+  // How long an ended process watched through its pid may take to show its exit record (its
+  // supervisor, or the warden of a dead one, writes it just before collecting the process)
+  // before it counts as lost.
   static constexpr std::chrono::milliseconds kRecordGrace{2000};
 
  private:
@@ -176,8 +178,8 @@ class LocalExecutor final : public Executor {
   int supervisor_fd_ = -1;  // guarded by mu_ (and changed only with send_mu_ held too)
   int supervisor_pid_ = 0;
   // The supervisor's pidfd (opened when it starts, so a reused pid cannot be mistaken for it):
-  // SupervisorLost waits on it until the supervisor has fully exited, when its keepers have
-  // their new parent (see there). -1 where the kernel has no pidfd_open.
+  // SupervisorLost waits on it until the supervisor has fully exited, when its children (the
+  // jobs) have their new parent (see there). -1 where the kernel has no pidfd_open.
   int supervisor_pidfd_ = -1;  // guarded like supervisor_fd_
   std::string supervisor_input_;  // reaper thread only: bytes of an unfinished line
 

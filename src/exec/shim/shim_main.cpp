@@ -1,18 +1,22 @@
-// alphalab-shim --supervise: the process supervisor of a LocalExecutor.
+// alphalab-shim --supervise: the process supervisor of a LocalExecutor, and its warden.
 //
 // One supervisor per executor (per server), started once, instead of a helper process per
 // job started by the server: every local job runs under the supervisor, which
-//   - starts it through a keeper (a fork of the supervisor, no exec): the keeper leads the
-//     job's new process group, posix_spawns the program (stdout+stderr appended to the log,
-//     stdin /dev/null, cwd, the complete environment the server sent, default signal
-//     dispositions, empty mask, no other descriptor), waits for it, records how it ended
-//     ({"exit_code":N} or {"signal":S}) as the extended attribute "user.alphalab.exit" of the
-//     log file (or in the exit file, renamed into place, where the file system has no user
-//     xattrs) and then ends the same way. The record is the keeper's, so it is written even
-//     when the supervisor was killed (kill -9) while the job ran;
-//   - when a keeper ends: kills whatever the job left in its process group (the keeper is not
-//     yet collected, so the group id cannot have been recycled), collects it, writes the
-//     record again (it covers a keeper that was killed itself), and only then tells the server;
+//   - starts it itself, without a fork per job: a vfork-style clone (CLONE_VM | CLONE_VFORK,
+//     no page-table copy; the supervisor waits until the program is executed) whose child
+//     leads the job's new process group (pgid = the job's pid), records itself on the log
+//     (extended attribute "user.alphalab.start": its pid and start time), checks that the
+//     supervisor is still its parent (if not, the job is not started: exit 127, recorded), and
+//     executes the program (stdout+stderr appended to the log, stdin /dev/null, cwd, the
+//     complete environment the server sent, default signal dispositions, empty mask, no other
+//     descriptor). The job's pid is the pid the server watches, cancels (its group) and
+//     re-attaches to;
+//   - when a job ends: records how it ended ({"exit_code":N} or {"signal":S}) as the extended
+//     attribute "user.alphalab.exit" of the log file (or in the exit file, renamed into place,
+//     where the file system has no user xattrs) BEFORE collecting it (waitid WNOWAIT: the zombie
+//     keeps its pid and its group id from being reused, so a server that saw the pid alive and
+//     then gone finds the record), kills whatever the job left in its process group and its
+//     other descendants (below), collects it, and only then tells the server;
 //   - is a child subreaper (PR_SET_CHILD_SUBREAPER): a descendant a job orphans, or that left
 //     the job's process group and session (`setsid sleep 1001 &`), is re-parented to the
 //     supervisor instead of init. Every job's descendants are tracked (a /proc scan every
@@ -23,24 +27,35 @@
 //     restart) it keeps recording the end of the jobs it started and exits after the last one.
 //     That record is how a restarted server learns the exit status of a re-attached job.
 //
+// The warden keeps the records durable when the supervisor itself is killed (kill -9, OOM).
+// The process the server starts detaches, becomes a child subreaper too and forks the
+// supervisor, whose parent it stays; it holds neither the socket nor any job state, and it
+// sleeps in waitpid() on the supervisor: no wake-up per job. Before each start the supervisor
+// writes the job's token, log path and exit-file path into a slot of a MAP_SHARED table the
+// warden created before the fork (and the job's pid and start time right after); when the
+// supervisor is gone its jobs are re-parented to the warden (the nearest subreaper), which
+// takes every slot whose process is now its child (matched by pid and start time, or by the
+// job's start record for a start in flight) and serves them the way the supervisor would
+// have: the record before the collection, the leftovers killed. It exits after the last one.
+// Only when both the supervisor and the warden are killed is a job's outcome lost.
+//
 // The server starts it with the socket on descriptor 3 and /dev/null on 0-2. It detaches at
-// once (forks; the parent exits, so the server never has to collect it) into its own session,
-// ignores SIGTERM/SIGINT/SIGHUP/SIGPIPE (a Ctrl-C or a group-wide signal to the server must not
-// take the jobs' recorder with it; SIGKILL still ends it) and serves requests one at a time,
-// without waiting for a keeper to start its job (the keeper's word on the start is polled, so
-// several keepers start their jobs at once).
+// once (forks; the parent exits, so the server never has to collect it) into its own session
+// (the supervisor leads another one), ignores SIGTERM/SIGINT/SIGHUP/SIGPIPE (a Ctrl-C or a
+// group-wide signal to the server must not take the jobs' recorder with it; SIGKILL still ends
+// it) and serves requests one at a time.
 // Protocol: src/exec/local/supervisor_protocol.hpp.
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -53,12 +68,15 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "exec/local/supervisor_protocol.hpp"
+
 
 namespace {
 
@@ -68,7 +86,7 @@ using alphalab::supervisor::SpawnRequest;
 
 constexpr int kSocketFd = 3;
 constexpr const char* kExitXattr = "user.alphalab.exit";
-// "<keeper pid> <keeper start time>": which keeper runs the log's job (see RunKeeper).
+// "<job pid> <job start time>": which process runs the log's job (see StartJob).
 constexpr const char* kStartXattr = "user.alphalab.start";
 constexpr uint32_t kMaxFrame = 64u << 20;  // 64 MiB: far above ARG_MAX; anything bigger is a bug
 
@@ -80,19 +98,10 @@ struct Job {
   std::string exit_file;
   // Descendants seen so far: pid -> start time (a pid reused by another process has another).
   std::map<pid_t, unsigned long long> descendants;
+  int slot = -1;  // its slot in the warden's table (the supervisor's jobs only)
 };
 
 bool server_gone = false;
-
-// A keeper forked whose word on its job's start (0 or an errno, see RunKeeper) is not read yet:
-// the supervisor does not wait for it, so it forks the next job's keeper meanwhile (and serves
-// exits); the status pipe is polled, and read at once when the keeper is found ended.
-struct PendingStart {
-  uint64_t token = 0;
-  int status_fd = -1;  // read end of the keeper's status pipe
-  int log_fd = -1;     // the job's log, for the reason when the start failed
-  std::string program;
-};
 
 void WriteAll(int fd, const char* data, size_t size) {
   while (size > 0) {
@@ -137,31 +146,43 @@ long long NowUnixMs() {
   return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-// Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); 0 when unreadable.
-unsigned long long StartTime(pid_t pid) {
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(pid));
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  char buf[1024];
-  const ssize_t n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = '\0';
-  const char* p = strrchr(buf, ')');  // comm may hold spaces and parentheses
-  if (p == nullptr) return 0;
-  int field = 2;
-  for (++p; *p != '\0'; ++p) {
-    if (*p != ' ') continue;
-    if (++field == 22) return strtoull(p + 1, nullptr, 10);
-  }
-  return 0;
-}
-
 struct ProcInfo {
   pid_t ppid = 0;
   unsigned long long start = 0;
 };
+
+// Fields 4 (parent) and 22 (start time in clock ticks since boot) of /proc/<pid>/stat; false
+// when unreadable (no such process). Zombies have both.
+bool ReadProcInfo(pid_t pid, ProcInfo& info) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(pid));
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[1024];
+  const ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  const char* p = strrchr(buf, ')');  // comm may hold spaces and parentheses
+  if (p == nullptr) return false;
+  int field = 2;
+  for (++p; *p != '\0'; ++p) {
+    if (*p != ' ') continue;
+    ++field;
+    if (field == 4) info.ppid = static_cast<pid_t>(strtol(p + 1, nullptr, 10));
+    if (field == 22) {
+      info.start = strtoull(p + 1, nullptr, 10);
+      return true;
+    }
+  }
+  return false;
+}
+
+// The start time of `pid`; 0 when unreadable.
+unsigned long long StartTime(pid_t pid) {
+  ProcInfo info;
+  return ReadProcInfo(pid, info) ? info.start : 0;
+}
 
 // Every process: pid -> (parent, start time), from /proc/<pid>/stat.
 std::unordered_map<pid_t, ProcInfo> ScanProcesses() {
@@ -172,29 +193,8 @@ std::unordered_map<pid_t, ProcInfo> ScanProcesses() {
     char* end = nullptr;
     const long pid = strtol(e->d_name, &end, 10);
     if (pid <= 0 || *end != '\0') continue;
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    const int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    char buf[1024];
-    const ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0) continue;
-    buf[n] = '\0';
-    const char* p = strrchr(buf, ')');
-    if (p == nullptr) continue;
     ProcInfo info;
-    int field = 2;
-    for (++p; *p != '\0'; ++p) {
-      if (*p != ' ') continue;
-      ++field;
-      if (field == 4) info.ppid = static_cast<pid_t>(strtol(p + 1, nullptr, 10));
-      if (field == 22) {
-        info.start = strtoull(p + 1, nullptr, 10);
-        break;
-      }
-    }
-    out[static_cast<pid_t>(pid)] = info;
+    if (ReadProcInfo(static_cast<pid_t>(pid), info)) out[static_cast<pid_t>(pid)] = info;
   }
   closedir(dir);
   return out;
@@ -268,111 +268,151 @@ void WriteExitRecord(const std::string& log_path, const std::string& exit_file, 
   if (!synced || rename(tmp.c_str(), exit_file.c_str()) != 0) unlink(tmp.c_str());
 }
 
-// {"exit_code":N} or {"signal":S}, with the time, from a wait status.
-std::string ExitRecordBody(int status) {
-  std::string body = WIFSIGNALED(status) ? "{\"signal\":" + std::to_string(WTERMSIG(status))
-                                         : "{\"exit_code\":" + std::to_string(WEXITSTATUS(status));
+
+// True when the job's log already carries an exit record (or its exit file exists).
+bool HasExitRecord(const Job& job) {
+  if (getxattr(job.log_path.c_str(), kExitXattr, nullptr, 0) >= 0) return true;
+  return access(job.exit_file.c_str(), F_OK) == 0;
+}
+
+// {"exit_code":N} or {"signal":S}, with the time.
+std::string ExitRecordBody(bool signaled, int value) {
+  std::string body = signaled ? "{\"signal\":" + std::to_string(value) : "{\"exit_code\":" + std::to_string(value);
   return body + ",\"ended_at_ms\":" + std::to_string(NowUnixMs()) + "}\n";
 }
 
-// Closes every descriptor from 3 up except `keep_a` and `keep_b`.
-void CloseAllBut(int keep_a, int keep_b) {
-  const int lo = keep_a < keep_b ? keep_a : keep_b;
-  const int hi = keep_a < keep_b ? keep_b : keep_a;
-  auto close_range_of = [](int first, int last) {
-    if (first > last) return;
-    if (syscall(SYS_close_range, static_cast<unsigned>(first), static_cast<unsigned>(last), 0) == 0) return;
-    for (int fd = first; fd <= last && fd < 65536; ++fd) close(fd);
-  };
-  close_range_of(3, lo - 1);
-  close_range_of(lo + 1, hi - 1);
-  close_range_of(hi + 1, 0x7fffffff);
+// The hand-over table between the supervisor and the warden: one slot per job the supervisor
+// is starting or runs, in memory both share (MAP_SHARED, created by the warden before it forks
+// the supervisor). Only the supervisor writes it; the warden reads it once, after the
+// supervisor has ended (waitpid: every write is done). A slot's state is written last, so a
+// slot being filled when the supervisor died reads as free. The pages of slots never used are
+// never touched (the mapping is reserved, not committed).
+enum SlotState : uint32_t { kFree = 0, kStarting = 1, kRunning = 2 };
+constexpr uint32_t kSlots = 4096;       // jobs at once per supervisor; beyond, a start fails
+constexpr size_t kSlotPaths = 8192;     // the log path and the exit-file path, NUL-terminated
+struct Slot {
+  uint32_t state;
+  int32_t pid;                 // kRunning: the job's pid and start time
+  uint64_t token;
+  unsigned long long start;
+  char paths[kSlotPaths];
+};
+struct SlotTable {
+  uint32_t used;  // slots [0, used) were handed out at least once
+  Slot slots[kSlots];
+};
+SlotTable* table = nullptr;
+std::vector<uint32_t> free_slots;  // the supervisor's: slots in [0, used) to reuse, last first
+
+void SetSlotState(uint32_t slot, SlotState state) {
+  __atomic_store_n(&table->slots[slot].state, static_cast<uint32_t>(state), __ATOMIC_RELEASE);
 }
 
-// The job's keeper: a fork of the supervisor, one per job, and the job's parent. It leads the
-// job's process group (the job inherits it), blocks every signal it can (a SIGTERM to the group
-// is for the job), starts the program, tells the supervisor through `status_fd` whether that
-// worked (0 or the errno), waits for it and records its exit status, and then ends the same way
-// (same exit code, or the same signal). It holds none of the supervisor's descriptors, so the
-// server still sees the socket close when the supervisor dies; and it outlives a supervisor
-// that is killed (kill -9, OOM): the job then still has a parent that records how it ended,
-// which is what any later server reads. Only a SIGKILL of the keeper itself (or of the whole
-// group) leaves a job without a record: then its outcome is unknown.
+// A slot holding the job's token and paths (state kStarting); -1 when the table is full or
+// the paths do not fit.
+int TakeSlot(const SpawnRequest& r) {
+  if (r.log_path.size() + r.exit_file.size() + 2 > kSlotPaths) return -1;
+  uint32_t slot = 0;
+  if (!free_slots.empty()) {
+    slot = free_slots.back();
+    free_slots.pop_back();
+  } else if (table->used < kSlots) {
+    slot = table->used++;
+  } else {
+    return -1;
+  }
+  Slot& s = table->slots[slot];
+  s.token = r.token;
+  s.pid = 0;
+  s.start = 0;
+  memcpy(s.paths, r.log_path.c_str(), r.log_path.size() + 1);
+  memcpy(s.paths + r.log_path.size() + 1, r.exit_file.c_str(), r.exit_file.size() + 1);
+  SetSlotState(slot, kStarting);
+  return static_cast<int>(slot);
+}
+
+void ReleaseSlot(int slot) {
+  if (slot < 0 || table == nullptr) return;
+  SetSlotState(static_cast<uint32_t>(slot), kFree);
+  free_slots.push_back(static_cast<uint32_t>(slot));
+}
+
+// "<pid> <start time>" from the log's start record.
+bool ReadStartRecord(const char* log_path, pid_t& pid, unsigned long long& start_time) {
+  char buf[64];
+  const ssize_t n = getxattr(log_path, kStartXattr, buf, sizeof(buf) - 1);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  int p = 0;
+  if (sscanf(buf, "%d %llu", &p, &start_time) != 2 || p <= 1) return false;
+  pid = p;
+  return true;
+}
+
+// What the supervisor shares with the child that becomes the job (same memory until the exec).
+struct StartArgs {
+  const SpawnRequest* request = nullptr;
+  int log_fd = -1;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  pid_t supervisor = 0;
+  // Written by the child:
+  unsigned long long start = 0;  // its start time
+  int err = 0;                   // why it did not execute the program; 0 when it did
+};
+
+// The child of the supervisor's clone(CLONE_VM | CLONE_VFORK), on its own stack: it becomes
+// the job. The supervisor is suspended until it executes the program or exits, and it is
+// single-threaded, so nothing here can meet a lock the supervisor holds.
 //
-// The start record: before it starts the job, the keeper records itself on the log (extended
-// attribute "user.alphalab.start": its pid and start time). A supervisor killed after the job
-// started but before it could report "S" leaves the server nothing else to go by; the server
-// reads the record when it sees the supervisor gone and watches the keeper like any job whose
-// supervisor died. The keeper checks its parent only after recording itself: if the supervisor
-// is already gone it does not start the job (the server may or may not have seen the record,
-// and either way the job truly did not run: exit 127 with the reason, recorded). Where the file
-// system has no user xattrs there is no start record, and such a job reads as not started.
-[[noreturn]] void RunKeeper(const SpawnRequest& r, int log_fd, int status_fd, char* const* argv,
-                            char* const* envp, pid_t supervisor) {
-  setpgid(0, 0);
-  prctl(PR_SET_NAME, "alphalab-keeper", 0, 0, 0);
+// The start record: the child records itself on the log before it checks its parent. A
+// supervisor killed after the job started but before it could report "S" leaves the server
+// nothing else to go by; the server reads the record when it sees the supervisor gone (after
+// the supervisor has exited: its children have their new parent then) and watches the job like
+// any job whose supervisor died. If the supervisor is already gone the child does not start the
+// job (the server may or may not have seen the record, and either way the job truly did not
+// run: exit 127 with the reason, recorded). Where the file system has no user xattrs there is
+// no start record, and such a job reads as not started.
+int StartJob(void* arg) {
+  StartArgs& a = *static_cast<StartArgs*>(arg);
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);
-  CloseAllBut(log_fd, status_fd);
-  const std::string start = std::to_string(getpid()) + " " + std::to_string(StartTime(getpid()));
-  (void)fsetxattr(log_fd, kStartXattr, start.data(), start.size(), 0);
-  if (getppid() != supervisor) {
+  setpgid(0, 0);
+  const pid_t self = getpid();
+  a.start = StartTime(self);
+  char record[64];
+  const int size = snprintf(record, sizeof(record), "%d %llu", static_cast<int>(self), a.start);
+  (void)fsetxattr(a.log_fd, kStartXattr, record, static_cast<size_t>(size), 0);
+  if (getppid() != a.supervisor) {
     const std::string why = "the process supervisor ended before the job started";
     const std::string line = "alphalab: " + why + "; it was not started\n";
-    WriteAll(log_fd, line.data(), line.size());
-    WriteExitRecord(r.log_path, r.exit_file,
+    WriteAll(a.log_fd, line.data(), line.size());
+    WriteExitRecord(a.request->log_path, a.request->exit_file,
                     "{\"exit_code\":127,\"error\":\"" + why + "\",\"ended_at_ms\":" + std::to_string(NowUnixMs()) + "}\n");
     _exit(127);
   }
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, log_fd, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
-  posix_spawn_file_actions_addchdir_np(&actions, r.cwd.c_str());
-  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults;
-  sigemptyset(&defaults);
+  const int null_fd = open("/dev/null", O_RDONLY);
+  if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(a.log_fd, STDOUT_FILENO) < 0 ||
+      dup2(a.log_fd, STDERR_FILENO) < 0 || chdir(a.request->cwd.c_str()) != 0) {
+    a.err = errno;
+    _exit(127);
+  }
+  if (syscall(SYS_close_range, 3u, ~0u, 0) != 0) {
+    for (int fd = 3; fd < 65536; ++fd) close(fd);
+  }
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
   for (int sig = 1; sig < 32; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) sigaddset(&defaults, sig);
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
   }
   sigset_t empty;
   sigemptyset(&empty);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, r.program.c_str(), &actions, &attr, argv, envp);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  close(log_fd);
-  const int32_t reply = rc;
-  WriteAll(status_fd, reinterpret_cast<const char*>(&reply), sizeof(reply));
-  close(status_fd);
-  if (rc != 0) _exit(127);
-
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) _exit(127);
-  }
-  WriteExitRecord(r.log_path, r.exit_file, ExitRecordBody(status));
-  if (WIFSIGNALED(status)) {
-    const int sig = WTERMSIG(status);
-    const rlimit no_core{0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);  // the job's core dump (if any) is the job's business
-    signal(sig, SIG_DFL);
-    sigset_t one;
-    sigemptyset(&one);
-    sigaddset(&one, sig);
-    raise(sig);
-    sigprocmask(SIG_UNBLOCK, &one, nullptr);
-    _exit(128 + sig);  // a signal whose default is not to terminate
-  }
-  _exit(WEXITSTATUS(status));
+  sigprocmask(SIG_SETMASK, &empty, nullptr);
+  execve(a.request->program.c_str(), a.argv, a.envp);
+  a.err = errno;
+  _exit(127);
 }
 
 // A job that did not start: the reason goes to its log (which is then closed) and to the
@@ -384,39 +424,11 @@ void FailStart(const std::string& token, int log_fd, int err, const std::string&
   Reply("E " + token + " " + std::to_string(err) + " " + OneLine(reason) + "\n");
 }
 
-// Reads the keeper's start status (it is there, or the pipe is at its end: the keeper wrote
-// it before anything else or died), tells the server "S" or "E", and forgets the pending start.
-// A job that did not start is no job (its keeper exits by itself; Reap collects it).
-void FinishStart(pid_t keeper, std::unordered_map<pid_t, PendingStart>& pending,
-                 std::unordered_map<pid_t, Job>& jobs) {
-  auto it = pending.find(keeper);
-  if (it == pending.end()) return;
-  const PendingStart start = std::move(it->second);
-  pending.erase(it);
-  int32_t reply = 0;
-  size_t got = 0;
-  while (got < sizeof(reply)) {
-    const ssize_t n = read(start.status_fd, reinterpret_cast<char*>(&reply) + got, sizeof(reply) - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  close(start.status_fd);
-  const int err = got == sizeof(reply) ? reply : ECHILD;  // the keeper died before it could say
-  const std::string token = std::to_string(start.token);
-  if (err != 0) {
-    jobs.erase(keeper);
-    FailStart(token, start.log_fd, err,
-              err == ECHILD ? "cannot start the job's keeper: " + std::string(strerror(err))
-                            : "cannot execute " + start.program + ": " + strerror(err));
-    return;
-  }
-  close(start.log_fd);
-  Reply("S " + token + " " + std::to_string(keeper) + " " + std::to_string(StartTime(keeper)) + "\n");
-}
+// The stack StartJob runs on (the supervisor's is in use: it is suspended in clone()).
+constexpr size_t kStartStack = 256 << 10;
+char* start_stack = nullptr;
 
-void Spawn(const SpawnRequest& r, std::unordered_map<pid_t, Job>& jobs,
-           std::unordered_map<pid_t, PendingStart>& pending) {
+void Spawn(const SpawnRequest& r, std::unordered_map<pid_t, Job>& jobs) {
   const std::string token = std::to_string(r.token);
   const int log_fd = OpenLog(r.log_path);
   if (log_fd < 0) {
@@ -445,31 +457,39 @@ void Spawn(const SpawnRequest& r, std::unordered_map<pid_t, Job>& jobs,
   envp.push_back(const_cast<char*>(marker.c_str()));
   envp.push_back(nullptr);
 
-  int status_pipe[2];
-  pid_t keeper = -1;
-  int err = 0;
-  if (pipe2(status_pipe, O_CLOEXEC) != 0) {
-    err = errno;
-  } else {
-    const pid_t supervisor = getpid();
-    keeper = fork();
-    if (keeper == 0) {
-      close(status_pipe[0]);
-      RunKeeper(r, log_fd, status_pipe[1], argv.data(), envp.data(), supervisor);
-    }
-    if (keeper < 0) err = errno;
-    close(status_pipe[1]);
-    if (keeper > 0) {
-      setpgid(keeper, keeper);  // also done by the keeper; whichever runs first
-      // Its start status is read when it comes (the main loop polls the pipe) or when the
-      // keeper is found ended (Reap), whichever is first; "S" always precedes its "X".
-      jobs[keeper] = Job{r.token, r.log_path, r.exit_file, {}};
-      pending[keeper] = PendingStart{r.token, status_pipe[0], log_fd, r.program};
-      return;
-    }
-    close(status_pipe[0]);
+  const int slot = TakeSlot(r);
+  if (slot < 0) {
+    FailStart(token, log_fd, EAGAIN, "cannot start the job: the process supervisor runs " +
+                                         std::to_string(kSlots) + " jobs already, or its log path is too long");
+    return;
   }
-  FailStart(token, log_fd, err, "cannot start the job's keeper: " + std::string(strerror(err)));
+  StartArgs args;
+  args.request = &r;
+  args.log_fd = log_fd;
+  args.argv = argv.data();
+  args.envp = envp.data();
+  args.supervisor = getpid();
+  const pid_t pid = clone(StartJob, start_stack + kStartStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  int err = pid < 0 ? errno : args.err;
+  if (pid > 0 && err != 0) {
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    (void)fremovexattr(log_fd, kStartXattr);  // it did not run
+  }
+  if (err != 0) {
+    ReleaseSlot(slot);
+    FailStart(token, log_fd, err,
+              pid < 0 ? "cannot start the job: " + std::string(strerror(err))
+                      : "cannot execute " + r.program + ": " + strerror(err));
+    return;
+  }
+  close(log_fd);
+  Slot& s = table->slots[slot];
+  s.pid = pid;
+  s.start = args.start;
+  SetSlotState(static_cast<uint32_t>(slot), kRunning);
+  jobs[pid] = Job{r.token, r.log_path, r.exit_file, {}, slot};
+  Reply("S " + token + " " + std::to_string(pid) + " " + std::to_string(args.start) + "\n");
 }
 
 // Adds every process below each running job (and every orphan re-parented to us that carries
@@ -501,17 +521,14 @@ void TrackDescendants(std::unordered_map<pid_t, Job>& jobs) {
   }
 }
 
-// True when every direct child of the supervisor is a job leader (the kernel's list of our
-// children; the supervisor is single-threaded). As the child subreaper we inherit every orphan,
-// so once a job's leader has exited, anything of that job still alive (or not yet collected)
-// sits in a tree whose root is one of our children: with no child but job leaders there is
-// nothing left to look for, and the /proc scan (a read per process on the machine) is skipped.
-// Unknown (no such file): false, so the caller scans.
-bool OnlyJobLeadersAreChildren(const std::unordered_map<pid_t, Job>& jobs) {
+// The pids of our direct children (the kernel's list; we are single-threaded); nullopt when
+// the list cannot be read.
+std::optional<std::vector<pid_t>> OwnChildren() {
+  std::vector<pid_t> out;
   char path[64];
   snprintf(path, sizeof(path), "/proc/self/task/%d/children", static_cast<int>(getpid()));
   const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  if (fd < 0) return std::nullopt;
   std::string text;
   char buf[4096];
   for (;;) {
@@ -526,8 +543,22 @@ bool OnlyJobLeadersAreChildren(const std::unordered_map<pid_t, Job>& jobs) {
     char* end = nullptr;
     const long pid = strtol(p, &end, 10);
     if (end == p) break;
-    if (jobs.count(static_cast<pid_t>(pid)) == 0) return false;
+    out.push_back(static_cast<pid_t>(pid));
     p = end;
+  }
+  return out;
+}
+
+// True when every direct child of the supervisor is a job leader. As the child subreaper we
+// inherit every orphan, so once a job's leader has exited, anything of that job still alive
+// (or not yet collected) sits in a tree whose root is one of our children: with no child but
+// job leaders there is nothing left to look for, and the /proc scan (a read per process on the
+// machine) is skipped. Unknown (no such file): false, so the caller scans.
+bool OnlyJobLeadersAreChildren(const std::unordered_map<pid_t, Job>& jobs) {
+  const std::optional<std::vector<pid_t>> children = OwnChildren();
+  if (!children) return false;
+  for (pid_t c : *children) {
+    if (jobs.count(c) == 0) return false;
   }
   return true;
 }
@@ -584,41 +615,36 @@ void KillDescendants(pid_t leader, Job& job, const std::unordered_map<pid_t, Job
   }
 }
 
-// Collects every ended child: group leftovers killed first, record written, server told.
-void Reap(std::unordered_map<pid_t, Job>& jobs, std::unordered_map<pid_t, PendingStart>& pending) {
+
+// Collects every ended child. For a job, first its exit record (the zombie still holds its pid
+// and group id), then its leftovers are killed, then it is collected and the server told.
+void Reap(std::unordered_map<pid_t, Job>& jobs) {
   for (;;) {
     siginfo_t info{};
     if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
     const pid_t pid = info.si_pid;
-    FinishStart(pid, pending, jobs);  // its start is told first (or it was no job after all)
-    kill(-pid, SIGKILL);  // what the job left behind; the leader is a zombie, its id is ours
-    if (auto job = jobs.find(pid); job != jobs.end()) {
-      // ... and what left the group or session, or was orphaned to us.
-      KillDescendants(pid, job->second, jobs);
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    const bool signaled = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
     auto it = jobs.find(pid);
-    if (it == jobs.end()) continue;
-    const Job job = it->second;
-    jobs.erase(it);
-    std::string line = "X " + std::to_string(job.token) + " " + std::to_string(pid);
-    if (WIFSIGNALED(status)) {
-      line += " s " + std::to_string(WTERMSIG(status));
-    } else {
-      line += " c " + std::to_string(WEXITSTATUS(status));
+    // An adopted job may have written its own (a start the supervisor's death stopped).
+    if (it != jobs.end() && (it->second.slot >= 0 || !HasExitRecord(it->second))) {
+      WriteExitRecord(it->second.log_path, it->second.exit_file, ExitRecordBody(signaled, info.si_status));
     }
-    // The keeper ends the way its job did and recorded it already; this covers a keeper that
-    // was killed itself (then the group, the job included, was killed with it).
-    WriteExitRecord(job.log_path, job.exit_file, ExitRecordBody(status));
-    Reply(line + "\n");
+    kill(-pid, SIGKILL);  // what the job left behind; the leader is a zombie, its id is ours
+    // ... and what left the group or session, or was orphaned to us.
+    if (it != jobs.end()) KillDescendants(pid, it->second, jobs);
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    if (it == jobs.end()) continue;
+    const Job job = std::move(it->second);
+    jobs.erase(it);
+    ReleaseSlot(job.slot);
+    Reply("X " + std::to_string(job.token) + " " + std::to_string(pid) + (signaled ? " s " : " c ") +
+          std::to_string(info.si_status) + "\n");
   }
 }
 
 // Decodes every complete frame in `buffer` (consumed) and serves it. False on a bad frame.
-bool ServeFrames(std::string& buffer, std::unordered_map<pid_t, Job>& jobs,
-                 std::unordered_map<pid_t, PendingStart>& pending) {
+bool ServeFrames(std::string& buffer, std::unordered_map<pid_t, Job>& jobs) {
   size_t at = 0;
   while (buffer.size() - at >= sizeof(uint32_t)) {
     uint32_t size = 0;
@@ -629,10 +655,128 @@ bool ServeFrames(std::string& buffer, std::unordered_map<pid_t, Job>& jobs,
     at += sizeof(size) + size;
     std::optional<SpawnRequest> request = DecodeSpawn(payload);
     if (!request) return false;
-    Spawn(*request, jobs, pending);
+    Spawn(*request, jobs);
   }
   buffer.erase(0, at);
   return true;
+}
+
+// SIGCHLD through a descriptor; blocked, so it stays pending until read. Stopped or continued
+// children raise none (SA_NOCLDSTOP): the warden sleeps until its supervisor ends.
+int ChildSignals() {
+  struct sigaction nostop {};
+  nostop.sa_handler = SIG_DFL;
+  nostop.sa_flags = SA_NOCLDSTOP;
+  sigemptyset(&nostop.sa_mask);
+  sigaction(SIGCHLD, &nostop, nullptr);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, nullptr);
+  return signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+// Serves the server (while it is connected) and the ends of `jobs` until the server is gone
+// and the last job ended.
+int Serve(std::unordered_map<pid_t, Job>& jobs) {
+  const int sig_fd = ChildSignals();
+  if (sig_fd < 0) return 1;
+  std::string buffer;
+  std::vector<char> chunk(65536);
+  long long last_track_ms = 0;
+  Reap(jobs);  // what ended before the descriptor existed
+  for (;;) {
+    if (server_gone && jobs.empty()) return 0;
+    pollfd fds[2] = {{sig_fd, POLLIN, 0}, {server_gone ? -1 : kSocketFd, POLLIN, 0}};
+    const int ready = poll(fds, 2, jobs.empty() ? -1 : kTrackIntervalMs);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return 1;
+    }
+    if (!jobs.empty() && MonotonicMs() - last_track_ms >= kTrackIntervalMs) {
+      TrackDescendants(jobs);
+      last_track_ms = MonotonicMs();
+    }
+    if (fds[0].revents != 0) {
+      signalfd_siginfo info;
+      while (read(sig_fd, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
+      }
+      Reap(jobs);
+    }
+    if (!server_gone && fds[1].revents != 0) {
+      const ssize_t n = read(kSocketFd, chunk.data(), chunk.size());
+      if (n > 0) {
+        buffer.append(chunk.data(), static_cast<size_t>(n));
+        if (!ServeFrames(buffer, jobs)) server_gone = true;  // not our server: stop listening
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        server_gone = true;  // the server went away; finish recording our jobs
+      }
+      if (server_gone) close(kSocketFd);
+    }
+  }
+}
+
+// The supervisor: a child of the warden, leading its own session.
+int RunSupervisor() {
+  setsid();
+  // Orphaned descendants of jobs become our children (not the warden's, not init's), so they
+  // can be found and killed when their job ends, and collected.
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  fcntl(kSocketFd, F_SETFD, FD_CLOEXEC);
+  void* stack = mmap(nullptr, kStartStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return 1;
+  start_stack = static_cast<char*>(stack);
+  Reply("R " + std::to_string(getpid()) + "\n");
+  std::unordered_map<pid_t, Job> jobs;
+  return Serve(jobs);
+}
+
+// The warden after its supervisor ended: the supervisor's jobs are its children now. Takes
+// every one the table names, serves them until the last ended, then ends what is left.
+int Adopt() {
+  const pid_t self = getpid();
+  std::unordered_map<pid_t, Job> jobs;
+  std::set<uint64_t> not_started;
+  const uint32_t used = table->used < kSlots ? table->used : kSlots;
+  for (uint32_t i = 0; i < used; ++i) {
+    const Slot& s = table->slots[i];
+    const uint32_t state = __atomic_load_n(&s.state, __ATOMIC_ACQUIRE);
+    if (state == kFree) continue;
+    const std::string log_path(s.paths, strnlen(s.paths, kSlotPaths));
+    const size_t rest = kSlotPaths - log_path.size() - 1;
+    const std::string exit_file(s.paths + log_path.size() + 1, strnlen(s.paths + log_path.size() + 1, rest));
+    pid_t pid = s.pid;
+    unsigned long long start = s.start;
+    // Started, but the supervisor died before it learned so: the job's own start record.
+    if (state == kStarting && !ReadStartRecord(log_path.c_str(), pid, start)) pid = 0;
+    ProcInfo info;
+    if (pid > 1 && ReadProcInfo(pid, info) && info.ppid == self && info.start == start) {
+      jobs[pid] = Job{s.token, log_path, exit_file, {}, -1};
+    } else if (state == kStarting) {
+      not_started.insert(s.token);
+    }
+  }
+  // A job with no start record reads as not started to the server: it must not run on (only
+  // possible where the file system has no user xattrs).
+  if (!not_started.empty()) {
+    for (pid_t c : OwnChildren().value_or(std::vector<pid_t>{})) {
+      if (jobs.count(c) != 0 || not_started.count(MarkerToken(c)) == 0) continue;
+      kill(-c, SIGKILL);
+      kill(c, SIGKILL);
+    }
+  }
+  const int rc = Serve(jobs);
+  // Whatever is left (a start the supervisor did not finish, an orphan nobody claims) ends now,
+  // with what it orphans to us while it dies.
+  for (int round = 0; round < 50; ++round) {
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    const std::vector<pid_t> left = OwnChildren().value_or(std::vector<pid_t>{});
+    if (left.empty()) break;
+    for (pid_t c : left) kill(c, SIGKILL);
+    usleep(2000);
+  }
+  return rc;
 }
 
 int Supervise() {
@@ -647,66 +791,26 @@ int Supervise() {
   if (child < 0) return 1;
   if (child > 0) _exit(0);
   setsid();
-  // Orphaned descendants of jobs become our children (not init's), so they can be found and
-  // killed when their job ends, and collected.
+  // The jobs of a killed supervisor are re-parented to us (the nearest subreaper).
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  fcntl(kSocketFd, F_SETFD, FD_CLOEXEC);
   signal(SIGTERM, SIG_IGN);
   signal(SIGINT, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
-  sigset_t chld;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, nullptr);
-  const int sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (sig_fd < 0) return 1;
-
-  Reply("R " + std::to_string(getpid()) + "\n");
-  std::unordered_map<pid_t, Job> jobs;
-  std::unordered_map<pid_t, PendingStart> pending;
-  std::string buffer;
-  char chunk[65536];
-  long long last_track_ms = 0;
-  std::vector<pollfd> fds;
-  std::vector<pid_t> pending_order;  // the keepers behind fds[2..]
-  for (;;) {
-    if (server_gone && jobs.empty()) return 0;
-    fds.assign({{sig_fd, POLLIN, 0}, {server_gone ? -1 : kSocketFd, POLLIN, 0}});
-    pending_order.clear();
-    for (const auto& [keeper, start] : pending) {
-      fds.push_back({start.status_fd, POLLIN, 0});
-      pending_order.push_back(keeper);
-    }
-    const int ready = poll(fds.data(), fds.size(), jobs.empty() ? -1 : kTrackIntervalMs);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      return 1;
-    }
-    if (!jobs.empty() && MonotonicMs() - last_track_ms >= kTrackIntervalMs) {
-      TrackDescendants(jobs);
-      last_track_ms = MonotonicMs();
-    }
-    for (size_t i = 2; i < fds.size(); ++i) {
-      if (fds[i].revents != 0) FinishStart(pending_order[i - 2], pending, jobs);
-    }
-    if (fds[0].revents != 0) {
-      signalfd_siginfo info;
-      while (read(sig_fd, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
-      }
-      Reap(jobs, pending);
-    }
-    if (!server_gone && fds[1].revents != 0) {
-      const ssize_t n = read(kSocketFd, chunk, sizeof(chunk));
-      if (n > 0) {
-        buffer.append(chunk, static_cast<size_t>(n));
-        if (!ServeFrames(buffer, jobs, pending)) server_gone = true;  // not our server: stop listening
-      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-        server_gone = true;  // the server went away; finish recording our jobs
-      }
-      if (server_gone) close(kSocketFd);
-    }
+  void* shared = mmap(nullptr, sizeof(SlotTable), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (shared == MAP_FAILED) return 1;
+  table = static_cast<SlotTable*>(shared);
+  const pid_t supervisor = fork();
+  if (supervisor < 0) return 1;
+  if (supervisor == 0) return RunSupervisor();
+  // The warden: no socket (the server must see it close when the supervisor dies), no job
+  // state; it sleeps until the supervisor ends.
+  close(kSocketFd);
+  prctl(PR_SET_NAME, "alphalab-warden", 0, 0, 0);
+  server_gone = true;
+  while (waitpid(supervisor, nullptr, 0) < 0 && errno == EINTR) {
   }
+  return Adopt();
 }
 
 int Usage() {
