@@ -134,6 +134,20 @@ class LocalExecutorTest : public ::testing::Test {
     return exit.value_or(ProcessExit{});
   }
 
+  // `n` jobs that wait for a file "go" in the test's directory; their pids (fewer on a failure).
+  std::vector<int> SubmitJobsWaitingForGo(LocalExecutor& executor, int n, const std::string& prefix) {
+    std::vector<int> pids;
+    for (int i = 0; i < n; ++i) {
+      ProcessSpec spec = Sh("while [ ! -e go ]; do sleep 0.02; done", "job_" + prefix + std::to_string(i));
+      spec.log_path = dir_.path() / (prefix + std::to_string(i) + ".log");
+      Result<std::string> ref = executor.Submit(spec, nullptr);
+      EXPECT_TRUE(ref.ok()) << ref.status().ToString();
+      if (!ref.ok()) break;
+      pids.push_back(ParseLocalRef(*ref)->pid);
+    }
+    return pids;
+  }
+
   TempDir dir_;
   std::filesystem::path log_;
 };
@@ -715,14 +729,8 @@ TEST_F(LocalExecutorTest, OneDetachedSupervisorIsTheParentOfEveryJob) {
   ASSERT_GT(supervisor, 1);
   EXPECT_NE(StatField(supervisor, 4), getpid()) << "detached: this process never collects it";
   EXPECT_EQ(StatField(supervisor, 6), supervisor) << "leads its own session";
-  std::vector<int> pids;
-  for (int i = 0; i < 3; ++i) {
-    ProcessSpec spec = Sh("while [ ! -e go ]; do sleep 0.02; done", "job_p" + std::to_string(i));
-    spec.log_path = dir_.path() / ("p" + std::to_string(i) + ".log");
-    Result<std::string> ref = executor.Submit(spec, nullptr);
-    ASSERT_TRUE(ref.ok()) << ref.status().ToString();
-    pids.push_back(ParseLocalRef(*ref)->pid);
-  }
+  const std::vector<int> pids = SubmitJobsWaitingForGo(executor, 3, "p");
+  ASSERT_EQ(pids.size(), 3u);
   for (int pid : pids) {
     EXPECT_EQ(StatField(pid, 4), supervisor);  // ppid
     EXPECT_EQ(StatField(pid, 5), pid);         // leads its own process group
@@ -783,14 +791,8 @@ TEST_F(LocalExecutorTest, TheSupervisorsChildrenAreTheJobsThemselves) {
   ASSERT_GT(warden, 1);
   EXPECT_EQ(ChildrenOf(warden), std::vector<int>{supervisor});
   EXPECT_EQ(StatField(warden, 6), warden) << "the warden leads its own session";
-  std::vector<int> pids;
-  for (int i = 0; i < 4; ++i) {
-    ProcessSpec spec = Sh("while [ ! -e go ]; do sleep 0.02; done", "job_n" + std::to_string(i));
-    spec.log_path = dir_.path() / ("n" + std::to_string(i) + ".log");
-    Result<std::string> ref = executor.Submit(spec, nullptr);
-    ASSERT_TRUE(ref.ok()) << ref.status().ToString();
-    pids.push_back(ParseLocalRef(*ref)->pid);
-  }
+  std::vector<int> pids = SubmitJobsWaitingForGo(executor, 4, "n");
+  ASSERT_EQ(pids.size(), 4u);
   std::sort(pids.begin(), pids.end());
   EXPECT_EQ(ChildrenOf(supervisor), pids);
   for (int pid : pids) {
