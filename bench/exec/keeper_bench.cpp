@@ -11,6 +11,10 @@
 //                  way; this process reads the status pipe and reaps the keeper
 // Both are timed from the start of the spawn to the moment the exit record exists and the
 // direct child was reaped; CPU ms/job counts this process and its reaped children.
+// Since issue 14 (session 15) the product is the "without keeper" line (the supervisor spawns
+// each job itself, a vfork-style clone, and a warden, its parent, records the ends of a killed
+// supervisor's jobs); "with keeper" is the design it replaced, kept as the reference. The
+// labels stay as they are: scripts/bench-compare.py matches the ALPHALAB_BENCH_JSONL figures.
 // The supervisor is a small process (a few MB), like this one, so the fork copies little.
 #include <fcntl.h>
 #include <spawn.h>
