@@ -123,7 +123,7 @@ class Executor {
 
   // After a restart: the ref of a process this executor started for a job whose start was
   // never recorded (its server died between the spawn and the RUNNING record), from what the
-  // start left beside the job's log (LocalExecutor: the keeper's start record). nullopt when
+  // start left beside the job's log (LocalExecutor: the job's own start record). nullopt when
   // the job did not start (or the executor cannot tell); the jobs service then starts it.
   virtual std::optional<std::string> StartedRef(const std::filesystem::path& log_path) const {
     (void)log_path;
