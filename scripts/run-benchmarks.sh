@@ -45,22 +45,22 @@ echo "alphalab benchmarks ($MODE), $STARTED, load average $LOAD_BEFORE, $(nproc)
 if [ "$MODE" = quick ]; then
   run "$BIN/bench_log_tail" --size-gb 0.125 --iterations 2000
   run "$BIN/bench_exec_spawn" --jobs 1000
-  run "$BIN/bench_store_write"
+  run "$BIN/bench_store_write" --dir "$WORK/store"
   run "$BIN/bench_engine_bt" --quick
   run "$BIN/bench_jobs" --jobs 5000 --clients 4 --slots 32 --keep --dir "$WORK/jobs"
-  run "$BIN/bench_file_replace" --dir "$WORK/jobs" --no-wait
+  run "$BIN/bench_file_replace" --dir "$WORK/jobs" --no-wait --rounds 6
   run "$BIN/bench_registry" --rows 100000 --runs-to-index 1000 --iterations 100
   # Optimizations through the API: a 1,000-task sma_cross grid (fast path) against single
   # backtest processes in the same run, and the queue wait of 1,000 process tasks on 2 slots.
-  run "$BIN/bench_optimize" --grid 1000 --repeat 3 --only grid --dir "$WORK"
+  run "$BIN/bench_optimize" --grid 1000 --repeat 3 --process-sample 40 --only grid --dir "$WORK"
   run "$BIN/bench_optimize" --only queue --dir "$WORK"
 else
   run "$BIN/bench_log_tail" --size-gb 1 --iterations 5000 --dir "$WORK"
   run "$BIN/bench_exec_spawn" --jobs 1000
-  run "$BIN/bench_store_write"
+  run "$BIN/bench_store_write" --dir "$WORK/store"
   run "$BIN/bench_engine_bt" --workdir "$WORK/engine_bt"
   run "$BIN/bench_jobs" --jobs 20000 --clients 4 --slots 32 --keep --dir "$WORK/jobs"
-  run "$BIN/bench_file_replace" --dir "$WORK/jobs" --no-wait
+  run "$BIN/bench_file_replace" --dir "$WORK/jobs" --no-wait --rounds 6
   run "$BIN/bench_registry" --rows 1000000 --runs-to-index 10000
   run "$BIN/bench_fast_path" --tasks 1000,10000 --process 20 --dir "$WORK/fast_path"
   run "$BIN/bench_optimize" --grid 1000,10000 --repeat 3 --only grid --dir "$WORK"

@@ -1,7 +1,7 @@
 // Rewriting small files the way the jobs service rewrites meta files (QUEUED -> RUNNING ->
 // terminal), and what that does to the creation of new files afterwards.
 //
-//   bench_file_replace [--files 3000] [--versions 3] [--dir /tmp]
+//   bench_file_replace [--files 3000] [--versions 3] [--dir /tmp] [--no-wait] [--rounds 1]
 //
 // Per method, in a fresh folder: `files` new files (the logs of the next jobs would be these)
 // interleaved with `versions` rewrites of each earlier file, like a running server. Printed:
@@ -11,12 +11,16 @@
 // FileReplacer swaps the new content in with RENAME_EXCHANGE and keeps the old inode as a
 // spare. Run the methods in either order and repeat: a method runs right after the previous
 // one deleted its folder, which itself leaves freed inodes behind; the tool waits 65 s
-// between methods unless --no-wait.
+// between methods unless --no-wait. --rounds R (with --no-wait) splits the files into R rounds
+// in which the two methods take turns (A B, B A, A B, ...), each continuing in its own folder:
+// on tmpfs, where no inode effect is to be seen, the two then share the same minutes of the
+// machine and their ratio measures the methods, not what else ran meanwhile.
 //
 // Figures (bench/common/bench_report.hpp): median / p95 / best µs per rewrite and per new
 // file, FileReplacer's with WriteFileAtomic's from the same run beside them as the reference.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -42,15 +46,13 @@ struct Figures {
   double total_s = 0;
 };
 
+// Files [from, to) of a method's folder; appends to `out`.
 template <typename Rewrite>
-Figures Run(const fs::path& dir, int files, int versions, Rewrite rewrite) {
+void Run(const fs::path& dir, int from, int to, int versions, Rewrite rewrite, Figures& out) {
   fs::create_directories(dir);
   const std::string meta(900, 'm');
-  Figures out;
-  out.rewrite_s.reserve(static_cast<size_t>(files) * static_cast<size_t>(versions));
-  out.create_s.reserve(static_cast<size_t>(files));
   const auto t0 = Clock::now();
-  for (int i = 0; i < files; ++i) {
+  for (int i = from; i < to; ++i) {
     // A new job: its log is a brand-new file.
     auto c0 = Clock::now();
     const fs::path log = dir / ("job_" + std::to_string(i) + ".log");
@@ -69,14 +71,13 @@ Figures Run(const fs::path& dir, int files, int versions, Rewrite rewrite) {
       }
     }
   }
-  out.total_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  return out;
+  out.total_s += std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int files = 3000, versions = 3;
+  int files = 3000, versions = 3, rounds = 1;
   fs::path base = "/tmp";
   bool wait = true;
   for (int i = 1; i < argc; ++i) {
@@ -85,24 +86,36 @@ int main(int argc, char** argv) {
     else if (a == "--versions" && i + 1 < argc) versions = std::atoi(argv[++i]);
     else if (a == "--dir" && i + 1 < argc) base = argv[++i];
     else if (a == "--no-wait") wait = false;
+    else if (a == "--rounds" && i + 1 < argc) rounds = std::max(1, std::atoi(argv[++i]));
     else {
-      std::fprintf(stderr, "usage: bench_file_replace [--files N] [--versions V] [--dir D] [--no-wait]\n");
+      std::fprintf(stderr, "usage: bench_file_replace [--files N] [--versions V] [--dir D] [--no-wait] [--rounds R]\n");
       return 2;
     }
   }
   const fs::path root = base / ("alphalab_bench_replace_" + std::to_string(::getpid()));
   std::printf("%d new files, each with %d meta versions, in %s\n", files, versions, root.c_str());
+  if (wait && rounds > 1) {
+    std::fprintf(stderr, "--rounds needs --no-wait (the 65 s wait is between whole methods)\n");
+    return 2;
+  }
   Figures atomic, replaced;
-  for (int method = 0; method < 2; ++method) {
-    if (method > 0 && wait) std::this_thread::sleep_for(std::chrono::seconds(65));
-    const fs::path dir = root / (method == 0 ? "atomic" : "replacer");
-    if (method == 0) {
-      atomic = Run(dir, files, versions, [](const fs::path& p, std::string_view c) {
-        return WriteFileAtomic(p, c, FileSync::kNoSync);
-      });
-    } else {
-      FileReplacer replacer(dir / ".scratch");
-      replaced = Run(dir, files, versions, [&](const fs::path& p, std::string_view c) { return replacer.Write(p, c); });
+  const fs::path atomic_dir = root / "atomic", replacer_dir = root / "replacer";
+  fs::create_directories(replacer_dir);
+  FileReplacer replacer(replacer_dir / ".scratch");
+  for (int round = 0; round < rounds; ++round) {
+    const int from = files * round / rounds, to = files * (round + 1) / rounds;
+    for (int turn = 0; turn < 2; ++turn) {
+      const bool atomic_now = (turn == 0) == (round % 2 == 0);
+      if (round == 0 && turn == 1 && wait) std::this_thread::sleep_for(std::chrono::seconds(65));
+      if (atomic_now) {
+        Run(atomic_dir, from, to, versions, [](const fs::path& p, std::string_view c) {
+          return WriteFileAtomic(p, c, FileSync::kNoSync);
+        }, atomic);
+      } else {
+        Run(replacer_dir, from, to, versions, [&](const fs::path& p, std::string_view c) {
+          return replacer.Write(p, c);
+        }, replaced);
+      }
     }
   }
   std::printf("total: WriteFileAtomic %.2f s, FileReplacer %.2f s\n", atomic.total_s, replaced.total_s);

@@ -18,7 +18,8 @@
 //         an N-task sweep on each fresh server before the timed one). STEPS lines:
 //         wall and server CPU ms of every --step tasks finished, and last/second step ratios. Beside it, in the same run, --process-sample single
 //         `alphalab backtest` processes one after another over a fresh workspace (one grid
-//         combination each): their median wall time, and the ratio per task. On a shared,
+//         combination each), in portions before, between and after the grid runs: their
+//         median wall time, and the ratio per task. On a shared,
 //         loaded machine wall times mostly measure the other load: each run also prints the
 //         server's CPU time (user + system of all its threads, /proc/<pid>/stat) and each
 //         process its own (wait4), and the CPU ratio per task is printed beside the wall one.
@@ -350,10 +351,33 @@ int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int
     if (!StartServer(bin, shared_ws, 0, shared_server)) return 1;
     shared_client = std::move(http::HttpClient::Create(shared_server.url, std::chrono::seconds(120)).value());
   }
+  // Single `alphalab backtest` processes over a workspace (the grid's with --reuse-workspace,
+  // else one of their own), one after another, in portions between the grid runs: the
+  // reference then shares the minutes of the machine with the figures it is compared with.
+  const fs::path proc_ws = reuse ? shared_ws : MakeWorkspace(parent, "process");
+  std::vector<double> proc, proc_cpu;
+  const auto [a, b] = GridShape(sizes.empty() ? 1000 : sizes.front());
+  int portions = 1;
+  for (int n : sizes) portions += repeat * (n > 0 ? 1 : 0);
+  int done_portions = 0;
+  auto run_processes = [&] {
+    ++done_portions;
+    const int until = sample * done_portions / portions;
+    for (int i = static_cast<int>(proc.size()); i < until; ++i) {
+      const int fast = 2 + (i * 7) % a, slow = a + 2 + (i * 13) % b;
+      double cpu_ms = NAN;
+      proc.push_back(TimeProcess({(bin / "alphalab").string(), "backtest", "--config", "configs/backtest/base.yaml",
+                                  "--set", "strategy.params.fast=" + std::to_string(fast), "--set",
+                                  "strategy.params.slow=" + std::to_string(slow)},
+                                 proc_ws, &cpu_ms));
+      proc_cpu.push_back(cpu_ms);
+    }
+  };
   for (int n : sizes) {
     std::vector<double> secs, cpus;
     std::string fast_path = "?";
     for (int r = 0; r < repeat; ++r) {
+      run_processes();
       fs::path ws = shared_ws;
       Server own;
       std::unique_ptr<http::HttpClient> own_client;
@@ -411,21 +435,8 @@ int BenchGrid(const fs::path& bin, const fs::path& parent, const std::vector<int
     if (reuse) std::printf("paths so far: %s\n", TaskPaths(*shared_client).c_str());
   }
   shared_server.Stop();
-  const fs::path ws = reuse ? shared_ws : MakeWorkspace(parent, "process");
-
-  // Single `alphalab backtest` processes, one after another, over a workspace (the grid's with
-  // --reuse-workspace, else a fresh one).
-  std::vector<double> proc, proc_cpu;
-  const auto [a, b] = GridShape(sizes.empty() ? 1000 : sizes.front());
-  for (int i = 0; i < sample; ++i) {
-    const int fast = 2 + (i * 7) % a, slow = a + 2 + (i * 13) % b;
-    double cpu_ms = NAN;
-    proc.push_back(TimeProcess({(bin / "alphalab").string(), "backtest", "--config", "configs/backtest/base.yaml",
-                                "--set", "strategy.params.fast=" + std::to_string(fast), "--set",
-                                "strategy.params.slow=" + std::to_string(slow)},
-                               ws, &cpu_ms));
-    proc_cpu.push_back(cpu_ms);
-  }
+  run_processes();  // the last portion
+  const fs::path& ws = proc_ws;
   const double proc_med = Pct(proc, 0.5), proc_cpu_med = Pct(proc_cpu, 0.5);
   std::printf("PROCESS single `alphalab backtest` processes one after another: %d runs, median %.2f ms, mean %.2f ms, "
               "p95 %.2f ms; CPU median %.2f ms\n",
