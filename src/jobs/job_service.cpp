@@ -77,8 +77,9 @@ JobService::JobService(JobStore& store, Executor& executor, const JobCatalog& ca
       lease_interval_(std::max(tuning.lease_interval, std::chrono::milliseconds(10))),
       lease_ttl_(std::max(tuning.lease_ttl, 2 * std::max(tuning.lease_interval, std::chrono::milliseconds(10)))),
       files_(workspace.JobsRuntimeDir() / ".scratch"),  // creates the runtime folder too
-      meta_(files_, workspace.root(), clock,
-            tuning.meta_delay.count() >= 0 ? tuning.meta_delay : kMetaDelay),
+      meta_(files_, workspace.root(), clock, tuning.meta_delay.count() >= 0 ? tuning.meta_delay : kMetaDelay,
+            [this](std::span<JobRecord* const> jobs, std::span<const JobState> from) { WriteDeferredRows(jobs, from); }),
+      defer_running_rows_(!store.SupportsLeases()),
       queue_(JobQueueOptions{.slots = capacity_,
                              .starter_threads = std::min(std::max(1, tuning.starter_threads), capacity_),
                              .admit_backlog = tuning.admit_backlog},
@@ -203,13 +204,16 @@ Status JobService::Persist(JobRecord& job, JobState expected) {
 }
 
 std::vector<Status> JobService::PersistMany(std::span<JobRecord* const> jobs, std::span<const JobState> expected) {
-  // A terminal meta file is complete before anyone can see the terminal state (store or cache).
-  for (JobRecord* job : jobs) {
-    if (IsTerminal(job->status)) meta_.WriteNow(*job);
-  }
   std::vector<JobStore::JobUpdate> updates;
   updates.reserve(jobs.size());
-  for (size_t i = 0; i < jobs.size(); ++i) updates.push_back({jobs[i], expected[i]});
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    // A terminal meta file is complete before anyone can see the terminal state (store or
+    // cache). A row still deferred (MarkStarted) is written here, with this version: the
+    // store holds the state before it.
+    const std::optional<JobState> stored =
+        IsTerminal(jobs[i]->status) ? meta_.WriteNow(*jobs[i]) : meta_.TakeRow(jobs[i]->job_id);
+    updates.push_back({jobs[i], stored.value_or(expected[i])});
+  }
   std::vector<Status> written = store_.UpdateJobs(updates);
   for (size_t i = 0; i < jobs.size(); ++i) {
     JobRecord& job = *jobs[i];
@@ -225,11 +229,28 @@ std::vector<Status> JobService::PersistMany(std::span<JobRecord* const> jobs, st
       }
       continue;
     }
-    if (!terminal) meta_.WriteLater(job);
-    cache_.Put(job);
-    LogEvent(job);
+    Recorded(job);
   }
   return written;
+}
+
+void JobService::Recorded(const JobRecord& job, std::optional<JobState> row_from) {
+  if (!IsTerminal(job.status)) meta_.WriteLater(job, row_from);
+  cache_.Put(job);
+  LogEvent(job);
+}
+
+void JobService::WriteDeferredRows(std::span<JobRecord* const> jobs, std::span<const JobState> from) {
+  std::vector<JobStore::JobUpdate> updates;
+  updates.reserve(jobs.size());
+  for (size_t i = 0; i < jobs.size(); ++i) updates.push_back({jobs[i], from[i]});
+  const std::vector<Status> written = store_.UpdateJobs(updates);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (written[i].ok()) continue;
+    spdlog::error(R"({{"msg":"job update failed","job_id":"{}","error":{}}})", jobs[i]->job_id.str(),
+                  Json(written[i].ToString()).dump());
+    cache_.Drop(jobs[i]->job_id);  // the store knows better now
+  }
 }
 
 // One structured line per recorded state: {"msg":"job","job_id",...,"status",...}; RUNNING
@@ -523,7 +544,7 @@ ProcessSpec JobService::SpecOf(const JobRecord& rec) const {
   return spec;
 }
 
-void JobService::MarkStarted(JobRecord& rec, const std::string& ref) {
+void JobService::MarkStarted(JobRecord& rec, const std::string& ref, bool defer_row) {
   auto next = Transition(rec.status, JobEvent::kJobStarted);
   if (!next.ok()) {
     spdlog::error(R"({{"msg":"start refused","job_id":"{}","error":{}}})", rec.job_id.str(),
@@ -536,6 +557,10 @@ void JobService::MarkStarted(JobRecord& rec, const std::string& ref) {
   rec.executor_ref = ref;
   if (metrics_) {
     metrics_->Observe("queue_wait_seconds", SecondsBetween(rec.created_at, now), {{"job_type", rec.job_type}});
+  }
+  if (defer_row && defer_running_rows_) {
+    Recorded(rec, JobState::kQueued);  // the row goes with the meta file, or with the end
+    return;
   }
   Persist(rec, JobState::kQueued).ok();
 }
@@ -622,7 +647,7 @@ void JobService::Start(const std::shared_ptr<Active>& a) {
     EndJob(a, alock, JobEnd::SpawnFailed(ref.status().message()));
     return;
   }
-  MarkStarted(rec, *ref);
+  MarkStarted(rec, *ref, /*defer_row=*/true);
 }
 
 Status JobService::PrepareWorkDir(const JobTypeSpec& type, JobRecord& rec, ProcessSpec& spec) {
