@@ -257,23 +257,10 @@ void JobService::WriteDeferredRows(std::span<JobRecord* const> jobs, std::span<c
 // adds the queue wait, terminal states the end reason, exit code, duration and the first line
 // of the error.
 void JobService::LogEvent(const JobRecord& job) const {
-  nlohmann::ordered_json e = {{"msg", "job"}, {"job_id", job.job_id.str()}, {"job_type", job.job_type},
-                              {"status", JobStateName(job.status)}};  // in this order on the line
-  if (job.dry_run) e["dry_run"] = true;
-  if (job.status == JobState::kRunning && job.started_at) {
-    e["queue_wait_sec"] = SecondsBetween(job.created_at, *job.started_at);
-  }
-  if (IsTerminal(job.status)) {
-    if (job.end_reason) e["end_reason"] = EndReasonName(*job.end_reason);
-    if (job.exit_code) e["exit_code"] = *job.exit_code;
-    if (job.started_at && job.ended_at) e["duration_sec"] = SecondsBetween(*job.started_at, *job.ended_at);
-    if (job.error_message) e["error"] = job.error_message->substr(0, job.error_message->find('\n')).substr(0, 300);
-    if (job.artifacts_parse_error) e["artifacts_parse_error"] = *job.artifacts_parse_error;
-  }
   if (IsTerminal(job.status) && job.status != JobState::kSuccess) {
-    spdlog::warn("{}", e.dump());
+    spdlog::warn("{}", JobEventJson(job));
   } else {
-    spdlog::info("{}", e.dump());
+    spdlog::info("{}", JobEventJson(job));
   }
 }
 
