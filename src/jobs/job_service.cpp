@@ -769,14 +769,19 @@ std::vector<JobRecord> JobService::EndJobs(std::span<Ending> endings) {
     // The log is only read when something is taken from it (artifacts, error summary).
     const std::string tail =
         OutcomeNeedsLog(end, spec) ? ReadFileTail(LogPath(rec), kArtifactScanBytes) : std::string();
-    JobEnd checked = end;
-    if (end.kind == JobEnd::Kind::kExited) checked.disk_full = disk_full(LogPath(rec).parent_path());
     // A built-in's artifacts come from its result file (core/job_result.hpp).
     std::optional<Result<JobResult>> result;
     if (end.kind == JobEnd::Kind::kExited || end.kind == JobEnd::Kind::kLost) {
       result = ReadResultFileOf(workspace_, spec, rec);
     }
-    JobOutcome outcome = DecideOutcome(rec, spec, checked, tail, result ? &*result : nullptr);
+    JobOutcome outcome = DecideOutcome(rec, spec, end, tail, result ? &*result : nullptr);
+    // The disks are looked at only when a full one would change the outcome.
+    if (end.kind == JobEnd::Kind::kExited && FullDiskCouldChange(outcome, spec) &&
+        disk_full(LogPath(rec).parent_path())) {
+      JobEnd checked = end;
+      checked.disk_full = true;
+      outcome = DecideOutcome(rec, spec, checked, tail, result ? &*result : nullptr);
+    }
     // Messages users see carry workspace-relative paths, never the server's absolute ones.
     if (outcome.error_message) outcome.error_message = WithoutRoot(*outcome.error_message, workspace_.root());
     if (outcome.artifacts_parse_error) {
