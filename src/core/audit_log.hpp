@@ -6,8 +6,12 @@
 //    "target":"job_...","remote":"127.0.0.1:5000","outcome":"ok","details":{...}}
 //
 // `actor` is the token's name, or "anonymous" when auth is off; the CLI writes "cli:<user>".
-// A failing write is logged on stderr and never fails the action it records.
+// A failing write is logged on stderr and never fails the action it records. The file stays
+// open between events; each event first checks (one stat) that the path still names the open
+// file, and opens it again when it was moved or removed (rotation) or replaced.
 #pragma once
+
+#include <sys/types.h>
 
 #include <filesystem>
 #include <mutex>
@@ -33,6 +37,9 @@ struct AuditEvent {
 class AuditLog {
  public:
   AuditLog(std::filesystem::path file, const Clock& clock) : file_(std::move(file)), clock_(clock) {}
+  ~AuditLog();
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
   // The log of a workspace: <root>/reports/audit.log.
   static std::filesystem::path FileIn(const std::filesystem::path& workspace_root);
 
@@ -47,6 +54,9 @@ class AuditLog {
   std::filesystem::path file_;
   const Clock& clock_;
   std::mutex mu_;
+  int fd_ = -1;  // (mu_) the open log file, or -1
+  dev_t dev_ = 0;  // (mu_) its device and inode, to notice a moved or replaced file
+  ino_t ino_ = 0;
 };
 
 }  // namespace alphalab

@@ -128,6 +128,49 @@ std::optional<std::string_view> ViewOf(const std::optional<std::string>& s) {
 
 }  // namespace
 
+std::string JobEventJson(const JobRecord& job) {
+  std::string out;
+  out.reserve(160);
+  out += R"({"msg":"job","job_id":)";
+  AppendString(out, job.job_id.str());
+  out += R"(,"job_type":)";
+  AppendString(out, job.job_type);
+  out += R"(,"status":")";
+  out += JobStateName(job.status);
+  out += '"';
+  if (job.dry_run) out += R"(,"dry_run":true)";
+  if (job.status == JobState::kRunning && job.started_at) {
+    out += R"(,"queue_wait_sec":)";
+    AppendNumber(out, SecondsBetween(job.created_at, *job.started_at));
+  }
+  if (IsTerminal(job.status)) {
+    if (job.end_reason) {
+      out += R"(,"end_reason":")";
+      out += EndReasonName(*job.end_reason);
+      out += '"';
+    }
+    if (job.exit_code) {
+      out += R"(,"exit_code":)";
+      out += std::to_string(*job.exit_code);
+    }
+    if (job.started_at && job.ended_at) {
+      out += R"(,"duration_sec":)";
+      AppendNumber(out, SecondsBetween(*job.started_at, *job.ended_at));
+    }
+    if (job.error_message) {
+      const std::string_view error(*job.error_message);
+      out += R"(,"error":)";
+      AppendString(out, error.substr(0, error.find('\n')).substr(0, 300));
+    }
+    if (job.artifacts_parse_error) {
+      out += R"(,"artifacts_parse_error":)";
+      AppendString(out, *job.artifacts_parse_error);
+    }
+  }
+  out += '}';
+  return out;
+}
+
 std::string JobDetailBody(const StoredJob& stored, TimePoint now) {
   const JobRecord& job = stored.record;
   StoredJobView v;

@@ -16,4 +16,12 @@ namespace alphalab {
 // the time so far (from `now`).
 Json JobDetailJson(const JobRecord& job, TimePoint now);
 
+// The structured log line of a recorded state (the server log's "msg":"job" event), written
+// straight into a string: {"msg":"job","job_id","job_type","status"} in this order, then
+// "dry_run":true for a dry run; RUNNING adds queue_wait_sec (created_at -> started_at);
+// terminal states add end_reason, exit_code, duration_sec (started_at -> ended_at), error (the
+// error message's first line, at most 300 bytes) and artifacts_parse_error, each when known.
+// Strings and numbers as DumpJson writes them (invalid UTF-8 replaced).
+std::string JobEventJson(const JobRecord& job);
+
 }  // namespace alphalab

@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <vector>
+
 #include <spdlog/spdlog.h>
 
 #include "jobs/job_dto.hpp"
@@ -10,8 +12,8 @@
 namespace alphalab {
 
 JobMetaMirror::JobMetaMirror(FileReplacer& files, std::filesystem::path root, const Clock& clock,
-                             std::chrono::milliseconds delay)
-    : files_(files), root_(std::move(root)), clock_(clock), delay_(delay) {
+                             std::chrono::milliseconds delay, RowWriter rows)
+    : files_(files), root_(std::move(root)), clock_(clock), delay_(delay), rows_(std::move(rows)) {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "jobs-meta");
     Loop();
@@ -37,22 +39,38 @@ void JobMetaMirror::WriteFile(const JobRecord& job) {
   }
 }
 
-void JobMetaMirror::WriteNow(const JobRecord& job) {
-  {
-    std::unique_lock lock(mu_);
-    // A pending older version must not be written after this one, and one the writer thread
-    // is writing right now must land first (its rename would otherwise replace this file).
-    pending_.erase(job.job_id);
-    done_cv_.wait(lock, [&] { return in_flight_.count(job.job_id) == 0; });
-  }
-  WriteFile(job);
+std::optional<JobState> JobMetaMirror::TakeRowLocked(std::unique_lock<std::mutex>& lock, const JobId& id) {
+  // One the writer thread is writing right now must land first (its rename would otherwise
+  // replace a newer file, its row a newer row).
+  done_cv_.wait(lock, [&] { return in_flight_.count(id) == 0; });
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return std::nullopt;
+  return std::exchange(it->second.row_from, std::nullopt);
 }
 
-void JobMetaMirror::WriteLater(const JobRecord& job) {
+std::optional<JobState> JobMetaMirror::TakeRow(const JobId& id) {
+  std::unique_lock lock(mu_);
+  return TakeRowLocked(lock, id);
+}
+
+std::optional<JobState> JobMetaMirror::WriteNow(const JobRecord& job) {
+  std::optional<JobState> row_from;
+  {
+    std::unique_lock lock(mu_);
+    // A pending older version must not be written after this one.
+    row_from = TakeRowLocked(lock, job.job_id);
+    pending_.erase(job.job_id);
+  }
+  WriteFile(job);
+  return row_from;
+}
+
+void JobMetaMirror::WriteLater(const JobRecord& job, std::optional<JobState> row_from) {
   {
     std::lock_guard lock(mu_);
     if (!stop_) {
       auto [it, inserted] = pending_.try_emplace(job.job_id);
+      if (!it->second.row_from) it->second.row_from = row_from;  // an older deferred row stays
       if (!inserted && JobStateRank(it->second.record.status) > JobStateRank(job.status)) return;
       if (inserted || it->second.record.status != job.status) {
         // A new state is written once it is delay_ old, unless a newer version replaces it
@@ -69,12 +87,25 @@ void JobMetaMirror::WriteLater(const JobRecord& job) {
       return;
     }
   }
-  WriteNow(job);  // writer stopped (shutdown): write it now
+  // Writer stopped (shutdown): written now, the row first.
+  if (row_from && rows_) {
+    JobRecord copy = job;
+    JobRecord* const one[] = {&copy};
+    rows_(one, std::span<const JobState>(&*row_from, 1));
+  }
+  WriteNow(job);
 }
 
 void JobMetaMirror::Loop() {
+  std::vector<JobRecord> due_now;
+  std::vector<std::optional<JobState>> row_of;  // per due version: its row is deferred
+  std::vector<JobRecord*> rows;
+  std::vector<JobState> rows_from;
   for (;;) {
-    JobRecord rec;
+    due_now.clear();
+    row_of.clear();
+    rows.clear();
+    rows_from.clear();
     {
       std::unique_lock lock(mu_);
       for (;;) {
@@ -92,16 +123,30 @@ void JobMetaMirror::Loop() {
         if (stop_ || due <= std::chrono::steady_clock::now()) break;
         cv_.wait_until(lock, due);
       }
-      auto it = pending_.find(order_.front().first);
-      order_.pop_front();
-      rec = std::move(it->second.record);
-      pending_.erase(it);
-      in_flight_.insert(rec.job_id);  // a synchronous write of this job waits for it
+      // Every entry due by now (all of them when stopping), in due order.
+      const auto now = std::chrono::steady_clock::now();
+      while (!order_.empty() && (stop_ || order_.front().second <= now)) {
+        auto it = pending_.find(order_.front().first);
+        const bool current = it != pending_.end() && it->second.due == order_.front().second;
+        order_.pop_front();
+        if (!current) continue;
+        row_of.push_back(it->second.row_from);
+        due_now.push_back(std::move(it->second.record));
+        pending_.erase(it);
+        in_flight_.insert(due_now.back().job_id);  // a synchronous write of this job waits for it
+      }
     }
-    WriteFile(rec);
+    // The deferred rows of the due versions, in one store write, before their files.
+    for (size_t i = 0; i < due_now.size(); ++i) {
+      if (!row_of[i]) continue;
+      rows.push_back(&due_now[i]);
+      rows_from.push_back(*row_of[i]);
+    }
+    if (!rows.empty() && rows_) rows_(rows, rows_from);
+    for (const JobRecord& rec : due_now) WriteFile(rec);
     {
       std::lock_guard lock(mu_);
-      in_flight_.erase(rec.job_id);
+      for (const JobRecord& rec : due_now) in_flight_.erase(rec.job_id);
     }
     done_cv_.notify_all();
   }

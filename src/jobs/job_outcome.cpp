@@ -194,6 +194,14 @@ JobOutcome DecideOutcome(const JobRecord& job, const JobTypeSpec* spec, const Jo
   return o;
 }
 
+bool FullDiskCouldChange(const JobOutcome& outcome, const JobTypeSpec* spec) {
+  if (outcome.event == JobEvent::kJobSucceeded) {
+    return outcome.artifacts_parse_error && spec && !spec->required_artifacts.empty();
+  }
+  return outcome.event == JobEvent::kJobFailed || outcome.event == JobEvent::kJobTimedOut ||
+         outcome.event == JobEvent::kJobLost;
+}
+
 Json ParseArtifacts(const JobTypeSpec& spec, std::string_view log_text) {
   Json out = Json::object();
   if (spec.artifacts.empty()) return out;

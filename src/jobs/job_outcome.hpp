@@ -108,6 +108,12 @@ bool OutcomeNeedsLog(const JobEnd& end, const JobTypeSpec* spec);
 JobOutcome DecideOutcome(const JobRecord& job, const JobTypeSpec* spec, const JobEnd& end,
                          std::string_view log_tail, const Result<JobResult>* result = nullptr);
 
+// Whether a full disk (JobEnd::disk_full) could change `outcome`, decided for an exited process
+// without it: a failure (its message names the disk first), or a success that misses
+// artifacts its type requires (it fails instead). Anything else ends the same either way, so
+// the file systems need not be looked at (JobService::EndJobs).
+bool FullDiskCouldChange(const JobOutcome& outcome, const JobTypeSpec* spec);
+
 // Artifacts from log text: for each rule, the last line matching it (first capture group).
 Json ParseArtifacts(const JobTypeSpec& spec, std::string_view log_text);
 // The last meaningful lines of a log: blank lines skipped; from the last "Traceback" (or the

@@ -77,8 +77,9 @@ JobService::JobService(JobStore& store, Executor& executor, const JobCatalog& ca
       lease_interval_(std::max(tuning.lease_interval, std::chrono::milliseconds(10))),
       lease_ttl_(std::max(tuning.lease_ttl, 2 * std::max(tuning.lease_interval, std::chrono::milliseconds(10)))),
       files_(workspace.JobsRuntimeDir() / ".scratch"),  // creates the runtime folder too
-      meta_(files_, workspace.root(), clock,
-            tuning.meta_delay.count() >= 0 ? tuning.meta_delay : kMetaDelay),
+      meta_(files_, workspace.root(), clock, tuning.meta_delay.count() >= 0 ? tuning.meta_delay : kMetaDelay,
+            [this](std::span<JobRecord* const> jobs, std::span<const JobState> from) { WriteDeferredRows(jobs, from); }),
+      defer_running_rows_(!store.SupportsLeases()),
       queue_(JobQueueOptions{.slots = capacity_,
                              .starter_threads = std::min(std::max(1, tuning.starter_threads), capacity_),
                              .admit_backlog = tuning.admit_backlog},
@@ -203,13 +204,16 @@ Status JobService::Persist(JobRecord& job, JobState expected) {
 }
 
 std::vector<Status> JobService::PersistMany(std::span<JobRecord* const> jobs, std::span<const JobState> expected) {
-  // A terminal meta file is complete before anyone can see the terminal state (store or cache).
-  for (JobRecord* job : jobs) {
-    if (IsTerminal(job->status)) meta_.WriteNow(*job);
-  }
   std::vector<JobStore::JobUpdate> updates;
   updates.reserve(jobs.size());
-  for (size_t i = 0; i < jobs.size(); ++i) updates.push_back({jobs[i], expected[i]});
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    // A terminal meta file is complete before anyone can see the terminal state (store or
+    // cache). A row still deferred (MarkStarted) is written here, with this version: the
+    // store holds the state before it.
+    const std::optional<JobState> stored =
+        IsTerminal(jobs[i]->status) ? meta_.WriteNow(*jobs[i]) : meta_.TakeRow(jobs[i]->job_id);
+    updates.push_back({jobs[i], stored.value_or(expected[i])});
+  }
   std::vector<Status> written = store_.UpdateJobs(updates);
   for (size_t i = 0; i < jobs.size(); ++i) {
     JobRecord& job = *jobs[i];
@@ -225,34 +229,38 @@ std::vector<Status> JobService::PersistMany(std::span<JobRecord* const> jobs, st
       }
       continue;
     }
-    if (!terminal) meta_.WriteLater(job);
-    cache_.Put(job);
-    LogEvent(job);
+    Recorded(job);
   }
   return written;
+}
+
+void JobService::Recorded(const JobRecord& job, std::optional<JobState> row_from) {
+  if (!IsTerminal(job.status)) meta_.WriteLater(job, row_from);
+  cache_.Put(job);
+  LogEvent(job);
+}
+
+void JobService::WriteDeferredRows(std::span<JobRecord* const> jobs, std::span<const JobState> from) {
+  std::vector<JobStore::JobUpdate> updates;
+  updates.reserve(jobs.size());
+  for (size_t i = 0; i < jobs.size(); ++i) updates.push_back({jobs[i], from[i]});
+  const std::vector<Status> written = store_.UpdateJobs(updates);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (written[i].ok()) continue;
+    spdlog::error(R"({{"msg":"job update failed","job_id":"{}","error":{}}})", jobs[i]->job_id.str(),
+                  Json(written[i].ToString()).dump());
+    cache_.Drop(jobs[i]->job_id);  // the store knows better now
+  }
 }
 
 // One structured line per recorded state: {"msg":"job","job_id",...,"status",...}; RUNNING
 // adds the queue wait, terminal states the end reason, exit code, duration and the first line
 // of the error.
 void JobService::LogEvent(const JobRecord& job) const {
-  nlohmann::ordered_json e = {{"msg", "job"}, {"job_id", job.job_id.str()}, {"job_type", job.job_type},
-                              {"status", JobStateName(job.status)}};  // in this order on the line
-  if (job.dry_run) e["dry_run"] = true;
-  if (job.status == JobState::kRunning && job.started_at) {
-    e["queue_wait_sec"] = SecondsBetween(job.created_at, *job.started_at);
-  }
-  if (IsTerminal(job.status)) {
-    if (job.end_reason) e["end_reason"] = EndReasonName(*job.end_reason);
-    if (job.exit_code) e["exit_code"] = *job.exit_code;
-    if (job.started_at && job.ended_at) e["duration_sec"] = SecondsBetween(*job.started_at, *job.ended_at);
-    if (job.error_message) e["error"] = job.error_message->substr(0, job.error_message->find('\n')).substr(0, 300);
-    if (job.artifacts_parse_error) e["artifacts_parse_error"] = *job.artifacts_parse_error;
-  }
   if (IsTerminal(job.status) && job.status != JobState::kSuccess) {
-    spdlog::warn("{}", e.dump());
+    spdlog::warn("{}", JobEventJson(job));
   } else {
-    spdlog::info("{}", e.dump());
+    spdlog::info("{}", JobEventJson(job));
   }
 }
 
@@ -523,7 +531,7 @@ ProcessSpec JobService::SpecOf(const JobRecord& rec) const {
   return spec;
 }
 
-void JobService::MarkStarted(JobRecord& rec, const std::string& ref) {
+void JobService::MarkStarted(JobRecord& rec, const std::string& ref, bool defer_row) {
   auto next = Transition(rec.status, JobEvent::kJobStarted);
   if (!next.ok()) {
     spdlog::error(R"({{"msg":"start refused","job_id":"{}","error":{}}})", rec.job_id.str(),
@@ -536,6 +544,10 @@ void JobService::MarkStarted(JobRecord& rec, const std::string& ref) {
   rec.executor_ref = ref;
   if (metrics_) {
     metrics_->Observe("queue_wait_seconds", SecondsBetween(rec.created_at, now), {{"job_type", rec.job_type}});
+  }
+  if (defer_row && defer_running_rows_) {
+    Recorded(rec, JobState::kQueued);  // the row goes with the meta file, or with the end
+    return;
   }
   Persist(rec, JobState::kQueued).ok();
 }
@@ -622,7 +634,7 @@ void JobService::Start(const std::shared_ptr<Active>& a) {
     EndJob(a, alock, JobEnd::SpawnFailed(ref.status().message()));
     return;
   }
-  MarkStarted(rec, *ref);
+  MarkStarted(rec, *ref, /*defer_row=*/true);
 }
 
 Status JobService::PrepareWorkDir(const JobTypeSpec& type, JobRecord& rec, ProcessSpec& spec) {
@@ -757,14 +769,19 @@ std::vector<JobRecord> JobService::EndJobs(std::span<Ending> endings) {
     // The log is only read when something is taken from it (artifacts, error summary).
     const std::string tail =
         OutcomeNeedsLog(end, spec) ? ReadFileTail(LogPath(rec), kArtifactScanBytes) : std::string();
-    JobEnd checked = end;
-    if (end.kind == JobEnd::Kind::kExited) checked.disk_full = disk_full(LogPath(rec).parent_path());
     // A built-in's artifacts come from its result file (core/job_result.hpp).
     std::optional<Result<JobResult>> result;
     if (end.kind == JobEnd::Kind::kExited || end.kind == JobEnd::Kind::kLost) {
       result = ReadResultFileOf(workspace_, spec, rec);
     }
-    JobOutcome outcome = DecideOutcome(rec, spec, checked, tail, result ? &*result : nullptr);
+    JobOutcome outcome = DecideOutcome(rec, spec, end, tail, result ? &*result : nullptr);
+    // The disks are looked at only when a full one would change the outcome.
+    if (end.kind == JobEnd::Kind::kExited && FullDiskCouldChange(outcome, spec) &&
+        disk_full(LogPath(rec).parent_path())) {
+      JobEnd checked = end;
+      checked.disk_full = true;
+      outcome = DecideOutcome(rec, spec, checked, tail, result ? &*result : nullptr);
+    }
     // Messages users see carry workspace-relative paths, never the server's absolute ones.
     if (outcome.error_message) outcome.error_message = WithoutRoot(*outcome.error_message, workspace_.root());
     if (outcome.artifacts_parse_error) {

@@ -21,7 +21,8 @@
 //          -> a starter takes the job (FIFO, within the slots and its group's bound), claims
 //             it in the store unless it is already this server's, spawns it through the
 //             executor, and records QUEUED -> RUNNING with executor_ref so a restarted server
-//             can re-attach. Starters spawn
+//             can re-attach (single-server stores: the row is deferred to the meta writer or
+//             to the job's end, whichever comes first; see MarkStarted). Starters spawn
 //             concurrently (a spawn is mostly waiting for the executor), so jobs taken at about
 //             the same time may start in either order; with one starter they start strictly in
 //             submission order.
@@ -107,8 +108,8 @@ Result<std::optional<bool>> TakeDryRun(Json& object, std::string_view field = "d
 struct JobServiceTuning {
   // Threads that take queued jobs and spawn them, concurrently (>= 1; never more than the
   // slots). Jobs are taken in FIFO order; only with 1 are they also spawned strictly in that
-  // order. A start is mostly a wait (the supervisor forks the job's keeper, which spawns the
-  // job, then the RUNNING row is written), so the starts in flight bound the start rate: with
+  // order. A start is mostly a wait (the supervisor clones the job, which records itself and
+  // executes the program; the RUNNING row follows), so the starts in flight bound the start rate: with
   // 32 slots, 8 starters started trivial jobs 1.2x as fast as 2 (docs/benchmarks.md, session 14).
   int starter_threads = 8;
   std::chrono::milliseconds meta_delay{20};  // age at which a QUEUED/RUNNING meta is written
@@ -296,8 +297,16 @@ class JobService {
   static Status CheckSubmitOptions(const SubmitOptions& options);
   // What the executor runs for a job (no tool preparation).
   ProcessSpec SpecOf(const JobRecord& rec) const;
-  // The executor took the job (`ref`): QUEUED -> RUNNING recorded.
-  void MarkStarted(JobRecord& rec, const std::string& ref);
+  // The executor took the job (`ref`): QUEUED -> RUNNING recorded. With `defer_row` (a start
+  // by a starter, single-server stores) the row is left to the meta writer: stored with the
+  // RUNNING meta file once that is due, or with the job's next write (its end) when that
+  // comes first; the cache and the log have RUNNING at once (docs/job_states.md).
+  void MarkStarted(JobRecord& rec, const std::string& ref, bool defer_row = false);
+  // What follows a recorded state: meta file (later, `row_from` as JobMetaMirror::WriteLater;
+  // terminal ones are written before the row), cache, log line.
+  void Recorded(const JobRecord& job, std::optional<JobState> row_from = std::nullopt);
+  // The meta writer's deferred rows (JobMetaMirror::RowWriter): one store write.
+  void WriteDeferredRows(std::span<JobRecord* const> jobs, std::span<const JobState> from);
 
   // Start() of a job whose type has a work folder (`tool:` or "{work_dir}"): the folder (created,
   // confined) and, with `tool:`, Prepare; fills `spec`'s env (and cwd with cwd_work_dir), the
@@ -330,6 +339,10 @@ class JobService {
   // old inode as a spare instead of freeing it (core/file_replacer.hpp).
   FileReplacer files_;
   JobMetaMirror meta_;
+  // RUNNING rows written later (MarkStarted): only where one server owns the database; with
+  // leases (several servers) a QUEUED row of a dead server is adopted and started again, so
+  // its start is stored at once.
+  const bool defer_running_rows_;
   JobReadCache cache_{kCacheCapacity};
 
   // Jobs taken from the queue (or re-attached) and not yet ended. Lock order: queue_'s lock

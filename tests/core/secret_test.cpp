@@ -75,5 +75,47 @@ TEST(AuditLogTest, AppendsOneJsonLinePerEventAndKeepsOldLines) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(AuditLogTest, AMovedRemovedOrReplacedLogIsFollowedByThePath) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("audit_" + std::to_string(::getpid()) + "_" + std::to_string(std::random_device{}()));
+  FakeClock clock(TimePoint(std::chrono::seconds(1796083200)));
+  AuditLog log(AuditLog::FileIn(dir), clock);
+  const auto file = AuditLog::FileIn(dir);
+  auto actions = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::string line, out;
+    while (std::getline(in, line)) out += ParseJson(line).value()["action"].get<std::string>() + ";";
+    return out;
+  };
+  AuditEvent e;
+  e.action = "a";
+  ASSERT_TRUE(log.Append(e).ok());
+  std::filesystem::rename(file, dir / "reports" / "audit.log.1");  // rotated
+  e.action = "b";
+  ASSERT_TRUE(log.Append(e).ok());
+  e.action = "c";
+  ASSERT_TRUE(log.Append(e).ok());
+  EXPECT_EQ(actions(dir / "reports" / "audit.log.1"), "a;");
+  EXPECT_EQ(actions(file), "b;c;");
+  std::filesystem::remove(file);  // removed
+  e.action = "d";
+  ASSERT_TRUE(log.Append(e).ok());
+  EXPECT_EQ(actions(file), "d;");
+  std::ofstream(dir / "reports" / "new.log") << R"({"action":"x"})" << "\n";
+  std::filesystem::rename(dir / "reports" / "new.log", file);  // replaced
+  e.action = "e";
+  ASSERT_TRUE(log.Append(e).ok());
+  EXPECT_EQ(actions(file), "x;e;");
+  {
+    AuditLog other(file, clock);  // another writer (the CLI) appends to the same file
+    e.action = "f";
+    ASSERT_TRUE(other.Append(e).ok());
+  }
+  e.action = "g";
+  ASSERT_TRUE(log.Append(e).ok());
+  EXPECT_EQ(actions(file), "x;e;f;g;");
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace alphalab

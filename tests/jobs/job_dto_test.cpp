@@ -107,6 +107,55 @@ auto FromStored(ReadStored read_stored) {
 
 using SqliteJobs = testing::FileJobStore;  // a SQLite job store on a file
 
+// The log line as the server built it before JobEventJson: a Json tree, dumped.
+std::string EventLineOfTheJsonTree(const JobRecord& job) {
+  nlohmann::ordered_json e = {{"msg", "job"}, {"job_id", job.job_id.str()}, {"job_type", job.job_type},
+                              {"status", JobStateName(job.status)}};
+  if (job.dry_run) e["dry_run"] = true;
+  if (job.status == JobState::kRunning && job.started_at) {
+    e["queue_wait_sec"] = SecondsBetween(job.created_at, *job.started_at);
+  }
+  if (IsTerminal(job.status)) {
+    if (job.end_reason) e["end_reason"] = EndReasonName(*job.end_reason);
+    if (job.exit_code) e["exit_code"] = *job.exit_code;
+    if (job.started_at && job.ended_at) e["duration_sec"] = SecondsBetween(*job.started_at, *job.ended_at);
+    if (job.error_message) e["error"] = job.error_message->substr(0, job.error_message->find('\n')).substr(0, 300);
+    if (job.artifacts_parse_error) e["artifacts_parse_error"] = *job.artifacts_parse_error;
+  }
+  return e.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+TEST(JobEventJsonTest, GivesTheBytesOfTheJsonTree) {
+  std::vector<JobRecord> jobs = Variety();
+  JobRecord queued_dry = jobs[0];
+  queued_dry.dry_run = true;
+  jobs.push_back(queued_dry);
+  JobRecord long_error = jobs[1];  // first line longer than 300 bytes, ends without exit code
+  long_error.status = JobState::kCanceled;
+  long_error.error_message = std::string(400, 'x') + "\nsecond line";
+  long_error.exit_code.reset();
+  long_error.end_reason = EndReason::kCanceled;
+  long_error.started_at.reset();
+  long_error.artifacts_parse_error.reset();
+  jobs.push_back(long_error);
+  JobRecord fast = jobs[2];  // RUNNING, queue wait under a microsecond and above a day
+  fast.started_at = fast.created_at + std::chrono::nanoseconds(250);
+  jobs.push_back(fast);
+  fast.started_at = fast.created_at + std::chrono::hours(30) + std::chrono::microseconds(7);
+  jobs.push_back(fast);
+  for (JobState s : kAllJobStates) {  // every state, with every field set
+    JobRecord any = jobs[1];
+    any.status = s;
+    jobs.push_back(any);
+  }
+  for (const JobRecord& job : jobs) {
+    EXPECT_EQ(JobEventJson(job), EventLineOfTheJsonTree(job)) << job.job_id.str();
+  }
+  EXPECT_EQ(JobEventJson(jobs[2]).rfind(R"({"msg":"job","job_id":"job_20261203_000003__0000000c","job_type":"train",)"
+                                        R"("status":"RUNNING","queue_wait_sec":)", 0),
+            0u);
+}
+
 TEST(JobDetailBodyTest, SqliteStoredTextGivesTheBytesOfTheJsonTree) {
   SqliteJobs t;
   ASSERT_NE(t.store, nullptr);

@@ -155,6 +155,48 @@ TEST(JobOutcomeTest, AFullDiskIsNamedAndAMissingRunIsAFailure) {
   EXPECT_EQ(DecideOutcome(Running(), &spec, JobEnd::Exited(Exit(1)), "boom error: x\n").error_message, "boom error: x");
 }
 
+// EndJobs looks at the disks only when FullDiskCouldChange says so: every other outcome is the
+// same with a full disk.
+TEST(JobOutcomeTest, AFullDiskChangesNothingWhereFullDiskCouldChangeSaysNo) {
+  const JobTypeSpec with_run = SpecWithRunArtifacts();
+  JobTypeSpec optional_run = with_run;
+  optional_run.required_artifacts.clear();
+  const JobTypeSpec plain;
+  ProcessExit timed_out = Exit(-9);
+  timed_out.timed_out = true;
+  ProcessExit canceled = Exit(-15);
+  canceled.canceled = true;
+  ProcessExit spawn_error = Exit(0);
+  spawn_error.error = "gone";
+  int could_change = 0;
+  const std::vector<const JobTypeSpec*> specs = {&with_run, &optional_run, &plain, nullptr};
+  for (const JobTypeSpec* spec : specs) {
+    for (const ProcessExit& x : std::vector<ProcessExit>{Exit(0), Exit(1), Exit(-9), timed_out, canceled, spawn_error}) {
+      for (std::string_view log : {"", "run_id: r1\n", "boom error: x\n"}) {
+        JobEnd end = JobEnd::Exited(x);
+        const JobOutcome room = DecideOutcome(Running(), spec, end, log);
+        end.disk_full = true;
+        const JobOutcome full = DecideOutcome(Running(), spec, end, log);
+        const bool same = room.event == full.event && room.end_reason == full.end_reason &&
+                          room.exit_code == full.exit_code && room.error_message == full.error_message &&
+                          room.artifacts == full.artifacts && room.artifacts_parse_error == full.artifacts_parse_error;
+        if (FullDiskCouldChange(room, spec)) {
+          ++could_change;
+        } else {
+          EXPECT_TRUE(same) << "exit " << x.exit_code.value_or(-1) << " log '" << log << "'";
+        }
+      }
+    }
+  }
+  EXPECT_GT(could_change, 0);
+  // A success that reported its run, or of a type without required artifacts: no look needed.
+  EXPECT_FALSE(FullDiskCouldChange(DecideOutcome(Running(), &with_run, JobEnd::Exited(Exit(0)), "run_id: r1\n"),
+                                   &with_run));
+  EXPECT_FALSE(FullDiskCouldChange(DecideOutcome(Running(), &plain, JobEnd::Exited(Exit(0)), ""), &plain));
+  EXPECT_TRUE(FullDiskCouldChange(DecideOutcome(Running(), &with_run, JobEnd::Exited(Exit(0)), ""), &with_run));
+  EXPECT_TRUE(FullDiskCouldChange(DecideOutcome(Running(), &plain, JobEnd::Exited(Exit(1)), ""), &plain));
+}
+
 TEST(JobOutcomeTest, MissingArtifactsAreReportedExceptForCanceledJobs) {
   const JobTypeSpec spec = SpecWithRunArtifacts();
   const JobOutcome ok = DecideOutcome(Running(), &spec, JobEnd::Exited(Exit(0)), "no id here\n");

@@ -223,6 +223,39 @@ class GatedEndStore final : public ForwardingJobStore {
   std::vector<size_t> end_batches_;
 };
 
+// A JobStore that records every row update (job, new state, the state it compares with);
+// UpdateJobs is the base's (UpdateJob for each). `leases` makes it a store of several servers.
+class UpdateRecordingStore final : public ForwardingJobStore {
+ public:
+  struct Update {
+    JobId id;
+    JobState status;
+    JobState expected;
+  };
+  UpdateRecordingStore(JobStore& inner, bool leases) : ForwardingJobStore(inner), leases_(leases) {}
+  bool SupportsLeases() const override { return leases_; }
+  Status UpdateJob(const JobRecord& job, JobState expected) override {
+    {
+      std::lock_guard lock(mu_);
+      updates_.push_back({job.job_id, job.status, expected});
+    }
+    return inner_.UpdateJob(job, expected);
+  }
+  std::vector<Update> UpdatesOf(const JobId& id) const {
+    std::lock_guard lock(mu_);
+    std::vector<Update> out;
+    for (const Update& u : updates_) {
+      if (u.id == id) out.push_back(u);
+    }
+    return out;
+  }
+
+ private:
+  const bool leases_;
+  mutable std::mutex mu_;
+  std::vector<Update> updates_;
+};
+
 // Counts the file appearances (create or rename-into) per name in a directory.
 class DirWatch {
  public:
@@ -646,6 +679,77 @@ TEST_F(JobServiceTest, SignalAndSpawnFailure) {
   ASSERT_TRUE(WaitFor([&] { return StateOf(b.job_id) == JobState::kFailed; }));
   EXPECT_EQ(*Stored(b.job_id).error_message, "could not start: program 'nope' not found");
   EXPECT_FALSE(Stored(b.job_id).started_at.has_value());
+}
+
+TEST_F(JobServiceTest, ARunningRowThatIsNotDueYetIsStoredWithTheEnd) {
+  UpdateRecordingStore recording(store_, /*leases=*/false);
+  JobServiceTuning tuning;
+  tuning.meta_delay = std::chrono::hours(1);  // never due during the test
+  MakeGatedService(2, tuning, &recording);
+  JobRecord a = SubmitRunning();
+  ASSERT_TRUE(a.executor_ref && a.started_at);
+  // Started (cache, API): RUNNING; the store still holds QUEUED, the start is on the log.
+  EXPECT_EQ(StateOf(a.job_id), JobState::kQueued);
+  EXPECT_TRUE(recording.UpdatesOf(a.job_id).empty());
+  ASSERT_TRUE(exec_->FinishWithExitCode(a.job_id, 0).ok());
+  ASSERT_TRUE(WaitFor([&] { return StateOf(a.job_id) == JobState::kSuccess; }));
+  // One write: the end, compared with the state the store held, carrying the start.
+  const auto updates = recording.UpdatesOf(a.job_id);
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].status, JobState::kSuccess);
+  EXPECT_EQ(updates[0].expected, JobState::kQueued);
+  const JobRecord done = Stored(a.job_id);
+  EXPECT_EQ(done.executor_ref, a.executor_ref);
+  ASSERT_TRUE(done.started_at);
+  EXPECT_LT(std::chrono::abs(*done.started_at - *a.started_at), std::chrono::microseconds(1));  // stored in us
+  EXPECT_EQ(done.exit_code, 0);
+  EXPECT_EQ(Meta(done)["status"], "SUCCESS");
+
+  // A job still running at shutdown: its RUNNING row is written then (the next server
+  // re-attaches it).
+  JobRecord b = SubmitRunning();
+  EXPECT_EQ(StateOf(b.job_id), JobState::kQueued);
+  service_.reset();
+  const JobRecord stored = Stored(b.job_id);
+  EXPECT_EQ(stored.status, JobState::kRunning);
+  EXPECT_EQ(stored.executor_ref, b.executor_ref);
+  EXPECT_EQ(Meta(stored)["status"], "RUNNING");
+}
+
+TEST_F(JobServiceTest, ARunningRowIsStoredWithItsMetaFileOnceDue) {
+  UpdateRecordingStore recording(store_, /*leases=*/false);
+  JobServiceTuning tuning;
+  tuning.meta_delay = std::chrono::milliseconds(30);
+  MakeGatedService(4, tuning, &recording);
+  std::vector<JobRecord> jobs;
+  for (int i = 0; i < 3; ++i) jobs.push_back(SubmitRunning());
+  for (const JobRecord& j : jobs) {
+    ASSERT_TRUE(WaitFor([&] { return StateOf(j.job_id) == JobState::kRunning; })) << j.job_id.str();
+    EXPECT_EQ(Stored(j.job_id).executor_ref, j.executor_ref);
+    ASSERT_TRUE(WaitFor([&] { return Meta(j)["status"] == "RUNNING"; }));
+  }
+  ASSERT_TRUE(exec_->FinishWithExitCode(jobs[0].job_id, 4).ok());
+  ASSERT_TRUE(WaitFor([&] { return StateOf(jobs[0].job_id) == JobState::kFailed; }));
+  const auto updates = recording.UpdatesOf(jobs[0].job_id);
+  ASSERT_EQ(updates.size(), 2u);
+  EXPECT_EQ(updates[0].status, JobState::kRunning);
+  EXPECT_EQ(updates[0].expected, JobState::kQueued);
+  EXPECT_EQ(updates[1].status, JobState::kFailed);
+  EXPECT_EQ(updates[1].expected, JobState::kRunning);
+}
+
+TEST_F(JobServiceTest, WithSeveralServersARunningRowIsStoredAtOnce) {
+  // Another server adopting a dead server's QUEUED row starts it: the start is stored first.
+  UpdateRecordingStore recording(store_, /*leases=*/true);
+  JobServiceTuning tuning;
+  tuning.meta_delay = std::chrono::hours(1);
+  MakeGatedService(2, tuning, &recording);
+  JobRecord a = SubmitRunning();
+  ASSERT_TRUE(WaitFor([&] { return StateOf(a.job_id) == JobState::kRunning; }));
+  EXPECT_EQ(Stored(a.job_id).executor_ref, a.executor_ref);
+  ASSERT_TRUE(exec_->FinishWithExitCode(a.job_id, 0).ok());
+  ASSERT_TRUE(WaitFor([&] { return StateOf(a.job_id) == JobState::kSuccess; }));
+  EXPECT_EQ(recording.UpdatesOf(a.job_id).size(), 2u);
 }
 
 TEST_F(JobServiceTest, AClustersStateAndReasonStayOnTheJobAndItsTypedEndIsRecorded) {
