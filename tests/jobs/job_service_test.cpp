@@ -225,6 +225,14 @@ class GatedEndStore final : public ForwardingJobStore {
 
 // A JobStore that records every row update (job, new state, the state it compares with);
 // UpdateJobs is the base's (UpdateJob for each). `leases` makes it a store of several servers.
+// Stops the service when it goes out of scope: declared after a store the service writes
+// through, it stops the service's threads before that store is destroyed, also when an
+// ASSERT returns early.
+struct StopServiceFirst {
+  std::unique_ptr<JobService>& service;
+  ~StopServiceFirst() { service.reset(); }
+};
+
 class UpdateRecordingStore final : public ForwardingJobStore {
  public:
   struct Update {
@@ -683,6 +691,7 @@ TEST_F(JobServiceTest, SignalAndSpawnFailure) {
 
 TEST_F(JobServiceTest, ARunningRowThatIsNotDueYetIsStoredWithTheEnd) {
   UpdateRecordingStore recording(store_, /*leases=*/false);
+  const StopServiceFirst stop_first{service_};  // its threads write through `recording`
   JobServiceTuning tuning;
   tuning.meta_delay = std::chrono::hours(1);  // never due during the test
   MakeGatedService(2, tuning, &recording);
@@ -718,6 +727,7 @@ TEST_F(JobServiceTest, ARunningRowThatIsNotDueYetIsStoredWithTheEnd) {
 
 TEST_F(JobServiceTest, ARunningRowIsStoredWithItsMetaFileOnceDue) {
   UpdateRecordingStore recording(store_, /*leases=*/false);
+  const StopServiceFirst stop_first{service_};  // its threads write through `recording`
   JobServiceTuning tuning;
   tuning.meta_delay = std::chrono::milliseconds(30);
   MakeGatedService(4, tuning, &recording);
@@ -741,6 +751,7 @@ TEST_F(JobServiceTest, ARunningRowIsStoredWithItsMetaFileOnceDue) {
 TEST_F(JobServiceTest, WithSeveralServersARunningRowIsStoredAtOnce) {
   // Another server adopting a dead server's QUEUED row starts it: the start is stored first.
   UpdateRecordingStore recording(store_, /*leases=*/true);
+  const StopServiceFirst stop_first{service_};  // its threads write through `recording`
   JobServiceTuning tuning;
   tuning.meta_delay = std::chrono::hours(1);
   MakeGatedService(2, tuning, &recording);
