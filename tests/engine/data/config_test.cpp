@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -28,6 +30,42 @@ TEST(ConfigTest, OverridesParseValuesAsYaml) {
   EXPECT_EQ(json["strategy"]["params"]["ratio"], 0.25);
   EXPECT_EQ(json["strategy"]["params"]["flag"], true);
   EXPECT_EQ(json["tickers"][0], "SPX");
+}
+
+// YamlToJson's shortcut for plain decimals gives exactly what yaml-cpp's own decoders give,
+// for plain decimals and for every look-alike left to them (octal and hex with automatic base,
+// '+', overflow, spaces, floats, booleans, quoted).
+TEST(ConfigTest, ScalarsConvertAsYamlCppDecodesThem) {
+  auto reference = [](const YAML::Node& node) -> nlohmann::json {
+    const std::string& s = node.Scalar();
+    if (node.Tag() == "!") return s;
+    int64_t i = 0;
+    double d = 0;
+    bool b = false;
+    if (YAML::convert<int64_t>::decode(node, i)) return i;
+    if (YAML::convert<double>::decode(node, d) && std::isfinite(d)) return d;
+    if (YAML::convert<bool>::decode(node, b)) return b;
+    return s;
+  };
+  const char* texts[] = {"0", "5", "-5", "-0", "120", "-120", "007", "010", "-010", "0x1F", "+5", "5a", "-", "",
+                         " 5", "5 ", "123456789012345678", "-123456789012345678", "1234567890123456789",
+                         "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+                         "99999999999999999999", "1e3", "2.5", "-0.0", "true", "yes", "null", "'5'"};
+  for (const char* text : texts) {
+    std::vector<YAML::Node> nodes = {YAML::Node(std::string(text))};  // as a grid range builds its values
+    try {
+      const YAML::Node loaded = YAML::Load(text);  // as parsed from a config or a list axis
+      if (loaded.IsScalar()) nodes.push_back(loaded);
+    } catch (const YAML::Exception&) {
+    }
+    for (const auto& node : nodes) {
+      const auto got = YamlToJson(node), want = reference(node);
+      EXPECT_EQ(got.type(), want.type()) << "'" << text << "' tag " << node.Tag();
+      EXPECT_EQ(got.dump(), want.dump()) << "'" << text << "' tag " << node.Tag();
+    }
+  }
+  EXPECT_EQ(YamlToJson(YAML::Node(std::string("010"))), 8);  // yaml-cpp reads it as octal, as before
+  EXPECT_EQ(YamlToJson(YAML::Node(std::string("-120"))), -120);
 }
 
 TEST(ConfigTest, MalformedOverridesAreRejected) {
