@@ -866,6 +866,7 @@ Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const Y
 Result<std::vector<GridCell>> RunGrid(const Workspace& ws, const YAML::Node& base_config,
                                       const std::vector<GridAxis>& axes,
                                       const ScorerFactory& scorers, int threads) {
+  ExpectParallelFor(Workers(threads));  // the helpers get up (or start) while the data loads
   ASSIGN_OR_RETURN(auto base, ParseBacktestSpec(base_config));
   ASSIGN_OR_RETURN(auto context, BacktestContext::Load(ws, base));
   return RunGridOnContext(context, base_config, axes, scorers, threads);
