@@ -64,6 +64,33 @@ TEST(ConfigTest, ScalarsConvertAsYamlCppDecodesThem) {
       EXPECT_EQ(got.dump(), want.dump()) << "'" << text << "' tag " << node.Tag();
     }
   }
+  // ConfigMap's Int and Double take the same shortcut, with the same results and errors.
+  for (const char* text : texts) {
+    YAML::Node map(YAML::NodeType::Map);
+    map["k"] = std::string(text);
+    const YAML::Node value = map["k"];
+    const ConfigMap config(map, "p");
+    int64_t i = 0;
+    double d = 0;
+    const bool is_int = YAML::convert<int64_t>::decode(value, i);
+    const bool is_double = YAML::convert<double>::decode(value, d) && std::isfinite(d);
+    const auto got_int = config.Int("k", std::nullopt);
+    const auto got_double = config.Double("k", std::nullopt);
+    if (is_int) {
+      ASSERT_TRUE(got_int.ok()) << text;
+      EXPECT_EQ(*got_int, i) << text;
+    } else if (is_double && d == std::floor(d) && std::fabs(d) < 9e15) {
+      ASSERT_TRUE(got_int.ok()) << text;
+      EXPECT_EQ(*got_int, static_cast<int64_t>(d)) << text;
+    } else {
+      EXPECT_FALSE(got_int.ok()) << text;
+    }
+    ASSERT_EQ(got_double.ok(), is_double) << text;
+    if (is_double) {
+      EXPECT_EQ(*got_double, d) << text;
+      EXPECT_EQ(std::signbit(*got_double), std::signbit(d)) << text;
+    }
+  }
   EXPECT_EQ(YamlToJson(YAML::Node(std::string("010"))), 8);  // yaml-cpp reads it as octal, as before
   EXPECT_EQ(YamlToJson(YAML::Node(std::string("-120"))), -120);
 }
