@@ -643,6 +643,10 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
     Checked entry;
     const std::vector<std::string>* path;
     YAML::Node config, value;  // private clones (yaml-cpp nodes are not shared across threads)
+    // A scalar value as its text and tag, made into `value` on the worker (a node of its own,
+    // as a clone would be: the 20 clones were a fifth of a grid's serial part).
+    std::string scalar, tag;
+    bool from_scalar;
     Status status;
     bool checked;  // by the window rule (sma_cross windows); the others get a full parse
   };
@@ -655,9 +659,11 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
     // sma_cross windows are checked by the parser's own rule (no full re-parse), on the
     // workers below like the full parses.
     const bool window = IsSmaCrossWindowKey(base, last_key);
+    const bool scalar = d.value->IsScalar();
     pending.push_back(Pending{Checked{last_key, std::nullopt}, d.path,
-                              window ? YAML::Node() : YAML::Clone(base_config), YAML::Clone(*d.value), Status::Ok(),
-                              window});
+                              window ? YAML::Node() : YAML::Clone(base_config),
+                              scalar ? YAML::Node() : YAML::Clone(*d.value), scalar ? d.value->Scalar() : std::string(),
+                              scalar ? d.value->Tag() : std::string(), scalar, Status::Ok(), window});
   }
   const auto& first = overrides.first;
   const auto& entries = overrides.entries;
@@ -665,6 +671,10 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
   // 4% of a 100-combination grid's instructions, serial before its simulations).
   auto check = [&](Pending& p) {
     Checked& entry = p.entry;
+    if (p.from_scalar) {  // its own node
+      p.value = YAML::Node(p.scalar);
+      p.value.SetTag(p.tag);
+    }
     if (p.checked) {
       auto window = SmaCrossWindowOverride(base, entry.key, p.value);
       if (window->ok()) {
