@@ -800,16 +800,22 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
 
 }  // namespace
 
-Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const YAML::Node& base_config,
-                                               const std::vector<GridAxis>& axes,
-                                               const ScorerFactory& scorers, int threads) {
-  ExpectParallelFor(Workers(threads));  // the helpers get up while the combinations are listed
+namespace {
+
+Result<size_t> GridSize(const std::vector<GridAxis>& axes) {
   size_t total = 1;
   for (const auto& a : axes) {
     total *= a.values.size();
     if (total > 10'000'000) return Status::InvalidArgument("grid has more than 10 million combinations");
   }
-  ASSIGN_OR_RETURN(auto base, ParseBacktestSpec(base_config));
+  return total;
+}
+
+// RunGridOnContext once the base config is parsed (`base.config` is that config).
+Result<std::vector<GridCell>> RunGridOnBase(BacktestContext& context, const BacktestSpec& base, size_t total,
+                                            const std::vector<GridAxis>& axes, const ScorerFactory& scorers,
+                                            int threads) {
+  const YAML::Node& base_config = base.config;
   std::vector<GridCell> cells(total);
   std::vector<std::vector<nlohmann::json>> shown(axes.size());
   for (size_t a = 0; a < axes.size(); ++a) {
@@ -873,13 +879,32 @@ Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const Y
   return cells;
 }
 
+}  // namespace
+
+Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const YAML::Node& base_config,
+                                               const std::vector<GridAxis>& axes,
+                                               const ScorerFactory& scorers, int threads) {
+  ExpectParallelFor(Workers(threads));  // the helpers get up while the combinations are listed
+  ASSIGN_OR_RETURN(const size_t total, GridSize(axes));
+  ASSIGN_OR_RETURN(auto base, ParseBacktestSpec(base_config));
+  return RunGridOnBase(context, base, total, axes, scorers, threads);
+}
+
+Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const BacktestSpec& base,
+                                               const std::vector<GridAxis>& axes,
+                                               const ScorerFactory& scorers, int threads) {
+  ExpectParallelFor(Workers(threads));
+  ASSIGN_OR_RETURN(const size_t total, GridSize(axes));
+  return RunGridOnBase(context, base, total, axes, scorers, threads);
+}
+
 Result<std::vector<GridCell>> RunGrid(const Workspace& ws, const YAML::Node& base_config,
                                       const std::vector<GridAxis>& axes,
                                       const ScorerFactory& scorers, int threads) {
   ExpectParallelFor(Workers(threads));  // the helpers get up (or start) while the data loads
   ASSIGN_OR_RETURN(auto base, ParseBacktestSpec(base_config));
   ASSIGN_OR_RETURN(auto context, BacktestContext::Load(ws, base));
-  return RunGridOnContext(context, base_config, axes, scorers, threads);
+  return RunGridOnContext(context, base, axes, scorers, threads);  // parsed once, for the data and the grid
 }
 
 void AppendGridCellJson(std::string& out, const GridCell& cell) {

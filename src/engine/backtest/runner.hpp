@@ -156,6 +156,11 @@ Result<std::vector<GridCell>> RunGrid(const Workspace& ws, const YAML::Node& bas
 Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const YAML::Node& base_config,
                                                const std::vector<GridAxis>& axes,
                                                const ScorerFactory& scorers, int threads = 0);
+// Same with the base config already parsed (`base.config` is the base config): RunGrid
+// parses it once for the data and the grid.
+Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const BacktestSpec& base,
+                                               const std::vector<GridAxis>& axes,
+                                               const ScorerFactory& scorers, int threads = 0);
 
 nlohmann::json MetricsToJson(const PerformanceMetrics& m);
 // Appends exactly nlohmann::json{{"params", cell.params}, {"metrics", MetricsToJson(cell.metrics)}}.dump()

@@ -337,6 +337,34 @@ TEST(GridTest, AGridReportsTheFirstProblemItsCombinationsWould) {
   EXPECT_EQ(calls, 0);
 }
 
+// RunGridOnContext from the parsed base (RunGrid parses its config once) gives the grid of
+// the config itself: window values, values checked by a full parse of the base config
+// (fee_bps), and values that re-parse every combination (strategy.type).
+TEST(GridTest, AParsedBaseGivesTheGridOfItsConfig) {
+  const auto config = Yaml("dataset: synthetic\ntickers: [SYN0002]\ninitial_cash: 100000\nfee_bps: 10\n"
+                           "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+  const auto spec = ParseBacktestSpec(config).value();
+  for (const auto& axes : {std::vector<GridAxis>{ParseGridAxis("strategy.params.fast=5:50:15").value(),
+                                                 ParseGridAxis("fee_bps=[0, 25]").value()},
+                           std::vector<GridAxis>{ParseGridAxis("strategy.params.slow=[30, 90]").value(),
+                                                 ParseGridAxis("strategy.type=[sma_cross]").value()}}) {
+    auto a = BacktestContext::FromUniverse(Synthetic(), spec).value();
+    auto b = BacktestContext::FromUniverse(Synthetic(), spec).value();
+    const auto from_config = RunGridOnContext(a, config, axes, {}, 2).value();
+    const auto from_spec = RunGridOnContext(b, spec, axes, {}, 2).value();
+    ASSERT_EQ(from_config.size(), from_spec.size());
+    for (size_t c = 0; c < from_config.size(); ++c) {
+      EXPECT_EQ(from_spec[c].params, from_config[c].params) << c;
+      EXPECT_EQ(from_spec[c].metrics.final_equity, from_config[c].metrics.final_equity) << c;
+      EXPECT_EQ(from_spec[c].metrics.total_fees, from_config[c].metrics.total_fees) << c;
+    }
+  }
+  auto ctx = BacktestContext::FromUniverse(Synthetic(), spec).value();
+  auto bad = RunGridOnContext(ctx, spec, {ParseGridAxis("strategy.params.fast=[5, 0]").value()}, {}, 2);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("strategy.params.fast=0"), std::string::npos) << bad.status().message();
+}
+
 // Contexts made on one shared universe (the benchmark's fresh context per grid, many grids of
 // a process on one loaded universe) give exactly the grids of contexts on their own copies,
 // on one and two threads, while both are alive, and leave the universe as it was.
