@@ -36,16 +36,13 @@ TEST(ConfigTest, OverridesParseValuesAsYaml) {
 // for plain decimals and for every look-alike left to them (octal and hex with automatic base,
 // '+', overflow, spaces, floats, booleans, quoted).
 TEST(ConfigTest, ScalarsConvertAsYamlCppDecodesThem) {
+  // The oracle: yaml-cpp's own decoders, in YamlToJson's order.
   auto reference = [](const YAML::Node& node) -> nlohmann::json {
-    const std::string& s = node.Scalar();
-    if (node.Tag() == "!") return s;
-    int64_t i = 0;
-    double d = 0;
-    bool b = false;
-    if (YAML::convert<int64_t>::decode(node, i)) return i;
-    if (YAML::convert<double>::decode(node, d) && std::isfinite(d)) return d;
-    if (YAML::convert<bool>::decode(node, b)) return b;
-    return s;
+    if (node.Tag() == "!") return node.Scalar();
+    if (int64_t i = 0; YAML::convert<int64_t>::decode(node, i)) return i;
+    if (double d = 0; YAML::convert<double>::decode(node, d) && std::isfinite(d)) return d;
+    if (bool b = false; YAML::convert<bool>::decode(node, b)) return b;
+    return node.Scalar();
   };
   const char* texts[] = {"0", "5", "-5", "-0", "120", "-120", "007", "010", "-010", "0x1F", "+5", "5a", "-", "",
                          " 5", "5 ", "123456789012345678", "-123456789012345678", "1234567890123456789",
