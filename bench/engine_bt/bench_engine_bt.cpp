@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -334,9 +335,13 @@ int main(int argc, char** argv) {
   std::vector<GridAxis> axes = {ParseGridAxis("strategy.params.fast=5:50:5").value(),
                                 ParseGridAxis("strategy.params.slow=20:200:20").value()};
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  // The engine's grid from a loaded context (fresh caches each time).
+  // The engine's grid from a loaded context (fresh caches each time): a new context on the
+  // loaded universe, shared as it is by the contexts of a process (the optimization fast path
+  // runs its chunks on one loaded context), not copied (a copy per grid is no part of any
+  // real grid: RunGrid loads, measured below as "RunGrid from the workspace").
+  const auto loaded = std::make_shared<const Universe>(u);
   auto engine_grid = [&](int threads) {
-    auto ctx = BacktestContext::FromUniverse(u, spec).value();
+    auto ctx = BacktestContext::FromUniverse(loaded, spec).value();
     auto cells = RunGridOnContext(ctx, config, axes, {}, threads).value();
     sink += cells[0].metrics.final_equity;
     return cells;

@@ -5,6 +5,7 @@
 #include <bit>
 #include <charconv>
 #include <climits>
+#include <cstdint>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -97,12 +98,23 @@ Result<BacktestContext> BacktestContext::Load(const Workspace& ws, const Backtes
 }
 
 Result<BacktestContext> BacktestContext::FromUniverse(Universe universe, const BacktestSpec& spec) {
+  if (universe.calendar.empty()) universe.BuildCalendar();
+  return FromUniverse(std::make_shared<const Universe>(std::move(universe)), spec);
+}
+
+Result<BacktestContext> BacktestContext::FromUniverse(std::shared_ptr<const Universe> universe,
+                                                      const BacktestSpec& spec) {
+  if (!universe) return Status::InvalidArgument("no universe");
+  if (universe->calendar.empty() && !universe->series.empty()) {  // built on a copy: the shared one stays as it is
+    Universe copy = *universe;
+    copy.BuildCalendar();
+    universe = std::make_shared<const Universe>(std::move(copy));
+  }
   BacktestContext ctx;
   ctx.universe_ = std::move(universe);
-  if (ctx.universe_.calendar.empty()) ctx.universe_.BuildCalendar();
   ctx.dataset_.name = spec.dataset;
   RETURN_IF_ERROR(ctx.SelectTraded(spec));
-  ctx.cross_.resize(ctx.universe_.series.size());
+  ctx.cross_.resize(ctx.universe_->series.size());
   return ctx;
 }
 
@@ -111,8 +123,8 @@ Status BacktestContext::SelectTraded(const BacktestSpec& spec) {
   if (spec.type == StrategyType::kTopN) return Status::Ok();
   for (const auto& t : spec.tickers) {
     bool found = false;
-    for (size_t i = 0; i < universe_.series.size(); ++i) {
-      std::string a = universe_.series[i].symbol, b = t;
+    for (size_t i = 0; i < universe_->series.size(); ++i) {
+      std::string a = universe_->series[i].symbol, b = t;
       for (auto& c : a) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       for (auto& c : b) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       if (a == b) {
@@ -138,7 +150,7 @@ Status BacktestContext::Prepare(const BacktestSpec& spec, const ScorerFactory& s
   if (spec.type == StrategyType::kSmaCross) {
     // One fixed-point prefix per instrument serves every (fast, slow) pair of a grid.
     for (size_t i : traded_) {
-      if (!cross_[i]) cross_[i] = std::make_shared<SmaCrossSeries>(universe_.series[i].close);
+      if (!cross_[i]) cross_[i] = std::make_shared<SmaCrossSeries>(universe_->series[i].close);
       if (share_windows_) {  // each distinct window once, shared by the combinations
         cross_[i]->CacheWindow(spec.fast);
         cross_[i]->CacheWindow(spec.slow);
@@ -163,11 +175,11 @@ Status BacktestContext::Prepare(const BacktestSpec& spec, const ScorerFactory& s
     ScoresFileOptions options;
     options.dataset_symbols = dataset_symbols_;
     options.end = spec.end;
-    ASSIGN_OR_RETURN(auto parsed, ParseScoresCsv(*text, spec.scores_path, universe_, options));
+    ASSIGN_OR_RETURN(auto parsed, ParseScoresCsv(*text, spec.scores_path, *universe_, options));
     scores_[key] = std::move(parsed);
     return Status::Ok();
   }
-  std::vector<std::vector<double>> all(universe_.series.size());
+  std::vector<std::vector<double>> all(universe_->series.size());
   ScoreFn fn;
   if (spec.score_source == ScoreSource::kModel) {
     if (!scorers) return Status::FailedPrecondition("no model scorer available in this build");
@@ -175,26 +187,26 @@ Status BacktestContext::Prepare(const BacktestSpec& spec, const ScorerFactory& s
   }
   std::vector<size_t> which;
   if (spec.type == StrategyType::kTopN) {
-    for (size_t i = 0; i < universe_.series.size(); ++i) which.push_back(i);
+    for (size_t i = 0; i < universe_->series.size(); ++i) which.push_back(i);
   } else {
     which = traded_;
   }
-  std::vector<Status> errors(universe_.series.size());
+  std::vector<Status> errors(universe_->series.size());
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t w = next++; w < which.size(); w = next++) {
       const size_t i = which[w];
       if (spec.score_source == ScoreSource::kMomentum) {
-        all[i] = MomentumScores(universe_.series[i], spec.momentum_window);
+        all[i] = MomentumScores(universe_->series[i], spec.momentum_window);
         continue;
       }
-      auto r = fn(universe_.series[i]);
+      auto r = fn(universe_->series[i]);
       if (!r.ok()) {
         errors[i] = r.status();
-      } else if (r->size() != universe_.series[i].size()) {
+      } else if (r->size() != universe_->series[i].size()) {
         errors[i] = Status::Internal("scorer returned " + std::to_string(r->size()) + " scores for " +
-                                     std::to_string(universe_.series[i].size()) + " bars of " +
-                                     universe_.series[i].symbol);
+                                     std::to_string(universe_->series[i].size()) + " bars of " +
+                                     universe_->series[i].symbol);
       } else {
         all[i] = std::move(r).value();
       }
@@ -207,14 +219,14 @@ Status BacktestContext::Prepare(const BacktestSpec& spec, const ScorerFactory& s
   for (auto& th : pool) th.join();
   for (const auto& e : errors) RETURN_IF_ERROR(e);
   for (size_t i = 0; i < all.size(); ++i) {
-    if (all[i].empty()) all[i].assign(universe_.series[i].size(), std::numeric_limits<double>::quiet_NaN());
+    if (all[i].empty()) all[i].assign(universe_->series[i].size(), std::numeric_limits<double>::quiet_NaN());
   }
   scores_[key] = std::move(all);
   return Status::Ok();
 }
 
 size_t BacktestContext::WarmupBars(const BacktestSpec& spec) const {
-  const auto& cal = universe_.calendar;
+  const auto& cal = universe_->calendar;
   if (!spec.start) return 0;
   return static_cast<size_t>(std::lower_bound(cal.begin(), cal.end(), *spec.start) - cal.begin());
 }
@@ -294,7 +306,7 @@ std::vector<PositionRow> PositionsFromFills(const Universe& u, const BacktestRes
 
 Result<BacktestResult> BacktestContext::Run(const BacktestSpec& spec, bool record) const {
   auto result = Simulate(spec, record);
-  if (result.ok() && record) result->positions = PositionsFromFills(universe_, *result);
+  if (result.ok() && record) result->positions = PositionsFromFills(*universe_, *result);
   return result;
 }
 
@@ -319,7 +331,7 @@ bool BacktestContext::RunsMetricsTogether(const BacktestSpec& spec) const {
 Status BacktestContext::RunMetrics(const BacktestSpec* specs, size_t count, PerformanceMetrics* out) const {
   if (traded_.size() != 1 || !cross_[traded_[0]]) return Status::Internal("moving averages not prepared");
   const auto& cross = *cross_[traded_[0]];
-  const auto& series = universe_.series[traded_[0]];
+  const auto& series = universe_->series[traded_[0]];
   const size_t n = series.size();
   // One signal buffer per spec of the batch, reused by the thread's next batch.
   thread_local std::vector<int8_t> buffer;
@@ -347,7 +359,7 @@ Result<BacktestResult> BacktestContext::Simulate(const BacktestSpec& spec, bool 
     if (traded_.size() == 1) {
       // The common case (and every grid cell): one reusable signal buffer per thread.
       thread_local std::vector<int8_t> buffer;
-      const auto& series = universe_.series[traded_[0]];
+      const auto& series = universe_->series[traded_[0]];
       buffer.resize(series.size());
       cross_[traded_[0]]->Signals(series.close, spec.fast, spec.slow, buffer.data());
       return RunLongFlat(series, buffer.data(), options);
@@ -355,7 +367,7 @@ Result<BacktestResult> BacktestContext::Simulate(const BacktestSpec& spec, bool 
     std::vector<const BarSeries*> bars;
     std::vector<std::vector<int8_t>> signals;
     for (size_t i : traded_) {
-      const auto& series = universe_.series[i];
+      const auto& series = universe_->series[i];
       bars.push_back(&series);
       signals.emplace_back(series.size());
       cross_[i]->Signals(series.close, spec.fast, spec.slow, signals.back().data());
@@ -368,19 +380,19 @@ Result<BacktestResult> BacktestContext::Simulate(const BacktestSpec& spec, bool 
     std::vector<const BarSeries*> bars;
     std::vector<std::vector<int8_t>> signals;
     for (size_t i : traded_) {
-      const auto& series = universe_.series[i];
+      const auto& series = universe_->series[i];
       bars.push_back(&series);
       signals.emplace_back(series.size());
       ThresholdSignals(it->second[i].data(), series.size(), spec.cutoff, signals.back().data());
     }
     BacktestResult result = RunSleeves(bars, signals, options);
-    if (record) result.scores = SignalScoreRows(universe_, traded_, it->second, result, spec.cutoff);
+    if (record) result.scores = SignalScoreRows(*universe_, traded_, it->second, result, spec.cutoff);
     return result;
   }
   TopNParams p = spec.topn;
   p.initial_cash = spec.initial_cash;
   p.fee_bps = spec.fee_bps;
-  return RunTopN(universe_, it->second, p, record, options.trade_from);
+  return RunTopN(*universe_, it->second, p, record, options.trade_from);
 }
 
 Result<GridAxis> ParseGridAxis(std::string_view text) {
@@ -549,6 +561,24 @@ int AwaitNonZero(const std::atomic<int>& flag) {
   }
 }
 
+// The overrides of a list of combinations: each distinct (path, value) once, in order of
+// first use, and which of them each combination applies, in order.
+struct DistinctOverrides {
+  struct Entry {
+    const std::vector<std::string>* path;  // the same pointer for every entry of one path
+    const YAML::Node* value;
+  };
+  std::vector<Entry> distinct;
+  std::vector<size_t> entries;  // per override of each combination, in order: its distinct entry
+  std::vector<size_t> first;    // combination c's overrides: entries[first[c], first[c + 1])
+};
+
+// RunCombinations over overrides already found: `base` is base_config parsed, `combination(c)`
+// gives combination c's overrides (the path that re-parses each combination, and its errors).
+Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, const BacktestSpec& base,
+                   const DistinctOverrides& overrides, const std::function<Combination(size_t)>& combination,
+                   const ScorerFactory& scorers, const RunOptions& options, const CombinationCallback& on_result);
+
 }  // namespace
 
 Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
@@ -557,6 +587,47 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
   ExpectParallelFor(Workers(options.threads));  // the helpers get up during the serial part below
   ASSIGN_OR_RETURN(auto base, ParseBacktestSpec(base_config));
   if (combinations.size() > 10'000'000) return Status::InvalidArgument("grid has more than 10 million combinations");
+  // The distinct overrides (key and value), in order of first use, found without building a
+  // string per override (this was a third of a 100-combination grid's serial part): each
+  // distinct path once, then (path, scalar text) -> entry; other values by their YAML dump.
+  DistinctOverrides found;
+  std::vector<const std::vector<std::string>*> paths;  // distinct paths, in order of first use
+  std::map<std::tuple<size_t, bool, std::string_view>, size_t> index;  // (path, scalar?, text) -> distinct
+  std::deque<std::string> dumps;  // the texts of non-scalar values (index keys point here)
+  found.first.assign(combinations.size() + 1, 0);
+  for (size_t c = 0; c < combinations.size(); ++c) {
+    found.first[c] = found.entries.size();
+    for (const auto& o : combinations[c]) {
+      size_t p = 0;
+      while (p < paths.size() && *paths[p] != o.path) ++p;
+      if (p == paths.size()) paths.push_back(&o.path);
+      const bool scalar = o.value.IsScalar();
+      std::string_view text;
+      if (scalar) {
+        text = o.value.Scalar();
+      } else {
+        dumps.push_back(YAML::Dump(o.value));
+        text = dumps.back();
+      }
+      auto [it, inserted] = index.try_emplace({p, scalar, text}, found.distinct.size());
+      found.entries.push_back(it->second);
+      if (!inserted) {
+        if (!scalar) dumps.pop_back();
+        continue;
+      }
+      found.distinct.push_back({paths[p], &o.value});
+    }
+  }
+  found.first[combinations.size()] = found.entries.size();
+  return RunDistinct(context, base_config, base, found, [&](size_t c) { return combinations[c]; }, scorers, options,
+                     on_result);
+}
+
+namespace {
+
+Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, const BacktestSpec& base,
+                   const DistinctOverrides& overrides, const std::function<Combination(size_t)>& combination,
+                   const ScorerFactory& scorers, const RunOptions& options, const CombinationCallback& on_result) {
   // Validate every distinct override once with a full parse; numeric values of known keys
   // then apply directly (fast path), anything else re-parses per combination.
   struct Checked {
@@ -570,55 +641,40 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
   };
   struct Pending {
     Checked entry;
-    const ConfigOverride* override_;
+    const std::vector<std::string>* path;
     YAML::Node config, value;  // private clones (yaml-cpp nodes are not shared across threads)
+    // A scalar value as its text and tag, made into `value` on the worker (a node of its own,
+    // as a clone would be: the 20 clones were a fifth of a grid's serial part).
+    std::string scalar, tag;
+    bool from_scalar;
     Status status;
     bool checked;  // by the window rule (sma_cross windows); the others get a full parse
   };
-  // The distinct overrides (key and value), in order of first use, found without building a
-  // string per override (this was a third of a 100-combination grid's serial part): each
-  // distinct path once, then (path, scalar text) -> entry; other values by their YAML dump.
   std::vector<Pending> pending;
-  std::vector<const std::vector<std::string>*> paths;  // distinct paths, in order of first use
-  std::map<std::tuple<size_t, bool, std::string_view>, size_t> index;  // (path, scalar?, text) -> pending
-  std::deque<std::string> dumps;  // the texts of non-scalar values (index keys point here)
-  std::vector<size_t> entries;    // per override of each combination, in order: its pending entry
-  std::vector<size_t> first(combinations.size() + 1, 0);  // combination c's overrides: [first[c], first[c + 1])
-  for (size_t c = 0; c < combinations.size(); ++c) {
-    first[c] = entries.size();
-    for (const auto& o : combinations[c]) {
-      size_t p = 0;
-      while (p < paths.size() && *paths[p] != o.path) ++p;
-      if (p == paths.size()) paths.push_back(&o.path);
-      const bool scalar = o.value.IsScalar();
-      std::string_view text;
-      if (scalar) {
-        text = o.value.Scalar();
-      } else {
-        dumps.push_back(YAML::Dump(o.value));
-        text = dumps.back();
-      }
-      auto [it, inserted] = index.try_emplace({p, scalar, text}, pending.size());
-      entries.push_back(it->second);
-      if (!inserted) {
-        if (!scalar) dumps.pop_back();
-        continue;
-      }
-      std::string key = JoinPath(o.path);
-      // sma_cross windows are checked by the parser's own rule (no full re-parse), on the
-      // workers below like the full parses.
-      const bool window = IsSmaCrossWindowKey(base, key);
-      pending.push_back(Pending{Checked{std::move(key), std::nullopt}, &o,
-                                window ? YAML::Node() : YAML::Clone(base_config), YAML::Clone(o.value), Status::Ok(),
-                                window});
-    }
+  pending.reserve(overrides.distinct.size());
+  const std::vector<std::string>* last_path = nullptr;  // the dotted key of the path before
+  std::string last_key;
+  for (const auto& d : overrides.distinct) {
+    if (d.path != last_path) last_key = JoinPath(*d.path), last_path = d.path;
+    // sma_cross windows are checked by the parser's own rule (no full re-parse), on the
+    // workers below like the full parses.
+    const bool window = IsSmaCrossWindowKey(base, last_key);
+    const bool scalar = d.value->IsScalar();
+    pending.push_back(Pending{Checked{last_key, std::nullopt}, d.path,
+                              window ? YAML::Node() : YAML::Clone(base_config),
+                              scalar ? YAML::Node() : YAML::Clone(*d.value), scalar ? d.value->Scalar() : std::string(),
+                              scalar ? d.value->Tag() : std::string(), scalar, Status::Ok(), window});
   }
-  first[combinations.size()] = entries.size();
+  const auto& first = overrides.first;
+  const auto& entries = overrides.entries;
   // One distinct override's check (independent clones; on the workers: the window checks were
   // 4% of a 100-combination grid's instructions, serial before its simulations).
   auto check = [&](Pending& p) {
-    const ConfigOverride& o = *p.override_;
     Checked& entry = p.entry;
+    if (p.from_scalar) {  // its own node
+      p.value = YAML::Node(p.scalar);
+      p.value.SetTag(p.tag);
+    }
     if (p.checked) {
       auto window = SmaCrossWindowOverride(base, entry.key, p.value);
       if (window->ok()) {
@@ -629,7 +685,7 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
       return;
     }
     p.status = [&]() -> Status {
-      RETURN_IF_ERROR(SetPath(p.config, o.path, p.value));
+      RETURN_IF_ERROR(SetPath(p.config, *p.path, p.value));
       auto spec = ParseBacktestSpec(p.config);
       if (!spec.ok()) return spec.status().WithContext("grid value " + entry.key + "=" + YamlToJson(p.value).dump());
       if (!SameData(base, *spec)) {
@@ -659,7 +715,7 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
     }
     return spec;
   };
-  const size_t total = combinations.size();
+  const size_t total = first.size() - 1;
   bool checks_done = false;
   if (!options.record_curves && total > 0 && context.RunsMetricsTogether(base)) {
     // sma_cross on one instrument (a grid's common case): the preparation, the checks and
@@ -721,11 +777,11 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
   std::vector<BacktestSpec> specs;
   specs.reserve(total);
   for (size_t c = 0; c < total; ++c) {
-    const Combination& combo = combinations[c];
     if (fast_path) {
       specs.push_back(spec_of(c));
       continue;
     }
+    const Combination combo = combination(c);
     YAML::Node config = YAML::Clone(base_config);
     for (const auto& o : combo) RETURN_IF_ERROR(SetPath(config, o.path, YAML::Clone(o.value)));
     auto spec = ParseBacktestSpec(config);
@@ -742,16 +798,24 @@ Status RunCombinations(BacktestContext& context, const YAML::Node& base_config,
   });
 }
 
-Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const YAML::Node& base_config,
-                                               const std::vector<GridAxis>& axes,
-                                               const ScorerFactory& scorers, int threads) {
-  ExpectParallelFor(Workers(threads));  // the helpers get up while the combinations are listed
+}  // namespace
+
+namespace {
+
+Result<size_t> GridSize(const std::vector<GridAxis>& axes) {
   size_t total = 1;
   for (const auto& a : axes) {
     total *= a.values.size();
     if (total > 10'000'000) return Status::InvalidArgument("grid has more than 10 million combinations");
   }
-  std::vector<Combination> combinations(total);
+  return total;
+}
+
+// RunGridOnContext once the base config is parsed (`base.config` is that config).
+Result<std::vector<GridCell>> RunGridOnBase(BacktestContext& context, const BacktestSpec& base, size_t total,
+                                            const std::vector<GridAxis>& axes, const ScorerFactory& scorers,
+                                            int threads) {
+  const YAML::Node& base_config = base.config;
   std::vector<GridCell> cells(total);
   std::vector<std::vector<nlohmann::json>> shown(axes.size());
   for (size_t a = 0; a < axes.size(); ++a) {
@@ -764,15 +828,39 @@ Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const Y
       c /= axes[a].values.size();
     }
   };
+  // Each axis value is one distinct override (no combination lists, path copies or lookups:
+  // they were a quarter of a 100-combination grid's serial part); numbered in order of
+  // first use, so that the first problem reported is the one RunCombinations would report.
+  DistinctOverrides overrides;
+  std::vector<size_t> offset(axes.size() + 1, 0);  // axis a's values: slots [offset[a], offset[a + 1])
+  for (size_t a = 0; a < axes.size(); ++a) offset[a + 1] = offset[a] + axes[a].values.size();
+  std::vector<size_t> slot(offset.back(), SIZE_MAX);  // axis value -> its distinct entry
+  overrides.first.resize(total + 1);
+  overrides.entries.reserve(total * axes.size());
   std::vector<size_t> idx(axes.size(), 0);
   for (size_t c = 0; c < total; ++c) {
+    overrides.first[c] = overrides.entries.size();
     value_index(c, idx);
-    combinations[c].reserve(axes.size());
-    for (size_t a = 0; a < axes.size(); ++a) combinations[c].push_back(ConfigOverride{axes[a].path, axes[a].values[idx[a]]});
+    for (size_t a = 0; a < axes.size(); ++a) {
+      size_t& d = slot[offset[a] + idx[a]];
+      if (d == SIZE_MAX) {
+        d = overrides.distinct.size();
+        overrides.distinct.push_back({&axes[a].path, &axes[a].values[idx[a]]});
+      }
+      overrides.entries.push_back(d);
+    }
   }
+  overrides.first[total] = overrides.entries.size();
+  auto combination = [&](size_t c) {
+    std::vector<size_t> at(axes.size());
+    value_index(c, at);
+    Combination combo;
+    for (size_t a = 0; a < axes.size(); ++a) combo.push_back(ConfigOverride{axes[a].path, axes[a].values[at[a]]});
+    return combo;
+  };
   std::vector<Status> errors(total);
-  RETURN_IF_ERROR(RunCombinations(
-      context, base_config, combinations, scorers, RunOptions{.threads = threads, .record_curves = false},
+  RETURN_IF_ERROR(RunDistinct(
+      context, base_config, base, overrides, combination, scorers, RunOptions{.threads = threads, .record_curves = false},
       [&](size_t c, const BacktestSpec&, Result<BacktestResult>&& r) {
         // Each cell's parameters on the worker that ran it (3% of a 100-combination grid
         // when they were built before the workers started).
@@ -791,12 +879,32 @@ Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const Y
   return cells;
 }
 
+}  // namespace
+
+Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const YAML::Node& base_config,
+                                               const std::vector<GridAxis>& axes,
+                                               const ScorerFactory& scorers, int threads) {
+  ExpectParallelFor(Workers(threads));  // the helpers get up while the combinations are listed
+  ASSIGN_OR_RETURN(const size_t total, GridSize(axes));
+  ASSIGN_OR_RETURN(auto base, ParseBacktestSpec(base_config));
+  return RunGridOnBase(context, base, total, axes, scorers, threads);
+}
+
+Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const BacktestSpec& base,
+                                               const std::vector<GridAxis>& axes,
+                                               const ScorerFactory& scorers, int threads) {
+  ExpectParallelFor(Workers(threads));
+  ASSIGN_OR_RETURN(const size_t total, GridSize(axes));
+  return RunGridOnBase(context, base, total, axes, scorers, threads);
+}
+
 Result<std::vector<GridCell>> RunGrid(const Workspace& ws, const YAML::Node& base_config,
                                       const std::vector<GridAxis>& axes,
                                       const ScorerFactory& scorers, int threads) {
+  ExpectParallelFor(Workers(threads));  // the helpers get up (or start) while the data loads
   ASSIGN_OR_RETURN(auto base, ParseBacktestSpec(base_config));
   ASSIGN_OR_RETURN(auto context, BacktestContext::Load(ws, base));
-  return RunGridOnContext(context, base_config, axes, scorers, threads);
+  return RunGridOnContext(context, base, axes, scorers, threads);  // parsed once, for the data and the grid
 }
 
 void AppendGridCellJson(std::string& out, const GridCell& cell) {

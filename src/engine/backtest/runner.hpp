@@ -42,6 +42,9 @@ class BacktestContext {
   // Wraps an already loaded universe (tests, benchmarks); bars before spec.start are
   // warm-up history, as with Load.
   static Result<BacktestContext> FromUniverse(Universe universe, const BacktestSpec& spec);
+  // The same on a universe shared with other contexts (read only, never modified: each
+  // context keeps its own caches), e.g. one loaded universe under many fresh grids.
+  static Result<BacktestContext> FromUniverse(std::shared_ptr<const Universe> universe, const BacktestSpec& spec);
 
   // Computes and caches what `spec` needs (moving averages, scores). Not thread-safe.
   Status Prepare(const BacktestSpec& spec, const ScorerFactory& scorers);
@@ -60,7 +63,7 @@ class BacktestContext {
   // filter see before the first traded day (0 without a start date).
   size_t WarmupBars(const BacktestSpec& spec) const;
 
-  const Universe& universe() const { return universe_; }
+  const Universe& universe() const { return *universe_; }
   const DatasetRef& dataset() const { return dataset_; }
   // The instruments traded by sma_cross / signal (in ticker order).
   const std::vector<size_t>& traded() const { return traded_; }
@@ -70,7 +73,7 @@ class BacktestContext {
   Result<BacktestResult> Simulate(const BacktestSpec& spec, bool record_curves) const;
   Status SelectTraded(const BacktestSpec& spec);
 
-  Universe universe_;
+  std::shared_ptr<const Universe> universe_;  // immutable: shared by the contexts made from it
   DatasetRef dataset_;
   std::vector<size_t> traded_;
   // Per instrument (built for the traded ones): sma_cross decisions for any window pair.
@@ -151,6 +154,11 @@ Result<std::vector<GridCell>> RunGrid(const Workspace& ws, const YAML::Node& bas
                                       const ScorerFactory& scorers, int threads = 0);
 // Same on an existing context (benchmarks, tests).
 Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const YAML::Node& base_config,
+                                               const std::vector<GridAxis>& axes,
+                                               const ScorerFactory& scorers, int threads = 0);
+// Same with the base config already parsed (`base.config` is the base config): RunGrid
+// parses it once for the data and the grid.
+Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const BacktestSpec& base,
                                                const std::vector<GridAxis>& axes,
                                                const ScorerFactory& scorers, int threads = 0);
 

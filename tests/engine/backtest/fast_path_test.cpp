@@ -523,7 +523,7 @@ TEST(GridTest, WindowValuesFailAsAFullParseDoes) {
   u.series.push_back(FromCloses("C", std::vector<double>(300, 10.0)));
   u.BuildCalendar();
   const auto spec = ParseBacktestSpec(config).value();
-  for (const char* bad : {"0", "ten", "100001", "2.5", "[1, 2]"}) {
+  for (const char* bad : {"0", "'0'", "ten", "100001", "2.5", "[1, 2]"}) {  // '0': quoted, shown as a string
     SCOPED_TRACE(bad);
     auto ctx = BacktestContext::FromUniverse(u, spec).value();
     const std::string axis = std::string("strategy.params.fast=") + (bad[0] == '[' ? "[" + std::string(bad) + "]" : bad);

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -307,6 +308,115 @@ TEST(GridTest, ThreadsGiveTheOneThreadGridToTheCent) {
     }
   }
   EXPECT_NE(one[0].metrics.final_equity, one[1].metrics.final_equity);  // the fee axis matters
+}
+
+// A grid names the problem the same explicit combinations name: the first in order of first
+// use (here the second axis's first value, used before the first axis's second value), and
+// runs nothing.
+TEST(GridTest, AGridReportsTheFirstProblemItsCombinationsWould) {
+  const auto config = Yaml("tickers: [SYN0002]\nstrategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+  auto ctx = BacktestContext::FromUniverse(Synthetic(), ParseBacktestSpec(config).value()).value();
+  const std::vector<GridAxis> axes = {ParseGridAxis("strategy.params.fast=[5, 0]").value(),
+                                      ParseGridAxis("strategy.params.slow=[x, 20]").value()};
+  std::vector<Combination> combos;
+  for (const char* fast : {"5", "0"}) {
+    for (const char* slow : {"x", "20"}) {
+      combos.push_back(Combo({std::string("strategy.params.fast=") + fast, std::string("strategy.params.slow=") + slow}));
+    }
+  }
+  int calls = 0;
+  const Status listed = RunCombinations(ctx, config, combos, {}, RunOptions{.threads = 2},
+                                        [&](size_t, const BacktestSpec&, Result<BacktestResult>&&) { ++calls; });
+  ASSERT_FALSE(listed.ok());
+  EXPECT_NE(listed.message().find("strategy.params.slow=\"x\""), std::string::npos) << listed.message();
+  for (int threads : {1, 2}) {
+    auto grid = RunGridOnContext(ctx, config, axes, {}, threads);
+    ASSERT_FALSE(grid.ok());
+    EXPECT_EQ(grid.status().message(), listed.message());
+  }
+  EXPECT_EQ(calls, 0);
+}
+
+// RunGridOnContext from the parsed base (RunGrid parses its config once) gives the grid of
+// the config itself: window values, values checked by a full parse of the base config
+// (fee_bps), and values that re-parse every combination (strategy.type).
+TEST(GridTest, AParsedBaseGivesTheGridOfItsConfig) {
+  const auto config = Yaml("dataset: synthetic\ntickers: [SYN0002]\ninitial_cash: 100000\nfee_bps: 10\n"
+                           "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+  const auto spec = ParseBacktestSpec(config).value();
+  for (const auto& axes : {std::vector<GridAxis>{ParseGridAxis("strategy.params.fast=5:50:15").value(),
+                                                 ParseGridAxis("fee_bps=[0, 25]").value()},
+                           std::vector<GridAxis>{ParseGridAxis("strategy.params.slow=[30, 90]").value(),
+                                                 ParseGridAxis("strategy.type=[sma_cross]").value()}}) {
+    auto a = BacktestContext::FromUniverse(Synthetic(), spec).value();
+    auto b = BacktestContext::FromUniverse(Synthetic(), spec).value();
+    const auto from_config = RunGridOnContext(a, config, axes, {}, 2).value();
+    const auto from_spec = RunGridOnContext(b, spec, axes, {}, 2).value();
+    ASSERT_EQ(from_config.size(), from_spec.size());
+    for (size_t c = 0; c < from_config.size(); ++c) {
+      EXPECT_EQ(from_spec[c].params, from_config[c].params) << c;
+      EXPECT_EQ(from_spec[c].metrics.final_equity, from_config[c].metrics.final_equity) << c;
+      EXPECT_EQ(from_spec[c].metrics.total_fees, from_config[c].metrics.total_fees) << c;
+    }
+  }
+  auto ctx = BacktestContext::FromUniverse(Synthetic(), spec).value();
+  auto bad = RunGridOnContext(ctx, spec, {ParseGridAxis("strategy.params.fast=[5, 0]").value()}, {}, 2);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("strategy.params.fast=0"), std::string::npos) << bad.status().message();
+}
+
+// Contexts made on one shared universe (the benchmark's fresh context per grid, many grids of
+// a process on one loaded universe) give exactly the grids of contexts on their own copies,
+// on one and two threads, while both are alive, and leave the universe as it was.
+TEST(GridTest, ContextsSharingAUniverseGiveTheGridsOfSeparateCopies) {
+  const std::vector<GridAxis> axes = {ParseGridAxis("strategy.params.fast=5:50:5").value(),
+                                      ParseGridAxis("strategy.params.slow=20:200:20").value()};
+  auto config_for = [](const std::string& ticker) {
+    return Yaml("dataset: synthetic\ntickers: [" + ticker +
+                "]\ninitial_cash: 100000\nfee_bps: 10\nstrategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+  };
+  const auto shared = std::make_shared<const Universe>(Synthetic());
+  const Universe untouched = Synthetic();
+  std::vector<BacktestContext> contexts;  // alive together: their caches are their own
+  std::vector<std::vector<GridCell>> expected;
+  for (const char* ticker : {"SYN0002", "SYN0004"}) {
+    const auto spec = ParseBacktestSpec(config_for(ticker)).value();
+    auto own = BacktestContext::FromUniverse(Synthetic(), spec).value();
+    expected.push_back(RunGridOnContext(own, config_for(ticker), axes, {}, 1).value());
+    contexts.push_back(BacktestContext::FromUniverse(shared, spec).value());
+    EXPECT_EQ(&contexts.back().universe(), shared.get());  // shared, not copied
+  }
+  for (int round = 0; round < 4; ++round) {
+    for (size_t k = 0; k < contexts.size(); ++k) {
+      const auto config = config_for(k == 0 ? "SYN0002" : "SYN0004");
+      const auto got = RunGridOnContext(contexts[k], config, axes, {}, round % 2 ? 2 : 1).value();
+      ASSERT_EQ(got.size(), expected[k].size());
+      for (size_t c = 0; c < got.size(); ++c) {
+        ASSERT_EQ(got[c].params, expected[k][c].params) << c;
+        ASSERT_EQ(got[c].metrics.final_equity, expected[k][c].metrics.final_equity) << got[c].params.dump();
+        ASSERT_EQ(got[c].metrics.sharpe, expected[k][c].metrics.sharpe) << got[c].params.dump();
+        ASSERT_EQ(got[c].metrics.trades, expected[k][c].metrics.trades) << got[c].params.dump();
+      }
+    }
+  }
+  EXPECT_NE(expected[0][0].metrics.final_equity, expected[1][0].metrics.final_equity);  // two instruments
+  ASSERT_EQ(shared->series.size(), untouched.series.size());
+  EXPECT_EQ(shared->calendar, untouched.calendar);
+  for (size_t i = 0; i < untouched.series.size(); ++i) {
+    const auto &a = shared->series[i], &b = untouched.series[i];
+    EXPECT_EQ(a.symbol, b.symbol);
+    EXPECT_EQ(a.date, b.date);
+    EXPECT_EQ(a.open, b.open);
+    EXPECT_EQ(a.close, b.close);
+    EXPECT_EQ(a.volume, b.volume);
+  }
+  // A shared universe without its calendar gets one on the context's own copy.
+  Universe bare = Synthetic();
+  bare.calendar.clear();
+  const auto shared_bare = std::make_shared<const Universe>(std::move(bare));
+  auto ctx = BacktestContext::FromUniverse(shared_bare, ParseBacktestSpec(config_for("SYN0002")).value()).value();
+  EXPECT_EQ(ctx.universe().calendar, untouched.calendar);
+  EXPECT_TRUE(shared_bare->calendar.empty());
 }
 
 // A bad value anywhere, even the last combination's, fails the grid before any simulation

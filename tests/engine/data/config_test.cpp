@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -28,6 +30,66 @@ TEST(ConfigTest, OverridesParseValuesAsYaml) {
   EXPECT_EQ(json["strategy"]["params"]["ratio"], 0.25);
   EXPECT_EQ(json["strategy"]["params"]["flag"], true);
   EXPECT_EQ(json["tickers"][0], "SPX");
+}
+
+// YamlToJson's shortcut for plain decimals gives exactly what yaml-cpp's own decoders give,
+// for plain decimals and for every look-alike left to them (octal and hex with automatic base,
+// '+', overflow, spaces, floats, booleans, quoted).
+TEST(ConfigTest, ScalarsConvertAsYamlCppDecodesThem) {
+  // The oracle: yaml-cpp's own decoders, in YamlToJson's order.
+  auto reference = [](const YAML::Node& node) -> nlohmann::json {
+    if (node.Tag() == "!") return node.Scalar();
+    if (int64_t i = 0; YAML::convert<int64_t>::decode(node, i)) return i;
+    if (double d = 0; YAML::convert<double>::decode(node, d) && std::isfinite(d)) return d;
+    if (bool b = false; YAML::convert<bool>::decode(node, b)) return b;
+    return node.Scalar();
+  };
+  const char* texts[] = {"0", "5", "-5", "-0", "120", "-120", "007", "010", "-010", "0x1F", "+5", "5a", "-", "",
+                         " 5", "5 ", "123456789012345678", "-123456789012345678", "1234567890123456789",
+                         "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+                         "99999999999999999999", "1e3", "2.5", "-0.0", "true", "yes", "null", "'5'"};
+  for (const char* text : texts) {
+    std::vector<YAML::Node> nodes = {YAML::Node(std::string(text))};  // as a grid range builds its values
+    try {
+      const YAML::Node loaded = YAML::Load(text);  // as parsed from a config or a list axis
+      if (loaded.IsScalar()) nodes.push_back(loaded);
+    } catch (const YAML::Exception&) {
+    }
+    for (const auto& node : nodes) {
+      const auto got = YamlToJson(node), want = reference(node);
+      EXPECT_EQ(got.type(), want.type()) << "'" << text << "' tag " << node.Tag();
+      EXPECT_EQ(got.dump(), want.dump()) << "'" << text << "' tag " << node.Tag();
+    }
+  }
+  // ConfigMap's Int and Double take the same shortcut, with the same results and errors.
+  for (const char* text : texts) {
+    YAML::Node map(YAML::NodeType::Map);
+    map["k"] = std::string(text);
+    const YAML::Node value = map["k"];
+    const ConfigMap config(map, "p");
+    int64_t i = 0;
+    double d = 0;
+    const bool is_int = YAML::convert<int64_t>::decode(value, i);
+    const bool is_double = YAML::convert<double>::decode(value, d) && std::isfinite(d);
+    const auto got_int = config.Int("k", std::nullopt);
+    const auto got_double = config.Double("k", std::nullopt);
+    if (is_int) {
+      ASSERT_TRUE(got_int.ok()) << text;
+      EXPECT_EQ(*got_int, i) << text;
+    } else if (is_double && d == std::floor(d) && std::fabs(d) < 9e15) {
+      ASSERT_TRUE(got_int.ok()) << text;
+      EXPECT_EQ(*got_int, static_cast<int64_t>(d)) << text;
+    } else {
+      EXPECT_FALSE(got_int.ok()) << text;
+    }
+    ASSERT_EQ(got_double.ok(), is_double) << text;
+    if (is_double) {
+      EXPECT_EQ(*got_double, d) << text;
+      EXPECT_EQ(std::signbit(*got_double), std::signbit(d)) << text;
+    }
+  }
+  EXPECT_EQ(YamlToJson(YAML::Node(std::string("010"))), 8);  // yaml-cpp reads it as octal, as before
+  EXPECT_EQ(YamlToJson(YAML::Node(std::string("-120"))), -120);
 }
 
 TEST(ConfigTest, MalformedOverridesAreRejected) {
