@@ -44,7 +44,7 @@ run() {
 echo "alphalab benchmarks ($MODE), $STARTED, load average $LOAD_BEFORE, $(nproc) cores, workspaces under $BENCH_DIR" | tee -a "$TXT"
 if [ "$MODE" = quick ]; then
   run "$BIN/bench_log_tail" --size-gb 0.125 --iterations 2000
-  run "$BIN/bench_exec_spawn" --jobs 1000
+  run "$BIN/bench_exec_spawn" --jobs 1000 --dir "$WORK"
   run "$BIN/bench_store_write" --dir "$WORK/store"
   run "$BIN/bench_engine_bt" --quick
   run "$BIN/bench_jobs" --jobs 5000 --clients 4 --slots 32 --keep --dir "$WORK/jobs"
@@ -56,7 +56,7 @@ if [ "$MODE" = quick ]; then
   run "$BIN/bench_optimize" --only queue --dir "$WORK"
 else
   run "$BIN/bench_log_tail" --size-gb 1 --iterations 5000 --dir "$WORK"
-  run "$BIN/bench_exec_spawn" --jobs 1000
+  run "$BIN/bench_exec_spawn" --jobs 1000 --dir "$WORK"
   run "$BIN/bench_store_write" --dir "$WORK/store"
   run "$BIN/bench_engine_bt" --workdir "$WORK/engine_bt"
   run "$BIN/bench_jobs" --jobs 20000 --clients 4 --slots 32 --keep --dir "$WORK/jobs"
