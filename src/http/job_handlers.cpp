@@ -13,6 +13,7 @@
 #include "http/routes.hpp"
 #include "jobs/job_artifacts.hpp"
 #include "jobs/job_catalog.hpp"
+#include "jobs/job_detail_body.hpp"
 #include "jobs/job_dto.hpp"
 #include "jobs/job_results.hpp"
 #include "jobs/job_service.hpp"
@@ -70,8 +71,15 @@ Result<JobRecord> CancelVisibleJob(JobService& jobs, AuditLog* audit, const Http
   return rec;
 }
 
-Result<Json> SubmitTyped(JobService& jobs, const Clock& clock, AuditLog* audit, std::string_view type,
-                         const HttpRequest& req) {
+// The reply to a submit: the job's detail (JobDetailResponse), written straight from the record.
+HttpResponse SubmittedJob(const JobRecord& rec, TimePoint now) {
+  HttpResponse res;
+  res.body = JobDetailBody(rec, now);
+  return res;
+}
+
+Result<HttpResponse> SubmitTyped(JobService& jobs, const Clock& clock, AuditLog* audit, std::string_view type,
+                                 const HttpRequest& req) {
   ASSIGN_OR_RETURN(Json body, req.JsonBody());
   SubmitOptions opts;
   opts.owner_id = OwnerId(req);
@@ -86,7 +94,7 @@ Result<Json> SubmitTyped(JobService& jobs, const Clock& clock, AuditLog* audit, 
   Result<JobRecord> rec = dry_run.ok() ? jobs.Submit(type, body, opts) : Result<JobRecord>(dry_run.status());
   AuditSubmit(audit, req, rec, type);
   if (!rec.ok()) return rec.status();
-  return JobDetailJson(*rec, clock.Now());
+  return SubmittedJob(*rec, clock.Now());
 }
 
 Result<Json> JobLogJson(const Workspace& ws, JobService& jobs, const HttpRequest& req, const JobId& id) {
@@ -181,12 +189,15 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
                        const Clock& clock, AuditLog* audit) {
   const std::filesystem::path root = ws.root();
   for (const char* type : {"train", "backtest", "eval-metrics"}) {
-    router.Post(std::string("/api/jobs/") + type, [&jobs, &clock, audit, type](const HttpRequest& req) {
-      return SubmitTyped(jobs, clock, audit, type, req);
-    });
+    router.AddRaw(HttpMethod::kPost, std::string("/api/jobs/") + type,
+                  [&jobs, &clock, audit, type](const HttpRequest& req) {
+                    return SubmitTyped(jobs, clock, audit, type, req);
+                  });
   }
 
-  router.Post("/api/jobs", [&jobs, &clock, audit](const HttpRequest& req) -> Result<Json> {
+  // The reply is written without a Json tree (SubmittedJob); the bytes are JobDetailJson's.
+  router.AddRaw(HttpMethod::kPost, "/api/jobs", [&jobs, &clock, audit](const HttpRequest& req)
+                                                    -> Result<HttpResponse> {
     ASSIGN_OR_RETURN(Json body, req.JsonBody());
     RETURN_IF_ERROR(CheckKnownKeys(body, {"job_type", "params", "dry_run", "source_job_id", "parent_id", "project"}));
     ASSIGN_OR_RETURN(std::string type, GetString(body, "job_type"));
@@ -215,7 +226,7 @@ void RegisterJobRoutes(Router& router, const Workspace& ws, JobService& jobs, co
     Result<JobRecord> rec = jobs.Submit(type, params, opts);
     AuditSubmit(audit, req, rec, type);
     if (!rec.ok()) return rec.status();
-    return JobDetailJson(*rec, clock.Now());
+    return SubmittedJob(*rec, clock.Now());
   });
 
   router.Get("/api/jobs/recent", [&jobs, &clock](const HttpRequest& req) -> Result<Json> {

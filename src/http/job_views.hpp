@@ -19,8 +19,9 @@ Result<JobRecord> VisibleJob(JobService& jobs, const HttpRequest& req, const Job
 // the outcome audited as `job.cancel`.
 Result<JobRecord> CancelVisibleJob(JobService& jobs, AuditLog* audit, const HttpRequest& req, const JobId& id);
 // A submit of `type` whose body holds the params, `dry_run` and `project` (POST /api/jobs/train).
-Result<Json> SubmitTyped(JobService& jobs, const Clock& clock, AuditLog* audit, std::string_view type,
-                         const HttpRequest& req);
+// The reply is the job's detail (JobDetailJson's bytes, written without a Json tree).
+Result<HttpResponse> SubmitTyped(JobService& jobs, const Clock& clock, AuditLog* audit, std::string_view type,
+                                 const HttpRequest& req);
 // GET .../log?offset=&tail= (JobLog).
 Result<Json> JobLogJson(const Workspace& ws, JobService& jobs, const HttpRequest& req, const JobId& id);
 // GET .../artifacts?offset=&limit= (JobArtifactPage).

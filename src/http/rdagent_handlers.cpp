@@ -83,7 +83,8 @@ void RegisterRdagentRoutes(Router& router, const Workspace& ws, JobService& jobs
     for (const JobRecord& r : rows) items.push_back(JobDetailJson(r, now));
     return Json{{"items", std::move(items)}, {"total", total}, {"limit", limit}, {"offset", offset}};
   });
-  router.Post("/api/rdagent/tasks", [&jobs, &clock, audit](const HttpRequest& req) -> Result<Json> {
+  router.AddRaw(HttpMethod::kPost, "/api/rdagent/tasks",
+                [&jobs, &clock, audit](const HttpRequest& req) -> Result<HttpResponse> {
     return SubmitTyped(jobs, clock, audit, kRdagentJobType, req);
   });
   router.Get("/api/rdagent/tasks/{task_id}", [&ws, &jobs, &catalog, &clock](const HttpRequest& req) -> Result<Json> {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/clock.hpp"
 #include "store/stored_job.hpp"
@@ -13,6 +14,13 @@ namespace alphalab {
 // command, params and artifacts are copied from the stored JSON text.
 std::string JobDetailBody(const StoredJobView& job, TimePoint now);
 std::string JobDetailBody(const StoredJob& job, TimePoint now);
+// From a record (the POST reply, the cached detail, the meta file): command, params and
+// artifacts serialized on their own, the rest written straight.
+std::string JobDetailBody(const JobRecord& job, TimePoint now);
+
+// Compact JSON text (no whitespace outside strings, as DumpJson writes it) indented as
+// DumpJson(j, 2) writes the same value: the meta file from JobDetailBody, without a Json tree.
+std::string IndentJson(std::string_view compact);
 
 // The StoredJob of a decoded record (for stores without StoredJobReader).
 StoredJob StoredJobOf(JobRecord record);

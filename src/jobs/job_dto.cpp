@@ -2,6 +2,7 @@
 
 #include "jobs/job_detail_body.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -171,8 +172,11 @@ std::string JobEventJson(const JobRecord& job) {
   return out;
 }
 
-std::string JobDetailBody(const StoredJob& stored, TimePoint now) {
-  const JobRecord& job = stored.record;
+namespace {
+
+// The view of a record, its JSON columns given as text.
+StoredJobView ViewOfRecord(const JobRecord& job, std::string_view command_json, std::string_view params_json,
+                           std::string_view artifacts_json) {
   StoredJobView v;
   v.job_id = job.job_id.str();
   v.job_type = job.job_type;
@@ -183,10 +187,10 @@ std::string JobDetailBody(const StoredJob& stored, TimePoint now) {
   v.exit_code = job.exit_code;
   v.error_message = ViewOf(job.error_message);
   v.cwd = job.cwd;
-  v.command_json = stored.command_json;
+  v.command_json = command_json;
   v.args_preview = job.args_preview;
-  v.params_json = stored.params_json;
-  v.artifacts_json = stored.artifacts_json;
+  v.params_json = params_json;
+  v.artifacts_json = artifacts_json;
   v.artifacts_parse_error = ViewOf(job.artifacts_parse_error);
   v.log_path = job.log_path;
   v.meta_path = job.meta_path;
@@ -197,7 +201,78 @@ std::string JobDetailBody(const StoredJob& stored, TimePoint now) {
   v.timeout_sec = job.timeout_sec;
   v.end_reason = job.end_reason;
   v.project = job.project;
-  return JobDetailBody(v, now);
+  return v;
+}
+
+// The detail shows params and artifacts only when they are objects ({} otherwise).
+std::string ObjectText(const Json& j) { return j.is_object() && !j.empty() ? DumpJson(j) : std::string("{}"); }
+
+}  // namespace
+
+std::string JobDetailBody(const StoredJob& stored, TimePoint now) {
+  return JobDetailBody(ViewOfRecord(stored.record, stored.command_json, stored.params_json, stored.artifacts_json),
+                       now);
+}
+
+std::string JobDetailBody(const JobRecord& job, TimePoint now) {
+  std::string command = "[";
+  for (size_t i = 0; i < job.command.size(); ++i) {
+    if (i > 0) command += ',';
+    AppendString(command, job.command[i]);
+  }
+  command += ']';
+  const std::string params = ObjectText(job.params);
+  const std::string artifacts = ObjectText(job.artifacts);
+  return JobDetailBody(ViewOfRecord(job, command, params, artifacts), now);
+}
+
+std::string IndentJson(std::string_view compact) {
+  std::string out;
+  out.reserve(compact.size() + compact.size() / 2);
+  int depth = 0;
+  const auto new_line = [&] {
+    out += '\n';
+    out.append(static_cast<size_t>(2 * depth), ' ');
+  };
+  for (size_t i = 0; i < compact.size(); ++i) {
+    const char c = compact[i];
+    switch (c) {
+      case '"': {  // a string, copied through its closing quote
+        size_t j = i + 1;
+        while (j < compact.size() && compact[j] != '"') j += compact[j] == '\\' ? 2 : 1;
+        out.append(compact.data() + i, std::min(j + 1, compact.size()) - i);
+        i = j;
+        break;
+      }
+      case '{':
+      case '[':
+        if (i + 1 < compact.size() && compact[i + 1] == (c == '{' ? '}' : ']')) {  // empty: "{}", "[]"
+          out += c;
+          out += compact[++i];
+          break;
+        }
+        out += c;
+        ++depth;
+        new_line();
+        break;
+      case '}':
+      case ']':
+        --depth;
+        new_line();
+        out += c;
+        break;
+      case ',':
+        out += ',';
+        new_line();
+        break;
+      case ':':
+        out += ": ";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
 }
 
 std::string JobDetailBody(const StoredJobView& job, TimePoint now) {

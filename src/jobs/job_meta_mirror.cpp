@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "jobs/job_detail_body.hpp"
 #include "jobs/job_dto.hpp"
 #include "jobs/job_state_machine.hpp"
 
@@ -32,7 +33,7 @@ void JobMetaMirror::Shutdown() {
 }
 
 void JobMetaMirror::WriteFile(const JobRecord& job) {
-  Status s = files_.Write(root_ / job.meta_path, DumpJson(JobDetailJson(job, clock_.Now()), 2));
+  Status s = files_.Write(root_ / job.meta_path, IndentJson(JobDetailBody(job, clock_.Now())));
   if (!s.ok()) {
     spdlog::error(R"({{"msg":"meta write failed","job_id":"{}","error":{}}})", job.job_id.str(),
                   Json(s.message()).dump());

@@ -1,5 +1,6 @@
 #include "jobs/job_read_cache.hpp"
 
+#include "jobs/job_detail_body.hpp"
 #include "jobs/job_dto.hpp"
 #include "jobs/job_state_machine.hpp"
 
@@ -42,9 +43,9 @@ std::optional<JobRecord> JobReadCache::Get(const JobId& id) const {
 std::optional<std::string> JobReadCache::DetailBody(const JobId& id, TimePoint now) const {
   auto e = Find(id);
   if (!e) return std::nullopt;
-  if (e->record.status == JobState::kRunning) return DumpJson(JobDetailJson(e->record, now));
+  if (e->record.status == JobState::kRunning) return JobDetailBody(e->record, now);
   // Any other state's detail does not depend on `now`: serialized once, on first use.
-  std::call_once(e->body_once, [&] { e->body = DumpJson(JobDetailJson(e->record, now)); });
+  std::call_once(e->body_once, [&] { e->body = JobDetailBody(e->record, now); });
   return e->body;
 }
 

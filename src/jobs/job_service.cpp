@@ -866,7 +866,7 @@ Result<std::string> JobService::DetailBody(const JobId& id, TimePoint now) {
     return body;
   }
   ASSIGN_OR_RETURN(JobRecord rec, store_.GetJob(id));
-  return DumpJson(JobDetailJson(rec, now));
+  return JobDetailBody(rec, now);
 }
 
 Result<std::vector<JobRecord>> JobService::List(const JobQuery& query) { return store_.ListJobs(query); }

@@ -2,7 +2,9 @@
 // of DumpJson(JobDetailJson(GetJob(...))), the path it replaces, for every kind of field value,
 // through the SQLite store (its StoredJobReader: the stored text, and the row as a view of the
 // statement, what the server reads) and through StoredJobOf (a decoded record, what stores
-// without the reader give).
+// without the reader give). The record writer (JobDetailBody of a JobRecord: the reply to a
+// submit, a cached job's detail) gives the same bytes, and IndentJson over it the meta file's
+// text, DumpJson(JobDetailJson(...), 2).
 #include "jobs/job_detail_body.hpp"
 #include "jobs/job_dto.hpp"
 
@@ -223,9 +225,69 @@ TEST(JobDetailBodyTest, EscapesAtEveryPositionGiveTheBytesOfTheJsonTree) {
         EXPECT_EQ(JobDetailBody(StoredJobOf(job), now), DumpJson(JobDetailJson(job, now)))
             << "special byte " << static_cast<int>(static_cast<unsigned char>(special[0])) << " at " << pos
             << " of " << text.size();
+        job.command = {text, "x", text.substr(pos)};
+        EXPECT_EQ(JobDetailBody(job, now), DumpJson(JobDetailJson(job, now)))
+            << "special byte " << static_cast<int>(static_cast<unsigned char>(special[0])) << " at " << pos
+            << " of " << text.size();
+        EXPECT_EQ(IndentJson(JobDetailBody(job, now)), DumpJson(JobDetailJson(job, now), 2));
       }
     }
   }
+}
+
+// The POST reply, the cached detail and the meta file are written from the record: the bytes of
+// the Json tree they replace (compact; the meta file indented as DumpJson(j, 2) writes it).
+std::vector<JobRecord> MoreVariety() {
+  std::vector<JobRecord> out = Variety();
+  JobRecord bare = out[0];  // no command, empty params and artifacts
+  bare.command.clear();
+  bare.params = Json::object();
+  bare.artifacts = Json::object();
+  out.push_back(bare);
+  JobRecord nulls = out[1];  // params and artifacts null; strings full of JSON punctuation
+  nulls.params = nullptr;
+  nulls.artifacts = nullptr;
+  nulls.args_preview = "{\"a\": [1, {}], \"b\\\": \"c\"}";
+  nulls.cwd = "[],:{}\\";
+  nulls.command = {"{", "}", "[", "]", ",", ":", "\"", "\\\"", ""};
+  out.push_back(nulls);
+  JobRecord nested = out[1];  // empty and nested containers inside params and artifacts
+  nested.params = Json{{"e", Json::object()},
+                       {"l", Json::array()},
+                       {"ll", Json::array({Json::array(), Json::object()})},
+                       {"s", "x: {y, [z]}"},
+                       {"k:{", "v\"}"}};
+  nested.artifacts = Json{{"deep", {{"a", {{"b", Json::array({1, 2.5, "c", nullptr, false})}}}}}};
+  out.push_back(nested);
+  return out;
+}
+
+TEST(JobDetailBodyTest, RecordGivesTheBytesOfTheJsonTree) {
+  for (const TimePoint now : {Us(1764720012345678), Us(1764720000000001)}) {
+    for (const JobRecord& job : MoreVariety()) {
+      EXPECT_EQ(JobDetailBody(job, now), DumpJson(JobDetailJson(job, now))) << job.job_id.str();
+    }
+  }
+}
+
+TEST(JobDetailBodyTest, IndentedRecordGivesTheMetaFileOfTheJsonTree) {
+  const TimePoint now = Us(1764720012345678);
+  for (const JobRecord& job : MoreVariety()) {
+    EXPECT_EQ(IndentJson(JobDetailBody(job, now)), DumpJson(JobDetailJson(job, now), 2)) << job.job_id.str();
+  }
+}
+
+TEST(JobDetailBodyTest, IndentJsonWritesWhatDumpJsonIndents) {
+  const std::vector<Json> values = {
+      Json::object(),
+      Json::array(),
+      nullptr,
+      "a \"quoted\" {string}, with: [punctuation] \\",
+      Json::array({Json::object(), Json::array(), Json::array({Json::array({1})}), "", "\\", "\\\""}),
+      Json{{"", Json::object()}, {"a", Json{{"b", Json::array({1, -2.5e-7, true, nullptr})}}}, {"c\"", "}"}},
+      Json::parse(R"({"x":[[],[{}],{"y":{"z":[1,2,{"w":"\u0001\n"}]}}],"q":"\\\"","r":1e300})"),
+  };
+  for (const Json& v : values) EXPECT_EQ(IndentJson(DumpJson(v)), DumpJson(v, 2)) << DumpJson(v);
 }
 
 }  // namespace
