@@ -682,7 +682,7 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
   const auto& entries = overrides.entries;
   // One distinct override's check (independent clones; on the workers: the window checks were
   // 4% of a 100-combination grid's instructions, serial before its simulations).
-  auto check = [&](Pending& p) {
+  auto check_one = [&](Pending& p) {
     Checked& entry = p.entry;
     if (p.from_scalar) {  // its own node
       p.value = YAML::Node(p.scalar);
@@ -713,6 +713,13 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
       }
       return Status::Ok();
     }();
+  };
+  // The check's nodes are freed where they were made, on the worker (by the caller after
+  // the call, half of them were the other thread's memory: serial time on two threads).
+  auto check = [&](Pending& p) {
+    check_one(p);
+    p.value.reset();
+    p.config.reset();
   };
   // Every value checked and numeric: each combination is the base with its values set.
   auto all_numeric = [&] {
