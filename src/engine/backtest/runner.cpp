@@ -588,9 +588,12 @@ struct DistinctOverrides {
 
 // RunCombinations over overrides already found: `base` is base_config parsed, `combination(c)`
 // gives combination c's overrides (the path that re-parses each combination, and its errors).
+// `spec_read`: false when on_result never reads the spec it gets (a grid's cells): the
+// simulations side by side then hand it the spec without its config.
 Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, const BacktestSpec& base,
                    const DistinctOverrides& overrides, const std::function<Combination(size_t)>& combination,
-                   const ScorerFactory& scorers, const RunOptions& options, const CombinationCallback& on_result);
+                   const ScorerFactory& scorers, const RunOptions& options, const CombinationCallback& on_result,
+                   bool spec_read = true);
 
 }  // namespace
 
@@ -640,7 +643,8 @@ namespace {
 
 Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, const BacktestSpec& base,
                    const DistinctOverrides& overrides, const std::function<Combination(size_t)>& combination,
-                   const ScorerFactory& scorers, const RunOptions& options, const CombinationCallback& on_result) {
+                   const ScorerFactory& scorers, const RunOptions& options, const CombinationCallback& on_result,
+                   bool spec_read) {
   // Validate every distinct override once with a full parse; numeric values of known keys
   // then apply directly (fast path), anything else re-parses per combination.
   struct Checked {
@@ -728,8 +732,8 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
     }
     return true;
   };
-  auto spec_of = [&](size_t c) {
-    BacktestSpec spec = base;
+  auto spec_of = [&](size_t c, const BacktestSpec& from) {
+    BacktestSpec spec = from;
     for (size_t e = first[c]; e < first[c + 1]; ++e) {
       SetNumericParam(spec, pending[entries[e]].entry.key, *pending[entries[e]].entry.numeric);
     }
@@ -748,6 +752,16 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
     // (run them here) or not (nothing runs here; below, as before: the combinations parsed
     // one by one, each spec prepared and run by RunSpecs).
     const size_t before = 1 + pending.size(), groups = (total + kLanes - 1) / kLanes;
+    // Each combination's spec is a copy of the base: without its config when on_result does
+    // not read it (the simulations never do), because copying the config's handle is an
+    // atomic add on a counter that every thread's copies share (four per combination: the
+    // copy, its move into the group's list and their destruction).
+    BacktestSpec bare;
+    if (!spec_read) {
+      bare = base;
+      bare.config.reset();
+    }
+    const BacktestSpec& lane_base = spec_read ? base : bare;
     std::atomic<size_t> finished{0};
     std::atomic<int> verdict{0};  // 0: items before the simulations running; 1: run; 2: do not
     Status prepared = Status::Ok();
@@ -778,9 +792,11 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
       }
       if (AwaitNonZero(verdict) != 1) return;
       const size_t begin = (i - before) * kLanes, count = std::min(kLanes, total - begin);
-      BacktestSpec specs[kLanes];
-      for (size_t k = 0; k < count; ++k) specs[k] = spec_of(begin + k);
-      RunTogether(context, specs, count, [&](size_t k, Result<BacktestResult>&& result) {
+      // Copy-constructed: assigning a YAML node handle allocates a node when it is empty.
+      std::vector<BacktestSpec> specs;
+      specs.reserve(count);
+      for (size_t k = 0; k < count; ++k) specs.push_back(spec_of(begin + k, lane_base));
+      RunTogether(context, specs.data(), count, [&](size_t k, Result<BacktestResult>&& result) {
         on_result(begin + k, specs[k], std::move(result));
       });
     });
@@ -798,7 +814,7 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
   specs.reserve(total);
   for (size_t c = 0; c < total; ++c) {
     if (fast_path) {
-      specs.push_back(spec_of(c));
+      specs.push_back(spec_of(c, base));
       continue;
     }
     const Combination combo = combination(c);
@@ -920,7 +936,8 @@ Result<std::vector<GridCell>> RunGridOnBase(BacktestContext& context, const Back
         } else {
           errors[c] = r.status();
         }
-      }));
+      },
+      /*spec_read=*/false));
   for (const auto& e : errors) RETURN_IF_ERROR(e);
   return cells;
 }
