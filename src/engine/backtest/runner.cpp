@@ -38,6 +38,19 @@
 
 namespace alphalab::engine {
 
+// A grid's cell parameters (runner.hpp), shared by its cells.
+struct GridParams::Table {
+  std::vector<std::string> keys;                    // per axis
+  std::vector<std::vector<nlohmann::json>> values;  // per axis, per value: as the cells show it
+  std::vector<size_t> stride;   // per axis: combinations from one of its values to the next (the last varies fastest)
+  std::vector<size_t> members;  // the axes whose keys the object lists, in its key order
+  // Per axis, per value: "key":value as the object dumps it (empty when one cannot be dumped).
+  std::vector<std::vector<std::string>> texts;
+
+  // Combination `cell`'s value on `axis`.
+  size_t At(size_t cell, size_t axis) const { return cell / stride[axis] % values[axis].size(); }
+};
+
 std::vector<double> MomentumScores(const BarSeries& bars, int window) {
   std::vector<double> out(bars.size(), std::numeric_limits<double>::quiet_NaN());
   const size_t w = static_cast<size_t>(std::max(1, window));
@@ -575,9 +588,12 @@ struct DistinctOverrides {
 
 // RunCombinations over overrides already found: `base` is base_config parsed, `combination(c)`
 // gives combination c's overrides (the path that re-parses each combination, and its errors).
+// `spec_read`: false when on_result never reads the spec it gets (a grid's cells): the
+// simulations side by side then hand it the spec without its config.
 Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, const BacktestSpec& base,
                    const DistinctOverrides& overrides, const std::function<Combination(size_t)>& combination,
-                   const ScorerFactory& scorers, const RunOptions& options, const CombinationCallback& on_result);
+                   const ScorerFactory& scorers, const RunOptions& options, const CombinationCallback& on_result,
+                   bool spec_read = true);
 
 }  // namespace
 
@@ -627,7 +643,8 @@ namespace {
 
 Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, const BacktestSpec& base,
                    const DistinctOverrides& overrides, const std::function<Combination(size_t)>& combination,
-                   const ScorerFactory& scorers, const RunOptions& options, const CombinationCallback& on_result) {
+                   const ScorerFactory& scorers, const RunOptions& options, const CombinationCallback& on_result,
+                   bool spec_read) {
   // Validate every distinct override once with a full parse; numeric values of known keys
   // then apply directly (fast path), anything else re-parses per combination.
   struct Checked {
@@ -669,7 +686,7 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
   const auto& entries = overrides.entries;
   // One distinct override's check (independent clones; on the workers: the window checks were
   // 4% of a 100-combination grid's instructions, serial before its simulations).
-  auto check = [&](Pending& p) {
+  auto check_one = [&](Pending& p) {
     Checked& entry = p.entry;
     if (p.from_scalar) {  // its own node
       p.value = YAML::Node(p.scalar);
@@ -701,6 +718,13 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
       return Status::Ok();
     }();
   };
+  // The check's nodes are freed where they were made, on the worker (by the caller after
+  // the call, half of them were the other thread's memory: serial time on two threads).
+  auto check = [&](Pending& p) {
+    check_one(p);
+    p.value.reset();
+    p.config.reset();
+  };
   // Every value checked and numeric: each combination is the base with its values set.
   auto all_numeric = [&] {
     for (const Pending& p : pending) {
@@ -708,8 +732,8 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
     }
     return true;
   };
-  auto spec_of = [&](size_t c) {
-    BacktestSpec spec = base;
+  auto spec_of = [&](size_t c, const BacktestSpec& from) {
+    BacktestSpec spec = from;
     for (size_t e = first[c]; e < first[c + 1]; ++e) {
       SetNumericParam(spec, pending[entries[e]].entry.key, *pending[entries[e]].entry.numeric);
     }
@@ -728,6 +752,16 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
     // (run them here) or not (nothing runs here; below, as before: the combinations parsed
     // one by one, each spec prepared and run by RunSpecs).
     const size_t before = 1 + pending.size(), groups = (total + kLanes - 1) / kLanes;
+    // Each combination's spec is a copy of the base: without its config when on_result does
+    // not read it (the simulations never do), because copying the config's handle is an
+    // atomic add on a counter that every thread's copies share (four per combination: the
+    // copy, its move into the group's list and their destruction).
+    BacktestSpec bare;
+    if (!spec_read) {
+      bare = base;
+      bare.config.reset();
+    }
+    const BacktestSpec& lane_base = spec_read ? base : bare;
     std::atomic<size_t> finished{0};
     std::atomic<int> verdict{0};  // 0: items before the simulations running; 1: run; 2: do not
     Status prepared = Status::Ok();
@@ -758,9 +792,11 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
       }
       if (AwaitNonZero(verdict) != 1) return;
       const size_t begin = (i - before) * kLanes, count = std::min(kLanes, total - begin);
-      BacktestSpec specs[kLanes];
-      for (size_t k = 0; k < count; ++k) specs[k] = spec_of(begin + k);
-      RunTogether(context, specs, count, [&](size_t k, Result<BacktestResult>&& result) {
+      // Copy-constructed: assigning a YAML node handle allocates a node when it is empty.
+      std::vector<BacktestSpec> specs;
+      specs.reserve(count);
+      for (size_t k = 0; k < count; ++k) specs.push_back(spec_of(begin + k, lane_base));
+      RunTogether(context, specs.data(), count, [&](size_t k, Result<BacktestResult>&& result) {
         on_result(begin + k, specs[k], std::move(result));
       });
     });
@@ -778,7 +814,7 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
   specs.reserve(total);
   for (size_t c = 0; c < total; ++c) {
     if (fast_path) {
-      specs.push_back(spec_of(c));
+      specs.push_back(spec_of(c, base));
       continue;
     }
     const Combination combo = combination(c);
@@ -811,16 +847,49 @@ Result<size_t> GridSize(const std::vector<GridAxis>& axes) {
   return total;
 }
 
+// The parameters of a grid's cells (GridParams): each axis's key and values as the cells
+// show them, and the text of each "key":value member as nlohmann's object dumps it (the
+// same escaping and number formatting: it is nlohmann's own dump of the key and the value).
+std::shared_ptr<const GridParams::Table> MakeGridParamsTable(const std::vector<GridAxis>& axes) {
+  auto table = std::make_shared<GridParams::Table>();
+  const size_t n = axes.size();
+  table->keys.reserve(n);
+  table->values.resize(n);
+  table->stride.assign(n, 1);
+  for (size_t a = 0; a < n; ++a) {
+    table->keys.push_back(axes[a].key);
+    table->values[a].reserve(axes[a].values.size());
+    for (const auto& v : axes[a].values) table->values[a].push_back(YamlToJson(v));
+  }
+  for (size_t a = n; a-- > 1;) table->stride[a - 1] = table->stride[a] * axes[a].values.size();
+  // The object's members: its keys in its order (std::string's), a repeated key once with
+  // the value of its last axis (each axis's value is assigned in axis order).
+  std::map<std::string_view, size_t> last;
+  for (size_t a = 0; a < n; ++a) last.insert_or_assign(std::string_view(table->keys[a]), a);
+  for (const auto& [key, a] : last) table->members.push_back(a);
+  try {
+    table->texts.resize(n);
+    for (size_t a = 0; a < n; ++a) {
+      const std::string key = nlohmann::json(table->keys[a]).dump() + ":";
+      for (const auto& v : table->values[a]) table->texts[a].push_back(key + v.dump());
+    }
+  } catch (const nlohmann::json::exception&) {  // e.g. invalid UTF-8: dump() builds the object and throws as it did
+    table->texts.clear();
+  }
+  return table;
+}
+
 // RunGridOnContext once the base config is parsed (`base.config` is that config).
 Result<std::vector<GridCell>> RunGridOnBase(BacktestContext& context, const BacktestSpec& base, size_t total,
                                             const std::vector<GridAxis>& axes, const ScorerFactory& scorers,
                                             int threads) {
   const YAML::Node& base_config = base.config;
-  std::vector<GridCell> cells(total);
-  std::vector<std::vector<nlohmann::json>> shown(axes.size());
-  for (size_t a = 0; a < axes.size(); ++a) {
-    for (const auto& v : axes[a].values) shown[a].push_back(YamlToJson(v));
-  }
+  // The cells' parameters: one table for the grid, each cell its combination number (no
+  // JSON object per cell, built on a worker and freed by the caller).
+  const auto params = MakeGridParamsTable(axes);
+  std::vector<GridCell> cells;
+  cells.reserve(total);
+  for (size_t c = 0; c < total; ++c) cells.push_back(GridCell{GridParams(params, c), {}});
   // Combination c's value index on each axis (the last axis varies fastest).
   auto value_index = [&](size_t c, std::vector<size_t>& idx) {
     for (size_t a = axes.size(); a-- > 0;) {
@@ -862,19 +931,13 @@ Result<std::vector<GridCell>> RunGridOnBase(BacktestContext& context, const Back
   RETURN_IF_ERROR(RunDistinct(
       context, base_config, base, overrides, combination, scorers, RunOptions{.threads = threads, .record_curves = false},
       [&](size_t c, const BacktestSpec&, Result<BacktestResult>&& r) {
-        // Each cell's parameters on the worker that ran it (3% of a 100-combination grid
-        // when they were built before the workers started).
-        thread_local std::vector<size_t> at;
-        at.resize(axes.size());
-        value_index(c, at);
-        cells[c].params = nlohmann::json::object();
-        for (size_t a = 0; a < axes.size(); ++a) cells[c].params[axes[a].key] = shown[a][at[a]];
         if (r.ok()) {
           cells[c].metrics = r->metrics;
         } else {
           errors[c] = r.status();
         }
-      }));
+      },
+      /*spec_read=*/false));
   for (const auto& e : errors) RETURN_IF_ERROR(e);
   return cells;
 }
@@ -941,8 +1004,52 @@ void AppendGridCellJson(std::string& out, const GridCell& cell) {
     }
   }
   out += "},\"params\":";
-  out += cell.params.dump();
+  cell.params.AppendDump(out);
   out += '}';
+}
+
+nlohmann::json GridParams::ToJson() const {
+  if (!table_) return object_;
+  nlohmann::json out = nlohmann::json::object();
+  for (size_t a = 0; a < table_->keys.size(); ++a) out[table_->keys[a]] = table_->values[a][table_->At(index_, a)];
+  return out;
+}
+
+void GridParams::AppendDump(std::string& out) const {
+  if (!table_ || table_->texts.size() != table_->keys.size()) {
+    out += ToJson().dump();
+    return;
+  }
+  if (table_->members.empty()) {
+    out += "{}";
+    return;
+  }
+  char sep = '{';
+  for (size_t a : table_->members) {
+    out += sep;
+    sep = ',';
+    out += table_->texts[a][table_->At(index_, a)];
+  }
+  out += '}';
+}
+
+std::string GridParams::dump() const {
+  std::string out;
+  AppendDump(out);
+  return out;
+}
+
+const nlohmann::json& GridParams::operator[](std::string_view key) const {
+  static const nlohmann::json kNull;
+  if (!table_) {
+    if (!object_.is_object()) return kNull;
+    const auto it = object_.find(std::string(key));
+    return it == object_.end() ? kNull : *it;
+  }
+  for (size_t a = table_->keys.size(); a-- > 0;) {  // a repeated key: its last axis's value
+    if (table_->keys[a] == key) return table_->values[a][table_->At(index_, a)];
+  }
+  return kNull;
 }
 
 nlohmann::json MetricsToJson(const PerformanceMetrics& m) {

@@ -7,7 +7,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -100,8 +102,44 @@ struct GridAxis {
 };
 Result<GridAxis> ParseGridAxis(std::string_view text);
 
+// One grid cell's parameters: the JSON object {"strategy.params.fast": 5, ...} of each
+// axis's key and the cell's value on that axis (keys sorted as nlohmann's objects keep them;
+// a key repeated by two axes has its last axis's value). The cells of a grid share one
+// table of the keys, the values shown and their JSON texts, and each holds only its place
+// in the grid: a JSON object per cell was five allocations on the worker that ran the cell,
+// freed by the caller after the grid (on two threads, half of them into the other thread's
+// malloc arena, from the other core's cache). Also holds any JSON object given to it
+// (hand-made cells).
+class GridParams {
+ public:
+  struct Table;  // runner.cpp
+  GridParams() = default;
+  GridParams(std::shared_ptr<const Table> table, size_t index) : table_(std::move(table)), index_(index) {}
+  GridParams& operator=(nlohmann::json object) {  // `cell.params = {{"fee_bps", 10}}`
+    table_.reset();
+    object_ = std::move(object);
+    return *this;
+  }
+
+  nlohmann::json ToJson() const;
+  // ToJson().dump(), without building the object for a grid's cells.
+  std::string dump() const;
+  void AppendDump(std::string& out) const;
+  // The value of `key` (null when it is not there).
+  const nlohmann::json& operator[](std::string_view key) const;
+
+  friend bool operator==(const GridParams& a, const GridParams& b) { return a.ToJson() == b.ToJson(); }
+  friend std::ostream& operator<<(std::ostream& out, const GridParams& p) { return out << p.dump(); }
+  friend void to_json(nlohmann::json& j, const GridParams& p) { j = p.ToJson(); }
+
+ private:
+  std::shared_ptr<const Table> table_;  // null: object_ holds the parameters
+  size_t index_ = 0;                    // the cell's combination number in the grid
+  nlohmann::json object_;
+};
+
 struct GridCell {
-  nlohmann::json params;        // {"strategy.params.fast": 5, ...}
+  GridParams params;  // {"strategy.params.fast": 5, ...}
   PerformanceMetrics metrics;
 };
 

@@ -466,6 +466,51 @@ TEST(GridTest, CellJsonLinesAreWhatTheJsonObjectsDump) {
   }
 }
 
+// A grid's cells share one table of their parameters (GridParams): each cell's JSON line,
+// dump, values and equality are those of the JSON object it stood for (built per cell before),
+// for integers, decimals, strings, a key repeated by two axes (the object keeps the last
+// axis's value) and a grid without axes ({}).
+TEST(GridTest, CellParamsAreTheObjectsTheyStandFor) {
+  const auto config = Yaml("dataset: synthetic\ntickers: [SYN0002]\ninitial_cash: 100000\nfee_bps: 10\n"
+                           "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+  auto ctx = BacktestContext::FromUniverse(Synthetic(), ParseBacktestSpec(config).value()).value();
+  const std::vector<std::vector<GridAxis>> grids = {
+      {ParseGridAxis("strategy.params.slow=[60, 80]").value(), ParseGridAxis("fee_bps=0.5:1.5:0.25").value(),
+       ParseGridAxis("strategy.params.fast=5,7").value(), ParseGridAxis("fee_bps=[2.5, 1e1]").value()},
+      {ParseGridAxis("strategy.params.fast=5,7").value(), ParseGridAxis("dataset=[synthetic]").value()},
+      {},
+  };
+  for (const auto& axes : grids) {
+    for (int threads : {1, 2}) {
+      const auto cells = RunGridOnContext(ctx, config, axes, {}, threads).value();
+      size_t total = 1;
+      for (const auto& a : axes) total *= a.values.size();
+      ASSERT_EQ(cells.size(), total);
+      for (size_t c = 0; c < cells.size(); ++c) {
+        nlohmann::json expected = nlohmann::json::object();  // what each cell's object was
+        for (size_t a = 0, rest = c; a < axes.size(); ++a) {
+          size_t below = 1;
+          for (size_t b = a + 1; b < axes.size(); ++b) below *= axes[b].values.size();
+          expected[axes[a].key] = YamlToJson(axes[a].values[rest / below]);
+          rest %= below;
+        }
+        const GridCell& cell = cells[c];
+        EXPECT_EQ(cell.params.dump(), expected.dump()) << c;
+        EXPECT_EQ(cell.params.ToJson(), expected) << c;
+        for (const auto& [key, value] : expected.items()) EXPECT_EQ(cell.params[key], value) << c << " " << key;
+        EXPECT_TRUE(cell.params["absent"].is_null());
+        GridParams same;
+        same = expected;
+        EXPECT_EQ(cell.params, same) << c;
+        std::string line;
+        AppendGridCellJson(line, cell);
+        EXPECT_EQ(line, (nlohmann::json{{"params", expected}, {"metrics", MetricsToJson(cell.metrics)}}.dump())) << c;
+      }
+    }
+  }
+  EXPECT_EQ(RunGridOnContext(ctx, config, {}, {}, 1).value().at(0).params.dump(), "{}");
+}
+
 TEST(RunnerTest, SignalStrategyUsesInjectedScores) {
   const auto config = Yaml("tickers: [SYN0001]\ninitial_cash: 50000\nfee_bps: 5\n"
                            "strategy: {type: signal, params: {model_path: runs/x/model.json, cutoff: 0.6}}\n");
