@@ -130,6 +130,15 @@ class Executor {
     return std::nullopt;
   }
 
+  // True when every start of a job whose log lies in `log_dir` leaves a record StartedRef can
+  // read after a crash. The jobs service writes a started job's RUNNING row late only then
+  // (docs/job_states.md, "RUNNING rows"); otherwise a server killed between the spawn and the
+  // row would start the job a second time on restart. Asked once, at the service's start.
+  virtual bool RecordsStartsIn(const std::filesystem::path& log_dir) const {
+    (void)log_dir;
+    return false;
+  }
+
   // How many processes may run at once (the jobs service keeps the rest QUEUED). Advisory:
   // Submit does not refuse work beyond it.
   virtual int Capacity() const = 0;

@@ -125,6 +125,11 @@ class FakeExecutor final : public Executor {
     return it->second;
   }
 
+  // Stands for the local executor on a file system with user xattrs (SetRecordsStarts(false):
+  // one without, where a started job leaves no start record).
+  bool RecordsStartsIn(const std::filesystem::path&) const override { return records_starts_; }
+  void SetRecordsStarts(bool records) { records_starts_ = records; }
+
   int Capacity() const override { return capacity_; }
 
   void Shutdown() override {
@@ -283,6 +288,7 @@ class FakeExecutor final : public Executor {
   };
 
   const int capacity_;
+  std::atomic<bool> records_starts_{true};
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<JobId, Running> running_;

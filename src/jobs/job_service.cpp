@@ -79,7 +79,7 @@ JobService::JobService(JobStore& store, Executor& executor, const JobCatalog& ca
       files_(workspace.JobsRuntimeDir() / ".scratch"),  // creates the runtime folder too
       meta_(files_, workspace.root(), clock, tuning.meta_delay.count() >= 0 ? tuning.meta_delay : kMetaDelay,
             [this](std::span<JobRecord* const> jobs, std::span<const JobState> from) { WriteDeferredRows(jobs, from); }),
-      defer_running_rows_(!store.SupportsLeases()),
+      defer_running_rows_(!store.SupportsLeases() && executor.RecordsStartsIn(workspace.JobsRuntimeDir())),
       queue_(JobQueueOptions{.slots = capacity_,
                              .starter_threads = std::min(std::max(1, tuning.starter_threads), capacity_),
                              .admit_backlog = tuning.admit_backlog},

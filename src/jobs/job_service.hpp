@@ -341,7 +341,8 @@ class JobService {
   JobMetaMirror meta_;
   // RUNNING rows written later (MarkStarted): only where one server owns the database; with
   // leases (several servers) a QUEUED row of a dead server is adopted and started again, so
-  // its start is stored at once.
+  // its start is stored at once; and only where the executor leaves a start record beside the
+  // logs (Executor::RecordsStartsIn), which a restart reads instead of the row.
   const bool defer_running_rows_;
   JobReadCache cache_{kCacheCapacity};
 

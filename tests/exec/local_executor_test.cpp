@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -174,6 +175,22 @@ TEST_F(LocalExecutorTest, ReportsTheExitCodeAndAPidRef) {
   std::this_thread::sleep_for(50ms);
   EXPECT_EQ(recorder->calls(), 1u);  // exactly once
   EXPECT_EQ(executor.Running(), 0);
+}
+
+TEST_F(LocalExecutorTest, RecordsStartsWhereTheFileSystemKeepsUserXattrsAndLeavesNoProbe) {
+  // The jobs service writes RUNNING rows late only where a start leaves a record (the job's
+  // "user.alphalab.start" xattr on its log); a folder whose file system refuses user xattrs, or
+  // no folder at all, answers false.
+  const std::filesystem::path dir = dir_.path() / "probe";
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path file = dir / "own_probe";
+  { std::ofstream(file) << ""; }
+  const bool xattrs = setxattr(file.c_str(), "user.alphalab.test", "1", 1, 0) == 0;
+  std::filesystem::remove(file);
+  LocalExecutor executor(Options());
+  EXPECT_EQ(executor.RecordsStartsIn(dir), xattrs);
+  EXPECT_TRUE(std::filesystem::is_empty(dir));  // the probe file is removed
+  EXPECT_FALSE(executor.RecordsStartsIn(dir_.path() / "missing"));
 }
 
 TEST_F(LocalExecutorTest, ReportsTheSignalThatKilledTheProgram) {

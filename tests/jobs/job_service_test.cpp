@@ -112,6 +112,7 @@ class GatedExecutor final : public Executor {
     return inner_.Reattach(id, ref, log, std::move(cb));
   }
   std::optional<std::string> StartedRef(const fs::path& log) const override { return inner_.StartedRef(log); }
+  bool RecordsStartsIn(const fs::path& dir) const override { return inner_.RecordsStartsIn(dir); }
   int Capacity() const override { return inner_.Capacity(); }
   void Shutdown() override { inner_.Shutdown(); }
 
@@ -314,10 +315,13 @@ class JobServiceTest : public ::testing::Test {
     fs::remove_all(root_);
   }
   // The service's executor is gate_, a GatedExecutor around exec_.
-  void MakeGatedService(int capacity, JobServiceTuning tuning = {}, JobStore* store = nullptr) {
+  // records_starts: whether the executor leaves start records (Executor::RecordsStartsIn).
+  void MakeGatedService(int capacity, JobServiceTuning tuning = {}, JobStore* store = nullptr,
+                        bool records_starts = true) {
     service_.reset();
     gate_.reset();
     exec_ = std::make_unique<FakeExecutor>(capacity);
+    exec_->SetRecordsStarts(records_starts);
     gate_ = std::make_unique<GatedExecutor>(*exec_);
     service_ = std::make_unique<JobService>(store ? *store : store_, *gate_, *catalog_, *ws_, SystemClock::Instance(),
                                             &metrics_, 0, tuning);
@@ -328,6 +332,7 @@ class JobServiceTest : public ::testing::Test {
     service_ = std::make_unique<JobService>(store_, *exec_, *catalog_, *ws_, SystemClock::Instance(), &metrics_,
                                             0, tuning);
   }
+  void ExpectRunningRowStoredAtOnce(bool leases, bool records_starts);
   JobRecord Stored(const JobId& id) { return *store_.GetJob(id); }
   JobState StateOf(const JobId& id) { return Stored(id).status; }
   Json Meta(const JobRecord& job) {
@@ -748,19 +753,30 @@ TEST_F(JobServiceTest, ARunningRowIsStoredWithItsMetaFileOnceDue) {
   EXPECT_EQ(updates[1].expected, JobState::kRunning);
 }
 
-TEST_F(JobServiceTest, WithSeveralServersARunningRowIsStoredAtOnce) {
-  // Another server adopting a dead server's QUEUED row starts it: the start is stored first.
-  UpdateRecordingStore recording(store_, /*leases=*/true);
+// The RUNNING row is written at once (the meta file is an hour away), then the end.
+void JobServiceTest::ExpectRunningRowStoredAtOnce(bool leases, bool records_starts) {
+  UpdateRecordingStore recording(store_, leases);
   const StopServiceFirst stop_first{service_};  // its threads write through `recording`
   JobServiceTuning tuning;
   tuning.meta_delay = std::chrono::hours(1);
-  MakeGatedService(2, tuning, &recording);
+  MakeGatedService(2, tuning, &recording, records_starts);
   JobRecord a = SubmitRunning();
   ASSERT_TRUE(WaitFor([&] { return StateOf(a.job_id) == JobState::kRunning; }));
   EXPECT_EQ(Stored(a.job_id).executor_ref, a.executor_ref);
   ASSERT_TRUE(exec_->FinishWithExitCode(a.job_id, 0).ok());
   ASSERT_TRUE(WaitFor([&] { return StateOf(a.job_id) == JobState::kSuccess; }));
   EXPECT_EQ(recording.UpdatesOf(a.job_id).size(), 2u);
+}
+
+TEST_F(JobServiceTest, WithSeveralServersARunningRowIsStoredAtOnce) {
+  // Another server adopting a dead server's QUEUED row starts it: the start is stored first.
+  ExpectRunningRowStoredAtOnce(/*leases=*/true, /*records_starts=*/true);
+}
+
+TEST_F(JobServiceTest, WithoutStartRecordsARunningRowIsStoredAtOnce) {
+  // Logs on a file system without user xattrs: a restart could not tell the job started, so
+  // its row may not wait for the meta file (it would be started a second time).
+  ExpectRunningRowStoredAtOnce(/*leases=*/false, /*records_starts=*/false);
 }
 
 TEST_F(JobServiceTest, AClustersStateAndReasonStayOnTheJobAndItsTypedEndIsRecorded) {

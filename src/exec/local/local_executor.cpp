@@ -387,6 +387,16 @@ std::optional<std::string> LocalExecutor::StartedRef(const std::filesystem::path
   return FormatLocalRef({started->first, started->second});
 }
 
+bool LocalExecutor::RecordsStartsIn(const std::filesystem::path& log_dir) const {
+  std::string probe = (log_dir / ".xattr_probe.XXXXXX").string();
+  const int fd = mkstemp(probe.data());
+  if (fd < 0) return false;
+  const bool kept = fsetxattr(fd, "user.alphalab.start", "0 0", 3, 0) == 0;
+  close(fd);
+  unlink(probe.c_str());
+  return kept;
+}
+
 Result<std::string> LocalExecutor::Submit(const ProcessSpec& spec, ExitCallback on_exit) {
   RETURN_IF_ERROR(init_status_);
   RETURN_IF_ERROR(ValidateSpec(spec));

@@ -98,6 +98,9 @@ class LocalExecutor final : public Executor {
   static std::optional<ProcessExit> ReadExitRecord(const std::filesystem::path& log_path);
   // "local:<pid>:<start time>" of the job that recorded itself on the log (see the shim).
   std::optional<std::string> StartedRef(const std::filesystem::path& log_path) const override;
+  // Whether `log_dir`'s file system keeps user extended attributes (the start record is one):
+  // a probe file there gets the attribute, then is removed.
+  bool RecordsStartsIn(const std::filesystem::path& log_dir) const override;
   // "<log_path>.exit": where the record goes when the file system has no user xattrs.
   static std::filesystem::path ExitFilePath(const std::filesystem::path& log_path);
 
