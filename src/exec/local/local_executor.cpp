@@ -461,6 +461,8 @@ Result<std::string> LocalExecutor::Submit(const ProcessSpec& spec, ExitCallback 
                                          ": the process supervisor is gone (" + Errno(errno) + ")"));
       }
     }
+    std::lock_guard<std::mutex> lock(mu_);  // still under send_mu_: no SupervisorLost in between
+    if (auto it = watched_.find(key); it != watched_.end()) it->second.sent = true;
   }
   // No Wake() here: a supervised job's deadline is set by the reaper itself when it reads the
   // supervisor's "S" line (then it recomputes its timeout), so waking it now only cost every
@@ -800,7 +802,7 @@ void LocalExecutor::SupervisorLost(std::vector<Finished>& done) {
   }
   std::vector<uint64_t> lost;
   for (auto& [key, w] : watched_) {
-    if (!w.supervised) continue;
+    if (!w.supervised || !w.sent) continue;  // not sent yet: its Submit sends it to the next one
     const bool adopted = !w.spawned;
     if (!w.spawned) {
       const std::optional<std::pair<int, uint64_t>> started = ReadStartRecord(w.log_path);

@@ -116,6 +116,10 @@ class LocalExecutor final : public Executor {
     int pidfd = -1;       // re-attached only; -1 = polled every tick
     bool supervised = false;  // our supervisor's child: its end arrives as a message
     bool spawned = false;     // supervised: the supervisor reported the pid
+    // supervised: its spawn frame went to the current supervisor. A Submit registers its job
+    // before it waits for the send lock; a supervisor lost in between never saw the frame,
+    // which then goes to the next supervisor (SupervisorLost leaves such a job alone).
+    bool sent = false;
     bool supervisor_lost = false;  // was supervised when the supervisor died
     uint64_t start_time = 0;
     std::filesystem::path log_path;  // the exit record hangs off it
