@@ -741,7 +741,11 @@ TEST_F(JobServiceTest, ARunningRowIsStoredWithItsMetaFileOnceDue) {
   for (const JobRecord& j : jobs) {
     ASSERT_TRUE(WaitFor([&] { return StateOf(j.job_id) == JobState::kRunning; })) << j.job_id.str();
     EXPECT_EQ(Stored(j.job_id).executor_ref, j.executor_ref);
-    ASSERT_TRUE(WaitFor([&] { return Meta(j)["status"] == "RUNNING"; }));
+    // The row can be stored a moment before its meta file is in place: wait for the file.
+    ASSERT_TRUE(WaitFor([&] {
+      auto text = ReadFile(root_ / j.meta_path);
+      return text.ok() && Json::parse(*text)["status"] == "RUNNING";
+    }));
   }
   ASSERT_TRUE(exec_->FinishWithExitCode(jobs[0].job_id, 4).ok());
   ASSERT_TRUE(WaitFor([&] { return StateOf(jobs[0].job_id) == JobState::kFailed; }));
