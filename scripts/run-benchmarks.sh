@@ -49,7 +49,7 @@ if [ "$MODE" = quick ]; then
   run "$BIN/bench_engine_bt" --quick
   run "$BIN/bench_jobs" --jobs 5000 --clients 4 --slots 32 --keep --dir "$WORK/jobs"
   run "$BIN/bench_file_replace" --dir "$WORK/jobs" --no-wait --rounds 6
-  run "$BIN/bench_registry" --rows 100000 --runs-to-index 1000 --iterations 100
+  run "$BIN/bench_registry" --rows 100000 --runs-to-index 1000 --iterations 300
   # Optimizations through the API: a 1,000-task sma_cross grid (fast path) against single
   # backtest processes in the same run, and the queue wait of 1,000 process tasks on 2 slots.
   run "$BIN/bench_optimize" --grid 1000 --repeat 3 --process-sample 40 --only grid --dir "$WORK"

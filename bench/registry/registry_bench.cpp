@@ -16,8 +16,9 @@
 //    synthetic rows without run folders are kept) and measures GET /api/registry/models over
 //    one keep-alive connection, every documented query shape; each request is interleaved with
 //    the same query through the store in this process (the in-run reference: what HTTP, the
-//    parameter parsing and the JSON add). The shapes take turns in 5 rounds, so a slow
-//    stretch of the machine is shared by all of them.
+//    parameter parsing and the JSON add). The shapes take turns in 20 rounds, so a slow
+//    stretch of the machine is shared by all of them (with 5 rounds of 100 requests, two
+//    runs a minute apart put sub-millisecond shapes up to 38% apart).
 //    The access log's "ms" of the same requests is printed afterwards beside the round trip:
 //    what the server's own work is, and what waiting (socket, handler pool hop, a core) adds.
 // 5. Writes --runs-to-index run folders (5 tickers each, the engine's file format) into a
@@ -434,7 +435,7 @@ int main(int argc, char** argv) {
       if (!query.ok()) Die(query.status(), qs.c_str());
       runs.push_back(Shape{qs, *query, {}, {}, {}});
     }
-    constexpr int kRounds = 5;
+    constexpr int kRounds = 20;
     for (int round = 0; round < kRounds; ++round) {
       const int from = iterations * round / kRounds, to = iterations * (round + 1) / kRounds;
       for (Shape& shape : runs) {
