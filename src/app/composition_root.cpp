@@ -18,6 +18,7 @@
 
 #include "core/audit_log.hpp"
 #include "configs/config_service.hpp"
+#include "app/engine_job_check.hpp"
 #include "configs/tool_job_preparer.hpp"
 #include "core/clock.hpp"
 #include "core/roots.hpp"
@@ -248,6 +249,8 @@ struct Server::Parts {
   std::unique_ptr<configs::LlmProbe> llm_probe;
   std::unique_ptr<configs::ConfigService> configs;
   std::unique_ptr<configs::ToolJobPreparer> preparer;
+  // The built-in engine types' configs judged at submit (a 400, not a job that fails).
+  std::unique_ptr<EngineJobCheck> engine_check;
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<RegistryService> registry;
   std::unique_ptr<datasets::DatasetService> datasets;
@@ -330,6 +333,8 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
   parts->jobs = std::make_unique<JobService>(parts->stores->jobs(), *parts->executor, *parts->catalog, ws, clock,
                                              &parts->metrics, 0, tuning);
   parts->jobs->SetPreparer(parts->preparer.get());  // before Recover: requeued tool jobs need it
+  parts->engine_check = std::make_unique<EngineJobCheck>(ws);
+  parts->jobs->SetSubmitCheck(parts->engine_check.get());
   RETURN_IF_ERROR(parts->jobs->Recover().WithContext("recovering jobs"));
   // Built-in backtest tasks of optimizations run in process through the engine's grid mode.
   // With Slurm every task is a Slurm job (the fast path would run them on this machine).

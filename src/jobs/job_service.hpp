@@ -78,6 +78,7 @@
 #include "jobs/job_meta_mirror.hpp"
 #include "jobs/job_outcome.hpp"
 #include "jobs/job_preparer.hpp"
+#include "jobs/job_submit_check.hpp"
 #include "jobs/job_queue.hpp"
 #include "jobs/job_read_cache.hpp"
 #include "jobs/metrics.hpp"
@@ -155,6 +156,9 @@ class JobService {
   //     A Prepare failure (or a work folder that cannot be made) writes the reason to the
   //     job's log and ends it FAILED (spawn_failed) before any process runs.
   void SetPreparer(JobPreparer* preparer) { preparer_ = preparer; }
+  // Judges a submitted job's own input before it is queued (jobs/job_submit_check.hpp). Set
+  // before serving; not for tasks of an optimization (submits with a parent_id).
+  void SetSubmitCheck(const JobSubmitCheck* check) { submit_check_ = check; }
 
   // Startup recovery (see above). Call once before serving.
   Status Recover();
@@ -322,6 +326,7 @@ class JobService {
   JobStore& store_;
   Executor& executor_;
   JobPreparer* preparer_ = nullptr;
+  const JobSubmitCheck* submit_check_ = nullptr;
   const JobCatalog& catalog_;
   const Workspace& workspace_;
   const Clock& clock_;

@@ -174,12 +174,16 @@ TEST_F(JobsFlow, SseStreamFollowsARealTrainJob) {
 }
 
 TEST_F(JobsFlow, FailedEngineJobsExplainThemselvesAndWriteNothing) {
-  // Well-formed requests the engine refuses: FAILED with the engine's one-line error.
+  // A config the engine refuses before reading data is a 400 at submit (nothing stored).
+  auto refused = server_.Post("/api/jobs/train",
+                              Json{{"config_path", "configs/base.yaml"}, {"overrides", Json::array({"bogus_key=1"})}});
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(refused.body.find("unknown config key 'bogus_key'"), std::string::npos) << refused.body;
+  // Well-formed requests the engine refuses once it reads the data: FAILED with the
+  // engine's one-line error.
   const std::string bt = SubmitId(server_, "/api/jobs/backtest",
                                   Json{{"config_path", "configs/backtest/base.yaml"}, {"tickers", Json::array({"TSM"})}});
-  const std::string tr = SubmitId(server_, "/api/jobs/train",
-                                  Json{{"config_path", "configs/base.yaml"}, {"overrides", Json::array({"bogus_key=1"})}});
-  for (const auto& [id, mention] : std::vector<std::pair<std::string, std::string>>{{bt, "TSM"}, {tr, "bogus_key"}}) {
+  for (const auto& [id, mention] : std::vector<std::pair<std::string, std::string>>{{bt, "TSM"}}) {
     Json j = WaitJob(server_, id);
     EXPECT_EQ(j.value("status", ""), "FAILED") << j.dump();
     EXPECT_EQ(j.value("exit_code", -1), 2) << j.dump();
@@ -189,7 +193,9 @@ TEST_F(JobsFlow, FailedEngineJobsExplainThemselvesAndWriteNothing) {
   EXPECT_TRUE(ws_.Runs().empty());
   EXPECT_TRUE(ws_.Backtests().empty());
   Json failed = server_.GetJson("/api/jobs/recent?status=FAILED&limit=10");
-  EXPECT_EQ(failed["items"].size(), 2u);
+  EXPECT_EQ(failed["items"].size(), 1u);
+  Json all = server_.GetJson("/api/jobs/recent?limit=10");
+  EXPECT_EQ(all["items"].size(), 1u) << "the refused train was stored: " << all.dump();
 }
 
 // A tiny tmpfs mounted over `dir` and filled to the last byte (a real full disk: writes there

@@ -187,9 +187,13 @@ TEST(JobsLifecycleTest, SpawnFailureAndTheCliClient) {
   out = RunCommand(cli + "jobs --status SUCCESS --type fixture" + srv, &rc);
   EXPECT_EQ(rc, 0);
   EXPECT_NE(out.find(id), std::string::npos) << out;
-  out = RunCommand(cli + "submit train config_path=configs/base.yaml --set model.eta=0.1 --dry-run" + srv, &rc);
+  out = RunCommand(cli + "submit train config_path=configs/base.yaml --set model.params.eta=0.1 --dry-run" + srv, &rc);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("SUCCESS"), std::string::npos);
+  // A key the training config does not have: the server's 400, a non-zero exit.
+  out = RunCommand(cli + "submit train config_path=configs/base.yaml --set model.eta=0.1 --dry-run" + srv, &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("unknown config key 'model.eta'"), std::string::npos) << out;
   out = RunCommand(cli + "submit train config_path=../x.yaml" + srv, &rc);
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("400"), std::string::npos) << out;

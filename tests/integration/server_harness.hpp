@@ -90,6 +90,13 @@ class TempWorkspace {
     if (!fs::exists(root_ / "configs" / "backtest" / "base.yaml")) {
       std::ofstream(root_ / "configs" / "backtest" / "base.yaml") << "dataset: demo\n";
     }
+    // The example configs' dataset, so that jobs submitted with them pass the submit check
+    // (app/engine_job_check.hpp: an unknown dataset is a 400); a few bars each.
+    fs::create_directories(root_ / "data" / "demo");
+    for (const char* ticker : {"SPX", "TSM"}) {
+      std::ofstream(root_ / "data" / "demo" / (std::string(ticker) + ".csv"))
+          << "date,open,high,low,close,volume\n2020-01-02,10,11,9,10.5,1000\n2020-01-03,10.5,11,10,10.8,1200\n";
+    }
     std::ofstream(root_ / "alphalab.yaml") << "storage:\n  db: sqlite:alphalab.db\n" << FixtureJobTypesYaml() << extra_yaml;
   }
   ~TempWorkspace() {

@@ -202,7 +202,11 @@ try {
   const train = await call('POST', '/api/jobs/train', { body: { config_path: 'configs/base.yaml', overrides: ['model.params.num_round=20'] }, expect: 200 });
   await call('POST', '/api/jobs/train', { body: { overrides: [] }, expect: 400 });
   await call('POST', '/api/jobs/train', { body: { config_path: 'configs/nope.yaml' }, expect: 404 });
-  const broken = await call('POST', '/api/jobs/train', { body: { config_path: 'configs/base.yaml', overrides: ['model.type=no_such_model'] }, expect: 200 });
+  // A config the engine refuses is a 400 at submit; one that fails only on the data (no bars
+  // before 1996: an empty training split) is a job that ends FAILED.
+  await call('POST', '/api/jobs/train', { body: { config_path: 'configs/base.yaml', overrides: ['model.type=no_such_model'] }, expect: 400 });
+  await call('POST', '/api/jobs/train', { body: { config_path: 'configs/base.yaml', overrides: ['model.params.num_round=400000'] }, expect: 400 });
+  const broken = await call('POST', '/api/jobs/train', { body: { config_path: 'configs/base.yaml', overrides: ['split.train_end=1995-12-31', 'split.valid_end=1996-12-31'] }, expect: 200 });
   await call('POST', '/api/jobs', { body: { job_type: 'rdagent-fin-quant', params: { loop_n: 2 }, dry_run: true }, expect: 200 });
   await call('POST', '/api/jobs', { body: { job_type: 'no-such-type' }, expect: 400 });
   await call('POST', '/api/jobs', { body: { job_type: 'train', source_job_id: 'job_20000101_000000__00000000' }, expect: 404 });

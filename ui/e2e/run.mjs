@@ -720,11 +720,23 @@ await test('a refused submission shows the ApiError in a toast', async () => {
   const text = await t.innerText();
   expect(/40\d/.test(text), `error toast names the HTTP status (got "${text}")`);
   await shot('actions-refused');
+  // A config the engine refuses (a value out of range) is refused at submit: no job, the
+  // server's reason in the toast.
+  await page.goto(`${base}/actions?type=train`);
+  await page.locator('#train-overrides').fill('model.params.num_round=400000');
+  await page.getByRole('button', { name: 'Submit train job' }).click();
+  const t2 = page.locator('[data-testid=toast].toast-error').last();
+  await waitFor('the refused config toast', async () => (await t2.innerText()).includes('400000'));
+  const text2 = await t2.innerText();
+  expect(/400/.test(text2) && text2.includes('outside [1, 100000]'), `toast names the 400 and the range (got "${text2}")`);
+  await shot('actions-refused-config');
 });
 
 await test('Error Summary of a failing job', async () => {
   await page.goto(`${base}/actions?type=train`);
-  await page.locator('#train-overrides').fill('dataset=no_such_dataset');
+  // Valid config, but the demo data has no bars before 2000: the training split is empty,
+  // which only the job finds out (a config the engine refuses outright is a 400 at submit).
+  await page.locator('#train-overrides').fill('split.train_end=1995-12-31\nsplit.valid_end=1996-12-31');
   await page.getByRole('button', { name: 'Submit train job' }).click();
   const jobId = await toastJobId();
   state.failedJob = jobId;
@@ -743,7 +755,7 @@ await test('Error Summary of a failing job', async () => {
   // Edit and re-run: Actions prefilled with the job's exact params.
   await page.getByRole('link', { name: 'Edit and re-run' }).click();
   await page.waitForURL('**/actions?type=train*');
-  expect((await page.locator('#train-overrides').inputValue()) === 'dataset=no_such_dataset', 'the failed job\'s overrides are prefilled');
+  expect((await page.locator('#train-overrides').inputValue()) === 'split.train_end=1995-12-31\nsplit.valid_end=1996-12-31', 'the failed job\'s overrides are prefilled');
   expect((await page.locator('[data-testid=train-form] input[name=config_path]').inputValue()) === 'configs/base.yaml', 'and its config');
 });
 

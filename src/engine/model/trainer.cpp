@@ -197,24 +197,35 @@ struct Prepared {
   std::map<std::string, std::string> base_models;  // ticker (or "" for pooled) -> JSON model
 };
 
-Result<Prepared> Prepare(const Workspace& ws, const TrainRequest& request, std::ostream& progress,
-                         TrainProfile& profile) {
-  const auto t_load = std::chrono::steady_clock::now();
-  Prepared p;
-  ASSIGN_OR_RETURN(const fs::path config_path, ws.Resolve(request.config_path, PathMust::kExist));
-  p.config_rel = ws.Relative(config_path);
-  ASSIGN_OR_RETURN(p.resolved, LoadYamlConfig(config_path));
-  RETURN_IF_ERROR(ApplyOverrides(p.resolved, request.overrides));
-  auto cfg = ParseTrainConfig(p.resolved);
-  if (!cfg.ok()) return cfg.status().WithContext(p.config_rel);
-  p.cfg = std::move(cfg).value();
-  const TrainConfig& c = p.cfg;
+// Everything a run's request decides before any data is read: the config file (inside the
+// workspace) with its overrides, every key checked, the dataset found, its tickers listed, and
+// for a finetune the base run's manifest (finished, same feature set and scope). RunTraining's
+// first step and, at submit, CheckTrainRequest's whole work, so both judge a request alike.
+struct ResolvedRequest {
+  std::string config_rel;
+  YAML::Node resolved;
+  TrainConfig cfg;
+  DatasetRef ds;
+  std::vector<std::string> tickers;
+  std::optional<RunManifest> base;  // mode finetune
+};
 
-  ASSIGN_OR_RETURN(const DatasetRef ds, ResolveDataset(ws, c.dataset));
-  std::vector<std::string> tickers = c.tickers;
-  if (tickers.empty()) {
-    ASSIGN_OR_RETURN(tickers, ListSymbols(ds));
-    if (tickers.empty()) return Status::InvalidArgument("dataset '" + c.dataset + "' has no instruments");
+Result<ResolvedRequest> ResolveRequest(const Workspace& ws, const TrainRequest& request) {
+  ResolvedRequest r;
+  ASSIGN_OR_RETURN(const fs::path config_path, ws.Resolve(request.config_path, PathMust::kExist));
+  r.config_rel = ws.Relative(config_path);
+  ASSIGN_OR_RETURN(r.resolved, LoadYamlConfig(config_path));
+  RETURN_IF_ERROR(ApplyOverrides(r.resolved, request.overrides));
+  auto cfg = ParseTrainConfig(r.resolved);
+  if (!cfg.ok()) return cfg.status().WithContext(r.config_rel);
+  r.cfg = std::move(cfg).value();
+  const TrainConfig& c = r.cfg;
+
+  ASSIGN_OR_RETURN(r.ds, ResolveDataset(ws, c.dataset));
+  r.tickers = c.tickers;
+  if (r.tickers.empty()) {
+    ASSIGN_OR_RETURN(r.tickers, ListSymbols(r.ds));
+    if (r.tickers.empty()) return Status::InvalidArgument("dataset '" + c.dataset + "' has no instruments");
   }
 
   // Finetune: the base run must be a finished run on the same feature set and scope.
@@ -234,6 +245,25 @@ Result<Prepared> Prepare(const Workspace& ws, const TrainRequest& request, std::
       return Status::FailedPrecondition("finetune.base_run " + c.finetune_base_run + " has scope " + base->scope +
                                         ", this config has scope " + std::string(TrainScopeName(c.scope)));
     }
+    r.base = std::move(base).value();
+  }
+  return r;
+}
+
+Result<Prepared> Prepare(const Workspace& ws, const TrainRequest& request, std::ostream& progress,
+                         TrainProfile& profile) {
+  const auto t_load = std::chrono::steady_clock::now();
+  Prepared p;
+  ASSIGN_OR_RETURN(ResolvedRequest r, ResolveRequest(ws, request));
+  p.config_rel = std::move(r.config_rel);
+  p.resolved = std::move(r.resolved);
+  p.cfg = std::move(r.cfg);
+  const TrainConfig& c = p.cfg;
+  const DatasetRef& ds = r.ds;
+  const std::vector<std::string>& tickers = r.tickers;
+
+  if (r.base) {
+    const RunManifest* base = &*r.base;
     auto load_model = [&](const std::string& key, const std::string& ticker) -> Status {
       auto it = base->models.find(ticker);
       if (it == base->models.end()) {
@@ -464,6 +494,10 @@ Status WriteRunFolder(const Workspace& ws, const std::string& run_id,
 }
 
 }  // namespace
+
+Status CheckTrainRequest(const Workspace& ws, const TrainRequest& request) {
+  return ResolveRequest(ws, request).status();
+}
 
 Result<TrainOutcome> RunTraining(const Workspace& ws, const TrainRequest& request, const Clock& clock,
                                  std::ostream& progress) {

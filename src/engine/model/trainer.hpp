@@ -53,6 +53,12 @@ struct TrainOutcome {
   TrainProfile profile;
 };
 
+// What RunTraining checks before it reads any data (the config file inside the workspace, its
+// overrides, every key and value, the dataset and its instruments, a finetune's base run), and
+// nothing else: the jobs service calls it at submit, so a request that cannot run is a 400
+// instead of a job that fails (src/app/engine_job_check.hpp).
+Status CheckTrainRequest(const Workspace& ws, const TrainRequest& request);
+
 // `progress` receives readable one-line progress messages.
 Result<TrainOutcome> RunTraining(const Workspace& ws, const TrainRequest& request, const Clock& clock,
                                  std::ostream& progress);
