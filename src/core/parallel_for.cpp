@@ -67,6 +67,40 @@ bool WatchFor(const std::atomic<T>& flag, bool nonzero, int64_t micros = kSpinMi
   }
 }
 
+// Moves the calling thread off `cpu` to another CPU it may run on (none: stays): its
+// affinity without `cpu` for a moment, then back as it was (the thread stays where it went).
+// A helper stacked on its caller's CPU helps nobody: the two take turns. The kernel stacks
+// them when it wakes a helper next to its waker (after a burst of other processes on the
+// other cores, say), and then does not move it away soon: a watching helper looks cache-hot to
+// the load balancer. On this 2-core VM one grid in three ran alone for a whole batch that way
+// (docs/benchmarks.md, session 17).
+void MoveOffCpu(int cpu) {
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  if (sched_getaffinity(0, sizeof mask, &mask) != 0 || !CPU_ISSET(cpu, &mask) || CPU_COUNT(&mask) < 2) return;
+  cpu_set_t others = mask;
+  CPU_CLR(cpu, &others);
+  if (sched_setaffinity(0, sizeof others, &others) == 0) sched_setaffinity(0, sizeof mask, &mask);
+}
+
+// Before a helper parks: its affinity without `cpu` (its last caller's), so that the wake
+// that ends its park puts it on another CPU; `saved` receives the affinity to restore once it
+// is up (RestoreAffinity). False (nothing changed) when `cpu` is unknown or the only CPU it may
+// use. Without it this VM's kernel (which packs runnable threads onto as few vCPUs as it can)
+// often woke the helper onto the caller's busy vCPU, where it waited for the caller's slice:
+// the caller ran the whole grid alone (docs/benchmarks.md, session 17).
+bool AvoidCpuWhileParked(int cpu, cpu_set_t& saved) {
+  CPU_ZERO(&saved);
+  if (cpu < 0 || sched_getaffinity(0, sizeof saved, &saved) != 0 || !CPU_ISSET(cpu, &saved) || CPU_COUNT(&saved) < 2) {
+    return false;
+  }
+  cpu_set_t others = saved;
+  CPU_CLR(cpu, &others);
+  return sched_setaffinity(0, sizeof others, &others) == 0;
+}
+
+void RestoreAffinity(const cpu_set_t& saved) { sched_setaffinity(0, sizeof saved, &saved); }
+
 // The process's helper threads, one pool per nice value of the callers: a helper is created
 // by a caller (so it inherits that caller's nice) and only ever serves callers of the same
 // nice, so that a sweep at nice +5 (optimize's fast path) runs every one of its threads at
@@ -115,6 +149,7 @@ class Pool {
     out.caller_ns += stats_.caller_ns;
     out.caller_items_ns += stats_.caller_items_ns;
     out.helper_items_ns += stats_.helper_items_ns;
+    out.moves += moves_.load(std::memory_order_relaxed);
   }
 
   void Expect(size_t helpers) {
@@ -153,6 +188,8 @@ class Pool {
       std::lock_guard lock(mu_, std::adopt_lock);
       ++stats_.calls;
       batch.posted_ns = entered;
+      batch.caller_cpu = sched_getcpu();
+      last_caller_cpu_.store(batch.caller_cpu, std::memory_order_relaxed);
       for (size_t h = 0; h < helpers; ++h) queue_.push_back(&batch);
       queued_.store(queue_.size(), std::memory_order_release);
       // Enough idle threads for every request in the queue (others' included).
@@ -216,10 +253,14 @@ class Pool {
     LockSoon(mu_);
     std::unique_lock lock(mu_, std::adopt_lock);
     bool woken = true;  // a new thread's first call counts as a wake (no watching yet)
+    cpu_set_t saved;
+    bool narrowed = false;  // affinity narrowed by AvoidCpuWhileParked, to restore once claimed
     for (;;) {  // counted in idle_ from its start (by the caller that made it) until it claims
       if (queue_.empty()) {
         lock.unlock();
-        WatchFor(queued_, true, watch);
+        if (!WatchFor(queued_, true, watch) && !narrowed) {
+          narrowed = AvoidCpuWhileParked(last_caller_cpu_.load(std::memory_order_relaxed), saved);
+        }
         watch = kSpinMicros;
         LockSoon(mu_);
         lock = std::unique_lock(mu_, std::adopt_lock);
@@ -245,7 +286,16 @@ class Pool {
       stats_.caught += woken ? 0 : 1;
       woken = false;
       stats_.join_delay_ns += static_cast<uint64_t>(std::max<int64_t>(0, NowNs() - batch->posted_ns));
+      const int caller_cpu = batch->caller_cpu;
       lock.unlock();
+      if (narrowed) {
+        RestoreAffinity(saved);
+        narrowed = false;
+      }
+      if (caller_cpu >= 0 && sched_getcpu() == caller_cpu) {
+        ++moves_;  // statistics, read under mu_ by AddStats (a relaxed counter is enough)
+        MoveOffCpu(caller_cpu);
+      }
       const int64_t started = NowNs();
       batch->Drain();
       const int64_t ended = NowNs();
@@ -268,6 +318,8 @@ class Pool {
   size_t parked_ = 0;              // of idle_, waiting on wake_
   size_t expected_ = 0;            // of parked_, asked up by Expect and not yet up
   PoolStats stats_;
+  std::atomic<uint64_t> moves_{0};  // helpers that found themselves on their caller's CPU
+  std::atomic<int> last_caller_cpu_{-1};  // the CPU of the last call's caller (AvoidCpuWhileParked)
 };
 
 }  // namespace

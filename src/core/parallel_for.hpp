@@ -34,6 +34,7 @@ struct Batch {
   const void* fn = nullptr;
   std::atomic<size_t> active{0};  // helpers inside Drain (changed under the pool's mutex)
   int64_t posted_ns = 0;          // steady clock when the helpers were asked (statistics)
+  int caller_cpu = -1;            // the CPU the caller posted from (-1: unknown)
 
   void Drain() {
     for (size_t i = next++; i < count; i = next++) call(fn, i);
@@ -64,6 +65,7 @@ struct PoolStats {
   uint64_t caller_ns = 0;      // callers' time inside the calls (posting, items, waiting)
   uint64_t caller_items_ns = 0;  // of it, running items
   uint64_t helper_items_ns = 0;  // helpers' time running items
+  uint64_t moves = 0;            // helpers that joined on their caller's CPU and moved off it
 };
 PoolStats Stats();
 

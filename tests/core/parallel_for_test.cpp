@@ -1,14 +1,18 @@
 #include "core/parallel_for.hpp"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <mutex>
 #include <set>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -178,6 +182,70 @@ TEST(ParallelForTest, HelpersRunAtTheCallersNice) {
   sweep.join();
   EXPECT_EQ(lowered, std::set<int>{base + 5});
   EXPECT_EQ(niceties(), std::set<int>{base});
+}
+
+// The CPUs a thread may run on, from /proc/<self|thread-self>/[task/<tid>/]status
+// (Cpus_allowed_list: "0-1,3").
+std::set<int> AllowedCpus(const std::string& status_path) {
+  std::ifstream in(status_path);
+  std::set<int> cpus;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("Cpus_allowed_list:", 0) != 0) continue;
+    std::stringstream list(line.substr(18));
+    for (std::string range; std::getline(list, range, ',');) {
+      const size_t dash = range.find('-');
+      const int lo = std::stoi(range.substr(0, dash));
+      const int hi = dash == std::string::npos ? lo : std::stoi(range.substr(dash + 1));
+      for (int c = lo; c <= hi; ++c) cpus.insert(c);
+    }
+  }
+  return cpus;
+}
+
+// A parked helper may not run on its last caller's CPU (its affinity leaves that CPU out
+// until it claims its next call, then is whole again), so that the wake that ends its park
+// cannot stack it onto the caller's busy CPU: a kernel that packs runnable threads onto few
+// vCPUs did that, and the caller then ran whole grids alone (core/parallel_for.cpp).
+TEST(ParallelForTest, AParkedHelperAvoidsItsCallersCpuUntilItIsCalled) {
+  const std::set<int> whole = AllowedCpus("/proc/thread-self/status");
+  if (whole.size() < 2) GTEST_SKIP() << "one CPU: nothing to avoid";
+  std::thread caller([&] {
+    std::mutex mu;
+    std::set<long> helpers;
+    std::vector<std::set<int>> seen;  // the helper's allowed CPUs, read inside its items
+    auto call = [&] {
+      std::set<long> tids;
+      ParallelFor(8, 2, [&](size_t) {
+        Pause();
+        const long tid = Tid();
+        std::set<int> cpus = AllowedCpus("/proc/thread-self/status");
+        std::lock_guard lock(mu);
+        tids.insert(tid);
+        if (helpers.count(tid)) seen.push_back(std::move(cpus));
+      });
+      tids.erase(Tid());
+      return tids;
+    };
+    helpers = call();  // the helper starts with the caller's whole affinity (it inherits it)
+    ASSERT_EQ(helpers.size(), 1u) << "the helper did not join";
+    // Then the caller on one CPU, so that "its CPU" stays the same.
+    const int cpu = *whole.begin();
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+    ASSERT_EQ(call(), helpers);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // watched, then parked
+    std::set<int> parked = AllowedCpus("/proc/self/task/" + std::to_string(*helpers.begin()) + "/status");
+    std::set<int> expected = whole;
+    expected.erase(cpu);
+    EXPECT_EQ(parked, expected) << "parked: every CPU but its caller's (" << cpu << ")";
+    seen.clear();
+    EXPECT_EQ(call(), helpers) << "the same helper serves the next call";
+    ASSERT_FALSE(seen.empty());
+    for (const auto& s : seen) EXPECT_EQ(s, whole) << "in a call: its whole affinity back";
+  });
+  caller.join();
 }
 
 }  // namespace
