@@ -1204,11 +1204,46 @@ void OptimizationService::Wake(const std::string& opt_id) {
   work_cv_.notify_one();
 }
 
+void OptimizationService::ClearRetry(const std::string& opt_id) {
+  if (!has_failures_.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lock(work_mu_);
+  retry_failures_.erase(opt_id);
+  has_failures_.store(!retry_failures_.empty(), std::memory_order_release);
+}
+
+void OptimizationService::RetryLater(const std::string& opt_id) {
+  std::lock_guard<std::mutex> lock(work_mu_);
+  if (stop_) return;
+  int& failures = retry_failures_[opt_id];
+  has_failures_.store(true, std::memory_order_release);
+  failures = std::min(failures + 1, 6);  // 50 ms .. 1.6 s, then 2 s
+  const auto delay = std::min(std::chrono::milliseconds(50 << (failures - 1)), std::chrono::milliseconds(2000));
+  retry_due_[opt_id] = std::chrono::steady_clock::now() + delay;
+  work_cv_.notify_one();  // the driver recomputes when it next has to wake
+}
+
 void OptimizationService::DriverLoop() {
   std::unique_lock<std::mutex> wl(work_mu_);
   for (;;) {
-    work_cv_.wait(wl, [&] { return stop_ || !events_.empty() || !wake_.empty(); });
+    const auto ready = [&] { return stop_ || !events_.empty() || !wake_.empty(); };
+    if (retry_due_.empty()) {
+      work_cv_.wait(wl, ready);
+    } else {
+      auto first = retry_due_.begin()->second;
+      for (const auto& [id, due] : retry_due_) first = std::min(first, due);
+      work_cv_.wait_until(wl, first, ready);
+    }
     if (stop_) break;
+    // Due retries (after a failed read of pending tasks) are wakes now.
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = retry_due_.begin(); it != retry_due_.end();) {
+      if (it->second <= now) {
+        wake_.insert(it->first);
+        it = retry_due_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     busy_ = true;
     std::deque<JobRecord> events;
     events.swap(events_);
@@ -1298,10 +1333,12 @@ void OptimizationService::Pump(const std::shared_ptr<Live>& live_ptr) {
   if (room <= 0) return;
   auto rows = store_.TasksToRun(live.rec.id, static_cast<int>(std::min<int64_t>(room, kPage)));
   if (!rows.ok()) {
-    spdlog::error("{}", DumpJson(Json{{"msg", "optimization tasks not read"}, {"optimization_id", live.rec.id},
-                                      {"error", rows.status().ToString()}}));
+    spdlog::error("{}", DumpJson(Json{{"msg", "optimization tasks not read; trying again"},
+                                      {"optimization_id", live.rec.id}, {"error", rows.status().ToString()}}));
+    RetryLater(live.rec.id);
     return;
   }
+  ClearRetry(live.rec.id);
   if (rows->empty()) {
     live.pending_exhausted = true;
     return;
@@ -1377,10 +1414,12 @@ void OptimizationService::RunChunk(const std::shared_ptr<Live>& live_ptr) {
     if (IsTerminal(live.progress->state()) || live.stop_requested || live.pending_exhausted) return;
     auto rows = store_.TasksToRun(live.rec.id, options_.runner_chunk);
     if (!rows.ok()) {
-      spdlog::error("{}", DumpJson(Json{{"msg", "optimization tasks not read"}, {"optimization_id", live.rec.id},
-                                        {"error", rows.status().ToString()}}));
+      spdlog::error("{}", DumpJson(Json{{"msg", "optimization tasks not read; trying again"},
+                                        {"optimization_id", live.rec.id}, {"error", rows.status().ToString()}}));
+      RetryLater(live.rec.id);
       return;
     }
+    ClearRetry(live.rec.id);
     if (rows->empty()) {
       live.pending_exhausted = true;
       return;

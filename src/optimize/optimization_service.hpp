@@ -30,6 +30,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -147,6 +148,10 @@ class OptimizationService {
 
   void DriverLoop();
   void Wake(const std::string& opt_id);
+  // After a failed read of `opt_id`'s pending tasks: wakes it again after 50 ms, doubling up to
+  // 2 s while the reads keep failing (one optimization's retries never delay another's).
+  void RetryLater(const std::string& opt_id);
+  void ClearRetry(const std::string& opt_id);  // a read succeeded
   void OnJobFinished(const JobRecord& job);  // the JobService listener: queues the job
   void HandleJobEnd(const JobRecord& job);
   // Under the live lock: a task's job ended. `given`: the runner's parsed result (else read here).
@@ -238,6 +243,12 @@ class OptimizationService {
   std::condition_variable idle_cv_;
   std::deque<JobRecord> events_;
   std::set<std::string> wake_;
+  // Optimizations whose pending tasks could not be read (a store error): woken again at
+  // these times, with a growing delay (RetryLater), so that a transient error never leaves
+  // one queued for good.
+  std::map<std::string, std::chrono::steady_clock::time_point> retry_due_;
+  std::map<std::string, int> retry_failures_;  // failed reads in a row, for the delay
+  std::atomic<bool> has_failures_{false};      // retry_failures_ not empty (ClearRetry's fast path)
   bool busy_ = false;
   bool stop_ = false;
   bool started_ = false;

@@ -123,7 +123,13 @@ class FakeOptimizationStore final : public OptimizationStore {
 
   // Tests: the next `n` AddTasks calls of validation tasks fail with `st` (a crash between the
   // end of a search and the storing of its holdout re-runs).
-  void FailValidationAddTasks(int n, Status st) {
+  // Tests: the next `n` TasksToRun calls fail with `st` (a database that is briefly unreadable).
+  void FailTasksToRun(int n, Status st) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_tasks_to_run_ = n;
+    fail_tasks_to_run_status_ = std::move(st);
+  }
+    void FailValidationAddTasks(int n, Status st) {
     std::lock_guard<std::mutex> lock(mu_);
     fail_validation_adds_ = n;
     fail_validation_status_ = std::move(st);
@@ -196,6 +202,10 @@ class FakeOptimizationStore final : public OptimizationStore {
   Result<std::vector<OptimizationTaskRecord>> TasksToRun(const std::string& opt_id, int limit) override {
     RETURN_IF_ERROR(CheckOptimizationPaging(limit, 0));
     std::lock_guard<std::mutex> lock(mu_);
+    if (fail_tasks_to_run_ > 0) {
+      --fail_tasks_to_run_;
+      return fail_tasks_to_run_status_;
+    }
     ASSIGN_OR_RETURN(Entry * entry, Find(opt_id));
     std::vector<OptimizationTaskRecord> out;
     for (const auto& [index, t] : entry->tasks) {
@@ -376,6 +386,8 @@ class FakeOptimizationStore final : public OptimizationStore {
 
   std::mutex mu_;
   int fail_validation_adds_ = 0;
+  int fail_tasks_to_run_ = 0;
+  Status fail_tasks_to_run_status_ = Status::Ok();
   Status fail_validation_status_ = Status::Ok();
   std::map<std::string, Entry> opts_;
   std::unordered_map<std::string, OptimizationTaskRef> job_index_;

@@ -404,6 +404,29 @@ TEST_F(OptimizationServiceTest, SubmitsInIndexOrderWithinTheInflightBoundAndKeep
   EXPECT_EQ(metrics_.CounterValue("alphalab_optimization_tasks_total", {{"event", "ended"}, {"status", "succeeded"}}), 6);
 }
 
+// A store that cannot read the pending tasks for a moment (a locked or briefly unreadable
+// database) does not leave the optimization queued for good: the driver tries again with a
+// growing delay, on the process path and on the runner path alike.
+TEST_F(OptimizationServiceTest, AFailedReadOfPendingTasksIsTriedAgain) {
+  Make(4);
+  opt_store_.FailTasksToRun(3, alphalab::Status::Unavailable("database is locked"));
+  const std::string id = CreateOk(Request({{"strategy.params.fast", {1, 2, 3}}}, 2));
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& r : exec_->running()) Finish(r, 1000 + 10 * Fast(r));
+    return Status(id)["status"] == "succeeded";
+  })) << Status(id).dump();
+  EXPECT_EQ(Summary(id)["finished"], 3);
+
+  FakeRunner runner(root_, /*batch=*/50);
+  StopAll();
+  Make(4, &runner);
+  opt_store_.FailTasksToRun(2, alphalab::Status::Unavailable("database is locked"));
+  const std::string id2 = CreateOk(Request({{"strategy.params.fast", {{"min", 1}, {"max", 60}, {"step", 1}}}}, 2));
+  ASSERT_TRUE(WaitStatus(id2, "succeeded")) << Status(id2).dump();
+  EXPECT_EQ(Summary(id2)["finished"], 60);
+  ASSERT_TRUE(opt_->WaitIdle(5s));
+}
+
 TEST_F(OptimizationServiceTest, EarlyStopByPatienceCancelsQueuedAndStopsRunningTasks) {
   Make(4);
   Json req = Request({{"strategy.params.fast", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}}, 2);
