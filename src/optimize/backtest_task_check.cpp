@@ -19,6 +19,15 @@ std::string UnknownKeyOf(const std::string& message) {
   return end == std::string::npos ? "" : message.substr(kUnknownKey.size(), end - kUnknownKey.size());
 }
 
+// The key a value error names: "config key 'a.b' must be ..." -> "a.b"; "" when none.
+std::string ConfigKeyOf(const std::string& message) {
+  constexpr std::string_view kKey = "config key '";
+  const size_t at = message.find(kKey);
+  if (at == std::string::npos) return "";
+  const size_t from = at + kKey.size(), end = message.find('\'', from);
+  return end == std::string::npos ? "" : message.substr(from, end - from);
+}
+
 }  // namespace
 
 Status CheckBacktestTaskKeys(const Workspace& ws, const Json& job_params, const std::vector<std::string>& task_keys) {
@@ -49,7 +58,22 @@ Status CheckBacktestTaskKeys(const Workspace& ws, const Json& job_params, const 
   auto spec = engine::ParseBacktestSpec(*config);
   if (spec.ok()) return Status::Ok();
   const std::string unknown = UnknownKeyOf(spec.status().message());
-  if (unknown.empty()) return Status::Ok();  // a value: judged when the task runs
+  if (unknown.empty()) {
+    // A value. One a task sets is judged when that task runs (other tasks may be fine); one
+    // the base sets (its config file or base_params.overrides) would fail every task: a 400.
+    const std::string key = ConfigKeyOf(spec.status().message());
+    if (key.empty()) return Status::Ok();
+    for (const std::string& k : task_keys) {
+      if (k == key || k.rfind(key + ".", 0) == 0 || key.rfind(k + ".", 0) == 0) return Status::Ok();
+    }
+    for (const std::string& o : overrides) {
+      const std::string set = o.substr(0, o.find('='));
+      if (set == key || key.rfind(set + ".", 0) == 0) {
+        return FieldError("base_params.overrides", "fails every task: " + spec.status().message());
+      }
+    }
+    return FieldError("base_params.config_path", "fails every task: " + spec.status().message());
+  }
   for (const std::string& k : task_keys) {
     if (k == unknown || k.rfind(unknown + ".", 0) == 0) {
       return FieldError("param_space." + k, "is not a backtest config key: " + spec.status().message());

@@ -786,7 +786,16 @@ TEST_F(OptimizationServiceTest, InvalidRequestsCreateNothing) {
   EXPECT_EQ(opt_->Create(unknown_base, std::nullopt).status().details()["field"], "base_params.overrides");
   EXPECT_EQ(*opt_store_.Count({}), 0);
   EXPECT_TRUE(exec_->submits().empty());
-  // A value the engine refuses is not a request error: that task fails when it runs.
+  // A value the base sets that the engine refuses would fail every task: a 400 on where it is set.
+  Json bad_base_value = Request({{"strategy.params.fast", {1, 2}}});
+  bad_base_value["base_params"]["overrides"] = {"fee_bps=-5"};
+  auto refused = opt_->Create(bad_base_value, std::nullopt);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().details()["field"], "base_params.overrides") << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("fails every task"), std::string::npos) << refused.status().ToString();
+  EXPECT_EQ(*opt_store_.Count({}), 0);
+  // A value a task sets that the engine refuses is not a request error: that task fails when
+  // it runs (the other tasks may be fine).
   EXPECT_TRUE(opt_->Create(Request({{"strategy.params.fast", {0, 5}}}), std::nullopt).ok());
 }
 
