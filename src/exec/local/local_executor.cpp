@@ -124,17 +124,12 @@ std::optional<Json> ReadExitRecordJson(const std::filesystem::path& log_path) {
   return *parsed;
 }
 
-// The job's start record on the log ("<pid> <start time>"; see the shim): which process runs
-// a job whose spawn the supervisor died before reporting. nullopt when there is none.
+// The job's start record (supervisor_protocol.hpp): which process runs a job whose spawn the
+// supervisor died before reporting. nullopt when there is none.
 std::optional<std::pair<int, uint64_t>> ReadStartRecord(const std::filesystem::path& log_path) {
-  char buf[64];
-  const ssize_t n = getxattr(log_path.c_str(), "user.alphalab.start", buf, sizeof(buf) - 1);
-  if (n <= 0) return std::nullopt;
-  buf[n] = '\0';
-  int pid = 0;
-  unsigned long long start_time = 0;
-  if (std::sscanf(buf, "%d %llu", &pid, &start_time) != 2 || pid <= 1) return std::nullopt;
-  return std::make_pair(pid, static_cast<uint64_t>(start_time));
+  const auto record = supervisor::ReadStartRecord(log_path.c_str());
+  if (!record) return std::nullopt;
+  return std::make_pair(record->pid, static_cast<uint64_t>(record->start_time));
 }
 
 void ApplyExitRecord(const Json& record, ProcessExit& exit) {

@@ -15,7 +15,11 @@
 //   X <token> <pid> s <signal>                killed by a signal (exit record written first)
 #pragma once
 
+#include <sys/types.h>
+#include <sys/xattr.h>
+
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -103,6 +107,28 @@ inline std::string OneLine(std::string_view text) {
     if (static_cast<unsigned char>(c) < 0x20) c = ' ';
   }
   return out;
+}
+
+// The job's start record: an xattr on its log, "<pid> <start time>" (the process's start
+// time in clock ticks since boot, /proc/<pid>/stat field 22), written by the job itself
+// before it executes the program. Read by the supervisor (its warden's records) and by the
+// server (a job whose spawn a lost supervisor did not report).
+inline constexpr const char* kStartXattr = "user.alphalab.start";
+
+struct StartRecord {
+  int pid = 0;
+  unsigned long long start_time = 0;
+};
+
+// The start record on `log_path`; nullopt when there is none or it does not parse.
+inline std::optional<StartRecord> ReadStartRecord(const char* log_path) {
+  char buf[64];
+  const ssize_t n = getxattr(log_path, kStartXattr, buf, sizeof(buf) - 1);
+  if (n <= 0) return std::nullopt;
+  buf[n] = '\0';
+  StartRecord r;
+  if (std::sscanf(buf, "%d %llu", &r.pid, &r.start_time) != 2 || r.pid <= 1) return std::nullopt;
+  return r;
 }
 
 }  // namespace alphalab::supervisor

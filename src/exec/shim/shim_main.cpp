@@ -81,13 +81,14 @@
 namespace {
 
 using alphalab::supervisor::DecodeSpawn;
+using alphalab::supervisor::kStartXattr;
 using alphalab::supervisor::OneLine;
+using alphalab::supervisor::ReadStartRecord;
 using alphalab::supervisor::SpawnRequest;
 
 constexpr int kSocketFd = 3;
 constexpr const char* kExitXattr = "user.alphalab.exit";
 // "<job pid> <job start time>": which process runs the log's job (see StartJob).
-constexpr const char* kStartXattr = "user.alphalab.start";
 constexpr uint32_t kMaxFrame = 64u << 20;  // 64 MiB: far above ARG_MAX; anything bigger is a bug
 
 constexpr const char* kJobMarker = "ALPHALAB_SUPERVISOR_JOB=";
@@ -335,18 +336,6 @@ void ReleaseSlot(int slot) {
   if (slot < 0 || table == nullptr) return;
   SetSlotState(static_cast<uint32_t>(slot), kFree);
   free_slots.push_back(static_cast<uint32_t>(slot));
-}
-
-// "<pid> <start time>" from the log's start record.
-bool ReadStartRecord(const char* log_path, pid_t& pid, unsigned long long& start_time) {
-  char buf[64];
-  const ssize_t n = getxattr(log_path, kStartXattr, buf, sizeof(buf) - 1);
-  if (n <= 0) return false;
-  buf[n] = '\0';
-  int p = 0;
-  if (sscanf(buf, "%d %llu", &p, &start_time) != 2 || p <= 1) return false;
-  pid = p;
-  return true;
 }
 
 // What the supervisor shares with the child that becomes the job (same memory until the exec).
@@ -748,7 +737,11 @@ int Adopt() {
     pid_t pid = s.pid;
     unsigned long long start = s.start;
     // Started, but the supervisor died before it learned so: the job's own start record.
-    if (state == kStarting && !ReadStartRecord(log_path.c_str(), pid, start)) pid = 0;
+    if (state == kStarting) {
+      const auto record = ReadStartRecord(log_path.c_str());
+      pid = record ? record->pid : 0;
+      if (record) start = record->start_time;
+    }
     ProcInfo info;
     if (pid > 1 && ReadProcInfo(pid, info) && info.ppid == self && info.start == start) {
       jobs[pid] = Job{s.token, log_path, exit_file, {}, -1};
