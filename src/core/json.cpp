@@ -131,4 +131,53 @@ std::string DumpJson(const Json& j, int indent) {
   return j.dump(indent, ' ', false, Json::error_handler_t::replace);
 }
 
+std::string IndentJson(std::string_view compact) {
+  std::string out;
+  out.reserve(compact.size() + compact.size() / 2);
+  int depth = 0;
+  const auto new_line = [&] {
+    out += '\n';
+    out.append(static_cast<size_t>(2 * depth), ' ');
+  };
+  for (size_t i = 0; i < compact.size(); ++i) {
+    const char c = compact[i];
+    switch (c) {
+      case '"': {  // a string, copied through its closing quote
+        size_t j = i + 1;
+        while (j < compact.size() && compact[j] != '"') j += compact[j] == '\\' ? 2 : 1;
+        out.append(compact.data() + i, std::min(j + 1, compact.size()) - i);
+        i = j;
+        break;
+      }
+      case '{':
+      case '[':
+        if (i + 1 < compact.size() && compact[i + 1] == (c == '{' ? '}' : ']')) {  // empty: "{}", "[]"
+          out += c;
+          out += compact[++i];
+          break;
+        }
+        out += c;
+        ++depth;
+        new_line();
+        break;
+      case '}':
+      case ']':
+        --depth;
+        new_line();
+        out += c;
+        break;
+      case ',':
+        out += ',';
+        new_line();
+        break;
+      case ':':
+        out += ": ";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace alphalab

@@ -43,4 +43,9 @@ Status CheckKnownKeys(const Json& obj, std::initializer_list<std::string_view> a
 // Dump with invalid UTF-8 replaced instead of throwing.
 std::string DumpJson(const Json& j, int indent = -1);
 
+// Compact JSON text (no whitespace outside strings, as DumpJson writes it) indented as
+// DumpJson(j, 2) writes the same value, without parsing it into a Json tree (the job meta
+// file from its compact detail body).
+std::string IndentJson(std::string_view compact);
+
 }  // namespace alphalab

@@ -18,10 +18,6 @@ std::string JobDetailBody(const StoredJob& job, TimePoint now);
 // artifacts serialized on their own, the rest written straight.
 std::string JobDetailBody(const JobRecord& job, TimePoint now);
 
-// Compact JSON text (no whitespace outside strings, as DumpJson writes it) indented as
-// DumpJson(j, 2) writes the same value: the meta file from JobDetailBody, without a Json tree.
-std::string IndentJson(std::string_view compact);
-
 // The StoredJob of a decoded record (for stores without StoredJobReader).
 StoredJob StoredJobOf(JobRecord record);
 

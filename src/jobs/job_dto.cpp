@@ -226,55 +226,6 @@ std::string JobDetailBody(const JobRecord& job, TimePoint now) {
   return JobDetailBody(ViewOfRecord(job, command, params, artifacts), now);
 }
 
-std::string IndentJson(std::string_view compact) {
-  std::string out;
-  out.reserve(compact.size() + compact.size() / 2);
-  int depth = 0;
-  const auto new_line = [&] {
-    out += '\n';
-    out.append(static_cast<size_t>(2 * depth), ' ');
-  };
-  for (size_t i = 0; i < compact.size(); ++i) {
-    const char c = compact[i];
-    switch (c) {
-      case '"': {  // a string, copied through its closing quote
-        size_t j = i + 1;
-        while (j < compact.size() && compact[j] != '"') j += compact[j] == '\\' ? 2 : 1;
-        out.append(compact.data() + i, std::min(j + 1, compact.size()) - i);
-        i = j;
-        break;
-      }
-      case '{':
-      case '[':
-        if (i + 1 < compact.size() && compact[i + 1] == (c == '{' ? '}' : ']')) {  // empty: "{}", "[]"
-          out += c;
-          out += compact[++i];
-          break;
-        }
-        out += c;
-        ++depth;
-        new_line();
-        break;
-      case '}':
-      case ']':
-        --depth;
-        new_line();
-        out += c;
-        break;
-      case ',':
-        out += ',';
-        new_line();
-        break;
-      case ':':
-        out += ": ";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string JobDetailBody(const StoredJobView& job, TimePoint now) {
   std::string out;
   out.reserve(640 + job.command_json.size() + job.params_json.size() + job.artifacts_json.size() +
