@@ -61,8 +61,15 @@ Status CheckBacktestTaskKeys(const Workspace& ws, const Json& job_params, const 
   if (unknown.empty()) {
     // A value. One a task sets is judged when that task runs (other tasks may be fine); one
     // the base sets (its config file or base_params.overrides) would fail every task: a 400.
+    // Not judged here when the job's own flags change the config: a model_path (from
+    // base_params or a models dimension) makes a topn or signal strategy whole and brings its
+    // dataset, tickers and period; tickers, start and end replace the config's.
+    if (job_params.contains("model_path")) return Status::Ok();
     const std::string key = ConfigKeyOf(spec.status().message());
     if (key.empty()) return Status::Ok();
+    for (const char* flag : {"tickers", "start", "end"}) {
+      if (key == flag && job_params.contains(flag)) return Status::Ok();
+    }
     for (const std::string& k : task_keys) {
       if (k == key || k.rfind(key + ".", 0) == 0 || key.rfind(k + ".", 0) == 0) return Status::Ok();
     }

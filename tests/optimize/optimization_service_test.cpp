@@ -797,6 +797,16 @@ TEST_F(OptimizationServiceTest, InvalidRequestsCreateNothing) {
   // A value a task sets that the engine refuses is not a request error: that task fails when
   // it runs (the other tasks may be fine).
   EXPECT_TRUE(opt_->Create(Request({{"strategy.params.fast", {0, 5}}}), std::nullopt).ok());
+  // A strategy that needs a model (topn) with the model from base_params: whole as the job
+  // resolves it (the job's model_path flag), not a base value every task would fail on.
+  std::ofstream(root_ / "configs" / "backtest" / "topn.yaml")
+      << "dataset: demo\ntickers: [SPX]\ninitial_cash: 1000000\nstrategy: {type: topn, params: {top_n: 1}}\n";
+  fs::create_directories(root_ / "runs" / "r1");
+  std::ofstream(root_ / "runs" / "r1" / "model.json") << "{}";
+  Json with_model = Request({{"strategy.params.top_n", {1, 2}}});
+  with_model["base_params"] = {{"config_path", "configs/backtest/topn.yaml"}, {"model_path", "runs/r1/model.json"}};
+  auto accepted = opt_->Create(with_model, std::nullopt);
+  EXPECT_TRUE(accepted.ok()) << accepted.status().ToString();
 }
 
 TEST_F(OptimizationServiceTest, ExportIsBuiltFromTheStoredTasks) {
