@@ -506,9 +506,13 @@ void RunTogether(const BacktestContext& context, const BacktestSpec* specs, size
   }
 }
 
-// threads <= 0: all cores.
+// threads <= 0: all cores. The count is read once per process: libstdc++'s
+// hardware_concurrency() asks glibc's get_nprocs(), which opens, reads and closes
+// /sys/devices/system/cpu/online on every call (5-15 us on a VM; a grid on all cores asked
+// twice, serial time before and inside its parallel call).
 size_t Workers(int threads) {
-  return threads > 0 ? static_cast<size_t>(threads) : std::max(1u, std::thread::hardware_concurrency());
+  static const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return threads > 0 ? static_cast<size_t>(threads) : cores;
 }
 
 }  // namespace
@@ -703,7 +707,7 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
     }
     p.status = [&]() -> Status {
       RETURN_IF_ERROR(SetPath(p.config, *p.path, p.value));
-      auto spec = ParseBacktestSpec(p.config);
+      auto spec = ParseBacktestSpecSharing(p.config);  // p.config is this check's own clone
       if (!spec.ok()) return spec.status().WithContext("grid value " + entry.key + "=" + YamlToJson(p.value).dump());
       if (!SameData(base, *spec)) {
         return Status::InvalidArgument("grid axis " + entry.key +
@@ -949,7 +953,8 @@ Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const Y
                                                const ScorerFactory& scorers, int threads) {
   ExpectParallelFor(Workers(threads));  // the helpers get up while the combinations are listed
   ASSIGN_OR_RETURN(const size_t total, GridSize(axes));
-  ASSIGN_OR_RETURN(auto base, ParseBacktestSpec(base_config));
+  // base.config is only read (cloned for the checks) while base_config is ours to read.
+  ASSIGN_OR_RETURN(auto base, ParseBacktestSpecSharing(base_config));
   return RunGridOnBase(context, base, total, axes, scorers, threads);
 }
 
@@ -965,7 +970,7 @@ Result<std::vector<GridCell>> RunGrid(const Workspace& ws, const YAML::Node& bas
                                       const std::vector<GridAxis>& axes,
                                       const ScorerFactory& scorers, int threads) {
   ExpectParallelFor(Workers(threads));  // the helpers get up (or start) while the data loads
-  ASSIGN_OR_RETURN(auto base, ParseBacktestSpec(base_config));
+  ASSIGN_OR_RETURN(auto base, ParseBacktestSpecSharing(base_config));  // as in RunGridOnContext
   ASSIGN_OR_RETURN(auto context, BacktestContext::Load(ws, base));
   return RunGridOnContext(context, base, axes, scorers, threads);  // parsed once, for the data and the grid
 }

@@ -43,6 +43,9 @@ YAML::Node Yaml(const std::string& text) { return ParseYamlConfig(text, "test").
 
 std::string SpecError(const std::string& text) {
   auto r = ParseBacktestSpec(Yaml(text));
+  // The parse that shares the config's nodes checks the same way (it only skips the copy).
+  auto shared = ParseBacktestSpecSharing(Yaml(text));
+  EXPECT_EQ(shared.ok() ? "OK" : shared.status().message(), r.ok() ? "OK" : r.status().message());
   return r.ok() ? "OK" : r.status().message();
 }
 
@@ -82,6 +85,30 @@ TEST(BacktestSpecTest, BadConfigsAreOneLineErrors) {
             "config key 'strategy.params' has a key that is not plain text");
   EXPECT_EQ(SpecError("tickers: []\nstrategy: {type: sma_cross}\n"),
             "config key 'tickers' is required for strategy sma_cross");
+}
+
+// ParseBacktestSpecSharing gives the spec ParseBacktestSpec gives, with spec.config on the
+// caller's nodes instead of a copy of them (a grid's base and checks); the copy stays
+// independent of the caller's config.
+TEST(BacktestSpecTest, TheSharingParseIsTheParseWithoutTheCopy) {
+  const auto config = Yaml("dataset: synthetic\ntickers: [SYN0002]\nstart: 2001-02-03\ninitial_cash: 100000\n"
+                           "fee_bps: 7.5\nstrategy: {type: sma_cross, params: {fast: 12, slow: 48}}\n");
+  const std::string text = DumpYaml(config);
+  const auto copied = ParseBacktestSpec(config).value();
+  const auto shared = ParseBacktestSpecSharing(config).value();
+  EXPECT_TRUE(SameData(copied, shared));
+  EXPECT_EQ(shared.fast, copied.fast);
+  EXPECT_EQ(shared.slow, copied.slow);
+  EXPECT_EQ(shared.fee_bps, copied.fee_bps);
+  EXPECT_EQ(shared.initial_cash, copied.initial_cash);
+  EXPECT_EQ(DumpYaml(shared.config), text);
+  EXPECT_EQ(DumpYaml(copied.config), text);
+  EXPECT_TRUE(shared.config.is(config));
+  EXPECT_FALSE(copied.config.is(config));
+  YAML::Node changed = config;
+  changed["fee_bps"] = 99;
+  EXPECT_EQ(DumpYaml(copied.config), text);
+  EXPECT_NE(DumpYaml(shared.config), text);
 }
 
 TEST(BacktestSpecTest, SeedFourParametersParse) {
