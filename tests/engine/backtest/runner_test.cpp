@@ -538,6 +538,33 @@ TEST(GridTest, CellParamsAreTheObjectsTheyStandFor) {
   EXPECT_EQ(RunGridOnContext(ctx, config, {}, {}, 1).value().at(0).params.dump(), "{}");
 }
 
+// A grid that the simulations side by side do not take (two instruments: one run per
+// combination, through RunSpecs) has its cells' parameters filled before its runs too (the
+// side work done first, without the combined parallel call), on 1 and 2 threads.
+TEST(GridTest, AGridOfSeveralInstrumentsHasItsCellParameters) {
+  const auto config = Yaml("dataset: synthetic\ntickers: [SYN0001, SYN0002]\ninitial_cash: 100000\nfee_bps: 10\n"
+                           "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+  const auto base = ParseBacktestSpec(config).value();
+  auto ctx = BacktestContext::FromUniverse(Synthetic(), base).value();
+  ASSERT_FALSE(ctx.RunsMetricsTogether(base));
+  const std::vector<GridAxis> axes = {ParseGridAxis("strategy.params.fast=5,10").value(),
+                                      ParseGridAxis("strategy.params.slow=[30, 40]").value()};
+  for (int threads : {1, 2}) {
+    const auto cells = RunGridOnContext(ctx, config, axes, {}, threads).value();
+    ASSERT_EQ(cells.size(), 4u);
+    for (size_t c = 0; c < cells.size(); ++c) {
+      const int fast = c < 2 ? 5 : 10, slow = c % 2 ? 40 : 30;
+      EXPECT_EQ(cells[c].params.dump(),
+                (nlohmann::json{{"strategy.params.fast", fast}, {"strategy.params.slow", slow}}.dump()));
+      BacktestSpec spec = base;
+      spec.fast = fast;
+      spec.slow = slow;
+      ASSERT_TRUE(ctx.Prepare(spec, {}).ok());
+      EXPECT_EQ(cells[c].metrics.final_equity, ctx.Run(spec, false)->metrics.final_equity) << c;
+    }
+  }
+}
+
 TEST(RunnerTest, SignalStrategyUsesInjectedScores) {
   const auto config = Yaml("tickers: [SYN0001]\ninitial_cash: 50000\nfee_bps: 5\n"
                            "strategy: {type: signal, params: {model_path: runs/x/model.json, cutoff: 0.6}}\n");
