@@ -506,9 +506,13 @@ void RunTogether(const BacktestContext& context, const BacktestSpec* specs, size
   }
 }
 
-// threads <= 0: all cores.
+// threads <= 0: all cores. The count is read once per process: libstdc++'s
+// hardware_concurrency() asks glibc's get_nprocs(), which opens, reads and closes
+// /sys/devices/system/cpu/online on every call (5-15 us on a VM; a grid on all cores asked
+// twice, serial time before and inside its parallel call).
 size_t Workers(int threads) {
-  return threads > 0 ? static_cast<size_t>(threads) : std::max(1u, std::thread::hardware_concurrency());
+  static const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return threads > 0 ? static_cast<size_t>(threads) : cores;
 }
 
 }  // namespace
@@ -589,11 +593,14 @@ struct DistinctOverrides {
 // RunCombinations over overrides already found: `base` is base_config parsed, `combination(c)`
 // gives combination c's overrides (the path that re-parses each combination, and its errors).
 // `spec_read`: false when on_result never reads the spec it gets (a grid's cells): the
-// simulations side by side then hand it the spec without its config.
+// simulations side by side then hand it the spec without its config. `side` (optional): work
+// that on_result needs but the checks and simulations do not (a grid's cell parameters),
+// done before the first result: as one more item of the parallel call, on whichever thread is
+// free (serial time on the caller otherwise), or first when there is no such call.
 Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, const BacktestSpec& base,
                    const DistinctOverrides& overrides, const std::function<Combination(size_t)>& combination,
                    const ScorerFactory& scorers, const RunOptions& options, const CombinationCallback& on_result,
-                   bool spec_read = true);
+                   bool spec_read = true, const std::function<void()>& side = nullptr);
 
 }  // namespace
 
@@ -644,7 +651,7 @@ namespace {
 Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, const BacktestSpec& base,
                    const DistinctOverrides& overrides, const std::function<Combination(size_t)>& combination,
                    const ScorerFactory& scorers, const RunOptions& options, const CombinationCallback& on_result,
-                   bool spec_read) {
+                   bool spec_read, const std::function<void()>& side) {
   // Validate every distinct override once with a full parse; numeric values of known keys
   // then apply directly (fast path), anything else re-parses per combination.
   struct Checked {
@@ -703,7 +710,7 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
     }
     p.status = [&]() -> Status {
       RETURN_IF_ERROR(SetPath(p.config, *p.path, p.value));
-      auto spec = ParseBacktestSpec(p.config);
+      auto spec = ParseBacktestSpecSharing(p.config);  // p.config is this check's own clone
       if (!spec.ok()) return spec.status().WithContext("grid value " + entry.key + "=" + YamlToJson(p.value).dump());
       if (!SameData(base, *spec)) {
         return Status::InvalidArgument("grid axis " + entry.key +
@@ -740,18 +747,19 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
     return spec;
   };
   const size_t total = first.size() - 1;
-  bool checks_done = false;
+  bool checks_done = false, side_done = !side;
   if (!options.record_curves && total > 0 && context.RunsMetricsTogether(base)) {
     // sma_cross on one instrument (a grid's common case): the preparation, the checks and
     // the simulations in one parallel call, so a grid wakes its helpers once and its serial
     // part stays small. Item 0 is Prepare(base) (it serves every combination: they all
-    // select the same data, and the decisions do not depend on the windows), items
-    // [1, 1 + P) the checks, claimed before the items after them: kLanes combinations each,
-    // built from the base on the worker. The first simulation item waits for the last of
-    // the items before it, whose thread gives the verdict: prepared and every value numeric
-    // (run them here) or not (nothing runs here; below, as before: the combinations parsed
-    // one by one, each spec prepared and run by RunSpecs).
-    const size_t before = 1 + pending.size(), groups = (total + kLanes - 1) / kLanes;
+    // select the same data, and the decisions do not depend on the windows), item 1 `side`
+    // when there is one, then the P checks, all claimed before the items after them: kLanes
+    // combinations each, built from the base on the worker. The first simulation item waits
+    // for the last of the items before it, whose thread gives the verdict: prepared and every
+    // value numeric (run them here) or not (nothing runs here; below, as before: the
+    // combinations parsed one by one, each spec prepared and run by RunSpecs).
+    const size_t extra = side ? 1 : 0;  // `side` is item 1
+    const size_t before = 1 + extra + pending.size(), groups = (total + kLanes - 1) / kLanes;
     // Each combination's spec is a copy of the base: without its config when on_result does
     // not read it (the simulations never do), because copying the config's handle is an
     // atomic add on a counter that every thread's copies share (four per combination: the
@@ -780,8 +788,10 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
         try {
           if (i == 0) {
             prepared = context.Prepare(base, scorers);
+          } else if (i <= extra) {
+            side();
           } else {
-            check(pending[i - 1]);
+            check(pending[i - 1 - extra]);
           }
         } catch (...) {
           counted(true);
@@ -802,8 +812,9 @@ Status RunDistinct(BacktestContext& context, const YAML::Node& base_config, cons
     });
     for (const Pending& p : pending) RETURN_IF_ERROR(p.status);
     if (verdict.load() == 1) return Status::Ok();
-    checks_done = true;
+    checks_done = side_done = true;
   }
+  if (!side_done) side();
   if (!checks_done) {
     ParallelFor(pending.size(), Workers(options.threads), [&](size_t k) { check(pending[k]); });
     // The first problem in order of first use is the error, as with one pass.
@@ -847,36 +858,35 @@ Result<size_t> GridSize(const std::vector<GridAxis>& axes) {
   return total;
 }
 
-// The parameters of a grid's cells (GridParams): each axis's key and values as the cells
-// show them, and the text of each "key":value member as nlohmann's object dumps it (the
-// same escaping and number formatting: it is nlohmann's own dump of the key and the value).
-std::shared_ptr<const GridParams::Table> MakeGridParamsTable(const std::vector<GridAxis>& axes) {
-  auto table = std::make_shared<GridParams::Table>();
+// Fills `table` (empty) with the parameters of a grid's cells (GridParams): each axis's key
+// and values as the cells show them, and the text of each "key":value member as nlohmann's
+// object dumps it (the same escaping and number formatting: it is nlohmann's own dump of the
+// key and the value).
+void FillGridParamsTable(GridParams::Table& table, const std::vector<GridAxis>& axes) {
   const size_t n = axes.size();
-  table->keys.reserve(n);
-  table->values.resize(n);
-  table->stride.assign(n, 1);
+  table.keys.reserve(n);
+  table.values.resize(n);
+  table.stride.assign(n, 1);
   for (size_t a = 0; a < n; ++a) {
-    table->keys.push_back(axes[a].key);
-    table->values[a].reserve(axes[a].values.size());
-    for (const auto& v : axes[a].values) table->values[a].push_back(YamlToJson(v));
+    table.keys.push_back(axes[a].key);
+    table.values[a].reserve(axes[a].values.size());
+    for (const auto& v : axes[a].values) table.values[a].push_back(YamlToJson(v));
   }
-  for (size_t a = n; a-- > 1;) table->stride[a - 1] = table->stride[a] * axes[a].values.size();
+  for (size_t a = n; a-- > 1;) table.stride[a - 1] = table.stride[a] * axes[a].values.size();
   // The object's members: its keys in its order (std::string's), a repeated key once with
   // the value of its last axis (each axis's value is assigned in axis order).
   std::map<std::string_view, size_t> last;
-  for (size_t a = 0; a < n; ++a) last.insert_or_assign(std::string_view(table->keys[a]), a);
-  for (const auto& [key, a] : last) table->members.push_back(a);
+  for (size_t a = 0; a < n; ++a) last.insert_or_assign(std::string_view(table.keys[a]), a);
+  for (const auto& [key, a] : last) table.members.push_back(a);
   try {
-    table->texts.resize(n);
+    table.texts.resize(n);
     for (size_t a = 0; a < n; ++a) {
-      const std::string key = nlohmann::json(table->keys[a]).dump() + ":";
-      for (const auto& v : table->values[a]) table->texts[a].push_back(key + v.dump());
+      const std::string key = nlohmann::json(table.keys[a]).dump() + ":";
+      for (const auto& v : table.values[a]) table.texts[a].push_back(key + v.dump());
     }
   } catch (const nlohmann::json::exception&) {  // e.g. invalid UTF-8: dump() builds the object and throws as it did
-    table->texts.clear();
+    table.texts.clear();
   }
-  return table;
 }
 
 // RunGridOnContext once the base config is parsed (`base.config` is that config).
@@ -885,11 +895,17 @@ Result<std::vector<GridCell>> RunGridOnBase(BacktestContext& context, const Back
                                             int threads) {
   const YAML::Node& base_config = base.config;
   // The cells' parameters: one table for the grid, each cell its combination number (no
-  // JSON object per cell, built on a worker and freed by the caller).
-  const auto params = MakeGridParamsTable(axes);
+  // JSON object per cell, built on a worker and freed by the caller). The table and the cells
+  // are filled by an item of the grid's parallel call (RunDistinct's `side`: 5-7 us of wall
+  // that were serial on the caller), in the vector the caller reserved.
+  const auto params = std::make_shared<GridParams::Table>();
   std::vector<GridCell> cells;
   cells.reserve(total);
-  for (size_t c = 0; c < total; ++c) cells.push_back(GridCell{GridParams(params, c), {}});
+  const std::function<void()> fill_cells = [&] {
+    FillGridParamsTable(*params, axes);
+    const std::shared_ptr<const GridParams::Table> table = params;
+    for (size_t c = 0; c < total; ++c) cells.push_back(GridCell{GridParams(table, c), {}});
+  };
   // Combination c's value index on each axis (the last axis varies fastest).
   auto value_index = [&](size_t c, std::vector<size_t>& idx) {
     for (size_t a = axes.size(); a-- > 0;) {
@@ -937,7 +953,7 @@ Result<std::vector<GridCell>> RunGridOnBase(BacktestContext& context, const Back
           errors[c] = r.status();
         }
       },
-      /*spec_read=*/false));
+      /*spec_read=*/false, fill_cells));
   for (const auto& e : errors) RETURN_IF_ERROR(e);
   return cells;
 }
@@ -949,7 +965,8 @@ Result<std::vector<GridCell>> RunGridOnContext(BacktestContext& context, const Y
                                                const ScorerFactory& scorers, int threads) {
   ExpectParallelFor(Workers(threads));  // the helpers get up while the combinations are listed
   ASSIGN_OR_RETURN(const size_t total, GridSize(axes));
-  ASSIGN_OR_RETURN(auto base, ParseBacktestSpec(base_config));
+  // base.config is only read (cloned for the checks) while base_config is ours to read.
+  ASSIGN_OR_RETURN(auto base, ParseBacktestSpecSharing(base_config));
   return RunGridOnBase(context, base, total, axes, scorers, threads);
 }
 
@@ -965,7 +982,7 @@ Result<std::vector<GridCell>> RunGrid(const Workspace& ws, const YAML::Node& bas
                                       const std::vector<GridAxis>& axes,
                                       const ScorerFactory& scorers, int threads) {
   ExpectParallelFor(Workers(threads));  // the helpers get up (or start) while the data loads
-  ASSIGN_OR_RETURN(auto base, ParseBacktestSpec(base_config));
+  ASSIGN_OR_RETURN(auto base, ParseBacktestSpecSharing(base_config));  // as in RunGridOnContext
   ASSIGN_OR_RETURN(auto context, BacktestContext::Load(ws, base));
   return RunGridOnContext(context, base, axes, scorers, threads);  // parsed once, for the data and the grid
 }

@@ -181,9 +181,13 @@ std::string_view StrategyTypeName(StrategyType type) {
   return "?";
 }
 
-Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config) {
+namespace {
+
+// `clone`: spec.config is a copy of `config` (ParseBacktestSpec) or shares its nodes
+// (ParseBacktestSpecSharing).
+Result<BacktestSpec> ParseSpec(const YAML::Node& config, bool clone) {
   BacktestSpec spec;
-  spec.config = YAML::Clone(config);
+  spec.config.reset(clone ? YAML::Clone(config) : config);
   ConfigMap root(config, "");
   RETURN_IF_ERROR(root.CheckKnownKeys({"dataset", "tickers", "ticker", "start", "end", "initial_cash",
                                        "fee_bps", "delisting_haircut", "strategy", "name", "description"}));
@@ -299,6 +303,12 @@ Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config) {
   }
   return spec;
 }
+
+}  // namespace
+
+Result<BacktestSpec> ParseBacktestSpec(const YAML::Node& config) { return ParseSpec(config, true); }
+
+Result<BacktestSpec> ParseBacktestSpecSharing(const YAML::Node& config) { return ParseSpec(config, false); }
 
 bool SameData(const BacktestSpec& a, const BacktestSpec& b) {
   return a.dataset == b.dataset && a.tickers == b.tickers && a.start == b.start && a.end == b.end &&

@@ -43,6 +43,9 @@ YAML::Node Yaml(const std::string& text) { return ParseYamlConfig(text, "test").
 
 std::string SpecError(const std::string& text) {
   auto r = ParseBacktestSpec(Yaml(text));
+  // The parse that shares the config's nodes checks the same way (it only skips the copy).
+  auto shared = ParseBacktestSpecSharing(Yaml(text));
+  EXPECT_EQ(shared.ok() ? "OK" : shared.status().message(), r.ok() ? "OK" : r.status().message());
   return r.ok() ? "OK" : r.status().message();
 }
 
@@ -82,6 +85,30 @@ TEST(BacktestSpecTest, BadConfigsAreOneLineErrors) {
             "config key 'strategy.params' has a key that is not plain text");
   EXPECT_EQ(SpecError("tickers: []\nstrategy: {type: sma_cross}\n"),
             "config key 'tickers' is required for strategy sma_cross");
+}
+
+// ParseBacktestSpecSharing gives the spec ParseBacktestSpec gives, with spec.config on the
+// caller's nodes instead of a copy of them (a grid's base and checks); the copy stays
+// independent of the caller's config.
+TEST(BacktestSpecTest, TheSharingParseIsTheParseWithoutTheCopy) {
+  const auto config = Yaml("dataset: synthetic\ntickers: [SYN0002]\nstart: 2001-02-03\ninitial_cash: 100000\n"
+                           "fee_bps: 7.5\nstrategy: {type: sma_cross, params: {fast: 12, slow: 48}}\n");
+  const std::string text = DumpYaml(config);
+  const auto copied = ParseBacktestSpec(config).value();
+  const auto shared = ParseBacktestSpecSharing(config).value();
+  EXPECT_TRUE(SameData(copied, shared));
+  EXPECT_EQ(shared.fast, copied.fast);
+  EXPECT_EQ(shared.slow, copied.slow);
+  EXPECT_EQ(shared.fee_bps, copied.fee_bps);
+  EXPECT_EQ(shared.initial_cash, copied.initial_cash);
+  EXPECT_EQ(DumpYaml(shared.config), text);
+  EXPECT_EQ(DumpYaml(copied.config), text);
+  EXPECT_TRUE(shared.config.is(config));
+  EXPECT_FALSE(copied.config.is(config));
+  YAML::Node changed = config;
+  changed["fee_bps"] = 99;
+  EXPECT_EQ(DumpYaml(copied.config), text);
+  EXPECT_NE(DumpYaml(shared.config), text);
 }
 
 TEST(BacktestSpecTest, SeedFourParametersParse) {
@@ -509,6 +536,33 @@ TEST(GridTest, CellParamsAreTheObjectsTheyStandFor) {
     }
   }
   EXPECT_EQ(RunGridOnContext(ctx, config, {}, {}, 1).value().at(0).params.dump(), "{}");
+}
+
+// A grid that the simulations side by side do not take (two instruments: one run per
+// combination, through RunSpecs) has its cells' parameters filled before its runs too (the
+// side work done first, without the combined parallel call), on 1 and 2 threads.
+TEST(GridTest, AGridOfSeveralInstrumentsHasItsCellParameters) {
+  const auto config = Yaml("dataset: synthetic\ntickers: [SYN0001, SYN0002]\ninitial_cash: 100000\nfee_bps: 10\n"
+                           "strategy: {type: sma_cross, params: {fast: 10, slow: 50}}\n");
+  const auto base = ParseBacktestSpec(config).value();
+  auto ctx = BacktestContext::FromUniverse(Synthetic(), base).value();
+  ASSERT_FALSE(ctx.RunsMetricsTogether(base));
+  const std::vector<GridAxis> axes = {ParseGridAxis("strategy.params.fast=5,10").value(),
+                                      ParseGridAxis("strategy.params.slow=[30, 40]").value()};
+  for (int threads : {1, 2}) {
+    const auto cells = RunGridOnContext(ctx, config, axes, {}, threads).value();
+    ASSERT_EQ(cells.size(), 4u);
+    for (size_t c = 0; c < cells.size(); ++c) {
+      const int fast = c < 2 ? 5 : 10, slow = c % 2 ? 40 : 30;
+      EXPECT_EQ(cells[c].params.dump(),
+                (nlohmann::json{{"strategy.params.fast", fast}, {"strategy.params.slow", slow}}.dump()));
+      BacktestSpec spec = base;
+      spec.fast = fast;
+      spec.slow = slow;
+      ASSERT_TRUE(ctx.Prepare(spec, {}).ok());
+      EXPECT_EQ(cells[c].metrics.final_equity, ctx.Run(spec, false)->metrics.final_equity) << c;
+    }
+  }
 }
 
 TEST(RunnerTest, SignalStrategyUsesInjectedScores) {
