@@ -18,8 +18,8 @@ command -v wrk >/dev/null || { echo "wrk is not installed"; exit 0; }
 WS=$(mktemp -d /tmp/alphalab_bench_get_job.XXXXXX)
 PID=
 trap '[ -n "$PID" ] && kill $PID 2>/dev/null; [ -n "$PID" ] && wait $PID 2>/dev/null; rm -rf "$WS"' EXIT
-mkdir -p "$WS/configs"
-echo "dataset: demo" > "$WS/configs/base.yaml"
+. "$(dirname "$0")/bench_workspace.sh"
+bench_workspace "$WS"
 "$BIN/bench_seed_jobs" --workspace "$WS" --jobs "$JOBS" --ids-out "$WS/ids.txt" --threads 8
 "$BIN/alphalab" serve --workspace "$WS" --port "${PORT:-0}" > "$WS/server.out" 2> "$WS/server.err" &
 PID=$!

@@ -7,8 +7,8 @@ BUILD=${1:-build}
 ACCESS_LOG_FLAG=${2:-}
 BIN=$BUILD/bin
 WS=$(mktemp -d /tmp/alphalab_bench_http.XXXXXX)
-mkdir -p "$WS/configs"
-echo "dataset: demo" > "$WS/configs/base.yaml"
+. "$(dirname "$0")/bench_workspace.sh"
+bench_workspace "$WS"
 "$BIN/alphalab" serve --workspace "$WS" --port 0 $ACCESS_LOG_FLAG > "$WS/server.out" 2> "$WS/server.err" &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WS"' EXIT

@@ -12,6 +12,8 @@
 set -euo pipefail
 BIN=$1; WS=$2; IDS=$3; PORT=$4; N=${5:-2000}
 OUT=$(mktemp /tmp/alphalab_cg.XXXXXX)
+# "cached" submits a dry-run training job: its config and dataset must exist (bench_workspace).
+if [ "$IDS" = cached ]; then . "$(dirname "$0")/bench_workspace.sh"; bench_workspace "$WS"; fi
 OMP_WAIT_POLICY=passive valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT" \
   "$BIN" serve --workspace "$WS" --port "$PORT" > "$OUT.server" 2>&1 &
 VPID=$!
