@@ -514,7 +514,7 @@ int main(int argc, char** argv) {
       // Untimed: after the previous round's forks every page of this process is copy-on-write,
       // and the first writes of each thread (the helper's malloc arena too) fault: the bench's
       // own forks, no part of a user's grid. (What made these batches 1.1-1.3x was elsewhere:
-      // a helper woken onto its caller's vCPU, core/parallel_for.cpp AvoidCpuWhileParked.)
+      // a helper woken onto its caller's vCPU, core/parallel_for.cpp ExcludeCpu.)
       engine_grid(1);
       engine_grid(0);
       t1.push_back(Sample(1, [&] { engine_grid(1); }, k_grids)[0]);

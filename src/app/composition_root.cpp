@@ -16,9 +16,9 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "app/engine_job_check.hpp"
 #include "core/audit_log.hpp"
 #include "configs/config_service.hpp"
-#include "app/engine_job_check.hpp"
 #include "configs/tool_job_preparer.hpp"
 #include "core/clock.hpp"
 #include "core/roots.hpp"

@@ -12,15 +12,8 @@ namespace alphalab {
 
 namespace {
 
-std::vector<std::string> Overrides(const Json& params) {
-  std::vector<std::string> out;
-  if (auto it = params.find("overrides"); it != params.end() && it->is_array()) {
-    for (const Json& o : *it) {
-      if (o.is_string()) out.push_back(o.get<std::string>());
-    }
-  }
-  return out;
-}
+// The params' overrides as the job's argv carries them (the same reading for both types).
+std::vector<std::string> Overrides(const Json& params) { return engine::FlagsFromJobParams(params).overrides; }
 
 // A 400 whatever the engine's code (a missing model file is the request's fault, not a
 // missing API resource), with workspace-relative paths, as the job's own error line would be;

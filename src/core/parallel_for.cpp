@@ -67,29 +67,17 @@ bool WatchFor(const std::atomic<T>& flag, bool nonzero, int64_t micros = kSpinMi
   }
 }
 
-// Moves the calling thread off `cpu` to another CPU it may run on (none: stays): its
-// affinity without `cpu` for a moment, then back as it was (the thread stays where it went).
-// A helper stacked on its caller's CPU helps nobody: the two take turns. The kernel stacks
-// them when it wakes a helper next to its waker (after a burst of other processes on the
-// other cores, say), and then does not move it away soon: a watching helper looks cache-hot to
-// the load balancer. On this 2-core VM one grid in three ran alone for a whole batch that way
-// (docs/benchmarks.md, session 17).
-void MoveOffCpu(int cpu) {
-  cpu_set_t mask;
-  CPU_ZERO(&mask);
-  if (sched_getaffinity(0, sizeof mask, &mask) != 0 || !CPU_ISSET(cpu, &mask) || CPU_COUNT(&mask) < 2) return;
-  cpu_set_t others = mask;
-  CPU_CLR(cpu, &others);
-  if (sched_setaffinity(0, sizeof others, &others) == 0) sched_setaffinity(0, sizeof mask, &mask);
-}
-
-// Before a helper parks: its affinity without `cpu` (its last caller's), so that the wake
-// that ends its park puts it on another CPU; `saved` receives the affinity to restore once it
-// is up (RestoreAffinity). False (nothing changed) when `cpu` is unknown or the only CPU it may
-// use. Without it this VM's kernel (which packs runnable threads onto as few vCPUs as it can)
-// often woke the helper onto the caller's busy vCPU, where it waited for the caller's slice:
-// the caller ran the whole grid alone (docs/benchmarks.md, session 17).
-bool AvoidCpuWhileParked(int cpu, cpu_set_t& saved) {
+// The calling thread's affinity without `cpu` (the kernel moves it off `cpu` at once if it is
+// there); `saved` receives the affinity to restore later (RestoreAffinity). False (nothing
+// changed) when `cpu` is unknown or the only CPU it may use.
+//
+// Why: a helper stacked on its caller's CPU helps nobody, the two take turns. This VM's kernel
+// packs runnable threads onto as few vCPUs as it can: it woke a parked helper onto its caller's
+// busy vCPU, where it waited for the caller's slice, and a helper watching there looked
+// cache-hot to the load balancer and stayed; the caller then ran whole grids alone
+// (docs/benchmarks.md, session 17). So a helper about to park leaves its last caller's CPU out
+// until it claims its next call, and one that joins on its caller's CPU moves off it.
+bool ExcludeCpu(int cpu, cpu_set_t& saved) {
   CPU_ZERO(&saved);
   if (cpu < 0 || sched_getaffinity(0, sizeof saved, &saved) != 0 || !CPU_ISSET(cpu, &saved) || CPU_COUNT(&saved) < 2) {
     return false;
@@ -100,6 +88,13 @@ bool AvoidCpuWhileParked(int cpu, cpu_set_t& saved) {
 }
 
 void RestoreAffinity(const cpu_set_t& saved) { sched_setaffinity(0, sizeof saved, &saved); }
+
+// Moves the calling thread off `cpu` to another CPU it may run on (none: stays), its affinity
+// whole again afterwards (the thread stays where it went).
+void MoveOffCpu(int cpu) {
+  cpu_set_t saved;
+  if (ExcludeCpu(cpu, saved)) RestoreAffinity(saved);
+}
 
 // The process's helper threads, one pool per nice value of the callers: a helper is created
 // by a caller (so it inherits that caller's nice) and only ever serves callers of the same
@@ -254,12 +249,12 @@ class Pool {
     std::unique_lock lock(mu_, std::adopt_lock);
     bool woken = true;  // a new thread's first call counts as a wake (no watching yet)
     cpu_set_t saved;
-    bool narrowed = false;  // affinity narrowed by AvoidCpuWhileParked, to restore once claimed
+    bool narrowed = false;  // affinity narrowed by ExcludeCpu, to restore once claimed
     for (;;) {  // counted in idle_ from its start (by the caller that made it) until it claims
       if (queue_.empty()) {
         lock.unlock();
         if (!WatchFor(queued_, true, watch) && !narrowed) {
-          narrowed = AvoidCpuWhileParked(last_caller_cpu_.load(std::memory_order_relaxed), saved);
+          narrowed = ExcludeCpu(last_caller_cpu_.load(std::memory_order_relaxed), saved);
         }
         watch = kSpinMicros;
         LockSoon(mu_);
@@ -319,7 +314,7 @@ class Pool {
   size_t expected_ = 0;            // of parked_, asked up by Expect and not yet up
   PoolStats stats_;
   std::atomic<uint64_t> moves_{0};  // helpers that found themselves on their caller's CPU
-  std::atomic<int> last_caller_cpu_{-1};  // the CPU of the last call's caller (AvoidCpuWhileParked)
+  std::atomic<int> last_caller_cpu_{-1};  // the CPU of the last call's caller (ExcludeCpu)
 };
 
 }  // namespace

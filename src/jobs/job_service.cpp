@@ -420,7 +420,7 @@ Result<JobRecord> JobService::Submit(std::string_view job_type, const Json& para
     // Before anything is queued or written (dry runs too): settings that cannot work are a 400.
     RETURN_IF_ERROR(preparer_->Check(*spec->decl, resolved.params));
   }
-  if (submit_check_ && (!options.parent_id || options.parent_id->empty())) {
+  if (submit_check_ && !options.checked_by_submitter) {
     RETURN_IF_ERROR(submit_check_->Check(job_type, resolved.params));
   }
   resolved.dry_run = options.dry_run;

@@ -98,6 +98,10 @@ struct SubmitOptions {
   std::optional<int> max_inflight;
   // Validate, log what would run and end SUCCESS without spawning anything (Job.dry_run).
   bool dry_run = false;
+  // The submitter judged these params itself (an optimization's tasks: their keys when it was
+  // created, a refused value fails that task alone): the JobSubmitCheck is skipped. Never set
+  // from a request body.
+  bool checked_by_submitter = false;
 };
 
 // Removes `dry_run` from a submit body or params object and returns it: true/false or the
@@ -157,7 +161,7 @@ class JobService {
   //     job's log and ends it FAILED (spawn_failed) before any process runs.
   void SetPreparer(JobPreparer* preparer) { preparer_ = preparer; }
   // Judges a submitted job's own input before it is queued (jobs/job_submit_check.hpp). Set
-  // before serving; not for tasks of an optimization (submits with a parent_id).
+  // before serving; skipped for submits with SubmitOptions::checked_by_submitter.
   void SetSubmitCheck(const JobSubmitCheck* check) { submit_check_ = check; }
 
   // Startup recovery (see above). Call once before serving.

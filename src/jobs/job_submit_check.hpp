@@ -4,9 +4,9 @@
 // wired by the composition root; jobs never include the engine).
 //
 //   submit -> catalog validates params -> JobPreparer::Check (types with `tool:`)
-//          -> JobSubmitCheck::Check (a job of its own; a task of an optimization was checked
-//             when the optimization was created, and a value the engine refuses fails that
-//             task alone) -> queued
+//          -> JobSubmitCheck::Check (unless SubmitOptions::checked_by_submitter: a task of an
+//             optimization was checked when the optimization was created, and a value the
+//             engine refuses fails that task alone; a request body cannot set it) -> queued
 //
 // Dry runs are checked too. A failure is a 400 before anything is written or queued.
 #pragma once

@@ -1345,6 +1345,7 @@ void OptimizationService::Pump(const std::shared_ptr<Live>& live_ptr) {
   }
   SubmitOptions opts;
   opts.parent_id = live.rec.id;
+  opts.checked_by_submitter = true;  // keys checked at creation; a refused value fails its task alone
   if (!live.rec.owner_id.empty()) opts.owner_id = live.rec.owner_id;
   if (!live.rec.project.empty()) opts.project = live.rec.project;
   opts.max_inflight = static_cast<int>(std::min<int64_t>(live.max_inflight, INT32_MAX));
@@ -2110,6 +2111,7 @@ void OptimizationService::PumpValidationLocked(Live& live) {
   if (live.validation_status != "running") return;
   SubmitOptions opts;
   opts.parent_id = live.rec.id;
+  opts.checked_by_submitter = true;  // keys checked at creation; a refused value fails its task alone
   if (!live.rec.owner_id.empty()) opts.owner_id = live.rec.owner_id;
   if (!live.rec.project.empty()) opts.project = live.rec.project;
   opts.max_inflight = static_cast<int>(std::min<int64_t>(live.max_inflight, INT32_MAX));

@@ -186,6 +186,15 @@ TEST_F(EngineJobCheckTest, ARefusedConfigIsA400AndNothingIsStored) {
   auto good_body = good->JsonBody();
   ASSERT_TRUE(good_body.ok());
   EXPECT_EQ((*good_body)["status"], "SUCCESS") << good->body;
+
+  // Naming a parent does not skip the check (only an optimization's own submits do).
+  auto with_parent = client.PostJson(
+      "/api/jobs", Json{{"job_type", "train"},
+                        {"params", Params("configs/train.yaml", {"model.params.num_round=400000"})},
+                        {"parent_id", (*good_body)["job_id"]},
+                        {"dry_run", true}});
+  ASSERT_TRUE(with_parent.ok());
+  EXPECT_EQ(with_parent->status, 400) << with_parent->body;
   (*server)->Stop();
 }
 
