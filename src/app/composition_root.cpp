@@ -301,7 +301,14 @@ Result<std::unique_ptr<Server>> Server::Build(const Workspace& ws, const Workspa
       LocalExecutorOptions exec_options;
       exec_options.slots = flags.slots.value_or(config.executor.slots.value_or(0));
       if (exec_options.slots < 0) return Status::InvalidArgument("--slots must be >= 0");
-      ASSIGN_OR_RETURN(parts->executor, LocalExecutor::Create(exec_options));
+      exec_options.realtime_supervisor = config.executor.realtime_supervisor;
+      ASSIGN_OR_RETURN(std::unique_ptr<LocalExecutor> local, LocalExecutor::Create(exec_options));
+      if (exec_options.realtime_supervisor && !local->SupervisorRealtime()) {
+        spdlog::info(R"({{"msg":"process supervisor runs under the normal scheduling policy","pid":{},)"
+                     R"x("why":"SCHED_FIFO not permitted (needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO above 0)"}})x",
+                     local->SupervisorPid());
+      }
+      parts->executor = std::move(local);
       break;
     }
     case ExecutorType::kSlurm: {

@@ -217,7 +217,9 @@ constexpr std::string_view kReservedSbatchOptions[] = {
 Status ParseExecutor(const Reader& r, const YAML::Node& n, ExecutorSection& out) {
   std::vector<YAML::Node> slurm_nodes;  // keys that need type: slurm
   std::vector<std::string> slurm_keys;
-  RETURN_IF_ERROR(r.Map(n, "executor", {"type", "slots", "partition", "account", "time_limit", "sbatch_args"},
+  std::optional<YAML::Node> local_node;  // a key that needs type: local
+  RETURN_IF_ERROR(r.Map(n, "executor",
+                        {"type", "slots", "partition", "account", "time_limit", "sbatch_args", "supervisor_priority"},
                         [&](const std::string& k, const YAML::Node& v) -> Status {
     const std::string key = "executor." + k;
     if (k == "type") {
@@ -234,6 +236,15 @@ Status ParseExecutor(const Reader& r, const YAML::Node& n, ExecutorSection& out)
     if (k == "slots") {
       ASSIGN_OR_RETURN(int64_t slots, r.Int(v, key, 0, 4096));
       out.slots = static_cast<int>(slots);
+      return Status::Ok();
+    }
+    if (k == "supervisor_priority") {
+      ASSIGN_OR_RETURN(std::string priority, r.String(v, key));
+      if (priority != "realtime" && priority != "normal") {
+        return r.Error(v, key, "unknown priority '" + priority.substr(0, 80) + "' (realtime or normal)");
+      }
+      out.realtime_supervisor = priority == "realtime";
+      local_node = v;
       return Status::Ok();
     }
     slurm_nodes.push_back(v);
@@ -272,6 +283,9 @@ Status ParseExecutor(const Reader& r, const YAML::Node& n, ExecutorSection& out)
   }));
   if (out.type != ExecutorType::kSlurm && !slurm_nodes.empty()) {
     return r.Error(slurm_nodes.front(), slurm_keys.front(), "is only for executor type slurm");
+  }
+  if (out.type != ExecutorType::kLocal && local_node) {
+    return r.Error(*local_node, "executor.supervisor_priority", "is only for executor type local");
   }
   return Status::Ok();
 }

@@ -94,6 +94,9 @@ struct ExecutorSection {
   std::string account;
   std::string time_limit;
   std::vector<std::string> sbatch_args;
+  // local only: `supervisor_priority: realtime` (default) or `normal`. realtime: the process
+  // supervisor asks for SCHED_FIFO where permitted (its jobs never run under it).
+  bool realtime_supervisor = true;
 };
 
 struct DatasetDecl {

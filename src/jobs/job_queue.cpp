@@ -67,7 +67,12 @@ void JobQueue::AwaitAdmission() {
   }
 }
 
+bool JobQueue::StartableLocked() const {
+  return static_cast<int>(in_flight_.size()) < slots_ && !ready_.empty();
+}
+
 bool JobQueue::Push(JobRecord job) {
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     if (stopped_) return false;
@@ -79,8 +84,11 @@ bool JobQueue::Push(JobRecord job) {
     groups_[key].jobs.emplace_back(next_seq_++, id);
     pending_.emplace(id, std::move(job));
     RefreshLocked(key);
+    // With every slot held (or its group at its bound) no starter could take it now: the
+    // Release that frees a slot wakes one then.
+    wake = StartableLocked();
   }
-  start_cv_.notify_one();
+  if (wake) start_cv_.notify_one();
   return true;
 }
 
@@ -109,6 +117,8 @@ void JobQueue::Hold(const JobRecord& job) {
 }
 
 void JobQueue::Release(const JobId& id) {
+  bool wake = false;
+  bool idle = false;
   {
     std::lock_guard lock(mu_);
     auto it = in_flight_.find(id);
@@ -120,9 +130,13 @@ void JobQueue::Release(const JobId& id) {
       --git->second.in_flight;
       RefreshLocked(key);
     }
+    // A starter is woken only when a job may start now: most ends find nothing queued, and a
+    // wake-up then cost a thread switch in and out for nothing.
+    wake = StartableLocked();
+    idle = in_flight_.empty() && pending_.empty();
   }
-  idle_cv_.notify_all();
-  start_cv_.notify_one();
+  if (idle) idle_cv_.notify_all();
+  if (wake) start_cv_.notify_one();
 }
 
 bool JobQueue::WaitIdle(std::chrono::milliseconds timeout) {
@@ -133,6 +147,11 @@ bool JobQueue::WaitIdle(std::chrono::milliseconds timeout) {
 size_t JobQueue::queued() const {
   std::lock_guard lock(mu_);
   return pending_.size();
+}
+
+uint64_t JobQueue::starter_wakeups() const {
+  std::lock_guard lock(mu_);
+  return starter_wakeups_;
 }
 
 int JobQueue::in_flight() const {
@@ -151,9 +170,10 @@ void JobQueue::StarterLoop() {
     std::function<void()> next;
     {
       std::unique_lock lock(mu_);
-      start_cv_.wait(lock, [this] {
-        return stopped_ || (static_cast<int>(in_flight_.size()) < slots_ && !ready_.empty());
-      });
+      while (!stopped_ && !StartableLocked()) {
+        start_cv_.wait(lock);
+        ++starter_wakeups_;
+      }
       if (stopped_) return;
       const std::string key = ready_.begin()->second;
       Group& g = groups_.at(key);

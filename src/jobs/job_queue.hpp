@@ -78,6 +78,8 @@ class JobQueue {
   int in_flight() const;
   int in_flight(const std::string& group) const;
   int slots() const { return slots_; }
+  // How often a waiting starter was woken so far (whether it then took a job or not).
+  uint64_t starter_wakeups() const;
   int starter_threads() const { return starter_count_; }
 
   static constexpr std::chrono::milliseconds kAdmitStall{50};
@@ -89,6 +91,8 @@ class JobQueue {
     int in_flight = 0;
     std::optional<uint64_t> ready_seq;  // its position in ready_ (the head's sequence)
   };
+  // A job may start now: a free slot and a startable group head. Call with mu_ held.
+  bool StartableLocked() const;
   // Drops removed ids from the head, puts the group in ready_ (or out of it) by its head and
   // bound, and forgets it when it is empty. `key` must be in groups_.
   void RefreshLocked(const std::string& key);
@@ -111,6 +115,7 @@ class JobQueue {
   uint64_t next_seq_ = 0;
   bool stopped_ = false;
   int admit_waiters_ = 0;
+  uint64_t starter_wakeups_ = 0;
   // When the queue last moved: a starter took a job, or a job entered an empty queue.
   std::chrono::steady_clock::time_point last_progress_;
   std::vector<std::thread> starters_;

@@ -190,6 +190,21 @@ TEST(WorkspaceConfigTest, BadSlurmExecutorValuesNameTheKeyAndLine) {
   ExpectError("executor:\n  type: slurm\n  nodes: 2\n", "executor.nodes", 3, "unknown key");
 }
 
+TEST(WorkspaceConfigTest, TheLocalSupervisorPriorityIsRealtimeUnlessSetToNormal) {
+  auto c = ParseWorkspaceConfig("executor:\n  type: local\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->executor.realtime_supervisor);
+  c = ParseWorkspaceConfig("executor:\n  supervisor_priority: normal\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_FALSE(c->executor.realtime_supervisor);
+  c = ParseWorkspaceConfig("executor:\n  supervisor_priority: realtime\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->executor.realtime_supervisor);
+  ExpectError("executor:\n  supervisor_priority: high\n", "executor.supervisor_priority", 2, "realtime or normal");
+  ExpectError("executor:\n  type: slurm\n  supervisor_priority: normal\n", "executor.supervisor_priority", 3,
+              "only for executor type local");
+}
+
 TEST(WorkspaceConfigTest, InvalidYamlNamesTheLine) {
   const Status s = ErrorOf("server:\n  host: [a\n  port: 1\n");
   EXPECT_EQ(s.message().rfind("alphalab.yaml:", 0), 0u) << s.message();

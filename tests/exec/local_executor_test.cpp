@@ -2,6 +2,8 @@
 #include "exec/local/local_executor.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -473,6 +475,67 @@ TEST_F(LocalExecutorTest, UnknownJobsCannotBeCanceledAndIdsAreUniqueWhileRunning
   EXPECT_EQ(executor.Submit(Sh("true"), nullptr).status().code(), StatusCode::kAlreadyExists);
   ASSERT_TRUE(executor.Cancel(JobId("job_test")).ok());
   ASSERT_TRUE(recorder->Wait());
+}
+
+// Fields of /proc/<pid>/stat (or a copy of its text) by their number in proc(5); empty when
+// unreadable.
+std::string StatField(const std::string& stat, int field) {
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return "";
+  std::istringstream rest(stat.substr(close + 2));  // field 3 onwards
+  std::string value;
+  for (int i = 3; i <= field && (rest >> value); ++i) {
+    if (i == field) return value;
+  }
+  return "";
+}
+
+std::string ProcStat(int pid) { return ReadAll("/proc/" + std::to_string(pid) + "/stat"); }
+
+// Whether this process may put a thread under SCHED_FIFO (tried in a child).
+bool MayUseRealtime() {
+  const pid_t child = fork();
+  if (child == 0) {
+    sched_param lowest{};
+    lowest.sched_priority = sched_get_priority_min(SCHED_FIFO);
+    _exit(sched_setscheduler(0, SCHED_FIFO, &lowest) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+TEST_F(LocalExecutorTest, TheSupervisorRunsRealtimeWhereItMayAndItsJobsNever) {
+  const std::string kOther = "0", kFifo = "1";  // proc(5) field 41, policy
+  const bool may = MayUseRealtime();
+  LocalExecutor executor(Options());
+  ASSERT_TRUE(executor.init_status().ok()) << executor.init_status().ToString();
+  EXPECT_EQ(executor.SupervisorRealtime(), may);
+  const std::string supervisor = ProcStat(executor.SupervisorPid());
+  EXPECT_EQ(StatField(supervisor, 41), may ? kFifo : kOther) << supervisor;
+  // The warden (the supervisor's parent) and the jobs: the normal policy, with this process's
+  // nice value (not the real-time priority, and not reset to another nice value).
+  const std::string warden = ProcStat(std::atoi(StatField(supervisor, 4).c_str()));
+  EXPECT_EQ(StatField(warden, 41), kOther) << warden;
+  EXPECT_EQ(Run(executor, Spec({"/bin/cat", "/proc/self/stat"})).exit_code, 0);
+  const std::string job = ReadAll(log_);
+  EXPECT_EQ(StatField(job, 41), kOther) << job;
+  EXPECT_EQ(StatField(job, 19), std::to_string(getpriority(PRIO_PROCESS, 0))) << job;
+  EXPECT_EQ(StatField(job, 40), "0") << job;  // rt_priority
+  // And what the job starts: still the normal policy.
+  log_ = dir_.path() / "logs" / "grandchild.log";
+  EXPECT_EQ(Run(executor, Sh("cat /proc/self/stat", "job_grandchild")).exit_code, 0);
+  EXPECT_EQ(StatField(ReadAll(log_), 41), kOther);
+}
+
+TEST_F(LocalExecutorTest, ANormalPrioritySupervisorIsNotRealtime) {
+  LocalExecutorOptions options = Options();
+  options.realtime_supervisor = false;
+  LocalExecutor executor(options);
+  ASSERT_TRUE(executor.init_status().ok()) << executor.init_status().ToString();
+  EXPECT_FALSE(executor.SupervisorRealtime());
+  EXPECT_EQ(StatField(ProcStat(executor.SupervisorPid()), 41), "0");
+  EXPECT_EQ(Run(executor, Sh("exit 3")).exit_code, 3);
 }
 
 TEST_F(LocalExecutorTest, CapacityComesFromSlotsOrTheCores) {

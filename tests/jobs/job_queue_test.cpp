@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -63,6 +64,47 @@ TEST(JobQueueTest, StartsInFifoOrderWithinTheSlots) {
   ASSERT_TRUE(taken.WaitFor(5));
   for (const char* id : {"j3", "j4"}) q.Release(JobId(id));
   EXPECT_TRUE(q.WaitIdle(1s));
+}
+
+TEST(JobQueueTest, AStarterIsWokenOnlyWhenAJobMayStart) {
+  // Jobs that end as soon as they start (the common case with free slots): each Push wakes one
+  // starter, which takes the job; the job's end (Release) finds nothing queued and wakes
+  // nobody. Waking a starter at every end cost a thread switch in and out for nothing.
+  std::atomic<JobQueue*> queue{nullptr};
+  std::atomic<int> ended{0};
+  JobQueue q({.slots = 32, .starter_threads = 4, .admit_backlog = 0}, [&](JobRecord job) -> std::function<void()> {
+    return [&, id = job.job_id] {
+      queue.load()->Release(id);
+      ended.fetch_add(1);
+    };
+  });
+  queue = &q;
+  std::this_thread::sleep_for(20ms);  // every starter waiting
+  const uint64_t before = q.starter_wakeups();
+  constexpr int kJobs = 200;
+  for (int i = 0; i < kJobs; ++i) {
+    ASSERT_TRUE(q.Push(Job("w" + std::to_string(i))));
+    for (int spin = 0; spin < 5000 && ended.load() <= i; ++spin) std::this_thread::sleep_for(100us);
+    ASSERT_EQ(ended.load(), i + 1);
+  }
+  const uint64_t wakeups = q.starter_wakeups() - before;
+  EXPECT_GE(wakeups, static_cast<uint64_t>(kJobs) / 2);  // the jobs were taken by woken starters
+  EXPECT_LE(wakeups, static_cast<uint64_t>(kJobs) + kJobs / 10) << "ends woke starters with nothing to start";
+  // With every slot held, a Push wakes nobody; the Release that frees a slot does.
+  JobQueue full({.slots = 1, .starter_threads = 2, .admit_backlog = 0}, [](JobRecord) { return std::function<void()>(); });
+  ASSERT_TRUE(full.Push(Job("holder")));
+  for (int spin = 0; spin < 5000 && full.in_flight() == 0; ++spin) std::this_thread::sleep_for(100us);
+  ASSERT_EQ(full.in_flight(), 1);
+  std::this_thread::sleep_for(20ms);
+  const uint64_t idle = full.starter_wakeups();
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(full.Push(Job("q" + std::to_string(i))));
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(full.starter_wakeups(), idle);
+  EXPECT_EQ(full.queued(), 20u);
+  full.Release(JobId("holder"));
+  for (int spin = 0; spin < 5000 && full.queued() == 20u; ++spin) std::this_thread::sleep_for(100us);
+  EXPECT_EQ(full.queued(), 19u);
+  EXPECT_EQ(full.in_flight(), 1);
 }
 
 TEST(JobQueueTest, ABoundedGroupIsSkippedAndOthersStartInOrder) {

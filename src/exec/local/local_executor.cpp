@@ -212,7 +212,8 @@ LocalExecutor::LocalExecutor(LocalExecutorOptions options)
                                : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
       thread_policy_(ThreadPolicyEnvironment(slots_, std::max(1u, std::thread::hardware_concurrency()))),
       shim_path_(options.shim_path.empty() ? DefaultShimPath() : options.shim_path),
-      kill_grace_(std::max(options.kill_grace, std::chrono::milliseconds(0))) {
+      kill_grace_(std::max(options.kill_grace, std::chrono::milliseconds(0))),
+      realtime_supervisor_(options.realtime_supervisor) {
   if (!IsExecutableFile(shim_path_)) {
     init_status_ = Status::FailedPrecondition(
         "local executor: the process supervisor '" + shim_path_.string() +
@@ -267,6 +268,11 @@ int LocalExecutor::SupervisorPid() const {
   return supervisor_fd_ >= 0 ? supervisor_pid_ : 0;
 }
 
+bool LocalExecutor::SupervisorRealtime() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return supervisor_fd_ >= 0 && supervisor_realtime_;
+}
+
 Status LocalExecutor::AddWatchLocked(uint64_t key, Watched& w) {
   if (w.pidfd < 0) return Status::Ok();  // polled by the reaper tick
   epoll_event ev{};
@@ -309,7 +315,8 @@ Status LocalExecutor::EnsureSupervisor() {
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   std::string arg0 = shim_path_.string();
   std::string arg1 = "--supervise";
-  char* argv[] = {arg0.data(), arg1.data(), nullptr};
+  std::string arg2 = "--realtime";
+  char* argv[] = {arg0.data(), arg1.data(), realtime_supervisor_ ? arg2.data() : nullptr, nullptr};
   pid_t launcher = -1;
   const int rc = posix_spawn(&launcher, shim_path_.c_str(), &actions, &attr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -353,6 +360,8 @@ Status LocalExecutor::EnsureSupervisor() {
   }
   supervisor_fd_ = sv[0];
   supervisor_pid_ = pid;
+  // "R <pid> realtime|normal" (see the shim).
+  supervisor_realtime_ = hello.find(" realtime") != std::string::npos;
   if (supervisor_pidfd_ >= 0) close(supervisor_pidfd_);
   supervisor_pidfd_ = PidfdOpen(pid);
   return Status::Ok();

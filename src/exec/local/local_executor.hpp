@@ -51,6 +51,9 @@ struct LocalExecutorOptions {
   int slots = 0;                                  // Capacity(); 0 = hardware threads
   std::filesystem::path shim_path;                // the supervisor binary; empty = DefaultShimPath()
   std::chrono::milliseconds kill_grace{5000};     // SIGTERM -> SIGKILL delay
+  // The supervisor asks for SCHED_FIFO (its jobs never run under it; see alphalab-shim):
+  // alphalab.yaml `executor.supervisor_priority: realtime` (the default) or `normal`.
+  bool realtime_supervisor = true;
 };
 
 // Directory of /proc/self/exe + "/alphalab-shim" (the shim is installed beside alphalab).
@@ -94,6 +97,9 @@ class LocalExecutor final : public Executor {
   const Status& init_status() const { return init_status_; }
   // The supervisor's pid (0 when none is running). For tests and diagnostics.
   int SupervisorPid() const;
+  // Whether the running supervisor got the real-time policy it was asked for (false when
+  // not asked, not permitted or none is running). For tests and diagnostics.
+  bool SupervisorRealtime() const;
   // What the supervisor recorded when the job's program ended (nullopt: nothing yet).
   static std::optional<ProcessExit> ReadExitRecord(const std::filesystem::path& log_path);
   // "local:<pid>:<start time>" of the job that recorded itself on the log (see the shim).
@@ -176,6 +182,7 @@ class LocalExecutor final : public Executor {
   const std::map<std::string, std::string> thread_policy_;  // ThreadPolicyEnvironment(slots_)
   const std::filesystem::path shim_path_;
   const std::chrono::milliseconds kill_grace_;
+  const bool realtime_supervisor_;  // options.realtime_supervisor
   Status init_status_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
@@ -184,6 +191,7 @@ class LocalExecutor final : public Executor {
   std::mutex send_mu_;      // one frame on the socket at a time; (re)starting the supervisor
   int supervisor_fd_ = -1;  // guarded by mu_ (and changed only with send_mu_ held too)
   int supervisor_pid_ = 0;
+  bool supervisor_realtime_ = false;  // guarded by mu_: its first line said "realtime"
   // The supervisor's pidfd (opened when it starts, so a reused pid cannot be mistaken for it):
   // SupervisorLost waits on it until the supervisor has fully exited, when its children (the
   // jobs) have their new parent (see there). -1 where the kernel has no pidfd_open.
