@@ -3,7 +3,7 @@
 // the in-run ceiling, and submit-to-start p50/p95.
 //
 //   build/bin/bench_jobs [--jobs 3000] [--reps 5] [--clients 4] [--slots 0] [--program /bin/true]
-//                        [--dir /tmp] [--keep] [--no-access-log]
+//                        [--dir /tmp] [--keep] [--no-access-log] [--server-arg ARG]...
 //
 // The jobs go in --reps batches of jobs/reps; before each batch, the reference runs the same
 // number of raw posix_spawn + waitpid of the program, each with its own new log file
@@ -127,6 +127,7 @@ int main(int argc, char** argv) {
   std::string program = "/bin/true";
   fs::path parent = fs::temp_directory_path();
   bool keep = false, access_log = true;
+  std::vector<std::string> server_args;  // --server-arg: passed on to `alphalab serve`
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
@@ -138,10 +139,11 @@ int main(int argc, char** argv) {
     else if (a == "--dir" && has_value) parent = argv[++i];
     else if (a == "--keep") keep = true;
     else if (a == "--no-access-log") access_log = false;
+    else if (a == "--server-arg" && has_value) server_args.push_back(argv[++i]);
     else {
       std::fprintf(stderr,
                    "usage: bench_jobs [--jobs N] [--reps N] [--clients N] [--slots N] [--program P] [--dir D] [--keep] "
-                   "[--no-access-log]\n");
+                   "[--no-access-log] [--server-arg ARG]...\n");
       return 2;
     }
   }
@@ -155,6 +157,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args = {(bin / "alphalab").string(), "serve", "--workspace", ws.string(), "--port", "0",
                                    "--slots", std::to_string(slots)};
   if (!access_log) args.push_back("--no-access-log");
+  args.insert(args.end(), server_args.begin(), server_args.end());
   std::vector<char*> cargv;
   for (auto& a : args) cargv.push_back(a.data());
   cargv.push_back(nullptr);

@@ -528,6 +528,24 @@ TEST_F(LocalExecutorTest, TheSupervisorRunsRealtimeWhereItMayAndItsJobsNever) {
   EXPECT_EQ(StatField(ReadAll(log_), 41), kOther);
 }
 
+TEST_F(LocalExecutorTest, JobsIgnoreNoSignalAndBlockNone) {
+  // The supervisor ignores SIGTERM, SIGINT, SIGHUP and SIGPIPE and blocks SIGCHLD; its jobs
+  // start with every disposition at its default and an empty mask (proc(5): SigIgn, SigBlk).
+  LocalExecutor executor(Options());
+  ASSERT_TRUE(executor.init_status().ok()) << executor.init_status().ToString();
+  const std::string supervisor = ReadAll("/proc/" + std::to_string(executor.SupervisorPid()) + "/status");
+  EXPECT_EQ(supervisor.find("SigIgn:\t0000000000000000"), std::string::npos) << supervisor;
+  EXPECT_EQ(Run(executor, Spec({"/bin/grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"})).exit_code, 0);
+  // Signals 1-31 (the low 31 bits); 32 and 33 are glibc's own (SIGCANCEL, SIGSETXID), which it
+  // takes over in every program it starts.
+  const std::string shown = ReadAll(log_);
+  const size_t blk = shown.find("SigBlk:\t"), ign = shown.find("SigIgn:\t");
+  ASSERT_NE(blk, std::string::npos) << shown;
+  ASSERT_NE(ign, std::string::npos) << shown;
+  EXPECT_EQ(std::stoull(shown.substr(blk + 8, 16), nullptr, 16) & 0x7fffffffULL, 0u) << shown;
+  EXPECT_EQ(std::stoull(shown.substr(ign + 8, 16), nullptr, 16) & 0x7fffffffULL, 0u) << shown;
+}
+
 TEST_F(LocalExecutorTest, ANormalPrioritySupervisorIsNotRealtime) {
   LocalExecutorOptions options = Options();
   options.realtime_supervisor = false;

@@ -355,6 +355,7 @@ struct StartArgs {
   char* const* argv = nullptr;
   char* const* envp = nullptr;
   pid_t supervisor = 0;
+  const std::vector<int>* ignored_signals = nullptr;  // the supervisor's SIG_IGN signals
   // Written by the child:
   unsigned long long start = 0;  // its start time
   int err = 0;                   // why it did not execute the program; 0 when it did
@@ -400,12 +401,12 @@ int StartJob(void* arg) {
   if (syscall(SYS_close_range, 3u, ~0u, 0) != 0) {
     for (int fd = 3; fd < 65536; ++fd) close(fd);
   }
+  // Default dispositions: execve resets every handled signal (and every signal's flags); an
+  // ignored one stays ignored, so those are the ones to reset here.
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
-  for (int sig = 1; sig < 32; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
-  }
+  for (int sig : *a.ignored_signals) sigaction(sig, &dfl, nullptr);
   sigset_t empty;
   sigemptyset(&empty);
   sigprocmask(SIG_SETMASK, &empty, nullptr);
@@ -422,6 +423,25 @@ void FailStart(const std::string& token, int log_fd, int err, const std::string&
   close(log_fd);
   Reply("E " + token + " " + std::to_string(err) + " " + OneLine(reason) + "\n");
 }
+
+// The signals this process ignores (1-31): a job must not inherit that. Its dispositions are
+// set before it serves (Supervise, ChildSignals) and never change afterwards.
+const std::vector<int>& IgnoredSignals() {
+  static const std::vector<int> ignored = [] {
+    std::vector<int> out;
+    for (int sig = 1; sig < 32; ++sig) {
+      struct sigaction now {};
+      if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, nullptr, &now) == 0 && now.sa_handler == SIG_IGN) {
+        out.push_back(sig);
+      }
+    }
+    return out;
+  }();
+  return ignored;
+}
+
+// The supervisor's pid, set when it starts (getpid() is a system call each time).
+pid_t supervisor_pid = 0;
 
 // The stack StartJob runs on (the supervisor's is in use: it is suspended in clone()).
 constexpr size_t kStartStack = 256 << 10;
@@ -467,7 +487,8 @@ void Spawn(const SpawnRequest& r, std::unordered_map<pid_t, Job>& jobs) {
   args.log_fd = log_fd;
   args.argv = argv.data();
   args.envp = envp.data();
-  args.supervisor = getpid();
+  args.supervisor = supervisor_pid;
+  args.ignored_signals = &IgnoredSignals();
   const pid_t pid = clone(StartJob, start_stack + kStartStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
   int err = pid < 0 ? errno : args.err;
   if (pid > 0 && err != 0) {
@@ -731,7 +752,8 @@ int RunSupervisor(bool realtime) {
   lowest.sched_priority = sched_get_priority_min(SCHED_FIFO);
   const bool is_realtime = realtime && sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &lowest) == 0;
   // "R <pid> <policy>": ready, and under which scheduling policy.
-  Reply("R " + std::to_string(getpid()) + (is_realtime ? " realtime" : " normal") + "\n");
+  supervisor_pid = getpid();
+  Reply("R " + std::to_string(supervisor_pid) + (is_realtime ? " realtime" : " normal") + "\n");
   std::unordered_map<pid_t, Job> jobs;
   return Serve(jobs);
 }
