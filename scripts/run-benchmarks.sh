@@ -47,7 +47,7 @@ if [ "$MODE" = quick ]; then
   run "$BIN/bench_exec_spawn" --jobs 1000 --dir "$WORK"
   run "$BIN/bench_store_write" --dir "$WORK/store"
   run "$BIN/bench_engine_bt" --quick
-  run "$BIN/bench_jobs" --jobs 5000 --clients 4 --slots 32 --keep --dir "$WORK/jobs"
+  run "$BIN/bench_jobs" --jobs 10000 --reps 10 --clients 4 --slots 32 --keep --dir "$WORK/jobs"
   run "$BIN/bench_file_replace" --dir "$WORK/jobs" --no-wait --rounds 6
   run "$BIN/bench_registry" --rows 100000 --runs-to-index 1000 --iterations 300
   # Optimizations through the API: a 1,000-task sma_cross grid (fast path) against single
@@ -59,7 +59,7 @@ else
   run "$BIN/bench_exec_spawn" --jobs 1000 --dir "$WORK"
   run "$BIN/bench_store_write" --dir "$WORK/store"
   run "$BIN/bench_engine_bt" --workdir "$WORK/engine_bt"
-  run "$BIN/bench_jobs" --jobs 20000 --clients 4 --slots 32 --keep --dir "$WORK/jobs"
+  run "$BIN/bench_jobs" --jobs 20000 --reps 10 --clients 4 --slots 32 --keep --dir "$WORK/jobs"
   run "$BIN/bench_file_replace" --dir "$WORK/jobs" --no-wait --rounds 6
   run "$BIN/bench_registry" --rows 1000000 --runs-to-index 10000
   run "$BIN/bench_fast_path" --tasks 1000,10000 --process 20 --dir "$WORK/fast_path"
