@@ -75,20 +75,31 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
   return condition();
 }
 
+// Fields of /proc/<pid>/stat (or a copy of its text) by their number in proc(5); empty when
+// unreadable.
+std::string StatField(const std::string& stat, int field) {
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return "";
+  std::istringstream rest(stat.substr(close + 2));  // field 3 onwards
+  std::string value;
+  for (int i = 3; i <= field && (rest >> value); ++i) {
+    if (i == field) return value;
+  }
+  return "";
+}
+
+std::string ProcStat(int pid) { return ReadAll("/proc/" + std::to_string(pid) + "/stat"); }
+
 // Live (non-zombie) processes whose process group is `pgid`.
 std::vector<int> LiveMembersOfGroup(int pgid) {
   std::vector<int> members;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string stat = ReadAll(entry.path() / "stat");
-    const size_t paren = stat.rfind(')');
-    if (paren == std::string::npos) continue;
-    std::istringstream in(stat.substr(paren + 1));
-    std::string state, ppid, pgrp;
-    in >> state >> ppid >> pgrp;
-    if (state == "Z" || state == "X") continue;
-    if (std::atoi(pgrp.c_str()) == pgid) members.push_back(std::atoi(name.c_str()));
+    const std::string stat = ReadAll(entry.path() / "stat");
+    const std::string state = StatField(stat, 3);
+    if (state.empty() || state == "Z" || state == "X") continue;
+    if (std::atoi(StatField(stat, 5).c_str()) == pgid) members.push_back(std::atoi(name.c_str()));
   }
   return members;
 }
@@ -477,20 +488,6 @@ TEST_F(LocalExecutorTest, UnknownJobsCannotBeCanceledAndIdsAreUniqueWhileRunning
   ASSERT_TRUE(recorder->Wait());
 }
 
-// Fields of /proc/<pid>/stat (or a copy of its text) by their number in proc(5); empty when
-// unreadable.
-std::string StatField(const std::string& stat, int field) {
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return "";
-  std::istringstream rest(stat.substr(close + 2));  // field 3 onwards
-  std::string value;
-  for (int i = 3; i <= field && (rest >> value); ++i) {
-    if (i == field) return value;
-  }
-  return "";
-}
-
-std::string ProcStat(int pid) { return ReadAll("/proc/" + std::to_string(pid) + "/stat"); }
 
 // Whether this process may put a thread under SCHED_FIFO (tried in a child).
 bool MayUseRealtime() {
